@@ -1,0 +1,71 @@
+# Plumb: `make` builds build/plumb; `make test` runs every test under
+# AddressSanitizer and UndefinedBehaviorSanitizer. See README.md.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -D_GNU_SOURCE -DPLUMB_VERSION=\"0.1.0\" -Wall -Wextra -Werror -Wno-unused-parameter
+INC     := -Iinclude -Icompiler -Ibuild/gen
+LIBS    := -lyaml -lpcre2-8 -lcrypto -lm
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Every compiler module but the command line forms the library that tests link.
+LIB_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c
+GEN_HDR := build/gen/parser.h build/gen/lexer.h
+HDRS    := $(wildcard include/plumb/*.h compiler/*.h) $(GEN_HDR)
+
+OBJ      := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
+ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
+UNIT     := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c)) build/asan/tests/lang_runner
+
+.PHONY: all deps example test unit lang golden fuzz bench clean cluster-up cluster-down
+all: build/plumb
+
+deps:
+	@sh .ci/deps
+
+build/gen/lexer.c build/gen/lexer.h &: compiler/lexer.l
+	@mkdir -p build/gen
+	flex --header-file=build/gen/lexer.h -o build/gen/lexer.c $<
+
+build/gen/parser.c build/gen/parser.h &: compiler/parser.y
+	@mkdir -p build/gen
+	bison -Wall -Werror -d -o build/gen/parser.c $<
+
+build/gen/stdlib_embed.c: $(wildcard stdlib/*.plumb) compiler/embed.sh
+	@mkdir -p build/gen
+	sh compiler/embed.sh stdlib > $@
+
+# Generated scanners trip warnings we do not own; compile them without -Werror.
+GENFLAGS = -Wno-sign-compare -Wno-unused-function -Wno-error
+
+build/rel/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
+
+build/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
+
+build/plumb: compiler/main.c $(OBJ) $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ compiler/main.c $(OBJ) $(LIBS)
+
+build/asan/plumb: compiler/main.c $(ASAN_OBJ) $(HDRS)
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ compiler/main.c $(ASAN_OBJ) $(LIBS)
+
+build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
+
+example: deps build/plumb
+	build/plumb build examples/nginx/envs/dev
+
+test: deps build/asan/plumb $(UNIT)
+	sh tests/run.sh
+
+clean:
+	rm -rf build
+
+build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)

@@ -1,0 +1,350 @@
+/* build.c: compiling an environment into its resources.
+ *
+ * Stages, in order: load the entry files, run the env block (apps, settings,
+ * patches), apply patches, apply the env's transformers (namespace, labels,
+ * annotations), validate, reject duplicates, sort into install order. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eval.h"
+#include "kinds.h"
+#include "merge.h"
+#include "parse.h"
+#include "plumb/compile.h"
+#include "validate.h"
+
+typedef struct {
+  const node *at;
+  const char *kind;
+  value *name, *body;
+} patch;
+
+typedef struct {
+  const char *name;
+  value *settings; /* object: namespace, labels, annotations */
+  patch *patches;
+  size_t npatches, cap;
+  value *apps;     /* object: app name -> its statement's value */
+  compile_resource *res;
+  size_t nres, rescap;
+} env_state;
+
+static compile_result *result_new(void) {
+  compile_result *r = calloc(1, sizeof *r);
+  if (!r) abort();
+  r->arena = arena_new();
+  diag_init(&r->diags, r->arena);
+  return r;
+}
+
+void compile_free(compile_result *r) {
+  if (!r) return;
+  arena_free(r->arena);
+  free(r);
+}
+
+/* ---- env statements ------------------------------------------------------- */
+
+static const char *const settings[] = {"namespace", "labels", "annotations"};
+
+static bool check_setting(eval *ev, const node *st, value *v) {
+  bool known = false;
+  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) known |= strcmp(settings[i], st->name) == 0;
+  if (!known) {
+    eval_fail(ev, st->at, "unknown env setting \"%s\"; expected namespace, labels or annotations", st->name);
+    return false;
+  }
+  value_kind want = strcmp(st->name, "namespace") == 0 ? V_STRING : V_OBJECT;
+  if (v->kind != want) {
+    eval_fail(ev, st->a->at, "env setting %s must be %s, got %s", st->name, value_kind_name(want), value_kind_name(v->kind));
+    return false;
+  }
+  return true;
+}
+
+static bool record(env_state *e, arena *a, value *obj, const char *app) {
+  if (e->nres == e->rescap) {
+    size_t cap = e->rescap ? 2 * e->rescap : 64;
+    e->res = arena_grow(a, e->res, e->nres * sizeof *e->res, cap * sizeof *e->res);
+    e->rescap = cap;
+  }
+  e->res[e->nres++] = (compile_resource){obj, app};
+  return true;
+}
+
+static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
+  env_state *e = s->env;
+  arena *a = eval_arena(ev);
+  if (st->kind == N_PATCH) {
+    value *name = eval_expr(ev, m, sc, st->a), *body = name ? eval_expr(ev, m, sc, st->b) : NULL;
+    if (!body) return false;
+    if (name->kind != V_STRING) {
+      eval_fail(ev, st->a->at, "the name in a patch must be a string, got %s", value_kind_name(name->kind));
+      return false;
+    }
+    if (e->npatches == e->cap) {
+      e->cap = e->cap ? 2 * e->cap : 8;
+      e->patches = arena_grow(a, e->patches, e->npatches * sizeof *e->patches, e->cap * sizeof *e->patches);
+    }
+    e->patches[e->npatches++] = (patch){st, st->type, name, body};
+    return true;
+  }
+  value *v = eval_expr(ev, m, sc, st->a);
+  if (!v) return false;
+  if (st->kind == N_SETTING) {
+    if (!check_setting(ev, st, v)) return false;
+    if (value_object_get(e->settings, st->name)) {
+      eval_fail(ev, st->at, "env setting %s is given twice", st->name);
+      return false;
+    }
+    value_object_set(a, e->settings, st->name, v);
+    return true;
+  }
+  /* N_APP */
+  if (value_object_get(e->apps, st->name)) {
+    eval_fail(ev, st->at, "app \"%s\" is declared twice in env %s", st->name, e->name);
+    return false;
+  }
+  value_object_set(a, e->apps, st->name, v);
+  size_t before = s->resources->u.list.len;
+  if (!eval_emit(ev, s, v, st->a->at)) return false;
+  for (size_t i = before; i < s->resources->u.list.len; i++) record(e, a, s->resources->u.list.items[i], st->name);
+  return true;
+}
+
+/* ---- after the block: patches and transformers ---------------------------- */
+
+static const char *str_at(const value *res, const char *path) {
+  const value *v = value_get_path(res, path);
+  return v && v->kind == V_STRING ? v->u.str.s : NULL;
+}
+
+static void apply_patches(eval *ev, env_state *e) {
+  arena *a = eval_arena(ev);
+  for (size_t p = 0; p < e->npatches; p++) {
+    patch *pt = &e->patches[p];
+    int hits = 0;
+    for (size_t i = 0; i < e->nres; i++) {
+      value *r = e->res[i].obj;
+      const char *kind = str_at(r, "kind"), *name = str_at(r, "metadata.name");
+      if (!kind || !name || strcmp(kind, pt->kind) || strcmp(name, pt->name->u.str.s)) continue;
+      e->res[i].obj = merge_values(a, r, pt->body, "patch");
+      hits++;
+    }
+    if (!hits) eval_fail(ev, pt->at->at, "patch %s \"%s\" matches no resource of env %s", pt->kind, pt->name->u.str.s, e->name);
+  }
+}
+
+/* Sets metadata.KEY (a string) or merges metadata.KEY (an object). */
+static value *with_metadata(arena *a, value *res, const char *key, value *v, const char *via) {
+  value *overlay = value_object(a, v->at);
+  value *meta = value_object(a, v->at);
+  value_object_set(a, meta, key, v);
+  value_object_set(a, overlay, "metadata", meta);
+  return merge_values(a, res, overlay, via);
+}
+
+static void apply_transformers(eval *ev, env_state *e) {
+  arena *a = eval_arena(ev);
+  value *ns = value_object_get(e->settings, "namespace");
+  value *labels = value_object_get(e->settings, "labels");
+  value *annotations = value_object_get(e->settings, "annotations");
+  for (size_t i = 0; i < e->nres; i++) {
+    value *r = e->res[i].obj;
+    const char *kind = str_at(r, "kind");
+    const kind_info *k = kind ? kinds_find(kind) : NULL;
+    if (ns && !(k && k->cluster_scoped)) r = with_metadata(a, r, "namespace", ns, arena_printf(a, "namespace of env %s", e->name));
+    if (labels) r = with_metadata(a, r, "labels", labels, arena_printf(a, "labels of env %s", e->name));
+    if (annotations) r = with_metadata(a, r, "annotations", annotations, arena_printf(a, "annotations of env %s", e->name));
+    e->res[i].obj = r;
+  }
+}
+
+/* ---- ordering and duplicates ---------------------------------------------- */
+
+static const char *group_of(const value *r) {
+  const char *api = str_at(r, "apiVersion");
+  const char *slash = api ? strchr(api, '/') : NULL;
+  return slash ? api : "";
+}
+
+static int cmp_str0(const char *x, const char *y) { return strcmp(x ? x : "", y ? y : ""); }
+
+static int cmp_resource(const void *pa, const void *pb) {
+  const value *x = ((const compile_resource *)pa)->obj, *y = ((const compile_resource *)pb)->obj;
+  const char *kx = str_at(x, "kind"), *ky = str_at(y, "kind");
+  int c = kinds_rank(kx) - kinds_rank(ky);
+  if (!c) c = cmp_str0(kx, ky);
+  if (!c) c = cmp_str0(str_at(x, "metadata.namespace"), str_at(y, "metadata.namespace"));
+  if (!c) c = cmp_str0(str_at(x, "metadata.name"), str_at(y, "metadata.name"));
+  if (!c) c = cmp_str0(group_of(x), group_of(y));
+  return c;
+}
+
+/* The API group only: apps/v1 and apps/v1beta1 name the same object. */
+static bool same_group(const value *x, const value *y) {
+  const char *gx = group_of(x), *gy = group_of(y);
+  const char *sx = strchr(gx, '/'), *sy = strchr(gy, '/');
+  size_t lx = sx ? (size_t)(sx - gx) : 0, ly = sy ? (size_t)(sy - gy) : 0;
+  return lx == ly && strncmp(gx, gy, lx) == 0;
+}
+
+static void sort_and_dedupe(diag_list *d, compile_resource *res, size_t n) {
+  qsort(res, n, sizeof *res, cmp_resource);
+  for (size_t i = 1; i < n; i++) {
+    const value *x = res[i - 1].obj, *y = res[i].obj;
+    if (cmp_str0(str_at(x, "kind"), str_at(y, "kind")) || cmp_str0(str_at(x, "metadata.name"), str_at(y, "metadata.name")) ||
+        cmp_str0(str_at(x, "metadata.namespace"), str_at(y, "metadata.namespace")) || !same_group(x, y))
+      continue;
+    const value *later = x->at.line > y->at.line || (x->at.line == y->at.line && x->at.col > y->at.col) ? x : y;
+    const value *first = later == x ? y : x;
+    const char *ns = str_at(y, "metadata.namespace");
+    diag_error(d, later->at, "duplicate resource %s \"%s\"%s%s", str_at(y, "kind"), str_at(y, "metadata.name"),
+               ns ? " in namespace " : "", ns ? ns : "");
+    diag_note(d, first->at, "first declared here");
+  }
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+static char *find_root(arena *a, const char *start) {
+  char real[PATH_MAX];
+  if (!realpath(start, real)) return NULL;
+  struct stat st;
+  if (stat(real, &st) == 0 && !S_ISDIR(st.st_mode)) *strrchr(real, '/') = '\0';
+  char *dir = arena_strdup(a, real);
+  for (char *p = arena_strdup(a, real);;) {
+    if (access(arena_printf(a, "%s/.git", p), F_OK) == 0) return p;
+    char *slash = strrchr(p, '/');
+    if (!slash || slash == p) return dir;
+    *slash = '\0';
+  }
+}
+
+/* path relative to root; both real paths. */
+static const char *relative_to(arena *a, const char *root, const char *path) {
+  char real[PATH_MAX];
+  if (!realpath(path, real)) return NULL;
+  size_t n = strlen(root);
+  if (strncmp(real, root, n) != 0 || (real[n] && real[n] != '/')) return NULL;
+  return arena_strdup(a, real[n] ? real + n + 1 : "");
+}
+
+static const node *find_env(eval *ev, module **mods, int nmods, const char *want, module **owner, const char *path) {
+  const node *found = NULL;
+  int count = 0;
+  buf names = {0};
+  for (int i = 0; i < nmods; i++) {
+    const node *f = module_ast(mods[i]);
+    for (size_t k = 0; k < f->list.len; k++) {
+      const node *d = f->list.items[k];
+      if (d->kind != N_ENV) continue;
+      buf_printf(&names, "%s%s", count ? ", " : "", d->name);
+      count++;
+      if (!want || strcmp(want, d->name) == 0) {
+        if (found && !want) continue;
+        found = d;
+        *owner = mods[i];
+      }
+    }
+  }
+  if (count > 1 && !want) {
+    eval_fail(ev, (pos){path, 0, 0}, "%d envs declared (%s); choose one with --env NAME", count, names.data);
+    found = NULL;
+  } else if (!found) {
+    if (want) eval_fail(ev, (pos){path, 0, 0}, "no env named \"%s\" (found: %s)", want, count ? names.data : "none");
+    else eval_fail(ev, (pos){path, 0, 0}, "no env block found; an env block says what to build");
+  }
+  buf_free(&names);
+  return found;
+}
+
+static int load_entries(eval *ev, loader *l, const char *entry, module ***mods) {
+  const char **names = &entry, *err;
+  int n = 1;
+  if (loader_is_dir(l, entry)) {
+    n = loader_list(l, entry, &names, &err);
+    if (n < 0) {
+      eval_fail(ev, (pos){0}, "%s", err);
+      return 0;
+    }
+    if (n == 0) eval_fail(ev, (pos){*entry ? entry : ".", 0, 0}, "no .plumb files in this directory");
+  }
+  *mods = arena_alloc(eval_arena(ev), ((size_t)n + 1) * sizeof **mods);
+  int got = 0;
+  for (int i = 0; i < n; i++) {
+    module *m = eval_load(ev, names[i], NULL);
+    if (m) (*mods)[got++] = m;
+  }
+  return got;
+}
+
+static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
+  arena *a = r->arena;
+  env_state e = {.name = env->name, .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
+  sink s = {.resources = value_list(a, env->at), .env_stmt = env_stmt, .env = &e};
+  r->env = env->name;
+  if (!eval_block(ev, m, NULL, env->b, &s)) return;
+  /* Resources the env declares itself (not through `app`) are recorded too. */
+  for (size_t i = 0; i < s.resources->u.list.len; i++) {
+    value *v = s.resources->u.list.items[i];
+    bool seen = false;
+    for (size_t k = 0; k < e.nres && !seen; k++) seen = e.res[k].obj == v;
+    if (!seen) record(&e, a, v, NULL);
+  }
+  apply_patches(ev, &e);
+  apply_transformers(ev, &e);
+  if (r->diags.errors) return;
+  for (size_t i = 0; i < e.nres; i++) validate_resource(&r->diags, e.res[i].obj);
+  sort_and_dedupe(&r->diags, e.res, e.nres);
+  r->res = e.res;
+  r->nres = e.nres;
+}
+
+compile_result *compile_build(const compile_opts *o) {
+  compile_result *r = result_new();
+  arena *a = r->arena;
+  const char *root = o->root ? o->root : find_root(a, o->path), *err;
+  loader *l = root ? loader_new(a, root, &err) : NULL;
+  if (!root) err = arena_printf(a, "cannot open %s", o->path);
+  if (!l) {
+    diag_error(&r->diags, (pos){0}, "%s", err);
+    return r;
+  }
+  char real_root[PATH_MAX];
+  if (!realpath(root, real_root)) real_root[0] = '\0';
+  const char *entry = relative_to(a, real_root, o->path);
+  if (!entry) {
+    diag_error(&r->diags, (pos){0}, "%s is not inside the root %s", o->path, root);
+    return r;
+  }
+  eval *ev = eval_new(a, &r->diags, l);
+  module **mods;
+  int n = load_entries(ev, l, entry, &mods);
+  if (r->diags.errors) return r;
+  module *owner = NULL;
+  const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
+  if (env) run_env(r, ev, owner, env);
+  if (r->diags.errors) r->nres = 0;
+  return r;
+}
+
+compile_result *compile_eval(const char *file, const char *text, size_t len) {
+  compile_result *r = result_new();
+  const char *err;
+  loader *l = loader_new(r->arena, ".", &err);
+  if (!l) {
+    diag_error(&r->diags, (pos){0}, "%s", err);
+    return r;
+  }
+  diag_add_source(&r->diags, file, text, len);
+  eval *ev = eval_new(r->arena, &r->diags, l);
+  node *e = parse_expr(r->arena, &r->diags, file, text, len);
+  if (r->diags.errors) return r;
+  /* An empty module gives the expression the built-ins and nothing else. */
+  r->value = eval_expr(ev, eval_empty_module(ev, file), NULL, e);
+  return r;
+}

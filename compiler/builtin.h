@@ -1,0 +1,33 @@
+/* builtin.h: functions written in C that every Plumb file can call.
+ *
+ * A built-in receives already-evaluated arguments, checks their kinds itself
+ * and reports a mistake with eval_fail(), which names the call site. */
+#ifndef PLUMB_BUILTIN_H
+#define PLUMB_BUILTIN_H
+
+#include "plumb/value.h"
+
+typedef struct eval eval;
+
+typedef value *(*builtin_impl)(eval *ev, pos at, value **argv, int argc);
+
+typedef struct {
+  const char *name;
+  int min_args, max_args; /* max_args -1: variadic */
+  builtin_impl impl;
+} builtin;
+
+/* NULL when no built-in has that name. */
+const builtin *builtin_find(const char *name);
+
+/* Services the evaluator gives built-ins (defined in eval.c). */
+arena *eval_arena(eval *ev);
+/* Records an error at `at` and returns NULL, so `return eval_fail(...)`. */
+value *eval_fail(eval *ev, pos at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reads PATH, relative to the directory of the file that holds `at`, as a
+ * string value; fails for any file outside the compiled root. */
+value *eval_read_file(eval *ev, pos at, const char *path);
+/* The diagnostics of this compile (from_yaml reports into them). */
+diag_list *eval_diags(eval *ev);
+
+#endif

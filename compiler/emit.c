@@ -1,0 +1,478 @@
+/* emit.c: values out as YAML (block style, as `kubectl kustomize` prints it)
+ * and JSON.
+ *
+ * The YAML side must stay readable as the same data by every reader a
+ * manifest meets: go-yaml v2 inside Kubernetes (YAML 1.1 rules), go-yaml v3,
+ * PyYAML and YAML 1.2 core readers. So a string is quoted whenever any of
+ * them could read it as something else, even when only an old rule (base 60
+ * numbers, yes/no booleans) would. */
+#include "plumb/emit.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { ORDER_PLAIN, ORDER_RESOURCE, ORDER_METADATA } key_order;
+
+/* Where a YAML node starts: at the top of a document, after "key:" or
+ * after "- ". It decides whether a block collection opens on a new line. */
+typedef enum { AT_TOP, AFTER_KEY, AFTER_DASH } yaml_ctx;
+
+/* go-yaml writes keys longer than this as explicit "? key" entries. */
+enum { SIMPLE_KEY_MAX = 128 };
+
+static const char *const resource_first[] = {"apiVersion", "kind", "metadata", NULL};
+static const char *const metadata_first[] = {"name", "namespace", NULL};
+
+/* ---- key order ---------------------------------------------------------- */
+
+static int cmp_fields(const void *a, const void *b) {
+  return strcmp((*(const field *const *)a)->key, (*(const field *const *)b)->key);
+}
+
+/* The fields of obj in emit order; caller frees. Sorting fields rather than
+ * keys keeps a lookup per key (quadratic on big objects) out of the way. */
+static const field **ordered_fields(const value *obj, key_order order) {
+  size_t n = obj->u.obj.len;
+  const field **fs = malloc((n + 1) * sizeof *fs);
+  if (!fs) abort();
+  for (size_t i = 0; i < n; i++) fs[i] = &obj->u.obj.fields[i];
+  qsort(fs, n, sizeof *fs, cmp_fields);
+  const char *const *first = order == ORDER_RESOURCE   ? resource_first
+                             : order == ORDER_METADATA ? metadata_first
+                                                       : NULL;
+  size_t k = 0;
+  for (; first && *first; first++)
+    for (size_t i = k; i < n; i++)
+      if (strcmp(fs[i]->key, *first) == 0) {
+        const field *hit = fs[i];
+        memmove(fs + k + 1, fs + k, (i - k) * sizeof *fs);
+        fs[k++] = hit;
+        break;
+      }
+  return fs;
+}
+
+static key_order child_order(key_order parent, const char *key) {
+  return parent == ORDER_RESOURCE && strcmp(key, "metadata") == 0 ? ORDER_METADATA : ORDER_PLAIN;
+}
+
+/* ---- characters --------------------------------------------------------- */
+
+/* Decodes one UTF-8 sequence; returns its length, or 0 when it is invalid
+ * (overlong, surrogate, out of range or cut short). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+  if (s[0] < 0x80) {
+    *cp = s[0];
+    return 1;
+  }
+  size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC0 ? 2 : 0;
+  if (!len || len > n || s[0] > 0xF4) return 0;
+  uint32_t c = s[0] & (0x3F >> (len - 1));
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    c = c << 6 | (s[i] & 0x3F);
+  }
+  static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+  *cp = c;
+  return len;
+}
+
+/* Characters YAML readers accept raw on one line: libyaml refuses control
+ * characters and folds NEL, LS and PS as line breaks; a BOM mid-stream
+ * confuses some readers. Tab is excluded as go-yaml excludes it. */
+static bool yaml_raw_ok(uint32_t c) {
+  if (c >= 0x20 && c <= 0x7E) return true;
+  if (c < 0xA0 || c == 0x2028 || c == 0x2029 || c == 0xFEFF) return false;
+  return c <= 0xD7FF || (c >= 0xE000 && c <= 0xFFFD) || c >= 0x10000;
+}
+
+/* True when every character of s is valid UTF-8 and raw_ok, or '\n' where
+ * newline_ok allows it. */
+static bool all_raw(const char *s, size_t len, bool newline_ok) {
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    uint32_t c;
+    size_t n = utf8_decode(p + i, len - i, &c);
+    if (!n || !(yaml_raw_ok(c) || (newline_ok && c == '\n'))) return false;
+    i += n;
+  }
+  return true;
+}
+
+/* Writes s double-quoted with JSON escapes, which YAML double quotes share.
+ * JSON needs only control characters escaped; YAML also everything that is
+ * not raw_ok. Invalid UTF-8 cannot be carried by either: it becomes U+FFFD. */
+static void put_quoted(buf *b, const char *s, size_t len, bool yaml) {
+  const unsigned char *p = (const unsigned char *)s;
+  buf_putc(b, '"');
+  for (size_t i = 0; i < len;) {
+    uint32_t c;
+    size_t n = utf8_decode(p + i, len - i, &c);
+    if (!n) {
+      buf_puts(b, "\\ufffd");
+      i++;
+      continue;
+    }
+    const char *esc = NULL;
+    switch (c) {
+    case '"': esc = "\\\""; break;
+    case '\\': esc = "\\\\"; break;
+    case '\n': esc = "\\n"; break;
+    case '\t': esc = "\\t"; break;
+    case '\r': esc = "\\r"; break;
+    case '\b': esc = "\\b"; break;
+    case '\f': esc = "\\f"; break;
+    }
+    if (esc)
+      buf_puts(b, esc);
+    else if (c < 0x20 || (yaml && !yaml_raw_ok(c)))
+      buf_printf(b, "\\u%04" PRIx32, c); /* all such c are below 0x10000 */
+    else
+      buf_put(b, s + i, n);
+    i += n;
+  }
+  buf_putc(b, '"');
+}
+
+/* ---- what plain YAML scalars resolve to --------------------------------- */
+
+/* Length of the prefix of s (at most n) made of characters from set. */
+static size_t span(const char *s, size_t n, const char *set) {
+  size_t i = 0;
+  while (i < n && s[i] && strchr(set, s[i])) i++;
+  return i;
+}
+
+#define DIGITS "0123456789"
+#define DIGITS_ "0123456789_" /* YAML 1.1 lets '_' group digits */
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* 0x1F, 0o17, 0b1 (either case), as Go's ParseInt and YAML 1.1/1.2 read. */
+static bool is_prefixed_int(const char *s, size_t n) {
+  if (n < 3 || s[0] != '0') return false;
+  const char *set = NULL;
+  if (s[1] == 'x' || s[1] == 'X') set = "0123456789abcdefABCDEF_";
+  if (s[1] == 'o' || s[1] == 'O') set = "01234567_";
+  if (s[1] == 'b' || s[1] == 'B') set = "01_";
+  return set && span(s + 2, n - 2, set) == n - 2;
+}
+
+/* Base 60 after the leading digits, YAML 1.1: (:[0-5]?[0-9])+(\.[0-9_]*)? */
+static bool is_base60_tail(const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && s[i] == ':') {
+    i++;
+    if (i + 1 < n && s[i] >= '0' && s[i] <= '5' && is_digit(s[i + 1]))
+      i += 2;
+    else if (i < n && is_digit(s[i]))
+      i++;
+    else
+      return false;
+  }
+  if (i < n && s[i] == '.') i += 1 + span(s + i + 1, n - i - 1, DIGITS_);
+  return i == n;
+}
+
+/* Decimal ints (0777 and 080 included), floats (1., .5, 1e3, 1_000.5) and
+ * base 60 numbers: the union of YAML 1.1, 1.2 and go-yaml's rules. */
+static bool is_decimal_number(const char *s, size_t n) {
+  if (!is_digit(s[0]) && !(n > 1 && s[0] == '.' && is_digit(s[1]))) return false;
+  size_t i = span(s, n, DIGITS_);
+  if (i > 0 && i < n && s[i] == ':') return is_base60_tail(s + i, n - i);
+  if (i < n && s[i] == '.') i += 1 + span(s + i + 1, n - i - 1, DIGITS_);
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    size_t e = span(s + i, n - i, DIGITS_);
+    if (!e) return false;
+    i += e;
+  }
+  return i == n;
+}
+
+static bool is_one_of(const char *s, size_t n, const char *const *words) {
+  for (; *words; words++)
+    if (strlen(*words) == n && memcmp(*words, s, n) == 0) return true;
+  return false;
+}
+
+static bool matches_number(const char *s, size_t n) {
+  static const char *const inf_nan[] = {".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", NULL};
+  if (n && (s[0] == '+' || s[0] == '-')) s++, n--;
+  if (!n) return false;
+  return is_one_of(s, n, inf_nan) || is_prefixed_int(s, n) || is_decimal_number(s, n);
+}
+
+/* go-yaml drops every '_' before it parses a number, so "0_x1F" and "+_1"
+ * are numbers there though no YAML grammar says so: test both spellings. */
+static bool is_number_like(const char *s, size_t n) {
+  if (matches_number(s, n)) return true;
+  if (!memchr(s, '_', n) || !(is_digit(s[0]) || strchr("+-.", s[0]))) return false;
+  char *plain = malloc(n);
+  if (!plain) abort();
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != '_') plain[m++] = s[i];
+  bool number = matches_number(plain, m);
+  free(plain);
+  return number;
+}
+
+/* A YAML 1.1 timestamp: YYYY-M-D, alone or followed by a time. */
+static bool is_timestamp_like(const char *s, size_t n) {
+  size_t i = span(s, n, DIGITS);
+  if (i != 4 || i == n || s[i] != '-') return false;
+  for (int part = 0; part < 2; part++) {
+    size_t d = span(s + i + 1, n - i - 1, DIGITS);
+    if (d < 1 || d > 2) return false;
+    i += 1 + d;
+    if (part == 0 && (i == n || s[i] != '-')) return false;
+  }
+  return i == n || s[i] == 'T' || s[i] == 't' || s[i] == ' ';
+}
+
+/* Words some reader takes as bool or null, plus "<<" (merge) and "="
+ * (YAML 1.1 value key, which PyYAML refuses to construct). */
+static const char *const special_words[] = {
+    "y",    "Y",    "yes",   "Yes",   "YES",   "n",  "N",  "no",  "No",  "NO",
+    "true", "True", "TRUE",  "false", "False", "FALSE", "on", "On", "ON", "off",
+    "Off",  "OFF",  "null",  "Null",  "NULL",  "~",  "<<", "=",   NULL};
+
+/* Syntax that stops a plain scalar: indicators at the start, ": " and " #"
+ * inside, a colon at the end, document markers. "-x" stays plain as in
+ * kubectl output ("--port=80"); "?x" and ":x" are quoted to be safe. */
+static bool breaks_plain_syntax(const char *s, size_t n) {
+  if (strchr("?:,[]{}#&*!|>'\"%@`", s[0])) return true;
+  if (s[0] == '-' && (n == 1 || s[1] == ' ')) return true;
+  if (n >= 3 && (memcmp(s, "---", 3) == 0 || memcmp(s, "...", 3) == 0)) return true;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == ':' && (i + 1 == n || s[i + 1] == ' ')) return true;
+    if (s[i] == '#' && i > 0 && s[i - 1] == ' ') return true;
+  }
+  return false;
+}
+
+bool emit_yaml_needs_quotes(const char *s, size_t len) {
+  if (len == 0 || !all_raw(s, len, false)) return true;
+  if (s[0] == ' ' || s[len - 1] == ' ') return true;
+  return breaks_plain_syntax(s, len) || is_one_of(s, len, special_words) ||
+         is_number_like(s, len) || is_timestamp_like(s, len);
+}
+
+/* ---- YAML output -------------------------------------------------------- */
+
+static void put_indent(buf *b, int col) {
+  static const char spaces[] = "                                ";
+  for (; col > 0; col -= (int)(sizeof spaces - 1))
+    buf_put(b, spaces, col < (int)(sizeof spaces - 1) ? (size_t)col : sizeof spaces - 1);
+}
+
+/* Shortest text that reads back as f, always with a '.' so that every
+ * reader (YAML 1.1 needs it, 1e+20 is a string there) sees a float. */
+static void format_float(char out[40], double f) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(out, 40, "%.*g", prec, f);
+    if (strtod(out, NULL) == f) break;
+  }
+  if (strchr(out, '.')) return;
+  char *e = strchr(out, 'e');
+  size_t at = e ? (size_t)(e - out) : strlen(out);
+  memmove(out + at + 2, out + at, strlen(out + at) + 1);
+  memcpy(out + at, ".0", 2);
+}
+
+/* A literal block keeps a multi-line string readable. go-yaml refuses it
+ * for lines with trailing spaces or tabs; a leading space or newline would
+ * need an indentation indicator, so those stay double-quoted. */
+static bool literal_ok(const char *s, size_t len) {
+  if (!memchr(s, '\n', len) || s[0] == ' ' || s[0] == '\n' || s[len - 1] == ' ') return false;
+  for (size_t i = 0; i + 1 < len; i++)
+    if (s[i] == ' ' && s[i + 1] == '\n') return false;
+  return all_raw(s, len, true);
+}
+
+static void put_literal(buf *b, const char *s, size_t len, int col) {
+  size_t body = len;
+  while (body > 0 && s[body - 1] == '\n') body--;
+  size_t trailing = len - body;
+  buf_puts(b, trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n");
+  for (size_t i = 0; i < body;) {
+    const char *nl = memchr(s + i, '\n', body - i);
+    size_t end = nl ? (size_t)(nl - s) : body;
+    if (end > i) put_indent(b, col);
+    buf_put(b, s + i, end - i);
+    buf_putc(b, '\n');
+    i = end + 1;
+  }
+  for (size_t i = 1; i < trailing; i++) buf_putc(b, '\n');
+}
+
+/* A string in its YAML form; block_col >= 0 allows a literal block whose
+ * lines start at that column (and which ends its own last line). */
+static bool put_yaml_string(buf *b, const char *s, size_t len, int block_col) {
+  if (block_col >= 0 && literal_ok(s, len)) {
+    put_literal(b, s, len, block_col);
+    return true;
+  }
+  if (emit_yaml_needs_quotes(s, len))
+    put_quoted(b, s, len, true);
+  else
+    buf_put(b, s, len);
+  return false;
+}
+
+/* A scalar or empty collection and the newline that ends its line. */
+static void put_yaml_scalar(buf *b, const value *v, int block_col) {
+  char num[40];
+  switch (v->kind) {
+  case V_NULL: buf_puts(b, "null"); break;
+  case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); break;
+  case V_INT: buf_printf(b, "%" PRId64, v->u.i); break;
+  case V_FLOAT:
+    if (isnan(v->u.f))
+      buf_puts(b, ".nan");
+    else if (isinf(v->u.f))
+      buf_puts(b, v->u.f > 0 ? ".inf" : "-.inf");
+    else {
+      format_float(num, v->u.f);
+      buf_puts(b, num);
+    }
+    break;
+  case V_STRING:
+    if (put_yaml_string(b, v->u.str.s, v->u.str.len, block_col)) return;
+    break;
+  case V_LIST: buf_puts(b, "[]"); break;
+  case V_OBJECT: buf_puts(b, "{}"); break;
+  case V_FUNC: buf_puts(b, "<function>"); break;
+  }
+  buf_putc(b, '\n');
+}
+
+static void put_yaml_node(buf *b, const value *v, int col, yaml_ctx ctx, key_order order);
+
+/* Fields at column col; the first one's indentation is already written
+ * when it follows "- " on the same line. */
+static void put_yaml_fields(buf *b, const value *obj, int col, bool first_inline, key_order order) {
+  const field **fs = ordered_fields(obj, order);
+  for (size_t i = 0; i < obj->u.obj.len; i++) {
+    if (i > 0 || !first_inline) put_indent(b, col);
+    const char *key = fs[i]->key;
+    size_t klen = strlen(key);
+    if (klen > SIMPLE_KEY_MAX) {
+      buf_puts(b, "? ");
+      put_yaml_string(b, key, klen, -1);
+      buf_putc(b, '\n');
+      put_indent(b, col);
+    } else {
+      put_yaml_string(b, key, klen, -1);
+    }
+    buf_putc(b, ':');
+    put_yaml_node(b, fs[i]->val, col, AFTER_KEY, child_order(order, key));
+  }
+  free(fs);
+}
+
+/* Items at column col, each "- " then its node; as kubectl prints them, a
+ * list under a key sits at the key's own column. */
+static void put_yaml_items(buf *b, const value *list, int col, bool first_inline) {
+  for (size_t i = 0; i < list->u.list.len; i++) {
+    if (i > 0 || !first_inline) put_indent(b, col);
+    buf_puts(b, "- ");
+    put_yaml_node(b, list->u.list.items[i], col, AFTER_DASH, ORDER_PLAIN);
+  }
+}
+
+/* col is the column of the key or dash that v follows (0 at the top). */
+static void put_yaml_node(buf *b, const value *v, int col, yaml_ctx ctx, key_order order) {
+  bool obj = v->kind == V_OBJECT && v->u.obj.len > 0;
+  bool list = v->kind == V_LIST && v->u.list.len > 0;
+  if ((obj || list) && ctx == AFTER_KEY) buf_putc(b, '\n');
+  if (obj) {
+    int inner = ctx == AT_TOP ? col : col + 2;
+    put_yaml_fields(b, v, inner, ctx != AFTER_KEY, order);
+  } else if (list) {
+    int inner = ctx == AFTER_DASH ? col + 2 : col;
+    put_yaml_items(b, v, inner, ctx != AFTER_KEY);
+  } else {
+    if (ctx == AFTER_KEY) buf_putc(b, ' ');
+    put_yaml_scalar(b, v, col + 2);
+  }
+}
+
+void emit_yaml_resource(buf *out, const value *resource) {
+  put_yaml_node(out, resource, 0, AT_TOP, ORDER_RESOURCE);
+}
+
+void emit_yaml_value(buf *out, const value *v) { put_yaml_node(out, v, 0, AT_TOP, ORDER_PLAIN); }
+
+/* ---- JSON output -------------------------------------------------------- */
+
+/* Before item i of a collection at depth: the comma and, when pretty, the
+ * line break and indentation. */
+static void json_sep(buf *b, size_t i, int depth, bool pretty) {
+  if (i > 0) buf_putc(b, ',');
+  if (pretty) {
+    buf_putc(b, '\n');
+    put_indent(b, 2 * (depth + 1));
+  }
+}
+
+static void json_close(buf *b, int depth, bool pretty, char c) {
+  if (pretty) {
+    buf_putc(b, '\n');
+    put_indent(b, 2 * depth);
+  }
+  buf_putc(b, c);
+}
+
+static void put_json(buf *b, const value *v, int depth, bool pretty, key_order order) {
+  char num[40];
+  switch (v->kind) {
+  case V_NULL: buf_puts(b, "null"); return;
+  case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); return;
+  case V_INT: buf_printf(b, "%" PRId64, v->u.i); return;
+  case V_FLOAT:
+    if (!isfinite(v->u.f)) {
+      buf_puts(b, "null");
+      return;
+    }
+    format_float(num, v->u.f);
+    buf_puts(b, num);
+    return;
+  case V_STRING: put_quoted(b, v->u.str.s, v->u.str.len, false); return;
+  case V_FUNC: buf_puts(b, "\"<function>\""); return;
+  case V_LIST:
+    buf_putc(b, '[');
+    for (size_t i = 0; i < v->u.list.len; i++) {
+      json_sep(b, i, depth, pretty);
+      /* Only a top-level list of resources passes the resource order on. */
+      put_json(b, v->u.list.items[i], depth + 1, pretty,
+               order == ORDER_RESOURCE ? ORDER_RESOURCE : ORDER_PLAIN);
+    }
+    json_close(b, depth, pretty && v->u.list.len > 0, ']');
+    return;
+  case V_OBJECT: {
+    const field **fs = ordered_fields(v, order);
+    buf_putc(b, '{');
+    for (size_t i = 0; i < v->u.obj.len; i++) {
+      json_sep(b, i, depth, pretty);
+      put_quoted(b, fs[i]->key, strlen(fs[i]->key), false);
+      buf_puts(b, pretty ? ": " : ":");
+      put_json(b, fs[i]->val, depth + 1, pretty, child_order(order, fs[i]->key));
+    }
+    json_close(b, depth, pretty && v->u.obj.len > 0, '}');
+    free(fs);
+    return;
+  }
+  }
+}
+
+void emit_json(buf *out, const value *v, bool pretty, bool resources) {
+  put_json(out, v, 0, pretty, resources ? ORDER_RESOURCE : ORDER_PLAIN);
+}

@@ -1,0 +1,1017 @@
+/* eval.c: evaluating Plumb (see eval.h and docs/language.md). */
+#include "eval.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "merge.h"
+#include "parse.h"
+
+typedef enum { F_TEMPLATE, F_FN, F_BUILTIN } func_kind;
+
+struct func {
+  func_kind kind;
+  const char *name;
+  const node *decl; /* N_TEMPLATE or N_FN */
+  module *mod;
+  const builtin *b;
+};
+
+/* A top-level name of a module: its declaration and, once evaluated, value. */
+typedef struct sym {
+  const char *name;
+  const node *decl; /* N_LET, N_TEMPLATE, N_FN, or N_IMPORT for an alias */
+  module *owner;    /* where decl lives (differs for imported names) */
+  module *alias;    /* for `import "x" as name`: the module it names */
+  value *val;
+  int state; /* 0 not evaluated, 1 being evaluated, 2 done */
+  struct sym *next;
+} sym;
+
+enum { BUCKETS = 64 };
+
+struct module {
+  const char *name;
+  node *ast;
+  sym *table[BUCKETS];
+  int state; /* 1 loading, 2 loaded */
+  const node *loading_from;
+  module *next;
+};
+
+struct scope {
+  const char *name;
+  value *val;
+  scope *up;
+};
+
+struct eval {
+  arena *arena;
+  diag_list *diags;
+  loader *loader;
+  module *modules;
+  module *stack[64]; /* modules being loaded, for the cycle chain */
+  int nstack;
+  int depth;
+};
+
+eval *eval_new(arena *a, diag_list *d, loader *l) {
+  eval *ev = arena_alloc(a, sizeof *ev);
+  ev->arena = a;
+  ev->diags = d;
+  ev->loader = l;
+  return ev;
+}
+
+arena *eval_arena(eval *ev) { return ev->arena; }
+diag_list *eval_diags(eval *ev) { return ev->diags; }
+node *module_ast(const module *m) { return m->ast; }
+const char *module_name(const module *m) { return m->name; }
+
+value *eval_fail(eval *ev, pos at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = arena_vprintf(ev->arena, fmt, ap);
+  va_end(ap);
+  diag_error(ev->diags, at, "%s", msg);
+  return NULL;
+}
+
+value *eval_read_file(eval *ev, pos at, const char *path) {
+  const char *name, *err, *text;
+  size_t len;
+  if (loader_resolve(ev->loader, at.file, path, &name, &err) != 0 ||
+      loader_read(ev->loader, name, &text, &len, &err) != 0)
+    return eval_fail(ev, at, "file: %s", err);
+  return value_string(ev->arena, at, text, len);
+}
+
+scope *scope_bind(eval *ev, scope *up, const char *name, value *v) {
+  scope *s = arena_alloc(ev->arena, sizeof *s);
+  *s = (scope){name, v, up};
+  return s;
+}
+
+/* ---- modules ---------------------------------------------------------- */
+
+static unsigned hash(const char *s) {
+  unsigned h = 2166136261u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % BUCKETS;
+}
+
+static sym *sym_find(const module *m, const char *name) {
+  for (sym *s = m->table[hash(name)]; s; s = s->next)
+    if (strcmp(s->name, name) == 0) return s;
+  return NULL;
+}
+
+static void sym_add(eval *ev, module *m, sym *proto, const node *where) {
+  sym *old = sym_find(m, proto->name);
+  if (old) {
+    /* The same declaration reached twice (two imports of one module) is fine. */
+    if (old->decl == proto->decl && old->alias == proto->alias) return;
+    diag_error(ev->diags, where->at, "\"%s\" is already defined", proto->name);
+    diag_note(ev->diags, old->decl->at, "first defined here");
+    return;
+  }
+  sym *s = arena_alloc(ev->arena, sizeof *s);
+  *s = *proto;
+  unsigned h = hash(s->name);
+  s->next = m->table[h];
+  m->table[h] = s;
+}
+
+static void declare_local(eval *ev, module *m) {
+  for (size_t i = 0; i < m->ast->list.len; i++) {
+    node *d = m->ast->list.items[i];
+    if (d->kind == N_LET || d->kind == N_TEMPLATE || d->kind == N_FN)
+      sym_add(ev, m, &(sym){.name = d->name, .decl = d, .owner = m}, d);
+  }
+}
+
+static bool known_type(const char *t) {
+  static const char *types[] = {"string", "int", "float", "bool", "list", "object", "any", "function"};
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (strcmp(types[i], t) == 0) return true;
+  return false;
+}
+
+/* Parameter types are names, so a misspelt one is caught when loading. */
+static void check_types(eval *ev, module *m) {
+  for (size_t i = 0; i < m->ast->list.len; i++) {
+    node *d = m->ast->list.items[i];
+    if (d->kind != N_TEMPLATE && d->kind != N_FN) continue;
+    for (size_t k = 0; k < d->list.len; k++)
+      if (!known_type(d->list.items[k]->type))
+        eval_fail(ev, d->list.items[k]->at, "unknown type \"%s\"; expected string, int, float, bool, list, object or any",
+                  d->list.items[k]->type);
+  }
+}
+
+static void report_cycle(eval *ev, const module *target, const node *from) {
+  buf chain = {0};
+  int i = 0;
+  while (i < ev->nstack && ev->stack[i] != target) i++;
+  for (; i < ev->nstack; i++) buf_printf(&chain, "%s -> ", ev->stack[i]->name);
+  buf_puts(&chain, target->name);
+  diag_error(ev->diags, from->at, "import cycle: %s", chain.data);
+  buf_free(&chain);
+}
+
+/* Imported names join the importer's table; an alias becomes one name. */
+static void import_into(eval *ev, module *m, const node *imp, module *dep) {
+  if (imp->name) {
+    sym_add(ev, m, &(sym){.name = imp->name, .decl = imp, .owner = m, .alias = dep}, imp);
+    return;
+  }
+  for (int b = 0; b < BUCKETS; b++)
+    for (sym *s = dep->table[b]; s; s = s->next)
+      if (s->owner == dep && s->decl->kind != N_IMPORT) sym_add(ev, m, s, imp);
+}
+
+static const char *import_path(eval *ev, const node *imp) {
+  const node *str = imp->a;
+  if (str->list.len == 1 && str->list.items[0]->kind == E_TEXT) return str->list.items[0]->str;
+  if (str->list.len == 0) return "";
+  eval_fail(ev, imp->at, "an import path must be a plain string, without ${...}");
+  return NULL;
+}
+
+static void load_imports(eval *ev, module *m) {
+  for (size_t i = 0; i < m->ast->list.len; i++) {
+    node *d = m->ast->list.items[i];
+    if (d->kind != N_IMPORT) continue;
+    const char *path = import_path(ev, d), *name, *err;
+    if (!path) continue;
+    if (loader_resolve(ev->loader, m->name, path, &name, &err) != 0) {
+      eval_fail(ev, d->a->at, "cannot import \"%s\": %s", path, err);
+      continue;
+    }
+    module *dep = eval_load(ev, name, d);
+    if (dep) import_into(ev, m, d, dep);
+  }
+}
+
+module *eval_load(eval *ev, const char *name, const node *from) {
+  for (module *m = ev->modules; m; m = m->next) {
+    if (strcmp(m->name, name) != 0) continue;
+    if (m->state == 1) {
+      report_cycle(ev, m, from);
+      return NULL;
+    }
+    return m;
+  }
+  const char *text, *err;
+  size_t len;
+  if (loader_read(ev->loader, name, &text, &len, &err) != 0) {
+    if (from)
+      eval_fail(ev, from->a->at, "cannot import: %s", err);
+    else
+      eval_fail(ev, (pos){0}, "%s", err);
+    return NULL;
+  }
+  if (ev->nstack == (int)(sizeof ev->stack / sizeof ev->stack[0])) {
+    eval_fail(ev, from ? from->at : (pos){0}, "imports nested too deeply");
+    return NULL;
+  }
+  diag_add_source(ev->diags, name, text, len);
+  module *m = arena_alloc(ev->arena, sizeof *m);
+  m->name = name;
+  m->state = 1;
+  m->next = ev->modules;
+  ev->modules = m;
+  m->ast = parse_file(ev->arena, ev->diags, name, text, len);
+  ev->stack[ev->nstack++] = m;
+  declare_local(ev, m);
+  check_types(ev, m);
+  load_imports(ev, m);
+  ev->nstack--;
+  m->state = 2;
+  return m;
+}
+
+module *eval_empty_module(eval *ev, const char *name) {
+  module *m = arena_alloc(ev->arena, sizeof *m);
+  m->name = name;
+  m->ast = ast_new(ev->arena, N_FILE, (pos){name, 1, 1});
+  m->state = 2;
+  return m;
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+static value *module_exports(eval *ev, module *dep, pos at);
+
+static value *sym_value(eval *ev, sym *s, pos at) {
+  if (s->state == 2) return s->val;
+  if (s->state == 1) return eval_fail(ev, at, "\"%s\" is defined in terms of itself", s->name);
+  s->state = 1;
+  const node *d = s->decl;
+  if (s->alias) {
+    s->val = module_exports(ev, s->alias, at);
+  } else if (d->kind == N_LET) {
+    s->val = eval_expr(ev, s->owner, NULL, d->a);
+  } else {
+    func *f = arena_alloc(ev->arena, sizeof *f);
+    *f = (func){d->kind == N_TEMPLATE ? F_TEMPLATE : F_FN, d->name, d, s->owner, NULL};
+    s->val = value_func(ev->arena, d->at, f);
+  }
+  s->state = s->val ? 2 : 0;
+  if (!s->val) s->state = 2; /* report once; later uses see NULL quietly */
+  return s->val;
+}
+
+static value *module_exports(eval *ev, module *dep, pos at) {
+  value *obj = value_object(ev->arena, at);
+  for (int b = 0; b < BUCKETS; b++)
+    for (sym *s = dep->table[b]; s; s = s->next)
+      if (s->owner == dep && !s->alias) {
+        value *v = sym_value(ev, s, at);
+        if (v) value_object_set(ev->arena, obj, s->name, v);
+      }
+  return obj;
+}
+
+static unsigned edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) return 99;
+  unsigned row[65];
+  for (size_t j = 0; j <= lb; j++) row[j] = (unsigned)j;
+  for (size_t i = 1; i <= la; i++) {
+    unsigned prev = row[0];
+    row[0] = (unsigned)i;
+    for (size_t j = 1; j <= lb; j++) {
+      unsigned cur = row[j];
+      unsigned sub = prev + (a[i - 1] != b[j - 1]);
+      unsigned del = row[j] + 1, ins = row[j - 1] + 1;
+      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+      prev = cur;
+    }
+  }
+  return row[lb];
+}
+
+static const char *suggest_name(const module *m, const scope *sc, const char *name) {
+  const char *best = NULL;
+  unsigned bd = strlen(name) > 4 ? 2 : 1;
+  for (; sc; sc = sc->up)
+    if (edit_distance(sc->name, name) <= bd) best = sc->name, bd = edit_distance(sc->name, name);
+  for (int b = 0; b < BUCKETS; b++)
+    for (sym *s = m->table[b]; s; s = s->next)
+      if (edit_distance(s->name, name) < bd || (!best && edit_distance(s->name, name) <= bd))
+        best = s->name, bd = edit_distance(s->name, name);
+  return best;
+}
+
+static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
+  for (scope *s = sc; s; s = s->up)
+    if (strcmp(s->name, id->name) == 0) return s->val;
+  sym *s = sym_find(m, id->name);
+  if (s) return sym_value(ev, s, id->at);
+  const builtin *b = builtin_find(id->name);
+  if (b) {
+    func *f = arena_alloc(ev->arena, sizeof *f);
+    *f = (func){F_BUILTIN, b->name, NULL, NULL, b};
+    return value_func(ev->arena, id->at, f);
+  }
+  const char *hint = suggest_name(m, sc, id->name);
+  if (hint) return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean \"%s\"?", id->name, hint);
+  return eval_fail(ev, id->at, "unknown name \"%s\"", id->name);
+}
+
+/* ---- strings ------------------------------------------------------------ */
+
+/* Appends the text form of a scalar; lists and objects have none. */
+static bool append_text(eval *ev, buf *b, const value *v, pos at) {
+  switch (v->kind) {
+  case V_STRING: buf_put(b, v->u.str.s, v->u.str.len); return true;
+  case V_INT: buf_printf(b, "%lld", (long long)v->u.i); return true;
+  case V_FLOAT: {
+    char tmp[32];
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(tmp, sizeof tmp, "%.*g", prec, v->u.f);
+      if (strtod(tmp, NULL) == v->u.f) break;
+    }
+    buf_puts(b, tmp);
+    return true;
+  }
+  case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); return true;
+  case V_NULL: buf_puts(b, "null"); return true;
+  default:
+    eval_fail(ev, at, "cannot put a %s into a string; use to_json() or join()", value_kind_name(v->kind));
+    return false;
+  }
+}
+
+/* Text in """...""" loses the newline after the opening quotes, the
+ * indentation common to its lines, and the blank last line before the
+ * closing quotes, so embedded files can be indented with the code. */
+static size_t common_indent(const node *s) {
+  size_t best = (size_t)-1, cur = 0;
+  bool at_start = false, first = true;
+  for (size_t i = 0; i < s->list.len; i++) {
+    const node *p = s->list.items[i];
+    if (p->kind != E_TEXT) {
+      if (at_start && cur < best) best = cur;
+      at_start = false;
+      continue;
+    }
+    for (size_t k = 0; k < p->len; k++) {
+      char c = p->str[k];
+      if (first && k == 0 && c == '\n') continue;
+      if (c == '\n') { at_start = true; cur = 0; continue; }
+      if (first && i == 0 && !at_start && k == 0) at_start = true;
+      if (at_start && (c == ' ' || c == '\t')) { cur++; continue; }
+      if (at_start && cur < best) best = cur;
+      at_start = false;
+    }
+    first = false;
+  }
+  return best == (size_t)-1 ? 0 : best;
+}
+
+static void dedent_into(buf *out, const char *s, size_t n, size_t indent, bool *line_start, size_t *skipped) {
+  for (size_t k = 0; k < n; k++) {
+    if (*line_start && *skipped < indent && (s[k] == ' ' || s[k] == '\t')) {
+      (*skipped)++;
+      continue;
+    }
+    *line_start = s[k] == '\n';
+    *skipped = 0;
+    buf_putc(out, s[k]);
+  }
+}
+
+static void trim_text_block(buf *b) {
+  size_t n = b->len;
+  while (n > 0 && (b->data[n - 1] == ' ' || b->data[n - 1] == '\t')) n--;
+  if (n < b->len && (n == 0 || b->data[n - 1] == '\n')) b->len = n, b->data[n] = '\0';
+}
+
+static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
+  bool block = e->op == 1;
+  size_t indent = block ? common_indent(e) : 0, skipped = 0;
+  bool line_start = true;
+  buf b = {0};
+  buf_puts(&b, "");
+  for (size_t i = 0; i < e->list.len; i++) {
+    const node *p = e->list.items[i];
+    if (p->kind == E_TEXT) {
+      const char *s = p->str;
+      size_t n = p->len;
+      if (block && i == 0 && n && s[0] == '\n') s++, n--;
+      if (block) dedent_into(&b, s, n, indent, &line_start, &skipped);
+      else buf_put(&b, s, n);
+      continue;
+    }
+    value *v = eval_expr(ev, m, sc, p);
+    if (!v || !append_text(ev, &b, v, p->at)) {
+      buf_free(&b);
+      return NULL;
+    }
+    line_start = false;
+  }
+  if (block) trim_text_block(&b);
+  value *v = value_string(ev->arena, e->at, b.data, b.len);
+  buf_free(&b);
+  return v;
+}
+
+static const char *want_key(eval *ev, module *m, scope *sc, const node *k) {
+  value *v = eval_string(ev, m, sc, k);
+  return v ? v->u.str.s : NULL;
+}
+
+/* ---- comprehensions and loops --------------------------------------------- */
+
+typedef bool (*yield_fn)(eval *ev, module *m, scope *sc, void *ctx);
+
+/* Binds `for` variables over one iterable: one variable takes list items or
+ * object keys; two take index and item, or key and value. */
+static bool iterate(eval *ev, module *m, scope *sc, const node *f, size_t *count,
+                    bool (*body)(eval *, module *, scope *, const node *, size_t, void *), size_t next,
+                    void *ctx) {
+  value *it = eval_expr(ev, m, sc, f->a);
+  if (!it) return false;
+  if (it->kind != V_LIST && it->kind != V_OBJECT) {
+    eval_fail(ev, f->a->at, "'for' needs a list or an object, got %s", value_kind_name(it->kind));
+    return false;
+  }
+  bool obj = it->kind == V_OBJECT;
+  size_t n = obj ? it->u.obj.len : it->u.list.len;
+  const char **keys = obj ? value_sorted_keys(it) : NULL;
+  bool ok = true;
+  for (size_t i = 0; ok && i < n; i++) {
+    if (++*count > EVAL_MAX_ITEMS) {
+      eval_fail(ev, f->at, "loop yields more than %d items", EVAL_MAX_ITEMS);
+      ok = false;
+      break;
+    }
+    value *first = obj ? value_cstring(ev->arena, it->at, keys[i]) : it->u.list.items[i];
+    value *second = obj ? value_object_get(it, keys[i]) : NULL;
+    scope *s2;
+    if (f->name2)
+      s2 = scope_bind(ev, scope_bind(ev, sc, f->name, obj ? first : value_int(ev->arena, f->at, (int64_t)i)),
+                      f->name2, obj ? second : first);
+    else
+      s2 = scope_bind(ev, sc, f->name, first);
+    ok = body(ev, m, s2, NULL, next, ctx);
+  }
+  free(keys);
+  return ok;
+}
+
+typedef struct {
+  const node *clauses;
+  size_t count;
+  bool (*leaf)(eval *ev, module *m, scope *sc, void *ctx);
+  void *ctx;
+} comp;
+
+static bool want_bool(eval *ev, const value *v, pos at, const char *what) {
+  if (v->kind == V_BOOL) return true;
+  eval_fail(ev, at, "%s must be a bool, got %s", what, value_kind_name(v->kind));
+  return false;
+}
+
+static bool comp_step(eval *ev, module *m, scope *sc, const node *unused, size_t i, void *ctx) {
+  (void)unused;
+  comp *c = ctx;
+  if (i == c->clauses->list.len) return c->leaf(ev, m, sc, c->ctx);
+  const node *cl = c->clauses->list.items[i];
+  if (cl->kind == N_FOR) return iterate(ev, m, sc, cl, &c->count, comp_step, i + 1, c);
+  value *cond = eval_expr(ev, m, sc, cl->a);
+  if (!cond || !want_bool(ev, cond, cl->a->at, "an 'if' filter")) return false;
+  return cond->u.b ? comp_step(ev, m, sc, NULL, i + 1, c) : true;
+}
+
+static bool run_comp(eval *ev, module *m, scope *sc, const node *clauses,
+                     bool (*leaf)(eval *, module *, scope *, void *), void *ctx) {
+  comp c = {clauses, 0, leaf, ctx};
+  return comp_step(ev, m, sc, NULL, 0, &c);
+}
+
+typedef struct {
+  const node *e;
+  value *out;
+} comp_out;
+
+static bool list_leaf(eval *ev, module *m, scope *sc, void *ctx) {
+  comp_out *o = ctx;
+  value *v = eval_expr(ev, m, sc, o->e->b);
+  if (v) value_list_push(ev->arena, o->out, v);
+  return v != NULL;
+}
+
+static bool set_field(eval *ev, value *obj, const char *key, value *v, pos at) {
+  value *old = value_object_get(obj, key);
+  if (old) {
+    eval_fail(ev, at, "duplicate key \"%s\"", key);
+    diag_note(ev->diags, old->at, "first set here");
+    return false;
+  }
+  value_object_set(ev->arena, obj, key, v);
+  return true;
+}
+
+static bool object_leaf(eval *ev, module *m, scope *sc, void *ctx) {
+  comp_out *o = ctx;
+  const char *k = want_key(ev, m, sc, o->e->a);
+  value *v = k ? eval_expr(ev, m, sc, o->e->b) : NULL;
+  return v && set_field(ev, o->out, k, v, o->e->a->at);
+}
+
+static value *eval_list(eval *ev, module *m, scope *sc, const node *e) {
+  value *out = value_list(ev->arena, e->at);
+  if (e->b) {
+    comp_out o = {e, out};
+    return run_comp(ev, m, sc, &(node){.list = e->list}, list_leaf, &o) ? out : NULL;
+  }
+  for (size_t i = 0; i < e->list.len; i++) {
+    value *v = eval_expr(ev, m, sc, e->list.items[i]);
+    if (!v) return NULL;
+    value_list_push(ev->arena, out, v);
+  }
+  return out;
+}
+
+static value *eval_object(eval *ev, module *m, scope *sc, const node *e) {
+  value *out = value_object(ev->arena, e->at);
+  if (e->b) {
+    comp_out o = {e, out};
+    return run_comp(ev, m, sc, &(node){.list = e->list}, object_leaf, &o) ? out : NULL;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < e->list.len; i++) {
+    const node *it = e->list.items[i];
+    if (it->kind == N_LET) {
+      value *v = eval_expr(ev, m, sc, it->a);
+      if (!v) return NULL;
+      sc = scope_bind(ev, sc, it->name, v);
+      continue;
+    }
+    const char *k = want_key(ev, m, sc, it->a);
+    value *v = k ? eval_expr(ev, m, sc, it->b) : NULL;
+    ok = v && set_field(ev, out, k, v, it->a->at) && ok;
+  }
+  return ok ? out : NULL;
+}
+
+/* ---- operators ------------------------------------------------------------ */
+
+static bool is_num(const value *v) { return v->kind == V_INT || v->kind == V_FLOAT; }
+static double num(const value *v) { return v->kind == V_INT ? (double)v->u.i : v->u.f; }
+
+static const char *op_name(int op) {
+  static char one[2];
+  switch (op) {
+  case OP_EQ: return "==";
+  case OP_NE: return "!=";
+  case OP_LE: return "<=";
+  case OP_GE: return ">=";
+  case OP_AND: return "&&";
+  case OP_OR: return "||";
+  default: one[0] = (char)op; return one;
+  }
+}
+
+static value *bad_operands(eval *ev, const node *e, const value *x, const value *y) {
+  return eval_fail(ev, e->at, "cannot apply '%s' to %s and %s", op_name(e->op), value_kind_name(x->kind),
+                   value_kind_name(y->kind));
+}
+
+static value *int_arith(eval *ev, const node *e, int64_t a, int64_t b) {
+  int64_t r = 0;
+  bool over = false;
+  switch (e->op) {
+  case '+': over = __builtin_add_overflow(a, b, &r); break;
+  case '-': over = __builtin_sub_overflow(a, b, &r); break;
+  case '*': over = __builtin_mul_overflow(a, b, &r); break;
+  case '/':
+  case '%':
+    if (b == 0) return eval_fail(ev, e->at, "division by zero");
+    if (a == INT64_MIN && b == -1) over = true;
+    else r = e->op == '/' ? a / b : a % b;
+    break;
+  }
+  if (over) return eval_fail(ev, e->at, "integer overflow in '%s'", op_name(e->op));
+  return value_int(ev->arena, e->at, r);
+}
+
+static value *concat(eval *ev, const node *e, const value *x, const value *y) {
+  if (x->kind == V_STRING) {
+    char *s = arena_alloc(ev->arena, x->u.str.len + y->u.str.len + 1);
+    memcpy(s, x->u.str.s, x->u.str.len);
+    memcpy(s + x->u.str.len, y->u.str.s, y->u.str.len);
+    value *v = value_list(ev->arena, e->at);
+    v->kind = V_STRING;
+    v->u.str.s = s;
+    v->u.str.len = x->u.str.len + y->u.str.len;
+    return v;
+  }
+  value *v = value_clone(ev->arena, x);
+  v->at = e->at;
+  if (x->kind == V_LIST) {
+    for (size_t i = 0; i < y->u.list.len; i++) value_list_push(ev->arena, v, y->u.list.items[i]);
+  } else {
+    for (size_t i = 0; i < y->u.obj.len; i++)
+      value_object_set(ev->arena, v, y->u.obj.fields[i].key, y->u.obj.fields[i].val);
+  }
+  return v;
+}
+
+static value *arith(eval *ev, const node *e, const value *x, const value *y) {
+  if (e->op == '+' && x->kind == y->kind && (x->kind == V_STRING || x->kind == V_LIST || x->kind == V_OBJECT))
+    return concat(ev, e, x, y);
+  if (!is_num(x) || !is_num(y)) return bad_operands(ev, e, x, y);
+  if (x->kind == V_INT && y->kind == V_INT) return int_arith(ev, e, x->u.i, y->u.i);
+  if (e->op == '%') return bad_operands(ev, e, x, y);
+  double a = num(x), b = num(y), r = 0;
+  switch (e->op) {
+  case '+': r = a + b; break;
+  case '-': r = a - b; break;
+  case '*': r = a * b; break;
+  case '/':
+    if (b == 0) return eval_fail(ev, e->at, "division by zero");
+    r = a / b;
+    break;
+  }
+  if (!isfinite(r)) return eval_fail(ev, e->at, "'%s' overflows to infinity", op_name(e->op));
+  return value_float(ev->arena, e->at, r);
+}
+
+static value *compare(eval *ev, const node *e, const value *x, const value *y) {
+  if (e->op == OP_EQ || e->op == OP_NE)
+    return value_bool(ev->arena, e->at, value_equal(x, y) == (e->op == OP_EQ));
+  if (!(is_num(x) && is_num(y)) && !(x->kind == V_STRING && y->kind == V_STRING))
+    return bad_operands(ev, e, x, y);
+  int c = value_compare(x, y);
+  bool r = e->op == '<' ? c < 0 : e->op == '>' ? c > 0 : e->op == OP_LE ? c <= 0 : c >= 0;
+  return value_bool(ev->arena, e->at, r);
+}
+
+static value *eval_binary(eval *ev, module *m, scope *sc, const node *e) {
+  value *x = eval_expr(ev, m, sc, e->a);
+  if (!x) return NULL;
+  if (e->op == OP_AND || e->op == OP_OR) {
+    const char *what = e->op == OP_AND ? "an operand of '&&'" : "an operand of '||'";
+    if (!want_bool(ev, x, e->a->at, what)) return NULL;
+    if (x->u.b == (e->op == OP_OR)) return x;
+    value *y = eval_expr(ev, m, sc, e->b);
+    return y && want_bool(ev, y, e->b->at, what) ? y : NULL;
+  }
+  value *y = eval_expr(ev, m, sc, e->b);
+  if (!y) return NULL;
+  switch (e->op) {
+  case '+': case '-': case '*': case '/': case '%': return arith(ev, e, x, y);
+  default: return compare(ev, e, x, y);
+  }
+}
+
+static value *eval_unary(eval *ev, module *m, scope *sc, const node *e) {
+  value *x = eval_expr(ev, m, sc, e->a);
+  if (!x) return NULL;
+  if (e->op == '!') return want_bool(ev, x, e->a->at, "the operand of '!'") ? value_bool(ev->arena, e->at, !x->u.b) : NULL;
+  if (x->kind == V_INT) {
+    if (x->u.i == INT64_MIN) return eval_fail(ev, e->at, "integer overflow in '-'");
+    return value_int(ev->arena, e->at, -x->u.i);
+  }
+  if (x->kind == V_FLOAT) return value_float(ev->arena, e->at, -x->u.f);
+  return eval_fail(ev, e->at, "cannot negate a %s", value_kind_name(x->kind));
+}
+
+/* ---- access --------------------------------------------------------------- */
+
+static value *field_of(eval *ev, const value *obj, const char *key, pos at) {
+  if (obj->kind != V_OBJECT) return eval_fail(ev, at, "cannot read field \"%s\" of a %s", key, value_kind_name(obj->kind));
+  value *v = value_object_get(obj, key);
+  if (v) return v;
+  buf names = {0};
+  const char **keys = value_sorted_keys(obj);
+  for (size_t i = 0; i < obj->u.obj.len && i < 8; i++) buf_printf(&names, "%s%s", i ? ", " : "", keys[i]);
+  free(keys);
+  if (obj->u.obj.len)
+    eval_fail(ev, at, "no field \"%s\" in this object (it has: %s%s)", key, names.data, obj->u.obj.len > 8 ? ", ..." : "");
+  else
+    eval_fail(ev, at, "no field \"%s\" in this object (it is empty)", key);
+  buf_free(&names);
+  return NULL;
+}
+
+static value *eval_index(eval *ev, module *m, scope *sc, const node *e) {
+  value *x = eval_expr(ev, m, sc, e->a), *i = x ? eval_expr(ev, m, sc, e->b) : NULL;
+  if (!i) return NULL;
+  if (x->kind == V_OBJECT && i->kind == V_STRING) return field_of(ev, x, i->u.str.s, e->at);
+  if (x->kind == V_LIST && i->kind == V_INT) {
+    int64_t n = (int64_t)x->u.list.len, k = i->u.i < 0 ? i->u.i + n : i->u.i;
+    if (k < 0 || k >= n) return eval_fail(ev, e->at, "index %lld out of range for a list of %lld", (long long)i->u.i, (long long)n);
+    return x->u.list.items[k];
+  }
+  return eval_fail(ev, e->at, "cannot index a %s with a %s", value_kind_name(x->kind), value_kind_name(i->kind));
+}
+
+/* ---- calls ---------------------------------------------------------------- */
+
+static bool type_ok(eval *ev, const char *type, value **v) {
+  value_kind k = (*v)->kind;
+  if (strcmp(type, "any") == 0) return true;
+  if (strcmp(type, "float") == 0 && k == V_INT) {
+    value *f = value_float(ev->arena, (*v)->at, (double)(*v)->u.i);
+    *v = f;
+    return true;
+  }
+  static const char *names[] = {"null", "bool", "int", "float", "string", "list", "object", "function"};
+  return strcmp(type, names[k]) == 0;
+}
+
+
+static const char *what(const func *f) { return f->kind == F_TEMPLATE ? "template" : "function"; }
+
+static const node *find_param(const node *decl, const char *name) {
+  for (size_t i = 0; i < decl->list.len; i++)
+    if (strcmp(decl->list.items[i]->name, name) == 0) return decl->list.items[i];
+  return NULL;
+}
+
+static value *call_user(eval *ev, module *m, scope *sc, const func *f, const node *call) {
+  const node *d = f->decl;
+  size_t np = d->list.len;
+  value **args = arena_alloc(ev->arena, (np + 1) * sizeof *args);
+  bool ok = true;
+  /* Evaluate arguments in the caller's scope, then bind by position or name. */
+  bool named = false;
+  for (size_t i = 0; i < call->list.len; i++) {
+    const node *a = call->list.items[i];
+    const node *p = NULL;
+    if (!a->name) {
+      if (named) { eval_fail(ev, a->at, "a positional argument cannot follow a named one"); ok = false; continue; }
+      if (i >= np) { eval_fail(ev, a->at, "too many arguments: %s %s takes %zu", what(f), f->name, np); ok = false; continue; }
+      p = d->list.items[i];
+    } else {
+      named = true;
+      p = find_param(d, a->name);
+      if (!p) {
+        const char *hint = NULL;
+        for (size_t k = 0; k < np; k++)
+          if (edit_distance(d->list.items[k]->name, a->name) <= 2) hint = d->list.items[k]->name;
+        if (hint)
+          eval_fail(ev, a->at, "%s %s has no parameter \"%s\"; did you mean \"%s\"?", what(f), f->name, a->name, hint);
+        else
+          eval_fail(ev, a->at, "%s %s has no parameter \"%s\"", what(f), f->name, a->name);
+        ok = false;
+        continue;
+      }
+    }
+    size_t slot = 0;
+    while (d->list.items[slot] != p) slot++;
+    if (args[slot]) { eval_fail(ev, a->at, "argument \"%s\" given twice", p->name); ok = false; continue; }
+    value *v = eval_expr(ev, m, sc, a->a);
+    if (!v) { ok = false; continue; }
+    if (!type_ok(ev, p->type, &v)) {
+      eval_fail(ev, a->a->at, "argument \"%s\" of %s %s must be %s, got %s", p->name, what(f), f->name, p->type,
+                value_kind_name(v->kind));
+      ok = false;
+      continue;
+    }
+    args[slot] = v;
+  }
+  /* Defaults see the parameters bound before them. */
+  scope *body = NULL;
+  for (size_t i = 0; i < np; i++) {
+    const node *p = d->list.items[i];
+    if (!args[i] && p->a) {
+      args[i] = eval_expr(ev, f->mod, body, p->a);
+      if (args[i] && !type_ok(ev, p->type, &args[i])) {
+        eval_fail(ev, p->a->at, "default of \"%s\" must be %s, got %s", p->name, p->type, value_kind_name(args[i]->kind));
+        args[i] = NULL;
+      }
+      if (!args[i]) { ok = false; continue; }
+    } else if (!args[i] && ok) {
+      eval_fail(ev, call->at, "missing argument \"%s\" (%s) for %s %s", p->name, p->type, what(f), f->name);
+      diag_note(ev->diags, p->at, "parameter declared here");
+      ok = false;
+      continue;
+    }
+    if (args[i]) body = scope_bind(ev, body, p->name, args[i]);
+  }
+  if (!ok) return NULL;
+  if (++ev->depth > EVAL_MAX_DEPTH) {
+    ev->depth--;
+    return eval_fail(ev, call->at, "calls nested deeper than %d (does %s call itself?)", EVAL_MAX_DEPTH, f->name);
+  }
+  value *out;
+  if (f->kind == F_FN) {
+    out = eval_expr(ev, f->mod, body, d->a);
+  } else {
+    sink s = {.resources = value_list(ev->arena, call->at)};
+    out = eval_block(ev, f->mod, body, d->b, &s) ? s.resources : NULL;
+  }
+  ev->depth--;
+  return out;
+}
+
+static value *call_builtin(eval *ev, module *m, scope *sc, const func *f, const node *call) {
+  int argc = (int)call->list.len;
+  const builtin *b = f->b;
+  if (argc < b->min_args || (b->max_args >= 0 && argc > b->max_args)) {
+    if (b->min_args == b->max_args)
+      return eval_fail(ev, call->at, "%s takes %d argument%s, got %d", b->name, b->min_args, b->min_args == 1 ? "" : "s", argc);
+    if (b->max_args < 0)
+      return eval_fail(ev, call->at, "%s takes at least %d arguments, got %d", b->name, b->min_args, argc);
+    return eval_fail(ev, call->at, "%s takes %d to %d arguments, got %d", b->name, b->min_args, b->max_args, argc);
+  }
+  value **argv = arena_alloc(ev->arena, ((size_t)argc + 1) * sizeof *argv);
+  for (int i = 0; i < argc; i++) {
+    const node *a = call->list.items[i];
+    if (a->name) return eval_fail(ev, a->at, "built-in %s takes no named arguments", b->name);
+    argv[i] = eval_expr(ev, m, sc, a->a);
+    if (!argv[i]) return NULL;
+  }
+  return b->impl(ev, call->at, argv, argc);
+}
+
+static value *eval_call(eval *ev, module *m, scope *sc, const node *e) {
+  value *callee = eval_expr(ev, m, sc, e->a);
+  if (!callee) return NULL;
+  if (callee->kind != V_FUNC) return eval_fail(ev, e->at, "a %s cannot be called", value_kind_name(callee->kind));
+  const func *f = callee->u.fn;
+  if (f->kind == F_BUILTIN) return call_builtin(ev, m, sc, f, e);
+  return call_user(ev, m, sc, f, e);
+}
+
+/* ---- resources ------------------------------------------------------------ */
+
+static const char *suggest_kind(const char *kind) {
+  static const char *known[] = {"ClusterRole", "ClusterRoleBinding", "ConfigMap", "CronJob", "DaemonSet", "Deployment",
+                                "HorizontalPodAutoscaler", "Ingress", "Job", "Namespace", "NetworkPolicy",
+                                "PersistentVolumeClaim", "Pod", "PodDisruptionBudget", "Role", "RoleBinding", "Secret",
+                                "Service", "ServiceAccount", "StatefulSet"};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (edit_distance(known[i], kind) <= 2) return known[i];
+  return NULL;
+}
+
+bool eval_is_resource(const value *v) {
+  const value *k = value_object_get(v, "kind");
+  return v->kind == V_OBJECT && k && k->kind == V_STRING;
+}
+
+static value *eval_resource(eval *ev, module *m, scope *sc, const node *e) {
+  value *name = eval_expr(ev, m, sc, e->a);
+  value *body = name ? eval_expr(ev, m, sc, e->b) : NULL;
+  if (!body) return NULL;
+  if (name->kind != V_STRING)
+    return eval_fail(ev, e->a->at, "the name of a %s must be a string, got %s", e->type, value_kind_name(name->kind));
+  const kind_info *k = kinds_find(e->type);
+  value *api = value_object_get(body, "apiVersion");
+  if (!k && !api) {
+    const char *hint = suggest_kind(e->type);
+    if (hint) return eval_fail(ev, e->at, "unknown kind \"%s\"; did you mean \"%s\"?", e->type, hint);
+    return eval_fail(ev, e->at, "unknown kind \"%s\": a custom resource needs an apiVersion field, e.g. apiVersion: \"example.com/v1\"", e->type);
+  }
+  value *r = value_object(ev->arena, e->at);
+  value_object_set(ev->arena, r, "apiVersion", api ? api : value_cstring(ev->arena, e->at, k->api_version));
+  value_object_set(ev->arena, r, "kind", value_cstring(ev->arena, e->at, e->type));
+  value *meta = value_object_get(body, "metadata");
+  if (meta && meta->kind != V_OBJECT)
+    return eval_fail(ev, meta->at, "metadata must be an object, got %s", value_kind_name(meta->kind));
+  if (meta && value_object_get(meta, "name"))
+    return eval_fail(ev, value_object_get(meta, "name")->at, "the name is given after the kind; remove metadata.name");
+  value *md = meta ? value_clone(ev->arena, meta) : value_object(ev->arena, e->at);
+  value *named = value_object(ev->arena, md->at);
+  value_object_set(ev->arena, named, "name", name);
+  for (size_t i = 0; i < md->u.obj.len; i++) value_object_set(ev->arena, named, md->u.obj.fields[i].key, md->u.obj.fields[i].val);
+  value_object_set(ev->arena, r, "metadata", named);
+  for (size_t i = 0; i < body->u.obj.len; i++) {
+    const field *f = &body->u.obj.fields[i];
+    if (strcmp(f->key, "apiVersion") && strcmp(f->key, "metadata") && strcmp(f->key, "kind"))
+      value_object_set(ev->arena, r, f->key, f->val);
+    else if (strcmp(f->key, "kind") == 0)
+      return eval_fail(ev, f->val->at, "the kind is given before the name; remove this field");
+  }
+  return r;
+}
+
+/* ---- expressions ---------------------------------------------------------- */
+
+value *eval_expr(eval *ev, module *m, scope *sc, const node *e) {
+  if (!e) return NULL;
+  if (arena_used(ev->arena) > EVAL_MAX_BYTES) {
+    return eval_fail(ev, e->at, "the compile uses more than %d MiB of memory; output too large", EVAL_MAX_BYTES >> 20);
+  }
+  switch (e->kind) {
+  case E_NULL: return value_null(ev->arena, e->at);
+  case E_BOOL: return value_bool(ev->arena, e->at, e->ival != 0);
+  case E_INT: return value_int(ev->arena, e->at, e->ival);
+  case E_FLOAT: return value_float(ev->arena, e->at, e->fval);
+  case E_STRING: return eval_string(ev, m, sc, e);
+  case E_IDENT: return lookup(ev, m, sc, e);
+  case E_LIST: return eval_list(ev, m, sc, e);
+  case E_OBJECT: return eval_object(ev, m, sc, e);
+  case E_FIELD: {
+    value *x = eval_expr(ev, m, sc, e->a);
+    return x ? field_of(ev, x, e->name, e->at) : NULL;
+  }
+  case E_INDEX: return eval_index(ev, m, sc, e);
+  case E_CALL: return eval_call(ev, m, sc, e);
+  case E_UNARY: return eval_unary(ev, m, sc, e);
+  case E_BINARY: return eval_binary(ev, m, sc, e);
+  case E_COND: {
+    value *c = eval_expr(ev, m, sc, e->a);
+    if (!c || !want_bool(ev, c, e->a->at, "the condition of 'if'")) return NULL;
+    return eval_expr(ev, m, sc, c->u.b ? e->b : e->c);
+  }
+  case E_RESOURCE: return eval_resource(ev, m, sc, e);
+  case E_DELETE: {
+    value *v = value_null(ev->arena, e->at);
+    v->via = merge_delete_via;
+    return v;
+  }
+  default: return eval_fail(ev, e->at, "this is not an expression");
+  }
+}
+
+/* ---- statements ----------------------------------------------------------- */
+
+bool eval_emit(eval *ev, sink *s, value *v, pos at) {
+  if (v->kind == V_LIST) {
+    bool ok = true;
+    for (size_t i = 0; i < v->u.list.len; i++) ok = eval_emit(ev, s, v->u.list.items[i], at) && ok;
+    return ok;
+  }
+  if (!eval_is_resource(v)) {
+    eval_fail(ev, at, "a statement must produce resources, but this one produces a value of type %s", value_kind_name(v->kind));
+    return false;
+  }
+  value_list_push(ev->arena, s->resources, v);
+  return true;
+}
+
+typedef struct {
+  const node *block;
+  sink *s;
+} loop_ctx;
+
+static bool loop_leaf(eval *ev, module *m, scope *sc, void *ctx) {
+  loop_ctx *l = ctx;
+  return eval_block(ev, m, sc, l->block, l->s);
+}
+
+bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s) {
+  bool ok = true;
+  for (size_t i = 0; i < block->list.len; i++) {
+    const node *st = block->list.items[i];
+    switch (st->kind) {
+    case N_LET: {
+      value *v = eval_expr(ev, m, sc, st->a);
+      if (!v) { ok = false; break; }
+      sc = scope_bind(ev, sc, st->name, v);
+      break;
+    }
+    case N_EXPR: {
+      value *v = eval_expr(ev, m, sc, st->a);
+      ok = v && eval_emit(ev, s, v, st->at) && ok;
+      break;
+    }
+    case N_FOR: {
+      loop_ctx l = {st->b, s};
+      node clauses = {.kind = N_BLOCK};
+      node *one = (node *)st;
+      clauses.list.items = &one;
+      clauses.list.len = 1;
+      ok = run_comp(ev, m, sc, &clauses, loop_leaf, &l) && ok;
+      break;
+    }
+    case N_IF: {
+      value *c = eval_expr(ev, m, sc, st->a);
+      if (!c || !want_bool(ev, c, st->a->at, "the condition of 'if'")) { ok = false; break; }
+      const node *branch = c->u.b ? st->b : st->c;
+      if (branch && branch->kind == N_IF) {
+        node wrap = {.kind = N_BLOCK};
+        node *one = (node *)branch;
+        wrap.list.items = &one;
+        wrap.list.len = 1;
+        ok = eval_block(ev, m, sc, &wrap, s) && ok;
+      } else if (branch) {
+        ok = eval_block(ev, m, sc, branch, s) && ok;
+      }
+      break;
+    }
+    default:
+      if (s->env_stmt) {
+        ok = s->env_stmt(s, ev, m, sc, st) && ok;
+      } else {
+        const char *kw = st->kind == N_APP ? "'app'" : st->kind == N_PATCH ? "'patch'" : "a setting";
+        eval_fail(ev, st->at, "%s is only allowed inside an env block", kw);
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
+

@@ -1,0 +1,56 @@
+/* eval.h: the evaluator, which turns syntax trees into values.
+ *
+ * Modules are loaded (parsed, imports resolved) once per compile. Top-level
+ * `let`s are evaluated on first use, so declarations may come in any order;
+ * a `let` that needs itself is reported as a cycle. Statements of a template
+ * or env block emit resources into a sink. */
+#ifndef PLUMB_EVAL_H
+#define PLUMB_EVAL_H
+
+#include "ast.h"
+#include "builtin.h"
+#include "loader.h"
+#include "plumb/value.h"
+
+typedef struct module module;
+typedef struct scope scope;
+
+/* Where a block's statements go. Statements only an env may hold (settings,
+ * `app`, `patch`) are handed to env_stmt; a NULL env_stmt rejects them. */
+typedef struct sink sink;
+struct sink {
+  value *resources; /* list: what the block emitted, in order */
+  const char *app;  /* set while an `app` statement's value is emitted */
+  bool (*env_stmt)(sink *s, eval *ev, module *m, scope *sc, const node *stmt);
+  void *env;
+};
+
+/* Limits against hostile input; each has a clear error when crossed. */
+enum {
+  EVAL_MAX_DEPTH = 200,          /* nested template/fn calls */
+  EVAL_MAX_ITEMS = 1000000,      /* elements one comprehension or loop yields */
+  EVAL_MAX_BYTES = 1 << 30,      /* memory a compile may use */
+};
+
+eval *eval_new(arena *a, diag_list *d, loader *l);
+
+/* Loads a module by root-relative name (or "std/NAME"). `from` is the import
+ * statement, for errors; NULL for an entry file. NULL on failure. */
+module *eval_load(eval *ev, const char *name, const node *from);
+node *module_ast(const module *m);
+/* A module with no declarations: the scope of a lone expression. */
+module *eval_empty_module(eval *ev, const char *name);
+const char *module_name(const module *m);
+
+value *eval_expr(eval *ev, module *m, scope *sc, const node *e);
+/* Runs a block's statements into s. False when an error was reported. */
+bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s);
+/* Emits v (a resource or a list of them) into s; `at` is the statement. */
+bool eval_emit(eval *ev, sink *s, value *v, pos at);
+/* A new scope with one more binding. */
+scope *scope_bind(eval *ev, scope *up, const char *name, value *v);
+
+/* The evaluated `delete`-free resource object of `Kind name {body}`. */
+bool eval_is_resource(const value *v);
+
+#endif

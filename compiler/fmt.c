@@ -1,0 +1,193 @@
+/* fmt.c: `plumb fmt`, the canonical layout of .plumb files.
+ *
+ * The formatter works on the token stream (comments included), not the tree:
+ * it keeps the author's line breaks and comments and only normalises what a
+ * reviewer should never have to discuss: indentation (two spaces per open
+ * bracket), spacing around operators and punctuation, blank lines (at most
+ * one), trailing space, and the final newline. Strings are copied verbatim. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "parse.h"
+#include "parser.h"
+#include "lexer.h"
+
+typedef struct {
+  buf out;
+  int depth;
+  int prev;      /* previous token, 0 at the start */
+  int prev_line; /* line where the previous token ended */
+  bool line_start;
+  bool prev_unary;
+} fmt_state;
+
+static bool opens(int t) { return t == '{' || t == '[' || t == '(' || t == INTERP_BEGIN; }
+static bool closes(int t) { return t == '}' || t == ']' || t == ')'; }
+
+/* Tokens after which a '-' or '!' is a prefix operator. */
+static bool expects_operand(int t) {
+  return t == 0 || opens(t) || t == ',' || t == ':' || t == '=' || t == '+' || t == '-' || t == '*' || t == '/' ||
+         t == '%' || t == '<' || t == '>' || t == EQ || t == NE || t == LE || t == GE || t == AND || t == OR ||
+         t == '!' || t == IF || t == THEN || t == ELSE || t == IN;
+}
+
+static bool value_end(int t) {
+  return t == IDENT || t == KIND || t == INT || t == FLOAT || t == STR_END || t == TSTR_END || t == ')' || t == ']' ||
+         t == '}' || t == TRUE || t == FALSE || t == NULL_;
+}
+
+static bool space_between(const fmt_state *f, int t) {
+  int p = f->prev;
+  if (p == '.' || t == '.' || t == ',' || t == ':' || t == ')' || t == ']') return false;
+  if (p == '(' || p == '[') return false;
+  if (f->prev_unary) return false;
+  if ((t == '(' || t == '[') && value_end(p)) return false; /* call or index */
+  if (p == '{' && t == '}') return false;
+  return true;
+}
+
+static void newline(fmt_state *f, int blank) {
+  while (f->out.len && f->out.data[f->out.len - 1] == ' ') f->out.len--;
+  buf_putc(&f->out, '\n');
+  if (blank) buf_putc(&f->out, '\n');
+  f->line_start = true;
+}
+
+static void token(fmt_state *f, int t, int line, int end_line, const char *text, size_t len) {
+  if (closes(t) && f->depth > 0) f->depth--;
+  if (f->prev && line > f->prev_line) newline(f, line > f->prev_line + 1);
+  if (f->line_start) {
+    for (int i = 0; i < f->depth; i++) buf_puts(&f->out, "  ");
+  } else if (f->prev && space_between(f, t)) {
+    buf_putc(&f->out, ' ');
+  }
+  buf_put(&f->out, text, len);
+  f->line_start = false;
+  f->prev_unary = (t == '-' || t == '!') && expects_operand(f->prev);
+  if (opens(t) && t != INTERP_BEGIN) f->depth++;
+  f->prev = t;
+  f->prev_line = end_line;
+}
+
+/* Formats one file's text. Returns 0, or -1 when it does not lex (fmt never
+ * rewrites a file it cannot read back). */
+static int fmt_text(const char *name, const char *text, size_t len, buf *out, diag_list *d) {
+  parse_state ps = {.arena = d->arena, .diags = d, .file = name, .line = 1, .col = 1, .keep_comments = true};
+  yyscan_t sc;
+  yylex_init_extra(&ps, &sc);
+  YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, sc);
+  fmt_state f = {0};
+  YYSTYPE val;
+  YYLTYPE loc;
+  int strings = 0, str_start = 0, str_line = 0;
+  for (int t; (t = yylex(&val, &loc, sc)) != YYEOF;) {
+    if (t == YYerror) break;
+    int start = ps.offset - yyget_leng(sc);
+    if (t == STR_BEGIN || t == TSTR_BEGIN) {
+      if (strings++ == 0) str_start = start, str_line = loc.first_line;
+      continue;
+    }
+    if (strings) {
+      if ((t == STR_END || t == TSTR_END) && --strings == 0)
+        token(&f, t, str_line, loc.last_line, text + str_start, (size_t)(ps.offset - str_start));
+      continue;
+    }
+    size_t n = (size_t)(ps.offset - start);
+    while (n && (text[start + n - 1] == ' ' || text[start + n - 1] == '\t')) n--;
+    token(&f, t, loc.first_line, loc.last_line, text + start, n);
+  }
+  yy_delete_buffer(b, sc);
+  yylex_destroy(sc);
+  if (d->errors) return -1;
+  if (f.prev) newline(&f, 0);
+  *out = f.out;
+  return 0;
+}
+
+static int fmt_file(const char *path, bool check, diag_list *d) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    fprintf(stderr, "plumb: cannot read %s: %s\n", path, strerror(errno));
+    return 2;
+  }
+  buf in = {0};
+  char chunk[65536];
+  for (size_t n; (n = fread(chunk, 1, sizeof chunk, fp)) > 0;) buf_put(&in, chunk, n);
+  fclose(fp);
+  /* The arena copy outlives this call: diagnostics quote from it. */
+  size_t len = in.len;
+  const char *text = arena_strndup(d->arena, in.data ? in.data : "", len);
+  buf_free(&in);
+  diag_add_source(d, path, text, len);
+  buf out = {0};
+  int rc = 0;
+  if (fmt_text(path, text, len, &out, d) != 0) {
+    rc = 1;
+  } else if (out.len != len || memcmp(out.data, text, len) != 0) {
+    if (check) {
+      printf("%s\n", path);
+      rc = 1;
+    } else {
+      FILE *w = fopen(path, "wb");
+      if (!w || fwrite(out.data, 1, out.len, w) != out.len) rc = 2;
+      if (w) fclose(w);
+      if (rc) fprintf(stderr, "plumb: cannot write %s\n", path);
+    }
+  }
+  buf_free(&out);
+  return rc;
+}
+
+static int fmt_path(const char *path, bool check, diag_list *d);
+
+static int fmt_dir(const char *path, bool check, diag_list *d) {
+  struct dirent **list;
+  int n = scandir(path, &list, NULL, alphasort), rc = 0;
+  if (n < 0) {
+    fprintf(stderr, "plumb: cannot list %s: %s\n", path, strerror(errno));
+    return 2;
+  }
+  for (int i = 0; i < n; i++) {
+    const char *e = list[i]->d_name;
+    size_t el = strlen(e);
+    if (e[0] != '.' && (list[i]->d_type == DT_DIR || (el > 6 && strcmp(e + el - 6, ".plumb") == 0))) {
+      char *sub = arena_printf(d->arena, "%s/%s", path, e);
+      int r = fmt_path(sub, check, d);
+      if (r > rc) rc = r;
+    }
+    free(list[i]);
+  }
+  free(list);
+  return rc;
+}
+
+static int fmt_path(const char *path, bool check, diag_list *d) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    fprintf(stderr, "plumb: cannot read %s: %s\n", path, strerror(errno));
+    return 2;
+  }
+  return S_ISDIR(st.st_mode) ? fmt_dir(path, check, d) : fmt_file(path, check, d);
+}
+
+/* plumb fmt [--check] PATH...: with --check, lists files not in canonical
+ * layout and exits 1 if there is any, changing nothing. */
+int fmt_main(int argc, char **argv) {
+  bool check = argc > 0 && strcmp(argv[0], "--check") == 0;
+  arena *a = arena_new();
+  diag_list d;
+  diag_init(&d, a);
+  int rc = 0;
+  for (int i = check; i < argc; i++) {
+    int r = fmt_path(argv[i], check, &d);
+    if (r > rc) rc = r;
+  }
+  if (argc == check) fputs("plumb: fmt needs at least one PATH\n", stderr), rc = 2;
+  diag_print(&d, stderr);
+  arena_free(a);
+  return rc;
+}

@@ -1,0 +1,21 @@
+/* kinds.h: what the compiler knows of built-in Kubernetes kinds. */
+#ifndef PLUMB_KINDS_H
+#define PLUMB_KINDS_H
+
+#include <stdbool.h>
+
+typedef struct {
+  const char *kind;
+  const char *api_version; /* the version a resource literal gets by default */
+  bool cluster_scoped;
+  bool dns_label_name; /* name must be an RFC 1123 label (no dots, 63 chars) */
+} kind_info;
+
+/* NULL for kinds the compiler does not know (custom resources). */
+const kind_info *kinds_find(const char *kind);
+
+/* Install order: lower first (Namespace, CRDs, ... webhooks last); unknown
+ * kinds sit after the known workload kinds, as kubectl users expect. */
+int kinds_rank(const char *kind);
+
+#endif

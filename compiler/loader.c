@@ -1,0 +1,170 @@
+/* loader.c: root-confined file access (see loader.h). */
+#include "loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+extern const struct { const char *name; const char *text; } stdlib_files[];
+
+enum { MAX_FILE = 16 << 20 };
+
+struct loader {
+  arena *arena;
+  char *root; /* real path, no trailing slash */
+};
+
+loader *loader_new(arena *a, const char *root, const char **err) {
+  char real[PATH_MAX];
+  if (!realpath(root, real)) {
+    *err = arena_printf(a, "cannot open %s: %s", root, strerror(errno));
+    return NULL;
+  }
+  loader *l = arena_alloc(a, sizeof *l);
+  l->arena = a;
+  l->root = arena_strdup(a, real);
+  return l;
+}
+
+/* Joins dir and path and folds "." and ".." lexically. Returns NULL when the
+ * result would climb above the root. */
+static char *normalize(arena *a, const char *dir, const char *path) {
+  char *joined = dir && *dir ? arena_printf(a, "%s/%s", dir, path) : arena_strdup(a, path);
+  char *out = arena_alloc(a, strlen(joined) + 1);
+  size_t n = 0;
+  for (char *seg = joined, *next; seg; seg = next) {
+    next = strchr(seg, '/');
+    if (next) *next++ = '\0';
+    if (!*seg || strcmp(seg, ".") == 0) continue;
+    if (strcmp(seg, "..") == 0) {
+      if (n == 0) return NULL;
+      while (n > 0 && out[n - 1] != '/') n--;
+      if (n > 0) n--; /* drop the slash too */
+      continue;
+    }
+    if (n) out[n++] = '/';
+    memcpy(out + n, seg, strlen(seg));
+    n += strlen(seg);
+  }
+  out[n] = '\0';
+  return out;
+}
+
+static const char *dir_of(arena *a, const char *file) {
+  const char *slash = file ? strrchr(file, '/') : NULL;
+  return slash ? arena_strndup(a, file, (size_t)(slash - file)) : "";
+}
+
+int loader_resolve(loader *l, const char *from, const char *path, const char **name, const char **err) {
+  if (strncmp(path, "std/", 4) == 0) {
+    *name = arena_strdup(l->arena, path);
+    return 0;
+  }
+  if (path[0] == '/') {
+    *err = arena_printf(l->arena, "absolute path \"%s\" not allowed: paths are relative to the file that names them", path);
+    return -1;
+  }
+  /* Inside the standard library, relative paths name other std files. */
+  const char *dir = from && strncmp(from, "std/", 4) == 0 ? "std" : dir_of(l->arena, from);
+  char *rel = normalize(l->arena, dir, path);
+  if (!rel) {
+    *err = arena_printf(l->arena, "path \"%s\" leaves the repository root", path);
+    return -1;
+  }
+  *name = rel;
+  return 0;
+}
+
+/* Symlinks may point anywhere; only the real path tells whether a file is
+ * still inside the root. */
+static char *confined_path(loader *l, const char *name, const char **err) {
+  char *full = *name ? arena_printf(l->arena, "%s/%s", l->root, name) : l->root;
+  char real[PATH_MAX];
+  if (!realpath(full, real)) {
+    *err = arena_printf(l->arena, "cannot read %s: %s", name, strerror(errno));
+    return NULL;
+  }
+  size_t rl = strlen(l->root);
+  if (strncmp(real, l->root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
+    *err = arena_printf(l->arena, "%s is a symlink that leaves the repository root", name);
+    return NULL;
+  }
+  return arena_strdup(l->arena, real);
+}
+
+static int read_std(loader *l, const char *name, const char **text, size_t *len, const char **err) {
+  const char *base = name + 4;
+  size_t bl = strlen(base);
+  if (bl > 6 && strcmp(base + bl - 6, ".plumb") == 0) bl -= 6;
+  for (int i = 0; stdlib_files[i].name; i++)
+    if (strlen(stdlib_files[i].name) == bl && strncmp(stdlib_files[i].name, base, bl) == 0) {
+      *text = stdlib_files[i].text;
+      *len = strlen(*text);
+      return 0;
+    }
+  *err = arena_printf(l->arena, "the standard library has no module \"%.*s\"", (int)bl, base);
+  return -1;
+}
+
+int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err) {
+  if (strncmp(name, "std/", 4) == 0) return read_std(l, name, text, len, err);
+  char *path = confined_path(l, name, err);
+  if (!path) return -1;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *err = arena_printf(l->arena, "cannot read %s: %s", name, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE) {
+    *err = S_ISDIR(st.st_mode) ? arena_printf(l->arena, "%s is a directory, not a file", name)
+                               : arena_printf(l->arena, "%s is not a regular file of at most 16 MiB", name);
+    fclose(f);
+    return -1;
+  }
+  char *buf = arena_alloc(l->arena, (size_t)st.st_size + 1);
+  size_t n = fread(buf, 1, (size_t)st.st_size, f);
+  fclose(f);
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return 0;
+}
+
+int loader_is_dir(loader *l, const char *name) {
+  const char *err;
+  char *path = confined_path(l, name, &err);
+  struct stat st;
+  return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int loader_list(loader *l, const char *dir, const char ***names, const char **err) {
+  char *path = confined_path(l, dir, err);
+  if (!path) return -1;
+  DIR *d = opendir(path);
+  if (!d) {
+    *err = arena_printf(l->arena, "cannot list %s: %s", *dir ? dir : ".", strerror(errno));
+    return -1;
+  }
+  size_t n = 0, cap = 16;
+  const char **out = arena_alloc(l->arena, cap * sizeof *out);
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t el = strlen(e->d_name);
+    if (el <= 6 || strcmp(e->d_name + el - 6, ".plumb") != 0) continue;
+    if (n == cap) {
+      out = arena_grow(l->arena, out, n * sizeof *out, 2 * cap * sizeof *out);
+      cap *= 2;
+    }
+    out[n++] = *dir ? arena_printf(l->arena, "%s/%s", dir, e->d_name) : arena_strdup(l->arena, e->d_name);
+  }
+  closedir(d);
+  qsort(out, n, sizeof *out, cmp_str);
+  *names = out;
+  return (int)n;
+}

@@ -1,0 +1,32 @@
+/* loader.h: reading source files, confined to the compiled root.
+ *
+ * The compiler is hermetic: it reads nothing outside its root, not through
+ * "..", an absolute path or a symlink. Names handed out are root-relative,
+ * so diagnostics and output are the same on every machine. The standard
+ * library lives inside the binary under the names "std/NAME". */
+#ifndef PLUMB_LOADER_H
+#define PLUMB_LOADER_H
+
+#include "plumb/arena.h"
+
+typedef struct loader loader;
+
+/* root: a directory. Returns NULL (and *err) when it cannot be opened. */
+loader *loader_new(arena *a, const char *root, const char **err);
+
+/* Resolves `path` as written in file `from` (root-relative; NULL means the
+ * root itself) to a root-relative name. Returns 0, or -1 with *err. */
+int loader_resolve(loader *l, const char *from, const char *path, const char **name, const char **err);
+
+/* Reads a root-relative name (or "std/NAME"). The text is NUL-terminated and
+ * lives as long as the arena. Returns 0, or -1 with *err. */
+int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err);
+
+/* Lists the *.plumb files directly in a root-relative directory, sorted.
+ * Returns the count (>= 0) or -1 with *err; *names lives in the arena. */
+int loader_list(loader *l, const char *dir, const char ***names, const char **err);
+
+/* True when the root-relative name is a directory. */
+int loader_is_dir(loader *l, const char *name);
+
+#endif

@@ -1,0 +1,338 @@
+/* parser.y: the Plumb grammar (docs/language.md has it in EBNF).
+ *
+ * The parser only builds the tree; names, types and kinds are checked by the
+ * evaluator. Recovery points are declarations and statements, so one run
+ * reports every independent syntax error of a file. */
+%define api.pure full
+%define parse.error custom
+%locations
+%param {void *scanner}
+%parse-param {parse_state *ps}
+
+%code requires {
+#include "parse.h"
+}
+
+%union {
+  int64_t ival;
+  double fval;
+  struct { const char *s; size_t len; } str;
+  node *n;
+}
+
+%code {
+#include <string.h>
+
+#include "lexer.h"
+
+static pos P(parse_state *ps, YYLTYPE l) { return (pos){ps->file, l.first_line, l.first_column}; }
+#define NEW(kind, loc) ast_new(ps->arena, kind, P(ps, loc))
+static node *binary(parse_state *ps, YYLTYPE l, int op, node *a, node *b) {
+  node *n = ast_new(ps->arena, E_BINARY, P(ps, l));
+  n->op = op;
+  n->a = a;
+  n->b = b;
+  return n;
+}
+static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg) {
+  (void)scanner;
+  diag_error(ps->diags, P(ps, *l), "%s", msg);
+}
+}
+
+%token <str> IDENT "name" KIND "kind name" STR_TEXT "string text"
+%token <ival> INT "integer"
+%token <fval> FLOAT "number"
+%token STR_BEGIN "'\"'" STR_END "end of string" TSTR_BEGIN "'\"\"\"'" TSTR_END "'\"\"\"' (end of text)"
+%token INTERP_BEGIN "'${'" INTERP_END "'}' (end of interpolation)"
+%token <str> IMPORT "'import'" AS "'as'" LET "'let'" TEMPLATE "'template'" FN "'fn'" ENV "'env'"
+%token <str> APP "'app'" PATCH "'patch'" FOR "'for'" IN "'in'" IF "'if'" THEN "'then'" ELSE "'else'"
+%token <str> TRUE "'true'" FALSE "'false'" NULL_ "'null'" DELETE "'delete'"
+%token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" AND "'&&'" OR "'||'"
+%token EXPR_START /* switches the parser to a lone expression (plumb eval) */
+%token COMMENT "comment" /* only returned to plumb fmt */
+
+%type <n> decl import_decl stmt stmts block else_part expr postfix primary string parts
+%type <n> list list_body exprs object obj_body obj_items obj_item key params param_list param
+%type <n> args arg_list arg comp_for comp_clauses name_expr
+%type <str> name word word_kw
+
+/* A statement that is an expression ends where the expression can go no
+ * further: `x\n[1]` indexes x, `a\n-b` subtracts (statements never start
+ * with '[', '(' or '-'). */
+%precedence STMT
+%precedence ELSE
+%left OR
+%left AND
+%left EQ NE
+%left '<' '>' LE GE
+%left '+' '-'
+%left '*' '/' '%'
+%precedence UNARY
+%precedence '[' '('
+
+%start top
+
+%%
+
+top
+  : file
+  | EXPR_START expr        { ps->root = $2; }
+  ;
+
+file
+  : %empty                 { ps->root = NEW(N_FILE, @$); }
+  | file decl              { if ($2) ast_push(ps->arena, &ps->root->list, $2); }
+  ;
+
+decl
+  : import_decl
+  | LET IDENT '=' expr     { $$ = NEW(N_LET, @2); $$->name = $2.s; $$->a = $4; }
+  | TEMPLATE IDENT '(' params ')' block
+                           { $$ = NEW(N_TEMPLATE, @2); $$->name = $2.s; $$->list = $4->list; $$->b = $6; }
+  | FN IDENT '(' params ')' '=' expr
+                           { $$ = NEW(N_FN, @2); $$->name = $2.s; $$->list = $4->list; $$->a = $7; }
+  | ENV IDENT block        { $$ = NEW(N_ENV, @2); $$->name = $2.s; $$->b = $3; }
+  | error                  { $$ = NULL; }
+  ;
+
+import_decl
+  : IMPORT string          { $$ = NEW(N_IMPORT, @2); $$->a = $2; }
+  | IMPORT string AS IDENT { $$ = NEW(N_IMPORT, @2); $$->a = $2; $$->name = $4.s; }
+  ;
+
+params
+  : %empty                 { $$ = NEW(N_BLOCK, @$); }
+  | param_list opt_comma
+  ;
+param_list
+  : param                  { $$ = NEW(N_BLOCK, @1); ast_push(ps->arena, &$$->list, $1); }
+  | param_list ',' param   { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
+  ;
+param
+  : IDENT ':' IDENT        { $$ = NEW(N_PARAM, @1); $$->name = $1.s; $$->type = $3.s; }
+  | IDENT ':' IDENT '=' expr
+                           { $$ = NEW(N_PARAM, @1); $$->name = $1.s; $$->type = $3.s; $$->a = $5; }
+  ;
+opt_comma: %empty | ',' ;
+
+block
+  : '{' stmts '}'          { $$ = $2; }
+  ;
+stmts
+  : %empty                 { $$ = NEW(N_BLOCK, @$); }
+  | stmts stmt             { $$ = $1; if ($2) ast_push(ps->arena, &$$->list, $2); }
+  ;
+stmt
+  : LET IDENT '=' expr %prec STMT
+                           { $$ = NEW(N_LET, @2); $$->name = $2.s; $$->a = $4; }
+  | IDENT ':' expr %prec STMT
+                           { $$ = NEW(N_SETTING, @1); $$->name = $1.s; $$->a = $3; }
+  | APP IDENT '=' expr %prec STMT
+                           { $$ = NEW(N_APP, @2); $$->name = $2.s; $$->a = $4; }
+  | PATCH KIND name_expr object
+                           { $$ = NEW(N_PATCH, @1); $$->type = $2.s; $$->a = $3; $$->b = $4; }
+  | comp_for block         { $$ = $1; $$->b = $2; }
+  | IF expr block else_part
+                           { $$ = NEW(N_IF, @1); $$->a = $2; $$->b = $3; $$->c = $4; }
+  | expr %prec STMT        { $$ = NEW(N_EXPR, @1); $$->a = $1; }
+  | error                  { $$ = NULL; }
+  ;
+else_part
+  : %empty                 { $$ = NULL; }
+  | ELSE block             { $$ = $2; }
+  | ELSE IF expr block else_part
+                           { $$ = NEW(N_IF, @2); $$->a = $3; $$->b = $4; $$->c = $5; }
+  ;
+
+expr
+  : IF expr THEN expr ELSE expr
+                           { $$ = NEW(E_COND, @1); $$->a = $2; $$->b = $4; $$->c = $6; }
+  | expr OR expr           { $$ = binary(ps, @2, OP_OR, $1, $3); }
+  | expr AND expr          { $$ = binary(ps, @2, OP_AND, $1, $3); }
+  | expr EQ expr           { $$ = binary(ps, @2, OP_EQ, $1, $3); }
+  | expr NE expr           { $$ = binary(ps, @2, OP_NE, $1, $3); }
+  | expr '<' expr          { $$ = binary(ps, @2, '<', $1, $3); }
+  | expr '>' expr          { $$ = binary(ps, @2, '>', $1, $3); }
+  | expr LE expr           { $$ = binary(ps, @2, OP_LE, $1, $3); }
+  | expr GE expr           { $$ = binary(ps, @2, OP_GE, $1, $3); }
+  | expr '+' expr          { $$ = binary(ps, @2, '+', $1, $3); }
+  | expr '-' expr          { $$ = binary(ps, @2, '-', $1, $3); }
+  | expr '*' expr          { $$ = binary(ps, @2, '*', $1, $3); }
+  | expr '/' expr          { $$ = binary(ps, @2, '/', $1, $3); }
+  | expr '%' expr          { $$ = binary(ps, @2, '%', $1, $3); }
+  | '-' expr %prec UNARY   { $$ = NEW(E_UNARY, @1); $$->op = '-'; $$->a = $2; }
+  | '!' expr %prec UNARY   { $$ = NEW(E_UNARY, @1); $$->op = '!'; $$->a = $2; }
+  | postfix %prec STMT
+  ;
+
+postfix
+  : primary
+  | postfix '.' name       { $$ = NEW(E_FIELD, @3); $$->a = $1; $$->name = $3.s; }
+  | postfix '[' expr ']'   { $$ = NEW(E_INDEX, @2); $$->a = $1; $$->b = $3; }
+  | postfix '(' args ')'   { $$ = NEW(E_CALL, @1); $$->at = $1->at; $$->a = $1; $$->list = $3->list; }
+  ;
+
+primary
+  : INT                    { $$ = NEW(E_INT, @1); $$->ival = $1; }
+  | FLOAT                  { $$ = NEW(E_FLOAT, @1); $$->fval = $1; }
+  | TRUE                   { $$ = NEW(E_BOOL, @1); $$->ival = 1; }
+  | FALSE                  { $$ = NEW(E_BOOL, @1); $$->ival = 0; }
+  | NULL_                  { $$ = NEW(E_NULL, @1); }
+  | DELETE                 { $$ = NEW(E_DELETE, @1); }
+  | IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
+  | string
+  | list
+  | object
+  | '(' expr ')'           { $$ = $2; }
+  | KIND name_expr object  { $$ = NEW(E_RESOURCE, @1); $$->type = $1.s; $$->a = $2; $$->b = $3; }
+  ;
+
+/* A resource's name: a string, a variable or a parenthesised expression. */
+name_expr
+  : string
+  | IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
+  | '(' expr ')'           { $$ = $2; }
+  ;
+
+string
+  : STR_BEGIN parts STR_END     { $$ = $2; $$->at = P(ps, @1); }
+  | TSTR_BEGIN parts TSTR_END   { $$ = $2; $$->at = P(ps, @1); $$->op = 1; }
+  ;
+parts
+  : %empty                 { $$ = NEW(E_STRING, @$); }
+  | parts STR_TEXT         {
+      $$ = $1;
+      node *t = NEW(E_TEXT, @2);
+      t->str = $2.s;
+      t->len = $2.len;
+      ast_push(ps->arena, &$$->list, t);
+    }
+  | parts INTERP_BEGIN expr INTERP_END
+                           { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
+  ;
+
+list
+  : '[' list_body ']'      { $$ = $2; $$->at = P(ps, @1); }
+  ;
+list_body
+  : %empty                 { $$ = NEW(E_LIST, @$); }
+  | exprs opt_comma
+  | expr comp_clauses      { $$ = NEW(E_LIST, @1); $$->b = $1; $$->list = $2->list; }
+  ;
+exprs
+  : expr                   { $$ = NEW(E_LIST, @1); ast_push(ps->arena, &$$->list, $1); }
+  | exprs ',' expr         { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
+  ;
+
+object
+  : '{' obj_body '}'       { $$ = $2; $$->at = P(ps, @1); }
+  ;
+obj_body
+  : %empty                 { $$ = NEW(E_OBJECT, @$); }
+  | obj_items
+  | key ':' expr comp_clauses
+                           { $$ = NEW(E_OBJECT, @1); $$->a = $1; $$->b = $3; $$->list = $4->list; }
+  ;
+obj_items
+  : obj_item               { $$ = NEW(E_OBJECT, @1); ast_push(ps->arena, &$$->list, $1); }
+  | obj_items obj_item     { $$ = $1; ast_push(ps->arena, &$$->list, $2); }
+  | obj_items ','          { $$ = $1; }
+  ;
+obj_item
+  : key ':' expr           { $$ = NEW(N_ENTRY, @1); $$->a = $1; $$->b = $3; }
+  | LET IDENT '=' expr     { $$ = NEW(N_LET, @2); $$->name = $2.s; $$->a = $4; }
+  ;
+key
+  : string
+  | word                   {
+      $$ = NEW(E_STRING, @1);
+      node *t = NEW(E_TEXT, @1);
+      t->str = $1.s;
+      t->len = $1.len;
+      ast_push(ps->arena, &$$->list, t);
+    }
+  ;
+
+comp_for
+  : FOR IDENT IN expr      { $$ = NEW(N_FOR, @1); $$->name = $2.s; $$->a = $4; }
+  | FOR IDENT ',' IDENT IN expr
+                           { $$ = NEW(N_FOR, @1); $$->name = $2.s; $$->name2 = $4.s; $$->a = $6; }
+  ;
+comp_clauses
+  : comp_for               { $$ = NEW(N_BLOCK, @1); ast_push(ps->arena, &$$->list, $1); }
+  | comp_clauses comp_for  { $$ = $1; ast_push(ps->arena, &$$->list, $2); }
+  | comp_clauses IF expr   {
+      $$ = $1;
+      node *c = NEW(N_IF, @2);
+      c->a = $3;
+      ast_push(ps->arena, &$$->list, c);
+    }
+  ;
+
+args
+  : %empty                 { $$ = NEW(E_CALL, @$); }
+  | arg_list opt_comma
+  ;
+arg_list
+  : arg                    { $$ = NEW(E_CALL, @1); ast_push(ps->arena, &$$->list, $1); }
+  | arg_list ',' arg       { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
+  ;
+arg
+  : expr                   { $$ = NEW(N_ARG, @1); $$->a = $1; }
+  | IDENT ':' expr         { $$ = NEW(N_ARG, @1); $$->name = $1.s; $$->a = $3; }
+  ;
+
+/* Field names may be keywords: Kubernetes has fields called `env`. */
+name : IDENT | KIND | word_kw ;
+word : IDENT | KIND | word_kw ;
+word_kw
+  : IMPORT | AS | LET | TEMPLATE | FN | ENV | APP | PATCH | IN | THEN | ELSE
+  | TRUE | FALSE | NULL_ | DELETE
+  ;
+
+%%
+
+/* "expected X, Y or Z, found W": the expected set comes from the parser's
+ * tables, so it is right for every state. Where an expression may start, the
+ * dozen tokens that can start one are summed up as "an expression". */
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_state *ps) {
+  (void)scanner;
+  yysymbol_kind_t exp[YYNTOKENS];
+  int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
+  bool expr = false;
+  for (int i = 0; i < n; i++) expr |= exp[i] == YYSYMBOL_INT;
+  buf msg = {0};
+  int shown = 0;
+  if (expr) buf_puts(&msg, "expected an expression"), shown = 1;
+  for (int i = 0; i < n && !expr && shown < 6; i++) {
+    if (exp[i] == YYSYMBOL_YYerror) continue;
+    buf_printf(&msg, "%s%s", shown ? ", " : "expected ", yysymbol_name(exp[i]));
+    shown++;
+  }
+  buf_printf(&msg, "%sfound %s", shown ? ", " : "", yysymbol_name(yypcontext_token(ctx)));
+  diag_error(ps->diags, P(ps, *yypcontext_location(ctx)), "%s", msg.data);
+  buf_free(&msg);
+  return 0;
+}
+
+static node *run(arena *a, diag_list *d, const char *file, const char *text, size_t len, bool expr) {
+  parse_state ps = {.arena = a, .diags = d, .file = file, .line = 1, .col = 1};
+  yyscan_t scanner;
+  yylex_init_extra(&ps, &scanner);
+  YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, scanner);
+  if (expr) ps.start = EXPR_START; /* steers the grammar to a lone expression */
+  yyparse(scanner, &ps);
+  yy_delete_buffer(b, scanner);
+  yylex_destroy(scanner);
+  if (!ps.root) ps.root = ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});
+  return ps.root;
+}
+
+node *parse_file(arena *a, diag_list *d, const char *file, const char *text, size_t len) {
+  return run(a, d, file, text, len, false);
+}
+
+node *parse_expr(arena *a, diag_list *d, const char *file, const char *text, size_t len) {
+  return run(a, d, file, text, len, true);
+}

@@ -1,0 +1,136 @@
+/* validate.c: what the API server would refuse, caught at compile time.
+ * The rules follow k8s.io/apimachinery/pkg/util/validation. */
+#include "validate.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "merge.h"
+
+static bool alnum_lower(char c) { return islower((unsigned char)c) || isdigit((unsigned char)c); }
+
+/* RFC 1123 label: lowercase alphanumerics and '-', alphanumeric at both ends. */
+static bool label_span(const char *s, size_t n) {
+  if (n == 0 || n > 63 || !alnum_lower(s[0]) || !alnum_lower(s[n - 1])) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!alnum_lower(s[i]) && s[i] != '-') return false;
+  return true;
+}
+
+bool validate_dns_label(const char *s) { return label_span(s, strlen(s)); }
+
+bool validate_dns_subdomain(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 253) return false;
+  for (const char *p = s;;) {
+    const char *dot = strchr(p, '.');
+    size_t len = dot ? (size_t)(dot - p) : strlen(p);
+    if (!label_span(p, len)) return false;
+    if (!dot) return true;
+    p = dot + 1;
+  }
+}
+
+/* A label name: up to 63 of [A-Za-z0-9-_.], alphanumeric at both ends. */
+static bool qualified_name_part(const char *s, size_t n) {
+  if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1])) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i])) return false;
+  return true;
+}
+
+bool validate_label_key(const char *s) {
+  const char *slash = strchr(s, '/');
+  if (!slash) return qualified_name_part(s, strlen(s));
+  char prefix[254];
+  size_t pl = (size_t)(slash - s);
+  if (pl == 0 || pl >= sizeof prefix) return false;
+  memcpy(prefix, s, pl);
+  prefix[pl] = '\0';
+  return validate_dns_subdomain(prefix) && qualified_name_part(slash + 1, strlen(slash + 1));
+}
+
+bool validate_label_value(const char *s) { return *s == '\0' || qualified_name_part(s, strlen(s)); }
+
+static bool check_map(diag_list *d, const value *map, const char *what, bool values_too) {
+  if (!map) return true;
+  if (map->kind != V_OBJECT) {
+    diag_error(d, map->at, "metadata.%s must be an object of strings", what);
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < map->u.obj.len; i++) {
+    const field *f = &map->u.obj.fields[i];
+    if (!validate_label_key(f->key)) {
+      diag_error(d, f->val->at, "invalid %s key \"%s\": expected an optional DNS-subdomain prefix and '/', then up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+                 what, f->key);
+      ok = false;
+    }
+    if (f->val->kind != V_STRING) {
+      diag_error(d, f->val->at, "the value of %s \"%s\" must be a string, got %s", what, f->key, value_kind_name(f->val->kind));
+      ok = false;
+    } else if (values_too && !validate_label_value(f->val->u.str.s)) {
+      diag_error(d, f->val->at, "invalid label value \"%s\": expected at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+                 f->val->u.str.s);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+/* `delete` means something only inside a patch; anywhere else it is a slip. */
+static bool check_no_delete(diag_list *d, const value *v) {
+  if (merge_is_delete(v)) {
+    diag_error(d, v->at, "'delete' removes a field in a patch; here there is nothing to remove");
+    return false;
+  }
+  bool ok = true;
+  if (v->kind == V_OBJECT)
+    for (size_t i = 0; i < v->u.obj.len; i++) ok = check_no_delete(d, v->u.obj.fields[i].val) && ok;
+  if (v->kind == V_LIST)
+    for (size_t i = 0; i < v->u.list.len; i++) ok = check_no_delete(d, v->u.list.items[i]) && ok;
+  if (v->kind == V_FUNC) {
+    diag_error(d, v->at, "a function cannot be part of a resource");
+    ok = false;
+  }
+  return ok;
+}
+
+static const value *want_string(diag_list *d, const value *res, const char *path) {
+  const value *v = value_get_path(res, path);
+  if (!v) {
+    diag_error(d, res->at, "resource has no %s", path);
+    return NULL;
+  }
+  if (v->kind != V_STRING || v->u.str.len == 0) {
+    diag_error(d, v->at, "%s must be a non-empty string", path);
+    return NULL;
+  }
+  return v;
+}
+
+bool validate_resource(diag_list *d, const value *res) {
+  const value *api = want_string(d, res, "apiVersion");
+  const value *kind = want_string(d, res, "kind");
+  const value *name = want_string(d, res, "metadata.name");
+  bool ok = api && kind && name;
+  if (name && kind) {
+    const kind_info *k = kinds_find(kind->u.str.s);
+    bool label = k && k->dns_label_name;
+    if (label ? !validate_dns_label(name->u.str.s) : !validate_dns_subdomain(name->u.str.s)) {
+      diag_error(d, name->at, "invalid %s name \"%s\": expected %s", kind->u.str.s, name->u.str.s,
+                 label ? "at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit"
+                       : "at most 253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit");
+      ok = false;
+    }
+  }
+  const value *ns = value_get_path(res, "metadata.namespace");
+  if (ns && (ns->kind != V_STRING || !validate_dns_label(ns->u.str.s))) {
+    diag_error(d, ns->at, "invalid namespace: expected at most 63 lowercase letters, digits or '-'");
+    ok = false;
+  }
+  ok = check_map(d, value_get_path(res, "metadata.labels"), "label", true) && ok;
+  ok = check_map(d, value_get_path(res, "metadata.annotations"), "annotation", false) && ok;
+  return check_no_delete(d, res) && ok;
+}

@@ -1,0 +1,17 @@
+/* validate.h: checks a resource against Kubernetes' naming rules. */
+#ifndef PLUMB_VALIDATE_H
+#define PLUMB_VALIDATE_H
+
+#include "plumb/diag.h"
+#include "plumb/value.h"
+
+/* Reports every problem of one resource; false if there was any. */
+bool validate_resource(diag_list *d, const value *res);
+
+/* Kubernetes' own rules, exposed for the tests. */
+bool validate_dns_subdomain(const char *s);
+bool validate_dns_label(const char *s);
+bool validate_label_key(const char *s);
+bool validate_label_value(const char *s);
+
+#endif

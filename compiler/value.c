@@ -1,0 +1,248 @@
+/* value.c: constructors and queries for language values. */
+#include "plumb/value.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { INDEX_FROM = 16 }; /* objects this big get a hash index */
+
+static void index_rebuild(arena *a, value *obj);
+
+static value *make(arena *a, value_kind k, pos at) {
+  value *v = arena_alloc(a, sizeof *v);
+  v->kind = k;
+  v->at = at;
+  return v;
+}
+
+value *value_null(arena *a, pos at) { return make(a, V_NULL, at); }
+
+value *value_bool(arena *a, pos at, bool b) {
+  value *v = make(a, V_BOOL, at);
+  v->u.b = b;
+  return v;
+}
+
+value *value_int(arena *a, pos at, int64_t i) {
+  value *v = make(a, V_INT, at);
+  v->u.i = i;
+  return v;
+}
+
+value *value_float(arena *a, pos at, double f) {
+  value *v = make(a, V_FLOAT, at);
+  v->u.f = f;
+  return v;
+}
+
+value *value_string(arena *a, pos at, const char *s, size_t len) {
+  value *v = make(a, V_STRING, at);
+  v->u.str.s = arena_strndup(a, s, len);
+  v->u.str.len = len;
+  return v;
+}
+
+value *value_cstring(arena *a, pos at, const char *s) { return value_string(a, at, s, strlen(s)); }
+value *value_list(arena *a, pos at) { return make(a, V_LIST, at); }
+value *value_object(arena *a, pos at) { return make(a, V_OBJECT, at); }
+
+value *value_func(arena *a, pos at, const func *fn) {
+  value *v = make(a, V_FUNC, at);
+  v->u.fn = fn;
+  return v;
+}
+
+value *value_clone(arena *a, const value *v) {
+  value *c = make(a, v->kind, v->at);
+  *c = *v;
+  if (v->kind == V_LIST) {
+    c->u.list.items = arena_alloc(a, v->u.list.len * sizeof(value *) + 1);
+    memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
+    c->u.list.cap = v->u.list.len;
+  } else if (v->kind == V_OBJECT) {
+    c->u.obj.fields = arena_alloc(a, v->u.obj.len * sizeof(field) + 1);
+    memcpy(c->u.obj.fields, v->u.obj.fields, v->u.obj.len * sizeof(field));
+    c->u.obj.cap = v->u.obj.len;
+    c->u.obj.index = NULL;
+    c->u.obj.nindex = 0;
+    if (c->u.obj.len >= INDEX_FROM) index_rebuild(a, c);
+  }
+  return c;
+}
+
+void value_list_push(arena *a, value *list, value *item) {
+  if (list->u.list.len == list->u.list.cap) {
+    size_t cap = list->u.list.cap ? list->u.list.cap * 2 : 4;
+    list->u.list.items = arena_grow(a, list->u.list.items, list->u.list.len * sizeof(value *),
+                                    cap * sizeof(value *));
+    list->u.list.cap = cap;
+  }
+  list->u.list.items[list->u.list.len++] = item;
+}
+
+static size_t key_hash(const char *k) {
+  size_t h = 14695981039346656037u;
+  for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211u;
+  return h;
+}
+
+/* Slot of key in the index: where it is, or the empty slot it would take. */
+static size_t index_slot(const value *obj, const char *key) {
+  size_t mask = obj->u.obj.nindex - 1, i = key_hash(key) & mask;
+  for (uint32_t at; (at = obj->u.obj.index[i]); i = (i + 1) & mask)
+    if (strcmp(obj->u.obj.fields[at - 1].key, key) == 0) break;
+  return i;
+}
+
+static void index_rebuild(arena *a, value *obj) {
+  size_t n = 64;
+  while (n < obj->u.obj.len * 2) n *= 2;
+  obj->u.obj.index = arena_alloc(a, n * sizeof(uint32_t));
+  obj->u.obj.nindex = n;
+  for (size_t i = 0; i < obj->u.obj.len; i++)
+    obj->u.obj.index[index_slot(obj, obj->u.obj.fields[i].key)] = (uint32_t)(i + 1);
+}
+
+static field *find_field(const value *obj, const char *key) {
+  if (obj->u.obj.index) {
+    uint32_t at = obj->u.obj.index[index_slot(obj, key)];
+    return at ? &obj->u.obj.fields[at - 1] : NULL;
+  }
+  for (size_t i = 0; i < obj->u.obj.len; i++)
+    if (strcmp(obj->u.obj.fields[i].key, key) == 0) return &obj->u.obj.fields[i];
+  return NULL;
+}
+
+value *value_object_get(const value *obj, const char *key) {
+  if (!obj || obj->kind != V_OBJECT) return NULL;
+  field *f = find_field(obj, key);
+  return f ? f->val : NULL;
+}
+
+void value_object_set(arena *a, value *obj, const char *key, value *v) {
+  field *f = find_field(obj, key);
+  if (f) {
+    f->val = v;
+    return;
+  }
+  if (obj->u.obj.len == obj->u.obj.cap) {
+    size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
+    obj->u.obj.fields =
+        arena_grow(a, obj->u.obj.fields, obj->u.obj.len * sizeof(field), cap * sizeof(field));
+    obj->u.obj.cap = cap;
+  }
+  obj->u.obj.fields[obj->u.obj.len++] = (field){key, v};
+  if (obj->u.obj.len >= INDEX_FROM && obj->u.obj.len * 2 > obj->u.obj.nindex)
+    index_rebuild(a, obj);
+  else if (obj->u.obj.index)
+    obj->u.obj.index[index_slot(obj, key)] = (uint32_t)obj->u.obj.len;
+}
+
+bool value_object_remove(value *obj, const char *key) {
+  field *f = find_field(obj, key);
+  if (!f) return false;
+  size_t i = (size_t)(f - obj->u.obj.fields);
+  memmove(f, f + 1, (obj->u.obj.len - i - 1) * sizeof(field));
+  obj->u.obj.len--;
+  /* Positions moved: the index is rebuilt lazily, by dropping it. */
+  obj->u.obj.index = NULL;
+  obj->u.obj.nindex = 0;
+  return true;
+}
+
+value *value_get_path(const value *v, const char *path) {
+  const char *p = path;
+  while (v && *p) {
+    if (*p == '.') {
+      p++;
+      continue;
+    }
+    if (*p == '[') {
+      char *end;
+      long idx = strtol(p + 1, &end, 10);
+      if (*end != ']' || v->kind != V_LIST || idx < 0 || (size_t)idx >= v->u.list.len) return NULL;
+      v = v->u.list.items[idx];
+      p = end + 1;
+      continue;
+    }
+    size_t n = strcspn(p, ".[");
+    char key[256];
+    if (n >= sizeof key) return NULL;
+    memcpy(key, p, n);
+    key[n] = '\0';
+    v = value_object_get(v, key);
+    p += n;
+  }
+  return (value *)v;
+}
+
+bool value_equal(const value *x, const value *y) { return value_compare(x, y) == 0; }
+
+/* Numbers compare by value across int and float; otherwise kinds order as
+ * declared in value_kind, so sort() is total over mixed lists. */
+int value_compare(const value *x, const value *y) {
+  bool xn = x->kind == V_INT || x->kind == V_FLOAT, yn = y->kind == V_INT || y->kind == V_FLOAT;
+  if (xn && yn) {
+    if (x->kind == V_INT && y->kind == V_INT) return (x->u.i > y->u.i) - (x->u.i < y->u.i);
+    double a = x->kind == V_INT ? (double)x->u.i : x->u.f;
+    double b = y->kind == V_INT ? (double)y->u.i : y->u.f;
+    return (a > b) - (a < b);
+  }
+  if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+  switch (x->kind) {
+  case V_NULL: return 0;
+  case V_BOOL: return (int)x->u.b - (int)y->u.b;
+  case V_STRING: {
+    size_t n = x->u.str.len < y->u.str.len ? x->u.str.len : y->u.str.len;
+    int c = memcmp(x->u.str.s, y->u.str.s, n);
+    if (c) return c < 0 ? -1 : 1;
+    return (x->u.str.len > y->u.str.len) - (x->u.str.len < y->u.str.len);
+  }
+  case V_LIST:
+    for (size_t i = 0; i < x->u.list.len && i < y->u.list.len; i++) {
+      int c = value_compare(x->u.list.items[i], y->u.list.items[i]);
+      if (c) return c;
+    }
+    return (x->u.list.len > y->u.list.len) - (x->u.list.len < y->u.list.len);
+  case V_OBJECT: {
+    const char **xk = value_sorted_keys(x), **yk = value_sorted_keys(y);
+    int c = 0;
+    for (size_t i = 0; !c && i < x->u.obj.len && i < y->u.obj.len; i++) {
+      c = strcmp(xk[i], yk[i]);
+      if (!c) c = value_compare(value_object_get(x, xk[i]), value_object_get(y, yk[i]));
+    }
+    if (!c) c = (x->u.obj.len > y->u.obj.len) - (x->u.obj.len < y->u.obj.len);
+    free(xk);
+    free(yk);
+    return c < 0 ? -1 : c > 0;
+  }
+  case V_FUNC: return x->u.fn == y->u.fn ? 0 : (x->u.fn < y->u.fn ? -1 : 1);
+  default: return 0;
+  }
+}
+
+bool value_truthy(const value *v) {
+  switch (v->kind) {
+  case V_NULL: return false;
+  case V_BOOL: return v->u.b;
+  default: return true;
+  }
+}
+
+const char *value_kind_name(value_kind k) {
+  static const char *names[] = {"null", "bool", "int", "float", "string", "list", "object", "function"};
+  return names[k];
+}
+
+static int cmp_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **value_sorted_keys(const value *obj) {
+  const char **keys = malloc((obj->u.obj.len + 1) * sizeof *keys);
+  if (!keys) abort();
+  for (size_t i = 0; i < obj->u.obj.len; i++) keys[i] = obj->u.obj.fields[i].key;
+  qsort(keys, obj->u.obj.len, sizeof *keys, cmp_keys);
+  return keys;
+}

@@ -1,0 +1,41 @@
+/* arena.h: bump allocation for data that lives exactly as long as one compile.
+ *
+ * Every AST node, value and message of a compile comes from one arena and is
+ * released at once by arena_free(), so no stage has to track ownership of
+ * what it reads from an earlier one. */
+#ifndef PLUMB_ARENA_H
+#define PLUMB_ARENA_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct arena arena;
+
+arena *arena_new(void);            /* caller owns; release with arena_free */
+void arena_free(arena *a);
+
+void *arena_alloc(arena *a, size_t size);          /* zeroed, max-aligned */
+void *arena_grow(arena *a, void *old, size_t old_size, size_t new_size);
+char *arena_strdup(arena *a, const char *s);
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_printf(arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *arena_vprintf(arena *a, const char *fmt, va_list ap);
+
+/* Total bytes handed out so far: the compiler's output-size limit reads it. */
+size_t arena_used(const arena *a);
+
+/* A growable byte buffer whose storage is malloc'd (not arena) so that large
+ * outputs can be built and handed to stdio; buf_free releases it. */
+typedef struct {
+  char *data;
+  size_t len, cap;
+} buf;
+
+void buf_put(buf *b, const char *s, size_t n);
+void buf_puts(buf *b, const char *s);
+void buf_putc(buf *b, char c);
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(buf *b);
+
+#endif

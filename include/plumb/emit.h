@@ -1,0 +1,27 @@
+/* emit.h: values out as YAML and JSON, byte for byte deterministic.
+ *
+ * Key order is documented in docs/language.md: in a resource, apiVersion,
+ * kind and metadata come first and metadata starts with name and namespace;
+ * every other object has its keys sorted bytewise. Strings that YAML 1.1 or
+ * 1.2 would read as anything but a string are quoted. */
+#ifndef PLUMB_EMIT_H
+#define PLUMB_EMIT_H
+
+#include <stdbool.h>
+
+#include "plumb/arena.h"
+#include "plumb/value.h"
+
+/* One YAML document for a resource (no leading "---"). */
+void emit_yaml_resource(buf *out, const value *resource);
+/* Any value as a YAML document, sorted keys, ending in a newline. */
+void emit_yaml_value(buf *out, const value *v);
+/* JSON; `pretty` indents by two spaces, otherwise one line without spaces.
+ * `resources` applies the resource key order at the top level of each
+ * object in v when v is a resource or a list of resources. */
+void emit_json(buf *out, const value *v, bool pretty, bool resources);
+
+/* True when s must be quoted to stay a string in YAML. */
+bool emit_yaml_needs_quotes(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+/* value.h: the data the language computes with and the compiler emits.
+ *
+ * Values are immutable once built and live in the compile's arena. Each one
+ * remembers where it came from (`at`), how it got there (`via`, e.g. "patch in
+ * env prod") and which value it replaced in a merge (`prev`): that chain is
+ * what `plumb explain` prints. */
+#ifndef PLUMB_VALUE_H
+#define PLUMB_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plumb/arena.h"
+#include "plumb/diag.h"
+
+typedef enum {
+  V_NULL,
+  V_BOOL,
+  V_INT,
+  V_FLOAT,
+  V_STRING,
+  V_LIST,
+  V_OBJECT,
+  V_FUNC, /* a template, a fn or a built-in */
+} value_kind;
+
+typedef struct value value;
+typedef struct func func; /* defined by the evaluator */
+
+typedef struct {
+  const char *key;
+  value *val;
+} field;
+
+struct value {
+  value_kind kind;
+  pos at;
+  const char *via;
+  const value *prev;
+  union {
+    bool b;
+    int64_t i;
+    double f;
+    struct { const char *s; size_t len; } str; /* NUL-terminated too */
+    struct { value **items; size_t len, cap; } list;
+    /* Fields in insertion order; `index`, a hash of key -> position + 1,
+     * exists once an object is big enough for linear search to hurt. */
+    struct { field *fields; size_t len, cap; uint32_t *index; size_t nindex; } obj;
+    const func *fn;
+  } u;
+};
+
+value *value_null(arena *a, pos at);
+value *value_bool(arena *a, pos at, bool b);
+value *value_int(arena *a, pos at, int64_t i);
+value *value_float(arena *a, pos at, double f);
+value *value_string(arena *a, pos at, const char *s, size_t len); /* copies s */
+value *value_cstring(arena *a, pos at, const char *s);            /* copies s */
+value *value_list(arena *a, pos at);
+value *value_object(arena *a, pos at);
+value *value_func(arena *a, pos at, const func *fn);
+value *value_clone(arena *a, const value *v); /* shallow: new node, same children */
+
+void value_list_push(arena *a, value *list, value *item);
+value *value_object_get(const value *obj, const char *key); /* NULL if absent */
+void value_object_set(arena *a, value *obj, const char *key, value *v);
+bool value_object_remove(value *obj, const char *key);
+
+/* A path such as "metadata.name" or "spec.containers[0].image". */
+value *value_get_path(const value *v, const char *path);
+
+bool value_equal(const value *x, const value *y);
+int value_compare(const value *x, const value *y); /* total order, for sort */
+bool value_truthy(const value *v);
+const char *value_kind_name(value_kind k);
+
+/* Object keys in emit order: bytewise sorted. Caller frees the array. */
+const char **value_sorted_keys(const value *obj);
+
+#endif

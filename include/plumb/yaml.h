@@ -1,0 +1,19 @@
+/* yaml.h: YAML text in, values out (through libyaml).
+ *
+ * Reads YAML the way Kubernetes does (sigs.k8s.io/yaml, YAML 1.1 rules):
+ * yes/no/on/off are booleans, 0777 is octal, anchors and aliases expand. Every
+ * node keeps its file:line:col. */
+#ifndef PLUMB_YAML_H
+#define PLUMB_YAML_H
+
+#include "plumb/diag.h"
+#include "plumb/value.h"
+
+/* Parses every document of text into a list value (*out). Returns 0, or -1
+ * after adding an error naming file:line:col and libyaml's reason to d.
+ * `file` is the root-relative name used in positions. Empty documents are
+ * skipped. */
+int yaml_read(arena *a, diag_list *d, const char *file, const char *text,
+              size_t len, value **out);
+
+#endif

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Smoke test of the test control plane: start one in a temp dir, exercise it
+# with kubectl, always tear it down. Ends with "N passed, N failed".
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+KUBECTL=${KUBECTL:-kubectl}
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/plumb-cluster.XXXXXX")
+# Always stop the cluster; keep DIR (logs) only when PLUMB_KEEP is set.
+cleanup() {
+  if [[ -n ${PLUMB_KEEP:-} ]]; then "$HERE/down.sh" "$DIR"; echo "kept $DIR" >&2
+  else "$HERE/down.sh" "$DIR" --clean; fi
+}
+trap cleanup EXIT
+
+t0=$SECONDS
+if ! "$HERE/up.sh" "$DIR"; then echo "cluster failed to start"; echo "0 passed, 1 failed"; exit 1; fi
+echo "cluster up in $((SECONDS - t0))s"
+set -a; . "$DIR/env"; set +a
+
+pass=0 failed=0
+ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL - $1"; failed=$((failed + 1)); }
+k() { "$KUBECTL" --request-timeout=20s "$@"; }
+# eventually SECS CMD...: retry CMD until it succeeds or SECS pass.
+eventually() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.5; done
+}
+nonempty() { [[ -n $("$@") ]]; }
+pods_are() { [[ $(k -n smoke get pods -l app=web -o name | wc -l) -eq $1 ]]; }
+no_rs() { [[ -z $(k -n smoke get rs -l app=web -o name) ]]; }
+
+k create namespace smoke >/dev/null && ok "create namespace" || bad "create namespace"
+
+k apply -f - >/dev/null <<'YAML' && ok "apply deployment" || bad "apply deployment"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: smoke}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: registry.invalid/pause:3}]
+YAML
+
+# The deployment controller (controller-manager) makes a ReplicaSet; the
+# ReplicaSet controller then makes the Pods (no kubelet: they never run).
+eventually 60 nonempty k -n smoke get rs -l app=web -o name \
+  && ok "ReplicaSet created for deployment" || bad "ReplicaSet created for deployment"
+eventually 60 pods_are 2 \
+  && ok "2 Pods created by ReplicaSet" || bad "2 Pods created by ReplicaSet"
+
+# Client-certificate user.
+k --context admin-cert auth whoami -o jsonpath='{.status.userInfo.username}' 2>/dev/null | grep -qx admin \
+  && ok "admin-cert context authenticates as admin" || bad "admin-cert context authenticates as admin"
+
+# Restricted user "ci": may read deployments in shop, may not patch them.
+k -n shop create deployment api --image=registry.invalid/pause:3 >/dev/null \
+  && ok "create deployment in shop (admin)" || bad "create deployment in shop (admin)"
+k --context ci -n shop get deployment api >/dev/null \
+  && ok "ci can get deployment in shop" || bad "ci can get deployment in shop"
+if out=$(k --context ci -n shop patch deployment api --type merge -p '{"spec":{"replicas":3}}' 2>&1); then
+  bad "ci patch in shop is forbidden (patch succeeded)"
+elif grep -q Forbidden <<<"$out"; then ok "ci patch in shop is forbidden"
+else bad "ci patch in shop is forbidden (other error: $out)"; fi
+if k --context ci -n smoke get deployments >/dev/null 2>&1; then bad "ci cannot read other namespaces"
+else ok "ci cannot read other namespaces"; fi
+
+# Garbage collector: deleting the Deployment removes its ReplicaSet.
+k -n smoke delete deployment web --wait=false >/dev/null || true
+eventually 60 no_rs \
+  && ok "garbage collector removes ReplicaSet" || bad "garbage collector removes ReplicaSet"
+
+echo "$pass passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Start a throwaway Kubernetes control plane (etcd + kube-apiserver +
+# kube-controller-manager) on 127.0.0.1 for integration tests.
+#   usage: up.sh DIR      (stop with: down.sh DIR)
+# DIR gets certs, tokens, kubeconfig, env, *.pid, *.log and the etcd data.
+# Files already in DIR (certs, tokens, etcd data) are reused, so up.sh after
+# down.sh restarts the same cluster on fresh ports.
+set -euo pipefail
+
+[[ $# -eq 1 ]] || { echo "usage: $0 DIR" >&2; exit 2; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$1"
+DIR=$(cd "$1" && pwd)        # absolute: processes and kubeconfig outlive our cwd
+KUBECTL=${KUBECTL:-kubectl}
+TIMEOUT=${PLUMB_UP_TIMEOUT:-120}   # seconds to wait for each component
+SERVICE_CIDR=10.0.0.0/24
+
+log() { echo "up.sh: $*" >&2; }
+
+# Refuse to start twice on the same DIR: the second etcd would fight the first.
+for c in etcd kube-apiserver kube-controller-manager; do
+  if [[ -f $DIR/$c.pid ]] && kill -0 "$(cat "$DIR/$c.pid")" 2>/dev/null; then
+    log "$c already running in $DIR (run down.sh $DIR first)"; exit 1
+  fi
+done
+
+BIN=$("$HERE/build.sh")
+
+# ---------------------------------------------------------------- credentials
+# EC P-256 keys: generated instantly, accepted by Go, curl and OpenSSL clients.
+cd "$DIR"
+cat > openssl.cnf <<'CNF'
+[req]
+distinguished_name = dn
+[dn]
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+# 10.0.0.1 is the in-cluster "kubernetes" service IP (first of SERVICE_CIDR)
+subjectAltName = IP:127.0.0.1, DNS:localhost, IP:10.0.0.1, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+CNF
+newkey() { [[ -f $1 ]] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+# issue NAME SUBJECT EXT: NAME.key + NAME.crt signed by the CA
+issue() {
+  [[ -f $1.crt ]] && return 0
+  newkey "$1.key"
+  openssl req -new -key "$1.key" -subj "$2" -config openssl.cnf |
+    openssl x509 -req -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
+      -days 3650 -extfile openssl.cnf -extensions "$3" -out "$1.crt" 2>/dev/null
+}
+if [[ ! -f ca.crt ]]; then
+  newkey ca.key
+  openssl req -x509 -new -key ca.key -subj "/CN=plumb-test-ca" -days 3650 \
+    -config openssl.cnf -extensions ca -out ca.crt
+fi
+issue apiserver "/CN=kube-apiserver" server
+issue admin "/O=system:masters/CN=admin" client
+# The controller manager runs as its well-known user; the built-in RBAC role
+# system:kube-controller-manager plus per-controller service accounts cover it.
+issue controller-manager "/CN=system:kube-controller-manager" client
+newkey sa.key                                   # signs service-account tokens
+openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
+if [[ ! -f tokens.csv ]]; then
+  # token,user,uid[,"groups"]; "ci" only gets system:authenticated (implicit).
+  ADMIN_TOKEN=$(openssl rand -hex 24); CI_TOKEN=$(openssl rand -hex 24)
+  printf '%s,admin,admin,"system:masters"\n%s,ci,ci\n' "$ADMIN_TOKEN" "$CI_TOKEN" > tokens.csv.tmp
+  chmod 600 tokens.csv.tmp && mv tokens.csv.tmp tokens.csv
+fi
+ADMIN_TOKEN=$(awk -F, '$2=="admin"{print $1}' tokens.csv)
+CI_TOKEN=$(awk -F, '$2=="ci"{print $1}' tokens.csv)
+printf '%s\n' "$ADMIN_TOKEN" > admin.token
+printf '%s\n' "$CI_TOKEN" > ci.token
+
+# ---------------------------------------------------------------- ports
+# Random ports below the ephemeral range (so outgoing connections don't take
+# them); a refused connection means nobody listens there now.
+USED=" "
+pick_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 12000))
+    [[ $USED == *" $p "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then USED+="$p "; echo "$p"; return; fi
+  done
+}
+ETCD_PORT=$(pick_port); ETCD_PEER_PORT=$(pick_port)
+API_PORT=$(pick_port); KCM_PORT=$(pick_port)
+SERVER=https://127.0.0.1:$API_PORT
+
+# ---------------------------------------------------------------- kubeconfigs
+b64() { base64 -w0 < "$1"; }
+cat > kubeconfig.tmp <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: plumb-test
+  cluster:
+    server: $SERVER
+    certificate-authority-data: $(b64 ca.crt)
+users:
+- name: admin
+  user:
+    token: $ADMIN_TOKEN
+- name: admin-cert
+  user:
+    client-certificate-data: $(b64 admin.crt)
+    client-key-data: $(b64 admin.key)
+- name: ci
+  user:
+    token: $CI_TOKEN
+contexts:
+- name: admin
+  context: {cluster: plumb-test, user: admin}
+- name: admin-cert
+  context: {cluster: plumb-test, user: admin-cert}
+- name: ci
+  context: {cluster: plumb-test, user: ci}
+current-context: admin
+KC
+cat > controller-manager.kubeconfig <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: plumb-test
+  cluster: {server: $SERVER, certificate-authority: $DIR/ca.crt}
+users:
+- name: kcm
+  user: {client-certificate: $DIR/controller-manager.crt, client-key: $DIR/controller-manager.key}
+contexts:
+- name: kcm
+  context: {cluster: plumb-test, user: kcm}
+current-context: kcm
+KC
+chmod 600 kubeconfig.tmp && mv kubeconfig.tmp kubeconfig
+
+# ---------------------------------------------------------------- start
+# On any failure from here on: show why, and stop what we started.
+fail() {
+  log "ERROR: $*"
+  for f in etcd kube-apiserver kube-controller-manager; do
+    [[ -f $DIR/$f.log ]] && { echo "----- tail of $DIR/$f.log" >&2; tail -n 25 "$DIR/$f.log" >&2; }
+  done
+  "$HERE/down.sh" "$DIR" >&2 || true
+  exit 1
+}
+trap 'fail "unexpected error at line $LINENO"' ERR
+
+start() { # NAME ARGS...: background, detached from our stdio, pid in NAME.pid
+  local name=$1; shift
+  "$BIN/$name" "$@" </dev/null >"$DIR/$name.log" 2>&1 &
+  echo $! > "$DIR/$name.pid"
+}
+# wait_for NAME CMD...: poll CMD until it succeeds, while NAME is still alive.
+wait_for() {
+  local name=$1 deadline=$((SECONDS + TIMEOUT)); shift
+  until "$@" >/dev/null 2>&1; do
+    kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null || fail "$name exited early"
+    ((SECONDS < deadline)) || fail "$name not ready after ${TIMEOUT}s"
+    sleep 0.5
+  done
+}
+CURL=(curl -sf --max-time 5 --cacert "$DIR/ca.crt")
+
+# etcd: fsync off, tests don't need durability and it is much faster.
+start etcd --name plumb-test --data-dir "$DIR/etcd-data" --log-level warn \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "plumb-test=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync
+wait_for etcd curl -sf --max-time 5 "http://127.0.0.1:$ETCD_PORT/health"
+log "etcd up on 127.0.0.1:$ETCD_PORT"
+
+# --endpoint-reconciler-type none: the "kubernetes" Service may not point at
+# 127.0.0.1 (loopback is rejected in Endpoints), and nothing in-cluster needs it.
+start kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+  --cert-dir "$DIR/apiserver-certs" \
+  --tls-cert-file "$DIR/apiserver.crt" --tls-private-key-file "$DIR/apiserver.key" \
+  --client-ca-file "$DIR/ca.crt" --token-auth-file "$DIR/tokens.csv" \
+  --authorization-mode Node,RBAC --allow-privileged=true \
+  --endpoint-reconciler-type none \
+  --service-cluster-ip-range "$SERVICE_CIDR" \
+  --service-account-issuer https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file "$DIR/sa.pub" --service-account-signing-key-file "$DIR/sa.key"
+wait_for kube-apiserver "${CURL[@]}" -H "Authorization: Bearer $ADMIN_TOKEN" "$SERVER/readyz"
+log "kube-apiserver ready at $SERVER"
+
+# Default controller set; leader election off (single instance, no lease lag).
+# No --authentication/authorization-kubeconfig: its own HTTPS port only serves
+# /healthz (always allowed), and delegated auth would want a requestheader CA.
+start kube-controller-manager --kubeconfig "$DIR/controller-manager.kubeconfig" \
+  --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --cert-dir "$DIR/kcm-certs" \
+  --leader-elect=false --controllers '*' --use-service-account-credentials=true \
+  --service-account-private-key-file "$DIR/sa.key" --root-ca-file "$DIR/ca.crt" \
+  --cluster-signing-cert-file "$DIR/ca.crt" --cluster-signing-key-file "$DIR/ca.key" \
+  --service-cluster-ip-range "$SERVICE_CIDR"
+wait_for kube-controller-manager curl -skf --max-time 5 "https://127.0.0.1:$KCM_PORT/healthz"
+log "kube-controller-manager healthy on 127.0.0.1:$KCM_PORT"
+
+# RBAC for the restricted user: read-only on Deployments in "shop", nothing
+# else, so tests can check that Plumb reports a forbidden patch properly.
+KUBECONFIG=$DIR/kubeconfig "$KUBECTL" --context admin apply -f - >&2 <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: ci-read-deployments, namespace: shop}
+rules:
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ci-read-deployments, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ci-read-deployments}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: ci}
+YAML
+
+# ---------------------------------------------------------------- env
+# KEY=VALUE lines (no "export": also easy to read from C or make);
+# use with: set -a; . DIR/env; set +a
+{
+  q() { printf '%s=%q\n' "$1" "$2"; }
+  q KUBECONFIG "$DIR/kubeconfig"
+  q PLUMB_TEST_SERVER "$SERVER"
+  q PLUMB_TEST_DIR "$DIR"
+  q PLUMB_TEST_BIN "$BIN"
+  q PLUMB_TEST_CA "$DIR/ca.crt"
+  q PLUMB_TEST_ADMIN_CERT "$DIR/admin.crt"
+  q PLUMB_TEST_ADMIN_KEY "$DIR/admin.key"
+  q PLUMB_TEST_ADMIN_TOKEN_FILE "$DIR/admin.token"
+  q PLUMB_TEST_CI_TOKEN_FILE "$DIR/ci.token"
+  q PLUMB_TEST_TOKEN_AUTH_FILE "$DIR/tokens.csv"
+  q PLUMB_TEST_API_PORT "$API_PORT"
+  q PLUMB_TEST_ETCD_PORT "$ETCD_PORT"
+  q PLUMB_TEST_ETCD_PEER_PORT "$ETCD_PEER_PORT"
+  q PLUMB_TEST_KCM_PORT "$KCM_PORT"
+  q PLUMB_TEST_ETCD_PID "$(cat etcd.pid)"
+  q PLUMB_TEST_APISERVER_PID "$(cat kube-apiserver.pid)"
+  q PLUMB_TEST_KCM_PID "$(cat kube-controller-manager.pid)"
+} > env
+trap - ERR
+log "ready: $SERVER  (env: $DIR/env)"

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Runs every test suite against the sanitizer build (build/asan) and prints
+# one total line. UPDATE=1 rewrites golden files from the current output.
+set -u
+cd "$(dirname "$0")/.."
+PLUMB=build/asan/plumb
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+pass=0 fail=0
+
+count() { # count SUITE PASSED FAILED
+  echo "$1: $2 passed, $3 failed"
+  pass=$((pass + $2)) fail=$((fail + $3))
+}
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)".
+for t in build/asan/tests/test_*; do
+  [ -x "$t" ] || continue
+  out=$("$t" 2>&1); rc=$?
+  p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+  f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+  [ $rc -ne 0 ] && { echo "$out" | grep -v '^\[ \(RUN\|      OK\) ' ; [ -z "$f" ] && f=1; }
+  count "$(basename "$t")" "${p:-0}" "${f:-0}"
+done
+
+out=$(build/asan/tests/lang_runner tests/lang/*.test); rc=$?
+echo "$out" | grep -v '^lang:'
+set -- $(echo "$out" | sed -n 's/^lang: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p')
+count lang "${1:-0}" "${2:-1}"
+
+# Golden files: each tests/golden/NAME.args holds plumb's arguments; NAME.out
+# its exact stdout and stderr, then "exit N".
+golden() { # golden ARGS_FILE
+  expected="${1%.args}.out"
+  actual=$($PLUMB $(cat "$1") 2>&1; echo "exit $?")
+  if [ "${UPDATE:-}" = 1 ]; then printf '%s\n' "$actual" > "$expected"; return 0; fi
+  if [ "$actual" = "$(cat "$expected" 2>/dev/null)" ]; then return 0; fi
+  echo "FAIL $1"; printf '%s\n' "$actual" | diff -u "$expected" - | head -40
+  return 1
+}
+gp=0 gf=0
+for a in tests/golden/*.args tests/errors/*.args; do
+  [ -e "$a" ] || continue
+  if golden "$a"; then gp=$((gp + 1)); else gf=$((gf + 1)); fi
+done
+count golden "$gp" "$gf"
+
+# Determinism: two builds of every example are byte-identical.
+dp=0 df=0
+for env in examples/*/envs/*; do
+  a=$($PLUMB build "$env" 2>&1 | sha256sum); b=$($PLUMB build "$env" 2>&1 | sha256sum)
+  if [ "$a" = "$b" ]; then dp=$((dp + 1)); else df=$((df + 1)); echo "FAIL nondeterministic: $env"; fi
+done
+count determinism "$dp" "$df"
+
+if [ -x tests/cli.sh ]; then
+  set -- $(sh tests/cli.sh "$PLUMB" | tee /dev/stderr | sed -n 's/^cli: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p')
+  count cli "${1:-0}" "${2:-1}"
+fi
+
+if [ -x build/fuzz/fuzz_compile ]; then
+  fz=0
+  for f in build/fuzz/fuzz_*; do
+    name=$(basename "$f")
+    if "$f" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=0 "tests/fuzz/corpus/${name#fuzz_}" >build/fuzz/$name.log 2>&1; then
+      fz=$((fz + 1))
+    else
+      tail -30 build/fuzz/$name.log; count fuzz "$fz" 1; fz=-1; break
+    fi
+  done
+  [ "$fz" -ge 0 ] && count fuzz "$fz" 0
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
