@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "eval.h"
 #include "kinds.h"
 #include "merge.h"
@@ -324,7 +325,7 @@ compile_result *compile_build(const compile_opts *o) {
   eval *ev = eval_new(a, &r->diags, l);
   module **mods;
   int n = load_entries(ev, l, entry, &mods);
-  if (r->diags.errors) return r;
+  if (r->diags.errors || !check_modules(ev)) return r;
   module *owner = NULL;
   const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
   if (env) run_env(r, ev, owner, env);

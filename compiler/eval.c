@@ -110,6 +110,14 @@ static sym *sym_find(const module *m, const char *name) {
   return NULL;
 }
 
+const node *eval_module_decl(const module *m, const char *name) {
+  const sym *s = sym_find(m, name);
+  return s ? s->decl : NULL;
+}
+
+module *eval_modules(eval *ev) { return ev->modules; }
+module *module_next(const module *m) { return m->next; }
+
 static void sym_add(eval *ev, module *m, sym *proto, const node *where) {
   sym *old = sym_find(m, proto->name);
   if (old) {
@@ -730,12 +738,32 @@ static bool type_ok(eval *ev, const char *type, value **v) {
 }
 
 
-static const char *what(const func *f) { return f->kind == F_TEMPLATE ? "template" : "function"; }
 
 static const node *find_param(const node *decl, const char *name) {
   for (size_t i = 0; i < decl->list.len; i++)
     if (strcmp(decl->list.items[i]->name, name) == 0) return decl->list.items[i];
   return NULL;
+}
+
+static const char *decl_what(const node *d) { return d->kind == N_TEMPLATE ? "template" : "function"; }
+
+void eval_report_bad_arg(eval *ev, const node *d, const node *arg) {
+  if (!arg->name) {
+    eval_fail(ev, arg->at, "too many arguments: %s %s takes %zu", decl_what(d), d->name, d->list.len);
+    return;
+  }
+  const char *hint = NULL;
+  for (size_t k = 0; k < d->list.len; k++)
+    if (edit_distance(d->list.items[k]->name, arg->name) <= 2) hint = d->list.items[k]->name;
+  if (hint)
+    eval_fail(ev, arg->at, "%s %s has no parameter \"%s\"; did you mean \"%s\"?", decl_what(d), d->name, arg->name, hint);
+  else
+    eval_fail(ev, arg->at, "%s %s has no parameter \"%s\"", decl_what(d), d->name, arg->name);
+}
+
+void eval_report_missing_arg(eval *ev, const node *d, const node *call, const node *param) {
+  eval_fail(ev, call->at, "missing argument \"%s\" (%s) for %s %s", param->name, param->type, decl_what(d), d->name);
+  diag_note(ev->diags, param->at, "parameter declared here");
 }
 
 static value *call_user(eval *ev, module *m, scope *sc, const func *f, const node *call) {
@@ -750,19 +778,13 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
     const node *p = NULL;
     if (!a->name) {
       if (named) { eval_fail(ev, a->at, "a positional argument cannot follow a named one"); ok = false; continue; }
-      if (i >= np) { eval_fail(ev, a->at, "too many arguments: %s %s takes %zu", what(f), f->name, np); ok = false; continue; }
+      if (i >= np) { eval_report_bad_arg(ev, d, a); ok = false; continue; }
       p = d->list.items[i];
     } else {
       named = true;
       p = find_param(d, a->name);
       if (!p) {
-        const char *hint = NULL;
-        for (size_t k = 0; k < np; k++)
-          if (edit_distance(d->list.items[k]->name, a->name) <= 2) hint = d->list.items[k]->name;
-        if (hint)
-          eval_fail(ev, a->at, "%s %s has no parameter \"%s\"; did you mean \"%s\"?", what(f), f->name, a->name, hint);
-        else
-          eval_fail(ev, a->at, "%s %s has no parameter \"%s\"", what(f), f->name, a->name);
+        eval_report_bad_arg(ev, d, a);
         ok = false;
         continue;
       }
@@ -773,7 +795,7 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
     value *v = eval_expr(ev, m, sc, a->a);
     if (!v) { ok = false; continue; }
     if (!type_ok(ev, p->type, &v)) {
-      eval_fail(ev, a->a->at, "argument \"%s\" of %s %s must be %s, got %s", p->name, what(f), f->name, p->type,
+      eval_fail(ev, a->a->at, "argument \"%s\" of %s %s must be %s, got %s", p->name, decl_what(d), f->name, p->type,
                 value_kind_name(v->kind));
       ok = false;
       continue;
@@ -792,8 +814,7 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
       }
       if (!args[i]) { ok = false; continue; }
     } else if (!args[i] && ok) {
-      eval_fail(ev, call->at, "missing argument \"%s\" (%s) for %s %s", p->name, p->type, what(f), f->name);
-      diag_note(ev->diags, p->at, "parameter declared here");
+      eval_report_missing_arg(ev, d, call, p);
       ok = false;
       continue;
     }

@@ -42,6 +42,17 @@ node *module_ast(const module *m);
 module *eval_empty_module(eval *ev, const char *name);
 const char *module_name(const module *m);
 
+/* The declaration a top-level name of m stands for (its own or imported):
+ * N_LET, N_TEMPLATE, N_FN, or N_IMPORT for an alias; NULL if none. */
+const node *eval_module_decl(const module *m, const char *name);
+/* Every module loaded so far, most recent first. */
+module *eval_modules(eval *ev);
+module *module_next(const module *m);
+
+/* The messages for a call that does not fit its template or fn `d`. */
+void eval_report_bad_arg(eval *ev, const node *d, const node *arg);
+void eval_report_missing_arg(eval *ev, const node *d, const node *call, const node *param);
+
 value *eval_expr(eval *ev, module *m, scope *sc, const node *e);
 /* Runs a block's statements into s. False when an error was reported. */
 bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s);
