@@ -18,7 +18,11 @@ OBJ      := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
 UNIT     := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c)) build/asan/tests/lang_runner
 
-.PHONY: all deps example test unit lang golden fuzz bench clean cluster-up cluster-down
+FUZZ_CC  ?= clang
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_SRC))
+FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all deps example test fuzz clean cluster-up cluster-down
 all: build/plumb
 
 deps:
@@ -60,8 +64,19 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) $(HDRS)
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps build/asan/plumb $(UNIT)
+test: deps build/asan/plumb $(UNIT) $(FUZZERS)
 	sh tests/run.sh
+
+build/fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(INC) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+
+# A longer run than the few seconds `make test` gives each target.
+fuzz: $(FUZZERS)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} sh tests/run.sh
 
 clean:
 	rm -rf build
@@ -69,3 +84,6 @@ clean:
 build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)
+
+# Keep every object file: pattern-rule chains would delete them as intermediates.
+.SECONDARY:

@@ -305,6 +305,17 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   r->nres = e.nres;
 }
 
+static void build_entry(compile_result *r, loader *l, const char *entry, const char *want_env) {
+  eval *ev = eval_new(r->arena, &r->diags, l);
+  module **mods;
+  int n = load_entries(ev, l, entry, &mods);
+  if (r->diags.errors || !check_modules(ev)) return;
+  module *owner = NULL;
+  const node *env = find_env(ev, mods, n, want_env, &owner, *entry ? entry : ".");
+  if (env) run_env(r, ev, owner, env);
+  if (r->diags.errors) r->nres = 0;
+}
+
 compile_result *compile_build(const compile_opts *o) {
   compile_result *r = result_new();
   arena *a = r->arena;
@@ -322,14 +333,15 @@ compile_result *compile_build(const compile_opts *o) {
     diag_error(&r->diags, (pos){0}, "%s is not inside the root %s", o->path, root);
     return r;
   }
-  eval *ev = eval_new(a, &r->diags, l);
-  module **mods;
-  int n = load_entries(ev, l, entry, &mods);
-  if (r->diags.errors || !check_modules(ev)) return r;
-  module *owner = NULL;
-  const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
-  if (env) run_env(r, ev, owner, env);
-  if (r->diags.errors) r->nres = 0;
+  build_entry(r, l, entry, o->env);
+  return r;
+}
+
+compile_result *compile_source(const char *file, const char *text, size_t len, const char *env) {
+  compile_result *r = result_new();
+  loader *l = loader_new_memory(r->arena);
+  loader_add_file(l, file, text, len);
+  build_entry(r, l, file, env);
   return r;
 }
 

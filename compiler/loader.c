@@ -13,10 +13,35 @@ extern const struct { const char *name; const char *text; } stdlib_files[];
 
 enum { MAX_FILE = 16 << 20 };
 
+typedef struct mem_file {
+  const char *name, *text;
+  size_t len;
+  struct mem_file *next;
+} mem_file;
+
 struct loader {
   arena *arena;
-  char *root; /* real path, no trailing slash */
+  char *root; /* real path, no trailing slash; NULL for memory only */
+  mem_file *files;
 };
+
+loader *loader_new_memory(arena *a) {
+  loader *l = arena_alloc(a, sizeof *l);
+  l->arena = a;
+  return l;
+}
+
+void loader_add_file(loader *l, const char *name, const char *text, size_t len) {
+  mem_file *f = arena_alloc(l->arena, sizeof *f);
+  *f = (mem_file){arena_strdup(l->arena, name), text, len, l->files};
+  l->files = f;
+}
+
+static const mem_file *find_mem(const loader *l, const char *name) {
+  for (const mem_file *f = l->files; f; f = f->next)
+    if (strcmp(f->name, name) == 0) return f;
+  return NULL;
+}
 
 loader *loader_new(arena *a, const char *root, const char **err) {
   char real[PATH_MAX];
@@ -82,6 +107,10 @@ int loader_resolve(loader *l, const char *from, const char *path, const char **n
 /* Symlinks may point anywhere; only the real path tells whether a file is
  * still inside the root. */
 static char *confined_path(loader *l, const char *name, const char **err) {
+  if (!l->root) {
+    *err = arena_printf(l->arena, "cannot read %s: No such file or directory", name);
+    return NULL;
+  }
   char *full = *name ? arena_printf(l->arena, "%s/%s", l->root, name) : l->root;
   char real[PATH_MAX];
   if (!realpath(full, real)) {
@@ -112,6 +141,12 @@ static int read_std(loader *l, const char *name, const char **text, size_t *len,
 
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err) {
   if (strncmp(name, "std/", 4) == 0) return read_std(l, name, text, len, err);
+  const mem_file *mf = find_mem(l, name);
+  if (mf) {
+    *text = mf->text;
+    *len = mf->len;
+    return 0;
+  }
   char *path = confined_path(l, name, err);
   if (!path) return -1;
   FILE *f = fopen(path, "rb");

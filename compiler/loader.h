@@ -14,6 +14,12 @@ typedef struct loader loader;
 /* root: a directory. Returns NULL (and *err) when it cannot be opened. */
 loader *loader_new(arena *a, const char *root, const char **err);
 
+/* A loader with no directory behind it: only files added with
+ * loader_add_file exist (for compiling from memory, a git tree, a fuzzer). */
+loader *loader_new_memory(arena *a);
+/* Adds or replaces a file by root-relative name; text must outlive l. */
+void loader_add_file(loader *l, const char *name, const char *text, size_t len);
+
 /* Resolves `path` as written in file `from` (root-relative; NULL means the
  * root itself) to a root-relative name. Returns 0, or -1 with *err. */
 int loader_resolve(loader *l, const char *from, const char *path, const char **name, const char **err);

@@ -344,8 +344,8 @@ static void merge_from(reader *r, frame *f, const value *obj) {
 /* "<<: *base" or "<<: [*a, *b]": earlier mappings in the list win. */
 static int add_merge(reader *r, frame *f, node n) {
   bool list = n.v->kind == V_LIST;
-  size_t count = list ? n.v->u.list.len : 1;
-  for (size_t i = 0; i < count; i++) {
+  size_t n_sources = list ? n.v->u.list.len : 1;
+  for (size_t i = 0; i < n_sources; i++) {
     const value *src = list ? n.v->u.list.items[i] : n.v;
     if (src->kind != V_OBJECT)
       return fail(r, n.at, "a merge key \"<<\" needs a mapping or a list of mappings");
@@ -444,11 +444,13 @@ static int on_alias(reader *r, const yaml_event_t *ev) {
 
 static int on_start(reader *r, const yaml_event_t *ev, bool is_map) {
   pos at = mark_pos(r, ev->start_mark);
-  const char *tag = (const char *)(is_map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag);
-  const char *name =
-      (const char *)(is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor);
+  const char *tag = (const char *)(is_map ? ev->data.mapping_start.tag
+                                          : ev->data.sequence_start.tag);
+  const char *name = (const char *)(is_map ? ev->data.mapping_start.anchor
+                                           : ev->data.sequence_start.anchor);
   if (is_tag(tag, is_map ? "seq" : "map"))
-    return fail(r, at, "cannot read a %s as %s", is_map ? "mapping" : "sequence", short_tag(r, tag));
+    return fail(r, at, "cannot read a %s as %s", is_map ? "mapping" : "sequence",
+                short_tag(r, tag));
   if (tag && strcmp(tag, "!") != 0 && !is_tag(tag, is_map ? "map" : "seq"))
     return fail(r, at, "unsupported tag \"%s\"", short_tag(r, tag));
   if (r->depth == MAX_DEPTH) return fail(r, at, "YAML nested deeper than %d levels", MAX_DEPTH);

@@ -62,10 +62,14 @@ if [ -x build/fuzz/fuzz_compile ]; then
   fz=0
   for f in build/fuzz/fuzz_*; do
     name=$(basename "$f")
-    if "$f" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=0 "tests/fuzz/corpus/${name#fuzz_}" >build/fuzz/$name.log 2>&1; then
+    case "$name" in *.*) continue ;; esac
+    # New inputs go to build/; the seeds in tests/fuzz/corpus stay as they are.
+    mkdir -p "build/fuzz/corpus-${name#fuzz_}"
+    if "$f" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=0 "build/fuzz/corpus-${name#fuzz_}" \
+      "tests/fuzz/corpus/${name#fuzz_}" >"build/fuzz/$name.txt" 2>&1; then
       fz=$((fz + 1))
     else
-      tail -30 build/fuzz/$name.log; count fuzz "$fz" 1; fz=-1; break
+      tail -30 "build/fuzz/$name.txt"; count fuzz "$fz" 1; fz=-1; break
     fi
   done
   [ "$fz" -ge 0 ] && count fuzz "$fz" 0

@@ -32,6 +32,9 @@ typedef struct {
 
 /* Never NULL; release with compile_free. */
 compile_result *compile_build(const compile_opts *o);
+/* Compiles one file given as text, with nothing else readable but the
+ * standard library (for fuzzing, and sources that are not on disk). */
+compile_result *compile_source(const char *file, const char *text, size_t len, const char *env);
 /* Evaluates one expression (for `plumb eval` and the language tests); file
  * names it in diagnostics. Imports and file() resolve against the current
  * directory. */

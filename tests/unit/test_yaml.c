@@ -86,7 +86,8 @@ static const scalar_case scalar_cases[] = {
     /* integers in Go's syntax, '_' ignored */
     INT_("0", 0), INT_("42", 42), INT_("-42", -42), INT_("+42", 42), INT_("0777", 511),
     INT_("0o17", 15), INT_("0O17", 15), INT_("0x1F", 31), INT_("0X1f", 31), INT_("-0x1F", -31),
-    INT_("0b101", 5), INT_("-0b101", -5), INT_("1_000", 1000), INT_("0x_1F", 31), INT_("0_x1F", 31), INT_("+_1", 1),
+    INT_("0b101", 5), INT_("-0b101", -5), INT_("1_000", 1000), INT_("0x_1F", 31),
+    INT_("0_x1F", 31), INT_("+_1", 1),
     INT_("9223372036854775807", INT64_MAX), INT_("-9223372036854775808", INT64_MIN),
     /* floats: yamlStyleFloat, and a bad octal falls through to it */
     FLT_("1.5", 1.5), FLT_("1e3", 1000), FLT_("1E3", 1000), FLT_("-1.5e-3", -0.0015),
@@ -115,7 +116,8 @@ static void test_scalar_resolution(void **state) {
     const value *v = value_object_get(read_one(text), "v");
     assert_non_null(v);
     if (v->kind != c->kind)
-      fail_msg("%s: read as %s, want %s", c->yaml, value_kind_name(v->kind), value_kind_name(c->kind));
+      fail_msg("%s: read as %s, want %s", c->yaml, value_kind_name(v->kind),
+               value_kind_name(c->kind));
     switch (c->kind) {
     case V_BOOL: assert_int_equal(v->u.b, c->i); break;
     case V_INT: assert_int_equal(v->u.i, c->i); break;
@@ -139,6 +141,8 @@ static void test_strings_may_hold_nul(void **state) {
   assert_memory_equal(v->u.str.s, "a\0b", 3);
 }
 
+static void assert_at(const value *v, int line, int col);
+
 /* ---- documents and keys ------------------------------------------------- */
 
 static void test_empty_documents_are_skipped(void **state) {
@@ -149,6 +153,13 @@ static void test_empty_documents_are_skipped(void **state) {
   assert_int_equal(read_docs("")->u.list.len, 0);
   assert_int_equal(read_docs("# only a comment\n")->u.list.len, 0);
   assert_string_equal(read_one("hello")->u.str.s, "hello");
+}
+
+static void test_bom_and_crlf(void **state) {
+  const value *v = read_one("\357\273\277a: 1\r\nb: |\r\n  x\r\n  y\r\nc: 2\r\n");
+  assert_int_equal(value_object_get(v, "a")->u.i, 1);
+  assert_string_equal(value_object_get(v, "b")->u.str.s, "x\ny\n");
+  assert_at(value_object_get(v, "c"), 5, 4);
 }
 
 static void test_non_string_keys_keep_their_text(void **state) {
@@ -354,12 +365,13 @@ static void assert_round_trip(const value *v) {
 
 static const char *const tricky_strings[] = {
     "", " ", "x ", " x", "yes", "Y", "n", "on", "OFF", "true", "null", "~", "=", "<<", "0", "-1",
-    "+1", "0777", "080", "0o17", "0x1F", "0b1", "1_000", "0_x1F", "-__84", "_1", "1e3", "1.27", ".5", "1.", ".inf",
+    "+1", "0777", "080", "0o17", "0x1F", "0b1", "1_000", "0_x1F", "-__84", "_1", "1e3", "1.27",
+    ".5", "1.", ".inf",
     "-.Inf", ".nan", "1:20", "2024-01-01", "2024-01-01 10:00:00", "500m", "1.2.3", "nginx:1.27",
     "-", "- x", "--port=80", "---", "...", "? x", ":x", "a: b", "a #b", "a:", "#", "&a", "*a", "!a",
     "|", ">", "'", "\"", "%", "@", "`", "[]", "{}", "a,b", "a\tb", "\t", "\r\n", "a\nb", "a\nb\n",
     "a\n\n", "\n", "  two\nlines\n", "trailing \nspace", "\x01\x1f\x7f", "\xc2\x85", "\xe2\x80\xa8",
-    "\xef\xbb\xbf" "bom", "h\xc3\xa9llo", "\xf0\x9f\x98\x80", "back\\slash", "quote\"d",
+    "\357\273\277bom", "h\xc3\xa9llo", "\xf0\x9f\x98\x80", "back\\slash", "quote\"d",
 };
 
 static void test_round_trip_strings(void **state) {
@@ -381,14 +393,16 @@ static void test_round_trip_numbers(void **state) {
   for (size_t i = 0; i < sizeof floats / sizeof *floats; i++)
     assert_round_trip(value_float(A, p, floats[i]));
   const int64_t ints[] = {0, -1, INT64_MAX, INT64_MIN};
-  for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) assert_round_trip(value_int(A, p, ints[i]));
+  for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+    assert_round_trip(value_int(A, p, ints[i]));
 }
 
 static void test_round_trip_structures(void **state) {
   const char *docs[] = {
       "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, labels: {app: web}}\n"
       "spec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n"
-      "      - {name: nginx, image: 'nginx:1.27', args: [--port=80, '-v'], ports: [{containerPort: 80}]}\n",
+      "      - {name: nginx, image: 'nginx:1.27', args: [--port=80, '-v'],\n"
+      "         ports: [{containerPort: 80}]}\n",
       "[[], {}, [[1, [2, {a: [3]}]]], null, true, 1.5, '']\n",
       "a: {b: {c: {d: [x, {e: f}]}}}\n",
       "script: |\n  #!/bin/sh\n  echo \"hi\"\n\n  exit 0\n",
@@ -403,6 +417,7 @@ int main(void) {
       T(test_nan),
       T(test_strings_may_hold_nul),
       T(test_empty_documents_are_skipped),
+      T(test_bom_and_crlf),
       T(test_non_string_keys_keep_their_text),
       T(test_keys_keep_written_order),
       T(test_aliases_share_the_anchored_value),
