@@ -110,9 +110,10 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
     return false;
   }
   value_object_set(a, e->apps, st->name, v);
-  size_t before = s->resources->u.list.len;
-  if (!eval_emit(ev, s, v, st->a->at)) return false;
-  for (size_t i = before; i < s->resources->u.list.len; i++) record(e, a, s->resources->u.list.items[i], st->name);
+  /* The app's resources go straight to the env, tagged with the app. */
+  sink own = {.resources = value_list(a, st->at)};
+  if (!eval_emit(ev, &own, v, st->a->at)) return false;
+  for (size_t i = 0; i < own.resources->u.list.len; i++) record(e, a, own.resources->u.list.items[i], st->name);
   return true;
 }
 
@@ -194,6 +195,7 @@ static bool same_group(const value *x, const value *y) {
 }
 
 static void sort_and_dedupe(diag_list *d, compile_resource *res, size_t n) {
+  if (n < 2) return; /* qsort may not take the NULL of an empty env */
   qsort(res, n, sizeof *res, cmp_resource);
   for (size_t i = 1; i < n; i++) {
     const value *x = res[i - 1].obj, *y = res[i].obj;
@@ -289,12 +291,11 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   sink s = {.resources = value_list(a, env->at), .env_stmt = env_stmt, .env = &e};
   r->env = env->name;
   if (!eval_block(ev, m, NULL, env->b, &s)) return;
-  /* Resources the env declares itself (not through `app`) are recorded too. */
-  for (size_t i = 0; i < s.resources->u.list.len; i++) {
-    value *v = s.resources->u.list.items[i];
-    bool seen = false;
-    for (size_t k = 0; k < e.nres && !seen; k++) seen = e.res[k].obj == v;
-    if (!seen) record(&e, a, v, NULL);
+  /* What the block emitted itself, outside any `app`, belongs to no app. */
+  for (size_t i = 0; i < s.resources->u.list.len; i++) record(&e, a, s.resources->u.list.items[i], NULL);
+  if (e.nres > EVAL_MAX_RESOURCES) {
+    eval_fail(ev, env->at, "env %s produces %zu resources; at most %d are allowed", e.name, e.nres, EVAL_MAX_RESOURCES);
+    return;
   }
   apply_patches(ev, &e);
   apply_transformers(ev, &e);

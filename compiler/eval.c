@@ -422,6 +422,10 @@ static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
       buf_free(&b);
       return NULL;
     }
+    if (b.len > EVAL_MAX_STRING) {
+      buf_free(&b);
+      return eval_fail(ev, e->at, "string longer than %d MiB", EVAL_MAX_STRING >> 20);
+    }
     line_start = false;
   }
   if (block) trim_text_block(&b);
@@ -613,6 +617,8 @@ static value *int_arith(eval *ev, const node *e, int64_t a, int64_t b) {
 
 static value *concat(eval *ev, const node *e, const value *x, const value *y) {
   if (x->kind == V_STRING) {
+    if (x->u.str.len + y->u.str.len > EVAL_MAX_STRING)
+      return eval_fail(ev, e->at, "string longer than %d MiB", EVAL_MAX_STRING >> 20);
     char *s = arena_alloc(ev->arena, x->u.str.len + y->u.str.len + 1);
     memcpy(s, x->u.str.s, x->u.str.len);
     memcpy(s + x->u.str.len, y->u.str.s, y->u.str.len);

@@ -20,7 +20,6 @@ typedef struct scope scope;
 typedef struct sink sink;
 struct sink {
   value *resources; /* list: what the block emitted, in order */
-  const char *app;  /* set while an `app` statement's value is emitted */
   bool (*env_stmt)(sink *s, eval *ev, module *m, scope *sc, const node *stmt);
   void *env;
 };
@@ -30,6 +29,8 @@ enum {
   EVAL_MAX_DEPTH = 200,          /* nested template/fn calls */
   EVAL_MAX_ITEMS = 1000000,      /* elements one comprehension or loop yields */
   EVAL_MAX_BYTES = 1 << 30,      /* memory a compile may use */
+  EVAL_MAX_STRING = 64 << 20,    /* bytes in one string */
+  EVAL_MAX_RESOURCES = 100000,   /* resources one env may produce */
 };
 
 eval *eval_new(arena *a, diag_list *d, loader *l);

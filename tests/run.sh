@@ -65,7 +65,7 @@ if [ -x build/fuzz/fuzz_compile ]; then
     case "$name" in *.*) continue ;; esac
     # New inputs go to build/; the seeds in tests/fuzz/corpus stay as they are.
     mkdir -p "build/fuzz/corpus-${name#fuzz_}"
-    if "$f" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=0 "build/fuzz/corpus-${name#fuzz_}" \
+    if "$f" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=0 -artifact_prefix=build/fuzz/ "build/fuzz/corpus-${name#fuzz_}" \
       "tests/fuzz/corpus/${name#fuzz_}" >"build/fuzz/$name.txt" 2>&1; then
       fz=$((fz + 1))
     else
