@@ -16,16 +16,21 @@
 #include "parser.h"
 #include "lexer.h"
 
+/* A line is indented one step past the line that opened the innermost open
+ * bracket, so "[{" on one line costs one step, not two; a line that starts by
+ * closing a bracket lines up with the line that opened it. */
 typedef struct {
   buf out;
-  int depth;
+  int open_indent[256]; /* indent of the line where each open bracket is */
+  int nopen;
+  int indent;           /* of the current line */
   int prev;      /* previous token, 0 at the start */
   int prev_line; /* line where the previous token ended */
   bool line_start;
   bool prev_unary;
 } fmt_state;
 
-static bool opens(int t) { return t == '{' || t == '[' || t == '(' || t == INTERP_BEGIN; }
+static bool opens(int t) { return t == '{' || t == '[' || t == '('; }
 static bool closes(int t) { return t == '}' || t == ']' || t == ')'; }
 
 /* Tokens after which a '-' or '!' is a prefix operator. */
@@ -58,17 +63,20 @@ static void newline(fmt_state *f, int blank) {
 }
 
 static void token(fmt_state *f, int t, int line, int end_line, const char *text, size_t len) {
-  if (closes(t) && f->depth > 0) f->depth--;
   if (f->prev && line > f->prev_line) newline(f, line > f->prev_line + 1);
   if (f->line_start) {
-    for (int i = 0; i < f->depth; i++) buf_puts(&f->out, "  ");
+    int top = f->nopen ? f->open_indent[f->nopen - 1] : -1;
+    f->indent = closes(t) ? (top < 0 ? 0 : top) : top + 1;
+    for (int i = 0; i < f->indent; i++) buf_puts(&f->out, "  ");
   } else if (f->prev && space_between(f, t)) {
     buf_putc(&f->out, ' ');
   }
   buf_put(&f->out, text, len);
   f->line_start = false;
   f->prev_unary = (t == '-' || t == '!') && expects_operand(f->prev);
-  if (opens(t) && t != INTERP_BEGIN) f->depth++;
+  if (closes(t) && f->nopen) f->nopen--;
+  if (opens(t) && f->nopen < (int)(sizeof f->open_indent / sizeof f->open_indent[0]))
+    f->open_indent[f->nopen++] = f->indent;
   f->prev = t;
   f->prev_line = end_line;
 }

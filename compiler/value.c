@@ -58,11 +58,11 @@ value *value_clone(arena *a, const value *v) {
   *c = *v;
   if (v->kind == V_LIST) {
     c->u.list.items = arena_alloc(a, v->u.list.len * sizeof(value *) + 1);
-    memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
+    if (v->u.list.len) memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
     c->u.list.cap = v->u.list.len;
   } else if (v->kind == V_OBJECT) {
     c->u.obj.fields = arena_alloc(a, v->u.obj.len * sizeof(field) + 1);
-    memcpy(c->u.obj.fields, v->u.obj.fields, v->u.obj.len * sizeof(field));
+    if (v->u.obj.len) memcpy(c->u.obj.fields, v->u.obj.fields, v->u.obj.len * sizeof(field));
     c->u.obj.cap = v->u.obj.len;
     c->u.obj.index = NULL;
     c->u.obj.nindex = 0;
