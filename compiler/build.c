@@ -124,10 +124,25 @@ static const char *str_at(const value *res, const char *path) {
   return v && v->kind == V_STRING ? v->u.str.s : NULL;
 }
 
+/* A patch changes a resource; which resource it is stays as declared. */
+static bool keeps_identity(eval *ev, const patch *pt) {
+  static const char *const fixed[] = {"apiVersion", "kind", "metadata.name", "metadata.namespace"};
+  bool ok = true;
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+    const value *v = value_get_path(pt->body, fixed[i]);
+    if (v) {
+      eval_fail(ev, v->at, "a patch cannot change %s; it names the resource it patches", fixed[i]);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 static void apply_patches(eval *ev, env_state *e) {
   arena *a = eval_arena(ev);
   for (size_t p = 0; p < e->npatches; p++) {
     patch *pt = &e->patches[p];
+    if (!keeps_identity(ev, pt)) continue;
     int hits = 0;
     for (size_t i = 0; i < e->nres; i++) {
       value *r = e->res[i].obj;
@@ -236,31 +251,36 @@ static const char *relative_to(arena *a, const char *root, const char *path) {
   return arena_strdup(a, real[n] ? real + n + 1 : "");
 }
 
+/* The env to build: the only one, or the one --env names. Env names are
+ * unique across the entry files. */
 static const node *find_env(eval *ev, module **mods, int nmods, const char *want, module **owner, const char *path) {
-  const node *found = NULL;
-  int count = 0;
-  buf names = {0};
+  const node *envs[64];
+  module *where[64];
+  int n = 0;
   for (int i = 0; i < nmods; i++) {
     const node *f = module_ast(mods[i]);
-    for (size_t k = 0; k < f->list.len; k++) {
-      const node *d = f->list.items[k];
-      if (d->kind != N_ENV) continue;
-      buf_printf(&names, "%s%s", count ? ", " : "", d->name);
-      count++;
-      if (!want || strcmp(want, d->name) == 0) {
-        if (found && !want) continue;
-        found = d;
-        *owner = mods[i];
+    for (size_t k = 0; k < f->list.len && n < 64; k++)
+      if (f->list.items[k]->kind == N_ENV) where[n] = mods[i], envs[n++] = f->list.items[k];
+  }
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < i; j++)
+      if (strcmp(envs[i]->name, envs[j]->name) == 0) {
+        eval_fail(ev, envs[i]->at, "env %s is declared twice", envs[i]->name);
+        diag_note(eval_diags(ev), envs[j]->at, "first declared here");
+        return NULL;
       }
-    }
+  buf names = {0};
+  const node *found = NULL;
+  for (int i = 0; i < n; i++) {
+    buf_printf(&names, "%s%s", i ? ", " : "", envs[i]->name);
+    if (want ? strcmp(want, envs[i]->name) == 0 : n == 1) found = envs[i], *owner = where[i];
   }
-  if (count > 1 && !want) {
-    eval_fail(ev, (pos){path, 0, 0}, "%d envs declared (%s); choose one with --env NAME", count, names.data);
-    found = NULL;
-  } else if (!found) {
-    if (want) eval_fail(ev, (pos){path, 0, 0}, "no env named \"%s\" (found: %s)", want, count ? names.data : "none");
-    else eval_fail(ev, (pos){path, 0, 0}, "no env block found; an env block says what to build");
-  }
+  if (!found && n > 1 && !want)
+    eval_fail(ev, (pos){path, 0, 0}, "%d envs declared (%s); choose one with --env NAME", n, names.data);
+  else if (!found && want)
+    eval_fail(ev, (pos){path, 0, 0}, "no env named \"%s\" (found: %s)", want, n ? names.data : "none");
+  else if (!found)
+    eval_fail(ev, (pos){path, 0, 0}, "no env block found; an env block says what to build");
   buf_free(&names);
   return found;
 }
@@ -308,7 +328,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
 
 static void build_entry(compile_result *r, loader *l, const char *entry, const char *want_env) {
   eval *ev = eval_new(r->arena, &r->diags, l);
-  module **mods;
+  module **mods = NULL;
   int n = load_entries(ev, l, entry, &mods);
   if (r->diags.errors || !check_modules(ev)) return;
   module *owner = NULL;
@@ -346,10 +366,10 @@ compile_result *compile_source(const char *file, const char *text, size_t len, c
   return r;
 }
 
-compile_result *compile_eval(const char *file, const char *text, size_t len) {
+compile_result *compile_eval(const char *root, const char *file, const char *text, size_t len) {
   compile_result *r = result_new();
   const char *err;
-  loader *l = loader_new(r->arena, ".", &err);
+  loader *l = loader_new(r->arena, root, &err);
   if (!l) {
     diag_error(&r->diags, (pos){0}, "%s", err);
     return r;

@@ -19,6 +19,8 @@ typedef struct {
 
 /* NULL when no built-in has that name. */
 const builtin *builtin_find(const char *name);
+/* The position of b in the table, from 0; below 64. */
+int builtin_index(const builtin *b);
 
 /* Services the evaluator gives built-ins (defined in eval.c). */
 arena *eval_arena(eval *ev);

@@ -904,3 +904,8 @@ static int by_name(const void *key, const void *elem) {
 const builtin *builtin_find(const char *name) {
   return bsearch(name, table, sizeof table / sizeof *table, sizeof *table, by_name);
 }
+
+int builtin_index(const builtin *b) {
+  _Static_assert(sizeof table / sizeof *table <= 64, "eval.c keeps 64 built-in slots");
+  return (int)(b - table);
+}

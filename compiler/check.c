@@ -7,8 +7,9 @@
 typedef struct {
   eval *ev;
   const module *m;
-  const char *names[512];
-  int n;
+  const char **names;
+  int n, cap;
+  int depth; /* expression nesting, bounded as in the evaluator */
   bool ok;
 } checker;
 
@@ -16,7 +17,12 @@ static void expr(checker *c, const node *e);
 static void block(checker *c, const node *b);
 
 static void push(checker *c, const char *name) {
-  if (c->n < (int)(sizeof c->names / sizeof c->names[0])) c->names[c->n++] = name;
+  if (c->n == c->cap) {
+    int cap = c->cap ? 2 * c->cap : 64;
+    c->names = arena_grow(eval_arena(c->ev), c->names, (size_t)c->n * sizeof *c->names, (size_t)cap * sizeof *c->names);
+    c->cap = cap;
+  }
+  c->names[c->n++] = name;
 }
 
 static bool local(const checker *c, const char *name) {
@@ -47,10 +53,16 @@ static void call_shape(checker *c, const node *call) {
   if (callee->kind != E_IDENT || local(c, callee->name)) return;
   const node *d = eval_module_decl(c->m, callee->name);
   if (!d || (d->kind != N_TEMPLATE && d->kind != N_FN)) return;
-  bool given[256] = {0};
+  bool given[256] = {0}, named = false;
   size_t positional = 0;
   for (size_t i = 0; i < call->list.len; i++) {
     const node *a = call->list.items[i];
+    if (!a->name && named) {
+      c->ok = false;
+      eval_report_positional_after_named(c->ev, a);
+      continue;
+    }
+    named |= a->name != NULL;
     const node *p = a->name ? find_param(d, a->name) : positional < d->list.len ? d->list.items[positional] : NULL;
     if (!a->name) positional++;
     if (!p) {
@@ -111,6 +123,13 @@ static void object(checker *c, const node *e) {
 
 static void expr(checker *c, const node *e) {
   if (!e) return;
+  if (c->depth >= EVAL_MAX_NESTING) {
+    /* Reported once per module: the evaluator would only repeat it. */
+    if (c->ok) eval_fail(c->ev, e->at, "expression nested deeper than %d levels", EVAL_MAX_NESTING);
+    c->ok = false;
+    return;
+  }
+  c->depth++;
   int mark = c->n;
   switch (e->kind) {
   case E_IDENT: ident(c, e); break;
@@ -135,6 +154,7 @@ static void expr(checker *c, const node *e) {
     expr(c, e->c);
   }
   c->n = mark;
+  c->depth--;
 }
 
 static void stmt(checker *c, const node *s) {

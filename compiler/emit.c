@@ -56,8 +56,12 @@ static const field **ordered_fields(const value *obj, key_order order) {
   return fs;
 }
 
+/* In a resource, metadata has its own order; the items of a List (kind
+ * List, as `-o json` prints) are resources again. */
 static key_order child_order(key_order parent, const char *key) {
-  return parent == ORDER_RESOURCE && strcmp(key, "metadata") == 0 ? ORDER_METADATA : ORDER_PLAIN;
+  if (parent != ORDER_RESOURCE) return ORDER_PLAIN;
+  if (strcmp(key, "metadata") == 0) return ORDER_METADATA;
+  return strcmp(key, "items") == 0 ? ORDER_RESOURCE : ORDER_PLAIN;
 }
 
 /* ---- characters --------------------------------------------------------- */

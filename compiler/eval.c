@@ -56,7 +56,9 @@ struct eval {
   module *modules;
   module *stack[64]; /* modules being loaded, for the cycle chain */
   int nstack;
-  int depth;
+  int depth;   /* template and fn calls */
+  int nesting; /* eval_expr frames */
+  value *builtins[64]; /* one function value per built-in, so len == len */
 };
 
 eval *eval_new(arena *a, diag_list *d, loader *l) {
@@ -144,6 +146,7 @@ static void declare_local(eval *ev, module *m) {
 
 static bool known_type(const char *t) {
   static const char *types[] = {"string", "int", "float", "bool", "list", "object", "any", "function"};
+  /* The list in check_types' message names them all. */
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
     if (strcmp(types[i], t) == 0) return true;
   return false;
@@ -156,7 +159,7 @@ static void check_types(eval *ev, module *m) {
     if (d->kind != N_TEMPLATE && d->kind != N_FN) continue;
     for (size_t k = 0; k < d->list.len; k++)
       if (!known_type(d->list.items[k]->type))
-        eval_fail(ev, d->list.items[k]->at, "unknown type \"%s\"; expected string, int, float, bool, list, object or any",
+        eval_fail(ev, d->list.items[k]->at, "unknown type \"%s\"; expected string, int, float, bool, list, object, function or any",
                   d->list.items[k]->type);
   }
 }
@@ -316,17 +319,21 @@ static const char *suggest_name(const module *m, const scope *sc, const char *na
   return best;
 }
 
+static value *builtin_value(eval *ev, const builtin *b, pos at) {
+  int i = builtin_index(b);
+  if (ev->builtins[i]) return ev->builtins[i];
+  func *f = arena_alloc(ev->arena, sizeof *f);
+  *f = (func){F_BUILTIN, b->name, NULL, NULL, b};
+  return ev->builtins[i] = value_func(ev->arena, at, f);
+}
+
 static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
   for (scope *s = sc; s; s = s->up)
     if (strcmp(s->name, id->name) == 0) return s->val;
   sym *s = sym_find(m, id->name);
   if (s) return sym_value(ev, s, id->at);
   const builtin *b = builtin_find(id->name);
-  if (b) {
-    func *f = arena_alloc(ev->arena, sizeof *f);
-    *f = (func){F_BUILTIN, b->name, NULL, NULL, b};
-    return value_func(ev->arena, id->at, f);
-  }
+  if (b) return builtin_value(ev, b, id->at);
   const char *hint = suggest_name(m, sc, id->name);
   if (hint) return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean \"%s\"?", id->name, hint);
   return eval_fail(ev, id->at, "unknown name \"%s\"", id->name);
@@ -351,48 +358,63 @@ static bool append_text(eval *ev, buf *b, const value *v, pos at) {
   case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); return true;
   case V_NULL: buf_puts(b, "null"); return true;
   default:
-    eval_fail(ev, at, "cannot put a %s into a string; use to_json() or join()", value_kind_name(v->kind));
+    eval_fail(ev, at, "cannot put %s into a string; use to_json() or join()", value_a(v->kind));
     return false;
   }
 }
 
-/* Text in """...""" loses the newline after the opening quotes, the
- * indentation common to its lines, and the blank last line before the
- * closing quotes, so embedded files can be indented with the code. */
-static size_t common_indent(const node *s) {
-  size_t best = (size_t)-1, cur = 0;
-  bool at_start = false, first = true;
-  for (size_t i = 0; i < s->list.len; i++) {
-    const node *p = s->list.items[i];
-    if (p->kind != E_TEXT) {
-      if (at_start && cur < best) best = cur;
-      at_start = false;
-      continue;
-    }
-    for (size_t k = 0; k < p->len; k++) {
-      char c = p->str[k];
-      if (first && k == 0 && c == '\n') continue;
-      if (c == '\n') { at_start = true; cur = 0; continue; }
-      if (first && i == 0 && !at_start && k == 0) at_start = true;
-      if (at_start && (c == ' ' || c == '\t')) { cur++; continue; }
-      if (at_start && cur < best) best = cur;
-      at_start = false;
-    }
-    first = false;
-  }
-  return best == (size_t)-1 ? 0 : best;
+/* Text in """...""" loses the newline right after the opening quotes, the
+ * whitespace-only line before the closing quotes, and the indentation its
+ * lines share, so embedded files can be indented with the code. Only source
+ * text counts: an escape or an interpolation is content, never indentation. */
+typedef struct {
+  bool line_start;
+  size_t ws;     /* whitespace seen at the start of this line */
+  size_t indent; /* common indentation (first pass) or to strip (second) */
+  buf *out;      /* NULL in the first pass */
+} dedent;
+
+static void dedent_content(dedent *d) {
+  if (d->line_start && !d->out && d->ws < d->indent) d->indent = d->ws;
+  d->line_start = false;
 }
 
-static void dedent_into(buf *out, const char *s, size_t n, size_t indent, bool *line_start, size_t *skipped) {
+static void dedent_text(dedent *d, const char *s, size_t n) {
   for (size_t k = 0; k < n; k++) {
-    if (*line_start && *skipped < indent && (s[k] == ' ' || s[k] == '\t')) {
-      (*skipped)++;
+    char c = s[k];
+    if (c == '\n') {
+      d->line_start = true;
+      d->ws = 0;
+    } else if (d->line_start && (c == ' ' || c == '\t')) {
+      if (d->out && d->ws++ >= d->indent) buf_putc(d->out, c);
+      if (!d->out) d->ws++;
       continue;
+    } else {
+      dedent_content(d);
     }
-    *line_start = s[k] == '\n';
-    *skipped = 0;
-    buf_putc(out, s[k]);
+    if (d->out) buf_putc(d->out, c);
   }
+}
+
+/* The source text of part i, less the newline that follows the opening
+ * quotes. */
+static const char *block_text(const node *e, size_t i, size_t *n) {
+  const node *p = e->list.items[i];
+  *n = p->len;
+  if (i == 0 && p->len && p->str[0] == '\n') return (*n)--, p->str + 1;
+  return p->str;
+}
+
+static size_t common_indent(const node *e) {
+  dedent d = {.line_start = true, .indent = (size_t)-1};
+  for (size_t i = 0; i < e->list.len; i++) {
+    const node *p = e->list.items[i];
+    size_t n;
+    const char *s = block_text(e, i, &n);
+    if (p->kind == E_TEXT && !p->op) dedent_text(&d, s, n);
+    else dedent_content(&d);
+  }
+  return d.indent == (size_t)-1 ? 0 : d.indent;
 }
 
 static void trim_text_block(buf *b) {
@@ -403,18 +425,16 @@ static void trim_text_block(buf *b) {
 
 static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
   bool block = e->op == 1;
-  size_t indent = block ? common_indent(e) : 0, skipped = 0;
-  bool line_start = true;
   buf b = {0};
   buf_puts(&b, "");
+  dedent d = {.line_start = true, .indent = block ? common_indent(e) : 0, .out = &b};
   for (size_t i = 0; i < e->list.len; i++) {
     const node *p = e->list.items[i];
     if (p->kind == E_TEXT) {
-      const char *s = p->str;
       size_t n = p->len;
-      if (block && i == 0 && n && s[0] == '\n') s++, n--;
-      if (block) dedent_into(&b, s, n, indent, &line_start, &skipped);
-      else buf_put(&b, s, n);
+      const char *s = block ? block_text(e, i, &n) : p->str;
+      if (block && !p->op) dedent_text(&d, s, n);
+      else buf_put(&b, s, n), d.line_start = false;
       continue;
     }
     value *v = eval_expr(ev, m, sc, p);
@@ -426,7 +446,7 @@ static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
       buf_free(&b);
       return eval_fail(ev, e->at, "string longer than %d MiB", EVAL_MAX_STRING >> 20);
     }
-    line_start = false;
+    d.line_start = false;
   }
   if (block) trim_text_block(&b);
   value *v = value_string(ev->arena, e->at, b.data, b.len);
@@ -696,13 +716,13 @@ static value *eval_unary(eval *ev, module *m, scope *sc, const node *e) {
     return value_int(ev->arena, e->at, -x->u.i);
   }
   if (x->kind == V_FLOAT) return value_float(ev->arena, e->at, -x->u.f);
-  return eval_fail(ev, e->at, "cannot negate a %s", value_kind_name(x->kind));
+  return eval_fail(ev, e->at, "cannot negate %s", value_a(x->kind));
 }
 
 /* ---- access --------------------------------------------------------------- */
 
 static value *field_of(eval *ev, const value *obj, const char *key, pos at) {
-  if (obj->kind != V_OBJECT) return eval_fail(ev, at, "cannot read field \"%s\" of a %s", key, value_kind_name(obj->kind));
+  if (obj->kind != V_OBJECT) return eval_fail(ev, at, "cannot read field \"%s\" of %s", key, value_a(obj->kind));
   value *v = value_object_get(obj, key);
   if (v) return v;
   buf names = {0};
@@ -726,7 +746,7 @@ static value *eval_index(eval *ev, module *m, scope *sc, const node *e) {
     if (k < 0 || k >= n) return eval_fail(ev, e->at, "index %lld out of range for a list of %lld", (long long)i->u.i, (long long)n);
     return x->u.list.items[k];
   }
-  return eval_fail(ev, e->at, "cannot index a %s with a %s", value_kind_name(x->kind), value_kind_name(i->kind));
+  return eval_fail(ev, e->at, "cannot index %s with %s", value_a(x->kind), value_a(i->kind));
 }
 
 /* ---- calls ---------------------------------------------------------------- */
@@ -767,6 +787,10 @@ void eval_report_bad_arg(eval *ev, const node *d, const node *arg) {
     eval_fail(ev, arg->at, "%s %s has no parameter \"%s\"", decl_what(d), d->name, arg->name);
 }
 
+void eval_report_positional_after_named(eval *ev, const node *arg) {
+  eval_fail(ev, arg->at, "a positional argument cannot follow a named one");
+}
+
 void eval_report_missing_arg(eval *ev, const node *d, const node *call, const node *param) {
   eval_fail(ev, call->at, "missing argument \"%s\" (%s) for %s %s", param->name, param->type, decl_what(d), d->name);
   diag_note(ev->diags, param->at, "parameter declared here");
@@ -783,7 +807,7 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
     const node *a = call->list.items[i];
     const node *p = NULL;
     if (!a->name) {
-      if (named) { eval_fail(ev, a->at, "a positional argument cannot follow a named one"); ok = false; continue; }
+      if (named) { eval_report_positional_after_named(ev, a); ok = false; continue; }
       if (i >= np) { eval_report_bad_arg(ev, d, a); ok = false; continue; }
       p = d->list.items[i];
     } else {
@@ -808,6 +832,7 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
     }
     args[slot] = v;
   }
+  if (!ok) return NULL;
   /* Defaults see the parameters bound before them. */
   scope *body = NULL;
   for (size_t i = 0; i < np; i++) {
@@ -849,7 +874,7 @@ static value *call_builtin(eval *ev, module *m, scope *sc, const func *f, const 
     if (b->min_args == b->max_args)
       return eval_fail(ev, call->at, "%s takes %d argument%s, got %d", b->name, b->min_args, b->min_args == 1 ? "" : "s", argc);
     if (b->max_args < 0)
-      return eval_fail(ev, call->at, "%s takes at least %d arguments, got %d", b->name, b->min_args, argc);
+      return eval_fail(ev, call->at, "%s takes at least %d argument%s, got %d", b->name, b->min_args, b->min_args == 1 ? "" : "s", argc);
     return eval_fail(ev, call->at, "%s takes %d to %d arguments, got %d", b->name, b->min_args, b->max_args, argc);
   }
   value **argv = arena_alloc(ev->arena, ((size_t)argc + 1) * sizeof *argv);
@@ -865,7 +890,7 @@ static value *call_builtin(eval *ev, module *m, scope *sc, const func *f, const 
 static value *eval_call(eval *ev, module *m, scope *sc, const node *e) {
   value *callee = eval_expr(ev, m, sc, e->a);
   if (!callee) return NULL;
-  if (callee->kind != V_FUNC) return eval_fail(ev, e->at, "a %s cannot be called", value_kind_name(callee->kind));
+  if (callee->kind != V_FUNC) return eval_fail(ev, e->at, "%s cannot be called", value_a(callee->kind));
   const func *f = callee->u.fn;
   if (f->kind == F_BUILTIN) return call_builtin(ev, m, sc, f, e);
   return call_user(ev, m, sc, f, e);
@@ -926,8 +951,20 @@ static value *eval_resource(eval *ev, module *m, scope *sc, const node *e) {
 
 /* ---- expressions ---------------------------------------------------------- */
 
+static value *eval_expr_inner(eval *ev, module *m, scope *sc, const node *e);
+
+/* Deeply nested expressions would exhaust the C stack: they are refused. */
 value *eval_expr(eval *ev, module *m, scope *sc, const node *e) {
   if (!e) return NULL;
+  if (ev->nesting >= EVAL_MAX_NESTING)
+    return eval_fail(ev, e->at, "expression nested deeper than %d levels", EVAL_MAX_NESTING);
+  ev->nesting++;
+  value *v = eval_expr_inner(ev, m, sc, e);
+  ev->nesting--;
+  return v;
+}
+
+static value *eval_expr_inner(eval *ev, module *m, scope *sc, const node *e) {
   if (arena_used(ev->arena) > EVAL_MAX_BYTES) {
     return eval_fail(ev, e->at, "the compile uses more than %d MiB of memory; output too large", EVAL_MAX_BYTES >> 20);
   }

@@ -27,6 +27,7 @@ struct sink {
 /* Limits against hostile input; each has a clear error when crossed. */
 enum {
   EVAL_MAX_DEPTH = 200,          /* nested template/fn calls */
+  EVAL_MAX_NESTING = 2000,       /* nested expressions, calls included */
   EVAL_MAX_ITEMS = 1000000,      /* elements one comprehension or loop yields */
   EVAL_MAX_BYTES = 1 << 30,      /* memory a compile may use */
   EVAL_MAX_STRING = 64 << 20,    /* bytes in one string */
@@ -52,6 +53,7 @@ module *module_next(const module *m);
 
 /* The messages for a call that does not fit its template or fn `d`. */
 void eval_report_bad_arg(eval *ev, const node *d, const node *arg);
+void eval_report_positional_after_named(eval *ev, const node *arg);
 void eval_report_missing_arg(eval *ev, const node *d, const node *call, const node *param);
 
 value *eval_expr(eval *ev, module *m, scope *sc, const node *e);

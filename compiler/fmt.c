@@ -85,6 +85,7 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
  * rewrites a file it cannot read back). */
 static int fmt_text(const char *name, const char *text, size_t len, buf *out, diag_list *d) {
   parse_state ps = {.arena = d->arena, .diags = d, .file = name, .line = 1, .col = 1, .keep_comments = true};
+  int errors_before = d->errors;
   yyscan_t sc;
   yylex_init_extra(&ps, &sc);
   YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, sc);
@@ -110,7 +111,10 @@ static int fmt_text(const char *name, const char *text, size_t len, buf *out, di
   }
   yy_delete_buffer(b, sc);
   yylex_destroy(sc);
-  if (d->errors) return -1;
+  if (d->errors > errors_before) {
+    buf_free(&f.out);
+    return -1;
+  }
   if (f.prev) newline(&f, 0);
   *out = f.out;
   return 0;

@@ -133,8 +133,20 @@ static int write_out_dir(const cli *c, const compile_result *r) {
   return 0;
 }
 
-static int cmd_build(cli *c, bool print) {
+/* A PATH that is not there is a usage mistake (2), not a compile error (1). */
+static int want_path(const cli *c) {
+  struct stat st;
   if (!c->copts.path) return fail_usage("missing PATH");
+  if (stat(c->copts.path, &st) != 0) {
+    fprintf(stderr, "plumb: cannot open %s: %s\n", c->copts.path, strerror(errno));
+    return 2;
+  }
+  return 0;
+}
+
+static int cmd_build(cli *c, bool print) {
+  int bad = want_path(c);
+  if (bad) return bad;
   compile_result *r = compile_or_report(c);
   int rc = r->diags.errors ? 1 : 0;
   if (!rc && print) {
@@ -164,6 +176,8 @@ static const value *find_resource(const compile_result *r, const char *ref) {
 
 static int cmd_explain(cli *c) {
   if (c->nargs < 2) return fail_usage("explain needs PATH and KIND/NAME");
+  int bad = want_path(c);
+  if (bad) return bad;
   compile_result *r = compile_or_report(c);
   int rc = 1;
   if (!r->diags.errors) {
@@ -211,7 +225,15 @@ static int cmd_eval(int argc, char **argv) {
   } else {
     return fail_usage("eval takes -e EXPR or one FILE");
   }
-  compile_result *r = compile_eval(name, text, len);
+  /* A file's own directory is the root its file() calls read from. */
+  char *dir = strdup(name), *slash = strrchr(dir, '/');
+  const char *root = ".";
+  if (slash) {
+    *slash = '\0';
+    root = *dir ? dir : "/";
+    name += slash + 1 - dir;
+  }
+  compile_result *r = compile_eval(root, name, text, len);
   int rc = 0;
   if (r->diags.errors || !r->value) {
     diag_print(&r->diags, stderr);
@@ -224,6 +246,7 @@ static int cmd_eval(int argc, char **argv) {
   }
   compile_free(r);
   free(text);
+  free(dir);
   return rc;
 }
 

@@ -34,19 +34,34 @@ static node *binary(parse_state *ps, YYLTYPE l, int op, node *a, node *b) {
   n->b = b;
   return n;
 }
+/* env, app and patch are words only where they start a declaration or
+ * statement, so they stay free as names (`env` is a container field). */
+static bool contextual(parse_state *ps, const char *want, const char *got, YYLTYPE l) {
+  if (strcmp(want, got) == 0) return true;
+  diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, want);
+  return false;
+}
+/* Escapes are marked (op 1): a text block's dedent never touches them. */
+static void text_part(parse_state *ps, node *s, const char *text, size_t len, YYLTYPE l, bool escape) {
+  node *t = ast_new(ps->arena, E_TEXT, P(ps, l));
+  t->str = text;
+  t->len = len;
+  t->op = escape;
+  ast_push(ps->arena, &s->list, t);
+}
 static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg) {
   (void)scanner;
   diag_error(ps->diags, P(ps, *l), "%s", msg);
 }
 }
 
-%token <str> IDENT "name" KIND "kind name" STR_TEXT "string text"
+%token <str> IDENT "name" KIND "kind name" STR_TEXT "string text" STR_ESC "escape"
 %token <ival> INT "integer"
 %token <fval> FLOAT "number"
 %token STR_BEGIN "'\"'" STR_END "end of string" TSTR_BEGIN "'\"\"\"'" TSTR_END "'\"\"\"' (end of text)"
 %token INTERP_BEGIN "'${'" INTERP_END "'}' (end of interpolation)"
-%token <str> IMPORT "'import'" AS "'as'" LET "'let'" TEMPLATE "'template'" FN "'fn'" ENV "'env'"
-%token <str> APP "'app'" PATCH "'patch'" FOR "'for'" IN "'in'" IF "'if'" THEN "'then'" ELSE "'else'"
+%token <str> IMPORT "'import'" AS "'as'" LET "'let'" TEMPLATE "'template'" FN "'fn'"
+%token <str> FOR "'for'" IN "'in'" IF "'if'" THEN "'then'" ELSE "'else'"
 %token <str> TRUE "'true'" FALSE "'false'" NULL_ "'null'" DELETE "'delete'"
 %token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" AND "'&&'" OR "'||'"
 %token EXPR_START /* switches the parser to a lone expression (plumb eval) */
@@ -70,6 +85,9 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 %left '*' '/' '%'
 %precedence UNARY
 %precedence '[' '('
+/* `name name ...` and `name Kind ...` start `app` and `patch` statements; a
+ * lone name statement followed by such a line is read that way. */
+%right IDENT KIND
 
 %start top
 
@@ -92,7 +110,8 @@ decl
                            { $$ = NEW(N_TEMPLATE, @2); $$->name = $2.s; $$->list = $4->list; $$->b = $6; }
   | FN IDENT '(' params ')' '=' expr
                            { $$ = NEW(N_FN, @2); $$->name = $2.s; $$->list = $4->list; $$->a = $7; }
-  | ENV IDENT block        { $$ = NEW(N_ENV, @2); $$->name = $2.s; $$->b = $3; }
+  | IDENT IDENT block      { $$ = contextual(ps, "env", $1.s, @1) ? NEW(N_ENV, @2) : NULL;
+                             if ($$) { $$->name = $2.s; $$->b = $3; } }
   | error                  { $$ = NULL; }
   ;
 
@@ -128,10 +147,12 @@ stmt
                            { $$ = NEW(N_LET, @2); $$->name = $2.s; $$->a = $4; }
   | IDENT ':' expr %prec STMT
                            { $$ = NEW(N_SETTING, @1); $$->name = $1.s; $$->a = $3; }
-  | APP IDENT '=' expr %prec STMT
-                           { $$ = NEW(N_APP, @2); $$->name = $2.s; $$->a = $4; }
-  | PATCH KIND name_expr object
-                           { $$ = NEW(N_PATCH, @1); $$->type = $2.s; $$->a = $3; $$->b = $4; }
+  | IDENT IDENT '=' expr %prec STMT
+                           { $$ = contextual(ps, "app", $1.s, @1) ? NEW(N_APP, @2) : NULL;
+                             if ($$) { $$->name = $2.s; $$->a = $4; } }
+  | IDENT KIND name_expr object
+                           { $$ = contextual(ps, "patch", $1.s, @1) ? NEW(N_PATCH, @1) : NULL;
+                             if ($$) { $$->type = $2.s; $$->a = $3; $$->b = $4; } }
   | comp_for block         { $$ = $1; $$->b = $2; }
   | IF expr block else_part
                            { $$ = NEW(N_IF, @1); $$->a = $2; $$->b = $3; $$->c = $4; }
@@ -201,13 +222,8 @@ string
   ;
 parts
   : %empty                 { $$ = NEW(E_STRING, @$); }
-  | parts STR_TEXT         {
-      $$ = $1;
-      node *t = NEW(E_TEXT, @2);
-      t->str = $2.s;
-      t->len = $2.len;
-      ast_push(ps->arena, &$$->list, t);
-    }
+  | parts STR_TEXT         { $$ = $1; text_part(ps, $$, $2.s, $2.len, @2, false); }
+  | parts STR_ESC          { $$ = $1; text_part(ps, $$, $2.s, $2.len, @2, true); }
   | parts INTERP_BEGIN expr INTERP_END
                            { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
   ;
@@ -287,7 +303,7 @@ arg
 name : IDENT | KIND | word_kw ;
 word : IDENT | KIND | word_kw ;
 word_kw
-  : IMPORT | AS | LET | TEMPLATE | FN | ENV | APP | PATCH | IN | THEN | ELSE
+  : IMPORT | AS | LET | TEMPLATE | FN | IN | THEN | ELSE
   | TRUE | FALSE | NULL_ | DELETE
   ;
 

@@ -56,7 +56,7 @@ bool validate_label_value(const char *s) { return *s == '\0' || qualified_name_p
 static bool check_map(diag_list *d, const value *map, const char *what, bool values_too) {
   if (!map) return true;
   if (map->kind != V_OBJECT) {
-    diag_error(d, map->at, "metadata.%s must be an object of strings", what);
+    diag_error(d, map->at, "metadata.%ss must be an object of strings", what);
     return false;
   }
   bool ok = true;

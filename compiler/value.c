@@ -235,6 +235,11 @@ const char *value_kind_name(value_kind k) {
   return names[k];
 }
 
+const char *value_a(value_kind k) {
+  static const char *names[] = {"null", "a bool", "an int", "a float", "a string", "a list", "an object", "a function"};
+  return names[k];
+}
+
 static int cmp_keys(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }

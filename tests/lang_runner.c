@@ -22,7 +22,7 @@ static char *first_diag(const compile_result *r) {
 }
 
 static void run_case(const char *file, int line, bool fail, const char *expr, const char *want) {
-  compile_result *r = compile_eval("test.plumb", expr, strlen(expr));
+  compile_result *r = compile_eval(".", "test.plumb", expr, strlen(expr));
   char *got;
   if (fail) {
     got = first_diag(r);

@@ -35,10 +35,9 @@ compile_result *compile_build(const compile_opts *o);
 /* Compiles one file given as text, with nothing else readable but the
  * standard library (for fuzzing, and sources that are not on disk). */
 compile_result *compile_source(const char *file, const char *text, size_t len, const char *env);
-/* Evaluates one expression (for `plumb eval` and the language tests); file
- * names it in diagnostics. Imports and file() resolve against the current
- * directory. */
-compile_result *compile_eval(const char *file, const char *text, size_t len);
+/* Evaluates one expression (for `plumb eval` and the language tests). file
+ * names it in diagnostics and, relative to root, is where file() starts. */
+compile_result *compile_eval(const char *root, const char *file, const char *text, size_t len);
 void compile_free(compile_result *r);
 
 #endif

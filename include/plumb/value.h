@@ -74,6 +74,8 @@ bool value_equal(const value *x, const value *y);
 int value_compare(const value *x, const value *y); /* total order, for sort */
 bool value_truthy(const value *v);
 const char *value_kind_name(value_kind k);
+/* The kind with its article, for messages: "an int", "a string". */
+const char *value_a(value_kind k);
 
 /* Object keys in emit order: bytewise sorted. Caller frees the array. */
 const char **value_sorted_keys(const value *obj);

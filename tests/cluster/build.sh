@@ -11,7 +11,9 @@ ETCD_VERSION=${PLUMB_ETCD_VERSION:-v3.6.16}
 CACHE=${PLUMB_CACHE:-$HOME/.cache/plumb}
 BIN="$CACHE/bin-k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
 
-export GOFLAGS=-mod=mod          # let go fill go.mod/go.sum of the wrapper modules
+# -mod=mod: let go fill go.mod/go.sum of the wrapper modules; no VCS stamping
+# (the cache dir may sit inside some unrelated git work tree).
+export GOFLAGS="-mod=mod -buildvcs=false"
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}  # never fetch another Go behind our back
 # 2 cores / 24 GiB: two compile jobs at a time; strip and trim to shrink binaries.
 BUILD=(go build -p 2 -trimpath -ldflags='-s -w')

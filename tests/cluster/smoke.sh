@@ -16,11 +16,15 @@ trap cleanup EXIT
 t0=$SECONDS
 if ! "$HERE/up.sh" "$DIR"; then echo "cluster failed to start"; echo "0 passed, 1 failed"; exit 1; fi
 echo "cluster up in $((SECONDS - t0))s"
-set -a; . "$DIR/env"; set +a
+set -a
+# shellcheck source=/dev/null
+. "$DIR/env"
+set +a
 
 pass=0 failed=0
 ok()  { echo "ok   - $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $1"; failed=$((failed + 1)); }
+check() { local name=$1; shift; if "$@" >/dev/null; then ok "$name"; else bad "$name"; fi; }
 k() { "$KUBECTL" --request-timeout=20s "$@"; }
 # eventually SECS CMD...: retry CMD until it succeeds or SECS pass.
 eventually() {
@@ -31,9 +35,9 @@ nonempty() { [[ -n $("$@") ]]; }
 pods_are() { [[ $(k -n smoke get pods -l app=web -o name | wc -l) -eq $1 ]]; }
 no_rs() { [[ -z $(k -n smoke get rs -l app=web -o name) ]]; }
 
-k create namespace smoke >/dev/null && ok "create namespace" || bad "create namespace"
+check "create namespace" k create namespace smoke -o name
 
-k apply -f - >/dev/null <<'YAML' && ok "apply deployment" || bad "apply deployment"
+apply_web() { k apply -f - -o name <<'YAML'; }
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: smoke}
@@ -45,23 +49,20 @@ spec:
     spec:
       containers: [{name: web, image: registry.invalid/pause:3}]
 YAML
+check "apply deployment" apply_web
 
 # The deployment controller (controller-manager) makes a ReplicaSet; the
 # ReplicaSet controller then makes the Pods (no kubelet: they never run).
-eventually 60 nonempty k -n smoke get rs -l app=web -o name \
-  && ok "ReplicaSet created for deployment" || bad "ReplicaSet created for deployment"
-eventually 60 pods_are 2 \
-  && ok "2 Pods created by ReplicaSet" || bad "2 Pods created by ReplicaSet"
+check "ReplicaSet created for deployment" eventually 60 nonempty k -n smoke get rs -l app=web -o name
+check "2 Pods created by ReplicaSet" eventually 60 pods_are 2
 
 # Client-certificate user.
-k --context admin-cert auth whoami -o jsonpath='{.status.userInfo.username}' 2>/dev/null | grep -qx admin \
-  && ok "admin-cert context authenticates as admin" || bad "admin-cert context authenticates as admin"
+whoami_cert() { [[ $(k --context admin-cert auth whoami -o jsonpath='{.status.userInfo.username}') == admin ]]; }
+check "admin-cert context authenticates as admin" whoami_cert
 
 # Restricted user "ci": may read deployments in shop, may not patch them.
-k -n shop create deployment api --image=registry.invalid/pause:3 >/dev/null \
-  && ok "create deployment in shop (admin)" || bad "create deployment in shop (admin)"
-k --context ci -n shop get deployment api >/dev/null \
-  && ok "ci can get deployment in shop" || bad "ci can get deployment in shop"
+check "create deployment in shop (admin)" k -n shop create deployment api --image=registry.invalid/pause:3 -o name
+check "ci can get deployment in shop" k --context ci -n shop get deployment api -o name
 if out=$(k --context ci -n shop patch deployment api --type merge -p '{"spec":{"replicas":3}}' 2>&1); then
   bad "ci patch in shop is forbidden (patch succeeded)"
 elif grep -q Forbidden <<<"$out"; then ok "ci patch in shop is forbidden"
@@ -71,8 +72,7 @@ else ok "ci cannot read other namespaces"; fi
 
 # Garbage collector: deleting the Deployment removes its ReplicaSet.
 k -n smoke delete deployment web --wait=false >/dev/null || true
-eventually 60 no_rs \
-  && ok "garbage collector removes ReplicaSet" || bad "garbage collector removes ReplicaSet"
+check "garbage collector removes ReplicaSet" eventually 60 no_rs
 
 echo "$pass passed, $failed failed"
 ((failed == 0))

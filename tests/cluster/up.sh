@@ -250,6 +250,6 @@ YAML
   q PLUMB_TEST_ETCD_PID "$(cat etcd.pid)"
   q PLUMB_TEST_APISERVER_PID "$(cat kube-apiserver.pid)"
   q PLUMB_TEST_KCM_PID "$(cat kube-controller-manager.pid)"
-} > env
+} > "$DIR/env"
 trap - ERR
 log "ready: $SERVER  (env: $DIR/env)"
