@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CHUNK = 64 * 1024, ALIGN = 16 };
+/* Chunks come from calloc; at this size that is fresh zeroed pages from the
+ * kernel, so allocations need no memset of their own. */
+enum { CHUNK = 1024 * 1024, ALIGN = 16 };
 
 typedef struct chunk {
   struct chunk *next;
@@ -48,7 +50,11 @@ void *arena_alloc(arena *a, size_t size) {
   chunk *c = a->head;
   if (!c || c->size - c->used < size) {
     size_t want = size > CHUNK / 4 ? size : CHUNK;
-    c = xmalloc(sizeof *c + want);
+    c = calloc(1, sizeof *c + want);
+    if (!c) {
+      fputs("plumb: out of memory\n", stderr);
+      abort();
+    }
     c->size = want;
     c->used = 0;
     /* A big one-off block goes behind the current chunk so the rest of the
@@ -64,7 +70,6 @@ void *arena_alloc(arena *a, size_t size) {
   void *p = c->data + c->used;
   c->used += size;
   a->total += size;
-  memset(p, 0, size);
   return p;
 }
 

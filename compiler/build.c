@@ -190,15 +190,35 @@ static const char *group_of(const value *r) {
 
 static int cmp_str0(const char *x, const char *y) { return strcmp(x ? x : "", y ? y : ""); }
 
-static int cmp_resource(const void *pa, const void *pb) {
-  const value *x = ((const compile_resource *)pa)->obj, *y = ((const compile_resource *)pb)->obj;
-  const char *kx = str_at(x, "kind"), *ky = str_at(y, "kind");
-  int c = kinds_rank(kx) - kinds_rank(ky);
-  if (!c) c = cmp_str0(kx, ky);
-  if (!c) c = cmp_str0(str_at(x, "metadata.namespace"), str_at(y, "metadata.namespace"));
-  if (!c) c = cmp_str0(str_at(x, "metadata.name"), str_at(y, "metadata.name"));
-  if (!c) c = cmp_str0(group_of(x), group_of(y));
+/* What install order sorts by, read once per resource, not per comparison. */
+typedef struct {
+  int rank;
+  const char *kind, *ns, *name, *group;
+  compile_resource res;
+} sort_key;
+
+static int cmp_key(const void *pa, const void *pb) {
+  const sort_key *x = pa, *y = pb;
+  int c = x->rank - y->rank;
+  if (!c) c = cmp_str0(x->kind, y->kind);
+  if (!c) c = cmp_str0(x->ns, y->ns);
+  if (!c) c = cmp_str0(x->name, y->name);
+  if (!c) c = cmp_str0(x->group, y->group);
   return c;
+}
+
+static void sort_install_order(compile_resource *res, size_t n) {
+  sort_key *keys = malloc(n * sizeof *keys);
+  if (!keys) abort();
+  for (size_t i = 0; i < n; i++) {
+    const value *r = res[i].obj;
+    const char *kind = str_at(r, "kind");
+    keys[i] = (sort_key){kinds_rank(kind ? kind : ""), kind, str_at(r, "metadata.namespace"),
+                         str_at(r, "metadata.name"), group_of(r), res[i]};
+  }
+  qsort(keys, n, sizeof *keys, cmp_key);
+  for (size_t i = 0; i < n; i++) res[i] = keys[i].res;
+  free(keys);
 }
 
 /* The API group only: apps/v1 and apps/v1beta1 name the same object. */
@@ -211,7 +231,7 @@ static bool same_group(const value *x, const value *y) {
 
 static void sort_and_dedupe(diag_list *d, compile_resource *res, size_t n) {
   if (n < 2) return; /* qsort may not take the NULL of an empty env */
-  qsort(res, n, sizeof *res, cmp_resource);
+  sort_install_order(res, n);
   for (size_t i = 1; i < n; i++) {
     const value *x = res[i - 1].obj, *y = res[i].obj;
     if (cmp_str0(str_at(x, "kind"), str_at(y, "kind")) || cmp_str0(str_at(x, "metadata.name"), str_at(y, "metadata.name")) ||

@@ -100,6 +100,10 @@ static bool yaml_raw_ok(uint32_t c) {
 static bool all_raw(const char *s, size_t len, bool newline_ok) {
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < len;) {
+    if (p[i] >= 0x20 && p[i] < 0x7F) { /* printable ASCII, the usual case */
+      i++;
+      continue;
+    }
     uint32_t c;
     size_t n = utf8_decode(p + i, len - i, &c);
     if (!n || !(yaml_raw_ok(c) || (newline_ok && c == '\n'))) return false;
@@ -200,9 +204,12 @@ static bool is_decimal_number(const char *s, size_t n) {
   return i == n;
 }
 
+/* Every word of these lists is at most 5 bytes: longer strings skip the
+ * scan, which matters because every key and value of the output comes here. */
 static bool is_one_of(const char *s, size_t n, const char *const *words) {
+  if (n > 5) return false;
   for (; *words; words++)
-    if (strlen(*words) == n && memcmp(*words, s, n) == 0) return true;
+    if ((*words)[0] == s[0] && strlen(*words) == n && memcmp(*words, s, n) == 0) return true;
   return false;
 }
 
@@ -262,11 +269,32 @@ static bool breaks_plain_syntax(const char *s, size_t n) {
   return false;
 }
 
+static bool decide_quotes(const char *s, size_t len);
+
+/* Output repeats the same keys and values thousands of times, mostly the
+ * very same strings of the syntax tree: remember recent answers by address.
+ * A stale entry cannot mislead, the bytes are compared too. */
 bool emit_yaml_needs_quotes(const char *s, size_t len) {
+  enum { SLOTS = 4096 };
+  static struct { const char *s; size_t len; char text[24]; bool quote; } memo[SLOTS];
+  if (len >= sizeof memo[0].text) return decide_quotes(s, len);
+  size_t h = ((uintptr_t)s >> 4 ^ len) % SLOTS;
+  if (memo[h].s == s && memo[h].len == len && memcmp(memo[h].text, s, len) == 0) return memo[h].quote;
+  bool q = decide_quotes(s, len);
+  memo[h].s = s;
+  memo[h].len = len;
+  memcpy(memo[h].text, s, len);
+  memo[h].quote = q;
+  return q;
+}
+
+static bool decide_quotes(const char *s, size_t len) {
   if (len == 0 || !all_raw(s, len, false)) return true;
   if (s[0] == ' ' || s[len - 1] == ' ') return true;
-  return breaks_plain_syntax(s, len) || is_one_of(s, len, special_words) ||
-         is_number_like(s, len) || is_timestamp_like(s, len);
+  if (breaks_plain_syntax(s, len) || is_one_of(s, len, special_words)) return true;
+  /* Numbers and timestamps never start with a letter. */
+  bool letter = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
+  return !letter && (is_number_like(s, len) || is_timestamp_like(s, len));
 }
 
 /* ---- YAML output -------------------------------------------------------- */

@@ -401,7 +401,7 @@ static void dedent_text(dedent *d, const char *s, size_t n) {
 static const char *block_text(const node *e, size_t i, size_t *n) {
   const node *p = e->list.items[i];
   *n = p->len;
-  if (i == 0 && p->len && p->str[0] == '\n') return (*n)--, p->str + 1;
+  if (i == 0 && !p->op && p->len && p->str[0] == '\n') return (*n)--, p->str + 1;
   return p->str;
 }
 
@@ -423,7 +423,16 @@ static void trim_text_block(buf *b) {
   if (n < b->len && (n == 0 || b->data[n - 1] == '\n')) b->len = n, b->data[n] = '\0';
 }
 
+static bool is_constant(const node *e) {
+  for (size_t i = 0; i < e->list.len; i++)
+    if (e->list.items[i]->kind != E_TEXT) return false;
+  return true;
+}
+
+/* Values never change once built, so a string without interpolation is
+ * built once and shared by every evaluation of it. */
 static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
+  if (e->constant) return e->constant;
   bool block = e->op == 1;
   buf b = {0};
   buf_puts(&b, "");
@@ -451,6 +460,7 @@ static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
   if (block) trim_text_block(&b);
   value *v = value_string(ev->arena, e->at, b.data, b.len);
   buf_free(&b);
+  if (is_constant(e)) ((node *)e)->constant = v;
   return v;
 }
 

@@ -217,7 +217,11 @@ int value_compare(const value *x, const value *y) {
     free(yk);
     return c < 0 ? -1 : c > 0;
   }
-  case V_FUNC: return x->u.fn == y->u.fn ? 0 : (x->u.fn < y->u.fn ? -1 : 1);
+  case V_FUNC:
+    /* By where they were defined, not by address: sort() stays deterministic. */
+    if (x->u.fn == y->u.fn) return 0;
+    if (x->at.line != y->at.line) return x->at.line < y->at.line ? -1 : 1;
+    return x->at.col != y->at.col ? (x->at.col < y->at.col ? -1 : 1) : (x->u.fn < y->u.fn ? -1 : 1);
   default: return 0;
   }
 }
@@ -247,7 +251,18 @@ static int cmp_keys(const void *a, const void *b) {
 const char **value_sorted_keys(const value *obj) {
   const char **keys = malloc((obj->u.obj.len + 1) * sizeof *keys);
   if (!keys) abort();
-  for (size_t i = 0; i < obj->u.obj.len; i++) keys[i] = obj->u.obj.fields[i].key;
-  qsort(keys, obj->u.obj.len, sizeof *keys, cmp_keys);
+  size_t n = obj->u.obj.len;
+  for (size_t i = 0; i < n; i++) keys[i] = obj->u.obj.fields[i].key;
+  if (n > 16) {
+    qsort(keys, n, sizeof *keys, cmp_keys);
+    return keys;
+  }
+  /* Most objects have a handful of keys: insertion sort beats qsort there. */
+  for (size_t i = 1; i < n; i++) {
+    const char *k = keys[i];
+    size_t j = i;
+    for (; j > 0 && strcmp(keys[j - 1], k) > 0; j--) keys[j] = keys[j - 1];
+    keys[j] = k;
+  }
   return keys;
 }

@@ -1,0 +1,78 @@
+"""compare.py A.yaml B.yaml: are two YAML streams the same resources?
+
+Resources are matched by (apiVersion, kind, namespace, name), so the order of
+documents and of keys within them does not matter, and YAML spellings of the
+same value ("80" quoted or not as a string, block or flow style) compare
+equal. Everything else, list order included, must match exactly.
+
+Prints "yes" or "no" and, for "no", what differs first; exits 0, 1, or 2 when
+PyYAML is missing.
+"""
+import json
+import sys
+
+try:
+    import yaml
+except ImportError:
+    print("skipped (python3 has no PyYAML)")
+    sys.exit(2)
+
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load(path):
+    resources, dups = {}, []
+    with open(path) as f:
+        for doc in yaml.load_all(f, Loader=LOADER):
+            if doc is None:
+                continue
+            meta = doc.get("metadata") or {}
+            key = (doc.get("apiVersion"), doc.get("kind"), meta.get("namespace"), meta.get("name"))
+            if key in resources:
+                dups.append(key)
+            resources[key] = doc
+    return resources, dups
+
+
+def first_difference(a, b, path=""):
+    if type(a) is not type(b):
+        return f"{path or '.'}: {json.dumps(a)} vs {json.dumps(b)}"
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}.{k}: only in {'second' if k not in a else 'first'}"
+            d = first_difference(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path}: {json.dumps(a)} vs {json.dumps(b)}"
+
+
+def main():
+    a, dups_a = load(sys.argv[1])
+    b, dups_b = load(sys.argv[2])
+    problems = [f"duplicate {k} in {sys.argv[i + 1]}" for i, d in enumerate((dups_a, dups_b)) for k in d]
+    for k in sorted(set(a) | set(b), key=lambda k: tuple(map(str, k))):
+        if k not in a or k not in b:
+            problems.append(f"{'/'.join(map(str, k))} only in {sys.argv[1] if k in a else sys.argv[2]}")
+        else:
+            d = first_difference(a[k], b[k])
+            if d:
+                problems.append(f"{'/'.join(map(str, k))} {d}")
+        if problems:
+            break
+    if problems:
+        print("no: " + problems[0])
+        sys.exit(1)
+    print(f"yes ({len(a)} resources)")
+
+
+main()
