@@ -4,15 +4,15 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -D_GNU_SOURCE -DPLUMB_VERSION=\"0.1.0\" -Wall -Wextra -Werror -Wno-unused-parameter
-INC     := -Iinclude -Icompiler -Ibuild/gen
-LIBS    := -lyaml -lpcre2-8 -lcrypto -lm
+INC     := -Iinclude -Icompiler -Iruntime -Ibuild/gen
+LIBS    := -lyaml -lpcre2-8 -lcrypto -lcurl -ljansson -lgit2 -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Every compiler module but the command line forms the library that tests link.
-LIB_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+# Every module but the command line forms the library that tests link.
+LIB_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard runtime/*.c runtime/*/*.c)
 GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c
 GEN_HDR := build/gen/parser.h build/gen/lexer.h
-HDRS    := $(wildcard include/plumb/*.h compiler/*.h) $(GEN_HDR)
+HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h) $(GEN_HDR)
 
 OBJ      := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
@@ -22,7 +22,7 @@ FUZZ_CC  ?= clang
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps example test fuzz clean cluster-up cluster-down
+.PHONY: all deps example test fuzz bench clean cluster-up cluster-down
 all: build/plumb
 
 deps:
@@ -77,6 +77,17 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 # A longer run than the few seconds `make test` gives each target.
 fuzz: $(FUZZERS)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} sh tests/run.sh
+
+# A control plane for a person to use by hand (tests/cluster/README.md).
+cluster-up:
+	tests/cluster/up.sh build/cluster
+	@echo "run: set -a; . build/cluster/env; set +a"
+
+cluster-down:
+	tests/cluster/down.sh build/cluster
+
+bench: build/plumb
+	sh bench/run.sh
 
 clean:
 	rm -rf build

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "plumb/apply.h"
 #include "plumb/compile.h"
 #include "plumb/emit.h"
 #include "plumb/explain.h"
@@ -22,6 +23,11 @@ static const char usage[] =
     "                       compile and report errors, print nothing\n"
     "  explain PATH KIND/NAME [FIELD] [--env NAME] [--root DIR]\n"
     "                       show where each field's value came from\n"
+    "  diff PATH [--kubeconfig F] [--context C] [--env NAME] [--root DIR]\n"
+    "                       show what apply would change in the cluster\n"
+    "  apply PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
+    "        [--prune] [--env NAME] [--root DIR]\n"
+    "                       server-side apply the environment to a cluster\n"
     "  eval (-e EXPR | FILE) evaluate one expression and print it as JSON\n"
     "  fmt [--check] PATH... rewrite .plumb files in the canonical layout\n"
     "  version              print the version\n";
@@ -30,6 +36,8 @@ typedef struct {
   compile_opts copts;
   const char *output; /* "yaml" or "json" */
   const char *out_dir;
+  const char *kubeconfig, *context;
+  bool dry_run, force, prune;
   const char *args[4]; /* positional arguments */
   int nargs;
 } cli;
@@ -47,7 +55,17 @@ static int parse_args(cli *c, int argc, char **argv) {
                         : strcmp(a, "--out-dir") == 0                      ? &c->out_dir
                         : strcmp(a, "--env") == 0                          ? &c->copts.env
                         : strcmp(a, "--root") == 0                         ? &c->copts.root
+                        : strcmp(a, "--kubeconfig") == 0                   ? &c->kubeconfig
+                        : strcmp(a, "--context") == 0                      ? &c->context
                                                                            : NULL;
+    bool *flag = strcmp(a, "--dry-run") == 0           ? &c->dry_run
+                 : strcmp(a, "--force-conflicts") == 0 ? &c->force
+                 : strcmp(a, "--prune") == 0           ? &c->prune
+                                                       : NULL;
+    if (flag) {
+      *flag = true;
+      continue;
+    }
     if (slot) {
       if (i + 1 >= argc) {
         fprintf(stderr, "plumb: %s needs a value\n", a);
@@ -75,13 +93,16 @@ static compile_result *compile_or_report(cli *c) {
   return r;
 }
 
+/* One resource at a time through one buffer: the whole stream is never
+ * held in memory. */
 static void print_yaml_stream(FILE *out, const compile_result *r) {
   buf b = {0};
   for (size_t i = 0; i < r->nres; i++) {
+    b.len = 0;
     if (i) buf_puts(&b, "---\n");
     emit_yaml_resource(&b, r->res[i].obj);
+    fwrite(b.data, 1, b.len, out);
   }
-  fwrite(b.data, 1, b.len, out);
   buf_free(&b);
 }
 
@@ -195,6 +216,44 @@ static int cmd_explain(cli *c) {
   return rc;
 }
 
+/* diff and apply: compile, connect, then act. Exit status 2 means the
+ * cluster could not be reached or the input was wrong. */
+static int cmd_cluster(cli *c, bool apply) {
+  int bad = want_path(c);
+  if (bad) return bad;
+  compile_result *r = compile_or_report(c);
+  if (r->diags.errors) {
+    if (apply && c->prune) fputs("plumb: not pruning: the compile failed\n", stderr);
+    compile_free(r);
+    return apply ? 1 : 2;
+  }
+  kube_config *cfg = NULL;
+  kube_client *k = NULL;
+  char *err = NULL;
+  int rc = 2;
+  /* No kubeconfig anywhere: inside a pod, the service account (as
+   * client-go falls back). */
+  int found = kube_config_load(&cfg, c->kubeconfig, c->context, &err);
+  if (found == KUBE_ENOTFOUND && !c->kubeconfig) {
+    free(err);
+    err = NULL;
+    found = kube_config_in_cluster(&cfg, NULL, &err);
+  }
+  if (found != 0 || kube_client_new(&k, cfg, NULL, &err) != 0) {
+    fprintf(stderr, "plumb: %s\n", err ? err : "cannot configure the client");
+  } else if (apply) {
+    apply_opts o = {.dry_run = c->dry_run, .force = c->force, .prune = c->prune, .out = stdout};
+    rc = apply_resources(k, r, &o) ? 1 : 0;
+  } else {
+    rc = diff_resources(k, r, stdout);
+  }
+  free(err);
+  kube_client_free(k);
+  kube_config_free(cfg);
+  compile_free(r);
+  return rc;
+}
+
 static char *read_all(FILE *f, size_t *len) {
   buf b = {0};
   char chunk[65536];
@@ -268,5 +327,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "build") == 0) return cmd_build(&c, true);
   if (strcmp(cmd, "check") == 0) return cmd_build(&c, false);
   if (strcmp(cmd, "explain") == 0) return cmd_explain(&c);
+  if (strcmp(cmd, "diff") == 0) return cmd_cluster(&c, false);
+  if (strcmp(cmd, "apply") == 0) return cmd_cluster(&c, true);
   return fail_usage("unknown command");
 }

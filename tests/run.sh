@@ -58,6 +58,16 @@ if [ -x tests/cli.sh ]; then
   count cli "${1:-0}" "${2:-1}"
 fi
 
+# The Kubernetes client, plumb apply and plumb diff on a real control plane
+# (tests/cluster builds it from Kubernetes' Go modules on first use).
+# PLUMB_SKIP_CLUSTER=1 leaves it out of a quick local run; CI never does.
+if [ "${PLUMB_SKIP_CLUSTER:-}" = 1 ]; then
+  echo "kube: skipped (PLUMB_SKIP_CLUSTER=1)"
+else
+  set -- $(sh tests/kube/run.sh "$PLUMB" | tee /dev/stderr | sed -n 's/^kube: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p')
+  count kube "${1:-0}" "${2:-1}"
+fi
+
 if [ -x build/fuzz/fuzz_compile ]; then
   fz=0
   for f in build/fuzz/fuzz_*; do

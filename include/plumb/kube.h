@@ -1,0 +1,150 @@
+/* kube.h: a Kubernetes API client on libcurl and jansson.
+ *
+ * In the style of libgit2: functions return 0 on success and a negative
+ * KUBE_E* code on failure, results come back through out-parameters, and the
+ * words for the last failure are kube_last_error(client) (or *err for the
+ * functions that run before a client exists). Objects are jansson json_t;
+ * every json_t a function hands out is the caller's to json_decref. */
+#ifndef PLUMB_KUBE_H
+#define PLUMB_KUBE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+  KUBE_OK = 0,
+  KUBE_ERROR = -1,     /* anything else: transport, TLS, parse, server */
+  KUBE_ENOTFOUND = -2, /* 404, or a kind the server does not serve */
+  KUBE_ECONFLICT = -3, /* 409: apply conflict or failed precondition */
+  KUBE_EGONE = -4,     /* 410: watch resourceVersion too old */
+  KUBE_EAUTH = -5,     /* 401: the credentials were refused */
+  KUBE_EFORBIDDEN = -6, /* 403: RBAC said no */
+  KUBE_EUNREACHABLE = -7, /* no answer: connection, TLS or timeout */
+};
+
+/* ---- configuration (runtime/kube/config.c) ------------------------------ */
+
+typedef struct kube_exec {
+  char *command;
+  char **args;  /* NULL-terminated */
+  char **env;   /* NULL-terminated "NAME=value" */
+  char *api_version; /* client.authentication.k8s.io/v1 or v1beta1 */
+} kube_exec;
+
+typedef struct kube_config {
+  char *context, *cluster, *user; /* names from the kubeconfig, or "in-cluster" */
+  char *server;                   /* https://host:port, no trailing slash */
+  char *namespace;                /* the context's namespace, or NULL */
+  /* TLS: a CA as a file or as PEM bytes (the -data forms, decoded). */
+  char *ca_file, *ca_pem;
+  bool insecure;
+  char *tls_server_name;
+  /* Credentials, at most one kind in use. */
+  char *token, *token_file;
+  char *cert_file, *cert_pem, *key_file, *key_pem;
+  char *username, *password;
+  kube_exec *exec;
+  /* Cached exec credential and when it expires (0: no expiry known). */
+  char *exec_token;
+  long long exec_expiry; /* unix seconds */
+  char *exec_cert_pem, *exec_key_pem;
+} kube_config;
+
+/* Loads kubeconfig as kubectl does: `path` if given, else every file of
+ * $KUBECONFIG (merged, first one wins per map key), else ~/.kube/config;
+ * then the named context or current-context. */
+int kube_config_load(kube_config **out, const char *path, const char *context, char **err);
+/* The service-account files under /var/run/secrets/kubernetes.io/
+ * serviceaccount and KUBERNETES_SERVICE_HOST/PORT; `dir` overrides the
+ * directory (tests). The token file is re-read when it changes. */
+int kube_config_in_cluster(kube_config **out, const char *dir, char **err);
+void kube_config_free(kube_config *c);
+
+/* The bearer token to send now, or NULL when the config uses none: reads
+ * token_file (rotated tokens), runs the exec plugin when its credential is
+ * missing or expired. *token stays owned by c. */
+int kube_config_bearer(kube_config *c, const char **token, char **err);
+
+/* ---- the client (runtime/kube/client.c) -------------------------------- */
+
+typedef struct kube_client kube_client;
+
+typedef struct {
+  int max_retries;   /* for safe requests on 429, 5xx, dropped connections */
+  double qps, burst; /* client-side rate limit; 0: none */
+  long timeout_ms;   /* per request; 0: 30 s */
+} kube_client_opts;
+
+/* The client borrows cfg, which must outlive it. */
+int kube_client_new(kube_client **out, kube_config *cfg, const kube_client_opts *opts, char **err);
+void kube_client_free(kube_client *c);
+const char *kube_last_error(const kube_client *c);
+/* HTTP requests sent so far (benchmarks count them). */
+long kube_request_count(const kube_client *c);
+
+/* One request; the body of the answer is parsed when it is JSON. Retries
+ * safe requests (GET, apply PATCH, DELETE with preconditions) with backoff
+ * and jitter, honouring Retry-After; never repeats a create. */
+int kube_request(kube_client *c, const char *method, const char *path, const char *content_type,
+                 const char *body, size_t len, json_t **out);
+
+/* ---- discovery ----------------------------------------------------------- */
+
+typedef struct {
+  char *group_version; /* "apps/v1" or "v1" */
+  char *kind;
+  char *resource;      /* "deployments" */
+  bool namespaced;
+} kube_resource;
+
+/* Finds the resource for apiVersion + kind; refreshes discovery once when the
+ * kind is unknown (a CRD created moments ago). *out stays owned by c. */
+int kube_resource_find(kube_client *c, const char *api_version, const char *kind, const kube_resource **out);
+/* Forgets what discovery found. */
+void kube_discovery_reset(kube_client *c);
+
+/* ---- verbs --------------------------------------------------------------- */
+
+int kube_get(kube_client *c, const char *api_version, const char *kind, const char *ns, const char *name,
+             json_t **out);
+
+typedef struct {
+  const char *label_selector, *field_selector;
+  int page_size; /* limit per request; 0: 500 */
+} kube_list_opts;
+
+/* All pages; *items is a JSON array; *resource_version is the list's (for a
+ * watch to start from), owned by the caller (free). */
+int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns,
+              const kube_list_opts *o, json_t **items, char **resource_version);
+
+typedef struct {
+  const char *field_manager; /* NULL: "plumb" */
+  bool force;
+  bool dry_run;
+} kube_apply_opts;
+
+/* Server-side apply of obj (apiVersion, kind, metadata.name set). */
+int kube_apply(kube_client *c, json_t *obj, const kube_apply_opts *o, json_t **out);
+
+typedef struct {
+  const char *propagation; /* "Background", "Foreground", "Orphan" or NULL */
+  const char *uid;         /* precondition, or NULL */
+  const char *resource_version;
+} kube_delete_opts;
+
+int kube_delete(kube_client *c, const char *api_version, const char *kind, const char *ns, const char *name,
+                const kube_delete_opts *o);
+
+/* A watch event: type is ADDED, MODIFIED, DELETED or BOOKMARK. Return
+ * nonzero from the callback to stop watching. */
+typedef int (*kube_watch_fn)(const char *type, json_t *object, void *ctx);
+
+/* Watches from resource_version (NULL: list first), with bookmarks, until the
+ * callback stops it or timeout_s passes; on 410 Gone it relists and calls
+ * back with the relisted objects as ADDED. */
+int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns,
+               const char *resource_version, int timeout_s, kube_watch_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,133 @@
+/* watch.c: a watch stream, resumed where it broke, relisted when expired.
+ *
+ * The stream is newline-delimited JSON events. It runs on its own curl
+ * handle (a copy of the client's, same TLS and address) so a long watch
+ * does not hold the client's connection. */
+#include "kube/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+  kube_watch_fn fn;
+  void *ctx;
+  buf line;
+  char *rv;     /* last resourceVersion seen */
+  bool stopped; /* the callback asked to stop */
+  bool gone;    /* the server said 410: history expired */
+} stream;
+
+static void set_rv(stream *s, const char *rv) {
+  if (!rv) return;
+  free(s->rv);
+  s->rv = strdup(rv);
+}
+
+static void event(stream *s, const char *text, size_t len) {
+  json_t *ev = json_loadb(text, len, 0, NULL);
+  const char *type = json_string_value(json_object_get(ev, "type"));
+  json_t *obj = json_object_get(ev, "object");
+  if (!type || !obj) {
+    json_decref(ev);
+    return;
+  }
+  if (strcmp(type, "ERROR") == 0) {
+    s->gone |= json_integer_value(json_object_get(obj, "code")) == 410;
+  } else {
+    set_rv(s, json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion")));
+    s->stopped = s->fn(type, obj, s->ctx) != 0;
+  }
+  json_decref(ev);
+}
+
+static size_t on_stream(char *data, size_t size, size_t n, void *ctx) {
+  stream *s = ctx;
+  size_t len = size * n;
+  for (size_t i = 0; i < len && !s->stopped; i++) {
+    if (data[i] != '\n') {
+      buf_putc(&s->line, data[i]);
+      continue;
+    }
+    if (s->line.len) event(s, s->line.data, s->line.len);
+    s->line.len = 0;
+  }
+  return s->stopped ? 0 : len; /* 0 ends the transfer */
+}
+
+/* The relisted objects stand for everything that happened while away. */
+static int relist(kube_client *c, const char *api, const char *kind, const char *ns, stream *s) {
+  json_t *items;
+  char *rv = NULL;
+  int rc = kube_list(c, api, kind, ns, NULL, &items, &rv);
+  size_t i;
+  json_t *obj;
+  json_array_foreach(items, i, obj) if (!s->stopped) s->stopped = s->fn("ADDED", obj, s->ctx) != 0;
+  json_decref(items);
+  if (rc == KUBE_OK) set_rv(s, rv);
+  free(rv);
+  s->gone = false;
+  return rc;
+}
+
+static int stream_once(kube_client *c, const char *path, stream *s, int seconds, long *code) {
+  char *err = NULL;
+  struct curl_slist *hdrs = kube_headers(c, NULL, NULL, &err);
+  if (!hdrs) {
+    kube_fail(c, "%s", err ? err : "no credentials");
+    free(err);
+    return KUBE_EAUTH;
+  }
+  char *url;
+  if (asprintf(&url, "%s%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s", c->base, path,
+               seconds, s->rv ? s->rv : "") < 0)
+    abort();
+  CURL *h = curl_easy_duphandle(c->curl);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(seconds + 5) * 1000);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  c->requests++;
+  CURLcode rc = curl_easy_perform(h);
+  *code = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+  curl_easy_cleanup(h);
+  curl_slist_free_all(hdrs);
+  free(url);
+  if (s->stopped || rc == CURLE_OK || rc == CURLE_OPERATION_TIMEDOUT) return KUBE_OK;
+  kube_fail(c, "watch %s: %s", path, curl_easy_strerror(rc));
+  return KUBE_ERROR;
+}
+
+int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns,
+               const char *resource_version, int timeout_s, kube_watch_fn fn, void *ctx) {
+  const kube_resource *r;
+  int rc = kube_resource_find(c, api_version, kind, &r);
+  if (rc != KUBE_OK) return rc;
+  char *path = kube_path(r, ns, NULL);
+  stream s = {.fn = fn, .ctx = ctx};
+  set_rv(&s, resource_version);
+  time_t end = time(NULL) + timeout_s;
+  if (!s.rv) rc = relist(c, api_version, kind, ns, &s);
+  for (int failures = 0; rc == KUBE_OK && !s.stopped && time(NULL) < end;) {
+    long code;
+    int once = stream_once(c, path, &s, (int)(end - time(NULL)), &code);
+    if (code == 410 || s.gone) {
+      rc = relist(c, api_version, kind, ns, &s);
+    } else if (once != KUBE_OK || code >= 300) {
+      /* A dropped stream resumes from the last resourceVersion seen. */
+      if (++failures > 5) rc = once != KUBE_OK ? once : KUBE_ERROR;
+      if (code >= 300) kube_fail(c, "watch %s: HTTP %ld", path, code);
+      nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    } else {
+      failures = 0;
+    }
+  }
+  free(path);
+  free(s.rv);
+  buf_free(&s.line);
+  return rc;
+}

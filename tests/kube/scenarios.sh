@@ -1,0 +1,177 @@
+#!/bin/sh
+# plumb apply and plumb diff against a real control plane (tests/cluster).
+# Usage: scenarios.sh PLUMB CLUSTER_DIR. Each check is one behaviour; the
+# last line is "kube: N passed, N failed".
+set -u
+PLUMB=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+CLUSTER=$2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$CLUSTER/env"
+export KUBECONFIG
+K="kubectl --context admin"
+pass=0 fail=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$ROOT"
+
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/  | /' "$work/out" | head -20; }
+# expect NAME STATUS PATTERN COMMAND...: exit status and a line matching PATTERN (grep -E)
+expect() {
+  name=$1 want=$2 pattern=$3; shift 3
+  "$@" >"$work/out" 2>&1
+  got=$?
+  if [ "$got" != "$want" ]; then no "$name (exit $got, want $want)"; return; fi
+  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$work/out"; then no "$name (no line matching: $pattern)"; return; fi
+  ok
+}
+# absent NAME PATTERN COMMAND...: no line of the output matches
+absent() {
+  name=$1 pattern=$2; shift 2
+  "$@" >"$work/out" 2>&1
+  if grep -Eq -- "$pattern" "$work/out"; then no "$name (unexpected: $pattern)"; else ok; fi
+}
+# env_dir NAME BODY: a directory holding one env file
+env_dir() {
+  mkdir -p "$work/$1"
+  printf '%s\n' "$2" >"$work/$1/main.plumb"
+  echo "$work/$1"
+}
+
+# ---- apply, re-apply, diff --------------------------------------------------
+expect "first apply creates" 0 "^deployment.apps/nginx-deployment created$" $PLUMB apply examples/nginx/envs/dev
+cp "$work/out" "$work/first"
+expect "first apply creates the namespace first" 0 "^namespace/nginx-dev created$" head -1 "$work/first"
+expect "second apply changes nothing" 0 "^service/nginx-service unchanged$" $PLUMB apply examples/nginx/envs/dev
+absent "second apply: nothing configured" "configured|created" $PLUMB apply examples/nginx/envs/dev
+expect "diff right after apply is empty" 0 "" $PLUMB diff examples/nginx/envs/dev
+absent "diff right after apply prints nothing" "." $PLUMB diff examples/nginx/envs/dev
+expect "apply carries the ownership mark" 0 "plumb.dev/env: dev" $K -n nginx-dev get deployment nginx-deployment -o yaml
+
+for env in examples/*/envs/*; do
+  expect "apply $env" 0 "" $PLUMB apply "$env"
+  expect "no drift right after applying $env" 0 "" $PLUMB diff "$env"
+done
+
+# ---- drift ------------------------------------------------------------------
+$K -n nginx-dev scale deployment nginx-deployment --replicas=3 >/dev/null
+expect "diff shows a manual scale" 1 "^-  replicas: 3$" $PLUMB diff examples/nginx/envs/dev
+expect "diff names the object as kubectl does" 1 "^--- live/apps.v1.Deployment.nginx-dev.nginx-deployment$" $PLUMB diff examples/nginx/envs/dev
+# kubectl scale made "kubectl" the owner of spec.replicas: taking it back is
+# a conflict by field and owner, as with kubectl apply --server-side.
+expect "apply names the conflicting field and owner" 1 'conflict with "kubectl".*: .spec.replicas' $PLUMB apply examples/nginx/envs/dev
+expect "--force-conflicts reverts it" 0 "^deployment.apps/nginx-deployment configured$" $PLUMB apply --force-conflicts examples/nginx/envs/dev
+expect "replicas back to 1" 0 "^1$" $K -n nginx-dev get deployment nginx-deployment -o jsonpath='{.spec.replicas}{"\n"}'
+
+# ---- dry run ------------------------------------------------------------------
+dry=$(env_dir dry 'env dryrun { Namespace "dry-ns" {} }')
+expect "dry run reports" 0 "^namespace/dry-ns created \(server dry run\)$" $PLUMB apply --dry-run "$dry"
+expect "dry run changes nothing" 1 "not found" $K get namespace dry-ns
+
+# ---- conflicts ------------------------------------------------------------------
+printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: nginx-deployment, namespace: nginx-dev}\nspec: {replicas: 4}\n' >"$work/other.yaml"
+$K apply --server-side --field-manager=other-team --force-conflicts -f "$work/other.yaml" >/dev/null
+expect "a field another manager owns is a conflict" 1 "other-team.*spec.replicas|spec.replicas.*other-team" $PLUMB apply examples/nginx/envs/dev
+expect "the conflict suggests --force-conflicts" 1 "force-conflicts" $PLUMB apply examples/nginx/envs/dev
+expect "--force-conflicts takes it over" 0 "^deployment.apps/nginx-deployment configured$" $PLUMB apply --force-conflicts examples/nginx/envs/dev
+
+# ---- prune ------------------------------------------------------------------------
+two=$(env_dir prune 'env prunes {
+  namespace: "prune-ns"
+  Namespace "prune-ns" {}
+  ConfigMap "keep" { data: { a: "1" } }
+  ConfigMap "drop" { data: { b: "2" } }
+}')
+expect "apply before prune" 0 "^configmap/drop created$" $PLUMB apply "$two"
+$K -n prune-ns create configmap by-hand --from-literal=x=1 >/dev/null
+printf '%s\n' 'env prunes {
+  namespace: "prune-ns"
+  Namespace "prune-ns" {}
+  ConfigMap "keep" { data: { a: "1" } }
+}' >"$two/main.plumb"
+expect "prune deletes what left the env" 0 "^configmap/drop pruned$" $PLUMB apply --prune "$two"
+expect "the pruned object is gone" 1 "not found" $K -n prune-ns get configmap drop
+expect "an unmarked object of the same kind stays" 0 "by-hand" $K -n prune-ns get configmap by-hand
+expect "what is still wanted stays" 0 "keep" $K -n prune-ns get configmap keep
+printf 'env prunes {\n  namespace: "prune-ns"\n  ConfigMap "keep" { data: { a: 1 +  } }\n}\n' >"$two/main.plumb"
+expect "no prune when the compile fails" 1 "not pruning: the compile failed" $PLUMB apply --prune "$two"
+expect "nothing deleted after a failed compile" 0 "keep" $K -n prune-ns get configmap keep
+printf 'env prunes {}\n' >"$two/main.plumb"
+expect "no prune of an empty result" 1 "not pruning: env prunes produced no resources" $PLUMB apply --prune "$two"
+expect "nothing deleted for an empty result" 0 "keep" $K -n prune-ns get configmap keep
+
+# ---- a CRD and its custom resources in one apply ---------------------------------
+crd=$(env_dir crd 'env crds {
+  CustomResourceDefinition "widgets.example.com" {
+    spec: {
+      group: "example.com"
+      names: { kind: "Widget", plural: "widgets", singular: "widget" }
+      scope: "Namespaced"
+      versions: [{ name: "v1", served: true, storage: true,
+        schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", properties: { size: { type: "integer" } } } } } } }]
+    }
+  }
+  Widget "w1" { apiVersion: "example.com/v1", metadata: { namespace: "default" }, spec: { size: 3 } }
+}')
+expect "CRD and custom resource in one apply" 0 "^widget.example.com/w1 created$" $PLUMB apply "$crd"
+expect "the custom resource exists" 0 "w1" $K get widgets.example.com w1
+expect "no drift on the custom resource" 0 "" $PLUMB diff "$crd"
+
+# ---- credentials -----------------------------------------------------------------
+expect "client certificate context" 0 "" $PLUMB diff --context admin-cert examples/nginx/envs/dev
+expect "a forbidden user gets the server's words" 1 'forbidden: .*User "ci" cannot' $PLUMB apply --context ci examples/nginx/envs/dev
+sed "s/$(cat "$PLUMB_TEST_ADMIN_TOKEN_FILE")/not-a-valid-token/" "$KUBECONFIG" >"$work/badtoken.kubeconfig"
+expect "an invalid token is named as such" 1 "token rejected \(401\)" $PLUMB apply --kubeconfig "$work/badtoken.kubeconfig" examples/nginx/envs/dev
+absent "the token never appears in messages" "not-a-valid-token" $PLUMB apply --kubeconfig "$work/badtoken.kubeconfig" examples/nginx/envs/dev
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other-ca -days 1 \
+  -keyout "$work/other-ca.key" -out "$work/other-ca.crt" 2>/dev/null
+cat >"$work/wrongca.kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$PLUMB_TEST_SERVER", certificate-authority: "$work/other-ca.crt"}}]
+users: [{name: u, user: {tokenFile: "$PLUMB_TEST_ADMIN_TOKEN_FILE"}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+YAML
+expect "a wrong CA is named as such" 2 "certificate verify failed for https://127.0.0.1:[0-9]+: unknown authority" $PLUMB diff --kubeconfig "$work/wrongca.kubeconfig" examples/nginx/envs/dev
+cat >"$work/files.kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$PLUMB_TEST_SERVER", certificate-authority: "$PLUMB_TEST_CA"}}]
+users: [{name: u, user: {tokenFile: "$PLUMB_TEST_ADMIN_TOKEN_FILE"}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+YAML
+expect "CA file and token file" 0 "" $PLUMB diff --kubeconfig "$work/files.kubeconfig" examples/nginx/envs/dev
+cat >"$work/exec.kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$PLUMB_TEST_SERVER", certificate-authority: "$PLUMB_TEST_CA"}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: sh,
+  args: ["$ROOT/tests/kube/exec-plugin.sh"], env: [{name: PLUMB_TEST_EXEC_TOKEN_FILE, value: "$PLUMB_TEST_ADMIN_TOKEN_FILE"}]}}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+YAML
+expect "exec credential plugin" 0 "" $PLUMB diff --kubeconfig "$work/exec.kubeconfig" examples/nginx/envs/dev
+
+# ---- the API server goes away in the middle ----------------------------------------
+many=$(env_dir many "env many {
+  namespace: \"many\"
+  Namespace \"many\" {}
+  for i in range(300) { ConfigMap \"cm-\${i}\" { data: { i: string(i) } } }
+}")
+$PLUMB apply "$many" >"$work/apply-killed.out" 2>&1 &
+apply_pid=$!
+sleep 1
+kill "$PLUMB_TEST_APISERVER_PID"
+wait $apply_pid
+echo "exit $?" >>"$work/apply-killed.out"
+expect "an apply cut off by a dead API server fails clearly" 0 "cannot reach https://127.0.0.1" cat "$work/apply-killed.out"
+expect "and exits 1" 0 "^exit 1$" cat "$work/apply-killed.out"
+"$ROOT/tests/cluster/down.sh" "$CLUSTER" >/dev/null 2>&1
+"$ROOT/tests/cluster/up.sh" "$CLUSTER" >/dev/null 2>&1
+. "$CLUSTER/env"
+expect "the next apply converges" 0 "^configmap/cm-299 (created|unchanged)$" $PLUMB apply "$many"
+expect "all 300 are there" 0 "^301$" sh -c "$K -n many get configmaps --no-headers | wc -l | tr -d ' '"
+
+echo "kube: $pass passed, $fail failed"
