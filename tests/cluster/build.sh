@@ -24,6 +24,9 @@ log() { echo "build.sh: $*" >&2; }
 if [[ -x $BIN/kube-apiserver && -x $BIN/kube-controller-manager && -x $BIN/etcd ]]; then
   echo "$BIN"; exit 0
 fi
+# Go's own installer puts it in /usr/local/go; a non-login shell may lack it.
+command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
+command -v go >/dev/null || { log "a Go toolchain (1.26 or newer) is needed to build the test control plane"; exit 1; }
 mkdir -p "$BIN"
 # One build at a time per cache (parallel test jobs); the others wait and then
 # find the binaries already there.
