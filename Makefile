@@ -5,25 +5,32 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -D_GNU_SOURCE -DPLUMB_VERSION=\"0.1.0\" -Wall -Wextra -Werror -Wno-unused-parameter
 INC     := -Iinclude -Icompiler -Iruntime -Ibuild/gen
-LIBS    := -lyaml -lpcre2-8 -lcrypto -lcurl -ljansson -lgit2 -lm
+# plumb links only what the compiler needs; plumb-runtime adds HTTP, JSON
+# and git (compiler/cli.h says why there are two programs).
+LIBS_C  := -lyaml -lpcre2-8 -lcrypto -lm
+LIBS    := $(LIBS_C) -lcurl -ljansson -lgit2
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Every module but the command line forms the library that tests link.
-LIB_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard runtime/*.c runtime/*/*.c)
+# Every module but the two main programs forms the library tests link.
+COMP_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+RUN_SRC  := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c))
+LIB_SRC  := $(COMP_SRC) $(RUN_SRC)
 GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c
 GEN_HDR := build/gen/parser.h build/gen/lexer.h
 HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h) $(GEN_HDR)
 
-OBJ      := $(patsubst %.c,build/rel/%.o,$(LIB_SRC) $(GEN_SRC))
-ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(GEN_SRC))
+COMP_OBJ      := $(patsubst %.c,build/rel/%.o,$(COMP_SRC) $(GEN_SRC))
+OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC))
+ASAN_COMP_OBJ := $(patsubst %.c,build/asan/%.o,$(COMP_SRC) $(GEN_SRC))
+ASAN_OBJ      := $(ASAN_COMP_OBJ) $(patsubst %.c,build/asan/%.o,$(RUN_SRC))
 UNIT     := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c)) build/asan/tests/lang_runner
 
 FUZZ_CC  ?= clang
-FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_SRC))
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMP_SRC) $(GEN_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps example test fuzz bench clean cluster-up cluster-down
-all: build/plumb
+all: build/plumb build/plumb-runtime
 
 deps:
 	@sh .ci/deps
@@ -51,11 +58,17 @@ build/asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
-build/plumb: compiler/main.c $(OBJ) $(HDRS)
-	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ compiler/main.c $(OBJ) $(LIBS)
+build/plumb: compiler/main.c $(COMP_OBJ) $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ compiler/main.c $(COMP_OBJ) $(LIBS_C)
 
-build/asan/plumb: compiler/main.c $(ASAN_OBJ) $(HDRS)
-	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ compiler/main.c $(ASAN_OBJ) $(LIBS)
+build/plumb-runtime: runtime/main.c $(OBJ) $(HDRS)
+	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ runtime/main.c $(OBJ) $(LIBS)
+
+build/asan/plumb: compiler/main.c $(ASAN_COMP_OBJ) $(HDRS)
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ compiler/main.c $(ASAN_COMP_OBJ) $(LIBS_C)
+
+build/asan/plumb-runtime: runtime/main.c $(ASAN_OBJ) $(HDRS)
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ runtime/main.c $(ASAN_OBJ) $(LIBS)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -64,7 +77,7 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) $(HDRS)
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps build/asan/plumb $(UNIT) $(FUZZERS)
+test: deps build/asan/plumb build/asan/plumb-runtime $(UNIT) $(FUZZERS)
 	sh tests/run.sh
 
 build/fuzz/obj/%.o: %.c $(HDRS)
@@ -72,7 +85,7 @@ build/fuzz/obj/%.o: %.c $(HDRS)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(INC) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(INC) -o $@ $< $(FUZZ_OBJ) $(LIBS_C)
 
 # A longer run than the few seconds `make test` gives each target.
 fuzz: $(FUZZERS)

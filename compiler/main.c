@@ -6,92 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "plumb/apply.h"
+#include "cli.h"
 #include "plumb/compile.h"
 #include "plumb/emit.h"
 #include "plumb/explain.h"
 
 int fmt_main(int argc, char **argv);
 
-static const char usage[] =
-    "usage: plumb COMMAND [ARGS]\n"
-    "\n"
-    "  build PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--root DIR]\n"
-    "                       print the resources of an environment\n"
-    "  check PATH [--env NAME] [--root DIR]\n"
-    "                       compile and report errors, print nothing\n"
-    "  explain PATH KIND/NAME [FIELD] [--env NAME] [--root DIR]\n"
-    "                       show where each field's value came from\n"
-    "  diff PATH [--kubeconfig F] [--context C] [--env NAME] [--root DIR]\n"
-    "                       show what apply would change in the cluster\n"
-    "  apply PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-    "        [--prune] [--env NAME] [--root DIR]\n"
-    "                       server-side apply the environment to a cluster\n"
-    "  eval (-e EXPR | FILE) evaluate one expression and print it as JSON\n"
-    "  fmt [--check] PATH... rewrite .plumb files in the canonical layout\n"
-    "  version              print the version\n";
 
-typedef struct {
-  compile_opts copts;
-  const char *output; /* "yaml" or "json" */
-  const char *out_dir;
-  const char *kubeconfig, *context;
-  bool dry_run, force, prune;
-  const char *args[4]; /* positional arguments */
-  int nargs;
-} cli;
 
-static int fail_usage(const char *msg) {
-  fprintf(stderr, "plumb: %s\n\n%s", msg, usage);
-  return 2;
-}
 
-/* Parses the flags shared by the compile commands. Returns 0 or exit code. */
-static int parse_args(cli *c, int argc, char **argv) {
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    const char **slot = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ? &c->output
-                        : strcmp(a, "--out-dir") == 0                      ? &c->out_dir
-                        : strcmp(a, "--env") == 0                          ? &c->copts.env
-                        : strcmp(a, "--root") == 0                         ? &c->copts.root
-                        : strcmp(a, "--kubeconfig") == 0                   ? &c->kubeconfig
-                        : strcmp(a, "--context") == 0                      ? &c->context
-                                                                           : NULL;
-    bool *flag = strcmp(a, "--dry-run") == 0           ? &c->dry_run
-                 : strcmp(a, "--force-conflicts") == 0 ? &c->force
-                 : strcmp(a, "--prune") == 0           ? &c->prune
-                                                       : NULL;
-    if (flag) {
-      *flag = true;
-      continue;
-    }
-    if (slot) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "plumb: %s needs a value\n", a);
-        return 2;
-      }
-      *slot = argv[++i];
-    } else if (a[0] == '-' && a[1]) {
-      fprintf(stderr, "plumb: unknown flag %s\n", a);
-      return 2;
-    } else if (c->nargs < 4) {
-      c->args[c->nargs++] = a;
-    }
-  }
-  if (c->output && strcmp(c->output, "yaml") && strcmp(c->output, "json")) {
-    fprintf(stderr, "plumb: -o takes yaml or json, not %s\n", c->output);
-    return 2;
-  }
-  c->copts.path = c->args[0];
-  return 0;
-}
 
-static compile_result *compile_or_report(cli *c) {
-  compile_result *r = compile_build(&c->copts);
-  if (r->diags.errors) diag_print(&r->diags, stderr);
-  return r;
-}
 
 /* One resource at a time through one buffer: the whole stream is never
  * held in memory. */
@@ -154,21 +81,11 @@ static int write_out_dir(const cli *c, const compile_result *r) {
   return 0;
 }
 
-/* A PATH that is not there is a usage mistake (2), not a compile error (1). */
-static int want_path(const cli *c) {
-  struct stat st;
-  if (!c->copts.path) return fail_usage("missing PATH");
-  if (stat(c->copts.path, &st) != 0) {
-    fprintf(stderr, "plumb: cannot open %s: %s\n", c->copts.path, strerror(errno));
-    return 2;
-  }
-  return 0;
-}
 
 static int cmd_build(cli *c, bool print) {
-  int bad = want_path(c);
+  int bad = cli_want_path(c);
   if (bad) return bad;
-  compile_result *r = compile_or_report(c);
+  compile_result *r = cli_compile(c);
   int rc = r->diags.errors ? 1 : 0;
   if (!rc && print) {
     if (c->out_dir)
@@ -196,10 +113,10 @@ static const value *find_resource(const compile_result *r, const char *ref) {
 }
 
 static int cmd_explain(cli *c) {
-  if (c->nargs < 2) return fail_usage("explain needs PATH and KIND/NAME");
-  int bad = want_path(c);
+  if (c->nargs < 2) return cli_fail_usage("explain needs PATH and KIND/NAME");
+  int bad = cli_want_path(c);
   if (bad) return bad;
-  compile_result *r = compile_or_report(c);
+  compile_result *r = cli_compile(c);
   int rc = 1;
   if (!r->diags.errors) {
     const value *res = find_resource(r, c->args[1]);
@@ -216,43 +133,6 @@ static int cmd_explain(cli *c) {
   return rc;
 }
 
-/* diff and apply: compile, connect, then act. Exit status 2 means the
- * cluster could not be reached or the input was wrong. */
-static int cmd_cluster(cli *c, bool apply) {
-  int bad = want_path(c);
-  if (bad) return bad;
-  compile_result *r = compile_or_report(c);
-  if (r->diags.errors) {
-    if (apply && c->prune) fputs("plumb: not pruning: the compile failed\n", stderr);
-    compile_free(r);
-    return apply ? 1 : 2;
-  }
-  kube_config *cfg = NULL;
-  kube_client *k = NULL;
-  char *err = NULL;
-  int rc = 2;
-  /* No kubeconfig anywhere: inside a pod, the service account (as
-   * client-go falls back). */
-  int found = kube_config_load(&cfg, c->kubeconfig, c->context, &err);
-  if (found == KUBE_ENOTFOUND && !c->kubeconfig) {
-    free(err);
-    err = NULL;
-    found = kube_config_in_cluster(&cfg, NULL, &err);
-  }
-  if (found != 0 || kube_client_new(&k, cfg, NULL, &err) != 0) {
-    fprintf(stderr, "plumb: %s\n", err ? err : "cannot configure the client");
-  } else if (apply) {
-    apply_opts o = {.dry_run = c->dry_run, .force = c->force, .prune = c->prune, .out = stdout};
-    rc = apply_resources(k, r, &o) ? 1 : 0;
-  } else {
-    rc = diff_resources(k, r, stdout);
-  }
-  free(err);
-  kube_client_free(k);
-  kube_config_free(cfg);
-  compile_free(r);
-  return rc;
-}
 
 static char *read_all(FILE *f, size_t *len) {
   buf b = {0};
@@ -282,7 +162,7 @@ static int cmd_eval(int argc, char **argv) {
     text = read_all(f, &len);
     if (f != stdin) fclose(f);
   } else {
-    return fail_usage("eval takes -e EXPR or one FILE");
+    return cli_fail_usage("eval takes -e EXPR or one FILE");
   }
   /* A file's own directory is the root its file() calls read from. */
   char *dir = strdup(name), *slash = strrchr(dir, '/');
@@ -309,9 +189,25 @@ static int cmd_eval(int argc, char **argv) {
   return rc;
 }
 
+/* The cluster commands are plumb-runtime's: run it, from beside this
+ * program, with the same arguments. */
+static int run_runtime(char **argv) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 32);
+  if (n < 0) {
+    fprintf(stderr, "plumb: cannot find my own directory: %s\n", strerror(errno));
+    return 2;
+  }
+  self[n] = '\0';
+  strcpy(strrchr(self, '/') + 1, "plumb-runtime");
+  execv(self, argv);
+  fprintf(stderr, "plumb: cannot run %s: %s\n", self, strerror(errno));
+  return 2;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    fputs(usage, argc < 2 ? stderr : stdout);
+    fputs(cli_usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   const char *cmd = argv[1];
@@ -321,13 +217,13 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
   if (strcmp(cmd, "fmt") == 0) return fmt_main(argc - 2, argv + 2);
+  if (strcmp(cmd, "diff") == 0 || strcmp(cmd, "apply") == 0) return run_runtime(argv);
   cli c = {0};
-  int rc = parse_args(&c, argc - 2, argv + 2);
+  int rc = cli_parse(&c, argc - 2, argv + 2);
   if (rc) return rc;
   if (strcmp(cmd, "build") == 0) return cmd_build(&c, true);
   if (strcmp(cmd, "check") == 0) return cmd_build(&c, false);
   if (strcmp(cmd, "explain") == 0) return cmd_explain(&c);
-  if (strcmp(cmd, "diff") == 0) return cmd_cluster(&c, false);
-  if (strcmp(cmd, "apply") == 0) return cmd_cluster(&c, true);
-  return fail_usage("unknown command");
+  return cli_fail_usage("unknown command");
+  return cli_fail_usage("unknown command");
 }

@@ -13,6 +13,16 @@ count() { # count SUITE PASSED FAILED
   pass=$((pass + $2)) fail=$((fail + $3))
 }
 
+# suite NAME COMMAND...: runs a script that ends with "NAME: N passed, N
+# failed", shows what it printed but that line, and counts it.
+suite() {
+  name=$1; shift
+  out=$("$@" 2>&1)
+  echo "$out" | grep -v "^$name: [0-9]* passed, [0-9]* failed$"
+  set -- $(echo "$out" | sed -n "s/^$name: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p")
+  count "$name" "${1:-0}" "${2:-1}"
+}
+
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)".
 for t in build/asan/tests/test_*; do
   [ -x "$t" ] || continue
@@ -23,10 +33,7 @@ for t in build/asan/tests/test_*; do
   count "$(basename "$t")" "${p:-0}" "${f:-0}"
 done
 
-out=$(build/asan/tests/lang_runner tests/lang/*.test); rc=$?
-echo "$out" | grep -v '^lang:'
-set -- $(echo "$out" | sed -n 's/^lang: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p')
-count lang "${1:-0}" "${2:-1}"
+suite lang build/asan/tests/lang_runner tests/lang/*.test
 
 # Golden files: each tests/golden/NAME.args holds plumb's arguments; NAME.out
 # its exact stdout and stderr, then "exit N".
@@ -53,10 +60,7 @@ for env in examples/*/envs/*; do
 done
 count determinism "$dp" "$df"
 
-if [ -x tests/cli.sh ]; then
-  set -- $(sh tests/cli.sh "$PLUMB" | tee /dev/stderr | sed -n 's/^cli: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p')
-  count cli "${1:-0}" "${2:-1}"
-fi
+suite cli sh tests/cli.sh "$PLUMB"
 
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).
@@ -64,8 +68,7 @@ fi
 if [ "${PLUMB_SKIP_CLUSTER:-}" = 1 ]; then
   echo "kube: skipped (PLUMB_SKIP_CLUSTER=1)"
 else
-  set -- $(sh tests/kube/run.sh "$PLUMB" | tee /dev/stderr | sed -n 's/^kube: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p')
-  count kube "${1:-0}" "${2:-1}"
+  suite kube sh tests/kube/run.sh "$PLUMB"
 fi
 
 if [ -x build/fuzz/fuzz_compile ]; then

@@ -71,6 +71,7 @@ static int relist(kube_client *c, const char *api, const char *kind, const char 
 }
 
 static int stream_once(kube_client *c, const char *path, stream *s, int seconds, long *code) {
+  s->line.len = 0; /* a line cut off by the last stream's end is no event */
   char *err = NULL;
   struct curl_slist *hdrs = kube_headers(c, NULL, NULL, &err);
   if (!hdrs) {
