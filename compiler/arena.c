@@ -126,7 +126,15 @@ void buf_put(buf *b, const char *s, size_t n) {
 }
 
 void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-void buf_putc(buf *b, char c) { buf_put(b, &c, 1); }
+void buf_putc(buf *b, char c) {
+  if (b->len + 2 > b->cap) {
+    buf_put(b, &c, 1);
+    return;
+  }
+  /* The emitters write many single characters: skip the general path. */
+  b->data[b->len++] = c;
+  b->data[b->len] = '\0';
+}
 
 void buf_printf(buf *b, const char *fmt, ...) {
   char small[256];
