@@ -77,7 +77,7 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) $(HDRS)
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps build/asan/plumb build/asan/plumb-runtime $(UNIT) $(FUZZERS)
+test: deps build/asan/plumb build/asan/plumb-runtime $(UNIT) build/asan/tests/kube_client $(FUZZERS)
 	sh tests/run.sh
 
 build/fuzz/obj/%.o: %.c $(HDRS)
@@ -104,6 +104,11 @@ bench: build/plumb
 
 clean:
 	rm -rf build
+
+# The client against a real cluster: tests/kube/run.sh runs it.
+build/asan/tests/kube_client: tests/kube/test_client.c $(ASAN_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka -lpthread
 
 build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)

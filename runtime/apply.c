@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "kube/convert.h"
+#include "live.h"
 
 json_t *apply_body(const compile_result *r, size_t i) {
   json_t *obj = kube_json_from_value(r->res[i].obj);
@@ -50,39 +51,11 @@ static int wait_established(kube_client *c, const json_t *crd) {
     int rc = kube_get(c, str(crd, "apiVersion"), "CustomResourceDefinition", NULL, meta_str(crd, "name"), &live);
     bool ok = rc == KUBE_OK && established(live);
     json_decref(live);
-    if (ok) {
-      kube_discovery_reset(c);
-      return KUBE_OK;
-    }
+    if (ok) return KUBE_OK;
     nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
   }
   fprintf(stderr, "error: CustomResourceDefinition %s is not Established after 30 s\n", meta_str(crd, "name"));
   return KUBE_ERROR;
-}
-
-static int apply_one(kube_client *c, json_t *body, const apply_opts *o) {
-  json_t *live = NULL, *after = NULL;
-  int rc = kube_get(c, str(body, "apiVersion"), str(body, "kind"), meta_str(body, "namespace"), meta_str(body, "name"), &live);
-  if (rc != KUBE_OK && rc != KUBE_ENOTFOUND) goto fail;
-  kube_apply_opts ao = {.force = o->force, .dry_run = o->dry_run};
-  rc = kube_apply(c, body, &ao, &after);
-  if (rc != KUBE_OK) goto fail;
-  const char *verb = !live ? "created"
-                     : eq(meta_str(live, "resourceVersion"), meta_str(after, "resourceVersion")) ? "unchanged"
-                                                                                                 : "configured";
-  print_ref(o->out, body);
-  fprintf(o->out, " %s%s\n", verb, o->dry_run ? " (server dry run)" : "");
-  if (!o->dry_run && eq(str(body, "kind"), "CustomResourceDefinition")) rc = wait_established(c, body);
-  json_decref(live);
-  json_decref(after);
-  return rc;
-fail:
-  fprintf(stderr, "error: ");
-  print_ref(stderr, body);
-  fprintf(stderr, ": %s%s\n", kube_last_error(c),
-          rc == KUBE_ECONFLICT && !o->force ? "\n  (another field manager owns these fields; --force-conflicts takes them over)" : "");
-  json_decref(live);
-  return rc;
 }
 
 /* Kinds whose marked objects prune looks for: those the env applies now and
@@ -158,23 +131,176 @@ static int prune(kube_client *c, const compile_result *r, const apply_opts *o) {
   return failed;
 }
 
+/* ---- applying, many objects at once ------------------------------------------ */
+
 /* Without a server or with refused credentials every further object would
  * fail the same way: stop at the first. */
 static bool hopeless(int rc) { return rc == KUBE_EUNREACHABLE || rc == KUBE_EAUTH; }
 
-int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o) {
-  int failed = 0;
-  for (size_t i = 0; i < r->nres; i++) {
-    json_t *body = apply_body(r, i);
-    int rc = apply_one(c, body, o);
-    json_decref(body);
-    if (rc == KUBE_OK) continue;
-    failed++;
-    if (hopeless(rc)) {
-      fprintf(stderr, "plumb: stopped after %zu of %zu objects\n", i, r->nres);
-      return failed;
-    }
+/* One apply: objects go to the server concurrently, wave by wave, while
+ * their lines come out in install order. */
+typedef struct {
+  kube_client *c;
+  const apply_opts *o;
+  live_obj *objs;
+  kube_apply_item *res; /* res[i]: how object i went */
+  const char **verb;    /* created, configured, unchanged; NULL until known */
+  bool *done;
+  size_t n, printed;    /* objects before printed are reported */
+  size_t answered;      /* objects the server answered for */
+  int failed;
+  bool stopped;         /* a hopeless failure was reported */
+} run;
+
+static void report(run *r, size_t i) {
+  const kube_apply_item *it = &r->res[i];
+  if (it->rc == KUBE_ECANCELED) return;
+  if (it->rc == KUBE_OK) {
+    r->answered++;
+    print_ref(r->o->out, r->objs[i].body);
+    fprintf(r->o->out, " %s%s\n", r->verb[i], r->o->dry_run ? " (server dry run)" : "");
+    return;
   }
+  r->failed++;
+  if (hopeless(it->rc) && r->stopped) return; /* said once is enough */
+  if (hopeless(it->rc))
+    r->stopped = true;
+  else
+    r->answered++;
+  fflush(r->o->out); /* the lines before it come first, also in one file */
+  fprintf(stderr, "error: ");
+  print_ref(stderr, r->objs[i].body);
+  fprintf(stderr, ": %s%s\n", it->error,
+          it->rc == KUBE_ECONFLICT && !r->o->force
+              ? "\n  (another field manager owns these fields; --force-conflicts takes them over)"
+              : "");
+}
+
+/* Lines for every finished object up to the first still on its way. */
+static void flush(run *r) {
+  while (r->printed < r->n && r->done[r->printed]) report(r, r->printed++);
+}
+
+static void settle(run *r, size_t i) {
+  const json_t *live = r->objs[i].live, *after = r->res[i].out;
+  bool same = live && after &&
+              (eq(meta_str(live, "resourceVersion"), meta_str(after, "resourceVersion")) || live_same(live, after));
+  r->verb[i] = !live ? "created" : same ? "unchanged" : "configured";
+  r->done[i] = true;
+}
+
+typedef struct {
+  run *r;
+  kube_apply_item *batch;
+  size_t *which; /* batch[k] is object which[k] */
+} wave;
+
+static void take(wave *w, size_t k) {
+  w->r->res[w->which[k]] = w->batch[k];
+  w->batch[k].out = NULL;
+  w->batch[k].error = NULL;
+}
+
+static int applied(size_t k, void *ctx) {
+  wave *w = ctx;
+  size_t i = w->which[k];
+  take(w, k);
+  settle(w->r, i);
+  flush(w->r);
+  return hopeless(w->r->res[i].rc);
+}
+
+/* Objects known without a request: unreadable, or already as wanted.
+ * Returns false when one of them makes further requests pointless. */
+static bool decide(run *r, size_t i, wave *w, size_t *m) {
+  live_obj *ob = &r->objs[i];
+  if (ob->rc != KUBE_OK) {
+    r->res[i] = (kube_apply_item){.obj = ob->body, .rc = ob->rc, .error = ob->error};
+    ob->error = NULL;
+    r->done[i] = true;
+    return !hopeless(ob->rc);
+  }
+  if (live_unchanged(ob)) {
+    r->res[i] = (kube_apply_item){.obj = ob->body};
+    r->verb[i] = "unchanged";
+    r->done[i] = true;
+    return true;
+  }
+  w->batch[*m] = (kube_apply_item){.obj = ob->body};
+  w->which[(*m)++] = i;
+  return true;
+}
+
+/* A CRD not served yet (new, changed, or still settling from an earlier
+ * apply): wait until it is, then discover again. */
+static void wait_crds(run *r, size_t from, size_t to) {
+  bool changed = false;
+  for (size_t i = from; i < to; i++) {
+    const json_t *seen = r->res[i].out ? r->res[i].out : r->objs[i].live;
+    if (r->res[i].rc != KUBE_OK || !seen || !eq(str(r->objs[i].body, "kind"), "CustomResourceDefinition")) continue;
+    changed = changed || r->res[i].out || !established(seen);
+    if (!established(seen) && wait_established(r->c, r->objs[i].body) != KUBE_OK) r->failed++;
+  }
+  if (changed) kube_discovery_reset(r->c);
+}
+
+static void apply_wave(run *r, size_t from, size_t to) {
+  wave w = {r, calloc(to - from, sizeof *w.batch), calloc(to - from, sizeof *w.which)};
+  size_t m = 0;
+  bool go = true;
+  if (!w.batch || !w.which) abort();
+  live_read(r->c, r->objs + from, to - from);
+  for (size_t i = from; i < to; i++) go = decide(r, i, &w, &m) && go;
+  flush(r);
+  kube_apply_opts ao = {.force = r->o->force, .dry_run = r->o->dry_run};
+  if (go) kube_apply_many(r->c, w.batch, m, &ao, applied, &w);
+  for (size_t k = 0; k < m; k++) {
+    if (!go) w.batch[k].rc = KUBE_ECANCELED;
+    if (w.batch[k].rc == KUBE_ECANCELED) take(&w, k);
+  }
+  if (!r->o->dry_run && !r->stopped && go) wait_crds(r, from, to);
+  r->stopped = r->stopped || !go;
+  free(w.batch);
+  free(w.which);
+}
+
+/* Namespaces and CRDs come first in install order, and what follows may
+ * need them: a wave ends after a run of them. Within a wave objects go in
+ * parallel. */
+static bool barrier(const json_t *body) {
+  return eq(str(body, "kind"), "Namespace") || eq(str(body, "kind"), "CustomResourceDefinition");
+}
+
+static size_t wave_end(const live_obj *objs, size_t from, size_t n) {
+  for (size_t i = from + 1; i < n; i++)
+    if (barrier(objs[i - 1].body) && !eq(str(objs[i - 1].body, "kind"), str(objs[i].body, "kind"))) return i;
+  return n;
+}
+
+static int apply_all(kube_client *c, const compile_result *res, const apply_opts *o) {
+  size_t n = res->nres;
+  run r = {.c = c, .o = o, .objs = live_new(res), .n = n};
+  if (!(r.res = calloc(n ? n : 1, sizeof *r.res)) || !(r.verb = calloc(n ? n : 1, sizeof *r.verb)) ||
+      !(r.done = calloc(n ? n : 1, sizeof *r.done)))
+    abort();
+  for (size_t from = 0, to; from < n && !r.stopped; from = to) apply_wave(&r, from, to = wave_end(r.objs, from, n));
+  for (size_t i = r.printed; i < n; i++)
+    if (r.done[i]) report(&r, i);
+  fflush(o->out);
+  if (r.stopped) fprintf(stderr, "plumb: stopped after %zu of %zu objects\n", r.answered, n);
+  for (size_t i = 0; i < n; i++) {
+    json_decref(r.res[i].out);
+    free(r.res[i].error);
+  }
+  live_free(r.objs, n);
+  free(r.res);
+  free(r.verb);
+  free(r.done);
+  return r.failed;
+}
+
+int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o) {
+  int failed = apply_all(c, r, o);
   if (!o->prune) return failed;
   if (failed) {
     fprintf(stderr, "plumb: not pruning: %d object%s failed to apply\n", failed, failed == 1 ? "" : "s");

@@ -2,22 +2,16 @@
  *
  * The server computes what an apply would make of each object, defaults
  * included, so only real changes show; fields the server owns are masked
- * on both sides first. The unified diff comes from libgit2. */
+ * on both sides first. An object Plumb's managed fields prove unchanged
+ * (live_unchanged) needs no dry run: it cannot differ. The rest go to the
+ * server together. The unified diff comes from libgit2. */
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kube/convert.h"
+#include "live.h"
 #include "plumb/apply.h"
-
-/* Fields that change on every write or belong to the server alone. */
-static void mask(json_t *obj) {
-  json_t *meta = json_object_get(obj, "metadata");
-  static const char *const server_meta[] = {"managedFields", "resourceVersion", "generation", "uid",
-                                            "creationTimestamp"};
-  for (size_t i = 0; i < sizeof server_meta / sizeof server_meta[0]; i++) json_object_del(meta, server_meta[i]);
-  json_object_del(obj, "status");
-}
 
 static int print_hunks(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l, void *out) {
   (void)d;
@@ -43,20 +37,16 @@ static char *object_name(const json_t *obj) {
   return name;
 }
 
-static int diff_one(kube_client *c, json_t *body, FILE *out) {
-  json_t *meta = json_object_get(body, "metadata"), *live = NULL, *merged = NULL;
-  const char *api = json_string_value(json_object_get(body, "apiVersion"));
-  const char *kind = json_string_value(json_object_get(body, "kind"));
-  int rc = kube_get(c, api, kind, json_string_value(json_object_get(meta, "namespace")),
-                    json_string_value(json_object_get(meta, "name")), &live);
-  kube_apply_opts ao = {.dry_run = true, .force = true};
-  if ((rc != KUBE_OK && rc != KUBE_ENOTFOUND) || kube_apply(c, body, &ao, &merged) != KUBE_OK) {
-    fprintf(stderr, "error: %s %s: %s\n", kind, json_string_value(json_object_get(meta, "name")), kube_last_error(c));
-    json_decref(live);
-    return 2;
-  }
-  if (live) mask(live);
-  mask(merged);
+static void show(const json_t *obj, const char *error) {
+  json_t *meta = json_object_get(obj, "metadata");
+  fprintf(stderr, "error: %s %s: %s\n", json_string_value(json_object_get(obj, "kind")),
+          json_string_value(json_object_get(meta, "name")), error);
+}
+
+/* Prints the diff of one object; 1 when it differs. */
+static int diff_one(json_t *live, json_t *merged, FILE *out) {
+  if (live) live_mask(live);
+  live_mask(merged);
   char *a = live ? kube_json_to_yaml(live) : strdup(""), *b = kube_json_to_yaml(merged);
   char *name = object_name(merged);
   int result = strcmp(a, b) != 0;
@@ -72,20 +62,57 @@ static int diff_one(kube_client *c, json_t *body, FILE *out) {
   free(name);
   free(a);
   free(b);
-  json_decref(live);
-  json_decref(merged);
   return result;
 }
 
-int diff_resources(kube_client *c, const compile_result *r, FILE *out) {
-  git_libgit2_init();
-  int worst = 0;
-  for (size_t i = 0; i < r->nres && worst < 2; i++) {
-    json_t *body = apply_body(r, i);
-    int d = diff_one(c, body, out);
-    if (d > worst) worst = d;
-    json_decref(body);
+/* The first failure ends diff: start no more dry runs after it. */
+static int stop_at_error(size_t k, void *items) { return ((kube_apply_item *)items)[k].rc != KUBE_OK; }
+
+/* Dry runs of every object that may differ, all at once; *which maps them
+ * back to objects. Objects after one that could not be read are left out. */
+static size_t dry_runs(kube_client *c, live_obj *objs, size_t n, kube_apply_item *items, size_t *which) {
+  size_t m = 0;
+  for (size_t i = 0; i < n && objs[i].rc == KUBE_OK; i++) {
+    if (live_unchanged(&objs[i])) continue;
+    items[m] = (kube_apply_item){.obj = objs[i].body};
+    which[m++] = i;
   }
+  kube_apply_opts ao = {.dry_run = true, .force = true};
+  kube_apply_many(c, items, m, &ao, stop_at_error, items);
+  return m;
+}
+
+/* In install order: 1 when anything differs, 2 at the first error. */
+static int report(live_obj *objs, size_t n, kube_apply_item *items, const size_t *which, FILE *out) {
+  int worst = 0;
+  for (size_t i = 0, k = 0; i < n; i++) {
+    if (objs[i].rc != KUBE_OK) return show(objs[i].body, objs[i].error), 2;
+    if (k == n || which[k] != i) continue; /* unchanged, known without asking */
+    kube_apply_item *it = &items[k++];
+    if (it->rc != KUBE_OK) return show(objs[i].body, it->error), 2;
+    if (diff_one(objs[i].live, it->out, out)) worst = 1;
+  }
+  return worst;
+}
+
+int diff_resources(kube_client *c, const compile_result *r, FILE *out) {
+  size_t n = r->nres;
+  live_obj *objs = live_new(r);
+  kube_apply_item *items = calloc(n ? n : 1, sizeof *items);
+  size_t *which = calloc(n ? n : 1, sizeof *which);
+  if (!items || !which) abort();
+  live_read(c, objs, n);
+  size_t m = dry_runs(c, objs, n, items, which);
+  for (size_t k = m; k < n; k++) which[k] = n; /* none */
+  git_libgit2_init();
+  int worst = report(objs, n, items, which, out);
   git_libgit2_shutdown();
+  for (size_t k = 0; k < m; k++) {
+    json_decref(items[k].out);
+    free(items[k].error);
+  }
+  live_free(objs, n);
+  free(items);
+  free(which);
   return worst;
 }

@@ -21,6 +21,7 @@ enum {
   KUBE_EAUTH = -5,     /* 401: the credentials were refused */
   KUBE_EFORBIDDEN = -6, /* 403: RBAC said no */
   KUBE_EUNREACHABLE = -7, /* no answer: connection, TLS or timeout */
+  KUBE_ECANCELED = -8,    /* not sent: a batch stopped before it (kube_request_many) */
 };
 
 /* ---- configuration (runtime/kube/config.c) ------------------------------ */
@@ -74,20 +75,43 @@ typedef struct {
   int max_retries;   /* for safe requests on 429, 5xx, dropped connections */
   double qps, burst; /* client-side rate limit; 0: none */
   long timeout_ms;   /* per request; 0: 30 s */
+  int parallel;      /* requests in flight at once in the _many calls; 0: 64 */
 } kube_client_opts;
 
 /* The client borrows cfg, which must outlive it. */
 int kube_client_new(kube_client **out, kube_config *cfg, const kube_client_opts *opts, char **err);
 void kube_client_free(kube_client *c);
 const char *kube_last_error(const kube_client *c);
-/* HTTP requests sent so far (benchmarks count them). */
+/* HTTP requests sent so far (benchmarks count them). With PLUMB_STATS=1 in
+ * the environment, kube_client_free prints "requests: N" to stderr. */
 long kube_request_count(const kube_client *c);
+/* The namespace for objects that name none: the context's, else "default". */
+const char *kube_default_namespace(const kube_client *c);
 
 /* One request; the body of the answer is parsed when it is JSON. Retries
  * safe requests (GET, apply PATCH, DELETE with preconditions) with backoff
  * and jitter, honouring Retry-After; never repeats a create. */
 int kube_request(kube_client *c, const char *method, const char *path, const char *content_type,
                  const char *body, size_t len, json_t **out);
+
+/* Many requests at once: HTTP/2 streams over one connection, at most
+ * opts.parallel in flight, started in index order, each retried as
+ * kube_request would (a request waiting out its backoff keeps its place).
+ * done(i, ctx), if given, runs as request i ends, in any order; a nonzero
+ * return starts no more requests (those in flight still end; the others get
+ * KUBE_ECANCELED). Returns how many did not succeed. */
+typedef struct {
+  const char *method, *path, *content_type, *accept; /* accept NULL: JSON */
+  const char *body;
+  size_t len;
+  int rc;      /* out: KUBE_OK or a KUBE_E* code */
+  json_t *out; /* out: the parsed answer on success (caller decrefs) */
+  char *error; /* out: the words for a failure, NULL on success (caller frees) */
+} kube_req;
+
+typedef int (*kube_done_fn)(size_t i, void *ctx);
+
+size_t kube_request_many(kube_client *c, kube_req *reqs, size_t n, kube_done_fn done, void *ctx);
 
 /* ---- discovery ----------------------------------------------------------- */
 
@@ -119,6 +143,19 @@ typedef struct {
 int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns,
               const kube_list_opts *o, json_t **items, char **resource_version);
 
+/* Several lists at once; each is paginated as kube_list does. Returns how
+ * many failed. */
+typedef struct {
+  const char *api_version, *kind, *ns; /* ns NULL: every namespace */
+  kube_list_opts opts;
+  json_t *items;          /* out: a JSON array, also on failure (caller decrefs) */
+  char *resource_version; /* out (caller frees) */
+  int rc;                 /* out */
+  char *error;            /* out: NULL on success (caller frees) */
+} kube_list_req;
+
+size_t kube_list_many(kube_client *c, kube_list_req *lists, size_t n);
+
 typedef struct {
   const char *field_manager; /* NULL: "plumb" */
   bool force;
@@ -127,6 +164,29 @@ typedef struct {
 
 /* Server-side apply of obj (apiVersion, kind, metadata.name set). */
 int kube_apply(kube_client *c, json_t *obj, const kube_apply_opts *o, json_t **out);
+
+/* Many applies at once, as kube_request_many sends them (done and the
+ * return value as there; done also runs for an object that could not be
+ * sent, say of a kind the server does not serve). */
+typedef struct {
+  json_t *obj; /* the object to apply (borrowed) */
+  int rc;      /* out */
+  json_t *out; /* out: the object after the apply (caller decrefs) */
+  char *error; /* out: NULL on success (caller frees) */
+} kube_apply_item;
+
+size_t kube_apply_many(kube_client *c, kube_apply_item *items, size_t n, const kube_apply_opts *o, kube_done_fn done,
+                       void *ctx);
+
+/* True when a server-side apply of obj by field_manager (NULL: "plumb") is
+ * certain to leave live exactly as it is, read from live's managedFields:
+ * the manager owns exactly the fields obj sets, and live holds obj's values
+ * there. False means it may change something (a value the server would
+ * normalise, a field given up, an object never applied): ask the server. */
+bool kube_apply_unchanged(const json_t *obj, const json_t *live, const char *field_manager);
+/* The fields (FieldsV1) manager's server-side apply in api_version owns in
+ * obj; NULL when it has none or not as one plain entry. Borrowed from obj. */
+const json_t *kube_owned_fields(const json_t *obj, const char *manager, const char *api_version);
 
 typedef struct {
   const char *propagation; /* "Background", "Foreground", "Orphan" or NULL */

@@ -6,12 +6,29 @@
 
 #include "plumb/emit.h"
 
+/* Built directly, not through emit_json's text: an env of thousands of
+ * objects is converted on every apply and diff. Floats stay reals and
+ * non-finite ones null, as emit_json writes them. */
 json_t *kube_json_from_value(const value *v) {
-  buf b = {0};
-  emit_json(&b, v, false, false);
-  json_t *j = json_loadb(b.data, b.len, JSON_DECODE_ANY, NULL);
-  buf_free(&b);
-  return j;
+  json_t *j;
+  switch (v->kind) {
+  case V_NULL: return json_null();
+  case V_BOOL: return json_boolean(v->u.b);
+  case V_INT: return json_integer(v->u.i);
+  case V_FLOAT: return isfinite(v->u.f) ? json_real(v->u.f) : json_null();
+  case V_STRING: return json_stringn(v->u.str.s, v->u.str.len);
+  case V_FUNC: return json_string("<function>");
+  case V_LIST:
+    j = json_array();
+    for (size_t i = 0; i < v->u.list.len; i++) json_array_append_new(j, kube_json_from_value(v->u.list.items[i]));
+    return j;
+  case V_OBJECT:
+    j = json_object();
+    for (size_t i = 0; i < v->u.obj.len; i++)
+      json_object_set_new(j, v->u.obj.fields[i].key, kube_json_from_value(v->u.obj.fields[i].val));
+    return j;
+  }
+  return json_null();
 }
 
 value *kube_json_to_value(arena *a, const json_t *j) {

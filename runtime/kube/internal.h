@@ -12,13 +12,15 @@ typedef struct discovery discovery;
 struct kube_client {
   kube_config *cfg;
   kube_client_opts opts;
-  CURL *curl;
+  CURL *curl; /* the template: TLS and address set, never performed itself */
+  CURLM *multi; /* every request goes through it: it keeps the connection */
+  CURL **idle;  /* copies of the template between requests */
+  size_t nidle, cap_idle;
   struct curl_slist *connect_to;
   char *base; /* scheme://host:port requests go to */
   char error[1024];
-  char curl_error[CURL_ERROR_SIZE];
   long requests;
-  double retry_after;
+  long cred_epoch; /* bumped when a refused exec credential is thrown away */
   double tokens, last_fill; /* rate limiter */
   discovery *disc;
 };
@@ -31,7 +33,17 @@ void kube_discovery_free(kube_client *c);
 /* Authorization, Accept and Content-Type headers for one request (caller
  * frees with curl_slist_free_all); NULL with *err when no credential. */
 struct curl_slist *kube_headers(kube_client *c, const char *content_type, const char *accept, char **err);
+/* An exec plugin's client certificate, onto a handle about to send. */
+void kube_exec_cert(kube_client *c, CURL *h);
 /* The URL path of a resource collection or, with name, of one object. */
 char *kube_path(const kube_resource *r, const char *ns, const char *name);
+/* Token bucket of opts.qps and opts.burst: waits until a request may go. */
+void kube_rate_limit(kube_client *c);
+double kube_now(void);
+void kube_sleep(double seconds);
+/* Marks r as never sent (KUBE_ECANCELED, with words to say so). */
+void kube_cancel(kube_req *r);
+/* Closes the request engine (request.c): the multi handle and idle copies. */
+void kube_requests_free(kube_client *c);
 
 #endif

@@ -42,50 +42,109 @@ static void add_query(buf *url, const char *key, const char *val) {
   curl_free(esc);
 }
 
-int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns, const kube_list_opts *o,
-              json_t **items, char **resource_version) {
-  static const kube_list_opts none;
-  if (!o) o = &none;
-  *items = json_array();
-  if (resource_version) *resource_version = NULL;
-  /* A NULL namespace lists across all of them. */
-  const kube_resource *r;
-  int rc = kube_resource_find(c, api_version, kind, &r);
-  if (rc != KUBE_OK) return rc;
-  char *path = kube_path(r, ns, NULL);
-  char *cont = NULL, limit[24];
+/* The URL of one page of a list: limit, selectors, continue token. */
+static char *page_url(const char *path, const kube_list_opts *o, const char *cont) {
+  char limit[24];
   snprintf(limit, sizeof limit, "%d", o->page_size > 0 ? o->page_size : 500);
-  do {
-    buf url = {0};
-    buf_puts(&url, path);
-    add_query(&url, "limit", limit);
-    add_query(&url, "labelSelector", o->label_selector);
-    add_query(&url, "fieldSelector", o->field_selector);
-    add_query(&url, "continue", cont);
-    json_t *page;
-    rc = kube_request(c, "GET", url.data, NULL, NULL, 0, &page);
-    buf_free(&url);
-    free(cont);
-    cont = NULL;
-    if (rc != KUBE_OK) break;
-    json_array_extend(*items, json_object_get(page, "items"));
-    json_t *meta = json_object_get(page, "metadata");
-    const char *next = json_string_value(json_object_get(meta, "continue"));
-    if (next && *next) cont = strdup(next);
-    if (resource_version && !cont) {
-      const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
-      *resource_version = rv ? strdup(rv) : NULL;
-    }
-    json_decref(page);
-  } while (cont);
-  free(path);
-  return rc;
+  buf url = {0};
+  buf_puts(&url, path);
+  add_query(&url, "limit", limit);
+  add_query(&url, "labelSelector", o->label_selector);
+  add_query(&url, "fieldSelector", o->field_selector);
+  add_query(&url, "continue", cont);
+  return url.data;
 }
 
-int kube_apply(kube_client *c, json_t *obj, const kube_apply_opts *o, json_t **out) {
-  static const kube_apply_opts none;
-  if (!o) o = &none;
-  if (out) *out = NULL;
+static char *take_error(kube_client *c) {
+  char *e = strdup(kube_last_error(c));
+  if (!e) abort();
+  return e;
+}
+
+/* One page into l; *cont becomes the token for the next, or NULL. */
+static void take_page(kube_list_req *l, kube_req *r, char **cont) {
+  free(*cont);
+  *cont = NULL;
+  if (r->rc != KUBE_OK) {
+    l->rc = r->rc;
+    l->error = r->error;
+    return;
+  }
+  json_array_extend(l->items, json_object_get(r->out, "items"));
+  json_t *meta = json_object_get(r->out, "metadata");
+  const char *next = json_string_value(json_object_get(meta, "continue"));
+  if (next && *next && !(*cont = strdup(next))) abort();
+  const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+  if (!*cont && rv && !(l->resource_version = strdup(rv))) abort();
+  json_decref(r->out);
+}
+
+/* The collection path of each list; NULL for one that failed already. */
+static char **list_paths(kube_client *c, kube_list_req *lists, size_t n) {
+  char **paths = calloc(n ? n : 1, sizeof *paths);
+  if (!paths) abort();
+  for (size_t i = 0; i < n; i++) {
+    kube_list_req *l = &lists[i];
+    l->items = json_array();
+    l->resource_version = l->error = NULL;
+    const kube_resource *r;
+    /* A NULL namespace lists across all of them. */
+    if ((l->rc = kube_resource_find(c, l->api_version, l->kind, &r)) == KUBE_OK)
+      paths[i] = kube_path(r, l->ns, NULL);
+    else
+      l->error = take_error(c);
+  }
+  return paths;
+}
+
+/* Rounds: the next page of every list that has one, all at once. */
+size_t kube_list_many(kube_client *c, kube_list_req *lists, size_t n) {
+  char **paths = list_paths(c, lists, n), **cont = calloc(n ? n : 1, sizeof *cont);
+  kube_req *reqs = calloc(n ? n : 1, sizeof *reqs);
+  size_t *which = calloc(n ? n : 1, sizeof *which), failed = 0;
+  if (!cont || !reqs || !which) abort();
+  for (bool first = true;; first = false) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (!paths[i] || lists[i].rc != KUBE_OK || (!first && !cont[i])) continue;
+      reqs[m] = (kube_req){.method = "GET", .path = page_url(paths[i], &lists[i].opts, cont[i])};
+      which[m++] = i;
+    }
+    if (!m) break;
+    kube_request_many(c, reqs, m, NULL, NULL);
+    for (size_t k = 0; k < m; k++) {
+      free((char *)reqs[k].path); /* page_url's */
+      take_page(&lists[which[k]], &reqs[k], &cont[which[k]]);
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    failed += lists[i].rc != KUBE_OK;
+    free(paths[i]);
+    free(cont[i]);
+  }
+  free(paths);
+  free(cont);
+  free(reqs);
+  free(which);
+  return failed;
+}
+
+int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns, const kube_list_opts *o,
+              json_t **items, char **resource_version) {
+  kube_list_req l = {.api_version = api_version, .kind = kind, .ns = ns};
+  if (o) l.opts = *o;
+  kube_list_many(c, &l, 1);
+  *items = l.items;
+  if (resource_version)
+    *resource_version = l.resource_version;
+  else
+    free(l.resource_version);
+  free(l.error); /* kube_last_error holds the same words */
+  return l.rc;
+}
+
+/* The PATCH of a server-side apply of obj into *r (free_request frees it). */
+static int apply_request(kube_client *c, json_t *obj, const kube_apply_opts *o, kube_req *r) {
   json_t *meta = json_object_get(obj, "metadata");
   const char *api = json_string_value(json_object_get(obj, "apiVersion"));
   const char *kind = json_string_value(json_object_get(obj, "kind"));
@@ -94,23 +153,112 @@ int kube_apply(kube_client *c, json_t *obj, const kube_apply_opts *o, json_t **o
     kube_fail(c, "an object to apply needs apiVersion, kind and metadata.name");
     return KUBE_ERROR;
   }
-  const kube_resource *r;
-  int rc = kube_resource_find(c, api, kind, &r);
+  const kube_resource *res;
+  int rc = kube_resource_find(c, api, kind, &res);
   if (rc != KUBE_OK) return rc;
-  const char *ns = namespace_for(c, r, json_string_value(json_object_get(meta, "namespace")));
-  char *path = kube_path(r, ns, name);
+  char *path = kube_path(res, namespace_for(c, res, json_string_value(json_object_get(meta, "namespace"))), name);
   buf url = {0};
   buf_puts(&url, path);
+  free(path);
   add_query(&url, "fieldManager", o->field_manager ? o->field_manager : "plumb");
   add_query(&url, "force", o->force ? "true" : NULL);
   add_query(&url, "dryRun", o->dry_run ? "All" : NULL);
   /* The body is JSON, which is YAML too: apply-patch+yaml takes it as is. */
   char *body = json_dumps(obj, JSON_COMPACT);
-  rc = kube_request(c, "PATCH", url.data, "application/apply-patch+yaml", body, strlen(body), out);
-  free(body);
-  free(path);
-  buf_free(&url);
+  *r = (kube_req){.method = "PATCH", .path = url.data, .content_type = "application/apply-patch+yaml", .body = body,
+                  .len = strlen(body)};
+  return KUBE_OK;
+}
+
+static void free_request(kube_req *r) {
+  free((char *)r->path); /* apply_request's */
+  free((char *)r->body);
+}
+
+typedef struct {
+  kube_apply_item *items;
+  kube_req *reqs;
+  size_t *which; /* reqs[k] applies items[which[k]] */
+  kube_done_fn done;
+  void *ctx;
+} relay;
+
+static void move_result(relay *r, size_t k) {
+  kube_apply_item *it = &r->items[r->which[k]];
+  it->rc = r->reqs[k].rc;
+  it->out = r->reqs[k].out;
+  it->error = r->reqs[k].error;
+  r->reqs[k].out = NULL;
+  r->reqs[k].error = NULL;
+}
+
+static int relay_done(size_t k, void *ctx) {
+  relay *r = ctx;
+  move_result(r, k);
+  return r->done ? r->done(r->which[k], r->ctx) : 0;
+}
+
+static bool same_kind(const json_t *a, const json_t *b) {
+  return json_equal(json_object_get(a, "apiVersion"), json_object_get(b, "apiVersion")) &&
+         json_equal(json_object_get(a, "kind"), json_object_get(b, "kind"));
+}
+
+/* Objects sort by kind: a kind the server does not serve fails once, not
+ * once per object (each miss refreshes discovery). */
+static int prepare(kube_client *c, kube_apply_item *it, const kube_apply_opts *o, kube_req *r,
+                   const kube_apply_item **missing) {
+  if (*missing && same_kind((*missing)->obj, it->obj)) {
+    if (!(it->error = strdup((*missing)->error))) abort();
+    return (*missing)->rc;
+  }
+  int rc = apply_request(c, it->obj, o, r);
+  if (rc != KUBE_OK) it->error = take_error(c);
+  if (rc == KUBE_ENOTFOUND) *missing = it;
   return rc;
+}
+
+size_t kube_apply_many(kube_client *c, kube_apply_item *items, size_t n, const kube_apply_opts *o, kube_done_fn done,
+                       void *ctx) {
+  static const kube_apply_opts none;
+  if (!o) o = &none;
+  relay r = {.items = items, .done = done, .ctx = ctx};
+  if (!(r.reqs = calloc(n ? n : 1, sizeof *r.reqs)) || !(r.which = calloc(n ? n : 1, sizeof *r.which))) abort();
+  size_t m = 0, failed = 0;
+  bool stop = false;
+  const kube_apply_item *missing = NULL;
+  for (size_t i = 0; i < n; i++) {
+    items[i] = (kube_apply_item){.obj = items[i].obj};
+    if ((items[i].rc = prepare(c, &items[i], o, &r.reqs[m], &missing)) == KUBE_OK) {
+      r.which[m++] = i;
+      continue;
+    }
+    failed++;
+    stop = stop || (done && done(i, ctx));
+  }
+  if (stop) {
+    for (size_t k = 0; k < m; k++) kube_cancel(&r.reqs[k]);
+    failed += m;
+  } else {
+    failed += kube_request_many(c, r.reqs, m, relay_done, &r);
+  }
+  for (size_t k = 0; k < m; k++) {
+    if (r.reqs[k].rc == KUBE_ECANCELED) move_result(&r, k);
+    free_request(&r.reqs[k]);
+  }
+  free(r.reqs);
+  free(r.which);
+  return failed;
+}
+
+int kube_apply(kube_client *c, json_t *obj, const kube_apply_opts *o, json_t **out) {
+  kube_apply_item it = {.obj = obj};
+  kube_apply_many(c, &it, 1, o, NULL, NULL);
+  free(it.error); /* kube_last_error holds the same words */
+  if (out)
+    *out = it.out;
+  else
+    json_decref(it.out);
+  return it.rc;
 }
 
 int kube_delete(kube_client *c, const char *api_version, const char *kind, const char *ns, const char *name,

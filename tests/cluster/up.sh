@@ -13,7 +13,8 @@ mkdir -p "$1"
 DIR=$(cd "$1" && pwd)        # absolute: processes and kubeconfig outlive our cwd
 KUBECTL=${KUBECTL:-kubectl}
 TIMEOUT=${PLUMB_UP_TIMEOUT:-120}   # seconds to wait for each component
-SERVICE_CIDR=10.0.0.0/24
+# A /24 holds 254 Services; bench/kube.sh applies 2000 and asks for a /16.
+SERVICE_CIDR=${PLUMB_SERVICE_CIDR:-10.0.0.0/24}
 
 log() { echo "up.sh: $*" >&2; }
 

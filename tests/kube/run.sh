@@ -1,13 +1,38 @@
 #!/bin/sh
 # Starts a real control plane (tests/cluster), runs the Kubernetes tests
 # against it, and always stops it. Prints "kube: N passed, N failed".
+#   tests/kube/scenarios.sh        plumb apply / diff, from the command line
+#   build/asan/tests/kube_client   the client library (tests/kube/test_client.c),
+#                                  when built; this script builds nothing
 set -u
 cd "$(dirname "$0")/../.."
 dir=$(mktemp -d)
-trap 'tests/cluster/down.sh "$dir" --clean >/dev/null 2>&1' EXIT
+trap 'tests/cluster/down.sh "$dir" --clean >/dev/null 2>&1; rm -f "$dir.up.log"' EXIT
 if ! tests/cluster/up.sh "$dir" >"$dir.up.log" 2>&1; then
   tail -30 "$dir.up.log"
   echo "kube: 0 passed, 1 failed"
   exit 1
 fi
-sh tests/kube/scenarios.sh "${1:-build/asan/plumb}" "$dir"
+
+# The scenarios print their own "kube: N passed, N failed"; it joins the total.
+out=$(sh tests/kube/scenarios.sh "${1:-build/asan/plumb}" "$dir")
+echo "$out" | grep -v '^kube: '
+pass=$(echo "$out" | sed -n 's/^kube: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -1)
+fail=$(echo "$out" | sed -n 's/^kube: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -1)
+[ -z "$pass$fail" ] && fail=1
+pass=${pass:-0} fail=${fail:-0}
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; a
+# crash, a leak or a hang (it stops itself after 600 s) counts as one more.
+t=build/asan/tests/kube_client
+if [ -x "$t" ]; then
+  out=$("$t" "$dir" 2>&1); rc=$?
+  p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+  f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+  if [ $rc -ne 0 ]; then
+    echo "$out" | grep -v '^\[ \(RUN\|      OK\) '
+    [ -z "$f" ] && f=1
+  fi
+  pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0}))
+fi
+echo "kube: $pass passed, $fail failed"

@@ -155,14 +155,16 @@ YAML
 expect "exec credential plugin" 0 "" $PLUMB diff --kubeconfig "$work/exec.kubeconfig" examples/nginx/envs/dev
 
 # ---- the API server goes away in the middle ----------------------------------------
+# Enough objects that the apply is still busy when the namespace, applied
+# first, is reported: that is when the server goes.
 many=$(env_dir many "env many {
   namespace: \"many\"
   Namespace \"many\" {}
-  for i in range(300) { ConfigMap \"cm-\${i}\" { data: { i: string(i) } } }
+  for i in range(2000) { ConfigMap \"cm-\${i}\" { data: { i: string(i) } } }
 }")
 $PLUMB apply "$many" >"$work/apply-killed.out" 2>&1 &
 apply_pid=$!
-sleep 1
+for _ in $(seq 300); do grep -q "^namespace/many" "$work/apply-killed.out" && break; sleep 0.1; done
 kill "$PLUMB_TEST_APISERVER_PID"
 wait $apply_pid
 echo "exit $?" >>"$work/apply-killed.out"
@@ -171,7 +173,7 @@ expect "and exits 1" 0 "^exit 1$" cat "$work/apply-killed.out"
 "$ROOT/tests/cluster/down.sh" "$CLUSTER" >/dev/null 2>&1
 "$ROOT/tests/cluster/up.sh" "$CLUSTER" >/dev/null 2>&1
 . "$CLUSTER/env"
-expect "the next apply converges" 0 "^configmap/cm-299 (created|unchanged)$" $PLUMB apply "$many"
-expect "all 300 are there" 0 "^301$" sh -c "$K -n many get configmaps --no-headers | wc -l | tr -d ' '"
+expect "the next apply converges" 0 "^configmap/cm-1999 (created|unchanged)$" $PLUMB apply "$many"
+expect "all 2000 are there" 0 "^2001$" sh -c "$K -n many get configmaps --no-headers | wc -l | tr -d ' '"
 
 echo "kube: $pass passed, $fail failed"

@@ -1,0 +1,147 @@
+/* live.c: an env's objects next to what the cluster holds of them. */
+#include "live.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+live_obj *live_new(const compile_result *r) {
+  live_obj *objs = calloc(r->nres ? r->nres : 1, sizeof *objs);
+  if (!objs) abort();
+  for (size_t i = 0; i < r->nres; i++) objs[i].body = apply_body(r, i);
+  return objs;
+}
+
+void live_free(live_obj *objs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    json_decref(objs[i].body);
+    json_decref(objs[i].live);
+    free(objs[i].error);
+  }
+  free(objs);
+}
+
+static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
+static const char *meta_str(const json_t *obj, const char *key) { return str(json_object_get(obj, "metadata"), key); }
+static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Objects of one apiVersion and kind that name the same namespace (or
+ * none), and what listing them found. */
+typedef struct {
+  const char *api, *kind, *ns; /* ns: as the objects give it, then as listed */
+  int rc;                      /* finding the kind, then listing it */
+  char *error;
+  json_t *by_name;             /* name: live object */
+} group;
+
+static size_t group_of(group *gs, size_t *ng, const json_t *body) {
+  const char *api = str(body, "apiVersion"), *kind = str(body, "kind"), *ns = meta_str(body, "namespace");
+  for (size_t k = 0; k < *ng; k++)
+    if (same_str(gs[k].api, api) && same_str(gs[k].kind, kind) && same_str(gs[k].ns, ns)) return k;
+  gs[*ng] = (group){.api = api, .kind = kind, .ns = ns};
+  return (*ng)++;
+}
+
+static void fail(kube_client *c, int rc, int *out_rc, char **error) {
+  *out_rc = rc;
+  if (!(*error = strdup(kube_last_error(c)))) abort();
+}
+
+/* The namespace to list in, as kube_apply would place the objects. */
+static void resolve(kube_client *c, group *g) {
+  const kube_resource *r;
+  int rc = kube_resource_find(c, g->api, g->kind, &r);
+  if (rc == KUBE_OK)
+    g->ns = !r->namespaced ? NULL : g->ns ? g->ns : kube_default_namespace(c);
+  else if (rc != KUBE_ENOTFOUND)
+    fail(c, rc, &g->rc, &g->error);
+  else
+    g->rc = rc;
+}
+
+static void index_items(group *g, kube_list_req *l) {
+  g->by_name = json_object();
+  size_t i;
+  json_t *item;
+  json_array_foreach(l->items, i, item) {
+    /* A list's items leave these out; a GET's answer has them. */
+    json_object_set_new(item, "apiVersion", json_string(g->api));
+    json_object_set_new(item, "kind", json_string(g->kind));
+    const char *name = meta_str(item, "name");
+    if (name) json_object_set(g->by_name, name, item);
+  }
+  g->rc = l->rc;
+  g->error = l->error;
+  json_decref(l->items);
+  free(l->resource_version);
+}
+
+/* Every resolved group, listed at once. */
+static void list_groups(kube_client *c, group *gs, size_t ng) {
+  kube_list_req *lists = calloc(ng ? ng : 1, sizeof *lists);
+  size_t *which = calloc(ng ? ng : 1, sizeof *which), m = 0;
+  if (!lists || !which) abort();
+  for (size_t k = 0; k < ng; k++) {
+    resolve(c, &gs[k]);
+    if (gs[k].rc != KUBE_OK) continue;
+    lists[m] = (kube_list_req){.api_version = gs[k].api, .kind = gs[k].kind, .ns = gs[k].ns};
+    which[m++] = k;
+  }
+  kube_list_many(c, lists, m);
+  for (size_t j = 0; j < m; j++) index_items(&gs[which[j]], &lists[j]);
+  free(lists);
+  free(which);
+}
+
+static void read_one(kube_client *c, live_obj *o, const group *g) {
+  if (g->rc == KUBE_OK) {
+    o->live = json_incref(json_object_get(g->by_name, meta_str(o->body, "name")));
+  } else if (g->rc == KUBE_EFORBIDDEN) {
+    int rc = kube_get(c, g->api, g->kind, g->ns, meta_str(o->body, "name"), &o->live);
+    if (rc != KUBE_OK && rc != KUBE_ENOTFOUND) fail(c, rc, &o->rc, &o->error);
+  } else if (g->rc != KUBE_ENOTFOUND) {
+    o->rc = g->rc;
+    if (!(o->error = strdup(g->error))) abort();
+  }
+}
+
+void live_read(kube_client *c, live_obj *objs, size_t n) {
+  group *gs = calloc(n ? n : 1, sizeof *gs);
+  size_t *of = calloc(n ? n : 1, sizeof *of), ng = 0;
+  if (!gs || !of) abort();
+  for (size_t i = 0; i < n; i++) of[i] = group_of(gs, &ng, objs[i].body);
+  list_groups(c, gs, ng);
+  for (size_t i = 0; i < n; i++) read_one(c, &objs[i], &gs[of[i]]);
+  for (size_t k = 0; k < ng; k++) {
+    json_decref(gs[k].by_name);
+    free(gs[k].error);
+  }
+  free(gs);
+  free(of);
+}
+
+bool live_unchanged(const live_obj *o) {
+  static int ask = -1;
+  if (ask < 0) ask = getenv("PLUMB_ASK_SERVER") && strcmp(getenv("PLUMB_ASK_SERVER"), "1") == 0;
+  return !ask && o->live && kube_apply_unchanged(o->body, o->live, NULL);
+}
+
+void live_mask(json_t *obj) {
+  json_t *meta = json_object_get(obj, "metadata");
+  static const char *const server_meta[] = {"managedFields", "resourceVersion", "generation", "uid",
+                                            "creationTimestamp"};
+  for (size_t i = 0; i < sizeof server_meta / sizeof server_meta[0]; i++) json_object_del(meta, server_meta[i]);
+  json_object_del(obj, "status");
+}
+
+bool live_same(const json_t *live, const json_t *after) {
+  const char *api = str(after, "apiVersion");
+  if (!json_equal((json_t *)kube_owned_fields(live, "plumb", api), (json_t *)kube_owned_fields(after, "plumb", api)))
+    return false;
+  json_t *a = json_deep_copy(live), *b = json_deep_copy(after);
+  live_mask(a);
+  live_mask(b);
+  bool same = json_equal(a, b);
+  json_decref(a);
+  json_decref(b);
+  return same;
+}

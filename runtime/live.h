@@ -1,0 +1,41 @@
+/* live.h: an env's objects next to what the cluster holds of them, for
+ * apply and diff: one list per apiVersion, kind and namespace instead of a
+ * GET per object, and whether applying an object would change anything. */
+#ifndef PLUMB_LIVE_H
+#define PLUMB_LIVE_H
+
+#include "plumb/apply.h"
+
+typedef struct {
+  json_t *body; /* what Plumb applies: apply_body */
+  json_t *live; /* the object on the cluster; NULL when there is none */
+  int rc;       /* KUBE_OK, or why it could not be read */
+  char *error;
+} live_obj;
+
+/* One per resource of r, with its body; live_free frees them. */
+live_obj *live_new(const compile_result *r);
+void live_free(live_obj *objs, size_t n);
+
+/* Reads the live objects of objs[0..n), listing their kinds per namespace
+ * (concurrently, each list paginated). A kind the server does not serve
+ * (yet) reads as absent: applying it says why. Where listing is forbidden
+ * (a role that may get named objects only), each object is read alone. */
+void live_read(kube_client *c, live_obj *objs, size_t n);
+
+/* True when applying o would change nothing: kube_apply_unchanged, from
+ * what live_read found. PLUMB_ASK_SERVER=1 in the environment turns this
+ * off, so every object goes to the server, as kubectl does. */
+bool live_unchanged(const live_obj *o);
+
+/* Takes out what changes on every write or belongs to the server alone:
+ * managedFields, resourceVersion, generation, uid, creationTimestamp and
+ * status. */
+void live_mask(json_t *obj);
+
+/* True when after, an apply's answer, holds what live held: the same
+ * object once masked and the same fields owned by Plumb. A controller that
+ * wrote status in between does not make an apply "configured". */
+bool live_same(const json_t *live, const json_t *after);
+
+#endif
