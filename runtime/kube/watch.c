@@ -16,6 +16,8 @@ typedef struct {
   char *rv;     /* last resourceVersion seen */
   bool stopped; /* the callback asked to stop */
   bool gone;    /* the server said 410: history expired */
+  long error;   /* code of an ERROR event other than 410, 0 if none */
+  char message[512];
 } stream;
 
 static void set_rv(stream *s, const char *rv) {
@@ -29,11 +31,21 @@ static void event(stream *s, const char *text, size_t len) {
   const char *type = json_string_value(json_object_get(ev, "type"));
   json_t *obj = json_object_get(ev, "object");
   if (!type || !obj) {
+    /* A refused watch answers with a Status, not events: keep its words. */
+    const char *msg = json_string_value(json_object_get(ev, "message"));
+    if (msg) snprintf(s->message, sizeof s->message, "%s", msg);
     json_decref(ev);
     return;
   }
   if (strcmp(type, "ERROR") == 0) {
-    s->gone |= json_integer_value(json_object_get(obj, "code")) == 410;
+    long code = (long)json_integer_value(json_object_get(obj, "code"));
+    s->gone |= code == 410;
+    if (code != 410) {
+      const char *msg = json_string_value(json_object_get(obj, "message"));
+      s->error = code ? code : 500;
+      snprintf(s->message, sizeof s->message, "%s", msg ? msg : "error event");
+      s->stopped = true; /* the stream carries nothing more worth reading */
+    }
   } else {
     set_rv(s, json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion")));
     s->stopped = s->fn(type, obj, s->ctx) != 0;
@@ -62,7 +74,12 @@ static int relist(kube_client *c, const char *api, const char *kind, const char 
   int rc = kube_list(c, api, kind, ns, NULL, &items, &rv);
   size_t i;
   json_t *obj;
-  json_array_foreach(items, i, obj) if (!s->stopped) s->stopped = s->fn("ADDED", obj, s->ctx) != 0;
+  json_array_foreach(items, i, obj) {
+    /* List items carry no apiVersion and kind; watch events do. */
+    json_object_set_new(obj, "apiVersion", json_string(api));
+    json_object_set_new(obj, "kind", json_string(kind));
+    if (!s->stopped) s->stopped = s->fn("ADDED", obj, s->ctx) != 0;
+  }
   json_decref(items);
   if (rc == KUBE_OK) set_rv(s, rv);
   free(rv);
@@ -72,6 +89,7 @@ static int relist(kube_client *c, const char *api, const char *kind, const char 
 
 static int stream_once(kube_client *c, const char *path, stream *s, int seconds, long *code) {
   s->line.len = 0; /* a line cut off by the last stream's end is no event */
+  s->message[0] = '\0';
   char *err = NULL;
   struct curl_slist *hdrs = kube_headers(c, NULL, NULL, &err);
   if (!hdrs) {
@@ -103,6 +121,27 @@ static int stream_once(kube_client *c, const char *path, stream *s, int seconds,
   return KUBE_ERROR;
 }
 
+/* The message of the Status body a refused watch answers with (event()
+ * keeps it; a body without a final newline is still in the line buffer). */
+static const char *status_message(stream *s) {
+  if (s->line.len) event(s, s->line.data, s->line.len);
+  return s->message;
+}
+
+static double mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An answer that retrying cannot change: refused credentials, RBAC, a bad
+ * request. 429 and 5xx are worth another try. */
+static int hopeless_status(kube_client *c, const char *path, long code, const char *msg) {
+  if (code < 400 || code == 429 || code >= 500) return KUBE_OK;
+  kube_fail(c, "%swatch %s: %s (%ld)", code == 403 ? "forbidden: " : "", path, msg && *msg ? msg : "refused", code);
+  return code == 401 ? KUBE_EAUTH : code == 403 ? KUBE_EFORBIDDEN : code == 404 ? KUBE_ENOTFOUND : KUBE_ERROR;
+}
+
 int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns,
                const char *resource_version, int timeout_s, kube_watch_fn fn, void *ctx) {
   const kube_resource *r;
@@ -111,13 +150,20 @@ int kube_watch(kube_client *c, const char *api_version, const char *kind, const 
   char *path = kube_path(r, ns, NULL);
   stream s = {.fn = fn, .ctx = ctx};
   set_rv(&s, resource_version);
-  time_t end = time(NULL) + timeout_s;
+  double end = mono() + timeout_s;
   if (!s.rv) rc = relist(c, api_version, kind, ns, &s);
-  for (int failures = 0; rc == KUBE_OK && !s.stopped && time(NULL) < end;) {
+  for (int failures = 0; rc == KUBE_OK && !s.stopped && mono() < end;) {
     long code;
-    int once = stream_once(c, path, &s, (int)(end - time(NULL)), &code);
-    if (code == 410 || s.gone) {
+    /* timeoutSeconds=0 would mean "none": at least one second. */
+    int left = (int)(end - mono() + 0.999);
+    int once = stream_once(c, path, &s, left > 0 ? left : 1, &code);
+    if (s.error) {
+      rc = hopeless_status(c, path, s.error, s.message);
+      if (rc == KUBE_OK) kube_fail(c, "watch %s: %s (%ld)", path, s.message, s.error), rc = KUBE_ERROR;
+    } else if (code == 410 || s.gone) {
       rc = relist(c, api_version, kind, ns, &s);
+    } else if ((rc = hopeless_status(c, path, code, status_message(&s))) != KUBE_OK) {
+      break;
     } else if (once != KUBE_OK || code >= 300) {
       /* A dropped stream resumes from the last resourceVersion seen. */
       if (++failures > 5) rc = once != KUBE_OK ? once : KUBE_ERROR;

@@ -1104,6 +1104,25 @@ static void the_ci_user_may_not_patch_deployments(void **state) {
   kube_config_free(cfg);
 }
 
+static int never_called(const char *type, json_t *obj, void *ctx) {
+  fail_msg("no event expected, got %s", type);
+  return 1;
+}
+
+/* RBAC's no is final: the watch says so at once instead of retrying. */
+static void a_forbidden_watch_fails_at_once(void **state) {
+  kube_config *cfg = NULL;
+  char *err = NULL;
+  if (kube_config_load(&cfg, env("KUBECONFIG"), "ci", &err) != KUBE_OK) fail_msg("context ci: %s", err);
+  kube_client *c = client(cfg, NULL);
+  assert_kube(c, KUBE_EFORBIDDEN, kube_watch(c, "v1", "ConfigMap", "shop", "1", 30, never_called, NULL));
+  assert_contains(kube_last_error(c), "forbidden: watch");
+  assert_contains(kube_last_error(c), "User \"ci\" cannot");
+  assert_true(kube_request_count(c) <= 3); /* discovery, one watch */
+  kube_client_free(c);
+  kube_config_free(cfg);
+}
+
 static void a_wrong_ca_is_eunreachable_and_named(void **state) {
   char cmd[1024], extra[512], user[512], want[512];
   snprintf(cmd, sizeof cmd,
@@ -1320,6 +1339,7 @@ int main(int argc, char **argv) {
       NS(an_unknown_kind_is_enotfound_and_named, "kc-unknown-kind"),
       cmocka_unit_test(a_rejected_token_is_eauth),
       cmocka_unit_test(the_ci_user_may_not_patch_deployments),
+      cmocka_unit_test(a_forbidden_watch_fails_at_once),
       cmocka_unit_test(a_wrong_ca_is_eunreachable_and_named),
       cmocka_unit_test(retries_ride_out_429_500_and_a_dropped_connection),
       NS(apply_is_retried_after_503, "kc-proxy-503"),
