@@ -1,4 +1,10 @@
-/* apply.c: server-side apply of an env, with ownership marks and prune. */
+/* apply.c: server-side apply of an env, with ownership marks and prune.
+ *
+ * Objects go in waves (Namespaces, then CRDs, then the rest: see
+ * wave_end). A wave starts with one list per kind and namespace (live.c);
+ * an object Plumb's managed fields prove unchanged needs no request, the
+ * others are applied concurrently over HTTP/2 (kube_apply_many). Lines come
+ * out in install order as the answers arrive. */
 #include "plumb/apply.h"
 
 #include <stdlib.h>
@@ -181,7 +187,8 @@ static void flush(run *r) {
   while (r->printed < r->n && r->done[r->printed]) report(r, r->printed++);
 }
 
-static void settle(run *r, size_t i) {
+/* created, configured or unchanged, from the live object and the answer. */
+static void verdict(run *r, size_t i) {
   const json_t *live = r->objs[i].live, *after = r->res[i].out;
   bool same = live && after &&
               (eq(meta_str(live, "resourceVersion"), meta_str(after, "resourceVersion")) || live_same(live, after));
@@ -205,7 +212,7 @@ static int applied(size_t k, void *ctx) {
   wave *w = ctx;
   size_t i = w->which[k];
   take(w, k);
-  settle(w->r, i);
+  verdict(w->r, i);
   flush(w->r);
   return hopeless(w->r->res[i].rc);
 }
@@ -283,7 +290,10 @@ static int apply_all(kube_client *c, const compile_result *res, const apply_opts
   if (!(r.res = calloc(n ? n : 1, sizeof *r.res)) || !(r.verb = calloc(n ? n : 1, sizeof *r.verb)) ||
       !(r.done = calloc(n ? n : 1, sizeof *r.done)))
     abort();
-  for (size_t from = 0, to; from < n && !r.stopped; from = to) apply_wave(&r, from, to = wave_end(r.objs, from, n));
+  for (size_t from = 0, to; from < n && !r.stopped; from = to) {
+    to = wave_end(r.objs, from, n);
+    apply_wave(&r, from, to);
+  }
   for (size_t i = r.printed; i < n; i++)
     if (r.done[i]) report(&r, i);
   fflush(o->out);

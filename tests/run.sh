@@ -62,6 +62,9 @@ count determinism "$dp" "$df"
 
 suite cli sh tests/cli.sh "$PLUMB"
 
+# The same configurations through Kustomize (kubectl kustomize) and Plumb.
+suite kustomize sh tests/kustomize/run.sh "$PLUMB"
+
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).
 # PLUMB_SKIP_CLUSTER=1 leaves it out of a quick local run; CI never does.
