@@ -72,7 +72,7 @@ int kube_config_bearer(kube_config *c, const char **token, char **err);
 typedef struct kube_client kube_client;
 
 typedef struct {
-  int max_retries;   /* for safe requests on 429, 5xx, dropped connections */
+  int max_retries;   /* for safe requests on 429, 5xx, dropped connections; 0: 5, <0: none */
   double qps, burst; /* client-side rate limit; 0: none */
   long timeout_ms;   /* per request; 0: 30 s */
   int parallel;      /* requests in flight at once in the _many calls; 0: 64 */
@@ -90,7 +90,8 @@ const char *kube_default_namespace(const kube_client *c);
 
 /* One request; the body of the answer is parsed when it is JSON. Retries
  * safe requests (GET, apply PATCH, DELETE with preconditions) with backoff
- * and jitter, honouring Retry-After; never repeats a create. */
+ * and jitter, honouring Retry-After; never repeats a create, nor a request
+ * marked `once` (kube_delete marks a DELETE without preconditions). */
 int kube_request(kube_client *c, const char *method, const char *path, const char *content_type,
                  const char *body, size_t len, json_t **out);
 
@@ -104,6 +105,7 @@ typedef struct {
   const char *method, *path, *content_type, *accept; /* accept NULL: JSON */
   const char *body;
   size_t len;
+  bool once;   /* never repeat it, though the method is idempotent */
   int rc;      /* out: KUBE_OK or a KUBE_E* code */
   json_t *out; /* out: the parsed answer on success (caller decrefs) */
   char *error; /* out: the words for a failure, NULL on success (caller frees) */

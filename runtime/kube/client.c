@@ -111,7 +111,8 @@ int kube_client_new(kube_client **out, kube_config *cfg, const kube_client_opts 
   c->cfg = cfg;
   if (opts) c->opts = *opts;
   if (!c->opts.timeout_ms) c->opts.timeout_ms = 30000;
-  if (!opts) c->opts.max_retries = 5;
+  if (!c->opts.max_retries) c->opts.max_retries = 5;
+  if (c->opts.max_retries < 0) c->opts.max_retries = 0;
   c->tokens = c->opts.burst > 0 ? c->opts.burst : c->opts.qps;
   c->last_fill = kube_now();
   c->curl = curl_easy_init();

@@ -26,6 +26,9 @@ struct kube_client {
 };
 
 void kube_fail(kube_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sends r alone; its answer goes to *out (or is dropped) and its words for a
+ * failure to kube_last_error. */
+int kube_request_one(kube_client *c, kube_req *r, json_t **out);
 /* kube_request with an Accept header of the caller's choice. */
 int kube_request_accept(kube_client *c, const char *method, const char *path, const char *content_type,
                         const char *accept, const char *body, size_t len, json_t **out);

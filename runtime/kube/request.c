@@ -76,9 +76,10 @@ static bool retryable_transport(CURLcode rc) {
          rc == CURLE_PARTIAL_FILE || rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM || rc == CURLE_OPERATION_TIMEDOUT;
 }
 
-/* Repeating a create could make two objects; everything else Plumb sends is
- * idempotent (reads, server-side apply, deletes). */
-static bool safe_to_repeat(const char *method) { return strcmp(method, "POST") != 0; }
+/* Repeating a create could make two objects; a DELETE without preconditions,
+ * repeated, could remove an object recreated under the same name in between.
+ * The rest Plumb sends is idempotent (reads, server-side apply). */
+static bool safe_to_repeat(const kube_req *r) { return strcmp(r->method, "POST") != 0 && !r->once; }
 
 /* Exponential from 100 ms, capped at 5 s, with full jitter; Retry-After wins
  * when the server gives one (capped at 30 s). */
@@ -204,7 +205,7 @@ static int settle(kube_client *c, job *j) {
     return make_headers(c, j) ? AGAIN : DONE;
   }
   bool again = j->curl_rc == CURLE_OK ? retryable_status(j->code) : retryable_transport(j->curl_rc);
-  if (!again || !safe_to_repeat(j->req->method) || j->attempt >= c->opts.max_retries) return DONE;
+  if (!again || !safe_to_repeat(j->req) || j->attempt >= c->opts.max_retries) return DONE;
   j->wake = kube_now() + backoff(j);
   j->attempt++;
   return LATER;
@@ -341,16 +342,21 @@ void kube_cancel(kube_req *r) {
   if (!(r->error = strdup("not sent: the batch stopped before it"))) abort();
 }
 
+int kube_request_one(kube_client *c, kube_req *r, json_t **out) {
+  kube_request_many(c, r, 1, NULL, NULL);
+  free(r->error); /* c->error holds the same words */
+  r->error = NULL;
+  if (out)
+    *out = r->out;
+  else
+    json_decref(r->out);
+  return r->rc;
+}
+
 int kube_request_accept(kube_client *c, const char *method, const char *path, const char *content_type,
                         const char *accept, const char *body, size_t len, json_t **out) {
   kube_req r = {.method = method, .path = path, .content_type = content_type, .accept = accept, .body = body, .len = len};
-  kube_request_many(c, &r, 1, NULL, NULL);
-  free(r.error); /* c->error holds the same words */
-  if (out)
-    *out = r.out;
-  else
-    json_decref(r.out);
-  return r.rc;
+  return kube_request_one(c, &r, out);
 }
 
 int kube_request(kube_client *c, const char *method, const char *path, const char *content_type, const char *body,

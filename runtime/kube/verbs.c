@@ -277,7 +277,9 @@ int kube_delete(kube_client *c, const char *api_version, const char *kind, const
     json_object_set_new(opts, "preconditions", pre);
   }
   char *body = json_dumps(opts, JSON_COMPACT);
-  rc = kube_request(c, "DELETE", path, "application/json", body, strlen(body), NULL);
+  kube_req r = {.method = "DELETE", .path = path, .content_type = "application/json", .body = body,
+                .len = strlen(body), .once = !o->uid && !o->resource_version};
+  rc = kube_request_one(c, &r, NULL);
   free(body);
   json_decref(opts);
   free(path);

@@ -1214,6 +1214,29 @@ static void a_create_is_never_repeated(void **state) {
   kube_client_free(pc);
 }
 
+/* Repeated, a DELETE by name alone could remove an object recreated under
+ * that name in between; with a uid precondition it cannot. */
+static void a_delete_is_repeated_only_with_preconditions(void **state) {
+  fixture *f = *state;
+  kube_client_opts o = {.max_retries = 3};
+  kube_client *pc = proxy_client(&o);
+  json_t *out;
+  assert_kube_ok(pc, apply(pc, configmap(f->ns, "deleted-once", "k", "v"), NULL, &out));
+  char *uid = strdup(str(out, "metadata.uid"));
+  json_decref(out);
+  proxy_plan("503 pass");
+  assert_kube(pc, KUBE_ERROR, kube_delete(pc, "v1", "ConfigMap", f->ns, "deleted-once", NULL));
+  assert_int_equal(proxy_served(), 1);
+  assert_contains(kube_last_error(pc), "503");
+  proxy_plan("503 pass");
+  kube_delete_opts pre = {.uid = uid};
+  assert_kube_ok(pc, kube_delete(pc, "v1", "ConfigMap", f->ns, "deleted-once", &pre));
+  assert_int_equal(proxy_served(), 2);
+  assert_contains(proxy_request(1), "DELETE /api/v1/namespaces/");
+  free(uid);
+  kube_client_free(pc);
+}
+
 static void retries_stop_after_max_retries(void **state) {
   kube_client_opts o = {.max_retries = 2};
   kube_client *pc = proxy_client(&o);
@@ -1231,7 +1254,7 @@ static void retries_stop_after_max_retries(void **state) {
 }
 
 static void a_slow_answer_times_out_as_unreachable(void **state) {
-  kube_client_opts o = {.timeout_ms = 500, .max_retries = 0};
+  kube_client_opts o = {.timeout_ms = 500, .max_retries = -1};
   kube_client *pc = client(proxy_cfg, &o);
   json_t *out;
   char want[128];
@@ -1344,6 +1367,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(retries_ride_out_429_500_and_a_dropped_connection),
       NS(apply_is_retried_after_503, "kc-proxy-503"),
       NS(a_create_is_never_repeated, "kc-proxy-create"),
+      NS(a_delete_is_repeated_only_with_preconditions, "kc-proxy-delete"),
       cmocka_unit_test(retries_stop_after_max_retries),
       cmocka_unit_test(a_slow_answer_times_out_as_unreachable),
       cmocka_unit_test(a_slow_answer_within_the_timeout_is_fine),
