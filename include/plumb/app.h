@@ -1,0 +1,79 @@
+/* app.h: the runtime's applications and projects.
+ *
+ * They are written in Plumb (stdlib/gitops.plumb: templates `application`
+ * and `project`) and compiled like any env: every resource of apiVersion
+ * plumb.dev/v1 and kind Application or Project is a definition for the
+ * runtime, never an object for a cluster. Reading them checks every field,
+ * with errors at the file:line:col that set it. A project restricts what
+ * its applications may use; a violation is an error on the application, and
+ * nothing of it is applied. */
+#ifndef PLUMB_APP_H
+#define PLUMB_APP_H
+
+#include <stdbool.h>
+
+#include "plumb/compile.h"
+
+#define APP_API_VERSION "plumb.dev/v1"
+
+typedef struct {
+  const char *key, *value;
+} app_setting;
+
+typedef struct {
+  const char *name, *project;
+  const char *repo, *revision, *path, *env; /* env "": the only one */
+  const char *cluster;                      /* "in-cluster" or a kubeconfig context */
+  const char *namespace;                    /* "" : the context's */
+  bool automated, prune, self_heal, allow_empty;
+  int interval_s;
+  app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
+  size_t ncredentials;
+  pos at, project_at; /* where its name and its project were written */
+} app_def;
+
+typedef struct {
+  const char *cluster, *namespace;
+} app_destination;
+
+typedef struct {
+  const char *name;
+  const char **repos; /* shell wildcards, as all patterns here */
+  size_t nrepos;
+  app_destination *destinations;
+  size_t ndestinations;
+  const char **cluster_kinds, **kinds, **denied_kinds; /* "Kind" or "group/Kind" */
+  size_t ncluster_kinds, nkinds, ndenied_kinds;
+  pos at; /* where its name was written */
+} app_project;
+
+typedef struct {
+  app_def *apps;
+  size_t napps;
+  app_project *projects; /* the built-in "default" included */
+  size_t nprojects;
+} app_set;
+
+/* Is this compiled resource a definition for the runtime? */
+bool app_is_definition(const value *res);
+
+/* Reads the definitions among r's resources into *s, allocated in a (which
+ * must outlive s; strings are copied, so r may go). Errors go to d, at the
+ * positions the values came from. Returns the number of errors. */
+int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d);
+
+const app_project *app_set_project(const app_set *s, const char *name);
+
+/* NULL when project p lets app use its repository and destination; else
+ * the reason, allocated in a. */
+const char *app_check_source(const app_project *p, const app_def *app, arena *a);
+
+/* NULL when p lets app apply an object of this kind to this namespace (NULL
+ * for a cluster-scoped object); else the reason, allocated in a. */
+const char *app_check_object(const app_project *p, const app_def *app, const char *api_version, const char *kind,
+                             const char *ns, arena *a);
+
+/* "90s", "3m", "1h30m" in seconds; -1 when malformed or not positive. */
+int app_parse_interval(const char *s);
+
+#endif

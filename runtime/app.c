@@ -1,0 +1,247 @@
+/* app.c: applications and projects from compiled Plumb (see app.h). */
+#include "plumb/app.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool app_is_definition(const value *res) {
+  const value *api = value_object_get(res, "apiVersion"), *kind = value_object_get(res, "kind");
+  return api && kind && api->kind == V_STRING && kind->kind == V_STRING && strcmp(api->u.str.s, APP_API_VERSION) == 0 &&
+         (strcmp(kind->u.str.s, "Application") == 0 || strcmp(kind->u.str.s, "Project") == 0);
+}
+
+int app_parse_interval(const char *s) {
+  long total = 0;
+  if (!s || !*s) return -1;
+  while (*s) {
+    if (!isdigit((unsigned char)*s)) return -1;
+    char *end;
+    long n = strtol(s, &end, 10);
+    long unit = *end == 'h' ? 3600 : *end == 'm' ? 60 : *end == 's' ? 1 : 0;
+    if (!unit || n > 1000000) return -1;
+    total += n * unit;
+    s = end + 1;
+  }
+  return total > 0 && total < 1000000 ? (int)total : -1;
+}
+
+/* ---- reading fields, with errors where they were written ----------------- */
+
+typedef struct {
+  arena *a;
+  diag_list *d;
+  const char *what; /* "application shop" */
+  pos at;           /* of the definition, for missing fields */
+} reader;
+
+static const value *field_of(reader *r, const value *obj, const char *path, value_kind want, bool required) {
+  const value *v = value_get_path(obj, path);
+  if (!v) {
+    if (required) diag_error(r->d, r->at, "%s: %s is missing", r->what, path);
+    return NULL;
+  }
+  if (v->kind != want) {
+    diag_error(r->d, v->at, "%s: %s must be %s, got %s", r->what, path, value_a(want), value_a(v->kind));
+    return NULL;
+  }
+  return v;
+}
+
+static const char *string_at(reader *r, const value *obj, const char *path, const char *dflt) {
+  const value *v = field_of(r, obj, path, V_STRING, dflt == NULL);
+  return arena_strdup(r->a, v ? v->u.str.s : dflt ? dflt : "");
+}
+
+static bool bool_at(reader *r, const value *obj, const char *path) {
+  const value *v = field_of(r, obj, path, V_BOOL, false);
+  return v && v->u.b;
+}
+
+/* A list of strings; *n gets its length. */
+static const char **strings_at(reader *r, const value *obj, const char *path, size_t *n) {
+  const value *l = field_of(r, obj, path, V_LIST, false);
+  *n = 0;
+  if (!l) return NULL;
+  const char **out = arena_alloc(r->a, (l->u.list.len + 1) * sizeof *out);
+  for (size_t i = 0; i < l->u.list.len; i++) {
+    const value *s = l->u.list.items[i];
+    if (s->kind != V_STRING)
+      diag_error(r->d, s->at, "%s: %s must hold strings, got %s", r->what, path, value_a(s->kind));
+    else
+      out[(*n)++] = arena_strdup(r->a, s->u.str.s);
+  }
+  return out;
+}
+
+/* A path inside the repository: relative, without "..". */
+static bool inside_repo(const char *path) {
+  if (path[0] == '/') return false;
+  for (const char *p = path; (p = strstr(p, "..")); p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/')) return false;
+  return true;
+}
+
+static void read_credentials(reader *r, const value *spec, app_def *app) {
+  const value *c = field_of(r, spec, "source.credentials", V_OBJECT, false);
+  if (!c) return;
+  app->credentials = arena_alloc(r->a, (c->u.obj.len + 1) * sizeof *app->credentials);
+  static const char *const known[] = {"token_file", "username_file", "password_file", "ssh_key_file",
+                                      "known_hosts_file", "secret"};
+  for (size_t i = 0; i < c->u.obj.len; i++) {
+    const field *f = &c->u.obj.fields[i];
+    bool ok = false;
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) ok |= strcmp(known[k], f->key) == 0;
+    if (!ok)
+      diag_error(r->d, f->val->at, "%s: unknown credential \"%s\"; expected token_file, username_file, password_file, "
+                 "ssh_key_file, known_hosts_file or secret", r->what, f->key);
+    else if (f->val->kind != V_STRING)
+      diag_error(r->d, f->val->at, "%s: credential %s must be a string", r->what, f->key);
+    else
+      app->credentials[app->ncredentials++] = (app_setting){arena_strdup(r->a, f->key), arena_strdup(r->a, f->val->u.str.s)};
+  }
+}
+
+static void read_app(reader *r, const value *res, const char *name, app_def *app) {
+  const value *spec = field_of(r, res, "spec", V_OBJECT, true);
+  if (!spec) return;
+  *app = (app_def){.name = name, .at = r->at};
+  app->project = string_at(r, spec, "project", "default");
+  const value *at = value_get_path(spec, "project");
+  app->project_at = at ? at->at : r->at;
+  app->repo = string_at(r, spec, "source.repo", NULL);
+  app->revision = string_at(r, spec, "source.revision", "HEAD");
+  app->path = string_at(r, spec, "source.path", ".");
+  app->env = string_at(r, spec, "source.env", "");
+  app->cluster = string_at(r, spec, "destination.cluster", "in-cluster");
+  app->namespace = string_at(r, spec, "destination.namespace", "");
+  app->automated = bool_at(r, spec, "sync.automated");
+  app->prune = bool_at(r, spec, "sync.prune");
+  app->self_heal = bool_at(r, spec, "sync.selfHeal");
+  app->allow_empty = bool_at(r, spec, "sync.allowEmpty");
+  const char *interval = string_at(r, spec, "sync.interval", "3m");
+  app->interval_s = app_parse_interval(interval);
+  at = value_get_path(spec, "source.path");
+  if (!inside_repo(app->path)) diag_error(r->d, at ? at->at : r->at, "%s: source.path must stay inside the repository", r->what);
+  if (!*app->repo) diag_error(r->d, r->at, "%s: source.repo is empty", r->what);
+  if (app->interval_s < 0) {
+    at = value_get_path(spec, "sync.interval");
+    diag_error(r->d, at ? at->at : r->at, "%s: sync.interval \"%s\" is not a duration like 30s, 3m or 1h", r->what, interval);
+  }
+  read_credentials(r, spec, app);
+}
+
+static void read_project(reader *r, const value *res, const char *name, app_project *p) {
+  const value *spec = field_of(r, res, "spec", V_OBJECT, true);
+  *p = (app_project){.name = name, .at = r->at};
+  if (!spec) return;
+  p->repos = strings_at(r, spec, "sourceRepos", &p->nrepos);
+  p->cluster_kinds = strings_at(r, spec, "clusterKinds", &p->ncluster_kinds);
+  p->kinds = strings_at(r, spec, "namespaceKinds", &p->nkinds);
+  p->denied_kinds = strings_at(r, spec, "deniedKinds", &p->ndenied_kinds);
+  const value *ds = field_of(r, spec, "destinations", V_LIST, false);
+  if (!ds) return;
+  p->destinations = arena_alloc(r->a, (ds->u.list.len + 1) * sizeof *p->destinations);
+  for (size_t i = 0; i < ds->u.list.len; i++) {
+    const value *d = ds->u.list.items[i];
+    if (d->kind != V_OBJECT) {
+      diag_error(r->d, d->at, "%s: a destination must be an object { cluster, namespace }", r->what);
+      continue;
+    }
+    p->destinations[p->ndestinations++] = (app_destination){string_at(r, d, "cluster", "*"), string_at(r, d, "namespace", "*")};
+  }
+}
+
+/* ---- the set ------------------------------------------------------------- */
+
+/* Anything namespaced from anywhere; nothing cluster-scoped. */
+static app_project default_project(void) {
+  static const char *const any[] = {"*"};
+  static app_destination anywhere[] = {{"*", "*"}};
+  return (app_project){.name = "default", .repos = (const char **)any, .nrepos = 1, .destinations = anywhere,
+                       .ndestinations = 1, .kinds = (const char **)any, .nkinds = 1};
+}
+
+const app_project *app_set_project(const app_set *s, const char *name) {
+  for (size_t i = 0; i < s->nprojects; i++)
+    if (strcmp(s->projects[i].name, name) == 0) return &s->projects[i];
+  return NULL;
+}
+
+int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d) {
+  int errors = d->errors;
+  *s = (app_set){0};
+  s->apps = arena_alloc(a, (r->nres + 1) * sizeof *s->apps);
+  s->projects = arena_alloc(a, (r->nres + 2) * sizeof *s->projects);
+  for (size_t i = 0; i < r->nres; i++) {
+    const value *res = r->res[i].obj;
+    if (!app_is_definition(res)) continue;
+    const char *kind = value_object_get(res, "kind")->u.str.s;
+    const value *nv = value_get_path(res, "metadata.name");
+    const char *name = arena_strdup(a, nv && nv->kind == V_STRING ? nv->u.str.s : "");
+    bool is_app = strcmp(kind, "Application") == 0;
+    /* The name was written where the definition was made; the resource
+     * itself may come from a template in the standard library. */
+    reader rd = {a, d, arena_printf(a, "%s %s", is_app ? "application" : "project", name), nv ? nv->at : res->at};
+    /* The compiler has refused two definitions of one name already. */
+    if (is_app)
+      read_app(&rd, res, name, &s->apps[s->napps++]);
+    else
+      read_project(&rd, res, name, &s->projects[s->nprojects++]);
+  }
+  if (!app_set_project(s, "default")) s->projects[s->nprojects++] = default_project();
+  for (size_t i = 0; i < s->napps; i++)
+    if (!app_set_project(s, s->apps[i].project))
+      diag_error(d, s->apps[i].project_at, "application %s: project \"%s\" is not defined", s->apps[i].name, s->apps[i].project);
+  return d->errors - errors;
+}
+
+/* ---- what a project permits ------------------------------------------------ */
+
+static bool matches_any(const char *const *patterns, size_t n, const char *s) {
+  for (size_t i = 0; i < n; i++)
+    if (fnmatch(patterns[i], s, 0) == 0) return true;
+  return false;
+}
+
+const char *app_check_source(const app_project *p, const app_def *app, arena *a) {
+  if (!matches_any(p->repos, p->nrepos, app->repo))
+    return arena_printf(a, "project %s does not allow the repository %s", p->name, app->repo);
+  return NULL;
+}
+
+/* "Kind" patterns match any group; "group/Kind" one group ("" the core). */
+static bool kind_matches(const char *const *patterns, size_t n, const char *group, const char *kind) {
+  for (size_t i = 0; i < n; i++) {
+    const char *slash = strchr(patterns[i], '/');
+    if (!slash) {
+      if (fnmatch(patterns[i], kind, 0) == 0) return true;
+      continue;
+    }
+    char g[256];
+    snprintf(g, sizeof g, "%.*s", (int)(slash - patterns[i]), patterns[i]);
+    if (fnmatch(g, group, 0) == 0 && fnmatch(slash + 1, kind, 0) == 0) return true;
+  }
+  return false;
+}
+
+const char *app_check_object(const app_project *p, const app_def *app, const char *api_version, const char *kind,
+                             const char *ns, arena *a) {
+  const char *slash = strchr(api_version, '/');
+  const char *group = slash ? arena_printf(a, "%.*s", (int)(slash - api_version), api_version) : "";
+  const char *gk = *group ? arena_printf(a, "%s/%s", group, kind) : kind;
+  if (!ns) {
+    if (!kind_matches(p->cluster_kinds, p->ncluster_kinds, group, kind))
+      return arena_printf(a, "project %s does not allow the cluster-scoped kind %s", p->name, gk);
+  } else if (!kind_matches(p->kinds, p->nkinds, group, kind) ||
+             kind_matches(p->denied_kinds, p->ndenied_kinds, group, kind)) {
+    return arena_printf(a, "project %s does not allow the kind %s", p->name, gk);
+  }
+  for (size_t i = 0; i < p->ndestinations; i++)
+    if (fnmatch(p->destinations[i].cluster, app->cluster, 0) == 0 &&
+        (!ns || fnmatch(p->destinations[i].namespace, ns, 0) == 0))
+      return NULL;
+  if (ns) return arena_printf(a, "project %s does not allow the destination %s, namespace %s", p->name, app->cluster, ns);
+  return arena_printf(a, "project %s does not allow the destination %s", p->name, app->cluster);
+}

@@ -1,0 +1,164 @@
+/* test_app.c: applications and projects, as the runtime reads them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plumb/app.h"
+
+typedef struct {
+  compile_result *r;
+  app_set set;
+  char *errors; /* what diag_print says, "" when nothing */
+} fixture;
+
+static fixture *F;
+
+/* Compiles `body` inside `import "std/gitops"; env apps { ... }`. */
+static app_set *read_apps(const char *body) {
+  char src[4096];
+  snprintf(src, sizeof src, "import \"std/gitops\"\nenv apps {\n%s\n}\n", body);
+  F->r = compile_source("apps.plumb", src, strlen(src), NULL);
+  assert_int_equal(F->r->diags.errors, 0);
+  app_set_read(&F->set, F->r->arena, F->r, &F->r->diags);
+  size_t len;
+  FILE *out = open_memstream(&F->errors, &len);
+  diag_print(&F->r->diags, out);
+  fclose(out);
+  return &F->set;
+}
+
+static int setup(void **state) {
+  F = calloc(1, sizeof *F);
+  return 0;
+}
+
+static int teardown(void **state) {
+  compile_free(F->r);
+  free(F->errors);
+  free(F);
+  return 0;
+}
+
+static const app_def *app(const char *name) {
+  for (size_t i = 0; i < F->set.napps; i++)
+    if (strcmp(F->set.apps[i].name, name) == 0) return &F->set.apps[i];
+  fail_msg("no application %s", name);
+  return NULL;
+}
+
+static void an_application_gets_the_defaults(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"https://git.example.com/web.git\")");
+  assert_string_equal(F->errors, "");
+  assert_int_equal(F->set.napps, 1);
+  const app_def *a = app("web");
+  assert_string_equal(a->repo, "https://git.example.com/web.git");
+  assert_string_equal(a->revision, "HEAD");
+  assert_string_equal(a->path, ".");
+  assert_string_equal(a->cluster, "in-cluster");
+  assert_string_equal(a->project, "default");
+  assert_false(a->automated || a->prune || a->self_heal || a->allow_empty);
+  assert_int_equal(a->interval_s, 180);
+  assert_non_null(app_set_project(&F->set, "default"));
+}
+
+static void an_application_says_where_and_how(void **state) {
+  read_apps("app a = application(name: \"shop\", repo: \"file:///srv/git/shop\", revision: \"v1.2\",\n"
+            "  path: \"envs/prod\", env: \"prod\", namespace: \"shop\", automated: true, prune: true,\n"
+            "  self_heal: true, interval: \"1m30s\", credentials: { token_file: \"/etc/git/token\" })");
+  assert_string_equal(F->errors, "");
+  const app_def *a = app("shop");
+  assert_string_equal(a->revision, "v1.2");
+  assert_string_equal(a->path, "envs/prod");
+  assert_string_equal(a->env, "prod");
+  assert_string_equal(a->namespace, "shop");
+  assert_true(a->automated && a->prune && a->self_heal && !a->allow_empty);
+  assert_int_equal(a->interval_s, 90);
+  assert_int_equal(a->ncredentials, 1);
+  assert_string_equal(a->credentials[0].key, "token_file");
+  assert_string_equal(a->credentials[0].value, "/etc/git/token");
+}
+
+static void bad_fields_are_errors_where_they_were_written(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
+            "  credentials: { password: \"hunter2\" })\n"
+            "app b = application(name: \"api\", repo: \"r\", project: \"nope\")");
+  assert_non_null(strstr(F->errors, "application web: sync.interval \"soon\" is not a duration like 30s, 3m or 1h"));
+  assert_non_null(strstr(F->errors, "application web: source.path must stay inside the repository"));
+  assert_non_null(strstr(F->errors, "application web: unknown credential \"password\""));
+  assert_non_null(strstr(F->errors, "application api: project \"nope\" is not defined"));
+  /* The interval's error points at the argument in apps.plumb. */
+  assert_non_null(strstr(F->errors, "apps.plumb:3:"));
+}
+
+static const char *denied_object(const char *api, const char *kind, const char *ns) {
+  const app_def *a = app("web");
+  return app_check_object(app_set_project(&F->set, a->project), a, api, kind, ns, F->r->arena);
+}
+
+static void the_default_project_refuses_cluster_scoped_kinds(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\")");
+  assert_null(denied_object("apps/v1", "Deployment", "web"));
+  assert_string_equal(denied_object("v1", "Namespace", NULL), "project default does not allow the cluster-scoped kind Namespace");
+}
+
+static void a_project_limits_repos_destinations_and_kinds(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"https://git.example.com/web.git\", project: \"team\")\n"
+            "app b = application(name: \"evil\", repo: \"https://evil.example.com/x.git\", project: \"team\")\n"
+            "app p = project(name: \"team\", repos: [\"https://git.example.com/*\"],\n"
+            "  destinations: [{ cluster: \"in-cluster\", namespace: \"team-*\" }],\n"
+            "  cluster_kinds: [\"Namespace\"], deny_kinds: [\"Secret\", \"rbac.authorization.k8s.io/*\"])");
+  assert_string_equal(F->errors, "");
+  const app_project *p = app_set_project(&F->set, "team");
+  assert_null(app_check_source(p, app("web"), F->r->arena));
+  assert_string_equal(app_check_source(p, app("evil"), F->r->arena),
+                      "project team does not allow the repository https://evil.example.com/x.git");
+  assert_null(denied_object("v1", "Namespace", NULL));
+  assert_null(denied_object("apps/v1", "Deployment", "team-a"));
+  assert_string_equal(denied_object("apps/v1", "Deployment", "kube-system"),
+                      "project team does not allow the destination in-cluster, namespace kube-system");
+  assert_string_equal(denied_object("v1", "Secret", "team-a"), "project team does not allow the kind Secret");
+  assert_string_equal(denied_object("rbac.authorization.k8s.io/v1", "Role", "team-a"),
+                      "project team does not allow the kind rbac.authorization.k8s.io/Role");
+  assert_string_equal(denied_object("rbac.authorization.k8s.io/v1", "ClusterRole", NULL),
+                      "project team does not allow the cluster-scoped kind rbac.authorization.k8s.io/ClusterRole");
+}
+
+static void definitions_are_told_from_resources(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\")\nConfigMap \"c\" {}\n"
+            "Application \"argo\" { apiVersion: \"argoproj.io/v1alpha1\" }");
+  assert_int_equal(F->r->nres, 3);
+  int defs = 0;
+  for (size_t i = 0; i < F->r->nres; i++) defs += app_is_definition(F->r->res[i].obj);
+  assert_int_equal(defs, 1);
+}
+
+static void intervals(void **state) {
+  assert_int_equal(app_parse_interval("30s"), 30);
+  assert_int_equal(app_parse_interval("3m"), 180);
+  assert_int_equal(app_parse_interval("1h30m"), 5400);
+  assert_int_equal(app_parse_interval(""), -1);
+  assert_int_equal(app_parse_interval("0s"), -1);
+  assert_int_equal(app_parse_interval("5"), -1);
+  assert_int_equal(app_parse_interval("m"), -1);
+  assert_int_equal(app_parse_interval("-1m"), -1);
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(an_application_gets_the_defaults),
+      T(an_application_says_where_and_how),
+      T(bad_fields_are_errors_where_they_were_written),
+      T(the_default_project_refuses_cluster_scoped_kinds),
+      T(a_project_limits_repos_destinations_and_kinds),
+      T(definitions_are_told_from_resources),
+      T(intervals),
+  };
+  return cmocka_run_group_tests_name("app", tests, NULL, NULL);
+}
