@@ -14,12 +14,13 @@
 #include "kube/convert.h"
 #include "live.h"
 
-json_t *apply_body(const compile_result *r, size_t i) {
+json_t *apply_body(const compile_result *r, size_t i, const char *owner) {
   json_t *obj = kube_json_from_value(r->res[i].obj);
   json_t *meta = json_object_get(obj, "metadata");
   json_t *labels = json_object_get(meta, "labels");
   if (!labels) json_object_set_new(meta, "labels", labels = json_object());
   json_object_set_new(labels, APPLY_ENV_LABEL, json_string(r->env));
+  if (owner) json_object_set_new(labels, APPLY_OWNER_LABEL, json_string(owner));
   json_t *ann = json_object_get(meta, "annotations");
   if (!ann) json_object_set_new(meta, "annotations", ann = json_object());
   json_object_set_new(ann, APPLY_APP_ANNOTATION, json_string(r->res[i].app ? r->res[i].app : "-"));
@@ -30,16 +31,55 @@ static const char *str(const json_t *obj, const char *key) { return json_string_
 static bool eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 static const char *meta_str(const json_t *obj, const char *key) { return str(json_object_get(obj, "metadata"), key); }
 
-/* "deployment.apps/web", as kubectl names objects in its output. */
-static void print_ref(FILE *out, const json_t *obj) {
+/* "deployment.apps/web", as kubectl names objects in its output (caller
+ * frees). */
+static char *ref_of(const json_t *obj) {
   const char *api = str(obj, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
-  char kind[128];
+  char kind[128], *ref;
   snprintf(kind, sizeof kind, "%s", str(obj, "kind"));
   for (char *p = kind; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-  if (slash)
-    fprintf(out, "%s.%.*s/%s", kind, (int)(slash - api), api, meta_str(obj, "name"));
-  else
-    fprintf(out, "%s/%s", kind, meta_str(obj, "name"));
+  int n = slash ? asprintf(&ref, "%s.%.*s/%s", kind, (int)(slash - api), api, meta_str(obj, "name"))
+                : asprintf(&ref, "%s/%s", kind, meta_str(obj, "name"));
+  if (n < 0) abort();
+  return ref;
+}
+
+static char *dup_or_null(const char *s) {
+  char *d = s ? strdup(s) : NULL;
+  if (s && !d) abort();
+  return d;
+}
+
+void apply_result_free(apply_result *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    free(r->items[i].ref);
+    free(r->items[i].ns);
+    free(r->items[i].verb);
+    free(r->items[i].error);
+  }
+  free(r->items);
+  *r = (apply_result){0};
+}
+
+/* One object's outcome: a line for the user (errors on stderr, with a hint
+ * where one helps), and an entry in o->result. */
+static void outcome(const apply_opts *o, const json_t *obj, const char *verb, const char *error, const char *hint) {
+  char *ref = ref_of(obj);
+  if (verb && o->out) fprintf(o->out, "%s %s%s\n", ref, verb, o->dry_run ? " (server dry run)" : "");
+  if (!verb) {
+    if (o->out) fflush(o->out); /* the lines before it come first, also in one file */
+    fprintf(stderr, "error: %s: %s%s\n", ref, error, hint ? hint : "");
+  }
+  if (!o->result) {
+    free(ref);
+    return;
+  }
+  apply_result *r = o->result;
+  if (r->n == r->cap) {
+    r->cap = r->cap ? 2 * r->cap : 16;
+    if (!(r->items = realloc(r->items, r->cap * sizeof *r->items))) abort();
+  }
+  r->items[r->n++] = (apply_outcome){ref, dup_or_null(meta_str(obj, "namespace")), dup_or_null(verb), dup_or_null(error)};
 }
 
 static bool established(const json_t *crd) {
@@ -92,7 +132,7 @@ static bool wanted(const compile_result *r, const json_t *live) {
 
 static int prune_kind(kube_client *c, const compile_result *r, const char *api, const char *kind, const apply_opts *o) {
   char selector[300];
-  snprintf(selector, sizeof selector, "%s=%s", APPLY_ENV_LABEL, r->env);
+  snprintf(selector, sizeof selector, "%s=%s", o->owner ? APPLY_OWNER_LABEL : APPLY_ENV_LABEL, o->owner ? o->owner : r->env);
   kube_list_opts lo = {.label_selector = selector};
   json_t *items;
   int rc = kube_list(c, api, kind, NULL, &lo, &items, NULL), failed = 0;
@@ -107,12 +147,12 @@ static int prune_kind(kube_client *c, const compile_result *r, const char *api, 
     kube_delete_opts dopts = {.propagation = "Background", .uid = meta_str(live, "uid")};
     int d = o->dry_run ? KUBE_OK : kube_delete(c, api, kind, meta_str(live, "namespace"), meta_str(live, "name"), &dopts);
     if (d == KUBE_OK || d == KUBE_ENOTFOUND) {
-      print_ref(o->out, live);
-      fprintf(o->out, " pruned%s\n", o->dry_run ? " (server dry run)" : "");
+      outcome(o, live, "pruned", NULL, NULL);
     } else {
-      fprintf(stderr, "error: prune ");
-      print_ref(stderr, live);
-      fprintf(stderr, ": %s\n", kube_last_error(c));
+      char *why;
+      if (asprintf(&why, "prune: %s", kube_last_error(c)) < 0) abort();
+      outcome(o, live, NULL, why, NULL);
+      free(why);
       failed++;
     }
   }
@@ -163,8 +203,7 @@ static void report(run *r, size_t i) {
   if (it->rc == KUBE_ECANCELED) return;
   if (it->rc == KUBE_OK) {
     r->answered++;
-    print_ref(r->o->out, r->objs[i].body);
-    fprintf(r->o->out, " %s%s\n", r->verb[i], r->o->dry_run ? " (server dry run)" : "");
+    outcome(r->o, r->objs[i].body, r->verb[i], NULL, NULL);
     return;
   }
   r->failed++;
@@ -173,13 +212,10 @@ static void report(run *r, size_t i) {
     r->stopped = true;
   else
     r->answered++;
-  fflush(r->o->out); /* the lines before it come first, also in one file */
-  fprintf(stderr, "error: ");
-  print_ref(stderr, r->objs[i].body);
-  fprintf(stderr, ": %s%s\n", it->error,
+  outcome(r->o, r->objs[i].body, NULL, it->error,
           it->rc == KUBE_ECONFLICT && !r->o->force
               ? "\n  (another field manager owns these fields; --force-conflicts takes them over)"
-              : "");
+              : NULL);
 }
 
 /* Lines for every finished object up to the first still on its way. */
@@ -217,10 +253,30 @@ static int applied(size_t k, void *ctx) {
   return hopeless(w->r->res[i].rc);
 }
 
-/* Objects known without a request: unreadable, or already as wanted.
- * Returns false when one of them makes further requests pointless. */
+/* Why an application may not take over a live object, or NULL when the
+ * object is its own (caller frees). */
+static char *foreign(const json_t *live, const char *owner) {
+  const char *mark = str(json_object_get(json_object_get(live, "metadata"), "labels"), APPLY_OWNER_LABEL);
+  char *why = NULL;
+  if (eq(mark, owner)) return NULL;
+  if (asprintf(&why, "exists and belongs to %s%s; application %s does not take it over",
+               mark ? "application " : "", mark ? mark : "no Plumb application (made by hand or another tool)",
+               owner) < 0)
+    abort();
+  return why;
+}
+
+/* Objects known without a request: unreadable, someone else's, or already
+ * as wanted. Returns false when one of them makes further requests
+ * pointless. */
 static bool decide(run *r, size_t i, wave *w, size_t *m) {
   live_obj *ob = &r->objs[i];
+  char *theirs = ob->rc == KUBE_OK && ob->live && r->o->owner ? foreign(ob->live, r->o->owner) : NULL;
+  if (theirs) {
+    r->res[i] = (kube_apply_item){.obj = ob->body, .rc = KUBE_ERROR, .error = theirs};
+    r->done[i] = true;
+    return true;
+  }
   if (ob->rc != KUBE_OK) {
     r->res[i] = (kube_apply_item){.obj = ob->body, .rc = ob->rc, .error = ob->error};
     ob->error = NULL;
@@ -286,7 +342,7 @@ static size_t wave_end(const live_obj *objs, size_t from, size_t n) {
 
 static int apply_all(kube_client *c, const compile_result *res, const apply_opts *o) {
   size_t n = res->nres;
-  run r = {.c = c, .o = o, .objs = live_new(res), .n = n};
+  run r = {.c = c, .o = o, .objs = live_new(res, o->owner), .n = n};
   if (!(r.res = calloc(n ? n : 1, sizeof *r.res)) || !(r.verb = calloc(n ? n : 1, sizeof *r.verb)) ||
       !(r.done = calloc(n ? n : 1, sizeof *r.done)))
     abort();
@@ -296,7 +352,7 @@ static int apply_all(kube_client *c, const compile_result *res, const apply_opts
   }
   for (size_t i = r.printed; i < n; i++)
     if (r.done[i]) report(&r, i);
-  fflush(o->out);
+  if (o->out) fflush(o->out);
   if (r.stopped) fprintf(stderr, "plumb: stopped after %zu of %zu objects\n", r.answered, n);
   for (size_t i = 0; i < n; i++) {
     json_decref(r.res[i].out);
@@ -316,7 +372,7 @@ int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o
     fprintf(stderr, "plumb: not pruning: %d object%s failed to apply\n", failed, failed == 1 ? "" : "s");
     return failed;
   }
-  if (r->nres == 0) {
+  if (r->nres == 0 && !o->allow_empty) {
     fprintf(stderr, "plumb: not pruning: env %s produced no resources\n", r->env);
     return 1;
   }

@@ -97,7 +97,7 @@ static int report(live_obj *objs, size_t n, kube_apply_item *items, const size_t
 
 int diff_resources(kube_client *c, const compile_result *r, FILE *out) {
   size_t n = r->nres;
-  live_obj *objs = live_new(r);
+  live_obj *objs = live_new(r, NULL);
   kube_apply_item *items = calloc(n ? n : 1, sizeof *items);
   size_t *which = calloc(n ? n : 1, sizeof *which);
   if (!items || !which) abort();

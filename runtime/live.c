@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-live_obj *live_new(const compile_result *r) {
+live_obj *live_new(const compile_result *r, const char *owner) {
   live_obj *objs = calloc(r->nres ? r->nres : 1, sizeof *objs);
   if (!objs) abort();
-  for (size_t i = 0; i < r->nres; i++) objs[i].body = apply_body(r, i);
+  for (size_t i = 0; i < r->nres; i++) objs[i].body = apply_body(r, i, owner);
   return objs;
 }
 

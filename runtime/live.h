@@ -14,7 +14,7 @@ typedef struct {
 } live_obj;
 
 /* One per resource of r, with its body; live_free frees them. */
-live_obj *live_new(const compile_result *r);
+live_obj *live_new(const compile_result *r, const char *owner);
 void live_free(live_obj *objs, size_t n);
 
 /* Reads the live objects of objs[0..n), listing their kinds per namespace

@@ -2,8 +2,9 @@
  *
  * Every object Plumb applies carries its ownership mark: the label
  * plumb.dev/env (the env's name) and the annotation plumb.dev/app (the app
- * that produced it, or "-"). Pruning deletes only objects with the env's
- * label that the new output no longer contains. */
+ * that produced it, or "-"); the runtime adds the label
+ * plumb.dev/application naming its application. Pruning deletes only
+ * objects so marked that the new output no longer contains. */
 #ifndef PLUMB_APPLY_H
 #define PLUMB_APPLY_H
 
@@ -14,18 +15,41 @@
 
 #define APPLY_ENV_LABEL "plumb.dev/env"
 #define APPLY_APP_ANNOTATION "plumb.dev/app"
+#define APPLY_OWNER_LABEL "plumb.dev/application"
+
+/* How one object went. */
+typedef struct {
+  char *ref;   /* "deployment.apps/web", as kubectl names objects */
+  char *ns;    /* NULL for cluster-scoped objects */
+  char *verb;  /* created, configured, unchanged, pruned; NULL when it failed */
+  char *error; /* why it failed, NULL otherwise */
+} apply_outcome;
 
 typedef struct {
-  bool dry_run; /* server-side dry run: nothing changes */
-  bool force;   /* take over fields another manager owns */
+  apply_outcome *items;
+  size_t n, cap;
+} apply_result;
+
+void apply_result_free(apply_result *r);
+
+typedef struct {
+  bool dry_run;  /* server-side dry run: nothing changes */
+  bool force;    /* take over fields another manager owns */
   bool prune;
-  FILE *out;    /* one line per object: created, configured, unchanged, pruned */
+  bool allow_empty; /* prune everything when the env produced nothing */
+  FILE *out;     /* one line per object: created, configured, unchanged,
+                    pruned; NULL: none (errors still go to stderr) */
+  /* The runtime's application: objects get the label plumb.dev/application
+   * = owner, prune selects by it, and an object that exists without this
+   * mark (made by hand, or another application's) is refused, not taken. */
+  const char *owner;
+  apply_result *result; /* if given, gets one outcome per object */
 } apply_opts;
 
 /* Applies r's resources in order, waiting for each CRD to be Established
  * before what follows it. Returns 0, or the number of objects that failed
  * (each failure printed to stderr); prune runs only when nothing failed and
- * refuses an empty result. */
+ * refuses an empty result unless allow_empty. */
 int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o);
 
 /* Prints a unified diff per resource between the live object and the
@@ -33,7 +57,8 @@ int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o
  * differs, 2 on error. */
 int diff_resources(kube_client *c, const compile_result *r, FILE *out);
 
-/* The marked JSON body for one compiled resource (caller decrefs). */
-json_t *apply_body(const compile_result *r, size_t i);
+/* The marked JSON body for one compiled resource (caller decrefs); owner
+ * as in apply_opts, or NULL. */
+json_t *apply_body(const compile_result *r, size_t i, const char *owner);
 
 #endif
