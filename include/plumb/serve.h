@@ -1,0 +1,82 @@
+/* serve.h: plumb run's HTTP port, on libmicrohttpd.
+ *
+ * One port serves the probes (/healthz, /readyz), Prometheus (/metrics), a
+ * JSON API under /api/v1/apps and the git webhook (/api/v1/webhook). The
+ * server parses, routes and authenticates; what the API answers comes from
+ * callbacks its owner gives. Callbacks run in the server's threads, several
+ * at once (one per connection), so that a slow diff never keeps a probe
+ * waiting: they must be thread-safe. docs/runtime.md describes the
+ * endpoints for users. */
+#ifndef PLUMB_SERVE_H
+#define PLUMB_SERVE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "plumb/metrics.h"
+
+typedef struct serve serve;
+
+/* The API's routes, each with its own callback. */
+typedef enum {
+  SERVE_APPS,      /* GET  /api/v1/apps */
+  SERVE_APP,       /* GET  /api/v1/apps/NAME */
+  SERVE_RESOURCES, /* GET  /api/v1/apps/NAME/resources */
+  SERVE_HISTORY,   /* GET  /api/v1/apps/NAME/history */
+  SERVE_DIFF,      /* GET  /api/v1/apps/NAME/diff */
+  SERVE_SYNC,      /* POST /api/v1/apps/NAME/sync */
+  SERVE_ROLLBACK,  /* POST /api/v1/apps/NAME/rollback, body {"id": N} or none */
+  SERVE_API_COUNT,
+} serve_api;
+
+typedef struct {
+  const char *app;    /* NAME from the path; NULL for SERVE_APPS */
+  const json_t *body; /* a POST's JSON body; NULL when it had none */
+  bool has_id;        /* rollback: the body gave an "id" */
+  long long id;
+} serve_call;
+
+/* Returns the HTTP status (404 for an app it does not know) and sets *out
+ * to the body, which the server sends and decrefs. NULL: {} for a success,
+ * {"error": "<reason phrase>"} for a failure. */
+typedef int (*serve_api_fn)(const serve_call *call, json_t **out, void *ctx);
+
+/* A push the webhook received and verified. Everything is borrowed for the
+ * length of the call. */
+typedef struct {
+  const char *provider;    /* "github", "gitlab" or "gitea" */
+  const char *ref;         /* "refs/heads/main" */
+  const char *after;       /* the commit pushed, NULL when not given */
+  const char *const *urls; /* every URL the payload gives the repository by */
+  size_t nurls;
+} serve_push;
+
+typedef void (*serve_push_fn)(const serve_push *push, void *ctx);
+
+typedef struct {
+  const char *address; /* an IPv4 or IPv6 address; NULL: every address */
+  unsigned port;       /* 0: any free port (serve_port says which) */
+  /* The bearer token /api/v1/apps requires; NULL refuses every call. */
+  const char *token;
+  /* The webhook's shared secret; NULL refuses every delivery. */
+  const char *webhook_secret;
+  size_t max_body;  /* bytes a request body may have; 0: 1 MiB */
+  metrics *metrics; /* what /metrics shows, and where the server counts its requests; may be NULL */
+  serve_api_fn api[SERVE_API_COUNT]; /* NULL: that route answers 404 */
+  serve_push_fn push;
+  void *ctx; /* given to every callback */
+} serve_opts;
+
+/* Starts serving in threads of its own; *err (caller frees) says why not.
+ * The strings of o are copied. */
+int serve_start(serve **out, const serve_opts *o, char **err);
+/* The port it listens on. */
+unsigned serve_port(const serve *s);
+/* /readyz answers 200 once the owner says it is ready, 503 before (and
+ * after it says it is not any more). */
+void serve_set_ready(serve *s, bool ready);
+/* Stops listening, waits for the requests in flight, frees s. */
+void serve_stop(serve *s);
+
+#endif

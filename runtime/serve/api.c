@@ -1,0 +1,117 @@
+/* api.c: /api/v1/apps and below: the bearer token, the routes, the body,
+ * then the owner's callback. */
+#include <string.h>
+#include <strings.h>
+
+#include "serve/internal.h"
+
+#define APPS "/api/v1/apps"
+
+/* A path is /api/v1/apps, /api/v1/apps/NAME or /api/v1/apps/NAME/ACTION. */
+static const struct {
+  const char *method;
+  bool named;
+  const char *action;
+  serve_api api;
+} routes[] = {
+    {"GET", false, "", SERVE_APPS},
+    {"GET", true, "", SERVE_APP},
+    {"GET", true, "resources", SERVE_RESOURCES},
+    {"GET", true, "history", SERVE_HISTORY},
+    {"GET", true, "diff", SERVE_DIFF},
+    {"POST", true, "sync", SERVE_SYNC},
+    {"POST", true, "rollback", SERVE_ROLLBACK},
+};
+
+enum { NROUTES = sizeof routes / sizeof *routes, NAME_MAX_LEN = 253 };
+
+/* Splits url into the app's name (into name, "" for none) and the action;
+ * false when it is no path of the API. */
+static bool split(const char *url, char name[NAME_MAX_LEN + 1], const char **action) {
+  *name = '\0';
+  *action = "";
+  if (strncmp(url, APPS, strlen(APPS)) != 0) return false;
+  const char *rest = url + strlen(APPS);
+  if (!*rest) return true;
+  if (*rest++ != '/') return false;
+  size_t n = strcspn(rest, "/");
+  if (n == 0 || n > NAME_MAX_LEN) return false;
+  memcpy(name, rest, n);
+  name[n] = '\0';
+  if (!rest[n]) return true;
+  *action = rest + n + 1;
+  return **action && !strchr(*action, '/');
+}
+
+/* The route for the path, whatever the method; NROUTES when none. */
+static size_t route_of(bool named, const char *action) {
+  size_t i = 0;
+  while (i < NROUTES && !(routes[i].named == named && strcmp(routes[i].action, action) == 0)) i++;
+  return i;
+}
+
+static serve_reply unauthorized(const char *why) {
+  serve_reply r = serve_error(MHD_HTTP_UNAUTHORIZED, why);
+  r.challenge = "Bearer";
+  return r;
+}
+
+/* "Authorization: Bearer TOKEN", the scheme in any case (RFC 7235). */
+static bool authorized(const serve *s, const serve_request *r) {
+  const char *given = serve_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (!given || strncasecmp(given, "Bearer ", 7) != 0) return false;
+  return serve_secret_equal(given + 7, s->opts.token);
+}
+
+/* The body of a POST: none, or a JSON object; for a rollback its "id" must
+ * be an integer. Returns what is wrong with it, or NULL. */
+static const char *read_body(const serve_request *r, serve_call *call, json_t **body) {
+  *body = NULL;
+  if (r->len == 0) return NULL;
+  json_t *json = json_loadb(r->body, r->len, 0, NULL);
+  const json_t *id = json_object_get(json, "id");
+  const char *wrong = !json_is_object(json)       ? "the body is not a JSON object"
+                      : id && !json_is_integer(id) ? "id is not an integer"
+                                                   : NULL;
+  if (wrong) {
+    json_decref(json);
+    return wrong;
+  }
+  call->has_id = id != NULL;
+  call->id = json_integer_value(id);
+  *body = json;
+  return NULL;
+}
+
+/* The callback's status and body; its defaults when it gives no body. */
+static serve_reply call_owner(serve *s, serve_api api, const serve_call *call) {
+  json_t *out = NULL;
+  int status = s->opts.api[api](call, &out, s->opts.ctx);
+  if (status < 100 || status > 599) {
+    json_decref(out);
+    return serve_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "the handler gave no valid status");
+  }
+  if (out) return serve_json((unsigned)status, out);
+  if (status >= 400) return serve_error((unsigned)status, MHD_get_reason_phrase_for((unsigned)status));
+  return serve_json((unsigned)status, json_object());
+}
+
+serve_reply serve_api_answer(serve *s, const serve_request *r) {
+  if (!s->opts.token) return unauthorized("the API has no token configured");
+  if (!authorized(s, r)) return unauthorized("a valid bearer token is required");
+  char name[NAME_MAX_LEN + 1];
+  const char *action;
+  size_t i = split(r->url, name, &action) ? route_of(*name != '\0', action) : NROUTES;
+  if (i == NROUTES || !s->opts.api[routes[i].api]) return serve_error(MHD_HTTP_NOT_FOUND, "no such route");
+  bool head = strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0;
+  if (strcmp(r->method, routes[i].method) != 0 && !head)
+    return serve_method_not_allowed(strcmp(routes[i].method, "GET") == 0 ? "GET, HEAD" : routes[i].method);
+  serve_call call = {.app = *name ? name : NULL};
+  json_t *body = NULL;
+  const char *bad = strcmp(routes[i].method, "POST") == 0 ? read_body(r, &call, &body) : NULL;
+  if (bad) return serve_error(MHD_HTTP_BAD_REQUEST, bad);
+  call.body = body;
+  serve_reply reply = call_owner(s, routes[i].api, &call);
+  json_decref(body);
+  return reply;
+}

@@ -1,0 +1,274 @@
+/* server.c: the daemon, the life of one request, the probes and /metrics.
+ *
+ * libmicrohttpd calls answer() once when the headers are in, once per
+ * piece of the body, and once more to ask for the reply. The body is
+ * gathered up to opts.max_body: a request that declares a longer one gets
+ * 413 before it is read; one that sends more than it declared (or declares
+ * nothing, chunked) has the rest discarded and gets 413 at the end. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plumb/arena.h"
+#include "serve/internal.h"
+
+enum { DEFAULT_MAX_BODY = 1 << 20, CONNECTION_LIMIT = 64, IDLE_TIMEOUT_S = 30 };
+
+/* One request in flight. */
+typedef struct {
+  buf body;
+  bool too_big;
+  struct timespec start;
+} upload;
+
+typedef serve_reply page_fn(serve *s, const serve_request *r);
+
+const char *serve_header(const serve_request *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+serve_reply serve_json(unsigned status, json_t *json) {
+  char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(json);
+  if (!text) abort();
+  return (serve_reply){.status = status, .body = text, .type = "application/json"};
+}
+
+serve_reply serve_error(unsigned status, const char *message) {
+  return serve_json(status, json_pack("{ss}", "error", message));
+}
+
+serve_reply serve_method_not_allowed(const char *allow) {
+  serve_reply r = serve_error(MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+  r.allow = allow;
+  return r;
+}
+
+/* Digests first: CRYPTO_memcmp wants equal lengths, and comparing the
+ * lengths themselves would tell an attacker how long the secret is. */
+bool serve_secret_equal(const char *given, const char *secret) {
+  if (!given || !secret) return false;
+  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char *)given, strlen(given), a);
+  SHA256((const unsigned char *)secret, strlen(secret), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+static serve_reply text(unsigned status, const char *body) {
+  char *copy = strdup(body);
+  if (!copy) abort();
+  return (serve_reply){.status = status, .body = copy, .type = "text/plain; charset=utf-8"};
+}
+
+static bool is_get(const serve_request *r) {
+  return strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+}
+
+static serve_reply healthz(serve *s, const serve_request *r) {
+  if (!is_get(r)) return serve_method_not_allowed("GET, HEAD");
+  return text(MHD_HTTP_OK, "ok\n");
+}
+
+static serve_reply readyz(serve *s, const serve_request *r) {
+  if (!is_get(r)) return serve_method_not_allowed("GET, HEAD");
+  if (!atomic_load(&s->ready)) return text(MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n");
+  return text(MHD_HTTP_OK, "ok\n");
+}
+
+static serve_reply metrics_page(serve *s, const serve_request *r) {
+  if (!is_get(r)) return serve_method_not_allowed("GET, HEAD");
+  char *body = s->opts.metrics ? metrics_text(s->opts.metrics) : strdup("");
+  if (!body) abort();
+  return (serve_reply){.status = MHD_HTTP_OK, .body = body, .type = "text/plain; version=0.0.4; charset=utf-8"};
+}
+
+/* The handler label of the request metrics names the page, not the path:
+ * paths carry app names without bound. The webhook comes before the rest
+ * of /api/: it authenticates by signature, not by bearer token. */
+static const struct {
+  const char *path, *handler;
+  bool prefix;
+  page_fn *answer;
+} pages[] = {
+    {"/healthz", "healthz", false, healthz},
+    {"/readyz", "readyz", false, readyz},
+    {"/metrics", "metrics", false, metrics_page},
+    {"/api/v1/webhook", "webhook", false, serve_webhook_answer},
+    {"/api/", "api", true, serve_api_answer},
+};
+
+enum { NPAGES = sizeof pages / sizeof *pages };
+
+/* The page for url; NPAGES when there is none. */
+static size_t page_of(const char *url) {
+  size_t i = 0;
+  for (; i < NPAGES; i++)
+    if (pages[i].prefix ? strncmp(url, pages[i].path, strlen(pages[i].path)) == 0 : strcmp(url, pages[i].path) == 0)
+      break;
+  return i;
+}
+
+static double seconds_since(const struct timespec *start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void count(serve *s, const char *handler, unsigned status, const upload *u) {
+  char code[8];
+  snprintf(code, sizeof code, "%u", status);
+  metrics_add(s->requests, (const char *[]){handler, code}, 1);
+  metrics_observe(s->durations, (const char *[]){handler}, seconds_since(&u->start));
+}
+
+static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c, size_t page, serve_reply *r, const upload *u) {
+  count(s, page < NPAGES ? pages[page].handler : "other", r->status, u);
+  struct MHD_Response *res = MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
+  if (r->allow) MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
+  if (r->challenge) MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->challenge);
+  enum MHD_Result ok = MHD_queue_response(c, r->status, res);
+  MHD_destroy_response(res);
+  return ok;
+}
+
+static serve_reply too_large(void) { return serve_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large"); }
+
+static bool declares_too_much(serve *s, struct MHD_Connection *c) {
+  const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  return length && strtoull(length, NULL, 10) > s->opts.max_body;
+}
+
+static void take(serve *s, upload *u, const char *data, size_t n) {
+  if (u->too_big || u->body.len + n > s->opts.max_body) u->too_big = true;
+  else buf_put(&u->body, data, n);
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *data, size_t *size, void **state) {
+  serve *s = cls;
+  upload *u = *state;
+  size_t page = page_of(url);
+  if (!u) {
+    *state = u = calloc(1, sizeof *u);
+    if (!u) return MHD_NO;
+    clock_gettime(CLOCK_MONOTONIC, &u->start);
+    if (!declares_too_much(s, c)) return MHD_YES;
+    serve_reply r = too_large();
+    return send_reply(s, c, page, &r, u);
+  }
+  if (*size) {
+    take(s, u, data, *size);
+    *size = 0;
+    return MHD_YES;
+  }
+  serve_request req = {c, method, url, u->body.data ? u->body.data : "", u->body.len};
+  serve_reply r = u->too_big        ? too_large()
+                  : page < NPAGES ? pages[page].answer(s, &req)
+                                  : text(MHD_HTTP_NOT_FOUND, "not found\n");
+  return send_reply(s, c, page, &r, u);
+}
+
+static void finished(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why) {
+  upload *u = *state;
+  if (!u) return;
+  buf_free(&u->body);
+  free(u);
+  *state = NULL;
+}
+
+static void declare_metrics(serve *s) {
+  static const double latency[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  metrics *m = s->opts.metrics;
+  if (!m) return;
+  s->requests = metrics_counter(m, "plumb_http_requests_total", "HTTP requests answered, by handler and status code.",
+                                (const char *[]){"handler", "code", NULL});
+  s->durations = metrics_histogram(m, "plumb_http_request_duration_seconds",
+                                   "Time from a request's headers to its reply, by handler.",
+                                   (const char *[]){"handler", NULL}, latency, sizeof latency / sizeof *latency);
+  s->deliveries = metrics_counter(m, "plumb_webhook_deliveries_total",
+                                  "Webhook deliveries, by provider and what became of them.",
+                                  (const char *[]){"provider", "result", NULL});
+}
+
+/* The address to listen on, or *flags for every address when there is
+ * none; false when it is not an IP address. */
+static bool listen_address(const serve_opts *o, struct sockaddr_storage *sa, unsigned *flags) {
+  memset(sa, 0, sizeof *sa);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+  if (!o->address) {
+    *flags |= MHD_USE_DUAL_STACK;
+    return true;
+  }
+  if (inet_pton(AF_INET, o->address, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)o->port);
+    return true;
+  }
+  if (inet_pton(AF_INET6, o->address, &v6->sin6_addr) != 1) return false;
+  v6->sin6_family = AF_INET6;
+  v6->sin6_port = htons((uint16_t)o->port);
+  *flags |= MHD_USE_IPv6;
+  return true;
+}
+
+static char *copy(const char *s) {
+  char *c = s ? strdup(s) : NULL;
+  if (s && !c) abort();
+  return c;
+}
+
+static int fail(serve *s, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(serve *s, char **err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(err, fmt, ap) < 0) abort();
+  va_end(ap);
+  serve_stop(s);
+  return -1;
+}
+
+int serve_start(serve **out, const serve_opts *o, char **err) {
+  *out = NULL;
+  serve *s = calloc(1, sizeof *s);
+  if (!s) abort();
+  s->opts = *o;
+  s->opts.token = copy(o->token);
+  s->opts.webhook_secret = copy(o->webhook_secret);
+  if (!s->opts.max_body) s->opts.max_body = DEFAULT_MAX_BODY;
+  declare_metrics(s);
+  if (o->port > 65535) return fail(s, err, "port %u is out of range", o->port);
+  struct sockaddr_storage sa;
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+  if (!listen_address(o, &sa, &flags)) return fail(s, err, "not an IP address: %s", o->address);
+  s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, answer, s, MHD_OPTION_SOCK_ADDR,
+                               o->address ? (struct sockaddr *)&sa : NULL, MHD_OPTION_NOTIFY_COMPLETED, finished,
+                               NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
+  if (!s->daemon) return fail(s, err, "cannot listen: %s", strerror(errno));
+  *out = s;
+  return 0;
+}
+
+unsigned serve_port(const serve *s) {
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return info ? info->port : 0;
+}
+
+void serve_set_ready(serve *s, bool ready) { atomic_store(&s->ready, ready); }
+
+void serve_stop(serve *s) {
+  if (!s) return;
+  if (s->daemon) MHD_stop_daemon(s->daemon);
+  free((char *)s->opts.token);
+  free((char *)s->opts.webhook_secret);
+  free(s);
+}

@@ -1,0 +1,513 @@
+/* test_serve.c: plumb run's HTTP port, spoken to over a real socket: the
+ * probes, /metrics, the API behind its bearer token, and git webhooks
+ * behind their signatures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plumb/serve.h"
+
+#define TOKEN "t0ken-for-tests"
+#define SECRET "hook-secret"
+#define MAX_BODY 4096
+
+/* What the owner saw of the calls. */
+typedef struct {
+  char synced[64];
+  char pushed[512]; /* "provider ref url url ..." */
+  int pushes;
+} owner;
+
+static owner seen;
+static serve *server;
+static metrics *registry;
+static metrics_family *syncs, *app_health, *sync_seconds;
+
+typedef struct {
+  long status;
+  char body[8192];
+  size_t len;
+  char type[128], allow[64], challenge[64];
+} response;
+
+static const char *const known_apps[] = {"db", "web"};
+
+static bool known(const char *app) { return strcmp(app, "db") == 0 || strcmp(app, "web") == 0; }
+
+static int list_apps(const serve_call *call, json_t **out, void *ctx) {
+  *out = json_pack("{s[ss]}", "apps", known_apps[0], known_apps[1]);
+  return 200;
+}
+
+/* GET of one app and its parts: {"app": NAME, "part": ...}. */
+static int app_part(const serve_call *call, json_t **out, const char *part) {
+  if (!known(call->app)) return 404;
+  *out = json_pack("{ssss}", "app", call->app, "part", part);
+  return 200;
+}
+
+static int get_app(const serve_call *call, json_t **out, void *ctx) { return app_part(call, out, "app"); }
+static int get_resources(const serve_call *call, json_t **out, void *ctx) { return app_part(call, out, "resources"); }
+static int get_history(const serve_call *call, json_t **out, void *ctx) { return app_part(call, out, "history"); }
+static int get_diff(const serve_call *call, json_t **out, void *ctx) { return app_part(call, out, "diff"); }
+
+static int sync_app(const serve_call *call, json_t **out, void *ctx) {
+  if (!known(call->app)) return 404;
+  snprintf(((owner *)ctx)->synced, sizeof seen.synced, "%s", call->app);
+  return 202;
+}
+
+static int rollback_app(const serve_call *call, json_t **out, void *ctx) {
+  if (!known(call->app)) return 404;
+  *out = call->has_id ? json_pack("{sssI}", "app", call->app, "id", (json_int_t)call->id)
+                      : json_pack("{sssn}", "app", call->app, "id");
+  return 200;
+}
+
+static void pushed(const serve_push *push, void *ctx) {
+  owner *o = ctx;
+  o->pushes++;
+  int n = snprintf(o->pushed, sizeof o->pushed, "%s %s", push->provider, push->ref);
+  for (size_t i = 0; i < push->nurls; i++) n += snprintf(o->pushed + n, sizeof o->pushed - n, " %s", push->urls[i]);
+}
+
+static int setup(void **state) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  registry = metrics_new();
+  serve_opts o = {.address = "127.0.0.1", .token = TOKEN, .webhook_secret = SECRET, .max_body = MAX_BODY,
+                  .metrics = registry, .push = pushed, .ctx = &seen};
+  o.api[SERVE_APPS] = list_apps;
+  o.api[SERVE_APP] = get_app;
+  o.api[SERVE_RESOURCES] = get_resources;
+  o.api[SERVE_HISTORY] = get_history;
+  o.api[SERVE_DIFF] = get_diff;
+  o.api[SERVE_SYNC] = sync_app;
+  o.api[SERVE_ROLLBACK] = rollback_app;
+  char *err = NULL;
+  if (serve_start(&server, &o, &err) != 0) fail_msg("serve_start: %s", err);
+  return 0;
+}
+
+static int teardown(void **state) {
+  serve_stop(server);
+  metrics_free(registry);
+  curl_global_cleanup();
+  return 0;
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *out) {
+  response *r = out;
+  size_t room = sizeof r->body - 1 - r->len, take = size * n < room ? size * n : room;
+  memcpy(r->body + r->len, data, take);
+  r->len += take;
+  r->body[r->len] = '\0';
+  return size * n;
+}
+
+static void copy_header(CURL *h, const char *name, char *to, size_t size) {
+  struct curl_header *found;
+  if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &found) == CURLHE_OK) snprintf(to, size, "%s", found->value);
+}
+
+/* Sends method path with the extra headers (NULL-terminated) and body. */
+static response request_on(unsigned port, const char *method, const char *path, const char *const *headers,
+                           const char *body, long len) {
+  static response r;
+  memset(&r, 0, sizeof r);
+  char url[256];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
+  CURL *h = curl_easy_init();
+  struct curl_slist *list = NULL;
+  for (size_t i = 0; headers && headers[i]; i++) list = curl_slist_append(list, headers[i]);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+  if (body) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, len < 0 ? (long)strlen(body) : len);
+  }
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  copy_header(h, "Content-Type", r.type, sizeof r.type);
+  copy_header(h, "Allow", r.allow, sizeof r.allow);
+  copy_header(h, "WWW-Authenticate", r.challenge, sizeof r.challenge);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(h);
+  return r;
+}
+
+static response request(const char *method, const char *path, const char *const *headers, const char *body) {
+  return request_on(serve_port(server), method, path, headers, body, -1);
+}
+
+static response get(const char *path) { return request("GET", path, NULL, NULL); }
+
+#define AUTH "Authorization: Bearer " TOKEN
+
+static response api(const char *method, const char *path, const char *body) {
+  return request(method, path, (const char *[]){AUTH, NULL}, body);
+}
+
+static void assert_reply(const response *r, long status, const char *body) {
+  if (r->status != status || strcmp(r->body, body) != 0)
+    fail_msg("got %ld %s, want %ld %s", r->status, r->body, status, body);
+}
+
+/* ---- probes ---------------------------------------------------------------- */
+
+static void healthz_answers_while_the_process_runs(void **state) {
+  response r = get("/healthz");
+  assert_reply(&r, 200, "ok\n");
+  r = request("POST", "/healthz", NULL, "");
+  assert_int_equal(r.status, 405);
+  assert_string_equal(r.allow, "GET, HEAD");
+}
+
+static void readyz_follows_the_owner(void **state) {
+  response r = get("/readyz");
+  assert_reply(&r, 503, "not ready\n");
+  serve_set_ready(server, true);
+  r = get("/readyz");
+  assert_reply(&r, 200, "ok\n");
+  serve_set_ready(server, false);
+  r = get("/readyz");
+  assert_int_equal(r.status, 503);
+}
+
+static void unknown_paths_are_not_found(void **state) {
+  response r = get("/nothing/here");
+  assert_int_equal(r.status, 404);
+}
+
+/* ---- metrics ----------------------------------------------------------------- */
+
+static void assert_contains(const char *text, const char *part) {
+  if (!strstr(text, part)) fail_msg("missing from the page:\n%s\n--- page:\n%s", part, text);
+}
+
+static void metrics_in_prometheus_text_format(void **state) {
+  syncs = metrics_counter(registry, "plumb_syncs_total", "Syncs started.", NULL);
+  app_health = metrics_gauge(registry, "plumb_app_health", "1 when the app is healthy.",
+                             (const char *[]){"app", NULL});
+  const double bounds[] = {0.1, 1};
+  sync_seconds = metrics_histogram(registry, "plumb_sync_duration_seconds", "How long a sync took.", NULL, bounds, 2);
+  metrics_add(syncs, NULL, 2);
+  metrics_set(app_health, (const char *[]){"web"}, 1);
+  metrics_set(app_health, (const char *[]){"db"}, 0);
+  metrics_observe(sync_seconds, NULL, 0.05);
+  metrics_observe(sync_seconds, NULL, 0.5);
+  metrics_observe(sync_seconds, NULL, 3);
+
+  response r = get("/metrics");
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.type, "text/plain; version=0.0.4; charset=utf-8");
+  assert_contains(r.body, "# HELP plumb_syncs_total Syncs started.\n"
+                          "# TYPE plumb_syncs_total counter\n"
+                          "plumb_syncs_total 2\n");
+  assert_contains(r.body, "# HELP plumb_app_health 1 when the app is healthy.\n"
+                          "# TYPE plumb_app_health gauge\n"
+                          "plumb_app_health{app=\"db\"} 0\n"
+                          "plumb_app_health{app=\"web\"} 1\n");
+  assert_contains(r.body, "# TYPE plumb_sync_duration_seconds histogram\n"
+                          "plumb_sync_duration_seconds_bucket{le=\"0.1\"} 1\n"
+                          "plumb_sync_duration_seconds_bucket{le=\"1\"} 2\n"
+                          "plumb_sync_duration_seconds_bucket{le=\"+Inf\"} 3\n"
+                          "plumb_sync_duration_seconds_sum 3.55\n"
+                          "plumb_sync_duration_seconds_count 3\n");
+  /* The server counts what it answered: the probes above, for one. */
+  assert_contains(r.body, "plumb_http_requests_total{handler=\"healthz\",code=\"200\"} 1\n");
+  assert_contains(r.body, "plumb_http_request_duration_seconds_bucket{handler=\"readyz\",le=\"+Inf\"} 3\n");
+}
+
+/* ---- the API: authentication -------------------------------------------------- */
+
+static void api_without_a_token_is_unauthorized(void **state) {
+  response r = get("/api/v1/apps");
+  assert_reply(&r, 401, "{\"error\":\"a valid bearer token is required\"}");
+  assert_string_equal(r.challenge, "Bearer");
+  assert_string_equal(r.type, "application/json");
+}
+
+static void api_with_a_wrong_token_is_unauthorized(void **state) {
+  const char *wrong[][2] = {{"Authorization: Bearer t0ken-for-test", NULL},
+                            {"Authorization: Bearer t0ken-for-tests-and-more", NULL},
+                            {"Authorization: Basic dXNlcjpwYXNz", NULL},
+                            {"Authorization: " TOKEN, NULL}};
+  for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+    response r = request("GET", "/api/v1/apps", wrong[i], NULL);
+    assert_int_equal(r.status, 401);
+  }
+  /* Unknown routes are not revealed to a stranger either. */
+  response r = get("/api/v1/nothing");
+  assert_int_equal(r.status, 401);
+}
+
+static void api_with_the_token_answers(void **state) {
+  response r = api("GET", "/api/v1/apps", NULL);
+  assert_reply(&r, 200, "{\"apps\":[\"db\",\"web\"]}");
+  r = request("GET", "/api/v1/apps", (const char *[]){"Authorization: bearer " TOKEN, NULL}, NULL);
+  assert_int_equal(r.status, 200);
+}
+
+static void api_without_a_configured_token_refuses_everyone(void **state) {
+  serve *bare;
+  char *err = NULL;
+  serve_opts o = {.address = "127.0.0.1"};
+  o.api[SERVE_APPS] = list_apps;
+  assert_int_equal(serve_start(&bare, &o, &err), 0);
+  response r = request_on(serve_port(bare), "GET", "/api/v1/apps", (const char *[]){AUTH, NULL}, NULL, -1);
+  assert_reply(&r, 401, "{\"error\":\"the API has no token configured\"}");
+  r = request_on(serve_port(bare), "POST", "/api/v1/webhook", (const char *[]){"X-Gitlab-Event: Push Hook", NULL},
+                 "{}", -1);
+  assert_reply(&r, 401, "{\"error\":\"the webhook has no secret configured\"}");
+  serve_stop(bare);
+}
+
+/* ---- the API: routes ---------------------------------------------------------- */
+
+static void api_routes_to_the_owners_callbacks(void **state) {
+  const char *routes[][2] = {
+      {"/api/v1/apps/web", "{\"app\":\"web\",\"part\":\"app\"}"},
+      {"/api/v1/apps/web/resources", "{\"app\":\"web\",\"part\":\"resources\"}"},
+      {"/api/v1/apps/db/history", "{\"app\":\"db\",\"part\":\"history\"}"},
+      {"/api/v1/apps/db/diff", "{\"app\":\"db\",\"part\":\"diff\"}"},
+  };
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+    response r = api("GET", routes[i][0], NULL);
+    assert_reply(&r, 200, routes[i][1]);
+  }
+}
+
+static void api_unknown_app_or_route_is_not_found(void **state) {
+  response r = api("GET", "/api/v1/apps/nope", NULL);
+  assert_reply(&r, 404, "{\"error\":\"Not Found\"}");
+  const char *unknown[] = {"/api/v1/apps/web/logs", "/api/v1/things", "/api/v1/apps/", "/api/v1/apps/web/diff/x",
+                           "/api/v1/appsweb"};
+  for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+    r = api("GET", unknown[i], NULL);
+    assert_reply(&r, 404, "{\"error\":\"no such route\"}");
+  }
+}
+
+static void api_wrong_method_is_not_allowed(void **state) {
+  response r = api("GET", "/api/v1/apps/web/sync", NULL);
+  assert_int_equal(r.status, 405);
+  assert_string_equal(r.allow, "POST");
+  r = api("DELETE", "/api/v1/apps/web", NULL);
+  assert_int_equal(r.status, 405);
+  assert_string_equal(r.allow, "GET, HEAD");
+}
+
+static void api_sync_and_rollback(void **state) {
+  response r = api("POST", "/api/v1/apps/web/sync", "");
+  assert_reply(&r, 202, "{}");
+  assert_string_equal(seen.synced, "web");
+  r = api("POST", "/api/v1/apps/web/rollback", "{\"id\": 3}");
+  assert_reply(&r, 200, "{\"app\":\"web\",\"id\":3}");
+  r = api("POST", "/api/v1/apps/web/rollback", "");
+  assert_reply(&r, 200, "{\"app\":\"web\",\"id\":null}");
+  r = api("POST", "/api/v1/apps/web/rollback", "{\"id\": \"three\"}");
+  assert_reply(&r, 400, "{\"error\":\"id is not an integer\"}");
+  r = api("POST", "/api/v1/apps/web/rollback", "[3]");
+  assert_reply(&r, 400, "{\"error\":\"the body is not a JSON object\"}");
+  r = api("POST", "/api/v1/apps/nope/sync", "");
+  assert_int_equal(r.status, 404);
+}
+
+/* ---- webhooks ------------------------------------------------------------------- */
+
+static const char github_push[] =
+    "{\"ref\":\"refs/heads/main\",\"after\":\"4b825dc642cb6eb9a060e54bf8d69288fbee4904\",\"repository\":{"
+    "\"clone_url\":\"https://github.com/acme/deploy.git\",\"ssh_url\":\"git@github.com:acme/deploy.git\","
+    "\"html_url\":\"https://github.com/acme/deploy\"}}";
+
+static const char gitlab_push[] =
+    "{\"object_kind\":\"push\",\"ref\":\"refs/heads/main\",\"project\":{"
+    "\"git_http_url\":\"https://gitlab.com/acme/deploy.git\",\"git_ssh_url\":\"git@gitlab.com:acme/deploy.git\","
+    "\"web_url\":\"https://gitlab.com/acme/deploy\"},\"repository\":{"
+    "\"git_http_url\":\"https://gitlab.com/acme/deploy.git\",\"git_ssh_url\":\"git@gitlab.com:acme/deploy.git\"}}";
+
+static const char gitea_push[] =
+    "{\"ref\":\"refs/heads/release\",\"repository\":{\"clone_url\":\"https://gitea.example.com/acme/deploy.git\","
+    "\"ssh_url\":\"ssh://git@gitea.example.com:2222/acme/deploy.git\"}}";
+
+/* The hex HMAC-SHA256 of body under key. */
+static const char *hmac_hex(const char *key, const char *body) {
+  static char hex[2 * EVP_MAX_MD_SIZE + 1];
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned len;
+  HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, strlen(body), mac, &len);
+  for (unsigned i = 0; i < len; i++) snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+  return hex;
+}
+
+static response deliver(const char *event_header, const char *auth_header, const char *body) {
+  seen.pushes = 0;
+  seen.pushed[0] = '\0';
+  return request("POST", "/api/v1/webhook", (const char *[]){event_header, auth_header, NULL}, body);
+}
+
+static void github_push_signed(void **state) {
+  char sig[128];
+  snprintf(sig, sizeof sig, "X-Hub-Signature-256: sha256=%s", hmac_hex(SECRET, github_push));
+  response r = deliver("X-GitHub-Event: push", sig, github_push);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(seen.pushes, 1);
+  assert_string_equal(seen.pushed, "github refs/heads/main https://github.com/acme/deploy.git "
+                                   "git@github.com:acme/deploy.git https://github.com/acme/deploy");
+  assert_string_equal(r.body, "{\"ref\":\"refs/heads/main\",\"urls\":[\"https://github.com/acme/deploy.git\","
+                              "\"git@github.com:acme/deploy.git\",\"https://github.com/acme/deploy\"]}");
+}
+
+static void github_push_with_a_bad_signature(void **state) {
+  char sig[128];
+  snprintf(sig, sizeof sig, "X-Hub-Signature-256: sha256=%s", hmac_hex("not-the-secret", github_push));
+  const char *bad[] = {sig, "X-Hub-Signature-256: sha256=00", "X-Hub-Signature: sha1=0000", NULL};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    response r = deliver("X-GitHub-Event: push", bad[i], github_push);
+    assert_reply(&r, 401, "{\"error\":\"the signature or token is wrong\"}");
+    assert_int_equal(seen.pushes, 0);
+  }
+}
+
+static void github_other_events_are_ignored(void **state) {
+  const char *ping = "{\"zen\":\"Keep it logically awesome.\"}";
+  char sig[128];
+  snprintf(sig, sizeof sig, "X-Hub-Signature-256: sha256=%s", hmac_hex(SECRET, ping));
+  response r = deliver("X-GitHub-Event: ping", sig, ping);
+  assert_reply(&r, 200, "{\"ignored\":\"ping\"}");
+  assert_int_equal(seen.pushes, 0);
+}
+
+static void gitlab_push_with_its_token(void **state) {
+  response r = deliver("X-Gitlab-Event: Push Hook", "X-Gitlab-Token: " SECRET, gitlab_push);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(seen.pushed, "gitlab refs/heads/main https://gitlab.com/acme/deploy.git "
+                                   "git@gitlab.com:acme/deploy.git https://gitlab.com/acme/deploy");
+  r = deliver("X-Gitlab-Event: Push Hook", "X-Gitlab-Token: hook-secreT", gitlab_push);
+  assert_int_equal(r.status, 401);
+  r = deliver("X-Gitlab-Event: Push Hook", NULL, gitlab_push);
+  assert_int_equal(r.status, 401);
+  assert_int_equal(seen.pushes, 0);
+}
+
+static void gitea_push_signed(void **state) {
+  char sig[128];
+  snprintf(sig, sizeof sig, "X-Gitea-Signature: %s", hmac_hex(SECRET, gitea_push));
+  /* Gitea sends GitHub's event header too; its own signature decides. */
+  response r = request("POST", "/api/v1/webhook",
+                       (const char *[]){"X-Gitea-Event: push", "X-GitHub-Event: push", sig, NULL}, gitea_push);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(seen.pushed, "gitea refs/heads/release https://gitea.example.com/acme/deploy.git "
+                                   "ssh://git@gitea.example.com:2222/acme/deploy.git");
+  snprintf(sig, sizeof sig, "X-Gitea-Signature: %s", hmac_hex(SECRET, github_push));
+  r = deliver("X-Gitea-Event: push", sig, gitea_push);
+  assert_int_equal(r.status, 401);
+  assert_int_equal(seen.pushes, 0);
+}
+
+static void webhook_malformed_deliveries(void **state) {
+  const char *bodies[] = {"not json", "{\"ref\":\"refs/heads/main\"}", "{\"repository\":{\"clone_url\":\"x\"}}"};
+  for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+    response r = deliver("X-Gitlab-Event: Push Hook", "X-Gitlab-Token: " SECRET, bodies[i]);
+    assert_reply(&r, 400, "{\"error\":\"not a push event's payload\"}");
+  }
+  response r = deliver("X-Bitbucket-Event: push", NULL, github_push);
+  assert_reply(&r, 400, "{\"error\":\"not a GitHub, GitLab or Gitea delivery\"}");
+  r = get("/api/v1/webhook");
+  assert_int_equal(r.status, 405);
+  assert_int_equal(seen.pushes, 0);
+}
+
+/* ---- limits ------------------------------------------------------------------------ */
+
+static size_t read_zeros(char *to, size_t size, size_t n, void *left) {
+  size_t *rest = left, take = size * n < *rest ? size * n : *rest;
+  memset(to, '0', take);
+  *rest -= take;
+  return take;
+}
+
+static void oversized_bodies_are_refused(void **state) {
+  static char big[MAX_BODY + 2];
+  memset(big, ' ', sizeof big - 1);
+  response r = request("POST", "/api/v1/webhook", (const char *[]){"X-Gitlab-Event: Push Hook", NULL}, big);
+  assert_reply(&r, 413, "{\"error\":\"the body is too large\"}");
+  big[MAX_BODY] = '\0';
+  r = api("POST", "/api/v1/apps/web/rollback", big); /* exactly the limit: read, then refused as no JSON */
+  assert_int_equal(r.status, 400);
+
+  /* Chunked, with no length declared: read up to the limit, the rest dropped. */
+  size_t left = 3 * MAX_BODY;
+  response sink = {0};
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/apps/web/sync", serve_port(server));
+  CURL *h = curl_easy_init();
+  struct curl_slist *list = curl_slist_append(NULL, AUTH);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(h, CURLOPT_READFUNCTION, read_zeros);
+  curl_easy_setopt(h, CURLOPT_READDATA, &left);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  assert_int_equal(curl_easy_perform(h), CURLE_OK);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  assert_int_equal(status, 413);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(h);
+}
+
+static void bad_addresses_are_refused(void **state) {
+  serve *s = NULL;
+  char *err = NULL;
+  serve_opts o = {.address = "localhost"};
+  assert_int_equal(serve_start(&s, &o, &err), -1);
+  assert_null(s);
+  assert_string_equal(err, "not an IP address: localhost");
+  free(err);
+  o.address = "127.0.0.1";
+  o.port = serve_port(server);
+  assert_int_equal(serve_start(&s, &o, &err), -1);
+  assert_string_equal(err, "cannot listen: Address already in use");
+  free(err);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(healthz_answers_while_the_process_runs),
+      cmocka_unit_test(readyz_follows_the_owner),
+      cmocka_unit_test(unknown_paths_are_not_found),
+      cmocka_unit_test(metrics_in_prometheus_text_format),
+      cmocka_unit_test(api_without_a_token_is_unauthorized),
+      cmocka_unit_test(api_with_a_wrong_token_is_unauthorized),
+      cmocka_unit_test(api_with_the_token_answers),
+      cmocka_unit_test(api_without_a_configured_token_refuses_everyone),
+      cmocka_unit_test(api_routes_to_the_owners_callbacks),
+      cmocka_unit_test(api_unknown_app_or_route_is_not_found),
+      cmocka_unit_test(api_wrong_method_is_not_allowed),
+      cmocka_unit_test(api_sync_and_rollback),
+      cmocka_unit_test(github_push_signed),
+      cmocka_unit_test(github_push_with_a_bad_signature),
+      cmocka_unit_test(github_other_events_are_ignored),
+      cmocka_unit_test(gitlab_push_with_its_token),
+      cmocka_unit_test(gitea_push_signed),
+      cmocka_unit_test(webhook_malformed_deliveries),
+      cmocka_unit_test(oversized_bodies_are_refused),
+      cmocka_unit_test(bad_addresses_are_refused),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
