@@ -32,7 +32,7 @@ typedef enum {
   N_BLOCK,   /* list: statements */
   N_SETTING, /* name; a: value (inside env) */
   N_APP,     /* name; a: value (inside env) */
-  N_PATCH,   /* type: kind; a: name; b: body object */
+  N_PATCH,   /* type: kind or NULL; a: name, or c: where() (E_CALL); b: body object or list */
   N_FOR,     /* name, name2: variables; a: iterable; b: block or NULL in a comprehension */
   N_IF,      /* a: condition; b: then-block; c: else-block or else-if, or NULL */
   N_EXPR,    /* a: expression whose resources are emitted */
@@ -46,7 +46,7 @@ typedef enum {
   E_IDENT,    /* name */
   E_LIST,     /* list: items; or, when b is set, b: element and list: clauses */
   E_OBJECT,   /* list: N_ENTRY and N_LET; or, when b is set, a: key, b: value, list: clauses */
-  N_ENTRY,    /* a: key (E_STRING), b: value */
+  N_ENTRY,    /* a: key (E_STRING), b: value; op: OP_SET for ':=' */
   E_FIELD,    /* a: object; name */
   E_INDEX,    /* a: container; b: index */
   E_CALL,     /* a: callee; list: N_ARG */
@@ -55,11 +55,11 @@ typedef enum {
   E_BINARY,   /* op; a, b */
   E_COND,     /* a: condition; b: then; c: else */
   E_RESOURCE, /* type: kind; a: name; b: body object */
-  E_DELETE,
+  E_DELETE,   /* a: the list element's keys (an object), or NULL */
 } node_kind;
 
 /* Operators that are not single characters. */
-enum { OP_EQ = 256, OP_NE, OP_LE, OP_GE, OP_AND, OP_OR };
+enum { OP_EQ = 256, OP_NE, OP_LE, OP_GE, OP_AND, OP_OR, OP_SET };
 
 struct node {
   node_kind kind;

@@ -14,14 +14,9 @@
 #include "kinds.h"
 #include "merge.h"
 #include "parse.h"
+#include "patch.h"
 #include "plumb/compile.h"
 #include "validate.h"
-
-typedef struct {
-  const node *at;
-  const char *kind;
-  value *name, *body;
-} patch;
 
 typedef struct {
   const char *name;
@@ -80,17 +75,12 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   env_state *e = s->env;
   arena *a = eval_arena(ev);
   if (st->kind == N_PATCH) {
-    value *name = eval_expr(ev, m, sc, st->a), *body = name ? eval_expr(ev, m, sc, st->b) : NULL;
-    if (!body) return false;
-    if (name->kind != V_STRING) {
-      eval_fail(ev, st->a->at, "the name in a patch must be a string, got %s", value_kind_name(name->kind));
-      return false;
-    }
     if (e->npatches == e->cap) {
       e->cap = e->cap ? 2 * e->cap : 8;
       e->patches = arena_grow(a, e->patches, e->npatches * sizeof *e->patches, e->cap * sizeof *e->patches);
     }
-    e->patches[e->npatches++] = (patch){st, st->type, name, body};
+    if (!patch_eval(ev, m, sc, st, &e->patches[e->npatches])) return false;
+    e->npatches++;
     return true;
   }
   value *v = eval_expr(ev, m, sc, st->a);
@@ -122,37 +112,6 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
 static const char *str_at(const value *res, const char *path) {
   const value *v = value_get_path(res, path);
   return v && v->kind == V_STRING ? v->u.str.s : NULL;
-}
-
-/* A patch changes a resource; which resource it is stays as declared. */
-static bool keeps_identity(eval *ev, const patch *pt) {
-  static const char *const fixed[] = {"apiVersion", "kind", "metadata.name", "metadata.namespace"};
-  bool ok = true;
-  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-    const value *v = value_get_path(pt->body, fixed[i]);
-    if (v) {
-      eval_fail(ev, v->at, "a patch cannot change %s; it names the resource it patches", fixed[i]);
-      ok = false;
-    }
-  }
-  return ok;
-}
-
-static void apply_patches(eval *ev, env_state *e) {
-  arena *a = eval_arena(ev);
-  for (size_t p = 0; p < e->npatches; p++) {
-    patch *pt = &e->patches[p];
-    if (!keeps_identity(ev, pt)) continue;
-    int hits = 0;
-    for (size_t i = 0; i < e->nres; i++) {
-      value *r = e->res[i].obj;
-      const char *kind = str_at(r, "kind"), *name = str_at(r, "metadata.name");
-      if (!kind || !name || strcmp(kind, pt->kind) || strcmp(name, pt->name->u.str.s)) continue;
-      e->res[i].obj = merge_values(a, r, pt->body, "patch");
-      hits++;
-    }
-    if (!hits) eval_fail(ev, pt->at->at, "patch %s \"%s\" matches no resource of env %s", pt->kind, pt->name->u.str.s, e->name);
-  }
 }
 
 /* Sets metadata.KEY (a string) or merges metadata.KEY (an object). */
@@ -337,7 +296,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
     eval_fail(ev, env->at, "env %s produces %zu resources; at most %d are allowed", e.name, e.nres, EVAL_MAX_RESOURCES);
     return;
   }
-  apply_patches(ev, &e);
+  patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
   apply_transformers(ev, &e);
   if (r->diags.errors) return;
   for (size_t i = 0; i < e.nres; i++) validate_resource(&r->diags, e.res[i].obj);

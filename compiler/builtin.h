@@ -29,6 +29,10 @@ value *eval_fail(eval *ev, pos at, const char *fmt, ...) __attribute__((format(p
 /* Reads PATH, relative to the directory of the file that holds `at`, as a
  * string value; fails for any file outside the compiled root. */
 value *eval_read_file(eval *ev, pos at, const char *path);
+/* The same file as text and its root-relative name; false after reporting
+ * "FN: why" at `at`. */
+bool eval_read_source(eval *ev, pos at, const char *fn, const char *path, const char **name, const char **text,
+                      size_t *len);
 /* The diagnostics of this compile (from_yaml reports into them). */
 diag_list *eval_diags(eval *ev);
 

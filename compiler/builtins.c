@@ -848,12 +848,38 @@ static value *bi_get(eval *ev, pos at, value **argv, int argc) {
   return argc > 2 ? argv[2] : value_null(ar(c), at);
 }
 
+/* Argument 0 as a path: a string without NUL bytes. */
+static const value *path_arg(const call *c) {
+  const value *p = arg(c, 0, V_STRING);
+  if (p && memchr(p->u.str.s, '\0', p->u.str.len)) return fail(c, "the path contains a NUL byte");
+  return p;
+}
+
 static value *bi_file(eval *ev, pos at, value **argv, int argc) {
   CALL("file");
-  const value *p = arg(c, 0, V_STRING);
-  if (!p) return NULL;
-  if (memchr(p->u.str.s, '\0', p->u.str.len)) return fail(c, "the path contains a NUL byte");
-  return eval_read_file(ev, at, p->u.str.s);
+  const value *p = path_arg(c);
+  return p ? eval_read_file(ev, at, p->u.str.s) : NULL;
+}
+
+/* The documents of a YAML file as resources. Unlike from_yaml(file(...)),
+ * every value keeps its line and column in that file, for errors and
+ * `plumb explain`. */
+static value *bi_yaml_resources(eval *ev, pos at, value **argv, int argc) {
+  CALL("yaml_resources");
+  const value *p = path_arg(c);
+  const char *name, *text;
+  size_t len;
+  value *docs;
+  if (!p || !eval_read_source(ev, at, c->fn, p->u.str.s, &name, &text, &len)) return NULL;
+  diag_add_source(eval_diags(ev), name, text, len);
+  if (yaml_read(ar(c), eval_diags(ev), name, text, len, &docs) < 0) return NULL;
+  for (size_t i = 0; i < docs->u.list.len; i++) {
+    const value *d = docs->u.list.items[i], *k = value_get_path(d, "kind"), *n = value_get_path(d, "metadata.name");
+    if (!k || k->kind != V_STRING || !n || n->kind != V_STRING)
+      return eval_fail(ev, d->at, "%s: document %zu of %s is not a Kubernetes resource: it needs kind and metadata.name",
+                       c->fn, i + 1, name);
+  }
+  return docs;
 }
 
 /* Sorted by name for bsearch. */
@@ -895,6 +921,7 @@ static const builtin table[] = {
     {"unique", 1, 1, bi_unique},
     {"upper", 1, 1, bi_upper},
     {"values", 1, 1, bi_values},
+    {"yaml_resources", 1, 1, bi_yaml_resources},
 };
 
 static int by_name(const void *key, const void *elem) {

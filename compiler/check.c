@@ -180,6 +180,7 @@ static void stmt(checker *c, const node *s) {
     return;
   case N_PATCH:
     expr(c, s->a);
+    for (size_t i = 0; s->c && i < s->c->list.len; i++) expr(c, s->c->list.items[i]->a);
     expr(c, s->b);
     return;
   default: expr(c, s->a);

@@ -83,13 +83,19 @@ value *eval_fail(eval *ev, pos at, const char *fmt, ...) {
   return NULL;
 }
 
+bool eval_read_source(eval *ev, pos at, const char *fn, const char *path, const char **name, const char **text,
+                      size_t *len) {
+  const char *err;
+  if (loader_resolve(ev->loader, at.file, path, name, &err) == 0 && loader_read(ev->loader, *name, text, len, &err) == 0)
+    return true;
+  eval_fail(ev, at, "%s: %s", fn, err);
+  return false;
+}
+
 value *eval_read_file(eval *ev, pos at, const char *path) {
-  const char *name, *err, *text;
+  const char *name, *text;
   size_t len;
-  if (loader_resolve(ev->loader, at.file, path, &name, &err) != 0 ||
-      loader_read(ev->loader, name, &text, &len, &err) != 0)
-    return eval_fail(ev, at, "file: %s", err);
-  return value_string(ev->arena, at, text, len);
+  return eval_read_source(ev, at, "file", path, &name, &text, &len) ? value_string(ev->arena, at, text, len) : NULL;
 }
 
 scope *scope_bind(eval *ev, scope *up, const char *name, value *v) {
@@ -582,6 +588,14 @@ static value *eval_list(eval *ev, module *m, scope *sc, const node *e) {
   return out;
 }
 
+/* `key := v`: a patch sets v whole instead of merging it in. */
+static value *set_whole(eval *ev, value *v, pos at) {
+  if (merge_is_delete(v)) return eval_fail(ev, at, "':=' sets a value; write 'key: delete' to remove a field");
+  v = value_clone(ev->arena, v);
+  v->via = merge_replace_via;
+  return v;
+}
+
 static value *eval_object(eval *ev, module *m, scope *sc, const node *e) {
   value *out = value_object(ev->arena, e->at);
   if (e->b) {
@@ -599,6 +613,7 @@ static value *eval_object(eval *ev, module *m, scope *sc, const node *e) {
     }
     const char *k = want_key(ev, m, sc, it->a);
     value *v = k ? eval_expr(ev, m, sc, it->b) : NULL;
+    if (v && it->op == OP_SET) v = set_whole(ev, v, it->b->at);
     ok = v && set_field(ev, out, k, v, it->a->at) && ok;
   }
   return ok ? out : NULL;
@@ -974,6 +989,17 @@ value *eval_expr(eval *ev, module *m, scope *sc, const node *e) {
   return v;
 }
 
+/* The markers a patch reads: `delete` alone removes a field, `delete {...}`
+ * the list element with the keys it gives. */
+static value *eval_delete(eval *ev, module *m, scope *sc, const node *e) {
+  value *v = e->a ? eval_expr(ev, m, sc, e->a) : value_null(ev->arena, e->at);
+  if (!v) return NULL;
+  v = value_clone(ev->arena, v);
+  v->at = e->at;
+  v->via = merge_delete_via;
+  return v;
+}
+
 static value *eval_expr_inner(eval *ev, module *m, scope *sc, const node *e) {
   if (arena_used(ev->arena) > EVAL_MAX_BYTES) {
     return eval_fail(ev, e->at, "the compile uses more than %d MiB of memory; output too large", EVAL_MAX_BYTES >> 20);
@@ -1001,11 +1027,7 @@ static value *eval_expr_inner(eval *ev, module *m, scope *sc, const node *e) {
     return eval_expr(ev, m, sc, c->u.b ? e->b : e->c);
   }
   case E_RESOURCE: return eval_resource(ev, m, sc, e);
-  case E_DELETE: {
-    value *v = value_null(ev->arena, e->at);
-    v->via = merge_delete_via;
-    return v;
-  }
+  case E_DELETE: return eval_delete(ev, m, sc, e);
   default: return eval_fail(ev, e->at, "this is not an expression");
   }
 }

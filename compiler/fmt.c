@@ -28,6 +28,9 @@ typedef struct {
   int prev_line; /* line where the previous token ended */
   bool line_start;
   bool prev_unary;
+  /* How many words of `patch KIND NAME` were just seen: a '[' after the
+   * name starts a JSON patch, not an index. */
+  int patch_words;
 } fmt_state;
 
 static bool opens(int t) { return t == '{' || t == '[' || t == '('; }
@@ -35,7 +38,7 @@ static bool closes(int t) { return t == '}' || t == ']' || t == ')'; }
 
 /* Tokens after which a '-' or '!' is a prefix operator. */
 static bool expects_operand(int t) {
-  return t == 0 || opens(t) || t == ',' || t == ':' || t == '=' || t == '+' || t == '-' || t == '*' || t == '/' ||
+  return t == 0 || opens(t) || t == ',' || t == ':' || t == COLON_EQ || t == '=' || t == '+' || t == '-' || t == '*' || t == '/' ||
          t == '%' || t == '<' || t == '>' || t == EQ || t == NE || t == LE || t == GE || t == AND || t == OR ||
          t == '!' || t == IF || t == THEN || t == ELSE || t == IN;
 }
@@ -50,7 +53,7 @@ static bool space_between(const fmt_state *f, int t) {
   if (p == '.' || t == '.' || t == ',' || t == ':' || t == ')' || t == ']') return false;
   if (p == '(' || p == '[') return false;
   if (f->prev_unary) return false;
-  if ((t == '(' || t == '[') && value_end(p)) return false; /* call or index */
+  if ((t == '(' || (t == '[' && f->patch_words != 3)) && value_end(p)) return false; /* call or index */
   if (p == '{' && t == '}') return false;
   return true;
 }
@@ -79,6 +82,11 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
     f->open_indent[f->nopen++] = f->indent;
   f->prev = t;
   f->prev_line = end_line;
+  bool name = t == IDENT || t == STR_END || t == TSTR_END;
+  f->patch_words = t == IDENT && len == 5 && memcmp(text, "patch", 5) == 0 ? 1
+                   : f->patch_words == 1 && t == KIND                    ? 2
+                   : f->patch_words == 2 && name                         ? 3
+                                                                         : 0;
 }
 
 /* Formats one file's text. Returns 0, or -1 when it does not lex (fmt never

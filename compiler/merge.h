@@ -1,21 +1,35 @@
 /* merge.h: overlays onto a base, as environments patch app templates.
  *
- * Objects merge key by key, recursively; scalars and lists are replaced; a
- * field whose overlay value is the `delete` marker is removed. Every value
- * that replaces another keeps it in `prev`, tagged with `via`. */
+ * Two rules. The plain one (merge(), env settings): objects merge key by key,
+ * recursively; scalars and lists are replaced. The strategic one (`patch`):
+ * the same, except that the lists Kubernetes merges by a key (containers by
+ * name, ports by port...) merge element by element, and Kustomize's `$patch`
+ * directives are honoured. Both remove a field whose overlay value is the
+ * `delete` marker and replace whole what `:=` set. Every value that replaces
+ * another keeps it in `prev`, tagged with `via`. */
 #ifndef PLUMB_MERGE_H
 #define PLUMB_MERGE_H
 
 #include "plumb/value.h"
 
-/* `delete` evaluates to a null whose `via` is this very string, so the marker
- * keeps the position of the keyword for error messages. */
+/* Markers are values whose `via` is one of these very strings, so a marker
+ * keeps the position of what the user wrote for error messages. `delete` is a
+ * null marked for deletion (a field); `delete {name: "x"}` an object marked
+ * so (the list element with that key); `key := v` marks v to be set whole. */
 extern const char merge_delete_via[];
-static inline bool merge_is_delete(const value *v) {
-  return v->kind == V_NULL && v->via == merge_delete_via;
-}
+extern const char merge_replace_via[];
+static inline bool merge_is_delete(const value *v) { return v->via == merge_delete_via; }
+static inline bool merge_is_replace(const value *v) { return v->via == merge_replace_via; }
 
-/* A new value: overlay merged onto base. Neither input is changed. */
+/* A new value: overlay merged onto base by the plain rule. Neither input is
+ * changed. */
 value *merge_values(arena *a, const value *base, const value *overlay, const char *via);
+
+/* Merges a patch body onto the resource res by the strategic rule, which
+ * takes the merge keys from res's kind. Returns false after reporting a
+ * malformed overlay to d; *out is then NULL. *out is also NULL, with true,
+ * when the overlay deletes the whole resource (`$patch: delete`). */
+bool merge_strategic(arena *a, diag_list *d, const value *res, const value *overlay, const char *via,
+                     value **out);
 
 #endif

@@ -63,13 +63,14 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 %token <str> IMPORT "'import'" AS "'as'" LET "'let'" TEMPLATE "'template'" FN "'fn'"
 %token <str> FOR "'for'" IN "'in'" IF "'if'" THEN "'then'" ELSE "'else'"
 %token <str> TRUE "'true'" FALSE "'false'" NULL_ "'null'" DELETE "'delete'"
+%token COLON_EQ "':='"
 %token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" AND "'&&'" OR "'||'"
 %token EXPR_START /* switches the parser to a lone expression (plumb eval) */
 %token COMMENT "comment" /* only returned to plumb fmt */
 
 %type <n> decl import_decl stmt stmts block else_part expr postfix primary string parts
 %type <n> list list_body exprs object obj_body obj_items obj_item key params param_list param
-%type <n> args arg_list arg comp_for comp_clauses name_expr
+%type <n> args arg_list arg comp_for comp_clauses name_expr patch_body
 %type <str> name word word_kw
 
 /* A statement that is an expression ends where the expression can go no
@@ -85,6 +86,8 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 %left '*' '/' '%'
 %precedence UNARY
 %precedence '[' '('
+/* `delete {` is a deleted list element, even as an `if` condition. */
+%precedence '{'
 /* `name name ...` and `name Kind ...` start `app` and `patch` statements; a
  * lone name statement followed by such a line is read that way. */
 %right IDENT KIND
@@ -150,15 +153,26 @@ stmt
   | IDENT IDENT '=' expr %prec STMT
                            { $$ = contextual(ps, "app", $1.s, @1) ? NEW(N_APP, @2) : NULL;
                              if ($$) { $$->name = $2.s; $$->a = $4; } }
-  | IDENT KIND name_expr object
+  | IDENT KIND name_expr patch_body
                            { $$ = contextual(ps, "patch", $1.s, @1) ? NEW(N_PATCH, @1) : NULL;
                              if ($$) { $$->type = $2.s; $$->a = $3; $$->b = $4; } }
+  | IDENT KIND IDENT '(' args ')' patch_body
+                           { $$ = contextual(ps, "patch", $1.s, @1) && contextual(ps, "where", $3.s, @3)
+                                    ? NEW(N_PATCH, @1) : NULL;
+                             if ($$) { $$->type = $2.s; $$->c = $5; $$->c->at = P(ps, @3); $$->b = $7; } }
+  | IDENT IDENT '(' args ')' patch_body
+                           { $$ = contextual(ps, "patch", $1.s, @1) && contextual(ps, "where", $2.s, @2)
+                                    ? NEW(N_PATCH, @1) : NULL;
+                             if ($$) { $$->c = $4; $$->c->at = P(ps, @2); $$->b = $6; } }
   | comp_for block         { $$ = $1; $$->b = $2; }
   | IF expr block else_part
                            { $$ = NEW(N_IF, @1); $$->a = $2; $$->b = $3; $$->c = $4; }
   | expr %prec STMT        { $$ = NEW(N_EXPR, @1); $$->a = $1; }
   | error                  { $$ = NULL; }
   ;
+/* An object is merged in; a list holds JSON patch operations. */
+patch_body : object | list ;
+
 else_part
   : %empty                 { $$ = NULL; }
   | ELSE block             { $$ = $2; }
@@ -200,7 +214,8 @@ primary
   | TRUE                   { $$ = NEW(E_BOOL, @1); $$->ival = 1; }
   | FALSE                  { $$ = NEW(E_BOOL, @1); $$->ival = 0; }
   | NULL_                  { $$ = NEW(E_NULL, @1); }
-  | DELETE                 { $$ = NEW(E_DELETE, @1); }
+  | DELETE %prec STMT      { $$ = NEW(E_DELETE, @1); }
+  | DELETE object          { $$ = NEW(E_DELETE, @1); $$->a = $2; }
   | IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
   | string
   | list
@@ -257,6 +272,7 @@ obj_items
   ;
 obj_item
   : key ':' expr           { $$ = NEW(N_ENTRY, @1); $$->a = $1; $$->b = $3; }
+  | key COLON_EQ expr      { $$ = NEW(N_ENTRY, @1); $$->a = $1; $$->b = $3; $$->op = OP_SET; }
   | LET IDENT '=' expr     { $$ = NEW(N_LET, @2); $$->name = $2.s; $$->a = $4; }
   ;
 key

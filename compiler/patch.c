@@ -1,0 +1,258 @@
+/* patch.c: selecting and patching resources (see patch.h). */
+#include "patch.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <string.h>
+
+#include "jsonpatch.h"
+#include "merge.h"
+#include "selector.h"
+
+/* ---- evaluating the statement --------------------------------------------- */
+
+static const char *const where_keys[] = {"kind", "name", "namespace", "labels", "annotations"};
+
+static bool known_where_key(const char *k) {
+  for (size_t i = 0; i < sizeof where_keys / sizeof where_keys[0]; i++)
+    if (strcmp(where_keys[i], k) == 0) return true;
+  return false;
+}
+
+static bool where_arg(eval *ev, module *m, scope *sc, const node *st, const node *arg, value *where) {
+  if (!arg->name || !known_where_key(arg->name)) {
+    eval_fail(ev, arg->at, "where() takes named arguments: %sname, namespace, labels or annotations",
+              st->type ? "" : "kind, ");
+    return false;
+  }
+  if (st->type && strcmp(arg->name, "kind") == 0) {
+    eval_fail(ev, arg->at, "the kind is written before where(); remove kind: here");
+    return false;
+  }
+  if (value_object_get(where, arg->name)) {
+    eval_fail(ev, arg->at, "argument \"%s\" given twice", arg->name);
+    return false;
+  }
+  value *v = eval_expr(ev, m, sc, arg->a);
+  if (v && v->kind != V_STRING) eval_fail(ev, arg->a->at, "where(%s: ...) must be a string, got %s", arg->name, value_kind_name(v->kind));
+  if (!v || v->kind != V_STRING) return false;
+  value_object_set(eval_arena(ev), where, arg->name, v);
+  return true;
+}
+
+bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out) {
+  *out = (patch){.at = st->at, .kind = st->type};
+  if (st->c) {
+    out->where = value_object(eval_arena(ev), st->c->at);
+    for (size_t i = 0; i < st->c->list.len; i++)
+      if (!where_arg(ev, m, sc, st, st->c->list.items[i], out->where)) return false;
+  } else {
+    out->name = eval_expr(ev, m, sc, st->a);
+    if (!out->name) return false;
+    if (out->name->kind != V_STRING) {
+      eval_fail(ev, st->a->at, "the name in a patch must be a string, got %s", value_kind_name(out->name->kind));
+      return false;
+    }
+  }
+  out->body = eval_expr(ev, m, sc, st->b);
+  return out->body != NULL;
+}
+
+/* ---- targets --------------------------------------------------------------- */
+
+typedef struct {
+  const patch *p;
+  pcre2_code *kind, *name, *ns;
+  selector *labels, *annotations;
+} target;
+
+/* Patterns match whole strings, as Kustomize anchors a target's name. */
+static bool compile_pattern(eval *ev, const value *where, const char *key, pcre2_code **out) {
+  const value *v = value_object_get(where, key);
+  if (!v) return true;
+  int err;
+  PCRE2_SIZE off;
+  *out = pcre2_compile((PCRE2_SPTR)v->u.str.s, v->u.str.len, PCRE2_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED, &err, &off,
+                       NULL);
+  if (*out) return true;
+  PCRE2_UCHAR msg[256];
+  pcre2_get_error_message(err, msg, sizeof msg);
+  eval_fail(ev, v->at, "invalid regular expression in where(%s: ...) at offset %zu: %s", key, (size_t)off, (char *)msg);
+  return false;
+}
+
+static bool compile_selector(eval *ev, const value *where, const char *key, selector **out) {
+  const value *v = value_object_get(where, key);
+  const char *err;
+  if (!v) return true;
+  *out = selector_parse(eval_arena(ev), v->u.str.s, &err);
+  if (!*out) eval_fail(ev, v->at, "invalid selector in where(%s: ...): %s", key, err);
+  return *out != NULL;
+}
+
+static void target_free(target *t) {
+  pcre2_code_free(t->kind);
+  pcre2_code_free(t->name);
+  pcre2_code_free(t->ns);
+}
+
+static bool target_compile(eval *ev, const patch *p, target *t) {
+  *t = (target){.p = p};
+  if (!p->where) return true;
+  bool ok = compile_pattern(ev, p->where, "kind", &t->kind);
+  ok = compile_pattern(ev, p->where, "name", &t->name) && ok;
+  ok = compile_pattern(ev, p->where, "namespace", &t->ns) && ok;
+  ok = compile_selector(ev, p->where, "labels", &t->labels) && ok;
+  return compile_selector(ev, p->where, "annotations", &t->annotations) && ok;
+}
+
+static const char *str_at(const value *res, const char *path) {
+  const value *v = value_get_path(res, path);
+  return v && v->kind == V_STRING ? v->u.str.s : NULL;
+}
+
+/* An absent string (no namespace) matches as "". */
+static bool pattern_matches(pcre2_code *re, const char *s) {
+  if (!re) return true;
+  pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+  int rc = pcre2_match(re, (PCRE2_SPTR)(s ? s : ""), PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
+  pcre2_match_data_free(md);
+  return rc >= 0;
+}
+
+static bool target_matches(const target *t, const value *res) {
+  const char *kind = str_at(res, "kind"), *name = str_at(res, "metadata.name");
+  if (!kind || !name || (t->p->kind && strcmp(kind, t->p->kind))) return false;
+  if (t->p->name) return strcmp(name, t->p->name->u.str.s) == 0;
+  return pattern_matches(t->kind, kind) && pattern_matches(t->name, name) &&
+         pattern_matches(t->ns, str_at(res, "metadata.namespace")) &&
+         (!t->labels || selector_match(t->labels, value_get_path(res, "metadata.labels"))) &&
+         (!t->annotations || selector_match(t->annotations, value_get_path(res, "metadata.annotations")));
+}
+
+/* `Deployment "web"` or `Deployment where(name: "api-.*")`, for messages. */
+static const char *describe(arena *a, const patch *p) {
+  if (p->name) return arena_printf(a, "%s \"%s\"", p->kind, p->name->u.str.s);
+  buf b = {0};
+  buf_printf(&b, "%s%swhere(", p->kind ? p->kind : "", p->kind ? " " : "");
+  for (size_t i = 0; i < p->where->u.obj.len; i++)
+    buf_printf(&b, "%s%s: \"%s\"", i ? ", " : "", p->where->u.obj.fields[i].key, p->where->u.obj.fields[i].val->u.str.s);
+  buf_putc(&b, ')');
+  const char *s = arena_strdup(a, b.data);
+  buf_free(&b);
+  return s;
+}
+
+/* ---- the index --------------------------------------------------------------- */
+
+/* An object from "Kind" and "Kind/name" to the list of the positions (ints)
+ * of the resources that have them; value objects hash big key sets. */
+static value *index_resources(arena *a, const compile_resource *res, size_t n) {
+  value *ix = value_object(a, (pos){0});
+  for (size_t i = 0; i < n; i++) {
+    const char *kind = str_at(res[i].obj, "kind"), *name = str_at(res[i].obj, "metadata.name");
+    if (!kind || !name) continue;
+    const char *keys[] = {kind, arena_printf(a, "%s/%s", kind, name)};
+    for (int k = 0; k < 2; k++) {
+      value *l = value_object_get(ix, keys[k]);
+      if (!l) value_object_set(a, ix, keys[k], l = value_list(a, (pos){0}));
+      value_list_push(a, l, value_int(a, (pos){0}, (int64_t)i));
+    }
+  }
+  return ix;
+}
+
+/* The positions a patch may match, as a list of ints; NULL: every one. */
+static const value *candidates(arena *a, const value *ix, const patch *p) {
+  if (!p->kind) return NULL;
+  const char *key = p->name ? arena_printf(a, "%s/%s", p->kind, p->name->u.str.s) : p->kind;
+  const value *l = value_object_get(ix, key);
+  return l ? l : value_list(a, (pos){0});
+}
+
+/* ---- applying --------------------------------------------------------------- */
+
+static const char *const identity[] = {"apiVersion", "kind", "metadata.name", "metadata.namespace"};
+
+static bool same_at(const value *x, const value *y, const char *path) {
+  const value *vx = value_get_path(x, path), *vy = value_get_path(y, path);
+  return vx ? vy && value_equal(vx, vy) : !vy;
+}
+
+/* A patch changes a resource; which resource it is stays as declared. A
+ * body may restate the identity fields (as a Kustomize patch does), not
+ * change them. */
+static bool body_keeps_identity(eval *ev, const value *body, const value *res) {
+  bool ok = true;
+  for (size_t i = 0; i < sizeof identity / sizeof identity[0]; i++) {
+    const value *v = value_get_path(body, identity[i]), *old = value_get_path(res, identity[i]);
+    if (v && !(old && value_equal(v, old))) {
+      eval_fail(ev, v->at, "a patch cannot change %s; it names the resource it patches", identity[i]);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+static bool op_keeps_identity(eval *ev, const value *op, const value *before, const value *after) {
+  for (size_t i = 0; i < sizeof identity / sizeof identity[0]; i++)
+    if (!same_at(before, after, identity[i])) {
+      eval_fail(ev, op->at, "a patch cannot change %s; it names the resource it patches", identity[i]);
+      return false;
+    }
+  return true;
+}
+
+static bool json_patch(eval *ev, const value *ops, value **res) {
+  for (size_t i = 0; i < ops->u.list.len; i++) {
+    const value *op = ops->u.list.items[i];
+    value *next = jsonpatch_apply(eval_arena(ev), eval_diags(ev), *res, op, "patch");
+    if (!next || !op_keeps_identity(ev, op, *res, next)) return false;
+    *res = next;
+  }
+  return true;
+}
+
+/* *res becomes the patched resource, or NULL when the patch deletes it. */
+static bool apply_body(eval *ev, const patch *p, value **res) {
+  if (p->body->kind == V_LIST) return json_patch(ev, p->body, res);
+  if (p->body->kind != V_OBJECT) {
+    eval_fail(ev, p->body->at, "a patch is an object (merged in) or a list of JSON patch operations, not %s",
+              value_a(p->body->kind));
+    return false;
+  }
+  value *out;
+  if (!body_keeps_identity(ev, p->body, *res) || !merge_strategic(eval_arena(ev), eval_diags(ev), *res, p->body, "patch", &out))
+    return false;
+  *res = out;
+  return true;
+}
+
+/* Applies p to every resource it selects; false when it selects none. */
+static bool apply_patch(eval *ev, const target *t, const value *ix, compile_resource *res, size_t n) {
+  const value *only = candidates(eval_arena(ev), ix, t->p);
+  size_t count = only ? only->u.list.len : n, hits = 0;
+  for (size_t c = 0; c < count; c++) {
+    size_t i = only ? (size_t)only->u.list.items[c]->u.i : c;
+    if (!res[i].obj || !target_matches(t, res[i].obj)) continue;
+    hits++;
+    if (!apply_body(ev, t->p, &res[i].obj)) return true;
+  }
+  return hits > 0;
+}
+
+void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
+                 size_t *n) {
+  arena *a = eval_arena(ev);
+  const value *ix = index_resources(a, res, *n);
+  for (size_t p = 0; p < npatches; p++) {
+    target t;
+    if (target_compile(ev, &patches[p], &t) && !apply_patch(ev, &t, ix, res, *n))
+      eval_fail(ev, patches[p].at, "patch %s matches no resource of env %s", describe(a, &patches[p]), env);
+    target_free(&t);
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < *n; i++)
+    if (res[i].obj) res[kept++] = res[i];
+  *n = kept;
+}

@@ -1,0 +1,34 @@
+/* patch.h: the `patch` statements of an env: which resources each selects
+ * and how it changes them.
+ *
+ * A patch names its target (a kind and a name) or selects many with
+ * where(name: REGEX, namespace: REGEX, labels: SELECTOR, annotations:
+ * SELECTOR, and kind: REGEX when no kind is written). Its body is an object,
+ * merged strategically (merge.h), or a list of JSON patch operations
+ * (jsonpatch.h). Patches apply in written order after the env block has run;
+ * resources are indexed by kind and name, so a build with many patches and
+ * resources stays linear. */
+#ifndef PLUMB_PATCH_H
+#define PLUMB_PATCH_H
+
+#include "eval.h"
+#include "plumb/compile.h"
+
+typedef struct {
+  pos at;           /* the statement */
+  const char *kind; /* NULL: any kind */
+  value *name;      /* the exact name, or NULL for a where() patch */
+  value *where;     /* object: the where() arguments, or NULL */
+  value *body;      /* object or list */
+} patch;
+
+/* Evaluates a `patch` statement. False after reporting an error. */
+bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out);
+
+/* Applies the patches in order to res[0..*n). A resource a patch deletes
+ * (`$patch: delete`) leaves the array, which *n then counts. Reports a
+ * patch that matches nothing, and every patch that fails. */
+void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
+                 size_t *n);
+
+#endif
