@@ -83,12 +83,12 @@ value *eval_fail(eval *ev, pos at, const char *fmt, ...) {
   return NULL;
 }
 
-value *eval_read_file(eval *ev, pos at, const char *path) {
+value *eval_read_file(eval *ev, pos at, const char *fn, const char *path) {
   const char *name, *err, *text;
   size_t len;
   if (loader_resolve(ev->loader, at.file, path, &name, &err) != 0 ||
       loader_read(ev->loader, name, &text, &len, &err) != 0)
-    return eval_fail(ev, at, "file: %s", err);
+    return eval_fail(ev, at, "%s: %s", fn, err);
   return value_string(ev->arena, at, text, len);
 }
 
