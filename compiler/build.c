@@ -1,8 +1,9 @@
 /* build.c: compiling an environment into its resources.
  *
  * Stages, in order: load the entry files, run the env block (apps, settings,
- * patches), apply patches, apply the env's transformers (namespace, labels,
- * annotations), validate, reject duplicates, sort into install order. */
+ * patches), apply patches, apply the env's transformers and name generated
+ * resources (transform.h), validate, reject duplicates, sort into install
+ * order. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,12 @@
 #include "parse.h"
 #include "patch.h"
 #include "plumb/compile.h"
+#include "transform.h"
 #include "validate.h"
 
 typedef struct {
   const char *name;
-  value *settings; /* object: namespace, labels, annotations */
+  value *settings; /* object: setting name -> value, checked by transform.h */
   patch *patches;
   size_t npatches, cap;
   value *apps;     /* object: app name -> its statement's value */
@@ -43,23 +45,6 @@ void compile_free(compile_result *r) {
 }
 
 /* ---- env statements ------------------------------------------------------- */
-
-static const char *const settings[] = {"namespace", "labels", "annotations"};
-
-static bool check_setting(eval *ev, const node *st, value *v) {
-  bool known = false;
-  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) known |= strcmp(settings[i], st->name) == 0;
-  if (!known) {
-    eval_fail(ev, st->at, "unknown env setting \"%s\"; expected namespace, labels or annotations", st->name);
-    return false;
-  }
-  value_kind want = strcmp(st->name, "namespace") == 0 ? V_STRING : V_OBJECT;
-  if (v->kind != want) {
-    eval_fail(ev, st->a->at, "env setting %s must be %s, got %s", st->name, value_kind_name(want), value_kind_name(v->kind));
-    return false;
-  }
-  return true;
-}
 
 static bool record(env_state *e, arena *a, value *obj, const char *app) {
   if (e->nres == e->rescap) {
@@ -86,7 +71,7 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   value *v = eval_expr(ev, m, sc, st->a);
   if (!v) return false;
   if (st->kind == N_SETTING) {
-    if (!check_setting(ev, st, v)) return false;
+    if (!transform_check_setting(ev, st->name, st->at, v, st->a->at)) return false;
     if (value_object_get(e->settings, st->name)) {
       eval_fail(ev, st->at, "env setting %s is given twice", st->name);
       return false;
@@ -107,42 +92,10 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   return true;
 }
 
-/* ---- after the block: patches and transformers ---------------------------- */
-
-static const char *str_at(const value *res, const char *path) {
-  const value *v = value_get_path(res, path);
-  return v && v->kind == V_STRING ? v->u.str.s : NULL;
-}
-
-/* Sets metadata.KEY (a string) or merges metadata.KEY (an object). */
-static value *with_metadata(arena *a, value *res, const char *key, value *v, const char *via) {
-  value *overlay = value_object(a, v->at);
-  value *meta = value_object(a, v->at);
-  value_object_set(a, meta, key, v);
-  value_object_set(a, overlay, "metadata", meta);
-  return merge_values(a, res, overlay, via);
-}
-
-static void apply_transformers(eval *ev, env_state *e) {
-  arena *a = eval_arena(ev);
-  value *ns = value_object_get(e->settings, "namespace");
-  value *labels = value_object_get(e->settings, "labels");
-  value *annotations = value_object_get(e->settings, "annotations");
-  for (size_t i = 0; i < e->nres; i++) {
-    value *r = e->res[i].obj;
-    const char *kind = str_at(r, "kind");
-    const kind_info *k = kind ? kinds_find(kind) : NULL;
-    if (ns && !(k && k->cluster_scoped)) r = with_metadata(a, r, "namespace", ns, arena_printf(a, "namespace of env %s", e->name));
-    if (labels) r = with_metadata(a, r, "labels", labels, arena_printf(a, "labels of env %s", e->name));
-    if (annotations) r = with_metadata(a, r, "annotations", annotations, arena_printf(a, "annotations of env %s", e->name));
-    e->res[i].obj = r;
-  }
-}
-
 /* ---- ordering and duplicates ---------------------------------------------- */
 
 static const char *group_of(const value *r) {
-  const char *api = str_at(r, "apiVersion");
+  const char *api = value_get_string(r, "apiVersion");
   const char *slash = api ? strchr(api, '/') : NULL;
   return slash ? api : "";
 }
@@ -171,9 +124,9 @@ static void sort_install_order(compile_resource *res, size_t n) {
   if (!keys) abort();
   for (size_t i = 0; i < n; i++) {
     const value *r = res[i].obj;
-    const char *kind = str_at(r, "kind");
-    keys[i] = (sort_key){kinds_rank(kind ? kind : ""), kind, str_at(r, "metadata.namespace"),
-                         str_at(r, "metadata.name"), group_of(r), res[i]};
+    const char *kind = value_get_string(r, "kind");
+    keys[i] = (sort_key){kinds_rank(kind ? kind : ""), kind, value_get_string(r, "metadata.namespace"),
+                         value_get_string(r, "metadata.name"), group_of(r), res[i]};
   }
   qsort(keys, n, sizeof *keys, cmp_key);
   for (size_t i = 0; i < n; i++) res[i] = keys[i].res;
@@ -193,13 +146,13 @@ static void sort_and_dedupe(diag_list *d, compile_resource *res, size_t n) {
   sort_install_order(res, n);
   for (size_t i = 1; i < n; i++) {
     const value *x = res[i - 1].obj, *y = res[i].obj;
-    if (cmp_str0(str_at(x, "kind"), str_at(y, "kind")) || cmp_str0(str_at(x, "metadata.name"), str_at(y, "metadata.name")) ||
-        cmp_str0(str_at(x, "metadata.namespace"), str_at(y, "metadata.namespace")) || !same_group(x, y))
+    if (cmp_str0(value_get_string(x, "kind"), value_get_string(y, "kind")) || cmp_str0(value_get_string(x, "metadata.name"), value_get_string(y, "metadata.name")) ||
+        cmp_str0(value_get_string(x, "metadata.namespace"), value_get_string(y, "metadata.namespace")) || !same_group(x, y))
       continue;
     const value *later = x->at.line > y->at.line || (x->at.line == y->at.line && x->at.col > y->at.col) ? x : y;
     const value *first = later == x ? y : x;
-    const char *ns = str_at(y, "metadata.namespace");
-    diag_error(d, later->at, "duplicate resource %s \"%s\"%s%s", str_at(y, "kind"), str_at(y, "metadata.name"),
+    const char *ns = value_get_string(y, "metadata.namespace");
+    diag_error(d, later->at, "duplicate resource %s \"%s\"%s%s", value_get_string(y, "kind"), value_get_string(y, "metadata.name"),
                ns ? " in namespace " : "", ns ? ns : "");
     diag_note(d, first->at, "first declared here");
   }
@@ -297,7 +250,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
     return;
   }
   patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
-  apply_transformers(ev, &e);
+  transform_env(ev, e.name, e.settings, e.res, e.nres);
   if (r->diags.errors) return;
   for (size_t i = 0; i < e.nres; i++) validate_resource(&r->diags, e.res[i].obj);
   sort_and_dedupe(&r->diags, e.res, e.nres);

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <pcre2.h>
 
+#include "generate.h"
 #include "merge.h"
 #include "plumb/emit.h"
 #include "plumb/yaml.h"
@@ -519,19 +520,22 @@ static value *bi_re_replace(eval *ev, pos at, value **argv, int argc) {
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static value *bi_base64_encode(eval *ev, pos at, value **argv, int argc) {
-  CALL("base64_encode");
-  const value *s = arg(c, 0, V_STRING);
-  if (!s) return NULL;
-  const unsigned char *p = (const unsigned char *)s->u.str.s;
-  size_t n = s->u.str.len;
-  buf b = {0};
+void builtin_base64(buf *out, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < n; i += 3) {
     uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
     char q[4] = {b64[v >> 18], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=',
                  i + 2 < n ? b64[v & 63] : '='};
-    buf_put(&b, q, 4);
+    buf_put(out, q, 4);
   }
+}
+
+static value *bi_base64_encode(eval *ev, pos at, value **argv, int argc) {
+  CALL("base64_encode");
+  const value *s = arg(c, 0, V_STRING);
+  if (!s) return NULL;
+  buf b = {0};
+  builtin_base64(&b, s->u.str.s, s->u.str.len);
   return str_buf(c, &b);
 }
 
@@ -858,7 +862,7 @@ static const value *path_arg(const call *c) {
 static value *bi_file(eval *ev, pos at, value **argv, int argc) {
   CALL("file");
   const value *p = path_arg(c);
-  return p ? eval_read_file(ev, at, p->u.str.s) : NULL;
+  return p ? eval_read_file(ev, at, "file", p->u.str.s) : NULL;
 }
 
 /* The documents of a YAML file as resources. Unlike from_yaml(file(...)),
@@ -886,6 +890,7 @@ static value *bi_yaml_resources(eval *ev, pos at, value **argv, int argc) {
 static const builtin table[] = {
     {"base64_decode", 1, 1, bi_base64_decode},
     {"base64_encode", 1, 1, bi_base64_encode},
+    {"config_map", 1, 2, generate_config_map},
     {"contains", 2, 2, bi_contains},
     {"ends_with", 2, 2, bi_ends_with},
     {"file", 1, 1, bi_file},
@@ -910,6 +915,7 @@ static const builtin table[] = {
     {"re_replace", 3, 3, bi_re_replace},
     {"replace", 3, 3, bi_replace},
     {"reverse", 1, 1, bi_reverse},
+    {"secret", 1, 2, generate_secret},
     {"sha256", 1, 1, bi_sha256},
     {"sort", 1, 1, bi_sort},
     {"split", 2, 2, bi_split},

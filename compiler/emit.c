@@ -86,6 +86,14 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
   return len;
 }
 
+bool emit_utf8_valid(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  uint32_t c;
+  for (size_t i = 0, n; i < len; i += n)
+    if (!(n = utf8_decode(p + i, len - i, &c))) return false;
+  return true;
+}
+
 /* Characters YAML readers accept raw on one line: libyaml refuses control
  * characters and folds NEL, LS and PS as line breaks; a BOM mid-stream
  * confuses some readers. Tab is excluded as go-yaml excludes it. */
@@ -112,10 +120,16 @@ static bool all_raw(const char *s, size_t len, bool newline_ok) {
   return true;
 }
 
+/* How strings are quoted: JSON needs only control characters escaped; YAML
+ * also everything that is not raw_ok; Go's encoding/json, whose output
+ * Kustomize hashes, also <, >, & and the line and paragraph separators. */
+typedef enum { QUOTE_JSON, QUOTE_YAML, QUOTE_GO } quote_style;
+
+static bool go_escapes(uint32_t c) { return c == '<' || c == '>' || c == '&' || c == 0x2028 || c == 0x2029; }
+
 /* Writes s double-quoted with JSON escapes, which YAML double quotes share.
- * JSON needs only control characters escaped; YAML also everything that is
- * not raw_ok. Invalid UTF-8 cannot be carried by either: it becomes U+FFFD. */
-static void put_quoted(buf *b, const char *s, size_t len, bool yaml) {
+ * Invalid UTF-8 cannot be carried by either: it becomes U+FFFD. */
+static void put_quoted(buf *b, const char *s, size_t len, quote_style q) {
   const unsigned char *p = (const unsigned char *)s;
   buf_putc(b, '"');
   for (size_t i = 0; i < len;) {
@@ -138,7 +152,7 @@ static void put_quoted(buf *b, const char *s, size_t len, bool yaml) {
     }
     if (esc)
       buf_puts(b, esc);
-    else if (c < 0x20 || (yaml && !yaml_raw_ok(c)))
+    else if (c < 0x20 || (q == QUOTE_YAML && !yaml_raw_ok(c)) || (q == QUOTE_GO && go_escapes(c)))
       buf_printf(b, "\\u%04" PRIx32, c); /* all such c are below 0x10000 */
     else
       buf_put(b, s + i, n);
@@ -353,7 +367,7 @@ static bool put_yaml_string(buf *b, const char *s, size_t len, int block_col) {
     return true;
   }
   if (emit_yaml_needs_quotes(s, len))
-    put_quoted(b, s, len, true);
+    put_quoted(b, s, len, QUOTE_YAML);
   else
     buf_put(b, s, len);
   return false;
@@ -463,7 +477,7 @@ static void json_close(buf *b, int depth, bool pretty, char c) {
   buf_putc(b, c);
 }
 
-static void put_json(buf *b, const value *v, int depth, bool pretty, key_order order) {
+static void put_json(buf *b, const value *v, int depth, bool pretty, key_order order, quote_style q) {
   char num[40];
   switch (v->kind) {
   case V_NULL: buf_puts(b, "null"); return;
@@ -477,7 +491,7 @@ static void put_json(buf *b, const value *v, int depth, bool pretty, key_order o
     format_float(num, v->u.f);
     buf_puts(b, num);
     return;
-  case V_STRING: put_quoted(b, v->u.str.s, v->u.str.len, false); return;
+  case V_STRING: put_quoted(b, v->u.str.s, v->u.str.len, q); return;
   case V_FUNC: buf_puts(b, "\"<function>\""); return;
   case V_LIST:
     buf_putc(b, '[');
@@ -485,7 +499,7 @@ static void put_json(buf *b, const value *v, int depth, bool pretty, key_order o
       json_sep(b, i, depth, pretty);
       /* Only a top-level list of resources passes the resource order on. */
       put_json(b, v->u.list.items[i], depth + 1, pretty,
-               order == ORDER_RESOURCE ? ORDER_RESOURCE : ORDER_PLAIN);
+               order == ORDER_RESOURCE ? ORDER_RESOURCE : ORDER_PLAIN, q);
     }
     json_close(b, depth, pretty && v->u.list.len > 0, ']');
     return;
@@ -494,9 +508,9 @@ static void put_json(buf *b, const value *v, int depth, bool pretty, key_order o
     buf_putc(b, '{');
     for (size_t i = 0; i < v->u.obj.len; i++) {
       json_sep(b, i, depth, pretty);
-      put_quoted(b, fs[i]->key, strlen(fs[i]->key), false);
+      put_quoted(b, fs[i]->key, strlen(fs[i]->key), q);
       buf_puts(b, pretty ? ": " : ":");
-      put_json(b, fs[i]->val, depth + 1, pretty, child_order(order, fs[i]->key));
+      put_json(b, fs[i]->val, depth + 1, pretty, child_order(order, fs[i]->key), q);
     }
     json_close(b, depth, pretty && v->u.obj.len > 0, '}');
     free(fs);
@@ -506,5 +520,7 @@ static void put_json(buf *b, const value *v, int depth, bool pretty, key_order o
 }
 
 void emit_json(buf *out, const value *v, bool pretty, bool resources) {
-  put_json(out, v, 0, pretty, resources ? ORDER_RESOURCE : ORDER_PLAIN);
+  put_json(out, v, 0, pretty, resources ? ORDER_RESOURCE : ORDER_PLAIN, QUOTE_JSON);
 }
+
+void emit_json_go(buf *out, const value *v) { put_json(out, v, 0, false, ORDER_PLAIN, QUOTE_GO); }

@@ -92,10 +92,10 @@ bool eval_read_source(eval *ev, pos at, const char *fn, const char *path, const 
   return false;
 }
 
-value *eval_read_file(eval *ev, pos at, const char *path) {
+value *eval_read_file(eval *ev, pos at, const char *fn, const char *path) {
   const char *name, *text;
   size_t len;
-  return eval_read_source(ev, at, "file", path, &name, &text, &len) ? value_string(ev->arena, at, text, len) : NULL;
+  return eval_read_source(ev, at, fn, path, &name, &text, &len) ? value_string(ev->arena, at, text, len) : NULL;
 }
 
 scope *scope_bind(eval *ev, scope *up, const char *name, value *v) {

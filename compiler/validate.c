@@ -53,6 +53,14 @@ bool validate_label_key(const char *s) {
 
 bool validate_label_value(const char *s) { return *s == '\0' || qualified_name_part(s, strlen(s)); }
 
+bool validate_config_key(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 253 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i])) return false;
+  return true;
+}
+
 static bool check_map(diag_list *d, const value *map, const char *what, bool values_too) {
   if (!map) return true;
   if (map->kind != V_OBJECT) {

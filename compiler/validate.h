@@ -13,5 +13,7 @@ bool validate_dns_subdomain(const char *s);
 bool validate_dns_label(const char *s);
 bool validate_label_key(const char *s);
 bool validate_label_value(const char *s);
+/* A key of ConfigMap or Secret data: up to 253 of [-._a-zA-Z0-9], not "." or "..". */
+bool validate_config_key(const char *s);
 
 #endif

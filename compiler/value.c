@@ -177,6 +177,11 @@ value *value_get_path(const value *v, const char *path) {
   return (value *)v;
 }
 
+const char *value_get_string(const value *v, const char *path) {
+  const value *s = value_get_path(v, path);
+  return s && s->kind == V_STRING ? s->u.str.s : NULL;
+}
+
 bool value_equal(const value *x, const value *y) { return value_compare(x, y) == 0; }
 
 /* Numbers compare by value across int and float; otherwise kinds order as

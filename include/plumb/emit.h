@@ -21,6 +21,13 @@ void emit_yaml_value(buf *out, const value *v);
  * object in v when v is a resource or a list of resources. */
 void emit_json(buf *out, const value *v, bool pretty, bool resources);
 
+/* Compact JSON with sorted keys as Go's encoding/json writes it: emit_json's
+ * form with <, >, &, U+2028 and U+2029 escaped too. Kustomize hashes it. */
+void emit_json_go(buf *out, const value *v);
+
+/* True when s is valid UTF-8, which YAML and JSON strings carry as it is. */
+bool emit_utf8_valid(const char *s, size_t len);
+
 /* True when s must be quoted to stay a string in YAML. */
 bool emit_yaml_needs_quotes(const char *s, size_t len);
 

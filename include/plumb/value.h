@@ -35,6 +35,10 @@ typedef struct {
 
 struct value {
   value_kind kind;
+  /* Set on a resource a generator made: the build appends a hash of its
+   * content to its name, after patches and transformers. Copies made by
+   * value_clone, as patches make them, keep it. */
+  bool name_hash;
   pos at;
   const char *via;
   const value *prev;
@@ -69,6 +73,8 @@ bool value_object_remove(value *obj, const char *key);
 
 /* A path such as "metadata.name" or "spec.containers[0].image". */
 value *value_get_path(const value *v, const char *path);
+/* The string at path, or NULL when there is none or it is not a string. */
+const char *value_get_string(const value *v, const char *path);
 
 bool value_equal(const value *x, const value *y);
 int value_compare(const value *x, const value *y); /* total order, for sort */

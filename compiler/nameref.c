@@ -1,0 +1,191 @@
+/* nameref.c: which fields name which resources, and rewriting them (see
+ * nameref.h). */
+#include "nameref.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldspec.h"
+#include "kinds.h"
+
+/* A field that names a resource of kind `target`. A NULL referrer stands for
+ * every kind that holds a pod (Pod and the workloads), with the path taken
+ * inside its pod spec. */
+typedef struct {
+  const char *target, *referrer, *path;
+} ref;
+
+static const ref refs[] = {
+    {"ConfigMap", NULL, "volumes.configMap.name"},
+    {"ConfigMap", NULL, "volumes.projected.sources.configMap.name"},
+    {"ConfigMap", NULL, "containers.env.valueFrom.configMapKeyRef.name"},
+    {"ConfigMap", NULL, "containers.envFrom.configMapRef.name"},
+    {"ConfigMap", NULL, "initContainers.env.valueFrom.configMapKeyRef.name"},
+    {"ConfigMap", NULL, "initContainers.envFrom.configMapRef.name"},
+    {"Secret", NULL, "volumes.secret.secretName"},
+    {"Secret", NULL, "volumes.projected.sources.secret.name"},
+    {"Secret", NULL, "containers.env.valueFrom.secretKeyRef.name"},
+    {"Secret", NULL, "containers.envFrom.secretRef.name"},
+    {"Secret", NULL, "initContainers.env.valueFrom.secretKeyRef.name"},
+    {"Secret", NULL, "initContainers.envFrom.secretRef.name"},
+    {"Secret", NULL, "imagePullSecrets.name"},
+    {"ServiceAccount", NULL, "serviceAccountName"},
+    {"PersistentVolumeClaim", NULL, "volumes.persistentVolumeClaim.claimName"},
+    {"PriorityClass", NULL, "priorityClassName"},
+    {"Secret", "Ingress", "spec.tls.secretName"},
+    {"Secret", "ServiceAccount", "imagePullSecrets.name"},
+    {"Service", "Ingress", "spec.defaultBackend.service.name"},
+    {"Service", "Ingress", "spec.rules.http.paths.backend.service.name"},
+    {"Service", "StatefulSet", "spec.serviceName"},
+    {"Service", "APIService", "spec.service.name"},
+    {"Service", "MutatingWebhookConfiguration", "webhooks.clientConfig.service.name"},
+    {"Service", "ValidatingWebhookConfiguration", "webhooks.clientConfig.service.name"},
+    {"IngressClass", "Ingress", "spec.ingressClassName"},
+    {"PersistentVolume", "PersistentVolumeClaim", "spec.volumeName"},
+    {"StorageClass", "PersistentVolume", "spec.storageClassName"},
+    {"StorageClass", "PersistentVolumeClaim", "spec.storageClassName"},
+    {"StorageClass", "StatefulSet", "spec.volumeClaimTemplates.spec.storageClassName"},
+};
+
+/* Fields that hold {kind, name} objects, or lists of them: the object's own
+ * kind says what it names. Subjects also carry the ServiceAccount's
+ * namespace, which follows it too. */
+static const struct {
+  const char *referrer, *path;
+} typed[] = {
+    {"ClusterRoleBinding", "roleRef"}, {"ClusterRoleBinding", "subjects"},
+    {"HorizontalPodAutoscaler", "spec.scaleTargetRef"},
+    {"RoleBinding", "roleRef"}, {"RoleBinding", "subjects"},
+};
+
+/* A resource the env renamed or moved: who it was, and its name and
+ * namespace now. */
+typedef struct {
+  resource_id was;
+  const value *name, *ns;
+  bool cluster;
+} moved;
+
+typedef struct {
+  arena *a;
+  moved *m; /* sorted by kind, then old name */
+  size_t n;
+  const char *env;
+} table;
+
+static int cmp_moved(const void *pa, const void *pb) {
+  const moved *x = pa, *y = pb;
+  int c = strcmp(x->was.kind, y->was.kind);
+  return c ? c : strcmp(x->was.name, y->was.name);
+}
+
+/* A namespaced resource without a namespace lands in "default"; references
+ * that name "default" find it, as in Kustomize. */
+static const char *ns_or_default(const char *ns) { return ns ? ns : "default"; }
+
+/* The resource of `kind` once called `name`, in namespace ns (NULL: any). */
+static const moved *find(const table *t, const char *kind, const char *name, const char *ns) {
+  moved key = {.was = {kind, NULL, name}};
+  size_t lo = 0, hi = t->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cmp_moved(&t->m[mid], &key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (size_t i = lo; i < t->n && cmp_moved(&t->m[i], &key) == 0; i++)
+    if (!ns || t->m[i].cluster || strcmp(ns_or_default(t->m[i].was.ns), ns) == 0) return &t->m[i];
+  return NULL;
+}
+
+/* The new value of a field that named m; `old` is what it replaces. */
+static value *follow(const table *t, const value *old, const value *now, const moved *m) {
+  value *v = value_clone(t->a, now);
+  v->via = arena_printf(t->a, "follows the rename of %s \"%s\" in env %s", m->was.kind, m->was.name, t->env);
+  v->prev = old;
+  return v;
+}
+
+typedef struct {
+  const table *t;
+  const char *kind, *ns; /* what the field names; ns NULL: any */
+  bool subjects;
+} lookup;
+
+static value *plain_ref(arena *a, const value *old, void *ctx) {
+  const lookup *l = ctx;
+  if (old->kind != V_STRING) return NULL;
+  const moved *m = find(l->t, l->kind, old->u.str.s, l->ns);
+  return m && !value_equal(m->name, old) ? follow(l->t, old, m->name, m) : NULL;
+}
+
+static value *with(arena *a, const value *obj, const char *key, value *v) {
+  value *out = value_clone(a, obj);
+  value_object_set(a, out, key, v);
+  return out;
+}
+
+/* A subject names a ServiceAccount in its own namespace field, or in any
+ * namespace when it has none. */
+static value *typed_one(arena *a, value *obj, const lookup *l) {
+  const value *kind = value_object_get(obj, "kind"), *name = value_object_get(obj, "name");
+  const value *ns = value_object_get(obj, "namespace");
+  if (!kind || kind->kind != V_STRING || !name || name->kind != V_STRING) return obj;
+  if (l->subjects && strcmp(kind->u.str.s, "ServiceAccount") != 0) return obj;
+  const char *in = !l->subjects ? l->ns : ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
+  const moved *m = find(l->t, kind->u.str.s, name->u.str.s, in);
+  if (!m) return obj;
+  value *out = obj;
+  if (!value_equal(m->name, name)) out = with(a, out, "name", follow(l->t, name, m->name, m));
+  if (l->subjects && m->ns && !(ns && value_equal(ns, m->ns))) out = with(a, out, "namespace", follow(l->t, ns, m->ns, m));
+  return out;
+}
+
+static value *typed_ref(arena *a, const value *old, void *ctx) {
+  if (old->kind == V_OBJECT) return typed_one(a, (value *)old, ctx);
+  if (old->kind != V_LIST) return NULL;
+  value *out = value_clone(a, old);
+  for (size_t i = 0; i < out->u.list.len; i++)
+    if (out->u.list.items[i]->kind == V_OBJECT) out->u.list.items[i] = typed_one(a, out->u.list.items[i], ctx);
+  return out;
+}
+
+static const char *pod_spec(arena *a, const char *kind, const kind_info *k) {
+  if (k && k->pod_template) return arena_printf(a, "%s.spec", k->pod_template);
+  return strcmp(kind, "Pod") == 0 ? "spec" : NULL;
+}
+
+static value *follow_refs(const table *t, value *r, const resource_id *id) {
+  const kind_info *k = kinds_find(id->kind);
+  lookup l = {t, NULL, k && k->cluster_scoped ? NULL : ns_or_default(id->ns), false};
+  const char *pod = pod_spec(t->a, id->kind, k);
+  for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+    const ref *f = &refs[i];
+    if (f->referrer ? strcmp(f->referrer, id->kind) != 0 : !pod) continue;
+    l.kind = f->target;
+    r = fieldspec_apply(t->a, r, f->referrer ? f->path : arena_printf(t->a, "%s.%s", pod, f->path), false, plain_ref, &l);
+  }
+  for (size_t i = 0; i < sizeof typed / sizeof *typed; i++) {
+    if (strcmp(typed[i].referrer, id->kind) != 0) continue;
+    l.subjects = strcmp(typed[i].path, "subjects") == 0;
+    r = fieldspec_apply(t->a, r, typed[i].path, false, typed_ref, &l);
+  }
+  return r;
+}
+
+void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id *before, const char *env) {
+  table t = {a, arena_alloc(a, n * sizeof(moved) + 1), 0, env};
+  for (size_t i = 0; i < n; i++) {
+    const char *name = value_get_string(res[i].obj, "metadata.name"), *ns = value_get_string(res[i].obj, "metadata.namespace");
+    if (!before[i].kind || !before[i].name || !name) continue;
+    if (strcmp(name, before[i].name) == 0 && strcmp(ns_or_default(ns), ns_or_default(before[i].ns)) == 0) continue;
+    const kind_info *k = kinds_find(before[i].kind);
+    t.m[t.n++] = (moved){before[i], value_get_path(res[i].obj, "metadata.name"),
+                         value_get_path(res[i].obj, "metadata.namespace"), k && k->cluster_scoped};
+  }
+  if (!t.n) return;
+  qsort(t.m, t.n, sizeof *t.m, cmp_moved);
+  for (size_t i = 0; i < n; i++)
+    if (before[i].kind) res[i].obj = follow_refs(&t, res[i].obj, &before[i]);
+}

@@ -1,0 +1,359 @@
+/* transform.c: the env's transformers (see transform.h). The tables of where
+ * labels and annotations go follow Kustomize's field specs. */
+#include "transform.h"
+
+#include <string.h>
+
+#include "fieldspec.h"
+#include "generate.h"
+#include "kinds.h"
+#include "merge.h"
+#include "nameref.h"
+
+/* ---- settings --------------------------------------------------------------- */
+
+static const struct {
+  const char *name;
+  value_kind kind;
+} settings[] = {
+    {"namespace", V_STRING}, {"name_prefix", V_STRING},     {"name_suffix", V_STRING},
+    {"labels", V_OBJECT},    {"template_labels", V_OBJECT}, {"common_labels", V_OBJECT},
+    {"annotations", V_OBJECT}, {"images", V_OBJECT},        {"replicas", V_OBJECT},
+};
+enum { NSETTINGS = sizeof settings / sizeof *settings };
+
+static bool check_image(eval *ev, const field *image) {
+  const value *o = image->val;
+  if (o->kind != V_OBJECT || !o->u.obj.len) {
+    eval_fail(ev, o->at, "images.%s must be an object with name, tag or digest, got %s", image->key,
+              o->kind == V_OBJECT ? "an empty object" : value_a(o->kind));
+    return false;
+  }
+  for (size_t i = 0; i < o->u.obj.len; i++) {
+    const field *f = &o->u.obj.fields[i];
+    if (strcmp(f->key, "name") && strcmp(f->key, "tag") && strcmp(f->key, "digest")) {
+      eval_fail(ev, f->val->at, "images.%s has no field \"%s\"; expected name, tag or digest", image->key, f->key);
+      return false;
+    }
+    if (f->val->kind != V_STRING || !f->val->u.str.len) {
+      eval_fail(ev, f->val->at, "images.%s.%s must be a non-empty string", image->key, f->key);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool check_replicas(eval *ev, const field *f) {
+  if (f->val->kind == V_INT && f->val->u.i >= 0) return true;
+  eval_fail(ev, f->val->at, "replicas.%s must be an int of at least 0, got %s", f->key,
+            f->val->kind == V_INT ? "a negative int" : value_a(f->val->kind));
+  return false;
+}
+
+bool transform_check_setting(eval *ev, const char *name, pos name_at, const value *v, pos value_at) {
+  size_t s = 0;
+  while (s < NSETTINGS && strcmp(settings[s].name, name) != 0) s++;
+  if (s == NSETTINGS) {
+    buf names = {0};
+    for (size_t i = 0; i < NSETTINGS; i++)
+      buf_printf(&names, "%s%s", i == 0 ? "" : i + 1 == NSETTINGS ? " or " : ", ", settings[i].name);
+    eval_fail(ev, name_at, "unknown env setting \"%s\"; expected %s", name, names.data);
+    buf_free(&names);
+    return false;
+  }
+  if (v->kind != settings[s].kind) {
+    eval_fail(ev, value_at, "env setting %s must be %s, got %s", name, value_kind_name(settings[s].kind),
+              value_kind_name(v->kind));
+    return false;
+  }
+  bool images = strcmp(name, "images") == 0, replicas = strcmp(name, "replicas") == 0;
+  for (size_t i = 0; (images || replicas) && i < v->u.obj.len; i++)
+    if (!(images ? check_image(ev, &v->u.obj.fields[i]) : check_replicas(ev, &v->u.obj.fields[i]))) return false;
+  return true;
+}
+
+/* ---- applying them ---------------------------------------------------------- */
+
+typedef struct {
+  eval *ev;
+  arena *a;
+  const char *env;
+  const value *settings;
+  compile_resource *res;
+  size_t n;
+  resource_id *before; /* each resource as the patches left it */
+} env_tx;
+
+/* A value to lay over fields, and the `via` it arrives with. */
+typedef struct {
+  value *v;
+  const char *via;
+} tagged;
+
+static tagged setting(const env_tx *t, const char *name) {
+  value *v = value_object_get(t->settings, name);
+  return (tagged){v, v ? arena_printf(t->a, "%s of env %s", name, t->env) : NULL};
+}
+
+static bool is(const char *kind, const char *want) { return kind && strcmp(kind, want) == 0; }
+
+/* obj with {key: v} merged over it. */
+static value *with_field(arena *a, value *obj, const char *key, value *v, const char *via) {
+  value *overlay = value_object(a, v->at);
+  value_object_set(a, overlay, key, v);
+  return merge_values(a, obj, overlay, via);
+}
+
+/* res with {outer: {key: v}} merged over it. */
+static value *with_nested(arena *a, value *res, const char *outer, const char *key, value *v, const char *via) {
+  value *inner = value_object(a, v->at);
+  value_object_set(a, inner, key, v);
+  return with_field(a, res, outer, inner, via);
+}
+
+/* fieldspec_fn: the tagged object merged into the field, made if missing. */
+static value *laid(arena *a, const value *old, void *ctx) {
+  const tagged *tg = ctx;
+  return merge_values(a, old ? old : value_object(a, tg->v->at), tg->v, tg->via);
+}
+
+/* Kustomize sets the namespace of every subject named "default", whatever
+ * its kind: its rule for the default ServiceAccount. Subjects naming a
+ * ServiceAccount of the env follow it later, with the references. */
+static value *default_subjects(arena *a, const value *subjects, void *ctx) {
+  const tagged *tg = ctx;
+  if (subjects->kind != V_LIST) return NULL;
+  value *out = value_clone(a, subjects);
+  for (size_t i = 0; i < out->u.list.len; i++) {
+    value *s = out->u.list.items[i];
+    if (s->kind == V_OBJECT && is(value_get_string(s, "name"), "default")) out->u.list.items[i] = with_field(a, s, "namespace", tg->v, tg->via);
+  }
+  return out;
+}
+
+static void set_namespace(env_tx *t) {
+  tagged ns = setting(t, "namespace");
+  for (size_t i = 0; ns.v && i < t->n; i++) {
+    const char *kind = t->before[i].kind;
+    const kind_info *k = kinds_find(kind);
+    value *r = t->res[i].obj;
+    if (!(k && k->cluster_scoped)) r = with_nested(t->a, r, "metadata", "namespace", ns.v, ns.via);
+    if (is(kind, "RoleBinding") || is(kind, "ClusterRoleBinding"))
+      r = fieldspec_apply(t->a, r, "subjects", false, default_subjects, &ns);
+    t->res[i].obj = r;
+  }
+}
+
+/* As in Kustomize, a prefix or suffix leaves these names alone: a CRD's and
+ * an APIService's names are fixed by what they serve, and renaming a
+ * Namespace would move everything in it. */
+static bool keeps_name(const char *kind) {
+  return is(kind, "Namespace") || is(kind, "CustomResourceDefinition") || is(kind, "APIService");
+}
+
+static void add_affix(env_tx *t, const char *name, bool prefix) {
+  tagged affix = setting(t, name);
+  for (size_t i = 0; affix.v && i < t->n; i++) {
+    const char *old = value_get_string(t->res[i].obj, "metadata.name"), *s = affix.v->u.str.s;
+    if (!old || keeps_name(t->before[i].kind)) continue;
+    value *now = value_cstring(t->a, affix.v->at, arena_printf(t->a, "%s%s", prefix ? s : old, prefix ? old : s));
+    t->res[i].obj = with_nested(t->a, t->res[i].obj, "metadata", "name", now, affix.via);
+  }
+}
+
+/* Where a transformer puts labels or annotations besides metadata. */
+typedef struct {
+  const char *kind, *path;
+  bool create; /* false: only where the object is already there */
+} place;
+
+/* Metadata a workload stamps on what it makes: its pod template and a
+ * CronJob's job template. */
+static const place templates[] = {
+    {"CronJob", "spec.jobTemplate.metadata", true},
+    {"CronJob", "spec.jobTemplate.spec.template.metadata", true},
+    {"DaemonSet", "spec.template.metadata", true},
+    {"Deployment", "spec.template.metadata", true},
+    {"Job", "spec.template.metadata", true},
+    {"ReplicaSet", "spec.template.metadata", true},
+    {"ReplicationController", "spec.template.metadata", true},
+    {"StatefulSet", "spec.template.metadata", true},
+};
+/* Labels, not annotations, also reach a StatefulSet's volume claims. */
+static const place claim_templates = {"StatefulSet", "spec.volumeClaimTemplates.metadata", true};
+
+/* The label selectors that must keep matching the templates. */
+static const place selectors[] = {
+    {"DaemonSet", "spec.selector.matchLabels", true},
+    {"Deployment", "spec.selector.matchLabels", true},
+    {"ReplicaSet", "spec.selector.matchLabels", true},
+    {"ReplicationController", "spec.selector", true},
+    {"Service", "spec.selector", true},
+    {"StatefulSet", "spec.selector.matchLabels", true},
+    {"CronJob", "spec.jobTemplate.spec.selector.matchLabels", false},
+    {"Job", "spec.selector.matchLabels", false},
+    {"NetworkPolicy", "spec.podSelector.matchLabels", false},
+    {"NetworkPolicy", "spec.ingress.from.podSelector.matchLabels", false},
+    {"NetworkPolicy", "spec.egress.to.podSelector.matchLabels", false},
+    {"PodDisruptionBudget", "spec.selector.matchLabels", false},
+};
+/* Selectors inside the pod spec of Deployments and StatefulSets. */
+static const char *const pod_selectors[] = {
+    "affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution.podAffinityTerm.labelSelector.matchLabels",
+    "affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution.labelSelector.matchLabels",
+    "affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.podAffinityTerm.labelSelector.matchLabels",
+    "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.labelSelector.matchLabels",
+    "topologySpreadConstraints.labelSelector.matchLabels",
+};
+
+typedef enum { METADATA, TEMPLATES, SELECTORS } reach;
+
+static value *lay_at(arena *a, value *r, const place *p, const char *key, tagged *tg) {
+  return fieldspec_apply(a, r, key ? arena_printf(a, "%s.%s", p->path, key) : p->path, p->create, laid, tg);
+}
+
+/* key is "labels" or "annotations". */
+static value *add_to(arena *a, value *r, const char *kind, const char *key, tagged *tg, reach how) {
+  r = with_nested(a, r, "metadata", key, tg->v, tg->via);
+  for (size_t i = 0; how != METADATA && i < sizeof templates / sizeof *templates; i++)
+    if (is(kind, templates[i].kind)) r = lay_at(a, r, &templates[i], key, tg);
+  if (how != METADATA && is(key, "labels") && is(kind, claim_templates.kind)) r = lay_at(a, r, &claim_templates, key, tg);
+  if (how != SELECTORS) return r;
+  for (size_t i = 0; i < sizeof selectors / sizeof *selectors; i++)
+    if (is(kind, selectors[i].kind)) r = lay_at(a, r, &selectors[i], NULL, tg);
+  for (size_t i = 0; (is(kind, "Deployment") || is(kind, "StatefulSet")) && i < sizeof pod_selectors / sizeof *pod_selectors; i++)
+    r = fieldspec_apply(a, r, arena_printf(a, "spec.template.spec.%s", pod_selectors[i]), false, laid, tg);
+  return r;
+}
+
+static void add_metadata(env_tx *t, const char *name, const char *key, reach how) {
+  tagged tg = setting(t, name);
+  for (size_t i = 0; tg.v && i < t->n; i++) t->res[i].obj = add_to(t->a, t->res[i].obj, t->before[i].kind, key, &tg, how);
+}
+
+/* By the name the templates gave, or the name the env gave. */
+static void set_replicas(env_tx *t) {
+  static const char *const scalable[] = {"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"};
+  tagged want = setting(t, "replicas");
+  for (size_t w = 0; want.v && w < want.v->u.obj.len; w++) {
+    const field *f = &want.v->u.obj.fields[w];
+    bool hit = false;
+    for (size_t i = 0; i < t->n; i++) {
+      bool kind_ok = false;
+      for (size_t k = 0; k < sizeof scalable / sizeof *scalable; k++) kind_ok |= is(t->before[i].kind, scalable[k]);
+      if (!kind_ok || !(is(t->before[i].name, f->key) || is(value_get_string(t->res[i].obj, "metadata.name"), f->key))) continue;
+      t->res[i].obj = with_nested(t->a, t->res[i].obj, "spec", "replicas", f->val, want.via);
+      hit = true;
+    }
+    if (!hit)
+      eval_fail(t->ev, f->val->at, "replicas: env %s has no Deployment, ReplicaSet, ReplicationController or StatefulSet named \"%s\"",
+                t->env, f->key);
+  }
+}
+
+/* ---- images ------------------------------------------------------------------ */
+
+typedef struct {
+  arena *a;
+  tagged images;
+  bool *used; /* per entry of the images setting */
+} retag;
+
+/* The new reference for `image`, or NULL when no entry names its image. A
+ * reference is NAME[:TAG][@DIGEST]; a colon before the last slash is a
+ * registry's port. A new tag or digest replaces both old ones. */
+static value *retagged(retag *c, const value *image) {
+  const char *s = image->u.str.s, *digest = strchr(s, '@');
+  size_t end = digest ? (size_t)(digest - s) : image->u.str.len;
+  const char *slash = memrchr(s, '/', end), *from = slash ? slash : s;
+  const char *colon = memrchr(from, ':', end - (size_t)(from - s));
+  size_t name_len = colon ? (size_t)(colon - s) : end;
+  const value *o = NULL;
+  for (size_t i = 0; !o && i < c->images.v->u.obj.len; i++) {
+    const field *f = &c->images.v->u.obj.fields[i];
+    if (strlen(f->key) == name_len && strncmp(f->key, s, name_len) == 0) o = f->val, c->used[i] = true;
+  }
+  if (!o) return NULL;
+  const char *name = value_get_string(o, "name"), *tag = value_get_string(o, "tag"), *dig = value_get_string(o, "digest");
+  const char *rest = tag || dig ? arena_printf(c->a, "%s%s%s%s", tag ? ":" : "", tag ? tag : "", dig ? "@" : "", dig ? dig : "")
+                                : s + name_len;
+  const char *base = name ? name : arena_strndup(c->a, s, name_len);
+  return value_cstring(c->a, o->at, arena_printf(c->a, "%s%s", base, rest));
+}
+
+static value *in_containers(retag *c, value *list) {
+  value *out = list;
+  for (size_t i = 0; list->kind == V_LIST && i < list->u.list.len; i++) {
+    value *ctr = list->u.list.items[i], *image = ctr->kind == V_OBJECT ? value_object_get(ctr, "image") : NULL;
+    value *now = image && image->kind == V_STRING ? retagged(c, image) : NULL;
+    if (!now || value_equal(now, image)) continue;
+    if (out == list) out = value_clone(c->a, list);
+    out->u.list.items[i] = with_field(c->a, ctr, "image", now, c->images.via);
+  }
+  return out;
+}
+
+/* Kustomize looks for containers and initContainers at any depth, so
+ * custom resources that embed pod specs are covered too. */
+static value *images_in(retag *c, value *v) {
+  value *out = v;
+  if (v->kind == V_LIST) {
+    for (size_t i = 0; i < v->u.list.len; i++) {
+      value *item = images_in(c, v->u.list.items[i]);
+      if (item == v->u.list.items[i]) continue;
+      if (out == v) out = value_clone(c->a, v);
+      out->u.list.items[i] = item;
+    }
+    return out;
+  }
+  for (size_t i = 0; v->kind == V_OBJECT && i < v->u.obj.len; i++) {
+    const field *f = &v->u.obj.fields[i];
+    bool ctrs = strcmp(f->key, "containers") == 0 || strcmp(f->key, "initContainers") == 0;
+    value *now = ctrs ? in_containers(c, f->val) : images_in(c, f->val);
+    if (now == f->val) continue;
+    if (out == v) out = value_clone(c->a, v);
+    value_object_set(c->a, out, f->key, now);
+  }
+  return out;
+}
+
+static void set_images(env_tx *t) {
+  retag c = {t->a, setting(t, "images"), NULL};
+  if (!c.images.v) return;
+  c.used = arena_alloc(t->a, c.images.v->u.obj.len + 1);
+  for (size_t i = 0; i < t->n; i++) t->res[i].obj = images_in(&c, t->res[i].obj);
+  for (size_t i = 0; i < c.images.v->u.obj.len; i++)
+    if (!c.used[i])
+      eval_fail(t->ev, c.images.v->u.obj.fields[i].val->at, "images: no container of env %s runs image \"%s\"", t->env,
+                c.images.v->u.obj.fields[i].key);
+}
+
+/* ---- generated names ------------------------------------------------------ */
+
+static void hash_names(env_tx *t) {
+  for (size_t i = 0; i < t->n; i++) {
+    value *r = t->res[i].obj, *name = value_get_path(r, "metadata.name");
+    if (!r->name_hash || !name || name->kind != V_STRING) continue;
+    value *now = value_cstring(t->a, name->at, arena_printf(t->a, "%s-%s", name->u.str.s, generate_content_hash(t->a, r)));
+    t->res[i].obj = with_nested(t->a, r, "metadata", "name", now, "content hash");
+  }
+}
+
+void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, size_t n) {
+  arena *a = eval_arena(ev);
+  env_tx t = {ev, a, env, settings, res, n, arena_alloc(a, n * sizeof(resource_id) + 1)};
+  for (size_t i = 0; i < n; i++)
+    t.before[i] = (resource_id){value_get_string(res[i].obj, "kind"), value_get_string(res[i].obj, "metadata.namespace"),
+                                value_get_string(res[i].obj, "metadata.name")};
+  set_namespace(&t);
+  add_affix(&t, "name_prefix", true);
+  add_affix(&t, "name_suffix", false);
+  add_metadata(&t, "labels", "labels", METADATA);
+  add_metadata(&t, "template_labels", "labels", TEMPLATES);
+  add_metadata(&t, "common_labels", "labels", SELECTORS);
+  add_metadata(&t, "annotations", "annotations", TEMPLATES);
+  set_replicas(&t);
+  set_images(&t);
+  hash_names(&t);
+  nameref_follow(a, res, n, t.before, env);
+}

@@ -1,0 +1,22 @@
+/* transform.h: what an env's settings do to its resources.
+ *
+ * After the patches, the settings are applied in Kustomize's order:
+ * namespace, name_prefix and name_suffix, the labels and annotations,
+ * replicas, images. Then resources a generator made get the hash of their
+ * content in their names, and references follow every rename
+ * (docs/language.md, sections 8, 10 and 11). Every field a transformer sets
+ * carries a `via` naming it, for `plumb explain`. */
+#ifndef PLUMB_TRANSFORM_H
+#define PLUMB_TRANSFORM_H
+
+#include "eval.h"
+#include "plumb/compile.h"
+
+/* Checks one env setting: that `name` is a setting and `v` fits it. Reports
+ * an unknown name at name_at, a wrong value at value_at or inside it. */
+bool transform_check_setting(eval *ev, const char *name, pos name_at, const value *v, pos value_at);
+
+/* Applies `settings` (an object of checked settings) to res[0..n). */
+void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, size_t n);
+
+#endif
