@@ -72,7 +72,7 @@ struct node {
   double fval;
   node *a, *b, *c;
   node_list list;
-  struct value *constant; /* a string without ${...}, once evaluated */
+  struct value *constant; /* a literal's value, once evaluated (see eval.c) */
 };
 
 node *ast_new(arena *a, node_kind kind, pos at);

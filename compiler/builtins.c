@@ -110,7 +110,7 @@ static bool put_text(const call *c, buf *b, const value *v) {
   }
   switch (v->kind) {
   case V_STRING: buf_put(b, v->u.str.s, v->u.str.len); break;
-  case V_INT: buf_printf(b, "%lld", (long long)v->u.i); break;
+  case V_INT: buf_put_int(b, v->u.i); break;
   case V_FLOAT: put_float(b, v->u.f); break;
   case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); break;
   case V_NULL: buf_puts(b, "null"); break;

@@ -29,18 +29,25 @@ static const char *const metadata_first[] = {"name", "namespace", NULL};
 
 /* ---- key order ---------------------------------------------------------- */
 
-static int cmp_fields(const void *a, const void *b) {
-  return strcmp((*(const field *const *)a)->key, (*(const field *const *)b)->key);
-}
+/* Room for the fields of a typical object, so that emitting one needs no
+ * malloc; bigger objects get a heap array. */
+enum { FIELDS_ON_STACK = 32 };
 
-/* The fields of obj in emit order; caller frees. Sorting fields rather than
- * keys keeps a lookup per key (quadratic on big objects) out of the way. */
-static const field **ordered_fields(const value *obj, key_order order) {
+typedef struct {
+  const field **at; /* the fields in emit order */
+  const field *small[FIELDS_ON_STACK];
+} field_order;
+
+/* Puts the fields of obj in emit order into o; release with
+ * field_order_done. Sorting fields rather than keys keeps a lookup per key
+ * (quadratic on big objects) out of the way. */
+static void ordered_fields(field_order *o, const value *obj, key_order order) {
   size_t n = obj->u.obj.len;
-  const field **fs = malloc((n + 1) * sizeof *fs);
-  if (!fs) abort();
+  o->at = n <= FIELDS_ON_STACK ? o->small : malloc(n * sizeof *o->at);
+  if (!o->at) abort();
+  const field **fs = o->at;
   for (size_t i = 0; i < n; i++) fs[i] = &obj->u.obj.fields[i];
-  qsort(fs, n, sizeof *fs, cmp_fields);
+  value_sort_fields(fs, n);
   const char *const *first = order == ORDER_RESOURCE   ? resource_first
                              : order == ORDER_METADATA ? metadata_first
                                                        : NULL;
@@ -53,7 +60,10 @@ static const field **ordered_fields(const value *obj, key_order order) {
         fs[k++] = hit;
         break;
       }
-  return fs;
+}
+
+static void field_order_done(field_order *o) {
+  if (o->at != o->small) free(o->at);
 }
 
 /* In a resource, metadata has its own order; the items of a List (kind
@@ -218,10 +228,8 @@ static bool is_decimal_number(const char *s, size_t n) {
   return i == n;
 }
 
-/* Every word of these lists is at most 5 bytes: longer strings skip the
- * scan, which matters because every key and value of the output comes here. */
+/* True when the n bytes at s are one of words. */
 static bool is_one_of(const char *s, size_t n, const char *const *words) {
-  if (n > 5) return false;
   for (; *words; words++)
     if ((*words)[0] == s[0] && strlen(*words) == n && memcmp(*words, s, n) == 0) return true;
   return false;
@@ -263,11 +271,22 @@ static bool is_timestamp_like(const char *s, size_t n) {
 }
 
 /* Words some reader takes as bool or null, plus "<<" (merge) and "="
- * (YAML 1.1 value key, which PyYAML refuses to construct). */
-static const char *const special_words[] = {
-    "y",    "Y",    "yes",   "Yes",   "YES",   "n",  "N",  "no",  "No",  "NO",
-    "true", "True", "TRUE",  "false", "False", "FALSE", "on", "On", "ON", "off",
-    "Off",  "OFF",  "null",  "Null",  "NULL",  "~",  "<<", "=",   NULL};
+ * (YAML 1.1 value key, which PyYAML refuses to construct), by length:
+ * every key and value of the output is looked up here. */
+static const char *const special_words[][8] = {
+    [1] = {"y", "Y", "n", "N", "~", "=", NULL},
+    [2] = {"no", "No", "NO", "on", "On", "ON", "<<", NULL},
+    [3] = {"yes", "Yes", "YES", "off", "Off", "OFF", NULL},
+    [4] = {"true", "True", "TRUE", "null", "Null", "NULL", NULL},
+    [5] = {"false", "False", "FALSE", NULL},
+};
+
+static bool is_special_word(const char *s, size_t n) {
+  if (n >= sizeof special_words / sizeof special_words[0]) return false;
+  for (const char *const *w = special_words[n]; *w; w++)
+    if ((*w)[0] == s[0] && memcmp(*w, s, n) == 0) return true;
+  return false;
+}
 
 /* Syntax that stops a plain scalar: indicators at the start, ": " and " #"
  * inside, a colon at the end, document markers. "-x" stays plain as in
@@ -283,29 +302,31 @@ static bool breaks_plain_syntax(const char *s, size_t n) {
   return false;
 }
 
-static bool decide_quotes(const char *s, size_t len);
-
-/* Output repeats the same keys and values thousands of times, mostly the
- * very same strings of the syntax tree: remember recent answers by address.
- * A stale entry cannot mislead, the bytes are compared too. */
-bool emit_yaml_needs_quotes(const char *s, size_t len) {
-  enum { SLOTS = 4096 };
-  static struct { const char *s; size_t len; char text[24]; bool quote; } memo[SLOTS];
-  if (len >= sizeof memo[0].text) return decide_quotes(s, len);
-  size_t h = ((uintptr_t)s >> 4 ^ len) % SLOTS;
-  if (memo[h].s == s && memo[h].len == len && memcmp(memo[h].text, s, len) == 0) return memo[h].quote;
-  bool q = decide_quotes(s, len);
-  memo[h].s = s;
-  memo[h].len = len;
-  memcpy(memo[h].text, s, len);
-  memo[h].quote = q;
-  return q;
+/* True for a string that starts with a letter and holds only letters,
+ * digits and "-_./:", not ending in ':'. Most keys and values of a manifest
+ * look like that, and for them the rules below come down to the special
+ * words: no number or timestamp starts with a letter, and without spaces or
+ * '#' nothing inside breaks plain syntax. */
+static bool is_simple_word(const char *s, size_t len) {
+  /* A table, not comparisons: about a million characters pass here per
+   * thousand apps. (Range designators are a GNU C extension.) */
+  static const bool word_char[256] = {
+      ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true,
+      ['-'] = true, ['.'] = true, ['/'] = true, [':'] = true, ['_'] = true,
+  };
+  bool letter = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
+  if (!letter || s[len - 1] == ':') return false;
+  for (size_t i = 1; i < len; i++)
+    if (!word_char[(unsigned char)s[i]]) return false;
+  return true;
 }
 
-static bool decide_quotes(const char *s, size_t len) {
-  if (len == 0 || !all_raw(s, len, false)) return true;
+bool emit_yaml_needs_quotes(const char *s, size_t len) {
+  if (len == 0) return true;
+  if (is_simple_word(s, len)) return is_special_word(s, len);
+  if (!all_raw(s, len, false)) return true;
   if (s[0] == ' ' || s[len - 1] == ' ') return true;
-  if (breaks_plain_syntax(s, len) || is_one_of(s, len, special_words)) return true;
+  if (breaks_plain_syntax(s, len) || is_special_word(s, len)) return true;
   /* Numbers and timestamps never start with a letter. */
   bool letter = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
   return !letter && (is_number_like(s, len) || is_timestamp_like(s, len));
@@ -379,7 +400,7 @@ static void put_yaml_scalar(buf *b, const value *v, int block_col) {
   switch (v->kind) {
   case V_NULL: buf_puts(b, "null"); break;
   case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); break;
-  case V_INT: buf_printf(b, "%" PRId64, v->u.i); break;
+  case V_INT: buf_put_int(b, v->u.i); break;
   case V_FLOAT:
     if (isnan(v->u.f))
       buf_puts(b, ".nan");
@@ -405,7 +426,9 @@ static void put_yaml_node(buf *b, const value *v, int col, yaml_ctx ctx, key_ord
 /* Fields at column col; the first one's indentation is already written
  * when it follows "- " on the same line. */
 static void put_yaml_fields(buf *b, const value *obj, int col, bool first_inline, key_order order) {
-  const field **fs = ordered_fields(obj, order);
+  field_order o;
+  ordered_fields(&o, obj, order);
+  const field **fs = o.at;
   for (size_t i = 0; i < obj->u.obj.len; i++) {
     if (i > 0 || !first_inline) put_indent(b, col);
     const char *key = fs[i]->key;
@@ -421,7 +444,7 @@ static void put_yaml_fields(buf *b, const value *obj, int col, bool first_inline
     buf_putc(b, ':');
     put_yaml_node(b, fs[i]->val, col, AFTER_KEY, child_order(order, key));
   }
-  free(fs);
+  field_order_done(&o);
 }
 
 /* Items at column col, each "- " then its node; as kubectl prints them, a
@@ -482,7 +505,7 @@ static void put_json(buf *b, const value *v, int depth, bool pretty, key_order o
   switch (v->kind) {
   case V_NULL: buf_puts(b, "null"); return;
   case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); return;
-  case V_INT: buf_printf(b, "%" PRId64, v->u.i); return;
+  case V_INT: buf_put_int(b, v->u.i); return;
   case V_FLOAT:
     if (!isfinite(v->u.f)) {
       buf_puts(b, "null");
@@ -504,7 +527,9 @@ static void put_json(buf *b, const value *v, int depth, bool pretty, key_order o
     json_close(b, depth, pretty && v->u.list.len > 0, ']');
     return;
   case V_OBJECT: {
-    const field **fs = ordered_fields(v, order);
+    field_order o;
+    ordered_fields(&o, v, order);
+    const field **fs = o.at;
     buf_putc(b, '{');
     for (size_t i = 0; i < v->u.obj.len; i++) {
       json_sep(b, i, depth, pretty);
@@ -513,7 +538,7 @@ static void put_json(buf *b, const value *v, int depth, bool pretty, key_order o
       put_json(b, fs[i]->val, depth + 1, pretty, child_order(order, fs[i]->key), q);
     }
     json_close(b, depth, pretty && v->u.obj.len > 0, '}');
-    free(fs);
+    field_order_done(&o);
     return;
   }
   }

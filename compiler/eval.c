@@ -351,7 +351,7 @@ static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
 static bool append_text(eval *ev, buf *b, const value *v, pos at) {
   switch (v->kind) {
   case V_STRING: buf_put(b, v->u.str.s, v->u.str.len); return true;
-  case V_INT: buf_printf(b, "%lld", (long long)v->u.i); return true;
+  case V_INT: buf_put_int(b, v->u.i); return true;
   case V_FLOAT: {
     char tmp[32];
     for (int prec = 15; prec <= 17; prec++) {
@@ -429,14 +429,22 @@ static void trim_text_block(buf *b) {
   if (n < b->len && (n == 0 || b->data[n - 1] == '\n')) b->len = n, b->data[n] = '\0';
 }
 
+/* Values never change once built, so a literal is built once and shared by
+ * every evaluation of it: a number, bool or null, a string without
+ * interpolation, and a list or object (without comprehension or let) of
+ * literals. In a template most of a manifest is literal, so this saves most
+ * of the allocation and copying of instantiating it. */
+static value *keep_literal(const node *e, value *v) {
+  ((node *)e)->constant = v;
+  return v;
+}
+
 static bool is_constant(const node *e) {
   for (size_t i = 0; i < e->list.len; i++)
     if (e->list.items[i]->kind != E_TEXT) return false;
   return true;
 }
 
-/* Values never change once built, so a string without interpolation is
- * built once and shared by every evaluation of it. */
 static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
   if (e->constant) return e->constant;
   bool block = e->op == 1;
@@ -466,8 +474,7 @@ static value *eval_string(eval *ev, module *m, scope *sc, const node *e) {
   if (block) trim_text_block(&b);
   value *v = value_string(ev->arena, e->at, b.data, b.len);
   buf_free(&b);
-  if (is_constant(e)) ((node *)e)->constant = v;
-  return v;
+  return is_constant(e) ? keep_literal(e, v) : v;
 }
 
 static const char *want_key(eval *ev, module *m, scope *sc, const node *k) {
@@ -557,14 +564,10 @@ static bool list_leaf(eval *ev, module *m, scope *sc, void *ctx) {
 }
 
 static bool set_field(eval *ev, value *obj, const char *key, value *v, pos at) {
-  value *old = value_object_get(obj, key);
-  if (old) {
-    eval_fail(ev, at, "duplicate key \"%s\"", key);
-    diag_note(ev->diags, old->at, "first set here");
-    return false;
-  }
-  value_object_set(ev->arena, obj, key, v);
-  return true;
+  if (value_object_add(ev->arena, obj, key, v)) return true;
+  eval_fail(ev, at, "duplicate key \"%s\"", key);
+  diag_note(ev->diags, value_object_get(obj, key)->at, "first set here");
+  return false;
 }
 
 static bool object_leaf(eval *ev, module *m, scope *sc, void *ctx) {
@@ -580,12 +583,15 @@ static value *eval_list(eval *ev, module *m, scope *sc, const node *e) {
     comp_out o = {e, out};
     return run_comp(ev, m, sc, &(node){.list = e->list}, list_leaf, &o) ? out : NULL;
   }
+  value_reserve(ev->arena, out, e->list.len);
+  bool literal = true;
   for (size_t i = 0; i < e->list.len; i++) {
     value *v = eval_expr(ev, m, sc, e->list.items[i]);
     if (!v) return NULL;
     value_list_push(ev->arena, out, v);
+    literal = literal && e->list.items[i]->constant;
   }
-  return out;
+  return literal ? keep_literal(e, out) : out;
 }
 
 /* `key := v`: a patch sets v whole instead of merging it in. */
@@ -602,21 +608,25 @@ static value *eval_object(eval *ev, module *m, scope *sc, const node *e) {
     comp_out o = {e, out};
     return run_comp(ev, m, sc, &(node){.list = e->list}, object_leaf, &o) ? out : NULL;
   }
-  bool ok = true;
+  bool ok = true, literal = true;
+  value_reserve(ev->arena, out, e->list.len); /* a few too many with lets */
   for (size_t i = 0; i < e->list.len; i++) {
     const node *it = e->list.items[i];
     if (it->kind == N_LET) {
       value *v = eval_expr(ev, m, sc, it->a);
       if (!v) return NULL;
       sc = scope_bind(ev, sc, it->name, v);
+      literal = false;
       continue;
     }
     const char *k = want_key(ev, m, sc, it->a);
     value *v = k ? eval_expr(ev, m, sc, it->b) : NULL;
     if (v && it->op == OP_SET) v = set_whole(ev, v, it->b->at);
     ok = v && set_field(ev, out, k, v, it->a->at) && ok;
+    literal = literal && it->a->constant && it->b->constant;
   }
-  return ok ? out : NULL;
+  if (!ok) return NULL;
+  return literal ? keep_literal(e, out) : out;
 }
 
 /* ---- operators ------------------------------------------------------------ */
@@ -952,6 +962,7 @@ static value *eval_resource(eval *ev, module *m, scope *sc, const node *e) {
     return eval_fail(ev, e->at, "unknown kind \"%s\": a custom resource needs an apiVersion field, e.g. apiVersion: \"example.com/v1\"", e->type);
   }
   value *r = value_object(ev->arena, e->at);
+  value_reserve(ev->arena, r, body->u.obj.len + 3);
   value_object_set(ev->arena, r, "apiVersion", api ? api : value_cstring(ev->arena, e->at, k->api_version));
   value_object_set(ev->arena, r, "kind", value_cstring(ev->arena, e->at, e->type));
   value *meta = value_object_get(body, "metadata");
@@ -959,10 +970,11 @@ static value *eval_resource(eval *ev, module *m, scope *sc, const node *e) {
     return eval_fail(ev, meta->at, "metadata must be an object, got %s", value_kind_name(meta->kind));
   if (meta && value_object_get(meta, "name"))
     return eval_fail(ev, value_object_get(meta, "name")->at, "the name is given after the kind; remove metadata.name");
-  value *md = meta ? value_clone(ev->arena, meta) : value_object(ev->arena, e->at);
-  value *named = value_object(ev->arena, md->at);
+  size_t nmeta = meta ? meta->u.obj.len : 0;
+  value *named = value_object(ev->arena, meta ? meta->at : e->at);
+  value_reserve(ev->arena, named, nmeta + 1);
   value_object_set(ev->arena, named, "name", name);
-  for (size_t i = 0; i < md->u.obj.len; i++) value_object_set(ev->arena, named, md->u.obj.fields[i].key, md->u.obj.fields[i].val);
+  for (size_t i = 0; i < nmeta; i++) value_object_set(ev->arena, named, meta->u.obj.fields[i].key, meta->u.obj.fields[i].val);
   value_object_set(ev->arena, r, "metadata", named);
   for (size_t i = 0; i < body->u.obj.len; i++) {
     const field *f = &body->u.obj.fields[i];
@@ -1004,11 +1016,12 @@ static value *eval_expr_inner(eval *ev, module *m, scope *sc, const node *e) {
   if (arena_used(ev->arena) > EVAL_MAX_BYTES) {
     return eval_fail(ev, e->at, "the compile uses more than %d MiB of memory; output too large", EVAL_MAX_BYTES >> 20);
   }
+  if (e->constant) return e->constant;
   switch (e->kind) {
-  case E_NULL: return value_null(ev->arena, e->at);
-  case E_BOOL: return value_bool(ev->arena, e->at, e->ival != 0);
-  case E_INT: return value_int(ev->arena, e->at, e->ival);
-  case E_FLOAT: return value_float(ev->arena, e->at, e->fval);
+  case E_NULL: return keep_literal(e, value_null(ev->arena, e->at));
+  case E_BOOL: return keep_literal(e, value_bool(ev->arena, e->at, e->ival != 0));
+  case E_INT: return keep_literal(e, value_int(ev->arena, e->at, e->ival));
+  case E_FLOAT: return keep_literal(e, value_float(ev->arena, e->at, e->fval));
   case E_STRING: return eval_string(ev, m, sc, e);
   case E_IDENT: return lookup(ev, m, sc, e);
   case E_LIST: return eval_list(ev, m, sc, e);

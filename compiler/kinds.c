@@ -1,15 +1,17 @@
 /* kinds.c: the built-in kind table and install order. */
 #include "kinds.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+/* Sorted bytewise (strcmp order): kinds_find is a binary search. */
 static const kind_info table[] = {
     {"APIService", "apiregistration.k8s.io/v1", true, false, NULL},
+    {"CSIDriver", "storage.k8s.io/v1", true, false, NULL},
     {"ClusterRole", "rbac.authorization.k8s.io/v1", true, false, NULL},
     {"ClusterRoleBinding", "rbac.authorization.k8s.io/v1", true, false, NULL},
     {"ConfigMap", "v1", false, false, NULL},
     {"CronJob", "batch/v1", false, false, "spec.jobTemplate.spec.template"},
-    {"CSIDriver", "storage.k8s.io/v1", true, false, NULL},
     {"CustomResourceDefinition", "apiextensions.k8s.io/v1", true, false, NULL},
     {"DaemonSet", "apps/v1", false, false, "spec.template"},
     {"Deployment", "apps/v1", false, false, "spec.template"},
@@ -42,10 +44,12 @@ static const kind_info table[] = {
     {"ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1", true, false, NULL},
 };
 
+static int cmp_kind(const void *key, const void *entry) {
+  return strcmp(key, ((const kind_info *)entry)->kind);
+}
+
 const kind_info *kinds_find(const char *kind) {
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-    if (strcmp(table[i].kind, kind) == 0) return &table[i];
-  return NULL;
+  return bsearch(kind, table, sizeof table / sizeof table[0], sizeof table[0], cmp_kind);
 }
 
 /* The order Kustomize and Helm install in: what others depend on first. */

@@ -71,27 +71,40 @@ value *value_clone(arena *a, const value *v) {
   return c;
 }
 
-void value_list_push(arena *a, value *list, value *item) {
-  if (list->u.list.len == list->u.list.cap) {
-    size_t cap = list->u.list.cap ? list->u.list.cap * 2 : 4;
-    list->u.list.items = arena_grow(a, list->u.list.items, list->u.list.len * sizeof(value *),
-                                    cap * sizeof(value *));
-    list->u.list.cap = cap;
+void value_reserve(arena *a, value *v, size_t n) {
+  if (v->kind == V_LIST && n > v->u.list.cap) {
+    v->u.list.items = arena_grow(a, v->u.list.items, v->u.list.len * sizeof(value *), n * sizeof(value *));
+    v->u.list.cap = n;
+  } else if (v->kind == V_OBJECT && n > v->u.obj.cap) {
+    v->u.obj.fields = arena_grow(a, v->u.obj.fields, v->u.obj.len * sizeof(field), n * sizeof(field));
+    v->u.obj.cap = n;
   }
+}
+
+void value_list_push(arena *a, value *list, value *item) {
+  if (list->u.list.len == list->u.list.cap) value_reserve(a, list, list->u.list.cap ? list->u.list.cap * 2 : 4);
   list->u.list.items[list->u.list.len++] = item;
 }
 
-static size_t key_hash(const char *k) {
+static size_t key_hash(const char *k, size_t n) {
   size_t h = 14695981039346656037u;
-  for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211u;
   return h;
 }
 
-/* Slot of key in the index: where it is, or the empty slot it would take. */
-static size_t index_slot(const value *obj, const char *key) {
-  size_t mask = obj->u.obj.nindex - 1, i = key_hash(key) & mask;
+/* Whether k is the n bytes at key. Most misses differ in the first byte:
+ * testing it inline saves a library call per field passed over. */
+static bool key_is(const char *k, const char *key, size_t n) {
+  if (n && k[0] != key[0]) return false;
+  return strncmp(k, key, n) == 0 && k[n] == '\0';
+}
+
+/* Slot of key (n bytes, not necessarily NUL-terminated) in the index: where
+ * it is, or the empty slot it would take. */
+static size_t index_slot(const value *obj, const char *key, size_t n) {
+  size_t mask = obj->u.obj.nindex - 1, i = key_hash(key, n) & mask;
   for (uint32_t at; (at = obj->u.obj.index[i]); i = (i + 1) & mask)
-    if (strcmp(obj->u.obj.fields[at - 1].key, key) == 0) break;
+    if (key_is(obj->u.obj.fields[at - 1].key, key, n)) break;
   return i;
 }
 
@@ -100,47 +113,56 @@ static void index_rebuild(arena *a, value *obj) {
   while (n < obj->u.obj.len * 2) n *= 2;
   obj->u.obj.index = arena_alloc(a, n * sizeof(uint32_t));
   obj->u.obj.nindex = n;
-  for (size_t i = 0; i < obj->u.obj.len; i++)
-    obj->u.obj.index[index_slot(obj, obj->u.obj.fields[i].key)] = (uint32_t)(i + 1);
+  for (size_t i = 0; i < obj->u.obj.len; i++) {
+    const char *k = obj->u.obj.fields[i].key;
+    obj->u.obj.index[index_slot(obj, k, strlen(k))] = (uint32_t)(i + 1);
+  }
 }
 
-static field *find_field(const value *obj, const char *key) {
+static field *find_field(const value *obj, const char *key, size_t n) {
   if (obj->u.obj.index) {
-    uint32_t at = obj->u.obj.index[index_slot(obj, key)];
+    uint32_t at = obj->u.obj.index[index_slot(obj, key, n)];
     return at ? &obj->u.obj.fields[at - 1] : NULL;
   }
   for (size_t i = 0; i < obj->u.obj.len; i++)
-    if (strcmp(obj->u.obj.fields[i].key, key) == 0) return &obj->u.obj.fields[i];
+    if (key_is(obj->u.obj.fields[i].key, key, n)) return &obj->u.obj.fields[i];
   return NULL;
 }
 
 value *value_object_get(const value *obj, const char *key) {
   if (!obj || obj->kind != V_OBJECT) return NULL;
-  field *f = find_field(obj, key);
+  field *f = find_field(obj, key, strlen(key));
   return f ? f->val : NULL;
 }
 
-void value_object_set(arena *a, value *obj, const char *key, value *v) {
-  field *f = find_field(obj, key);
-  if (f) {
-    f->val = v;
-    return;
-  }
-  if (obj->u.obj.len == obj->u.obj.cap) {
-    size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
-    obj->u.obj.fields =
-        arena_grow(a, obj->u.obj.fields, obj->u.obj.len * sizeof(field), cap * sizeof(field));
-    obj->u.obj.cap = cap;
-  }
+/* Appends a key obj does not have; n is its length. */
+static void append_field(arena *a, value *obj, const char *key, size_t n, value *v) {
+  if (obj->u.obj.len == obj->u.obj.cap) value_reserve(a, obj, obj->u.obj.cap ? obj->u.obj.cap * 2 : 4);
   obj->u.obj.fields[obj->u.obj.len++] = (field){key, v};
   if (obj->u.obj.len >= INDEX_FROM && obj->u.obj.len * 2 > obj->u.obj.nindex)
     index_rebuild(a, obj);
   else if (obj->u.obj.index)
-    obj->u.obj.index[index_slot(obj, key)] = (uint32_t)obj->u.obj.len;
+    obj->u.obj.index[index_slot(obj, key, n)] = (uint32_t)obj->u.obj.len;
+}
+
+void value_object_set(arena *a, value *obj, const char *key, value *v) {
+  size_t n = strlen(key);
+  field *f = find_field(obj, key, n);
+  if (f)
+    f->val = v;
+  else
+    append_field(a, obj, key, n, v);
+}
+
+bool value_object_add(arena *a, value *obj, const char *key, value *v) {
+  size_t n = strlen(key);
+  if (find_field(obj, key, n)) return false;
+  append_field(a, obj, key, n, v);
+  return true;
 }
 
 bool value_object_remove(value *obj, const char *key) {
-  field *f = find_field(obj, key);
+  field *f = find_field(obj, key, strlen(key));
   if (!f) return false;
   size_t i = (size_t)(f - obj->u.obj.fields);
   memmove(f, f + 1, (obj->u.obj.len - i - 1) * sizeof(field));
@@ -166,12 +188,10 @@ value *value_get_path(const value *v, const char *path) {
       p = end + 1;
       continue;
     }
+    /* The key is matched where it stands in path, without a copy. */
     size_t n = strcspn(p, ".[");
-    char key[256];
-    if (n >= sizeof key) return NULL;
-    memcpy(key, p, n);
-    key[n] = '\0';
-    v = value_object_get(v, key);
+    const field *f = v->kind == V_OBJECT ? find_field(v, p, n) : NULL;
+    v = f ? f->val : NULL;
     p += n;
   }
   return (value *)v;
@@ -249,25 +269,38 @@ const char *value_a(value_kind k) {
   return names[k];
 }
 
-static int cmp_keys(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+/* Bytewise, as strcmp; the first byte inline, since it decides most pairs. */
+static int cmp_keys(const char *x, const char *y) {
+  if (x[0] != y[0]) return (unsigned char)x[0] < (unsigned char)y[0] ? -1 : 1;
+  return strcmp(x, y);
 }
 
-const char **value_sorted_keys(const value *obj) {
-  const char **keys = malloc((obj->u.obj.len + 1) * sizeof *keys);
-  if (!keys) abort();
-  size_t n = obj->u.obj.len;
-  for (size_t i = 0; i < n; i++) keys[i] = obj->u.obj.fields[i].key;
+static int cmp_fields(const void *a, const void *b) {
+  return cmp_keys((*(const field *const *)a)->key, (*(const field *const *)b)->key);
+}
+
+void value_sort_fields(const field **fs, size_t n) {
   if (n > 16) {
-    qsort(keys, n, sizeof *keys, cmp_keys);
-    return keys;
+    qsort(fs, n, sizeof *fs, cmp_fields);
+    return;
   }
   /* Most objects have a handful of keys: insertion sort beats qsort there. */
   for (size_t i = 1; i < n; i++) {
-    const char *k = keys[i];
+    const field *f = fs[i];
     size_t j = i;
-    for (; j > 0 && strcmp(keys[j - 1], k) > 0; j--) keys[j] = keys[j - 1];
-    keys[j] = k;
+    for (; j > 0 && cmp_keys(fs[j - 1]->key, f->key) > 0; j--) fs[j] = fs[j - 1];
+    fs[j] = f;
   }
+}
+
+const char **value_sorted_keys(const value *obj) {
+  size_t n = obj->u.obj.len;
+  const char **keys = malloc((n + 1) * sizeof *keys);
+  const field **fs = malloc((n + 1) * sizeof *fs);
+  if (!keys || !fs) abort();
+  for (size_t i = 0; i < n; i++) fs[i] = &obj->u.obj.fields[i];
+  value_sort_fields(fs, n);
+  for (size_t i = 0; i < n; i++) keys[i] = fs[i]->key;
+  free(fs);
   return keys;
 }

@@ -8,6 +8,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 typedef struct arena arena;
 
@@ -32,10 +34,29 @@ typedef struct {
   size_t len, cap;
 } buf;
 
-void buf_put(buf *b, const char *s, size_t n);
+/* Makes room for n more bytes and the terminating NUL. */
+void buf_reserve(buf *b, size_t n);
+
+/* The emitters append a few bytes at a time, millions of times per build:
+ * these two are inline so that the common case is a copy, not a call. */
+static inline void buf_put(buf *b, const char *s, size_t n) {
+  if (b->len + n + 1 > b->cap) buf_reserve(b, n);
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+static inline void buf_putc(buf *b, char c) {
+  if (b->len + 2 > b->cap) buf_reserve(b, 1);
+  b->data[b->len++] = c;
+  b->data[b->len] = '\0';
+}
+
 void buf_puts(buf *b, const char *s);
-void buf_putc(buf *b, char c);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* i in decimal, as printf's %lld writes it but without its cost: the
+ * emitters write many integers. */
+void buf_put_int(buf *b, int64_t i);
 void buf_free(buf *b);
 
 #endif

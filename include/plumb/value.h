@@ -67,8 +67,15 @@ value *value_func(arena *a, pos at, const func *fn);
 value *value_clone(arena *a, const value *v); /* shallow: new node, same children */
 
 void value_list_push(arena *a, value *list, value *item);
+/* Room for n items of a list or fields of an object in all: filling a
+ * collection of known size then allocates once, where growing step by step
+ * would leave each outgrown array behind in the arena. */
+void value_reserve(arena *a, value *v, size_t n);
 value *value_object_get(const value *obj, const char *key); /* NULL if absent */
 void value_object_set(arena *a, value *obj, const char *key, value *v);
+/* Adds key unless obj has it: false, and obj unchanged, when it was there.
+ * One lookup where value_object_get then value_object_set take two. */
+bool value_object_add(arena *a, value *obj, const char *key, value *v);
 bool value_object_remove(value *obj, const char *key);
 
 /* A path such as "metadata.name" or "spec.containers[0].image". */
@@ -85,5 +92,7 @@ const char *value_a(value_kind k);
 
 /* Object keys in emit order: bytewise sorted. Caller frees the array. */
 const char **value_sorted_keys(const value *obj);
+/* Sorts n field pointers into the same order, in place. */
+void value_sort_fields(const field **fs, size_t n);
 
 #endif

@@ -194,6 +194,15 @@ static const quote_case quote_cases[] = {
     {"a:", true},
     {"=", true},
     {"<<", true},
+    /* Words of letters, digits and "-./:_" starting with a letter. */
+    {"app.kubernetes.io/part-of", false},
+    {"registry.example.com/app:1.0", false},
+    {"a:b", false},
+    {"Yes", true},
+    {"OFF", true},
+    {"ofF", false},
+    {"nul", false},
+    {"yes_", false},
     /* Characters that cannot stand raw on one line. */
     {"a\tb", true},
     {"a\nb", true},

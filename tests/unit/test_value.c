@@ -1,4 +1,5 @@
-/* test_value.c: objects keep insertion order and find keys fast when big. */
+/* test_value.c: objects keep insertion order, find keys fast when big and
+ * list their keys sorted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +51,51 @@ static void paths_reach_into_objects_and_lists(void **state) {
   assert_string_equal(value_get_path(root, "spec.containers[0].image")->u.str.s, "nginx");
   assert_null(value_get_path(root, "spec.containers[1].image"));
   assert_null(value_get_path(root, "spec.missing"));
+  /* A path segment matches whole keys only. */
+  assert_null(value_get_path(root, "spec.container[0]"));
+  assert_null(value_get_path(root, "spec.containersx[0]"));
+  arena_free(a);
+}
+
+static void add_refuses_a_key_the_object_has(void **state) {
+  arena *a = arena_new();
+  value *o = value_object(a, P);
+  assert_true(value_object_add(a, o, "a", value_int(a, P, 1)));
+  assert_false(value_object_add(a, o, "a", value_int(a, P, 2)));
+  assert_int_equal(value_object_get(o, "a")->u.i, 1);
+  assert_int_equal(o->u.obj.len, 1);
+  arena_free(a);
+}
+
+static void reserve_keeps_contents_and_only_grows(void **state) {
+  arena *a = arena_new();
+  value *l = value_list(a, P), *o = value_object(a, P);
+  value_list_push(a, l, value_int(a, P, 7));
+  value_object_set(a, o, "k", value_int(a, P, 8));
+  value_reserve(a, l, 100);
+  value_reserve(a, o, 100);
+  assert_int_equal(l->u.list.cap, 100);
+  assert_int_equal(o->u.obj.cap, 100);
+  value_reserve(a, l, 2);
+  assert_int_equal(l->u.list.cap, 100);
+  assert_int_equal(l->u.list.items[0]->u.i, 7);
+  assert_int_equal(value_object_get(o, "k")->u.i, 8);
+  arena_free(a);
+}
+
+static void keys_sort_bytewise_small_and_large(void **state) {
+  arena *a = arena_new();
+  for (int n = 3; n <= 40; n += 37) { /* insertion sort and qsort */
+    value *o = value_object(a, P);
+    char key[32];
+    for (int i = n; i-- > 0;) {
+      snprintf(key, sizeof key, "%c%d", i % 2 ? 'b' : 'B', i);
+      value_object_set(a, o, arena_strdup(a, key), value_null(a, P));
+    }
+    const char **keys = value_sorted_keys(o);
+    for (int i = 1; i < n; i++) assert_true(strcmp(keys[i - 1], keys[i]) < 0);
+    free(keys);
+  }
   arena_free(a);
 }
 
@@ -66,6 +112,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(big_objects_find_every_key_after_sets_and_removals),
       cmocka_unit_test(paths_reach_into_objects_and_lists),
+      cmocka_unit_test(add_refuses_a_key_the_object_has),
+      cmocka_unit_test(reserve_keeps_contents_and_only_grows),
+      cmocka_unit_test(keys_sort_bytewise_small_and_large),
       cmocka_unit_test(comparison_orders_numbers_by_value_across_kinds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
