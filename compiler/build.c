@@ -314,3 +314,21 @@ compile_result *compile_eval(const char *root, const char *file, const char *tex
   r->value = eval_expr(ev, eval_empty_module(ev, file), NULL, e);
   return r;
 }
+
+compile_result *compile_files(const compile_file *files, size_t n, const char *path, const char *env) {
+  compile_result *r = result_new();
+  loader *l = loader_new_memory(r->arena);
+  for (size_t i = 0; i < n; i++) {
+    if (files[i].refused)
+      loader_refuse_file(l, files[i].name, files[i].refused);
+    else
+      loader_add_file(l, files[i].name, files[i].text, files[i].len);
+  }
+  const char *entry, *err;
+  if (loader_resolve(l, NULL, path, &entry, &err) != 0) {
+    diag_error(&r->diags, (pos){0}, "%s", err);
+    return r;
+  }
+  build_entry(r, l, entry, env);
+  return r;
+}

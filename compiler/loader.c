@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ enum { MAX_FILE = 16 << 20 };
 typedef struct mem_file {
   const char *name, *text;
   size_t len;
+  const char *refused; /* why reading it fails, or NULL */
   struct mem_file *next;
 } mem_file;
 
@@ -33,8 +35,13 @@ loader *loader_new_memory(arena *a) {
 
 void loader_add_file(loader *l, const char *name, const char *text, size_t len) {
   mem_file *f = arena_alloc(l->arena, sizeof *f);
-  *f = (mem_file){arena_strdup(l->arena, name), text, len, l->files};
+  *f = (mem_file){arena_strdup(l->arena, name), text, len, NULL, l->files};
   l->files = f;
+}
+
+void loader_refuse_file(loader *l, const char *name, const char *why) {
+  loader_add_file(l, name, NULL, 0);
+  l->files->refused = arena_strdup(l->arena, why);
 }
 
 static const mem_file *find_mem(const loader *l, const char *name) {
@@ -142,6 +149,10 @@ static int read_std(loader *l, const char *name, const char **text, size_t *len,
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err) {
   if (strncmp(name, "std/", 4) == 0) return read_std(l, name, text, len, err);
   const mem_file *mf = find_mem(l, name);
+  if (mf && mf->refused) {
+    *err = mf->refused;
+    return -1;
+  }
   if (mf) {
     *text = mf->text;
     *len = mf->len;
@@ -170,7 +181,17 @@ int loader_read(loader *l, const char *name, const char **text, size_t *len, con
   return 0;
 }
 
+/* A directory of a memory loader is any prefix of a file's name. */
+static bool mem_is_dir(const loader *l, const char *name) {
+  size_t n = strlen(name);
+  if (n == 0) return true;
+  for (const mem_file *f = l->files; f; f = f->next)
+    if (strncmp(f->name, name, n) == 0 && f->name[n] == '/') return true;
+  return false;
+}
+
 int loader_is_dir(loader *l, const char *name) {
+  if (!l->root) return mem_is_dir(l, name);
   const char *err;
   char *path = confined_path(l, name, &err);
   struct stat st;
@@ -179,7 +200,45 @@ int loader_is_dir(loader *l, const char *name) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+typedef struct {
+  const char **names;
+  size_t n, cap;
+} name_list;
+
+static bool is_plumb(const char *name) {
+  size_t n = strlen(name);
+  return n > 6 && strcmp(name + n - 6, ".plumb") == 0;
+}
+
+static void push_name(loader *l, name_list *nl, const char *name) {
+  if (nl->n == nl->cap) {
+    size_t cap = nl->cap ? 2 * nl->cap : 16;
+    nl->names = arena_grow(l->arena, nl->names, nl->n * sizeof *nl->names, cap * sizeof *nl->names);
+    nl->cap = cap;
+  }
+  nl->names[nl->n++] = name;
+}
+
+static int sorted(name_list *nl, const char ***names) {
+  if (nl->n) qsort(nl->names, nl->n, sizeof *nl->names, cmp_str);
+  *names = nl->names;
+  return (int)nl->n;
+}
+
+static int list_mem(loader *l, const char *dir, const char ***names) {
+  name_list nl = {0};
+  size_t dl = strlen(dir);
+  for (const mem_file *f = l->files; f; f = f->next) {
+    const char *base = dl ? f->name + dl + 1 : f->name;
+    bool in_dir = !dl || (strncmp(f->name, dir, dl) == 0 && f->name[dl] == '/');
+    /* A replaced file is still on the list behind its replacement. */
+    if (in_dir && !strchr(base, '/') && is_plumb(base) && find_mem(l, f->name) == f) push_name(l, &nl, f->name);
+  }
+  return sorted(&nl, names);
+}
+
 int loader_list(loader *l, const char *dir, const char ***names, const char **err) {
+  if (!l->root) return list_mem(l, dir, names);
   char *path = confined_path(l, dir, err);
   if (!path) return -1;
   DIR *d = opendir(path);
@@ -187,19 +246,10 @@ int loader_list(loader *l, const char *dir, const char ***names, const char **er
     *err = arena_printf(l->arena, "cannot list %s: %s", *dir ? dir : ".", strerror(errno));
     return -1;
   }
-  size_t n = 0, cap = 16;
-  const char **out = arena_alloc(l->arena, cap * sizeof *out);
-  for (struct dirent *e; (e = readdir(d));) {
-    size_t el = strlen(e->d_name);
-    if (el <= 6 || strcmp(e->d_name + el - 6, ".plumb") != 0) continue;
-    if (n == cap) {
-      out = arena_grow(l->arena, out, n * sizeof *out, 2 * cap * sizeof *out);
-      cap *= 2;
-    }
-    out[n++] = *dir ? arena_printf(l->arena, "%s/%s", dir, e->d_name) : arena_strdup(l->arena, e->d_name);
-  }
+  name_list nl = {0};
+  for (struct dirent *e; (e = readdir(d));)
+    if (is_plumb(e->d_name))
+      push_name(l, &nl, *dir ? arena_printf(l->arena, "%s/%s", dir, e->d_name) : arena_strdup(l->arena, e->d_name));
   closedir(d);
-  qsort(out, n, sizeof *out, cmp_str);
-  *names = out;
-  return (int)n;
+  return sorted(&nl, names);
 }

@@ -19,6 +19,9 @@ loader *loader_new(arena *a, const char *root, const char **err);
 loader *loader_new_memory(arena *a);
 /* Adds or replaces a file by root-relative name; text must outlive l. */
 void loader_add_file(loader *l, const char *name, const char *text, size_t len);
+/* Adds a file that exists but may not be read: reading it fails with why
+ * (a symlink in a git tree that leaves the root, as on disk). */
+void loader_refuse_file(loader *l, const char *name, const char *why);
 
 /* Resolves `path` as written in file `from` (root-relative; NULL means the
  * root itself) to a root-relative name. Returns 0, or -1 with *err. */
@@ -28,7 +31,8 @@ int loader_resolve(loader *l, const char *from, const char *path, const char **n
  * lives as long as the arena. Returns 0, or -1 with *err. */
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err);
 
-/* Lists the *.plumb files directly in a root-relative directory, sorted.
+/* Lists the *.plumb files directly in a root-relative directory, sorted
+ * (for a memory loader, a directory is any prefix of a file's name).
  * Returns the count (>= 0) or -1 with *err; *names lives in the arena. */
 int loader_list(loader *l, const char *dir, const char ***names, const char **err);
 

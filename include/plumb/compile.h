@@ -35,6 +35,20 @@ compile_result *compile_build(const compile_opts *o);
 /* Compiles one file given as text, with nothing else readable but the
  * standard library (for fuzzing, and sources that are not on disk). */
 compile_result *compile_source(const char *file, const char *text, size_t len, const char *env);
+
+/* One file of a root held in memory (a git tree). */
+typedef struct {
+  const char *name;    /* root-relative, "/"-separated, no "." or ".." */
+  const char *text;    /* borrowed: must outlive the result */
+  size_t len;
+  const char *refused; /* non-NULL: the file exists but reading it fails
+                          with these words (a symlink out of the root) */
+} compile_file;
+
+/* Compiles path (root-relative: a directory or a file; "" is the root) as
+ * compile_build compiles the same files on disk; nothing else is readable
+ * but the standard library. */
+compile_result *compile_files(const compile_file *files, size_t n, const char *path, const char *env);
 /* Evaluates one expression (for `plumb eval` and the language tests). file
  * names it in diagnostics and, relative to root, is where file() starts. */
 compile_result *compile_eval(const char *root, const char *file, const char *text, size_t len);

@@ -67,6 +67,16 @@ void kube_config_free(kube_config *c);
  * missing or expired. *token stays owned by c. */
 int kube_config_bearer(kube_config *c, const char **token, char **err);
 
+/* Credential files and Secret data, for the kubeconfig and other runtime
+ * modules alike. The whole file, NUL-terminated (*len bytes); NULL with
+ * errno set (EFBIG past max). A partly read buffer is zeroed before it is
+ * freed: it may hold a secret. */
+char *kube_read_file(const char *path, size_t max, size_t *len);
+/* Standard base64, as Go decodes Secret data and the kubeconfig's -data
+ * fields; white space (line-wrapped data) is skipped. NUL-terminated, *len
+ * bytes (len may be NULL); NULL when s is not base64. Caller frees. */
+char *kube_base64_decode(const char *s, size_t *len);
+
 /* ---- the client (runtime/kube/client.c) -------------------------------- */
 
 typedef struct kube_client kube_client;

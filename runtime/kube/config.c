@@ -119,8 +119,7 @@ static void trim(char *s) {
   s[n - start] = '\0';
 }
 
-/* The whole file, NUL-terminated; NULL with errno set (EFBIG past max). */
-static char *read_all(const char *path, size_t max, size_t *len) {
+char *kube_read_file(const char *path, size_t max, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   buf b = {0};
@@ -146,9 +145,7 @@ static int base64_digit(char ch) {
   return p ? (int)(p - digits) : -1;
 }
 
-/* Standard base64, as Go decodes the kubeconfig's -data fields; white space
- * (line-wrapped data) is skipped. NULL when s is not base64. */
-static char *base64_decode(const char *s) {
+char *kube_base64_decode(const char *s, size_t *len) {
   char *out = malloc(strlen(s) / 4 * 3 + 4);
   if (!out) abort();
   unsigned acc = 0, bits = 0;
@@ -175,6 +172,7 @@ static char *base64_decode(const char *s) {
     return NULL;
   }
   out[n] = '\0';
+  if (len) *len = n;
   return out;
 }
 
@@ -253,7 +251,7 @@ static int parse_file(kc_set *s, const char *path, const char *text, size_t len,
  * from $KUBECONFIG or is the default, as kubectl skips it. */
 static int add_file(kc_set *s, const char *path, bool may_be_missing, char **err) {
   size_t len;
-  char *text = read_all(path, MAX_KUBECONFIG, &len);
+  char *text = kube_read_file(path, MAX_KUBECONFIG, &len);
   if (!text && errno == ENOENT && may_be_missing) return 0;
   if (!text) return fail(err, "cannot read kubeconfig %s: %s", path, strerror(errno));
   int rc = parse_file(s, path, text, len, err);
@@ -380,7 +378,7 @@ static int take_field(kube_config *c, const value *body, const kc_file *from, co
   switch (f->form) {
   case F_TEXT: *slot = copy_str(v->u.str.s); return 0;
   case F_BASE64:
-    *slot = base64_decode(v->u.str.s);
+    *slot = kube_base64_decode(v->u.str.s, NULL);
     return *slot ? 0 : fail_at(err, v->at, "%s is not valid base64", f->key);
   case F_PATH:
     *slot = join_path(from->dir, v->u.str.s);
@@ -604,7 +602,7 @@ static char *pod_namespace(const char *dir) {
   if (env && *env) return copy_str(env);
   char *path = join_path(dir, "namespace"), *ns;
   size_t len;
-  ns = read_all(path, MAX_TOKEN_FILE, &len);
+  ns = kube_read_file(path, MAX_TOKEN_FILE, &len);
   free(path);
   if (ns) trim(ns);
   if (ns && *ns) return ns;
@@ -681,7 +679,7 @@ static int read_token_file(kube_config *c, char **err) {
   size_t len;
   if (stat(c->token_file, &st) != 0) return token_file_error(c, errno, err);
   if (b->token_cached && same_file(&b->token_st, &st)) return 0;
-  char *text = read_all(c->token_file, MAX_TOKEN_FILE, &len);
+  char *text = kube_read_file(c->token_file, MAX_TOKEN_FILE, &len);
   if (!text) return token_file_error(c, errno, err);
   trim(text);
   if (!*text) {

@@ -1,0 +1,133 @@
+/* source.h: configuration repositories, fetched with libgit2 and compiled
+ * straight from their trees, without a working checkout.
+ *
+ * In the style of kube.h: functions return 0 on success and a negative
+ * SOURCE_E* code on failure, results come back through out-parameters, and
+ * the words for the last failure are source_last_error(s) (or *err for the
+ * functions that run before a source exists). No credential ever appears in
+ * those words, in a URL this module hands out, or in the cache on disk.
+ *
+ * Not supported by libgit2 1.5 (Debian 12), and so not here: shallow
+ * fetches (a depth), partial clones, and Git LFS. Submodules are not
+ * fetched; their entries in a tree are skipped. */
+#ifndef PLUMB_SOURCE_H
+#define PLUMB_SOURCE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "plumb/compile.h"
+#include "plumb/kube.h"
+
+enum {
+  SOURCE_OK = 0,
+  SOURCE_ERROR = -1,        /* anything else: the cache, a corrupt object */
+  SOURCE_ENOTFOUND = -2,    /* no such revision (or tree) in the repository */
+  SOURCE_EAUTH = -3,        /* credentials missing or refused */
+  SOURCE_EUNREACHABLE = -4, /* no answer, or no repository at the URL */
+  SOURCE_EHOSTKEY = -5,     /* an ssh host key not in known_hosts, or different */
+  SOURCE_EAMBIGUOUS = -6,   /* an abbreviated commit id names several objects */
+};
+
+/* ---- credentials (runtime/source/creds.c) ------------------------------- */
+
+/* Every field may be NULL; source_creds_free zeroes them before freeing. */
+typedef struct {
+  char *username;       /* https basic (default "git"), or the ssh user when
+                           the URL names none */
+  char *password;       /* https basic; an access token goes here */
+  char *ssh_key;        /* a private key (PEM or OpenSSH text) */
+  char *ssh_passphrase; /* of ssh_key, if it has one */
+  char *known_hosts;    /* text in OpenSSH's known_hosts format */
+} source_creds;
+
+/* Files to read credentials from, each optional. A token file is a password
+ * file by another name; trailing white space (a newline) is dropped from the
+ * username, password and token. */
+typedef struct {
+  const char *username_file, *password_file, *token_file;
+  const char *ssh_key_file, *ssh_passphrase_file, *known_hosts_file;
+} source_cred_files;
+
+int source_creds_from_files(source_creds **out, const source_cred_files *f, char **err);
+/* The keys of a Secret's data, as Flux names them: username, password,
+ * token (a password by another name), identity (the ssh key), password (its
+ * passphrase when identity is given) and known_hosts. */
+int source_creds_from_secret(source_creds **out, kube_client *k, const char *ns, const char *name, char **err);
+/* The same from a Secret object already read. */
+int source_creds_from_secret_object(source_creds **out, const json_t *secret, char **err);
+void source_creds_free(source_creds *c);
+
+/* The URL as it may be shown: the userinfo of an http(s) URL is dropped
+ * (a token may stand there alone), and of any other when it holds a
+ * password. "https://user:tok@host/r.git" -> "https://host/r.git".
+ * Caller frees. */
+char *source_scrub_url(const char *url);
+
+/* Whether an ssh host key is known: 0 when known_hosts lists it for host
+ * (port 22) or [host]:port, plain or hashed (|1|...); SOURCE_EHOSTKEY with
+ * *why (caller frees) when the host is missing or listed with other keys.
+ * @cert-authority lines are not supported; @revoked keys are refused. */
+int source_known_host(const char *known_hosts, const char *host, int port, const unsigned char *key, size_t len,
+                      char **why);
+
+/* ---- repositories (runtime/source/repo.c) ------------------------------- */
+
+typedef struct source_repo source_repo;
+
+typedef struct {
+  const char *url;           /* https://, http://, ssh://, user@host:path,
+                                file:// or a local path */
+  const char *cache_dir;     /* holds one bare repository per URL; created */
+  const source_creds *creds; /* copied; NULL: none but the URL's userinfo */
+} source_opts;
+
+/* Opens (or creates) the cache for the URL: cache_dir/HASH.git, HASH a
+ * SHA-256 of the scrubbed URL. Does not touch the network. */
+int source_open(source_repo **out, const source_opts *o, char **err);
+void source_free(source_repo *s);
+const char *source_last_error(const source_repo *s);
+const char *source_url(const source_repo *s); /* scrubbed; owned by s */
+const char *source_cache_path(const source_repo *s);
+
+typedef struct {
+  size_t objects; /* objects received from the remote this fetch */
+  size_t bytes;   /* bytes received */
+} source_fetch_stats;
+
+/* Brings every branch and tag of the remote into the cache, pruning those
+ * gone from it, and the remote's HEAD; only objects the cache lacks are
+ * sent. stats may be NULL. */
+int source_fetch(source_repo *s, source_fetch_stats *stats);
+
+typedef struct {
+  char commit[41], tree[41]; /* hex object ids */
+} source_rev;
+
+/* A name as git reads one: a full ref name, HEAD, a tag (annotated or
+ * lightweight), a branch, in that order (a tag wins over a branch of the
+ * same name, as in git); else a full or abbreviated (4 or more digits)
+ * commit id. No revision syntax (main~1, v1^{}). */
+int source_resolve(source_repo *s, const char *rev, source_rev *out);
+
+/* ---- compiling from a tree (runtime/source/build.c) --------------------- */
+
+/* Compile results by (tree, path, env): a tree id names its content, so an
+ * unchanged tree is never read or compiled twice. Keeps the `max` most
+ * recently used results. */
+typedef struct source_builds source_builds;
+
+source_builds *source_builds_new(size_t max);
+void source_builds_free(source_builds *b);
+/* Lookups answered from the cache, and those that compiled. */
+void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
+
+/* Compiles path (a directory or file, relative to the tree's root) with env
+ * (NULL: the only one) from the tree, as `plumb build` compiles a checkout
+ * of it. Symlinks are followed inside the tree; reading one that leaves it
+ * fails as on disk. *out has the compile's own diagnostics; it is owned by
+ * b and lives until the next source_compile with b or source_builds_free. */
+int source_compile(source_repo *s, source_builds *b, const char *tree, const char *path, const char *env,
+                   const compile_result **out);
+
+#endif

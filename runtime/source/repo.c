@@ -1,0 +1,125 @@
+/* repo.c: a source's bare cache repository, and revisions in it. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+void source_fail(source_repo *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->error, sizeof s->error, fmt, ap);
+  va_end(ap);
+}
+
+const char *source_git_error(void) {
+  const git_error *e = git_error_last();
+  return e && e->message ? e->message : "unknown error";
+}
+
+const char *source_last_error(const source_repo *s) { return s->error; }
+const char *source_url(const source_repo *s) { return s->url; }
+const char *source_cache_path(const source_repo *s) { return s->cache_path; }
+
+static int open_cache(source_repo *s, const char *cache_dir, char **err) {
+  if (mkdir(cache_dir, 0700) != 0 && errno != EEXIST) {
+    if (asprintf(err, "cannot create the cache %s: %s", cache_dir, strerror(errno)) < 0) abort();
+    return SOURCE_ERROR;
+  }
+  char hash[65];
+  source_sha256_hex(s->url, hash);
+  if (asprintf(&s->cache_path, "%s/%s.git", cache_dir, hash) < 0) abort();
+  int rc = git_repository_open_bare(&s->repo, s->cache_path);
+  if (rc == GIT_ENOTFOUND) rc = git_repository_init(&s->repo, s->cache_path, 1);
+  if (rc == 0) return 0;
+  if (asprintf(err, "cannot open the cache %s for %s: %s", s->cache_path, s->url, source_git_error()) < 0) abort();
+  return SOURCE_ERROR;
+}
+
+int source_open(source_repo **out, const source_opts *o, char **err) {
+  git_libgit2_init();
+  source_repo *s = calloc(1, sizeof *s);
+  if (!s) abort();
+  s->url = source_scrub_url(o->url);
+  source_url_parts parts;
+  source_url_split(o->url, &parts);
+  s->host = parts.host;
+  s->port = parts.port;
+  /* The URL's userinfo is dropped from what libgit2 sees, so that it never
+   * reaches a message or the cache's config; it fills what creds leave. */
+  source_creds from_url = {.username = parts.user, .password = parts.password};
+  source_creds_merge(&s->creds, o->creds, &from_url);
+  source_creds_clear(&from_url);
+  int rc = open_cache(s, o->cache_dir, err);
+  if (rc) {
+    source_free(s);
+    s = NULL;
+  }
+  *out = s;
+  return rc;
+}
+
+void source_free(source_repo *s) {
+  if (!s) return;
+  git_repository_free(s->repo);
+  source_creds_clear(&s->creds);
+  free(s->url);
+  free(s->host);
+  free(s->cache_path);
+  free(s);
+  git_libgit2_shutdown();
+}
+
+static int rev_error(source_repo *s, const char *rev, int rc) {
+  if (rc == GIT_EAMBIGUOUS) {
+    source_fail(s, "revision \"%s\" is ambiguous in %s: give more digits", rev, s->url);
+    return SOURCE_EAMBIGUOUS;
+  }
+  if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) {
+    source_fail(s, "revision \"%s\" not found in %s", rev, s->url);
+    return SOURCE_ENOTFOUND;
+  }
+  source_fail(s, "cannot resolve revision \"%s\" in %s: %s", rev, s->url, source_git_error());
+  return SOURCE_ERROR;
+}
+
+static bool is_hex(const char *s) {
+  size_t n = strspn(s, "0123456789abcdefABCDEF");
+  return s[n] == '\0' && n >= GIT_OID_MINPREFIXLEN && n <= GIT_OID_HEXSZ;
+}
+
+/* By name as git reads one, then as a commit id. Not git_revparse_single:
+ * in libgit2 1.5 it leaks on every name that is not a `git describe`. */
+static int lookup_rev(source_repo *s, const char *rev, git_object **out) {
+  git_reference *ref = NULL;
+  int rc = git_reference_dwim(&ref, s->repo, rev);
+  if (rc == 0) {
+    rc = git_reference_peel(out, ref, GIT_OBJECT_ANY);
+    git_reference_free(ref);
+    return rc;
+  }
+  if (!is_hex(rev)) return rc;
+  git_oid id;
+  rc = git_oid_fromstrn(&id, rev, strlen(rev));
+  return rc ? rc : git_object_lookup_prefix(out, s->repo, &id, strlen(rev), GIT_OBJECT_ANY);
+}
+
+int source_resolve(source_repo *s, const char *rev, source_rev *out) {
+  git_object *obj = NULL, *commit = NULL;
+  int rc = lookup_rev(s, rev, &obj);
+  if (rc) return rev_error(s, rev, rc);
+  rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+  git_object_free(obj);
+  if (rc) {
+    source_fail(s, "revision \"%s\" in %s is not a commit", rev, s->url);
+    return SOURCE_ENOTFOUND;
+  }
+  git_oid_tostr(out->commit, sizeof out->commit, git_object_id(commit));
+  git_oid_tostr(out->tree, sizeof out->tree, git_commit_tree_id((git_commit *)commit));
+  git_object_free(commit);
+  return 0;
+}

@@ -1,0 +1,532 @@
+/* test_source.c: configuration repositories fetched with libgit2 and
+ * compiled from their trees, against real repositories made with git. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plumb/emit.h"
+#include "plumb/source.h"
+
+static char tmp[64];      /* holds origin/ (a copy of examples/nginx), cache/ */
+static char origin[128];  /* file:// URL of origin */
+static char cache[128];
+
+static void sh(const char *fmt, ...) {
+  char cmd[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The first line a command prints. */
+static char *sh_out(const char *fmt, ...) {
+  char cmd[1024];
+  static char line[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  assert_non_null(fgets(line, sizeof line, p));
+  pclose(p);
+  line[strcspn(line, "\n")] = '\0';
+  return line;
+}
+
+static void commit_all(const char *message) { sh("cd %s/origin && git add -A && git commit -qm '%s'", tmp, message); }
+
+static int setup(void **state) {
+  strcpy(tmp, "/tmp/plumb-source-XXXXXX");
+  assert_non_null(mkdtemp(tmp));
+  /* git reads no configuration of this machine's user. */
+  setenv("HOME", tmp, 1);
+  setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+  setenv("GIT_AUTHOR_NAME", "Test", 1);
+  setenv("GIT_AUTHOR_EMAIL", "test@example.com", 1);
+  setenv("GIT_COMMITTER_NAME", "Test", 1);
+  setenv("GIT_COMMITTER_EMAIL", "test@example.com", 1);
+  sh("git init -q -b main %s/origin && cp -R examples/nginx/. %s/origin/", tmp, tmp);
+  commit_all("nginx");
+  sh("cd %s/origin && git tag v1 && git tag -a v1-annotated -m 'release one'", tmp);
+  snprintf(origin, sizeof origin, "file://%s/origin", tmp);
+  snprintf(cache, sizeof cache, "%s/cache", tmp);
+  return 0;
+}
+
+static int teardown(void **state) {
+  sh("rm -rf %s", tmp);
+  return 0;
+}
+
+static source_repo *open_source(const char *url, const source_creds *creds) {
+  source_repo *s = NULL;
+  char *err = NULL;
+  source_opts o = {.url = url, .cache_dir = cache, .creds = creds};
+  int rc = source_open(&s, &o, &err);
+  if (rc) fail_msg("source_open: %s", err);
+  return s;
+}
+
+static source_repo *fetched(void) {
+  source_repo *s = open_source(origin, NULL);
+  if (source_fetch(s, NULL)) fail_msg("%s", source_last_error(s));
+  return s;
+}
+
+/* ---- fetching -------------------------------------------------------------- */
+
+static void fetch_file_url_brings_branches_and_tags(void **state) {
+  source_repo *s = open_source(origin, NULL);
+  source_fetch_stats st;
+  assert_int_equal(source_fetch(s, &st), 0);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse main", tmp));
+  assert_string_equal(r.tree, sh_out("git -C %s/origin rev-parse main^{tree}", tmp));
+  /* The cache is named by a hash, not by the URL. */
+  assert_null(strstr(source_cache_path(s), "origin"));
+  source_free(s);
+}
+
+/* The local transport of libgit2 1.5 does not negotiate: a changed branch
+ * comes with its whole history again (over http and ssh only the new
+ * objects come; see http_fetch_is_incremental). */
+static void fetch_brings_new_commits(void **state) {
+  source_repo *s = fetched();
+  source_fetch_stats st;
+  sh("cd %s/origin && sed -i 's/replicas: 1/replicas: 2/' envs/dev/main.plumb", tmp);
+  commit_all("two replicas");
+  assert_int_equal(source_fetch(s, &st), 0);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse main", tmp));
+  assert_int_equal(source_fetch(s, &st), 0);
+  assert_int_equal(st.objects, 0);
+  source_free(s);
+}
+
+static void fetch_prunes_deleted_branches(void **state) {
+  sh("git -C %s/origin branch short-lived", tmp);
+  source_repo *s = fetched();
+  source_rev r;
+  assert_int_equal(source_resolve(s, "short-lived", &r), 0);
+  sh("git -C %s/origin branch -q -D short-lived", tmp);
+  assert_int_equal(source_fetch(s, NULL), 0);
+  assert_int_equal(source_resolve(s, "short-lived", &r), SOURCE_ENOTFOUND);
+  source_free(s);
+}
+
+static void plain_local_path_works_like_file_url(void **state) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/origin", tmp);
+  source_repo *s = open_source(path, NULL);
+  assert_int_equal(source_fetch(s, NULL), 0);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "HEAD", &r), 0);
+  assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse HEAD", tmp));
+  source_free(s);
+}
+
+static void unreachable_remote_says_so(void **state) {
+  source_repo *s = open_source("file:///nonexistent/plumb-repo", NULL);
+  assert_int_equal(source_fetch(s, NULL), SOURCE_EUNREACHABLE);
+  if (!strstr(source_last_error(s), "cannot reach file:///nonexistent/plumb-repo: ")) fail_msg("%s", source_last_error(s));
+  source_free(s);
+  /* Nothing listens on port 1; the password never shows. */
+  s = open_source("http://alice:hunter2@127.0.0.1:1/repo.git", NULL);
+  assert_int_equal(source_fetch(s, NULL), SOURCE_EUNREACHABLE);
+  assert_non_null(strstr(source_last_error(s), "cannot reach http://127.0.0.1:1/repo.git: "));
+  assert_null(strstr(source_last_error(s), "hunter2"));
+  assert_null(strstr(source_last_error(s), "alice"));
+  source_free(s);
+}
+
+/* ---- revisions ------------------------------------------------------------- */
+
+static void resolve_every_form_of_revision(void **state) {
+  source_repo *s = fetched();
+  char full[41], abbrev[8];
+  strcpy(full, sh_out("git -C %s/origin rev-parse main", tmp));
+  snprintf(abbrev, sizeof abbrev, "%.7s", full);
+  const char *revs[] = {"main", "refs/heads/main", "v1", "v1-annotated", "HEAD", full, abbrev};
+  for (size_t i = 0; i < sizeof revs / sizeof revs[0]; i++) {
+    source_rev r;
+    if (source_resolve(s, revs[i], &r)) fail_msg("%s: %s", revs[i], source_last_error(s));
+    assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse '%s^{commit}'", tmp, revs[i]));
+    assert_string_equal(r.tree, sh_out("git -C %s/origin rev-parse '%s^{tree}'", tmp, revs[i]));
+  }
+  source_free(s);
+}
+
+static void unknown_revision_is_not_found(void **state) {
+  source_repo *s = fetched();
+  source_rev r;
+  assert_int_equal(source_resolve(s, "no-such-branch", &r), SOURCE_ENOTFOUND);
+  char want[256];
+  snprintf(want, sizeof want, "revision \"no-such-branch\" not found in %s", origin);
+  assert_string_equal(source_last_error(s), want);
+  assert_int_equal(source_resolve(s, "0000000", &r), SOURCE_ENOTFOUND);
+  source_free(s);
+}
+
+/* ---- compiling from the tree ----------------------------------------------- */
+
+static char *yaml_of(const compile_result *r) {
+  buf b = {0};
+  for (size_t i = 0; i < r->nres; i++) {
+    if (i) buf_puts(&b, "---\n");
+    emit_yaml_resource(&b, r->res[i].obj);
+  }
+  buf_putc(&b, '\0');
+  return b.data;
+}
+
+static char *diags_of(const compile_result *r) {
+  char *text = NULL;
+  size_t len;
+  FILE *f = open_memstream(&text, &len);
+  diag_print(&r->diags, f);
+  fclose(f);
+  return text;
+}
+
+/* What `plumb build` makes of the same files in the working copy. */
+static compile_result *build_on_disk(const char *path, const char *env) {
+  char root[128], full[256];
+  snprintf(root, sizeof root, "%s/origin", tmp);
+  snprintf(full, sizeof full, "%s/%s", root, path);
+  compile_opts o = {.path = full, .root = root, .env = env};
+  return compile_build(&o);
+}
+
+static void compile_from_tree_equals_plumb_build(void **state) {
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(8);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  const char *envs[] = {"envs/dev", "envs/prod"};
+  for (int i = 0; i < 2; i++) {
+    const compile_result *got;
+    assert_int_equal(source_compile(s, b, r.tree, envs[i], NULL, &got), 0);
+    assert_int_equal(got->diags.errors, 0);
+    assert_true(got->nres > 0);
+    compile_result *want = build_on_disk(envs[i], NULL);
+    char *x = yaml_of(got), *y = yaml_of(want);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+    compile_free(want);
+  }
+  source_builds_free(b);
+  source_free(s);
+}
+
+static void unchanged_tree_compiles_once(void **state) {
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(2);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  const compile_result *first, *again, *other;
+  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &first), 0);
+  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &again), 0);
+  assert_ptr_equal(first, again);
+  size_t hits, misses;
+  source_builds_stats(b, &hits, &misses);
+  assert_int_equal(hits, 1);
+  assert_int_equal(misses, 1);
+  /* Another path or env is another result. */
+  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", "dev", &other), 0);
+  assert_int_equal(source_compile(s, b, r.tree, "envs/prod", NULL, &other), 0);
+  source_builds_stats(b, &hits, &misses);
+  assert_int_equal(misses, 3);
+  /* Bound 2: the oldest (envs/dev without env) is gone and compiles again. */
+  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &again), 0);
+  source_builds_stats(b, &hits, &misses);
+  assert_int_equal(misses, 4);
+  source_builds_free(b);
+  source_free(s);
+}
+
+static void unknown_tree_is_not_found(void **state) {
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(2);
+  const compile_result *r;
+  assert_int_equal(source_compile(s, b, "0123456789012345678901234567890123456789", "envs/dev", NULL, &r),
+                   SOURCE_ENOTFOUND);
+  source_builds_free(b);
+  source_free(s);
+}
+
+/* A symlink inside the tree is followed; one that leaves it fails when read,
+ * in the same words as on disk. */
+static void symlinks_stay_inside_the_tree(void **state) {
+  sh("cd %s/origin && mkdir -p links && ln -s ../apps/nginx.plumb links/inside.plumb"
+     " && ln -s ../../outside.plumb links/outside.plumb && ln -s dev envs/staging"
+     " && printf 'import \"../links/inside.plumb\"\\nenv ok { app web = nginx(replicas: 1) }\\n' > envs/ok.plumb"
+     " && printf 'import \"../links/outside.plumb\"\\nenv bad {}\\n' > envs/bad.plumb",
+     tmp);
+  commit_all("links");
+  /* On disk, the link must lead somewhere to be refused for where. */
+  sh("echo 'env outside {}' > %s/outside.plumb", tmp);
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(8);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  const char *cases[][2] = {{"envs/ok.plumb", NULL}, {"envs/bad.plumb", NULL}, {"envs/staging", NULL}};
+  for (int i = 0; i < 3; i++) {
+    const compile_result *got;
+    assert_int_equal(source_compile(s, b, r.tree, cases[i][0], cases[i][1], &got), 0);
+    compile_result *want = build_on_disk(cases[i][0], cases[i][1]);
+    char *x = diags_of(got), *y = diags_of(want), *xy = yaml_of(got), *yy = yaml_of(want);
+    assert_string_equal(x, y);
+    assert_string_equal(xy, yy);
+    assert_int_equal(got->diags.errors, i == 1);
+    if (i == 1) assert_non_null(strstr(x, "links/outside.plumb is a symlink that leaves the repository root"));
+    free(x), free(y), free(xy), free(yy);
+    compile_free(want);
+  }
+  source_builds_free(b);
+  source_free(s);
+}
+
+/* ---- credentials ----------------------------------------------------------- */
+
+static void urls_lose_their_credentials(void **state) {
+  const char *cases[][2] = {
+      {"https://user:tok@example.com/org/repo.git", "https://example.com/org/repo.git"},
+      {"https://tok@example.com:8443/r", "https://example.com:8443/r"},
+      {"http://u:p@[::1]:8080/r?x=a@b", "http://[::1]:8080/r?x=a@b"},
+      {"ssh://git@example.com/r.git", "ssh://git@example.com/r.git"},
+      {"ssh://git:pw@example.com/r.git", "ssh://example.com/r.git"},
+      {"git@example.com:org/r.git", "git@example.com:org/r.git"},
+      {"https://example.com/path@with-at", "https://example.com/path@with-at"},
+      {"/srv/git/r.git", "/srv/git/r.git"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *got = source_scrub_url(cases[i][0]);
+    assert_string_equal(got, cases[i][1]);
+    free(got);
+  }
+  /* Two URLs with different credentials share one cache. */
+  source_repo *a = open_source("https://a:1@example.com/r.git", NULL), *b = open_source("https://b:2@example.com/r.git", NULL);
+  assert_string_equal(source_cache_path(a), source_cache_path(b));
+  assert_string_equal(source_url(a), "https://example.com/r.git");
+  source_free(a);
+  source_free(b);
+}
+
+static void credentials_from_files(void **state) {
+  sh("cd %s && echo s3cret > token && echo alice > user && printf 'BEGIN KEY\\nabc\\n' > key", tmp);
+  char token[128], user[128], key[128];
+  snprintf(token, sizeof token, "%s/token", tmp);
+  snprintf(user, sizeof user, "%s/user", tmp);
+  snprintf(key, sizeof key, "%s/key", tmp);
+  source_creds *c;
+  char *err = NULL;
+  source_cred_files f = {.username_file = user, .token_file = token, .ssh_key_file = key};
+  assert_int_equal(source_creds_from_files(&c, &f, &err), 0);
+  assert_string_equal(c->username, "alice");
+  assert_string_equal(c->password, "s3cret");
+  assert_string_equal(c->ssh_key, "BEGIN KEY\nabc\n"); /* as it is: a key keeps its newlines */
+  source_creds_free(c);
+  f = (source_cred_files){.token_file = "/nonexistent/token"};
+  assert_int_equal(source_creds_from_files(&c, &f, &err), SOURCE_ERROR);
+  assert_string_equal(err, "cannot read /nonexistent/token: No such file or directory");
+  free(err);
+}
+
+static void credentials_from_a_secret(void **state) {
+  /* username: git, identity: KEY, password: pass (the key's passphrase),
+   * known_hosts: a line */
+  json_t *secret = json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:s,s:s}}", "metadata", "namespace", "plumb", "name", "repo",
+                             "data", "username", "Z2l0", "identity", "S0VZ", "password", "cGFzcw==", "known_hosts",
+                             "aG9zdCBzc2gtZWQyNTUxOSBBQUFB");
+  source_creds *c;
+  char *err = NULL;
+  assert_int_equal(source_creds_from_secret_object(&c, secret, &err), 0);
+  assert_string_equal(c->username, "git");
+  assert_string_equal(c->ssh_key, "KEY");
+  assert_string_equal(c->ssh_passphrase, "pass");
+  assert_null(c->password);
+  assert_string_equal(c->known_hosts, "host ssh-ed25519 AAAA");
+  source_creds_free(c);
+  json_object_set_new(json_object_get(secret, "data"), "identity", json_string("not base64!"));
+  assert_int_equal(source_creds_from_secret_object(&c, secret, &err), SOURCE_ERROR);
+  assert_string_equal(err, "Secret plumb/repo: data.identity is not base64");
+  free(err);
+  json_decref(secret);
+}
+
+static char *b64(const unsigned char *data, size_t len) {
+  char *out = malloc(4 * ((len + 2) / 3) + 1);
+  EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+  return out;
+}
+
+/* A known_hosts line for name, hashed as ssh-keygen -H does. */
+static char *hashed_host(const char *name) {
+  const unsigned char salt[20] = "0123456789abcdefghij";
+  unsigned char md[20];
+  unsigned int n;
+  HMAC(EVP_sha1(), salt, sizeof salt, (const unsigned char *)name, strlen(name), md, &n);
+  char *s = b64(salt, sizeof salt), *h = b64(md, n), *out;
+  if (asprintf(&out, "|1|%s|%s", s, h) < 0) abort();
+  free(s);
+  free(h);
+  return out;
+}
+
+static void host_keys_are_checked_against_known_hosts(void **state) {
+  const unsigned char key[] = "\0\0\0\x0bssh-ed25519 the key", other[] = "\0\0\0\x0bssh-ed25519 another";
+  char *k = b64(key, sizeof key), *o = b64(other, sizeof other), *hashed = hashed_host("[git.example.com]:2222"), *known, *why = NULL;
+  if (asprintf(&known,
+               "# a comment\n"
+               "github.com,gitlab.com ssh-ed25519 %s\n"
+               "%s ssh-ed25519 %s\n"
+               "*.corp.example ssh-ed25519 %s\n"
+               "changed.example ssh-ed25519 %s\n"
+               "@revoked revoked.example ssh-ed25519 %s\n"
+               "@cert-authority ca.example ssh-ed25519 %s\n",
+               k, hashed, k, k, o, k, k) < 0)
+    abort();
+  assert_int_equal(source_known_host(known, "gitlab.com", 22, key, sizeof key, &why), 0);
+  assert_int_equal(source_known_host(known, "git.example.com", 2222, key, sizeof key, &why), 0);
+  assert_int_equal(source_known_host(known, "build.corp.example", 22, key, sizeof key, &why), 0);
+  struct {
+    const char *host;
+    int port;
+    const char *why;
+  } refused[] = {
+      {"git.example.com", 22, "host key for git.example.com not in known_hosts"},
+      {"changed.example", 22, "host key for changed.example does not match known_hosts"},
+      {"revoked.example", 22, "host key for revoked.example is revoked in known_hosts"},
+      {"ca.example", 22, "host key for ca.example not in known_hosts"},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    assert_int_equal(source_known_host(known, refused[i].host, refused[i].port, key, sizeof key, &why), SOURCE_EHOSTKEY);
+    assert_non_null(strstr(why, refused[i].why));
+    free(why);
+  }
+  free(k);
+  free(o);
+  free(hashed);
+  free(known);
+}
+
+/* ---- https: git http-backend behind basic auth ------------------------------ */
+
+static pid_t server;
+static char http_url[128];
+
+/* Serves tmp/ over HTTP to alice:pw and to git:tok (a token's login). */
+static int start_server(void **state) {
+  char port_file[128];
+  snprintf(port_file, sizeof port_file, "%s/port", tmp);
+  unlink(port_file);
+  server = fork();
+  if (server == 0) {
+    execlp("python3", "python3", "tests/unit/git_http_server.py", tmp, port_file, "alice:pw", "git:tok", (char *)NULL);
+    _exit(127);
+  }
+  FILE *f = NULL;
+  for (int i = 0; i < 200 && !(f = fopen(port_file, "r")); i++) usleep(50 * 1000);
+  assert_non_null(f);
+  int port = 0;
+  assert_int_equal(fscanf(f, "%d", &port), 1);
+  fclose(f);
+  snprintf(http_url, sizeof http_url, "http://127.0.0.1:%d/origin", port);
+  return 0;
+}
+
+static int stop_server(void **state) {
+  kill(server, SIGTERM);
+  waitpid(server, NULL, 0);
+  return 0;
+}
+
+static int http_fetch(const char *url, const source_creds *creds, char *error, size_t size) {
+  source_repo *s = open_source(url, creds);
+  int rc = source_fetch(s, NULL);
+  snprintf(error, size, "%s", source_last_error(s));
+  source_free(s);
+  return rc;
+}
+
+static void http_basic_and_token_credentials(void **state) {
+  char error[1024], url[160];
+  source_creds basic = {.username = "alice", .password = "pw"}, token = {.password = "tok"};
+  assert_int_equal(http_fetch(http_url, &basic, error, sizeof error), 0);
+  assert_int_equal(http_fetch(http_url, &token, error, sizeof error), 0);
+  snprintf(url, sizeof url, "http://alice:pw@%s", http_url + 7);
+  assert_int_equal(http_fetch(url, NULL, error, sizeof error), 0);
+}
+
+static void http_wrong_or_missing_credentials(void **state) {
+  char error[1024], want[256];
+  source_creds wrong = {.username = "alice", .password = "hunter2"};
+  int rc = http_fetch(http_url, &wrong, error, sizeof error);
+  if (rc != SOURCE_EAUTH) fail_msg("%d %s", rc, error);
+  snprintf(want, sizeof want, "authentication failed for %s", http_url);
+  assert_string_equal(error, want);
+  assert_int_equal(http_fetch(http_url, NULL, error, sizeof error), SOURCE_EAUTH);
+  snprintf(want, sizeof want, "%s asks for credentials and none were given", http_url);
+  assert_string_equal(error, want);
+}
+
+static void http_fetch_is_incremental(void **state) {
+  source_creds token = {.password = "tok"};
+  source_repo *s = open_source(http_url, &token);
+  source_fetch_stats st;
+  assert_int_equal(source_fetch(s, &st), 0);
+  sh("cd %s/origin && sed -i 's/replicas: 2/replicas: 3/' envs/dev/main.plumb", tmp);
+  commit_all("three replicas");
+  assert_int_equal(source_fetch(s, &st), 0);
+  /* The commit, the trees on the way to the file (root, envs, envs/dev)
+   * and the file: nothing the cache already had. */
+  assert_int_equal(st.objects, 5);
+  assert_int_equal(source_fetch(s, &st), 0);
+  assert_int_equal(st.objects, 0);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse main", tmp));
+  source_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(fetch_file_url_brings_branches_and_tags),
+      cmocka_unit_test(fetch_brings_new_commits),
+      cmocka_unit_test(fetch_prunes_deleted_branches),
+      cmocka_unit_test(plain_local_path_works_like_file_url),
+      cmocka_unit_test(unreachable_remote_says_so),
+      cmocka_unit_test(resolve_every_form_of_revision),
+      cmocka_unit_test(unknown_revision_is_not_found),
+      cmocka_unit_test(compile_from_tree_equals_plumb_build),
+      cmocka_unit_test(unchanged_tree_compiles_once),
+      cmocka_unit_test(unknown_tree_is_not_found),
+      cmocka_unit_test(symlinks_stay_inside_the_tree),
+      cmocka_unit_test(urls_lose_their_credentials),
+      cmocka_unit_test(credentials_from_files),
+      cmocka_unit_test(credentials_from_a_secret),
+      cmocka_unit_test(host_keys_are_checked_against_known_hosts),
+      cmocka_unit_test_setup_teardown(http_basic_and_token_credentials, start_server, stop_server),
+      cmocka_unit_test_setup_teardown(http_wrong_or_missing_credentials, start_server, stop_server),
+      cmocka_unit_test_setup_teardown(http_fetch_is_incremental, start_server, stop_server),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
