@@ -20,6 +20,10 @@ const char cli_usage[] =
     "  apply PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
     "        [--prune] [--env NAME] [--root DIR]\n"
     "                       server-side apply the environment to a cluster\n"
+    "  run REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
+    "      [--kubeconfig F] [--context C]\n"
+    "                       keep clusters equal to git: the applications\n"
+    "                       REPO declares at PATH (docs/runtime.md)\n"
     "  eval (-e EXPR | FILE) evaluate one expression and print it as JSON\n"
     "  fmt [--check] PATH... rewrite .plumb files in the canonical layout\n"
     "  version              print the version\n";
@@ -39,10 +43,14 @@ int cli_parse(cli *c, int argc, char **argv) {
                         : strcmp(a, "--root") == 0                         ? &c->copts.root
                         : strcmp(a, "--kubeconfig") == 0                   ? &c->kubeconfig
                         : strcmp(a, "--context") == 0                      ? &c->context
+                        : strcmp(a, "--config-path") == 0                  ? &c->config_path
+                        : strcmp(a, "--revision") == 0                     ? &c->revision
+                        : strcmp(a, "--cache") == 0                        ? &c->cache_dir
                                                                            : NULL;
     bool *flag = strcmp(a, "--dry-run") == 0           ? &c->dry_run
                  : strcmp(a, "--force-conflicts") == 0 ? &c->force
                  : strcmp(a, "--prune") == 0           ? &c->prune
+                 : strcmp(a, "--once") == 0            ? &c->once
                                                        : NULL;
     if (flag) {
       *flag = true;

@@ -19,6 +19,9 @@ typedef struct {
   const char *out_dir;
   const char *kubeconfig, *context;
   bool dry_run, force, prune;
+  /* run */
+  const char *config_path, *revision, *cache_dir;
+  bool once;
   const char *args[4]; /* positional arguments */
   int nargs;
 } cli;

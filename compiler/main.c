@@ -217,13 +217,12 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
   if (strcmp(cmd, "fmt") == 0) return fmt_main(argc - 2, argv + 2);
-  if (strcmp(cmd, "diff") == 0 || strcmp(cmd, "apply") == 0) return run_runtime(argv);
+  if (strcmp(cmd, "diff") == 0 || strcmp(cmd, "apply") == 0 || strcmp(cmd, "run") == 0) return run_runtime(argv);
   cli c = {0};
   int rc = cli_parse(&c, argc - 2, argv + 2);
   if (rc) return rc;
   if (strcmp(cmd, "build") == 0) return cmd_build(&c, true);
   if (strcmp(cmd, "check") == 0) return cmd_build(&c, false);
   if (strcmp(cmd, "explain") == 0) return cmd_explain(&c);
-  return cli_fail_usage("unknown command");
   return cli_fail_usage("unknown command");
 }

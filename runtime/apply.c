@@ -66,8 +66,8 @@ void apply_result_free(apply_result *r) {
 static void outcome(const apply_opts *o, const json_t *obj, const char *verb, const char *error, const char *hint) {
   char *ref = ref_of(obj);
   if (verb && o->out) fprintf(o->out, "%s %s%s\n", ref, verb, o->dry_run ? " (server dry run)" : "");
-  if (!verb) {
-    if (o->out) fflush(o->out); /* the lines before it come first, also in one file */
+  if (!verb && o->out) {
+    fflush(o->out); /* the lines before it come first, also in one file */
     fprintf(stderr, "error: %s: %s%s\n", ref, error, hint ? hint : "");
   }
   if (!o->result) {
@@ -117,14 +117,15 @@ static const char *const prune_kinds[][2] = {
     {"v1", "Namespace"},
 };
 
-static bool wanted(const compile_result *r, const json_t *live) {
+/* Is live one of r's resources? Those naming no namespace went to dflt. */
+static bool wanted(const compile_result *r, const json_t *live, const char *dflt) {
   const char *kind = str(live, "kind"), *name = meta_str(live, "name"), *ns = meta_str(live, "namespace");
   for (size_t i = 0; i < r->nres; i++) {
     const value *res = r->res[i].obj;
     const value *k = value_get_path(res, "kind"), *n = value_get_path(res, "metadata.name");
     const value *rns = value_get_path(res, "metadata.namespace");
     if (strcmp(k->u.str.s, kind) == 0 && strcmp(n->u.str.s, name) == 0 &&
-        ((!rns && (!ns || strcmp(ns, "default") == 0)) || (rns && ns && strcmp(rns->u.str.s, ns) == 0)))
+        ((!rns && (!ns || strcmp(ns, dflt) == 0)) || (rns && ns && strcmp(rns->u.str.s, ns) == 0)))
       return true;
   }
   return false;
@@ -142,7 +143,7 @@ static int prune_kind(kube_client *c, const compile_result *r, const char *api, 
   json_array_foreach(items, i, live) {
     json_object_set_new(live, "apiVersion", json_string(api));
     json_object_set_new(live, "kind", json_string(kind));
-    if (wanted(r, live) || meta_str(live, "deletionTimestamp")) continue;
+    if (wanted(r, live, kube_default_namespace(c)) || meta_str(live, "deletionTimestamp")) continue;
     /* The uid precondition keeps a recreated object of the same name safe. */
     kube_delete_opts dopts = {.propagation = "Background", .uid = meta_str(live, "uid")};
     int d = o->dry_run ? KUBE_OK : kube_delete(c, api, kind, meta_str(live, "namespace"), meta_str(live, "name"), &dopts);
@@ -161,7 +162,7 @@ static int prune_kind(kube_client *c, const compile_result *r, const char *api, 
   return rc != KUBE_OK ? 1 : failed;
 }
 
-static int prune(kube_client *c, const compile_result *r, const apply_opts *o) {
+int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o) {
   int failed = 0;
   size_t n = sizeof prune_kinds / sizeof prune_kinds[0];
   for (size_t i = 0; i < n; i++) failed += prune_kind(c, r, prune_kinds[i][0], prune_kinds[i][1], o);
@@ -376,5 +377,5 @@ int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o
     fprintf(stderr, "plumb: not pruning: env %s produced no resources\n", r->env);
     return 1;
   }
-  return prune(c, r, o);
+  return apply_prune(c, r, o);
 }

@@ -95,9 +95,9 @@ static int report(live_obj *objs, size_t n, kube_apply_item *items, const size_t
   return worst;
 }
 
-int diff_resources(kube_client *c, const compile_result *r, FILE *out) {
+int diff_resources(kube_client *c, const compile_result *r, const char *owner, FILE *out) {
   size_t n = r->nres;
-  live_obj *objs = live_new(r, NULL);
+  live_obj *objs = live_new(r, owner);
   kube_apply_item *items = calloc(n ? n : 1, sizeof *items);
   size_t *which = calloc(n ? n : 1, sizeof *which);
   if (!items || !which) abort();

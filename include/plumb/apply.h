@@ -38,7 +38,8 @@ typedef struct {
   bool prune;
   bool allow_empty; /* prune everything when the env produced nothing */
   FILE *out;     /* one line per object: created, configured, unchanged,
-                    pruned; NULL: none (errors still go to stderr) */
+                    pruned, and errors on stderr; NULL: none, the caller
+                    reads result */
   /* The runtime's application: objects get the label plumb.dev/application
    * = owner, prune selects by it, and an object that exists without this
    * mark (made by hand, or another application's) is refused, not taken. */
@@ -52,10 +53,14 @@ typedef struct {
  * refuses an empty result unless allow_empty. */
 int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o);
 
+/* Deletes the marked objects r no longer contains (env's, or o->owner's);
+ * with o->dry_run only reports them. Returns how many failed. */
+int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o);
+
 /* Prints a unified diff per resource between the live object and the
- * server's dry run of applying it. Returns 0 when equal, 1 when anything
- * differs, 2 on error. */
-int diff_resources(kube_client *c, const compile_result *r, FILE *out);
+ * server's dry run of applying it (with owner's mark, as in apply_opts).
+ * Returns 0 when equal, 1 when anything differs, 2 on error. */
+int diff_resources(kube_client *c, const compile_result *r, const char *owner, FILE *out);
 
 /* The marked JSON body for one compiled resource (caller decrefs); owner
  * as in apply_opts, or NULL. */

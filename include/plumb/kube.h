@@ -95,8 +95,12 @@ const char *kube_last_error(const kube_client *c);
 /* HTTP requests sent so far (benchmarks count them). With PLUMB_STATS=1 in
  * the environment, kube_client_free prints "requests: N" to stderr. */
 long kube_request_count(const kube_client *c);
-/* The namespace for objects that name none: the context's, else "default". */
+/* The namespace for objects that name none: the one set below, else the
+ * context's, else "default". */
 const char *kube_default_namespace(const kube_client *c);
+/* Sets it (a copy; NULL or "": back to the context's), as the runtime does
+ * for each application's destination namespace. */
+void kube_client_set_namespace(kube_client *c, const char *ns);
 
 /* One request; the body of the answer is parsed when it is JSON. Retries
  * safe requests (GET, apply PATCH, DELETE with preconditions) with backoff

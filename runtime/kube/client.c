@@ -19,7 +19,15 @@ void kube_fail(kube_client *c, const char *fmt, ...) {
 
 const char *kube_last_error(const kube_client *c) { return c->error; }
 long kube_request_count(const kube_client *c) { return c->requests; }
-const char *kube_default_namespace(const kube_client *c) { return c->cfg->namespace ? c->cfg->namespace : "default"; }
+const char *kube_default_namespace(const kube_client *c) {
+  return c->namespace ? c->namespace : c->cfg->namespace ? c->cfg->namespace : "default";
+}
+
+void kube_client_set_namespace(kube_client *c, const char *ns) {
+  free(c->namespace);
+  c->namespace = ns && *ns ? strdup(ns) : NULL;
+  if (ns && *ns && !c->namespace) abort();
+}
 
 double kube_now(void) {
   struct timespec ts;
@@ -139,6 +147,7 @@ void kube_client_free(kube_client *c) {
   if (c->curl) curl_easy_cleanup(c->curl);
   curl_slist_free_all(c->connect_to);
   kube_discovery_free(c);
+  free(c->namespace);
   free(c->base);
   free(c);
 }

@@ -23,6 +23,7 @@ struct kube_client {
   long cred_epoch; /* bumped when a refused exec credential is thrown away */
   double tokens, last_fill; /* rate limiter */
   discovery *disc;
+  char *namespace; /* kube_client_set_namespace's, or NULL */
 };
 
 void kube_fail(kube_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

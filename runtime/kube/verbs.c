@@ -10,8 +10,7 @@
  * "default", as kubectl does; none for cluster-scoped kinds. */
 static const char *namespace_for(kube_client *c, const kube_resource *r, const char *ns) {
   if (!r->namespaced) return NULL;
-  if (ns && *ns) return ns;
-  return c->cfg->namespace ? c->cfg->namespace : "default";
+  return ns && *ns ? ns : kube_default_namespace(c);
 }
 
 static int resolve(kube_client *c, const char *api_version, const char *kind, const char *ns, const char *name,

@@ -2,6 +2,7 @@
 # Starts a real control plane (tests/cluster), runs the Kubernetes tests
 # against it, and always stops it. Prints "kube: N passed, N failed".
 #   tests/kube/scenarios.sh        plumb apply / diff, from the command line
+#   tests/kube/gitops.sh           plumb run on real git repositories
 #   build/asan/tests/kube_client   the client library (tests/kube/test_client.c),
 #                                  when built; this script builds nothing
 set -u
@@ -14,13 +15,20 @@ if ! tests/cluster/up.sh "$dir" >"$dir.up.log" 2>&1; then
   exit 1
 fi
 
-# The scenarios print their own "kube: N passed, N failed"; it joins the total.
-out=$(sh tests/kube/scenarios.sh "${1:-build/asan/plumb}" "$dir")
-echo "$out" | grep -v '^kube: '
-pass=$(echo "$out" | sed -n 's/^kube: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -1)
-fail=$(echo "$out" | sed -n 's/^kube: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -1)
-[ -z "$pass$fail" ] && fail=1
-pass=${pass:-0} fail=${fail:-0}
+pass=0 fail=0
+# script NAME FILE: runs a scenario script that ends with "NAME: N passed,
+# N failed"; its counts join the total (no such line: one failure).
+script() {
+  out=$(sh "$2" "$PLUMB" "$dir")
+  echo "$out" | grep -v "^$1: "
+  p=$(echo "$out" | sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p" | tail -1)
+  f=$(echo "$out" | sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p" | tail -1)
+  [ -z "$p$f" ] && f=1
+  pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0}))
+}
+PLUMB=${1:-build/asan/plumb}
+script kube tests/kube/scenarios.sh
+script gitops tests/kube/gitops.sh
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; a
 # crash, a leak or a hang (it stops itself after 600 s) counts as one more.

@@ -3,34 +3,9 @@
 # Usage: scenarios.sh PLUMB CLUSTER_DIR. Each check is one behaviour; the
 # last line is "kube: N passed, N failed".
 set -u
-PLUMB=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-CLUSTER=$2
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-. "$CLUSTER/env"
-export KUBECONFIG
-K="kubectl --context admin"
-pass=0 fail=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/checks.sh"
 cd "$ROOT"
 
-ok() { pass=$((pass + 1)); }
-no() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/  | /' "$work/out" | head -20; }
-# expect NAME STATUS PATTERN COMMAND...: exit status and a line matching PATTERN (grep -E)
-expect() {
-  name=$1 want=$2 pattern=$3; shift 3
-  "$@" >"$work/out" 2>&1
-  got=$?
-  if [ "$got" != "$want" ]; then no "$name (exit $got, want $want)"; return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$work/out"; then no "$name (no line matching: $pattern)"; return; fi
-  ok
-}
-# absent NAME PATTERN COMMAND...: no line of the output matches
-absent() {
-  name=$1 pattern=$2; shift 2
-  "$@" >"$work/out" 2>&1
-  if grep -Eq -- "$pattern" "$work/out"; then no "$name (unexpected: $pattern)"; else ok; fi
-}
 # env_dir NAME BODY: a directory holding one env file
 env_dir() {
   mkdir -p "$work/$1"

@@ -1,0 +1,30 @@
+/* run.h: `plumb run`, the operator that keeps clusters equal to git.
+ *
+ * A config repository declares applications and projects (app.h). Each
+ * pass fetches it and every application's repository, compiles what
+ * changed (an unchanged tree costs nothing), and syncs (sync.h): an
+ * automated application is applied when its commit changes, and again on
+ * drift when it heals itself; the others are compared and reported. A
+ * fetch or compile that fails leaves the cluster as it is. */
+#ifndef PLUMB_RUN_H
+#define PLUMB_RUN_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "plumb/kube.h"
+
+typedef struct {
+  const char *repo;      /* the config repository: a URL or a local path */
+  const char *path;      /* inside it, the env of definitions; "." if NULL */
+  const char *revision;  /* of it; "HEAD" if NULL */
+  const char *cache_dir; /* fetched repositories */
+  bool once;             /* one pass, then report and return */
+  FILE *out;             /* the report of --once, and the log */
+} run_opts;
+
+/* Runs until stopped, or one pass with once. Returns 0 when (for once)
+ * every application is Synced, 1 otherwise. */
+int run_main(kube_client *c, const run_opts *o);
+
+#endif

@@ -1,0 +1,40 @@
+/* sync.h: one application against its cluster, one pass.
+ *
+ * The runtime's loop (fetch, compile, then this) decides when; this decides
+ * what may happen and does it: the project's rules are checked for every
+ * object before anything is sent, so a violation applies nothing; objects
+ * carry the application's mark; prune follows the sync policy and never
+ * runs on a failed or partial apply. */
+#ifndef PLUMB_SYNC_H
+#define PLUMB_SYNC_H
+
+#include "plumb/app.h"
+#include "plumb/apply.h"
+
+typedef enum { SYNC_UNKNOWN, SYNC_SYNCED, SYNC_OUT_OF_SYNC } sync_status;
+
+const char *sync_status_name(sync_status s); /* "Synced", "OutOfSync", "Unknown" */
+
+typedef struct {
+  sync_status status;
+  char *error;          /* why it could not sync, or NULL */
+  char *diff;           /* sync_compare: the unified diff, "" when none */
+  apply_result objects; /* sync_apply: one outcome per object */
+} sync_report;
+
+void sync_report_free(sync_report *r);
+
+/* NULL when project p permits every resource of r for app; else the first
+ * reason (caller frees). Namespaced-ness comes from discovery; a kind the
+ * server does not know yet (a CRD in the same build) counts as namespaced. */
+char *sync_check_project(kube_client *c, const app_def *app, const app_project *p, const compile_result *r);
+
+/* Compares the cluster with r: Synced, OutOfSync with the diff, or Unknown
+ * with the error. Changes nothing. */
+void sync_compare(kube_client *c, const app_def *app, const compile_result *r, sync_report *out);
+
+/* Applies r (and prunes when app->prune), after the project check. Synced
+ * when every object applied. */
+void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r, sync_report *out);
+
+#endif

@@ -1,0 +1,81 @@
+/* history.c: sync history in a ConfigMap (see history.h). */
+#include "plumb/history.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void name_of(char *buf, size_t len, const char *app) { snprintf(buf, len, "plumb-history-%s", app); }
+
+static const char *data_str(const json_t *cm, const char *key, const char *dflt) {
+  const char *s = json_string_value(json_object_get(json_object_get(cm, "data"), key));
+  return s ? s : dflt;
+}
+
+int history_load(kube_client *c, const char *ns, const char *app, history *out) {
+  char name[300];
+  json_t *cm = NULL;
+  name_of(name, sizeof name, app);
+  *out = (history){.entries = json_array()};
+  int rc = kube_get(c, "v1", "ConfigMap", ns, name, &cm);
+  if (rc == KUBE_ENOTFOUND) return KUBE_OK;
+  if (rc != KUBE_OK) return rc;
+  snprintf(out->applied, sizeof out->applied, "%s", data_str(cm, "applied", ""));
+  json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
+  if (json_is_array(entries)) {
+    json_decref(out->entries);
+    out->entries = entries;
+  } else {
+    json_decref(entries); /* unreadable: start again rather than stop */
+  }
+  json_decref(cm);
+  return KUBE_OK;
+}
+
+static json_t *outcomes(const apply_result *r) {
+  json_t *list = json_array();
+  for (size_t i = 0; i < r->n; i++) {
+    const apply_outcome *o = &r->items[i];
+    json_t *one = json_pack("{s:s}", "object", o->ref);
+    if (o->ns) json_object_set_new(one, "namespace", json_string(o->ns));
+    json_object_set_new(one, o->verb ? "result" : "error", json_string(o->verb ? o->verb : o->error));
+    json_array_append_new(list, one);
+  }
+  return list;
+}
+
+static json_t *entry(const history *h, const char *commit, const sync_report *rep) {
+  json_t *last = json_array_get(h->entries, json_array_size(h->entries) - 1);
+  char when[32];
+  time_t t = time(NULL);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+  json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", json_integer_value(json_object_get(last, "id")) + 1,
+                        "revision", commit, "time", when, "result", sync_status_name(rep->status), "objects",
+                        outcomes(&rep->objects));
+  if (rep->error) json_object_set_new(e, "error", json_string(rep->error));
+  return e;
+}
+
+int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
+                   const sync_report *rep) {
+  json_array_append_new(h->entries, entry(h, commit, rep));
+  while (json_array_size(h->entries) > HISTORY_MAX) json_array_remove(h->entries, 0);
+  if (rep->status == SYNC_SYNCED) snprintf(h->applied, sizeof h->applied, "%s", commit);
+  char name[300];
+  name_of(name, sizeof name, app);
+  char *text = json_dumps(h->entries, JSON_COMPACT);
+  json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                         "metadata", "name", name, "namespace", ns, "labels", "app.kubernetes.io/managed-by", "plumb",
+                         "data", "applied", h->applied, "history", text);
+  free(text);
+  kube_apply_opts o = {.force = true};
+  int rc = kube_apply(c, cm, &o, NULL);
+  json_decref(cm);
+  return rc;
+}
+
+void history_free(history *h) {
+  json_decref(h->entries);
+  *h = (history){0};
+}

@@ -1,0 +1,86 @@
+/* sync.c: one application against its cluster, one pass (see sync.h). */
+#include "plumb/sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *sync_status_name(sync_status s) {
+  return s == SYNC_SYNCED ? "Synced" : s == SYNC_OUT_OF_SYNC ? "OutOfSync" : "Unknown";
+}
+
+void sync_report_free(sync_report *r) {
+  free(r->error);
+  free(r->diff);
+  apply_result_free(&r->objects);
+  *r = (sync_report){0};
+}
+
+static char *dup_str(const char *s) {
+  char *d = strdup(s);
+  if (!d) abort();
+  return d;
+}
+
+static const char *str_at(const value *res, const char *path) {
+  const value *v = value_get_path(res, path);
+  return v && v->kind == V_STRING ? v->u.str.s : NULL;
+}
+
+/* Objects that name no namespace go to the application's. */
+static void aim(kube_client *c, const app_def *app) { kube_client_set_namespace(c, app->namespace); }
+
+char *sync_check_project(kube_client *c, const app_def *app, const app_project *p, const compile_result *r) {
+  aim(c, app);
+  arena *a = arena_new();
+  const char *why = app_check_source(p, app, a);
+  for (size_t i = 0; i < r->nres && !why; i++) {
+    const value *res = r->res[i].obj;
+    const char *api = str_at(res, "apiVersion"), *kind = str_at(res, "kind"), *ns = str_at(res, "metadata.namespace");
+    const kube_resource *kr;
+    bool namespaced = kube_resource_find(c, api, kind, &kr) != KUBE_OK || kr->namespaced;
+    why = app_check_object(p, app, api, kind, namespaced ? (ns ? ns : kube_default_namespace(c)) : NULL, a);
+    if (why) why = arena_printf(a, "%s \"%s\": %s", kind, str_at(res, "metadata.name"), why);
+  }
+  char *out = why ? dup_str(why) : NULL;
+  arena_free(a);
+  return out;
+}
+
+void sync_compare(kube_client *c, const app_def *app, const compile_result *r, sync_report *out) {
+  *out = (sync_report){0};
+  aim(c, app);
+  size_t len;
+  FILE *f = open_memstream(&out->diff, &len);
+  if (!f) abort();
+  int rc = diff_resources(c, r, app->name, f);
+  /* Objects of the application that left git are differences too. */
+  apply_result orphans = {0};
+  apply_opts po = {.dry_run = true, .owner = app->name, .result = &orphans};
+  if (rc != 2 && apply_prune(c, r, &po)) rc = 2;
+  for (size_t i = 0; i < orphans.n; i++) {
+    fprintf(f, "%s%s%s: in the cluster, no longer in git\n", orphans.items[i].ns ? orphans.items[i].ns : "",
+            orphans.items[i].ns ? " " : "", orphans.items[i].ref);
+    rc = rc ? rc : 1;
+  }
+  apply_result_free(&orphans);
+  fclose(f);
+  out->status = rc == 0 ? SYNC_SYNCED : rc == 1 ? SYNC_OUT_OF_SYNC : SYNC_UNKNOWN;
+  if (rc == 2) out->error = dup_str(kube_last_error(c));
+}
+
+void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r, sync_report *out) {
+  *out = (sync_report){0};
+  if ((out->error = sync_check_project(c, app, p, r))) return;
+  if (r->nres == 0 && !app->allow_empty) {
+    /* Nothing to apply, and prune would delete everything. */
+    if (asprintf(&out->error, "the build produced no resources; nothing is synced or pruned (allow_empty permits it)") < 0)
+      abort();
+    return;
+  }
+  /* Git is the truth: fields someone else took (kubectl scale) come back. */
+  apply_opts o = {.force = true, .prune = app->prune, .allow_empty = app->allow_empty, .owner = app->name, .result = &out->objects};
+  int failed = apply_resources(c, r, &o);
+  out->status = failed ? SYNC_OUT_OF_SYNC : SYNC_SYNCED;
+  if (failed && asprintf(&out->error, "%d object%s failed to sync", failed, failed == 1 ? "" : "s") < 0) abort();
+}

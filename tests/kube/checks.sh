@@ -1,0 +1,37 @@
+# checks.sh: what the scenario scripts share. Sourced with the script's own
+# arguments (PLUMB CLUSTER_DIR): sets PLUMB, ROOT, K (kubectl as the
+# cluster's admin) and work (a scratch directory, removed at exit), and
+# counts checks in pass and fail.
+PLUMB=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+CLUSTER=$2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$CLUSTER/env"
+export KUBECONFIG
+K="kubectl --context admin"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/  | /' "$work/out" | head -30; }
+# expect NAME STATUS PATTERN COMMAND...: exit status and a line matching PATTERN (grep -E)
+expect() {
+  name=$1 want=$2 pattern=$3; shift 3
+  "$@" >"$work/out" 2>&1
+  got=$?
+  if [ "$got" != "$want" ]; then no "$name (exit $got, want $want)"; return; fi
+  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$work/out"; then no "$name (no line matching: $pattern)"; return; fi
+  ok
+}
+# absent NAME PATTERN COMMAND...: no line of the output matches
+absent() {
+  name=$1 pattern=$2; shift 2
+  "$@" >"$work/out" 2>&1
+  if grep -Eq -- "$pattern" "$work/out"; then no "$name (unexpected: $pattern)"; else ok; fi
+}
+# same NAME WANT COMMAND...: the command prints exactly WANT
+same() {
+  name=$1 want=$2; shift 2
+  "$@" >"$work/out" 2>&1
+  if [ "$(cat "$work/out")" = "$want" ]; then ok; else no "$name (want: $want)"; fi
+}

@@ -1,0 +1,117 @@
+#!/bin/sh
+# plumb run against a real control plane and real git repositories: each
+# check is one behaviour of the operator, one pass at a time (--once).
+# Usage: gitops.sh PLUMB CLUSTER_DIR. Last line: "gitops: N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+repo=$work/deploy
+NS=gitops-dev
+
+pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --once --context admin; }
+commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
+replicas() { $K -n $NS get deployment nginx-deployment -o jsonpath='{.spec.replicas}'; }
+
+# The deploy repository: the nginx example, and gitops/ declaring it.
+mkdir -p "$repo"
+cp -r "$ROOT/examples/nginx/apps" "$ROOT/examples/nginx/envs" "$repo/"
+sed -i "s/nginx-dev/$NS/g" "$repo/envs/dev/main.plumb"
+mkdir -p "$repo/gitops"
+app() { # app SELF_HEAL PROJECT_EXTRA
+  cat >"$repo/gitops/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app web = application(name: "nginx-dev", repo: "file://$repo", path: "envs/dev", project: "web",
+                        automated: true, prune: true, self_heal: $1)
+  app project = project(name: "web", cluster_kinds: ["Namespace"]$2)
+}
+EOP
+}
+app true ""
+(cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
+commit "nginx in dev"
+
+# ---- first sync ---------------------------------------------------------------
+expect "first sync applies the app" 0 "nginx-dev: deployment.apps/nginx-deployment created" pass_once
+cp "$work/out" "$work/pass"
+expect "first sync reports Synced at the commit" 0 "^nginx-dev +Synced +$(cd "$repo" && git rev-parse --short=7 HEAD)" cat "$work/pass"
+same "first sync: 1 replica" 1 replicas
+expect "objects carry the application's mark" 0 "plumb.dev/application: nginx-dev" $K -n $NS get service nginx-service -o yaml
+expect "a second pass changes nothing" 0 "^nginx-dev +Synced" pass_once
+if grep -q "created\|configured" "$work/out"; then no "a second pass applies nothing"; else ok; fi
+
+# ---- a commit is applied --------------------------------------------------------
+sed -i 's/replicas: 1/replicas: 2/' "$repo/envs/dev/main.plumb"
+commit "two replicas"
+expect "a commit 1 -> 2 replicas is applied" 0 "nginx-dev: deployment.apps/nginx-deployment configured" pass_once
+same "the cluster has 2 replicas" 2 replicas
+
+# ---- drift ----------------------------------------------------------------------
+$K -n $NS scale deployment nginx-deployment --replicas=5 >/dev/null
+expect "self-heal reverts a manual scale" 0 "deployment.apps/nginx-deployment configured" pass_once
+same "back to 2 replicas" 2 replicas
+app false ""
+commit "no self-heal"
+pass_once >/dev/null 2>&1
+$K -n $NS scale deployment nginx-deployment --replicas=5 >/dev/null
+expect "without self-heal drift is OutOfSync" 1 "^nginx-dev +OutOfSync" pass_once
+same "without self-heal the manual scale stays" 5 replicas
+app true ""
+commit "self-heal again"
+pass_once >/dev/null 2>&1
+same "self-heal on again: reverted" 2 replicas
+
+# ---- a broken commit leaves the cluster alone ------------------------------------
+sed -i 's/replicas: 2)/replicas: 3/' "$repo/envs/dev/main.plumb"
+commit "a syntax error"
+expect "a syntax error is reported with file:line:col" 1 "envs/dev/main.plumb:[0-9]+:[0-9]+: error" pass_once
+cp "$work/out" "$work/pass"
+expect "the status says Unknown" 0 "^nginx-dev +Unknown" cat "$work/pass"
+same "a syntax error changes nothing in the cluster" 2 replicas
+(cd "$repo" && git revert --no-edit HEAD >/dev/null)
+expect "git revert of the broken commit syncs again" 0 "^nginx-dev +Synced" pass_once
+same "after the revert: 2 replicas" 2 replicas
+
+# ---- prune ------------------------------------------------------------------------
+$K -n $NS create configmap by-hand --from-literal=k=v >/dev/null
+cat >"$repo/envs/dev/main.plumb" <<EOP
+import "../../apps/nginx.plumb"
+env dev {
+  namespace: "$NS"
+  Namespace "$NS" {}
+  app web = nginx(replicas: 2)
+  ConfigMap "settings" { data: { mode: "fast" } }
+}
+EOP
+commit "settings"
+expect "a new object is created" 0 "configmap/settings created" pass_once
+sed -i '/ConfigMap "settings"/d' "$repo/envs/dev/main.plumb"
+commit "no settings"
+expect "an object removed from git is pruned" 0 "configmap/settings pruned" pass_once
+expect "a hand-made object of the same kind is left alone" 0 "by-hand" $K -n $NS get configmap by-hand
+
+# ---- an empty build does not prune -----------------------------------------------------
+printf 'env dev {}\n' >"$repo/envs/dev/main.plumb"
+commit "empty"
+expect "an empty build is refused" 1 "produced no resources" pass_once
+expect "an empty build prunes nothing" 0 "nginx-deployment" $K -n $NS get deployment nginx-deployment
+(cd "$repo" && git revert --no-edit HEAD >/dev/null)
+pass_once >/dev/null 2>&1
+
+# ---- projects -----------------------------------------------------------------------
+app true ', deny_kinds: ["Service"]'
+commit "services denied"
+$K -n $NS scale deployment nginx-deployment --replicas=4 >/dev/null
+expect "a project violation is refused" 1 "project web does not allow the kind Service" pass_once
+same "a project violation applies nothing" 4 replicas
+app true ""
+commit "services allowed"
+
+# ---- foreign objects ------------------------------------------------------------------
+$K -n $NS delete service nginx-service >/dev/null
+$K -n $NS create service clusterip nginx-service --tcp=80:80 >/dev/null
+expect "an object made by hand is not taken over" 1 "service/nginx-service failed: exists and belongs to no Plumb application" pass_once
+same "the hand-made object stays unmarked" "" $K -n $NS get service nginx-service -o jsonpath='{.metadata.labels.plumb\.dev/application}'
+
+$K delete namespace $NS --wait=false >/dev/null 2>&1
+echo "gitops: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
