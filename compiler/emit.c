@@ -332,6 +332,40 @@ bool emit_yaml_needs_quotes(const char *s, size_t len) {
   return !letter && (is_number_like(s, len) || is_timestamp_like(s, len));
 }
 
+/* ---- remembered decisions ------------------------------------------------ */
+
+/* Direct-mapped by address: a slot holds the last string that hashed there,
+ * and a collision costs one decision again, never a wrong one. */
+enum { MEMO_BITS = 12 };
+
+struct emit_quote_memo {
+  struct {
+    const char *s;
+    size_t len;
+    bool quote;
+  } slot[1 << MEMO_BITS];
+};
+
+emit_quote_memo *emit_quote_memo_new(void) {
+  emit_quote_memo *m = calloc(1, sizeof *m);
+  if (!m) abort();
+  return m;
+}
+
+void emit_quote_memo_free(emit_quote_memo *m) { free(m); }
+
+static bool needs_quotes(emit_quote_memo *m, const char *s, size_t len) {
+  if (!m) return emit_yaml_needs_quotes(s, len);
+  /* Fibonacci hashing: the top bits of the product mix every address bit. */
+  size_t h = (size_t)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15u) >> (64 - MEMO_BITS));
+  if (m->slot[h].s != s || m->slot[h].len != len) {
+    m->slot[h].s = s;
+    m->slot[h].len = len;
+    m->slot[h].quote = emit_yaml_needs_quotes(s, len);
+  }
+  return m->slot[h].quote;
+}
+
 /* ---- YAML output -------------------------------------------------------- */
 
 static void put_indent(buf *b, int col) {
@@ -382,12 +416,12 @@ static void put_literal(buf *b, const char *s, size_t len, int col) {
 
 /* A string in its YAML form; block_col >= 0 allows a literal block whose
  * lines start at that column (and which ends its own last line). */
-static bool put_yaml_string(buf *b, const char *s, size_t len, int block_col) {
+static bool put_yaml_string(buf *b, emit_quote_memo *m, const char *s, size_t len, int block_col) {
   if (block_col >= 0 && literal_ok(s, len)) {
     put_literal(b, s, len, block_col);
     return true;
   }
-  if (emit_yaml_needs_quotes(s, len))
+  if (needs_quotes(m, s, len))
     put_quoted(b, s, len, QUOTE_YAML);
   else
     buf_put(b, s, len);
@@ -395,7 +429,7 @@ static bool put_yaml_string(buf *b, const char *s, size_t len, int block_col) {
 }
 
 /* A scalar or empty collection and the newline that ends its line. */
-static void put_yaml_scalar(buf *b, const value *v, int block_col) {
+static void put_yaml_scalar(buf *b, emit_quote_memo *m, const value *v, int block_col) {
   char num[40];
   switch (v->kind) {
   case V_NULL: buf_puts(b, "null"); break;
@@ -412,7 +446,7 @@ static void put_yaml_scalar(buf *b, const value *v, int block_col) {
     }
     break;
   case V_STRING:
-    if (put_yaml_string(b, v->u.str.s, v->u.str.len, block_col)) return;
+    if (put_yaml_string(b, m, v->u.str.s, v->u.str.len, block_col)) return;
     break;
   case V_LIST: buf_puts(b, "[]"); break;
   case V_OBJECT: buf_puts(b, "{}"); break;
@@ -421,11 +455,11 @@ static void put_yaml_scalar(buf *b, const value *v, int block_col) {
   buf_putc(b, '\n');
 }
 
-static void put_yaml_node(buf *b, const value *v, int col, yaml_ctx ctx, key_order order);
+static void put_yaml_node(buf *b, emit_quote_memo *m, const value *v, int col, yaml_ctx ctx, key_order order);
 
 /* Fields at column col; the first one's indentation is already written
  * when it follows "- " on the same line. */
-static void put_yaml_fields(buf *b, const value *obj, int col, bool first_inline, key_order order) {
+static void put_yaml_fields(buf *b, emit_quote_memo *m, const value *obj, int col, bool first_inline, key_order order) {
   field_order o;
   ordered_fields(&o, obj, order);
   const field **fs = o.at;
@@ -435,50 +469,50 @@ static void put_yaml_fields(buf *b, const value *obj, int col, bool first_inline
     size_t klen = strlen(key);
     if (klen > SIMPLE_KEY_MAX) {
       buf_puts(b, "? ");
-      put_yaml_string(b, key, klen, -1);
+      put_yaml_string(b, m, key, klen, -1);
       buf_putc(b, '\n');
       put_indent(b, col);
     } else {
-      put_yaml_string(b, key, klen, -1);
+      put_yaml_string(b, m, key, klen, -1);
     }
     buf_putc(b, ':');
-    put_yaml_node(b, fs[i]->val, col, AFTER_KEY, child_order(order, key));
+    put_yaml_node(b, m, fs[i]->val, col, AFTER_KEY, child_order(order, key));
   }
   field_order_done(&o);
 }
 
 /* Items at column col, each "- " then its node; as kubectl prints them, a
  * list under a key sits at the key's own column. */
-static void put_yaml_items(buf *b, const value *list, int col, bool first_inline) {
+static void put_yaml_items(buf *b, emit_quote_memo *m, const value *list, int col, bool first_inline) {
   for (size_t i = 0; i < list->u.list.len; i++) {
     if (i > 0 || !first_inline) put_indent(b, col);
     buf_puts(b, "- ");
-    put_yaml_node(b, list->u.list.items[i], col, AFTER_DASH, ORDER_PLAIN);
+    put_yaml_node(b, m, list->u.list.items[i], col, AFTER_DASH, ORDER_PLAIN);
   }
 }
 
 /* col is the column of the key or dash that v follows (0 at the top). */
-static void put_yaml_node(buf *b, const value *v, int col, yaml_ctx ctx, key_order order) {
+static void put_yaml_node(buf *b, emit_quote_memo *m, const value *v, int col, yaml_ctx ctx, key_order order) {
   bool obj = v->kind == V_OBJECT && v->u.obj.len > 0;
   bool list = v->kind == V_LIST && v->u.list.len > 0;
   if ((obj || list) && ctx == AFTER_KEY) buf_putc(b, '\n');
   if (obj) {
     int inner = ctx == AT_TOP ? col : col + 2;
-    put_yaml_fields(b, v, inner, ctx != AFTER_KEY, order);
+    put_yaml_fields(b, m, v, inner, ctx != AFTER_KEY, order);
   } else if (list) {
     int inner = ctx == AFTER_DASH ? col + 2 : col;
-    put_yaml_items(b, v, inner, ctx != AFTER_KEY);
+    put_yaml_items(b, m, v, inner, ctx != AFTER_KEY);
   } else {
     if (ctx == AFTER_KEY) buf_putc(b, ' ');
-    put_yaml_scalar(b, v, col + 2);
+    put_yaml_scalar(b, m, v, col + 2);
   }
 }
 
-void emit_yaml_resource(buf *out, const value *resource) {
-  put_yaml_node(out, resource, 0, AT_TOP, ORDER_RESOURCE);
+void emit_yaml_resource(buf *out, const value *resource, emit_quote_memo *m) {
+  put_yaml_node(out, m, resource, 0, AT_TOP, ORDER_RESOURCE);
 }
 
-void emit_yaml_value(buf *out, const value *v) { put_yaml_node(out, v, 0, AT_TOP, ORDER_PLAIN); }
+void emit_yaml_value(buf *out, const value *v) { put_yaml_node(out, NULL, v, 0, AT_TOP, ORDER_PLAIN); }
 
 /* ---- JSON output -------------------------------------------------------- */
 

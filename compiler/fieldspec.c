@@ -25,20 +25,22 @@ static value *each_item(arena *a, value *list, const char *path, const spec *s) 
 static value *walk(arena *a, value *v, const char *path, const spec *s) {
   if (v->kind == V_LIST) return each_item(a, v, path, s);
   if (v->kind != V_OBJECT) return v;
-  const char *dot = strchr(path, '.');
-  const char *key = dot ? arena_strndup(a, path, (size_t)(dot - path)) : path;
-  value *old = value_object_get(v, key), *new;
+  /* The key is looked up where it stands in path, and copied only when a
+   * change has to store it. */
+  size_t n = strcspn(path, ".");
+  bool last = path[n] == '\0';
+  value *old = value_object_getn(v, path, n), *new;
   if (!old && !s->create) return v;
-  if (dot) {
+  if (!last) {
     value *base = old ? old : value_object(a, v->at);
-    new = walk(a, base, dot + 1, s);
+    new = walk(a, base, path + n + 1, s);
     if (new == base) return v;
   } else {
     new = s->fn(a, old, s->ctx);
     if (!new || new == old) return v;
   }
   value *out = value_clone(a, v);
-  value_object_set(a, out, key, new);
+  value_object_set(a, out, last ? path : arena_strndup(a, path, n), new);
   return out;
 }
 

@@ -9,7 +9,7 @@ typedef struct {
   const char *api_version; /* the version a resource literal gets by default */
   bool cluster_scoped;
   bool dns_label_name; /* name must be an RFC 1123 label (no dots, 63 chars) */
-  const char *pod_template; /* path of the pod template in a workload, or NULL */
+  const char *pod_spec; /* path of the pod spec in a Pod or a workload, or NULL */
 } kind_info;
 
 /* NULL for kinds the compiler does not know (custom resources). */

@@ -9,8 +9,8 @@
 #include "kinds.h"
 
 /* A field that names a resource of kind `target`. A NULL referrer stands for
- * every kind that holds a pod (Pod and the workloads), with the path taken
- * inside its pod spec. */
+ * every kind that holds a pod spec (Pod and the workloads), with the path
+ * taken inside it. */
 typedef struct {
   const char *target, *referrer, *path;
 } ref;
@@ -46,6 +46,7 @@ static const ref refs[] = {
     {"StorageClass", "PersistentVolumeClaim", "spec.storageClassName"},
     {"StorageClass", "StatefulSet", "spec.volumeClaimTemplates.spec.storageClassName"},
 };
+enum { NREFS = sizeof refs / sizeof *refs };
 
 /* Fields that hold {kind, name} objects, or lists of them: the object's own
  * kind says what it names. Subjects also carry the ServiceAccount's
@@ -63,7 +64,7 @@ static const struct {
 typedef struct {
   resource_id was;
   const value *name, *ns;
-  bool cluster;
+  bool cluster, renamed;
 } moved;
 
 typedef struct {
@@ -71,6 +72,7 @@ typedef struct {
   moved *m; /* sorted by kind, then old name */
   size_t n;
   const char *env;
+  bool follow[NREFS]; /* per entry of refs: whether it can name a renamed resource */
 } table;
 
 static int cmp_moved(const void *pa, const void *pb) {
@@ -83,20 +85,34 @@ static int cmp_moved(const void *pa, const void *pb) {
  * that name "default" find it, as in Kustomize. */
 static const char *ns_or_default(const char *ns) { return ns ? ns : "default"; }
 
-/* The resource of `kind` once called `name`, in namespace ns (NULL: any). */
-static const moved *find(const table *t, const char *kind, const char *name, const char *ns) {
-  moved key = {.was = {kind, NULL, name}};
+/* The position of the first entry of t->m not before key. */
+static size_t lower_bound(const table *t, const moved *key) {
   size_t lo = 0, hi = t->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (cmp_moved(&t->m[mid], &key) < 0)
+    if (cmp_moved(&t->m[mid], key) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  for (size_t i = lo; i < t->n && cmp_moved(&t->m[i], &key) == 0; i++)
+  return lo;
+}
+
+/* The resource of `kind` once called `name`, in namespace ns (NULL: any). */
+static const moved *find(const table *t, const char *kind, const char *name, const char *ns) {
+  moved key = {.was = {kind, NULL, name}};
+  for (size_t i = lower_bound(t, &key); i < t->n && cmp_moved(&t->m[i], &key) == 0; i++)
     if (!ns || t->m[i].cluster || strcmp(ns_or_default(t->m[i].was.ns), ns) == 0) return &t->m[i];
   return NULL;
+}
+
+/* Whether a resource of kind has a new name. A plain reference can change
+ * only then: one moved to another namespace is still named the same. */
+static bool renamed_any(const table *t, const char *kind) {
+  moved first = {.was = {kind, NULL, ""}};
+  for (size_t i = lower_bound(t, &first); i < t->n && strcmp(t->m[i].was.kind, kind) == 0; i++)
+    if (t->m[i].renamed) return true;
+  return false;
 }
 
 /* The new value of a field that named m; `old` is what it replaces. */
@@ -151,20 +167,27 @@ static value *typed_ref(arena *a, const value *old, void *ctx) {
   return out;
 }
 
-static const char *pod_spec(arena *a, const char *kind, const kind_info *k) {
-  if (k && k->pod_template) return arena_printf(a, "%s.spec", k->pod_template);
-  return strcmp(kind, "Pod") == 0 ? "spec" : NULL;
+/* fieldspec_fn: the references inside a pod spec, reached once for all. */
+static value *pod_refs(arena *a, const value *spec, void *ctx) {
+  lookup *l = ctx;
+  value *out = (value *)spec;
+  for (size_t i = 0; i < NREFS; i++) {
+    if (refs[i].referrer || !l->t->follow[i]) continue;
+    l->kind = refs[i].target;
+    out = fieldspec_apply(a, out, refs[i].path, false, plain_ref, l);
+  }
+  return out;
 }
 
 static value *follow_refs(const table *t, value *r, const resource_id *id) {
   const kind_info *k = kinds_find(id->kind);
   lookup l = {t, NULL, k && k->cluster_scoped ? NULL : ns_or_default(id->ns), false};
-  const char *pod = pod_spec(t->a, id->kind, k);
-  for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
+  if (k && k->pod_spec) r = fieldspec_apply(t->a, r, k->pod_spec, false, pod_refs, &l);
+  for (size_t i = 0; i < NREFS; i++) {
     const ref *f = &refs[i];
-    if (f->referrer ? strcmp(f->referrer, id->kind) != 0 : !pod) continue;
+    if (!f->referrer || !t->follow[i] || strcmp(f->referrer, id->kind) != 0) continue;
     l.kind = f->target;
-    r = fieldspec_apply(t->a, r, f->referrer ? f->path : arena_printf(t->a, "%s.%s", pod, f->path), false, plain_ref, &l);
+    r = fieldspec_apply(t->a, r, f->path, false, plain_ref, &l);
   }
   for (size_t i = 0; i < sizeof typed / sizeof *typed; i++) {
     if (strcmp(typed[i].referrer, id->kind) != 0) continue;
@@ -175,17 +198,19 @@ static value *follow_refs(const table *t, value *r, const resource_id *id) {
 }
 
 void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id *before, const char *env) {
-  table t = {a, arena_alloc(a, n * sizeof(moved) + 1), 0, env};
+  table t = {.a = a, .m = arena_alloc(a, n * sizeof(moved) + 1), .env = env};
   for (size_t i = 0; i < n; i++) {
-    const char *name = value_get_string(res[i].obj, "metadata.name"), *ns = value_get_string(res[i].obj, "metadata.namespace");
-    if (!before[i].kind || !before[i].name || !name) continue;
-    if (strcmp(name, before[i].name) == 0 && strcmp(ns_or_default(ns), ns_or_default(before[i].ns)) == 0) continue;
+    const value *name = value_get_path(res[i].obj, "metadata.name"), *ns = value_get_path(res[i].obj, "metadata.namespace");
+    if (!before[i].kind || !before[i].name || !name || name->kind != V_STRING) continue;
+    bool renamed = strcmp(name->u.str.s, before[i].name) != 0;
+    const char *ns_now = ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
+    if (!renamed && strcmp(ns_or_default(ns_now), ns_or_default(before[i].ns)) == 0) continue;
     const kind_info *k = kinds_find(before[i].kind);
-    t.m[t.n++] = (moved){before[i], value_get_path(res[i].obj, "metadata.name"),
-                         value_get_path(res[i].obj, "metadata.namespace"), k && k->cluster_scoped};
+    t.m[t.n++] = (moved){before[i], name, ns, k && k->cluster_scoped, renamed};
   }
   if (!t.n) return;
   qsort(t.m, t.n, sizeof *t.m, cmp_moved);
+  for (size_t i = 0; i < NREFS; i++) t.follow[i] = renamed_any(&t, refs[i].target);
   for (size_t i = 0; i < n; i++)
     if (before[i].kind) res[i].obj = follow_refs(&t, res[i].obj, &before[i]);
 }

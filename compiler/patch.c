@@ -243,6 +243,7 @@ static bool apply_patch(eval *ev, const target *t, const value *ix, compile_reso
 
 void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
                  size_t *n) {
+  if (!npatches) return; /* not even the index to build */
   arena *a = eval_arena(ev);
   const value *ix = index_resources(a, res, *n);
   for (size_t p = 0; p < npatches; p++) {

@@ -104,11 +104,18 @@ static value *with_field(arena *a, value *obj, const char *key, value *v, const 
   return merge_values(a, obj, overlay, via);
 }
 
+/* {outer: {key: v}}, to merge over resources: a setting that gives every
+ * resource the same field builds it once. */
+static value *nested(arena *a, const char *outer, const char *key, value *v) {
+  value *inner = value_object(a, v->at), *overlay = value_object(a, v->at);
+  value_object_set(a, inner, key, v);
+  value_object_set(a, overlay, outer, inner);
+  return overlay;
+}
+
 /* res with {outer: {key: v}} merged over it. */
 static value *with_nested(arena *a, value *res, const char *outer, const char *key, value *v, const char *via) {
-  value *inner = value_object(a, v->at);
-  value_object_set(a, inner, key, v);
-  return with_field(a, res, outer, inner, via);
+  return merge_values(a, res, nested(a, outer, key, v), via);
 }
 
 /* fieldspec_fn: the tagged object merged into the field, made if missing. */
@@ -133,11 +140,13 @@ static value *default_subjects(arena *a, const value *subjects, void *ctx) {
 
 static void set_namespace(env_tx *t) {
   tagged ns = setting(t, "namespace");
-  for (size_t i = 0; ns.v && i < t->n; i++) {
+  if (!ns.v) return;
+  value *overlay = nested(t->a, "metadata", "namespace", ns.v);
+  for (size_t i = 0; i < t->n; i++) {
     const char *kind = t->before[i].kind;
     const kind_info *k = kinds_find(kind);
     value *r = t->res[i].obj;
-    if (!(k && k->cluster_scoped)) r = with_nested(t->a, r, "metadata", "namespace", ns.v, ns.via);
+    if (!(k && k->cluster_scoped)) r = merge_values(t->a, r, overlay, ns.via);
     if (is(kind, "RoleBinding") || is(kind, "ClusterRoleBinding"))
       r = fieldspec_apply(t->a, r, "subjects", false, default_subjects, &ns);
     t->res[i].obj = r;
@@ -212,9 +221,9 @@ static value *lay_at(arena *a, value *r, const place *p, const char *key, tagged
   return fieldspec_apply(a, r, key ? arena_printf(a, "%s.%s", p->path, key) : p->path, p->create, laid, tg);
 }
 
-/* key is "labels" or "annotations". */
-static value *add_to(arena *a, value *r, const char *kind, const char *key, tagged *tg, reach how) {
-  r = with_nested(a, r, "metadata", key, tg->v, tg->via);
+/* key is "labels" or "annotations"; in_metadata is {metadata: {key: tg->v}}. */
+static value *add_to(arena *a, value *r, const char *kind, const char *key, const value *in_metadata, tagged *tg, reach how) {
+  r = merge_values(a, r, in_metadata, tg->via);
   for (size_t i = 0; how != METADATA && i < sizeof templates / sizeof *templates; i++)
     if (is(kind, templates[i].kind)) r = lay_at(a, r, &templates[i], key, tg);
   if (how != METADATA && is(key, "labels") && is(kind, claim_templates.kind)) r = lay_at(a, r, &claim_templates, key, tg);
@@ -228,7 +237,9 @@ static value *add_to(arena *a, value *r, const char *kind, const char *key, tagg
 
 static void add_metadata(env_tx *t, const char *name, const char *key, reach how) {
   tagged tg = setting(t, name);
-  for (size_t i = 0; tg.v && i < t->n; i++) t->res[i].obj = add_to(t->a, t->res[i].obj, t->before[i].kind, key, &tg, how);
+  if (!tg.v) return;
+  const value *in_metadata = nested(t->a, "metadata", key, tg.v);
+  for (size_t i = 0; i < t->n; i++) t->res[i].obj = add_to(t->a, t->res[i].obj, t->before[i].kind, key, in_metadata, &tg, how);
 }
 
 /* By the name the templates gave, or the name the env gave. */

@@ -129,9 +129,11 @@ static field *find_field(const value *obj, const char *key, size_t n) {
   return NULL;
 }
 
-value *value_object_get(const value *obj, const char *key) {
+value *value_object_get(const value *obj, const char *key) { return value_object_getn(obj, key, strlen(key)); }
+
+value *value_object_getn(const value *obj, const char *key, size_t n) {
   if (!obj || obj->kind != V_OBJECT) return NULL;
-  field *f = find_field(obj, key, strlen(key));
+  field *f = find_field(obj, key, n);
   return f ? f->val : NULL;
 }
 

@@ -12,8 +12,17 @@
 #include "plumb/arena.h"
 #include "plumb/value.h"
 
-/* One YAML document for a resource (no leading "---"). */
-void emit_yaml_resource(buf *out, const value *resource);
+/* Which strings need quotes, remembered across the documents of a stream:
+ * most keys and many values are one string shared by every resource a
+ * template makes, and deciding is much of the YAML emitter's work. Strings
+ * are known by address, so they must outlive the memo (the compile's arena
+ * does). The caller owns it; release with emit_quote_memo_free. */
+typedef struct emit_quote_memo emit_quote_memo;
+emit_quote_memo *emit_quote_memo_new(void);
+void emit_quote_memo_free(emit_quote_memo *m);
+
+/* One YAML document for a resource (no leading "---"); m may be NULL. */
+void emit_yaml_resource(buf *out, const value *resource, emit_quote_memo *m);
 /* Any value as a YAML document, sorted keys, ending in a newline. */
 void emit_yaml_value(buf *out, const value *v);
 /* JSON; `pretty` indents by two spaces, otherwise one line without spaces.

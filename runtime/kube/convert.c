@@ -59,7 +59,7 @@ value *kube_json_to_value(arena *a, const json_t *j) {
 char *kube_json_to_yaml(const json_t *j) {
   arena *a = arena_new();
   buf b = {0};
-  emit_yaml_resource(&b, kube_json_to_value(a, j));
+  emit_yaml_resource(&b, kube_json_to_value(a, j), NULL);
   arena_free(a);
   return b.data ? b.data : strdup("");
 }

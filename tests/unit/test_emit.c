@@ -60,7 +60,7 @@ static void assert_emits(const value *v, form f, const char *want) {
   buf b = {0};
   switch (f) {
   case YAML_VALUE: emit_yaml_value(&b, v); break;
-  case YAML_RESOURCE: emit_yaml_resource(&b, v); break;
+  case YAML_RESOURCE: emit_yaml_resource(&b, v, NULL); break;
   case JSON_COMPACT: emit_json(&b, v, false, false); break;
   case JSON_PRETTY: emit_json(&b, v, true, false); break;
   case JSON_RESOURCES: emit_json(&b, v, false, true); break;
@@ -225,6 +225,27 @@ static void test_quoting_table(void **state) {
 static void test_quoting_counts_length_not_nul(void **state) {
   assert_true(emit_yaml_needs_quotes("a\0b", 3));
   assert_false(emit_yaml_needs_quotes("ab", 2));
+}
+
+/* A memo only saves decisions: documents come out as without one, for
+ * strings met again (the same value, the same key) and new ones alike. */
+static void test_quote_memo_changes_nothing(void **state) {
+  value *yes = str("yes");
+  value *docs[] = {
+      obj("kind", str("ConfigMap"), "data", obj("on", yes, "plain", str("x"), NULL), NULL),
+      obj("kind", str("Secret"), "data", obj("on", str("off"), "y", yes, "1.0", str("1.0"), NULL), NULL),
+  };
+  emit_quote_memo *m = emit_quote_memo_new();
+  for (int round = 0; round < 2; round++)
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+      buf with = {0}, without = {0};
+      emit_yaml_resource(&with, docs[i], m);
+      emit_yaml_resource(&without, docs[i], NULL);
+      assert_string_equal(with.data, without.data);
+      buf_free(&with);
+      buf_free(&without);
+    }
+  emit_quote_memo_free(m);
 }
 
 static void test_quoted_strings_use_json_escapes(void **state) {
@@ -477,6 +498,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_quoting_table),
       T(test_quoting_counts_length_not_nul),
+      T(test_quote_memo_changes_nothing),
       T(test_quoted_strings_use_json_escapes),
       T(test_block_scalars),
       T(test_block_scalar_indents_with_its_parent),
