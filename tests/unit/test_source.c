@@ -190,7 +190,7 @@ static char *yaml_of(const compile_result *r) {
   buf b = {0};
   for (size_t i = 0; i < r->nres; i++) {
     if (i) buf_puts(&b, "---\n");
-    emit_yaml_resource(&b, r->res[i].obj);
+    emit_yaml_resource(&b, r->res[i].obj, NULL);
   }
   buf_putc(&b, '\0');
   return b.data;
