@@ -17,7 +17,7 @@ RUN_SRC  := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c))
 LIB_SRC  := $(COMP_SRC) $(RUN_SRC)
 GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c
 GEN_HDR := build/gen/parser.h build/gen/lexer.h
-HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h) $(GEN_HDR)
+HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h tests/unit/*.h) $(GEN_HDR)
 
 COMP_OBJ      := $(patsubst %.c,build/rel/%.o,$(COMP_SRC) $(GEN_SRC))
 OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC))

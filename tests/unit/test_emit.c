@@ -13,18 +13,9 @@
 #include "plumb/emit.h"
 #include "plumb/value.h"
 
-static arena *A;
+#include "arena_test.h"
+
 static const pos P = {"test.yaml", 1, 1};
-
-static int setup(void **state) {
-  A = arena_new();
-  return 0;
-}
-
-static int teardown(void **state) {
-  arena_free(A);
-  return 0;
-}
 
 /* ---- building values ---------------------------------------------------- */
 

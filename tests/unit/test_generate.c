@@ -13,17 +13,7 @@
 #include "plumb/emit.h"
 #include "plumb/yaml.h"
 
-static arena *A;
-
-static int setup(void **state) {
-  A = arena_new();
-  return 0;
-}
-
-static int teardown(void **state) {
-  arena_free(A);
-  return 0;
-}
+#include "arena_test.h"
 
 static value *json(const char *text) {
   diag_list d;

@@ -10,17 +10,7 @@
 #include "merge.h"
 #include "plumb/emit.h"
 
-static arena *A;
-
-static int setup(void **state) {
-  A = arena_new();
-  return 0;
-}
-
-static int teardown(void **state) {
-  arena_free(A);
-  return 0;
-}
+#include "arena_test.h"
 
 static pos at(int line) { return (pos){"t.plumb", line, 1}; }
 
