@@ -129,9 +129,12 @@ static field *find_field(const value *obj, const char *key, size_t n) {
   return NULL;
 }
 
+field *value_object_field(const value *obj, const char *key) {
+  return obj && obj->kind == V_OBJECT ? find_field(obj, key, strlen(key)) : NULL;
+}
+
 value *value_object_get(const value *obj, const char *key) {
-  if (!obj || obj->kind != V_OBJECT) return NULL;
-  field *f = find_field(obj, key, strlen(key));
+  field *f = value_object_field(obj, key);
   return f ? f->val : NULL;
 }
 

@@ -72,6 +72,7 @@ void value_list_push(arena *a, value *list, value *item);
  * would leave each outgrown array behind in the arena. */
 void value_reserve(arena *a, value *v, size_t n);
 value *value_object_get(const value *obj, const char *key); /* NULL if absent */
+field *value_object_field(const value *obj, const char *key); /* NULL if absent */
 void value_object_set(arena *a, value *obj, const char *key, value *v);
 /* Adds key unless obj has it: false, and obj unchanged, when it was there.
  * One lookup where value_object_get then value_object_set take two. */
