@@ -1,19 +1,21 @@
 #!/bin/sh
-# gen.sh N DIR: writes an environment of N apps three ways, with the same
-# resources in each:
+# gen.sh N DIR: writes an environment of N apps twice, once as Plumb and
+# once as Kustomize, with the same resources in each:
 #
-#   DIR/apps/app.plumb              one Plumb template: a Deployment (two
-#                                   containers, app + sidecar), a Service and
-#                                   a ConfigMap
-#   DIR/envs/dev/main.plumb         N instances, defaults
-#   DIR/envs/prod/main.plumb        N instances; prod sets replicas, the image
-#                                   tag and LOG_LEVEL through the template's
-#                                   parameters, adds labels and a namespace
-#   DIR/kustomize/base/             the N apps as plain YAML, one file each
-#   DIR/kustomize/overlays/prod/    kustomization.yaml doing what prod does:
-#                                   namespace, labels, images, replicas and a
-#                                   strategic-merge patch for LOG_LEVEL
-#   DIR/jsonnet/prod.jsonnet        the prod env in Jsonnet
+#   DIR/apps/app.plumb              one Plumb template: a ConfigMap made by a
+#                                   generator, a Deployment (two containers,
+#                                   app + sidecar) reading it, and a Service
+#   DIR/envs/dev/main.plumb         N instances, a namespace and a label
+#   DIR/envs/prod/main.plumb        N instances and the prod overlay: a
+#                                   namespace, a name prefix, labels into
+#                                   selectors, image overrides, replicas
+#                                   per app, a strategic-merge patch of the
+#                                   app container and prod settings merged
+#                                   into every app's ConfigMap
+#   DIR/envs/prod/app.env           those settings
+#   DIR/kustomize/base/             the N apps as plain YAML, one file each,
+#                                   and a configMapGenerator entry per app
+#   DIR/kustomize/overlays/prod/    kustomization.yaml doing what prod does
 #
 # App i is named app-NNNNN; in prod it runs 2 + i % 3 replicas. POSIX sh and
 # awk only, so it runs anywhere the benchmark does.
@@ -24,33 +26,38 @@ N=$1 DIR=$2
 case $N in '' | *[!0-9]*) echo "gen.sh: N must be a number" >&2; exit 2 ;; esac
 [ "$N" -ge 1 ] || { echo "gen.sh: N must be at least 1" >&2; exit 2; }
 
-# Values shared by every generator below.
-TAG_DEV=1.0.0 TAG_PROD=2.0.0
+# Values shared by both trees.
+APP_IMAGE=registry.example.com/bench/app PROXY_IMAGE=registry.example.com/bench/proxy
+MIRROR=mirror.example.com/bench/proxy TAG_PROD=2.0.0 PREFIX=prod-
 mkdir -p "$DIR/apps" "$DIR/envs/dev" "$DIR/envs/prod" \
-  "$DIR/kustomize/base/apps" "$DIR/kustomize/overlays/prod" "$DIR/jsonnet"
+  "$DIR/kustomize/base/apps" "$DIR/kustomize/overlays/prod"
+
+# The settings prod merges into every app's ConfigMap, read by both tools.
+cat > "$DIR/envs/prod/app.env" <<'EOF'
+# prod settings, merged into every app's ConfigMap
+LOG_LEVEL=warn
+REGION=eu-west-1
+EOF
+cp "$DIR/envs/prod/app.env" "$DIR/kustomize/overlays/prod/app.env"
 
 # ---- Plumb ------------------------------------------------------------------
 
 cat > "$DIR/apps/app.plumb" <<EOF
-// One benchmark app: a Deployment running the app and a proxy sidecar, the
-// Service in front of it and the ConfigMap it reads.
-template bench_app(name: string, tag: string = "$TAG_DEV", replicas: int = 1, log_level: string = "info") {
+// One benchmark app: the ConfigMap it reads, a Deployment running the app
+// and a proxy sidecar, and the Service in front of it.
+template bench_app(name: string) {
   let labels = { app: name, "app.kubernetes.io/part-of": "bench" }
+  let config = "\${name}-config"
 
-  ConfigMap "\${name}-config" {
-    metadata: { labels: labels }
-    data: {
-      "app.properties": """
-        name=\${name}
-        port=8080
-        """
-    }
-  }
+  config_map(config, {
+    literals: { APP_NAME: name, LOG_LEVEL: "info", CACHE_SIZE: "64Mi" }
+    labels: labels
+  })
 
   Deployment name {
     metadata: { labels: labels }
     spec: {
-      replicas: replicas
+      replicas: 1
       selector: { matchLabels: labels }
       template: {
         metadata: { labels: labels }
@@ -58,13 +65,13 @@ template bench_app(name: string, tag: string = "$TAG_DEV", replicas: int = 1, lo
           containers: [
             {
               name: "app"
-              image: "registry.example.com/bench/app:\${tag}"
+              image: "$APP_IMAGE:1.0.0"
               ports: [{ name: "http", containerPort: 8080 }]
               env: [
-                { name: "APP_NAME", value: name },
-                { name: "LOG_LEVEL", value: log_level },
                 { name: "PORT", value: "8080" },
+                { name: "GOMAXPROCS", value: "1" },
               ]
+              envFrom: [{ configMapRef: { name: config } }]
               resources: {
                 requests: { cpu: "100m", memory: "128Mi" }
                 limits: { cpu: "500m", memory: "256Mi" }
@@ -73,7 +80,7 @@ template bench_app(name: string, tag: string = "$TAG_DEV", replicas: int = 1, lo
             },
             {
               name: "proxy"
-              image: "registry.example.com/bench/proxy:3.2.1"
+              image: "$PROXY_IMAGE:3.2.1"
               ports: [{ name: "admin", containerPort: 9901 }]
               env: [{ name: "UPSTREAM", value: "127.0.0.1:8080" }]
               resources: {
@@ -82,7 +89,7 @@ template bench_app(name: string, tag: string = "$TAG_DEV", replicas: int = 1, lo
               }
             },
           ]
-          volumes: [{ name: "config", configMap: { name: "\${name}-config" } }]
+          volumes: [{ name: "config", configMap: { name: config } }]
         }
       }
     }
@@ -108,39 +115,54 @@ awk -v n="$N" 'BEGIN {
   print "}"
 }' > "$DIR/envs/dev/main.plumb"
 
-awk -v n="$N" -v tag="$TAG_PROD" 'BEGIN {
+awk -v n="$N" -v tag="$TAG_PROD" -v prefix="$PREFIX" -v app="$APP_IMAGE" \
+    -v proxy="$PROXY_IMAGE" -v mirror="$MIRROR" 'BEGIN {
   print "import \"../../apps/app.plumb\"\n"
   print "env prod {"
   print "  namespace: \"bench-prod\""
-  print "  labels: { env: \"prod\", \"example.com/tier\": \"gold\" }\n"
-  printf "  let tag = \"%s\"\n\n", tag
-  for (i = 1; i <= n; i++)
-    printf "  app a%05d = bench_app(name: \"app-%05d\", tag: tag, replicas: %d, log_level: \"warn\")\n", i, i, 2 + i % 3
+  printf "  name_prefix: \"%s\"\n", prefix
+  print "  common_labels: { env: \"prod\", \"example.com/tier\": \"gold\" }"
+  printf "  images: {\n    \"%s\": { tag: \"%s\" }\n    \"%s\": { name: \"%s\" }\n  }\n", app, tag, proxy, mirror
+  print "  replicas: {"
+  for (i = 1; i <= n; i++) printf "    \"app-%05d\": %d\n", i, 2 + i % 3
+  print "  }\n"
+  for (i = 1; i <= n; i++) printf "  app a%05d = bench_app(name: \"app-%05d\")\n", i, i
+  print ""
+  print "  // The app container of every app: more memory, and a Go runtime to match."
+  print "  patch Deployment where(labels: \"app.kubernetes.io/part-of=bench\") {"
+  print "    spec: { template: { spec: { containers: [{"
+  print "      name: \"app\""
+  print "      env: [{ name: \"GOMAXPROCS\", value: \"2\" }, { name: \"GOMEMLIMIT\", value: \"900MiB\" }]"
+  print "      resources: { limits: { cpu: \"1\", memory: \"1Gi\" } }"
+  print "    }] } } }"
+  print "  }\n"
+  print "  // Prod settings merged into every app'"'"'s generated ConfigMap (Kustomize:"
+  print "  // a configMapGenerator entry per app with behavior: merge)."
+  print "  let settings = config_map(\"prod-settings\", { envs: [\"app.env\"] }).data"
+  print "  patch ConfigMap where(labels: \"app.kubernetes.io/part-of=bench\") { data: settings }"
   print "}"
 }' > "$DIR/envs/prod/main.plumb"
 
 # ---- Kustomize --------------------------------------------------------------
 
-# The base: what the Plumb template gives with its defaults, app by app.
-awk -v n="$N" -v dir="$DIR/kustomize/base/apps" -v tag="$TAG_DEV" 'BEGIN {
+# The base: what the Plumb template gives, app by app.
+awk -v n="$N" -v dir="$DIR/kustomize/base/apps" -v app="$APP_IMAGE" -v proxy="$PROXY_IMAGE" 'BEGIN {
   for (i = 1; i <= n; i++) {
     name = sprintf("app-%05d", i)
     f = dir "/" name ".yaml"
     labels = "    app: " name "\n    app.kubernetes.io/part-of: bench\n"
-    printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-config\n  labels:\n%s", name, labels > f
-    printf "data:\n  app.properties: |\n    name=%s\n    port=8080\n---\n", name > f
     printf "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\n  labels:\n%s", name, labels > f
     printf "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: %s\n      app.kubernetes.io/part-of: bench\n", name > f
     printf "  template:\n    metadata:\n      labels:\n        app: %s\n        app.kubernetes.io/part-of: bench\n", name > f
     printf "    spec:\n      containers:\n" > f
-    printf "      - name: app\n        image: registry.example.com/bench/app:%s\n", tag > f
+    printf "      - name: app\n        image: %s:1.0.0\n", app > f
     printf "        ports:\n        - name: http\n          containerPort: 8080\n" > f
-    printf "        env:\n        - name: APP_NAME\n          value: %s\n", name > f
-    printf "        - name: LOG_LEVEL\n          value: info\n        - name: PORT\n          value: \"8080\"\n" > f
+    printf "        env:\n        - name: PORT\n          value: \"8080\"\n        - name: GOMAXPROCS\n          value: \"1\"\n" > f
+    printf "        envFrom:\n        - configMapRef:\n            name: %s-config\n", name > f
     printf "        resources:\n          requests:\n            cpu: 100m\n            memory: 128Mi\n" > f
     printf "          limits:\n            cpu: 500m\n            memory: 256Mi\n" > f
     printf "        volumeMounts:\n        - name: config\n          mountPath: /etc/app\n" > f
-    printf "      - name: proxy\n        image: registry.example.com/bench/proxy:3.2.1\n" > f
+    printf "      - name: proxy\n        image: %s:3.2.1\n", proxy > f
     printf "        ports:\n        - name: admin\n          containerPort: 9901\n" > f
     printf "        env:\n        - name: UPSTREAM\n          value: 127.0.0.1:8080\n" > f
     printf "        resources:\n          requests:\n            cpu: 50m\n            memory: 64Mi\n" > f
@@ -155,117 +177,47 @@ awk -v n="$N" -v dir="$DIR/kustomize/base/apps" -v tag="$TAG_DEV" 'BEGIN {
 awk -v n="$N" 'BEGIN {
   print "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:"
   for (i = 1; i <= n; i++) printf "- apps/app-%05d.yaml\n", i
+  print "configMapGenerator:"
+  for (i = 1; i <= n; i++) {
+    printf "- name: app-%05d-config\n  literals:\n  - APP_NAME=app-%05d\n  - LOG_LEVEL=info\n  - CACHE_SIZE=64Mi\n", i, i
+    printf "  options:\n    labels:\n      app: app-%05d\n      app.kubernetes.io/part-of: bench\n", i
+  }
 }' > "$DIR/kustomize/base/kustomization.yaml"
 
-# The prod overlay. `labels` without includeSelectors/includeTemplates labels
-# metadata only, as Plumb's env labels do (commonLabels would also rewrite
-# selectors and pod templates).
-awk -v n="$N" -v tag="$TAG_PROD" 'BEGIN {
+# The prod overlay. `labels` with includeSelectors is Kustomize's current
+# spelling of commonLabels: metadata, pod templates and selectors.
+awk -v n="$N" -v tag="$TAG_PROD" -v prefix="$PREFIX" -v app="$APP_IMAGE" \
+    -v proxy="$PROXY_IMAGE" -v mirror="$MIRROR" 'BEGIN {
   print "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization"
   print "resources:\n- ../../base"
   print "namespace: bench-prod"
-  print "labels:\n- pairs:\n    env: prod\n    example.com/tier: gold"
-  print "images:\n- name: registry.example.com/bench/app\n  newTag: \"" tag "\""
-  print "patches:\n- path: log-level.yaml\n  target:\n    kind: Deployment"
+  print "namePrefix: " prefix
+  print "labels:\n- pairs:\n    env: prod\n    example.com/tier: gold\n  includeSelectors: true"
+  print "images:\n- name: " app "\n  newTag: \"" tag "\"\n- name: " proxy "\n  newName: " mirror
+  print "patches:\n- path: app-container.yaml\n  target:\n    kind: Deployment\n    labelSelector: app.kubernetes.io/part-of=bench"
   print "replicas:"
   for (i = 1; i <= n; i++) printf "- name: app-%05d\n  count: %d\n", i, 2 + i % 3
+  print "configMapGenerator:"
+  for (i = 1; i <= n; i++) printf "- name: app-%05d-config\n  behavior: merge\n  envs:\n  - app.env\n", i
 }' > "$DIR/kustomize/overlays/prod/kustomization.yaml"
 
-# LOG_LEVEL is the app container's second env entry. A JSON patch replaces
-# its value in place (a strategic-merge patch would merge by name but move
-# the entry to the front of the list); the target applies it to every
-# Deployment, and the test op fails the build if the layout ever changes.
-cat > "$DIR/kustomize/overlays/prod/log-level.yaml" <<'EOF'
-- op: test
-  path: /spec/template/spec/containers/0/env/1/name
-  value: LOG_LEVEL
-- op: replace
-  path: /spec/template/spec/containers/0/env/1/value
-  value: warn
-EOF
-
-# ---- Jsonnet ----------------------------------------------------------------
-
-cat > "$DIR/jsonnet/app.libsonnet" <<EOF
-{
-  app(name, tag='$TAG_DEV', replicas=1, log_level='info', namespace, labels):: {
-    local app_labels = { app: name, 'app.kubernetes.io/part-of': 'bench' },
-    local meta(n) = { name: n, namespace: namespace, labels: app_labels + labels },
-    resources: [
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: meta(name + '-config'),
-        data: { 'app.properties': 'name=%s\nport=8080\n' % name },
-      },
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: meta(name),
-        spec: {
-          replicas: replicas,
-          selector: { matchLabels: app_labels },
-          template: {
-            metadata: { labels: app_labels },
-            spec: {
-              containers: [
-                {
-                  name: 'app',
-                  image: 'registry.example.com/bench/app:' + tag,
-                  ports: [{ name: 'http', containerPort: 8080 }],
-                  env: [
-                    { name: 'APP_NAME', value: name },
-                    { name: 'LOG_LEVEL', value: log_level },
-                    { name: 'PORT', value: '8080' },
-                  ],
-                  resources: {
-                    requests: { cpu: '100m', memory: '128Mi' },
-                    limits: { cpu: '500m', memory: '256Mi' },
-                  },
-                  volumeMounts: [{ name: 'config', mountPath: '/etc/app' }],
-                },
-                {
-                  name: 'proxy',
-                  image: 'registry.example.com/bench/proxy:3.2.1',
-                  ports: [{ name: 'admin', containerPort: 9901 }],
-                  env: [{ name: 'UPSTREAM', value: '127.0.0.1:8080' }],
-                  resources: {
-                    requests: { cpu: '50m', memory: '64Mi' },
-                    limits: { memory: '64Mi' },
-                  },
-                },
-              ],
-              volumes: [{ name: 'config', configMap: { name: name + '-config' } }],
-            },
-          },
-        },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: meta(name),
-        spec: {
-          selector: app_labels,
-          ports: [{ name: 'http', port: 80, targetPort: 'http' }],
-        },
-      },
-    ],
-  },
-}
-EOF
-cat > "$DIR/jsonnet/prod.jsonnet" <<EOF
-// The prod env: \`jsonnet -y prod.jsonnet\` prints it as a YAML stream.
-local lib = import 'app.libsonnet';
-local n = $N;
-std.flattenArrays([
-  lib.app(
-    name='app-%05d' % i,
-    tag='$TAG_PROD',
-    replicas=2 + i % 3,
-    log_level='warn',
-    namespace='bench-prod',
-    labels={ env: 'prod', 'example.com/tier': 'gold' },
-  ).resources
-  for i in std.range(1, n)
-])
+cat > "$DIR/kustomize/overlays/prod/app-container.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: any # the target selects the Deployments
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        env:
+        - name: GOMAXPROCS
+          value: "2"
+        - name: GOMEMLIMIT
+          value: 900MiB
+        resources:
+          limits:
+            cpu: "1"
+            memory: 1Gi
 EOF

@@ -147,7 +147,7 @@ if [ "${BENCH_KUBECTL:-1}" != 0 ]; then
 fi
 
 # Real drift still shows (last: the controllers react to it).
-first=$(sed -n 's/^  name: \(app-[0-9]*\)$/\1/p' "$T/prod.yaml" | head -1)
+first=$(sed -n 's/^  name: \(prod-app-[0-9]*\)$/\1/p' "$T/prod.yaml" | head -1)
 $K -n bench-prod scale deployment "$first" --replicas=7 >/dev/null
 run plumb-drift "$PLUMB" diff envs/prod --root .
 check "plumb diff after kubectl scale: exit 1, shows replicas 7" "$([ $rc = 1 ] && grep -q '^-  replicas: 7$' "$T/plumb-drift.out"; echo $?)"

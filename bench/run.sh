@@ -2,7 +2,7 @@
 # run.sh: the compiler benchmark (bench/README.md says what it measures).
 #
 #   sh bench/run.sh                 N = 10, 100, 1000, 10000; Kustomize up to 1000
-#   BENCH_QUICK=1 sh bench/run.sh   Kustomize only up to N = 100, no Jsonnet
+#   BENCH_QUICK=1 sh bench/run.sh   Kustomize only up to N = 100
 #
 # Also: BENCH_SIZES="10 100" (Plumb sizes), BENCH_RUNS=5 (Plumb runs per
 # size, best one counts), BENCH_KEEP=1 (keep the generated trees and print
@@ -14,7 +14,6 @@ cd "$(dirname "$0")/.."
 SIZES=${BENCH_SIZES:-10 100 1000 10000}
 RUNS=${BENCH_RUNS:-5}
 if [ "${BENCH_QUICK:-}" = 1 ]; then KSIZES="10 100"; else KSIZES="10 100 1000"; fi
-JSONNET_N=1000
 
 say() { echo "$*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -75,11 +74,12 @@ else
   [ -z "$(git status --porcelain -- compiler include stdlib 2>/dev/null)" ] || rev="$rev + uncommitted compiler changes"
 fi
 echo "$("$PLUMB" version 2>/dev/null | head -1) at $rev$(have kubectl && printf '; kubectl kustomize %s' "$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p')")"
-echo "plumb: best of $RUNS runs after a warm-up$(have hyperfine && echo ' (hyperfine)'); kustomize and jsonnet: one run"
+echo "plumb: best of $RUNS runs after a warm-up$(have hyperfine && echo ' (hyperfine)'); kustomize: one run"
 echo
 
 echo "|     N | resources | plumb ms | plumb cpu ms | µs/app | plumb peak KB | kustomize ms | kustomize peak KB | kustomize/plumb | outputs equal |"
 echo "|------:|----------:|---------:|-------------:|-------:|--------------:|-------------:|------------------:|----------------:|:-------------:|"
+summary= unequal=
 for n in $SIZES; do
   d=$TMP/n$n
   sh bench/gen.sh "$n" "$d"
@@ -107,15 +107,12 @@ for n in $SIZES; do
   esac
   printf '| %5s | %9s | %8s | %12s | %6s | %13s | %12s | %17s | %15s | %13s |\n' \
     "$n" "$resources" "$wall" "$cpums" "$per_app" "$rss" "$kms" "$krss" "$ratio" "$eq"
-  if [ "$n" = "$JSONNET_N" ] && [ "${BENCH_QUICK:-}" != 1 ] && have jsonnet; then
-    say "N=$n: jsonnet ..."
-    set -- $(time_once "$d/jsonnet.yaml" jsonnet -y "$d/jsonnet/prod.jsonnet")
-    jline=$(printf 'jsonnet (%s), N=%s: %s ms, peak %s KB, %sx plumb; outputs equal: %s' \
-      "$(jsonnet --version 2>&1 | sed 's/.* //')" "$n" "$1" "$2" \
-      "$(awk -v j="$1" -v p="$wall" 'BEGIN { printf "%.0f", j / p }')" "$(equal "$d/plumb.yaml" "$d/jsonnet.yaml")")
-  fi
+  [ "$kms" = - ] || summary="$summary
+N=$n: plumb $wall ms, kustomize $kms ms, kustomize/plumb $ratio; equal: $eq"
+  [ "$eq" != no ] || unequal=1
   [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$d"
 done
+echo "$summary"
 echo
-[ -z "${jline:-}" ] || echo "$jline"
-echo "outputs equal: both outputs parsed as YAML, resources matched by apiVersion/kind/namespace/name, then compared field by field (bench/compare.py)"
+echo "equal: both outputs parsed as YAML, resources matched by apiVersion/kind/namespace/name, then compared field by field (bench/compare.py)"
+[ -z "$unequal" ] || { say "run.sh: plumb and kustomize disagree (above)"; exit 1; }

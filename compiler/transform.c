@@ -242,24 +242,33 @@ static void add_metadata(env_tx *t, const char *name, const char *key, reach how
   for (size_t i = 0; i < t->n; i++) t->res[i].obj = add_to(t->a, t->res[i].obj, t->before[i].kind, key, in_metadata, &tg, how);
 }
 
-/* By the name the templates gave, or the name the env gave. */
+static bool scalable(const char *kind) {
+  return is(kind, "Deployment") || is(kind, "ReplicaSet") || is(kind, "ReplicationController") || is(kind, "StatefulSet");
+}
+
+/* A workload's replicas entry is under the name the templates gave or the
+ * name the env gave; with both, the later entry wins, as if applied in
+ * order. Looked up per workload, so a long list of entries stays linear. */
 static void set_replicas(env_tx *t) {
-  static const char *const scalable[] = {"Deployment", "ReplicaSet", "ReplicationController", "StatefulSet"};
   tagged want = setting(t, "replicas");
-  for (size_t w = 0; want.v && w < want.v->u.obj.len; w++) {
-    const field *f = &want.v->u.obj.fields[w];
-    bool hit = false;
-    for (size_t i = 0; i < t->n; i++) {
-      bool kind_ok = false;
-      for (size_t k = 0; k < sizeof scalable / sizeof *scalable; k++) kind_ok |= is(t->before[i].kind, scalable[k]);
-      if (!kind_ok || !(is(t->before[i].name, f->key) || is(value_get_string(t->res[i].obj, "metadata.name"), f->key))) continue;
-      t->res[i].obj = with_nested(t->a, t->res[i].obj, "spec", "replicas", f->val, want.via);
-      hit = true;
-    }
-    if (!hit)
-      eval_fail(t->ev, f->val->at, "replicas: env %s has no Deployment, ReplicaSet, ReplicationController or StatefulSet named \"%s\"",
-                t->env, f->key);
+  if (!want.v) return;
+  const field *fields = want.v->u.obj.fields;
+  bool *used = arena_alloc(t->a, want.v->u.obj.len + 1);
+  for (size_t i = 0; i < t->n; i++) {
+    if (!scalable(t->before[i].kind)) continue;
+    const field *was = t->before[i].name ? value_object_field(want.v, t->before[i].name) : NULL;
+    const char *name = value_get_string(t->res[i].obj, "metadata.name");
+    const field *now = name ? value_object_field(want.v, name) : NULL;
+    const field *f = !was ? now : !now || was > now ? was : now;
+    if (!f) continue;
+    t->res[i].obj = with_nested(t->a, t->res[i].obj, "spec", "replicas", f->val, want.via);
+    if (was) used[was - fields] = true;
+    if (now) used[now - fields] = true;
   }
+  for (size_t w = 0; w < want.v->u.obj.len; w++)
+    if (!used[w])
+      eval_fail(t->ev, fields[w].val->at, "replicas: env %s has no Deployment, ReplicaSet, ReplicationController or StatefulSet named \"%s\"",
+                t->env, fields[w].key);
 }
 
 /* ---- images ------------------------------------------------------------------ */

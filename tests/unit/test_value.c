@@ -1,5 +1,5 @@
-/* test_value.c: objects keep insertion order, find keys fast when big and
- * list their keys sorted. */
+/* test_value.c: objects keep insertion order, find keys (and the fields
+ * holding them) fast when big and list their keys sorted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +38,26 @@ static void big_objects_find_every_key_after_sets_and_removals(void **state) {
   value_object_set(a, c, "new", value_null(a, P));
   assert_null(value_object_get(o, "new")); /* a clone has its own index */
   assert_non_null(value_object_get(c, "k4999"));
+  arena_free(a);
+}
+
+/* A field is found where it sits, small object or large, so its position
+ * says which entry it is. */
+static void field_lookup_gives_the_field_in_place(void **state) {
+  arena *a = arena_new();
+  value *small = value_object(a, P), *big = value_object(a, P);
+  char key[32];
+  value_object_set(a, small, "x", value_int(a, P, 1));
+  value_object_set(a, small, "y", value_int(a, P, 2));
+  for (int i = 0; i < 100; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    value_object_set(a, big, arena_strdup(a, key), value_int(a, P, i));
+  }
+  assert_ptr_equal(value_object_field(small, "y"), &small->u.obj.fields[1]);
+  assert_ptr_equal(value_object_field(big, "k42"), &big->u.obj.fields[42]);
+  assert_null(value_object_field(small, "z"));
+  assert_null(value_object_field(big, "k100"));
+  assert_null(value_object_field(value_int(a, P, 1), "x"));
   arena_free(a);
 }
 
@@ -111,6 +131,7 @@ static void comparison_orders_numbers_by_value_across_kinds(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(big_objects_find_every_key_after_sets_and_removals),
+      cmocka_unit_test(field_lookup_gives_the_field_in_place),
       cmocka_unit_test(paths_reach_into_objects_and_lists),
       cmocka_unit_test(add_refuses_a_key_the_object_has),
       cmocka_unit_test(reserve_keeps_contents_and_only_grows),
