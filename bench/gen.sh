@@ -6,6 +6,11 @@
 #                                   generator, a Deployment (two containers,
 #                                   app + sidecar) reading it, and a Service
 #   DIR/envs/dev/main.plumb         N instances, a namespace and a label
+#   DIR/envs/staging/main.plumb     N instances given their image tag,
+#                                   replicas and log level as template
+#                                   parameters, a namespace and labels, and
+#                                   a plain ConfigMap: the shape without
+#                                   overlays or generators
 #   DIR/envs/prod/main.plumb        N instances and the prod overlay: a
 #                                   namespace, a name prefix, labels into
 #                                   selectors, image overrides, replicas
@@ -29,7 +34,7 @@ case $N in '' | *[!0-9]*) echo "gen.sh: N must be a number" >&2; exit 2 ;; esac
 # Values shared by both trees.
 APP_IMAGE=registry.example.com/bench/app PROXY_IMAGE=registry.example.com/bench/proxy
 MIRROR=mirror.example.com/bench/proxy TAG_PROD=2.0.0 PREFIX=prod-
-mkdir -p "$DIR/apps" "$DIR/envs/dev" "$DIR/envs/prod" \
+mkdir -p "$DIR/apps" "$DIR/envs/dev" "$DIR/envs/staging" "$DIR/envs/prod" \
   "$DIR/kustomize/base/apps" "$DIR/kustomize/overlays/prod"
 
 # The settings prod merges into every app's ConfigMap, read by both tools.
@@ -45,19 +50,21 @@ cp "$DIR/envs/prod/app.env" "$DIR/kustomize/overlays/prod/app.env"
 cat > "$DIR/apps/app.plumb" <<EOF
 // One benchmark app: the ConfigMap it reads, a Deployment running the app
 // and a proxy sidecar, and the Service in front of it.
-template bench_app(name: string) {
+// generated: false gives the ConfigMap as a plain resource, without the
+// generator's content hash in its name.
+template bench_app(name: string, tag: string = "1.0.0", replicas: int = 1, log_level: string = "info",
+                   generated: bool = true) {
   let labels = { app: name, "app.kubernetes.io/part-of": "bench" }
   let config = "\${name}-config"
+  let data = { APP_NAME: name, LOG_LEVEL: log_level, CACHE_SIZE: "64Mi" }
 
-  config_map(config, {
-    literals: { APP_NAME: name, LOG_LEVEL: "info", CACHE_SIZE: "64Mi" }
-    labels: labels
-  })
+  if generated then config_map(config, { literals: data, labels: labels })
+  else ConfigMap config { metadata: { labels: labels }, data: data }
 
   Deployment name {
     metadata: { labels: labels }
     spec: {
-      replicas: 1
+      replicas: replicas
       selector: { matchLabels: labels }
       template: {
         metadata: { labels: labels }
@@ -65,7 +72,7 @@ template bench_app(name: string) {
           containers: [
             {
               name: "app"
-              image: "$APP_IMAGE:1.0.0"
+              image: "$APP_IMAGE:\${tag}"
               ports: [{ name: "http", containerPort: 8080 }]
               env: [
                 { name: "PORT", value: "8080" },
@@ -114,6 +121,16 @@ awk -v n="$N" 'BEGIN {
   for (i = 1; i <= n; i++) printf "  app a%05d = bench_app(name: \"app-%05d\")\n", i, i
   print "}"
 }' > "$DIR/envs/dev/main.plumb"
+
+awk -v n="$N" -v tag="$TAG_PROD" 'BEGIN {
+  print "import \"../../apps/app.plumb\"\n"
+  print "env staging {"
+  print "  namespace: \"bench-staging\""
+  print "  labels: { env: \"staging\", \"example.com/tier\": \"silver\" }\n"
+  for (i = 1; i <= n; i++)
+    printf "  app a%05d = bench_app(name: \"app-%05d\", tag: \"%s\", replicas: %d, log_level: \"warn\", generated: false)\n", i, i, tag, 2 + i % 3
+  print "}"
+}' > "$DIR/envs/staging/main.plumb"
 
 awk -v n="$N" -v tag="$TAG_PROD" -v prefix="$PREFIX" -v app="$APP_IMAGE" \
     -v proxy="$PROXY_IMAGE" -v mirror="$MIRROR" 'BEGIN {

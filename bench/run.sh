@@ -77,8 +77,8 @@ echo "$("$PLUMB" version 2>/dev/null | head -1) at $rev$(have kubectl && printf 
 echo "plumb: best of $RUNS runs after a warm-up$(have hyperfine && echo ' (hyperfine)'); kustomize: one run"
 echo
 
-echo "|     N | resources | plumb ms | plumb cpu ms | µs/app | plumb peak KB | kustomize ms | kustomize peak KB | kustomize/plumb | outputs equal |"
-echo "|------:|----------:|---------:|-------------:|-------:|--------------:|-------------:|------------------:|----------------:|:-------------:|"
+echo "|     N | resources | plumb ms | plumb cpu ms | µs/app | plumb peak KB | kustomize ms | kustomize peak KB | kustomize/plumb | outputs equal | staging ms | staging peak KB |"
+echo "|------:|----------:|---------:|-------------:|-------:|--------------:|-------------:|------------------:|----------------:|:-------------:|-----------:|----------------:|"
 summary= unequal=
 for n in $SIZES; do
   d=$TMP/n$n
@@ -93,6 +93,10 @@ for n in $SIZES; do
   wall=$1 cpums=$2
   rss=$(peak_kb "$PLUMB" build "$d/envs/prod" --root "$d")
   per_app=$(awk -v w="$wall" -v n="$n" 'BEGIN { printf "%.1f", w * 1000 / n }')
+  # The plain shape: template parameters only, no overlay.
+  set -- $(time_best "$PLUMB" build "$d/envs/staging" --root "$d")
+  swall=$1
+  srss=$(peak_kb "$PLUMB" build "$d/envs/staging" --root "$d")
   kms=- krss=- ratio=- eq=-
   case " $KSIZES " in
   *" $n "*)
@@ -105,8 +109,8 @@ for n in $SIZES; do
     fi
     ;;
   esac
-  printf '| %5s | %9s | %8s | %12s | %6s | %13s | %12s | %17s | %15s | %13s |\n' \
-    "$n" "$resources" "$wall" "$cpums" "$per_app" "$rss" "$kms" "$krss" "$ratio" "$eq"
+  printf '| %5s | %9s | %8s | %12s | %6s | %13s | %12s | %17s | %15s | %13s | %10s | %15s |\n' \
+    "$n" "$resources" "$wall" "$cpums" "$per_app" "$rss" "$kms" "$krss" "$ratio" "$eq" "$swall" "$srss"
   [ "$kms" = - ] || summary="$summary
 N=$n: plumb $wall ms, kustomize $kms ms, kustomize/plumb $ratio; equal: $eq"
   [ "$eq" != no ] || unequal=1
