@@ -38,7 +38,7 @@ check "out-dir files hold the same stream" cmp "$tmp/joined.yaml" "$tmp/prod.yam
 if command -v kubectl >/dev/null 2>&1; then
   mkdir -p "$tmp/k"
   echo "resources: [all.yaml]" >"$tmp/k/kustomization.yaml"
-  for env in examples/*/envs/*; do
+  for env in examples/*/envs/* deploy/plumb-system; do
     $PLUMB build "$env" >"$tmp/k/all.yaml"
     check "kubectl reads $env" kubectl kustomize "$tmp/k"
   done
@@ -74,7 +74,7 @@ check "fmt --check left it alone" cmp tests/fmt/messy.plumb "$tmp/messy.plumb"
 $PLUMB fmt "$tmp/messy.plumb"
 check "fmt layout" cmp "$tmp/messy.plumb" tests/fmt/messy.expected
 status_is "fmt is idempotent" 0 $PLUMB fmt --check "$tmp/messy.plumb"
-status_is "the repository is formatted" 0 $PLUMB fmt --check examples stdlib tests/fmt/messy.expected
+status_is "the repository is formatted" 0 $PLUMB fmt --check examples deploy stdlib tests/fmt/messy.expected
 printf 'env e {\n  x: "unterminated\n}\n' >"$tmp/broken.plumb"
 status_is "fmt refuses what does not lex" 1 $PLUMB fmt "$tmp/broken.plumb"
 

@@ -52,9 +52,9 @@ for a in tests/golden/*.args tests/errors/*.args; do
 done
 count golden "$gp" "$gf"
 
-# Determinism: two builds of every example are byte-identical.
+# Determinism: two builds of every example (and of deploy/) are byte-identical.
 dp=0 df=0
-for env in examples/*/envs/*; do
+for env in examples/*/envs/* deploy/plumb-system; do
   a=$($PLUMB build "$env" 2>&1 | sha256sum); b=$($PLUMB build "$env" 2>&1 | sha256sum)
   if [ "$a" = "$b" ]; then dp=$((dp + 1)); else df=$((df + 1)); echo "FAIL nondeterministic: $env"; fi
 done

@@ -1,0 +1,33 @@
+# The image of `plumb run` (deploy/ installs it): plumb and plumb-runtime on
+# Debian 12, built the way README.md builds them.
+#
+#   docker build -t registry.example.com/plumb:0.1.0 .
+
+FROM debian:bookworm AS build
+WORKDIR /src
+# What `make deps` installs on a developer's machine (make among them, so
+# the script is run directly); copied alone first so that the layer
+# survives changes to the sources.
+COPY .ci/deps .ci/deps
+RUN sh .ci/deps
+COPY . .
+RUN make -j"$(nproc)"
+
+FROM debian:bookworm-slim
+# The shared libraries the two programs link (`ldd build/plumb-runtime`),
+# and the CAs that https fetches and API servers are checked against.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libyaml-0-2 libpcre2-8-0 libssl3 libcurl4 libjansson4 libgit2-1.5 libmicrohttpd12 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+# A numeric user, so that runAsNonRoot can check it; the cache is its own
+# when no volume is mounted there.
+RUN groupadd --system --gid 65532 plumb \
+ && useradd --system --uid 65532 --gid 65532 --home-dir /nonexistent --no-create-home \
+      --shell /usr/sbin/nologin plumb \
+ && install -d -o 65532 -g 65532 /var/cache/plumb
+# Side by side: plumb runs plumb-runtime from its own directory.
+COPY --from=build /src/build/plumb /src/build/plumb-runtime /usr/local/bin/
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["plumb"]

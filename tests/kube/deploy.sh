@@ -1,0 +1,73 @@
+#!/bin/sh
+# The runtime's own manifests (deploy/plumb-system) on a real control plane:
+# they apply, and the rights they grant are enough for plumb run and no
+# more. plumb run goes as the ServiceAccount they make, with a token the API
+# server issues for it. Usage: deploy.sh PLUMB CLUSTER_DIR.
+# Last line: "deploy: N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+cd "$ROOT"
+SA=system:serviceaccount:plumb-system:plumb
+repo=$work/config
+
+expect "the runtime's manifests apply" 0 "^deployment.apps/plumb created$" $PLUMB apply deploy/plumb-system
+expect "and match the cluster right after" 0 "" $PLUMB diff deploy/plumb-system
+expect "the Deployment runs plumb run" 0 "^run --config-path" \
+  $K -n plumb-system get deployment plumb -o jsonpath='{.spec.template.spec.containers[0].args[0]} {.spec.template.spec.containers[0].args[2]}'
+
+# can NAME WANT VERB RESOURCE [NAMESPACE]: what RBAC lets the runtime do
+can() { expect "$1" "$([ "$2" = yes ] && echo 0 || echo 1)" "^$2$" $K auth can-i --as $SA "$3" "$4" ${5:+-n "$5"}; }
+can "it reads any kind anywhere" yes list ingresses.networking.k8s.io kube-system
+can "it applies workloads" yes patch deployments.apps shop
+can "it creates namespaces" yes create namespaces
+can "it prunes" yes delete services shop
+can "it may not write RBAC" no create rolebindings.rbac.authorization.k8s.io shop
+can "it may not write kinds outside manage" no create limitranges shop
+can "it reads credentials in its namespace" yes get secrets plumb-system
+can "it writes its history" yes patch configmaps plumb-system
+can "it takes the Lease" yes update leases.coordination.k8s.io plumb-system
+can "it may not change Leases elsewhere" no update leases.coordination.k8s.io kube-system
+
+# plumb run as the ServiceAccount, from a kubeconfig holding its token.
+$K -n plumb-system create token plumb --duration 1h >"$work/token"
+cat >"$work/plumb.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$PLUMB_TEST_SERVER", certificate-authority: "$PLUMB_TEST_CA"}}]
+users: [{name: plumb, user: {tokenFile: "$work/token"}}]
+contexts: [{name: plumb, context: {cluster: c, user: plumb, namespace: plumb-system}}]
+current-context: plumb
+EOF
+mkdir -p "$repo/gitops"
+cp -r examples/nginx/apps examples/nginx/envs "$repo/"
+sed -i "s/nginx-dev/deploy-dev/g" "$repo/envs/dev/main.plumb"
+cat >"$repo/gitops/main.plumb" <<EOF
+import "std/gitops"
+env apps {
+  app nginx = application(name: "nginx", repo: "file://$repo", path: "envs/dev", automated: true, prune: true,
+                          self_heal: true, project: "web")
+  app web = project(name: "web", cluster_kinds: ["Namespace"])
+}
+EOF
+(cd "$repo" && git init -q -b main && git add -A && git -c user.email=t@example.com -c user.name=t commit -qm nginx)
+pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --once --kubeconfig "$work/plumb.kubeconfig"; }
+
+expect "as its ServiceAccount, plumb run syncs an application" 0 "^nginx +Synced" pass_once
+expect "and records the sync in its namespace" 0 "Synced" \
+  $K -n plumb-system get configmap plumb-history-nginx -o jsonpath='{.data.history}'
+
+# A kind outside the write rules is refused by the API server, not by Plumb.
+cat >"$repo/envs/dev/main.plumb" <<EOF
+import "../../apps/nginx.plumb"
+env dev {
+  namespace: "deploy-dev"
+  Namespace "deploy-dev" {}
+  app web = nginx()
+  Role "reader" { rules: [] }
+}
+EOF
+(cd "$repo" && git -c user.email=t@example.com -c user.name=t commit -qam "a Role")
+expect "an application's RBAC is beyond it" 1 'role.rbac.authorization.k8s.io/reader failed: forbidden: .*cannot [a-z]+ resource "roles"' pass_once
+
+$K delete namespace deploy-dev plumb-system --wait=false >/dev/null 2>&1
+echo "deploy: $pass passed, $fail failed"
