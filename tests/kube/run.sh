@@ -3,6 +3,8 @@
 # against it, and always stops it. Prints "kube: N passed, N failed".
 #   tests/kube/scenarios.sh        plumb apply / diff, from the command line
 #   tests/kube/gitops.sh           plumb run on real git repositories
+#   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
+#                                  status, sync, history, rollback
 #   build/asan/tests/kube_client   the client library (tests/kube/test_client.c),
 #                                  when built; this script builds nothing
 set -u
@@ -29,6 +31,7 @@ script() {
 PLUMB=${1:-build/asan/plumb}
 script kube tests/kube/scenarios.sh
 script gitops tests/kube/gitops.sh
+script serve tests/kube/serve.sh
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; a
 # crash, a leak or a hang (it stops itself after 600 s) counts as one more.
