@@ -21,9 +21,15 @@ const char cli_usage[] =
     "        [--prune] [--env NAME] [--root DIR]\n"
     "                       server-side apply the environment to a cluster\n"
     "  run REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
+    "      [--listen ADDR:PORT] [--token-file F] [--webhook-secret-file F]\n"
     "      [--kubeconfig F] [--context C]\n"
     "                       keep clusters equal to git: the applications\n"
     "                       REPO declares at PATH (docs/runtime.md)\n"
+    "  status [APP] [-o json] [--server URL] [--token-file F]\n"
+    "                       show the applications of a running plumb run\n"
+    "  sync APP | history APP | rollback APP [ID]\n"
+    "      [-o json] [--server URL] [--token-file F]\n"
+    "                       sync now, list past syncs, re-apply a past one\n"
     "  eval (-e EXPR | FILE) evaluate one expression and print it as JSON\n"
     "  fmt [--check] PATH... rewrite .plumb files in the canonical layout\n"
     "  version              print the version\n";
@@ -46,6 +52,10 @@ int cli_parse(cli *c, int argc, char **argv) {
                         : strcmp(a, "--config-path") == 0                  ? &c->config_path
                         : strcmp(a, "--revision") == 0                     ? &c->revision
                         : strcmp(a, "--cache") == 0                        ? &c->cache_dir
+                        : strcmp(a, "--listen") == 0                       ? &c->listen
+                        : strcmp(a, "--token-file") == 0                   ? &c->token_file
+                        : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
+                        : strcmp(a, "--server") == 0                       ? &c->server
                                                                            : NULL;
     bool *flag = strcmp(a, "--dry-run") == 0           ? &c->dry_run
                  : strcmp(a, "--force-conflicts") == 0 ? &c->force

@@ -219,7 +219,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
   if (strcmp(cmd, "fmt") == 0) return fmt_main(argc - 2, argv + 2);
-  if (strcmp(cmd, "diff") == 0 || strcmp(cmd, "apply") == 0 || strcmp(cmd, "run") == 0) return run_runtime(argv);
+  static const char *const runtime_cmds[] = {"diff", "apply", "run", "status", "sync", "history", "rollback"};
+  for (size_t i = 0; i < sizeof runtime_cmds / sizeof *runtime_cmds; i++)
+    if (strcmp(cmd, runtime_cmds[i]) == 0) return run_runtime(argv);
   cli c = {0};
   int rc = cli_parse(&c, argc - 2, argv + 2);
   if (rc) return rc;

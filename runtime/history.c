@@ -22,6 +22,8 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   if (rc == KUBE_ENOTFOUND) return KUBE_OK;
   if (rc != KUBE_OK) return rc;
   snprintf(out->applied, sizeof out->applied, "%s", data_str(cm, "applied", ""));
+  snprintf(out->rollback, sizeof out->rollback, "%s", data_str(cm, "rollback", ""));
+  snprintf(out->paused_at, sizeof out->paused_at, "%s", data_str(cm, "pausedAt", ""));
   json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
   if (json_is_array(entries)) {
     json_decref(out->entries);
@@ -62,6 +64,10 @@ int history_record(kube_client *c, const char *ns, const char *app, history *h, 
   json_array_append_new(h->entries, entry(h, commit, rep));
   while (json_array_size(h->entries) > HISTORY_MAX) json_array_remove(h->entries, 0);
   if (rep->status == SYNC_SYNCED) snprintf(h->applied, sizeof h->applied, "%s", commit);
+  return history_save(c, ns, app, h);
+}
+
+int history_save(kube_client *c, const char *ns, const char *app, const history *h) {
   char name[300];
   name_of(name, sizeof name, app);
   char *text = json_dumps(h->entries, JSON_COMPACT);
@@ -69,10 +75,30 @@ int history_record(kube_client *c, const char *ns, const char *app, history *h, 
                          "metadata", "name", name, "namespace", ns, "labels", "app.kubernetes.io/managed-by", "plumb",
                          "data", "applied", h->applied, "history", text);
   free(text);
+  if (*h->rollback) {
+    json_t *data = json_object_get(cm, "data");
+    json_object_set_new(data, "rollback", json_string(h->rollback));
+    json_object_set_new(data, "pausedAt", json_string(h->paused_at));
+  }
   kube_apply_opts o = {.force = true};
   int rc = kube_apply(c, cm, &o, NULL);
   json_decref(cm);
   return rc;
+}
+
+static bool is_str(const json_t *entry, const char *key, const char *want) {
+  const char *s = json_string_value(json_object_get(entry, key));
+  return s && strcmp(s, want) == 0;
+}
+
+const json_t *history_pick(const json_t *entries, const char *applied, bool has_id, long long id) {
+  for (size_t i = json_array_size(entries); i-- > 0;) {
+    const json_t *e = json_array_get(entries, i);
+    if (has_id ? json_integer_value(json_object_get(e, "id")) == id
+               : is_str(e, "result", "Synced") && !is_str(e, "revision", applied))
+      return json_string_value(json_object_get(e, "revision")) ? e : NULL;
+  }
+  return NULL;
 }
 
 void history_free(history *h) {

@@ -1,12 +1,17 @@
 /* main.c: plumb-runtime, the commands that talk to clusters. `plumb` runs
  * it for them (compiler/cli.h says why there are two programs). */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "plumb/apply.h"
+#include "plumb/ctl.h"
 #include "plumb/run.h"
+
+enum { MAX_SECRET_FILE = 64 << 10 };
 
 /* A client for the cluster the flags name. No kubeconfig anywhere: inside
  * a pod, the service account (as client-go falls back). */
@@ -48,19 +53,83 @@ static int cmd_cluster(cli *c, bool apply) {
   return rc;
 }
 
+/* A token or secret from path, without the newline editors end it with;
+ * NULL when there is no path. *bad when it cannot be read. Wipe and free
+ * it with forget. */
+static char *read_secret(const char *path, bool *bad) {
+  size_t len = 0;
+  char *s = path ? kube_read_file(path, MAX_SECRET_FILE, &len) : NULL;
+  if (path && !s) {
+    fprintf(stderr, "plumb: cannot read %s: %s\n", path, strerror(errno));
+    *bad = true;
+  }
+  while (s && len > 0 && isspace((unsigned char)s[len - 1])) s[--len] = '\0';
+  return s;
+}
+
+static void forget(char *secret) {
+  if (secret) explicit_bzero(secret, strlen(secret));
+  free(secret);
+}
+
+/* ADDR:PORT, :PORT or [V6]:PORT into o; false when malformed. */
+static bool parse_listen(const char *s, char *addr, size_t size, run_opts *o) {
+  const char *colon = strrchr(s, ':');
+  char *end;
+  if (!colon) return false;
+  long port = strtol(colon + 1, &end, 10);
+  if (colon[1] == '\0' || *end || port < 0 || port > 65535) return false;
+  const char *host = s;
+  size_t n = (size_t)(colon - s);
+  if (n >= 2 && s[0] == '[' && s[n - 1] == ']') host++, n -= 2;
+  if (n >= size) return false;
+  memcpy(addr, host, n);
+  addr[n] = '\0';
+  o->address = n ? addr : NULL;
+  o->port = (unsigned)port;
+  return true;
+}
+
 /* run: the operator, on the cluster the flags name. */
 static int cmd_run(cli *c) {
   if (!c->args[0]) return cli_fail_usage("missing REPO");
+  run_opts o = {.repo = c->args[0], .path = c->config_path, .revision = c->revision,
+                .cache_dir = c->cache_dir ? c->cache_dir : "/var/cache/plumb", .once = c->once, .out = stdout};
+  char addr[64];
+  if (!parse_listen(c->listen ? c->listen : ":8080", addr, sizeof addr, &o)) {
+    fprintf(stderr, "plumb: --listen takes ADDR:PORT, :PORT or [ADDR]:PORT, not %s\n", c->listen);
+    return 2;
+  }
+  bool bad = false;
+  char *token = read_secret(c->token_file, &bad), *secret = read_secret(c->webhook_secret_file, &bad);
+  o.token = token;
+  o.webhook_secret = secret;
   kube_config *cfg = NULL;
   kube_client *k = NULL;
   int rc = 2;
-  if (connect(c, &cfg, &k)) {
-    run_opts o = {.repo = c->args[0], .path = c->config_path, .revision = c->revision,
-                  .cache_dir = c->cache_dir ? c->cache_dir : "/var/cache/plumb", .once = c->once, .out = stdout};
-    rc = run_main(k, &o);
-  }
+  if (!bad && connect(c, &cfg, &k)) rc = run_main(k, &o);
   kube_client_free(k);
   kube_config_free(cfg);
+  forget(token);
+  forget(secret);
+  return rc;
+}
+
+/* status, sync, history, rollback: the API of a running plumb run. */
+static int cmd_ctl(const char *cmd, cli *c) {
+  bool status = strcmp(cmd, "status") == 0, bad = false;
+  if (!status && !c->args[0]) return cli_fail_usage("missing APP");
+  char *token = read_secret(c->token_file, &bad);
+  if (bad) return 2;
+  ctl_opts o = {.server = c->server ? c->server : "http://127.0.0.1:8080",
+                .token = token ? token : getenv("PLUMB_TOKEN"),
+                .json = c->output && strcmp(c->output, "json") == 0,
+                .out = stdout};
+  int rc = status                            ? ctl_status(&o, c->args[0])
+           : strcmp(cmd, "sync") == 0        ? ctl_sync(&o, c->args[0])
+           : strcmp(cmd, "history") == 0     ? ctl_history(&o, c->args[0])
+                                             : ctl_rollback(&o, c->args[0], c->args[1]);
+  forget(token);
   return rc;
 }
 
@@ -72,5 +141,8 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "diff") == 0) return cmd_cluster(&c, false);
   if (strcmp(argv[1], "apply") == 0) return cmd_cluster(&c, true);
   if (strcmp(argv[1], "run") == 0) return cmd_run(&c);
+  static const char *const ctl[] = {"status", "sync", "history", "rollback"};
+  for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
+    if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);
   return cli_fail_usage("unknown command");
 }

@@ -2,8 +2,9 @@
  *
  * A ConfigMap plumb-history-APP in the runtime's own namespace holds the
  * commit last applied in full (so a restarted runtime knows a commit it
- * has applied from a new one) and the last HISTORY_MAX syncs: id,
- * revision, time, result and each object's outcome, as JSON. */
+ * has applied from a new one), the last HISTORY_MAX syncs (id, revision,
+ * time, result and each object's outcome, as JSON), and a rollback's pause
+ * of automated sync, so that a restart keeps it. */
 #ifndef PLUMB_HISTORY_H
 #define PLUMB_HISTORY_H
 
@@ -14,6 +15,11 @@
 typedef struct {
   char applied[41]; /* "" before the first */
   json_t *entries;  /* array, oldest first */
+  /* After a rollback: the commit rolled back to, and the commit the
+   * application's revision pointed at then. Automated sync stays off until
+   * the revision moves past paused_at or a sync is asked for. "" when not
+   * paused. */
+  char rollback[41], paused_at[41];
 } history;
 
 /* Reads APP's history; none yet is an empty one, not an error. */
@@ -22,6 +28,12 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out);
  * writes it back; when rep says Synced, commit becomes `applied`. */
 int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
                    const sync_report *rep);
+/* Writes h back as it is (after a change of the pause). */
+int history_save(kube_client *c, const char *ns, const char *app, const history *h);
+/* The entry a rollback goes to (borrowed from entries): the one with id,
+ * or without one (has_id false) the latest Synced entry of a revision other
+ * than applied. NULL when there is none. */
+const json_t *history_pick(const json_t *entries, const char *applied, bool has_id, long long id);
 void history_free(history *h);
 
 #endif

@@ -21,10 +21,16 @@ typedef struct {
   const char *cache_dir; /* fetched repositories */
   bool once;             /* one pass, then report and return */
   FILE *out;             /* the report of --once, and the log */
+  /* Unless once: the HTTP port (serve.h). address NULL: every address. */
+  const char *address;
+  unsigned port;
+  const char *token;          /* the API's bearer token; NULL refuses the API */
+  const char *webhook_secret; /* NULL refuses every webhook delivery */
 } run_opts;
 
-/* Runs until stopped, or one pass with once. Returns 0 when (for once)
- * every application is Synced, 1 otherwise. */
+/* Runs until SIGTERM or SIGINT, serving the HTTP port, or one pass with
+ * once. Returns 0 when (for once) every application is Synced, 1
+ * otherwise; 2 when the port cannot be served. */
 int run_main(kube_client *c, const run_opts *o);
 
 #endif

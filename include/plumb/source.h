@@ -63,6 +63,11 @@ void source_creds_free(source_creds *c);
  * password. "https://user:tok@host/r.git" -> "https://host/r.git".
  * Caller frees. */
 char *source_scrub_url(const char *url);
+/* What two URLs of one repository have in common, to match a webhook's
+ * URLs with sources: the host in lower case and the path, without scheme,
+ * user, port, trailing slashes or ".git". "git@Host:o/r.git" and
+ * "https://host/o/r/" both give "host/o/r". Caller frees. */
+char *source_url_key(const char *url);
 
 /* Whether an ssh host key is known: 0 when known_hosts lists it for host
  * (port 22) or [host]:port, plain or hashed (|1|...); SOURCE_EHOSTKEY with

@@ -1,5 +1,7 @@
 /* url.c: what a source URL shows, and what it hides. */
+#include <ctype.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +101,37 @@ void source_sha256_hex(const char *s, char out[65]) {
     out[2 * i + 1] = hex[md[i] & 15];
   }
   out[64] = '\0';
+}
+
+/* host[:port] or [v6]:port: the length without the port. */
+static size_t host_len(const char *host, size_t n) {
+  const char *end = memchr(host, *host == '[' ? ']' : ':', n);
+  if (!end) return n;
+  return (size_t)(end - host) + (*host == '[');
+}
+
+char *source_url_key(const char *url) {
+  size_t len = 0;
+  const char *auth = authority(url, &len), *path = url;
+  if (auth) {
+    path = auth + len;
+  } else if (is_scp_like(url)) {
+    auth = url;
+    len = strcspn(url, ":");
+    path = url + len + 1;
+  }
+  const char *at = auth ? memrchr(auth, '@', len) : NULL;
+  const char *host = at ? at + 1 : auth ? auth : "";
+  size_t hlen = auth ? host_len(host, len - (size_t)(host - auth)) : 0;
+  while (*path == '/') path++;
+  size_t plen = strlen(path);
+  for (bool trimmed = true; trimmed;) {
+    trimmed = plen && path[plen - 1] == '/';
+    if (trimmed) plen--;
+    if (plen >= 4 && strncmp(path + plen - 4, ".git", 4) == 0) plen -= 4, trimmed = true;
+  }
+  char *key;
+  if (asprintf(&key, "%.*s/%.*s", (int)hlen, host, (int)plen, path) < 0) abort();
+  for (size_t i = 0; i < hlen; i++) key[i] = (char)tolower((unsigned char)key[i]);
+  return key;
 }

@@ -4,6 +4,8 @@
 #   tests/kube/scenarios.sh        plumb apply / diff, from the command line
 #   tests/kube/gitops.sh           plumb run on real git repositories
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
+#   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
+#                                  status, sync, history, rollback
 #   build/asan/tests/kube_client   the client library (tests/kube/test_client.c),
 #                                  when built; this script builds nothing
 set -u
@@ -31,6 +33,7 @@ PLUMB=${1:-build/asan/plumb}
 script kube tests/kube/scenarios.sh
 script gitops tests/kube/gitops.sh
 script deploy tests/kube/deploy.sh
+script serve tests/kube/serve.sh
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; a
 # crash, a leak or a hang (it stops itself after 600 s) counts as one more.

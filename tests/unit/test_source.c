@@ -330,6 +330,25 @@ static void urls_lose_their_credentials(void **state) {
   source_free(b);
 }
 
+/* A webhook names a repository in any of its forms; each form of one
+ * repository gives one key. */
+static void url_keys_match_every_form_of_a_repository(void **state) {
+  const char *cases[][2] = {
+      {"https://tok@GitHub.com/org/repo.git", "github.com/org/repo"},
+      {"https://github.com/org/repo/", "github.com/org/repo"},
+      {"git@github.com:org/repo.git", "github.com/org/repo"},
+      {"ssh://git@github.com:22/org/repo.git", "github.com/org/repo"},
+      {"http://[::1]:8080/r", "[::1]/r"},
+      {"file:///srv/git/r.git/", "/srv/git/r"},
+      {"/srv/git/r", "/srv/git/r"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *got = source_url_key(cases[i][0]);
+    assert_string_equal(got, cases[i][1]);
+    free(got);
+  }
+}
+
 static void credentials_from_files(void **state) {
   sh("cd %s && echo s3cret > token && echo alice > user && printf 'BEGIN KEY\\nabc\\n' > key", tmp);
   char token[128], user[128], key[128];
@@ -509,6 +528,7 @@ static void http_fetch_is_incremental(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(url_keys_match_every_form_of_a_repository),
       cmocka_unit_test(fetch_file_url_brings_branches_and_tags),
       cmocka_unit_test(fetch_brings_new_commits),
       cmocka_unit_test(fetch_prunes_deleted_branches),

@@ -1,0 +1,26 @@
+/* ctl.h: `plumb status`, `sync`, `history` and `rollback`: clients of the
+ * API a running `plumb run` serves (docs/runtime.md, "HTTP endpoints").
+ * Tables are aligned like kubectl get's; -o json prints the API's answer.
+ * Each returns the exit status: 0, 1 when the API refused (an unknown
+ * application, a bad token), 2 when the server could not be reached. */
+#ifndef PLUMB_CTL_H
+#define PLUMB_CTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct {
+  const char *server; /* http://127.0.0.1:8080 */
+  const char *token;  /* the bearer token; NULL sends none */
+  bool json;
+  FILE *out;
+} ctl_opts;
+
+/* Every application (app NULL), or one with its resources. */
+int ctl_status(const ctl_opts *o, const char *app);
+int ctl_sync(const ctl_opts *o, const char *app);
+int ctl_history(const ctl_opts *o, const char *app);
+/* id NULL: the previous successful sync. */
+int ctl_rollback(const ctl_opts *o, const char *app, const char *id);
+
+#endif

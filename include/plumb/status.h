@@ -1,0 +1,49 @@
+/* status.h: what the reconcile loop and the HTTP server's threads share.
+ *
+ * The loop is single-threaded and owns every application's state; the
+ * server answers from the copy the loop publishes here after each pass, and
+ * leaves what it is asked to do (sync, rollback, a webhook's push) on a
+ * queue here, which the loop drains at the top of each iteration. Every
+ * function may be called from any thread. */
+#ifndef PLUMB_STATUS_H
+#define PLUMB_STATUS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct status_store status_store;
+
+status_store *status_new(void); /* caller owns; release with status_free */
+void status_free(status_store *s);
+
+/* Replaces what is published with apps (steals it): an object of each
+ * application's name to its status document (docs/runtime.md, "Status"). */
+void status_publish(status_store *s, json_t *apps);
+/* A copy of one application's document (NULL when there is none), or of
+ * all of them as an array in name order; the caller decrefs. */
+json_t *status_app(status_store *s, const char *name);
+json_t *status_apps(status_store *s);
+
+typedef enum {
+  STATUS_SYNC,     /* sync app now, automated or not; ends a rollback's pause */
+  STATUS_ROLLBACK, /* apply app's history entry id, at revision */
+  STATUS_REFRESH,  /* a push to the repository key (source_url_key) */
+} status_kind;
+
+typedef struct {
+  status_kind kind;
+  char *app, *revision, *key; /* as kind needs them, else NULL */
+  long long id;
+} status_request;
+
+/* Queues a copy of r and wakes status_wait. */
+void status_ask(status_store *s, const status_request *r);
+/* Every request queued, oldest first, in *n; the queue is left empty.
+ * Free with status_requests_free. */
+status_request *status_take(status_store *s, size_t *n);
+void status_requests_free(status_request *r, size_t n);
+/* Sleeps up to seconds, or until a request is queued. */
+void status_wait(status_store *s, double seconds);
+
+#endif

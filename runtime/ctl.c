@@ -1,0 +1,225 @@
+/* ctl.c: the command line's side of the API (ctl.h), on libcurl. */
+#include "plumb/ctl.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { MAX_COLUMNS = 8 };
+
+/* ---- the request --------------------------------------------------------- */
+
+/* The answer's JSON in *answer; prints why not and returns the exit
+ * status when the server cannot be reached or refuses. */
+static int call(const ctl_opts *o, const char *method, const char *app, const char *action, const char *body,
+                json_t **answer) {
+  *answer = NULL;
+  CURL *curl = curl_easy_init();
+  if (!curl) abort();
+  char *name = app ? curl_easy_escape(curl, app, 0) : NULL, *url, *text = NULL, *auth = NULL;
+  size_t len = 0;
+  size_t slash = strlen(o->server);
+  while (slash && o->server[slash - 1] == '/') slash--;
+  if (asprintf(&url, "%.*s/api/v1/apps%s%s%s%s", (int)slash, o->server, name ? "/" : "", name ? name : "",
+               action ? "/" : "", action ? action : "") < 0)
+    abort();
+  struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+  if (o->token) {
+    if (asprintf(&auth, "Authorization: Bearer %s", o->token) < 0) abort();
+    headers = curl_slist_append(headers, auth);
+  }
+  FILE *sink = open_memstream(&text, &len);
+  if (!sink) abort();
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+  if (strcmp(method, "POST") == 0) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  CURLcode rc = curl_easy_perform(curl);
+  fclose(sink);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  int exit_status = 0;
+  if (rc != CURLE_OK) {
+    fprintf(stderr, "plumb: cannot reach %s: %s\n", o->server, curl_easy_strerror(rc));
+    exit_status = 2;
+  } else if (!(*answer = json_loadb(text, len, 0, NULL))) {
+    fprintf(stderr, "plumb: %s answered HTTP %ld, not JSON\n", o->server, status);
+    exit_status = 2;
+  } else if (status >= 400) {
+    const char *why = json_string_value(json_object_get(*answer, "error"));
+    fprintf(stderr, "plumb: %s%s%s (HTTP %ld)\n", app ? app : "", app ? ": " : "", why ? why : "refused", status);
+    json_decref(*answer);
+    *answer = NULL;
+    exit_status = 1;
+  }
+  if (auth) explicit_bzero(auth, strlen(auth));
+  free(auth);
+  free(text);
+  free(url);
+  curl_free(name);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return exit_status;
+}
+
+/* ---- tables ---------------------------------------------------------------- */
+
+/* Rows of cells, printed in columns as wide as their widest cell and three
+ * spaces apart, as kubectl get prints them. */
+typedef struct {
+  char *(*cells)[MAX_COLUMNS];
+  size_t nrows, ncols;
+} table;
+
+static void table_row(table *t, const char *const *cells) {
+  if (!(t->cells = realloc(t->cells, (t->nrows + 1) * sizeof *t->cells))) abort();
+  for (size_t c = 0; c < t->ncols; c++)
+    if (!(t->cells[t->nrows][c] = strdup(cells[c] && *cells[c] ? cells[c] : c + 1 < t->ncols ? "-" : ""))) abort();
+  t->nrows++;
+}
+
+static void table_print(table *t, FILE *out) {
+  size_t width[MAX_COLUMNS] = {0};
+  for (size_t r = 0; r < t->nrows; r++)
+    for (size_t c = 0; c < t->ncols; c++)
+      if (strlen(t->cells[r][c]) > width[c]) width[c] = strlen(t->cells[r][c]);
+  for (size_t r = 0; r < t->nrows; r++) {
+    size_t last = t->ncols - 1; /* no padding after the last cell shown */
+    while (last > 0 && !*t->cells[r][last]) last--;
+    for (size_t c = 0; c < last; c++) fprintf(out, "%-*s   ", (int)width[c], t->cells[r][c]);
+    fprintf(out, "%s\n", t->cells[r][last]);
+    for (size_t c = 0; c < t->ncols; c++) free(t->cells[r][c]);
+  }
+  free(t->cells);
+  *t = (table){0};
+}
+
+static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
+
+/* "7s", "5m", "3h", "2d" since an RFC 3339 UTC time, as kubectl shows ages. */
+static const char *age(const char *when, char out[32]) {
+  struct tm tm = {0};
+  if (!when || !strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm)) return "";
+  long long s = (long long)difftime(time(NULL), timegm(&tm));
+  if (s < 0) s = 0;
+  if (s < 120) snprintf(out, 32, "%llds", s);
+  else if (s < 7200) snprintf(out, 32, "%lldm", s / 60);
+  else if (s < 172800) snprintf(out, 32, "%lldh", s / 3600);
+  else snprintf(out, 32, "%lldd", s / 86400);
+  return out;
+}
+
+/* The first line of a message: a compile error's source line and caret
+ * belong to `-o json`. */
+static char *first_line(const char *s) {
+  char *line = strndup(s ? s : "", strcspn(s ? s : "", "\n"));
+  if (!line) abort();
+  return line;
+}
+
+static void app_row(table *t, const json_t *app) {
+  char ago[32], commit[8];
+  snprintf(commit, sizeof commit, "%s", str(app, "commit") ? str(app, "commit") : "");
+  char *msg = first_line(str(app, "message"));
+  table_row(t, (const char *[]){str(app, "name"), str(app, "sync"), str(app, "health"), commit,
+                                age(str(app, "lastSync"), ago), msg});
+  free(msg);
+}
+
+static void print_resources(const json_t *app, FILE *out) {
+  table t = {.ncols = 6};
+  table_row(&t, (const char *[]){"KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH", "MESSAGE"});
+  size_t i;
+  json_t *r;
+  json_array_foreach(json_object_get(app, "resources"), i, r)
+      table_row(&t, (const char *[]){str(r, "kind"), str(r, "namespace"), str(r, "name"), str(r, "sync"),
+                                     str(r, "health"), str(r, "message")});
+  table_print(&t, out);
+}
+
+static void print_json(const json_t *answer, FILE *out) {
+  json_dumpf(answer, out, JSON_INDENT(2) | JSON_SORT_KEYS);
+  fputc('\n', out);
+}
+
+/* ---- the commands ------------------------------------------------------------ */
+
+int ctl_status(const ctl_opts *o, const char *app) {
+  json_t *answer;
+  int rc = call(o, "GET", app, NULL, NULL, &answer);
+  if (rc) return rc;
+  if (o->json) {
+    print_json(answer, o->out);
+  } else {
+    table t = {.ncols = 6};
+    table_row(&t, (const char *[]){"NAME", "SYNC", "HEALTH", "REVISION", "AGE", "MESSAGE"});
+    size_t i;
+    json_t *one;
+    if (app) app_row(&t, answer);
+    else json_array_foreach(json_object_get(answer, "apps"), i, one) app_row(&t, one);
+    table_print(&t, o->out);
+    if (app) {
+      fputc('\n', o->out);
+      print_resources(answer, o->out);
+    }
+  }
+  json_decref(answer);
+  return 0;
+}
+
+int ctl_history(const ctl_opts *o, const char *app) {
+  json_t *answer;
+  int rc = call(o, "GET", app, "history", NULL, &answer);
+  if (rc) return rc;
+  if (o->json) {
+    print_json(answer, o->out);
+  } else {
+    table t = {.ncols = 5};
+    table_row(&t, (const char *[]){"ID", "REVISION", "TIME", "RESULT", "MESSAGE"});
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(answer, "history"), i, e) {
+      char id[24], commit[8];
+      snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
+      snprintf(commit, sizeof commit, "%s", str(e, "revision") ? str(e, "revision") : "");
+      table_row(&t, (const char *[]){id, commit, str(e, "time"), str(e, "result"), str(e, "error")});
+    }
+    table_print(&t, o->out);
+  }
+  json_decref(answer);
+  return 0;
+}
+
+/* POST, then what was queued. */
+static int post(const ctl_opts *o, const char *app, const char *action, const char *body) {
+  json_t *answer;
+  int rc = call(o, "POST", app, action, body, &answer);
+  if (rc) return rc;
+  if (o->json) print_json(answer, o->out);
+  else if (json_object_get(answer, "revision"))
+    fprintf(o->out, "%s: rollback to history entry %lld (%.7s) queued\n", app,
+            (long long)json_integer_value(json_object_get(answer, "id")), str(answer, "revision"));
+  else fprintf(o->out, "%s: %s queued\n", app, action);
+  json_decref(answer);
+  return 0;
+}
+
+int ctl_sync(const ctl_opts *o, const char *app) { return post(o, app, "sync", NULL); }
+
+int ctl_rollback(const ctl_opts *o, const char *app, const char *id) {
+  char body[64] = "";
+  if (id) {
+    char *end;
+    long long n = strtoll(id, &end, 10);
+    if (!*id || *end) {
+      fprintf(stderr, "plumb: rollback: ID must be a number, not %s\n", id);
+      return 2;
+    }
+    snprintf(body, sizeof body, "{\"id\": %lld}", n);
+  }
+  return post(o, app, "rollback", id ? body : NULL);
+}

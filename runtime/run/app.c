@@ -1,0 +1,154 @@
+/* app.c: one application, one pass; a rollback and the pause of automated
+ * sync that follows it (Argo CD's rule: a rollback would be undone by the
+ * next automated sync otherwise). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/internal.h"
+
+/* r's resources without the runtime's own definitions (caller frees res). */
+static compile_result objects_of(const compile_result *r) {
+  compile_result out = *r;
+  out.res = malloc((r->nres + 1) * sizeof *out.res);
+  if (!out.res) abort();
+  out.nres = 0;
+  for (size_t i = 0; i < r->nres; i++)
+    if (!app_is_definition(r->res[i].obj)) out.res[out.nres++] = r->res[i];
+  return out;
+}
+
+static bool fail(app_state *st, const char *msg) {
+  st->status = SYNC_UNKNOWN;
+  run_set_error(st, msg);
+  return false;
+}
+
+/* Fetches, resolves rev, compiles and checks against the project: the
+ * objects to sync in *objs (caller frees objs->res). False with the
+ * reason in st when any step fails. */
+static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, source_repo **s, source_rev *out,
+                     compile_result *objs) {
+  char *err;
+  const compile_result *res;
+  if (run_fetch(r, app, app->repo, rev, s, out, &err) != SOURCE_OK) {
+    metrics_add(r->fam.fetch_failures, (const char *[]){app->name}, 1);
+    fail(st, err);
+    free(err);
+    return false;
+  }
+  memcpy(st->commit, out->commit, sizeof st->commit);
+  if (source_compile(*s, st->builds, out->tree, app->path, *app->env ? app->env : NULL, &res) != SOURCE_OK)
+    return fail(st, source_last_error(*s));
+  if (res->diags.errors) {
+    char *text = run_diagnostics(&res->diags);
+    fail(st, text);
+    free(text);
+    return false;
+  }
+  *objs = objects_of(res);
+  /* An empty build is far more often a mistake than a wish: compare
+   * nothing, prune nothing. */
+  char *refused = objs->nres == 0 && !app->allow_empty
+                      ? run_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)")
+                      : sync_check_project(r->c, app, app_set_project(&r->defs, app->project), objs);
+  if (!refused) return true;
+  fail(st, refused);
+  free(refused);
+  free(objs->res);
+  return false;
+}
+
+/* Applies objs, logs each object, counts and times it. */
+static void apply(runner *r, const app_def *app, const compile_result *objs, sync_report *rep) {
+  double start = run_now();
+  sync_apply(r->c, app, app_set_project(&r->defs, app->project), objs, rep);
+  metrics_observe(r->fam.apply, (const char *[]){app->name}, run_now() - start);
+  metrics_add(r->fam.syncs, (const char *[]){app->name, sync_status_name(rep->status)}, 1);
+  for (size_t i = 0; i < rep->objects.n; i++) {
+    const apply_outcome *oc = &rep->objects.items[i];
+    fprintf(r->o->out, "%s: %s %s%s\n", app->name, oc->ref, oc->verb ? oc->verb : "failed: ", oc->error ? oc->error : "");
+  }
+}
+
+static void record(runner *r, const app_def *app, app_state *st, const char *commit, const sync_report *rep) {
+  if (history_record(r->c, r->home, app->name, &st->hist, commit, rep) != KUBE_OK)
+    fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));
+}
+
+/* Whether a rollback's pause still holds at commit; it ends when the
+ * revision has moved on or a sync is asked for, and the end is saved. */
+static bool paused(runner *r, const app_def *app, app_state *st, const char *commit, bool asked) {
+  if (!*st->hist.rollback) return false;
+  if (!asked && strcmp(st->hist.paused_at, commit) == 0) return true;
+  fprintf(r->o->out, "%s: automated sync resumes after the rollback to %.7s (%s)\n", app->name, st->hist.rollback,
+          asked ? "a sync was asked for" : "a new commit");
+  *st->hist.rollback = *st->hist.paused_at = '\0';
+  if (history_save(r->c, r->home, app->name, &st->hist) != KUBE_OK)
+    fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));
+  return false;
+}
+
+/* The status after a pass, with the diff it found ("" once applied). */
+static void settle(runner *r, const app_def *app, app_state *st, sync_report *rep, const compile_result *objs) {
+  st->status = rep->status;
+  run_set_error(st, rep->error);
+  free(st->diff);
+  st->diff = run_strdup(rep->diff ? rep->diff : "");
+  run_assess(r, app, st, objs);
+}
+
+void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
+  double start = run_now();
+  source_repo *s;
+  source_rev rev;
+  compile_result objs;
+  st->passed_at = time(NULL);
+  if (!build_at(r, app, st, app->revision, &s, &rev, &objs)) {
+    metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
+    return;
+  }
+  bool automated = app->automated && !paused(r, app, st, rev.commit, asked);
+  /* Never applied: the first sync goes ahead without a dry run, which
+   * would fail anyway for objects of a namespace not yet made. */
+  sync_report rep = {.status = SYNC_OUT_OF_SYNC};
+  if (!asked && (*st->hist.applied || !automated)) sync_compare(r->c, app, &objs, &rep);
+  bool new_commit = strcmp(st->hist.applied, rev.commit) != 0;
+  /* Drift: the cluster left the commit it was synced to. */
+  if (rep.status == SYNC_OUT_OF_SYNC && !new_commit && st->status == SYNC_SYNCED)
+    metrics_add(r->fam.drift, (const char *[]){app->name}, 1);
+  bool record_it = new_commit && rep.status == SYNC_SYNCED;
+  if (asked ||
+      (automated && rep.status != SYNC_SYNCED && (new_commit || app->self_heal || rep.status == SYNC_UNKNOWN))) {
+    sync_report_free(&rep);
+    apply(r, app, &objs, &rep);
+    record_it = true;
+  }
+  if (record_it) record(r, app, st, rev.commit, &rep);
+  settle(r, app, st, &rep, &objs);
+  sync_report_free(&rep);
+  free(objs.res);
+  metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
+}
+
+void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id) {
+  source_repo *s;
+  source_rev rev, head;
+  compile_result objs;
+  st->passed_at = time(NULL);
+  if (!build_at(r, app, st, commit, &s, &rev, &objs)) return;
+  if (source_resolve(s, app->revision, &head) != SOURCE_OK) {
+    fail(st, source_last_error(s));
+    free(objs.res);
+    return;
+  }
+  fprintf(r->o->out, "%s: rolling back to history entry %lld, %.7s\n", app->name, id, rev.commit);
+  sync_report rep;
+  apply(r, app, &objs, &rep);
+  /* Paused before it is recorded: one write keeps both. */
+  memcpy(st->hist.rollback, rev.commit, sizeof st->hist.rollback);
+  memcpy(st->hist.paused_at, head.commit, sizeof st->hist.paused_at);
+  record(r, app, st, rev.commit, &rep);
+  settle(r, app, st, &rep, &objs);
+  sync_report_free(&rep);
+  free(objs.res);
+}

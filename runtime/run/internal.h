@@ -1,0 +1,97 @@
+/* internal.h: what the files of `plumb run` share.
+ *
+ *   loop.c    the loop: the config repository, requests, when each
+ *             application's turn comes
+ *   app.c     one application: a pass (fetch, compile, check, compare,
+ *             apply, record), a rollback and its pause of automated sync
+ *   report.c  what passes show: health, the status documents, metrics, the
+ *             table of --once
+ *   api.c     the HTTP server's callbacks, on the status store */
+#ifndef PLUMB_RUN_INTERNAL_H
+#define PLUMB_RUN_INTERNAL_H
+
+#include <time.h>
+
+#include "plumb/app.h"
+#include "plumb/health.h"
+#include "plumb/history.h"
+#include "plumb/metrics.h"
+#include "plumb/run.h"
+#include "plumb/serve.h"
+#include "plumb/source.h"
+#include "plumb/status.h"
+#include "plumb/sync.h"
+
+typedef struct {
+  char *name;
+  history hist;     /* hist.applied: the commit last applied in full */
+  char commit[41];  /* the commit of the last pass */
+  sync_status status;
+  health_code health;
+  char *error;       /* fetch, compile, project or apply failure */
+  char *diff;        /* the last comparison's; NULL before one */
+  json_t *resources; /* the last pass's objects, their sync and health */
+  time_t passed_at;  /* wall clock of the last pass; 0 before one */
+  double due;        /* monotonic seconds of the next pass */
+  source_builds *builds;
+} app_state;
+
+typedef struct {
+  char *url;
+  source_repo *repo;
+} repo_entry;
+
+typedef struct {
+  metrics_family *syncs, *reconcile, *apply, *drift, *fetch_failures, *apps;
+} run_metrics;
+
+typedef struct {
+  kube_client *c;
+  const run_opts *o;
+  char *home;          /* the runtime's namespace: histories live there */
+  arena *defs_arena;   /* the app set's strings; replaced with the set */
+  app_set defs;
+  app_state *apps;     /* apps[i] follows defs.apps[i] */
+  size_t napps;
+  repo_entry *repos;
+  size_t nrepos;
+  source_builds *config_builds;
+  status_store *store;
+  metrics *metrics;
+  run_metrics fam;
+} runner;
+
+double run_now(void); /* monotonic seconds */
+char *run_strdup(const char *s);
+void run_set_error(app_state *st, const char *msg);
+
+/* loop.c: fetches url and resolves rev; the words for a failure in *err
+ * (caller frees). app gives the credentials; NULL for none. */
+int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, source_repo **s, source_rev *out,
+              char **err);
+/* Errors as the user sees them: file:line:col, the line, a caret. */
+char *run_diagnostics(const diag_list *d);
+
+/* app.c: one pass of app; asked (POST sync) applies whatever the policy
+ * and ends a rollback's pause. */
+void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked);
+/* Applies app at commit (history entry id) and pauses automated sync. */
+void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id);
+
+/* report.c */
+void run_metrics_declare(runner *r);
+/* Shows app's counters at 0 before anything happens to it, as Prometheus
+ * wants of counters it will compute rates of. */
+void run_metrics_start_app(runner *r, const char *app);
+/* After a pass: st's resources with their sync and health from the live
+ * objects of objs, and the application's health. */
+void run_assess(runner *r, const app_def *app, app_state *st, const compile_result *objs);
+/* Publishes every application's status document, and the plumb_apps gauge. */
+void run_publish(runner *r);
+/* The table `plumb run --once` ends with. */
+void run_print_table(runner *r, FILE *out);
+
+/* api.c: serves o's port with answers from r->store; *err when it cannot. */
+int run_api_start(runner *r, serve **out, char **err);
+
+#endif

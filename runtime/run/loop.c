@@ -1,0 +1,287 @@
+/* loop.c: `plumb run` (see run.h), its loop.
+ *
+ * One loop, one thread: every second (sooner when the server queues a
+ * request), each application whose interval has passed goes through a pass
+ * (app.c). State worth keeping between passes is small: per application
+ * the commit it last applied and what the last pass said. The HTTP server
+ * sees that state only as the loop publishes it (status.h). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/internal.h"
+
+/* Set by SIGTERM and SIGINT: the loop ends after the pass it is in. */
+static volatile sig_atomic_t stopping;
+
+static void stop(int sig) { stopping = 1; }
+
+double run_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+char *run_strdup(const char *s) {
+  char *d = strdup(s);
+  if (!d) abort();
+  return d;
+}
+
+void run_set_error(app_state *st, const char *msg) {
+  free(st->error);
+  st->error = msg ? run_strdup(msg) : NULL;
+}
+
+/* ---- repositories, one per URL ------------------------------------------- */
+
+/* Credentials an application names (files, or a Secret in the namespace the
+ * runtime runs in); NULL *out when it names none. */
+static int app_creds(kube_client *c, const app_def *app, source_creds **out, char **err) {
+  source_cred_files f = {0};
+  const char *secret = NULL;
+  *out = NULL;
+  for (size_t i = 0; i < app->ncredentials; i++) {
+    const char *k = app->credentials[i].key, *v = app->credentials[i].value;
+    const char **slot = strcmp(k, "token_file") == 0         ? &f.token_file
+                        : strcmp(k, "username_file") == 0    ? &f.username_file
+                        : strcmp(k, "password_file") == 0    ? &f.password_file
+                        : strcmp(k, "ssh_key_file") == 0     ? &f.ssh_key_file
+                        : strcmp(k, "known_hosts_file") == 0 ? &f.known_hosts_file
+                        : strcmp(k, "secret") == 0           ? &secret
+                                                             : NULL;
+    if (slot) *slot = v;
+  }
+  if (secret) return source_creds_from_secret(out, c, kube_default_namespace(c), secret, err);
+  if (app->ncredentials) return source_creds_from_files(out, &f, err);
+  return SOURCE_OK;
+}
+
+/* The cached repository of url, opened on first use; NULL with *err. */
+static source_repo *repo_for(runner *r, const char *url, const source_creds *creds, char **err) {
+  for (size_t i = 0; i < r->nrepos; i++)
+    if (strcmp(r->repos[i].url, url) == 0) return r->repos[i].repo;
+  source_opts so = {.url = url, .cache_dir = r->o->cache_dir, .creds = creds};
+  source_repo *s;
+  if (source_open(&s, &so, err) != SOURCE_OK) return NULL;
+  if (!(r->repos = realloc(r->repos, (r->nrepos + 1) * sizeof *r->repos))) abort();
+  r->repos[r->nrepos++] = (repo_entry){run_strdup(url), s};
+  return s;
+}
+
+int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, source_repo **s, source_rev *out,
+              char **err) {
+  source_creds *creds = NULL;
+  *err = NULL;
+  int rc = app ? app_creds(r->c, app, &creds, err) : SOURCE_OK;
+  if (rc == SOURCE_OK) *s = repo_for(r, url, creds, err);
+  source_creds_free(creds);
+  if (rc != SOURCE_OK || !*s) return rc ? rc : SOURCE_ERROR;
+  if ((rc = source_fetch(*s, NULL)) == SOURCE_OK) rc = source_resolve(*s, rev, out);
+  if (rc != SOURCE_OK) *err = run_strdup(source_last_error(*s));
+  return rc;
+}
+
+char *run_diagnostics(const diag_list *d) {
+  char *text;
+  size_t len;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) abort();
+  diag_print(d, f);
+  fclose(f);
+  return text;
+}
+
+/* ---- the config repository ---------------------------------------------- */
+
+/* Takes the new definitions, keeping the state of applications that stay. */
+static void adopt(runner *r, arena *a, app_set *defs) {
+  app_state *apps = calloc(defs->napps + 1, sizeof *apps);
+  if (!apps) abort();
+  for (size_t i = 0; i < defs->napps; i++) {
+    apps[i] = (app_state){.name = run_strdup(defs->apps[i].name), .health = HEALTH_UNKNOWN};
+    for (size_t k = 0; k < r->napps; k++)
+      if (r->apps[k].name && strcmp(r->apps[k].name, apps[i].name) == 0) {
+        free(apps[i].name);
+        apps[i] = r->apps[k];
+        r->apps[k] = (app_state){0};
+      }
+    if (apps[i].builds) continue;
+    apps[i].builds = source_builds_new(2);
+    run_metrics_start_app(r, apps[i].name);
+    if (history_load(r->c, r->home, apps[i].name, &apps[i].hist) != KUBE_OK)
+      fprintf(r->o->out, "%s: cannot read its history: %s\n", apps[i].name, kube_last_error(r->c));
+  }
+  for (size_t k = 0; k < r->napps; k++) {
+    free(r->apps[k].name);
+    free(r->apps[k].error);
+    free(r->apps[k].diff);
+    json_decref(r->apps[k].resources);
+    source_builds_free(r->apps[k].builds);
+    history_free(&r->apps[k].hist);
+  }
+  free(r->apps);
+  arena_free(r->defs_arena);
+  r->apps = apps;
+  r->napps = defs->napps;
+  r->defs = *defs;
+  r->defs_arena = a;
+}
+
+/* Reads the definitions; on any failure the previous ones stay in force.
+ * False when it failed. */
+static bool load_config(runner *r) {
+  source_repo *s;
+  source_rev rev;
+  char *err;
+  const compile_result *res;
+  if (run_fetch(r, NULL, r->o->repo, r->o->revision ? r->o->revision : "HEAD", &s, &rev, &err) != SOURCE_OK) {
+    fprintf(r->o->out, "config %s: %s\n", r->o->repo, err);
+    free(err);
+    return false;
+  }
+  if (source_compile(s, r->config_builds, rev.tree, r->o->path ? r->o->path : ".", NULL, &res) != SOURCE_OK) {
+    fprintf(r->o->out, "config %s: %s\n", r->o->repo, source_last_error(s));
+    return false;
+  }
+  arena *a = arena_new();
+  app_set defs;
+  diag_list d;
+  diag_init(&d, a);
+  d.sources = res->diags.sources; /* to quote the lines */
+  if (res->diags.errors || app_set_read(&defs, a, res, &d)) {
+    char *text = run_diagnostics(res->diags.errors ? &res->diags : &d);
+    fprintf(r->o->out, "config %s: the definitions do not compile; keeping the previous ones\n%s", r->o->repo, text);
+    free(text);
+    arena_free(a);
+    return false;
+  }
+  adopt(r, a, &defs);
+  return true;
+}
+
+/* ---- requests from the server ------------------------------------------- */
+
+static size_t app_named(const runner *r, const char *name) {
+  size_t i = 0;
+  while (i < r->napps && strcmp(r->apps[i].name, name) != 0) i++;
+  return i;
+}
+
+static bool same_repo(const char *url, const char *key) {
+  char *k = source_url_key(url);
+  bool same = strcmp(k, key) == 0;
+  free(k);
+  return same;
+}
+
+/* A push makes every source of its repository due now, and the config
+ * repository too when it was pushed to. */
+static void refresh(runner *r, const char *key, double *next_config) {
+  if (same_repo(r->o->repo, key)) *next_config = 0;
+  for (size_t i = 0; i < r->napps; i++)
+    if (same_repo(r->defs.apps[i].repo, key)) r->apps[i].due = 0;
+}
+
+/* Does what the server was asked; true when any application had a pass. */
+static bool answer_requests(runner *r, double *next_config) {
+  size_t n;
+  status_request *q = status_take(r->store, &n);
+  bool passed = false;
+  for (size_t k = 0; k < n; k++) {
+    if (q[k].kind == STATUS_REFRESH) {
+      refresh(r, q[k].key, next_config);
+      continue;
+    }
+    size_t i = app_named(r, q[k].app);
+    if (i == r->napps) continue; /* gone with a new config since it was asked */
+    bool sync = q[k].kind == STATUS_SYNC;
+    if (sync) run_app_pass(r, &r->defs.apps[i], &r->apps[i], true);
+    else run_app_rollback(r, &r->defs.apps[i], &r->apps[i], q[k].revision, q[k].id);
+    /* After a rollback, a pass at once compares with the revision, so
+     * that the status says how far behind it the cluster now is. */
+    r->apps[i].due = sync ? run_now() + r->defs.apps[i].interval_s : 0;
+    passed = true;
+  }
+  status_requests_free(q, n);
+  return passed;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void runner_free(runner *r) {
+  adopt(r, NULL, &(app_set){0});
+  free(r->apps);
+  for (size_t i = 0; i < r->nrepos; i++) {
+    free(r->repos[i].url);
+    source_free(r->repos[i].repo);
+  }
+  free(r->repos);
+  source_builds_free(r->config_builds);
+  free(r->home);
+  status_free(r->store);
+  metrics_free(r->metrics);
+}
+
+/* The passes that are due; true when there was any. */
+static bool pass_due(runner *r) {
+  bool passed = false;
+  for (size_t i = 0; i < r->napps; i++) {
+    if (r->apps[i].due > run_now()) continue;
+    run_app_pass(r, &r->defs.apps[i], &r->apps[i], false);
+    r->apps[i].due = run_now() + r->defs.apps[i].interval_s;
+    passed = true;
+  }
+  return passed;
+}
+
+/* Until SIGTERM or SIGINT; ready once the config and every application
+ * have had a pass. */
+static void serve_until_stopped(runner *r, serve *srv) {
+  for (double next_config = 0; !stopping;) {
+    bool changed = answer_requests(r, &next_config);
+    if (run_now() >= next_config) {
+      changed |= load_config(r);
+      next_config = run_now() + 10;
+    }
+    changed |= pass_due(r);
+    if (changed) run_publish(r);
+    serve_set_ready(srv, r->defs_arena != NULL); /* definitions once read stay */
+    fflush(r->o->out);
+    status_wait(r->store, 1);
+  }
+}
+
+static int run_once(runner *r) {
+  bool config_ok = load_config(r);
+  pass_due(r);
+  run_print_table(r, r->o->out);
+  int rc = !config_ok;
+  for (size_t i = 0; i < r->napps; i++) rc |= r->apps[i].status != SYNC_SYNCED;
+  return rc;
+}
+
+int run_main(kube_client *c, const run_opts *o) {
+  runner r = {.c = c, .o = o, .home = run_strdup(kube_default_namespace(c)), .config_builds = source_builds_new(2),
+              .store = status_new(), .metrics = metrics_new()};
+  run_metrics_declare(&r);
+  int rc = 0;
+  serve *srv = NULL;
+  char *err = NULL;
+  if (o->once) {
+    rc = run_once(&r);
+  } else if (run_api_start(&r, &srv, &err) != 0) {
+    fprintf(o->out, "plumb run: %s\n", err);
+    free(err);
+    rc = 2;
+  } else {
+    struct sigaction sa = {.sa_handler = stop};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    fprintf(o->out, "plumb run: serving on port %u\n", serve_port(srv));
+    serve_until_stopped(&r, srv);
+    serve_stop(srv);
+  }
+  runner_free(&r);
+  return rc;
+}

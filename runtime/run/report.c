@@ -1,0 +1,132 @@
+/* report.c: what the passes show: each resource's health, the status
+ * documents the API answers from, the metrics, the table of --once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "live.h"
+#include "run/internal.h"
+
+void run_metrics_declare(runner *r) {
+  static const double seconds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+  const size_t nseconds = sizeof seconds / sizeof *seconds;
+  metrics *m = r->metrics;
+  const char *app[] = {"app", NULL};
+  r->fam = (run_metrics){
+      .syncs = metrics_counter(m, "plumb_syncs_total", "Syncs (applies) of an application, by their result.",
+                               (const char *[]){"app", "result", NULL}),
+      .reconcile = metrics_histogram(m, "plumb_reconcile_duration_seconds",
+                                     "Time of one pass of an application: fetch, compile, compare, apply.", app, seconds,
+                                     nseconds),
+      .apply = metrics_histogram(m, "plumb_apply_duration_seconds", "Time of applying (and pruning) an application.",
+                                 app, seconds, nseconds),
+      .drift = metrics_counter(m, "plumb_drift_events_total",
+                               "Times a Synced application was found to differ from its commit.", app),
+      .fetch_failures = metrics_counter(m, "plumb_git_fetch_failures_total",
+                                        "Fetches of an application's repository that failed.", app),
+      .apps = metrics_gauge(m, "plumb_apps", "Applications, by sync status and health.",
+                            (const char *[]){"sync_status", "health", NULL}),
+  };
+}
+
+void run_metrics_start_app(runner *r, const char *app) {
+  metrics_add(r->fam.drift, (const char *[]){app}, 0);
+  metrics_add(r->fam.fetch_failures, (const char *[]){app}, 0);
+}
+
+static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
+
+/* Synced when the application is, or when Plumb's fields on the live object
+ * prove applying it would change nothing. */
+static const char *resource_sync(const app_state *st, const live_obj *o) {
+  return st->status == SYNC_SYNCED || live_unchanged(o) ? "Synced" : "OutOfSync";
+}
+
+static json_t *resource(const json_t *body, const health_status *h, const char *sync) {
+  const json_t *meta = json_object_get(body, "metadata");
+  json_t *res = json_pack("{s:s?, s:s?, s:s?, s:s, s:s, s:s}", "apiVersion", str(body, "apiVersion"), "kind",
+                          str(body, "kind"), "name", str(meta, "name"), "sync", sync, "health", health_name(h->code),
+                          "message", h->message);
+  if (str(meta, "namespace")) json_object_set_new(res, "namespace", json_string(str(meta, "namespace")));
+  return res;
+}
+
+void run_assess(runner *r, const app_def *app, app_state *st, const compile_result *objs) {
+  size_t n = objs->nres;
+  live_obj *live = live_new(objs, app->name);
+  live_read(r->c, live, n);
+  health_item *items = calloc(n + 1, sizeof *items);
+  if (!items) abort();
+  for (size_t i = 0; i < n; i++)
+    items[i] = (health_item){.api_version = str(live[i].body, "apiVersion"), .kind = str(live[i].body, "kind"), .live = live[i].live};
+  st->health = health_app(items, n);
+  json_decref(st->resources);
+  st->resources = json_array();
+  for (size_t i = 0; i < n; i++) {
+    if (live[i].rc != KUBE_OK) { /* unread: no verdict hides */
+      items[i].health.code = st->health = HEALTH_UNKNOWN;
+      snprintf(items[i].health.message, sizeof items[i].health.message, "%s", live[i].error);
+    }
+    json_array_append_new(st->resources, resource(live[i].body, &items[i].health, resource_sync(st, &live[i])));
+  }
+  free(items);
+  live_free(live, n);
+}
+
+/* ---- status documents ------------------------------------------------------ */
+
+static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t)); }
+
+/* The error, else what a rollback's pause means, else "". */
+static char *message(const app_state *st) {
+  char *m;
+  if (st->error) return run_strdup(st->error);
+  if (!*st->hist.rollback) return run_strdup("");
+  if (asprintf(&m, "auto-sync paused after rollback to %.7s", st->hist.rollback) < 0) abort();
+  return m;
+}
+
+/* Shares nothing with st: it leaves this thread, and jansson's values must
+ * not be shared between threads. */
+static json_t *document(const app_def *app, const app_state *st) {
+  char when[32] = "";
+  if (st->passed_at) iso_time(when, st->passed_at);
+  char *repo = source_scrub_url(app->repo), *msg = message(st);
+  json_t *doc = json_pack(
+      "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "name", app->name, "project",
+      app->project, "repo", repo, "revision", app->revision, "path", app->path, "commit", st->commit, "sync",
+      sync_status_name(st->status), "health", health_name(st->health), "message", msg, "lastSync", when, "autoSync",
+      app->automated && !*st->hist.rollback, "applied", st->hist.applied, "diff", st->diff ? st->diff : "",
+      "resources", st->resources ? json_deep_copy(st->resources) : json_array(), "history",
+      json_deep_copy(st->hist.entries));
+  if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
+  free(repo);
+  free(msg);
+  return doc;
+}
+
+/* Every combination, so that a count that drops to 0 shows 0. */
+static void count_apps(runner *r) {
+  static const sync_status syncs[] = {SYNC_SYNCED, SYNC_OUT_OF_SYNC, SYNC_UNKNOWN};
+  for (size_t s = 0; s < 3; s++)
+    for (health_code h = HEALTH_HEALTHY; h <= HEALTH_UNKNOWN; h++) {
+      double n = 0;
+      for (size_t i = 0; i < r->napps; i++) n += r->apps[i].status == syncs[s] && r->apps[i].health == h;
+      metrics_set(r->fam.apps, (const char *[]){sync_status_name(syncs[s]), health_name(h)}, n);
+    }
+}
+
+void run_publish(runner *r) {
+  json_t *apps = json_object();
+  for (size_t i = 0; i < r->napps; i++) json_object_set_new(apps, r->apps[i].name, document(&r->defs.apps[i], &r->apps[i]));
+  status_publish(r->store, apps);
+  count_apps(r);
+}
+
+void run_print_table(runner *r, FILE *out) {
+  fprintf(out, "%-24s %-10s %-8s %s\n", "APP", "SYNC", "COMMIT", "MESSAGE");
+  for (size_t i = 0; i < r->napps; i++) {
+    app_state *st = &r->apps[i];
+    fprintf(out, "%-24s %-10s %-8.7s %s\n", st->name, sync_status_name(st->status), *st->commit ? st->commit : "-",
+            st->error ? st->error : "");
+  }
+}

@@ -1,0 +1,120 @@
+/* status.c: the loop's published status and the server's requests, under
+ * one mutex (see status.h). Readers get deep copies: jansson values are not
+ * safe to share between threads. */
+#include "plumb/status.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct status_store {
+  pthread_mutex_t lock;
+  pthread_cond_t asked;
+  json_t *apps; /* name: document */
+  status_request *queue;
+  size_t nqueue;
+};
+
+status_store *status_new(void) {
+  status_store *s = calloc(1, sizeof *s);
+  if (!s) abort();
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&s->asked, &attr);
+  pthread_condattr_destroy(&attr);
+  s->apps = json_object();
+  return s;
+}
+
+void status_free(status_store *s) {
+  if (!s) return;
+  json_decref(s->apps);
+  status_requests_free(s->queue, s->nqueue);
+  pthread_cond_destroy(&s->asked);
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+void status_publish(status_store *s, json_t *apps) {
+  pthread_mutex_lock(&s->lock);
+  json_t *old = s->apps;
+  s->apps = apps;
+  pthread_mutex_unlock(&s->lock);
+  json_decref(old);
+}
+
+json_t *status_app(status_store *s, const char *name) {
+  pthread_mutex_lock(&s->lock);
+  json_t *doc = json_deep_copy(json_object_get(s->apps, name));
+  pthread_mutex_unlock(&s->lock);
+  return doc;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+                json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+json_t *status_apps(status_store *s) {
+  pthread_mutex_lock(&s->lock);
+  size_t n = json_object_size(s->apps), i = 0;
+  json_t **docs = calloc(n + 1, sizeof *docs), *doc;
+  if (!docs) abort();
+  const char *name;
+  json_object_foreach(s->apps, name, doc) docs[i++] = json_deep_copy(doc);
+  pthread_mutex_unlock(&s->lock);
+  qsort(docs, n, sizeof *docs, by_name);
+  json_t *list = json_array();
+  for (i = 0; i < n; i++) json_array_append_new(list, docs[i]);
+  free(docs);
+  return list;
+}
+
+static char *copy(const char *s) {
+  char *c = s ? strdup(s) : NULL;
+  if (s && !c) abort();
+  return c;
+}
+
+void status_ask(status_store *s, const status_request *r) {
+  status_request c = {r->kind, copy(r->app), copy(r->revision), copy(r->key), r->id};
+  pthread_mutex_lock(&s->lock);
+  if (!(s->queue = realloc(s->queue, (s->nqueue + 1) * sizeof *s->queue))) abort();
+  s->queue[s->nqueue++] = c;
+  pthread_cond_signal(&s->asked);
+  pthread_mutex_unlock(&s->lock);
+}
+
+status_request *status_take(status_store *s, size_t *n) {
+  pthread_mutex_lock(&s->lock);
+  status_request *q = s->queue;
+  *n = s->nqueue;
+  s->queue = NULL;
+  s->nqueue = 0;
+  pthread_mutex_unlock(&s->lock);
+  return q;
+}
+
+void status_requests_free(status_request *r, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(r[i].app);
+    free(r[i].revision);
+    free(r[i].key);
+  }
+  free(r);
+}
+
+void status_wait(status_store *s, double seconds) {
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  long long ns = until.tv_nsec + (long long)((seconds - (double)(long long)seconds) * 1e9);
+  until.tv_sec += (time_t)seconds + (time_t)(ns / 1000000000);
+  until.tv_nsec = (long)(ns % 1000000000);
+  pthread_mutex_lock(&s->lock);
+  while (s->nqueue == 0)
+    if (pthread_cond_timedwait(&s->asked, &s->lock, &until) != 0) break;
+  pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,92 @@
+/* test_status.c: what the loop and the server's threads share: published
+ * documents come back as copies, requests in the order they were asked,
+ * and a request wakes the loop's wait at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plumb/status.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void documents_come_back_as_copies_in_name_order(void **state) {
+  status_store *s = status_new();
+  assert_null(status_app(s, "web"));
+  status_publish(s, json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "web", "name", "web", "sync", "Synced", "api", "name",
+                              "api", "sync", "OutOfSync"));
+  json_t *web = status_app(s, "web");
+  assert_string_equal(json_string_value(json_object_get(web, "sync")), "Synced");
+  json_object_set_new(web, "sync", json_string("changed by a reader"));
+  json_decref(web);
+  web = status_app(s, "web");
+  assert_string_equal(json_string_value(json_object_get(web, "sync")), "Synced");
+  json_decref(web);
+  json_t *all = status_apps(s);
+  assert_int_equal(json_array_size(all), 2);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(all, 0), "name")), "api");
+  json_decref(all);
+  status_free(s);
+}
+
+static void requests_are_taken_oldest_first_and_once(void **state) {
+  status_store *s = status_new();
+  status_ask(s, &(status_request){.kind = STATUS_SYNC, .app = "web"});
+  status_ask(s, &(status_request){.kind = STATUS_ROLLBACK, .app = "web", .revision = "abc", .id = 3});
+  status_ask(s, &(status_request){.kind = STATUS_REFRESH, .key = "github.com/o/r"});
+  size_t n;
+  status_request *q = status_take(s, &n);
+  assert_int_equal(n, 3);
+  assert_int_equal(q[0].kind, STATUS_SYNC);
+  assert_string_equal(q[1].revision, "abc");
+  assert_int_equal(q[1].id, 3);
+  assert_string_equal(q[2].key, "github.com/o/r");
+  status_requests_free(q, n);
+  q = status_take(s, &n);
+  assert_int_equal(n, 0);
+  status_requests_free(q, n);
+  status_free(s);
+}
+
+static void *ask_later(void *store) {
+  nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+  status_ask(store, &(status_request){.kind = STATUS_SYNC, .app = "web"});
+  return NULL;
+}
+
+static void a_request_wakes_the_wait(void **state) {
+  status_store *s = status_new();
+  double start = now();
+  status_wait(s, 0.2);
+  assert_true(now() - start >= 0.19);
+  pthread_t t;
+  pthread_create(&t, NULL, ask_later, s);
+  start = now();
+  status_wait(s, 30);
+  assert_true(now() - start < 10);
+  pthread_join(t, NULL);
+  size_t n;
+  status_request *q = status_take(s, &n);
+  assert_int_equal(n, 1);
+  status_requests_free(q, n);
+  status_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(documents_come_back_as_copies_in_name_order),
+      cmocka_unit_test(requests_are_taken_oldest_first_and_once),
+      cmocka_unit_test(a_request_wakes_the_wait),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
