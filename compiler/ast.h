@@ -73,6 +73,7 @@ struct node {
   node *a, *b, *c;
   node_list list;
   struct value *constant; /* a literal's value, once evaluated (see eval.c) */
+  bool keys_distinct;     /* an object whose keys are literal and were found distinct */
 };
 
 node *ast_new(arena *a, node_kind kind, pos at);

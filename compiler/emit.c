@@ -334,30 +334,54 @@ bool emit_yaml_needs_quotes(const char *s, size_t len) {
 
 /* ---- remembered decisions ------------------------------------------------ */
 
-/* Direct-mapped by address: a slot holds the last string that hashed there,
- * and a collision costs one decision again, never a wrong one. */
+/* Both tables are direct-mapped by address: a slot holds the last entry
+ * that hashed there, and a collision costs working it out again, never a
+ * wrong answer. */
 enum { MEMO_BITS = 12 };
 
-struct emit_quote_memo {
+/* The YAML text of a collection as put_yaml_node wrote it: a function of
+ * the value, its column, its context and its key order, nothing else. */
+typedef struct {
+  const value *v;
+  int col;
+  yaml_ctx ctx;
+  key_order order;
+  bool kept; /* the text is in the memo's texts: the node was met again */
+  size_t at, len;
+} subtree_text;
+
+struct emit_memo {
   struct {
     const char *s;
     size_t len;
     bool quote;
   } slot[1 << MEMO_BITS];
+  subtree_text tree[1 << MEMO_BITS];
+  /* The texts of the tree slots, end to end. Plain heap, grown as needed:
+   * a small stream keeps little or nothing here. */
+  buf texts;
 };
 
-emit_quote_memo *emit_quote_memo_new(void) {
-  emit_quote_memo *m = calloc(1, sizeof *m);
+emit_memo *emit_memo_new(void) {
+  emit_memo *m = calloc(1, sizeof *m);
   if (!m) abort();
   return m;
 }
 
-void emit_quote_memo_free(emit_quote_memo *m) { free(m); }
+void emit_memo_free(emit_memo *m) {
+  if (!m) return;
+  buf_free(&m->texts);
+  free(m);
+}
 
-static bool needs_quotes(emit_quote_memo *m, const char *s, size_t len) {
+/* Fibonacci hashing: the top bits of the product mix every address bit. */
+static size_t memo_hash(const void *p) {
+  return (size_t)(((uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15u) >> (64 - MEMO_BITS));
+}
+
+static bool needs_quotes(emit_memo *m, const char *s, size_t len) {
   if (!m) return emit_yaml_needs_quotes(s, len);
-  /* Fibonacci hashing: the top bits of the product mix every address bit. */
-  size_t h = (size_t)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15u) >> (64 - MEMO_BITS));
+  size_t h = memo_hash(s);
   if (m->slot[h].s != s || m->slot[h].len != len) {
     m->slot[h].s = s;
     m->slot[h].len = len;
@@ -366,12 +390,19 @@ static bool needs_quotes(emit_quote_memo *m, const char *s, size_t len) {
   return m->slot[h].quote;
 }
 
+static bool same_subtree(const subtree_text *t, const value *v, int col, yaml_ctx ctx, key_order order) {
+  return t->v == v && t->col == col && t->ctx == ctx && t->order == order;
+}
+
 /* ---- YAML output -------------------------------------------------------- */
 
 static void put_indent(buf *b, int col) {
-  static const char spaces[] = "                                ";
-  for (; col > 0; col -= (int)(sizeof spaces - 1))
-    buf_put(b, spaces, col < (int)(sizeof spaces - 1) ? (size_t)col : sizeof spaces - 1);
+  if (col <= 0) return;
+  size_t n = (size_t)col;
+  if (b->len + n + 1 > b->cap) buf_reserve(b, n);
+  memset(b->data + b->len, ' ', n);
+  b->len += n;
+  b->data[b->len] = '\0';
 }
 
 /* Shortest text that reads back as f, always with a '.' so that every
@@ -416,7 +447,7 @@ static void put_literal(buf *b, const char *s, size_t len, int col) {
 
 /* A string in its YAML form; block_col >= 0 allows a literal block whose
  * lines start at that column (and which ends its own last line). */
-static bool put_yaml_string(buf *b, emit_quote_memo *m, const char *s, size_t len, int block_col) {
+static bool put_yaml_string(buf *b, emit_memo *m, const char *s, size_t len, int block_col) {
   if (block_col >= 0 && literal_ok(s, len)) {
     put_literal(b, s, len, block_col);
     return true;
@@ -429,7 +460,7 @@ static bool put_yaml_string(buf *b, emit_quote_memo *m, const char *s, size_t le
 }
 
 /* A scalar or empty collection and the newline that ends its line. */
-static void put_yaml_scalar(buf *b, emit_quote_memo *m, const value *v, int block_col) {
+static void put_yaml_scalar(buf *b, emit_memo *m, const value *v, int block_col) {
   char num[40];
   switch (v->kind) {
   case V_NULL: buf_puts(b, "null"); break;
@@ -455,11 +486,11 @@ static void put_yaml_scalar(buf *b, emit_quote_memo *m, const value *v, int bloc
   buf_putc(b, '\n');
 }
 
-static void put_yaml_node(buf *b, emit_quote_memo *m, const value *v, int col, yaml_ctx ctx, key_order order);
+static void put_yaml_node(buf *b, emit_memo *m, const value *v, int col, yaml_ctx ctx, key_order order);
 
 /* Fields at column col; the first one's indentation is already written
  * when it follows "- " on the same line. */
-static void put_yaml_fields(buf *b, emit_quote_memo *m, const value *obj, int col, bool first_inline, key_order order) {
+static void put_yaml_fields(buf *b, emit_memo *m, const value *obj, int col, bool first_inline, key_order order) {
   field_order o;
   ordered_fields(&o, obj, order);
   const field **fs = o.at;
@@ -483,7 +514,7 @@ static void put_yaml_fields(buf *b, emit_quote_memo *m, const value *obj, int co
 
 /* Items at column col, each "- " then its node; as kubectl prints them, a
  * list under a key sits at the key's own column. */
-static void put_yaml_items(buf *b, emit_quote_memo *m, const value *list, int col, bool first_inline) {
+static void put_yaml_items(buf *b, emit_memo *m, const value *list, int col, bool first_inline) {
   for (size_t i = 0; i < list->u.list.len; i++) {
     if (i > 0 || !first_inline) put_indent(b, col);
     buf_puts(b, "- ");
@@ -491,24 +522,56 @@ static void put_yaml_items(buf *b, emit_quote_memo *m, const value *list, int co
   }
 }
 
-/* col is the column of the key or dash that v follows (0 at the top). */
-static void put_yaml_node(buf *b, emit_quote_memo *m, const value *v, int col, yaml_ctx ctx, key_order order) {
-  bool obj = v->kind == V_OBJECT && v->u.obj.len > 0;
-  bool list = v->kind == V_LIST && v->u.list.len > 0;
-  if ((obj || list) && ctx == AFTER_KEY) buf_putc(b, '\n');
-  if (obj) {
-    int inner = ctx == AT_TOP ? col : col + 2;
-    put_yaml_fields(b, m, v, inner, ctx != AFTER_KEY, order);
-  } else if (list) {
-    int inner = ctx == AFTER_DASH ? col + 2 : col;
-    put_yaml_items(b, m, v, inner, ctx != AFTER_KEY);
-  } else {
-    if (ctx == AFTER_KEY) buf_putc(b, ' ');
-    put_yaml_scalar(b, m, v, col + 2);
+static void put_yaml_collection(buf *b, emit_memo *m, const value *v, int col, yaml_ctx ctx, key_order order);
+
+/* A collection met before at the same place is copied from its text. Its
+ * text is kept the second time it is met, not the first: most collections
+ * of a stream are met once, and copying those would be wasted. */
+static void put_yaml_remembered(buf *b, emit_memo *m, const value *v, int col, yaml_ctx ctx, key_order order) {
+  subtree_text *t = &m->tree[memo_hash(v)];
+  bool again = same_subtree(t, v, col, ctx, order);
+  if (again && t->kept) {
+    buf_put(b, m->texts.data + t->at, t->len);
+    return;
+  }
+  if (!again) *t = (subtree_text){v, col, ctx, order, false, 0, 0};
+  size_t start = b->len;
+  put_yaml_collection(b, m, v, col, ctx, order);
+  /* The children may have taken the slot meanwhile. */
+  if (again && same_subtree(t, v, col, ctx, order)) {
+    *t = (subtree_text){v, col, ctx, order, true, m->texts.len, b->len - start};
+    buf_put(&m->texts, b->data + start, t->len);
   }
 }
 
-void emit_yaml_resource(buf *out, const value *resource, emit_quote_memo *m) {
+/* col is the column of the key or dash that v follows (0 at the top). */
+static void put_yaml_node(buf *b, emit_memo *m, const value *v, int col, yaml_ctx ctx, key_order order) {
+  bool obj = v->kind == V_OBJECT && v->u.obj.len > 0;
+  bool list = v->kind == V_LIST && v->u.list.len > 0;
+  if (!obj && !list) {
+    if (ctx == AFTER_KEY) buf_putc(b, ' ');
+    put_yaml_scalar(b, m, v, col + 2);
+  } else if (m) {
+    put_yaml_remembered(b, m, v, col, ctx, order);
+  } else {
+    put_yaml_collection(b, m, v, col, ctx, order);
+  }
+}
+
+/* A non-empty object or list. */
+static void put_yaml_collection(buf *b, emit_memo *m, const value *v, int col, yaml_ctx ctx, key_order order) {
+  bool obj = v->kind == V_OBJECT;
+  if (ctx == AFTER_KEY) buf_putc(b, '\n');
+  if (obj) {
+    int inner = ctx == AT_TOP ? col : col + 2;
+    put_yaml_fields(b, m, v, inner, ctx != AFTER_KEY, order);
+  } else {
+    int inner = ctx == AFTER_DASH ? col + 2 : col;
+    put_yaml_items(b, m, v, inner, ctx != AFTER_KEY);
+  }
+}
+
+void emit_yaml_resource(buf *out, const value *resource, emit_memo *m) {
   put_yaml_node(out, m, resource, 0, AT_TOP, ORDER_RESOURCE);
 }
 

@@ -436,6 +436,7 @@ static void trim_text_block(buf *b) {
  * of the allocation and copying of instantiating it. */
 static value *keep_literal(const node *e, value *v) {
   ((node *)e)->constant = v;
+  v->literal = true;
   return v;
 }
 
@@ -608,7 +609,7 @@ static value *eval_object(eval *ev, module *m, scope *sc, const node *e) {
     comp_out o = {e, out};
     return run_comp(ev, m, sc, &(node){.list = e->list}, object_leaf, &o) ? out : NULL;
   }
-  bool ok = true, literal = true;
+  bool ok = true, literal = true, literal_keys = true;
   value_reserve(ev->arena, out, e->list.len); /* a few too many with lets */
   for (size_t i = 0; i < e->list.len; i++) {
     const node *it = e->list.items[i];
@@ -622,10 +623,17 @@ static value *eval_object(eval *ev, module *m, scope *sc, const node *e) {
     const char *k = want_key(ev, m, sc, it->a);
     value *v = k ? eval_expr(ev, m, sc, it->b) : NULL;
     if (v && it->op == OP_SET) v = set_whole(ev, v, it->b->at);
-    ok = v && set_field(ev, out, k, v, it->a->at) && ok;
+    if (v && e->keys_distinct)
+      value_object_push(ev->arena, out, k, v);
+    else
+      ok = v && set_field(ev, out, k, v, it->a->at) && ok;
     literal = literal && it->a->constant && it->b->constant;
+    literal_keys = literal_keys && it->a->constant;
   }
   if (!ok) return NULL;
+  /* Literal keys found distinct once stay so: later evaluations of this
+   * object (a template's, once per call) skip the duplicate check. */
+  if (literal_keys) ((node *)e)->keys_distinct = true;
   return literal ? keep_literal(e, out) : out;
 }
 
@@ -961,10 +969,12 @@ static value *eval_resource(eval *ev, module *m, scope *sc, const node *e) {
     if (hint) return eval_fail(ev, e->at, "unknown kind \"%s\"; did you mean \"%s\"?", e->type, hint);
     return eval_fail(ev, e->at, "unknown kind \"%s\": a custom resource needs an apiVersion field, e.g. apiVersion: \"example.com/v1\"", e->type);
   }
+  /* Keys are pushed without a lookup: the body's are distinct, and the
+   * three the resource adds are refused in the body or taken out of it. */
   value *r = value_object(ev->arena, e->at);
   value_reserve(ev->arena, r, body->u.obj.len + 3);
-  value_object_set(ev->arena, r, "apiVersion", api ? api : value_cstring(ev->arena, e->at, k->api_version));
-  value_object_set(ev->arena, r, "kind", value_cstring(ev->arena, e->at, e->type));
+  value_object_push(ev->arena, r, "apiVersion", api ? api : value_cstring(ev->arena, e->at, k->api_version));
+  value_object_push(ev->arena, r, "kind", value_cstring(ev->arena, e->at, e->type));
   value *meta = value_object_get(body, "metadata");
   if (meta && meta->kind != V_OBJECT)
     return eval_fail(ev, meta->at, "metadata must be an object, got %s", value_kind_name(meta->kind));
@@ -973,13 +983,13 @@ static value *eval_resource(eval *ev, module *m, scope *sc, const node *e) {
   size_t nmeta = meta ? meta->u.obj.len : 0;
   value *named = value_object(ev->arena, meta ? meta->at : e->at);
   value_reserve(ev->arena, named, nmeta + 1);
-  value_object_set(ev->arena, named, "name", name);
-  for (size_t i = 0; i < nmeta; i++) value_object_set(ev->arena, named, meta->u.obj.fields[i].key, meta->u.obj.fields[i].val);
-  value_object_set(ev->arena, r, "metadata", named);
+  value_object_push(ev->arena, named, "name", name);
+  for (size_t i = 0; i < nmeta; i++) value_object_push(ev->arena, named, meta->u.obj.fields[i].key, meta->u.obj.fields[i].val);
+  value_object_push(ev->arena, r, "metadata", named);
   for (size_t i = 0; i < body->u.obj.len; i++) {
     const field *f = &body->u.obj.fields[i];
     if (strcmp(f->key, "apiVersion") && strcmp(f->key, "metadata") && strcmp(f->key, "kind"))
-      value_object_set(ev->arena, r, f->key, f->val);
+      value_object_push(ev->arena, r, f->key, f->val);
     else if (strcmp(f->key, "kind") == 0)
       return eval_fail(ev, f->val->at, "the kind is given before the name; remove this field");
   }

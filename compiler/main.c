@@ -24,14 +24,14 @@ int fmt_main(int argc, char **argv);
  * held in memory. */
 static void print_yaml_stream(FILE *out, const compile_result *r) {
   buf b = {0};
-  emit_quote_memo *memo = emit_quote_memo_new();
+  emit_memo *memo = emit_memo_new();
   for (size_t i = 0; i < r->nres; i++) {
     b.len = 0;
     if (i) buf_puts(&b, "---\n");
     emit_yaml_resource(&b, r->res[i].obj, memo);
     fwrite(b.data, 1, b.len, out);
   }
-  emit_quote_memo_free(memo);
+  emit_memo_free(memo);
   buf_free(&b);
 }
 

@@ -176,7 +176,7 @@ static value *fresh(mctx *c, const value *v) {
     out = value_object(c->a, v->at);
     for (size_t i = 0; i < v->u.obj.len; i++) {
       const field *f = &v->u.obj.fields[i];
-      if (!deletes(c, f->val) && !is_directive_key(c, f->key)) value_object_set(c->a, out, f->key, fresh(c, f->val));
+      if (!deletes(c, f->val) && !is_directive_key(c, f->key)) value_object_push(c->a, out, f->key, fresh(c, f->val));
     }
   } else if (v->kind == V_LIST) {
     out = value_list(c->a, v->at);

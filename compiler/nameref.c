@@ -197,8 +197,16 @@ static value *follow_refs(const table *t, value *r, const resource_id *id) {
   return r;
 }
 
+/* Whether a resource of this kind holds {kind, name} references. */
+static bool has_typed_refs(const char *kind) {
+  for (size_t i = 0; i < sizeof typed / sizeof *typed; i++)
+    if (strcmp(typed[i].referrer, kind) == 0) return true;
+  return false;
+}
+
 void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id *before, const char *env) {
   table t = {.a = a, .m = arena_alloc(a, n * sizeof(moved) + 1), .env = env};
+  bool any_renamed = false, any_typed = false;
   for (size_t i = 0; i < n; i++) {
     const value *name = value_get_path(res[i].obj, "metadata.name"), *ns = value_get_path(res[i].obj, "metadata.namespace");
     if (!before[i].kind || !before[i].name || !name || name->kind != V_STRING) continue;
@@ -207,8 +215,13 @@ void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id
     if (!renamed && strcmp(ns_or_default(ns_now), ns_or_default(before[i].ns)) == 0) continue;
     const kind_info *k = kinds_find(before[i].kind);
     t.m[t.n++] = (moved){before[i], name, ns, k && k->cluster_scoped, renamed};
+    any_renamed |= renamed;
   }
-  if (!t.n) return;
+  for (size_t i = 0; !any_renamed && !any_typed && i < n; i++) any_typed = before[i].kind && has_typed_refs(before[i].kind);
+  /* Only a rename changes a plain reference, and only the {kind, name}
+   * ones follow a move to another namespace: an env that just sets a
+   * namespace on workloads and services has nothing to rewrite. */
+  if (!t.n || (!any_renamed && !any_typed)) return;
   qsort(t.m, t.n, sizeof *t.m, cmp_moved);
   for (size_t i = 0; i < NREFS; i++) t.follow[i] = renamed_any(&t, refs[i].target);
   for (size_t i = 0; i < n; i++)

@@ -2,53 +2,56 @@
  * The rules follow k8s.io/apimachinery/pkg/util/validation. */
 #include "validate.h"
 
-#include <ctype.h>
 #include <string.h>
 
 #include "kinds.h"
 #include "merge.h"
 
-static bool alnum_lower(char c) { return islower((unsigned char)c) || isdigit((unsigned char)c); }
+/* Character classes of the rules below, by table: every name, label key
+ * and label value of every resource passes through here. */
+enum { LOWER_ALNUM = 1, ALNUM = 2, NAME_PUNCT = 4 /* '-', '_', '.' */ };
+static const unsigned char char_class[256] = {
+    ['a' ... 'z'] = LOWER_ALNUM | ALNUM, ['0' ... '9'] = LOWER_ALNUM | ALNUM, ['A' ... 'Z'] = ALNUM,
+    ['-'] = NAME_PUNCT, ['_'] = NAME_PUNCT, ['.'] = NAME_PUNCT,
+};
+
+static bool is(char c, unsigned cls) { return char_class[(unsigned char)c] & cls; }
 
 /* RFC 1123 label: lowercase alphanumerics and '-', alphanumeric at both ends. */
 static bool label_span(const char *s, size_t n) {
-  if (n == 0 || n > 63 || !alnum_lower(s[0]) || !alnum_lower(s[n - 1])) return false;
+  if (n == 0 || n > 63 || !is(s[0], LOWER_ALNUM) || !is(s[n - 1], LOWER_ALNUM)) return false;
   for (size_t i = 0; i < n; i++)
-    if (!alnum_lower(s[i]) && s[i] != '-') return false;
+    if (!is(s[i], LOWER_ALNUM) && s[i] != '-') return false;
   return true;
 }
 
 bool validate_dns_label(const char *s) { return label_span(s, strlen(s)); }
 
-bool validate_dns_subdomain(const char *s) {
-  size_t n = strlen(s);
+/* A DNS subdomain given as its n bytes at s. */
+static bool subdomain_span(const char *s, size_t n) {
   if (n == 0 || n > 253) return false;
-  for (const char *p = s;;) {
-    const char *dot = strchr(p, '.');
-    size_t len = dot ? (size_t)(dot - p) : strlen(p);
-    if (!label_span(p, len)) return false;
+  for (const char *p = s, *end = s + n;;) {
+    const char *dot = memchr(p, '.', (size_t)(end - p));
+    if (!label_span(p, (size_t)((dot ? dot : end) - p))) return false;
     if (!dot) return true;
     p = dot + 1;
   }
 }
 
+bool validate_dns_subdomain(const char *s) { return subdomain_span(s, strlen(s)); }
+
 /* A label name: up to 63 of [A-Za-z0-9-_.], alphanumeric at both ends. */
 static bool qualified_name_part(const char *s, size_t n) {
-  if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1])) return false;
+  if (n == 0 || n > 63 || !is(s[0], ALNUM) || !is(s[n - 1], ALNUM)) return false;
   for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i])) return false;
+    if (!is(s[i], ALNUM | NAME_PUNCT)) return false;
   return true;
 }
 
 bool validate_label_key(const char *s) {
   const char *slash = strchr(s, '/');
   if (!slash) return qualified_name_part(s, strlen(s));
-  char prefix[254];
-  size_t pl = (size_t)(slash - s);
-  if (pl == 0 || pl >= sizeof prefix) return false;
-  memcpy(prefix, s, pl);
-  prefix[pl] = '\0';
-  return validate_dns_subdomain(prefix) && qualified_name_part(slash + 1, strlen(slash + 1));
+  return subdomain_span(s, (size_t)(slash - s)) && qualified_name_part(slash + 1, strlen(slash + 1));
 }
 
 bool validate_label_value(const char *s) { return *s == '\0' || qualified_name_part(s, strlen(s)); }
@@ -57,7 +60,7 @@ bool validate_config_key(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > 253 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return false;
   for (size_t i = 0; i < n; i++)
-    if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i])) return false;
+    if (!is(s[i], ALNUM | NAME_PUNCT)) return false;
   return true;
 }
 
@@ -89,6 +92,7 @@ static bool check_map(diag_list *d, const value *map, const char *what, bool val
 
 /* `delete` means something only inside a patch; anywhere else it is a slip. */
 static bool check_no_delete(diag_list *d, const value *v) {
+  if (v->literal) return true; /* most of a template's output, shared by every resource */
   if (merge_is_delete(v)) {
     diag_error(d, v->at, "'delete' removes a field in a patch; here there is nothing to remove");
     return false;
@@ -105,8 +109,8 @@ static bool check_no_delete(diag_list *d, const value *v) {
   return ok;
 }
 
-static const value *want_string(diag_list *d, const value *res, const char *path) {
-  const value *v = value_get_path(res, path);
+/* v is what res holds at path, or NULL. */
+static const value *want_string(diag_list *d, const value *res, const value *v, const char *path) {
   if (!v) {
     diag_error(d, res->at, "resource has no %s", path);
     return NULL;
@@ -119,9 +123,11 @@ static const value *want_string(diag_list *d, const value *res, const char *path
 }
 
 bool validate_resource(diag_list *d, const value *res) {
-  const value *api = want_string(d, res, "apiVersion");
-  const value *kind = want_string(d, res, "kind");
-  const value *name = want_string(d, res, "metadata.name");
+  /* metadata is looked up once for the four fields read from it. */
+  const value *meta = value_object_get(res, "metadata");
+  const value *api = want_string(d, res, value_object_get(res, "apiVersion"), "apiVersion");
+  const value *kind = want_string(d, res, value_object_get(res, "kind"), "kind");
+  const value *name = want_string(d, res, value_object_get(meta, "name"), "metadata.name");
   bool ok = api && kind && name;
   if (name && kind) {
     const kind_info *k = kinds_find(kind->u.str.s);
@@ -133,12 +139,12 @@ bool validate_resource(diag_list *d, const value *res) {
       ok = false;
     }
   }
-  const value *ns = value_get_path(res, "metadata.namespace");
+  const value *ns = value_object_get(meta, "namespace");
   if (ns && (ns->kind != V_STRING || !validate_dns_label(ns->u.str.s))) {
     diag_error(d, ns->at, "invalid namespace: expected at most 63 lowercase letters, digits or '-'");
     ok = false;
   }
-  ok = check_map(d, value_get_path(res, "metadata.labels"), "label", true) && ok;
-  ok = check_map(d, value_get_path(res, "metadata.annotations"), "annotation", false) && ok;
+  ok = check_map(d, value_object_get(meta, "labels"), "label", true) && ok;
+  ok = check_map(d, value_object_get(meta, "annotations"), "annotation", false) && ok;
   return check_no_delete(d, res) && ok;
 }

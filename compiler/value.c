@@ -56,6 +56,7 @@ value *value_func(arena *a, pos at, const func *fn) {
 value *value_clone(arena *a, const value *v) {
   value *c = make(a, v->kind, v->at);
   *c = *v;
+  c->literal = false;
   if (v->kind == V_LIST) {
     c->u.list.items = arena_alloc(a, v->u.list.len * sizeof(value *) + 1);
     if (v->u.list.len) memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
@@ -166,6 +167,8 @@ bool value_object_add(arena *a, value *obj, const char *key, value *v) {
   append_field(a, obj, key, n, v);
   return true;
 }
+
+void value_object_push(arena *a, value *obj, const char *key, value *v) { append_field(a, obj, key, strlen(key), v); }
 
 bool value_object_remove(value *obj, const char *key) {
   field *f = find_field(obj, key, strlen(key));

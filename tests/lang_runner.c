@@ -81,12 +81,12 @@ static char *build_output(const char *dir) {
     free(d);
   } else {
     buf b = {0};
-    emit_quote_memo *memo = emit_quote_memo_new();
+    emit_memo *memo = emit_memo_new();
     for (size_t i = 0; i < r->nres; i++) {
       if (i) buf_puts(&b, "---\n");
       emit_yaml_resource(&b, r->res[i].obj, memo);
     }
-    emit_quote_memo_free(memo);
+    emit_memo_free(memo);
     got = strdup(b.data ? b.data : "");
     buf_free(&b);
   }

@@ -12,17 +12,19 @@
 #include "plumb/arena.h"
 #include "plumb/value.h"
 
-/* Which strings need quotes, remembered across the documents of a stream:
- * most keys and many values are one string shared by every resource a
- * template makes, and deciding is much of the YAML emitter's work. Strings
- * are known by address, so they must outlive the memo (the compile's arena
- * does). The caller owns it; release with emit_quote_memo_free. */
-typedef struct emit_quote_memo emit_quote_memo;
-emit_quote_memo *emit_quote_memo_new(void);
-void emit_quote_memo_free(emit_quote_memo *m);
+/* What the YAML emitter remembers across the documents of a stream: most
+ * keys and many values are one string shared by every resource a template
+ * makes, and so are whole subtrees (literals are built once): whether a
+ * string needs quotes, and the text of a subtree met again, are worked out
+ * once. Values are known by address, so they must outlive the memo and not
+ * change meanwhile (the compile's arena and its immutable values do). The
+ * caller owns it; release with emit_memo_free. */
+typedef struct emit_memo emit_memo;
+emit_memo *emit_memo_new(void);
+void emit_memo_free(emit_memo *m);
 
 /* One YAML document for a resource (no leading "---"); m may be NULL. */
-void emit_yaml_resource(buf *out, const value *resource, emit_quote_memo *m);
+void emit_yaml_resource(buf *out, const value *resource, emit_memo *m);
 /* Any value as a YAML document, sorted keys, ending in a newline. */
 void emit_yaml_value(buf *out, const value *v);
 /* JSON; `pretty` indents by two spaces, otherwise one line without spaces.

@@ -39,6 +39,11 @@ struct value {
    * content to its name, after patches and transformers. Copies made by
    * value_clone, as patches make them, keep it. */
   bool name_hash;
+  /* Built from literal source text alone (eval.c's keep_literal), so it
+   * holds no `delete` marker and no function: validation need not look
+   * inside. Copies made by value_clone do not keep it: they are made to be
+   * changed. */
+  bool literal;
   pos at;
   const char *via;
   const value *prev;
@@ -81,6 +86,9 @@ void value_object_set(arena *a, value *obj, const char *key, value *v);
  * One lookup where value_object_get then value_object_set take two. */
 bool value_object_add(arena *a, value *obj, const char *key, value *v);
 bool value_object_remove(value *obj, const char *key);
+/* Appends a key the caller knows obj lacks (copying an object, or keys
+ * already found distinct): no lookup. */
+void value_object_push(arena *a, value *obj, const char *key, value *v);
 
 /* A path such as "metadata.name" or "spec.containers[0].image". */
 value *value_get_path(const value *v, const char *path);

@@ -218,16 +218,17 @@ static void test_quoting_counts_length_not_nul(void **state) {
   assert_false(emit_yaml_needs_quotes("ab", 2));
 }
 
-/* A memo only saves decisions: documents come out as without one, for
- * strings met again (the same value, the same key) and new ones alike. */
-static void test_quote_memo_changes_nothing(void **state) {
+/* A memo only saves work: documents come out as without one, for strings
+ * and subtrees met again (the same value, the same key) and new ones
+ * alike. A subtree's text is kept the second time and copied the third. */
+static void test_memo_changes_nothing(void **state) {
   value *yes = str("yes");
   value *docs[] = {
       obj("kind", str("ConfigMap"), "data", obj("on", yes, "plain", str("x"), NULL), NULL),
       obj("kind", str("Secret"), "data", obj("on", str("off"), "y", yes, "1.0", str("1.0"), NULL), NULL),
   };
-  emit_quote_memo *m = emit_quote_memo_new();
-  for (int round = 0; round < 2; round++)
+  emit_memo *m = emit_memo_new();
+  for (int round = 0; round < 3; round++)
     for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
       buf with = {0}, without = {0};
       emit_yaml_resource(&with, docs[i], m);
@@ -236,7 +237,7 @@ static void test_quote_memo_changes_nothing(void **state) {
       buf_free(&with);
       buf_free(&without);
     }
-  emit_quote_memo_free(m);
+  emit_memo_free(m);
 }
 
 static void test_quoted_strings_use_json_escapes(void **state) {
@@ -489,7 +490,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_quoting_table),
       T(test_quoting_counts_length_not_nul),
-      T(test_quote_memo_changes_nothing),
+      T(test_memo_changes_nothing),
       T(test_quoted_strings_use_json_escapes),
       T(test_block_scalars),
       T(test_block_scalar_indents_with_its_parent),
