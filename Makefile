@@ -24,6 +24,7 @@ OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC))
 ASAN_COMP_OBJ := $(patsubst %.c,build/asan/%.o,$(COMP_SRC) $(GEN_SRC))
 ASAN_OBJ      := $(ASAN_COMP_OBJ) $(patsubst %.c,build/asan/%.o,$(RUN_SRC))
 UNIT     := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c)) build/asan/tests/lang_runner
+KUBE     := $(patsubst tests/kube/test_%.c,build/asan/tests/kube_%,$(wildcard tests/kube/test_*.c))
 
 FUZZ_CC  ?= clang
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMP_SRC) $(GEN_SRC))
@@ -70,14 +71,14 @@ build/asan/plumb: compiler/main.c $(ASAN_COMP_OBJ) $(HDRS)
 build/asan/plumb-runtime: runtime/main.c $(ASAN_OBJ) $(HDRS)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ runtime/main.c $(ASAN_OBJ) $(LIBS)
 
-build/asan/tests/%: tests/unit/%.c $(ASAN_OBJ) $(HDRS)
+build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
 
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps build/asan/plumb build/asan/plumb-runtime $(UNIT) build/asan/tests/kube_client $(FUZZERS)
+test: deps build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS)
 	sh tests/run.sh
 
 build/fuzz/obj/%.o: %.c $(HDRS)
@@ -105,10 +106,11 @@ bench: build/plumb
 clean:
 	rm -rf build
 
-# The client against a real cluster: tests/kube/run.sh runs it.
-build/asan/tests/kube_client: tests/kube/test_client.c $(ASAN_OBJ) $(HDRS)
+# The runtime against a real cluster (tests/kube/test_NAME.c, built as
+# kube_NAME): tests/kube/run.sh runs them.
+build/asan/tests/kube_%: tests/kube/test_%.c tests/kube/cluster.c tests/kube/cluster.h $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka -lpthread
+	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< tests/kube/cluster.c $(ASAN_OBJ) $(LIBS) -lcmocka -lpthread
 
 build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)

@@ -88,7 +88,9 @@ typedef struct {
   int parallel;      /* requests in flight at once in the _many calls; 0: 64 */
 } kube_client_opts;
 
-/* The client borrows cfg, which must outlive it. */
+/* The client borrows cfg, which must outlive it. A client belongs to one
+ * thread; clients in several threads may share cfg (its credentials are
+ * read and renewed under a lock). */
 int kube_client_new(kube_client **out, kube_config *cfg, const kube_client_opts *opts, char **err);
 void kube_client_free(kube_client *c);
 const char *kube_last_error(const kube_client *c);
@@ -213,14 +215,30 @@ typedef struct {
 int kube_delete(kube_client *c, const char *api_version, const char *kind, const char *ns, const char *name,
                 const kube_delete_opts *o);
 
-/* A watch event: type is ADDED, MODIFIED, DELETED or BOOKMARK. Return
+/* A watch event: type is ADDED, MODIFIED, DELETED or BOOKMARK; after every
+ * list (the first, and each relist) SYNCED, whose object is the list,
+ * {"metadata": {"resourceVersion"}, "items": [...]}: the whole of what is
+ * there now, so an object missing from it was deleted while unseen. The
+ * object is the callback's to change, not to keep (json_incref it). Return
  * nonzero from the callback to stop watching. */
 typedef int (*kube_watch_fn)(const char *type, json_t *object, void *ctx);
 
-/* Watches from resource_version (NULL: list first), with bookmarks, until the
- * callback stops it or timeout_s passes; on 410 Gone it relists and calls
- * back with the relisted objects as ADDED. */
-int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns,
-               const char *resource_version, int timeout_s, kube_watch_fn fn, void *ctx);
+typedef struct {
+  const char *label_selector;   /* only objects it selects; NULL: all */
+  const char *resource_version; /* where to start; NULL: list first */
+  int timeout_s;                /* how long to watch in all */
+} kube_watch_opts;
+
+/* Watches from o->resource_version, with bookmarks, until the callback stops
+ * it or the time is up; on 410 Gone it relists and calls back with the
+ * relisted objects as ADDED, then SYNCED. KUBE_ECANCELED once interrupted. */
+int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns, const kube_watch_opts *o,
+               kube_watch_fn fn, void *ctx);
+
+/* Ends c's requests and watches in progress soon (within about a second)
+ * with KUBE_ECANCELED, and any later ones at once: how another thread stops
+ * one that owns c. The one function that may be called on c from another
+ * thread; c is then good only for kube_client_free. */
+void kube_client_interrupt(kube_client *c);
 
 #endif

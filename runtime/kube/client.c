@@ -4,11 +4,16 @@
 #include "kube/internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The credentials live in the kube_config, which clients in several threads
+ * may share: a rotated token file or an exec plugin's renewal rewrites them. */
+static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void kube_fail(kube_client *c, const char *fmt, ...) {
   va_list ap;
@@ -54,6 +59,15 @@ void kube_rate_limit(kube_client *c) {
     c->last_fill = kube_now();
   }
   c->tokens -= 1;
+}
+
+void kube_client_interrupt(kube_client *c) { atomic_store(&c->interrupted, true); }
+bool kube_interrupted(const kube_client *c) { return atomic_load(&c->interrupted); }
+
+/* curl calls it about once a second while a transfer waits, and more often
+ * while data flows: nonzero aborts the transfer. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+  return kube_interrupted(ctx);
 }
 
 /* curl's blob options copy the PEM, so stack structs are fine here. */
@@ -133,6 +147,10 @@ int kube_client_new(kube_client **out, kube_config *cfg, const kube_client_opts 
   curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "plumb/" PLUMB_VERSION);
+  /* Copies of the template (requests, watches) inherit it. */
+  curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+  curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
   setup_tls(c);
   *out = c;
   return KUBE_OK;
@@ -152,17 +170,26 @@ void kube_client_free(kube_client *c) {
   free(c);
 }
 
+/* Adds the Authorization header of the credential in use now, if any;
+ * false with *err when there is none to be had. */
+static bool add_authorization(kube_client *c, struct curl_slist **h, char **err) {
+  const char *token = NULL;
+  pthread_mutex_lock(&cred_lock);
+  bool ok = kube_config_bearer(c->cfg, &token, err) == 0;
+  if (ok && token) {
+    char *auth;
+    if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) abort();
+    *h = curl_slist_append(*h, auth);
+    free(auth);
+  }
+  pthread_mutex_unlock(&cred_lock);
+  return ok;
+}
+
 struct curl_slist *kube_headers(kube_client *c, const char *content_type, const char *accept, char **err) {
   struct curl_slist *h = NULL;
   char line[512];
-  const char *token = NULL;
-  if (kube_config_bearer(c->cfg, &token, err) != 0) return NULL;
-  if (token) {
-    char *auth;
-    if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) abort();
-    h = curl_slist_append(h, auth);
-    free(auth);
-  }
+  if (!add_authorization(c, &h, err)) return NULL;
   kube_exec_cert(c, c->curl);
   snprintf(line, sizeof line, "Accept: %s", accept ? accept : "application/json");
   h = curl_slist_append(h, line);
@@ -174,6 +201,14 @@ struct curl_slist *kube_headers(kube_client *c, const char *content_type, const 
 }
 
 void kube_exec_cert(kube_client *c, CURL *h) {
+  pthread_mutex_lock(&cred_lock);
   if (c->cfg->exec_cert_pem) set_blob(h, CURLOPT_SSLCERT_BLOB, c->cfg->exec_cert_pem);
   if (c->cfg->exec_key_pem) set_blob(h, CURLOPT_SSLKEY_BLOB, c->cfg->exec_key_pem);
+  pthread_mutex_unlock(&cred_lock);
+}
+
+void kube_exec_expire(kube_client *c) {
+  pthread_mutex_lock(&cred_lock);
+  c->cfg->exec_expiry = 1;
+  pthread_mutex_unlock(&cred_lock);
 }

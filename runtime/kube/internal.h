@@ -3,6 +3,7 @@
 #define PLUMB_KUBE_INTERNAL_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 
 #include "plumb/arena.h"
 #include "plumb/kube.h"
@@ -24,6 +25,7 @@ struct kube_client {
   double tokens, last_fill; /* rate limiter */
   discovery *disc;
   char *namespace; /* kube_client_set_namespace's, or NULL */
+  atomic_bool interrupted; /* kube_client_interrupt's, from any thread */
 };
 
 void kube_fail(kube_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -39,6 +41,10 @@ void kube_discovery_free(kube_client *c);
 struct curl_slist *kube_headers(kube_client *c, const char *content_type, const char *accept, char **err);
 /* An exec plugin's client certificate, onto a handle about to send. */
 void kube_exec_cert(kube_client *c, CURL *h);
+/* Throws away the exec credential the server refused, so the next request
+ * fetches a new one. */
+void kube_exec_expire(kube_client *c);
+bool kube_interrupted(const kube_client *c);
 /* The URL path of a resource collection or, with name, of one object. */
 char *kube_path(const kube_resource *r, const char *ns, const char *name);
 /* Token bucket of opts.qps and opts.burst: waits until a request may go. */

@@ -199,13 +199,13 @@ static int settle(kube_client *c, job *j) {
    * with the same refused one share one renewal. */
   if (j->curl_rc == CURLE_OK && j->code == 401 && c->cfg->exec && !j->refreshed) {
     j->refreshed = true;
-    if (j->epoch == c->cred_epoch) c->cfg->exec_expiry = 1, c->cred_epoch++;
+    if (j->epoch == c->cred_epoch) kube_exec_expire(c), c->cred_epoch++;
     curl_slist_free_all(j->hdrs);
     j->attempt++;
     return make_headers(c, j) ? AGAIN : DONE;
   }
   bool again = j->curl_rc == CURLE_OK ? retryable_status(j->code) : retryable_transport(j->curl_rc);
-  if (!again || !safe_to_repeat(j->req) || j->attempt >= c->opts.max_retries) return DONE;
+  if (!again || kube_interrupted(c) || !safe_to_repeat(j->req) || j->attempt >= c->opts.max_retries) return DONE;
   j->wake = kube_now() + backoff(j);
   j->attempt++;
   return LATER;
@@ -218,6 +218,8 @@ static void finish(kube_client *c, job *j) {
   int result = KUBE_OK;
   if (j->auth_error)
     kube_fail(c, "%s", j->auth_error), result = KUBE_EAUTH;
+  else if (j->curl_rc == CURLE_ABORTED_BY_CALLBACK)
+    kube_fail(c, "%s %s: interrupted", r->method, r->path), result = KUBE_ECANCELED;
   else if (j->curl_rc != CURLE_OK)
     result = transport_error(c, j->curl_rc, j->errbuf);
   else if (j->code >= 300)
@@ -325,6 +327,7 @@ size_t kube_request_many(kube_client *c, kube_req *reqs, size_t n, kube_done_fn 
   if (!(b.jobs = calloc(n ? n : 1, sizeof *b.jobs)) || !(b.waiting = calloc(limit, sizeof *b.waiting))) abort();
   multi(c);
   for (;;) {
+    b.stop = b.stop || kube_interrupted(c); /* retries waiting end with their last answer */
     long wait_ms = wake_due(&b);
     while (!b.stop && b.next < n && b.busy < limit) launch(&b);
     if (!b.busy) break;

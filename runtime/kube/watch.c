@@ -12,6 +12,7 @@
 typedef struct {
   kube_watch_fn fn;
   void *ctx;
+  const char *selector; /* label selector, or NULL */
   buf line;
   char *rv;     /* last resourceVersion seen */
   bool stopped; /* the callback asked to stop */
@@ -67,11 +68,13 @@ static size_t on_stream(char *data, size_t size, size_t n, void *ctx) {
   return s->stopped ? 0 : len; /* 0 ends the transfer */
 }
 
-/* The relisted objects stand for everything that happened while away. */
+/* The relisted objects stand for everything that happened while away; the
+ * SYNCED event after them tells what is gone. */
 static int relist(kube_client *c, const char *api, const char *kind, const char *ns, stream *s) {
   json_t *items;
   char *rv = NULL;
-  int rc = kube_list(c, api, kind, ns, NULL, &items, &rv);
+  kube_list_opts lo = {.label_selector = s->selector};
+  int rc = kube_list(c, api, kind, ns, &lo, &items, &rv);
   size_t i;
   json_t *obj;
   json_array_foreach(items, i, obj) {
@@ -80,8 +83,13 @@ static int relist(kube_client *c, const char *api, const char *kind, const char 
     json_object_set_new(obj, "kind", json_string(kind));
     if (!s->stopped) s->stopped = s->fn("ADDED", obj, s->ctx) != 0;
   }
+  if (rc == KUBE_OK) {
+    set_rv(s, rv);
+    json_t *list = json_pack("{s:{s:s}, s:O}", "metadata", "resourceVersion", rv ? rv : "", "items", items);
+    if (!s->stopped) s->stopped = s->fn("SYNCED", list, s->ctx) != 0;
+    json_decref(list);
+  }
   json_decref(items);
-  if (rc == KUBE_OK) set_rv(s, rv);
   free(rv);
   s->gone = false;
   return rc;
@@ -97,10 +105,11 @@ static int stream_once(kube_client *c, const char *path, stream *s, int seconds,
     free(err);
     return KUBE_EAUTH;
   }
-  char *url;
-  if (asprintf(&url, "%s%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s", c->base, path,
-               seconds, s->rv ? s->rv : "") < 0)
+  char *url, *selector = s->selector ? curl_easy_escape(NULL, s->selector, 0) : NULL;
+  if (asprintf(&url, "%s%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s%s%s", c->base, path,
+               seconds, s->rv ? s->rv : "", selector ? "&labelSelector=" : "", selector ? selector : "") < 0)
     abort();
+  curl_free(selector);
   CURL *h = curl_easy_duphandle(c->curl);
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -117,6 +126,10 @@ static int stream_once(kube_client *c, const char *path, stream *s, int seconds,
   curl_slist_free_all(hdrs);
   free(url);
   if (s->stopped || rc == CURLE_OK || rc == CURLE_OPERATION_TIMEDOUT) return KUBE_OK;
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    kube_fail(c, "watch %s: interrupted", path);
+    return KUBE_ECANCELED;
+  }
   kube_fail(c, "watch %s: %s", path, curl_easy_strerror(rc));
   return KUBE_ERROR;
 }
@@ -142,22 +155,24 @@ static int hopeless_status(kube_client *c, const char *path, long code, const ch
   return code == 401 ? KUBE_EAUTH : code == 403 ? KUBE_EFORBIDDEN : code == 404 ? KUBE_ENOTFOUND : KUBE_ERROR;
 }
 
-int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns,
-               const char *resource_version, int timeout_s, kube_watch_fn fn, void *ctx) {
+int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns, const kube_watch_opts *o,
+               kube_watch_fn fn, void *ctx) {
   const kube_resource *r;
   int rc = kube_resource_find(c, api_version, kind, &r);
   if (rc != KUBE_OK) return rc;
   char *path = kube_path(r, ns, NULL);
-  stream s = {.fn = fn, .ctx = ctx};
-  set_rv(&s, resource_version);
-  double end = mono() + timeout_s;
+  stream s = {.fn = fn, .ctx = ctx, .selector = o->label_selector};
+  set_rv(&s, o->resource_version);
+  double end = mono() + o->timeout_s;
   if (!s.rv) rc = relist(c, api_version, kind, ns, &s);
   for (int failures = 0; rc == KUBE_OK && !s.stopped && mono() < end;) {
     long code;
     /* timeoutSeconds=0 would mean "none": at least one second. */
     int left = (int)(end - mono() + 0.999);
     int once = stream_once(c, path, &s, left > 0 ? left : 1, &code);
-    if (s.error) {
+    if (once == KUBE_ECANCELED) {
+      rc = once;
+    } else if (s.error) {
       rc = hopeless_status(c, path, s.error, s.message);
       if (rc == KUBE_OK) kube_fail(c, "watch %s: %s (%ld)", path, s.message, s.error), rc = KUBE_ERROR;
     } else if (code == 410 || s.gone) {

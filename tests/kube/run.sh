@@ -6,8 +6,9 @@
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
-#   build/asan/tests/kube_client   the client library (tests/kube/test_client.c),
-#                                  when built; this script builds nothing
+#   build/asan/tests/kube_NAME     cmocka tests of tests/kube/test_NAME.c (the
+#                                  client, the cache, leases), each that is
+#                                  built; this script builds nothing
 set -u
 cd "$(dirname "$0")/../.."
 dir=$(mktemp -d)
@@ -37,8 +38,8 @@ script serve tests/kube/serve.sh
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; a
 # crash, a leak or a hang (it stops itself after 600 s) counts as one more.
-t=build/asan/tests/kube_client
-if [ -x "$t" ]; then
+for t in build/asan/tests/kube_*; do
+  [ -x "$t" ] || continue
   out=$("$t" "$dir" 2>&1); rc=$?
   p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
   f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
@@ -47,5 +48,5 @@ if [ -x "$t" ]; then
     [ -z "$f" ] && f=1
   fi
   pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0}))
-fi
+done
 echo "kube: $pass passed, $fail failed"

@@ -2,10 +2,9 @@
  * control plane (tests/cluster), and through a fault-injecting proxy for
  * what a healthy API server never does on cue.
  *
- * Usage: kube_client CLUSTER_DIR (a directory tests/cluster/up.sh started;
- * CLUSTER_DIR/env holds KEY=VALUE lines). Every test gets a namespace of its
- * own, named after it, and deletes it at the end; cluster-scoped objects
- * (CRDs) carry the process id in their names. */
+ * Usage: kube_client CLUSTER_DIR (tests/kube/cluster.h). Every test gets a
+ * namespace of its own, named after it, and deletes it at the end;
+ * cluster-scoped objects (CRDs) carry the process id in their names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,148 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "plumb/kube.h"
+#include "cluster.h"
 
-/* ---- the cluster's env and shared state ---------------------------------- */
-
-static struct {
-  char *key, *value;
-} envs[64];
-static int nenv;
-
-static const char *env(const char *key) {
-  for (int i = 0; i < nenv; i++)
-    if (strcmp(envs[i].key, key) == 0) return envs[i].value;
-  return NULL;
-}
-
-static int load_env(const char *dir) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/env", dir);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "kube_client: cannot read %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  char line[4096];
-  while (nenv < 64 && fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\r\n")] = '\0';
-    char *eq = strchr(line, '=');
-    if (!eq || line[0] == '#') continue;
-    *eq = '\0';
-    envs[nenv].key = strdup(line);
-    envs[nenv].value = strdup(eq + 1);
-    nenv++;
-  }
-  fclose(f);
-  static const char *const need[] = {"KUBECONFIG", "PLUMB_TEST_SERVER", "PLUMB_TEST_CA", "PLUMB_TEST_ADMIN_TOKEN_FILE"};
-  for (size_t i = 0; i < sizeof need / sizeof *need; i++)
-    if (!env(need[i])) {
-      fprintf(stderr, "kube_client: %s has no %s\n", path, need[i]);
-      return -1;
-    }
-  return 0;
-}
-
-static void free_env(void) {
-  for (int i = 0; i < nenv; i++) free(envs[i].key), free(envs[i].value);
-  nenv = 0;
-}
-
-static int runid;              /* the process id: names of cluster-scoped objects */
 static char tmp[64];           /* a temp dir for kubeconfigs and certificates */
 static char admin_token[256];  /* the admin's bare token */
-static kube_config *admin_cfg; /* context "admin" of the cluster's kubeconfig */
 static kube_config *proxy_cfg; /* http://127.0.0.1:PROXYPORT with the admin token */
-
-/* ---- small helpers --------------------------------------------------------- */
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-}
-
-/* rc must be want; otherwise the failure shows the client's words. */
-#define assert_kube(c, want, expr)                                                                                \
-  do {                                                                                                            \
-    int rc_ = (expr);                                                                                             \
-    if (rc_ != (want)) fail_msg("%s returned %d, want %d: %s", #expr, rc_, (int)(want), kube_last_error(c));      \
-  } while (0)
-#define assert_kube_ok(c, expr) assert_kube(c, KUBE_OK, expr)
-
-#define assert_contains(hay, needle)                                                                              \
-  do {                                                                                                            \
-    const char *h_ = (hay), *n_ = (needle);                                                                       \
-    if (!h_ || !strstr(h_, n_)) fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);              \
-  } while (0)
-
-#define assert_between(x, lo, hi)                                                                                 \
-  do {                                                                                                            \
-    double x_ = (x);                                                                                              \
-    if (x_ < (lo) || x_ > (hi)) fail_msg("%s = %.3f, want between %.3f and %.3f", #x, x_, (double)(lo), (double)(hi)); \
-  } while (0)
-
-/* JSON written with single quotes, for readability: '...' becomes "...". */
-static json_t *jsonf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *jsonf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *text;
-  if (vasprintf(&text, fmt, ap) < 0) abort();
-  va_end(ap);
-  for (char *p = text; *p; p++)
-    if (*p == '\'') *p = '"';
-  json_error_t e;
-  json_t *j = json_loads(text, 0, &e);
-  if (!j) fail_msg("bad JSON in the test: %s: %s", e.text, text);
-  free(text);
-  return j;
-}
-
-/* The value at a dotted path: "metadata.name". */
-static json_t *at(json_t *o, const char *path) {
-  char key[128];
-  while (o && *path) {
-    size_t n = strcspn(path, ".");
-    snprintf(key, sizeof key, "%.*s", (int)n, path);
-    o = json_object_get(o, key);
-    path += n + (path[n] == '.');
-  }
-  return o;
-}
-
-static const char *str(json_t *o, const char *path) { return json_string_value(at(o, path)); }
-
-static json_t *configmap(const char *ns, const char *name, const char *key, const char *value) {
-  return jsonf("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'%s','namespace':'%s'},'data':{'%s':'%s'}}",
-               name, ns, key, value);
-}
-
-/* Applies obj (and drops it); the result in *out when out is given. */
-static int apply(kube_client *c, json_t *obj, const kube_apply_opts *o, json_t **out) {
-  int rc = kube_apply(c, obj, o, out);
-  json_decref(obj);
-  return rc;
-}
 
 static bool has_name(json_t *items, const char *name) {
   size_t i;
   json_t *item;
   json_array_foreach(items, i, item) if (strcmp(str(item, "metadata.name"), name) == 0) return true;
   return false;
-}
-
-static kube_client *client(kube_config *cfg, const kube_client_opts *o) {
-  kube_client *c = NULL;
-  char *err = NULL;
-  if (kube_client_new(&c, cfg, o, &err) != KUBE_OK) fail_msg("kube_client_new: %s", err ? err : "?");
-  return c;
 }
 
 static void write_file(const char *path, const char *text) {
@@ -197,34 +65,6 @@ static kube_config *config_file(const char *file, const char *server, const char
   char *err = NULL;
   if (kube_config_load(&cfg, path, NULL, &err) != KUBE_OK) fail_msg("kube_config_load %s: %s", path, err ? err : "?");
   return cfg;
-}
-
-/* ---- a namespace per test -------------------------------------------------- */
-
-typedef struct {
-  kube_client *c; /* the admin, with default options */
-  char ns[64];
-} fixture;
-
-/* The label given with the test names its namespace. */
-static int with_namespace(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  snprintf(f->ns, sizeof f->ns, "%s-%d", (const char *)*state, runid);
-  f->c = client(admin_cfg, NULL);
-  assert_kube_ok(f->c, apply(f->c, jsonf("{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'%s'}}", f->ns),
-                             NULL, NULL));
-  *state = f;
-  return 0;
-}
-
-static int without_namespace(void **state) {
-  fixture *f = *state;
-  int rc = kube_delete(f->c, "v1", "Namespace", NULL, f->ns, NULL);
-  if (rc != KUBE_OK && rc != KUBE_ENOTFOUND) fprintf(stderr, "deleting namespace %s: %s\n", f->ns, kube_last_error(f->c));
-  kube_client_free(f->c);
-  free(f);
-  return 0;
 }
 
 /* ---- CRDs ---------------------------------------------------------------------- */
@@ -814,7 +654,8 @@ static void force_takes_over_a_field_another_manager_owns(void **state) {
 
 typedef struct {
   const char *stop_type, *stop_name; /* the event that ends the watch */
-  int calls, added, modified, bookmarks, other;
+  int calls, added, modified, bookmarks, synced, other;
+  size_t listed; /* objects in the last SYNCED list */
   bool seen;
   bool stop_on_first; /* stop at the first event of any kind */
 } watch_log;
@@ -825,6 +666,12 @@ static int on_event(const char *type, json_t *obj, void *ctx) {
   if (strcmp(type, "BOOKMARK") == 0) {
     w->bookmarks++;
     return 0;
+  }
+  if (strcmp(type, "SYNCED") == 0) {
+    w->synced++;
+    w->listed = json_array_size(json_object_get(obj, "items"));
+    w->seen = w->stop_type && strcmp(w->stop_type, "SYNCED") == 0;
+    return w->seen;
   }
   if (strcmp(type, "ADDED") == 0)
     w->added++;
@@ -868,7 +715,7 @@ static void watch_sees_a_change_made_while_watching(void **state) {
   assert_int_equal(pthread_create(&t, NULL, apply_v2_later, &w), 0);
   watch_log log = {.stop_type = "MODIFIED", .stop_name = "watched"};
   double t0 = now();
-  int rc = kube_watch(c, "v1", "ConfigMap", f->ns, rv, 30, on_event, &log);
+  int rc = kube_watch(c, "v1", "ConfigMap", f->ns, &(kube_watch_opts){.resource_version = rv, .timeout_s = 30}, on_event, &log);
   double took = now() - t0;
   pthread_join(t, NULL);
   kube_client_free(w.c);
@@ -893,7 +740,7 @@ static void watch_stops_when_the_callback_says_so(void **state) {
   watch_log log = {.stop_on_first = true};
   long before = kube_request_count(c);
   double t0 = now();
-  assert_kube_ok(c, kube_watch(c, "v1", "ConfigMap", f->ns, NULL, 30, on_event, &log));
+  assert_kube_ok(c, kube_watch(c, "v1", "ConfigMap", f->ns, &(kube_watch_opts){.timeout_s = 30}, on_event, &log));
   assert_int_equal(log.calls, 1);
   assert_int_equal(log.added, 1);
   assert_int_equal(kube_request_count(c) - before, 1); /* the list, and no watch after it */
@@ -909,10 +756,27 @@ static void watch_ends_when_its_time_is_up(void **state) {
   json_decref(items);
   watch_log log = {.stop_type = "DELETED", .stop_name = "never"};
   double t0 = now();
-  assert_kube_ok(c, kube_watch(c, "v1", "ConfigMap", f->ns, rv, 2, on_event, &log));
+  assert_kube_ok(c, kube_watch(c, "v1", "ConfigMap", f->ns, &(kube_watch_opts){.resource_version = rv, .timeout_s = 2}, on_event, &log));
   free(rv);
   assert_between(now() - t0, 1.0, 10);
   assert_false(log.seen);
+}
+
+/* Only objects the selector picks: in the list and in the stream. */
+static void watch_with_a_label_selector_sees_only_what_it_selects(void **state) {
+  fixture *f = *state;
+  kube_client *c = f->c;
+  assert_kube_ok(c, apply(c, configmap(f->ns, "plain", "k", "v"), NULL, NULL));
+  assert_kube_ok(c, apply(c,
+                          jsonf("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'picked','namespace':'%s',"
+                                "'labels':{'pick':'me'}}}",
+                                f->ns),
+                          NULL, NULL));
+  watch_log log = {.stop_type = "SYNCED"};
+  kube_watch_opts o = {.label_selector = "pick", .timeout_s = 10};
+  assert_kube_ok(c, kube_watch(c, "v1", "ConfigMap", f->ns, &o, on_event, &log));
+  assert_int_equal(log.added, 1);
+  assert_int_equal(log.listed, 1);
 }
 
 /* ---- 6. watch: 410 Gone --------------------------------------------------------------- */
@@ -941,7 +805,7 @@ static void watch_from_a_version_too_old_relists_as_added(void **state) {
   proxy_plan("");
   watch_log log = {.stop_type = "ADDED", .stop_name = "g1"};
   double t0 = now();
-  int rc = kube_watch(pc, gv, "Gadget", f->ns, "1", 20, on_event, &log);
+  int rc = kube_watch(pc, gv, "Gadget", f->ns, &(kube_watch_opts){.resource_version = "1", .timeout_s = 20}, on_event, &log);
   double took = now() - t0;
   char error[1024];
   snprintf(error, sizeof error, "%s", kube_last_error(pc));
@@ -972,11 +836,15 @@ static void watch_relists_after_a_410(const char *plan, fixture *f) {
   assert_kube_ok(pc, kube_list(pc, "v1", "ConfigMap", f->ns, NULL, &items, &rv)); /* discovery too */
   json_decref(items);
   proxy_plan(plan);
-  watch_log log = {.stop_type = "ADDED", .stop_name = "survivor"};
+  watch_log log = {.stop_type = "SYNCED"};
   long before = kube_request_count(pc);
-  assert_kube_ok(pc, kube_watch(pc, "v1", "ConfigMap", f->ns, rv, 20, on_event, &log));
+  assert_kube_ok(pc, kube_watch(pc, "v1", "ConfigMap", f->ns, &(kube_watch_opts){.resource_version = rv, .timeout_s = 20}, on_event, &log));
   free(rv);
+  /* The relisted objects, then the list they came in. */
   assert_true(log.seen);
+  assert_int_equal(log.synced, 1);
+  assert_true(log.added >= 1);
+  assert_int_equal(log.listed, (size_t)log.added);
   assert_int_equal(kube_request_count(pc) - before, 2);
   assert_int_equal(proxy_served(), 2);
   assert_contains(proxy_request(0), "watch=1");
@@ -1002,7 +870,7 @@ static void watch_resumed_after_a_cut_keeps_the_next_event(void **state) {
   proxy_plan("half modified");
   watch_log log = {.stop_type = "MODIFIED", .stop_name = "whole"};
   double t0 = now();
-  assert_kube_ok(pc, kube_watch(pc, "v1", "ConfigMap", f->ns, rv, 3, on_event, &log));
+  assert_kube_ok(pc, kube_watch(pc, "v1", "ConfigMap", f->ns, &(kube_watch_opts){.resource_version = rv, .timeout_s = 3}, on_event, &log));
   free(rv);
   assert_true(log.seen);
   assert_int_equal(proxy_served(), 2);
@@ -1115,7 +983,7 @@ static void a_forbidden_watch_fails_at_once(void **state) {
   char *err = NULL;
   if (kube_config_load(&cfg, env("KUBECONFIG"), "ci", &err) != KUBE_OK) fail_msg("context ci: %s", err);
   kube_client *c = client(cfg, NULL);
-  assert_kube(c, KUBE_EFORBIDDEN, kube_watch(c, "v1", "ConfigMap", "shop", "1", 30, never_called, NULL));
+  assert_kube(c, KUBE_EFORBIDDEN, kube_watch(c, "v1", "ConfigMap", "shop", &(kube_watch_opts){.resource_version = "1", .timeout_s = 30}, never_called, NULL));
   assert_contains(kube_last_error(c), "forbidden: watch");
   assert_contains(kube_last_error(c), "User \"ci\" cannot");
   assert_true(kube_request_count(c) <= 3); /* discovery, one watch */
@@ -1305,8 +1173,6 @@ static void qps_5_burst_1_spaces_six_gets_over_a_second(void **state) {
 static int setup(void **state) {
   strcpy(tmp, "/tmp/plumb-kube-client-XXXXXX");
   assert_non_null(mkdtemp(tmp));
-  char *err = NULL;
-  if (kube_config_load(&admin_cfg, env("KUBECONFIG"), "admin", &err) != KUBE_OK) fail_msg("context admin: %s", err);
   FILE *t = fopen(env("PLUMB_TEST_ADMIN_TOKEN_FILE"), "r");
   assert_non_null(t);
   assert_non_null(fgets(admin_token, sizeof admin_token, t));
@@ -1323,25 +1189,18 @@ static int setup(void **state) {
 static int teardown(void **state) {
   proxy_stop();
   kube_config_free(proxy_cfg);
-  kube_config_free(admin_cfg);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmp);
   return 0;
 }
 
-/* A test with a namespace of its own, named LABEL-PID. */
-#define NS(fn, label) cmocka_unit_test_prestate_setup_teardown(fn, with_namespace, without_namespace, (void *)(label))
-
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s CLUSTER_DIR\n", argv[0]);
     return 2;
   }
-  if (load_env(argv[1]) != 0) return 1;
-  runid = (int)getpid();
-  alarm(600); /* a hung test kills the run rather than the CI job */
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (cluster_open(argv[1], "kube_client") != 0) return 1;
   const struct CMUnitTest tests[] = {
       NS(apply_get_list_delete_a_configmap, "kc-basics"),
       NS(get_of_a_missing_object_is_enotfound, "kc-missing"),
@@ -1354,6 +1213,7 @@ int main(int argc, char **argv) {
       NS(watch_sees_a_change_made_while_watching, "kc-watch"),
       NS(watch_stops_when_the_callback_says_so, "kc-watch-stop"),
       NS(watch_ends_when_its_time_is_up, "kc-watch-timeout"),
+      NS(watch_with_a_label_selector_sees_only_what_it_selects, "kc-watch-selector"),
       NS(watch_from_a_version_too_old_relists_as_added, "kc-watch-gone"),
       NS(watch_relists_after_a_410_error_event, "kc-watch-410-event"),
       NS(watch_relists_after_an_http_410, "kc-watch-410-http"),
@@ -1374,7 +1234,6 @@ int main(int argc, char **argv) {
       NS(qps_5_burst_1_spaces_six_gets_over_a_second, "kc-rate"),
   };
   int failed = cmocka_run_group_tests_name("kube_client", tests, setup, teardown);
-  free_env();
-  curl_global_cleanup();
+  cluster_close();
   return failed;
 }

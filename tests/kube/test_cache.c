@@ -1,0 +1,445 @@
+/* test_cache.c: the live cache (include/plumb/cache.h) on a real control
+ * plane: what it holds, how fast it sees changes made by others, what it
+ * costs in memory, and how it rides out an API server restart.
+ *
+ * Usage: kube_cache CLUSTER_DIR (tests/kube/cluster.h). The last test
+ * restarts the cluster's kube-apiserver (same flags, same port). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "plumb/cache.h"
+
+#define APP_LABEL "plumb.dev/application"
+
+static json_t *labelled(const char *ns, const char *name, const char *app, const char *value) {
+  return jsonf("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'%s','namespace':'%s',"
+               "'labels':{'" APP_LABEL "':'%s'}},'data':{'v':'%s'}}",
+               name, ns, app, value);
+}
+
+/* A cache watching the test's ConfigMaps, synced. */
+static cache *synced_cache(const fixture *f) {
+  cache *c = cache_new(admin_cfg);
+  char *err = NULL;
+  if (cache_watch(c, "v1", "ConfigMap", f->ns, &err) != KUBE_OK) fail_msg("cache_watch: %s", err);
+  for (double end = now() + 20; !cache_synced(c, "v1", "ConfigMap", f->ns) && now() < end;) cache_wait(c, 0, 0.1);
+  if (!cache_synced(c, "v1", "ConfigMap", f->ns)) fail_msg("not synced after 20 s");
+  return c;
+}
+
+/* Seconds until app's version moves past since; fails after 10 s. */
+static double until_app_changes(cache *c, const char *app, uint64_t since) {
+  double t0 = now();
+  uint64_t v = 0;
+  while (cache_app_version(c, app) == since && now() < t0 + 10) v = cache_wait(c, v, 0.05);
+  if (cache_app_version(c, app) == since) fail_msg("application %s: no change seen in 10 s", app);
+  return now() - t0;
+}
+
+/* The data.v of ns/name as the cache has it; NULL when absent. */
+static char *cached_value(cache *c, const char *ns, const char *name) {
+  json_t *obj;
+  assert_true(cache_get(c, "v1", "ConfigMap", ns, name, &obj));
+  char *v = obj ? strdup(str(obj, "data.v")) : NULL;
+  json_decref(obj);
+  return v;
+}
+
+/* ---- what it holds --------------------------------------------------------------- */
+
+static void a_synced_cache_holds_the_labelled_objects(void **state) {
+  fixture *f = *state;
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "web-1", "web", "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "web-2", "web", "2"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "db-1", "db", "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, configmap(f->ns, "by-hand", "v", "1"), NULL, NULL));
+  cache *c = synced_cache(f);
+  assert_int_equal(cache_count(c, "v1", "ConfigMap", f->ns), 3);
+  char *v = cached_value(c, f->ns, "web-2");
+  assert_string_equal(v, "2");
+  free(v);
+  assert_null(cached_value(c, f->ns, "by-hand")); /* no label: not Plumb's */
+  assert_null(cached_value(c, f->ns, "nowhere"));
+  json_t *web;
+  assert_true(cache_list_app(c, "v1", "ConfigMap", "web", &web));
+  assert_int_equal(json_array_size(web), 2);
+  assert_string_equal(str(json_array_get(web, 0), "kind"), "ConfigMap");
+  json_decref(web);
+  assert_null(cache_error(c, "v1", "ConfigMap", f->ns));
+  /* What it does not watch it cannot answer. */
+  json_t *obj = json_true();
+  assert_false(cache_get(c, "v1", "Secret", f->ns, "web-1", &obj));
+  assert_null(obj);
+  assert_false(cache_list_app(c, "v1", "Secret", "web", &web));
+  json_decref(web);
+  assert_false(cache_synced(c, "v1", "ConfigMap", "default"));
+  cache_free(c);
+}
+
+/* The unchanged check reads Plumb's managedFields from the cached object;
+ * other managers' entries are not kept. */
+static void cached_objects_keep_only_plumbs_managed_fields(void **state) {
+  fixture *f = *state;
+  json_t *want = labelled(f->ns, "shared", "web", "1");
+  assert_kube_ok(f->c, kube_apply(f->c, want, NULL, NULL));
+  kube_apply_opts other = {.field_manager = "kubectl-edit"};
+  assert_kube_ok(f->c, apply(f->c, jsonf("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'shared',"
+                                         "'namespace':'%s'},'data':{'other':'x'}}",
+                                         f->ns),
+                             &other, NULL));
+  cache *c = synced_cache(f);
+  json_t *obj;
+  assert_true(cache_get(c, "v1", "ConfigMap", f->ns, "shared", &obj));
+  assert_non_null(obj);
+  json_t *mf = at(obj, "metadata.managedFields");
+  assert_int_equal(json_array_size(mf), 1);
+  assert_string_equal(str(json_array_get(mf, 0), "manager"), "plumb");
+  assert_string_equal(str(obj, "data.other"), "x");
+  assert_true(kube_apply_unchanged(want, obj, NULL));
+  json_decref(obj);
+  json_decref(want);
+  cache_free(c);
+}
+
+/* ---- how fast it sees changes ------------------------------------------------------ */
+
+static void a_change_by_hand_is_seen_within_a_second(void **state) {
+  fixture *f = *state;
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "web-1", "web", "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "db-1", "db", "1"), NULL, NULL));
+  cache *c = synced_cache(f);
+  uint64_t web = cache_app_version(c, "web"), db = cache_app_version(c, "db");
+  assert_true(web > 0 && db > 0);
+  kube_apply_opts by_hand = {.field_manager = "kubectl-edit", .force = true};
+  kube_client *other = client(admin_cfg, NULL);
+  assert_kube_ok(other, apply(other, labelled(f->ns, "web-1", "web", "edited"), &by_hand, NULL));
+  double took = until_app_changes(c, "web", web);
+  assert_between(took, 0, 1.0);
+  char *v = cached_value(c, f->ns, "web-1");
+  assert_string_equal(v, "edited");
+  free(v);
+  assert_int_equal(cache_app_version(c, "db"), db); /* the other application heard nothing */
+  kube_client_free(other);
+  cache_free(c);
+}
+
+static void a_delete_is_seen_within_a_second(void **state) {
+  fixture *f = *state;
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "doomed", "web", "1"), NULL, NULL));
+  cache *c = synced_cache(f);
+  uint64_t web = cache_app_version(c, "web");
+  assert_kube_ok(f->c, kube_delete(f->c, "v1", "ConfigMap", f->ns, "doomed", NULL));
+  assert_between(until_app_changes(c, "web", web), 0, 1.0);
+  assert_null(cached_value(c, f->ns, "doomed"));
+  assert_int_equal(cache_count(c, "v1", "ConfigMap", f->ns), 0);
+  cache_free(c);
+}
+
+/* A label changed by hand: the object leaves one application for another,
+ * and both hear of it; without the label it leaves the cache. */
+static void a_label_moved_by_hand_tells_both_applications(void **state) {
+  fixture *f = *state;
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "moved", "web", "1"), NULL, NULL));
+  cache *c = synced_cache(f);
+  uint64_t web = cache_app_version(c, "web"), db = cache_app_version(c, "db");
+  assert_int_equal(db, 0);
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "moved", "db", "1"), NULL, NULL));
+  until_app_changes(c, "db", db);
+  assert_true(cache_app_version(c, "web") > web);
+  json_t *list;
+  assert_true(cache_list_app(c, "v1", "ConfigMap", "web", &list));
+  assert_int_equal(json_array_size(list), 0);
+  json_decref(list);
+  db = cache_app_version(c, "db");
+  assert_kube_ok(f->c, apply(f->c, configmap(f->ns, "moved", "v", "1"), NULL, NULL)); /* plumb drops its label */
+  until_app_changes(c, "db", db);
+  assert_null(cached_value(c, f->ns, "moved"));
+  cache_free(c);
+}
+
+static void cache_wait_sleeps_while_nothing_changes(void **state) {
+  fixture *f = *state;
+  cache *c = synced_cache(f);
+  uint64_t v = cache_wait(c, 0, 0);
+  double t0 = now();
+  assert_int_equal(cache_wait(c, v, 0.3), v);
+  assert_between(now() - t0, 0.29, 1);
+  kube_client *other = client(admin_cfg, NULL);
+  assert_kube_ok(other, apply(other, labelled(f->ns, "wake", "web", "1"), NULL, NULL));
+  t0 = now();
+  assert_true(cache_wait(c, v, 5) > v);
+  assert_between(now() - t0, 0, 1.0);
+  kube_client_free(other);
+  cache_free(c);
+}
+
+static void a_kind_the_server_does_not_serve_is_not_synced_and_says_why(void **state) {
+  fixture *f = *state;
+  cache *c = cache_new(admin_cfg);
+  char *err = NULL, *why = NULL;
+  assert_int_equal(cache_watch(c, "nothing.plumb.test/v1", "Nothing", f->ns, &err), KUBE_OK);
+  for (double end = now() + 10; !why && now() < end; sleep_ms(50)) why = cache_error(c, "nothing.plumb.test/v1", "Nothing", f->ns);
+  assert_contains(why, "Nothing");
+  assert_false(cache_synced(c, "nothing.plumb.test/v1", "Nothing", f->ns));
+  free(why);
+  double t0 = now();
+  cache_free(c);
+  assert_between(now() - t0, 0, 1.5); /* backing off, it still stops at once */
+}
+
+static void stopping_ends_every_watch_within_a_second_or_so(void **state) {
+  fixture *f = *state;
+  cache *c = synced_cache(f);
+  char *err = NULL;
+  assert_int_equal(cache_watch(c, "v1", "Secret", f->ns, &err), KUBE_OK);
+  assert_int_equal(cache_watch(c, "v1", "Secret", f->ns, &err), KUBE_OK); /* the same watch */
+  for (double end = now() + 20; !cache_synced(c, "v1", "Secret", f->ns) && now() < end;) sleep_ms(20);
+  assert_true(cache_synced(c, "v1", "Secret", f->ns));
+  sleep_ms(300); /* both streams open and idle */
+  double t0 = now();
+  cache_free(c);
+  assert_between(now() - t0, 0, 2.5);
+}
+
+/* ---- memory ------------------------------------------------------------------------------ */
+
+/* Resident memory, once what malloc holds free is given back. */
+static long rss_kb(void) {
+  malloc_trim(0);
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  if (f) fclose(f);
+  return kb;
+}
+
+/* The issue's scale: 100 applications of 30 objects each, under 30 MB.
+ * AddressSanitizer's redzones and quarantine double what a release build
+ * takes (measured: +37 MB under ASan, 3 MB or less in a release build). */
+#ifdef __SANITIZE_ADDRESS__
+#define MEMORY_SLACK 2
+#else
+#define MEMORY_SLACK 1
+#endif
+static void three_thousand_objects_take_a_few_megabytes(void **state) {
+  fixture *f = *state;
+  enum { APPS = 100, EACH = 30, N = APPS * EACH };
+  kube_apply_item *items = calloc(N, sizeof *items);
+  assert_non_null(items);
+  for (int i = 0; i < N; i++) {
+    char name[32], app[16];
+    snprintf(name, sizeof name, "cm-%04d", i);
+    snprintf(app, sizeof app, "app-%02d", i / EACH);
+    items[i].obj = labelled(f->ns, name, app, "some configuration value of a typical length");
+  }
+  size_t failed = kube_apply_many(f->c, items, N, NULL, NULL, NULL);
+  for (int i = 0; i < N; i++) {
+    json_decref(items[i].obj);
+    json_decref(items[i].out);
+    free(items[i].error);
+  }
+  free(items);
+  assert_int_equal(failed, 0);
+
+  long before = rss_kb();
+  double t0 = now();
+  cache *c = synced_cache(f);
+  double took = now() - t0;
+  long after = rss_kb();
+  assert_int_equal(cache_count(c, "v1", "ConfigMap", f->ns), N);
+  json_t *one;
+  assert_true(cache_list_app(c, "v1", "ConfigMap", "app-42", &one));
+  assert_int_equal(json_array_size(one), EACH);
+  json_decref(one);
+  print_message("cache: %d objects synced in %.1f s; resident memory %ld kB before, %ld kB after (+%ld kB)\n", N,
+                took, before, after, after - before);
+  assert_true(after - before < MEMORY_SLACK * 30 * 1024);
+  cache_free(c);
+}
+
+/* ---- an API server restart ------------------------------------------------------------------ */
+
+static size_t into_answer(char *data, size_t size, size_t n, void *ctx) {
+  size_t len = strlen(ctx), room = 1023 - len, k = size * n < room ? size * n : room;
+  memcpy((char *)ctx + len, data, k);
+  ((char *)ctx)[len + k] = '\0';
+  return size * n;
+}
+
+/* Deletes ns/name straight from etcd (its JSON gateway): no API server is
+ * told, so no watch event will ever say so. */
+static void delete_behind_the_servers_back(const char *ns, const char *name) {
+  char key[256], key64[512], url[128], body[600], answer[1024] = "";
+  int n = snprintf(key, sizeof key, "/registry/configmaps/%s/%s", ns, name);
+  EVP_EncodeBlock((unsigned char *)key64, (const unsigned char *)key, n);
+  snprintf(body, sizeof body, "{\"key\":\"%s\"}", key64);
+  snprintf(url, sizeof url, "http://127.0.0.1:%s/v3/kv/deleterange", env("PLUMB_TEST_ETCD_PORT"));
+  CURL *h = curl_easy_init();
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, into_answer);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)answer);
+  CURLcode rc = curl_easy_perform(h);
+  curl_easy_cleanup(h);
+  assert_int_equal(rc, CURLE_OK);
+  assert_contains(answer, "\"deleted\":\"1\"");
+}
+
+/* The kube-apiserver's command line, from /proc: to start it again. */
+typedef struct {
+  char text[65536];
+  char *argv[256];
+} command;
+
+static char *cluster_file(const char *name) {
+  char *path;
+  if (asprintf(&path, "%s/%s", env("PLUMB_TEST_DIR"), name) < 0) abort();
+  return path;
+}
+
+static pid_t apiserver_pid(void) {
+  char *path = cluster_file("kube-apiserver.pid");
+  FILE *f = fopen(path, "r");
+  long pid = -1;
+  if (f && fscanf(f, "%ld", &pid) != 1) pid = -1;
+  if (f) fclose(f);
+  free(path);
+  if (pid <= 0) fail_msg("no kube-apiserver.pid in the cluster's directory");
+  return (pid_t)pid;
+}
+
+static void read_command(pid_t pid, command *cmd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  size_t len = fread(cmd->text, 1, sizeof cmd->text - 1, f), argc = 0;
+  fclose(f);
+  cmd->text[len] = '\0';
+  for (size_t i = 0; i < len && argc < 255; i += strlen(cmd->text + i) + 1) cmd->argv[argc++] = cmd->text + i;
+  cmd->argv[argc] = NULL;
+  assert_true(argc > 1 && cmd->argv[0][0] == '/');
+}
+
+/* Gone, or a zombie its parent has yet to reap. */
+static bool exited(pid_t pid) {
+  char path[64], state = 'Z';
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return true;
+  if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = 'Z';
+  fclose(f);
+  return state == 'Z';
+}
+
+static void stop_apiserver(pid_t pid) {
+  kill(pid, SIGTERM);
+  for (double end = now() + 15; !exited(pid) && now() < end;) sleep_ms(50);
+  if (!exited(pid)) kill(pid, SIGKILL);
+  while (!exited(pid)) sleep_ms(50);
+}
+
+/* As up.sh starts it; down.sh finds it by the pid file. */
+static void start_apiserver(command *cmd) {
+  char *log = cluster_file("kube-apiserver.log"), *pidfile = cluster_file("kube-apiserver.pid");
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    setsid();
+    int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    dup2(in, 0), dup2(out, 1), dup2(out, 2);
+    execv(cmd->argv[0], cmd->argv);
+    _exit(127);
+  }
+  FILE *f = fopen(pidfile, "w");
+  assert_non_null(f);
+  fprintf(f, "%d\n", (int)pid);
+  fclose(f);
+  free(log);
+  free(pidfile);
+  bool ready = false;
+  for (double end = now() + 60; !ready && now() < end; sleep_ms(200)) {
+    kube_client *k = client(admin_cfg, &(kube_client_opts){.max_retries = -1, .timeout_ms = 2000});
+    json_t *ns;
+    ready = kube_get(k, "v1", "Namespace", NULL, "default", &ns) == KUBE_OK;
+    json_decref(ns);
+    kube_client_free(k);
+  }
+  if (!ready) fail_msg("kube-apiserver not ready 60 s after its restart");
+}
+
+static bool wait_synced(cache *c, const char *ns, bool want, double seconds) {
+  for (double end = now() + seconds; cache_synced(c, "v1", "ConfigMap", ns) != want && now() < end;) sleep_ms(20);
+  return cache_synced(c, "v1", "ConfigMap", ns) == want;
+}
+
+/* While the API server is down the view may be behind: not synced. Once it
+ * is back the cache lists again, and what was deleted meanwhile, which no
+ * watch event will ever tell, is gone. */
+static void an_api_server_restart_is_ridden_out(void **state) {
+  fixture *f = *state;
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "kept", "web", "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "lost", "web", "1"), NULL, NULL));
+  cache *c = synced_cache(f);
+  command cmd;
+  pid_t pid = apiserver_pid();
+  read_command(pid, &cmd);
+  stop_apiserver(pid);
+  if (!wait_synced(c, f->ns, false, 30)) fail_msg("still synced 30 s after the API server stopped");
+  char *why = cache_error(c, "v1", "ConfigMap", f->ns);
+  assert_non_null(why);
+  free(why);
+  delete_behind_the_servers_back(f->ns, "lost");
+  start_apiserver(&cmd);
+  double t0 = now();
+  if (!wait_synced(c, f->ns, true, 30)) fail_msg("not synced 30 s after the API server came back");
+  print_message("cache: synced again %.1f s after the API server was ready\n", now() - t0);
+  assert_null(cached_value(c, f->ns, "lost"));
+  char *v = cached_value(c, f->ns, "kept");
+  assert_string_equal(v, "1");
+  free(v);
+  /* Watching again, not only listed. */
+  uint64_t web = cache_app_version(c, "web");
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "kept", "web", "2"), NULL, NULL));
+  assert_between(until_app_changes(c, "web", web), 0, 1.0);
+  cache_free(c);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s CLUSTER_DIR\n", argv[0]);
+    return 2;
+  }
+  if (cluster_open(argv[1], "kube_cache") != 0) return 1;
+  const struct CMUnitTest tests[] = {
+      NS(a_synced_cache_holds_the_labelled_objects, "kx-holds"),
+      NS(cached_objects_keep_only_plumbs_managed_fields, "kx-fields"),
+      NS(a_change_by_hand_is_seen_within_a_second, "kx-change"),
+      NS(a_delete_is_seen_within_a_second, "kx-delete"),
+      NS(a_label_moved_by_hand_tells_both_applications, "kx-label"),
+      NS(cache_wait_sleeps_while_nothing_changes, "kx-wait"),
+      NS(a_kind_the_server_does_not_serve_is_not_synced_and_says_why, "kx-unserved"),
+      NS(stopping_ends_every_watch_within_a_second_or_so, "kx-stop"),
+      NS(three_thousand_objects_take_a_few_megabytes, "kx-memory"),
+      NS(an_api_server_restart_is_ridden_out, "kx-restart"),
+  };
+  int failed = cmocka_run_group_tests_name("kube_cache", tests, NULL, NULL);
+  cluster_close();
+  return failed;
+}
