@@ -18,7 +18,7 @@ const char cli_usage[] =
     "  diff PATH [--kubeconfig F] [--context C] [--env NAME] [--root DIR]\n"
     "                       show what apply would change in the cluster\n"
     "  apply PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-    "        [--prune] [--env NAME] [--root DIR]\n"
+    "        [--prune] [--wait] [--wait-timeout DURATION] [--env NAME] [--root DIR]\n"
     "                       server-side apply the environment to a cluster\n"
     "  run REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
     "      [--listen ADDR:PORT] [--token-file F] [--webhook-secret-file F]\n"
@@ -56,11 +56,13 @@ int cli_parse(cli *c, int argc, char **argv) {
                         : strcmp(a, "--token-file") == 0                   ? &c->token_file
                         : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
                         : strcmp(a, "--server") == 0                       ? &c->server
+                        : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
                                                                            : NULL;
     bool *flag = strcmp(a, "--dry-run") == 0           ? &c->dry_run
                  : strcmp(a, "--force-conflicts") == 0 ? &c->force
                  : strcmp(a, "--prune") == 0           ? &c->prune
                  : strcmp(a, "--once") == 0            ? &c->once
+                 : strcmp(a, "--wait") == 0            ? &c->wait
                                                        : NULL;
     if (flag) {
       *flag = true;

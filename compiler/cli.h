@@ -19,6 +19,8 @@ typedef struct {
   const char *out_dir;
   const char *kubeconfig, *context;
   bool dry_run, force, prune;
+  bool wait;                /* apply: for each wave to become healthy */
+  const char *wait_timeout; /* apply: how long, per wave */
   /* run */
   const char *config_path, *revision, *cache_dir;
   bool once;

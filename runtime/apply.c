@@ -1,18 +1,24 @@
 /* apply.c: server-side apply of an env, with ownership marks and prune.
  *
- * Objects go in waves (Namespaces, then CRDs, then the rest: see
- * wave_end). A wave starts with one list per kind and namespace (live.c);
- * an object Plumb's managed fields prove unchanged needs no request, the
- * others are applied concurrently over HTTP/2 (kube_apply_many). Lines come
- * out in install order as the answers arrive. */
+ * Objects go in sync order (waves.h), one sync wave after another, each
+ * wave in batches: its Namespaces, then up to its CRDs, then the rest (see
+ * batch_end). A batch starts with one list per kind and namespace
+ * (live.c); an object Plumb's managed fields prove unchanged needs no
+ * request, the others are applied concurrently over HTTP/2
+ * (kube_apply_many). Lines come out in sync order as the answers arrive.
+ * Between waves, when asked, the objects of a wave must become healthy
+ * (settle.h) before the next goes. */
 #include "plumb/apply.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "kube/convert.h"
 #include "live.h"
+#include "plumb/waves.h"
+#include "settle.h"
 
 json_t *apply_body(const compile_result *r, size_t i, const char *owner) {
   json_t *obj = kube_json_from_value(r->res[i].obj);
@@ -58,6 +64,7 @@ void apply_result_free(apply_result *r) {
     free(r->items[i].error);
   }
   free(r->items);
+  free(r->halt);
   *r = (apply_result){0};
 }
 
@@ -184,12 +191,14 @@ int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o) {
  * fail the same way: stop at the first. */
 static bool hopeless(int rc) { return rc == KUBE_EUNREACHABLE || rc == KUBE_EAUTH; }
 
-/* One apply: objects go to the server concurrently, wave by wave, while
- * their lines come out in install order. */
+
+/* One apply: objects go to the server concurrently, batch by batch, while
+ * their lines come out in sync order. */
 typedef struct {
   kube_client *c;
   const apply_opts *o;
-  live_obj *objs;
+  live_obj *objs;       /* in sync order */
+  long *wave;           /* wave[i]: object i's sync wave */
   kube_apply_item *res; /* res[i]: how object i went */
   const char **verb;    /* created, configured, unchanged; NULL until known */
   bool *done;
@@ -197,6 +206,7 @@ typedef struct {
   size_t answered;      /* objects the server answered for */
   int failed;
   bool stopped;         /* a hopeless failure was reported */
+  char *halt;           /* why a wave stopped the sync, or NULL */
 } run;
 
 static void report(run *r, size_t i) {
@@ -235,23 +245,23 @@ static void verdict(run *r, size_t i) {
 
 typedef struct {
   run *r;
-  kube_apply_item *batch;
-  size_t *which; /* batch[k] is object which[k] */
-} wave;
+  kube_apply_item *items;
+  size_t *which; /* items[k] is object which[k] */
+} batch;
 
-static void take(wave *w, size_t k) {
-  w->r->res[w->which[k]] = w->batch[k];
-  w->batch[k].out = NULL;
-  w->batch[k].error = NULL;
+static void take(batch *b, size_t k) {
+  b->r->res[b->which[k]] = b->items[k];
+  b->items[k].out = NULL;
+  b->items[k].error = NULL;
 }
 
 static int applied(size_t k, void *ctx) {
-  wave *w = ctx;
-  size_t i = w->which[k];
-  take(w, k);
-  verdict(w->r, i);
-  flush(w->r);
-  return hopeless(w->r->res[i].rc);
+  batch *b = ctx;
+  size_t i = b->which[k];
+  take(b, k);
+  verdict(b->r, i);
+  flush(b->r);
+  return hopeless(b->r->res[i].rc);
 }
 
 /* Why an application may not take over a live object, or NULL when the
@@ -270,7 +280,7 @@ static char *foreign(const json_t *live, const char *owner) {
 /* Objects known without a request: unreadable, someone else's, or already
  * as wanted. Returns false when one of them makes further requests
  * pointless. */
-static bool decide(run *r, size_t i, wave *w, size_t *m) {
+static bool decide(run *r, size_t i, batch *b, size_t *m) {
   live_obj *ob = &r->objs[i];
   char *theirs = ob->rc == KUBE_OK && ob->live && r->o->owner ? foreign(ob->live, r->o->owner) : NULL;
   if (theirs) {
@@ -290,8 +300,8 @@ static bool decide(run *r, size_t i, wave *w, size_t *m) {
     r->done[i] = true;
     return true;
   }
-  w->batch[*m] = (kube_apply_item){.obj = ob->body};
-  w->which[(*m)++] = i;
+  b->items[*m] = (kube_apply_item){.obj = ob->body};
+  b->which[(*m)++] = i;
   return true;
 }
 
@@ -308,67 +318,168 @@ static void wait_crds(run *r, size_t from, size_t to) {
   if (changed) kube_discovery_reset(r->c);
 }
 
-static void apply_wave(run *r, size_t from, size_t to) {
-  wave w = {r, calloc(to - from, sizeof *w.batch), calloc(to - from, sizeof *w.which)};
+static void apply_batch(run *r, size_t from, size_t to) {
+  batch b = {r, calloc(to - from, sizeof *b.items), calloc(to - from, sizeof *b.which)};
   size_t m = 0;
   bool go = true;
-  if (!w.batch || !w.which) abort();
+  if (!b.items || !b.which) abort();
   live_read(r->c, r->objs + from, to - from);
-  for (size_t i = from; i < to; i++) go = decide(r, i, &w, &m) && go;
+  for (size_t i = from; i < to; i++) go = decide(r, i, &b, &m) && go;
   flush(r);
   kube_apply_opts ao = {.force = r->o->force, .dry_run = r->o->dry_run};
-  if (go) kube_apply_many(r->c, w.batch, m, &ao, applied, &w);
+  if (go) kube_apply_many(r->c, b.items, m, &ao, applied, &b);
   for (size_t k = 0; k < m; k++) {
-    if (!go) w.batch[k].rc = KUBE_ECANCELED;
-    if (w.batch[k].rc == KUBE_ECANCELED) take(&w, k);
+    if (!go) b.items[k].rc = KUBE_ECANCELED;
+    if (b.items[k].rc == KUBE_ECANCELED) take(&b, k);
   }
   if (!r->o->dry_run && !r->stopped && go) wait_crds(r, from, to);
   r->stopped = r->stopped || !go;
-  free(w.batch);
-  free(w.which);
+  free(b.items);
+  free(b.which);
 }
 
-/* Namespaces and CRDs come first in install order, and what follows may
- * need them: a wave ends after a run of them. Within a wave objects go in
+/* Namespaces and CRDs come early in sync order, and what follows may need
+ * them: a batch ends after a run of them. Within a batch objects go in
  * parallel. */
 static bool barrier(const json_t *body) {
   return eq(str(body, "kind"), "Namespace") || eq(str(body, "kind"), "CustomResourceDefinition");
 }
 
-static size_t wave_end(const live_obj *objs, size_t from, size_t n) {
-  for (size_t i = from + 1; i < n; i++)
+static size_t batch_end(const live_obj *objs, size_t from, size_t to) {
+  for (size_t i = from + 1; i < to; i++)
     if (barrier(objs[i - 1].body) && !eq(str(objs[i - 1].body, "kind"), str(objs[i].body, "kind"))) return i;
-  return n;
+  return to;
 }
 
-static int apply_all(kube_client *c, const compile_result *res, const apply_opts *o) {
+static size_t wave_end(const run *r, size_t from) {
+  size_t to = from + 1;
+  while (to < r->n && r->wave[to] == r->wave[from]) to++;
+  return to;
+}
+
+static void *zeroed(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  if (!p) abort();
+  return p;
+}
+
+/* Stops the sync after the wave of objects [from, to), saying why. */
+static void halt(run *r, size_t from, size_t to, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void halt(run *r, size_t from, size_t to, const char *fmt, ...) {
+  va_list ap;
+  char *why, rest[80] = "";
+  va_start(ap, fmt);
+  if (vasprintf(&why, fmt, ap) < 0) abort();
+  va_end(ap);
+  size_t later = r->n - to;
+  if (later) snprintf(rest, sizeof rest, " (%zu object%s of later waves not applied)", later, later == 1 ? "" : "s");
+  if (asprintf(&r->halt, "wave %ld: %s%s", r->wave[from], why, rest) < 0) abort();
+  free(why);
+}
+
+/* Waits, as o asks, until the objects of the wave [from, to) are healthy;
+ * halts the sync when they are not. */
+static void settle(run *r, size_t from, size_t to) {
+  json_t **bodies = zeroed(to - from, sizeof *bodies);
+  for (size_t i = from; i < to; i++) bodies[i - from] = r->objs[i].body;
+  settle_failure why;
+  if (!settle_wave(r->c, bodies, to - from, r->o->wave_timeout_s, &why)) {
+    char *ref = ref_of(bodies[why.index]);
+    const char *name = health_name(why.health.code), *sep = *why.health.message ? ": " : "";
+    if (why.timed_out)
+      halt(r, from, to, "%s is still %s after %g s%s%s", ref, name, r->o->wave_timeout_s, sep, why.health.message);
+    else
+      halt(r, from, to, "%s is %s%s%s", ref, name, sep, why.health.message);
+    free(ref);
+  }
+  free(bodies);
+}
+
+/* One sync wave, batch by batch. A wave where anything failed ends the
+ * sync; so does one that does not become healthy, when o waits for that.
+ * As in Argo CD, the last wave is not waited for unless o->wait_last. */
+static void sync_wave(run *r, size_t from, size_t to) {
+  int failed = r->failed;
+  for (size_t b = from, e; b < to && !r->stopped; b = e) {
+    e = batch_end(r->objs, b, to);
+    apply_batch(r, b, e);
+  }
+  if (r->stopped) return;
+  bool last = to == r->n;
+  if (r->failed > failed && !last)
+    halt(r, from, to, "%d object%s failed to apply", r->failed - failed, r->failed - failed == 1 ? "" : "s");
+  else if (r->failed == failed && r->o->wave_timeout_s > 0 && !r->o->dry_run && (!last || r->o->wait_last))
+    settle(r, from, to);
+}
+
+/* Objects whose wave cannot be read, each reported: nothing is applied. */
+static int bad_waves(run *r) {
+  int bad = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    long wave;
+    char *why;
+    if (waves_parse(r->objs[i].body, &wave, &why)) continue;
+    outcome(r->o, r->objs[i].body, NULL, why, NULL);
+    free(why);
+    bad++;
+  }
+  return bad;
+}
+
+/* Puts r's objects in sync order, each with its wave. */
+static void in_sync_order(run *r) {
+  const json_t **bodies = zeroed(r->n, sizeof *bodies);
+  size_t *order = zeroed(r->n, sizeof *order);
+  live_obj *sorted = zeroed(r->n, sizeof *sorted);
+  for (size_t i = 0; i < r->n; i++) bodies[i] = r->objs[i].body;
+  waves_sort(bodies, r->n, kube_default_namespace(r->c), order, r->wave);
+  for (size_t k = 0; k < r->n; k++) sorted[k] = r->objs[order[k]];
+  free(r->objs);
+  r->objs = sorted;
+  free(bodies);
+  free(order);
+}
+
+/* Applies every wave; *halted when a wave stopped the sync. */
+static int apply_all(kube_client *c, const compile_result *res, const apply_opts *o, bool *halted) {
   size_t n = res->nres;
-  run r = {.c = c, .o = o, .objs = live_new(res, o->owner), .n = n};
-  if (!(r.res = calloc(n ? n : 1, sizeof *r.res)) || !(r.verb = calloc(n ? n : 1, sizeof *r.verb)) ||
-      !(r.done = calloc(n ? n : 1, sizeof *r.done)))
-    abort();
-  for (size_t from = 0, to; from < n && !r.stopped; from = to) {
-    to = wave_end(r.objs, from, n);
-    apply_wave(&r, from, to);
+  run r = {.c = c, .o = o, .objs = live_new(res, o->owner), .n = n, .wave = zeroed(n, sizeof(long)),
+           .res = zeroed(n, sizeof(kube_apply_item)), .verb = zeroed(n, sizeof(char *)), .done = zeroed(n, sizeof(bool))};
+  int bad = bad_waves(&r);
+  if (!bad) in_sync_order(&r);
+  for (size_t from = 0, to; from < n && !r.stopped && !r.halt && !bad; from = to) {
+    to = wave_end(&r, from);
+    sync_wave(&r, from, to);
   }
   for (size_t i = r.printed; i < n; i++)
     if (r.done[i]) report(&r, i);
   if (o->out) fflush(o->out);
   if (r.stopped) fprintf(stderr, "plumb: stopped after %zu of %zu objects\n", r.answered, n);
+  if (r.halt && o->out) fprintf(stderr, "plumb: %s\n", r.halt);
+  *halted = r.halt != NULL;
+  if (r.halt && o->result) o->result->halt = r.halt;
+  else free(r.halt);
   for (size_t i = 0; i < n; i++) {
     json_decref(r.res[i].out);
     free(r.res[i].error);
   }
   live_free(r.objs, n);
+  free(r.wave);
   free(r.res);
   free(r.verb);
   free(r.done);
-  return r.failed;
+  return bad + r.failed + (*halted && !r.failed);
 }
 
 int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o) {
-  int failed = apply_all(c, r, o);
+  bool halted;
+  int failed = apply_all(c, r, o, &halted);
   if (!o->prune) return failed;
+  if (halted) {
+    fputs("plumb: not pruning: the sync stopped before it was done\n", stderr);
+    return failed;
+  }
   if (failed) {
     fprintf(stderr, "plumb: not pruning: %d object%s failed to apply\n", failed, failed == 1 ? "" : "s");
     return failed;

@@ -11,7 +11,7 @@
 #include "plumb/ctl.h"
 #include "plumb/run.h"
 
-enum { MAX_SECRET_FILE = 64 << 10 };
+enum { MAX_SECRET_FILE = 64 << 10, WAIT_DEFAULT_S = 300 };
 
 /* A client for the cluster the flags name. No kubeconfig anywhere: inside
  * a pod, the service account (as client-go falls back). */
@@ -29,11 +29,28 @@ static bool connect(const cli *c, kube_config **cfg, kube_client **k) {
   return ok;
 }
 
+/* Whole seconds, bare or with the suffix s, or minutes with m: "90s",
+ * "5m". False unless positive. */
+static bool parse_duration(const char *s, double *seconds) {
+  char *end;
+  errno = 0;
+  long n = strtol(s, &end, 10);
+  int unit = strcmp(end, "m") == 0 ? 60 : !*end || strcmp(end, "s") == 0 ? 1 : 0;
+  if (!isdigit((unsigned char)*s) || errno || n <= 0 || !unit) return false;
+  *seconds = (double)n * unit;
+  return true;
+}
+
 /* diff and apply: compile, connect, then act. Exit status 2 means the
  * cluster could not be reached or the input was wrong. */
 static int cmd_cluster(cli *c, bool apply) {
   int bad = cli_want_path(c);
   if (bad) return bad;
+  double wait_s = WAIT_DEFAULT_S;
+  if (c->wait_timeout && !parse_duration(c->wait_timeout, &wait_s)) {
+    fprintf(stderr, "plumb: --wait-timeout takes a duration such as 90s or 5m, not %s\n", c->wait_timeout);
+    return 2;
+  }
   compile_result *r = cli_compile(c);
   if (r->diags.errors) {
     if (apply && c->prune) fputs("plumb: not pruning: the compile failed\n", stderr);
@@ -44,7 +61,9 @@ static int cmd_cluster(cli *c, bool apply) {
   kube_client *k = NULL;
   int rc = 2;
   if (connect(c, &cfg, &k)) {
-    apply_opts o = {.dry_run = c->dry_run, .force = c->force, .prune = c->prune, .out = stdout};
+    bool wait = c->wait || c->wait_timeout;
+    apply_opts o = {.dry_run = c->dry_run, .force = c->force, .prune = c->prune, .out = stdout,
+                    .wave_timeout_s = wait ? wait_s : 0, .wait_last = wait};
     rc = apply ? (apply_resources(k, r, &o) ? 1 : 0) : diff_resources(k, r, NULL, stdout);
   }
   kube_client_free(k);

@@ -78,9 +78,14 @@ void sync_apply(kube_client *c, const app_def *app, const app_project *p, const 
       abort();
     return;
   }
-  /* Git is the truth: fields someone else took (kubectl scale) come back. */
-  apply_opts o = {.force = true, .prune = app->prune, .allow_empty = app->allow_empty, .owner = app->name, .result = &out->objects};
+  /* Git is the truth: fields someone else took (kubectl scale) come back.
+   * Waves wait for health between them, as in Argo CD. */
+  apply_opts o = {.force = true, .prune = app->prune, .allow_empty = app->allow_empty, .owner = app->name,
+                  .result = &out->objects, .wave_timeout_s = SYNC_WAVE_TIMEOUT_S};
   int failed = apply_resources(c, r, &o);
   out->status = failed ? SYNC_OUT_OF_SYNC : SYNC_SYNCED;
-  if (failed && asprintf(&out->error, "%d object%s failed to sync", failed, failed == 1 ? "" : "s") < 0) abort();
+  if (out->objects.halt)
+    out->error = dup_str(out->objects.halt);
+  else if (failed && asprintf(&out->error, "%d object%s failed to sync", failed, failed == 1 ? "" : "s") < 0)
+    abort();
 }

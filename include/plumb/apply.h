@@ -28,6 +28,7 @@ typedef struct {
 typedef struct {
   apply_outcome *items;
   size_t n, cap;
+  char *halt; /* why a sync wave stopped the sync ("wave 1: ..."), or NULL */
 } apply_result;
 
 void apply_result_free(apply_result *r);
@@ -45,12 +46,22 @@ typedef struct {
    * mark (made by hand, or another application's) is refused, not taken. */
   const char *owner;
   apply_result *result; /* if given, gets one outcome per object */
+  /* Sync waves always go in order (waves.h). With wave_timeout_s > 0, the
+   * objects of each wave but the last must also become healthy, within
+   * that many seconds, before the next wave starts; wait_last waits for
+   * the last wave too. Dry runs do not wait. */
+  double wave_timeout_s;
+  bool wait_last;
 } apply_opts;
 
-/* Applies r's resources in order, waiting for each CRD to be Established
- * before what follows it. Returns 0, or the number of objects that failed
- * (each failure printed to stderr); prune runs only when nothing failed and
- * refuses an empty result unless allow_empty. */
+/* Applies r's resources in sync order, waiting for each CRD to be
+ * Established before what follows it. A wave where an object failed, or
+ * that went Degraded or did not become healthy in time, stops the sync:
+ * later waves are not applied and prune does not run (result->halt, and
+ * stderr, say why). Returns 0, or the number of objects that failed (each
+ * printed to stderr), at least 1 when a wave stopped the sync; prune runs
+ * only when nothing failed and refuses an empty result unless
+ * allow_empty. */
 int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o);
 
 /* Deletes the marked objects r no longer contains (env's, or o->owner's);

@@ -35,3 +35,9 @@ same() {
   "$@" >"$work/out" 2>&1
   if [ "$(cat "$work/out")" = "$want" ]; then ok; else no "$name (want: $want)"; fi
 }
+# env_dir NAME BODY: a directory holding one env file
+env_dir() {
+  mkdir -p "$work/$1"
+  printf '%s\n' "$2" >"$work/$1/main.plumb"
+  echo "$work/$1"
+}

@@ -106,6 +106,33 @@ same "a project violation applies nothing" 4 replicas
 app true ""
 commit "services allowed"
 
+# ---- sync waves ---------------------------------------------------------------------
+# No pod runs here: the Deployment "db" passes its 1 s progress deadline and
+# goes Degraded, and the wave after it never starts.
+cat >"$repo/envs/dev/main.plumb" <<EOP
+import "../../apps/nginx.plumb"
+env dev {
+  namespace: "$NS"
+  Namespace "$NS" {}
+  app web = nginx(replicas: 2)
+  Deployment "db" {
+    spec: {
+      replicas: 1
+      progressDeadlineSeconds: 1
+      selector: { matchLabels: { app: "db" } }
+      template: { metadata: { labels: { app: "db" } }, spec: { containers: [{ name: "db", image: "postgres" }] } }
+    }
+  }
+  ConfigMap "after-db" { metadata: { annotations: { "plumb.dev/sync-wave": "1" } } }
+}
+EOP
+commit "a database first"
+expect "a Degraded wave stops the sync" 1 \
+  'wave 0: deployment.apps/db is Degraded: Deployment "db" exceeded its progress deadline \(1 object of later waves not applied\)' pass_once
+expect "the wave after it is not applied" 1 "not found" $K -n $NS get configmap after-db
+(cd "$repo" && git revert --no-edit HEAD >/dev/null)
+expect "without the waves it syncs again" 0 "^nginx-dev +Synced" pass_once
+
 # ---- foreign objects ------------------------------------------------------------------
 $K -n $NS delete service nginx-service >/dev/null
 $K -n $NS create service clusterip nginx-service --tcp=80:80 >/dev/null

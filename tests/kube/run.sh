@@ -2,6 +2,7 @@
 # Starts a real control plane (tests/cluster), runs the Kubernetes tests
 # against it, and always stops it. Prints "kube: N passed, N failed".
 #   tests/kube/scenarios.sh        plumb apply / diff, from the command line
+#   tests/kube/waves.sh            sync waves and health waits of plumb apply
 #   tests/kube/gitops.sh           plumb run on real git repositories
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
@@ -32,6 +33,7 @@ script() {
 }
 PLUMB=${1:-build/asan/plumb}
 script kube tests/kube/scenarios.sh
+script waves tests/kube/waves.sh
 script gitops tests/kube/gitops.sh
 script deploy tests/kube/deploy.sh
 script serve tests/kube/serve.sh

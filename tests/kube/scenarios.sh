@@ -6,13 +6,6 @@ set -u
 . "$(dirname "$0")/checks.sh"
 cd "$ROOT"
 
-# env_dir NAME BODY: a directory holding one env file
-env_dir() {
-  mkdir -p "$work/$1"
-  printf '%s\n' "$2" >"$work/$1/main.plumb"
-  echo "$work/$1"
-}
-
 # ---- apply, re-apply, diff --------------------------------------------------
 expect "first apply creates" 0 "^deployment.apps/nginx-deployment created$" $PLUMB apply examples/nginx/envs/dev
 cp "$work/out" "$work/first"

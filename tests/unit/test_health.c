@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "plumb/health.h"
+#include "json_test.h"
 
 typedef struct {
   const char *rule; /* what the case shows, in words */
@@ -20,17 +21,6 @@ typedef struct {
   health_code code;
   const char *message;
 } health_case;
-
-static json_t *parse(const char *quoted) {
-  char *text = strdup(quoted);
-  for (char *p = text; *p; p++)
-    if (*p == '\'') *p = '"';
-  json_error_t e;
-  json_t *obj = json_loads(text, 0, &e);
-  if (!obj) fail_msg("bad JSON in the test (%s): %s", e.text, quoted);
-  free(text);
-  return obj;
-}
 
 static void check(const health_case *cases, size_t n) {
   for (size_t i = 0; i < n; i++) {

@@ -1,0 +1,24 @@
+/* settle.h: between sync waves, waiting until the objects of a wave are
+ * healthy, read back from the cluster.
+ *
+ * As in Argo CD: an object is done when Healthy (a kind without a health
+ * rule always is); the first Degraded one fails the wait; anything else
+ * (Progressing, Suspended, Missing, Unknown) is waited for. */
+#ifndef PLUMB_SETTLE_H
+#define PLUMB_SETTLE_H
+
+#include "plumb/health.h"
+#include "plumb/kube.h"
+
+/* Why a wave did not settle. */
+typedef struct {
+  size_t index;         /* the object that did not */
+  health_status health; /* its health when the wait ended */
+  bool timed_out;       /* false: it is Degraded */
+} settle_failure;
+
+/* Reads bodies[0..n) back until each is healthy: true. False, with *why,
+ * as soon as one is Degraded or when timeout_s has passed. */
+bool settle_wave(kube_client *c, json_t *const *bodies, size_t n, double timeout_s, settle_failure *why);
+
+#endif
