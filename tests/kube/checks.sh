@@ -35,3 +35,12 @@ same() {
   "$@" >"$work/out" 2>&1
   if [ "$(cat "$work/out")" = "$want" ]; then ok; else no "$name (want: $want)"; fi
 }
+# eventually COMMAND...: true once the command succeeds, within 60 s.
+eventually() {
+  n=0
+  until "$@" >/dev/null 2>&1; do
+    n=$((n + 1))
+    [ $n -ge 240 ] && return 1
+    sleep 0.25
+  done
+}
