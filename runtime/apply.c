@@ -124,6 +124,12 @@ static const char *const prune_kinds[][2] = {
     {"v1", "Namespace"},
 };
 
+const char *apply_prune_kind(size_t i, const char **api) {
+  if (i >= sizeof prune_kinds / sizeof prune_kinds[0]) return NULL;
+  *api = prune_kinds[i][0];
+  return prune_kinds[i][1];
+}
+
 /* Is live one of r's resources? Those naming no namespace went to dflt. */
 static bool wanted(const compile_result *r, const json_t *live, const char *dflt) {
   const char *kind = str(live, "kind"), *name = meta_str(live, "name"), *ns = meta_str(live, "namespace");

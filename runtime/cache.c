@@ -88,6 +88,12 @@ uint64_t cache_wait(cache *c, uint64_t since, double timeout_s) {
   return v;
 }
 
+void cache_wake(cache *c) {
+  pthread_mutex_lock(&c->mu);
+  bump(c, NULL);
+  pthread_mutex_unlock(&c->mu);
+}
+
 /* ---- one object ------------------------------------------------------------------ */
 
 /* Plumb's own managedFields entries; the others (controllers, kubectl)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "plumb/app.h"
 #include "plumb/apply.h"
 #include "plumb/ctl.h"
 #include "plumb/run.h"
@@ -119,6 +120,12 @@ static int cmd_run(cli *c) {
     fprintf(stderr, "plumb: --listen takes ADDR:PORT, :PORT or [ADDR]:PORT, not %s\n", c->listen);
     return 2;
   }
+  o.lease_duration_s = c->lease_duration ? app_parse_interval(c->lease_duration) : 15;
+  if (o.lease_duration_s < 3) {
+    fprintf(stderr, "plumb: --lease-duration takes a duration of at least 3s like 15s or 1m, not %s\n",
+            c->lease_duration);
+    return 2;
+  }
   bool bad = false;
   char *token = read_secret(c->token_file, &bad), *secret = read_secret(c->webhook_secret_file, &bad);
   o.token = token;
@@ -126,7 +133,10 @@ static int cmd_run(cli *c) {
   kube_config *cfg = NULL;
   kube_client *k = NULL;
   int rc = 2;
-  if (!bad && connect(c, &cfg, &k)) rc = run_main(k, &o);
+  if (!bad && connect(c, &cfg, &k)) {
+    o.cfg = cfg;
+    rc = run_main(k, &o);
+  }
   kube_client_free(k);
   kube_config_free(cfg);
   forget(token);

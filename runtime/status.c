@@ -6,25 +6,20 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct status_store {
   pthread_mutex_t lock;
-  pthread_cond_t asked;
   json_t *apps; /* name: document */
   status_request *queue;
   size_t nqueue;
+  void (*wake)(void *ctx); /* set before any request, never after */
+  void *wake_ctx;
 };
 
 status_store *status_new(void) {
   status_store *s = calloc(1, sizeof *s);
   if (!s) abort();
   pthread_mutex_init(&s->lock, NULL);
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&s->asked, &attr);
-  pthread_condattr_destroy(&attr);
   s->apps = json_object();
   return s;
 }
@@ -33,7 +28,6 @@ void status_free(status_store *s) {
   if (!s) return;
   json_decref(s->apps);
   status_requests_free(s->queue, s->nqueue);
-  pthread_cond_destroy(&s->asked);
   pthread_mutex_destroy(&s->lock);
   free(s);
 }
@@ -84,8 +78,8 @@ void status_ask(status_store *s, const status_request *r) {
   pthread_mutex_lock(&s->lock);
   if (!(s->queue = realloc(s->queue, (s->nqueue + 1) * sizeof *s->queue))) abort();
   s->queue[s->nqueue++] = c;
-  pthread_cond_signal(&s->asked);
   pthread_mutex_unlock(&s->lock);
+  if (s->wake) s->wake(s->wake_ctx);
 }
 
 status_request *status_take(status_store *s, size_t *n) {
@@ -107,14 +101,7 @@ void status_requests_free(status_request *r, size_t n) {
   free(r);
 }
 
-void status_wait(status_store *s, double seconds) {
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  long long ns = until.tv_nsec + (long long)((seconds - (double)(long long)seconds) * 1e9);
-  until.tv_sec += (time_t)seconds + (time_t)(ns / 1000000000);
-  until.tv_nsec = (long)(ns % 1000000000);
-  pthread_mutex_lock(&s->lock);
-  while (s->nqueue == 0)
-    if (pthread_cond_timedwait(&s->asked, &s->lock, &until) != 0) break;
-  pthread_mutex_unlock(&s->lock);
+void status_on_ask(status_store *s, void (*wake)(void *ctx), void *ctx) {
+  s->wake = wake;
+  s->wake_ctx = ctx;
 }

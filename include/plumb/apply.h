@@ -68,6 +68,10 @@ int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o
  * with o->dry_run only reports them. Returns how many failed. */
 int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o);
 
+/* The i-th of the usual kinds prune looks for besides the env's own, with
+ * its apiVersion in *api; NULL past the last. */
+const char *apply_prune_kind(size_t i, const char **api);
+
 /* Prints a unified diff per resource between the live object and the
  * server's dry run of applying it (with owner's mark, as in apply_opts).
  * Returns 0 when equal, 1 when anything differs, 2 on error. */

@@ -63,5 +63,8 @@ uint64_t cache_app_version(cache *c, const char *app);
  * watch synced or failed), at most timeout_s; returns the version now,
  * for the next call. cache_wait(c, 0, 0) returns at once. */
 uint64_t cache_wait(cache *c, uint64_t since, double timeout_s);
+/* Wakes cache_wait as a change would, for a loop that has other reasons
+ * to wake than the cache (requests from another thread). */
+void cache_wake(cache *c);
 
 #endif

@@ -26,6 +26,11 @@ typedef struct {
   unsigned port;
   const char *token;          /* the API's bearer token; NULL refuses the API */
   const char *webhook_secret; /* NULL refuses every webhook delivery */
+  /* Unless once: the live cache's watches make clients of their own from
+   * cfg, and replicas elect a leader through a Lease of this duration in
+   * seconds (0: 15). */
+  kube_config *cfg;
+  int lease_duration_s;
 } run_opts;
 
 /* Runs until SIGTERM or SIGINT, serving the HTTP port, or one pass with

@@ -37,13 +37,14 @@ typedef struct {
   long long id;
 } status_request;
 
-/* Queues a copy of r and wakes status_wait. */
+/* Queues a copy of r and wakes the loop (status_on_ask). */
 void status_ask(status_store *s, const status_request *r);
 /* Every request queued, oldest first, in *n; the queue is left empty.
  * Free with status_requests_free. */
 status_request *status_take(status_store *s, size_t *n);
 void status_requests_free(status_request *r, size_t n);
-/* Sleeps up to seconds, or until a request is queued. */
-void status_wait(status_store *s, double seconds);
+/* wake(ctx) runs in the asking thread after each request is queued, to
+ * wake the loop wherever it sleeps (cache_wait). Set before any request. */
+void status_on_ask(status_store *s, void (*wake)(void *ctx), void *ctx);
 
 #endif

@@ -58,10 +58,21 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   return false;
 }
 
-/* Applies objs, logs each object, counts and times it. */
+/* Applies objs, logs each object, counts and times it. Prune waits a
+ * little for a complete live view, and is left for a later pass without
+ * one: a view still listing (after a restart of the runtime or of the API
+ * server) would make objects that exist look gone. */
 static void apply(runner *r, const app_def *app, const compile_result *objs, sync_report *rep) {
   double start = run_now();
-  sync_apply(r->c, app, app_set_project(&r->defs, app->project), objs, rep);
+  app_def policy = *app;
+  char *partial = NULL;
+  if (policy.prune && !run_view_complete(r, objs, 5, &partial)) policy.prune = false;
+  sync_apply(r->c, &policy, app_set_project(&r->defs, app->project), objs, rep);
+  if (partial) {
+    fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);
+    if (!rep->error && asprintf(&rep->error, "not pruned: %s", partial) < 0) abort();
+    free(partial);
+  }
   metrics_observe(r->fam.apply, (const char *[]){app->name}, run_now() - start);
   metrics_add(r->fam.syncs, (const char *[]){app->name, sync_status_name(rep->status)}, 1);
   for (size_t i = 0; i < rep->objects.n; i++) {
@@ -88,6 +99,16 @@ static bool paused(runner *r, const app_def *app, app_state *st, const char *com
   return false;
 }
 
+/* Synced without a request when the live cache proves it; else the
+ * server's dry runs say what differs. */
+static void compare(runner *r, const app_def *app, const compile_result *objs, sync_report *rep) {
+  if (!run_view_unchanged(r, app, objs)) {
+    sync_compare(r->c, app, objs, rep);
+    return;
+  }
+  *rep = (sync_report){.status = SYNC_SYNCED, .diff = run_strdup("")};
+}
+
 /* The status after a pass, with the diff it found ("" once applied). */
 static void settle(runner *r, const app_def *app, app_state *st, sync_report *rep, const compile_result *objs) {
   st->status = rep->status;
@@ -107,18 +128,21 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
+  run_view_watch(r, &objs);
   bool automated = app->automated && !paused(r, app, st, rev.commit, asked);
   /* Never applied: the first sync goes ahead without a dry run, which
    * would fail anyway for objects of a namespace not yet made. */
   sync_report rep = {.status = SYNC_OUT_OF_SYNC};
-  if (!asked && (*st->hist.applied || !automated)) sync_compare(r->c, app, &objs, &rep);
+  if (!asked && (*st->hist.applied || !automated)) compare(r, app, &objs, &rep);
   bool new_commit = strcmp(st->hist.applied, rev.commit) != 0;
   /* Drift: the cluster left the commit it was synced to. */
   if (rep.status == SYNC_OUT_OF_SYNC && !new_commit && st->status == SYNC_SYNCED)
     metrics_add(r->fam.drift, (const char *[]){app->name}, 1);
-  bool record_it = new_commit && rep.status == SYNC_SYNCED;
-  if (asked ||
-      (automated && rep.status != SYNC_SYNCED && (new_commit || app->self_heal || rep.status == SYNC_UNKNOWN))) {
+  /* The lease again: the build and the comparison may have outlasted it. */
+  bool writer = run_may_write(r);
+  bool record_it = writer && new_commit && rep.status == SYNC_SYNCED;
+  if (writer && (asked || (automated && rep.status != SYNC_SYNCED &&
+                           (new_commit || app->self_heal || rep.status == SYNC_UNKNOWN)))) {
     sync_report_free(&rep);
     apply(r, app, &objs, &rep);
     record_it = true;

@@ -6,6 +6,8 @@
  *             apply, record), a rollback and its pause of automated sync
  *   report.c  what passes show: health, the status documents, metrics, the
  *             table of --once
+ *   view.c    the live cache: what changed, whether prune may trust it,
+ *             and comparisons that need no request
  *   api.c     the HTTP server's callbacks, on the status store */
 #ifndef PLUMB_RUN_INTERNAL_H
 #define PLUMB_RUN_INTERNAL_H
@@ -13,8 +15,10 @@
 #include <time.h>
 
 #include "plumb/app.h"
+#include "plumb/cache.h"
 #include "plumb/health.h"
 #include "plumb/history.h"
+#include "plumb/lease.h"
 #include "plumb/metrics.h"
 #include "plumb/run.h"
 #include "plumb/serve.h"
@@ -33,6 +37,8 @@ typedef struct {
   json_t *resources; /* the last pass's objects, their sync and health */
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
+  int failures;      /* passes in a row that ended in an error */
+  uint64_t seen;     /* the cache's version of its objects last looked at */
   source_builds *builds;
 } app_state;
 
@@ -42,7 +48,7 @@ typedef struct {
 } repo_entry;
 
 typedef struct {
-  metrics_family *syncs, *reconcile, *apply, *drift, *fetch_failures, *apps;
+  metrics_family *syncs, *reconcile, *apply, *drift, *fetch_failures, *apps, *leader;
 } run_metrics;
 
 typedef struct {
@@ -59,6 +65,10 @@ typedef struct {
   status_store *store;
   metrics *metrics;
   run_metrics fam;
+  /* Unless --once: the live view, and the Lease that makes this runtime
+   * the one that writes. */
+  cache *cache;
+  lease *lease;
 } runner;
 
 double run_now(void); /* monotonic seconds */
@@ -77,6 +87,26 @@ char *run_diagnostics(const diag_list *d);
 void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked);
 /* Applies app at commit (history entry id) and pauses automated sync. */
 void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id);
+
+/* loop.c: true when this runtime may write to the cluster now (it leads,
+ * or runs --once). */
+bool run_may_write(runner *r);
+
+/* view.c: without a cache (--once) every answer sends the caller to the
+ * server: nothing watched, no change seen, the view complete (prune lists
+ * for itself), nothing proved unchanged. */
+/* Watches objs' kinds and those prune looks for, in every namespace. */
+void run_view_watch(runner *r, const compile_result *objs);
+/* Makes due at once each application whose objects changed since it last
+ * looked. */
+void run_view_note_changes(runner *r);
+/* True when the cache has listed every kind prune would look at for objs;
+ * it waits up to timeout_s for that. Otherwise *why says what is missing
+ * (caller frees). */
+bool run_view_complete(runner *r, const compile_result *objs, double timeout_s, char **why);
+/* True when the cache proves the cluster holds app's objects as objs would
+ * apply them, and none other of app's: Synced without a request. */
+bool run_view_unchanged(runner *r, const app_def *app, const compile_result *objs);
 
 /* report.c */
 void run_metrics_declare(runner *r);

@@ -1,13 +1,17 @@
 /* loop.c: `plumb run` (see run.h), its loop.
  *
- * One loop, one thread: every second (sooner when the server queues a
- * request), each application whose interval has passed goes through a pass
- * (app.c). State worth keeping between passes is small: per application
- * the commit it last applied and what the last pass said. The HTTP server
- * sees that state only as the loop publishes it (status.h). */
+ * One loop, one thread. It sleeps until the live cache sees a change, the
+ * server queues a request, or a second passes; then, while it holds the
+ * Lease, each application whose interval has passed, or whose objects
+ * changed, goes through a pass (app.c). A runtime without the Lease stands
+ * by: it renews nothing, writes nothing and is not ready. State worth
+ * keeping between passes is small: per application the commit it last
+ * applied and what the last pass said. The HTTP server sees that state
+ * only as the loop publishes it (status.h). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "run/internal.h"
 
@@ -183,6 +187,19 @@ static void refresh(runner *r, const char *key, double *next_config) {
     if (same_repo(r->defs.apps[i].repo, key)) r->apps[i].due = 0;
 }
 
+/* When st's next pass is due after one. A pass that ended in an error
+ * (the API server away, a fetch that failed, prune put off) comes again
+ * sooner: after 5 s, doubling up to the interval. */
+static double next_pass(const app_def *app, app_state *st) {
+  st->failures = st->error ? st->failures + 1 : 0;
+  double wait = app->interval_s;
+  if (st->failures) {
+    double retry = 5.0 * (1 << (st->failures < 8 ? st->failures - 1 : 7));
+    if (retry < wait) wait = retry;
+  }
+  return run_now() + wait;
+}
+
 /* Does what the server was asked; true when any application had a pass. */
 static bool answer_requests(runner *r, double *next_config) {
   size_t n;
@@ -200,16 +217,64 @@ static bool answer_requests(runner *r, double *next_config) {
     else run_app_rollback(r, &r->defs.apps[i], &r->apps[i], q[k].revision, q[k].id);
     /* After a rollback, a pass at once compares with the revision, so
      * that the status says how far behind it the cluster now is. */
-    r->apps[i].due = sync ? run_now() + r->defs.apps[i].interval_s : 0;
+    r->apps[i].due = sync ? next_pass(&r->defs.apps[i], &r->apps[i]) : 0;
     passed = true;
   }
   status_requests_free(q, n);
   return passed;
 }
 
+/* ---- leading ------------------------------------------------------------- */
+
+bool run_may_write(runner *r) { return !r->lease || lease_try(r->lease); }
+
+/* Unique among replicas: in a pod its host name is the pod's name. */
+static char *identity(void) {
+  char host[256] = "", *id;
+  gethostname(host, sizeof host - 1);
+  if (asprintf(&id, "%s_%d", host, (int)getpid()) < 0) abort();
+  return id;
+}
+
+static void start_lease(runner *r) {
+  char *id = identity();
+  r->lease = lease_new(r->c, &(lease_opts){.ns = r->home, .name = "plumb-leader", .identity = id,
+                                            .duration_s = r->o->lease_duration_s});
+  fprintf(r->o->out, "plumb run: candidate %s for the Lease %s/plumb-leader\n", id, r->home);
+  free(id);
+}
+
+/* Whether this runtime leads now. One that stops leading forgets its
+ * applications: the new leader writes their histories, which are read
+ * again if this one leads again. Requests that come to a standby are
+ * dropped (it publishes nothing, so few come). */
+static bool lead(runner *r, int *leading, double *next_config) {
+  bool now = lease_try(r->lease);
+  if (now != *leading) {
+    const char *holder = lease_holder(r->lease);
+    if (now) fprintf(r->o->out, "plumb run: leading\n");
+    else fprintf(r->o->out, "plumb run: standing by; the leader is %s\n", *holder ? holder : "unknown");
+    adopt(r, NULL, &(app_set){0});
+    run_publish(r);
+    *next_config = 0;
+    metrics_set(r->fam.leader, NULL, now);
+  }
+  *leading = now;
+  if (!now) {
+    size_t n;
+    status_request *dropped = status_take(r->store, &n);
+    status_requests_free(dropped, n);
+  }
+  return now;
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 static void runner_free(runner *r) {
+  if (r->lease && lease_release(r->lease) != KUBE_OK)
+    fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->c));
+  lease_free(r->lease);
+  cache_free(r->cache);
   adopt(r, NULL, &(app_set){0});
   free(r->apps);
   for (size_t i = 0; i < r->nrepos; i++) {
@@ -229,26 +294,32 @@ static bool pass_due(runner *r) {
   for (size_t i = 0; i < r->napps; i++) {
     if (r->apps[i].due > run_now()) continue;
     run_app_pass(r, &r->defs.apps[i], &r->apps[i], false);
-    r->apps[i].due = run_now() + r->defs.apps[i].interval_s;
+    r->apps[i].due = next_pass(&r->defs.apps[i], &r->apps[i]);
     passed = true;
   }
   return passed;
 }
 
-/* Until SIGTERM or SIGINT; ready once the config and every application
- * have had a pass. */
+static void wake_loop(void *cache) { cache_wake(cache); }
+
+/* Until SIGTERM or SIGINT; ready once it leads and the config has been
+ * read (definitions once read stay). */
 static void serve_until_stopped(runner *r, serve *srv) {
-  for (double next_config = 0; !stopping;) {
-    bool changed = answer_requests(r, &next_config);
-    if (run_now() >= next_config) {
-      changed |= load_config(r);
-      next_config = run_now() + 10;
+  uint64_t seen = 0;
+  int leading = -1; /* not known yet */
+  for (double next_config = 0; !stopping; seen = cache_wait(r->cache, seen, 1)) {
+    if (lead(r, &leading, &next_config)) {
+      bool changed = answer_requests(r, &next_config);
+      if (run_now() >= next_config) {
+        changed |= load_config(r);
+        next_config = run_now() + 10;
+      }
+      run_view_note_changes(r);
+      changed |= pass_due(r);
+      if (changed) run_publish(r);
     }
-    changed |= pass_due(r);
-    if (changed) run_publish(r);
-    serve_set_ready(srv, r->defs_arena != NULL); /* definitions once read stay */
+    serve_set_ready(srv, leading == 1 && r->defs_arena != NULL);
     fflush(r->o->out);
-    status_wait(r->store, 1);
   }
 }
 
@@ -268,6 +339,10 @@ int run_main(kube_client *c, const run_opts *o) {
   int rc = 0;
   serve *srv = NULL;
   char *err = NULL;
+  if (!o->once) {
+    r.cache = cache_new(o->cfg);
+    status_on_ask(r.store, wake_loop, r.cache);
+  }
   if (o->once) {
     rc = run_once(&r);
   } else if (run_api_start(&r, &srv, &err) != 0) {
@@ -279,6 +354,7 @@ int run_main(kube_client *c, const run_opts *o) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     fprintf(o->out, "plumb run: serving on port %u\n", serve_port(srv));
+    start_lease(&r);
     serve_until_stopped(&r, srv);
     serve_stop(srv);
   }

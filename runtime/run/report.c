@@ -25,6 +25,8 @@ void run_metrics_declare(runner *r) {
                                         "Fetches of an application's repository that failed.", app),
       .apps = metrics_gauge(m, "plumb_apps", "Applications, by sync status and health.",
                             (const char *[]){"sync_status", "health", NULL}),
+      .leader = metrics_gauge(m, "plumb_leader", "1 while this runtime holds the Lease and syncs, 0 while it stands by.",
+                              NULL),
   };
 }
 

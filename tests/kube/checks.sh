@@ -41,3 +41,12 @@ env_dir() {
   printf '%s\n' "$2" >"$work/$1/main.plumb"
   echo "$work/$1"
 }
+# eventually COMMAND...: true once the command succeeds, within 60 s.
+eventually() {
+  n=0
+  until "$@" >/dev/null 2>&1; do
+    n=$((n + 1))
+    [ $n -ge 240 ] && return 1
+    sleep 0.25
+  done
+}

@@ -7,6 +7,8 @@
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
+#   tests/kube/resilience.sh       plumb run against drift, an API server
+#                                  restart, a kill -9, and a second replica
 #   build/asan/tests/kube_NAME     cmocka tests of tests/kube/test_NAME.c (the
 #                                  client, the cache, leases), each that is
 #                                  built; this script builds nothing
@@ -37,6 +39,7 @@ script waves tests/kube/waves.sh
 script gitops tests/kube/gitops.sh
 script deploy tests/kube/deploy.sh
 script serve tests/kube/serve.sh
+script resilience tests/kube/resilience.sh
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"; a
 # crash, a leak or a hang (it stops itself after 600 s) counts as one more.

@@ -23,15 +23,6 @@ env cfg {
 }
 EOP
 }
-# eventually COMMAND...: true once the command succeeds, within 60 s.
-eventually() {
-  n=0
-  until "$@" >/dev/null 2>&1; do
-    n=$((n + 1))
-    [ $n -ge 120 ] && return 1
-    sleep 0.5
-  done
-}
 is() { [ "$("$1")" = "$2" ]; } # is FUNCTION WANT
 http() { # http PATH [CURL ARGS...]: prints the status code, the body in $work/body
   path=$1; shift

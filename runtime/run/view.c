@@ -1,0 +1,159 @@
+/* view.c: the live cache (cache.h) as the loop uses it.
+ *
+ * After each build, the application's kinds and those prune looks for are
+ * watched in every namespace; from then on a change to one of its objects
+ * (a hand edit, a controller's status) makes its pass due at once instead
+ * of at its interval. The cache also answers two questions before the
+ * server is asked: may prune trust what it would see (only on a complete
+ * view, never mid-relist), and is the application as git says (then the
+ * comparison needs no request). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "live.h"
+#include "run/internal.h"
+
+static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
+static const char *meta_str(const json_t *obj, const char *key) { return str(json_object_get(obj, "metadata"), key); }
+static const char *res_str(const compile_result *objs, size_t i, const char *path) {
+  return value_get_path(objs->res[i].obj, path)->u.str.s;
+}
+
+/* Calls each(api, kind) for the kinds prune looks for, then objs' own,
+ * until it returns false; returns what the last call did. */
+static bool each_kind(const compile_result *objs, bool (*each)(const char *api, const char *kind, void *ctx),
+                      void *ctx) {
+  const char *api, *kind;
+  for (size_t i = 0; (kind = apply_prune_kind(i, &api)); i++)
+    if (!each(api, kind, ctx)) return false;
+  for (size_t i = 0; i < objs->nres; i++)
+    if (!each(res_str(objs, i, "apiVersion"), res_str(objs, i, "kind"), ctx)) return false;
+  return true;
+}
+
+static bool watch_kind(const char *api, const char *kind, void *ctx) {
+  runner *r = ctx;
+  char *err;
+  if (cache_watch(r->cache, api, kind, NULL, &err) != KUBE_OK) {
+    fprintf(r->o->out, "cannot watch %s %s: %s\n", api, kind, err);
+    free(err);
+  }
+  return true;
+}
+
+void run_view_watch(runner *r, const compile_result *objs) {
+  if (r->cache) each_kind(objs, watch_kind, r);
+}
+
+void run_view_note_changes(runner *r) {
+  if (!r->cache) return;
+  for (size_t i = 0; i < r->napps; i++) {
+    uint64_t v = cache_app_version(r->cache, r->apps[i].name);
+    if (v == r->apps[i].seen) continue;
+    r->apps[i].seen = v;
+    r->apps[i].due = 0;
+  }
+}
+
+/* ---- a complete view ------------------------------------------------------------ */
+
+typedef struct {
+  cache *cache;
+  char *why; /* of the first kind not synced */
+} completeness;
+
+static bool kind_synced(const char *api, const char *kind, void *ctx) {
+  completeness *c = ctx;
+  if (cache_synced(c->cache, api, kind, NULL)) return true;
+  char *err = cache_error(c->cache, api, kind, NULL);
+  if (asprintf(&c->why, "the live view of %s %s is %s%s", api, kind, err ? "not synced: " : "still listing",
+               err ? err : "") < 0)
+    abort();
+  free(err);
+  return false;
+}
+
+bool run_view_complete(runner *r, const compile_result *objs, double timeout_s, char **why) {
+  *why = NULL;
+  if (!r->cache) return true;
+  double until = run_now() + timeout_s;
+  for (uint64_t v = cache_wait(r->cache, 0, 0);;) {
+    completeness c = {.cache = r->cache};
+    if (each_kind(objs, kind_synced, &c)) return true;
+    if (run_now() >= until) {
+      *why = c.why;
+      return false;
+    }
+    free(c.why);
+    v = cache_wait(r->cache, v, until - run_now());
+  }
+}
+
+/* ---- unchanged, from the cache ----------------------------------------------- */
+
+/* "apiVersion kind namespace/name", one key per object whatever way it
+ * was read. */
+static char *key_of(const char *api, const char *kind, const char *ns, const char *name) {
+  char *key;
+  if (asprintf(&key, "%s %s %s/%s", api, kind, ns ? ns : "", name) < 0) abort();
+  return key;
+}
+
+/* The namespace objs[i] lives in: its own, else the application's (the
+ * client's default, set for the application by the project check of its
+ * build); NULL for cluster-scoped kinds. False when discovery cannot say. */
+static bool namespace_of(kube_client *c, const json_t *body, const char **ns) {
+  const kube_resource *kr;
+  if (kube_resource_find(c, str(body, "apiVersion"), str(body, "kind"), &kr) != KUBE_OK) return false;
+  *ns = !kr->namespaced ? NULL : meta_str(body, "namespace") ? meta_str(body, "namespace") : kube_default_namespace(c);
+  return true;
+}
+
+/* Is the object as the cache holds it what applying body would leave? */
+static bool cached_unchanged(runner *r, json_t *body, json_t *wanted) {
+  const char *ns;
+  json_t *live = NULL;
+  bool same = namespace_of(r->c, body, &ns) &&
+              cache_get(r->cache, str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"), &live) &&
+              live_unchanged(&(live_obj){.body = body, .live = live});
+  json_decref(live);
+  char *key = key_of(str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"));
+  json_object_set_new(wanted, key, json_true());
+  free(key);
+  return same;
+}
+
+typedef struct {
+  cache *cache;
+  const char *app;
+  json_t *wanted; /* key_of each of the build's objects */
+} orphan_check;
+
+/* No object of this kind is the application's but those it builds. */
+static bool no_orphans(const char *api, const char *kind, void *ctx) {
+  orphan_check *o = ctx;
+  json_t *items, *item;
+  bool none = cache_list_app(o->cache, api, kind, o->app, &items);
+  size_t i;
+  json_array_foreach(items, i, item) {
+    char *key = key_of(api, kind, meta_str(item, "namespace"), meta_str(item, "name"));
+    none = none && json_object_get(o->wanted, key);
+    free(key);
+  }
+  json_decref(items);
+  return none;
+}
+
+bool run_view_unchanged(runner *r, const app_def *app, const compile_result *objs) {
+  if (!r->cache) return false;
+  orphan_check o = {r->cache, app->name, json_object()};
+  bool same = true;
+  for (size_t i = 0; i < objs->nres && same; i++) {
+    json_t *body = apply_body(objs, i, app->name);
+    same = cached_unchanged(r, body, o.wanted);
+    json_decref(body);
+  }
+  same = same && each_kind(objs, no_orphans, &o);
+  json_decref(o.wanted);
+  return same;
+}

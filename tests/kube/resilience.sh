@@ -1,0 +1,206 @@
+#!/bin/sh
+# plumb run when things go wrong, against a real control plane: drift made
+# by hand (seen through the live cache within a second), the API server
+# restarted in the middle of a sync, the runtime killed in the middle of
+# one, and two runtimes at once (the Lease elects one). Every application
+# polls once an hour: whatever happens sooner happens because the cache
+# saw a change, or a request asked for it.
+# Usage: resilience.sh PLUMB CLUSTER_DIR. Last line: "resilience: N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+repo=$work/deploy
+pids=
+trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP_LOGS:-}" ] && cp "$work"/*.log "$KEEP_LOGS"; rm -rf "$work"' EXIT
+BIG=100 # objects of the application that is restarted and killed in the middle of its sync
+
+commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc; } # seconds since a now
+mode() { $K -n res-"$1" get configmap settings -o jsonpath='{.data.mode}'; } # mode APP
+is_mode() { [ "$(mode "$1")" = "$2" ]; }
+settings() { # settings APP MODE [EXTRA]: an application of one ConfigMap, and EXTRA objects
+  mkdir -p "$repo/$1"
+  cat >"$repo/$1/main.plumb" <<EOP
+env $1 {
+  namespace: "res-$1"
+  Namespace "res-$1" {}
+  ConfigMap "settings" { data: { mode: "$2" } }
+  ${3:-}
+}
+EOP
+}
+big() { # big VERSION COUNT: COUNT ConfigMaps at VERSION
+  mkdir -p "$repo/big"
+  {
+    printf 'env big {\n  namespace: "res-big"\n  Namespace "res-big" {}\n'
+    i=0
+    while [ $i -lt "$2" ]; do
+      printf '  ConfigMap "cm-%03d" { data: { version: "%s" } }\n' $i "$1"
+      i=$((i + 1))
+    done
+    printf '}\n'
+  } >"$repo/big/main.plumb"
+}
+# start NAME: a runtime in the background, its log in $work/NAME.log, its
+# URL in $url_NAME; a short Lease so that a takeover is quick.
+start() {
+  $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache-$1" --context admin --listen 127.0.0.1:0 \
+    --token-file "$work/token" --lease-duration 3s >"$work/$1.log" 2>&1 &
+  eval "pid_$1=$!"
+  pids="$pids $!"
+  eventually grep -q "serving on port" "$work/$1.log"
+  eval "url_$1=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/$1.log")"
+}
+api() { curl -s -H "Authorization: Bearer tok" "$1/api/v1/apps$2"; } # api URL PATH
+sync_of() { api "$1" "/$2" | jq -r .sync; } # sync_of URL APP
+synced() { [ "$(sync_of "$1" "$2")" = Synced ]; }
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/readyz")" = 200 ]; }
+versions() { $K -n res-big get configmaps -l plumb.dev/application=big -o jsonpath='{range .items[*]}{.data.version}{"\n"}{end}' | sort | uniq -c | sed 's/^ *//'; }
+uids() { $K -n res-big get configmaps -l plumb.dev/application=big -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid}{"\n"}{end}' | sort; }
+all_at() { [ "$(versions)" = "$1 $2" ]; } # all_at COUNT VERSION
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+mkdir -p "$repo/gitops"
+settings heal git
+settings watch git 'Deployment "web" { spec: { replicas: 0, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } } } }'
+big v1 $BIG
+cat >"$repo/gitops/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app heal = application(name: "heal", repo: "file://$repo", path: "heal", project: "p", automated: true,
+                         self_heal: true, interval: "1h")
+  app watch = application(name: "watch", repo: "file://$repo", path: "watch", project: "p", automated: true,
+                          interval: "1h")
+  app big = application(name: "big", repo: "file://$repo", path: "big", project: "p", automated: true,
+                        prune: true, interval: "1h")
+  app project = project(name: "p", cluster_kinds: ["Namespace"])
+}
+EOP
+(cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
+commit "v1"
+$K delete configmap plumb-history-heal plumb-history-watch plumb-history-big --ignore-not-found >/dev/null
+$K delete lease plumb-leader --ignore-not-found >/dev/null
+printf 'tok\n' >"$work/token"
+
+# ---- one leader ---------------------------------------------------------------------------
+start a
+if eventually ready "$url_a"; then ok; else no "the first runtime leads and is ready"; fi
+start b
+if eventually grep -q "standing by; the leader is " "$work/b.log"; then ok; else
+  cp "$work/b.log" "$work/out"; no "a second runtime stands by"
+fi
+same "the standby is not ready (503)" 503 curl -s -o /dev/null -w '%{http_code}' "$url_b/readyz"
+apps_count() { api "$1" "" | jq '.apps | length'; }
+same "the standby shows no applications" 0 apps_count "$url_b"
+if eventually all_at $BIG v1; then ok; else versions >"$work/out"; no "the leader syncs every object"; fi
+same "the Lease names the leader" "$(sed -n 's/.*candidate \([^ ]*\) for the Lease.*/\1/p' "$work/a.log")" \
+  $K get lease plumb-leader -o jsonpath='{.spec.holderIdentity}'
+
+# ---- drift --------------------------------------------------------------------------------
+eventually synced "$url_a" heal
+times=
+for i in 1 2 3 4 5; do
+  start_at=$(now)
+  $K -n res-heal patch configmap settings --type merge -p '{"data":{"mode":"by-hand"}}' >/dev/null
+  if eventually is_mode heal git; then times="$times $(since "$start_at")"; else times="$times 99"; fi
+done
+drift=$(echo "$times" | tr ' ' '\n' | grep . | median)
+echo "resilience timing: drift reverted in$times s (median $drift s)"
+if [ "$(echo "$drift <= 3" | bc)" = 1 ]; then ok; else no "self-heal reverts a hand edit within 3 s (median $drift s)"; fi
+absent "the standby applied nothing" "configmap/settings configured" cat "$work/b.log"
+
+eventually synced "$url_a" watch
+$K -n res-watch patch configmap settings --type merge -p '{"data":{"mode":"by-hand"}}' >/dev/null
+out_of_sync() { [ "$(sync_of "$url_a" watch)" = OutOfSync ]; }
+start_at=$(now)
+if eventually out_of_sync; then ok; else no "without self-heal a hand edit shows OutOfSync"; fi
+seen=$(since "$start_at")
+if [ "$(echo "$seen <= 3" | bc)" = 1 ]; then ok; else no "OutOfSync shows within 3 s (took $seen s)"; fi
+diff_of() { api "$url_a" "/$1/diff" | jq -r .diff; }
+expect "the diff shows the field" 0 '^-  mode: by-hand' diff_of watch
+expect "the diff shows git's value" 0 '^\+  mode: git' diff_of watch
+same "without self-heal the hand edit stays" by-hand mode watch
+healthy() { [ "$(api "$url_a" /watch | jq -r .health)" = Healthy ]; }
+if eventually healthy; then ok; else api "$url_a" /watch >"$work/out"; no "the Deployment's health follows its status"; fi
+
+# ---- the API server restarted in the middle of a sync ---------------------------------------------
+# The restart may outlast the Lease, and either runtime lead after it.
+leads() { ready "$url_a" || ready "$url_b"; }
+find_leader() { # sets L (a or b) and LU, the leader's URL, and O and OU, the other's
+  if ready "$url_a"; then L=a LU=$url_a O=b OU=$url_b; else L=b LU=$url_b O=a OU=$url_a; fi
+}
+mark() { wc -l <"$work/$1.log"; } # mark NAME: lines of its log so far
+said_since() { tail -n +"$(($2 + 1))" "$work/$1.log" | grep -Eq "$3"; } # said_since NAME MARK PATTERN
+uids >"$work/uids.before"
+big v2 $BIG
+commit "v2"
+apiserver=$(cat "$CLUSTER/kube-apiserver.pid")
+tr '\0' '\n' <"/proc/$apiserver/cmdline" >"$work/apiserver.args"
+mark_a=$(mark a) mark_b=$(mark b)
+curl -s -o /dev/null -X POST -H "Authorization: Bearer tok" "$url_a/api/v1/apps/big/sync"
+kill "$apiserver"
+while kill -0 "$apiserver" 2>/dev/null; do sleep 0.1; done
+sleep 2
+# As up.sh started it, on the same port; down.sh finds it by its pid file.
+(
+  set --
+  while IFS= read -r arg; do set -- "$@" "$arg"; done <"$work/apiserver.args"
+  exec setsid "$@" </dev/null >>"$CLUSTER/kube-apiserver.log" 2>&1
+) &
+echo $! >"$CLUSTER/kube-apiserver.pid"
+eventually $K get --raw /readyz
+failed_in_restart() { said_since a "$mark_a" "^big: .*failed" || said_since b "$mark_b" "^big: .*failed"; }
+if eventually failed_in_restart; then ok; else
+  cat "$work/a.log" "$work/b.log" >"$work/out"; no "the sync in the middle of it fails, and says so"
+fi
+if eventually leads; then ok; else no "after the restart a runtime leads"; fi
+find_leader
+if eventually all_at $BIG v2; then ok; else versions >"$work/out"; no "after the restart every object converges"; fi
+if eventually synced "$LU" big; then ok; else api "$LU" /big >"$work/out"; no "after the restart big is Synced"; fi
+uids >"$work/uids.after"
+if cmp -s "$work/uids.before" "$work/uids.after"; then ok; else
+  diff "$work/uids.before" "$work/uids.after" >"$work/out"; no "no object was pruned or recreated"
+fi
+
+# ---- the leader killed in the middle of a sync ----------------------------------------------------
+big v3 $((BIG - 1))
+commit "v3: one object fewer"
+mark_o=$(mark $O)
+curl -s -o /dev/null -X POST -H "Authorization: Bearer tok" "$LU/api/v1/apps/big/sync"
+sleep 0.3
+start_at=$(now)
+eval "kill -9 \$pid_$L; wait \$pid_$L 2>/dev/null"
+took_over() { said_since $O "$mark_o" "plumb run: leading"; }
+if eventually took_over; then ok; else no "the standby takes over"; fi
+took=$(since "$start_at")
+echo "resilience timing: the standby took over after $took s"
+if [ "$(echo "$took <= 8" | bc)" = 1 ]; then ok; else no "the takeover comes within the lease duration (took $took s)"; fi
+if eventually all_at $((BIG - 1)) v3; then ok; else versions >"$work/out"; no "the new leader converges"; fi
+if eventually synced "$OU" big; then ok; else api "$OU" /big >"$work/out"; no "the new leader reports Synced"; fi
+grep -v "cm-$(printf %03d $((BIG - 1))) " "$work/uids.before" >"$work/uids.kept"
+uids >"$work/uids.after"
+if cmp -s "$work/uids.kept" "$work/uids.after"; then ok; else
+  diff "$work/uids.kept" "$work/uids.after" >"$work/out"; no "only the object removed from git was pruned"
+fi
+# Attempts that failed while the API server was away may be there too.
+hist_q() { api "$OU" /big/history | jq -r "$1"; }
+same "history: each commit synced once" 3 hist_q '[.history[] | select(.result == "Synced") | .revision] | unique | length'
+same "history: no sync recorded twice" 3 hist_q '[.history[] | select(.result == "Synced")] | length'
+same "history: ids count up" true hist_q '[.history[].id] | . == (sort | unique)'
+same "history: the last sync is the commit" "$(cd "$repo" && git rev-parse HEAD)" \
+  hist_q '[.history[] | select(.result == "Synced")] | max_by(.id) | .revision'
+$K -n res-heal patch configmap settings --type merge -p '{"data":{"mode":"by-hand"}}' >/dev/null
+if eventually is_mode heal git; then ok; else no "the new leader heals drift"; fi
+
+# ---- stopping -------------------------------------------------------------------------------------
+eval "kill \$pid_$O; wait \$pid_$O"
+rc=$?
+same "SIGTERM stops it cleanly (exit 0, nothing leaked)" 0 echo "$rc"
+[ "$rc" = 0 ] || tail -20 "$work/$O.log"
+same "stopping gives the Lease up" "" $K get lease plumb-leader -o jsonpath='{.spec.holderIdentity}'
+pids=
+
+$K delete namespace res-heal res-watch res-big --wait=false >/dev/null 2>&1
+$K delete configmap plumb-history-heal plumb-history-watch plumb-history-big >/dev/null 2>&1
+echo "resilience: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
