@@ -1,6 +1,7 @@
 /* arena.c: bump allocator and growable buffers. */
 #include "plumb/arena.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,10 @@
 #define MAP_POPULATE 0 /* not Linux: pages come in on first touch */
 #endif
 
-enum { CHUNK = 1024 * 1024, ALIGN = 16 };
+/* A chunk's size, its header included, starts at FIRST and doubles with
+ * each chunk up to CHUNK: a small compile (one application of the runtime,
+ * which keeps many results) holds tens of KiB, not a MiB. */
+enum { FIRST = 16 << 10, CHUNK = 1 << 20, MAPPED = 64 << 10, ALIGN = 16 };
 
 typedef struct chunk {
   struct chunk *next;
@@ -21,6 +25,7 @@ typedef struct chunk {
 struct arena {
   chunk *head;
   size_t total;
+  size_t next; /* the size of the next chunk */
 };
 
 static void out_of_memory(void) {
@@ -34,21 +39,36 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
-/* Chunks are fresh zeroed pages from the kernel, so allocations need no
- * memset of their own. They are mapped populated, in one system call
- * rather than a page fault for each of 256 pages: a chunk gets used whole
- * (bench/README.md has the gain). */
-static chunk *chunk_new(size_t size) {
-  chunk *c = mmap(NULL, sizeof *c + size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (c == MAP_FAILED) out_of_memory();
-  c->size = size;
+/* Chunks come zeroed, so allocations need no memset of their own. From
+ * MAPPED bytes on they are pages of their own, which go back to the kernel
+ * when freed, whatever else the heap holds, and they are mapped populated:
+ * one system call rather than a page fault for each page, and an arena that
+ * has grown this far uses most of what it gets (bench/README.md has the
+ * gain). */
+static chunk *chunk_new(size_t bytes) {
+  chunk *c;
+  if (bytes < MAPPED) {
+    c = calloc(1, bytes);
+    if (!c) out_of_memory();
+  } else {
+    c = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (c == MAP_FAILED) out_of_memory();
+  }
+  c->size = bytes - sizeof *c;
   return c;
+}
+
+static void chunk_free(chunk *c) {
+  size_t bytes = sizeof *c + c->size;
+  if (bytes < MAPPED)
+    free(c);
+  else
+    munmap(c, bytes);
 }
 
 arena *arena_new(void) {
   arena *a = xmalloc(sizeof *a);
-  a->head = NULL;
-  a->total = 0;
+  *a = (arena){.next = FIRST};
   return a;
 }
 
@@ -56,27 +76,34 @@ void arena_free(arena *a) {
   if (!a) return;
   for (chunk *c = a->head, *next; c; c = next) {
     next = c->next;
-    munmap(c, sizeof *c + c->size);
+    chunk_free(c);
   }
   free(a);
+}
+
+/* Makes room for size bytes: a new chunk, at the head unless the block is
+ * big enough to have one of its own. Out of line, so that the common case
+ * of arena_alloc stays a few instructions. */
+static __attribute__((noinline)) chunk *add_chunk(arena *a, size_t size) {
+  bool one_off = sizeof(chunk) + size > a->next / 4;
+  chunk *c = chunk_new(one_off ? sizeof *c + size : a->next);
+  /* A big one-off block goes behind the current chunk so the rest of the
+   * current chunk stays usable. */
+  if (one_off && a->head) {
+    c->next = a->head->next;
+    a->head->next = c;
+  } else {
+    c->next = a->head;
+    a->head = c;
+  }
+  if (!one_off && a->next < CHUNK) a->next *= 2;
+  return c;
 }
 
 void *arena_alloc(arena *a, size_t size) {
   size = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
   chunk *c = a->head;
-  if (!c || c->size - c->used < size) {
-    size_t want = size > CHUNK / 4 ? size : CHUNK;
-    c = chunk_new(want);
-    /* A big one-off block goes behind the current chunk so the rest of the
-     * current chunk stays usable. */
-    if (want != CHUNK && a->head) {
-      c->next = a->head->next;
-      a->head->next = c;
-    } else {
-      c->next = a->head;
-      a->head = c;
-    }
-  }
+  if (!c || c->size - c->used < size) c = add_chunk(a, size);
   void *p = c->data + c->used;
   c->used += size;
   a->total += size;

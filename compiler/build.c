@@ -295,7 +295,7 @@ compile_result *compile_build(const compile_opts *o) {
 
 compile_result *compile_source(const char *file, const char *text, size_t len, const char *env) {
   compile_result *r = result_new();
-  loader *l = loader_new_memory(r->arena);
+  loader *l = loader_new_memory(r->arena, NULL);
   loader_add_file(l, file, text, len);
   build_entry(r, l, file, env);
   return r;
@@ -318,15 +318,11 @@ compile_result *compile_eval(const char *root, const char *file, const char *tex
   return r;
 }
 
-compile_result *compile_files(const compile_file *files, size_t n, const char *path, const char *env) {
+compile_result *compile_files(const compile_file *files, size_t n, const compile_reader *reader, const char *path,
+                              const char *env) {
   compile_result *r = result_new();
-  loader *l = loader_new_memory(r->arena);
-  for (size_t i = 0; i < n; i++) {
-    if (files[i].refused)
-      loader_refuse_file(l, files[i].name, files[i].refused);
-    else
-      loader_add_file(l, files[i].name, files[i].text, files[i].len);
-  }
+  loader *l = loader_new_memory(r->arena, reader);
+  for (size_t i = 0; i < n; i++) loader_add_unread(l, &files[i]);
   const char *entry, *err;
   if (loader_resolve(l, NULL, path, &entry, &err) != 0) {
     diag_error(&r->diags, (pos){0}, "%s", err);

@@ -17,7 +17,8 @@ enum { MAX_FILE = 16 << 20 };
 typedef struct mem_file {
   const char *name, *text;
   size_t len;
-  const char *refused; /* why reading it fails, or NULL */
+  bool unread;      /* text is still the reader's to give */
+  const void *data; /* the reader's, for an unread file */
   struct mem_file *next;
 } mem_file;
 
@@ -25,27 +26,37 @@ struct loader {
   arena *arena;
   char *root; /* real path, no trailing slash; NULL for memory only */
   mem_file *files;
+  const compile_reader *reader; /* of the unread files */
 };
 
-loader *loader_new_memory(arena *a) {
+loader *loader_new_memory(arena *a, const compile_reader *reader) {
   loader *l = arena_alloc(a, sizeof *l);
   l->arena = a;
+  l->reader = reader;
   return l;
 }
 
-void loader_add_file(loader *l, const char *name, const char *text, size_t len) {
+static mem_file *add_mem(loader *l, const char *name) {
   mem_file *f = arena_alloc(l->arena, sizeof *f);
-  *f = (mem_file){arena_strdup(l->arena, name), text, len, NULL, l->files};
+  *f = (mem_file){.name = arena_strdup(l->arena, name), .next = l->files};
   l->files = f;
+  return f;
 }
 
-void loader_refuse_file(loader *l, const char *name, const char *why) {
-  loader_add_file(l, name, NULL, 0);
-  l->files->refused = arena_strdup(l->arena, why);
+void loader_add_file(loader *l, const char *name, const char *text, size_t len) {
+  mem_file *f = add_mem(l, name);
+  f->text = text;
+  f->len = len;
 }
 
-static const mem_file *find_mem(const loader *l, const char *name) {
-  for (const mem_file *f = l->files; f; f = f->next)
+void loader_add_unread(loader *l, const compile_file *file) {
+  mem_file *f = add_mem(l, file->name);
+  f->unread = true;
+  f->data = file->data;
+}
+
+static mem_file *find_mem(const loader *l, const char *name) {
+  for (mem_file *f = l->files; f; f = f->next)
     if (strcmp(f->name, name) == 0) return f;
   return NULL;
 }
@@ -148,10 +159,11 @@ static int read_std(loader *l, const char *name, const char **text, size_t *len,
 
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err) {
   if (strncmp(name, "std/", 4) == 0) return read_std(l, name, text, len, err);
-  const mem_file *mf = find_mem(l, name);
-  if (mf && mf->refused) {
-    *err = mf->refused;
-    return -1;
+  mem_file *mf = find_mem(l, name);
+  if (mf && mf->unread) {
+    compile_file f = {mf->name, mf->data};
+    if (l->reader->read(l->reader->ctx, &f, l->arena, &mf->text, &mf->len, err) != 0) return -1;
+    mf->unread = false;
   }
   if (mf) {
     *text = mf->text;

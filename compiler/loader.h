@@ -8,6 +8,7 @@
 #define PLUMB_LOADER_H
 
 #include "plumb/arena.h"
+#include "plumb/compile.h"
 
 typedef struct loader loader;
 
@@ -15,13 +16,15 @@ typedef struct loader loader;
 loader *loader_new(arena *a, const char *root, const char **err);
 
 /* A loader with no directory behind it: only files added with
- * loader_add_file exist (for compiling from memory, a git tree, a fuzzer). */
-loader *loader_new_memory(arena *a);
+ * loader_add_file or loader_add_unread exist (for compiling from memory, a
+ * git tree, a fuzzer). reader, NULL when nothing is added unread, must
+ * outlive l. */
+loader *loader_new_memory(arena *a, const compile_reader *reader);
 /* Adds or replaces a file by root-relative name; text must outlive l. */
 void loader_add_file(loader *l, const char *name, const char *text, size_t len);
-/* Adds a file that exists but may not be read: reading it fails with why
- * (a symlink in a git tree that leaves the root, as on disk). */
-void loader_refuse_file(loader *l, const char *name, const char *why);
+/* Adds or replaces a file whose text the reader gives, into l's arena, when
+ * it is first read; file->data must outlive l. */
+void loader_add_unread(loader *l, const compile_file *file);
 
 /* Resolves `path` as written in file `from` (root-relative; NULL means the
  * root itself) to a root-relative name. Returns 0, or -1 with *err. */

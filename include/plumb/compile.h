@@ -36,19 +36,34 @@ compile_result *compile_build(const compile_opts *o);
  * standard library (for fuzzing, and sources that are not on disk). */
 compile_result *compile_source(const char *file, const char *text, size_t len, const char *env);
 
-/* One file of a root held in memory (a git tree). */
+/* One file of a root held elsewhere (a git tree): its name is known up
+ * front, its text is read only if the compile reads the file. */
 typedef struct {
-  const char *name;    /* root-relative, "/"-separated, no "." or ".." */
-  const char *text;    /* borrowed: must outlive the result */
-  size_t len;
-  const char *refused; /* non-NULL: the file exists but reading it fails
-                          with these words (a symlink out of the root) */
+  const char *name; /* root-relative, "/"-separated, no "." or ".." */
+  const void *data; /* the reader's own, to find the text by */
 } compile_file;
+
+typedef struct {
+  /* Copies f's text into a, NUL-terminated, and returns 0; or returns -1
+   * with *err (in a, or living as long as the compile) in the words a read
+   * on disk would fail with (a symlink that leaves the root, a huge file). */
+  int (*read)(void *ctx, const compile_file *f, arena *a, const char **text, size_t *len, const char **err);
+  void *ctx;
+} compile_reader;
 
 /* Compiles path (root-relative: a directory or a file; "" is the root) as
  * compile_build compiles the same files on disk; nothing else is readable
- * but the standard library. */
-compile_result *compile_files(const compile_file *files, size_t n, const char *path, const char *env);
+ * but the standard library. The result holds the texts it read, and
+ * nothing of files, reader or what they point to: those need only last
+ * as long as the call. */
+compile_result *compile_files(const compile_file *files, size_t n, const compile_reader *reader, const char *path,
+                              const char *env);
+/* What of r a caller keeps for long, in an arena of its own: the env, the
+ * resources (their values without the history `plumb explain` reads: via
+ * and prev are NULL) and the sources, in a fraction of the memory; r is
+ * consumed. A result with diagnostics (or a value) comes back as it is,
+ * for its messages to quote their lines. */
+compile_result *compile_keep(compile_result *r);
 /* Evaluates one expression (for `plumb eval` and the language tests). file
  * names it in diagnostics and, relative to root, is where file() starts. */
 compile_result *compile_eval(const char *root, const char *file, const char *text, size_t len);

@@ -129,9 +129,11 @@ void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
 
 /* Compiles path (a directory or file, relative to the tree's root) with env
  * (NULL: the only one) from the tree, as `plumb build` compiles a checkout
- * of it. Symlinks are followed inside the tree; reading one that leaves it
- * fails as on disk. *out has the compile's own diagnostics; it is owned by
- * b and lives until the next source_compile with b or source_builds_free. */
+ * of it, reading only the blobs of the files it imports or reads. Symlinks
+ * are followed inside the tree; reading one that leaves it fails as on
+ * disk. *out has the compile's own diagnostics; without any, it is what
+ * compile_keep keeps (no explain history). It is owned by b and lives until
+ * the next source_compile with b or source_builds_free. */
 int source_compile(source_repo *s, source_builds *b, const char *tree, const char *path, const char *env,
                    const compile_result **out);
 

@@ -1,9 +1,10 @@
 /* build.c: compiling straight from a git tree, and remembering the result.
  *
- * Every blob of the tree is read into memory and handed to compile_files:
- * file() may read any file of the root, so there is no telling beforehand
- * which ones a compile needs. Symlinks are resolved inside the tree the way
- * the compiler resolves them on disk. */
+ * The compile is given the names of every file of the tree up front (file()
+ * may read any file of the root, and a directory lists its files), but a
+ * blob is read only when the compile reads that file: an application of a
+ * repository that holds many reads its own few. Symlinks are resolved
+ * inside the tree the way the compiler resolves them on disk. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,32 +18,56 @@ enum {
   MAX_LINK_DEPTH = 8,  /* directory symlinks expanded inside each other */
 };
 
+/* What a compile_file of the tree stands for. */
+typedef struct {
+  git_oid blob;
+  const char *refused; /* non-NULL: reading fails with these words */
+} tree_file;
+
 typedef struct {
   git_tree *root;
-  arena *a;      /* names and texts; lives as long as the compile result */
+  arena *a;      /* names and tree_files; lives as long as the compile */
   loader *paths; /* only for resolving symlink targets */
   compile_file *files;
   size_t n, cap;
 } tree_reader;
 
-static void add_file(tree_reader *t, const char *name, const char *text, size_t len, const char *refused) {
+static void add_file(tree_reader *t, const char *name, const git_oid *blob, const char *refused) {
   if (t->n == t->cap) {
     size_t cap = t->cap ? 2 * t->cap : 64;
     t->files = arena_grow(t->a, t->files, t->n * sizeof *t->files, cap * sizeof *t->files);
     t->cap = cap;
   }
-  t->files[t->n++] = (compile_file){name, text, len, refused};
+  tree_file *f = arena_alloc(t->a, sizeof *f);
+  if (blob) git_oid_cpy(&f->blob, blob);
+  f->refused = refused;
+  t->files[t->n++] = (compile_file){name, f};
 }
 
-static void add_blob(tree_reader *t, const char *name, const git_blob *b) {
-  size_t len = (size_t)git_blob_rawsize(b);
-  if (len > MAX_FILE) {
-    add_file(t, name, NULL, 0, arena_printf(t->a, "%s is not a regular file of at most 16 MiB", name));
-    return;
+/* The compile_reader's read: the blob, when the compile reads the file. */
+static int read_blob(void *ctx, const compile_file *file, arena *a, const char **text, size_t *len, const char **err) {
+  const tree_reader *t = ctx;
+  const tree_file *f = file->data;
+  if (f->refused) {
+    *err = f->refused;
+    return -1;
   }
-  char *text = arena_alloc(t->a, len + 1);
-  memcpy(text, git_blob_rawcontent(b), len);
-  add_file(t, name, text, len, NULL);
+  git_blob *b = NULL;
+  if (git_blob_lookup(&b, git_tree_owner(t->root), &f->blob) != 0) {
+    *err = arena_printf(a, "cannot read %s: %s", file->name, source_git_error());
+    return -1;
+  }
+  *len = (size_t)git_blob_rawsize(b);
+  if (*len > MAX_FILE) {
+    *err = arena_printf(a, "%s is not a regular file of at most 16 MiB", file->name);
+    git_blob_free(b);
+    return -1;
+  }
+  char *copy = arena_alloc(a, *len + 1);
+  memcpy(copy, git_blob_rawcontent(b), *len);
+  *text = copy;
+  git_blob_free(b);
+  return 0;
 }
 
 static char *join(arena *a, const char *dir, const char *name) {
@@ -51,11 +76,19 @@ static char *join(arena *a, const char *dir, const char *name) {
 
 static int read_tree(tree_reader *t, const git_tree *tree, const char *name, const char *real, int depth);
 
+static const char *link_target(tree_reader *t, const git_oid *link) {
+  git_blob *b = NULL;
+  if (git_blob_lookup(&b, git_tree_owner(t->root), link) != 0) return NULL;
+  const char *to = arena_strndup(t->a, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+  git_blob_free(b);
+  return to;
+}
+
 /* The entry a symlink at `real` leads to, through any chain of symlinks;
  * *target is its real name. NULL with *why when it leads nowhere or out. */
-static git_tree_entry *follow_link(tree_reader *t, const char *name, const char *real, const git_blob *link,
+static git_tree_entry *follow_link(tree_reader *t, const char *name, const char *real, const char *to,
                                    const char **target, const char **why) {
-  const char *from = real, *to = arena_strndup(t->a, git_blob_rawcontent(link), (size_t)git_blob_rawsize(link));
+  const char *from = real;
   for (int hop = 0; hop < MAX_LINK_HOPS; hop++) {
     const char *err;
     git_tree_entry *e = NULL;
@@ -68,12 +101,11 @@ static git_tree_entry *follow_link(tree_reader *t, const char *name, const char 
       return NULL;
     }
     if (git_tree_entry_filemode(e) != GIT_FILEMODE_LINK) return e;
-    git_blob *next = NULL;
-    if (git_blob_lookup(&next, git_tree_owner(t->root), git_tree_entry_id(e)) == 0) {
+    const char *next = link_target(t, git_tree_entry_id(e));
+    if (next) {
       from = *target;
-      to = arena_strndup(t->a, git_blob_rawcontent(next), (size_t)git_blob_rawsize(next));
+      to = next;
     }
-    git_blob_free(next);
     git_tree_entry_free(e);
   }
   *why = arena_printf(t->a, "cannot read %s: Too many levels of symbolic links", name);
@@ -87,37 +119,42 @@ static bool is_ancestor(const char *dir, const char *path) {
   return n == 0 || (strncmp(path, dir, n) == 0 && path[n] == '/');
 }
 
-static int read_link(tree_reader *t, const char *name, const char *real, const git_blob *link, int depth) {
-  const char *target, *why = NULL;
-  git_tree_entry *e = follow_link(t, name, real, link, &target, &why);
+static int read_subtree(tree_reader *t, const git_oid *id, const char *name, const char *real, int depth) {
+  git_tree *sub = NULL;
+  int rc = git_tree_lookup(&sub, git_tree_owner(t->root), id);
+  if (rc == 0) rc = read_tree(t, sub, name, real, depth);
+  git_tree_free(sub);
+  return rc;
+}
+
+static int read_link(tree_reader *t, const char *name, const char *real, const git_oid *link, int depth) {
+  const char *to = link_target(t, link), *target, *why = NULL;
+  if (!to) return -1;
+  git_tree_entry *e = follow_link(t, name, real, to, &target, &why);
   if (!e) {
-    add_file(t, name, NULL, 0, why);
+    add_file(t, name, NULL, why);
     return 0;
   }
-  git_object *o = NULL;
-  int rc = git_tree_entry_to_object(&o, git_tree_owner(t->root), e);
-  if (rc == 0 && git_object_type(o) == GIT_OBJECT_BLOB)
-    add_blob(t, name, (git_blob *)o);
-  else if (rc == 0 && git_object_type(o) == GIT_OBJECT_TREE && !is_ancestor(target, real) && depth < MAX_LINK_DEPTH)
-    rc = read_tree(t, (git_tree *)o, name, target, depth + 1);
-  git_object_free(o);
+  int rc = 0;
+  if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+    add_file(t, name, git_tree_entry_id(e), NULL);
+  else if (git_tree_entry_type(e) == GIT_OBJECT_TREE && !is_ancestor(target, real) && depth < MAX_LINK_DEPTH)
+    rc = read_subtree(t, git_tree_entry_id(e), name, target, depth + 1);
   git_tree_entry_free(e);
   return rc;
 }
 
+/* Names only: blobs wait for read_blob. */
 static int read_entry(tree_reader *t, const git_tree_entry *e, const char *name, const char *real, int depth) {
-  if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT) return 0; /* a submodule: not fetched */
-  git_object *o = NULL;
-  int rc = git_tree_entry_to_object(&o, git_tree_owner(t->root), e);
-  if (rc) return rc;
-  if (git_object_type(o) == GIT_OBJECT_TREE)
-    rc = read_tree(t, (git_tree *)o, name, real, depth);
-  else if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK)
-    rc = read_link(t, name, real, (git_blob *)o, depth);
-  else
-    add_blob(t, name, (git_blob *)o);
-  git_object_free(o);
-  return rc;
+  const git_oid *id = git_tree_entry_id(e);
+  switch (git_tree_entry_type(e)) {
+  case GIT_OBJECT_TREE: return read_subtree(t, id, name, real, depth);
+  case GIT_OBJECT_BLOB:
+    if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) return read_link(t, name, real, id, depth);
+    add_file(t, name, id, NULL);
+    return 0;
+  default: return 0; /* a submodule: not fetched */
+  }
 }
 
 /* name: where the tree shows in the compiled root; real: where it is in the
@@ -139,7 +176,6 @@ typedef struct build {
   char tree[41];
   char *path, *env;
   compile_result *result;
-  arena *files; /* the texts result points into */
   struct build *next;
 } build;
 
@@ -157,7 +193,6 @@ source_builds *source_builds_new(size_t max) {
 
 static void build_free(build *e) {
   compile_free(e->result);
-  arena_free(e->files);
   free(e->path);
   free(e->env);
   free(e);
@@ -204,14 +239,17 @@ static void insert(source_builds *b, build *e) {
 }
 
 static int compile_tree(source_repo *s, git_tree *root, build *e) {
-  e->files = arena_new();
-  tree_reader t = {.root = root, .a = e->files, .paths = loader_new_memory(e->files)};
-  if (read_tree(&t, root, "", "", 0) != 0) {
+  arena *a = arena_new();
+  tree_reader t = {.root = root, .a = a, .paths = loader_new_memory(a, NULL)};
+  int rc = read_tree(&t, root, "", "", 0);
+  if (rc == 0) {
+    compile_reader reader = {read_blob, &t};
+    e->result = compile_keep(compile_files(t.files, t.n, &reader, e->path, e->env));
+  } else {
     source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
-    return SOURCE_ERROR;
   }
-  e->result = compile_files(t.files, t.n, e->path, e->env);
-  return 0;
+  arena_free(a);
+  return rc ? SOURCE_ERROR : 0;
 }
 
 int source_compile(source_repo *s, source_builds *b, const char *tree, const char *path, const char *env,

@@ -40,8 +40,20 @@ static int open_cache(source_repo *s, const char *cache_dir, char **err) {
   return SOURCE_ERROR;
 }
 
+/* libgit2's defaults suit a command that runs once: an object cache of
+ * 256 MiB and packfile maps of up to 8 GiB in windows of 1 GiB, all kept
+ * while the process lives. A runtime lives long and keeps every repository
+ * open, and a compile reads a few objects; these bounds hold the maps and
+ * the cache to tens of MiB, whatever the size of the repositories. */
+static void bound_libgit2(void) {
+  git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)8 << 20);
+  git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)32 << 20);
+  git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)8 << 20);
+}
+
 int source_open(source_repo **out, const source_opts *o, char **err) {
   git_libgit2_init();
+  bound_libgit2();
   source_repo *s = calloc(1, sizeof *s);
   if (!s) abort();
   s->url = source_scrub_url(o->url);

@@ -101,7 +101,7 @@ static void directories_list_their_plumb_files_sorted(void **state) {
 static void the_standard_library_is_built_in(void **state) {
   const char *err, *text;
   size_t len;
-  loader *l = loader_new_memory(A);
+  loader *l = loader_new_memory(A, NULL);
   assert_int_equal(loader_read(l, "std/web", &text, &len, &err), 0);
   assert_non_null(strstr(text, "template webapp("));
   assert_int_equal(loader_read(l, "std/nothing", &text, &len, &err), -1);
@@ -111,7 +111,7 @@ static void the_standard_library_is_built_in(void **state) {
 static void a_memory_loader_reads_only_its_files(void **state) {
   const char *err, *text;
   size_t len;
-  loader *l = loader_new_memory(A);
+  loader *l = loader_new_memory(A, NULL);
   loader_add_file(l, "main.plumb", "env e {}", 8);
   assert_int_equal(loader_read(l, "main.plumb", &text, &len, &err), 0);
   assert_int_equal(len, 8);

@@ -1,0 +1,116 @@
+/* test_compile.c: compiling a root held elsewhere (compile_files) reads a
+ * file only when the compile does, and compile_keep keeps what a runtime
+ * needs of a result. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "plumb/compile.h"
+#include "plumb/emit.h"
+
+/* A root of four files; the reader counts the reads of each. */
+typedef struct {
+  const char *text; /* NULL: reading it is refused */
+  int reads;
+} test_file;
+
+#define APP_READING(file) "template web(name: string) {\n  ConfigMap name { data: { conf: file(\"" file "\") } }\n}\n"
+
+static test_file dev = {.text = "import \"../../lib/app.plumb\"\nenv dev { app a = web(name: \"a\") }\n"},
+                 app = {.text = APP_READING("conf.txt")}, conf = {.text = "listen 80\n"},
+                 unused = {.text = "env other {}\n"}, secret = {.text = NULL};
+static const compile_file files[] = {
+    {"envs/dev/main.plumb", &dev},
+    {"lib/app.plumb", &app},
+    {"lib/conf.txt", &conf},
+    {"lib/unused.plumb", &unused},
+    {"lib/secret.txt", &secret},
+};
+enum { NFILES = sizeof files / sizeof files[0] };
+
+static int read_counted(void *ctx, const compile_file *f, arena *a, const char **text, size_t *len,
+                        const char **err) {
+  test_file *t = (test_file *)f->data;
+  t->reads++;
+  if (!t->text) {
+    *err = arena_printf(a, "%s is a symlink that leaves the repository root", f->name);
+    return -1;
+  }
+  *len = strlen(t->text);
+  *text = arena_strndup(a, t->text, *len);
+  return 0;
+}
+
+static const compile_reader reader = {read_counted, NULL};
+
+static char *yaml_of(const compile_result *r) {
+  buf b = {0};
+  for (size_t i = 0; i < r->nres; i++) emit_yaml_resource(&b, r->res[i].obj, NULL);
+  return b.data;
+}
+
+static void only_the_files_the_compile_reads_are_read(void **state) {
+  for (size_t i = 0; i < NFILES; i++) ((test_file *)files[i].data)->reads = 0;
+  compile_result *r = compile_files(files, NFILES, &reader, "envs/dev", NULL);
+  assert_int_equal(r->diags.errors, 0);
+  assert_int_equal(dev.reads, 1);
+  assert_int_equal(app.reads, 1);
+  assert_int_equal(conf.reads, 1);
+  assert_int_equal(unused.reads, 0);
+  assert_int_equal(secret.reads, 0);
+  compile_free(r);
+}
+
+static void a_refused_read_fails_in_the_readers_words(void **state) {
+  app.text = APP_READING("secret.txt");
+  compile_result *r = compile_files(files, NFILES, &reader, "envs/dev", NULL);
+  app.text = APP_READING("conf.txt");
+  assert_int_equal(r->diags.errors, 1);
+  assert_string_equal(r->diags.first->msg, "file: lib/secret.txt is a symlink that leaves the repository root");
+  compile_free(r);
+}
+
+/* The kept result emits the same, knows where each value came from, and
+ * not how: the history is plumb explain's. */
+static void a_kept_result_is_the_resources_and_sources(void **state) {
+  compile_result *r = compile_files(files, NFILES, &reader, "envs/dev", NULL);
+  char *want = yaml_of(r);
+  size_t used = arena_used(r->arena);
+  compile_result *kept = compile_keep(r);
+  char *got = yaml_of(kept);
+  assert_string_equal(got, want);
+  assert_string_equal(kept->env, "dev");
+  assert_int_equal(kept->nres, 1);
+  assert_string_equal(kept->res[0].app, "a");
+  const value *data = value_get_path(kept->res[0].obj, "data.conf");
+  assert_string_equal(data->at.file, "lib/app.plumb");
+  assert_int_equal(data->at.line, 2);
+  assert_null(data->prev);
+  assert_non_null(kept->diags.sources);
+  assert_true(arena_used(kept->arena) < used / 2);
+  free(want);
+  free(got);
+  compile_free(kept);
+}
+
+static void a_result_with_errors_is_kept_whole(void **state) {
+  compile_result *r = compile_source("bad.plumb", "env e { x }\n", 12, NULL);
+  assert_true(r->diags.errors > 0);
+  assert_ptr_equal(compile_keep(r), r);
+  compile_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(only_the_files_the_compile_reads_are_read),
+      cmocka_unit_test(a_refused_read_fails_in_the_readers_words),
+      cmocka_unit_test(a_kept_result_is_the_resources_and_sources),
+      cmocka_unit_test(a_result_with_errors_is_kept_whole),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
