@@ -1,8 +1,9 @@
 /* run.h: `plumb run`, the operator that keeps clusters equal to git.
  *
  * A config repository declares applications and projects (app.h). Each
- * pass fetches it and every application's repository, compiles what
- * changed (an unchanged tree costs nothing), and syncs (sync.h): an
+ * round fetches it and every application's repository once, compiles what
+ * changed (an unchanged tree costs nothing, a build its application last
+ * synced and nobody changed since costs no request), and syncs (sync.h): an
  * automated application is applied when its commit changes, and again on
  * drift when it heals itself; the others are compared and reported. A
  * fetch or compile that fails leaves the cluster as it is. */

@@ -114,6 +114,9 @@ typedef struct {
  * same name, as in git); else a full or abbreviated (4 or more digits)
  * commit id. No revision syntax (main~1, v1^{}). */
 int source_resolve(source_repo *s, const char *rev, source_rev *out);
+/* The id of the object at path (a directory or file, relative to the root;
+ * "." the root itself) in tree: what changes when a commit touches path. */
+int source_path_id(source_repo *s, const char *tree, const char *path, char out[41]);
 
 /* ---- compiling from a tree (runtime/source/build.c) --------------------- */
 

@@ -1,9 +1,11 @@
 /* app.c: one application, one pass; a rollback and the pause of automated
  * sync that follows it (Argo CD's rule: a rollback would be undone by the
  * next automated sync otherwise). */
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/emit.h"
 #include "run/internal.h"
 
 /* r's resources without the runtime's own definitions (caller frees res). */
@@ -37,6 +39,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
     return false;
   }
   memcpy(st->commit, out->commit, sizeof st->commit);
+  if (source_path_id(*s, out->tree, app->path, st->path_tree) != SOURCE_OK) *st->path_tree = '\0';
   if (source_compile(*s, st->builds, out->tree, app->path, *app->env ? app->env : NULL, &res) != SOURCE_OK)
     return fail(st, source_last_error(*s));
   if (res->diags.errors) {
@@ -118,17 +121,64 @@ static void settle(runner *r, const app_def *app, app_state *st, sync_report *re
   run_assess(r, app, st, objs);
 }
 
+/* SHA-256 of objs as JSON, each with its `app`: equal digests, equal
+ * objects to apply. */
+static void digest(const compile_result *objs, unsigned char out[32]) {
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  buf b = {0};
+  if (!ctx) abort();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+  for (size_t i = 0; i < objs->nres; i++) {
+    b.len = 0;
+    buf_puts(&b, objs->res[i].app ? objs->res[i].app : "");
+    buf_putc(&b, '\n');
+    emit_json(&b, objs->res[i].obj, false, false);
+    EVP_DigestUpdate(ctx, b.data, b.len + 1); /* the NUL ends each object */
+  }
+  EVP_DigestFinal_ex(ctx, out, NULL);
+  EVP_MD_CTX_free(ctx);
+  buf_free(&b);
+}
+
+/* Whether a pass would only repeat the last one: it built these objects,
+ * ended without an error, and since it began the live view (complete for
+ * their kinds) saw none of the application's objects change. Whatever
+ * else the commit changed, there is nothing to compare, apply or record.
+ * Not so for an automated application left OutOfSync, which a new commit
+ * applies, nor during a rollback's pause, which a new commit ends. */
+static bool repeats_last(runner *r, const app_def *app, const app_state *st, const compile_result *objs,
+                         uint64_t version, const unsigned char built[32]) {
+  char *why;
+  if (!r->cache || st->error || st->status == SYNC_UNKNOWN || *st->hist.rollback ||
+      (app->automated && st->status != SYNC_SYNCED) ||
+      version != st->passed_version || memcmp(built, st->built, sizeof st->built) != 0)
+    return false;
+  bool complete = run_view_complete(r, objs, 0, &why);
+  free(why);
+  return complete;
+}
+
 void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   double start = run_now();
   source_repo *s;
   source_rev rev;
   compile_result objs;
+  unsigned char built[32];
+  uint64_t version = r->cache ? cache_app_version(r->cache, app->name) : 0;
   st->passed_at = time(NULL);
   if (!build_at(r, app, st, app->revision, &s, &rev, &objs)) {
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
   run_view_watch(r, &objs);
+  digest(&objs, built);
+  if (!asked && repeats_last(r, app, st, &objs, version, built)) {
+    free(objs.res);
+    metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
+    return;
+  }
+  st->passed_version = version;
+  memcpy(st->built, built, sizeof st->built);
   bool automated = app->automated && !paused(r, app, st, rev.commit, asked);
   /* Never applied: the first sync goes ahead without a dry run, which
    * would fail anyway for objects of a namespace not yet made. */

@@ -39,12 +39,22 @@ typedef struct {
   double due;        /* monotonic seconds of the next pass */
   int failures;      /* passes in a row that ended in an error */
   uint64_t seen;     /* the cache's version of its objects last looked at */
+  /* What a pass may be skipped on: the version of its objects when the
+   * last full pass began, and a digest of the objects it built. */
+  uint64_t passed_version;
+  unsigned char built[32];
+  char path_tree[41]; /* the id of its path in the last pass's tree */
   source_builds *builds;
 } app_state;
 
+/* A repository and its last fetch: one per URL and round, however many
+ * applications it holds. */
 typedef struct {
   char *url;
   source_repo *repo;
+  unsigned long fetched; /* the round of the last fetch */
+  int rc;
+  char *error; /* the failure of the last fetch */
 } repo_entry;
 
 typedef struct {
@@ -61,6 +71,8 @@ typedef struct {
   size_t napps;
   repo_entry *repos;
   size_t nrepos;
+  unsigned long round; /* of the loop: a repository is fetched once in each */
+  char config_tree[41]; /* the config's tree the definitions come from */
   source_builds *config_builds;
   status_store *store;
   metrics *metrics;
@@ -75,8 +87,9 @@ double run_now(void); /* monotonic seconds */
 char *run_strdup(const char *s);
 void run_set_error(app_state *st, const char *msg);
 
-/* loop.c: fetches url and resolves rev; the words for a failure in *err
- * (caller frees). app gives the credentials; NULL for none. */
+/* loop.c: fetches url, unless done this round, and resolves rev; the
+ * words for a failure in *err (caller frees). app gives the credentials;
+ * NULL for none. */
 int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, source_repo **s, source_rev *out,
               char **err);
 /* Errors as the user sees them: file:line:col, the line, a caret. */

@@ -3,8 +3,9 @@
  * One loop, one thread. It sleeps until the live cache sees a change, the
  * server queues a request, or a second passes; then, while it holds the
  * Lease, each application whose interval has passed, or whose objects
- * changed, goes through a pass (app.c). A runtime without the Lease stands
- * by: it renews nothing, writes nothing and is not ready. State worth
+ * changed, goes through a pass (app.c), those a commit changed first. A
+ * runtime without the Lease stands by: it renews nothing, writes nothing
+ * and is not ready. State worth
  * keeping between passes is small: per application the commit it last
  * applied and what the last pass said. The HTTP server sees that state
  * only as the loop publishes it (status.h). */
@@ -61,27 +62,53 @@ static int app_creds(kube_client *c, const app_def *app, source_creds **out, cha
   return SOURCE_OK;
 }
 
-/* The cached repository of url, opened on first use; NULL with *err. */
-static source_repo *repo_for(runner *r, const char *url, const source_creds *creds, char **err) {
+static repo_entry *known_repo(runner *r, const char *url) {
   for (size_t i = 0; i < r->nrepos; i++)
-    if (strcmp(r->repos[i].url, url) == 0) return r->repos[i].repo;
-  source_opts so = {.url = url, .cache_dir = r->o->cache_dir, .creds = creds};
+    if (strcmp(r->repos[i].url, url) == 0) return &r->repos[i];
+  return NULL;
+}
+
+/* The repository of url in *out, opened with app's credentials on first
+ * use. */
+static int open_repo(runner *r, const app_def *app, const char *url, repo_entry **out, char **err) {
+  if ((*out = known_repo(r, url))) return SOURCE_OK;
+  source_creds *creds = NULL;
   source_repo *s;
-  if (source_open(&s, &so, err) != SOURCE_OK) return NULL;
+  source_opts so = {.url = url, .cache_dir = r->o->cache_dir};
+  int rc = app ? app_creds(r->c, app, &creds, err) : SOURCE_OK;
+  so.creds = creds;
+  if (rc == SOURCE_OK) rc = source_open(&s, &so, err);
+  source_creds_free(creds);
+  if (rc != SOURCE_OK) return rc;
   if (!(r->repos = realloc(r->repos, (r->nrepos + 1) * sizeof *r->repos))) abort();
-  r->repos[r->nrepos++] = (repo_entry){run_strdup(url), s};
-  return s;
+  r->repos[r->nrepos] = (repo_entry){.url = run_strdup(url), .repo = s};
+  *out = &r->repos[r->nrepos++];
+  return SOURCE_OK;
+}
+
+/* Fetches e unless it was fetched this round: the applications of one
+ * repository share a fetch, and its failure. */
+static int fetch_once(runner *r, repo_entry *e) {
+  if (e->fetched == r->round) return e->rc;
+  e->fetched = r->round;
+  free(e->error);
+  e->rc = source_fetch(e->repo, NULL);
+  e->error = e->rc ? run_strdup(source_last_error(e->repo)) : NULL;
+  return e->rc;
 }
 
 int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, source_repo **s, source_rev *out,
               char **err) {
-  source_creds *creds = NULL;
+  repo_entry *e;
   *err = NULL;
-  int rc = app ? app_creds(r->c, app, &creds, err) : SOURCE_OK;
-  if (rc == SOURCE_OK) *s = repo_for(r, url, creds, err);
-  source_creds_free(creds);
-  if (rc != SOURCE_OK || !*s) return rc ? rc : SOURCE_ERROR;
-  if ((rc = source_fetch(*s, NULL)) == SOURCE_OK) rc = source_resolve(*s, rev, out);
+  int rc = open_repo(r, app, url, &e, err);
+  if (rc != SOURCE_OK) return rc;
+  *s = e->repo;
+  if (fetch_once(r, e) != SOURCE_OK) {
+    *err = run_strdup(e->error);
+    return e->rc;
+  }
+  rc = source_resolve(*s, rev, out);
   if (rc != SOURCE_OK) *err = run_strdup(source_last_error(*s));
   return rc;
 }
@@ -110,6 +137,8 @@ static void adopt(runner *r, arena *a, app_set *defs) {
         apps[i] = r->apps[k];
         r->apps[k] = (app_state){0};
       }
+    /* Its definition may have changed: the next pass is a full one. */
+    memset(apps[i].built, 0, sizeof apps[i].built);
     if (apps[i].builds) continue;
     apps[i].builds = source_builds_new(2);
     run_metrics_start_app(r, apps[i].name);
@@ -144,6 +173,8 @@ static bool load_config(runner *r) {
     free(err);
     return false;
   }
+  /* The same tree makes the same definitions. */
+  if (r->defs_arena && strcmp(rev.tree, r->config_tree) == 0) return true;
   if (source_compile(s, r->config_builds, rev.tree, r->o->path ? r->o->path : ".", NULL, &res) != SOURCE_OK) {
     fprintf(r->o->out, "config %s: %s\n", r->o->repo, source_last_error(s));
     return false;
@@ -161,6 +192,7 @@ static bool load_config(runner *r) {
     return false;
   }
   adopt(r, a, &defs);
+  memcpy(r->config_tree, rev.tree, sizeof r->config_tree);
   return true;
 }
 
@@ -279,6 +311,7 @@ static void runner_free(runner *r) {
   free(r->apps);
   for (size_t i = 0; i < r->nrepos; i++) {
     free(r->repos[i].url);
+    free(r->repos[i].error);
     source_free(r->repos[i].repo);
   }
   free(r->repos);
@@ -288,15 +321,36 @@ static void runner_free(runner *r) {
   metrics_free(r->metrics);
 }
 
-/* The passes that are due; true when there was any. */
+/* Whether a commit changed app's path since its last pass (or cannot
+ * tell): after a push, the applications it changed do not wait for the
+ * others. */
+static bool path_moved(runner *r, const app_def *app, const app_state *st) {
+  source_repo *s;
+  source_rev rev;
+  char *err, id[41];
+  bool moved = run_fetch(r, app, app->repo, app->revision, &s, &rev, &err) != SOURCE_OK ||
+               source_path_id(s, rev.tree, app->path, id) != SOURCE_OK || strcmp(id, st->path_tree) != 0;
+  free(err);
+  return moved;
+}
+
+/* The passes that are due, those whose path moved first; true when there
+ * was any. */
 static bool pass_due(runner *r) {
   bool passed = false;
-  for (size_t i = 0; i < r->napps; i++) {
-    if (r->apps[i].due > run_now()) continue;
-    run_app_pass(r, &r->defs.apps[i], &r->apps[i], false);
-    r->apps[i].due = next_pass(&r->defs.apps[i], &r->apps[i]);
-    passed = true;
-  }
+  double now = run_now();
+  bool *first = calloc(r->napps + 1, sizeof *first);
+  if (!first) abort();
+  for (size_t i = 0; i < r->napps; i++)
+    first[i] = r->apps[i].due <= now && path_moved(r, &r->defs.apps[i], &r->apps[i]);
+  for (int sweep = 0; sweep < 2; sweep++)
+    for (size_t i = 0; i < r->napps; i++) {
+      if (sweep == 0 ? !first[i] : first[i] || r->apps[i].due > now) continue;
+      run_app_pass(r, &r->defs.apps[i], &r->apps[i], false);
+      r->apps[i].due = next_pass(&r->defs.apps[i], &r->apps[i]);
+      passed = true;
+    }
+  free(first);
   return passed;
 }
 
@@ -309,6 +363,7 @@ static void serve_until_stopped(runner *r, serve *srv) {
   int leading = -1; /* not known yet */
   for (double next_config = 0; !stopping; seen = cache_wait(r->cache, seen, 1)) {
     if (lead(r, &leading, &next_config)) {
+      r->round++;
       bool changed = answer_requests(r, &next_config);
       if (run_now() >= next_config) {
         changed |= load_config(r);
@@ -324,6 +379,7 @@ static void serve_until_stopped(runner *r, serve *srv) {
 }
 
 static int run_once(runner *r) {
+  r->round++;
   bool config_ok = load_config(r);
   pass_due(r);
   run_print_table(r, r->o->out);

@@ -111,7 +111,7 @@ static bool namespace_of(kube_client *c, const json_t *body, const char **ns) {
 
 /* Is the object as the cache holds it what applying body would leave? */
 static bool cached_unchanged(runner *r, json_t *body, json_t *wanted) {
-  const char *ns;
+  const char *ns = NULL;
   json_t *live = NULL;
   bool same = namespace_of(r->c, body, &ns) &&
               cache_get(r->cache, str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"), &live) &&

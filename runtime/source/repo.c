@@ -135,3 +135,19 @@ int source_resolve(source_repo *s, const char *rev, source_rev *out) {
   git_object_free(commit);
   return 0;
 }
+
+int source_path_id(source_repo *s, const char *tree, const char *path, char out[41]) {
+  git_oid id;
+  git_tree *t = NULL;
+  git_tree_entry *e = NULL;
+  while (strncmp(path, "./", 2) == 0) path += 2;
+  bool root = strcmp(path, ".") == 0 || !*path;
+  int rc = git_oid_fromstr(&id, tree);
+  if (rc == 0) rc = git_tree_lookup(&t, s->repo, &id);
+  if (rc == 0 && !root) rc = git_tree_entry_bypath(&e, t, path);
+  if (rc == 0) git_oid_tostr(out, 41, root ? &id : git_tree_entry_id(e));
+  else source_fail(s, "no %s in tree %s of %s", path, tree, s->url);
+  git_tree_entry_free(e);
+  git_tree_free(t);
+  return rc ? SOURCE_ENOTFOUND : SOURCE_OK;
+}

@@ -184,6 +184,29 @@ static void unknown_revision_is_not_found(void **state) {
   source_free(s);
 }
 
+/* A commit to one env changes its path's id and leaves the other's. */
+static void path_ids_follow_their_paths(void **state) {
+  source_repo *s = fetched();
+  source_rev r;
+  char dev[41], prod[41], root[41];
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  assert_int_equal(source_path_id(s, r.tree, "envs/dev", dev), 0);
+  assert_string_equal(dev, sh_out("git -C %s/origin rev-parse main:envs/dev", tmp));
+  assert_int_equal(source_path_id(s, r.tree, "./envs/prod", prod), 0);
+  assert_int_equal(source_path_id(s, r.tree, ".", root), 0);
+  assert_string_equal(root, r.tree);
+  assert_int_equal(source_path_id(s, r.tree, "envs/none", root), SOURCE_ENOTFOUND);
+  sh("echo '// dev only' >> %s/origin/envs/dev/main.plumb", tmp);
+  commit_all("a comment in dev");
+  assert_int_equal(source_fetch(s, NULL), 0);
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  assert_int_equal(source_path_id(s, r.tree, "envs/prod", root), 0);
+  assert_string_equal(root, prod);
+  assert_int_equal(source_path_id(s, r.tree, "envs/dev", root), 0);
+  assert_string_not_equal(root, dev);
+  source_free(s);
+}
+
 /* ---- compiling from the tree ----------------------------------------------- */
 
 static char *yaml_of(const compile_result *r) {
@@ -536,6 +559,7 @@ int main(void) {
       cmocka_unit_test(unreachable_remote_says_so),
       cmocka_unit_test(resolve_every_form_of_revision),
       cmocka_unit_test(unknown_revision_is_not_found),
+      cmocka_unit_test(path_ids_follow_their_paths),
       cmocka_unit_test(compile_from_tree_equals_plumb_build),
       cmocka_unit_test(unchanged_tree_compiles_once),
       cmocka_unit_test(unknown_tree_is_not_found),
