@@ -78,7 +78,7 @@ build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(HDRS)
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS)
+test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS)
 	sh tests/run.sh
 
 build/fuzz/obj/%.o: %.c $(HDRS)
