@@ -125,6 +125,12 @@ char *arena_strndup(arena *a, const char *s, size_t n) {
 
 char *arena_strdup(arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
 
+char *heap_strdup(const char *s) {
+  char *d = s ? strdup(s) : NULL;
+  if (s && !d) abort();
+  return d;
+}
+
 /* Formats straight into the free end of the current chunk: one formatting
  * pass instead of a measuring pass and a writing one. */
 char *arena_vprintf(arena *a, const char *fmt, va_list ap) {

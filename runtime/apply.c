@@ -50,12 +50,6 @@ static char *ref_of(const json_t *obj) {
   return ref;
 }
 
-static char *dup_or_null(const char *s) {
-  char *d = s ? strdup(s) : NULL;
-  if (s && !d) abort();
-  return d;
-}
-
 void apply_result_free(apply_result *r) {
   for (size_t i = 0; i < r->n; i++) {
     free(r->items[i].ref);
@@ -86,7 +80,7 @@ static void outcome(const apply_opts *o, const json_t *obj, const char *verb, co
     r->cap = r->cap ? 2 * r->cap : 16;
     if (!(r->items = realloc(r->items, r->cap * sizeof *r->items))) abort();
   }
-  r->items[r->n++] = (apply_outcome){ref, dup_or_null(meta_str(obj, "namespace")), dup_or_null(verb), dup_or_null(error)};
+  r->items[r->n++] = (apply_outcome){ref, heap_strdup(meta_str(obj, "namespace")), heap_strdup(verb), heap_strdup(error)};
 }
 
 static bool established(const json_t *crd) {

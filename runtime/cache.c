@@ -5,6 +5,7 @@
  * out. Objects are kept as compact JSON text, a fraction of the memory of a
  * parsed tree, and parsed again when read. */
 #include "plumb/cache.h"
+#include "plumb/arena.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -41,12 +42,6 @@ struct cache {
   json_t *app_versions; /* app -> the version of its last change */
   watch *watches;
 };
-
-static char *dup_str(const char *s) {
-  char *d = s ? strdup(s) : NULL;
-  if (s && !d) abort();
-  return d;
-}
 
 static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 static const char *meta_str(const json_t *obj, const char *key) {
@@ -197,7 +192,7 @@ static int on_event(const char *type, json_t *obj, void *ctx) {
   const char *rv = meta_str(obj, "resourceVersion");
   if (rv && *rv) {
     free(w->rv);
-    w->rv = dup_str(rv);
+    w->rv = heap_strdup(rv);
   }
   if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
     store(w, obj);
@@ -216,7 +211,7 @@ static void unsync(watch *w, const char *why) {
   pthread_mutex_lock(&c->mu);
   w->synced = false;
   free(w->error);
-  w->error = dup_str(why);
+  w->error = heap_strdup(why);
   bump(c, NULL);
   pthread_mutex_unlock(&c->mu);
   free(w->rv);
@@ -291,7 +286,7 @@ int cache_watch(cache *c, const char *api_version, const char *kind, const char 
   if (!find(c, api_version, kind, ns)) {
     watch *w = calloc(1, sizeof *w);
     if (!w) abort();
-    *w = (watch){.owner = c, .api = dup_str(api_version), .kind = dup_str(kind), .ns = dup_str(ns),
+    *w = (watch){.owner = c, .api = heap_strdup(api_version), .kind = heap_strdup(kind), .ns = heap_strdup(ns),
                  .objects = json_object(), .next = c->watches};
     if ((rc = kube_client_new(&w->client, c->cfg, NULL, err)) != KUBE_OK) {
       watch_free(w);
@@ -336,7 +331,7 @@ bool cache_synced(cache *c, const char *api_version, const char *kind, const cha
 char *cache_error(cache *c, const char *api_version, const char *kind, const char *ns) {
   pthread_mutex_lock(&c->mu);
   watch *w = find(c, api_version, kind, ns);
-  char *e = dup_str(w ? w->error : NULL);
+  char *e = heap_strdup(w ? w->error : NULL);
   pthread_mutex_unlock(&c->mu);
   return e;
 }

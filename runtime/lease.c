@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "plumb/arena.h"
+
 struct lease {
   kube_client *c;
   char *ns, *name, *identity;
@@ -16,12 +18,6 @@ struct lease {
   bool leading;
   double renewed_at;   /* the last successful renewal of ours */
 };
-
-static char *dup_str(const char *s) {
-  char *d = strdup(s);
-  if (!d) abort();
-  return d;
-}
 
 static double mono(void) {
   struct timespec ts;
@@ -44,7 +40,7 @@ static json_t *micro_time_now(void) {
 lease *lease_new(kube_client *c, const lease_opts *o) {
   lease *l = calloc(1, sizeof *l);
   if (!l) abort();
-  *l = (lease){.c = c, .ns = dup_str(o->ns), .name = dup_str(o->name), .identity = dup_str(o->identity),
+  *l = (lease){.c = c, .ns = heap_strdup(o->ns), .name = heap_strdup(o->name), .identity = heap_strdup(o->identity),
                .duration_s = o->duration_s > 0 ? o->duration_s : 15};
   if (asprintf(&l->collection, "/apis/coordination.k8s.io/v1/namespaces/%s/leases", o->ns) < 0 ||
       asprintf(&l->path, "%s/%s", l->collection, o->name) < 0)

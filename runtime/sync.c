@@ -16,17 +16,6 @@ void sync_report_free(sync_report *r) {
   *r = (sync_report){0};
 }
 
-static char *dup_str(const char *s) {
-  char *d = strdup(s);
-  if (!d) abort();
-  return d;
-}
-
-static const char *str_at(const value *res, const char *path) {
-  const value *v = value_get_path(res, path);
-  return v && v->kind == V_STRING ? v->u.str.s : NULL;
-}
-
 /* Objects that name no namespace go to the application's. */
 static void aim(kube_client *c, const app_def *app) { kube_client_set_namespace(c, app->namespace); }
 
@@ -36,13 +25,14 @@ char *sync_check_project(kube_client *c, const app_def *app, const app_project *
   const char *why = app_check_source(p, app, a);
   for (size_t i = 0; i < r->nres && !why; i++) {
     const value *res = r->res[i].obj;
-    const char *api = str_at(res, "apiVersion"), *kind = str_at(res, "kind"), *ns = str_at(res, "metadata.namespace");
+    const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
+    const char *ns = value_get_string(res, "metadata.namespace");
     const kube_resource *kr;
     bool namespaced = kube_resource_find(c, api, kind, &kr) != KUBE_OK || kr->namespaced;
     why = app_check_object(p, app, api, kind, namespaced ? (ns ? ns : kube_default_namespace(c)) : NULL, a);
-    if (why) why = arena_printf(a, "%s \"%s\": %s", kind, str_at(res, "metadata.name"), why);
+    if (why) why = arena_printf(a, "%s \"%s\": %s", kind, value_get_string(res, "metadata.name"), why);
   }
-  char *out = why ? dup_str(why) : NULL;
+  char *out = why ? heap_strdup(why) : NULL;
   arena_free(a);
   return out;
 }
@@ -66,7 +56,7 @@ void sync_compare(kube_client *c, const app_def *app, const compile_result *r, s
   apply_result_free(&orphans);
   fclose(f);
   out->status = rc == 0 ? SYNC_SYNCED : rc == 1 ? SYNC_OUT_OF_SYNC : SYNC_UNKNOWN;
-  if (rc == 2) out->error = dup_str(kube_last_error(c));
+  if (rc == 2) out->error = heap_strdup(kube_last_error(c));
 }
 
 void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r, sync_report *out) {
@@ -85,7 +75,7 @@ void sync_apply(kube_client *c, const app_def *app, const app_project *p, const 
   int failed = apply_resources(c, r, &o);
   out->status = failed ? SYNC_OUT_OF_SYNC : SYNC_SYNCED;
   if (out->objects.halt)
-    out->error = dup_str(out->objects.halt);
+    out->error = heap_strdup(out->objects.halt);
   else if (failed && asprintf(&out->error, "%d object%s failed to sync", failed, failed == 1 ? "" : "s") < 0)
     abort();
 }

@@ -20,6 +20,9 @@ void *arena_alloc(arena *a, size_t size);          /* zeroed, max-aligned */
 void *arena_grow(arena *a, void *old, size_t old_size, size_t new_size);
 char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
+/* Outside any arena: a malloc'd copy of s (caller frees), NULL for NULL;
+ * aborts when memory runs out, as arena_alloc does. */
+char *heap_strdup(const char *s);
 char *arena_printf(arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(arena *a, const char *fmt, va_list ap);

@@ -52,7 +52,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   /* An empty build is far more often a mistake than a wish: compare
    * nothing, prune nothing. */
   char *refused = objs->nres == 0 && !app->allow_empty
-                      ? run_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)")
+                      ? heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)")
                       : sync_check_project(r->c, app, app_set_project(&r->defs, app->project), objs);
   if (!refused) return true;
   fail(st, refused);
@@ -109,7 +109,7 @@ static void compare(runner *r, const app_def *app, const compile_result *objs, s
     sync_compare(r->c, app, objs, rep);
     return;
   }
-  *rep = (sync_report){.status = SYNC_SYNCED, .diff = run_strdup("")};
+  *rep = (sync_report){.status = SYNC_SYNCED, .diff = heap_strdup("")};
 }
 
 /* The status after a pass, with the diff it found ("" once applied). */
@@ -117,7 +117,7 @@ static void settle(runner *r, const app_def *app, app_state *st, sync_report *re
   st->status = rep->status;
   run_set_error(st, rep->error);
   free(st->diff);
-  st->diff = run_strdup(rep->diff ? rep->diff : "");
+  st->diff = heap_strdup(rep->diff ? rep->diff : "");
   run_assess(r, app, st, objs);
 }
 

@@ -84,7 +84,6 @@ typedef struct {
 } runner;
 
 double run_now(void); /* monotonic seconds */
-char *run_strdup(const char *s);
 void run_set_error(app_state *st, const char *msg);
 
 /* loop.c: fetches url, unless done this round, and resolves rev; the

@@ -27,15 +27,9 @@ double run_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-char *run_strdup(const char *s) {
-  char *d = strdup(s);
-  if (!d) abort();
-  return d;
-}
-
 void run_set_error(app_state *st, const char *msg) {
   free(st->error);
-  st->error = msg ? run_strdup(msg) : NULL;
+  st->error = msg ? heap_strdup(msg) : NULL;
 }
 
 /* ---- repositories, one per URL ------------------------------------------- */
@@ -81,7 +75,7 @@ static int open_repo(runner *r, const app_def *app, const char *url, repo_entry 
   source_creds_free(creds);
   if (rc != SOURCE_OK) return rc;
   if (!(r->repos = realloc(r->repos, (r->nrepos + 1) * sizeof *r->repos))) abort();
-  r->repos[r->nrepos] = (repo_entry){.url = run_strdup(url), .repo = s};
+  r->repos[r->nrepos] = (repo_entry){.url = heap_strdup(url), .repo = s};
   *out = &r->repos[r->nrepos++];
   return SOURCE_OK;
 }
@@ -93,7 +87,7 @@ static int fetch_once(runner *r, repo_entry *e) {
   e->fetched = r->round;
   free(e->error);
   e->rc = source_fetch(e->repo, NULL);
-  e->error = e->rc ? run_strdup(source_last_error(e->repo)) : NULL;
+  e->error = e->rc ? heap_strdup(source_last_error(e->repo)) : NULL;
   return e->rc;
 }
 
@@ -105,11 +99,11 @@ int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, s
   if (rc != SOURCE_OK) return rc;
   *s = e->repo;
   if (fetch_once(r, e) != SOURCE_OK) {
-    *err = run_strdup(e->error);
+    *err = heap_strdup(e->error);
     return e->rc;
   }
   rc = source_resolve(*s, rev, out);
-  if (rc != SOURCE_OK) *err = run_strdup(source_last_error(*s));
+  if (rc != SOURCE_OK) *err = heap_strdup(source_last_error(*s));
   return rc;
 }
 
@@ -130,7 +124,7 @@ static void adopt(runner *r, arena *a, app_set *defs) {
   app_state *apps = calloc(defs->napps + 1, sizeof *apps);
   if (!apps) abort();
   for (size_t i = 0; i < defs->napps; i++) {
-    apps[i] = (app_state){.name = run_strdup(defs->apps[i].name), .health = HEALTH_UNKNOWN};
+    apps[i] = (app_state){.name = heap_strdup(defs->apps[i].name), .health = HEALTH_UNKNOWN};
     for (size_t k = 0; k < r->napps; k++)
       if (r->apps[k].name && strcmp(r->apps[k].name, apps[i].name) == 0) {
         free(apps[i].name);
@@ -389,7 +383,7 @@ static int run_once(runner *r) {
 }
 
 int run_main(kube_client *c, const run_opts *o) {
-  runner r = {.c = c, .o = o, .home = run_strdup(kube_default_namespace(c)), .config_builds = source_builds_new(2),
+  runner r = {.c = c, .o = o, .home = heap_strdup(kube_default_namespace(c)), .config_builds = source_builds_new(2),
               .store = status_new(), .metrics = metrics_new()};
   run_metrics_declare(&r);
   int rc = 0;

@@ -81,8 +81,8 @@ static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M
 /* The error, else what a rollback's pause means, else "". */
 static char *message(const app_state *st) {
   char *m;
-  if (st->error) return run_strdup(st->error);
-  if (!*st->hist.rollback) return run_strdup("");
+  if (st->error) return heap_strdup(st->error);
+  if (!*st->hist.rollback) return heap_strdup("");
   if (asprintf(&m, "auto-sync paused after rollback to %.7s", st->hist.rollback) < 0) abort();
   return m;
 }
