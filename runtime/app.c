@@ -36,6 +36,12 @@ typedef struct {
   pos at;           /* of the definition, for missing fields */
 } reader;
 
+/* Positions outlive the build they were read from: their file names too. */
+static pos kept(arena *a, pos p) {
+  p.file = p.file ? arena_strdup(a, p.file) : NULL;
+  return p;
+}
+
 static const value *field_of(reader *r, const value *obj, const char *path, value_kind want, bool required) {
   const value *v = value_get_path(obj, path);
   if (!v) {
@@ -109,7 +115,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   *app = (app_def){.name = name, .at = r->at};
   app->project = string_at(r, spec, "project", "default");
   const value *at = value_get_path(spec, "project");
-  app->project_at = at ? at->at : r->at;
+  app->project_at = at ? kept(r->a, at->at) : r->at;
   app->repo = string_at(r, spec, "source.repo", NULL);
   app->revision = string_at(r, spec, "source.revision", "HEAD");
   app->path = string_at(r, spec, "source.path", ".");
@@ -169,8 +175,8 @@ const app_project *app_set_project(const app_set *s, const char *name) {
   return NULL;
 }
 
-int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d) {
-  int errors = d->errors;
+/* Every definition among r's resources, as they are written. */
+static void read_definitions(app_set *s, arena *a, const compile_result *r, diag_list *d) {
   *s = (app_set){0};
   s->apps = arena_alloc(a, (r->nres + 1) * sizeof *s->apps);
   s->projects = arena_alloc(a, (r->nres + 2) * sizeof *s->projects);
@@ -183,18 +189,64 @@ int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d) {
     bool is_app = strcmp(kind, "Application") == 0;
     /* The name was written where the definition was made; the resource
      * itself may come from a template in the standard library. */
-    reader rd = {a, d, arena_printf(a, "%s %s", is_app ? "application" : "project", name), nv ? nv->at : res->at};
+    reader rd = {a, d, arena_printf(a, "%s %s", is_app ? "application" : "project", name), kept(a, nv ? nv->at : res->at)};
     /* The compiler has refused two definitions of one name already. */
     if (is_app)
       read_app(&rd, res, name, &s->apps[s->napps++]);
     else
       read_project(&rd, res, name, &s->projects[s->nprojects++]);
   }
-  if (!app_set_project(s, "default")) s->projects[s->nprojects++] = default_project();
+}
+
+static void check_projects(const app_set *s, diag_list *d) {
   for (size_t i = 0; i < s->napps; i++)
     if (!app_set_project(s, s->apps[i].project))
       diag_error(d, s->apps[i].project_at, "application %s: project \"%s\" is not defined", s->apps[i].name, s->apps[i].project);
+}
+
+int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d) {
+  int errors = d->errors;
+  read_definitions(s, a, r, d);
+  if (!app_set_project(s, "default")) s->projects[s->nprojects++] = default_project();
+  check_projects(s, d);
   return d->errors - errors;
+}
+
+int app_set_read_children(app_set *s, arena *a, const compile_result *r, const app_set *config, const char *parent,
+                          diag_list *d) {
+  int errors = d->errors;
+  read_definitions(s, a, r, d);
+  /* Who may push to an application's repository must not widen what
+   * applications may do. */
+  for (size_t i = 0; i < s->nprojects; i++)
+    diag_error(d, s->projects[i].at, "project %s: projects may be declared only in the config repository",
+               s->projects[i].name);
+  s->projects = config->projects;
+  s->nprojects = config->nprojects;
+  parent = arena_strdup(a, parent);
+  for (size_t i = 0; i < s->napps; i++) s->apps[i].parent = parent;
+  check_projects(s, d);
+  return d->errors - errors;
+}
+
+static bool same_string(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+static bool same_pos(pos a, pos b) { return same_string(a.file, b.file) && a.line == b.line && a.col == b.col; }
+
+bool app_def_equal(const app_def *a, const app_def *b) {
+  const char *const sa[] = {a->name, a->project, a->repo, a->revision, a->path, a->env, a->cluster, a->namespace, a->parent};
+  const char *const sb[] = {b->name, b->project, b->repo, b->revision, b->path, b->env, b->cluster, b->namespace, b->parent};
+  for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
+    if (!same_string(sa[i], sb[i])) return false;
+  if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||
+      a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
+      !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at))
+    return false;
+  for (size_t i = 0; i < a->ncredentials; i++)
+    if (!same_string(a->credentials[i].key, b->credentials[i].key) ||
+        !same_string(a->credentials[i].value, b->credentials[i].value))
+      return false;
+  return true;
 }
 
 /* ---- what a project permits ------------------------------------------------ */

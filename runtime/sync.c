@@ -28,7 +28,9 @@ char *sync_check_project(kube_client *c, const app_def *app, const app_project *
     const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
     const char *ns = value_get_string(res, "metadata.namespace");
     const kube_resource *kr;
-    bool namespaced = kube_resource_find(c, api, kind, &kr) != KUBE_OK || kr->namespaced;
+    /* An application declared by app's build is checked as one of its
+     * namespaced objects: no server serves that kind. */
+    bool namespaced = app_is_definition(res) || kube_resource_find(c, api, kind, &kr) != KUBE_OK || kr->namespaced;
     why = app_check_object(p, app, api, kind, namespaced ? (ns ? ns : kube_default_namespace(c)) : NULL, a);
     if (why) why = arena_printf(a, "%s \"%s\": %s", kind, value_get_string(res, "metadata.name"), why);
   }

@@ -6,7 +6,10 @@
  * runtime, never an object for a cluster. Reading them checks every field,
  * with errors at the file:line:col that set it. A project restricts what
  * its applications may use; a violation is an error on the application, and
- * nothing of it is applied. */
+ * nothing of it is applied.
+ *
+ * An application's build may declare applications too (app of apps): the
+ * runtime manages them as its children. Projects are the config's alone. */
 #ifndef PLUMB_APP_H
 #define PLUMB_APP_H
 
@@ -29,7 +32,8 @@ typedef struct {
   int interval_s;
   app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
   size_t ncredentials;
-  pos at, project_at; /* where its name and its project were written */
+  const char *parent; /* the application whose build declares it; NULL: the config */
+  pos at, project_at;  /* where its name and its project were written */
 } app_def;
 
 typedef struct {
@@ -62,7 +66,16 @@ bool app_is_definition(const value *res);
  * positions the values came from. Returns the number of errors. */
 int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d);
 
+/* As app_set_read, for the build of the application parent: the
+ * applications it declares, each with that parent. Their projects are
+ * config's, which s shares; a project in the build is an error. */
+int app_set_read_children(app_set *s, arena *a, const compile_result *r, const app_set *config, const char *parent,
+                          diag_list *d);
+
 const app_project *app_set_project(const app_set *s, const char *name);
+
+/* Whether a and b define the same application, written at the same places. */
+bool app_def_equal(const app_def *a, const app_def *b);
 
 /* NULL when project p lets app use its repository and destination; else
  * the reason, allocated in a. */

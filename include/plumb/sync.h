@@ -26,7 +26,8 @@ void sync_report_free(sync_report *r);
 
 /* NULL when project p permits every resource of r for app; else the first
  * reason (caller frees). Namespaced-ness comes from discovery; a kind the
- * server does not know yet (a CRD in the same build) counts as namespaced. */
+ * server does not know yet (a CRD in the same build) counts as namespaced,
+ * as do the applications r declares (app.h: kind plumb.dev/Application). */
 char *sync_check_project(kube_client *c, const app_def *app, const app_project *p, const compile_result *r);
 
 /* Compares the cluster with r: Synced, OutOfSync with the diff, or Unknown

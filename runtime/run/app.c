@@ -25,11 +25,12 @@ static bool fail(app_state *st, const char *msg) {
   return false;
 }
 
-/* Fetches, resolves rev, compiles and checks against the project: the
- * objects to sync in *objs (caller frees objs->res). False with the
- * reason in st when any step fails. */
+/* Fetches, resolves rev, compiles, reads the applications the build
+ * declares and checks all against the project: the objects to sync in
+ * *objs (caller frees objs->res), the applications in *kids (caller frees).
+ * False with the reason in st when any step fails. */
 static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, source_repo **s, source_rev *out,
-                     compile_result *objs) {
+                     compile_result *objs, run_children *kids) {
   char *err;
   const compile_result *res;
   if (run_fetch(r, app, app->repo, rev, s, out, &err) != SOURCE_OK) {
@@ -42,22 +43,25 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   if (source_path_id(*s, out->tree, app->path, st->path_tree) != SOURCE_OK) *st->path_tree = '\0';
   if (source_compile(*s, st->builds, out->tree, app->path, *app->env ? app->env : NULL, &res) != SOURCE_OK)
     return fail(st, source_last_error(*s));
-  if (res->diags.errors) {
-    char *text = run_diagnostics(&res->diags);
-    fail(st, text);
-    free(text);
+  char *refused = res->diags.errors ? run_diagnostics(&res->diags) : NULL;
+  if (refused || !run_children_read(r, app, res, kids, &refused)) {
+    fail(st, refused);
+    free(refused);
     return false;
   }
-  *objs = objects_of(res);
   /* An empty build is far more often a mistake than a wish: compare
-   * nothing, prune nothing. */
-  char *refused = objs->nres == 0 && !app->allow_empty
-                      ? heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)")
-                      : sync_check_project(r->c, app, app_set_project(&r->defs, app->project), objs);
-  if (!refused) return true;
+   * nothing, prune nothing. One that declares applications is no mistake;
+   * they are checked against the project as its objects are. */
+  refused = res->nres == 0 && !app->allow_empty
+                ? heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)")
+                : sync_check_project(r->c, app, app_set_project(&r->defs, app->project), res);
+  if (!refused) {
+    *objs = objects_of(res);
+    return true;
+  }
   fail(st, refused);
   free(refused);
-  free(objs->res);
+  run_children_free(kids);
   return false;
 }
 
@@ -68,6 +72,9 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
 static void apply(runner *r, const app_def *app, const compile_result *objs, sync_report *rep) {
   double start = run_now();
   app_def policy = *app;
+  /* build_at has refused the empty builds that are mistakes: one left
+   * declares applications, or allow_empty permits it. */
+  policy.allow_empty = true;
   char *partial = NULL;
   if (policy.prune && !run_view_complete(r, objs, 5, &partial)) policy.prune = false;
   sync_apply(r->c, &policy, app_set_project(&r->defs, app->project), objs, rep);
@@ -165,11 +172,13 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   compile_result objs;
   unsigned char built[32];
   uint64_t version = r->cache ? cache_app_version(r->cache, app->name) : 0;
+  run_children kids;
   st->passed_at = time(NULL);
-  if (!build_at(r, app, st, app->revision, &s, &rev, &objs)) {
+  if (!build_at(r, app, st, app->revision, &s, &rev, &objs, &kids)) {
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
+  run_children_offer(st, &kids);
   run_view_watch(r, &objs);
   digest(&objs, built);
   if (!asked && repeats_last(r, app, st, &objs, version, built)) {
@@ -208,8 +217,11 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
   source_repo *s;
   source_rev rev, head;
   compile_result objs;
+  run_children kids;
   st->passed_at = time(NULL);
-  if (!build_at(r, app, st, commit, &s, &rev, &objs)) return;
+  if (!build_at(r, app, st, commit, &s, &rev, &objs, &kids)) return;
+  /* What it declares follows the revision, not the rollback. */
+  run_children_free(&kids);
   if (source_resolve(s, app->revision, &head) != SOURCE_OK) {
     fail(st, source_last_error(s));
     free(objs.res);

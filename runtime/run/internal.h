@@ -2,6 +2,8 @@
  *
  *   loop.c    the loop: the config repository, requests, when each
  *             application's turn comes
+ *   set.c     the set of applications: the config's and those their
+ *             builds declare (app of apps), regrouped between passes
  *   app.c     one application: a pass (fetch, compile, check, compare,
  *             apply, record), a rollback and its pause of automated sync
  *   report.c  what passes show: health, the status documents, metrics, the
@@ -26,6 +28,13 @@
 #include "plumb/status.h"
 #include "plumb/sync.h"
 
+/* The applications one build declares, in their own arena (a NULL: none
+ * read). */
+typedef struct {
+  arena *a;
+  app_set set;
+} run_children;
+
 typedef struct {
   char *name;
   history hist;     /* hist.applied: the commit last applied in full */
@@ -45,6 +54,11 @@ typedef struct {
   unsigned char built[32];
   char path_tree[41]; /* the id of its path in the last pass's tree */
   source_builds *builds;
+  /* App of apps: what its builds declare. A pass leaves what it read in
+   * pending; the loop regroups the set between passes and makes it the
+   * children. */
+  run_children children, pending;
+  char *refused; /* its children the last regrouping refused, and why */
 } app_state;
 
 /* A repository and its last fetch: one per URL and round, however many
@@ -65,8 +79,9 @@ typedef struct {
   kube_client *c;
   const run_opts *o;
   char *home;          /* the runtime's namespace: histories live there */
-  arena *defs_arena;   /* the app set's strings; replaced with the set */
-  app_set defs;
+  arena *config_arena; /* the config's definitions; replaced with them */
+  app_set config;
+  app_set defs;        /* the config's applications and their children (defs.apps malloc'd); its projects */
   app_state *apps;     /* apps[i] follows defs.apps[i] */
   size_t napps;
   repo_entry *repos;
@@ -93,6 +108,26 @@ int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, s
               char **err);
 /* Errors as the user sees them: file:line:col, the line, a caret. */
 char *run_diagnostics(const diag_list *d);
+
+/* set.c: the set changes only between passes (passes hold pointers into
+ * r->apps and r->defs). */
+/* Takes the config's definitions, in a (freed with them), and regroups. */
+void run_set_config(runner *r, arena *a, const app_set *config);
+/* Takes into the set the children passes left pending; true when an
+ * application joined it. Refused children are errors on their parent;
+ * those no longer declared leave it, their objects staying in the cluster. */
+bool run_set_regroup(runner *r);
+/* Forgets every application and the config's definitions. */
+void run_set_forget(runner *r);
+/* The index in r->apps of the application called name; r->napps if none. */
+size_t run_set_index(const runner *r, const char *name);
+/* The applications res, app's build, declares in *out (caller frees with
+ * run_children_free); false with the errors in *err (caller frees) when
+ * they do not read. */
+bool run_children_read(runner *r, const app_def *app, const compile_result *res, run_children *out, char **err);
+/* Leaves kids (taken) pending for st, unless they are its children already. */
+void run_children_offer(app_state *st, run_children *kids);
+void run_children_free(run_children *kids);
 
 /* app.c: one pass of app; asked (POST sync) applies whatever the policy
  * and ends a rollback's pause. */

@@ -3,12 +3,13 @@
  * One loop, one thread. It sleeps until the live cache sees a change, the
  * server queues a request, or a second passes; then, while it holds the
  * Lease, each application whose interval has passed, or whose objects
- * changed, goes through a pass (app.c), those a commit changed first. A
- * runtime without the Lease stands by: it renews nothing, writes nothing
- * and is not ready. State worth
- * keeping between passes is small: per application the commit it last
- * applied and what the last pass said. The HTTP server sees that state
- * only as the loop publishes it (status.h). */
+ * changed, goes through a pass (app.c), those a commit changed first;
+ * then the set takes in the applications the passes found declared
+ * (set.c). A runtime without the Lease stands by: it renews nothing,
+ * writes nothing and is not ready. State worth keeping between passes is
+ * small: per application the commit it last applied and what the last
+ * pass said. The HTTP server sees that state only as the loop publishes
+ * it (status.h). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,42 +120,6 @@ char *run_diagnostics(const diag_list *d) {
 
 /* ---- the config repository ---------------------------------------------- */
 
-/* Takes the new definitions, keeping the state of applications that stay. */
-static void adopt(runner *r, arena *a, app_set *defs) {
-  app_state *apps = calloc(defs->napps + 1, sizeof *apps);
-  if (!apps) abort();
-  for (size_t i = 0; i < defs->napps; i++) {
-    apps[i] = (app_state){.name = heap_strdup(defs->apps[i].name), .health = HEALTH_UNKNOWN};
-    for (size_t k = 0; k < r->napps; k++)
-      if (r->apps[k].name && strcmp(r->apps[k].name, apps[i].name) == 0) {
-        free(apps[i].name);
-        apps[i] = r->apps[k];
-        r->apps[k] = (app_state){0};
-      }
-    /* Its definition may have changed: the next pass is a full one. */
-    memset(apps[i].built, 0, sizeof apps[i].built);
-    if (apps[i].builds) continue;
-    apps[i].builds = source_builds_new(2);
-    run_metrics_start_app(r, apps[i].name);
-    if (history_load(r->c, r->home, apps[i].name, &apps[i].hist) != KUBE_OK)
-      fprintf(r->o->out, "%s: cannot read its history: %s\n", apps[i].name, kube_last_error(r->c));
-  }
-  for (size_t k = 0; k < r->napps; k++) {
-    free(r->apps[k].name);
-    free(r->apps[k].error);
-    free(r->apps[k].diff);
-    json_decref(r->apps[k].resources);
-    source_builds_free(r->apps[k].builds);
-    history_free(&r->apps[k].hist);
-  }
-  free(r->apps);
-  arena_free(r->defs_arena);
-  r->apps = apps;
-  r->napps = defs->napps;
-  r->defs = *defs;
-  r->defs_arena = a;
-}
-
 /* Reads the definitions; on any failure the previous ones stay in force.
  * False when it failed. */
 static bool load_config(runner *r) {
@@ -168,7 +133,7 @@ static bool load_config(runner *r) {
     return false;
   }
   /* The same tree makes the same definitions. */
-  if (r->defs_arena && strcmp(rev.tree, r->config_tree) == 0) return true;
+  if (r->config_arena && strcmp(rev.tree, r->config_tree) == 0) return true;
   if (source_compile(s, r->config_builds, rev.tree, r->o->path ? r->o->path : ".", NULL, &res) != SOURCE_OK) {
     fprintf(r->o->out, "config %s: %s\n", r->o->repo, source_last_error(s));
     return false;
@@ -185,18 +150,12 @@ static bool load_config(runner *r) {
     arena_free(a);
     return false;
   }
-  adopt(r, a, &defs);
+  run_set_config(r, a, &defs);
   memcpy(r->config_tree, rev.tree, sizeof r->config_tree);
   return true;
 }
 
 /* ---- requests from the server ------------------------------------------- */
-
-static size_t app_named(const runner *r, const char *name) {
-  size_t i = 0;
-  while (i < r->napps && strcmp(r->apps[i].name, name) != 0) i++;
-  return i;
-}
 
 static bool same_repo(const char *url, const char *key) {
   char *k = source_url_key(url);
@@ -236,7 +195,7 @@ static bool answer_requests(runner *r, double *next_config) {
       refresh(r, q[k].key, next_config);
       continue;
     }
-    size_t i = app_named(r, q[k].app);
+    size_t i = run_set_index(r, q[k].app);
     if (i == r->napps) continue; /* gone with a new config since it was asked */
     bool sync = q[k].kind == STATUS_SYNC;
     if (sync) run_app_pass(r, &r->defs.apps[i], &r->apps[i], true);
@@ -280,7 +239,7 @@ static bool lead(runner *r, int *leading, double *next_config) {
     const char *holder = lease_holder(r->lease);
     if (now) fprintf(r->o->out, "plumb run: leading\n");
     else fprintf(r->o->out, "plumb run: standing by; the leader is %s\n", *holder ? holder : "unknown");
-    adopt(r, NULL, &(app_set){0});
+    run_set_forget(r);
     run_publish(r);
     *next_config = 0;
     metrics_set(r->fam.leader, NULL, now);
@@ -301,7 +260,7 @@ static void runner_free(runner *r) {
     fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->c));
   lease_free(r->lease);
   cache_free(r->cache);
-  adopt(r, NULL, &(app_set){0});
+  run_set_forget(r);
   free(r->apps);
   for (size_t i = 0; i < r->nrepos; i++) {
     free(r->repos[i].url);
@@ -365,20 +324,30 @@ static void serve_until_stopped(runner *r, serve *srv) {
       }
       run_view_note_changes(r);
       changed |= pass_due(r);
+      changed |= run_set_regroup(r);
       if (changed) run_publish(r);
     }
-    serve_set_ready(srv, leading == 1 && r->defs_arena != NULL);
+    serve_set_ready(srv, leading == 1 && r->config_arena != NULL);
     fflush(r->o->out);
   }
 }
 
+/* --once: a pass of each application that has had none, those the last
+ * regrouping added. */
+static void pass_new(runner *r) {
+  for (size_t i = 0; i < r->napps; i++)
+    if (!r->apps[i].passed_at) run_app_pass(r, &r->defs.apps[i], &r->apps[i], false);
+}
+
+/* One pass of every application, children (and theirs) included. */
 static int run_once(runner *r) {
   r->round++;
   bool config_ok = load_config(r);
   pass_due(r);
+  while (run_set_regroup(r)) pass_new(r);
   run_print_table(r, r->o->out);
   int rc = !config_ok;
-  for (size_t i = 0; i < r->napps; i++) rc |= r->apps[i].status != SYNC_SYNCED;
+  for (size_t i = 0; i < r->napps; i++) rc |= r->apps[i].status != SYNC_SYNCED || r->apps[i].refused;
   return rc;
 }
 

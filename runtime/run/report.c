@@ -78,10 +78,16 @@ void run_assess(runner *r, const app_def *app, app_state *st, const compile_resu
 
 static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t)); }
 
-/* The error, else what a rollback's pause means, else "". */
+/* The error and the children refused, else what a rollback's pause
+ * means, else "". */
 static char *message(const app_state *st) {
   char *m;
-  if (st->error) return heap_strdup(st->error);
+  if (st->error || st->refused) {
+    if (asprintf(&m, "%s%s%s", st->error ? st->error : "", st->error && st->refused ? "\n" : "",
+                 st->refused ? st->refused : "") < 0)
+      abort();
+    return m;
+  }
   if (!*st->hist.rollback) return heap_strdup("");
   if (asprintf(&m, "auto-sync paused after rollback to %.7s", st->hist.rollback) < 0) abort();
   return m;
@@ -101,6 +107,7 @@ static json_t *document(const app_def *app, const app_state *st) {
       "resources", st->resources ? json_deep_copy(st->resources) : json_array(), "history",
       json_deep_copy(st->hist.entries));
   if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
+  if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
   free(repo);
   free(msg);
   return doc;
@@ -128,7 +135,8 @@ void run_print_table(runner *r, FILE *out) {
   fprintf(out, "%-24s %-10s %-8s %s\n", "APP", "SYNC", "COMMIT", "MESSAGE");
   for (size_t i = 0; i < r->napps; i++) {
     app_state *st = &r->apps[i];
-    fprintf(out, "%-24s %-10s %-8.7s %s\n", st->name, sync_status_name(st->status), *st->commit ? st->commit : "-",
-            st->error ? st->error : "");
+    char *msg = message(st);
+    fprintf(out, "%-24s %-10s %-8.7s %s\n", st->name, sync_status_name(st->status), *st->commit ? st->commit : "-", msg);
+    free(msg);
   }
 }

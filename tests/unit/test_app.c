@@ -14,23 +14,46 @@
 typedef struct {
   compile_result *r;
   app_set set;
+  arena *kids_arena; /* outlives the builds the children were read from */
+  app_set kids;
   char *errors; /* what diag_print says, "" when nothing */
 } fixture;
 
 static fixture *F;
 
-/* Compiles `body` inside `import "std/gitops"; env apps { ... }`. */
-static app_set *read_apps(const char *body) {
+/* Compiles `body` inside `import "std/gitops"; env apps { ... }`, as FILE. */
+static compile_result *compile_apps(const char *file, const char *body) {
   char src[4096];
   snprintf(src, sizeof src, "import \"std/gitops\"\nenv apps {\n%s\n}\n", body);
-  F->r = compile_source("apps.plumb", src, strlen(src), NULL);
-  assert_int_equal(F->r->diags.errors, 0);
-  app_set_read(&F->set, F->r->arena, F->r, &F->r->diags);
+  compile_result *r = compile_source(file, src, strlen(src), NULL);
+  assert_int_equal(r->diags.errors, 0);
+  return r;
+}
+
+static void print_errors(const diag_list *d) {
   size_t len;
+  free(F->errors);
   FILE *out = open_memstream(&F->errors, &len);
-  diag_print(&F->r->diags, out);
+  diag_print(d, out);
   fclose(out);
+}
+
+static app_set *read_apps(const char *body) {
+  F->r = compile_apps("apps.plumb", body);
+  app_set_read(&F->set, F->r->arena, F->r, &F->r->diags);
+  print_errors(&F->r->diags);
   return &F->set;
+}
+
+/* What the build of the application "root" declares, F->set the config's;
+ * the build is gone when it returns. */
+static app_set *read_children(const char *body) {
+  compile_result *r = compile_apps("root/main.plumb", body);
+  if (!F->kids_arena) F->kids_arena = arena_new();
+  app_set_read_children(&F->kids, F->kids_arena, r, &F->set, "root", &r->diags);
+  print_errors(&r->diags);
+  compile_free(r);
+  return &F->kids;
 }
 
 static int setup(void **state) {
@@ -40,6 +63,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   compile_free(F->r);
+  arena_free(F->kids_arena);
   free(F->errors);
   free(F);
   return 0;
@@ -138,6 +162,44 @@ static void definitions_are_told_from_resources(void **state) {
   assert_int_equal(defs, 1);
 }
 
+static void children_name_their_parent_and_take_the_configs_projects(void **state) {
+  read_apps("app p = project(name: \"team\", kinds: [\"Deployment\"])");
+  read_children("app a = application(name: \"web\", repo: \"r\", project: \"team\")\n"
+                "app b = application(name: \"api\", repo: \"r\")\nConfigMap \"c\" {}");
+  assert_string_equal(F->errors, "");
+  assert_int_equal(F->kids.napps, 2);
+  assert_string_equal(F->kids.apps[0].name, "api"); /* in the build's order */
+  assert_string_equal(F->kids.apps[0].parent, "root");
+  assert_ptr_equal(app_set_project(&F->kids, "team"), app_set_project(&F->set, "team"));
+  assert_non_null(app_set_project(&F->kids, "default"));
+  /* Where it was written outlives the build. */
+  assert_string_equal(F->kids.apps[0].at.file, "root/main.plumb");
+  assert_int_equal(F->kids.apps[0].at.line, 4);
+}
+
+static void a_build_declares_no_projects_and_names_only_the_configs(void **state) {
+  read_apps("");
+  read_children("app p = project(name: \"mine\", kinds: [\"*\"], cluster_kinds: [\"*\"])\n"
+                "app a = application(name: \"web\", repo: \"r\", project: \"mine\")");
+  assert_non_null(strstr(F->errors, "root/main.plumb:3:"));
+  assert_non_null(strstr(F->errors, "project mine: projects may be declared only in the config repository"));
+  assert_non_null(strstr(F->errors, "root/main.plumb:4:"));
+  assert_non_null(strstr(F->errors, "application web: project \"mine\" is not defined"));
+}
+
+static void definitions_are_equal_only_when_all_is(void **state) {
+  const char *web = "app a = application(name: \"web\", repo: \"r\", credentials: { token_file: \"/t\" })";
+  read_apps(web);
+  app_def first = read_children(web)->apps[0];
+  assert_true(app_def_equal(&first, &read_children(web)->apps[0]));
+  assert_false(app_def_equal(&first, &F->set.apps[0])); /* the config's: no parent */
+  /* The same, written elsewhere. */
+  assert_false(app_def_equal(&first, &read_children("\napp a = application(name: \"web\", repo: \"r\", "
+                                                     "credentials: { token_file: \"/t\" })")->apps[0]));
+  assert_false(app_def_equal(&first, &read_children("app a = application(name: \"web\", repo: \"r\", "
+                                                     "credentials: { token_file: \"/u\" })")->apps[0]));
+}
+
 static void intervals(void **state) {
   assert_int_equal(app_parse_interval("30s"), 30);
   assert_int_equal(app_parse_interval("3m"), 180);
@@ -158,6 +220,9 @@ int main(void) {
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),
       T(definitions_are_told_from_resources),
+      T(children_name_their_parent_and_take_the_configs_projects),
+      T(a_build_declares_no_projects_and_names_only_the_configs),
+      T(definitions_are_equal_only_when_all_is),
       T(intervals),
   };
   return cmocka_run_group_tests_name("app", tests, NULL, NULL);
