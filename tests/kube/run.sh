@@ -4,6 +4,9 @@
 #   tests/kube/scenarios.sh        plumb apply / diff, from the command line
 #   tests/kube/waves.sh            sync waves and health waits of plumb apply
 #   tests/kube/gitops.sh           plumb run on real git repositories
+#   tests/kube/clusters.sh         plumb run applying to a second cluster
+#                                  (a context, a cluster Secret), and what
+#                                  it refuses as a destination
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
@@ -37,6 +40,7 @@ PLUMB=${1:-build/asan/plumb}
 script kube tests/kube/scenarios.sh
 script waves tests/kube/waves.sh
 script gitops tests/kube/gitops.sh
+script clusters tests/kube/clusters.sh
 script deploy tests/kube/deploy.sh
 script serve tests/kube/serve.sh
 script resilience tests/kube/resilience.sh
