@@ -14,12 +14,12 @@
 
 enum { MAX_SECRET_FILE = 64 << 10, WAIT_DEFAULT_S = 300 };
 
-/* A client for the cluster the flags name. No kubeconfig anywhere: inside
- * a pod, the service account (as client-go falls back). */
+/* A client for the cluster the flags name. No kubeconfig anywhere and none
+ * asked for: inside a pod, the service account (as client-go falls back). */
 static bool connect(const cli *c, kube_config **cfg, kube_client **k) {
   char *err = NULL;
   int found = kube_config_load(cfg, c->kubeconfig, c->context, &err);
-  if (found == KUBE_ENOTFOUND && !c->kubeconfig) {
+  if (found == KUBE_ENOTFOUND && !c->kubeconfig && !c->context) {
     free(err);
     err = NULL;
     found = kube_config_in_cluster(cfg, NULL, &err);
@@ -135,6 +135,7 @@ static int cmd_run(cli *c) {
   int rc = 2;
   if (!bad && connect(c, &cfg, &k)) {
     o.cfg = cfg;
+    o.kubeconfig = c->kubeconfig;
     rc = run_main(k, &o);
   }
   kube_client_free(k);

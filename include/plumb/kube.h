@@ -54,8 +54,16 @@ typedef struct kube_config {
 
 /* Loads kubeconfig as kubectl does: `path` if given, else every file of
  * $KUBECONFIG (merged, first one wins per map key), else ~/.kube/config;
- * then the named context or current-context. */
+ * then the named context or current-context. KUBE_ENOTFOUND when there is
+ * no kubeconfig at all, or it lacks the context named. */
 int kube_config_load(kube_config **out, const char *path, const char *context, char **err);
+/* The same from a kubeconfig given as data (a Secret's), called `name` in
+ * errors. It must be self-contained: a field naming a file (tokenFile,
+ * certificate-authority, client-certificate, client-key), an exec plugin
+ * or an auth-provider is refused, as whoever writes the data would read
+ * the runtime's files or run commands as it. */
+int kube_config_parse(kube_config **out, const char *name, const char *text, size_t len, const char *context,
+                      char **err);
 /* The service-account files under /var/run/secrets/kubernetes.io/
  * serviceaccount and KUBERNETES_SERVICE_HOST/PORT; `dir` overrides the
  * directory (tests). The token file is re-read when it changes. */

@@ -27,11 +27,15 @@ typedef struct {
   unsigned port;
   const char *token;          /* the API's bearer token; NULL refuses the API */
   const char *webhook_secret; /* NULL refuses every webhook delivery */
-  /* Unless once: the live cache's watches make clients of their own from
-   * cfg, and replicas elect a leader through a Lease of this duration in
-   * seconds (0: 15). */
+  /* The runtime's own cluster, whose client run_main is given. Unless
+   * once, the live cache's watches make clients of their own from cfg, and
+   * replicas elect a leader through a Lease of this duration in seconds
+   * (0: 15). */
   kube_config *cfg;
   int lease_duration_s;
+  /* Where applications' clusters named by a context are looked up: a
+   * kubeconfig file, or NULL for $KUBECONFIG or ~/.kube/config. */
+  const char *kubeconfig;
 } run_opts;
 
 /* Runs until SIGTERM or SIGINT, serving the HTTP port, or one pass with

@@ -1,7 +1,9 @@
 /* config.c: where the cluster is and who we are to it, found as kubectl
  * finds it (client-go's clientcmd loading rules and rest.InClusterConfig),
  * and the bearer token of the moment: token files are re-read when they
- * rotate, exec plugins re-run when their credential expires.
+ * rotate, exec plugins re-run when their credential expires. A kubeconfig
+ * may also come as data (a Secret's), read the same way but refused the
+ * files and commands a file's may use.
  *
  * Nothing here ever puts a credential into an error message: messages name
  * files, fields and users, never the token, password or key they hold. */
@@ -180,7 +182,7 @@ char *kube_base64_decode(const char *s, size_t *len) {
 
 typedef struct {
   const char *path;
-  char *dir;         /* absolute */
+  char *dir;         /* absolute; NULL for a kubeconfig given as data */
   const value *root; /* the top mapping, NULL for an empty file */
 } kc_file;
 
@@ -230,11 +232,16 @@ static char *dir_of(const char *path) {
   return dir;
 }
 
-static int parse_file(kc_set *s, const char *path, const char *text, size_t len, char **err) {
+/* Adds the kubeconfig text to s, called path in errors. s takes dir, where
+ * its relative paths start; NULL for a kubeconfig given as data, which may
+ * name no file and run no command (kube_config_parse). */
+static int parse_file(kc_set *s, const char *path, char *dir, const char *text, size_t len, char **err) {
   diag_list d;
   diag_init(&d, s->a);
   value *docs;
   const char *name = arena_strdup(s->a, path);
+  s->files = arena_grow(s->a, s->files, s->n * sizeof *s->files, (s->n + 1) * sizeof *s->files);
+  s->files[s->n++] = (kc_file){name, dir, NULL};
   if (yaml_read(s->a, &d, name, text, len, &docs) < 0) return fail_at(err, d.first->at, "%s", d.first->msg);
   const value *root = docs->u.list.len ? docs->u.list.items[0] : NULL;
   if (root && root->kind == V_NULL) root = NULL;
@@ -242,8 +249,7 @@ static int parse_file(kc_set *s, const char *path, const char *text, size_t len,
     return fail_at(err, root->at, "a kubeconfig is a mapping, not %s", value_a(root->kind));
   for (size_t i = 0; root && i < sizeof LISTS / sizeof *LISTS; i++)
     if (check_list(root, LISTS[i][0], err) < 0) return KUBE_ERROR;
-  s->files = arena_grow(s->a, s->files, s->n * sizeof *s->files, (s->n + 1) * sizeof *s->files);
-  s->files[s->n++] = (kc_file){name, dir_of(path), root};
+  s->files[s->n - 1].root = root;
   return 0;
 }
 
@@ -254,7 +260,7 @@ static int add_file(kc_set *s, const char *path, bool may_be_missing, char **err
   char *text = kube_read_file(path, MAX_KUBECONFIG, &len);
   if (!text && errno == ENOENT && may_be_missing) return 0;
   if (!text) return fail(err, "cannot read kubeconfig %s: %s", path, strerror(errno));
-  int rc = parse_file(s, path, text, len, err);
+  int rc = parse_file(s, path, dir_of(path), text, len, err);
   free_secret(text);
   return rc;
 }
@@ -370,6 +376,14 @@ static const field_spec USER_FIELDS[] = {
     FIELD("password", F_TEXT, password),
 };
 
+/* A kubeconfig given as data comes from whoever may write where it is kept
+ * (a Secret): letting it name a file or a command would let them read the
+ * runtime's files (its service-account token) or run commands as it. */
+static int refuse_outside(char **err, pos at, const char *what, const char *does, const char *would) {
+  return fail_at(err, at, "%s %s, which a kubeconfig given as data may not: it would %s; embed the credential instead",
+                 what, does, would);
+}
+
 static int take_field(kube_config *c, const value *body, const kc_file *from, const field_spec *f, char **err) {
   const value *v;
   if (field_str(body, f->key, &v, err) < 0) return KUBE_ERROR;
@@ -381,6 +395,7 @@ static int take_field(kube_config *c, const value *body, const kc_file *from, co
     *slot = kube_base64_decode(v->u.str.s, NULL);
     return *slot ? 0 : fail_at(err, v->at, "%s is not valid base64", f->key);
   case F_PATH:
+    if (!from->dir) return refuse_outside(err, v->at, f->key, "names a file", "read the runtime's own files");
     *slot = join_path(from->dir, v->u.str.s);
     /* client-go checks the files when it validates the config; a bad path
      * is clearer here than as a TLS failure later. */
@@ -409,7 +424,7 @@ static int current_context(const kc_set *s, const char **out, char **err) {
   return 0;
 }
 
-static int unknown_context(const kc_set *s, const char *want, char **err) {
+static int unknown_context(const kc_set *s, const char *want, int rc, char **err) {
   buf known = {0};
   for (size_t f = 0; f < s->n; f++) {
     const value *l = list_of(s->files[f].root, "contexts");
@@ -421,14 +436,18 @@ static int unknown_context(const kc_set *s, const char *want, char **err) {
   }
   fail(err, "context \"%s\" not found in kubeconfig (known: %s)", want, known.len ? known.data : "none");
   buf_free(&known);
-  return KUBE_ERROR;
+  return rc;
 }
 
+/* A context asked for by name that the kubeconfig lacks is KUBE_ENOTFOUND:
+ * the runtime then looks for the name elsewhere. A missing current-context
+ * is a broken kubeconfig. */
 static int take_context(const kc_set *s, const char *want, kube_config *c, char **err) {
-  if ((!want || !*want) && current_context(s, &want, err) < 0) return KUBE_ERROR;
+  bool named = want && *want;
+  if (!named && current_context(s, &want, err) < 0) return KUBE_ERROR;
   if (!want) return fail(err, "no current-context set in kubeconfig; pass --context");
   const value *entry = find_entry(s, "contexts", want, NULL), *body, *cluster, *user, *ns;
-  if (!entry) return unknown_context(s, want, err);
+  if (!entry) return unknown_context(s, want, named ? KUBE_ENOTFOUND : KUBE_ERROR, err);
   if (entry_body(entry, "context", &body, err) < 0 || field_str(body, "cluster", &cluster, err) < 0 ||
       field_str(body, "user", &user, err) < 0 || field_str(body, "namespace", &ns, err) < 0)
     return KUBE_ERROR;
@@ -531,6 +550,7 @@ static int take_exec(kube_config *c, const value *body, const kc_file *from, cha
   const value *spec = body ? value_object_get(body, "exec") : NULL, *cmd, *api;
   if (!spec || spec->kind == V_NULL) return 0;
   if (spec->kind != V_OBJECT) return fail_at(err, spec->at, "exec must be a mapping, not %s", value_a(spec->kind));
+  if (!from->dir) return refuse_outside(err, spec->at, "exec", "runs a credential plugin", "run commands as the runtime");
   if (field_str(spec, "command", &cmd, err) < 0 || field_str(spec, "apiVersion", &api, err) < 0) return KUBE_ERROR;
   if (!cmd) return fail_at(err, spec->at, "exec of user \"%s\" needs a command", c->user);
   if (!api) return fail_at(err, spec->at, "exec of user \"%s\" needs an apiVersion", c->user);
@@ -580,17 +600,29 @@ static kube_config *config_new(void) {
   return &b->pub;
 }
 
-int kube_config_load(kube_config **out, const char *path, const char *context, char **err) {
-  kc_set s = {.a = arena_new()};
+/* The config of context (or current-context) from what rc, the reading of
+ * s's files, left; frees s. */
+static int resolve(kc_set *s, int rc, const char *context, kube_config **out, char **err) {
   kube_config *c = config_new();
-  int rc = gather(&s, path, err);
-  if (rc == 0 && (take_context(&s, context, c, err) < 0 || take_cluster(&s, c, err) < 0 || take_user(&s, c, err) < 0))
+  if (rc == 0 && (rc = take_context(s, context, c, err)) == 0 &&
+      (take_cluster(s, c, err) < 0 || take_user(s, c, err) < 0))
     rc = KUBE_ERROR;
-  for (size_t i = 0; i < s.n; i++) free(s.files[i].dir);
-  arena_free(s.a);
+  for (size_t i = 0; i < s->n; i++) free(s->files[i].dir);
+  arena_free(s->a);
   if (rc != 0) kube_config_free(c), c = NULL;
   *out = c;
   return rc;
+}
+
+int kube_config_load(kube_config **out, const char *path, const char *context, char **err) {
+  kc_set s = {.a = arena_new()};
+  return resolve(&s, gather(&s, path, err), context, out, err);
+}
+
+int kube_config_parse(kube_config **out, const char *name, const char *text, size_t len, const char *context,
+                      char **err) {
+  kc_set s = {.a = arena_new()};
+  return resolve(&s, parse_file(&s, name, NULL, text, len, err), context, out, err);
 }
 
 /* ---- in-cluster ---------------------------------------------------------- */

@@ -25,43 +25,63 @@ static bool fail(app_state *st, const char *msg) {
   return false;
 }
 
+/* What a pass syncs: the commit, its objects and where they go. */
+typedef struct {
+  source_repo *s;
+  source_rev rev;
+  compile_result objs; /* objs.res is the pass's to free */
+  run_children kids;   /* the applications it declares, the pass's to free */
+  run_dest *dest;
+} build;
+
+/* Why res may not be synced (caller frees), else NULL and *dest where
+ * its objects go. The project is asked first: it may forbid the
+ * destination, which is then never contacted. The applications res
+ * declares are checked as its objects are. */
+static char *refusal(runner *r, const app_def *app, const compile_result *res, run_dest **dest) {
+  const app_project *p = app_set_project(&r->defs, app->project);
+  /* An empty build is far more often a mistake than a wish: compare
+   * nothing, prune nothing. One that declares applications is no mistake. */
+  if (res->nres == 0 && !app->allow_empty)
+    return heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)");
+  arena *a = arena_new();
+  const char *denied = app_check_source(p, app, a);
+  char *why = denied ? heap_strdup(denied) : NULL;
+  arena_free(a);
+  if (why || !(*dest = run_dest_get(r, app->cluster, &why))) return why;
+  return sync_check_project((*dest)->c, app, p, res);
+}
+
 /* Fetches, resolves rev, compiles, reads the applications the build
- * declares and checks all against the project: the objects to sync in
- * *objs (caller frees objs->res), the applications in *kids (caller frees).
- * False with the reason in st when any step fails. */
-static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, source_repo **s, source_rev *out,
-                     compile_result *objs, run_children *kids) {
+ * declares, checks all against the project and finds the destination,
+ * into *b. False with the reason in st when any step
+ * fails. */
+static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, build *b) {
   char *err;
   const compile_result *res;
-  if (run_fetch(r, app, app->repo, rev, s, out, &err) != SOURCE_OK) {
+  if (run_fetch(r, app, app->repo, rev, &b->s, &b->rev, &err) != SOURCE_OK) {
     metrics_add(r->fam.fetch_failures, (const char *[]){app->name}, 1);
     fail(st, err);
     free(err);
     return false;
   }
-  memcpy(st->commit, out->commit, sizeof st->commit);
-  if (source_path_id(*s, out->tree, app->path, st->path_tree) != SOURCE_OK) *st->path_tree = '\0';
-  if (source_compile(*s, st->builds, out->tree, app->path, *app->env ? app->env : NULL, &res) != SOURCE_OK)
-    return fail(st, source_last_error(*s));
+  memcpy(st->commit, b->rev.commit, sizeof st->commit);
+  if (source_path_id(b->s, b->rev.tree, app->path, st->path_tree) != SOURCE_OK) *st->path_tree = '\0';
+  if (source_compile(b->s, st->builds, b->rev.tree, app->path, *app->env ? app->env : NULL, &res) != SOURCE_OK)
+    return fail(st, source_last_error(b->s));
   char *refused = res->diags.errors ? run_diagnostics(&res->diags) : NULL;
-  if (refused || !run_children_read(r, app, res, kids, &refused)) {
+  if (refused || !run_children_read(r, app, res, &b->kids, &refused)) {
     fail(st, refused);
     free(refused);
     return false;
   }
-  /* An empty build is far more often a mistake than a wish: compare
-   * nothing, prune nothing. One that declares applications is no mistake;
-   * they are checked against the project as its objects are. */
-  refused = res->nres == 0 && !app->allow_empty
-                ? heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)")
-                : sync_check_project(r->c, app, app_set_project(&r->defs, app->project), res);
-  if (!refused) {
-    *objs = objects_of(res);
+  if (!(refused = refusal(r, app, res, &b->dest))) {
+    b->objs = objects_of(res);
     return true;
   }
   fail(st, refused);
   free(refused);
-  run_children_free(kids);
+  run_children_free(&b->kids);
   return false;
 }
 
@@ -69,15 +89,15 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
  * little for a complete live view, and is left for a later pass without
  * one: a view still listing (after a restart of the runtime or of the API
  * server) would make objects that exist look gone. */
-static void apply(runner *r, const app_def *app, const compile_result *objs, sync_report *rep) {
+static void apply(runner *r, const app_def *app, const build *b, sync_report *rep) {
   double start = run_now();
   app_def policy = *app;
   /* build_at has refused the empty builds that are mistakes: one left
    * declares applications, or allow_empty permits it. */
   policy.allow_empty = true;
   char *partial = NULL;
-  if (policy.prune && !run_view_complete(r, objs, 5, &partial)) policy.prune = false;
-  sync_apply(r->c, &policy, app_set_project(&r->defs, app->project), objs, rep);
+  if (policy.prune && !run_view_complete(b->dest, &b->objs, 5, &partial)) policy.prune = false;
+  sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->objs, rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);
     if (!rep->error && asprintf(&rep->error, "not pruned: %s", partial) < 0) abort();
@@ -111,21 +131,21 @@ static bool paused(runner *r, const app_def *app, app_state *st, const char *com
 
 /* Synced without a request when the live cache proves it; else the
  * server's dry runs say what differs. */
-static void compare(runner *r, const app_def *app, const compile_result *objs, sync_report *rep) {
-  if (!run_view_unchanged(r, app, objs)) {
-    sync_compare(r->c, app, objs, rep);
+static void compare(const app_def *app, const build *b, sync_report *rep) {
+  if (!run_view_unchanged(b->dest, app, &b->objs)) {
+    sync_compare(b->dest->c, app, &b->objs, rep);
     return;
   }
   *rep = (sync_report){.status = SYNC_SYNCED, .diff = heap_strdup("")};
 }
 
 /* The status after a pass, with the diff it found ("" once applied). */
-static void settle(runner *r, const app_def *app, app_state *st, sync_report *rep, const compile_result *objs) {
+static void settle(const app_def *app, app_state *st, sync_report *rep, const build *b) {
   st->status = rep->status;
   run_set_error(st, rep->error);
   free(st->diff);
   st->diff = heap_strdup(rep->diff ? rep->diff : "");
-  run_assess(r, app, st, objs);
+  run_assess(b->dest, app, st, &b->objs);
 }
 
 /* SHA-256 of objs as JSON, each with its `app`: equal digests, equal
@@ -153,47 +173,46 @@ static void digest(const compile_result *objs, unsigned char out[32]) {
  * else the commit changed, there is nothing to compare, apply or record.
  * Not so for an automated application left OutOfSync, which a new commit
  * applies, nor during a rollback's pause, which a new commit ends. */
-static bool repeats_last(runner *r, const app_def *app, const app_state *st, const compile_result *objs,
-                         uint64_t version, const unsigned char built[32]) {
+static bool repeats_last(const app_def *app, const app_state *st, const build *b, uint64_t version,
+                         const unsigned char built[32]) {
   char *why;
-  if (!r->cache || st->error || st->status == SYNC_UNKNOWN || *st->hist.rollback ||
+  if (!b->dest->cache || st->error || st->status == SYNC_UNKNOWN || *st->hist.rollback ||
       (app->automated && st->status != SYNC_SYNCED) ||
       version != st->passed_version || memcmp(built, st->built, sizeof st->built) != 0)
     return false;
-  bool complete = run_view_complete(r, objs, 0, &why);
+  bool complete = run_view_complete(b->dest, &b->objs, 0, &why);
   free(why);
   return complete;
 }
 
 void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   double start = run_now();
-  source_repo *s;
-  source_rev rev;
-  compile_result objs;
+  build b;
   unsigned char built[32];
-  uint64_t version = r->cache ? cache_app_version(r->cache, app->name) : 0;
-  run_children kids;
   st->passed_at = time(NULL);
-  if (!build_at(r, app, st, app->revision, &s, &rev, &objs, &kids)) {
+  if (!build_at(r, app, st, app->revision, &b)) {
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
-  run_children_offer(st, &kids);
-  run_view_watch(r, &objs);
-  digest(&objs, built);
-  if (!asked && repeats_last(r, app, st, &objs, version, built)) {
-    free(objs.res);
+  run_children_offer(st, &b.kids);
+  /* Taken before anything is read from the cluster: a change after this
+   * brings another pass. */
+  uint64_t version = b.dest->cache ? cache_app_version(b.dest->cache, app->name) : 0;
+  run_view_watch(r, b.dest, &b.objs);
+  digest(&b.objs, built);
+  if (!asked && repeats_last(app, st, &b, version, built)) {
+    free(b.objs.res);
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
   st->passed_version = version;
   memcpy(st->built, built, sizeof st->built);
-  bool automated = app->automated && !paused(r, app, st, rev.commit, asked);
+  bool automated = app->automated && !paused(r, app, st, b.rev.commit, asked);
   /* Never applied: the first sync goes ahead without a dry run, which
    * would fail anyway for objects of a namespace not yet made. */
   sync_report rep = {.status = SYNC_OUT_OF_SYNC};
-  if (!asked && (*st->hist.applied || !automated)) compare(r, app, &objs, &rep);
-  bool new_commit = strcmp(st->hist.applied, rev.commit) != 0;
+  if (!asked && (*st->hist.applied || !automated)) compare(app, &b, &rep);
+  bool new_commit = strcmp(st->hist.applied, b.rev.commit) != 0;
   /* Drift: the cluster left the commit it was synced to. */
   if (rep.status == SYNC_OUT_OF_SYNC && !new_commit && st->status == SYNC_SYNCED)
     metrics_add(r->fam.drift, (const char *[]){app->name}, 1);
@@ -203,38 +222,36 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   if (writer && (asked || (automated && rep.status != SYNC_SYNCED &&
                            (new_commit || app->self_heal || rep.status == SYNC_UNKNOWN)))) {
     sync_report_free(&rep);
-    apply(r, app, &objs, &rep);
+    apply(r, app, &b, &rep);
     record_it = true;
   }
-  if (record_it) record(r, app, st, rev.commit, &rep);
-  settle(r, app, st, &rep, &objs);
+  if (record_it) record(r, app, st, b.rev.commit, &rep);
+  settle(app, st, &rep, &b);
   sync_report_free(&rep);
-  free(objs.res);
+  free(b.objs.res);
   metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
 }
 
 void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id) {
-  source_repo *s;
-  source_rev rev, head;
-  compile_result objs;
-  run_children kids;
+  build b;
+  source_rev head;
   st->passed_at = time(NULL);
-  if (!build_at(r, app, st, commit, &s, &rev, &objs, &kids)) return;
+  if (!build_at(r, app, st, commit, &b)) return;
   /* What it declares follows the revision, not the rollback. */
-  run_children_free(&kids);
-  if (source_resolve(s, app->revision, &head) != SOURCE_OK) {
-    fail(st, source_last_error(s));
-    free(objs.res);
+  run_children_free(&b.kids);
+  if (source_resolve(b.s, app->revision, &head) != SOURCE_OK) {
+    fail(st, source_last_error(b.s));
+    free(b.objs.res);
     return;
   }
-  fprintf(r->o->out, "%s: rolling back to history entry %lld, %.7s\n", app->name, id, rev.commit);
+  fprintf(r->o->out, "%s: rolling back to history entry %lld, %.7s\n", app->name, id, b.rev.commit);
   sync_report rep;
-  apply(r, app, &objs, &rep);
+  apply(r, app, &b, &rep);
   /* Paused before it is recorded: one write keeps both. */
-  memcpy(st->hist.rollback, rev.commit, sizeof st->hist.rollback);
+  memcpy(st->hist.rollback, b.rev.commit, sizeof st->hist.rollback);
   memcpy(st->hist.paused_at, head.commit, sizeof st->hist.paused_at);
-  record(r, app, st, rev.commit, &rep);
-  settle(r, app, st, &rep, &objs);
+  record(r, app, st, b.rev.commit, &rep);
+  settle(app, st, &rep, &b);
   sync_report_free(&rep);
-  free(objs.res);
+  free(b.objs.res);
 }

@@ -8,8 +8,10 @@
  *             apply, record), a rollback and its pause of automated sync
  *   report.c  what passes show: health, the status documents, metrics, the
  *             table of --once
- *   view.c    the live cache: what changed, whether prune may trust it,
- *             and comparisons that need no request
+ *   dest.c    the clusters applications go to: a client and a live cache
+ *             for each, by the name applications give it
+ *   view.c    a destination's live cache: what changed, whether prune may
+ *             trust it, and comparisons that need no request
  *   api.c     the HTTP server's callbacks, on the status store */
 #ifndef PLUMB_RUN_INTERNAL_H
 #define PLUMB_RUN_INTERNAL_H
@@ -75,8 +77,18 @@ typedef struct {
   metrics_family *syncs, *reconcile, *apply, *drift, *fetch_failures, *apps, *leader;
 } run_metrics;
 
+/* A cluster applications are applied to. */
 typedef struct {
-  kube_client *c;
+  char *name;           /* as applications name it; "in-cluster" for the runtime's own */
+  kube_config *cfg;
+  kube_client *c;       /* its default namespace is the application's during a pass */
+  cache *cache;         /* unless --once: the live view of its objects */
+  char *secret_version; /* the resourceVersion of the Secret it came from; NULL from a kubeconfig */
+  bool own;             /* the runtime's cluster: cfg, c and cache are the runner's */
+} run_dest;
+
+typedef struct {
+  kube_client *c; /* the runtime's own cluster: histories, the Lease, Secrets */
   const run_opts *o;
   char *home;          /* the runtime's namespace: histories live there */
   arena *config_arena; /* the config's definitions; replaced with them */
@@ -96,6 +108,8 @@ typedef struct {
    * the one that writes. */
   cache *cache;
   lease *lease;
+  run_dest **dests; /* dests[0]: the runtime's own cluster */
+  size_t ndests;
 } runner;
 
 double run_now(void); /* monotonic seconds */
@@ -139,21 +153,34 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
  * or runs --once). */
 bool run_may_write(runner *r);
 
+/* dest.c: the runtime's own cluster becomes dests[0], "in-cluster". */
+void run_dest_init(runner *r);
+/* The destination named cluster, made on first use; NULL with the reason
+ * in *err (caller frees) when it cannot be. */
+run_dest *run_dest_get(runner *r, const char *cluster, char **err);
+/* The destination named cluster if it is made, else NULL. */
+run_dest *run_dest_find(runner *r, const char *cluster);
+/* After the definitions are read: drops the destinations no application
+ * names, and those whose Secret changed or went, to be made again on their
+ * next use. */
+void run_dest_refresh(runner *r);
+void run_dest_free_all(runner *r);
+
 /* view.c: without a cache (--once) every answer sends the caller to the
  * server: nothing watched, no change seen, the view complete (prune lists
  * for itself), nothing proved unchanged. */
-/* Watches objs' kinds and those prune looks for, in every namespace. */
-void run_view_watch(runner *r, const compile_result *objs);
+/* Watches objs' kinds and those prune looks for, in every namespace of d. */
+void run_view_watch(runner *r, run_dest *d, const compile_result *objs);
 /* Makes due at once each application whose objects changed since it last
  * looked. */
 void run_view_note_changes(runner *r);
-/* True when the cache has listed every kind prune would look at for objs;
+/* True when d's cache has listed every kind prune would look at for objs;
  * it waits up to timeout_s for that. Otherwise *why says what is missing
  * (caller frees). */
-bool run_view_complete(runner *r, const compile_result *objs, double timeout_s, char **why);
-/* True when the cache proves the cluster holds app's objects as objs would
- * apply them, and none other of app's: Synced without a request. */
-bool run_view_unchanged(runner *r, const app_def *app, const compile_result *objs);
+bool run_view_complete(run_dest *d, const compile_result *objs, double timeout_s, char **why);
+/* True when d's cache proves it holds app's objects as objs would apply
+ * them, and none other of app's: Synced without a request. */
+bool run_view_unchanged(run_dest *d, const app_def *app, const compile_result *objs);
 
 /* report.c */
 void run_metrics_declare(runner *r);
@@ -161,8 +188,8 @@ void run_metrics_declare(runner *r);
  * wants of counters it will compute rates of. */
 void run_metrics_start_app(runner *r, const char *app);
 /* After a pass: st's resources with their sync and health from the live
- * objects of objs, and the application's health. */
-void run_assess(runner *r, const app_def *app, app_state *st, const compile_result *objs);
+ * objects of objs in d, and the application's health. */
+void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs);
 /* Publishes every application's status document, and the plumb_apps gauge. */
 void run_publish(runner *r);
 /* The table `plumb run --once` ends with. */

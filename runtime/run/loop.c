@@ -37,7 +37,7 @@ void run_set_error(app_state *st, const char *msg) {
 
 /* Credentials an application names (files, or a Secret in the namespace the
  * runtime runs in); NULL *out when it names none. */
-static int app_creds(kube_client *c, const app_def *app, source_creds **out, char **err) {
+static int app_creds(runner *r, const app_def *app, source_creds **out, char **err) {
   source_cred_files f = {0};
   const char *secret = NULL;
   *out = NULL;
@@ -52,7 +52,7 @@ static int app_creds(kube_client *c, const app_def *app, source_creds **out, cha
                                                              : NULL;
     if (slot) *slot = v;
   }
-  if (secret) return source_creds_from_secret(out, c, kube_default_namespace(c), secret, err);
+  if (secret) return source_creds_from_secret(out, r->c, r->home, secret, err);
   if (app->ncredentials) return source_creds_from_files(out, &f, err);
   return SOURCE_OK;
 }
@@ -70,7 +70,7 @@ static int open_repo(runner *r, const app_def *app, const char *url, repo_entry 
   source_creds *creds = NULL;
   source_repo *s;
   source_opts so = {.url = url, .cache_dir = r->o->cache_dir};
-  int rc = app ? app_creds(r->c, app, &creds, err) : SOURCE_OK;
+  int rc = app ? app_creds(r, app, &creds, err) : SOURCE_OK;
   so.creds = creds;
   if (rc == SOURCE_OK) rc = source_open(&s, &so, err);
   source_creds_free(creds);
@@ -259,6 +259,7 @@ static void runner_free(runner *r) {
   if (r->lease && lease_release(r->lease) != KUBE_OK)
     fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->c));
   lease_free(r->lease);
+  run_dest_free_all(r);
   cache_free(r->cache);
   run_set_forget(r);
   free(r->apps);
@@ -320,6 +321,7 @@ static void serve_until_stopped(runner *r, serve *srv) {
       bool changed = answer_requests(r, &next_config);
       if (run_now() >= next_config) {
         changed |= load_config(r);
+        run_dest_refresh(r);
         next_config = run_now() + 10;
       }
       run_view_note_changes(r);
@@ -362,6 +364,7 @@ int run_main(kube_client *c, const run_opts *o) {
     r.cache = cache_new(o->cfg);
     status_on_ask(r.store, wake_loop, r.cache);
   }
+  run_dest_init(&r);
   if (o->once) {
     rc = run_once(&r);
   } else if (run_api_start(&r, &srv, &err) != 0) {

@@ -52,10 +52,10 @@ static json_t *resource(const json_t *body, const health_status *h, const char *
   return res;
 }
 
-void run_assess(runner *r, const app_def *app, app_state *st, const compile_result *objs) {
+void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs) {
   size_t n = objs->nres;
   live_obj *live = live_new(objs, app->name);
-  live_read(r->c, live, n);
+  live_read(d->c, live, n);
   health_item *items = calloc(n + 1, sizeof *items);
   if (!items) abort();
   for (size_t i = 0; i < n; i++)

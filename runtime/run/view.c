@@ -1,12 +1,13 @@
-/* view.c: the live cache (cache.h) as the loop uses it.
+/* view.c: the live caches (cache.h) as the loop uses them, one for each
+ * destination (dest.c).
  *
  * After each build, the application's kinds and those prune looks for are
- * watched in every namespace; from then on a change to one of its objects
- * (a hand edit, a controller's status) makes its pass due at once instead
- * of at its interval. The cache also answers two questions before the
- * server is asked: may prune trust what it would see (only on a complete
- * view, never mid-relist), and is the application as git says (then the
- * comparison needs no request). */
+ * watched in every namespace of its destination; from then on a change to
+ * one of its objects (a hand edit, a controller's status) makes its pass
+ * due at once instead of at its interval. The cache also answers two
+ * questions before the server is asked: may prune trust what it would see
+ * (only on a complete view, never mid-relist), and is the application as
+ * git says (then the comparison needs no request). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,24 +32,30 @@ static bool each_kind(const compile_result *objs, bool (*each)(const char *api, 
   return true;
 }
 
+typedef struct {
+  run_dest *d;
+  FILE *log;
+} watching;
+
 static bool watch_kind(const char *api, const char *kind, void *ctx) {
-  runner *r = ctx;
+  watching *w = ctx;
   char *err;
-  if (cache_watch(r->cache, api, kind, NULL, &err) != KUBE_OK) {
-    fprintf(r->o->out, "cannot watch %s %s: %s\n", api, kind, err);
+  if (cache_watch(w->d->cache, api, kind, NULL, &err) != KUBE_OK) {
+    fprintf(w->log, "cluster %s: cannot watch %s %s: %s\n", w->d->name, api, kind, err);
     free(err);
   }
   return true;
 }
 
-void run_view_watch(runner *r, const compile_result *objs) {
-  if (r->cache) each_kind(objs, watch_kind, r);
+void run_view_watch(runner *r, run_dest *d, const compile_result *objs) {
+  if (d->cache) each_kind(objs, watch_kind, &(watching){d, r->o->out});
 }
 
 void run_view_note_changes(runner *r) {
-  if (!r->cache) return;
   for (size_t i = 0; i < r->napps; i++) {
-    uint64_t v = cache_app_version(r->cache, r->apps[i].name);
+    run_dest *d = run_dest_find(r, r->defs.apps[i].cluster);
+    if (!d || !d->cache) continue;
+    uint64_t v = cache_app_version(d->cache, r->apps[i].name);
     if (v == r->apps[i].seen) continue;
     r->apps[i].seen = v;
     r->apps[i].due = 0;
@@ -73,19 +80,19 @@ static bool kind_synced(const char *api, const char *kind, void *ctx) {
   return false;
 }
 
-bool run_view_complete(runner *r, const compile_result *objs, double timeout_s, char **why) {
+bool run_view_complete(run_dest *d, const compile_result *objs, double timeout_s, char **why) {
   *why = NULL;
-  if (!r->cache) return true;
+  if (!d->cache) return true;
   double until = run_now() + timeout_s;
-  for (uint64_t v = cache_wait(r->cache, 0, 0);;) {
-    completeness c = {.cache = r->cache};
+  for (uint64_t v = cache_wait(d->cache, 0, 0);;) {
+    completeness c = {.cache = d->cache};
     if (each_kind(objs, kind_synced, &c)) return true;
     if (run_now() >= until) {
       *why = c.why;
       return false;
     }
     free(c.why);
-    v = cache_wait(r->cache, v, until - run_now());
+    v = cache_wait(d->cache, v, until - run_now());
   }
 }
 
@@ -110,11 +117,11 @@ static bool namespace_of(kube_client *c, const json_t *body, const char **ns) {
 }
 
 /* Is the object as the cache holds it what applying body would leave? */
-static bool cached_unchanged(runner *r, json_t *body, json_t *wanted) {
+static bool cached_unchanged(run_dest *d, json_t *body, json_t *wanted) {
   const char *ns = NULL;
   json_t *live = NULL;
-  bool same = namespace_of(r->c, body, &ns) &&
-              cache_get(r->cache, str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"), &live) &&
+  bool same = namespace_of(d->c, body, &ns) &&
+              cache_get(d->cache, str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"), &live) &&
               live_unchanged(&(live_obj){.body = body, .live = live});
   json_decref(live);
   char *key = key_of(str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"));
@@ -144,13 +151,13 @@ static bool no_orphans(const char *api, const char *kind, void *ctx) {
   return none;
 }
 
-bool run_view_unchanged(runner *r, const app_def *app, const compile_result *objs) {
-  if (!r->cache) return false;
-  orphan_check o = {r->cache, app->name, json_object()};
+bool run_view_unchanged(run_dest *d, const app_def *app, const compile_result *objs) {
+  if (!d->cache) return false;
+  orphan_check o = {d->cache, app->name, json_object()};
   bool same = true;
   for (size_t i = 0; i < objs->nres && same; i++) {
     json_t *body = apply_body(objs, i, app->name);
-    same = cached_unchanged(r, body, o.wanted);
+    same = cached_unchanged(d, body, o.wanted);
     json_decref(body);
   }
   same = same && each_kind(objs, no_orphans, &o);

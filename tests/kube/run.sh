@@ -5,6 +5,9 @@
 #   tests/kube/waves.sh            sync waves and health waits of plumb apply
 #   tests/kube/gitops.sh           plumb run on real git repositories
 #   tests/kube/apps.sh             app of apps: applications their builds declare
+#   tests/kube/clusters.sh         plumb run applying to a second cluster
+#                                  (a context, a cluster Secret), and what
+#                                  it refuses as a destination
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
@@ -39,6 +42,7 @@ script kube tests/kube/scenarios.sh
 script waves tests/kube/waves.sh
 script gitops tests/kube/gitops.sh
 script apps tests/kube/apps.sh
+script clusters tests/kube/clusters.sh
 script deploy tests/kube/deploy.sh
 script serve tests/kube/serve.sh
 script resilience tests/kube/resilience.sh

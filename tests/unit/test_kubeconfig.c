@@ -355,8 +355,12 @@ static void the_context_argument_overrides_current_context(void **state) {
 
 static void context_errors_say_what_is_known(void **state) {
   write_file("kc-two", TWO_CONTEXTS);
-  assert_load_fails(at("kc-two"), "c", KUBE_ERROR,
+  /* A context asked for and absent is ENOTFOUND: the runtime looks for the
+   * name elsewhere then; a current-context that names nothing is broken. */
+  assert_load_fails(at("kc-two"), "c", KUBE_ENOTFOUND,
                     "context \"c\" not found in kubeconfig (known: a, b, lost, nobody, blank)");
+  write_file("kc-dangling", "current-context: gone\ncontexts: [{name: a, context: {cluster: ca}}]\n");
+  assert_load_fails(at("kc-dangling"), NULL, KUBE_ERROR, "context \"gone\" not found in kubeconfig (known: a)");
   assert_load_fails(at("kc-two"), "lost", KUBE_ERROR, "cluster \"nowhere\" of context \"lost\" not found");
   assert_load_fails(at("kc-two"), "nobody", KUBE_ERROR, "user \"ghost\" of context \"nobody\" not found");
   assert_load_fails(at("kc-two"), "blank", KUBE_ERROR, "context \"blank\" names no cluster");
@@ -365,7 +369,7 @@ static void context_errors_say_what_is_known(void **state) {
   assert_load_fails(at("kc-empty-cluster"), "e", KUBE_ERROR, "kubeconfig has no server for cluster \"empty\"");
   assert_load_fails(at("kc-empty-cluster"), NULL, KUBE_ERROR, "no current-context set in kubeconfig; pass --context");
   write_file("kc-nothing", "");
-  assert_load_fails(at("kc-nothing"), "x", KUBE_ERROR, "context \"x\" not found in kubeconfig (known: none)");
+  assert_load_fails(at("kc-nothing"), "x", KUBE_ENOTFOUND, "context \"x\" not found in kubeconfig (known: none)");
 }
 
 static void kubeconfig_files_merge_first_one_wins(void **state) {
@@ -461,6 +465,78 @@ static void credentials_stay_out_of_error_messages(void **state) {
     if (strstr(err, "s3cret")) fail_msg("credential in \"%s\"", err);
     free(err);
   }
+}
+
+/* ---- a kubeconfig given as data ------------------------------------------ */
+
+/* The text of one_context's kubeconfig, without a file. */
+static const char *one_context_text(const char *cluster, const char *user) {
+  static char text[4096];
+  size_t len;
+  char *file = kube_read_file(one_context("kc-data", cluster, user), sizeof text, &len);
+  assert_non_null(file);
+  snprintf(text, sizeof text, "%s", file);
+  free(file);
+  unlink(at("kc-data"));
+  return text;
+}
+
+static kube_config *parse(const char *text) {
+  kube_config *c = NULL;
+  char *err = NULL;
+  if (kube_config_parse(&c, "Secret plumb/far", text, strlen(text), NULL, &err) != 0) fail_msg("parse: %s", err);
+  return c;
+}
+
+static void assert_parse_fails(const char *text, const char *msg) {
+  kube_config *c = (kube_config *)1;
+  char *err = NULL;
+  assert_int_equal(kube_config_parse(&c, "Secret plumb/far", text, strlen(text), NULL, &err), KUBE_ERROR);
+  assert_null(c);
+  assert_non_null(err);
+  assert_string_equal(err, msg);
+  free(err);
+}
+
+static void a_kubeconfig_given_as_data_is_read_like_a_file(void **state) {
+  const char *pem = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----\n";
+  char cluster[1024];
+  snprintf(cluster, sizeof cluster, SERVER "    certificate-authority-data: |\n      %s", b64_wrapped(pem, 6));
+  kube_config *c = parse(one_context_text(cluster, "    token: far-token"));
+  assert_string_equal(c->context, "ctx");
+  assert_string_equal(c->server, "https://k.example:6443");
+  assert_string_equal(c->ca_pem, pem);
+  assert_string_equal(bearer(c), "far-token");
+  kube_config_free(c);
+  assert_parse_fails("users: {}\n", "kubeconfig Secret plumb/far:1:8: users must be a list, not an object");
+  assert_parse_fails("", "no current-context set in kubeconfig; pass --context");
+}
+
+/* Whoever writes the data must not get to read the runtime's files or run
+ * commands as it: every field naming a file, and exec, is refused before
+ * anything is read or run. */
+static void a_kubeconfig_given_as_data_may_not_reach_outside(void **state) {
+  write_file("sa-token", "the runtime's own\n");
+  char user[PATH_MAX + 128];
+  snprintf(user, sizeof user, "    tokenFile: %s", at("sa-token"));
+  assert_parse_fails(one_context_text(SERVER, user),
+                     "kubeconfig Secret plumb/far:15:16: tokenFile names a file, which a kubeconfig given as data "
+                     "may not: it would read the runtime's own files; embed the credential instead");
+  assert_parse_fails(one_context_text(SERVER "    certificate-authority: /etc/ssl/certs/ca-certificates.crt", "    token: t"),
+                     "kubeconfig Secret plumb/far:11:28: certificate-authority names a file, which a kubeconfig "
+                     "given as data may not: it would read the runtime's own files; embed the credential instead");
+  assert_parse_fails(one_context_text(SERVER, "    client-certificate: c.crt\n    client-key-data: S0VZ"),
+                     "kubeconfig Secret plumb/far:15:25: client-certificate names a file, which a kubeconfig given "
+                     "as data may not: it would read the runtime's own files; embed the credential instead");
+  assert_parse_fails(one_context_text(SERVER, "    client-certificate-data: Q0VSVA==\n    client-key: k.key"),
+                     "kubeconfig Secret plumb/far:16:17: client-key names a file, which a kubeconfig given as data "
+                     "may not: it would read the runtime's own files; embed the credential instead");
+  unlink(at("exec-count"));
+  snprintf(user, sizeof user, "    exec: {apiVersion: client.authentication.k8s.io/v1, command: %s}", plugin);
+  assert_parse_fails(one_context_text(SERVER, user),
+                     "kubeconfig Secret plumb/far:15:11: exec runs a credential plugin, which a kubeconfig given as "
+                     "data may not: it would run commands as the runtime; embed the credential instead");
+  assert_int_equal(access(at("exec-count"), F_OK), -1); /* never run */
 }
 
 /* ---- in-cluster ---------------------------------------------------------- */
@@ -683,6 +759,8 @@ int main(void) {
       cmocka_unit_test_setup(where_the_kubeconfig_comes_from, fresh),
       cmocka_unit_test_setup(bad_kubeconfigs_are_pinned_to_a_line, fresh),
       cmocka_unit_test_setup(credentials_stay_out_of_error_messages, fresh),
+      cmocka_unit_test_setup(a_kubeconfig_given_as_data_is_read_like_a_file, fresh),
+      cmocka_unit_test_setup(a_kubeconfig_given_as_data_may_not_reach_outside, fresh),
       cmocka_unit_test_setup(in_cluster_reads_the_service_account, fresh),
       cmocka_unit_test_setup(in_cluster_with_ipv6_and_pod_namespace, fresh),
       cmocka_unit_test_setup(outside_a_cluster_in_cluster_says_so, fresh),
