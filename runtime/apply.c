@@ -33,19 +33,15 @@ json_t *apply_body(const compile_result *r, size_t i, const char *owner) {
   return obj;
 }
 
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
-static bool eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
-static const char *meta_str(const json_t *obj, const char *key) { return str(json_object_get(obj, "metadata"), key); }
-
 /* "deployment.apps/web", as kubectl names objects in its output (caller
  * frees). */
 static char *ref_of(const json_t *obj) {
-  const char *api = str(obj, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
+  const char *api = kube_str(obj, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
   char kind[128], *ref;
-  snprintf(kind, sizeof kind, "%s", str(obj, "kind"));
+  snprintf(kind, sizeof kind, "%s", kube_str(obj, "kind"));
   for (char *p = kind; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-  int n = slash ? asprintf(&ref, "%s.%.*s/%s", kind, (int)(slash - api), api, meta_str(obj, "name"))
-                : asprintf(&ref, "%s/%s", kind, meta_str(obj, "name"));
+  int n = slash ? asprintf(&ref, "%s.%.*s/%s", kind, (int)(slash - api), api, kube_meta_str(obj, "name"))
+                : asprintf(&ref, "%s/%s", kind, kube_meta_str(obj, "name"));
   if (n < 0) abort();
   return ref;
 }
@@ -80,14 +76,15 @@ static void outcome(const apply_opts *o, const json_t *obj, const char *verb, co
     r->cap = r->cap ? 2 * r->cap : 16;
     if (!(r->items = realloc(r->items, r->cap * sizeof *r->items))) abort();
   }
-  r->items[r->n++] = (apply_outcome){ref, heap_strdup(meta_str(obj, "namespace")), heap_strdup(verb), heap_strdup(error)};
+  r->items[r->n++] =
+      (apply_outcome){ref, heap_strdup(kube_meta_str(obj, "namespace")), heap_strdup(verb), heap_strdup(error)};
 }
 
 static bool established(const json_t *crd) {
   size_t i;
   json_t *cond;
   json_array_foreach(json_object_get(json_object_get(crd, "status"), "conditions"), i, cond)
-    if (eq(str(cond, "type"), "Established") && eq(str(cond, "status"), "True")) return true;
+    if (kube_str_is(cond, "type", "Established") && kube_str_is(cond, "status", "True")) return true;
   return false;
 }
 
@@ -95,13 +92,14 @@ static bool established(const json_t *crd) {
 static int wait_established(kube_client *c, const json_t *crd) {
   for (int i = 0; i < 300; i++) {
     json_t *live;
-    int rc = kube_get(c, str(crd, "apiVersion"), "CustomResourceDefinition", NULL, meta_str(crd, "name"), &live);
+    int rc =
+        kube_get(c, kube_str(crd, "apiVersion"), "CustomResourceDefinition", NULL, kube_meta_str(crd, "name"), &live);
     bool ok = rc == KUBE_OK && established(live);
     json_decref(live);
     if (ok) return KUBE_OK;
     nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
   }
-  fprintf(stderr, "error: CustomResourceDefinition %s is not Established after 30 s\n", meta_str(crd, "name"));
+  fprintf(stderr, "error: CustomResourceDefinition %s is not Established after 30 s\n", kube_meta_str(crd, "name"));
   return KUBE_ERROR;
 }
 
@@ -126,7 +124,8 @@ const char *apply_prune_kind(size_t i, const char **api) {
 
 /* Is live one of r's resources? Those naming no namespace went to dflt. */
 static bool wanted(const compile_result *r, const json_t *live, const char *dflt) {
-  const char *kind = str(live, "kind"), *name = meta_str(live, "name"), *ns = meta_str(live, "namespace");
+  const char *kind = kube_str(live, "kind"), *name = kube_meta_str(live, "name");
+  const char *ns = kube_meta_str(live, "namespace");
   for (size_t i = 0; i < r->nres; i++) {
     const value *res = r->res[i].obj;
     const value *k = value_get_path(res, "kind"), *n = value_get_path(res, "metadata.name");
@@ -150,10 +149,11 @@ static int prune_kind(kube_client *c, const compile_result *r, const char *api, 
   json_array_foreach(items, i, live) {
     json_object_set_new(live, "apiVersion", json_string(api));
     json_object_set_new(live, "kind", json_string(kind));
-    if (wanted(r, live, kube_default_namespace(c)) || meta_str(live, "deletionTimestamp")) continue;
+    if (wanted(r, live, kube_default_namespace(c)) || kube_meta_str(live, "deletionTimestamp")) continue;
     /* The uid precondition keeps a recreated object of the same name safe. */
-    kube_delete_opts dopts = {.propagation = "Background", .uid = meta_str(live, "uid")};
-    int d = o->dry_run ? KUBE_OK : kube_delete(c, api, kind, meta_str(live, "namespace"), meta_str(live, "name"), &dopts);
+    kube_delete_opts dopts = {.propagation = "Background", .uid = kube_meta_str(live, "uid")};
+    const char *ns = kube_meta_str(live, "namespace"), *name = kube_meta_str(live, "name");
+    int d = o->dry_run ? KUBE_OK : kube_delete(c, api, kind, ns, name, &dopts);
     if (d == KUBE_OK || d == KUBE_ENOTFOUND) {
       outcome(o, live, "pruned", NULL, NULL);
     } else {
@@ -190,7 +190,6 @@ int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o) {
 /* Without a server or with refused credentials every further object would
  * fail the same way: stop at the first. */
 static bool hopeless(int rc) { return rc == KUBE_EUNREACHABLE || rc == KUBE_EAUTH; }
-
 
 /* One apply: objects go to the server concurrently, batch by batch, while
  * their lines come out in sync order. */
@@ -237,8 +236,9 @@ static void flush(run *r) {
 /* created, configured or unchanged, from the live object and the answer. */
 static void verdict(run *r, size_t i) {
   const json_t *live = r->objs[i].live, *after = r->res[i].out;
+  const char *rv = kube_meta_str(after, "resourceVersion");
   bool same = live && after &&
-              (eq(meta_str(live, "resourceVersion"), meta_str(after, "resourceVersion")) || live_same(live, after));
+              (kube_str_is(json_object_get(live, "metadata"), "resourceVersion", rv) || live_same(live, after));
   r->verb[i] = !live ? "created" : same ? "unchanged" : "configured";
   r->done[i] = true;
 }
@@ -267,9 +267,9 @@ static int applied(size_t k, void *ctx) {
 /* Why an application may not take over a live object, or NULL when the
  * object is its own (caller frees). */
 static char *foreign(const json_t *live, const char *owner) {
-  const char *mark = str(json_object_get(json_object_get(live, "metadata"), "labels"), APPLY_OWNER_LABEL);
+  const char *mark = kube_str(json_object_get(json_object_get(live, "metadata"), "labels"), APPLY_OWNER_LABEL);
   char *why = NULL;
-  if (eq(mark, owner)) return NULL;
+  if (mark && owner && strcmp(mark, owner) == 0) return NULL;
   if (asprintf(&why, "exists and belongs to %s%s; application %s does not take it over",
                mark ? "application " : "", mark ? mark : "no Plumb application (made by hand or another tool)",
                owner) < 0)
@@ -311,7 +311,7 @@ static void wait_crds(run *r, size_t from, size_t to) {
   bool changed = false;
   for (size_t i = from; i < to; i++) {
     const json_t *seen = r->res[i].out ? r->res[i].out : r->objs[i].live;
-    if (r->res[i].rc != KUBE_OK || !seen || !eq(str(r->objs[i].body, "kind"), "CustomResourceDefinition")) continue;
+    if (r->res[i].rc != KUBE_OK || !seen || !kube_str_is(r->objs[i].body, "kind", "CustomResourceDefinition")) continue;
     changed = changed || r->res[i].out || !established(seen);
     if (!established(seen) && wait_established(r->c, r->objs[i].body) != KUBE_OK) r->failed++;
   }
@@ -342,12 +342,12 @@ static void apply_batch(run *r, size_t from, size_t to) {
  * them: a batch ends after a run of them. Within a batch objects go in
  * parallel. */
 static bool barrier(const json_t *body) {
-  return eq(str(body, "kind"), "Namespace") || eq(str(body, "kind"), "CustomResourceDefinition");
+  return kube_str_is(body, "kind", "Namespace") || kube_str_is(body, "kind", "CustomResourceDefinition");
 }
 
 static size_t batch_end(const live_obj *objs, size_t from, size_t to) {
   for (size_t i = from + 1; i < to; i++)
-    if (barrier(objs[i - 1].body) && !eq(str(objs[i - 1].body, "kind"), str(objs[i].body, "kind"))) return i;
+    if (barrier(objs[i - 1].body) && !kube_str_is(objs[i - 1].body, "kind", kube_str(objs[i].body, "kind"))) return i;
   return to;
 }
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "plumb/kube.h"
+
 enum { MAX_COLUMNS = 8 };
 
 /* ---- the request --------------------------------------------------------- */
@@ -50,7 +52,7 @@ static int call(const ctl_opts *o, const char *method, const char *app, const ch
     fprintf(stderr, "plumb: %s answered HTTP %ld, not JSON\n", o->server, status);
     exit_status = 2;
   } else if (status >= 400) {
-    const char *why = json_string_value(json_object_get(*answer, "error"));
+    const char *why = kube_str(*answer, "error");
     fprintf(stderr, "plumb: %s%s%s (HTTP %ld)\n", app ? app : "", app ? ": " : "", why ? why : "refused", status);
     json_decref(*answer);
     *answer = NULL;
@@ -98,8 +100,6 @@ static void table_print(table *t, FILE *out) {
   *t = (table){0};
 }
 
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
-
 /* "7s", "5m", "3h", "2d" since an RFC 3339 UTC time, as kubectl shows ages. */
 static const char *age(const char *when, char out[32]) {
   struct tm tm = {0};
@@ -123,10 +123,10 @@ static char *first_line(const char *s) {
 
 static void app_row(table *t, const json_t *app) {
   char ago[32], commit[8];
-  snprintf(commit, sizeof commit, "%s", str(app, "commit") ? str(app, "commit") : "");
-  char *msg = first_line(str(app, "message"));
-  table_row(t, (const char *[]){str(app, "name"), str(app, "sync"), str(app, "health"), commit,
-                                age(str(app, "lastSync"), ago), msg});
+  snprintf(commit, sizeof commit, "%s", kube_str(app, "commit") ? kube_str(app, "commit") : "");
+  char *msg = first_line(kube_str(app, "message"));
+  table_row(t, (const char *[]){kube_str(app, "name"), kube_str(app, "sync"), kube_str(app, "health"), commit,
+                                age(kube_str(app, "lastSync"), ago), msg});
   free(msg);
 }
 
@@ -136,8 +136,8 @@ static void print_resources(const json_t *app, FILE *out) {
   size_t i;
   json_t *r;
   json_array_foreach(json_object_get(app, "resources"), i, r)
-      table_row(&t, (const char *[]){str(r, "kind"), str(r, "namespace"), str(r, "name"), str(r, "sync"),
-                                     str(r, "health"), str(r, "message")});
+      table_row(&t, (const char *[]){kube_str(r, "kind"), kube_str(r, "namespace"), kube_str(r, "name"),
+                                     kube_str(r, "sync"), kube_str(r, "health"), kube_str(r, "message")});
   table_print(&t, out);
 }
 
@@ -185,8 +185,8 @@ int ctl_history(const ctl_opts *o, const char *app) {
     json_array_foreach(json_object_get(answer, "history"), i, e) {
       char id[24], commit[8];
       snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
-      snprintf(commit, sizeof commit, "%s", str(e, "revision") ? str(e, "revision") : "");
-      table_row(&t, (const char *[]){id, commit, str(e, "time"), str(e, "result"), str(e, "error")});
+      snprintf(commit, sizeof commit, "%s", kube_str(e, "revision") ? kube_str(e, "revision") : "");
+      table_row(&t, (const char *[]){id, commit, kube_str(e, "time"), kube_str(e, "result"), kube_str(e, "error")});
     }
     table_print(&t, o->out);
   }
@@ -202,7 +202,7 @@ static int post(const ctl_opts *o, const char *app, const char *action, const ch
   if (o->json) print_json(answer, o->out);
   else if (json_object_get(answer, "revision"))
     fprintf(o->out, "%s: rollback to history entry %lld (%.7s) queued\n", app,
-            (long long)json_integer_value(json_object_get(answer, "id")), str(answer, "revision"));
+            (long long)json_integer_value(json_object_get(answer, "id")), kube_str(answer, "revision"));
   else fprintf(o->out, "%s: %s queued\n", app, action);
   json_decref(answer);
   return 0;

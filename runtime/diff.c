@@ -25,22 +25,18 @@ static int print_hunks(const git_diff_delta *d, const git_diff_hunk *h, const gi
 
 /* Names like kubectl diff's: group.version.Kind.namespace.name. */
 static char *object_name(const json_t *obj) {
-  json_t *meta = json_object_get(obj, "metadata");
-  const char *api = json_string_value(json_object_get(obj, "apiVersion"));
-  const char *ns = json_string_value(json_object_get(meta, "namespace"));
+  const char *api = kube_str(obj, "apiVersion"), *ns = kube_meta_str(obj, "namespace");
   char *name, gv[200];
   snprintf(gv, sizeof gv, "%s", api);
   for (char *p = gv; *p; p++) if (*p == '/') *p = '.';
-  if (asprintf(&name, "%s.%s.%s%s%s", gv, json_string_value(json_object_get(obj, "kind")), ns ? ns : "", ns ? "." : "",
-               json_string_value(json_object_get(meta, "name"))) < 0)
+  if (asprintf(&name, "%s.%s.%s%s%s", gv, kube_str(obj, "kind"), ns ? ns : "", ns ? "." : "",
+               kube_meta_str(obj, "name")) < 0)
     abort();
   return name;
 }
 
 static void show(const json_t *obj, const char *error) {
-  json_t *meta = json_object_get(obj, "metadata");
-  fprintf(stderr, "error: %s %s: %s\n", json_string_value(json_object_get(obj, "kind")),
-          json_string_value(json_object_get(meta, "name")), error);
+  fprintf(stderr, "error: %s %s: %s\n", kube_str(obj, "kind"), kube_meta_str(obj, "name"), error);
 }
 
 /* Prints the diff of one object; 1 when it differs. */

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plumb/kube.h"
+
 /* What a rule has read so far: the first field of the wrong type. */
 typedef struct {
   const char *bad;
@@ -430,8 +432,8 @@ bool health_has_rule(const char *api_version, const char *kind) { return rule_fo
 health_status health_assess(const json_t *live) {
   if (!live) return bare(HEALTH_MISSING);
   if (get(live, "metadata.deletionTimestamp")) return verdict(HEALTH_PROGRESSING, "Pending deletion");
-  const char *kind = json_string_value(json_object_get(live, "kind"));
-  rule_fn *rule = rule_for(json_string_value(json_object_get(live, "apiVersion")), kind);
+  const char *kind = kube_str(live, "kind");
+  rule_fn *rule = rule_for(kube_str(live, "apiVersion"), kind);
   if (!rule) return bare(HEALTH_HEALTHY);
   reader r = {NULL};
   health_status h = rule(&r, live);

@@ -3,13 +3,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 static void name_of(char *buf, size_t len, const char *app) { snprintf(buf, len, "plumb-history-%s", app); }
 
 static const char *data_str(const json_t *cm, const char *key, const char *dflt) {
-  const char *s = json_string_value(json_object_get(json_object_get(cm, "data"), key));
+  const char *s = kube_str(json_object_get(cm, "data"), key);
   return s ? s : dflt;
 }
 
@@ -86,17 +85,12 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
   return rc;
 }
 
-static bool is_str(const json_t *entry, const char *key, const char *want) {
-  const char *s = json_string_value(json_object_get(entry, key));
-  return s && strcmp(s, want) == 0;
-}
-
 const json_t *history_pick(const json_t *entries, const char *applied, bool has_id, long long id) {
   for (size_t i = json_array_size(entries); i-- > 0;) {
     const json_t *e = json_array_get(entries, i);
     if (has_id ? json_integer_value(json_object_get(e, "id")) == id
-               : is_str(e, "result", "Synced") && !is_str(e, "revision", applied))
-      return json_string_value(json_object_get(e, "revision")) ? e : NULL;
+               : kube_str_is(e, "result", "Synced") && !kube_str_is(e, "revision", applied))
+      return kube_str(e, "revision") ? e : NULL;
   }
   return NULL;
 }

@@ -60,7 +60,7 @@ void lease_free(lease *l) {
 }
 
 static json_t *spec(const lease *l) { return json_object_get(l->record, "spec"); }
-static const char *spec_str(const lease *l, const char *key) { return json_string_value(json_object_get(spec(l), key)); }
+static const char *spec_str(const lease *l, const char *key) { return kube_str(spec(l), key); }
 
 const char *lease_holder(const lease *l) {
   const char *h = spec_str(l, "holderIdentity");
@@ -101,7 +101,7 @@ static json_t *new_spec(const lease *l, const char *holder, int duration_s) {
 static int write_spec(lease *l, json_t *s) {
   json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion", "coordination.k8s.io/v1", "kind", "Lease",
                            "metadata", "name", l->name, "namespace", l->ns, "spec", s);
-  const char *rv = json_string_value(json_object_get(json_object_get(l->record, "metadata"), "resourceVersion"));
+  const char *rv = kube_meta_str(l->record, "resourceVersion");
   if (rv) json_object_set_new(json_object_get(body, "metadata"), "resourceVersion", json_string(rv));
   char *text = json_dumps(body, JSON_COMPACT);
   json_t *out = NULL;

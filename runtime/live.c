@@ -20,8 +20,6 @@ void live_free(live_obj *objs, size_t n) {
   free(objs);
 }
 
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
-static const char *meta_str(const json_t *obj, const char *key) { return str(json_object_get(obj, "metadata"), key); }
 static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
 
 /* Objects of one apiVersion and kind that name the same namespace (or
@@ -34,7 +32,8 @@ typedef struct {
 } group;
 
 static size_t group_of(group *gs, size_t *ng, const json_t *body) {
-  const char *api = str(body, "apiVersion"), *kind = str(body, "kind"), *ns = meta_str(body, "namespace");
+  const char *api = kube_str(body, "apiVersion"), *kind = kube_str(body, "kind");
+  const char *ns = kube_meta_str(body, "namespace");
   for (size_t k = 0; k < *ng; k++)
     if (same_str(gs[k].api, api) && same_str(gs[k].kind, kind) && same_str(gs[k].ns, ns)) return k;
   gs[*ng] = (group){.api = api, .kind = kind, .ns = ns};
@@ -66,7 +65,7 @@ static void index_items(group *g, kube_list_req *l) {
     /* A list's items leave these out; a GET's answer has them. */
     json_object_set_new(item, "apiVersion", json_string(g->api));
     json_object_set_new(item, "kind", json_string(g->kind));
-    const char *name = meta_str(item, "name");
+    const char *name = kube_meta_str(item, "name");
     if (name) json_object_set(g->by_name, name, item);
   }
   g->rc = l->rc;
@@ -94,9 +93,9 @@ static void list_groups(kube_client *c, group *gs, size_t ng) {
 
 static void read_one(kube_client *c, live_obj *o, const group *g) {
   if (g->rc == KUBE_OK) {
-    o->live = json_incref(json_object_get(g->by_name, meta_str(o->body, "name")));
+    o->live = json_incref(json_object_get(g->by_name, kube_meta_str(o->body, "name")));
   } else if (g->rc == KUBE_EFORBIDDEN) {
-    int rc = kube_get(c, g->api, g->kind, g->ns, meta_str(o->body, "name"), &o->live);
+    int rc = kube_get(c, g->api, g->kind, g->ns, kube_meta_str(o->body, "name"), &o->live);
     if (rc != KUBE_OK && rc != KUBE_ENOTFOUND) fail(c, rc, &o->rc, &o->error);
   } else if (g->rc != KUBE_ENOTFOUND) {
     o->rc = g->rc;
@@ -134,7 +133,7 @@ void live_mask(json_t *obj) {
 }
 
 bool live_same(const json_t *live, const json_t *after) {
-  const char *api = str(after, "apiVersion");
+  const char *api = kube_str(after, "apiVersion");
   if (!json_equal((json_t *)kube_owned_fields(live, "plumb", api), (json_t *)kube_owned_fields(after, "plumb", api)))
     return false;
   json_t *a = json_deep_copy(live), *b = json_deep_copy(after);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/kube.h"
+
 struct status_store {
   pthread_mutex_t lock;
   json_t *apps; /* name: document */
@@ -48,8 +50,7 @@ json_t *status_app(status_store *s, const char *name) {
 }
 
 static int by_name(const void *a, const void *b) {
-  return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
-                json_string_value(json_object_get(*(json_t *const *)b, "name")));
+  return strcmp(kube_str(*(json_t *const *)a, "name"), kube_str(*(json_t *const *)b, "name"));
 }
 
 json_t *status_apps(status_store *s) {

@@ -8,10 +8,7 @@
 #include <string.h>
 
 #include "plumb/arena.h"
-
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
-static const char *meta_str(const json_t *obj, const char *key) { return str(json_object_get(obj, "metadata"), key); }
-static bool eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+#include "plumb/kube.h"
 
 /* A decimal integer and nothing else, as Go's strconv.Atoi reads it. */
 static bool integer(const char *s, long *out) {
@@ -26,7 +23,7 @@ static bool integer(const char *s, long *out) {
 bool waves_parse(const json_t *obj, long *wave, char **why) {
   const json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
   const char *key = json_object_get(ann, WAVES_ANNOTATION) ? WAVES_ANNOTATION : WAVES_ARGO_ANNOTATION;
-  const char *text = str(ann, key);
+  const char *text = kube_str(ann, key);
   *wave = 0;
   *why = NULL;
   if (!json_object_get(ann, key) || (text && integer(text, wave))) return true;
@@ -48,8 +45,8 @@ static const char *const kind_order[] = {
 
 static size_t kind_rank(const char *kind) {
   size_t n = sizeof kind_order / sizeof *kind_order;
-  for (size_t i = 0; i < n; i++)
-    if (eq(kind_order[i], kind)) return i;
+  for (size_t i = 0; kind && i < n; i++)
+    if (strcmp(kind_order[i], kind) == 0) return i;
   return n;
 }
 
@@ -67,8 +64,8 @@ static int cmp_step(const void *a, const void *b) {
   const step *x = a, *y = b;
   if (x->wave != y->wave) return x->wave < y->wave ? -1 : 1;
   if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
-  int c = cmp_str(meta_str(x->obj, "name"), meta_str(y->obj, "name"));
-  if (!c) c = cmp_str(meta_str(x->obj, "namespace"), meta_str(y->obj, "namespace"));
+  int c = cmp_str(kube_meta_str(x->obj, "name"), kube_meta_str(y->obj, "name"));
+  if (!c) c = cmp_str(kube_meta_str(x->obj, "namespace"), kube_meta_str(y->obj, "namespace"));
   return c ? c : x->index < y->index ? -1 : x->index > y->index;
 }
 
@@ -76,28 +73,29 @@ static int cmp_step(const void *a, const void *b) {
  * key; NULL for nothing. */
 typedef const char *key_fn(const json_t *obj, const char *default_ns, arena *a);
 
-static bool core(const json_t *obj) { return eq(str(obj, "apiVersion"), "v1"); }
+static bool core(const json_t *obj) { return kube_str_is(obj, "apiVersion", "v1"); }
 
 static const char *namespace_made(const json_t *obj, const char *default_ns, arena *a) {
-  return eq(str(obj, "kind"), "Namespace") && core(obj) ? meta_str(obj, "name") : NULL;
+  return kube_str_is(obj, "kind", "Namespace") && core(obj) ? kube_meta_str(obj, "name") : NULL;
 }
 
 static const char *namespace_used(const json_t *obj, const char *default_ns, arena *a) {
-  const char *ns = meta_str(obj, "namespace");
+  const char *ns = kube_meta_str(obj, "namespace");
   return ns && *ns ? ns : default_ns;
 }
 
 static const char *kind_made(const json_t *obj, const char *default_ns, arena *a) {
   const json_t *spec = json_object_get(obj, "spec");
-  const char *group = str(spec, "group"), *kind = str(json_object_get(spec, "names"), "kind");
-  const char *api = str(obj, "apiVersion");
-  bool crd = eq(str(obj, "kind"), "CustomResourceDefinition") && api && strncmp(api, "apiextensions.k8s.io/", 21) == 0;
+  const char *group = kube_str(spec, "group"), *kind = kube_str(json_object_get(spec, "names"), "kind");
+  const char *api = kube_str(obj, "apiVersion");
+  bool crd =
+      kube_str_is(obj, "kind", "CustomResourceDefinition") && api && strncmp(api, "apiextensions.k8s.io/", 21) == 0;
   return crd && group && kind ? arena_printf(a, "%s/%s", group, kind) : NULL;
 }
 
 static const char *kind_used(const json_t *obj, const char *default_ns, arena *a) {
-  const char *api = str(obj, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
-  return arena_printf(a, "%.*s/%s", slash ? (int)(slash - api) : 0, api ? api : "", str(obj, "kind"));
+  const char *api = kube_str(obj, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
+  return arena_printf(a, "%.*s/%s", slash ? (int)(slash - api) : 0, api ? api : "", kube_str(obj, "kind"));
 }
 
 typedef struct {
@@ -137,7 +135,7 @@ void waves_sort(const json_t *const *objs, size_t n, const char *default_ns, siz
   if (!s) abort();
   for (size_t i = 0; i < n; i++) {
     char *why;
-    s[i] = (step){objs[i], i, kind_rank(str(objs[i], "kind")), 0};
+    s[i] = (step){objs[i], i, kind_rank(kube_str(objs[i], "kind")), 0};
     waves_parse(objs[i], &s[i].wave, &why);
     free(why);
   }

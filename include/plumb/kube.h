@@ -85,6 +85,17 @@ char *kube_read_file(const char *path, size_t max, size_t *len);
  * bytes (len may be NULL); NULL when s is not base64. Caller frees. */
 char *kube_base64_decode(const char *s, size_t *len);
 
+/* ---- reading objects (runtime/kube/fields.c) ---------------------------- */
+
+/* obj[key] when it is a string, else NULL (obj may be NULL or no object).
+ * Borrowed from obj. */
+const char *kube_str(const json_t *obj, const char *key);
+/* kube_str of obj's metadata: its name, namespace, resourceVersion... */
+const char *kube_meta_str(const json_t *obj, const char *key);
+/* Whether kube_str(obj, key) is want: a missing string is nothing, not
+ * even a NULL want. */
+bool kube_str_is(const json_t *obj, const char *key, const char *want);
+
 /* ---- the client (runtime/kube/client.c) -------------------------------- */
 
 typedef struct kube_client kube_client;

@@ -911,7 +911,7 @@ static int parse_rfc3339(const char *s, long long *out) {
 }
 
 static const char *json_text(const json_t *obj, const char *key) {
-  const char *s = json_string_value(json_object_get(obj, key));
+  const char *s = kube_str(obj, key);
   return s && *s ? s : NULL;
 }
 

@@ -71,16 +71,16 @@ static void read_aggregated(discovery *d, json_t *list) {
   size_t i, k, j;
   json_t *group, *version, *res;
   json_array_foreach(json_object_get(list, "items"), i, group) {
-    const char *g = json_string_value(json_object_get(json_object_get(group, "metadata"), "name"));
+    const char *g = kube_meta_str(group, "name");
     json_array_foreach(json_object_get(group, "versions"), k, version) {
-      const char *v = json_string_value(json_object_get(version, "version"));
+      const char *v = kube_str(version, "version");
       if (!v) continue;
       char gv[256];
       snprintf(gv, sizeof gv, "%s%s%s", g && *g ? g : "", g && *g ? "/" : "", v);
       json_array_foreach(json_object_get(version, "resources"), j, res) {
-        const char *name = json_string_value(json_object_get(res, "resource"));
-        const char *kind = json_string_value(json_object_get(json_object_get(res, "responseKind"), "kind"));
-        const char *scope = json_string_value(json_object_get(res, "scope"));
+        const char *name = kube_str(res, "resource");
+        const char *kind = kube_str(json_object_get(res, "responseKind"), "kind");
+        const char *scope = kube_str(res, "scope");
         if (name && kind && scope) add(d, gv, kind, name, strcmp(scope, "Namespaced") == 0);
       }
     }
@@ -94,7 +94,7 @@ static int fetch_aggregated(kube_client *c) {
     json_t *list;
     int rc = kube_request_accept(c, "GET", roots[i], NULL, AGGREGATED, NULL, 0, &list);
     if (rc != KUBE_OK) return rc;
-    const char *kind = json_string_value(json_object_get(list, "kind"));
+    const char *kind = kube_str(list, "kind");
     if (!kind || strcmp(kind, "APIGroupDiscoveryList") != 0) {
       d->aggregated_none = true;
       json_decref(list);
@@ -120,8 +120,8 @@ static int fetch_legacy(kube_client *c, const char *gv) {
   size_t i;
   json_t *res;
   json_array_foreach(json_object_get(list, "resources"), i, res) {
-    const char *name = json_string_value(json_object_get(res, "name"));
-    const char *kind = json_string_value(json_object_get(res, "kind"));
+    const char *name = kube_str(res, "name");
+    const char *kind = kube_str(res, "kind");
     if (name && kind && !strchr(name, '/')) add(d, gv, kind, name, json_is_true(json_object_get(res, "namespaced")));
   }
   json_decref(list);

@@ -10,24 +10,34 @@
  * an apply leaves live as it is when the manager owns exactly the fields
  * wanted (none would be given up and removed) and live holds the wanted
  * value at each. Values are compared as they are: a quantity the server
- * would normalise ("0.5" for "500m") is a "maybe". */
+ * would normalise ("0.5" for "500m") is a "maybe".
+ *
+ * Here too: the one-line readers of string fields every module uses. */
 #include "kube/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
-static bool eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+const char *kube_str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
+
+const char *kube_meta_str(const json_t *obj, const char *key) {
+  return kube_str(json_object_get(obj, "metadata"), key);
+}
+
+bool kube_str_is(const json_t *obj, const char *key, const char *want) {
+  const char *s = kube_str(obj, key);
+  return s && want && strcmp(s, want) == 0;
+}
 
 const json_t *kube_owned_fields(const json_t *live, const char *manager, const char *api_version) {
   const json_t *found = NULL;
   size_t i;
   json_t *e;
   json_array_foreach(json_object_get(json_object_get(live, "metadata"), "managedFields"), i, e) {
-    if (!eq(str(e, "manager"), manager) || !eq(str(e, "operation"), "Apply")) continue;
-    const char *sub = str(e, "subresource");
+    if (!kube_str_is(e, "manager", manager) || !kube_str_is(e, "operation", "Apply")) continue;
+    const char *sub = kube_str(e, "subresource");
     if (sub && *sub) continue;
-    if (found || !eq(str(e, "apiVersion"), api_version) || !eq(str(e, "fieldsType"), "FieldsV1")) return NULL;
+    if (found || !kube_str_is(e, "apiVersion", api_version) || !kube_str_is(e, "fieldsType", "FieldsV1")) return NULL;
     found = json_object_get(e, "fieldsV1");
   }
   return json_is_object(found) ? found : NULL;
@@ -190,7 +200,7 @@ static bool same(const json_t *want, const json_t *live, const json_t *owned) {
 }
 
 bool kube_apply_unchanged(const json_t *obj, const json_t *live, const char *field_manager) {
-  const json_t *owned = kube_owned_fields(live, field_manager ? field_manager : "plumb", str(obj, "apiVersion"));
+  const json_t *owned = kube_owned_fields(live, field_manager ? field_manager : "plumb", kube_str(obj, "apiVersion"));
   const json_t *meta = json_object_get(live, "metadata");
   if (!owned || json_object_get(meta, "deletionTimestamp")) return false;
   /* apiVersion, kind, name and namespace name the object; field sets leave

@@ -39,8 +39,8 @@ typedef struct {
 /* An API Status body says what went wrong in the server's own words; the
  * code names the kind of failure for the caller. */
 static int status_error(kube_client *c, long code, json_t *body, const char *method, const char *path) {
-  const char *msg = json_string_value(json_object_get(body, "message"));
-  const char *reason = json_string_value(json_object_get(body, "reason"));
+  const char *msg = kube_str(body, "message");
+  const char *reason = kube_str(body, "reason");
   if (code == 401) {
     kube_fail(c, "token rejected (401): %s: the server does not accept the credentials of user \"%s\"",
               msg ? msg : "Unauthorized", c->cfg->user ? c->cfg->user : "?");

@@ -70,10 +70,9 @@ static void take_page(kube_list_req *l, kube_req *r, char **cont) {
     return;
   }
   json_array_extend(l->items, json_object_get(r->out, "items"));
-  json_t *meta = json_object_get(r->out, "metadata");
-  const char *next = json_string_value(json_object_get(meta, "continue"));
+  const char *next = kube_meta_str(r->out, "continue");
   if (next && *next && !(*cont = strdup(next))) abort();
-  const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+  const char *rv = kube_meta_str(r->out, "resourceVersion");
   if (!*cont && rv && !(l->resource_version = strdup(rv))) abort();
   json_decref(r->out);
 }
@@ -144,10 +143,7 @@ int kube_list(kube_client *c, const char *api_version, const char *kind, const c
 
 /* The PATCH of a server-side apply of obj into *r (free_request frees it). */
 static int apply_request(kube_client *c, json_t *obj, const kube_apply_opts *o, kube_req *r) {
-  json_t *meta = json_object_get(obj, "metadata");
-  const char *api = json_string_value(json_object_get(obj, "apiVersion"));
-  const char *kind = json_string_value(json_object_get(obj, "kind"));
-  const char *name = json_string_value(json_object_get(meta, "name"));
+  const char *api = kube_str(obj, "apiVersion"), *kind = kube_str(obj, "kind"), *name = kube_meta_str(obj, "name");
   if (!api || !kind || !name) {
     kube_fail(c, "an object to apply needs apiVersion, kind and metadata.name");
     return KUBE_ERROR;
@@ -155,7 +151,7 @@ static int apply_request(kube_client *c, json_t *obj, const kube_apply_opts *o, 
   const kube_resource *res;
   int rc = kube_resource_find(c, api, kind, &res);
   if (rc != KUBE_OK) return rc;
-  char *path = kube_path(res, namespace_for(c, res, json_string_value(json_object_get(meta, "namespace"))), name);
+  char *path = kube_path(res, namespace_for(c, res, kube_meta_str(obj, "namespace")), name);
   buf url = {0};
   buf_puts(&url, path);
   free(path);

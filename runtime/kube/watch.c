@@ -29,11 +29,11 @@ static void set_rv(stream *s, const char *rv) {
 
 static void event(stream *s, const char *text, size_t len) {
   json_t *ev = json_loadb(text, len, 0, NULL);
-  const char *type = json_string_value(json_object_get(ev, "type"));
+  const char *type = kube_str(ev, "type");
   json_t *obj = json_object_get(ev, "object");
   if (!type || !obj) {
     /* A refused watch answers with a Status, not events: keep its words. */
-    const char *msg = json_string_value(json_object_get(ev, "message"));
+    const char *msg = kube_str(ev, "message");
     if (msg) snprintf(s->message, sizeof s->message, "%s", msg);
     json_decref(ev);
     return;
@@ -42,13 +42,13 @@ static void event(stream *s, const char *text, size_t len) {
     long code = (long)json_integer_value(json_object_get(obj, "code"));
     s->gone |= code == 410;
     if (code != 410) {
-      const char *msg = json_string_value(json_object_get(obj, "message"));
+      const char *msg = kube_str(obj, "message");
       s->error = code ? code : 500;
       snprintf(s->message, sizeof s->message, "%s", msg ? msg : "error event");
       s->stopped = true; /* the stream carries nothing more worth reading */
     }
   } else {
-    set_rv(s, json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion")));
+    set_rv(s, kube_meta_str(obj, "resourceVersion"));
     s->stopped = s->fn(type, obj, s->ctx) != 0;
   }
   json_decref(ev);

@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 #include <string.h>
 
+#include "plumb/kube.h"
 #include "serve/internal.h"
 
 typedef bool verify_fn(const serve_request *r, const char *secret);
@@ -71,7 +72,7 @@ static size_t repository_urls(const json_t *payload, const char **urls) {
   size_t n = 0;
   for (size_t o = 0; o < 2; o++)
     for (size_t k = 0; k < sizeof keys / sizeof *keys && n < MAX_URLS; k++) {
-      const char *url = json_string_value(json_object_get(json_object_get(payload, owners[o]), keys[k]));
+      const char *url = kube_str(json_object_get(payload, owners[o]), keys[k]);
       size_t seen = 0;
       while (url && *url && seen < n && strcmp(urls[seen], url) != 0) seen++;
       if (url && *url && seen == n) urls[n++] = url;
@@ -89,9 +90,8 @@ static serve_reply take_push(serve *s, size_t p, const serve_request *r) {
   const char *provider = providers[p].provider;
   json_t *payload = json_loadb(r->body, r->len, 0, NULL);
   const char *urls[MAX_URLS];
-  serve_push push = {.provider = provider, .ref = json_string_value(json_object_get(payload, "ref")),
-                     .after = json_string_value(json_object_get(payload, "after")), .urls = urls,
-                     .nurls = repository_urls(payload, urls)};
+  serve_push push = {.provider = provider, .ref = kube_str(payload, "ref"), .after = kube_str(payload, "after"),
+                     .urls = urls, .nurls = repository_urls(payload, urls)};
   if (!push.ref || !push.nurls) {
     json_decref(payload);
     return counted(s, provider, "malformed", serve_error(MHD_HTTP_BAD_REQUEST, "not a push event's payload"));

@@ -69,6 +69,25 @@ static int read_cred(const char *path, char **slot, bool one_line, char **err) {
   return 0;
 }
 
+bool source_key_is_rsa(const char *key) {
+  static const char openssh[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+  if (strstr(key, "-----BEGIN RSA PRIVATE KEY-----")) return true;
+  const char *body = strstr(key, openssh);
+  if (!body) return false;
+  /* The public key comes first, in clear, after at most 75 bytes of
+   * header (magic, cipher, kdf): 90 bytes hold its type and no secret. */
+  char head[121];
+  size_t n = 0;
+  for (const char *p = body + sizeof openssh - 1; *p && *p != '-' && n < 120; p++)
+    if (!isspace((unsigned char)*p)) head[n++] = *p;
+  head[n - n % 4] = '\0';
+  size_t len;
+  char *blob = kube_base64_decode(head, &len);
+  bool rsa = blob && memmem(blob, len, "\0\0\0\7ssh-rsa", 11);
+  free(blob);
+  return rsa;
+}
+
 int source_creds_from_files(source_creds **out, const source_cred_files *f, char **err) {
   source_creds *c = calloc(1, sizeof *c);
   if (!c) abort();
@@ -88,7 +107,7 @@ int source_creds_from_files(source_creds **out, const source_cred_files *f, char
 
 /* data[key], decoded; 0 with *slot untouched when the key is absent. */
 static int secret_value(const json_t *data, const char *key, char **slot, const char *secret, char **err) {
-  const char *b64 = json_string_value(json_object_get(data, key));
+  const char *b64 = kube_str(data, key);
   if (!json_object_get(data, key) || *slot) return 0;
   *slot = b64 ? kube_base64_decode(b64, NULL) : NULL;
   if (*slot) return 0;
@@ -97,8 +116,8 @@ static int secret_value(const json_t *data, const char *key, char **slot, const 
 }
 
 int source_creds_from_secret_object(source_creds **out, const json_t *secret, char **err) {
-  const json_t *meta = json_object_get(secret, "metadata"), *data = json_object_get(secret, "data");
-  const char *ns = json_string_value(json_object_get(meta, "namespace")), *id = json_string_value(json_object_get(meta, "name"));
+  const json_t *data = json_object_get(secret, "data");
+  const char *ns = kube_meta_str(secret, "namespace"), *id = kube_meta_str(secret, "name");
   char name[256];
   snprintf(name, sizeof name, "%s/%s", ns ? ns : "", id ? id : "");
   source_creds *c = calloc(1, sizeof *c);

@@ -13,6 +13,7 @@
 typedef struct {
   source_repo *s;
   bool secret_sent; /* a password or key went out: being asked again means no */
+  bool key_sent;    /* the ssh key was that secret */
   bool auth_refused, no_creds;
   char *hostkey_why;
 } fetch_ctx;
@@ -27,7 +28,7 @@ static int on_credentials(git_credential **out, const char *url, const char *url
   }
   const char *user = url_user ? url_user : c->username ? c->username : "git";
   if ((allowed & GIT_CREDENTIAL_SSH_KEY) && c->ssh_key) {
-    f->secret_sent = true;
+    f->secret_sent = f->key_sent = true;
     return git_credential_ssh_key_memory_new(out, user, NULL, c->ssh_key, c->ssh_passphrase);
   }
   if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && (c->password || c->username)) {
@@ -65,9 +66,16 @@ static int fetch_error(source_repo *s, fetch_ctx *f) {
     source_fail(s, "%s", f->hostkey_why);
     return SOURCE_EHOSTKEY;
   }
-  if (f->auth_refused || f->no_creds) {
-    source_fail(s, f->auth_refused ? "authentication failed for %s" : "%s asks for credentials and none were given",
-                s->url);
+  if (f->no_creds) {
+    source_fail(s, "%s asks for credentials and none were given", s->url);
+    return SOURCE_EAUTH;
+  }
+  if (f->auth_refused) {
+    bool rsa = f->key_sent && source_key_is_rsa(s->creds.ssh_key);
+    source_fail(s, "authentication failed for %s%s", s->url,
+                rsa ? " (an RSA key: libssh2 before 1.11 signs with ssh-rsa, SHA-1, which OpenSSH 8.8 and later"
+                      " refuse; an ed25519 or ecdsa key works)"
+                    : "");
     return SOURCE_EAUTH;
   }
   if (klass == GIT_ERROR_NET || klass == GIT_ERROR_HTTP || klass == GIT_ERROR_SSH || klass == GIT_ERROR_SSL ||

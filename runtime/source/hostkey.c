@@ -3,7 +3,7 @@
  * libgit2 hands the certificate callback the server's raw key; known_hosts
  * lines hold the same bytes in base64, so a key is known when the bytes
  * match on a line whose host pattern matches. */
-#include <fnmatch.h>
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdbool.h>
@@ -34,13 +34,28 @@ static bool hashed_match(const char *pattern, const char *name) {
   return match;
 }
 
+/* ssh's wildcards: * and ?, and every other character, [ too, stands for
+ * itself (fnmatch would read "[host]:2222" as a set of characters). */
+static bool pattern_matches(const char *p, const char *s) {
+  for (; *p; p++, s++) {
+    if (*p == '*') {
+      for (;; s++) {
+        if (pattern_matches(p + 1, s)) return true;
+        if (!*s) return false;
+      }
+    }
+    if (!*s || (*p != '?' && tolower((unsigned char)*p) != tolower((unsigned char)*s))) return false;
+  }
+  return !*s;
+}
+
 /* A comma-separated list of patterns (wildcards * and ?, ! negates). */
 static int host_matches(char *patterns, const char *name) {
   if (strncmp(patterns, "|1|", 3) == 0) return hashed_match(patterns, name) ? HOST_YES : HOST_NO;
   int result = HOST_NO;
   for (char *save = NULL, *p = strtok_r(patterns, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
     bool negated = *p == '!';
-    if (fnmatch(p + negated, name, FNM_CASEFOLD) != 0) continue;
+    if (!pattern_matches(p + negated, name)) continue;
     if (negated) return HOST_NEGATED;
     result = HOST_YES;
   }
@@ -48,8 +63,16 @@ static int host_matches(char *patterns, const char *name) {
 }
 
 typedef struct {
-  bool known, listed, revoked;
+  char type[64]; /* the server's key's, e.g. ssh-ed25519 */
+  bool known, changed, other_types, revoked;
 } verdict;
+
+/* A raw key opens with its type: a 4-byte length, then the name. */
+static void key_type(const unsigned char *key, size_t len, char out[64]) {
+  size_t n = len < 4 ? 0 : (size_t)key[0] << 24 | (size_t)key[1] << 16 | (size_t)key[2] << 8 | key[3];
+  if (n > len - 4) n = 0;
+  snprintf(out, 64, "%.*s", (int)n, (const char *)key + 4);
+}
 
 static void check_line(char *line, const char *name, const unsigned char *key, size_t len, verdict *v) {
   char *save = NULL, *field = strtok_r(line, " \t", &save);
@@ -69,24 +92,33 @@ static void check_line(char *line, const char *name, const unsigned char *key, s
   free(known);
   if (same && revoked) v->revoked = true;
   else if (same) v->known = true;
-  else if (!revoked) v->listed = true;
+  else if (revoked) return;
+  else if (!*v->type || strcmp(type, v->type) == 0) v->changed = true;
+  else v->other_types = true;
 }
 
+/* A key of another type is no sign of a changed key, as in ssh: the server
+ * has several, and libssh2 picks the type, not known_hosts. */
 int source_known_host(const char *known_hosts, const char *host, int port, const unsigned char *key, size_t len,
                       char **why) {
   char name[512];
   snprintf(name, sizeof name, port == 22 ? "%s" : "[%s]:%d", host, port);
   verdict v = {0};
+  key_type(key, len, v.type);
   char *text = strdup(known_hosts ? known_hosts : "");
   if (!text) abort();
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
     check_line(line, name, key, len, &v);
   free(text);
-  const char *fmt = v.revoked ? "host key for %s is revoked in known_hosts"
-                    : v.known ? NULL
-                    : v.listed ? "host key for %s does not match known_hosts (the key changed, or someone is in the way)"
-                               : "host key for %s not in known_hosts";
+  const char *fmt = v.revoked   ? "host key for %s is revoked in known_hosts"
+                    : v.known   ? NULL
+                    : v.changed ? "host key for %s does not match known_hosts (the key changed, or someone is in the"
+                                  " way)"
+                    : v.other_types
+                        ? "host key for %s not in known_hosts, which has only other types of key for it: the server"
+                          " showed its %s key (give every key of the server, as ssh-keyscan prints them)"
+                        : "host key for %s not in known_hosts";
   if (!fmt) return 0;
-  if (asprintf(why, fmt, name) < 0) abort();
+  if (asprintf(why, fmt, name, v.type) < 0) abort();
   return SOURCE_EHOSTKEY;
 }

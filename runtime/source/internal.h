@@ -40,5 +40,9 @@ void source_sha256_hex(const char *s, char out[65]);
  * source_creds_clear. */
 void source_creds_merge(source_creds *out, const source_creds *c, const source_creds *fill);
 void source_creds_clear(source_creds *c);
+/* Whether a private key (PEM or OpenSSH text) is an RSA key: libssh2
+ * before 1.11 signs with one as ssh-rsa (SHA-1), which OpenSSH 8.8 and
+ * later refuse. */
+bool source_key_is_rsa(const char *key);
 
 #endif

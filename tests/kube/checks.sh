@@ -50,3 +50,23 @@ eventually() {
     sleep 0.25
   done
 }
+# gitops_apps REPO APP...: writes REPO/gitops/main.plumb, env "apps": project
+# p (which may own Namespaces) and, for each APP "NAME PATH [ARGS]", an
+# automated application NAME of REPO's PATH in p, polled once an hour, with
+# ARGS as more arguments of application() (e.g. "prune: true").
+gitops_apps() {
+  apps_repo=$1; shift
+  mkdir -p "$apps_repo/gitops"
+  {
+    printf 'import "std/gitops"\nenv apps {\n'
+    for app in "$@"; do
+      printf '%s\n' "$app" | {
+        read -r name path args
+        printf '  app %s = application(name: "%s", repo: "file://%s", path: "%s", project: "p", automated: true,%s\n' \
+          "$name" "$name" "$apps_repo" "$path" "${args:+ $args,}"
+        printf '    interval: "1h")\n'
+      }
+    done
+    printf '  app project = project(name: "p", cluster_kinds: ["Namespace"])\n}\n'
+  } >"$apps_repo/gitops/main.plumb"
+}

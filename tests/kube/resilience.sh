@@ -60,22 +60,10 @@ uids() { $K -n res-big get configmaps -l plumb.dev/application=big -o jsonpath='
 all_at() { [ "$(versions)" = "$1 $2" ]; } # all_at COUNT VERSION
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-mkdir -p "$repo/gitops"
 settings heal git
 settings watch git 'Deployment "web" { spec: { replicas: 0, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } } } }'
 big v1 $BIG
-cat >"$repo/gitops/main.plumb" <<EOP
-import "std/gitops"
-env apps {
-  app heal = application(name: "heal", repo: "file://$repo", path: "heal", project: "p", automated: true,
-                         self_heal: true, interval: "1h")
-  app watch = application(name: "watch", repo: "file://$repo", path: "watch", project: "p", automated: true,
-                          interval: "1h")
-  app big = application(name: "big", repo: "file://$repo", path: "big", project: "p", automated: true,
-                        prune: true, interval: "1h")
-  app project = project(name: "p", cluster_kinds: ["Namespace"])
-}
-EOP
+gitops_apps "$repo" "heal heal self_heal: true" "watch watch" "big big prune: true"
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "v1"
 $K delete configmap plumb-history-heal plumb-history-watch plumb-history-big --ignore-not-found >/dev/null

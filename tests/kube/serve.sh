@@ -41,20 +41,11 @@ p() { $PLUMB "$@" --server "$url" --token-file "$work/token"; }
 # Two applications: cfg (a Namespace and a ConfigMap: kinds that are Healthy
 # once they exist) and web (the nginx example: its Deployment never becomes
 # available, as no kubelet runs pods here).
-mkdir -p "$repo/cfg" "$repo/gitops"
+mkdir -p "$repo/cfg"
 cp -r "$ROOT/examples/nginx/apps" "$ROOT/examples/nginx/envs" "$repo/"
 sed -i "s/nginx-dev/serve-web/g" "$repo/envs/dev/main.plumb"
 settings one
-cat >"$repo/gitops/main.plumb" <<EOP
-import "std/gitops"
-env apps {
-  app cfg = application(name: "cfg", repo: "file://$repo", path: "cfg", project: "p", automated: true,
-                        prune: true, interval: "1h")
-  app web = application(name: "web", repo: "file://$repo", path: "envs/dev", project: "p", automated: true,
-                        interval: "1h")
-  app project = project(name: "p", cluster_kinds: ["Namespace"])
-}
-EOP
+gitops_apps "$repo" "cfg cfg prune: true" "web envs/dev"
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "cfg one"
 first=$(head_commit)

@@ -1,5 +1,6 @@
 /* test_source.c: configuration repositories fetched with libgit2 and
- * compiled from their trees, against real repositories made with git. */
+ * compiled from their trees, against real repositories made with git
+ * (over ssh: test_ssh.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,68 +19,21 @@
 
 #include "plumb/emit.h"
 #include "plumb/source.h"
+#include "source/internal.h"
 
-static char tmp[64];      /* holds origin/ (a copy of examples/nginx), cache/ */
-static char origin[128];  /* file:// URL of origin */
-static char cache[128];
+#include "git_test.h"
 
-static void sh(const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  assert_int_equal(system(cmd), 0);
-}
-
-/* The first line a command prints. */
-static char *sh_out(const char *fmt, ...) {
-  char cmd[1024];
-  static char line[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  FILE *p = popen(cmd, "r");
-  assert_non_null(p);
-  assert_non_null(fgets(line, sizeof line, p));
-  pclose(p);
-  line[strcspn(line, "\n")] = '\0';
-  return line;
-}
-
-static void commit_all(const char *message) { sh("cd %s/origin && git add -A && git commit -qm '%s'", tmp, message); }
+static char origin[128]; /* file:// URL of tmp/origin */
 
 static int setup(void **state) {
-  strcpy(tmp, "/tmp/plumb-source-XXXXXX");
-  assert_non_null(mkdtemp(tmp));
-  /* git reads no configuration of this machine's user. */
-  setenv("HOME", tmp, 1);
-  setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-  setenv("GIT_AUTHOR_NAME", "Test", 1);
-  setenv("GIT_AUTHOR_EMAIL", "test@example.com", 1);
-  setenv("GIT_COMMITTER_NAME", "Test", 1);
-  setenv("GIT_COMMITTER_EMAIL", "test@example.com", 1);
-  sh("git init -q -b main %s/origin && cp -R examples/nginx/. %s/origin/", tmp, tmp);
-  commit_all("nginx");
-  sh("cd %s/origin && git tag v1 && git tag -a v1-annotated -m 'release one'", tmp);
+  git_test_make_origin("source");
   snprintf(origin, sizeof origin, "file://%s/origin", tmp);
-  snprintf(cache, sizeof cache, "%s/cache", tmp);
   return 0;
 }
 
 static int teardown(void **state) {
-  sh("rm -rf %s", tmp);
+  git_test_remove();
   return 0;
-}
-
-static source_repo *open_source(const char *url, const source_creds *creds) {
-  source_repo *s = NULL;
-  char *err = NULL;
-  source_opts o = {.url = url, .cache_dir = cache, .creds = creds};
-  int rc = source_open(&s, &o, &err);
-  if (rc) fail_msg("source_open: %s", err);
-  return s;
 }
 
 static source_repo *fetched(void) {
@@ -372,6 +326,31 @@ static void url_keys_match_every_form_of_a_repository(void **state) {
   }
 }
 
+/* The host and port known_hosts is searched for. An scp-like address names
+ * no port: it is 22, as in git (test_ssh.c fetches from another port, and
+ * so with ssh:// only). */
+static void ssh_urls_give_host_and_port(void **state) {
+  struct {
+    const char *url, *user, *host;
+    int port;
+  } cases[] = {
+      {"git@Example.com:org/r.git", "git", "Example.com", 22},
+      {"ssh://git@example.com:2222/r.git", "git", "example.com", 2222},
+      {"ssh://example.com/r.git", NULL, "example.com", 22},
+      {"ssh://git@[::1]:2222/r", "git", "::1", 2222},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    source_url_parts p;
+    source_url_split(cases[i].url, &p);
+    if (cases[i].user) assert_string_equal(p.user, cases[i].user);
+    else assert_null(p.user);
+    assert_string_equal(p.host, cases[i].host);
+    assert_int_equal(p.port, cases[i].port);
+    free(p.user);
+    free(p.host);
+  }
+}
+
 static void credentials_from_files(void **state) {
   sh("cd %s && echo s3cret > token && echo alice > user && printf 'BEGIN KEY\\nabc\\n' > key", tmp);
   char token[128], user[128], key[128];
@@ -434,20 +413,24 @@ static char *hashed_host(const char *name) {
 }
 
 static void host_keys_are_checked_against_known_hosts(void **state) {
-  const unsigned char key[] = "\0\0\0\x0bssh-ed25519 the key", other[] = "\0\0\0\x0bssh-ed25519 another";
-  char *k = b64(key, sizeof key), *o = b64(other, sizeof other), *hashed = hashed_host("[git.example.com]:2222"), *known, *why = NULL;
+  const unsigned char key[] = "\0\0\0\x0bssh-ed25519 the key", other[] = "\0\0\0\x0bssh-ed25519 another",
+                      ecdsa[] = "\0\0\0\x13" "ecdsa-sha2-nistp256 a key";
+  char *k = b64(key, sizeof key), *o = b64(other, sizeof other), *e = b64(ecdsa, sizeof ecdsa), *hashed = hashed_host("[git.example.com]:2222"), *known, *why = NULL;
   if (asprintf(&known,
                "# a comment\n"
                "github.com,gitlab.com ssh-ed25519 %s\n"
                "%s ssh-ed25519 %s\n"
+               "[plain.example]:2222 ssh-ed25519 %s\n"
                "*.corp.example ssh-ed25519 %s\n"
                "changed.example ssh-ed25519 %s\n"
+               "typed.example ecdsa-sha2-nistp256 %s\n"
                "@revoked revoked.example ssh-ed25519 %s\n"
                "@cert-authority ca.example ssh-ed25519 %s\n",
-               k, hashed, k, k, o, k, k) < 0)
+               k, hashed, k, k, k, o, e, k, k) < 0)
     abort();
   assert_int_equal(source_known_host(known, "gitlab.com", 22, key, sizeof key, &why), 0);
   assert_int_equal(source_known_host(known, "git.example.com", 2222, key, sizeof key, &why), 0);
+  assert_int_equal(source_known_host(known, "plain.example", 2222, key, sizeof key, &why), 0);
   assert_int_equal(source_known_host(known, "build.corp.example", 22, key, sizeof key, &why), 0);
   struct {
     const char *host;
@@ -455,7 +438,11 @@ static void host_keys_are_checked_against_known_hosts(void **state) {
     const char *why;
   } refused[] = {
       {"git.example.com", 22, "host key for git.example.com not in known_hosts"},
+      {"plain.example", 22, "host key for plain.example not in known_hosts"},
       {"changed.example", 22, "host key for changed.example does not match known_hosts"},
+      /* A key of another type is not a changed key. */
+      {"typed.example", 22, "host key for typed.example not in known_hosts, which has only other types of key for it:"
+                            " the server showed its ssh-ed25519 key"},
       {"revoked.example", 22, "host key for revoked.example is revoked in known_hosts"},
       {"ca.example", 22, "host key for ca.example not in known_hosts"},
   };
@@ -466,6 +453,7 @@ static void host_keys_are_checked_against_known_hosts(void **state) {
   }
   free(k);
   free(o);
+  free(e);
   free(hashed);
   free(known);
 }
@@ -501,31 +489,23 @@ static int stop_server(void **state) {
   return 0;
 }
 
-static int http_fetch(const char *url, const source_creds *creds, char *error, size_t size) {
-  source_repo *s = open_source(url, creds);
-  int rc = source_fetch(s, NULL);
-  snprintf(error, size, "%s", source_last_error(s));
-  source_free(s);
-  return rc;
-}
-
 static void http_basic_and_token_credentials(void **state) {
   char error[1024], url[160];
   source_creds basic = {.username = "alice", .password = "pw"}, token = {.password = "tok"};
-  assert_int_equal(http_fetch(http_url, &basic, error, sizeof error), 0);
-  assert_int_equal(http_fetch(http_url, &token, error, sizeof error), 0);
+  assert_int_equal(fetch_once(http_url, &basic, error, sizeof error), 0);
+  assert_int_equal(fetch_once(http_url, &token, error, sizeof error), 0);
   snprintf(url, sizeof url, "http://alice:pw@%s", http_url + 7);
-  assert_int_equal(http_fetch(url, NULL, error, sizeof error), 0);
+  assert_int_equal(fetch_once(url, NULL, error, sizeof error), 0);
 }
 
 static void http_wrong_or_missing_credentials(void **state) {
   char error[1024], want[256];
   source_creds wrong = {.username = "alice", .password = "hunter2"};
-  int rc = http_fetch(http_url, &wrong, error, sizeof error);
+  int rc = fetch_once(http_url, &wrong, error, sizeof error);
   if (rc != SOURCE_EAUTH) fail_msg("%d %s", rc, error);
   snprintf(want, sizeof want, "authentication failed for %s", http_url);
   assert_string_equal(error, want);
-  assert_int_equal(http_fetch(http_url, NULL, error, sizeof error), SOURCE_EAUTH);
+  assert_int_equal(fetch_once(http_url, NULL, error, sizeof error), SOURCE_EAUTH);
   snprintf(want, sizeof want, "%s asks for credentials and none were given", http_url);
   assert_string_equal(error, want);
 }
@@ -565,6 +545,7 @@ int main(void) {
       cmocka_unit_test(unknown_tree_is_not_found),
       cmocka_unit_test(symlinks_stay_inside_the_tree),
       cmocka_unit_test(urls_lose_their_credentials),
+      cmocka_unit_test(ssh_urls_give_host_and_port),
       cmocka_unit_test(credentials_from_files),
       cmocka_unit_test(credentials_from_a_secret),
       cmocka_unit_test(host_keys_are_checked_against_known_hosts),
