@@ -20,7 +20,6 @@
 
 #define SECRET_TYPE_LABEL "plumb.dev/secret-type"
 
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
 
 static char *reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *reason(const char *fmt, ...) {
@@ -80,26 +79,26 @@ static bool read_secret(runner *r, const char *name, json_t **out, char **err) {
 }
 
 static const char *resource_version(const json_t *secret) {
-  return str(json_object_get(secret, "metadata"), "resourceVersion");
+  return kube_meta_str(secret, "resourceVersion");
 }
 
 /* The kubeconfig a cluster Secret holds, under "kubeconfig" or, as Flux
  * names it, "value"; its current-context is the destination. */
 static kube_config *secret_config(runner *r, const char *name, const json_t *secret, char **err) {
   const json_t *labels = json_object_get(json_object_get(secret, "metadata"), "labels");
-  const char *type = str(labels, SECRET_TYPE_LABEL), *key = "kubeconfig";
+  const char *type = kube_str(labels, SECRET_TYPE_LABEL), *key = "kubeconfig";
   if (!type || strcmp(type, "cluster") != 0) {
     *err = reason("cluster \"%s\": Secret %s/%s is not labelled %s: cluster", name, r->home, name, SECRET_TYPE_LABEL);
     return NULL;
   }
   const json_t *data = json_object_get(secret, "data");
-  if (!str(data, key)) key = "value";
-  if (!str(data, key)) {
+  if (!kube_str(data, key)) key = "value";
+  if (!kube_str(data, key)) {
     *err = reason("cluster \"%s\": Secret %s/%s holds no kubeconfig (key kubeconfig or value)", name, r->home, name);
     return NULL;
   }
   size_t len;
-  char *text = kube_base64_decode(str(data, key), &len), *where, *why = NULL;
+  char *text = kube_base64_decode(kube_str(data, key), &len), *where, *why = NULL;
   kube_config *cfg = NULL;
   if (asprintf(&where, "Secret %s/%s", r->home, name) < 0) abort();
   if (!text) *err = reason("cluster \"%s\": %s: data.%s is not base64", name, where, key);

@@ -35,7 +35,6 @@ void run_metrics_start_app(runner *r, const char *app) {
   metrics_add(r->fam.fetch_failures, (const char *[]){app}, 0);
 }
 
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
 
 /* Synced when the application is, or when Plumb's fields on the live object
  * prove applying it would change nothing. */
@@ -45,10 +44,10 @@ static const char *resource_sync(const app_state *st, const live_obj *o) {
 
 static json_t *resource(const json_t *body, const health_status *h, const char *sync) {
   const json_t *meta = json_object_get(body, "metadata");
-  json_t *res = json_pack("{s:s?, s:s?, s:s?, s:s, s:s, s:s}", "apiVersion", str(body, "apiVersion"), "kind",
-                          str(body, "kind"), "name", str(meta, "name"), "sync", sync, "health", health_name(h->code),
-                          "message", h->message);
-  if (str(meta, "namespace")) json_object_set_new(res, "namespace", json_string(str(meta, "namespace")));
+  json_t *res = json_pack("{s:s?, s:s?, s:s?, s:s, s:s, s:s}", "apiVersion", kube_str(body, "apiVersion"), "kind",
+                          kube_str(body, "kind"), "name", kube_str(meta, "name"), "sync", sync, "health",
+                          health_name(h->code), "message", h->message);
+  if (kube_str(meta, "namespace")) json_object_set_new(res, "namespace", json_string(kube_str(meta, "namespace")));
   return res;
 }
 
@@ -59,7 +58,9 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
   health_item *items = calloc(n + 1, sizeof *items);
   if (!items) abort();
   for (size_t i = 0; i < n; i++)
-    items[i] = (health_item){.api_version = str(live[i].body, "apiVersion"), .kind = str(live[i].body, "kind"), .live = live[i].live};
+    items[i] = (health_item){.api_version = kube_str(live[i].body, "apiVersion"),
+                             .kind = kube_str(live[i].body, "kind"),
+                             .live = live[i].live};
   st->health = health_app(items, n);
   json_decref(st->resources);
   st->resources = json_array();

@@ -14,8 +14,6 @@
 #include "live.h"
 #include "run/internal.h"
 
-static const char *str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
-static const char *meta_str(const json_t *obj, const char *key) { return str(json_object_get(obj, "metadata"), key); }
 static const char *res_str(const compile_result *objs, size_t i, const char *path) {
   return value_get_path(objs->res[i].obj, path)->u.str.s;
 }
@@ -111,20 +109,20 @@ static char *key_of(const char *api, const char *kind, const char *ns, const cha
  * build); NULL for cluster-scoped kinds. False when discovery cannot say. */
 static bool namespace_of(kube_client *c, const json_t *body, const char **ns) {
   const kube_resource *kr;
-  if (kube_resource_find(c, str(body, "apiVersion"), str(body, "kind"), &kr) != KUBE_OK) return false;
-  *ns = !kr->namespaced ? NULL : meta_str(body, "namespace") ? meta_str(body, "namespace") : kube_default_namespace(c);
+  if (kube_resource_find(c, kube_str(body, "apiVersion"), kube_str(body, "kind"), &kr) != KUBE_OK) return false;
+  const char *own = kube_meta_str(body, "namespace");
+  *ns = !kr->namespaced ? NULL : own ? own : kube_default_namespace(c);
   return true;
 }
 
 /* Is the object as the cache holds it what applying body would leave? */
 static bool cached_unchanged(run_dest *d, json_t *body, json_t *wanted) {
-  const char *ns = NULL;
+  const char *ns = NULL, *api = kube_str(body, "apiVersion"), *kind = kube_str(body, "kind");
   json_t *live = NULL;
-  bool same = namespace_of(d->c, body, &ns) &&
-              cache_get(d->cache, str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"), &live) &&
+  bool same = namespace_of(d->c, body, &ns) && cache_get(d->cache, api, kind, ns, kube_meta_str(body, "name"), &live) &&
               live_unchanged(&(live_obj){.body = body, .live = live});
   json_decref(live);
-  char *key = key_of(str(body, "apiVersion"), str(body, "kind"), ns, meta_str(body, "name"));
+  char *key = key_of(api, kind, ns, kube_meta_str(body, "name"));
   json_object_set_new(wanted, key, json_true());
   free(key);
   return same;
@@ -143,7 +141,7 @@ static bool no_orphans(const char *api, const char *kind, void *ctx) {
   bool none = cache_list_app(o->cache, api, kind, o->app, &items);
   size_t i;
   json_array_foreach(items, i, item) {
-    char *key = key_of(api, kind, meta_str(item, "namespace"), meta_str(item, "name"));
+    char *key = key_of(api, kind, kube_meta_str(item, "namespace"), kube_meta_str(item, "name"));
     none = none && json_object_get(o->wanted, key);
     free(key);
   }
