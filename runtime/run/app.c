@@ -52,14 +52,13 @@ static char *refusal(runner *r, const app_def *app, const compile_result *res, r
   return sync_check_project((*dest)->c, app, p, res);
 }
 
-/* Fetches, resolves rev, compiles, reads the applications the build
- * declares, checks all against the project and finds the destination,
- * into *b. False with the reason in st when any step
- * fails. */
-static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, build *b) {
+/* Fetches (with fetch), resolves rev, compiles, reads the applications
+ * the build declares, checks all against the project and finds the
+ * destination, into *b. False with the reason in st when any step fails. */
+static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, bool fetch, build *b) {
   char *err;
   const compile_result *res;
-  if (run_fetch(r, app, app->repo, rev, &b->s, &b->rev, &err) != SOURCE_OK) {
+  if (run_fetch(r, app, app->repo, rev, fetch, &b->s, &b->rev, &err) != SOURCE_OK) {
     metrics_add(r->fam.fetch_failures, (const char *[]){app->name}, 1);
     fail(st, err);
     free(err);
@@ -189,8 +188,10 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   double start = run_now();
   build b;
   unsigned char built[32];
+  bool fetch = asked || !st->stay_local;
+  st->stay_local = false;
   st->passed_at = time(NULL);
-  if (!build_at(r, app, st, app->revision, &b)) {
+  if (!build_at(r, app, st, app->revision, fetch, &b)) {
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
@@ -236,7 +237,7 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
   build b;
   source_rev head;
   st->passed_at = time(NULL);
-  if (!build_at(r, app, st, commit, &b)) return;
+  if (!build_at(r, app, st, commit, true, &b)) return;
   /* What it declares follows the revision, not the rollback. */
   run_children_free(&b.kids);
   if (source_resolve(b.s, app->revision, &head) != SOURCE_OK) {

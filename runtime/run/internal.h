@@ -18,6 +18,7 @@
 
 #include <time.h>
 
+#include "live.h"
 #include "plumb/app.h"
 #include "plumb/cache.h"
 #include "plumb/health.h"
@@ -50,6 +51,9 @@ typedef struct {
   double due;        /* monotonic seconds of the next pass */
   int failures;      /* passes in a row that ended in an error */
   uint64_t seen;     /* the cache's version of its objects last looked at */
+  /* Due for a change of its objects alone: the pass compares with the
+   * commit it has, as Argo CD's self-heal does, without a fetch. */
+  bool stay_local;
   /* What a pass may be skipped on: the version of its objects when the
    * last full pass began, and a digest of the objects it built. */
   uint64_t passed_version;
@@ -74,7 +78,7 @@ typedef struct {
 } repo_entry;
 
 typedef struct {
-  metrics_family *syncs, *reconcile, *apply, *drift, *fetch_failures, *apps, *leader;
+  metrics_family *syncs, *reconcile, *apply, *drift, *fetches, *fetch_failures, *apps, *leader;
 } run_metrics;
 
 /* A cluster applications are applied to. */
@@ -115,11 +119,11 @@ typedef struct {
 double run_now(void); /* monotonic seconds */
 void run_set_error(app_state *st, const char *msg);
 
-/* loop.c: fetches url, unless done this round, and resolves rev; the
- * words for a failure in *err (caller frees). app gives the credentials;
- * NULL for none. */
-int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, source_repo **s, source_rev *out,
-              char **err);
+/* loop.c: fetches url (with fetch), unless done this round, and resolves
+ * rev; the words for a failure in *err (caller frees). app gives the
+ * credentials; NULL for none. */
+int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, bool fetch, source_repo **s,
+              source_rev *out, char **err);
 /* Errors as the user sees them: file:line:col, the line, a caret. */
 char *run_diagnostics(const diag_list *d);
 
@@ -181,6 +185,9 @@ bool run_view_complete(run_dest *d, const compile_result *objs, double timeout_s
 /* True when d's cache proves it holds app's objects as objs would apply
  * them, and none other of app's: Synced without a request. */
 bool run_view_unchanged(run_dest *d, const app_def *app, const compile_result *objs);
+/* Fills live[0..n)'s live objects: from the cache where it knows them,
+ * else from the server (live_read). */
+void run_view_read(run_dest *d, live_obj *live, size_t n);
 
 /* report.c */
 void run_metrics_declare(runner *r);

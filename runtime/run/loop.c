@@ -87,19 +87,20 @@ static int fetch_once(runner *r, repo_entry *e) {
   if (e->fetched == r->round) return e->rc;
   e->fetched = r->round;
   free(e->error);
+  metrics_add(r->fam.fetches, (const char *[]){source_url(e->repo)}, 1);
   e->rc = source_fetch(e->repo, NULL);
   e->error = e->rc ? heap_strdup(source_last_error(e->repo)) : NULL;
   return e->rc;
 }
 
-int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, source_repo **s, source_rev *out,
-              char **err) {
+int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, bool fetch, source_repo **s,
+              source_rev *out, char **err) {
   repo_entry *e;
   *err = NULL;
   int rc = open_repo(r, app, url, &e, err);
   if (rc != SOURCE_OK) return rc;
   *s = e->repo;
-  if (fetch_once(r, e) != SOURCE_OK) {
+  if (fetch && fetch_once(r, e) != SOURCE_OK) {
     *err = heap_strdup(e->error);
     return e->rc;
   }
@@ -127,7 +128,7 @@ static bool load_config(runner *r) {
   source_rev rev;
   char *err;
   const compile_result *res;
-  if (run_fetch(r, NULL, r->o->repo, r->o->revision ? r->o->revision : "HEAD", &s, &rev, &err) != SOURCE_OK) {
+  if (run_fetch(r, NULL, r->o->repo, r->o->revision ? r->o->revision : "HEAD", true, &s, &rev, &err) != SOURCE_OK) {
     fprintf(r->o->out, "config %s: %s\n", r->o->repo, err);
     free(err);
     return false;
@@ -169,7 +170,10 @@ static bool same_repo(const char *url, const char *key) {
 static void refresh(runner *r, const char *key, double *next_config) {
   if (same_repo(r->o->repo, key)) *next_config = 0;
   for (size_t i = 0; i < r->napps; i++)
-    if (same_repo(r->defs.apps[i].repo, key)) r->apps[i].due = 0;
+    if (same_repo(r->defs.apps[i].repo, key)) {
+      r->apps[i].due = 0;
+      r->apps[i].stay_local = false;
+    }
 }
 
 /* When st's next pass is due after one. A pass that ended in an error
@@ -277,12 +281,13 @@ static void runner_free(runner *r) {
 
 /* Whether a commit changed app's path since its last pass (or cannot
  * tell): after a push, the applications it changed do not wait for the
- * others. */
+ * others. One due for a change in the cluster alone does not look. */
 static bool path_moved(runner *r, const app_def *app, const app_state *st) {
   source_repo *s;
   source_rev rev;
   char *err, id[41];
-  bool moved = run_fetch(r, app, app->repo, app->revision, &s, &rev, &err) != SOURCE_OK ||
+  if (st->stay_local) return false;
+  bool moved = run_fetch(r, app, app->repo, app->revision, true, &s, &rev, &err) != SOURCE_OK ||
                source_path_id(s, rev.tree, app->path, id) != SOURCE_OK || strcmp(id, st->path_tree) != 0;
   free(err);
   return moved;

@@ -21,6 +21,8 @@ void run_metrics_declare(runner *r) {
                                  app, seconds, nseconds),
       .drift = metrics_counter(m, "plumb_drift_events_total",
                                "Times a Synced application was found to differ from its commit.", app),
+      .fetches = metrics_counter(m, "plumb_git_fetches_total", "Fetches of a repository, whatever their result.",
+                                 (const char *[]){"repo", NULL}),
       .fetch_failures = metrics_counter(m, "plumb_git_fetch_failures_total",
                                         "Fetches of an application's repository that failed.", app),
       .apps = metrics_gauge(m, "plumb_apps", "Applications, by sync status and health.",
@@ -54,7 +56,7 @@ static json_t *resource(const json_t *body, const health_status *h, const char *
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs) {
   size_t n = objs->nres;
   live_obj *live = live_new(objs, app->name);
-  live_read(d->c, live, n);
+  run_view_read(d, live, n);
   health_item *items = calloc(n + 1, sizeof *items);
   if (!items) abort();
   for (size_t i = 0; i < n; i++)

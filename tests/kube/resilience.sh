@@ -86,6 +86,9 @@ same "the Lease names the leader" "$(sed -n 's/.*candidate \([^ ]*\) for the Lea
 
 # ---- drift --------------------------------------------------------------------------------
 eventually synced "$url_a" heal
+# fetches: how many times the runtime has fetched the repository
+fetches() { curl -s "$url_a/metrics" | sed -n 's/^plumb_git_fetches_total{repo="[^"]*"} \([0-9]*\)$/\1/p'; }
+fetched=$(fetches) drift_began=$(now)
 times=
 for i in 1 2 3 4 5; do
   start_at=$(now)
@@ -95,6 +98,12 @@ done
 drift=$(echo "$times" | tr ' ' '\n' | grep . | median)
 echo "resilience timing: drift reverted in$times s (median $drift s)"
 if [ "$(echo "$drift <= 3" | bc)" = 1 ]; then ok; else no "self-heal reverts a hand edit within 3 s (median $drift s)"; fi
+# Only the config's rounds (one each 10 s) fetch; the passes drift brings do not.
+rounds=$(echo "$(since "$drift_began") / 10 + 1" | bc)
+if [ $(($(fetches) - fetched)) -le "$rounds" ]; then ok; else
+  curl -s "$url_a/metrics" | grep fetches >"$work/out"
+  no "undoing drift fetches nothing (fetches $fetched -> $(fetches) in $(since "$drift_began") s)"
+fi
 absent "the standby applied nothing" "configmap/settings configured" cat "$work/b.log"
 
 eventually synced "$url_a" watch

@@ -66,7 +66,7 @@ ready() { [ "$(http /readyz)" = 200 ]; }
 if eventually ready; then ok; else no "/readyz answers 200 after the first pass"; fi
 http /metrics >/dev/null
 for m in plumb_syncs_total plumb_reconcile_duration_seconds_bucket plumb_apply_duration_seconds_bucket \
-  plumb_drift_events_total plumb_git_fetch_failures_total plumb_apps; do
+  plumb_drift_events_total plumb_git_fetches_total plumb_git_fetch_failures_total plumb_apps; do
   expect "/metrics has $m" 0 "^$m" cat "$work/body"
 done
 expect "/metrics counts the first syncs" 0 '^plumb_syncs_total\{app="cfg",result="Synced"\} 1$' cat "$work/body"
