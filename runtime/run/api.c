@@ -7,15 +7,15 @@
 #include "run/internal.h"
 
 /* Each answer is a part of the application's document. */
-static const char *const app_keys[] = {"name",     "project",  "parent",  "repo",     "revision",  "path",
-                                       "commit",   "sync",     "health",  "message",  "lastSync",  "autoSync",
-                                       "applied",  "rollback", "resources", NULL};
+static const char *const app_keys[] = {"name",     "project",  "parent",    "repo",    "revision", "path",
+                                       "cluster",  "namespace", "commit",   "sync",    "health",   "message",
+                                       "lastSync", "autoSync", "applied",   "rollback", "resources", NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
 static const char *const diff_keys[] = {"name", "commit", "sync", "diff", NULL};
 /* The list: what `plumb status` shows. */
-static const char *const list_keys[] = {"name", "project", "parent", "revision", "commit", "sync", "health",
-                                        "message", "lastSync", "autoSync", NULL};
+static const char *const list_keys[] = {"name", "project", "parent", "cluster", "revision", "commit", "sync",
+                                        "health", "message", "lastSync", "autoSync", NULL};
 
 static json_t *only(json_t *doc, const char *const *keys) {
   json_t *part = json_object();

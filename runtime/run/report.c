@@ -111,6 +111,8 @@ static json_t *document(const app_def *app, const app_state *st) {
       json_deep_copy(st->hist.entries));
   if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
+  json_object_set_new(doc, "cluster", json_string(app->cluster));
+  json_object_set_new(doc, "namespace", json_string(app->namespace));
   free(repo);
   free(msg);
   return doc;

@@ -209,6 +209,7 @@ url=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/run
 status_of() { curl -s -H "Authorization: Bearer tok" "$url/api/v1/apps/$1" | jq -r "$2"; } # status_of APP JQ
 is_status() { [ "$(status_of "$1" "$2")" = "$3" ]; }
 if eventually is_status far .sync Synced; then ok; else no "the service syncs the app on a context"; fi
+same "its status names its cluster" second status_of far .cluster
 mode() { $K2 -n clusters-far get configmap one -o jsonpath='{.data.mode}'; }
 is_mode() { [ "$(mode)" = "$1" ]; }
 $K2 -n clusters-far patch configmap one --type merge -p '{"data":{"mode":"by-hand"}}' >/dev/null
