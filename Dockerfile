@@ -1,5 +1,6 @@
 # The image of `plumb run` (deploy/ installs it): plumb and plumb-runtime on
-# Debian 12, built the way README.md builds them.
+# Debian 12 with libgit2 1.8 from bookworm-backports, built the way
+# README.md builds them.
 #
 #   docker build -t registry.example.com/plumb:0.1.0 .
 
@@ -16,9 +17,12 @@ RUN make -j"$(nproc)"
 FROM debian:bookworm-slim
 # The shared libraries the two programs link (`ldd build/plumb-runtime`),
 # and the CAs that https fetches and API servers are checked against.
-RUN apt-get update \
+# libgit2 1.8 is in bookworm-backports only (.ci/deps builds against it);
+# the rest, its own dependencies too, comes from bookworm.
+RUN echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list \
+ && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-0-2 libpcre2-8-0 libssl3 libcurl4 libjansson4 libgit2-1.5 libmicrohttpd12 ca-certificates \
+      libyaml-0-2 libpcre2-8-0 libssl3 libcurl4 libjansson4 libgit2-1.8 libmicrohttpd12 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A numeric user, so that runAsNonRoot can check it; the cache is its own
 # when no volume is mounted there.

@@ -17,7 +17,11 @@ RUN_SRC  := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c))
 LIB_SRC  := $(COMP_SRC) $(RUN_SRC)
 GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c
 GEN_HDR := build/gen/parser.h build/gen/lexer.h
-HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h tests/unit/*.h) $(GEN_HDR)
+# Objects compiled against one libgit2 are stale with another (its structs
+# change between versions), and dpkg keeps the old times of the headers it
+# installs: the version itself, as a file's name, is what they depend on.
+GIT2_STAMP := build/libgit2-$(shell pkg-config --modversion libgit2 2>/dev/null)
+HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h tests/unit/*.h) $(GEN_HDR) $(GIT2_STAMP)
 
 COMP_OBJ      := $(patsubst %.c,build/rel/%.o,$(COMP_SRC) $(GEN_SRC))
 OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC))
@@ -35,6 +39,9 @@ all: build/plumb build/plumb-runtime
 
 deps:
 	@sh .ci/deps
+
+$(GIT2_STAMP):
+	@mkdir -p build && rm -f build/libgit2-* && touch $@
 
 build/gen/lexer.c build/gen/lexer.h &: compiler/lexer.l
 	@mkdir -p build/gen
@@ -115,6 +122,3 @@ build/asan/tests/kube_%: tests/kube/test_%.c tests/kube/cluster.c tests/kube/clu
 build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)
-
-# Keep every object file: pattern-rule chains would delete them as intermediates.
-.SECONDARY:

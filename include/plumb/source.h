@@ -7,9 +7,9 @@
  * functions that run before a source exists). No credential ever appears in
  * those words, in a URL this module hands out, or in the cache on disk.
  *
- * Not supported by libgit2 1.5 (Debian 12), and so not here: shallow
- * fetches (a depth), partial clones, and Git LFS. Submodules are not
- * fetched; their entries in a tree are skipped. */
+ * Built against libgit2 1.8 (Debian 12's bookworm-backports). Not
+ * supported: partial clones and Git LFS. Submodules are not fetched; their
+ * entries in a tree are skipped. */
 #ifndef PLUMB_SOURCE_H
 #define PLUMB_SOURCE_H
 
@@ -102,7 +102,9 @@ typedef struct {
 
 /* Brings every branch and tag of the remote into the cache, pruning those
  * gone from it, and the remote's HEAD; only objects the cache lacks are
- * sent. stats may be NULL. */
+ * sent. The first fetch over http(s) is shallow: each branch and tag
+ * without its history, which source_resolve fetches when it needs it.
+ * stats may be NULL. */
 int source_fetch(source_repo *s, source_fetch_stats *stats);
 
 typedef struct {
@@ -112,7 +114,9 @@ typedef struct {
 /* A name as git reads one: a full ref name, HEAD, a tag (annotated or
  * lightweight), a branch, in that order (a tag wins over a branch of the
  * same name, as in git); else a full or abbreviated (4 or more digits)
- * commit id. No revision syntax (main~1, v1^{}). */
+ * commit id. No revision syntax (main~1, v1^{}). A commit id that a
+ * shallow cache lacks fetches the rest of the history first, once: the
+ * cache is whole after. */
 int source_resolve(source_repo *s, const char *rev, source_rev *out);
 /* The id of the object at path (a directory or file, relative to the root;
  * "." the root itself) in tree: what changes when a commit touches path. */

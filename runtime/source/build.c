@@ -262,7 +262,8 @@ int source_compile(source_repo *s, source_builds *b, const char *tree, const cha
   }
   git_oid id;
   git_tree *root = NULL;
-  if (strlen(tree) != GIT_OID_HEXSZ || git_oid_fromstr(&id, tree) != 0 || git_tree_lookup(&root, s->repo, &id) != 0) {
+  if (strlen(tree) != GIT_OID_SHA1_HEXSIZE || git_oid_fromstr(&id, tree) != 0 ||
+      git_tree_lookup(&root, s->repo, &id) != 0) {
     source_fail(s, "tree %s not found in %s", tree, s->url);
     return SOURCE_ENOTFOUND;
   }

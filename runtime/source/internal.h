@@ -20,6 +20,11 @@ void source_fail(source_repo *s, const char *fmt, ...) __attribute__((format(pri
 /* libgit2's last error in words, never NULL. */
 const char *source_git_error(void);
 
+/* ---- fetching (fetch.c) ---- */
+
+/* Fetches the history a shallow cache lacks; the cache is whole after. */
+int source_fetch_history(source_repo *s);
+
 /* ---- URLs (url.c) ---- */
 
 /* The parts of url the source keeps apart: user and password come out of

@@ -30,6 +30,12 @@ static int open_cache(source_repo *s, const char *cache_dir, char **err) {
     if (asprintf(err, "cannot create the cache %s: %s", cache_dir, strerror(errno)) < 0) abort();
     return SOURCE_ERROR;
   }
+  /* libgit2 1.8's ssh transport reads ~/.ssh/known_hosts to pick the type
+   * of host key to ask for, and fails when the home directory does not
+   * exist (the image's user has /nonexistent). Its home is the cache, which
+   * has no .ssh: libssh2 picks the type, and host keys are checked against
+   * the caller's known_hosts only, whatever the machine's. */
+  git_libgit2_opts(GIT_OPT_SET_HOMEDIR, cache_dir);
   char hash[65];
   source_sha256_hex(s->url, hash);
   if (asprintf(&s->cache_path, "%s/%s.git", cache_dir, hash) < 0) abort();
@@ -86,7 +92,17 @@ void source_free(source_repo *s) {
   git_libgit2_shutdown();
 }
 
+static bool is_hex(const char *s) {
+  size_t n = strspn(s, "0123456789abcdefABCDEF");
+  return s[n] == '\0' && n >= GIT_OID_MINPREFIXLEN && n <= GIT_OID_SHA1_HEXSIZE;
+}
+
 static int rev_error(source_repo *s, const char *rev, int rc) {
+  if (rc == GIT_ENOTFOUND && is_hex(rev)) {
+    source_fail(s, "revision \"%s\" not found in %s: no branch or tag has it, nor a commit in their history", rev,
+                s->url);
+    return SOURCE_ENOTFOUND;
+  }
   if (rc == GIT_EAMBIGUOUS) {
     source_fail(s, "revision \"%s\" is ambiguous in %s: give more digits", rev, s->url);
     return SOURCE_EAMBIGUOUS;
@@ -99,13 +115,8 @@ static int rev_error(source_repo *s, const char *rev, int rc) {
   return SOURCE_ERROR;
 }
 
-static bool is_hex(const char *s) {
-  size_t n = strspn(s, "0123456789abcdefABCDEF");
-  return s[n] == '\0' && n >= GIT_OID_MINPREFIXLEN && n <= GIT_OID_HEXSZ;
-}
-
 /* By name as git reads one, then as a commit id. Not git_revparse_single:
- * in libgit2 1.5 it leaks on every name that is not a `git describe`. */
+ * it reads revision syntax (main~1) too. */
 static int lookup_rev(source_repo *s, const char *rev, git_object **out) {
   git_reference *ref = NULL;
   int rc = git_reference_dwim(&ref, s->repo, rev);
@@ -123,6 +134,13 @@ static int lookup_rev(source_repo *s, const char *rev, git_object **out) {
 int source_resolve(source_repo *s, const char *rev, source_rev *out) {
   git_object *obj = NULL, *commit = NULL;
   int rc = lookup_rev(s, rev, &obj);
+  /* A commit below the cut of a shallow cache: the history comes, once,
+   * since the cache is whole after. Every branch and tag is there anyway. */
+  if (rc == GIT_ENOTFOUND && is_hex(rev) && git_repository_is_shallow(s->repo) == 1) {
+    int fetched = source_fetch_history(s);
+    if (fetched != SOURCE_OK) return fetched;
+    rc = lookup_rev(s, rev, &obj);
+  }
   if (rc) return rev_error(s, rev, rc);
   rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
   git_object_free(obj);

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,16 @@ static source_repo *fetched(void) {
   return s;
 }
 
+/* Objects of the commits at revs of tmp/name and of their trees, without
+ * their history. */
+static size_t tip_objects(const char *name, const char *revs) {
+  return (size_t)atol(sh_out("git -C %s/%s rev-list --objects --no-walk %s | wc -l", tmp, name, revs));
+}
+
 /* ---- fetching -------------------------------------------------------------- */
 
+/* libgit2's local transport cannot cut history: a file:// cache is whole
+ * from the first fetch. */
 static void fetch_file_url_brings_branches_and_tags(void **state) {
   source_repo *s = open_source(origin, NULL);
   source_fetch_stats st;
@@ -52,20 +61,24 @@ static void fetch_file_url_brings_branches_and_tags(void **state) {
   assert_int_equal(source_resolve(s, "main", &r), 0);
   assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse main", tmp));
   assert_string_equal(r.tree, sh_out("git -C %s/origin rev-parse main^{tree}", tmp));
+  assert_int_equal(git_repository_is_shallow(s->repo), 0);
   /* The cache is named by a hash, not by the URL. */
   assert_null(strstr(source_cache_path(s), "origin"));
   source_free(s);
 }
 
-/* The local transport of libgit2 1.5 does not negotiate: a changed branch
- * comes with its whole history again (over http and ssh only the new
- * objects come; see http_fetch_is_incremental). */
+/* Only the new objects come, but for annotated tags: the local transport
+ * sends each again, with its commit and that commit's tree, whenever a
+ * fetch brings anything (over http and ssh only the new objects come). */
 static void fetch_brings_new_commits(void **state) {
   source_repo *s = fetched();
   source_fetch_stats st;
   sh("cd %s/origin && sed -i 's/replicas: 1/replicas: 2/' envs/dev/main.plumb", tmp);
   commit_all("two replicas");
   assert_int_equal(source_fetch(s, &st), 0);
+  /* The commit, the trees on the way to the file (root, envs, envs/dev)
+   * and the file; v1-annotated, its commit and tree. */
+  assert_int_equal(st.objects, 5 + 1 + tip_objects("origin", "v1-annotated^{commit}"));
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
   assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse main", tmp));
@@ -461,7 +474,8 @@ static void host_keys_are_checked_against_known_hosts(void **state) {
 /* ---- https: git http-backend behind basic auth ------------------------------ */
 
 static pid_t server;
-static char http_url[128];
+static int http_port;
+static char http_url[128]; /* of tmp/origin */
 
 /* Serves tmp/ over HTTP to alice:pw and to git:tok (a token's login). */
 static int start_server(void **state) {
@@ -476,10 +490,9 @@ static int start_server(void **state) {
   FILE *f = NULL;
   for (int i = 0; i < 200 && !(f = fopen(port_file, "r")); i++) usleep(50 * 1000);
   assert_non_null(f);
-  int port = 0;
-  assert_int_equal(fscanf(f, "%d", &port), 1);
+  assert_int_equal(fscanf(f, "%d", &http_port), 1);
   fclose(f);
-  snprintf(http_url, sizeof http_url, "http://127.0.0.1:%d/origin", port);
+  snprintf(http_url, sizeof http_url, "http://127.0.0.1:%d/origin", http_port);
   return 0;
 }
 
@@ -510,22 +523,126 @@ static void http_wrong_or_missing_credentials(void **state) {
   assert_string_equal(error, want);
 }
 
-static void http_fetch_is_incremental(void **state) {
-  source_creds token = {.password = "tok"};
-  source_repo *s = open_source(http_url, &token);
+/* ---- shallow caches: http --------------------------------------------------- */
+
+/* tmp/NAME: examples/nginx, then n commits that each change
+ * envs/dev/main.plumb. */
+static void make_history(const char *name, int n) {
+  sh("git init -q -b main %s/%s && cp -R examples/nginx/. %s/%s/ && cd %s/%s && git add -A && git commit -qm nginx"
+     " && for i in $(seq %d); do echo \"// change $i\" >> envs/dev/main.plumb && git commit -qam \"change $i\"; done",
+     tmp, name, tmp, name, tmp, name, n);
+}
+
+static void add_commit(const char *name, const char *line) {
+  sh("cd %s/%s && echo '%s' >> envs/dev/main.plumb && git commit -qam '%s'", tmp, name, line, line);
+}
+
+/* A source of tmp/name over http. */
+static source_repo *open_http(const char *name) {
+  char url[160];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", http_port, name);
+  static const source_creds token = {.password = "tok"};
+  return open_source(url, &token);
+}
+
+/* Whether the cache holds the commit at rev of tmp/name. */
+static bool has_commit(source_repo *s, const char *name, const char *rev) {
+  git_oid id;
+  git_commit *c = NULL;
+  assert_int_equal(git_oid_fromstr(&id, sh_out("git -C %s/%s rev-parse %s", tmp, name, rev)), 0);
+  bool has = git_commit_lookup(&c, s->repo, &id) == 0;
+  git_commit_free(c);
+  return has;
+}
+
+/* Each branch and tag (annotated or not) as its commit and tree. */
+static void first_fetch_brings_only_the_tips(void **state) {
+  make_history("long", 40);
+  sh("git -C %s/long tag v1 main~20 && git -C %s/long tag -a v2 -m two main~10", tmp, tmp);
+  source_repo *s = open_http("long");
   source_fetch_stats st;
   assert_int_equal(source_fetch(s, &st), 0);
-  sh("cd %s/origin && sed -i 's/replicas: 2/replicas: 3/' envs/dev/main.plumb", tmp);
-  commit_all("three replicas");
-  assert_int_equal(source_fetch(s, &st), 0);
-  /* The commit, the trees on the way to the file (root, envs, envs/dev)
-   * and the file: nothing the cache already had. */
-  assert_int_equal(st.objects, 5);
+  assert_int_equal(git_repository_is_shallow(s->repo), 1);
+  assert_int_equal(st.objects, tip_objects("long", "main v1 v2"));
+  assert_true(st.bytes > 0);
+  assert_true(has_commit(s, "long", "v1"));
+  assert_true(has_commit(s, "long", "v2^{commit}"));
+  assert_false(has_commit(s, "long", "main~1"));
+  assert_false(has_commit(s, "long", "v1~1"));
+  source_free(s);
+}
+
+/* A shallow cache stays so: new commits come, and only their objects.
+ * libgit2 1.8 loses the cut in a fetch that does not deepen (fetch.c puts
+ * it back): the second fetch of new commits would fail on the parents the
+ * cache lacks. */
+static void later_fetches_bring_only_new_commits(void **state) {
+  make_history("grows", 40);
+  char below[41]; /* the first commit below the cut */
+  strcpy(below, sh_out("git -C %s/grows rev-parse main~1", tmp));
+  source_repo *s = open_http("grows");
+  assert_int_equal(source_fetch(s, NULL), 0);
+  source_fetch_stats st;
+  for (int i = 0; i < 2; i++) {
+    add_commit("grows", i ? "// second" : "// first");
+    assert_int_equal(source_fetch(s, &st), 0);
+    /* The commit, the trees on the way to the file (root, envs, envs/dev)
+     * and the file. */
+    assert_int_equal(st.objects, 5);
+    assert_int_equal(git_repository_is_shallow(s->repo), 1);
+    assert_false(has_commit(s, "grows", below));
+  }
   assert_int_equal(source_fetch(s, &st), 0);
   assert_int_equal(st.objects, 0);
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
-  assert_string_equal(r.commit, sh_out("git -C %s/origin rev-parse main", tmp));
+  assert_string_equal(r.commit, sh_out("git -C %s/grows rev-parse main", tmp));
+  source_free(s);
+}
+
+/* A commit below the cut, as a rollback names one: the history comes, and
+ * the commit resolves as in a whole cache. */
+static void old_commit_fetches_the_history(void **state) {
+  make_history("old", 40);
+  source_repo *s = open_http("old");
+  assert_int_equal(source_fetch(s, NULL), 0);
+  char full[41], abbrev[8];
+  strcpy(full, sh_out("git -C %s/old rev-parse main~30", tmp));
+  snprintf(abbrev, sizeof abbrev, "%.7s", sh_out("git -C %s/old rev-parse main~35", tmp));
+  source_rev r;
+  if (source_resolve(s, full, &r)) fail_msg("%s", source_last_error(s));
+  assert_string_equal(r.tree, sh_out("git -C %s/old rev-parse main~30^{tree}", tmp));
+  assert_int_equal(git_repository_is_shallow(s->repo), 0);
+  assert_true(has_commit(s, "old", "main~40"));
+  assert_int_equal(source_resolve(s, abbrev, &r), 0);
+  assert_string_equal(r.commit, sh_out("git -C %s/old rev-parse main~35", tmp));
+  /* Whole now: a fetch brings only what is new. */
+  add_commit("old", "// after");
+  source_fetch_stats st;
+  assert_int_equal(source_fetch(s, &st), 0);
+  assert_int_equal(st.objects, 5);
+  source_free(s);
+}
+
+/* A commit no branch or tag leads to is not found after the history came;
+ * the history comes once. */
+static void unknown_commit_is_not_found_in_the_history(void **state) {
+  make_history("unknown", 3);
+  source_repo *s = open_http("unknown");
+  assert_int_equal(source_fetch(s, NULL), 0);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "0123456789abcdef0123456789abcdef01234567", &r), SOURCE_ENOTFOUND);
+  char want[256];
+  snprintf(want, sizeof want,
+           "revision \"0123456789abcdef0123456789abcdef01234567\" not found in %s: no branch or tag has it, nor a"
+           " commit in their history",
+           source_url(s));
+  assert_string_equal(source_last_error(s), want);
+  assert_int_equal(git_repository_is_shallow(s->repo), 0);
+  /* Without the server, the cache answers alone. */
+  stop_server(state);
+  assert_int_equal(source_resolve(s, "abcdef0", &r), SOURCE_ENOTFOUND);
+  assert_int_equal(start_server(state), 0);
   source_free(s);
 }
 
@@ -551,7 +668,10 @@ int main(void) {
       cmocka_unit_test(host_keys_are_checked_against_known_hosts),
       cmocka_unit_test_setup_teardown(http_basic_and_token_credentials, start_server, stop_server),
       cmocka_unit_test_setup_teardown(http_wrong_or_missing_credentials, start_server, stop_server),
-      cmocka_unit_test_setup_teardown(http_fetch_is_incremental, start_server, stop_server),
+      cmocka_unit_test_setup_teardown(first_fetch_brings_only_the_tips, start_server, stop_server),
+      cmocka_unit_test_setup_teardown(later_fetches_bring_only_new_commits, start_server, stop_server),
+      cmocka_unit_test_setup_teardown(old_commit_fetches_the_history, start_server, stop_server),
+      cmocka_unit_test_setup_teardown(unknown_commit_is_not_found_in_the_history, start_server, stop_server),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
