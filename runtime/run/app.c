@@ -96,6 +96,9 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
   policy.allow_empty = true;
   char *partial = NULL;
   if (policy.prune && !run_view_complete(b->dest, &b->objs, 5, &partial)) policy.prune = false;
+  /* Said before the first write: a sync cut short shows where it began. */
+  fprintf(r->o->out, "%s: syncing %zu objects at %.7s to %s\n", app->name, b->objs.nres, b->rev.commit, b->dest->name);
+  fflush(r->o->out);
   sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->objs, rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);

@@ -135,11 +135,18 @@ apiserver=$(cat "$CLUSTER/kube-apiserver.pid")
 tr '\0' '\n' <"/proc/$apiserver/cmdline" >"$work/apiserver.args"
 mark_a=$(mark a) mark_b=$(mark b)
 curl -s -o /dev/null -X POST -H "Authorization: Bearer tok" "$url_a/api/v1/apps/big/sync"
-# Killed, not stopped: a graceful shutdown serves what is in flight, and on
-# a loaded machine the whole sync could end before the server does.
+# Killed as soon as the sync begins, not stopped: a graceful shutdown
+# serves what is in flight.
+n=0
+until said_since a "$mark_a" "^big: syncing" || [ $n -ge 600 ]; do sleep 0.05; n=$((n + 1)); done
 kill -9 "$apiserver"
 while kill -0 "$apiserver" 2>/dev/null; do sleep 0.1; done
-sleep 2
+# Away until the sync has given up (its retries take seconds): back sooner,
+# the retries could hide the restart, and the sync would not fail at all.
+failed_in_restart() { said_since a "$mark_a" "^big: .*failed" || said_since b "$mark_b" "^big: .*failed"; }
+if eventually failed_in_restart; then ok; else
+  cat "$work/a.log" "$work/b.log" >"$work/out"; no "the sync in the middle of it fails, and says so"
+fi
 # As up.sh started it, on the same port; down.sh finds it by its pid file.
 (
   set --
@@ -148,10 +155,6 @@ sleep 2
 ) &
 echo $! >"$CLUSTER/kube-apiserver.pid"
 eventually $K get --raw /readyz
-failed_in_restart() { said_since a "$mark_a" "^big: .*failed" || said_since b "$mark_b" "^big: .*failed"; }
-if eventually failed_in_restart; then ok; else
-  cat "$work/a.log" "$work/b.log" >"$work/out"; no "the sync in the middle of it fails, and says so"
-fi
 if eventually leads; then ok; else no "after the restart a runtime leads"; fi
 find_leader
 if eventually all_at $BIG v2; then ok; else versions >"$work/out"; no "after the restart every object converges"; fi
