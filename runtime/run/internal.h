@@ -34,7 +34,7 @@ typedef struct {
   health_code health;
   char *error;       /* fetch, compile, project or apply failure */
   char *diff;        /* the last comparison's; NULL before one */
-  json_t *resources; /* the last pass's objects, their sync and health */
+  char *resources;   /* JSON text: the last pass's objects, their sync and health */
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
   int failures;      /* passes in a row that ended in an error */

@@ -134,7 +134,7 @@ static void adopt(runner *r, arena *a, app_set *defs) {
     /* Its definition may have changed: the next pass is a full one. */
     memset(apps[i].built, 0, sizeof apps[i].built);
     if (apps[i].builds) continue;
-    apps[i].builds = source_builds_new(2);
+    apps[i].builds = source_builds_new(1); /* a new tree makes a new result: the old is not needed */
     run_metrics_start_app(r, apps[i].name);
     if (history_load(r->c, r->home, apps[i].name, &apps[i].hist) != KUBE_OK)
       fprintf(r->o->out, "%s: cannot read its history: %s\n", apps[i].name, kube_last_error(r->c));
@@ -143,7 +143,7 @@ static void adopt(runner *r, arena *a, app_set *defs) {
     free(r->apps[k].name);
     free(r->apps[k].error);
     free(r->apps[k].diff);
-    json_decref(r->apps[k].resources);
+    free(r->apps[k].resources);
     source_builds_free(r->apps[k].builds);
     history_free(&r->apps[k].hist);
   }
