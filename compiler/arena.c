@@ -72,6 +72,12 @@ arena *arena_new(void) {
   return a;
 }
 
+arena *arena_new_sized(size_t size) {
+  arena *a = arena_new();
+  a->head = chunk_new(sizeof(chunk) + size);
+  return a;
+}
+
 void arena_free(arena *a) {
   if (!a) return;
   for (chunk *c = a->head, *next; c; c = next) {

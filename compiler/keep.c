@@ -3,41 +3,65 @@
  * A compile's arena holds far more than its resources: every module's text
  * and syntax tree, the values each step built and dropped, and the history
  * `plumb explain` follows (via, prev). A caller that keeps results (the
- * runtime, one or two per application) keeps a deep copy of the resources
- * and the sources instead, in an arena of their own. */
+ * runtime, one or two per application) keeps a copy of the resources and
+ * the sources instead, in an arena of their own, sized to fit. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plumb/compile.h"
 
-/* Copies of file and app names, by the original's address: a compile
- * names each file and app from one string, so each is copied once. Runs of
- * values name the same one: the last found is tried first. */
-typedef struct copied_name {
-  const char *from, *to;
-  struct copied_name *next;
-} copied_name;
+/* Copies already made, by the original's address: a compile shares one
+ * string among many places (a file name, an app name, an object key) and
+ * one value too (a literal is built once, wherever it is used), and the
+ * copies are shared the same way. Open addressing, at most half full. */
+typedef struct {
+  const void *from;
+  void *to;
+} copied;
 
 typedef struct {
   arena *a;
-  copied_name *names, *last;
+  copied *table;
+  size_t n, cap; /* cap: a power of two */
 } keeper;
+
+static size_t slot(const keeper *k, const void *from) {
+  size_t i = (size_t)(((uintptr_t)from >> 4) * 0x9E3779B97F4A7C15u) & (k->cap - 1);
+  while (k->table[i].from && k->table[i].from != from) i = (i + 1) & (k->cap - 1);
+  return i;
+}
+
+static void *copy_of(const keeper *k, const void *from) { return k->cap ? k->table[slot(k, from)].to : NULL; }
+
+static void remember(keeper *k, const void *from, void *to) {
+  if (2 * (k->n + 1) > k->cap) {
+    keeper bigger = {.cap = k->cap ? 2 * k->cap : 256};
+    if (!(bigger.table = calloc(bigger.cap, sizeof *bigger.table))) abort();
+    for (size_t i = 0; i < k->cap; i++)
+      if (k->table[i].from) bigger.table[slot(&bigger, k->table[i].from)] = k->table[i];
+    free(k->table);
+    k->table = bigger.table;
+    k->cap = bigger.cap;
+  }
+  k->table[slot(k, from)] = (copied){from, to};
+  k->n++;
+}
 
 static const char *keep_name(keeper *k, const char *s) {
   if (!s) return NULL;
-  if (k->last && k->last->from == s) return k->last->to;
-  for (copied_name *n = k->names; n; n = n->next)
-    if (n->from == s) return (k->last = n)->to;
-  copied_name *n = arena_alloc(k->a, sizeof *n);
-  *n = (copied_name){s, arena_strdup(k->a, s), k->names};
-  k->names = k->last = n;
-  return n->to;
+  char *c = copy_of(k, s);
+  if (!c) remember(k, s, c = arena_strdup(k->a, s));
+  return c;
 }
 
 /* v's kind, content and position; not how it got there (via, prev). A
- * resource holds no function, so neither does v. */
+ * resource holds no function, so neither does v. Nothing changes a kept
+ * value, so a value met again is its first copy. */
 static value *keep_value(keeper *k, const value *v) {
-  value *c = arena_alloc(k->a, sizeof *c);
+  value *c = copy_of(k, v);
+  if (c) return c;
+  remember(k, v, c = arena_alloc(k->a, sizeof *c));
   *c = (value){.kind = v->kind, .name_hash = v->name_hash, .literal = v->literal};
   c->at = (pos){keep_name(k, v->at.file), v->at.line, v->at.col};
   switch (v->kind) {
@@ -53,7 +77,7 @@ static value *keep_value(keeper *k, const value *v) {
     value_reserve(k->a, c, v->u.obj.len);
     for (size_t i = 0; i < v->u.obj.len; i++) {
       const field *f = &v->u.obj.fields[i];
-      value_object_push(k->a, c, arena_strdup(k->a, f->key), keep_value(k, f->val));
+      value_object_push(k->a, c, keep_name(k, f->key), keep_value(k, f->val));
     }
     break;
   default: c->u = v->u;
@@ -69,19 +93,28 @@ static void keep_sources(keeper *k, diag_list *to, const source *s) {
   diag_add_source(to, keep_name(k, s->name), arena_strndup(k->a, s->text, s->len), s->len);
 }
 
-compile_result *compile_keep(compile_result *r) {
-  if (r->diags.first || r->value) return r;
+static compile_result *keep_into(arena *a, const compile_result *r) {
   compile_result *kept = calloc(1, sizeof *kept);
   if (!kept) abort();
-  keeper k = {.a = arena_new()};
-  kept->arena = k.a;
-  diag_init(&kept->diags, k.a);
+  keeper k = {.a = a};
+  kept->arena = a;
+  diag_init(&kept->diags, a);
   keep_sources(&k, &kept->diags, r->diags.sources);
-  kept->env = r->env ? arena_strdup(k.a, r->env) : NULL;
+  kept->env = r->env ? arena_strdup(a, r->env) : NULL;
   kept->nres = r->nres;
-  kept->res = arena_alloc(k.a, r->nres * sizeof *kept->res);
+  kept->res = arena_alloc(a, r->nres * sizeof *kept->res);
   for (size_t i = 0; i < r->nres; i++)
     kept->res[i] = (compile_resource){keep_value(&k, r->res[i].obj), keep_name(&k, r->res[i].app)};
+  free(k.table);
+  return kept;
+}
+
+compile_result *compile_keep(compile_result *r) {
+  if (r->diags.first || r->value) return r;
+  /* Copied twice: the first copy measures the arena the second fits in. */
+  compile_result *sizing = keep_into(arena_new(), r);
+  compile_result *kept = keep_into(arena_new_sized(arena_used(sizing->arena)), r);
+  compile_free(sizing);
   compile_free(r);
   return kept;
 }

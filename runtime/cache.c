@@ -1,8 +1,9 @@
 /* cache.c: the live view of Plumb's objects (see cache.h).
  *
- * One lock guards every watch's objects, the versions and the flags; the
- * watch threads hold it only to store one event, and readers only to copy
- * out. Objects are kept as compact JSON text, a fraction of the memory of a
+ * One thread runs every watch (a kube_watch_set on a client of its own).
+ * One lock guards every watch's objects, the versions and the flags; that
+ * thread holds it only to store one event, and readers only to copy out.
+ * Objects are kept as compact JSON text, a fraction of the memory of a
  * parsed tree, and parsed again when read. */
 #include "plumb/cache.h"
 #include "plumb/arena.h"
@@ -16,18 +17,14 @@
 
 #include "plumb/apply.h"
 
-#define WATCH_S 600     /* one kube_watch call; it resumes across dropped streams */
 #define FIELD_MANAGER "plumb"
 
 typedef struct watch {
   cache *owner;
   char *api, *kind, *ns; /* ns NULL: every namespace */
-  kube_client *client;   /* the thread's own */
-  pthread_t thread;
-  char *rv;              /* the thread's: where to resume, NULL to list */
-  int failures;          /* the thread's: in a row, for the backoff */
+  json_t *listed;        /* the watch thread's: keys listed since LISTING */
   /* Under the owner's lock: */
-  json_t *objects;       /* "ns/name" -> [text, app or null] */
+  json_t *objects;       /* "ns/name" -> entry (entry_of) */
   bool synced;
   char *error;
   struct watch *next;
@@ -35,6 +32,9 @@ typedef struct watch {
 
 struct cache {
   kube_config *cfg;
+  kube_client *client;  /* the watch thread's, made with the first watch */
+  kube_watch_set *set;
+  pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t changed; /* signalled when version grows, and on stop */
   bool stopping;
@@ -44,9 +44,6 @@ struct cache {
 };
 
 static bool same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
-static const char *meta_str(const json_t *obj, const char *key) {
-  return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
-}
 
 /* ---- versions ---------------------------------------------------------------- */
 
@@ -91,36 +88,37 @@ void cache_wake(cache *c) {
 
 /* ---- one object ------------------------------------------------------------------ */
 
-/* Plumb's own managedFields entries; the others (controllers, kubectl)
- * weigh more than the object and answer no question the runtime asks. */
-static void keep_own_fields(json_t *obj) {
-  json_t *meta = json_object_get(obj, "metadata"), *kept = json_array();
-  size_t i;
-  json_t *e;
-  json_array_foreach(json_object_get(meta, "managedFields"), i, e) {
-    if (same_str(json_string_value(json_object_get(e, "manager")), FIELD_MANAGER)) json_array_append(kept, e);
-  }
-  if (json_array_size(kept))
-    json_object_set(meta, "managedFields", kept);
-  else
-    json_object_del(meta, "managedFields");
-  json_decref(kept);
-}
-
 static char *key_of(const json_t *obj) {
-  const char *ns = meta_str(obj, "namespace"), *name = meta_str(obj, "name");
+  const char *ns = kube_meta_str(obj, "namespace"), *name = kube_meta_str(obj, "name");
   char *key;
   if (asprintf(&key, "%s/%s", ns ? ns : "", name ? name : "") < 0) abort();
   return key;
 }
 
 static const char *app_of(const json_t *obj) {
-  return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"),
-                                           APPLY_OWNER_LABEL));
+  return kube_str(json_object_get(json_object_get(obj, "metadata"), "labels"), APPLY_OWNER_LABEL);
 }
 
-static const char *entry_text(const json_t *e) { return json_string_value(json_array_get(e, 0)); }
-static const char *entry_app(const json_t *e) { return json_string_value(json_array_get(e, 1)); }
+/* One string per object, "APP\0TEXT" (a label value holds no NUL), rather
+ * than an array of two: a third of the allocations. */
+static json_t *entry_of(const char *app, const char *text) {
+  size_t n = app ? strlen(app) : 0, len = strlen(text);
+  char *both = malloc(n + 1 + len);
+  if (!both) abort();
+  memcpy(both, app ? app : "", n + 1);
+  memcpy(both + n + 1, text, len);
+  json_t *e = json_stringn_nocheck(both, n + 1 + len);
+  free(both);
+  return e;
+}
+static const char *entry_app(const json_t *e) {
+  const char *app = json_string_value(e);
+  return *app ? app : NULL;
+}
+static const char *entry_text(const json_t *e) {
+  const char *app = json_string_value(e);
+  return app + strlen(app) + 1;
+}
 
 /* Under the lock: the entry under key goes; its application hears of it. */
 static void forget(watch *w, const char *key) {
@@ -130,10 +128,13 @@ static void forget(watch *w, const char *key) {
   json_object_del(w->objects, key);
 }
 
+/* Kept as the unchanged check reads it (kube_keep_owned): a fraction of
+ * the object. Its resourceVersion stays, so any change is one here too. */
 static void store(watch *w, json_t *obj) {
-  keep_own_fields(obj);
-  char *key = key_of(obj), *text = json_dumps(obj, JSON_COMPACT);
-  const char *app = app_of(obj);
+  char *key = key_of(obj), *app = heap_strdup(app_of(obj));
+  kube_keep_owned(obj, FIELD_MANAGER);
+  char *text = json_dumps(obj, JSON_COMPACT);
+  if (w->listed) json_object_set_new(w->listed, key, json_true());
   cache *c = w->owner;
   pthread_mutex_lock(&c->mu);
   json_t *old = json_object_get(w->objects, key);
@@ -141,10 +142,11 @@ static void store(watch *w, json_t *obj) {
     /* A label moved from one application to another: both hear of it. */
     if (old && !same_str(entry_app(old), app)) bump(c, entry_app(old));
     bump(c, app);
-    json_object_set_new(w->objects, key, json_pack("[s, s*]", text, app));
+    json_object_set_new(w->objects, key, entry_of(app, text));
   }
   pthread_mutex_unlock(&c->mu);
   free(key);
+  free(app);
   free(text);
 }
 
@@ -157,31 +159,23 @@ static void drop(watch *w, const json_t *obj) {
 }
 
 /* After a list: what it did not hold was deleted while unseen. */
-static void sync_to(watch *w, const json_t *items) {
-  json_t *listed = json_object();
-  size_t i;
-  json_t *item;
-  json_array_foreach(items, i, item) {
-    char *key = key_of(item);
-    json_object_set_new(listed, key, json_true());
-    free(key);
-  }
+static void sync_listed(watch *w) {
   cache *c = w->owner;
   pthread_mutex_lock(&c->mu);
   const char *key;
   void *tmp;
   json_t *e;
   json_object_foreach_safe(w->objects, tmp, key, e) {
-    if (!json_object_get(listed, key)) forget(w, key);
+    if (!json_object_get(w->listed, key)) forget(w, key);
   }
   w->synced = true;
   free(w->error);
   w->error = NULL;
   bump(c, NULL);
   pthread_mutex_unlock(&c->mu);
-  json_decref(listed);
-  /* The list was parsed whole, many times the size of what is kept: give
-   * the memory back rather than hold the peak for good. */
+  json_decref(w->listed);
+  w->listed = NULL;
+  /* Parsing the pages left holes among what is kept: give back what can be. */
   malloc_trim(0);
 }
 
@@ -189,24 +183,22 @@ static void sync_to(watch *w, const json_t *items) {
 
 static int on_event(const char *type, json_t *obj, void *ctx) {
   watch *w = ctx;
-  const char *rv = meta_str(obj, "resourceVersion");
-  if (rv && *rv) {
-    free(w->rv);
-    w->rv = heap_strdup(rv);
-  }
   if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
     store(w, obj);
   } else if (strcmp(type, "DELETED") == 0) {
     drop(w, obj);
+  } else if (strcmp(type, "LISTING") == 0) {
+    json_decref(w->listed);
+    w->listed = json_object();
   } else if (strcmp(type, "SYNCED") == 0) {
-    sync_to(w, json_object_get(obj, "items"));
-    w->failures = 0;
+    sync_listed(w);
   }
   return 0;
 }
 
 /* The watch failed: the view may be behind until the next list. */
-static void unsync(watch *w, const char *why) {
+static void unsync(int rc, const char *why, void *ctx) {
+  watch *w = ctx;
   cache *c = w->owner;
   pthread_mutex_lock(&c->mu);
   w->synced = false;
@@ -214,36 +206,10 @@ static void unsync(watch *w, const char *why) {
   w->error = heap_strdup(why);
   bump(c, NULL);
   pthread_mutex_unlock(&c->mu);
-  free(w->rv);
-  w->rv = NULL;
 }
 
-/* Exponential from 200 ms, capped at 5 s, with jitter; false once the cache
- * is stopping. */
-static bool back_off(watch *w) {
-  int n = w->failures < 5 ? w->failures : 5;
-  double cap = 0.2 * (double)(1 << n);
-  if (cap > 5) cap = 5;
-  w->failures++;
-  struct timespec until = deadline(cap * (0.5 + 0.5 * (double)rand() / RAND_MAX));
-  cache *c = w->owner;
-  pthread_mutex_lock(&c->mu);
-  while (!c->stopping && pthread_cond_timedwait(&c->changed, &c->mu, &until) != ETIMEDOUT) {}
-  bool go_on = !c->stopping;
-  pthread_mutex_unlock(&c->mu);
-  return go_on;
-}
-
-static void *watch_main(void *arg) {
-  watch *w = arg;
-  for (;;) {
-    kube_watch_opts o = {.label_selector = APPLY_OWNER_LABEL, .resource_version = w->rv, .timeout_s = WATCH_S};
-    int rc = kube_watch(w->client, w->api, w->kind, w->ns, &o, on_event, w);
-    if (rc == KUBE_ECANCELED) break;
-    if (rc == KUBE_OK) continue; /* its time was up: resume where it was */
-    unsync(w, kube_last_error(w->client));
-    if (!back_off(w)) break;
-  }
+static void *run_watches(void *set) {
+  kube_watch_set_run(set);
   return NULL;
 }
 
@@ -270,30 +236,37 @@ cache *cache_new(kube_config *cfg) {
 }
 
 static void watch_free(watch *w) {
-  kube_client_free(w->client);
   json_decref(w->objects);
+  json_decref(w->listed);
   free(w->api);
   free(w->kind);
   free(w->ns);
-  free(w->rv);
   free(w->error);
   free(w);
+}
+
+/* Under the lock: the watch thread and its client, with the first watch. */
+static int start_thread(cache *c, char **err) {
+  if (c->set) return KUBE_OK;
+  int rc = kube_client_new(&c->client, c->cfg, NULL, err);
+  if (rc != KUBE_OK) return rc;
+  c->set = kube_watch_set_new(c->client);
+  if (pthread_create(&c->thread, NULL, run_watches, c->set) != 0) abort();
+  return KUBE_OK;
 }
 
 int cache_watch(cache *c, const char *api_version, const char *kind, const char *ns, char **err) {
   int rc = KUBE_OK;
   pthread_mutex_lock(&c->mu);
-  if (!find(c, api_version, kind, ns)) {
+  if (!find(c, api_version, kind, ns) && (rc = start_thread(c, err)) == KUBE_OK) {
     watch *w = calloc(1, sizeof *w);
     if (!w) abort();
     *w = (watch){.owner = c, .api = heap_strdup(api_version), .kind = heap_strdup(kind), .ns = heap_strdup(ns),
                  .objects = json_object(), .next = c->watches};
-    if ((rc = kube_client_new(&w->client, c->cfg, NULL, err)) != KUBE_OK) {
-      watch_free(w);
-    } else {
-      if (pthread_create(&w->thread, NULL, watch_main, w) != 0) abort();
-      c->watches = w;
-    }
+    c->watches = w;
+    kube_watch_set_add(c->set, &(kube_watch_spec){.api_version = api_version, .kind = kind, .ns = ns,
+                                                  .label_selector = APPLY_OWNER_LABEL, .fn = on_event,
+                                                  .failed = unsync, .ctx = w});
   }
   pthread_mutex_unlock(&c->mu);
   return rc;
@@ -305,11 +278,15 @@ void cache_free(cache *c) {
   c->stopping = true;
   pthread_cond_broadcast(&c->changed);
   pthread_mutex_unlock(&c->mu);
-  for (watch *w = c->watches; w; w = w->next) kube_client_interrupt(w->client);
+  if (c->set) {
+    kube_watch_set_stop(c->set);
+    pthread_join(c->thread, NULL);
+    kube_watch_set_free(c->set);
+    kube_client_free(c->client);
+  }
   while (c->watches) {
     watch *w = c->watches;
     c->watches = w->next;
-    pthread_join(w->thread, NULL);
     watch_free(w);
   }
   json_decref(c->app_versions);

@@ -16,7 +16,7 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   char name[300];
   json_t *cm = NULL;
   name_of(name, sizeof name, app);
-  *out = (history){.entries = json_array()};
+  *out = (history){.entries = heap_strdup("[]")};
   int rc = kube_get(c, "v1", "ConfigMap", ns, name, &cm);
   if (rc == KUBE_ENOTFOUND) return KUBE_OK;
   if (rc != KUBE_OK) return rc;
@@ -24,12 +24,11 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   snprintf(out->rollback, sizeof out->rollback, "%s", data_str(cm, "rollback", ""));
   snprintf(out->paused_at, sizeof out->paused_at, "%s", data_str(cm, "pausedAt", ""));
   json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
-  if (json_is_array(entries)) {
-    json_decref(out->entries);
-    out->entries = entries;
-  } else {
-    json_decref(entries); /* unreadable: start again rather than stop */
+  if (json_is_array(entries)) { /* unreadable: start again rather than stop */
+    free(out->entries);
+    out->entries = json_dumps(entries, JSON_COMPACT);
   }
+  json_decref(entries);
   json_decref(cm);
   return KUBE_OK;
 }
@@ -46,8 +45,8 @@ static json_t *outcomes(const apply_result *r) {
   return list;
 }
 
-static json_t *entry(const history *h, const char *commit, const sync_report *rep) {
-  json_t *last = json_array_get(h->entries, json_array_size(h->entries) - 1);
+static json_t *entry(const json_t *entries, const char *commit, const sync_report *rep) {
+  json_t *last = json_array_get(entries, json_array_size(entries) - 1);
   char when[32];
   time_t t = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -60,8 +59,12 @@ static json_t *entry(const history *h, const char *commit, const sync_report *re
 
 int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
                    const sync_report *rep) {
-  json_array_append_new(h->entries, entry(h, commit, rep));
-  while (json_array_size(h->entries) > HISTORY_MAX) json_array_remove(h->entries, 0);
+  json_t *entries = json_loads(h->entries, 0, NULL);
+  json_array_append_new(entries, entry(entries, commit, rep));
+  while (json_array_size(entries) > HISTORY_MAX) json_array_remove(entries, 0);
+  free(h->entries);
+  h->entries = json_dumps(entries, JSON_COMPACT);
+  json_decref(entries);
   if (rep->status == SYNC_SYNCED) snprintf(h->applied, sizeof h->applied, "%s", commit);
   return history_save(c, ns, app, h);
 }
@@ -69,11 +72,9 @@ int history_record(kube_client *c, const char *ns, const char *app, history *h, 
 int history_save(kube_client *c, const char *ns, const char *app, const history *h) {
   char name[300];
   name_of(name, sizeof name, app);
-  char *text = json_dumps(h->entries, JSON_COMPACT);
   json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
                          "metadata", "name", name, "namespace", ns, "labels", "app.kubernetes.io/managed-by", "plumb",
-                         "data", "applied", h->applied, "history", text);
-  free(text);
+                         "data", "applied", h->applied, "history", h->entries);
   if (*h->rollback) {
     json_t *data = json_object_get(cm, "data");
     json_object_set_new(data, "rollback", json_string(h->rollback));
@@ -96,6 +97,6 @@ const json_t *history_pick(const json_t *entries, const char *applied, bool has_
 }
 
 void history_free(history *h) {
-  json_decref(h->entries);
+  free(h->entries);
   *h = (history){0};
 }

@@ -1,6 +1,6 @@
 /* status.c: the loop's published status and the server's requests, under
- * one mutex (see status.h). Readers get deep copies: jansson values are not
- * safe to share between threads. */
+ * one mutex (see status.h). Documents are kept as text; each reader parses
+ * its own copy, so no jansson value is shared between threads. */
 #include "plumb/status.h"
 
 #include <pthread.h>
@@ -11,7 +11,7 @@
 
 struct status_store {
   pthread_mutex_t lock;
-  json_t *apps; /* name: document */
+  json_t *apps; /* name: document, JSON text */
   status_request *queue;
   size_t nqueue;
   void (*wake)(void *ctx); /* set before any request, never after */
@@ -42,9 +42,12 @@ void status_publish(status_store *s, json_t *apps) {
   json_decref(old);
 }
 
+/* Under the lock. */
+static json_t *parse(const json_t *text) { return text ? json_loads(json_string_value(text), 0, NULL) : NULL; }
+
 json_t *status_app(status_store *s, const char *name) {
   pthread_mutex_lock(&s->lock);
-  json_t *doc = json_deep_copy(json_object_get(s->apps, name));
+  json_t *doc = parse(json_object_get(s->apps, name));
   pthread_mutex_unlock(&s->lock);
   return doc;
 }
@@ -59,7 +62,7 @@ json_t *status_apps(status_store *s) {
   json_t **docs = calloc(n + 1, sizeof *docs), *doc;
   if (!docs) abort();
   const char *name;
-  json_object_foreach(s->apps, name, doc) docs[i++] = json_deep_copy(doc);
+  json_object_foreach(s->apps, name, doc) docs[i++] = parse(doc);
   pthread_mutex_unlock(&s->lock);
   qsort(docs, n, sizeof *docs, by_name);
   json_t *list = json_array();

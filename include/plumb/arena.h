@@ -14,6 +14,9 @@
 typedef struct arena arena;
 
 arena *arena_new(void);            /* caller owns; release with arena_free */
+/* An arena whose first chunk holds size bytes of allocations: for data of
+ * known size kept for long, which a doubling chunk would leave room after. */
+arena *arena_new_sized(size_t size);
 void arena_free(arena *a);
 
 void *arena_alloc(arena *a, size_t size);          /* zeroed, max-aligned */

@@ -1,13 +1,15 @@
 /* cache.h: a live view of the objects Plumb manages, kept by watches.
  *
- * Each watched apiVersion + kind (in one namespace or all) is listed, then
- * watched, by a thread of its own with a client of its own; only objects
- * carrying the label plumb.dev/application are kept, each as compact JSON
- * with the managedFields of managers other than Plumb's left out (the
- * unchanged check, kube_apply_unchanged, needs only Plumb's). A dropped
- * watch resumes; a watch that fails (API server restart, network) waits,
- * backing off, and lists again; a relist (also after 410 Gone) drops what
- * was deleted while away.
+ * Each watched apiVersion + kind (in one namespace or all) is listed, a
+ * page at a time, then watched; one thread with one client runs every
+ * watch, their streams sharing one connection (kube_watch_set). Only
+ * objects carrying the label plumb.dev/application are kept, each as
+ * compact JSON of what the unchanged check (kube_apply_unchanged) reads of
+ * it: its names, resourceVersion, Plumb's managedFields entry and the
+ * fields it owns (kube_keep_owned; no status, no other manager's fields). A
+ * dropped watch resumes; a watch that fails (API server restart, network)
+ * waits, backing off, and lists again; a relist (also after 410 Gone) drops
+ * what was deleted while away.
  *
  * Made for a single-threaded loop: every function here may be called from
  * any thread but cache_free, and none blocks on the network. The loop asks
@@ -46,9 +48,9 @@ char *cache_error(cache *c, const char *api_version, const char *kind, const cha
 size_t cache_count(cache *c, const char *api_version, const char *kind, const char *ns);
 
 /* The object ns/name (ns NULL for cluster-scoped kinds) as a synced watch
- * of its namespace, or of every namespace, has it: *out a copy (caller
- * decrefs), NULL when there is no such labelled object. False when no
- * synced watch covers it: ask the server. */
+ * of its namespace, or of every namespace, keeps it (see above): *out a
+ * copy (caller decrefs), NULL when there is no such labelled object. False
+ * when no synced watch covers it: ask the server. */
 bool cache_get(cache *c, const char *api_version, const char *kind, const char *ns, const char *name, json_t **out);
 /* Every object of apiVersion + kind labelled with application app, from
  * every watch of that kind, as a JSON array (caller decrefs). False, and an

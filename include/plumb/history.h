@@ -14,7 +14,8 @@
 
 typedef struct {
   char applied[41]; /* "" before the first */
-  json_t *entries;  /* array, oldest first */
+  char *entries;    /* JSON text of an array, oldest first: kept as text,
+                     * a fraction of the memory of the parsed entries */
   /* After a rollback: the commit rolled back to, and the commit the
    * application's revision pointed at then. Automated sync stays off until
    * the revision moves past paused_at or a sync is asked for. "" when not

@@ -180,6 +180,14 @@ typedef struct {
 int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns,
               const kube_list_opts *o, json_t **items, char **resource_version);
 
+/* The same list one page at a time: each(item, ctx) sees every item, with
+ * its apiVersion and kind set, while only its page is held (the item is
+ * the callback's to change, not to keep). A nonzero return stops the list
+ * (KUBE_OK, no *resource_version). *resource_version as kube_list's. */
+typedef int (*kube_item_fn)(json_t *item, void *ctx);
+int kube_list_each(kube_client *c, const char *api_version, const char *kind, const char *ns,
+                   const kube_list_opts *o, kube_item_fn each, void *ctx, char **resource_version);
+
 /* Several lists at once; each is paginated as kube_list does. Returns how
  * many failed. */
 typedef struct {
@@ -224,6 +232,13 @@ bool kube_apply_unchanged(const json_t *obj, const json_t *live, const char *fie
 /* The fields (FieldsV1) manager's server-side apply in api_version owns in
  * obj; NULL when it has none or not as one plain entry. Borrowed from obj. */
 const json_t *kube_owned_fields(const json_t *obj, const char *manager, const char *api_version);
+/* Reduces live, in place, to what kube_apply_unchanged reads of it for
+ * field_manager (NULL: "plumb"), so that it answers the same about the
+ * rest: apiVersion, kind, metadata's name, namespace, resourceVersion and
+ * deletionTimestamp, the manager's own managedFields entries, and the fields
+ * it owns there (status, defaults and other managers' fields go). What a
+ * cache of live objects needs to keep. */
+void kube_keep_owned(json_t *live, const char *field_manager);
 
 typedef struct {
   const char *propagation; /* "Background", "Foreground", "Orphan" or NULL */
@@ -234,12 +249,13 @@ typedef struct {
 int kube_delete(kube_client *c, const char *api_version, const char *kind, const char *ns, const char *name,
                 const kube_delete_opts *o);
 
-/* A watch event: type is ADDED, MODIFIED, DELETED or BOOKMARK; after every
- * list (the first, and each relist) SYNCED, whose object is the list,
- * {"metadata": {"resourceVersion"}, "items": [...]}: the whole of what is
- * there now, so an object missing from it was deleted while unseen. The
- * object is the callback's to change, not to keep (json_incref it). Return
- * nonzero from the callback to stop watching. */
+/* A watch event: type is ADDED, MODIFIED, DELETED or BOOKMARK, or, around
+ * every list (the first, and each relist), LISTING (an empty object) before
+ * it and SYNCED after it, {"metadata": {"resourceVersion"}}. The listed
+ * objects come between them as ADDED, a page at a time (kube_list_each): the
+ * whole of what is there now, so an object not ADDED since LISTING was
+ * deleted while unseen. The object is the callback's to change, not to keep
+ * (json_incref it). Return nonzero from the callback to stop watching. */
 typedef int (*kube_watch_fn)(const char *type, json_t *object, void *ctx);
 
 typedef struct {
@@ -250,9 +266,45 @@ typedef struct {
 
 /* Watches from o->resource_version, with bookmarks, until the callback stops
  * it or the time is up; on 410 Gone it relists and calls back with the
- * relisted objects as ADDED, then SYNCED. KUBE_ECANCELED once interrupted. */
+ * relisted objects as ADDED, then SYNCED. KUBE_ECANCELED once interrupted;
+ * any other failure ends it with its code (a watch set retries instead). */
 int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns, const kube_watch_opts *o,
                kube_watch_fn fn, void *ctx);
+
+/* ---- many watches, one thread, one connection ---------------------------- */
+
+/* A set of watches that one thread keeps running: their streams are HTTP/2
+ * streams of one connection, their lists go a page at a time. Each watch
+ * lists, then watches from the list's version, as kube_watch does; a watch
+ * that fails (refused, unreachable, a kind not served) is told so through
+ * failed, backs off (200 ms doubling to 5 s, with jitter) and lists again,
+ * while the others go on. */
+typedef struct kube_watch_set kube_watch_set;
+
+/* Why a watch failed, in the words of kube_last_error. */
+typedef void (*kube_fail_fn)(int rc, const char *why, void *ctx);
+
+typedef struct {
+  const char *api_version, *kind, *ns; /* ns NULL: every namespace */
+  const char *label_selector;          /* NULL: every object */
+  kube_watch_fn fn;                    /* its events, as kube_watch's */
+  kube_fail_fn failed;                 /* may be NULL */
+  void *ctx;                           /* for both */
+} kube_watch_spec;
+
+/* A set on c, which it borrows: from kube_watch_set_run on, c belongs to
+ * the thread that runs the set. */
+kube_watch_set *kube_watch_set_new(kube_client *c);
+/* Adds a watch (the strings are copied); from any thread, running or not.
+ * It starts at once. */
+void kube_watch_set_add(kube_watch_set *s, const kube_watch_spec *w);
+/* Runs every watch until kube_watch_set_stop: KUBE_ECANCELED. */
+int kube_watch_set_run(kube_watch_set *s);
+/* From any thread: the run ends within about a second, and c is then good
+ * only for kube_client_free. */
+void kube_watch_set_stop(kube_watch_set *s);
+/* Once it no longer runs. */
+void kube_watch_set_free(kube_watch_set *s);
 
 /* Ends c's requests and watches in progress soon (within about a second)
  * with KUBE_ECANCELED, and any later ones at once: how another thread stops

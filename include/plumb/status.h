@@ -18,10 +18,12 @@ status_store *status_new(void); /* caller owns; release with status_free */
 void status_free(status_store *s);
 
 /* Replaces what is published with apps (steals it): an object of each
- * application's name to its status document (docs/runtime.md, "Status"). */
+ * application's name to its status document (docs/runtime.md, "Status")
+ * as JSON text, a string: text takes a fraction of the memory of the
+ * parsed document, and readers are few. */
 void status_publish(status_store *s, json_t *apps);
-/* A copy of one application's document (NULL when there is none), or of
- * all of them as an array in name order; the caller decrefs. */
+/* One application's document, parsed (NULL when there is none), or all of
+ * them as an array in name order; the caller decrefs. */
 json_t *status_app(status_store *s, const char *name);
 json_t *status_apps(status_store *s);
 

@@ -219,3 +219,99 @@ bool kube_apply_unchanged(const json_t *obj, const json_t *live, const char *fie
   json_decref(want_meta);
   return unchanged;
 }
+
+/* ---- what the check reads ------------------------------------------------- */
+
+static void reduce(json_t *live, const json_t *owned);
+
+/* The owned entry whose key elem carries: NULL when none does, elem itself
+ * when several do (it then stays whole). */
+static const json_t *only_entry(const json_t *elem, const assoc *a) {
+  const json_t *found = NULL;
+  size_t i;
+  json_t *key;
+  json_array_foreach(a->keys, i, key) {
+    if (!has_key(elem, key, false)) continue;
+    if (found) return elem;
+    found = json_array_get(a->entries, i);
+  }
+  return found;
+}
+
+/* An associative list keeps the elements an owned key can find (each
+ * reduced to its entry's fields), in their order: find_one and the order
+ * check see the same. */
+static void reduce_elements(json_t *live, const json_t *owned) {
+  assoc a = {json_array(), json_array()};
+  if (read_entries(owned, &a)) {
+    for (size_t i = json_array_size(live); i-- > 0;) {
+      json_t *elem = json_array_get(live, i);
+      const json_t *entry = json_is_object(elem) ? only_entry(elem, &a) : NULL;
+      if (!entry) json_array_remove(live, i);
+      else if (entry != elem) reduce(elem, entry);
+    }
+  }
+  json_decref(a.keys);
+  json_decref(a.entries);
+}
+
+/* live without what same() never reads under owned: the fields of a
+ * granular object not owned, the elements of an associative list no owned
+ * key finds. Anything compared whole (atomic fields, set lists, shapes not
+ * known here) stays whole. */
+static void reduce(json_t *live, const json_t *owned) {
+  char prefix;
+  if (!json_is_object(owned) || !children(owned, &prefix)) return;
+  if (json_is_array(live) && prefix == 'k') {
+    reduce_elements(live, owned);
+  } else if (json_is_object(live) && prefix == 'f') {
+    const char *key;
+    void *tmp;
+    json_t *sub;
+    json_object_foreach_safe(live, tmp, key, sub) {
+      char *field;
+      if (asprintf(&field, "f:%s", key) < 0) abort();
+      const json_t *o = json_object_get(owned, field);
+      free(field);
+      if (o) reduce(sub, o);
+      else json_object_del(live, key);
+    }
+  }
+}
+
+/* The manager's own managedFields entries: the others' answer nothing. */
+static void keep_entries_of(json_t *meta, const char *manager) {
+  json_t *kept = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(meta, "managedFields"), i, e) {
+    if (kube_str_is(e, "manager", manager)) json_array_append(kept, e);
+  }
+  if (json_array_size(kept))
+    json_object_set(meta, "managedFields", kept);
+  else
+    json_object_del(meta, "managedFields");
+  json_decref(kept);
+}
+
+void kube_keep_owned(json_t *live, const char *field_manager) {
+  const char *manager = field_manager ? field_manager : "plumb";
+  json_t *meta = json_object_get(live, "metadata");
+  if (!json_is_object(meta)) return;
+  keep_entries_of(meta, manager);
+  /* What names the object and its version, and what the check reads
+   * beside the fields. */
+  json_t *keep = json_pack("{s:O*, s:O*, s:{s:O*, s:O*, s:O*, s:O*, s:O*}}", "apiVersion",
+                           json_object_get(live, "apiVersion"), "kind", json_object_get(live, "kind"), "metadata",
+                           "name", json_object_get(meta, "name"), "namespace", json_object_get(meta, "namespace"),
+                           "resourceVersion", json_object_get(meta, "resourceVersion"), "deletionTimestamp",
+                           json_object_get(meta, "deletionTimestamp"), "managedFields",
+                           json_object_get(meta, "managedFields"));
+  const json_t *owned = kube_owned_fields(keep, manager, kube_str(live, "apiVersion"));
+  if (owned) reduce(live, owned);
+  else json_object_clear(live); /* the check answers "maybe" whatever it holds */
+  json_t *kept_meta = json_object_get(keep, "metadata"), *owned_meta = json_object_get(live, "metadata");
+  if (json_is_object(owned_meta)) json_object_update(kept_meta, owned_meta);
+  json_object_update(live, keep);
+  json_decref(keep);
+}

@@ -10,13 +10,15 @@
 
 typedef struct discovery discovery;
 
+enum { KUBE_IDLE_MAX = 4 }; /* copies of the template kept between requests */
+
 struct kube_client {
   kube_config *cfg;
   kube_client_opts opts;
   CURL *curl; /* the template: TLS and address set, never performed itself */
   CURLM *multi; /* every request goes through it: it keeps the connection */
-  CURL **idle;  /* copies of the template between requests */
-  size_t nidle, cap_idle;
+  CURL *idle[KUBE_IDLE_MAX]; /* copies of the template between requests */
+  size_t nidle;
   struct curl_slist *connect_to;
   char *base; /* scheme://host:port requests go to */
   char error[1024];

@@ -126,22 +126,22 @@ static CURL *take_handle(kube_client *c) {
   return h;
 }
 
+/* A few are kept for the next requests; the copies a batch made beyond
+ * them go, with the buffers each holds (about 80 KiB). */
 static void give_back(kube_client *c, CURL *h) {
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* it lived in the job */
-  if (c->nidle == c->cap_idle) {
-    c->cap_idle = c->cap_idle ? 2 * c->cap_idle : 8;
-    if (!(c->idle = realloc(c->idle, c->cap_idle * sizeof *c->idle))) abort();
+  if (c->nidle == KUBE_IDLE_MAX) {
+    curl_easy_cleanup(h);
+    return;
   }
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* it lived in the job */
   c->idle[c->nidle++] = h;
 }
 
 void kube_requests_free(kube_client *c) {
   if (c->multi) curl_multi_cleanup(c->multi);
   for (size_t i = 0; i < c->nidle; i++) curl_easy_cleanup(c->idle[i]);
-  free(c->idle);
   c->multi = NULL;
-  c->idle = NULL;
-  c->nidle = c->cap_idle = 0;
+  c->nidle = 0;
 }
 
 /* ---- one request ----------------------------------------------------------------- */

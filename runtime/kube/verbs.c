@@ -141,6 +141,50 @@ int kube_list(kube_client *c, const char *api_version, const char *kind, const c
   return l.rc;
 }
 
+/* Calls each for the items of one page; true when it asked to stop. */
+static bool each_item(json_t *page, const kube_resource *r, kube_item_fn each, void *ctx) {
+  size_t i;
+  json_t *item;
+  json_array_foreach(json_object_get(page, "items"), i, item) {
+    /* List items leave these out; a GET's answer and watch events have them. */
+    json_object_set_new(item, "apiVersion", json_string(r->group_version));
+    json_object_set_new(item, "kind", json_string(r->kind));
+    if (each(item, ctx)) return true;
+  }
+  return false;
+}
+
+int kube_list_each(kube_client *c, const char *api_version, const char *kind, const char *ns,
+                   const kube_list_opts *o, kube_item_fn each, void *ctx, char **resource_version) {
+  static const kube_list_opts none;
+  const kube_resource *r;
+  *resource_version = NULL;
+  int rc = kube_resource_find(c, api_version, kind, &r);
+  if (rc != KUBE_OK) return rc;
+  char *path = kube_path(r, ns, NULL), *cont = NULL;
+  do {
+    char *url = page_url(path, o ? o : &none, cont);
+    json_t *page;
+    rc = kube_request(c, "GET", url, NULL, NULL, 0, &page);
+    free(url);
+    free(cont);
+    cont = NULL;
+    if (rc != KUBE_OK) break;
+    const json_t *meta = json_object_get(page, "metadata");
+    const char *next = json_string_value(json_object_get(meta, "continue"));
+    const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
+    if (each_item(page, r, each, ctx)) {
+      json_decref(page);
+      break;
+    }
+    if (next && *next) cont = heap_strdup(next);
+    else *resource_version = heap_strdup(rv);
+    json_decref(page);
+  } while (cont);
+  free(path);
+  return rc;
+}
+
 /* The PATCH of a server-side apply of obj into *r (free_request frees it). */
 static int apply_request(kube_client *c, json_t *obj, const kube_apply_opts *o, kube_req *r) {
   const char *api = kube_str(obj, "apiVersion"), *kind = kube_str(obj, "kind"), *name = kube_meta_str(obj, "name");

@@ -18,7 +18,6 @@
 
 #include <time.h>
 
-#include "live.h"
 #include "plumb/app.h"
 #include "plumb/cache.h"
 #include "plumb/health.h"
@@ -46,7 +45,7 @@ typedef struct {
   health_code health;
   char *error;       /* fetch, compile, project or apply failure */
   char *diff;        /* the last comparison's; NULL before one */
-  json_t *resources; /* the last pass's objects, their sync and health */
+  char *resources;   /* JSON text: the last pass's objects, their sync and health */
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
   int failures;      /* passes in a row that ended in an error */
@@ -185,9 +184,6 @@ bool run_view_complete(run_dest *d, const compile_result *objs, double timeout_s
 /* True when d's cache proves it holds app's objects as objs would apply
  * them, and none other of app's: Synced without a request. */
 bool run_view_unchanged(run_dest *d, const app_def *app, const compile_result *objs);
-/* Fills live[0..n)'s live objects: from the cache where it knows them,
- * else from the server (live_read). */
-void run_view_read(run_dest *d, live_obj *live, size_t n);
 
 /* report.c */
 void run_metrics_declare(runner *r);

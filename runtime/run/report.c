@@ -56,7 +56,7 @@ static json_t *resource(const json_t *body, const health_status *h, const char *
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs) {
   size_t n = objs->nres;
   live_obj *live = live_new(objs, app->name);
-  run_view_read(d, live, n);
+  live_read(d->c, live, n);
   health_item *items = calloc(n + 1, sizeof *items);
   if (!items) abort();
   for (size_t i = 0; i < n; i++)
@@ -64,15 +64,17 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
                              .kind = kube_str(live[i].body, "kind"),
                              .live = live[i].live};
   st->health = health_app(items, n);
-  json_decref(st->resources);
-  st->resources = json_array();
+  json_t *resources = json_array();
   for (size_t i = 0; i < n; i++) {
     if (live[i].rc != KUBE_OK) { /* unread: no verdict hides */
       items[i].health.code = st->health = HEALTH_UNKNOWN;
       snprintf(items[i].health.message, sizeof items[i].health.message, "%s", live[i].error);
     }
-    json_array_append_new(st->resources, resource(live[i].body, &items[i].health, resource_sync(st, &live[i])));
+    json_array_append_new(resources, resource(live[i].body, &items[i].health, resource_sync(st, &live[i])));
   }
+  free(st->resources);
+  st->resources = json_dumps(resources, JSON_COMPACT);
+  json_decref(resources);
   free(items);
   live_free(live, n);
 }
@@ -96,26 +98,30 @@ static char *message(const app_state *st) {
   return m;
 }
 
-/* Shares nothing with st: it leaves this thread, and jansson's values must
- * not be shared between threads. */
-static json_t *document(const app_def *app, const app_state *st) {
+/* As JSON text: the resources and the history, texts already, go in as
+ * they are. */
+static char *document(const app_def *app, const app_state *st) {
   char when[32] = "";
   if (st->passed_at) iso_time(when, st->passed_at);
   char *repo = source_scrub_url(app->repo), *msg = message(st);
   json_t *doc = json_pack(
-      "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "name", app->name, "project",
+      "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name", app->name, "project",
       app->project, "repo", repo, "revision", app->revision, "path", app->path, "commit", st->commit, "sync",
       sync_status_name(st->status), "health", health_name(st->health), "message", msg, "lastSync", when, "autoSync",
-      app->automated && !*st->hist.rollback, "applied", st->hist.applied, "diff", st->diff ? st->diff : "",
-      "resources", st->resources ? json_deep_copy(st->resources) : json_array(), "history",
-      json_deep_copy(st->hist.entries));
+      app->automated && !*st->hist.rollback, "applied", st->hist.applied, "diff", st->diff ? st->diff : "");
   if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
+  char *fields = json_dumps(doc, JSON_COMPACT), *text;
+  if (asprintf(&text, "%.*s,\"resources\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
+               st->resources ? st->resources : "[]", st->hist.entries ? st->hist.entries : "[]") < 0)
+    abort();
+  json_decref(doc);
+  free(fields);
   free(repo);
   free(msg);
-  return doc;
+  return text;
 }
 
 /* Every combination, so that a count that drops to 0 shows 0. */
@@ -131,7 +137,11 @@ static void count_apps(runner *r) {
 
 void run_publish(runner *r) {
   json_t *apps = json_object();
-  for (size_t i = 0; i < r->napps; i++) json_object_set_new(apps, r->apps[i].name, document(&r->defs.apps[i], &r->apps[i]));
+  for (size_t i = 0; i < r->napps; i++) {
+    char *doc = document(&r->defs.apps[i], &r->apps[i]);
+    json_object_set_new(apps, r->apps[i].name, json_string_nocheck(doc));
+    free(doc);
+  }
   status_publish(r->store, apps);
   count_apps(r);
 }

@@ -56,7 +56,7 @@ static void state_free(app_state *st) {
   free(st->error);
   free(st->diff);
   free(st->refused);
-  json_decref(st->resources);
+  free(st->resources);
   source_builds_free(st->builds);
   history_free(&st->hist);
   run_children_free(&st->children);
@@ -78,7 +78,9 @@ static void adopt(runner *r, app_def *defs, size_t n) {
       if (!app_def_equal(&r->defs.apps[k], &defs[i])) memset(apps[i].built, 0, sizeof apps[i].built);
       continue;
     }
-    apps[i] = (app_state){.name = heap_strdup(defs[i].name), .health = HEALTH_UNKNOWN, .builds = source_builds_new(2)};
+    apps[i] = (app_state){.name = heap_strdup(defs[i].name), .health = HEALTH_UNKNOWN,
+                          /* a new tree makes a new result: the old is not needed */
+                          .builds = source_builds_new(1)};
     run_metrics_start_app(r, apps[i].name);
     if (history_load(r->c, r->home, apps[i].name, &apps[i].hist) != KUBE_OK)
       fprintf(r->o->out, "%s: cannot read its history: %s\n", apps[i].name, kube_last_error(r->c));

@@ -130,31 +130,6 @@ static bool cached_unchanged(run_dest *d, json_t *body, json_t *wanted) {
   return same;
 }
 
-/* The live objects of live[0..n) as the cache has them; those it cannot
- * vouch for (a kind not synced, an object without the application's
- * label) are read from the server. After an apply the cache may lag by
- * the watch's latency: the changes it then sees bring another pass. */
-void run_view_read(run_dest *d, live_obj *live, size_t n) {
-  live_obj *ask = calloc(n + 1, sizeof *ask);
-  size_t *at = calloc(n + 1, sizeof *at), nask = 0;
-  if (!ask || !at) abort();
-  for (size_t i = 0; i < n; i++) {
-    const json_t *body = live[i].body;
-    const char *ns;
-    if (d->cache && namespace_of(d->c, body, &ns) &&
-        cache_get(d->cache, kube_str(body, "apiVersion"), kube_str(body, "kind"), ns, kube_meta_str(body, "name"),
-                  &live[i].live) &&
-        live[i].live)
-      continue;
-    at[nask] = i;
-    ask[nask++] = live[i];
-  }
-  live_read(d->c, ask, nask);
-  for (size_t k = 0; k < nask; k++) live[at[k]] = ask[k];
-  free(ask);
-  free(at);
-}
-
 typedef struct {
   cache *cache;
   const char *app;

@@ -528,6 +528,50 @@ static void list_of_25_in_pages_of_10_takes_3_requests(void **state) {
   free(rv);
 }
 
+typedef struct {
+  int seen, stop_at;
+  bool typed; /* every item had its apiVersion and kind */
+} each_log;
+
+static int on_item(json_t *item, void *ctx) {
+  each_log *l = ctx;
+  l->seen++;
+  l->typed = l->typed && strcmp(str(item, "apiVersion"), "v1") == 0 && strcmp(str(item, "kind"), "ConfigMap") == 0;
+  return l->seen == l->stop_at;
+}
+
+/* A page at a time: each item once, with its kind, one request a page; a
+ * callback that stops the list ends it there, without a version. */
+static void list_each_goes_a_page_at_a_time(void **state) {
+  fixture *f = *state;
+  kube_client *c = f->c;
+  char name[32];
+  for (int i = 0; i < 25; i++) {
+    snprintf(name, sizeof name, "cm-%02d", i);
+    assert_kube_ok(c, apply(c,
+                            jsonf("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'%s','namespace':'%s',"
+                                  "'labels':{'set':'each'}}}",
+                                  name, f->ns),
+                            NULL, NULL));
+  }
+  kube_list_opts o = {.label_selector = "set=each", .page_size = 10};
+  each_log all = {.typed = true};
+  char *rv;
+  long before = kube_request_count(c);
+  assert_kube_ok(c, kube_list_each(c, "v1", "ConfigMap", f->ns, &o, on_item, &all, &rv));
+  assert_int_equal(kube_request_count(c) - before, 3);
+  assert_int_equal(all.seen, 25);
+  assert_true(all.typed);
+  assert_non_null(rv);
+  free(rv);
+  each_log some = {.stop_at = 15};
+  before = kube_request_count(c);
+  assert_kube_ok(c, kube_list_each(c, "v1", "ConfigMap", f->ns, &o, on_item, &some, &rv));
+  assert_int_equal(kube_request_count(c) - before, 2);
+  assert_int_equal(some.seen, 15);
+  assert_null(rv);
+}
+
 static void list_filters_by_label_and_field_selectors(void **state) {
   fixture *f = *state;
   kube_client *c = f->c;
@@ -655,13 +699,21 @@ static void force_takes_over_a_field_another_manager_owns(void **state) {
 typedef struct {
   const char *stop_type, *stop_name; /* the event that ends the watch */
   int calls, added, modified, bookmarks, synced, other;
-  size_t listed; /* objects in the last SYNCED list */
+  int listings;  /* LISTING events */
+  bool listing;  /* between LISTING and SYNCED */
+  size_t listed; /* objects ADDED by the last list */
   bool seen;
-  bool stop_on_first; /* stop at the first event of any kind */
+  bool stop_on_first; /* stop at the first event of any kind but LISTING */
 } watch_log;
 
 static int on_event(const char *type, json_t *obj, void *ctx) {
   watch_log *w = ctx;
+  if (strcmp(type, "LISTING") == 0) {
+    w->listings++;
+    w->listing = true;
+    w->listed = 0;
+    return 0;
+  }
   w->calls++;
   if (strcmp(type, "BOOKMARK") == 0) {
     w->bookmarks++;
@@ -669,10 +721,11 @@ static int on_event(const char *type, json_t *obj, void *ctx) {
   }
   if (strcmp(type, "SYNCED") == 0) {
     w->synced++;
-    w->listed = json_array_size(json_object_get(obj, "items"));
+    w->listing = false;
     w->seen = w->stop_type && strcmp(w->stop_type, "SYNCED") == 0;
     return w->seen;
   }
+  w->listed += w->listing && strcmp(type, "ADDED") == 0;
   if (strcmp(type, "ADDED") == 0)
     w->added++;
   else if (strcmp(type, "MODIFIED") == 0)
@@ -783,6 +836,34 @@ static void watch_with_a_label_selector_sees_only_what_it_selects(void **state) 
   assert_kube_ok(c, kube_watch(c, "v1", "ConfigMap", f->ns, &o, on_event, &log));
   assert_int_equal(log.added, 1);
   assert_int_equal(log.listed, 1);
+}
+
+/* A watch's list goes a page (25 objects) at a time, between LISTING and
+ * SYNCED. */
+static void watch_lists_a_page_at_a_time(void **state) {
+  fixture *f = *state;
+  kube_client *c = f->c;
+  enum { N = 60 };
+  kube_apply_item items[N] = {0};
+  for (int i = 0; i < N; i++)
+    items[i].obj = jsonf("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'cm-%03d','namespace':'%s',"
+                         "'labels':{'set':'pages'}}}",
+                         i, f->ns);
+  size_t failed = kube_apply_many(c, items, N, NULL, NULL, NULL);
+  for (int i = 0; i < N; i++) {
+    json_decref(items[i].obj);
+    json_decref(items[i].out);
+    free(items[i].error);
+  }
+  assert_int_equal(failed, 0);
+  watch_log log = {.stop_type = "SYNCED"};
+  long before = kube_request_count(c);
+  assert_kube_ok(c, kube_watch(c, "v1", "ConfigMap", f->ns, &(kube_watch_opts){.label_selector = "set=pages", .timeout_s = 30},
+                               on_event, &log));
+  assert_int_equal(kube_request_count(c) - before, 3); /* three pages, and no stream after SYNCED */
+  assert_int_equal(log.listings, 1);
+  assert_int_equal(log.listed, N);
+  assert_int_equal(log.synced, 1);
 }
 
 /* ---- 6. watch: 410 Gone --------------------------------------------------------------- */
@@ -1211,6 +1292,7 @@ int main(int argc, char **argv) {
       NS(apply_get_list_delete_a_configmap, "kc-basics"),
       NS(get_of_a_missing_object_is_enotfound, "kc-missing"),
       NS(list_of_25_in_pages_of_10_takes_3_requests, "kc-pages"),
+      NS(list_each_goes_a_page_at_a_time, "kc-each"),
       NS(list_filters_by_label_and_field_selectors, "kc-filters"),
       NS(delete_with_a_wrong_uid_is_a_conflict_and_keeps_the_object, "kc-preconditions"),
       NS(delete_in_the_foreground_is_accepted, "kc-foreground"),
@@ -1220,6 +1302,7 @@ int main(int argc, char **argv) {
       NS(watch_stops_when_the_callback_says_so, "kc-watch-stop"),
       NS(watch_ends_when_its_time_is_up, "kc-watch-timeout"),
       NS(watch_with_a_label_selector_sees_only_what_it_selects, "kc-watch-selector"),
+      NS(watch_lists_a_page_at_a_time, "kc-watch-pages"),
       NS(watch_from_a_version_too_old_relists_as_added, "kc-watch-gone"),
       NS(watch_relists_after_a_410_error_event, "kc-watch-410-event"),
       NS(watch_relists_after_an_http_410, "kc-watch-410-http"),

@@ -1,4 +1,5 @@
-/* test_arena.c: arena memory comes zeroed, formatting and integers. */
+/* test_arena.c: arena memory comes zeroed, a sized arena holds its size in
+ * one chunk, formatting and integers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,18 @@ static void printf_longer_than_the_chunk_leaves_memory_zeroed(void **state) {
   arena_free(a);
 }
 
+/* What a sized arena was made for lies in one block, each allocation
+ * right after the last. */
+static void a_sized_arena_holds_its_size_in_one_chunk(void **state) {
+  arena *a = arena_new_sized(10 * 112);
+  unsigned char *first = arena_alloc(a, 100);
+  for (size_t i = 1; i < 10; i++) assert_ptr_equal(arena_alloc(a, 100), first + i * 112);
+  assert_true(all_zero(first, 10 * 112));
+  assert_int_equal(arena_used(a), 10 * 112);
+  arena_alloc(a, 100); /* past its size it grows as any arena */
+  arena_free(a);
+}
+
 static void integers_print_as_printf_does(void **state) {
   static const int64_t cases[] = {0, 7, -7, 1234567890123, INT64_MAX, INT64_MIN};
   static const char *const want[] = {"0", "7", "-7", "1234567890123", "9223372036854775807", "-9223372036854775808"};
@@ -50,6 +63,7 @@ static void integers_print_as_printf_does(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(printf_longer_than_the_chunk_leaves_memory_zeroed),
+      cmocka_unit_test(a_sized_arena_holds_its_size_in_one_chunk),
       cmocka_unit_test(integers_print_as_printf_does),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

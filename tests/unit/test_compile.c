@@ -98,6 +98,22 @@ static void a_kept_result_is_the_resources_and_sources(void **state) {
   compile_free(kept);
 }
 
+/* A literal the compile built once is one value in the kept result too;
+ * so is every copy of a key. */
+static void a_kept_result_shares_what_the_compile_shared(void **state) {
+  static const char text[] = "env e {\n  for i in range(2) {\n    ConfigMap \"c-${i}\" { data: { a: \"1\" } }\n  }\n}\n";
+  compile_result *r = compile_source("main.plumb", text, sizeof text - 1, NULL);
+  assert_int_equal(r->diags.errors, 0);
+  assert_int_equal(r->nres, 2);
+  assert_ptr_equal(value_get_path(r->res[0].obj, "data"), value_get_path(r->res[1].obj, "data"));
+  compile_result *kept = compile_keep(r);
+  const value *one = kept->res[0].obj, *two = kept->res[1].obj;
+  assert_ptr_equal(value_get_path(one, "data"), value_get_path(two, "data"));
+  assert_ptr_not_equal(value_get_path(one, "metadata.name"), value_get_path(two, "metadata.name"));
+  assert_ptr_equal(one->u.obj.fields[0].key, two->u.obj.fields[0].key);
+  compile_free(kept);
+}
+
 static void a_result_with_errors_is_kept_whole(void **state) {
   compile_result *r = compile_source("bad.plumb", "env e { x }\n", 12, NULL);
   assert_true(r->diags.errors > 0);
@@ -110,6 +126,7 @@ int main(void) {
       cmocka_unit_test(only_the_files_the_compile_reads_are_read),
       cmocka_unit_test(a_refused_read_fails_in_the_readers_words),
       cmocka_unit_test(a_kept_result_is_the_resources_and_sources),
+      cmocka_unit_test(a_kept_result_shares_what_the_compile_shared),
       cmocka_unit_test(a_result_with_errors_is_kept_whole),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
