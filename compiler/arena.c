@@ -137,6 +137,20 @@ char *heap_strdup(const char *s) {
   return d;
 }
 
+char *heap_vprintf(const char *fmt, va_list ap) {
+  char *s;
+  if (vasprintf(&s, fmt, ap) < 0) abort();
+  return s;
+}
+
+char *heap_printf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = heap_vprintf(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
 /* Formats straight into the free end of the current chunk: one formatting
  * pass instead of a measuring pass and a writing one. */
 char *arena_vprintf(arena *a, const char *fmt, va_list ap) {

@@ -368,9 +368,9 @@ static void halt(run *r, size_t from, size_t to, const char *fmt, ...) __attribu
 
 static void halt(run *r, size_t from, size_t to, const char *fmt, ...) {
   va_list ap;
-  char *why, rest[80] = "";
+  char rest[80] = "";
   va_start(ap, fmt);
-  if (vasprintf(&why, fmt, ap) < 0) abort();
+  char *why = heap_vprintf(fmt, ap);
   va_end(ap);
   size_t later = r->n - to;
   if (later) snprintf(rest, sizeof rest, " (%zu object%s of later waves not applied)", later, later == 1 ? "" : "s");

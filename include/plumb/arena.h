@@ -26,6 +26,9 @@ char *arena_strndup(arena *a, const char *s, size_t n);
 /* Outside any arena: a malloc'd copy of s (caller frees), NULL for NULL;
  * aborts when memory runs out, as arena_alloc does. */
 char *heap_strdup(const char *s);
+/* Formatted into a malloc'd string (caller frees); aborts likewise. */
+char *heap_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *heap_vprintf(const char *fmt, va_list ap);
 char *arena_printf(arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(arena *a, const char *fmt, va_list ap);

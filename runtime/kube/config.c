@@ -59,8 +59,7 @@ static int fail(char **err, const char *fmt, ...) __attribute__((format(printf, 
 static int fail(char **err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *msg;
-  if (vasprintf(&msg, fmt, ap) < 0) abort();
+  char *msg = heap_vprintf(fmt, ap);
   va_end(ap);
   if (err)
     *err = msg;
@@ -74,8 +73,7 @@ static int fail_at(char **err, pos at, const char *fmt, ...) __attribute__((form
 static int fail_at(char **err, pos at, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  char *msg;
-  if (vasprintf(&msg, fmt, ap) < 0) abort();
+  char *msg = heap_vprintf(fmt, ap);
   va_end(ap);
   fail(err, "kubeconfig %s:%d:%d: %s", at.file, at.line, at.col, msg);
   free(msg);

@@ -11,7 +11,6 @@
  * it. Those that fail to be made are not kept: each pass tries again and
  * says why in its status. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +18,6 @@
 #include "run/internal.h"
 
 #define SECRET_TYPE_LABEL "plumb.dev/secret-type"
-
-
-static char *reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *reason(const char *fmt, ...) {
-  va_list ap;
-  char *msg;
-  va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0) abort();
-  va_end(ap);
-  return msg;
-}
 
 static run_dest *add(runner *r, run_dest d) {
   if (!(r->dests = realloc(r->dests, (r->ndests + 1) * sizeof *r->dests))) abort();
@@ -74,7 +62,7 @@ static bool read_secret(runner *r, const char *name, json_t **out, char **err) {
   if (!secret_name(name)) return true;
   int rc = kube_get(r->c, "v1", "Secret", r->home, name, out);
   if (rc == KUBE_OK || rc == KUBE_ENOTFOUND) return true;
-  *err = reason("cluster \"%s\": cannot read Secret %s/%s: %s", name, r->home, name, kube_last_error(r->c));
+  *err = heap_printf("cluster \"%s\": cannot read Secret %s/%s: %s", name, r->home, name, kube_last_error(r->c));
   return false;
 }
 
@@ -88,22 +76,22 @@ static kube_config *secret_config(runner *r, const char *name, const json_t *sec
   const json_t *labels = json_object_get(json_object_get(secret, "metadata"), "labels");
   const char *type = kube_str(labels, SECRET_TYPE_LABEL), *key = "kubeconfig";
   if (!type || strcmp(type, "cluster") != 0) {
-    *err = reason("cluster \"%s\": Secret %s/%s is not labelled %s: cluster", name, r->home, name, SECRET_TYPE_LABEL);
+    *err = heap_printf("cluster \"%s\": Secret %s/%s is not labelled %s: cluster", name, r->home, name, SECRET_TYPE_LABEL);
     return NULL;
   }
   const json_t *data = json_object_get(secret, "data");
   if (!kube_str(data, key)) key = "value";
   if (!kube_str(data, key)) {
-    *err = reason("cluster \"%s\": Secret %s/%s holds no kubeconfig (key kubeconfig or value)", name, r->home, name);
+    *err = heap_printf("cluster \"%s\": Secret %s/%s holds no kubeconfig (key kubeconfig or value)", name, r->home, name);
     return NULL;
   }
   size_t len;
   char *text = kube_base64_decode(kube_str(data, key), &len), *where, *why = NULL;
   kube_config *cfg = NULL;
-  if (asprintf(&where, "Secret %s/%s", r->home, name) < 0) abort();
-  if (!text) *err = reason("cluster \"%s\": %s: data.%s is not base64", name, where, key);
+  where = heap_printf("Secret %s/%s", r->home, name);
+  if (!text) *err = heap_printf("cluster \"%s\": %s: data.%s is not base64", name, where, key);
   else if (kube_config_parse(&cfg, where, text, len, NULL, &why) != KUBE_OK)
-    *err = reason("cluster \"%s\": %s", name, why);
+    *err = heap_printf("cluster \"%s\": %s", name, why);
   if (text) explicit_bzero(text, len);
   free(text);
   free(why);
@@ -120,7 +108,7 @@ static kube_config *config_of(runner *r, const char *name, char **version, char 
   char *why = NULL;
   int rc = kube_config_load(&cfg, r->o->kubeconfig, name, &why);
   if (rc != KUBE_ENOTFOUND) {
-    if (rc != KUBE_OK) *err = reason("cluster \"%s\": %s", name, why);
+    if (rc != KUBE_OK) *err = heap_printf("cluster \"%s\": %s", name, why);
     free(why);
     return cfg;
   }
@@ -128,7 +116,7 @@ static kube_config *config_of(runner *r, const char *name, char **version, char 
   json_t *secret;
   if (!read_secret(r, name, &secret, err)) return NULL;
   if (!secret) {
-    *err = reason("unknown cluster \"%s\": neither in-cluster, a context of the runtime's kubeconfig, nor a Secret "
+    *err = heap_printf("unknown cluster \"%s\": neither in-cluster, a context of the runtime's kubeconfig, nor a Secret "
                   "of namespace %s labelled %s: cluster",
                   name, r->home, SECRET_TYPE_LABEL);
     return NULL;
@@ -146,12 +134,12 @@ static kube_client *reach(const char *name, kube_config *cfg, char **err) {
   const kube_resource *kr;
   char *why = NULL;
   if (kube_client_new(&c, cfg, NULL, &why) != KUBE_OK) {
-    *err = reason("cluster \"%s\": %s", name, why);
+    *err = heap_printf("cluster \"%s\": %s", name, why);
     free(why);
     return NULL;
   }
   if (kube_resource_find(c, "v1", "Namespace", &kr) == KUBE_OK) return c;
-  *err = reason("cluster \"%s\": %s", name, kube_last_error(c));
+  *err = heap_printf("cluster \"%s\": %s", name, kube_last_error(c));
   kube_client_free(c);
   return NULL;
 }

@@ -128,18 +128,16 @@ static size_t def_named(const app_def *defs, size_t n, const char *name) {
 
 /* "the config repository" or "application P" (caller frees). */
 static char *declarer(const app_def *d) {
-  char *s;
-  if (asprintf(&s, "%s%s", d->parent ? "application " : "the config repository", d->parent ? d->parent : "") < 0) abort();
-  return s;
+  return d->parent ? heap_printf("application %s", d->parent) : heap_strdup("the config repository");
 }
 
 /* Adds to *why (a line each) that kid is refused: owner has its name. */
 static void refuse(char **why, const app_def *kid, const app_def *owner) {
-  char *by = declarer(owner), *more;
-  if (asprintf(&more, "%s%s%s:%d:%d: error: application %s is refused: an application of that name is declared by %s at "
-               "%s:%d:%d", *why ? *why : "", *why ? "\n" : "", kid->at.file, kid->at.line, kid->at.col, kid->name, by,
-               owner->at.file, owner->at.line, owner->at.col) < 0)
-    abort();
+  char *by = declarer(owner);
+  char *more = heap_printf("%s%s%s:%d:%d: error: application %s is refused: an application of that name is declared by "
+                           "%s at %s:%d:%d",
+                           *why ? *why : "", *why ? "\n" : "", kid->at.file, kid->at.line, kid->at.col, kid->name, by,
+                           owner->at.file, owner->at.line, owner->at.col);
   free(by);
   free(*why);
   *why = more;

@@ -230,7 +230,7 @@ static int fail(serve *s, char **err, const char *fmt, ...) __attribute__((forma
 static int fail(serve *s, char **err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  if (vasprintf(err, fmt, ap) < 0) abort();
+  *err = heap_vprintf(fmt, ap);
   va_end(ap);
   serve_stop(s);
   return -1;
