@@ -240,6 +240,22 @@ static int load_entries(eval *ev, loader *l, const char *entry, module ***mods) 
   return got;
 }
 
+/* Values share their parts, so a few lines can stand for gigabytes of
+ * manifests: what an env would write is measured before anything writes
+ * it, and the resource that takes it past the limit is named. */
+static bool output_fits(eval *ev, const env_state *e) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < e->nres; i++) {
+    const value *obj = e->res[i].obj;
+    total += obj->size;
+    if (total <= EVAL_MAX_OUTPUT) continue;
+    eval_fail(ev, obj->at, "env %s would write more than %d MiB of resources (this %s alone is %s)", e->name,
+              EVAL_MAX_OUTPUT >> 20, value_get_string(obj, "kind"), eval_size_words(ev, obj));
+    return false;
+  }
+  return true;
+}
+
 static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   arena *a = r->arena;
   env_state e = {.name = env->name, .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
@@ -254,7 +270,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   }
   patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
-  if (r->diags.errors) return;
+  if (r->diags.errors || !output_fits(ev, &e)) return;
   for (size_t i = 0; i < e.nres; i++) validate_resource(&r->diags, e.res[i].obj);
   sort_and_dedupe(&r->diags, e.res, e.nres);
   r->res = e.res;

@@ -9,13 +9,25 @@
 
 typedef struct eval eval;
 
+/* Steps of work a compile may do: some 20 seconds of evaluation, where
+ * an env of 10,000 apps takes under a million. Steps are counted, not
+ * seconds, so that whether a compile is over its budget is the same on
+ * every machine. */
+#define EVAL_MAX_WORK ((uint64_t)1 << 28)
+
 typedef value *(*builtin_impl)(eval *ev, pos at, value **argv, int argc);
 
 typedef struct {
   const char *name;
   int min_args, max_args; /* max_args -1: variadic */
   builtin_impl impl;
+  /* Goes through its arguments whole, so that a call costs as much work
+   * as their size (eval_charge), not one step. */
+  bool scans;
 } builtin;
+
+/* Bytes a built-in goes through in one step of work. */
+enum { SCAN_BYTES = 64 };
 
 /* NULL when no built-in has that name. */
 const builtin *builtin_find(const char *name);
@@ -37,6 +49,15 @@ value *eval_read_file(eval *ev, pos at, const char *fn, const char *path);
  * "FN: why" at `at`. */
 bool eval_read_source(eval *ev, pos at, const char *fn, const char *path, const char **name, const char **text,
                       size_t *len);
+/* Counts n steps of work done at `at` (an evaluated expression is one; a
+ * built-in that scans its arguments counts their size). False, reported
+ * once, when the compile has done more than EVAL_MAX_WORK steps or uses
+ * more than its memory: the compile is then over, and every evaluation
+ * after it fails quietly. */
+bool eval_charge(eval *ev, pos at, uint64_t n);
+/* v's size as text, for messages: "about 12 MiB", or "more than 4 GiB"
+ * past what value.size counts. */
+const char *eval_size_words(eval *ev, const value *v);
 /* The diagnostics of this compile (from_yaml reports into them). */
 diag_list *eval_diags(eval *ev);
 

@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <openssl/evp.h>
-#include <pcre2.h>
 
+#include "eval.h"
 #include "generate.h"
 #include "merge.h"
 #include "plumb/emit.h"
 #include "plumb/yaml.h"
+#include "regex.h"
 
 enum { RANGE_MAX = 1000000 };
 
@@ -71,8 +71,11 @@ static value *boolean(const call *c, bool b) { return value_bool(ar(c), c->at, b
 static value *list(const call *c) { return value_list(ar(c), c->at); }
 static void push(const call *c, value *l, value *item) { value_list_push(ar(c), l, item); }
 
+/* The text built in b, which the built-in stopped writing at the first
+ * piece past EVAL_MAX_STRING: one piece over at most, never unbounded. */
 static value *str_buf(const call *c, buf *b) {
-  value *v = str(c, b->data ? b->data : "", b->len);
+  value *v = b->len > EVAL_MAX_STRING ? fail(c, "the result would be longer than %d MiB", EVAL_MAX_STRING >> 20)
+                                      : str(c, b->data ? b->data : "", b->len);
   buf_free(b);
   return v;
 }
@@ -90,6 +93,15 @@ static void put_float(buf *b, double f) {
   buf_puts(b, tmp);
 }
 
+/* Whether v's text form can be a string: a value built of shared parts
+ * may stand for far more text than it takes memory. */
+static bool fits_text(const call *c, const value *v) {
+  if (v->size <= EVAL_MAX_STRING) return true;
+  fail(c, "the value would be %s as text; a string holds at most %d MiB", eval_size_words(c->ev, v),
+       EVAL_MAX_STRING >> 20);
+  return false;
+}
+
 static bool has_func(const value *v) {
   if (v->kind == V_FUNC) return true;
   if (v->kind == V_LIST)
@@ -104,6 +116,7 @@ static bool has_func(const value *v) {
 /* Strings raw, scalars as their literal text, lists and objects as compact
  * JSON. False after reporting a function, which has no text form. */
 static bool put_text(const call *c, buf *b, const value *v) {
+  if (!fits_text(c, v)) return false;
   if (has_func(v)) {
     fail(c, "a function has no text form");
     return false;
@@ -196,7 +209,7 @@ static value *bi_join(eval *ev, pos at, value **argv, int argc) {
   const value *l = arg(c, 0, V_LIST), *sep = l ? arg(c, 1, V_STRING) : NULL;
   if (!sep) return NULL;
   buf b = {0};
-  for (size_t i = 0; i < l->u.list.len; i++) {
+  for (size_t i = 0; i < l->u.list.len && b.len <= EVAL_MAX_STRING; i++) {
     const value *v = l->u.list.items[i];
     if (v->kind != V_STRING && !is_number(v)) {
       buf_free(&b);
@@ -216,7 +229,7 @@ static value *bi_replace(eval *ev, pos at, value **argv, int argc) {
   buf b = {0};
   const char *p = a[0]->u.str.s, *end = p + a[0]->u.str.len, *hit;
   size_t n = a[1]->u.str.len;
-  while ((hit = memmem(p, (size_t)(end - p), a[1]->u.str.s, n))) {
+  while (b.len <= EVAL_MAX_STRING && (hit = memmem(p, (size_t)(end - p), a[1]->u.str.s, n))) {
     buf_put(&b, p, (size_t)(hit - p));
     buf_put(&b, a[2]->u.str.s, a[2]->u.str.len);
     p = hit + n;
@@ -268,7 +281,7 @@ static value *bi_format(eval *ev, pos at, value **argv, int argc) {
   int next = 1;
   const char *err = NULL;
   bool ok = true;
-  for (const char *p = f->u.str.s, *end = p + f->u.str.len; ok && p < end; p++) {
+  for (const char *p = f->u.str.s, *end = p + f->u.str.len; ok && p < end && b.len <= EVAL_MAX_STRING; p++) {
     if (*p != '%')
       buf_putc(&b, *p);
     else
@@ -439,7 +452,7 @@ static value *find_matches(const call *c, const pcre2_code *re, const value *s, 
   uint32_t opts = 0;
   value *r = list(c);
   for (;;) {
-    int rc = pcre2_match(re, (PCRE2_SPTR)subj, len, off, opts, md, NULL);
+    int rc = regex_match(c->ev, c->at, re, (PCRE2_SPTR)subj, len, off, opts, md);
     if (rc == PCRE2_ERROR_NOMATCH && opts && off < len) {
       do off++; while (off < len && ((unsigned char)subj[off] & 0xC0) == 0x80);
       opts = 0;
@@ -487,8 +500,9 @@ static value *bi_re_find_all(eval *ev, pos at, value **argv, int argc) {
 }
 
 /* pcre2_substitute into a malloc'd buffer; on overflow it reports the size
- * needed, so the second try always fits. */
-static int substitute(const pcre2_code *re, const value *s, const value *rep, char **out,
+ * needed, so the second try always fits, unless that is too long
+ * (PCRE2_ERROR_NOMEMORY). */
+static int substitute(const call *c, const pcre2_code *re, const value *s, const value *rep, char **out,
                       PCRE2_SIZE *len) {
   uint32_t opts = PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_EXTENDED |
                   PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH;
@@ -496,9 +510,10 @@ static int substitute(const pcre2_code *re, const value *s, const value *rep, ch
   for (int tries = 0;; tries++) {
     *out = realloc(*out, *len);
     if (!*out) abort();
-    int rc = pcre2_substitute(re, (PCRE2_SPTR)s->u.str.s, s->u.str.len, 0, opts, NULL, NULL,
-                              (PCRE2_SPTR)rep->u.str.s, rep->u.str.len, (PCRE2_UCHAR *)*out, len);
+    int rc = regex_substitute(c->ev, c->at, re, (PCRE2_SPTR)s->u.str.s, s->u.str.len, opts, (PCRE2_SPTR)rep->u.str.s,
+                              rep->u.str.len, (PCRE2_UCHAR *)*out, len);
     if (rc != PCRE2_ERROR_NOMEMORY || tries) return rc;
+    if (*len > EVAL_MAX_STRING) return rc; /* *len is the size it would need */
   }
 }
 
@@ -509,8 +524,10 @@ static value *bi_re_replace(eval *ev, pos at, value **argv, int argc) {
   if (!re) return NULL;
   char *out = NULL;
   PCRE2_SIZE len;
-  int rc = substitute(re, s, rep, &out, &len);
-  value *r = rc < 0 ? pcre_fail(c, "cannot substitute", rc) : str(c, out, len);
+  int rc = substitute(c, re, s, rep, &out, &len);
+  value *r = rc == PCRE2_ERROR_NOMEMORY ? fail(c, "the result would be longer than %d MiB", EVAL_MAX_STRING >> 20)
+             : rc < 0                    ? pcre_fail(c, "cannot substitute", rc)
+                                         : str(c, out, len);
   free(out);
   pcre2_code_free(re);
   return r;
@@ -600,6 +617,7 @@ static value *bi_sha256(eval *ev, pos at, value **argv, int argc) {
 /* ---- JSON and YAML ---- */
 
 static value *emitted(const call *c, void (*emit)(buf *, const value *)) {
+  if (!fits_text(c, c->argv[0])) return NULL;
   if (has_func(c->argv[0])) return fail(c, "a function cannot be serialized");
   buf b = {0};
   emit(&b, c->argv[0]);
@@ -888,46 +906,46 @@ static value *bi_yaml_resources(eval *ev, pos at, value **argv, int argc) {
 
 /* Sorted by name for bsearch. */
 static const builtin table[] = {
-    {"base64_decode", 1, 1, bi_base64_decode},
-    {"base64_encode", 1, 1, bi_base64_encode},
-    {"config_map", 1, 2, generate_config_map},
-    {"contains", 2, 2, bi_contains},
-    {"ends_with", 2, 2, bi_ends_with},
-    {"file", 1, 1, bi_file},
-    {"flatten", 1, 1, bi_flatten},
-    {"float", 1, 1, bi_float},
-    {"format", 1, -1, bi_format},
-    {"from_json", 1, 1, bi_from_json},
-    {"from_yaml", 1, 1, bi_from_yaml},
-    {"from_yaml_all", 1, 1, bi_from_yaml_all},
-    {"get", 2, 3, bi_get},
-    {"has", 2, 2, bi_has},
-    {"int", 1, 1, bi_int},
-    {"join", 2, 2, bi_join},
-    {"keys", 1, 1, bi_keys},
-    {"len", 1, 1, bi_len},
-    {"lower", 1, 1, bi_lower},
-    {"merge", 1, -1, bi_merge},
-    {"range", 1, 3, bi_range},
-    {"re_find", 2, 2, bi_re_find},
-    {"re_find_all", 2, 2, bi_re_find_all},
-    {"re_match", 2, 2, bi_re_match},
-    {"re_replace", 3, 3, bi_re_replace},
-    {"replace", 3, 3, bi_replace},
-    {"reverse", 1, 1, bi_reverse},
-    {"secret", 1, 2, generate_secret},
-    {"sha256", 1, 1, bi_sha256},
-    {"sort", 1, 1, bi_sort},
-    {"split", 2, 2, bi_split},
-    {"starts_with", 2, 2, bi_starts_with},
-    {"string", 1, 1, bi_string},
-    {"to_json", 1, 1, bi_to_json},
-    {"to_yaml", 1, 1, bi_to_yaml},
-    {"trim", 1, 1, bi_trim},
-    {"unique", 1, 1, bi_unique},
-    {"upper", 1, 1, bi_upper},
-    {"values", 1, 1, bi_values},
-    {"yaml_resources", 1, 1, bi_yaml_resources},
+    {"base64_decode", 1, 1, bi_base64_decode, true},
+    {"base64_encode", 1, 1, bi_base64_encode, true},
+    {"config_map", 1, 2, generate_config_map, false},
+    {"contains", 2, 2, bi_contains, true},
+    {"ends_with", 2, 2, bi_ends_with, true},
+    {"file", 1, 1, bi_file, false},
+    {"flatten", 1, 1, bi_flatten, true},
+    {"float", 1, 1, bi_float, false},
+    {"format", 1, -1, bi_format, true},
+    {"from_json", 1, 1, bi_from_json, true},
+    {"from_yaml", 1, 1, bi_from_yaml, true},
+    {"from_yaml_all", 1, 1, bi_from_yaml_all, true},
+    {"get", 2, 3, bi_get, false},
+    {"has", 2, 2, bi_has, false},
+    {"int", 1, 1, bi_int, false},
+    {"join", 2, 2, bi_join, true},
+    {"keys", 1, 1, bi_keys, false},
+    {"len", 1, 1, bi_len, false},
+    {"lower", 1, 1, bi_lower, true},
+    {"merge", 1, -1, bi_merge, true},
+    {"range", 1, 3, bi_range, false},
+    {"re_find", 2, 2, bi_re_find, true},
+    {"re_find_all", 2, 2, bi_re_find_all, true},
+    {"re_match", 2, 2, bi_re_match, true},
+    {"re_replace", 3, 3, bi_re_replace, true},
+    {"replace", 3, 3, bi_replace, true},
+    {"reverse", 1, 1, bi_reverse, false},
+    {"secret", 1, 2, generate_secret, false},
+    {"sha256", 1, 1, bi_sha256, true},
+    {"sort", 1, 1, bi_sort, true},
+    {"split", 2, 2, bi_split, true},
+    {"starts_with", 2, 2, bi_starts_with, true},
+    {"string", 1, 1, bi_string, true},
+    {"to_json", 1, 1, bi_to_json, true},
+    {"to_yaml", 1, 1, bi_to_yaml, true},
+    {"trim", 1, 1, bi_trim, true},
+    {"unique", 1, 1, bi_unique, true},
+    {"upper", 1, 1, bi_upper, true},
+    {"values", 1, 1, bi_values, false},
+    {"yaml_resources", 1, 1, bi_yaml_resources, false},
 };
 
 static int by_name(const void *key, const void *elem) {

@@ -58,6 +58,8 @@ struct eval {
   int nstack;
   int depth;   /* template and fn calls */
   int nesting; /* eval_expr frames */
+  uint64_t work;
+  bool stopped; /* over a budget of work or memory: nothing more runs */
   value *builtins[64]; /* one function value per built-in, so len == len */
 };
 
@@ -74,7 +76,27 @@ diag_list *eval_diags(eval *ev) { return ev->diags; }
 node *module_ast(const module *m) { return m->ast; }
 const char *module_name(const module *m) { return m->name; }
 
+bool eval_charge(eval *ev, pos at, uint64_t n) {
+  if (ev->stopped) return false;
+  ev->work += n;
+  if (ev->work > EVAL_MAX_WORK)
+    eval_fail(ev, at, "the compile does more than %llu million steps of work: a loop too long, or a costly regular expression",
+              (unsigned long long)(EVAL_MAX_WORK / 1000000));
+  else if (arena_used(ev->arena) > EVAL_MAX_BYTES)
+    eval_fail(ev, at, "the compile uses more than %d MiB of memory", EVAL_MAX_BYTES >> 20);
+  else
+    return true;
+  ev->stopped = true;
+  return false;
+}
+
+const char *eval_size_words(eval *ev, const value *v) {
+  if (v->size == UINT32_MAX) return "more than 4 GiB";
+  return arena_printf(ev->arena, "about %u MiB", (unsigned)(v->size >> 20));
+}
+
 value *eval_fail(eval *ev, pos at, const char *fmt, ...) {
+  if (ev->stopped) return NULL; /* what fails after that is its echo */
   va_list ap;
   va_start(ap, fmt);
   char *msg = arena_vprintf(ev->arena, fmt, ap);
@@ -489,7 +511,7 @@ typedef bool (*yield_fn)(eval *ev, module *m, scope *sc, void *ctx);
 
 /* Binds `for` variables over one iterable: one variable takes list items or
  * object keys; two take index and item, or key and value. */
-static bool iterate(eval *ev, module *m, scope *sc, const node *f, size_t *count,
+static bool iterate(eval *ev, module *m, scope *sc, const node *f,
                     bool (*body)(eval *, module *, scope *, const node *, size_t, void *), size_t next,
                     void *ctx) {
   value *it = eval_expr(ev, m, sc, f->a);
@@ -503,8 +525,7 @@ static bool iterate(eval *ev, module *m, scope *sc, const node *f, size_t *count
   const char **keys = obj ? value_sorted_keys(it) : NULL;
   bool ok = true;
   for (size_t i = 0; ok && i < n; i++) {
-    if (++*count > EVAL_MAX_ITEMS) {
-      eval_fail(ev, f->at, "loop yields more than %d items", EVAL_MAX_ITEMS);
+    if (!eval_charge(ev, f->at, 1)) {
       ok = false;
       break;
     }
@@ -538,9 +559,13 @@ static bool want_bool(eval *ev, const value *v, pos at, const char *what) {
 static bool comp_step(eval *ev, module *m, scope *sc, const node *unused, size_t i, void *ctx) {
   (void)unused;
   comp *c = ctx;
-  if (i == c->clauses->list.len) return c->leaf(ev, m, sc, c->ctx);
+  if (i == c->clauses->list.len) {
+    if (++c->count <= EVAL_MAX_ITEMS) return c->leaf(ev, m, sc, c->ctx);
+    eval_fail(ev, c->clauses->list.items[0]->at, "loop yields more than %d items", EVAL_MAX_ITEMS);
+    return false;
+  }
   const node *cl = c->clauses->list.items[i];
-  if (cl->kind == N_FOR) return iterate(ev, m, sc, cl, &c->count, comp_step, i + 1, c);
+  if (cl->kind == N_FOR) return iterate(ev, m, sc, cl, comp_step, i + 1, c);
   value *cond = eval_expr(ev, m, sc, cl->a);
   if (!cond || !want_bool(ev, cond, cl->a->at, "an 'if' filter")) return false;
   return cond->u.b ? comp_step(ev, m, sc, NULL, i + 1, c) : true;
@@ -682,14 +707,11 @@ static value *concat(eval *ev, const node *e, const value *x, const value *y) {
   if (x->kind == V_STRING) {
     if (x->u.str.len + y->u.str.len > EVAL_MAX_STRING)
       return eval_fail(ev, e->at, "string longer than %d MiB", EVAL_MAX_STRING >> 20);
-    char *s = arena_alloc(ev->arena, x->u.str.len + y->u.str.len + 1);
+    size_t n = x->u.str.len + y->u.str.len;
+    char *s = arena_alloc(ev->arena, n + 1);
     memcpy(s, x->u.str.s, x->u.str.len);
     memcpy(s + x->u.str.len, y->u.str.s, y->u.str.len);
-    value *v = value_list(ev->arena, e->at);
-    v->kind = V_STRING;
-    v->u.str.s = s;
-    v->u.str.len = x->u.str.len + y->u.str.len;
-    return v;
+    return value_string_take(ev->arena, e->at, s, n);
   }
   value *v = value_clone(ev->arena, x);
   v->at = e->at;
@@ -723,6 +745,7 @@ static value *arith(eval *ev, const node *e, const value *x, const value *y) {
 }
 
 static value *compare(eval *ev, const node *e, const value *x, const value *y) {
+  if (!eval_charge(ev, e->at, (x->size < y->size ? x->size : y->size) / SCAN_BYTES)) return NULL;
   if (e->op == OP_EQ || e->op == OP_NE)
     return value_bool(ev->arena, e->at, value_equal(x, y) == (e->op == OP_EQ));
   if (!(is_num(x) && is_num(y)) && !(x->kind == V_STRING && y->kind == V_STRING))
@@ -927,6 +950,8 @@ static value *call_builtin(eval *ev, module *m, scope *sc, const func *f, const 
     argv[i] = eval_expr(ev, m, sc, a->a);
     if (!argv[i]) return NULL;
   }
+  for (int i = 0; b->scans && i < argc; i++)
+    if (!eval_charge(ev, call->at, argv[i]->size / SCAN_BYTES)) return NULL;
   return b->impl(ev, call->at, argv, argc);
 }
 
@@ -1002,12 +1027,16 @@ static value *eval_expr_inner(eval *ev, module *m, scope *sc, const node *e);
 
 /* Deeply nested expressions would exhaust the C stack: they are refused. */
 value *eval_expr(eval *ev, module *m, scope *sc, const node *e) {
-  if (!e) return NULL;
+  if (!e || !eval_charge(ev, e->at, 1)) return NULL;
   if (ev->nesting >= EVAL_MAX_NESTING)
     return eval_fail(ev, e->at, "expression nested deeper than %d levels", EVAL_MAX_NESTING);
   ev->nesting++;
   value *v = eval_expr_inner(ev, m, sc, e);
   ev->nesting--;
+  /* Nesting built up a level at a time, through names, is not nesting
+   * written in one expression: the value itself is measured. */
+  if (v && v->depth > VALUE_MAX_DEPTH)
+    return eval_fail(ev, e->at, "value nested deeper than %d levels", VALUE_MAX_DEPTH);
   return v;
 }
 
@@ -1023,9 +1052,6 @@ static value *eval_delete(eval *ev, module *m, scope *sc, const node *e) {
 }
 
 static value *eval_expr_inner(eval *ev, module *m, scope *sc, const node *e) {
-  if (arena_used(ev->arena) > EVAL_MAX_BYTES) {
-    return eval_fail(ev, e->at, "the compile uses more than %d MiB of memory; output too large", EVAL_MAX_BYTES >> 20);
-  }
   if (e->constant) return e->constant;
   switch (e->kind) {
   case E_NULL: return keep_literal(e, value_null(ev->arena, e->at));
@@ -1087,8 +1113,10 @@ bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s) {
     const node *st = block->list.items[i];
     switch (st->kind) {
     case N_LET: {
+      /* A name whose value failed is still bound, to NULL: its uses fail
+       * quietly rather than as unknown names. */
       value *v = eval_expr(ev, m, sc, st->a);
-      if (!v) { ok = false; break; }
+      ok = v && ok;
       sc = scope_bind(ev, sc, st->name, v);
       break;
     }

@@ -30,6 +30,7 @@ enum {
   EVAL_MAX_NESTING = 2000,       /* nested expressions, calls included */
   EVAL_MAX_ITEMS = 1000000,      /* elements one comprehension or loop yields */
   EVAL_MAX_BYTES = 1 << 30,      /* memory a compile may use */
+  EVAL_MAX_OUTPUT = 256 << 20,   /* bytes of resources an env may produce, as compact JSON */
   EVAL_MAX_STRING = 64 << 20,    /* bytes in one string */
   EVAL_MAX_RESOURCES = 100000,   /* resources one env may produce */
 };

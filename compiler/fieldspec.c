@@ -17,7 +17,7 @@ static value *each_item(arena *a, value *list, const char *path, const spec *s) 
     value *item = walk(a, list->u.list.items[i], path, s);
     if (item == list->u.list.items[i]) continue;
     if (!out) out = value_clone(a, list);
-    out->u.list.items[i] = item;
+    value_list_set(out, i, item);
   }
   return out ? out : list;
 }

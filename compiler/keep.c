@@ -82,6 +82,8 @@ static value *keep_value(keeper *k, const value *v) {
     break;
   default: c->u = v->u;
   }
+  c->depth = v->depth;
+  c->size = v->size;
   return c;
 }
 

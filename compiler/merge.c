@@ -262,7 +262,7 @@ static void keyed_element(mctx *c, keyed *k, const value *base, const value *el,
     if (again < 0)
       value_list_push(c->a, k->first, replaced(c, NULL, el));
     else
-      k->first->u.list.items[again] = merge_value(c, k->first->u.list.items[again], el, r->child, NULL);
+      value_list_set(k->first, (size_t)again, merge_value(c, k->first->u.list.items[again], el, r->child, NULL));
     return;
   }
   bool seen = k->merged[j] != NULL;

@@ -163,7 +163,7 @@ static value *typed_ref(arena *a, const value *old, void *ctx) {
   if (old->kind != V_LIST) return NULL;
   value *out = value_clone(a, old);
   for (size_t i = 0; i < out->u.list.len; i++)
-    if (out->u.list.items[i]->kind == V_OBJECT) out->u.list.items[i] = typed_one(a, out->u.list.items[i], ctx);
+    if (out->u.list.items[i]->kind == V_OBJECT) value_list_set(out, i, typed_one(a, out->u.list.items[i], ctx));
   return out;
 }
 

@@ -1,12 +1,11 @@
 /* patch.c: selecting and patching resources (see patch.h). */
 #include "patch.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <string.h>
 
 #include "jsonpatch.h"
 #include "merge.h"
+#include "regex.h"
 #include "selector.h"
 
 /* ---- evaluating the statement --------------------------------------------- */
@@ -112,20 +111,20 @@ static const char *str_at(const value *res, const char *path) {
 }
 
 /* An absent string (no namespace) matches as "". */
-static bool pattern_matches(pcre2_code *re, const char *s) {
+static bool pattern_matches(eval *ev, const target *t, pcre2_code *re, const char *s) {
   if (!re) return true;
   pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-  int rc = pcre2_match(re, (PCRE2_SPTR)(s ? s : ""), PCRE2_ZERO_TERMINATED, 0, 0, md, NULL);
+  int rc = regex_match(ev, t->p->at, re, (PCRE2_SPTR)(s ? s : ""), PCRE2_ZERO_TERMINATED, 0, 0, md);
   pcre2_match_data_free(md);
   return rc >= 0;
 }
 
-static bool target_matches(const target *t, const value *res) {
+static bool target_matches(eval *ev, const target *t, const value *res) {
   const char *kind = str_at(res, "kind"), *name = str_at(res, "metadata.name");
   if (!kind || !name || (t->p->kind && strcmp(kind, t->p->kind))) return false;
   if (t->p->name) return strcmp(name, t->p->name->u.str.s) == 0;
-  return pattern_matches(t->kind, kind) && pattern_matches(t->name, name) &&
-         pattern_matches(t->ns, str_at(res, "metadata.namespace")) &&
+  return pattern_matches(ev, t, t->kind, kind) && pattern_matches(ev, t, t->name, name) &&
+         pattern_matches(ev, t, t->ns, str_at(res, "metadata.namespace")) &&
          (!t->labels || selector_match(t->labels, value_get_path(res, "metadata.labels"))) &&
          (!t->annotations || selector_match(t->annotations, value_get_path(res, "metadata.annotations")));
 }
@@ -234,7 +233,8 @@ static bool apply_patch(eval *ev, const target *t, const value *ix, compile_reso
   size_t count = only ? only->u.list.len : n, hits = 0;
   for (size_t c = 0; c < count; c++) {
     size_t i = only ? (size_t)only->u.list.items[c]->u.i : c;
-    if (!res[i].obj || !target_matches(t, res[i].obj)) continue;
+    if (!res[i].obj || !target_matches(ev, t, res[i].obj)) continue;
+    if (!eval_charge(ev, t->p->at, 1 + t->p->body->size / SCAN_BYTES)) return true;
     hits++;
     if (!apply_body(ev, t->p, &res[i].obj)) return true;
   }

@@ -133,7 +133,7 @@ static value *default_subjects(arena *a, const value *subjects, void *ctx) {
   value *out = value_clone(a, subjects);
   for (size_t i = 0; i < out->u.list.len; i++) {
     value *s = out->u.list.items[i];
-    if (s->kind == V_OBJECT && is(value_get_string(s, "name"), "default")) out->u.list.items[i] = with_field(a, s, "namespace", tg->v, tg->via);
+    if (s->kind == V_OBJECT && is(value_get_string(s, "name"), "default")) value_list_set(out, i, with_field(a, s, "namespace", tg->v, tg->via));
   }
   return out;
 }
@@ -308,7 +308,7 @@ static value *in_containers(retag *c, value *list) {
     value *now = image && image->kind == V_STRING ? retagged(c, image) : NULL;
     if (!now || value_equal(now, image)) continue;
     if (out == list) out = value_clone(c->a, list);
-    out->u.list.items[i] = with_field(c->a, ctr, "image", now, c->images.via);
+    value_list_set(out, i, with_field(c->a, ctr, "image", now, c->images.via));
   }
   return out;
 }
@@ -322,7 +322,7 @@ static value *images_in(retag *c, value *v) {
       value *item = images_in(c, v->u.list.items[i]);
       if (item == v->u.list.items[i]) continue;
       if (out == v) out = value_clone(c->a, v);
-      out->u.list.items[i] = item;
+      value_list_set(out, i, item);
     }
     return out;
   }

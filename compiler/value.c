@@ -13,7 +13,32 @@ static value *make(arena *a, value_kind k, pos at) {
   value *v = arena_alloc(a, sizeof *v);
   v->kind = k;
   v->at = at;
+  v->size = k == V_LIST || k == V_OBJECT ? 2 : 1;
   return v;
+}
+
+/* ---- depth and size ------------------------------------------------------- */
+
+enum { DEPTH_CAP = 65535 };
+
+static uint32_t size_plus(uint32_t size, uint64_t n) {
+  return n >= UINT32_MAX - size ? UINT32_MAX : (uint32_t)(size + n);
+}
+
+/* A part's share of its parent's size: its own, a separator, and its key
+ * with quotes and a colon. */
+static uint64_t share(const value *part, size_t keylen) { return (uint64_t)part->size + 1 + (keylen ? keylen + 3 : 0); }
+
+static void add_part(value *parent, const value *part, size_t keylen) {
+  if (part->depth >= parent->depth) parent->depth = part->depth < DEPTH_CAP ? part->depth + 1 : DEPTH_CAP;
+  parent->size = size_plus(parent->size, share(part, keylen));
+}
+
+/* A part taken out. A size that stopped growing stays where it stopped,
+ * and depth is not lowered: both are bounds, never short of the truth. */
+static void drop_part(value *parent, const value *part, size_t keylen) {
+  uint64_t s = share(part, keylen);
+  if (parent->size != UINT32_MAX && parent->size >= s) parent->size -= (uint32_t)s;
 }
 
 value *value_null(arena *a, pos at) { return make(a, V_NULL, at); }
@@ -36,11 +61,16 @@ value *value_float(arena *a, pos at, double f) {
   return v;
 }
 
-value *value_string(arena *a, pos at, const char *s, size_t len) {
+value *value_string_take(arena *a, pos at, const char *s, size_t len) {
   value *v = make(a, V_STRING, at);
-  v->u.str.s = arena_strndup(a, s, len);
+  v->u.str.s = s;
   v->u.str.len = len;
+  v->size = size_plus(2, len);
   return v;
+}
+
+value *value_string(arena *a, pos at, const char *s, size_t len) {
+  return value_string_take(a, at, arena_strndup(a, s, len), len);
 }
 
 value *value_cstring(arena *a, pos at, const char *s) { return value_string(a, at, s, strlen(s)); }
@@ -85,6 +115,13 @@ void value_reserve(arena *a, value *v, size_t n) {
 void value_list_push(arena *a, value *list, value *item) {
   if (list->u.list.len == list->u.list.cap) value_reserve(a, list, list->u.list.cap ? list->u.list.cap * 2 : 4);
   list->u.list.items[list->u.list.len++] = item;
+  add_part(list, item, 0);
+}
+
+void value_list_set(value *list, size_t i, value *item) {
+  drop_part(list, list->u.list.items[i], 0);
+  list->u.list.items[i] = item;
+  add_part(list, item, 0);
 }
 
 static size_t key_hash(const char *k, size_t n) {
@@ -146,6 +183,7 @@ value *value_object_getn(const value *obj, const char *key, size_t n) {
 static void append_field(arena *a, value *obj, const char *key, size_t n, value *v) {
   if (obj->u.obj.len == obj->u.obj.cap) value_reserve(a, obj, obj->u.obj.cap ? obj->u.obj.cap * 2 : 4);
   obj->u.obj.fields[obj->u.obj.len++] = (field){key, v};
+  add_part(obj, v, n);
   if (obj->u.obj.len >= INDEX_FROM && obj->u.obj.len * 2 > obj->u.obj.nindex)
     index_rebuild(a, obj);
   else if (obj->u.obj.index)
@@ -155,9 +193,11 @@ static void append_field(arena *a, value *obj, const char *key, size_t n, value 
 void value_object_set(arena *a, value *obj, const char *key, value *v) {
   size_t n = strlen(key);
   field *f = find_field(obj, key, n);
-  if (f)
+  if (f) {
+    drop_part(obj, f->val, n);
     f->val = v;
-  else
+    add_part(obj, v, n);
+  } else
     append_field(a, obj, key, n, v);
 }
 
@@ -174,6 +214,7 @@ bool value_object_remove(value *obj, const char *key) {
   field *f = find_field(obj, key, strlen(key));
   if (!f) return false;
   size_t i = (size_t)(f - obj->u.obj.fields);
+  drop_part(obj, f->val, strlen(key));
   memmove(f, f + 1, (obj->u.obj.len - i - 1) * sizeof(field));
   obj->u.obj.len--;
   /* Positions moved: the index is rebuilt lazily, by dropping it. */
@@ -216,6 +257,7 @@ bool value_equal(const value *x, const value *y) { return value_compare(x, y) ==
 /* Numbers compare by value across int and float; otherwise kinds order as
  * declared in value_kind, so sort() is total over mixed lists. */
 int value_compare(const value *x, const value *y) {
+  if (x == y) return 0; /* a shared part, however big */
   bool xn = x->kind == V_INT || x->kind == V_FLOAT, yn = y->kind == V_INT || y->kind == V_FLOAT;
   if (xn && yn) {
     if (x->kind == V_INT && y->kind == V_INT) return (x->u.i > y->u.i) - (x->u.i < y->u.i);

@@ -387,12 +387,9 @@ static int build_object(reader *r, frame *f) {
     sorted[i]->keep = first;
     kept += first;
   }
-  field *fields = arena_alloc(r->a, (kept + 1) * sizeof *fields);
-  size_t j = 0;
+  value_reserve(r->a, f->v, kept);
   for (size_t i = 0; i < n; i++)
-    if (f->entries[i].keep) fields[j++] = (field){f->entries[i].key, f->entries[i].val};
-  f->v->u.obj.fields = fields;
-  f->v->u.obj.len = f->v->u.obj.cap = kept;
+    if (f->entries[i].keep) value_object_push(r->a, f->v, f->entries[i].key, f->entries[i].val);
   return 0;
 }
 

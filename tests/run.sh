@@ -61,6 +61,7 @@ done
 count determinism "$dp" "$df"
 
 suite cli sh tests/cli.sh "$PLUMB"
+suite hostile sh tests/hostile.sh "$PLUMB"
 
 # The same configurations through Kustomize (kubectl kustomize) and Plumb.
 suite kustomize sh tests/kustomize/run.sh "$PLUMB"

@@ -14,6 +14,10 @@
 #include "plumb/arena.h"
 #include "plumb/diag.h"
 
+/* Deeper values are refused by the evaluator: every walk over a value
+ * (merging, comparing, writing out) recurses once a level. */
+enum { VALUE_MAX_DEPTH = 1000 };
+
 typedef enum {
   V_NULL,
   V_BOOL,
@@ -34,16 +38,26 @@ typedef struct {
 } field;
 
 struct value {
-  value_kind kind;
+  value_kind kind : 8;
   /* Set on a resource a generator made: the build appends a hash of its
    * content to its name, after patches and transformers. Copies made by
    * value_clone, as patches make them, keep it. */
-  bool name_hash;
+  bool name_hash : 1;
   /* Built from literal source text alone (eval.c's keep_literal), so it
    * holds no `delete` marker and no function: validation need not look
    * inside. Copies made by value_clone do not keep it: they are made to be
    * changed. */
-  bool literal;
+  bool literal : 1;
+  /* Levels of lists and objects from here down (0 for a scalar); it stops
+   * growing at 65535. Values share their parts, so a short program can
+   * build a value far deeper, or far bigger once written out, than any
+   * expression in it: these two fields, kept by every function below
+   * that adds or replaces a part, are what the compiler's limits read
+   * before anything walks such a value. */
+  unsigned depth : 16;
+  /* About the bytes the value takes as compact JSON, a shared part counted
+   * at every place it stands; it stops growing at UINT32_MAX. */
+  uint32_t size;
   pos at;
   const char *via;
   const value *prev;
@@ -66,12 +80,17 @@ value *value_int(arena *a, pos at, int64_t i);
 value *value_float(arena *a, pos at, double f);
 value *value_string(arena *a, pos at, const char *s, size_t len); /* copies s */
 value *value_cstring(arena *a, pos at, const char *s);            /* copies s */
+/* s, NUL-terminated, already lives in a: not copied. */
+value *value_string_take(arena *a, pos at, const char *s, size_t len);
 value *value_list(arena *a, pos at);
 value *value_object(arena *a, pos at);
 value *value_func(arena *a, pos at, const func *fn);
 value *value_clone(arena *a, const value *v); /* shallow: new node, same children */
 
 void value_list_push(arena *a, value *list, value *item);
+/* Replaces item i of list (i < len): the only way to write an item in
+ * place, so that depth and size stay right. */
+void value_list_set(value *list, size_t i, value *item);
 /* Room for n items of a list or fields of an object in all: filling a
  * collection of known size then allocates once, where growing step by step
  * would leave each outgrown array behind in the arena. */
