@@ -88,6 +88,9 @@ example: deps build/plumb
 test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS)
 	sh tests/run.sh
 
+# Kept between runs: make would delete them as intermediate files, and
+# every `make test` would compile them all again.
+.SECONDARY: $(FUZZ_OBJ)
 build/fuzz/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
