@@ -32,7 +32,9 @@ case $N in '' | *[!0-9]*) echo "gen.sh: N must be a number" >&2; exit 2 ;; esac
 [ "$N" -ge 1 ] || { echo "gen.sh: N must be at least 1" >&2; exit 2; }
 
 # Values shared by both trees.
-APP_IMAGE=registry.example.com/bench/app PROXY_IMAGE=registry.example.com/bench/proxy
+# App i runs the image REGISTRY/app-NNNNN: prod has an `images` entry for
+# each, as a fleet of services built separately would.
+APP_IMAGE=registry.example.com/bench PROXY_IMAGE=registry.example.com/bench/proxy
 MIRROR=mirror.example.com/bench/proxy TAG_PROD=2.0.0 PREFIX=prod-
 mkdir -p "$DIR/apps" "$DIR/envs/dev" "$DIR/envs/staging" "$DIR/envs/prod" \
   "$DIR/kustomize/base/apps" "$DIR/kustomize/overlays/prod"
@@ -72,7 +74,7 @@ template bench_app(name: string, tag: string = "1.0.0", replicas: int = 1, log_l
           containers: [
             {
               name: "app"
-              image: "$APP_IMAGE:\${tag}"
+              image: "$APP_IMAGE/\${name}:\${tag}"
               ports: [{ name: "http", containerPort: 8080 }]
               env: [
                 { name: "PORT", value: "8080" },
@@ -139,7 +141,9 @@ awk -v n="$N" -v tag="$TAG_PROD" -v prefix="$PREFIX" -v app="$APP_IMAGE" \
   print "  namespace: \"bench-prod\""
   printf "  name_prefix: \"%s\"\n", prefix
   print "  common_labels: { env: \"prod\", \"example.com/tier\": \"gold\" }"
-  printf "  images: {\n    \"%s\": { tag: \"%s\" }\n    \"%s\": { name: \"%s\" }\n  }\n", app, tag, proxy, mirror
+  print "  images: {"
+  for (i = 1; i <= n; i++) printf "    \"%s/app-%05d\": { tag: \"%s\" }\n", app, i, tag
+  printf "    \"%s\": { name: \"%s\" }\n  }\n", proxy, mirror
   print "  replicas: {"
   for (i = 1; i <= n; i++) printf "    \"app-%05d\": %d\n", i, 2 + i % 3
   print "  }\n"
@@ -172,7 +176,7 @@ awk -v n="$N" -v dir="$DIR/kustomize/base/apps" -v app="$APP_IMAGE" -v proxy="$P
     printf "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: %s\n      app.kubernetes.io/part-of: bench\n", name > f
     printf "  template:\n    metadata:\n      labels:\n        app: %s\n        app.kubernetes.io/part-of: bench\n", name > f
     printf "    spec:\n      containers:\n" > f
-    printf "      - name: app\n        image: %s:1.0.0\n", app > f
+    printf "      - name: app\n        image: %s/%s:1.0.0\n", app, name > f
     printf "        ports:\n        - name: http\n          containerPort: 8080\n" > f
     printf "        env:\n        - name: PORT\n          value: \"8080\"\n        - name: GOMAXPROCS\n          value: \"1\"\n" > f
     printf "        envFrom:\n        - configMapRef:\n            name: %s-config\n", name > f
@@ -210,7 +214,9 @@ awk -v n="$N" -v tag="$TAG_PROD" -v prefix="$PREFIX" -v app="$APP_IMAGE" \
   print "namespace: bench-prod"
   print "namePrefix: " prefix
   print "labels:\n- pairs:\n    env: prod\n    example.com/tier: gold\n  includeSelectors: true"
-  print "images:\n- name: " app "\n  newTag: \"" tag "\"\n- name: " proxy "\n  newName: " mirror
+  print "images:"
+  for (i = 1; i <= n; i++) printf "- name: %s/app-%05d\n  newTag: \"%s\"\n", app, i, tag
+  print "- name: " proxy "\n  newName: " mirror
   print "patches:\n- path: app-container.yaml\n  target:\n    kind: Deployment\n    labelSelector: app.kubernetes.io/part-of=bench"
   print "replicas:"
   for (i = 1; i <= n; i++) printf "- name: app-%05d\n  count: %d\n", i, 2 + i % 3

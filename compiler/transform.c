@@ -288,12 +288,11 @@ static value *retagged(retag *c, const value *image) {
   const char *slash = memrchr(s, '/', end), *from = slash ? slash : s;
   const char *colon = memrchr(from, ':', end - (size_t)(from - s));
   size_t name_len = colon ? (size_t)(colon - s) : end;
-  const value *o = NULL;
-  for (size_t i = 0; !o && i < c->images.v->u.obj.len; i++) {
-    const field *f = &c->images.v->u.obj.fields[i];
-    if (strlen(f->key) == name_len && strncmp(f->key, s, name_len) == 0) o = f->val, c->used[i] = true;
-  }
-  if (!o) return NULL;
+  /* Hashed: an env may have an entry for every app's image. */
+  const field *f = value_object_fieldn(c->images.v, s, name_len);
+  if (!f) return NULL;
+  c->used[f - c->images.v->u.obj.fields] = true;
+  const value *o = f->val;
   const char *name = value_get_string(o, "name"), *tag = value_get_string(o, "tag"), *dig = value_get_string(o, "digest");
   const char *rest = tag || dig ? arena_printf(c->a, "%s%s%s%s", tag ? ":" : "", tag ? tag : "", dig ? "@" : "", dig ? dig : "")
                                 : s + name_len;

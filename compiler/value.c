@@ -173,9 +173,12 @@ field *value_object_field(const value *obj, const char *key) {
 
 value *value_object_get(const value *obj, const char *key) { return value_object_getn(obj, key, strlen(key)); }
 
+field *value_object_fieldn(const value *obj, const char *key, size_t n) {
+  return obj && obj->kind == V_OBJECT ? find_field(obj, key, n) : NULL;
+}
+
 value *value_object_getn(const value *obj, const char *key, size_t n) {
-  if (!obj || obj->kind != V_OBJECT) return NULL;
-  field *f = find_field(obj, key, n);
+  field *f = value_object_fieldn(obj, key, n);
   return f ? f->val : NULL;
 }
 

@@ -100,6 +100,7 @@ value *value_object_get(const value *obj, const char *key); /* NULL if absent */
  * segment of a path, looked up where it stands. */
 value *value_object_getn(const value *obj, const char *key, size_t n);
 field *value_object_field(const value *obj, const char *key); /* NULL if absent */
+field *value_object_fieldn(const value *obj, const char *key, size_t n);
 void value_object_set(arena *a, value *obj, const char *key, value *v);
 /* Adds key unless obj has it: false, and obj unchanged, when it was there.
  * One lookup where value_object_get then value_object_set take two. */
