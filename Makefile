@@ -22,6 +22,12 @@ GEN_HDR := build/gen/parser.h build/gen/lexer.h
 # installs: the version itself, as a file's name, is what they depend on.
 GIT2_STAMP := build/libgit2-$(shell pkg-config --modversion libgit2 2>/dev/null)
 HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h tests/unit/*.h) $(GEN_HDR) $(GIT2_STAMP)
+# Each object depends on the headers it includes, as the compiler lists
+# them (-MMD, into a .d file beside it): touching a header rebuilds what
+# includes it. -MP keeps a deleted header from breaking the build. The
+# generated headers must exist before anything is compiled.
+DEPS    := -MMD -MP
+PRE     := $(GIT2_STAMP) | $(GEN_HDR)
 
 COMP_OBJ      := $(patsubst %.c,build/rel/%.o,$(COMP_SRC) $(GEN_SRC))
 OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC))
@@ -58,29 +64,29 @@ build/gen/stdlib_embed.c: $(wildcard stdlib/*.plumb) compiler/embed.sh
 # Generated scanners trip warnings we do not own; compile them without -Werror.
 GENFLAGS = -Wno-sign-compare -Wno-unused-function -Wno-error
 
-build/rel/%.o: %.c $(HDRS)
+build/rel/%.o: %.c $(PRE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
+	$(CC) $(CFLAGS) $(WARN) $(DEPS) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
-build/asan/%.o: %.c $(HDRS)
+build/asan/%.o: %.c $(PRE)
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(SAN) $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
-build/plumb: compiler/main.c $(COMP_OBJ) $(HDRS)
-	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ compiler/main.c $(COMP_OBJ) $(LIBS_C)
+build/plumb: compiler/main.c $(COMP_OBJ)
+	$(CC) $(CFLAGS) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ compiler/main.c $(COMP_OBJ) $(LIBS_C)
 
-build/plumb-runtime: runtime/main.c $(OBJ) $(HDRS)
-	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ runtime/main.c $(OBJ) $(LIBS)
+build/plumb-runtime: runtime/main.c $(OBJ)
+	$(CC) $(CFLAGS) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ runtime/main.c $(OBJ) $(LIBS)
 
-build/asan/plumb: compiler/main.c $(ASAN_COMP_OBJ) $(HDRS)
-	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ compiler/main.c $(ASAN_COMP_OBJ) $(LIBS_C)
+build/asan/plumb: compiler/main.c $(ASAN_COMP_OBJ)
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ compiler/main.c $(ASAN_COMP_OBJ) $(LIBS_C)
 
-build/asan/plumb-runtime: runtime/main.c $(ASAN_OBJ) $(HDRS)
-	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ runtime/main.c $(ASAN_OBJ) $(LIBS)
+build/asan/plumb-runtime: runtime/main.c $(ASAN_OBJ)
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ runtime/main.c $(ASAN_OBJ) $(LIBS)
 
-build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(HDRS)
+build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
 
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
@@ -91,12 +97,12 @@ test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZE
 # Kept between runs: make would delete them as intermediate files, and
 # every `make test` would compile them all again.
 .SECONDARY: $(FUZZ_OBJ)
-build/fuzz/obj/%.o: %.c $(HDRS)
+build/fuzz/obj/%.o: %.c $(PRE)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(DEPS) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(INC) -o $@ $< $(FUZZ_OBJ) $(LIBS_C)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(FUZZ_OBJ) $(LIBS_C)
 
 # A longer run than the few seconds `make test` gives each target.
 fuzz: $(FUZZERS)
@@ -122,6 +128,8 @@ build/asan/tests/kube_%: tests/kube/test_%.c tests/kube/cluster.c tests/kube/clu
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< tests/kube/cluster.c $(ASAN_OBJ) $(LIBS) -lcmocka -lpthread
 
-build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(HDRS)
+build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)
+
+-include $(wildcard build/*/*.d build/*/*/*.d build/*/*/*/*.d build/*/*/*/*/*.d)
