@@ -52,6 +52,17 @@ status_is "unknown flag" 2 $PLUMB build --frob examples/nginx/envs/dev
 status_is "bad output format" 2 $PLUMB build -o xml examples/nginx/envs/dev
 status_is "explain unknown resource" 1 $PLUMB explain examples/nginx/envs/dev Deployment/nope
 
+# A 1 MB line with 60 errors: each diagnostic shows a window of the line,
+# not the line (100 MB of output, and a write per byte, before).
+pad=$(head -c 1000000 /dev/zero | tr '\0' x)
+refs=$(seq 0 59 | sed 's/.*/k&: nope&/' | paste -sd, -)
+printf 'env e { ConfigMap "a" { data: { pad: "%s", %s } } }\n' "$pad" "$refs" >"$tmp/long.plumb"
+status_is "errors on a long line" 1 timeout 60 $PLUMB check "$tmp/long.plumb"
+mv "$tmp/out" "$tmp/long.err"
+check "a long line is cut around the column" test "$(wc -c <"$tmp/long.err")" -lt 20000
+check "the caret under the column of a long line" \
+  test "$(sed -n 2,3p "$tmp/long.err" | cut -c56-60 | paste -sd' ' -)" = "nope0 ^"
+
 # Several envs in one directory: --env picks one, without it is an error.
 mkdir -p "$tmp/two"
 printf 'env a { ConfigMap "cm-a" {} }\nenv b { ConfigMap "cm-b" {} }\n' >"$tmp/two/main.plumb"
