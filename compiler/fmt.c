@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "parse.h"
 #include "parser.h"
 #include "lexer.h"
@@ -196,8 +197,15 @@ static int fmt_path(const char *path, bool check, diag_list *d) {
 
 /* plumb fmt [--check] PATH...: with --check, lists files not in canonical
  * layout and exits 1 if there is any, changing nothing. */
-int fmt_main(int argc, char **argv) {
+int fmt_main(const cli_command *cmd, int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (cli_is_help(argv[i])) {
+      cli_print_help(stdout, cmd);
+      return 0;
+    }
   bool check = argc > 0 && strcmp(argv[0], "--check") == 0;
+  int bad = cli_want_count(cmd, argc - check, argv + check);
+  if (bad) return bad;
   arena *a = arena_new();
   diag_list d;
   diag_init(&d, a);
@@ -206,7 +214,6 @@ int fmt_main(int argc, char **argv) {
     int r = fmt_path(argv[i], check, &d);
     if (r > rc) rc = r;
   }
-  if (argc == check) fputs("plumb: fmt needs at least one PATH\n", stderr), rc = 2;
   diag_print(&d, stderr);
   arena_free(a);
   return rc;

@@ -63,6 +63,31 @@ check "a long line is cut around the column" test "$(wc -c <"$tmp/long.err")" -l
 check "the caret under the column of a long line" \
   test "$(sed -n 2,3p "$tmp/long.err" | cut -c56-60 | paste -sd' ' -)" = "nope0 ^"
 
+# Every command answers --help (and -h) with its own usage, on standard
+# output, exit 0; the cluster commands through plumb-runtime.
+for cmd in build check explain eval fmt version diff apply run status sync history rollback; do
+  for flag in --help -h; do
+    out=$($PLUMB $cmd $flag 2>/dev/null); rc=$?
+    case "$rc $(echo "$out" | head -1)" in
+      "0 usage: plumb $cmd" | "0 usage: plumb $cmd "*) ok ;;
+      *) no "$cmd $flag (exit $rc)"; echo "$out" | head -3 ;;
+    esac
+  done
+done
+check "diff --help lists --context" sh -c "$PLUMB diff --help 2>/dev/null | grep -q -- '--context C'"
+check "help after other arguments" sh -c "$PLUMB build examples/nginx/envs/dev -o json --help | grep -q '^usage: plumb build'"
+
+# Every PATH given to check is checked; the others refuse what they would
+# not read.
+status_is "check every PATH" 1 $PLUMB check examples/nginx/envs/dev tests/errors/syntax.plumb
+status_is "check a missing second PATH" 2 $PLUMB check examples/nginx/envs/dev "$tmp/nope"
+status_is "check two good PATHs" 0 $PLUMB check examples/nginx/envs/dev examples/nginx/envs/prod
+status_is "build refuses a second PATH" 2 $PLUMB build examples/nginx/envs/dev examples/nginx/envs/prod
+status_is "explain refuses a fourth argument" 2 $PLUMB explain examples/nginx/envs/dev Service/nginx-service spec x
+status_is "diff refuses a second PATH" 2 $PLUMB diff examples/nginx/envs/dev examples/nginx/envs/prod
+status_is "eval refuses two FILEs" 2 $PLUMB eval a b
+status_is "sync needs APP" 2 $PLUMB sync
+
 # Several envs in one directory: --env picks one, without it is an error.
 mkdir -p "$tmp/two"
 printf 'env a { ConfigMap "cm-a" {} }\nenv b { ConfigMap "cm-b" {} }\n' >"$tmp/two/main.plumb"
