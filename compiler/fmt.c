@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "save.h"
 #include "parse.h"
 #include "parser.h"
 #include "lexer.h"
@@ -153,10 +154,7 @@ static int fmt_file(const char *path, bool check, diag_list *d) {
       printf("%s\n", path);
       rc = 1;
     } else {
-      FILE *w = fopen(path, "wb");
-      if (!w || fwrite(out.data, 1, out.len, w) != out.len) rc = 2;
-      if (w) fclose(w);
-      if (rc) fprintf(stderr, "plumb: cannot write %s\n", path);
+      rc = save_file(path, out.data, out.len);
     }
   }
   buf_free(&out);

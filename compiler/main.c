@@ -1,24 +1,19 @@
 /* main.c: the `plumb` command line. Each command is a function; see
  * docs/cli.md for the manual. */
-#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "save.h"
 #include "plumb/compile.h"
 #include "plumb/emit.h"
 #include "plumb/explain.h"
 
 int fmt_main(const cli_command *cmd, int argc, char **argv);
-
-
-
-
-
 
 /* One resource at a time through one buffer: the whole stream is never
  * held in memory. */
@@ -29,7 +24,7 @@ static void print_yaml_stream(FILE *out, const compile_result *r) {
     b.len = 0;
     if (i) buf_puts(&b, "---\n");
     emit_yaml_resource(&b, r->res[i].obj, memo);
-    fwrite(b.data, 1, b.len, out);
+    if (fwrite(b.data, 1, b.len, out) != b.len) break; /* main says why */
   }
   emit_memo_free(memo);
   buf_free(&b);
@@ -55,35 +50,6 @@ static const char *field_str(const value *res, const char *path) {
   return v && v->kind == V_STRING ? v->u.str.s : "";
 }
 
-/* NNN_kind_[namespace_]name.yaml: the number keeps install order. */
-static int write_out_dir(const cli *c, const compile_result *r) {
-  if (mkdir(c->out_dir, 0777) != 0 && errno != EEXIST) {
-    fprintf(stderr, "plumb: cannot create %s: %s\n", c->out_dir, strerror(errno));
-    return 2;
-  }
-  for (size_t i = 0; i < r->nres; i++) {
-    const value *res = r->res[i].obj;
-    const char *ns = field_str(res, "metadata.namespace");
-    char kind[128];
-    snprintf(kind, sizeof kind, "%s", field_str(res, "kind"));
-    for (char *p = kind; *p; p++) *p = (char)tolower((unsigned char)*p);
-    char *path = arena_printf(r->arena, "%s/%03zu_%s_%s%s%s.yaml", c->out_dir, i + 1, kind, ns, *ns ? "_" : "",
-                              field_str(res, "metadata.name"));
-    FILE *f = fopen(path, "w");
-    if (!f) {
-      fprintf(stderr, "plumb: cannot write %s: %s\n", path, strerror(errno));
-      return 2;
-    }
-    buf b = {0};
-    emit_yaml_resource(&b, res, NULL);
-    fwrite(b.data, 1, b.len, f);
-    buf_free(&b);
-    fclose(f);
-  }
-  return 0;
-}
-
-
 static int cmd_build(cli *c) {
   int bad = cli_want_path(c);
   if (bad) return bad;
@@ -91,7 +57,7 @@ static int cmd_build(cli *c) {
   int rc = r->diags.errors ? 1 : 0;
   if (!rc) {
     if (c->out_dir)
-      rc = write_out_dir(c, r);
+      rc = save_dir(c->out_dir, r);
     else if (c->output && strcmp(c->output, "json") == 0)
       print_json_list(stdout, r);
     else
@@ -199,9 +165,9 @@ static int eval_args(const cli_command *cmd, int argc, char **argv, const char *
 }
 
 static int cmd_eval(const cli_command *cmd, int argc, char **argv) {
-  const char *name;
-  char *text;
-  size_t len;
+  const char *name = NULL;
+  char *text = NULL;
+  size_t len = 0;
   int rc = eval_args(cmd, argc, argv, &name, &text, &len);
   if (rc != CLI_RUN) return rc;
   /* A file's own directory is the root its file() calls read from. */
@@ -252,7 +218,7 @@ static bool is_runtime_command(const char *name) {
   return false;
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "help") == 0 || cli_is_help(argv[1])) {
     cli_print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -271,4 +237,17 @@ int main(int argc, char **argv) {
   if (strcmp(name, "explain") == 0) return cmd_explain(&c);
   puts("plumb " PLUMB_VERSION);
   return 0;
+}
+
+/* rc once standard output is flushed, or 2, said, when any of it could not
+ * be written: a build to a full disk must not pass for a build. */
+static int flush_output(int rc) {
+  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+  fprintf(stderr, "plumb: cannot write the output: %s\n", strerror(errno));
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error to report, not a kill */
+  return flush_output(run_command(argc, argv));
 }
