@@ -237,3 +237,9 @@ int cli_want_path(const cli *c) {
   }
   return 0;
 }
+
+int cli_flush_output(int rc) {
+  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+  fprintf(stderr, "plumb: cannot write the output: %s\n", strerror(errno));
+  return 2;
+}

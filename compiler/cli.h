@@ -59,6 +59,10 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv);
 const char *cli_arg(const cli *c, int i);
 /* 0 when PATH exists, else an exit status after saying why. */
 int cli_want_path(const cli *c);
+/* rc once standard output is flushed, or 2, said, when any of it could not
+ * be written: a build (a diff, a table) to a full disk must not pass for
+ * one. The last call of both programs. */
+int cli_flush_output(int rc);
 /* Compiles c's PATH, printing diagnostics; the caller frees the result. */
 compile_result *cli_compile(cli *c);
 

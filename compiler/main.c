@@ -239,15 +239,7 @@ static int run_command(int argc, char **argv) {
   return 0;
 }
 
-/* rc once standard output is flushed, or 2, said, when any of it could not
- * be written: a build to a full disk must not pass for a build. */
-static int flush_output(int rc) {
-  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
-  fprintf(stderr, "plumb: cannot write the output: %s\n", strerror(errno));
-  return 2;
-}
-
 int main(int argc, char **argv) {
   signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error to report, not a kill */
-  return flush_output(run_command(argc, argv));
+  return cli_flush_output(run_command(argc, argv));
 }

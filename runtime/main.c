@@ -162,7 +162,7 @@ static int cmd_ctl(const char *cmd, cli *c) {
   return rc;
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
   const cli_command *cmd = argc < 2 ? NULL : cli_command_find(argv[1]);
   if (!cmd) return cli_fail_usage(NULL, argc < 2 ? "missing command" : "unknown command");
   cli c = {0};
@@ -176,3 +176,5 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);
   return cli_fail_usage(NULL, "unknown command");
 }
+
+int main(int argc, char **argv) { return cli_flush_output(run_command(argc, argv)); }

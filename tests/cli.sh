@@ -80,7 +80,7 @@ status_is "out-dir takes an empty directory" 0 $PLUMB build examples/nginx/envs/
 
 # Output that cannot be written is an error, not a success.
 for args in "build examples/nginx/envs/dev" "build examples/nginx/envs/dev -o json" \
-  "explain examples/nginx/envs/dev Service/nginx-service" "eval -e 1"; do
+  "explain examples/nginx/envs/dev Service/nginx-service" "eval -e 1" "diff --help"; do
   status_is "$args to a full disk" 2 sh -c "$PLUMB $args >/dev/full"
   said "$args to a full disk says so" "plumb: cannot write the output: No space left on device"
 done
