@@ -75,7 +75,7 @@ static const cli_command commands[] = {
      "                     of another revision than the one applied)\n" API_FLAGS,
      1, 2},
     {"eval", "(-e EXPR | FILE | -)", "evaluate one expression and print it as JSON",
-     "  -e EXPR            the expression; FILE holds one; - reads standard input\n", 1, 2},
+     "  -e EXPR            the expression; FILE holds one; - reads standard input\n", 0, 1},
     {"fmt", "[--check] PATH...", "rewrite .plumb files in the canonical layout",
      "A PATH that is a directory is walked for its .plumb files.\n\n"
      "  --check            change nothing: list the files not in the layout, exit 1\n",
@@ -91,7 +91,8 @@ const cli_command *cli_command_find(const char *name) {
 
 /* text's lines, each after the first one indented by indent spaces. */
 static void put_indented(FILE *out, const char *text, int indent) {
-  for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1) fprintf(out, "%.*s\n%*s", (int)(nl - text), text, indent, "");
+  for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1)
+    fprintf(out, "%.*s\n%*s", (int)(nl - text), text, indent, "");
   fputs(text, out);
 }
 

@@ -137,22 +137,20 @@ static int eval_args(const cli_command *cmd, int argc, char **argv, const char *
       cli_print_help(stdout, cmd);
       return 0;
     }
-    if (strcmp(argv[i], "-e") == 0 && i + 1 < argc && !expr)
+    if (strcmp(argv[i], "-e") == 0 && i + 1 < argc && !expr && !file)
       expr = argv[++i];
-    else if (argv[i][0] == '-' && argv[i][1])
-      return cli_fail_usage(cmd, "eval takes -e EXPR or one FILE");
-    else if (file || expr)
+    else if ((argv[i][0] == '-' && argv[i][1]) || expr || file)
       return cli_fail_usage(cmd, "eval takes -e EXPR or one FILE");
     else
       file = argv[i];
   }
+  if (!expr && !file) return cli_fail_usage(cmd, "eval takes -e EXPR or one FILE");
   if (expr) {
     *name = "<expr>";
     *text = heap_strdup(expr);
     *len = strlen(expr);
     return CLI_RUN;
   }
-  if (!file) return cli_fail_usage(cmd, "eval takes -e EXPR or one FILE");
   *name = file;
   FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
   if (!f) {
@@ -171,7 +169,7 @@ static int cmd_eval(const cli_command *cmd, int argc, char **argv) {
   int rc = eval_args(cmd, argc, argv, &name, &text, &len);
   if (rc != CLI_RUN) return rc;
   /* A file's own directory is the root its file() calls read from. */
-  char *dir = strdup(name), *slash = strrchr(dir, '/');
+  char *dir = heap_strdup(name), *slash = strrchr(dir, '/');
   const char *root = ".";
   if (slash) {
     *slash = '\0';
@@ -235,7 +233,7 @@ static int run_command(int argc, char **argv) {
   if (strcmp(name, "build") == 0) return cmd_build(&c);
   if (strcmp(name, "check") == 0) return cmd_check(&c);
   if (strcmp(name, "explain") == 0) return cmd_explain(&c);
-  puts("plumb " PLUMB_VERSION);
+  puts("plumb " PLUMB_VERSION); /* version: the one command left */
   return 0;
 }
 
