@@ -3,8 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -131,8 +131,13 @@ void cli_print_help(FILE *out, const cli_command *cmd) {
   fprintf(out, ".\n\n%s", cmd->help);
 }
 
-int cli_fail_usage(const cli_command *cmd, const char *msg) {
-  fprintf(stderr, "plumb: %s\n\n", msg);
+int cli_fail_usage(const cli_command *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("plumb: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\n\n", stderr);
+  va_end(ap);
   if (cmd)
     print_synopsis(stderr, cmd);
   else
@@ -147,13 +152,18 @@ bool cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(
  * would pass having checked one. */
 int cli_want_count(const cli_command *cmd, int n, char *const *args) {
   if (n < cmd->min_args) return cli_fail_usage(cmd, n ? "missing arguments" : "missing argument");
-  if (cmd->max_args >= 0 && n > cmd->max_args) {
-    char *msg = heap_printf("unexpected argument %s", args[cmd->max_args]);
-    cli_fail_usage(cmd, msg);
-    free(msg);
-    return 2;
-  }
+  if (cmd->max_args >= 0 && n > cmd->max_args) return cli_fail_usage(cmd, "unexpected argument %s", args[cmd->max_args]);
   return 0;
+}
+
+/* Whether cmd takes flag: its synopsis names it, as "[--flag" followed by
+ * ' ' or ']'. The synopsis is the one list of a command's flags. */
+static bool takes_flag(const cli_command *cmd, const char *flag) {
+  if (strcmp(flag, "--output") == 0) flag = "-o";
+  size_t n = strlen(flag);
+  for (const char *p = cmd->synopsis; (p = strstr(p, flag)); p += n)
+    if (p > cmd->synopsis && p[-1] == '[' && (p[n] == ' ' || p[n] == ']')) return true;
+  return false;
 }
 
 /* The value slot of flag a, or NULL when a takes none. */
@@ -196,6 +206,8 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
     if (cli_is_help(a)) {
       cli_print_help(stdout, cmd);
       return 0;
+    } else if ((flag || slot) && !takes_flag(cmd, a)) {
+      return cli_fail_usage(cmd, "%s takes no flag %s", cmd->name, a);
     } else if (flag) {
       *flag = true;
     } else if (slot) {

@@ -47,9 +47,9 @@ void cli_print_usage(FILE *out);
 /* `plumb CMD --help`: its synopsis, what it does and its flags. */
 void cli_print_help(FILE *out, const cli_command *cmd);
 bool cli_is_help(const char *arg);
-/* Prints msg and the usage of cmd (of every command when NULL) to standard
- * error; returns 2, the exit status for it. */
-int cli_fail_usage(const cli_command *cmd, const char *msg);
+/* Prints the message and the usage of cmd (of every command when NULL)
+ * to standard error; returns 2, the exit status for it. */
+int cli_fail_usage(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 0 when n positional arguments (args) suit cmd, else 2 after saying why. */
 int cli_want_count(const cli_command *cmd, int n, char *const *args);
 /* Parses argv (after the command), reordering it; returns CLI_RUN, or the

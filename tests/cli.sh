@@ -138,6 +138,10 @@ status_is "explain refuses a fourth argument" 2 $PLUMB explain examples/nginx/en
 status_is "diff refuses a second PATH" 2 $PLUMB diff examples/nginx/envs/dev examples/nginx/envs/prod
 status_is "eval refuses two FILEs" 2 $PLUMB eval a b
 status_is "sync needs APP" 2 $PLUMB sync
+status_is "check refuses a flag it does not take" 2 $PLUMB check examples/nginx/envs/dev --out-dir "$tmp/x"
+said "check says which" "plumb: check takes no flag --out-dir"
+status_is "build refuses --prune" 2 $PLUMB build examples/nginx/envs/dev --prune
+status_is "status refuses --once" 2 $PLUMB status --once
 
 # Several envs in one directory: --env picks one, without it is an error.
 mkdir -p "$tmp/two"
