@@ -1,75 +1,216 @@
 /* cli.c: the flags and usage both command-line programs share (cli.h). */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-const char cli_usage[] =
-    "usage: plumb COMMAND [ARGS]\n"
-    "\n"
-    "  build PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--root DIR]\n"
-    "                       print the resources of an environment\n"
-    "  check PATH [--env NAME] [--root DIR]\n"
-    "                       compile and report errors, print nothing\n"
-    "  explain PATH KIND/NAME [FIELD] [--env NAME] [--root DIR]\n"
-    "                       show where each field's value came from\n"
-    "  diff PATH [--kubeconfig F] [--context C] [--env NAME] [--root DIR]\n"
-    "                       show what apply would change in the cluster\n"
-    "  apply PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-    "        [--prune] [--wait] [--wait-timeout DURATION] [--env NAME] [--root DIR]\n"
-    "                       server-side apply the environment to a cluster\n"
-    "  run REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
-    "      [--listen ADDR:PORT] [--token-file F] [--webhook-secret-file F]\n"
-    "      [--lease-duration D] [--kubeconfig F] [--context C]\n"
-    "                       keep clusters equal to git: the applications\n"
-    "                       REPO declares at PATH (docs/runtime.md)\n"
-    "  status [APP] [-o json] [--server URL] [--token-file F]\n"
-    "                       show the applications of a running plumb run\n"
-    "  sync APP | history APP | rollback APP [ID]\n"
-    "      [-o json] [--server URL] [--token-file F]\n"
-    "                       sync now, list past syncs, re-apply a past one\n"
-    "  eval (-e EXPR | FILE) evaluate one expression and print it as JSON\n"
-    "  fmt [--check] PATH... rewrite .plumb files in the canonical layout\n"
-    "  version              print the version\n";
+/* Flags several commands share, for their --help. */
+#define COMPILE_FLAGS                                                                    \
+  "  --env NAME         the env block to use, when the files declare several\n"         \
+  "  --root DIR         the repository root: files outside it are not read\n"          \
+  "                     (default: the nearest directory above PATH holding .git)\n"
+#define CLUSTER_FLAGS                                                                    \
+  "  --kubeconfig F     the kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"      \
+  "  --context C        its context to use (default: its current context)\n"
+#define API_FLAGS                                                                        \
+  "  -o json            print the API's answer instead of a table\n"                    \
+  "  --server URL       the plumb run to ask (default http://127.0.0.1:8080)\n"         \
+  "  --token-file F     the API's token (default: $PLUMB_TOKEN)\n"
 
-int cli_fail_usage(const char *msg) {
-  fprintf(stderr, "plumb: %s\n\n%s", msg, cli_usage);
+/* In the order `plumb help` lists them. A synopsis goes on over lines
+ * after a '\n', indented under its first word. */
+static const cli_command commands[] = {
+    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--root DIR]",
+     "print the resources of an environment",
+     "  -o, --output FMT   yaml (a stream of documents, the default) or json (a List)\n"
+     "  --out-dir DIR      write one file per resource into DIR, which is replaced\n"
+     "                     whole (docs/cli.md: only a DIR plumb wrote, or an empty one)\n" COMPILE_FLAGS,
+     1, 1},
+    {"check", "PATH... [--env NAME] [--root DIR]", "compile and report errors, print nothing",
+     "Every PATH is compiled: exit 1 when any does not compile, 2 when one does\nnot exist.\n\n" COMPILE_FLAGS, 1, -1},
+    {"explain", "PATH KIND/NAME [FIELD] [--env NAME] [--root DIR]", "show where each field's value came from",
+     "  KIND/NAME          the resource (the kind in any case: deployment/web)\n"
+     "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS,
+     2, 3},
+    {"diff", "PATH [--kubeconfig F] [--context C] [--env NAME] [--root DIR]",
+     "show what apply would change in the cluster",
+     "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS COMPILE_FLAGS, 1, 1},
+    {"apply",
+     "PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
+     "[--prune] [--wait] [--wait-timeout DURATION] [--env NAME] [--root DIR]",
+     "server-side apply the environment to a cluster",
+     "  --dry-run          the server checks everything and changes nothing\n"
+     "  --force-conflicts  take over fields another field manager owns\n"
+     "  --prune            delete what plumb applied for this env and it no longer has\n"
+     "  --wait             after each wave, wait until its objects are healthy\n"
+     "  --wait-timeout D   how long each wave may take (90s, 5m; implies --wait)\n" CLUSTER_FLAGS COMPILE_FLAGS,
+     1, 1},
+    {"run",
+     "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
+     "[--listen ADDR:PORT] [--token-file F] [--webhook-secret-file F]\n"
+     "[--lease-duration D] [--kubeconfig F] [--context C]",
+     "keep clusters equal to git: the applications\n"
+     "REPO declares at PATH (docs/runtime.md)",
+     "  --config-path PATH the env of REPO that declares the applications (default .)\n"
+     "  --revision REV     the branch, tag or commit to follow (default HEAD)\n"
+     "  --cache DIR        where fetched repositories are kept (/var/cache/plumb)\n"
+     "  --once             one pass over every application, then a table; exit\n"
+     "  --listen ADDR:PORT where to serve the API, probes, metrics (default :8080)\n"
+     "  --token-file F     the API's bearer token\n"
+     "  --webhook-secret-file F   the git webhooks' shared secret\n"
+     "  --lease-duration D how long the leader's Lease holds (default 15s)\n" CLUSTER_FLAGS,
+     1, 1},
+    {"status", "[APP] [-o json] [--server URL] [--token-file F]", "show the applications of a running plumb run",
+     "Without APP, every application; with it, its objects too.\n\n" API_FLAGS, 0, 1},
+    {"sync", "APP [-o json] [--server URL] [--token-file F]", "sync an application now", API_FLAGS, 1, 1},
+    {"history", "APP [-o json] [--server URL] [--token-file F]", "list an application's past syncs", API_FLAGS, 1,
+     1},
+    {"rollback", "APP [ID] [-o json] [--server URL] [--token-file F]",
+     "re-apply a past sync and pause automated sync",
+     "  ID                 the history entry (default: the latest successful sync\n"
+     "                     of another revision than the one applied)\n" API_FLAGS,
+     1, 2},
+    {"eval", "(-e EXPR | FILE | -)", "evaluate one expression and print it as JSON",
+     "  -e EXPR            the expression; FILE holds one; - reads standard input\n", 0, 1},
+    {"fmt", "[--check] PATH...", "rewrite .plumb files in the canonical layout",
+     "A PATH that is a directory is walked for its .plumb files.\n\n"
+     "  --check            change nothing: list the files not in the layout, exit 1\n",
+     1, -1},
+    {"version", "", "print the version", "", 0, 0},
+};
+
+const cli_command *cli_command_find(const char *name) {
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+/* text's lines, each after the first one indented by indent spaces. */
+static void put_indented(FILE *out, const char *text, int indent) {
+  for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1)
+    fprintf(out, "%.*s\n%*s", (int)(nl - text), text, indent, "");
+  fputs(text, out);
+}
+
+/* "  NAME SYNOPSIS", then the summary from column SUMMARY_COL: on the same
+ * line when there is room, else on the next. */
+static void print_entry(FILE *out, const cli_command *c) {
+  enum { SUMMARY_COL = 23 };
+  int n = fprintf(out, "  %s%s", c->name, *c->synopsis ? " " : "");
+  put_indented(out, c->synopsis, n);
+  const char *last = strrchr(c->synopsis, '\n');
+  int end = n + (int)strlen(last ? last + 1 : c->synopsis);
+  if (end < SUMMARY_COL)
+    fprintf(out, "%*s", SUMMARY_COL - end, "");
+  else
+    fprintf(out, "\n%*s", SUMMARY_COL, "");
+  put_indented(out, c->summary, SUMMARY_COL);
+  fputc('\n', out);
+}
+
+void cli_print_usage(FILE *out) {
+  fputs("usage: plumb COMMAND [ARGS]\n\n", out);
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) print_entry(out, &commands[i]);
+  fputs("\nplumb COMMAND --help tells more; docs/cli.md is the manual.\n", out);
+}
+
+static void print_synopsis(FILE *out, const cli_command *cmd) {
+  int n = fprintf(out, "usage: plumb %s%s", cmd->name, *cmd->synopsis ? " " : "");
+  put_indented(out, cmd->synopsis, n);
+  fputc('\n', out);
+}
+
+void cli_print_help(FILE *out, const cli_command *cmd) {
+  print_synopsis(out, cmd);
+  fprintf(out, "\n%c", toupper((unsigned char)cmd->summary[0]));
+  put_indented(out, cmd->summary + 1, 0);
+  fprintf(out, ".\n\n%s", cmd->help);
+}
+
+int cli_fail_usage(const cli_command *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("plumb: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\n\n", stderr);
+  va_end(ap);
+  if (cmd)
+    print_synopsis(stderr, cmd);
+  else
+    cli_print_usage(stderr);
   return 2;
 }
 
-/* Parses the flags shared by the compile commands. Returns 0 or exit code. */
-int cli_parse(cli *c, int argc, char **argv) {
+bool cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
+
+/* Too few or too many positional arguments is a usage error: an argument
+ * left over would be ignored, and a CI step that names two environments
+ * would pass having checked one. */
+int cli_want_count(const cli_command *cmd, int n, char *const *args) {
+  if (n < cmd->min_args) return cli_fail_usage(cmd, n ? "missing arguments" : "missing argument");
+  if (cmd->max_args >= 0 && n > cmd->max_args) return cli_fail_usage(cmd, "unexpected argument %s", args[cmd->max_args]);
+  return 0;
+}
+
+/* Whether cmd takes flag: its synopsis names it, as "[--flag" followed by
+ * ' ' or ']'. The synopsis is the one list of a command's flags. */
+static bool takes_flag(const cli_command *cmd, const char *flag) {
+  if (strcmp(flag, "--output") == 0) flag = "-o";
+  size_t n = strlen(flag);
+  for (const char *p = cmd->synopsis; (p = strstr(p, flag)); p += n)
+    if (p > cmd->synopsis && p[-1] == '[' && (p[n] == ' ' || p[n] == ']')) return true;
+  return false;
+}
+
+/* The value slot of flag a, or NULL when a takes none. */
+static const char **value_slot(cli *c, const char *a) {
+  return strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ? &c->output
+         : strcmp(a, "--out-dir") == 0                      ? &c->out_dir
+         : strcmp(a, "--env") == 0                          ? &c->copts.env
+         : strcmp(a, "--root") == 0                         ? &c->copts.root
+         : strcmp(a, "--kubeconfig") == 0                   ? &c->kubeconfig
+         : strcmp(a, "--context") == 0                      ? &c->context
+         : strcmp(a, "--config-path") == 0                  ? &c->config_path
+         : strcmp(a, "--revision") == 0                     ? &c->revision
+         : strcmp(a, "--cache") == 0                        ? &c->cache_dir
+         : strcmp(a, "--listen") == 0                       ? &c->listen
+         : strcmp(a, "--token-file") == 0                   ? &c->token_file
+         : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
+         : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
+         : strcmp(a, "--server") == 0                       ? &c->server
+         : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
+                                                            : NULL;
+}
+
+static bool *bool_flag(cli *c, const char *a) {
+  return strcmp(a, "--dry-run") == 0           ? &c->dry_run
+         : strcmp(a, "--force-conflicts") == 0 ? &c->force
+         : strcmp(a, "--prune") == 0           ? &c->prune
+         : strcmp(a, "--once") == 0            ? &c->once
+         : strcmp(a, "--wait") == 0            ? &c->wait
+                                               : NULL;
+}
+
+/* The positional arguments are gathered at the front of argv's own array
+ * (a flag's value is kept by pointer, so the slots it leaves are free). */
+int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
+  c->args = argv;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
-    const char **slot = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ? &c->output
-                        : strcmp(a, "--out-dir") == 0                      ? &c->out_dir
-                        : strcmp(a, "--env") == 0                          ? &c->copts.env
-                        : strcmp(a, "--root") == 0                         ? &c->copts.root
-                        : strcmp(a, "--kubeconfig") == 0                   ? &c->kubeconfig
-                        : strcmp(a, "--context") == 0                      ? &c->context
-                        : strcmp(a, "--config-path") == 0                  ? &c->config_path
-                        : strcmp(a, "--revision") == 0                     ? &c->revision
-                        : strcmp(a, "--cache") == 0                        ? &c->cache_dir
-                        : strcmp(a, "--listen") == 0                       ? &c->listen
-                        : strcmp(a, "--token-file") == 0                   ? &c->token_file
-                        : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
-                        : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
-                        : strcmp(a, "--server") == 0                       ? &c->server
-                        : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
-                                                                           : NULL;
-    bool *flag = strcmp(a, "--dry-run") == 0           ? &c->dry_run
-                 : strcmp(a, "--force-conflicts") == 0 ? &c->force
-                 : strcmp(a, "--prune") == 0           ? &c->prune
-                 : strcmp(a, "--once") == 0            ? &c->once
-                 : strcmp(a, "--wait") == 0            ? &c->wait
-                                                       : NULL;
-    if (flag) {
+    const char **slot = value_slot(c, a);
+    bool *flag = bool_flag(c, a);
+    if (cli_is_help(a)) {
+      cli_print_help(stdout, cmd);
+      return 0;
+    } else if ((flag || slot) && !takes_flag(cmd, a)) {
+      return cli_fail_usage(cmd, "%s takes no flag %s", cmd->name, a);
+    } else if (flag) {
       *flag = true;
-      continue;
-    }
-    if (slot) {
+    } else if (slot) {
       if (i + 1 >= argc) {
         fprintf(stderr, "plumb: %s needs a value\n", a);
         return 2;
@@ -78,17 +219,21 @@ int cli_parse(cli *c, int argc, char **argv) {
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "plumb: unknown flag %s\n", a);
       return 2;
-    } else if (c->nargs < 4) {
-      c->args[c->nargs++] = a;
+    } else {
+      argv[c->nargs++] = argv[i];
     }
   }
   if (c->output && strcmp(c->output, "yaml") && strcmp(c->output, "json")) {
     fprintf(stderr, "plumb: -o takes yaml or json, not %s\n", c->output);
     return 2;
   }
-  c->copts.path = c->args[0];
-  return 0;
+  int bad = cli_want_count(cmd, c->nargs, c->args);
+  if (bad) return bad;
+  c->copts.path = cli_arg(c, 0);
+  return CLI_RUN;
 }
+
+const char *cli_arg(const cli *c, int i) { return i < c->nargs ? c->args[i] : NULL; }
 
 compile_result *cli_compile(cli *c) {
   compile_result *r = compile_build(&c->copts);
@@ -99,10 +244,15 @@ compile_result *cli_compile(cli *c) {
 /* A PATH that is not there is a usage mistake (2), not a compile error (1). */
 int cli_want_path(const cli *c) {
   struct stat st;
-  if (!c->copts.path) return cli_fail_usage("missing PATH");
   if (stat(c->copts.path, &st) != 0) {
     fprintf(stderr, "plumb: cannot open %s: %s\n", c->copts.path, strerror(errno));
     return 2;
   }
   return 0;
+}
+
+int cli_flush_output(int rc) {
+  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+  fprintf(stderr, "plumb: cannot write the output: %s\n", strerror(errno));
+  return 2;
 }

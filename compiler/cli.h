@@ -8,10 +8,19 @@
 #define PLUMB_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "plumb/compile.h"
 
-extern const char cli_usage[];
+/* A command: its place in `plumb help`, its --help, and how many
+ * positional arguments it takes (max_args -1: any number). */
+typedef struct {
+  const char *name, *synopsis, *summary, *help;
+  int min_args, max_args;
+} cli_command;
+
+/* What cli_parse returns when the command is to run. */
+enum { CLI_RUN = -1 };
 
 typedef struct {
   compile_opts copts;
@@ -27,16 +36,33 @@ typedef struct {
   const char *listen, *token_file, *webhook_secret_file, *lease_duration;
   /* status, sync, history, rollback */
   const char *server;
-  const char *args[4]; /* positional arguments */
+  char **args; /* positional arguments, nargs of them (read with cli_arg) */
   int nargs;
 } cli;
 
-/* Prints msg and the usage; returns 2, the exit status for it. */
-int cli_fail_usage(const char *msg);
-/* Parses argv (after the command); returns 0 or an exit status. */
-int cli_parse(cli *c, int argc, char **argv);
+/* NULL for a command neither program has. */
+const cli_command *cli_command_find(const char *name);
+/* `plumb help`: every command, its synopsis and what it does. */
+void cli_print_usage(FILE *out);
+/* `plumb CMD --help`: its synopsis, what it does and its flags. */
+void cli_print_help(FILE *out, const cli_command *cmd);
+bool cli_is_help(const char *arg);
+/* Prints the message and the usage of cmd (of every command when NULL)
+ * to standard error; returns 2, the exit status for it. */
+int cli_fail_usage(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 0 when n positional arguments (args) suit cmd, else 2 after saying why. */
+int cli_want_count(const cli_command *cmd, int n, char *const *args);
+/* Parses argv (after the command), reordering it; returns CLI_RUN, or the
+ * exit status to end with: 0 after printing the --help, 2 on a mistake. */
+int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv);
+/* Positional argument i, NULL past the last. */
+const char *cli_arg(const cli *c, int i);
 /* 0 when PATH exists, else an exit status after saying why. */
 int cli_want_path(const cli *c);
+/* rc once standard output is flushed, or 2, said, when any of it could not
+ * be written: a build (a diff, a table) to a full disk must not pass for
+ * one. The last call of both programs. */
+int cli_flush_output(int rc);
 /* Compiles c's PATH, printing diagnostics; the caller frees the result. */
 compile_result *cli_compile(cli *c);
 

@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <string.h>
 
-enum { DEFAULT_MAX_ERRORS = 50 };
+enum {
+  DEFAULT_MAX_ERRORS = 50,
+  CONTEXT_WIDTH = 100, /* bytes of a long source line shown around the column */
+};
 
 void diag_init(diag_list *d, arena *a) {
   memset(d, 0, sizeof *d);
@@ -53,9 +56,61 @@ static const source *find_source(const diag_list *d, const char *name) {
   return NULL;
 }
 
-/* The line is printed as it is; the caret line copies its tabs so the caret
- * lands under the column whatever the terminal's tab width. */
-static void print_line(FILE *out, const source *s, pos at) {
+/* Bytes of the UTF-8 character at p (n bytes left), or 0 when p does not
+ * start one: a stray or overlong byte, a surrogate, a truncated sequence. */
+static size_t utf8_char(const unsigned char *p, size_t n) {
+  size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] < 0xE0 ? 2 : p[0] >= 0xE0 && p[0] < 0xF0 ? 3
+             : p[0] >= 0xF0 && p[0] < 0xF5                   ? 4
+                                                              : 0;
+  if (len == 0 || len > n) return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) || (p[0] == 0xF0 && p[1] < 0x90) ||
+      (p[0] == 0xF4 && p[1] >= 0x90))
+    return 0;
+  return len;
+}
+
+/* Appends n bytes of s as a terminal shows them harmlessly: source lines and
+ * messages (which quote user strings) may hold escape sequences, which would
+ * recolour, retitle or rewrite a terminal or a CI log. Control characters
+ * but the tab, and bytes that are not UTF-8 (0x9B is a CSI to some
+ * terminals), become \xNN; the C1 controls \u0080 to \u009F stay as that
+ * text. pad, when given, gets the blanks that line up with what was
+ * written: a tab for a tab, one space per character. */
+static void put_escaped(buf *b, buf *pad, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    size_t len = utf8_char(p, (size_t)(end - p)), start = b->len;
+    bool control = len == 1 ? (p[0] < 0x20 && p[0] != '\t') || p[0] == 0x7F : len == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+    if (len == 0 || (control && len == 1))
+      buf_printf(b, "\\x%02x", p[0]);
+    else if (control)
+      buf_printf(b, "\\u%04x", p[1]);
+    else
+      buf_put(b, (const char *)p, len);
+    if (pad) {
+      size_t cols = len && !control ? 1 : b->len - start;
+      for (size_t i = 0; i < cols; i++) buf_putc(pad, p[0] == '\t' ? '\t' : ' ');
+    }
+    p += len ? len : 1;
+  }
+}
+
+/* The byte offset of 1-based column col in the n bytes of line p, counted
+ * as the lexer counts: every byte but a UTF-8 continuation byte starts one. */
+static size_t column_offset(const char *p, size_t n, int col) {
+  size_t i = 0;
+  for (int c = 1; c < col && i < n; c++)
+    do i++;
+    while (i < n && (p[i] & 0xC0) == 0x80);
+  return i;
+}
+
+/* Line at.line of s, then a caret under column at.col. A long line (a
+ * minified or generated one) is cut to a window around the column, marked
+ * by "..." where cut: each diagnostic would echo it whole otherwise. */
+static void put_line(buf *b, const source *s, pos at) {
   const char *p = s->text, *end = s->text + s->len;
   for (int line = 1; line < at.line && p < end; line++) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -64,23 +119,45 @@ static void print_line(FILE *out, const source *s, pos at) {
   }
   const char *eol = memchr(p, '\n', (size_t)(end - p));
   size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
-  fprintf(out, "  %.*s\n  ", (int)n, p);
-  for (int i = 1; i < at.col && (size_t)(i - 1) < n; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', out);
-  fputs("^\n", out);
+  if (n && p[n - 1] == '\r') n--; /* part of a CRLF line end */
+  size_t caret = column_offset(p, n, at.col), from = 0, to = n;
+  if (n > CONTEXT_WIDTH) {
+    from = caret > CONTEXT_WIDTH / 2 ? caret - CONTEXT_WIDTH / 2 : 0;
+    if (from > n - CONTEXT_WIDTH) from = n - CONTEXT_WIDTH;
+    to = from + CONTEXT_WIDTH;
+    while (from < caret && (p[from] & 0xC0) == 0x80) from++;
+    while (to < n && (p[to] & 0xC0) == 0x80) to++;
+  }
+  buf pad = {0};
+  buf_puts(b, from ? "  ..." : "  ");
+  buf_puts(&pad, from ? "     " : "  ");
+  put_escaped(b, &pad, p + from, caret - from);
+  put_escaped(b, NULL, p + caret, to - caret);
+  buf_puts(b, to < n ? "...\n" : "\n");
+  buf_put(b, pad.data, pad.len);
+  buf_puts(b, "^\n");
+  buf_free(&pad);
 }
 
+/* Each diagnostic is written whole, in one write: stderr is unbuffered. */
 void diag_print(const diag_list *d, FILE *out) {
+  buf b = {0};
   for (const diag *g = d->first; g; g = g->next) {
-    const char *sev = g->severity == DIAG_ERROR ? "error" : "note";
-    if (g->at.file && g->at.line)
-      fprintf(out, "%s:%d:%d: %s: %s\n", g->at.file, g->at.line, g->at.col, sev, g->msg);
-    else if (g->at.file)
-      fprintf(out, "%s: %s: %s\n", g->at.file, sev, g->msg);
-    else
-      fprintf(out, "plumb: %s: %s\n", sev, g->msg);
+    b.len = 0;
+    if (g->at.file) {
+      put_escaped(&b, NULL, g->at.file, strlen(g->at.file));
+      if (g->at.line) buf_printf(&b, ":%d:%d", g->at.line, g->at.col);
+    } else {
+      buf_puts(&b, "plumb");
+    }
+    buf_printf(&b, ": %s: ", g->severity == DIAG_ERROR ? "error" : "note");
+    put_escaped(&b, NULL, g->msg, strlen(g->msg));
+    buf_putc(&b, '\n');
     const source *s = find_source(d, g->at.file);
-    if (s && g->at.line) print_line(out, s, g->at);
+    if (s && g->at.line) put_line(&b, s, g->at);
+    fwrite(b.data, 1, b.len, out);
   }
+  buf_free(&b);
   int max = d->max_errors ? d->max_errors : DEFAULT_MAX_ERRORS;
   if (d->errors > max) fprintf(out, "plumb: %d more errors not shown\n", d->errors - max);
 }

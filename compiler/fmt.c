@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
+#include "save.h"
 #include "parse.h"
 #include "parser.h"
 #include "lexer.h"
@@ -152,10 +154,7 @@ static int fmt_file(const char *path, bool check, diag_list *d) {
       printf("%s\n", path);
       rc = 1;
     } else {
-      FILE *w = fopen(path, "wb");
-      if (!w || fwrite(out.data, 1, out.len, w) != out.len) rc = 2;
-      if (w) fclose(w);
-      if (rc) fprintf(stderr, "plumb: cannot write %s\n", path);
+      rc = save_file(path, out.data, out.len);
     }
   }
   buf_free(&out);
@@ -196,8 +195,15 @@ static int fmt_path(const char *path, bool check, diag_list *d) {
 
 /* plumb fmt [--check] PATH...: with --check, lists files not in canonical
  * layout and exits 1 if there is any, changing nothing. */
-int fmt_main(int argc, char **argv) {
+int fmt_main(const cli_command *cmd, int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (cli_is_help(argv[i])) {
+      cli_print_help(stdout, cmd);
+      return 0;
+    }
   bool check = argc > 0 && strcmp(argv[0], "--check") == 0;
+  int bad = cli_want_count(cmd, argc - check, argv + check);
+  if (bad) return bad;
   arena *a = arena_new();
   diag_list d;
   diag_init(&d, a);
@@ -206,7 +212,6 @@ int fmt_main(int argc, char **argv) {
     int r = fmt_path(argv[i], check, &d);
     if (r > rc) rc = r;
   }
-  if (argc == check) fputs("plumb: fmt needs at least one PATH\n", stderr), rc = 2;
   diag_print(&d, stderr);
   arena_free(a);
   return rc;

@@ -1,24 +1,19 @@
 /* main.c: the `plumb` command line. Each command is a function; see
  * docs/cli.md for the manual. */
-#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "save.h"
 #include "plumb/compile.h"
 #include "plumb/emit.h"
 #include "plumb/explain.h"
 
-int fmt_main(int argc, char **argv);
-
-
-
-
-
+int fmt_main(const cli_command *cmd, int argc, char **argv);
 
 /* One resource at a time through one buffer: the whole stream is never
  * held in memory. */
@@ -29,7 +24,7 @@ static void print_yaml_stream(FILE *out, const compile_result *r) {
     b.len = 0;
     if (i) buf_puts(&b, "---\n");
     emit_yaml_resource(&b, r->res[i].obj, memo);
-    fwrite(b.data, 1, b.len, out);
+    if (fwrite(b.data, 1, b.len, out) != b.len) break; /* main says why */
   }
   emit_memo_free(memo);
   buf_free(&b);
@@ -55,49 +50,36 @@ static const char *field_str(const value *res, const char *path) {
   return v && v->kind == V_STRING ? v->u.str.s : "";
 }
 
-/* NNN_kind_[namespace_]name.yaml: the number keeps install order. */
-static int write_out_dir(const cli *c, const compile_result *r) {
-  if (mkdir(c->out_dir, 0777) != 0 && errno != EEXIST) {
-    fprintf(stderr, "plumb: cannot create %s: %s\n", c->out_dir, strerror(errno));
-    return 2;
-  }
-  for (size_t i = 0; i < r->nres; i++) {
-    const value *res = r->res[i].obj;
-    const char *ns = field_str(res, "metadata.namespace");
-    char kind[128];
-    snprintf(kind, sizeof kind, "%s", field_str(res, "kind"));
-    for (char *p = kind; *p; p++) *p = (char)tolower((unsigned char)*p);
-    char *path = arena_printf(r->arena, "%s/%03zu_%s_%s%s%s.yaml", c->out_dir, i + 1, kind, ns, *ns ? "_" : "",
-                              field_str(res, "metadata.name"));
-    FILE *f = fopen(path, "w");
-    if (!f) {
-      fprintf(stderr, "plumb: cannot write %s: %s\n", path, strerror(errno));
-      return 2;
-    }
-    buf b = {0};
-    emit_yaml_resource(&b, res, NULL);
-    fwrite(b.data, 1, b.len, f);
-    buf_free(&b);
-    fclose(f);
-  }
-  return 0;
-}
-
-
-static int cmd_build(cli *c, bool print) {
+static int cmd_build(cli *c) {
   int bad = cli_want_path(c);
   if (bad) return bad;
   compile_result *r = cli_compile(c);
   int rc = r->diags.errors ? 1 : 0;
-  if (!rc && print) {
+  if (!rc) {
     if (c->out_dir)
-      rc = write_out_dir(c, r);
+      rc = save_dir(c->out_dir, r);
     else if (c->output && strcmp(c->output, "json") == 0)
       print_json_list(stdout, r);
     else
       print_yaml_stream(stdout, r);
   }
   compile_free(r);
+  return rc;
+}
+
+/* Every PATH, each on its own: the status is the worst of them. */
+static int cmd_check(cli *c) {
+  int rc = 0;
+  for (int i = 0; i < c->nargs; i++) {
+    c->copts.path = c->args[i];
+    int one = cli_want_path(c);
+    if (!one) {
+      compile_result *r = cli_compile(c);
+      one = r->diags.errors ? 1 : 0;
+      compile_free(r);
+    }
+    if (one > rc) rc = one;
+  }
   return rc;
 }
 
@@ -115,18 +97,18 @@ static const value *find_resource(const compile_result *r, const char *ref) {
 }
 
 static int cmd_explain(cli *c) {
-  if (c->nargs < 2) return cli_fail_usage("explain needs PATH and KIND/NAME");
   int bad = cli_want_path(c);
   if (bad) return bad;
   compile_result *r = cli_compile(c);
   int rc = 1;
   if (!r->diags.errors) {
-    const value *res = find_resource(r, c->args[1]);
+    const char *ref = cli_arg(c, 1), *field = cli_arg(c, 2);
+    const value *res = find_resource(r, ref);
     buf b = {0};
     if (!res)
-      fprintf(stderr, "plumb: no resource %s in env %s\n", c->args[1], r->env);
-    else if (explain_resource(&b, res, c->args[2]) != 0)
-      fprintf(stderr, "plumb: %s has no field %s\n", c->args[1], c->args[2]);
+      fprintf(stderr, "plumb: no resource %s in env %s\n", ref, r->env);
+    else if (explain_resource(&b, res, field) != 0)
+      fprintf(stderr, "plumb: %s has no field %s\n", ref, field);
     else
       fwrite(b.data, 1, b.len, stdout), rc = 0;
     buf_free(&b);
@@ -146,28 +128,48 @@ static char *read_all(FILE *f, size_t *len) {
   return b.data;
 }
 
-static int cmd_eval(int argc, char **argv) {
-  const char *name;
-  char *text;
-  size_t len;
-  if (argc == 2 && strcmp(argv[0], "-e") == 0) {
-    name = "<expr>";
-    text = strdup(argv[1]);
-    len = strlen(text);
-  } else if (argc == 1) {
-    name = argv[0];
-    FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
-    if (!f) {
-      fprintf(stderr, "plumb: cannot read %s: %s\n", name, strerror(errno));
-      return 2;
+/* eval (-e EXPR | FILE | -): the expression, or the FILE read, into
+ * *text; returns CLI_RUN or the exit status to end with. */
+static int eval_args(const cli_command *cmd, int argc, char **argv, const char **name, char **text, size_t *len) {
+  const char *expr = NULL, *file = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (cli_is_help(argv[i])) {
+      cli_print_help(stdout, cmd);
+      return 0;
     }
-    text = read_all(f, &len);
-    if (f != stdin) fclose(f);
-  } else {
-    return cli_fail_usage("eval takes -e EXPR or one FILE");
+    if (strcmp(argv[i], "-e") == 0 && i + 1 < argc && !expr && !file)
+      expr = argv[++i];
+    else if ((argv[i][0] == '-' && argv[i][1]) || expr || file)
+      return cli_fail_usage(cmd, "eval takes -e EXPR or one FILE");
+    else
+      file = argv[i];
   }
+  if (!expr && !file) return cli_fail_usage(cmd, "eval takes -e EXPR or one FILE");
+  if (expr) {
+    *name = "<expr>";
+    *text = heap_strdup(expr);
+    *len = strlen(expr);
+    return CLI_RUN;
+  }
+  *name = file;
+  FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+  if (!f) {
+    fprintf(stderr, "plumb: cannot read %s: %s\n", file, strerror(errno));
+    return 2;
+  }
+  *text = read_all(f, len);
+  if (f != stdin) fclose(f);
+  return CLI_RUN;
+}
+
+static int cmd_eval(const cli_command *cmd, int argc, char **argv) {
+  const char *name = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  int rc = eval_args(cmd, argc, argv, &name, &text, &len);
+  if (rc != CLI_RUN) return rc;
   /* A file's own directory is the root its file() calls read from. */
-  char *dir = strdup(name), *slash = strrchr(dir, '/');
+  char *dir = heap_strdup(name), *slash = strrchr(dir, '/');
   const char *root = ".";
   if (slash) {
     *slash = '\0';
@@ -175,7 +177,7 @@ static int cmd_eval(int argc, char **argv) {
     name += slash + 1 - dir;
   }
   compile_result *r = compile_eval(root, name, text, len);
-  int rc = 0;
+  rc = 0;
   if (r->diags.errors || !r->value) {
     diag_print(&r->diags, stderr);
     rc = 1;
@@ -207,26 +209,35 @@ static int run_runtime(char **argv) {
   return 2;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    fputs(cli_usage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
-  }
-  const char *cmd = argv[1];
-  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-    puts("plumb " PLUMB_VERSION);
-    return 0;
-  }
-  if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
-  if (strcmp(cmd, "fmt") == 0) return fmt_main(argc - 2, argv + 2);
+static bool is_runtime_command(const char *name) {
   static const char *const runtime_cmds[] = {"diff", "apply", "run", "status", "sync", "history", "rollback"};
   for (size_t i = 0; i < sizeof runtime_cmds / sizeof *runtime_cmds; i++)
-    if (strcmp(cmd, runtime_cmds[i]) == 0) return run_runtime(argv);
+    if (strcmp(name, runtime_cmds[i]) == 0) return true;
+  return false;
+}
+
+static int run_command(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "help") == 0 || cli_is_help(argv[1])) {
+    cli_print_usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const char *name = strcmp(argv[1], "--version") == 0 ? "version" : argv[1];
+  const cli_command *cmd = cli_command_find(name);
+  if (!cmd) return cli_fail_usage(NULL, "unknown command");
+  if (is_runtime_command(name)) return run_runtime(argv);
+  if (strcmp(name, "eval") == 0) return cmd_eval(cmd, argc - 2, argv + 2);
+  if (strcmp(name, "fmt") == 0) return fmt_main(cmd, argc - 2, argv + 2);
   cli c = {0};
-  int rc = cli_parse(&c, argc - 2, argv + 2);
-  if (rc) return rc;
-  if (strcmp(cmd, "build") == 0) return cmd_build(&c, true);
-  if (strcmp(cmd, "check") == 0) return cmd_build(&c, false);
-  if (strcmp(cmd, "explain") == 0) return cmd_explain(&c);
-  return cli_fail_usage("unknown command");
+  int rc = cli_parse(&c, cmd, argc - 2, argv + 2);
+  if (rc != CLI_RUN) return rc;
+  if (strcmp(name, "build") == 0) return cmd_build(&c);
+  if (strcmp(name, "check") == 0) return cmd_check(&c);
+  if (strcmp(name, "explain") == 0) return cmd_explain(&c);
+  puts("plumb " PLUMB_VERSION); /* version: the one command left */
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error to report, not a kill */
+  return cli_flush_output(run_command(argc, argv));
 }

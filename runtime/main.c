@@ -112,8 +112,7 @@ static bool parse_listen(const char *s, char *addr, size_t size, run_opts *o) {
 
 /* run: the operator, on the cluster the flags name. */
 static int cmd_run(cli *c) {
-  if (!c->args[0]) return cli_fail_usage("missing REPO");
-  run_opts o = {.repo = c->args[0], .path = c->config_path, .revision = c->revision,
+  run_opts o = {.repo = cli_arg(c, 0), .path = c->config_path, .revision = c->revision,
                 .cache_dir = c->cache_dir ? c->cache_dir : "/var/cache/plumb", .once = c->once, .out = stdout};
   char addr[64];
   if (!parse_listen(c->listen ? c->listen : ":8080", addr, sizeof addr, &o)) {
@@ -148,31 +147,34 @@ static int cmd_run(cli *c) {
 /* status, sync, history, rollback: the API of a running plumb run. */
 static int cmd_ctl(const char *cmd, cli *c) {
   bool status = strcmp(cmd, "status") == 0, bad = false;
-  if (!status && !c->args[0]) return cli_fail_usage("missing APP");
   char *token = read_secret(c->token_file, &bad);
   if (bad) return 2;
   ctl_opts o = {.server = c->server ? c->server : "http://127.0.0.1:8080",
                 .token = token ? token : getenv("PLUMB_TOKEN"),
                 .json = c->output && strcmp(c->output, "json") == 0,
                 .out = stdout};
-  int rc = status                            ? ctl_status(&o, c->args[0])
-           : strcmp(cmd, "sync") == 0        ? ctl_sync(&o, c->args[0])
-           : strcmp(cmd, "history") == 0     ? ctl_history(&o, c->args[0])
-                                             : ctl_rollback(&o, c->args[0], c->args[1]);
+  const char *app = cli_arg(c, 0);
+  int rc = status                        ? ctl_status(&o, app)
+           : strcmp(cmd, "sync") == 0    ? ctl_sync(&o, app)
+           : strcmp(cmd, "history") == 0 ? ctl_history(&o, app)
+                                         : ctl_rollback(&o, app, cli_arg(c, 1));
   forget(token);
   return rc;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 2) return cli_fail_usage("missing command");
+static int run_command(int argc, char **argv) {
+  const cli_command *cmd = argc < 2 ? NULL : cli_command_find(argv[1]);
+  if (!cmd) return cli_fail_usage(NULL, argc < 2 ? "missing command" : "unknown command");
   cli c = {0};
-  int rc = cli_parse(&c, argc - 2, argv + 2);
-  if (rc) return rc;
+  int rc = cli_parse(&c, cmd, argc - 2, argv + 2);
+  if (rc != CLI_RUN) return rc;
   if (strcmp(argv[1], "diff") == 0) return cmd_cluster(&c, false);
   if (strcmp(argv[1], "apply") == 0) return cmd_cluster(&c, true);
   if (strcmp(argv[1], "run") == 0) return cmd_run(&c);
   static const char *const ctl[] = {"status", "sync", "history", "rollback"};
   for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
     if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);
-  return cli_fail_usage("unknown command");
+  return cli_fail_usage(NULL, "unknown command");
 }
+
+int main(int argc, char **argv) { return cli_flush_output(run_command(argc, argv)); }

@@ -18,6 +18,10 @@ status_is() { # status_is NAME WANT COMMAND...
   "$@" >"$tmp/out" 2>&1
   got=$?
   if [ "$got" = "$want" ]; then ok; else no "$name (exit $got, want $want)"; sed 's/^/  /' "$tmp/out" | head -10; fi
+  cp "$tmp/out" "$tmp/said"
+}
+said() { # said NAME TEXT: what the last status_is ran printed TEXT
+  if grep -qF -- "$2" "$tmp/said"; then ok; else no "$1"; sed 's/^/  /' "$tmp/said" | head -10; fi
 }
 
 # A directory and the file in it build the same thing.
@@ -25,13 +29,61 @@ $PLUMB build examples/nginx/envs/dev >"$tmp/dir.yaml"
 $PLUMB build examples/nginx/envs/dev/main.plumb >"$tmp/file.yaml"
 check "build FILE equals build DIR" cmp "$tmp/dir.yaml" "$tmp/file.yaml"
 
-# --out-dir writes one file per resource, numbered in install order.
+# --out-dir writes one file per resource, named by its kind's install rank,
+# kind, namespace and name, so that sorted they are in install order.
 $PLUMB build examples/nginx/envs/prod --out-dir "$tmp/out-prod" >/dev/null
 check "out-dir names" test "$(ls "$tmp/out-prod" | tr '\n' ' ')" = \
-  "001_namespace_nginx-prod.yaml 002_service_nginx-prod_nginx-service.yaml 003_deployment_nginx-prod_nginx-deployment.yaml "
+  "00_namespace_nginx-prod.yaml 13_service_nginx-prod_nginx-service.yaml 18_deployment_nginx-prod_nginx-deployment.yaml "
 for f in "$tmp"/out-prod/*; do cat "$f"; echo ---; done | sed '$d' >"$tmp/joined.yaml"
 $PLUMB build examples/nginx/envs/prod >"$tmp/prod.yaml"
 check "out-dir files hold the same stream" cmp "$tmp/joined.yaml" "$tmp/prod.yaml"
+
+# Past 999 files too; and a resource more renames none of the others.
+mkdir "$tmp/many"
+printf 'env e {\n  namespace: "ns"\n  Namespace "ns" {}\n  ServiceAccount "sa" {}\n  for i in range(1100) {\n    ConfigMap "c${i}" {}\n  }\n}\n' >"$tmp/many/main.plumb"
+$PLUMB build "$tmp/many" --out-dir "$tmp/out-many"
+for f in "$tmp"/out-many/*; do cat "$f"; echo ---; done | sed '$d' >"$tmp/joined.yaml"
+$PLUMB build "$tmp/many" >"$tmp/many.yaml"
+check "1102 files in install order" cmp "$tmp/joined.yaml" "$tmp/many.yaml"
+ls "$tmp/out-many" >"$tmp/names-before"
+sed -i 's/^  Namespace/  ConfigMap "b" {}\n&/' "$tmp/many/main.plumb"
+$PLUMB build "$tmp/many" --out-dir "$tmp/out-many"
+check "names are stable" test "$(ls "$tmp/out-many" | grep -v _b.yaml)" = "$(cat "$tmp/names-before")"
+check "the new one is there" test -f "$tmp/out-many/10_configmap_ns_b.yaml"
+
+# The directory is replaced whole: what the env no longer makes is gone.
+printf 'env e { Namespace "nginx-prod" {} }\n' >"$tmp/one.plumb"
+$PLUMB build "$tmp/one.plumb" --out-dir "$tmp/out-prod"
+check "out-dir removes what the env no longer makes" \
+  test "$(ls -A "$tmp/out-prod" | tr '\n' ' ')" = ".plumb-out 00_namespace_nginx-prod.yaml "
+
+# A build that cannot write a file leaves the previous directory as it was.
+cp -r "$tmp/out-prod" "$tmp/out-prod-before"
+mkdir "$tmp/big"
+printf 'env e { ConfigMap "big" { data: { x: "%s" } } }\n' "$(head -c 5000 /dev/zero | tr '\0' x)" >"$tmp/big/main.plumb"
+status_is "out-dir past a file-size limit" 2 sh -c "ulimit -f 1; $PLUMB build '$tmp/big' --out-dir '$tmp/out-prod'"
+said "it says which file" "cannot write $tmp/out-prod/10_configmap_big.yaml: File too large"
+check "the previous out-dir is intact" diff -r "$tmp/out-prod-before" "$tmp/out-prod"
+check "no temporary directory is left" test "$(ls -A "$tmp" | grep -c plumb-)" = 0
+
+# It replaces only a directory it wrote (or an empty one): others are
+# refused and left alone, as is one it wrote that holds another file.
+mkdir "$tmp/kust"
+echo 'resources: [all.yaml]' >"$tmp/kust/kustomization.yaml"
+status_is "out-dir refuses a directory plumb did not write" 2 $PLUMB build examples/nginx/envs/dev --out-dir "$tmp/kust"
+check "that directory is left alone" test "$(ls -A "$tmp/kust")" = kustomization.yaml
+touch "$tmp/out-prod/notes.txt"
+status_is "out-dir refuses a file plumb did not write" 2 $PLUMB build examples/nginx/envs/dev --out-dir "$tmp/out-prod"
+check "that file is left alone" test -f "$tmp/out-prod/notes.txt"
+mkdir "$tmp/empty"
+status_is "out-dir takes an empty directory" 0 $PLUMB build examples/nginx/envs/dev --out-dir "$tmp/empty"
+
+# Output that cannot be written is an error, not a success.
+for args in "build examples/nginx/envs/dev" "build examples/nginx/envs/dev -o json" \
+  "explain examples/nginx/envs/dev Service/nginx-service" "eval -e 1" "diff --help"; do
+  status_is "$args to a full disk" 2 sh -c "$PLUMB $args >/dev/full"
+  said "$args to a full disk says so" "plumb: cannot write the output: No space left on device"
+done
 
 # kubectl reads what plumb writes (its built-in kustomize parses every
 # document offline).
@@ -51,6 +103,45 @@ status_is "unknown command" 2 $PLUMB frobnicate
 status_is "unknown flag" 2 $PLUMB build --frob examples/nginx/envs/dev
 status_is "bad output format" 2 $PLUMB build -o xml examples/nginx/envs/dev
 status_is "explain unknown resource" 1 $PLUMB explain examples/nginx/envs/dev Deployment/nope
+
+# A 1 MB line with 60 errors: each diagnostic shows a window of the line,
+# not the line (100 MB of output, and a write per byte, before).
+pad=$(head -c 1000000 /dev/zero | tr '\0' x)
+refs=$(seq 0 59 | sed 's/.*/k&: nope&/' | paste -sd, -)
+printf 'env e { ConfigMap "a" { data: { pad: "%s", %s } } }\n' "$pad" "$refs" >"$tmp/long.plumb"
+status_is "errors on a long line" 1 timeout 60 $PLUMB check "$tmp/long.plumb"
+check "a long line is cut around the column" test "$(wc -c <"$tmp/said")" -lt 20000
+check "the caret under the column of a long line" \
+  test "$(sed -n 2,3p "$tmp/said" | cut -c56-60 | paste -sd' ' -)" = "nope0 ^"
+
+# Every command answers --help (and -h) with its own usage, on standard
+# output, exit 0; the cluster commands through plumb-runtime.
+for cmd in build check explain eval fmt version diff apply run status sync history rollback; do
+  for flag in --help -h; do
+    out=$($PLUMB $cmd $flag 2>/dev/null); rc=$?
+    case "$rc $(echo "$out" | head -1)" in
+      "0 usage: plumb $cmd" | "0 usage: plumb $cmd "*) ok ;;
+      *) no "$cmd $flag (exit $rc)"; echo "$out" | head -3 ;;
+    esac
+  done
+done
+check "diff --help lists --context" sh -c "$PLUMB diff --help 2>/dev/null | grep -q -- '--context C'"
+check "help after other arguments" sh -c "$PLUMB build examples/nginx/envs/dev -o json --help | grep -q '^usage: plumb build'"
+
+# Every PATH given to check is checked; the others refuse what they would
+# not read.
+status_is "check every PATH" 1 $PLUMB check examples/nginx/envs/dev tests/errors/syntax.plumb
+status_is "check a missing second PATH" 2 $PLUMB check examples/nginx/envs/dev "$tmp/nope"
+status_is "check two good PATHs" 0 $PLUMB check examples/nginx/envs/dev examples/nginx/envs/prod
+status_is "build refuses a second PATH" 2 $PLUMB build examples/nginx/envs/dev examples/nginx/envs/prod
+status_is "explain refuses a fourth argument" 2 $PLUMB explain examples/nginx/envs/dev Service/nginx-service spec x
+status_is "diff refuses a second PATH" 2 $PLUMB diff examples/nginx/envs/dev examples/nginx/envs/prod
+status_is "eval refuses two FILEs" 2 $PLUMB eval a b
+status_is "sync needs APP" 2 $PLUMB sync
+status_is "check refuses a flag it does not take" 2 $PLUMB check examples/nginx/envs/dev --out-dir "$tmp/x"
+said "check says which" "plumb: check takes no flag --out-dir"
+status_is "build refuses --prune" 2 $PLUMB build examples/nginx/envs/dev --prune
+status_is "status refuses --once" 2 $PLUMB status --once
 
 # Several envs in one directory: --env picks one, without it is an error.
 mkdir -p "$tmp/two"
@@ -75,6 +166,9 @@ $PLUMB fmt "$tmp/messy.plumb"
 check "fmt layout" cmp "$tmp/messy.plumb" tests/fmt/messy.expected
 status_is "fmt is idempotent" 0 $PLUMB fmt --check "$tmp/messy.plumb"
 status_is "the repository is formatted" 0 $PLUMB fmt --check examples deploy stdlib tests/fmt/messy.expected
+cp tests/fmt/messy.plumb "$tmp/messy.plumb"
+status_is "fmt past a file-size limit" 2 sh -c "ulimit -f 0; $PLUMB fmt '$tmp/messy.plumb'"
+check "fmt left the file as it was" cmp tests/fmt/messy.plumb "$tmp/messy.plumb"
 printf 'env e {\n  x: "unterminated\n}\n' >"$tmp/broken.plumb"
 status_is "fmt refuses what does not lex" 1 $PLUMB fmt "$tmp/broken.plumb"
 
