@@ -29,15 +29,18 @@ typedef struct sym {
   module *alias;    /* for `import "x" as name`: the module it names */
   value *val;
   int state; /* 0 not evaluated, 1 being evaluated, 2 done */
-  struct sym *next;
+  struct sym *next; /* the module's next name, in the order added */
 } sym;
-
-enum { BUCKETS = 64 };
 
 struct module {
   const char *name;
   node *ast;
-  sym *table[BUCKETS];
+  /* Top-level names: an open-addressing index, at most half full, that
+   * doubles as names are added, so declaring n names costs O(n); and the
+   * names in the order added, which walks over them follow. */
+  sym **slots;
+  size_t nslots, nsyms;
+  sym *first, *last;
   int state; /* 1 loading, 2 loaded */
   const node *loading_from;
   module *next;
@@ -128,16 +131,21 @@ scope *scope_bind(eval *ev, scope *up, const char *name, value *v) {
 
 /* ---- modules ---------------------------------------------------------- */
 
-static unsigned hash(const char *s) {
-  unsigned h = 2166136261u;
+static size_t hash(const char *s) {
+  size_t h = 2166136261u;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % BUCKETS;
+  return h;
+}
+
+/* The slot that holds name, or the empty one where it would go. */
+static sym **sym_slot(sym **slots, size_t nslots, const char *name) {
+  size_t mask = nslots - 1;
+  for (size_t i = hash(name) & mask;; i = (i + 1) & mask)
+    if (!slots[i] || strcmp(slots[i]->name, name) == 0) return &slots[i];
 }
 
 static sym *sym_find(const module *m, const char *name) {
-  for (sym *s = m->table[hash(name)]; s; s = s->next)
-    if (strcmp(s->name, name) == 0) return s;
-  return NULL;
+  return m->nslots ? *sym_slot(m->slots, m->nslots, name) : NULL;
 }
 
 const node *eval_module_decl(const module *m, const char *name) {
@@ -148,6 +156,14 @@ const node *eval_module_decl(const module *m, const char *name) {
 module *eval_modules(eval *ev) { return ev->modules; }
 module *module_next(const module *m) { return m->next; }
 
+static void sym_grow(eval *ev, module *m) {
+  size_t n = m->nslots ? 2 * m->nslots : 16;
+  sym **slots = arena_alloc(ev->arena, n * sizeof *slots);
+  for (sym *s = m->first; s; s = s->next) *sym_slot(slots, n, s->name) = s;
+  m->slots = slots;
+  m->nslots = n;
+}
+
 static void sym_add(eval *ev, module *m, sym *proto, const node *where) {
   sym *old = sym_find(m, proto->name);
   if (old) {
@@ -157,11 +173,17 @@ static void sym_add(eval *ev, module *m, sym *proto, const node *where) {
     diag_note(ev->diags, old->decl->at, "first defined here");
     return;
   }
+  if (2 * (m->nsyms + 1) > m->nslots) sym_grow(ev, m);
   sym *s = arena_alloc(ev->arena, sizeof *s);
   *s = *proto;
-  unsigned h = hash(s->name);
-  s->next = m->table[h];
-  m->table[h] = s;
+  s->next = NULL;
+  *sym_slot(m->slots, m->nslots, s->name) = s;
+  m->nsyms++;
+  if (m->last)
+    m->last->next = s;
+  else
+    m->first = s;
+  m->last = s;
 }
 
 static void declare_local(eval *ev, module *m) {
@@ -208,9 +230,8 @@ static void import_into(eval *ev, module *m, const node *imp, module *dep) {
     sym_add(ev, m, &(sym){.name = imp->name, .decl = imp, .owner = m, .alias = dep}, imp);
     return;
   }
-  for (int b = 0; b < BUCKETS; b++)
-    for (sym *s = dep->table[b]; s; s = s->next)
-      if (s->owner == dep && s->decl->kind != N_IMPORT) sym_add(ev, m, s, imp);
+  for (sym *s = dep->first; s; s = s->next)
+    if (s->owner == dep && s->decl->kind != N_IMPORT) sym_add(ev, m, s, imp);
 }
 
 static const char *import_path(eval *ev, const node *imp) {
@@ -307,12 +328,11 @@ static value *sym_value(eval *ev, sym *s, pos at) {
 
 static value *module_exports(eval *ev, module *dep, pos at) {
   value *obj = value_object(ev->arena, at);
-  for (int b = 0; b < BUCKETS; b++)
-    for (sym *s = dep->table[b]; s; s = s->next)
-      if (s->owner == dep && !s->alias) {
-        value *v = sym_value(ev, s, at);
-        if (v) value_object_set(ev->arena, obj, s->name, v);
-      }
+  for (sym *s = dep->first; s; s = s->next)
+    if (s->owner == dep && !s->alias) {
+      value *v = sym_value(ev, s, at);
+      if (v) value_object_set(ev->arena, obj, s->name, v);
+    }
   return obj;
 }
 
@@ -340,10 +360,9 @@ static const char *suggest_name(const module *m, const scope *sc, const char *na
   unsigned bd = strlen(name) > 4 ? 2 : 1;
   for (; sc; sc = sc->up)
     if (edit_distance(sc->name, name) <= bd) best = sc->name, bd = edit_distance(sc->name, name);
-  for (int b = 0; b < BUCKETS; b++)
-    for (sym *s = m->table[b]; s; s = s->next)
-      if (edit_distance(s->name, name) < bd || (!best && edit_distance(s->name, name) <= bd))
-        best = s->name, bd = edit_distance(s->name, name);
+  for (sym *s = m->first; s; s = s->next)
+    if (edit_distance(s->name, name) < bd || (!best && edit_distance(s->name, name) <= bd))
+      best = s->name, bd = edit_distance(s->name, name);
   return best;
 }
 
