@@ -3,16 +3,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 extern const struct { const char *name; const char *text; } stdlib_files[];
-
-enum { MAX_FILE = 16 << 20 };
 
 typedef struct mem_file {
   const char *name, *text;
@@ -157,6 +158,61 @@ static int read_std(loader *l, const char *name, const char **text, size_t *len,
   return -1;
 }
 
+const char *loader_too_big(arena *a, const char *name, uint64_t size) {
+  uint64_t tenths = (size * 10 + (1 << 20) - 1) >> 20; /* rounded up: never "16.0" for a byte too many */
+  return arena_printf(a, "%s is %" PRIu64 ".%" PRIu64 " MiB; files may be at most %d MiB", name, tenths / 10,
+                      tenths % 10, LOADER_MAX_FILE >> 20);
+}
+
+/* Why a file of mode st cannot be read, or NULL when it can. */
+static const char *refusal(arena *a, const char *name, const struct stat *st) {
+  if (S_ISREG(st->st_mode))
+    return (uint64_t)st->st_size > LOADER_MAX_FILE ? loader_too_big(a, name, (uint64_t)st->st_size) : NULL;
+  const char *what = S_ISDIR(st->st_mode)    ? "a directory"
+                     : S_ISFIFO(st->st_mode) ? "a named pipe"
+                     : S_ISSOCK(st->st_mode) ? "a socket"
+                     : S_ISCHR(st->st_mode)  ? "a character device"
+                     : S_ISBLK(st->st_mode)  ? "a block device"
+                                             : "an unknown kind of file";
+  return arena_printf(a, "%s is %s, not a file", name, what);
+}
+
+static const char *os_error(loader *l, const char *name) {
+  return arena_printf(l->arena, "cannot read %s: %s", name, strerror(errno));
+}
+
+static int read_fd(loader *l, const char *name, int fd, const char **text, size_t *len, const char **err) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return *err = os_error(l, name), -1;
+  if ((*err = refusal(l->arena, name, &st))) return -1;
+  char *buf = arena_alloc(l->arena, (size_t)st.st_size + 1);
+  size_t n = 0;
+  for (ssize_t got; n < (size_t)st.st_size; n += (size_t)got)
+    if ((got = read(fd, buf + n, (size_t)st.st_size - n)) <= 0) {
+      if (got < 0) return *err = os_error(l, name), -1;
+      break; /* the file shrank meanwhile */
+    }
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return 0;
+}
+
+/* Reads the file at its real path. Its type is checked before it is opened,
+ * since opening a named pipe blocks until something writes to it (and a
+ * device may act on being opened); the open does not block either, in case
+ * the file was swapped for a pipe meanwhile. */
+static int read_disk(loader *l, const char *name, const char *path, const char **text, size_t *len, const char **err) {
+  struct stat st;
+  if (stat(path, &st) != 0) return *err = os_error(l, name), -1;
+  if ((*err = refusal(l->arena, name, &st))) return -1;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return *err = os_error(l, name), -1;
+  int rc = read_fd(l, name, fd, text, len, err);
+  close(fd);
+  return rc;
+}
+
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err) {
   if (strncmp(name, "std/", 4) == 0) return read_std(l, name, text, len, err);
   mem_file *mf = find_mem(l, name);
@@ -171,26 +227,7 @@ int loader_read(loader *l, const char *name, const char **text, size_t *len, con
     return 0;
   }
   char *path = confined_path(l, name, err);
-  if (!path) return -1;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    *err = arena_printf(l->arena, "cannot read %s: %s", name, strerror(errno));
-    return -1;
-  }
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE) {
-    *err = S_ISDIR(st.st_mode) ? arena_printf(l->arena, "%s is a directory, not a file", name)
-                               : arena_printf(l->arena, "%s is not a regular file of at most 16 MiB", name);
-    fclose(f);
-    return -1;
-  }
-  char *buf = arena_alloc(l->arena, (size_t)st.st_size + 1);
-  size_t n = fread(buf, 1, (size_t)st.st_size, f);
-  fclose(f);
-  buf[n] = '\0';
-  *text = buf;
-  *len = n;
-  return 0;
+  return path ? read_disk(l, name, path, text, len, err) : -1;
 }
 
 /* A directory of a memory loader is any prefix of a file's name. */

@@ -23,6 +23,12 @@ status_is() { # status_is NAME WANT COMMAND...
 said() { # said NAME TEXT: what the last status_is ran printed TEXT
   if grep -qF -- "$2" "$tmp/said"; then ok; else no "$1"; sed 's/^/  /' "$tmp/said" | head -10; fi
 }
+fails_with() { # fails_with NAME TEXT COMMAND...: exits 1 and says TEXT
+  name=$1 text=$2; shift 2
+  "$@" >"$tmp/out" 2>&1
+  got=$?
+  if [ "$got" = 1 ] && grep -qF -- "$text" "$tmp/out"; then ok; else no "$name (exit $got)"; sed 's/^/  /' "$tmp/out" | head -10; fi
+}
 
 # A directory and the file in it build the same thing.
 $PLUMB build examples/nginx/envs/dev >"$tmp/dir.yaml"
@@ -171,6 +177,32 @@ status_is "fmt past a file-size limit" 2 sh -c "ulimit -f 0; $PLUMB fmt '$tmp/me
 check "fmt left the file as it was" cmp tests/fmt/messy.plumb "$tmp/messy.plumb"
 printf 'env e {\n  x: "unterminated\n}\n' >"$tmp/broken.plumb"
 status_is "fmt refuses what does not lex" 1 $PLUMB fmt "$tmp/broken.plumb"
+
+# Only regular files are read: a named pipe would block the build forever
+# (hence the timeouts), a device or socket is no source.
+mkdir -p "$tmp/special"
+mkfifo "$tmp/special/pipe.plumb" "$tmp/special/data"
+printf 'env e { ConfigMap "c" { data: { a: file("data") } } }\n' >"$tmp/special/file.plumb"
+printf 'import "pipe.plumb"\nenv e {}\n' >"$tmp/special/import.plumb"
+fails_with "file() of a named pipe" 'file.plumb:1:36: error: file: data is a named pipe, not a file' \
+  timeout 10 $PLUMB build --root "$tmp/special" "$tmp/special/file.plumb"
+fails_with "import of a named pipe" 'import.plumb:1:8: error: cannot import: pipe.plumb is a named pipe, not a file' \
+  timeout 10 $PLUMB build --root "$tmp/special" "$tmp/special/import.plumb"
+fails_with "a named pipe as the entry file" 'error: pipe.plumb is a named pipe, not a file' \
+  timeout 10 $PLUMB build --root "$tmp/special" "$tmp/special/pipe.plumb"
+if mknod "$tmp/special/dev" c 1 3 2>/dev/null; then # root may make devices
+  printf 'env e { ConfigMap "c" { data: { a: file("dev") } } }\n' >"$tmp/special/dev.plumb"
+  fails_with "file() of a device" 'dev.plumb:1:36: error: file: dev is a character device, not a file' \
+    timeout 10 $PLUMB build --root "$tmp/special" "$tmp/special/dev.plumb"
+fi
+# The size limit names the size (the file is sparse: nothing is written).
+truncate -s 17M "$tmp/special/big.yaml"
+truncate -s 16777217 "$tmp/special/over.yaml"
+printf 'env e { ConfigMap "c" { data: { a: file("big.yaml"), b: file("over.yaml") } } }\n' >"$tmp/special/big.plumb"
+fails_with "a file over 16 MiB" 'error: file: big.yaml is 17.0 MiB; files may be at most 16 MiB' \
+  $PLUMB build --root "$tmp/special" "$tmp/special/big.plumb"
+fails_with "a file a byte over 16 MiB" 'error: file: over.yaml is 16.1 MiB; files may be at most 16 MiB' \
+  $PLUMB build --root "$tmp/special" "$tmp/special/big.plumb"
 
 # Top-level declarations cost linear time: 200,000 lets compile in a few
 # seconds under the sanitizers (a linear symbol lookup took minutes).

@@ -13,7 +13,6 @@
 #include "loader.h"
 
 enum {
-  MAX_FILE = 16 << 20, /* as the compiler reads from disk */
   MAX_LINK_HOPS = 40,  /* as Linux's ELOOP */
   MAX_LINK_DEPTH = 8,  /* directory symlinks expanded inside each other */
 };
@@ -58,8 +57,8 @@ static int read_blob(void *ctx, const compile_file *file, arena *a, const char *
     return -1;
   }
   *len = (size_t)git_blob_rawsize(b);
-  if (*len > MAX_FILE) {
-    *err = arena_printf(a, "%s is not a regular file of at most 16 MiB", file->name);
+  if (*len > LOADER_MAX_FILE) {
+    *err = loader_too_big(a, file->name, *len);
     git_blob_free(b);
     return -1;
   }

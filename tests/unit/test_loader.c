@@ -119,6 +119,13 @@ static void a_memory_loader_reads_only_its_files(void **state) {
   assert_string_equal(err, "cannot read etc/passwd: No such file or directory");
 }
 
+/* One message for a file too big, on disk or in a git tree (the runtime's
+ * reader uses it too); the size is rounded up, never down to the limit. */
+static void a_file_too_big_names_its_size(void **state) {
+  assert_string_equal(loader_too_big(A, "big.yaml", 17 << 20), "big.yaml is 17.0 MiB; files may be at most 16 MiB");
+  assert_string_equal(loader_too_big(A, "x", LOADER_MAX_FILE + 1), "x is 16.1 MiB; files may be at most 16 MiB");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(relative_paths_resolve_against_the_naming_file),
@@ -127,6 +134,7 @@ int main(void) {
       cmocka_unit_test(directories_list_their_plumb_files_sorted),
       cmocka_unit_test(the_standard_library_is_built_in),
       cmocka_unit_test(a_memory_loader_reads_only_its_files),
+      cmocka_unit_test(a_file_too_big_names_its_size),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
