@@ -163,27 +163,43 @@ static void sort_and_dedupe(diag_list *d, compile_resource *res, size_t n) {
 
 /* ---- entry points ---------------------------------------------------------- */
 
-static char *find_root(arena *a, const char *start) {
+/* Where path is, without following a symlink that it names: the real path
+ * of its directory, then its own name. An entry file must be inside the
+ * root, link and target alike: the root is looked for from where a link
+ * is, and the loader refuses a target outside it. NULL when path's
+ * directory does not exist. */
+static char *located(arena *a, const char *path) {
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
   char real[PATH_MAX];
-  if (!realpath(start, real)) return NULL;
+  if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+    return realpath(path, real) ? arena_strdup(a, real) : NULL;
+  const char *dir = !slash ? "." : slash == path ? "/" : arena_strndup(a, path, (size_t)(slash - path));
+  if (!realpath(dir, real)) return NULL;
+  return arena_printf(a, "%s/%s", strcmp(real, "/") ? real : "", base);
+}
+
+/* The nearest directory holding .git, from a directory entry (not a
+ * symlink to one) or else the entry's directory, upward; that directory
+ * itself when there is none. */
+static char *find_root(arena *a, const char *entry) {
   struct stat st;
-  if (stat(real, &st) == 0 && !S_ISDIR(st.st_mode)) *strrchr(real, '/') = '\0';
-  char *dir = arena_strdup(a, real);
-  for (char *p = arena_strdup(a, real);;) {
+  char *start = arena_strdup(a, entry);
+  if (lstat(entry, &st) != 0 || !S_ISDIR(st.st_mode)) *strrchr(start, '/') = '\0';
+  if (!*start) start = "/";
+  for (char *p = arena_strdup(a, start);;) {
     if (access(arena_printf(a, "%s/.git", p), F_OK) == 0) return p;
     char *slash = strrchr(p, '/');
-    if (!slash || slash == p) return dir;
+    if (!slash || slash == p) return start;
     *slash = '\0';
   }
 }
 
-/* path relative to root; both real paths. */
-static const char *relative_to(arena *a, const char *root, const char *path) {
-  char real[PATH_MAX];
-  if (!realpath(path, real)) return NULL;
+/* entry relative to root, a real path; NULL when it is not inside. */
+static const char *relative_to(arena *a, const char *root, const char *entry) {
   size_t n = strlen(root);
-  if (strncmp(real, root, n) != 0 || (real[n] && real[n] != '/')) return NULL;
-  return arena_strdup(a, real[n] ? real + n + 1 : "");
+  if (strcmp(root, "/") == 0) return arena_strdup(a, entry + 1);
+  if (strncmp(entry, root, n) != 0 || (entry[n] && entry[n] != '/')) return NULL;
+  return arena_strdup(a, entry[n] ? entry + n + 1 : "");
 }
 
 /* The env to build: the only one, or the one --env names. Env names are
@@ -291,7 +307,8 @@ static void build_entry(compile_result *r, loader *l, const char *entry, const c
 compile_result *compile_build(const compile_opts *o) {
   compile_result *r = result_new();
   arena *a = r->arena;
-  const char *root = o->root ? o->root : find_root(a, o->path), *err;
+  const char *at = located(a, o->path), *err;
+  const char *root = o->root ? o->root : at ? find_root(a, at) : NULL;
   loader *l = root ? loader_new(a, root, &err) : NULL;
   if (!root) err = arena_printf(a, "cannot open %s", o->path);
   if (!l) {
@@ -300,7 +317,7 @@ compile_result *compile_build(const compile_opts *o) {
   }
   char real_root[PATH_MAX];
   if (!realpath(root, real_root)) real_root[0] = '\0';
-  const char *entry = relative_to(a, real_root, o->path);
+  const char *entry = relative_to(a, real_root, at);
   if (!entry) {
     diag_error(&r->diags, (pos){0}, "%s is not inside the root %s", o->path, root);
     return r;
