@@ -268,7 +268,7 @@ module *eval_load(eval *ev, const char *name, const node *from) {
   }
   const char *text, *err;
   size_t len;
-  if (loader_read(ev->loader, name, &text, &len, &err) != 0) {
+  if (loader_read_source(ev->loader, name, &text, &len, &err) != 0) {
     if (from)
       eval_fail(ev, from->a->at, "cannot import: %s", err);
     else

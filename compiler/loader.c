@@ -230,6 +230,24 @@ int loader_read(loader *l, const char *name, const char **text, size_t *len, con
   return path ? read_disk(l, name, path, text, len, err) : -1;
 }
 
+void loader_lf_lines(arena *a, const char **text, size_t *len) {
+  const char *s = *text;
+  if (!memmem(s, *len, "\r\n", 2)) return;
+  char *out = arena_alloc(a, *len + 1);
+  size_t n = 0;
+  for (size_t i = 0; i < *len; i++)
+    if (s[i] != '\r' || i + 1 == *len || s[i + 1] != '\n') out[n++] = s[i];
+  out[n] = '\0';
+  *text = out;
+  *len = n;
+}
+
+int loader_read_source(loader *l, const char *name, const char **text, size_t *len, const char **err) {
+  if (loader_read(l, name, text, len, err) != 0) return -1;
+  loader_lf_lines(l->arena, text, len);
+  return 0;
+}
+
 /* A directory of a memory loader is any prefix of a file's name. */
 static bool mem_is_dir(const loader *l, const char *name) {
   size_t n = strlen(name);

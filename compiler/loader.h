@@ -41,6 +41,14 @@ const char *loader_too_big(arena *a, const char *name, uint64_t size);
  * lives as long as the arena. Returns 0, or -1 with *err. */
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err);
 
+/* Reads a Plumb source as loader_read reads a file, with its CRLF line
+ * ends made LF: a Windows checkout (git's autocrlf) builds what the LF
+ * files build, text blocks, strings and positions alike. A lone CR stays;
+ * data that file() reads stays byte for byte as it is. */
+int loader_read_source(loader *l, const char *name, const char **text, size_t *len, const char **err);
+/* Makes every CRLF of *text LF, in a copy in a when there is one. */
+void loader_lf_lines(arena *a, const char **text, size_t *len);
+
 /* Lists the *.plumb files directly in a root-relative directory, sorted
  * (for a memory loader, a directory is any prefix of a file's name).
  * Returns the count (>= 0) or -1 with *err; *names lives in the arena. */

@@ -178,6 +178,30 @@ check "fmt left the file as it was" cmp tests/fmt/messy.plumb "$tmp/messy.plumb"
 printf 'env e {\n  x: "unterminated\n}\n' >"$tmp/broken.plumb"
 status_is "fmt refuses what does not lex" 1 $PLUMB fmt "$tmp/broken.plumb"
 
+# CRLF line ends (a Windows checkout) build what LF ones build: text
+# blocks, strings, and the lines and columns explain and errors name.
+cp -r examples/shop "$tmp/lf" && cp -r examples/shop "$tmp/crlf"
+cp tests/golden/src/text-blocks.plumb "$tmp/lf/blocks.plumb" && cp tests/golden/src/text-blocks.plumb "$tmp/crlf/blocks.plumb"
+printf 'env e {\n  ConfigMap "c" { data: { a: 1 + "x" } }\n}\n' >"$tmp/lf/error.plumb"
+cp "$tmp/lf/error.plumb" "$tmp/crlf/error.plumb"
+find "$tmp/crlf" -name '*.plumb' -exec sed -i 's/$/\r/' {} +
+same_for_crlf() { # same_for_crlf NAME ARGS...: plumb ARGS, the same in lf/ and crlf/
+  name=$1; shift
+  $PLUMB "$@" --root "$tmp/lf" >"$tmp/lf.out" 2>&1
+  set -- $(echo "$@" | sed "s|$tmp/lf|$tmp/crlf|g")
+  $PLUMB "$@" --root "$tmp/crlf" >"$tmp/crlf.out" 2>&1
+  check "$name" cmp "$tmp/lf.out" "$tmp/crlf.out"
+}
+same_for_crlf "CRLF sources build the same" build "$tmp/lf/envs/prod"
+same_for_crlf "CRLF sources explain the same" explain "$tmp/lf/envs/prod" Deployment/api
+same_for_crlf "CRLF text blocks" build -o json "$tmp/lf/envs/dev"
+same_for_crlf "CRLF errors point at the same column" check "$tmp/lf/error.plumb"
+check "CRLF text blocks evaluate the same" sh -c "$PLUMB eval '$tmp/lf/blocks.plumb' >'$tmp/lf.out' &&
+  $PLUMB eval '$tmp/crlf/blocks.plumb' >'$tmp/crlf.out' && cmp '$tmp/lf.out' '$tmp/crlf.out'"
+printf 'a\r\nb\r\n' >"$tmp/crlf/data.txt"
+printf 'file("data.txt")\r\n' >"$tmp/crlf/data.plumb"
+check "file() data keeps its CRLF" sh -c "$PLUMB eval '$tmp/crlf/data.plumb' | grep -qF '\"a\\r\\nb\\r\\n\"'"
+
 # Only regular files are read: a named pipe would block the build forever
 # (hence the timeouts), a device or socket is no source.
 mkdir -p "$tmp/special"
