@@ -656,7 +656,9 @@ static value *documents(const call *c, const char *lang) {
   diag_list d;
   diag_init(&d, ar(c));
   value *docs = NULL;
-  if (yaml_read(ar(c), &d, "<string>", s->u.str.s, s->u.str.len, &docs) < 0 || !docs) {
+  int (*read)(arena *, diag_list *, const char *, const char *, size_t, value **) =
+      strcmp(lang, "JSON") == 0 ? yaml_read_json : yaml_read;
+  if (read(ar(c), &d, "<string>", s->u.str.s, s->u.str.len, &docs) < 0 || !docs) {
     const diag *g = d.first;
     if (g && g->at.line)
       return fail(c, "invalid %s at line %d, column %d: %s", lang, g->at.line, g->at.col, g->msg);

@@ -76,6 +76,7 @@ typedef struct {
   anchor *anchors[ANCHOR_BUCKETS];
   uint64_t expanded;
   value *root;
+  bool json; /* plain scalars are JSON's literals and numbers only */
   bool failed;
 } reader;
 
@@ -252,6 +253,43 @@ static int resolve_plain(reader *r, const char *s, size_t len, pos at, value **o
   return 0;
 }
 
+/* JSON's number syntax: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?; *integral
+ * when it has neither fraction nor exponent. */
+static bool json_number_syntax(const char *s, bool *integral) {
+  if (*s == '-') s++;
+  size_t i = strspn(s, "0123456789"), frac = 0, exp = 0;
+  if (i == 0 || (s[0] == '0' && i > 1)) return false;
+  if (s[i] == '.' && !(frac = strspn(s + i + 1, "0123456789"))) return false;
+  if (frac) i += 1 + frac;
+  if (s[i] == 'e' || s[i] == 'E') {
+    i++;
+    if (s[i] == '+' || s[i] == '-') i++;
+    if (!(exp = strspn(s + i, "0123456789"))) return false;
+    i += exp;
+  }
+  *integral = !frac && !exp;
+  return s[i] == '\0';
+}
+
+/* A plain scalar of JSON text: null, true, false or a number, read as JSON
+ * reads them (not YAML's yes, 0777 or 1_000); a number out of range is an
+ * error, never a string or an infinity. */
+static int resolve_json(reader *r, const char *s, size_t len, pos at, value **out) {
+  bool integral;
+  if (strcmp(s, "null") == 0 || strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+    *out = s[0] == 'n' ? value_null(r->a, at) : value_bool(r->a, at, s[0] == 't');
+    return 0;
+  }
+  if (memchr(s, '\0', len) || !json_number_syntax(s, &integral))
+    return fail(r, at, "%s is not a JSON value (strings need double quotes)", s);
+  int64_t n = 0;
+  if (integral && parse_go_int(s, &n) <= 0) return fail(r, at, "integer %s does not fit in 64 bits", s);
+  double f = integral ? 0 : strtod(s, NULL);
+  if (isinf(f)) return fail(r, at, "number %s is out of range for a float", s);
+  *out = integral ? value_int(r->a, at, n) : value_float(r->a, at, f);
+  return 0;
+}
+
 static bool is_tag(const char *tag, const char *name) {
   size_t n = strlen(TAG_PREFIX);
   return tag && strncmp(tag, TAG_PREFIX, n) == 0 && strcmp(tag + n, name) == 0;
@@ -279,7 +317,7 @@ static int resolve_scalar(reader *r, const yaml_event_t *ev, pos at, value **out
   const char *s = (const char *)ev->data.scalar.value, *tag = (const char *)ev->data.scalar.tag;
   size_t len = ev->data.scalar.length;
   if (!tag && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-    return resolve_plain(r, s, len, at, out);
+    return r->json ? resolve_json(r, s, len, at, out) : resolve_plain(r, s, len, at, out);
   if (!tag || strcmp(tag, "!") == 0 || is_tag(tag, "str") || is_tag(tag, "timestamp") ||
       is_tag(tag, "merge")) {
     *out = value_string(r->a, at, s, len);
@@ -495,26 +533,34 @@ static int on_event(reader *r, const yaml_event_t *ev, value *docs) {
   }
 }
 
-int yaml_read(arena *a, diag_list *d, const char *file, const char *text, size_t len,
-              value **out) {
-  reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0};
+static int read_stream(reader *r, value **out) {
   *out = NULL;
   yaml_parser_t p;
-  if (!yaml_parser_initialize(&p)) return fail(&r, (pos){file, 0, 0}, "out of memory");
-  yaml_parser_set_input_string(&p, (const unsigned char *)r.text, r.len);
-  value *docs = value_list(a, (pos){file, 1, 1});
-  for (bool done = false; !done && !r.failed;) {
+  if (!yaml_parser_initialize(&p)) return fail(r, (pos){r->file, 0, 0}, "out of memory");
+  yaml_parser_set_input_string(&p, (const unsigned char *)r->text, r->len);
+  value *docs = value_list(r->a, (pos){r->file, 1, 1});
+  for (bool done = false; !done && !r->failed;) {
     yaml_event_t ev;
     if (!yaml_parser_parse(&p, &ev)) {
-      parse_error(&r, &p);
+      parse_error(r, &p);
       break;
     }
     done = ev.type == YAML_STREAM_END_EVENT;
-    on_event(&r, &ev, docs);
+    on_event(r, &ev, docs);
     yaml_event_delete(&ev);
   }
   yaml_parser_delete(&p);
-  if (r.failed) return -1;
+  if (r->failed) return -1;
   *out = docs;
   return 0;
+}
+
+int yaml_read(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out) {
+  reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0};
+  return read_stream(&r, out);
+}
+
+int yaml_read_json(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out) {
+  reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0, .json = true};
+  return read_stream(&r, out);
 }
