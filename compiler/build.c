@@ -349,6 +349,7 @@ compile_result *compile_eval(const char *root, const char *file, const char *tex
   if (r->diags.errors) return r;
   /* An empty module gives the expression the built-ins and nothing else. */
   r->value = eval_expr(ev, eval_empty_module(ev, file), NULL, e);
+  if (r->value && !validate_text(&r->diags, r->value)) r->value = NULL;
   return r;
 }
 

@@ -21,6 +21,7 @@
 #include "plumb/emit.h"
 #include "plumb/yaml.h"
 #include "regex.h"
+#include "validate.h"
 
 enum { RANGE_MAX = 1000000 };
 
@@ -619,6 +620,7 @@ static value *bi_sha256(eval *ev, pos at, value **argv, int argc) {
 static value *emitted(const call *c, void (*emit)(buf *, const value *)) {
   if (!fits_text(c, c->argv[0])) return NULL;
   if (has_func(c->argv[0])) return fail(c, "a function cannot be serialized");
+  if (!validate_text(eval_diags(c->ev), c->argv[0])) return NULL;
   buf b = {0};
   emit(&b, c->argv[0]);
   return str_buf(c, &b);

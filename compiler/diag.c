@@ -50,6 +50,18 @@ void diag_add_source(diag_list *d, const char *name, const char *text, size_t le
   d->sources = s;
 }
 
+pos diag_pos_of(const char *file, const char *text, size_t offset) {
+  pos at = {file, 1, 1};
+  for (size_t i = 0; i < offset; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == '\n')
+      at.line++, at.col = 1;
+    else if ((c & 0xC0) != 0x80)
+      at.col++;
+  }
+  return at;
+}
+
 static const source *find_source(const diag_list *d, const char *name) {
   for (const source *s = d->sources; s; s = s->next)
     if (name && strcmp(s->name, name) == 0) return s;

@@ -96,13 +96,19 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
   return len;
 }
 
-bool emit_utf8_valid(const char *s, size_t len) {
+size_t emit_utf8_prefix(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   uint32_t c;
-  for (size_t i = 0, n; i < len; i += n)
-    if (!(n = utf8_decode(p + i, len - i, &c))) return false;
-  return true;
+  size_t i = 0;
+  for (size_t n; i < len; i += n)
+    if (p[i] < 0x80) /* ASCII, the usual case, needs no decoding */
+      n = 1;
+    else if (!(n = utf8_decode(p + i, len - i, &c)))
+      break;
+  return i;
 }
+
+bool emit_utf8_valid(const char *s, size_t len) { return emit_utf8_prefix(s, len) == len; }
 
 /* Characters YAML readers accept raw on one line: libyaml refuses control
  * characters and folds NEL, LS and PS as line breaks; a BOM mid-stream

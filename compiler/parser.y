@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "lexer.h"
+#include "plumb/emit.h"
 
 static pos P(parse_state *ps, YYLTYPE l) { return (pos){ps->file, l.first_line, l.first_column}; }
 #define NEW(kind, loc) ast_new(ps->arena, kind, P(ps, loc))
@@ -348,7 +349,18 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_s
   return 0;
 }
 
+/* Strings carry source bytes to the output, which holds UTF-8 text only:
+ * a byte that is not is an error where it is, not a U+FFFD later. */
+static bool utf8_source(diag_list *d, const char *file, const char *text, size_t len) {
+  size_t valid = emit_utf8_prefix(text, len);
+  if (valid == len) return true;
+  diag_error(d, diag_pos_of(file, text, valid), "invalid UTF-8 (byte 0x%02X); a source file must be UTF-8 text",
+             (unsigned char)text[valid]);
+  return false;
+}
+
 static node *run(arena *a, diag_list *d, const char *file, const char *text, size_t len, bool expr) {
+  if (!utf8_source(d, file, text, len)) return ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});
   parse_state ps = {.arena = a, .diags = d, .file = file, .line = 1, .col = 1};
   yyscan_t scanner;
   yylex_init_extra(&ps, &scanner);

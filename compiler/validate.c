@@ -6,6 +6,7 @@
 
 #include "kinds.h"
 #include "merge.h"
+#include "plumb/emit.h"
 
 /* Character classes of the rules below, by table: every name, label key
  * and label value of every resource passes through here. */
@@ -90,24 +91,46 @@ static bool check_map(diag_list *d, const value *map, const char *what, bool val
   return ok;
 }
 
-/* `delete` means something only inside a patch; anywhere else it is a slip. */
-static bool check_no_delete(diag_list *d, const value *v) {
-  if (v->literal) return true; /* most of a template's output, shared by every resource */
-  if (merge_is_delete(v)) {
+/* YAML and JSON hold text: a string that is not UTF-8 (file() of a binary
+ * file, base64_decode) is refused where it was made rather than printed
+ * as U+FFFD. */
+static bool check_text(diag_list *d, pos at, const char *s, size_t len, const char *what) {
+  size_t valid = emit_utf8_prefix(s, len);
+  if (valid == len) return true;
+  diag_error(d, at, "%s is not UTF-8 text (byte 0x%02X at offset %zu); YAML and JSON hold text only: base64_encode() binary data",
+             what, (unsigned char)s[valid], valid);
+  return false;
+}
+
+/* Every string and key of v; in a resource, also that nothing is `delete`
+ * (which means something only inside a patch; anywhere else it is a slip)
+ * or a function. */
+static bool check_values(diag_list *d, const value *v, bool resource) {
+  /* Most of a template's output, shared by every resource; literals come
+   * from source text, which is UTF-8. */
+  if (v->literal) return true;
+  if (v->kind == V_STRING) return check_text(d, v->at, v->u.str.s, v->u.str.len, "this string");
+  if (resource && merge_is_delete(v)) {
     diag_error(d, v->at, "'delete' removes a field in a patch; here there is nothing to remove");
     return false;
   }
   bool ok = true;
   if (v->kind == V_OBJECT)
-    for (size_t i = 0; i < v->u.obj.len; i++) ok = check_no_delete(d, v->u.obj.fields[i].val) && ok;
+    for (size_t i = 0; i < v->u.obj.len; i++) {
+      const field *f = &v->u.obj.fields[i];
+      ok = check_text(d, f->val->at, f->key, strlen(f->key), "the key of this field") && ok;
+      ok = check_values(d, f->val, resource) && ok;
+    }
   if (v->kind == V_LIST)
-    for (size_t i = 0; i < v->u.list.len; i++) ok = check_no_delete(d, v->u.list.items[i]) && ok;
-  if (v->kind == V_FUNC) {
+    for (size_t i = 0; i < v->u.list.len; i++) ok = check_values(d, v->u.list.items[i], resource) && ok;
+  if (resource && v->kind == V_FUNC) {
     diag_error(d, v->at, "a function cannot be part of a resource");
     ok = false;
   }
   return ok;
 }
+
+bool validate_text(diag_list *d, const value *v) { return check_values(d, v, false); }
 
 /* v is what res holds at path, or NULL. */
 static const value *want_string(diag_list *d, const value *res, const value *v, const char *path) {
@@ -146,5 +169,5 @@ bool validate_resource(diag_list *d, const value *res) {
   }
   ok = check_map(d, value_object_get(meta, "labels"), "label", true) && ok;
   ok = check_map(d, value_object_get(meta, "annotations"), "annotation", false) && ok;
-  return check_no_delete(d, res) && ok;
+  return check_values(d, res, true) && ok;
 }

@@ -8,6 +8,10 @@
 /* Reports every problem of one resource; false if there was any. */
 bool validate_resource(diag_list *d, const value *res);
 
+/* Reports every string and key of v, at any depth, that is not UTF-8 text;
+ * false if there was any. */
+bool validate_text(diag_list *d, const value *v);
+
 /* Kubernetes' own rules, exposed for the tests. */
 bool validate_dns_subdomain(const char *s);
 bool validate_dns_label(const char *s);

@@ -99,15 +99,7 @@ static pos mark_pos(const reader *r, yaml_mark_t m) {
 /* libyaml gives reader errors (bad UTF-8, control characters) as a byte
  * offset; columns count characters like its marks do. */
 static pos offset_pos(const reader *r, size_t offset) {
-  pos at = {r->file, 1, 1};
-  for (size_t i = 0; i < offset && i < r->len; i++) {
-    unsigned char c = (unsigned char)r->text[i];
-    if (c == '\n')
-      at.line++, at.col = 1;
-    else if ((c & 0xC0) != 0x80)
-      at.col++;
-  }
-  return at;
+  return diag_pos_of(r->file, r->text, offset < r->len ? offset : r->len);
 }
 
 static void parse_error(reader *r, const yaml_parser_t *p) {

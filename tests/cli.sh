@@ -202,6 +202,23 @@ printf 'a\r\nb\r\n' >"$tmp/crlf/data.txt"
 printf 'file("data.txt")\r\n' >"$tmp/crlf/data.plumb"
 check "file() data keeps its CRLF" sh -c "$PLUMB eval '$tmp/crlf/data.plumb' | grep -qF '\"a\\r\\nb\\r\\n\"'"
 
+# Invalid UTF-8 never becomes U+FFFD in the output: in a source it is an
+# error at its line and column; data that file() reads may be binary, but
+# a string that is not UTF-8 cannot be output, and is an error at the call.
+mkdir -p "$tmp/utf8"
+printf 'env e {\n  ConfigMap "c" { data: { k: "caf\303\251 \377" } }\n}\n' >"$tmp/utf8/string.plumb"
+fails_with "invalid UTF-8 in a string" 'string.plumb:2:36: error: invalid UTF-8 (byte 0xFF); a source file must be UTF-8 text' \
+  $PLUMB build "$tmp/utf8/string.plumb"
+printf 'env e {} // cut \303\n' >"$tmp/utf8/comment.plumb"
+fails_with "invalid UTF-8 in a comment" 'comment.plumb:1:17: error: invalid UTF-8 (byte 0xC3)' $PLUMB build "$tmp/utf8/comment.plumb"
+printf '\211PNG\r\n\032\n\377' >"$tmp/utf8/logo.png"
+printf 'env e {\n  ConfigMap "c" {\n    data: { logo: file("logo.png") }\n  }\n}\n' >"$tmp/utf8/file.plumb"
+fails_with "file() of binary data into a resource" \
+  'file.plumb:3:19: error: this string is not UTF-8 text (byte 0x89 at offset 0); YAML and JSON hold text only: base64_encode() binary data' \
+  $PLUMB build "$tmp/utf8/file.plumb"
+printf 'env e {\n  ConfigMap "c" { binaryData: { logo: base64_encode(file("logo.png")) } }\n  config_map("g", { files: ["logo.png"] })\n}\n' >"$tmp/utf8/binary.plumb"
+check "binary data base64-encoded" sh -c "$PLUMB build '$tmp/utf8/binary.plumb' | grep -c 'logo.png: iVBORw0KGgr/\|logo: iVBORw0KGgr/' | grep -qx 2"
+
 # Only regular files are read: a named pipe would block the build forever
 # (hence the timeouts), a device or socket is no source.
 mkdir -p "$tmp/special"

@@ -38,6 +38,8 @@ void emit_json_go(buf *out, const value *v);
 
 /* True when s is valid UTF-8, which YAML and JSON strings carry as it is. */
 bool emit_utf8_valid(const char *s, size_t len);
+/* The length of the longest prefix of s that is valid UTF-8. */
+size_t emit_utf8_prefix(const char *s, size_t len);
 
 /* True when s must be quoted to stay a string in YAML. */
 bool emit_yaml_needs_quotes(const char *s, size_t len);
