@@ -223,17 +223,16 @@ static int resolve_plain(reader *r, const char *s, size_t len, pos at, value **o
   static const char *const no[] = {"n", "N", "no", "No", "NO", "false", "False",
                                    "FALSE", "off", "Off", "OFF", NULL};
   static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-  static const char *const inf[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", NULL};
-  static const char *const neg_inf[] = {"-.inf", "-.Inf", "-.INF", NULL};
-  static const char *const nan[] = {".nan", ".NaN", ".NAN", NULL};
+  static const char *const not_finite[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf", "+.INF",
+                                           "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN", NULL};
   if (is_one_of(s, len, nulls))
     *out = value_null(r->a, at);
   else if (is_one_of(s, len, yes) || is_one_of(s, len, no))
     *out = value_bool(r->a, at, is_one_of(s, len, yes));
-  else if (is_one_of(s, len, inf) || is_one_of(s, len, neg_inf))
-    *out = value_float(r->a, at, is_one_of(s, len, inf) ? INFINITY : -INFINITY);
-  else if (is_one_of(s, len, nan))
-    *out = value_float(r->a, at, NAN);
+  else if (is_one_of(s, len, not_finite))
+    /* Plumb's floats are finite and JSON has no word for these: output
+     * would say null, and Kubernetes refuses them too. */
+    return fail(r, at, "%s is not a finite number; Plumb and JSON have no infinity or NaN", s);
   else if (memchr(s, '\0', len))
     *out = value_string(r->a, at, s, len);
   else if (s[0] == '.' && go_float_syntax(s))
