@@ -115,13 +115,15 @@ static bool has_func(const value *v) {
 }
 
 /* Strings raw, scalars as their literal text, lists and objects as compact
- * JSON. False after reporting a function, which has no text form. */
+ * JSON. False after reporting a function, which has no text form, or a
+ * string in a list or object that JSON cannot hold. */
 static bool put_text(const call *c, buf *b, const value *v) {
   if (!fits_text(c, v)) return false;
   if (has_func(v)) {
     fail(c, "a function has no text form");
     return false;
   }
+  if ((v->kind == V_LIST || v->kind == V_OBJECT) && !validate_text(eval_diags(c->ev), v)) return false;
   switch (v->kind) {
   case V_STRING: buf_put(b, v->u.str.s, v->u.str.len); break;
   case V_INT: buf_put_int(b, v->u.i); break;
