@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -551,7 +552,48 @@ int yaml_read(arena *a, diag_list *d, const char *file, const char *text, size_t
   return read_stream(&r, out);
 }
 
+/* The UTF-16 unit of the escape \uXXXX at s, or -1. */
+static long utf16_escape(const char *s, size_t n) {
+  if (n < 6 || s[0] != '\\' || s[1] != 'u') return -1;
+  long u = 0;
+  for (int i = 2; i < 6; i++) {
+    unsigned d = digit_value(s[i]);
+    if (d > 15) return -1;
+    u = u * 16 + d;
+  }
+  return u;
+}
+
+/* JSON writes a character beyond U+FFFF as a surrogate pair of \u escapes
+ * (Python's json.dumps does by default); libyaml refuses each half alone.
+ * In double-quoted strings, each pair becomes YAML's \UXXXXXXXX, in a copy
+ * (two bytes shorter: a column later on that line is off by two). */
+static const char *join_surrogates(arena *a, const char *text, size_t *len) {
+  if (!memmem(text, *len, "\\u", 2)) return text;
+  char *out = arena_alloc(a, *len + 1);
+  size_t n = 0;
+  bool quoted = false;
+  for (size_t i = 0; i < *len;) {
+    long hi = quoted ? utf16_escape(text + i, *len - i) : -1;
+    long lo = hi >= 0xD800 && hi <= 0xDBFF ? utf16_escape(text + i + 6, *len - i - 6) : -1;
+    if (lo >= 0xDC00 && lo <= 0xDFFF) {
+      n += (size_t)sprintf(out + n, "\\U%08lX", 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+      i += 12;
+      continue;
+    }
+    if (text[i] == '"') quoted = !quoted;
+    size_t step = quoted && text[i] == '\\' && i + 1 < *len ? 2 : 1; /* \" does not end the string */
+    memcpy(out + n, text + i, step);
+    n += step, i += step;
+  }
+  out[n] = '\0';
+  *len = n;
+  return out;
+}
+
 int yaml_read_json(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out) {
-  reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0, .json = true};
+  if (!text) text = "", len = 0;
+  text = join_surrogates(a, text, &len);
+  reader r = {.a = a, .d = d, .file = file, .text = text, .len = len, .json = true};
   return read_stream(&r, out);
 }
