@@ -17,6 +17,7 @@
 #include "parse.h"
 #include "parser.h"
 #include "lexer.h"
+#include "loader.h"
 
 /* A line is indented one step past the line that opened the innermost open
  * bracket, so "[{" on one line costs one step, not two; a line that starts by
@@ -130,6 +131,17 @@ static int fmt_text(const char *name, const char *text, size_t len, buf *out, di
   return 0;
 }
 
+/* out with every LF made CRLF. */
+static void crlf_lines(buf *out) {
+  buf crlf = {0};
+  for (size_t i = 0; i < out->len; i++) {
+    if (out->data[i] == '\n') buf_putc(&crlf, '\r');
+    buf_putc(&crlf, out->data[i]);
+  }
+  buf_free(out);
+  *out = crlf;
+}
+
 static int fmt_file(const char *path, bool check, diag_list *d) {
   FILE *fp = fopen(path, "rb");
   if (!fp) {
@@ -144,12 +156,19 @@ static int fmt_file(const char *path, bool check, diag_list *d) {
   size_t len = in.len;
   const char *text = arena_strndup(d->arena, in.data ? in.data : "", len);
   buf_free(&in);
-  diag_add_source(d, path, text, len);
+  /* A file with CRLF line ends (a Windows checkout) is formatted as the
+   * compiler reads it, with LF, and keeps CRLF when written. */
+  const char *lf = text;
+  size_t lf_len = len;
+  loader_lf_lines(d->arena, &lf, &lf_len);
+  diag_add_source(d, path, lf, lf_len);
   buf out = {0};
-  int rc = 0;
-  if (fmt_text(path, text, len, &out, d) != 0) {
-    rc = 1;
-  } else if (out.len != len || memcmp(out.data, text, len) != 0) {
+  int rc = 1;
+  if (fmt_text(path, lf, lf_len, &out, d) == 0) {
+    if (lf != text) crlf_lines(&out);
+    rc = 0;
+  }
+  if (rc == 0 && (out.len != len || memcmp(out.data, text, len) != 0)) {
     if (check) {
       printf("%s\n", path);
       rc = 1;
@@ -190,7 +209,11 @@ static int fmt_path(const char *path, bool check, diag_list *d) {
     fprintf(stderr, "plumb: cannot read %s: %s\n", path, strerror(errno));
     return 2;
   }
-  return S_ISDIR(st.st_mode) ? fmt_dir(path, check, d) : fmt_file(path, check, d);
+  if (S_ISDIR(st.st_mode)) return fmt_dir(path, check, d);
+  if (S_ISREG(st.st_mode)) return fmt_file(path, check, d);
+  /* Opening a named pipe would wait for a writer forever. */
+  fprintf(stderr, "plumb: cannot read %s: not a regular file\n", path);
+  return 2;
 }
 
 /* plumb fmt [--check] PATH...: with --check, lists files not in canonical

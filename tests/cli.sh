@@ -177,6 +177,14 @@ status_is "fmt past a file-size limit" 2 sh -c "ulimit -f 0; $PLUMB fmt '$tmp/me
 check "fmt left the file as it was" cmp tests/fmt/messy.plumb "$tmp/messy.plumb"
 printf 'env e {\n  x: "unterminated\n}\n' >"$tmp/broken.plumb"
 status_is "fmt refuses what does not lex" 1 $PLUMB fmt "$tmp/broken.plumb"
+# A CRLF file (a Windows checkout) is formatted as LF text and keeps CRLF.
+sed 's/$/\r/' tests/fmt/messy.plumb >"$tmp/messy-crlf.plumb"
+sed 's/$/\r/' tests/fmt/messy.expected >"$tmp/expected-crlf.plumb"
+$PLUMB fmt "$tmp/messy-crlf.plumb"
+check "fmt keeps CRLF line ends" cmp "$tmp/messy-crlf.plumb" "$tmp/expected-crlf.plumb"
+status_is "fmt --check passes a formatted CRLF file" 0 $PLUMB fmt --check "$tmp/expected-crlf.plumb"
+mkdir -p "$tmp/fmt-pipe" && mkfifo "$tmp/fmt-pipe/p.plumb"
+status_is "fmt refuses a named pipe rather than wait" 2 timeout 10 $PLUMB fmt "$tmp/fmt-pipe"
 
 # CRLF line ends (a Windows checkout) build what LF ones build: text
 # blocks, strings, and the lines and columns explain and errors name.
