@@ -163,28 +163,25 @@ static void sort_and_dedupe(diag_list *d, compile_resource *res, size_t n) {
 
 /* ---- entry points ---------------------------------------------------------- */
 
-/* Where path is, without following a symlink that it names: the real path
- * of its directory, then its own name. An entry file must be inside the
- * root, link and target alike: the root is looked for from where a link
- * is, and the loader refuses a target outside it. NULL when path's
- * directory does not exist. */
-static char *located(arena *a, const char *path) {
-  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-  char real[PATH_MAX];
-  if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-    return realpath(path, real) ? arena_strdup(a, real) : NULL;
-  const char *dir = !slash ? "." : slash == path ? "/" : arena_strndup(a, path, (size_t)(slash - path));
-  if (!realpath(dir, real)) return NULL;
-  return arena_printf(a, "%s/%s", strcmp(real, "/") ? real : "", base);
+/* path as an absolute path, with "." and ".." folded as written: where the
+ * user says it is, through the directories it names. Symlinks in it are
+ * not followed here: an entry file must be inside the root, link and
+ * target alike, so the root is looked for from where a link is, and the
+ * loader refuses a target outside it. NULL when the working directory is
+ * unknown. */
+static char *as_written(arena *a, const char *path) {
+  char cwd[PATH_MAX];
+  if (path[0] != '/' && !getcwd(cwd, sizeof cwd)) return NULL;
+  char *rel = loader_fold(a, path[0] == '/' ? "" : cwd + 1, path);
+  return arena_printf(a, "/%s", rel ? rel : ""); /* ".." above "/" is "/" */
 }
 
-/* The nearest directory holding .git, from a directory entry (not a
- * symlink to one) or else the entry's directory, upward; that directory
- * itself when there is none. */
+/* The nearest directory holding .git, from entry if it is a directory or
+ * else from its directory, upward; that directory itself when none has. */
 static char *find_root(arena *a, const char *entry) {
   struct stat st;
   char *start = arena_strdup(a, entry);
-  if (lstat(entry, &st) != 0 || !S_ISDIR(st.st_mode)) *strrchr(start, '/') = '\0';
+  if (stat(entry, &st) != 0 || !S_ISDIR(st.st_mode)) *strrchr(start, '/') = '\0';
   if (!*start) start = "/";
   for (char *p = arena_strdup(a, start);;) {
     if (access(arena_printf(a, "%s/.git", p), F_OK) == 0) return p;
@@ -194,7 +191,7 @@ static char *find_root(arena *a, const char *entry) {
   }
 }
 
-/* entry relative to root, a real path; NULL when it is not inside. */
+/* entry relative to root, both as written; NULL when it is not inside. */
 static const char *relative_to(arena *a, const char *root, const char *entry) {
   size_t n = strlen(root);
   if (strcmp(root, "/") == 0) return arena_strdup(a, entry + 1);
@@ -307,19 +304,17 @@ static void build_entry(compile_result *r, loader *l, const char *entry, const c
 compile_result *compile_build(const compile_opts *o) {
   compile_result *r = result_new();
   arena *a = r->arena;
-  const char *at = located(a, o->path), *err;
-  const char *root = o->root ? o->root : at ? find_root(a, at) : NULL;
+  const char *at = as_written(a, o->path), *err;
+  const char *root = o->root ? as_written(a, o->root) : at ? find_root(a, at) : NULL;
   loader *l = root ? loader_new(a, root, &err) : NULL;
   if (!root) err = arena_printf(a, "cannot open %s", o->path);
   if (!l) {
     diag_error(&r->diags, (pos){0}, "%s", err);
     return r;
   }
-  char real_root[PATH_MAX];
-  if (!realpath(root, real_root)) real_root[0] = '\0';
-  const char *entry = relative_to(a, real_root, at);
+  const char *entry = at ? relative_to(a, root, at) : NULL;
   if (!entry) {
-    diag_error(&r->diags, (pos){0}, "%s is not inside the root %s", o->path, root);
+    diag_error(&r->diags, (pos){0}, "%s is not inside the root %s", o->path, o->root ? o->root : root);
     return r;
   }
   build_entry(r, l, entry, o->env);

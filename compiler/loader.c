@@ -74,9 +74,7 @@ loader *loader_new(arena *a, const char *root, const char **err) {
   return l;
 }
 
-/* Joins dir and path and folds "." and ".." lexically. Returns NULL when the
- * result would climb above the root. */
-static char *normalize(arena *a, const char *dir, const char *path) {
+char *loader_fold(arena *a, const char *dir, const char *path) {
   char *joined = dir && *dir ? arena_printf(a, "%s/%s", dir, path) : arena_strdup(a, path);
   char *out = arena_alloc(a, strlen(joined) + 1);
   size_t n = 0;
@@ -114,7 +112,7 @@ int loader_resolve(loader *l, const char *from, const char *path, const char **n
   }
   /* Inside the standard library, relative paths name other std files. */
   const char *dir = from && strncmp(from, "std/", 4) == 0 ? "std" : dir_of(l->arena, from);
-  char *rel = normalize(l->arena, dir, path);
+  char *rel = loader_fold(l->arena, dir, path);
   if (!rel) {
     *err = arena_printf(l->arena, "path \"%s\" leaves the repository root", path);
     return -1;
@@ -137,7 +135,8 @@ static char *confined_path(loader *l, const char *name, const char **err) {
     return NULL;
   }
   size_t rl = strlen(l->root);
-  if (strncmp(real, l->root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
+  /* Everything is inside "/", the one root that ends in a slash. */
+  if (rl > 1 && (strncmp(real, l->root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0'))) {
     *err = arena_printf(l->arena, "%s is a symlink that leaves the repository root", name);
     return NULL;
   }

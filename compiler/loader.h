@@ -28,6 +28,11 @@ void loader_add_file(loader *l, const char *name, const char *text, size_t len);
  * it is first read; file->data must outlive l. */
 void loader_add_unread(loader *l, const compile_file *file);
 
+/* Joins dir and path ("/"-separated, relative) and folds "." and ".." as
+ * written, following no symlink. Returns NULL when the result would climb
+ * above where dir is relative to. */
+char *loader_fold(arena *a, const char *dir, const char *path);
+
 /* Resolves `path` as written in file `from` (root-relative; NULL means the
  * root itself) to a root-relative name. Returns 0, or -1 with *err. */
 int loader_resolve(loader *l, const char *from, const char *path, const char **name, const char **err);

@@ -160,6 +160,7 @@ cp -r examples/nginx "$tmp/nginx"
 status_is "import above the root" 1 $PLUMB build "$tmp/nginx/envs/dev"
 $PLUMB build --root "$tmp/nginx" "$tmp/nginx/envs/dev" >"$tmp/rooted.yaml"
 check "--root" cmp "$tmp/rooted.yaml" "$tmp/dir.yaml"
+status_is "--root /" 0 $PLUMB check --root / "$tmp/nginx/envs/dev"
 
 # eval prints JSON.
 check "eval" test "$($PLUMB eval -e '{a: [1, 2.5, "x"]}' | tr -d ' \n')" = '{"a":[1,2.5,"x"]}'
