@@ -176,17 +176,36 @@ static char *as_written(arena *a, const char *path) {
   return arena_printf(a, "/%s", rel ? rel : ""); /* ".." above "/" is "/" */
 }
 
-/* The nearest directory holding .git, from entry if it is a directory or
- * else from its directory, upward; that directory itself when none has. */
+static bool has_git(arena *a, const char *dir) { return access(arena_printf(a, "%s/.git", dir), F_OK) == 0; }
+
+/* Whether a directory of path below its ancestor top is a symlink. */
+static bool linked_below(const char *top, const char *path) {
+  char prefix[PATH_MAX];
+  struct stat st;
+  for (size_t i = strlen(top) + 1, n = strlen(path); i <= n && i < sizeof prefix; i++)
+    if (path[i] == '/' || path[i] == '\0') {
+      memcpy(prefix, path, i);
+      prefix[i] = '\0';
+      if (lstat(prefix, &st) == 0 && S_ISLNK(st.st_mode)) return true;
+    }
+  return false;
+}
+
+/* The directory of entry (itself, if it is one) or the nearest above it
+ * that holds .git; that directory itself when none does. A symlink inside
+ * a checkout must not make a root of where it points, so a .git reached
+ * through one does not count: of the directories holding .git, from the
+ * outermost inward, the root is the last one reached without passing a
+ * symlink. (A link to a checkout from outside any is fine.) */
 static char *find_root(arena *a, const char *entry) {
   struct stat st;
-  char *start = arena_strdup(a, entry);
+  char *start = arena_strdup(a, entry), *root = NULL;
   if (stat(entry, &st) != 0 || !S_ISDIR(st.st_mode)) *strrchr(start, '/') = '\0';
   if (!*start) start = "/";
   for (char *p = arena_strdup(a, start);;) {
-    if (access(arena_printf(a, "%s/.git", p), F_OK) == 0) return p;
+    if (has_git(a, p) && (!root || linked_below(p, root))) root = arena_strdup(a, p);
     char *slash = strrchr(p, '/');
-    if (!slash || slash == p) return start;
+    if (!slash || slash == p) return root ? root : start;
     *slash = '\0';
   }
 }

@@ -187,6 +187,19 @@ status_is "fmt --check passes a formatted CRLF file" 0 $PLUMB fmt --check "$tmp/
 mkdir -p "$tmp/fmt-pipe" && mkfifo "$tmp/fmt-pipe/p.plumb"
 status_is "fmt refuses a named pipe rather than wait" 2 timeout 10 $PLUMB fmt "$tmp/fmt-pipe"
 
+# A symlink inside a checkout does not make a root of where it points, even
+# another checkout; a link to a checkout from outside any is fine.
+mkdir -p "$tmp/links/repo/.git" "$tmp/links/repo/envs" "$tmp/links/other/.git"
+printf 'env e { ConfigMap "other" {} }\n' >"$tmp/links/other/main.plumb"
+printf 'env e { ConfigMap "ok" {} }\n' >"$tmp/links/repo/ok.plumb"
+ln -s ../../other "$tmp/links/repo/envs/x"
+ln -s repo "$tmp/links/link"
+fails_with "a symlinked directory on the way leaves the root" 'plumb: error: envs/x/main.plumb is a symlink that leaves the repository root' \
+  $PLUMB build "$tmp/links/repo/envs/x/main.plumb"
+fails_with "a symlink to another checkout leaves the root" 'plumb: error: envs/x is a symlink that leaves the repository root' \
+  $PLUMB build "$tmp/links/repo/envs/x"
+check "a link to a checkout" sh -c "$PLUMB build '$tmp/links/link/ok.plumb' | grep -q 'name: ok'"
+
 # CRLF line ends (a Windows checkout) build what LF ones build: text
 # blocks, strings, and the lines and columns explain and errors name.
 cp -r examples/shop "$tmp/lf" && cp -r examples/shop "$tmp/crlf"
