@@ -50,18 +50,6 @@ void diag_add_source(diag_list *d, const char *name, const char *text, size_t le
   d->sources = s;
 }
 
-pos diag_pos_of(const char *file, const char *text, size_t offset) {
-  pos at = {file, 1, 1};
-  for (size_t i = 0; i < offset; i++) {
-    unsigned char c = (unsigned char)text[i];
-    if (c == '\n')
-      at.line++, at.col = 1;
-    else if ((c & 0xC0) != 0x80)
-      at.col++;
-  }
-  return at;
-}
-
 static const source *find_source(const diag_list *d, const char *name) {
   for (const source *s = d->sources; s; s = s->next)
     if (name && strcmp(s->name, name) == 0) return s;
@@ -81,6 +69,20 @@ static size_t utf8_char(const unsigned char *p, size_t n) {
       (p[0] == 0xF4 && p[1] >= 0x90))
     return 0;
   return len;
+}
+
+pos diag_pos_of(const char *file, const char *text, size_t offset) {
+  const unsigned char *p = (const unsigned char *)text;
+  pos at = {file, 1, 1};
+  for (size_t i = 0, len; i < offset; i += len) {
+    len = utf8_char(p + i, offset - i);
+    if (!len) len = 1; /* a byte that is not UTF-8 is a column of its own */
+    if (p[i] == '\n')
+      at.line++, at.col = 1;
+    else
+      at.col++;
+  }
+  return at;
 }
 
 /* Appends n bytes of s as a terminal shows them harmlessly: source lines and
@@ -110,12 +112,14 @@ static void put_escaped(buf *b, buf *pad, const char *s, size_t n) {
 }
 
 /* The byte offset of 1-based column col in the n bytes of line p, counted
- * as the lexer counts: every byte but a UTF-8 continuation byte starts one. */
+ * as the lexer counts (sources are UTF-8) and diag_pos_of: a column per
+ * character, and per byte that is not UTF-8. */
 static size_t column_offset(const char *p, size_t n, int col) {
   size_t i = 0;
-  for (int c = 1; c < col && i < n; c++)
-    do i++;
-    while (i < n && (p[i] & 0xC0) == 0x80);
+  for (int c = 1; c < col && i < n; c++) {
+    size_t len = utf8_char((const unsigned char *)p + i, n - i);
+    i += len ? len : 1;
+  }
   return i;
 }
 

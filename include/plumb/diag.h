@@ -48,8 +48,8 @@ void diag_note(diag_list *d, pos at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void diag_add_source(diag_list *d, const char *name, const char *text, size_t len);
 /* Where byte offset of text is: lines and columns counted as the lexer
- * counts them, a column per character (a byte that does not continue a
- * UTF-8 sequence). offset must be at most text's length. */
+ * counts them, a column per UTF-8 character, and per byte that is not
+ * UTF-8. offset must be at most text's length. */
 pos diag_pos_of(const char *file, const char *text, size_t offset);
 
 /* Prints every diagnostic: "file:line:col: error: msg", the line, a caret. */
