@@ -57,4 +57,24 @@ refuses "work budget" "$tmp/scan.plumb" "error: the compile does more than 268 m
 printf '%s\n' 'env dev {' '  ConfigMap "c" { data: { m: "${re_match("^(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")}" } }' '}' >"$tmp/re.plumb"
 refuses "costly regular expression" "$tmp/re.plumb" "re_match: matching failed: match limit exceeded"
 
+# A file over the 16 MiB limit is refused by its size, which the message
+# names (rounded up: a byte too many is not "16.0"). The files are sparse.
+truncate -s 17M "$tmp/big.yaml"
+truncate -s 16777217 "$tmp/over.yaml"
+printf 'env e { ConfigMap "c" { data: { a: file("big.yaml") } } }\n' >"$tmp/big.plumb"
+refuses "a file over 16 MiB" "$tmp/big.plumb" "big.plumb:1:36: error: file: big.yaml is 17.0 MiB; files may be at most 16 MiB"
+printf 'env e { ConfigMap "c" { data: { a: file("over.yaml") } } }\n' >"$tmp/over.plumb"
+refuses "a file a byte over 16 MiB" "$tmp/over.plumb" "over.plumb:1:36: error: file: over.yaml is 16.1 MiB; files may be at most 16 MiB"
+
+# 200,000 top-level lets build in linear time, a second or two under the
+# sanitizers (a symbol table of 64 fixed buckets took minutes).
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "let v%d = %d\n", i, i
+  print "env e { ConfigMap \"c\" { data: { last: \"${v199999}\" } } }" }' >"$tmp/lets.plumb"
+if timeout 60 $PLUMB build "$tmp/lets.plumb" 2>&1 | grep -q 'last: "199999"'; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1))
+  echo "FAIL 200,000 lets in linear time"
+fi
+
 echo "hostile: $pass passed, $fail failed"
