@@ -77,10 +77,8 @@ pos diag_pos_of(const char *file, const char *text, size_t offset) {
   for (size_t i = 0, len; i < offset; i += len) {
     len = utf8_char(p + i, offset - i);
     if (!len) len = 1; /* a byte that is not UTF-8 is a column of its own */
-    if (p[i] == '\n')
-      at.line++, at.col = 1;
-    else
-      at.col++;
+    if (p[i] == '\n') at.line++, at.col = 1;
+    else at.col++;
   }
   return at;
 }

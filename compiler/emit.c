@@ -103,8 +103,7 @@ size_t emit_utf8_prefix(const char *s, size_t len) {
   for (size_t n; i < len; i += n)
     if (p[i] < 0x80) /* ASCII, the usual case, needs no decoding */
       n = 1;
-    else if (!(n = utf8_decode(p + i, len - i, &c)))
-      break;
+    else if (!(n = utf8_decode(p + i, len - i, &c))) break;
   return i;
 }
 

@@ -179,10 +179,8 @@ static void sym_add(eval *ev, module *m, sym *proto, const node *where) {
   s->next = NULL;
   *sym_slot(m->slots, m->nslots, s->name) = s;
   m->nsyms++;
-  if (m->last)
-    m->last->next = s;
-  else
-    m->first = s;
+  if (m->last) m->last->next = s;
+  else m->first = s;
   m->last = s;
 }
 

@@ -97,8 +97,10 @@ static bool check_map(diag_list *d, const value *map, const char *what, bool val
 static bool check_text(diag_list *d, pos at, const char *s, size_t len, const char *what) {
   size_t valid = emit_utf8_prefix(s, len);
   if (valid == len) return true;
-  diag_error(d, at, "%s is not UTF-8 text (byte 0x%02X at offset %zu); YAML and JSON hold text only: base64_encode() binary data",
-             what, (unsigned char)s[valid], valid);
+  diag_error(
+      d, at,
+      "%s is not UTF-8 text (byte 0x%02X at offset %zu); YAML and JSON hold text only: base64_encode() binary data",
+      what, (unsigned char)s[valid], valid);
   return false;
 }
 

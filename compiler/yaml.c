@@ -224,8 +224,8 @@ static int resolve_plain(reader *r, const char *s, size_t len, pos at, value **o
   static const char *const no[] = {"n", "N", "no", "No", "NO", "false", "False",
                                    "FALSE", "off", "Off", "OFF", NULL};
   static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-  static const char *const not_finite[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf", "+.INF",
-                                           "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN", NULL};
+  static const char *const not_finite[] = {".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+                                           "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
   if (is_one_of(s, len, nulls))
     *out = value_null(r->a, at);
   else if (is_one_of(s, len, yes) || is_one_of(s, len, no))

@@ -18,7 +18,6 @@ int yaml_read(arena *a, diag_list *d, const char *file, const char *text,
 /* As yaml_read, for JSON text: a plain scalar must be null, true, false or
  * a JSON number (so 0777 and yes are errors, not 511 and true), and a
  * number out of range is an error. */
-int yaml_read_json(arena *a, diag_list *d, const char *file, const char *text,
-                   size_t len, value **out);
+int yaml_read_json(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out);
 
 #endif
