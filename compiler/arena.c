@@ -33,11 +33,6 @@ static void out_of_memory(void) {
   abort();
 }
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n);
-  if (!p) out_of_memory();
-  return p;
-}
 
 /* Chunks come zeroed, so allocations need no memset of their own. From
  * MAPPED bytes on they are pages of their own, which go back to the kernel
@@ -67,7 +62,7 @@ static void chunk_free(chunk *c) {
 }
 
 arena *arena_new(void) {
-  arena *a = xmalloc(sizeof *a);
+  arena *a = heap_alloc(sizeof *a);
   *a = (arena){.next = FIRST};
   return a;
 }
@@ -131,15 +126,35 @@ char *arena_strndup(arena *a, const char *s, size_t n) {
 
 char *arena_strdup(arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
 
-char *heap_strdup(const char *s) {
-  char *d = s ? strdup(s) : NULL;
-  if (s && !d) abort();
+void *heap_alloc(size_t size) {
+  void *p = malloc(size ? size : 1);
+  if (!p) out_of_memory();
+  return p;
+}
+
+void *heap_calloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) out_of_memory();
+  return p;
+}
+
+void *heap_realloc(void *p, size_t size) {
+  p = realloc(p, size ? size : 1);
+  if (!p) out_of_memory();
+  return p;
+}
+
+char *heap_strdup(const char *s) { return s ? heap_strndup(s, strlen(s)) : NULL; }
+
+char *heap_strndup(const char *s, size_t n) {
+  char *d = strndup(s, n);
+  if (!d) out_of_memory();
   return d;
 }
 
 char *heap_vprintf(const char *fmt, va_list ap) {
   char *s;
-  if (vasprintf(&s, fmt, ap) < 0) abort();
+  if (vasprintf(&s, fmt, ap) < 0) out_of_memory();
   return s;
 }
 
@@ -203,7 +218,7 @@ void buf_printf(buf *b, const char *fmt, ...) {
     buf_put(b, small, (size_t)n);
     return;
   }
-  char *big = xmalloc((size_t)n + 1);
+  char *big = heap_alloc((size_t)n + 1);
   va_start(ap, fmt);
   vsnprintf(big, (size_t)n + 1, fmt, ap);
   va_end(ap);

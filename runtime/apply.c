@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "plumb/arena.h"
 #include "kube/convert.h"
 #include "live.h"
 #include "plumb/waves.h"
@@ -37,13 +38,11 @@ json_t *apply_body(const compile_result *r, size_t i, const char *owner) {
  * frees). */
 static char *ref_of(const json_t *obj) {
   const char *api = kube_str(obj, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
-  char kind[128], *ref;
+  char kind[128];
   snprintf(kind, sizeof kind, "%s", kube_str(obj, "kind"));
   for (char *p = kind; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-  int n = slash ? asprintf(&ref, "%s.%.*s/%s", kind, (int)(slash - api), api, kube_meta_str(obj, "name"))
-                : asprintf(&ref, "%s/%s", kind, kube_meta_str(obj, "name"));
-  if (n < 0) abort();
-  return ref;
+  return slash ? heap_printf("%s.%.*s/%s", kind, (int)(slash - api), api, kube_meta_str(obj, "name"))
+               : heap_printf("%s/%s", kind, kube_meta_str(obj, "name"));
 }
 
 void apply_result_free(apply_result *r) {
@@ -74,7 +73,7 @@ static void outcome(const apply_opts *o, const json_t *obj, const char *verb, co
   apply_result *r = o->result;
   if (r->n == r->cap) {
     r->cap = r->cap ? 2 * r->cap : 16;
-    if (!(r->items = realloc(r->items, r->cap * sizeof *r->items))) abort();
+    r->items = heap_realloc(r->items, r->cap * sizeof *r->items);
   }
   r->items[r->n++] =
       (apply_outcome){ref, heap_strdup(kube_meta_str(obj, "namespace")), heap_strdup(verb), heap_strdup(error)};
@@ -158,7 +157,7 @@ static int prune_kind(kube_client *c, const compile_result *r, const char *api, 
       outcome(o, live, "pruned", NULL, NULL);
     } else {
       char *why;
-      if (asprintf(&why, "prune: %s", kube_last_error(c)) < 0) abort();
+      why = heap_printf("prune: %s", kube_last_error(c));
       outcome(o, live, NULL, why, NULL);
       free(why);
       failed++;
@@ -268,13 +267,9 @@ static int applied(size_t k, void *ctx) {
  * object is its own (caller frees). */
 static char *foreign(const json_t *live, const char *owner) {
   const char *mark = kube_str(json_object_get(json_object_get(live, "metadata"), "labels"), APPLY_OWNER_LABEL);
-  char *why = NULL;
   if (mark && owner && strcmp(mark, owner) == 0) return NULL;
-  if (asprintf(&why, "exists and belongs to %s%s; application %s does not take it over",
-               mark ? "application " : "", mark ? mark : "no Plumb application (made by hand or another tool)",
-               owner) < 0)
-    abort();
-  return why;
+  return heap_printf("exists and belongs to %s%s; application %s does not take it over", mark ? "application " : "",
+                     mark ? mark : "no Plumb application (made by hand or another tool)", owner);
 }
 
 /* Objects known without a request: unreadable, someone else's, or already
@@ -319,10 +314,9 @@ static void wait_crds(run *r, size_t from, size_t to) {
 }
 
 static void apply_batch(run *r, size_t from, size_t to) {
-  batch b = {r, calloc(to - from, sizeof *b.items), calloc(to - from, sizeof *b.which)};
+  batch b = {r, heap_calloc(to - from, sizeof *b.items), heap_calloc(to - from, sizeof *b.which)};
   size_t m = 0;
   bool go = true;
-  if (!b.items || !b.which) abort();
   live_read(r->c, r->objs + from, to - from);
   for (size_t i = from; i < to; i++) go = decide(r, i, &b, &m) && go;
   flush(r);
@@ -358,8 +352,7 @@ static size_t wave_end(const run *r, size_t from) {
 }
 
 static void *zeroed(size_t n, size_t size) {
-  void *p = calloc(n ? n : 1, size);
-  if (!p) abort();
+  void *p = heap_calloc(n ? n : 1, size);
   return p;
 }
 
@@ -374,7 +367,7 @@ static void halt(run *r, size_t from, size_t to, const char *fmt, ...) {
   va_end(ap);
   size_t later = r->n - to;
   if (later) snprintf(rest, sizeof rest, " (%zu object%s of later waves not applied)", later, later == 1 ? "" : "s");
-  if (asprintf(&r->halt, "wave %ld: %s%s", r->wave[from], why, rest) < 0) abort();
+  r->halt = heap_printf("wave %ld: %s%s", r->wave[from], why, rest);
   free(why);
 }
 

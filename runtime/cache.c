@@ -91,7 +91,7 @@ void cache_wake(cache *c) {
 static char *key_of(const json_t *obj) {
   const char *ns = kube_meta_str(obj, "namespace"), *name = kube_meta_str(obj, "name");
   char *key;
-  if (asprintf(&key, "%s/%s", ns ? ns : "", name ? name : "") < 0) abort();
+  key = heap_printf("%s/%s", ns ? ns : "", name ? name : "");
   return key;
 }
 
@@ -103,8 +103,7 @@ static const char *app_of(const json_t *obj) {
  * than an array of two: a third of the allocations. */
 static json_t *entry_of(const char *app, const char *text) {
   size_t n = app ? strlen(app) : 0, len = strlen(text);
-  char *both = malloc(n + 1 + len);
-  if (!both) abort();
+  char *both = heap_alloc(n + 1 + len);
   memcpy(both, app ? app : "", n + 1);
   memcpy(both + n + 1, text, len);
   json_t *e = json_stringn_nocheck(both, n + 1 + len);
@@ -222,8 +221,7 @@ static watch *find(cache *c, const char *api, const char *kind, const char *ns) 
 }
 
 cache *cache_new(kube_config *cfg) {
-  cache *c = calloc(1, sizeof *c);
-  if (!c) abort();
+  cache *c = heap_calloc(1, sizeof *c);
   c->cfg = cfg;
   c->app_versions = json_object();
   pthread_mutex_init(&c->mu, NULL);
@@ -259,8 +257,7 @@ int cache_watch(cache *c, const char *api_version, const char *kind, const char 
   int rc = KUBE_OK;
   pthread_mutex_lock(&c->mu);
   if (!find(c, api_version, kind, ns) && (rc = start_thread(c, err)) == KUBE_OK) {
-    watch *w = calloc(1, sizeof *w);
-    if (!w) abort();
+    watch *w = heap_calloc(1, sizeof *w);
     *w = (watch){.owner = c, .api = heap_strdup(api_version), .kind = heap_strdup(kind), .ns = heap_strdup(ns),
                  .objects = json_object(), .next = c->watches};
     c->watches = w;
@@ -325,7 +322,7 @@ static json_t *parse(const json_t *entry) { return json_loads(entry_text(entry),
 
 bool cache_get(cache *c, const char *api_version, const char *kind, const char *ns, const char *name, json_t **out) {
   char *key;
-  if (asprintf(&key, "%s/%s", ns ? ns : "", name) < 0) abort();
+  key = heap_printf("%s/%s", ns ? ns : "", name);
   pthread_mutex_lock(&c->mu);
   watch *w = ns ? find(c, api_version, kind, ns) : NULL;
   if (!w || !w->synced) w = find(c, api_version, kind, NULL);

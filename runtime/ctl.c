@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "plumb/arena.h"
 #include "plumb/kube.h"
 
 enum { MAX_COLUMNS = 8 };
@@ -24,12 +25,11 @@ static int call(const ctl_opts *o, const char *method, const char *app, const ch
   size_t len = 0;
   size_t slash = strlen(o->server);
   while (slash && o->server[slash - 1] == '/') slash--;
-  if (asprintf(&url, "%.*s/api/v1/apps%s%s%s%s", (int)slash, o->server, name ? "/" : "", name ? name : "",
-               action ? "/" : "", action ? action : "") < 0)
-    abort();
+  url = heap_printf("%.*s/api/v1/apps%s%s%s%s", (int)slash, o->server, name ? "/" : "", name ? name : "",
+                    action ? "/" : "", action ? action : "");
   struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
   if (o->token) {
-    if (asprintf(&auth, "Authorization: Bearer %s", o->token) < 0) abort();
+    auth = heap_printf("Authorization: Bearer %s", o->token);
     headers = curl_slist_append(headers, auth);
   }
   FILE *sink = open_memstream(&text, &len);
@@ -78,9 +78,9 @@ typedef struct {
 } table;
 
 static void table_row(table *t, const char *const *cells) {
-  if (!(t->cells = realloc(t->cells, (t->nrows + 1) * sizeof *t->cells))) abort();
+  t->cells = heap_realloc(t->cells, (t->nrows + 1) * sizeof *t->cells);
   for (size_t c = 0; c < t->ncols; c++)
-    if (!(t->cells[t->nrows][c] = strdup(cells[c] && *cells[c] ? cells[c] : c + 1 < t->ncols ? "-" : ""))) abort();
+    t->cells[t->nrows][c] = heap_strdup(cells[c] && *cells[c] ? cells[c] : c + 1 < t->ncols ? "-" : "");
   t->nrows++;
 }
 
@@ -116,8 +116,7 @@ static const char *age(const char *when, char out[32]) {
 /* The first line of a message: a compile error's source line and caret
  * belong to `-o json`. */
 static char *first_line(const char *s) {
-  char *line = strndup(s ? s : "", strcspn(s ? s : "", "\n"));
-  if (!line) abort();
+  char *line = heap_strndup(s ? s : "", strcspn(s ? s : "", "\n"));
   return line;
 }
 

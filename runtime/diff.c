@@ -11,6 +11,7 @@
 
 #include "kube/convert.h"
 #include "live.h"
+#include "plumb/arena.h"
 #include "plumb/apply.h"
 
 static int print_hunks(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l, void *out) {
@@ -29,9 +30,8 @@ static char *object_name(const json_t *obj) {
   char *name, gv[200];
   snprintf(gv, sizeof gv, "%s", api);
   for (char *p = gv; *p; p++) if (*p == '/') *p = '.';
-  if (asprintf(&name, "%s.%s.%s%s%s", gv, kube_str(obj, "kind"), ns ? ns : "", ns ? "." : "",
-               kube_meta_str(obj, "name")) < 0)
-    abort();
+  name =
+      heap_printf("%s.%s.%s%s%s", gv, kube_str(obj, "kind"), ns ? ns : "", ns ? "." : "", kube_meta_str(obj, "name"));
   return name;
 }
 
@@ -94,9 +94,8 @@ static int report(live_obj *objs, size_t n, kube_apply_item *items, const size_t
 int diff_resources(kube_client *c, const compile_result *r, const char *owner, FILE *out) {
   size_t n = r->nres;
   live_obj *objs = live_new(r, owner);
-  kube_apply_item *items = calloc(n ? n : 1, sizeof *items);
-  size_t *which = calloc(n ? n : 1, sizeof *which);
-  if (!items || !which) abort();
+  kube_apply_item *items = heap_calloc(n ? n : 1, sizeof *items);
+  size_t *which = heap_calloc(n ? n : 1, sizeof *which);
   live_read(c, objs, n);
   size_t m = dry_runs(c, objs, n, items, which);
   for (size_t k = m; k < n; k++) which[k] = n; /* none */

@@ -38,13 +38,11 @@ static json_t *micro_time_now(void) {
 }
 
 lease *lease_new(kube_client *c, const lease_opts *o) {
-  lease *l = calloc(1, sizeof *l);
-  if (!l) abort();
+  lease *l = heap_calloc(1, sizeof *l);
   *l = (lease){.c = c, .ns = heap_strdup(o->ns), .name = heap_strdup(o->name), .identity = heap_strdup(o->identity),
                .duration_s = o->duration_s > 0 ? o->duration_s : 15};
-  if (asprintf(&l->collection, "/apis/coordination.k8s.io/v1/namespaces/%s/leases", o->ns) < 0 ||
-      asprintf(&l->path, "%s/%s", l->collection, o->name) < 0)
-    abort();
+  l->collection = heap_printf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", o->ns);
+  l->path = heap_printf("%s/%s", l->collection, o->name);
   return l;
 }
 

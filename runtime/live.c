@@ -3,10 +3,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 live_obj *live_new(const compile_result *r, const char *owner) {
-  live_obj *objs = calloc(r->nres ? r->nres : 1, sizeof *objs);
-  if (!objs) abort();
+  live_obj *objs = heap_calloc(r->nres ? r->nres : 1, sizeof *objs);
   for (size_t i = 0; i < r->nres; i++) objs[i].body = apply_body(r, i, owner);
   return objs;
 }
@@ -42,7 +42,7 @@ static size_t group_of(group *gs, size_t *ng, const json_t *body) {
 
 static void fail(kube_client *c, int rc, int *out_rc, char **error) {
   *out_rc = rc;
-  if (!(*error = strdup(kube_last_error(c)))) abort();
+  *error = heap_strdup(kube_last_error(c));
 }
 
 /* The namespace to list in, as kube_apply would place the objects. */
@@ -76,9 +76,8 @@ static void index_items(group *g, kube_list_req *l) {
 
 /* Every resolved group, listed at once. */
 static void list_groups(kube_client *c, group *gs, size_t ng) {
-  kube_list_req *lists = calloc(ng ? ng : 1, sizeof *lists);
-  size_t *which = calloc(ng ? ng : 1, sizeof *which), m = 0;
-  if (!lists || !which) abort();
+  kube_list_req *lists = heap_calloc(ng ? ng : 1, sizeof *lists);
+  size_t *which = heap_calloc(ng ? ng : 1, sizeof *which), m = 0;
   for (size_t k = 0; k < ng; k++) {
     resolve(c, &gs[k]);
     if (gs[k].rc != KUBE_OK) continue;
@@ -99,14 +98,13 @@ static void read_one(kube_client *c, live_obj *o, const group *g) {
     if (rc != KUBE_OK && rc != KUBE_ENOTFOUND) fail(c, rc, &o->rc, &o->error);
   } else if (g->rc != KUBE_ENOTFOUND) {
     o->rc = g->rc;
-    if (!(o->error = strdup(g->error))) abort();
+    o->error = heap_strdup(g->error);
   }
 }
 
 void live_read(kube_client *c, live_obj *objs, size_t n) {
-  group *gs = calloc(n ? n : 1, sizeof *gs);
-  size_t *of = calloc(n ? n : 1, sizeof *of), ng = 0;
-  if (!gs || !of) abort();
+  group *gs = heap_calloc(n ? n : 1, sizeof *gs);
+  size_t *of = heap_calloc(n ? n : 1, sizeof *of), ng = 0;
   for (size_t i = 0; i < n; i++) of[i] = group_of(gs, &ng, objs[i].body);
   list_groups(c, gs, ng);
   for (size_t i = 0; i < n; i++) read_one(c, &objs[i], &gs[of[i]]);

@@ -48,8 +48,7 @@ struct metrics {
 };
 
 metrics *metrics_new(void) {
-  metrics *m = calloc(1, sizeof *m);
-  if (!m) abort();
+  metrics *m = heap_calloc(1, sizeof *m);
   pthread_mutex_init(&m->lock, NULL);
   m->a = arena_new();
   return m;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "plumb/arena.h"
 
 #include "live.h"
 
@@ -31,8 +32,7 @@ typedef enum { ALL_HEALTHY, WAITING, DEGRADED } look_result;
 /* One look at every object; *why names the first Degraded one, else the
  * first that is not healthy yet. */
 static look_result look(kube_client *c, json_t *const *bodies, size_t n, settle_failure *why) {
-  live_obj *probe = calloc(n ? n : 1, sizeof *probe);
-  if (!probe) abort();
+  live_obj *probe = heap_calloc(n ? n : 1, sizeof *probe);
   for (size_t i = 0; i < n; i++) probe[i].body = json_incref(bodies[i]);
   live_read(c, probe, n);
   look_result result = ALL_HEALTHY;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/arena.h"
 #include "plumb/kube.h"
 
 struct status_store {
@@ -19,8 +20,7 @@ struct status_store {
 };
 
 status_store *status_new(void) {
-  status_store *s = calloc(1, sizeof *s);
-  if (!s) abort();
+  status_store *s = heap_calloc(1, sizeof *s);
   pthread_mutex_init(&s->lock, NULL);
   s->apps = json_object();
   return s;
@@ -59,8 +59,7 @@ static int by_name(const void *a, const void *b) {
 json_t *status_apps(status_store *s) {
   pthread_mutex_lock(&s->lock);
   size_t n = json_object_size(s->apps), i = 0;
-  json_t **docs = calloc(n + 1, sizeof *docs), *doc;
-  if (!docs) abort();
+  json_t **docs = heap_calloc(n + 1, sizeof *docs), *doc;
   const char *name;
   json_object_foreach(s->apps, name, doc) docs[i++] = parse(doc);
   pthread_mutex_unlock(&s->lock);
@@ -71,16 +70,10 @@ json_t *status_apps(status_store *s) {
   return list;
 }
 
-static char *copy(const char *s) {
-  char *c = s ? strdup(s) : NULL;
-  if (s && !c) abort();
-  return c;
-}
-
 void status_ask(status_store *s, const status_request *r) {
-  status_request c = {r->kind, copy(r->app), copy(r->revision), copy(r->key), r->id};
+  status_request c = {r->kind, heap_strdup(r->app), heap_strdup(r->revision), heap_strdup(r->key), r->id};
   pthread_mutex_lock(&s->lock);
-  if (!(s->queue = realloc(s->queue, (s->nqueue + 1) * sizeof *s->queue))) abort();
+  s->queue = heap_realloc(s->queue, (s->nqueue + 1) * sizeof *s->queue);
   s->queue[s->nqueue++] = c;
   pthread_mutex_unlock(&s->lock);
   if (s->wake) s->wake(s->wake_ctx);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/arena.h"
+
 const char *sync_status_name(sync_status s) {
   return s == SYNC_SYNCED ? "Synced" : s == SYNC_OUT_OF_SYNC ? "OutOfSync" : "Unknown";
 }
@@ -66,8 +68,7 @@ void sync_apply(kube_client *c, const app_def *app, const app_project *p, const 
   if ((out->error = sync_check_project(c, app, p, r))) return;
   if (r->nres == 0 && !app->allow_empty) {
     /* Nothing to apply, and prune would delete everything. */
-    if (asprintf(&out->error, "the build produced no resources; nothing is synced or pruned (allow_empty permits it)") < 0)
-      abort();
+    out->error = heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)");
     return;
   }
   /* Git is the truth: fields someone else took (kubectl scale) come back.
@@ -78,6 +79,5 @@ void sync_apply(kube_client *c, const app_def *app, const app_project *p, const 
   out->status = failed ? SYNC_OUT_OF_SYNC : SYNC_SYNCED;
   if (out->objects.halt)
     out->error = heap_strdup(out->objects.halt);
-  else if (failed && asprintf(&out->error, "%d object%s failed to sync", failed, failed == 1 ? "" : "s") < 0)
-    abort();
+  else if (failed) out->error = heap_printf("%d object%s failed to sync", failed, failed == 1 ? "" : "s");
 }

@@ -27,9 +27,8 @@ bool waves_parse(const json_t *obj, long *wave, char **why) {
   *wave = 0;
   *why = NULL;
   if (!json_object_get(ann, key) || (text && integer(text, wave))) return true;
-  if (asprintf(why, "annotation %s: %s%s%s is not an integer", key, text ? "\"" : "", text ? text : "a non-string",
-               text ? "\"" : "") < 0)
-    abort();
+  *why = heap_printf("annotation %s: %s%s%s is not an integer", key, text ? "\"" : "", text ? text : "a non-string",
+                     text ? "\"" : "");
   return false;
 }
 
@@ -131,8 +130,7 @@ static void hoist(step *s, size_t n, key_fn *provides, key_fn *needs_of, const c
 }
 
 void waves_sort(const json_t *const *objs, size_t n, const char *default_ns, size_t *order, long *wave) {
-  step *s = malloc((n ? n : 1) * sizeof *s);
-  if (!s) abort();
+  step *s = heap_alloc((n ? n : 1) * sizeof *s);
   for (size_t i = 0; i < n; i++) {
     char *why;
     s[i] = (step){objs[i], i, kind_rank(kube_str(objs[i], "kind")), 0};

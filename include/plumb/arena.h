@@ -23,9 +23,14 @@ void *arena_alloc(arena *a, size_t size);          /* zeroed, max-aligned */
 void *arena_grow(arena *a, void *old, size_t old_size, size_t new_size);
 char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
-/* Outside any arena: a malloc'd copy of s (caller frees), NULL for NULL;
- * aborts when memory runs out, as arena_alloc does. */
+/* Outside any arena: malloc and its kin that abort when memory runs out,
+ * as arena_alloc does, so no caller checks for NULL. Caller frees. */
+void *heap_alloc(size_t size);
+void *heap_calloc(size_t n, size_t size); /* zeroed; n == 0 still gives a block */
+void *heap_realloc(void *p, size_t size);
+/* A copy of s, NULL for NULL; of its first n bytes, NUL-terminated. */
 char *heap_strdup(const char *s);
+char *heap_strndup(const char *s, size_t n);
 /* Formatted into a malloc'd string (caller frees); aborts likewise. */
 char *heap_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *heap_vprintf(const char *fmt, va_list ap);

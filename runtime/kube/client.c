@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "plumb/arena.h"
 
 /* The credentials live in the kube_config, which clients in several threads
  * may share: a rotated token file or an exec plugin's renewal rewrites them. */
@@ -30,8 +31,7 @@ const char *kube_default_namespace(const kube_client *c) {
 
 void kube_client_set_namespace(kube_client *c, const char *ns) {
   free(c->namespace);
-  c->namespace = ns && *ns ? strdup(ns) : NULL;
-  if (ns && *ns && !c->namespace) abort();
+  c->namespace = ns && *ns ? heap_strdup(ns) : NULL;
 }
 
 double kube_now(void) {
@@ -105,15 +105,15 @@ static int setup_server(kube_client *c, char **err) {
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
     curl_url_cleanup(u);
-    if (asprintf(err, "invalid server URL \"%s\"", c->cfg->server) < 0) *err = NULL;
+    *err = heap_printf("invalid server URL \"%s\"", c->cfg->server);
     return KUBE_ERROR;
   }
   curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
   const char *name = c->cfg->tls_server_name ? c->cfg->tls_server_name : host;
-  if (asprintf(&c->base, "%s://%s:%s", scheme, name, port) < 0) abort();
+  c->base = heap_printf("%s://%s:%s", scheme, name, port);
   if (c->cfg->tls_server_name) {
     char *map;
-    if (asprintf(&map, "%s:%s:%s:%s", name, port, host, port) < 0) abort();
+    map = heap_printf("%s:%s:%s:%s", name, port, host, port);
     c->connect_to = curl_slist_append(NULL, map);
     free(map);
     curl_easy_setopt(c->curl, CURLOPT_CONNECT_TO, c->connect_to);
@@ -128,8 +128,7 @@ static int setup_server(kube_client *c, char **err) {
 int kube_client_new(kube_client **out, kube_config *cfg, const kube_client_opts *opts, char **err) {
   static bool global_init;
   if (!global_init) curl_global_init(CURL_GLOBAL_DEFAULT), global_init = true;
-  kube_client *c = calloc(1, sizeof *c);
-  if (!c) abort();
+  kube_client *c = heap_calloc(1, sizeof *c);
   c->cfg = cfg;
   if (opts) c->opts = *opts;
   if (!c->opts.timeout_ms) c->opts.timeout_ms = 30000;
@@ -178,7 +177,7 @@ static bool add_authorization(kube_client *c, struct curl_slist **h, char **err)
   bool ok = kube_config_bearer(c->cfg, &token, err) == 0;
   if (ok && token) {
     char *auth;
-    if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) abort();
+    auth = heap_printf("Authorization: Bearer %s", token);
     *h = curl_slist_append(*h, auth);
     free(auth);
   }

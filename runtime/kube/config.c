@@ -82,8 +82,7 @@ static int fail_at(char **err, pos at, const char *fmt, ...) {
 
 static char *copy_str(const char *s) {
   if (!s) return NULL;
-  char *d = strdup(s);
-  if (!d) abort();
+  char *d = heap_strdup(s);
   return d;
 }
 
@@ -105,7 +104,7 @@ static void free_strings(char **v) {
 static char *join_path(const char *dir, const char *p) {
   if (p[0] == '/') return copy_str(p);
   char *out;
-  if (asprintf(&out, "%s/%s", dir, p) < 0) abort();
+  out = heap_printf("%s/%s", dir, p);
   return out;
 }
 
@@ -146,8 +145,7 @@ static int base64_digit(char ch) {
 }
 
 char *kube_base64_decode(const char *s, size_t *len) {
-  char *out = malloc(strlen(s) / 4 * 3 + 4);
-  if (!out) abort();
+  char *out = heap_alloc(strlen(s) / 4 * 3 + 4);
   unsigned acc = 0, bits = 0;
   size_t n = 0;
   bool padded = false;
@@ -267,9 +265,8 @@ static int add_file(kc_set *s, const char *path, bool may_be_missing, char **err
 static int add_env_files(kc_set *s, const char *list, char **err) {
   char *copy = copy_str(list), *save = NULL;
   int rc = 0;
-  const char **seen = calloc(strlen(list) + 1, sizeof *seen);
+  const char **seen = heap_calloc(strlen(list) + 1, sizeof *seen);
   size_t n = 0;
-  if (!seen) abort();
   for (char *p = strtok_r(copy, ":", &save); p && rc == 0; p = strtok_r(NULL, ":", &save)) {
     bool dup = false;
     for (size_t i = 0; i < n; i++) dup = dup || strcmp(seen[i], p) == 0;
@@ -474,7 +471,7 @@ static void normalize_server(kube_config *c) {
   while (n > 0 && c->server[n - 1] == '/') c->server[--n] = '\0';
   if (strstr(c->server, "://")) return;
   char *with;
-  if (asprintf(&with, "https://%s", c->server) < 0) abort();
+  with = heap_printf("https://%s", c->server);
   free(c->server);
   c->server = with;
 }
@@ -498,8 +495,7 @@ static int take_cluster(const kc_set *s, kube_config *c, char **err) {
 }
 
 static char **push_string(char **v, size_t *n, char *s) {
-  v = realloc(v, (*n + 2) * sizeof *v);
-  if (!v) abort();
+  v = heap_realloc(v, (*n + 2) * sizeof *v);
   v[(*n)++] = s;
   v[*n] = NULL;
   return v;
@@ -507,8 +503,7 @@ static char **push_string(char **v, size_t *n, char *s) {
 
 /* An empty NULL-terminated list of strings. */
 static char **no_strings(void) {
-  char **v = calloc(1, sizeof *v);
-  if (!v) abort();
+  char **v = heap_calloc(1, sizeof *v);
   return v;
 }
 
@@ -538,7 +533,7 @@ static int exec_env(kube_exec *x, const value *spec, char **err) {
     if (field_str(e, "name", &name, err) < 0 || field_str(e, "value", &val, err) < 0) return KUBE_ERROR;
     if (!name) return fail_at(err, e->at, "exec env entries need a name");
     char *pair;
-    if (asprintf(&pair, "%s=%s", name->u.str.s, val ? val->u.str.s : "") < 0) abort();
+    pair = heap_printf("%s=%s", name->u.str.s, val ? val->u.str.s : "");
     x->env = push_string(x->env, &n, pair);
   }
   return 0;
@@ -552,8 +547,7 @@ static int take_exec(kube_config *c, const value *body, const kc_file *from, cha
   if (field_str(spec, "command", &cmd, err) < 0 || field_str(spec, "apiVersion", &api, err) < 0) return KUBE_ERROR;
   if (!cmd) return fail_at(err, spec->at, "exec of user \"%s\" needs a command", c->user);
   if (!api) return fail_at(err, spec->at, "exec of user \"%s\" needs an apiVersion", c->user);
-  kube_exec *x = c->exec = calloc(1, sizeof *x);
-  if (!x) abort();
+  kube_exec *x = c->exec = heap_calloc(1, sizeof *x);
   /* A command with a slash is a path, relative to the kubeconfig's
    * directory (client-go); a bare name is looked up in PATH. */
   x->command = strchr(cmd->u.str.s, '/') ? join_path(from->dir, cmd->u.str.s) : copy_str(cmd->u.str.s);
@@ -593,8 +587,7 @@ static int take_user(const kc_set *s, kube_config *c, char **err) {
 }
 
 static kube_config *config_new(void) {
-  config_box *b = calloc(1, sizeof *b);
-  if (!b) abort();
+  config_box *b = heap_calloc(1, sizeof *b);
   return &b->pub;
 }
 
@@ -653,7 +646,7 @@ int kube_config_in_cluster(kube_config **out, const char *dir, char **err) {
   c->cluster = copy_str("in-cluster");
   c->user = copy_str("in-cluster");
   bool v6 = strchr(host, ':') && host[0] != '[';
-  if (asprintf(&c->server, v6 ? "https://[%s]:%s" : "https://%s:%s", host, port) < 0) abort();
+  c->server = heap_printf(v6 ? "https://[%s]:%s" : "https://%s:%s", host, port);
   c->token_file = join_path(dir, "token");
   c->ca_file = join_path(dir, "ca.crt");
   /* client-go carries on without the CA file (system roots then). */
@@ -744,8 +737,7 @@ static char **plugin_env(const kube_exec *x, char *info) {
   size_t ne = 0, nx = 0, n = 0;
   while (environ[ne]) ne++;
   while (x->env && x->env[nx]) nx++;
-  char **all = malloc((ne + nx + 1) * sizeof *all), **out = malloc((ne + nx + 2) * sizeof *out);
-  if (!all || !out) abort();
+  char **all = heap_alloc((ne + nx + 1) * sizeof *all), **out = heap_alloc((ne + nx + 2) * sizeof *out);
   memcpy(all, environ, ne * sizeof *all);
   if (nx) memcpy(all + ne, x->env, nx * sizeof *all);
   all[ne + nx] = info;
@@ -764,8 +756,9 @@ static char **plugin_env(const kube_exec *x, char *info) {
 static char *exec_info(const kube_exec *x) {
   json_t *j = json_pack("{s:s, s:s, s:{s:b}}", "apiVersion", x->api_version, "kind", "ExecCredential", "spec",
                         "interactive", 0);
-  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL, *info;
-  if (!text || asprintf(&info, "KUBERNETES_EXEC_INFO=%s", text) < 0) abort();
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  if (!text) abort(); /* jansson: out of memory */
+  char *info = heap_printf("KUBERNETES_EXEC_INFO=%s", text);
   free(text);
   json_decref(j);
   return info;
@@ -774,8 +767,7 @@ static char *exec_info(const kube_exec *x) {
 static char **plugin_argv(const kube_exec *x) {
   size_t n = 0;
   while (x->args && x->args[n]) n++;
-  char **argv = malloc((n + 2) * sizeof *argv);
-  if (!argv) abort();
+  char **argv = heap_alloc((n + 2) * sizeof *argv);
   argv[0] = x->command;
   if (n) memcpy(argv + 1, x->args, n * sizeof *argv);
   argv[n + 1] = NULL;

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 typedef struct entry {
   kube_resource r;
@@ -27,8 +28,7 @@ static const char AGGREGATED[] =
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
 static void add(discovery *d, const char *gv, const char *kind, const char *resource, bool namespaced) {
-  entry *e = calloc(1, sizeof *e);
-  if (!e) abort();
+  entry *e = heap_calloc(1, sizeof *e);
   e->r.group_version = strdup(gv);
   e->r.kind = strdup(kind);
   e->r.resource = strdup(resource);
@@ -62,7 +62,7 @@ void kube_discovery_free(kube_client *c) {
 void kube_discovery_reset(kube_client *c) { kube_discovery_free(c); }
 
 static discovery *disc(kube_client *c) {
-  if (!c->disc && !(c->disc = calloc(1, sizeof *c->disc))) abort();
+  if (!c->disc) c->disc = heap_calloc(1, sizeof *c->disc);
   return c->disc;
 }
 
@@ -125,8 +125,7 @@ static int fetch_legacy(kube_client *c, const char *gv) {
     if (name && kind && !strchr(name, '/')) add(d, gv, kind, name, json_is_true(json_object_get(res, "namespaced")));
   }
   json_decref(list);
-  d->legacy = realloc(d->legacy, (d->nlegacy + 1) * sizeof *d->legacy);
-  if (!d->legacy) abort();
+  d->legacy = heap_realloc(d->legacy, (d->nlegacy + 1) * sizeof *d->legacy);
   d->legacy[d->nlegacy++] = strdup(gv);
   return KUBE_OK;
 }
@@ -152,13 +151,9 @@ int kube_resource_find(kube_client *c, const char *api_version, const char *kind
 }
 
 char *kube_path(const kube_resource *r, const char *ns, const char *name) {
-  char *p;
   const char *root = strchr(r->group_version, '/') ? "/apis" : "/api";
-  int n;
   if (r->namespaced && ns)
-    n = asprintf(&p, "%s/%s/namespaces/%s/%s%s%s", root, r->group_version, ns, r->resource, name ? "/" : "", name ? name : "");
-  else
-    n = asprintf(&p, "%s/%s/%s%s%s", root, r->group_version, r->resource, name ? "/" : "", name ? name : "");
-  if (n < 0) abort();
-  return p;
+    return heap_printf("%s/%s/namespaces/%s/%s%s%s", root, r->group_version, ns, r->resource, name ? "/" : "",
+                       name ? name : "");
+  return heap_printf("%s/%s/%s%s%s", root, r->group_version, r->resource, name ? "/" : "", name ? name : "");
 }

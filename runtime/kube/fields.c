@@ -17,6 +17,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 const char *kube_str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
 
@@ -85,7 +86,7 @@ static bool same_set(const json_t *want, const json_t *live, const json_t *owned
   json_t *v;
   json_array_foreach(want, i, v) {
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT), *key;
-    if (asprintf(&key, "v:%s", text) < 0) abort();
+    key = heap_printf("v:%s", text);
     bool owned_v = json_object_get(owned, key) != NULL;
     free(text);
     free(key);
@@ -270,7 +271,7 @@ static void reduce(json_t *live, const json_t *owned) {
     json_t *sub;
     json_object_foreach_safe(live, tmp, key, sub) {
       char *field;
-      if (asprintf(&field, "f:%s", key) < 0) abort();
+      field = heap_printf("f:%s", key);
       const json_t *o = json_object_get(owned, field);
       free(field);
       if (o) reduce(sub, o);

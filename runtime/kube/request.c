@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "plumb/arena.h"
 
 #define POLL_MS 5 /* longest wait for an answer in flight; see pump */
 
@@ -182,7 +183,7 @@ static bool make_headers(kube_client *c, job *j) {
 /* False when it cannot be sent at all (no credential). */
 static bool begin(kube_client *c, job *j) {
   if (!make_headers(c, j)) return false;
-  if (asprintf(&j->url, "%s%s", c->base, j->req->path) < 0) abort();
+  j->url = heap_printf("%s%s", c->base, j->req->path);
   j->h = take_handle(c);
   start(c, j);
   return true;
@@ -231,7 +232,7 @@ static void finish(kube_client *c, job *j) {
     r->out = json;
   } else {
     json_decref(json);
-    if (!(r->error = strdup(c->error))) abort();
+    r->error = heap_strdup(c->error);
   }
   if (j->h) give_back(c, j->h);
   curl_slist_free_all(j->hdrs);
@@ -324,7 +325,8 @@ static void pump(batch *b, long wait_ms) {
 size_t kube_request_many(kube_client *c, kube_req *reqs, size_t n, kube_done_fn done, void *ctx) {
   size_t limit = c->opts.parallel > 0 ? (size_t)c->opts.parallel : 64;
   batch b = {.c = c, .reqs = reqs, .n = n, .done = done, .ctx = ctx};
-  if (!(b.jobs = calloc(n ? n : 1, sizeof *b.jobs)) || !(b.waiting = calloc(limit, sizeof *b.waiting))) abort();
+  b.jobs = heap_calloc(n, sizeof *b.jobs);
+  b.waiting = heap_calloc(limit, sizeof *b.waiting);
   multi(c);
   for (;;) {
     b.stop = b.stop || kube_interrupted(c); /* retries waiting end with their last answer */
@@ -342,7 +344,7 @@ size_t kube_request_many(kube_client *c, kube_req *reqs, size_t n, kube_done_fn 
 void kube_cancel(kube_req *r) {
   r->rc = KUBE_ECANCELED;
   r->out = NULL;
-  if (!(r->error = strdup("not sent: the batch stopped before it"))) abort();
+  r->error = heap_strdup("not sent: the batch stopped before it");
 }
 
 int kube_request_one(kube_client *c, kube_req *r, json_t **out) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "plumb/arena.h"
 
 /* The namespace an object goes to: its own, else the context's, else
  * "default", as kubectl does; none for cluster-scoped kinds. */
@@ -54,11 +55,7 @@ static char *page_url(const char *path, const kube_list_opts *o, const char *con
   return url.data;
 }
 
-static char *take_error(kube_client *c) {
-  char *e = strdup(kube_last_error(c));
-  if (!e) abort();
-  return e;
-}
+static char *take_error(kube_client *c) { return heap_strdup(kube_last_error(c)); }
 
 /* One page into l; *cont becomes the token for the next, or NULL. */
 static void take_page(kube_list_req *l, kube_req *r, char **cont) {
@@ -71,16 +68,15 @@ static void take_page(kube_list_req *l, kube_req *r, char **cont) {
   }
   json_array_extend(l->items, json_object_get(r->out, "items"));
   const char *next = kube_meta_str(r->out, "continue");
-  if (next && *next && !(*cont = strdup(next))) abort();
+  if (next && *next) *cont = heap_strdup(next);
   const char *rv = kube_meta_str(r->out, "resourceVersion");
-  if (!*cont && rv && !(l->resource_version = strdup(rv))) abort();
+  if (!*cont && rv) l->resource_version = heap_strdup(rv);
   json_decref(r->out);
 }
 
 /* The collection path of each list; NULL for one that failed already. */
 static char **list_paths(kube_client *c, kube_list_req *lists, size_t n) {
-  char **paths = calloc(n ? n : 1, sizeof *paths);
-  if (!paths) abort();
+  char **paths = heap_calloc(n ? n : 1, sizeof *paths);
   for (size_t i = 0; i < n; i++) {
     kube_list_req *l = &lists[i];
     l->items = json_array();
@@ -97,10 +93,9 @@ static char **list_paths(kube_client *c, kube_list_req *lists, size_t n) {
 
 /* Rounds: the next page of every list that has one, all at once. */
 size_t kube_list_many(kube_client *c, kube_list_req *lists, size_t n) {
-  char **paths = list_paths(c, lists, n), **cont = calloc(n ? n : 1, sizeof *cont);
-  kube_req *reqs = calloc(n ? n : 1, sizeof *reqs);
-  size_t *which = calloc(n ? n : 1, sizeof *which), failed = 0;
-  if (!cont || !reqs || !which) abort();
+  char **paths = list_paths(c, lists, n), **cont = heap_calloc(n ? n : 1, sizeof *cont);
+  kube_req *reqs = heap_calloc(n ? n : 1, sizeof *reqs);
+  size_t *which = heap_calloc(n ? n : 1, sizeof *which), failed = 0;
   for (bool first = true;; first = false) {
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -247,7 +242,7 @@ static bool same_kind(const json_t *a, const json_t *b) {
 static int prepare(kube_client *c, kube_apply_item *it, const kube_apply_opts *o, kube_req *r,
                    const kube_apply_item **missing) {
   if (*missing && same_kind((*missing)->obj, it->obj)) {
-    if (!(it->error = strdup((*missing)->error))) abort();
+    it->error = heap_strdup((*missing)->error);
     return (*missing)->rc;
   }
   int rc = apply_request(c, it->obj, o, r);
@@ -261,7 +256,8 @@ size_t kube_apply_many(kube_client *c, kube_apply_item *items, size_t n, const k
   static const kube_apply_opts none;
   if (!o) o = &none;
   relay r = {.items = items, .done = done, .ctx = ctx};
-  if (!(r.reqs = calloc(n ? n : 1, sizeof *r.reqs)) || !(r.which = calloc(n ? n : 1, sizeof *r.which))) abort();
+  r.reqs = heap_calloc(n, sizeof *r.reqs);
+  r.which = heap_calloc(n, sizeof *r.which);
   size_t m = 0, failed = 0;
   bool stop = false;
   const kube_apply_item *missing = NULL;

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 enum {
   STREAM_S = 600,  /* one stream at most; the next resumes where it ended */
@@ -155,9 +156,8 @@ static int open_stream(kube_watch_set *s, watch *w) {
   double left = s->end - kube_now();
   int seconds = left >= STREAM_S ? STREAM_S : left > 1 ? (int)(left + 0.999) : 1;
   char *url, *selector = w->selector ? curl_easy_escape(NULL, w->selector, 0) : NULL;
-  if (asprintf(&url, "%s%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s%s%s", c->base,
-               w->path, seconds, w->rv ? w->rv : "", selector ? "&labelSelector=" : "", selector ? selector : "") < 0)
-    abort();
+  url = heap_printf("%s%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s%s%s", c->base, w->path,
+                    seconds, w->rv ? w->rv : "", selector ? "&labelSelector=" : "", selector ? selector : "");
   curl_free(selector);
   if (!(w->h = curl_easy_duphandle(c->curl))) abort();
   curl_easy_setopt(w->h, CURLOPT_URL, url);
@@ -262,8 +262,7 @@ static bool start(kube_watch_set *s, watch *w) {
 /* ---- the set ------------------------------------------------------------------------ */
 
 kube_watch_set *kube_watch_set_new(kube_client *c) {
-  kube_watch_set *s = calloc(1, sizeof *s);
-  if (!s) abort();
+  kube_watch_set *s = heap_calloc(1, sizeof *s);
   s->c = c;
   s->end = HUGE_VAL;
   if (!(s->multi = curl_multi_init())) abort();
@@ -302,8 +301,7 @@ void kube_watch_set_free(kube_watch_set *s) {
 }
 
 static watch *watch_new(const kube_watch_spec *spec) {
-  watch *w = calloc(1, sizeof *w);
-  if (!w) abort();
+  watch *w = heap_calloc(1, sizeof *w);
   *w = (watch){.api = heap_strdup(spec->api_version), .kind = heap_strdup(spec->kind), .ns = heap_strdup(spec->ns),
                .selector = heap_strdup(spec->label_selector), .fn = spec->fn, .failed = spec->failed,
                .ctx = spec->ctx};

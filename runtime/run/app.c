@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/arena.h"
 #include "plumb/emit.h"
 #include "run/internal.h"
 
 /* r's resources without the runtime's own definitions (caller frees res). */
 static compile_result objects_of(const compile_result *r) {
   compile_result out = *r;
-  out.res = malloc((r->nres + 1) * sizeof *out.res);
-  if (!out.res) abort();
+  out.res = heap_alloc((r->nres + 1) * sizeof *out.res);
   out.nres = 0;
   for (size_t i = 0; i < r->nres; i++)
     if (!app_is_definition(r->res[i].obj)) out.res[out.nres++] = r->res[i];
@@ -102,7 +102,7 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
   sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->objs, rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);
-    if (!rep->error && asprintf(&rep->error, "not pruned: %s", partial) < 0) abort();
+    if (!rep->error) rep->error = heap_printf("not pruned: %s", partial);
     free(partial);
   }
   metrics_observe(r->fam.apply, (const char *[]){app->name}, run_now() - start);

@@ -14,14 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 #include "run/internal.h"
 
 #define SECRET_TYPE_LABEL "plumb.dev/secret-type"
 
 static run_dest *add(runner *r, run_dest d) {
-  if (!(r->dests = realloc(r->dests, (r->ndests + 1) * sizeof *r->dests))) abort();
-  if (!(r->dests[r->ndests] = malloc(sizeof d))) abort();
+  r->dests = heap_realloc(r->dests, (r->ndests + 1) * sizeof *r->dests);
+  r->dests[r->ndests] = heap_alloc(sizeof d);
   *r->dests[r->ndests] = d;
   return r->dests[r->ndests++];
 }

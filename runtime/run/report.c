@@ -2,6 +2,7 @@
  * documents the API answers from, the metrics, the table of --once. */
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 #include "live.h"
 #include "run/internal.h"
@@ -57,8 +58,7 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
   size_t n = objs->nres;
   live_obj *live = live_new(objs, app->name);
   live_read(d->c, live, n);
-  health_item *items = calloc(n + 1, sizeof *items);
-  if (!items) abort();
+  health_item *items = heap_calloc(n + 1, sizeof *items);
   for (size_t i = 0; i < n; i++)
     items[i] = (health_item){.api_version = kube_str(live[i].body, "apiVersion"),
                              .kind = kube_str(live[i].body, "kind"),
@@ -88,13 +88,12 @@ static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M
 static char *message(const app_state *st) {
   char *m;
   if (st->error || st->refused) {
-    if (asprintf(&m, "%s%s%s", st->error ? st->error : "", st->error && st->refused ? "\n" : "",
-                 st->refused ? st->refused : "") < 0)
-      abort();
+    m = heap_printf("%s%s%s", st->error ? st->error : "", st->error && st->refused ? "\n" : "",
+                    st->refused ? st->refused : "");
     return m;
   }
   if (!*st->hist.rollback) return heap_strdup("");
-  if (asprintf(&m, "auto-sync paused after rollback to %.7s", st->hist.rollback) < 0) abort();
+  m = heap_printf("auto-sync paused after rollback to %.7s", st->hist.rollback);
   return m;
 }
 
@@ -114,9 +113,8 @@ static char *document(const app_def *app, const app_state *st) {
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
   char *fields = json_dumps(doc, JSON_COMPACT), *text;
-  if (asprintf(&text, "%.*s,\"resources\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
-               st->resources ? st->resources : "[]", st->hist.entries ? st->hist.entries : "[]") < 0)
-    abort();
+  text = heap_printf("%.*s,\"resources\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
+                     st->resources ? st->resources : "[]", st->hist.entries ? st->hist.entries : "[]");
   json_decref(doc);
   free(fields);
   free(repo);

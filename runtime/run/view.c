@@ -10,6 +10,7 @@
  * git says (then the comparison needs no request). */
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 #include "live.h"
 #include "run/internal.h"
@@ -73,9 +74,8 @@ static bool kind_synced(const char *api, const char *kind, void *ctx) {
   completeness *c = ctx;
   if (cache_synced(c->cache, api, kind, NULL)) return true;
   char *err = cache_error(c->cache, api, kind, NULL);
-  if (asprintf(&c->why, "the live view of %s %s is %s%s", api, kind, err ? "not synced: " : "still listing",
-               err ? err : "") < 0)
-    abort();
+  c->why =
+      heap_printf("the live view of %s %s is %s%s", api, kind, err ? "not synced: " : "still listing", err ? err : "");
   free(err);
   return false;
 }
@@ -102,7 +102,7 @@ bool run_view_complete(run_dest *d, const compile_result *objs, double timeout_s
  * was read. */
 static char *key_of(const char *api, const char *kind, const char *ns, const char *name) {
   char *key;
-  if (asprintf(&key, "%s %s %s/%s", api, kind, ns ? ns : "", name) < 0) abort();
+  key = heap_printf("%s %s %s/%s", api, kind, ns ? ns : "", name);
   return key;
 }
 

@@ -61,8 +61,7 @@ bool serve_secret_equal(const char *given, const char *secret) {
 }
 
 static serve_reply text(unsigned status, const char *body) {
-  char *copy = strdup(body);
-  if (!copy) abort();
+  char *copy = heap_strdup(body);
   return (serve_reply){.status = status, .body = copy, .type = "text/plain; charset=utf-8"};
 }
 
@@ -83,8 +82,7 @@ static serve_reply readyz(serve *s, const serve_request *r) {
 
 static serve_reply metrics_page(serve *s, const serve_request *r) {
   if (!is_get(r)) return serve_method_not_allowed("GET, HEAD");
-  char *body = s->opts.metrics ? metrics_text(s->opts.metrics) : strdup("");
-  if (!body) abort();
+  char *body = s->opts.metrics ? metrics_text(s->opts.metrics) : heap_strdup("");
   return (serve_reply){.status = MHD_HTTP_OK, .body = body, .type = "text/plain; version=0.0.4; charset=utf-8"};
 }
 
@@ -219,12 +217,6 @@ static bool listen_address(const serve_opts *o, struct sockaddr_storage *sa, uns
   return true;
 }
 
-static char *copy(const char *s) {
-  char *c = s ? strdup(s) : NULL;
-  if (s && !c) abort();
-  return c;
-}
-
 static int fail(serve *s, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(serve *s, char **err, const char *fmt, ...) {
@@ -238,11 +230,10 @@ static int fail(serve *s, char **err, const char *fmt, ...) {
 
 int serve_start(serve **out, const serve_opts *o, char **err) {
   *out = NULL;
-  serve *s = calloc(1, sizeof *s);
-  if (!s) abort();
+  serve *s = heap_calloc(1, sizeof *s);
   s->opts = *o;
-  s->opts.token = copy(o->token);
-  s->opts.webhook_secret = copy(o->webhook_secret);
+  s->opts.token = heap_strdup(o->token);
+  s->opts.webhook_secret = heap_strdup(o->webhook_secret);
   if (!s->opts.max_body) s->opts.max_body = DEFAULT_MAX_BODY;
   declare_metrics(s);
   if (o->port > 65535) return fail(s, err, "port %u is out of range", o->port);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 #include "internal.h"
 
@@ -32,21 +33,15 @@ void source_creds_free(source_creds *c) {
   free(c);
 }
 
-static char *copy_or_null(const char *s) {
-  char *out = s ? strdup(s) : NULL;
-  if (s && !out) abort();
-  return out;
-}
-
 void source_creds_merge(source_creds *out, const source_creds *c, const source_creds *fill) {
   static const source_creds none;
   if (!c) c = &none;
   *out = (source_creds){
-      copy_or_null(c->username ? c->username : fill->username),
-      copy_or_null(c->password ? c->password : fill->password),
-      copy_or_null(c->ssh_key ? c->ssh_key : fill->ssh_key),
-      copy_or_null(c->ssh_passphrase ? c->ssh_passphrase : fill->ssh_passphrase),
-      copy_or_null(c->known_hosts ? c->known_hosts : fill->known_hosts),
+      heap_strdup(c->username ? c->username : fill->username),
+      heap_strdup(c->password ? c->password : fill->password),
+      heap_strdup(c->ssh_key ? c->ssh_key : fill->ssh_key),
+      heap_strdup(c->ssh_passphrase ? c->ssh_passphrase : fill->ssh_passphrase),
+      heap_strdup(c->known_hosts ? c->known_hosts : fill->known_hosts),
   };
 }
 
@@ -62,7 +57,7 @@ static int read_cred(const char *path, char **slot, bool one_line, char **err) {
   size_t len;
   *slot = kube_read_file(path, MAX_CRED_FILE, &len);
   if (!*slot) {
-    if (asprintf(err, "cannot read %s: %s", path, strerror(errno)) < 0) abort();
+    *err = heap_printf("cannot read %s: %s", path, strerror(errno));
     return SOURCE_ERROR;
   }
   if (one_line) trim_end(*slot);
@@ -89,8 +84,7 @@ bool source_key_is_rsa(const char *key) {
 }
 
 int source_creds_from_files(source_creds **out, const source_cred_files *f, char **err) {
-  source_creds *c = calloc(1, sizeof *c);
-  if (!c) abort();
+  source_creds *c = heap_calloc(1, sizeof *c);
   int rc = read_cred(f->username_file, &c->username, true, err);
   if (!rc) rc = read_cred(f->password_file, &c->password, true, err);
   if (!rc) rc = read_cred(f->token_file, &c->password, true, err);
@@ -111,7 +105,7 @@ static int secret_value(const json_t *data, const char *key, char **slot, const 
   if (!json_object_get(data, key) || *slot) return 0;
   *slot = b64 ? kube_base64_decode(b64, NULL) : NULL;
   if (*slot) return 0;
-  if (asprintf(err, "Secret %s: data.%s is not base64", secret, key) < 0) abort();
+  *err = heap_printf("Secret %s: data.%s is not base64", secret, key);
   return SOURCE_ERROR;
 }
 
@@ -120,8 +114,7 @@ int source_creds_from_secret_object(source_creds **out, const json_t *secret, ch
   const char *ns = kube_meta_str(secret, "namespace"), *id = kube_meta_str(secret, "name");
   char name[256];
   snprintf(name, sizeof name, "%s/%s", ns ? ns : "", id ? id : "");
-  source_creds *c = calloc(1, sizeof *c);
-  if (!c) abort();
+  source_creds *c = heap_calloc(1, sizeof *c);
   /* With an ssh key, Flux reads "password" as the key's passphrase. */
   char **password = json_object_get(data, "identity") ? &c->ssh_passphrase : &c->password;
   int rc = secret_value(data, "username", &c->username, name, err);
@@ -142,7 +135,7 @@ int source_creds_from_secret(source_creds **out, kube_client *k, const char *ns,
   int rc = kube_get(k, "v1", "Secret", ns, name, &secret);
   if (rc != KUBE_OK) {
     *out = NULL;
-    if (asprintf(err, "cannot read Secret %s/%s: %s", ns, name, kube_last_error(k)) < 0) abort();
+    *err = heap_printf("cannot read Secret %s/%s: %s", ns, name, kube_last_error(k));
     return rc == KUBE_ENOTFOUND ? SOURCE_ENOTFOUND : SOURCE_ERROR;
   }
   rc = source_creds_from_secret_object(out, secret, err);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include "plumb/arena.h"
 
 #include "internal.h"
 
@@ -61,9 +62,9 @@ static int on_certificate(git_cert *cert, int valid, const char *host, void *pay
   const char *known = f->s->creds.known_hosts;
   int rc = SOURCE_EHOSTKEY;
   if (!known) {
-    if (asprintf(&f->hostkey_why, "host key for %s not checked: no known_hosts given", host) < 0) abort();
+    f->hostkey_why = heap_printf("host key for %s not checked: no known_hosts given", host);
   } else if (!(hk->type & GIT_CERT_SSH_RAW)) {
-    if (asprintf(&f->hostkey_why, "host key for %s not checked: libgit2 did not show it", host) < 0) abort();
+    f->hostkey_why = heap_printf("host key for %s not checked: libgit2 did not show it", host);
   } else {
     rc = source_known_host(known, host, f->s->port, (const unsigned char *)hk->hostkey, hk->hostkey_len,
                            &f->hostkey_why);
@@ -114,7 +115,7 @@ static int on_progress(const git_indexer_progress *p, void *payload) { return 0;
 /* The cache's shallow file: the commits whose parents it lacks. */
 static char *shallow_path(const source_repo *s) {
   char *path;
-  if (asprintf(&path, "%sshallow", git_repository_path(s->repo)) < 0) abort();
+  path = heap_printf("%sshallow", git_repository_path(s->repo));
   return path;
 }
 
@@ -133,7 +134,7 @@ static int shallow_roots(source_repo *s, char **roots) {
 /* The shallow file at path replaced with roots, through git's lock file. */
 static int write_shallow_roots(source_repo *s, const char *path, const char *roots) {
   char *lock;
-  if (asprintf(&lock, "%s.lock", path) < 0) abort();
+  lock = heap_printf("%s.lock", path);
   FILE *f = fopen(lock, "wx");
   bool ok = f && fputs(roots, f) >= 0;
   if (f && fclose(f) != 0) ok = false;

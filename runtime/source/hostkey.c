@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 #include "internal.h"
 
@@ -105,8 +106,7 @@ int source_known_host(const char *known_hosts, const char *host, int port, const
   snprintf(name, sizeof name, port == 22 ? "%s" : "[%s]:%d", host, port);
   verdict v = {0};
   key_type(key, len, v.type);
-  char *text = strdup(known_hosts ? known_hosts : "");
-  if (!text) abort();
+  char *text = heap_strdup(known_hosts ? known_hosts : "");
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
     check_line(line, name, key, len, &v);
   free(text);
@@ -119,6 +119,6 @@ int source_known_host(const char *known_hosts, const char *host, int port, const
                           " showed its %s key (give every key of the server, as ssh-keyscan prints them)"
                         : "host key for %s not in known_hosts";
   if (!fmt) return 0;
-  if (asprintf(why, fmt, name, v.type) < 0) abort();
+  *why = heap_printf(fmt, name, v.type);
   return SOURCE_EHOSTKEY;
 }

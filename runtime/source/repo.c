@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "plumb/arena.h"
 
 #include "internal.h"
 
@@ -27,7 +28,7 @@ const char *source_cache_path(const source_repo *s) { return s->cache_path; }
 
 static int open_cache(source_repo *s, const char *cache_dir, char **err) {
   if (mkdir(cache_dir, 0700) != 0 && errno != EEXIST) {
-    if (asprintf(err, "cannot create the cache %s: %s", cache_dir, strerror(errno)) < 0) abort();
+    *err = heap_printf("cannot create the cache %s: %s", cache_dir, strerror(errno));
     return SOURCE_ERROR;
   }
   /* libgit2 1.8's ssh transport reads ~/.ssh/known_hosts to pick the type
@@ -38,11 +39,11 @@ static int open_cache(source_repo *s, const char *cache_dir, char **err) {
   git_libgit2_opts(GIT_OPT_SET_HOMEDIR, cache_dir);
   char hash[65];
   source_sha256_hex(s->url, hash);
-  if (asprintf(&s->cache_path, "%s/%s.git", cache_dir, hash) < 0) abort();
+  s->cache_path = heap_printf("%s/%s.git", cache_dir, hash);
   int rc = git_repository_open_bare(&s->repo, s->cache_path);
   if (rc == GIT_ENOTFOUND) rc = git_repository_init(&s->repo, s->cache_path, 1);
   if (rc == 0) return 0;
-  if (asprintf(err, "cannot open the cache %s for %s: %s", s->cache_path, s->url, source_git_error()) < 0) abort();
+  *err = heap_printf("cannot open the cache %s for %s: %s", s->cache_path, s->url, source_git_error());
   return SOURCE_ERROR;
 }
 
@@ -60,8 +61,7 @@ static void bound_libgit2(void) {
 int source_open(source_repo **out, const source_opts *o, char **err) {
   git_libgit2_init();
   bound_libgit2();
-  source_repo *s = calloc(1, sizeof *s);
-  if (!s) abort();
+  source_repo *s = heap_calloc(1, sizeof *s);
   s->url = source_scrub_url(o->url);
   source_url_parts parts;
   source_url_split(o->url, &parts);

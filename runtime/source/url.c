@@ -5,12 +5,12 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "plumb/arena.h"
 
 #include "internal.h"
 
 static char *copy_n(const char *s, size_t n) {
-  char *out = strndup(s, n);
-  if (!out) abort();
+  char *out = heap_strndup(s, n);
   return out;
 }
 
@@ -37,8 +37,7 @@ char *source_scrub_url(const char *url) {
   const char *at = auth ? memrchr(auth, '@', len) : NULL;
   if (!at || !hides_userinfo(url, auth, (size_t)(at - auth))) return copy_n(url, strlen(url));
   size_t head = (size_t)(auth - url), tail = strlen(at + 1);
-  char *out = malloc(head + tail + 1);
-  if (!out) abort();
+  char *out = heap_alloc(head + tail + 1);
   memcpy(out, url, head);
   memcpy(out + head, at + 1, tail + 1);
   return out;
@@ -131,7 +130,7 @@ char *source_url_key(const char *url) {
     if (plen >= 4 && strncmp(path + plen - 4, ".git", 4) == 0) plen -= 4, trimmed = true;
   }
   char *key;
-  if (asprintf(&key, "%.*s/%.*s", (int)hlen, host, (int)plen, path) < 0) abort();
+  key = heap_printf("%.*s/%.*s", (int)hlen, host, (int)plen, path);
   for (size_t i = 0; i < hlen; i++) key[i] = (char)tolower((unsigned char)key[i]);
   return key;
 }
