@@ -4,7 +4,7 @@
 #include <string.h>
 #include "plumb/arena.h"
 
-#include "live.h"
+#include "compare/live.h"
 #include "run/internal.h"
 
 void run_metrics_declare(runner *r) {

@@ -12,7 +12,7 @@
 #include <string.h>
 #include "plumb/arena.h"
 
-#include "live.h"
+#include "compare/live.h"
 #include "run/internal.h"
 
 static const char *res_str(const compile_result *objs, size_t i, const char *path) {

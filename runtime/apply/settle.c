@@ -6,7 +6,7 @@
 #include <time.h>
 #include "plumb/arena.h"
 
-#include "live.h"
+#include "compare/live.h"
 
 static double now(void) {
   struct timespec t;

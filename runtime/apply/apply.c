@@ -17,7 +17,7 @@
 
 #include "plumb/arena.h"
 #include "kube/convert.h"
-#include "live.h"
+#include "compare/live.h"
 #include "plumb/waves.h"
 #include "settle.h"
 
