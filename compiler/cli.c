@@ -22,7 +22,7 @@ const char cli_usage[] =
     "                       server-side apply the environment to a cluster\n"
     "  run REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
     "      [--listen ADDR:PORT] [--token-file F] [--webhook-secret-file F]\n"
-    "      [--lease-duration D] [--kubeconfig F] [--context C]\n"
+    "      [--lease-duration D] [--compile-limits LIST] [--kubeconfig F] [--context C]\n"
     "                       keep clusters equal to git: the applications\n"
     "                       REPO declares at PATH (docs/runtime.md)\n"
     "  status [APP] [-o json] [--server URL] [--token-file F]\n"
@@ -56,6 +56,7 @@ int cli_parse(cli *c, int argc, char **argv) {
                         : strcmp(a, "--token-file") == 0                   ? &c->token_file
                         : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
                         : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
+                        : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits
                         : strcmp(a, "--server") == 0                       ? &c->server
                         : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
                                                                            : NULL;

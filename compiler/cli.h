@@ -24,7 +24,7 @@ typedef struct {
   /* run */
   const char *config_path, *revision, *cache_dir;
   bool once;
-  const char *listen, *token_file, *webhook_secret_file, *lease_duration;
+  const char *listen, *token_file, *webhook_secret_file, *lease_duration, *compile_limits;
   /* status, sync, history, rollback */
   const char *server;
   const char *args[4]; /* positional arguments */

@@ -51,6 +51,8 @@ status_is "unknown command" 2 $PLUMB frobnicate
 status_is "unknown flag" 2 $PLUMB build --frob examples/nginx/envs/dev
 status_is "bad output format" 2 $PLUMB build -o xml examples/nginx/envs/dev
 status_is "explain unknown resource" 1 $PLUMB explain examples/nginx/envs/dev Deployment/nope
+status_is "run refuses malformed compile limits" 2 $PLUMB run . --once --compile-limits cpu=forever
+check "and says what they take" sh -c "$PLUMB run . --once --compile-limits cpu=forever 2>&1 | grep -q 'compile-limits takes memory=SIZE'"
 
 # Several envs in one directory: --env picks one, without it is an error.
 mkdir -p "$tmp/two"
