@@ -256,41 +256,48 @@ static bool get_fields(reader *r, value *obj) {
   return true;
 }
 
-static bool get_content(reader *r, value *v) {
+/* Made with value.h's constructors, as the compile made it: they keep
+ * what a value knows of itself beside its content. */
+static bool get_content(reader *r, value_kind kind, pos at, value **v) {
   uint64_t u;
   size_t n;
-  switch (v->kind) {
-  case V_NULL: return true;
+  double f;
+  switch (kind) {
+  case V_NULL: *v = value_null(r->a, at); return true;
   case V_BOOL:
     if (!get_small(r, 1, &u)) return false;
-    v->u.b = u;
+    *v = value_bool(r->a, at, u);
     return true;
   case V_INT:
     if (!get_u(r, &u)) return false;
-    v->u.i = (int64_t)u;
+    *v = value_int(r->a, at, (int64_t)u);
     return true;
   case V_FLOAT:
-    if ((size_t)(r->end - r->p) < sizeof v->u.f) return fail(r, "truncated");
-    memcpy(&v->u.f, r->p, sizeof v->u.f);
-    r->p += sizeof v->u.f;
+    if ((size_t)(r->end - r->p) < sizeof f) return fail(r, "truncated");
+    memcpy(&f, r->p, sizeof f);
+    r->p += sizeof f;
+    *v = value_float(r->a, at, f);
     return true;
   case V_STRING:
-    if (!get_bytes(r, &v->u.str.s, &n)) return false;
-    v->u.str.len = n;
+    if (!get_count(r, &n)) return false;
+    *v = value_string(r->a, at, (const char *)r->p, n);
+    r->p += n;
     return true;
-  case V_LIST: return get_items(r, v);
-  case V_OBJECT: return get_fields(r, v);
+  case V_LIST: return get_items(r, *v = value_list(r->a, at));
+  case V_OBJECT: return get_fields(r, *v = value_object(r->a, at));
   default: return fail(r, "a value of no known kind");
   }
 }
 
 static bool get_new_value(reader *r, value **v) {
   uint64_t kind, flags;
+  pos at;
   if (++r->depth > COMPILE_WIRE_MAX_DEPTH) return fail(r, "values nested too deeply");
-  if (!get_small(r, V_OBJECT, &kind) || !get_small(r, FLAG_NAME_HASH | FLAG_LITERAL, &flags)) return false;
-  *v = arena_alloc(r->a, sizeof **v);
-  **v = (value){.kind = (value_kind)kind, .name_hash = flags & FLAG_NAME_HASH, .literal = flags & FLAG_LITERAL};
-  if (!get_pos(r, &(*v)->at) || !get_content(r, *v)) return false;
+  if (!get_small(r, V_OBJECT, &kind) || !get_small(r, FLAG_NAME_HASH | FLAG_LITERAL, &flags) || !get_pos(r, &at) ||
+      !get_content(r, (value_kind)kind, at, v))
+    return false;
+  (*v)->name_hash = flags & FLAG_NAME_HASH;
+  (*v)->literal = flags & FLAG_LITERAL;
   r->depth--;
   r->values = room(r->values, r->nvalues, &r->capvalues, sizeof *r->values);
   r->values[r->nvalues++] = *v;
