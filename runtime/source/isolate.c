@@ -34,7 +34,9 @@
 #include "plumb/app.h"
 #include "internal.h"
 
-enum { STDERR_KEPT = 4096 }; /* of the child's stderr: enough for its last words */
+/* Of the child's stderr, the start: where an allocator says it ran out
+ * ("plumb: out of memory", AddressSanitizer's report) before its stack. */
+enum { STDERR_KEPT = 16 << 10 };
 
 const source_limits source_default_limits = {.memory_mib = 1536, .cpu_s = 60, .wall_s = 90, .files = 64};
 
@@ -171,25 +173,21 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* What the child sent: its result's bytes, the end of its stderr. */
+/* What the child sent: its result's bytes, the start of its stderr. */
 typedef struct {
   buf result, err;
   size_t max; /* of result */
   bool too_large, timed_out;
 } reading;
 
-/* Reads what is there of fd into b; false at its end. */
+/* Reads what is there of fd into b, up to keep bytes in all; false at
+ * its end. */
 static bool drain(int fd, buf *b, size_t keep) {
   char chunk[65536];
   ssize_t n = read(fd, chunk, sizeof chunk);
   if (n < 0) return errno == EINTR || errno == EAGAIN;
   if (n == 0) return false;
-  buf_put(b, chunk, (size_t)n);
-  if (b->len > keep) { /* the end says most: keep it */
-    memmove(b->data, b->data + b->len - keep, keep);
-    b->len = keep;
-    b->data[keep] = '\0';
-  }
+  if (b->len < keep) buf_put(b, chunk, (size_t)n < keep - b->len ? (size_t)n : keep - b->len);
   return true;
 }
 
@@ -209,7 +207,9 @@ static void read_child(const source_limits *l, int out, int err, reading *rd) {
       tick = now() + 1;
       continue;
     }
-    if (poll(p, 2, (int)((until - t) * 1000) + 1) < 0 && errno != EINTR) return;
+    int ready = poll(p, 2, (int)((until - t) * 1000) + 1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return;
     if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !drain(out, &rd->result, SIZE_MAX)) p[0].fd = -1;
     if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && !drain(err, &rd->err, STDERR_KEPT)) p[1].fd = -1;
     if (rd->result.len > rd->max) {
