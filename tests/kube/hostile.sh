@@ -10,10 +10,7 @@ repo=$work/deploy
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
 mode() { $K -n hostile-good get configmap settings -o jsonpath='{.data.mode}'; }
-is() { [ "$("$1")" = "$2" ]; } # is FUNCTION WANT
-p() { $PLUMB "$@" --server "$url" --token-file "$work/token"; }
 env_of() { # env_of APP NAMESPACE MODE: a Namespace and a ConfigMap
   mkdir -p "$repo/$1"
   cat >"$repo/$1/main.plumb" <<EOP
@@ -109,12 +106,8 @@ p sync bad >/dev/null
 fixed() { [ "$($K -n hostile-bad get configmap settings -o jsonpath='{.data.mode}')" = fixed ]; }
 if eventually fixed; then ok; else no "a fixed commit syncs the application again"; fi
 
-kill "$pid"
-wait "$pid"
-rc=$?
+stop_runtime "$pid" "$work/run.log"
 pid=
-same "SIGTERM stops it cleanly (exit 0, nothing leaked)" 0 echo "$rc"
-[ "$rc" = 0 ] || tail -20 "$work/run.log"
 
 $K delete namespace hostile-good hostile-bad --wait=false >/dev/null 2>&1
 $K delete configmap plumb-history-good plumb-history-bad >/dev/null 2>&1

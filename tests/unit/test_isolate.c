@@ -63,27 +63,30 @@ static void a_failed_compile_keeps_its_messages(void **state) {
   compile_free(r);
 }
 
+/* compile(ctx) under l gives no result, but why, lasting or not. */
+static void assert_stopped(const source_limits *l, compile_result *(*compile)(void *), void *ctx, const char *want,
+                           bool lasting_want) {
+  char *why;
+  bool lasting;
+  assert_null(isolated(l, compile, ctx, &why, &lasting));
+  assert_string_equal(why, want);
+  assert_int_equal(lasting, lasting_want);
+  free(why);
+}
+
 static void a_loop_is_stopped_by_the_cpu_limit(void **state) {
   source_limits l = source_default_limits;
   l.cpu_s = 1;
-  char *why;
-  bool lasting;
-  assert_null(isolated(&l, compile_text, HOSTILE_BURN, &why, &lasting));
-  assert_string_equal(why, "exceeded its CPU time limit of 1 s");
-  assert_true(lasting);
-  free(why);
+  assert_stopped(&l, compile_text, HOSTILE_BURN, "exceeded its CPU time limit of 1 s", true);
 }
 
 static void memory_is_stopped_by_the_memory_limit(void **state) {
   source_limits l = source_default_limits;
   l.memory_mib = 64;
+  assert_stopped(&l, compile_text, HOSTILE_SWALLOW, "exceeded its memory limit of 64 MiB", true);
+  /* The same with room compiles. */
   char *why;
   bool lasting;
-  assert_null(isolated(&l, compile_text, HOSTILE_SWALLOW, &why, &lasting));
-  assert_string_equal(why, "exceeded its memory limit of 64 MiB");
-  assert_true(lasting);
-  free(why);
-  /* The same with room compiles. */
   compile_result *r = isolated(&source_default_limits, compile_text, HOSTILE_SWALLOW, &why, &lasting);
   assert_null(why);
   assert_int_equal(r->nres, 1);
@@ -100,24 +103,14 @@ static void a_hang_is_stopped_by_the_wall_clock(void **state) {
   l.wall_s = 2;
   l.waiting = count_wait;
   waits = 0;
-  char *why;
-  bool lasting;
-  assert_null(isolated(&l, hang, NULL, &why, &lasting));
-  assert_string_equal(why, "was stopped after 2 s, its time limit");
-  assert_false(lasting);
+  assert_stopped(&l, hang, NULL, "was stopped after 2 s, its time limit", false);
   assert_true(waits >= 1);
-  free(why);
 }
 
 static _Noreturn compile_result *crash(void *ctx) { abort(); }
 
 static void a_crash_is_a_crash(void **state) {
-  char *why;
-  bool lasting;
-  assert_null(isolated(&source_default_limits, crash, NULL, &why, &lasting));
-  assert_string_equal(why, "crashed (Aborted)");
-  assert_true(lasting);
-  free(why);
+  assert_stopped(&source_default_limits, crash, NULL, "crashed (Aborted)", true);
 }
 
 /* What the child can reach, as an env's name: the parent's socket, its
