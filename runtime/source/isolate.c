@@ -129,6 +129,14 @@ static void set_limit(int resource, rlim_t soft, rlim_t hard) {
   if (setrlimit(resource, &(struct rlimit){soft, hard}) != 0) _exit(1);
 }
 
+/* When the container's memory runs out before the limit, the kernel
+ * kills the child, not the runtime: any process may raise its own score. */
+static void die_first(void) {
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY);
+  if (fd >= 0 && write(fd, "1000", 4) < 0) _exit(1);
+  if (fd >= 0) close(fd);
+}
+
 static void limit(const source_limits *l, size_t data) {
   set_limit(RLIMIT_CORE, 0, 0);
   /* SIGXCPU at the limit; SIGKILL a second later if it is caught. */
@@ -160,6 +168,7 @@ static _Noreturn void run_child(const job *j, pid_t parent, int out, int err) {
   close_others(out, dir);
   free(dir);
   limit(j->l, j->data);
+  die_first();
   clearenv();
   compile_result *r = j->compile(j->ctx);
   _exit(compile_result_write(out, r) == 0 ? 0 : 1);
@@ -244,6 +253,9 @@ static char *judge(const source_limits *l, const reading *rd, int status, const 
     return heap_printf("exceeded its memory limit of %s", mem_text(l, mem, sizeof mem));
   if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT)
     return heap_printf("crashed (%s)", strsignal(sig));
+  /* Not by the runtime, nor for CPU: what the kernel does when a
+   * container's memory runs out, which the next try would meet again. */
+  if (sig == SIGKILL) return heap_printf("was killed (SIGKILL): its container ran out of memory?");
   if (sig) {
     *lasting = false;
     return heap_printf("was killed (%s)", strsignal(sig));

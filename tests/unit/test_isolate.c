@@ -113,15 +113,30 @@ static void a_crash_is_a_crash(void **state) {
   assert_stopped(&source_default_limits, crash, NULL, "crashed (Aborted)", true);
 }
 
+static _Noreturn compile_result *killed(void *ctx) {
+  raise(SIGKILL);
+  abort();
+}
+
+/* As the kernel kills when a container's memory runs out: lasting. */
+static void a_kill_reads_as_the_containers_memory(void **state) {
+  assert_stopped(&source_default_limits, killed, NULL, "was killed (SIGKILL): its container ran out of memory?", true);
+}
+
 /* What the child can reach, as an env's name: the parent's socket, its
- * environment, files beyond the limit. */
+ * environment, files beyond the limit; and whether it is the first the
+ * kernel kills when memory runs out. */
 static compile_result *look_around(void *ctx) {
   bool closed = fcntl(*(int *)ctx, F_GETFD) < 0; /* before its number is taken again */
+  char score[16] = "";
+  FILE *f = fopen("/proc/self/oom_score_adj", "r");
+  if (f && !fgets(score, sizeof score, f)) *score = '\0';
+  if (f) fclose(f);
   int opened = 0;
   while (open("/dev/null", O_RDONLY) >= 0) opened++;
   char text[128];
-  snprintf(text, sizeof text, "env %s_%s_%s {}\n", closed ? "closed" : "open", getenv("HOME") ? "env" : "noenv",
-           opened < 32 ? "few" : "many");
+  snprintf(text, sizeof text, "env %s_%s_%s_%s {}\n", closed ? "closed" : "open", getenv("HOME") ? "env" : "noenv",
+           opened < 32 ? "few" : "many", strcmp(score, "1000\n") == 0 ? "first" : "later");
   return compile_text(text);
 }
 
@@ -135,7 +150,7 @@ static void the_child_has_no_connection_environment_or_files(void **state) {
   bool lasting;
   compile_result *r = isolated(&l, look_around, &sock, &why, &lasting);
   assert_null(why);
-  assert_string_equal(r->env, "closed_noenv_few");
+  assert_string_equal(r->env, "closed_noenv_few_first");
   assert_true(fcntl(sock, F_GETFD) >= 0); /* the parent's is open */
   compile_free(r);
   close(sock);
@@ -170,6 +185,7 @@ int main(void) {
       cmocka_unit_test(memory_is_stopped_by_the_memory_limit),
       cmocka_unit_test(a_hang_is_stopped_by_the_wall_clock),
       cmocka_unit_test(a_crash_is_a_crash),
+      cmocka_unit_test(a_kill_reads_as_the_containers_memory),
       cmocka_unit_test(the_child_has_no_connection_environment_or_files),
       cmocka_unit_test(no_child_is_left_behind),
       cmocka_unit_test(limits_are_read_from_their_flag),
