@@ -14,7 +14,10 @@
  * (API servers, git remotes, its HTTP port) is in its reach; it empties
  * its environment, and dies with the runtime. Only the thread that forks
  * exists in the child: it is the one thread that uses libgit2, and glibc
- * makes malloc safe after a fork. */
+ * makes malloc safe after a fork. A lock another thread held at the fork
+ * (OpenSSL's, which the compiler's sha256 takes and the HTTP clients'
+ * TLS too) would hang the child: the wall clock ends that, and the compile
+ * is tried again, as a failure of the moment. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
