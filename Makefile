@@ -119,6 +119,11 @@ cluster-down:
 bench: build/plumb
 	sh bench/run.sh
 
+# What compiling in a child process costs (bench/README.md).
+build/bench/isolate: bench/isolate.c $(OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ $< $(OBJ) $(LIBS)
+
 clean:
 	rm -rf build
 

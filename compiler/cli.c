@@ -52,7 +52,7 @@ static const cli_command commands[] = {
     {"run",
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
      "[--listen ADDR:PORT] [--token-file F] [--webhook-secret-file F]\n"
-     "[--lease-duration D] [--kubeconfig F] [--context C]",
+     "[--lease-duration D] [--compile-limits LIST] [--kubeconfig F] [--context C]",
      "keep clusters equal to git: the applications\n"
      "REPO declares at PATH (docs/runtime.md)",
      "  --config-path PATH the env of REPO that declares the applications (default .)\n"
@@ -62,7 +62,9 @@ static const cli_command commands[] = {
      "  --listen ADDR:PORT where to serve the API, probes, metrics (default :8080)\n"
      "  --token-file F     the API's bearer token\n"
      "  --webhook-secret-file F   the git webhooks' shared secret\n"
-     "  --lease-duration D how long the leader's Lease holds (default 15s)\n" CLUSTER_FLAGS,
+     "  --lease-duration D how long the leader's Lease holds (default 15s)\n"
+     "  --compile-limits LIST  what one compile may use, in a child process:\n"
+     "                     memory=1536Mi,cpu=60s,wall=90s,files=64 (docs/runtime.md)\n" CLUSTER_FLAGS,
      1, 1},
     {"status", "[APP] [-o json] [--server URL] [--token-file F]", "show the applications of a running plumb run",
      "Without APP, every application; with it, its objects too.\n\n" API_FLAGS, 0, 1},
@@ -181,6 +183,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--token-file") == 0                   ? &c->token_file
          : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
          : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
+         : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits
          : strcmp(a, "--server") == 0                       ? &c->server
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
                                                             : NULL;

@@ -5,53 +5,21 @@
  * `plumb explain` follows (via, prev). A caller that keeps results (the
  * runtime, one or two per application) keeps a copy of the resources and
  * the sources instead, in an arena of their own, sized to fit. */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plumb/compile.h"
-
-/* Copies already made, by the original's address: a compile shares one
- * string among many places (a file name, an app name, an object key) and
- * one value too (a literal is built once, wherever it is used), and the
- * copies are shared the same way. Open addressing, at most half full. */
-typedef struct {
-  const void *from;
-  void *to;
-} copied;
+#include "ptrmap.h"
 
 typedef struct {
   arena *a;
-  copied *table;
-  size_t n, cap; /* cap: a power of two */
+  ptrmap copies; /* of strings and values, by the original's address */
 } keeper;
-
-static size_t slot(const keeper *k, const void *from) {
-  size_t i = (size_t)(((uintptr_t)from >> 4) * 0x9E3779B97F4A7C15u) & (k->cap - 1);
-  while (k->table[i].from && k->table[i].from != from) i = (i + 1) & (k->cap - 1);
-  return i;
-}
-
-static void *copy_of(const keeper *k, const void *from) { return k->cap ? k->table[slot(k, from)].to : NULL; }
-
-static void remember(keeper *k, const void *from, void *to) {
-  if (2 * (k->n + 1) > k->cap) {
-    keeper bigger = {.cap = k->cap ? 2 * k->cap : 256};
-    if (!(bigger.table = calloc(bigger.cap, sizeof *bigger.table))) abort();
-    for (size_t i = 0; i < k->cap; i++)
-      if (k->table[i].from) bigger.table[slot(&bigger, k->table[i].from)] = k->table[i];
-    free(k->table);
-    k->table = bigger.table;
-    k->cap = bigger.cap;
-  }
-  k->table[slot(k, from)] = (copied){from, to};
-  k->n++;
-}
 
 static const char *keep_name(keeper *k, const char *s) {
   if (!s) return NULL;
-  char *c = copy_of(k, s);
-  if (!c) remember(k, s, c = arena_strdup(k->a, s));
+  char *c = ptrmap_get(&k->copies, s);
+  if (!c) ptrmap_put(&k->copies, s, c = arena_strdup(k->a, s));
   return c;
 }
 
@@ -59,9 +27,9 @@ static const char *keep_name(keeper *k, const char *s) {
  * resource holds no function, so neither does v. Nothing changes a kept
  * value, so a value met again is its first copy. */
 static value *keep_value(keeper *k, const value *v) {
-  value *c = copy_of(k, v);
+  value *c = ptrmap_get(&k->copies, v);
   if (c) return c;
-  remember(k, v, c = arena_alloc(k->a, sizeof *c));
+  ptrmap_put(&k->copies, v, c = arena_alloc(k->a, sizeof *c));
   *c = (value){.kind = v->kind, .name_hash = v->name_hash, .literal = v->literal};
   c->at = (pos){keep_name(k, v->at.file), v->at.line, v->at.col};
   switch (v->kind) {
@@ -107,7 +75,7 @@ static compile_result *keep_into(arena *a, const compile_result *r) {
   kept->res = arena_alloc(a, r->nres * sizeof *kept->res);
   for (size_t i = 0; i < r->nres; i++)
     kept->res[i] = (compile_resource){keep_value(&k, r->res[i].obj), keep_name(&k, r->res[i].app)};
-  free(k.table);
+  ptrmap_free(&k.copies);
   return kept;
 }
 

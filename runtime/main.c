@@ -125,6 +125,13 @@ static int cmd_run(cli *c) {
             c->lease_duration);
     return 2;
   }
+  o.limits = source_default_limits;
+  char *err;
+  if (c->compile_limits && source_limits_parse(&o.limits, c->compile_limits, &err) != 0) {
+    fprintf(stderr, "plumb: %s\n", err);
+    free(err);
+    return 2;
+  }
   bool bad = false;
   char *token = read_secret(c->token_file, &bad), *secret = read_secret(c->webhook_secret_file, &bad);
   o.token = token;

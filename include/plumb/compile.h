@@ -69,4 +69,25 @@ compile_result *compile_keep(compile_result *r);
 compile_result *compile_eval(const char *root, const char *file, const char *text, size_t len);
 void compile_free(compile_result *r);
 
+/* ---- a result across a process boundary (compiler/wire.c) ----
+ *
+ * The runtime compiles in a child process and reads the result back: what
+ * compile_keep keeps (the env, the resources with their apps and every
+ * value with its position) and the diagnostics with the sources they
+ * quote, so that both read as in the compiling process. Strings and values
+ * the result shares are written once and shared again when read. */
+
+enum { COMPILE_WIRE_MAX_DEPTH = 10000 }; /* values nested deeper are refused */
+
+/* r's bytes, appended to out. A function (of compile_eval's value) is
+ * written as a kind only, which compile_result_decode refuses. */
+void compile_result_encode(const compile_result *r, buf *out);
+/* Writes r's bytes to fd, all of them: 0, or -1 with errno. */
+int compile_result_write(int fd, const compile_result *r);
+/* The result len bytes of another process stand for, or NULL with *why
+ * (static words) when they are not one: truncated, garbled, nested too
+ * deeply, a resource that is no object. The bytes are not trusted: what
+ * is read is bounded by len, and every count and reference checked. */
+compile_result *compile_result_decode(const void *data, size_t len, const char **why);
+
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "plumb/kube.h"
+#include "plumb/source.h"
 
 typedef struct {
   const char *repo;      /* the config repository: a URL or a local path */
@@ -36,6 +37,7 @@ typedef struct {
   /* Where applications' clusters named by a context are looked up: a
    * kubeconfig file, or NULL for $KUBECONFIG or ~/.kube/config. */
   const char *kubeconfig;
+  source_limits limits; /* of each compile, which runs in a child process */
 } run_opts;
 
 /* Runs until SIGTERM or SIGINT, serving the HTTP port, or one pass with

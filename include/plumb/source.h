@@ -14,6 +14,7 @@
 #define PLUMB_SOURCE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "plumb/compile.h"
@@ -122,14 +123,49 @@ int source_resolve(source_repo *s, const char *rev, source_rev *out);
  * "." the root itself) in tree: what changes when a commit touches path. */
 int source_path_id(source_repo *s, const char *tree, const char *path, char out[41]);
 
+/* ---- compiling in a child process (runtime/source/isolate.c) ------------ */
+
+/* What a compile may use; a 0 leaves that one unlimited. */
+typedef struct {
+  size_t memory_mib; /* memory it allocates, on top of what the runtime had */
+  int cpu_s;         /* CPU time */
+  int wall_s;        /* time the runtime waits for it */
+  int files;         /* files open at once */
+  /* Called about every second while the runtime waits (the runtime renews
+   * its Lease), with ctx; NULL for none. */
+  void (*waiting)(void *ctx);
+  void *ctx;
+} source_limits;
+
+/* 1536 MiB (the compiler stops itself at 1 GiB of values with an error of
+ * its own; this is for what that does not count), 60 s of CPU, 90 s, 64
+ * files. */
+extern const source_limits source_default_limits;
+
+/* Sets the limits text names ("memory=512Mi,cpu=30s,wall=1m,files=64",
+ * any of them) in l: 0, or -1 with *err (caller frees). */
+int source_limits_parse(source_limits *l, const char *text, char **err);
+
+/* Runs compile(ctx) in a child process under l and returns its result,
+ * read back (compile_keep's copy), or NULL with *why (caller frees) saying
+ * what the compile did instead, in words that follow "the compile":
+ * "exceeded its CPU time limit of 60 s". *lasting when the same compile
+ * would do it again (a limit it exceeds, a crash), not when it was the
+ * moment's (the wall clock on a loaded machine, a kill from outside). The
+ * child keeps open only the files under keep_dir (may be NULL), and none
+ * of the runtime's connections. */
+compile_result *source_isolate(const source_limits *l, const char *keep_dir, compile_result *(*compile)(void *ctx),
+                               void *ctx, char **why, bool *lasting);
+
 /* ---- compiling from a tree (runtime/source/build.c) --------------------- */
 
 /* Compile results by (tree, path, env): a tree id names its content, so an
  * unchanged tree is never read or compiled twice. Keeps the `max` most
- * recently used results. */
+ * recently used results. Compiles run in a child process under limits
+ * (borrowed; NULL: source_default_limits). */
 typedef struct source_builds source_builds;
 
-source_builds *source_builds_new(size_t max);
+source_builds *source_builds_new(size_t max, const source_limits *limits);
 void source_builds_free(source_builds *b);
 /* Lookups answered from the cache, and those that compiled. */
 void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
@@ -139,7 +175,10 @@ void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
  * of it, reading only the blobs of the files it imports or reads. Symlinks
  * are followed inside the tree; reading one that leaves it fails as on
  * disk. *out has the compile's own diagnostics; without any, it is what
- * compile_keep keeps (no explain history). It is owned by b and lives until
+ * compile_keep keeps (no explain history). A compile that exceeds a limit
+ * or crashes has that as its one error ("the compile of envs/dev at tree
+ * 1a2b3c4 exceeded its CPU time limit of 60 s"), kept as a result is; one
+ * stopped by the wall clock fails with SOURCE_ERROR, to be tried again. It is owned by b and lives until
  * the next source_compile with b or source_builds_free. */
 int source_compile(source_repo *s, source_builds *b, const char *tree, const char *path, const char *env,
                    const compile_result **out);

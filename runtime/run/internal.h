@@ -103,6 +103,7 @@ typedef struct {
   size_t nrepos;
   unsigned long round; /* of the loop: a repository is fetched once in each */
   char config_tree[41]; /* the config's tree the definitions come from */
+  source_limits limits; /* o->limits, and the Lease renewed while a compile runs */
   source_builds *config_builds;
   status_store *store;
   metrics *metrics;

@@ -217,6 +217,10 @@ static bool answer_requests(runner *r, double *next_config) {
 
 bool run_may_write(runner *r) { return !r->lease || lease_try(r->lease); }
 
+/* While a compile runs: a long one (up to its CPU limit) must not cost the
+ * Lease, which a standby would take after its duration. */
+static void keep_lease(void *r) { run_may_write(r); }
+
 /* Unique among replicas: in a pod its host name is the pod's name. */
 static char *identity(void) {
   char host[256] = "", *id;
@@ -359,8 +363,11 @@ static int run_once(runner *r) {
 }
 
 int run_main(kube_client *c, const run_opts *o) {
-  runner r = {.c = c, .o = o, .home = heap_strdup(kube_default_namespace(c)), .config_builds = source_builds_new(2),
+  runner r = {.c = c, .o = o, .home = heap_strdup(kube_default_namespace(c)), .limits = o->limits,
               .store = status_new(), .metrics = metrics_new()};
+  r.limits.waiting = keep_lease;
+  r.limits.ctx = &r;
+  r.config_builds = source_builds_new(2, &r.limits);
   run_metrics_declare(&r);
   int rc = 0;
   serve *srv = NULL;

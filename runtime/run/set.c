@@ -80,7 +80,7 @@ static void adopt(runner *r, app_def *defs, size_t n) {
     }
     apps[i] = (app_state){.name = heap_strdup(defs[i].name), .health = HEALTH_UNKNOWN,
                           /* a new tree makes a new result: the old is not needed */
-                          .builds = source_builds_new(1)};
+                          .builds = source_builds_new(1, &r->limits)};
     run_metrics_start_app(r, apps[i].name);
     if (history_load(r->c, r->home, apps[i].name, &apps[i].hist) != KUBE_OK)
       fprintf(r->o->out, "%s: cannot read its history: %s\n", apps[i].name, kube_last_error(r->c));

@@ -4,7 +4,8 @@
  * may read any file of the root, and a directory lists its files), but a
  * blob is read only when the compile reads that file: an application of a
  * repository that holds many reads its own few. Symlinks are resolved
- * inside the tree the way the compiler resolves them on disk. */
+ * inside the tree the way the compiler resolves them on disk. The compile
+ * itself runs in a child process, under limits (isolate.c). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,12 +182,14 @@ typedef struct build {
 struct source_builds {
   build *head; /* most recently used first */
   size_t n, max, hits, misses;
+  const source_limits *limits;
 };
 
-source_builds *source_builds_new(size_t max) {
+source_builds *source_builds_new(size_t max, const source_limits *limits) {
   source_builds *b = calloc(1, sizeof *b);
   if (!b) abort();
   b->max = max ? max : 1;
+  b->limits = limits ? limits : &source_default_limits;
   return b;
 }
 
@@ -237,16 +240,53 @@ static void insert(source_builds *b, build *e) {
   b->n--;
 }
 
-static int compile_tree(source_repo *s, git_tree *root, build *e) {
+/* What the child compiles: the tree's files, read by the parent. */
+typedef struct {
+  source_repo *s;
+  tree_reader *t;
+  const build *e;
+} tree_compile;
+
+/* In the child. The repository's credentials go first: the child's copy
+ * of them is all it could leak, and it needs none. What compile_keep would
+ * drop is not written: the parent keeps what it reads back. */
+static compile_result *compile_in_child(void *ctx) {
+  tree_compile *c = ctx;
+  source_creds_clear(&c->s->creds);
+  compile_reader reader = {read_blob, c->t};
+  return compile_files(c->t->files, c->t->n, &reader, c->e->path, c->e->env);
+}
+
+/* A result whose one error is msg. */
+static compile_result *failed(const char *msg) {
+  compile_result *r = calloc(1, sizeof *r);
+  if (!r) abort();
+  r->arena = arena_new();
+  diag_init(&r->diags, r->arena);
+  diag_error(&r->diags, (pos){0}, "%s", msg);
+  return r;
+}
+
+/* Into e->result, or a failure of the moment in s's words. */
+static int compile_isolated(source_repo *s, const source_limits *limits, tree_reader *t, build *e) {
+  char *why;
+  bool lasting;
+  e->result = source_isolate(limits, s->cache_path, compile_in_child, &(tree_compile){s, t, e}, &why, &lasting);
+  if (e->result) return 0;
+  char *msg = heap_printf("the compile of %s at tree %.7s %s", *e->path ? e->path : ".", e->tree, why);
+  if (lasting) e->result = failed(msg);
+  else source_fail(s, "%s", msg);
+  free(msg);
+  free(why);
+  return e->result ? 0 : SOURCE_ERROR;
+}
+
+static int compile_tree(source_repo *s, const source_limits *limits, git_tree *root, build *e) {
   arena *a = arena_new();
   tree_reader t = {.root = root, .a = a, .paths = loader_new_memory(a, NULL)};
   int rc = read_tree(&t, root, "", "", 0);
-  if (rc == 0) {
-    compile_reader reader = {read_blob, &t};
-    e->result = compile_keep(compile_files(t.files, t.n, &reader, e->path, e->env));
-  } else {
-    source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
-  }
+  if (rc == 0) rc = compile_isolated(s, limits, &t, e);
+  else source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
   arena_free(a);
   return rc ? SOURCE_ERROR : 0;
 }
@@ -271,7 +311,7 @@ int source_compile(source_repo *s, source_builds *b, const char *tree, const cha
   memcpy(e->tree, tree, 41);
   e->path = strdup(path);
   e->env = env ? strdup(env) : NULL;
-  int rc = compile_tree(s, root, e);
+  int rc = compile_tree(s, b->limits, root, e);
   git_tree_free(root);
   if (rc) {
     build_free(e);

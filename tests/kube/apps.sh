@@ -77,7 +77,6 @@ $PLUMB run "file://$config" --config-path gitops --cache "$work/cache" --context
 pid=$!
 eventually grep -q "serving on port" "$work/run.log"
 url=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/run.log")
-p() { $PLUMB "$@" --server "$url" --token-file "$work/token"; }
 doc() { p status "$1" -o json; } # doc APP: its document
 has() { doc "$1" | grep -q -- "$2"; } # has APP PATTERN
 gone() { p status "$1" 2>&1 | grep -q "HTTP 404"; }

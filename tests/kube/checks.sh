@@ -50,6 +50,23 @@ eventually() {
     sleep 0.25
   done
 }
+# commit MESSAGE: commits everything in the script's git repository $repo.
+commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
+# is FUNCTION WANT: the function prints exactly WANT
+is() { [ "$("$1")" = "$2" ]; }
+# p COMMAND...: plumb's status, sync, history or rollback, asking the
+# runtime at $url with the token in $work/token
+p() { $PLUMB "$@" --server "$url" --token-file "$work/token"; }
+# stop_runtime PID LOG: SIGTERM to a plumb run started in the background,
+# which must exit 0 (nothing leaked, under the sanitizers); the end of its
+# LOG when it does not.
+stop_runtime() {
+  kill "$1"
+  wait "$1"
+  rc=$?
+  same "SIGTERM stops it cleanly (exit 0, nothing leaked)" 0 echo "$rc"
+  [ "$rc" = 0 ] || tail -20 "$2"
+}
 # gitops_apps REPO APP...: writes REPO/gitops/main.plumb, env "apps": project
 # p (which may own Namespaces) and, for each APP "NAME PATH [ARGS]", an
 # automated application NAME of REPO's PATH in p, polled once an hour, with

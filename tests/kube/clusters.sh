@@ -75,7 +75,6 @@ cluster_secret() {
 }
 
 # ---- the repository -------------------------------------------------------------
-commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
 pass_once() {
   $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --once --kubeconfig "$work/kubeconfig" \
     --context admin

@@ -8,7 +8,6 @@ repo=$work/deploy
 NS=gitops-dev
 
 pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --once --context admin; }
-commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
 replicas() { $K -n $NS get deployment nginx-deployment -o jsonpath='{.spec.replicas}'; }
 
 # The deploy repository: the nginx example, and gitops/ declaring it.

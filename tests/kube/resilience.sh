@@ -13,7 +13,6 @@ pids=
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP_LOGS:-}" ] && cp "$work"/*.log "$KEEP_LOGS"; rm -rf "$work"' EXIT
 BIG=100 # objects of the application that is restarted and killed in the middle of its sync
 
-commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; } # seconds since a now
 mode() { $K -n res-"$1" get configmap settings -o jsonpath='{.data.mode}'; } # mode APP
@@ -195,10 +194,7 @@ $K -n res-heal patch configmap settings --type merge -p '{"data":{"mode":"by-han
 if eventually is_mode heal git; then ok; else no "the new leader heals drift"; fi
 
 # ---- stopping -------------------------------------------------------------------------------------
-eval "kill \$pid_$O; wait \$pid_$O"
-rc=$?
-same "SIGTERM stops it cleanly (exit 0, nothing leaked)" 0 echo "$rc"
-[ "$rc" = 0 ] || tail -20 "$work/$O.log"
+eval "stop_runtime \$pid_$O $work/$O.log"
 same "stopping gives the Lease up" "" $K get lease plumb-leader -o jsonpath='{.spec.holderIdentity}'
 pids=
 

@@ -11,6 +11,8 @@
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
+#   tests/kube/hostile.sh          plumb run against commits that would
+#                                  exhaust a compile's CPU or memory
 #   tests/kube/resilience.sh       plumb run against drift, an API server
 #                                  restart, a kill -9, and a second replica
 #   build/asan/tests/kube_NAME     cmocka tests of tests/kube/test_NAME.c (the
@@ -58,6 +60,7 @@ script apps tests/kube/apps.sh
 script clusters tests/kube/clusters.sh
 script deploy tests/kube/deploy.sh
 script serve tests/kube/serve.sh
+script hostile tests/kube/hostile.sh
 # Those that restart the API server go last: after a restart the
 # controller manager's watches are refused for a while (RBAC not yet
 # loaded) and back off, and its garbage collector, which foreground

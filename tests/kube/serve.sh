@@ -11,7 +11,6 @@ repo=$work/deploy
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
 head_commit() { (cd "$repo" && git rev-parse HEAD); }
 mode() { $K -n serve-cfg get configmap settings -o jsonpath='{.data.mode}'; }
 settings() { # settings MODE: the cfg application's files
@@ -23,7 +22,6 @@ env cfg {
 }
 EOP
 }
-is() { [ "$("$1")" = "$2" ]; } # is FUNCTION WANT
 http() { # http PATH [CURL ARGS...]: prints the status code, the body in $work/body
   path=$1; shift
   curl -s -o "$work/body" -w '%{http_code}' "$@" "$url$path"
@@ -36,7 +34,6 @@ push() { # push SECRET
   http /api/v1/webhook -X POST -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \
     -H "X-Hub-Signature-256: sha256=$sig" --data-binary @"$work/push.json"
 }
-p() { $PLUMB "$@" --server "$url" --token-file "$work/token"; }
 
 # Two applications: cfg (a Namespace and a ConfigMap: kinds that are Healthy
 # once they exist) and web (the nginx example: its Deployment never becomes
@@ -130,12 +127,8 @@ if eventually is mode three; then ok; else no "a new commit ends the pause and i
 expect "rollback to an entry that is not there: 404" 1 "no history entry with that id" p rollback cfg 99
 
 # ---- stopping -------------------------------------------------------------------------------
-kill "$pid"
-wait "$pid"
-rc=$?
+stop_runtime "$pid" "$work/run.log"
 pid=
-same "SIGTERM stops it cleanly (exit 0, nothing leaked)" 0 echo "$rc"
-[ "$rc" = 0 ] || tail -20 "$work/run.log"
 
 $K delete namespace serve-cfg serve-web --wait=false >/dev/null 2>&1
 $K delete configmap plumb-history-cfg plumb-history-web >/dev/null 2>&1

@@ -23,6 +23,7 @@
 #include "source/internal.h"
 
 #include "git_test.h"
+#include "hostile_test.h"
 
 static char origin[128]; /* file:// URL of tmp/origin */
 
@@ -206,7 +207,7 @@ static compile_result *build_on_disk(const char *path, const char *env) {
 
 static void compile_from_tree_equals_plumb_build(void **state) {
   source_repo *s = fetched();
-  source_builds *b = source_builds_new(8);
+  source_builds *b = source_builds_new(8, NULL);
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
   const char *envs[] = {"envs/dev", "envs/prod"};
@@ -228,7 +229,7 @@ static void compile_from_tree_equals_plumb_build(void **state) {
 
 static void unchanged_tree_compiles_once(void **state) {
   source_repo *s = fetched();
-  source_builds *b = source_builds_new(2);
+  source_builds *b = source_builds_new(2, NULL);
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
   const compile_result *first, *again, *other;
@@ -254,7 +255,7 @@ static void unchanged_tree_compiles_once(void **state) {
 
 static void unknown_tree_is_not_found(void **state) {
   source_repo *s = fetched();
-  source_builds *b = source_builds_new(2);
+  source_builds *b = source_builds_new(2, NULL);
   const compile_result *r;
   assert_int_equal(source_compile(s, b, "0123456789012345678901234567890123456789", "envs/dev", NULL, &r),
                    SOURCE_ENOTFOUND);
@@ -274,7 +275,7 @@ static void symlinks_stay_inside_the_tree(void **state) {
   /* On disk, the link must lead somewhere to be refused for where. */
   sh("echo 'env outside {}' > %s/outside.plumb", tmp);
   source_repo *s = fetched();
-  source_builds *b = source_builds_new(8);
+  source_builds *b = source_builds_new(8, NULL);
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
   const char *cases[][2] = {{"envs/ok.plumb", NULL}, {"envs/bad.plumb", NULL}, {"envs/staging", NULL}};
@@ -290,6 +291,42 @@ static void symlinks_stay_inside_the_tree(void **state) {
     free(x), free(y), free(xy), free(yy);
     compile_free(want);
   }
+  source_builds_free(b);
+  source_free(s);
+}
+
+/* A commit that exceeds a limit has that as its one error, kept as a
+ * result is: the tree is not compiled again. The other paths of the same
+ * tree compile as before. */
+static void a_commit_over_a_limit_fails_in_words_once(void **state) {
+  char path[192];
+  snprintf(path, sizeof path, "%s/origin/envs/burn.plumb", tmp);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(HOSTILE_BURN, f);
+  fclose(f);
+  commit_all("burn");
+  source_repo *s = fetched();
+  source_limits l = source_default_limits;
+  l.cpu_s = 1;
+  source_builds *b = source_builds_new(8, &l);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  const compile_result *got, *again;
+  assert_int_equal(source_compile(s, b, r.tree, "envs/burn.plumb", NULL, &got), 0);
+  char *text = diags_of(got), want[160];
+  snprintf(want, sizeof want,
+           "plumb: error: the compile of envs/burn.plumb at tree %.7s exceeded its CPU time limit of 1 s\n", r.tree);
+  assert_string_equal(text, want);
+  assert_int_equal(source_compile(s, b, r.tree, "envs/burn.plumb", NULL, &again), 0);
+  assert_ptr_equal(again, got);
+  size_t hits, misses;
+  source_builds_stats(b, &hits, &misses);
+  assert_int_equal(misses, 1);
+  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &got), 0);
+  assert_int_equal(got->diags.errors, 0);
+  assert_true(got->nres > 0);
+  free(text);
   source_builds_free(b);
   source_free(s);
 }
@@ -661,6 +698,7 @@ int main(void) {
       cmocka_unit_test(unchanged_tree_compiles_once),
       cmocka_unit_test(unknown_tree_is_not_found),
       cmocka_unit_test(symlinks_stay_inside_the_tree),
+      cmocka_unit_test(a_commit_over_a_limit_fails_in_words_once),
       cmocka_unit_test(urls_lose_their_credentials),
       cmocka_unit_test(ssh_urls_give_host_and_port),
       cmocka_unit_test(credentials_from_files),
