@@ -6,7 +6,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -D_GNU_SOURCE -DPLUMB_VERSION=\"0.1.0\" -Wall -Wextra -Werror -Wno-unused-parameter
 INC     := -Iinclude -Icompiler -Iruntime -Ibuild/gen
 # plumb links only what the compiler needs; plumb-runtime adds HTTP (client
-# and server), JSON and git (compiler/cli.h says why there are two programs).
+# and server), JSON and git (include/plumb/cli.h says why there are two programs).
 LIBS_C  := -lyaml -lpcre2-8 -lcrypto -lm
 LIBS    := $(LIBS_C) -lcurl -ljansson -lgit2 -lmicrohttpd
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -60,6 +60,10 @@ build/gen/parser.c build/gen/parser.h &: compiler/parser.y
 build/gen/stdlib_embed.c: $(wildcard stdlib/*.plumb) compiler/embed.sh
 	@mkdir -p build/gen
 	sh compiler/embed.sh stdlib > $@
+
+# The runtime reaches the compiler only through include/plumb, its door:
+# compiler/ is not on the runtime's include path.
+build/rel/runtime/%.o build/asan/runtime/%.o build/plumb-runtime build/asan/plumb-runtime: INC := -Iinclude -Iruntime
 
 # Generated scanners trip warnings we do not own; compile them without -Werror.
 GENFLAGS = -Wno-sign-compare -Wno-unused-function -Wno-error

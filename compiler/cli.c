@@ -1,5 +1,5 @@
 /* cli.c: the flags and usage both command-line programs share (cli.h). */
-#include "cli.h"
+#include "plumb/cli.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "plumb/cli.h"
 #include "save.h"
 #include "parse.h"
 #include "parser.h"

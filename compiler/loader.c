@@ -101,6 +101,10 @@ static const char *dir_of(arena *a, const char *file) {
   return slash ? arena_strndup(a, file, (size_t)(slash - file)) : "";
 }
 
+const char *compile_path_resolve(arena *a, const char *from, const char *path) {
+  return path[0] == '/' ? NULL : loader_fold(a, dir_of(a, from), path);
+}
+
 int loader_resolve(loader *l, const char *from, const char *path, const char **name, const char **err) {
   if (strncmp(path, "std/", 4) == 0) {
     *name = arena_strdup(l->arena, path);
@@ -157,16 +161,16 @@ static int read_std(loader *l, const char *name, const char **text, size_t *len,
   return -1;
 }
 
-const char *loader_too_big(arena *a, const char *name, uint64_t size) {
+const char *compile_file_too_big(arena *a, const char *name, uint64_t size) {
   uint64_t tenths = (size * 10 + (1 << 20) - 1) >> 20; /* rounded up: never "16.0" for a byte too many */
   return arena_printf(a, "%s is %" PRIu64 ".%" PRIu64 " MiB; files may be at most %d MiB", name, tenths / 10,
-                      tenths % 10, LOADER_MAX_FILE >> 20);
+                      tenths % 10, COMPILE_MAX_FILE >> 20);
 }
 
 /* Why a file of mode st cannot be read, or NULL when it can. */
 static const char *refusal(arena *a, const char *name, const struct stat *st) {
   if (S_ISREG(st->st_mode))
-    return (uint64_t)st->st_size > LOADER_MAX_FILE ? loader_too_big(a, name, (uint64_t)st->st_size) : NULL;
+    return (uint64_t)st->st_size > COMPILE_MAX_FILE ? compile_file_too_big(a, name, (uint64_t)st->st_size) : NULL;
   const char *what = S_ISDIR(st->st_mode)    ? "a directory"
                      : S_ISFIFO(st->st_mode) ? "a named pipe"
                      : S_ISSOCK(st->st_mode) ? "a socket"

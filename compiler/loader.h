@@ -37,10 +37,6 @@ char *loader_fold(arena *a, const char *dir, const char *path);
  * root itself) to a root-relative name. Returns 0, or -1 with *err. */
 int loader_resolve(loader *l, const char *from, const char *path, const char **name, const char **err);
 
-/* The most a file may hold, read from disk or a git tree. */
-enum { LOADER_MAX_FILE = 16 << 20 };
-/* The error for a file of size bytes, more than LOADER_MAX_FILE. */
-const char *loader_too_big(arena *a, const char *name, uint64_t size);
 
 /* Reads a root-relative name (or "std/NAME"). The text is NUL-terminated and
  * lives as long as the arena. Returns 0, or -1 with *err. */

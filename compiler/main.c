@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "plumb/cli.h"
 #include "save.h"
 #include "plumb/compile.h"
 #include "plumb/emit.h"

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "plumb/arena.h"
+
 struct ptrmap_slot {
   const void *from;
   void *to;
@@ -20,7 +22,7 @@ void *ptrmap_get(const ptrmap *m, const void *from) { return m->cap ? m->table[s
 void ptrmap_put(ptrmap *m, const void *from, void *to) {
   if (2 * (m->n + 1) > m->cap) {
     ptrmap bigger = {.cap = m->cap ? 2 * m->cap : 256};
-    if (!(bigger.table = calloc(bigger.cap, sizeof *bigger.table))) abort();
+    bigger.table = heap_calloc(bigger.cap, sizeof *bigger.table);
     for (size_t i = 0; i < m->cap; i++)
       if (m->table[i].from) bigger.table[slot(&bigger, m->table[i].from)] = m->table[i];
     free(m->table);

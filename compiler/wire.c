@@ -203,8 +203,7 @@ static bool get_bytes(reader *r, const char **s, size_t *n) {
 static void *room(void *items, size_t n, size_t *cap, size_t size) {
   if (n < *cap) return items;
   *cap = *cap ? 2 * *cap : 256;
-  items = realloc(items, *cap * size);
-  if (!items) abort();
+  items = heap_realloc(items, *cap * size);
   return items;
 }
 
@@ -374,8 +373,7 @@ static bool get_result(reader *r, compile_result *res) {
 }
 
 compile_result *compile_result_decode(const void *data, size_t len, const char **why) {
-  compile_result *res = calloc(1, sizeof *res);
-  if (!res) abort();
+  compile_result *res = heap_calloc(1, sizeof *res);
   const unsigned char *p = data ? data : (const void *)MAGIC; /* NULL + 0 is undefined */
   reader r = {.p = p, .end = p + (data ? len : 0), .a = arena_new()};
   res->arena = r.a;

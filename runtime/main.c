@@ -1,12 +1,12 @@
 /* main.c: plumb-runtime, the commands that talk to clusters. `plumb` runs
- * it for them (compiler/cli.h says why there are two programs). */
+ * it for them (include/plumb/cli.h says why there are two programs). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "plumb/cli.h"
 #include "plumb/app.h"
 #include "plumb/apply.h"
 #include "plumb/ctl.h"

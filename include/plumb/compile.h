@@ -51,6 +51,17 @@ typedef struct {
   void *ctx;
 } compile_reader;
 
+/* The most a file may hold, read from disk or a git tree. */
+enum { COMPILE_MAX_FILE = 16 << 20 };
+/* The words for a file of size bytes, more than COMPILE_MAX_FILE, in a. */
+const char *compile_file_too_big(arena *a, const char *name, uint64_t size);
+/* Where path, as written in the root-relative file `from`, leads: a
+ * root-relative name with "." and ".." folded as written, following no
+ * symlink (in a). NULL when path is absolute or climbs above the root.
+ * A reader of a git tree resolves its symlinks with it, as the compiler
+ * resolves them on disk. */
+const char *compile_path_resolve(arena *a, const char *from, const char *path);
+
 /* Compiles path (root-relative: a directory or a file; "" is the root) as
  * compile_build compiles the same files on disk; nothing else is readable
  * but the standard library. The result holds the texts it read, and

@@ -75,7 +75,7 @@ static int open_repo(runner *r, const app_def *app, const char *url, repo_entry 
   if (rc == SOURCE_OK) rc = source_open(&s, &so, err);
   source_creds_free(creds);
   if (rc != SOURCE_OK) return rc;
-  if (!(r->repos = realloc(r->repos, (r->nrepos + 1) * sizeof *r->repos))) abort();
+  r->repos = heap_realloc(r->repos, (r->nrepos + 1) * sizeof *r->repos);
   r->repos[r->nrepos] = (repo_entry){.url = heap_strdup(url), .repo = s};
   *out = &r->repos[r->nrepos++];
   return SOURCE_OK;
@@ -225,7 +225,7 @@ static void keep_lease(void *r) { run_may_write(r); }
 static char *identity(void) {
   char host[256] = "", *id;
   gethostname(host, sizeof host - 1);
-  if (asprintf(&id, "%s_%d", host, (int)getpid()) < 0) abort();
+  id = heap_printf("%s_%d", host, (int)getpid());
   return id;
 }
 
@@ -302,8 +302,7 @@ static bool path_moved(runner *r, const app_def *app, const app_state *st) {
 static bool pass_due(runner *r) {
   bool passed = false;
   double now = run_now();
-  bool *first = calloc(r->napps + 1, sizeof *first);
-  if (!first) abort();
+  bool *first = heap_calloc(r->napps + 1, sizeof *first);
   for (size_t i = 0; i < r->napps; i++)
     first[i] = r->apps[i].due <= now && path_moved(r, &r->defs.apps[i], &r->apps[i]);
   for (int sweep = 0; sweep < 2; sweep++)

@@ -67,8 +67,7 @@ static void state_free(app_state *st) {
  * applications that stay; the children they were offered become theirs
  * (regroup read those, not the ones they replace). */
 static void adopt(runner *r, app_def *defs, size_t n) {
-  app_state *apps = calloc(n + 1, sizeof *apps);
-  if (!apps) abort();
+  app_state *apps = heap_calloc(n + 1, sizeof *apps);
   for (size_t i = 0; i < n; i++) {
     size_t k = run_set_index(r, defs[i].name);
     if (k < r->napps) {
@@ -112,9 +111,8 @@ typedef struct {
 static void join(forming *f, const app_def *def) {
   if (f->n == f->cap) {
     f->cap = f->cap ? 2 * f->cap : 16;
-    if (!(f->defs = realloc(f->defs, f->cap * sizeof *f->defs)) ||
-        !(f->refused = realloc(f->refused, f->cap * sizeof *f->refused)))
-      abort();
+    f->defs = heap_realloc(f->defs, f->cap * sizeof *f->defs);
+    f->refused = heap_realloc(f->refused, f->cap * sizeof *f->refused);
   }
   f->defs[f->n] = *def;
   f->refused[f->n++] = NULL;

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "loader.h"
 
 enum {
   MAX_LINK_HOPS = 40,  /* as Linux's ELOOP */
@@ -27,7 +26,6 @@ typedef struct {
 typedef struct {
   git_tree *root;
   arena *a;      /* names and tree_files; lives as long as the compile */
-  loader *paths; /* only for resolving symlink targets */
   compile_file *files;
   size_t n, cap;
 } tree_reader;
@@ -58,8 +56,8 @@ static int read_blob(void *ctx, const compile_file *file, arena *a, const char *
     return -1;
   }
   *len = (size_t)git_blob_rawsize(b);
-  if (*len > LOADER_MAX_FILE) {
-    *err = loader_too_big(a, file->name, *len);
+  if (*len > COMPILE_MAX_FILE) {
+    *err = compile_file_too_big(a, file->name, *len);
     git_blob_free(b);
     return -1;
   }
@@ -90,9 +88,8 @@ static git_tree_entry *follow_link(tree_reader *t, const char *name, const char 
                                    const char **target, const char **why) {
   const char *from = real;
   for (int hop = 0; hop < MAX_LINK_HOPS; hop++) {
-    const char *err;
     git_tree_entry *e = NULL;
-    if (to[0] == '/' || loader_resolve(t->paths, from, to, target, &err) != 0) {
+    if (!(*target = compile_path_resolve(t->a, from, to))) {
       *why = arena_printf(t->a, "%s is a symlink that leaves the repository root", name);
       return NULL;
     }
@@ -186,8 +183,7 @@ struct source_builds {
 };
 
 source_builds *source_builds_new(size_t max, const source_limits *limits) {
-  source_builds *b = calloc(1, sizeof *b);
-  if (!b) abort();
+  source_builds *b = heap_calloc(1, sizeof *b);
   b->max = max ? max : 1;
   b->limits = limits ? limits : &source_default_limits;
   return b;
@@ -259,8 +255,7 @@ static compile_result *compile_in_child(void *ctx) {
 
 /* A result whose one error is msg. */
 static compile_result *failed(const char *msg) {
-  compile_result *r = calloc(1, sizeof *r);
-  if (!r) abort();
+  compile_result *r = heap_calloc(1, sizeof *r);
   r->arena = arena_new();
   diag_init(&r->diags, r->arena);
   diag_error(&r->diags, (pos){0}, "%s", msg);
@@ -283,7 +278,7 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
 
 static int compile_tree(source_repo *s, const source_limits *limits, git_tree *root, build *e) {
   arena *a = arena_new();
-  tree_reader t = {.root = root, .a = a, .paths = loader_new_memory(a, NULL)};
+  tree_reader t = {.root = root, .a = a};
   int rc = read_tree(&t, root, "", "", 0);
   if (rc == 0) rc = compile_isolated(s, limits, &t, e);
   else source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
@@ -306,8 +301,7 @@ int source_compile(source_repo *s, source_builds *b, const char *tree, const cha
     source_fail(s, "tree %s not found in %s", tree, s->url);
     return SOURCE_ENOTFOUND;
   }
-  e = calloc(1, sizeof *e);
-  if (!e) abort();
+  e = heap_calloc(1, sizeof *e);
   memcpy(e->tree, tree, 41);
   e->path = strdup(path);
   e->env = env ? strdup(env) : NULL;

@@ -122,8 +122,8 @@ static void a_memory_loader_reads_only_its_files(void **state) {
 /* One message for a file too big, on disk or in a git tree (the runtime's
  * reader uses it too); the size is rounded up, never down to the limit. */
 static void a_file_too_big_names_its_size(void **state) {
-  assert_string_equal(loader_too_big(A, "big.yaml", 17 << 20), "big.yaml is 17.0 MiB; files may be at most 16 MiB");
-  assert_string_equal(loader_too_big(A, "x", LOADER_MAX_FILE + 1), "x is 16.1 MiB; files may be at most 16 MiB");
+  assert_string_equal(compile_file_too_big(A, "big.yaml", 17 << 20), "big.yaml is 17.0 MiB; files may be at most 16 MiB");
+  assert_string_equal(compile_file_too_big(A, "x", COMPILE_MAX_FILE + 1), "x is 16.1 MiB; files may be at most 16 MiB");
 }
 
 int main(void) {
