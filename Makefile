@@ -25,9 +25,10 @@ HDRS    := $(wildcard include/plumb/*.h compiler/*.h runtime/*.h runtime/*/*.h t
 # Each object depends on the headers it includes, as the compiler lists
 # them (-MMD, into a .d file beside it): touching a header rebuilds what
 # includes it. -MP keeps a deleted header from breaking the build. The
-# generated headers must exist before anything is compiled.
+# generated headers must exist before anything is compiled, and a change
+# to this file (its flags, or these rules) rebuilds everything.
 DEPS    := -MMD -MP
-PRE     := $(GIT2_STAMP) | $(GEN_HDR)
+PRE     := Makefile $(GIT2_STAMP) | $(GEN_HDR)
 
 COMP_OBJ      := $(patsubst %.c,build/rel/%.o,$(COMP_SRC) $(GEN_SRC))
 OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC))
@@ -76,19 +77,19 @@ build/asan/%.o: %.c $(PRE)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
-build/plumb: compiler/main.c $(COMP_OBJ)
+build/plumb: compiler/main.c $(COMP_OBJ) $(PRE)
 	$(CC) $(CFLAGS) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ compiler/main.c $(COMP_OBJ) $(LIBS_C)
 
-build/plumb-runtime: runtime/main.c $(OBJ)
+build/plumb-runtime: runtime/main.c $(OBJ) $(PRE)
 	$(CC) $(CFLAGS) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ runtime/main.c $(OBJ) $(LIBS)
 
-build/asan/plumb: compiler/main.c $(ASAN_COMP_OBJ)
+build/asan/plumb: compiler/main.c $(ASAN_COMP_OBJ) $(PRE)
 	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ compiler/main.c $(ASAN_COMP_OBJ) $(LIBS_C)
 
-build/asan/plumb-runtime: runtime/main.c $(ASAN_OBJ)
+build/asan/plumb-runtime: runtime/main.c $(ASAN_OBJ) $(PRE)
 	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ runtime/main.c $(ASAN_OBJ) $(LIBS)
 
-build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ)
+build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(PRE)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
 
@@ -105,7 +106,7 @@ build/fuzz/obj/%.o: %.c $(PRE)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(DEPS) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(PRE)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(FUZZ_OBJ) $(LIBS_C)
 
 # A longer run than the few seconds `make test` gives each target.
@@ -137,7 +138,7 @@ build/asan/tests/kube_%: tests/kube/test_%.c tests/kube/cluster.c tests/kube/clu
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< tests/kube/cluster.c $(ASAN_OBJ) $(LIBS) -lcmocka -lpthread
 
-build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ)
+build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(PRE)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)
 
