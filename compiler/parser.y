@@ -42,6 +42,13 @@ static bool contextual(parse_state *ps, const char *want, const char *got, YYLTY
   diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, want);
   return false;
 }
+/* An `if` clause of a comprehension. */
+static node *with_filter(parse_state *ps, node *clauses, YYLTYPE at, node *cond) {
+  node *c = NEW(N_IF, at);
+  c->a = cond;
+  ast_push(ps->arena, &clauses->list, c);
+  return clauses;
+}
 /* Escapes are marked (op 1): a text block's dedent never touches them. */
 static void text_part(parse_state *ps, node *s, const char *text, size_t len, YYLTYPE l, bool escape) {
   node *t = ast_new(ps->arena, E_TEXT, P(ps, l));
@@ -50,6 +57,68 @@ static void text_part(parse_state *ps, node *s, const char *text, size_t len, YY
   t->op = escape;
   ast_push(ps->arena, &s->list, t);
 }
+/* Where a newline ends a statement (as in Go and Kotlin): the scanner skips
+ * white space, and this filter between it and the parser gives a line break
+ * back as an NL token when the line's last token could end a statement (a
+ * name, a literal, a closing bracket) and the next line's first token could
+ * start one. Inside (...), strings and ${...} lines never end anything;
+ * inside {...} and [...] an NL separates statements, entries and items as a
+ * comma would. */
+typedef struct {
+  yyscan_t scanner;
+  buf open;      /* one byte per open bracket: 1 where an NL may be returned */
+  int prev;      /* the last token passed on (IDENT for any word after '.') */
+  YYLTYPE prev_at;
+  int held;      /* the token read past an NL, returned next; 0 if none */
+  YYSTYPE held_val;
+  YYLTYPE held_at;
+} lines;
+
+static bool ends_statement(int t) {
+  return t == IDENT || t == KIND || t == INT || t == FLOAT || t == STR_END || t == TSTR_END || t == TRUE ||
+         t == FALSE || t == NULL_ || t == DELETE || t == ')' || t == ']' || t == '}';
+}
+/* Tokens that cannot start a statement, an entry or an item continue the
+ * line before: `.field`, a closing bracket, `then`, `else`, `for` (of a
+ * comprehension), a binary operator that is not also a prefix one. */
+static bool continues_line(int t) {
+  return t == YYEOF || t == '.' || t == ')' || t == ']' || t == '}' || t == ',' || t == ':' || t == '=' ||
+         t == COLON_EQ || t == THEN || t == ELSE || t == FOR || t == IN || t == AS || t == '+' || t == '*' ||
+         t == '/' || t == '%' || t == '<' || t == '>' || t == EQ || t == NE || t == LE || t == GE || t == AND ||
+         t == OR;
+}
+static int pass_on(lines *s, int t, const YYLTYPE *at) {
+  if (t == '(' || t == STR_BEGIN || t == TSTR_BEGIN || t == INTERP_BEGIN) buf_putc(&s->open, 0);
+  else if (t == '[' || t == '{') buf_putc(&s->open, 1);
+  else if ((t == ')' || t == ']' || t == '}' || t == STR_END || t == TSTR_END || t == INTERP_END) && s->open.len)
+    s->open.len--;
+  s->prev = s->prev == '.' ? IDENT : t;
+  s->prev_at = *at;
+  return t;
+}
+static int next_token(YYSTYPE *v, YYLTYPE *at, void *p) {
+  lines *s = p;
+  if (s->held) {
+    int t = s->held;
+    s->held = 0;
+    *v = s->held_val;
+    *at = s->held_at;
+    return pass_on(s, t, at);
+  }
+  int t = yylex(v, at, s->scanner);
+  bool lines_count = s->open.len == 0 || s->open.data[s->open.len - 1];
+  if (!lines_count || at->first_line <= s->prev_at.last_line || !ends_statement(s->prev) || continues_line(t))
+    return pass_on(s, t, at);
+  s->held = t;
+  s->held_val = *v;
+  s->held_at = *at;
+  /* The NL is where the line ends: errors about it point past its last token. */
+  *at = (YYLTYPE){s->prev_at.last_line, s->prev_at.last_column, s->prev_at.last_line, s->prev_at.last_column};
+  s->prev = NL;
+  return NL;
+}
+#define yylex next_token
+
 static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg) {
   (void)scanner;
   diag_error(ps->diags, P(ps, *l), "%s", msg);
@@ -68,15 +137,15 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 %token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" AND "'&&'" OR "'||'"
 %token EXPR_START /* switches the parser to a lone expression (plumb eval) */
 %token COMMENT "comment" /* only returned to plumb fmt */
+%token NL "end of line"  /* made by next_token from a line break */
 
 %type <n> decl import_decl stmt stmts block else_part expr postfix primary string parts
 %type <n> list list_body exprs object obj_body obj_items obj_item key params param_list param
 %type <n> args arg_list arg comp_for comp_clauses name_expr patch_body
 %type <str> name word word_kw
 
-/* A statement that is an expression ends where the expression can go no
- * further: `x\n[1]` indexes x, `a\n-b` subtracts (statements never start
- * with '[', '(' or '-'). */
+/* A statement that is an expression ends at an NL or where the expression
+ * can go no further: on one line, `x [1]` indexes x. */
 %precedence STMT
 %precedence ELSE
 %left OR
@@ -89,8 +158,8 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 %precedence '[' '('
 /* `delete {` is a deleted list element, even as an `if` condition. */
 %precedence '{'
-/* `name name ...` and `name Kind ...` start `app` and `patch` statements; a
- * lone name statement followed by such a line is read that way. */
+/* `name name ...` and `name Kind ...` start `app` and `patch` statements
+ * (a lone name statement ends at its NL). */
 %right IDENT KIND
 
 %start top
@@ -105,6 +174,7 @@ top
 file
   : %empty                 { ps->root = NEW(N_FILE, @$); }
   | file decl              { if ($2) ast_push(ps->arena, &ps->root->list, $2); }
+  | file NL
   ;
 
 decl
@@ -145,6 +215,7 @@ block
 stmts
   : %empty                 { $$ = NEW(N_BLOCK, @$); }
   | stmts stmt             { $$ = $1; if ($2) ast_push(ps->arena, &$$->list, $2); }
+  | stmts NL
   ;
 stmt
   : LET IDENT '=' expr %prec STMT
@@ -255,6 +326,7 @@ list_body
 exprs
   : expr                   { $$ = NEW(E_LIST, @1); ast_push(ps->arena, &$$->list, $1); }
   | exprs ',' expr         { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
+  | exprs NL expr          { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
   ;
 
 object
@@ -270,6 +342,7 @@ obj_items
   : obj_item               { $$ = NEW(E_OBJECT, @1); ast_push(ps->arena, &$$->list, $1); }
   | obj_items obj_item     { $$ = $1; ast_push(ps->arena, &$$->list, $2); }
   | obj_items ','          { $$ = $1; }
+  | obj_items NL           { $$ = $1; }
   ;
 obj_item
   : key ':' expr           { $$ = NEW(N_ENTRY, @1); $$->a = $1; $$->b = $3; }
@@ -295,12 +368,9 @@ comp_for
 comp_clauses
   : comp_for               { $$ = NEW(N_BLOCK, @1); ast_push(ps->arena, &$$->list, $1); }
   | comp_clauses comp_for  { $$ = $1; ast_push(ps->arena, &$$->list, $2); }
-  | comp_clauses IF expr   {
-      $$ = $1;
-      node *c = NEW(N_IF, @2);
-      c->a = $3;
-      ast_push(ps->arena, &$$->list, c);
-    }
+  | comp_clauses IF expr   { $$ = with_filter(ps, $1, @2, $3); }
+  | comp_clauses NL IF expr
+                           { $$ = with_filter(ps, $1, @3, $4); }
   ;
 
 args
@@ -362,13 +432,17 @@ static bool utf8_source(diag_list *d, const char *file, const char *text, size_t
 static node *run(arena *a, diag_list *d, const char *file, const char *text, size_t len, bool expr) {
   if (!utf8_source(d, file, text, len)) return ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});
   parse_state ps = {.arena = a, .diags = d, .file = file, .line = 1, .col = 1};
-  yyscan_t scanner;
-  yylex_init_extra(&ps, &scanner);
-  YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, scanner);
-  if (expr) ps.start = EXPR_START; /* steers the grammar to a lone expression */
-  yyparse(scanner, &ps);
-  yy_delete_buffer(b, scanner);
-  yylex_destroy(scanner);
+  lines s = {0};
+  yylex_init_extra(&ps, &s.scanner);
+  YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, s.scanner);
+  if (expr) {
+    ps.start = EXPR_START; /* steers the grammar to a lone expression */
+    buf_putc(&s.open, 0);  /* which, as in parentheses, lines do not end */
+  }
+  yyparse(&s, &ps);
+  buf_free(&s.open);
+  yy_delete_buffer(b, s.scanner);
+  yylex_destroy(s.scanner);
   if (!ps.root) ps.root = ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});
   return ps.root;
 }
