@@ -396,9 +396,19 @@ word_kw
 
 %%
 
+static bool starts_expression(yysymbol_kind_t t) {
+  static const int tokens[] = {IDENT, KIND, INT, FLOAT, STR_BEGIN, TSTR_BEGIN, TRUE, FALSE, NULL_, DELETE, IF,
+                               '[', '{', '(', '-', '!'};
+  for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+    if (t == YYTRANSLATE(tokens[i])) return true;
+  return false;
+}
+
 /* "expected X, Y or Z, found W": the expected set comes from the parser's
  * tables, so it is right for every state. Where an expression may start, the
- * dozen tokens that can start one are summed up as "an expression". */
+ * dozen tokens that can start one are summed up as "an expression". Where
+ * only the closing bracket of a list or call may come but an item came, the
+ * comma between them is what is missing. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_state *ps) {
   (void)scanner;
   yysymbol_kind_t exp[YYNTOKENS];
@@ -413,7 +423,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_s
     buf_printf(&msg, "%s%s", shown ? ", " : "expected ", yysymbol_name(exp[i]));
     shown++;
   }
-  buf_printf(&msg, "%sfound %s", shown ? ", " : "", yysymbol_name(yypcontext_token(ctx)));
+  yysymbol_kind_t found = yypcontext_token(ctx);
+  buf_printf(&msg, "%sfound %s", shown ? ", " : "", yysymbol_name(found));
+  bool closer = n == 1 && (exp[0] == YYTRANSLATE(']') || exp[0] == YYTRANSLATE(')'));
+  if (closer && starts_expression(found)) buf_puts(&msg, "; is a ',' missing before it?");
   diag_error(ps->diags, P(ps, *yypcontext_location(ctx)), "%s", msg.data);
   buf_free(&msg);
   return 0;
