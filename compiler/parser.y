@@ -25,6 +25,7 @@
 
 #include "lexer.h"
 #include "plumb/emit.h"
+#include "suggest.h"
 
 static pos P(parse_state *ps, YYLTYPE l) { return (pos){ps->file, l.first_line, l.first_column}; }
 #define NEW(kind, loc) ast_new(ps->arena, kind, P(ps, loc))
@@ -36,10 +37,13 @@ static node *binary(parse_state *ps, YYLTYPE l, int op, node *a, node *b) {
   return n;
 }
 /* env, app and patch are words only where they start a declaration or
- * statement, so they stay free as names (`env` is a container field). */
+ * statement, so they stay free as names (`env` is a container field). A
+ * statement word misspelled is named (`lett x = 1`: 'let', not 'app'). */
 static bool contextual(parse_state *ps, const char *want, const char *got, YYLTYPE l) {
+  static const char *const words[] = {"app", "patch", "where", "env", "let", "for", "if"};
   if (strcmp(want, got) == 0) return true;
-  diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, want);
+  const char *near = nearest_word(got, words, sizeof words / sizeof words[0]);
+  diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, near ? near : want);
   return false;
 }
 /* An `if` clause of a comprehension. */
@@ -65,10 +69,27 @@ static void text_part(parse_state *ps, node *s, const char *text, size_t len, YY
  * inside {...} and [...] an NL separates statements, entries and items as a
  * comma would. */
 typedef struct {
+  int tok;      /* '{', '[', '(', or a string's or interpolation's start */
+  YYLTYPE at;
+  int indent;   /* of the line it is on */
+} bracket;
+
+typedef struct {
   yyscan_t scanner;
-  buf open;      /* one byte per open bracket: 1 where an NL may be returned */
+  arena *arena;
+  bracket *open; /* the brackets open, innermost last */
+  int nopen, cap;
+  bool expr;     /* a lone expression: lines end nothing at its top */
   int prev;      /* the last token passed on (IDENT for any word after '.') */
   YYLTYPE prev_at;
+  int indent;    /* of the current line: its first token's column - 1 */
+  const char *lead; /* the name a top-level line starts with, or NULL */
+  YYLTYPE lead_at;
+  /* The first bracket closed by a closer that starts a line indented
+   * otherwise than the opener's line: where a file that ends with a
+   * bracket open most likely lacks a closer. */
+  bracket misfit;
+  YYLTYPE misfit_closer;
   int held;      /* the token read past an NL, returned next; 0 if none */
   YYSTYPE held_val;
   YYLTYPE held_at;
@@ -87,14 +108,46 @@ static bool continues_line(int t) {
          t == '/' || t == '%' || t == '<' || t == '>' || t == EQ || t == NE || t == LE || t == GE || t == AND ||
          t == OR;
 }
-static int pass_on(lines *s, int t, const YYLTYPE *at) {
-  if (t == '(' || t == STR_BEGIN || t == TSTR_BEGIN || t == INTERP_BEGIN) buf_putc(&s->open, 0);
-  else if (t == '[' || t == '{') buf_putc(&s->open, 1);
-  else if ((t == ')' || t == ']' || t == '}' || t == STR_END || t == TSTR_END || t == INTERP_END) && s->open.len)
-    s->open.len--;
+static bool is_bracket(int t) { return t == '(' || t == '[' || t == '{'; }
+
+static void open_bracket(lines *s, int t, const YYLTYPE *at) {
+  if (s->nopen == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 16;
+    s->open = arena_grow(s->arena, s->open, (size_t)s->cap * sizeof *s->open, (size_t)cap * sizeof *s->open);
+    s->cap = cap;
+  }
+  s->open[s->nopen++] = (bracket){t, *at, s->indent};
+}
+
+static void close_bracket(lines *s, const YYLTYPE *at, bool starts_line) {
+  if (!s->nopen) return;
+  bracket b = s->open[--s->nopen];
+  if (is_bracket(b.tok) && starts_line && at->first_column - 1 != b.indent && !s->misfit.tok) {
+    s->misfit = b;
+    s->misfit_closer = *at;
+  }
+}
+
+static int pass_on(lines *s, int t, const YYSTYPE *v, const YYLTYPE *at) {
+  bool starts_line = at->first_line > s->prev_at.last_line;
+  if (starts_line) s->indent = at->first_column - 1;
+  if (starts_line && !s->nopen) {
+    s->lead = t == IDENT ? v->str.s : NULL;
+    s->lead_at = *at;
+  }
+  if (is_bracket(t) || t == STR_BEGIN || t == TSTR_BEGIN || t == INTERP_BEGIN) open_bracket(s, t, at);
+  else if (t == ')' || t == ']' || t == '}' || t == STR_END || t == TSTR_END || t == INTERP_END)
+    close_bracket(s, at, starts_line);
   s->prev = s->prev == '.' ? IDENT : t;
   s->prev_at = *at;
   return t;
+}
+
+/* Whether an NL at this point would separate anything. */
+static bool lines_count(const lines *s) {
+  if (!s->nopen) return !s->expr;
+  int t = s->open[s->nopen - 1].tok;
+  return t == '[' || t == '{';
 }
 static int next_token(YYSTYPE *v, YYLTYPE *at, void *p) {
   lines *s = p;
@@ -103,12 +156,11 @@ static int next_token(YYSTYPE *v, YYLTYPE *at, void *p) {
     s->held = 0;
     *v = s->held_val;
     *at = s->held_at;
-    return pass_on(s, t, at);
+    return pass_on(s, t, v, at);
   }
   int t = yylex(v, at, s->scanner);
-  bool lines_count = s->open.len == 0 || s->open.data[s->open.len - 1];
-  if (!lines_count || at->first_line <= s->prev_at.last_line || !ends_statement(s->prev) || continues_line(t))
-    return pass_on(s, t, at);
+  if (!lines_count(s) || at->first_line <= s->prev_at.last_line || !ends_statement(s->prev) || continues_line(t))
+    return pass_on(s, t, v, at);
   s->held = t;
   s->held_val = *v;
   s->held_at = *at;
@@ -174,7 +226,7 @@ top
 file
   : %empty                 { ps->root = NEW(N_FILE, @$); }
   | file decl              { if ($2) ast_push(ps->arena, &ps->root->list, $2); }
-  | file NL
+  | file NL                { yyerrok; } /* a line after an error is read afresh */
   ;
 
 decl
@@ -215,7 +267,7 @@ block
 stmts
   : %empty                 { $$ = NEW(N_BLOCK, @$); }
   | stmts stmt             { $$ = $1; if ($2) ast_push(ps->arena, &$$->list, $2); }
-  | stmts NL
+  | stmts NL               { yyerrok; }
   ;
 stmt
   : LET IDENT '=' expr %prec STMT
@@ -409,8 +461,48 @@ static bool starts_expression(yysymbol_kind_t t) {
  * dozen tokens that can start one are summed up as "an expression". Where
  * only the closing bracket of a list or call may come but an item came, the
  * comma between them is what is missing. */
+/* A file that ends with a bracket open is reported at the bracket, not at
+ * its end: at the one whose closer was indented as an outer line's, if a
+ * bracket of that sort is open, else at the innermost. */
+static bool report_unclosed(const lines *s, parse_state *ps) {
+  int i = s->nopen - 1;
+  while (i >= 0 && !is_bracket(s->open[i].tok)) i--;
+  if (i < 0) return false;
+  bracket b = s->misfit.tok == s->open[i].tok ? s->misfit : s->open[i];
+  char close = b.tok == '{' ? '}' : b.tok == '[' ? ']' : ')';
+  diag_error(ps->diags, P(ps, b.at), "'%c' is not closed before the end of the file", b.tok);
+  if (b.tok == s->misfit.tok)
+    diag_note(ps->diags, P(ps, s->misfit_closer),
+              "this '%c' is taken as its closer, but is indented as an outer line's: is a '%c' missing above it?",
+              close, close);
+  return true;
+}
+
+/* A top-level line that starts with a name and fails on that line is a
+ * declaration whose first word is wrong: `improt`, `lett`, `include`. */
+static bool report_lead(const lines *s, parse_state *ps, const YYLTYPE *at) {
+  static const char *const words[] = {"import", "let", "fn", "template", "env"};
+  static const struct { const char *word, *means; } others[] = {
+    {"include", "import"}, {"require", "import"}, {"use", "import"}, {"from", "import"},
+    {"var", "let"}, {"val", "let"}, {"const", "let"}, {"def", "fn"}, {"fun", "fn"}, {"func", "fn"},
+    {"function", "fn"},
+  };
+  if (!s->lead || strcmp(s->lead, "env") == 0 || at->first_line != s->lead_at.first_line) return false;
+  const char *near = nearest_word(s->lead, words, sizeof words / sizeof words[0]);
+  for (size_t i = 0; !near && i < sizeof others / sizeof others[0]; i++)
+    if (strcmp(others[i].word, s->lead) == 0) near = others[i].means;
+  if (near)
+    diag_error(ps->diags, P(ps, s->lead_at), "unexpected name \"%s\" at the start of a declaration; did you mean '%s'?",
+               s->lead, near);
+  else
+    diag_error(ps->diags, P(ps, s->lead_at),
+               "expected a declaration (import, let, fn, template or env), found name \"%s\"", s->lead);
+  return true;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_state *ps) {
-  (void)scanner;
+  if (yypcontext_token(ctx) == YYSYMBOL_YYEOF && report_unclosed(scanner, ps)) return 0;
+  if (report_lead(scanner, ps, yypcontext_location(ctx))) return 0;
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
   bool expr = false;
@@ -445,15 +537,11 @@ static bool utf8_source(diag_list *d, const char *file, const char *text, size_t
 static node *run(arena *a, diag_list *d, const char *file, const char *text, size_t len, bool expr) {
   if (!utf8_source(d, file, text, len)) return ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});
   parse_state ps = {.arena = a, .diags = d, .file = file, .line = 1, .col = 1};
-  lines s = {0};
+  lines s = {.arena = a, .expr = expr};
   yylex_init_extra(&ps, &s.scanner);
   YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, s.scanner);
-  if (expr) {
-    ps.start = EXPR_START; /* steers the grammar to a lone expression */
-    buf_putc(&s.open, 0);  /* which, as in parentheses, lines do not end */
-  }
+  if (expr) ps.start = EXPR_START; /* steers the grammar to a lone expression */
   yyparse(&s, &ps);
-  buf_free(&s.open);
   yy_delete_buffer(b, s.scanner);
   yylex_destroy(s.scanner);
   if (!ps.root) ps.root = ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});

@@ -1,0 +1,14 @@
+/* suggest.h: the "did you mean" of messages, for names one typo away. */
+#ifndef PLUMB_SUGGEST_H
+#define PLUMB_SUGGEST_H
+
+#include <stddef.h>
+
+/* Levenshtein distance between a and b; 99 for words over 64 bytes. */
+unsigned edit_distance(const char *a, const char *b);
+
+/* The word of words[0..n) nearest to name within the distance a typo makes
+ * (1 for names of up to 4 bytes, else 2), or NULL; the first of equals. */
+const char *nearest_word(const char *name, const char *const *words, size_t n);
+
+#endif
