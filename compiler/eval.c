@@ -354,6 +354,28 @@ static value *builtin_value(eval *ev, const builtin *b, pos at) {
   return ev->builtins[i] = value_func(ev->arena, at, f);
 }
 
+/* A name in no scope may be one an import would bring: a module imported
+ * `as` an alias declares it, or another module of the build, or the
+ * standard library. */
+static value *fail_unimported(eval *ev, module *m, const node *id) {
+  for (sym *s = m->first; s; s = s->next) {
+    sym *in = s->alias ? sym_find(s->alias, id->name) : NULL;
+    if (in && in->owner == s->alias)
+      return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean \"%s.%s\"?", id->name, s->name, id->name);
+  }
+  for (module *o = ev->modules; o; o = o->next) {
+    sym *s = sym_find(o, id->name);
+    if (s && s->owner == o && o != m)
+      return eval_fail(ev, id->at, "unknown name \"%s\"; it is declared in %s, which this file does not import",
+                       id->name, o->name);
+  }
+  const char *std = diag_keeps_next(ev->diags) ? stdlib_declaring(id->name) : NULL;
+  if (std)
+    return eval_fail(ev, id->at, "unknown name \"%s\"; it is declared in std/%s: add import \"std/%s\"", id->name,
+                     std, std);
+  return eval_fail(ev, id->at, "unknown name \"%s\"", id->name);
+}
+
 static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
   for (scope *s = sc; s; s = s->up)
     if (strcmp(s->name, id->name) == 0) return s->val;
@@ -363,7 +385,7 @@ static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
   if (b) return builtin_value(ev, b, id->at);
   const char *hint = suggest_name(m, sc, id->name);
   if (hint) return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean \"%s\"?", id->name, hint);
-  return eval_fail(ev, id->at, "unknown name \"%s\"", id->name);
+  return fail_unimported(ev, m, id);
 }
 
 /* ---- strings ------------------------------------------------------------ */

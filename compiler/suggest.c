@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#include "parse.h"
+
+extern const struct { const char *name; const char *text; } stdlib_files[];
+
 unsigned edit_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 64 || lb > 64) return 99;
@@ -30,4 +34,25 @@ const char *nearest_word(const char *name, const char *const *words, size_t n) {
     if (d < bd || (!best && d <= bd)) best = words[i], bd = d;
   }
   return best;
+}
+
+static bool declares(const node *file, const char *name) {
+  for (size_t i = 0; i < file->list.len; i++) {
+    const node *d = file->list.items[i];
+    if ((d->kind == N_LET || d->kind == N_FN || d->kind == N_TEMPLATE) && strcmp(d->name, name) == 0) return true;
+  }
+  return false;
+}
+
+const char *stdlib_declaring(const char *name) {
+  const char *found = NULL;
+  for (int i = 0; !found && stdlib_files[i].name; i++) {
+    arena *a = arena_new();
+    diag_list d;
+    diag_init(&d, a);
+    const char *text = stdlib_files[i].text;
+    if (declares(parse_file(a, &d, stdlib_files[i].name, text, strlen(text)), name)) found = stdlib_files[i].name;
+    arena_free(a);
+  }
+  return found;
 }

@@ -11,4 +11,9 @@ unsigned edit_distance(const char *a, const char *b);
  * (1 for names of up to 4 bytes, else 2), or NULL; the first of equals. */
 const char *nearest_word(const char *name, const char *const *words, size_t n);
 
+/* The module of the standard library that declares name at its top level
+ * (its base name: "web" for std/web), or NULL: for the message about an
+ * unknown name that an import would bring. */
+const char *stdlib_declaring(const char *name);
+
 #endif
