@@ -21,12 +21,17 @@
 
 /* A line is indented one step past the line that opened the innermost open
  * bracket, so "[{" on one line costs one step, not two; a line that starts by
- * closing a bracket lines up with the line that opened it. */
+ * closing a bracket lines up with the line that opened it. A line that
+ * closes a bracket of an earlier line, as the last line of a wrapped
+ * parameter list does, continues that line: brackets it opens after that
+ * count from the earlier line's indent, so the body of
+ * `template t(a: int,\n  b: int) {` is indented once, not twice. */
 typedef struct {
   buf out;
   int open_indent[256]; /* indent of the line where each open bracket is */
   int nopen;
   int indent;           /* of the current line */
+  int base;             /* what a bracket opened now records: see above */
   int prev;      /* previous token, 0 at the start */
   int prev_line; /* line where the previous token ended */
   bool line_start;
@@ -73,6 +78,7 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
   if (f->line_start) {
     int top = f->nopen ? f->open_indent[f->nopen - 1] : -1;
     f->indent = closes(t) ? (top < 0 ? 0 : top) : top + 1;
+    f->base = f->indent;
     for (int i = 0; i < f->indent; i++) buf_puts(&f->out, "  ");
   } else if (f->prev && space_between(f, t)) {
     buf_putc(&f->out, ' ');
@@ -80,9 +86,9 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
   buf_put(&f->out, text, len);
   f->line_start = false;
   f->prev_unary = (t == '-' || t == '!') && expects_operand(f->prev);
-  if (closes(t) && f->nopen) f->nopen--;
+  if (closes(t) && f->nopen && f->open_indent[--f->nopen] < f->base) f->base = f->open_indent[f->nopen];
   if (opens(t) && f->nopen < (int)(sizeof f->open_indent / sizeof f->open_indent[0]))
-    f->open_indent[f->nopen++] = f->indent;
+    f->open_indent[f->nopen++] = f->base;
   f->prev = t;
   f->prev_line = end_line;
   bool name = t == IDENT || t == STR_END || t == TSTR_END;
