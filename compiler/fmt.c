@@ -25,7 +25,9 @@
  * closes a bracket of an earlier line, as the last line of a wrapped
  * parameter list does, continues that line: brackets it opens after that
  * count from the earlier line's indent, so the body of
- * `template t(a: int,\n  b: int) {` is indented once, not twice. */
+ * `template t(a: int,\n  b: int) {` is indented once, not twice. A line
+ * that starts with an operator continuing the line before is indented one
+ * step more. */
 typedef struct {
   buf out;
   int open_indent[256]; /* indent of the line where each open bracket is */
@@ -49,6 +51,14 @@ static bool expects_operand(int t) {
   return t == 0 || opens(t) || t == ',' || t == ':' || t == COLON_EQ || t == '=' || t == '+' || t == '-' || t == '*' || t == '/' ||
          t == '%' || t == '<' || t == '>' || t == EQ || t == NE || t == LE || t == GE || t == AND || t == OR ||
          t == '!' || t == IF || t == THEN || t == ELSE || t == IN;
+}
+
+/* Tokens that, starting a line, continue the line before (the parser's
+ * continues_line, less the closers, and less an `else` after a '}', which
+ * lines up with its `if`). */
+static bool continues(const fmt_state *f, int t) {
+  return t == '.' || t == '+' || t == '*' || t == '/' || t == '%' || t == '<' || t == '>' || t == EQ || t == NE ||
+         t == LE || t == GE || t == AND || t == OR || t == THEN || (t == ELSE && f->prev != '}');
 }
 
 static bool value_end(int t) {
@@ -77,7 +87,7 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
   if (f->prev && line > f->prev_line) newline(f, line > f->prev_line + 1);
   if (f->line_start) {
     int top = f->nopen ? f->open_indent[f->nopen - 1] : -1;
-    f->indent = closes(t) ? (top < 0 ? 0 : top) : top + 1;
+    f->indent = closes(t) ? (top < 0 ? 0 : top) : top + 1 + continues(f, t);
     f->base = f->indent;
     for (int i = 0; i < f->indent; i++) buf_puts(&f->out, "  ");
   } else if (f->prev && space_between(f, t)) {
