@@ -1,8 +1,10 @@
 /* parser.y: the Plumb grammar (docs/language.md has it in EBNF).
  *
  * The parser only builds the tree; names, types and kinds are checked by the
- * evaluator. Recovery points are declarations and statements, so one run
- * reports every independent syntax error of a file. */
+ * evaluator. Recovery points are declarations and statements, and a line
+ * break ends a recovery, so one run reports every independent syntax error
+ * of a file. Line breaks reach the grammar as NL tokens where they end
+ * something (next_token below). */
 %define api.pure full
 %define parse.error custom
 %locations
