@@ -81,6 +81,10 @@ typedef struct {
   arena *arena;
   bracket *open; /* the brackets open, innermost last */
   int nopen, cap;
+  int nopen_before; /* nopen before the last token passed on, which the
+                     * parser may be reporting: its own bracket is not
+                     * what it found open (entries past nopen stay as
+                     * they were until the next token opens one) */
   bool expr;     /* a lone expression: lines end nothing at its top */
   int prev;      /* the last token passed on (IDENT for any word after '.') */
   YYLTYPE prev_at;
@@ -131,6 +135,7 @@ static void close_bracket(lines *s, const YYLTYPE *at, bool starts_line) {
 }
 
 static int pass_on(lines *s, int t, const YYSTYPE *v, const YYLTYPE *at) {
+  s->nopen_before = s->nopen;
   bool starts_line = at->first_line > s->prev_at.last_line;
   if (starts_line) s->indent = at->first_column - 1;
   if (starts_line && !s->nopen) {
@@ -466,18 +471,36 @@ static bool starts_expression(yysymbol_kind_t t) {
 /* A file that ends with a bracket open is reported at the bracket, not at
  * its end: at the one whose closer was indented as an outer line's, if a
  * bracket of that sort is open, else at the innermost. */
-static bool report_unclosed(const lines *s, parse_state *ps) {
-  int i = s->nopen - 1;
+static const bracket *likely_unclosed(const lines *s) {
+  int i = s->nopen_before - 1;
   while (i >= 0 && !is_bracket(s->open[i].tok)) i--;
-  if (i < 0) return false;
-  bracket b = s->misfit.tok == s->open[i].tok ? s->misfit : s->open[i];
-  char close = b.tok == '{' ? '}' : b.tok == '[' ? ']' : ')';
-  diag_error(ps->diags, P(ps, b.at), "'%c' is not closed before the end of the file", b.tok);
-  if (b.tok == s->misfit.tok)
+  if (i < 0) return NULL;
+  return s->misfit.tok == s->open[i].tok ? &s->misfit : &s->open[i];
+}
+
+static char closer_of(int open) { return open == '{' ? '}' : open == '[' ? ']' : ')'; }
+
+static bool report_unclosed(const lines *s, parse_state *ps) {
+  const bracket *b = likely_unclosed(s);
+  if (!b) return false;
+  char close = closer_of(b->tok);
+  diag_error(ps->diags, P(ps, b->at), "'%c' is not closed before the end of the file", b->tok);
+  if (b == &s->misfit)
     diag_note(ps->diags, P(ps, s->misfit_closer),
               "this '%c' is taken as its closer, but is indented as an outer line's: is a '%c' missing above it?",
               close, close);
   return true;
+}
+
+/* A line at the left margin starts a declaration: a syntax error on it
+ * while a bracket of an earlier line is open most likely comes of that
+ * bracket's missing closer. (An NL found is at the end of the line
+ * before.) */
+static void note_unclosed(const lines *s, parse_state *ps, const YYLTYPE *at, yysymbol_kind_t found) {
+  const bracket *b = likely_unclosed(s);
+  if (b && found != YYSYMBOL_NL && s->indent == 0 && b->at.first_line < at->first_line)
+    diag_note(ps->diags, P(ps, b->at), "this '%c' is still open at line %d: is its '%c' missing?", b->tok,
+              at->first_line, closer_of(b->tok));
 }
 
 /* A top-level line that starts with a name and fails on that line is a
@@ -523,6 +546,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_s
   if (closer && starts_expression(found)) buf_puts(&msg, "; is a ',' missing before it?");
   diag_error(ps->diags, P(ps, *yypcontext_location(ctx)), "%s", msg.data);
   buf_free(&msg);
+  note_unclosed(scanner, ps, yypcontext_location(ctx), found);
   return 0;
 }
 
