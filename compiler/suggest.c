@@ -7,23 +7,30 @@
 
 extern const struct { const char *name; const char *text; } stdlib_files[];
 
+static unsigned min3(unsigned x, unsigned y, unsigned z) {
+  unsigned m = x < y ? x : y;
+  return m < z ? m : z;
+}
+
+/* Rows of the table kept: the one before last is for transpositions. */
 unsigned edit_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 64 || lb > 64) return 99;
-  unsigned row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = (unsigned)j;
+  unsigned rows[3][65], *before = rows[0], *last = rows[1], *row = rows[2];
+  for (size_t j = 0; j <= lb; j++) last[j] = (unsigned)j;
   for (size_t i = 1; i <= la; i++) {
-    unsigned prev = row[0];
     row[0] = (unsigned)i;
     for (size_t j = 1; j <= lb; j++) {
-      unsigned cur = row[j];
-      unsigned sub = prev + (a[i - 1] != b[j - 1]);
-      unsigned del = row[j] + 1, ins = row[j - 1] + 1;
-      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-      prev = cur;
+      row[j] = min3(last[j - 1] + (a[i - 1] != b[j - 1]), last[j] + 1, row[j - 1] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && before[j - 2] + 1 < row[j])
+        row[j] = before[j - 2] + 1;
     }
+    unsigned *t = before;
+    before = last;
+    last = row;
+    row = t;
   }
-  return row[lb];
+  return last[lb];
 }
 
 const char *nearest_word(const char *name, const char *const *words, size_t n) {

@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
-/* Levenshtein distance between a and b; 99 for words over 64 bytes. */
+/* Edits from a to b: a character inserted, deleted or changed, or two
+ * neighbours swapped (`ture` is one from `true`); 99 for words over 64
+ * bytes. */
 unsigned edit_distance(const char *a, const char *b);
 
 /* The word of words[0..n) nearest to name within the distance a typo makes
