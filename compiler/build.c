@@ -308,10 +308,8 @@ static value *without_nulls(arena *a, value *v) {
       value *now = absent ? NULL : without_nulls(a, f->val);
       if (now == f->val) continue;
       if (!out) out = value_clone(a, v);
-      if (absent)
-        value_object_remove(out, f->key);
-      else
-        value_object_set(a, out, f->key, now);
+      if (absent) value_object_remove(out, f->key);
+      else value_object_set(a, out, f->key, now);
     }
   return out ? out : v;
 }

@@ -358,7 +358,8 @@ static value *builtin_value(eval *ev, const builtin *b, pos at) {
  * `as` an alias declares it, or another module of the build, or the
  * standard library; or a keyword misspelled (`ture`, `improt`). */
 static value *fail_unimported(eval *ev, module *m, const node *id) {
-  static const char *const keywords[] = {"true", "false", "null", "delete", "import", "let", "template", "then", "else"};
+  static const char *const keywords[] = {"true", "false",    "null", "delete", "import",
+                                         "let",  "template", "then", "else"};
   for (sym *s = m->first; s; s = s->next) {
     sym *in = s->alias ? sym_find(s->alias, id->name) : NULL;
     if (in && in->owner == s->alias)
@@ -372,8 +373,8 @@ static value *fail_unimported(eval *ev, module *m, const node *id) {
   }
   const char *std = diag_keeps_next(ev->diags) ? stdlib_declaring(id->name) : NULL;
   if (std)
-    return eval_fail(ev, id->at, "unknown name \"%s\"; it is declared in std/%s: add import \"std/%s\"", id->name,
-                     std, std);
+    return eval_fail(ev, id->at, "unknown name \"%s\"; it is declared in std/%s: add import \"std/%s\"", id->name, std,
+                     std);
   const char *word = nearest_word(id->name, keywords, sizeof keywords / sizeof keywords[0]);
   if (word) return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean '%s'?", id->name, word);
   return eval_fail(ev, id->at, "unknown name \"%s\"", id->name);

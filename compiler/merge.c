@@ -382,10 +382,11 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
     const rule *r = find_rule(s, f->key);
     if (deletes(c, f->val)) {
       if (old) remove_field(c, out, f->key, old, f->val);
-    } else if (old)
+    } else if (old) {
       value_object_set(c->a, out, f->key, merge_value(c, old, f->val, r ? r->child : S_NONE, r));
-    else
+    } else {
       value_object_set(c->a, out, f->key, replaced(c, NULL, f->val));
+    }
   }
   list_directives(c, out, ov, s);
   return out;

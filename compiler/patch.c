@@ -250,7 +250,8 @@ static const char *near_target(arena *a, const patch *p, const compile_resource 
   size_t k = 0;
   const char *other_kind = NULL;
   for (size_t i = 0; i < n; i++) {
-    const char *kind = res[i].obj ? str_at(res[i].obj, "kind") : NULL, *name = kind ? str_at(res[i].obj, "metadata.name") : NULL;
+    const char *kind = res[i].obj ? str_at(res[i].obj, "kind") : NULL;
+    const char *name = kind ? str_at(res[i].obj, "metadata.name") : NULL;
     if (!name) continue;
     if (strcmp(kind, p->kind) == 0) names[k++] = name;
     else if (!other_kind && strcmp(name, p->name->u.str.s) == 0) other_kind = kind;
@@ -263,8 +264,8 @@ static const char *near_target(arena *a, const patch *p, const compile_resource 
 static void fail_no_match(eval *ev, const char *env, const patch *p, const compile_resource *res, size_t n) {
   arena *a = eval_arena(ev);
   const char *near = near_target(a, p, res, n);
-  eval_fail(ev, p->at, "patch %s matches no resource of env %s%s%s%s", describe(a, p), env, near ? "; did you mean " : "",
-            near ? near : "", near ? "?" : "");
+  eval_fail(ev, p->at, "patch %s matches no resource of env %s%s%s%s", describe(a, p), env,
+            near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 }
 
 void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
