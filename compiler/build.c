@@ -288,6 +288,32 @@ static bool output_fits(eval *ev, const env_state *e) {
   return true;
 }
 
+/* A resource leaves out the fields whose value is null, as Kubernetes reads
+ * null as absent: `args: if len(args) > 0 then args else null` is the
+ * idiom for an optional field. v itself when it holds no such field. The
+ * `delete` marker, a null too, stays for validation to report. */
+static value *without_nulls(arena *a, value *v) {
+  value *out = NULL;
+  if (v->kind == V_LIST)
+    for (size_t i = 0; i < v->u.list.len; i++) {
+      value *item = v->u.list.items[i], *now = without_nulls(a, item);
+      if (now == item) continue;
+      if (!out) out = value_clone(a, v);
+      value_list_set(out, i, now);
+    }
+  if (v->kind == V_OBJECT)
+    for (size_t i = 0; i < v->u.obj.len; i++) {
+      const field *f = &v->u.obj.fields[i];
+      bool absent = f->val->kind == V_NULL && !merge_is_delete(f->val);
+      value *now = absent ? NULL : without_nulls(a, f->val);
+      if (now == f->val) continue;
+      if (!out) out = value_clone(a, v);
+      if (absent) value_object_remove(out, f->key);
+      else value_object_set(a, out, f->key, now);
+    }
+  return out ? out : v;
+}
+
 static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   arena *a = r->arena;
   env_state e = {.name = env->name, .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
@@ -301,6 +327,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
     return;
   }
   patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
+  for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   if (r->diags.errors || !output_fits(ev, &e)) return;
   for (size_t i = 0; i < e.nres; i++) validate_resource(&r->diags, e.res[i].obj);

@@ -30,6 +30,8 @@ static void add(diag_list *d, diag_severity sev, pos at, const char *fmt, va_lis
   d->last = g;
 }
 
+bool diag_keeps_next(const diag_list *d) { return d->errors < (d->max_errors ? d->max_errors : DEFAULT_MAX_ERRORS); }
+
 void diag_error(diag_list *d, pos at, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

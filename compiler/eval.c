@@ -10,6 +10,7 @@
 #include "kinds.h"
 #include "merge.h"
 #include "parse.h"
+#include "suggest.h"
 
 typedef enum { F_TEMPLATE, F_FN, F_BUILTIN } func_kind;
 
@@ -334,25 +335,6 @@ static value *module_exports(eval *ev, module *dep, pos at) {
   return obj;
 }
 
-static unsigned edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return 99;
-  unsigned row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = (unsigned)j;
-  for (size_t i = 1; i <= la; i++) {
-    unsigned prev = row[0];
-    row[0] = (unsigned)i;
-    for (size_t j = 1; j <= lb; j++) {
-      unsigned cur = row[j];
-      unsigned sub = prev + (a[i - 1] != b[j - 1]);
-      unsigned del = row[j] + 1, ins = row[j - 1] + 1;
-      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-      prev = cur;
-    }
-  }
-  return row[lb];
-}
-
 static const char *suggest_name(const module *m, const scope *sc, const char *name) {
   const char *best = NULL;
   unsigned bd = strlen(name) > 4 ? 2 : 1;
@@ -372,6 +354,32 @@ static value *builtin_value(eval *ev, const builtin *b, pos at) {
   return ev->builtins[i] = value_func(ev->arena, at, f);
 }
 
+/* A name in no scope may be one an import would bring: a module imported
+ * `as` an alias declares it, or another module of the build, or the
+ * standard library; or a keyword misspelled (`ture`, `improt`). */
+static value *fail_unimported(eval *ev, module *m, const node *id) {
+  static const char *const keywords[] = {"true", "false",    "null", "delete", "import",
+                                         "let",  "template", "then", "else"};
+  for (sym *s = m->first; s; s = s->next) {
+    sym *in = s->alias ? sym_find(s->alias, id->name) : NULL;
+    if (in && in->owner == s->alias)
+      return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean \"%s.%s\"?", id->name, s->name, id->name);
+  }
+  for (module *o = ev->modules; o; o = o->next) {
+    sym *s = sym_find(o, id->name);
+    if (s && s->owner == o && o != m)
+      return eval_fail(ev, id->at, "unknown name \"%s\"; it is declared in %s, which this file does not import",
+                       id->name, o->name);
+  }
+  const char *std = diag_keeps_next(ev->diags) ? stdlib_declaring(id->name) : NULL;
+  if (std)
+    return eval_fail(ev, id->at, "unknown name \"%s\"; it is declared in std/%s: add import \"std/%s\"", id->name, std,
+                     std);
+  const char *word = nearest_word(id->name, keywords, sizeof keywords / sizeof keywords[0]);
+  if (word) return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean '%s'?", id->name, word);
+  return eval_fail(ev, id->at, "unknown name \"%s\"", id->name);
+}
+
 static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
   for (scope *s = sc; s; s = s->up)
     if (strcmp(s->name, id->name) == 0) return s->val;
@@ -381,7 +389,7 @@ static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
   if (b) return builtin_value(ev, b, id->at);
   const char *hint = suggest_name(m, sc, id->name);
   if (hint) return eval_fail(ev, id->at, "unknown name \"%s\"; did you mean \"%s\"?", id->name, hint);
-  return eval_fail(ev, id->at, "unknown name \"%s\"", id->name);
+  return fail_unimported(ev, m, id);
 }
 
 /* ---- strings ------------------------------------------------------------ */

@@ -21,12 +21,19 @@
 
 /* A line is indented one step past the line that opened the innermost open
  * bracket, so "[{" on one line costs one step, not two; a line that starts by
- * closing a bracket lines up with the line that opened it. */
+ * closing a bracket lines up with the line that opened it. A line that
+ * closes a bracket of an earlier line, as the last line of a wrapped
+ * parameter list does, continues that line: brackets it opens after that
+ * count from the earlier line's indent, so the body of
+ * `template t(a: int,\n  b: int) {` is indented once, not twice. A line
+ * that starts with an operator continuing the line before is indented one
+ * step more. */
 typedef struct {
   buf out;
   int open_indent[256]; /* indent of the line where each open bracket is */
   int nopen;
   int indent;           /* of the current line */
+  int base;             /* what a bracket opened now records: see above */
   int prev;      /* previous token, 0 at the start */
   int prev_line; /* line where the previous token ended */
   bool line_start;
@@ -44,6 +51,14 @@ static bool expects_operand(int t) {
   return t == 0 || opens(t) || t == ',' || t == ':' || t == COLON_EQ || t == '=' || t == '+' || t == '-' || t == '*' || t == '/' ||
          t == '%' || t == '<' || t == '>' || t == EQ || t == NE || t == LE || t == GE || t == AND || t == OR ||
          t == '!' || t == IF || t == THEN || t == ELSE || t == IN;
+}
+
+/* Tokens that, starting a line, continue the line before (the parser's
+ * continues_line, less the closers, and less an `else` after a '}', which
+ * lines up with its `if`). */
+static bool continues(const fmt_state *f, int t) {
+  return t == '.' || t == '+' || t == '*' || t == '/' || t == '%' || t == '<' || t == '>' || t == EQ || t == NE ||
+         t == LE || t == GE || t == AND || t == OR || t == THEN || (t == ELSE && f->prev != '}');
 }
 
 static bool value_end(int t) {
@@ -72,7 +87,8 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
   if (f->prev && line > f->prev_line) newline(f, line > f->prev_line + 1);
   if (f->line_start) {
     int top = f->nopen ? f->open_indent[f->nopen - 1] : -1;
-    f->indent = closes(t) ? (top < 0 ? 0 : top) : top + 1;
+    f->indent = closes(t) ? (top < 0 ? 0 : top) : top + 1 + continues(f, t);
+    f->base = f->indent;
     for (int i = 0; i < f->indent; i++) buf_puts(&f->out, "  ");
   } else if (f->prev && space_between(f, t)) {
     buf_putc(&f->out, ' ');
@@ -80,9 +96,9 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
   buf_put(&f->out, text, len);
   f->line_start = false;
   f->prev_unary = (t == '-' || t == '!') && expects_operand(f->prev);
-  if (closes(t) && f->nopen) f->nopen--;
+  if (closes(t) && f->nopen && f->open_indent[--f->nopen] < f->base) f->base = f->open_indent[f->nopen];
   if (opens(t) && f->nopen < (int)(sizeof f->open_indent / sizeof f->open_indent[0]))
-    f->open_indent[f->nopen++] = f->indent;
+    f->open_indent[f->nopen++] = f->base;
   f->prev = t;
   f->prev_line = end_line;
   bool name = t == IDENT || t == STR_END || t == TSTR_END;

@@ -105,6 +105,15 @@ const char *compile_path_resolve(arena *a, const char *from, const char *path) {
   return path[0] == '/' ? NULL : loader_fold(a, dir_of(a, from), path);
 }
 
+/* Where the root is, told from dir (root-relative) so that no path of the
+ * machine gets into a message. */
+static const char *root_from(arena *a, const char *dir) {
+  if (!*dir) return "which is this file's directory";
+  int up = 1;
+  for (const char *c = dir; *c; c++) up += *c == '/';
+  return arena_printf(a, "%d director%s above this file's", up, up == 1 ? "y" : "ies");
+}
+
 int loader_resolve(loader *l, const char *from, const char *path, const char **name, const char **err) {
   if (strncmp(path, "std/", 4) == 0) {
     *name = arena_strdup(l->arena, path);
@@ -118,7 +127,8 @@ int loader_resolve(loader *l, const char *from, const char *path, const char **n
   const char *dir = from && strncmp(from, "std/", 4) == 0 ? "std" : dir_of(l->arena, from);
   char *rel = loader_fold(l->arena, dir, path);
   if (!rel) {
-    *err = arena_printf(l->arena, "path \"%s\" leaves the repository root", path);
+    *err = arena_printf(l->arena, "path \"%s\" leaves the repository root, %s%s", path, root_from(l->arena, dir),
+                        " (the root is the nearest directory holding .git, else the one built; see --root)");
     return -1;
   }
   *name = rel;

@@ -16,6 +16,7 @@
 
 const char merge_delete_via[] = "delete";
 const char merge_replace_via[] = ":=";
+const char merge_removed_via[] = "removed";
 
 /* ---- where merge keys apply ----------------------------------------------- */
 
@@ -360,6 +361,17 @@ static void list_directives(mctx *c, value *obj, const value *ov, shape s) {
 
 /* ---- objects and values ---- */
 
+/* Removes key (whose value is old) from obj, leaving the record merge.h
+ * describes. */
+static void remove_field(mctx *c, value *obj, const char *key, const value *old, const value *marker) {
+  value_object_remove(obj, key);
+  value *rec = value_object(c->a, marker->at);
+  value_object_push(c->a, rec, key, (value *)old);
+  rec->via = merge_removed_via;
+  rec->prev = obj->prev;
+  obj->prev = rec;
+}
+
 static value *merge_object(mctx *c, const value *base, const value *ov, shape s) {
   check_directive(c, ov);
   value *out = value_clone(c->a, base);
@@ -368,12 +380,13 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
     if (is_directive_key(c, f->key)) continue;
     value *old = value_object_get(out, f->key);
     const rule *r = find_rule(s, f->key);
-    if (deletes(c, f->val))
-      value_object_remove(out, f->key);
-    else if (old)
+    if (deletes(c, f->val)) {
+      if (old) remove_field(c, out, f->key, old, f->val);
+    } else if (old) {
       value_object_set(c->a, out, f->key, merge_value(c, old, f->val, r ? r->child : S_NONE, r));
-    else
+    } else {
       value_object_set(c->a, out, f->key, replaced(c, NULL, f->val));
+    }
   }
   list_directives(c, out, ov, s);
   return out;

@@ -21,6 +21,14 @@ extern const char merge_replace_via[];
 static inline bool merge_is_delete(const value *v) { return v->via == merge_delete_via; }
 static inline bool merge_is_replace(const value *v) { return v->via == merge_replace_via; }
 
+/* A field an overlay deleted leaves a record on the `prev` chain of the
+ * object it was in: an object of that one field, holding the value removed,
+ * at the place of the `delete` that removed it, tagged with this `via`. So
+ * `plumb explain` can say who removed a field; whoever else reads `prev`
+ * skips them. */
+extern const char merge_removed_via[];
+static inline bool merge_is_removal(const value *v) { return v->via == merge_removed_via; }
+
 /* A new value: overlay merged onto base by the plain rule. Neither input is
  * changed. */
 value *merge_values(arena *a, const value *base, const value *overlay, const char *via);

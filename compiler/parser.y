@@ -1,8 +1,10 @@
 /* parser.y: the Plumb grammar (docs/language.md has it in EBNF).
  *
  * The parser only builds the tree; names, types and kinds are checked by the
- * evaluator. Recovery points are declarations and statements, so one run
- * reports every independent syntax error of a file. */
+ * evaluator. Recovery points are declarations and statements, and a line
+ * break ends a recovery, so one run reports every independent syntax error
+ * of a file. Line breaks reach the grammar as NL tokens where they end
+ * something (next_token below). */
 %define api.pure full
 %define parse.error custom
 %locations
@@ -25,6 +27,7 @@
 
 #include "lexer.h"
 #include "plumb/emit.h"
+#include "suggest.h"
 
 static pos P(parse_state *ps, YYLTYPE l) { return (pos){ps->file, l.first_line, l.first_column}; }
 #define NEW(kind, loc) ast_new(ps->arena, kind, P(ps, loc))
@@ -36,11 +39,21 @@ static node *binary(parse_state *ps, YYLTYPE l, int op, node *a, node *b) {
   return n;
 }
 /* env, app and patch are words only where they start a declaration or
- * statement, so they stay free as names (`env` is a container field). */
+ * statement, so they stay free as names (`env` is a container field). A
+ * statement word misspelled is named (`lett x = 1`: 'let', not 'app'). */
 static bool contextual(parse_state *ps, const char *want, const char *got, YYLTYPE l) {
+  static const char *const words[] = {"app", "patch", "where", "env", "let", "for", "if"};
   if (strcmp(want, got) == 0) return true;
-  diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, want);
+  const char *near = nearest_word(got, words, sizeof words / sizeof words[0]);
+  diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, near ? near : want);
   return false;
+}
+/* An `if` clause of a comprehension. */
+static node *with_filter(parse_state *ps, node *clauses, YYLTYPE at, node *cond) {
+  node *c = NEW(N_IF, at);
+  c->a = cond;
+  ast_push(ps->arena, &clauses->list, c);
+  return clauses;
 }
 /* Escapes are marked (op 1): a text block's dedent never touches them. */
 static void text_part(parse_state *ps, node *s, const char *text, size_t len, YYLTYPE l, bool escape) {
@@ -50,6 +63,121 @@ static void text_part(parse_state *ps, node *s, const char *text, size_t len, YY
   t->op = escape;
   ast_push(ps->arena, &s->list, t);
 }
+/* Where a newline ends a statement (as in Go and Kotlin): the scanner skips
+ * white space, and this filter between it and the parser gives a line break
+ * back as an NL token when the line's last token could end a statement (a
+ * name, a literal, a closing bracket) and the next line's first token could
+ * start one. Inside (...), strings and ${...} lines never end anything;
+ * inside {...} and [...] an NL separates statements, entries and items as a
+ * comma would. */
+typedef struct {
+  int tok;      /* '{', '[', '(', or a string's or interpolation's start */
+  YYLTYPE at;
+  int indent;   /* of the line it is on */
+} bracket;
+
+typedef struct {
+  yyscan_t scanner;
+  arena *arena;
+  bracket *open; /* the brackets open, innermost last */
+  int nopen, cap;
+  int nopen_before; /* nopen before the last token passed on, which the
+                     * parser may be reporting: its own bracket is not
+                     * what it found open (entries past nopen stay as
+                     * they were until the next token opens one) */
+  bool expr;     /* a lone expression: lines end nothing at its top */
+  int prev;      /* the last token passed on (IDENT for any word after '.') */
+  YYLTYPE prev_at;
+  int indent;    /* of the current line: its first token's column - 1 */
+  const char *lead; /* the name a top-level line starts with, or NULL */
+  YYLTYPE lead_at;
+  /* The first bracket closed by a closer that starts a line indented
+   * otherwise than the opener's line: where a file that ends with a
+   * bracket open most likely lacks a closer. */
+  bracket misfit;
+  YYLTYPE misfit_closer;
+  int held;      /* the token read past an NL, returned next; 0 if none */
+  YYSTYPE held_val;
+  YYLTYPE held_at;
+} lines;
+
+static bool ends_statement(int t) {
+  return t == IDENT || t == KIND || t == INT || t == FLOAT || t == STR_END || t == TSTR_END || t == TRUE ||
+         t == FALSE || t == NULL_ || t == DELETE || t == ')' || t == ']' || t == '}';
+}
+/* Tokens that cannot start a statement, an entry or an item continue the
+ * line before: `.field`, a closing bracket, `then`, `else`, `for` (of a
+ * comprehension), a binary operator that is not also a prefix one. */
+static bool continues_line(int t) {
+  return t == YYEOF || t == '.' || t == ')' || t == ']' || t == '}' || t == ',' || t == ':' || t == '=' ||
+         t == COLON_EQ || t == THEN || t == ELSE || t == FOR || t == IN || t == AS || t == '+' || t == '*' ||
+         t == '/' || t == '%' || t == '<' || t == '>' || t == EQ || t == NE || t == LE || t == GE || t == AND ||
+         t == OR;
+}
+static bool is_bracket(int t) { return t == '(' || t == '[' || t == '{'; }
+
+static void open_bracket(lines *s, int t, const YYLTYPE *at) {
+  if (s->nopen == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 16;
+    s->open = arena_grow(s->arena, s->open, (size_t)s->cap * sizeof *s->open, (size_t)cap * sizeof *s->open);
+    s->cap = cap;
+  }
+  s->open[s->nopen++] = (bracket){t, *at, s->indent};
+}
+
+static void close_bracket(lines *s, const YYLTYPE *at, bool starts_line) {
+  if (!s->nopen) return;
+  bracket b = s->open[--s->nopen];
+  if (is_bracket(b.tok) && starts_line && at->first_column - 1 != b.indent && !s->misfit.tok) {
+    s->misfit = b;
+    s->misfit_closer = *at;
+  }
+}
+
+static int pass_on(lines *s, int t, const YYSTYPE *v, const YYLTYPE *at) {
+  s->nopen_before = s->nopen;
+  bool starts_line = at->first_line > s->prev_at.last_line;
+  if (starts_line) s->indent = at->first_column - 1;
+  if (starts_line && !s->nopen) {
+    s->lead = t == IDENT ? v->str.s : NULL;
+    s->lead_at = *at;
+  }
+  if (is_bracket(t) || t == STR_BEGIN || t == TSTR_BEGIN || t == INTERP_BEGIN) open_bracket(s, t, at);
+  else if (t == ')' || t == ']' || t == '}' || t == STR_END || t == TSTR_END || t == INTERP_END)
+    close_bracket(s, at, starts_line);
+  s->prev = s->prev == '.' ? IDENT : t;
+  s->prev_at = *at;
+  return t;
+}
+
+/* Whether an NL at this point would separate anything. */
+static bool lines_count(const lines *s) {
+  if (!s->nopen) return !s->expr;
+  int t = s->open[s->nopen - 1].tok;
+  return t == '[' || t == '{';
+}
+static int next_token(YYSTYPE *v, YYLTYPE *at, void *p) {
+  lines *s = p;
+  if (s->held) {
+    int t = s->held;
+    s->held = 0;
+    *v = s->held_val;
+    *at = s->held_at;
+    return pass_on(s, t, v, at);
+  }
+  int t = yylex(v, at, s->scanner);
+  if (!lines_count(s) || at->first_line <= s->prev_at.last_line || !ends_statement(s->prev) || continues_line(t))
+    return pass_on(s, t, v, at);
+  s->held = t;
+  s->held_val = *v;
+  s->held_at = *at;
+  /* The NL is where the line ends: errors about it point past its last token. */
+  *at = (YYLTYPE){s->prev_at.last_line, s->prev_at.last_column, s->prev_at.last_line, s->prev_at.last_column};
+  s->prev = NL;
+  return NL;
+}
+#define yylex next_token
+
 static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg) {
   (void)scanner;
   diag_error(ps->diags, P(ps, *l), "%s", msg);
@@ -68,15 +196,15 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 %token EQ "'=='" NE "'!='" LE "'<='" GE "'>='" AND "'&&'" OR "'||'"
 %token EXPR_START /* switches the parser to a lone expression (plumb eval) */
 %token COMMENT "comment" /* only returned to plumb fmt */
+%token NL "end of line"  /* made by next_token from a line break */
 
 %type <n> decl import_decl stmt stmts block else_part expr postfix primary string parts
 %type <n> list list_body exprs object obj_body obj_items obj_item key params param_list param
 %type <n> args arg_list arg comp_for comp_clauses name_expr patch_body
 %type <str> name word word_kw
 
-/* A statement that is an expression ends where the expression can go no
- * further: `x\n[1]` indexes x, `a\n-b` subtracts (statements never start
- * with '[', '(' or '-'). */
+/* A statement that is an expression ends at an NL or where the expression
+ * can go no further: on one line, `x [1]` indexes x. */
 %precedence STMT
 %precedence ELSE
 %left OR
@@ -89,8 +217,8 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 %precedence '[' '('
 /* `delete {` is a deleted list element, even as an `if` condition. */
 %precedence '{'
-/* `name name ...` and `name Kind ...` start `app` and `patch` statements; a
- * lone name statement followed by such a line is read that way. */
+/* `name name ...` and `name Kind ...` start `app` and `patch` statements
+ * (a lone name statement ends at its NL). */
 %right IDENT KIND
 
 %start top
@@ -105,6 +233,7 @@ top
 file
   : %empty                 { ps->root = NEW(N_FILE, @$); }
   | file decl              { if ($2) ast_push(ps->arena, &ps->root->list, $2); }
+  | file NL                { yyerrok; } /* a line after an error is read afresh */
   ;
 
 decl
@@ -145,6 +274,7 @@ block
 stmts
   : %empty                 { $$ = NEW(N_BLOCK, @$); }
   | stmts stmt             { $$ = $1; if ($2) ast_push(ps->arena, &$$->list, $2); }
+  | stmts NL               { yyerrok; }
   ;
 stmt
   : LET IDENT '=' expr %prec STMT
@@ -255,6 +385,7 @@ list_body
 exprs
   : expr                   { $$ = NEW(E_LIST, @1); ast_push(ps->arena, &$$->list, $1); }
   | exprs ',' expr         { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
+  | exprs NL expr          { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
   ;
 
 object
@@ -270,6 +401,7 @@ obj_items
   : obj_item               { $$ = NEW(E_OBJECT, @1); ast_push(ps->arena, &$$->list, $1); }
   | obj_items obj_item     { $$ = $1; ast_push(ps->arena, &$$->list, $2); }
   | obj_items ','          { $$ = $1; }
+  | obj_items NL           { $$ = $1; }
   ;
 obj_item
   : key ':' expr           { $$ = NEW(N_ENTRY, @1); $$->a = $1; $$->b = $3; }
@@ -295,12 +427,9 @@ comp_for
 comp_clauses
   : comp_for               { $$ = NEW(N_BLOCK, @1); ast_push(ps->arena, &$$->list, $1); }
   | comp_clauses comp_for  { $$ = $1; ast_push(ps->arena, &$$->list, $2); }
-  | comp_clauses IF expr   {
-      $$ = $1;
-      node *c = NEW(N_IF, @2);
-      c->a = $3;
-      ast_push(ps->arena, &$$->list, c);
-    }
+  | comp_clauses IF expr   { $$ = with_filter(ps, $1, @2, $3); }
+  | comp_clauses NL IF expr
+                           { $$ = with_filter(ps, $1, @3, $4); }
   ;
 
 args
@@ -326,11 +455,79 @@ word_kw
 
 %%
 
+static bool starts_expression(yysymbol_kind_t t) {
+  static const int tokens[] = {IDENT, KIND, INT, FLOAT, STR_BEGIN, TSTR_BEGIN, TRUE, FALSE, NULL_, DELETE, IF,
+                               '[', '{', '(', '-', '!'};
+  for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+    if (t == YYTRANSLATE(tokens[i])) return true;
+  return false;
+}
+
 /* "expected X, Y or Z, found W": the expected set comes from the parser's
  * tables, so it is right for every state. Where an expression may start, the
- * dozen tokens that can start one are summed up as "an expression". */
+ * dozen tokens that can start one are summed up as "an expression". Where
+ * only the closing bracket of a list or call may come but an item came, the
+ * comma between them is what is missing. */
+/* A file that ends with a bracket open is reported at the bracket, not at
+ * its end: at the one whose closer was indented as an outer line's, if a
+ * bracket of that sort is open, else at the innermost. */
+static const bracket *likely_unclosed(const lines *s) {
+  int i = s->nopen_before - 1;
+  while (i >= 0 && !is_bracket(s->open[i].tok)) i--;
+  if (i < 0) return NULL;
+  return s->misfit.tok == s->open[i].tok ? &s->misfit : &s->open[i];
+}
+
+static char closer_of(int open) { return open == '{' ? '}' : open == '[' ? ']' : ')'; }
+
+static bool report_unclosed(const lines *s, parse_state *ps) {
+  const bracket *b = likely_unclosed(s);
+  if (!b) return false;
+  char close = closer_of(b->tok);
+  diag_error(ps->diags, P(ps, b->at), "'%c' is not closed before the end of the file", b->tok);
+  if (b == &s->misfit)
+    diag_note(ps->diags, P(ps, s->misfit_closer),
+              "this '%c' is taken as its closer, but is indented as an outer line's: is a '%c' missing above it?",
+              close, close);
+  return true;
+}
+
+/* A line at the left margin starts a declaration: a syntax error on it
+ * while a bracket of an earlier line is open most likely comes of that
+ * bracket's missing closer. (An NL found is at the end of the line
+ * before.) */
+static void note_unclosed(const lines *s, parse_state *ps, const YYLTYPE *at, yysymbol_kind_t found) {
+  const bracket *b = likely_unclosed(s);
+  if (b && found != YYSYMBOL_NL && s->indent == 0 && b->at.first_line < at->first_line)
+    diag_note(ps->diags, P(ps, b->at), "this '%c' is still open at line %d: is its '%c' missing?", b->tok,
+              at->first_line, closer_of(b->tok));
+}
+
+/* A top-level line that starts with a name and fails on that line is a
+ * declaration whose first word is wrong: `improt`, `lett`, `include`. */
+static bool report_lead(const lines *s, parse_state *ps, const YYLTYPE *at) {
+  static const char *const words[] = {"import", "let", "fn", "template", "env"};
+  static const struct { const char *word, *means; } others[] = {
+    {"include", "import"}, {"require", "import"}, {"use", "import"}, {"from", "import"},
+    {"var", "let"}, {"val", "let"}, {"const", "let"}, {"def", "fn"}, {"fun", "fn"}, {"func", "fn"},
+    {"function", "fn"},
+  };
+  if (!s->lead || strcmp(s->lead, "env") == 0 || at->first_line != s->lead_at.first_line) return false;
+  const char *near = nearest_word(s->lead, words, sizeof words / sizeof words[0]);
+  for (size_t i = 0; !near && i < sizeof others / sizeof others[0]; i++)
+    if (strcmp(others[i].word, s->lead) == 0) near = others[i].means;
+  if (near)
+    diag_error(ps->diags, P(ps, s->lead_at), "unexpected name \"%s\" at the start of a declaration; did you mean '%s'?",
+               s->lead, near);
+  else
+    diag_error(ps->diags, P(ps, s->lead_at),
+               "expected a declaration (import, let, fn, template or env), found name \"%s\"", s->lead);
+  return true;
+}
+
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_state *ps) {
-  (void)scanner;
+  if (yypcontext_token(ctx) == YYSYMBOL_YYEOF && report_unclosed(scanner, ps)) return 0;
+  if (report_lead(scanner, ps, yypcontext_location(ctx))) return 0;
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
   bool expr = false;
@@ -343,9 +540,13 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, parse_s
     buf_printf(&msg, "%s%s", shown ? ", " : "expected ", yysymbol_name(exp[i]));
     shown++;
   }
-  buf_printf(&msg, "%sfound %s", shown ? ", " : "", yysymbol_name(yypcontext_token(ctx)));
+  yysymbol_kind_t found = yypcontext_token(ctx);
+  buf_printf(&msg, "%sfound %s", shown ? ", " : "", yysymbol_name(found));
+  bool closer = n == 1 && (exp[0] == YYTRANSLATE(']') || exp[0] == YYTRANSLATE(')'));
+  if (closer && starts_expression(found)) buf_puts(&msg, "; is a ',' missing before it?");
   diag_error(ps->diags, P(ps, *yypcontext_location(ctx)), "%s", msg.data);
   buf_free(&msg);
+  note_unclosed(scanner, ps, yypcontext_location(ctx), found);
   return 0;
 }
 
@@ -362,13 +563,13 @@ static bool utf8_source(diag_list *d, const char *file, const char *text, size_t
 static node *run(arena *a, diag_list *d, const char *file, const char *text, size_t len, bool expr) {
   if (!utf8_source(d, file, text, len)) return ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});
   parse_state ps = {.arena = a, .diags = d, .file = file, .line = 1, .col = 1};
-  yyscan_t scanner;
-  yylex_init_extra(&ps, &scanner);
-  YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, scanner);
+  lines s = {.arena = a, .expr = expr};
+  yylex_init_extra(&ps, &s.scanner);
+  YY_BUFFER_STATE b = yy_scan_bytes(text, (int)len, s.scanner);
   if (expr) ps.start = EXPR_START; /* steers the grammar to a lone expression */
-  yyparse(scanner, &ps);
-  yy_delete_buffer(b, scanner);
-  yylex_destroy(scanner);
+  yyparse(&s, &ps);
+  yy_delete_buffer(b, s.scanner);
+  yylex_destroy(s.scanner);
   if (!ps.root) ps.root = ast_new(a, expr ? E_NULL : N_FILE, (pos){file, 1, 1});
   return ps.root;
 }

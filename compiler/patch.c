@@ -7,6 +7,7 @@
 #include "merge.h"
 #include "regex.h"
 #include "selector.h"
+#include "suggest.h"
 
 /* ---- evaluating the statement --------------------------------------------- */
 
@@ -241,6 +242,32 @@ static bool apply_patch(eval *ev, const target *t, const value *ix, compile_reso
   return hits > 0;
 }
 
+/* For a patch by name that matched nothing: the resource it most likely
+ * meant, a near name of its kind or its name under another kind, or NULL. */
+static const char *near_target(arena *a, const patch *p, const compile_resource *res, size_t n) {
+  if (!p->name) return NULL;
+  const char **names = arena_alloc(a, (n ? n : 1) * sizeof *names);
+  size_t k = 0;
+  const char *other_kind = NULL;
+  for (size_t i = 0; i < n; i++) {
+    const char *kind = res[i].obj ? str_at(res[i].obj, "kind") : NULL;
+    const char *name = kind ? str_at(res[i].obj, "metadata.name") : NULL;
+    if (!name) continue;
+    if (strcmp(kind, p->kind) == 0) names[k++] = name;
+    else if (!other_kind && strcmp(name, p->name->u.str.s) == 0) other_kind = kind;
+  }
+  const char *near = nearest_word(p->name->u.str.s, names, k);
+  if (near) return arena_printf(a, "%s \"%s\"", p->kind, near);
+  return other_kind ? arena_printf(a, "%s \"%s\"", other_kind, p->name->u.str.s) : NULL;
+}
+
+static void fail_no_match(eval *ev, const char *env, const patch *p, const compile_resource *res, size_t n) {
+  arena *a = eval_arena(ev);
+  const char *near = near_target(a, p, res, n);
+  eval_fail(ev, p->at, "patch %s matches no resource of env %s%s%s%s", describe(a, p), env,
+            near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
+}
+
 void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
                  size_t *n) {
   if (!npatches) return; /* not even the index to build */
@@ -249,7 +276,7 @@ void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatche
   for (size_t p = 0; p < npatches; p++) {
     target t;
     if (target_compile(ev, &patches[p], &t) && !apply_patch(ev, &t, ix, res, *n))
-      eval_fail(ev, patches[p].at, "patch %s matches no resource of env %s", describe(a, &patches[p]), env);
+      fail_no_match(ev, env, &patches[p], res, *n);
     target_free(&t);
   }
   size_t kept = 0;

@@ -46,6 +46,9 @@ void diag_error(diag_list *d, pos at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void diag_note(diag_list *d, pos at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Whether the next error would be kept (not only counted): a costly hint
+ * is worked out only for a message that will be read. */
+bool diag_keeps_next(const diag_list *d);
 void diag_add_source(diag_list *d, const char *name, const char *text, size_t len);
 /* Where byte offset of text is: lines and columns counted as the lexer
  * counts them, a column per UTF-8 character, and per byte that is not

@@ -7,8 +7,10 @@
 
 /* Writes one line per leaf field under `field` (NULL or "" for all): the
  * path, the value, the file:line:col that set it and how (patch, env
- * setting...), then each value it overrode, most recent first. Returns -1
- * when the field does not exist. */
+ * setting...), then each value it overrode, most recent first. `field` is
+ * a path of keys and [N] indexes, with ["key"] for a key holding dots.
+ * Returns -1 when the field does not exist, having written to out why,
+ * ": deleted by FILE:LINE:COL, ...", when a `delete` removed it. */
 int explain_resource(buf *out, const value *res, const char *field);
 
 #endif

@@ -71,7 +71,11 @@ static void climbing_above_the_root_is_refused(void **state) {
   const char *err;
   loader *l = loader_new(A, root, &err);
   assert_string_equal(resolve(l, "envs/dev/main.plumb", "../../../etc/passwd"),
-                      "path \"../../../etc/passwd\" leaves the repository root");
+                      "path \"../../../etc/passwd\" leaves the repository root, 2 directories above this file's (the "
+                      "root is the nearest directory holding .git, else the one built; see --root)");
+  assert_string_equal(resolve(l, "app.plumb", "../x.plumb"),
+                      "path \"../x.plumb\" leaves the repository root, which is this file's directory (the root is the "
+                      "nearest directory holding .git, else the one built; see --root)");
   assert_string_equal(resolve(l, "app.plumb", "/etc/passwd"),
                       "absolute path \"/etc/passwd\" not allowed: paths are relative to the file that names them");
 }
