@@ -59,6 +59,14 @@ class Converter:
             lines.append(("R " if field in required else "F ") + field + " " + t)
         return flags, lines
 
+    def key_with_default(self, item, key):
+        """A list-type map's key, with its default if it has one: server-side
+        apply takes an item without the key to have the default."""
+        while "$ref" in item or "allOf" in item:
+            item = self.schemas[item["$ref"].rsplit("/", 1)[1]] if "$ref" in item else item["allOf"][0]
+        default = item.get("properties", {}).get(key, {}).get("default")
+        return key + "=" + default if isinstance(default, str) and default else key
+
     def type_of(self, s, where):
         if "$ref" in s:
             return self.ref(s["$ref"])
@@ -70,7 +78,8 @@ class Converter:
         if t == "array":
             kind = s.get("x-kubernetes-list-type", "")
             if kind == "map":
-                kind = "map=" + ",".join(s["x-kubernetes-list-map-keys"])
+                keys = [self.key_with_default(s.get("items", {}), k) for k in s["x-kubernetes-list-map-keys"]]
+                kind = "map=" + ",".join(keys)
             elif kind == "atomic":
                 kind = ""
             return "[" + kind + "]" + self.type_of(s.get("items", {}), where + "[]")

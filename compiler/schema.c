@@ -1,0 +1,585 @@
+/* schema.c: resources checked against Kubernetes' schemas (schema.h).
+ *
+ * The embedded text (schemas/README.md gives its format) is read into
+ * tables once per process: definitions sorted by name, each with its
+ * fields sorted by name, so that every lookup is a binary search. A check
+ * then walks a resource and its schema side by side, the way the API
+ * server decodes a request: the rules below follow what it refuses (an
+ * unknown field, a string where an int goes, an enum value it does not
+ * know, a missing required field, a malformed quantity or base64), and
+ * what it lets through (null anywhere, an integral float for an int). */
+#include "schema.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edit.h"
+
+extern const struct { const char *name; const char *text; } schema_files[];
+
+/* ---- the tables ------------------------------------------------------------ */
+
+typedef enum {
+  ST_ANY, ST_OBJECT, ST_STRING, ST_BYTE, ST_DATE_TIME, ST_INTEGER, ST_INT32, ST_INT64,
+  ST_NUMBER, ST_BOOL, ST_INT_OR_STRING, ST_QUANTITY, ST_DEF, ST_LIST, ST_MAP,
+} stype_kind;
+
+typedef struct sdef sdef;
+
+typedef struct stype {
+  stype_kind kind;
+  const struct stype *item; /* ST_LIST, ST_MAP */
+  const sdef *def;          /* ST_DEF */
+  /* ST_STRING: its enum, if any; ST_LIST: the keys of a list-type map,
+   * each "NAME" or "NAME=DEFAULT". */
+  const char **names;
+  size_t nnames;
+} stype;
+
+typedef struct {
+  const char *name;
+  const stype *type;
+  bool required;
+} sfield;
+
+struct sdef {
+  const char *name;
+  sfield *fields;
+  size_t nfields;
+  bool preserve; /* x-kubernetes-preserve-unknown-fields */
+  bool embedded; /* x-kubernetes-embedded-resource */
+};
+
+typedef struct {
+  const char *api, *kind;
+  const stype *type;
+} skind;
+
+typedef struct {
+  arena *mem; /* the tables, kept for as long as the process lives */
+  const char *version;
+  sdef *defs;
+  size_t ndefs;
+  skind *kinds;
+  size_t nkinds;
+} schema_set;
+
+/* ---- reading the text ------------------------------------------------------ */
+
+/* The text is compiled in: a fault in it is a fault of the build. */
+static _Noreturn void bad_data(const char *file, const char *line, const char *why) {
+  fprintf(stderr, "plumb: schemas/%s.txt: %s: %s\n", file, why, line);
+  abort();
+}
+
+static const struct {
+  const char *name;
+  stype_kind kind;
+} scalars[] = {
+    {"any", ST_ANY},         {"object", ST_OBJECT}, {"string", ST_STRING}, {"byte", ST_BYTE},
+    {"date-time", ST_DATE_TIME}, {"integer", ST_INTEGER}, {"int32", ST_INT32}, {"int64", ST_INT64},
+    {"number", ST_NUMBER},   {"bool", ST_BOOL},     {"int-or-string", ST_INT_OR_STRING},
+    {"quantity", ST_QUANTITY},
+};
+
+/* bsearch's order for definitions and fields, whose first member is the
+ * name. */
+static int cmp_name(const void *key, const void *elem) {
+  return strcmp(key, *(const char *const *)elem);
+}
+
+static const sdef *find_def(const schema_set *set, const char *name) {
+  return bsearch(name, set->defs, set->ndefs, sizeof *set->defs, cmp_name);
+}
+
+/* s split at every sep, in place. */
+static const char **split(arena *a, char *s, char sep, size_t *n) {
+  *n = 1;
+  for (const char *p = s; (p = strchr(p, sep)); p++) ++*n;
+  const char **parts = arena_alloc(a, *n * sizeof *parts);
+  for (size_t i = 0; i < *n; i++) {
+    parts[i] = s;
+    char *end = strchr(s, sep);
+    if (end) *end = '\0', s = end + 1;
+  }
+  return parts;
+}
+
+static const stype *parse_type(const schema_set *set, arena *a, const char *file, char *s) {
+  stype *t = arena_alloc(a, sizeof *t);
+  char *close;
+  if (s[0] == '[' && (close = strchr(s, ']'))) {
+    *close = '\0';
+    t->kind = ST_LIST;
+    if (strncmp(s + 1, "map=", 4) == 0) t->names = split(a, s + 5, ',', &t->nnames);
+    t->item = parse_type(set, a, file, close + 1);
+  } else if (s[0] == '{' && s[1] == '}') {
+    t->kind = ST_MAP;
+    t->item = parse_type(set, a, file, s + 2);
+  } else if (s[0] == '@') {
+    t->kind = ST_DEF;
+    if (!(t->def = find_def(set, s + 1))) bad_data(file, s, "no such definition");
+  } else {
+    char *bar = strchr(s, '|');
+    if (bar) *bar = '\0', t->names = split(a, bar + 1, '|', &t->nnames);
+    size_t i = 0, n = sizeof scalars / sizeof scalars[0];
+    while (i < n && strcmp(scalars[i].name, s) != 0) i++;
+    if (i == n) bad_data(file, s, "unknown type");
+    t->kind = scalars[i].kind;
+  }
+  return t;
+}
+
+/* The next space-separated word of *s, NUL-terminated in place. */
+static char *word(char **s) {
+  char *w = *s, *sp = strchr(w, ' ');
+  if (sp) *sp = '\0', *s = sp + 1;
+  else *s = w + strlen(w);
+  return w;
+}
+
+/* The lines of text, NUL-terminated in a copy; words are cut out of them
+ * in place later. */
+static char **lines_of(arena *a, const char *file, const char *text, size_t *n) {
+  char *copy = arena_strdup(a, text);
+  *n = 0;
+  for (const char *p = copy; (p = strchr(p, '\n')); p++) ++*n;
+  char **lines = arena_alloc(a, (*n + 1) * sizeof *lines);
+  for (size_t i = 0; i < *n; i++) {
+    lines[i] = copy;
+    copy = strchr(copy, '\n');
+    *copy++ = '\0';
+  }
+  if (*copy) bad_data(file, copy, "no newline at the end");
+  return lines;
+}
+
+static void parse_def(schema_set *set, const char *file, char *rest) {
+  sdef *d = &set->defs[set->ndefs++];
+  d->name = word(&rest);
+  for (char *flag; *(flag = word(&rest));) {
+    d->preserve |= strcmp(flag, "preserve") == 0;
+    d->embedded |= strcmp(flag, "embedded") == 0;
+  }
+  if (set->ndefs > 1 && strcmp(d[-1].name, d->name) >= 0) bad_data(file, d->name, "definitions out of order");
+}
+
+/* Two passes over the lines: the first names every definition, so that
+ * the second can resolve a reference to one defined further down. */
+static void parse_set(schema_set *set, arena *a, const char *file, const char *text) {
+  size_t n, ndefs = 0, nfields = 0, nkinds = 0;
+  char **lines = lines_of(a, file, text, &n);
+  for (size_t i = 0; i < n; i++) {
+    char c = lines[i][0];
+    ndefs += c == 'D', nfields += c == 'F' || c == 'R', nkinds += c == 'K';
+  }
+  set->defs = arena_alloc(a, (ndefs + 1) * sizeof *set->defs);
+  set->kinds = arena_alloc(a, (nkinds + 1) * sizeof *set->kinds);
+  sfield *fields = arena_alloc(a, (nfields + 1) * sizeof *fields);
+  for (size_t i = 0; i < n; i++)
+    if (lines[i][0] == 'D') parse_def(set, file, lines[i] + 2);
+  sdef *cur = NULL;
+  for (size_t i = 0; i < n; i++) {
+    char *p = lines[i], *rest = p + 2;
+    if (p[0] == 'D') {
+      cur = cur ? cur + 1 : set->defs;
+      cur->fields = fields;
+    } else if ((p[0] == 'F' || p[0] == 'R') && cur) {
+      sfield *f = &cur->fields[cur->nfields++];
+      f->required = p[0] == 'R';
+      f->name = word(&rest);
+      f->type = parse_type(set, a, file, rest);
+      if (cur->nfields > 1 && strcmp(f[-1].name, f->name) >= 0) bad_data(file, f->name, "fields out of order");
+      fields++;
+    } else if (p[0] == 'K') {
+      skind *k = &set->kinds[set->nkinds++];
+      k->api = word(&rest);
+      k->kind = word(&rest);
+      k->type = parse_type(set, a, file, rest);
+    } else if (strncmp(p, "kubernetes ", 11) == 0) {
+      set->version = p + 11;
+    } else if (strcmp(p, "plumb-schemas 1") != 0) {
+      bad_data(file, p, "unknown line");
+    }
+  }
+}
+
+static schema_set loaded;
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+/* The newest version embedded: the last file, as they sort by name. */
+static void load(void) {
+  size_t n = 0;
+  while (schema_files[n + 1].name) n++;
+  loaded.mem = arena_new();
+  parse_set(&loaded, loaded.mem, schema_files[n].name, schema_files[n].text);
+}
+
+static const schema_set *schemas(void) {
+  pthread_once(&load_once, load);
+  return &loaded;
+}
+
+const char *schema_version(void) { return schemas()->version; }
+
+static int cmp_kind(const void *key, const void *elem) {
+  const skind *x = key, *y = elem;
+  int c = strcmp(x->api, y->api);
+  return c ? c : strcmp(x->kind, y->kind);
+}
+
+static const skind *find_kind(const schema_set *set, const char *api, const char *kind) {
+  skind key = {api, kind, NULL};
+  return bsearch(&key, set->kinds, set->nkinds, sizeof *set->kinds, cmp_kind);
+}
+
+static const sfield *find_field(const sdef *d, const char *name) {
+  return bsearch(name, d->fields, d->nfields, sizeof *d->fields, cmp_name);
+}
+
+/* ---- what strings must look like ------------------------------------------- */
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static const char *skip_digits(const char *s) {
+  while (is_digit(*s)) s++;
+  return s;
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* resource.ParseQuantity's grammar: a signed decimal number, then a binary
+ * suffix (Ki ... Ei), a decimal one (n, u, m, k, M, G, T, P, E) or a
+ * decimal exponent (e3, E-2); space around it is trimmed. The API server
+ * takes a number without digits ("Gi", "m", ".") for 0, and so does this. */
+static bool is_quantity(const char *s) {
+  while (is_space(*s)) s++;
+  size_t n = strlen(s);
+  while (n && is_space(s[n - 1])) n--;
+  if (!n) return false;
+  const char *end = s + n;
+  if (*s == '+' || *s == '-') s++;
+  s = skip_digits(s);
+  if (*s == '.') s = skip_digits(s + 1);
+  if ((*s == 'e' || *s == 'E') && s + 1 < end) {
+    const char *e = s + 1 + (s[1] == '+' || s[1] == '-');
+    if (is_digit(*e)) return skip_digits(e) == end;
+  }
+  static const char *const suffixes[] = {"", "n", "u", "m", "k", "M", "G", "T", "P", "E",
+                                         "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+    if ((size_t)(end - s) == strlen(suffixes[i]) && strncmp(s, suffixes[i], (size_t)(end - s)) == 0) return true;
+  return false;
+}
+
+/* As Go's base64.StdEncoding decodes []byte fields: padded, line breaks
+ * skipped. */
+static bool is_base64(const char *s) {
+  size_t len = 0, pad = 0;
+  for (; *s; s++) {
+    char c = *s;
+    if (c == '\r' || c == '\n') continue;
+    bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '+' || c == '/';
+    if (c == '=')
+      pad++;
+    else if (pad || !alpha)
+      return false;
+    len++;
+  }
+  return len % 4 == 0 && pad <= 2;
+}
+
+/* RFC 3339, as metav1.Time reads it: 2006-01-02T15:04:05Z, with optional
+ * fractional seconds and a numeric offset in place of Z. */
+static bool is_date_time(const char *s) {
+  static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+  for (const char *p = shape; *p; p++, s++)
+    if (*p == 'd' ? !is_digit(*s) : *s != *p) return false;
+  if (*s == '.' && is_digit(s[1])) s = skip_digits(s + 1);
+  if (*s == 'Z') return s[1] == '\0';
+  return (*s == '+' || *s == '-') && is_digit(s[1]) && is_digit(s[2]) && s[3] == ':' && is_digit(s[4]) &&
+         is_digit(s[5]) && s[6] == '\0';
+}
+
+/* ---- the walk -------------------------------------------------------------- */
+
+/* A step of the path from the resource to the value being checked: an
+ * object's key, or a list's index when key is NULL. */
+typedef struct {
+  const char *key;
+  size_t index;
+} step;
+
+typedef struct {
+  diag_list *d;
+  const char *kind;
+  bool ok;
+  int depth;
+  step path[VALUE_MAX_DEPTH + 2];
+} walk;
+
+static void check_value(walk *w, const value *v, const stype *t);
+
+/* Where the walk stands, as the message names it: Deployment.spec.replicas,
+ * Pod.spec.containers[0], ConfigMap.data["app.conf"]. */
+static const char *path_text(const walk *w) {
+  buf b = {0};
+  buf_puts(&b, w->kind);
+  for (int i = 0; i < w->depth; i++) {
+    const char *k = w->path[i].key;
+    bool plain = k && *k;
+    for (const char *c = k; plain && *c; c++)
+      plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || is_digit(*c) || *c == '_' || *c == '-';
+    if (!k)
+      buf_printf(&b, "[%zu]", w->path[i].index);
+    else if (plain)
+      buf_printf(&b, ".%s", k);
+    else
+      buf_printf(&b, "[\"%s\"]", k);
+  }
+  char *text = arena_strdup(w->d->arena, b.data);
+  buf_free(&b);
+  return text;
+}
+
+static void fail(walk *w, pos at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(walk *w, pos at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = arena_vprintf(w->d->arena, fmt, ap);
+  va_end(ap);
+  diag_error(w->d, at, "%s", msg);
+  w->ok = false;
+}
+
+static void wrong_type(walk *w, const value *v, const char *want) {
+  fail(w, v->at, "%s must be %s, got %s", path_text(w), want, value_a(v->kind));
+}
+
+/* Steps into part of the value; false when the walk is as deep as a
+ * value can be (the evaluator allows no deeper one). */
+static bool enter(walk *w, const char *key, size_t index) {
+  if (w->depth == VALUE_MAX_DEPTH + 1) return false;
+  w->path[w->depth++] = (step){key, index};
+  return true;
+}
+
+static void check_at(walk *w, const char *key, size_t index, const value *v, const stype *t) {
+  if (!enter(w, key, index)) return;
+  check_value(w, v, t);
+  w->depth--;
+}
+
+/* Keeps name in *best if it is closer to got than *best is, and close
+ * enough to be a slip (*dist starts at the first distance too far). */
+static void closer(const char *got, const char *name, const char **best, unsigned *dist) {
+  unsigned d = edit_distance(name, got);
+  if (d < *dist) *best = name, *dist = d;
+}
+
+static unsigned too_far(const char *got) { return strlen(got) > 4 ? 3 : 2; }
+
+static const char *did_you_mean(walk *w, const char *hint) {
+  return hint ? arena_printf(w->d->arena, "; did you mean \"%s\"?", hint) : "";
+}
+
+static void unknown_field(walk *w, const field *f, const sdef *d) {
+  const char *hint = NULL;
+  unsigned dist = too_far(f->key);
+  for (size_t i = 0; i < d->nfields; i++) closer(f->key, d->fields[i].name, &hint, &dist);
+  fail(w, f->val->at, "unknown field \"%s\" in %s%s", f->key, path_text(w), did_you_mean(w, hint));
+}
+
+/* apiVersion, kind and metadata, which an embedded resource has without
+ * its schema naming them. */
+static bool resource_field(const char *key) {
+  return strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0 || strcmp(key, "metadata") == 0;
+}
+
+static void check_object(walk *w, const value *v, const sdef *d) {
+  if (v->kind != V_OBJECT) return wrong_type(w, v, "an object");
+  for (size_t i = 0; i < v->u.obj.len; i++) {
+    const field *f = &v->u.obj.fields[i];
+    const sfield *sf = find_field(d, f->key);
+    if (sf)
+      check_at(w, f->key, 0, f->val, sf->type);
+    else if (!d->preserve && !(d->embedded && resource_field(f->key)))
+      unknown_field(w, f, d);
+  }
+  for (size_t i = 0; i < d->nfields; i++)
+    if (d->fields[i].required && !value_object_get(v, d->fields[i].name))
+      fail(w, v->at, "missing required field \"%s\" in %s", d->fields[i].name, path_text(w));
+}
+
+static void check_enum(walk *w, const value *v, const stype *t) {
+  const char *got = v->u.str.s, *hint = NULL;
+  for (size_t i = 0; i < t->nnames; i++)
+    if (strcmp(got, t->names[i]) == 0) return;
+  unsigned dist = too_far(got);
+  buf b = {0};
+  for (size_t i = 0; i < t->nnames; i++) {
+    closer(got, t->names[i], &hint, &dist);
+    if (t->nnames <= 12) buf_printf(&b, "%s\"%s\"", i ? ", " : "one of ", t->names[i]);
+  }
+  fail(w, v->at, "%s: \"%s\" is not %s%s", path_text(w), got, b.len ? b.data : "a value it takes",
+       did_you_mean(w, hint));
+  buf_free(&b);
+}
+
+/* An int in [lo, hi) where the schema wants one; an integral float
+ * passes, as the API server converts it. */
+static void check_int(walk *w, const value *v, double lo, double hi, const char *size) {
+  double x = v->kind == V_INT ? (double)v->u.i : v->kind == V_FLOAT ? v->u.f : NAN;
+  if (v->kind == V_FLOAT && x != floor(x)) return wrong_type(w, v, "an int");
+  if (isnan(x)) return wrong_type(w, v, "an int");
+  if (x < lo || x >= hi) fail(w, v->at, "%s: %.17g is out of range for %s int", path_text(w), x, size);
+}
+
+/* A list-type map's key, "NAME" or "NAME=DEFAULT": the default counts as
+ * the value of an item that leaves the key out, as server-side apply has it. */
+static bool same_key(const value *x, const value *y, const char *key) {
+  const char *eq = strchr(key, '=');
+  size_t n = eq ? (size_t)(eq - key) : strlen(key);
+  const value *vx = value_object_getn(x, key, n), *vy = value_object_getn(y, key, n);
+  if (vx && vy) return value_equal(vx, vy);
+  if (!vx && !vy) return true;
+  const value *given = vx ? vx : vy;
+  return eq && given->kind == V_STRING && strcmp(given->u.str.s, eq + 1) == 0;
+}
+
+/* Two items of a list-type map that server-side apply takes for one.
+ * (It lets a list-type set hold a value twice.) */
+static bool same_item(const stype *t, const value *x, const value *y) {
+  if (x->kind != V_OBJECT || y->kind != V_OBJECT) return false;
+  for (size_t k = 0; k < t->nnames; k++)
+    if (!same_key(x, y, t->names[k])) return false;
+  return true;
+}
+
+/* What makes two items one to server-side apply: "the same containerPort
+ * and protocol". */
+static const char *identity(walk *w, const stype *t) {
+  buf b = {0};
+  for (size_t k = 0; k < t->nnames; k++) {
+    const char *key = t->names[k], *eq = strchr(key, '=');
+    buf_printf(&b, "%s%.*s", k == 0 ? "the same " : k + 1 < t->nnames ? ", " : " and ",
+               (int)(eq ? (size_t)(eq - key) : strlen(key)), key);
+  }
+  char *text = arena_strdup(w->d->arena, b.data);
+  buf_free(&b);
+  return text;
+}
+
+static void check_duplicates(walk *w, const value *v, const stype *t) {
+  size_t n = v->u.list.len;
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = 0; j < i; j++)
+      if (same_item(t, v->u.list.items[i], v->u.list.items[j])) {
+        fail(w, v->u.list.items[i]->at, "%s: items %zu and %zu have %s; the API server takes them for one",
+             path_text(w), j, i, identity(w, t));
+        diag_note(w->d, v->u.list.items[j]->at, "item %zu is here", j);
+        break;
+      }
+}
+
+static void check_list(walk *w, const value *v, const stype *t) {
+  if (v->kind != V_LIST) return wrong_type(w, v, "a list");
+  for (size_t i = 0; i < v->u.list.len; i++) check_at(w, NULL, i, v->u.list.items[i], t->item);
+  if (t->nnames) check_duplicates(w, v, t);
+}
+
+static void check_map(walk *w, const value *v, const stype *t) {
+  if (v->kind != V_OBJECT) return wrong_type(w, v, "an object");
+  for (size_t i = 0; i < v->u.obj.len; i++) check_at(w, v->u.obj.fields[i].key, 0, v->u.obj.fields[i].val, t->item);
+}
+
+/* A string that must match a format: is names the format's check. */
+static void check_format(walk *w, const value *v, bool (*is)(const char *), const char *what) {
+  if (v->kind != V_STRING) return wrong_type(w, v, what);
+  if (!is(v->u.str.s)) fail(w, v->at, "%s: \"%s\" is not %s", path_text(w), v->u.str.s, what);
+}
+
+static void check_value(walk *w, const value *v, const stype *t) {
+  if (v->kind == V_NULL) return; /* the API server reads null as "not set" */
+  switch (t->kind) {
+  case ST_ANY: return;
+  case ST_OBJECT:
+    if (v->kind != V_OBJECT) wrong_type(w, v, "an object");
+    return;
+  case ST_DEF: return check_object(w, v, t->def);
+  case ST_LIST: return check_list(w, v, t);
+  case ST_MAP: return check_map(w, v, t);
+  case ST_STRING:
+    if (v->kind != V_STRING) return wrong_type(w, v, "a string");
+    if (t->nnames) check_enum(w, v, t);
+    return;
+  case ST_BYTE: return check_format(w, v, is_base64, "base64 text");
+  case ST_DATE_TIME: return check_format(w, v, is_date_time, "an RFC 3339 time");
+  case ST_INTEGER:
+  case ST_INT64: return check_int(w, v, -0x1p63, 0x1p63, "a 64-bit");
+  case ST_INT32: return check_int(w, v, -0x1p31, 0x1p31, "a 32-bit");
+  case ST_NUMBER:
+    if (v->kind != V_INT && v->kind != V_FLOAT) wrong_type(w, v, "a number");
+    return;
+  case ST_BOOL:
+    if (v->kind != V_BOOL) wrong_type(w, v, "a bool");
+    return;
+  case ST_INT_OR_STRING:
+    if (v->kind != V_INT && v->kind != V_STRING) wrong_type(w, v, "an int or a string");
+    return;
+  case ST_QUANTITY:
+    if (v->kind == V_INT || v->kind == V_FLOAT) return;
+    return check_format(w, v, is_quantity, "a quantity (a number, or a string such as \"500m\" or \"1Gi\")");
+  }
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+static const value *marker(const value *res) {
+  return value_object_get(value_object_get(value_object_get(res, "metadata"), "annotations"), SCHEMA_ANNOTATION);
+}
+
+/* Whether res asks to be checked: SCHEMA_ANNOTATION is "true" or absent. */
+static bool wanted(diag_list *d, const value *res, bool *ok) {
+  const value *m = marker(res);
+  if (!m) return true;
+  if (m->kind == V_STRING && strcmp(m->u.str.s, "false") == 0) return false;
+  if (m->kind == V_STRING && strcmp(m->u.str.s, "true") == 0) return true;
+  diag_error(d, m->at, "annotation %s must be \"true\" or \"false\"", SCHEMA_ANNOTATION);
+  *ok = false;
+  return false;
+}
+
+bool schema_check(diag_list *d, const value *res) {
+  bool ok = true;
+  const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
+  if (!api || !kind || !wanted(d, res, &ok)) return ok;
+  const skind *k = find_kind(schemas(), api, kind);
+  if (!k) return true;
+  /* Not zeroed whole: the path is written before it is read. */
+  walk *w = malloc(sizeof *w);
+  if (!w) abort();
+  w->d = d, w->kind = kind, w->ok = true, w->depth = 0;
+  check_value(w, res, k->type);
+  ok = w->ok;
+  free(w);
+  return ok;
+}
+
+value *schema_strip(arena *a, value *res) {
+  if (!marker(res)) return res;
+  value *meta = value_clone(a, value_object_get(res, "metadata"));
+  value *ann = value_clone(a, value_object_get(meta, "annotations"));
+  value_object_remove(ann, SCHEMA_ANNOTATION);
+  if (ann->u.obj.len)
+    value_object_set(a, meta, "annotations", ann);
+  else
+    value_object_remove(meta, "annotations");
+  value *copy = value_clone(a, res);
+  value_object_set(a, copy, "metadata", meta);
+  return copy;
+}

@@ -1,0 +1,30 @@
+/* schema.h: resources checked against Kubernetes' own schemas.
+ *
+ * The schemas are the API server's OpenAPI v3 documents, cut down to what
+ * is checked (schemas/README.md) and compiled into plumb; they are read
+ * once per process, when the first resource is checked. */
+#ifndef PLUMB_SCHEMA_H
+#define PLUMB_SCHEMA_H
+
+#include "plumb/arena.h"
+#include "plumb/diag.h"
+#include "plumb/value.h"
+
+/* The annotation that turns the check off for one resource ("false"). */
+#define SCHEMA_ANNOTATION "plumb.dev/validate"
+
+/* Reports every field of res the API server would refuse: unknown fields,
+ * wrong types, values outside an enum, bad quantities, missing required
+ * fields. Kinds the schemas do not hold (custom resources) pass, and so
+ * does a resource whose SCHEMA_ANNOTATION is "false". False if there was
+ * any problem. */
+bool schema_check(diag_list *d, const value *res);
+
+/* res without SCHEMA_ANNOTATION, which is for the compiler alone: res
+ * itself when it has none, else a copy (res is not changed). */
+value *schema_strip(arena *a, value *res);
+
+/* The Kubernetes version whose schemas are checked against: "v1.36.3". */
+const char *schema_version(void);
+
+#endif
