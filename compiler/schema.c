@@ -439,27 +439,6 @@ static void check_int(walk *w, const value *v, double lo, double hi, const char 
   if (x < lo || x >= hi) fail(w, v->at, "%s: %.17g is out of range for %s int", path_text(w), x, size);
 }
 
-/* A list-type map's key, "NAME" or "NAME=DEFAULT": the default counts as
- * the value of an item that leaves the key out, as server-side apply has it. */
-static bool same_key(const value *x, const value *y, const char *key) {
-  const char *eq = strchr(key, '=');
-  size_t n = eq ? (size_t)(eq - key) : strlen(key);
-  const value *vx = value_object_getn(x, key, n), *vy = value_object_getn(y, key, n);
-  if (vx && vy) return value_equal(vx, vy);
-  if (!vx && !vy) return true;
-  const value *given = vx ? vx : vy;
-  return eq && given->kind == V_STRING && strcmp(given->u.str.s, eq + 1) == 0;
-}
-
-/* Two items of a list-type map that server-side apply takes for one.
- * (It lets a list-type set hold a value twice.) */
-static bool same_item(const stype *t, const value *x, const value *y) {
-  if (x->kind != V_OBJECT || y->kind != V_OBJECT) return false;
-  for (size_t k = 0; k < t->nnames; k++)
-    if (!same_key(x, y, t->names[k])) return false;
-  return true;
-}
-
 /* What makes two items one to server-side apply: "the same containerPort
  * and protocol". */
 static const char *identity(walk *w, const stype *t) {
@@ -474,16 +453,66 @@ static const char *identity(walk *w, const stype *t) {
   return text;
 }
 
+/* An item of a list-type map and the values of its keys, in the order of
+ * the schema's keys; NULL for a key it leaves out. */
+typedef struct {
+  const value *item;
+  size_t index;
+  const value **keys;
+  size_t nkeys;
+} keyed;
+
+/* The key values of item; a key "NAME=DEFAULT" left out counts as
+ * DEFAULT, as server-side apply has it. */
+static void read_keys(arena *a, const stype *t, const value *item, const value **keys) {
+  for (size_t k = 0; k < t->nnames; k++) {
+    const char *key = t->names[k], *eq = strchr(key, '=');
+    keys[k] = value_object_getn(item, key, eq ? (size_t)(eq - key) : strlen(key));
+    if (!keys[k] && eq) keys[k] = value_cstring(a, item->at, eq + 1);
+  }
+}
+
+static int cmp_keys(const keyed *x, const keyed *y) {
+  for (size_t k = 0; k < x->nkeys; k++) {
+    const value *vx = x->keys[k], *vy = y->keys[k];
+    int c = vx && vy ? value_compare(vx, vy) : (vx != NULL) - (vy != NULL);
+    if (c) return c;
+  }
+  return 0;
+}
+
+/* By keys, then by place in the list. */
+static int cmp_keyed(const void *pa, const void *pb) {
+  const keyed *x = pa, *y = pb;
+  int c = cmp_keys(x, y);
+  return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Items with the same keys, found by sorting: a list may be long. Each is
+ * reported against the first of its keys. */
 static void check_duplicates(walk *w, const value *v, const stype *t) {
-  size_t n = v->u.list.len;
-  for (size_t i = 1; i < n; i++)
-    for (size_t j = 0; j < i; j++)
-      if (same_item(t, v->u.list.items[i], v->u.list.items[j])) {
-        fail(w, v->u.list.items[i]->at, "%s: items %zu and %zu have %s; the API server takes them for one",
-             path_text(w), j, i, identity(w, t));
-        diag_note(w->d, v->u.list.items[j]->at, "item %zu is here", j);
-        break;
-      }
+  size_t n = 0;
+  keyed *items = malloc(v->u.list.len * sizeof *items + 1);
+  const value **keys = malloc(v->u.list.len * t->nnames * sizeof *keys + 1);
+  if (!items || !keys) abort();
+  for (size_t i = 0; i < v->u.list.len; i++) {
+    const value *item = v->u.list.items[i];
+    if (item->kind != V_OBJECT) continue;
+    items[n] = (keyed){item, i, keys + n * t->nnames, t->nnames};
+    read_keys(w->d->arena, t, item, items[n++].keys);
+  }
+  if (n > 1) qsort(items, n, sizeof *items, cmp_keyed);
+  for (size_t i = 1, first = 0; i < n; i++) {
+    if (cmp_keys(&items[first], &items[i]) != 0) {
+      first = i;
+      continue;
+    }
+    fail(w, items[i].item->at, "%s: items %zu and %zu have %s; the API server takes them for one", path_text(w),
+         items[first].index, items[i].index, identity(w, t));
+    diag_note(w->d, items[first].item->at, "item %zu is here", items[first].index);
+  }
+  free(items);
+  free(keys);
 }
 
 static void check_list(walk *w, const value *v, const stype *t) {
