@@ -7,7 +7,9 @@
  * server decodes a request: the rules below follow what it refuses (an
  * unknown field, a string where an int goes, an enum value it does not
  * know, a missing required field, a malformed quantity or base64), and
- * what it lets through (null anywhere, an integral float for an int). */
+ * what it lets through (null anywhere, an integral float for an int).
+ * The schema of a CRD in the build becomes the same tables, in the
+ * build's arena, at the end of this file. */
 #include "schema.h"
 
 #include <math.h>
@@ -66,7 +68,15 @@ typedef struct {
   size_t ndefs;
   skind *kinds;
   size_t nkinds;
+  const stype *object_meta; /* the metadata of an embedded resource */
 } schema_set;
+
+/* The kinds the CustomResourceDefinitions of one build define. */
+struct schema_crds {
+  arena *a;
+  skind *kinds;
+  size_t n, cap;
+};
 
 /* ---- reading the text ------------------------------------------------------ */
 
@@ -217,6 +227,7 @@ static void load(void) {
   while (schema_files[n + 1].name) n++;
   loaded.mem = arena_new();
   parse_set(&loaded, loaded.mem, schema_files[n].name, schema_files[n].text);
+  loaded.object_meta = parse_type(&loaded, loaded.mem, schema_files[n].name, arena_strdup(loaded.mem, "@meta.v1.ObjectMeta"));
 }
 
 static const schema_set *schemas(void) {
@@ -394,20 +405,24 @@ static void unknown_field(walk *w, const field *f, const sdef *d) {
   fail(w, f->val->at, "unknown field \"%s\" in %s%s", f->key, path_text(w), did_you_mean(w, hint));
 }
 
-/* apiVersion, kind and metadata, which an embedded resource has without
- * its schema naming them. */
-static bool resource_field(const char *key) {
-  return strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0 || strcmp(key, "metadata") == 0;
+/* The type of apiVersion, kind and metadata in an embedded resource (and
+ * at the top of a custom resource), whatever its schema says of them, as
+ * the API server has it; NULL for other keys. */
+static const stype *resource_field(const char *key) {
+  static const stype string = {.kind = ST_STRING};
+  if (strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0) return &string;
+  return strcmp(key, "metadata") == 0 ? schemas()->object_meta : NULL;
 }
 
 static void check_object(walk *w, const value *v, const sdef *d) {
   if (v->kind != V_OBJECT) return wrong_type(w, v, "an object");
   for (size_t i = 0; i < v->u.obj.len; i++) {
     const field *f = &v->u.obj.fields[i];
-    const sfield *sf = find_field(d, f->key);
-    if (sf)
-      check_at(w, f->key, 0, f->val, sf->type);
-    else if (!d->preserve && !(d->embedded && resource_field(f->key)))
+    const stype *rt = d->embedded ? resource_field(f->key) : NULL;
+    const sfield *sf = rt ? NULL : find_field(d, f->key);
+    if (rt || sf)
+      check_at(w, f->key, 0, f->val, rt ? rt : sf->type);
+    else if (!d->preserve)
       unknown_field(w, f, d);
   }
   for (size_t i = 0; i < d->nfields; i++)
@@ -583,11 +598,18 @@ static bool wanted(diag_list *d, const value *res, bool *ok) {
   return false;
 }
 
-bool schema_check(diag_list *d, const value *res) {
+static const skind *find_crd_kind(const schema_crds *c, const char *api, const char *kind) {
+  for (size_t i = 0; c && i < c->n; i++)
+    if (strcmp(c->kinds[i].api, api) == 0 && strcmp(c->kinds[i].kind, kind) == 0) return &c->kinds[i];
+  return NULL;
+}
+
+bool schema_check(diag_list *d, const schema_crds *crds, const value *res) {
   bool ok = true;
   const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
   if (!api || !kind || !wanted(d, res, &ok)) return ok;
   const skind *k = find_kind(schemas(), api, kind);
+  if (!k) k = find_crd_kind(crds, api, kind);
   if (!k) return true;
   /* Not zeroed whole: the path is written before it is read. */
   walk *w = malloc(sizeof *w);
@@ -611,4 +633,145 @@ value *schema_strip(arena *a, value *res) {
   value *copy = value_clone(a, res);
   value_object_set(a, copy, "metadata", meta);
   return copy;
+}
+
+/* ---- the schemas of CustomResourceDefinitions ------------------------------ */
+
+/* A CRD's schema (a JSONSchemaProps value) as a type, read as the API
+ * server reads a structural schema; what this does not know of (anyOf,
+ * patterns, limits) leaves a value unchecked rather than refused. */
+static const stype *crd_type(arena *a, const value *s);
+
+static bool equals(const char *s, const char *want) { return s && strcmp(s, want) == 0; }
+
+static bool flag(const value *s, const char *key) {
+  const value *v = value_object_get(s, key);
+  return v && v->kind == V_BOOL && v->u.b;
+}
+
+/* The strings of list l (an enum, required fields, keys), or false if l
+ * is not a list of strings. */
+static bool strings(arena *a, const value *l, const char ***out, size_t *n) {
+  if (!l || l->kind != V_LIST) return false;
+  for (size_t i = 0; i < l->u.list.len; i++)
+    if (l->u.list.items[i]->kind != V_STRING) return false;
+  *n = l->u.list.len;
+  *out = arena_alloc(a, (*n + 1) * sizeof **out);
+  for (size_t i = 0; i < *n; i++) (*out)[i] = l->u.list.items[i]->u.str.s;
+  return true;
+}
+
+static bool listed(const char *const *names, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(names[i], name) == 0) return true;
+  return false;
+}
+
+/* An object schema as a definition of its own; props NULL for one that
+ * lists no field. */
+static sdef *crd_def(arena *a, const value *s, const value *props) {
+  sdef *d = arena_alloc(a, sizeof *d);
+  d->name = "";
+  d->preserve = flag(s, "x-kubernetes-preserve-unknown-fields");
+  d->embedded = flag(s, "x-kubernetes-embedded-resource");
+  const char **required = NULL;
+  size_t nrequired = 0;
+  strings(a, value_object_get(s, "required"), &required, &nrequired);
+  d->nfields = props ? props->u.obj.len : 0;
+  d->fields = arena_alloc(a, (d->nfields + 1) * sizeof *d->fields);
+  const char **keys = props ? value_sorted_keys(props) : NULL;
+  for (size_t i = 0; i < d->nfields; i++)
+    d->fields[i] = (sfield){keys[i], crd_type(a, value_object_get(props, keys[i])), listed(required, nrequired, keys[i])};
+  free(keys);
+  return d;
+}
+
+/* A list-type map's keys, with the default a key's schema gives it. */
+static void crd_map_keys(arena *a, const value *s, stype *t) {
+  if (!strings(a, value_object_get(s, "x-kubernetes-list-map-keys"), &t->names, &t->nnames)) return;
+  const value *props = value_get_path(s, "items.properties");
+  for (size_t k = 0; k < t->nnames; k++) {
+    const value *def = value_get_path(value_object_get(props, t->names[k]), "default");
+    if (def && def->kind == V_STRING) t->names[k] = arena_printf(a, "%s=%s", t->names[k], def->u.str.s);
+  }
+}
+
+static const stype *crd_type(arena *a, const value *s) {
+  stype *t = arena_alloc(a, sizeof *t);
+  const char *type = value_get_string(s, "type"), *format = value_get_string(s, "format");
+  const value *props = value_object_get(s, "properties"), *more = value_object_get(s, "additionalProperties");
+  if (props && props->kind != V_OBJECT) props = NULL;
+  bool preserve = flag(s, "x-kubernetes-preserve-unknown-fields");
+  if (!s || s->kind != V_OBJECT || (preserve && !type)) {
+    t->kind = ST_ANY;
+  } else if (flag(s, "x-kubernetes-int-or-string")) {
+    t->kind = ST_INT_OR_STRING;
+  } else if (equals(type, "array")) {
+    t->kind = ST_LIST;
+    t->item = crd_type(a, value_object_get(s, "items"));
+    if (equals(value_get_string(s, "x-kubernetes-list-type"), "map")) crd_map_keys(a, s, t);
+  } else if (props || flag(s, "x-kubernetes-embedded-resource")) {
+    t->kind = ST_DEF;
+    t->def = crd_def(a, s, props);
+  } else if (more && more->kind == V_OBJECT) {
+    t->kind = ST_MAP;
+    t->item = crd_type(a, more);
+  } else if (equals(type, "object")) {
+    /* An object without properties keeps no field, unless it says so: the
+     * API server prunes them, or refuses them when it validates fields
+     * strictly. */
+    t->kind = preserve || (more && value_truthy(more)) ? ST_OBJECT : ST_DEF;
+    if (t->kind == ST_DEF) t->def = crd_def(a, s, NULL);
+  } else if (equals(type, "string")) {
+    t->kind = equals(format, "byte") ? ST_BYTE : equals(format, "date-time") ? ST_DATE_TIME : ST_STRING;
+    if (t->kind == ST_STRING) strings(a, value_object_get(s, "enum"), &t->names, &t->nnames);
+  } else {
+    static const struct {
+      const char *name;
+      stype_kind kind;
+    } simple[] = {{"integer", ST_INTEGER}, {"number", ST_NUMBER}, {"boolean", ST_BOOL}};
+    t->kind = ST_ANY;
+    for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
+      if (equals(type, simple[i].name)) t->kind = simple[i].kind;
+  }
+  return t;
+}
+
+/* The top of a custom resource, where apiVersion, kind and metadata are
+ * the API server's, as in an embedded resource. */
+static const stype *crd_root(arena *a, const value *s) {
+  const stype *t = crd_type(a, s);
+  if (t->kind != ST_DEF) return t;
+  sdef *d = arena_alloc(a, sizeof *d);
+  *d = *t->def;
+  d->embedded = true;
+  stype *root = arena_alloc(a, sizeof *root);
+  *root = (stype){.kind = ST_DEF, .def = d};
+  return root;
+}
+
+schema_crds *schema_crds_new(arena *a) {
+  schema_crds *c = arena_alloc(a, sizeof *c);
+  c->a = a;
+  return c;
+}
+
+void schema_crds_add(schema_crds *c, const value *res) {
+  const char *group = value_get_string(res, "spec.group"), *kind = value_get_string(res, "spec.names.kind");
+  const value *versions = value_get_path(res, "spec.versions");
+  if (!equals(value_get_string(res, "apiVersion"), "apiextensions.k8s.io/v1") ||
+      !equals(value_get_string(res, "kind"), "CustomResourceDefinition") || !group || !kind || !versions ||
+      versions->kind != V_LIST)
+    return;
+  for (size_t i = 0; i < versions->u.list.len; i++) {
+    const value *v = versions->u.list.items[i], *schema = value_get_path(v, "schema.openAPIV3Schema");
+    const char *name = value_get_string(v, "name");
+    if (!name || !schema) continue;
+    if (c->n == c->cap) {
+      size_t cap = c->cap ? 2 * c->cap : 8;
+      c->kinds = arena_grow(c->a, c->kinds, c->n * sizeof *c->kinds, cap * sizeof *c->kinds);
+      c->cap = cap;
+    }
+    c->kinds[c->n++] = (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c->a, schema)};
+  }
 }

@@ -1,8 +1,10 @@
 /* schema.h: resources checked against Kubernetes' own schemas.
  *
- * The schemas are the API server's OpenAPI v3 documents, cut down to what
- * is checked (schemas/README.md) and compiled into plumb; they are read
- * once per process, when the first resource is checked. */
+ * The schemas of the built-in kinds are the API server's OpenAPI v3
+ * documents, cut down to what is checked (schemas/README.md) and compiled
+ * into plumb; they are read once per process, when the first resource is
+ * checked. Custom resources are checked against the schemas of the
+ * CustomResourceDefinitions built with them. */
 #ifndef PLUMB_SCHEMA_H
 #define PLUMB_SCHEMA_H
 
@@ -13,12 +15,22 @@
 /* The annotation that turns the check off for one resource ("false"). */
 #define SCHEMA_ANNOTATION "plumb.dev/validate"
 
+/* The kinds the CustomResourceDefinitions of one build define, with their
+ * schemas; it lives in the build's arena. */
+typedef struct schema_crds schema_crds;
+
+schema_crds *schema_crds_new(arena *a);
+/* Adds the kinds res defines if it is a CustomResourceDefinition
+ * (apiextensions.k8s.io/v1), one for each version with a schema; any other
+ * resource is passed over. */
+void schema_crds_add(schema_crds *c, const value *res);
+
 /* Reports every field of res the API server would refuse: unknown fields,
  * wrong types, values outside an enum, bad quantities, missing required
- * fields. Kinds the schemas do not hold (custom resources) pass, and so
- * does a resource whose SCHEMA_ANNOTATION is "false". False if there was
- * any problem. */
-bool schema_check(diag_list *d, const value *res);
+ * fields. Kinds neither the embedded schemas nor crds (which may be NULL)
+ * hold pass, and so does a resource whose SCHEMA_ANNOTATION is "false".
+ * False if there was any problem. */
+bool schema_check(diag_list *d, const schema_crds *crds, const value *res);
 
 /* res without SCHEMA_ANNOTATION, which is for the compiler alone: res
  * itself when it has none, else a copy (res is not changed). */

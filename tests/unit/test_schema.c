@@ -24,7 +24,7 @@ typedef struct {
 #define POD(c) "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\", " c " }] } }"
 
 static void check(const char *resource, const char *error) {
-  char text[1024];
+  char text[4096];
   int n = snprintf(text, sizeof text, "env e {\n  %s\n}\n", resource);
   compile_result *r = compile_source("t.plumb", text, (size_t)n, NULL);
   if (!error && r->diags.errors) fail_msg("%s\nshould pass, got: %s", resource, r->diags.first->msg);
@@ -169,6 +169,54 @@ static void custom_and_unchecked_resources_pass(void **state) {
   CHECK(rows);
 }
 
+/* A CustomResourceDefinition of the same build, as the API server takes
+ * it (each case was applied to the test control plane). */
+#define CRD                                                                                                          \
+  "CustomResourceDefinition \"widgets.example.com\" { spec: {\n"                                                  \
+  "  group: \"example.com\", names: { kind: \"Widget\", plural: \"widgets\" }, scope: \"Namespaced\"\n"          \
+  "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                         \
+  "    type: \"object\"\n"                                                                                         \
+  "    properties: { spec: { type: \"object\", required: [\"size\"], properties: {\n"                              \
+  "      size: { type: \"integer\" }\n"                                                                            \
+  "      color: { type: \"string\", enum: [\"red\", \"green\"] }\n"                                                 \
+  "      port: { \"x-kubernetes-int-or-string\": true }\n"                                                         \
+  "      extra: { type: \"object\", \"x-kubernetes-preserve-unknown-fields\": true }\n"                              \
+  "      labels: { type: \"object\", additionalProperties: { type: \"string\" } }\n"                                \
+  "      items: { type: \"array\", \"x-kubernetes-list-type\": \"map\", \"x-kubernetes-list-map-keys\": [\"name\"],\n" \
+  "               items: { type: \"object\", required: [\"name\"], properties: { name: { type: \"string\" } } } }\n"  \
+  "      template: { type: \"object\", \"x-kubernetes-embedded-resource\": true,\n"                                 \
+  "                  \"x-kubernetes-preserve-unknown-fields\": true }\n"                                             \
+  "    } } }\n"                                                                                                    \
+  "  } } }]\n"                                                                                                     \
+  "} }\n  "
+#define WIDGET(spec) "Widget \"w\" { apiVersion: \"example.com/v1\", spec: { " spec " } }"
+
+static void custom_resources_follow_the_crds_of_the_build(void **state) {
+  static const row rows[] = {
+      {CRD WIDGET("size: 1, color: \"red\", port: \"http\", extra: { any: [1] }, labels: { a: \"b\" }, "
+                  "items: [{ name: \"a\" }], template: { apiVersion: \"v1\", kind: \"ConfigMap\", "
+                  "metadata: { name: \"x\" }, data: {} }"),
+       NULL},
+      {CRD WIDGET("size: 2.0"), NULL},
+      {CRD WIDGET("size: 1, sise: 1"), "unknown field \"sise\" in Widget.spec; did you mean \"size\"?"},
+      {CRD WIDGET("size: \"2\""), "Widget.spec.size must be an int, got a string"},
+      {CRD WIDGET("size: 1, color: \"blue\""), "Widget.spec.color: \"blue\" is not one of \"red\", \"green\""},
+      {CRD WIDGET("size: 1, port: 1.5"), "Widget.spec.port must be an int or a string, got a float"},
+      {CRD WIDGET("size: 1, labels: { a: 1 }"), "Widget.spec.labels.a must be a string, got an int"},
+      {CRD WIDGET("size: 1, items: [{ name: \"a\" }, { name: \"a\" }]"),
+       "Widget.spec.items: items 0 and 1 have the same name; the API server takes them for one"},
+      {CRD WIDGET("color: \"red\""), "missing required field \"size\" in Widget.spec"},
+      /* metadata is the API server's, at the top and in an embedded resource */
+      {CRD "Widget \"w\" { apiVersion: \"example.com/v1\", metadata: { lables: {} }, spec: { size: 1 } }",
+       "unknown field \"lables\" in Widget.metadata; did you mean \"labels\"?"},
+      {CRD WIDGET("size: 1, template: { metadata: { nam: \"x\" } }"),
+       "unknown field \"nam\" in Widget.spec.template.metadata; did you mean \"name\"?"},
+      /* a version the CRD does not define is not checked */
+      {CRD "Widget \"w\" { apiVersion: \"example.com/v2\", spec: { anything: 1 } }", NULL},
+  };
+  CHECK(rows);
+}
+
 /* The annotation is for the compiler: what is built has none, and keeps
  * the other annotations. */
 static void the_escape_hatch_is_stripped(void **state) {
@@ -212,6 +260,7 @@ int main(void) {
       cmocka_unit_test(formats_are_checked),
       cmocka_unit_test(list_maps_have_no_duplicate_keys),
       cmocka_unit_test(custom_and_unchecked_resources_pass),
+      cmocka_unit_test(custom_resources_follow_the_crds_of_the_build),
       cmocka_unit_test(the_escape_hatch_is_stripped),
       cmocka_unit_test(errors_point_at_the_value),
       cmocka_unit_test(the_version_is_recorded),
