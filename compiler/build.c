@@ -272,11 +272,11 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   if (r->diags.errors || !output_fits(ev, &e)) return;
-  schema_crds *crds = schema_crds_new(a);
-  for (size_t i = 0; i < e.nres; i++) schema_crds_add(crds, e.res[i].obj);
+  schema_build *sb = schema_build_new(a);
+  for (size_t i = 0; i < e.nres; i++) schema_add_crd(sb, e.res[i].obj);
   for (size_t i = 0; i < e.nres; i++) {
     /* The schema walk assumes what validate_resource checks (no function, no delete). */
-    if (validate_resource(&r->diags, e.res[i].obj)) schema_check(&r->diags, crds, e.res[i].obj);
+    if (validate_resource(&r->diags, e.res[i].obj)) schema_check(&r->diags, sb, e.res[i].obj);
     e.res[i].obj = schema_strip(a, e.res[i].obj);
   }
   sort_and_dedupe(&r->diags, e.res, e.nres);

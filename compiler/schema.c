@@ -15,6 +15,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,11 +72,21 @@ typedef struct {
   const stype *object_meta; /* the metadata of an embedded resource */
 } schema_set;
 
-/* The kinds the CustomResourceDefinitions of one build define. */
-struct schema_crds {
+/* A literal part of a value, checked against a type. */
+typedef struct {
+  const value *v;
+  const stype *t;
+} checked;
+
+struct schema_build {
   arena *a;
-  skind *kinds;
+  skind *kinds; /* those the build's CRDs define */
   size_t n, cap;
+  /* A template's literal text is one value, shared by all the resources
+   * it makes: each such part is checked once against a type (and its
+   * mistakes reported once). An open-addressing set, cap a power of 2. */
+  checked *seen;
+  size_t nseen, seencap;
 };
 
 /* ---- reading the text ------------------------------------------------------ */
@@ -248,8 +259,21 @@ static const skind *find_kind(const schema_set *set, const char *api, const char
   return bsearch(&key, set->kinds, set->nkinds, sizeof *set->kinds, cmp_kind);
 }
 
+/* Every field of every resource is looked up here: the first bytes,
+ * which decide most probes, are compared inline, not by a call. */
 static const sfield *find_field(const sdef *d, const char *name) {
-  return bsearch(name, d->fields, d->nfields, sizeof *d->fields, cmp_name);
+  size_t lo = 0, hi = d->nfields;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const char *f = d->fields[mid].name;
+    int c = name[0] != f[0] ? (unsigned char)name[0] - (unsigned char)f[0] : strcmp(name, f);
+    if (c == 0) return &d->fields[mid];
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return NULL;
 }
 
 /* ---- what strings must look like ------------------------------------------- */
@@ -327,6 +351,7 @@ typedef struct {
 
 typedef struct {
   diag_list *d;
+  schema_build *b;
   const char *kind;
   bool ok;
   int depth;
@@ -379,7 +404,30 @@ static bool enter(walk *w, const char *key, size_t index) {
   return true;
 }
 
+static size_t seen_slot(const checked *set, size_t cap, const value *v, const stype *t) {
+  size_t h = (size_t)(((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15u ^ (uintptr_t)t >> 4);
+  for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
+    if (!set[i].v || (set[i].v == v && set[i].t == t)) return i;
+}
+
+/* False if v was checked against t before in this build; marks it. */
+static bool first_check(schema_build *b, const value *v, const stype *t) {
+  if (2 * (b->nseen + 1) > b->seencap) {
+    size_t cap = b->seencap ? 2 * b->seencap : 1024;
+    checked *set = arena_alloc(b->a, cap * sizeof *set);
+    for (size_t i = 0; i < b->seencap; i++)
+      if (b->seen[i].v) set[seen_slot(set, cap, b->seen[i].v, b->seen[i].t)] = b->seen[i];
+    b->seen = set, b->seencap = cap;
+  }
+  size_t i = seen_slot(b->seen, b->seencap, v, t);
+  if (b->seen[i].v) return false;
+  b->seen[i] = (checked){v, t};
+  b->nseen++;
+  return true;
+}
+
 static void check_at(walk *w, const char *key, size_t index, const value *v, const stype *t) {
+  if (v->literal && (v->kind == V_OBJECT || v->kind == V_LIST) && !first_check(w->b, v, t)) return;
   if (!enter(w, key, index)) return;
   check_value(w, v, t);
   w->depth--;
@@ -598,23 +646,23 @@ static bool wanted(diag_list *d, const value *res, bool *ok) {
   return false;
 }
 
-static const skind *find_crd_kind(const schema_crds *c, const char *api, const char *kind) {
-  for (size_t i = 0; c && i < c->n; i++)
+static const skind *find_crd_kind(const schema_build *c, const char *api, const char *kind) {
+  for (size_t i = 0; i < c->n; i++)
     if (strcmp(c->kinds[i].api, api) == 0 && strcmp(c->kinds[i].kind, kind) == 0) return &c->kinds[i];
   return NULL;
 }
 
-bool schema_check(diag_list *d, const schema_crds *crds, const value *res) {
+bool schema_check(diag_list *d, schema_build *b, const value *res) {
   bool ok = true;
   const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
   if (!api || !kind || !wanted(d, res, &ok)) return ok;
   const skind *k = find_kind(schemas(), api, kind);
-  if (!k) k = find_crd_kind(crds, api, kind);
+  if (!k) k = find_crd_kind(b, api, kind);
   if (!k) return true;
   /* Not zeroed whole: the path is written before it is read. */
   walk *w = malloc(sizeof *w);
   if (!w) abort();
-  w->d = d, w->kind = kind, w->ok = true, w->depth = 0;
+  w->d = d, w->b = b, w->kind = kind, w->ok = true, w->depth = 0;
   check_value(w, res, k->type);
   ok = w->ok;
   free(w);
@@ -750,19 +798,20 @@ static const stype *crd_root(arena *a, const value *s) {
   return root;
 }
 
-schema_crds *schema_crds_new(arena *a) {
-  schema_crds *c = arena_alloc(a, sizeof *c);
-  c->a = a;
-  return c;
+schema_build *schema_build_new(arena *a) {
+  schema_build *b = arena_alloc(a, sizeof *b);
+  b->a = a;
+  return b;
 }
 
-void schema_crds_add(schema_crds *c, const value *res) {
+void schema_add_crd(schema_build *c, const value *res) {
+  /* The kind first: this is asked of every resource. */
+  if (!equals(value_get_string(res, "kind"), "CustomResourceDefinition") ||
+      !equals(value_get_string(res, "apiVersion"), "apiextensions.k8s.io/v1"))
+    return;
   const char *group = value_get_string(res, "spec.group"), *kind = value_get_string(res, "spec.names.kind");
   const value *versions = value_get_path(res, "spec.versions");
-  if (!equals(value_get_string(res, "apiVersion"), "apiextensions.k8s.io/v1") ||
-      !equals(value_get_string(res, "kind"), "CustomResourceDefinition") || !group || !kind || !versions ||
-      versions->kind != V_LIST)
-    return;
+  if (!group || !kind || !versions || versions->kind != V_LIST) return;
   for (size_t i = 0; i < versions->u.list.len; i++) {
     const value *v = versions->u.list.items[i], *schema = value_get_path(v, "schema.openAPIV3Schema");
     const char *name = value_get_string(v, "name");

@@ -15,22 +15,25 @@
 /* The annotation that turns the check off for one resource ("false"). */
 #define SCHEMA_ANNOTATION "plumb.dev/validate"
 
-/* The kinds the CustomResourceDefinitions of one build define, with their
- * schemas; it lives in the build's arena. */
-typedef struct schema_crds schema_crds;
+/* What the checks of one build share: the kinds its
+ * CustomResourceDefinitions define, with their schemas, and the parts of
+ * its values already checked. It lives in the build's arena. */
+typedef struct schema_build schema_build;
 
-schema_crds *schema_crds_new(arena *a);
+schema_build *schema_build_new(arena *a);
 /* Adds the kinds res defines if it is a CustomResourceDefinition
  * (apiextensions.k8s.io/v1), one for each version with a schema; any other
  * resource is passed over. */
-void schema_crds_add(schema_crds *c, const value *res);
+void schema_add_crd(schema_build *b, const value *res);
 
 /* Reports every field of res the API server would refuse: unknown fields,
  * wrong types, values outside an enum, bad quantities, missing required
- * fields. Kinds neither the embedded schemas nor crds (which may be NULL)
- * hold pass, and so does a resource whose SCHEMA_ANNOTATION is "false".
- * False if there was any problem. */
-bool schema_check(diag_list *d, const schema_crds *crds, const value *res);
+ * fields. Kinds neither the embedded schemas nor b's CRDs hold pass, and
+ * so does a resource whose SCHEMA_ANNOTATION is "false". A part of a
+ * value that a template wrote literally, shared by many resources, is
+ * checked (and its mistakes reported) once in b. False if there was any
+ * new problem. */
+bool schema_check(diag_list *d, schema_build *b, const value *res);
 
 /* res without SCHEMA_ANNOTATION, which is for the compiler alone: res
  * itself when it has none, else a copy (res is not changed). */

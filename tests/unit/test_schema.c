@@ -247,6 +247,16 @@ static void errors_point_at_the_value(void **state) {
   compile_free(r);
 }
 
+/* A part written literally is one value in every resource made from it,
+ * checked once: its mistake is reported once, not once per resource. */
+static void shared_literal_parts_are_checked_once(void **state) {
+  static const char text[] = "env e {\n  for i in range(3) {\n    ConfigMap \"c-${i}\" { data: { n: 1 } }\n  }\n}\n";
+  compile_result *r = compile_source("t.plumb", text, sizeof text - 1, NULL);
+  assert_int_equal(r->diags.errors, 1);
+  assert_string_equal(r->diags.first->msg, "ConfigMap.data.n must be a string, got an int");
+  compile_free(r);
+}
+
 static void the_version_is_recorded(void **state) { assert_string_equal(schema_version(), "v1.36.3"); }
 
 int main(void) {
@@ -263,6 +273,7 @@ int main(void) {
       cmocka_unit_test(custom_resources_follow_the_crds_of_the_build),
       cmocka_unit_test(the_escape_hatch_is_stripped),
       cmocka_unit_test(errors_point_at_the_value),
+      cmocka_unit_test(shared_literal_parts_are_checked_once),
       cmocka_unit_test(the_version_is_recorded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
