@@ -53,6 +53,7 @@ struct sdef {
   const char *name;
   sfield *fields;
   size_t nfields;
+  size_t nrequired; /* of the fields, those required */
   bool preserve; /* x-kubernetes-preserve-unknown-fields */
   bool embedded; /* x-kubernetes-embedded-resource */
 };
@@ -212,6 +213,7 @@ static void parse_set(schema_set *set, arena *a, const char *file, const char *t
     } else if ((p[0] == 'F' || p[0] == 'R') && cur) {
       sfield *f = &cur->fields[cur->nfields++];
       f->required = p[0] == 'R';
+      cur->nrequired += f->required;
       f->name = word(&rest);
       f->type = parse_type(set, a, file, rest);
       if (cur->nfields > 1 && strcmp(f[-1].name, f->name) >= 0) bad_data(file, f->name, "fields out of order");
@@ -473,9 +475,12 @@ static void check_object(walk *w, const value *v, const sdef *d) {
     else if (!d->preserve)
       unknown_field(w, f, d);
   }
-  for (size_t i = 0; i < d->nfields; i++)
-    if (d->fields[i].required && !value_object_get(v, d->fields[i].name))
+  for (size_t i = 0, seen = 0; seen < d->nrequired; i++) {
+    if (!d->fields[i].required) continue;
+    seen++;
+    if (!value_object_get(v, d->fields[i].name))
       fail(w, v->at, "missing required field \"%s\" in %s", d->fields[i].name, path_text(w));
+  }
 }
 
 static void check_enum(walk *w, const value *v, const stype *t) {
@@ -728,8 +733,10 @@ static sdef *crd_def(arena *a, const value *s, const value *props) {
   d->nfields = props ? props->u.obj.len : 0;
   d->fields = arena_alloc(a, (d->nfields + 1) * sizeof *d->fields);
   const char **keys = props ? value_sorted_keys(props) : NULL;
-  for (size_t i = 0; i < d->nfields; i++)
+  for (size_t i = 0; i < d->nfields; i++) {
     d->fields[i] = (sfield){keys[i], crd_type(a, value_object_get(props, keys[i])), listed(required, nrequired, keys[i])};
+    d->nrequired += d->fields[i].required;
+  }
   free(keys);
   return d;
 }
