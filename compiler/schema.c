@@ -102,14 +102,13 @@ static const struct {
   const char *name;
   stype_kind kind;
 } scalars[] = {
-    {"any", ST_ANY},         {"object", ST_OBJECT}, {"string", ST_STRING}, {"byte", ST_BYTE},
-    {"date-time", ST_DATE_TIME}, {"integer", ST_INTEGER}, {"int32", ST_INT32}, {"int64", ST_INT64},
-    {"number", ST_NUMBER},   {"bool", ST_BOOL},     {"int-or-string", ST_INT_OR_STRING},
-    {"quantity", ST_QUANTITY},
+    {"any", ST_ANY},         {"object", ST_OBJECT},   {"string", ST_STRING},
+    {"byte", ST_BYTE},       {"date-time", ST_DATE_TIME}, {"integer", ST_INTEGER},
+    {"int32", ST_INT32},     {"int64", ST_INT64},     {"number", ST_NUMBER},
+    {"bool", ST_BOOL},       {"int-or-string", ST_INT_OR_STRING}, {"quantity", ST_QUANTITY},
 };
 
-/* bsearch's order for definitions and fields, whose first member is the
- * name. */
+/* bsearch's order for definitions, by name. */
 static int cmp_name(const void *key, const void *elem) {
   return strcmp(key, *(const char *const *)elem);
 }
@@ -240,7 +239,8 @@ static void load(void) {
   while (schema_files[n + 1].name) n++;
   loaded.mem = arena_new();
   parse_set(&loaded, loaded.mem, schema_files[n].name, schema_files[n].text);
-  loaded.object_meta = parse_type(&loaded, loaded.mem, schema_files[n].name, arena_strdup(loaded.mem, "@meta.v1.ObjectMeta"));
+  char *meta = arena_strdup(loaded.mem, "@meta.v1.ObjectMeta");
+  loaded.object_meta = parse_type(&loaded, loaded.mem, schema_files[n].name, meta);
 }
 
 static const schema_set *schemas(void) {
@@ -498,12 +498,11 @@ static void check_enum(walk *w, const value *v, const stype *t) {
   buf_free(&b);
 }
 
-/* An int in [lo, hi) where the schema wants one; an integral float
- * passes, as the API server converts it. */
-static void check_int(walk *w, const value *v, double lo, double hi, const char *size) {
+/* An int in [lo, hi) where the schema wants one (want says what it
+ * wants); an integral float passes, as the API server converts it. */
+static void check_int(walk *w, const value *v, double lo, double hi, const char *size, const char *want) {
   double x = v->kind == V_INT ? (double)v->u.i : v->kind == V_FLOAT ? v->u.f : NAN;
-  if (v->kind == V_FLOAT && x != floor(x)) return wrong_type(w, v, "an int");
-  if (isnan(x)) return wrong_type(w, v, "an int");
+  if (isnan(x) || x != floor(x)) return wrong_type(w, v, want);
   if (x < lo || x >= hi) fail(w, v->at, "%s: %.17g is out of range for %s int", path_text(w), x, size);
 }
 
@@ -617,8 +616,8 @@ static void check_value(walk *w, const value *v, const stype *t) {
   case ST_BYTE: return check_format(w, v, is_base64, "base64 text");
   case ST_DATE_TIME: return check_format(w, v, is_date_time, "an RFC 3339 time");
   case ST_INTEGER:
-  case ST_INT64: return check_int(w, v, -0x1p63, 0x1p63, "a 64-bit");
-  case ST_INT32: return check_int(w, v, -0x1p31, 0x1p31, "a 32-bit");
+  case ST_INT64: return check_int(w, v, -0x1p63, 0x1p63, "a 64-bit", "an int");
+  case ST_INT32: return check_int(w, v, -0x1p31, 0x1p31, "a 32-bit", "an int");
   case ST_NUMBER:
     if (v->kind != V_INT && v->kind != V_FLOAT) wrong_type(w, v, "a number");
     return;
@@ -626,7 +625,8 @@ static void check_value(walk *w, const value *v, const stype *t) {
     if (v->kind != V_BOOL) wrong_type(w, v, "a bool");
     return;
   case ST_INT_OR_STRING:
-    if (v->kind != V_INT && v->kind != V_STRING) wrong_type(w, v, "an int or a string");
+    /* 64 bits: a CRD's may be; a built-in IntOrString holds 32. */
+    if (v->kind != V_STRING) check_int(w, v, -0x1p63, 0x1p63, "a 64-bit", "an int or a string");
     return;
   case ST_QUANTITY:
     if (v->kind == V_INT || v->kind == V_FLOAT) return;
@@ -734,8 +734,9 @@ static sdef *crd_def(arena *a, const value *s, const value *props) {
   d->fields = arena_alloc(a, (d->nfields + 1) * sizeof *d->fields);
   const char **keys = props ? value_sorted_keys(props) : NULL;
   for (size_t i = 0; i < d->nfields; i++) {
-    d->fields[i] = (sfield){keys[i], crd_type(a, value_object_get(props, keys[i])), listed(required, nrequired, keys[i])};
-    d->nrequired += d->fields[i].required;
+    bool req = listed(required, nrequired, keys[i]);
+    d->fields[i] = (sfield){keys[i], crd_type(a, value_object_get(props, keys[i])), req};
+    d->nrequired += req;
   }
   free(keys);
   return d;

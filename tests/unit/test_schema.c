@@ -78,6 +78,9 @@ static void int_or_string_takes_both(void **state) {
        NULL},
       {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: 1.5 }] } }",
        "Service.spec.ports[0].targetPort must be an int or a string, got a float"},
+      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: 8080.0 }] } }", NULL}, /* converted */
+      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: true }] } }",
+       "Service.spec.ports[0].targetPort must be an int or a string, got a bool"},
   };
   CHECK(rows);
 }
