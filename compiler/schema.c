@@ -35,6 +35,9 @@ typedef struct sdef sdef;
 
 typedef struct stype {
   stype_kind kind;
+  /* ST_STRING with an enum: "" passes too. A built-in kind's enums do:
+   * the API server reads "" as unset and puts the default in. */
+  bool empty_ok;
   const struct stype *item; /* ST_LIST, ST_MAP */
   const sdef *def;          /* ST_DEF */
   /* ST_STRING: its enum, if any; ST_LIST: the keys of a list-type map,
@@ -147,6 +150,7 @@ static const stype *parse_type(const schema_set *set, arena *a, const char *file
   } else {
     char *bar = strchr(s, '|');
     if (bar) *bar = '\0', t->names = split(a, bar + 1, '|', &t->nnames);
+    t->empty_ok = true;
     size_t i = 0, n = sizeof scalars / sizeof scalars[0];
     while (i < n && strcmp(scalars[i].name, s) != 0) i++;
     if (i == n) bad_data(file, s, "unknown type");
@@ -485,6 +489,7 @@ static void check_object(walk *w, const value *v, const sdef *d) {
 
 static void check_enum(walk *w, const value *v, const stype *t) {
   const char *got = v->u.str.s, *hint = NULL;
+  if (!*got && t->empty_ok) return;
   for (size_t i = 0; i < t->nnames; i++)
     if (strcmp(got, t->names[i]) == 0) return;
   unsigned dist = too_far(got);

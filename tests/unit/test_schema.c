@@ -93,6 +93,9 @@ static void enums_list_their_values(void **state) {
       {POD("imagePullPolicy: \"sometimes\""),
        "Pod.spec.containers[0].imagePullPolicy: \"sometimes\" is not one of \"Always\", \"IfNotPresent\", \"Never\""},
       {POD("imagePullPolicy: \"IfNotPresent\""), NULL},
+      /* "" is unset to the API server, which puts the default in */
+      {POD("imagePullPolicy: \"\""), NULL},
+      {"Service \"s\" { spec: { type: \"\" } }", NULL},
   };
   CHECK(rows);
 }
@@ -204,6 +207,8 @@ static void custom_resources_follow_the_crds_of_the_build(void **state) {
       {CRD WIDGET("size: 1, sise: 1"), "unknown field \"sise\" in Widget.spec; did you mean \"size\"?"},
       {CRD WIDGET("size: \"2\""), "Widget.spec.size must be an int, got a string"},
       {CRD WIDGET("size: 1, color: \"blue\""), "Widget.spec.color: \"blue\" is not one of \"red\", \"green\""},
+      /* a CRD's enum is the schema's alone */
+      {CRD WIDGET("size: 1, color: \"\""), "Widget.spec.color: \"\" is not one of \"red\", \"green\""},
       {CRD WIDGET("size: 1, port: 1.5"), "Widget.spec.port must be an int or a string, got a float"},
       {CRD WIDGET("size: 1, labels: { a: 1 }"), "Widget.spec.labels.a must be a string, got an int"},
       {CRD WIDGET("size: 1, items: [{ name: \"a\" }, { name: \"a\" }]"),
