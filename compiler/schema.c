@@ -739,8 +739,10 @@ static sdef *crd_def(arena *a, const value *s, const value *props) {
   d->fields = arena_alloc(a, (d->nfields + 1) * sizeof *d->fields);
   const char **keys = props ? value_sorted_keys(props) : NULL;
   for (size_t i = 0; i < d->nfields; i++) {
-    bool req = listed(required, nrequired, keys[i]);
-    d->fields[i] = (sfield){keys[i], crd_type(a, value_object_get(props, keys[i])), req};
+    /* The API server puts a default in before it validates. */
+    const value *prop = value_object_get(props, keys[i]);
+    bool req = listed(required, nrequired, keys[i]) && !value_object_get(prop, "default");
+    d->fields[i] = (sfield){keys[i], crd_type(a, prop), req};
     d->nrequired += req;
   }
   free(keys);

@@ -52,10 +52,16 @@ class Converter:
             flags.append("preserve")
         if s.get("x-kubernetes-embedded-resource"):
             flags.append("embedded")
-        required = set(s.get("required", []))
+        # A required field with a default (a Go value, not a pointer) is
+        # taken as its zero value when it is missing, and the API server's
+        # own validation decides (CSIDriver.spec {}, a CRD version's
+        # served: false, iscsi.lun: 0 pass; Container.name "" does not):
+        # only the others are asked for.
+        props = s["properties"]
+        required = set(r for r in s.get("required", []) if "default" not in props.get(r, {}))
         lines = []
-        for field in sorted(s["properties"], key=lambda k: k.encode()):
-            t = self.type_of(s["properties"][field], where + "." + field)
+        for field in sorted(props, key=lambda k: k.encode()):
+            t = self.type_of(props[field], where + "." + field)
             lines.append(("R " if field in required else "F ") + field + " " + t)
         return flags, lines
 

@@ -102,10 +102,15 @@ static void enums_list_their_values(void **state) {
 
 static void required_fields_are_asked_for(void **state) {
   static const row rows[] = {
-      {"Pod \"p\" { spec: { containers: [{ image: \"x\" }] } }",
-       "missing required field \"name\" in Pod.spec.containers[0]"},
+      {"Pod \"p\" { spec: { hostname: \"a\" } }", "missing required field \"containers\" in Pod.spec"},
       {"Deployment \"d\" { spec: { replicas: 1 } }", "missing required field \"selector\" in Deployment.spec"},
       {"Deployment \"d\" { spec: { selector: {}, template: {} } }", NULL},
+      {"Service \"s\" { spec: { ports: [{ port: 80 }] } }", NULL},
+      /* Required, but with a default: the API server takes the zero value
+       * and its own validation decides, which takes these (and refuses a
+       * container without a name: not a schema's rule) */
+      {"CSIDriver \"a.example.com\" {}", NULL},
+      {"Pod \"p\" { spec: { containers: [{ image: \"x\", lifecycle: { preStop: { sleep: {} } } }] } }", NULL},
   };
   CHECK(rows);
 }
@@ -182,8 +187,9 @@ static void custom_and_unchecked_resources_pass(void **state) {
   "  group: \"example.com\", names: { kind: \"Widget\", plural: \"widgets\" }, scope: \"Namespaced\"\n"          \
   "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                         \
   "    type: \"object\"\n"                                                                                         \
-  "    properties: { spec: { type: \"object\", required: [\"size\"], properties: {\n"                              \
+  "    properties: { spec: { type: \"object\", required: [\"size\", \"mode\"], properties: {\n"                    \
   "      size: { type: \"integer\" }\n"                                                                            \
+  "      mode: { type: \"string\", default: \"fast\" }\n"                                                          \
   "      color: { type: \"string\", enum: [\"red\", \"green\"] }\n"                                                 \
   "      port: { \"x-kubernetes-int-or-string\": true }\n"                                                         \
   "      extra: { type: \"object\", \"x-kubernetes-preserve-unknown-fields\": true }\n"                              \
@@ -214,6 +220,8 @@ static void custom_resources_follow_the_crds_of_the_build(void **state) {
       {CRD WIDGET("size: 1, items: [{ name: \"a\" }, { name: \"a\" }]"),
        "Widget.spec.items: items 0 and 1 have the same name; the API server takes them for one"},
       {CRD WIDGET("color: \"red\""), "missing required field \"size\" in Widget.spec"},
+      /* mode is required, but has a default, put in before the check */
+      {CRD WIDGET("size: 1"), NULL},
       /* metadata is the API server's, at the top and in an embedded resource */
       {CRD "Widget \"w\" { apiVersion: \"example.com/v1\", metadata: { lables: {} }, spec: { size: 1 } }",
        "unknown field \"lables\" in Widget.metadata; did you mean \"labels\"?"},
