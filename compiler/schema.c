@@ -22,13 +22,29 @@
 
 #include "edit.h"
 
-extern const struct { const char *name; const char *text; } schema_files[];
+extern const struct {
+  const char *name;
+  const char *text;
+} schema_files[];
 
 /* ---- the tables ------------------------------------------------------------ */
 
 typedef enum {
-  ST_ANY, ST_OBJECT, ST_STRING, ST_BYTE, ST_DATE_TIME, ST_INTEGER, ST_INT32, ST_INT64,
-  ST_NUMBER, ST_BOOL, ST_INT_OR_STRING, ST_QUANTITY, ST_DEF, ST_LIST, ST_MAP,
+  ST_ANY,
+  ST_OBJECT,
+  ST_STRING,
+  ST_BYTE,
+  ST_DATE_TIME,
+  ST_INTEGER,
+  ST_INT32,
+  ST_INT64,
+  ST_NUMBER,
+  ST_BOOL,
+  ST_INT_OR_STRING,
+  ST_QUANTITY,
+  ST_DEF,
+  ST_LIST,
+  ST_MAP,
 } stype_kind;
 
 typedef struct sdef sdef;
@@ -57,8 +73,8 @@ struct sdef {
   sfield *fields;
   size_t nfields;
   size_t nrequired; /* of the fields, those required */
-  bool preserve; /* x-kubernetes-preserve-unknown-fields */
-  bool embedded; /* x-kubernetes-embedded-resource */
+  bool preserve;    /* x-kubernetes-preserve-unknown-fields */
+  bool embedded;    /* x-kubernetes-embedded-resource */
 };
 
 typedef struct {
@@ -105,16 +121,22 @@ static const struct {
   const char *name;
   stype_kind kind;
 } scalars[] = {
-    {"any", ST_ANY},         {"object", ST_OBJECT},   {"string", ST_STRING},
-    {"byte", ST_BYTE},       {"date-time", ST_DATE_TIME}, {"integer", ST_INTEGER},
-    {"int32", ST_INT32},     {"int64", ST_INT64},     {"number", ST_NUMBER},
-    {"bool", ST_BOOL},       {"int-or-string", ST_INT_OR_STRING}, {"quantity", ST_QUANTITY},
+    {"any", ST_ANY},
+    {"object", ST_OBJECT},
+    {"string", ST_STRING},
+    {"byte", ST_BYTE},
+    {"date-time", ST_DATE_TIME},
+    {"integer", ST_INTEGER},
+    {"int32", ST_INT32},
+    {"int64", ST_INT64},
+    {"number", ST_NUMBER},
+    {"bool", ST_BOOL},
+    {"int-or-string", ST_INT_OR_STRING},
+    {"quantity", ST_QUANTITY},
 };
 
 /* bsearch's order for definitions, by name. */
-static int cmp_name(const void *key, const void *elem) {
-  return strcmp(key, *(const char *const *)elem);
-}
+static int cmp_name(const void *key, const void *elem) { return strcmp(key, *(const char *const *)elem); }
 
 static const sdef *find_def(const schema_set *set, const char *name) {
   return bsearch(name, set->defs, set->ndefs, sizeof *set->defs, cmp_name);
@@ -274,10 +296,8 @@ static const sfield *find_field(const sdef *d, const char *name) {
     const char *f = d->fields[mid].name;
     int c = name[0] != f[0] ? (unsigned char)name[0] - (unsigned char)f[0] : strcmp(name, f);
     if (c == 0) return &d->fields[mid];
-    if (c < 0)
-      hi = mid;
-    else
-      lo = mid + 1;
+    if (c < 0) hi = mid;
+    else lo = mid + 1;
   }
   return NULL;
 }
@@ -310,8 +330,8 @@ static bool is_quantity(const char *s) {
     const char *e = s + 1 + (s[1] == '+' || s[1] == '-');
     if (is_digit(*e)) return skip_digits(e) == end;
   }
-  static const char *const suffixes[] = {"", "n", "u", "m", "k", "M", "G", "T", "P", "E",
-                                         "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  static const char *const suffixes[] = {"",  "n", "u",  "m",  "k",  "M",  "G",  "T",
+                                         "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
   for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
     if ((size_t)(end - s) == strlen(suffixes[i]) && strncmp(s, suffixes[i], (size_t)(end - s)) == 0) return true;
   return false;
@@ -325,10 +345,8 @@ static bool is_base64(const char *s) {
     char c = *s;
     if (c == '\r' || c == '\n') continue;
     bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '+' || c == '/';
-    if (c == '=')
-      pad++;
-    else if (pad || !alpha)
-      return false;
+    if (c == '=') pad++;
+    else if (pad || !alpha) return false;
     len++;
   }
   return len % 4 == 0 && pad <= 2;
@@ -376,12 +394,9 @@ static const char *path_text(const walk *w) {
     bool plain = k && *k;
     for (const char *c = k; plain && *c; c++)
       plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || is_digit(*c) || *c == '_' || *c == '-';
-    if (!k)
-      buf_printf(&b, "[%zu]", w->path[i].index);
-    else if (plain)
-      buf_printf(&b, ".%s", k);
-    else
-      buf_printf(&b, "[\"%s\"]", k);
+    if (!k) buf_printf(&b, "[%zu]", w->path[i].index);
+    else if (plain) buf_printf(&b, ".%s", k);
+    else buf_printf(&b, "[\"%s\"]", k);
   }
   char *text = arena_strdup(w->d->arena, b.data);
   buf_free(&b);
@@ -474,10 +489,8 @@ static void check_object(walk *w, const value *v, const sdef *d) {
     const field *f = &v->u.obj.fields[i];
     const stype *rt = d->embedded ? resource_field(f->key) : NULL;
     const sfield *sf = rt ? NULL : find_field(d, f->key);
-    if (rt || sf)
-      check_at(w, f->key, 0, f->val, rt ? rt : sf->type);
-    else if (!d->preserve)
-      unknown_field(w, f, d);
+    if (rt || sf) check_at(w, f->key, 0, f->val, rt ? rt : sf->type);
+    else if (!d->preserve) unknown_field(w, f, d);
   }
   for (size_t i = 0, seen = 0; seen < d->nrequired; i++) {
     if (!d->fields[i].required) continue;
@@ -517,7 +530,10 @@ static const char *identity(walk *w, const stype *t) {
   buf b = {0};
   for (size_t k = 0; k < t->nnames; k++) {
     const char *key = t->names[k], *eq = strchr(key, '=');
-    buf_printf(&b, "%s%.*s", k == 0 ? "the same " : k + 1 < t->nnames ? ", " : " and ",
+    buf_printf(&b, "%s%.*s",
+               k == 0              ? "the same "
+               : k + 1 < t->nnames ? ", "
+                                   : " and ",
                (int)(eq ? (size_t)(eq - key) : strlen(key)), key);
   }
   char *text = arena_strdup(w->d->arena, b.data);
@@ -684,10 +700,8 @@ value *schema_strip(arena *a, value *res) {
   value *meta = value_clone(a, value_object_get(res, "metadata"));
   value *ann = value_clone(a, value_object_get(meta, "annotations"));
   value_object_remove(ann, SCHEMA_ANNOTATION);
-  if (ann->u.obj.len)
-    value_object_set(a, meta, "annotations", ann);
-  else
-    value_object_remove(meta, "annotations");
+  if (ann->u.obj.len) value_object_set(a, meta, "annotations", ann);
+  else value_object_remove(meta, "annotations");
   value *copy = value_clone(a, res);
   value_object_set(a, copy, "metadata", meta);
   return copy;

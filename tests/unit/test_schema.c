@@ -74,8 +74,7 @@ static void types_are_the_api_servers(void **state) {
 
 static void int_or_string_takes_both(void **state) {
   static const row rows[] = {
-      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: \"http\" }, { port: 81, targetPort: 8081 }] } }",
-       NULL},
+      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: \"http\" }, { port: 81, targetPort: 8081 }] } }", NULL},
       {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: 1.5 }] } }",
        "Service.spec.ports[0].targetPort must be an int or a string, got a float"},
       {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: 8080.0 }] } }", NULL}, /* converted */
@@ -161,8 +160,7 @@ static void list_maps_have_no_duplicate_keys(void **state) {
        "them for one"},
       {POD("ports: [{ containerPort: 80 }, { containerPort: 80, protocol: \"UDP\" }]"), NULL},
       /* a list-type set may hold a value twice */
-      {"ClusterRole \"r\" { rules: [{ apiGroups: [\"\"], resources: [\"pods\"], verbs: [\"get\", \"get\"] }] }",
-       NULL},
+      {"ClusterRole \"r\" { rules: [{ apiGroups: [\"\"], resources: [\"pods\"], verbs: [\"get\", \"get\"] }] }", NULL},
   };
   CHECK(rows);
 }
@@ -182,24 +180,24 @@ static void custom_and_unchecked_resources_pass(void **state) {
 
 /* A CustomResourceDefinition of the same build, as the API server takes
  * it (each case was applied to the test control plane). */
-#define CRD                                                                                                          \
-  "CustomResourceDefinition \"widgets.example.com\" { spec: {\n"                                                  \
-  "  group: \"example.com\", names: { kind: \"Widget\", plural: \"widgets\" }, scope: \"Namespaced\"\n"          \
-  "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                         \
-  "    type: \"object\"\n"                                                                                         \
-  "    properties: { spec: { type: \"object\", required: [\"size\", \"mode\"], properties: {\n"                    \
-  "      size: { type: \"integer\" }\n"                                                                            \
-  "      mode: { type: \"string\", default: \"fast\" }\n"                                                          \
-  "      color: { type: \"string\", enum: [\"red\", \"green\"] }\n"                                                 \
-  "      port: { \"x-kubernetes-int-or-string\": true }\n"                                                         \
-  "      extra: { type: \"object\", \"x-kubernetes-preserve-unknown-fields\": true }\n"                              \
-  "      labels: { type: \"object\", additionalProperties: { type: \"string\" } }\n"                                \
+#define CRD                                                                                                            \
+  "CustomResourceDefinition \"widgets.example.com\" { spec: {\n"                                                       \
+  "  group: \"example.com\", names: { kind: \"Widget\", plural: \"widgets\" }, scope: \"Namespaced\"\n"                \
+  "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                           \
+  "    type: \"object\"\n"                                                                                             \
+  "    properties: { spec: { type: \"object\", required: [\"size\", \"mode\"], properties: {\n"                        \
+  "      size: { type: \"integer\" }\n"                                                                                \
+  "      mode: { type: \"string\", default: \"fast\" }\n"                                                              \
+  "      color: { type: \"string\", enum: [\"red\", \"green\"] }\n"                                                    \
+  "      port: { \"x-kubernetes-int-or-string\": true }\n"                                                             \
+  "      extra: { type: \"object\", \"x-kubernetes-preserve-unknown-fields\": true }\n"                                \
+  "      labels: { type: \"object\", additionalProperties: { type: \"string\" } }\n"                                   \
   "      items: { type: \"array\", \"x-kubernetes-list-type\": \"map\", \"x-kubernetes-list-map-keys\": [\"name\"],\n" \
-  "               items: { type: \"object\", required: [\"name\"], properties: { name: { type: \"string\" } } } }\n"  \
-  "      template: { type: \"object\", \"x-kubernetes-embedded-resource\": true,\n"                                 \
-  "                  \"x-kubernetes-preserve-unknown-fields\": true }\n"                                             \
-  "    } } }\n"                                                                                                    \
-  "  } } }]\n"                                                                                                     \
+  "               items: { type: \"object\", required: [\"name\"], properties: { name: { type: \"string\" } } } }\n"   \
+  "      template: { type: \"object\", \"x-kubernetes-embedded-resource\": true,\n"                                    \
+  "                  \"x-kubernetes-preserve-unknown-fields\": true }\n"                                               \
+  "    } } }\n"                                                                                                        \
+  "  } } }]\n"                                                                                                         \
   "} }\n  "
 #define WIDGET(spec) "Widget \"w\" { apiVersion: \"example.com/v1\", spec: { " spec " } }"
 
