@@ -15,7 +15,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 COMP_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 RUN_SRC  := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c))
 LIB_SRC  := $(COMP_SRC) $(RUN_SRC)
-GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c
+GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c build/gen/schema_embed.c
 GEN_HDR := build/gen/parser.h build/gen/lexer.h
 # Objects compiled against one libgit2 are stale with another (its structs
 # change between versions), and dpkg keeps the old times of the headers it
@@ -60,7 +60,11 @@ build/gen/parser.c build/gen/parser.h &: compiler/parser.y
 
 build/gen/stdlib_embed.c: $(wildcard stdlib/*.plumb) compiler/embed.sh
 	@mkdir -p build/gen
-	sh compiler/embed.sh stdlib > $@
+	sh compiler/embed.sh stdlib_files stdlib plumb > $@
+
+build/gen/schema_embed.c: $(wildcard schemas/*.txt) compiler/embed.sh
+	@mkdir -p build/gen
+	sh compiler/embed.sh schema_files schemas txt > $@
 
 # The runtime reaches the compiler only through include/plumb, its door:
 # compiler/ is not on the runtime's include path.

@@ -2,8 +2,8 @@
  *
  * Stages, in order: load the entry files, run the env block (apps, settings,
  * patches), apply patches, apply the env's transformers and name generated
- * resources (transform.h), validate, reject duplicates, sort into install
- * order. */
+ * resources (transform.h), validate (validate.h, then schema.h), reject
+ * duplicates, sort into install order. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "parse.h"
 #include "patch.h"
 #include "plumb/compile.h"
+#include "schema.h"
 #include "transform.h"
 #include "validate.h"
 
@@ -330,7 +331,13 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   if (r->diags.errors || !output_fits(ev, &e)) return;
-  for (size_t i = 0; i < e.nres; i++) validate_resource(&r->diags, e.res[i].obj);
+  schema_build *sb = schema_build_new(a);
+  for (size_t i = 0; i < e.nres; i++) schema_add_crd(sb, e.res[i].obj);
+  for (size_t i = 0; i < e.nres; i++) {
+    /* The schema walk assumes what validate_resource checks (no function, no delete). */
+    if (validate_resource(&r->diags, e.res[i].obj)) schema_check(&r->diags, sb, e.res[i].obj);
+    e.res[i].obj = schema_strip(a, e.res[i].obj);
+  }
   sort_and_dedupe(&r->diags, e.res, e.nres);
   r->res = e.res;
   r->nres = e.nres;

@@ -1,0 +1,294 @@
+/* test_schema.c: resources checked against the embedded Kubernetes schemas.
+ * Each case is one resource built in an env, and the first error it gets,
+ * or none; what the API server does with the same mistake was checked on
+ * the test control plane (tests/cluster) with kubectl apply --server-side
+ * --dry-run=server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "plumb/compile.h"
+#include "schema.h"
+
+typedef struct {
+  const char *resource;
+  const char *error; /* the first one, or NULL for none */
+} row;
+
+/* A Pod of one container, with the container's fields c. */
+#define POD(c) "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\", " c " }] } }"
+
+static void check(const char *resource, const char *error) {
+  char text[4096];
+  int n = snprintf(text, sizeof text, "env e {\n  %s\n}\n", resource);
+  compile_result *r = compile_source("t.plumb", text, (size_t)n, NULL);
+  if (!error && r->diags.errors) fail_msg("%s\nshould pass, got: %s", resource, r->diags.first->msg);
+  if (error && !r->diags.errors) fail_msg("%s\nshould fail with: %s", resource, error);
+  if (error && strcmp(r->diags.first->msg, error) != 0)
+    fail_msg("%s\nexpected: %s\n     got: %s", resource, error, r->diags.first->msg);
+  compile_free(r);
+}
+
+static void check_rows(const row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) check(rows[i].resource, rows[i].error);
+}
+
+#define CHECK(rows) check_rows(rows, sizeof rows / sizeof rows[0])
+
+static void unknown_fields_are_named_with_a_hint(void **state) {
+  static const row rows[] = {
+      {"Deployment \"d\" { spec: { replicass: 2, selector: {}, template: {} } }",
+       "unknown field \"replicass\" in Deployment.spec; did you mean \"replicas\"?"},
+      {"ConfigMap \"c\" { metadata: { label: { a: \"b\" } } }",
+       "unknown field \"label\" in ConfigMap.metadata; did you mean \"labels\"?"},
+      {"ConfigMap \"c\" { spec: {} }", "unknown field \"spec\" in ConfigMap"},
+      {"Service \"s\" { spec: { ports: [{ port: 80, trgetPort: 8080 }] } }",
+       "unknown field \"trgetPort\" in Service.spec.ports[0]; did you mean \"targetPort\"?"},
+  };
+  CHECK(rows);
+}
+
+static void types_are_the_api_servers(void **state) {
+  static const row rows[] = {
+      {"Deployment \"d\" { spec: { replicas: \"two\", selector: {}, template: {} } }",
+       "Deployment.spec.replicas must be an int, got a string"},
+      {"Deployment \"d\" { spec: { replicas: 2.0, selector: {}, template: {} } }", NULL}, /* converted */
+      {"Deployment \"d\" { spec: { replicas: 2.5, selector: {}, template: {} } }",
+       "Deployment.spec.replicas must be an int, got a float"},
+      {"Deployment \"d\" { spec: { replicas: 3000000000, selector: {}, template: {} } }",
+       "Deployment.spec.replicas: 3000000000 is out of range for a 32-bit int"},
+      {"ConfigMap \"c\" { data: { n: 1 } }", "ConfigMap.data.n must be a string, got an int"},
+      {"ConfigMap \"c\" { data: { \"app.conf\": true } }", "ConfigMap.data[\"app.conf\"] must be a string, got a bool"},
+      {"ConfigMap \"c\" { data: [] }", "ConfigMap.data must be an object, got a list"},
+      {"ConfigMap \"c\" { immutable: \"yes\" }", "ConfigMap.immutable must be a bool, got a string"},
+      {"ConfigMap \"c\" { data: null, metadata: { creationTimestamp: null } }", NULL}, /* null is "not set" */
+      {POD("ports: { containerPort: 80 }"), "Pod.spec.containers[0].ports must be a list, got an object"},
+  };
+  CHECK(rows);
+}
+
+static void int_or_string_takes_both(void **state) {
+  static const row rows[] = {
+      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: \"http\" }, { port: 81, targetPort: 8081 }] } }", NULL},
+      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: 1.5 }] } }",
+       "Service.spec.ports[0].targetPort must be an int or a string, got a float"},
+      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: 8080.0 }] } }", NULL}, /* converted */
+      {"Service \"s\" { spec: { ports: [{ port: 80, targetPort: true }] } }",
+       "Service.spec.ports[0].targetPort must be an int or a string, got a bool"},
+  };
+  CHECK(rows);
+}
+
+static void enums_list_their_values(void **state) {
+  static const row rows[] = {
+      {"Service \"s\" { spec: { type: \"Nodeport\" } }",
+       "Service.spec.type: \"Nodeport\" is not one of \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", "
+       "\"NodePort\"; did you mean \"NodePort\"?"},
+      {POD("imagePullPolicy: \"sometimes\""),
+       "Pod.spec.containers[0].imagePullPolicy: \"sometimes\" is not one of \"Always\", \"IfNotPresent\", \"Never\""},
+      {POD("imagePullPolicy: \"IfNotPresent\""), NULL},
+      /* "" is unset to the API server, which puts the default in */
+      {POD("imagePullPolicy: \"\""), NULL},
+      {"Service \"s\" { spec: { type: \"\" } }", NULL},
+  };
+  CHECK(rows);
+}
+
+static void required_fields_are_asked_for(void **state) {
+  static const row rows[] = {
+      {"Pod \"p\" { spec: { hostname: \"a\" } }", "missing required field \"containers\" in Pod.spec"},
+      {"Deployment \"d\" { spec: { replicas: 1 } }", "missing required field \"selector\" in Deployment.spec"},
+      {"Deployment \"d\" { spec: { selector: {}, template: {} } }", NULL},
+      {"Service \"s\" { spec: { ports: [{ port: 80 }] } }", NULL},
+      /* Required, but with a default: the API server takes the zero value
+       * and its own validation decides, which takes these (and refuses a
+       * container without a name: not a schema's rule) */
+      {"CSIDriver \"a.example.com\" {}", NULL},
+      {"Pod \"p\" { spec: { containers: [{ image: \"x\", lifecycle: { preStop: { sleep: {} } } }] } }", NULL},
+  };
+  CHECK(rows);
+}
+
+static void quantities_follow_parse_quantity(void **state) {
+  /* The API server takes "Gi", "m" and "." for 0, and trims spaces. */
+  static const char *good[] = {"1",  "0.5", "500m", "1Gi", "128974848", "129e6", "129M", "123Mi", "1.5E-3", "+1k",
+                               ".5", "1.",  "100n", "3u",  "Gi",        "m",     ".",    " 1 ",   "1E",     "e3"};
+  static const char *bad[] = {"", " ", "1 core", "1gi", "1e", "1e+", "1.5.5", "1KiB", "1e1.5", "- 1", "1.0e3m"};
+  char resource[256];
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    snprintf(resource, sizeof resource, POD("resources: { limits: { cpu: \"%s\" } }"), good[i]);
+    check(resource, NULL);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(resource, sizeof resource, POD("resources: { limits: { cpu: \"%s\" } }"), bad[i]);
+    char error[256];
+    snprintf(error, sizeof error,
+             "Pod.spec.containers[0].resources.limits.cpu: \"%s\" is not a quantity (a number, or a string such as "
+             "\"500m\" or \"1Gi\")",
+             bad[i]);
+    check(resource, error);
+  }
+  check(POD("resources: { requests: { cpu: 0.5, memory: 1000000 } }"), NULL);
+}
+
+static void formats_are_checked(void **state) {
+  static const row rows[] = {
+      {"Secret \"s\" { data: { a: \"cGFzcw==\", b: \"\", c: \"YWJj\" } }", NULL},
+      {"Secret \"s\" { data: { a: \"pass\" } }", NULL}, /* four letters are base64 too */
+      {"Secret \"s\" { data: { a: \"plain\" } }", "Secret.data.a: \"plain\" is not base64 text"},
+      {"Secret \"s\" { data: { a: \"cGFzcw=\" } }", "Secret.data.a: \"cGFzcw=\" is not base64 text"},
+      {"ConfigMap \"c\" { metadata: { creationTimestamp: \"2024-01-02T03:04:05Z\" } }", NULL},
+      {"ConfigMap \"c\" { metadata: { creationTimestamp: \"2024-01-02T03:04:05.123+02:00\" } }", NULL},
+      {"ConfigMap \"c\" { metadata: { creationTimestamp: \"2024-01-02 03:04:05\" } }",
+       "ConfigMap.metadata.creationTimestamp: \"2024-01-02 03:04:05\" is not an RFC 3339 time"},
+  };
+  CHECK(rows);
+}
+
+static void list_maps_have_no_duplicate_keys(void **state) {
+  static const row rows[] = {
+      {"Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\" }, { name: \"c\", image: \"y\" }] } }",
+       "Pod.spec.containers: items 0 and 1 have the same name; the API server takes them for one"},
+      /* protocol defaults to TCP */
+      {POD("ports: [{ containerPort: 80 }, { containerPort: 80, protocol: \"TCP\" }]"),
+       "Pod.spec.containers[0].ports: items 0 and 1 have the same containerPort and protocol; the API server takes "
+       "them for one"},
+      {POD("ports: [{ containerPort: 80 }, { containerPort: 80, protocol: \"UDP\" }]"), NULL},
+      /* a list-type set may hold a value twice */
+      {"ClusterRole \"r\" { rules: [{ apiGroups: [\"\"], resources: [\"pods\"], verbs: [\"get\", \"get\"] }] }", NULL},
+  };
+  CHECK(rows);
+}
+
+static void custom_and_unchecked_resources_pass(void **state) {
+  static const row rows[] = {
+      {"Certificate \"c\" { apiVersion: \"cert-manager.io/v1\", spec: { anything: 1 } }", NULL},
+      {"Deployment \"d\" { apiVersion: \"apps/v1beta9\", spec: { replicass: 1 } }", NULL},
+      {"Deployment \"d\" { metadata: { annotations: { \"plumb.dev/validate\": \"false\" } }, spec: { x: 1 } }", NULL},
+      {"Deployment \"d\" { metadata: { annotations: { \"plumb.dev/validate\": \"true\" } }, spec: { x: 1 } }",
+       "unknown field \"x\" in Deployment.spec"},
+      {"Deployment \"d\" { metadata: { annotations: { \"plumb.dev/validate\": \"off\" } } }",
+       "annotation plumb.dev/validate must be \"true\" or \"false\""},
+  };
+  CHECK(rows);
+}
+
+/* A CustomResourceDefinition of the same build, as the API server takes
+ * it (each case was applied to the test control plane). */
+#define CRD                                                                                                            \
+  "CustomResourceDefinition \"widgets.example.com\" { spec: {\n"                                                       \
+  "  group: \"example.com\", names: { kind: \"Widget\", plural: \"widgets\" }, scope: \"Namespaced\"\n"                \
+  "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                           \
+  "    type: \"object\"\n"                                                                                             \
+  "    properties: { spec: { type: \"object\", required: [\"size\", \"mode\"], properties: {\n"                        \
+  "      size: { type: \"integer\" }\n"                                                                                \
+  "      mode: { type: \"string\", default: \"fast\" }\n"                                                              \
+  "      color: { type: \"string\", enum: [\"red\", \"green\"] }\n"                                                    \
+  "      port: { \"x-kubernetes-int-or-string\": true }\n"                                                             \
+  "      extra: { type: \"object\", \"x-kubernetes-preserve-unknown-fields\": true }\n"                                \
+  "      labels: { type: \"object\", additionalProperties: { type: \"string\" } }\n"                                   \
+  "      items: { type: \"array\", \"x-kubernetes-list-type\": \"map\", \"x-kubernetes-list-map-keys\": [\"name\"],\n" \
+  "               items: { type: \"object\", required: [\"name\"], properties: { name: { type: \"string\" } } } }\n"   \
+  "      template: { type: \"object\", \"x-kubernetes-embedded-resource\": true,\n"                                    \
+  "                  \"x-kubernetes-preserve-unknown-fields\": true }\n"                                               \
+  "    } } }\n"                                                                                                        \
+  "  } } }]\n"                                                                                                         \
+  "} }\n  "
+#define WIDGET(spec) "Widget \"w\" { apiVersion: \"example.com/v1\", spec: { " spec " } }"
+
+static void custom_resources_follow_the_crds_of_the_build(void **state) {
+  static const row rows[] = {
+      {CRD WIDGET("size: 1, color: \"red\", port: \"http\", extra: { any: [1] }, labels: { a: \"b\" }, "
+                  "items: [{ name: \"a\" }], template: { apiVersion: \"v1\", kind: \"ConfigMap\", "
+                  "metadata: { name: \"x\" }, data: {} }"),
+       NULL},
+      {CRD WIDGET("size: 2.0"), NULL},
+      {CRD WIDGET("size: 1, sise: 1"), "unknown field \"sise\" in Widget.spec; did you mean \"size\"?"},
+      {CRD WIDGET("size: \"2\""), "Widget.spec.size must be an int, got a string"},
+      {CRD WIDGET("size: 1, color: \"blue\""), "Widget.spec.color: \"blue\" is not one of \"red\", \"green\""},
+      /* a CRD's enum is the schema's alone */
+      {CRD WIDGET("size: 1, color: \"\""), "Widget.spec.color: \"\" is not one of \"red\", \"green\""},
+      {CRD WIDGET("size: 1, port: 1.5"), "Widget.spec.port must be an int or a string, got a float"},
+      {CRD WIDGET("size: 1, labels: { a: 1 }"), "Widget.spec.labels.a must be a string, got an int"},
+      {CRD WIDGET("size: 1, items: [{ name: \"a\" }, { name: \"a\" }]"),
+       "Widget.spec.items: items 0 and 1 have the same name; the API server takes them for one"},
+      {CRD WIDGET("color: \"red\""), "missing required field \"size\" in Widget.spec"},
+      /* mode is required, but has a default, put in before the check */
+      {CRD WIDGET("size: 1"), NULL},
+      /* metadata is the API server's, at the top and in an embedded resource */
+      {CRD "Widget \"w\" { apiVersion: \"example.com/v1\", metadata: { lables: {} }, spec: { size: 1 } }",
+       "unknown field \"lables\" in Widget.metadata; did you mean \"labels\"?"},
+      {CRD WIDGET("size: 1, template: { metadata: { nam: \"x\" } }"),
+       "unknown field \"nam\" in Widget.spec.template.metadata; did you mean \"name\"?"},
+      /* a version the CRD does not define is not checked */
+      {CRD "Widget \"w\" { apiVersion: \"example.com/v2\", spec: { anything: 1 } }", NULL},
+  };
+  CHECK(rows);
+}
+
+/* The annotation is for the compiler: what is built has none, and keeps
+ * the other annotations. */
+static void the_escape_hatch_is_stripped(void **state) {
+  static const char text[] =
+      "env e {\n"
+      "  ConfigMap \"a\" { metadata: { annotations: { \"plumb.dev/validate\": \"false\" } }, data: { n: 1 } }\n"
+      "  ConfigMap \"b\" { metadata: { annotations: { \"plumb.dev/validate\": \"false\", k: \"v\" } } }\n"
+      "}\n";
+  compile_result *r = compile_source("t.plumb", text, sizeof text - 1, NULL);
+  assert_int_equal(r->diags.errors, 0);
+  assert_int_equal(r->nres, 2);
+  assert_null(value_get_path(r->res[0].obj, "metadata.annotations"));
+  assert_non_null(value_get_path(r->res[0].obj, "data.n"));
+  const value *ann = value_get_path(r->res[1].obj, "metadata.annotations");
+  assert_int_equal(ann->u.obj.len, 1);
+  assert_string_equal(value_get_string(ann, "k"), "v");
+  compile_free(r);
+}
+
+/* Errors point at the source of the value, not at the resource. */
+static void errors_point_at_the_value(void **state) {
+  static const char text[] = "env e {\n  ConfigMap \"c\" {\n    data: { n: 1 }\n  }\n}\n";
+  compile_result *r = compile_source("t.plumb", text, sizeof text - 1, NULL);
+  assert_int_equal(r->diags.errors, 1);
+  assert_string_equal(r->diags.first->at.file, "t.plumb");
+  assert_int_equal(r->diags.first->at.line, 3);
+  assert_int_equal(r->diags.first->at.col, 16);
+  compile_free(r);
+}
+
+/* A part written literally is one value in every resource made from it,
+ * checked once: its mistake is reported once, not once per resource. */
+static void shared_literal_parts_are_checked_once(void **state) {
+  static const char text[] = "env e {\n  for i in range(3) {\n    ConfigMap \"c-${i}\" { data: { n: 1 } }\n  }\n}\n";
+  compile_result *r = compile_source("t.plumb", text, sizeof text - 1, NULL);
+  assert_int_equal(r->diags.errors, 1);
+  assert_string_equal(r->diags.first->msg, "ConfigMap.data.n must be a string, got an int");
+  compile_free(r);
+}
+
+static void the_version_is_recorded(void **state) { assert_string_equal(schema_version(), "v1.36.3"); }
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(unknown_fields_are_named_with_a_hint),
+      cmocka_unit_test(types_are_the_api_servers),
+      cmocka_unit_test(int_or_string_takes_both),
+      cmocka_unit_test(enums_list_their_values),
+      cmocka_unit_test(required_fields_are_asked_for),
+      cmocka_unit_test(quantities_follow_parse_quantity),
+      cmocka_unit_test(formats_are_checked),
+      cmocka_unit_test(list_maps_have_no_duplicate_keys),
+      cmocka_unit_test(custom_and_unchecked_resources_pass),
+      cmocka_unit_test(custom_resources_follow_the_crds_of_the_build),
+      cmocka_unit_test(the_escape_hatch_is_stripped),
+      cmocka_unit_test(errors_point_at_the_value),
+      cmocka_unit_test(shared_literal_parts_are_checked_once),
+      cmocka_unit_test(the_version_is_recorded),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
