@@ -14,9 +14,11 @@
 #include "plumb/compile.h"
 #include "plumb/emit.h"
 
-static const char APP[] = "template web(name: string, n: int = 1) {\n"
-                          "  ConfigMap name { data: { a: \"1\", ratio: \"${n * 1.5}\" }, scale: n * 0.5, n: n }\n"
-                          "  Service \"${name}-svc\" { spec: { ports: [{ port: 80 }], x: null, on: true } }\n"
+/* Fields of every kind of value, which no schema has: validation is off. */
+static const char APP[] = "let off = { annotations: { \"plumb.dev/validate\": \"false\" } }\n"
+                          "template web(name: string, n: int = 1) {\n"
+                          "  ConfigMap name { metadata: off, data: { a: \"1\", ratio: \"${n * 1.5}\" }, scale: n * 0.5, n: n }\n"
+                          "  Service \"${name}-svc\" { metadata: off, spec: { ports: [{ port: 80 }], x: [null], on: true } }\n"
                           "}\n"
                           "env dev {\n"
                           "  ConfigMap \"own\" { data: { b: \"two\\u{0}zero\" } }\n"
