@@ -19,7 +19,8 @@ FROM debian:bookworm-slim
 # and the CAs that https fetches and API servers are checked against.
 # libgit2 1.8 is in bookworm-backports only (.ci/deps builds against it);
 # the rest, its own dependencies too, comes from bookworm.
-RUN echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list \
+RUN sed -n '1,/^$/{s/^Suites:.*/Suites: bookworm-backports/;p}' /etc/apt/sources.list.d/debian.sources \
+      > /etc/apt/sources.list.d/bookworm-backports.sources \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libyaml-0-2 libpcre2-8-0 libssl3 libcurl4 libjansson4 libgit2-1.8 libmicrohttpd12 ca-certificates \
