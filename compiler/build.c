@@ -32,8 +32,7 @@ typedef struct {
 } env_state;
 
 static compile_result *result_new(void) {
-  compile_result *r = calloc(1, sizeof *r);
-  if (!r) abort();
+  compile_result *r = heap_calloc(1, sizeof *r);
   r->arena = arena_new();
   diag_init(&r->diags, r->arena);
   return r;
@@ -146,8 +145,7 @@ static void report_duplicate(diag_list *d, const sort_key *kx, const sort_key *k
 /* Sorts res into install order; duplicates end up next to each other. */
 static void sort_and_dedupe(diag_list *d, compile_resource *res, size_t n) {
   if (n < 2) return; /* qsort may not take the NULL of an empty env */
-  sort_key *keys = malloc(n * sizeof *keys);
-  if (!keys) abort();
+  sort_key *keys = heap_alloc(n * sizeof *keys);
   for (size_t i = 0; i < n; i++) {
     const value *r = res[i].obj;
     const char *kind = value_get_string(r, "kind");

@@ -511,8 +511,7 @@ static int substitute(const call *c, const pcre2_code *re, const value *s, const
                   PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH;
   *len = 2 * s->u.str.len + rep->u.str.len + 64;
   for (int tries = 0;; tries++) {
-    *out = realloc(*out, *len);
-    if (!*out) abort();
+    *out = heap_realloc(*out, *len);
     int rc = regex_substitute(c->ev, c->at, re, (PCRE2_SPTR)s->u.str.s, s->u.str.len, opts, (PCRE2_SPTR)rep->u.str.s,
                               rep->u.str.len, (PCRE2_UCHAR *)*out, len);
     if (rc != PCRE2_ERROR_NOMEMORY || tries) return rc;
@@ -771,8 +770,7 @@ static void merge_sort(value **items, size_t *idx, size_t *tmp, size_t n) {
 /* Positions of a list's items in sorted order; equal items keep their
  * order, so sort() is stable and unique() keeps first occurrences. */
 static size_t *sorted_order(const value *l) {
-  size_t n = l->u.list.len, *idx = malloc((n + 1) * sizeof *idx), *tmp = malloc((n + 1) * sizeof *tmp);
-  if (!idx || !tmp) abort();
+  size_t n = l->u.list.len, *idx = heap_alloc((n + 1) * sizeof *idx), *tmp = heap_alloc((n + 1) * sizeof *tmp);
   for (size_t i = 0; i < n; i++) idx[i] = i;
   merge_sort(l->u.list.items, idx, tmp, n);
   free(tmp);
@@ -795,8 +793,7 @@ static value *bi_unique(eval *ev, pos at, value **argv, int argc) {
   const value *l = arg(c, 0, V_LIST);
   if (!l) return NULL;
   size_t n = l->u.list.len, *idx = sorted_order(l);
-  bool *keep = calloc(n + 1, sizeof *keep);
-  if (!keep) abort();
+  bool *keep = heap_calloc(n + 1, sizeof *keep);
   for (size_t i = 0; i < n; i++)
     keep[idx[i]] = i == 0 || value_compare(l->u.list.items[idx[i - 1]], l->u.list.items[idx[i]]);
   value *r = list(c);

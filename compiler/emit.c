@@ -43,8 +43,7 @@ typedef struct {
  * (quadratic on big objects) out of the way. */
 static void ordered_fields(field_order *o, const value *obj, key_order order) {
   size_t n = obj->u.obj.len;
-  o->at = n <= FIELDS_ON_STACK ? o->small : malloc(n * sizeof *o->at);
-  if (!o->at) abort();
+  o->at = n <= FIELDS_ON_STACK ? o->small : heap_alloc(n * sizeof *o->at);
   const field **fs = o->at;
   for (size_t i = 0; i < n; i++) fs[i] = &obj->u.obj.fields[i];
   value_sort_fields(fs, n);
@@ -252,8 +251,7 @@ static bool matches_number(const char *s, size_t n) {
 static bool is_number_like(const char *s, size_t n) {
   if (matches_number(s, n)) return true;
   if (!memchr(s, '_', n) || !(is_digit(s[0]) || strchr("+-.", s[0]))) return false;
-  char *plain = malloc(n);
-  if (!plain) abort();
+  char *plain = heap_alloc(n);
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
     if (s[i] != '_') plain[m++] = s[i];
@@ -368,8 +366,7 @@ struct emit_memo {
 };
 
 emit_memo *emit_memo_new(void) {
-  emit_memo *m = calloc(1, sizeof *m);
-  if (!m) abort();
+  emit_memo *m = heap_calloc(1, sizeof *m);
   return m;
 }
 

@@ -64,8 +64,7 @@ static void keep_sources(keeper *k, diag_list *to, const source *s) {
 }
 
 static compile_result *keep_into(arena *a, const compile_result *r) {
-  compile_result *kept = calloc(1, sizeof *kept);
-  if (!kept) abort();
+  compile_result *kept = heap_calloc(1, sizeof *kept);
   keeper k = {.a = a};
   kept->arena = a;
   diag_init(&kept->diags, a);

@@ -580,9 +580,8 @@ static int cmp_keyed(const void *pa, const void *pb) {
  * reported against the first of its keys. */
 static void check_duplicates(walk *w, const value *v, const stype *t) {
   size_t n = 0;
-  keyed *items = malloc(v->u.list.len * sizeof *items + 1);
-  const value **keys = malloc(v->u.list.len * t->nnames * sizeof *keys + 1);
-  if (!items || !keys) abort();
+  keyed *items = heap_alloc(v->u.list.len * sizeof *items + 1);
+  const value **keys = heap_alloc(v->u.list.len * t->nnames * sizeof *keys + 1);
   for (size_t i = 0; i < v->u.list.len; i++) {
     const value *item = v->u.list.items[i];
     if (item->kind != V_OBJECT) continue;
@@ -686,8 +685,7 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   if (!k) k = find_crd_kind(b, api, kind);
   if (!k) return true;
   /* Not zeroed whole: the path is written before it is read. */
-  walk *w = malloc(sizeof *w);
-  if (!w) abort();
+  walk *w = heap_alloc(sizeof *w);
   w->d = d, w->b = b, w->kind = kind, w->ok = true, w->depth = 0;
   check_value(w, res, k->type);
   ok = w->ok;

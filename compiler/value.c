@@ -349,9 +349,8 @@ void value_sort_fields(const field **fs, size_t n) {
 
 const char **value_sorted_keys(const value *obj) {
   size_t n = obj->u.obj.len;
-  const char **keys = malloc((n + 1) * sizeof *keys);
-  const field **fs = malloc((n + 1) * sizeof *fs);
-  if (!keys || !fs) abort();
+  const char **keys = heap_alloc((n + 1) * sizeof *keys);
+  const field **fs = heap_alloc((n + 1) * sizeof *fs);
   for (size_t i = 0; i < n; i++) fs[i] = &obj->u.obj.fields[i];
   value_sort_fields(fs, n);
   for (size_t i = 0; i < n; i++) keys[i] = fs[i]->key;
