@@ -26,7 +26,7 @@ typedef enum {
   N_LET,      /* name; a: value */
   N_TEMPLATE, /* name; list: params; b: block */
   N_FN,       /* name; list: params; a: body */
-  N_ENV,      /* name; b: block */
+  N_ENV,      /* name; list: params (given by compile_opts.args); b: block */
   N_PARAM,    /* name; type; a: default or NULL */
   /* statements */
   N_BLOCK,   /* list: statements */

@@ -1,9 +1,10 @@
 /* build.c: compiling an environment into its resources.
  *
- * Stages, in order: load the entry files, run the env block (apps, settings,
- * patches), apply patches, apply the env's transformers and name generated
- * resources (transform.h), validate (validate.h, then schema.h), reject
- * duplicates, sort into install order. */
+ * Stages, in order: load the entry files, bind the env's parameters to the
+ * arguments given, run the env block (apps, settings, patches), apply
+ * patches, apply the env's transformers and name generated resources
+ * (transform.h), validate (validate.h, then schema.h), reject duplicates,
+ * sort into install order. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@
 #include "parse.h"
 #include "patch.h"
 #include "plumb/compile.h"
+#include "plumb/yaml.h"
 #include "schema.h"
+#include "suggest.h"
 #include "transform.h"
 #include "validate.h"
 
@@ -313,12 +316,77 @@ static value *without_nulls(arena *a, value *v) {
   return out ? out : v;
 }
 
-static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
+/* ---- env parameters -------------------------------------------------------
+ *
+ * Their values come from outside as text (`--arg tag=1.2.3`), as Jsonnet's
+ * top-level arguments: the input is in the invocation, not in the
+ * environment of the process, so the same command line builds the same. */
+
+/* text as a value of the parameter p (at its declaration), or NULL: a
+ * string is the text as it is, anything else the JSON value it spells. */
+static value *arg_value(eval *ev, const node *p, const char *text) {
+  arena *a = eval_arena(ev);
+  if (strcmp(p->type, "string") == 0) return value_string(a, p->at, text, strlen(text));
+  diag_list quiet;
+  diag_init(&quiet, a);
+  value *docs = NULL;
+  if (yaml_read_json(a, &quiet, "", text, strlen(text), &docs) < 0 || !docs || docs->u.list.len != 1) return NULL;
+  value *v = docs->u.list.items[0];
+  builtin_stamp(v, p->at);
+  return eval_type_ok(ev, p->type, &v) ? v : NULL;
+}
+
+/* The index of env's parameter called name; after the last when none is. */
+static size_t param_index(eval *ev, const node *env, const char *name) {
+  size_t n = env->list.len;
+  const char **names = arena_alloc(eval_arena(ev), (n + 1) * sizeof *names);
+  for (size_t i = 0; i < n; i++) {
+    names[i] = env->list.items[i]->name;
+    if (strcmp(names[i], name) == 0) return i;
+  }
+  const char *near = nearest_word(name, names, n);
+  if (!n) eval_fail(ev, env->at, "env %s takes no parameters, but was given \"%s\"", env->name, name);
+  else if (near) eval_fail(ev, env->at, "env %s has no parameter \"%s\"; did you mean \"%s\"?", env->name, name, near);
+  else eval_fail(ev, env->at, "env %s has no parameter \"%s\"", env->name, name);
+  return n;
+}
+
+/* Binds one NAME=VALUE text into vals, a slot for each of env's parameters. */
+static bool bind_arg(eval *ev, const node *env, const char *arg, value **vals) {
+  const char *eq = strchr(arg, '=');
+  if (!eq) {
+    eval_fail(ev, env->at, "argument \"%s\" for env %s is not NAME=VALUE", arg, env->name);
+    return false;
+  }
+  size_t k = param_index(ev, env, arena_strndup(eval_arena(ev), arg, (size_t)(eq - arg)));
+  if (k == env->list.len) return false;
+  const node *p = env->list.items[k];
+  if (vals[k]) {
+    eval_fail(ev, p->at, "parameter \"%s\" of env %s is given twice", p->name, env->name);
+    return false;
+  }
+  vals[k] = arg_value(ev, p, eq + 1);
+  if (!vals[k])
+    eval_fail(ev, p->at, "parameter %s of env %s must be %s, got \"%s\"", p->name, env->name, p->type, eq + 1);
+  return vals[k] != NULL;
+}
+
+/* The scope env's block runs in: its parameters, bound to o's args or
+ * their defaults. False after reporting every argument that does not fit. */
+static bool env_params(eval *ev, module *m, const node *env, const compile_opts *o, scope **sc) {
+  value **vals = arena_alloc(eval_arena(ev), (env->list.len + 1) * sizeof *vals);
+  bool ok = true;
+  for (size_t i = 0; i < o->nargs; i++) ok = bind_arg(ev, env, o->args[i], vals) && ok;
+  return ok && eval_bind_params(ev, m, env, vals, NULL, sc);
+}
+
+static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
   arena *a = r->arena;
   env_state e = {.name = env->name, .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
   sink s = {.resources = value_list(a, env->at), .env_stmt = env_stmt, .env = &e};
   r->env = env->name;
-  if (!eval_block(ev, m, NULL, env->b, &s)) return;
+  scope *sc = NULL;
+  if (!env_params(ev, m, env, o, &sc) || !eval_block(ev, m, sc, env->b, &s)) return;
   /* What the block emitted itself, outside any `app`, belongs to no app. */
   for (size_t i = 0; i < s.resources->u.list.len; i++) record(&e, a, s.resources->u.list.items[i], NULL);
   if (e.nres > EVAL_MAX_RESOURCES) {
@@ -341,14 +409,14 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env) {
   r->nres = e.nres;
 }
 
-static void build_entry(compile_result *r, loader *l, const char *entry, const char *want_env) {
+static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
   eval *ev = eval_new(r->arena, &r->diags, l);
   module **mods = NULL;
   int n = load_entries(ev, l, entry, &mods);
   if (r->diags.errors || !check_modules(ev)) return;
   module *owner = NULL;
-  const node *env = find_env(ev, mods, n, want_env, &owner, *entry ? entry : ".");
-  if (env) run_env(r, ev, owner, env);
+  const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
+  if (env) run_env(r, ev, owner, env, o);
   if (r->diags.errors) r->nres = 0;
 }
 
@@ -368,7 +436,7 @@ compile_result *compile_build(const compile_opts *o) {
     diag_error(&r->diags, (pos){0}, "%s is not inside the root %s", o->path, o->root ? o->root : root);
     return r;
   }
-  build_entry(r, l, entry, o->env);
+  build_entry(r, l, entry, o);
   return r;
 }
 
@@ -376,7 +444,7 @@ compile_result *compile_source(const char *file, const char *text, size_t len, c
   compile_result *r = result_new();
   loader *l = loader_new_memory(r->arena, NULL);
   loader_add_file(l, file, text, len);
-  build_entry(r, l, file, env);
+  build_entry(r, l, file, &(compile_opts){.env = env});
   return r;
 }
 
@@ -399,16 +467,16 @@ compile_result *compile_eval(const char *root, const char *file, const char *tex
   return r;
 }
 
-compile_result *compile_files(const compile_file *files, size_t n, const compile_reader *reader, const char *path,
-                              const char *env) {
+compile_result *compile_files(const compile_file *files, size_t n, const compile_reader *reader,
+                              const compile_opts *o) {
   compile_result *r = result_new();
   loader *l = loader_new_memory(r->arena, reader);
   for (size_t i = 0; i < n; i++) loader_add_unread(l, &files[i]);
   const char *entry, *err;
-  if (loader_resolve(l, NULL, path, &entry, &err) != 0) {
+  if (loader_resolve(l, NULL, o->path, &entry, &err) != 0) {
     diag_error(&r->diags, (pos){0}, "%s", err);
     return r;
   }
-  build_entry(r, l, entry, env);
+  build_entry(r, l, entry, o);
   return r;
 }

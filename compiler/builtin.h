@@ -34,6 +34,9 @@ const builtin *builtin_find(const char *name);
 /* The position of b in the table, from 0; below 64. */
 int builtin_index(const builtin *b);
 
+/* Gives v and everything in it the position at: values read from text
+ * (from_json, an env's --arg) are where that text was given. */
+void builtin_stamp(value *v, pos at);
 /* Appends the standard base64 form of s, padded (as base64_encode). */
 void builtin_base64(buf *out, const char *s, size_t n);
 

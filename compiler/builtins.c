@@ -642,13 +642,13 @@ static value *bi_to_yaml(eval *ev, pos at, value **argv, int argc) {
 /* Parsed values take the call's position: lines inside the string mean
  * nothing in the file that holds the call. A node already stamped was
  * reached through an alias before, so shared subtrees are walked once. */
-static void stamp(value *v, pos at) {
+void builtin_stamp(value *v, pos at) {
   if (v->at.file == at.file && v->at.line == at.line && v->at.col == at.col) return;
   v->at = at;
   if (v->kind == V_LIST)
-    for (size_t i = 0; i < v->u.list.len; i++) stamp(v->u.list.items[i], at);
+    for (size_t i = 0; i < v->u.list.len; i++) builtin_stamp(v->u.list.items[i], at);
   if (v->kind == V_OBJECT)
-    for (size_t i = 0; i < v->u.obj.len; i++) stamp(v->u.obj.fields[i].val, at);
+    for (size_t i = 0; i < v->u.obj.len; i++) builtin_stamp(v->u.obj.fields[i].val, at);
 }
 
 /* Every document of argument 0 as a list. A syntax error is reported at the
@@ -667,7 +667,7 @@ static value *documents(const call *c, const char *lang) {
       return fail(c, "invalid %s at line %d, column %d: %s", lang, g->at.line, g->at.col, g->msg);
     return fail(c, "invalid %s: %s", lang, g ? g->msg : "unreadable input");
   }
-  stamp(docs, c->at);
+  builtin_stamp(docs, c->at);
   return docs;
 }
 

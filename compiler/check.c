@@ -198,8 +198,8 @@ static void params_then(checker *c, const node *d) {
     expr(c, d->list.items[i]->a); /* defaults see earlier parameters */
     push(c, d->list.items[i]->name);
   }
-  if (d->kind == N_TEMPLATE) block(c, d->b);
-  else expr(c, d->a);
+  if (d->kind == N_FN) expr(c, d->a);
+  else block(c, d->b);
   c->n = 0;
 }
 
@@ -211,8 +211,7 @@ bool check_modules(eval *ev) {
     for (size_t i = 0; i < f->list.len; i++) {
       const node *d = f->list.items[i];
       if (d->kind == N_LET) expr(&c, d->a);
-      else if (d->kind == N_TEMPLATE || d->kind == N_FN) params_then(&c, d);
-      else if (d->kind == N_ENV) block(&c, d->b);
+      else if (d->kind == N_TEMPLATE || d->kind == N_FN || d->kind == N_ENV) params_then(&c, d);
     }
     ok = ok && c.ok;
   }

@@ -11,6 +11,8 @@
 /* Flags several commands share, for their --help. */
 #define COMPILE_FLAGS                                                                    \
   "  --env NAME         the env block to use, when the files declare several\n"         \
+  "  --arg NAME=VALUE   a parameter of the env, read by its type: a string as\n"       \
+  "                     it is, anything else as JSON (repeat it for each one)\n"      \
   "  --root DIR         the repository root: files outside it are not read\n"          \
   "                     (default: the nearest directory above PATH holding .git)\n"
 #define CLUSTER_FLAGS                                                                    \
@@ -24,24 +26,26 @@
 /* In the order `plumb help` lists them. A synopsis goes on over lines
  * after a '\n', indented under its first word. */
 static const cli_command commands[] = {
-    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--root DIR]",
+    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR]",
      "print the resources of an environment",
      "  -o, --output FMT   yaml (a stream of documents, the default) or json (a List)\n"
      "  --out-dir DIR      write one file per resource into DIR, which is replaced\n"
      "                     whole (docs/cli.md: only a DIR plumb wrote, or an empty one)\n" COMPILE_FLAGS,
      1, 1},
-    {"check", "PATH... [--env NAME] [--root DIR]", "compile and report errors, print nothing",
+    {"check", "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]",
+     "compile and report errors, print nothing",
      "Every PATH is compiled: exit 1 when any does not compile, 2 when one does\nnot exist.\n\n" COMPILE_FLAGS, 1, -1},
-    {"explain", "PATH KIND/NAME [FIELD] [--env NAME] [--root DIR]", "show where each field's value came from",
+    {"explain", "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR]",
+     "show where each field's value came from",
      "  KIND/NAME          the resource (the kind in any case: deployment/web)\n"
      "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS,
      2, 3},
-    {"diff", "PATH [--kubeconfig F] [--context C] [--env NAME] [--root DIR]",
+    {"diff", "PATH [--kubeconfig F] [--context C] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR]",
      "show what apply would change in the cluster",
      "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS COMPILE_FLAGS, 1, 1},
     {"apply",
      "PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-     "[--prune] [--wait] [--wait-timeout DURATION] [--env NAME] [--root DIR]",
+     "[--prune] [--wait] [--wait-timeout DURATION]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]",
      "server-side apply the environment to a cluster",
      "  --dry-run          the server checks everything and changes nothing\n"
      "  --force-conflicts  take over fields another field manager owns\n"
@@ -198,34 +202,46 @@ static bool *bool_flag(cli *c, const char *a) {
                                                : NULL;
 }
 
-/* The positional arguments are gathered at the front of argv's own array
- * (a flag's value is kept by pointer, so the slots it leaves are free). */
+/* The positional arguments are gathered at the front of argv's own array,
+ * the values of --arg right after them: each takes the place of an
+ * argument already read (a flag's value is kept by pointer, so the slots
+ * it leaves are free). */
+static void keep_positional(cli *c, char **argv, char *a) {
+  memmove(argv + c->nargs + 1, argv + c->nargs, c->copts.nargs * sizeof *argv);
+  argv[c->nargs++] = a;
+}
+
+static void keep_arg(cli *c, char **argv, char *a) { argv[c->nargs + c->copts.nargs++] = a; }
+
 int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   c->args = argv;
   for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
+    char *a = argv[i];
     const char **slot = value_slot(c, a);
     bool *flag = bool_flag(c, a);
+    bool is_arg = strcmp(a, "--arg") == 0;
     if (cli_is_help(a)) {
       cli_print_help(stdout, cmd);
       return 0;
-    } else if ((flag || slot) && !takes_flag(cmd, a)) {
+    } else if ((flag || slot || is_arg) && !takes_flag(cmd, a)) {
       return cli_fail_usage(cmd, "%s takes no flag %s", cmd->name, a);
     } else if (flag) {
       *flag = true;
-    } else if (slot) {
+    } else if (slot || is_arg) {
       if (i + 1 >= argc) {
         fprintf(stderr, "plumb: %s needs a value\n", a);
         return 2;
       }
-      *slot = argv[++i];
+      if (is_arg) keep_arg(c, argv, argv[++i]);
+      else *slot = argv[++i];
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "plumb: unknown flag %s\n", a);
       return 2;
     } else {
-      argv[c->nargs++] = argv[i];
+      keep_positional(c, argv, a);
     }
   }
+  c->copts.args = (const char *const *)argv + c->nargs;
   if (c->output && strcmp(c->output, "yaml") && strcmp(c->output, "json")) {
     fprintf(stderr, "plumb: -o takes yaml or json, not %s\n", c->output);
     return 2;

@@ -205,7 +205,7 @@ static bool known_type(const char *t) {
 static void check_types(eval *ev, module *m) {
   for (size_t i = 0; i < m->ast->list.len; i++) {
     node *d = m->ast->list.items[i];
-    if (d->kind != N_TEMPLATE && d->kind != N_FN) continue;
+    if (d->kind != N_TEMPLATE && d->kind != N_FN && d->kind != N_ENV) continue;
     for (size_t k = 0; k < d->list.len; k++)
       if (!known_type(d->list.items[k]->type))
         eval_fail(ev, d->list.items[k]->at, "unknown type \"%s\"; expected string, int, float, bool, list, object, function or any",
@@ -842,7 +842,7 @@ static value *eval_index(eval *ev, module *m, scope *sc, const node *e) {
 
 /* ---- calls ---------------------------------------------------------------- */
 
-static bool type_ok(eval *ev, const char *type, value **v) {
+bool eval_type_ok(eval *ev, const char *type, value **v) {
   value_kind k = (*v)->kind;
   if (strcmp(type, "any") == 0) return true;
   if (strcmp(type, "float") == 0 && k == V_INT) {
@@ -873,9 +873,9 @@ void eval_report_bad_arg(eval *ev, const node *d, const node *arg) {
   for (size_t k = 0; k < d->list.len; k++)
     if (edit_distance(d->list.items[k]->name, arg->name) <= 2) hint = d->list.items[k]->name;
   if (hint)
-    eval_fail(ev, arg->at, "%s %s has no parameter \"%s\"; did you mean \"%s\"?", decl_what(d), d->name, arg->name, hint);
-  else
-    eval_fail(ev, arg->at, "%s %s has no parameter \"%s\"", decl_what(d), d->name, arg->name);
+    eval_fail(ev, arg->at, "%s %s has no parameter \"%s\"; did you mean \"%s\"?", decl_what(d), d->name, arg->name,
+              hint);
+  else eval_fail(ev, arg->at, "%s %s has no parameter \"%s\"", decl_what(d), d->name, arg->name);
 }
 
 void eval_report_positional_after_named(eval *ev, const node *arg) {
@@ -885,6 +885,34 @@ void eval_report_positional_after_named(eval *ev, const node *arg) {
 void eval_report_missing_arg(eval *ev, const node *d, const node *call, const node *param) {
   eval_fail(ev, call->at, "missing argument \"%s\" (%s) for %s %s", param->name, param->type, decl_what(d), d->name);
   diag_note(ev->diags, param->at, "parameter declared here");
+}
+
+bool eval_bind_params(eval *ev, module *m, const node *d, value **args, const node *call, scope **out) {
+  bool ok = true;
+  scope *sc = NULL;
+  for (size_t i = 0; i < d->list.len; i++) {
+    const node *p = d->list.items[i];
+    if (!args[i] && p->a) {
+      args[i] = eval_expr(ev, m, sc, p->a);
+      if (args[i] && !eval_type_ok(ev, p->type, &args[i])) {
+        eval_fail(ev, p->a->at, "default of \"%s\" must be %s, got %s", p->name, p->type,
+                  value_kind_name(args[i]->kind));
+        args[i] = NULL;
+      }
+      if (!args[i]) {
+        ok = false;
+        continue;
+      }
+    } else if (!args[i] && ok) {
+      if (call) eval_report_missing_arg(ev, d, call, p);
+      else eval_fail(ev, p->at, "missing parameter \"%s\" (%s) for env %s", p->name, p->type, d->name);
+      ok = false;
+      continue;
+    }
+    if (args[i]) sc = scope_bind(ev, sc, p->name, args[i]);
+  }
+  *out = sc;
+  return ok;
 }
 
 static value *call_user(eval *ev, module *m, scope *sc, const func *f, const node *call) {
@@ -915,7 +943,7 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
     if (args[slot]) { eval_fail(ev, a->at, "argument \"%s\" given twice", p->name); ok = false; continue; }
     value *v = eval_expr(ev, m, sc, a->a);
     if (!v) { ok = false; continue; }
-    if (!type_ok(ev, p->type, &v)) {
+    if (!eval_type_ok(ev, p->type, &v)) {
       eval_fail(ev, a->a->at, "argument \"%s\" of %s %s must be %s, got %s", p->name, decl_what(d), f->name, p->type,
                 value_kind_name(v->kind));
       ok = false;
@@ -923,26 +951,8 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
     }
     args[slot] = v;
   }
-  if (!ok) return NULL;
-  /* Defaults see the parameters bound before them. */
   scope *body = NULL;
-  for (size_t i = 0; i < np; i++) {
-    const node *p = d->list.items[i];
-    if (!args[i] && p->a) {
-      args[i] = eval_expr(ev, f->mod, body, p->a);
-      if (args[i] && !type_ok(ev, p->type, &args[i])) {
-        eval_fail(ev, p->a->at, "default of \"%s\" must be %s, got %s", p->name, p->type, value_kind_name(args[i]->kind));
-        args[i] = NULL;
-      }
-      if (!args[i]) { ok = false; continue; }
-    } else if (!args[i] && ok) {
-      eval_report_missing_arg(ev, d, call, p);
-      ok = false;
-      continue;
-    }
-    if (args[i]) body = scope_bind(ev, body, p->name, args[i]);
-  }
-  if (!ok) return NULL;
+  if (!ok || !eval_bind_params(ev, f->mod, d, args, call, &body)) return NULL;
   if (++ev->depth > EVAL_MAX_DEPTH) {
     ev->depth--;
     return eval_fail(ev, call->at, "calls nested deeper than %d (does %s call itself?)", EVAL_MAX_DEPTH, f->name);

@@ -57,6 +57,15 @@ void eval_report_bad_arg(eval *ev, const node *d, const node *arg);
 void eval_report_positional_after_named(eval *ev, const node *arg);
 void eval_report_missing_arg(eval *ev, const node *d, const node *call, const node *param);
 
+/* Whether *v has the kind a parameter of type `type` takes; an int for a
+ * float is converted (*v is then the float). */
+bool eval_type_ok(eval *ev, const char *type, value **v);
+/* Binds the parameters of d (a template, fn or env of module m) to args,
+ * one slot each: a NULL slot takes the default, which sees the parameters
+ * before it, and is set to it. *out is the scope binding them all. False
+ * after reporting a bad default or a parameter with neither (at the call;
+ * for an env, whose arguments come from outside, at the parameter). */
+bool eval_bind_params(eval *ev, module *m, const node *d, value **args, const node *call, scope **out);
 value *eval_expr(eval *ev, module *m, scope *sc, const node *e);
 /* Runs a block's statements into s. False when an error was reported. */
 bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s);

@@ -48,6 +48,16 @@ static bool contextual(parse_state *ps, const char *want, const char *got, YYLTY
   diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, near ? near : want);
   return false;
 }
+/* `env NAME [(PARAMS)] BLOCK`; NULL when the first word is not `env`. */
+static node *env_decl(parse_state *ps, const char *word, YYLTYPE wl, const char *name, YYLTYPE nl, node *params,
+                      node *body) {
+  if (!contextual(ps, "env", word, wl)) return NULL;
+  node *n = NEW(N_ENV, nl);
+  n->name = name;
+  if (params) n->list = params->list;
+  n->b = body;
+  return n;
+}
 /* An `if` clause of a comprehension. */
 static node *with_filter(parse_state *ps, node *clauses, YYLTYPE at, node *cond) {
   node *c = NEW(N_IF, at);
@@ -243,8 +253,9 @@ decl
                            { $$ = NEW(N_TEMPLATE, @2); $$->name = $2.s; $$->list = $4->list; $$->b = $6; }
   | FN IDENT '(' params ')' '=' expr
                            { $$ = NEW(N_FN, @2); $$->name = $2.s; $$->list = $4->list; $$->a = $7; }
-  | IDENT IDENT block      { $$ = contextual(ps, "env", $1.s, @1) ? NEW(N_ENV, @2) : NULL;
-                             if ($$) { $$->name = $2.s; $$->b = $3; } }
+  | IDENT IDENT block      { $$ = env_decl(ps, $1.s, @1, $2.s, @2, NULL, $3); }
+  | IDENT IDENT '(' params ')' block
+                           { $$ = env_decl(ps, $1.s, @1, $2.s, @2, $4, $6); }
   | error                  { $$ = NULL; }
   ;
 

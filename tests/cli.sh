@@ -157,6 +157,19 @@ printf 'env a { ConfigMap "cm-a" {} }\nenv b { ConfigMap "cm-b" {} }\n' >"$tmp/t
 status_is "two envs need --env" 1 $PLUMB build "$tmp/two"
 check "--env picks one" sh -c "$PLUMB build --env b '$tmp/two' | grep -q 'name: cm-b'"
 
+# --arg gives an env's parameters, each one its own flag, wherever it stands
+# among the positional arguments; run takes none (applications carry them).
+printf 'env e(tag: string, n: int = 1) {\n  ConfigMap "cm" { data: { tag: tag, n: "${n}" } }\n}\n' >"$tmp/args.plumb"
+check "--arg" sh -c "$PLUMB build --arg tag=1.2.3 '$tmp/args.plumb' --arg n=2 | grep -q 'tag: 1.2.3'"
+check "--arg, both" sh -c "$PLUMB build --arg tag=1.2.3 '$tmp/args.plumb' --arg n=2 | grep -qF '\"n\": \"2\"'"
+check "explain with --arg" sh -c "$PLUMB explain --arg tag=x '$tmp/args.plumb' ConfigMap/cm data.tag | grep -q '= \"x\"'"
+status_is "a parameter without default must be given" 1 $PLUMB check "$tmp/args.plumb"
+said "which one" 'missing parameter "tag" (string) for env e'
+status_is "--arg needs a value" 2 $PLUMB build "$tmp/args.plumb" --arg
+status_is "run takes no --arg" 2 $PLUMB run "$tmp" --arg tag=1
+said "run says so" "plumb: run takes no flag --arg"
+check "build --help tells of --arg" sh -c "$PLUMB build --help | grep -q -- '--arg NAME=VALUE'"
+
 # Outside a git repository the root is the entry directory; --root widens it.
 cp -r examples/nginx "$tmp/nginx"
 status_is "import above the root" 1 $PLUMB build "$tmp/nginx/envs/dev"

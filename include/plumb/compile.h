@@ -14,6 +14,11 @@ typedef struct {
   const char *root; /* repository root; NULL: nearest ancestor holding .git,
                        else the directory of path */
   const char *env;  /* which env to build when path declares several */
+  /* "NAME=VALUE" texts, the values of the env's parameters, each read by
+   * its parameter's type (docs/language.md 8): the one way an input from
+   * outside the repository reaches a build */
+  const char *const *args;
+  size_t nargs;
 } compile_opts;
 
 typedef struct {
@@ -62,13 +67,13 @@ const char *compile_file_too_big(arena *a, const char *name, uint64_t size);
  * resolves them on disk. */
 const char *compile_path_resolve(arena *a, const char *from, const char *path);
 
-/* Compiles path (root-relative: a directory or a file; "" is the root) as
- * compile_build compiles the same files on disk; nothing else is readable
+/* Compiles o->path (root-relative: a directory or a file; "" is the root)
+ * with o's env and args as compile_build compiles the same files on disk
+ * (o->root is not read: the files are the root); nothing else is readable
  * but the standard library. The result holds the texts it read, and
- * nothing of files, reader or what they point to: those need only last
+ * nothing of files, reader, o or what they point to: those need only last
  * as long as the call. */
-compile_result *compile_files(const compile_file *files, size_t n, const compile_reader *reader, const char *path,
-                              const char *env);
+compile_result *compile_files(const compile_file *files, size_t n, const compile_reader *reader, const compile_opts *o);
 /* What of r a caller keeps for long, in an arena of its own: the env, the
  * resources (their values without the history `plumb explain` reads: via
  * and prev are NULL) and the sources, in a fraction of the memory; r is

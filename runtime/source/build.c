@@ -250,7 +250,7 @@ static compile_result *compile_in_child(void *ctx) {
   tree_compile *c = ctx;
   source_creds_clear(&c->s->creds);
   compile_reader reader = {read_blob, c->t};
-  return compile_files(c->t->files, c->t->n, &reader, c->e->path, c->e->env);
+  return compile_files(c->t->files, c->t->n, &reader, &(compile_opts){.path = c->e->path, .env = c->e->env});
 }
 
 /* A result whose one error is msg. */

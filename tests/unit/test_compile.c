@@ -56,7 +56,7 @@ static char *yaml_of(const compile_result *r) {
 
 static void only_the_files_the_compile_reads_are_read(void **state) {
   for (size_t i = 0; i < NFILES; i++) ((test_file *)files[i].data)->reads = 0;
-  compile_result *r = compile_files(files, NFILES, &reader, "envs/dev", NULL);
+  compile_result *r = compile_files(files, NFILES, &reader, &(compile_opts){.path = "envs/dev"});
   assert_int_equal(r->diags.errors, 0);
   assert_int_equal(dev.reads, 1);
   assert_int_equal(app.reads, 1);
@@ -68,7 +68,7 @@ static void only_the_files_the_compile_reads_are_read(void **state) {
 
 static void a_refused_read_fails_in_the_readers_words(void **state) {
   app.text = APP_READING("secret.txt");
-  compile_result *r = compile_files(files, NFILES, &reader, "envs/dev", NULL);
+  compile_result *r = compile_files(files, NFILES, &reader, &(compile_opts){.path = "envs/dev"});
   app.text = APP_READING("conf.txt");
   assert_int_equal(r->diags.errors, 1);
   assert_string_equal(r->diags.first->msg, "file: lib/secret.txt is a symlink that leaves the repository root");
@@ -78,7 +78,7 @@ static void a_refused_read_fails_in_the_readers_words(void **state) {
 /* The kept result emits the same, knows where each value came from, and
  * not how: the history is plumb explain's. */
 static void a_kept_result_is_the_resources_and_sources(void **state) {
-  compile_result *r = compile_files(files, NFILES, &reader, "envs/dev", NULL);
+  compile_result *r = compile_files(files, NFILES, &reader, &(compile_opts){.path = "envs/dev"});
   char *want = yaml_of(r);
   size_t used = arena_used(r->arena);
   compile_result *kept = compile_keep(r);
