@@ -32,6 +32,8 @@ typedef struct {
   int interval_s;
   app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
   size_t ncredentials;
+  const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */
+  size_t nargs;
   const char *parent; /* the application whose build declares it; NULL: the config */
   pos at, project_at;  /* where its name and its project were written */
 } app_def;

@@ -25,10 +25,11 @@ typedef struct {
 
 /* Reads APP's history; none yet is an empty one, not an error. */
 int history_load(kube_client *c, const char *ns, const char *app, history *out);
-/* Appends a sync of commit (dropping the oldest past HISTORY_MAX) and
- * writes it back; when rep says Synced, commit becomes `applied`. */
+/* Appends a sync of commit, built with the env's parameters args (NAME=VALUE,
+ * nargs of them), dropping the oldest past HISTORY_MAX, and writes it back;
+ * when rep says Synced, commit becomes `applied`. */
 int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
-                   const sync_report *rep);
+                   const char *const *args, size_t nargs, const sync_report *rep);
 /* Writes h back as it is (after a change of the pause). */
 int history_save(kube_client *c, const char *ns, const char *app, const history *h);
 /* The entry a rollback goes to (borrowed from entries): the one with id,

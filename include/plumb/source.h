@@ -159,8 +159,8 @@ compile_result *source_isolate(const source_limits *l, const char *keep_dir, com
 
 /* ---- compiling from a tree (runtime/source/build.c) --------------------- */
 
-/* Compile results by (tree, path, env): a tree id names its content, so an
- * unchanged tree is never read or compiled twice. Keeps the `max` most
+/* Compile results by (tree, path, env, args): a tree id names its content,
+ * so an unchanged tree is never read or compiled twice with the same args. Keeps the `max` most
  * recently used results. Compiles run in a child process under limits
  * (borrowed; NULL: source_default_limits). */
 typedef struct source_builds source_builds;
@@ -170,9 +170,10 @@ void source_builds_free(source_builds *b);
 /* Lookups answered from the cache, and those that compiled. */
 void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
 
-/* Compiles path (a directory or file, relative to the tree's root) with env
- * (NULL: the only one) from the tree, as `plumb build` compiles a checkout
- * of it, reading only the blobs of the files it imports or reads. Symlinks
+/* Compiles o->path (a directory or file, relative to the tree's root) with
+ * o->env (NULL: the only one) and o->args from the tree, as `plumb build`
+ * compiles a checkout of it (o->root is not read), reading only the blobs
+ * of the files it imports or reads. Symlinks
  * are followed inside the tree; reading one that leaves it fails as on
  * disk. *out has the compile's own diagnostics; without any, it is what
  * compile_keep keeps (no explain history). A compile that exceeds a limit
@@ -180,7 +181,7 @@ void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
  * 1a2b3c4 exceeded its CPU time limit of 60 s"), kept as a result is; one
  * stopped by the wall clock fails with SOURCE_ERROR, to be tried again. It is owned by b and lives until
  * the next source_compile with b or source_builds_free. */
-int source_compile(source_repo *s, source_builds *b, const char *tree, const char *path, const char *env,
+int source_compile(source_repo *s, source_builds *b, const char *tree, const compile_opts *o,
                    const compile_result **out);
 
 #endif

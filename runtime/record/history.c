@@ -45,7 +45,8 @@ static json_t *outcomes(const apply_result *r) {
   return list;
 }
 
-static json_t *entry(const json_t *entries, const char *commit, const sync_report *rep) {
+static json_t *entry(const json_t *entries, const char *commit, const char *const *args, size_t nargs,
+                     const sync_report *rep) {
   json_t *last = json_array_get(entries, json_array_size(entries) - 1);
   char when[32];
   time_t t = time(NULL);
@@ -54,13 +55,20 @@ static json_t *entry(const json_t *entries, const char *commit, const sync_repor
                         "revision", commit, "time", when, "result", sync_status_name(rep->status), "objects",
                         outcomes(&rep->objects));
   if (rep->error) json_object_set_new(e, "error", json_string(rep->error));
+  /* The revision alone does not say what was built when the env took
+   * parameters: a build is the commit and its arguments. */
+  if (nargs) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < nargs; i++) json_array_append_new(list, json_string(args[i]));
+    json_object_set_new(e, "args", list);
+  }
   return e;
 }
 
 int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
-                   const sync_report *rep) {
+                   const char *const *args, size_t nargs, const sync_report *rep) {
   json_t *entries = json_loads(h->entries, 0, NULL);
-  json_array_append_new(entries, entry(entries, commit, rep));
+  json_array_append_new(entries, entry(entries, commit, args, nargs, rep));
   while (json_array_size(entries) > HISTORY_MAX) json_array_remove(entries, 0);
   free(h->entries);
   h->entries = json_dumps(entries, JSON_COMPACT);

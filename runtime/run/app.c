@@ -66,8 +66,8 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   }
   memcpy(st->commit, b->rev.commit, sizeof st->commit);
   if (source_path_id(b->s, b->rev.tree, app->path, st->path_tree) != SOURCE_OK) *st->path_tree = '\0';
-  if (source_compile(b->s, st->builds, b->rev.tree, app->path, *app->env ? app->env : NULL, &res) != SOURCE_OK)
-    return fail(st, source_last_error(b->s));
+  compile_opts o = {.path = app->path, .env = *app->env ? app->env : NULL, .args = app->args, .nargs = app->nargs};
+  if (source_compile(b->s, st->builds, b->rev.tree, &o, &res) != SOURCE_OK) return fail(st, source_last_error(b->s));
   char *refused = res->diags.errors ? run_diagnostics(&res->diags) : NULL;
   if (refused || !run_children_read(r, app, res, &b->kids, &refused)) {
     fail(st, refused);
@@ -114,7 +114,7 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
 }
 
 static void record(runner *r, const app_def *app, app_state *st, const char *commit, const sync_report *rep) {
-  if (history_record(r->c, r->home, app->name, &st->hist, commit, rep) != KUBE_OK)
+  if (history_record(r->c, r->home, app->name, &st->hist, commit, app->args, app->nargs, rep) != KUBE_OK)
     fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));
 }
 

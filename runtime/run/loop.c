@@ -135,7 +135,8 @@ static bool load_config(runner *r) {
   }
   /* The same tree makes the same definitions. */
   if (r->config_arena && strcmp(rev.tree, r->config_tree) == 0) return true;
-  if (source_compile(s, r->config_builds, rev.tree, r->o->path ? r->o->path : ".", NULL, &res) != SOURCE_OK) {
+  compile_opts config = {.path = r->o->path ? r->o->path : "."};
+  if (source_compile(s, r->config_builds, rev.tree, &config, &res) != SOURCE_OK) {
     fprintf(r->o->out, "config %s: %s\n", r->o->repo, source_last_error(s));
     return false;
   }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/emit.h"
+
 bool app_is_definition(const value *res) {
   const value *api = value_object_get(res, "apiVersion"), *kind = value_object_get(res, "kind");
   return api && kind && api->kind == V_STRING && kind->kind == V_STRING && strcmp(api->u.str.s, APP_API_VERSION) == 0 &&
@@ -109,6 +111,29 @@ static void read_credentials(reader *r, const value *spec, app_def *app) {
   }
 }
 
+/* source.args: the env's parameters, each NAME=VALUE as `plumb build --arg`
+ * takes it: a string as it is, a number or a bool as its literal. */
+static void read_args(reader *r, const value *spec, app_def *app) {
+  const value *o = field_of(r, spec, "source.args", V_OBJECT, false);
+  if (!o) return;
+  const char **args = arena_alloc(r->a, (o->u.obj.len + 1) * sizeof *args);
+  for (size_t i = 0; i < o->u.obj.len; i++) {
+    const field *f = &o->u.obj.fields[i];
+    value_kind k = f->val->kind;
+    if (k != V_STRING && k != V_INT && k != V_FLOAT && k != V_BOOL) {
+      diag_error(r->d, f->val->at, "%s: args.%s must be a string, a number or a bool, got %s", r->what, f->key,
+                 value_a(k));
+      continue;
+    }
+    buf literal = {0};
+    if (k == V_STRING) buf_puts(&literal, f->val->u.str.s);
+    else emit_json(&literal, f->val, false, false);
+    args[app->nargs++] = arena_printf(r->a, "%s=%s", f->key, literal.data);
+    buf_free(&literal);
+  }
+  app->args = args;
+}
+
 static void read_app(reader *r, const value *res, const char *name, app_def *app) {
   const value *spec = field_of(r, res, "spec", V_OBJECT, true);
   if (!spec) return;
@@ -136,6 +161,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
     diag_error(r->d, at ? at->at : r->at, "%s: sync.interval \"%s\" is not a duration like 30s, 3m or 1h", r->what, interval);
   }
   read_credentials(r, spec, app);
+  read_args(r, spec, app);
 }
 
 static void read_project(reader *r, const value *res, const char *name, app_project *p) {
@@ -240,8 +266,10 @@ bool app_def_equal(const app_def *a, const app_def *b) {
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||
       a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
-      !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at))
+      a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at))
     return false;
+  for (size_t i = 0; i < a->nargs; i++)
+    if (!same_string(a->args[i], b->args[i])) return false;
   for (size_t i = 0; i < a->ncredentials; i++)
     if (!same_string(a->credentials[i].key, b->credentials[i].key) ||
         !same_string(a->credentials[i].value, b->credentials[i].value))

@@ -172,6 +172,8 @@ static int read_tree(tree_reader *t, const git_tree *tree, const char *name, con
 typedef struct build {
   char tree[41];
   char *path, *env;
+  char **args; /* NAME=VALUE, nargs of them: the same tree with other args is another build */
+  size_t nargs;
   compile_result *result;
   struct build *next;
 } build;
@@ -193,6 +195,8 @@ static void build_free(build *e) {
   compile_free(e->result);
   free(e->path);
   free(e->env);
+  for (size_t i = 0; i < e->nargs; i++) free(e->args[i]);
+  free(e->args);
   free(e);
 }
 
@@ -212,11 +216,18 @@ void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses) {
 
 static bool same_env(const char *x, const char *y) { return x == y || (x && y && strcmp(x, y) == 0); }
 
+static bool same_args(const build *e, const compile_opts *o) {
+  if (e->nargs != o->nargs) return false;
+  for (size_t i = 0; i < e->nargs; i++)
+    if (strcmp(e->args[i], o->args[i]) != 0) return false;
+  return true;
+}
+
 /* Finds an entry and moves it to the front. */
-static build *lookup(source_builds *b, const char *tree, const char *path, const char *env) {
+static build *lookup(source_builds *b, const char *tree, const compile_opts *o) {
   for (build **p = &b->head; *p; p = &(*p)->next) {
     build *e = *p;
-    if (strcmp(e->tree, tree) || strcmp(e->path, path) || !same_env(e->env, env)) continue;
+    if (strcmp(e->tree, tree) || strcmp(e->path, o->path) || !same_env(e->env, o->env) || !same_args(e, o)) continue;
     *p = e->next;
     e->next = b->head;
     b->head = e;
@@ -250,7 +261,9 @@ static compile_result *compile_in_child(void *ctx) {
   tree_compile *c = ctx;
   source_creds_clear(&c->s->creds);
   compile_reader reader = {read_blob, c->t};
-  return compile_files(c->t->files, c->t->n, &reader, &(compile_opts){.path = c->e->path, .env = c->e->env});
+  compile_opts o = {
+      .path = c->e->path, .env = c->e->env, .args = (const char *const *)c->e->args, .nargs = c->e->nargs};
+  return compile_files(c->t->files, c->t->n, &reader, &o);
 }
 
 /* A result whose one error is msg. */
@@ -286,9 +299,20 @@ static int compile_tree(source_repo *s, const source_limits *limits, git_tree *r
   return rc ? SOURCE_ERROR : 0;
 }
 
-int source_compile(source_repo *s, source_builds *b, const char *tree, const char *path, const char *env,
+/* A cache entry for tree and o, holding copies of o's strings. */
+static build *build_new(const char *tree, const compile_opts *o) {
+  build *e = heap_calloc(1, sizeof *e);
+  memcpy(e->tree, tree, 41);
+  e->path = heap_strdup(o->path);
+  e->env = o->env ? heap_strdup(o->env) : NULL;
+  e->args = heap_calloc(o->nargs + 1, sizeof *e->args);
+  for (e->nargs = 0; e->nargs < o->nargs; e->nargs++) e->args[e->nargs] = heap_strdup(o->args[e->nargs]);
+  return e;
+}
+
+int source_compile(source_repo *s, source_builds *b, const char *tree, const compile_opts *o,
                    const compile_result **out) {
-  build *e = lookup(b, tree, path, env);
+  build *e = lookup(b, tree, o);
   if (e) {
     b->hits++;
     *out = e->result;
@@ -301,10 +325,7 @@ int source_compile(source_repo *s, source_builds *b, const char *tree, const cha
     source_fail(s, "tree %s not found in %s", tree, s->url);
     return SOURCE_ENOTFOUND;
   }
-  e = heap_calloc(1, sizeof *e);
-  memcpy(e->tree, tree, 41);
-  e->path = strdup(path);
-  e->env = env ? strdup(env) : NULL;
+  e = build_new(tree, o);
   int rc = compile_tree(s, b->limits, root, e);
   git_tree_free(root);
   if (rc) {

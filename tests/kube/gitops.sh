@@ -15,12 +15,12 @@ mkdir -p "$repo"
 cp -r "$ROOT/examples/nginx/apps" "$ROOT/examples/nginx/envs" "$repo/"
 sed -i "s/nginx-dev/$NS/g" "$repo/envs/dev/main.plumb"
 mkdir -p "$repo/gitops"
-app() { # app SELF_HEAL PROJECT_EXTRA
+app() { # app SELF_HEAL PROJECT_EXTRA [APPLICATION_EXTRA]
   cat >"$repo/gitops/main.plumb" <<EOP
 import "std/gitops"
 env apps {
   app web = application(name: "nginx-dev", repo: "file://$repo", path: "envs/dev", project: "web",
-                        automated: true, prune: true, self_heal: $1)
+                        automated: true, prune: true, self_heal: $1${3:-})
   app project = project(name: "web", cluster_kinds: ["Namespace"]$2)
 }
 EOP
@@ -104,6 +104,18 @@ expect "a project violation is refused" 1 "project web does not allow the kind S
 same "a project violation applies nothing" 4 replicas
 app true ""
 commit "services allowed"
+
+# ---- an application's args ------------------------------------------------------------
+sed -i 's/^env dev {/env dev(replicas: int = 2) {/; s/nginx(replicas: 2)/nginx(replicas: replicas)/' "$repo/envs/dev/main.plumb"
+app true "" ', args: { replicas: 3 }'
+commit "replicas from the application's args"
+expect "an application's args reach its env" 0 "deployment.apps/nginx-deployment configured" pass_once
+same "args: 3 replicas" 3 replicas
+expect "the history records the args" 0 '"args":\["replicas=3"\]' \
+  $K get configmap plumb-history-nginx-dev -o jsonpath='{.data.history}'
+(cd "$repo" && git revert --no-edit HEAD >/dev/null)
+expect "without args the default" 0 "deployment.apps/nginx-deployment configured" pass_once
+same "the default: 2 replicas" 2 replicas
 
 # ---- sync waves ---------------------------------------------------------------------
 # No pod runs here: the Deployment "db" passes its 1 s progress deadline and

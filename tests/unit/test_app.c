@@ -88,6 +88,7 @@ static void an_application_gets_the_defaults(void **state) {
   assert_string_equal(a->project, "default");
   assert_false(a->automated || a->prune || a->self_heal || a->allow_empty);
   assert_int_equal(a->interval_s, 180);
+  assert_int_equal(a->nargs, 0);
   assert_non_null(app_set_project(&F->set, "default"));
 }
 
@@ -108,10 +109,27 @@ static void an_application_says_where_and_how(void **state) {
   assert_string_equal(a->credentials[0].value, "/etc/git/token");
 }
 
+/* Each as `plumb build --arg` takes it: a string as it is, the rest as
+ * their literals, which the compile reads back by the parameter's type. */
+static void args_are_name_value_texts(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\",\n"
+            "  args: { tag: \"1.2.3\", replicas: 3, ratio: 0.5, canary: true, quoted: \"a \\\"b\\\"\" })");
+  assert_string_equal(F->errors, "");
+  const app_def *a = app("web");
+  const char *want[] = {"canary=true", "quoted=a \"b\"", "ratio=0.5", "replicas=3", "tag=1.2.3"};
+  assert_int_equal(a->nargs, 5);
+  for (size_t i = 0; i < a->nargs; i++) {
+    bool found = false;
+    for (size_t k = 0; k < 5; k++) found |= strcmp(a->args[i], want[k]) == 0;
+    if (!found) fail_msg("unexpected arg %s", a->args[i]);
+  }
+}
+
 static void bad_fields_are_errors_where_they_were_written(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
-            "  credentials: { password: \"hunter2\" })\n"
+            "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] })\n"
             "app b = application(name: \"api\", repo: \"r\", project: \"nope\")");
+  assert_non_null(strstr(F->errors, "application web: args.tags must be a string, a number or a bool, got a list"));
   assert_non_null(strstr(F->errors, "application web: sync.interval \"soon\" is not a duration like 30s, 3m or 1h"));
   assert_non_null(strstr(F->errors, "application web: source.path must stay inside the repository"));
   assert_non_null(strstr(F->errors, "application web: unknown credential \"password\""));
@@ -195,9 +213,15 @@ static void definitions_are_equal_only_when_all_is(void **state) {
   assert_false(app_def_equal(&first, &F->set.apps[0])); /* the config's: no parent */
   /* The same, written elsewhere. */
   assert_false(app_def_equal(&first, &read_children("\napp a = application(name: \"web\", repo: \"r\", "
-                                                     "credentials: { token_file: \"/t\" })")->apps[0]));
+                                                    "credentials: { token_file: \"/t\" })")
+                                          ->apps[0]));
   assert_false(app_def_equal(&first, &read_children("app a = application(name: \"web\", repo: \"r\", "
-                                                     "credentials: { token_file: \"/u\" })")->apps[0]));
+                                                    "credentials: { token_file: \"/u\" })")
+                                          ->apps[0]));
+  /* Other args are another build. */
+  assert_false(app_def_equal(&first, &read_children("app a = application(name: \"web\", repo: \"r\", "
+                                                    "credentials: { token_file: \"/t\" }, args: { tag: \"2\" })")
+                                          ->apps[0]));
 }
 
 static void intervals(void **state) {
@@ -216,6 +240,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(an_application_gets_the_defaults),
       T(an_application_says_where_and_how),
+      T(args_are_name_value_texts),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),

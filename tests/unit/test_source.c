@@ -213,7 +213,7 @@ static void compile_from_tree_equals_plumb_build(void **state) {
   const char *envs[] = {"envs/dev", "envs/prod"};
   for (int i = 0; i < 2; i++) {
     const compile_result *got;
-    assert_int_equal(source_compile(s, b, r.tree, envs[i], NULL, &got), 0);
+    assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = envs[i]}, &got), 0);
     assert_int_equal(got->diags.errors, 0);
     assert_true(got->nres > 0);
     compile_result *want = build_on_disk(envs[i], NULL);
@@ -233,22 +233,65 @@ static void unchanged_tree_compiles_once(void **state) {
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
   const compile_result *first, *again, *other;
-  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &first), 0);
-  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &again), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/dev"}, &first), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/dev"}, &again), 0);
   assert_ptr_equal(first, again);
   size_t hits, misses;
   source_builds_stats(b, &hits, &misses);
   assert_int_equal(hits, 1);
   assert_int_equal(misses, 1);
   /* Another path or env is another result. */
-  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", "dev", &other), 0);
-  assert_int_equal(source_compile(s, b, r.tree, "envs/prod", NULL, &other), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/dev", .env = "dev"}, &other), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/prod"}, &other), 0);
   source_builds_stats(b, &hits, &misses);
   assert_int_equal(misses, 3);
   /* Bound 2: the oldest (envs/dev without env) is gone and compiles again. */
-  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &again), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/dev"}, &again), 0);
   source_builds_stats(b, &hits, &misses);
   assert_int_equal(misses, 4);
+  source_builds_free(b);
+  source_free(s);
+}
+
+/* The env's parameters travel to the compile in the child, and the same
+ * tree with other args is another build. */
+static void args_reach_the_compile_and_key_the_build(void **state) {
+  sh("cd %s/origin && printf 'env a(tag: string) {\\n  ConfigMap \"c\" { data: { tag: tag } }\\n}\\n' > envs/args.plumb",
+     tmp);
+  commit_all("args");
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(8, NULL);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  const char *one[] = {"tag=1.2.3"}, *two[] = {"tag=1.2.4"};
+  const compile_result *first, *second, *again;
+  assert_int_equal(
+      source_compile(s, b, r.tree, &(compile_opts){.path = "envs/args.plumb", .args = one, .nargs = 1}, &first), 0);
+  assert_int_equal(first->diags.errors, 0);
+  char *x = yaml_of(first);
+  assert_non_null(strstr(x, "tag: 1.2.3"));
+  free(x);
+  assert_int_equal(
+      source_compile(s, b, r.tree, &(compile_opts){.path = "envs/args.plumb", .args = two, .nargs = 1}, &second), 0);
+  assert_ptr_not_equal(first, second);
+  x = yaml_of(second);
+  assert_non_null(strstr(x, "tag: 1.2.4"));
+  free(x);
+  /* The caller's strings need not last: the cache keeps its own. */
+  char copy[] = "tag=1.2.3";
+  const char *same[] = {copy};
+  assert_int_equal(
+      source_compile(s, b, r.tree, &(compile_opts){.path = "envs/args.plumb", .args = same, .nargs = 1}, &again), 0);
+  assert_ptr_equal(first, again);
+  /* Without the one it needs, the compile says so. */
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/args.plumb"}, &again), 0);
+  x = diags_of(again);
+  assert_non_null(strstr(x, "missing parameter \"tag\" (string) for env a"));
+  free(x);
+  size_t hits, misses;
+  source_builds_stats(b, &hits, &misses);
+  assert_int_equal(hits, 1);
+  assert_int_equal(misses, 3);
   source_builds_free(b);
   source_free(s);
 }
@@ -257,8 +300,9 @@ static void unknown_tree_is_not_found(void **state) {
   source_repo *s = fetched();
   source_builds *b = source_builds_new(2, NULL);
   const compile_result *r;
-  assert_int_equal(source_compile(s, b, "0123456789012345678901234567890123456789", "envs/dev", NULL, &r),
-                   SOURCE_ENOTFOUND);
+  assert_int_equal(
+      source_compile(s, b, "0123456789012345678901234567890123456789", &(compile_opts){.path = "envs/dev"}, &r),
+      SOURCE_ENOTFOUND);
   source_builds_free(b);
   source_free(s);
 }
@@ -281,7 +325,7 @@ static void symlinks_stay_inside_the_tree(void **state) {
   const char *cases[][2] = {{"envs/ok.plumb", NULL}, {"envs/bad.plumb", NULL}, {"envs/staging", NULL}};
   for (int i = 0; i < 3; i++) {
     const compile_result *got;
-    assert_int_equal(source_compile(s, b, r.tree, cases[i][0], cases[i][1], &got), 0);
+    assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = cases[i][0], .env = cases[i][1]}, &got), 0);
     compile_result *want = build_on_disk(cases[i][0], cases[i][1]);
     char *x = diags_of(got), *y = diags_of(want), *xy = yaml_of(got), *yy = yaml_of(want);
     assert_string_equal(x, y);
@@ -313,17 +357,17 @@ static void a_commit_over_a_limit_fails_in_words_once(void **state) {
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
   const compile_result *got, *again;
-  assert_int_equal(source_compile(s, b, r.tree, "envs/burn.plumb", NULL, &got), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/burn.plumb"}, &got), 0);
   char *text = diags_of(got), want[160];
   snprintf(want, sizeof want,
            "plumb: error: the compile of envs/burn.plumb at tree %.7s exceeded its CPU time limit of 1 s\n", r.tree);
   assert_string_equal(text, want);
-  assert_int_equal(source_compile(s, b, r.tree, "envs/burn.plumb", NULL, &again), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/burn.plumb"}, &again), 0);
   assert_ptr_equal(again, got);
   size_t hits, misses;
   source_builds_stats(b, &hits, &misses);
   assert_int_equal(misses, 1);
-  assert_int_equal(source_compile(s, b, r.tree, "envs/dev", NULL, &got), 0);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/dev"}, &got), 0);
   assert_int_equal(got->diags.errors, 0);
   assert_true(got->nres > 0);
   free(text);
@@ -696,6 +740,7 @@ int main(void) {
       cmocka_unit_test(path_ids_follow_their_paths),
       cmocka_unit_test(compile_from_tree_equals_plumb_build),
       cmocka_unit_test(unchanged_tree_compiles_once),
+      cmocka_unit_test(args_reach_the_compile_and_key_the_build),
       cmocka_unit_test(unknown_tree_is_not_found),
       cmocka_unit_test(symlinks_stay_inside_the_tree),
       cmocka_unit_test(a_commit_over_a_limit_fails_in_words_once),
