@@ -36,6 +36,9 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
  * or without one (has_id false) the latest Synced entry of a revision other
  * than applied. NULL when there is none. */
 const json_t *history_pick(const json_t *entries, const char *applied, bool has_id, long long id);
+/* The args an entry was built with (NAME=VALUE, borrowed from entry) in
+ * *args, which the caller frees; their number, 0 for an entry without. */
+size_t history_args(const json_t *entry, const char ***args);
 void history_free(history *h);
 
 #endif

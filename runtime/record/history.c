@@ -65,6 +65,17 @@ static json_t *entry(const json_t *entries, const char *commit, const char *cons
   return e;
 }
 
+size_t history_args(const json_t *entry, const char ***args) {
+  const json_t *list = json_object_get(entry, "args");
+  size_t n = 0;
+  *args = heap_calloc(json_array_size(list) + 1, sizeof **args);
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    const char *s = json_string_value(json_array_get(list, i));
+    if (s) (*args)[n++] = s;
+  }
+  return n;
+}
+
 int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
                    const char *const *args, size_t nargs, const sync_report *rep) {
   json_t *entries = json_loads(h->entries, 0, NULL);

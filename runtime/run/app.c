@@ -236,7 +236,7 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
 }
 
-void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id) {
+static void rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id) {
   build b;
   source_rev head;
   st->passed_at = time(NULL);
@@ -258,4 +258,20 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
   settle(app, st, &rep, &b);
   sync_report_free(&rep);
   free(b.objs.res);
+}
+
+/* A rollback builds what history entry id was built from: its revision and
+ * its args, not the application's args of now. */
+void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id) {
+  json_t *entries = json_loads(st->hist.entries, 0, NULL);
+  const json_t *e = history_pick(entries, st->hist.applied, true, id);
+  app_def then = *app;
+  const char **args = NULL;
+  if (e) {
+    then.nargs = history_args(e, &args);
+    then.args = args;
+  }
+  rollback(r, &then, st, commit, id);
+  free(args);
+  json_decref(entries);
 }

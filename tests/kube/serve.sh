@@ -126,6 +126,29 @@ push hook-secret >/dev/null
 if eventually is mode three; then ok; else no "a new commit ends the pause and is applied"; fi
 expect "rollback to an entry that is not there: 404" 1 "no history entry with that id" p rollback cfg 99
 
+# ---- a rollback builds with its entry's args ------------------------------------------------
+cat >"$repo/cfg/main.plumb" <<EOP
+env cfg(mode: string) {
+  namespace: "serve-cfg"
+  Namespace "serve-cfg" {}
+  ConfigMap "settings" { data: { mode: mode } }
+}
+EOP
+gitops_apps "$repo" 'cfg cfg prune: true, args: { mode: "four" }' "web envs/dev"
+commit "cfg: the mode from the application's args"
+four=$(head_commit | cut -c1-7)
+push hook-secret >/dev/null
+if eventually is mode four; then ok; else no "an application's args are applied"; fi
+gitops_apps "$repo" 'cfg cfg prune: true, args: { mode: "five" }' "web envs/dev"
+commit "cfg: other args"
+push hook-secret >/dev/null
+if eventually is mode five; then ok; else no "other args are applied"; fi
+id=$(p history cfg | awk -v c="$four" '$2 == c && $4 == "Synced" { id = $1 } END { print id }')
+expect "rollback to the entry of other args" 0 "^cfg: rollback to history entry $id " p rollback cfg "$id"
+if eventually is mode four; then ok; else no "a rollback builds with the args of its entry"; fi
+p sync cfg >/dev/null
+if eventually is mode five; then ok; else no "a sync after it builds with the application's args"; fi
+
 # ---- stopping -------------------------------------------------------------------------------
 stop_runtime "$pid" "$work/run.log"
 pid=

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+
 #include "plumb/history.h"
 
 /* Oldest first: a at 1 and 2, b at 3 (failed) and 4, c at 5 (applied). */
@@ -37,11 +39,27 @@ static void nothing_to_go_back_to(void **state) {
   json_decref(h);
 }
 
+/* A rollback builds with what its entry was built with. */
+static void an_entry_keeps_its_args(void **state) {
+  json_t *e = json_pack("{s:i, s:s, s:[s, s]}", "id", 1, "revision", "a", "args", "tag=1.2.3", "replicas=3");
+  const char **args;
+  assert_int_equal(history_args(e, &args), 2);
+  assert_string_equal(args[0], "tag=1.2.3");
+  assert_string_equal(args[1], "replicas=3");
+  free(args);
+  json_t *none = json_pack("{s:i, s:s}", "id", 2, "revision", "a");
+  assert_int_equal(history_args(none, &args), 0);
+  free(args);
+  json_decref(e);
+  json_decref(none);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(without_an_id_the_latest_success_of_another_revision),
       cmocka_unit_test(an_id_picks_that_entry_or_none),
       cmocka_unit_test(nothing_to_go_back_to),
+      cmocka_unit_test(an_entry_keeps_its_args),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
