@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
 #include "plumb/arena.h"
 
 #include "compare/live.h"

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "plumb/arena.h"
 
 live_obj *live_new(const compile_result *r, const char *owner) {

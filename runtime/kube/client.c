@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
 #include "plumb/arena.h"
 
 /* The credentials live in the kube_config, which clients in several threads

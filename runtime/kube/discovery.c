@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "plumb/arena.h"
 
 typedef struct entry {

@@ -17,6 +17,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "plumb/arena.h"
 
 const char *kube_str(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
 #include "plumb/arena.h"
 
 #define POLL_MS 5 /* longest wait for an answer in flight; see pump */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
 #include "plumb/arena.h"
 
 /* The namespace an object goes to: its own, else the context's, else

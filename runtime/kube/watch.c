@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "plumb/arena.h"
 
 enum {

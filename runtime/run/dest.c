@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "plumb/arena.h"
 
 #include "run/internal.h"

@@ -2,6 +2,7 @@
  * documents the API answers from, the metrics, the table of --once. */
 #include <stdlib.h>
 #include <string.h>
+
 #include "plumb/arena.h"
 
 #include "compare/live.h"

@@ -10,6 +10,7 @@
  * git says (then the comparison needs no request). */
 #include <stdlib.h>
 #include <string.h>
+
 #include "plumb/arena.h"
 
 #include "compare/live.h"

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
 #include "plumb/arena.h"
 
 #include "internal.h"
