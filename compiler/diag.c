@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "plumb/emit.h"
+
 enum {
   DEFAULT_MAX_ERRORS = 50,
   CONTEXT_WIDTH = 100, /* bytes of a long source line shown around the column */
@@ -58,26 +60,11 @@ static const source *find_source(const diag_list *d, const char *name) {
   return NULL;
 }
 
-/* Bytes of the UTF-8 character at p (n bytes left), or 0 when p does not
- * start one: a stray or overlong byte, a surrogate, a truncated sequence. */
-static size_t utf8_char(const unsigned char *p, size_t n) {
-  size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] < 0xE0 ? 2 : p[0] >= 0xE0 && p[0] < 0xF0 ? 3
-             : p[0] >= 0xF0 && p[0] < 0xF5                   ? 4
-                                                              : 0;
-  if (len == 0 || len > n) return 0;
-  for (size_t i = 1; i < len; i++)
-    if ((p[i] & 0xC0) != 0x80) return 0;
-  if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) || (p[0] == 0xF0 && p[1] < 0x90) ||
-      (p[0] == 0xF4 && p[1] >= 0x90))
-    return 0;
-  return len;
-}
-
 pos diag_pos_of(const char *file, const char *text, size_t offset) {
   const unsigned char *p = (const unsigned char *)text;
   pos at = {file, 1, 1};
   for (size_t i = 0, len; i < offset; i += len) {
-    len = utf8_char(p + i, offset - i);
+    len = emit_utf8_char(text + i, offset - i);
     if (!len) len = 1; /* a byte that is not UTF-8 is a column of its own */
     if (p[i] == '\n') at.line++, at.col = 1;
     else at.col++;
@@ -95,7 +82,7 @@ pos diag_pos_of(const char *file, const char *text, size_t offset) {
 static void put_escaped(buf *b, buf *pad, const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s, *end = p + n;
   while (p < end) {
-    size_t len = utf8_char(p, (size_t)(end - p)), start = b->len;
+    size_t len = emit_utf8_char((const char *)p, (size_t)(end - p)), start = b->len;
     bool control = len == 1 ? (p[0] < 0x20 && p[0] != '\t') || p[0] == 0x7F : len == 2 && p[0] == 0xC2 && p[1] < 0xA0;
     if (len == 0 || (control && len == 1))
       buf_printf(b, "\\x%02x", p[0]);
@@ -117,7 +104,7 @@ static void put_escaped(buf *b, buf *pad, const char *s, size_t n) {
 static size_t column_offset(const char *p, size_t n, int col) {
   size_t i = 0;
   for (int c = 1; c < col && i < n; c++) {
-    size_t len = utf8_char((const unsigned char *)p + i, n - i);
+    size_t len = emit_utf8_char(p + i, n - i);
     i += len ? len : 1;
   }
   return i;

@@ -108,6 +108,11 @@ size_t emit_utf8_prefix(const char *s, size_t len) {
 
 bool emit_utf8_valid(const char *s, size_t len) { return emit_utf8_prefix(s, len) == len; }
 
+size_t emit_utf8_char(const char *s, size_t n) {
+  uint32_t c;
+  return utf8_decode((const unsigned char *)s, n, &c);
+}
+
 /* Characters YAML readers accept raw on one line: libyaml refuses control
  * characters and folds NEL, LS and PS as line breaks; a BOM mid-stream
  * confuses some readers. Tab is excluded as go-yaml excludes it. */

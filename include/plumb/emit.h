@@ -36,6 +36,10 @@ void emit_json(buf *out, const value *v, bool pretty, bool resources);
  * form with <, >, &, U+2028 and U+2029 escaped too. Kustomize hashes it. */
 void emit_json_go(buf *out, const value *v);
 
+/* The bytes of the UTF-8 character at the start of s (n bytes), or 0 when
+ * none starts there: a stray or overlong byte, a surrogate, a sequence cut
+ * short. */
+size_t emit_utf8_char(const char *s, size_t n);
 /* True when s is valid UTF-8, which YAML and JSON strings carry as it is. */
 bool emit_utf8_valid(const char *s, size_t len);
 /* The length of the longest prefix of s that is valid UTF-8. */
