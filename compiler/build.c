@@ -295,6 +295,7 @@ static bool output_fits(eval *ev, const env_state *e) {
  * idiom for an optional field. v itself when it holds no such field. The
  * `delete` marker, a null too, stays for validation to report. */
 static value *without_nulls(arena *a, value *v) {
+  if (!v->holds_null) return v;
   value *out = NULL;
   if (v->kind == V_LIST)
     for (size_t i = 0; i < v->u.list.len; i++) {

@@ -31,6 +31,7 @@ static uint64_t share(const value *part, size_t keylen) { return (uint64_t)part-
 
 static void add_part(value *parent, const value *part, size_t keylen) {
   if (part->depth >= parent->depth) parent->depth = part->depth < DEPTH_CAP ? part->depth + 1 : DEPTH_CAP;
+  if (part->kind == V_NULL || part->holds_null) parent->holds_null = true;
   parent->size = size_plus(parent->size, share(part, keylen));
 }
 

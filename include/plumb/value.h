@@ -48,6 +48,10 @@ struct value {
    * inside. Copies made by value_clone do not keep it: they are made to be
    * changed. */
   bool literal : 1;
+  /* Some part of it, at any depth, is null: a build leaves out the fields
+   * that are, and passes by a value without this mark. Taking the part
+   * out again does not clear it: a mark too many only costs a look. */
+  bool holds_null : 1;
   /* Levels of lists and objects from here down (0 for a scalar); it stops
    * growing at 65535. Values share their parts, so a short program can
    * build a value far deeper, or far bigger once written out, than any
