@@ -454,23 +454,14 @@ static void check_at(walk *w, const char *key, size_t index, const value *v, con
   w->depth--;
 }
 
-/* Keeps name in *best if it is closer to got than *best is, and close
- * enough to be a slip (*dist starts at the first distance too far). */
-static void closer(const char *got, const char *name, const char **best, unsigned *dist) {
-  unsigned d = edit_distance(name, got);
-  if (d < *dist) *best = name, *dist = d;
-}
-
-static unsigned too_far(const char *got) { return strlen(got) > 4 ? 3 : 2; }
-
 static const char *did_you_mean(walk *w, const char *hint) {
   return hint ? arena_printf(w->d->arena, "; did you mean \"%s\"?", hint) : "";
 }
 
 static void unknown_field(walk *w, const field *f, const sdef *d) {
-  const char *hint = NULL;
-  unsigned dist = too_far(f->key);
-  for (size_t i = 0; i < d->nfields; i++) closer(f->key, d->fields[i].name, &hint, &dist);
+  const char **names = arena_alloc(w->d->arena, (d->nfields + 1) * sizeof *names);
+  for (size_t i = 0; i < d->nfields; i++) names[i] = d->fields[i].name;
+  const char *hint = nearest_word(f->key, names, d->nfields);
   fail(w, f->val->at, "unknown field \"%s\" in %s%s", f->key, path_text(w), did_you_mean(w, hint));
 }
 
@@ -501,16 +492,14 @@ static void check_object(walk *w, const value *v, const sdef *d) {
 }
 
 static void check_enum(walk *w, const value *v, const stype *t) {
-  const char *got = v->u.str.s, *hint = NULL;
+  const char *got = v->u.str.s;
   if (!*got && t->empty_ok) return;
   for (size_t i = 0; i < t->nnames; i++)
     if (strcmp(got, t->names[i]) == 0) return;
-  unsigned dist = too_far(got);
+  const char *hint = nearest_word(got, t->names, t->nnames);
   buf b = {0};
-  for (size_t i = 0; i < t->nnames; i++) {
-    closer(got, t->names[i], &hint, &dist);
-    if (t->nnames <= 12) buf_printf(&b, "%s\"%s\"", i ? ", " : "one of ", t->names[i]);
-  }
+  for (size_t i = 0; t->nnames <= 12 && i < t->nnames; i++)
+    buf_printf(&b, "%s\"%s\"", i ? ", " : "one of ", t->names[i]);
   fail(w, v->at, "%s: \"%s\" is not %s%s", path_text(w), got, b.len ? b.data : "a value it takes",
        did_you_mean(w, hint));
   buf_free(&b);
