@@ -22,12 +22,15 @@
 
 enum { MAX_STEM = 200 }; /* a file name's bytes before ".yaml"; NAME_MAX is 255 */
 
-/* Writes the n bytes of data to fd; false with errno set when it cannot. */
-static bool write_all(int fd, const char *data, size_t n) {
+bool save_write(int fd, const char *data, size_t n) {
   while (n) {
     ssize_t w = write(fd, data, n);
-    if (w < 0 && errno != EINTR) return false;
-    if (w > 0) data += w, n -= (size_t)w;
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (w == 0) errno = EIO; /* no progress: not a loop forever */
+      return false;
+    }
+    data += w, n -= (size_t)w;
   }
   return true;
 }
@@ -35,7 +38,7 @@ static bool write_all(int fd, const char *data, size_t n) {
 /* Writes data to fd and closes it: a full disk may only show at close
  * (NFS, quotas). false with errno set when either failed. */
 static bool write_close(int fd, const char *data, size_t n) {
-  int err = write_all(fd, data, n) ? 0 : errno;
+  int err = save_write(fd, data, n) ? 0 : errno;
   if (close(fd) != 0 && !err) err = errno;
   errno = err;
   return !err;

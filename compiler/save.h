@@ -10,6 +10,12 @@
 
 #include "plumb/compile.h"
 
+#include <stdbool.h>
+
+/* Writes the n bytes of data to fd, through short writes and signals;
+ * false with errno set when it cannot. */
+bool save_write(int fd, const char *data, size_t n);
+
 /* Replaces the file at path (through a symbolic link, keeping its mode)
  * with the n bytes of data. 0, or 2 after saying why. */
 int save_file(const char *path, const char *data, size_t n);

@@ -8,16 +8,15 @@
  * the n-th; a value is 0 and its content the first time, n + 1 to repeat
  * the n-th, numbered once complete, so that a reference can only name a
  * value read before: no cycle can be built. */
-#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "plumb/compile.h"
 #include "ptrmap.h"
+#include "save.h"
 
 static const char MAGIC[4] = "PLW1";
 
@@ -130,14 +129,7 @@ void compile_result_encode(const compile_result *r, buf *out) {
 int compile_result_write(int fd, const compile_result *r) {
   buf b = {0};
   compile_result_encode(r, &b);
-  size_t done = 0;
-  while (done < b.len) {
-    ssize_t n = write(fd, b.data + done, b.len - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += (size_t)n;
-  }
-  bool whole = done == b.len;
+  bool whole = save_write(fd, b.data, b.len);
   buf_free(&b);
   return whole ? 0 : -1;
 }
