@@ -72,11 +72,12 @@ static value *boolean(const call *c, bool b) { return value_bool(ar(c), c->at, b
 static value *list(const call *c) { return value_list(ar(c), c->at); }
 static void push(const call *c, value *l, value *item) { value_list_push(ar(c), l, item); }
 
+static value *too_long(const call *c) { return fail(c, "the result would be longer than %d MiB", EVAL_MAX_STRING >> 20); }
+
 /* The text built in b, which the built-in stopped writing at the first
  * piece past EVAL_MAX_STRING: one piece over at most, never unbounded. */
 static value *str_buf(const call *c, buf *b) {
-  value *v = b->len > EVAL_MAX_STRING ? fail(c, "the result would be longer than %d MiB", EVAL_MAX_STRING >> 20)
-                                      : str(c, b->data ? b->data : "", b->len);
+  value *v = b->len > EVAL_MAX_STRING ? too_long(c) : str(c, b->data ? b->data : "", b->len);
   buf_free(b);
   return v;
 }
@@ -527,9 +528,7 @@ static value *bi_re_replace(eval *ev, pos at, value **argv, int argc) {
   char *out = NULL;
   PCRE2_SIZE len;
   int rc = substitute(c, re, s, rep, &out, &len);
-  value *r = rc == PCRE2_ERROR_NOMEMORY ? fail(c, "the result would be longer than %d MiB", EVAL_MAX_STRING >> 20)
-             : rc < 0                    ? pcre_fail(c, "cannot substitute", rc)
-                                         : str(c, out, len);
+  value *r = rc == PCRE2_ERROR_NOMEMORY ? too_long(c) : rc < 0 ? pcre_fail(c, "cannot substitute", rc) : str(c, out, len);
   free(out);
   pcre2_code_free(re);
   return r;
