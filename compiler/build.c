@@ -457,7 +457,7 @@ compile_result *compile_eval(const char *root, const char *file, const char *tex
     diag_error(&r->diags, (pos){0}, "%s", err);
     return r;
   }
-  loader_lf_lines(r->arena, &text, &len);
+  loader_source_text(r->arena, &text, &len);
   diag_add_source(&r->diags, file, text, len);
   eval *ev = eval_new(r->arena, &r->diags, l);
   node *e = parse_expr(r->arena, &r->diags, file, text, len);

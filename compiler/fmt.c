@@ -147,15 +147,18 @@ static int fmt_text(const char *name, const char *text, size_t len, buf *out, di
   return 0;
 }
 
-/* out with every LF made CRLF. */
-static void crlf_lines(buf *out) {
-  buf crlf = {0};
+/* out as its file had it: with the byte order mark and the CRLF line ends
+ * that loader_source_text took out (had). */
+static void as_written(buf *out, int had) {
+  if (!had) return;
+  buf b = {0};
+  if (had & LOADER_HAD_BOM) buf_puts(&b, "\xEF\xBB\xBF");
   for (size_t i = 0; i < out->len; i++) {
-    if (out->data[i] == '\n') buf_putc(&crlf, '\r');
-    buf_putc(&crlf, out->data[i]);
+    if ((had & LOADER_HAD_CRLF) && out->data[i] == '\n') buf_putc(&b, '\r');
+    buf_putc(&b, out->data[i]);
   }
   buf_free(out);
-  *out = crlf;
+  *out = b;
 }
 
 static int fmt_file(const char *path, bool check, diag_list *d) {
@@ -172,16 +175,16 @@ static int fmt_file(const char *path, bool check, diag_list *d) {
   size_t len = in.len;
   const char *text = arena_strndup(d->arena, in.data ? in.data : "", len);
   buf_free(&in);
-  /* A file with CRLF line ends (a Windows checkout) is formatted as the
-   * compiler reads it, with LF, and keeps CRLF when written. */
-  const char *lf = text;
-  size_t lf_len = len;
-  loader_lf_lines(d->arena, &lf, &lf_len);
-  diag_add_source(d, path, lf, lf_len);
+  /* A file with CRLF line ends or a byte order mark (a Windows checkout)
+   * is formatted as the compiler reads it, and keeps both when written. */
+  const char *plain = text;
+  size_t plain_len = len;
+  int had = loader_source_text(d->arena, &plain, &plain_len);
+  diag_add_source(d, path, plain, plain_len);
   buf out = {0};
   int rc = 1;
-  if (fmt_text(path, lf, lf_len, &out, d) == 0) {
-    if (lf != text) crlf_lines(&out);
+  if (fmt_text(path, plain, plain_len, &out, d) == 0) {
+    as_written(&out, had);
     rc = 0;
   }
   if (rc == 0 && (out.len != len || memcmp(out.data, text, len) != 0)) {

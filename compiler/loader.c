@@ -243,9 +243,18 @@ int loader_read(loader *l, const char *name, const char **text, size_t *len, con
   return path ? read_disk(l, name, path, text, len, err) : -1;
 }
 
-void loader_lf_lines(arena *a, const char **text, size_t *len) {
+/* The mark some Windows editors put first in a UTF-8 file (U+FEFF). */
+#define UTF8_BOM "\xEF\xBB\xBF"
+
+int loader_source_text(arena *a, const char **text, size_t *len) {
+  int had = 0;
+  if (*len >= 3 && memcmp(*text, UTF8_BOM, 3) == 0) {
+    *text += 3;
+    *len -= 3;
+    had |= LOADER_HAD_BOM;
+  }
   const char *s = *text;
-  if (!memmem(s, *len, "\r\n", 2)) return;
+  if (!memmem(s, *len, "\r\n", 2)) return had;
   char *out = arena_alloc(a, *len + 1);
   size_t n = 0;
   for (size_t i = 0; i < *len; i++)
@@ -253,11 +262,12 @@ void loader_lf_lines(arena *a, const char **text, size_t *len) {
   out[n] = '\0';
   *text = out;
   *len = n;
+  return had | LOADER_HAD_CRLF;
 }
 
 int loader_read_source(loader *l, const char *name, const char **text, size_t *len, const char **err) {
   if (loader_read(l, name, text, len, err) != 0) return -1;
-  loader_lf_lines(l->arena, text, len);
+  loader_source_text(l->arena, text, len);
   return 0;
 }
 

@@ -42,13 +42,19 @@ int loader_resolve(loader *l, const char *from, const char *path, const char **n
  * lives as long as the arena. Returns 0, or -1 with *err. */
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err);
 
-/* Reads a Plumb source as loader_read reads a file, with its CRLF line
- * ends made LF: a Windows checkout (git's autocrlf) builds what the LF
- * files build, text blocks, strings and positions alike. A lone CR stays;
- * data that file() reads stays byte for byte as it is. */
+/* Reads a Plumb source as loader_read reads a file, then as
+ * loader_source_text makes it: a Windows checkout (git's autocrlf, an
+ * editor's byte order mark) builds what the plain files build, text
+ * blocks, strings and positions alike. Data that file() reads stays byte
+ * for byte as it is. */
 int loader_read_source(loader *l, const char *name, const char **text, size_t *len, const char **err);
-/* Makes every CRLF of *text LF, in a copy in a when there is one. */
-void loader_lf_lines(arena *a, const char **text, size_t *len);
+
+/* What loader_source_text found and took out. */
+enum { LOADER_HAD_BOM = 1, LOADER_HAD_CRLF = 2 };
+/* Drops a UTF-8 byte order mark at the start of *text and makes every CRLF
+ * LF (a lone CR stays), in a copy in a where a CRLF is changed. Returns
+ * the LOADER_HAD_ flags of what it changed, for fmt to put them back. */
+int loader_source_text(arena *a, const char **text, size_t *len);
 
 /* Lists the *.plumb files directly in a root-relative directory, sorted
  * (for a memory loader, a directory is any prefix of a file's name).

@@ -235,6 +235,25 @@ same_for_crlf "CRLF text blocks" build -o json "$tmp/lf/envs/dev"
 same_for_crlf "CRLF errors point at the same column" check "$tmp/lf/error.plumb"
 check "CRLF text blocks evaluate the same" sh -c "$PLUMB eval '$tmp/lf/blocks.plumb' >'$tmp/lf.out' &&
   $PLUMB eval '$tmp/crlf/blocks.plumb' >'$tmp/crlf.out' && cmp '$tmp/lf.out' '$tmp/crlf.out'"
+# A byte order mark (some Windows editors write one) is not part of the
+# source: it builds, explains and reports as the file without it, and fmt
+# keeps it.
+cp -r "$tmp/lf" "$tmp/bom"
+find "$tmp/bom" -name '*.plumb' -exec sed -i '1s/^/\xEF\xBB\xBF/' {} +
+same_for_bom() { # same_for_bom NAME ARGS...: plumb ARGS, the same in lf/ and bom/
+  name=$1; shift
+  $PLUMB "$@" --root "$tmp/lf" >"$tmp/lf.out" 2>&1
+  set -- $(echo "$@" | sed "s|$tmp/lf|$tmp/bom|g")
+  $PLUMB "$@" --root "$tmp/bom" >"$tmp/bom.out" 2>&1
+  check "$name" cmp "$tmp/lf.out" "$tmp/bom.out"
+}
+same_for_bom "sources with a byte order mark build the same" build "$tmp/lf/envs/prod"
+same_for_bom "a byte order mark moves no column" check "$tmp/lf/error.plumb"
+check "a byte order mark evaluates the same" sh -c "$PLUMB eval '$tmp/lf/blocks.plumb' >'$tmp/lf.out' &&
+  $PLUMB eval '$tmp/bom/blocks.plumb' >'$tmp/bom.out' && cmp '$tmp/lf.out' '$tmp/bom.out'"
+printf '\357\273\277env e {\r\n      namespace:  "x"\r\n}\r\n' >"$tmp/bom/messy.plumb"
+printf '\357\273\277env e {\r\n  namespace: "x"\r\n}\r\n' >"$tmp/bom/tidy.plumb"
+check "fmt keeps the byte order mark and CRLF" sh -c "$PLUMB fmt '$tmp/bom/messy.plumb' && cmp '$tmp/bom/messy.plumb' '$tmp/bom/tidy.plumb'"
 printf 'a\r\nb\r\n' >"$tmp/crlf/data.txt"
 printf 'file("data.txt")\r\n' >"$tmp/crlf/data.plumb"
 check "file() data keeps its CRLF" sh -c "$PLUMB eval '$tmp/crlf/data.plumb' | grep -qF '\"a\\r\\nb\\r\\n\"'"
