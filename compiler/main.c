@@ -118,11 +118,19 @@ static int cmd_explain(cli *c) {
 }
 
 
+/* All of f, NUL-terminated, or NULL with errno when reading fails (a
+ * directory reads as an error, not as an empty file). */
 static char *read_all(FILE *f, size_t *len) {
   buf b = {0};
   char chunk[65536];
   size_t n;
   while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, n);
+  if (ferror(f)) {
+    int e = errno;
+    buf_free(&b);
+    errno = e;
+    return NULL;
+  }
   buf_puts(&b, "");
   *len = b.len;
   return b.data;
@@ -158,8 +166,9 @@ static int eval_args(const cli_command *cmd, int argc, char **argv, const char *
     return 2;
   }
   *text = read_all(f, len);
+  if (!*text) fprintf(stderr, "plumb: cannot read %s: %s\n", file, strerror(errno));
   if (f != stdin) fclose(f);
-  return CLI_RUN;
+  return *text ? CLI_RUN : 2;
 }
 
 static int cmd_eval(const cli_command *cmd, int argc, char **argv) {

@@ -145,6 +145,8 @@ status_is "build refuses a second PATH" 2 $PLUMB build examples/nginx/envs/dev e
 status_is "explain refuses a fourth argument" 2 $PLUMB explain examples/nginx/envs/dev Service/nginx-service spec x
 status_is "diff refuses a second PATH" 2 $PLUMB diff examples/nginx/envs/dev examples/nginx/envs/prod
 status_is "eval refuses two FILEs" 2 $PLUMB eval a b
+status_is "eval of a directory is a read error" 2 $PLUMB eval "$tmp"
+said "eval says why it cannot read" "cannot read $tmp: Is a directory"
 status_is "sync needs APP" 2 $PLUMB sync
 status_is "check refuses a flag it does not take" 2 $PLUMB check examples/nginx/envs/dev --out-dir "$tmp/x"
 said "check says which" "plumb: check takes no flag --out-dir"
