@@ -323,18 +323,25 @@ static value *without_nulls(arena *a, value *v) {
  * top-level arguments: the input is in the invocation, not in the
  * environment of the process, so the same command line builds the same. */
 
-/* text as a value of the parameter p (at its declaration), or NULL: a
- * string is the text as it is, anything else the JSON value it spells. */
+/* text as a value of the parameter p, or NULL: a string is the text as it
+ * is, anything else the JSON value it spells. It is placed at p's
+ * declaration and tagged "--arg NAME", which explain shows. */
 static value *arg_value(eval *ev, const node *p, const char *text) {
   arena *a = eval_arena(ev);
-  if (strcmp(p->type, "string") == 0) return value_string(a, p->at, text, strlen(text));
-  diag_list quiet;
-  diag_init(&quiet, a);
-  value *docs = NULL;
-  if (yaml_read_json(a, &quiet, "", text, strlen(text), &docs) < 0 || !docs || docs->u.list.len != 1) return NULL;
-  value *v = docs->u.list.items[0];
-  builtin_stamp(v, p->at);
-  return eval_type_ok(ev, p->type, &v) ? v : NULL;
+  value *v;
+  if (strcmp(p->type, "string") == 0) {
+    v = value_string(a, p->at, text, strlen(text));
+  } else {
+    diag_list quiet;
+    diag_init(&quiet, a);
+    value *docs = NULL;
+    if (yaml_read_json(a, &quiet, "", text, strlen(text), &docs) < 0 || !docs || docs->u.list.len != 1) return NULL;
+    v = docs->u.list.items[0];
+    builtin_stamp(v, p->at);
+    if (!eval_type_ok(ev, p->type, &v)) return NULL;
+  }
+  v->via = arena_printf(a, "--arg %s", p->name);
+  return v;
 }
 
 /* The index of env's parameter called name; after the last when none is. */

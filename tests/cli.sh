@@ -165,6 +165,7 @@ printf 'env e(tag: string, n: int = 1) {\n  ConfigMap "cm" { data: { tag: tag, n
 check "--arg" sh -c "$PLUMB build --arg tag=1.2.3 '$tmp/args.plumb' --arg n=2 | grep -q 'tag: 1.2.3'"
 check "--arg, both" sh -c "$PLUMB build --arg tag=1.2.3 '$tmp/args.plumb' --arg n=2 | grep -qF '\"n\": \"2\"'"
 check "explain with --arg" sh -c "$PLUMB explain --arg tag=x '$tmp/args.plumb' ConfigMap/cm data.tag | grep -q '= \"x\"'"
+check "explain names --arg as the source" sh -c "$PLUMB explain --arg tag=x '$tmp/args.plumb' ConfigMap/cm data.tag | grep -q 'set by .* (--arg tag)'"
 status_is "a parameter without default must be given" 1 $PLUMB check "$tmp/args.plumb"
 said "which one" 'missing parameter "tag" (string) for env e'
 status_is "--arg needs a value" 2 $PLUMB build "$tmp/args.plumb" --arg
