@@ -583,21 +583,38 @@ static int b64_quad(const char *s, bool last, unsigned char out[3]) {
   return 3 - pad;
 }
 
+/* The offset in s of its k-th character that is not a line break. */
+static size_t unbroken_offset(const char *s, size_t k) {
+  size_t i = 0;
+  for (;; i++)
+    if (s[i] != '\n' && s[i] != '\r' && k-- == 0) return i;
+}
+
 static value *bi_base64_decode(eval *ev, pos at, value **argv, int argc) {
   CALL("base64_decode");
   const value *s = arg(c, 0, V_STRING);
   if (!s) return NULL;
-  size_t n = s->u.str.len;
-  if (n % 4) return fail(c, "invalid base64: length %zu is not a multiple of 4", n);
-  buf b = {0};
-  for (size_t i = 0; i < n; i += 4) {
+  /* Line breaks are skipped, as Go's decoder (and so the API server)
+   * skips them: generators write long data in lines of 70. */
+  buf text = {0}, b = {0};
+  for (size_t i = 0; i < s->u.str.len; i++)
+    if (s->u.str.s[i] != '\n' && s->u.str.s[i] != '\r') buf_putc(&text, s->u.str.s[i]);
+  buf_puts(&text, "");
+  size_t n = text.len;
+  for (size_t i = 0; i + 4 <= n; i += 4) {
     unsigned char q[3];
-    int got = b64_quad(s->u.str.s + i, i + 4 == n, q);
+    int got = b64_quad(text.data + i, i + 4 == n, q);
     if (got < 0) {
+      buf_free(&text);
       buf_free(&b);
-      return fail(c, "invalid base64 at offset %zu", i + (size_t)(-1 - got));
+      return fail(c, "invalid base64 at offset %zu", unbroken_offset(s->u.str.s, i + (size_t)(-1 - got)));
     }
     buf_put(&b, (const char *)q, (size_t)got);
+  }
+  buf_free(&text);
+  if (n % 4) {
+    buf_free(&b);
+    return fail(c, "invalid base64: length %zu is not a multiple of 4", n);
   }
   return str_buf(c, &b);
 }

@@ -39,9 +39,23 @@ static value *made(const gen *g, const char *s, size_t n) {
   return v;
 }
 
+/* Kustomize's generators write base64 longer than one line of 70
+ * characters as such lines, each ending in a newline, and hash those
+ * bytes: so do these, or a certificate would get another name (and other
+ * data) than under Kustomize. The API server decodes both forms alike. */
+enum { BASE64_LINE = 70 };
+
 static value *base64(const gen *g, const char *s, size_t n) {
-  buf b = {0};
+  buf b = {0}, lines = {0};
   builtin_base64(&b, s, n);
+  if (b.len >= BASE64_LINE) {
+    for (size_t i = 0; i < b.len; i += BASE64_LINE) {
+      buf_put(&lines, b.data + i, b.len - i < BASE64_LINE ? b.len - i : BASE64_LINE);
+      buf_putc(&lines, '\n');
+    }
+    buf_free(&b);
+    b = lines;
+  }
   value *v = made(g, b.data ? b.data : "", b.len);
   buf_free(&b);
   return v;

@@ -21,8 +21,36 @@
 #include "plumb/waves.h"
 #include "settle.h"
 
+/* The field of obj that holds base64 data, if it is a v1 Secret or
+ * ConfigMap. */
+static json_t *base64_field(json_t *obj) {
+  if (!kube_str_is(obj, "apiVersion", "v1")) return NULL;
+  if (kube_str_is(obj, "kind", "Secret")) return json_object_get(obj, "data");
+  if (kube_str_is(obj, "kind", "ConfigMap")) return json_object_get(obj, "binaryData");
+  return NULL;
+}
+
+/* Generators write long base64 data in lines (as Kustomize's do); the API
+ * server decodes it alike and keeps it unbroken. Sent unbroken, it equals
+ * the live object's, and an unchanged Secret needs no request. */
+static void unbreak_base64(json_t *obj) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(base64_field(obj), key, v) {
+    const char *s = json_string_value(v);
+    if (!s || !strpbrk(s, "\r\n")) continue;
+    size_t n = json_string_length(v), m = 0;
+    char *out = heap_alloc(n + 1);
+    for (size_t k = 0; k < n; k++)
+      if (s[k] != '\r' && s[k] != '\n') out[m++] = s[k];
+    json_string_setn(v, out, m);
+    free(out);
+  }
+}
+
 json_t *apply_body(const compile_result *r, size_t i, const char *owner) {
   json_t *obj = kube_json_from_value(r->res[i].obj);
+  unbreak_base64(obj);
   json_t *meta = json_object_get(obj, "metadata");
   json_t *labels = json_object_get(meta, "labels");
   if (!labels) json_object_set_new(meta, "labels", labels = json_object());

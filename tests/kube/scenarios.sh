@@ -21,6 +21,20 @@ for env in examples/*/envs/*; do
   expect "no drift right after applying $env" 0 "" $PLUMB diff "$env"
 done
 
+# A generated Secret's long data is written in lines of 70, as Kustomize
+# writes it; the server takes it, keeps the same bytes, and the next apply
+# and diff see no change.
+long=$(env_dir long-secret 'env longsecret {
+  namespace: "long-secret"
+  Namespace "long-secret" {}
+  secret("cert", { literals: { "tls.crt": join(["0123456789" for i in range(20)], "") } })
+}')
+expect "a Secret with data in lines applies" 0 "^secret/cert-[a-z0-9]+ created$" $PLUMB apply "$long"
+expect "the server keeps its bytes" 0 "^(0123456789){20}$" sh -c "$K -n long-secret get secrets -o jsonpath='{.items[0].data.tls\\.crt}' | base64 -d; echo"
+expect "the next apply leaves it unchanged" 0 "^secret/cert-[a-z0-9]+ unchanged$" $PLUMB apply "$long"
+expect "no diff after it" 0 "" $PLUMB diff "$long"
+absent "the diff prints nothing" "." $PLUMB diff "$long"
+
 # ---- drift ------------------------------------------------------------------
 $K -n nginx-dev scale deployment nginx-deployment --replicas=3 >/dev/null
 expect "diff shows a manual scale" 1 "^-  replicas: 3$" $PLUMB diff examples/nginx/envs/dev
