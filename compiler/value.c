@@ -88,6 +88,7 @@ value *value_clone(arena *a, const value *v) {
   value *c = make(a, v->kind, v->at);
   *c = *v;
   c->literal = false;
+  c->owned = false;
   if (v->kind == V_LIST) {
     c->u.list.items = arena_alloc(a, v->u.list.len * sizeof(value *) + 1);
     if (v->u.list.len) memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
@@ -101,6 +102,38 @@ value *value_clone(arena *a, const value *v) {
     if (c->u.obj.len >= INDEX_FROM) index_rebuild(a, c);
   }
   return c;
+}
+
+value *value_own(arena *a, value *v) {
+  if (v->owned) return v;
+  value *c = value_clone(a, v);
+  c->owned = true;
+  return c;
+}
+
+void value_recount(value *v) {
+  uint32_t size = 2;
+  unsigned depth = v->depth;
+  bool null = v->holds_null;
+  size_t n = v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0;
+  for (size_t i = 0; i < n; i++) {
+    const value *part = v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val;
+    size = size_plus(size, share(part, v->kind == V_LIST ? 0 : strlen(v->u.obj.fields[i].key)));
+    if (part->depth >= depth) depth = part->depth < DEPTH_CAP ? part->depth + 1u : DEPTH_CAP;
+    null = null || part->kind == V_NULL || part->holds_null;
+  }
+  if (v->kind != V_LIST && v->kind != V_OBJECT) return;
+  v->size = size;
+  v->depth = depth;
+  v->holds_null = null;
+}
+
+/* Literal values are never owned, nor anything in them. */
+void value_disown(value *v) {
+  if (v->literal) return;
+  v->owned = false;
+  for (size_t i = 0; v->kind == V_LIST && i < v->u.list.len; i++) value_disown(v->u.list.items[i]);
+  for (size_t i = 0; v->kind == V_OBJECT && i < v->u.obj.len; i++) value_disown(v->u.obj.fields[i].val);
 }
 
 void value_reserve(arena *a, value *v, size_t n) {
