@@ -198,6 +198,12 @@ static value *fresh(mctx *c, const value *v) {
 }
 
 static value *replaced(mctx *c, const value *base, const value *overlay) {
+  /* A scalar of the overlay already as this would make it, where nothing
+   * was: shared, not copied (a build's setting, tagged once for every
+   * resource it reaches). Never owned, so nothing changes it in place. */
+  if (c->in_place && !base && !overlay->owned && overlay->via == c->via && !overlay->prev && overlay->kind != V_OBJECT &&
+      overlay->kind != V_LIST)
+    return (value *)overlay;
   value *v = fresh(c, overlay);
   v->via = c->via;
   v->prev = base;

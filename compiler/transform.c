@@ -95,6 +95,31 @@ static tagged setting(const env_tx *t, const char *name) {
   return (tagged){v, v ? arena_printf(t->a, "%s of env %s", name, t->env) : NULL};
 }
 
+static bool scalar(const value *v) { return v->kind != V_OBJECT && v->kind != V_LIST; }
+
+static value *tag(arena *a, const value *v, const char *via) {
+  value *c = value_clone(a, v);
+  c->via = via;
+  return c;
+}
+
+/* A setting laid on every resource, its scalars tagged once with its
+ * `via`: a merge shares such a scalar where it lands on no field, as it
+ * is what the merge would make of it (merge.c, replaced). */
+static tagged laid_setting(const env_tx *t, const char *name) {
+  tagged tg = setting(t, name);
+  if (!tg.v || scalar(tg.v)) return tg.v ? (tagged){tag(t->a, tg.v, tg.via), tg.via} : tg;
+  value *v = value_object(t->a, tg.v->at);
+  value_reserve(t->a, v, tg.v->u.obj.len);
+  for (size_t i = 0; i < tg.v->u.obj.len; i++) {
+    const field *f = &tg.v->u.obj.fields[i];
+    value_object_push(t->a, v, f->key, scalar(f->val) ? tag(t->a, f->val, tg.via) : f->val);
+  }
+  v->via = tg.v->via;
+  v->prev = tg.v->prev;
+  return (tagged){v, tg.via};
+}
+
 static bool is(const char *kind, const char *want) { return kind && strcmp(kind, want) == 0; }
 
 /* {key: v} or {outer: {key: v}}, to merge over resources. It lives on the
@@ -159,7 +184,7 @@ static value *default_subjects(arena *a, value *subjects, void *ctx) {
 }
 
 static void set_namespace(env_tx *t) {
-  tagged ns = setting(t, "namespace");
+  tagged ns = laid_setting(t, "namespace");
   if (!ns.v) return;
   overlay o;
   value *in_metadata = nested(&o, "metadata", "namespace", ns.v);
@@ -266,7 +291,7 @@ static value *add_to(labeling *l, value *r, const char *kind) {
 }
 
 static void add_metadata(env_tx *t, const char *name, const char *key, reach how) {
-  labeling l = {t->a, key, NULL, setting(t, name), how, {NULL}};
+  labeling l = {t->a, key, NULL, laid_setting(t, name), how, {NULL}};
   if (!l.tg.v) return;
   overlay o;
   l.in_metadata = nested(&o, "metadata", key, l.tg.v);
