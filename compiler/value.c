@@ -89,14 +89,16 @@ value *value_clone(arena *a, const value *v) {
   *c = *v;
   c->literal = false;
   c->owned = false;
+  /* Room for one more part, which the arena's rounding gives anyway: a
+   * copy is often made to add one (a namespace, a label). */
   if (v->kind == V_LIST) {
-    c->u.list.items = arena_alloc(a, v->u.list.len * sizeof(value *) + 1);
+    c->u.list.items = arena_alloc(a, (v->u.list.len + 1) * sizeof(value *));
     if (v->u.list.len) memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
-    c->u.list.cap = v->u.list.len;
+    c->u.list.cap = v->u.list.len + 1;
   } else if (v->kind == V_OBJECT) {
-    c->u.obj.fields = arena_alloc(a, v->u.obj.len * sizeof(field) + 1);
+    c->u.obj.fields = arena_alloc(a, (v->u.obj.len + 1) * sizeof(field));
     if (v->u.obj.len) memcpy(c->u.obj.fields, v->u.obj.fields, v->u.obj.len * sizeof(field));
-    c->u.obj.cap = v->u.obj.len;
+    c->u.obj.cap = v->u.obj.len + 1;
     c->u.obj.index = NULL;
     c->u.obj.nindex = 0;
     if (c->u.obj.len >= INDEX_FROM) index_rebuild(a, c);
