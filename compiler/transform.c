@@ -105,7 +105,8 @@ static value *tag(arena *a, const value *v, const char *via) {
 
 /* A setting laid on every resource, its scalars tagged once with its
  * `via`: a merge shares such a scalar where it lands on no field, as it
- * is what the merge would make of it (merge.c, replaced). */
+ * is what the merge would make of it (merge.c, replaced). A `delete`
+ * stays as it is: its mark is its `via`. */
 static tagged laid_setting(const env_tx *t, const char *name) {
   tagged tg = setting(t, name);
   if (!tg.v || scalar(tg.v)) return tg.v ? (tagged){tag(t->a, tg.v, tg.via), tg.via} : tg;
@@ -113,7 +114,8 @@ static tagged laid_setting(const env_tx *t, const char *name) {
   value_reserve(t->a, v, tg.v->u.obj.len);
   for (size_t i = 0; i < tg.v->u.obj.len; i++) {
     const field *f = &tg.v->u.obj.fields[i];
-    value_object_push(t->a, v, f->key, scalar(f->val) ? tag(t->a, f->val, tg.via) : f->val);
+    bool plain = scalar(f->val) && !merge_is_delete(f->val);
+    value_object_push(t->a, v, f->key, plain ? tag(t->a, f->val, tg.via) : f->val);
   }
   v->via = tg.v->via;
   v->prev = tg.v->prev;
