@@ -100,7 +100,6 @@ value *value_clone(arena *a, const value *v) {
     if (v->u.obj.len) memcpy(c->u.obj.fields, v->u.obj.fields, v->u.obj.len * sizeof(field));
     c->u.obj.cap = v->u.obj.len + 1;
     c->u.obj.index = NULL;
-    c->u.obj.nindex = 0;
     if (c->u.obj.len >= INDEX_FROM) index_rebuild(a, c);
   }
   return c;
@@ -173,10 +172,13 @@ static bool key_is(const char *k, const char *key, size_t n) {
   return strncmp(k, key, n) == 0 && k[n] == '\0';
 }
 
+/* The number of slots of obj's index, kept in the word before them. */
+static size_t nindex(const value *obj) { return obj->u.obj.index[-1]; }
+
 /* Slot of key (n bytes, not necessarily NUL-terminated) in the index: where
  * it is, or the empty slot it would take. */
 static size_t index_slot(const value *obj, const char *key, size_t n) {
-  size_t mask = obj->u.obj.nindex - 1, i = key_hash(key, n) & mask;
+  size_t mask = nindex(obj) - 1, i = key_hash(key, n) & mask;
   for (uint32_t at; (at = obj->u.obj.index[i]); i = (i + 1) & mask)
     if (key_is(obj->u.obj.fields[at - 1].key, key, n)) break;
   return i;
@@ -185,8 +187,9 @@ static size_t index_slot(const value *obj, const char *key, size_t n) {
 static void index_rebuild(arena *a, value *obj) {
   size_t n = 64;
   while (n < obj->u.obj.len * 2) n *= 2;
-  obj->u.obj.index = arena_alloc(a, n * sizeof(uint32_t));
-  obj->u.obj.nindex = n;
+  uint32_t *slots = arena_alloc(a, (n + 1) * sizeof(uint32_t));
+  slots[0] = (uint32_t)n;
+  obj->u.obj.index = slots + 1;
   for (size_t i = 0; i < obj->u.obj.len; i++) {
     const char *k = obj->u.obj.fields[i].key;
     obj->u.obj.index[index_slot(obj, k, strlen(k))] = (uint32_t)(i + 1);
@@ -223,7 +226,7 @@ static void append_field(arena *a, value *obj, const char *key, size_t n, value 
   if (obj->u.obj.len == obj->u.obj.cap) value_reserve(a, obj, obj->u.obj.cap ? obj->u.obj.cap * 2 : 4);
   obj->u.obj.fields[obj->u.obj.len++] = (field){key, v};
   add_part(obj, v, n);
-  if (obj->u.obj.len >= INDEX_FROM && obj->u.obj.len * 2 > obj->u.obj.nindex)
+  if (obj->u.obj.len >= INDEX_FROM && (!obj->u.obj.index || obj->u.obj.len * 2 > nindex(obj)))
     index_rebuild(a, obj);
   else if (obj->u.obj.index)
     obj->u.obj.index[index_slot(obj, key, n)] = (uint32_t)obj->u.obj.len;
@@ -258,7 +261,6 @@ bool value_object_remove(value *obj, const char *key) {
   obj->u.obj.len--;
   /* Positions moved: the index is rebuilt lazily, by dropping it. */
   obj->u.obj.index = NULL;
-  obj->u.obj.nindex = 0;
   return true;
 }
 

@@ -84,8 +84,10 @@ struct value {
     struct { const char *s; size_t len; } str; /* NUL-terminated too */
     struct { value **items; size_t len, cap; } list;
     /* Fields in insertion order; `index`, a hash of key -> position + 1,
-     * exists once an object is big enough for linear search to hurt. */
-    struct { field *fields; size_t len, cap; uint32_t *index; size_t nindex; } obj;
+     * exists once an object is big enough for linear search to hurt (its
+     * number of slots is stored just before it). Counts are 32 bits, so
+     * that a value is 64 bytes: a build holds a million of them. */
+    struct { field *fields; uint32_t len, cap; uint32_t *index; } obj;
     const func *fn;
   } u;
 };
