@@ -38,7 +38,7 @@ awk 'BEGIN { print "let x0 = {a: 1}"
 refuses "deep value through names" "$tmp/deep-top.plumb" "error: expression nested deeper than 2000 levels"
 
 # 20,000 patches of one resource, each laying the same 1000 keys over it:
-# a patch copies what it brings into the resource, 80 MB every thousand
+# a patch copies what it brings into the resource, 64 MB every thousand
 # patches here, and the compile's memory limit must cover patches too.
 awk 'BEGIN { print "env dev {"; print "  ConfigMap \"a\" { data: { x: \"1\" } }"
   printf "  let keys = {"; for (k = 0; k < 1000; k++) printf " k%d: \"v\",", k; print " }"
