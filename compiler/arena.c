@@ -10,11 +10,18 @@
 #ifndef MAP_POPULATE
 #define MAP_POPULATE 0 /* not Linux: pages come in on first touch */
 #endif
+#ifndef MADV_HUGEPAGE
+#define MADV_HUGEPAGE 0 /* not Linux: a no-op advice (MADV_NORMAL) */
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels refuse it and pages come on first touch */
+#endif
 
 /* A chunk's size, its header included, starts at FIRST and doubles with
  * each chunk up to CHUNK: a small compile (one application of the runtime,
- * which keeps many results) holds tens of KiB, not a MiB. */
-enum { FIRST = 16 << 10, CHUNK = 1 << 20, MAPPED = 64 << 10, ALIGN = 16 };
+ * which keeps many results) holds tens of KiB, not a MiB. CHUNK is HUGE,
+ * the size of a transparent huge page on x86-64 and arm64. */
+enum { FIRST = 16 << 10, HUGE = 2 << 20, CHUNK = HUGE, MAPPED = 64 << 10, ALIGN = 16 };
 
 typedef struct chunk {
   struct chunk *next;
@@ -34,6 +41,22 @@ static void out_of_memory(void) {
 }
 
 
+/* A chunk of HUGE bytes on a HUGE boundary (a page more is mapped, and
+ * its ends given back), asked to be one huge page where the kernel has
+ * them, then populated: a build of 10,000 apps fills a hundred of these,
+ * and with 4 KiB pages its page faults took a fifth of its time. */
+static chunk *map_huge(void) {
+  size_t len = 2 * (size_t)HUGE;
+  unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) out_of_memory();
+  size_t head = (HUGE - (uintptr_t)p % HUGE) % HUGE;
+  if (head) munmap(p, head);
+  munmap(p + head + HUGE, len - head - HUGE);
+  madvise(p + head, HUGE, MADV_HUGEPAGE);
+  madvise(p + head, HUGE, MADV_POPULATE_WRITE);
+  return (chunk *)(p + head);
+}
+
 /* Chunks come zeroed, so allocations need no memset of their own. From
  * MAPPED bytes on they are pages of their own, which go back to the kernel
  * when freed, whatever else the heap holds, and they are mapped populated:
@@ -45,6 +68,8 @@ static chunk *chunk_new(size_t bytes) {
   if (bytes < MAPPED) {
     c = calloc(1, bytes);
     if (!c) out_of_memory();
+  } else if (bytes == HUGE) {
+    c = map_huge();
   } else {
     c = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (c == MAP_FAILED) out_of_memory();

@@ -73,13 +73,16 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   }
   value *v = eval_expr(ev, m, sc, st->a);
   if (!v) return false;
+  /* The statement's name, copied out of the syntax trees, which go before
+   * the settings are applied (eval_forget_syntax). */
+  const char *name = arena_strdup(a, st->name);
   if (st->kind == N_SETTING) {
     if (!transform_check_setting(ev, st->name, st->at, v, st->a->at)) return false;
     if (value_object_get(e->settings, st->name)) {
       eval_fail(ev, st->at, "env setting %s is given twice", st->name);
       return false;
     }
-    value_object_set(a, e->settings, st->name, v);
+    value_object_set(a, e->settings, name, v);
     return true;
   }
   /* N_APP */
@@ -87,11 +90,11 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
     eval_fail(ev, st->at, "app \"%s\" is declared twice in env %s", st->name, e->name);
     return false;
   }
-  value_object_set(a, e->apps, st->name, v);
+  value_object_set(a, e->apps, name, v);
   /* The app's resources go straight to the env, tagged with the app. */
   sink own = {.resources = value_list(a, st->at)};
   if (!eval_emit(ev, &own, v, st->a->at)) return false;
-  for (size_t i = 0; i < own.resources->u.list.len; i++) record(e, a, own.resources->u.list.items[i], st->name);
+  for (size_t i = 0; i < own.resources->u.list.len; i++) record(e, a, own.resources->u.list.items[i], name);
   return true;
 }
 
@@ -390,9 +393,9 @@ static bool env_params(eval *ev, module *m, const node *env, const compile_opts 
 
 static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
   arena *a = r->arena;
-  env_state e = {.name = env->name, .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
+  env_state e = {.name = arena_strdup(a, env->name), .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
   sink s = {.resources = value_list(a, env->at), .env_stmt = env_stmt, .env = &e};
-  r->env = env->name;
+  r->env = e.name;
   scope *sc = NULL;
   if (!env_params(ev, m, env, o, &sc) || !eval_block(ev, m, sc, env->b, &s)) return;
   /* What the block emitted itself, outside any `app`, belongs to no app. */
@@ -402,6 +405,9 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
     return;
   }
   patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
+  /* Every value is made: the transformers and all after them read values
+   * only, and the memory of the syntax trees serves them. */
+  eval_forget_syntax(ev);
   for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   if (r->diags.errors || !output_fits(ev, &e)) return;
@@ -421,10 +427,12 @@ static void build_entry(compile_result *r, loader *l, const char *entry, const c
   eval *ev = eval_new(r->arena, &r->diags, l);
   module **mods = NULL;
   int n = load_entries(ev, l, entry, &mods);
-  if (r->diags.errors || !check_modules(ev)) return;
-  module *owner = NULL;
-  const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
-  if (env) run_env(r, ev, owner, env, o);
+  if (!r->diags.errors && check_modules(ev)) {
+    module *owner = NULL;
+    const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
+    if (env) run_env(r, ev, owner, env, o);
+  }
+  eval_forget_syntax(ev);
   if (r->diags.errors) r->nres = 0;
 }
 
@@ -466,11 +474,12 @@ compile_result *compile_eval(const char *root, const char *file, const char *tex
   }
   loader_source_text(r->arena, &text, &len);
   diag_add_source(&r->diags, file, text, len);
-  eval *ev = eval_new(r->arena, &r->diags, l);
   node *e = parse_expr(r->arena, &r->diags, file, text, len);
   if (r->diags.errors) return r;
+  eval *ev = eval_new(r->arena, &r->diags, l);
   /* An empty module gives the expression the built-ins and nothing else. */
   r->value = eval_expr(ev, eval_empty_module(ev, file), NULL, e);
+  eval_forget_syntax(ev);
   if (r->value && !validate_text(&r->diags, r->value)) r->value = NULL;
   return r;
 }

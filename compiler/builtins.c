@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "eval.h"
 #include "generate.h"
@@ -21,6 +20,7 @@
 #include "plumb/emit.h"
 #include "plumb/yaml.h"
 #include "regex.h"
+#include "sha256.h"
 #include "validate.h"
 
 enum { RANGE_MAX = 1000000 };
@@ -623,12 +623,10 @@ static value *bi_sha256(eval *ev, pos at, value **argv, int argc) {
   CALL("sha256");
   const value *s = arg(c, 0, V_STRING);
   if (!s) return NULL;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (!EVP_Digest(s->u.str.s, s->u.str.len, md, &n, EVP_sha256(), NULL))
-    return fail(c, "the digest failed");
+  unsigned char md[SHA256_BYTES];
+  sha256(s->u.str.s, s->u.str.len, md);
   buf b = {0};
-  for (unsigned int i = 0; i < n; i++) buf_printf(&b, "%02x", md[i]);
+  for (int i = 0; i < SHA256_BYTES; i++) buf_printf(&b, "%02x", md[i]);
   return str_buf(c, &b);
 }
 

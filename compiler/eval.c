@@ -55,6 +55,10 @@ struct scope {
 
 struct eval {
   arena *arena;
+  /* The syntax trees of the modules, apart: a build frees them once its
+   * values are made (eval_forget_syntax), and values never point into
+   * them (keys and strings are copied into `arena`). */
+  arena *syntax;
   diag_list *diags;
   loader *loader;
   module *modules;
@@ -70,12 +74,18 @@ struct eval {
 eval *eval_new(arena *a, diag_list *d, loader *l) {
   eval *ev = arena_alloc(a, sizeof *ev);
   ev->arena = a;
+  ev->syntax = arena_new();
   ev->diags = d;
   ev->loader = l;
   return ev;
 }
 
 arena *eval_arena(eval *ev) { return ev->arena; }
+
+void eval_forget_syntax(eval *ev) {
+  arena_free(ev->syntax);
+  ev->syntax = NULL;
+}
 diag_list *eval_diags(eval *ev) { return ev->diags; }
 node *module_ast(const module *m) { return m->ast; }
 const char *module_name(const module *m) { return m->name; }
@@ -86,7 +96,7 @@ bool eval_charge(eval *ev, pos at, uint64_t n) {
   if (ev->work > EVAL_MAX_WORK)
     eval_fail(ev, at, "the compile does more than %llu million steps of work: a loop too long, or a costly regular expression",
               (unsigned long long)(EVAL_MAX_WORK / 1000000));
-  else if (arena_used(ev->arena) > EVAL_MAX_BYTES)
+  else if (arena_used(ev->arena) + (ev->syntax ? arena_used(ev->syntax) : 0) > EVAL_MAX_BYTES)
     eval_fail(ev, at, "the compile uses more than %d MiB of memory", EVAL_MAX_BYTES >> 20);
   else
     return true;
@@ -284,7 +294,7 @@ module *eval_load(eval *ev, const char *name, const node *from) {
   m->state = 1;
   m->next = ev->modules;
   ev->modules = m;
-  m->ast = parse_file(ev->arena, ev->diags, name, text, len);
+  m->ast = parse_file(ev->syntax, ev->diags, name, text, len);
   ev->stack[ev->nstack++] = m;
   declare_local(ev, m);
   check_types(ev, m);
@@ -297,7 +307,7 @@ module *eval_load(eval *ev, const char *name, const node *from) {
 module *eval_empty_module(eval *ev, const char *name) {
   module *m = arena_alloc(ev->arena, sizeof *m);
   m->name = name;
-  m->ast = ast_new(ev->arena, N_FILE, (pos){name, 1, 1});
+  m->ast = ast_new(ev->syntax, N_FILE, (pos){name, 1, 1});
   m->state = 2;
   return m;
 }
@@ -330,7 +340,7 @@ static value *module_exports(eval *ev, module *dep, pos at) {
   for (sym *s = dep->first; s; s = s->next)
     if (s->owner == dep && !s->alias) {
       value *v = sym_value(ev, s, at);
-      if (v) value_object_set(ev->arena, obj, s->name, v);
+      if (v) value_object_set(ev->arena, obj, arena_strdup(ev->arena, s->name), v); /* the name is syntax */
     }
   return obj;
 }

@@ -35,7 +35,13 @@ enum {
   EVAL_MAX_RESOURCES = 100000,   /* resources one env may produce */
 };
 
+/* The evaluator of one compile; its values and messages live in a. */
 eval *eval_new(arena *a, diag_list *d, loader *l);
+/* Frees the syntax trees of every module loaded: nothing may be loaded or
+ * evaluated after, and names, kinds and types read from the trees must
+ * have been copied. Called again, it does nothing. Until it is called the
+ * trees take about a third of a build's memory. */
+void eval_forget_syntax(eval *ev);
 
 /* Loads a module by root-relative name (or "std/NAME"). `from` is the import
  * statement, for errors; NULL for an entry file. NULL on failure. */

@@ -9,42 +9,54 @@ typedef struct {
   void *ctx;
 } spec;
 
+/* Below, NULL means nothing changed; anything else stands for the value
+ * walked, owned. */
 static value *walk(arena *a, value *v, const char *path, const spec *s);
 
 static value *each_item(arena *a, value *list, const char *path, const spec *s) {
   value *out = NULL;
+  bool again = false; /* an item changed in place: out's size is stale */
   for (size_t i = 0; i < list->u.list.len; i++) {
     value *item = walk(a, list->u.list.items[i], path, s);
-    if (item == list->u.list.items[i]) continue;
-    if (!out) out = value_clone(a, list);
+    if (!item) continue;
+    again = again || item == list->u.list.items[i];
+    if (!out) out = value_own(a, list);
     value_list_set(out, i, item);
   }
-  return out ? out : list;
+  if (again) value_recount(out);
+  return out;
 }
 
 static value *walk(arena *a, value *v, const char *path, const spec *s) {
   if (v->kind == V_LIST) return each_item(a, v, path, s);
-  if (v->kind != V_OBJECT) return v;
+  if (v->kind != V_OBJECT) return NULL;
   /* The key is looked up where it stands in path, and copied only when a
    * change has to store it. */
   size_t n = strcspn(path, ".");
   bool last = path[n] == '\0';
   value *old = value_object_getn(v, path, n), *new;
-  if (!old && !s->create) return v;
+  if (!old && !s->create) return NULL;
   if (!last) {
-    value *base = old ? old : value_object(a, v->at);
-    new = walk(a, base, path + n + 1, s);
-    if (new == base) return v;
+    value *made = old ? NULL : value_object(a, v->at);
+    if (made) made->owned = true;
+    new = walk(a, old ? old : made, path + n + 1, s);
   } else {
     new = s->fn(a, old, s->ctx);
-    if (!new || new == old) return v;
   }
-  value *out = value_clone(a, v);
-  value_object_set(a, out, last ? path : arena_strndup(a, path, n), new);
+  if (!new) return NULL;
+  value *out = value_own(a, v);
+  field *f = value_object_fieldn(out, path, n);
+  if (!f)
+    value_object_push(a, out, last ? path : arena_strndup(a, path, n), new);
+  else if (f->val != new)
+    value_object_set(a, out, f->key, new);
+  else
+    value_recount(out); /* changed in place */
   return out;
 }
 
 value *fieldspec_apply(arena *a, value *v, const char *path, bool create, fieldspec_fn fn, void *ctx) {
   spec s = {create, fn, ctx};
-  return walk(a, v, path, &s);
+  value *out = walk(a, v, path, &s);
+  return out ? out : v;
 }

@@ -6,11 +6,11 @@
  * content the same way. */
 #include "generate.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "plumb/emit.h"
+#include "sha256.h"
 #include "validate.h"
 
 /* One generator call: where it is, and the data it has gathered so far. */
@@ -271,9 +271,8 @@ static void encode(buf *b, const value *res) {
 const char *generate_content_hash(arena *a, const value *res) {
   buf b = {0};
   encode(&b, res);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(b.data, b.len, md, &n, EVP_sha256(), NULL);
+  unsigned char md[SHA256_BYTES];
+  sha256(b.data, b.len, md);
   buf_free(&b);
   char *out = arena_alloc(a, 11);
   static const char hex[] = "0123456789abcdef", swap_from[] = "013ae", swap_to[] = "ghkmt";

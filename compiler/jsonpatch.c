@@ -204,6 +204,9 @@ value *jsonpatch_apply(arena *a, diag_list *d, const value *doc, const value *op
     if (!moved) return NULL;
     if (k == OP_MOVE && is_prefix(&from, &path))
       return fail(&j, "cannot move \"%s\" into itself (to \"%s\")", from.text, path.text);
+    /* A copy shares its parts with its source: neither may change in
+     * place from now on (value.h, owned). */
+    if (k == OP_COPY) value_disown((value *)moved);
     value *rest = k == OP_MOVE ? at_path(&j, doc, &from, NULL, false) : (value *)doc;
     return rest ? at_path(&j, rest, &path, moved, true) : NULL;
   }

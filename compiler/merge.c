@@ -135,6 +135,7 @@ typedef struct {
   diag_list *d;
   const char *via;
   bool strategic; /* honour merge keys and $patch directives */
+  bool in_place;  /* merge_into: change what is owned, own what is made */
   bool failed;
 } mctx;
 
@@ -172,7 +173,9 @@ static bool deletes(mctx *c, const value *v) { return merge_is_delete(v) || dire
  * directives: there is nothing under it to delete or merge with. */
 static value *fresh(mctx *c, const value *v) {
   value *out;
-  if (v->kind == V_OBJECT) {
+  if (c->in_place && v->owned && v->kind != V_OBJECT && v->kind != V_LIST) {
+    out = (value *)v; /* made for this place: taken as it is */
+  } else if (v->kind == V_OBJECT) {
     check_directive(c, v);
     out = value_object(c->a, v->at);
     for (size_t i = 0; i < v->u.obj.len; i++) {
@@ -190,10 +193,17 @@ static value *fresh(mctx *c, const value *v) {
   }
   out->via = merge_is_replace(v) ? c->via : v->via;
   out->prev = v->prev;
+  out->owned = c->in_place;
   return out;
 }
 
 static value *replaced(mctx *c, const value *base, const value *overlay) {
+  /* A scalar of the overlay already as this would make it, where nothing
+   * was: shared, not copied (a build's setting, tagged once for every
+   * resource it reaches). Never owned, so nothing changes it in place. */
+  if (c->in_place && !base && !overlay->owned && overlay->via == c->via && !overlay->prev && overlay->kind != V_OBJECT &&
+      overlay->kind != V_LIST)
+    return (value *)overlay;
   value *v = fresh(c, overlay);
   v->via = c->via;
   v->prev = base;
@@ -235,6 +245,7 @@ static value *list_like(mctx *c, const value *base) {
   value *out = value_list(c->a, base->at);
   out->via = base->via;
   out->prev = base->prev;
+  out->owned = c->in_place;
   return out;
 }
 
@@ -266,8 +277,12 @@ static void keyed_element(mctx *c, keyed *k, const value *base, const value *el,
       value_list_set(k->first, (size_t)again, merge_value(c, k->first->u.list.items[again], el, r->child, NULL));
     return;
   }
-  bool seen = k->merged[j] != NULL;
+  bool seen = k->merged[j] != NULL, in_place = c->in_place;
+  /* A second element for the same key merges onto a copy: with one key,
+   * the list keeps what the first one made. */
+  c->in_place = in_place && !seen;
   k->merged[j] = merge_value(c, seen ? k->merged[j] : base->u.list.items[j], el, r->child, NULL);
+  c->in_place = in_place;
   if (!k->two_keys && !seen) value_list_push(c->a, k->first, k->merged[j]);
 }
 
@@ -374,7 +389,8 @@ static void remove_field(mctx *c, value *obj, const char *key, const value *old,
 
 static value *merge_object(mctx *c, const value *base, const value *ov, shape s) {
   check_directive(c, ov);
-  value *out = value_clone(c->a, base);
+  value *out = c->in_place ? value_own(c->a, (value *)base) : value_clone(c->a, base);
+  bool again = false; /* a part merged in place: out's size is stale */
   for (size_t i = 0; i < ov->u.obj.len; i++) {
     const field *f = &ov->u.obj.fields[i];
     if (is_directive_key(c, f->key)) continue;
@@ -383,12 +399,15 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
     if (deletes(c, f->val)) {
       if (old) remove_field(c, out, f->key, old, f->val);
     } else if (old) {
-      value_object_set(c->a, out, f->key, merge_value(c, old, f->val, r ? r->child : S_NONE, r));
+      value *now = merge_value(c, old, f->val, r ? r->child : S_NONE, r);
+      again = again || now == old;
+      value_object_set(c->a, out, f->key, now);
     } else {
       value_object_set(c->a, out, f->key, replaced(c, NULL, f->val));
     }
   }
   list_directives(c, out, ov, s);
+  if (again) value_recount(out);
   return out;
 }
 
@@ -408,9 +427,13 @@ value *merge_values(arena *a, const value *base, const value *overlay, const cha
   return merge_value(&c, base, overlay, S_NONE, NULL);
 }
 
-bool merge_strategic(arena *a, diag_list *d, const value *res, const value *overlay, const char *via,
-                     value **out) {
-  mctx c = {.a = a, .d = d, .via = via, .strategic = true};
+value *merge_into(arena *a, value *base, value *overlay, const char *via) {
+  mctx c = {.a = a, .via = via, .in_place = true};
+  return merge_value(&c, base, overlay, S_NONE, NULL);
+}
+
+bool merge_strategic(arena *a, diag_list *d, value *res, const value *overlay, const char *via, value **out) {
+  mctx c = {.a = a, .d = d, .via = via, .strategic = true, .in_place = true};
   *out = directive_of(&c, overlay) == D_DELETE ? NULL : merge_value(&c, res, overlay, root_shape(res), NULL);
   if (c.failed) *out = NULL;
   return !c.failed;

@@ -33,11 +33,18 @@ static inline bool merge_is_removal(const value *v) { return v->via == merge_rem
  * changed. */
 value *merge_values(arena *a, const value *base, const value *overlay, const char *via);
 
+/* merge_values for a build's stages (value.h, owned): base and the parts
+ * of it the merge changes are changed in place where they are owned, or
+ * owned copies; what the overlay brings is copied, owned, but for owned
+ * scalars, taken as they are (the overlay is consumed). Returns what
+ * stands for base now. */
+value *merge_into(arena *a, value *base, value *overlay, const char *via);
+
 /* Merges a patch body onto the resource res by the strategic rule, which
- * takes the merge keys from res's kind. Returns false after reporting a
- * malformed overlay to d; *out is then NULL. *out is also NULL, with true,
- * when the overlay deletes the whole resource (`$patch: delete`). */
-bool merge_strategic(arena *a, diag_list *d, const value *res, const value *overlay, const char *via,
-                     value **out);
+ * takes the merge keys from res's kind, changing res as merge_into does.
+ * Returns false after reporting a malformed overlay to d; *out is then
+ * NULL. *out is also NULL, with true, when the overlay deletes the whole
+ * resource (`$patch: delete`). */
+bool merge_strategic(arena *a, diag_list *d, value *res, const value *overlay, const char *via, value **out);
 
 #endif

@@ -65,6 +65,7 @@ typedef struct {
   resource_id was;
   const value *name, *ns;
   bool cluster, renamed;
+  const char *via; /* what its references say they follow, made once */
 } moved;
 
 typedef struct {
@@ -99,7 +100,7 @@ static size_t lower_bound(const table *t, const moved *key) {
 }
 
 /* The resource of `kind` once called `name`, in namespace ns (NULL: any). */
-static const moved *find(const table *t, const char *kind, const char *name, const char *ns) {
+static moved *find(const table *t, const char *kind, const char *name, const char *ns) {
   moved key = {.was = {kind, NULL, name}};
   for (size_t i = lower_bound(t, &key); i < t->n && cmp_moved(&t->m[i], &key) == 0; i++)
     if (!ns || t->m[i].cluster || strcmp(ns_or_default(t->m[i].was.ns), ns) == 0) return &t->m[i];
@@ -116,10 +117,12 @@ static bool renamed_any(const table *t, const char *kind) {
 }
 
 /* The new value of a field that named m; `old` is what it replaces. */
-static value *follow(const table *t, const value *old, const value *now, const moved *m) {
+static value *follow(const table *t, const value *old, const value *now, moved *m) {
   value *v = value_clone(t->a, now);
-  v->via = arena_printf(t->a, "follows the rename of %s \"%s\" in env %s", m->was.kind, m->was.name, t->env);
+  if (!m->via) m->via = arena_printf(t->a, "follows the rename of %s \"%s\" in env %s", m->was.kind, m->was.name, t->env);
+  v->via = m->via;
   v->prev = old;
+  v->owned = true;
   return v;
 }
 
@@ -127,17 +130,21 @@ typedef struct {
   const table *t;
   const char *kind, *ns; /* what the field names; ns NULL: any */
   bool subjects;
+  bool changed; /* a plain reference was rewritten */
 } lookup;
 
-static value *plain_ref(arena *a, const value *old, void *ctx) {
-  const lookup *l = ctx;
+/* The fieldspec_fns below, as fieldspec.h says: NULL when nothing changed. */
+static value *plain_ref(arena *a, value *old, void *ctx) {
+  lookup *l = ctx;
   if (old->kind != V_STRING) return NULL;
-  const moved *m = find(l->t, l->kind, old->u.str.s, l->ns);
-  return m && !value_equal(m->name, old) ? follow(l->t, old, m->name, m) : NULL;
+  moved *m = find(l->t, l->kind, old->u.str.s, l->ns);
+  if (!m || value_equal(m->name, old)) return NULL;
+  l->changed = true;
+  return follow(l->t, old, m->name, m);
 }
 
-static value *with(arena *a, const value *obj, const char *key, value *v) {
-  value *out = value_clone(a, obj);
+static value *with(arena *a, value *obj, const char *key, value *v) {
+  value *out = value_own(a, obj);
   value_object_set(a, out, key, v);
   return out;
 }
@@ -147,41 +154,49 @@ static value *with(arena *a, const value *obj, const char *key, value *v) {
 static value *typed_one(arena *a, value *obj, const lookup *l) {
   const value *kind = value_object_get(obj, "kind"), *name = value_object_get(obj, "name");
   const value *ns = value_object_get(obj, "namespace");
-  if (!kind || kind->kind != V_STRING || !name || name->kind != V_STRING) return obj;
-  if (l->subjects && strcmp(kind->u.str.s, "ServiceAccount") != 0) return obj;
+  if (!kind || kind->kind != V_STRING || !name || name->kind != V_STRING) return NULL;
+  if (l->subjects && strcmp(kind->u.str.s, "ServiceAccount") != 0) return NULL;
   const char *in = !l->subjects ? l->ns : ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
-  const moved *m = find(l->t, kind->u.str.s, name->u.str.s, in);
-  if (!m) return obj;
-  value *out = obj;
-  if (!value_equal(m->name, name)) out = with(a, out, "name", follow(l->t, name, m->name, m));
-  if (l->subjects && m->ns && !(ns && value_equal(ns, m->ns))) out = with(a, out, "namespace", follow(l->t, ns, m->ns, m));
+  moved *m = find(l->t, kind->u.str.s, name->u.str.s, in);
+  if (!m) return NULL;
+  value *out = NULL;
+  if (!value_equal(m->name, name)) out = with(a, obj, "name", follow(l->t, name, m->name, m));
+  if (l->subjects && m->ns && !(ns && value_equal(ns, m->ns))) out = with(a, out ? out : obj, "namespace", follow(l->t, ns, m->ns, m));
   return out;
 }
 
-static value *typed_ref(arena *a, const value *old, void *ctx) {
-  if (old->kind == V_OBJECT) return typed_one(a, (value *)old, ctx);
+static value *typed_ref(arena *a, value *old, void *ctx) {
+  if (old->kind == V_OBJECT) return typed_one(a, old, ctx);
   if (old->kind != V_LIST) return NULL;
-  value *out = value_clone(a, old);
-  for (size_t i = 0; i < out->u.list.len; i++)
-    if (out->u.list.items[i]->kind == V_OBJECT) value_list_set(out, i, typed_one(a, out->u.list.items[i], ctx));
+  value *out = NULL;
+  bool again = false; /* an item changed in place: out's size is stale */
+  for (size_t i = 0; i < old->u.list.len; i++) {
+    value *now = old->u.list.items[i]->kind == V_OBJECT ? typed_one(a, old->u.list.items[i], ctx) : NULL;
+    if (!now) continue;
+    again = again || now == old->u.list.items[i];
+    if (!out) out = value_own(a, old);
+    value_list_set(out, i, now);
+  }
+  if (again) value_recount(out);
   return out;
 }
 
 /* fieldspec_fn: the references inside a pod spec, reached once for all. */
-static value *pod_refs(arena *a, const value *spec, void *ctx) {
+static value *pod_refs(arena *a, value *spec, void *ctx) {
   lookup *l = ctx;
-  value *out = (value *)spec;
+  value *out = spec;
+  l->changed = false;
   for (size_t i = 0; i < NREFS; i++) {
     if (refs[i].referrer || !l->t->follow[i]) continue;
     l->kind = refs[i].target;
     out = fieldspec_apply(a, out, refs[i].path, false, plain_ref, l);
   }
-  return out;
+  return l->changed ? out : NULL;
 }
 
 static value *follow_refs(const table *t, value *r, const resource_id *id) {
   const kind_info *k = kinds_find(id->kind);
-  lookup l = {t, NULL, k && k->cluster_scoped ? NULL : ns_or_default(id->ns), false};
+  lookup l = {t, NULL, k && k->cluster_scoped ? NULL : ns_or_default(id->ns), false, false};
   if (k && k->pod_spec) r = fieldspec_apply(t->a, r, k->pod_spec, false, pod_refs, &l);
   for (size_t i = 0; i < NREFS; i++) {
     const ref *f = &refs[i];
@@ -214,7 +229,7 @@ void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id
     const char *ns_now = ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
     if (!renamed && strcmp(ns_or_default(ns_now), ns_or_default(before[i].ns)) == 0) continue;
     const kind_info *k = kinds_find(before[i].kind);
-    t.m[t.n++] = (moved){before[i], name, ns, k && k->cluster_scoped, renamed};
+    t.m[t.n++] = (moved){before[i], name, ns, k && k->cluster_scoped, renamed, NULL};
     any_renamed |= renamed;
   }
   for (size_t i = 0; !any_renamed && !any_typed && i < n; i++) any_typed = before[i].kind && has_typed_refs(before[i].kind);

@@ -1,6 +1,8 @@
 /* patch.c: selecting and patching resources (see patch.h). */
 #include "patch.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonpatch.h"
@@ -145,29 +147,67 @@ static const char *describe(arena *a, const patch *p) {
 
 /* ---- the index --------------------------------------------------------------- */
 
-/* An object from "Kind" and "Kind/name" to the list of the positions (ints)
- * of the resources that have them; value objects hash big key sets. */
-static value *index_resources(arena *a, const compile_resource *res, size_t n) {
-  value *ix = value_object(a, (pos){0});
+/* The resources by kind and name, twice: sorted by kind then position,
+ * and by kind, name, then position. The resources a patch may match are a
+ * run of one of them, in the order declared, found by binary search. The
+ * arrays are malloc'd, freed once the patches are applied: the arena
+ * keeps nothing of them. */
+typedef struct {
+  const char *kind, *name; /* name NULL in by_kind */
+  size_t at;
+} entry;
+
+typedef struct {
+  entry *by_kind, *by_name;
+  size_t n;
+} res_index;
+
+static int cmp_entry(const void *pa, const void *pb) {
+  const entry *x = pa, *y = pb;
+  int c = strcmp(x->kind, y->kind);
+  if (!c && x->name) c = strcmp(x->name, y->name);
+  return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+static void index_build(res_index *ix, const compile_resource *res, size_t n) {
+  *ix = (res_index){heap_alloc((n + 1) * sizeof(entry)), heap_alloc((n + 1) * sizeof(entry)), 0};
   for (size_t i = 0; i < n; i++) {
     const char *kind = str_at(res[i].obj, "kind"), *name = str_at(res[i].obj, "metadata.name");
     if (!kind || !name) continue;
-    const char *keys[] = {kind, arena_printf(a, "%s/%s", kind, name)};
-    for (int k = 0; k < 2; k++) {
-      value *l = value_object_get(ix, keys[k]);
-      if (!l) value_object_set(a, ix, keys[k], l = value_list(a, (pos){0}));
-      value_list_push(a, l, value_int(a, (pos){0}, (int64_t)i));
-    }
+    ix->by_kind[ix->n] = (entry){kind, NULL, i};
+    ix->by_name[ix->n++] = (entry){kind, name, i};
   }
-  return ix;
+  qsort(ix->by_kind, ix->n, sizeof(entry), cmp_entry);
+  qsort(ix->by_name, ix->n, sizeof(entry), cmp_entry);
 }
 
-/* The positions a patch may match, as a list of ints; NULL: every one. */
-static const value *candidates(arena *a, const value *ix, const patch *p) {
+static void index_free(res_index *ix) {
+  free(ix->by_kind);
+  free(ix->by_name);
+}
+
+/* The first entry of e[0..n) not before key, ignoring positions. */
+static size_t first_of(const entry *e, size_t n, const entry *key) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cmp_entry(&e[mid], key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The entries a patch may match, *count of them; NULL: every resource. */
+static const entry *candidates(const res_index *ix, const patch *p, size_t *count) {
   if (!p->kind) return NULL;
-  const char *key = p->name ? arena_printf(a, "%s/%s", p->kind, p->name->u.str.s) : p->kind;
-  const value *l = value_object_get(ix, key);
-  return l ? l : value_list(a, (pos){0});
+  const entry *e = p->name ? ix->by_name : ix->by_kind;
+  entry key = {p->kind, p->name ? p->name->u.str.s : NULL, 0};
+  size_t from = first_of(e, ix->n, &key);
+  key.at = SIZE_MAX;
+  *count = first_of(e, ix->n, &key) - from;
+  return e + from;
 }
 
 /* ---- applying --------------------------------------------------------------- */
@@ -229,11 +269,11 @@ static bool apply_body(eval *ev, const patch *p, value **res) {
 }
 
 /* Applies p to every resource it selects; false when it selects none. */
-static bool apply_patch(eval *ev, const target *t, const value *ix, compile_resource *res, size_t n) {
-  const value *only = candidates(eval_arena(ev), ix, t->p);
-  size_t count = only ? only->u.list.len : n, hits = 0;
+static bool apply_patch(eval *ev, const target *t, const res_index *ix, compile_resource *res, size_t n) {
+  size_t count = n, hits = 0;
+  const entry *only = candidates(ix, t->p, &count);
   for (size_t c = 0; c < count; c++) {
-    size_t i = only ? (size_t)only->u.list.items[c]->u.i : c;
+    size_t i = only ? only[c].at : c;
     if (!res[i].obj || !target_matches(ev, t, res[i].obj)) continue;
     if (!eval_charge(ev, t->p->at, 1 + t->p->body->size / SCAN_BYTES)) return true;
     hits++;
@@ -271,14 +311,15 @@ static void fail_no_match(eval *ev, const char *env, const patch *p, const compi
 void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
                  size_t *n) {
   if (!npatches) return; /* not even the index to build */
-  arena *a = eval_arena(ev);
-  const value *ix = index_resources(a, res, *n);
+  res_index ix;
+  index_build(&ix, res, *n);
   for (size_t p = 0; p < npatches; p++) {
     target t;
-    if (target_compile(ev, &patches[p], &t) && !apply_patch(ev, &t, ix, res, *n))
+    if (target_compile(ev, &patches[p], &t) && !apply_patch(ev, &t, &ix, res, *n))
       fail_no_match(ev, env, &patches[p], res, *n);
     target_free(&t);
   }
+  index_free(&ix);
   size_t kept = 0;
   for (size_t i = 0; i < *n; i++)
     if (res[i].obj) res[kept++] = res[i];

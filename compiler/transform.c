@@ -95,58 +95,106 @@ static tagged setting(const env_tx *t, const char *name) {
   return (tagged){v, v ? arena_printf(t->a, "%s of env %s", name, t->env) : NULL};
 }
 
-static bool is(const char *kind, const char *want) { return kind && strcmp(kind, want) == 0; }
+static bool scalar(const value *v) { return v->kind != V_OBJECT && v->kind != V_LIST; }
 
-/* obj with {key: v} merged over it. */
-static value *with_field(arena *a, value *obj, const char *key, value *v, const char *via) {
-  value *overlay = value_object(a, v->at);
-  value_object_set(a, overlay, key, v);
-  return merge_values(a, obj, overlay, via);
+static value *tag(arena *a, const value *v, const char *via) {
+  value *c = value_clone(a, v);
+  c->via = via;
+  return c;
 }
 
-/* {outer: {key: v}}, to merge over resources: a setting that gives every
- * resource the same field builds it once. */
-static value *nested(arena *a, const char *outer, const char *key, value *v) {
-  value *inner = value_object(a, v->at), *overlay = value_object(a, v->at);
-  value_object_set(a, inner, key, v);
-  value_object_set(a, overlay, outer, inner);
-  return overlay;
+/* A setting laid on every resource, its scalars tagged once with its
+ * `via`: a merge shares such a scalar where it lands on no field, as it
+ * is what the merge would make of it (merge.c, replaced). A `delete`
+ * stays as it is: its mark is its `via`. */
+static tagged laid_setting(const env_tx *t, const char *name) {
+  tagged tg = setting(t, name);
+  if (!tg.v || scalar(tg.v)) return tg.v ? (tagged){tag(t->a, tg.v, tg.via), tg.via} : tg;
+  value *v = value_object(t->a, tg.v->at);
+  value_reserve(t->a, v, tg.v->u.obj.len);
+  for (size_t i = 0; i < tg.v->u.obj.len; i++) {
+    const field *f = &tg.v->u.obj.fields[i];
+    bool plain = scalar(f->val) && !merge_is_delete(f->val);
+    value_object_push(t->a, v, f->key, plain ? tag(t->a, f->val, tg.via) : f->val);
+  }
+  v->via = tg.v->via;
+  v->prev = tg.v->prev;
+  return (tagged){v, tg.via};
+}
+
+static bool is(const char *kind, const char *want) { return kind && strcmp(kind, want) == 0; }
+
+/* {key: v} or {outer: {key: v}}, to merge over resources. It lives on the
+ * stack: a merge copies what it takes from an overlay. */
+typedef struct {
+  value outer, inner;
+  field fo, fi;
+} overlay;
+
+static value *one_field(value *obj, field *f, const char *key, value *v) {
+  *f = (field){key, v};
+  *obj = (value){.kind = V_OBJECT, .at = v->at, .u.obj = {.fields = f, .len = 1, .cap = 1}};
+  return obj;
+}
+
+static value *nested(overlay *o, const char *outer, const char *key, value *v) {
+  return one_field(&o->outer, &o->fo, outer, one_field(&o->inner, &o->fi, key, v));
+}
+
+/* obj with {key: v} merged over it (merge_into: obj changes in place). */
+static value *with_field(arena *a, value *obj, const char *key, value *v, const char *via) {
+  overlay o;
+  return merge_into(a, obj, one_field(&o.outer, &o.fo, key, v), via);
 }
 
 /* res with {outer: {key: v}} merged over it. */
 static value *with_nested(arena *a, value *res, const char *outer, const char *key, value *v, const char *via) {
-  return merge_values(a, res, nested(a, outer, key, v), via);
+  overlay o;
+  return merge_into(a, res, nested(&o, outer, key, v), via);
+}
+
+/* A string made for one place of one resource: a merge takes it as it is. */
+static value *made_string(arena *a, pos at, const char *s) {
+  value *v = value_string_take(a, at, s, strlen(s));
+  v->owned = true;
+  return v;
 }
 
 /* fieldspec_fn: the tagged object merged into the field, made if missing. */
-static value *laid(arena *a, const value *old, void *ctx) {
+static value *laid(arena *a, value *old, void *ctx) {
   const tagged *tg = ctx;
-  return merge_values(a, old ? old : value_object(a, tg->v->at), tg->v, tg->via);
+  if (!old) {
+    old = value_object(a, tg->v->at);
+    old->owned = true;
+  }
+  return merge_into(a, old, tg->v, tg->via);
 }
 
 /* Kustomize sets the namespace of every subject named "default", whatever
  * its kind: its rule for the default ServiceAccount. Subjects naming a
  * ServiceAccount of the env follow it later, with the references. */
-static value *default_subjects(arena *a, const value *subjects, void *ctx) {
+static value *default_subjects(arena *a, value *subjects, void *ctx) {
   const tagged *tg = ctx;
   if (subjects->kind != V_LIST) return NULL;
-  value *out = value_clone(a, subjects);
+  value *out = value_own(a, subjects);
   for (size_t i = 0; i < out->u.list.len; i++) {
     value *s = out->u.list.items[i];
     if (s->kind == V_OBJECT && is(value_get_string(s, "name"), "default")) value_list_set(out, i, with_field(a, s, "namespace", tg->v, tg->via));
   }
+  value_recount(out); /* a subject may have changed in place */
   return out;
 }
 
 static void set_namespace(env_tx *t) {
-  tagged ns = setting(t, "namespace");
+  tagged ns = laid_setting(t, "namespace");
   if (!ns.v) return;
-  value *overlay = nested(t->a, "metadata", "namespace", ns.v);
+  overlay o;
+  value *in_metadata = nested(&o, "metadata", "namespace", ns.v);
   for (size_t i = 0; i < t->n; i++) {
     const char *kind = t->before[i].kind;
     const kind_info *k = kinds_find(kind);
     value *r = t->res[i].obj;
-    if (!(k && k->cluster_scoped)) r = merge_values(t->a, r, overlay, ns.via);
+    if (!(k && k->cluster_scoped)) r = merge_into(t->a, r, in_metadata, ns.via);
     if (is(kind, "RoleBinding") || is(kind, "ClusterRoleBinding"))
       r = fieldspec_apply(t->a, r, "subjects", false, default_subjects, &ns);
     t->res[i].obj = r;
@@ -165,7 +213,7 @@ static void add_affix(env_tx *t, const char *name, bool prefix) {
   for (size_t i = 0; affix.v && i < t->n; i++) {
     const char *old = value_get_string(t->res[i].obj, "metadata.name"), *s = affix.v->u.str.s;
     if (!old || keeps_name(t->before[i].kind)) continue;
-    value *now = value_cstring(t->a, affix.v->at, arena_printf(t->a, "%s%s", prefix ? s : old, prefix ? old : s));
+    value *now = made_string(t->a, affix.v->at, arena_printf(t->a, "%s%s", prefix ? s : old, prefix ? old : s));
     t->res[i].obj = with_nested(t->a, t->res[i].obj, "metadata", "name", now, affix.via);
   }
 }
@@ -208,38 +256,50 @@ static const place selectors[] = {
 };
 /* Selectors inside the pod spec of Deployments and StatefulSets. */
 static const char *const pod_selectors[] = {
-    "affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution.podAffinityTerm.labelSelector.matchLabels",
-    "affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution.labelSelector.matchLabels",
-    "affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.podAffinityTerm.labelSelector.matchLabels",
-    "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.labelSelector.matchLabels",
-    "topologySpreadConstraints.labelSelector.matchLabels",
+    "spec.template.spec.affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution.podAffinityTerm.labelSelector.matchLabels",
+    "spec.template.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution.labelSelector.matchLabels",
+    "spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.podAffinityTerm.labelSelector.matchLabels",
+    "spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.labelSelector.matchLabels",
+    "spec.template.spec.topologySpreadConstraints.labelSelector.matchLabels",
 };
 
 typedef enum { METADATA, TEMPLATES, SELECTORS } reach;
+enum { NTEMPLATES = sizeof templates / sizeof *templates };
 
-static value *lay_at(arena *a, value *r, const place *p, const char *key, tagged *tg) {
-  return fieldspec_apply(a, r, key ? arena_printf(a, "%s.%s", p->path, key) : p->path, p->create, laid, tg);
-}
+/* One labels or annotations setting on its way to every resource. */
+typedef struct {
+  arena *a;
+  const char *key;    /* "labels" or "annotations" */
+  value *in_metadata; /* {metadata: {key: tg.v}} */
+  tagged tg;
+  reach how;
+  /* The paths of templates[] and then claim_templates with key appended,
+   * made once for all resources. */
+  const char *paths[NTEMPLATES + 1];
+} labeling;
 
-/* key is "labels" or "annotations"; in_metadata is {metadata: {key: tg->v}}. */
-static value *add_to(arena *a, value *r, const char *kind, const char *key, const value *in_metadata, tagged *tg, reach how) {
-  r = merge_values(a, r, in_metadata, tg->via);
-  for (size_t i = 0; how != METADATA && i < sizeof templates / sizeof *templates; i++)
-    if (is(kind, templates[i].kind)) r = lay_at(a, r, &templates[i], key, tg);
-  if (how != METADATA && is(key, "labels") && is(kind, claim_templates.kind)) r = lay_at(a, r, &claim_templates, key, tg);
-  if (how != SELECTORS) return r;
+static value *add_to(labeling *l, value *r, const char *kind) {
+  r = merge_into(l->a, r, l->in_metadata, l->tg.via);
+  for (size_t i = 0; l->how != METADATA && i < NTEMPLATES; i++)
+    if (is(kind, templates[i].kind)) r = fieldspec_apply(l->a, r, l->paths[i], templates[i].create, laid, &l->tg);
+  if (l->how != METADATA && is(l->key, "labels") && is(kind, claim_templates.kind))
+    r = fieldspec_apply(l->a, r, l->paths[NTEMPLATES], claim_templates.create, laid, &l->tg);
+  if (l->how != SELECTORS) return r;
   for (size_t i = 0; i < sizeof selectors / sizeof *selectors; i++)
-    if (is(kind, selectors[i].kind)) r = lay_at(a, r, &selectors[i], NULL, tg);
+    if (is(kind, selectors[i].kind)) r = fieldspec_apply(l->a, r, selectors[i].path, selectors[i].create, laid, &l->tg);
   for (size_t i = 0; (is(kind, "Deployment") || is(kind, "StatefulSet")) && i < sizeof pod_selectors / sizeof *pod_selectors; i++)
-    r = fieldspec_apply(a, r, arena_printf(a, "spec.template.spec.%s", pod_selectors[i]), false, laid, tg);
+    r = fieldspec_apply(l->a, r, pod_selectors[i], false, laid, &l->tg);
   return r;
 }
 
 static void add_metadata(env_tx *t, const char *name, const char *key, reach how) {
-  tagged tg = setting(t, name);
-  if (!tg.v) return;
-  const value *in_metadata = nested(t->a, "metadata", key, tg.v);
-  for (size_t i = 0; i < t->n; i++) t->res[i].obj = add_to(t->a, t->res[i].obj, t->before[i].kind, key, in_metadata, &tg, how);
+  labeling l = {t->a, key, NULL, laid_setting(t, name), how, {NULL}};
+  if (!l.tg.v) return;
+  overlay o;
+  l.in_metadata = nested(&o, "metadata", key, l.tg.v);
+  for (size_t i = 0; i < NTEMPLATES; i++) l.paths[i] = arena_printf(t->a, "%s.%s", templates[i].path, key);
+  l.paths[NTEMPLATES] = arena_printf(t->a, "%s.%s", claim_templates.path, key);
+  for (size_t i = 0; i < t->n; i++) t->res[i].obj = add_to(&l, t->res[i].obj, t->before[i].kind);
 }
 
 static bool scalable(const char *kind) {
@@ -294,45 +354,55 @@ static value *retagged(retag *c, const value *image) {
   c->used[f - c->images.v->u.obj.fields] = true;
   const value *o = f->val;
   const char *name = value_get_string(o, "name"), *tag = value_get_string(o, "tag"), *dig = value_get_string(o, "digest");
-  const char *rest = tag || dig ? arena_printf(c->a, "%s%s%s%s", tag ? ":" : "", tag ? tag : "", dig ? "@" : "", dig ? dig : "")
-                                : s + name_len;
-  const char *base = name ? name : arena_strndup(c->a, s, name_len);
-  return value_cstring(c->a, o->at, arena_printf(c->a, "%s%s", base, rest));
+  /* The old name is not NUL-terminated where it ends: printed by length. */
+  int base_len = (int)(name ? strlen(name) : name_len);
+  const char *now = tag || dig ? arena_printf(c->a, "%.*s%s%s%s%s", base_len, name ? name : s, tag ? ":" : "", tag ? tag : "",
+                                              dig ? "@" : "", dig ? dig : "")
+                               : arena_printf(c->a, "%.*s%s", base_len, name ? name : s, s + name_len);
+  return made_string(c->a, o->at, now);
 }
 
+/* Below, NULL means nothing changed; anything else stands for the value
+ * looked in, owned (value.h). */
 static value *in_containers(retag *c, value *list) {
-  value *out = list;
+  value *out = NULL;
+  bool again = false; /* a container changed in place: out's size is stale */
   for (size_t i = 0; list->kind == V_LIST && i < list->u.list.len; i++) {
     value *ctr = list->u.list.items[i], *image = ctr->kind == V_OBJECT ? value_object_get(ctr, "image") : NULL;
     value *now = image && image->kind == V_STRING ? retagged(c, image) : NULL;
     if (!now || value_equal(now, image)) continue;
-    if (out == list) out = value_clone(c->a, list);
-    value_list_set(out, i, with_field(c->a, ctr, "image", now, c->images.via));
+    if (!out) out = value_own(c->a, list);
+    now = with_field(c->a, ctr, "image", now, c->images.via);
+    again = again || now == ctr;
+    value_list_set(out, i, now);
   }
+  if (again) value_recount(out);
   return out;
 }
 
 /* Kustomize looks for containers and initContainers at any depth, so
  * custom resources that embed pod specs are covered too. */
 static value *images_in(retag *c, value *v) {
-  value *out = v;
-  if (v->kind == V_LIST) {
-    for (size_t i = 0; i < v->u.list.len; i++) {
-      value *item = images_in(c, v->u.list.items[i]);
-      if (item == v->u.list.items[i]) continue;
-      if (out == v) out = value_clone(c->a, v);
-      value_list_set(out, i, item);
-    }
-    return out;
+  value *out = NULL;
+  bool again = false; /* a part changed in place: out's size is stale */
+  for (size_t i = 0; v->kind == V_LIST && i < v->u.list.len; i++) {
+    value *item = images_in(c, v->u.list.items[i]);
+    if (!item) continue;
+    again = again || item == v->u.list.items[i];
+    if (!out) out = value_own(c->a, v);
+    value_list_set(out, i, item);
   }
   for (size_t i = 0; v->kind == V_OBJECT && i < v->u.obj.len; i++) {
     const field *f = &v->u.obj.fields[i];
-    bool ctrs = strcmp(f->key, "containers") == 0 || strcmp(f->key, "initContainers") == 0;
+    /* The first byte first: this runs for every field of every resource. */
+    bool ctrs = (f->key[0] == 'c' && strcmp(f->key, "containers") == 0) || (f->key[0] == 'i' && strcmp(f->key, "initContainers") == 0);
     value *now = ctrs ? in_containers(c, f->val) : images_in(c, f->val);
-    if (now == f->val) continue;
-    if (out == v) out = value_clone(c->a, v);
+    if (!now) continue;
+    again = again || now == f->val;
+    if (!out) out = value_own(c->a, v);
     value_object_set(c->a, out, f->key, now);
   }
+  if (again) value_recount(out);
   return out;
 }
 
@@ -340,7 +410,10 @@ static void set_images(env_tx *t) {
   retag c = {t->a, setting(t, "images"), NULL};
   if (!c.images.v) return;
   c.used = arena_alloc(t->a, c.images.v->u.obj.len + 1);
-  for (size_t i = 0; i < t->n; i++) t->res[i].obj = images_in(&c, t->res[i].obj);
+  for (size_t i = 0; i < t->n; i++) {
+    value *now = images_in(&c, t->res[i].obj);
+    if (now) t->res[i].obj = now;
+  }
   for (size_t i = 0; i < c.images.v->u.obj.len; i++)
     if (!c.used[i])
       eval_fail(t->ev, c.images.v->u.obj.fields[i].val->at, "images: no container of env %s runs image \"%s\"", t->env,
@@ -353,7 +426,7 @@ static void hash_names(env_tx *t) {
   for (size_t i = 0; i < t->n; i++) {
     value *r = t->res[i].obj, *name = value_get_path(r, "metadata.name");
     if (!r->name_hash || !name || name->kind != V_STRING) continue;
-    value *now = value_cstring(t->a, name->at, arena_printf(t->a, "%s-%s", name->u.str.s, generate_content_hash(t->a, r)));
+    value *now = made_string(t->a, name->at, arena_printf(t->a, "%s-%s", name->u.str.s, generate_content_hash(t->a, r)));
     t->res[i].obj = with_nested(t->a, r, "metadata", "name", now, "content hash");
   }
 }

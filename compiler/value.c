@@ -88,19 +88,53 @@ value *value_clone(arena *a, const value *v) {
   value *c = make(a, v->kind, v->at);
   *c = *v;
   c->literal = false;
+  c->owned = false;
+  /* Room for one more part, which the arena's rounding gives anyway: a
+   * copy is often made to add one (a namespace, a label). */
   if (v->kind == V_LIST) {
-    c->u.list.items = arena_alloc(a, v->u.list.len * sizeof(value *) + 1);
+    c->u.list.items = arena_alloc(a, (v->u.list.len + 1) * sizeof(value *));
     if (v->u.list.len) memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
-    c->u.list.cap = v->u.list.len;
+    c->u.list.cap = v->u.list.len + 1;
   } else if (v->kind == V_OBJECT) {
-    c->u.obj.fields = arena_alloc(a, v->u.obj.len * sizeof(field) + 1);
+    c->u.obj.fields = arena_alloc(a, (v->u.obj.len + 1) * sizeof(field));
     if (v->u.obj.len) memcpy(c->u.obj.fields, v->u.obj.fields, v->u.obj.len * sizeof(field));
-    c->u.obj.cap = v->u.obj.len;
+    c->u.obj.cap = v->u.obj.len + 1;
     c->u.obj.index = NULL;
-    c->u.obj.nindex = 0;
     if (c->u.obj.len >= INDEX_FROM) index_rebuild(a, c);
   }
   return c;
+}
+
+value *value_own(arena *a, value *v) {
+  if (v->owned) return v;
+  value *c = value_clone(a, v);
+  c->owned = true;
+  return c;
+}
+
+void value_recount(value *v) {
+  uint32_t size = 2;
+  unsigned depth = v->depth;
+  bool null = v->holds_null;
+  size_t n = v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0;
+  for (size_t i = 0; i < n; i++) {
+    const value *part = v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val;
+    size = size_plus(size, share(part, v->kind == V_LIST ? 0 : strlen(v->u.obj.fields[i].key)));
+    if (part->depth >= depth) depth = part->depth < DEPTH_CAP ? part->depth + 1u : DEPTH_CAP;
+    null = null || part->kind == V_NULL || part->holds_null;
+  }
+  if (v->kind != V_LIST && v->kind != V_OBJECT) return;
+  v->size = size;
+  v->depth = depth;
+  v->holds_null = null;
+}
+
+/* Literal values are never owned, nor anything in them. */
+void value_disown(value *v) {
+  if (v->literal) return;
+  v->owned = false;
+  for (size_t i = 0; v->kind == V_LIST && i < v->u.list.len; i++) value_disown(v->u.list.items[i]);
+  for (size_t i = 0; v->kind == V_OBJECT && i < v->u.obj.len; i++) value_disown(v->u.obj.fields[i].val);
 }
 
 void value_reserve(arena *a, value *v, size_t n) {
@@ -138,10 +172,13 @@ static bool key_is(const char *k, const char *key, size_t n) {
   return strncmp(k, key, n) == 0 && k[n] == '\0';
 }
 
+/* The number of slots of obj's index, kept in the word before them. */
+static size_t nindex(const value *obj) { return obj->u.obj.index[-1]; }
+
 /* Slot of key (n bytes, not necessarily NUL-terminated) in the index: where
  * it is, or the empty slot it would take. */
 static size_t index_slot(const value *obj, const char *key, size_t n) {
-  size_t mask = obj->u.obj.nindex - 1, i = key_hash(key, n) & mask;
+  size_t mask = nindex(obj) - 1, i = key_hash(key, n) & mask;
   for (uint32_t at; (at = obj->u.obj.index[i]); i = (i + 1) & mask)
     if (key_is(obj->u.obj.fields[at - 1].key, key, n)) break;
   return i;
@@ -150,8 +187,9 @@ static size_t index_slot(const value *obj, const char *key, size_t n) {
 static void index_rebuild(arena *a, value *obj) {
   size_t n = 64;
   while (n < obj->u.obj.len * 2) n *= 2;
-  obj->u.obj.index = arena_alloc(a, n * sizeof(uint32_t));
-  obj->u.obj.nindex = n;
+  uint32_t *slots = arena_alloc(a, (n + 1) * sizeof(uint32_t));
+  slots[0] = (uint32_t)n;
+  obj->u.obj.index = slots + 1;
   for (size_t i = 0; i < obj->u.obj.len; i++) {
     const char *k = obj->u.obj.fields[i].key;
     obj->u.obj.index[index_slot(obj, k, strlen(k))] = (uint32_t)(i + 1);
@@ -188,7 +226,7 @@ static void append_field(arena *a, value *obj, const char *key, size_t n, value 
   if (obj->u.obj.len == obj->u.obj.cap) value_reserve(a, obj, obj->u.obj.cap ? obj->u.obj.cap * 2 : 4);
   obj->u.obj.fields[obj->u.obj.len++] = (field){key, v};
   add_part(obj, v, n);
-  if (obj->u.obj.len >= INDEX_FROM && obj->u.obj.len * 2 > obj->u.obj.nindex)
+  if (obj->u.obj.len >= INDEX_FROM && (!obj->u.obj.index || obj->u.obj.len * 2 > nindex(obj)))
     index_rebuild(a, obj);
   else if (obj->u.obj.index)
     obj->u.obj.index[index_slot(obj, key, n)] = (uint32_t)obj->u.obj.len;
@@ -223,7 +261,6 @@ bool value_object_remove(value *obj, const char *key) {
   obj->u.obj.len--;
   /* Positions moved: the index is rebuilt lazily, by dropping it. */
   obj->u.obj.index = NULL;
-  obj->u.obj.nindex = 0;
   return true;
 }
 

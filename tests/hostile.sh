@@ -37,11 +37,12 @@ awk 'BEGIN { print "let x0 = {a: 1}"
   print "env dev {"; print "  ConfigMap \"c\" { data: {}, x: x29999 }"; print "}" }' >"$tmp/deep-top.plumb"
 refuses "deep value through names" "$tmp/deep-top.plumb" "error: expression nested deeper than 2000 levels"
 
-# 20,000 patches of one resource, each adding a key: every patch copies
-# what the last one made, so memory grows with the square of the count,
-# and the compile's memory limit must cover patches too.
+# 20,000 patches of one resource, each laying the same 1000 keys over it:
+# a patch copies what it brings into the resource, 64 MB every thousand
+# patches here, and the compile's memory limit must cover patches too.
 awk 'BEGIN { print "env dev {"; print "  ConfigMap \"a\" { data: { x: \"1\" } }"
-  for (i = 0; i < 20000; i++) printf "  patch ConfigMap \"a\" { data: { k%d: \"v\" } }\n", i
+  printf "  let keys = {"; for (k = 0; k < 1000; k++) printf " k%d: \"v\",", k; print " }"
+  for (i = 0; i < 20000; i++) print "  patch ConfigMap \"a\" { data: keys }"
   print "}" }' >"$tmp/patches.plumb"
 refuses "patches under the memory limit" "$tmp/patches.plumb" "error: the compile uses more than 1024 MiB of memory"
 

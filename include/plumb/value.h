@@ -3,7 +3,13 @@
  * Values are immutable once built and live in the compile's arena. Each one
  * remembers where it came from (`at`), how it got there (`via`, e.g. "patch in
  * env prod") and which value it replaced in a merge (`prev`): that chain is
- * what `plumb explain` prints. */
+ * what `plumb explain` prints.
+ *
+ * One exception: a build's patches and transformers change a resource by
+ * many settings, and a copy of the path to each change would stay in the
+ * arena for every one. So the copy they make of a part, or a value they
+ * make for one place, is marked `owned` (value_own): it stands in that one
+ * place of that one resource, and later changes there are made in place. */
 #ifndef PLUMB_VALUE_H
 #define PLUMB_VALUE_H
 
@@ -52,6 +58,12 @@ struct value {
    * that are, and passes by a value without this mark. Taking the part
    * out again does not clear it: a mark too many only costs a look. */
   bool holds_null : 1;
+  /* Made by a build stage for one place of one resource (value_own),
+   * where nothing else holds it: the stages change it in place. A value
+   * without the mark may be shared (a literal by every instance of a
+   * template, a `let` by the fields it fills) and is copied before any
+   * change. Copies made by value_clone do not keep it. */
+  bool owned : 1;
   /* Levels of lists and objects from here down (0 for a scalar); it stops
    * growing at 65535. Values share their parts, so a short program can
    * build a value far deeper, or far bigger once written out, than any
@@ -72,8 +84,10 @@ struct value {
     struct { const char *s; size_t len; } str; /* NUL-terminated too */
     struct { value **items; size_t len, cap; } list;
     /* Fields in insertion order; `index`, a hash of key -> position + 1,
-     * exists once an object is big enough for linear search to hurt. */
-    struct { field *fields; size_t len, cap; uint32_t *index; size_t nindex; } obj;
+     * exists once an object is big enough for linear search to hurt (its
+     * number of slots is stored just before it). Counts are 32 bits, so
+     * that a value is 64 bytes: a build holds a million of them. */
+    struct { field *fields; uint32_t len, cap; uint32_t *index; } obj;
     const func *fn;
   } u;
 };
@@ -90,10 +104,20 @@ value *value_list(arena *a, pos at);
 value *value_object(arena *a, pos at);
 value *value_func(arena *a, pos at, const func *fn);
 value *value_clone(arena *a, const value *v); /* shallow: new node, same children */
+/* v itself when it is owned, else an owned shallow copy: what a build
+ * stage changes in place of v, which it then puts where v stood. */
+value *value_own(arena *a, value *v);
+/* Depth, size and null mark of v counted again from its parts, after a
+ * part of it changed in place (set again with the same pointer); depth is
+ * not lowered nor the mark cleared, as below. */
+void value_recount(value *v);
+/* Clears the owned mark on v and its parts, once v stands in a second
+ * place: neither may change in place from then on. */
+void value_disown(value *v);
 
 void value_list_push(arena *a, value *list, value *item);
 /* Replaces item i of list (i < len): the only way to write an item in
- * place, so that depth and size stay right. */
+ * place, so that depth and size stay right (but for value_recount). */
 void value_list_set(value *list, size_t i, value *item);
 /* Room for n items of a list or fields of an object in all: filling a
  * collection of known size then allocates once, where growing step by step

@@ -34,7 +34,7 @@ static void hash_matches_kustomize(void **state) {
   assert_string_equal(generate_content_hash(A, json("{\"kind\": \"Secret\", \"type\": \"kubernetes.io/basic-auth\", \"data\": {\"password\": \"czNjcmV0\"}}")), "tt5ck8b7hb");
 }
 
-static value *upper_name(arena *a, const value *old, void *ctx) {
+static value *upper_name(arena *a, value *old, void *ctx) {
   (*(int *)ctx)++;
   return old ? value_cstring(a, old->at, "X") : value_cstring(a, (pos){0}, "new");
 }
@@ -53,6 +53,19 @@ static void fieldspec_crosses_lists(void **state) {
   buf_free(&b);
 }
 
+/* The copy a first change makes is the build's own (value.h, owned): a
+ * second change along the same path is made in place, not copied again. */
+static void fieldspec_copies_once(void **state) {
+  value *v = json("{\"spec\": {\"containers\": [{\"name\": \"a\"}]}}");
+  int calls = 0;
+  value *out = fieldspec_apply(A, v, "spec.containers.name", false, upper_name, &calls);
+  assert_ptr_not_equal(out, v);
+  value *containers = value_get_path(out, "spec.containers");
+  assert_ptr_equal(fieldspec_apply(A, out, "spec.containers.name", false, upper_name, &calls), out);
+  assert_ptr_equal(value_get_path(out, "spec.containers"), containers);
+  assert_int_equal(calls, 2);
+}
+
 static void fieldspec_creates_only_when_asked(void **state) {
   value *v = json("{\"spec\": {}}");
   int calls = 0;
@@ -68,6 +81,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(hash_matches_kustomize, setup, teardown),
       cmocka_unit_test_setup_teardown(fieldspec_crosses_lists, setup, teardown),
+      cmocka_unit_test_setup_teardown(fieldspec_copies_once, setup, teardown),
       cmocka_unit_test_setup_teardown(fieldspec_creates_only_when_asked, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,18 @@
+/* sha256.h: SHA-256 (FIPS 180-4), for the content hashes of generated
+ * names and the language's sha256().
+ *
+ * The compiler's own rather than OpenSSL's: OpenSSL 3 sets up its
+ * providers on the first digest, which costs more than compiling an env
+ * of ten apps, and linking libcrypto costs its relocations at every start
+ * of `plumb`. */
+#ifndef PLUMB_SHA256_H
+#define PLUMB_SHA256_H
+
+#include <stddef.h>
+
+enum { SHA256_BYTES = 32 };
+
+/* The digest of data[0..len) into out. */
+void sha256(const void *data, size_t len, unsigned char out[SHA256_BYTES]);
+
+#endif
