@@ -1,10 +1,10 @@
-/* sha256.h: SHA-256 (FIPS 180-4), for the content hashes of generated
- * names and the language's sha256().
+/* sha256.h: SHA-256, for the content hashes of generated names and the
+ * language's sha256().
  *
- * The compiler's own rather than OpenSSL's: OpenSSL 3 sets up its
- * providers on the first digest, which costs more than compiling an env
- * of ten apps, and linking libcrypto costs its relocations at every start
- * of `plumb`. */
+ * Nettle's rather than OpenSSL's: OpenSSL 3 sets up its providers on the
+ * first digest, which costs more than compiling an env of ten apps, and
+ * linking libcrypto costs its relocations at every start of `plumb`.
+ * Nettle's digest needs no set-up. */
 #ifndef PLUMB_SHA256_H
 #define PLUMB_SHA256_H
 
