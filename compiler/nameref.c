@@ -38,8 +38,6 @@ static const ref refs[] = {
     {"Service", "Ingress", "spec.rules.http.paths.backend.service.name"},
     {"Service", "StatefulSet", "spec.serviceName"},
     {"Service", "APIService", "spec.service.name"},
-    {"Service", "MutatingWebhookConfiguration", "webhooks.clientConfig.service.name"},
-    {"Service", "ValidatingWebhookConfiguration", "webhooks.clientConfig.service.name"},
     {"IngressClass", "Ingress", "spec.ingressClassName"},
     {"PersistentVolume", "PersistentVolumeClaim", "spec.volumeName"},
     {"StorageClass", "PersistentVolume", "spec.storageClassName"},
@@ -48,15 +46,21 @@ static const ref refs[] = {
 };
 enum { NREFS = sizeof refs / sizeof *refs };
 
-/* Fields that hold {kind, name} objects, or lists of them: the object's own
- * kind says what it names. Subjects also carry the ServiceAccount's
- * namespace, which follows it too. */
+/* Fields that hold objects naming a resource, or lists of them: {kind,
+ * name}, whose kind says what they name, or {name, namespace} of the one
+ * kind given. Those with own_ns (a subject, a webhook's service) carry the
+ * namespace of what they name, which follows its move too. */
 static const struct {
-  const char *referrer, *path;
+  const char *referrer, *path, *kind;
+  bool own_ns;
 } typed[] = {
-    {"ClusterRoleBinding", "roleRef"}, {"ClusterRoleBinding", "subjects"},
-    {"HorizontalPodAutoscaler", "spec.scaleTargetRef"},
-    {"RoleBinding", "roleRef"}, {"RoleBinding", "subjects"},
+    {"ClusterRoleBinding", "roleRef", NULL, false},
+    {"ClusterRoleBinding", "subjects", NULL, true},
+    {"HorizontalPodAutoscaler", "spec.scaleTargetRef", NULL, false},
+    {"MutatingWebhookConfiguration", "webhooks.clientConfig.service", "Service", true},
+    {"RoleBinding", "roleRef", NULL, false},
+    {"RoleBinding", "subjects", NULL, true},
+    {"ValidatingWebhookConfiguration", "webhooks.clientConfig.service", "Service", true},
 };
 
 /* A resource the env renamed or moved: who it was, and its name and
@@ -128,8 +132,8 @@ static value *follow(const table *t, const value *old, const value *now, moved *
 
 typedef struct {
   const table *t;
-  const char *kind, *ns; /* what the field names; ns NULL: any */
-  bool subjects;
+  const char *kind, *ns; /* what the field names (NULL: it says); ns NULL: any */
+  bool own_ns;            /* the field names the namespace too */
   bool changed; /* a plain reference was rewritten */
 } lookup;
 
@@ -149,19 +153,21 @@ static value *with(arena *a, value *obj, const char *key, value *v) {
   return out;
 }
 
-/* A subject names a ServiceAccount in its own namespace field, or in any
- * namespace when it has none. */
+/* One that names the namespace too finds the resource there, or in any
+ * namespace when it names none. Of subjects, only a ServiceAccount is a
+ * resource (a User or Group is not). */
 static value *typed_one(arena *a, value *obj, const lookup *l) {
-  const value *kind = value_object_get(obj, "kind"), *name = value_object_get(obj, "name");
+  const value *kv = value_object_get(obj, "kind"), *name = value_object_get(obj, "name");
   const value *ns = value_object_get(obj, "namespace");
-  if (!kind || kind->kind != V_STRING || !name || name->kind != V_STRING) return NULL;
-  if (l->subjects && strcmp(kind->u.str.s, "ServiceAccount") != 0) return NULL;
-  const char *in = !l->subjects ? l->ns : ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
-  moved *m = find(l->t, kind->u.str.s, name->u.str.s, in);
+  const char *kind = l->kind ? l->kind : kv && kv->kind == V_STRING ? kv->u.str.s : NULL;
+  if (!kind || !name || name->kind != V_STRING) return NULL;
+  if (l->own_ns && !l->kind && strcmp(kind, "ServiceAccount") != 0) return NULL;
+  const char *in = !l->own_ns ? l->ns : ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
+  moved *m = find(l->t, kind, name->u.str.s, in);
   if (!m) return NULL;
   value *out = NULL;
   if (!value_equal(m->name, name)) out = with(a, obj, "name", follow(l->t, name, m->name, m));
-  if (l->subjects && m->ns && !(ns && value_equal(ns, m->ns))) out = with(a, out ? out : obj, "namespace", follow(l->t, ns, m->ns, m));
+  if (l->own_ns && m->ns && !(ns && value_equal(ns, m->ns))) out = with(a, out ? out : obj, "namespace", follow(l->t, ns, m->ns, m));
   return out;
 }
 
@@ -206,13 +212,14 @@ static value *follow_refs(const table *t, value *r, const resource_id *id) {
   }
   for (size_t i = 0; i < sizeof typed / sizeof *typed; i++) {
     if (strcmp(typed[i].referrer, id->kind) != 0) continue;
-    l.subjects = strcmp(typed[i].path, "subjects") == 0;
+    l.kind = typed[i].kind;
+    l.own_ns = typed[i].own_ns;
     r = fieldspec_apply(t->a, r, typed[i].path, false, typed_ref, &l);
   }
   return r;
 }
 
-/* Whether a resource of this kind holds {kind, name} references. */
+/* Whether a resource of this kind holds references of typed[]. */
 static bool has_typed_refs(const char *kind) {
   for (size_t i = 0; i < sizeof typed / sizeof *typed; i++)
     if (strcmp(typed[i].referrer, kind) == 0) return true;
@@ -233,7 +240,7 @@ void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id
     any_renamed |= renamed;
   }
   for (size_t i = 0; !any_renamed && !any_typed && i < n; i++) any_typed = before[i].kind && has_typed_refs(before[i].kind);
-  /* Only a rename changes a plain reference, and only the {kind, name}
+  /* Only a rename changes a plain reference, and only the typed
    * ones follow a move to another namespace: an env that just sets a
    * namespace on workloads and services has nothing to rewrite. */
   if (!t.n || (!any_renamed && !any_typed)) return;

@@ -188,8 +188,9 @@ static value *default_subjects(arena *a, value *subjects, void *ctx) {
 static void set_namespace(env_tx *t) {
   tagged ns = laid_setting(t, "namespace");
   if (!ns.v) return;
-  overlay o;
+  overlay o, os;
   value *in_metadata = nested(&o, "metadata", "namespace", ns.v);
+  tagged in_service = {one_field(&os.outer, &os.fo, "namespace", ns.v), ns.via};
   for (size_t i = 0; i < t->n; i++) {
     const char *kind = t->before[i].kind;
     const kind_info *k = kinds_find(kind);
@@ -197,6 +198,11 @@ static void set_namespace(env_tx *t) {
     if (!(k && k->cluster_scoped)) r = merge_into(t->a, r, in_metadata, ns.via);
     if (is(kind, "RoleBinding") || is(kind, "ClusterRoleBinding"))
       r = fieldspec_apply(t->a, r, "subjects", false, default_subjects, &ns);
+    /* As Kustomize does, the Services these call are taken to have moved
+     * with everything else, whether or not the env has them. */
+    if (is(kind, "CustomResourceDefinition"))
+      r = fieldspec_apply(t->a, r, "spec.conversion.webhook.clientConfig.service", false, laid, &in_service);
+    if (is(kind, "APIService")) r = fieldspec_apply(t->a, r, "spec.service", false, laid, &in_service);
     t->res[i].obj = r;
   }
 }
