@@ -12,6 +12,7 @@
  * build's arena, at the end of this file. */
 #include "schema.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/compile.h"
 #include "suggest.h"
 
 extern const struct {
@@ -100,6 +102,7 @@ typedef struct {
 
 struct schema_build {
   arena *a;
+  const schema_set *set; /* the embedded version checked against */
   skind *kinds; /* those the build's CRDs define */
   size_t n, cap;
   /* A template's literal text is one value, shared by all the resources
@@ -256,25 +259,107 @@ static void parse_set(schema_set *set, arena *a, const char *file, const char *t
   }
 }
 
-static schema_set loaded;
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+/* ---- the versions --------------------------------------------------------- */
 
-/* The newest version embedded: the last file, as they sort by name. */
-static void load(void) {
-  size_t n = 0;
-  while (schema_files[n + 1].name) n++;
-  loaded.mem = arena_new();
-  parse_set(&loaded, loaded.mem, schema_files[n].name, schema_files[n].text);
-  char *meta = arena_strdup(loaded.mem, "@meta.v1.ObjectMeta");
-  loaded.object_meta = parse_type(&loaded, loaded.mem, schema_files[n].name, meta);
+/* One file a version, named k8s-vMAJOR.MINOR, sorted by name; each set is
+ * read the first time a build asks for its version. */
+enum { MAX_VERSIONS = 16 };
+static schema_set sets[MAX_VERSIONS];
+static const char *versions[MAX_VERSIONS];
+static size_t nversions;
+static pthread_once_t versions_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The version each file says it holds, from its second line: the list is
+ * asked for by every command that names a version, which must not cost
+ * reading every set. The files sort by name, so a v1.100 would go before
+ * v1.99: they are checked to be oldest first. */
+static void list_versions(void) {
+  static const char head[] = "plumb-schemas 1\nkubernetes ";
+  for (; schema_files[nversions].name; nversions++) {
+    const char *name = schema_files[nversions].name, *text = schema_files[nversions].text;
+    if (nversions == MAX_VERSIONS) bad_data(name, "", "more files than MAX_VERSIONS");
+    if (strncmp(text, head, sizeof head - 1) != 0) bad_data(name, text, "no version line");
+    const char *v = text + sizeof head - 1;
+    versions[nversions] = heap_strndup(v, strcspn(v, "\n"));
+    if (nversions && strverscmp(versions[nversions - 1], versions[nversions]) >= 0)
+      bad_data(name, versions[nversions], "files out of version order");
+  }
 }
 
-static const schema_set *schemas(void) {
-  pthread_once(&load_once, load);
-  return &loaded;
+const char *const *compile_kube_versions(size_t *n) {
+  pthread_once(&versions_once, list_versions);
+  *n = nversions;
+  return versions;
 }
 
-const char *schema_version(void) { return schemas()->version; }
+/* text as MAJOR and MINOR: "1.35", "v1.35" or "v1.35.2", and with
+ * suffix, what a cluster's /version may add: "v1.35.2-gke.1200",
+ * "v1.36.3+k3s1". False when it is none of those. */
+static bool parse_version(const char *text, bool suffix, long *major, long *minor) {
+  const char *p = text + (*text == 'v');
+  char *end;
+  if (!isdigit((unsigned char)*p)) return false;
+  *major = strtol(p, &end, 10);
+  if (*end != '.' || !isdigit((unsigned char)end[1])) return false;
+  *minor = strtol(end + 1, &end, 10);
+  if (*end == '.' && isdigit((unsigned char)end[1])) strtol(end + 1, &end, 10);
+  return *end == '\0' || (suffix && (*end == '-' || *end == '+'));
+}
+
+/* The index of the embedded version of MAJOR.MINOR, or the nearest one
+ * (*exact false); -1 when text is no version. */
+static int version_index(const char *text, bool suffix, bool *exact) {
+  size_t n;
+  const char *const *all = compile_kube_versions(&n);
+  long major, minor, m, k;
+  if (!parse_version(text, suffix, &major, &minor)) return -1;
+  size_t i = 0;
+  /* Each embedded version is older than text up to i. */
+  while (i < n && parse_version(all[i], false, &m, &k) && (m < major || (m == major && k < minor))) i++;
+  *exact = i < n && m == major && k == minor;
+  return (int)(i < n ? i : n - 1);
+}
+
+const char *compile_kube_version(const char *text, bool *malformed) {
+  bool exact = false;
+  int i = version_index(text, false, &exact);
+  *malformed = i < 0;
+  return exact ? versions[i] : NULL;
+}
+
+const char *compile_kube_version_nearest(const char *text, bool *exact) {
+  int i = version_index(text, true, exact);
+  return i < 0 ? NULL : versions[i];
+}
+
+const char *compile_kube_versions_text(arena *a) {
+  size_t n;
+  const char *const *all = compile_kube_versions(&n);
+  buf b = {0};
+  for (size_t i = 0; i < n; i++) {
+    long major, minor;
+    parse_version(all[i], false, &major, &minor);
+    buf_printf(&b, "%s%ld.%ld", i == 0 ? "" : i + 1 == n ? " or " : ", ", major, minor);
+  }
+  char *text = arena_strdup(a, b.data);
+  buf_free(&b);
+  return text;
+}
+
+/* The tables of embedded version i, read on first use. */
+static const schema_set *set_of(size_t i) {
+  pthread_mutex_lock(&load_lock);
+  schema_set *set = &sets[i];
+  if (!set->mem) {
+    set->mem = arena_new();
+    parse_set(set, set->mem, schema_files[i].name, schema_files[i].text);
+    char *meta = arena_strdup(set->mem, "@meta.v1.ObjectMeta");
+    set->object_meta = parse_type(set, set->mem, schema_files[i].name, meta);
+  }
+  pthread_mutex_unlock(&load_lock);
+  return set;
+}
 
 static int cmp_kind(const void *key, const void *elem) {
   const skind *x = key, *y = elem;
@@ -468,17 +553,17 @@ static void unknown_field(walk *w, const field *f, const sdef *d) {
 /* The type of apiVersion, kind and metadata in an embedded resource (and
  * at the top of a custom resource), whatever its schema says of them, as
  * the API server has it; NULL for other keys. */
-static const stype *resource_field(const char *key) {
+static const stype *resource_field(const walk *w, const char *key) {
   static const stype string = {.kind = ST_STRING};
   if (strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0) return &string;
-  return strcmp(key, "metadata") == 0 ? schemas()->object_meta : NULL;
+  return strcmp(key, "metadata") == 0 ? w->b->set->object_meta : NULL;
 }
 
 static void check_object(walk *w, const value *v, const sdef *d) {
   if (v->kind != V_OBJECT) return wrong_type(w, v, "an object");
   for (size_t i = 0; i < v->u.obj.len; i++) {
     const field *f = &v->u.obj.fields[i];
-    const stype *rt = d->embedded ? resource_field(f->key) : NULL;
+    const stype *rt = d->embedded ? resource_field(w, f->key) : NULL;
     const sfield *sf = rt ? NULL : find_field(d, f->key);
     if (rt || sf) check_at(w, f->key, 0, f->val, rt ? rt : sf->type);
     else if (!d->preserve) unknown_field(w, f, d);
@@ -670,7 +755,7 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   bool ok = true;
   const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
   if (!api || !kind || !wanted(d, res, &ok)) return ok;
-  const skind *k = find_kind(schemas(), api, kind);
+  const skind *k = find_kind(b->set, api, kind);
   if (!k) k = find_crd_kind(b, api, kind);
   if (!k) return true;
   /* Not zeroed whole: the path is written before it is read. */
@@ -814,11 +899,17 @@ static const stype *crd_root(arena *a, const value *s) {
   return root;
 }
 
-schema_build *schema_build_new(arena *a) {
+schema_build *schema_build_new(arena *a, const char *version) {
+  size_t n, i = 0;
+  const char *const *all = compile_kube_versions(&n);
+  while (version && i + 1 < n && strcmp(all[i], version) != 0) i++;
   schema_build *b = arena_alloc(a, sizeof *b);
   b->a = a;
+  b->set = set_of(version ? i : n - 1);
   return b;
 }
+
+const char *schema_version(const schema_build *b) { return b->set->version; }
 
 void schema_add_crd(schema_build *c, const value *res) {
   /* The kind first: this is asked of every resource. */

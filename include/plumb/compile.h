@@ -19,7 +19,28 @@ typedef struct {
    * outside the repository reaches a build */
   const char *const *args;
   size_t nargs;
+  /* The Kubernetes version whose schemas resources are checked against
+   * (docs/language.md 11), each as compile_kube_version gives it:
+   * kube_version (--kube-version) wins over the env's kube_version
+   * setting, which wins over kube_version_default (the runtime's: the
+   * destination cluster's); none of them: the newest embedded. */
+  const char *kube_version, *kube_version_default;
 } compile_opts;
+
+/* The Kubernetes versions whose schemas are compiled in, oldest first
+ * ("v1.34.4", ...), n of them; static. */
+const char *const *compile_kube_versions(size_t *n);
+/* The embedded version that text ("1.35", "v1.35", "v1.35.2": any patch
+ * release of a minor line) names, as listed; NULL when none is embedded
+ * for its minor line, *malformed when text is no such version. */
+const char *compile_kube_version(const char *text, bool *malformed);
+/* The embedded version of text's minor line (*exact), else the oldest
+ * embedded one newer than it, else the newest: what a cluster of version
+ * text ("v1.30.2", its /version) is checked against. NULL when text is no
+ * version. */
+const char *compile_kube_version_nearest(const char *text, bool *exact);
+/* The embedded minor lines, for a message: "1.34, 1.35 or 1.36", in a. */
+const char *compile_kube_versions_text(arena *a);
 
 typedef struct {
   value *obj;      /* the resource, in install order within the result */

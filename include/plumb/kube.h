@@ -130,6 +130,10 @@ void kube_client_set_namespace(kube_client *c, const char *ns);
 int kube_request(kube_client *c, const char *method, const char *path, const char *content_type,
                  const char *body, size_t len, json_t **out);
 
+/* The server's Kubernetes version, /version's gitVersion ("v1.36.3"), as
+ * *version (caller frees). */
+int kube_server_version(kube_client *c, char **version);
+
 /* Many requests at once: HTTP/2 streams over one connection, at most
  * opts.parallel in flight, started in index order, each retried as
  * kube_request would (a request waiting out its backoff keeps its place).

@@ -122,6 +122,21 @@ current-context: x
 YAML
 expect "exec credential plugin" 0 "" $PLUMB diff --kubeconfig "$work/exec.kubeconfig" examples/nginx/envs/dev
 
+# ---- the Kubernetes version ----------------------------------------------------------
+# The cluster serves v1.36.3, whose schemas check a build unless the flag
+# chooses. PodSpec.workloadRef was an alpha field of 1.35 only (1.36 has
+# schedulingGroup in its place): checked as 1.35, the build passes, and
+# the server refuses it.
+kv=$(env_dir kube-version 'env kv {
+  namespace: "default"
+  Pod "p" { spec: { containers: [{ name: "c", image: "nginx" }], workloadRef: { name: "w" } } }
+}')
+expect "diff checks against the cluster's version" 2 'main.plumb:3:79: error: unknown field "workloadRef" in Pod.spec' \
+  $PLUMB diff "$kv"
+absent "which is embedded: nothing said of it" "the cluster serves" $PLUMB diff "$kv"
+expect "--kube-version 1.35 lets it through to the server, which refuses it" 2 \
+  "spec.workloadRef: field not declared in schema" $PLUMB diff "$kv" --kube-version 1.35
+
 # ---- the API server goes away in the middle ----------------------------------------
 # Enough objects that the apply is still busy when the namespace, applied
 # first, is reported: that is when the server goes.

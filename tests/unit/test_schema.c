@@ -271,7 +271,100 @@ static void shared_literal_parts_are_checked_once(void **state) {
   compile_free(r);
 }
 
-static void the_version_is_recorded(void **state) { assert_string_equal(schema_version(), "v1.36.3"); }
+/* The newest embedded version, unless a build names another. */
+static void the_version_is_recorded(void **state) {
+  arena *a = arena_new();
+  assert_string_equal(schema_version(schema_build_new(a, NULL)), "v1.36.3");
+  assert_string_equal(schema_version(schema_build_new(a, "v1.34.4")), "v1.34.4");
+  arena_free(a);
+}
+
+/* The three newest minor lines, the skew Kubernetes supports. */
+static void three_versions_are_embedded(void **state) {
+  size_t n;
+  const char *const *all = compile_kube_versions(&n);
+  assert_int_equal(n, 3);
+  assert_string_equal(all[0], "v1.34.4");
+  assert_string_equal(all[1], "v1.35.4");
+  assert_string_equal(all[2], "v1.36.3");
+  arena *a = arena_new();
+  assert_string_equal(compile_kube_versions_text(a), "1.34, 1.35 or 1.36");
+  arena_free(a);
+}
+
+/* As `helm template --kube-version` takes it: any patch of a minor line
+ * names the line. */
+static void a_version_is_named_by_its_minor_line(void **state) {
+  static const struct {
+    const char *text, *want;
+    bool malformed;
+  } cases[] = {
+      {"1.35", "v1.35.4", false},
+      {"v1.35", "v1.35.4", false},
+      {"v1.35.2", "v1.35.4", false},
+      {"1.34.0", "v1.34.4", false},
+      {"1.33", NULL, false},
+      {"v1.37.1", NULL, false},
+      {"latest", NULL, true},
+      {"1", NULL, true},
+      {"v1.35.", NULL, true},
+      {"1.35.x", NULL, true},
+      {"", NULL, true},
+      {"vv1.35", NULL, true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    bool malformed = !cases[i].malformed;
+    const char *got = compile_kube_version(cases[i].text, &malformed);
+    if (cases[i].want) assert_string_equal(got, cases[i].want);
+    else assert_null(got);
+    assert_int_equal(malformed, cases[i].malformed);
+  }
+}
+
+/* A cluster of a version not embedded is checked against the nearest. */
+static void a_cluster_gets_the_nearest_version(void **state) {
+  bool exact = false;
+  /* What providers add after the patch names the same line. */
+  assert_string_equal(compile_kube_version_nearest("v1.35.1", &exact), "v1.35.4");
+  assert_true(exact);
+  assert_string_equal(compile_kube_version_nearest("v1.36.3+k3s1", &exact), "v1.36.3");
+  assert_true(exact);
+  assert_string_equal(compile_kube_version_nearest("v1.35.0-gke.1200", &exact), "v1.35.4");
+  assert_true(exact);
+  /* Older than every embedded one: the oldest; newer: the newest. */
+  assert_string_equal(compile_kube_version_nearest("v1.30.14", &exact), "v1.34.4");
+  assert_false(exact);
+  assert_string_equal(compile_kube_version_nearest("v1.37.0", &exact), "v1.36.3");
+  assert_false(exact);
+  assert_string_equal(compile_kube_version_nearest("v2.0.0", &exact), "v1.36.3");
+  assert_null(compile_kube_version_nearest("v1.35.x", &exact));
+  assert_null(compile_kube_version_nearest("unknown", &exact));
+}
+
+/* Fields that one version has and another has not, found by diffing the
+ * embedded files: PodSpec.schedulingGroup is new in 1.36 (1.35 had the
+ * alpha workloadRef in its place), a Toleration's operators Gt and Lt
+ * came in 1.35. */
+static void each_version_checks_its_own_fields(void **state) {
+#define WITH(v, pod) "kube_version: \"" v "\"\n  " pod
+#define GROUP "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\" }], schedulingGroup: {} } }"
+#define REF "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\" }], workloadRef: {} } }"
+#define GT "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\" }], tolerations: [{ operator: \"Gt\" }] } }"
+  static const row rows[] = {
+      {GROUP, NULL},
+      {WITH("1.36", GROUP), NULL},
+      {WITH("1.35", GROUP), "unknown field \"schedulingGroup\" in Pod.spec"},
+      {WITH("1.35", REF), NULL},
+      {REF, "unknown field \"workloadRef\" in Pod.spec"},
+      {WITH("1.35", GT), NULL},
+      {WITH("1.34", GT), "Pod.spec.tolerations[0].operator: \"Gt\" is not one of \"Equal\", \"Exists\""},
+  };
+  CHECK(rows);
+#undef WITH
+#undef GROUP
+#undef REF
+#undef GT
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -289,6 +382,10 @@ int main(void) {
       cmocka_unit_test(errors_point_at_the_value),
       cmocka_unit_test(shared_literal_parts_are_checked_once),
       cmocka_unit_test(the_version_is_recorded),
+      cmocka_unit_test(three_versions_are_embedded),
+      cmocka_unit_test(a_version_is_named_by_its_minor_line),
+      cmocka_unit_test(a_cluster_gets_the_nearest_version),
+      cmocka_unit_test(each_version_checks_its_own_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
