@@ -55,7 +55,7 @@ static bool record(env_state *e, arena *a, value *obj, const char *app) {
     e->res = arena_grow(a, e->res, e->nres * sizeof *e->res, cap * sizeof *e->res);
     e->rescap = cap;
   }
-  e->res[e->nres++] = (compile_resource){obj, app};
+  e->res[e->nres++] = (compile_resource){.obj = obj, .app = app};
   return true;
 }
 
@@ -425,6 +425,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
   for (size_t i = 0; i < e.nres; i++) {
     /* The schema walk assumes what validate_resource checks (no function, no delete). */
     if (validate_resource(&r->diags, e.res[i].obj)) schema_check(&r->diags, sb, e.res[i].obj);
+    e.res[i].unchecked = schema_unchecked(e.res[i].obj);
     e.res[i].obj = schema_strip(a, e.res[i].obj);
   }
   sort_and_dedupe(&r->diags, e.res, e.nres);

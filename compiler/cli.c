@@ -20,6 +20,9 @@
 #define CLUSTER_FLAGS                                                                    \
   "  --kubeconfig F     the kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"      \
   "  --context C        its context to use (default: its current context)\n"
+#define VALIDATE_FLAG                                                                    \
+  "  --validate MODE    strict (the default): custom resources whose CRD the\n"       \
+  "                     cluster has are checked against its schemas; or ignore\n"
 #define API_FLAGS                                                                        \
   "  -o json            print the API's answer instead of a table\n"                    \
   "  --server URL       the plumb run to ask (default http://127.0.0.1:8080)\n"         \
@@ -42,18 +45,22 @@ static const cli_command commands[] = {
      "  KIND/NAME          the resource (the kind in any case: deployment/web)\n"
      "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS,
      2, 3},
-    {"diff", "PATH [--kubeconfig F] [--context C] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR] [--kube-version V]",
+    {"diff",
+     "PATH [--kubeconfig F] [--context C] [--validate MODE] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] "
+     "[--kube-version V]",
      "show what apply would change in the cluster",
-     "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS COMPILE_FLAGS, 1, 1},
+     "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS VALIDATE_FLAG COMPILE_FLAGS,
+     1, 1},
     {"apply",
      "PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-     "[--prune] [--wait] [--wait-timeout DURATION]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V]",
+     "[--prune] [--wait] [--wait-timeout DURATION] [--validate MODE]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V]",
      "server-side apply the environment to a cluster",
      "  --dry-run          the server checks everything and changes nothing\n"
      "  --force-conflicts  take over fields another field manager owns\n"
      "  --prune            delete what plumb applied for this env and it no longer has\n"
      "  --wait             after each wave, wait until its objects are healthy\n"
-     "  --wait-timeout D   how long each wave may take (90s, 5m; implies --wait)\n" CLUSTER_FLAGS COMPILE_FLAGS,
+     "  --wait-timeout D   how long each wave may take (90s, 5m; implies --wait)\n" CLUSTER_FLAGS VALIDATE_FLAG
+         COMPILE_FLAGS,
      1, 1},
     {"run",
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
@@ -193,6 +200,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits
          : strcmp(a, "--server") == 0                       ? &c->server
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
+         : strcmp(a, "--validate") == 0                     ? &c->validate
                                                             : NULL;
 }
 
@@ -263,6 +271,10 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   c->copts.args = (const char *const *)argv + c->nargs;
   if (c->output && strcmp(c->output, "yaml") && strcmp(c->output, "json")) {
     fprintf(stderr, "plumb: -o takes yaml or json, not %s\n", c->output);
+    return 2;
+  }
+  if (c->validate && strcmp(c->validate, "strict") && strcmp(c->validate, "ignore")) {
+    fprintf(stderr, "plumb: --validate takes strict or ignore, not %s\n", c->validate);
     return 2;
   }
   int bad = cli_want_count(cmd, c->nargs, c->args);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "plumb/compile.h"
+#include "plumb/yaml.h"
 #include "suggest.h"
 
 extern const struct {
@@ -767,6 +768,11 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   return ok;
 }
 
+bool schema_unchecked(const value *res) {
+  const value *m = marker(res);
+  return m && m->kind == V_STRING && strcmp(m->u.str.s, "false") == 0;
+}
+
 value *schema_strip(arena *a, value *res) {
   if (!marker(res)) return res;
   value *meta = value_clone(a, value_object_get(res, "metadata"));
@@ -911,6 +917,16 @@ schema_build *schema_build_new(arena *a, const char *version) {
 
 const char *schema_version(const schema_build *b) { return b->set->version; }
 
+/* A kind beside the embedded ones: a CRD's, or one a cluster serves. */
+static void add_kind(schema_build *c, skind k) {
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 8;
+    c->kinds = arena_grow(c->a, c->kinds, c->n * sizeof *c->kinds, cap * sizeof *c->kinds);
+    c->cap = cap;
+  }
+  c->kinds[c->n++] = k;
+}
+
 void schema_add_crd(schema_build *c, const value *res) {
   /* The kind first: this is asked of every resource. */
   if (!equals(value_get_string(res, "kind"), "CustomResourceDefinition") ||
@@ -922,12 +938,158 @@ void schema_add_crd(schema_build *c, const value *res) {
   for (size_t i = 0; i < versions->u.list.len; i++) {
     const value *v = versions->u.list.items[i], *schema = value_get_path(v, "schema.openAPIV3Schema");
     const char *name = value_get_string(v, "name");
-    if (!name || !schema) continue;
-    if (c->n == c->cap) {
-      size_t cap = c->cap ? 2 * c->cap : 8;
-      c->kinds = arena_grow(c->a, c->kinds, c->n * sizeof *c->kinds, cap * sizeof *c->kinds);
-      c->cap = cap;
-    }
-    c->kinds[c->n++] = (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c->a, schema)};
+    if (name && schema) add_kind(c, (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c->a, schema)});
   }
+}
+
+/* ---- the schemas a cluster serves ------------------------------------------ */
+
+/* Its OpenAPI v3 documents name their schemas by reference ($ref to
+ * #/components/schemas/NAME, alone or as the one item of an allOf): each
+ * is read once into a value with its references replaced by what they
+ * name, so that crd_type reads it as it reads the inline schema of a CRD.
+ * A schema that refers back to one being replaced (JSONSchemaProps holds
+ * itself) is cut there: what is below takes any value. */
+typedef struct {
+  arena *a;
+  const value *schemas; /* components.schemas */
+  value *done;          /* name -> its schema with references replaced */
+  value *busy;          /* the names being replaced */
+} inliner;
+
+static value *inline_refs(inliner *in, value *s, int depth);
+
+static value *resolve_ref(inliner *in, const value *ref, int depth) {
+  static const char prefix[] = "#/components/schemas/";
+  const char *name = ref->kind == V_STRING ? ref->u.str.s : "";
+  value *s =
+      strncmp(name, prefix, sizeof prefix - 1) == 0 ? value_object_get(in->schemas, name + sizeof prefix - 1) : NULL;
+  value *done = s ? value_object_get(in->done, name) : NULL;
+  if (!s || done || value_object_get(in->busy, name)) return done ? done : value_object(in->a, ref->at);
+  value_object_set(in->a, in->busy, name, s);
+  done = inline_refs(in, s, depth + 1);
+  value_object_remove(in->busy, name);
+  value_object_set(in->a, in->done, name, done);
+  return done;
+}
+
+/* s with its references replaced; s itself when it has none. Its own
+ * keys beside a reference (a description, a default) are kept. */
+static value *inline_refs(inliner *in, value *s, int depth) {
+  if (depth > VALUE_MAX_DEPTH || (s->kind != V_OBJECT && s->kind != V_LIST)) return s;
+  value *out = NULL;
+  if (s->kind == V_LIST)
+    for (size_t i = 0; i < s->u.list.len; i++) {
+      value *item = s->u.list.items[i], *now = inline_refs(in, item, depth + 1);
+      if (now == item) continue;
+      if (!out) out = value_clone(in->a, s);
+      value_list_set(out, i, now);
+    }
+  const value *all = s->kind == V_OBJECT ? value_object_get(s, "allOf") : NULL;
+  const value *ref = s->kind == V_OBJECT ? value_object_get(s, "$ref") : NULL;
+  if (!ref && all && all->kind == V_LIST && all->u.list.len == 1) ref = value_object_get(all->u.list.items[0], "$ref");
+  if (ref) {
+    value *target = resolve_ref(in, ref, depth);
+    out = value_clone(in->a, target);
+    for (size_t i = 0; i < s->u.obj.len; i++) {
+      const field *f = &s->u.obj.fields[i];
+      if (strcmp(f->key, "$ref") && strcmp(f->key, "allOf") && !value_object_get(out, f->key))
+        value_object_set(in->a, out, f->key, f->val);
+    }
+    return out;
+  }
+  for (size_t i = 0; s->kind == V_OBJECT && i < s->u.obj.len; i++) {
+    const field *f = &s->u.obj.fields[i];
+    value *now = inline_refs(in, f->val, depth + 1);
+    if (now == f->val) continue;
+    if (!out) out = value_clone(in->a, s);
+    value_object_set(in->a, out, f->key, now);
+  }
+  return out ? out : s;
+}
+
+/* Whether gvks (x-kubernetes-group-version-kind) names api and kind. */
+static bool names_kind(const value *gvks, const char *api, const char *kind) {
+  for (size_t i = 0; gvks && gvks->kind == V_LIST && i < gvks->u.list.len; i++) {
+    const value *g = gvks->u.list.items[i];
+    const char *group = value_get_string(g, "group"), *version = value_get_string(g, "version");
+    if (!group || !version || !equals(value_get_string(g, "kind"), kind)) continue;
+    size_t n = strlen(group);
+    bool same = n ? strncmp(api, group, n) == 0 && api[n] == '/' && strcmp(api + n + 1, version) == 0
+                  : strcmp(api, version) == 0;
+    if (same) return true;
+  }
+  return false;
+}
+
+/* Whether any embedded version has the kind: a built-in kind was checked
+ * by the build (or its version predates it). */
+static bool embedded_kind(const char *api, const char *kind) {
+  size_t n;
+  compile_kube_versions(&n);
+  for (size_t i = 0; i < n; i++)
+    if (find_kind(set_of(i), api, kind)) return true;
+  return false;
+}
+
+/* The group-version documents read so far: api -> its components.schemas
+ * (null when the cluster serves none), and their inliners. */
+typedef struct {
+  arena *a;
+  diag_list *d;
+  const compile_served *s;
+  value *docs;
+  bool ok;
+} served_docs;
+
+static const value *served_schemas(served_docs *sd, const char *api) {
+  value *got = value_object_get(sd->docs, api);
+  if (got) return got->kind == V_OBJECT ? got : NULL;
+  const char *text = NULL, *err = NULL;
+  size_t len = 0;
+  int rc = sd->s->read(sd->s->ctx, api, sd->a, &text, &len, &err);
+  value *docs = NULL, *schemas = NULL;
+  if (rc == 0 && len > COMPILE_MAX_FILE) err = compile_file_too_big(sd->a, api, len), rc = -2;
+  if (rc == 0) {
+    diag_list quiet;
+    diag_init(&quiet, sd->a);
+    if (yaml_read_json(sd->a, &quiet, api, text, len, &docs) < 0 || !docs || docs->u.list.len != 1)
+      err = "it is not JSON", rc = -2;
+    else if (!(schemas = value_get_path(docs->u.list.items[0], "components.schemas")) || schemas->kind != V_OBJECT)
+      err = "it has no components.schemas", rc = -2;
+  }
+  if (rc == -2) {
+    diag_error(sd->d, (pos){0}, "cannot read the cluster's schemas of %s: %s", api, err);
+    sd->ok = false;
+  }
+  value_object_set(sd->a, sd->docs, api, rc == 0 ? schemas : value_null(sd->a, (pos){0}));
+  return rc == 0 ? schemas : NULL;
+}
+
+/* The type of api's kind in the cluster's document, or NULL. */
+static const stype *served_type(served_docs *sd, const char *api, const char *kind) {
+  const value *schemas = served_schemas(sd, api);
+  for (size_t i = 0; schemas && i < schemas->u.obj.len; i++) {
+    value *s = schemas->u.obj.fields[i].val;
+    if (!names_kind(value_object_get(s, "x-kubernetes-group-version-kind"), api, kind)) continue;
+    inliner in = {sd->a, schemas, value_object(sd->a, (pos){0}), value_object(sd->a, (pos){0})};
+    return crd_root(sd->a, inline_refs(&in, s, 0));
+  }
+  return NULL;
+}
+
+bool compile_check_served(const compile_result *r, diag_list *d, const compile_served *s) {
+  served_docs sd = {d->arena, d, s, value_object(d->arena, (pos){0}), true};
+  schema_build *b = schema_build_new(d->arena, NULL);
+  for (size_t i = 0; i < r->nres; i++) schema_add_crd(b, r->res[i].obj);
+  for (size_t i = 0; i < r->nres; i++) {
+    const value *res = r->res[i].obj;
+    const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
+    if (r->res[i].unchecked || !api || !kind || embedded_kind(api, kind) || find_crd_kind(b, api, kind)) continue;
+    const stype *t = served_type(&sd, api, kind);
+    if (!t) continue;
+    add_kind(b, (skind){api, kind, t});
+    sd.ok = schema_check(d, b, res) && sd.ok;
+  }
+  return sd.ok;
 }

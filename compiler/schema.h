@@ -38,6 +38,9 @@ void schema_add_crd(schema_build *b, const value *res);
  * new problem. */
 bool schema_check(diag_list *d, schema_build *b, const value *res);
 
+/* Whether res's SCHEMA_ANNOTATION is "false". */
+bool schema_unchecked(const value *res);
+
 /* res without SCHEMA_ANNOTATION, which is for the compiler alone: res
  * itself when it has none, else a copy (res is not changed). */
 value *schema_strip(arena *a, value *res);

@@ -76,7 +76,11 @@ static int cmd_cluster(cli *c, bool apply) {
   if (connected && !c->copts.kube_version) c->copts.kube_version_default = cluster_version(k);
   compile_result *r = cli_compile(c);
   int rc = 2;
-  if (r->diags.errors) {
+  diag_list served;
+  diag_init(&served, r->arena);
+  bool strict = !c->validate || strcmp(c->validate, "strict") == 0;
+  if (!r->diags.errors && connected && strict && !apply_check_served(k, r, &served)) diag_print(&served, stderr);
+  if (r->diags.errors || served.first) {
     if (apply && c->prune) fputs("plumb: not pruning: the compile failed\n", stderr);
     rc = apply ? 1 : 2;
   } else if (connected) {

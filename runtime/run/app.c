@@ -59,9 +59,21 @@ static char *refusal(runner *r, const app_def *app, const compile_result *res, r
   return sync_check_project(dest->c, app, app_set_project(&r->defs, app->project), res);
 }
 
+/* What the schemas dest serves refuse of res (its custom resources whose
+ * CRD is installed there, not built), in words (caller frees); NULL when
+ * nothing. */
+static char *served_refusal(run_dest *dest, const compile_result *res) {
+  arena *a = arena_new();
+  diag_list d;
+  diag_init(&d, a);
+  char *why = apply_check_served(dest->c, res, &d) ? NULL : run_diagnostics(&d);
+  arena_free(a);
+  return why;
+}
+
 /* Fetches (with fetch), resolves rev, finds the destination, compiles
  * (checked against the destination's Kubernetes version unless the env
- * chooses one), reads the applications the build declares, checks all
+ * chooses one, and against the schemas it serves), reads the applications the build declares, checks all
  * against the project, into *b. False with the reason in st when any step
  * fails. */
 static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, bool fetch, build *b) {
@@ -86,7 +98,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
     free(unusable);
     return fail(st, source_last_error(b->s));
   }
-  char *refused = res->diags.errors ? run_diagnostics(&res->diags) : NULL;
+  char *refused = res->diags.errors ? run_diagnostics(&res->diags) : dest ? served_refusal(dest, res) : NULL;
   if (refused || !run_children_read(r, app, res, &b->kids, &refused)) {
     free(unusable);
     fail(st, refused);

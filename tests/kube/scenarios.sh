@@ -137,6 +137,26 @@ absent "which is embedded: nothing said of it" "the cluster serves" $PLUMB diff 
 expect "--kube-version 1.35 lets it through to the server, which refuses it" 2 \
   "spec.workloadRef: field not declared in schema" $PLUMB diff "$kv" --kube-version 1.35
 
+# ---- the schemas the cluster serves -------------------------------------------------
+# A CRD installed in the cluster, not built with its custom resources:
+# they are checked against the schema the cluster serves for it.
+install_crd served.example.com Widget widgets
+served=$(env_dir served 'env served {
+  namespace: "default"
+  Widget "w" {
+    apiVersion: "served.example.com/v1"
+    spec: { size: 3, colour: "red" }
+  }
+}')
+expect "a custom resource is checked against the CRD the cluster has" 2 \
+  'main.plumb:5:30: error: unknown field "colour" in Widget.spec; did you mean "color"\?' $PLUMB diff "$served"
+expect "apply refuses it before applying anything" 1 'unknown field "colour" in Widget.spec' $PLUMB apply "$served"
+expect "so nothing is applied" 1 "NotFound" $K get widgets.served.example.com w
+expect "--validate ignore leaves it to the server" 2 "spec.colour: field not declared in schema" \
+  $PLUMB diff "$served" --validate ignore
+sed -i 's/colour/color/' "$served/main.plumb"
+expect "the right spelling applies" 0 "^widget.served.example.com/w created$" $PLUMB apply "$served"
+
 # ---- the API server goes away in the middle ----------------------------------------
 # Enough objects that the apply is still busy when the namespace, applied
 # first, is reported: that is when the server goes.

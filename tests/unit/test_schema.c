@@ -366,6 +366,100 @@ static void each_version_checks_its_own_fields(void **state) {
 #undef GT
 }
 
+/* ---- the schemas a cluster serves ---- */
+
+/* A cluster's document of example.com/v1: Widget, its spec by reference
+ * (in an allOf, as the API server writes them), and Node, which holds
+ * itself, as JSONSchemaProps does. */
+static const char served_doc[] =
+    "{\"components\": {\"schemas\": {"
+    "\"com.example.v1.Widget\": {\"type\": \"object\", \"x-kubernetes-group-version-kind\": "
+    "[{\"group\": \"example.com\", \"version\": \"v1\", \"kind\": \"Widget\"}], \"properties\": {"
+    "\"apiVersion\": {\"type\": \"string\"}, \"kind\": {\"type\": \"string\"}, "
+    "\"metadata\": {\"allOf\": [{\"$ref\": \"#/components/schemas/meta\"}]}, "
+    "\"spec\": {\"allOf\": [{\"$ref\": \"#/components/schemas/com.example.v1.WidgetSpec\"}], \"default\": {}}}},"
+    "\"com.example.v1.WidgetSpec\": {\"type\": \"object\", \"required\": [\"size\"], \"properties\": {"
+    "\"size\": {\"type\": \"integer\"}, \"tree\": {\"$ref\": \"#/components/schemas/com.example.v1.Node\"}}},"
+    "\"com.example.v1.Node\": {\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}, "
+    "\"children\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/com.example.v1.Node\"}}}},"
+    "\"meta\": {\"type\": \"object\"}}}}";
+
+/* The reader of a cluster that serves served_doc as example.com/v1, a
+ * document that is no JSON as broken.example.com/v1, and nothing else;
+ * it counts what it is asked. */
+static int read_doc(void *ctx, const char *api, arena *a, const char **text, size_t *len, const char **err) {
+  ++*(int *)ctx;
+  if (strcmp(api, "broken.example.com/v1") == 0) *text = "{", *len = 1;
+  else if (strcmp(api, "example.com/v1") == 0) *text = served_doc, *len = sizeof served_doc - 1;
+  else return -1;
+  return 0;
+}
+
+/* The first error of checking the env against the served schemas, or
+ * NULL; reads counts the documents read. */
+static const char *served_error(const char *env, int *reads) {
+  static char first[512];
+  compile_result *r = compile_source("t.plumb", env, strlen(env), NULL);
+  if (r->diags.errors) fail_msg("%s\ndoes not compile: %s", env, r->diags.first->msg);
+  diag_list d;
+  diag_init(&d, r->arena);
+  *reads = 0;
+  bool ok = compile_check_served(r, &d, &(compile_served){read_doc, reads});
+  assert_int_equal(ok, d.first == NULL);
+  if (d.first) snprintf(first, sizeof first, "%d:%d: %s", d.first->at.line, d.first->at.col, d.first->msg);
+  compile_free(r);
+  return ok ? NULL : first;
+}
+
+#define SERVED_WIDGET(spec) "  Widget \"w\" { apiVersion: \"example.com/v1\", spec: " spec " }\n"
+
+static void custom_resources_follow_the_clusters_crds(void **state) {
+  int reads;
+  assert_null(served_error(
+      "env e {\n" SERVED_WIDGET("{ size: 2, tree: { name: \"a\", children: [{ name: \"b\" }] } }") "}\n", &reads));
+  assert_int_equal(reads, 1);
+  /* A reference: its target's fields. One that holds itself, its own,
+   * where it first stands; below, where it refers to itself, anything. */
+  assert_string_equal(served_error("env e {\n" SERVED_WIDGET("{ size: 2, sise: 3 }") "}\n", &reads),
+                      "2:69: unknown field \"sise\" in Widget.spec; did you mean \"size\"?");
+  assert_string_equal(served_error("env e {\n" SERVED_WIDGET("{ size: 2, tree: { nme: \"b\" } }") "}\n", &reads),
+                      "2:76: unknown field \"nme\" in Widget.spec.tree; did you mean \"name\"?");
+  assert_null(served_error("env e {\n" SERVED_WIDGET("{ size: 2, tree: { children: [{ nme: 1 }] } }") "}\n", &reads));
+  assert_string_equal(served_error("env e {\n" SERVED_WIDGET("{}") "}\n", &reads),
+                      "2:52: missing required field \"size\" in Widget.spec");
+  /* One document for every resource of its group-version. */
+  served_error("env e {\n" SERVED_WIDGET(
+                   "{ size: 1 }") "  Widget \"x\" { apiVersion: \"example.com/v1\", spec: { size: 2 } }\n}\n",
+               &reads);
+  assert_int_equal(reads, 1);
+}
+
+static void what_the_served_schemas_leave_alone(void **state) {
+  int reads;
+  /* Kinds the build checks itself: built-in ones, a CRD of the build's. */
+  assert_null(served_error("env e {\n  ConfigMap \"c\" {}\n}\n", &reads));
+  assert_int_equal(reads, 0);
+  assert_null(served_error(
+      "env e {\n"
+      "  CustomResourceDefinition \"widgets.example.com\" { spec: { group: \"example.com\", scope: \"Namespaced\", "
+      "names: { kind: \"Widget\", plural: \"widgets\" }, versions: [{ name: \"v1\", served: true, storage: true, "
+      "schema: { openAPIV3Schema: { type: \"object\", \"x-kubernetes-preserve-unknown-fields\": true } } }] } }\n" SERVED_WIDGET(
+          "{ sise: 3 }") "}\n",
+      &reads));
+  assert_int_equal(reads, 0);
+  /* The escape hatch; a group-version the cluster does not serve. */
+  assert_null(served_error("env e {\n  Widget \"w\" { apiVersion: \"example.com/v1\", metadata: { annotations: { "
+                           "\"plumb.dev/validate\": \"false\" } }, spec: { sise: 3 } }\n}\n",
+                           &reads));
+  assert_int_equal(reads, 0);
+  assert_null(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"other.example.com/v1\", spec: { x: 1 } }\n}\n", &reads));
+  assert_int_equal(reads, 1);
+  /* A document that cannot be read is an error of its own. */
+  assert_string_equal(served_error("env e {\n  Gadget \"g\" { apiVersion: \"broken.example.com/v1\" }\n}\n", &reads),
+                      "0:0: cannot read the cluster's schemas of broken.example.com/v1: it is not JSON");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(unknown_fields_are_named_with_a_hint),
@@ -386,6 +480,8 @@ int main(void) {
       cmocka_unit_test(a_version_is_named_by_its_minor_line),
       cmocka_unit_test(a_cluster_gets_the_nearest_version),
       cmocka_unit_test(each_version_checks_its_own_fields),
+      cmocka_unit_test(custom_resources_follow_the_clusters_crds),
+      cmocka_unit_test(what_the_served_schemas_leave_alone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
