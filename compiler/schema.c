@@ -1032,8 +1032,9 @@ static bool embedded_kind(const char *api, const char *kind) {
   return false;
 }
 
-/* The group-version documents read so far: api -> its components.schemas
- * (null when the cluster serves none), and their inliners. */
+/* What a check of served schemas has read: the documents by
+ * group-version, api -> its components.schemas (null when the cluster
+ * serves none). */
 typedef struct {
   arena *a;
   diag_list *d;
@@ -1082,13 +1083,16 @@ bool compile_check_served(const compile_result *r, diag_list *d, const compile_s
   served_docs sd = {d->arena, d, s, value_object(d->arena, (pos){0}), true};
   schema_build *b = schema_build_new(d->arena, NULL);
   for (size_t i = 0; i < r->nres; i++) schema_add_crd(b, r->res[i].obj);
+  size_t built = b->n; /* the kinds of the build's CRDs; those the cluster serves follow */
   for (size_t i = 0; i < r->nres; i++) {
     const value *res = r->res[i].obj;
     const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
-    if (r->res[i].unchecked || !api || !kind || embedded_kind(api, kind) || find_crd_kind(b, api, kind)) continue;
-    const stype *t = served_type(&sd, api, kind);
+    if (r->res[i].unchecked || !api || !kind || embedded_kind(api, kind)) continue;
+    const skind *k = find_crd_kind(b, api, kind);
+    if (k && k < b->kinds + built) continue;
+    const stype *t = k ? k->type : served_type(&sd, api, kind);
     if (!t) continue;
-    add_kind(b, (skind){api, kind, t});
+    if (!k) add_kind(b, (skind){api, kind, t});
     sd.ok = schema_check(d, b, res) && sd.ok;
   }
   return sd.ok;
