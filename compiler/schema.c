@@ -1055,7 +1055,7 @@ static const value *served_schemas(served_docs *sd, const char *api) {
     diag_list quiet;
     diag_init(&quiet, sd->a);
     if (yaml_read_json(sd->a, &quiet, api, text, len, &docs) < 0 || !docs || docs->u.list.len != 1)
-      err = "it is not JSON", rc = -2;
+      err = quiet.first ? quiet.first->msg : "it is not one JSON document", rc = -2;
     else if (!(schemas = value_get_path(docs->u.list.items[0], "components.schemas")) || schemas->kind != V_OBJECT)
       err = "it has no components.schemas", rc = -2;
   }

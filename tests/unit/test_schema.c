@@ -385,11 +385,16 @@ static const char served_doc[] =
     "\"meta\": {\"type\": \"object\"}}}}";
 
 /* The reader of a cluster that serves served_doc as example.com/v1, a
- * document that is no JSON as broken.example.com/v1, and nothing else;
- * it counts what it is asked. */
+ * document that is no JSON as broken.example.com/v1, one too deep and one
+ * too big, and nothing else; it counts what it is asked. */
 static int read_doc(void *ctx, const char *api, arena *a, const char **text, size_t *len, const char **err) {
+  static char deep[2 * 1001 + 1];
   ++*(int *)ctx;
+  if (!deep[0]) memset(deep, '[', 1001), memset(deep + 1001, ']', 1001);
   if (strcmp(api, "broken.example.com/v1") == 0) *text = "{", *len = 1;
+  else if (strcmp(api, "deep.example.com/v1") == 0) *text = deep, *len = strlen(deep);
+  /* Refused by its size before it is read. */
+  else if (strcmp(api, "big.example.com/v1") == 0) *text = served_doc, *len = COMPILE_MAX_FILE + 1;
   else if (strcmp(api, "example.com/v1") == 0) *text = served_doc, *len = sizeof served_doc - 1;
   else return -1;
   return 0;
@@ -457,8 +462,17 @@ static void what_the_served_schemas_leave_alone(void **state) {
       served_error("env e {\n  Gadget \"g\" { apiVersion: \"other.example.com/v1\", spec: { x: 1 } }\n}\n", &reads));
   assert_int_equal(reads, 1);
   /* A document that cannot be read is an error of its own. */
-  assert_string_equal(served_error("env e {\n  Gadget \"g\" { apiVersion: \"broken.example.com/v1\" }\n}\n", &reads),
-                      "0:0: cannot read the cluster's schemas of broken.example.com/v1: it is not JSON");
+  assert_string_equal(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"broken.example.com/v1\" }\n}\n", &reads),
+      "0:0: cannot read the cluster's schemas of broken.example.com/v1: did not find expected node content (while "
+      "parsing a flow node)");
+  assert_string_equal(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"deep.example.com/v1\" }\n}\n", &reads),
+      "0:0: cannot read the cluster's schemas of deep.example.com/v1: YAML nested deeper than 1000 levels");
+  assert_string_equal(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"big.example.com/v1\" }\n}\n", &reads),
+      "0:0: cannot read the cluster's schemas of big.example.com/v1: big.example.com/v1 is 16.1 MiB; files may be at "
+      "most 16 MiB");
 }
 
 int main(void) {
