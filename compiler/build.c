@@ -55,7 +55,7 @@ static bool record(env_state *e, arena *a, value *obj, const char *app) {
     e->res = arena_grow(a, e->res, e->nres * sizeof *e->res, cap * sizeof *e->res);
     e->rescap = cap;
   }
-  e->res[e->nres++] = (compile_resource){obj, app};
+  e->res[e->nres++] = (compile_resource){.obj = obj, .app = app};
   return true;
 }
 
@@ -391,6 +391,27 @@ static bool env_params(eval *ev, module *m, const node *env, const compile_opts 
   return ok && eval_bind_params(ev, m, env, vals, NULL, sc);
 }
 
+/* The version whose schemas the env's resources are checked against:
+ * --kube-version's, else the env's kube_version setting, else the
+ * caller's default (NULL: the newest). The setting is checked even when
+ * the flag wins: it is a mistake of the file either way. False after
+ * reporting a setting that names no embedded version. */
+static bool kube_version(eval *ev, const compile_opts *o, const value *settings, const char **version) {
+  const value *v = value_object_get(settings, "kube_version");
+  const char *set = NULL;
+  bool malformed = false;
+  if (v && !(set = compile_kube_version(v->u.str.s, &malformed))) {
+    if (malformed)
+      eval_fail(ev, v->at, "kube_version takes a Kubernetes version such as \"1.35\", not \"%s\"", v->u.str.s);
+    else
+      eval_fail(ev, v->at, "kube_version \"%s\" is not embedded; plumb has the schemas of Kubernetes %s", v->u.str.s,
+                compile_kube_versions_text(eval_arena(ev)));
+    return false;
+  }
+  *version = o->kube_version ? o->kube_version : set ? set : o->kube_version_default;
+  return true;
+}
+
 static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
   arena *a = r->arena;
   env_state e = {.name = arena_strdup(a, env->name), .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
@@ -410,12 +431,14 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
   eval_forget_syntax(ev);
   for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
-  if (r->diags.errors || !output_fits(ev, &e)) return;
-  schema_build *sb = schema_build_new(a);
+  const char *version = NULL;
+  if (!kube_version(ev, o, e.settings, &version) || r->diags.errors || !output_fits(ev, &e)) return;
+  schema_build *sb = schema_build_new(a, version);
   for (size_t i = 0; i < e.nres; i++) schema_add_crd(sb, e.res[i].obj);
   for (size_t i = 0; i < e.nres; i++) {
     /* The schema walk assumes what validate_resource checks (no function, no delete). */
     if (validate_resource(&r->diags, e.res[i].obj)) schema_check(&r->diags, sb, e.res[i].obj);
+    e.res[i].unchecked = schema_unchecked(e.res[i].obj);
     e.res[i].obj = schema_strip(a, e.res[i].obj);
   }
   sort_and_dedupe(&r->diags, e.res, e.nres);

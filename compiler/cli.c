@@ -14,10 +14,15 @@
   "  --arg NAME=VALUE   a parameter of the env, read by its type: a string as\n"       \
   "                     it is, anything else as JSON (repeat it for each one)\n"      \
   "  --root DIR         the repository root: files outside it are not read\n"          \
-  "                     (default: the nearest directory above PATH holding .git)\n"
+  "                     (default: the nearest directory above PATH holding .git)\n"  \
+  "  --kube-version V   check against the schemas of Kubernetes V (1.35, v1.35.2;\n"   \
+  "                     default: the env's kube_version, else the newest)\n"
 #define CLUSTER_FLAGS                                                                    \
   "  --kubeconfig F     the kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"      \
   "  --context C        its context to use (default: its current context)\n"
+#define VALIDATE_FLAG                                                                    \
+  "  --validate MODE    strict (the default): custom resources whose CRD the\n"       \
+  "                     cluster has are checked against its schemas; or ignore\n"
 #define API_FLAGS                                                                        \
   "  -o json            print the API's answer instead of a table\n"                    \
   "  --server URL       the plumb run to ask (default http://127.0.0.1:8080)\n"         \
@@ -26,32 +31,36 @@
 /* In the order `plumb help` lists them. A synopsis goes on over lines
  * after a '\n', indented under its first word. */
 static const cli_command commands[] = {
-    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR]",
+    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR] [--kube-version V]",
      "print the resources of an environment",
      "  -o, --output FMT   yaml (a stream of documents, the default) or json (a List)\n"
      "  --out-dir DIR      write one file per resource into DIR, which is replaced\n"
      "                     whole (docs/cli.md: only a DIR plumb wrote, or an empty one)\n" COMPILE_FLAGS,
      1, 1},
-    {"check", "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]",
+    {"check", "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V]",
      "compile and report errors, print nothing",
      "Every PATH is compiled: exit 1 when any does not compile, 2 when one does\nnot exist.\n\n" COMPILE_FLAGS, 1, -1},
-    {"explain", "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR]",
+    {"explain", "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] [--kube-version V]",
      "show where each field's value came from",
      "  KIND/NAME          the resource (the kind in any case: deployment/web)\n"
      "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS,
      2, 3},
-    {"diff", "PATH [--kubeconfig F] [--context C] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR]",
+    {"diff",
+     "PATH [--kubeconfig F] [--context C] [--validate MODE] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] "
+     "[--kube-version V]",
      "show what apply would change in the cluster",
-     "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS COMPILE_FLAGS, 1, 1},
+     "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS VALIDATE_FLAG COMPILE_FLAGS,
+     1, 1},
     {"apply",
      "PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-     "[--prune] [--wait] [--wait-timeout DURATION]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]",
+     "[--prune] [--wait] [--wait-timeout DURATION] [--validate MODE]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V]",
      "server-side apply the environment to a cluster",
      "  --dry-run          the server checks everything and changes nothing\n"
      "  --force-conflicts  take over fields another field manager owns\n"
      "  --prune            delete what plumb applied for this env and it no longer has\n"
      "  --wait             after each wave, wait until its objects are healthy\n"
-     "  --wait-timeout D   how long each wave may take (90s, 5m; implies --wait)\n" CLUSTER_FLAGS COMPILE_FLAGS,
+     "  --wait-timeout D   how long each wave may take (90s, 5m; implies --wait)\n" CLUSTER_FLAGS VALIDATE_FLAG
+         COMPILE_FLAGS,
      1, 1},
     {"run",
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
@@ -178,6 +187,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--out-dir") == 0                      ? &c->out_dir
          : strcmp(a, "--env") == 0                          ? &c->copts.env
          : strcmp(a, "--root") == 0                         ? &c->copts.root
+         : strcmp(a, "--kube-version") == 0                 ? &c->copts.kube_version
          : strcmp(a, "--kubeconfig") == 0                   ? &c->kubeconfig
          : strcmp(a, "--context") == 0                      ? &c->context
          : strcmp(a, "--config-path") == 0                  ? &c->config_path
@@ -190,6 +200,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits
          : strcmp(a, "--server") == 0                       ? &c->server
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
+         : strcmp(a, "--validate") == 0                     ? &c->validate
                                                             : NULL;
 }
 
@@ -212,6 +223,22 @@ static void keep_positional(cli *c, char **argv, char *a) {
 }
 
 static void keep_arg(cli *c, char **argv, char *a) { argv[c->nargs + c->copts.nargs++] = a; }
+
+/* The embedded version --kube-version names, or NULL after saying why. */
+static const char *kube_version(const char *text) {
+  bool malformed;
+  const char *v = compile_kube_version(text, &malformed);
+  if (v) return v;
+  if (malformed) {
+    fprintf(stderr, "plumb: --kube-version takes a Kubernetes version such as 1.35, v1.35 or v1.35.2, not %s\n", text);
+    return NULL;
+  }
+  arena *a = arena_new();
+  fprintf(stderr, "plumb: --kube-version %s is not embedded; plumb has the schemas of Kubernetes %s\n", text,
+          compile_kube_versions_text(a));
+  arena_free(a);
+  return NULL;
+}
 
 int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   c->args = argv;
@@ -246,8 +273,13 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
     fprintf(stderr, "plumb: -o takes yaml or json, not %s\n", c->output);
     return 2;
   }
+  if (c->validate && strcmp(c->validate, "strict") && strcmp(c->validate, "ignore")) {
+    fprintf(stderr, "plumb: --validate takes strict or ignore, not %s\n", c->validate);
+    return 2;
+  }
   int bad = cli_want_count(cmd, c->nargs, c->args);
   if (bad) return bad;
+  if (c->copts.kube_version && !(c->copts.kube_version = kube_version(c->copts.kube_version))) return 2;
   c->copts.path = cli_arg(c, 0);
   return CLI_RUN;
 }

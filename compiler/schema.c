@@ -12,6 +12,7 @@
  * build's arena, at the end of this file. */
 #include "schema.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -20,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/compile.h"
+#include "plumb/yaml.h"
 #include "suggest.h"
 
 extern const struct {
@@ -100,6 +103,7 @@ typedef struct {
 
 struct schema_build {
   arena *a;
+  const schema_set *set; /* the embedded version checked against */
   skind *kinds; /* those the build's CRDs define */
   size_t n, cap;
   /* A template's literal text is one value, shared by all the resources
@@ -256,25 +260,107 @@ static void parse_set(schema_set *set, arena *a, const char *file, const char *t
   }
 }
 
-static schema_set loaded;
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+/* ---- the versions --------------------------------------------------------- */
 
-/* The newest version embedded: the last file, as they sort by name. */
-static void load(void) {
-  size_t n = 0;
-  while (schema_files[n + 1].name) n++;
-  loaded.mem = arena_new();
-  parse_set(&loaded, loaded.mem, schema_files[n].name, schema_files[n].text);
-  char *meta = arena_strdup(loaded.mem, "@meta.v1.ObjectMeta");
-  loaded.object_meta = parse_type(&loaded, loaded.mem, schema_files[n].name, meta);
+/* One file a version, named k8s-vMAJOR.MINOR, sorted by name; each set is
+ * read the first time a build asks for its version. */
+enum { MAX_VERSIONS = 16 };
+static schema_set sets[MAX_VERSIONS];
+static const char *versions[MAX_VERSIONS];
+static size_t nversions;
+static pthread_once_t versions_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The version each file says it holds, from its second line: the list is
+ * asked for by every command that names a version, which must not cost
+ * reading every set. The files sort by name, so a v1.100 would go before
+ * v1.99: they are checked to be oldest first. */
+static void list_versions(void) {
+  static const char head[] = "plumb-schemas 1\nkubernetes ";
+  for (; schema_files[nversions].name; nversions++) {
+    const char *name = schema_files[nversions].name, *text = schema_files[nversions].text;
+    if (nversions == MAX_VERSIONS) bad_data(name, "", "more files than MAX_VERSIONS");
+    if (strncmp(text, head, sizeof head - 1) != 0) bad_data(name, text, "no version line");
+    const char *v = text + sizeof head - 1;
+    versions[nversions] = heap_strndup(v, strcspn(v, "\n"));
+    if (nversions && strverscmp(versions[nversions - 1], versions[nversions]) >= 0)
+      bad_data(name, versions[nversions], "files out of version order");
+  }
 }
 
-static const schema_set *schemas(void) {
-  pthread_once(&load_once, load);
-  return &loaded;
+const char *const *compile_kube_versions(size_t *n) {
+  pthread_once(&versions_once, list_versions);
+  *n = nversions;
+  return versions;
 }
 
-const char *schema_version(void) { return schemas()->version; }
+/* text as MAJOR and MINOR: "1.35", "v1.35" or "v1.35.2", and with
+ * suffix, what a cluster's /version may add: "v1.35.2-gke.1200",
+ * "v1.36.3+k3s1". False when it is none of those. */
+static bool parse_version(const char *text, bool suffix, long *major, long *minor) {
+  const char *p = text + (*text == 'v');
+  char *end;
+  if (!isdigit((unsigned char)*p)) return false;
+  *major = strtol(p, &end, 10);
+  if (*end != '.' || !isdigit((unsigned char)end[1])) return false;
+  *minor = strtol(end + 1, &end, 10);
+  if (*end == '.' && isdigit((unsigned char)end[1])) strtol(end + 1, &end, 10);
+  return *end == '\0' || (suffix && (*end == '-' || *end == '+'));
+}
+
+/* The index of the embedded version of MAJOR.MINOR, or the nearest one
+ * (*exact false); -1 when text is no version. */
+static int version_index(const char *text, bool suffix, bool *exact) {
+  size_t n;
+  const char *const *all = compile_kube_versions(&n);
+  long major, minor, m, k;
+  if (!parse_version(text, suffix, &major, &minor)) return -1;
+  size_t i = 0;
+  /* Each embedded version is older than text up to i. */
+  while (i < n && parse_version(all[i], false, &m, &k) && (m < major || (m == major && k < minor))) i++;
+  *exact = i < n && m == major && k == minor;
+  return (int)(i < n ? i : n - 1);
+}
+
+const char *compile_kube_version(const char *text, bool *malformed) {
+  bool exact = false;
+  int i = version_index(text, false, &exact);
+  *malformed = i < 0;
+  return exact ? versions[i] : NULL;
+}
+
+const char *compile_kube_version_nearest(const char *text, bool *exact) {
+  int i = version_index(text, true, exact);
+  return i < 0 ? NULL : versions[i];
+}
+
+const char *compile_kube_versions_text(arena *a) {
+  size_t n;
+  const char *const *all = compile_kube_versions(&n);
+  buf b = {0};
+  for (size_t i = 0; i < n; i++) {
+    long major, minor;
+    parse_version(all[i], false, &major, &minor);
+    buf_printf(&b, "%s%ld.%ld", i == 0 ? "" : i + 1 == n ? " or " : ", ", major, minor);
+  }
+  char *text = arena_strdup(a, b.data);
+  buf_free(&b);
+  return text;
+}
+
+/* The tables of embedded version i, read on first use. */
+static const schema_set *set_of(size_t i) {
+  pthread_mutex_lock(&load_lock);
+  schema_set *set = &sets[i];
+  if (!set->mem) {
+    set->mem = arena_new();
+    parse_set(set, set->mem, schema_files[i].name, schema_files[i].text);
+    char *meta = arena_strdup(set->mem, "@meta.v1.ObjectMeta");
+    set->object_meta = parse_type(set, set->mem, schema_files[i].name, meta);
+  }
+  pthread_mutex_unlock(&load_lock);
+  return set;
+}
 
 static int cmp_kind(const void *key, const void *elem) {
   const skind *x = key, *y = elem;
@@ -468,17 +554,17 @@ static void unknown_field(walk *w, const field *f, const sdef *d) {
 /* The type of apiVersion, kind and metadata in an embedded resource (and
  * at the top of a custom resource), whatever its schema says of them, as
  * the API server has it; NULL for other keys. */
-static const stype *resource_field(const char *key) {
+static const stype *resource_field(const walk *w, const char *key) {
   static const stype string = {.kind = ST_STRING};
   if (strcmp(key, "apiVersion") == 0 || strcmp(key, "kind") == 0) return &string;
-  return strcmp(key, "metadata") == 0 ? schemas()->object_meta : NULL;
+  return strcmp(key, "metadata") == 0 ? w->b->set->object_meta : NULL;
 }
 
 static void check_object(walk *w, const value *v, const sdef *d) {
   if (v->kind != V_OBJECT) return wrong_type(w, v, "an object");
   for (size_t i = 0; i < v->u.obj.len; i++) {
     const field *f = &v->u.obj.fields[i];
-    const stype *rt = d->embedded ? resource_field(f->key) : NULL;
+    const stype *rt = d->embedded ? resource_field(w, f->key) : NULL;
     const sfield *sf = rt ? NULL : find_field(d, f->key);
     if (rt || sf) check_at(w, f->key, 0, f->val, rt ? rt : sf->type);
     else if (!d->preserve) unknown_field(w, f, d);
@@ -670,7 +756,7 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   bool ok = true;
   const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
   if (!api || !kind || !wanted(d, res, &ok)) return ok;
-  const skind *k = find_kind(schemas(), api, kind);
+  const skind *k = find_kind(b->set, api, kind);
   if (!k) k = find_crd_kind(b, api, kind);
   if (!k) return true;
   /* Not zeroed whole: the path is written before it is read. */
@@ -680,6 +766,11 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   ok = w->ok;
   free(w);
   return ok;
+}
+
+bool schema_unchecked(const value *res) {
+  const value *m = marker(res);
+  return m && m->kind == V_STRING && strcmp(m->u.str.s, "false") == 0;
 }
 
 value *schema_strip(arena *a, value *res) {
@@ -814,10 +905,26 @@ static const stype *crd_root(arena *a, const value *s) {
   return root;
 }
 
-schema_build *schema_build_new(arena *a) {
+schema_build *schema_build_new(arena *a, const char *version) {
+  size_t n, i = 0;
+  const char *const *all = compile_kube_versions(&n);
+  while (version && i + 1 < n && strcmp(all[i], version) != 0) i++;
   schema_build *b = arena_alloc(a, sizeof *b);
   b->a = a;
+  b->set = set_of(version ? i : n - 1);
   return b;
+}
+
+const char *schema_version(const schema_build *b) { return b->set->version; }
+
+/* A kind beside the embedded ones: a CRD's, or one a cluster serves. */
+static void add_kind(schema_build *c, skind k) {
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 8;
+    c->kinds = arena_grow(c->a, c->kinds, c->n * sizeof *c->kinds, cap * sizeof *c->kinds);
+    c->cap = cap;
+  }
+  c->kinds[c->n++] = k;
 }
 
 void schema_add_crd(schema_build *c, const value *res) {
@@ -831,12 +938,162 @@ void schema_add_crd(schema_build *c, const value *res) {
   for (size_t i = 0; i < versions->u.list.len; i++) {
     const value *v = versions->u.list.items[i], *schema = value_get_path(v, "schema.openAPIV3Schema");
     const char *name = value_get_string(v, "name");
-    if (!name || !schema) continue;
-    if (c->n == c->cap) {
-      size_t cap = c->cap ? 2 * c->cap : 8;
-      c->kinds = arena_grow(c->a, c->kinds, c->n * sizeof *c->kinds, cap * sizeof *c->kinds);
-      c->cap = cap;
-    }
-    c->kinds[c->n++] = (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c->a, schema)};
+    if (name && schema) add_kind(c, (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c->a, schema)});
   }
+}
+
+/* ---- the schemas a cluster serves ------------------------------------------ */
+
+/* Its OpenAPI v3 documents name their schemas by reference ($ref to
+ * #/components/schemas/NAME, alone or as the one item of an allOf): each
+ * is read once into a value with its references replaced by what they
+ * name, so that crd_type reads it as it reads the inline schema of a CRD.
+ * A schema that refers back to one being replaced (JSONSchemaProps holds
+ * itself) is cut there: what is below takes any value. */
+typedef struct {
+  arena *a;
+  const value *schemas; /* components.schemas */
+  value *done;          /* name -> its schema with references replaced */
+  value *busy;          /* the names being replaced */
+} inliner;
+
+static value *inline_refs(inliner *in, value *s, int depth);
+
+static value *resolve_ref(inliner *in, const value *ref, int depth) {
+  static const char prefix[] = "#/components/schemas/";
+  const char *name = ref->kind == V_STRING ? ref->u.str.s : "";
+  value *s =
+      strncmp(name, prefix, sizeof prefix - 1) == 0 ? value_object_get(in->schemas, name + sizeof prefix - 1) : NULL;
+  value *done = s ? value_object_get(in->done, name) : NULL;
+  if (!s || done || value_object_get(in->busy, name)) return done ? done : value_object(in->a, ref->at);
+  value_object_set(in->a, in->busy, name, s);
+  done = inline_refs(in, s, depth + 1);
+  value_object_remove(in->busy, name);
+  value_object_set(in->a, in->done, name, done);
+  return done;
+}
+
+/* s with its references replaced; s itself when it has none. Its own
+ * keys beside a reference (a description, a default) are kept. */
+static value *inline_refs(inliner *in, value *s, int depth) {
+  if (depth > VALUE_MAX_DEPTH || (s->kind != V_OBJECT && s->kind != V_LIST)) return s;
+  value *out = NULL;
+  if (s->kind == V_LIST)
+    for (size_t i = 0; i < s->u.list.len; i++) {
+      value *item = s->u.list.items[i], *now = inline_refs(in, item, depth + 1);
+      if (now == item) continue;
+      if (!out) out = value_clone(in->a, s);
+      value_list_set(out, i, now);
+    }
+  const value *all = s->kind == V_OBJECT ? value_object_get(s, "allOf") : NULL;
+  const value *ref = s->kind == V_OBJECT ? value_object_get(s, "$ref") : NULL;
+  if (!ref && all && all->kind == V_LIST && all->u.list.len == 1) ref = value_object_get(all->u.list.items[0], "$ref");
+  if (ref) {
+    value *target = resolve_ref(in, ref, depth);
+    out = value_clone(in->a, target);
+    for (size_t i = 0; i < s->u.obj.len; i++) {
+      const field *f = &s->u.obj.fields[i];
+      if (strcmp(f->key, "$ref") && strcmp(f->key, "allOf") && !value_object_get(out, f->key))
+        value_object_set(in->a, out, f->key, f->val);
+    }
+    return out;
+  }
+  for (size_t i = 0; s->kind == V_OBJECT && i < s->u.obj.len; i++) {
+    const field *f = &s->u.obj.fields[i];
+    value *now = inline_refs(in, f->val, depth + 1);
+    if (now == f->val) continue;
+    if (!out) out = value_clone(in->a, s);
+    value_object_set(in->a, out, f->key, now);
+  }
+  return out ? out : s;
+}
+
+/* Whether gvks (x-kubernetes-group-version-kind) names api and kind. */
+static bool names_kind(const value *gvks, const char *api, const char *kind) {
+  for (size_t i = 0; gvks && gvks->kind == V_LIST && i < gvks->u.list.len; i++) {
+    const value *g = gvks->u.list.items[i];
+    const char *group = value_get_string(g, "group"), *version = value_get_string(g, "version");
+    if (!group || !version || !equals(value_get_string(g, "kind"), kind)) continue;
+    size_t n = strlen(group);
+    bool same = n ? strncmp(api, group, n) == 0 && api[n] == '/' && strcmp(api + n + 1, version) == 0
+                  : strcmp(api, version) == 0;
+    if (same) return true;
+  }
+  return false;
+}
+
+/* Whether any embedded version has the kind: a built-in kind was checked
+ * by the build (or its version predates it). */
+static bool embedded_kind(const char *api, const char *kind) {
+  size_t n;
+  compile_kube_versions(&n);
+  for (size_t i = 0; i < n; i++)
+    if (find_kind(set_of(i), api, kind)) return true;
+  return false;
+}
+
+/* What a check of served schemas has read: the documents by
+ * group-version, api -> its components.schemas (null when the cluster
+ * serves none). */
+typedef struct {
+  arena *a;
+  diag_list *d;
+  const compile_served *s;
+  value *docs;
+  bool ok;
+} served_docs;
+
+static const value *served_schemas(served_docs *sd, const char *api) {
+  value *got = value_object_get(sd->docs, api);
+  if (got) return got->kind == V_OBJECT ? got : NULL;
+  const char *text = NULL, *err = NULL;
+  size_t len = 0;
+  int rc = sd->s->read(sd->s->ctx, api, sd->a, &text, &len, &err);
+  value *docs = NULL, *schemas = NULL;
+  if (rc == 0 && len > COMPILE_MAX_FILE) err = compile_file_too_big(sd->a, api, len), rc = -2;
+  if (rc == 0) {
+    diag_list quiet;
+    diag_init(&quiet, sd->a);
+    if (yaml_read_json(sd->a, &quiet, api, text, len, &docs) < 0 || !docs || docs->u.list.len != 1)
+      err = quiet.first ? quiet.first->msg : "it is not one JSON document", rc = -2;
+    else if (!(schemas = value_get_path(docs->u.list.items[0], "components.schemas")) || schemas->kind != V_OBJECT)
+      err = "it has no components.schemas", rc = -2;
+  }
+  if (rc == -2) {
+    diag_error(sd->d, (pos){0}, "cannot read the cluster's schemas of %s: %s", api, err);
+    sd->ok = false;
+  }
+  value_object_set(sd->a, sd->docs, api, rc == 0 ? schemas : value_null(sd->a, (pos){0}));
+  return rc == 0 ? schemas : NULL;
+}
+
+/* The type of api's kind in the cluster's document, or NULL. */
+static const stype *served_type(served_docs *sd, const char *api, const char *kind) {
+  const value *schemas = served_schemas(sd, api);
+  for (size_t i = 0; schemas && i < schemas->u.obj.len; i++) {
+    value *s = schemas->u.obj.fields[i].val;
+    if (!names_kind(value_object_get(s, "x-kubernetes-group-version-kind"), api, kind)) continue;
+    inliner in = {sd->a, schemas, value_object(sd->a, (pos){0}), value_object(sd->a, (pos){0})};
+    return crd_root(sd->a, inline_refs(&in, s, 0));
+  }
+  return NULL;
+}
+
+bool compile_check_served(const compile_result *r, diag_list *d, const compile_served *s) {
+  served_docs sd = {d->arena, d, s, value_object(d->arena, (pos){0}), true};
+  schema_build *b = schema_build_new(d->arena, NULL);
+  for (size_t i = 0; i < r->nres; i++) schema_add_crd(b, r->res[i].obj);
+  size_t built = b->n; /* the kinds of the build's CRDs; those the cluster serves follow */
+  for (size_t i = 0; i < r->nres; i++) {
+    const value *res = r->res[i].obj;
+    const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
+    if (r->res[i].unchecked || !api || !kind || embedded_kind(api, kind)) continue;
+    const skind *k = find_crd_kind(b, api, kind);
+    if (k && k < b->kinds + built) continue;
+    const stype *t = k ? k->type : served_type(&sd, api, kind);
+    if (!t) continue;
+    if (!k) add_kind(b, (skind){api, kind, t});
+    sd.ok = schema_check(d, b, res) && sd.ok;
+  }
+  return sd.ok;
 }

@@ -2,8 +2,9 @@
  *
  * The schemas of the built-in kinds are the API server's OpenAPI v3
  * documents, cut down to what is checked (schemas/README.md) and compiled
- * into plumb; they are read once per process, when the first resource is
- * checked. Custom resources are checked against the schemas of the
+ * into plumb, one set for each Kubernetes version embedded (the versions
+ * are listed by compile.h); a set is read once per process, when the
+ * first build that checks against it starts. Custom resources are checked against the schemas of the
  * CustomResourceDefinitions built with them. */
 #ifndef PLUMB_SCHEMA_H
 #define PLUMB_SCHEMA_H
@@ -20,7 +21,9 @@
  * its values already checked. It lives in the build's arena. */
 typedef struct schema_build schema_build;
 
-schema_build *schema_build_new(arena *a);
+/* version: an embedded version as compile_kube_version gives it ("v1.35.4"),
+ * or NULL for the newest. */
+schema_build *schema_build_new(arena *a, const char *version);
 /* Adds the kinds res defines if it is a CustomResourceDefinition
  * (apiextensions.k8s.io/v1), one for each version with a schema; any other
  * resource is passed over. */
@@ -35,11 +38,14 @@ void schema_add_crd(schema_build *b, const value *res);
  * new problem. */
 bool schema_check(diag_list *d, schema_build *b, const value *res);
 
+/* Whether res's SCHEMA_ANNOTATION is "false". */
+bool schema_unchecked(const value *res);
+
 /* res without SCHEMA_ANNOTATION, which is for the compiler alone: res
  * itself when it has none, else a copy (res is not changed). */
 value *schema_strip(arena *a, value *res);
 
-/* The Kubernetes version whose schemas are checked against: "v1.36.3". */
-const char *schema_version(void);
+/* The Kubernetes version whose schemas b checks against: "v1.36.3". */
+const char *schema_version(const schema_build *b);
 
 #endif

@@ -19,6 +19,8 @@ static const struct {
     {"namespace", V_STRING}, {"name_prefix", V_STRING},     {"name_suffix", V_STRING},
     {"labels", V_OBJECT},    {"template_labels", V_OBJECT}, {"common_labels", V_OBJECT},
     {"annotations", V_OBJECT}, {"images", V_OBJECT},        {"replicas", V_OBJECT},
+    /* Not a transformer: the schemas the build checks against (build.c). */
+    {"kube_version", V_STRING},
 };
 enum { NSETTINGS = sizeof settings / sizeof *settings };
 

@@ -118,6 +118,7 @@ void compile_result_encode(const compile_result *r, buf *out) {
   put_u(out, r->nres);
   for (size_t i = 0; i < r->nres; i++) {
     put_name(&w, r->res[i].app);
+    put_u(out, r->res[i].unchecked);
     put_value(&w, r->res[i].obj);
   }
   put_u(out, r->value != NULL);
@@ -347,7 +348,9 @@ static bool get_resources(reader *r, compile_result *res) {
   res->res = arena_alloc(r->a, res->nres * sizeof *res->res);
   for (size_t i = 0; i < res->nres; i++) {
     compile_resource *c = &res->res[i];
-    if (!get_name(r, &c->app) || !get_value(r, &c->obj)) return false;
+    uint64_t unchecked;
+    if (!get_name(r, &c->app) || !get_small(r, 1, &unchecked) || !get_value(r, &c->obj)) return false;
+    c->unchecked = unchecked;
     if (c->obj->kind != V_OBJECT) return fail(r, "a resource that is not an object");
   }
   return true;

@@ -42,7 +42,25 @@ static bool parse_duration(const char *s, double *seconds) {
   return true;
 }
 
-/* diff and apply: compile, connect, then act. Exit status 2 means the
+/* The embedded version nearest the cluster's, which the build checks
+ * against unless --kube-version or the env's kube_version chooses, as
+ * Argo CD gives Helm the cluster's version; said when it is not the
+ * cluster's own. NULL (the newest) when the cluster does not say: the
+ * requests that follow report why. */
+static const char *cluster_version(kube_client *k) {
+  char *served = NULL;
+  bool exact = false;
+  const char *v = kube_server_version(k, &served) == KUBE_OK ? compile_kube_version_nearest(served, &exact) : NULL;
+  if (v && !exact)
+    fprintf(stderr,
+            "plumb: the cluster serves Kubernetes %s, whose schemas plumb does not have; an env that sets no "
+            "kube_version is checked against %s\n",
+            served, v);
+  free(served);
+  return v;
+}
+
+/* diff and apply: connect, compile, then act. Exit status 2 means the
  * cluster could not be reached or the input was wrong. */
 static int cmd_cluster(cli *c, bool apply) {
   int bad = cli_want_path(c);
@@ -52,16 +70,20 @@ static int cmd_cluster(cli *c, bool apply) {
     fprintf(stderr, "plumb: --wait-timeout takes a duration such as 90s or 5m, not %s\n", c->wait_timeout);
     return 2;
   }
-  compile_result *r = cli_compile(c);
-  if (r->diags.errors) {
-    if (apply && c->prune) fputs("plumb: not pruning: the compile failed\n", stderr);
-    compile_free(r);
-    return apply ? 1 : 2;
-  }
   kube_config *cfg = NULL;
   kube_client *k = NULL;
+  bool connected = connect(c, &cfg, &k);
+  if (connected && !c->copts.kube_version) c->copts.kube_version_default = cluster_version(k);
+  compile_result *r = cli_compile(c);
   int rc = 2;
-  if (connect(c, &cfg, &k)) {
+  diag_list served;
+  diag_init(&served, r->arena);
+  bool strict = !c->validate || strcmp(c->validate, "strict") == 0;
+  if (!r->diags.errors && connected && strict && !apply_check_served(k, r, &served)) diag_print(&served, stderr);
+  if (r->diags.errors || served.first) {
+    if (apply && c->prune) fputs("plumb: not pruning: the compile failed\n", stderr);
+    rc = apply ? 1 : 2;
+  } else if (connected) {
     bool wait = c->wait || c->wait_timeout;
     apply_opts o = {.dry_run = c->dry_run, .force = c->force, .prune = c->prune, .out = stdout,
                     .wave_timeout_s = wait ? wait_s : 0, .wait_last = wait};

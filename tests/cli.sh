@@ -295,4 +295,65 @@ if mknod "$tmp/special/dev" c 1 3 2>/dev/null; then # root may make devices
   fails_with "file() of a device" 'dev.plumb:1:36: error: file: dev is a character device, not a file' \
     timeout 10 $PLUMB build --root "$tmp/special" "$tmp/special/dev.plumb"
 fi
+
+# --kube-version picks the schemas, and wins over the env's kube_version;
+# diff and apply take the cluster's version when neither chooses. Here the
+# cluster is a server that claims an old version and answers nothing but
+# /version: the compile error stops diff before it asks for more (a real
+# cluster's version is tests/kube/scenarios.sh's).
+mkdir -p "$tmp/kv"
+cat >"$tmp/kv/main.plumb" <<'PLUMB'
+env e {
+  Pod "p" { spec: { containers: [{ name: "c", image: "x" }], tolerations: [{ operator: "Gt" }] } }
+}
+PLUMB
+sed 's/^env e {$/env e {\n  kube_version: "1.35"/' "$tmp/kv/main.plumb" >"$tmp/kv/set.plumb"
+status_is "Gt is a toleration operator in 1.36" 0 $PLUMB check "$tmp/kv/main.plumb"
+status_is "not in 1.34" 1 $PLUMB check "$tmp/kv/main.plumb" --kube-version v1.34.2
+said "1.34's enum" 'Pod.spec.tolerations[0].operator: "Gt" is not one of "Equal", "Exists"'
+status_is "the setting chooses 1.35" 0 $PLUMB check "$tmp/kv/set.plumb"
+status_is "the flag wins over the setting" 1 $PLUMB check "$tmp/kv/set.plumb" --kube-version 1.34
+status_is "diff takes --kube-version" 2 $PLUMB diff "$tmp/kv/main.plumb" --kube-version 1.33
+said "diff says which versions there are" \
+  "plumb: --kube-version 1.33 is not embedded; plumb has the schemas of Kubernetes 1.34, 1.35 or 1.36"
+cat >"$tmp/kv/server.py" <<'PY'
+import http.server, json, sys
+class Version(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"major": "1", "gitVersion": sys.argv[2]}).encode()
+        self.send_response(200 if self.path == "/version" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Version)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.server_port))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
+PY
+python3 "$tmp/kv/server.py" "$tmp/kv/port" v1.30.14 &
+server=$!
+tries=0
+while [ ! -s "$tmp/kv/port" ] && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+cat >"$tmp/kv/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters: [{name: old, cluster: {server: "http://127.0.0.1:$(cat "$tmp/kv/port")"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: old, context: {cluster: old, user: u}}]
+current-context: old
+KUBECONFIG
+status_is "a v1.30 cluster is checked against 1.34" 2 $PLUMB diff "$tmp/kv/main.plumb" --kubeconfig "$tmp/kv/kubeconfig"
+said "diff says which version it checks against" "plumb: the cluster serves Kubernetes v1.30.14, whose schemas plumb \
+does not have; an env that sets no kube_version is checked against v1.34.4"
+said "and checks against it" 'Pod.spec.tolerations[0].operator: "Gt" is not one of "Equal", "Exists"'
+$PLUMB diff "$tmp/kv/set.plumb" --kubeconfig "$tmp/kv/kubeconfig" >"$tmp/said" 2>&1
+check "the setting wins over the cluster's version" sh -c "! grep -q 'is not one of' '$tmp/said'"
+$PLUMB apply "$tmp/kv/main.plumb" --kubeconfig "$tmp/kv/kubeconfig" --kube-version 1.36 >"$tmp/said" 2>&1
+check "the flag wins over the cluster's version" sh -c "! grep -q 'is not one of\|the cluster serves' '$tmp/said'"
+kill $server
 echo "cli: $pass passed, $fail failed"

@@ -72,6 +72,12 @@ int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o);
  * its apiVersion in *api; NULL past the last. */
 const char *apply_prune_kind(size_t i, const char **api);
 
+/* Checks r against the schemas k's cluster serves (compile_check_served:
+ * custom resources whose CRD is installed there, not built with them)
+ * into d, which gets r's sources to quote. False when any is refused, or
+ * the cluster's schemas cannot be read. */
+bool apply_check_served(kube_client *k, const compile_result *r, diag_list *d);
+
 /* Prints a unified diff per resource between the live object and the
  * server's dry run of applying it (with owner's mark, as in apply_opts).
  * Returns 0 when equal, 1 when anything differs, 2 on error. */

@@ -30,6 +30,7 @@ typedef struct {
   bool dry_run, force, prune;
   bool wait;                /* apply: for each wave to become healthy */
   const char *wait_timeout; /* apply: how long, per wave */
+  const char *validate;     /* diff, apply: "strict" (NULL too) or "ignore" */
   /* run */
   const char *config_path, *revision, *cache_dir;
   bool once;

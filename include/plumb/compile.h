@@ -19,11 +19,35 @@ typedef struct {
    * outside the repository reaches a build */
   const char *const *args;
   size_t nargs;
+  /* The Kubernetes version whose schemas resources are checked against
+   * (docs/language.md 11), each as compile_kube_version gives it:
+   * kube_version (--kube-version) wins over the env's kube_version
+   * setting, which wins over kube_version_default (the runtime's: the
+   * destination cluster's); none of them: the newest embedded. */
+  const char *kube_version, *kube_version_default;
 } compile_opts;
+
+/* The Kubernetes versions whose schemas are compiled in, oldest first
+ * ("v1.34.4", ...), n of them; static. */
+const char *const *compile_kube_versions(size_t *n);
+/* The embedded version that text ("1.35", "v1.35", "v1.35.2": any patch
+ * release of a minor line) names, as listed; NULL when none is embedded
+ * for its minor line, *malformed when text is no such version. */
+const char *compile_kube_version(const char *text, bool *malformed);
+/* The embedded version of text's minor line (*exact), else the oldest
+ * embedded one newer than it, else the newest: what a cluster of version
+ * text ("v1.30.2", its /version) is checked against. NULL when text is no
+ * version. */
+const char *compile_kube_version_nearest(const char *text, bool *exact);
+/* The embedded minor lines, for a message: "1.34, 1.35 or 1.36", in a. */
+const char *compile_kube_versions_text(arena *a);
 
 typedef struct {
   value *obj;      /* the resource, in install order within the result */
   const char *app; /* the `app` that produced it; NULL if the env itself did */
+  /* Its plumb.dev/validate annotation (left out of obj) said "false": no
+   * schema checks it, the cluster's neither (compile_check_served). */
+  bool unchecked;
 } compile_resource;
 
 typedef struct {
@@ -84,6 +108,26 @@ compile_result *compile_keep(compile_result *r);
  * names it in diagnostics and, relative to root, is where file() starts. */
 compile_result *compile_eval(const char *root, const char *file, const char *text, size_t len);
 void compile_free(compile_result *r);
+
+/* The OpenAPI v3 documents a cluster serves, one per group-version, as
+ * /openapi/v3/apis/GROUP/VERSION (or api/v1) gives them. */
+typedef struct {
+  /* The document of api ("example.com/v1", "v1"): 0 with its text (in a,
+   * or lasting as long as ctx); -1 when the cluster serves no such
+   * group-version; -2 with *err (in a) when it cannot be read. */
+  int (*read)(void *ctx, const char *api, arena *a, const char **text, size_t *len, const char **err);
+  void *ctx;
+} compile_served;
+
+/* Checks r's resources against the schemas the cluster serves, as the
+ * build checks the others (docs/cli.md, --validate): those of a kind no
+ * embedded version has and no CRD of the build defines (a custom resource
+ * whose CRD is installed otherwise), and that the annotation does not
+ * leave unchecked. Documents are read once, for the group-versions of
+ * such resources only; one larger than COMPILE_MAX_FILE is refused.
+ * Errors go to d (whose arena holds what the check reads; give d r's
+ * sources to quote their lines). False when there is any. */
+bool compile_check_served(const compile_result *r, diag_list *d, const compile_served *s);
 
 /* ---- a result across a process boundary (compiler/wire.c) ----
  *

@@ -130,6 +130,15 @@ void kube_client_set_namespace(kube_client *c, const char *ns);
 int kube_request(kube_client *c, const char *method, const char *path, const char *content_type,
                  const char *body, size_t len, json_t **out);
 
+/* The server's Kubernetes version, /version's gitVersion ("v1.36.3"), as
+ * *version (caller frees). */
+int kube_server_version(kube_client *c, char **version);
+
+/* The OpenAPI v3 document the server serves for group-version api
+ * ("apps/v1", "v1"), as JSON text, borrowed: kept by the client until the
+ * server serves another. KUBE_ENOTFOUND when it serves none. */
+int kube_openapi_doc(kube_client *c, const char *api, const char **text, size_t *len);
+
 /* Many requests at once: HTTP/2 streams over one connection, at most
  * opts.parallel in flight, started in index order, each retried as
  * kube_request would (a request waiting out its backoff keeps its place).

@@ -511,3 +511,17 @@ int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o
   }
   return apply_prune(c, r, o);
 }
+
+/* compile_served's read, from k's cluster. */
+static int read_served(void *ctx, const char *api, arena *a, const char **text, size_t *len, const char **err) {
+  kube_client *k = ctx;
+  int rc = kube_openapi_doc(k, api, text, len);
+  if (rc == KUBE_ENOTFOUND) return -1;
+  if (rc != KUBE_OK) *err = arena_strdup(a, kube_last_error(k));
+  return rc == KUBE_OK ? 0 : -2;
+}
+
+bool apply_check_served(kube_client *k, const compile_result *r, diag_list *d) {
+  d->sources = r->diags.sources;
+  return compile_check_served(r, d, &(compile_served){read_served, k});
+}

@@ -165,6 +165,7 @@ void kube_client_free(kube_client *c) {
   if (c->curl) curl_easy_cleanup(c->curl);
   curl_slist_free_all(c->connect_to);
   kube_discovery_free(c);
+  kube_openapi_free(c);
   free(c->namespace);
   free(c->base);
   free(c);

@@ -9,6 +9,7 @@
 #include "plumb/kube.h"
 
 typedef struct discovery discovery;
+typedef struct kube_openapi kube_openapi;
 
 enum { KUBE_IDLE_MAX = 4 }; /* copies of the template kept between requests */
 
@@ -26,6 +27,7 @@ struct kube_client {
   long cred_epoch; /* bumped when a refused exec credential is thrown away */
   double tokens, last_fill; /* rate limiter */
   discovery *disc;
+  kube_openapi *openapi; /* the OpenAPI documents read (openapi.c) */
   char *namespace; /* kube_client_set_namespace's, or NULL */
   atomic_bool interrupted; /* kube_client_interrupt's, from any thread */
 };
@@ -38,6 +40,7 @@ int kube_request_one(kube_client *c, kube_req *r, json_t **out);
 int kube_request_accept(kube_client *c, const char *method, const char *path, const char *content_type,
                         const char *accept, const char *body, size_t len, json_t **out);
 void kube_discovery_free(kube_client *c);
+void kube_openapi_free(kube_client *c);
 /* Authorization, Accept and Content-Type headers for one request (caller
  * frees with curl_slist_free_all); NULL with *err when no credential. */
 struct curl_slist *kube_headers(kube_client *c, const char *content_type, const char *accept, char **err);

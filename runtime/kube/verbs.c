@@ -35,6 +35,20 @@ int kube_get(kube_client *c, const char *api_version, const char *kind, const ch
   return rc;
 }
 
+int kube_server_version(kube_client *c, char **version) {
+  json_t *v = NULL;
+  *version = NULL;
+  int rc = kube_request(c, "GET", "/version", NULL, NULL, 0, &v);
+  const char *git = rc == KUBE_OK ? kube_str(v, "gitVersion") : NULL;
+  if (git) *version = heap_strdup(git);
+  else if (rc == KUBE_OK) {
+    kube_fail(c, "the server's /version has no gitVersion");
+    rc = KUBE_ERROR;
+  }
+  json_decref(v);
+  return rc;
+}
+
 /* Appends key=value to a URL, with '?' before the first parameter. */
 static void add_query(buf *url, const char *key, const char *val) {
   if (!val || !*val) return;

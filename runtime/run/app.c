@@ -34,27 +34,48 @@ typedef struct {
   run_dest *dest;
 } build;
 
-/* Why res may not be synced (caller frees), else NULL and *dest where
- * its objects go. The project is asked first: it may forbid the
- * destination, which is then never contacted. The applications res
- * declares are checked as its objects are. */
-static char *refusal(runner *r, const app_def *app, const compile_result *res, run_dest **dest) {
-  const app_project *p = app_set_project(&r->defs, app->project);
-  /* An empty build is far more often a mistake than a wish: compare
-   * nothing, prune nothing. One that declares applications is no mistake. */
-  if (res->nres == 0 && !app->allow_empty)
-    return heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)");
+/* Where app's objects go, or NULL with the reason in *why (caller
+ * frees). The project is asked first: it may forbid the destination,
+ * which is then never contacted. */
+static run_dest *destination(runner *r, const app_def *app, char **why) {
   arena *a = arena_new();
-  const char *denied = app_check_source(p, app, a);
-  char *why = denied ? heap_strdup(denied) : NULL;
+  const char *denied = app_check_source(app_set_project(&r->defs, app->project), app, a);
+  *why = denied ? heap_strdup(denied) : NULL;
   arena_free(a);
-  if (why || !(*dest = run_dest_get(r, app->cluster, &why))) return why;
-  return sync_check_project((*dest)->c, app, p, res);
+  return *why ? NULL : run_dest_get(r, app->cluster, why);
 }
 
-/* Fetches (with fetch), resolves rev, compiles, reads the applications
- * the build declares, checks all against the project and finds the
- * destination, into *b. False with the reason in st when any step fails. */
+/* Why res may not be synced to dest (caller frees), else NULL; unusable
+ * (consumed) is why there is no dest. The applications res declares are
+ * checked as its objects are. */
+static char *refusal(runner *r, const app_def *app, const compile_result *res, run_dest *dest, char *unusable) {
+  /* An empty build is far more often a mistake than a wish: compare
+   * nothing, prune nothing. One that declares applications is no mistake. */
+  if (res->nres == 0 && !app->allow_empty) {
+    free(unusable);
+    return heap_strdup("the build produced no resources; nothing is synced or pruned (allow_empty permits it)");
+  }
+  if (!dest) return unusable;
+  return sync_check_project(dest->c, app, app_set_project(&r->defs, app->project), res);
+}
+
+/* What the schemas dest serves refuse of res (its custom resources whose
+ * CRD is installed there, not built), in words (caller frees); NULL when
+ * nothing. */
+static char *served_refusal(run_dest *dest, const compile_result *res) {
+  arena *a = arena_new();
+  diag_list d;
+  diag_init(&d, a);
+  char *why = apply_check_served(dest->c, res, &d) ? NULL : run_diagnostics(&d);
+  arena_free(a);
+  return why;
+}
+
+/* Fetches (with fetch), resolves rev, finds the destination, compiles
+ * (checked against the destination's Kubernetes version unless the env
+ * chooses one, and against the schemas it serves), reads the applications the build declares, checks all
+ * against the project, into *b. False with the reason in st when any step
+ * fails. */
 static bool build_at(runner *r, const app_def *app, app_state *st, const char *rev, bool fetch, build *b) {
   char *err;
   const compile_result *res;
@@ -66,15 +87,26 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   }
   memcpy(st->commit, b->rev.commit, sizeof st->commit);
   if (source_path_id(b->s, b->rev.tree, app->path, st->path_tree) != SOURCE_OK) *st->path_tree = '\0';
-  compile_opts o = {.path = app->path, .env = *app->env ? app->env : NULL, .args = app->args, .nargs = app->nargs};
-  if (source_compile(b->s, st->builds, b->rev.tree, &o, &res) != SOURCE_OK) return fail(st, source_last_error(b->s));
-  char *refused = res->diags.errors ? run_diagnostics(&res->diags) : NULL;
+  char *unusable;
+  run_dest *dest = destination(r, app, &unusable);
+  compile_opts o = {.path = app->path,
+                    .env = *app->env ? app->env : NULL,
+                    .args = app->args,
+                    .nargs = app->nargs,
+                    .kube_version_default = dest ? run_dest_kube_version(r, dest) : NULL};
+  if (source_compile(b->s, st->builds, b->rev.tree, &o, &res) != SOURCE_OK) {
+    free(unusable);
+    return fail(st, source_last_error(b->s));
+  }
+  char *refused = res->diags.errors ? run_diagnostics(&res->diags) : dest ? served_refusal(dest, res) : NULL;
   if (refused || !run_children_read(r, app, res, &b->kids, &refused)) {
+    free(unusable);
     fail(st, refused);
     free(refused);
     return false;
   }
-  if (!(refused = refusal(r, app, res, &b->dest))) {
+  if (!(refused = refusal(r, app, res, dest, unusable))) {
+    b->dest = dest;
     b->objs = objects_of(res);
     return true;
   }

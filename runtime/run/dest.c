@@ -164,6 +164,22 @@ run_dest *run_dest_get(runner *r, const char *name, char **err) {
                            .secret_version = version});
 }
 
+const char *run_dest_kube_version(runner *r, run_dest *d) {
+  if (d->version_read) return d->kube_version;
+  char *served = NULL;
+  if (kube_server_version(d->c, &served) != KUBE_OK) return NULL;
+  bool exact = false;
+  d->kube_version = compile_kube_version_nearest(served, &exact);
+  d->version_read = true;
+  if (!exact)
+    fprintf(r->o->out,
+            "plumb run: cluster %s serves Kubernetes %s, whose schemas plumb does not have; an env that sets no "
+            "kube_version is checked against %s\n",
+            d->name, served, d->kube_version ? d->kube_version : "the newest");
+  free(served);
+  return d->kube_version;
+}
+
 /* ---- keeping them current ------------------------------------------------ */
 
 static void dest_free(run_dest *d) {

@@ -88,6 +88,10 @@ typedef struct {
   cache *cache;         /* unless --once: the live view of its objects */
   char *secret_version; /* the resourceVersion of the Secret it came from; NULL from a kubeconfig */
   bool own;             /* the runtime's cluster: cfg, c and cache are the runner's */
+  /* The embedded schemas its applications are checked against, nearest
+   * its /version (NULL: the newest); read once, when version_read. */
+  const char *kube_version;
+  bool version_read;
 } run_dest;
 
 typedef struct {
@@ -162,6 +166,11 @@ void run_dest_init(runner *r);
 /* The destination named cluster, made on first use; NULL with the reason
  * in *err (caller frees) when it cannot be. */
 run_dest *run_dest_get(runner *r, const char *cluster, char **err);
+/* The embedded Kubernetes version d's applications are checked against
+ * unless their env chooses one: its own, else the nearest (said in the
+ * log), else NULL for the newest when its /version cannot be read (tried
+ * again on the next pass). */
+const char *run_dest_kube_version(runner *r, run_dest *d);
 /* The destination named cluster if it is made, else NULL. */
 run_dest *run_dest_find(runner *r, const char *cluster);
 /* After the definitions are read: drops the destinations no application

@@ -135,7 +135,9 @@ static bool load_config(runner *r) {
   }
   /* The same tree makes the same definitions. */
   if (r->config_arena && strcmp(rev.tree, r->config_tree) == 0) return true;
-  compile_opts config = {.path = r->o->path ? r->o->path : "."};
+  /* Its resources go to the runtime's own cluster. */
+  compile_opts config = {.path = r->o->path ? r->o->path : ".",
+                         .kube_version_default = run_dest_kube_version(r, r->dests[0])};
   if (source_compile(s, r->config_builds, rev.tree, &config, &res) != SOURCE_OK) {
     fprintf(r->o->out, "config %s: %s\n", r->o->repo, source_last_error(s));
     return false;

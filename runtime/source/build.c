@@ -174,6 +174,7 @@ typedef struct build {
   char *path, *env;
   char **args; /* NAME=VALUE, nargs of them: the same tree with other args is another build */
   size_t nargs;
+  char *kube_version; /* compile_opts' kube_version_default: another one is another build too */
   compile_result *result;
   struct build *next;
 } build;
@@ -195,6 +196,7 @@ static void build_free(build *e) {
   compile_free(e->result);
   free(e->path);
   free(e->env);
+  free(e->kube_version);
   for (size_t i = 0; i < e->nargs; i++) free(e->args[i]);
   free(e->args);
   free(e);
@@ -214,7 +216,7 @@ void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses) {
   *misses = b->misses;
 }
 
-static bool same_env(const char *x, const char *y) { return x == y || (x && y && strcmp(x, y) == 0); }
+static bool same_text(const char *x, const char *y) { return x == y || (x && y && strcmp(x, y) == 0); }
 
 static bool same_args(const build *e, const compile_opts *o) {
   if (e->nargs != o->nargs) return false;
@@ -227,7 +229,9 @@ static bool same_args(const build *e, const compile_opts *o) {
 static build *lookup(source_builds *b, const char *tree, const compile_opts *o) {
   for (build **p = &b->head; *p; p = &(*p)->next) {
     build *e = *p;
-    if (strcmp(e->tree, tree) || strcmp(e->path, o->path) || !same_env(e->env, o->env) || !same_args(e, o)) continue;
+    if (strcmp(e->tree, tree) || strcmp(e->path, o->path) || !same_text(e->env, o->env) || !same_args(e, o) ||
+        !same_text(e->kube_version, o->kube_version_default))
+      continue;
     *p = e->next;
     e->next = b->head;
     b->head = e;
@@ -261,8 +265,11 @@ static compile_result *compile_in_child(void *ctx) {
   tree_compile *c = ctx;
   source_creds_clear(&c->s->creds);
   compile_reader reader = {read_blob, c->t};
-  compile_opts o = {
-      .path = c->e->path, .env = c->e->env, .args = (const char *const *)c->e->args, .nargs = c->e->nargs};
+  compile_opts o = {.path = c->e->path,
+                    .env = c->e->env,
+                    .args = (const char *const *)c->e->args,
+                    .nargs = c->e->nargs,
+                    .kube_version_default = c->e->kube_version};
   return compile_files(c->t->files, c->t->n, &reader, &o);
 }
 
@@ -305,6 +312,7 @@ static build *build_new(const char *tree, const compile_opts *o) {
   memcpy(e->tree, tree, 41);
   e->path = heap_strdup(o->path);
   e->env = o->env ? heap_strdup(o->env) : NULL;
+  e->kube_version = o->kube_version_default ? heap_strdup(o->kube_version_default) : NULL;
   e->args = heap_calloc(o->nargs + 1, sizeof *e->args);
   for (e->nargs = 0; e->nargs < o->nargs; e->nargs++) e->args[e->nargs] = heap_strdup(o->args[e->nargs]);
   return e;

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Turns the API server's OpenAPI v3 documents into Plumb's schema file.
 
-usage: schemas.py VERSION DOC.json... > schemas/k8s-vX.Y.txt
+usage: schemas.py [--enums GO_FILE] VERSION DOC.json... > schemas/k8s-vX.Y.txt
 
 Each DOC is one group-version document (/openapi/v3/apis/apps/v1, ...).
+--enums reads the string enums from the Go source the API server builds
+its documents from (pkg/generated/openapi/zz_generated.openapi.go of the
+k8s.io/kubernetes module) into the documents: the ones the module ships
+(api/openapi-spec/v3) were dumped without them, and a server serves them.
 The output keeps what a build checks and nothing else (no descriptions, no
 defaults), one line per fact, so that the C side reads it with a loop over
 lines and a diff of two versions reads as a change log. The format is
 described in schemas/README.md.
 """
 import json
+import re
 import sys
 
 PREFIXES = ("io.k8s.api.", "io.k8s.apimachinery.pkg.apis.", "io.k8s.apimachinery.pkg.",
@@ -115,8 +120,74 @@ class Converter:
         return "any"
 
 
+GO_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def go_enums(path):
+    """{openapi name: [(property path, values)]} from openapi-gen's Go
+    source. A property path is the property's name, then "items" or
+    "additionalProperties" for an enum of a list's or a map's values.
+    The source's layout is openapi-gen's: one key or field per line, every
+    string on one line; braces are counted with strings taken out."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    imports = dict(re.findall(r'^\t(\w+) "([^"]+)"$', "\n".join(lines), re.M))
+
+    def model(key):
+        # "k8s.io/api/core/v1.Pod" (older) or corev1.Pod{}.OpenAPIModelName()
+        m = re.fullmatch(r'"([^"]+)\.(\w+)"', key) or re.fullmatch(r'(\w+)\.(\w+)\{\}\.OpenAPIModelName\(\)', key)
+        pkg = m.group(1) if key.startswith('"') else imports[m.group(1)]
+        domain, _, rest = pkg.partition("/")
+        return ".".join(reversed(domain.split("."))) + "." + rest.replace("/", ".") + "." + m.group(2)
+
+    funcs = {}
+    for line in lines:
+        m = re.match(r'^\t\t(.+):\s+(schema_\w+)\(ref\),$', line)
+        if m:
+            funcs[m.group(2)] = model(m.group(1))
+    enums, name, stack = {}, None, []
+    for line in lines:
+        m = re.match(r'^func (schema_\w+)\(', line)
+        if m:
+            name, stack = funcs.get(m.group(1)), []
+            continue
+        if name is None:
+            continue
+        m = re.match(r'^\s*Enum:\s*\[\]interface\{\}\{(.*)\}', line)
+        if m:
+            values = [json.loads('"' + v + '"') for v in GO_STRING.findall(m.group(1))]
+            enums.setdefault(name, []).append(([x for x in stack if x], values))
+        key = re.match(r'^\s*"([^"]+)": \{', line)
+        label = key.group(1) if key else "items" if "Items:" in line else \
+            "additionalProperties" if "AdditionalProperties:" in line else None
+        for c in GO_STRING.sub('""', line):
+            if c == "{":
+                stack.append(label)
+                label = None
+            elif c == "}" and stack:
+                stack.pop()
+    return enums
+
+
+def add_enums(schemas, enums):
+    for name, found in enums.items():
+        for path, values in found:
+            s = schemas.get(name)
+            if s is None:
+                continue
+            s = s["properties"][path[0]]
+            for step in path[1:]:
+                s = s[step]
+            s["enum"] = values
+
+
 def main():
-    version, docs = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    enums = {}
+    if args[0] == "--enums":
+        enums = go_enums(args[1])
+        args = args[2:]
+    version, docs = args[0], args[1:]
     schemas, kinds = {}, {}
     for path in docs:
         with open(path) as f:
@@ -131,6 +202,7 @@ def main():
             g = gvks[0]
             api = g["group"] + "/" + g["version"] if g["group"] else g["version"]
             kinds[(api, g["kind"])] = name
+    add_enums(schemas, enums)
     conv = Converter(schemas)
     out = ["plumb-schemas 1", "kubernetes " + version]
     for (api, kind), name in sorted(kinds.items()):

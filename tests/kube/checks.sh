@@ -50,6 +50,35 @@ eventually() {
     sleep 0.25
   done
 }
+# install_crd GROUP KIND PLURAL: installs a namespaced CRD of GROUP/v1, KIND, whose
+# spec has size (an int, required) and color (red or blue), and waits until
+# /openapi/v3 lists it, a moment after it is Established.
+install_crd() {
+  $K apply -f - >/dev/null <<YAML
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: $3.$1}
+spec:
+  group: $1
+  scope: Namespaced
+  names: {plural: $3, kind: $2}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer}
+              color: {type: string, enum: [red, blue]}
+YAML
+  eventually sh -c "$K get --raw /openapi/v3 | grep -q apis/$1/v1"
+}
 # commit MESSAGE: commits everything in the script's git repository $repo.
 commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
 # is FUNCTION WANT: the function prints exactly WANT

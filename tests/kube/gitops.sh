@@ -144,6 +144,19 @@ expect "the wave after it is not applied" 1 "not found" $K -n $NS get configmap 
 (cd "$repo" && git revert --no-edit HEAD >/dev/null)
 expect "without the waves it syncs again" 0 "^nginx-dev +Synced" pass_once
 
+# ---- the destination's own schemas -------------------------------------------------
+# A custom resource whose CRD the cluster has, not the build, is checked
+# against the schema the cluster serves: a misspelt field fails the sync.
+install_crd gitops.example.com Gadget gadgets
+sed -i 's|^  app web = nginx(replicas: 2)$|&\n  Gadget "g" { apiVersion: "gitops.example.com/v1", spec: { sise: 1 } }|' "$repo/envs/dev/main.plumb"
+commit "a gadget, misspelt"
+expect "a custom resource is checked against the cluster's CRD" 1 \
+  'envs/dev/main.plumb:6:67: error: unknown field "sise" in Gadget.spec; did you mean "size"\?' pass_once
+expect "and nothing of it is applied" 1 "not found" $K -n $NS get gadgets.gitops.example.com g
+sed -i 's/sise/size/' "$repo/envs/dev/main.plumb"
+commit "a gadget"
+expect "spelt right, it is applied" 0 "gadget.gitops.example.com/g created" pass_once
+
 # ---- foreign objects ------------------------------------------------------------------
 $K -n $NS delete service nginx-service >/dev/null
 $K -n $NS create service clusterip nginx-service --tcp=80:80 >/dev/null

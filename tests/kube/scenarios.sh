@@ -136,6 +136,41 @@ current-context: x
 YAML
 expect "exec credential plugin" 0 "" $PLUMB diff --kubeconfig "$work/exec.kubeconfig" examples/nginx/envs/dev
 
+# ---- the Kubernetes version ----------------------------------------------------------
+# The cluster serves v1.36.3, whose schemas check a build unless the flag
+# chooses. PodSpec.workloadRef was an alpha field of 1.35 only (1.36 has
+# schedulingGroup in its place): checked as 1.35, the build passes, and
+# the server refuses it.
+kv=$(env_dir kube-version 'env kv {
+  namespace: "default"
+  Pod "p" { spec: { containers: [{ name: "c", image: "nginx" }], workloadRef: { name: "w" } } }
+}')
+expect "diff checks against the cluster's version" 2 'main.plumb:3:79: error: unknown field "workloadRef" in Pod.spec' \
+  $PLUMB diff "$kv"
+absent "which is embedded: nothing said of it" "the cluster serves" $PLUMB diff "$kv"
+expect "--kube-version 1.35 lets it through to the server, which refuses it" 2 \
+  "spec.workloadRef: field not declared in schema" $PLUMB diff "$kv" --kube-version 1.35
+
+# ---- the schemas the cluster serves -------------------------------------------------
+# A CRD installed in the cluster, not built with its custom resources:
+# they are checked against the schema the cluster serves for it.
+install_crd served.example.com Widget widgets
+served=$(env_dir served 'env served {
+  namespace: "default"
+  Widget "w" {
+    apiVersion: "served.example.com/v1"
+    spec: { size: 3, colour: "red" }
+  }
+}')
+expect "a custom resource is checked against the CRD the cluster has" 2 \
+  'main.plumb:5:30: error: unknown field "colour" in Widget.spec; did you mean "color"\?' $PLUMB diff "$served"
+expect "apply refuses it before applying anything" 1 'unknown field "colour" in Widget.spec' $PLUMB apply "$served"
+expect "so nothing is applied" 1 "NotFound" $K get widgets.served.example.com w
+expect "--validate ignore leaves it to the server" 2 "spec.colour: field not declared in schema" \
+  $PLUMB diff "$served" --validate ignore
+sed -i 's/colour/color/' "$served/main.plumb"
+expect "the right spelling applies" 0 "^widget.served.example.com/w created$" $PLUMB apply "$served"
+
 # ---- the API server goes away in the middle ----------------------------------------
 # Enough objects that the apply is still busy when the namespace, applied
 # first, is reported: that is when the server goes.

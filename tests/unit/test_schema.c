@@ -271,7 +271,209 @@ static void shared_literal_parts_are_checked_once(void **state) {
   compile_free(r);
 }
 
-static void the_version_is_recorded(void **state) { assert_string_equal(schema_version(), "v1.36.3"); }
+/* The newest embedded version, unless a build names another. */
+static void the_version_is_recorded(void **state) {
+  arena *a = arena_new();
+  assert_string_equal(schema_version(schema_build_new(a, NULL)), "v1.36.3");
+  assert_string_equal(schema_version(schema_build_new(a, "v1.34.4")), "v1.34.4");
+  arena_free(a);
+}
+
+/* The three newest minor lines, the skew Kubernetes supports. */
+static void three_versions_are_embedded(void **state) {
+  size_t n;
+  const char *const *all = compile_kube_versions(&n);
+  assert_int_equal(n, 3);
+  assert_string_equal(all[0], "v1.34.4");
+  assert_string_equal(all[1], "v1.35.4");
+  assert_string_equal(all[2], "v1.36.3");
+  arena *a = arena_new();
+  assert_string_equal(compile_kube_versions_text(a), "1.34, 1.35 or 1.36");
+  arena_free(a);
+}
+
+/* As `helm template --kube-version` takes it: any patch of a minor line
+ * names the line. */
+static void a_version_is_named_by_its_minor_line(void **state) {
+  static const struct {
+    const char *text, *want;
+    bool malformed;
+  } cases[] = {
+      {"1.35", "v1.35.4", false},
+      {"v1.35", "v1.35.4", false},
+      {"v1.35.2", "v1.35.4", false},
+      {"1.34.0", "v1.34.4", false},
+      {"1.33", NULL, false},
+      {"v1.37.1", NULL, false},
+      {"latest", NULL, true},
+      {"1", NULL, true},
+      {"v1.35.", NULL, true},
+      {"1.35.x", NULL, true},
+      {"", NULL, true},
+      {"vv1.35", NULL, true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    bool malformed = !cases[i].malformed;
+    const char *got = compile_kube_version(cases[i].text, &malformed);
+    if (cases[i].want) assert_string_equal(got, cases[i].want);
+    else assert_null(got);
+    assert_int_equal(malformed, cases[i].malformed);
+  }
+}
+
+/* A cluster of a version not embedded is checked against the nearest. */
+static void a_cluster_gets_the_nearest_version(void **state) {
+  bool exact = false;
+  /* What providers add after the patch names the same line. */
+  assert_string_equal(compile_kube_version_nearest("v1.35.1", &exact), "v1.35.4");
+  assert_true(exact);
+  assert_string_equal(compile_kube_version_nearest("v1.36.3+k3s1", &exact), "v1.36.3");
+  assert_true(exact);
+  assert_string_equal(compile_kube_version_nearest("v1.35.0-gke.1200", &exact), "v1.35.4");
+  assert_true(exact);
+  /* Older than every embedded one: the oldest; newer: the newest. */
+  assert_string_equal(compile_kube_version_nearest("v1.30.14", &exact), "v1.34.4");
+  assert_false(exact);
+  assert_string_equal(compile_kube_version_nearest("v1.37.0", &exact), "v1.36.3");
+  assert_false(exact);
+  assert_string_equal(compile_kube_version_nearest("v2.0.0", &exact), "v1.36.3");
+  assert_null(compile_kube_version_nearest("v1.35.x", &exact));
+  assert_null(compile_kube_version_nearest("unknown", &exact));
+}
+
+/* Fields that one version has and another has not, found by diffing the
+ * embedded files: PodSpec.schedulingGroup is new in 1.36 (1.35 had the
+ * alpha workloadRef in its place), a Toleration's operators Gt and Lt
+ * came in 1.35. */
+static void each_version_checks_its_own_fields(void **state) {
+#define WITH(v, pod) "kube_version: \"" v "\"\n  " pod
+#define GROUP "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\" }], schedulingGroup: {} } }"
+#define REF "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\" }], workloadRef: {} } }"
+#define GT "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\" }], tolerations: [{ operator: \"Gt\" }] } }"
+  static const row rows[] = {
+      {GROUP, NULL},
+      {WITH("1.36", GROUP), NULL},
+      {WITH("1.35", GROUP), "unknown field \"schedulingGroup\" in Pod.spec"},
+      {WITH("1.35", REF), NULL},
+      {REF, "unknown field \"workloadRef\" in Pod.spec"},
+      {WITH("1.35", GT), NULL},
+      {WITH("1.34", GT), "Pod.spec.tolerations[0].operator: \"Gt\" is not one of \"Equal\", \"Exists\""},
+  };
+  CHECK(rows);
+#undef WITH
+#undef GROUP
+#undef REF
+#undef GT
+}
+
+/* ---- the schemas a cluster serves ---- */
+
+/* A cluster's document of example.com/v1: Widget, its spec by reference
+ * (in an allOf, as the API server writes them), and Node, which holds
+ * itself, as JSONSchemaProps does. */
+static const char served_doc[] =
+    "{\"components\": {\"schemas\": {"
+    "\"com.example.v1.Widget\": {\"type\": \"object\", \"x-kubernetes-group-version-kind\": "
+    "[{\"group\": \"example.com\", \"version\": \"v1\", \"kind\": \"Widget\"}], \"properties\": {"
+    "\"apiVersion\": {\"type\": \"string\"}, \"kind\": {\"type\": \"string\"}, "
+    "\"metadata\": {\"allOf\": [{\"$ref\": \"#/components/schemas/meta\"}]}, "
+    "\"spec\": {\"allOf\": [{\"$ref\": \"#/components/schemas/com.example.v1.WidgetSpec\"}], \"default\": {}}}},"
+    "\"com.example.v1.WidgetSpec\": {\"type\": \"object\", \"required\": [\"size\"], \"properties\": {"
+    "\"size\": {\"type\": \"integer\"}, \"tree\": {\"$ref\": \"#/components/schemas/com.example.v1.Node\"}}},"
+    "\"com.example.v1.Node\": {\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}, "
+    "\"children\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/components/schemas/com.example.v1.Node\"}}}},"
+    "\"meta\": {\"type\": \"object\"}}}}";
+
+/* The reader of a cluster that serves served_doc as example.com/v1, a
+ * document that is no JSON as broken.example.com/v1, one too deep and one
+ * too big, and nothing else; it counts what it is asked. */
+static int read_doc(void *ctx, const char *api, arena *a, const char **text, size_t *len, const char **err) {
+  static char deep[2 * 1001 + 1];
+  ++*(int *)ctx;
+  if (!deep[0]) memset(deep, '[', 1001), memset(deep + 1001, ']', 1001);
+  if (strcmp(api, "broken.example.com/v1") == 0) *text = "{", *len = 1;
+  else if (strcmp(api, "deep.example.com/v1") == 0) *text = deep, *len = strlen(deep);
+  /* Refused by its size before it is read. */
+  else if (strcmp(api, "big.example.com/v1") == 0) *text = served_doc, *len = COMPILE_MAX_FILE + 1;
+  else if (strcmp(api, "example.com/v1") == 0) *text = served_doc, *len = sizeof served_doc - 1;
+  else return -1;
+  return 0;
+}
+
+/* The first error of checking the env against the served schemas, or
+ * NULL; reads counts the documents read. */
+static const char *served_error(const char *env, int *reads) {
+  static char first[512];
+  compile_result *r = compile_source("t.plumb", env, strlen(env), NULL);
+  if (r->diags.errors) fail_msg("%s\ndoes not compile: %s", env, r->diags.first->msg);
+  diag_list d;
+  diag_init(&d, r->arena);
+  *reads = 0;
+  bool ok = compile_check_served(r, &d, &(compile_served){read_doc, reads});
+  assert_int_equal(ok, d.first == NULL);
+  if (d.first) snprintf(first, sizeof first, "%d:%d: %s", d.first->at.line, d.first->at.col, d.first->msg);
+  compile_free(r);
+  return ok ? NULL : first;
+}
+
+#define SERVED_WIDGET(spec) "  Widget \"w\" { apiVersion: \"example.com/v1\", spec: " spec " }\n"
+
+static void custom_resources_follow_the_clusters_crds(void **state) {
+  int reads;
+  assert_null(served_error(
+      "env e {\n" SERVED_WIDGET("{ size: 2, tree: { name: \"a\", children: [{ name: \"b\" }] } }") "}\n", &reads));
+  assert_int_equal(reads, 1);
+  /* A reference: its target's fields. One that holds itself, its own,
+   * where it first stands; below, where it refers to itself, anything. */
+  assert_string_equal(served_error("env e {\n" SERVED_WIDGET("{ size: 2, sise: 3 }") "}\n", &reads),
+                      "2:69: unknown field \"sise\" in Widget.spec; did you mean \"size\"?");
+  assert_string_equal(served_error("env e {\n" SERVED_WIDGET("{ size: 2, tree: { nme: \"b\" } }") "}\n", &reads),
+                      "2:76: unknown field \"nme\" in Widget.spec.tree; did you mean \"name\"?");
+  assert_null(served_error("env e {\n" SERVED_WIDGET("{ size: 2, tree: { children: [{ nme: 1 }] } }") "}\n", &reads));
+  assert_string_equal(served_error("env e {\n" SERVED_WIDGET("{}") "}\n", &reads),
+                      "2:52: missing required field \"size\" in Widget.spec");
+  /* One document for every resource of its group-version, each checked. */
+  assert_string_equal(served_error("env e {\n" SERVED_WIDGET("{ size: 1 }") "  Widget \"x\" { apiVersion: "
+                                                                            "\"example.com/v1\", spec: {} }\n}\n",
+                                   &reads),
+                      "3:52: missing required field \"size\" in Widget.spec");
+  assert_int_equal(reads, 1);
+}
+
+static void what_the_served_schemas_leave_alone(void **state) {
+  int reads;
+  /* Kinds the build checks itself: built-in ones, a CRD of the build's. */
+  assert_null(served_error("env e {\n  ConfigMap \"c\" {}\n}\n", &reads));
+  assert_int_equal(reads, 0);
+  assert_null(served_error(
+      "env e {\n"
+      "  CustomResourceDefinition \"widgets.example.com\" { spec: { group: \"example.com\", scope: \"Namespaced\", "
+      "names: { kind: \"Widget\", plural: \"widgets\" }, versions: [{ name: \"v1\", served: true, storage: true, "
+      "schema: { openAPIV3Schema: { type: \"object\", \"x-kubernetes-preserve-unknown-fields\": true } } }] } }\n" SERVED_WIDGET(
+          "{ sise: 3 }") "}\n",
+      &reads));
+  assert_int_equal(reads, 0);
+  /* The escape hatch; a group-version the cluster does not serve. */
+  assert_null(served_error("env e {\n  Widget \"w\" { apiVersion: \"example.com/v1\", metadata: { annotations: { "
+                           "\"plumb.dev/validate\": \"false\" } }, spec: { sise: 3 } }\n}\n",
+                           &reads));
+  assert_int_equal(reads, 0);
+  assert_null(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"other.example.com/v1\", spec: { x: 1 } }\n}\n", &reads));
+  assert_int_equal(reads, 1);
+  /* A document that cannot be read is an error of its own. */
+  assert_string_equal(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"broken.example.com/v1\" }\n}\n", &reads),
+      "0:0: cannot read the cluster's schemas of broken.example.com/v1: did not find expected node content (while "
+      "parsing a flow node)");
+  assert_string_equal(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"deep.example.com/v1\" }\n}\n", &reads),
+      "0:0: cannot read the cluster's schemas of deep.example.com/v1: YAML nested deeper than 1000 levels");
+  assert_string_equal(
+      served_error("env e {\n  Gadget \"g\" { apiVersion: \"big.example.com/v1\" }\n}\n", &reads),
+      "0:0: cannot read the cluster's schemas of big.example.com/v1: big.example.com/v1 is 16.1 MiB; files may be at "
+      "most 16 MiB");
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -289,6 +491,12 @@ int main(void) {
       cmocka_unit_test(errors_point_at_the_value),
       cmocka_unit_test(shared_literal_parts_are_checked_once),
       cmocka_unit_test(the_version_is_recorded),
+      cmocka_unit_test(three_versions_are_embedded),
+      cmocka_unit_test(a_version_is_named_by_its_minor_line),
+      cmocka_unit_test(a_cluster_gets_the_nearest_version),
+      cmocka_unit_test(each_version_checks_its_own_fields),
+      cmocka_unit_test(custom_resources_follow_the_clusters_crds),
+      cmocka_unit_test(what_the_served_schemas_leave_alone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,10 @@ static void values_apps_and_positions_read_back(void **state) {
     if (r->res[i].app) assert_string_equal(back->res[i].app, r->res[i].app);
     else assert_null(back->res[i].app);
     assert_same_positions(r->res[i].obj, back->res[i].obj);
+    /* The annotation is gone; that the schemas leave it alone stays. */
+    bool own = strcmp(value_get_string(r->res[i].obj, "metadata.name"), "own") == 0;
+    assert_int_equal(r->res[i].unchecked, !own);
+    assert_int_equal(back->res[i].unchecked, !own);
   }
   char *want = yaml_of(r), *got = yaml_of(back);
   assert_string_equal(got, want);
@@ -180,13 +184,13 @@ static void cut_or_garbled_bytes_are_refused(void **state) {
  * limit, a count larger than what follows. */
 static void forged_bytes_are_refused(void **state) {
   /* env NULL; 0 errors, max 0, no diags, no sources; one resource, app
-   * NULL, value: a reference to value 1, before any was read. */
-  static const char self[] = "PLW1\0\0\0\0\0\1\0\1";
+   * NULL, checked, value: a reference to value 1, before any was read. */
+  static const char self[] = "PLW1\0\0\0\0\0\1\0\0\1";
   refused(self, sizeof self - 1, "a reference to a value not read");
   static const char many[] = "PLW1\0\0\0\0\0\x80\x80\x80\x80\x01";
   refused(many, sizeof many - 1, "a count larger than the bytes left");
   buf b = {0};
-  buf_put(&b, "PLW1\0\0\0\0\0\1\0", 11); /* one resource, no app */
+  buf_put(&b, "PLW1\0\0\0\0\0\1\0\0", 12); /* one resource, no app, checked */
   for (int i = 0; i <= COMPILE_WIRE_MAX_DEPTH; i++) buf_put(&b, "\0\5\0\0\0\0\1", 7); /* a list at no place, of one */
   buf_put(&b, "\0\0\0\0\0\0", 6);
   refused(b.data, b.len, "values nested too deeply");
