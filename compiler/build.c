@@ -398,7 +398,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
   for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   if (r->diags.errors || !output_fits(ev, &e)) return;
-  schema_build *sb = schema_build_new(a);
+  schema_build *sb = schema_build_new(ev);
   for (size_t i = 0; i < e.nres; i++) schema_add_crd(sb, e.res[i].obj);
   for (size_t i = 0; i < e.nres; i++) {
     /* The schema walk assumes what validate_resource checks (no function, no delete). */

@@ -1,0 +1,130 @@
+#!/bin/sh
+# Custom resources: plumb build's verdict on each against the schema of its
+# CRD, next to the API server's on the same resource (a server-side dry run
+# of the exact JSON plumb writes). Usage: crds.sh PLUMB CLUSTER_DIR; the
+# last line is "crds: N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+cd "$ROOT"
+
+crd='CustomResourceDefinition "gadgets.example.com" {
+  spec: {
+    group: "example.com"
+    names: { kind: "Gadget", plural: "gadgets", singular: "gadget" }
+    scope: "Namespaced"
+    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: {
+      type: "object"
+      properties: { spec: { type: "object", properties: {
+        size: { type: "integer", minimum: 1, maximum: 10, multipleOf: 2 }
+        ratio: { type: "number", minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }
+        low: { type: "number", minimum: 10.5 }
+        step: { type: "number", multipleOf: 0.1 }
+        name: { type: "string", pattern: "^[a-z]+$", minLength: 2, maxLength: 5 }
+        word: { type: "string", maxLength: 3 }
+        tags: { type: "array", minItems: 1, maxItems: 3, "x-kubernetes-list-type": "set", items: { type: "string" } }
+        maybe: { type: "array", items: { type: "string", nullable: true } }
+        labels: { type: "object", minProperties: 1, maxProperties: 2, additionalProperties: { type: "string" } }
+        level: { type: "integer", enum: [1, 2, 3] }
+        port: { type: "integer", format: "int32" }
+        ip: { type: "string", format: "ipv4" }
+        ip6: { type: "string", format: "ipv6" }
+        net: { type: "string", format: "cidr" }
+        mac: { type: "string", format: "mac" }
+        id: { type: "string", format: "uuid" }
+        host: { type: "string", format: "hostname" }
+        day: { type: "string", format: "date" }
+        at: { type: "string", format: "date-time" }
+        wait: { type: "string", format: "duration" }
+        data: { type: "string", format: "byte" }
+        color: { type: "string", format: "hexcolor" }
+        short: { type: "string", format: "k8s-short-name" }
+        source: { type: "object", properties: { url: { type: "string" }, path: { type: "string" } },
+                  oneOf: [{ required: ["url"] }, { required: ["path"] }] }
+        target: { type: "object", properties: { host: { type: "string" }, port: { type: "integer" } },
+                  anyOf: [{ required: ["host"] }, { properties: { port: { minimum: 1024 } }, required: ["port"] }] }
+        mode: { type: "string", allOf: [{ minLength: 2 }, { pattern: "^m" }], not: { enum: ["mx"] } }
+      } } }
+    } } }]
+  }
+}'
+install=$(env_dir install "env crd { $crd }")
+expect "the CRD applies" 0 "gadgets.example.com" $PLUMB apply "$install"
+eventually $K wait --for condition=established --timeout=1s crd/gadgets.example.com
+
+n=0
+# agree NAME WANT SPEC: plumb build of a Gadget with SPEC exits WANT (0 or
+# 1), and the API server takes (0) or refuses (1) the same JSON alike.
+agree() {
+  n=$((n + 1))
+  checked=$(env_dir "c$n" "env c { $crd
+    Gadget \"g\" { apiVersion: \"example.com/v1\", metadata: { namespace: \"default\" }, spec: { $3 } } }")
+  bare=$(env_dir "b$n" "env c {
+    Gadget \"g\" { apiVersion: \"example.com/v1\", metadata: { namespace: \"default\" }, spec: { $3 } } }")
+  expect "plumb: $1" "$2" "" $PLUMB build "$checked"
+  $PLUMB build -o json "$bare" | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["items"][0]))' \
+    >"$work/g.json"
+  expect "API server: $1" "$2" "" $K create --raw \
+    "/apis/example.com/v1/namespaces/default/gadgets?dryRun=All&fieldValidation=Strict" -f "$work/g.json"
+}
+
+agree "all within limits" 0 'size: 4, ratio: 0.5, step: 0.3, name: "ab", tags: ["a", "b"], labels: { a: "b" }, level: 2, port: 80, source: { url: "u" }, target: { port: 8080 }, mode: "mode"'
+agree "over the maximum" 1 'size: 12'
+agree "under the minimum" 1 'size: 0'
+agree "not a multiple" 1 'size: 3'
+agree "an integral float for an int" 0 'size: 4.0'
+agree "at the exclusive maximum" 1 'ratio: 1'
+agree "at the exclusive minimum" 1 'ratio: 0'
+agree "an int meets a fractional minimum cut to an int" 0 'low: 10'
+agree "a float does not" 1 'low: 10.2'
+agree "a multiple of 0.1" 0 'step: 0.3'
+agree "not a multiple of 0.1" 1 'step: 0.35'
+agree "too short" 1 'name: "a"'
+agree "too long" 1 'name: "abcdef"'
+agree "characters, not bytes" 0 'word: "ééé"'
+agree "four characters" 1 'word: "éééé"'
+agree "no match" 1 'name: "aB"'
+agree "a final newline is not the end" 1 'name: "ab\n"'
+agree "too few items" 1 'tags: []'
+agree "too many items" 1 'tags: ["a", "b", "c", "d"]'
+agree "a set holds a value once" 1 'tags: ["a", "b", "a"]'
+agree "null where the item is not nullable" 1 'tags: ["a", null]'
+agree "null where it is" 0 'maybe: ["a", null]'
+agree "too few fields" 1 'labels: {}'
+agree "too many fields" 1 'labels: { a: "1", b: "2", c: "3" }'
+agree "outside an int enum" 1 'level: 4'
+agree "an int32 out of range" 1 'port: 3000000000'
+agree "formats that hold" 0 'ip: "10.0.0.1", ip6: "fe80::1", net: "10.0.0.0/8", mac: "00:1a:2b:3c:4d:5e", id: "123e4567-e89b-12d3-a456-426614174000", host: "example.com", day: "2024-02-29", at: "2024-02-29T10:00:00.5Z", wait: "1h30m", data: "aGk=", color: "#fff", short: "web-1"'
+agree "sloppy IPv4 and lower-case date-time" 0 'ip: "010.0.0.1", at: "2024-02-29t10:00:00z"'
+agree "a duration in words" 0 'wait: "3 days"'
+agree "a float over an int's maximum" 1 'size: 10.5'
+agree "a float is cut to compare with an int enum" 1 'level: 1.5'
+agree "a hostname of letters beyond ASCII" 0 'host: "bücher.de"'
+agree "a MAC address in dotted groups" 0 'mac: "0000.5e00.5301"'
+agree "an IPv6 CIDR" 0 'net: "fe80::/64"'
+agree "an IPv4-mapped IPv6 address is an IPv4 address" 0 'ip: "::ffff:1.2.3.4"'
+agree "a UUID without dashes" 0 'id: "123e4567e89b12d3a456426614174000"'
+agree "a signed fractional duration" 0 'wait: "-1.5h"'
+agree "a duration past int64" 1 'wait: "99999999999999999999s"'
+agree "a date-time without seconds" 1 'at: "2024-02-29T10:00Z"'
+agree "any one character before a fraction" 0 'at: "2024-02-29T10:00:00x5Z"'
+agree "base64 with a line break" 1 'data: "aGk=\n"'
+agree "not an IPv4 address" 1 'ip: "10.0.0.256"'
+agree "not an IPv6 address" 1 'ip6: "10.0.0.1"'
+agree "not a CIDR" 1 'net: "10.0.0.0/33"'
+agree "not a MAC address" 1 'mac: "00:1a:2b:3c:4d"'
+agree "not a UUID" 1 'id: "123"'
+agree "not a hostname" 1 'host: "-x.com"'
+agree "no such day" 1 'day: "2023-02-29"'
+agree "not a date-time" 1 'at: "2024-02-29 10:00:00Z"'
+agree "not a duration" 1 'wait: "soon"'
+agree "empty is not base64" 1 'data: ""'
+agree "not a hex color" 1 'color: "#ffff"'
+agree "not a short name" 1 'short: "Web"'
+agree "none of oneOf" 1 'source: {}'
+agree "two of oneOf" 1 'source: { url: "u", path: "p" }'
+agree "none of anyOf" 1 'target: { port: 80 }'
+agree "one of anyOf" 0 'target: { host: "h", port: 80 }'
+agree "one of allOf fails" 1 'mode: "xy"'
+agree "matches not" 1 'mode: "mx"'
+
+echo "crds: $pass passed, $fail failed"
