@@ -922,6 +922,69 @@ static bool is_strfmt_duration(const char *s, size_t n) {
 
 static bool is_duration(const char *s, size_t n) { return is_go_duration(s, n) || is_strfmt_duration(s, n); }
 
+/* s as govalidator sanitizes it: for an ISBN without blanks and '-', for
+ * a credit card without anything but digits; false when more than cap - 1
+ * characters are left, which no number of either has. */
+static bool sanitized(const char *s, size_t n, bool isbn, char *out, size_t cap) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (isbn ? c && strchr(" \t\n\f\r-", c) : !is_digit(c)) continue;
+    if (k + 1 == cap) return false;
+    out[k++] = c;
+  }
+  out[k] = '\0';
+  return true;
+}
+
+/* govalidator's IsISBN10: nine digits and a check digit or X, weighted 1
+ * to 10, summing to a multiple of 11. */
+static bool is_isbn10(const char *s, size_t n) {
+  char d[12];
+  if (!sanitized(s, n, true, d, sizeof d) || strlen(d) != 10) return false;
+  int sum = 0;
+  for (int i = 0; i < 10; i++) {
+    if (!is_digit(d[i]) && !(i == 9 && d[i] == 'X')) return false;
+    sum += (i + 1) * (d[i] == 'X' ? 10 : d[i] - '0');
+  }
+  return sum % 11 == 0;
+}
+
+/* IsISBN13: thirteen digits, weighted 1 and 3, the last the check digit. */
+static bool is_isbn13(const char *s, size_t n) {
+  char d[15];
+  if (!sanitized(s, n, true, d, sizeof d) || strlen(d) != 13) return false;
+  int sum = 0;
+  for (int i = 0; i < 13; i++) {
+    if (!is_digit(d[i])) return false;
+    if (i < 12) sum += (i % 2 ? 3 : 1) * (d[i] - '0');
+  }
+  return d[12] - '0' == (10 - sum % 10) % 10;
+}
+
+static bool is_isbn(const char *s, size_t n) { return is_isbn10(s, n) || is_isbn13(s, n); }
+
+/* IsCreditCard: the digits, whatever stands between them, have the
+ * prefix and length of a card its pattern knows (Visa, Mastercard,
+ * Discover, Amex, Diners, JCB) and pass Luhn's check. */
+static bool is_credit_card(const char *s, size_t n) {
+  char d[20];
+  if (!sanitized(s, n, false, d, sizeof d)) return false;
+  size_t len = strlen(d);
+  bool known = (d[0] == '4' && (len == 13 || len == 16)) ||
+               (len == 16 && ((d[0] == '5' && d[1] >= '1' && d[1] <= '5') || strncmp(d, "6011", 4) == 0 ||
+                              strncmp(d, "65", 2) == 0 || strncmp(d, "35", 2) == 0)) ||
+               (len == 15 && ((d[0] == '3' && (d[1] == '4' || d[1] == '7')) || strncmp(d, "2131", 4) == 0 ||
+                              strncmp(d, "1800", 4) == 0)) ||
+               (len == 14 && d[0] == '3' && ((d[1] == '0' && d[2] <= '5') || d[1] == '6' || d[1] == '8'));
+  int sum = 0;
+  for (size_t i = 0; i < len; i++) {
+    int x = (d[len - 1 - i] - '0') * (i % 2 ? 2 : 1);
+    sum += x >= 10 ? x - 9 : x;
+  }
+  return known && sum % 10 == 0;
+}
+
 /* IsHostname's other half: at most 255 bytes, no dot-separated part over 63. */
 static bool hostname_fits(const char *s, size_t n) {
   if (n > 255) return false;
@@ -937,13 +1000,13 @@ static bool ssn_fits(const char *s, size_t n) { return (void)s, n == 11; }
 static bool short_name_fits(const char *s, size_t n) { return (void)s, n <= 63; }
 static bool long_name_fits(const char *s, size_t n) { return (void)s, n <= 253; }
 
-/* email (net/mail's address parser), uri (net/url's ParseRequestURI),
- * isbn, isbn10, isbn13 and creditcard (check digits) are not checked;
- * password takes anything. */
+/* email (net/mail's address parser) and uri (net/url's ParseRequestURI)
+ * are not checked; password takes anything. */
 static const sformat formats[] = {
     {"bsonobjectid", "a BSON object ID (24 hex digits)", NULL, is_bson_object_id},
     {"byte", "base64 text", "^(?:[A-Za-z0-9+\\/]{4})*(?:[A-Za-z0-9+\\/]{2}==|[A-Za-z0-9+\\/]{3}=|[A-Za-z0-9+\\/]{4})$",
      NULL},
+    {"creditcard", "a credit card number", NULL, is_credit_card},
     {"cidr", "a CIDR (an IP address, '/' and a prefix length)", NULL, is_cidr},
     {"date", "a date (2006-01-02)", NULL, is_date},
     {"datetime", "an RFC 3339 date-time", NULL, is_strfmt_date_time},
@@ -954,6 +1017,9 @@ static const sformat formats[] = {
      "61}[a-zA-Z0-9\\p{S}\\p{L}])?)(\\.)){1,}([a-zA-Z\\p{L}]){2,63})$",
      hostname_fits},
     {"ipv4", "an IPv4 address", NULL, is_ipv4},
+    {"isbn", "an ISBN", NULL, is_isbn},
+    {"isbn10", "an ISBN-10", NULL, is_isbn10},
+    {"isbn13", "an ISBN-13", NULL, is_isbn13},
     {"ipv6", "an IPv6 address", NULL, is_ipv6},
     {"k8slongname", "a Kubernetes long name (dot-separated lowercase DNS labels, at most 253 characters)",
      "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", long_name_fits},

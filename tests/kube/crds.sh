@@ -38,6 +38,10 @@ crd='CustomResourceDefinition "gadgets.example.com" {
         data: { type: "string", format: "byte" }
         color: { type: "string", format: "hexcolor" }
         short: { type: "string", format: "k8s-short-name" }
+        book: { type: "string", format: "isbn" }
+        book10: { type: "string", format: "isbn10" }
+        book13: { type: "string", format: "isbn13" }
+        card: { type: "string", format: "creditcard" }
         source: { type: "object", properties: { url: { type: "string" }, path: { type: "string" } },
                   oneOf: [{ required: ["url"] }, { required: ["path"] }] }
         target: { type: "object", properties: { host: { type: "string" }, port: { type: "integer" } },
@@ -108,6 +112,12 @@ agree "a duration past int64" 1 'wait: "99999999999999999999s"'
 agree "a date-time without seconds" 1 'at: "2024-02-29T10:00Z"'
 agree "any one character before a fraction" 0 'at: "2024-02-29T10:00:00x5Z"'
 agree "base64 with a line break" 1 'data: "aGk=\n"'
+agree "ISBNs and a card number" 0 'book: "978-0-306-40615-7", book10: "0 306 40615 2", book13: "9780306406157", card: "4111-1111-1111-1111"'
+agree "an ISBN-10 ending in X" 0 'book10: "0-8044-2957-X"'
+agree "a wrong ISBN check digit" 1 'book: "0-306-40615-3"'
+agree "an ISBN-13 is not an ISBN-10" 1 'book10: "9780306406157"'
+agree "a card number failing Luhn" 1 'card: "4111 1111 1111 1112"'
+agree "a card number of no known kind" 1 'card: "1234567812345670"'
 agree "not an IPv4 address" 1 'ip: "10.0.0.256"'
 agree "not an IPv6 address" 1 'ip6: "10.0.0.1"'
 agree "not a CIDR" 1 'net: "10.0.0.0/33"'

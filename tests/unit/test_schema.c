@@ -262,6 +262,8 @@ static void custom_resources_follow_the_crds_of_the_build(void **state) {
   "      data: { type: \"string\", format: \"byte\" }\n"                                                               \
   "      color: { type: \"string\", format: \"hexcolor\" }\n"                                                          \
   "      short: { type: \"string\", format: \"k8s-short-name\" }\n"                                                    \
+  "      book: { type: \"string\", format: \"isbn\" }\n"                                                               \
+  "      card: { type: \"string\", format: \"creditcard\" }\n"                                                         \
   "      email: { type: \"string\", format: \"email\" }\n"                                                             \
   "      count: { type: \"integer\", format: \"date\" }\n"                                                             \
   "      source: { type: \"object\", properties: { url: { type: \"string\" }, path: { type: \"string\" } },\n"         \
@@ -313,6 +315,9 @@ static void custom_resources_meet_their_value_validations(void **state) {
               "email: \"not checked\", count: 3"),
        NULL},
       {GADGET("wait: \"3 days\""), NULL},
+      {GADGET("book: \"0-8044-2957-X\", card: \"4111 1111 1111 1111\""), NULL},
+      {GADGET("book: \"0-306-40615-3\""), "Gadget.spec.book: \"0-306-40615-3\" is not an ISBN"},
+      {GADGET("card: \"4111 1111 1111 1112\""), "Gadget.spec.card: \"4111 1111 1111 1112\" is not a credit card number"},
       {GADGET("ip: \"10.0.0.256\""), "Gadget.spec.ip: \"10.0.0.256\" is not an IPv4 address"},
       {GADGET("ip6: \"10.0.0.1\""), "Gadget.spec.ip6: \"10.0.0.1\" is not an IPv6 address"},
       {GADGET("net: \"10.0.0.0/33\""),
