@@ -985,6 +985,88 @@ static bool is_credit_card(const char *s, size_t n) {
   return known && sum % 10 == 0;
 }
 
+/* net/url's unescape: every '%' starts two hex digits; in a host, only
+ * characters shouldEscape lets stand there (any byte past ASCII too), and
+ * no escape but of one. */
+static bool url_unescapes(const char *s, size_t n, bool host) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '%') {
+      if (i + 2 >= n || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+      /* an escape of a byte below 0x80 in a host is refused, but %25 */
+      if (host && s[i + 1] < '8' && memcmp(s + i, "%25", 3) != 0) return false;
+      i += 2;
+    } else if (host && c < 0x80 && !(is_digit((char)c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) &&
+               !strchr("-_.~!$&'()*+,;=:[]<>\"", (char)c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* ":" and digits, or nothing: validOptionalPort. */
+static bool url_port(const char *s, size_t n) {
+  if (!n) return true;
+  if (s[0] != ':') return false;
+  for (size_t i = 1; i < n; i++)
+    if (!is_digit(s[i])) return false;
+  return true;
+}
+
+/* parseAuthority: [userinfo@]host[:port], the host an IP literal in
+ * brackets or a name. */
+static bool url_authority(const char *s, size_t n) {
+  const char *at = NULL;
+  for (const char *p = s; p < s + n; p++)
+    if (*p == '@') at = p;
+  if (at) {
+    for (const char *p = s; p < at; p++)
+      if (!(is_digit(*p) || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || strchr("-._:~!$&'()*+,;=%@", *p)) || !*p)
+        return false;
+    if (!url_unescapes(s, (size_t)(at - s), false)) return false;
+    n -= (size_t)(at + 1 - s), s = at + 1;
+  }
+  /* the last ']' of an IP literal, or else the last ':', starts the port */
+  const char *last = NULL;
+  for (const char *p = s; p < s + n; p++)
+    if (*p == (n && s[0] == '[' ? ']' : ':')) last = p;
+  if (n && s[0] == '[') {
+    /* an IPv6 address alone goes in brackets (netip.ParseAddr), with a
+     * zone after "%25" */
+    const char *zone = last ? memmem(s, (size_t)(last - s), "%25", 3) : NULL;
+    const char *addr_end = zone ? zone : last;
+    if (!last || (zone && zone + 3 == last) || !is_ipv6_text(s + 1, (size_t)(addr_end - s - 1))) return false;
+  }
+  if (last && !url_port(last + (s[0] == '['), n - (size_t)(last + (s[0] == '[') - s))) return false;
+  return url_unescapes(s, n, true);
+}
+
+/* strfmt's uri, url.ParseRequestURI: no control bytes; "*"; or a scheme
+ * and anything, or a path from '/', with an authority after "//" where a
+ * scheme leads; the query (after '?') is not looked at, a '#' is part of
+ * the path. */
+static bool is_request_uri(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
+  if (!n) return false;
+  if (n == 1 && s[0] == '*') return true;
+  size_t i = 0;
+  while (i < n && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (i && (is_digit(s[i]) || strchr("+-.", s[i])))))
+    i++;
+  if (i < n && s[i] == ':' && i == 0) return false; /* missing protocol scheme */
+  bool scheme = i > 0 && i < n && s[i] == ':';
+  const char *rest = scheme ? s + i + 1 : s, *end = s + n;
+  const char *q = memchr(rest, '?', (size_t)(end - rest));
+  if (q) end = q;
+  if (end == rest || *rest != '/') return scheme;
+  if (scheme && end - rest >= 2 && rest[1] == '/') {
+    const char *auth = rest + 2, *slash = memchr(auth, '/', (size_t)(end - auth));
+    if (!url_authority(auth, (size_t)((slash ? slash : end) - auth))) return false;
+    rest = slash ? slash : end;
+  }
+  return url_unescapes(rest, (size_t)(end - rest), false);
+}
+
 /* IsHostname's other half: at most 255 bytes, no dot-separated part over 63. */
 static bool hostname_fits(const char *s, size_t n) {
   if (n > 255) return false;
@@ -1000,8 +1082,8 @@ static bool ssn_fits(const char *s, size_t n) { return (void)s, n == 11; }
 static bool short_name_fits(const char *s, size_t n) { return (void)s, n <= 63; }
 static bool long_name_fits(const char *s, size_t n) { return (void)s, n <= 253; }
 
-/* email (net/mail's address parser) and uri (net/url's ParseRequestURI)
- * are not checked; password takes anything. */
+/* email (net/mail's RFC 5322 address parser) is not checked; password
+ * takes anything. */
 static const sformat formats[] = {
     {"bsonobjectid", "a BSON object ID (24 hex digits)", NULL, is_bson_object_id},
     {"byte", "base64 text", "^(?:[A-Za-z0-9+\\/]{4})*(?:[A-Za-z0-9+\\/]{2}==|[A-Za-z0-9+\\/]{3}=|[A-Za-z0-9+\\/]{4})$",
@@ -1031,6 +1113,7 @@ static const sformat formats[] = {
      "\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*\\)$",
      NULL},
     {"ssn", "a social security number", "^\\d{3}[- ]?\\d{2}[- ]?\\d{4}$", ssn_fits},
+    {"uri", "a URI (absolute, or a path from '/')", NULL, is_request_uri},
     {"uuid", "a UUID", "(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", NULL},
     {"uuid3", "a version 3 UUID", "(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$", NULL},
     {"uuid4", "a version 4 UUID", "(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$", NULL},

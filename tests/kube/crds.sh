@@ -42,6 +42,7 @@ crd='CustomResourceDefinition "gadgets.example.com" {
         book10: { type: "string", format: "isbn10" }
         book13: { type: "string", format: "isbn13" }
         card: { type: "string", format: "creditcard" }
+        link: { type: "string", format: "uri" }
         source: { type: "object", properties: { url: { type: "string" }, path: { type: "string" } },
                   oneOf: [{ required: ["url"] }, { required: ["path"] }] }
         target: { type: "object", properties: { host: { type: "string" }, port: { type: "integer" } },
@@ -118,6 +119,16 @@ agree "a wrong ISBN check digit" 1 'book: "0-306-40615-3"'
 agree "an ISBN-13 is not an ISBN-10" 1 'book10: "9780306406157"'
 agree "a card number failing Luhn" 1 'card: "4111 1111 1111 1112"'
 agree "a card number of no known kind" 1 'card: "1234567812345670"'
+agree "URIs: absolute, opaque, a path, an IPv6 host with a zone" 0 'link: "https://u:p@example.com:8443/a%20b?q=%zz#f"'
+agree "an opaque URI" 0 'link: "mailto:ops@example.com"'
+agree "a URI that is a path" 0 'link: "/just/a/path"'
+agree "an IPv6 host with a zone" 0 'link: "http://[fe80::1%25eth0]:8080/x"'
+agree "a relative URI" 1 'link: "relative/path"'
+agree "a port that is not a number" 1 'link: "http://host:port/"'
+agree "a space in a host" 1 'link: "http://a b/"'
+agree "an escape of ASCII in a host" 1 'link: "http://a%20b/"'
+agree "a bad escape in a path" 1 'link: "http://h/%zz"'
+agree "an IPv4 address in brackets" 1 'link: "http://[1.2.3.4]/"'
 agree "not an IPv4 address" 1 'ip: "10.0.0.256"'
 agree "not an IPv6 address" 1 'ip6: "10.0.0.1"'
 agree "not a CIDR" 1 'net: "10.0.0.0/33"'

@@ -264,6 +264,7 @@ static void custom_resources_follow_the_crds_of_the_build(void **state) {
   "      short: { type: \"string\", format: \"k8s-short-name\" }\n"                                                    \
   "      book: { type: \"string\", format: \"isbn\" }\n"                                                               \
   "      card: { type: \"string\", format: \"creditcard\" }\n"                                                         \
+  "      link: { type: \"string\", format: \"uri\" }\n"                                                                \
   "      email: { type: \"string\", format: \"email\" }\n"                                                             \
   "      count: { type: \"integer\", format: \"date\" }\n"                                                             \
   "      source: { type: \"object\", properties: { url: { type: \"string\" }, path: { type: \"string\" } },\n"         \
@@ -316,6 +317,10 @@ static void custom_resources_meet_their_value_validations(void **state) {
        NULL},
       {GADGET("wait: \"3 days\""), NULL},
       {GADGET("book: \"0-8044-2957-X\", card: \"4111 1111 1111 1111\""), NULL},
+      {GADGET("link: \"https://u:p@example.com:8443/a%20b?q=%zz#f\""), NULL},
+      {GADGET("link: \"relative/path\""), "Gadget.spec.link: \"relative/path\" is not a URI (absolute, or a path from '/')"},
+      {GADGET("link: \"http://[1.2.3.4]/\""),
+       "Gadget.spec.link: \"http://[1.2.3.4]/\" is not a URI (absolute, or a path from '/')"},
       {GADGET("book: \"0-306-40615-3\""), "Gadget.spec.book: \"0-306-40615-3\" is not an ISBN"},
       {GADGET("card: \"4111 1111 1111 1112\""), "Gadget.spec.card: \"4111 1111 1111 1112\" is not a credit card number"},
       {GADGET("ip: \"10.0.0.256\""), "Gadget.spec.ip: \"10.0.0.256\" is not an IPv4 address"},
