@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -687,7 +688,9 @@ struct svalid {
   /* minimum, maximum, multipleOf; NAN where the schema has none. */
   double min, max, multiple;
   bool excl_min, excl_max;
-  bool int_type; /* the schema's type is integer (how a bound applies to an int) */
+  /* The schema's type is integer, and its format int32 (or for a number,
+   * float): what its bounds and values must fit in (numberValidator). */
+  bool int_type, narrow;
   /* minLength ... maxProperties, int64s (exact as long doubles); NAN
    * where the schema has none. */
   long double min_len, max_len, min_items, max_items, min_props, max_props;
@@ -1179,12 +1182,10 @@ static void check_pattern(walk *w, const value *v, const svalid *sv) {
   if (m < 0) fail(w, v->at, "%s: the pattern \"%s\" backtracks too much on \"%s\" to decide here", path_text(w), p, s);
 }
 
-/* A bound or factor as the API server applies it to an int: a schema
- * whose type is not integer has it cut to an int64 first (validate's
- * MaximumNativeType and friends), so 10 meets a minimum of 10.5 there. */
-static double for_int(const svalid *sv, double bound) {
-  return !sv->int_type && fabs(bound) < 0x1p63 ? trunc(bound) : bound;
-}
+/* A bound or factor as the API server applies it to an int: cut to an
+ * int64 first (validate's MaximumNativeType and friends), so 10 meets a
+ * minimum of 10.5 where the type is number. */
+static double for_int(double bound) { return fabs(bound) < 0x1p63 ? trunc(bound) : bound; }
 
 /* A number as the schema wrote it: 10, 0.1 (not 1e+01, 0.10000000000000001),
  * an int64 exactly. */
@@ -1203,6 +1204,26 @@ static const char *value_number(walk *w, const value *v) {
   return v->kind == V_INT ? arena_printf(w->d->arena, "%lld", (long long)v->u.i) : number_text(w, v->u.f);
 }
 
+/* validate's IsValueValidAgainstRange: whether x is a value of the
+ * schema's type and format, an int64 (int32) for integer, a float32 for
+ * number with format float; NULL if it is, else what it is not. */
+static const char *out_of_range(const svalid *sv, long double x) {
+  if (sv->int_type && sv->narrow)
+    return x == truncl(x) && x >= -0x1p31L && x < 0x1p31L ? NULL : "a 32-bit integer";
+  if (sv->int_type) return x == truncl(x) && x >= -0x1p63L && x < 0x1p63L ? NULL : "a 64-bit integer";
+  return !sv->narrow || fabsl(x) <= FLT_MAX ? NULL : "a 32-bit float";
+}
+
+/* A bound, factor or value the schema's type and format cannot hold: the
+ * API server refuses every value against such a bound. False if so. */
+static bool fits(walk *w, const value *v, const svalid *sv, double bound, const char *name) {
+  const char *not = isnan(bound) ? NULL : out_of_range(sv, bound);
+  if (not)
+    fail(w, v->at, "%s: the API server refuses any value here: its %s %s is not %s", path_text(w), name,
+         number_text(w, bound), not);
+  return !not;
+}
+
 /* validate.MultipleOf: the quotient an integer, within a relative 1e-9
  * (swag.IsFloat64AJSONInteger); exact for ints. */
 static bool is_multiple(const value *v, double factor) {
@@ -1219,14 +1240,18 @@ static bool is_multiple(const value *v, double factor) {
 static void check_number(walk *w, const value *v, const svalid *sv) {
   long double x = v->kind == V_INT ? (long double)v->u.i : v->u.f;
   bool is_int = v->kind == V_INT;
-  long double max = is_int ? for_int(sv, sv->max) : sv->max, min = is_int ? for_int(sv, sv->min) : sv->min;
+  const char *not = sv->narrow && !sv->int_type ? out_of_range(sv, x) : NULL;
+  if (not) fail(w, v->at, "%s: %s is out of range for %s", path_text(w), value_number(w, v), not);
+  long double max = !fits(w, v, sv, sv->max, "maximum") ? NAN : is_int ? for_int(sv->max) : sv->max;
+  long double min = !fits(w, v, sv, sv->min, "minimum") ? NAN : is_int ? for_int(sv->min) : sv->min;
   if (sv->excl_max ? x >= max : x > max)
     fail(w, v->at, "%s: %s is %s the %smaximum %s", path_text(w), value_number(w, v),
          sv->excl_max ? "not less than" : "more than", sv->excl_max ? "exclusive " : "", number_text(w, sv->max));
   if (sv->excl_min ? x <= min : x < min)
     fail(w, v->at, "%s: %s is %s the %sminimum %s", path_text(w), value_number(w, v),
          sv->excl_min ? "not more than" : "less than", sv->excl_min ? "exclusive " : "", number_text(w, sv->min));
-  if (!isnan(sv->multiple) && !is_multiple(v, is_int ? for_int(sv, sv->multiple) : sv->multiple))
+  if (!isnan(sv->multiple) && fits(w, v, sv, sv->multiple, "multipleOf") &&
+      !is_multiple(v, is_int ? for_int(sv->multiple) : sv->multiple))
     fail(w, v->at, "%s: %s is not a multiple of %s", path_text(w), value_number(w, v),
          number_text(w, sv->multiple));
 }
@@ -1667,6 +1692,9 @@ static const svalid *crd_valid(schema_build *b, const value *s, const stype *t) 
   }
   /* a format on another type is dropped, as the API server does */
   if (!type || strcmp(type, "string") == 0) sv->format = crd_format(format);
+  sv->int_type = equals(type, "integer");
+  sv->narrow = equals(format, sv->int_type ? "int32" : equals(type, "number") ? "float" : "");
+  any |= sv->narrow && !sv->int_type;
   if (!nullable) sv->null_refused = type_noun(type);
   if (!t) crd_parts(b, s, sv);
   any |= !isnan(sv->min) || !isnan(sv->max) || !isnan(sv->multiple) || !isnan(sv->min_len) || !isnan(sv->max_len) ||

@@ -18,6 +18,10 @@ crd='CustomResourceDefinition "gadgets.example.com" {
         size: { type: "integer", minimum: 1, maximum: 10, multipleOf: 2 }
         ratio: { type: "number", minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }
         low: { type: "number", minimum: 10.5 }
+        half: { type: "number", multipleOf: 0.5 }
+        imin: { type: "integer", minimum: 10.5 }
+        f32: { type: "number", format: "float" }
+        i32: { type: "integer", format: "int32", maximum: 3000000000 }
         step: { type: "number", multipleOf: 0.1 }
         name: { type: "string", pattern: "^[a-z]+$", minLength: 2, maxLength: 5 }
         word: { type: "string", maxLength: 3 }
@@ -81,6 +85,12 @@ agree "at the exclusive maximum" 1 'ratio: 1'
 agree "at the exclusive minimum" 1 'ratio: 0'
 agree "an int meets a fractional minimum cut to an int" 0 'low: 10'
 agree "a float does not" 1 'low: 10.2'
+agree "an int against a factor cut to 0" 1 'half: 3'
+agree "a float against the factor" 0 'half: 1.5'
+agree "a bound an integer field cannot hold refuses any value" 1 'imin: 11'
+agree "a bound past an int32 refuses any value" 1 'i32: 5'
+agree "a float32 out of range" 1 'f32: 1e39'
+agree "a float32 in range" 0 'f32: 1e38'
 agree "a multiple of 0.1" 0 'step: 0.3'
 agree "not a multiple of 0.1" 1 'step: 0.35'
 agree "too short" 1 'name: "a"'

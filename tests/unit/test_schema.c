@@ -242,6 +242,9 @@ static void custom_resources_follow_the_crds_of_the_build(void **state) {
   "      size: { type: \"integer\", minimum: 1, maximum: 10, multipleOf: 2 }\n"                                        \
   "      ratio: { type: \"number\", minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }\n"        \
   "      step: { type: \"number\", multipleOf: 0.1 }\n"                                                                \
+  "      low: { type: \"number\", minimum: 10.5, multipleOf: 0.5 }\n"                                                  \
+  "      imin: { type: \"integer\", minimum: 10.5 }\n"                                                                 \
+  "      f32: { type: \"number\", format: \"float\" }\n"                                                               \
   "      name: { type: \"string\", pattern: \"^[a-z]+$\", minLength: 2, maxLength: 5 }\n"                              \
   "      word: { type: \"string\", maxLength: 3 }\n"                                                                   \
   "      tags: { type: \"array\", minItems: 1, maxItems: 3, \"x-kubernetes-list-type\": \"set\",\n"                    \
@@ -291,6 +294,11 @@ static void custom_resources_meet_their_value_validations(void **state) {
       {GADGET("ratio: 0"), "Gadget.spec.ratio: 0 is not more than the exclusive minimum 0"},
       {GADGET("ratio: 0.999"), NULL},
       {GADGET("step: 0.35"), "Gadget.spec.step: 0.35 is not a multiple of 0.1"},
+      /* where the type is number, an int meets bounds cut to ints: a factor of 0.5 becomes 0, which refuses all */
+      {GADGET("low: 10.5"), NULL},
+      {GADGET("low: 12"), "Gadget.spec.low: 12 is not a multiple of 0.5"},
+      {GADGET("imin: 11"), "Gadget.spec.imin: the API server refuses any value here: its minimum 10.5 is not a 64-bit integer"},
+      {GADGET("f32: 1e39"), "Gadget.spec.f32: 1e+39 is out of range for a 32-bit float"},
       /* lengths count characters, not bytes */
       {GADGET("name: \"a\""), "Gadget.spec.name has 1 characters, fewer than the minLength 2"},
       {GADGET("name: \"abcdef\""), "Gadget.spec.name has 6 characters, more than the maxLength 5"},
