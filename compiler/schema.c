@@ -91,6 +91,10 @@ struct sdef {
 typedef struct {
   const char *api, *kind;
   const stype *type;
+  /* A CRD version with the status subresource: the API server drops
+   * .status on create before it validates (server-side apply still
+   * checks its fields and types), so its value validations are not run. */
+  bool status_dropped;
 } skind;
 
 typedef struct {
@@ -298,7 +302,7 @@ static int cmp_kind(const void *key, const void *elem) {
 }
 
 static const skind *find_kind(const schema_set *set, const char *api, const char *kind) {
-  skind key = {api, kind, NULL};
+  skind key = {api, kind, NULL, false};
   return bsearch(&key, set->kinds, set->nkinds, sizeof *set->kinds, cmp_kind);
 }
 
@@ -398,6 +402,7 @@ typedef struct {
   bool quiet;
   size_t failures;
   const char *first;
+  bool status_dropped; /* the kind's; see skind */
   int depth;
   step path[VALUE_MAX_DEPTH + 2];
 } walk;
@@ -455,6 +460,12 @@ static bool enter(walk *w, const char *key, size_t index) {
   return true;
 }
 
+/* Whether the value the walk stands on is validated, not only decoded:
+ * all but a .status the API server drops (skind's status_dropped). */
+static bool validated(const walk *w) {
+  return !w->status_dropped || !w->depth || !w->path[0].key || strcmp(w->path[0].key, "status") != 0;
+}
+
 static size_t seen_slot(const checked *set, size_t cap, const value *v, const stype *t) {
   size_t h = (size_t)(((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15u ^ (uintptr_t)t >> 4);
   for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
@@ -481,7 +492,7 @@ static void check_at(walk *w, const char *key, size_t index, const value *v, con
   if (v->literal && (v->kind == V_OBJECT || v->kind == V_LIST) && !first_check(w->b, v, t)) return;
   if (!enter(w, key, index)) return;
   check_value(w, v, t);
-  if (t->valid) check_valid(w, v, t->valid);
+  if (t->valid && validated(w)) check_valid(w, v, t->valid);
   w->depth--;
 }
 
@@ -652,7 +663,7 @@ static void check_value(walk *w, const value *v, const stype *t) {
   case ST_MAP: return check_map(w, v, t);
   case ST_STRING:
     if (v->kind != V_STRING) return wrong_type(w, v, "a string");
-    if (t->nnames) check_enum(w, v, t);
+    if (t->nnames && validated(w)) check_enum(w, v, t);
     return;
   case ST_BYTE: return check_format(w, v, is_base64, "base64 text");
   case ST_DATE_TIME: return check_format(w, v, is_date_time, "an RFC 3339 time");
@@ -1456,7 +1467,7 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   /* Not zeroed whole: the path is written before it is read. */
   walk *w = heap_alloc(sizeof *w);
   w->d = d, w->b = b, w->kind = kind, w->ok = true, w->depth = 0;
-  w->quiet = false, w->failures = 0, w->first = NULL;
+  w->quiet = false, w->failures = 0, w->first = NULL, w->status_dropped = k->status_dropped;
   check_value(w, res, k->type);
   if (k->type->valid) check_valid(w, res, k->type->valid);
   ok = w->ok;
@@ -1827,6 +1838,7 @@ void schema_add_crd(schema_build *c, const value *res) {
       c->kinds = arena_grow(c->a, c->kinds, c->n * sizeof *c->kinds, cap * sizeof *c->kinds);
       c->cap = cap;
     }
-    c->kinds[c->n++] = (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c, schema)};
+    c->kinds[c->n++] = (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c, schema),
+                               value_get_path(v, "subresources.status") != NULL};
   }
 }

@@ -12,9 +12,11 @@ crd='CustomResourceDefinition "gadgets.example.com" {
     group: "example.com"
     names: { kind: "Gadget", plural: "gadgets", singular: "gadget" }
     scope: "Namespaced"
-    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: {
+    versions: [{ name: "v1", served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: {
       type: "object"
-      properties: { spec: { type: "object", properties: {
+      properties: {
+      status: { type: "object", properties: { phase: { type: "string", enum: ["Ready"] }, n: { type: "integer", maximum: 3 } } }
+      spec: { type: "object", properties: {
         size: { type: "integer", minimum: 1, maximum: 10, multipleOf: 2 }
         ratio: { type: "number", minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }
         low: { type: "number", minimum: 10.5 }
@@ -61,19 +63,25 @@ expect "the CRD applies" 0 "gadgets.example.com" $PLUMB apply "$install"
 eventually $K wait --for condition=established --timeout=1s crd/gadgets.example.com
 
 n=0
-# agree NAME WANT SPEC: plumb build of a Gadget with SPEC exits WANT (0 or
-# 1), and the API server takes (0) or refuses (1) the same JSON alike.
+# agree NAME WANT SPEC [STATUS]: plumb build of a Gadget with SPEC (and
+# STATUS) exits WANT (0 or 1), and the API server takes (0) or refuses (1)
+# the same JSON alike: created as it is, or with a status server-side
+# applied, as plumb apply does (a create drops the status unread).
 agree() {
   n=$((n + 1))
+  gadget="Gadget \"g\" { apiVersion: \"example.com/v1\", metadata: { namespace: \"default\" }, spec: { $3 }${4:+, status: { $4 \}} }"
   checked=$(env_dir "c$n" "env c { $crd
-    Gadget \"g\" { apiVersion: \"example.com/v1\", metadata: { namespace: \"default\" }, spec: { $3 } } }")
-  bare=$(env_dir "b$n" "env c {
-    Gadget \"g\" { apiVersion: \"example.com/v1\", metadata: { namespace: \"default\" }, spec: { $3 } } }")
+    $gadget }")
+  bare=$(env_dir "b$n" "env c { $gadget }")
   expect "plumb: $1" "$2" "" $PLUMB build "$checked"
   $PLUMB build -o json "$bare" | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["items"][0]))' \
     >"$work/g.json"
-  expect "API server: $1" "$2" "" $K create --raw \
-    "/apis/example.com/v1/namespaces/default/gadgets?dryRun=All&fieldValidation=Strict" -f "$work/g.json"
+  if [ -n "${4:-}" ]; then
+    expect "API server: $1" "$2" "" $K apply --server-side --dry-run=server -f "$work/g.json"
+  else
+    expect "API server: $1" "$2" "" $K create --raw \
+      "/apis/example.com/v1/namespaces/default/gadgets?dryRun=All&fieldValidation=Strict" -f "$work/g.json"
+  fi
 }
 
 agree "all within limits" 0 'size: 4, ratio: 0.5, step: 0.3, name: "ab", tags: ["a", "b"], labels: { a: "b" }, level: 2, port: 80, source: { url: "u" }, target: { port: 8080 }, mode: "mode"'
@@ -157,5 +165,8 @@ agree "none of anyOf" 1 'target: { port: 80 }'
 agree "one of anyOf" 0 'target: { host: "h", port: 80 }'
 agree "one of allOf fails" 1 'mode: "xy"'
 agree "matches not" 1 'mode: "mx"'
+agree "a status subresource: no value validation" 0 'size: 4' 'phase: "Gone", n: 9'
+agree "a status subresource: types still" 1 'size: 4' 'n: "9"'
+agree "a status subresource: fields still" 1 'size: 4' 'm: 9'
 
 echo "crds: $pass passed, $fail failed"

@@ -392,6 +392,29 @@ static void odd_limits_are_safe(void **state) {
   CHECK(rows);
 }
 
+/* With the status subresource the API server drops .status on create
+ * before it validates: server-side apply still checks its fields and
+ * types, not its value validations. */
+#define STATS(sub, status)                                                                                             \
+  "CustomResourceDefinition \"stats.example.com\" { spec: {\n"                                                         \
+  "  group: \"example.com\", names: { kind: \"Stat\", plural: \"stats\" }, scope: \"Namespaced\"\n"                    \
+  "  versions: [{ name: \"v1\", served: true, storage: true, " sub " schema: { openAPIV3Schema: {\n"                  \
+  "    type: \"object\", properties: { status: { type: \"object\", properties: {\n"                                    \
+  "      phase: { type: \"string\", enum: [\"A\"] }, n: { type: \"integer\", maximum: 3 }\n"                           \
+  "    } } } } } }]\n"                                                                                                 \
+  "} }\n  Stat \"s\" { apiVersion: \"example.com/v1\", status: { " status " } }"
+#define SUBRESOURCE "subresources: { status: {} },"
+
+static void status_is_the_subresources(void **state) {
+  static const row rows[] = {
+      {STATS("", "n: 4"), "Stat.status.n: 4 is more than the maximum 3"},
+      {STATS(SUBRESOURCE, "n: 4, phase: \"B\""), NULL},
+      {STATS(SUBRESOURCE, "n: \"4\""), "Stat.status.n must be an int, got a string"},
+      {STATS(SUBRESOURCE, "m: 4"), "unknown field \"m\" in Stat.status; did you mean \"n\"?"},
+  };
+  CHECK(rows);
+}
+
 #define BAD_PATTERN(p)                                                                                                 \
   "CustomResourceDefinition \"gadgets.example.com\" { spec: {\n"                                                       \
   "  group: \"example.com\", names: { kind: \"Gadget\", plural: \"gadgets\" }, scope: \"Namespaced\"\n"                \
@@ -478,6 +501,7 @@ int main(void) {
       cmocka_unit_test(custom_resources_meet_their_value_validations),
       cmocka_unit_test(bad_patterns_are_reported_at_the_crd),
       cmocka_unit_test(odd_limits_are_safe),
+      cmocka_unit_test(status_is_the_subresources),
       cmocka_unit_test(the_escape_hatch_is_stripped),
       cmocka_unit_test(errors_point_at_the_value),
       cmocka_unit_test(shared_literal_parts_are_checked_once),
