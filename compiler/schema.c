@@ -463,7 +463,8 @@ static bool enter(walk *w, const char *key, size_t index) {
 /* Whether the value the walk stands on is validated, not only decoded:
  * all but a .status the API server drops (skind's status_dropped). */
 static bool validated(const walk *w) {
-  return !w->status_dropped || !w->depth || !w->path[0].key || strcmp(w->path[0].key, "status") != 0;
+  const char *k = w->status_dropped && w->depth ? w->path[0].key : NULL;
+  return !k || strcmp(k, "status") != 0;
 }
 
 static size_t seen_slot(const checked *set, size_t cap, const value *v, const stype *t) {
@@ -550,10 +551,15 @@ static void check_enum(walk *w, const value *v, const stype *t) {
 /* An int in [lo, hi) where the schema wants one (want says what it
  * wants); an integral float passes, as the API server converts it. */
 static void check_int(walk *w, const value *v, double lo, double hi, const char *size, const char *want) {
-  /* a long double holds every int64: INT64_MAX is not 2^63 here */
-  long double x = v->kind == V_INT ? (long double)v->u.i : v->kind == V_FLOAT ? v->u.f : NAN;
-  if (isnan(x) || x != floorl(x)) return wrong_type(w, v, want);
-  if (x < lo || x >= hi) fail(w, v->at, "%s: %.17Lg is out of range for %s int", path_text(w), x, size);
+  if (v->kind == V_INT) {
+    /* an int is an int64; as a double INT64_MAX would be 2^63, past hi */
+    if (hi < 0x1p63 && ((double)v->u.i < lo || (double)v->u.i >= hi))
+      fail(w, v->at, "%s: %lld is out of range for %s int", path_text(w), (long long)v->u.i, size);
+    return;
+  }
+  double x = v->kind == V_FLOAT ? v->u.f : NAN;
+  if (isnan(x) || x != floor(x)) return wrong_type(w, v, want);
+  if (x < lo || x >= hi) fail(w, v->at, "%s: %.17g is out of range for %s int", path_text(w), x, size);
 }
 
 /* What makes two items one to server-side apply: "the same containerPort
@@ -714,6 +720,10 @@ struct svalid {
   const value *enums; /* the schema's enum, a list, when the type does not hold it */
   /* null where the schema has a type and is not nullable; noun names it */
   const char *null_refused;
+  /* it asks more of a value than not to be null (a junction's schema
+   * always does): most schemas of a CRD have a type alone, and their
+   * values pass check_valid by */
+  bool values;
   bool set; /* x-kubernetes-list-type: set */
   /* In the schemas of the junctions alone, beside the outer schema's
    * type: required fields, and the validations of fields and items. */
@@ -1412,7 +1422,7 @@ static void check_junctions(walk *w, const value *v, const svalid *sv) {
  * kinds of value it concerns. Every schema applied costs a step of work,
  * as junctions nested in junctions try a value many times. */
 static void check_valid(walk *w, const value *v, const svalid *sv) {
-  if (!eval_charge(w->b->ev, v->at, 1)) return;
+  if ((!sv->values && v->kind != V_NULL) || !eval_charge(w->b->ev, v->at, 1)) return;
   switch (v->kind) {
   case V_NULL:
     if (sv->null_refused) wrong_type(w, v, sv->null_refused);
@@ -1711,7 +1721,8 @@ static const svalid *crd_valid(schema_build *b, const value *s, const stype *t) 
   if (!t) crd_parts(b, s, sv);
   any |= !isnan(sv->min) || !isnan(sv->max) || !isnan(sv->multiple) || !isnan(sv->min_len) || !isnan(sv->max_len) ||
          !isnan(sv->min_items) || !isnan(sv->max_items) || !isnan(sv->min_props) || !isnan(sv->max_props);
-  return any || sv->format || sv->null_refused || !t ? sv : NULL;
+  sv->values = any || sv->format || !t;
+  return sv->values || sv->null_refused ? sv : NULL;
 }
 
 /* An object schema as a definition of its own; props NULL for one that
