@@ -1092,6 +1092,119 @@ static bool is_request_uri(const char *s, size_t n) {
   return url_unescapes(rest, (size_t)(end - rest), false);
 }
 
+/* ---- strfmt's email: net/mail's ParseAddress ---- */
+
+/* isAtext: a visible character or any past ASCII, but RFC 5322's
+ * specials; '.' where dot, and "()[];@\\," too where permissive (words
+ * of a display name). */
+static bool mail_atext(unsigned char c, bool dot, bool permissive) {
+  if (c == '.') return dot;
+  if (strchr("()[];@\\,", c) && c) return permissive;
+  if (strchr("<>\":", c) && c) return false;
+  return (c >= '!' && c <= '~') || c >= 0x80;
+}
+
+static void mail_space(const char **p, const char *end) {
+  while (*p < end && (**p == ' ' || **p == '\t')) ++*p;
+}
+
+/* skipCFWS: blanks and (nested, escaped) comments; false on one that
+ * does not close. */
+static bool mail_cfws(const char **p, const char *end) {
+  for (mail_space(p, end); *p < end && **p == '('; mail_space(p, end)) {
+    int depth = 0;
+    do {
+      if (*p == end) return false;
+      char c = *(*p)++;
+      if (c == '\\' && *p < end) ++*p;
+      depth += (c == '(') - (c == ')');
+    } while (depth);
+  }
+  return true;
+}
+
+/* consumeAtom: a run of atext; a dot-atom (not permissive) neither starts
+ * nor ends with '.' nor has two together. */
+static bool mail_atom(const char **p, const char *end, bool dot, bool permissive) {
+  const char *start = *p;
+  while (*p < end && mail_atext((unsigned char)**p, dot, permissive)) ++*p;
+  if (*p == start) return false;
+  if (permissive) return true;
+  for (const char *q = start; q < *p; q++)
+    if (*q == '.' && (q == start || q + 1 == *p || q[1] == '.')) return false;
+  return true;
+}
+
+/* consumeQuotedString: qtext, blanks and quoted pairs between '"'s; *empty
+ * says whether it held nothing. */
+static bool mail_quoted(const char **p, const char *end, bool *empty) {
+  const char *start = ++*p;
+  for (; *p < end && **p != '"'; ++*p) {
+    unsigned char c = (unsigned char)**p;
+    if (c == '\\' && *p + 1 < end) c = (unsigned char)*++*p;
+    else if (c == '\\') return false;
+    if (!(c == ' ' || c == '\t' || (c >= '!' && c <= '~') || c >= 0x80)) return false;
+  }
+  if (*p == end) return false;
+  *empty = *p == start;
+  ++*p;
+  return true;
+}
+
+/* consumeAddrSpec: a dot-atom or a quoted string, '@', and a dot-atom or
+ * an IP address in brackets. */
+static bool mail_addr_spec(const char **p, const char *end) {
+  bool empty = false;
+  mail_space(p, end);
+  if (*p == end || !(**p == '"' ? mail_quoted(p, end, &empty) && !empty : mail_atom(p, end, true, false)))
+    return false;
+  if (*p == end || *(*p)++ != '@') return false;
+  mail_space(p, end);
+  if (*p < end && **p == '[') {
+    /* dtext, an IP address as net.ParseIP reads one (no leading zeros) */
+    const char *close = memchr(*p, ']', (size_t)(end - *p));
+    if (!close || (size_t)(close - *p) > INET6_ADDRSTRLEN) return false;
+    char text[INET6_ADDRSTRLEN + 1];
+    unsigned char addr[16];
+    size_t len = (size_t)(close - *p - 1);
+    memcpy(text, *p + 1, len), text[len] = '\0';
+    *p = close + 1;
+    return inet_pton(AF_INET, text, addr) == 1 || is_ipv6(text, len);
+  }
+  return *p < end && mail_atom(p, end, true, false);
+}
+
+/* parseAddress: an addr-spec, or a display name of words and
+ * "<addr-spec>", or where group, a name, ':', one address and ';' (a
+ * group of one). Encoded words in a name are not decoded. */
+static bool mail_address(const char **p, const char *end, bool group) {
+  mail_space(p, end);
+  const char *spec = *p;
+  if (*p == end) return false;
+  if (mail_addr_spec(&spec, end)) return *p = spec, true;
+  size_t words = 0;
+  for (bool empty;; words++) {
+    if (words && !mail_cfws(p, end)) return false;
+    mail_space(p, end);
+    if (*p == end || !(**p == '"' ? mail_quoted(p, end, &empty) : mail_atom(p, end, true, true))) break;
+  }
+  if (!words && (*p == end || **p != '<')) return false;
+  mail_space(p, end);
+  if (group && *p < end && **p == ':') {
+    ++*p;
+    if (!mail_address(p, end, false) || !mail_cfws(p, end) || *p == end || *(*p)++ != ';') return false;
+    return true;
+  }
+  return *p < end && *(*p)++ == '<' && mail_addr_spec(p, end) && *p < end && *(*p)++ == '>';
+}
+
+/* strfmt's email, net/mail's ParseAddress: one address, then nothing but
+ * blanks and comments. */
+static bool is_email(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  return mail_address(&p, end, true) && mail_cfws(&p, end) && p == end;
+}
+
 /* IsHostname's other half: at most 255 bytes, no dot-separated part over 63. */
 static bool hostname_fits(const char *s, size_t n) {
   if (n > 255) return false;
@@ -1107,8 +1220,7 @@ static bool ssn_fits(const char *s, size_t n) { return (void)s, n == 11; }
 static bool short_name_fits(const char *s, size_t n) { return (void)s, n <= 63; }
 static bool long_name_fits(const char *s, size_t n) { return (void)s, n <= 253; }
 
-/* email (net/mail's RFC 5322 address parser) is not checked; password
- * takes anything. */
+/* password takes anything. */
 static const sformat formats[] = {
     {"bsonobjectid", "a BSON object ID (24 hex digits)", NULL, is_bson_object_id},
     {"byte", "base64 text", "^(?:[A-Za-z0-9+\\/]{4})*(?:[A-Za-z0-9+\\/]{2}==|[A-Za-z0-9+\\/]{3}=|[A-Za-z0-9+\\/]{4})$",
@@ -1118,6 +1230,7 @@ static const sformat formats[] = {
     {"date", "a date (2006-01-02)", NULL, is_date},
     {"datetime", "an RFC 3339 date-time", NULL, is_strfmt_date_time},
     {"duration", "a duration (such as \"1h30m\" or \"3 days\")", NULL, is_duration},
+    {"email", "an email address", NULL, is_email},
     {"hexcolor", "a hex color (#FFF or #FFFFFF)", "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$", NULL},
     {"hostname", "a hostname",
      "^([a-zA-Z0-9\\p{S}\\p{L}]((-?[a-zA-Z0-9\\p{S}\\p{L}]{0,62})?)|([a-zA-Z0-9\\p{S}\\p{L}](([a-zA-Z0-9-\\p{S}\\p{L}]{0,"

@@ -49,6 +49,7 @@ crd='CustomResourceDefinition "gadgets.example.com" {
         book13: { type: "string", format: "isbn13" }
         card: { type: "string", format: "creditcard" }
         link: { type: "string", format: "uri" }
+        mail: { type: "string", format: "email" }
         source: { type: "object", properties: { url: { type: "string" }, path: { type: "string" } },
                   oneOf: [{ required: ["url"] }, { required: ["path"] }] }
         target: { type: "object", properties: { host: { type: "string" }, port: { type: "integer" } },
@@ -147,6 +148,17 @@ agree "a space in a host" 1 'link: "http://a b/"'
 agree "an escape of ASCII in a host" 1 'link: "http://a%20b/"'
 agree "a bad escape in a path" 1 'link: "http://h/%zz"'
 agree "an IPv4 address in brackets" 1 'link: "http://[1.2.3.4]/"'
+agree "email addresses: plain, named, with a comment, quoted, a group of one" 0 'mail: "ops@example.com"'
+agree "a named email address" 0 'mail: "Ops Team <ops@example.com>"'
+agree "an email address with a comment" 0 'mail: "ops@example.com (the team)"'
+agree "a quoted local part" 0 'mail: "\"o p\"@example.com"'
+agree "a group of one address" 0 'mail: "team: ops@example.com;"'
+agree "an IP address for a domain" 0 'mail: "ops@[10.0.0.1]"'
+agree "two dots in a local part" 1 'mail: "o..p@example.com"'
+agree "no domain" 1 'mail: "ops@"'
+agree "two addresses" 1 'mail: "ops@example.com, x@y.z"'
+agree "a name without an address" 1 'mail: "Full Name"'
+agree "a comment before the address" 1 'mail: "(c) ops@example.com"'
 agree "not an IPv4 address" 1 'ip: "10.0.0.256"'
 agree "not an IPv6 address" 1 'ip6: "10.0.0.1"'
 agree "not a CIDR" 1 'net: "10.0.0.0/33"'

@@ -268,7 +268,7 @@ static void custom_resources_follow_the_crds_of_the_build(void **state) {
   "      book: { type: \"string\", format: \"isbn\" }\n"                                                               \
   "      card: { type: \"string\", format: \"creditcard\" }\n"                                                         \
   "      link: { type: \"string\", format: \"uri\" }\n"                                                                \
-  "      email: { type: \"string\", format: \"email\" }\n"                                                             \
+  "      mail: { type: \"string\", format: \"email\" }\n"                                                              \
   "      count: { type: \"integer\", format: \"date\" }\n"                                                             \
   "      source: { type: \"object\", properties: { url: { type: \"string\" }, path: { type: \"string\" } },\n"         \
   "                oneOf: [{ required: [\"url\"] }, { required: [\"path\"] }] }\n"                                     \
@@ -321,7 +321,7 @@ static void custom_resources_meet_their_value_validations(void **state) {
       {GADGET("ip: \"10.0.0.1\", ip6: \"fe80::1\", net: \"10.0.0.0/8\", mac: \"00:1a:2b:3c:4d:5e\", "
               "id: \"123e4567-e89b-12d3-a456-426614174000\", host: \"example.com\", day: \"2024-02-29\", "
               "at: \"2024-02-29T10:00:00.5Z\", wait: \"1h30m\", data: \"aGk=\", color: \"#fff\", short: \"web-1\", "
-              "email: \"not checked\", count: 3"),
+              "count: 3"),
        NULL},
       {GADGET("wait: \"3 days\""), NULL},
       {GADGET("book: \"0-8044-2957-X\", card: \"4111 1111 1111 1111\""), NULL},
@@ -329,6 +329,8 @@ static void custom_resources_meet_their_value_validations(void **state) {
       {GADGET("link: \"relative/path\""), "Gadget.spec.link: \"relative/path\" is not a URI (absolute, or a path from '/')"},
       {GADGET("link: \"http://[1.2.3.4]/\""),
        "Gadget.spec.link: \"http://[1.2.3.4]/\" is not a URI (absolute, or a path from '/')"},
+      {GADGET("mail: \"Ops <ops@example.com> (team)\""), NULL},
+      {GADGET("mail: \"o..p@example.com\""), "Gadget.spec.mail: \"o..p@example.com\" is not an email address"},
       {GADGET("book: \"0-306-40615-3\""), "Gadget.spec.book: \"0-306-40615-3\" is not an ISBN"},
       {GADGET("card: \"4111 1111 1111 1112\""), "Gadget.spec.card: \"4111 1111 1111 1112\" is not a credit card number"},
       {GADGET("ip: \"10.0.0.256\""), "Gadget.spec.ip: \"10.0.0.256\" is not an IPv4 address"},
