@@ -1319,8 +1319,12 @@ static void check_pattern(walk *w, const value *v, const svalid *sv) {
 
 /* A bound or factor as the API server applies it to an int: cut to an
  * int64 first (validate's MaximumNativeType and friends), so 10 meets a
- * minimum of 10.5 where the type is number. */
-static double for_int(double bound) { return fabs(bound) < 0x1p63 ? trunc(bound) : bound; }
+ * minimum of 10.5 where the type is number. Past an int64 Go leaves the
+ * conversion to the machine: amd64, where API servers mostly run, gives
+ * INT64_MIN, so a maximum of 1e300 refuses every int there. */
+static double for_int(double bound) {
+  return isnan(bound) || fabs(bound) < 0x1p63 ? trunc(bound) : -0x1p63;
+}
 
 /* A number as the schema wrote it: 10, 0.1 (not 1e+01, 0.10000000000000001),
  * an int64 exactly. */
@@ -1337,6 +1341,14 @@ static const char *number_text(walk *w, long double x) {
 /* v, a number, as written: an int exactly. */
 static const char *value_number(walk *w, const value *v) {
   return v->kind == V_INT ? arena_printf(w->d->arena, "%lld", (long long)v->u.i) : number_text(w, v->u.f);
+}
+
+/* A bound for a message: as the schema wrote it, and as it was applied
+ * where cutting it for an int changed it. */
+static const char *bound_text(walk *w, double written, long double applied) {
+  const char *text = number_text(w, written);
+  if (isnan(written) || applied == written) return text;
+  return arena_printf(w->d->arena, "%s (%s for an int, as the API server cuts it)", text, number_text(w, applied));
 }
 
 /* validate's IsValueValidAgainstRange: whether x is a value of the
@@ -1381,14 +1393,14 @@ static void check_number(walk *w, const value *v, const svalid *sv) {
   long double min = !fits(w, v, sv, sv->min, "minimum") ? NAN : is_int ? for_int(sv->min) : sv->min;
   if (sv->excl_max ? x >= max : x > max)
     fail(w, v->at, "%s: %s is %s the %smaximum %s", path_text(w), value_number(w, v),
-         sv->excl_max ? "not less than" : "more than", sv->excl_max ? "exclusive " : "", number_text(w, sv->max));
+         sv->excl_max ? "not less than" : "more than", sv->excl_max ? "exclusive " : "", bound_text(w, sv->max, max));
   if (sv->excl_min ? x <= min : x < min)
     fail(w, v->at, "%s: %s is %s the %sminimum %s", path_text(w), value_number(w, v),
-         sv->excl_min ? "not more than" : "less than", sv->excl_min ? "exclusive " : "", number_text(w, sv->min));
-  if (!isnan(sv->multiple) && fits(w, v, sv, sv->multiple, "multipleOf") &&
-      !is_multiple(v, is_int ? for_int(sv->multiple) : sv->multiple))
+         sv->excl_min ? "not more than" : "less than", sv->excl_min ? "exclusive " : "", bound_text(w, sv->min, min));
+  double factor = is_int ? for_int(sv->multiple) : sv->multiple;
+  if (!isnan(sv->multiple) && fits(w, v, sv, sv->multiple, "multipleOf") && !is_multiple(v, factor))
     fail(w, v->at, "%s: %s is not a multiple of %s", path_text(w), value_number(w, v),
-         number_text(w, sv->multiple));
+         bound_text(w, sv->multiple, factor));
 }
 
 /* Characters, as utf8.RuneCount counts them: not bytes. */

@@ -21,6 +21,7 @@ crd='CustomResourceDefinition "gadgets.example.com" {
         ratio: { type: "number", minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }
         low: { type: "number", minimum: 10.5 }
         half: { type: "number", multipleOf: 0.5 }
+        huge: { type: "number", minimum: -1e300, maximum: 1e300 }
         imin: { type: "integer", minimum: 10.5 }
         f32: { type: "number", format: "float" }
         i32: { type: "integer", format: "int32", maximum: 3000000000 }
@@ -96,6 +97,8 @@ agree "an int meets a fractional minimum cut to an int" 0 'low: 10'
 agree "a float does not" 1 'low: 10.2'
 agree "an int against a factor cut to 0" 1 'half: 3'
 agree "a float against the factor" 0 'half: 1.5'
+agree "an int against a maximum past int64 (INT64_MIN on amd64)" 1 'huge: 5'
+agree "a float against it" 0 'huge: 5.5'
 agree "a bound an integer field cannot hold refuses any value" 1 'imin: 11'
 agree "a bound past an int32 refuses any value" 1 'i32: 5'
 agree "a float32 out of range" 1 'f32: 1e39'
