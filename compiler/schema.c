@@ -116,7 +116,8 @@ typedef struct {
 struct schema_build {
   arena *a;
   eval *ev; /* the compile's budget of work, charged for patterns and junctions */
-  /* PCRE2 allocates in a, so that a CRD's patterns go with the build. */
+  /* PCRE2 allocates in a, so that a CRD's patterns go with the build;
+   * made on first use (in_arena), as most builds have no pattern. */
   pcre2_general_context *gc;
   pcre2_match_data *md;
   skind *kinds; /* those the build's CRDs define */
@@ -1277,11 +1278,20 @@ static void compile_formats(void) {
   }
 }
 
+/* PCRE2's allocations for a build, in its arena: they go with it. */
+static void *pcre2_in_arena(PCRE2_SIZE size, void *a) { return arena_alloc(a, size); }
+static void pcre2_kept(void *p, void *a) { (void)p, (void)a; }
+
+static pcre2_general_context *in_arena(schema_build *b) {
+  if (!b->gc && !(b->gc = pcre2_general_context_create(pcre2_in_arena, pcre2_kept, b->a))) abort();
+  return b->gc;
+}
+
 /* Whether re matches anywhere in s, as Go's MatchString; -1 when PCRE2
  * gave up (the budget of work or its own match limit). */
 static int matches(walk *w, const value *v, const pcre2_code *re) {
   schema_build *b = w->b;
-  if (!b->md) b->md = pcre2_match_data_create(1, b->gc);
+  if (!b->md) b->md = pcre2_match_data_create(1, in_arena(b));
   int rc = regex_match(b->ev, v->at, re, (PCRE2_SPTR)v->u.str.s, v->u.str.len, 0, 0, b->md);
   return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
@@ -1657,9 +1667,6 @@ static bool listed(const char *const *names, size_t n, const char *name) {
 
 /* ---- the value validations of a CRD's schema ---------------------------------- */
 
-/* PCRE2's allocations for a build, in its arena: they go with it. */
-static void *pcre2_in_arena(PCRE2_SIZE size, void *a) { return arena_alloc(a, size); }
-static void pcre2_kept(void *p, void *a) { (void)p, (void)a; }
 
 /* Whether Go's regexp knows the escape p[i] (after a '\\'): punctuation
  * for itself, its letters, and octal codes of two digits or more (one
@@ -1728,7 +1735,7 @@ static pcre2_code *crd_pattern(schema_build *b, const value *p) {
                shown(b->a, p->u.str.s), why, strcmp(why, "escape") == 0 ? " " : "", strcmp(why, "escape") == 0 ? esc : "");
     return NULL;
   }
-  pcre2_compile_context *cc = pcre2_compile_context_create(b->gc);
+  pcre2_compile_context *cc = pcre2_compile_context_create(in_arena(b));
   int err;
   PCRE2_SIZE off;
   pcre2_code *re = pcre2_compile((PCRE2_SPTR)p->u.str.s, p->u.str.len, GO_REGEXP, &err, &off, cc);
@@ -1952,8 +1959,6 @@ schema_build *schema_build_new(eval *ev) {
   schema_build *b = arena_alloc(a, sizeof *b);
   b->a = a;
   b->ev = ev;
-  b->gc = pcre2_general_context_create(pcre2_in_arena, pcre2_kept, a);
-  if (!b->gc) abort();
   return b;
 }
 
