@@ -433,7 +433,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   const char *version = NULL;
   if (!kube_version(ev, o, e.settings, &version) || r->diags.errors || !output_fits(ev, &e)) return;
-  schema_build *sb = schema_build_new(a, version);
+  schema_build *sb = schema_build_new(ev, version);
   for (size_t i = 0; i < e.nres; i++) schema_add_crd(sb, e.res[i].obj);
   for (size_t i = 0; i < e.nres; i++) {
     /* The schema walk assumes what validate_resource checks (no function, no delete). */

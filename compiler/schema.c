@@ -9,10 +9,15 @@
  * know, a missing required field, a malformed quantity or base64), and
  * what it lets through (null anywhere, an integral float for an int).
  * The schema of a CRD in the build becomes the same tables, in the
- * build's arena, at the end of this file. */
+ * build's arena, at the end of this file, each type with the value
+ * validations (limits, patterns, formats, junctions) its schema adds,
+ * checked after the type as the API server's validate package does. */
 #include "schema.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -21,8 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval.h"
 #include "plumb/compile.h"
+#include "plumb/emit.h"
 #include "plumb/yaml.h"
+#include "regex.h"
 #include "suggest.h"
 
 extern const struct {
@@ -51,6 +59,7 @@ typedef enum {
 } stype_kind;
 
 typedef struct sdef sdef;
+typedef struct svalid svalid;
 
 typedef struct stype {
   stype_kind kind;
@@ -63,6 +72,9 @@ typedef struct stype {
    * each "NAME" or "NAME=DEFAULT". */
   const char **names;
   size_t nnames;
+  /* What a CRD's schema asks of the value beyond its type; NULL for none
+   * (and for every built-in kind). */
+  const svalid *valid;
 } stype;
 
 typedef struct {
@@ -83,6 +95,10 @@ struct sdef {
 typedef struct {
   const char *api, *kind;
   const stype *type;
+  /* A CRD version with the status subresource: the API server drops
+   * .status on create before it validates (server-side apply still
+   * checks its fields and types), so its value validations are not run. */
+  bool status_dropped;
 } skind;
 
 typedef struct {
@@ -104,6 +120,11 @@ typedef struct {
 struct schema_build {
   arena *a;
   const schema_set *set; /* the embedded version checked against */
+  eval *ev; /* the compile's budget of work, charged for patterns and junctions */
+  /* PCRE2 allocates in a, so that a CRD's patterns go with the build;
+   * made on first use (in_arena), as most builds have no pattern. */
+  pcre2_general_context *gc;
+  pcre2_match_data *md;
   skind *kinds; /* those the build's CRDs define */
   size_t n, cap;
   /* A template's literal text is one value, shared by all the resources
@@ -369,7 +390,7 @@ static int cmp_kind(const void *key, const void *elem) {
 }
 
 static const skind *find_kind(const schema_set *set, const char *api, const char *kind) {
-  skind key = {api, kind, NULL};
+  skind key = {api, kind, NULL, false};
   return bsearch(&key, set->kinds, set->nkinds, sizeof *set->kinds, cmp_kind);
 }
 
@@ -464,11 +485,18 @@ typedef struct {
   schema_build *b;
   const char *kind;
   bool ok;
+  /* Trying a schema of anyOf, oneOf or not: failures are counted, and
+   * the first kept as text, not reported. */
+  bool quiet;
+  size_t failures;
+  const char *first;
+  bool status_dropped; /* the kind's; see skind */
   int depth;
   step path[VALUE_MAX_DEPTH + 2];
 } walk;
 
 static void check_value(walk *w, const value *v, const stype *t);
+static void check_valid(walk *w, const value *v, const svalid *sv);
 
 /* Where the walk stands, as the message names it: Deployment.spec.replicas,
  * Pod.spec.containers[0], ConfigMap.data["app.conf"]. */
@@ -491,10 +519,19 @@ static const char *path_text(const walk *w) {
 
 static void fail(walk *w, pos at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(walk *w, pos at, const char *fmt, ...) {
+  /* Past the compile's budget the checks that cost work stopped half
+   * way (a junction's schemas seem to pass): nothing more is reported. */
+  if (!eval_charge(w->b->ev, at, 0)) return;
+  w->failures++;
+  if (w->quiet && w->first) return;
   va_list ap;
   va_start(ap, fmt);
   char *msg = arena_vprintf(w->d->arena, fmt, ap);
   va_end(ap);
+  if (w->quiet) {
+    w->first = msg;
+    return;
+  }
   diag_error(w->d, at, "%s", msg);
   w->ok = false;
 }
@@ -509,6 +546,13 @@ static bool enter(walk *w, const char *key, size_t index) {
   if (w->depth == VALUE_MAX_DEPTH + 1) return false;
   w->path[w->depth++] = (step){key, index};
   return true;
+}
+
+/* Whether the value the walk stands on is validated, not only decoded:
+ * all but a .status the API server drops (skind's status_dropped). */
+static bool validated(const walk *w) {
+  const char *k = w->status_dropped && w->depth ? w->path[0].key : NULL;
+  return !k || strcmp(k, "status") != 0;
 }
 
 static size_t seen_slot(const checked *set, size_t cap, const value *v, const stype *t) {
@@ -537,6 +581,7 @@ static void check_at(walk *w, const char *key, size_t index, const value *v, con
   if (v->literal && (v->kind == V_OBJECT || v->kind == V_LIST) && !first_check(w->b, v, t)) return;
   if (!enter(w, key, index)) return;
   check_value(w, v, t);
+  if (t->valid && validated(w)) check_valid(w, v, t->valid);
   w->depth--;
 }
 
@@ -594,7 +639,13 @@ static void check_enum(walk *w, const value *v, const stype *t) {
 /* An int in [lo, hi) where the schema wants one (want says what it
  * wants); an integral float passes, as the API server converts it. */
 static void check_int(walk *w, const value *v, double lo, double hi, const char *size, const char *want) {
-  double x = v->kind == V_INT ? (double)v->u.i : v->kind == V_FLOAT ? v->u.f : NAN;
+  if (v->kind == V_INT) {
+    /* an int is an int64; as a double INT64_MAX would be 2^63, past hi */
+    if (hi < 0x1p63 && ((double)v->u.i < lo || (double)v->u.i >= hi))
+      fail(w, v->at, "%s: %lld is out of range for %s int", path_text(w), (long long)v->u.i, size);
+    return;
+  }
+  double x = v->kind == V_FLOAT ? v->u.f : NAN;
   if (isnan(x) || x != floor(x)) return wrong_type(w, v, want);
   if (x < lo || x >= hi) fail(w, v->at, "%s: %.17g is out of range for %s int", path_text(w), x, size);
 }
@@ -706,7 +757,7 @@ static void check_value(walk *w, const value *v, const stype *t) {
   case ST_MAP: return check_map(w, v, t);
   case ST_STRING:
     if (v->kind != V_STRING) return wrong_type(w, v, "a string");
-    if (t->nnames) check_enum(w, v, t);
+    if (t->nnames && validated(w)) check_enum(w, v, t);
     return;
   case ST_BYTE: return check_format(w, v, is_base64, "base64 text");
   case ST_DATE_TIME: return check_format(w, v, is_date_time, "an RFC 3339 time");
@@ -727,6 +778,892 @@ static void check_value(walk *w, const value *v, const stype *t) {
     if (v->kind == V_INT || v->kind == V_FLOAT) return;
     return check_format(w, v, is_quantity, "a quantity (a number, or a string such as \"500m\" or \"1Gi\")");
   }
+}
+
+/* ---- value validations of a CRD's schema -----------------------------------
+ *
+ * What k8s.io/kube-openapi's validate package checks once a value has the
+ * right type, as the API server runs it on custom resources: limits,
+ * patterns, formats, enums of any kind, and the junctions (allOf, anyOf,
+ * oneOf, not), whose schemas hold value validations only (a structural
+ * schema allows nothing else there). Each check applies to the kinds of
+ * value it concerns, whatever the schema's type, as the validators there
+ * do. CEL rules (x-kubernetes-validations) are left to the API server. */
+
+typedef struct sformat sformat;
+
+struct svalid {
+  /* minimum, maximum, multipleOf; NAN where the schema has none. */
+  double min, max, multiple;
+  bool excl_min, excl_max;
+  /* The schema's type is integer, and its format int32 (or for a number,
+   * float): what its bounds and values must fit in (numberValidator). */
+  bool int_type, narrow;
+  /* minLength ... maxProperties, int64s (exact as long doubles); NAN
+   * where the schema has none. */
+  long double min_len, max_len, min_items, max_items, min_props, max_props;
+  const char *pattern;
+  pcre2_code *re;
+  const sformat *format;
+  const value *enums; /* the schema's enum, a list, when the type does not hold it */
+  /* null where the schema has a type and is not nullable; noun names it */
+  const char *null_refused;
+  /* it asks more of a value than not to be null (a junction's schema
+   * always does): most schemas of a CRD have a type alone, and their
+   * values pass check_valid by */
+  bool values;
+  bool set; /* x-kubernetes-list-type: set */
+  /* In the schemas of the junctions alone, beside the outer schema's
+   * type: required fields, and the validations of fields and items. */
+  const char **required;
+  size_t nrequired;
+  const char **prop_names; /* sorted, for bsearch */
+  const svalid **props;
+  size_t nprops;
+  const svalid *items, *more;
+  const svalid **all_of, **any_of, **one_of, *not;
+  size_t nall, nany, none;
+};
+
+/* A string format of kube-openapi's strfmt registry that the API server
+ * checks in a custom resource (apiextensions-apiserver's supported formats;
+ * any other format is dropped from the schema there, so here). Its name
+ * is written without '-', as the registry compares them: "date-time" and
+ * "datetime" are one. A format is checked by a pattern (Go's, compiled once
+ * by PCRE2), a function, or both. */
+struct sformat {
+  const char *name;
+  const char *noun;
+  const char *pattern;
+  bool (*is)(const char *s, size_t n);
+};
+
+static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* A number of at most max from digits s[0..n): ParseIPSloppy's fields,
+ * leading zeros allowed. */
+static bool small_number(const char *s, size_t n, long max) {
+  long x = 0;
+  if (!n) return false;
+  for (size_t i = 0; i < n; i++) {
+    if (!is_digit(s[i]) || (x = x * 10 + (s[i] - '0')) > max) return false;
+  }
+  return true;
+}
+
+/* k8s.io/utils/net's ParseIPSloppy: four decimal fields of up to 255,
+ * leading zeros allowed, as Go's net.ParseIP took them before 1.17. */
+static bool is_ipv4_sloppy(const char *s, size_t n) {
+  int fields = 0;
+  for (size_t i = 0, start = 0; i <= n; i++) {
+    if (i < n && s[i] != '.') continue;
+    if (++fields > 4 || !small_number(s + start, i - start, 255)) return false;
+    start = i + 1;
+  }
+  return fields == 4;
+}
+
+/* An IPv6 address as net.ParseIP reads one (no zone); with its ':', as
+ * govalidator's IsIPv6 asks. */
+static bool is_ipv6(const char *s, size_t n) {
+  char text[INET6_ADDRSTRLEN + 1];
+  unsigned char addr[16];
+  if (n >= sizeof text || memchr(s, ':', n) == NULL) return false;
+  memcpy(text, s, n), text[n] = '\0';
+  return inet_pton(AF_INET6, text, addr) == 1;
+}
+
+/* strfmt's ipv4: whatever ParseIPSloppy reads, with a '.' in it; so
+ * "::ffff:1.2.3.4" is one too. */
+static bool is_ipv4(const char *s, size_t n) {
+  return is_ipv4_sloppy(s, n) || (is_ipv6(s, n) && memchr(s, '.', n));
+}
+
+/* ParseCIDRSloppy: an address, '/', a prefix length within its bits. */
+static bool is_cidr(const char *s, size_t n) {
+  const char *slash = memchr(s, '/', n);
+  if (!slash) return false;
+  size_t an = (size_t)(slash - s), ln = n - an - 1;
+  if (is_ipv4_sloppy(s, an)) return small_number(slash + 1, ln, 32);
+  return is_ipv6(s, an) && small_number(slash + 1, ln, 128);
+}
+
+/* net.ParseMAC: 6, 8 or 20 octets, as pairs of hex digits joined by ':'
+ * or '-' (one of them throughout), or groups of four joined by '.'. */
+static bool is_mac(const char *s, size_t n) {
+  if (n < 14) return false;
+  size_t group = s[2] == ':' || s[2] == '-' ? 2 : s[4] == '.' ? 4 : 0;
+  if (!group || (n + 1) % (group + 1)) return false;
+  size_t octets = (n + 1) / (group + 1) * group / 2;
+  if (octets != 6 && octets != 8 && octets != 20) return false;
+  char sep = s[group];
+  for (size_t i = 0; i < n; i++)
+    if ((i + 1) % (group + 1) == 0 ? s[i] != sep : !is_hex(s[i])) return false;
+  return true;
+}
+
+static bool is_bson_object_id(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!is_hex(s[i])) return false;
+  return n == 24;
+}
+
+/* time.Parse("2006-01-02"): a day the month has. */
+static bool is_date(const char *s, size_t n) {
+  if (n != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i = 0; i < n; i++)
+    if (i != 4 && i != 7 && !is_digit(s[i])) return false;
+  int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+  static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  return m >= 1 && m <= 12 && d >= 1 && d <= (m == 2 && !leap ? 28 : days[m - 1]);
+}
+
+/* The end of the time zone of a date-time: "z" or "+hh:mm", the rest of s. */
+static bool is_zone(const char *s, const char *end) {
+  if (end - s == 1) return *s == 'z' || *s == 'Z';
+  return end - s == 6 && (*s == '+' || *s == '-') && is_digit(s[1]) && is_digit(s[2]) && s[3] == ':' &&
+         is_digit(s[4]) && is_digit(s[5]);
+}
+
+/* strfmt's IsDateTime: lower-cased and cut at each 't', the first part a
+ * date and the second "hh:mm:ss", an optional fraction after any one
+ * character (its pattern's '.' is not escaped), and a zone; hours up to
+ * 23, minutes and seconds up to 59. What follows a second 't' is not
+ * looked at. */
+static bool is_strfmt_date_time(const char *s, size_t n) {
+  const char *t = NULL, *end = s + n;
+  for (const char *p = s; p < end && !t; p++)
+    if (*p == 't' || *p == 'T') t = p;
+  if (n < 4 || !t || !is_date(s, (size_t)(t - s))) return false;
+  const char *p = t + 1, *stop = p;
+  while (stop < end && *stop != 't' && *stop != 'T') stop++;
+  static const char shape[] = "dd:dd:dd";
+  for (size_t i = 0; i < 8; i++)
+    if (p + i >= stop || (shape[i] == 'd' ? !is_digit(p[i]) : p[i] != ':')) return false;
+  if (memcmp(p, "23", 2) > 0 || memcmp(p + 3, "59", 2) > 0 || memcmp(p + 6, "59", 2) > 0) return false;
+  p += 8;
+  if (is_zone(p, stop)) return true;
+  if (p == stop || *p == '\n') return false;
+  p += emit_utf8_char(p, (size_t)(stop - p)) ? emit_utf8_char(p, (size_t)(stop - p)) : 1;
+  for (const char *q = p; q < stop && is_digit(*q);)
+    if (is_zone(++q, stop)) return true;
+  return false;
+}
+
+/* time.ParseDuration: an optional sign, then "0" or numbers with units
+ * (ns, us, µs, μs, ms, s, m, h), "1h30m", "1.5s", ".5s", within 2^63 ns. */
+static bool is_go_duration(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  if (p < end && (*p == '+' || *p == '-')) p++;
+  if (end - p == 1 && *p == '0') return true;
+  if (p == end) return false;
+  static const struct {
+    const char *unit;
+    double ns;
+  } units[] = {{"ns", 1}, {"us", 1e3}, {"\u00b5s", 1e3}, {"\u03bcs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 6e10},
+               {"h", 3.6e12}};
+  double total = 0;
+  while (p < end) {
+    const char *num = p;
+    while (p < end && is_digit(*p)) p++;
+    bool digits = p > num;
+    if (p < end && *p == '.') {
+      const char *frac = ++p;
+      while (p < end && is_digit(*p)) p++;
+      digits |= p > frac;
+    }
+    if (!digits) return false;
+    double x = strtod(num, NULL);
+    const char *unit = p;
+    while (p < end && *p != '.' && !is_digit(*p)) p++;
+    size_t i = 0, nunits = sizeof units / sizeof units[0], len = (size_t)(p - unit);
+    while (i < nunits && (strlen(units[i].unit) != len || memcmp(units[i].unit, unit, len) != 0)) i++;
+    if (i == nunits) return false;
+    total += x * units[i].ns;
+  }
+  return total <= 0x1p63;
+}
+
+/* strfmt's ParseDuration, tried after time.ParseDuration: anywhere in s,
+ * numbers followed by a unit it knows ("3 days", "2 weeks", "10 sec"),
+ * at least one of them; a number past int64 fails the whole. */
+static bool is_strfmt_duration(const char *s, size_t n) {
+  static const char *const exact[] = {"ns", "us", "\u00b5s", "ms", "s", "m", "h", "hr", "d", "w", "wk"};
+  static const char *const prefix[] = {"nano", "micro", "milli", "sec", "min", "hour", "day", "week"};
+  const char *p = s, *end = s + n;
+  bool ok = false;
+  while (p < end) {
+    if (!is_digit(*p)) {
+      p++;
+      continue;
+    }
+    const char *num = p;
+    while (p < end && is_digit(*p)) p++;
+    const char *digits_end = p;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\f' || *p == '\r')) p++;
+    /* the unit: ASCII letters and µ, lower-cased */
+    char unit[16];
+    size_t len = 0;
+    bool longer = false;
+    for (;;) {
+      char c = p < end ? *p : '\0';
+      size_t k = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ? 1
+                 : end - p >= 2 && memcmp(p, "\u00b5", 2) == 0   ? 2
+                                                                 : 0;
+      if (!k) break;
+      if (len + k < sizeof unit) {
+        for (size_t j = 0; j < k; j++) unit[len++] = (char)(k == 1 && c >= 'A' && c <= 'Z' ? c + 32 : p[j]);
+      } else {
+        longer = true;
+      }
+      p += k;
+    }
+    if (!len) {
+      p = digits_end;
+      continue;
+    }
+    unit[len] = '\0';
+    errno = 0;
+    (void)strtoll(num, NULL, 10);
+    if (errno == ERANGE) return false; /* strconv.Atoi fails, and with it the whole */
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) ok |= !longer && strcmp(unit, exact[i]) == 0;
+    for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) ok |= strncmp(unit, prefix[i], strlen(prefix[i])) == 0;
+  }
+  return ok;
+}
+
+static bool is_duration(const char *s, size_t n) { return is_go_duration(s, n) || is_strfmt_duration(s, n); }
+
+/* s as govalidator sanitizes it: for an ISBN without blanks and '-', for
+ * a credit card without anything but digits; false when more than cap - 1
+ * characters are left, which no number of either has. */
+static bool sanitized(const char *s, size_t n, bool isbn, char *out, size_t cap) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (isbn ? c && strchr(" \t\n\f\r-", c) : !is_digit(c)) continue;
+    if (k + 1 == cap) return false;
+    out[k++] = c;
+  }
+  out[k] = '\0';
+  return true;
+}
+
+/* govalidator's IsISBN10: nine digits and a check digit or X, weighted 1
+ * to 10, summing to a multiple of 11. */
+static bool is_isbn10(const char *s, size_t n) {
+  char d[12];
+  if (!sanitized(s, n, true, d, sizeof d) || strlen(d) != 10) return false;
+  int sum = 0;
+  for (int i = 0; i < 10; i++) {
+    if (!is_digit(d[i]) && !(i == 9 && d[i] == 'X')) return false;
+    sum += (i + 1) * (d[i] == 'X' ? 10 : d[i] - '0');
+  }
+  return sum % 11 == 0;
+}
+
+/* IsISBN13: thirteen digits, weighted 1 and 3, the last the check digit. */
+static bool is_isbn13(const char *s, size_t n) {
+  char d[15];
+  if (!sanitized(s, n, true, d, sizeof d) || strlen(d) != 13) return false;
+  int sum = 0;
+  for (int i = 0; i < 13; i++) {
+    if (!is_digit(d[i])) return false;
+    if (i < 12) sum += (i % 2 ? 3 : 1) * (d[i] - '0');
+  }
+  return d[12] - '0' == (10 - sum % 10) % 10;
+}
+
+static bool is_isbn(const char *s, size_t n) { return is_isbn10(s, n) || is_isbn13(s, n); }
+
+/* IsCreditCard: the digits, whatever stands between them, have the
+ * prefix and length of a card its pattern knows (Visa, Mastercard,
+ * Discover, Amex, Diners, JCB) and pass Luhn's check. */
+static bool is_credit_card(const char *s, size_t n) {
+  char d[20];
+  if (!sanitized(s, n, false, d, sizeof d)) return false;
+  size_t len = strlen(d);
+  bool known = (d[0] == '4' && (len == 13 || len == 16)) ||
+               (len == 16 && ((d[0] == '5' && d[1] >= '1' && d[1] <= '5') || strncmp(d, "6011", 4) == 0 ||
+                              strncmp(d, "65", 2) == 0 || strncmp(d, "35", 2) == 0)) ||
+               (len == 15 && ((d[0] == '3' && (d[1] == '4' || d[1] == '7')) || strncmp(d, "2131", 4) == 0 ||
+                              strncmp(d, "1800", 4) == 0)) ||
+               (len == 14 && d[0] == '3' && ((d[1] == '0' && d[2] <= '5') || d[1] == '6' || d[1] == '8'));
+  int sum = 0;
+  for (size_t i = 0; i < len; i++) {
+    int x = (d[len - 1 - i] - '0') * (i % 2 ? 2 : 1);
+    sum += x >= 10 ? x - 9 : x;
+  }
+  return known && sum % 10 == 0;
+}
+
+/* net/url's unescape: every '%' starts two hex digits; in a host, only
+ * characters shouldEscape lets stand there (any byte past ASCII too), and
+ * no escape but of one. */
+static bool url_unescapes(const char *s, size_t n, bool host) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '%') {
+      if (i + 2 >= n || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+      /* an escape of a byte below 0x80 in a host is refused, but %25 */
+      if (host && s[i + 1] < '8' && memcmp(s + i, "%25", 3) != 0) return false;
+      i += 2;
+    } else if (host && c < 0x80 && !(is_digit((char)c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) &&
+               !strchr("-_.~!$&'()*+,;=:[]<>\"", (char)c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* ":" and digits, or nothing: validOptionalPort. */
+static bool url_port(const char *s, size_t n) {
+  if (!n) return true;
+  if (s[0] != ':') return false;
+  for (size_t i = 1; i < n; i++)
+    if (!is_digit(s[i])) return false;
+  return true;
+}
+
+/* parseAuthority: [userinfo@]host[:port], the host an IP literal in
+ * brackets or a name. */
+static bool url_authority(const char *s, size_t n) {
+  const char *at = NULL;
+  for (const char *p = s; p < s + n; p++)
+    if (*p == '@') at = p;
+  if (at) {
+    for (const char *p = s; p < at; p++)
+      if (!(is_digit(*p) || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || strchr("-._:~!$&'()*+,;=%@", *p)) || !*p)
+        return false;
+    if (!url_unescapes(s, (size_t)(at - s), false)) return false;
+    n -= (size_t)(at + 1 - s), s = at + 1;
+  }
+  /* the last ']' of an IP literal, or else the last ':', starts the port */
+  const char *last = NULL;
+  for (const char *p = s; p < s + n; p++)
+    if (*p == (n && s[0] == '[' ? ']' : ':')) last = p;
+  if (n && s[0] == '[') {
+    /* an IPv6 address alone goes in brackets (netip.ParseAddr), with a
+     * zone after "%25" */
+    const char *zone = last ? memmem(s, (size_t)(last - s), "%25", 3) : NULL;
+    const char *addr_end = zone ? zone : last;
+    if (!last || (zone && zone + 3 == last) || !is_ipv6(s + 1, (size_t)(addr_end - s - 1))) return false;
+  }
+  if (last && !url_port(last + (s[0] == '['), n - (size_t)(last + (s[0] == '[') - s))) return false;
+  return url_unescapes(s, n, true);
+}
+
+/* strfmt's uri, url.ParseRequestURI: no control bytes; "*"; or a scheme
+ * and anything, or a path from '/', with an authority after "//" where a
+ * scheme leads; the query (after '?') is not looked at, a '#' is part of
+ * the path. */
+static bool is_request_uri(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
+  if (!n) return false;
+  if (n == 1 && s[0] == '*') return true;
+  size_t i = 0;
+  while (i < n && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (i && (is_digit(s[i]) || strchr("+-.", s[i])))))
+    i++;
+  if (i < n && s[i] == ':' && i == 0) return false; /* missing protocol scheme */
+  bool scheme = i > 0 && i < n && s[i] == ':';
+  const char *rest = scheme ? s + i + 1 : s, *end = s + n;
+  const char *q = memchr(rest, '?', (size_t)(end - rest));
+  if (q) end = q;
+  if (end == rest || *rest != '/') return scheme;
+  if (scheme && end - rest >= 2 && rest[1] == '/') {
+    const char *auth = rest + 2, *slash = memchr(auth, '/', (size_t)(end - auth));
+    if (!url_authority(auth, (size_t)((slash ? slash : end) - auth))) return false;
+    rest = slash ? slash : end;
+  }
+  return url_unescapes(rest, (size_t)(end - rest), false);
+}
+
+/* ---- strfmt's email: net/mail's ParseAddress ---- */
+
+/* isAtext: a visible character or any past ASCII, but RFC 5322's
+ * specials; '.' where dot, and "()[];@\\," too where permissive (words
+ * of a display name). */
+static bool mail_atext(unsigned char c, bool dot, bool permissive) {
+  if (c == '.') return dot;
+  if (strchr("()[];@\\,", c) && c) return permissive;
+  if (strchr("<>\":", c) && c) return false;
+  return (c >= '!' && c <= '~') || c >= 0x80;
+}
+
+static void mail_space(const char **p, const char *end) {
+  while (*p < end && (**p == ' ' || **p == '\t')) ++*p;
+}
+
+/* skipCFWS: blanks and (nested, escaped) comments; false on one that
+ * does not close. */
+static bool mail_cfws(const char **p, const char *end) {
+  for (mail_space(p, end); *p < end && **p == '('; mail_space(p, end)) {
+    int depth = 0;
+    do {
+      if (*p == end) return false;
+      char c = *(*p)++;
+      if (c == '\\' && *p < end) ++*p;
+      depth += (c == '(') - (c == ')');
+    } while (depth);
+  }
+  return true;
+}
+
+/* consumeAtom: a run of atext; a dot-atom (not permissive) neither starts
+ * nor ends with '.' nor has two together. */
+static bool mail_atom(const char **p, const char *end, bool dot, bool permissive) {
+  const char *start = *p;
+  while (*p < end && mail_atext((unsigned char)**p, dot, permissive)) ++*p;
+  if (*p == start) return false;
+  if (permissive) return true;
+  for (const char *q = start; q < *p; q++)
+    if (*q == '.' && (q == start || q + 1 == *p || q[1] == '.')) return false;
+  return true;
+}
+
+/* consumeQuotedString: qtext, blanks and quoted pairs between '"'s; *empty
+ * says whether it held nothing. */
+static bool mail_quoted(const char **p, const char *end, bool *empty) {
+  const char *start = ++*p;
+  for (; *p < end && **p != '"'; ++*p) {
+    unsigned char c = (unsigned char)**p;
+    if (c == '\\' && *p + 1 < end) c = (unsigned char)*++*p;
+    else if (c == '\\') return false;
+    if (!(c == ' ' || c == '\t' || (c >= '!' && c <= '~') || c >= 0x80)) return false;
+  }
+  if (*p == end) return false;
+  *empty = *p == start;
+  ++*p;
+  return true;
+}
+
+/* consumeAddrSpec: a dot-atom or a quoted string, '@', and a dot-atom or
+ * an IP address in brackets. */
+static bool mail_addr_spec(const char **p, const char *end) {
+  bool empty = false;
+  mail_space(p, end);
+  if (*p == end || !(**p == '"' ? mail_quoted(p, end, &empty) && !empty : mail_atom(p, end, true, false)))
+    return false;
+  if (*p == end || *(*p)++ != '@') return false;
+  mail_space(p, end);
+  if (*p < end && **p == '[') {
+    /* dtext, an IP address as net.ParseIP reads one (no leading zeros) */
+    const char *close = memchr(*p, ']', (size_t)(end - *p));
+    if (!close || (size_t)(close - *p) > INET6_ADDRSTRLEN) return false;
+    char text[INET6_ADDRSTRLEN + 1];
+    unsigned char addr[16];
+    size_t len = (size_t)(close - *p - 1);
+    memcpy(text, *p + 1, len), text[len] = '\0';
+    *p = close + 1;
+    return inet_pton(AF_INET, text, addr) == 1 || is_ipv6(text, len);
+  }
+  return *p < end && mail_atom(p, end, true, false);
+}
+
+/* parseAddress: an addr-spec, or a display name of words and
+ * "<addr-spec>", or where group, a name, ':', one address and ';' (a
+ * group of one). Encoded words in a name are not decoded. */
+static bool mail_address(const char **p, const char *end, bool group) {
+  mail_space(p, end);
+  const char *spec = *p;
+  if (*p == end) return false;
+  if (mail_addr_spec(&spec, end)) return *p = spec, true;
+  size_t words = 0;
+  for (bool empty;; words++) {
+    if (words && !mail_cfws(p, end)) return false;
+    mail_space(p, end);
+    if (*p == end || !(**p == '"' ? mail_quoted(p, end, &empty) : mail_atom(p, end, true, true))) break;
+  }
+  if (!words && (*p == end || **p != '<')) return false;
+  mail_space(p, end);
+  if (group && *p < end && **p == ':') {
+    ++*p;
+    if (!mail_address(p, end, false) || !mail_cfws(p, end) || *p == end || *(*p)++ != ';') return false;
+    return true;
+  }
+  return *p < end && *(*p)++ == '<' && mail_addr_spec(p, end) && *p < end && *(*p)++ == '>';
+}
+
+/* strfmt's email, net/mail's ParseAddress: one address, then nothing but
+ * blanks and comments. */
+static bool is_email(const char *s, size_t n) {
+  const char *p = s, *end = s + n;
+  return mail_address(&p, end, true) && mail_cfws(&p, end) && p == end;
+}
+
+/* IsHostname's other half: at most 255 bytes, no dot-separated part over 63. */
+static bool hostname_fits(const char *s, size_t n) {
+  if (n > 255) return false;
+  for (size_t i = 0, start = 0; i <= n; i++) {
+    if (i < n && s[i] != '.') continue;
+    if (i - start > 63) return false;
+    start = i + 1;
+  }
+  return true;
+}
+
+static bool ssn_fits(const char *s, size_t n) { return (void)s, n == 11; }
+static bool short_name_fits(const char *s, size_t n) { return (void)s, n <= 63; }
+static bool long_name_fits(const char *s, size_t n) { return (void)s, n <= 253; }
+
+/* password takes anything. */
+static const sformat formats[] = {
+    {"bsonobjectid", "a BSON object ID (24 hex digits)", NULL, is_bson_object_id},
+    {"byte", "base64 text", "^(?:[A-Za-z0-9+\\/]{4})*(?:[A-Za-z0-9+\\/]{2}==|[A-Za-z0-9+\\/]{3}=|[A-Za-z0-9+\\/]{4})$",
+     NULL},
+    {"creditcard", "a credit card number", NULL, is_credit_card},
+    {"cidr", "a CIDR (an IP address, '/' and a prefix length)", NULL, is_cidr},
+    {"date", "a date (2006-01-02)", NULL, is_date},
+    {"datetime", "an RFC 3339 date-time", NULL, is_strfmt_date_time},
+    {"duration", "a duration (such as \"1h30m\" or \"3 days\")", NULL, is_duration},
+    {"email", "an email address", NULL, is_email},
+    {"hexcolor", "a hex color (#FFF or #FFFFFF)", "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$", NULL},
+    {"hostname", "a hostname",
+     "^([a-zA-Z0-9\\p{S}\\p{L}]((-?[a-zA-Z0-9\\p{S}\\p{L}]{0,62})?)|([a-zA-Z0-9\\p{S}\\p{L}](([a-zA-Z0-9-\\p{S}\\p{L}]{0,"
+     "61}[a-zA-Z0-9\\p{S}\\p{L}])?)(\\.)){1,}([a-zA-Z\\p{L}]){2,63})$",
+     hostname_fits},
+    {"ipv4", "an IPv4 address", NULL, is_ipv4},
+    {"isbn", "an ISBN", NULL, is_isbn},
+    {"isbn10", "an ISBN-10", NULL, is_isbn10},
+    {"isbn13", "an ISBN-13", NULL, is_isbn13},
+    {"ipv6", "an IPv6 address", NULL, is_ipv6},
+    {"k8slongname", "a Kubernetes long name (dot-separated lowercase DNS labels, at most 253 characters)",
+     "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", long_name_fits},
+    {"k8sshortname", "a Kubernetes short name (a lowercase DNS label, at most 63 characters)",
+     "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", short_name_fits},
+    {"mac", "a MAC address", NULL, is_mac},
+    {"rgbcolor", "an rgb() color",
+     "^rgb\\(\\s*(0|[1-9]\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*,\\s*(0|[1-9]\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*,\\s*(0|[1-9]"
+     "\\d?|1\\d\\d?|2[0-4]\\d|25[0-5])\\s*\\)$",
+     NULL},
+    {"ssn", "a social security number", "^\\d{3}[- ]?\\d{2}[- ]?\\d{4}$", ssn_fits},
+    {"uri", "a URI (absolute, or a path from '/')", NULL, is_request_uri},
+    {"uuid", "a UUID", "(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", NULL},
+    {"uuid3", "a version 3 UUID", "(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$", NULL},
+    {"uuid4", "a version 4 UUID", "(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$", NULL},
+    {"uuid5", "a version 5 UUID", "(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$", NULL},
+};
+
+/* As Go's regexp reads a pattern where it can: '$' at the very end only,
+ * '.' and classes over whole characters; invalid UTF-8 never matches. */
+#define GO_REGEXP (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY)
+
+enum { NFORMATS = sizeof formats / sizeof formats[0] };
+static pcre2_code *format_res[NFORMATS];
+static pthread_once_t formats_once = PTHREAD_ONCE_INIT;
+
+/* The formats' patterns, once per process, as the tables are. */
+static void compile_formats(void) {
+  for (size_t i = 0; i < NFORMATS; i++) {
+    int err;
+    PCRE2_SIZE off;
+    if (!formats[i].pattern) continue;
+    format_res[i] = pcre2_compile((PCRE2_SPTR)formats[i].pattern, PCRE2_ZERO_TERMINATED, GO_REGEXP, &err, &off, NULL);
+    if (!format_res[i]) abort(); /* a fault of this table */
+  }
+}
+
+/* PCRE2's allocations for a build, in its arena: they go with it. */
+static void *pcre2_in_arena(PCRE2_SIZE size, void *a) { return arena_alloc(a, size); }
+static void pcre2_kept(void *p, void *a) { (void)p, (void)a; }
+
+static pcre2_general_context *in_arena(schema_build *b) {
+  if (!b->gc && !(b->gc = pcre2_general_context_create(pcre2_in_arena, pcre2_kept, b->a))) abort();
+  return b->gc;
+}
+
+/* Whether re matches anywhere in s, as Go's MatchString; -1 when PCRE2
+ * gave up (the budget of work or its own match limit). */
+static int matches(walk *w, const value *v, const pcre2_code *re) {
+  schema_build *b = w->b;
+  if (!b->md) b->md = pcre2_match_data_create(1, in_arena(b));
+  int rc = regex_match(b->ev, v->at, re, (PCRE2_SPTR)v->u.str.s, v->u.str.len, 0, 0, b->md);
+  return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
+/* Text s for a message, cut after 80 bytes (at a character's start): a
+ * value or a pattern may be megabytes long. */
+static const char *shown(arena *a, const char *s) {
+  size_t n = strlen(s);
+  if (n <= 80) return s;
+  n = 80;
+  while (n && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  return arena_printf(a, "%.*s...", (int)n, s);
+}
+
+static void check_format_of(walk *w, const value *v, const sformat *f) {
+  const char *s = v->u.str.s;
+  size_t n = v->u.str.len;
+  bool ok = !f->is || f->is(s, n);
+  if (ok && f->pattern) {
+    pthread_once(&formats_once, compile_formats);
+    int m = matches(w, v, format_res[f - formats]);
+    if (m < 0) return; /* only the budget stops these patterns; it said so */
+    ok = m;
+  }
+  if (!ok) fail(w, v->at, "%s: \"%s\" is not %s", path_text(w), shown(w->d->arena, s), f->noun);
+}
+
+static void check_pattern(walk *w, const value *v, const svalid *sv) {
+  int m = matches(w, v, sv->re);
+  arena *a = w->d->arena;
+  const char *s = shown(a, v->u.str.s), *p = shown(a, sv->pattern);
+  if (m == 0) fail(w, v->at, "%s: \"%s\" does not match the pattern \"%s\"", path_text(w), s, p);
+  if (m < 0) fail(w, v->at, "%s: the pattern \"%s\" backtracks too much on \"%s\" to decide here", path_text(w), p, s);
+}
+
+/* A bound or factor as the API server applies it to an int: cut to an
+ * int64 first (validate's MaximumNativeType and friends), so 10 meets a
+ * minimum of 10.5 where the type is number. Past an int64 Go leaves the
+ * conversion to the machine: amd64, where API servers mostly run, gives
+ * INT64_MIN, so a maximum of 1e300 refuses every int there. */
+static double for_int(double bound) {
+  return isnan(bound) || fabs(bound) < 0x1p63 ? trunc(bound) : -0x1p63;
+}
+
+/* A number as the schema wrote it: 10, 0.1 (not 1e+01, 0.10000000000000001),
+ * an int64 exactly. */
+static const char *number_text(walk *w, long double x) {
+  char text[32];
+  if (x == truncl(x) && fabsl(x) < 1e19L) return arena_printf(w->d->arena, "%.0Lf", x);
+  for (int digits = 1; digits <= 17; digits++) {
+    snprintf(text, sizeof text, "%.*g", digits, (double)x);
+    if (strtod(text, NULL) == (double)x) break;
+  }
+  return arena_strdup(w->d->arena, text);
+}
+
+/* v, a number, as written: an int exactly. */
+static const char *value_number(walk *w, const value *v) {
+  return v->kind == V_INT ? arena_printf(w->d->arena, "%lld", (long long)v->u.i) : number_text(w, v->u.f);
+}
+
+/* A bound for a message: as the schema wrote it, and as it was applied
+ * where cutting it for an int changed it. */
+static const char *bound_text(walk *w, double written, long double applied) {
+  const char *text = number_text(w, written);
+  if (isnan(written) || applied == written) return text;
+  return arena_printf(w->d->arena, "%s (%s for an int, as the API server cuts it)", text, number_text(w, applied));
+}
+
+/* validate's IsValueValidAgainstRange: whether x is a value of the
+ * schema's type and format, an int64 (int32) for integer, a float32 for
+ * number with format float; NULL if it is, else what it is not. */
+static const char *out_of_range(const svalid *sv, long double x) {
+  if (sv->int_type && sv->narrow)
+    return x == truncl(x) && x >= -0x1p31L && x < 0x1p31L ? NULL : "a 32-bit integer";
+  if (sv->int_type) return x == truncl(x) && x >= -0x1p63L && x < 0x1p63L ? NULL : "a 64-bit integer";
+  return !sv->narrow || fabsl(x) <= FLT_MAX ? NULL : "a 32-bit float";
+}
+
+/* A bound, factor or value the schema's type and format cannot hold: the
+ * API server refuses every value against such a bound. False if so. */
+static bool fits(walk *w, const value *v, const svalid *sv, double bound, const char *name) {
+  const char *not = isnan(bound) ? NULL : out_of_range(sv, bound);
+  if (not)
+    fail(w, v->at, "%s: the API server refuses any value here: its %s %s is not %s", path_text(w), name,
+         number_text(w, bound), not);
+  return !not;
+}
+
+/* validate.MultipleOf: the quotient an integer, within a relative 1e-9
+ * (swag.IsFloat64AJSONInteger); exact for ints. */
+static bool is_multiple(const value *v, double factor) {
+  if (!(factor > 0)) return false; /* validate refuses a factor that is not positive */
+  if (v->kind == V_INT && factor == trunc(factor) && fabs(factor) < 0x1p63)
+    return factor != 0 && v->u.i % (int64_t)factor == 0;
+  double x = v->kind == V_INT ? (double)v->u.i : v->u.f;
+  double q = factor < 1 ? 1 / factor * x : x / factor;
+  if (!isfinite(q)) return false;
+  double r = round(q);
+  return q == r || fabs(q - r) <= 1e-9 * fabs(q);
+}
+
+static void check_number(walk *w, const value *v, const svalid *sv) {
+  long double x = v->kind == V_INT ? (long double)v->u.i : v->u.f;
+  bool is_int = v->kind == V_INT;
+  const char *not = sv->narrow && !sv->int_type ? out_of_range(sv, x) : NULL;
+  if (not) fail(w, v->at, "%s: %s is out of range for %s", path_text(w), value_number(w, v), not);
+  long double max = !fits(w, v, sv, sv->max, "maximum") ? NAN : is_int ? for_int(sv->max) : sv->max;
+  long double min = !fits(w, v, sv, sv->min, "minimum") ? NAN : is_int ? for_int(sv->min) : sv->min;
+  if (sv->excl_max ? x >= max : x > max)
+    fail(w, v->at, "%s: %s is %s the %smaximum %s", path_text(w), value_number(w, v),
+         sv->excl_max ? "not less than" : "more than", sv->excl_max ? "exclusive " : "", bound_text(w, sv->max, max));
+  if (sv->excl_min ? x <= min : x < min)
+    fail(w, v->at, "%s: %s is %s the %sminimum %s", path_text(w), value_number(w, v),
+         sv->excl_min ? "not more than" : "less than", sv->excl_min ? "exclusive " : "", bound_text(w, sv->min, min));
+  double factor = is_int ? for_int(sv->multiple) : sv->multiple;
+  if (!isnan(sv->multiple) && fits(w, v, sv, sv->multiple, "multipleOf") && !is_multiple(v, factor))
+    fail(w, v->at, "%s: %s is not a multiple of %s", path_text(w), value_number(w, v),
+         bound_text(w, sv->multiple, factor));
+}
+
+/* Characters, as utf8.RuneCount counts them: not bytes. */
+static size_t runes(const char *s, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) count += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return count;
+}
+
+/* A count of a value's parts against a lower and an upper limit. */
+static void check_count(walk *w, const value *v, size_t n, long double min, long double max, const char *what,
+                        const char *min_name, const char *max_name) {
+  if ((long double)n > max)
+    fail(w, v->at, "%s has %zu %s, more than the %s %s", path_text(w), n, what, max_name, number_text(w, max));
+  if ((long double)n < min)
+    fail(w, v->at, "%s has %zu %s, fewer than the %s %s", path_text(w), n, what, min_name, number_text(w, min));
+}
+
+static void check_string_limits(walk *w, const value *v, const svalid *sv) {
+  if (!isnan(sv->min_len) || !isnan(sv->max_len)) {
+    if (!eval_charge(w->b->ev, v->at, v->u.str.len / SCAN_BYTES)) return;
+    check_count(w, v, runes(v->u.str.s, v->u.str.len), sv->min_len, sv->max_len, "characters", "minLength",
+                "maxLength");
+  }
+  if (sv->re) check_pattern(w, v, sv);
+  if (sv->format) check_format_of(w, v, sv->format);
+}
+
+/* validate.Enum: equal to a value of the enum once converted to its type,
+ * as Go converts: a float compared with an int enum value loses its
+ * fraction. */
+static bool enum_has(const value *enums, const value *v) {
+  for (size_t i = 0; i < enums->u.list.len; i++) {
+    const value *e = enums->u.list.items[i];
+    if (e->kind == V_INT && v->kind == V_FLOAT ? fabs(v->u.f) < 0x1p63 && (int64_t)v->u.f == e->u.i
+                                               : value_equal(e, v))
+      return true;
+  }
+  return false;
+}
+
+/* v as compact JSON when it is short enough to quote, else what. */
+static const char *json_or(walk *w, const value *v, const char *what) {
+  if (v->size > 200) return what;
+  buf b = {0};
+  emit_json(&b, v, false, false);
+  char *text = arena_strdup(w->d->arena, b.data);
+  buf_free(&b);
+  return text;
+}
+
+static void check_enum_values(walk *w, const value *v, const value *enums) {
+  if (!eval_charge(w->b->ev, v->at, enums->u.list.len * (1 + v->size / SCAN_BYTES))) return;
+  if (!enum_has(enums, v))
+    fail(w, v->at, "%s: %s is not one of %s", path_text(w), json_or(w, v, "the value"),
+         json_or(w, enums, "the values of its enum"));
+}
+
+/* By value, then by place in the list. */
+static int cmp_items(const void *pa, const void *pb) {
+  const keyed *x = pa, *y = pb;
+  int c = value_compare(x->item, y->item);
+  return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* x-kubernetes-list-type: set: the API server refuses a value twice
+ * ("Duplicate value"). Found by sorting, as a list may be long. */
+static void check_set(walk *w, const value *v) {
+  size_t n = v->u.list.len;
+  if (n < 2 || !eval_charge(w->b->ev, v->at, n + v->size / SCAN_BYTES)) return;
+  keyed *items = heap_alloc(n * sizeof *items);
+  for (size_t i = 0; i < n; i++) items[i] = (keyed){v->u.list.items[i], i, NULL, 0};
+  qsort(items, n, sizeof *items, cmp_items);
+  for (size_t i = 1, first = 0; i < n; i++) {
+    if (value_compare(items[first].item, items[i].item) != 0) {
+      first = i;
+      continue;
+    }
+    fail(w, items[i].item->at, "%s: items %zu and %zu are equal; a set holds each value once", path_text(w),
+         items[first].index, items[i].index);
+    if (!w->quiet) diag_note(w->d, items[first].item->at, "item %zu is here", items[first].index);
+  }
+  free(items);
+}
+
+static int cmp_str(const void *key, const void *elem) { return strcmp(key, *(const char *const *)elem); }
+
+/* The validations a junction's schema gives the fields and items of v. */
+static void check_parts(walk *w, const value *v, const svalid *sv) {
+  if (v->kind == V_LIST && sv->items)
+    for (size_t i = 0; i < v->u.list.len && enter(w, NULL, i); i++, w->depth--)
+      check_valid(w, v->u.list.items[i], sv->items);
+  if (v->kind != V_OBJECT) return;
+  for (size_t i = 0; i < sv->nrequired; i++)
+    if (!value_object_get(v, sv->required[i]))
+      fail(w, v->at, "missing required field \"%s\" in %s", sv->required[i], path_text(w));
+  if (!sv->nprops && !sv->more) return;
+  for (size_t i = 0; i < v->u.obj.len; i++) {
+    const field *f = &v->u.obj.fields[i];
+    const char **name = bsearch(f->key, sv->prop_names, sv->nprops, sizeof *sv->prop_names, cmp_str);
+    const svalid *part = name ? sv->props[name - sv->prop_names] : sv->more;
+    if (part && enter(w, f->key, 0)) {
+      check_valid(w, f->val, part);
+      w->depth--;
+    }
+  }
+}
+
+/* Whether v passes sv, reporting nothing; *why, if given, gets the first
+ * failure's words. */
+static bool passes(walk *w, const value *v, const svalid *sv, const char **why) {
+  bool quiet = w->quiet, ok = w->ok;
+  size_t failures = w->failures;
+  const char *first = w->first;
+  w->quiet = true, w->first = NULL;
+  check_valid(w, v, sv);
+  bool pass = w->failures == failures;
+  if (why) *why = w->first;
+  w->quiet = quiet, w->ok = ok, w->failures = failures, w->first = first;
+  return pass;
+}
+
+static void check_junctions(walk *w, const value *v, const svalid *sv) {
+  for (size_t i = 0; i < sv->nall; i++) check_valid(w, v, sv->all_of[i]);
+  const char *why = NULL;
+  bool any = !sv->nany;
+  for (size_t i = 0; i < sv->nany && !any; i++) any = passes(w, v, sv->any_of[i], i ? NULL : &why);
+  if (!any) fail(w, v->at, "%s matches none of the schemas of anyOf; the first says: %s", path_text(w), why);
+  size_t first = 0, second = 0, n = 0;
+  for (size_t i = 0; i < sv->none && n < 2; i++) {
+    if (!passes(w, v, sv->one_of[i], i ? NULL : &why)) continue;
+    if (n++) second = i;
+    else first = i;
+  }
+  if (sv->none && !n)
+    fail(w, v->at, "%s matches none of the schemas of oneOf; the first says: %s", path_text(w), why);
+  if (n == 2)
+    fail(w, v->at, "%s matches schemas %zu and %zu of oneOf; it must match exactly one", path_text(w), first, second);
+  if (sv->not && passes(w, v, sv->not, NULL))
+    fail(w, v->at, "%s matches the schema of not, which it must not", path_text(w));
+}
+
+/* v against what sv asks beyond its type: each check applies to the
+ * kinds of value it concerns. Every schema applied costs a step of work,
+ * as junctions nested in junctions try a value many times. */
+static void check_valid(walk *w, const value *v, const svalid *sv) {
+  if ((!sv->values && v->kind != V_NULL) || !eval_charge(w->b->ev, v->at, 1)) return;
+  switch (v->kind) {
+  case V_NULL:
+    if (sv->null_refused) wrong_type(w, v, sv->null_refused);
+    break;
+  case V_INT:
+  case V_FLOAT: check_number(w, v, sv); break;
+  case V_STRING: check_string_limits(w, v, sv); break;
+  case V_LIST:
+    check_count(w, v, v->u.list.len, sv->min_items, sv->max_items, "items", "minItems", "maxItems");
+    if (sv->set) check_set(w, v);
+    break;
+  case V_OBJECT:
+    check_count(w, v, v->u.obj.len, sv->min_props, sv->max_props, "fields", "minProperties", "maxProperties");
+    break;
+  default: break;
+  }
+  if (sv->enums) check_enum_values(w, v, sv->enums);
+  check_parts(w, v, sv);
+  check_junctions(w, v, sv);
 }
 
 /* ---- entry points ---------------------------------------------------------- */
@@ -762,7 +1699,9 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   /* Not zeroed whole: the path is written before it is read. */
   walk *w = heap_alloc(sizeof *w);
   w->d = d, w->b = b, w->kind = kind, w->ok = true, w->depth = 0;
+  w->quiet = false, w->failures = 0, w->first = NULL, w->status_dropped = k->status_dropped;
   check_value(w, res, k->type);
+  if (k->type->valid) check_valid(w, res, k->type->valid);
   ok = w->ok;
   free(w);
   return ok;
@@ -788,9 +1727,10 @@ value *schema_strip(arena *a, value *res) {
 /* ---- the schemas of CustomResourceDefinitions ------------------------------ */
 
 /* A CRD's schema (a JSONSchemaProps value) as a type, read as the API
- * server reads a structural schema; what this does not know of (anyOf,
- * patterns, limits) leaves a value unchecked rather than refused. */
-static const stype *crd_type(arena *a, const value *s);
+ * server reads a structural schema, with its value validations (crd_valid)
+ * on each type; what this does not know of (CEL rules) leaves a value
+ * unchecked rather than refused. */
+static const stype *crd_type(schema_build *b, const value *s);
 
 static bool equals(const char *s, const char *want) { return s && strcmp(s, want) == 0; }
 
@@ -817,9 +1757,202 @@ static bool listed(const char *const *names, size_t n, const char *name) {
   return false;
 }
 
+/* ---- the value validations of a CRD's schema ---------------------------------- */
+
+
+/* Whether Go's regexp knows the escape p[i] (after a '\\'): punctuation
+ * for itself, its letters, and octal codes of two digits or more (one
+ * digit from 1 would be a backreference, which it has not). */
+static bool go_escape(const char *p, size_t n, size_t i) {
+  char e = p[i];
+  if ((unsigned char)e < 0x80 && !is_digit(e) && !((e | 0x20) >= 'a' && (e | 0x20) <= 'z')) return e != '\0';
+  if (e && strchr("aftnrvxdDsSwWbBAzpPQE0", e)) return true;
+  return e >= '1' && e <= '7' && i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '7';
+}
+
+/* What Go's regexp refuses of a pattern PCRE2 takes, the Perl syntax
+ * RE2 leaves out (the API server refuses a CRD with such a pattern):
+ * lookaround, atomic and conditional groups, backreferences and escapes
+ * it does not know, possessive repeats, and repeat counts over 1000.
+ * NULL if none; an escape's reason is written with it, in esc. */
+static const char *perl_only(const char *p, size_t n, char esc[4]) {
+  bool repeat = false; /* the last item was a repeat */
+  for (size_t i = 0; i < n; i++) {
+    char c = p[i];
+    if (c == '\\' && i + 1 < n) {
+      if (!go_escape(p, n, ++i)) return snprintf(esc, 4, "\\%c", p[i]), "escape";
+      repeat = false;
+    } else if (c == '[') {
+      /* a class: its first ']' (after an optional '^') is a member */
+      size_t j = i + 1 + (i + 1 < n && p[i + 1] == '^');
+      if (j < n && p[j] == ']') j++;
+      for (; j < n && p[j] != ']'; j++)
+        if (p[j] == '\\' && j + 1 < n && !go_escape(p, n, ++j)) return snprintf(esc, 4, "\\%c", p[j]), "escape";
+      i = j, repeat = false;
+    } else if (c == '(' && i + 2 < n && p[i + 1] == '?') {
+      char g = p[i + 2];
+      if ((g && strchr("=!>|(R&+0123456789", g)) || (g == '<' && i + 3 < n && (p[i + 3] == '=' || p[i + 3] == '!')) ||
+          (g == 'P' && i + 3 < n && p[i + 3] == '>'))
+        return "lookaround, atomic, conditional and recursive groups";
+      repeat = false;
+    } else if (c == '{' && i + 1 < n && is_digit(p[i + 1])) {
+      char *end;
+      long lo = strtol(p + i + 1, &end, 10), hi = *end == ',' && is_digit(end[1]) ? strtol(end + 1, &end, 10) : lo;
+      if ((size_t)(end - p) < n && *end == '}') {
+        if (lo > 1000 || hi > 1000) return "repeat counts over 1000";
+        i = (size_t)(end - p), repeat = true;
+        continue;
+      }
+      repeat = false;
+    } else if (c == '*' || c == '+' || c == '?') {
+      if (repeat && c != '?') return "possessive repeats";
+      /* a lazy mark ends the repeat */
+      repeat = !repeat;
+      if (c == '?' && !repeat) continue;
+    } else {
+      repeat = false;
+    }
+  }
+  return NULL;
+}
+
+/* A schema's pattern compiled; NULL after reporting one the API server
+ * would refuse, at the CRD's line, as it refuses such a CRD. */
+static pcre2_code *crd_pattern(schema_build *b, const value *p) {
+  if (!eval_charge(b->ev, p->at, 1 + p->u.str.len / SCAN_BYTES)) return NULL;
+  char esc[4];
+  const char *why = perl_only(p->u.str.s, p->u.str.len, esc);
+  if (why) {
+    diag_error(eval_diags(b->ev), p->at, "invalid pattern \"%s\": Go's regexp, which the API server uses, has no %s%s%s",
+               shown(b->a, p->u.str.s), why, strcmp(why, "escape") == 0 ? " " : "", strcmp(why, "escape") == 0 ? esc : "");
+    return NULL;
+  }
+  pcre2_compile_context *cc = pcre2_compile_context_create(in_arena(b));
+  int err;
+  PCRE2_SIZE off;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)p->u.str.s, p->u.str.len, GO_REGEXP, &err, &off, cc);
+  if (!re) {
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(err, msg, sizeof msg);
+    diag_error(eval_diags(b->ev), p->at, "invalid pattern \"%s\": %s at offset %zu", shown(b->a, p->u.str.s),
+               (char *)msg, (size_t)off);
+  }
+  return re;
+}
+
+/* The string format named, if the API server checks it: its name is
+ * compared without '-', as strfmt's registry does. */
+static const sformat *crd_format(const char *name) {
+  char plain[32];
+  size_t n = 0;
+  for (const char *c = name; c && *c && n + 1 < sizeof plain; c++)
+    if (*c != '-') plain[n++] = *c;
+  plain[n] = '\0';
+  for (size_t i = 0; name && i < NFORMATS; i++)
+    if (strcmp(formats[i].name, plain) == 0) return &formats[i];
+  return NULL;
+}
+
+/* The noun for null's message where a schema's type refuses it. */
+static const char *type_noun(const char *type) {
+  static const char *const nouns[][2] = {{"string", "a string"}, {"integer", "an int"},  {"number", "a number"},
+                                         {"boolean", "a bool"},  {"array", "a list"},     {"object", "an object"}};
+  for (size_t i = 0; type && i < sizeof nouns / sizeof nouns[0]; i++)
+    if (strcmp(type, nouns[i][0]) == 0) return nouns[i][1];
+  return NULL;
+}
+
+static const svalid *crd_valid(schema_build *b, const value *s, const stype *t);
+
+/* The schemas of a junction (allOf, anyOf, oneOf), each a svalid. */
+static const svalid **crd_valids(schema_build *b, const value *l, size_t *n) {
+  *n = l && l->kind == V_LIST ? l->u.list.len : 0;
+  const svalid **all = arena_alloc(b->a, (*n + 1) * sizeof *all);
+  for (size_t i = 0; i < *n; i++) all[i] = crd_valid(b, l->u.list.items[i], NULL);
+  return all;
+}
+
+/* What the schema of a junction adds for fields and items: it may name
+ * them, with their own validations, and ask for fields. */
+static void crd_parts(schema_build *b, const value *s, svalid *sv) {
+  strings(b->a, value_object_get(s, "required"), &sv->required, &sv->nrequired);
+  const value *props = value_object_get(s, "properties"), *more = value_object_get(s, "additionalProperties");
+  if (props && props->kind == V_OBJECT) {
+    sv->nprops = props->u.obj.len;
+    sv->prop_names = arena_alloc(b->a, (sv->nprops + 1) * sizeof *sv->prop_names);
+    sv->props = arena_alloc(b->a, (sv->nprops + 1) * sizeof *sv->props);
+    const char **keys = value_sorted_keys(props);
+    for (size_t i = 0; i < sv->nprops; i++) {
+      sv->prop_names[i] = keys[i];
+      sv->props[i] = crd_valid(b, value_object_get(props, keys[i]), NULL);
+    }
+    free(keys);
+  }
+  if (value_object_get(s, "items")) sv->items = crd_valid(b, value_object_get(s, "items"), NULL);
+  if (more && more->kind == V_OBJECT) sv->more = crd_valid(b, more, NULL);
+}
+
+/* The validations of schema s beyond its type t; NULL when it has none.
+ * t NULL: s is a schema of a junction, which always gives one. Read in
+ * one pass over s's keys: CRDs such as cert-manager's have thousands of
+ * schemas, each with a few keys of the twenty looked for. */
+static const svalid *crd_valid(schema_build *b, const value *s, const stype *t) {
+  svalid *sv = arena_alloc(b->a, sizeof *sv);
+  sv->min = sv->max = sv->multiple = NAN;
+  sv->min_len = sv->max_len = sv->min_items = sv->max_items = sv->min_props = sv->max_props = NAN;
+  /* crd_type charged for the schema of a type */
+  if (!s || s->kind != V_OBJECT || (!t && !eval_charge(b->ev, s->at, 1))) return t ? NULL : sv;
+  const char *type = NULL, *format = NULL;
+  bool nullable = false, any = false;
+  for (size_t i = 0; i < s->u.obj.len; i++) {
+    const char *k = s->u.obj.fields[i].key;
+    /* the keys most schemas have (description, items, required) pass by here */
+    if (!strchr("aefmnoptx", k[0]) || !k[0]) continue;
+    const value *v = s->u.obj.fields[i].val;
+    long double x = v->kind == V_INT ? (long double)v->u.i : v->kind == V_FLOAT ? v->u.f : NAN;
+    bool yes = v->kind == V_BOOL && v->u.b;
+    const char *str = v->kind == V_STRING ? v->u.str.s : NULL;
+    if (strcmp(k, "type") == 0) type = str;
+    else if (strcmp(k, "format") == 0) format = str;
+    else if (strcmp(k, "nullable") == 0) nullable = yes;
+    /* bounds are float64s to the API server */
+    else if (strcmp(k, "minimum") == 0) sv->min = (double)x;
+    else if (strcmp(k, "maximum") == 0) sv->max = (double)x;
+    else if (strcmp(k, "exclusiveMinimum") == 0) sv->excl_min = yes;
+    else if (strcmp(k, "exclusiveMaximum") == 0) sv->excl_max = yes;
+    else if (strcmp(k, "multipleOf") == 0) sv->multiple = (double)x;
+    else if (strcmp(k, "minLength") == 0) sv->min_len = x;
+    else if (strcmp(k, "maxLength") == 0) sv->max_len = x;
+    else if (strcmp(k, "minItems") == 0) sv->min_items = x;
+    else if (strcmp(k, "maxItems") == 0) sv->max_items = x;
+    else if (strcmp(k, "minProperties") == 0) sv->min_props = x;
+    else if (strcmp(k, "maxProperties") == 0) sv->max_props = x;
+    else if (strcmp(k, "pattern") == 0 && str) sv->pattern = str, sv->re = crd_pattern(b, v), any = true;
+    /* a string type holds its enum of strings itself, with a hint */
+    else if (strcmp(k, "enum") == 0 && v->kind == V_LIST && !(t && t->nnames)) sv->enums = v, any = true;
+    else if (strcmp(k, "x-kubernetes-list-type") == 0) sv->set = t && str && strcmp(str, "set") == 0, any |= sv->set;
+    else if (strcmp(k, "allOf") == 0) sv->all_of = crd_valids(b, v, &sv->nall), any = true;
+    else if (strcmp(k, "anyOf") == 0) sv->any_of = crd_valids(b, v, &sv->nany), any = true;
+    else if (strcmp(k, "oneOf") == 0) sv->one_of = crd_valids(b, v, &sv->none), any = true;
+    else if (strcmp(k, "not") == 0) sv->not = crd_valid(b, v, NULL), any = true;
+  }
+  /* a format on another type is dropped, as the API server does */
+  if (!type || strcmp(type, "string") == 0) sv->format = crd_format(format);
+  sv->int_type = equals(type, "integer");
+  sv->narrow = equals(format, sv->int_type ? "int32" : equals(type, "number") ? "float" : "");
+  any |= sv->narrow && !sv->int_type;
+  if (!nullable) sv->null_refused = type_noun(type);
+  if (!t) crd_parts(b, s, sv);
+  any |= !isnan(sv->min) || !isnan(sv->max) || !isnan(sv->multiple) || !isnan(sv->min_len) || !isnan(sv->max_len) ||
+         !isnan(sv->min_items) || !isnan(sv->max_items) || !isnan(sv->min_props) || !isnan(sv->max_props);
+  sv->values = any || sv->format || !t;
+  return sv->values || sv->null_refused ? sv : NULL;
+}
+
 /* An object schema as a definition of its own; props NULL for one that
  * lists no field. */
-static sdef *crd_def(arena *a, const value *s, const value *props) {
+static sdef *crd_def(schema_build *b, const value *s, const value *props) {
+  arena *a = b->a;
   sdef *d = arena_alloc(a, sizeof *d);
   d->name = "";
   d->preserve = flag(s, "x-kubernetes-preserve-unknown-fields");
@@ -834,7 +1967,7 @@ static sdef *crd_def(arena *a, const value *s, const value *props) {
     /* The API server puts a default in before it validates. */
     const value *prop = value_object_get(props, keys[i]);
     bool req = listed(required, nrequired, keys[i]) && !value_object_get(prop, "default");
-    d->fields[i] = (sfield){keys[i], crd_type(a, prop), req};
+    d->fields[i] = (sfield){keys[i], crd_type(b, prop), req};
     d->nrequired += req;
   }
   free(keys);
@@ -851,35 +1984,39 @@ static void crd_map_keys(arena *a, const value *s, stype *t) {
   }
 }
 
-static const stype *crd_type(arena *a, const value *s) {
+static const stype *crd_type(schema_build *b, const value *s) {
+  arena *a = b->a;
   stype *t = arena_alloc(a, sizeof *t);
   const char *type = value_get_string(s, "type"), *format = value_get_string(s, "format");
   const value *props = value_object_get(s, "properties"), *more = value_object_get(s, "additionalProperties");
   if (props && props->kind != V_OBJECT) props = NULL;
   bool preserve = flag(s, "x-kubernetes-preserve-unknown-fields");
-  if (!s || s->kind != V_OBJECT || (preserve && !type)) {
+  /* A schema is user input: every part read costs a step, and stops the
+   * reading once the compile is over its work or memory. */
+  if (!s || s->kind != V_OBJECT || (preserve && !type) || !eval_charge(b->ev, s->at, 1)) {
     t->kind = ST_ANY;
   } else if (flag(s, "x-kubernetes-int-or-string")) {
     t->kind = ST_INT_OR_STRING;
   } else if (equals(type, "array")) {
     t->kind = ST_LIST;
-    t->item = crd_type(a, value_object_get(s, "items"));
+    t->item = crd_type(b, value_object_get(s, "items"));
     if (equals(value_get_string(s, "x-kubernetes-list-type"), "map")) crd_map_keys(a, s, t);
   } else if (props || flag(s, "x-kubernetes-embedded-resource")) {
     t->kind = ST_DEF;
-    t->def = crd_def(a, s, props);
+    t->def = crd_def(b, s, props);
   } else if (more && more->kind == V_OBJECT) {
     t->kind = ST_MAP;
-    t->item = crd_type(a, more);
+    t->item = crd_type(b, more);
   } else if (equals(type, "object")) {
     /* An object without properties keeps no field, unless it says so: the
      * API server prunes them, or refuses them when it validates fields
      * strictly. */
     t->kind = preserve || (more && value_truthy(more)) ? ST_OBJECT : ST_DEF;
-    if (t->kind == ST_DEF) t->def = crd_def(a, s, NULL);
+    if (t->kind == ST_DEF) t->def = crd_def(b, s, NULL);
   } else if (equals(type, "string")) {
-    t->kind = equals(format, "byte") ? ST_BYTE : equals(format, "date-time") ? ST_DATE_TIME : ST_STRING;
-    if (t->kind == ST_STRING) strings(a, value_object_get(s, "enum"), &t->names, &t->nnames);
+    /* its format is strfmt's, a validation (crd_valid) */
+    t->kind = ST_STRING;
+    strings(a, value_object_get(s, "enum"), &t->names, &t->nnames);
   } else {
     static const struct {
       const char *name;
@@ -888,29 +2025,35 @@ static const stype *crd_type(arena *a, const value *s) {
     t->kind = ST_ANY;
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
       if (equals(type, simple[i].name)) t->kind = simple[i].kind;
+    /* the API server checks an int32's range (validate's IsValueValidAgainstRange) */
+    if (t->kind == ST_INTEGER && equals(format, "int32")) t->kind = ST_INT32;
   }
+  t->valid = crd_valid(b, s, t);
   return t;
 }
 
 /* The top of a custom resource, where apiVersion, kind and metadata are
  * the API server's, as in an embedded resource. */
-static const stype *crd_root(arena *a, const value *s) {
-  const stype *t = crd_type(a, s);
+static const stype *crd_root(schema_build *b, const value *s) {
+  arena *a = b->a;
+  const stype *t = crd_type(b, s);
   if (t->kind != ST_DEF) return t;
   sdef *d = arena_alloc(a, sizeof *d);
   *d = *t->def;
   d->embedded = true;
   stype *root = arena_alloc(a, sizeof *root);
-  *root = (stype){.kind = ST_DEF, .def = d};
+  *root = (stype){.kind = ST_DEF, .def = d, .valid = t->valid};
   return root;
 }
 
-schema_build *schema_build_new(arena *a, const char *version) {
+schema_build *schema_build_new(eval *ev, const char *version) {
   size_t n, i = 0;
   const char *const *all = compile_kube_versions(&n);
   while (version && i + 1 < n && strcmp(all[i], version) != 0) i++;
+  arena *a = eval_arena(ev);
   schema_build *b = arena_alloc(a, sizeof *b);
   b->a = a;
+  b->ev = ev;
   b->set = set_of(version ? i : n - 1);
   return b;
 }
@@ -938,7 +2081,9 @@ void schema_add_crd(schema_build *c, const value *res) {
   for (size_t i = 0; i < versions->u.list.len; i++) {
     const value *v = versions->u.list.items[i], *schema = value_get_path(v, "schema.openAPIV3Schema");
     const char *name = value_get_string(v, "name");
-    if (name && schema) add_kind(c, (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c->a, schema)});
+    if (name && schema)
+      add_kind(c, (skind){arena_printf(c->a, "%s/%s", group, name), kind, crd_root(c, schema),
+                          value_get_path(v, "subresources.status") != NULL});
   }
 }
 
@@ -1068,20 +2213,23 @@ static const value *served_schemas(served_docs *sd, const char *api) {
 }
 
 /* The type of api's kind in the cluster's document, or NULL. */
-static const stype *served_type(served_docs *sd, const char *api, const char *kind) {
+static const stype *served_type(served_docs *sd, schema_build *b, const char *api, const char *kind) {
   const value *schemas = served_schemas(sd, api);
   for (size_t i = 0; schemas && i < schemas->u.obj.len; i++) {
     value *s = schemas->u.obj.fields[i].val;
     if (!names_kind(value_object_get(s, "x-kubernetes-group-version-kind"), api, kind)) continue;
     inliner in = {sd->a, schemas, value_object(sd->a, (pos){0}), value_object(sd->a, (pos){0})};
-    return crd_root(sd->a, inline_refs(&in, s, 0));
+    return crd_root(b, inline_refs(&in, s, 0));
   }
   return NULL;
 }
 
 bool compile_check_served(const compile_result *r, diag_list *d, const compile_served *s) {
   served_docs sd = {d->arena, d, s, value_object(d->arena, (pos){0}), true};
-  schema_build *b = schema_build_new(d->arena, NULL);
+  /* The checks' budget of work, as in a compile: patterns cost. */
+  eval *ev = eval_new(d->arena, d, NULL);
+  eval_forget_syntax(ev);
+  schema_build *b = schema_build_new(ev, NULL);
   for (size_t i = 0; i < r->nres; i++) schema_add_crd(b, r->res[i].obj);
   size_t built = b->n; /* the kinds of the build's CRDs; those the cluster serves follow */
   for (size_t i = 0; i < r->nres; i++) {
@@ -1090,9 +2238,9 @@ bool compile_check_served(const compile_result *r, diag_list *d, const compile_s
     if (r->res[i].unchecked || !api || !kind || embedded_kind(api, kind)) continue;
     const skind *k = find_crd_kind(b, api, kind);
     if (k && k < b->kinds + built) continue;
-    const stype *t = k ? k->type : served_type(&sd, api, kind);
+    const stype *t = k ? k->type : served_type(&sd, b, api, kind);
     if (!t) continue;
-    if (!k) add_kind(b, (skind){api, kind, t});
+    if (!k) add_kind(b, (skind){api, kind, t, false});
     sd.ok = schema_check(d, b, res) && sd.ok;
   }
   return sd.ok;

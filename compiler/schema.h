@@ -9,6 +9,7 @@
 #ifndef PLUMB_SCHEMA_H
 #define PLUMB_SCHEMA_H
 
+#include "builtin.h"
 #include "plumb/arena.h"
 #include "plumb/diag.h"
 #include "plumb/value.h"
@@ -21,17 +22,20 @@
  * its values already checked. It lives in the build's arena. */
 typedef struct schema_build schema_build;
 
-/* version: an embedded version as compile_kube_version gives it ("v1.35.4"),
- * or NULL for the newest. */
-schema_build *schema_build_new(arena *a, const char *version);
+/* In ev's arena; the checks charge their patterns to ev's budget of work.
+ * version: an embedded version as compile_kube_version gives it
+ * ("v1.35.4"), or NULL for the newest. */
+schema_build *schema_build_new(eval *ev, const char *version);
 /* Adds the kinds res defines if it is a CustomResourceDefinition
  * (apiextensions.k8s.io/v1), one for each version with a schema; any other
- * resource is passed over. */
+ * resource is passed over. A pattern in the schema that does not compile
+ * is reported where the CRD wrote it, as the API server refuses the CRD. */
 void schema_add_crd(schema_build *b, const value *res);
 
 /* Reports every field of res the API server would refuse: unknown fields,
  * wrong types, values outside an enum, bad quantities, missing required
- * fields. Kinds neither the embedded schemas nor b's CRDs hold pass, and
+ * fields; for a custom resource, the value validations of its CRD's
+ * schema too (patterns, limits, formats, anyOf, ...; not CEL rules). Kinds neither the embedded schemas nor b's CRDs hold pass, and
  * so does a resource whose SCHEMA_ANNOTATION is "false". A part of a
  * value that a template wrote literally, shared by many resources, is
  * checked (and its mistakes reported) once in b. False if there was any

@@ -58,6 +58,39 @@ refuses "work budget" "$tmp/scan.plumb" "error: the compile does more than 268 m
 printf '%s\n' 'env dev {' '  ConfigMap "c" { data: { m: "${re_match("^(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")}" } }' '}' >"$tmp/re.plumb"
 refuses "costly regular expression" "$tmp/re.plumb" "re_match: matching failed: match limit exceeded"
 
+# A CRD's schema is user input too. crd NAME SCHEMA_OF_NAME LETS WIDGETS:
+# an env with lets LETS, a CRD of Widgets whose spec.name has the schema
+# SCHEMA_OF_NAME, and the widgets WIDGETS.
+crd() {
+  printf '%s\n' 'env dev {' "$3" \
+    '  CustomResourceDefinition "widgets.example.com" { spec: { group: "example.com", scope: "Namespaced",' \
+    '    names: { kind: "Widget", plural: "widgets" }, versions: [{ name: "v1", served: true, storage: true,' \
+    "      schema: { openAPIV3Schema: { type: \"object\", properties: { spec: { type: \"object\", properties: { name: $2 } } } } } }] } }" \
+    "$4" '}' >"$tmp/$1.plumb"
+}
+
+# A pattern that backtracks past PCRE2's largest limit (Go's regexp would
+# answer in linear time) is an error on that value, not a hang.
+crd pattern '{ type: "string", pattern: "^(a+)+$" }' '' \
+  '  Widget "w" { apiVersion: "example.com/v1", spec: { name: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab" } }'
+refuses "costly CRD pattern" "$tmp/pattern.plumb" 'error: Widget.spec.name: the pattern "^(a+)+$" backtracks too much'
+
+# allOf of allOf, 22 deep through shared lets: four million schemas a
+# value is tried against, written in 25 lines. Reading them stops at the
+# memory limit.
+awk 'BEGIN { print "  let s0 = { maxLength: 100 }"
+  for (i = 1; i <= 22; i++) printf "  let s%d = { allOf: [s%d, s%d] }\n", i, i - 1, i - 1 }' >"$tmp/lets"
+crd junctions '{ type: "string", allOf: [s22] }' "$(cat "$tmp/lets")" \
+  '  Widget "w" { apiVersion: "example.com/v1", spec: { name: "a" } }'
+refuses "junctions through shared schemas" "$tmp/junctions.plumb" "error: the compile uses more than 1024 MiB of memory"
+
+# not of not of ... 980 deep: one value, one path down, at the C stack's
+# depth of the deepest value.
+awk 'BEGIN { s = "{ maxLength: 0 }"; for (i = 0; i < 979; i++) s = "{ not: " s " }"; print s }' >"$tmp/not"
+crd nots "{ type: \"string\", not: $(cat "$tmp/not") }" '' \
+  '  Widget "w" { apiVersion: "example.com/v1", spec: { name: "a" } }'
+refuses "not 980 deep" "$tmp/nots.plumb" 'error: Widget.spec.name matches the schema of not, which it must not'
+
 # A file over the 16 MiB limit is refused by its size, which the message
 # names (rounded up: a byte too many is not "16.0"). The files are sparse.
 truncate -s 17M "$tmp/big.yaml"

@@ -8,6 +8,9 @@
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
+#   tests/kube/crds.sh             custom resources: plumb build's verdict
+#                                  against its CRD's schema, the API
+#                                  server's on the same JSON
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
@@ -58,6 +61,7 @@ script waves tests/kube/waves.sh
 script gitops tests/kube/gitops.sh
 script apps tests/kube/apps.sh
 script clusters tests/kube/clusters.sh
+script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh
 script serve tests/kube/serve.sh
 script hostile tests/kube/hostile.sh

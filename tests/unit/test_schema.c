@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "plumb/compile.h"
+#include "eval.h"
 #include "schema.h"
 
 typedef struct {
@@ -24,7 +25,7 @@ typedef struct {
 #define POD(c) "Pod \"p\" { spec: { containers: [{ name: \"c\", image: \"x\", " c " }] } }"
 
 static void check(const char *resource, const char *error) {
-  char text[4096];
+  char text[8192];
   int n = snprintf(text, sizeof text, "env e {\n  %s\n}\n", resource);
   compile_result *r = compile_source("t.plumb", text, (size_t)n, NULL);
   if (!error && r->diags.errors) fail_msg("%s\nshould pass, got: %s", resource, r->diags.first->msg);
@@ -231,6 +232,225 @@ static void custom_resources_follow_the_crds_of_the_build(void **state) {
   CHECK(rows);
 }
 
+/* A CRD whose schema holds the value validations the API server runs on
+ * custom resources (k8s.io/kube-openapi's validate package). */
+#define GADGETS                                                                                                        \
+  "CustomResourceDefinition \"gadgets.example.com\" { spec: {\n"                                                       \
+  "  group: \"example.com\", names: { kind: \"Gadget\", plural: \"gadgets\" }, scope: \"Namespaced\"\n"                \
+  "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                           \
+  "    type: \"object\"\n"                                                                                             \
+  "    properties: { spec: { type: \"object\", properties: {\n"                                                        \
+  "      size: { type: \"integer\", minimum: 1, maximum: 10, multipleOf: 2 }\n"                                        \
+  "      ratio: { type: \"number\", minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true }\n"        \
+  "      step: { type: \"number\", multipleOf: 0.1 }\n"                                                                \
+  "      low: { type: \"number\", minimum: 10.5, multipleOf: 0.5 }\n"                                                  \
+  "      imin: { type: \"integer\", minimum: 10.5 }\n"                                                                 \
+  "      f32: { type: \"number\", format: \"float\" }\n"                                                               \
+  "      name: { type: \"string\", pattern: \"^[a-z]+$\", minLength: 2, maxLength: 5 }\n"                              \
+  "      word: { type: \"string\", maxLength: 3 }\n"                                                                   \
+  "      tags: { type: \"array\", minItems: 1, maxItems: 3, \"x-kubernetes-list-type\": \"set\",\n"                    \
+  "              items: { type: \"string\" } }\n"                                                                      \
+  "      maybe: { type: \"array\", items: { type: \"string\", nullable: true } }\n"                                    \
+  "      labels: { type: \"object\", minProperties: 1, maxProperties: 2, additionalProperties: { type: \"string\" } }\n" \
+  "      level: { type: \"integer\", enum: [1, 2, 3] }\n"                                                              \
+  "      port: { type: \"integer\", format: \"int32\" }\n"                                                             \
+  "      ip: { type: \"string\", format: \"ipv4\" }\n"                                                                 \
+  "      ip6: { type: \"string\", format: \"ipv6\" }\n"                                                                \
+  "      net: { type: \"string\", format: \"cidr\" }\n"                                                                \
+  "      mac: { type: \"string\", format: \"mac\" }\n"                                                                 \
+  "      id: { type: \"string\", format: \"uuid\" }\n"                                                                 \
+  "      host: { type: \"string\", format: \"hostname\" }\n"                                                           \
+  "      day: { type: \"string\", format: \"date\" }\n"                                                                \
+  "      at: { type: \"string\", format: \"date-time\" }\n"                                                            \
+  "      wait: { type: \"string\", format: \"duration\" }\n"                                                           \
+  "      data: { type: \"string\", format: \"byte\" }\n"                                                               \
+  "      color: { type: \"string\", format: \"hexcolor\" }\n"                                                          \
+  "      short: { type: \"string\", format: \"k8s-short-name\" }\n"                                                    \
+  "      book: { type: \"string\", format: \"isbn\" }\n"                                                               \
+  "      card: { type: \"string\", format: \"creditcard\" }\n"                                                         \
+  "      link: { type: \"string\", format: \"uri\" }\n"                                                                \
+  "      mail: { type: \"string\", format: \"email\" }\n"                                                              \
+  "      count: { type: \"integer\", format: \"date\" }\n"                                                             \
+  "      source: { type: \"object\", properties: { url: { type: \"string\" }, path: { type: \"string\" } },\n"         \
+  "                oneOf: [{ required: [\"url\"] }, { required: [\"path\"] }] }\n"                                     \
+  "      target: { type: \"object\", properties: { host: { type: \"string\" }, port: { type: \"integer\" } },\n"       \
+  "                anyOf: [{ required: [\"host\"] }, { properties: { port: { minimum: 1024 } }, required: [\"port\"] }] }\n" \
+  "      mode: { type: \"string\", allOf: [{ minLength: 2 }, { pattern: \"^m\" }], not: { enum: [\"mx\"] } }\n"       \
+  "    } } }\n"                                                                                                        \
+  "  } } }]\n"                                                                                                         \
+  "} }\n  "
+#define GADGET(spec) GADGETS "Gadget \"g\" { apiVersion: \"example.com/v1\", spec: { " spec " } }"
+
+static void custom_resources_meet_their_value_validations(void **state) {
+  static const row rows[] = {
+      {GADGET("size: 4, ratio: 0.5, step: 0.3, name: \"ab\", tags: [\"a\", \"b\"], labels: { a: \"b\" }, level: 2, "
+              "port: 80, maybe: [\"a\", null], source: { url: \"u\" }, target: { port: 8080 }, mode: \"mode\""),
+       NULL},
+      /* limits */
+      {GADGET("size: 12"), "Gadget.spec.size: 12 is more than the maximum 10"},
+      {GADGET("size: 0"), "Gadget.spec.size: 0 is less than the minimum 1"},
+      {GADGET("size: 3"), "Gadget.spec.size: 3 is not a multiple of 2"},
+      {GADGET("size: 4.0"), NULL},
+      {GADGET("ratio: 1"), "Gadget.spec.ratio: 1 is not less than the exclusive maximum 1"},
+      {GADGET("ratio: 0"), "Gadget.spec.ratio: 0 is not more than the exclusive minimum 0"},
+      {GADGET("ratio: 0.999"), NULL},
+      {GADGET("step: 0.35"), "Gadget.spec.step: 0.35 is not a multiple of 0.1"},
+      /* where the type is number, an int meets bounds cut to ints: a factor of 0.5 becomes 0, which refuses all */
+      {GADGET("low: 10.5"), NULL},
+      {GADGET("low: 12"), "Gadget.spec.low: 12 is not a multiple of 0.5 (0 for an int, as the API server cuts it)"},
+      {GADGET("imin: 11"), "Gadget.spec.imin: the API server refuses any value here: its minimum 10.5 is not a 64-bit integer"},
+      {GADGET("f32: 1e39"), "Gadget.spec.f32: 1e+39 is out of range for a 32-bit float"},
+      /* lengths count characters, not bytes */
+      {GADGET("name: \"a\""), "Gadget.spec.name has 1 characters, fewer than the minLength 2"},
+      {GADGET("name: \"abcdef\""), "Gadget.spec.name has 6 characters, more than the maxLength 5"},
+      {GADGET("word: \"\u00e9\u00e9\u00e9\""), NULL},
+      {GADGET("word: \"\u00e9\u00e9\u00e9\u00e9\""), "Gadget.spec.word has 4 characters, more than the maxLength 3"},
+      /* patterns, unanchored unless anchored, as Go's MatchString */
+      {GADGET("name: \"aB\""), "Gadget.spec.name: \"aB\" does not match the pattern \"^[a-z]+$\""},
+      {GADGET("name: \"ab\\n\""), "Gadget.spec.name: \"ab\n\" does not match the pattern \"^[a-z]+$\""},
+      {GADGET("tags: []"), "Gadget.spec.tags has 0 items, fewer than the minItems 1"},
+      {GADGET("tags: [\"a\", \"b\", \"c\", \"d\"]"), "Gadget.spec.tags has 4 items, more than the maxItems 3"},
+      {GADGET("tags: [\"a\", \"b\", \"a\"]"), "Gadget.spec.tags: items 0 and 2 are equal; a set holds each value once"},
+      {GADGET("labels: {}"), "Gadget.spec.labels has 0 fields, fewer than the minProperties 1"},
+      {GADGET("labels: { a: \"1\", b: \"2\", c: \"3\" }"),
+       "Gadget.spec.labels has 3 fields, more than the maxProperties 2"},
+      /* enums of any type; null where the type is not nullable */
+      {GADGET("level: 4"), "Gadget.spec.level: 4 is not one of [1,2,3]"},
+      {GADGET("tags: [\"a\", null]"), "Gadget.spec.tags[1] must be a string, got null"},
+      {GADGET("port: 3000000000"), "Gadget.spec.port: 3000000000 is out of range for a 32-bit int"},
+      /* formats */
+      {GADGET("ip: \"10.0.0.1\", ip6: \"fe80::1\", net: \"10.0.0.0/8\", mac: \"00:1a:2b:3c:4d:5e\", "
+              "id: \"123e4567-e89b-12d3-a456-426614174000\", host: \"example.com\", day: \"2024-02-29\", "
+              "at: \"2024-02-29T10:00:00.5Z\", wait: \"1h30m\", data: \"aGk=\", color: \"#fff\", short: \"web-1\", "
+              "count: 3"),
+       NULL},
+      {GADGET("wait: \"3 days\""), NULL},
+      {GADGET("book: \"0-8044-2957-X\", card: \"4111 1111 1111 1111\""), NULL},
+      {GADGET("link: \"https://u:p@example.com:8443/a%20b?q=%zz#f\""), NULL},
+      {GADGET("link: \"relative/path\""), "Gadget.spec.link: \"relative/path\" is not a URI (absolute, or a path from '/')"},
+      {GADGET("link: \"http://[1.2.3.4]/\""),
+       "Gadget.spec.link: \"http://[1.2.3.4]/\" is not a URI (absolute, or a path from '/')"},
+      {GADGET("mail: \"Ops <ops@example.com> (team)\""), NULL},
+      {GADGET("mail: \"o..p@example.com\""), "Gadget.spec.mail: \"o..p@example.com\" is not an email address"},
+      {GADGET("book: \"0-306-40615-3\""), "Gadget.spec.book: \"0-306-40615-3\" is not an ISBN"},
+      {GADGET("card: \"4111 1111 1111 1112\""), "Gadget.spec.card: \"4111 1111 1111 1112\" is not a credit card number"},
+      {GADGET("ip: \"10.0.0.256\""), "Gadget.spec.ip: \"10.0.0.256\" is not an IPv4 address"},
+      {GADGET("ip6: \"10.0.0.1\""), "Gadget.spec.ip6: \"10.0.0.1\" is not an IPv6 address"},
+      {GADGET("net: \"10.0.0.0/33\""),
+       "Gadget.spec.net: \"10.0.0.0/33\" is not a CIDR (an IP address, '/' and a prefix length)"},
+      {GADGET("mac: \"00:1a:2b:3c:4d\""), "Gadget.spec.mac: \"00:1a:2b:3c:4d\" is not a MAC address"},
+      {GADGET("id: \"123\""), "Gadget.spec.id: \"123\" is not a UUID"},
+      {GADGET("host: \"-x.com\""), "Gadget.spec.host: \"-x.com\" is not a hostname"},
+      {GADGET("day: \"2023-02-29\""), "Gadget.spec.day: \"2023-02-29\" is not a date (2006-01-02)"},
+      {GADGET("at: \"2024-02-29 10:00:00Z\""),
+       "Gadget.spec.at: \"2024-02-29 10:00:00Z\" is not an RFC 3339 date-time"},
+      {GADGET("wait: \"soon\""), "Gadget.spec.wait: \"soon\" is not a duration (such as \"1h30m\" or \"3 days\")"},
+      {GADGET("data: \"\""), "Gadget.spec.data: \"\" is not base64 text"},
+      {GADGET("color: \"#ffff\""), "Gadget.spec.color: \"#ffff\" is not a hex color (#FFF or #FFFFFF)"},
+      {GADGET("short: \"Web\""),
+       "Gadget.spec.short: \"Web\" is not a Kubernetes short name (a lowercase DNS label, at most 63 characters)"},
+      /* junctions */
+      {GADGET("source: {}"),
+       "Gadget.spec.source matches none of the schemas of oneOf; the first says: missing required field \"url\" in "
+       "Gadget.spec.source"},
+      {GADGET("source: { url: \"u\", path: \"p\" }"),
+       "Gadget.spec.source matches schemas 0 and 1 of oneOf; it must match exactly one"},
+      {GADGET("target: { port: 80 }"),
+       "Gadget.spec.target matches none of the schemas of anyOf; the first says: missing required field \"host\" in "
+       "Gadget.spec.target"},
+      {GADGET("target: { host: \"h\", port: 80 }"), NULL},
+      {GADGET("mode: \"x\""), "Gadget.spec.mode has 1 characters, fewer than the minLength 2"},
+      {GADGET("mode: \"xy\""), "Gadget.spec.mode: \"xy\" does not match the pattern \"^m\""},
+      {GADGET("mode: \"mx\""), "Gadget.spec.mode matches the schema of not, which it must not"},
+  };
+  CHECK(rows);
+}
+
+/* Limits a hostile CRD may write: no overflow, no trap, the API server's
+ * answers. */
+#define ODD_LIMITS(spec)                                                                                               \
+  "CustomResourceDefinition \"odds.example.com\" { spec: {\n"                                                          \
+  "  group: \"example.com\", names: { kind: \"Odd\", plural: \"odds\" }, scope: \"Namespaced\"\n"                      \
+  "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                           \
+  "    type: \"object\", properties: { spec: { type: \"object\", properties: {\n"                                      \
+  "      a: { type: \"string\", minLength: 9223372036854775807 }\n"                                                    \
+  "      b: { type: \"array\", maxItems: 9223372036854775807, items: { type: \"integer\", multipleOf: -1 } }\n"         \
+  "      c: { type: \"number\", multipleOf: 1e-320 }\n"                                                                \
+  "      d: { type: \"number\", minimum: -1e308, maximum: 1e300 }\n"                                                   \
+  "      e: { type: \"integer\", multipleOf: 0 }\n"                                                                    \
+  "    } } } } } }]\n"                                                                                                 \
+  "} }\n  Odd \"o\" { apiVersion: \"example.com/v1\", spec: { " spec " } }"
+
+static void odd_limits_are_safe(void **state) {
+  static const row rows[] = {
+      {ODD_LIMITS("a: \"x\""), "Odd.spec.a has 1 characters, fewer than the minLength 9223372036854775807"},
+      {ODD_LIMITS("b: []"), NULL},
+      /* a factor that is not positive: validate refuses every value */
+      {ODD_LIMITS("b: [-9223372036854775807 - 1]"), "Odd.spec.b[0]: -9223372036854775808 is not a multiple of -1"},
+      {ODD_LIMITS("e: 0"), "Odd.spec.e: 0 is not a multiple of 0"},
+      {ODD_LIMITS("c: 1.5"), "Odd.spec.c: 1.5 is not a multiple of 1e-320"},
+      /* past an int64, a bound is INT64_MIN for an int (amd64's conversion) */
+      {ODD_LIMITS("d: 9223372036854775807"),
+       "Odd.spec.d: 9223372036854775807 is more than the maximum 1e+300 (-9223372036854775808 for an int, as the API "
+       "server cuts it)"},
+      {ODD_LIMITS("d: 1.5e300"), "Odd.spec.d: 1.5e+300 is more than the maximum 1e+300"},
+      {ODD_LIMITS("d: -1e300"), NULL},
+  };
+  CHECK(rows);
+}
+
+/* With the status subresource the API server drops .status on create
+ * before it validates: server-side apply still checks its fields and
+ * types, not its value validations. */
+#define STATS(sub, status)                                                                                             \
+  "CustomResourceDefinition \"stats.example.com\" { spec: {\n"                                                         \
+  "  group: \"example.com\", names: { kind: \"Stat\", plural: \"stats\" }, scope: \"Namespaced\"\n"                    \
+  "  versions: [{ name: \"v1\", served: true, storage: true, " sub " schema: { openAPIV3Schema: {\n"                  \
+  "    type: \"object\", properties: { status: { type: \"object\", properties: {\n"                                    \
+  "      phase: { type: \"string\", enum: [\"A\"] }, n: { type: \"integer\", maximum: 3 }\n"                           \
+  "    } } } } } }]\n"                                                                                                 \
+  "} }\n  Stat \"s\" { apiVersion: \"example.com/v1\", status: { " status " } }"
+#define SUBRESOURCE "subresources: { status: {} },"
+
+static void status_is_the_subresources(void **state) {
+  static const row rows[] = {
+      {STATS("", "n: 4"), "Stat.status.n: 4 is more than the maximum 3"},
+      {STATS(SUBRESOURCE, "n: 4, phase: \"B\""), NULL},
+      {STATS(SUBRESOURCE, "n: \"4\""), "Stat.status.n must be an int, got a string"},
+      {STATS(SUBRESOURCE, "m: 4"), "unknown field \"m\" in Stat.status; did you mean \"n\"?"},
+  };
+  CHECK(rows);
+}
+
+#define BAD_PATTERN(p)                                                                                                 \
+  "CustomResourceDefinition \"gadgets.example.com\" { spec: {\n"                                                       \
+  "  group: \"example.com\", names: { kind: \"Gadget\", plural: \"gadgets\" }, scope: \"Namespaced\"\n"                \
+  "  versions: [{ name: \"v1\", served: true, storage: true, schema: { openAPIV3Schema: {\n"                           \
+  "    type: \"object\", properties: { spec: { type: \"string\", pattern: \"" p "\" } } } } }] } }"
+
+/* The CRD itself: a pattern the API server would refuse, where it is. */
+static void bad_patterns_are_reported_at_the_crd(void **state) {
+  static const row rows[] = {
+      {BAD_PATTERN("([a-z]"),
+       "invalid pattern \"([a-z]\": missing closing parenthesis at offset 6"},
+      {BAD_PATTERN("(?=a)"),
+       "invalid pattern \"(?=a)\": Go's regexp, which the API server uses, has no lookaround, atomic, conditional and "
+       "recursive groups"},
+      {BAD_PATTERN("(a)\\\\1"),
+       "invalid pattern \"(a)\\1\": Go's regexp, which the API server uses, has no escape \\1"},
+      {BAD_PATTERN("a{1001}"),
+       "invalid pattern \"a{1001}\": Go's regexp, which the API server uses, has no repeat counts over 1000"},
+      {BAD_PATTERN("a*+"), "invalid pattern \"a*+\": Go's regexp, which the API server uses, has no possessive repeats"},
+      {BAD_PATTERN("^a\\\\Z"),
+       "invalid pattern \"^a\\Z\": Go's regexp, which the API server uses, has no escape \\Z"},
+      {BAD_PATTERN("[\\\\h]"),
+       "invalid pattern \"[\\h]\": Go's regexp, which the API server uses, has no escape \\h"},
+      /* what Go takes */
+      {BAD_PATTERN("^(?P<a>x)(?<b>[]a-]{2,1000}?)\\\\p{Greek}[[:alpha:]]*?\\\\.\\\\x{41}\\\\101$"), NULL},
+  };
+  CHECK(rows);
+}
+
 /* The annotation is for the compiler: what is built has none, and keeps
  * the other annotations. */
 static void the_escape_hatch_is_stripped(void **state) {
@@ -274,8 +494,12 @@ static void shared_literal_parts_are_checked_once(void **state) {
 /* The newest embedded version, unless a build names another. */
 static void the_version_is_recorded(void **state) {
   arena *a = arena_new();
-  assert_string_equal(schema_version(schema_build_new(a, NULL)), "v1.36.3");
-  assert_string_equal(schema_version(schema_build_new(a, "v1.34.4")), "v1.34.4");
+  diag_list d;
+  diag_init(&d, a);
+  eval *ev = eval_new(a, &d, NULL);
+  assert_string_equal(schema_version(schema_build_new(ev, NULL)), "v1.36.3");
+  assert_string_equal(schema_version(schema_build_new(ev, "v1.34.4")), "v1.34.4");
+  eval_forget_syntax(ev);
   arena_free(a);
 }
 
@@ -487,6 +711,10 @@ int main(void) {
       cmocka_unit_test(list_maps_have_no_duplicate_keys),
       cmocka_unit_test(custom_and_unchecked_resources_pass),
       cmocka_unit_test(custom_resources_follow_the_crds_of_the_build),
+      cmocka_unit_test(custom_resources_meet_their_value_validations),
+      cmocka_unit_test(bad_patterns_are_reported_at_the_crd),
+      cmocka_unit_test(odd_limits_are_safe),
+      cmocka_unit_test(status_is_the_subresources),
       cmocka_unit_test(the_escape_hatch_is_stripped),
       cmocka_unit_test(errors_point_at_the_value),
       cmocka_unit_test(shared_literal_parts_are_checked_once),
