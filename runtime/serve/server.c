@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "plumb/arena.h"
+#include "plumb/forkgate.h"
 #include "serve/internal.h"
 
 enum { DEFAULT_MAX_BODY = 1 << 20, CONNECTION_LIMIT = 64, IDLE_TIMEOUT_S = 30 };
@@ -148,8 +149,8 @@ static void take(serve *s, upload *u, const char *data, size_t n) {
   else buf_put(&u->body, data, n);
 }
 
-static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *data, size_t *size, void **state) {
+static enum MHD_Result answer_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                      const char *version, const char *data, size_t *size, void **state) {
   serve *s = cls;
   upload *u = *state;
   size_t page = page_of(url);
@@ -171,6 +172,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
                   : page < NPAGES ? pages[page].answer(s, &req)
                                   : text(MHD_HTTP_NOT_FOUND, "not found\n");
   return send_reply(s, c, page, &r, u);
+}
+
+/* Each call is a piece of work the runtime's forks wait for (forkgate.h). */
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *data, size_t *size, void **state) {
+  forkgate_enter();
+  enum MHD_Result rc = answer_request(cls, c, url, method, version, data, size, state);
+  forkgate_leave();
+  return rc;
 }
 
 static void finished(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why) {

@@ -13,11 +13,12 @@
  * reads through descriptors it holds), so no connection of the runtime
  * (API servers, git remotes, its HTTP port) is in its reach; it empties
  * its environment, and dies with the runtime. Only the thread that forks
- * exists in the child: it is the one thread that uses libgit2, and glibc
- * makes malloc safe after a fork. A lock another thread held at the fork
- * (OpenSSL's, which the compiler's sha256 takes and the HTTP clients'
- * TLS too) would hang the child: the wall clock ends that, and the compile
- * is tried again, as a failure of the moment. */
+ * exists in the child: it is the one thread that uses libgit2, and the
+ * fork waits until no other thread is inside a piece of work
+ * (forkgate.h), where it could hold a lock the child would need (the
+ * allocator's, OpenSSL's). Should one still be held (a thread of a
+ * library's own), the wall clock ends the child, and the compile is tried
+ * again, as a failure of the moment. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "plumb/app.h"
+#include "plumb/forkgate.h"
 #include "internal.h"
 
 /* Of the child's stderr, the start: where an allocator says it ran out
@@ -274,7 +276,7 @@ static pid_t start(const job *j, int out[2], int err[2]) {
     close(out[1]);
     return -1;
   }
-  pid_t parent = getpid(), pid = fork();
+  pid_t parent = getpid(), pid = forkgate_fork();
   int failure = errno;
   if (pid == 0) run_child(j, parent, out[1], err[1]);
   close(out[1]);
