@@ -225,35 +225,30 @@ cp tests/golden/src/text-blocks.plumb "$tmp/lf/blocks.plumb" && cp tests/golden/
 printf 'env e {\n  ConfigMap "c" { data: { a: 1 + "x" } }\n}\n' >"$tmp/lf/error.plumb"
 cp "$tmp/lf/error.plumb" "$tmp/crlf/error.plumb"
 find "$tmp/crlf" -name '*.plumb' -exec sed -i 's/$/\r/' {} +
-same_for_crlf() { # same_for_crlf NAME ARGS...: plumb ARGS, the same in lf/ and crlf/
-  name=$1; shift
+same_in() { # same_in DIR NAME ARGS...: plumb ARGS, the same in lf/ and DIR/
+  dir=$1 name=$2; shift 2
   $PLUMB "$@" --root "$tmp/lf" >"$tmp/lf.out" 2>&1
-  set -- $(echo "$@" | sed "s|$tmp/lf|$tmp/crlf|g")
-  $PLUMB "$@" --root "$tmp/crlf" >"$tmp/crlf.out" 2>&1
-  check "$name" cmp "$tmp/lf.out" "$tmp/crlf.out"
+  set -- $(echo "$@" | sed "s|$tmp/lf|$tmp/$dir|g")
+  $PLUMB "$@" --root "$tmp/$dir" >"$tmp/$dir.out" 2>&1
+  check "$name" cmp "$tmp/lf.out" "$tmp/$dir.out"
 }
-same_for_crlf "CRLF sources build the same" build "$tmp/lf/envs/prod"
-same_for_crlf "CRLF sources explain the same" explain "$tmp/lf/envs/prod" Deployment/api
-same_for_crlf "CRLF text blocks" build -o json "$tmp/lf/envs/dev"
-same_for_crlf "CRLF errors point at the same column" check "$tmp/lf/error.plumb"
-check "CRLF text blocks evaluate the same" sh -c "$PLUMB eval '$tmp/lf/blocks.plumb' >'$tmp/lf.out' &&
-  $PLUMB eval '$tmp/crlf/blocks.plumb' >'$tmp/crlf.out' && cmp '$tmp/lf.out' '$tmp/crlf.out'"
+evaluates_same() { # evaluates_same DIR NAME: blocks.plumb evaluates the same in lf/ and DIR/
+  check "$2" sh -c "$PLUMB eval '$tmp/lf/blocks.plumb' >'$tmp/lf.out' &&
+    $PLUMB eval '$tmp/$1/blocks.plumb' >'$tmp/$1.out' && cmp '$tmp/lf.out' '$tmp/$1.out'"
+}
+same_in crlf "CRLF sources build the same" build "$tmp/lf/envs/prod"
+same_in crlf "CRLF sources explain the same" explain "$tmp/lf/envs/prod" Deployment/api
+same_in crlf "CRLF text blocks" build -o json "$tmp/lf/envs/dev"
+same_in crlf "CRLF errors point at the same column" check "$tmp/lf/error.plumb"
+evaluates_same crlf "CRLF text blocks evaluate the same"
 # A byte order mark (some Windows editors write one) is not part of the
 # source: it builds, explains and reports as the file without it, and fmt
 # keeps it.
 cp -r "$tmp/lf" "$tmp/bom"
 find "$tmp/bom" -name '*.plumb' -exec sed -i '1s/^/\xEF\xBB\xBF/' {} +
-same_for_bom() { # same_for_bom NAME ARGS...: plumb ARGS, the same in lf/ and bom/
-  name=$1; shift
-  $PLUMB "$@" --root "$tmp/lf" >"$tmp/lf.out" 2>&1
-  set -- $(echo "$@" | sed "s|$tmp/lf|$tmp/bom|g")
-  $PLUMB "$@" --root "$tmp/bom" >"$tmp/bom.out" 2>&1
-  check "$name" cmp "$tmp/lf.out" "$tmp/bom.out"
-}
-same_for_bom "sources with a byte order mark build the same" build "$tmp/lf/envs/prod"
-same_for_bom "a byte order mark moves no column" check "$tmp/lf/error.plumb"
-check "a byte order mark evaluates the same" sh -c "$PLUMB eval '$tmp/lf/blocks.plumb' >'$tmp/lf.out' &&
-  $PLUMB eval '$tmp/bom/blocks.plumb' >'$tmp/bom.out' && cmp '$tmp/lf.out' '$tmp/bom.out'"
+same_in bom "sources with a byte order mark build the same" build "$tmp/lf/envs/prod"
+same_in bom "a byte order mark moves no column" check "$tmp/lf/error.plumb"
+evaluates_same bom "a byte order mark evaluates the same"
 printf '\357\273\277env e {\r\n      namespace:  "x"\r\n}\r\n' >"$tmp/bom/messy.plumb"
 printf '\357\273\277env e {\r\n  namespace: "x"\r\n}\r\n' >"$tmp/bom/tidy.plumb"
 check "fmt keeps the byte order mark and CRLF" sh -c "$PLUMB fmt '$tmp/bom/messy.plumb' && cmp '$tmp/bom/messy.plumb' '$tmp/bom/tidy.plumb'"
