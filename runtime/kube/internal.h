@@ -54,6 +54,8 @@ bool kube_interrupted(const kube_client *c);
 char *kube_path(const kube_resource *r, const char *ns, const char *name);
 /* Token bucket of opts.qps and opts.burst: waits until a request may go. */
 void kube_rate_limit(kube_client *c);
+/* An answer's JSON, or NULL when it is none (caller decrefs). */
+json_t *kube_json_read(const char *text, size_t len);
 double kube_now(void);
 void kube_sleep(double seconds);
 /* Marks r as never sent (KUBE_ECANCELED, with words to say so). */

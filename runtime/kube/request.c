@@ -213,10 +213,22 @@ static int settle(kube_client *c, job *j) {
   return LATER;
 }
 
+/* An integer past int64 (a CRD's schema may hold one: maximum:
+ * 1e19 written out) is valid JSON that jansson refuses; rather than
+ * lose the whole answer (every CRD of a list), such answers are read
+ * with every integer as a float. */
+json_t *kube_json_read(const char *text, size_t len) {
+  json_error_t e;
+  json_t *json = json_loadb(text, len, 0, &e);
+  if (!json && json_error_code(&e) == json_error_numeric_overflow)
+    json = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, NULL);
+  return json;
+}
+
 /* The answer, or the words for what went wrong, into the request. */
 static void finish(kube_client *c, job *j) {
   kube_req *r = j->req;
-  json_t *json = j->resp.len ? json_loadb(j->resp.data, j->resp.len, 0, NULL) : NULL;
+  json_t *json = j->resp.len ? kube_json_read(j->resp.data, j->resp.len) : NULL;
   int result = KUBE_OK;
   if (j->auth_error)
     kube_fail(c, "%s", j->auth_error), result = KUBE_EAUTH;

@@ -69,7 +69,7 @@ static void tell(watch *w, const char *type, json_t *obj) {
 }
 
 static void event(watch *w, const char *text, size_t len) {
-  json_t *ev = json_loadb(text, len, 0, NULL);
+  json_t *ev = kube_json_read(text, len);
   const char *type = json_string_value(json_object_get(ev, "type"));
   json_t *obj = json_object_get(ev, "object");
   if (!type || !obj) {
