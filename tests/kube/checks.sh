@@ -50,9 +50,10 @@ eventually() {
     sleep 0.25
   done
 }
-# install_crd GROUP KIND PLURAL: installs a namespaced CRD of GROUP/v1, KIND, whose
-# spec has size (an int, required) and color (red or blue), and waits until
-# /openapi/v3 lists it, a moment after it is Established.
+# install_crd GROUP KIND PLURAL [PROPERTY]: installs a namespaced CRD of GROUP/v1,
+# KIND, whose spec has size (an int, required), color (red or blue) and
+# PROPERTY ("name: {schema}") if given, and waits until /openapi/v3 lists it,
+# a moment after it is Established.
 install_crd() {
   $K apply -f - >/dev/null <<YAML
 apiVersion: apiextensions.k8s.io/v1
@@ -76,6 +77,7 @@ spec:
             properties:
               size: {type: integer}
               color: {type: string, enum: [red, blue]}
+              ${4:-}
 YAML
   eventually sh -c "$K get --raw /openapi/v3 | grep -q apis/$1/v1"
 }

@@ -100,28 +100,11 @@ expect "the custom resource exists" 0 "w1" $K get widgets.example.com w1
 expect "no drift on the custom resource" 0 "" $PLUMB diff "$crd"
 # A CRD in the cluster whose schema holds an integer past int64 (valid
 # JSON, out of jansson's range): the lists of CRDs that hold it still read.
-cat >"$work/huge.yaml" <<'EOF'
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Gadget, plural: gadgets}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, properties: {size: {type: number, maximum: 10000000000000000000}}}
-EOF
-expect "a CRD with an integer past int64 is in the cluster" 0 "created" $K apply -f "$work/huge.yaml"
+install_crd huge.example.com Gadget gadgets "ratio: {type: number, maximum: 10000000000000000000}"
+expect "a CRD with an integer past int64 is in the cluster" 0 "10000000000000000000" $K get crd gadgets.huge.example.com -o json
 expect "CRDs still apply beside it" 0 "^customresourcedefinition.apiextensions.k8s.io/widgets.example.com unchanged$" $PLUMB apply "$crd"
 expect "and diff" 0 "" $PLUMB diff "$crd"
-$K delete -f "$work/huge.yaml" >/dev/null 2>&1
+$K delete crd gadgets.huge.example.com >/dev/null 2>&1
 
 # ---- credentials -----------------------------------------------------------------
 expect "client certificate context" 0 "" $PLUMB diff --context admin-cert examples/nginx/envs/dev
