@@ -11,7 +11,10 @@ set -u
 repo=$work/deploy
 pids=
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP_LOGS:-}" ] && cp "$work"/*.log "$KEEP_LOGS"; rm -rf "$work"' EXIT
-BIG=100 # objects of the application that is restarted and killed in the middle of its sync
+# Objects of the application that is restarted and killed in the middle of
+# its sync: enough that the sync outlasts the moment the test takes to see it
+# begin and kill the API server (100 were synced first once in a while).
+BIG=200
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; } # seconds since a now
@@ -137,7 +140,7 @@ curl -s -o /dev/null -X POST -H "Authorization: Bearer tok" "$url_a/api/v1/apps/
 # Killed as soon as the sync begins, not stopped: a graceful shutdown
 # serves what is in flight.
 n=0
-until said_since a "$mark_a" "^big: syncing" || [ $n -ge 600 ]; do sleep 0.05; n=$((n + 1)); done
+until said_since a "$mark_a" "^big: syncing" || [ $n -ge 3000 ]; do sleep 0.01; n=$((n + 1)); done
 kill -9 "$apiserver"
 while kill -0 "$apiserver" 2>/dev/null; do sleep 0.1; done
 # Away until the sync has given up (its retries take seconds): back sooner,
