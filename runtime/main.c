@@ -134,6 +134,9 @@ static bool parse_listen(const char *s, char *addr, size_t size, run_opts *o) {
 
 /* run: the operator, on the cluster the flags name. */
 static int cmd_run(cli *c) {
+  /* Its log is read as it is written (kubectl logs, a file being
+   * followed): a line must not wait in a buffer for the next 4 KiB. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   run_opts o = {.repo = cli_arg(c, 0), .path = c->config_path, .revision = c->revision,
                 .cache_dir = c->cache_dir ? c->cache_dir : "/var/cache/plumb", .once = c->once, .out = stdout};
   char addr[64];
