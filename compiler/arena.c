@@ -31,6 +31,7 @@ typedef struct chunk {
 
 struct arena {
   chunk *head;
+  chunk *spare; /* huge chunks another arena gave up (arena_free_into) */
   size_t total;
   size_t next; /* the size of the next chunk */
 };
@@ -98,13 +99,40 @@ arena *arena_new_sized(size_t size) {
   return a;
 }
 
-void arena_free(arena *a) {
-  if (!a) return;
-  for (chunk *c = a->head, *next; c; c = next) {
+static void chunks_free(chunk *c) {
+  for (chunk *next; c; c = next) {
     next = c->next;
     chunk_free(c);
   }
+}
+
+void arena_free(arena *a) {
+  if (!a) return;
+  chunks_free(a->head);
+  chunks_free(a->spare);
   free(a);
+}
+
+void arena_free_into(arena *a, arena *heir) {
+  chunk *rest = NULL;
+  for (chunk *c = a->head, *next; c; c = next) {
+    next = c->next;
+    chunk **to = sizeof *c + c->size == HUGE ? &heir->spare : &rest;
+    c->next = *to;
+    *to = c;
+  }
+  a->head = rest;
+  arena_free(a);
+}
+
+/* A spare chunk, zeroed again: only what was handed out needs it. */
+static chunk *take_spare(arena *a) {
+  chunk *c = a->spare;
+  a->spare = c->next;
+  memset(c->data, 0, c->used);
+  c->used = 0;
+  c->next = NULL;
+  return c;
 }
 
 /* Makes room for size bytes: a new chunk, at the head unless the block is
@@ -112,7 +140,7 @@ void arena_free(arena *a) {
  * of arena_alloc stays a few instructions. */
 static __attribute__((noinline)) chunk *add_chunk(arena *a, size_t size) {
   bool one_off = sizeof(chunk) + size > a->next / 4;
-  chunk *c = chunk_new(one_off ? sizeof *c + size : a->next);
+  chunk *c = !one_off && a->spare ? take_spare(a) : chunk_new(one_off ? sizeof *c + size : a->next);
   /* A big one-off block goes behind the current chunk so the rest of the
    * current chunk stays usable. */
   if (one_off && a->head) {

@@ -320,6 +320,26 @@ static value *without_nulls(arena *a, value *v) {
   return out ? out : v;
 }
 
+/* What the patches and transformers may change in place: the parts of
+ * each resource that no other place holds (value_claim). The patches and
+ * settings they read are held, so a part shared with one (a `let` of
+ * labels given to both) is copied before it changes. */
+static void claim_resources(env_state *e) {
+  value **roots = heap_alloc((e->nres + 1) * sizeof *roots);
+  value **held = heap_alloc((2 * e->npatches + 1) * sizeof *held);
+  size_t nheld = 0;
+  for (size_t i = 0; i < e->nres; i++) roots[i] = e->res[i].obj;
+  held[nheld++] = e->settings;
+  for (size_t i = 0; i < e->npatches; i++) {
+    const patch *p = &e->patches[i];
+    held[nheld++] = p->body;
+    if (p->where) held[nheld++] = p->where;
+  }
+  value_claim(roots, e->nres, held, nheld);
+  free(held);
+  free(roots);
+}
+
 /* ---- env parameters -------------------------------------------------------
  *
  * Their values come from outside as text (`--arg tag=1.2.3`), as Jsonnet's
@@ -425,10 +445,11 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
     eval_fail(ev, env->at, "env %s produces %zu resources; at most %d are allowed", e.name, e.nres, EVAL_MAX_RESOURCES);
     return;
   }
-  patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
-  /* Every value is made: the transformers and all after them read values
-   * only, and the memory of the syntax trees serves them. */
+  /* Every value is made: the patches, the transformers and all after them
+   * read values only, and the memory of the syntax trees serves them. */
   eval_forget_syntax(ev);
+  claim_resources(&e);
+  patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
   for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   const char *version = NULL;

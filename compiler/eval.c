@@ -83,7 +83,7 @@ eval *eval_new(arena *a, diag_list *d, loader *l) {
 arena *eval_arena(eval *ev) { return ev->arena; }
 
 void eval_forget_syntax(eval *ev) {
-  arena_free(ev->syntax);
+  if (ev->syntax) arena_free_into(ev->syntax, ev->arena);
   ev->syntax = NULL;
 }
 diag_list *eval_diags(eval *ev) { return ev->diags; }

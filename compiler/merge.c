@@ -387,9 +387,19 @@ static void remove_field(mctx *c, value *obj, const char *key, const value *old,
   obj->prev = rec;
 }
 
+/* How many keys of ov a merge adds to base. */
+static size_t keys_added(mctx *c, const value *base, const value *ov) {
+  size_t n = 0;
+  for (size_t i = 0; i < ov->u.obj.len; i++) {
+    const field *f = &ov->u.obj.fields[i];
+    n += !is_directive_key(c, f->key) && !deletes(c, f->val) && !value_object_get(base, f->key);
+  }
+  return n;
+}
+
 static value *merge_object(mctx *c, const value *base, const value *ov, shape s) {
   check_directive(c, ov);
-  value *out = c->in_place ? value_own(c->a, (value *)base) : value_clone(c->a, base);
+  value *out = c->in_place ? value_own_room(c->a, (value *)base, keys_added(c, base, ov)) : value_clone(c->a, base);
   bool again = false; /* a part merged in place: out's size is stale */
   for (size_t i = 0; i < ov->u.obj.len; i++) {
     const field *f = &ov->u.obj.fields[i];

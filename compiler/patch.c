@@ -38,12 +38,14 @@ static bool where_arg(eval *ev, module *m, scope *sc, const node *st, const node
   value *v = eval_expr(ev, m, sc, arg->a);
   if (v && v->kind != V_STRING) eval_fail(ev, arg->a->at, "where(%s: ...) must be a string, got %s", arg->name, value_kind_name(v->kind));
   if (!v || v->kind != V_STRING) return false;
-  value_object_set(eval_arena(ev), where, arg->name, v);
+  value_object_set(eval_arena(ev), where, arena_strdup(eval_arena(ev), arg->name), v);
   return true;
 }
 
+/* What out holds is copied out of the syntax trees, which go before the
+ * patches are applied (eval_forget_syntax). */
 bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out) {
-  *out = (patch){.at = st->at, .kind = st->type};
+  *out = (patch){.at = st->at, .kind = st->type ? arena_strdup(eval_arena(ev), st->type) : NULL};
   if (st->c) {
     out->where = value_object(eval_arena(ev), st->c->at);
     for (size_t i = 0; i < st->c->list.len; i++)

@@ -84,30 +84,43 @@ value *value_func(arena *a, pos at, const func *fn) {
   return v;
 }
 
-value *value_clone(arena *a, const value *v) {
+/* A shallow copy with room for extra more parts. */
+static value *clone_room(arena *a, const value *v, size_t extra) {
   value *c = make(a, v->kind, v->at);
   *c = *v;
   c->literal = false;
   c->owned = false;
-  /* Room for one more part, which the arena's rounding gives anyway: a
-   * copy is often made to add one (a namespace, a label). */
   if (v->kind == V_LIST) {
-    c->u.list.items = arena_alloc(a, (v->u.list.len + 1) * sizeof(value *));
+    c->u.list.items = arena_alloc(a, (v->u.list.len + extra) * sizeof(value *));
     if (v->u.list.len) memcpy(c->u.list.items, v->u.list.items, v->u.list.len * sizeof(value *));
-    c->u.list.cap = v->u.list.len + 1;
+    c->u.list.cap = v->u.list.len + extra;
   } else if (v->kind == V_OBJECT) {
-    c->u.obj.fields = arena_alloc(a, (v->u.obj.len + 1) * sizeof(field));
+    c->u.obj.fields = arena_alloc(a, (v->u.obj.len + extra) * sizeof(field));
     if (v->u.obj.len) memcpy(c->u.obj.fields, v->u.obj.fields, v->u.obj.len * sizeof(field));
-    c->u.obj.cap = v->u.obj.len + 1;
+    c->u.obj.cap = (uint32_t)(v->u.obj.len + extra);
     c->u.obj.index = NULL;
     if (c->u.obj.len >= INDEX_FROM) index_rebuild(a, c);
   }
   return c;
 }
 
+/* Room for one more part, which the arena's rounding gives anyway: a copy
+ * is often made to add one (a namespace, a label). */
+value *value_clone(arena *a, const value *v) { return clone_room(a, v, 1); }
+
 value *value_own(arena *a, value *v) {
   if (v->owned) return v;
-  value *c = value_clone(a, v);
+  value *c = clone_room(a, v, 1);
+  c->owned = true;
+  return c;
+}
+
+value *value_own_room(arena *a, value *v, size_t extra) {
+  if (v->owned) {
+    value_reserve(a, v, (v->kind == V_LIST ? v->u.list.len : v->u.obj.len) + extra);
+    return v;
+  }
+  value *c = clone_room(a, v, extra ? extra : 1);
   c->owned = true;
   return c;
 }
@@ -135,6 +148,36 @@ void value_disown(value *v) {
   v->owned = false;
   for (size_t i = 0; v->kind == V_LIST && i < v->u.list.len; i++) value_disown(v->u.list.items[i]);
   for (size_t i = 0; v->kind == V_OBJECT && i < v->u.obj.len; i++) value_disown(v->u.obj.fields[i].val);
+}
+
+static bool is_container(const value *v) { return v->kind == V_LIST || v->kind == V_OBJECT; }
+static value *part_of(const value *v, size_t i) { return v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val; }
+static size_t parts_of(const value *v) { return v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0; }
+
+/* Counts the paths to v and its parts, up to 2. The parts of a value
+ * reached twice are counted once, through it: the walk below stops at it. */
+static void count_paths(value *v) {
+  if (!is_container(v) || v->paths == 2) return;
+  if (v->paths++ == 1) return;
+  for (size_t i = 0, n = parts_of(v); i < n; i++) count_paths(part_of(v, i));
+}
+
+/* Marks v owned when one path leads to it and its holder is owned (sole),
+ * and clears the counts on the way: a value reached again has none left,
+ * and its parts were seen the first time. */
+static void claim(value *v, bool sole) {
+  if (!is_container(v) || !v->paths) return;
+  bool own = sole && v->paths == 1 && !v->literal;
+  v->paths = 0;
+  if (own) v->owned = true;
+  for (size_t i = 0, n = parts_of(v); i < n; i++) claim(part_of(v, i), own);
+}
+
+void value_claim(value *const *roots, size_t n, value *const *held, size_t nheld) {
+  for (size_t i = 0; i < n; i++) count_paths(roots[i]);
+  for (size_t i = 0; i < nheld; i++) count_paths(held[i]);
+  for (size_t i = 0; i < n; i++) claim(roots[i], true);
+  for (size_t i = 0; i < nheld; i++) claim(held[i], false);
 }
 
 void value_reserve(arena *a, value *v, size_t n) {

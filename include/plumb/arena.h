@@ -18,6 +18,10 @@ arena *arena_new(void);            /* caller owns; release with arena_free */
  * known size kept for long, which a doubling chunk would leave room after. */
 arena *arena_new_sized(size_t size);
 void arena_free(arena *a);
+/* Frees a, but for its biggest chunks, which heir takes for its next
+ * allocations: memory the kernel has already handed over, which costs
+ * less to zero again than a fresh page costs to fault in. */
+void arena_free_into(arena *a, arena *heir);
 
 void *arena_alloc(arena *a, size_t size);          /* zeroed, max-aligned */
 void *arena_grow(arena *a, void *old, size_t old_size, size_t new_size);

@@ -9,7 +9,9 @@
  * many settings, and a copy of the path to each change would stay in the
  * arena for every one. So the copy they make of a part, or a value they
  * make for one place, is marked `owned` (value_own): it stands in that one
- * place of that one resource, and later changes there are made in place. */
+ * place of that one resource, and later changes there are made in place.
+ * Before they start, the parts evaluation made for one resource alone are
+ * marked so too (value_claim). */
 #ifndef PLUMB_VALUE_H
 #define PLUMB_VALUE_H
 
@@ -64,6 +66,8 @@ struct value {
    * template, a `let` by the fields it fills) and is copied before any
    * change. Copies made by value_clone do not keep it. */
   bool owned : 1;
+  /* Paths to it, 0, 1 or more (2), counted by value_claim only. */
+  unsigned paths : 2;
   /* Levels of lists and objects from here down (0 for a scalar); it stops
    * growing at 65535. Values share their parts, so a short program can
    * build a value far deeper, or far bigger once written out, than any
@@ -107,6 +111,10 @@ value *value_clone(arena *a, const value *v); /* shallow: new node, same childre
 /* v itself when it is owned, else an owned shallow copy: what a build
  * stage changes in place of v, which it then puts where v stood. */
 value *value_own(arena *a, value *v);
+/* value_own of a list or object, with room made at once for extra more
+ * parts: adding them one by one, a full array grows by doubling and
+ * leaves the old one behind in the arena. */
+value *value_own_room(arena *a, value *v, size_t extra);
 /* Depth, size and null mark of v counted again from its parts, after a
  * part of it changed in place (set again with the same pointer); depth is
  * not lowered nor the mark cleared, as below. */
@@ -114,6 +122,12 @@ void value_recount(value *v);
 /* Clears the owned mark on v and its parts, once v stands in a second
  * place: neither may change in place from then on. */
 void value_disown(value *v);
+/* Marks owned every list and object that the roots reach along one path
+ * only, through parts reached so too, literals aside: what evaluation made
+ * for one resource, which the build stages then change in place instead of
+ * copying (the copy's original would stay in the arena). held are values
+ * the stages still read, such as settings: their parts are never claimed. */
+void value_claim(value *const *roots, size_t n, value *const *held, size_t nheld);
 
 void value_list_push(arena *a, value *list, value *item);
 /* Replaces item i of list (i < len): the only way to write an item in
