@@ -210,7 +210,7 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 
 %type <n> decl import_decl stmt stmts block else_part expr postfix primary string parts
 %type <n> list list_body exprs object obj_body obj_items obj_item key params param_list param
-%type <n> args arg_list arg comp_for comp_clauses name_expr patch_body
+%type <n> args arg_list arg comp_for comp_clauses name_expr patch_body patch_ref
 %type <str> name word word_kw
 
 /* A statement that is an expression ends at an NL or where the expression
@@ -312,8 +312,16 @@ stmt
   | expr %prec STMT        { $$ = NEW(N_EXPR, @1); $$->a = $1; }
   | error                  { $$ = NULL; }
   ;
-/* An object is merged in; a list holds JSON patch operations. */
-patch_body : object | list ;
+/* An object is merged in; a list holds JSON patch operations. Either is
+ * written out, or named (`patch Deployment "web" from_yaml(file("p.yaml"))`,
+ * `patch Deployment "web" ops`): a name, then fields, items and calls. */
+patch_body : object | list | patch_ref %prec STMT ;
+patch_ref
+  : IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
+  | patch_ref '.' name     { $$ = NEW(E_FIELD, @3); $$->a = $1; $$->name = $3.s; }
+  | patch_ref '[' expr ']' { $$ = NEW(E_INDEX, @2); $$->a = $1; $$->b = $3; }
+  | patch_ref '(' args ')' { $$ = NEW(E_CALL, @1); $$->at = $1->at; $$->a = $1; $$->list = $3->list; }
+  ;
 
 else_part
   : %empty                 { $$ = NULL; }
