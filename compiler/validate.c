@@ -150,8 +150,15 @@ static const value *want_string(diag_list *d, const value *res, const value *v, 
 bool validate_resource(diag_list *d, const value *res) {
   /* metadata is looked up once for the four fields read from it. */
   const value *meta = value_object_get(res, "metadata");
-  const value *api = want_string(d, res, value_object_get(res, "apiVersion"), "apiVersion");
   const value *kind = want_string(d, res, value_object_get(res, "kind"), "kind");
+  const value *api = value_object_get(res, "apiVersion");
+  /* Kustomize passes such a resource on, and the API server refuses it:
+   * refused here, with the version a kind Plumb knows takes. */
+  const kind_info *known = !api && kind ? kinds_find(kind->u.str.s) : NULL;
+  if (known && known->api_version)
+    diag_error(d, res->at, "resource has no apiVersion (a %s takes apiVersion: %s)", known->kind, known->api_version);
+  else
+    api = want_string(d, res, api, "apiVersion");
   const value *name = want_string(d, res, value_object_get(meta, "name"), "metadata.name");
   bool ok = api && kind && name;
   if (name && kind) {
