@@ -13,7 +13,7 @@
 
 /* ---- evaluating the statement --------------------------------------------- */
 
-static const char *const where_keys[] = {"kind", "name", "namespace", "labels", "annotations"};
+static const char *const where_keys[] = {"kind", "group", "version", "name", "namespace", "labels", "annotations"};
 
 static bool known_where_key(const char *k) {
   for (size_t i = 0; i < sizeof where_keys / sizeof where_keys[0]; i++)
@@ -23,7 +23,7 @@ static bool known_where_key(const char *k) {
 
 static bool where_arg(eval *ev, module *m, scope *sc, const node *st, const node *arg, value *where) {
   if (!arg->name || !known_where_key(arg->name)) {
-    eval_fail(ev, arg->at, "where() takes named arguments: %sname, namespace, labels or annotations",
+    eval_fail(ev, arg->at, "where() takes named arguments: %sgroup, version, name, namespace, labels or annotations",
               st->type ? "" : "kind, ");
     return false;
   }
@@ -66,7 +66,7 @@ bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out) {
 
 typedef struct {
   const patch *p;
-  pcre2_code *kind, *name, *ns;
+  pcre2_code *kind, *group, *version, *name, *ns;
   selector *labels, *annotations;
 } target;
 
@@ -96,6 +96,8 @@ static bool compile_selector(eval *ev, const value *where, const char *key, sele
 
 static void target_free(target *t) {
   pcre2_code_free(t->kind);
+  pcre2_code_free(t->group);
+  pcre2_code_free(t->version);
   pcre2_code_free(t->name);
   pcre2_code_free(t->ns);
 }
@@ -104,6 +106,8 @@ static bool target_compile(eval *ev, const patch *p, target *t) {
   *t = (target){.p = p};
   if (!p->where) return true;
   bool ok = compile_pattern(ev, p->where, "kind", &t->kind);
+  ok = compile_pattern(ev, p->where, "group", &t->group) && ok;
+  ok = compile_pattern(ev, p->where, "version", &t->version) && ok;
   ok = compile_pattern(ev, p->where, "name", &t->name) && ok;
   ok = compile_pattern(ev, p->where, "namespace", &t->ns) && ok;
   ok = compile_selector(ev, p->where, "labels", &t->labels) && ok;
@@ -115,20 +119,35 @@ static const char *str_at(const value *res, const char *path) {
   return v && v->kind == V_STRING ? v->u.str.s : NULL;
 }
 
-/* An absent string (no namespace) matches as "". */
-static bool pattern_matches(eval *ev, const target *t, pcre2_code *re, const char *s) {
+/* Whether re matches the n bytes at s. */
+static bool pattern_matches_n(eval *ev, const target *t, pcre2_code *re, const char *s, size_t n) {
   if (!re) return true;
   pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-  int rc = regex_match(ev, t->p->at, re, (PCRE2_SPTR)(s ? s : ""), PCRE2_ZERO_TERMINATED, 0, 0, md);
+  int rc = regex_match(ev, t->p->at, re, (PCRE2_SPTR)s, n, 0, 0, md);
   pcre2_match_data_free(md);
   return rc >= 0;
+}
+
+/* An absent string (no namespace) matches as "". */
+static bool pattern_matches(eval *ev, const target *t, pcre2_code *re, const char *s) {
+  return pattern_matches_n(ev, t, re, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* The group and version of apiVersion, as a target names them: "apps" and
+ * "v1" of apps/v1, "" and "v1" of v1. */
+static bool api_matches(eval *ev, const target *t, const value *res) {
+  if (!t->group && !t->version) return true;
+  const char *api = str_at(res, "apiVersion");
+  const char *slash = api ? strrchr(api, '/') : NULL;
+  return pattern_matches_n(ev, t, t->group, slash ? api : "", slash ? (size_t)(slash - api) : 0) &&
+         pattern_matches(ev, t, t->version, slash ? slash + 1 : api);
 }
 
 static bool target_matches(eval *ev, const target *t, const value *res) {
   const char *kind = str_at(res, "kind"), *name = str_at(res, "metadata.name");
   if (!kind || !name || (t->p->kind && strcmp(kind, t->p->kind))) return false;
   if (t->p->name) return strcmp(name, t->p->name->u.str.s) == 0;
-  return pattern_matches(ev, t, t->kind, kind) && pattern_matches(ev, t, t->name, name) &&
+  return pattern_matches(ev, t, t->kind, kind) && api_matches(ev, t, res) && pattern_matches(ev, t, t->name, name) &&
          pattern_matches(ev, t, t->ns, str_at(res, "metadata.namespace")) &&
          (!t->labels || selector_match(t->labels, value_get_path(res, "metadata.labels"))) &&
          (!t->annotations || selector_match(t->annotations, value_get_path(res, "metadata.annotations")));

@@ -155,9 +155,11 @@ static value *part_of(const value *v, size_t i) { return v->kind == V_LIST ? v->
 static size_t parts_of(const value *v) { return v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0; }
 
 /* Counts the paths to v and its parts, up to 2. The parts of a value
- * reached twice are counted once, through it: the walk below stops at it. */
+ * reached twice are counted once, through it: the walk below stops at it.
+ * A literal is never claimed, nor anything in it (all literal too): it is
+ * not counted. */
 static void count_paths(value *v) {
-  if (!is_container(v) || v->paths == 2) return;
+  if (!is_container(v) || v->literal || v->paths == 2) return;
   if (v->paths++ == 1) return;
   for (size_t i = 0, n = parts_of(v); i < n; i++) count_paths(part_of(v, i));
 }
