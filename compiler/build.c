@@ -60,7 +60,7 @@ static bool record(env_state *e, arena *a, value *obj, const char *app) {
 }
 
 static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
-  env_state *e = s->env;
+  env_state *e = s->ctx;
   arena *a = eval_arena(ev);
   if (st->kind == N_PATCH) {
     if (e->npatches == e->cap) {
@@ -435,7 +435,7 @@ static bool kube_version(eval *ev, const compile_opts *o, const value *settings,
 static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
   arena *a = r->arena;
   env_state e = {.name = arena_strdup(a, env->name), .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
-  sink s = {.resources = value_list(a, env->at), .env_stmt = env_stmt, .env = &e};
+  sink s = {.resources = value_list(a, env->at), .stmt = env_stmt, .ctx = &e};
   r->env = e.name;
   scope *sc = NULL;
   if (!env_params(ev, m, env, o, &sc) || !eval_block(ev, m, sc, env->b, &s)) return;
@@ -449,7 +449,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
    * read values only, and the memory of the syntax trees serves them. */
   eval_forget_syntax(ev);
   claim_resources(&e);
-  patch_apply(ev, e.name, e.patches, e.npatches, e.res, &e.nres);
+  patch_apply(ev, arena_printf(a, "env %s", e.name), e.patches, e.npatches, e.res, &e.nres);
   for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   const char *version = NULL;

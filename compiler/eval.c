@@ -10,6 +10,7 @@
 #include "kinds.h"
 #include "merge.h"
 #include "parse.h"
+#include "patch.h"
 #include "suggest.h"
 
 typedef enum { F_TEMPLATE, F_FN, F_BUILTIN } func_kind;
@@ -925,6 +926,52 @@ bool eval_bind_params(eval *ev, module *m, const node *d, value **args, const no
   return ok;
 }
 
+/* ---- a template's own patches ----
+ *
+ * They change what one call of the template made, after its block has run:
+ * the way a template ships defaults that its caller overrides
+ * (`patch Deployment name overrides`). Settings and `app` belong to envs. */
+
+typedef struct {
+  patch *items;
+  size_t n, cap;
+} template_patches;
+
+static bool template_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
+  template_patches *tp = s->ctx;
+  if (st->kind == N_APP) {
+    eval_fail(ev, st->at, "'app' is only allowed inside an env block; a template makes another template's resources "
+                          "by calling it on a line of its own");
+    return false;
+  }
+  if (st->kind == N_SETTING) {
+    eval_fail(ev, st->at, "env setting %s is only allowed inside an env block, for the whole env; a template takes "
+                          "what varies as a parameter", st->name);
+    return false;
+  }
+  if (tp->n == tp->cap) {
+    tp->cap = tp->cap ? 2 * tp->cap : 4;
+    tp->items = arena_grow(ev->arena, tp->items, tp->n * sizeof *tp->items, tp->cap * sizeof *tp->items);
+  }
+  if (!patch_eval(ev, m, sc, st, &tp->items[tp->n])) return false;
+  tp->n++;
+  return true;
+}
+
+/* made, the resources of one call of f, with f's patches applied. */
+static value *patch_instance(eval *ev, const func *f, const template_patches *tp, value *made) {
+  size_t n = made->u.list.len;
+  compile_resource *res = arena_alloc(ev->arena, (n + 1) * sizeof *res);
+  for (size_t i = 0; i < n; i++) res[i].obj = made->u.list.items[i];
+  int errors = ev->diags->errors;
+  patch_apply(ev, arena_printf(ev->arena, "template %s", f->name), tp->items, tp->n, res, &n);
+  if (ev->diags->errors != errors) return NULL;
+  value *out = value_list(ev->arena, made->at);
+  value_reserve(ev->arena, out, n);
+  for (size_t i = 0; i < n; i++) value_list_push(ev->arena, out, res[i].obj);
+  return out;
+}
+
 static value *call_user(eval *ev, module *m, scope *sc, const func *f, const node *call) {
   const node *d = f->decl;
   size_t np = d->list.len;
@@ -971,8 +1018,10 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
   if (f->kind == F_FN) {
     out = eval_expr(ev, f->mod, body, d->a);
   } else {
-    sink s = {.resources = value_list(ev->arena, call->at)};
+    template_patches tp = {0};
+    sink s = {.resources = value_list(ev->arena, call->at), .stmt = template_stmt, .ctx = &tp};
     out = eval_block(ev, f->mod, body, d->b, &s) ? s.resources : NULL;
+    if (out && tp.n) out = patch_instance(ev, f, &tp, out);
   }
   ev->depth--;
   return out;
@@ -1195,13 +1244,7 @@ bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s) {
       break;
     }
     default:
-      if (s->env_stmt) {
-        ok = s->env_stmt(s, ev, m, sc, st) && ok;
-      } else {
-        const char *kw = st->kind == N_APP ? "'app'" : st->kind == N_PATCH ? "'patch'" : "a setting";
-        eval_fail(ev, st->at, "%s is only allowed inside an env block", kw);
-        ok = false;
-      }
+      ok = s->stmt(s, ev, m, sc, st) && ok;
     }
   }
   return ok;

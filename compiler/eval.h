@@ -15,13 +15,14 @@
 typedef struct module module;
 typedef struct scope scope;
 
-/* Where a block's statements go. Statements only an env may hold (settings,
- * `app`, `patch`) are handed to env_stmt; a NULL env_stmt rejects them. */
+/* Where a block's statements go. Settings, `app` and `patch` are handed to
+ * stmt, which an env's block and a template's each have: it takes what
+ * its block may hold and refuses the rest. */
 typedef struct sink sink;
 struct sink {
   value *resources; /* list: what the block emitted, in order */
-  bool (*env_stmt)(sink *s, eval *ev, module *m, scope *sc, const node *stmt);
-  void *env;
+  bool (*stmt)(sink *s, eval *ev, module *m, scope *sc, const node *stmt);
+  void *ctx;
 };
 
 /* Limits against hostile input; each has a clear error when crossed. */

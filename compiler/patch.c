@@ -322,14 +322,14 @@ static const char *near_target(arena *a, const patch *p, const compile_resource 
   return other_kind ? arena_printf(a, "%s \"%s\"", other_kind, p->name->u.str.s) : NULL;
 }
 
-static void fail_no_match(eval *ev, const char *env, const patch *p, const compile_resource *res, size_t n) {
+static void fail_no_match(eval *ev, const char *scope, const patch *p, const compile_resource *res, size_t n) {
   arena *a = eval_arena(ev);
   const char *near = near_target(a, p, res, n);
-  eval_fail(ev, p->at, "patch %s matches no resource of env %s%s%s%s", describe(a, p), env,
+  eval_fail(ev, p->at, "patch %s matches no resource of %s%s%s%s", describe(a, p), scope,
             near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 }
 
-void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
+void patch_apply(eval *ev, const char *scope, const patch *patches, size_t npatches, compile_resource *res,
                  size_t *n) {
   if (!npatches) return; /* not even the index to build */
   res_index ix;
@@ -337,7 +337,7 @@ void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatche
   for (size_t p = 0; p < npatches; p++) {
     target t;
     if (target_compile(ev, &patches[p], &t) && !apply_patch(ev, &t, &ix, res, *n))
-      fail_no_match(ev, env, &patches[p], res, *n);
+      fail_no_match(ev, scope, &patches[p], res, *n);
     target_free(&t);
   }
   index_free(&ix);

@@ -27,8 +27,9 @@ bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out);
 
 /* Applies the patches in order to res[0..*n). A resource a patch deletes
  * (`$patch: delete`) leaves the array, which *n then counts. Reports a
- * patch that matches nothing, and every patch that fails. */
-void patch_apply(eval *ev, const char *env, const patch *patches, size_t npatches, compile_resource *res,
+ * patch that matches nothing in scope ("env prod", "template web"), and
+ * every patch that fails. */
+void patch_apply(eval *ev, const char *scope, const patch *patches, size_t npatches, compile_resource *res,
                  size_t *n);
 
 #endif
