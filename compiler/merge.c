@@ -404,6 +404,12 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
   for (size_t i = 0; i < ov->u.obj.len; i++) {
     const field *f = &ov->u.obj.fields[i];
     if (is_directive_key(c, f->key)) continue;
+    if (c->strategic && strcmp(f->key, "$retainKeys") == 0) {
+      /* Kustomize leaves it in its output, which the API server refuses. */
+      diag_error(c->d, f->val->at, "$retainKeys is not supported; replace the object whole instead (\"$patch\": \"replace\" in it, or := in Plumb)");
+      c->failed = true;
+      continue;
+    }
     value *old = value_object_get(out, f->key);
     const rule *r = find_rule(s, f->key);
     if (deletes(c, f->val)) {
