@@ -27,8 +27,7 @@
 typedef struct {
   const char *name;
   value *settings; /* object: setting name -> value, checked by transform.h */
-  patch *patches;
-  size_t npatches, cap;
+  patch_list patches;
   value *apps;     /* object: app name -> its statement's value */
   compile_resource *res;
   size_t nres, rescap;
@@ -62,15 +61,7 @@ static bool record(env_state *e, arena *a, value *obj, const char *app) {
 static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   env_state *e = s->ctx;
   arena *a = eval_arena(ev);
-  if (st->kind == N_PATCH) {
-    if (e->npatches == e->cap) {
-      e->cap = e->cap ? 2 * e->cap : 8;
-      e->patches = arena_grow(a, e->patches, e->npatches * sizeof *e->patches, e->cap * sizeof *e->patches);
-    }
-    if (!patch_eval(ev, m, sc, st, &e->patches[e->npatches])) return false;
-    e->npatches++;
-    return true;
-  }
+  if (st->kind == N_PATCH) return patch_list_add(ev, m, sc, st, &e->patches);
   value *v = eval_expr(ev, m, sc, st->a);
   if (!v) return false;
   /* The statement's name, copied out of the syntax trees, which go before
@@ -326,12 +317,12 @@ static value *without_nulls(arena *a, value *v) {
  * labels given to both) is copied before it changes. */
 static void claim_resources(env_state *e) {
   value **roots = heap_alloc((e->nres + 1) * sizeof *roots);
-  value **held = heap_alloc((2 * e->npatches + 1) * sizeof *held);
+  value **held = heap_alloc((2 * e->patches.n + 1) * sizeof *held);
   size_t nheld = 0;
   for (size_t i = 0; i < e->nres; i++) roots[i] = e->res[i].obj;
   held[nheld++] = e->settings;
-  for (size_t i = 0; i < e->npatches; i++) {
-    const patch *p = &e->patches[i];
+  for (size_t i = 0; i < e->patches.n; i++) {
+    const patch *p = &e->patches.items[i];
     held[nheld++] = p->body;
     if (p->where) held[nheld++] = p->where;
   }
@@ -449,7 +440,7 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
    * read values only, and the memory of the syntax trees serves them. */
   eval_forget_syntax(ev);
   claim_resources(&e);
-  patch_apply(ev, arena_printf(a, "env %s", e.name), e.patches, e.npatches, e.res, &e.nres);
+  patch_apply(ev, arena_printf(a, "env %s", e.name), &e.patches, e.res, &e.nres);
   for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
   transform_env(ev, e.name, e.settings, e.res, e.nres);
   const char *version = NULL;

@@ -932,13 +932,7 @@ bool eval_bind_params(eval *ev, module *m, const node *d, value **args, const no
  * the way a template ships defaults that its caller overrides
  * (`patch Deployment name overrides`). Settings and `app` belong to envs. */
 
-typedef struct {
-  patch *items;
-  size_t n, cap;
-} template_patches;
-
 static bool template_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
-  template_patches *tp = s->ctx;
   if (st->kind == N_APP) {
     eval_fail(ev, st->at, "'app' is only allowed inside an env block; a template makes another template's resources "
                           "by calling it on a line of its own");
@@ -949,22 +943,16 @@ static bool template_stmt(sink *s, eval *ev, module *m, scope *sc, const node *s
                           "what varies as a parameter", st->name);
     return false;
   }
-  if (tp->n == tp->cap) {
-    tp->cap = tp->cap ? 2 * tp->cap : 4;
-    tp->items = arena_grow(ev->arena, tp->items, tp->n * sizeof *tp->items, tp->cap * sizeof *tp->items);
-  }
-  if (!patch_eval(ev, m, sc, st, &tp->items[tp->n])) return false;
-  tp->n++;
-  return true;
+  return patch_list_add(ev, m, sc, st, s->ctx);
 }
 
 /* made, the resources of one call of f, with f's patches applied. */
-static value *patch_instance(eval *ev, const func *f, const template_patches *tp, value *made) {
+static value *patch_instance(eval *ev, const func *f, const patch_list *patches, value *made) {
   size_t n = made->u.list.len;
   compile_resource *res = arena_alloc(ev->arena, (n + 1) * sizeof *res);
   for (size_t i = 0; i < n; i++) res[i].obj = made->u.list.items[i];
   int errors = ev->diags->errors;
-  patch_apply(ev, arena_printf(ev->arena, "template %s", f->name), tp->items, tp->n, res, &n);
+  patch_apply(ev, arena_printf(ev->arena, "template %s", f->name), patches, res, &n);
   if (ev->diags->errors != errors) return NULL;
   value *out = value_list(ev->arena, made->at);
   value_reserve(ev->arena, out, n);
@@ -1018,10 +1006,10 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
   if (f->kind == F_FN) {
     out = eval_expr(ev, f->mod, body, d->a);
   } else {
-    template_patches tp = {0};
-    sink s = {.resources = value_list(ev->arena, call->at), .stmt = template_stmt, .ctx = &tp};
+    patch_list patches = {0};
+    sink s = {.resources = value_list(ev->arena, call->at), .stmt = template_stmt, .ctx = &patches};
     out = eval_block(ev, f->mod, body, d->b, &s) ? s.resources : NULL;
-    if (out && tp.n) out = patch_instance(ev, f, &tp, out);
+    if (out && patches.n) out = patch_instance(ev, f, &patches, out);
   }
   ev->depth--;
   return out;

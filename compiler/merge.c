@@ -387,8 +387,10 @@ static void remove_field(mctx *c, value *obj, const char *key, const value *old,
   obj->prev = rec;
 }
 
-/* How many keys of ov a merge adds to base. */
+/* How many keys of ov a merge adds to base; 0 when base is owned with
+ * room for all of them already, which needs no count. */
 static size_t keys_added(mctx *c, const value *base, const value *ov) {
+  if (base->owned && base->u.obj.cap - base->u.obj.len >= ov->u.obj.len) return 0;
   size_t n = 0;
   for (size_t i = 0; i < ov->u.obj.len; i++) {
     const field *f = &ov->u.obj.fields[i];

@@ -38,6 +38,26 @@ static node *binary(parse_state *ps, YYLTYPE l, int op, node *a, node *b) {
   n->b = b;
   return n;
 }
+/* The suffixes of a postfix expression (and of a named patch body):
+ * x.name, x[i], f(args). */
+static node *field_of(parse_state *ps, YYLTYPE l, node *x, const char *name) {
+  node *n = ast_new(ps->arena, E_FIELD, P(ps, l));
+  n->a = x;
+  n->name = name;
+  return n;
+}
+static node *index_of(parse_state *ps, YYLTYPE l, node *x, node *i) {
+  node *n = ast_new(ps->arena, E_INDEX, P(ps, l));
+  n->a = x;
+  n->b = i;
+  return n;
+}
+static node *call_of(parse_state *ps, node *f, node *args) {
+  node *n = ast_new(ps->arena, E_CALL, f->at);
+  n->a = f;
+  n->list = args->list;
+  return n;
+}
 /* env, app and patch are words only where they start a declaration or
  * statement, so they stay free as names (`env` is a container field). A
  * statement word misspelled is named (`lett x = 1`: 'let', not 'app'). */
@@ -318,9 +338,9 @@ stmt
 patch_body : object | list | patch_ref %prec STMT ;
 patch_ref
   : IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
-  | patch_ref '.' name     { $$ = NEW(E_FIELD, @3); $$->a = $1; $$->name = $3.s; }
-  | patch_ref '[' expr ']' { $$ = NEW(E_INDEX, @2); $$->a = $1; $$->b = $3; }
-  | patch_ref '(' args ')' { $$ = NEW(E_CALL, @1); $$->at = $1->at; $$->a = $1; $$->list = $3->list; }
+  | patch_ref '.' name     { $$ = field_of(ps, @3, $1, $3.s); }
+  | patch_ref '[' expr ']' { $$ = index_of(ps, @2, $1, $3); }
+  | patch_ref '(' args ')' { $$ = call_of(ps, $1, $3); }
   ;
 
 else_part
@@ -353,9 +373,9 @@ expr
 
 postfix
   : primary
-  | postfix '.' name       { $$ = NEW(E_FIELD, @3); $$->a = $1; $$->name = $3.s; }
-  | postfix '[' expr ']'   { $$ = NEW(E_INDEX, @2); $$->a = $1; $$->b = $3; }
-  | postfix '(' args ')'   { $$ = NEW(E_CALL, @1); $$->at = $1->at; $$->a = $1; $$->list = $3->list; }
+  | postfix '.' name       { $$ = field_of(ps, @3, $1, $3.s); }
+  | postfix '[' expr ']'   { $$ = index_of(ps, @2, $1, $3); }
+  | postfix '(' args ')'   { $$ = call_of(ps, $1, $3); }
   ;
 
 primary

@@ -44,7 +44,7 @@ static bool where_arg(eval *ev, module *m, scope *sc, const node *st, const node
 
 /* What out holds is copied out of the syntax trees, which go before the
  * patches are applied (eval_forget_syntax). */
-bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out) {
+static bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out) {
   *out = (patch){.at = st->at, .kind = st->type ? arena_strdup(eval_arena(ev), st->type) : NULL};
   if (st->c) {
     out->where = value_object(eval_arena(ev), st->c->at);
@@ -60,6 +60,16 @@ bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out) {
   }
   out->body = eval_expr(ev, m, sc, st->b);
   return out->body != NULL;
+}
+
+bool patch_list_add(eval *ev, module *m, scope *sc, const node *st, patch_list *l) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 8;
+    l->items = arena_grow(eval_arena(ev), l->items, l->n * sizeof *l->items, l->cap * sizeof *l->items);
+  }
+  if (!patch_eval(ev, m, sc, st, &l->items[l->n])) return false;
+  l->n++;
+  return true;
 }
 
 /* ---- targets --------------------------------------------------------------- */
@@ -329,15 +339,14 @@ static void fail_no_match(eval *ev, const char *scope, const patch *p, const com
             near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 }
 
-void patch_apply(eval *ev, const char *scope, const patch *patches, size_t npatches, compile_resource *res,
-                 size_t *n) {
-  if (!npatches) return; /* not even the index to build */
+void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, size_t *n) {
+  if (!l->n) return; /* not even the index to build */
   res_index ix;
   index_build(&ix, res, *n);
-  for (size_t p = 0; p < npatches; p++) {
+  for (size_t p = 0; p < l->n; p++) {
     target t;
-    if (target_compile(ev, &patches[p], &t) && !apply_patch(ev, &t, &ix, res, *n))
-      fail_no_match(ev, scope, &patches[p], res, *n);
+    if (target_compile(ev, &l->items[p], &t) && !apply_patch(ev, &t, &ix, res, *n))
+      fail_no_match(ev, scope, &l->items[p], res, *n);
     target_free(&t);
   }
   index_free(&ix);

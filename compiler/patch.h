@@ -22,14 +22,21 @@ typedef struct {
   value *body;      /* object or list */
 } patch;
 
-/* Evaluates a `patch` statement. False after reporting an error. */
-bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *out);
+/* The patch statements of a block (an env's, a template's), in order;
+ * items live in the eval's arena. */
+typedef struct {
+  patch *items;
+  size_t n, cap;
+} patch_list;
 
-/* Applies the patches in order to res[0..*n). A resource a patch deletes
+/* Evaluates a `patch` statement onto the end of l. False after reporting
+ * an error. */
+bool patch_list_add(eval *ev, module *m, scope *sc, const node *st, patch_list *l);
+
+/* Applies l's patches in order to res[0..*n). A resource a patch deletes
  * (`$patch: delete`) leaves the array, which *n then counts. Reports a
  * patch that matches nothing in scope ("env prod", "template web"), and
  * every patch that fails. */
-void patch_apply(eval *ev, const char *scope, const patch *patches, size_t npatches, compile_resource *res,
-                 size_t *n);
+void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, size_t *n);
 
 #endif

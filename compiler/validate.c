@@ -151,18 +151,17 @@ bool validate_resource(diag_list *d, const value *res) {
   /* metadata is looked up once for the four fields read from it. */
   const value *meta = value_object_get(res, "metadata");
   const value *kind = want_string(d, res, value_object_get(res, "kind"), "kind");
+  const kind_info *k = kind ? kinds_find(kind->u.str.s) : NULL;
   const value *api = value_object_get(res, "apiVersion");
   /* Kustomize passes such a resource on, and the API server refuses it:
    * refused here, with the version a kind Plumb knows takes. */
-  const kind_info *known = !api && kind ? kinds_find(kind->u.str.s) : NULL;
-  if (known && known->api_version)
-    diag_error(d, res->at, "resource has no apiVersion (a %s takes apiVersion: %s)", known->kind, known->api_version);
+  if (!api && k && k->api_version)
+    diag_error(d, res->at, "resource has no apiVersion (a %s takes apiVersion: %s)", k->kind, k->api_version);
   else
     api = want_string(d, res, api, "apiVersion");
   const value *name = want_string(d, res, value_object_get(meta, "name"), "metadata.name");
   bool ok = api && kind && name;
   if (name && kind) {
-    const kind_info *k = kinds_find(kind->u.str.s);
     bool label = k && k->dns_label_name;
     if (label ? !validate_dns_label(name->u.str.s) : !validate_dns_subdomain(name->u.str.s)) {
       diag_error(d, name->at, "invalid %s name \"%s\": expected %s", kind->u.str.s, name->u.str.s,

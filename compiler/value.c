@@ -84,6 +84,10 @@ value *value_func(arena *a, pos at, const func *fn) {
   return v;
 }
 
+static bool is_container(const value *v) { return v->kind == V_LIST || v->kind == V_OBJECT; }
+static value *part_of(const value *v, size_t i) { return v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val; }
+static size_t parts_of(const value *v) { return v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0; }
+
 /* A shallow copy with room for extra more parts. */
 static value *clone_room(arena *a, const value *v, size_t extra) {
   value *c = make(a, v->kind, v->at);
@@ -108,16 +112,9 @@ static value *clone_room(arena *a, const value *v, size_t extra) {
  * is often made to add one (a namespace, a label). */
 value *value_clone(arena *a, const value *v) { return clone_room(a, v, 1); }
 
-value *value_own(arena *a, value *v) {
-  if (v->owned) return v;
-  value *c = clone_room(a, v, 1);
-  c->owned = true;
-  return c;
-}
-
 value *value_own_room(arena *a, value *v, size_t extra) {
   if (v->owned) {
-    value_reserve(a, v, (v->kind == V_LIST ? v->u.list.len : v->u.obj.len) + extra);
+    value_reserve(a, v, parts_of(v) + extra); /* nothing for a scalar */
     return v;
   }
   value *c = clone_room(a, v, extra ? extra : 1);
@@ -125,18 +122,19 @@ value *value_own_room(arena *a, value *v, size_t extra) {
   return c;
 }
 
+value *value_own(arena *a, value *v) { return value_own_room(a, v, 0); }
+
 void value_recount(value *v) {
   uint32_t size = 2;
   unsigned depth = v->depth;
   bool null = v->holds_null;
-  size_t n = v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0;
-  for (size_t i = 0; i < n; i++) {
-    const value *part = v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val;
+  for (size_t i = 0, n = parts_of(v); i < n; i++) {
+    const value *part = part_of(v, i);
     size = size_plus(size, share(part, v->kind == V_LIST ? 0 : strlen(v->u.obj.fields[i].key)));
     if (part->depth >= depth) depth = part->depth < DEPTH_CAP ? part->depth + 1u : DEPTH_CAP;
     null = null || part->kind == V_NULL || part->holds_null;
   }
-  if (v->kind != V_LIST && v->kind != V_OBJECT) return;
+  if (!is_container(v)) return;
   v->size = size;
   v->depth = depth;
   v->holds_null = null;
@@ -146,13 +144,8 @@ void value_recount(value *v) {
 void value_disown(value *v) {
   if (v->literal) return;
   v->owned = false;
-  for (size_t i = 0; v->kind == V_LIST && i < v->u.list.len; i++) value_disown(v->u.list.items[i]);
-  for (size_t i = 0; v->kind == V_OBJECT && i < v->u.obj.len; i++) value_disown(v->u.obj.fields[i].val);
+  for (size_t i = 0, n = parts_of(v); i < n; i++) value_disown(part_of(v, i));
 }
-
-static bool is_container(const value *v) { return v->kind == V_LIST || v->kind == V_OBJECT; }
-static value *part_of(const value *v, size_t i) { return v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val; }
-static size_t parts_of(const value *v) { return v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0; }
 
 /* Counts the paths to v and its parts, up to 2. The parts of a value
  * reached twice are counted once, through it: the walk below stops at it.

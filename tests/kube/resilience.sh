@@ -163,9 +163,9 @@ cut_sync() {
   # Away until the sync has given up (its retries take seconds): back
   # sooner, the retries could hide the restart, and the sync would not fail.
   eventually over
-  if failed; then cut=yes; else cut=no; fi
-  echo "resilience timing: the sync of $1 by $L seen after $looks looks; cut by the kill: $cut"
-  [ $cut = yes ]
+  if failed; then verdict=yes; else verdict=no; fi
+  echo "resilience timing: the sync of $1 by $L seen after $looks looks; cut by the kill: $verdict"
+  [ $verdict = yes ]
 }
 uids >"$work/uids.before"
 try=1
