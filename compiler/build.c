@@ -1,10 +1,12 @@
 /* build.c: compiling an environment into its resources.
  *
  * Stages, in order: load the entry files, bind the env's parameters to the
- * arguments given, run the env block (apps, settings, patches), apply
- * patches, apply the env's transformers and name generated resources
- * (transform.h), validate (validate.h, then schema.h), reject duplicates,
- * sort into install order. */
+ * arguments given, run the env block (apps, settings, patches) and those of
+ * the envs it builds on, lowest first; then for each of those layers, apply
+ * its patches and its transformers (transform.h) to what the layers below
+ * built and its own resources; name generated resources; validate
+ * (validate.h, then schema.h), reject duplicates, sort into install
+ * order. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +26,40 @@
 #include "transform.h"
 #include "validate.h"
 
+/* One env of a chain of envs built on envs, or a component one uses: the
+ * resources its block adds, and the patches and settings it applies to
+ * them and to what was built before it. */
 typedef struct {
-  const char *name;
-  value *settings; /* object: setting name -> value, checked by transform.h */
+  const char *label; /* "env prod", "component tls" */
+  value *settings;   /* object: setting name -> value, checked by transform.h */
   patch_list patches;
-  value *apps;     /* object: app name -> its statement's value */
   compile_resource *res;
   size_t nres, rescap;
+  /* Its components are the layers after it, up to end (each followed by
+   * its own); they apply after its resources are added, before its
+   * patches and settings, as a kustomization's components do. */
+  size_t end;
+} layer;
+
+enum { MAX_LAYERS = 64 };
+
+/* The env built: its layers, each env and component after the env it
+ * builds on, the env itself first of the last run. */
+typedef struct {
+  const char *name;
+  value *apps; /* object: app name -> its statement's value, of every layer */
+  layer layers[MAX_LAYERS];
+  size_t nlayers, current; /* current: the layer whose block runs */
+  /* The envs and components whose blocks are being run, each with the
+   * `from` or `with` that leads to the next: a chain that comes back to
+   * one of them is a cycle. */
+  const node *running[MAX_LAYERS];
+  pos next_at[MAX_LAYERS];
+  size_t nrunning;
 } env_state;
+
+/* The layer whose block runs now. */
+static layer *running_layer(env_state *e) { return &e->layers[e->current]; }
 
 static compile_result *result_new(void) {
   compile_result *r = heap_calloc(1, sizeof *r);
@@ -48,20 +76,20 @@ void compile_free(compile_result *r) {
 
 /* ---- env statements ------------------------------------------------------- */
 
-static bool record(env_state *e, arena *a, value *obj, const char *app) {
-  if (e->nres == e->rescap) {
-    size_t cap = e->rescap ? 2 * e->rescap : 64;
-    e->res = arena_grow(a, e->res, e->nres * sizeof *e->res, cap * sizeof *e->res);
-    e->rescap = cap;
+static void record(layer *l, arena *a, value *obj, const char *app) {
+  if (l->nres == l->rescap) {
+    size_t cap = l->rescap ? 2 * l->rescap : 64;
+    l->res = arena_grow(a, l->res, l->nres * sizeof *l->res, cap * sizeof *l->res);
+    l->rescap = cap;
   }
-  e->res[e->nres++] = (compile_resource){.obj = obj, .app = app};
-  return true;
+  l->res[l->nres++] = (compile_resource){.obj = obj, .app = app};
 }
 
 static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   env_state *e = s->ctx;
   arena *a = eval_arena(ev);
-  if (st->kind == N_PATCH) return patch_list_add(ev, m, sc, st, &e->patches);
+  layer *l = running_layer(e);
+  if (st->kind == N_PATCH) return patch_list_add(ev, m, sc, st, &l->patches);
   value *v = eval_expr(ev, m, sc, st->a);
   if (!v) return false;
   /* The statement's name, copied out of the syntax trees, which go before
@@ -69,23 +97,24 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   const char *name = arena_strdup(a, st->name);
   if (st->kind == N_SETTING) {
     if (!transform_check_setting(ev, st->name, st->at, v, st->a->at)) return false;
-    if (value_object_get(e->settings, st->name)) {
+    if (value_object_get(l->settings, st->name)) {
       eval_fail(ev, st->at, "env setting %s is given twice", st->name);
       return false;
     }
-    value_object_set(a, e->settings, name, v);
+    value_object_set(a, l->settings, name, v);
     return true;
   }
   /* N_APP */
   if (value_object_get(e->apps, st->name)) {
     eval_fail(ev, st->at, "app \"%s\" is declared twice in env %s", st->name, e->name);
+    diag_note(eval_diags(ev), value_object_get(e->apps, st->name)->at, "first declared here");
     return false;
   }
   value_object_set(a, e->apps, name, v);
   /* The app's resources go straight to the env, tagged with the app. */
   sink own = {.resources = value_list(a, st->at)};
   if (!eval_emit(ev, &own, v, st->a->at)) return false;
-  for (size_t i = 0; i < own.resources->u.list.len; i++) record(e, a, own.resources->u.list.items[i], name);
+  for (size_t i = 0; i < own.resources->u.list.len; i++) record(l, a, own.resources->u.list.items[i], name);
   return true;
 }
 
@@ -271,13 +300,13 @@ static int load_entries(eval *ev, loader *l, const char *entry, module ***mods) 
 /* Values share their parts, so a few lines can stand for gigabytes of
  * manifests: what an env would write is measured before anything writes
  * it, and the resource that takes it past the limit is named. */
-static bool output_fits(eval *ev, const env_state *e) {
+static bool output_fits(eval *ev, const char *env, const compile_resource *res, size_t n) {
   uint64_t total = 0;
-  for (size_t i = 0; i < e->nres; i++) {
-    const value *obj = e->res[i].obj;
+  for (size_t i = 0; i < n; i++) {
+    const value *obj = res[i].obj;
     total += obj->size;
     if (total <= EVAL_MAX_OUTPUT) continue;
-    eval_fail(ev, obj->at, "env %s would write more than %d MiB of resources (this %s alone is %s)", e->name,
+    eval_fail(ev, obj->at, "env %s would write more than %d MiB of resources (this %s alone is %s)", env,
               EVAL_MAX_OUTPUT >> 20, value_get_string(obj, "kind"), eval_size_words(ev, obj));
     return false;
   }
@@ -315,18 +344,18 @@ static value *without_nulls(arena *a, value *v) {
  * each resource that no other place holds (value_claim). The patches and
  * settings they read are held, so a part shared with one (a `let` of
  * labels given to both) is copied before it changes. */
-static void claim_resources(env_state *e) {
-  value **roots = heap_alloc((e->nres + 1) * sizeof *roots);
-  value **held = heap_alloc((2 * e->patches.n + 1) * sizeof *held);
+static void claim_resources(const compile_resource *res, size_t n, const layer *l) {
+  value **roots = heap_alloc((n + 1) * sizeof *roots);
+  value **held = heap_alloc((2 * l->patches.n + 1) * sizeof *held);
   size_t nheld = 0;
-  for (size_t i = 0; i < e->nres; i++) roots[i] = e->res[i].obj;
-  held[nheld++] = e->settings;
-  for (size_t i = 0; i < e->patches.n; i++) {
-    const patch *p = &e->patches.items[i];
+  for (size_t i = 0; i < n; i++) roots[i] = res[i].obj;
+  held[nheld++] = l->settings;
+  for (size_t i = 0; i < l->patches.n; i++) {
+    const patch *p = &l->patches.items[i];
     held[nheld++] = p->body;
     if (p->where) held[nheld++] = p->where;
   }
-  value_claim(roots, e->nres, held, nheld);
+  value_claim(roots, n, held, nheld);
   free(held);
   free(roots);
 }
@@ -407,8 +436,9 @@ static bool env_params(eval *ev, module *m, const node *env, const compile_opts 
  * caller's default (NULL: the newest). The setting is checked even when
  * the flag wins: it is a mistake of the file either way. False after
  * reporting a setting that names no embedded version. */
-static bool kube_version(eval *ev, const compile_opts *o, const value *settings, const char **version) {
-  const value *v = value_object_get(settings, "kube_version");
+static bool kube_version(eval *ev, const compile_opts *o, const env_state *e, const char **version) {
+  const value *v = NULL;
+  for (size_t i = e->nlayers; !v && i-- > 0;) v = value_object_get(e->layers[i].settings, "kube_version");
   const char *set = NULL;
   bool malformed = false;
   if (v && !(set = compile_kube_version(v->u.str.s, &malformed))) {
@@ -423,39 +453,145 @@ static bool kube_version(eval *ev, const compile_opts *o, const value *settings,
   return true;
 }
 
+/* ---- layers ------------------------------------------------------------------ */
+
+/* The envs and components being run, from the one that `again` is to the
+ * last, each at the `from` or `with` that leads on: a cycle. */
+static void report_cycle(eval *ev, const env_state *e, const node *again) {
+  buf chain = {0};
+  size_t i = 0;
+  while (e->running[i] != again) i++;
+  for (; i < e->nrunning; i++) {
+    pos at = e->next_at[i];
+    buf_printf(&chain, "%s (%s:%d:%d) -> ", e->running[i]->name, at.file, at.line, at.col);
+  }
+  buf_puts(&chain, again->name);
+  eval_fail(ev, e->next_at[e->nrunning - 1], "%s cycle: %s", again->kind == N_ENV ? "env" : "component", chain.data);
+  buf_free(&chain);
+}
+
+static bool run_blocks(compile_result *r, eval *ev, module *m, const node *d, scope *sc, env_state *e);
+
+/* Runs what ref (an env's `from` or a `with` item) names, of kind, from the
+ * running d of module m whose parameters are bound in sc. */
+static bool run_named(compile_result *r, eval *ev, module *m, scope *sc, const node *ref, int kind, env_state *e) {
+  e->next_at[e->nrunning - 1] = (ref->kind == E_CALL ? ref->a : ref)->at;
+  if (e->nrunning == MAX_LAYERS || e->nlayers == MAX_LAYERS) {
+    eval_fail(ev, e->next_at[e->nrunning - 1], "envs and components built on each other deeper than %d", MAX_LAYERS);
+    return false;
+  }
+  module *dm = NULL;
+  scope *dsc = NULL;
+  const node *d = eval_layer(ev, m, sc, ref, kind, &dm, &dsc);
+  if (!d) return false;
+  for (size_t i = 0; i < e->nrunning; i++)
+    if (e->running[i] == d) {
+      report_cycle(ev, e, d);
+      return false;
+    }
+  return run_blocks(r, ev, dm, d, dsc, e);
+}
+
+/* Runs the blocks of d (an env or component of module m, its parameters
+ * bound in sc): the env it builds on first, then its own into a layer of
+ * e, then the components it uses. Every value is made before any layer is
+ * applied. */
+static bool run_blocks(compile_result *r, eval *ev, module *m, const node *d, scope *sc, env_state *e) {
+  arena *a = r->arena;
+  e->running[e->nrunning++] = d;
+  if (d->a && !run_named(r, ev, m, sc, d->a, N_ENV, e)) return false;
+  size_t at = e->nlayers++, outer = e->current;
+  layer *l = &e->layers[at];
+  *l = (layer){.label = arena_printf(a, "%s %s", d->kind == N_ENV ? "env" : "component", d->name),
+               .settings = value_object(a, d->at)};
+  e->current = at;
+  sink s = {.resources = value_list(a, d->at), .stmt = env_stmt, .ctx = e};
+  if (!eval_block(ev, m, sc, d->b, &s)) return false;
+  /* What the block emitted itself, outside any `app`, belongs to no app. */
+  for (size_t i = 0; i < s.resources->u.list.len; i++) record(l, a, s.resources->u.list.items[i], NULL);
+  for (size_t i = 0; d->c && i < d->c->list.len; i++)
+    if (!run_named(r, ev, m, sc, d->c->list.items[i], N_COMPONENT, e)) return false;
+  e->layers[at].end = e->nlayers;
+  e->current = outer;
+  e->nrunning--;
+  return true;
+}
+
+/* The resources of an env as its layers build them, and who each was. */
+typedef struct {
+  compile_resource *res;
+  resource_past *past;
+  size_t n;
+} built;
+
+/* Who res is now, as the last entry of its past (nameref.h). */
+static void remember(arena *a, const compile_resource *res, resource_past *past) {
+  resource_id now = {value_get_string(res->obj, "kind"), value_get_string(res->obj, "metadata.namespace"),
+                     value_get_string(res->obj, "metadata.name")};
+  if (past->n) {
+    const resource_id *last = &past->ids[past->n - 1];
+    if (!cmp_str0(last->kind, now.kind) && !cmp_str0(last->ns, now.ns) && !cmp_str0(last->name, now.name)) return;
+  }
+  if (past->n == past->cap) {
+    size_t cap = past->cap ? 2 * past->cap : 1;
+    past->ids = arena_grow(a, past->ids, past->n * sizeof *past->ids, cap * sizeof *past->ids);
+    past->cap = cap;
+  }
+  past->ids[past->n++] = now;
+}
+
+/* Applies layer i and its components to what the layers before built:
+ * its resources are added, its components applied, then its patches and
+ * settings (transform.h). last: nothing is applied after it. The index
+ * after its components. */
+static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, built *b, bool last) {
+  const layer *l = &e->layers[i];
+  if (l->nres) memcpy(b->res + b->n, l->res, l->nres * sizeof *l->res);
+  /* A patch before may have deleted resources: what the slots held is gone. */
+  memset(b->past + b->n, 0, l->nres * sizeof *b->past);
+  b->n += l->nres;
+  size_t next = i + 1;
+  while (next < l->end) next = apply_layer(ev, a, e, next, b, false);
+  claim_resources(b->res, b->n, l);
+  patch_apply(ev, l->label, &l->patches, b->res, b->past, &b->n);
+  for (size_t k = 0; k < b->n; k++) {
+    b->res[k].obj = without_nulls(a, b->res[k].obj);
+    remember(a, &b->res[k], &b->past[k]);
+  }
+  transform_env(ev, l->label, l->settings, b->res, b->past, b->n, last);
+  return next;
+}
+
 static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
   arena *a = r->arena;
-  env_state e = {.name = arena_strdup(a, env->name), .settings = value_object(a, env->at), .apps = value_object(a, env->at)};
-  sink s = {.resources = value_list(a, env->at), .stmt = env_stmt, .ctx = &e};
+  env_state e = {.name = arena_strdup(a, env->name), .apps = value_object(a, env->at)};
   r->env = e.name;
   scope *sc = NULL;
-  if (!env_params(ev, m, env, o, &sc) || !eval_block(ev, m, sc, env->b, &s)) return;
-  /* What the block emitted itself, outside any `app`, belongs to no app. */
-  for (size_t i = 0; i < s.resources->u.list.len; i++) record(&e, a, s.resources->u.list.items[i], NULL);
-  if (e.nres > EVAL_MAX_RESOURCES) {
-    eval_fail(ev, env->at, "env %s produces %zu resources; at most %d are allowed", e.name, e.nres, EVAL_MAX_RESOURCES);
+  if (!env_params(ev, m, env, o, &sc) || !run_blocks(r, ev, m, env, sc, &e)) return;
+  size_t total = 0;
+  for (size_t i = 0; i < e.nlayers; i++) total += e.layers[i].nres;
+  if (total > EVAL_MAX_RESOURCES) {
+    eval_fail(ev, env->at, "env %s produces %zu resources; at most %d are allowed", e.name, total, EVAL_MAX_RESOURCES);
     return;
   }
   /* Every value is made: the patches, the transformers and all after them
    * read values only, and the memory of the syntax trees serves them. */
   eval_forget_syntax(ev);
-  claim_resources(&e);
-  patch_apply(ev, arena_printf(a, "env %s", e.name), &e.patches, e.res, &e.nres);
-  for (size_t i = 0; i < e.nres; i++) e.res[i].obj = without_nulls(a, e.res[i].obj);
-  transform_env(ev, e.name, e.settings, e.res, e.nres);
+  built b = {arena_alloc(a, (total + 1) * sizeof *b.res), arena_alloc(a, (total + 1) * sizeof *b.past), 0};
+  for (size_t i = 0; i < e.nlayers;) i = apply_layer(ev, a, &e, i, &b, e.layers[i].end == e.nlayers);
   const char *version = NULL;
-  if (!kube_version(ev, o, e.settings, &version) || r->diags.errors || !output_fits(ev, &e)) return;
+  if (!kube_version(ev, o, &e, &version) || r->diags.errors || !output_fits(ev, e.name, b.res, b.n)) return;
   schema_build *sb = schema_build_new(ev, version);
-  for (size_t i = 0; i < e.nres; i++) schema_add_crd(sb, e.res[i].obj);
-  for (size_t i = 0; i < e.nres; i++) {
+  for (size_t i = 0; i < b.n; i++) schema_add_crd(sb, b.res[i].obj);
+  for (size_t i = 0; i < b.n; i++) {
     /* The schema walk assumes what validate_resource checks (no function, no delete). */
-    if (validate_resource(&r->diags, e.res[i].obj)) schema_check(&r->diags, sb, e.res[i].obj);
-    e.res[i].unchecked = schema_unchecked(e.res[i].obj);
-    e.res[i].obj = schema_strip(a, e.res[i].obj);
+    if (validate_resource(&r->diags, b.res[i].obj)) schema_check(&r->diags, sb, b.res[i].obj);
+    b.res[i].unchecked = schema_unchecked(b.res[i].obj);
+    b.res[i].obj = schema_strip(a, b.res[i].obj);
   }
-  sort_and_dedupe(&r->diags, e.res, e.nres);
-  r->res = e.res;
-  r->nres = e.nres;
+  sort_and_dedupe(&r->diags, b.res, b.n);
+  r->res = b.res;
+  r->nres = b.n;
 }
 
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {

@@ -193,11 +193,20 @@ static void block(checker *c, const node *b) {
   c->n = mark;
 }
 
+/* The arguments of a `from` or `with` reference (NULL: none). */
+static void args_of(checker *c, const node *ref) {
+  for (size_t i = 0; ref && ref->kind == E_CALL && i < ref->list.len; i++) expr(c, ref->list.items[i]->a);
+}
+
 static void params_then(checker *c, const node *d) {
   for (size_t i = 0; i < d->list.len; i++) {
     expr(c, d->list.items[i]->a); /* defaults see earlier parameters */
     push(c, d->list.items[i]->name);
   }
+  /* The arguments an env gives the env it builds on and the components it
+   * uses see its parameters; what they name is looked for when it is built. */
+  args_of(c, d->a);
+  for (size_t i = 0; d->c && i < d->c->list.len; i++) args_of(c, d->c->list.items[i]);
   if (d->kind == N_FN) expr(c, d->a);
   else block(c, d->b);
   c->n = 0;
@@ -211,7 +220,7 @@ bool check_modules(eval *ev) {
     for (size_t i = 0; i < f->list.len; i++) {
       const node *d = f->list.items[i];
       if (d->kind == N_LET) expr(&c, d->a);
-      else if (d->kind == N_TEMPLATE || d->kind == N_FN || d->kind == N_ENV) params_then(&c, d);
+      else if (d->kind == N_TEMPLATE || d->kind == N_FN || d->kind == N_ENV || d->kind == N_COMPONENT) params_then(&c, d);
     }
     ok = ok && c.ok;
   }

@@ -216,7 +216,7 @@ static bool known_type(const char *t) {
 static void check_types(eval *ev, module *m) {
   for (size_t i = 0; i < m->ast->list.len; i++) {
     node *d = m->ast->list.items[i];
-    if (d->kind != N_TEMPLATE && d->kind != N_FN && d->kind != N_ENV) continue;
+    if (d->kind != N_TEMPLATE && d->kind != N_FN && d->kind != N_ENV && d->kind != N_COMPONENT) continue;
     for (size_t k = 0; k < d->list.len; k++)
       if (!known_type(d->list.items[k]->type))
         eval_fail(ev, d->list.items[k]->at, "unknown type \"%s\"; expected string, int, float, bool, list, object, function or any",
@@ -873,7 +873,9 @@ static const node *find_param(const node *decl, const char *name) {
   return NULL;
 }
 
-static const char *decl_what(const node *d) { return d->kind == N_TEMPLATE ? "template" : "function"; }
+static const char *decl_what(const node *d) {
+  return d->kind == N_TEMPLATE ? "template" : d->kind == N_ENV ? "env" : d->kind == N_COMPONENT ? "component" : "function";
+}
 
 void eval_report_bad_arg(eval *ev, const node *d, const node *arg) {
   if (!arg->name) {
@@ -952,7 +954,7 @@ static value *patch_instance(eval *ev, const func *f, const patch_list *patches,
   compile_resource *res = arena_alloc(ev->arena, (n + 1) * sizeof *res);
   for (size_t i = 0; i < n; i++) res[i].obj = made->u.list.items[i];
   int errors = ev->diags->errors;
-  patch_apply(ev, arena_printf(ev->arena, "template %s", f->name), patches, res, &n);
+  patch_apply(ev, arena_printf(ev->arena, "template %s", f->name), patches, res, NULL, &n);
   if (ev->diags->errors != errors) return NULL;
   value *out = value_list(ev->arena, made->at);
   value_reserve(ev->arena, out, n);
@@ -960,13 +962,15 @@ static value *patch_instance(eval *ev, const func *f, const patch_list *patches,
   return out;
 }
 
-static value *call_user(eval *ev, module *m, scope *sc, const func *f, const node *call) {
-  const node *d = f->decl;
+/* *body becomes the scope of d's body (a template, fn or env of module dm,
+ * called `name` in messages) for call: its arguments are evaluated in the
+ * caller's scope sc of m, then bound by position or name, defaults filling
+ * the rest. False after reporting. */
+static bool bind_call(eval *ev, module *m, scope *sc, module *dm, const node *d, const char *name, const node *call,
+                      scope **body) {
   size_t np = d->list.len;
   value **args = arena_alloc(ev->arena, (np + 1) * sizeof *args);
-  bool ok = true;
-  /* Evaluate arguments in the caller's scope, then bind by position or name. */
-  bool named = false;
+  bool ok = true, named = false;
   for (size_t i = 0; i < call->list.len; i++) {
     const node *a = call->list.items[i];
     const node *p = NULL;
@@ -989,15 +993,20 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
     value *v = eval_expr(ev, m, sc, a->a);
     if (!v) { ok = false; continue; }
     if (!eval_type_ok(ev, p->type, &v)) {
-      eval_fail(ev, a->a->at, "argument \"%s\" of %s %s must be %s, got %s", p->name, decl_what(d), f->name, p->type,
+      eval_fail(ev, a->a->at, "argument \"%s\" of %s %s must be %s, got %s", p->name, decl_what(d), name, p->type,
                 value_kind_name(v->kind));
       ok = false;
       continue;
     }
     args[slot] = v;
   }
+  return ok && eval_bind_params(ev, dm, d, args, call, body);
+}
+
+static value *call_user(eval *ev, module *m, scope *sc, const func *f, const node *call) {
+  const node *d = f->decl;
   scope *body = NULL;
-  if (!ok || !eval_bind_params(ev, f->mod, d, args, call, &body)) return NULL;
+  if (!bind_call(ev, m, sc, f->mod, d, f->name, call, &body)) return NULL;
   if (++ev->depth > EVAL_MAX_DEPTH) {
     ev->depth--;
     return eval_fail(ev, call->at, "calls nested deeper than %d (does %s call itself?)", EVAL_MAX_DEPTH, f->name);
@@ -1013,6 +1022,62 @@ static value *call_user(eval *ev, module *m, scope *sc, const func *f, const nod
   }
   ev->depth--;
   return out;
+}
+
+/* ---- the envs and components an env builds on ---- */
+
+/* The declaration of kind (N_ENV, N_COMPONENT) called name in m, or NULL. */
+static const node *layer_in(const module *m, int kind, const char *name) {
+  for (size_t i = 0; i < m->ast->list.len; i++) {
+    const node *d = m->ast->list.items[i];
+    if ((int)d->kind == kind && strcmp(d->name, name) == 0) return d;
+  }
+  return NULL;
+}
+
+/* The module an import of m loaded, or NULL when it did not load. */
+static module *imported(eval *ev, const module *m, const node *imp) {
+  const char *path = import_path(ev, imp), *name, *err;
+  if (!path || loader_resolve(ev->loader, m->name, path, &name, &err) != 0) return NULL;
+  for (module *dep = ev->modules; dep; dep = dep->next)
+    if (strcmp(dep->name, name) == 0) return dep;
+  return NULL;
+}
+
+/* The declaration of kind that `name` (E_IDENT) or `alias.name` (E_FIELD)
+ * names from m: one of m's own, else one of a module m imports without an
+ * alias, as other names are found. */
+static const node *find_layer(eval *ev, module *m, int kind, const node *ref, module **owner) {
+  if (ref->kind == E_FIELD) {
+    const sym *s = sym_find(m, ref->a->name);
+    *owner = s ? s->alias : NULL;
+    return *owner ? layer_in(*owner, kind, ref->name) : NULL;
+  }
+  *owner = m;
+  const node *d = layer_in(m, kind, ref->name);
+  for (size_t i = 0; !d && i < m->ast->list.len; i++) {
+    const node *imp = m->ast->list.items[i];
+    if (imp->kind != N_IMPORT || imp->name || !(*owner = imported(ev, m, imp))) continue;
+    d = layer_in(*owner, kind, ref->name);
+  }
+  return d;
+}
+
+const node *eval_layer(eval *ev, module *m, scope *sc, const node *call, int kind, module **mod, scope **out) {
+  const node *ref = call->kind == E_CALL ? call->a : call;
+  bool alias = ref->kind == E_FIELD && ref->a->kind == E_IDENT;
+  const node *d = ref->kind == E_IDENT || alias ? find_layer(ev, m, kind, ref, mod) : NULL;
+  const char *what = kind == N_ENV ? "env" : "component";
+  if (!d) {
+    eval_fail(ev, ref->at, "no %s \"%s%s%s\" to %s (%s)", what, alias ? ref->a->name : "", alias ? "." : "",
+              ref->kind == E_IDENT || alias ? ref->name : "?", kind == N_ENV ? "build on" : "use",
+              alias ? arena_printf(ev->arena, "NAME.%s names %s of the file imported as NAME", kind == N_ENV ? "ENV" : "COMPONENT",
+                                   kind == N_ENV ? "an env" : "a component")
+                    : arena_printf(ev->arena, "%s of this file, or of a file it imports", kind == N_ENV ? "an env" : "a component"));
+    return NULL;
+  }
+  *out = NULL;
+  return bind_call(ev, m, sc, *mod, d, d->name, call, out) ? d : NULL;
 }
 
 static value *call_builtin(eval *ev, module *m, scope *sc, const func *f, const node *call) {

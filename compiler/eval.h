@@ -74,6 +74,11 @@ bool eval_type_ok(eval *ev, const char *type, value **v);
  * for an env, whose arguments come from outside, at the parameter). */
 bool eval_bind_params(eval *ev, module *m, const node *d, value **args, const node *call, scope **out);
 value *eval_expr(eval *ev, module *m, scope *sc, const node *e);
+/* The env or component (kind N_ENV or N_COMPONENT) that call names, as an
+ * env's `from` or `with` does (E_IDENT, an alias's E_FIELD, or E_CALL of
+ * either) from module m; *mod is its module, and *out its parameters bound
+ * to call's arguments, evaluated in sc. NULL after reporting. */
+const node *eval_layer(eval *ev, module *m, scope *sc, const node *call, int kind, module **mod, scope **out);
 /* Runs a block's statements into s. False when an error was reported. */
 bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s);
 /* Emits v (a resource or a list of them) into s; `at` is the statement. */

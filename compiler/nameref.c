@@ -123,7 +123,7 @@ static bool renamed_any(const table *t, const char *kind) {
 /* The new value of a field that named m; `old` is what it replaces. */
 static value *follow(const table *t, const value *old, const value *now, moved *m) {
   value *v = value_clone(t->a, now);
-  if (!m->via) m->via = arena_printf(t->a, "follows the rename of %s \"%s\" in env %s", m->was.kind, m->was.name, t->env);
+  if (!m->via) m->via = arena_printf(t->a, "follows the rename of %s \"%s\" in %s", m->was.kind, m->was.name, t->env);
   v->via = m->via;
   v->prev = old;
   v->owned = true;
@@ -226,26 +226,45 @@ static bool has_typed_refs(const char *kind) {
   return false;
 }
 
-void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id *before, const char *env) {
-  table t = {.a = a, .m = arena_alloc(a, n * sizeof(moved) + 1), .env = env};
+/* Adds to t what resource r was called as was, when it is called else now. */
+static void add_moved(table *t, const compile_resource *r, const resource_id *was, bool *any_renamed) {
+  const value *name = value_get_path(r->obj, "metadata.name"), *ns = value_get_path(r->obj, "metadata.namespace");
+  if (!was->kind || !was->name || !name || name->kind != V_STRING) return;
+  bool renamed = strcmp(name->u.str.s, was->name) != 0;
+  const char *ns_now = ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
+  if (!renamed && strcmp(ns_or_default(ns_now), ns_or_default(was->ns)) == 0) return;
+  const kind_info *k = kinds_find(was->kind);
+  t->m[t->n++] = (moved){*was, name, ns, k && k->cluster_scoped, renamed, NULL};
+  *any_renamed |= renamed;
+}
+
+void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_past *past, const char *env) {
+  size_t ids = 0;
+  for (size_t i = 0; i < n; i++) ids += past[i].n;
+  table t = {.a = a, .m = arena_alloc(a, ids * sizeof(moved) + 1), .env = env};
   bool any_renamed = false, any_typed = false;
+  /* Any name a resource had finds it, in the namespace it was in before
+   * this layer, where its referrers were then: a resource of a lower layer
+   * moved to another namespace is not found from the old one (Kustomize's
+   * rule). */
   for (size_t i = 0; i < n; i++) {
-    const value *name = value_get_path(res[i].obj, "metadata.name"), *ns = value_get_path(res[i].obj, "metadata.namespace");
-    if (!before[i].kind || !before[i].name || !name || name->kind != V_STRING) continue;
-    bool renamed = strcmp(name->u.str.s, before[i].name) != 0;
-    const char *ns_now = ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
-    if (!renamed && strcmp(ns_or_default(ns_now), ns_or_default(before[i].ns)) == 0) continue;
-    const kind_info *k = kinds_find(before[i].kind);
-    t.m[t.n++] = (moved){before[i], name, ns, k && k->cluster_scoped, renamed, NULL};
-    any_renamed |= renamed;
+    const resource_id *before = &past[i].ids[past[i].n - 1];
+    add_moved(&t, &res[i], before, &any_renamed);
+    for (size_t k = 0; k + 1 < past[i].n; k++) {
+      resource_id was = {past[i].ids[k].kind, before->ns, past[i].ids[k].name};
+      if (was.name && before->name && strcmp(was.name, before->name) != 0) add_moved(&t, &res[i], &was, &any_renamed);
+    }
   }
-  for (size_t i = 0; !any_renamed && !any_typed && i < n; i++) any_typed = before[i].kind && has_typed_refs(before[i].kind);
+  for (size_t i = 0; !any_renamed && !any_typed && i < n; i++)
+    any_typed = past[i].n && past[i].ids[0].kind && has_typed_refs(past[i].ids[0].kind);
   /* Only a rename changes a plain reference, and only the typed
    * ones follow a move to another namespace: an env that just sets a
    * namespace on workloads and services has nothing to rewrite. */
   if (!t.n || (!any_renamed && !any_typed)) return;
   qsort(t.m, t.n, sizeof *t.m, cmp_moved);
   for (size_t i = 0; i < NREFS; i++) t.follow[i] = renamed_any(&t, refs[i].target);
-  for (size_t i = 0; i < n; i++)
-    if (before[i].kind) res[i].obj = follow_refs(&t, res[i].obj, &before[i]);
+  for (size_t i = 0; i < n; i++) {
+    const resource_id *now = past[i].n ? &past[i].ids[past[i].n - 1] : NULL;
+    if (now && now->kind) res[i].obj = follow_refs(&t, res[i].obj, now);
+  }
 }

@@ -10,14 +10,23 @@
 
 #include "plumb/compile.h"
 
-/* Who a resource was before the env transformed it. */
+/* Who a resource is: its kind, namespace (NULL: none) and name. */
 typedef struct {
   const char *kind, *ns, *name;
 } resource_id;
 
-/* Rewrites references in res[0..n) from the names in `before` (one per
- * resource) to the names the resources have now; `env` names the env in
- * the `via` of every field it changes. */
-void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_id *before, const char *env);
+/* Who a resource was in the layers of its env so far (build.c), oldest
+ * first: as declared, then as each later layer found it when it differed.
+ * A patch may name it as declared; a reference by any of them follows it. */
+typedef struct {
+  resource_id *ids;
+  size_t n, cap;
+} resource_past;
+
+/* Rewrites references in res[0..n) that name a resource by a name it had
+ * (past, one per resource, last its name before this layer's transformers)
+ * to the name it has now; `env` names the layer ("env prod") in the `via`
+ * of every field it changes. */
+void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_past *past, const char *env);
 
 #endif

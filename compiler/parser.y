@@ -62,21 +62,45 @@ static node *call_of(parse_state *ps, node *f, node *args) {
  * statement, so they stay free as names (`env` is a container field). A
  * statement word misspelled is named (`lett x = 1`: 'let', not 'app'). */
 static bool contextual(parse_state *ps, const char *want, const char *got, YYLTYPE l) {
-  static const char *const words[] = {"app", "patch", "where", "env", "let", "for", "if"};
+  static const char *const words[] = {"app", "patch", "where", "env", "component", "let", "for", "if"};
   if (strcmp(want, got) == 0) return true;
   const char *near = nearest_word(got, words, sizeof words / sizeof words[0]);
   diag_error(ps->diags, P(ps, l), "unexpected name \"%s\"; did you mean '%s'?", got, near ? near : want);
   return false;
 }
-/* `env NAME [(PARAMS)] BLOCK`; NULL when the first word is not `env`. */
+/* `env NAME [(PARAMS)] BLOCK` or `component NAME ...`; NULL when the first
+ * word is neither. */
 static node *env_decl(parse_state *ps, const char *word, YYLTYPE wl, const char *name, YYLTYPE nl, node *params,
                       node *body) {
-  if (!contextual(ps, "env", word, wl)) return NULL;
-  node *n = NEW(N_ENV, nl);
+  bool component = strcmp(word, "component") == 0;
+  if (!component && !contextual(ps, "env", word, wl)) return NULL;
+  node *n = NEW(component ? N_COMPONENT : N_ENV, nl);
   n->name = name;
   if (params) n->list = params->list;
   n->b = body;
   return n;
+}
+/* d (an env or component, NULL after an error) with its header's clauses:
+ * an env's `from` first and once, with one env; `with` once, with the
+ * components it uses, in order. */
+static node *with_clauses(parse_state *ps, node *d, node *clauses) {
+  if (!d) return NULL;
+  for (size_t i = 0; i < clauses->list.len; i++) {
+    node *c = clauses->list.items[i];
+    bool from = strcmp(c->name, "from") == 0, with = strcmp(c->name, "with") == 0;
+    const char *err = !from && !with ? "expected 'from' (env prod from staging { ... }) or 'with' (env prod with monitoring { ... })"
+                      : from && d->kind == N_COMPONENT ? "a component builds on no env; it is used by one ('with')"
+                      : from && (i > 0 || c->list.len > 1) ? "an env builds on one env, named first ('from')"
+                      : with && d->c ? "components are listed once ('with a, b')"
+                      : NULL;
+    if (err) {
+      diag_error(ps->diags, c->at, "unexpected name \"%s\"; %s", c->name, err);
+      return NULL;
+    }
+    if (from) d->a = c->list.items[0];
+    else d->c = c;
+  }
+  return d;
 }
 /* An `if` clause of a comprehension. */
 static node *with_filter(parse_state *ps, node *clauses, YYLTYPE at, node *cond) {
@@ -230,7 +254,7 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 
 %type <n> decl import_decl stmt stmts block else_part expr postfix primary string parts
 %type <n> list list_body exprs object obj_body obj_items obj_item key params param_list param
-%type <n> args arg_list arg comp_for comp_clauses name_expr patch_body patch_ref
+%type <n> args arg_list arg comp_for comp_clauses name_expr patch_body patch_ref env_base clauses clause
 %type <str> name word word_kw
 
 /* A statement that is an expression ends at an NL or where the expression
@@ -276,7 +300,30 @@ decl
   | IDENT IDENT block      { $$ = env_decl(ps, $1.s, @1, $2.s, @2, NULL, $3); }
   | IDENT IDENT '(' params ')' block
                            { $$ = env_decl(ps, $1.s, @1, $2.s, @2, $4, $6); }
+  | IDENT IDENT clauses block
+                           { $$ = with_clauses(ps, env_decl(ps, $1.s, @1, $2.s, @2, NULL, $4), $3); }
+  | IDENT IDENT '(' params ')' clauses block
+                           { $$ = with_clauses(ps, env_decl(ps, $1.s, @1, $2.s, @2, $4, $7), $6); }
   | error                  { $$ = NULL; }
+  ;
+
+/* `from BASE` and `with COMPONENT, ...` of an env or component header,
+ * each an N_CLAUSE named by its word. */
+clauses
+  : clause                 { $$ = NEW(N_BLOCK, @1); ast_push(ps->arena, &$$->list, $1); }
+  | clauses clause         { $$ = $1; ast_push(ps->arena, &$$->list, $2); }
+  ;
+clause
+  : IDENT env_base         { $$ = NEW(N_CLAUSE, @1); $$->name = $1.s; ast_push(ps->arena, &$$->list, $2); }
+  | clause ',' env_base    { $$ = $1; ast_push(ps->arena, &$$->list, $3); }
+  ;
+/* An env an env builds on, or a component it uses: `staging`,
+ * `base.staging` (an import's alias), either with arguments for its
+ * parameters. */
+env_base
+  : IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
+  | IDENT '.' IDENT        { node *a = NEW(E_IDENT, @1); a->name = $1.s; $$ = field_of(ps, @3, a, $3.s); }
+  | env_base '(' args ')'  { $$ = call_of(ps, $1, $3); }
   ;
 
 import_decl

@@ -153,12 +153,17 @@ static bool api_matches(eval *ev, const target *t, const value *res) {
          pattern_matches(ev, t, t->version, slash ? slash + 1 : api);
 }
 
-static bool target_matches(eval *ev, const target *t, const value *res) {
-  const char *kind = str_at(res, "kind"), *name = str_at(res, "metadata.name");
+/* A resource is matched by its name or namespace now or as declared
+ * (orig, NULL when it is the same), as Kustomize matches a target: an
+ * overlay names a resource of the env below as that env has it, or as it
+ * was written. */
+static bool target_matches(eval *ev, const target *t, const value *res, const resource_id *orig) {
+  const char *kind = str_at(res, "kind"), *name = str_at(res, "metadata.name"), *ns = str_at(res, "metadata.namespace");
   if (!kind || !name || (t->p->kind && strcmp(kind, t->p->kind))) return false;
-  if (t->p->name) return strcmp(name, t->p->name->u.str.s) == 0;
-  return pattern_matches(ev, t, t->kind, kind) && api_matches(ev, t, res) && pattern_matches(ev, t, t->name, name) &&
-         pattern_matches(ev, t, t->ns, str_at(res, "metadata.namespace")) &&
+  if (t->p->name) return strcmp(name, t->p->name->u.str.s) == 0 || (orig && strcmp(orig->name, t->p->name->u.str.s) == 0);
+  return pattern_matches(ev, t, t->kind, kind) && api_matches(ev, t, res) &&
+         (pattern_matches(ev, t, t->name, name) || (orig && pattern_matches(ev, t, t->name, orig->name))) &&
+         (pattern_matches(ev, t, t->ns, ns) || (orig && pattern_matches(ev, t, t->ns, orig->ns))) &&
          (!t->labels || selector_match(t->labels, value_get_path(res, "metadata.labels"))) &&
          (!t->annotations || selector_match(t->annotations, value_get_path(res, "metadata.annotations")));
 }
@@ -179,10 +184,10 @@ static const char *describe(arena *a, const patch *p) {
 /* ---- the index --------------------------------------------------------------- */
 
 /* The resources by kind and name, twice: sorted by kind then position,
- * and by kind, name, then position. The resources a patch may match are a
- * run of one of them, in the order declared, found by binary search. The
- * arrays are malloc'd, freed once the patches are applied: the arena
- * keeps nothing of them. */
+ * and by kind, name (now, and as declared where it differs), then
+ * position. The resources a patch may match are a run of one of them, in
+ * the order declared, found by binary search. The arrays are malloc'd,
+ * freed once the patches are applied: the arena keeps nothing of them. */
 typedef struct {
   const char *kind, *name; /* name NULL in by_kind */
   size_t at;
@@ -190,7 +195,7 @@ typedef struct {
 
 typedef struct {
   entry *by_kind, *by_name;
-  size_t n;
+  size_t nkind, nname;
 } res_index;
 
 static int cmp_entry(const void *pa, const void *pb) {
@@ -200,16 +205,23 @@ static int cmp_entry(const void *pa, const void *pb) {
   return c ? c : (x->at > y->at) - (x->at < y->at);
 }
 
-static void index_build(res_index *ix, const compile_resource *res, size_t n) {
-  *ix = (res_index){heap_alloc((n + 1) * sizeof(entry)), heap_alloc((n + 1) * sizeof(entry)), 0};
+/* How resource i was declared, when an earlier layer renamed or moved it. */
+static const resource_id *orig_of(const resource_past *past, size_t i) {
+  return past && past[i].n ? &past[i].ids[0] : NULL;
+}
+
+static void index_build(res_index *ix, const compile_resource *res, const resource_past *past, size_t n) {
+  *ix = (res_index){heap_alloc((n + 1) * sizeof(entry)), heap_alloc((2 * n + 1) * sizeof(entry)), 0, 0};
   for (size_t i = 0; i < n; i++) {
     const char *kind = str_at(res[i].obj, "kind"), *name = str_at(res[i].obj, "metadata.name");
     if (!kind || !name) continue;
-    ix->by_kind[ix->n] = (entry){kind, NULL, i};
-    ix->by_name[ix->n++] = (entry){kind, name, i};
+    ix->by_kind[ix->nkind++] = (entry){kind, NULL, i};
+    ix->by_name[ix->nname++] = (entry){kind, name, i};
+    const resource_id *orig = orig_of(past, i);
+    if (orig && strcmp(orig->name, name) != 0) ix->by_name[ix->nname++] = (entry){kind, orig->name, i};
   }
-  qsort(ix->by_kind, ix->n, sizeof(entry), cmp_entry);
-  qsort(ix->by_name, ix->n, sizeof(entry), cmp_entry);
+  qsort(ix->by_kind, ix->nkind, sizeof(entry), cmp_entry);
+  qsort(ix->by_name, ix->nname, sizeof(entry), cmp_entry);
 }
 
 static void index_free(res_index *ix) {
@@ -234,10 +246,11 @@ static size_t first_of(const entry *e, size_t n, const entry *key) {
 static const entry *candidates(const res_index *ix, const patch *p, size_t *count) {
   if (!p->kind) return NULL;
   const entry *e = p->name ? ix->by_name : ix->by_kind;
+  size_t n = p->name ? ix->nname : ix->nkind;
   entry key = {p->kind, p->name ? p->name->u.str.s : NULL, 0};
-  size_t from = first_of(e, ix->n, &key);
+  size_t from = first_of(e, n, &key);
   key.at = SIZE_MAX;
-  *count = first_of(e, ix->n, &key) - from;
+  *count = first_of(e, n, &key) - from;
   return e + from;
 }
 
@@ -300,12 +313,13 @@ static bool apply_body(eval *ev, const patch *p, value **res) {
 }
 
 /* Applies p to every resource it selects; false when it selects none. */
-static bool apply_patch(eval *ev, const target *t, const res_index *ix, compile_resource *res, size_t n) {
+static bool apply_patch(eval *ev, const target *t, const res_index *ix, compile_resource *res,
+                        const resource_past *past, size_t n) {
   size_t count = n, hits = 0;
   const entry *only = candidates(ix, t->p, &count);
   for (size_t c = 0; c < count; c++) {
     size_t i = only ? only[c].at : c;
-    if (!res[i].obj || !target_matches(ev, t, res[i].obj)) continue;
+    if (!res[i].obj || !target_matches(ev, t, res[i].obj, orig_of(past, i))) continue;
     if (!eval_charge(ev, t->p->at, 1 + t->p->body->size / SCAN_BYTES)) return true;
     hits++;
     if (!apply_body(ev, t->p, &res[i].obj)) return true;
@@ -339,19 +353,22 @@ static void fail_no_match(eval *ev, const char *scope, const patch *p, const com
             near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 }
 
-void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, size_t *n) {
+void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, resource_past *past, size_t *n) {
   if (!l->n) return; /* not even the index to build */
   res_index ix;
-  index_build(&ix, res, *n);
+  index_build(&ix, res, past, *n);
   for (size_t p = 0; p < l->n; p++) {
     target t;
-    if (target_compile(ev, &l->items[p], &t) && !apply_patch(ev, &t, &ix, res, *n))
+    if (target_compile(ev, &l->items[p], &t) && !apply_patch(ev, &t, &ix, res, past, *n))
       fail_no_match(ev, scope, &l->items[p], res, *n);
     target_free(&t);
   }
   index_free(&ix);
   size_t kept = 0;
-  for (size_t i = 0; i < *n; i++)
-    if (res[i].obj) res[kept++] = res[i];
+  for (size_t i = 0; i < *n; i++) {
+    if (!res[i].obj) continue;
+    if (past) past[kept] = past[i];
+    res[kept++] = res[i];
+  }
   *n = kept;
 }

@@ -12,6 +12,7 @@
 #define PLUMB_PATCH_H
 
 #include "eval.h"
+#include "nameref.h"
 #include "plumb/compile.h"
 
 typedef struct {
@@ -33,10 +34,12 @@ typedef struct {
  * an error. */
 bool patch_list_add(eval *ev, module *m, scope *sc, const node *st, patch_list *l);
 
-/* Applies l's patches in order to res[0..*n). A resource a patch deletes
- * (`$patch: delete`) leaves the array, which *n then counts. Reports a
- * patch that matches nothing in scope ("env prod", "template web"), and
- * every patch that fails. */
-void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, size_t *n);
+/* Applies l's patches in order to res[0..*n). past (NULL, or one per
+ * resource) says how a resource of an env's lower layer was declared: a
+ * patch may name it so too. A resource a patch deletes (`$patch: delete`)
+ * leaves both arrays, which *n then counts. Reports a patch that matches
+ * nothing in scope ("env prod", "template web"), and every patch that
+ * fails. */
+void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, resource_past *past, size_t *n);
 
 #endif

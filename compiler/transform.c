@@ -84,6 +84,7 @@ typedef struct {
   compile_resource *res;
   size_t n;
   resource_id *before; /* each resource as the patches left it */
+  const char **declared; /* each one's name as declared, in the env's lowest layer */
 } env_tx;
 
 /* A value to lay over fields, and the `via` it arrives with. */
@@ -94,7 +95,7 @@ typedef struct {
 
 static tagged setting(const env_tx *t, const char *name) {
   value *v = value_object_get(t->settings, name);
-  return (tagged){v, v ? arena_printf(t->a, "%s of env %s", name, t->env) : NULL};
+  return (tagged){v, v ? arena_printf(t->a, "%s of %s", name, t->env) : NULL};
 }
 
 static bool scalar(const value *v) { return v->kind != V_OBJECT && v->kind != V_LIST; }
@@ -314,9 +315,16 @@ static bool scalable(const char *kind) {
   return is(kind, "Deployment") || is(kind, "ReplicaSet") || is(kind, "ReplicationController") || is(kind, "StatefulSet");
 }
 
-/* A workload's replicas entry is under the name the templates gave or the
- * name the env gave; with both, the later entry wins, as if applied in
- * order. Looked up per workload, so a long list of entries stays linear. */
+/* The entry of want for a name, NULL for none. */
+static const field *entry_for(const value *want, const char *name) { return name ? value_object_field(want, name) : NULL; }
+
+/* The later of two entries: with both, the later wins, as if applied in order. */
+static const field *later(const field *x, const field *y) { return !x ? y : !y || x > y ? x : y; }
+
+/* A workload's replicas entry is under the name it was declared with, the
+ * name this layer found it with, or the name this layer gave it (as in
+ * Kustomize). Looked up per workload, so a long list of entries stays
+ * linear. */
 static void set_replicas(env_tx *t) {
   tagged want = setting(t, "replicas");
   if (!want.v) return;
@@ -324,18 +332,18 @@ static void set_replicas(env_tx *t) {
   bool *used = arena_alloc(t->a, want.v->u.obj.len + 1);
   for (size_t i = 0; i < t->n; i++) {
     if (!scalable(t->before[i].kind)) continue;
-    const field *was = t->before[i].name ? value_object_field(want.v, t->before[i].name) : NULL;
-    const char *name = value_get_string(t->res[i].obj, "metadata.name");
-    const field *now = name ? value_object_field(want.v, name) : NULL;
-    const field *f = !was ? now : !now || was > now ? was : now;
+    const field *declared = entry_for(want.v, t->declared[i]), *was = entry_for(want.v, t->before[i].name);
+    const field *now = entry_for(want.v, value_get_string(t->res[i].obj, "metadata.name"));
+    const field *f = later(later(declared, was), now);
     if (!f) continue;
     t->res[i].obj = with_nested(t->a, t->res[i].obj, "spec", "replicas", f->val, want.via);
+    if (declared) used[declared - fields] = true;
     if (was) used[was - fields] = true;
     if (now) used[now - fields] = true;
   }
   for (size_t w = 0; w < want.v->u.obj.len; w++)
     if (!used[w])
-      eval_fail(t->ev, fields[w].val->at, "replicas: env %s has no Deployment, ReplicaSet, ReplicationController or StatefulSet named \"%s\"",
+      eval_fail(t->ev, fields[w].val->at, "replicas: %s has no Deployment, ReplicaSet, ReplicationController or StatefulSet named \"%s\"",
                 t->env, fields[w].key);
 }
 
@@ -424,7 +432,7 @@ static void set_images(env_tx *t) {
   }
   for (size_t i = 0; i < c.images.v->u.obj.len; i++)
     if (!c.used[i])
-      eval_fail(t->ev, c.images.v->u.obj.fields[i].val->at, "images: no container of env %s runs image \"%s\"", t->env,
+      eval_fail(t->ev, c.images.v->u.obj.fields[i].val->at, "images: no container of %s runs image \"%s\"", t->env,
                 c.images.v->u.obj.fields[i].key);
 }
 
@@ -439,12 +447,14 @@ static void hash_names(env_tx *t) {
   }
 }
 
-void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, size_t n) {
+void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, const resource_past *past,
+                   size_t n, bool last) {
   arena *a = eval_arena(ev);
-  env_tx t = {ev, a, env, settings, res, n, arena_alloc(a, n * sizeof(resource_id) + 1)};
-  for (size_t i = 0; i < n; i++)
-    t.before[i] = (resource_id){value_get_string(res[i].obj, "kind"), value_get_string(res[i].obj, "metadata.namespace"),
-                                value_get_string(res[i].obj, "metadata.name")};
+  env_tx t = {ev, a, env, settings, res, n, arena_alloc(a, n * sizeof(resource_id) + 1), arena_alloc(a, n * sizeof(char *) + 1)};
+  for (size_t i = 0; i < n; i++) {
+    t.before[i] = past[i].ids[past[i].n - 1];
+    t.declared[i] = past[i].ids[0].name;
+  }
   set_namespace(&t);
   add_affix(&t, "name_prefix", true);
   add_affix(&t, "name_suffix", false);
@@ -454,6 +464,6 @@ void transform_env(eval *ev, const char *env, const value *settings, compile_res
   add_metadata(&t, "annotations", "annotations", TEMPLATES);
   set_replicas(&t);
   set_images(&t);
-  hash_names(&t);
-  nameref_follow(a, res, n, t.before, env);
+  if (last) hash_names(&t);
+  nameref_follow(a, res, n, past, env);
 }

@@ -10,13 +10,20 @@
 #define PLUMB_TRANSFORM_H
 
 #include "eval.h"
+#include "nameref.h"
 #include "plumb/compile.h"
 
 /* Checks one env setting: that `name` is a setting and `v` fits it. Reports
  * an unknown name at name_at, a wrong value at value_at or inside it. */
 bool transform_check_setting(eval *ev, const char *name, pos name_at, const value *v, pos value_at);
 
-/* Applies `settings` (an object of checked settings) to res[0..n). */
-void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, size_t n);
+/* Applies `settings` (an object of checked settings) of one layer of an
+ * env, called `env` ("env prod", "component tls") in the `via` of what it
+ * sets and in messages, to res[0..n); past says
+ * who each resource was (nameref.h), its last entry who it is before this
+ * layer. The last layer also names generated resources by their content,
+ * once everything that changes them is done. */
+void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, const resource_past *past,
+                   size_t n, bool last);
 
 #endif

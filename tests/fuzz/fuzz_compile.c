@@ -7,8 +7,8 @@
 
 #include "plumb/compile.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  compile_result *r = compile_source("fuzz.plumb", (const char *)data, size, NULL);
+static void build(const uint8_t *data, size_t size, const char *env) {
+  compile_result *r = compile_source("fuzz.plumb", (const char *)data, size, env);
   /* Printing exercises the caret code on arbitrary lines too. */
   FILE *devnull = fopen("/dev/null", "w");
   if (devnull) {
@@ -16,5 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fclose(devnull);
   }
   compile_free(r);
+}
+
+/* The only env, then the env "prod": a file of several envs, each built on
+ * another, builds too. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  build(data, size, NULL);
+  build(data, size, "prod");
   return 0;
 }
