@@ -27,7 +27,7 @@ typedef enum {
   N_TEMPLATE, /* name; list: params; b: block */
   N_FN,       /* name; list: params; a: body */
   N_ENV,      /* name; list: params (given by compile_opts.args); b: block; a: the env it builds
-               * on (E_IDENT, an alias's E_FIELD, or E_CALL of either), or NULL; c: the components
+               * on (E_IDENT, an alias's E_FIELD, or one E_CALL of either), or NULL; c: the components
                * it uses (N_CLAUSE), or NULL */
   N_COMPONENT, /* as N_ENV, without a */
   N_CLAUSE,   /* name: "from" or "with"; list: what it names, as N_ENV's a */

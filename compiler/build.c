@@ -511,7 +511,7 @@ static bool run_blocks(compile_result *r, eval *ev, module *m, const node *d, sc
   for (size_t i = 0; i < s.resources->u.list.len; i++) record(l, a, s.resources->u.list.items[i], NULL);
   for (size_t i = 0; d->c && i < d->c->list.len; i++)
     if (!run_named(r, ev, m, sc, d->c->list.items[i], N_COMPONENT, e)) return false;
-  e->layers[at].end = e->nlayers;
+  l->end = e->nlayers;
   e->current = outer;
   e->nrunning--;
   return true;
@@ -529,7 +529,7 @@ static void remember(arena *a, const compile_resource *res, resource_past *past)
   resource_id now = {value_get_string(res->obj, "kind"), value_get_string(res->obj, "metadata.namespace"),
                      value_get_string(res->obj, "metadata.name")};
   if (past->n) {
-    const resource_id *last = &past->ids[past->n - 1];
+    const resource_id *last = past_latest(past);
     if (!cmp_str0(last->kind, now.kind) && !cmp_str0(last->ns, now.ns) && !cmp_str0(last->name, now.name)) return;
   }
   if (past->n == past->cap) {

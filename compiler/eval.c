@@ -267,15 +267,20 @@ static void load_imports(eval *ev, module *m) {
   }
 }
 
+/* The module called name if it is loaded, or being loaded; else NULL. */
+static module *module_named(eval *ev, const char *name) {
+  for (module *m = ev->modules; m; m = m->next)
+    if (strcmp(m->name, name) == 0) return m;
+  return NULL;
+}
+
 module *eval_load(eval *ev, const char *name, const node *from) {
-  for (module *m = ev->modules; m; m = m->next) {
-    if (strcmp(m->name, name) != 0) continue;
-    if (m->state == 1) {
-      report_cycle(ev, m, from);
-      return NULL;
-    }
-    return m;
+  module *known = module_named(ev, name);
+  if (known && known->state == 1) {
+    report_cycle(ev, known, from);
+    return NULL;
   }
+  if (known) return known;
   const char *text, *err;
   size_t len;
   if (loader_read_source(ev->loader, name, &text, &len, &err) != 0) {
@@ -1038,14 +1043,11 @@ static const node *layer_in(const module *m, int kind, const char *name) {
 /* The module an import of m loaded, or NULL when it did not load. */
 static module *imported(eval *ev, const module *m, const node *imp) {
   const char *path = import_path(ev, imp), *name, *err;
-  if (!path || loader_resolve(ev->loader, m->name, path, &name, &err) != 0) return NULL;
-  for (module *dep = ev->modules; dep; dep = dep->next)
-    if (strcmp(dep->name, name) == 0) return dep;
-  return NULL;
+  return path && loader_resolve(ev->loader, m->name, path, &name, &err) == 0 ? module_named(ev, name) : NULL;
 }
 
-/* The declaration of kind that `name` (E_IDENT) or `alias.name` (E_FIELD)
- * names from m: one of m's own, else one of a module m imports without an
+/* The declaration of kind that `name` (E_IDENT) or `alias.name` (E_FIELD
+ * of an E_IDENT, as the parser makes them) names from m: one of m's own, else one of a module m imports without an
  * alias, as other names are found. */
 static const node *find_layer(eval *ev, module *m, int kind, const node *ref, module **owner) {
   if (ref->kind == E_FIELD) {
@@ -1065,15 +1067,15 @@ static const node *find_layer(eval *ev, module *m, int kind, const node *ref, mo
 
 const node *eval_layer(eval *ev, module *m, scope *sc, const node *call, int kind, module **mod, scope **out) {
   const node *ref = call->kind == E_CALL ? call->a : call;
-  bool alias = ref->kind == E_FIELD && ref->a->kind == E_IDENT;
-  const node *d = ref->kind == E_IDENT || alias ? find_layer(ev, m, kind, ref, mod) : NULL;
-  const char *what = kind == N_ENV ? "env" : "component";
+  const node *d = find_layer(ev, m, kind, ref, mod);
   if (!d) {
-    eval_fail(ev, ref->at, "no %s \"%s%s%s\" to %s (%s)", what, alias ? ref->a->name : "", alias ? "." : "",
-              ref->kind == E_IDENT || alias ? ref->name : "?", kind == N_ENV ? "build on" : "use",
-              alias ? arena_printf(ev->arena, "NAME.%s names %s of the file imported as NAME", kind == N_ENV ? "ENV" : "COMPONENT",
-                                   kind == N_ENV ? "an env" : "a component")
-                    : arena_printf(ev->arena, "%s of this file, or of a file it imports", kind == N_ENV ? "an env" : "a component"));
+    bool env = kind == N_ENV;
+    const char *what = env ? "env" : "component", *to = env ? "build on" : "use", *one = env ? "an env" : "a component";
+    if (ref->kind == E_FIELD)
+      eval_fail(ev, ref->at, "no %s \"%s.%s\" to %s (NAME.%s names %s of the file imported as NAME)", what, ref->a->name,
+                ref->name, to, env ? "ENV" : "COMPONENT", one);
+    else
+      eval_fail(ev, ref->at, "no %s \"%s\" to %s (%s of this file, or of a file it imports)", what, ref->name, to, one);
     return NULL;
   }
   *out = NULL;

@@ -75,7 +75,7 @@ bool eval_type_ok(eval *ev, const char *type, value **v);
 bool eval_bind_params(eval *ev, module *m, const node *d, value **args, const node *call, scope **out);
 value *eval_expr(eval *ev, module *m, scope *sc, const node *e);
 /* The env or component (kind N_ENV or N_COMPONENT) that call names, as an
- * env's `from` or `with` does (E_IDENT, an alias's E_FIELD, or E_CALL of
+ * env's `from` or `with` does (E_IDENT, an alias's E_FIELD, or one call of
  * either) from module m; *mod is its module, and *out its parameters bound
  * to call's arguments, evaluated in sc. NULL after reporting. */
 const node *eval_layer(eval *ev, module *m, scope *sc, const node *call, int kind, module **mod, scope **out);

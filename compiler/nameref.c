@@ -248,7 +248,7 @@ void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_pa
    * moved to another namespace is not found from the old one (Kustomize's
    * rule). */
   for (size_t i = 0; i < n; i++) {
-    const resource_id *before = &past[i].ids[past[i].n - 1];
+    const resource_id *before = past_latest(&past[i]);
     add_moved(&t, &res[i], before, &any_renamed);
     for (size_t k = 0; k + 1 < past[i].n; k++) {
       resource_id was = {past[i].ids[k].kind, before->ns, past[i].ids[k].name};
@@ -256,15 +256,13 @@ void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_pa
     }
   }
   for (size_t i = 0; !any_renamed && !any_typed && i < n; i++)
-    any_typed = past[i].n && past[i].ids[0].kind && has_typed_refs(past[i].ids[0].kind);
+    any_typed = past_declared(&past[i])->kind && has_typed_refs(past_declared(&past[i])->kind);
   /* Only a rename changes a plain reference, and only the typed
    * ones follow a move to another namespace: an env that just sets a
    * namespace on workloads and services has nothing to rewrite. */
   if (!t.n || (!any_renamed && !any_typed)) return;
   qsort(t.m, t.n, sizeof *t.m, cmp_moved);
   for (size_t i = 0; i < NREFS; i++) t.follow[i] = renamed_any(&t, refs[i].target);
-  for (size_t i = 0; i < n; i++) {
-    const resource_id *now = past[i].n ? &past[i].ids[past[i].n - 1] : NULL;
-    if (now && now->kind) res[i].obj = follow_refs(&t, res[i].obj, now);
-  }
+  for (size_t i = 0; i < n; i++)
+    if (past_latest(&past[i])->kind) res[i].obj = follow_refs(&t, res[i].obj, past_latest(&past[i]));
 }

@@ -23,6 +23,11 @@ typedef struct {
   size_t n, cap;
 } resource_past;
 
+/* Who a resource was as declared, and as the layer now applied found it:
+ * the first and last of its past (never empty once a layer applies). */
+static inline const resource_id *past_declared(const resource_past *p) { return &p->ids[0]; }
+static inline const resource_id *past_latest(const resource_past *p) { return &p->ids[p->n - 1]; }
+
 /* Rewrites references in res[0..n) that name a resource by a name it had
  * (past, one per resource, last its name before this layer's transformers)
  * to the name it has now; `env` names the layer ("env prod") in the `via`

@@ -254,7 +254,7 @@ static void yyerror(YYLTYPE *l, void *scanner, parse_state *ps, const char *msg)
 
 %type <n> decl import_decl stmt stmts block else_part expr postfix primary string parts
 %type <n> list list_body exprs object obj_body obj_items obj_item key params param_list param
-%type <n> args arg_list arg comp_for comp_clauses name_expr patch_body patch_ref env_base clauses clause
+%type <n> args arg_list arg comp_for comp_clauses name_expr patch_body patch_ref env_base layer_name clauses clause
 %type <str> name word word_kw
 
 /* A statement that is an expression ends at an NL or where the expression
@@ -321,9 +321,12 @@ clause
  * `base.staging` (an import's alias), either with arguments for its
  * parameters. */
 env_base
+  : layer_name
+  | layer_name '(' args ')' { $$ = call_of(ps, $1, $3); }
+  ;
+layer_name
   : IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
   | IDENT '.' IDENT        { node *a = NEW(E_IDENT, @1); a->name = $1.s; $$ = field_of(ps, @3, a, $3.s); }
-  | env_base '(' args ')'  { $$ = call_of(ps, $1, $3); }
   ;
 
 import_decl

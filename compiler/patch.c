@@ -207,7 +207,7 @@ static int cmp_entry(const void *pa, const void *pb) {
 
 /* How resource i was declared, when an earlier layer renamed or moved it. */
 static const resource_id *orig_of(const resource_past *past, size_t i) {
-  return past && past[i].n ? &past[i].ids[0] : NULL;
+  return past && past[i].n ? past_declared(&past[i]) : NULL;
 }
 
 static void index_build(res_index *ix, const compile_resource *res, const resource_past *past, size_t n) {

@@ -83,9 +83,11 @@ typedef struct {
   const value *settings;
   compile_resource *res;
   size_t n;
-  resource_id *before; /* each resource as the patches left it */
-  const char **declared; /* each one's name as declared, in the env's lowest layer */
+  const resource_past *past; /* who each resource was (nameref.h) */
 } env_tx;
+
+/* Resource i as this layer's patches left it. */
+static const resource_id *before(const env_tx *t, size_t i) { return past_latest(&t->past[i]); }
 
 /* A value to lay over fields, and the `via` it arrives with. */
 typedef struct {
@@ -195,7 +197,7 @@ static void set_namespace(env_tx *t) {
   value *in_metadata = nested(&o, "metadata", "namespace", ns.v);
   tagged in_service = {one_field(&os.outer, &os.fo, "namespace", ns.v), ns.via};
   for (size_t i = 0; i < t->n; i++) {
-    const char *kind = t->before[i].kind;
+    const char *kind = before(t, i)->kind;
     const kind_info *k = kinds_find(kind);
     value *r = t->res[i].obj;
     if (!(k && k->cluster_scoped)) r = merge_into(t->a, r, in_metadata, ns.via);
@@ -221,7 +223,7 @@ static void add_affix(env_tx *t, const char *name, bool prefix) {
   tagged affix = setting(t, name);
   for (size_t i = 0; affix.v && i < t->n; i++) {
     const char *old = value_get_string(t->res[i].obj, "metadata.name"), *s = affix.v->u.str.s;
-    if (!old || keeps_name(t->before[i].kind)) continue;
+    if (!old || keeps_name(before(t, i)->kind)) continue;
     value *now = made_string(t->a, affix.v->at, arena_printf(t->a, "%s%s", prefix ? s : old, prefix ? old : s));
     t->res[i].obj = with_nested(t->a, t->res[i].obj, "metadata", "name", now, affix.via);
   }
@@ -308,7 +310,7 @@ static void add_metadata(env_tx *t, const char *name, const char *key, reach how
   l.in_metadata = nested(&o, "metadata", key, l.tg.v);
   for (size_t i = 0; i < NTEMPLATES; i++) l.paths[i] = arena_printf(t->a, "%s.%s", templates[i].path, key);
   l.paths[NTEMPLATES] = arena_printf(t->a, "%s.%s", claim_templates.path, key);
-  for (size_t i = 0; i < t->n; i++) t->res[i].obj = add_to(&l, t->res[i].obj, t->before[i].kind);
+  for (size_t i = 0; i < t->n; i++) t->res[i].obj = add_to(&l, t->res[i].obj, before(t, i)->kind);
 }
 
 static bool scalable(const char *kind) {
@@ -331,8 +333,8 @@ static void set_replicas(env_tx *t) {
   const field *fields = want.v->u.obj.fields;
   bool *used = arena_alloc(t->a, want.v->u.obj.len + 1);
   for (size_t i = 0; i < t->n; i++) {
-    if (!scalable(t->before[i].kind)) continue;
-    const field *declared = entry_for(want.v, t->declared[i]), *was = entry_for(want.v, t->before[i].name);
+    if (!scalable(before(t, i)->kind)) continue;
+    const field *declared = entry_for(want.v, past_declared(&t->past[i])->name), *was = entry_for(want.v, before(t, i)->name);
     const field *now = entry_for(want.v, value_get_string(t->res[i].obj, "metadata.name"));
     const field *f = later(later(declared, was), now);
     if (!f) continue;
@@ -450,11 +452,7 @@ static void hash_names(env_tx *t) {
 void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, const resource_past *past,
                    size_t n, bool last) {
   arena *a = eval_arena(ev);
-  env_tx t = {ev, a, env, settings, res, n, arena_alloc(a, n * sizeof(resource_id) + 1), arena_alloc(a, n * sizeof(char *) + 1)};
-  for (size_t i = 0; i < n; i++) {
-    t.before[i] = past[i].ids[past[i].n - 1];
-    t.declared[i] = past[i].ids[0].name;
-  }
+  env_tx t = {ev, a, env, settings, res, n, past};
   set_namespace(&t);
   add_affix(&t, "name_prefix", true);
   add_affix(&t, "name_suffix", false);
