@@ -432,13 +432,12 @@ static bool env_params(eval *ev, module *m, const node *env, const compile_opts 
 }
 
 /* The version whose schemas the env's resources are checked against:
- * --kube-version's, else the env's kube_version setting, else the
+ * --kube-version's, else the env's kube_version setting v (that of the
+ * layer applied last that has one, or NULL), else the
  * caller's default (NULL: the newest). The setting is checked even when
  * the flag wins: it is a mistake of the file either way. False after
  * reporting a setting that names no embedded version. */
-static bool kube_version(eval *ev, const compile_opts *o, const env_state *e, const char **version) {
-  const value *v = NULL;
-  for (size_t i = e->nlayers; !v && i-- > 0;) v = value_object_get(e->layers[i].settings, "kube_version");
+static bool kube_version(eval *ev, const compile_opts *o, const value *v, const char **version) {
   const char *set = NULL;
   bool malformed = false;
   if (v && !(set = compile_kube_version(v->u.str.s, &malformed))) {
@@ -522,6 +521,9 @@ typedef struct {
   compile_resource *res;
   resource_past *past;
   size_t n;
+  /* The kube_version setting of the last layer applied that has one: its
+   * settings apply after those of the layers before it, so it wins. */
+  const value *kube_version;
 } built;
 
 /* Who res is now, as the last entry of its past (nameref.h). */
@@ -559,6 +561,8 @@ static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, buil
     remember(a, &b->res[k], &b->past[k]);
   }
   transform_env(ev, l->label, l->settings, b->res, b->past, b->n, last);
+  const value *version = value_object_get(l->settings, "kube_version");
+  if (version) b->kube_version = version;
   return next;
 }
 
@@ -577,10 +581,10 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
   /* Every value is made: the patches, the transformers and all after them
    * read values only, and the memory of the syntax trees serves them. */
   eval_forget_syntax(ev);
-  built b = {arena_alloc(a, (total + 1) * sizeof *b.res), arena_alloc(a, (total + 1) * sizeof *b.past), 0};
+  built b = {arena_alloc(a, (total + 1) * sizeof *b.res), arena_alloc(a, (total + 1) * sizeof *b.past), 0, NULL};
   for (size_t i = 0; i < e.nlayers;) i = apply_layer(ev, a, &e, i, &b, e.layers[i].end == e.nlayers);
   const char *version = NULL;
-  if (!kube_version(ev, o, &e, &version) || r->diags.errors || !output_fits(ev, e.name, b.res, b.n)) return;
+  if (!kube_version(ev, o, b.kube_version, &version) || r->diags.errors || !output_fits(ev, e.name, b.res, b.n)) return;
   schema_build *sb = schema_build_new(ev, version);
   for (size_t i = 0; i < b.n; i++) schema_add_crd(sb, b.res[i].obj);
   for (size_t i = 0; i < b.n; i++) {
