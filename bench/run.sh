@@ -77,8 +77,8 @@ echo "$("$PLUMB" version 2>/dev/null | head -1) at $rev$(have kubectl && printf 
 echo "plumb: best of $RUNS runs after a warm-up$(have hyperfine && echo ' (hyperfine)'); kustomize: one run"
 echo
 
-echo "|     N | resources | plumb ms | plumb cpu ms | µs/app | plumb peak KB | kustomize ms | kustomize peak KB | kustomize/plumb | outputs equal | staging ms | staging peak KB |"
-echo "|------:|----------:|---------:|-------------:|-------:|--------------:|-------------:|------------------:|----------------:|:-------------:|-----------:|----------------:|"
+echo "|     N | resources | plumb ms | plumb cpu ms | µs/app | plumb peak KB | kustomize ms | kustomize peak KB | kustomize/plumb | outputs equal | staging ms | staging peak KB | native ms | native peak KB | kustomize/native | native equal |"
+echo "|------:|----------:|---------:|-------------:|-------:|--------------:|-------------:|------------------:|----------------:|:-------------:|-----------:|----------------:|----------:|---------------:|-----------------:|:------------:|"
 summary= unequal=
 for n in $SIZES; do
   d=$TMP/n$n
@@ -97,7 +97,16 @@ for n in $SIZES; do
   set -- $(time_best "$PLUMB" build "$d/envs/staging" --root "$d")
   swall=$1
   srss=$(peak_kb "$PLUMB" build "$d/envs/staging" --root "$d")
-  kms=- krss=- ratio=- eq=-
+  # The same kustomization tree Kustomize gets, built by plumb natively.
+  say "N=$n: plumb on the kustomization ..."
+  kd=$d/kustomize
+  if ! "$PLUMB" build "$kd/overlays/prod" --root "$kd" > "$d/native.yaml" 2> "$d/native.err"; then
+    say "plumb build of the kustomization failed for N=$n:"; head -20 "$d/native.err" >&2; exit 1
+  fi
+  set -- $(time_best "$PLUMB" build "$kd/overlays/prod" --root "$kd")
+  nwall=$1
+  nrss=$(peak_kb "$PLUMB" build "$kd/overlays/prod" --root "$kd")
+  kms=- krss=- ratio=- eq=- nratio=- neq=-
   case " $KSIZES " in
   *" $n "*)
     if have kubectl; then
@@ -106,14 +115,16 @@ for n in $SIZES; do
       kms=$1 krss=$2
       ratio=$(awk -v k="$kms" -v p="$wall" 'BEGIN { printf "%.0fx", k / p }')
       eq=$(equal "$d/plumb.yaml" "$d/kustomize.yaml")
+      nratio=$(awk -v k="$kms" -v p="$nwall" 'BEGIN { printf "%.0fx", k / p }')
+      neq=$(equal "$d/native.yaml" "$d/kustomize.yaml")
     fi
     ;;
   esac
-  printf '| %5s | %9s | %8s | %12s | %6s | %13s | %12s | %17s | %15s | %13s | %10s | %15s |\n' \
-    "$n" "$resources" "$wall" "$cpums" "$per_app" "$rss" "$kms" "$krss" "$ratio" "$eq" "$swall" "$srss"
+  printf '| %5s | %9s | %8s | %12s | %6s | %13s | %12s | %17s | %15s | %13s | %10s | %15s | %9s | %14s | %16s | %12s |\n' \
+    "$n" "$resources" "$wall" "$cpums" "$per_app" "$rss" "$kms" "$krss" "$ratio" "$eq" "$swall" "$srss" "$nwall" "$nrss" "$nratio" "$neq"
   [ "$kms" = - ] || summary="$summary
-N=$n: plumb $wall ms, kustomize $kms ms, kustomize/plumb $ratio; equal: $eq"
-  [ "$eq" != no ] || unequal=1
+N=$n: plumb $wall ms, kustomize $kms ms, kustomize/plumb $ratio; equal: $eq; plumb on the kustomization $nwall ms, kustomize/that $nratio; equal: $neq"
+  [ "$eq" != no ] && [ "$neq" != no ] || unequal=1
   [ "${BENCH_KEEP:-}" = 1 ] || rm -rf "$d"
 done
 echo "$summary"

@@ -7,6 +7,7 @@
  * built and its own resources; name generated resources; validate
  * (validate.h, then schema.h), reject duplicates, sort into install
  * order. */
+#include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,10 @@
 #include "check.h"
 #include "eval.h"
 #include "kinds.h"
+#include "kustomize.h"
 #include "merge.h"
 #include "parse.h"
+#include "layer.h"
 #include "patch.h"
 #include "plumb/compile.h"
 #include "plumb/yaml.h"
@@ -25,38 +28,6 @@
 #include "suggest.h"
 #include "transform.h"
 #include "validate.h"
-
-/* One env of a chain of envs built on envs, or a component one uses: the
- * resources its block adds, and the patches and settings it applies to
- * them and to what was built before it. */
-typedef struct {
-  const char *label; /* "env prod", "component tls" */
-  value *settings;   /* object: setting name -> value, checked by transform.h */
-  patch_list patches;
-  compile_resource *res;
-  size_t nres, rescap;
-  /* Its components are the layers after it, up to end (each followed by
-   * its own); they apply after its resources are added, before its
-   * patches and settings, as a kustomization's components do. */
-  size_t end;
-} layer;
-
-enum { MAX_LAYERS = 64 };
-
-/* The env built: its layers, each env and component after the env it
- * builds on, the env itself first of the last run. */
-typedef struct {
-  const char *name;
-  value *apps; /* object: app name -> its statement's value, of every layer */
-  layer layers[MAX_LAYERS];
-  size_t nlayers, current; /* current: the layer whose block runs */
-  /* The envs and components whose blocks are being run, each with the
-   * `from` or `with` that leads to the next: a chain that comes back to
-   * one of them is a cycle. */
-  const node *running[MAX_LAYERS];
-  pos next_at[MAX_LAYERS];
-  size_t nrunning;
-} env_state;
 
 /* The layer whose block runs now. */
 static layer *running_layer(env_state *e) { return &e->layers[e->current]; }
@@ -75,15 +46,6 @@ void compile_free(compile_result *r) {
 }
 
 /* ---- env statements ------------------------------------------------------- */
-
-static void record(layer *l, arena *a, value *obj, const char *app) {
-  if (l->nres == l->rescap) {
-    size_t cap = l->rescap ? 2 * l->rescap : 64;
-    l->res = arena_grow(a, l->res, l->nres * sizeof *l->res, cap * sizeof *l->res);
-    l->rescap = cap;
-  }
-  l->res[l->nres++] = (compile_resource){.obj = obj, .app = app};
-}
 
 static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   env_state *e = s->ctx;
@@ -114,7 +76,7 @@ static bool env_stmt(sink *s, eval *ev, module *m, scope *sc, const node *st) {
   /* The app's resources go straight to the env, tagged with the app. */
   sink own = {.resources = value_list(a, st->at)};
   if (!eval_emit(ev, &own, v, st->a->at)) return false;
-  for (size_t i = 0; i < own.resources->u.list.len; i++) record(l, a, own.resources->u.list.items[i], name);
+  for (size_t i = 0; i < own.resources->u.list.len; i++) layer_add(l, a, own.resources->u.list.items[i], name);
   return true;
 }
 
@@ -469,14 +431,15 @@ static void report_cycle(eval *ev, const env_state *e, const node *again) {
   buf_free(&chain);
 }
 
-static bool run_blocks(compile_result *r, eval *ev, module *m, const node *d, scope *sc, env_state *e);
+static bool run_blocks(eval *ev, module *m, const node *d, scope *sc, env_state *e, size_t first);
 
 /* Runs what ref (an env's `from` or a `with` item) names, of kind, from the
- * running d of module m whose parameters are bound in sc. */
-static bool run_named(compile_result *r, eval *ev, module *m, scope *sc, const node *ref, int kind, env_state *e) {
+ * running d of module m whose parameters are bound in sc. first: where a
+ * component's layer starts (layer.h). */
+static bool run_named(eval *ev, module *m, scope *sc, const node *ref, int kind, env_state *e, size_t first) {
   e->next_at[e->nrunning - 1] = (ref->kind == E_CALL ? ref->a : ref)->at;
-  if (e->nrunning == MAX_LAYERS || e->nlayers == MAX_LAYERS) {
-    eval_fail(ev, e->next_at[e->nrunning - 1], "envs and components built on each other deeper than %d", MAX_LAYERS);
+  if (e->nrunning == LAYER_MAX_DEPTH) {
+    eval_fail(ev, e->next_at[e->nrunning - 1], "envs and components built on each other deeper than %d", LAYER_MAX_DEPTH);
     return false;
   }
   module *dm = NULL;
@@ -488,29 +451,31 @@ static bool run_named(compile_result *r, eval *ev, module *m, scope *sc, const n
       report_cycle(ev, e, d);
       return false;
     }
-  return run_blocks(r, ev, dm, d, dsc, e);
+  return run_blocks(ev, dm, d, dsc, e, first);
 }
 
 /* Runs the blocks of d (an env or component of module m, its parameters
  * bound in sc): the env it builds on first, then its own into a layer of
  * e, then the components it uses. Every value is made before any layer is
- * applied. */
-static bool run_blocks(compile_result *r, eval *ev, module *m, const node *d, scope *sc, env_state *e) {
-  arena *a = r->arena;
+ * applied. An env's layer starts where the env it builds on starts; a
+ * component's at first, that of the layer using it. */
+static bool run_blocks(eval *ev, module *m, const node *d, scope *sc, env_state *e, size_t first) {
+  arena *a = eval_arena(ev);
   e->running[e->nrunning++] = d;
-  if (d->a && !run_named(r, ev, m, sc, d->a, N_ENV, e)) return false;
-  size_t at = e->nlayers++, outer = e->current;
-  layer *l = &e->layers[at];
-  *l = (layer){.label = arena_printf(a, "%s %s", d->kind == N_ENV ? "env" : "component", d->name),
-               .settings = value_object(a, d->at)};
-  e->current = at;
+  if (d->kind == N_ENV) first = e->nlayers;
+  if (d->a && !run_named(ev, m, sc, d->a, N_ENV, e, 0)) return false;
+  const char *label = arena_printf(a, "%s %s", d->kind == N_ENV ? "env" : "component", d->name);
+  long at = layer_open(ev, e, label, first, d->at);
+  if (at < 0) return false;
+  size_t outer = e->current;
+  e->current = (size_t)at;
   sink s = {.resources = value_list(a, d->at), .stmt = env_stmt, .ctx = e};
   if (!eval_block(ev, m, sc, d->b, &s)) return false;
   /* What the block emitted itself, outside any `app`, belongs to no app. */
-  for (size_t i = 0; i < s.resources->u.list.len; i++) record(l, a, s.resources->u.list.items[i], NULL);
+  for (size_t i = 0; i < s.resources->u.list.len; i++) layer_add(&e->layers[at], a, s.resources->u.list.items[i], NULL);
   for (size_t i = 0; d->c && i < d->c->list.len; i++)
-    if (!run_named(r, ev, m, sc, d->c->list.items[i], N_COMPONENT, e)) return false;
-  l->end = e->nlayers;
+    if (!run_named(ev, m, sc, d->c->list.items[i], N_COMPONENT, e, first)) return false;
+  e->layers[at].end = e->nlayers;
   e->current = outer;
   e->nrunning--;
   return true;
@@ -521,6 +486,7 @@ typedef struct {
   compile_resource *res;
   resource_past *past;
   size_t n;
+  size_t *start; /* per layer: n when it began to apply */
   /* The kube_version setting of the last layer applied that has one: its
    * settings apply after those of the layers before it, so it wins. */
   const value *kube_version;
@@ -542,49 +508,52 @@ static void remember(arena *a, const compile_resource *res, resource_past *past)
   past->ids[past->n++] = now;
 }
 
-/* Applies layer i and its components to what the layers before built:
- * its resources are added, its components applied, then its patches and
- * settings (transform.h). last: nothing is applied after it. The index
- * after its components. */
+/* Applies layer i and its components to what the layers from its first on
+ * built: its resources are added, its components applied, then its
+ * patches and settings (transform.h). last: nothing is applied after it.
+ * The index after its components. */
 static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, built *b, bool last) {
   const layer *l = &e->layers[i];
+  b->start[i] = b->n;
   if (l->nres) memcpy(b->res + b->n, l->res, l->nres * sizeof *l->res);
   /* A patch before may have deleted resources: what the slots held is gone. */
   memset(b->past + b->n, 0, l->nres * sizeof *b->past);
   b->n += l->nres;
   size_t next = i + 1;
   while (next < l->end) next = apply_layer(ev, a, e, next, b, false);
-  claim_resources(b->res, b->n, l);
-  patch_apply(ev, l->label, &l->patches, b->res, b->past, &b->n);
-  for (size_t k = 0; k < b->n; k++) {
-    b->res[k].obj = without_nulls(a, b->res[k].obj);
-    remember(a, &b->res[k], &b->past[k]);
+  size_t from = b->start[l->first], n = b->n - from;
+  compile_resource *res = b->res + from;
+  resource_past *past = b->past + from;
+  claim_resources(res, n, l);
+  patch_apply(ev, l->label, &l->patches, res, past, &n);
+  b->n = from + n;
+  for (size_t k = 0; k < n; k++) {
+    res[k].obj = without_nulls(a, res[k].obj);
+    remember(a, &res[k], &past[k]);
   }
-  transform_env(ev, l->label, l->settings, b->res, b->past, b->n, last);
+  transform_env(ev, l, res, past, n, last);
   const value *version = value_object_get(l->settings, "kube_version");
   if (version) b->kube_version = version;
   return next;
 }
 
-static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
+/* Checks, validates and sorts what the layers of e built into r. */
+static void finish(compile_result *r, eval *ev, env_state *e, pos at, const compile_opts *o) {
   arena *a = r->arena;
-  env_state e = {.name = arena_strdup(a, env->name), .apps = value_object(a, env->at)};
-  r->env = e.name;
-  scope *sc = NULL;
-  if (!env_params(ev, m, env, o, &sc) || !run_blocks(r, ev, m, env, sc, &e)) return;
   size_t total = 0;
-  for (size_t i = 0; i < e.nlayers; i++) total += e.layers[i].nres;
+  for (size_t i = 0; i < e->nlayers; i++) total += e->layers[i].nres;
   if (total > EVAL_MAX_RESOURCES) {
-    eval_fail(ev, env->at, "env %s produces %zu resources; at most %d are allowed", e.name, total, EVAL_MAX_RESOURCES);
+    eval_fail(ev, at, "env %s produces %zu resources; at most %d are allowed", e->name, total, EVAL_MAX_RESOURCES);
     return;
   }
   /* Every value is made: the patches, the transformers and all after them
    * read values only, and the memory of the syntax trees serves them. */
   eval_forget_syntax(ev);
-  built b = {arena_alloc(a, (total + 1) * sizeof *b.res), arena_alloc(a, (total + 1) * sizeof *b.past), 0, NULL};
-  for (size_t i = 0; i < e.nlayers;) i = apply_layer(ev, a, &e, i, &b, e.layers[i].end == e.nlayers);
+  built b = {arena_alloc(a, (total + 1) * sizeof *b.res), arena_alloc(a, (total + 1) * sizeof *b.past), 0,
+             arena_alloc(a, (e->nlayers + 1) * sizeof *b.start), NULL};
+  for (size_t i = 0; i < e->nlayers;) i = apply_layer(ev, a, e, i, &b, e->layers[i].end == e->nlayers);
   const char *version = NULL;
-  if (!kube_version(ev, o, b.kube_version, &version) || r->diags.errors || !output_fits(ev, e.name, b.res, b.n)) return;
+  if (!kube_version(ev, o, b.kube_version, &version) || r->diags.errors || !output_fits(ev, e->name, b.res, b.n)) return;
   schema_build *sb = schema_build_new(ev, version);
   for (size_t i = 0; i < b.n; i++) schema_add_crd(sb, b.res[i].obj);
   for (size_t i = 0; i < b.n; i++) {
@@ -598,14 +567,58 @@ static void run_env(compile_result *r, eval *ev, module *m, const node *env, con
   r->nres = b.n;
 }
 
+static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
+  arena *a = r->arena;
+  env_state e = {.name = arena_strdup(a, env->name), .apps = value_object(a, env->at)};
+  r->env = e.name;
+  scope *sc = NULL;
+  if (env_params(ev, m, env, o, &sc) && run_blocks(ev, m, env, sc, &e, 0)) finish(r, ev, &e, env->at, o);
+}
+
+/* A directory with no .plumb files and a kustomization.yaml is built as
+ * `kubectl kustomize` builds it (kustomize.h). */
+static bool kustomization_entry(eval *ev, loader *l, const char *entry) {
+  if (!loader_is_dir(l, entry) || !kustomize_file(l, eval_arena(ev), entry)) return false;
+  const char **names, *err;
+  return loader_list(l, entry, &names, &err) == 0;
+}
+
+/* The env name a kustomization builds as: its directory's name, made a
+ * valid label value (the runtime labels what it applies with it). */
+static const char *kustomization_env(arena *a, const char *dir) {
+  const char *slash = strrchr(dir, '/');
+  char *name = arena_strndup(a, slash ? slash + 1 : dir, 63);
+  for (char *p = name; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("-_.", *p)) *p = '-';
+  while (*name && !isalnum((unsigned char)*name)) name++;
+  for (size_t n = strlen(name); n && !isalnum((unsigned char)name[n - 1]); n--) name[n - 1] = '\0';
+  return *name ? name : "kustomization";
+}
+
+static void run_kustomization(compile_result *r, eval *ev, loader *l, const char *dir, const compile_opts *o) {
+  arena *a = r->arena;
+  pos at = {*dir ? dir : ".", 0, 0};
+  env_state e = {.name = kustomization_env(a, dir), .apps = value_object(a, at)};
+  r->env = e.name;
+  if (o->env || o->nargs) {
+    eval_fail(ev, at, "%s is a kustomization: it has no envs nor env parameters (--env, --arg)", at.file);
+    return;
+  }
+  if (kustomize_read(ev, l, &e, dir)) finish(r, ev, &e, at, o);
+}
+
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
   eval *ev = eval_new(r->arena, &r->diags, l);
-  module **mods = NULL;
-  int n = load_entries(ev, l, entry, &mods);
-  if (!r->diags.errors && check_modules(ev)) {
-    module *owner = NULL;
-    const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
-    if (env) run_env(r, ev, owner, env, o);
+  if (kustomization_entry(ev, l, entry)) {
+    run_kustomization(r, ev, l, entry, o);
+  } else {
+    module **mods = NULL;
+    int n = load_entries(ev, l, entry, &mods);
+    if (!r->diags.errors && check_modules(ev)) {
+      module *owner = NULL;
+      const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
+      if (env) run_env(r, ev, owner, env, o);
+    }
   }
   eval_forget_syntax(ev);
   if (r->diags.errors) r->nres = 0;

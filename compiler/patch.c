@@ -62,14 +62,20 @@ static bool patch_eval(eval *ev, module *m, scope *sc, const node *st, patch *ou
   return out->body != NULL;
 }
 
-bool patch_list_add(eval *ev, module *m, scope *sc, const node *st, patch_list *l) {
+patch *patch_list_push(arena *a, patch_list *l) {
   if (l->n == l->cap) {
     l->cap = l->cap ? 2 * l->cap : 8;
-    l->items = arena_grow(eval_arena(ev), l->items, l->n * sizeof *l->items, l->cap * sizeof *l->items);
+    l->items = arena_grow(a, l->items, l->n * sizeof *l->items, l->cap * sizeof *l->items);
   }
-  if (!patch_eval(ev, m, sc, st, &l->items[l->n])) return false;
-  l->n++;
-  return true;
+  l->items[l->n] = (patch){0};
+  return &l->items[l->n++];
+}
+
+bool patch_list_add(eval *ev, module *m, scope *sc, const node *st, patch_list *l) {
+  patch *p = patch_list_push(eval_arena(ev), l);
+  if (patch_eval(ev, m, sc, st, p)) return true;
+  l->n--;
+  return false;
 }
 
 /* ---- targets --------------------------------------------------------------- */
@@ -359,7 +365,7 @@ void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resou
   index_build(&ix, res, past, *n);
   for (size_t p = 0; p < l->n; p++) {
     target t;
-    if (target_compile(ev, &l->items[p], &t) && !apply_patch(ev, &t, &ix, res, past, *n))
+    if (target_compile(ev, &l->items[p], &t) && !apply_patch(ev, &t, &ix, res, past, *n) && !l->items[p].may_miss)
       fail_no_match(ev, scope, &l->items[p], res, *n);
     target_free(&t);
   }

@@ -21,6 +21,9 @@ typedef struct {
   value *name;      /* the exact name, or NULL for a where() patch */
   value *where;     /* object: the where() arguments, or NULL */
   value *body;      /* object or list */
+  /* Matching nothing is no error: a kustomization's patch with a target,
+   * as in Kustomize. */
+  bool may_miss;
 } patch;
 
 /* The patch statements of a block (an env's, a template's), in order;
@@ -29,6 +32,9 @@ typedef struct {
   patch *items;
   size_t n, cap;
 } patch_list;
+
+/* A new zeroed patch at the end of l, for the caller to fill. */
+patch *patch_list_push(arena *a, patch_list *l);
 
 /* Evaluates a `patch` statement onto the end of l. False after reporting
  * an error. */

@@ -84,6 +84,7 @@ typedef struct {
   compile_resource *res;
   size_t n;
   const resource_past *past; /* who each resource was (nameref.h) */
+  bool lenient_images;
 } env_tx;
 
 /* Resource i as this layer's patches left it. */
@@ -432,7 +433,7 @@ static void set_images(env_tx *t) {
     value *now = images_in(&c, t->res[i].obj);
     if (now) t->res[i].obj = now;
   }
-  for (size_t i = 0; i < c.images.v->u.obj.len; i++)
+  for (size_t i = 0; !t->lenient_images && i < c.images.v->u.obj.len; i++)
     if (!c.used[i])
       eval_fail(t->ev, c.images.v->u.obj.fields[i].val->at, "images: no container of %s runs image \"%s\"", t->env,
                 c.images.v->u.obj.fields[i].key);
@@ -449,10 +450,9 @@ static void hash_names(env_tx *t) {
   }
 }
 
-void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, const resource_past *past,
-                   size_t n, bool last) {
+void transform_env(eval *ev, const layer *l, compile_resource *res, const resource_past *past, size_t n, bool last) {
   arena *a = eval_arena(ev);
-  env_tx t = {ev, a, env, settings, res, n, past};
+  env_tx t = {ev, a, l->label, l->settings, res, n, past, l->lenient_images};
   set_namespace(&t);
   add_affix(&t, "name_prefix", true);
   add_affix(&t, "name_suffix", false);
@@ -463,5 +463,5 @@ void transform_env(eval *ev, const char *env, const value *settings, compile_res
   set_replicas(&t);
   set_images(&t);
   if (last) hash_names(&t);
-  nameref_follow(a, res, n, past, env);
+  nameref_follow(a, res, n, past, l->label);
 }

@@ -10,6 +10,7 @@
 #define PLUMB_TRANSFORM_H
 
 #include "eval.h"
+#include "layer.h"
 #include "nameref.h"
 #include "plumb/compile.h"
 
@@ -17,13 +18,12 @@
  * an unknown name at name_at, a wrong value at value_at or inside it. */
 bool transform_check_setting(eval *ev, const char *name, pos name_at, const value *v, pos value_at);
 
-/* Applies `settings` (an object of checked settings) of one layer of an
- * env, called `env` ("env prod", "component tls") in the `via` of what it
- * sets and in messages, to res[0..n); past says
- * who each resource was (nameref.h), its last entry who it is before this
- * layer. The last layer also names generated resources by their content,
- * once everything that changes them is done. */
-void transform_env(eval *ev, const char *env, const value *settings, compile_resource *res, const resource_past *past,
-                   size_t n, bool last);
+/* Applies the settings of layer l (an object of checked settings) to
+ * res[0..n), naming the layer ("env prod", "component tls") in the `via`
+ * of what it sets and in messages; past says who each resource was
+ * (nameref.h), its last entry who it is before this layer. The last layer
+ * also names generated resources by their content, once everything that
+ * changes them is done. */
+void transform_env(eval *ev, const layer *l, compile_resource *res, const resource_past *past, size_t n, bool last);
 
 #endif

@@ -163,6 +163,52 @@ $K -n $NS create service clusterip nginx-service --tcp=80:80 >/dev/null
 expect "an object made by hand is not taken over" 1 "service/nginx-service failed: exists and belongs to no Plumb application" pass_once
 same "the hand-made object stays unmarked" "" $K -n $NS get service nginx-service -o jsonpath='{.metadata.labels.plumb\.dev/application}'
 
+# ---- a kustomization as the source -------------------------------------------------------
+# A path with a kustomization.yaml and no .plumb files is built as `kubectl
+# kustomize` builds it, by plumb itself.
+KNS=gitops-kust
+mkdir -p "$repo/kust/base" "$repo/kust/dev" "$repo/gitops-kust"
+cat >"$repo/kust/base/kustomization.yaml" <<EOP
+resources: [web.yaml]
+configMapGenerator:
+- name: web-config
+  literals: [MODE=fast]
+EOP
+cat >"$repo/kust/base/web.yaml" <<EOP
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: nginx:1.27, envFrom: [{configMapRef: {name: web-config}}]}
+EOP
+printf 'resources: [../base, namespace.yaml]\nnamespace: %s\nnamePrefix: dev-\n' "$KNS" >"$repo/kust/dev/kustomization.yaml"
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$KNS" >"$repo/kust/dev/namespace.yaml"
+cat >"$repo/gitops-kust/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app k = application(name: "kust-dev", repo: "file://$repo", path: "kust/dev", project: "kust",
+                      automated: true, prune: true, self_heal: true)
+  app project = project(name: "kust", cluster_kinds: ["Namespace"])
+}
+EOP
+commit "a kustomization"
+kust_pass() { $PLUMB run "file://$repo" --config-path gitops-kust --cache "$work/cache" --once --context admin; }
+kust_replicas() { $K -n $KNS get deployment dev-web -o jsonpath='{.spec.replicas}'; }
+expect "a kustomization path is built and applied" 0 "kust-dev: deployment.apps/dev-web created" kust_pass
+expect "its generated ConfigMap has the content hash in its name" 0 "dev-web-config-[a-z0-9]{10}" \
+  $K -n $KNS get deployment dev-web -o jsonpath='{.spec.template.spec.containers[0].envFrom[0].configMapRef.name}'
+sed -i 's/replicas: 1/replicas: 2/' "$repo/kust/base/web.yaml"
+commit "two replicas in the kustomization's base"
+expect "a commit to the kustomization's base is applied" 0 "deployment.apps/dev-web configured" kust_pass
+same "the kustomization's Deployment has 2 replicas" 2 kust_replicas
+$K delete namespace $KNS --wait=false >/dev/null 2>&1
+
 $K delete namespace $NS --wait=false >/dev/null 2>&1
 echo "gitops: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -54,6 +54,34 @@ static char *yaml_of(const compile_result *r) {
   return b.data;
 }
 
+/* A kustomization tree held elsewhere, as the runtime holds a commit's: a
+ * path with a kustomization.yaml and no .plumb files builds as Kustomize
+ * builds it, reading what it names and nothing else. */
+static test_file k_overlay = {.text = "resources: [../base]\nnamePrefix: dev-\n"},
+                 k_base = {.text = "resources: [web.yaml]\nconfigMapGenerator:\n- name: web\n  literals: [MODE=fast]\n"},
+                 k_web = {.text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n"},
+                 k_unused = {.text = "not: [yaml\n"};
+static const compile_file k_files[] = {
+    {"kust/dev/kustomization.yaml", &k_overlay},
+    {"kust/base/kustomization.yaml", &k_base},
+    {"kust/base/web.yaml", &k_web},
+    {"kust/base/unused.yaml", &k_unused},
+};
+
+static void a_kustomization_path_builds_natively(void **state) {
+  compile_result *r = compile_files(k_files, 4, &reader, &(compile_opts){.path = "kust/dev"});
+  assert_int_equal(r->diags.errors, 0);
+  assert_int_equal(r->nres, 2);
+  char *yaml = yaml_of(r);
+  assert_non_null(strstr(yaml, "name: dev-web-"));   /* the generated ConfigMap, hashed */
+  assert_non_null(strstr(yaml, "name: dev-web\n")); /* the Service */
+  assert_int_equal(k_web.reads, 1);
+  assert_int_equal(k_unused.reads, 0);
+  free(yaml);
+  compile_free(r);
+}
+
+
 static void only_the_files_the_compile_reads_are_read(void **state) {
   for (size_t i = 0; i < NFILES; i++) ((test_file *)files[i].data)->reads = 0;
   compile_result *r = compile_files(files, NFILES, &reader, &(compile_opts){.path = "envs/dev"});
@@ -125,6 +153,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(only_the_files_the_compile_reads_are_read),
       cmocka_unit_test(a_refused_read_fails_in_the_readers_words),
+      cmocka_unit_test(a_kustomization_path_builds_natively),
       cmocka_unit_test(a_kept_result_is_the_resources_and_sources),
       cmocka_unit_test(a_kept_result_shares_what_the_compile_shared),
       cmocka_unit_test(a_result_with_errors_is_kept_whole),

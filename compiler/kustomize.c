@@ -1,0 +1,692 @@
+/* kustomize.c: kustomization.yaml trees read as layers (see kustomize.h).
+ *
+ * Kustomize builds a kustomization in this order (its kusttarget.go): the
+ * resources (each directory built on its own, then appended), the
+ * components (each applied to all accumulated so far), the generators,
+ * then the transformers: strategic merge patches, patches, namespace,
+ * prefix, suffix, labels, annotations, patchesJson6902, replicas, images.
+ * A layer applies patches first and settings after, so a kustomization
+ * with patchesJson6902 takes two: its own, and a tail layer holding those
+ * patches with replicas and images. Names are hashed once, at the top. */
+#include "kustomize.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "builtin.h"
+#include "generate.h"
+#include "merge.h"
+#include "plumb/yaml.h"
+#include "suggest.h"
+
+static const char *const file_names[] = {"kustomization.yaml", "kustomization.yml", "Kustomization"};
+enum { NFILE_NAMES = sizeof file_names / sizeof *file_names };
+
+/* The tree being read, and the kustomizations being read now, each with
+ * the entry that leads to the next: one that comes back is a cycle. */
+typedef struct {
+  eval *ev;
+  arena *a;
+  loader *l;
+  env_state *e;
+  const char *running[LAYER_MAX_DEPTH];
+  pos next_at[LAYER_MAX_DEPTH];
+  size_t nrunning;
+} reader;
+
+/* One kustomization being read. */
+typedef struct {
+  reader *r;
+  const char *dir;  /* root-relative, "" for the root */
+  const char *file; /* its kustomization file */
+  const value *doc;
+  bool component;
+  size_t first; /* where its layers start (layer.h) */
+  value *own;   /* list: the resources its files and generators add */
+  long layer, tail; /* its layer, and the tail layer or -1 */
+} kust;
+
+static bool fail(const kust *k, pos at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail(const kust *k, pos at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = arena_vprintf(k->r->a, fmt, ap);
+  va_end(ap);
+  eval_fail(k->r->ev, at, "%s", msg);
+  return false;
+}
+
+static layer *own_layer(const kust *k) { return &k->r->e->layers[k->layer]; }
+
+/* ---- finding and reading files -------------------------------------------- */
+
+static bool readable(loader *l, const char *name) {
+  const char *text, *err;
+  size_t len;
+  return !loader_is_dir(l, name) && loader_read(l, name, &text, &len, &err) == 0;
+}
+
+static const char *in_dir(arena *a, const char *dir, const char *name) {
+  return *dir ? arena_printf(a, "%s/%s", dir, name) : name;
+}
+
+const char *kustomize_file(loader *l, arena *a, const char *dir) {
+  for (size_t i = 0; i < NFILE_NAMES; i++) {
+    const char *name = in_dir(a, dir, file_names[i]);
+    if (readable(l, name)) return name;
+  }
+  return NULL;
+}
+
+/* path, as written in k's file, as a root-relative name; NULL after
+ * reporting at `at` that it leaves the root. A path is never one of the
+ * standard library's, whatever its name. */
+static const char *resolve(const kust *k, pos at, const char *path) {
+  const char *name, *err;
+  if (strncmp(path, "std/", 4) == 0) path = arena_printf(k->r->a, "./%s", path);
+  if (loader_resolve(k->r->l, k->file, path, &name, &err) == 0) return name;
+  fail(k, at, "%s", err);
+  return NULL;
+}
+
+/* The YAML documents of a root-relative file; NULL after reporting. */
+static value *read_yaml(const kust *k, pos at, const char *what, const char *name) {
+  const char *text, *err;
+  size_t len;
+  value *docs;
+  if (loader_read(k->r->l, name, &text, &len, &err) != 0) return fail(k, at, "%s: %s", what, err), NULL;
+  diag_add_source(eval_diags(k->r->ev), name, text, len);
+  return yaml_read(k->r->a, eval_diags(k->r->ev), name, text, len, &docs) == 0 ? docs : NULL;
+}
+
+/* Remote bases are fetched by Kustomize with git or over HTTP. */
+static bool remote(const char *s) {
+  return strstr(s, "://") || strncmp(s, "github.com/", 11) == 0 || strncmp(s, "git@", 4) == 0 || strstr(s, "?ref=");
+}
+
+/* ---- checking what a file says -------------------------------------------- */
+
+static bool want_kind(const kust *k, const value *v, value_kind kind, const char *what) {
+  if (v->kind == kind) return true;
+  return fail(k, v->at, "%s must be %s, got %s", what, value_a(kind), value_a(v->kind));
+}
+
+/* The string field key of obj, NULL when absent; *ok false after
+ * reporting one that is not a string. */
+static const value *opt_string(const kust *k, const value *obj, const char *key, const char *what, bool *ok) {
+  const value *v = value_object_get(obj, key);
+  if (v && !want_kind(k, v, V_STRING, arena_printf(k->r->a, "%s.%s", what, key))) *ok = false;
+  return v && v->kind == V_STRING ? v : NULL;
+}
+
+/* A list of strings, or NULL; *ok false after reporting otherwise. */
+static const value *opt_strings(const kust *k, const value *obj, const char *key, bool *ok) {
+  const value *v = value_object_get(obj, key);
+  if (!v) return NULL;
+  if (!want_kind(k, v, V_LIST, key)) return *ok = false, NULL;
+  for (size_t i = 0; i < v->u.list.len; i++)
+    if (!want_kind(k, v->u.list.items[i], V_STRING, arena_printf(k->r->a, "%s[%zu]", key, i))) return *ok = false, NULL;
+  return v;
+}
+
+/* A map of strings to strings, as labels and annotations are. */
+static bool string_map(const kust *k, const value *v, const char *what) {
+  if (!want_kind(k, v, V_OBJECT, what)) return false;
+  for (size_t i = 0; i < v->u.obj.len; i++)
+    if (!want_kind(k, v->u.obj.fields[i].val, V_STRING, arena_printf(k->r->a, "%s.%s", what, v->u.obj.fields[i].key)))
+      return false;
+  return true;
+}
+
+/* The fields of obj must be among known[0..n); `what` names obj. */
+static bool only_fields(const kust *k, const value *obj, const char *what, const char *const *known, size_t n) {
+  for (size_t i = 0; i < obj->u.obj.len; i++) {
+    const field *f = &obj->u.obj.fields[i];
+    size_t j = 0;
+    while (j < n && strcmp(known[j], f->key) != 0) j++;
+    if (j < n) continue;
+    const char *near = nearest_word(f->key, known, n);
+    return fail(k, f->val->at, "unknown field \"%s\" in %s%s%s%s", f->key, what, near ? "; did you mean \"" : "",
+                near ? near : "", near ? "\"?" : "");
+  }
+  return true;
+}
+
+static const char *const fields[] = {
+    "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
+    "commonLabels", "labels", "commonAnnotations", "images", "replicas", "patches", "patchesStrategicMerge",
+    "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions",
+    /* Kustomize's, not read yet: */
+    "replacements", "vars", "configurations", "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
+    "helmGlobals", "helmChartInflationGenerator", "transformers", "generators", "validators"};
+enum { NREAD = 20, NFIELDS = sizeof fields / sizeof *fields };
+
+static bool check_fields(const kust *k) {
+  if (!want_kind(k, k->doc, V_OBJECT, k->file) || !only_fields(k, k->doc, k->file, fields, NFIELDS)) return false;
+  for (size_t i = NREAD; i < NFIELDS; i++) {
+    const value *v = value_object_get(k->doc, fields[i]);
+    if (v) return fail(k, v->at, "kustomization field \"%s\" is not supported by plumb yet", fields[i]);
+  }
+  bool ok = true;
+  const value *kind = opt_string(k, k->doc, "kind", k->file, &ok);
+  const char *want = k->component ? "Component" : "Kustomization";
+  if (kind && strcmp(kind->u.str.s, want) != 0)
+    return fail(k, kind->at, "%s is a %s, expected a %s: %s", k->file, kind->u.str.s, want,
+                k->component ? "components lists Components" : "resources lists Kustomizations");
+  if (!kind && k->component)
+    return fail(k, k->doc->at, "a component needs kind: Component (apiVersion: kustomize.config.k8s.io/v1alpha1)");
+  return ok;
+}
+
+/* ---- resources ------------------------------------------------------------ */
+
+static bool read_dir(reader *r, const char *dir, pos from, bool component, size_t first);
+
+/* The documents of a resource file, onto k->own; a List's items each. */
+static bool add_file(kust *k, pos at, const char *name) {
+  value *docs = read_yaml(k, at, "resources", name);
+  if (!docs) return false;
+  for (size_t i = 0; i < docs->u.list.len; i++) {
+    value *d = docs->u.list.items[i];
+    const value *kind = value_get_path(d, "kind"), *items = value_get_path(d, "items");
+    if (kind && kind->kind == V_STRING && strcmp(kind->u.str.s, "List") == 0 && items && items->kind == V_LIST) {
+      for (size_t j = 0; j < items->u.list.len; j++) value_list_push(k->r->a, k->own, items->u.list.items[j]);
+      continue;
+    }
+    const value *n = value_get_path(d, "metadata.name");
+    if (!kind || kind->kind != V_STRING || !n || n->kind != V_STRING)
+      return fail(k, d->at, "document %zu of %s is not a Kubernetes resource: it needs kind and metadata.name", i + 1,
+                  name);
+    value_list_push(k->r->a, k->own, d);
+  }
+  return true;
+}
+
+/* A directory is built on its own as a layer (or layers) before k's. */
+static bool add_resource(kust *k, const value *entry) {
+  const char *s = entry->u.str.s;
+  if (remote(s)) return fail(k, entry->at, "remote base \"%s\": plumb does not fetch remote bases yet", s);
+  const char *name = resolve(k, entry->at, s);
+  if (!name) return false;
+  k->r->next_at[k->r->nrunning - 1] = entry->at;
+  if (loader_is_dir(k->r->l, name)) return read_dir(k->r, name, entry->at, false, 0);
+  return add_file(k, entry->at, name);
+}
+
+static bool add_resources(kust *k) {
+  bool ok = true;
+  static const char *const keys[] = {"resources", "bases"};
+  for (int i = 0; i < 2; i++) {
+    const value *list = opt_strings(k, k->doc, keys[i], &ok);
+    for (size_t j = 0; list && j < list->u.list.len; j++) ok = add_resource(k, list->u.list.items[j]) && ok;
+  }
+  return ok;
+}
+
+static bool add_components(kust *k) {
+  bool ok = true;
+  const value *list = opt_strings(k, k->doc, "components", &ok);
+  for (size_t i = 0; list && i < list->u.list.len; i++) {
+    const value *entry = list->u.list.items[i];
+    if (remote(entry->u.str.s))
+      return fail(k, entry->at, "remote component \"%s\": plumb does not fetch remote bases yet", entry->u.str.s);
+    const char *name = resolve(k, entry->at, entry->u.str.s);
+    if (!name) return false;
+    if (!loader_is_dir(k->r->l, name)) return fail(k, entry->at, "component \"%s\" is not a directory", entry->u.str.s);
+    k->r->next_at[k->r->nrunning - 1] = entry->at;
+    if (!read_dir(k->r, name, entry->at, true, k->first)) return false;
+  }
+  return ok;
+}
+
+/* ---- generators ----------------------------------------------------------- */
+
+/* KEY=VALUE of a literal source; quotes around the value go, as Kustomize
+ * drops them. */
+static bool literal(kust *k, const value *src, value *into) {
+  const char *s = src->u.str.s, *eq = strchr(s, '=');
+  if (!eq || eq == s) return fail(k, src->at, "literal \"%s\" is not KEY=VALUE", s);
+  const char *v = eq + 1;
+  size_t n = strlen(v);
+  if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) v++, n -= 2;
+  const char *key = arena_strndup(k->r->a, s, (size_t)(eq - s));
+  if (value_object_get(into, key)) return fail(k, src->at, "literal key \"%s\" is given twice", key);
+  value_object_set(k->r->a, into, key, value_string(k->r->a, src->at, v, n));
+  return true;
+}
+
+/* [KEY=]PATH of a file source: the key is the file's base name unless given. */
+static bool file_source(kust *k, const value *src, value *into) {
+  const char *s = src->u.str.s, *eq = strchr(s, '='), *path = eq ? eq + 1 : s;
+  const char *slash = strrchr(path, '/');
+  const char *key = eq ? arena_strndup(k->r->a, s, (size_t)(eq - s)) : slash ? slash + 1 : path;
+  if (!*key || !*path) return fail(k, src->at, "file source \"%s\" is not [KEY=]PATH", s);
+  if (value_object_get(into, key)) return fail(k, src->at, "file key \"%s\" is given twice", key);
+  value_object_set(k->r->a, into, key, value_string(k->r->a, src->at, path, strlen(path)));
+  return true;
+}
+
+static const char *const option_fields[] = {"labels", "annotations", "disableNameSuffixHash", "immutable"};
+
+/* Options of a generator under the kustomization's generatorOptions: a
+ * label or annotation of the generator wins; a true of either wins. */
+static bool options(kust *k, const value *local, value *spec) {
+  arena *a = k->r->a;
+  const value *global = value_object_get(k->doc, "generatorOptions");
+  const value *both[] = {global, local};
+  bool hash = true, immutable = false;
+  for (int i = 0; i < 2; i++) {
+    const value *o = both[i];
+    const char *what = i ? "options" : "generatorOptions";
+    if (!o) continue;
+    if (!want_kind(k, o, V_OBJECT, what) || !only_fields(k, o, what, option_fields, 4)) return false;
+    static const char *const maps[] = {"labels", "annotations"};
+    for (int m = 0; m < 2; m++) {
+      const value *v = value_object_get(o, maps[m]);
+      if (!v) continue;
+      if (!string_map(k, v, arena_printf(a, "%s.%s", what, maps[m]))) return false;
+      value *now = value_object_get(spec, maps[m]);
+      value_object_set(a, spec, maps[m], now ? merge_values(a, now, v, NULL) : (value *)v);
+    }
+    const value *no_hash = value_object_get(o, "disableNameSuffixHash"), *imm = value_object_get(o, "immutable");
+    if (no_hash && !want_kind(k, no_hash, V_BOOL, "disableNameSuffixHash")) return false;
+    if (imm && !want_kind(k, imm, V_BOOL, "immutable")) return false;
+    hash = hash && !(no_hash && no_hash->u.b);
+    immutable = immutable || (imm && imm->u.b);
+  }
+  value_object_set(a, spec, "hash", value_bool(a, k->doc->at, hash));
+  if (immutable) value_object_set(a, spec, "immutable", value_bool(a, k->doc->at, true));
+  return true;
+}
+
+static const char *const generator_fields[] = {"name", "namespace", "behavior", "literals", "files",
+                                               "envs", "env",       "options",  "type"};
+
+/* The spec config_map() or secret() takes (generate.h) for one entry. */
+static value *generator_spec(kust *k, const value *g, bool secret) {
+  arena *a = k->r->a;
+  value *spec = value_object(a, g->at), *lits = value_object(a, g->at), *files = value_object(a, g->at);
+  value *envs = value_list(a, g->at);
+  bool ok = true;
+  const value *l = opt_strings(k, g, "literals", &ok), *f = opt_strings(k, g, "files", &ok);
+  const value *e = opt_strings(k, g, "envs", &ok), *env = opt_string(k, g, "env", "env", &ok);
+  const value *type = opt_string(k, g, "type", "type", &ok);
+  if (!ok) return NULL;
+  if (type && !secret) return fail(k, type->at, "configMapGenerator has no field \"type\""), NULL;
+  for (size_t i = 0; l && i < l->u.list.len; i++)
+    if (!literal(k, l->u.list.items[i], lits)) return NULL;
+  for (size_t i = 0; f && i < f->u.list.len; i++)
+    if (!file_source(k, f->u.list.items[i], files)) return NULL;
+  if (env) value_list_push(a, envs, (value *)env);
+  for (size_t i = 0; e && i < e->u.list.len; i++) value_list_push(a, envs, e->u.list.items[i]);
+  if (lits->u.obj.len) value_object_set(a, spec, "literals", lits);
+  if (files->u.obj.len) value_object_set(a, spec, "files", files);
+  if (envs->u.list.len) value_object_set(a, spec, "envs", envs);
+  if (type) value_object_set(a, spec, "type", (value *)type);
+  return options(k, value_object_get(g, "options"), spec) ? spec : NULL;
+}
+
+/* A generator with behavior merge or replace changes the resource of that
+ * name the layers below made: a patch of its data, first of k's. */
+static void generated_patch(kust *k, const value *made, const value *name, bool replace) {
+  arena *a = k->r->a;
+  value *body = value_object(a, made->at);
+  const value *meta = value_object_get(made, "metadata");
+  static const char *const meta_keys[] = {"labels", "annotations"};
+  value *m = value_object(a, made->at);
+  for (int i = 0; i < 2; i++)
+    if (value_object_get(meta, meta_keys[i])) value_object_set(a, m, meta_keys[i], value_object_get(meta, meta_keys[i]));
+  if (m->u.obj.len) value_object_set(a, body, "metadata", m);
+  static const char *const data_keys[] = {"data", "binaryData"};
+  for (int i = 0; i < 2; i++) {
+    value *d = value_object_get(made, data_keys[i]);
+    if (!d) continue;
+    if (replace) {
+      d = value_clone(a, d);
+      d->via = merge_replace_via;
+    }
+    value_object_set(a, body, data_keys[i], d);
+  }
+  if (replace && !value_object_get(made, "data")) {
+    value *gone = value_null(a, name->at);
+    gone->via = merge_delete_via;
+    value_object_set(a, body, "data", gone);
+  }
+  patch *p = patch_list_push(a, &own_layer(k)->patches);
+  *p = (patch){.at = name->at, .kind = value_get_string(made, "kind"), .name = (value *)name, .body = body};
+}
+
+static bool generate(kust *k, const value *g, bool secret) {
+  arena *a = k->r->a;
+  const char *what = secret ? "secretGenerator" : "configMapGenerator";
+  bool ok = true;
+  if (!want_kind(k, g, V_OBJECT, what) || !only_fields(k, g, what, generator_fields, 9)) return false;
+  const value *name = opt_string(k, g, "name", "name", &ok), *ns = opt_string(k, g, "namespace", "namespace", &ok);
+  const value *behavior = opt_string(k, g, "behavior", "behavior", &ok);
+  if (!ok) return false;
+  if (!name) return fail(k, g->at, "a %s entry needs a name", what);
+  const char *how = behavior ? behavior->u.str.s : "create";
+  if (strcmp(how, "create") && strcmp(how, "merge") && strcmp(how, "replace"))
+    return fail(k, behavior->at, "behavior must be create, merge or replace, not \"%s\"", how);
+  value *spec = generator_spec(k, g, secret);
+  if (!spec) return false;
+  value *argv[] = {(value *)name, spec};
+  value *made = (secret ? generate_secret : generate_config_map)(k->r->ev, g->at, argv, 2);
+  if (!made) return false;
+  if (ns) value_object_set(a, value_object_get(made, "metadata"), "namespace", (value *)ns);
+  if (strcmp(how, "create") == 0) value_list_push(a, k->own, made);
+  else generated_patch(k, made, name, strcmp(how, "replace") == 0);
+  return true;
+}
+
+static bool add_generated(kust *k) {
+  static const char *const keys[] = {"configMapGenerator", "secretGenerator"};
+  for (int i = 0; i < 2; i++) {
+    const value *list = value_object_get(k->doc, keys[i]);
+    if (!list) continue;
+    if (!want_kind(k, list, V_LIST, keys[i])) return false;
+    for (size_t j = 0; j < list->u.list.len; j++)
+      if (!generate(k, list->u.list.items[j], i == 1)) return false;
+  }
+  return true;
+}
+
+/* ---- patches -------------------------------------------------------------- */
+
+/* The documents of a patch: from its file, or its inline text (whose
+ * values are placed at the text, as its lines are not the file's). */
+static value *patch_docs(kust *k, const value *path, const value *text) {
+  if (path) {
+    const char *name = resolve(k, path->at, path->u.str.s);
+    return name ? read_yaml(k, path->at, "patch", name) : NULL;
+  }
+  value *docs;
+  diag_list quiet;
+  diag_init(&quiet, k->r->a);
+  if (yaml_read(k->r->a, &quiet, k->file, text->u.str.s, text->u.str.len, &docs) < 0) {
+    const diag *g = quiet.first;
+    if (!g || !g->at.line) return fail(k, text->at, "this patch is invalid YAML: %s", g ? g->msg : "unreadable"), NULL;
+    return fail(k, text->at, "this patch is invalid YAML at its line %d, column %d: %s", g->at.line, g->at.col, g->msg), NULL;
+  }
+  builtin_stamp(docs, text->at);
+  return docs;
+}
+
+/* A strategic merge patch names its resource: Kustomize keeps the
+ * apiVersion and puts back the kind, name and namespace the resource had,
+ * so the body leaves them out. */
+static value *smp_body(arena *a, const value *doc) {
+  value *body = value_clone(a, doc), *meta = value_object_get(doc, "metadata");
+  value_object_remove(body, "apiVersion");
+  value_object_remove(body, "kind");
+  if (meta && meta->kind == V_OBJECT) {
+    meta = value_clone(a, meta);
+    value_object_remove(meta, "name");
+    value_object_remove(meta, "namespace");
+    value_object_set(a, body, "metadata", meta);
+  }
+  return body;
+}
+
+static const char *const target_fields[] = {"group", "version", "kind", "name", "namespace", "labelSelector",
+                                            "annotationSelector"};
+/* Their names in a where() (patch.h). */
+static const char *const where_names[] = {"group", "version", "kind", "name", "namespace", "labels", "annotations"};
+
+static value *where_of(kust *k, const value *target) {
+  if (!want_kind(k, target, V_OBJECT, "target") || !only_fields(k, target, "target", target_fields, 7)) return NULL;
+  value *where = value_object(k->r->a, target->at);
+  bool ok = true;
+  for (int i = 0; i < 7; i++) {
+    const value *v = opt_string(k, target, target_fields[i], "target", &ok);
+    if (v) value_object_set(k->r->a, where, where_names[i], (value *)v);
+  }
+  return ok ? where : NULL;
+}
+
+/* One patch onto list: by target, or the resource a strategic merge
+ * patch names. */
+static bool add_patch(kust *k, patch_list *list, const value *doc, value *where, pos at) {
+  arena *a = k->r->a;
+  if (doc->kind == V_LIST) {
+    if (!where) return fail(k, at, "a JSON patch needs a target");
+    *patch_list_push(a, list) = (patch){.at = at, .where = where, .body = (value *)doc, .may_miss = true};
+    return true;
+  }
+  if (!want_kind(k, doc, V_OBJECT, "a patch")) return false;
+  if (where) {
+    *patch_list_push(a, list) = (patch){.at = at, .where = where, .body = smp_body(a, doc), .may_miss = true};
+    return true;
+  }
+  value *name = value_get_path(doc, "metadata.name");
+  const char *kind = value_get_string(doc, "kind");
+  if (!kind || !name || name->kind != V_STRING)
+    return fail(k, doc->at, "a patch without a target needs kind and metadata.name: they name what it patches");
+  *patch_list_push(a, list) = (patch){.at = doc->at, .kind = kind, .name = name, .body = smp_body(a, doc)};
+  return true;
+}
+
+static const char *const patch_fields[] = {"path", "patch", "target", "options"};
+
+/* An entry of patches or patchesJson6902: {path or patch, target}. */
+static bool patch_entry(kust *k, patch_list *list, const value *entry, const char *what) {
+  if (!want_kind(k, entry, V_OBJECT, what) || !only_fields(k, entry, what, patch_fields, 4)) return false;
+  bool ok = true;
+  const value *path = opt_string(k, entry, "path", "path", &ok), *text = opt_string(k, entry, "patch", "patch", &ok);
+  const value *target = value_object_get(entry, "target"), *opts = value_object_get(entry, "options");
+  if (!ok) return false;
+  if (opts) return fail(k, opts->at, "patch options (allowNameChange, allowKindChange) are not supported by plumb yet");
+  if (!path == !text) return fail(k, entry->at, "a %s entry needs either path or patch", what);
+  value *where = target ? where_of(k, target) : NULL;
+  if (target && !where) return false;
+  value *docs = patch_docs(k, path, text);
+  if (!docs) return false;
+  /* A JSON patch is one list; a file of strategic ones may hold several. */
+  if (docs->u.list.len > 1 && where)
+    return fail(k, entry->at, "a patch with a target holds one document, this one has %zu", docs->u.list.len);
+  for (size_t i = 0; i < docs->u.list.len; i++)
+    if (!add_patch(k, list, docs->u.list.items[i], where, (path ? path : text)->at)) return false;
+  return true;
+}
+
+/* patchesStrategicMerge: paths of files, or patches written inline. */
+static bool strategic_entry(kust *k, patch_list *list, const value *entry) {
+  const char *s = entry->u.str.s;
+  bool inline_text = strchr(s, '\n') || strstr(s, ": ");
+  value *docs = patch_docs(k, inline_text ? NULL : entry, inline_text ? entry : NULL);
+  if (!docs) return false;
+  for (size_t i = 0; i < docs->u.list.len; i++)
+    if (!add_patch(k, list, docs->u.list.items[i], NULL, entry->at)) return false;
+  return true;
+}
+
+static bool add_patches(kust *k) {
+  bool ok = true;
+  patch_list *own = &own_layer(k)->patches;
+  const value *smp = opt_strings(k, k->doc, "patchesStrategicMerge", &ok);
+  for (size_t i = 0; smp && i < smp->u.list.len; i++) ok = ok && strategic_entry(k, own, smp->u.list.items[i]);
+  const value *p = value_object_get(k->doc, "patches"), *j = value_object_get(k->doc, "patchesJson6902");
+  if (p && !want_kind(k, p, V_LIST, "patches")) return false;
+  for (size_t i = 0; ok && p && i < p->u.list.len; i++) ok = patch_entry(k, own, p->u.list.items[i], "patches");
+  if (j && !want_kind(k, j, V_LIST, "patchesJson6902")) return false;
+  for (size_t i = 0; ok && j && i < j->u.list.len; i++) {
+    if (!value_object_get(j->u.list.items[i], "target"))
+      return fail(k, j->u.list.items[i]->at, "a patchesJson6902 entry needs a target");
+    ok = patch_entry(k, &k->r->e->layers[k->tail].patches, j->u.list.items[i], "patchesJson6902");
+  }
+  return ok;
+}
+
+/* ---- transformers --------------------------------------------------------- */
+
+static void set(const kust *k, long at, const char *setting, value *v) {
+  value_object_set(k->r->a, k->r->e->layers[at].settings, setting, v);
+}
+
+/* Labels of one kind of reach gathered into one setting: a later pair
+ * wins, as when the transformers run in order. */
+static void add_labels(const kust *k, const char *setting, const value *pairs) {
+  value *now = value_object_get(own_layer(k)->settings, setting);
+  set(k, k->layer, setting, now ? merge_values(k->r->a, now, pairs, NULL) : (value *)pairs);
+}
+
+static const char *const label_fields[] = {"pairs", "includeSelectors", "includeTemplates", "fields"};
+
+static bool labels(const kust *k) {
+  const value *common = value_object_get(k->doc, "commonLabels"), *list = value_object_get(k->doc, "labels");
+  if (common && !string_map(k, common, "commonLabels")) return false;
+  if (common) add_labels(k, "common_labels", common);
+  if (list && !want_kind(k, list, V_LIST, "labels")) return false;
+  for (size_t i = 0; list && i < list->u.list.len; i++) {
+    const value *l = list->u.list.items[i];
+    if (!want_kind(k, l, V_OBJECT, "labels[]") || !only_fields(k, l, "labels[]", label_fields, 4)) return false;
+    const value *pairs = value_object_get(l, "pairs"), *sel = value_object_get(l, "includeSelectors");
+    const value *tpl = value_object_get(l, "includeTemplates"), *fs = value_object_get(l, "fields");
+    if (fs) return fail(k, fs->at, "labels[].fields is not supported by plumb yet");
+    if ((sel && !want_kind(k, sel, V_BOOL, "includeSelectors")) || (tpl && !want_kind(k, tpl, V_BOOL, "includeTemplates")))
+      return false;
+    if (!pairs) continue;
+    if (!string_map(k, pairs, "labels[].pairs")) return false;
+    add_labels(k, sel && sel->u.b ? "common_labels" : tpl && tpl->u.b ? "template_labels" : "labels", pairs);
+  }
+  return true;
+}
+
+static const char *const image_fields[] = {"name", "newName", "newTag", "digest"};
+/* Their names in the images setting (transform.h). */
+static const char *const image_keys[] = {NULL, "name", "tag", "digest"};
+
+static bool images(const kust *k, long at) {
+  const value *list = value_object_get(k->doc, "images");
+  if (!list) return true;
+  if (!want_kind(k, list, V_LIST, "images")) return false;
+  value *out = value_object(k->r->a, list->at);
+  for (size_t i = 0; i < list->u.list.len; i++) {
+    const value *img = list->u.list.items[i];
+    if (!want_kind(k, img, V_OBJECT, "images[]") || !only_fields(k, img, "images[]", image_fields, 4)) return false;
+    bool ok = true;
+    const value *name = opt_string(k, img, "name", "images[]", &ok);
+    value *to = value_object(k->r->a, img->at);
+    for (int f = 1; f < 4; f++) {
+      const value *v = opt_string(k, img, image_fields[f], "images[]", &ok);
+      if (v && v->u.str.len) value_object_set(k->r->a, to, image_keys[f], (value *)v); /* "": no change */
+    }
+    if (!ok) return false;
+    if (!name) return fail(k, img->at, "an images entry needs a name");
+    if (to->u.obj.len) value_object_set(k->r->a, out, name->u.str.s, to);
+  }
+  if (out->u.obj.len) set(k, at, "images", out);
+  return true;
+}
+
+static bool replicas(const kust *k, long at) {
+  const value *list = value_object_get(k->doc, "replicas");
+  if (!list) return true;
+  if (!want_kind(k, list, V_LIST, "replicas")) return false;
+  value *out = value_object(k->r->a, list->at);
+  static const char *const keys[] = {"name", "count"};
+  for (size_t i = 0; i < list->u.list.len; i++) {
+    const value *r = list->u.list.items[i];
+    if (!want_kind(k, r, V_OBJECT, "replicas[]") || !only_fields(k, r, "replicas[]", keys, 2)) return false;
+    bool ok = true;
+    const value *name = opt_string(k, r, "name", "replicas[]", &ok), *count = value_object_get(r, "count");
+    if (!ok) return false;
+    if (!name || !count) return fail(k, r->at, "a replicas entry needs a name and a count");
+    if (!want_kind(k, count, V_INT, "replicas[].count")) return false;
+    value_object_set(k->r->a, out, name->u.str.s, (value *)count);
+  }
+  set(k, at, "replicas", out);
+  return true;
+}
+
+/* The settings of layer.h that the transformer fields of k make. */
+static bool settings(const kust *k) {
+  static const struct { const char *field, *setting; } strings[] = {
+      {"namespace", "namespace"}, {"namePrefix", "name_prefix"}, {"nameSuffix", "name_suffix"}};
+  bool ok = true;
+  for (int i = 0; i < 3; i++) {
+    const value *v = opt_string(k, k->doc, strings[i].field, strings[i].field, &ok);
+    if (v && v->u.str.len) set(k, k->layer, strings[i].setting, (value *)v);
+  }
+  const value *notes = value_object_get(k->doc, "commonAnnotations");
+  if (notes && !string_map(k, notes, "commonAnnotations")) return false;
+  if (notes) set(k, k->layer, "annotations", (value *)notes);
+  long late = k->tail >= 0 ? k->tail : k->layer;
+  return ok && labels(k) && images(k, late) && replicas(k, late);
+}
+
+/* ---- a kustomization ------------------------------------------------------ */
+
+/* The kustomizations being read, from the one that dir is to the last,
+ * each at the entry that leads on: a cycle. */
+static void report_cycle(const kust *k, size_t again) {
+  reader *r = k->r;
+  buf chain = {0};
+  for (size_t i = again; i < r->nrunning; i++)
+    buf_printf(&chain, "%s (%s:%d:%d) -> ", *r->running[i] ? r->running[i] : ".", r->next_at[i].file,
+               r->next_at[i].line, r->next_at[i].col);
+  buf_puts(&chain, *k->dir ? k->dir : ".");
+  fail(k, r->next_at[r->nrunning - 1], "kustomization cycle: %s", chain.data);
+  buf_free(&chain);
+}
+
+static bool find_file(kust *k, pos from) {
+  reader *r = k->r;
+  const char *found[NFILE_NAMES];
+  size_t n = 0;
+  for (size_t i = 0; i < NFILE_NAMES; i++) {
+    const char *name = in_dir(r->a, k->dir, file_names[i]);
+    if (readable(r->l, name)) found[n++] = name;
+  }
+  if (n > 1) return fail(k, from, "%s holds both %s and %s: keep one", *k->dir ? k->dir : ".", found[0], found[1]);
+  if (!n)
+    return fail(k, from, "%s holds no kustomization.yaml%s", *k->dir ? k->dir : ".",
+                k->component ? "" : " (a directory in resources is a kustomization)");
+  k->file = found[0];
+  return true;
+}
+
+/* Reads the kustomization in dir, reached from `from`: its resource
+ * directories as layers of their own, then its own layer, its
+ * components' layers, and its tail layer. A component's layers start at
+ * first, where those of the kustomization using it start. */
+static bool read_dir(reader *r, const char *dir, pos from, bool component, size_t first) {
+  kust k = {.r = r, .dir = dir, .component = component, .own = value_list(r->a, from), .tail = -1};
+  if (!find_file(&k, from)) return false;
+  for (size_t i = 0; i < r->nrunning; i++)
+    if (strcmp(r->running[i], dir) == 0) {
+      report_cycle(&k, i);
+      return false;
+    }
+  if (r->nrunning == LAYER_MAX_DEPTH) return fail(&k, from, "kustomizations built on each other deeper than %d", LAYER_MAX_DEPTH);
+  value *docs = read_yaml(&k, from, "kustomization", k.file);
+  if (!docs) return false;
+  if (docs->u.list.len != 1) return fail(&k, from, "%s must hold one YAML document, not %zu", k.file, docs->u.list.len);
+  k.doc = docs->u.list.items[0];
+  if (!check_fields(&k)) return false;
+  r->running[r->nrunning] = dir;
+  r->next_at[r->nrunning++] = from;
+  k.first = component ? first : r->e->nlayers;
+  const char *label = arena_printf(r->a, "%s %s", component ? "component" : "kustomization", *dir ? dir : ".");
+  if (!add_resources(&k)) return false;
+  k.layer = layer_open(r->ev, r->e, label, k.first, k.doc->at);
+  if (k.layer < 0 || !add_generated(&k)) return false;
+  own_layer(&k)->lenient_images = true;
+  for (size_t i = 0; i < k.own->u.list.len; i++) layer_add(own_layer(&k), r->a, k.own->u.list.items[i], NULL);
+  if (!add_components(&k)) return false;
+  r->e->layers[k.layer].end = r->e->nlayers;
+  if (value_object_get(k.doc, "patchesJson6902")) {
+    k.tail = layer_open(r->ev, r->e, label, k.first, k.doc->at);
+    if (k.tail < 0) return false;
+    r->e->layers[k.tail].end = r->e->nlayers;
+    r->e->layers[k.tail].lenient_images = true;
+  }
+  if (!add_patches(&k) || !settings(&k)) return false;
+  r->nrunning--;
+  return true;
+}
+
+bool kustomize_read(eval *ev, loader *l, env_state *e, const char *dir) {
+  reader r = {.ev = ev, .a = eval_arena(ev), .l = l, .e = e};
+  return read_dir(&r, dir, (pos){*dir ? dir : ".", 0, 0}, false, 0);
+}

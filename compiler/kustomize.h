@@ -1,0 +1,25 @@
+/* kustomize.h: kustomization.yaml trees read natively, as layers.
+ *
+ * A directory holding a kustomization.yaml (or kustomization.yml, or
+ * Kustomization) is read the way `kubectl kustomize` (Kustomize v5.5)
+ * reads it, into the layers of layer.h, which the build then applies as it
+ * applies an env's: no Kustomize runs. Each resource directory is a layer
+ * built on its own; the kustomization's own resource files and generated
+ * ConfigMaps and Secrets, then its components, then its patches and
+ * transformers follow. A field Plumb does not support is an error naming
+ * it at its file:line:col, never skipped (docs/kustomize.md). */
+#ifndef PLUMB_KUSTOMIZE_H
+#define PLUMB_KUSTOMIZE_H
+
+#include "layer.h"
+#include "loader.h"
+
+/* The kustomization file of root-relative directory dir, or NULL when it
+ * has none. More than one is an error, reported when the tree is read. */
+const char *kustomize_file(loader *l, arena *a, const char *dir);
+
+/* Reads the kustomization tree at root-relative dir into layers of e, the
+ * last of them dir's own. False after reporting every mistake found. */
+bool kustomize_read(eval *ev, loader *l, env_state *e, const char *dir);
+
+#endif

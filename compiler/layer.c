@@ -1,0 +1,26 @@
+/* layer.c: growing the layers of an env (see layer.h). */
+#include "layer.h"
+
+long layer_open(eval *ev, env_state *e, const char *label, size_t first, pos at) {
+  arena *a = eval_arena(ev);
+  if (e->nlayers == LAYER_MAX) {
+    eval_fail(ev, at, "more than %d envs, components and kustomizations in one build", LAYER_MAX);
+    return -1;
+  }
+  if (e->nlayers == e->cap) {
+    size_t cap = e->cap ? 2 * e->cap : 8;
+    e->layers = arena_grow(a, e->layers, e->nlayers * sizeof *e->layers, cap * sizeof *e->layers);
+    e->cap = cap;
+  }
+  e->layers[e->nlayers] = (layer){.label = label, .settings = value_object(a, at), .first = first};
+  return (long)e->nlayers++;
+}
+
+void layer_add(layer *l, arena *a, value *obj, const char *app) {
+  if (l->nres == l->rescap) {
+    size_t cap = l->rescap ? 2 * l->rescap : 64;
+    l->res = arena_grow(a, l->res, l->nres * sizeof *l->res, cap * sizeof *l->res);
+    l->rescap = cap;
+  }
+  l->res[l->nres++] = (compile_resource){.obj = obj, .app = app};
+}
