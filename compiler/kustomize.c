@@ -17,6 +17,7 @@
 #include "generate.h"
 #include "merge.h"
 #include "plumb/yaml.h"
+#include "replace.h"
 #include "suggest.h"
 
 static const char *const file_names[] = {"kustomization.yaml", "kustomization.yml", "Kustomization"};
@@ -89,14 +90,23 @@ static const char *resolve(const kust *k, pos at, const char *path) {
   return NULL;
 }
 
+/* How a file is read: a kustomization as Kustomize decodes it (YAML 1.1's
+ * booleans, through sigs.k8s.io/yaml), resources and patches as kyaml
+ * reads them (go-yaml v3: `value: y` is a string). */
+typedef int (*yaml_reader)(arena *, diag_list *, const char *, const char *, size_t, value **);
+
 /* The YAML documents of a root-relative file; NULL after reporting. */
-static value *read_yaml(const kust *k, pos at, const char *what, const char *name) {
+static value *read_with(const kust *k, pos at, const char *what, const char *name, yaml_reader read) {
   const char *text, *err;
   size_t len;
   value *docs;
   if (loader_read(k->r->l, name, &text, &len, &err) != 0) return fail(k, at, "%s: %s", what, err), NULL;
   diag_add_source(eval_diags(k->r->ev), name, text, len);
-  return yaml_read(k->r->a, eval_diags(k->r->ev), name, text, len, &docs) == 0 ? docs : NULL;
+  return read(k->r->a, eval_diags(k->r->ev), name, text, len, &docs) == 0 ? docs : NULL;
+}
+
+static value *read_yaml(const kust *k, pos at, const char *what, const char *name) {
+  return read_with(k, at, what, name, yaml_read_v3);
 }
 
 /* Remote bases are fetched by Kustomize with git or over HTTP. */
@@ -117,6 +127,14 @@ static const value *opt_string(const kust *k, const value *obj, const char *key,
   const value *v = value_object_get(obj, key);
   if (v && !want_kind(k, v, V_STRING, arena_printf(k->r->a, "%s.%s", what, key))) *ok = false;
   return v && v->kind == V_STRING ? v : NULL;
+}
+
+/* The list field key of obj, NULL when absent; *ok false after reporting
+ * one that is not a list. */
+static const value *opt_list(const kust *k, const value *obj, const char *key, bool *ok) {
+  const value *v = value_object_get(obj, key);
+  if (v && !want_kind(k, v, V_LIST, key)) *ok = false;
+  return v && v->kind == V_LIST ? v : NULL;
 }
 
 /* A list of strings, or NULL; *ok false after reporting otherwise. */
@@ -155,11 +173,11 @@ static bool only_fields(const kust *k, const value *obj, const char *what, const
 static const char *const fields[] = {
     "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
     "commonLabels", "labels", "commonAnnotations", "images", "replicas", "patches", "patchesStrategicMerge",
-    "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions",
+    "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions", "replacements",
     /* Kustomize's, not read yet: */
-    "replacements", "vars", "configurations", "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
+    "vars", "configurations", "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
     "helmGlobals", "helmChartInflationGenerator", "transformers", "generators", "validators"};
-enum { NREAD = 20, NFIELDS = sizeof fields / sizeof *fields };
+enum { NREAD = 21, NFIELDS = sizeof fields / sizeof *fields };
 
 static bool check_fields(const kust *k) {
   if (!want_kind(k, k->doc, V_OBJECT, k->file) || !only_fields(k, k->doc, k->file, fields, NFIELDS)) return false;
@@ -403,7 +421,7 @@ static value *patch_docs(kust *k, const value *path, const value *text) {
   value *docs;
   diag_list quiet;
   diag_init(&quiet, k->r->a);
-  if (yaml_read(k->r->a, &quiet, k->file, text->u.str.s, text->u.str.len, &docs) < 0) {
+  if (yaml_read_v3(k->r->a, &quiet, k->file, text->u.str.s, text->u.str.len, &docs) < 0) {
     const diag *g = quiet.first;
     if (!g || !g->at.line) return fail(k, text->at, "this patch is invalid YAML: %s", g ? g->msg : "unreadable"), NULL;
     return fail(k, text->at, "this patch is invalid YAML at its line %d, column %d: %s", g->at.line, g->at.col, g->msg), NULL;
@@ -557,14 +575,13 @@ static const char *const image_fields[] = {"name", "newName", "newTag", "digest"
 static const char *const image_keys[] = {NULL, "name", "tag", "digest"};
 
 static bool images(const kust *k, long at) {
-  const value *list = value_object_get(k->doc, "images");
-  if (!list) return true;
-  if (!want_kind(k, list, V_LIST, "images")) return false;
+  bool ok = true;
+  const value *list = opt_list(k, k->doc, "images", &ok);
+  if (!list) return ok;
   value *out = value_object(k->r->a, list->at);
   for (size_t i = 0; i < list->u.list.len; i++) {
     const value *img = list->u.list.items[i];
     if (!want_kind(k, img, V_OBJECT, "images[]") || !only_fields(k, img, "images[]", image_fields, 4)) return false;
-    bool ok = true;
     const value *name = opt_string(k, img, "name", "images[]", &ok);
     value *to = value_object(k->r->a, img->at);
     for (int f = 1; f < 4; f++) {
@@ -580,15 +597,14 @@ static bool images(const kust *k, long at) {
 }
 
 static bool replicas(const kust *k, long at) {
-  const value *list = value_object_get(k->doc, "replicas");
-  if (!list) return true;
-  if (!want_kind(k, list, V_LIST, "replicas")) return false;
+  bool ok = true;
+  const value *list = opt_list(k, k->doc, "replicas", &ok);
+  if (!list) return ok;
   value *out = value_object(k->r->a, list->at);
   static const char *const keys[] = {"name", "count"};
   for (size_t i = 0; i < list->u.list.len; i++) {
     const value *r = list->u.list.items[i];
     if (!want_kind(k, r, V_OBJECT, "replicas[]") || !only_fields(k, r, "replicas[]", keys, 2)) return false;
-    bool ok = true;
     const value *name = opt_string(k, r, "name", "replicas[]", &ok), *count = value_object_get(r, "count");
     if (!ok) return false;
     if (!name || !count) return fail(k, r->at, "a replicas entry needs a name and a count");
@@ -596,6 +612,129 @@ static bool replicas(const kust *k, long at) {
     value_object_set(k->r->a, out, name->u.str.s, (value *)count);
   }
   set(k, at, "replicas", out);
+  return true;
+}
+
+/* ---- replacements ----------------------------------------------------------- */
+
+/* Kustomize's names of a selector's fields, and Plumb's (replace.h). */
+static const char *const selector_fields[] = {"group", "version", "kind", "name", "namespace", "labelSelector",
+                                              "annotationSelector"};
+
+/* A selector as replace.h takes it; n: 5 for a source (no label or
+ * annotation selectors), 7 for a target's. */
+static value *replacement_selector(const kust *k, const value *sel, const char *what, size_t n, value *into) {
+  if (!want_kind(k, sel, V_OBJECT, what)) return NULL;
+  for (size_t i = 0; i < sel->u.obj.len; i++) {
+    const field *f = &sel->u.obj.fields[i];
+    size_t j = 0;
+    while (j < n && strcmp(selector_fields[j], f->key)) j++;
+    if (j < n) {
+      if (!want_kind(k, f->val, V_STRING, f->key)) return NULL;
+      value_object_set(k->r->a, into, where_names[j], f->val);
+    }
+  }
+  return into;
+}
+
+static const char *const option_names[] = {"delimiter", "index", "create"};
+
+/* options: {delimiter, index, create} laid flat into out. */
+static bool replacement_options(const kust *k, const value *opts, value *out, size_t n) {
+  if (!opts) return true;
+  if (!want_kind(k, opts, V_OBJECT, "options") || !only_fields(k, opts, "options", option_names, n)) return false;
+  for (size_t i = 0; i < opts->u.obj.len; i++) value_object_set(k->r->a, out, opts->u.obj.fields[i].key, opts->u.obj.fields[i].val);
+  return true;
+}
+
+static value *replacement_source(const kust *k, const value *src) {
+  static const char *const known[] = {"group", "version", "kind", "name", "namespace", "fieldPath", "options"};
+  if (!want_kind(k, src, V_OBJECT, "source") || !only_fields(k, src, "source", known, 7)) return NULL;
+  value *out = replacement_selector(k, src, "source", 5, value_object(k->r->a, src->at));
+  const value *fp = value_object_get(src, "fieldPath");
+  if (fp) value_object_set(k->r->a, out, "field", (value *)fp);
+  return out && replacement_options(k, value_object_get(src, "options"), out, 2) ? out : NULL;
+}
+
+static value *replacement_target(const kust *k, const value *t) {
+  static const char *const known[] = {"select", "reject", "fieldPaths", "options"};
+  arena *a = k->r->a;
+  if (!want_kind(k, t, V_OBJECT, "targets[]") || !only_fields(k, t, "targets[]", known, 4)) return NULL;
+  value *out = value_object(a, t->at);
+  const value *sel = value_object_get(t, "select"), *rej = value_object_get(t, "reject");
+  const value *fps = value_object_get(t, "fieldPaths");
+  if (sel) {
+    value *s = replacement_selector(k, sel, "select", 7, value_object(a, sel->at));
+    if (!s) return NULL;
+    value_object_set(a, out, "select", s);
+  }
+  if (rej) {
+    if (!want_kind(k, rej, V_LIST, "reject")) return NULL;
+    value *list = value_list(a, rej->at);
+    for (size_t i = 0; i < rej->u.list.len; i++) {
+      value *r = replacement_selector(k, rej->u.list.items[i], "reject[]", 7, value_object(a, rej->u.list.items[i]->at));
+      if (!r) return NULL;
+      value_list_push(a, list, r);
+    }
+    value_object_set(a, out, "reject", list);
+  }
+  if (fps) value_object_set(a, out, "fields", (value *)fps);
+  return replacement_options(k, value_object_get(t, "options"), out, 3) ? out : NULL;
+}
+
+static value *replacement(const kust *k, const value *r) {
+  static const char *const known[] = {"source", "targets"};
+  if (!want_kind(k, r, V_OBJECT, "a replacement") || !only_fields(k, r, "a replacement", known, 2)) return NULL;
+  arena *a = k->r->a;
+  value *out = value_object(a, r->at);
+  const value *src = value_object_get(r, "source"), *targets = value_object_get(r, "targets");
+  if (src) {
+    value *s = replacement_source(k, src);
+    if (!s) return NULL;
+    value_object_set(a, out, "source", s);
+  }
+  if (targets) {
+    if (!want_kind(k, targets, V_LIST, "targets")) return NULL;
+    value *list = value_list(a, targets->at);
+    for (size_t i = 0; i < targets->u.list.len; i++) {
+      value *t = replacement_target(k, targets->u.list.items[i]);
+      if (!t) return NULL;
+      value_list_push(a, list, t);
+    }
+    value_object_set(a, out, "targets", list);
+  }
+  return out;
+}
+
+/* replacements: each inline, or {path: FILE} of one or more. */
+static bool replacements(const kust *k, long at) {
+  bool ok = true;
+  const value *list = opt_list(k, k->doc, "replacements", &ok);
+  if (!list) return ok;
+  value *out = value_list(k->r->a, list->at);
+  for (size_t i = 0; i < list->u.list.len; i++) {
+    const value *entry = list->u.list.items[i], *path = entry->kind == V_OBJECT ? value_object_get(entry, "path") : NULL;
+    value *docs = NULL;
+    if (path && want_kind(k, path, V_STRING, "path") && entry->u.obj.len == 1) {
+      const char *name = resolve(k, path->at, path->u.str.s);
+      if (!name || !(docs = read_yaml(k, path->at, "replacements", name))) return false;
+    } else if (path) {
+      return fail(k, entry->at, "a replacements entry is a path alone, or a source and targets");
+    }
+    /* A file holds one replacement a document, or a list of them. */
+    size_t n = docs ? docs->u.list.len : 1;
+    for (size_t d = 0; d < n; d++) {
+      const value *doc = docs ? docs->u.list.items[d] : entry;
+      const value *many = doc->kind == V_LIST ? doc : NULL;
+      for (size_t j = 0; j < (many ? many->u.list.len : 1); j++) {
+        value *r = replacement(k, many ? many->u.list.items[j] : doc);
+        if (!r) return false;
+        value_list_push(k->r->a, out, r);
+      }
+    }
+  }
+  if (!replace_check(k->r->ev, out)) return false;
+  set(k, at, "replacements", out);
   return true;
 }
 
@@ -612,7 +751,7 @@ static bool settings(const kust *k) {
   if (notes && !string_map(k, notes, "commonAnnotations")) return false;
   if (notes) set(k, k->layer, "annotations", (value *)notes);
   long late = k->tail >= 0 ? k->tail : k->layer;
-  return ok && labels(k) && images(k, late) && replicas(k, late);
+  return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late);
 }
 
 /* ---- a kustomization ------------------------------------------------------ */
@@ -659,7 +798,7 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
       return false;
     }
   if (r->nrunning == LAYER_MAX_DEPTH) return fail(&k, from, "kustomizations built on each other deeper than %d", LAYER_MAX_DEPTH);
-  value *docs = read_yaml(&k, from, "kustomization", k.file);
+  value *docs = read_with(&k, from, "kustomization", k.file, yaml_read);
   if (!docs) return false;
   if (docs->u.list.len != 1) return fail(&k, from, "%s must hold one YAML document, not %zu", k.file, docs->u.list.len);
   k.doc = docs->u.list.items[0];

@@ -9,6 +9,7 @@
 #include "kinds.h"
 #include "merge.h"
 #include "nameref.h"
+#include "replace.h"
 
 /* ---- settings --------------------------------------------------------------- */
 
@@ -19,6 +20,7 @@ static const struct {
     {"namespace", V_STRING}, {"name_prefix", V_STRING},     {"name_suffix", V_STRING},
     {"labels", V_OBJECT},    {"template_labels", V_OBJECT}, {"common_labels", V_OBJECT},
     {"annotations", V_OBJECT}, {"images", V_OBJECT},        {"replicas", V_OBJECT},
+    {"replacements", V_LIST},
     /* Not a transformer: the schemas the build checks against (build.c). */
     {"kube_version", V_STRING},
 };
@@ -68,6 +70,7 @@ bool transform_check_setting(eval *ev, const char *name, pos name_at, const valu
               value_kind_name(v->kind));
     return false;
   }
+  if (strcmp(name, "replacements") == 0) return replace_check(ev, v);
   bool images = strcmp(name, "images") == 0, replicas = strcmp(name, "replicas") == 0;
   for (size_t i = 0; (images || replicas) && i < v->u.obj.len; i++)
     if (!(images ? check_image(ev, &v->u.obj.fields[i]) : check_replicas(ev, &v->u.obj.fields[i]))) return false;
@@ -462,6 +465,8 @@ void transform_env(eval *ev, const layer *l, compile_resource *res, const resour
   add_metadata(&t, "annotations", "annotations", TEMPLATES);
   set_replicas(&t);
   set_images(&t);
+  tagged repl = setting(&t, "replacements");
+  if (repl.v) replace_apply(ev, repl.via, repl.v, res, past, n);
   if (last) hash_names(&t);
   nameref_follow(a, res, n, past, l->label);
 }

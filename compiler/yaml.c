@@ -78,6 +78,7 @@ typedef struct {
   uint64_t expanded;
   value *root;
   bool json; /* plain scalars are JSON's literals and numbers only */
+  bool v3;   /* booleans are YAML 1.2's true and false only (go-yaml v3) */
   bool failed;
 } reader;
 
@@ -219,17 +220,17 @@ static int resolve_number(reader *r, const char *s, size_t len, pos at, value **
 }
 
 static int resolve_plain(reader *r, const char *s, size_t len, pos at, value **out) {
-  static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "true", "True",
-                                    "TRUE", "on", "On", "ON", NULL};
-  static const char *const no[] = {"n", "N", "no", "No", "NO", "false", "False",
-                                   "FALSE", "off", "Off", "OFF", NULL};
+  /* YAML 1.1's words; go-yaml v3 keeps only the last three. */
+  static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE", NULL};
+  static const char *const no[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE", NULL};
+  const char *const *words = yes + 8 * r->v3, *const *not = no + 8 * r->v3;
   static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
   static const char *const not_finite[] = {".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
                                            "-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
   if (is_one_of(s, len, nulls))
     *out = value_null(r->a, at);
-  else if (is_one_of(s, len, yes) || is_one_of(s, len, no))
-    *out = value_bool(r->a, at, is_one_of(s, len, yes));
+  else if (is_one_of(s, len, words) || is_one_of(s, len, not))
+    *out = value_bool(r->a, at, is_one_of(s, len, words));
   else if (is_one_of(s, len, not_finite))
     /* Plumb's floats are finite and JSON has no word for these: output
      * would say null, and Kubernetes refuses them too. */
@@ -549,6 +550,11 @@ static int read_stream(reader *r, value **out) {
 
 int yaml_read(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out) {
   reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0};
+  return read_stream(&r, out);
+}
+
+int yaml_read_v3(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out) {
+  reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0, .v3 = true};
   return read_stream(&r, out);
 }
 

@@ -15,6 +15,10 @@
  * skipped. */
 int yaml_read(arena *a, diag_list *d, const char *file, const char *text,
               size_t len, value **out);
+/* As yaml_read, with go-yaml v3's booleans, as Kustomize (kyaml) reads
+ * resources and patches: only true and false are booleans; y, yes, on,
+ * n, no and off are strings. */
+int yaml_read_v3(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out);
 /* As yaml_read, for JSON text: a plain scalar must be null, true, false or
  * a JSON number (so 0777 and yes are errors, not 511 and true), and a
  * number out of range is an error. */
