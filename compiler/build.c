@@ -436,7 +436,20 @@ static bool run_blocks(eval *ev, module *m, const node *d, scope *sc, env_state 
 /* Runs what ref (an env's `from` or a `with` item) names, of kind, from the
  * running d of module m whose parameters are bound in sc. first: where a
  * component's layer starts (layer.h). */
+/* The kustomization in the directory ref names (a string, relative to
+ * module m's file), as the layers an env builds on, or a component. */
+static bool run_kustomization_layer(eval *ev, module *m, const node *ref, int kind, env_state *e, size_t first) {
+  const char *path = eval_plain_string(ev, ref, ref->at, "a kustomization's directory"), *dir, *err;
+  if (!path) return false;
+  if (loader_resolve(e->loader, module_name(m), path, &dir, &err) != 0) {
+    eval_fail(ev, ref->at, "cannot read kustomization \"%s\": %s", path, err);
+    return false;
+  }
+  return kustomize_read(ev, e, dir, ref->at, kind == N_COMPONENT, first);
+}
+
 static bool run_named(eval *ev, module *m, scope *sc, const node *ref, int kind, env_state *e, size_t first) {
+  if (ref->kind == E_STRING) return run_kustomization_layer(ev, m, ref, kind, e, first);
   e->next_at[e->nrunning - 1] = (ref->kind == E_CALL ? ref->a : ref)->at;
   if (e->nrunning == LAYER_MAX_DEPTH) {
     eval_fail(ev, e->next_at[e->nrunning - 1], "envs and components built on each other deeper than %d", LAYER_MAX_DEPTH);
@@ -567,9 +580,9 @@ static void finish(compile_result *r, eval *ev, env_state *e, pos at, const comp
   r->nres = b.n;
 }
 
-static void run_env(compile_result *r, eval *ev, module *m, const node *env, const compile_opts *o) {
+static void run_env(compile_result *r, eval *ev, loader *l, module *m, const node *env, const compile_opts *o) {
   arena *a = r->arena;
-  env_state e = {.name = arena_strdup(a, env->name), .apps = value_object(a, env->at)};
+  env_state e = {.name = arena_strdup(a, env->name), .loader = l, .apps = value_object(a, env->at)};
   r->env = e.name;
   scope *sc = NULL;
   if (env_params(ev, m, env, o, &sc) && run_blocks(ev, m, env, sc, &e, 0)) finish(r, ev, &e, env->at, o);
@@ -598,13 +611,13 @@ static const char *kustomization_env(arena *a, const char *dir) {
 static void run_kustomization(compile_result *r, eval *ev, loader *l, const char *dir, const compile_opts *o) {
   arena *a = r->arena;
   pos at = {*dir ? dir : ".", 0, 0};
-  env_state e = {.name = kustomization_env(a, dir), .apps = value_object(a, at)};
+  env_state e = {.name = kustomization_env(a, dir), .loader = l, .apps = value_object(a, at)};
   r->env = e.name;
   if (o->env || o->nargs) {
     eval_fail(ev, at, "%s is a kustomization: it has no envs nor env parameters (--env, --arg)", at.file);
     return;
   }
-  if (kustomize_read(ev, l, &e, dir)) finish(r, ev, &e, at, o);
+  if (kustomize_read(ev, &e, dir, at, false, 0)) finish(r, ev, &e, at, o);
 }
 
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
@@ -617,7 +630,7 @@ static void build_entry(compile_result *r, loader *l, const char *entry, const c
     if (!r->diags.errors && check_modules(ev)) {
       module *owner = NULL;
       const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
-      if (env) run_env(r, ev, owner, env, o);
+      if (env) run_env(r, ev, l, owner, env, o);
     }
   }
   eval_forget_syntax(ev);

@@ -244,13 +244,14 @@ static void import_into(eval *ev, module *m, const node *imp, module *dep) {
     if (s->owner == dep && s->decl->kind != N_IMPORT) sym_add(ev, m, s, imp);
 }
 
-static const char *import_path(eval *ev, const node *imp) {
-  const node *str = imp->a;
+const char *eval_plain_string(eval *ev, const node *str, pos at, const char *what) {
   if (str->list.len == 1 && str->list.items[0]->kind == E_TEXT) return str->list.items[0]->str;
   if (str->list.len == 0) return "";
-  eval_fail(ev, imp->at, "an import path must be a plain string, without ${...}");
+  eval_fail(ev, at, "%s must be a plain string, without ${...}", what);
   return NULL;
 }
+
+static const char *import_path(eval *ev, const node *imp) { return eval_plain_string(ev, imp->a, imp->at, "an import path"); }
 
 static void load_imports(eval *ev, module *m) {
   for (size_t i = 0; i < m->ast->list.len; i++) {

@@ -83,6 +83,11 @@ const node *eval_layer(eval *ev, module *m, scope *sc, const node *call, int kin
 bool eval_block(eval *ev, module *m, scope *sc, const node *block, sink *s);
 /* Emits v (a resource or a list of them) into s; `at` is the statement. */
 bool eval_emit(eval *ev, sink *s, value *v, pos at);
+/* The text of a string literal without ${...} (an import's path, a
+ * kustomization's directory); NULL after reporting at `at` that `what`
+ * must be one. */
+const char *eval_plain_string(eval *ev, const node *str, pos at, const char *what);
+
 /* A new scope with one more binding. */
 scope *scope_bind(eval *ev, scope *up, const char *name, value *v);
 

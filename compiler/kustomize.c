@@ -780,7 +780,7 @@ static bool find_file(kust *k, pos from) {
   if (n > 1) return fail(k, from, "%s holds both %s and %s: keep one", *k->dir ? k->dir : ".", found[0], found[1]);
   if (!n)
     return fail(k, from, "%s holds no kustomization.yaml%s", *k->dir ? k->dir : ".",
-                k->component ? "" : " (a directory in resources is a kustomization)");
+                r->nrunning && !k->component ? " (a directory in resources is a kustomization)" : "");
   k->file = found[0];
   return true;
 }
@@ -825,7 +825,7 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
   return true;
 }
 
-bool kustomize_read(eval *ev, loader *l, env_state *e, const char *dir) {
-  reader r = {.ev = ev, .a = eval_arena(ev), .l = l, .e = e};
-  return read_dir(&r, dir, (pos){*dir ? dir : ".", 0, 0}, false, 0);
+bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first) {
+  reader r = {.ev = ev, .a = eval_arena(ev), .l = e->loader, .e = e};
+  return read_dir(&r, dir, from, component, first);
 }

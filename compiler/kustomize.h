@@ -18,8 +18,10 @@
  * has none. More than one is an error, reported when the tree is read. */
 const char *kustomize_file(loader *l, arena *a, const char *dir);
 
-/* Reads the kustomization tree at root-relative dir into layers of e, the
- * last of them dir's own. False after reporting every mistake found. */
-bool kustomize_read(eval *ev, loader *l, env_state *e, const char *dir);
+/* Reads the kustomization tree at root-relative dir, reached from `from`,
+ * into layers of e through e->loader, the last of them dir's own (or its
+ * tail's). A component (kind: Component) starts at first, where the layer
+ * using it starts (layer.h). False after reporting a mistake. */
+bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first);
 
 #endif

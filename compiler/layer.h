@@ -15,6 +15,7 @@
 #define PLUMB_LAYER_H
 
 #include "eval.h"
+#include "loader.h"
 #include "patch.h"
 
 typedef struct {
@@ -41,7 +42,8 @@ enum { LAYER_MAX_DEPTH = 64, LAYER_MAX = 4096 };
  * itself first of the last run. */
 typedef struct {
   const char *name;
-  value *apps; /* object: app name -> its statement's value, of every layer */
+  loader *loader; /* what kustomizations are read through */
+  value *apps;    /* object: app name -> its statement's value, of every layer */
   layer *layers;
   size_t nlayers, cap, current; /* current: the layer whose block runs */
   /* The envs and components whose blocks are being run, each with the

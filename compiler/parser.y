@@ -319,10 +319,12 @@ clause
   ;
 /* An env an env builds on, or a component it uses: `staging`,
  * `base.staging` (an import's alias), either with arguments for its
- * parameters. */
+ * parameters; or the directory of a kustomization (a Component for
+ * `with`), as a string. */
 env_base
   : layer_name
   | layer_name '(' args ')' { $$ = call_of(ps, $1, $3); }
+  | string
   ;
 layer_name
   : IDENT                  { $$ = NEW(E_IDENT, @1); $$->name = $1.s; }
