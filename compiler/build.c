@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "check.h"
 #include "eval.h"
 #include "kinds.h"
@@ -445,7 +446,7 @@ static bool run_kustomization_layer(eval *ev, module *m, const node *ref, int ki
     eval_fail(ev, ref->at, "cannot read kustomization \"%s\": %s", path, err);
     return false;
   }
-  return kustomize_read(ev, e, dir, ref->at, kind == N_COMPONENT, first);
+  return kustomize_read(ev, e, dir, ref->at, kind == N_COMPONENT, first, NULL);
 }
 
 static bool run_named(eval *ev, module *m, scope *sc, const node *ref, int kind, env_state *e, size_t first) {
@@ -550,21 +551,34 @@ static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, buil
   return next;
 }
 
-/* Checks, validates and sorts what the layers of e built into r. */
-static void finish(compile_result *r, eval *ev, env_state *e, pos at, const compile_opts *o) {
-  arena *a = r->arena;
+/* Applies the layers of e; false after reporting too many resources. */
+static bool apply_layers(eval *ev, env_state *e, pos at, built *b) {
+  arena *a = eval_arena(ev);
   size_t total = 0;
   for (size_t i = 0; i < e->nlayers; i++) total += e->layers[i].nres;
   if (total > EVAL_MAX_RESOURCES) {
     eval_fail(ev, at, "env %s produces %zu resources; at most %d are allowed", e->name, total, EVAL_MAX_RESOURCES);
-    return;
+    return false;
   }
   /* Every value is made: the patches, the transformers and all after them
    * read values only, and the memory of the syntax trees serves them. */
   eval_forget_syntax(ev);
-  built b = {arena_alloc(a, (total + 1) * sizeof *b.res), arena_alloc(a, (total + 1) * sizeof *b.past), 0,
-             arena_alloc(a, (e->nlayers + 1) * sizeof *b.start), NULL};
-  for (size_t i = 0; i < e->nlayers;) i = apply_layer(ev, a, e, i, &b, e->layers[i].end == e->nlayers);
+  *b = (built){arena_alloc(a, (total + 1) * sizeof *b->res), arena_alloc(a, (total + 1) * sizeof *b->past), 0,
+               arena_alloc(a, (e->nlayers + 1) * sizeof *b->start), NULL};
+  for (size_t i = 0; i < e->nlayers;) i = apply_layer(ev, a, e, i, b, e->layers[i].end == e->nlayers);
+  return true;
+}
+
+bool build_apply(eval *ev, env_state *e, pos at) {
+  built b;
+  return apply_layers(ev, e, at, &b);
+}
+
+/* Checks, validates and sorts what the layers of e built into r. */
+static void finish(compile_result *r, eval *ev, env_state *e, pos at, const compile_opts *o) {
+  arena *a = r->arena;
+  built b;
+  if (!apply_layers(ev, e, at, &b)) return;
   const char *version = NULL;
   if (!kube_version(ev, o, b.kube_version, &version) || r->diags.errors || !output_fits(ev, e->name, b.res, b.n)) return;
   schema_build *sb = schema_build_new(ev, version);
@@ -617,7 +631,7 @@ static void run_kustomization(compile_result *r, eval *ev, loader *l, const char
     eval_fail(ev, at, "%s is a kustomization: it has no envs nor env parameters (--env, --arg)", at.file);
     return;
   }
-  if (kustomize_read(ev, &e, dir, at, false, 0)) finish(r, ev, &e, at, o);
+  if (kustomize_read(ev, &e, dir, at, false, 0, NULL)) finish(r, ev, &e, at, o);
 }
 
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
@@ -637,23 +651,28 @@ static void build_entry(compile_result *r, loader *l, const char *entry, const c
   if (r->diags.errors) r->nres = 0;
 }
 
+loader *build_open(arena *a, diag_list *d, const char *path, const char *root_flag, const char **entry) {
+  const char *at = as_written(a, path), *err;
+  const char *root = root_flag ? as_written(a, root_flag) : at ? find_root(a, at) : NULL;
+  loader *l = root ? loader_new(a, root, &err) : NULL;
+  if (!root) err = arena_printf(a, "cannot open %s", path);
+  if (!l) {
+    diag_error(d, (pos){0}, "%s", err);
+    return NULL;
+  }
+  *entry = at ? relative_to(a, root, at) : NULL;
+  if (!*entry) {
+    diag_error(d, (pos){0}, "%s is not inside the root %s", path, root_flag ? root_flag : root);
+    return NULL;
+  }
+  return l;
+}
+
 compile_result *compile_build(const compile_opts *o) {
   compile_result *r = result_new();
-  arena *a = r->arena;
-  const char *at = as_written(a, o->path), *err;
-  const char *root = o->root ? as_written(a, o->root) : at ? find_root(a, at) : NULL;
-  loader *l = root ? loader_new(a, root, &err) : NULL;
-  if (!root) err = arena_printf(a, "cannot open %s", o->path);
-  if (!l) {
-    diag_error(&r->diags, (pos){0}, "%s", err);
-    return r;
-  }
-  const char *entry = at ? relative_to(a, root, at) : NULL;
-  if (!entry) {
-    diag_error(&r->diags, (pos){0}, "%s is not inside the root %s", o->path, o->root ? o->root : root);
-    return r;
-  }
-  build_entry(r, l, entry, o);
+  const char *entry;
+  loader *l = build_open(r->arena, &r->diags, o->path, o->root, &entry);
+  if (l) build_entry(r, l, entry, o);
   return r;
 }
 

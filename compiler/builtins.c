@@ -912,13 +912,27 @@ static value *bi_yaml_resources(eval *ev, pos at, value **argv, int argc) {
   if (!p || !eval_read_source(ev, at, c->fn, p->u.str.s, &name, &text, &len)) return NULL;
   diag_add_source(eval_diags(ev), name, text, len);
   if (yaml_read(ar(c), eval_diags(ev), name, text, len, &docs) < 0) return NULL;
+  return builtin_resources_of(ev, c->fn, name, docs);
+}
+
+value *builtin_resources_of(eval *ev, const char *fn, const char *name, const value *docs) {
+  value *out = value_list(eval_arena(ev), docs->at);
   for (size_t i = 0; i < docs->u.list.len; i++) {
-    const value *d = docs->u.list.items[i], *k = value_get_path(d, "kind"), *n = value_get_path(d, "metadata.name");
+    value *d = docs->u.list.items[i];
+    const value *k = value_get_path(d, "kind"), *n = value_get_path(d, "metadata.name"), *items = value_get_path(d, "items");
+    bool list = k && k->kind == V_STRING && strcmp(k->u.str.s, "List") == 0 && items && items->kind == V_LIST;
+    if (list) {
+      value *inner = builtin_resources_of(ev, fn, name, items);
+      if (!inner) return NULL;
+      for (size_t j = 0; j < inner->u.list.len; j++) value_list_push(eval_arena(ev), out, inner->u.list.items[j]);
+      continue;
+    }
     if (!k || k->kind != V_STRING || !n || n->kind != V_STRING)
       return eval_fail(ev, d->at, "%s: document %zu of %s is not a Kubernetes resource: it needs kind and metadata.name",
-                       c->fn, i + 1, name);
+                       fn, i + 1, name);
+    value_list_push(eval_arena(ev), out, d);
   }
-  return docs;
+  return out;
 }
 
 /* Sorted by name for bsearch. */

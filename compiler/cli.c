@@ -95,6 +95,13 @@ static const cli_command commands[] = {
      "A PATH that is a directory is walked for its .plumb files.\n\n"
      "  --check            change nothing: list the files not in the layout, exit 1\n",
      1, -1},
+    {"convert", "DIR [--root DIR]", "write the Plumb equivalent of a kustomization tree",
+     "Writes main.plumb beside DIR's kustomization.yaml and beside each one its\n"
+     "resources and components reach (docs/kustomize.md); writes nothing when\n"
+     "any part cannot be converted, or a directory already holds .plumb files.\n\n"
+     "  --root DIR         the repository root: files outside it are not read\n"
+     "                     (default: the nearest directory above DIR holding .git)\n",
+     1, 1},
     {"version", "", "print the version", "", 0, 0},
 };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fmt.h"
 #include "plumb/cli.h"
 #include "save.h"
 #include "parse.h"
@@ -38,8 +39,9 @@ typedef struct {
   int prev_line; /* line where the previous token ended */
   bool line_start;
   bool prev_unary;
-  /* How many words of `patch KIND NAME` were just seen: a '[' after the
-   * name starts a JSON patch, not an index. */
+  /* Where in `patch KIND NAME` or `patch KIND where(...)` the tokens are
+   * (patch_words): a '[' after the target starts a JSON patch, not an
+   * index. */
   int patch_words;
 } fmt_state;
 
@@ -76,6 +78,22 @@ static bool space_between(const fmt_state *f, int t) {
   return true;
 }
 
+/* Follows `patch KIND NAME` and `patch [KIND] where(...)`: 1 after patch,
+ * 2 after its kind, 3 once its target is complete (a '[' then starts a
+ * JSON patch), 4 after `where`, 5 and up inside its parentheses. */
+static void patch_words(fmt_state *f, int t, const char *text, size_t len) {
+  int w = f->patch_words;
+  bool name = t == IDENT || t == STR_END || t == TSTR_END;
+  bool where = t == IDENT && len == 5 && memcmp(text, "where", 5) == 0;
+  if (w >= 5) f->patch_words = t == '(' ? w + 1 : t == ')' ? (w == 5 ? 3 : w - 1) : w;
+  else if (w == 4) f->patch_words = t == '(' ? 5 : 0;
+  else if ((w == 1 || w == 2) && where) f->patch_words = 4;
+  else f->patch_words = t == IDENT && len == 5 && memcmp(text, "patch", 5) == 0 ? 1
+                        : w == 1 && t == KIND                                  ? 2
+                        : w == 2 && name                                       ? 3
+                                                                               : 0;
+}
+
 static void newline(fmt_state *f, int blank) {
   while (f->out.len && f->out.data[f->out.len - 1] == ' ') f->out.len--;
   buf_putc(&f->out, '\n');
@@ -101,16 +119,10 @@ static void token(fmt_state *f, int t, int line, int end_line, const char *text,
     f->open_indent[f->nopen++] = f->base;
   f->prev = t;
   f->prev_line = end_line;
-  bool name = t == IDENT || t == STR_END || t == TSTR_END;
-  f->patch_words = t == IDENT && len == 5 && memcmp(text, "patch", 5) == 0 ? 1
-                   : f->patch_words == 1 && t == KIND                    ? 2
-                   : f->patch_words == 2 && name                         ? 3
-                                                                         : 0;
+  patch_words(f, t, text, len);
 }
 
-/* Formats one file's text. Returns 0, or -1 when it does not lex (fmt never
- * rewrites a file it cannot read back). */
-static int fmt_text(const char *name, const char *text, size_t len, buf *out, diag_list *d) {
+int fmt_source(const char *name, const char *text, size_t len, buf *out, diag_list *d) {
   parse_state ps = {.arena = d->arena, .diags = d, .file = name, .line = 1, .col = 1, .keep_comments = true};
   int errors_before = d->errors;
   yyscan_t sc;
@@ -183,7 +195,7 @@ static int fmt_file(const char *path, bool check, diag_list *d) {
   diag_add_source(d, path, plain, plain_len);
   buf out = {0};
   int rc = 1;
-  if (fmt_text(path, plain, plain_len, &out, d) == 0) {
+  if (fmt_source(path, plain, plain_len, &out, d) == 0) {
     as_written(&out, had);
     rc = 0;
   }

@@ -194,9 +194,12 @@ static value *resource(gen *g, value *name, const value *spec) {
   set_made(g, r, "apiVersion", "v1");
   set_made(g, r, "kind", g->secret ? "Secret" : "ConfigMap");
   value_object_set(a, meta, "name", name);
+  /* A copy: the build's stages may change the resource's own in place,
+   * and the spec is the caller's. */
   static const char *const meta_keys[] = {"labels", "annotations"};
   for (int i = 0; i < 2; i++)
-    if (value_object_get(spec, meta_keys[i])) value_object_set(a, meta, meta_keys[i], value_object_get(spec, meta_keys[i]));
+    if (value_object_get(spec, meta_keys[i]))
+      value_object_set(a, meta, meta_keys[i], value_clone(a, value_object_get(spec, meta_keys[i])));
   value_object_set(a, r, "metadata", meta);
   if (g->data->u.obj.len) value_object_set(a, r, "data", g->data);
   if (g->binary->u.obj.len) value_object_set(a, r, "binaryData", g->binary);

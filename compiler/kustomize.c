@@ -30,6 +30,7 @@ typedef struct {
   arena *a;
   loader *l;
   env_state *e;
+  kustomize_plan *plan; /* NULL but for plumb convert */
   const char *running[LAYER_MAX_DEPTH];
   pos next_at[LAYER_MAX_DEPTH];
   size_t nrunning;
@@ -45,6 +46,7 @@ typedef struct {
   size_t first; /* where its layers start (layer.h) */
   value *own;   /* list: the resources its files and generators add */
   long layer, tail; /* its layer, and the tail layer or -1 */
+  kustomize_dir said; /* what plumb convert needs besides the layers */
 } kust;
 
 static bool fail(const kust *k, pos at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -200,24 +202,19 @@ static bool check_fields(const kust *k) {
 
 static bool read_dir(reader *r, const char *dir, pos from, bool component, size_t first);
 
-/* The documents of a resource file, onto k->own; a List's items each. */
+/* The resources of a file, onto k->own. */
 static bool add_file(kust *k, pos at, const char *name) {
-  value *docs = read_yaml(k, at, "resources", name);
-  if (!docs) return false;
-  for (size_t i = 0; i < docs->u.list.len; i++) {
-    value *d = docs->u.list.items[i];
-    const value *kind = value_get_path(d, "kind"), *items = value_get_path(d, "items");
-    if (kind && kind->kind == V_STRING && strcmp(kind->u.str.s, "List") == 0 && items && items->kind == V_LIST) {
-      for (size_t j = 0; j < items->u.list.len; j++) value_list_push(k->r->a, k->own, items->u.list.items[j]);
-      continue;
-    }
-    const value *n = value_get_path(d, "metadata.name");
-    if (!kind || kind->kind != V_STRING || !n || n->kind != V_STRING)
-      return fail(k, d->at, "document %zu of %s is not a Kubernetes resource: it needs kind and metadata.name", i + 1,
-                  name);
-    value_list_push(k->r->a, k->own, d);
-  }
-  return true;
+  value *docs = read_yaml(k, at, "resources", name), *res = docs ? builtin_resources_of(k->r->ev, "resources", name, docs) : NULL;
+  for (size_t i = 0; res && i < res->u.list.len; i++) value_list_push(k->r->a, k->own, res->u.list.items[i]);
+  return res != NULL;
+}
+
+/* Adds entry to list and its directory dir to *dirs, kept as long. */
+static void remember_dir(arena *a, value *list, const char ***dirs, const value *entry, const char *dir) {
+  size_t n = list->u.list.len;
+  *dirs = arena_grow(a, *dirs, n * sizeof **dirs, (n + 1) * sizeof **dirs);
+  (*dirs)[n] = dir;
+  value_list_push(a, list, (value *)entry);
 }
 
 /* A directory is built on its own as a layer (or layers) before k's. */
@@ -227,8 +224,12 @@ static bool add_resource(kust *k, const value *entry) {
   const char *name = resolve(k, entry->at, s);
   if (!name) return false;
   k->r->next_at[k->r->nrunning - 1] = entry->at;
-  if (loader_is_dir(k->r->l, name)) return read_dir(k->r, name, entry->at, false, 0);
-  return add_file(k, entry->at, name);
+  if (!loader_is_dir(k->r->l, name)) {
+    value_list_push(k->r->a, k->said.files, (value *)entry);
+    return add_file(k, entry->at, name);
+  }
+  remember_dir(k->r->a, k->said.bases, &k->said.base_dirs, entry, name);
+  return read_dir(k->r, name, entry->at, false, 0);
 }
 
 static bool add_resources(kust *k) {
@@ -252,6 +253,7 @@ static bool add_components(kust *k) {
     if (!name) return false;
     if (!loader_is_dir(k->r->l, name)) return fail(k, entry->at, "component \"%s\" is not a directory", entry->u.str.s);
     k->r->next_at[k->r->nrunning - 1] = entry->at;
+    remember_dir(k->r->a, k->said.components, &k->said.component_dirs, entry, name);
     if (!read_dir(k->r, name, entry->at, true, k->first)) return false;
   }
   return ok;
@@ -312,7 +314,7 @@ static bool options(kust *k, const value *local, value *spec) {
     hash = hash && !(no_hash && no_hash->u.b);
     immutable = immutable || (imm && imm->u.b);
   }
-  value_object_set(a, spec, "hash", value_bool(a, k->doc->at, hash));
+  if (!hash) value_object_set(a, spec, "hash", value_bool(a, k->doc->at, false));
   if (immutable) value_object_set(a, spec, "immutable", value_bool(a, k->doc->at, true));
   return true;
 }
@@ -394,6 +396,10 @@ static bool generate(kust *k, const value *g, bool secret) {
   if (ns) value_object_set(a, value_object_get(made, "metadata"), "namespace", (value *)ns);
   if (strcmp(how, "create") == 0) value_list_push(a, k->own, made);
   else generated_patch(k, made, name, strcmp(how, "replace") == 0);
+  kustomize_dir *said = &k->said;
+  said->gens = arena_grow(a, said->gens, said->ngens * sizeof *said->gens, (said->ngens + 1) * sizeof *said->gens);
+  said->gens[said->ngens++] = (kustomize_generator){g, name, spec, secret, how};
+  said->nmerged += strcmp(how, "create") != 0;
   return true;
 }
 
@@ -441,7 +447,8 @@ static value *smp_body(arena *a, const value *doc) {
     meta = value_clone(a, meta);
     value_object_remove(meta, "name");
     value_object_remove(meta, "namespace");
-    value_object_set(a, body, "metadata", meta);
+    if (meta->u.obj.len) value_object_set(a, body, "metadata", meta);
+    else value_object_remove(body, "metadata");
   }
   return body;
 }
@@ -785,12 +792,28 @@ static bool find_file(kust *k, pos from) {
   return true;
 }
 
+static void record(arena *a, kustomize_plan *plan, const kust *k) {
+  if (plan->n == plan->cap) {
+    size_t cap = plan->cap ? 2 * plan->cap : 8;
+    plan->dirs = arena_grow(a, plan->dirs, plan->n * sizeof *plan->dirs, cap * sizeof *plan->dirs);
+    plan->cap = cap;
+  }
+  kustomize_dir *d = &plan->dirs[plan->n++];
+  *d = k->said;
+  d->file = k->file;
+  d->doc = k->doc;
+  d->layer = k->layer;
+  d->tail = k->tail;
+}
+
 /* Reads the kustomization in dir, reached from `from`: its resource
  * directories as layers of their own, then its own layer, its
  * components' layers, and its tail layer. A component's layers start at
  * first, where those of the kustomization using it start. */
 static bool read_dir(reader *r, const char *dir, pos from, bool component, size_t first) {
   kust k = {.r = r, .dir = dir, .component = component, .own = value_list(r->a, from), .tail = -1};
+  k.said = (kustomize_dir){.dir = dir, .component = component, .bases = value_list(r->a, from),
+                           .files = value_list(r->a, from), .components = value_list(r->a, from)};
   if (!find_file(&k, from)) return false;
   for (size_t i = 0; i < r->nrunning; i++)
     if (strcmp(r->running[i], dir) == 0) {
@@ -822,10 +845,12 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
   }
   if (!add_patches(&k) || !settings(&k)) return false;
   r->nrunning--;
+  if (r->plan) record(r->a, r->plan, &k);
   return true;
 }
 
-bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first) {
-  reader r = {.ev = ev, .a = eval_arena(ev), .l = e->loader, .e = e};
+bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first,
+                    kustomize_plan *plan) {
+  reader r = {.ev = ev, .a = eval_arena(ev), .l = e->loader, .e = e, .plan = plan};
   return read_dir(&r, dir, from, component, first);
 }

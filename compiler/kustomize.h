@@ -18,10 +18,41 @@
  * has none. More than one is an error, reported when the tree is read. */
 const char *kustomize_file(loader *l, arena *a, const char *dir);
 
+/* A configMapGenerator or secretGenerator entry, as `plumb convert` writes
+ * it: config_map(name, spec) or secret(name, spec) (generate.h). */
+typedef struct {
+  const value *entry, *name;
+  value *spec;
+  bool secret;
+  const char *behavior; /* "create", "merge" or "replace" */
+} kustomize_generator;
+
+/* One kustomization of a tree, as `plumb convert` writes it: what the
+ * layers do not keep. Lists hold the entries as written (strings); dirs
+ * the same resolved, root-relative. */
+typedef struct {
+  const char *dir, *file;
+  const value *doc;
+  bool component;
+  long layer, tail; /* its layers in the env_state; tail -1 when none */
+  value *bases, *files, *components;
+  const char **base_dirs, **component_dirs;
+  kustomize_generator *gens;
+  size_t ngens;
+  size_t nmerged; /* the generators merged or replaced: the first patches of its layer */
+} kustomize_dir;
+
+typedef struct {
+  kustomize_dir *dirs; /* each after the ones it builds on and uses */
+  size_t n, cap;
+} kustomize_plan;
+
 /* Reads the kustomization tree at root-relative dir, reached from `from`,
  * into layers of e through e->loader, the last of them dir's own (or its
  * tail's). A component (kind: Component) starts at first, where the layer
- * using it starts (layer.h). False after reporting a mistake. */
-bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first);
+ * using it starts (layer.h). plan, unless NULL, gets each kustomization
+ * read. False after reporting a mistake. */
+bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first,
+                    kustomize_plan *plan);
 
 #endif

@@ -343,3 +343,7 @@ int loader_list(loader *l, const char *dir, const char ***names, const char **er
   closedir(d);
   return sorted(&nl, names);
 }
+
+const char *loader_disk_path(loader *l, const char *name) {
+  return l->root ? arena_printf(l->arena, "%s/%s", l->root, name) : NULL;
+}

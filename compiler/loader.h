@@ -61,6 +61,10 @@ int loader_source_text(arena *a, const char **text, size_t *len);
  * Returns the count (>= 0) or -1 with *err; *names lives in the arena. */
 int loader_list(loader *l, const char *dir, const char ***names, const char **err);
 
+/* Where the root-relative name is on disk, for writing it (plumb
+ * convert); NULL for a loader with no directory behind it. */
+const char *loader_disk_path(loader *l, const char *name);
+
 /* True when the root-relative name is a directory. */
 int loader_is_dir(loader *l, const char *name);
 

@@ -7,13 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "plumb/cli.h"
 #include "save.h"
 #include "plumb/compile.h"
 #include "plumb/emit.h"
 #include "plumb/explain.h"
 
-int fmt_main(const cli_command *cmd, int argc, char **argv);
 
 /* One resource at a time through one buffer: the whole stream is never
  * held in memory. */
@@ -236,6 +236,7 @@ static int run_command(int argc, char **argv) {
   if (is_runtime_command(name)) return run_runtime(argv);
   if (strcmp(name, "eval") == 0) return cmd_eval(cmd, argc - 2, argv + 2);
   if (strcmp(name, "fmt") == 0) return fmt_main(cmd, argc - 2, argv + 2);
+  if (strcmp(name, "convert") == 0) return convert_main(cmd, argc - 2, argv + 2);
   cli c = {0};
   int rc = cli_parse(&c, cmd, argc - 2, argv + 2);
   if (rc != CLI_RUN) return rc;

@@ -365,8 +365,9 @@ void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resou
   index_build(&ix, res, past, *n);
   for (size_t p = 0; p < l->n; p++) {
     target t;
-    if (target_compile(ev, &l->items[p], &t) && !apply_patch(ev, &t, &ix, res, past, *n) && !l->items[p].may_miss)
-      fail_no_match(ev, scope, &l->items[p], res, *n);
+    patch *pt = &l->items[p];
+    pt->missed = target_compile(ev, pt, &t) && !apply_patch(ev, &t, &ix, res, past, *n);
+    if (pt->missed && !pt->may_miss) fail_no_match(ev, scope, pt, res, *n);
     target_free(&t);
   }
   index_free(&ix);

@@ -22,8 +22,8 @@ typedef struct {
   value *where;     /* object: the where() arguments, or NULL */
   value *body;      /* object or list */
   /* Matching nothing is no error: a kustomization's patch with a target,
-   * as in Kustomize. */
-  bool may_miss;
+   * as in Kustomize. patch_apply sets missed when it did. */
+  bool may_miss, missed;
 } patch;
 
 /* The patch statements of a block (an env's, a template's), in order;

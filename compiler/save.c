@@ -65,12 +65,18 @@ int save_file(const char *path, const char *data, size_t n) {
   arena *a = arena_new();
   struct stat st;
   char *real = realpath(path, NULL), *tmp = NULL;
+  /* A new file is made where it is named, as the umask says. */
+  bool fresh = !real && errno == ENOENT;
+  mode_t mask = umask(0);
+  umask(mask);
+  mode_t mode = fresh ? 0666 & ~mask : 0;
   int fd = -1, rc = 2;
-  if (real && stat(real, &st) == 0) {
-    tmp = temp_beside(a, real);
+  if (real && stat(real, &st) == 0) mode = st.st_mode & 07777;
+  if (real || fresh) {
+    tmp = temp_beside(a, real ? real : path);
     fd = mkstemp(tmp);
   }
-  if (fd >= 0 && write_close(fd, data, n) && chmod(tmp, st.st_mode & 07777) == 0 && rename(tmp, real) == 0)
+  if (fd >= 0 && write_close(fd, data, n) && chmod(tmp, mode) == 0 && rename(tmp, real ? real : path) == 0)
     rc = 0;
   else
     fprintf(stderr, "plumb: cannot write %s: %s\n", path, strerror(errno));

@@ -17,7 +17,8 @@
 bool save_write(int fd, const char *data, size_t n);
 
 /* Replaces the file at path (through a symbolic link, keeping its mode)
- * with the n bytes of data. 0, or 2 after saying why. */
+ * with the n bytes of data, or makes it when there is none. 0, or 2 after
+ * saying why. */
 int save_file(const char *path, const char *data, size_t n);
 
 /* The file name of each resource of r (in a): RR_kind_[namespace_]name.yaml,

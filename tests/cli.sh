@@ -351,4 +351,28 @@ check "the setting wins over the cluster's version" sh -c "! grep -q 'is not one
 $PLUMB apply "$tmp/kv/main.plumb" --kubeconfig "$tmp/kv/kubeconfig" --kube-version 1.36 >"$tmp/said" 2>&1
 check "the flag wins over the cluster's version" sh -c "! grep -q 'is not one of\|the cluster serves' '$tmp/said'"
 kill $server
+
+# plumb convert writes main.plumb beside each kustomization, and only when
+# every part converts; a directory with .plumb files of its own is refused;
+# run again on what it wrote, it changes nothing.
+mkdir -p "$tmp/cv/base" "$tmp/cv/prod" "$tmp/cv/two"
+printf 'resources: [cm.yaml]\nnamePrefix: base-\n' >"$tmp/cv/base/kustomization.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n' >"$tmp/cv/base/cm.yaml"
+printf 'resources: [../base]\nnamespace: prod\n' >"$tmp/cv/prod/kustomization.yaml"
+printf 'resources: [../base, ../prod]\n' >"$tmp/cv/two/kustomization.yaml"
+fails_with "convert refuses two bases" "two/kustomization.yaml:1:22: error: plumb convert: a Plumb env builds on one env" \
+  $PLUMB convert "$tmp/cv/two" --root "$tmp/cv"
+check "and writes nothing, not even the base's" test ! -e "$tmp/cv/base/main.plumb"
+status_is "convert writes both" 0 $PLUMB convert "$tmp/cv/prod" --root "$tmp/cv"
+said "and says so" "wrote base/main.plumb"
+$PLUMB build "$tmp/cv/prod" --root "$tmp/cv" >"$tmp/converted.yaml"
+rm "$tmp/cv/prod/main.plumb" "$tmp/cv/base/main.plumb"
+$PLUMB build "$tmp/cv/prod" --root "$tmp/cv" >"$tmp/native.yaml"
+check "the converted tree builds what the kustomization does" cmp "$tmp/converted.yaml" "$tmp/native.yaml"
+$PLUMB convert "$tmp/cv/prod" --root "$tmp/cv" >/dev/null
+status_is "a second convert is fine" 0 $PLUMB convert "$tmp/cv/prod" --root "$tmp/cv"
+check "and writes nothing" test ! -s "$tmp/said"
+check "what it wrote is in fmt's layout" $PLUMB fmt --check "$tmp/cv"
+printf 'env other {}\n' >"$tmp/cv/base/extra.plumb"
+fails_with "a directory with .plumb files of its own is refused" "already holds" $PLUMB convert "$tmp/cv/prod" --root "$tmp/cv"
 echo "cli: $pass passed, $fail failed"

@@ -5,6 +5,9 @@
 # kustomization read natively) and `plumb build CASE/p` must give the same
 # resources, compared as parsed YAML (bench/compare.py). A case of what only
 # a kustomization says (sibling bases, generator behaviors) has no CASE/p.
+# Third, `plumb convert CASE/k` on a copy of the case writes its Plumb
+# equivalent, which `plumb build` must build to the same resources; where
+# convert is to refuse, CASE/convert-refused holds a line of its message.
 # Usage: run.sh [PLUMB]
 set -u
 cd "$(dirname "$0")/../.."
@@ -17,12 +20,32 @@ if ! command -v kubectl >/dev/null; then
   echo "kustomize: 0 passed, 1 failed"
   exit 1
 fi
+# converted CASE NAME: plumb convert on a copy of the cases (a case may
+# name another's files), then the build of what it wrote.
+converted() {
+  rm -rf "$tmp/all" && cp -r tests/kustomize "$tmp/all"
+  if ! $PLUMB convert "$tmp/all/$2/k" --root "$tmp/all" >"$tmp/out" 2>"$tmp/err"; then
+    if [ -f "$1/convert-refused" ] && grep -qF -- "$(cat "$1/convert-refused")" "$tmp/err"; then pass=$((pass + 1)); return; fi
+    echo "FAIL $2: plumb convert:"; cat "$tmp/err"; fail=$((fail + 1)); return
+  fi
+  if [ -f "$1/convert-refused" ]; then echo "FAIL $2: plumb convert did not refuse"; fail=$((fail + 1)); return; fi
+  if ! $PLUMB build "$tmp/all/$2/k" --root "$tmp/all" >"$tmp/p.yaml" 2>"$tmp/err"; then
+    echo "FAIL $2: plumb build of the converted tree:"; cat "$tmp/err"; fail=$((fail + 1)); return
+  fi
+  if out=$(python3 bench/compare.py "$tmp/k.yaml" "$tmp/p.yaml"); then
+    pass=$((pass + 1))
+  else
+    echo "FAIL $2, converted (first: kustomize, second: plumb): $out"; fail=$((fail + 1))
+  fi
+}
+
 for c in tests/kustomize/*/; do
   c=${c%/}
   name=$(basename "$c")
   if ! kubectl kustomize "$c/k" >"$tmp/k.yaml" 2>"$tmp/err"; then
     echo "FAIL $name: kubectl kustomize: $(cat "$tmp/err")"; fail=$((fail + 1)); continue
   fi
+  converted "$c" "$name"
   for side in k p; do
     [ -d "$c/$side" ] || continue
     if ! $PLUMB build "$c/$side" >"$tmp/p.yaml" 2>"$tmp/err"; then
