@@ -545,7 +545,7 @@ static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, buil
     res[k].obj = without_nulls(a, res[k].obj);
     remember(a, &res[k], &past[k]);
   }
-  transform_env(ev, l, res, past, n, last);
+  transform_env(ev, l, transform_field_specs(a, e->layers, l->first, i), res, past, n, last);
   const value *version = value_object_get(l->settings, "kube_version");
   if (version) b->kube_version = version;
   return next;

@@ -60,3 +60,14 @@ value *fieldspec_apply(arena *a, value *v, const char *path, bool create, fields
   value *out = walk(a, v, path, &s);
   return out ? out : v;
 }
+
+bool fieldspec_matches(const value *spec, const char *kind, const value *res) {
+  const char *want = value_get_string(spec, "kind"), *group = value_get_string(spec, "group");
+  const char *version = value_get_string(spec, "version");
+  if (want && !(kind && strcmp(want, kind) == 0)) return false;
+  if (!group && !version) return true;
+  const char *api = value_get_string(res, "apiVersion"), *slash = api ? strrchr(api, '/') : NULL;
+  size_t glen = slash ? (size_t)(slash - api) : 0;
+  const char *v = slash ? slash + 1 : api;
+  return (!group || (strlen(group) == glen && strncmp(group, api, glen) == 0)) && (!version || (v && strcmp(version, v) == 0));
+}

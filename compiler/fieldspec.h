@@ -21,4 +21,8 @@ typedef value *(*fieldspec_fn)(arena *a, value *old, void *ctx);
  * create, missing objects along the path, and the last field, are made. */
 value *fieldspec_apply(arena *a, value *v, const char *path, bool create, fieldspec_fn fn, void *ctx);
 
+/* Whether a field spec of a custom kind, an object {kind, group, version,
+ * path, ...} (each but path optional), is for resource res, of kind. */
+bool fieldspec_matches(const value *spec, const char *kind, const value *res);
+
 #endif

@@ -175,11 +175,11 @@ static bool only_fields(const kust *k, const value *obj, const char *what, const
 static const char *const fields[] = {
     "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
     "commonLabels", "labels", "commonAnnotations", "images", "replicas", "patches", "patchesStrategicMerge",
-    "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions", "replacements",
+    "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions", "replacements", "configurations",
     /* Kustomize's, not read yet: */
-    "vars", "configurations", "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
+    "vars", "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
     "helmGlobals", "helmChartInflationGenerator", "transformers", "generators", "validators"};
-enum { NREAD = 21, NFIELDS = sizeof fields / sizeof *fields };
+enum { NREAD = 22, NFIELDS = sizeof fields / sizeof *fields };
 
 static bool check_fields(const kust *k) {
   if (!want_kind(k, k->doc, V_OBJECT, k->file) || !only_fields(k, k->doc, k->file, fields, NFIELDS)) return false;
@@ -745,6 +745,100 @@ static bool replacements(const kust *k, long at) {
   return true;
 }
 
+/* ---- configurations ---------------------------------------------------------- */
+
+/* Kustomize's categories of field specs, and Plumb's (transform.h); the
+ * others a configurations file may have are not read yet. */
+static const char *const config_keys[] = {"commonLabels", "templateLabels", "commonAnnotations",
+                                          "images",       "replicas",       "nameReference"};
+static const char *const config_categories[] = {"common_labels", "template_labels", "annotations",
+                                                "images",        "replicas",        "references"};
+static const char *const fieldspec_keys[] = {"path", "kind", "group", "version", "create"};
+
+/* A field spec as Plumb's field_specs take it: its path with dots for
+ * Kustomize's slashes, lists crossed without `[]`; to: the kind a
+ * reference names, or NULL. */
+static value *plumb_spec(const kust *k, const value *fs, const char *to) {
+  arena *a = k->r->a;
+  if (!want_kind(k, fs, V_OBJECT, "a field spec") || !only_fields(k, fs, "a field spec", fieldspec_keys, 5)) return NULL;
+  bool ok = true;
+  const value *path = opt_string(k, fs, "path", "a field spec", &ok);
+  if (!ok) return NULL;
+  if (!path) return fail(k, fs->at, "a field spec needs a path"), NULL;
+  value *out = value_object(a, fs->at);
+  for (size_t i = 1; i < 4; i++) {
+    const value *v = opt_string(k, fs, fieldspec_keys[i], "a field spec", &ok);
+    if (v) value_object_set(a, out, fieldspec_keys[i], (value *)v);
+  }
+  buf p = {0};
+  for (const char *c = path->u.str.s; *c; c++)
+    if (*c == '/') buf_putc(&p, '.');
+    else if (!(c[0] == '[' && c[1] == ']')) buf_putc(&p, *c);
+    else c++;
+  value_object_set(a, out, "path", value_string(a, path->at, p.data ? p.data : "", p.len));
+  buf_free(&p);
+  const value *create = value_object_get(fs, "create");
+  if (create && !want_kind(k, create, V_BOOL, "create")) return NULL;
+  if (create) value_object_set(a, out, "create", (value *)create);
+  if (to) value_object_set(a, out, "to", value_cstring(a, fs->at, to));
+  return ok ? out : NULL;
+}
+
+/* The entries of one category of a configurations file onto list. */
+static bool add_specs(const kust *k, const value *entries, const char *key, value *list) {
+  bool refs = strcmp(key, "nameReference") == 0;
+  if (!want_kind(k, entries, V_LIST, key)) return false;
+  for (size_t i = 0; i < entries->u.list.len; i++) {
+    const value *e = entries->u.list.items[i], *fs = e;
+    const char *to = NULL;
+    if (refs) {
+      static const char *const ref_keys[] = {"kind", "group", "version", "fieldSpecs"};
+      if (!want_kind(k, e, V_OBJECT, key) || !only_fields(k, e, key, ref_keys, 4)) return false;
+      to = value_get_string(e, "kind");
+      fs = value_object_get(e, "fieldSpecs");
+      if (!to || !fs || !want_kind(k, fs, V_LIST, "fieldSpecs"))
+        return to && fs ? false : fail(k, e->at, "a nameReference entry needs a kind and fieldSpecs");
+    }
+    for (size_t j = 0; j < (refs ? fs->u.list.len : 1); j++) {
+      value *spec = plumb_spec(k, refs ? fs->u.list.items[j] : fs, to);
+      if (!spec) return false;
+      value_list_push(k->r->a, list, spec);
+    }
+  }
+  return true;
+}
+
+/* configurations: files of field specs for custom kinds, Plumb's
+ * field_specs setting of k's layer. */
+static bool configurations(const kust *k) {
+  bool ok = true;
+  const value *files = opt_strings(k, k->doc, "configurations", &ok);
+  if (!files) return ok;
+  arena *a = k->r->a;
+  value *specs = value_object(a, files->at);
+  for (size_t i = 0; i < files->u.list.len; i++) {
+    const value *entry = files->u.list.items[i];
+    const char *name = resolve(k, entry->at, entry->u.str.s);
+    value *docs = name ? read_with(k, entry->at, "configurations", name, yaml_read) : NULL;
+    if (!docs) return false;
+    for (size_t d = 0; d < docs->u.list.len; d++) {
+      const value *doc = docs->u.list.items[d];
+      if (!want_kind(k, doc, V_OBJECT, name)) return false;
+      for (size_t f = 0; f < doc->u.obj.len; f++) {
+        const field *fl = &doc->u.obj.fields[f];
+        size_t c = 0;
+        while (c < 6 && strcmp(config_keys[c], fl->key)) c++;
+        if (c == 6) return fail(k, fl->val->at, "configurations: \"%s\" field specs are not supported by plumb yet", fl->key);
+        value *list = value_object_get(specs, config_categories[c]);
+        if (!list) value_object_set(a, specs, config_categories[c], list = value_list(a, fl->val->at));
+        if (!add_specs(k, fl->val, fl->key, list)) return false;
+      }
+    }
+  }
+  set(k, k->layer, "field_specs", specs);
+  return true;
+}
+
 /* The settings of layer.h that the transformer fields of k make. */
 static bool settings(const kust *k) {
   static const struct { const char *field, *setting; } strings[] = {
@@ -758,7 +852,7 @@ static bool settings(const kust *k) {
   if (notes && !string_map(k, notes, "commonAnnotations")) return false;
   if (notes) set(k, k->layer, "annotations", (value *)notes);
   long late = k->tail >= 0 ? k->tail : k->layer;
-  return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late);
+  return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late) && configurations(k);
 }
 
 /* ---- a kustomization ------------------------------------------------------ */

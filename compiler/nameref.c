@@ -77,6 +77,7 @@ typedef struct {
   moved *m; /* sorted by kind, then old name */
   size_t n;
   const char *env;
+  const value *custom; /* field specs of custom kinds' references, or NULL */
   bool follow[NREFS]; /* per entry of refs: whether it can name a renamed resource */
 } table;
 
@@ -210,6 +211,12 @@ static value *follow_refs(const table *t, value *r, const resource_id *id) {
     l.kind = f->target;
     r = fieldspec_apply(t->a, r, f->path, false, plain_ref, &l);
   }
+  for (size_t i = 0; t->custom && i < t->custom->u.list.len; i++) {
+    const value *spec = t->custom->u.list.items[i];
+    if (!fieldspec_matches(spec, id->kind, r)) continue;
+    l.kind = value_get_string(spec, "to");
+    r = fieldspec_apply(t->a, r, value_get_string(spec, "path"), false, plain_ref, &l);
+  }
   for (size_t i = 0; i < sizeof typed / sizeof *typed; i++) {
     if (strcmp(typed[i].referrer, id->kind) != 0) continue;
     l.kind = typed[i].kind;
@@ -238,10 +245,11 @@ static void add_moved(table *t, const compile_resource *r, const resource_id *wa
   *any_renamed |= renamed;
 }
 
-void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_past *past, const char *env) {
+void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_past *past, const char *env,
+                    const value *custom) {
   size_t ids = 0;
   for (size_t i = 0; i < n; i++) ids += past[i].n;
-  table t = {.a = a, .m = arena_alloc(a, ids * sizeof(moved) + 1), .env = env};
+  table t = {.a = a, .m = arena_alloc(a, ids * sizeof(moved) + 1), .env = env, .custom = custom};
   bool any_renamed = false, any_typed = false;
   /* Any name a resource had finds it, in the namespace it was in before
    * this layer, where its referrers were then: a resource of a lower layer

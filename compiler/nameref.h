@@ -31,7 +31,10 @@ static inline const resource_id *past_latest(const resource_past *p) { return &p
 /* Rewrites references in res[0..n) that name a resource by a name it had
  * (past, one per resource, last its name before this layer's transformers)
  * to the name it has now; `env` names the layer ("env prod") in the `via`
- * of every field it changes. */
-void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_past *past, const char *env);
+ * of every field it changes. custom (NULL, or a list of field specs {kind,
+ * group, version, path, to}) adds fields of custom kinds that name a
+ * resource of kind `to`. */
+void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_past *past, const char *env,
+                    const value *custom);
 
 #endif

@@ -20,7 +20,7 @@ static const struct {
     {"namespace", V_STRING}, {"name_prefix", V_STRING},     {"name_suffix", V_STRING},
     {"labels", V_OBJECT},    {"template_labels", V_OBJECT}, {"common_labels", V_OBJECT},
     {"annotations", V_OBJECT}, {"images", V_OBJECT},        {"replicas", V_OBJECT},
-    {"replacements", V_LIST},
+    {"replacements", V_LIST},   {"field_specs", V_OBJECT},
     /* Not a transformer: the schemas the build checks against (build.c). */
     {"kube_version", V_STRING},
 };
@@ -54,6 +54,79 @@ static bool check_replicas(eval *ev, const field *f) {
   return false;
 }
 
+/* ---- field specs of custom kinds ------------------------------------------ */
+
+/* Where a transformer reaches in kinds it does not know, by category:
+ * field_specs: { common_labels: [{ kind: "App", path: "spec.selector" }] }. */
+static const char *const spec_categories[] = {"common_labels", "template_labels", "annotations",
+                                              "images",        "replicas",        "references"};
+enum { NCATEGORIES = sizeof spec_categories / sizeof *spec_categories };
+static const char *const spec_keys[] = {"kind", "group", "version", "path", "create", "to"};
+
+static bool check_spec_entry(eval *ev, const char *category, const value *e) {
+  bool refs = strcmp(category, "references") == 0;
+  if (e->kind != V_OBJECT) {
+    eval_fail(ev, e->at, "field_specs.%s entries must be objects, got %s", category, value_a(e->kind));
+    return false;
+  }
+  for (size_t i = 0; i < e->u.obj.len; i++) {
+    const field *f = &e->u.obj.fields[i];
+    size_t k = 0;
+    while (k < 6 && strcmp(spec_keys[k], f->key)) k++;
+    if (k == 6 || (k == 5 && !refs)) {
+      eval_fail(ev, f->val->at, "field_specs.%s entries have kind, group, version, path%s and create, not \"%s\"", category,
+                refs ? ", to" : "", f->key);
+      return false;
+    }
+    value_kind want = k == 4 ? V_BOOL : V_STRING;
+    if (f->val->kind != want) {
+      eval_fail(ev, f->val->at, "field_specs.%s: %s must be %s, got %s", category, f->key, value_a(want), value_a(f->val->kind));
+      return false;
+    }
+  }
+  if (!value_object_get(e, "path") || (refs && !value_object_get(e, "to"))) {
+    eval_fail(ev, e->at, "field_specs.%s entries need a path%s", category, refs ? " and to, the kind the field names" : "");
+    return false;
+  }
+  return true;
+}
+
+static bool check_field_specs(eval *ev, const value *v) {
+  for (size_t i = 0; i < v->u.obj.len; i++) {
+    const field *f = &v->u.obj.fields[i];
+    size_t c = 0;
+    while (c < NCATEGORIES && strcmp(spec_categories[c], f->key)) c++;
+    if (c == NCATEGORIES) {
+      eval_fail(ev, f->val->at, "field_specs has no category \"%s\"; expected common_labels, template_labels, "
+                "annotations, images, replicas or references", f->key);
+      return false;
+    }
+    if (f->val->kind != V_LIST) {
+      eval_fail(ev, f->val->at, "field_specs.%s must be a list, got %s", f->key, value_a(f->val->kind));
+      return false;
+    }
+    for (size_t k = 0; k < f->val->u.list.len; k++)
+      if (!check_spec_entry(ev, f->key, f->val->u.list.items[k])) return false;
+  }
+  return true;
+}
+
+value *transform_field_specs(arena *a, const layer *layers, size_t from, size_t to) {
+  value *all = NULL;
+  for (size_t i = from; i <= to; i++) {
+    const value *specs = value_object_get(layers[i].settings, "field_specs");
+    for (size_t c = 0; specs && c < specs->u.obj.len; c++) {
+      if (!all) all = value_object(a, specs->at);
+      const field *f = &specs->u.obj.fields[c];
+      value *list = value_object_get(all, f->key);
+      if (!list) value_object_set(a, all, f->key, list = value_list(a, f->val->at));
+      for (size_t k = 0; k < f->val->u.list.len; k++) value_list_push(a, list, f->val->u.list.items[k]);
+    }
+  }
+  return all;
+}
+
+
 bool transform_check_setting(eval *ev, const char *name, pos name_at, const value *v, pos value_at) {
   size_t s = 0;
   while (s < NSETTINGS && strcmp(settings[s].name, name) != 0) s++;
@@ -71,6 +144,7 @@ bool transform_check_setting(eval *ev, const char *name, pos name_at, const valu
     return false;
   }
   if (strcmp(name, "replacements") == 0) return replace_check(ev, v);
+  if (strcmp(name, "field_specs") == 0) return check_field_specs(ev, v);
   bool images = strcmp(name, "images") == 0, replicas = strcmp(name, "replicas") == 0;
   for (size_t i = 0; (images || replicas) && i < v->u.obj.len; i++)
     if (!(images ? check_image(ev, &v->u.obj.fields[i]) : check_replicas(ev, &v->u.obj.fields[i]))) return false;
@@ -88,7 +162,13 @@ typedef struct {
   size_t n;
   const resource_past *past; /* who each resource was (nameref.h) */
   bool lenient_images;
+  const value *specs; /* field specs of custom kinds, by category, or NULL */
 } env_tx;
+
+/* The field specs of a category, or NULL. */
+static const value *specs_of(const env_tx *t, const char *category) {
+  return t->specs ? value_object_get(t->specs, category) : NULL;
+}
 
 /* Resource i as this layer's patches left it. */
 static const resource_id *before(const env_tx *t, size_t i) { return past_latest(&t->past[i]); }
@@ -291,6 +371,7 @@ typedef struct {
   /* The paths of templates[] and then claim_templates with key appended,
    * made once for all resources. */
   const char *paths[NTEMPLATES + 1];
+  const value *custom; /* field specs of custom kinds where it goes too, or NULL */
 } labeling;
 
 static value *add_to(labeling *l, value *r, const char *kind) {
@@ -299,6 +380,11 @@ static value *add_to(labeling *l, value *r, const char *kind) {
     if (is(kind, templates[i].kind)) r = fieldspec_apply(l->a, r, l->paths[i], templates[i].create, laid, &l->tg);
   if (l->how != METADATA && is(l->key, "labels") && is(kind, claim_templates.kind))
     r = fieldspec_apply(l->a, r, l->paths[NTEMPLATES], claim_templates.create, laid, &l->tg);
+  for (size_t i = 0; l->custom && i < l->custom->u.list.len; i++) {
+    const value *spec = l->custom->u.list.items[i], *create = value_object_get(spec, "create");
+    if (fieldspec_matches(spec, kind, r))
+      r = fieldspec_apply(l->a, r, value_get_string(spec, "path"), create && create->u.b, laid, &l->tg);
+  }
   if (l->how != SELECTORS) return r;
   for (size_t i = 0; i < sizeof selectors / sizeof *selectors; i++)
     if (is(kind, selectors[i].kind)) r = fieldspec_apply(l->a, r, selectors[i].path, selectors[i].create, laid, &l->tg);
@@ -308,13 +394,36 @@ static value *add_to(labeling *l, value *r, const char *kind) {
 }
 
 static void add_metadata(env_tx *t, const char *name, const char *key, reach how) {
-  labeling l = {t->a, key, NULL, laid_setting(t, name), how, {NULL}};
+  /* Custom kinds: labels by the reach of their setting, annotations alike. */
+  const char *category = strcmp(key, "annotations") == 0 ? "annotations"
+                         : how == SELECTORS                ? "common_labels"
+                         : how == TEMPLATES                ? "template_labels"
+                                                           : NULL;
+  labeling l = {t->a, key, NULL, laid_setting(t, name), how, {NULL}, category ? specs_of(t, category) : NULL};
   if (!l.tg.v) return;
   overlay o;
   l.in_metadata = nested(&o, "metadata", key, l.tg.v);
   for (size_t i = 0; i < NTEMPLATES; i++) l.paths[i] = arena_printf(t->a, "%s.%s", templates[i].path, key);
   l.paths[NTEMPLATES] = arena_printf(t->a, "%s.%s", claim_templates.path, key);
   for (size_t i = 0; i < t->n; i++) t->res[i].obj = add_to(&l, t->res[i].obj, before(t, i)->kind);
+}
+
+/* The path of the first field spec of list that kind (and res's
+ * apiVersion) matches, or NULL. */
+static const char *custom_path(const value *list, const char *kind, const value *res) {
+  for (size_t i = 0; list && i < list->u.list.len; i++)
+    if (fieldspec_matches(list->u.list.items[i], kind, res)) return value_get_string(list->u.list.items[i], "path");
+  return NULL;
+}
+
+/* fieldspec_fn: the tagged scalar put in the field. */
+static value *laid_scalar(arena *a, value *old, void *ctx) {
+  const tagged *tg = ctx;
+  value *v = value_clone(a, tg->v);
+  v->via = tg->via;
+  v->prev = old;
+  v->owned = true;
+  return v;
 }
 
 static bool scalable(const char *kind) {
@@ -336,13 +445,18 @@ static void set_replicas(env_tx *t) {
   if (!want.v) return;
   const field *fields = want.v->u.obj.fields;
   bool *used = arena_alloc(t->a, want.v->u.obj.len + 1);
+  const value *custom = specs_of(t, "replicas");
   for (size_t i = 0; i < t->n; i++) {
-    if (!scalable(before(t, i)->kind)) continue;
+    bool builtin = scalable(before(t, i)->kind);
+    const char *path = builtin ? NULL : custom_path(custom, before(t, i)->kind, t->res[i].obj);
+    if (!builtin && !path) continue;
     const field *declared = entry_for(want.v, past_declared(&t->past[i])->name), *was = entry_for(want.v, before(t, i)->name);
     const field *now = entry_for(want.v, value_get_string(t->res[i].obj, "metadata.name"));
     const field *f = later(later(declared, was), now);
     if (!f) continue;
-    t->res[i].obj = with_nested(t->a, t->res[i].obj, "spec", "replicas", f->val, want.via);
+    tagged count = {f->val, want.via};
+    t->res[i].obj = builtin ? with_nested(t->a, t->res[i].obj, "spec", "replicas", f->val, want.via)
+                            : fieldspec_apply(t->a, t->res[i].obj, path, true, laid_scalar, &count);
     if (declared) used[declared - fields] = true;
     if (was) used[was - fields] = true;
     if (now) used[now - fields] = true;
@@ -428,13 +542,28 @@ static value *images_in(retag *c, value *v) {
   return out;
 }
 
+/* fieldspec_fn: an image reference a field spec of a custom kind names. */
+static value *retag_field(arena *a, value *old, void *ctx) {
+  retag *c = ctx;
+  value *now = old->kind == V_STRING ? retagged(c, old) : NULL;
+  if (!now || value_equal(now, old)) return NULL;
+  now->via = c->images.via;
+  now->prev = old;
+  return now;
+}
+
 static void set_images(env_tx *t) {
   retag c = {t->a, setting(t, "images"), NULL};
   if (!c.images.v) return;
   c.used = arena_alloc(t->a, c.images.v->u.obj.len + 1);
+  const value *custom = specs_of(t, "images");
   for (size_t i = 0; i < t->n; i++) {
     value *now = images_in(&c, t->res[i].obj);
     if (now) t->res[i].obj = now;
+    for (size_t k = 0; custom && k < custom->u.list.len; k++)
+      if (fieldspec_matches(custom->u.list.items[k], before(t, i)->kind, t->res[i].obj))
+        t->res[i].obj = fieldspec_apply(t->a, t->res[i].obj, value_get_string(custom->u.list.items[k], "path"), false,
+                                        retag_field, &c);
   }
   for (size_t i = 0; !t->lenient_images && i < c.images.v->u.obj.len; i++)
     if (!c.used[i])
@@ -453,9 +582,10 @@ static void hash_names(env_tx *t) {
   }
 }
 
-void transform_env(eval *ev, const layer *l, compile_resource *res, const resource_past *past, size_t n, bool last) {
+void transform_env(eval *ev, const layer *l, const value *specs, compile_resource *res, const resource_past *past,
+                   size_t n, bool last) {
   arena *a = eval_arena(ev);
-  env_tx t = {ev, a, l->label, l->settings, res, n, past, l->lenient_images};
+  env_tx t = {ev, a, l->label, l->settings, res, n, past, l->lenient_images, specs};
   set_namespace(&t);
   add_affix(&t, "name_prefix", true);
   add_affix(&t, "name_suffix", false);
@@ -468,5 +598,5 @@ void transform_env(eval *ev, const layer *l, compile_resource *res, const resour
   tagged repl = setting(&t, "replacements");
   if (repl.v) replace_apply(ev, repl.via, repl.v, res, past, n);
   if (last) hash_names(&t);
-  nameref_follow(a, res, n, past, l->label);
+  nameref_follow(a, res, n, past, l->label, specs_of(&t, "references"));
 }
