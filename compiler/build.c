@@ -574,11 +574,24 @@ bool build_apply(eval *ev, env_state *e, pos at) {
   return apply_layers(ev, e, at, &b);
 }
 
+/* Kustomize leaves out an empty metadata.annotations (its own internal
+ * annotations come and go through it); a build does too, for the same
+ * output. */
+static value *without_empty_annotations(arena *a, value *res) {
+  value *meta = value_object_get(res, "metadata"), *notes = meta ? value_object_get(meta, "annotations") : NULL;
+  if (!notes || notes->kind != V_OBJECT || notes->u.obj.len) return res;
+  value *m = value_clone(a, meta), *out = value_clone(a, res);
+  value_object_remove(m, "annotations");
+  value_object_set(a, out, "metadata", m);
+  return out;
+}
+
 /* Checks, validates and sorts what the layers of e built into r. */
 static void finish(compile_result *r, eval *ev, env_state *e, pos at, const compile_opts *o) {
   arena *a = r->arena;
   built b;
   if (!apply_layers(ev, e, at, &b)) return;
+  for (size_t i = 0; i < b.n; i++) b.res[i].obj = without_empty_annotations(a, b.res[i].obj);
   const char *version = NULL;
   if (!kube_version(ev, o, b.kube_version, &version) || r->diags.errors || !output_fits(ev, e->name, b.res, b.n)) return;
   schema_build *sb = schema_build_new(ev, version);

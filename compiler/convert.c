@@ -270,10 +270,30 @@ static void put_generator(buf *out, const kustomize_generator *g) {
   buf_puts(out, create ? "\n" : ".data\n}\n");
 }
 
-static void put_settings(buf *out, const value *settings) {
-  for (size_t i = 0; i < settings->u.obj.len; i++) {
-    buf_printf(out, "%s: ", settings->u.obj.fields[i].key);
-    put_value(out, settings->u.obj.fields[i].val);
+/* The images entries that matched a container; those that did not (which
+ * Kustomize passes over and a Plumb env reports) are said in a comment. */
+static void put_images(buf *out, arena *a, const value *images, const bool *used) {
+  value *kept = value_object(a, images->at);
+  for (size_t i = 0; i < images->u.obj.len; i++) {
+    const field *f = &images->u.obj.fields[i];
+    if (used[i]) value_object_push(a, kept, f->key, f->val);
+    else buf_printf(out, "// Left out: images entry \"%s\", which matches no container\n", f->key);
+  }
+  if (!kept->u.obj.len) return;
+  buf_puts(out, "images: ");
+  put_value(out, kept);
+  buf_putc(out, '\n');
+}
+
+static void put_settings(buf *out, arena *a, const layer *l) {
+  for (size_t i = 0; i < l->settings->u.obj.len; i++) {
+    const field *f = &l->settings->u.obj.fields[i];
+    if (strcmp(f->key, "images") == 0 && l->images_used) {
+      put_images(out, a, f->val, l->images_used);
+      continue;
+    }
+    buf_printf(out, "%s: ", f->key);
+    put_value(out, f->val);
     buf_putc(out, '\n');
   }
 }
@@ -297,8 +317,8 @@ static bool convert_dir(const converter *c, const kustomize_dir *d, buf *out) {
   for (size_t i = 0; i < d->components->u.list.len; i++)
     buf_printf(out, "%s%s", i ? ", " : " with ", refs[d->bases->u.list.len + i]);
   buf_puts(out, " {\n");
-  put_settings(out, own->settings);
-  if (tail) put_settings(out, tail->settings);
+  put_settings(out, c->a, own);
+  if (tail) put_settings(out, c->a, tail);
   for (size_t i = 0; i < d->files->u.list.len; i++) {
     buf_puts(out, "yaml_resources(");
     put_string(out, d->files->u.list.items[i]->u.str.s, d->files->u.list.items[i]->u.str.len);

@@ -140,10 +140,22 @@ static value *edit(jp *j, const value *parent, const pointer *p, const value *pu
   return out;
 }
 
+/* An add makes the containers missing on its path, as Kustomize's JSON
+ * patch does (EnsurePathExistsOnAdd): a list where the next token is an
+ * index or `-`, else an object. */
+static const value *made_parent(jp *j, const value *doc, const pointer *p, size_t i) {
+  const char *next = p->tok[i + 1];
+  bool list = strcmp(next, "-") == 0 || (*next && strspn(next, "0123456789") == strlen(next));
+  value *v = list ? value_list(j->a, doc->at) : value_object(j->a, doc->at);
+  v->via = j->via;
+  return v;
+}
+
 /* doc with the change at p made: the containers along p are copied. */
 static value *change(jp *j, const value *doc, const pointer *p, size_t i, const value *put, bool insert) {
   if (i + 1 == p->n) return edit(j, doc, p, put, insert);
-  const value *child = child_of(j, doc, p, i);
+  bool make = insert && put && doc->kind == V_OBJECT && !value_object_get(doc, p->tok[i]);
+  const value *child = make ? made_parent(j, doc, p, i) : child_of(j, doc, p, i);
   if (!child) return NULL;
   value *changed = change(j, child, p, i + 1, put, insert);
   if (!changed) return NULL;

@@ -600,6 +600,7 @@ static bool images(const kust *k, long at) {
     if (to->u.obj.len) value_object_set(k->r->a, out, name->u.str.s, to);
   }
   if (out->u.obj.len) set(k, at, "images", out);
+  k->r->e->layers[at].images_used = arena_alloc(k->r->a, out->u.obj.len + 1);
   return true;
 }
 
@@ -927,7 +928,6 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
   if (!add_resources(&k)) return false;
   k.layer = layer_open(r->ev, r->e, label, k.first, k.doc->at);
   if (k.layer < 0 || !add_generated(&k)) return false;
-  own_layer(&k)->lenient_images = true;
   for (size_t i = 0; i < k.own->u.list.len; i++) layer_add(own_layer(&k), r->a, k.own->u.list.items[i], NULL);
   if (!add_components(&k)) return false;
   r->e->layers[k.layer].end = r->e->nlayers;
@@ -935,7 +935,6 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
     k.tail = layer_open(r->ev, r->e, label, k.first, k.doc->at);
     if (k.tail < 0) return false;
     r->e->layers[k.tail].end = r->e->nlayers;
-    r->e->layers[k.tail].lenient_images = true;
   }
   if (!add_patches(&k) || !settings(&k)) return false;
   r->nrunning--;

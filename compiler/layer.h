@@ -29,9 +29,11 @@ typedef struct {
    * patches and settings, as a kustomization's components do. */
   size_t end;
   size_t first; /* see the file comment */
-  /* Read from a kustomization: an images entry that matches no container
-   * is no error, as in Kustomize. */
-  bool lenient_images;
+  /* Read from a kustomization, where an images entry that matches no
+   * container is no error (as in Kustomize): one flag per entry of its
+   * images setting, which the build sets for those that matched (plumb
+   * convert leaves out the others). NULL: such an entry is an error. */
+  bool *images_used;
 } layer;
 
 /* Envs and components built on each other, and kustomizations listing

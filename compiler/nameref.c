@@ -104,11 +104,16 @@ static size_t lower_bound(const table *t, const moved *key) {
   return lo;
 }
 
-/* The resource of `kind` once called `name`, in namespace ns (NULL: any). */
-static moved *find(const table *t, const char *kind, const char *name, const char *ns) {
+/* The namespace m is in now. */
+static const char *ns_now(const moved *m) { return ns_or_default(m->ns && m->ns->kind == V_STRING ? m->ns->u.str.s : NULL); }
+
+/* The resource of `kind` once called `name`, in namespace ns (NULL: any)
+ * as it is now, or with was, as it was before this layer. */
+static moved *find(const table *t, const char *kind, const char *name, const char *ns, bool was) {
   moved key = {.was = {kind, NULL, name}};
   for (size_t i = lower_bound(t, &key); i < t->n && cmp_moved(&t->m[i], &key) == 0; i++)
-    if (!ns || t->m[i].cluster || strcmp(ns_or_default(t->m[i].was.ns), ns) == 0) return &t->m[i];
+    if (!ns || t->m[i].cluster || strcmp(was ? ns_or_default(t->m[i].was.ns) : ns_now(&t->m[i]), ns) == 0)
+      return &t->m[i];
   return NULL;
 }
 
@@ -142,7 +147,7 @@ typedef struct {
 static value *plain_ref(arena *a, value *old, void *ctx) {
   lookup *l = ctx;
   if (old->kind != V_STRING) return NULL;
-  moved *m = find(l->t, l->kind, old->u.str.s, l->ns);
+  moved *m = find(l->t, l->kind, old->u.str.s, l->ns, false);
   if (!m || value_equal(m->name, old)) return NULL;
   l->changed = true;
   return follow(l->t, old, m->name, m);
@@ -164,7 +169,7 @@ static value *typed_one(arena *a, value *obj, const lookup *l) {
   if (!kind || !name || name->kind != V_STRING) return NULL;
   if (l->own_ns && !l->kind && strcmp(kind, "ServiceAccount") != 0) return NULL;
   const char *in = !l->own_ns ? l->ns : ns && ns->kind == V_STRING ? ns->u.str.s : NULL;
-  moved *m = find(l->t, kind, name->u.str.s, in);
+  moved *m = find(l->t, kind, name->u.str.s, in, l->own_ns);
   if (!m) return NULL;
   value *out = NULL;
   if (!value_equal(m->name, name)) out = with(a, obj, "name", follow(l->t, name, m->name, m));
@@ -203,7 +208,9 @@ static value *pod_refs(arena *a, value *spec, void *ctx) {
 
 static value *follow_refs(const table *t, value *r, const resource_id *id) {
   const kind_info *k = kinds_find(id->kind);
-  lookup l = {t, NULL, k && k->cluster_scoped ? NULL : ns_or_default(id->ns), false, false};
+  /* A reference finds what is in the namespace its resource is in now,
+   * as Kustomize's, which runs once everything has moved. */
+  lookup l = {t, NULL, k && k->cluster_scoped ? NULL : ns_or_default(value_get_string(r, "metadata.namespace")), false, false};
   if (k && k->pod_spec) r = fieldspec_apply(t->a, r, k->pod_spec, false, pod_refs, &l);
   for (size_t i = 0; i < NREFS; i++) {
     const ref *f = &refs[i];
@@ -251,10 +258,9 @@ void nameref_follow(arena *a, compile_resource *res, size_t n, const resource_pa
   for (size_t i = 0; i < n; i++) ids += past[i].n;
   table t = {.a = a, .m = arena_alloc(a, ids * sizeof(moved) + 1), .env = env, .custom = custom};
   bool any_renamed = false, any_typed = false;
-  /* Any name a resource had finds it, in the namespace it was in before
-   * this layer, where its referrers were then: a resource of a lower layer
-   * moved to another namespace is not found from the old one (Kustomize's
-   * rule). */
+  /* Any name a resource had finds it, from the namespace it is in now: a
+   * resource moved to another namespace is not found from the old one
+   * (Kustomize's rule), and one moved by this layer with its referrers is. */
   for (size_t i = 0; i < n; i++) {
     const resource_id *before = past_latest(&past[i]);
     add_moved(&t, &res[i], before, &any_renamed);

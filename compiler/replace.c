@@ -139,14 +139,18 @@ static bool selected_by(const rctx *c, const value *sel, const char *key, const 
   return selector_match(s, value_get_path(r, path));
 }
 
-static bool is_target(const rctx *c, const value *t, size_t i) {
-  const value *sel = value_object_get(t, "select"), *rej = value_object_get(t, "reject");
+/* Whether sel picks resource i, its label and annotation selectors too. */
+static bool selects(const rctx *c, const value *sel, size_t i) {
   const value *r = c->res[i].obj;
-  if (!picked(c, sel, i) || !selected_by(c, sel, "labels", "metadata.labels", r) ||
-      !selected_by(c, sel, "annotations", "metadata.annotations", r))
-    return false;
+  return picked(c, sel, i) && selected_by(c, sel, "labels", "metadata.labels", r) &&
+         selected_by(c, sel, "annotations", "metadata.annotations", r);
+}
+
+static bool is_target(const rctx *c, const value *t, size_t i) {
+  const value *rej = value_object_get(t, "reject");
+  if (!selects(c, value_object_get(t, "select"), i)) return false;
   for (size_t k = 0; rej && k < rej->u.list.len; k++)
-    if (picked(c, rej->u.list.items[k], i)) return false;
+    if (selects(c, rej->u.list.items[k], i)) return false;
   return true;
 }
 

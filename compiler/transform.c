@@ -161,7 +161,7 @@ typedef struct {
   compile_resource *res;
   size_t n;
   const resource_past *past; /* who each resource was (nameref.h) */
-  bool lenient_images;
+  bool *images_used; /* the layer's (layer.h), or NULL */
   const value *specs; /* field specs of custom kinds, by category, or NULL */
 } env_tx;
 
@@ -555,7 +555,7 @@ static value *retag_field(arena *a, value *old, void *ctx) {
 static void set_images(env_tx *t) {
   retag c = {t->a, setting(t, "images"), NULL};
   if (!c.images.v) return;
-  c.used = arena_alloc(t->a, c.images.v->u.obj.len + 1);
+  c.used = t->images_used ? t->images_used : arena_alloc(t->a, c.images.v->u.obj.len + 1);
   const value *custom = specs_of(t, "images");
   for (size_t i = 0; i < t->n; i++) {
     value *now = images_in(&c, t->res[i].obj);
@@ -565,7 +565,7 @@ static void set_images(env_tx *t) {
         t->res[i].obj = fieldspec_apply(t->a, t->res[i].obj, value_get_string(custom->u.list.items[k], "path"), false,
                                         retag_field, &c);
   }
-  for (size_t i = 0; !t->lenient_images && i < c.images.v->u.obj.len; i++)
+  for (size_t i = 0; !t->images_used && i < c.images.v->u.obj.len; i++)
     if (!c.used[i])
       eval_fail(t->ev, c.images.v->u.obj.fields[i].val->at, "images: no container of %s runs image \"%s\"", t->env,
                 c.images.v->u.obj.fields[i].key);
@@ -585,7 +585,7 @@ static void hash_names(env_tx *t) {
 void transform_env(eval *ev, const layer *l, const value *specs, compile_resource *res, const resource_past *past,
                    size_t n, bool last) {
   arena *a = eval_arena(ev);
-  env_tx t = {ev, a, l->label, l->settings, res, n, past, l->lenient_images, specs};
+  env_tx t = {ev, a, l->label, l->settings, res, n, past, l->images_used, specs};
   set_namespace(&t);
   add_affix(&t, "name_prefix", true);
   add_affix(&t, "name_suffix", false);
