@@ -522,6 +522,12 @@ static void remember(arena *a, const compile_resource *res, resource_past *past)
   past->ids[past->n++] = now;
 }
 
+static bool renames(const patch_list *l) {
+  for (size_t i = 0; i < l->n; i++)
+    if (l->items[i].may_rename || l->items[i].may_rekind) return true;
+  return false;
+}
+
 /* Applies layer i and its components to what the layers from its first on
  * built: its resources are added, its components applied, then its
  * patches and settings (transform.h). last: nothing is applied after it.
@@ -538,6 +544,10 @@ static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, buil
   size_t from = b->start[l->first], n = b->n - from;
   compile_resource *res = b->res + from;
   resource_past *past = b->past + from;
+  /* A patch that may rename: references follow from the name before it. */
+  bool rename = renames(&l->patches);
+  for (size_t k = 0; rename && k < n; k++)
+    if (!past[k].n) remember(a, &res[k], &past[k]);
   claim_resources(res, n, l);
   patch_apply(ev, l->label, &l->patches, res, past, &n);
   b->n = from + n;

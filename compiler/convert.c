@@ -177,6 +177,11 @@ static bool convertible(const converter *c, const kustomize_dir *d) {
                   "a Plumb env builds on one env; this kustomization's resources list a second directory");
   if (d->component && d->bases->u.list.len)
     return refuse(c, d->bases->u.list.items[0]->at, "a Plumb component builds on no env; this one lists a directory");
+  const patch_list *pl = &c->e->layers[d->layer].patches;
+  for (size_t i = 0; i < pl->n; i++)
+    if (pl->items[i].may_rename || pl->items[i].may_rekind)
+      return refuse(c, pl->items[i].at, "a Plumb patch names the resource it patches and cannot rename it "
+                                        "(allowNameChange, allowKindChange)");
   const value *early = d->tail >= 0 ? early_setting(c->e->layers[d->layer].settings) : NULL;
   if (early)
     return refuse(c, value_object_get(d->doc, "patchesJson6902")->at,

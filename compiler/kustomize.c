@@ -437,15 +437,16 @@ static value *patch_docs(kust *k, const value *path, const value *text) {
 }
 
 /* A strategic merge patch names its resource: Kustomize keeps the
- * apiVersion and puts back the kind, name and namespace the resource had,
- * so the body leaves them out. */
-static value *smp_body(arena *a, const value *doc) {
+ * apiVersion and puts back the kind, name and namespace the resource had
+ * (but the kind or name options allow to change), so the body leaves them
+ * out. */
+static value *smp_body(arena *a, const value *doc, const patch *opts) {
   value *body = value_clone(a, doc), *meta = value_object_get(doc, "metadata");
   value_object_remove(body, "apiVersion");
-  value_object_remove(body, "kind");
+  if (!opts->may_rekind) value_object_remove(body, "kind");
   if (meta && meta->kind == V_OBJECT) {
     meta = value_clone(a, meta);
-    value_object_remove(meta, "name");
+    if (!opts->may_rename) value_object_remove(meta, "name");
     value_object_remove(meta, "namespace");
     if (meta->u.obj.len) value_object_set(a, body, "metadata", meta);
     else value_object_remove(body, "metadata");
@@ -470,24 +471,40 @@ static value *where_of(kust *k, const value *target) {
 }
 
 /* One patch onto list: by target, or the resource a strategic merge
- * patch names. */
-static bool add_patch(kust *k, patch_list *list, const value *doc, value *where, pos at) {
+ * patch names; opts holds its options (may_rename, may_rekind). */
+static bool add_patch(kust *k, patch_list *list, const value *doc, value *where, pos at, const patch *opts) {
   arena *a = k->r->a;
+  patch p = *opts;
+  p.at = at;
   if (doc->kind == V_LIST) {
     if (!where) return fail(k, at, "a JSON patch needs a target");
-    *patch_list_push(a, list) = (patch){.at = at, .where = where, .body = (value *)doc, .may_miss = true};
-    return true;
+    p.where = where, p.body = (value *)doc, p.may_miss = true;
+  } else if (!want_kind(k, doc, V_OBJECT, "a patch")) {
+    return false;
+  } else if (where) {
+    p.where = where, p.body = smp_body(a, doc, opts), p.may_miss = true;
+  } else {
+    p.at = doc->at, p.kind = value_get_string(doc, "kind"), p.name = value_get_path(doc, "metadata.name");
+    if (!p.kind || !p.name || p.name->kind != V_STRING)
+      return fail(k, doc->at, "a patch without a target needs kind and metadata.name: they name what it patches");
+    p.body = smp_body(a, doc, opts);
   }
-  if (!want_kind(k, doc, V_OBJECT, "a patch")) return false;
-  if (where) {
-    *patch_list_push(a, list) = (patch){.at = at, .where = where, .body = smp_body(a, doc), .may_miss = true};
-    return true;
-  }
-  value *name = value_get_path(doc, "metadata.name");
-  const char *kind = value_get_string(doc, "kind");
-  if (!kind || !name || name->kind != V_STRING)
-    return fail(k, doc->at, "a patch without a target needs kind and metadata.name: they name what it patches");
-  *patch_list_push(a, list) = (patch){.at = doc->at, .kind = kind, .name = name, .body = smp_body(a, doc)};
+  *patch_list_push(a, list) = p;
+  return true;
+}
+
+static const char *const patch_options[] = {"allowNameChange", "allowKindChange"};
+
+/* A patch's options, as the patch they make. */
+static bool patch_opts(kust *k, const value *opts, patch *out) {
+  *out = (patch){0};
+  if (!opts) return true;
+  if (!want_kind(k, opts, V_OBJECT, "options") || !only_fields(k, opts, "options", patch_options, 2)) return false;
+  for (size_t i = 0; i < opts->u.obj.len; i++)
+    if (!want_kind(k, opts->u.obj.fields[i].val, V_BOOL, opts->u.obj.fields[i].key)) return false;
+  const value *name = value_object_get(opts, "allowNameChange"), *kind = value_object_get(opts, "allowKindChange");
+  out->may_rename = name && name->u.b;
+  out->may_rekind = kind && kind->u.b;
   return true;
 }
 
@@ -499,8 +516,8 @@ static bool patch_entry(kust *k, patch_list *list, const value *entry, const cha
   bool ok = true;
   const value *path = opt_string(k, entry, "path", "path", &ok), *text = opt_string(k, entry, "patch", "patch", &ok);
   const value *target = value_object_get(entry, "target"), *opts = value_object_get(entry, "options");
-  if (!ok) return false;
-  if (opts) return fail(k, opts->at, "patch options (allowNameChange, allowKindChange) are not supported by plumb yet");
+  patch options;
+  if (!ok || !patch_opts(k, opts, &options)) return false;
   if (!path == !text) return fail(k, entry->at, "a %s entry needs either path or patch", what);
   value *where = target ? where_of(k, target) : NULL;
   if (target && !where) return false;
@@ -510,7 +527,7 @@ static bool patch_entry(kust *k, patch_list *list, const value *entry, const cha
   if (docs->u.list.len > 1 && where)
     return fail(k, entry->at, "a patch with a target holds one document, this one has %zu", docs->u.list.len);
   for (size_t i = 0; i < docs->u.list.len; i++)
-    if (!add_patch(k, list, docs->u.list.items[i], where, (path ? path : text)->at)) return false;
+    if (!add_patch(k, list, docs->u.list.items[i], where, (path ? path : text)->at, &options)) return false;
   return true;
 }
 
@@ -521,7 +538,7 @@ static bool strategic_entry(kust *k, patch_list *list, const value *entry) {
   value *docs = patch_docs(k, inline_text ? NULL : entry, inline_text ? entry : NULL);
   if (!docs) return false;
   for (size_t i = 0; i < docs->u.list.len; i++)
-    if (!add_patch(k, list, docs->u.list.items[i], NULL, entry->at)) return false;
+    if (!add_patch(k, list, docs->u.list.items[i], NULL, entry->at, &(patch){0})) return false;
   return true;
 }
 

@@ -264,6 +264,9 @@ static const entry *candidates(const res_index *ix, const patch *p, size_t *coun
 
 static const char *const identity[] = {"apiVersion", "kind", "metadata.name", "metadata.namespace"};
 
+/* Whether p may change identity field i (kind is 1, the name 2). */
+static bool may_change(const patch *p, size_t i) { return (i == 1 && p->may_rekind) || (i == 2 && p->may_rename); }
+
 static bool same_at(const value *x, const value *y, const char *path) {
   const value *vx = value_get_path(x, path), *vy = value_get_path(y, path);
   return vx ? vy && value_equal(vx, vy) : !vy;
@@ -272,11 +275,11 @@ static bool same_at(const value *x, const value *y, const char *path) {
 /* A patch changes a resource; which resource it is stays as declared. A
  * body may restate the identity fields (as a Kustomize patch does), not
  * change them. */
-static bool body_keeps_identity(eval *ev, const value *body, const value *res) {
+static bool body_keeps_identity(eval *ev, const patch *p, const value *res) {
   bool ok = true;
   for (size_t i = 0; i < sizeof identity / sizeof identity[0]; i++) {
-    const value *v = value_get_path(body, identity[i]), *old = value_get_path(res, identity[i]);
-    if (v && !(old && value_equal(v, old))) {
+    const value *v = value_get_path(p->body, identity[i]), *old = value_get_path(res, identity[i]);
+    if (v && !may_change(p, i) && !(old && value_equal(v, old))) {
       eval_fail(ev, v->at, "a patch cannot change %s; it names the resource it patches", identity[i]);
       ok = false;
     }
@@ -284,20 +287,21 @@ static bool body_keeps_identity(eval *ev, const value *body, const value *res) {
   return ok;
 }
 
-static bool op_keeps_identity(eval *ev, const value *op, const value *before, const value *after) {
+static bool op_keeps_identity(eval *ev, const patch *p, const value *op, const value *before, const value *after) {
   for (size_t i = 0; i < sizeof identity / sizeof identity[0]; i++)
-    if (!same_at(before, after, identity[i])) {
+    if (!may_change(p, i) && !same_at(before, after, identity[i])) {
       eval_fail(ev, op->at, "a patch cannot change %s; it names the resource it patches", identity[i]);
       return false;
     }
   return true;
 }
 
-static bool json_patch(eval *ev, const value *ops, value **res) {
+static bool json_patch(eval *ev, const patch *p, value **res) {
+  const value *ops = p->body;
   for (size_t i = 0; i < ops->u.list.len; i++) {
     const value *op = ops->u.list.items[i];
     value *next = jsonpatch_apply(eval_arena(ev), eval_diags(ev), *res, op, "patch");
-    if (!next || !op_keeps_identity(ev, op, *res, next)) return false;
+    if (!next || !op_keeps_identity(ev, p, op, *res, next)) return false;
     *res = next;
   }
   return true;
@@ -305,14 +309,14 @@ static bool json_patch(eval *ev, const value *ops, value **res) {
 
 /* *res becomes the patched resource, or NULL when the patch deletes it. */
 static bool apply_body(eval *ev, const patch *p, value **res) {
-  if (p->body->kind == V_LIST) return json_patch(ev, p->body, res);
+  if (p->body->kind == V_LIST) return json_patch(ev, p, res);
   if (p->body->kind != V_OBJECT) {
     eval_fail(ev, p->body->at, "a patch is an object (merged in) or a list of JSON patch operations, not %s",
               value_a(p->body->kind));
     return false;
   }
   value *out;
-  if (!body_keeps_identity(ev, p->body, *res) || !merge_strategic(eval_arena(ev), eval_diags(ev), *res, p->body, "patch", &out))
+  if (!body_keeps_identity(ev, p, *res) || !merge_strategic(eval_arena(ev), eval_diags(ev), *res, p->body, "patch", &out))
     return false;
   *res = out;
   return true;

@@ -24,6 +24,9 @@ typedef struct {
   /* Matching nothing is no error: a kustomization's patch with a target,
    * as in Kustomize. patch_apply sets missed when it did. */
   bool may_miss, missed;
+  /* The body may change the name, the kind: a kustomization's patch with
+   * allowNameChange, allowKindChange. */
+  bool may_rename, may_rekind;
 } patch;
 
 /* The patch statements of a block (an env's, a template's), in order;
