@@ -29,6 +29,7 @@
 #include "suggest.h"
 #include "transform.h"
 #include "validate.h"
+#include "vars.h"
 
 /* The layer whose block runs now. */
 static layer *running_layer(env_state *e) { return &e->layers[e->current]; }
@@ -601,6 +602,7 @@ static void finish(compile_result *r, eval *ev, env_state *e, pos at, const comp
   arena *a = r->arena;
   built b;
   if (!apply_layers(ev, e, at, &b)) return;
+  if (e->vars) vars_resolve(ev, e->vars, e->var_refs, b.res, b.past, b.n);
   for (size_t i = 0; i < b.n; i++) b.res[i].obj = without_empty_annotations(a, b.res[i].obj);
   const char *version = NULL;
   if (!kube_version(ev, o, b.kube_version, &version) || r->diags.errors || !output_fits(ev, e->name, b.res, b.n)) return;

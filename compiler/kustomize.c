@@ -176,10 +176,10 @@ static const char *const fields[] = {
     "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
     "commonLabels", "labels", "commonAnnotations", "images", "replicas", "patches", "patchesStrategicMerge",
     "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions", "replacements", "configurations",
-    /* Kustomize's, not read yet: */
-    "vars", "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
+    "vars",
+    /* Kustomize's, not read yet: */ "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
     "helmGlobals", "helmChartInflationGenerator", "transformers", "generators", "validators"};
-enum { NREAD = 22, NFIELDS = sizeof fields / sizeof *fields };
+enum { NREAD = 23, NFIELDS = sizeof fields / sizeof *fields };
 
 static bool check_fields(const kust *k) {
   if (!want_kind(k, k->doc, V_OBJECT, k->file) || !only_fields(k, k->doc, k->file, fields, NFIELDS)) return false;
@@ -846,6 +846,12 @@ static bool configurations(const kust *k) {
         const field *fl = &doc->u.obj.fields[f];
         size_t c = 0;
         while (c < 6 && strcmp(config_keys[c], fl->key)) c++;
+        if (c == 6 && strcmp(fl->key, "varReference") == 0) {
+          env_state *e = k->r->e;
+          if (!e->var_refs) e->var_refs = value_list(a, fl->val->at);
+          if (!add_specs(k, fl->val, fl->key, e->var_refs)) return false;
+          continue;
+        }
         if (c == 6) return fail(k, fl->val->at, "configurations: \"%s\" field specs are not supported by plumb yet", fl->key);
         value *list = value_object_get(specs, config_categories[c]);
         if (!list) value_object_set(a, specs, config_categories[c], list = value_list(a, fl->val->at));
@@ -855,6 +861,47 @@ static bool configurations(const kust *k) {
   }
   set(k, k->layer, "field_specs", specs);
   return true;
+}
+
+/* ---- vars ---------------------------------------------------------------------- */
+
+/* vars: each {name, objref: {kind, name, apiVersion, namespace},
+ * fieldref: {fieldpath}}, onto the env's (vars.h). */
+static bool vars(const kust *k) {
+  static const char *const var_keys[] = {"name", "objref", "fieldref"};
+  static const char *const ref_keys[] = {"kind", "name", "apiVersion", "namespace", "group", "version"};
+  static const char *const flat[] = {"kind", "objname", "apiVersion", "namespace"};
+  bool ok = true;
+  const value *list = opt_list(k, k->doc, "vars", &ok);
+  arena *a = k->r->a;
+  env_state *e = k->r->e;
+  for (size_t i = 0; ok && list && i < list->u.list.len; i++) {
+    const value *v = list->u.list.items[i];
+    if (!want_kind(k, v, V_OBJECT, "vars[]") || !only_fields(k, v, "vars[]", var_keys, 3)) return false;
+    const value *name = opt_string(k, v, "name", "vars[]", &ok), *ref = value_object_get(v, "objref");
+    const value *field = value_object_get(v, "fieldref");
+    if (!ok) return false;
+    if (!name || !ref) return fail(k, v->at, "a var needs a name and an objref");
+    if (!want_kind(k, ref, V_OBJECT, "objref") || !only_fields(k, ref, "objref", ref_keys, 6)) return false;
+    value *out = value_object(a, v->at);
+    value_object_set(a, out, "name", (value *)name);
+    for (int f = 0; f < 4; f++) {
+      const value *s = opt_string(k, ref, ref_keys[f], "objref", &ok);
+      if (s) value_object_set(a, out, flat[f], (value *)s);
+    }
+    if (field) {
+      static const char *const field_keys[] = {"fieldpath"};
+      if (!want_kind(k, field, V_OBJECT, "fieldref") || !only_fields(k, field, "fieldref", field_keys, 1)) return false;
+      const value *fp = opt_string(k, field, "fieldpath", "fieldref", &ok);
+      if (fp) value_object_set(a, out, "fieldpath", (value *)fp);
+    }
+    for (size_t j = 0; ok && e->vars && j < e->vars->u.list.len; j++)
+      if (strcmp(value_get_string(e->vars->u.list.items[j], "name"), name->u.str.s) == 0)
+        return fail(k, name->at, "var %s is declared twice", name->u.str.s);
+    if (!e->vars) e->vars = value_list(a, list->at);
+    value_list_push(a, e->vars, out);
+  }
+  return ok;
 }
 
 /* The settings of layer.h that the transformer fields of k make. */
@@ -870,7 +917,7 @@ static bool settings(const kust *k) {
   if (notes && !string_map(k, notes, "commonAnnotations")) return false;
   if (notes) set(k, k->layer, "annotations", (value *)notes);
   long late = k->tail >= 0 ? k->tail : k->layer;
-  return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late) && configurations(k);
+  return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late) && configurations(k) && vars(k);
 }
 
 /* ---- a kustomization ------------------------------------------------------ */

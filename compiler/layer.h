@@ -45,6 +45,9 @@ enum { LAYER_MAX_DEPTH = 64, LAYER_MAX = 4096 };
 typedef struct {
   const char *name;
   loader *loader; /* what kustomizations are read through */
+  /* Kustomize's vars of the kustomizations read, and more fields they may
+   * stand in (vars.h); NULL when there are none. */
+  value *vars, *var_refs;
   value *apps;    /* object: app name -> its statement's value, of every layer */
   layer *layers;
   size_t nlayers, cap, current; /* current: the layer whose block runs */
