@@ -177,8 +177,9 @@ static bool convertible(const converter *c, const kustomize_dir *d) {
                   "a Plumb env builds on one env; this kustomization's resources list a second directory");
   if (d->component && d->bases->u.list.len)
     return refuse(c, d->bases->u.list.items[0]->at, "a Plumb component builds on no env; this one lists a directory");
-  const value *vars = value_object_get(d->doc, "vars");
+  const value *vars = value_object_get(d->doc, "vars"), *meta = value_object_get(d->doc, "buildMetadata");
   if (vars) return refuse(c, vars->at, "Plumb has no vars; say the same with replacements (docs/language.md, 10.7)");
+  if (meta) return refuse(c, meta->at, "Plumb writes no build metadata (buildMetadata)");
   const patch_list *pl = &c->e->layers[d->layer].patches;
   for (size_t i = 0; i < pl->n; i++)
     if (pl->items[i].may_rename || pl->items[i].may_rekind)

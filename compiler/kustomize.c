@@ -176,10 +176,10 @@ static const char *const fields[] = {
     "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
     "commonLabels", "labels", "commonAnnotations", "images", "replicas", "patches", "patchesStrategicMerge",
     "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions", "replacements", "configurations",
-    "vars",
-    /* Kustomize's, not read yet: */ "crds", "openapi", "sortOptions", "buildMetadata", "helmCharts",
+    "vars", "buildMetadata", "sortOptions",
+    /* Kustomize's, not read yet: */ "crds", "openapi", "helmCharts",
     "helmGlobals", "helmChartInflationGenerator", "transformers", "generators", "validators"};
-enum { NREAD = 23, NFIELDS = sizeof fields / sizeof *fields };
+enum { NREAD = 25, NFIELDS = sizeof fields / sizeof *fields };
 
 static bool check_fields(const kust *k) {
   if (!want_kind(k, k->doc, V_OBJECT, k->file) || !only_fields(k, k->doc, k->file, fields, NFIELDS)) return false;
@@ -574,6 +574,48 @@ static void add_labels(const kust *k, const char *setting, const value *pairs) {
 
 static const char *const label_fields[] = {"pairs", "includeSelectors", "includeTemplates", "fields"};
 
+static value *plumb_spec(const kust *k, const value *fs, const char *to);
+
+/* The field specs of category in k's layer (transform.h), made when
+ * missing. */
+static value *spec_list(const kust *k, const char *category, pos at) {
+  arena *a = k->r->a;
+  value *settings = own_layer(k)->settings, *specs = value_object_get(settings, "field_specs");
+  if (!specs) value_object_set(a, settings, "field_specs", specs = value_object(a, at));
+  value *list = value_object_get(specs, category);
+  if (!list) value_object_set(a, specs, category, list = value_list(a, at));
+  return list;
+}
+
+/* The setting a labels entry's pairs join, by how far they reach. */
+static const char *label_setting(const value *l) {
+  const value *sel = value_object_get(l, "includeSelectors"), *tpl = value_object_get(l, "includeTemplates");
+  return sel && sel->kind == V_BOOL && sel->u.b ? "common_labels" : tpl && tpl->kind == V_BOOL && tpl->u.b ? "template_labels" : "labels";
+}
+
+/* A labels entry's fields: more places for its pairs, as field specs of
+ * their setting, which must be theirs alone: a layer has one label set a
+ * reach, and its field specs serve all of it. */
+static bool label_fields_of(const kust *k, const value *l, const value *list, const value *common) {
+  const value *fs = value_object_get(l, "fields");
+  if (!fs) return true;
+  if (!want_kind(k, fs, V_LIST, "fields")) return false;
+  const char *setting = label_setting(l);
+  bool shared = common && strcmp(setting, "common_labels") == 0;
+  for (size_t i = 0; !shared && i < list->u.list.len; i++)
+    shared = list->u.list.items[i] != l && strcmp(label_setting(list->u.list.items[i]), setting) == 0;
+  if (shared)
+    return fail(k, fs->at, "labels[].fields on a label set that shares its reach (selectors, templates or metadata) "
+                           "with another of this kustomization is not supported by plumb yet");
+  value *specs = spec_list(k, setting, fs->at);
+  for (size_t i = 0; i < fs->u.list.len; i++) {
+    value *spec = plumb_spec(k, fs->u.list.items[i], NULL);
+    if (!spec) return false;
+    value_list_push(k->r->a, specs, spec);
+  }
+  return true;
+}
+
 static bool labels(const kust *k) {
   const value *common = value_object_get(k->doc, "commonLabels"), *list = value_object_get(k->doc, "labels");
   if (common && !string_map(k, common, "commonLabels")) return false;
@@ -583,13 +625,13 @@ static bool labels(const kust *k) {
     const value *l = list->u.list.items[i];
     if (!want_kind(k, l, V_OBJECT, "labels[]") || !only_fields(k, l, "labels[]", label_fields, 4)) return false;
     const value *pairs = value_object_get(l, "pairs"), *sel = value_object_get(l, "includeSelectors");
-    const value *tpl = value_object_get(l, "includeTemplates"), *fs = value_object_get(l, "fields");
-    if (fs) return fail(k, fs->at, "labels[].fields is not supported by plumb yet");
+    const value *tpl = value_object_get(l, "includeTemplates");
     if ((sel && !want_kind(k, sel, V_BOOL, "includeSelectors")) || (tpl && !want_kind(k, tpl, V_BOOL, "includeTemplates")))
       return false;
+    if (!label_fields_of(k, l, list, common)) return false;
     if (!pairs) continue;
     if (!string_map(k, pairs, "labels[].pairs")) return false;
-    add_labels(k, sel && sel->u.b ? "common_labels" : tpl && tpl->u.b ? "template_labels" : "labels", pairs);
+    add_labels(k, label_setting(l), pairs);
   }
   return true;
 }
@@ -833,7 +875,6 @@ static bool configurations(const kust *k) {
   const value *files = opt_strings(k, k->doc, "configurations", &ok);
   if (!files) return ok;
   arena *a = k->r->a;
-  value *specs = value_object(a, files->at);
   for (size_t i = 0; i < files->u.list.len; i++) {
     const value *entry = files->u.list.items[i];
     const char *name = resolve(k, entry->at, entry->u.str.s);
@@ -853,13 +894,10 @@ static bool configurations(const kust *k) {
           continue;
         }
         if (c == 6) return fail(k, fl->val->at, "configurations: \"%s\" field specs are not supported by plumb yet", fl->key);
-        value *list = value_object_get(specs, config_categories[c]);
-        if (!list) value_object_set(a, specs, config_categories[c], list = value_list(a, fl->val->at));
-        if (!add_specs(k, fl->val, fl->key, list)) return false;
+        if (!add_specs(k, fl->val, fl->key, spec_list(k, config_categories[c], fl->val->at))) return false;
       }
     }
   }
-  set(k, k->layer, "field_specs", specs);
   return true;
 }
 
@@ -918,6 +956,99 @@ static bool settings(const kust *k) {
   if (notes) set(k, k->layer, "annotations", (value *)notes);
   long late = k->tail >= 0 ? k->tail : k->layer;
   return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late) && configurations(k) && vars(k);
+}
+
+/* ---- build metadata and order ------------------------------------------------ */
+
+/* path (root-relative) as written from directory dir: past the
+ * directories both are in, a ../ for each of dir's others. */
+static const char *relative(arena *a, const char *dir, const char *path) {
+  while (*dir) {
+    size_t n = strcspn(dir, "/");
+    if (strncmp(dir, path, n) != 0 || path[n] != '/') break;
+    path += n + 1;
+    dir += n + (dir[n] == '/');
+  }
+  size_t ups = *dir ? 1 : 0;
+  for (const char *c = dir; *c; c++) ups += *c == '/';
+  buf b = {0};
+  while (ups--) buf_puts(&b, "../");
+  buf_puts(&b, path);
+  const char *out = arena_strdup(a, b.data ? b.data : "");
+  buf_free(&b);
+  return out;
+}
+
+static bool generated_from(const value *r) {
+  const char *f = r->at.file, *slash = f ? strrchr(f, '/') : NULL, *base = slash ? slash + 1 : f;
+  for (size_t i = 0; base && i < NFILE_NAMES; i++)
+    if (strcmp(base, file_names[i]) == 0) return true;
+  return false;
+}
+
+/* The config.kubernetes.io/origin annotation of r as seen from dir. */
+static value *origin(const kust *k, const value *r) {
+  arena *a = k->r->a;
+  const char *from = relative(a, k->dir, r->at.file), *kind = value_get_string(r, "kind");
+  const char *text = generated_from(r) ? arena_printf(a,
+                                                      "configuredIn: %s\nconfiguredBy:\n  apiVersion: builtin\n  kind: %s\n",
+                                                      from, kind && strcmp(kind, "Secret") == 0 ? "SecretGenerator"
+                                                                                                 : "ConfigMapGenerator")
+                                       : arena_printf(a, "path: %s\n", from);
+  return value_cstring(a, r->at, text);
+}
+
+/* Sets key to v in map field `which` of r's metadata, unless there. */
+static void stamp(arena *a, value *r, const char *which, const char *key, value *v) {
+  value *meta = value_object_get(r, "metadata"), *map = meta ? value_object_get(meta, which) : NULL;
+  if (!meta || meta->kind != V_OBJECT) return;
+  if (!map || map->kind != V_OBJECT) value_object_set(a, meta, which, map = value_object(a, r->at));
+  value_object_add(a, map, key, v);
+}
+
+/* buildMetadata: originAnnotations and managedByLabel on every resource
+ * of k's layers, as read (an inner kustomization's own say comes first). */
+static bool build_metadata(const kust *k) {
+  static const char *const known[] = {"originAnnotations", "managedByLabel", "transformerAnnotations"};
+  bool ok = true;
+  const value *list = opt_strings(k, k->doc, "buildMetadata", &ok);
+  bool origins = false, managed = false;
+  for (size_t i = 0; list && i < list->u.list.len; i++) {
+    const value *o = list->u.list.items[i];
+    size_t j = 0;
+    while (j < 3 && strcmp(known[j], o->u.str.s)) j++;
+    if (j == 3) return fail(k, o->at, "buildMetadata takes originAnnotations, managedByLabel or transformerAnnotations, not \"%s\"", o->u.str.s);
+    if (j == 2) return fail(k, o->at, "buildMetadata: transformerAnnotations are not supported by plumb yet");
+    origins = origins || j == 0;
+    managed = managed || j == 1;
+  }
+  arena *a = k->r->a;
+  /* What Kustomize v5.5, whose output plumb matches, writes. */
+  value *by = managed ? value_cstring(a, k->doc->at, "kustomize-v5.5.0") : NULL;
+  for (size_t l = k->first; (origins || managed) && l < k->r->e->nlayers; l++) {
+    const layer *ly = &k->r->e->layers[l];
+    for (size_t i = 0; i < ly->nres; i++) {
+      if (origins) stamp(a, ly->res[i].obj, "annotations", "config.kubernetes.io/origin", origin(k, ly->res[i].obj));
+      if (managed) stamp(a, ly->res[i].obj, "labels", "app.kubernetes.io/managed-by", by);
+    }
+  }
+  return ok;
+}
+
+/* sortOptions: the legacy order is Plumb's install order; another is not
+ * read yet. */
+static bool sort_options(const kust *k) {
+  static const char *const known[] = {"order", "legacySortOptions"};
+  const value *o = value_object_get(k->doc, "sortOptions");
+  if (!o) return true;
+  if (!want_kind(k, o, V_OBJECT, "sortOptions") || !only_fields(k, o, "sortOptions", known, 2)) return false;
+  bool ok = true;
+  const value *order = opt_string(k, o, "order", "sortOptions", &ok), *custom = value_object_get(o, "legacySortOptions");
+  if (!ok) return false;
+  if (order && strcmp(order->u.str.s, "legacy") != 0)
+    return fail(k, order->at, "sortOptions: order %s is not supported by plumb yet; plumb writes the legacy order", order->u.str.s);
+  if (custom) return fail(k, custom->at, "sortOptions: legacySortOptions are not supported by plumb yet");
+  return true;
 }
 
 /* ---- a kustomization ------------------------------------------------------ */
@@ -1000,7 +1131,7 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
     if (k.tail < 0) return false;
     r->e->layers[k.tail].end = r->e->nlayers;
   }
-  if (!add_patches(&k) || !settings(&k)) return false;
+  if (!add_patches(&k) || !settings(&k) || !sort_options(&k) || !build_metadata(&k)) return false;
   r->nrunning--;
   if (r->plan) record(r->a, r->plan, &k);
   return true;

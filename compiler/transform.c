@@ -58,8 +58,8 @@ static bool check_replicas(eval *ev, const field *f) {
 
 /* Where a transformer reaches in kinds it does not know, by category:
  * field_specs: { common_labels: [{ kind: "App", path: "spec.selector" }] }. */
-static const char *const spec_categories[] = {"common_labels", "template_labels", "annotations",
-                                              "images",        "replicas",        "references"};
+static const char *const spec_categories[] = {"labels", "common_labels", "template_labels", "annotations",
+                                              "images", "replicas",      "references"};
 enum { NCATEGORIES = sizeof spec_categories / sizeof *spec_categories };
 static const char *const spec_keys[] = {"kind", "group", "version", "path", "create", "to"};
 
@@ -97,7 +97,7 @@ static bool check_field_specs(eval *ev, const value *v) {
     size_t c = 0;
     while (c < NCATEGORIES && strcmp(spec_categories[c], f->key)) c++;
     if (c == NCATEGORIES) {
-      eval_fail(ev, f->val->at, "field_specs has no category \"%s\"; expected common_labels, template_labels, "
+      eval_fail(ev, f->val->at, "field_specs has no category \"%s\"; expected labels, common_labels, template_labels, "
                 "annotations, images, replicas or references", f->key);
       return false;
     }
@@ -398,8 +398,8 @@ static void add_metadata(env_tx *t, const char *name, const char *key, reach how
   const char *category = strcmp(key, "annotations") == 0 ? "annotations"
                          : how == SELECTORS                ? "common_labels"
                          : how == TEMPLATES                ? "template_labels"
-                                                           : NULL;
-  labeling l = {t->a, key, NULL, laid_setting(t, name), how, {NULL}, category ? specs_of(t, category) : NULL};
+                                                           : "labels";
+  labeling l = {t->a, key, NULL, laid_setting(t, name), how, {NULL}, specs_of(t, category)};
   if (!l.tg.v) return;
   overlay o;
   l.in_metadata = nested(&o, "metadata", key, l.tg.v);
