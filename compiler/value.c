@@ -248,8 +248,6 @@ field *value_object_field(const value *obj, const char *key) {
   return obj && obj->kind == V_OBJECT ? find_field(obj, key, strlen(key)) : NULL;
 }
 
-value *value_object_get(const value *obj, const char *key) { return value_object_getn(obj, key, strlen(key)); }
-
 field *value_object_fieldn(const value *obj, const char *key, size_t n) {
   return obj && obj->kind == V_OBJECT ? find_field(obj, key, n) : NULL;
 }

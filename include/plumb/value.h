@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "plumb/arena.h"
 #include "plumb/diag.h"
@@ -137,10 +138,14 @@ void value_list_set(value *list, size_t i, value *item);
  * collection of known size then allocates once, where growing step by step
  * would leave each outgrown array behind in the arena. */
 void value_reserve(arena *a, value *v, size_t n);
-value *value_object_get(const value *obj, const char *key); /* NULL if absent */
-/* The same for a key given as its first n bytes, not NUL-terminated: a
- * segment of a path, looked up where it stands. */
+/* A key given as its first n bytes, not NUL-terminated: a segment of a
+ * path, looked up where it stands. NULL if absent. */
 value *value_object_getn(const value *obj, const char *key, size_t n);
+/* Inline, so that the length of a literal key is counted at compile time:
+ * a build looks keys up millions of times. */
+static inline value *value_object_get(const value *obj, const char *key) {
+  return value_object_getn(obj, key, strlen(key));
+}
 field *value_object_field(const value *obj, const char *key); /* NULL if absent */
 field *value_object_fieldn(const value *obj, const char *key, size_t n);
 void value_object_set(arena *a, value *obj, const char *key, value *v);
