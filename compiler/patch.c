@@ -192,15 +192,20 @@ static const char *describe(arena *a, const patch *p) {
 /* The resources by kind and name, twice: sorted by kind then position,
  * and by kind, name (now, and as declared where it differs), then
  * position. The resources a patch may match are a run of one of them, in
- * the order declared, found by binary search. The arrays are malloc'd,
- * freed once the patches are applied: the arena keeps nothing of them. */
+ * the order declared, found by binary search. Each is sorted when a patch
+ * first needs it: most envs patch by name only, or by where() only. The
+ * arrays are malloc'd, freed once the patches are applied: the arena
+ * keeps nothing of them. */
 typedef struct {
   const char *kind, *name; /* name NULL in by_kind */
   size_t at;
 } entry;
 
 typedef struct {
-  entry *by_kind, *by_name;
+  const compile_resource *res;
+  const resource_past *past;
+  size_t n;
+  entry *by_kind, *by_name; /* NULL until needed */
   size_t nkind, nname;
 } res_index;
 
@@ -216,18 +221,24 @@ static const resource_id *orig_of(const resource_past *past, size_t i) {
   return past && past[i].n ? past_declared(&past[i]) : NULL;
 }
 
-static void index_build(res_index *ix, const compile_resource *res, const resource_past *past, size_t n) {
-  *ix = (res_index){heap_alloc((n + 1) * sizeof(entry)), heap_alloc((2 * n + 1) * sizeof(entry)), 0, 0};
-  for (size_t i = 0; i < n; i++) {
-    const char *kind = str_at(res[i].obj, "kind"), *name = str_at(res[i].obj, "metadata.name");
-    if (!kind || !name) continue;
-    ix->by_kind[ix->nkind++] = (entry){kind, NULL, i};
-    ix->by_name[ix->nname++] = (entry){kind, name, i};
-    const resource_id *orig = orig_of(past, i);
-    if (orig && strcmp(orig->name, name) != 0) ix->by_name[ix->nname++] = (entry){kind, orig->name, i};
+/* A patch may have deleted a resource before the index is made: it is
+ * left out. Patches change no kind or name, so the rest are as before. */
+static void index_build(res_index *ix, bool by_name) {
+  entry *e = heap_alloc(((by_name ? 2 : 1) * ix->n + 1) * sizeof(entry));
+  size_t k = 0;
+  for (size_t i = 0; i < ix->n; i++) {
+    const value *r = ix->res[i].obj;
+    const char *kind = r ? str_at(r, "kind") : NULL, *name = kind ? str_at(r, "metadata.name") : NULL;
+    if (!name) continue;
+    e[k++] = (entry){kind, by_name ? name : NULL, i};
+    const resource_id *orig = by_name ? orig_of(ix->past, i) : NULL;
+    if (orig && strcmp(orig->name, name) != 0) e[k++] = (entry){kind, orig->name, i};
   }
-  qsort(ix->by_kind, ix->nkind, sizeof(entry), cmp_entry);
-  qsort(ix->by_name, ix->nname, sizeof(entry), cmp_entry);
+  qsort(e, k, sizeof(entry), cmp_entry);
+  if (by_name)
+    ix->by_name = e, ix->nname = k;
+  else
+    ix->by_kind = e, ix->nkind = k;
 }
 
 static void index_free(res_index *ix) {
@@ -249,8 +260,9 @@ static size_t first_of(const entry *e, size_t n, const entry *key) {
 }
 
 /* The entries a patch may match, *count of them; NULL: every resource. */
-static const entry *candidates(const res_index *ix, const patch *p, size_t *count) {
+static const entry *candidates(res_index *ix, const patch *p, size_t *count) {
   if (!p->kind) return NULL;
+  if (!(p->name ? ix->by_name : ix->by_kind)) index_build(ix, p->name != NULL);
   const entry *e = p->name ? ix->by_name : ix->by_kind;
   size_t n = p->name ? ix->nname : ix->nkind;
   entry key = {p->kind, p->name ? p->name->u.str.s : NULL, 0};
@@ -278,7 +290,7 @@ static bool same_at(const value *x, const value *y, const char *path) {
 static bool body_keeps_identity(eval *ev, const patch *p, const value *res) {
   bool ok = true;
   for (size_t i = 0; i < sizeof identity / sizeof identity[0]; i++) {
-    const value *v = value_get_path(p->body, identity[i]), *old = value_get_path(res, identity[i]);
+    const value *v = value_get_path(p->body, identity[i]), *old = v ? value_get_path(res, identity[i]) : NULL;
     if (v && !may_change(p, i) && !(old && value_equal(v, old))) {
       eval_fail(ev, v->at, "a patch cannot change %s; it names the resource it patches", identity[i]);
       ok = false;
@@ -323,7 +335,7 @@ static bool apply_body(eval *ev, const patch *p, value **res) {
 }
 
 /* Applies p to every resource it selects; false when it selects none. */
-static bool apply_patch(eval *ev, const target *t, const res_index *ix, compile_resource *res,
+static bool apply_patch(eval *ev, const target *t, res_index *ix, compile_resource *res,
                         const resource_past *past, size_t n) {
   size_t count = n, hits = 0;
   const entry *only = candidates(ix, t->p, &count);
@@ -365,8 +377,7 @@ static void fail_no_match(eval *ev, const char *scope, const patch *p, const com
 
 void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, resource_past *past, size_t *n) {
   if (!l->n) return; /* not even the index to build */
-  res_index ix;
-  index_build(&ix, res, past, *n);
+  res_index ix = {res, past, *n, NULL, NULL, 0, 0};
   for (size_t p = 0; p < l->n; p++) {
     target t;
     patch *pt = &l->items[p];
