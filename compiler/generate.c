@@ -236,7 +236,9 @@ value *generate_secret(eval *ev, pos at, value **argv, int argc) {
 /* A field as Kustomize's hasher reads it: a map as JSON, a missing field as
  * the empty string. */
 static void put_field(buf *b, const char *key, const value *v) {
-  buf_printf(b, "\"%s\":", key);
+  buf_putc(b, '"');
+  buf_puts(b, key);
+  buf_puts(b, "\":");
   if (v && (v->kind == V_OBJECT || v->kind == V_STRING))
     emit_json_go(b, v);
   else
@@ -257,7 +259,7 @@ static void encode(buf *b, const value *res) {
     buf_putc(b, ',');
   }
   put_field(b, "data", value_object_get(res, "data"));
-  buf_printf(b, ",\"kind\":\"%s\",\"name\":\"\"", secret ? "Secret" : "ConfigMap");
+  buf_puts(b, secret ? ",\"kind\":\"Secret\",\"name\":\"\"" : ",\"kind\":\"ConfigMap\",\"name\":\"\"");
   if (secret && sdata && sdata->kind == V_OBJECT) {
     buf_putc(b, ',');
     put_field(b, "stringData", sdata);
