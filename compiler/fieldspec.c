@@ -15,15 +15,17 @@ static value *walk(arena *a, value *v, const char *path, const spec *s);
 
 static value *each_item(arena *a, value *list, const char *path, const spec *s) {
   value *out = NULL;
-  bool again = false; /* an item changed in place: out's size is stale */
   for (size_t i = 0; i < list->u.list.len; i++) {
-    value *item = walk(a, list->u.list.items[i], path, s);
+    value *old = list->u.list.items[i];
+    uint32_t was = old->size;
+    value *item = walk(a, old, path, s);
     if (!item) continue;
-    again = again || item == list->u.list.items[i];
     if (!out) out = value_own(a, list);
-    value_list_set(out, i, item);
+    if (item == old)
+      value_part_changed(out, item, was);
+    else
+      value_list_set(out, i, item);
   }
-  if (again) value_recount(out);
   return out;
 }
 
@@ -36,6 +38,7 @@ static value *walk(arena *a, value *v, const char *path, const spec *s) {
   bool last = path[n] == '\0';
   value *old = value_object_getn(v, path, n), *new;
   if (!old && !s->create) return NULL;
+  uint32_t was = old ? old->size : 0;
   if (!last) {
     value *made = old ? NULL : value_object(a, v->at);
     if (made) made->owned = true;
@@ -51,7 +54,7 @@ static value *walk(arena *a, value *v, const char *path, const spec *s) {
   else if (f->val != new)
     value_object_set(a, out, f->key, new);
   else
-    value_recount(out); /* changed in place */
+    value_part_changed(out, new, was);
   return out;
 }
 

@@ -402,7 +402,6 @@ static size_t keys_added(mctx *c, const value *base, const value *ov) {
 static value *merge_object(mctx *c, const value *base, const value *ov, shape s) {
   check_directive(c, ov);
   value *out = c->in_place ? value_own_room(c->a, (value *)base, keys_added(c, base, ov)) : value_clone(c->a, base);
-  bool again = false; /* a part merged in place: out's size is stale */
   for (size_t i = 0; i < ov->u.obj.len; i++) {
     const field *f = &ov->u.obj.fields[i];
     if (is_directive_key(c, f->key)) continue;
@@ -417,15 +416,17 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
     if (deletes(c, f->val)) {
       if (old) remove_field(c, out, f->key, old, f->val);
     } else if (old) {
+      uint32_t was = old->size;
       value *now = merge_value(c, old, f->val, r ? r->child : S_NONE, r);
-      again = again || now == old;
-      value_object_set(c->a, out, f->key, now);
+      if (now == old)
+        value_part_changed(out, now, was);
+      else
+        value_object_set(c->a, out, f->key, now);
     } else {
       value_object_set(c->a, out, f->key, replaced(c, NULL, f->val));
     }
   }
   list_directives(c, out, ov, s);
-  if (again) value_recount(out);
   return out;
 }
 

@@ -181,15 +181,17 @@ static value *typed_ref(arena *a, value *old, void *ctx) {
   if (old->kind == V_OBJECT) return typed_one(a, old, ctx);
   if (old->kind != V_LIST) return NULL;
   value *out = NULL;
-  bool again = false; /* an item changed in place: out's size is stale */
   for (size_t i = 0; i < old->u.list.len; i++) {
-    value *now = old->u.list.items[i]->kind == V_OBJECT ? typed_one(a, old->u.list.items[i], ctx) : NULL;
+    value *item = old->u.list.items[i];
+    uint32_t was = item->size;
+    value *now = item->kind == V_OBJECT ? typed_one(a, item, ctx) : NULL;
     if (!now) continue;
-    again = again || now == old->u.list.items[i];
     if (!out) out = value_own(a, old);
-    value_list_set(out, i, now);
+    if (now == item)
+      value_part_changed(out, now, was);
+    else
+      value_list_set(out, i, now);
   }
-  if (again) value_recount(out);
   return out;
 }
 

@@ -286,9 +286,14 @@ static value *default_subjects(arena *a, value *subjects, void *ctx) {
   value *out = value_own(a, subjects);
   for (size_t i = 0; i < out->u.list.len; i++) {
     value *s = out->u.list.items[i];
-    if (s->kind == V_OBJECT && is(value_get_string(s, "name"), "default")) value_list_set(out, i, with_field(a, s, "namespace", tg->v, tg->via));
+    if (s->kind != V_OBJECT || !is(value_get_string(s, "name"), "default")) continue;
+    uint32_t was = s->size;
+    value *now = with_field(a, s, "namespace", tg->v, tg->via);
+    if (now == s)
+      value_part_changed(out, now, was);
+    else
+      value_list_set(out, i, now);
   }
-  value_recount(out); /* a subject may have changed in place */
   return out;
 }
 
@@ -522,17 +527,18 @@ static value *retagged(retag *c, const value *image) {
  * looked in, owned (value.h). */
 static value *in_containers(retag *c, value *list) {
   value *out = NULL;
-  bool again = false; /* a container changed in place: out's size is stale */
   for (size_t i = 0; list->kind == V_LIST && i < list->u.list.len; i++) {
     value *ctr = list->u.list.items[i], *image = ctr->kind == V_OBJECT ? value_object_get(ctr, "image") : NULL;
     value *now = image && image->kind == V_STRING ? retagged(c, image) : NULL;
     if (!now || value_equal(now, image)) continue;
     if (!out) out = value_own(c->a, list);
+    uint32_t was = ctr->size;
     now = with_field(c->a, ctr, "image", now, c->images.via);
-    again = again || now == ctr;
-    value_list_set(out, i, now);
+    if (now == ctr)
+      value_part_changed(out, now, was);
+    else
+      value_list_set(out, i, now);
   }
-  if (again) value_recount(out);
   return out;
 }
 
@@ -540,25 +546,30 @@ static value *in_containers(retag *c, value *list) {
  * custom resources that embed pod specs are covered too. */
 static value *images_in(retag *c, value *v) {
   value *out = NULL;
-  bool again = false; /* a part changed in place: out's size is stale */
   for (size_t i = 0; v->kind == V_LIST && i < v->u.list.len; i++) {
-    value *item = images_in(c, v->u.list.items[i]);
+    value *old = v->u.list.items[i];
+    uint32_t was = old->size;
+    value *item = images_in(c, old);
     if (!item) continue;
-    again = again || item == v->u.list.items[i];
     if (!out) out = value_own(c->a, v);
-    value_list_set(out, i, item);
+    if (item == old)
+      value_part_changed(out, item, was);
+    else
+      value_list_set(out, i, item);
   }
   for (size_t i = 0; v->kind == V_OBJECT && i < v->u.obj.len; i++) {
     const field *f = &v->u.obj.fields[i];
+    uint32_t was = f->val->size;
     /* The first byte first: this runs for every field of every resource. */
     bool ctrs = (f->key[0] == 'c' && strcmp(f->key, "containers") == 0) || (f->key[0] == 'i' && strcmp(f->key, "initContainers") == 0);
     value *now = ctrs ? in_containers(c, f->val) : images_in(c, f->val);
     if (!now) continue;
-    again = again || now == f->val;
     if (!out) out = value_own(c->a, v);
-    value_object_set(c->a, out, f->key, now);
+    if (now == f->val)
+      value_part_changed(out, now, was);
+    else
+      value_object_set(c->a, out, f->key, now);
   }
-  if (again) value_recount(out);
   return out;
 }
 

@@ -124,7 +124,8 @@ value *value_own_room(arena *a, value *v, size_t extra) {
 
 value *value_own(arena *a, value *v) { return value_own_room(a, v, 0); }
 
-void value_recount(value *v) {
+/* Depth, size and null mark of v counted again from its parts. */
+static void recount(value *v) {
   uint32_t size = 2;
   unsigned depth = v->depth;
   bool null = v->holds_null;
@@ -138,6 +139,18 @@ void value_recount(value *v) {
   v->size = size;
   v->depth = depth;
   v->holds_null = null;
+}
+
+/* The counts of v are exact but where its size stopped growing: then the
+ * parts are counted again. */
+void value_part_changed(value *v, const value *part, uint32_t was) {
+  if (v->size == UINT32_MAX || v->size < was) {
+    recount(v);
+    return;
+  }
+  v->size = size_plus(v->size - was, part->size);
+  if (part->depth >= v->depth) v->depth = part->depth < DEPTH_CAP ? part->depth + 1 : DEPTH_CAP;
+  if (part->kind == V_NULL || part->holds_null) v->holds_null = true;
 }
 
 /* Literal values are never owned, nor anything in them. */

@@ -116,10 +116,11 @@ value *value_own(arena *a, value *v);
  * parts: adding them one by one, a full array grows by doubling and
  * leaves the old one behind in the arena. */
 value *value_own_room(arena *a, value *v, size_t extra);
-/* Depth, size and null mark of v counted again from its parts, after a
- * part of it changed in place (set again with the same pointer); depth is
- * not lowered nor the mark cleared, as below. */
-void value_recount(value *v);
+/* Depth, size and null mark of v brought up to date after its part `part`
+ * changed in place, from a size of was (before the change): as counting
+ * all the parts again would make them, at the cost of one. Depth is not
+ * lowered nor the mark cleared, as below. */
+void value_part_changed(value *v, const value *part, uint32_t was);
 /* Clears the owned mark on v and its parts, once v stands in a second
  * place: neither may change in place from then on. */
 void value_disown(value *v);
@@ -132,7 +133,7 @@ void value_claim(value *const *roots, size_t n, value *const *held, size_t nheld
 
 void value_list_push(arena *a, value *list, value *item);
 /* Replaces item i of list (i < len): the only way to write an item in
- * place, so that depth and size stay right (but for value_recount). */
+ * place, so that depth and size stay right (but for value_part_changed). */
 void value_list_set(value *list, size_t i, value *item);
 /* Room for n items of a list or fields of an object in all: filling a
  * collection of known size then allocates once, where growing step by step
