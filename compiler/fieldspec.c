@@ -36,7 +36,8 @@ static value *walk(arena *a, value *v, const char *path, const spec *s) {
    * change has to store it. */
   size_t n = strcspn(path, ".");
   bool last = path[n] == '\0';
-  value *old = value_object_getn(v, path, n), *new;
+  field *at = value_object_fieldn(v, path, n);
+  value *old = at ? at->val : NULL, *new;
   if (!old && !s->create) return NULL;
   uint32_t was = old ? old->size : 0;
   if (!last) {
@@ -48,11 +49,12 @@ static value *walk(arena *a, value *v, const char *path, const spec *s) {
   }
   if (!new) return NULL;
   value *out = value_own(a, v);
-  field *f = value_object_fieldn(out, path, n);
+  /* A copy of v has its fields where v has them. */
+  field *f = at ? &out->u.obj.fields[at - v->u.obj.fields] : NULL;
   if (!f)
     value_object_push(a, out, last ? path : arena_strndup(a, path, n), new);
   else if (f->val != new)
-    value_object_set(a, out, f->key, new);
+    value_field_set(out, f, new);
   else
     value_part_changed(out, new, was);
   return out;

@@ -411,7 +411,9 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
       c->failed = true;
       continue;
     }
-    value *old = value_object_get(out, f->key);
+    /* Found once: set again below without a second lookup. */
+    field *at = value_object_field(out, f->key);
+    value *old = at ? at->val : NULL;
     const rule *r = find_rule(s, f->key);
     if (deletes(c, f->val)) {
       if (old) remove_field(c, out, f->key, old, f->val);
@@ -421,9 +423,9 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
       if (now == old)
         value_part_changed(out, now, was);
       else
-        value_object_set(c->a, out, f->key, now);
+        value_field_set(out, at, now);
     } else {
-      value_object_set(c->a, out, f->key, replaced(c, NULL, f->val));
+      value_object_push(c->a, out, f->key, replaced(c, NULL, f->val));
     }
   }
   list_directives(c, out, ov, s);

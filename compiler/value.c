@@ -281,16 +281,23 @@ static void append_field(arena *a, value *obj, const char *key, size_t n, value 
     obj->u.obj.index[index_slot(obj, key, n)] = (uint32_t)obj->u.obj.len;
 }
 
+/* v in place of what f held; n is the length of f's key. */
+static void replace_field(value *obj, field *f, size_t n, value *v) {
+  drop_part(obj, f->val, n);
+  f->val = v;
+  add_part(obj, v, n);
+}
+
 void value_object_set(arena *a, value *obj, const char *key, value *v) {
   size_t n = strlen(key);
   field *f = find_field(obj, key, n);
-  if (f) {
-    drop_part(obj, f->val, n);
-    f->val = v;
-    add_part(obj, v, n);
-  } else
+  if (f)
+    replace_field(obj, f, n, v);
+  else
     append_field(a, obj, key, n, v);
 }
+
+void value_field_set(value *obj, field *f, value *v) { replace_field(obj, f, strlen(f->key), v); }
 
 bool value_object_add(arena *a, value *obj, const char *key, value *v) {
   size_t n = strlen(key);

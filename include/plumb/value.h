@@ -150,6 +150,9 @@ static inline value *value_object_get(const value *obj, const char *key) {
 field *value_object_field(const value *obj, const char *key); /* NULL if absent */
 field *value_object_fieldn(const value *obj, const char *key, size_t n);
 void value_object_set(arena *a, value *obj, const char *key, value *v);
+/* value_object_set of a field already found (f is in obj): the lookup is
+ * not made again. */
+void value_field_set(value *obj, field *f, value *v);
 /* Adds key unless obj has it: false, and obj unchanged, when it was there.
  * One lookup where value_object_get then value_object_set take two. */
 bool value_object_add(arena *a, value *obj, const char *key, value *v);
