@@ -398,8 +398,9 @@ static value *fail_unimported(eval *ev, module *m, const node *id) {
 }
 
 static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
+  /* The first byte inline: most names in scope differ there. */
   for (scope *s = sc; s; s = s->up)
-    if (strcmp(s->name, id->name) == 0) return s->val;
+    if (s->name[0] == id->name[0] && strcmp(s->name, id->name) == 0) return s->val;
   sym *s = sym_find(m, id->name);
   if (s) return sym_value(ev, s, id->at);
   const builtin *b = builtin_find(id->name);
