@@ -104,6 +104,14 @@ static bool check_text(diag_list *d, pos at, const char *s, size_t len, const ch
   return false;
 }
 
+/* Keys are short and nearly all ASCII: one pass over the bytes says so,
+ * where a strlen and the UTF-8 decoder take two. */
+static bool ascii(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p && *p < 0x80) p++;
+  return *p == '\0';
+}
+
 /* Every string and key of v; in a resource, also that nothing is `delete`
  * (which means something only inside a patch; anywhere else it is a slip)
  * or a function. */
@@ -120,7 +128,7 @@ static bool check_values(diag_list *d, const value *v, bool resource) {
   if (v->kind == V_OBJECT)
     for (size_t i = 0; i < v->u.obj.len; i++) {
       const field *f = &v->u.obj.fields[i];
-      ok = check_text(d, f->val->at, f->key, strlen(f->key), "the key of this field") && ok;
+      ok = (ascii(f->key) || check_text(d, f->val->at, f->key, strlen(f->key), "the key of this field")) && ok;
       ok = check_values(d, f->val, resource) && ok;
     }
   if (v->kind == V_LIST)
