@@ -34,7 +34,7 @@ static value *walk(arena *a, value *v, const char *path, const spec *s) {
   if (v->kind != V_OBJECT) return NULL;
   /* The key is looked up where it stands in path, and copied only when a
    * change has to store it. */
-  size_t n = strcspn(path, ".");
+  size_t n = (size_t)(strchrnul(path, '.') - path);
   bool last = path[n] == '\0';
   field *at = value_object_fieldn(v, path, n);
   value *old = at ? at->val : NULL, *new;

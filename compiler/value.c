@@ -320,6 +320,30 @@ bool value_object_remove(value *obj, const char *key) {
   return true;
 }
 
+/* Whether c ends a segment of a path. */
+static bool ends_segment(char c) { return c == '.' || c == '[' || c == '\0'; }
+
+/* The field of obj named by the segment of a path at p, which ends at '.',
+ * '[' or the path's end, and its length in *n; NULL when there is none.
+ * Without an index the segment is compared where it stands, its end found
+ * with the key that matches it: most paths are read here, a few keys each. */
+static const field *segment_field(const value *obj, const char *p, size_t *n) {
+  if (obj->u.obj.index) {
+    *n = strcspn(p, ".[");
+    return find_field(obj, p, *n);
+  }
+  for (size_t j = 0; j < obj->u.obj.len; j++) {
+    const char *k = obj->u.obj.fields[j].key;
+    size_t i = 0;
+    while (k[i] && k[i] == p[i] && !ends_segment(p[i])) i++;
+    if (!k[i] && ends_segment(p[i])) {
+      *n = i;
+      return &obj->u.obj.fields[j];
+    }
+  }
+  return NULL;
+}
+
 value *value_get_path(const value *v, const char *path) {
   const char *p = path;
   while (v && *p) {
@@ -335,10 +359,10 @@ value *value_get_path(const value *v, const char *path) {
       p = end + 1;
       continue;
     }
-    /* The key is matched where it stands in path, without a copy. */
-    size_t n = strcspn(p, ".[");
-    const field *f = v->kind == V_OBJECT ? find_field(v, p, n) : NULL;
-    v = f ? f->val : NULL;
+    size_t n;
+    const field *f = v->kind == V_OBJECT ? segment_field(v, p, &n) : NULL;
+    if (!f) return NULL;
+    v = f->val;
     p += n;
   }
   return (value *)v;
