@@ -149,12 +149,26 @@ typedef enum { QUOTE_JSON, QUOTE_YAML, QUOTE_GO } quote_style;
 
 static bool go_escapes(uint32_t c) { return c == '<' || c == '>' || c == '&' || c == 0x2028 || c == 0x2029; }
 
+/* A byte that stands for itself inside quotes in style q: printable ASCII
+ * but the quote, the backslash and what Go escapes. */
+static bool plain_in_quotes(unsigned char c, quote_style q) {
+  return c >= 0x20 && c < 0x7F && c != '"' && c != '\\' && !(q == QUOTE_GO && go_escapes(c));
+}
+
 /* Writes s double-quoted with JSON escapes, which YAML double quotes share.
  * Invalid UTF-8 cannot be carried by either: it becomes U+FFFD. */
 static void put_quoted(buf *b, const char *s, size_t len, quote_style q) {
   const unsigned char *p = (const unsigned char *)s;
   buf_putc(b, '"');
   for (size_t i = 0; i < len;) {
+    /* Most of a string is plain: copied a run at a time. */
+    size_t run = i;
+    while (run < len && plain_in_quotes(p[run], q)) run++;
+    if (run > i) {
+      buf_put(b, s + i, run - i);
+      i = run;
+      continue;
+    }
     uint32_t c;
     size_t n = utf8_decode(p + i, len - i, &c);
     if (!n) {
