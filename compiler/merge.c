@@ -98,10 +98,11 @@ static const rule rules[] = {
     KEYED(S_WEBHOOKS, "webhooks", S_NONE, "name"),
 };
 
+/* The first byte inline: every field of a strategic patch is looked up. */
 static const rule *find_rule(shape parent, const char *field) {
   if (parent == S_NONE) return NULL;
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
-    if (rules[i].parent == parent && strcmp(rules[i].field, field) == 0) return &rules[i];
+    if (rules[i].parent == parent && rules[i].field[0] == field[0] && strcmp(rules[i].field, field) == 0) return &rules[i];
   return NULL;
 }
 
@@ -124,7 +125,7 @@ static shape root_shape(const value *res) {
   const value *k = value_object_get(res, "kind");
   if (!k || k->kind != V_STRING) return S_NONE;
   for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++)
-    if (strcmp(roots[i].kind, k->u.str.s) == 0) return roots[i].s;
+    if (kinds_same(roots[i].kind, k->u.str.s)) return roots[i].s;
   return kinds_find(k->u.str.s) ? S_KNOWN : S_NONE;
 }
 

@@ -216,7 +216,7 @@ static value *follow_refs(const table *t, value *r, const resource_id *id) {
   if (k && k->pod_spec) r = fieldspec_apply(t->a, r, k->pod_spec, false, pod_refs, &l);
   for (size_t i = 0; i < NREFS; i++) {
     const ref *f = &refs[i];
-    if (!f->referrer || !t->follow[i] || strcmp(f->referrer, id->kind) != 0) continue;
+    if (!f->referrer || !t->follow[i] || !kinds_same(f->referrer, id->kind)) continue;
     l.kind = f->target;
     r = fieldspec_apply(t->a, r, f->path, false, plain_ref, &l);
   }
@@ -227,7 +227,7 @@ static value *follow_refs(const table *t, value *r, const resource_id *id) {
     r = fieldspec_apply(t->a, r, value_get_string(spec, "path"), false, plain_ref, &l);
   }
   for (size_t i = 0; i < sizeof typed / sizeof *typed; i++) {
-    if (strcmp(typed[i].referrer, id->kind) != 0) continue;
+    if (!kinds_same(typed[i].referrer, id->kind)) continue;
     l.kind = typed[i].kind;
     l.own_ns = typed[i].own_ns;
     r = fieldspec_apply(t->a, r, typed[i].path, false, typed_ref, &l);
@@ -238,7 +238,7 @@ static value *follow_refs(const table *t, value *r, const resource_id *id) {
 /* Whether a resource of this kind holds references of typed[]. */
 static bool has_typed_refs(const char *kind) {
   for (size_t i = 0; i < sizeof typed / sizeof *typed; i++)
-    if (strcmp(typed[i].referrer, kind) == 0) return true;
+    if (kinds_same(typed[i].referrer, kind)) return true;
   return false;
 }
 

@@ -212,9 +212,7 @@ static tagged laid_setting(const env_tx *t, const char *name) {
   return (tagged){v, tg.via};
 }
 
-/* The first byte inline: each resource's kind is tried against every
- * kind of the tables below, and most differ there. */
-static bool is(const char *kind, const char *want) { return kind && kind[0] == want[0] && strcmp(kind, want) == 0; }
+static bool is(const char *kind, const char *want) { return kind && kinds_same(kind, want); }
 
 /* {key: v} or {outer: {key: v}}, to merge over resources. It lives on the
  * stack: a merge copies what it takes from an overlay. */
