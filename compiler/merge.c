@@ -152,9 +152,9 @@ static directive directive_of(const mctx *c, const value *v) {
   return D_UNKNOWN;
 }
 
-/* Called once for every object of the overlay. */
-static void check_directive(mctx *c, const value *obj) {
-  if (directive_of(c, obj) != D_UNKNOWN) return;
+/* Called once for every object of the overlay, d its directive. */
+static void check_directive(mctx *c, const value *obj, directive d) {
+  if (d != D_UNKNOWN) return;
   diag_error(c->d, value_object_get(obj, "$patch")->at, "unknown $patch directive; expected \"replace\", \"merge\" or \"delete\"");
   c->failed = true;
 }
@@ -177,7 +177,7 @@ static value *fresh(mctx *c, const value *v) {
   if (c->in_place && v->owned && v->kind != V_OBJECT && v->kind != V_LIST) {
     out = (value *)v; /* made for this place: taken as it is */
   } else if (v->kind == V_OBJECT) {
-    check_directive(c, v);
+    check_directive(c, v, directive_of(c, v));
     out = value_object(c->a, v->at);
     for (size_t i = 0; i < v->u.obj.len; i++) {
       const field *f = &v->u.obj.fields[i];
@@ -212,6 +212,7 @@ static value *replaced(mctx *c, const value *base, const value *overlay) {
 }
 
 static value *merge_value(mctx *c, const value *base, const value *ov, shape s, const rule *r);
+static value *merge_directed(mctx *c, const value *base, const value *ov, directive d, shape s, const rule *r);
 
 /* ---- keyed lists ---- */
 
@@ -400,8 +401,9 @@ static size_t keys_added(mctx *c, const value *base, const value *ov) {
   return n;
 }
 
-static value *merge_object(mctx *c, const value *base, const value *ov, shape s) {
-  check_directive(c, ov);
+/* d: the directive of ov. */
+static value *merge_object(mctx *c, const value *base, const value *ov, directive d, shape s) {
+  check_directive(c, ov, d);
   value *out = c->in_place ? value_own_room(c->a, (value *)base, keys_added(c, base, ov)) : value_clone(c->a, base);
   for (size_t i = 0; i < ov->u.obj.len; i++) {
     const field *f = &ov->u.obj.fields[i];
@@ -416,11 +418,13 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
     field *at = value_object_field(out, f->key);
     value *old = at ? at->val : NULL;
     const rule *r = find_rule(s, f->key);
-    if (deletes(c, f->val)) {
+    /* Read once for the deletion and the merge: it takes a lookup. */
+    directive fd = directive_of(c, f->val);
+    if (merge_is_delete(f->val) || fd == D_DELETE) {
       if (old) remove_field(c, out, f->key, old, f->val);
     } else if (old) {
       uint32_t was = old->size;
-      value *now = merge_value(c, old, f->val, r ? r->child : S_NONE, r);
+      value *now = merge_directed(c, old, f->val, fd, r ? r->child : S_NONE, r);
       if (now == old)
         value_part_changed(out, now, was);
       else
@@ -433,15 +437,20 @@ static value *merge_object(mctx *c, const value *base, const value *ov, shape s)
   return out;
 }
 
-/* r: the rule of the field that holds the value, for a list. */
-static value *merge_value(mctx *c, const value *base, const value *ov, shape s, const rule *r) {
-  if (merge_is_replace(ov) || directive_of(c, ov) == D_REPLACE) return replaced(c, base, ov);
+/* d: the directive of ov; r: the rule of the field that holds the value,
+ * for a list. */
+static value *merge_directed(mctx *c, const value *base, const value *ov, directive d, shape s, const rule *r) {
+  if (merge_is_replace(ov) || d == D_REPLACE) return replaced(c, base, ov);
   if (c->strategic && r && base->kind == V_LIST && ov->kind == V_LIST) {
     if (r->key) return merge_keyed(c, base, ov, r);
     if (r->set) return merge_set(c, base, ov);
   }
   if (base->kind != V_OBJECT || ov->kind != V_OBJECT) return replaced(c, base, ov);
-  return merge_object(c, base, ov, s);
+  return merge_object(c, base, ov, d, s);
+}
+
+static value *merge_value(mctx *c, const value *base, const value *ov, shape s, const rule *r) {
+  return merge_directed(c, base, ov, directive_of(c, ov), s, r);
 }
 
 value *merge_values(arena *a, const value *base, const value *overlay, const char *via) {
@@ -456,7 +465,8 @@ value *merge_into(arena *a, value *base, value *overlay, const char *via) {
 
 bool merge_strategic(arena *a, diag_list *d, value *res, const value *overlay, const char *via, value **out) {
   mctx c = {.a = a, .d = d, .via = via, .strategic = true, .in_place = true};
-  *out = directive_of(&c, overlay) == D_DELETE ? NULL : merge_value(&c, res, overlay, root_shape(res), NULL);
+  directive top = directive_of(&c, overlay);
+  *out = top == D_DELETE ? NULL : merge_directed(&c, res, overlay, top, root_shape(res), NULL);
   if (c.failed) *out = NULL;
   return !c.failed;
 }
