@@ -29,7 +29,8 @@ static uint32_t size_plus(uint32_t size, uint64_t n) {
  * with quotes and a colon. */
 static uint64_t share(const value *part, size_t keylen) { return (uint64_t)part->size + 1 + (keylen ? keylen + 3 : 0); }
 
-static void add_part(value *parent, const value *part, size_t keylen) {
+/* Inline: every part added or set anywhere passes here. */
+static inline void add_part(value *parent, const value *part, size_t keylen) {
   if (part->depth >= parent->depth) parent->depth = part->depth < DEPTH_CAP ? part->depth + 1 : DEPTH_CAP;
   if (part->kind == V_NULL || part->holds_null) parent->holds_null = true;
   parent->size = size_plus(parent->size, share(part, keylen));
