@@ -247,6 +247,20 @@ char *arena_printf(arena *a, const char *fmt, ...) {
   return p;
 }
 
+char *arena_join(arena *a, const char *s, size_t n, ...) {
+  va_list ap;
+  size_t len = n;
+  va_start(ap, n);
+  for (const char *p; (p = va_arg(ap, const char *));) len += strlen(p);
+  va_end(ap);
+  char *out = arena_alloc(a, len + 1), *end = out + n;
+  memcpy(out, s, n);
+  va_start(ap, n);
+  for (const char *p; (p = va_arg(ap, const char *)); end += strlen(p)) memcpy(end, p, strlen(p));
+  va_end(ap);
+  return out;
+}
+
 size_t arena_used(const arena *a) { return a->total; }
 
 void buf_reserve(buf *b, size_t n) {

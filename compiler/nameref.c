@@ -129,7 +129,8 @@ static bool renamed_any(const table *t, const char *kind) {
 /* The new value of a field that named m; `old` is what it replaces. */
 static value *follow(const table *t, const value *old, const value *now, moved *m) {
   value *v = value_clone(t->a, now);
-  if (!m->via) m->via = arena_printf(t->a, "follows the rename of %s \"%s\" in %s", m->was.kind, m->was.name, t->env);
+  static const char follows[] = "follows the rename of ";
+  if (!m->via) m->via = arena_join(t->a, follows, sizeof follows - 1, m->was.kind, " \"", m->was.name, "\" in ", t->env, NULL);
   v->via = m->via;
   v->prev = old;
   v->owned = true;

@@ -2,7 +2,6 @@
  * labels and annotations go follow Kustomize's field specs. */
 #include "transform.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "fieldspec.h"
@@ -250,23 +249,6 @@ static value *made_string(arena *a, pos at, const char *s) {
   return v;
 }
 
-/* The n bytes at s, then the strings of a NULL-terminated list, end to end:
- * the names and image references made for every resource, which a printf
- * would make at ten times the cost. */
-static char *joined(arena *a, const char *s, size_t n, ...) {
-  va_list ap;
-  size_t len = n;
-  va_start(ap, n);
-  for (const char *p; (p = va_arg(ap, const char *));) len += strlen(p);
-  va_end(ap);
-  char *out = arena_alloc(a, len + 1), *end = out + n;
-  memcpy(out, s, n);
-  va_start(ap, n);
-  for (const char *p; (p = va_arg(ap, const char *)); end += strlen(p)) memcpy(end, p, strlen(p));
-  va_end(ap);
-  return out;
-}
-
 /* fieldspec_fn: the tagged object merged into the field, made if missing. */
 static value *laid(arena *a, value *old, void *ctx) {
   const tagged *tg = ctx;
@@ -332,7 +314,7 @@ static void add_affix(env_tx *t, const char *name, bool prefix) {
     const char *old = value_get_string(t->res[i].obj, "metadata.name"), *s = affix.v->u.str.s;
     if (!old || keeps_name(before(t, i)->kind)) continue;
     const char *first = prefix ? s : old;
-    value *now = made_string(t->a, affix.v->at, joined(t->a, first, strlen(first), prefix ? old : s, NULL));
+    value *now = made_string(t->a, affix.v->at, arena_join(t->a, first, strlen(first), prefix ? old : s, NULL));
     t->res[i].obj = with_nested(t->a, t->res[i].obj, "metadata", "name", now, affix.via);
   }
 }
@@ -518,8 +500,8 @@ static value *retagged(retag *c, const value *image) {
    * to a NUL in it as a printf's %.*s would. */
   const char *base = name ? name : s;
   size_t base_len = name ? strlen(name) : strnlen(s, name_len);
-  const char *now = tag || dig ? joined(c->a, base, base_len, tag ? ":" : "", tag ? tag : "", dig ? "@" : "", dig ? dig : "", NULL)
-                               : joined(c->a, base, base_len, s + name_len, NULL);
+  const char *now = tag || dig ? arena_join(c->a, base, base_len, tag ? ":" : "", tag ? tag : "", dig ? "@" : "", dig ? dig : "", NULL)
+                               : arena_join(c->a, base, base_len, s + name_len, NULL);
   return made_string(c->a, o->at, now);
 }
 
@@ -609,7 +591,7 @@ static void hash_names(env_tx *t) {
     value *r = t->res[i].obj, *name = value_get_path(r, "metadata.name");
     if (!r->name_hash || !name || name->kind != V_STRING) continue;
     const char *hash = generate_content_hash(t->a, r);
-    value *now = made_string(t->a, name->at, joined(t->a, name->u.str.s, strlen(name->u.str.s), "-", hash, NULL));
+    value *now = made_string(t->a, name->at, arena_join(t->a, name->u.str.s, strlen(name->u.str.s), "-", hash, NULL));
     t->res[i].obj = with_nested(t->a, r, "metadata", "name", now, "content hash");
   }
 }
