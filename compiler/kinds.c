@@ -43,18 +43,11 @@ static const kind_info table[] = {
     {"ValidatingWebhookConfiguration", "admissionregistration.k8s.io/v1", true, false, NULL},
 };
 
-/* strcmp, with the first byte compared inline: it decides most probes of
- * the lookups below, which run several times per resource. */
-static int cmp_name(const char *x, const char *y) {
-  if (x[0] != y[0]) return (unsigned char)x[0] < (unsigned char)y[0] ? -1 : 1;
-  return strcmp(x, y);
-}
-
 const kind_info *kinds_find(const char *kind) {
   size_t lo = 0, hi = sizeof table / sizeof table[0];
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = cmp_name(kind, table[mid].kind);
+    int c = kinds_cmp(kind, table[mid].kind);
     if (c == 0) return &table[mid];
     if (c < 0)
       hi = mid;
@@ -76,8 +69,8 @@ static const char *const order_last[] = {"MutatingWebhookConfiguration", "Valida
 int kinds_rank(const char *kind) {
   int n = (int)(sizeof order_first / sizeof order_first[0]);
   for (int i = 0; i < n; i++)
-    if (cmp_name(order_first[i], kind) == 0) return i;
+    if (kinds_cmp(order_first[i], kind) == 0) return i;
   for (int i = 0; i < 2; i++)
-    if (cmp_name(order_last[i], kind) == 0) return n + 1 + i;
+    if (kinds_cmp(order_last[i], kind) == 0) return n + 1 + i;
   return n;
 }

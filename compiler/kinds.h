@@ -13,9 +13,14 @@ typedef struct {
   const char *pod_spec; /* path of the pod spec in a Pod or a workload, or NULL */
 } kind_info;
 
-/* Whether kinds x and y are the same; the first byte inline, as the kinds
- * of the tables each resource is tried against mostly differ there. */
-static inline bool kinds_same(const char *x, const char *y) { return x[0] == y[0] && strcmp(x, y) == 0; }
+/* strcmp of two kinds, the first byte inline: most kinds that differ
+ * differ there, and each resource is tried against the kinds of tables
+ * and sorted by its own. */
+static inline int kinds_cmp(const char *x, const char *y) {
+  if (x[0] != y[0]) return (unsigned char)x[0] < (unsigned char)y[0] ? -1 : 1;
+  return strcmp(x, y);
+}
+static inline bool kinds_same(const char *x, const char *y) { return kinds_cmp(x, y) == 0; }
 
 /* NULL for kinds the compiler does not know (custom resources). */
 const kind_info *kinds_find(const char *kind);

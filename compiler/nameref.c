@@ -83,7 +83,7 @@ typedef struct {
 
 static int cmp_moved(const void *pa, const void *pb) {
   const moved *x = pa, *y = pb;
-  int c = strcmp(x->was.kind, y->was.kind);
+  int c = kinds_cmp(x->was.kind, y->was.kind);
   return c ? c : strcmp(x->was.name, y->was.name);
 }
 

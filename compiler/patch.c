@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jsonpatch.h"
+#include "kinds.h"
 #include "merge.h"
 #include "regex.h"
 #include "selector.h"
@@ -211,7 +212,7 @@ typedef struct {
 
 static int cmp_entry(const void *pa, const void *pb) {
   const entry *x = pa, *y = pb;
-  int c = strcmp(x->kind, y->kind);
+  int c = kinds_cmp(x->kind, y->kind);
   if (!c && x->name) c = strcmp(x->name, y->name);
   return c ? c : (x->at > y->at) - (x->at < y->at);
 }
