@@ -132,6 +132,9 @@ struct schema_build {
    * mistakes reported once). An open-addressing set, cap a power of 2. */
   checked *seen;
   size_t nseen, seencap;
+  /* The walk of schema_check, made on the first and used by the next:
+   * a step for each level a value may have, it is big. */
+  struct walk *walk;
 };
 
 /* ---- reading the text ------------------------------------------------------ */
@@ -480,7 +483,7 @@ typedef struct {
   size_t index;
 } step;
 
-typedef struct {
+typedef struct walk {
   diag_list *d;
   schema_build *b;
   const char *kind;
@@ -731,7 +734,7 @@ static void check_duplicates(walk *w, const value *v, const stype *t) {
 static void check_list(walk *w, const value *v, const stype *t) {
   if (v->kind != V_LIST) return wrong_type(w, v, "a list");
   for (size_t i = 0; i < v->u.list.len; i++) check_at(w, NULL, i, v->u.list.items[i], t->item);
-  if (t->nnames) check_duplicates(w, v, t);
+  if (t->nnames && v->u.list.len > 1) check_duplicates(w, v, t); /* one item clashes with none */
 }
 
 static void check_map(walk *w, const value *v, const stype *t) {
@@ -1696,15 +1699,13 @@ bool schema_check(diag_list *d, schema_build *b, const value *res) {
   const skind *k = find_kind(b->set, api, kind);
   if (!k) k = find_crd_kind(b, api, kind);
   if (!k) return true;
-  /* Not zeroed whole: the path is written before it is read. */
-  walk *w = heap_alloc(sizeof *w);
+  /* Set anew for each check, but for the path: it is written before it is read. */
+  walk *w = b->walk ? b->walk : (b->walk = arena_alloc(b->a, sizeof *w));
   w->d = d, w->b = b, w->kind = kind, w->ok = true, w->depth = 0;
   w->quiet = false, w->failures = 0, w->first = NULL, w->status_dropped = k->status_dropped;
   check_value(w, res, k->type);
   if (k->type->valid) check_valid(w, res, k->type->valid);
-  ok = w->ok;
-  free(w);
-  return ok;
+  return w->ok;
 }
 
 bool schema_unchecked(const value *res) {
