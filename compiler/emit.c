@@ -38,6 +38,10 @@ typedef struct {
   const field *small[FIELDS_ON_STACK];
 } field_order;
 
+/* Whether key is want: the first byte inline, as most keys of a resource
+ * differ there from the few named here. */
+static bool key_is(const char *key, const char *want) { return key[0] == want[0] && strcmp(key, want) == 0; }
+
 /* Puts the fields of obj in emit order into o; release with
  * field_order_done. Sorting fields rather than keys keeps a lookup per key
  * (quadratic on big objects) out of the way. */
@@ -53,7 +57,7 @@ static void ordered_fields(field_order *o, const value *obj, key_order order) {
   size_t k = 0;
   for (; first && *first; first++)
     for (size_t i = k; i < n; i++)
-      if (strcmp(fs[i]->key, *first) == 0) {
+      if (key_is(fs[i]->key, *first)) {
         const field *hit = fs[i];
         memmove(fs + k + 1, fs + k, (i - k) * sizeof *fs);
         fs[k++] = hit;
@@ -69,8 +73,8 @@ static void field_order_done(field_order *o) {
  * List, as `-o json` prints) are resources again. */
 static key_order child_order(key_order parent, const char *key) {
   if (parent != ORDER_RESOURCE) return ORDER_PLAIN;
-  if (strcmp(key, "metadata") == 0) return ORDER_METADATA;
-  return strcmp(key, "items") == 0 ? ORDER_RESOURCE : ORDER_PLAIN;
+  if (key_is(key, "metadata")) return ORDER_METADATA;
+  return key_is(key, "items") ? ORDER_RESOURCE : ORDER_PLAIN;
 }
 
 /* ---- characters --------------------------------------------------------- */
