@@ -393,7 +393,12 @@ static bool generate(kust *k, const value *g, bool secret) {
   value *argv[] = {(value *)name, spec};
   value *made = (secret ? generate_secret : generate_config_map)(k->r->ev, g->at, argv, 2);
   if (!made) return false;
-  if (ns) value_object_set(a, value_object_get(made, "metadata"), "namespace", (value *)ns);
+  if (ns) {
+    value *meta = value_object_get(made, "metadata");
+    uint32_t was = meta->size;
+    value_object_set(a, meta, "namespace", (value *)ns);
+    value_part_changed(made, meta, was); /* made's size follows (value.h) */
+  }
   if (strcmp(how, "create") == 0) value_list_push(a, k->own, made);
   else generated_patch(k, made, name, strcmp(how, "replace") == 0);
   kustomize_dir *said = &k->said;
@@ -998,12 +1003,22 @@ static value *origin(const kust *k, const value *r) {
   return value_cstring(a, r->at, text);
 }
 
-/* Sets key to v in map field `which` of r's metadata, unless there. */
+/* Sets key to v in map field `which` of r's metadata, unless there; the
+ * sizes of the containers on the way follow (value.h). */
 static void stamp(arena *a, value *r, const char *which, const char *key, value *v) {
   value *meta = value_object_get(r, "metadata"), *map = meta ? value_object_get(meta, which) : NULL;
   if (!meta || meta->kind != V_OBJECT) return;
-  if (!map || map->kind != V_OBJECT) value_object_set(a, meta, which, map = value_object(a, r->at));
-  value_object_add(a, map, key, v);
+  uint32_t meta_was = meta->size;
+  if (map && map->kind == V_OBJECT) {
+    uint32_t was = map->size;
+    if (!value_object_add(a, map, key, v)) return;
+    value_part_changed(meta, map, was);
+  } else {
+    map = value_object(a, r->at);
+    value_object_push(a, map, key, v);
+    value_object_set(a, meta, which, map);
+  }
+  value_part_changed(r, meta, meta_was);
 }
 
 /* buildMetadata: originAnnotations and managedByLabel on every resource

@@ -300,17 +300,19 @@ static value *put(putting *w, value *v, size_t at) {
     for (size_t i = 0; i < v->u.list.len; i++) {
       value *item = v->u.list.items[i];
       if (!item_picked(seg, item, i)) continue;
+      uint32_t was = item->size;
       value *now = last ? replaced(w, item) : put(w, item, at + 1);
       if (!now) continue;
       if (!out) out = value_own(a, v);
-      value_list_set(out, i, now);
+      if (now == item) value_part_changed(out, now, was);
+      else value_list_set(out, i, now);
     }
-    if (out) value_recount(out);
     return out;
   }
   if (v->kind != V_OBJECT) return NULL;
   value *old = value_object_get(v, seg);
   if (!old && !w->create) return NULL;
+  uint32_t was = old ? old->size : 0;
   value *now;
   if (last) now = replaced(w, old);
   else {
@@ -323,7 +325,8 @@ static value *put(putting *w, value *v, size_t at) {
   }
   if (!now) return NULL;
   value *out = value_own(a, v);
-  value_object_set(a, out, arena_strdup(a, seg), now);
+  if (now == old) value_part_changed(out, now, was);
+  else value_object_set(a, out, arena_strdup(a, seg), now);
   return out;
 }
 
