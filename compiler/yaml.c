@@ -237,10 +237,8 @@ static int resolve_plain(reader *r, const char *s, size_t len, pos at, value **o
     return fail(r, at, "%s is not a finite number; Plumb and JSON have no infinity or NaN", s);
   else if (memchr(s, '\0', len))
     *out = value_string(r->a, at, s, len);
-  else if (s[0] == '.' && go_float_syntax(s))
-    *out = value_float(r->a, at, strtod(s, NULL));
-  else if (is_digit(s[0]) || s[0] == '+' || s[0] == '-')
-    return resolve_number(r, s, len, at, out);
+  else if (is_digit(s[0]) || s[0] == '+' || s[0] == '-' || (s[0] == '.' && go_float_syntax(s)))
+    return resolve_number(r, s, len, at, out); /* .1e323 overflows too: a string, as go-yaml keeps it */
   else
     *out = value_string(r->a, at, s, len);
   return 0;
