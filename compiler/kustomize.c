@@ -209,10 +209,17 @@ static bool add_file(kust *k, pos at, const char *name) {
   return res != NULL;
 }
 
+/* p, an array of n items of size sz, with room for one more: its room
+ * doubles when n reaches a power of two, so that n items cost about n
+ * copies in all (a tree may list thousands). */
+static void *room_for_one(arena *a, void *p, size_t n, size_t sz) {
+  return n & (n - 1) ? p : arena_grow(a, p, n * sz, (n ? 2 * n : 1) * sz);
+}
+
 /* Adds entry to list and its directory dir to *dirs, kept as long. */
 static void remember_dir(arena *a, value *list, const char ***dirs, const value *entry, const char *dir) {
   size_t n = list->u.list.len;
-  *dirs = arena_grow(a, *dirs, n * sizeof **dirs, (n + 1) * sizeof **dirs);
+  *dirs = room_for_one(a, *dirs, n, sizeof **dirs);
   (*dirs)[n] = dir;
   value_list_push(a, list, (value *)entry);
 }
@@ -402,7 +409,7 @@ static bool generate(kust *k, const value *g, bool secret) {
   if (strcmp(how, "create") == 0) value_list_push(a, k->own, made);
   else generated_patch(k, made, name, strcmp(how, "replace") == 0);
   kustomize_dir *said = &k->said;
-  said->gens = arena_grow(a, said->gens, said->ngens * sizeof *said->gens, (said->ngens + 1) * sizeof *said->gens);
+  said->gens = room_for_one(a, said->gens, said->ngens, sizeof *said->gens);
   said->gens[said->ngens++] = (kustomize_generator){g, name, spec, secret, how};
   said->nmerged += strcmp(how, "create") != 0;
   return true;
