@@ -86,15 +86,6 @@ static value *str_buf(const call *c, buf *b) {
 
 /* The shortest of %.15g..%.17g that reads back as the same double, so 0.1
  * prints as 0.1 and not 0.10000000000000001. */
-static void put_float(buf *b, double f) {
-  char tmp[32];
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(tmp, sizeof tmp, "%.*g", prec, f);
-    if (strtod(tmp, NULL) == f) break;
-  }
-  buf_puts(b, tmp);
-}
-
 /* Whether v's text form can be a string: a value built of shared parts
  * may stand for far more text than it takes memory. */
 static bool fits_text(const call *c, const value *v) {
@@ -125,14 +116,7 @@ static bool put_text(const call *c, buf *b, const value *v) {
     return false;
   }
   if ((v->kind == V_LIST || v->kind == V_OBJECT) && !validate_text(eval_diags(c->ev), v)) return false;
-  switch (v->kind) {
-  case V_STRING: buf_put(b, v->u.str.s, v->u.str.len); break;
-  case V_INT: buf_put_int(b, v->u.i); break;
-  case V_FLOAT: put_float(b, v->u.f); break;
-  case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); break;
-  case V_NULL: buf_puts(b, "null"); break;
-  default: emit_json(b, v, false, false); break;
-  }
+  if (!value_put_text(b, v)) emit_json(b, v, false, false);
   return true;
 }
 
@@ -254,7 +238,7 @@ static bool put_verb(const call *c, buf *b, char verb, int i) {
     return false;
   }
   if (verb == 'f')
-    put_float(b, num(v));
+    value_put_float(b, num(v));
   else if (!put_text(c, b, v)) /* %d, %s and %v */
     return false;
   return true;
@@ -380,7 +364,7 @@ static value *bi_int(eval *ev, pos at, value **argv, int argc) {
     /* -2^63 is exact in a double; 2^63 is the first value past INT64_MAX. */
     if (!(v->u.f >= -9223372036854775808.0 && v->u.f < 9223372036854775808.0)) {
       buf b = {0};
-      put_float(&b, v->u.f);
+      value_put_float(&b, v->u.f);
       fail(c, "%s is out of the int range", b.data);
       buf_free(&b);
       return NULL;

@@ -50,11 +50,10 @@ static void put_string(buf *b, const char *s, size_t n) {
 static void put_value(buf *b, const value *v);
 
 static void put_float(buf *b, double f) {
-  char text[32];
-  snprintf(text, sizeof text, "%.15g", f);
-  if (strtod(text, NULL) != f) snprintf(text, sizeof text, "%.17g", f);
-  buf_puts(b, text);
-  if (!strpbrk(text, ".eE")) buf_puts(b, ".0"); /* still a float when read back */
+  size_t start = b->len;
+  value_put_float(b, f);
+  if (!memchr(b->data + start, '.', b->len - start) && !memchr(b->data + start, 'e', b->len - start))
+    buf_puts(b, ".0"); /* still a float when read back */
 }
 
 static void put_key(buf *b, const char *k) {

@@ -414,24 +414,9 @@ static value *lookup(eval *ev, module *m, scope *sc, const node *id) {
 
 /* Appends the text form of a scalar; lists and objects have none. */
 static bool append_text(eval *ev, buf *b, const value *v, pos at) {
-  switch (v->kind) {
-  case V_STRING: buf_put(b, v->u.str.s, v->u.str.len); return true;
-  case V_INT: buf_put_int(b, v->u.i); return true;
-  case V_FLOAT: {
-    char tmp[32];
-    for (int prec = 15; prec <= 17; prec++) {
-      snprintf(tmp, sizeof tmp, "%.*g", prec, v->u.f);
-      if (strtod(tmp, NULL) == v->u.f) break;
-    }
-    buf_puts(b, tmp);
-    return true;
-  }
-  case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); return true;
-  case V_NULL: buf_puts(b, "null"); return true;
-  default:
-    eval_fail(ev, at, "cannot put %s into a string; use to_json() or join()", value_a(v->kind));
-    return false;
-  }
+  if (value_put_text(b, v)) return true;
+  eval_fail(ev, at, "cannot put %s into a string; use to_json() or join()", value_a(v->kind));
+  return false;
 }
 
 /* Text in """...""" loses the newline right after the opening quotes, the

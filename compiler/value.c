@@ -2,6 +2,7 @@
 #include "plumb/value.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -384,6 +385,26 @@ const char *value_get_string(const value *v, const char *path) {
 }
 
 bool value_equal(const value *x, const value *y) { return value_compare(x, y) == 0; }
+
+void value_put_float(buf *b, double f) {
+  char tmp[32];
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(tmp, sizeof tmp, "%.*g", prec, f);
+    if (strtod(tmp, NULL) == f) break;
+  }
+  buf_puts(b, tmp);
+}
+
+bool value_put_text(buf *b, const value *v) {
+  switch (v->kind) {
+  case V_STRING: buf_put(b, v->u.str.s, v->u.str.len); return true;
+  case V_INT: buf_put_int(b, v->u.i); return true;
+  case V_FLOAT: value_put_float(b, v->u.f); return true;
+  case V_BOOL: buf_puts(b, v->u.b ? "true" : "false"); return true;
+  case V_NULL: buf_puts(b, "null"); return true;
+  default: return false;
+  }
+}
 
 /* Numbers compare by value across int and float; otherwise kinds order as
  * declared in value_kind, so sort() is total over mixed lists. */

@@ -2,7 +2,6 @@
  * them. */
 #include "vars.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 #include "fieldspec.h"
@@ -77,13 +76,6 @@ static const value *lookup(const expander *x, const char *name, size_t len) {
   return NULL;
 }
 
-static void put_scalar(buf *b, const value *v) {
-  if (v->kind == V_STRING) buf_put(b, v->u.str.s, v->u.str.len);
-  else if (v->kind == V_INT) buf_printf(b, "%" PRId64, v->u.i);
-  else if (v->kind == V_FLOAT) buf_printf(b, "%g", v->u.f);
-  else if (v->kind == V_BOOL) buf_puts(b, v->u.b ? "true" : "false");
-}
-
 /* s with $(NAME) replaced, $$ made $; NULL when nothing changed. A string
  * that is one $(NAME) takes the value's type, as in Kustomize. */
 static value *expanded(const expander *x, const value *s) {
@@ -102,7 +94,7 @@ static value *expanded(const expander *x, const value *s) {
       return whole;
     }
     if (v) {
-      put_scalar(&b, v);
+      value_put_text(&b, v); /* value_of took scalars only */
       i = (size_t)(close - t);
       changed = true;
     } else if (t[i] == '$' && i + 1 < n && t[i + 1] == '$') {

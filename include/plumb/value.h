@@ -169,6 +169,13 @@ const char *value_get_string(const value *v, const char *path);
 bool value_equal(const value *x, const value *y);
 int value_compare(const value *x, const value *y); /* total order, for sort */
 bool value_truthy(const value *v);
+/* Appends f in the fewest digits that read back as f (%.15g to %.17g). */
+void value_put_float(buf *b, double f);
+/* Appends the text of a scalar, as a string interpolation writes it: a
+ * string as it is, an int, a float as value_put_float writes it, true,
+ * false, null. False, appending nothing, for a list, an object or a
+ * function, which have no text of their own. */
+bool value_put_text(buf *b, const value *v);
 const char *value_kind_name(value_kind k);
 /* The kind with its article, for messages: "an int", "a string". */
 const char *value_a(value_kind k);
