@@ -67,9 +67,12 @@ value *fieldspec_apply(arena *a, value *v, const char *path, bool create, fields
 }
 
 bool fieldspec_matches(const value *spec, const char *kind, const value *res) {
-  const char *want = value_get_string(spec, "kind"), *group = value_get_string(spec, "group");
-  const char *version = value_get_string(spec, "version");
-  if (want && !(kind && strcmp(want, kind) == 0)) return false;
+  const char *want = value_get_string(spec, "kind");
+  return (!want || (kind && strcmp(want, kind) == 0)) && fieldspec_api_matches(spec, res);
+}
+
+bool fieldspec_api_matches(const value *spec, const value *res) {
+  const char *group = value_get_string(spec, "group"), *version = value_get_string(spec, "version");
   if (!group && !version) return true;
   const char *api = value_get_string(res, "apiVersion"), *slash = api ? strrchr(api, '/') : NULL;
   size_t glen = slash ? (size_t)(slash - api) : 0;

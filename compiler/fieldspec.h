@@ -24,5 +24,8 @@ value *fieldspec_apply(arena *a, value *v, const char *path, bool create, fields
 /* Whether a field spec of a custom kind, an object {kind, group, version,
  * path, ...} (each but path optional), is for resource res, of kind. */
 bool fieldspec_matches(const value *spec, const char *kind, const value *res);
+/* The same for the spec's group and version alone: those of res's
+ * apiVersion ("" and "v1" of v1). */
+bool fieldspec_api_matches(const value *spec, const value *res);
 
 #endif

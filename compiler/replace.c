@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldspec.h"
 #include "selector.h"
 #include "suggest.h"
 
@@ -100,13 +101,6 @@ typedef struct {
 
 static bool same(const char *want, const char *have) { return !want || (have && strcmp(want, have) == 0); }
 
-/* The group and version of a resource's apiVersion. */
-static void api_of(arena *a, const value *r, const char **group, const char **version) {
-  const char *api = value_get_string(r, "apiVersion"), *slash = api ? strrchr(api, '/') : NULL;
-  *group = slash ? arena_strndup(a, api, (size_t)(slash - api)) : "";
-  *version = slash ? slash + 1 : api;
-}
-
 static bool id_matches(const value *sel, const resource_id *id) {
   return same(value_get_string(sel, "kind"), id->kind) && same(value_get_string(sel, "name"), id->name) &&
          same(value_get_string(sel, "namespace"), id->ns);
@@ -116,9 +110,7 @@ static bool id_matches(const value *sel, const resource_id *id) {
  * who it is or was (nameref.h). */
 static bool picked(const rctx *c, const value *sel, size_t i) {
   const value *r = c->res[i].obj;
-  const char *group, *version;
-  api_of(c->a, r, &group, &version);
-  if (!same(value_get_string(sel, "group"), group) || !same(value_get_string(sel, "version"), version)) return false;
+  if (!fieldspec_api_matches(sel, r)) return false;
   resource_id now = {value_get_string(r, "kind"), value_get_string(r, "metadata.namespace"),
                      value_get_string(r, "metadata.name")};
   if (id_matches(sel, &now)) return true;
@@ -200,15 +192,14 @@ static const value *get(const value *v, const path *p, size_t at) {
 
 /* ---- values ---------------------------------------------------------------- */
 
-/* A scalar as the text Kustomize copies. */
+/* A scalar but null as the text Kustomize copies; NULL for the others. */
 static const char *text_of(arena *a, const value *v) {
-  switch (v->kind) {
-  case V_STRING: return v->u.str.s;
-  case V_INT: return arena_printf(a, "%" PRId64, v->u.i);
-  case V_FLOAT: return arena_printf(a, "%g", v->u.f);
-  case V_BOOL: return v->u.b ? "true" : "false";
-  default: return NULL;
-  }
+  if (v->kind == V_STRING) return v->u.str.s;
+  buf b = {0};
+  bool scalar = v->kind != V_NULL && value_put_text(&b, v);
+  const char *text = scalar ? arena_strndup(a, b.data, b.len) : NULL;
+  buf_free(&b);
+  return text;
 }
 
 /* text as a value of the kind `like` has, where it reads as one. */
