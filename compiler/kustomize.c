@@ -73,12 +73,20 @@ static const char *in_dir(arena *a, const char *dir, const char *name) {
   return *dir ? arena_printf(a, "%s/%s", dir, name) : name;
 }
 
-const char *kustomize_file(loader *l, arena *a, const char *dir) {
+/* The kustomization files dir holds, root-relative, into found: how
+ * many (more than one is a mistake find_file reports). */
+static size_t files_in(loader *l, arena *a, const char *dir, const char *found[NFILE_NAMES]) {
+  size_t n = 0;
   for (size_t i = 0; i < NFILE_NAMES; i++) {
     const char *name = in_dir(a, dir, file_names[i]);
-    if (readable(l, name)) return name;
+    if (readable(l, name)) found[n++] = name;
   }
-  return NULL;
+  return n;
+}
+
+const char *kustomize_file(loader *l, arena *a, const char *dir) {
+  const char *found[NFILE_NAMES];
+  return files_in(l, a, dir, found) ? found[0] : NULL;
 }
 
 /* path, as written in k's file, as a root-relative name; NULL after
@@ -1091,11 +1099,7 @@ static void report_cycle(const kust *k, size_t again) {
 static bool find_file(kust *k, pos from) {
   reader *r = k->r;
   const char *found[NFILE_NAMES];
-  size_t n = 0;
-  for (size_t i = 0; i < NFILE_NAMES; i++) {
-    const char *name = in_dir(r->a, k->dir, file_names[i]);
-    if (readable(r->l, name)) found[n++] = name;
-  }
+  size_t n = files_in(r->l, r->a, k->dir, found);
   if (n > 1) return fail(k, from, "%s holds both %s and %s: keep one", *k->dir ? k->dir : ".", found[0], found[1]);
   if (!n)
     return fail(k, from, "%s holds no kustomization.yaml%s", *k->dir ? k->dir : ".",
