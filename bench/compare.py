@@ -1,9 +1,10 @@
-"""compare.py A.yaml B.yaml: are two YAML streams the same resources?
+"""compare.py [--ordered] A.yaml B.yaml: are two YAML streams the same resources?
 
 Resources are matched by (apiVersion, kind, namespace, name), so the order of
 documents and of keys within them does not matter, and YAML spellings of the
 same value ("80" quoted or not as a string, block or flow style) compare
-equal. Everything else, list order included, must match exactly.
+equal. Everything else, list order included, must match exactly. With
+--ordered, the documents must also come in the same order.
 
 Prints "yes" or "no" and, for "no", what differs first; exits 0, 1, or 2 when
 PyYAML is missing.
@@ -21,7 +22,8 @@ LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load(path):
-    resources, dups = {}, []
+    """The resources of path by key, the keys listed twice, and all keys in order."""
+    resources, dups, order = {}, [], []
     with open(path) as f:
         for doc in yaml.load_all(f, Loader=LOADER):
             if doc is None:
@@ -31,7 +33,8 @@ def load(path):
             if key in resources:
                 dups.append(key)
             resources[key] = doc
-    return resources, dups
+            order.append(key)
+    return resources, dups, order
 
 
 def first_difference(a, b, path=""):
@@ -57,18 +60,24 @@ def first_difference(a, b, path=""):
 
 
 def main():
-    a, dups_a = load(sys.argv[1])
-    b, dups_b = load(sys.argv[2])
-    problems = [f"duplicate {k} in {sys.argv[i + 1]}" for i, d in enumerate((dups_a, dups_b)) for k in d]
+    args = sys.argv[1:]
+    ordered = args[:1] == ["--ordered"]
+    paths = args[1:] if ordered else args
+    a, dups_a, order_a = load(paths[0])
+    b, dups_b, order_b = load(paths[1])
+    problems = [f"duplicate {k} in {paths[i]}" for i, d in enumerate((dups_a, dups_b)) for k in d]
     for k in sorted(set(a) | set(b), key=lambda k: tuple(map(str, k))):
         if k not in a or k not in b:
-            problems.append(f"{'/'.join(map(str, k))} only in {sys.argv[1] if k in a else sys.argv[2]}")
+            problems.append(f"{'/'.join(map(str, k))} only in {paths[0] if k in a else paths[1]}")
         else:
             d = first_difference(a[k], b[k])
             if d:
                 problems.append(f"{'/'.join(map(str, k))} {d}")
         if problems:
             break
+    if ordered and not problems and order_a != order_b:
+        i = next(i for i, (x, y) in enumerate(zip(order_a, order_b)) if x != y)
+        problems.append(f"order: document {i + 1} is {'/'.join(map(str, order_a[i]))} vs {'/'.join(map(str, order_b[i]))}")
     if problems:
         print("no: " + problems[0])
         sys.exit(1)

@@ -447,7 +447,7 @@ static bool run_kustomization_layer(eval *ev, module *m, const node *ref, int ki
     eval_fail(ev, ref->at, "cannot read kustomization \"%s\": %s", path, err);
     return false;
   }
-  return kustomize_read(ev, e, dir, ref->at, kind == N_COMPONENT, first, NULL);
+  return kustomize_read(ev, e, dir, ref->at, kind == N_COMPONENT, first, NULL, NULL);
 }
 
 static bool run_named(eval *ev, module *m, scope *sc, const node *ref, int kind, env_state *e, size_t first) {
@@ -550,7 +550,7 @@ static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, buil
   for (size_t k = 0; rename && k < n; k++)
     if (!past[k].n) remember(a, &res[k], &past[k]);
   claim_resources(res, n, l);
-  patch_apply(ev, l->label, &l->patches, res, past, &n);
+  patch_apply(ev, l->label, &l->patches, e->merge_keys, res, past, &n);
   b->n = from + n;
   for (size_t k = 0; k < n; k++) {
     res[k].obj = without_nulls(a, res[k].obj);
@@ -615,6 +615,7 @@ static void finish(compile_result *r, eval *ev, env_state *e, pos at, const comp
     b.res[i].obj = schema_strip(a, b.res[i].obj);
   }
   sort_and_dedupe(&r->diags, b.res, b.n);
+  order_sort(&e->sort, b.res, b.n);
   r->res = b.res;
   r->nres = b.n;
 }
@@ -656,7 +657,7 @@ static void run_kustomization(compile_result *r, eval *ev, loader *l, const char
     eval_fail(ev, at, "%s is a kustomization: it has no envs nor env parameters (--env, --arg)", at.file);
     return;
   }
-  if (kustomize_read(ev, &e, dir, at, false, 0, NULL)) finish(r, ev, &e, at, o);
+  if (kustomize_read(ev, &e, dir, at, false, 0, &e.sort, NULL)) finish(r, ev, &e, at, o);
 }
 
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {

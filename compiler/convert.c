@@ -179,6 +179,13 @@ static bool convertible(const converter *c, const kustomize_dir *d) {
   const value *vars = value_object_get(d->doc, "vars"), *meta = value_object_get(d->doc, "buildMetadata");
   if (vars) return refuse(c, vars->at, "Plumb has no vars; say the same with replacements (docs/language.md, 10.7)");
   if (meta) return refuse(c, meta->at, "Plumb writes no build metadata (buildMetadata)");
+  const value *schema = value_get_path(d->doc, "openapi.path");
+  if (schema) return refuse(c, schema->at, "a Plumb env merges by Kubernetes' merge keys (openapi: path)");
+  const order *sort = &c->e->sort;
+  bool top = d == &c->plan->dirs[c->plan->n - 1];
+  if (top && (sort->how == ORDER_FIFO || sort->first || sort->last))
+    return refuse(c, value_object_get(d->doc, "sortOptions")->at,
+                  "a Plumb env is written in install order (sortOptions: fifo or legacySortOptions)");
   const patch_list *pl = &c->e->layers[d->layer].patches;
   for (size_t i = 0; i < pl->n; i++)
     if (pl->items[i].may_rename || pl->items[i].may_rekind)
@@ -375,7 +382,7 @@ static int convert_tree(const cli *cl) {
     converter c = {ev, a, &e, &plan};
     output *outs = NULL;
     pos at = {*entry ? entry : ".", 0, 0};
-    bool ok = kustomize_read(ev, &e, entry, at, false, 0, &plan) && build_apply(ev, &e, at) && !d.errors;
+    bool ok = kustomize_read(ev, &e, entry, at, false, 0, &e.sort, &plan) && build_apply(ev, &e, at) && !d.errors;
     if (ok) outs = arena_alloc(a, (plan.n + 1) * sizeof *outs);
     for (size_t i = 0; ok && i < plan.n; i++) {
       buf raw = {0};

@@ -946,7 +946,7 @@ static value *patch_instance(eval *ev, const func *f, const patch_list *patches,
   compile_resource *res = arena_alloc(ev->arena, (n + 1) * sizeof *res);
   for (size_t i = 0; i < n; i++) res[i].obj = made->u.list.items[i];
   int errors = ev->diags->errors;
-  patch_apply(ev, arena_printf(ev->arena, "template %s", f->name), patches, res, NULL, &n);
+  patch_apply(ev, arena_printf(ev->arena, "template %s", f->name), patches, NULL, res, NULL, &n);
   if (ev->diags->errors != errors) return NULL;
   value *out = value_list(ev->arena, made->at);
   value_reserve(ev->arena, out, n);

@@ -73,7 +73,8 @@ static compile_result *keep_into(arena *a, const compile_result *r) {
   kept->nres = r->nres;
   kept->res = arena_alloc(a, r->nres * sizeof *kept->res);
   for (size_t i = 0; i < r->nres; i++)
-    kept->res[i] = (compile_resource){keep_value(&k, r->res[i].obj), keep_name(&k, r->res[i].app), r->res[i].unchecked};
+    kept->res[i] = (compile_resource){keep_value(&k, r->res[i].obj), keep_name(&k, r->res[i].app), r->res[i].unchecked,
+                                     r->res[i].seq};
   ptrmap_free(&k.copies);
   return kept;
 }

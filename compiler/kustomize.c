@@ -12,10 +12,12 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 #include "builtin.h"
 #include "generate.h"
 #include "merge.h"
+#include "openapi.h"
 #include "plumb/yaml.h"
 #include "replace.h"
 #include "suggest.h"
@@ -31,6 +33,9 @@ typedef struct {
   loader *l;
   env_state *e;
   kustomize_plan *plan; /* NULL but for plumb convert */
+  order *sort;          /* what the top kustomization's sortOptions ask, or NULL */
+  size_t seq;           /* resources read so far: the next one's seq */
+  bool openapi_read;    /* a kustomization's openapi field has been taken */
   const char *running[LAYER_MAX_DEPTH];
   pos next_at[LAYER_MAX_DEPTH];
   size_t nrunning;
@@ -45,6 +50,7 @@ typedef struct {
   bool component;
   size_t first; /* where its layers start (layer.h) */
   value *own;   /* list: the resources its files and generators add */
+  size_t *own_seq; /* their seqs: the order the tree lists them in */
   long layer, tail; /* its layer, and the tail layer or -1 */
   kustomize_dir said; /* what plumb convert needs besides the layers */
 } kust;
@@ -184,10 +190,10 @@ static const char *const fields[] = {
     "apiVersion", "kind", "metadata", "resources", "bases", "components", "namespace", "namePrefix", "nameSuffix",
     "commonLabels", "labels", "commonAnnotations", "images", "replicas", "patches", "patchesStrategicMerge",
     "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions", "replacements", "configurations",
-    "vars", "buildMetadata", "sortOptions",
-    /* Kustomize's, not read yet: */ "crds", "openapi", "helmCharts",
+    "vars", "buildMetadata", "sortOptions", "crds", "openapi",
+    /* Kustomize's, not read yet: */ "helmCharts",
     "helmGlobals", "helmChartInflationGenerator", "transformers", "generators", "validators"};
-enum { NREAD = 25, NFIELDS = sizeof fields / sizeof *fields };
+enum { NREAD = 27, NFIELDS = sizeof fields / sizeof *fields };
 
 static bool check_fields(const kust *k) {
   if (!want_kind(k, k->doc, V_OBJECT, k->file) || !only_fields(k, k->doc, k->file, fields, NFIELDS)) return false;
@@ -210,18 +216,25 @@ static bool check_fields(const kust *k) {
 
 static bool read_dir(reader *r, const char *dir, pos from, bool component, size_t first);
 
-/* The resources of a file, onto k->own. */
-static bool add_file(kust *k, pos at, const char *name) {
-  value *docs = read_yaml(k, at, "resources", name), *res = docs ? builtin_resources_of(k->r->ev, "resources", name, docs) : NULL;
-  for (size_t i = 0; res && i < res->u.list.len; i++) value_list_push(k->r->a, k->own, res->u.list.items[i]);
-  return res != NULL;
-}
-
 /* p, an array of n items of size sz, with room for one more: its room
  * doubles when n reaches a power of two, so that n items cost about n
  * copies in all (a tree may list thousands). */
 static void *room_for_one(arena *a, void *p, size_t n, size_t sz) {
   return n & (n - 1) ? p : arena_grow(a, p, n * sz, (n ? 2 * n : 1) * sz);
+}
+
+/* A resource of k's own, numbered in the order the tree lists it. */
+static void add_own(kust *k, value *res) {
+  k->own_seq = room_for_one(k->r->a, k->own_seq, k->own->u.list.len, sizeof *k->own_seq);
+  k->own_seq[k->own->u.list.len] = k->r->seq++;
+  value_list_push(k->r->a, k->own, res);
+}
+
+/* The resources of a file, onto k's own. */
+static bool add_file(kust *k, pos at, const char *name) {
+  value *docs = read_yaml(k, at, "resources", name), *res = docs ? builtin_resources_of(k->r->ev, "resources", name, docs) : NULL;
+  for (size_t i = 0; res && i < res->u.list.len; i++) add_own(k, res->u.list.items[i]);
+  return res != NULL;
 }
 
 /* Adds entry to list and its directory dir to *dirs, kept as long. */
@@ -414,7 +427,7 @@ static bool generate(kust *k, const value *g, bool secret) {
     value_object_set(a, meta, "namespace", (value *)ns);
     value_part_changed(made, meta, was); /* made's size follows (value.h) */
   }
-  if (strcmp(how, "create") == 0) value_list_push(a, k->own, made);
+  if (strcmp(how, "create") == 0) add_own(k, made);
   else generated_patch(k, made, name, strcmp(how, "replace") == 0);
   kustomize_dir *said = &k->said;
   said->gens = room_for_one(a, said->gens, said->ngens, sizeof *said->gens);
@@ -830,9 +843,12 @@ static bool replacements(const kust *k, long at) {
 /* Kustomize's categories of field specs, and Plumb's (transform.h); the
  * others a configurations file may have are not read yet. */
 static const char *const config_keys[] = {"commonLabels", "templateLabels", "commonAnnotations",
-                                          "images",       "replicas",       "nameReference"};
+                                          "images",       "replicas",       "nameReference",
+                                          "namePrefix",   "nameSuffix",     "nameSpace"};
 static const char *const config_categories[] = {"common_labels", "template_labels", "annotations",
-                                                "images",        "replicas",        "references"};
+                                                "images",        "replicas",        "references",
+                                                "name_prefix",   "name_suffix",     "namespace"};
+enum { NCONFIG_KEYS = sizeof config_keys / sizeof *config_keys };
 static const char *const fieldspec_keys[] = {"path", "kind", "group", "version", "create"};
 
 /* A field spec as Plumb's field_specs take it: its path with dots for
@@ -906,19 +922,154 @@ static bool configurations(const kust *k) {
       for (size_t f = 0; f < doc->u.obj.len; f++) {
         const field *fl = &doc->u.obj.fields[f];
         size_t c = 0;
-        while (c < 6 && strcmp(config_keys[c], fl->key)) c++;
-        if (c == 6 && strcmp(fl->key, "varReference") == 0) {
+        while (c < NCONFIG_KEYS && strcmp(config_keys[c], fl->key)) c++;
+        if (c == NCONFIG_KEYS && strcmp(fl->key, "varReference") == 0) {
           env_state *e = k->r->e;
           if (!e->var_refs) e->var_refs = value_list(a, fl->val->at);
           if (!add_specs(k, fl->val, fl->key, e->var_refs)) return false;
           continue;
         }
-        if (c == 6) return fail(k, fl->val->at, "configurations: \"%s\" field specs are not supported by plumb yet", fl->key);
+        if (c == NCONFIG_KEYS)
+          return fail(k, fl->val->at, "configurations: \"%s\" field specs are not supported by plumb yet", fl->key);
         if (!add_specs(k, fl->val, fl->key, spec_list(k, config_categories[c], fl->val->at))) return false;
       }
     }
   }
   return true;
+}
+
+/* ---- crds ---------------------------------------------------------------------- */
+
+/* crds: files of OpenAPI definitions of custom kinds (Go type name ->
+ * {Schema, Dependencies}), whose properties' x-kubernetes-* extensions say
+ * where Kustomize's transformers reach, as configurations do: its
+ * loadconfigfromcrds.go. A definition whose properties include kind,
+ * apiVersion and metadata is a kind, named by the type name's last
+ * dot-separated part; a property's $ref leads to the definition of its
+ * type, whose properties are read on under the property's path. */
+
+/* Definitions nested by $ref at most this deep, and at most this many
+ * properties read in all: a type that holds itself would lead on forever,
+ * one that holds itself twice would double the work at every step. */
+enum { CRD_MAX_DEPTH = 32, CRD_MAX_PROPERTIES = 100000 };
+
+/* The field of obj named key in any case, as Go's encoding/json matches a
+ * field; NULL when none. */
+static const value *field_anycase(const value *obj, const char *key) {
+  for (size_t i = 0; obj && obj->kind == V_OBJECT && i < obj->u.obj.len; i++)
+    if (strcasecmp(obj->u.obj.fields[i].key, key) == 0) return obj->u.obj.fields[i].val;
+  return NULL;
+}
+
+/* An extension of a schema: a string, as Kustomize reads only those. */
+static const char *extension(const value *schema, const char *key) {
+  const value *v = field_anycase(schema, key);
+  return v && v->kind == V_STRING ? v->u.str.s : NULL;
+}
+
+static const value *crd_properties(const value *defs, const char *type) {
+  const value *props = field_anycase(field_anycase(value_object_get(defs, type), "schema"), "properties");
+  return props && props->kind == V_OBJECT ? props : NULL;
+}
+
+/* A field spec for kind at path, onto category of k's layer; to: the kind
+ * a reference names, or NULL. */
+static void kind_spec(const kust *k, const char *category, const char *kind, const char *path, const char *to, pos at) {
+  arena *a = k->r->a;
+  value *spec = value_object(a, at);
+  value_object_set(a, spec, "kind", value_cstring(a, at, kind));
+  value_object_set(a, spec, "path", value_cstring(a, at, path));
+  if (to) value_object_set(a, spec, "to", value_cstring(a, at, to));
+  value_list_push(a, spec_list(k, category, at), spec);
+}
+
+/* The definitions of a crds file, the kind being read, and the
+ * properties read so far. */
+typedef struct {
+  const value *defs;
+  const char *kind;
+  size_t read;
+} crd_walk_state;
+
+static bool crd_walk(const kust *k, crd_walk_state *w, const char *type, const char *path, int depth) {
+  const value *props = crd_properties(w->defs, type);
+  if (!props) return true;
+  if (depth > CRD_MAX_DEPTH || (w->read += props->u.obj.len) > CRD_MAX_PROPERTIES)
+    return fail(k, props->at, "crds: the definitions of %s lead on, by $ref, deeper than %d or past %d properties (at %s)",
+                w->kind, CRD_MAX_DEPTH, CRD_MAX_PROPERTIES, path);
+  arena *a = k->r->a;
+  const char *kind = w->kind;
+  for (size_t i = 0; i < props->u.obj.len; i++) {
+    const field *p = &props->u.obj.fields[i];
+    const char *at = *path ? arena_printf(a, "%s.%s", path, p->key) : p->key;
+    if (extension(p->val, "x-kubernetes-annotation")) kind_spec(k, "annotations", kind, at, NULL, p->val->at);
+    if (extension(p->val, "x-kubernetes-label-selector")) kind_spec(k, "common_labels", kind, at, NULL, p->val->at);
+    if (extension(p->val, "x-kubernetes-identity")) kind_spec(k, "name_prefix", kind, at, NULL, p->val->at);
+    const char *to = extension(p->val, "x-kubernetes-object-ref-kind"), *key = extension(p->val, "x-kubernetes-object-ref-name-key");
+    if (extension(p->val, "x-kubernetes-object-ref-api-version") && to)
+      kind_spec(k, "references", kind, arena_printf(a, "%s.%s", at, key ? key : "name"), to, p->val->at);
+    const value *ref = value_object_get(p->val, "$ref");
+    if (ref && ref->kind == V_STRING && !crd_walk(k, w, ref->u.str.s, at, depth + 1)) return false;
+  }
+  return true;
+}
+
+static bool crds(const kust *k) {
+  bool ok = true;
+  const value *files = opt_strings(k, k->doc, "crds", &ok);
+  for (size_t i = 0; ok && files && i < files->u.list.len; i++) {
+    const value *entry = files->u.list.items[i];
+    const char *name = resolve(k, entry->at, entry->u.str.s);
+    value *docs = name ? read_with(k, entry->at, "crds", name, yaml_read) : NULL;
+    if (!docs) return false;
+    if (docs->u.list.len != 1 || docs->u.list.items[0]->kind != V_OBJECT)
+      return fail(k, entry->at, "crds: %s must hold one object of OpenAPI definitions by type name", name);
+    const value *defs = docs->u.list.items[0];
+    for (size_t d = 0; ok && d < defs->u.obj.len; d++) {
+      const value *props = crd_properties(defs, defs->u.obj.fields[d].key);
+      if (!props || !value_object_get(props, "kind") || !value_object_get(props, "apiVersion") ||
+          !value_object_get(props, "metadata"))
+        continue;
+      const char *type = defs->u.obj.fields[d].key, *dot = strrchr(type, '.');
+      crd_walk_state w = {defs, dot ? dot + 1 : type, 0};
+      ok = crd_walk(k, &w, type, "", 0);
+    }
+  }
+  return ok;
+}
+
+/* ---- openapi ------------------------------------------------------------------- */
+
+/* The only Kubernetes schema Kustomize v5.5 has built in. */
+static const char builtin_openapi[] = "v1.21.2";
+
+/* openapi: {path: FILE}, an OpenAPI document whose merge keys replace the
+ * built-in ones for the whole build (openapi.h), or {version}, the
+ * built-in schema. Kustomize sets its schema once: from the top
+ * kustomization, else from the first that has one, in the order read. */
+static bool openapi(const kust *k) {
+  static const char *const known[] = {"path", "version"};
+  const value *o = value_object_get(k->doc, "openapi");
+  if (!o) return true;
+  if (!want_kind(k, o, V_OBJECT, "openapi") || !only_fields(k, o, "openapi", known, 2)) return false;
+  bool ok = true;
+  const value *path = opt_string(k, o, "path", "openapi", &ok), *version = opt_string(k, o, "version", "openapi", &ok);
+  if (!ok) return false;
+  if (path && version) return fail(k, o->at, "openapi: a built-in version and a schema file cannot both be given");
+  if (version && strcmp(version->u.str.s, builtin_openapi) != 0)
+    return fail(k, version->at, "openapi: version %s is not built in; Kustomize v5.5 has %s", version->u.str.s, builtin_openapi);
+  if (path && !k->r->sort)
+    return fail(k, path->at, "openapi: a Plumb env merges its patches by Kubernetes' merge keys; a kustomization it "
+                             "builds on cannot give others (build the kustomization itself)");
+  if (k->r->openapi_read) return true;
+  k->r->openapi_read = true;
+  if (!path) return true;
+  const char *name = resolve(k, path->at, path->u.str.s);
+  value *docs = name ? read_with(k, path->at, "openapi", name, yaml_read) : NULL;
+  if (!docs) return false;
+  if (docs->u.list.len != 1) return fail(k, path->at, "openapi: %s must hold one document", name);
+  k->r->e->merge_keys = openapi_merge_keys(k->r->ev, docs->u.list.items[0]);
+  return k->r->e->merge_keys != NULL;
 }
 
 /* ---- vars ---------------------------------------------------------------------- */
@@ -970,12 +1121,15 @@ static bool settings(const kust *k) {
   for (int i = 0; i < 3; i++) {
     const value *v = opt_string(k, k->doc, strings[i].field, strings[i].field, &ok);
     if (v && v->u.str.len) set(k, k->layer, strings[i].setting, (value *)v);
+    /* Kustomize's namespace transformer names a Namespace after it too. */
+    if (v && v->u.str.len && i == 0) kind_spec(k, "namespace", "Namespace", "metadata.name", NULL, v->at);
   }
   const value *notes = value_object_get(k->doc, "commonAnnotations");
   if (notes && !string_map(k, notes, "commonAnnotations")) return false;
   if (notes) set(k, k->layer, "annotations", (value *)notes);
   long late = k->tail >= 0 ? k->tail : k->layer;
-  return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late) && configurations(k) && vars(k);
+  return ok && labels(k) && images(k, late) && replicas(k, late) && replacements(k, late) && configurations(k) && crds(k) &&
+         vars(k);
 }
 
 /* ---- build metadata and order ------------------------------------------------ */
@@ -1065,20 +1219,31 @@ static bool build_metadata(const kust *k) {
   return ok;
 }
 
-/* sortOptions: the legacy order is Plumb's install order; another is not
- * read yet. */
-static bool sort_options(const kust *k) {
-  static const char *const known[] = {"order", "legacySortOptions"};
+/* sortOptions: {order: legacy or fifo, legacySortOptions: {orderFirst,
+ * orderLast}}, into *sort. Kustomize sorts once, by the top
+ * kustomization's: other kustomizations' are checked, not used. */
+static bool sort_options(const kust *k, order *sort) {
+  static const char *const known[] = {"order", "legacySortOptions"}, *const lists[] = {"orderFirst", "orderLast"};
   const value *o = value_object_get(k->doc, "sortOptions");
   if (!o) return true;
   if (!want_kind(k, o, V_OBJECT, "sortOptions") || !only_fields(k, o, "sortOptions", known, 2)) return false;
   bool ok = true;
-  const value *order = opt_string(k, o, "order", "sortOptions", &ok), *custom = value_object_get(o, "legacySortOptions");
+  const value *how = opt_string(k, o, "order", "sortOptions", &ok), *custom = value_object_get(o, "legacySortOptions");
   if (!ok) return false;
-  if (order && strcmp(order->u.str.s, "legacy") != 0)
-    return fail(k, order->at, "sortOptions: order %s is not supported by plumb yet; plumb writes the legacy order", order->u.str.s);
-  if (custom) return fail(k, custom->at, "sortOptions: legacySortOptions are not supported by plumb yet");
-  return true;
+  bool fifo = how && strcmp(how->u.str.s, "fifo") == 0;
+  if (!how || (!fifo && strcmp(how->u.str.s, "legacy") != 0))
+    return fail(k, how ? how->at : o->at, "sortOptions.order must be legacy or fifo%s%s%s", how ? ", not \"" : "",
+                how ? how->u.str.s : "", how ? "\"" : "");
+  if (custom && fifo) return fail(k, custom->at, "sortOptions.legacySortOptions is set but the order is fifo, not legacy");
+  if (custom && (!want_kind(k, custom, V_OBJECT, "legacySortOptions") ||
+                 !only_fields(k, custom, "legacySortOptions", lists, 2)))
+    return false;
+  const value *first = custom ? opt_strings(k, custom, lists[0], &ok) : NULL;
+  const value *last = custom ? opt_strings(k, custom, lists[1], &ok) : NULL;
+  /* Kustomize takes legacySortOptions as given: an empty pair of lists
+   * puts no kind first or last. */
+  if (ok && sort) *sort = (order){fifo ? ORDER_FIFO : ORDER_LEGACY, custom ? (first ? first : value_list(k->r->a, custom->at)) : NULL, last};
+  return ok;
 }
 
 /* ---- a kustomization ------------------------------------------------------ */
@@ -1127,6 +1292,7 @@ static void record(arena *a, kustomize_plan *plan, const kust *k) {
  * components' layers, and its tail layer. A component's layers start at
  * first, where those of the kustomization using it start. */
 static bool read_dir(reader *r, const char *dir, pos from, bool component, size_t first) {
+  bool top = r->nrunning == 0;
   kust k = {.r = r, .dir = dir, .component = component, .own = value_list(r->a, from), .tail = -1};
   k.said = (kustomize_dir){.dir = dir, .component = component, .bases = value_list(r->a, from),
                            .files = value_list(r->a, from), .components = value_list(r->a, from)};
@@ -1141,7 +1307,7 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
   if (!docs) return false;
   if (docs->u.list.len != 1) return fail(&k, from, "%s must hold one YAML document, not %zu", k.file, docs->u.list.len);
   k.doc = docs->u.list.items[0];
-  if (!check_fields(&k)) return false;
+  if (!check_fields(&k) || !openapi(&k)) return false;
   r->running[r->nrunning] = dir;
   r->next_at[r->nrunning++] = from;
   k.first = component ? first : r->e->nlayers;
@@ -1149,7 +1315,7 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
   if (!add_resources(&k)) return false;
   k.layer = layer_open(r->ev, r->e, label, k.first, k.doc->at);
   if (k.layer < 0 || !add_generated(&k)) return false;
-  for (size_t i = 0; i < k.own->u.list.len; i++) layer_add(own_layer(&k), r->a, k.own->u.list.items[i], NULL);
+  for (size_t i = 0; i < k.own->u.list.len; i++) layer_add(own_layer(&k), r->a, k.own->u.list.items[i], NULL)->seq = k.own_seq[i];
   if (!add_components(&k)) return false;
   r->e->layers[k.layer].end = r->e->nlayers;
   if (value_object_get(k.doc, "patchesJson6902")) {
@@ -1157,14 +1323,15 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
     if (k.tail < 0) return false;
     r->e->layers[k.tail].end = r->e->nlayers;
   }
-  if (!add_patches(&k) || !settings(&k) || !sort_options(&k) || !build_metadata(&k)) return false;
+  if (!add_patches(&k) || !settings(&k) || !sort_options(&k, top ? r->sort : NULL) || !build_metadata(&k)) return false;
   r->nrunning--;
   if (r->plan) record(r->a, r->plan, &k);
   return true;
 }
 
-bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first,
+bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first, order *sort,
                     kustomize_plan *plan) {
-  reader r = {.ev = ev, .a = eval_arena(ev), .l = e->loader, .e = e, .plan = plan};
+  reader r = {.ev = ev, .a = eval_arena(ev), .l = e->loader, .e = e, .plan = plan, .sort = sort};
+  if (sort) *sort = (order){ORDER_LEGACY, NULL, NULL};
   return read_dir(&r, dir, from, component, first);
 }

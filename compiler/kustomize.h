@@ -50,9 +50,11 @@ typedef struct {
 /* Reads the kustomization tree at root-relative dir, reached from `from`,
  * into layers of e through e->loader, the last of them dir's own (or its
  * tail's). A component (kind: Component) starts at first, where the layer
- * using it starts (layer.h). plan, unless NULL, gets each kustomization
- * read. False after reporting a mistake. */
-bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first,
+ * using it starts (layer.h). sort, unless NULL, gets the order the tree's
+ * build is written in (its sortOptions, order.h): NULL where the tree is a
+ * layer of a Plumb env. plan, unless NULL, gets each kustomization read.
+ * False after reporting a mistake. */
+bool kustomize_read(eval *ev, env_state *e, const char *dir, pos from, bool component, size_t first, order *sort,
                     kustomize_plan *plan);
 
 #endif

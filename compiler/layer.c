@@ -16,11 +16,12 @@ long layer_open(eval *ev, env_state *e, const char *label, size_t first, pos at)
   return (long)e->nlayers++;
 }
 
-void layer_add(layer *l, arena *a, value *obj, const char *app) {
+compile_resource *layer_add(layer *l, arena *a, value *obj, const char *app) {
   if (l->nres == l->rescap) {
     size_t cap = l->rescap ? 2 * l->rescap : 64;
     l->res = arena_grow(a, l->res, l->nres * sizeof *l->res, cap * sizeof *l->res);
     l->rescap = cap;
   }
-  l->res[l->nres++] = (compile_resource){.obj = obj, .app = app};
+  l->res[l->nres] = (compile_resource){.obj = obj, .app = app};
+  return &l->res[l->nres++];
 }

@@ -16,6 +16,8 @@
 
 #include "eval.h"
 #include "loader.h"
+#include "merge.h"
+#include "order.h"
 #include "patch.h"
 
 typedef struct {
@@ -49,6 +51,10 @@ typedef struct {
    * stand in (vars.h); NULL when there are none. */
   value *vars, *var_refs;
   value *apps;    /* object: app name -> its statement's value, of every layer */
+  order sort;     /* install order, but for a kustomization tree's build */
+  /* A kustomization tree's openapi schema's merge keys, which replace the
+   * built-in ones (openapi.h); NULL when it has none. */
+  const merge_schema *merge_keys;
   layer *layers;
   size_t nlayers, cap, current; /* current: the layer whose block runs */
   /* The envs and components whose blocks are being run, each with the
@@ -65,7 +71,8 @@ typedef struct {
  * layers: the array moves as it grows. */
 long layer_open(eval *ev, env_state *e, const char *label, size_t first, pos at);
 
-/* Adds a resource to layer l; app: the app statement that made it, or NULL. */
-void layer_add(layer *l, arena *a, value *obj, const char *app);
+/* Adds a resource to layer l; app: the app statement that made it, or
+ * NULL. Its entry, which the caller may give a seq. */
+compile_resource *layer_add(layer *l, arena *a, value *obj, const char *app);
 
 #endif

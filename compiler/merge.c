@@ -7,7 +7,9 @@
  * gives the second, the patch's new elements come first and the base's keep
  * their order. Only the built-in
  * kinds have merge keys: a custom resource's lists are replaced, as
- * Kustomize, which has no schema for them, replaces them. */
+ * Kustomize, which has no schema for them, replaces them, unless a
+ * merge_schema read from an OpenAPI document (openapi.h) gives them
+ * keys; with one, as in Kustomize, the built-in table is not used. */
 #include "merge.h"
 
 #include <string.h>
@@ -20,8 +22,10 @@ const char merge_removed_via[] = "removed";
 
 /* ---- where merge keys apply ----------------------------------------------- */
 
-/* The Kubernetes type a value has, as far as merge keys care. */
-typedef enum {
+/* The Kubernetes type a value has, as far as merge keys care: one of
+ * these, or a type of a merge_schema, numbered from S_CUSTOM on. */
+typedef int shape;
+enum {
   S_NONE, /* unknown: lists are replaced */
   S_KNOWN, /* a built-in kind with no keyed list outside its metadata */
   S_WORKLOAD,
@@ -39,7 +43,8 @@ typedef enum {
   S_SERVICE_ACCOUNT,
   S_WEBHOOKS,
   S_META,
-} shape;
+  S_CUSTOM,
+};
 
 /* A field of a shape: the shape of its value, or for a keyed list of its
  * elements. key2 is a second key Kustomize matches loosely: an element
@@ -98,15 +103,95 @@ static const rule rules[] = {
     KEYED(S_WEBHOOKS, "webhooks", S_NONE, "name"),
 };
 
+/* ---- merge keys read from a schema ---- */
+
+/* The fields of one type of a merge_schema that lead to a keyed list. */
+typedef struct {
+  rule *rules;
+  size_t n, cap;
+} custom_type;
+
+struct merge_schema {
+  arena *a;
+  custom_type *types;
+  size_t ntypes, cap;
+  struct kind_type {
+    const char *api_version, *kind;
+    shape s;
+  } *kinds;
+  size_t nkinds, kinds_cap;
+};
+
+merge_schema *merge_schema_new(arena *a) {
+  merge_schema *s = arena_alloc(a, sizeof *s);
+  s->a = a;
+  return s;
+}
+
+/* p, an array of n items of size sz and room for *cap, with room for one more. */
+static void *room(arena *a, void *p, size_t n, size_t *cap, size_t sz) {
+  if (n < *cap) return p;
+  size_t now = *cap ? 2 * *cap : 8;
+  p = arena_grow(a, p, n * sz, now * sz);
+  *cap = now;
+  return p;
+}
+
+int merge_schema_type(merge_schema *s) {
+  s->types = room(s->a, s->types, s->ntypes, &s->cap, sizeof *s->types);
+  s->types[s->ntypes] = (custom_type){0};
+  return (int)s->ntypes++;
+}
+
+void merge_schema_kind(merge_schema *s, const char *api_version, const char *kind, int type) {
+  s->kinds = room(s->a, s->kinds, s->nkinds, &s->kinds_cap, sizeof *s->kinds);
+  s->kinds[s->nkinds++] = (struct kind_type){api_version, kind, S_CUSTOM + type};
+}
+
+void merge_schema_field(merge_schema *s, int parent, const char *field, int child, const char *key, const char *key2,
+                        bool set) {
+  custom_type *t = &s->types[parent];
+  t->rules = room(s->a, t->rules, t->n, &t->cap, sizeof *t->rules);
+  t->rules[t->n++] = (rule){S_CUSTOM + parent, field, child < 0 ? S_NONE : S_CUSTOM + child, key, key2, set};
+}
+
+size_t merge_schema_size(const merge_schema *s) {
+  size_t n = s->ntypes + s->nkinds;
+  for (size_t i = 0; i < s->ntypes; i++) n += s->types[i].n;
+  return n;
+}
+
+/* A field of a type of the schema: by its name, else "*", a map's values. */
+static const rule *custom_rule(const merge_schema *s, shape parent, const char *field) {
+  const custom_type *t = &s->types[parent - S_CUSTOM];
+  const rule *any = NULL;
+  for (size_t i = 0; i < t->n; i++) {
+    if (strcmp(t->rules[i].field, field) == 0) return &t->rules[i];
+    if (strcmp(t->rules[i].field, "*") == 0) any = &t->rules[i];
+  }
+  return any;
+}
+
+static shape custom_root(const merge_schema *s, const value *res) {
+  const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
+  for (size_t i = 0; api && kind && i < s->nkinds; i++)
+    if (strcmp(s->kinds[i].kind, kind) == 0 && strcmp(s->kinds[i].api_version, api) == 0) return s->kinds[i].s;
+  return S_NONE;
+}
+
+/* ---- the built-in table ---- */
+
 /* The first byte inline: every field of a strategic patch is looked up. */
-static const rule *find_rule(shape parent, const char *field) {
+static const rule *find_rule(const merge_schema *custom, shape parent, const char *field) {
   if (parent == S_NONE) return NULL;
+  if (parent >= S_CUSTOM) return custom_rule(custom, parent, field);
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
     if (rules[i].parent == parent && rules[i].field[0] == field[0] && strcmp(rules[i].field, field) == 0) return &rules[i];
   return NULL;
 }
 
-static shape root_shape(const value *res) {
+static shape root_shape(const merge_schema *custom, const value *res) {
+  if (custom) return custom_root(custom, res);
   static const struct { const char *kind; shape s; } roots[] = {
       {"CronJob", S_CRONJOB},
       {"DaemonSet", S_WORKLOAD},
@@ -136,6 +221,7 @@ typedef struct {
   diag_list *d;
   const char *via;
   bool strategic; /* honour merge keys and $patch directives */
+  const merge_schema *custom; /* merge keys instead of the built-in ones, or NULL */
   bool in_place;  /* merge_into: change what is owned, own what is made */
   bool failed;
 } mctx;
@@ -372,7 +458,7 @@ static void list_directives(mctx *c, value *obj, const value *ov, shape s) {
     if (prefixed(f->key, delete_from))
       delete_from_list(c, obj, f);
     else if (prefixed(f->key, set_order))
-      set_element_order(c, obj, f, find_rule(s, f->key + strlen(set_order)));
+      set_element_order(c, obj, f, find_rule(c->custom, s, f->key + strlen(set_order)));
   }
 }
 
@@ -417,7 +503,7 @@ static value *merge_object(mctx *c, const value *base, const value *ov, directiv
     /* Found once: set again below without a second lookup. */
     field *at = value_object_field(out, f->key);
     value *old = at ? at->val : NULL;
-    const rule *r = find_rule(s, f->key);
+    const rule *r = find_rule(c->custom, s, f->key);
     /* Read once for the deletion and the merge: it takes a lookup. */
     directive fd = directive_of(c, f->val);
     if (merge_is_delete(f->val) || fd == D_DELETE) {
@@ -463,10 +549,11 @@ value *merge_into(arena *a, value *base, value *overlay, const char *via) {
   return merge_value(&c, base, overlay, S_NONE, NULL);
 }
 
-bool merge_strategic(arena *a, diag_list *d, value *res, const value *overlay, const char *via, value **out) {
-  mctx c = {.a = a, .d = d, .via = via, .strategic = true, .in_place = true};
+bool merge_strategic(arena *a, diag_list *d, value *res, const value *overlay, const char *via,
+                     const merge_schema *custom, value **out) {
+  mctx c = {.a = a, .d = d, .via = via, .strategic = true, .in_place = true, .custom = custom};
   directive top = directive_of(&c, overlay);
-  *out = top == D_DELETE ? NULL : merge_directed(&c, res, overlay, top, root_shape(res), NULL);
+  *out = top == D_DELETE ? NULL : merge_directed(&c, res, overlay, top, root_shape(custom, res), NULL);
   if (c.failed) *out = NULL;
   return !c.failed;
 }

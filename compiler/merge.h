@@ -40,11 +40,31 @@ value *merge_values(arena *a, const value *base, const value *overlay, const cha
  * stands for base now. */
 value *merge_into(arena *a, value *base, value *overlay, const char *via);
 
+/* Merge keys of kinds Plumb does not know, as an OpenAPI document gives
+ * them (openapi.h): types of object, each kind's type, and per type the
+ * fields that lead to lists merged by key. Made in arena a. */
+typedef struct merge_schema merge_schema;
+merge_schema *merge_schema_new(arena *a);
+/* A new type of object; its number, from 0. */
+int merge_schema_type(merge_schema *s);
+/* Resources of apiVersion and kind are objects of type. */
+void merge_schema_kind(merge_schema *s, const char *api_version, const char *kind, int type);
+/* Field `field` of objects of type parent ("*": any field, a map's values)
+ * holds objects of type child (-1: none known) or, with key, a list of
+ * them merged by key (and loosely by key2, as Kustomize's keyed lists of
+ * two keys, or NULL); with set, a list of scalars merged as a set. */
+void merge_schema_field(merge_schema *s, int parent, const char *field, int child, const char *key, const char *key2,
+                        bool set);
+/* Types, kinds and fields in all: what a reader bounds. */
+size_t merge_schema_size(const merge_schema *s);
+
 /* Merges a patch body onto the resource res by the strategic rule, which
- * takes the merge keys from res's kind, changing res as merge_into does.
- * Returns false after reporting a malformed overlay to d; *out is then
- * NULL. *out is also NULL, with true, when the overlay deletes the whole
- * resource (`$patch: delete`). */
-bool merge_strategic(arena *a, diag_list *d, value *res, const value *overlay, const char *via, value **out);
+ * takes the merge keys from res's kind (from custom instead of the
+ * built-in table, unless NULL), changing res as merge_into does. Returns
+ * false after reporting a malformed overlay to d; *out is then NULL. *out
+ * is also NULL, with true, when the overlay deletes the whole resource
+ * (`$patch: delete`). */
+bool merge_strategic(arena *a, diag_list *d, value *res, const value *overlay, const char *via,
+                     const merge_schema *custom, value **out);
 
 #endif

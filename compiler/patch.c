@@ -320,8 +320,9 @@ static bool json_patch(eval *ev, const patch *p, value **res) {
   return true;
 }
 
-/* *res becomes the patched resource, or NULL when the patch deletes it. */
-static bool apply_body(eval *ev, const patch *p, value **res) {
+/* *res becomes the patched resource, or NULL when the patch deletes it;
+ * keys: merge keys instead of the built-in ones, or NULL. */
+static bool apply_body(eval *ev, const patch *p, const merge_schema *keys, value **res) {
   if (p->body->kind == V_LIST) return json_patch(ev, p, res);
   if (p->body->kind != V_OBJECT) {
     eval_fail(ev, p->body->at, "a patch is an object (merged in) or a list of JSON patch operations, not %s",
@@ -329,14 +330,14 @@ static bool apply_body(eval *ev, const patch *p, value **res) {
     return false;
   }
   value *out;
-  if (!body_keeps_identity(ev, p, *res) || !merge_strategic(eval_arena(ev), eval_diags(ev), *res, p->body, "patch", &out))
+  if (!body_keeps_identity(ev, p, *res) || !merge_strategic(eval_arena(ev), eval_diags(ev), *res, p->body, "patch", keys, &out))
     return false;
   *res = out;
   return true;
 }
 
 /* Applies p to every resource it selects; false when it selects none. */
-static bool apply_patch(eval *ev, const target *t, res_index *ix, compile_resource *res,
+static bool apply_patch(eval *ev, const target *t, const merge_schema *keys, res_index *ix, compile_resource *res,
                         const resource_past *past, size_t n) {
   size_t count = n, hits = 0;
   const entry *only = candidates(ix, t->p, &count);
@@ -345,7 +346,7 @@ static bool apply_patch(eval *ev, const target *t, res_index *ix, compile_resour
     if (!res[i].obj || !target_matches(ev, t, res[i].obj, orig_of(past, i))) continue;
     if (!eval_charge(ev, t->p->at, 1 + t->p->body->size / SCAN_BYTES)) return true;
     hits++;
-    if (!apply_body(ev, t->p, &res[i].obj)) return true;
+    if (!apply_body(ev, t->p, keys, &res[i].obj)) return true;
   }
   return hits > 0;
 }
@@ -376,13 +377,14 @@ static void fail_no_match(eval *ev, const char *scope, const patch *p, const com
             near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 }
 
-void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, resource_past *past, size_t *n) {
+void patch_apply(eval *ev, const char *scope, const patch_list *l, const merge_schema *keys, compile_resource *res,
+                 resource_past *past, size_t *n) {
   if (!l->n) return; /* not even the index to build */
   res_index ix = {res, past, *n, NULL, NULL, 0, 0};
   for (size_t p = 0; p < l->n; p++) {
     target t;
     patch *pt = &l->items[p];
-    pt->missed = target_compile(ev, pt, &t) && !apply_patch(ev, &t, &ix, res, past, *n);
+    pt->missed = target_compile(ev, pt, &t) && !apply_patch(ev, &t, keys, &ix, res, past, *n);
     if (pt->missed && !pt->may_miss) fail_no_match(ev, scope, pt, res, *n);
     target_free(&t);
   }

@@ -12,6 +12,7 @@
 #define PLUMB_PATCH_H
 
 #include "eval.h"
+#include "merge.h"
 #include "nameref.h"
 #include "plumb/compile.h"
 
@@ -48,7 +49,9 @@ bool patch_list_add(eval *ev, module *m, scope *sc, const node *st, patch_list *
  * patch may name it so too. A resource a patch deletes (`$patch: delete`)
  * leaves both arrays, which *n then counts. Reports a patch that matches
  * nothing in scope ("env prod", "template web"), and every patch that
- * fails. */
-void patch_apply(eval *ev, const char *scope, const patch_list *l, compile_resource *res, resource_past *past, size_t *n);
+ * fails. keys: the merge keys of a kustomization's openapi schema, which
+ * replace the built-in ones, or NULL. */
+void patch_apply(eval *ev, const char *scope, const patch_list *l, const merge_schema *keys, compile_resource *res,
+                 resource_past *past, size_t *n);
 
 #endif

@@ -58,8 +58,8 @@ static bool check_replicas(eval *ev, const field *f) {
 
 /* Where a transformer reaches in kinds it does not know, by category:
  * field_specs: { common_labels: [{ kind: "App", path: "spec.selector" }] }. */
-static const char *const spec_categories[] = {"labels", "common_labels", "template_labels", "annotations",
-                                              "images", "replicas",      "references"};
+static const char *const spec_categories[] = {"labels", "common_labels", "template_labels", "annotations", "images",
+                                              "replicas", "references", "name_prefix", "name_suffix", "namespace"};
 enum { NCATEGORIES = sizeof spec_categories / sizeof *spec_categories };
 static const char *const spec_keys[] = {"kind", "group", "version", "path", "create", "to"};
 
@@ -98,7 +98,7 @@ static bool check_field_specs(eval *ev, const value *v) {
     while (c < NCATEGORIES && strcmp(spec_categories[c], f->key)) c++;
     if (c == NCATEGORIES) {
       eval_fail(ev, f->val->at, "field_specs has no category \"%s\"; expected labels, common_labels, template_labels, "
-                "annotations, images, replicas or references", f->key);
+                "annotations, images, replicas, references, name_prefix, name_suffix or namespace", f->key);
       return false;
     }
     if (f->val->kind != V_LIST) {
@@ -259,6 +259,16 @@ static value *laid(arena *a, value *old, void *ctx) {
   return merge_into(a, old, tg->v, tg->via);
 }
 
+/* fieldspec_fn: the tagged scalar put in the field. */
+static value *laid_scalar(arena *a, value *old, void *ctx) {
+  const tagged *tg = ctx;
+  value *v = value_clone(a, tg->v);
+  v->via = tg->via;
+  v->prev = old;
+  v->owned = true;
+  return v;
+}
+
 /* Kustomize sets the namespace of every subject named "default", whatever
  * its kind: its rule for the default ServiceAccount. Subjects naming a
  * ServiceAccount of the env follow it later, with the references. */
@@ -284,6 +294,7 @@ static void set_namespace(env_tx *t) {
   if (!ns.v) return;
   overlay o, os;
   value *in_metadata = nested(&o, "metadata", "namespace", ns.v);
+  const value *custom = specs_of(t, "namespace");
   tagged in_service = {one_field(&os.outer, &os.fo, "namespace", ns.v), ns.via};
   for (size_t i = 0; i < t->n; i++) {
     const char *kind = before(t, i)->kind;
@@ -297,6 +308,11 @@ static void set_namespace(env_tx *t) {
     if (is(kind, "CustomResourceDefinition"))
       r = fieldspec_apply(t->a, r, "spec.conversion.webhook.clientConfig.service", false, laid, &in_service);
     if (is(kind, "APIService")) r = fieldspec_apply(t->a, r, "spec.service", false, laid, &in_service);
+    for (size_t k = 0; custom && k < custom->u.list.len; k++) {
+      const value *spec = custom->u.list.items[k], *create = value_object_get(spec, "create");
+      if (fieldspec_matches(spec, kind, r))
+        r = fieldspec_apply(t->a, r, value_get_string(spec, "path"), create && create->u.b, laid_scalar, &ns);
+    }
     t->res[i].obj = r;
   }
 }
@@ -308,14 +324,41 @@ static bool keeps_name(const char *kind) {
   return is(kind, "Namespace") || is(kind, "CustomResourceDefinition") || is(kind, "APIService");
 }
 
+typedef struct {
+  arena *a;
+  tagged affix;
+  bool prefix;
+} affixing;
+
+/* s with the affix before or after it. */
+static value *affixed(const affixing *x, const char *s) {
+  const char *first = x->prefix ? x->affix.v->u.str.s : s, *second = x->prefix ? s : x->affix.v->u.str.s;
+  return made_string(x->a, x->affix.v->at, arena_join(x->a, first, strlen(first), second, NULL));
+}
+
+/* fieldspec_fn: a name in a field of a custom kind that its field specs
+ * say the prefix or suffix reaches (Kustomize's x-kubernetes-identity). */
+static value *affix_field(arena *a, value *old, void *ctx) {
+  const affixing *x = ctx;
+  if (old->kind != V_STRING) return NULL;
+  value *now = affixed(x, old->u.str.s);
+  now->via = x->affix.via;
+  now->prev = old;
+  return now;
+}
+
 static void add_affix(env_tx *t, const char *name, bool prefix) {
-  tagged affix = setting(t, name);
-  for (size_t i = 0; affix.v && i < t->n; i++) {
-    const char *old = value_get_string(t->res[i].obj, "metadata.name"), *s = affix.v->u.str.s;
+  affixing x = {t->a, setting(t, name), prefix};
+  const value *custom = specs_of(t, name);
+  for (size_t i = 0; x.affix.v && i < t->n; i++) {
+    const char *old = value_get_string(t->res[i].obj, "metadata.name");
+    for (size_t k = 0; custom && k < custom->u.list.len; k++) {
+      const char *path = value_get_string(custom->u.list.items[k], "path");
+      if (strcmp(path, "metadata.name") && fieldspec_matches(custom->u.list.items[k], before(t, i)->kind, t->res[i].obj))
+        t->res[i].obj = fieldspec_apply(t->a, t->res[i].obj, path, false, affix_field, &x);
+    }
     if (!old || keeps_name(before(t, i)->kind)) continue;
-    const char *first = prefix ? s : old;
-    value *now = made_string(t->a, affix.v->at, arena_join(t->a, first, strlen(first), prefix ? old : s, NULL));
-    t->res[i].obj = with_nested(t->a, t->res[i].obj, "metadata", "name", now, affix.via);
+    t->res[i].obj = with_nested(t->a, t->res[i].obj, "metadata", "name", affixed(&x, old), x.affix.via);
   }
 }
 
@@ -420,16 +463,6 @@ static const char *custom_path(const value *list, const char *kind, const value 
   for (size_t i = 0; list && i < list->u.list.len; i++)
     if (fieldspec_matches(list->u.list.items[i], kind, res)) return value_get_string(list->u.list.items[i], "path");
   return NULL;
-}
-
-/* fieldspec_fn: the tagged scalar put in the field. */
-static value *laid_scalar(arena *a, value *old, void *ctx) {
-  const tagged *tg = ctx;
-  value *v = value_clone(a, tg->v);
-  v->via = tg->via;
-  v->prev = old;
-  v->owned = true;
-  return v;
 }
 
 static bool scalable(const char *kind) {

@@ -123,4 +123,15 @@ else
   echo "FAIL 20,000 generators in linear memory"
 fi
 
+# An openapi schema of 1000 definitions, each holding the next: its walk
+# stops at a depth, with the error at the definition where it did.
+mkdir -p "$tmp/schema"
+awk 'BEGIN { print "{\"definitions\": {"
+  print "\"d0\": {\"x-kubernetes-group-version-kind\": [{\"group\": \"x\", \"version\": \"v1\", \"kind\": \"K\"}],"
+  print "  \"properties\": {\"next\": {\"$ref\": \"#/definitions/d1\"}}},"
+  for (i = 1; i < 1000; i++) printf "\"d%d\": {\"properties\": {\"next\": {\"$ref\": \"#/definitions/d%d\"}}},\n", i, i + 1
+  print "\"d1000\": {}}}" }' >"$tmp/schema/schema.json"
+printf 'openapi: {path: schema.json}\nresources: []\n' >"$tmp/schema/kustomization.yaml"
+refuses "openapi definitions 1000 deep" "$tmp/schema" "error: openapi: the definitions lead on deeper than 64"
+
 echo "hostile: $pass passed, $fail failed"

@@ -48,6 +48,9 @@ typedef struct {
   /* Its plumb.dev/validate annotation (left out of obj) said "false": no
    * schema checks it, the cluster's neither (compile_check_served). */
   bool unchecked;
+  /* Its place in the order the sources list it (a kustomization's fifo
+   * order, order.h); 0 in a Plumb env. */
+  size_t seq;
 } compile_resource;
 
 typedef struct {
