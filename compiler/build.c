@@ -661,6 +661,7 @@ static void run_kustomization(compile_result *r, eval *ev, loader *l, const char
 }
 
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
+  loader_set_remote(l, o->remote);
   eval *ev = eval_new(r->arena, &r->diags, l);
   if (kustomization_entry(ev, l, entry)) {
     run_kustomization(r, ev, l, entry, o);

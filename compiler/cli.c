@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -16,7 +17,9 @@
   "  --root DIR         the repository root: files outside it are not read\n"          \
   "                     (default: the nearest directory above PATH holding .git)\n"  \
   "  --kube-version V   check against the schemas of Kubernetes V (1.35, v1.35.2;\n"   \
-  "                     default: the env's kube_version, else the newest)\n"
+  "                     default: the env's kube_version, else the newest)\n"         \
+  "  --cache DIR        where plumb fetch keeps remote kustomization bases\n"        \
+  "                     (default: $XDG_CACHE_HOME/plumb, else ~/.cache/plumb)\n"
 #define CLUSTER_FLAGS                                                                    \
   "  --kubeconfig F     the kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"      \
   "  --context C        its context to use (default: its current context)\n"
@@ -31,29 +34,29 @@
 /* In the order `plumb help` lists them. A synopsis goes on over lines
  * after a '\n', indented under its first word. */
 static const cli_command commands[] = {
-    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR] [--kube-version V]",
+    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR] [--kube-version V] [--cache DIR]",
      "print the resources of an environment",
      "  -o, --output FMT   yaml (a stream of documents, the default) or json (a List)\n"
      "  --out-dir DIR      write one file per resource into DIR, which is replaced\n"
      "                     whole (docs/cli.md: only a DIR plumb wrote, or an empty one)\n" COMPILE_FLAGS,
      1, 1},
-    {"check", "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V]",
+    {"check", "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V] [--cache DIR]",
      "compile and report errors, print nothing",
      "Every PATH is compiled: exit 1 when any does not compile, 2 when one does\nnot exist.\n\n" COMPILE_FLAGS, 1, -1},
-    {"explain", "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] [--kube-version V]",
+    {"explain", "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] [--kube-version V]\n[--cache DIR]",
      "show where each field's value came from",
      "  KIND/NAME          the resource (the kind in any case: deployment/web)\n"
      "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS,
      2, 3},
     {"diff",
      "PATH [--kubeconfig F] [--context C] [--validate MODE] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] "
-     "[--kube-version V]",
+     "[--kube-version V] [--cache DIR]",
      "show what apply would change in the cluster",
      "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS VALIDATE_FLAG COMPILE_FLAGS,
      1, 1},
     {"apply",
      "PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-     "[--prune] [--wait] [--wait-timeout DURATION] [--validate MODE]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V]",
+     "[--prune] [--wait] [--wait-timeout DURATION] [--validate MODE]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V] [--cache DIR]",
      "server-side apply the environment to a cluster",
      "  --dry-run          the server checks everything and changes nothing\n"
      "  --force-conflicts  take over fields another field manager owns\n"
@@ -101,6 +104,14 @@ static const cli_command commands[] = {
      "any part cannot be converted, or a directory already holds .plumb files.\n\n"
      "  --root DIR         the repository root: files outside it are not read\n"
      "                     (default: the nearest directory above DIR holding .git)\n",
+     1, 1},
+    {"fetch", "PATH [--env NAME] [--arg NAME=VALUE]... [--root DIR] [--cache DIR]",
+     "fetch the remote bases a kustomization tree names",
+     "Fetches each repository that PATH's kustomizations list as a remote base\n"
+     "(github.com/org/repo//dir?ref=v1 and the like, and those the fetched ones\n"
+     "list) into the cache, at the commit its ref names now, and prints them;\n"
+     "build and the others read them from there and reach no network\n"
+     "(docs/kustomize.md).\n\n" COMPILE_FLAGS,
      1, 1},
     {"version", "", "print the version", "", 0, 0},
 };
@@ -231,6 +242,15 @@ static void keep_positional(cli *c, char **argv, char *a) {
 
 static void keep_arg(cli *c, char **argv, char *a) { argv[c->nargs + c->copts.nargs++] = a; }
 
+/* Where remote bases are kept when --cache does not say: the user's cache
+ * directory, as XDG names it. NULL without a home. */
+static const char *user_cache(cli *c) {
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (xdg && xdg[0] == '/') snprintf(c->cache_buf, sizeof c->cache_buf, "%s/plumb", xdg);
+  else if (home && home[0] == '/') snprintf(c->cache_buf, sizeof c->cache_buf, "%s/.cache/plumb", home);
+  return c->cache_buf[0] ? c->cache_buf : NULL;
+}
+
 /* The embedded version --kube-version names, or NULL after saying why. */
 static const char *kube_version(const char *text) {
   bool malformed;
@@ -288,6 +308,9 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   if (bad) return bad;
   if (c->copts.kube_version && !(c->copts.kube_version = kube_version(c->copts.kube_version))) return 2;
   c->copts.path = cli_arg(c, 0);
+  const char *cache = c->cache_dir ? c->cache_dir : user_cache(c);
+  c->remote = (compile_remote){compile_remote_cached, (void *)cache};
+  c->copts.remote = cache ? &c->remote : NULL;
   return CLI_RUN;
 }
 

@@ -19,6 +19,7 @@
 #include "merge.h"
 #include "openapi.h"
 #include "plumb/yaml.h"
+#include "remote.h"
 #include "replace.h"
 #include "suggest.h"
 
@@ -75,8 +76,10 @@ static bool readable(loader *l, const char *name) {
   return !loader_is_dir(l, name) && loader_read(l, name, &text, &len, &err) == 0;
 }
 
+/* name in dir; a remote tree's root ends in its "//" (loader.h). */
 static const char *in_dir(arena *a, const char *dir, const char *name) {
-  return *dir ? arena_printf(a, "%s/%s", dir, name) : name;
+  size_t n = strlen(dir);
+  return !n ? name : dir[n - 1] == '/' ? arena_printf(a, "%s%s", dir, name) : arena_printf(a, "%s/%s", dir, name);
 }
 
 /* The kustomization files dir holds, root-relative, into found: how
@@ -125,9 +128,18 @@ static value *read_yaml(const kust *k, pos at, const char *what, const char *nam
   return read_with(k, at, what, name, yaml_read_v3);
 }
 
-/* Remote bases are fetched by Kustomize with git or over HTTP. */
-static bool remote(const char *s) {
-  return strstr(s, "://") || strncmp(s, "github.com/", 11) == 0 || strncmp(s, "git@", 4) == 0 || strstr(s, "?ref=");
+/* The directory an entry of resources or components names: root-relative,
+ * or, for a remote base, in the tree of its repository (loader.h); NULL
+ * after reporting. */
+static const char *entry_dir(const kust *k, const value *entry, const char *what) {
+  remote_spec spec;
+  const char *err, *s = entry->u.str.s;
+  int remote = remote_parse(k->r->a, s, &spec, &err);
+  if (remote < 0) return fail(k, entry->at, "%s: %s", what, err), NULL;
+  if (!remote) return resolve(k, entry->at, s);
+  const char *key = remote_key(k->r->a, &spec);
+  if (loader_mount(k->r->l, key, spec.url, spec.ref, &err) != 0) return fail(k, entry->at, "%s: %s", what, err), NULL;
+  return arena_printf(k->r->a, "%s//%s", key, spec.path);
 }
 
 /* ---- checking what a file says -------------------------------------------- */
@@ -247,9 +259,7 @@ static void remember_dir(arena *a, value *list, const char ***dirs, const value 
 
 /* A directory is built on its own as a layer (or layers) before k's. */
 static bool add_resource(kust *k, const value *entry) {
-  const char *s = entry->u.str.s;
-  if (remote(s)) return fail(k, entry->at, "remote base \"%s\": plumb does not fetch remote bases yet", s);
-  const char *name = resolve(k, entry->at, s);
+  const char *name = entry_dir(k, entry, "resources");
   if (!name) return false;
   k->r->next_at[k->r->nrunning - 1] = entry->at;
   if (!loader_is_dir(k->r->l, name)) {
@@ -275,9 +285,7 @@ static bool add_components(kust *k) {
   const value *list = opt_strings(k, k->doc, "components", &ok);
   for (size_t i = 0; list && i < list->u.list.len; i++) {
     const value *entry = list->u.list.items[i];
-    if (remote(entry->u.str.s))
-      return fail(k, entry->at, "remote component \"%s\": plumb does not fetch remote bases yet", entry->u.str.s);
-    const char *name = resolve(k, entry->at, entry->u.str.s);
+    const char *name = entry_dir(k, entry, "components");
     if (!name) return false;
     if (!loader_is_dir(k->r->l, name)) return fail(k, entry->at, "component \"%s\" is not a directory", entry->u.str.s);
     k->r->next_at[k->r->nrunning - 1] = entry->at;

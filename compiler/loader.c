@@ -23,12 +23,72 @@ typedef struct mem_file {
   struct mem_file *next;
 } mem_file;
 
+/* The tree of a remote base, whose files are named KEY//PATH. */
+typedef struct mount {
+  const char *key;
+  loader *tree;
+  struct mount *next;
+} mount;
+
 struct loader {
   arena *arena;
   char *root; /* real path, no trailing slash; NULL for memory only */
   mem_file *files;
   const compile_reader *reader; /* of the unread files */
+  const compile_remote *remote; /* where remote trees come from, or NULL */
+  mount *mounts;
 };
+
+/* Where the "//" between a remote tree's key and a path is in name, past
+ * the key's scheme; NULL for a name of the root, where "//" never stands
+ * (loader_fold leaves no empty segment). */
+static const char *mount_sep(const char *name) {
+  const char *scheme = strstr(name, "://");
+  return strstr(scheme ? scheme + 3 : name, "//");
+}
+
+/* The path after a mount's separator, without the slashes that lead it. */
+static const char *after_sep(const char *sep) {
+  sep += 2;
+  while (*sep == '/') sep++;
+  return sep;
+}
+
+/* The tree a name is in, with *inner its name there; NULL for a name of
+ * the root, or of a tree never mounted. */
+static loader *route(const loader *l, const char *name, const char **inner) {
+  const char *sep = mount_sep(name);
+  for (mount *m = sep ? l->mounts : NULL; m; m = m->next)
+    if (strlen(m->key) == (size_t)(sep - name) && strncmp(m->key, name, (size_t)(sep - name)) == 0) {
+      *inner = after_sep(sep);
+      return m->tree;
+    }
+  return NULL;
+}
+
+/* A tree's error, said of the tree. */
+static int tree_error(loader *l, const char *name, const char **err) {
+  *err = arena_printf(l->arena, "%.*s: %s", (int)(mount_sep(name) - name), name, *err);
+  return -1;
+}
+
+void loader_set_remote(loader *l, const compile_remote *remote) { l->remote = remote; }
+
+int loader_mount(loader *l, const char *key, const char *url, const char *ref, const char **err) {
+  for (mount *m = l->mounts; m; m = m->next)
+    if (strcmp(m->key, key) == 0) return 0;
+  if (!l->remote) {
+    *err = arena_printf(l->arena, "%s is a remote base, which this command does not read", key);
+    return -1;
+  }
+  const char *dir = l->remote->dir(l->remote->ctx, l->arena, url, ref, err);
+  loader *tree = dir ? loader_new(l->arena, dir, err) : NULL;
+  if (!tree) return -1;
+  mount *m = arena_alloc(l->arena, sizeof *m);
+  *m = (mount){arena_strdup(l->arena, key), tree, l->mounts};
+  l->mounts = m;
+  return 0;
+}
 
 loader *loader_new_memory(arena *a, const compile_reader *reader) {
   loader *l = arena_alloc(a, sizeof *l);
@@ -122,6 +182,16 @@ int loader_resolve(loader *l, const char *from, const char *path, const char **n
   if (path[0] == '/') {
     *err = arena_printf(l->arena, "absolute path \"%s\" not allowed: paths are relative to the file that names them", path);
     return -1;
+  }
+  const char *sep = from ? mount_sep(from) : NULL;
+  if (sep) {
+    const char *rel = loader_fold(l->arena, dir_of(l->arena, after_sep(sep)), path);
+    if (!rel) {
+      *err = arena_printf(l->arena, "path \"%s\" leaves the repository %.*s", path, (int)(sep - from), from);
+      return -1;
+    }
+    *name = arena_printf(l->arena, "%.*s//%s", (int)(sep - from), from, rel);
+    return 0;
   }
   /* Inside the standard library, relative paths name other std files. */
   const char *dir = from && strncmp(from, "std/", 4) == 0 ? "std" : dir_of(l->arena, from);
@@ -228,6 +298,9 @@ static int read_disk(loader *l, const char *name, const char *path, const char *
 
 int loader_read(loader *l, const char *name, const char **text, size_t *len, const char **err) {
   if (strncmp(name, "std/", 4) == 0) return read_std(l, name, text, len, err);
+  const char *inner;
+  loader *tree = route(l, name, &inner);
+  if (tree) return loader_read(tree, inner, text, len, err) == 0 ? 0 : tree_error(l, name, err);
   mem_file *mf = find_mem(l, name);
   if (mf && mf->unread) {
     compile_file f = {mf->name, mf->data};
@@ -281,6 +354,10 @@ static bool mem_is_dir(const loader *l, const char *name) {
 }
 
 int loader_is_dir(loader *l, const char *name) {
+  const char *inner;
+  loader *tree = route(l, name, &inner);
+  if (tree) return loader_is_dir(tree, inner);
+  if (mount_sep(name)) return 0;
   if (!l->root) return mem_is_dir(l, name);
   const char *err;
   char *path = confined_path(l, name, &err);
@@ -328,6 +405,14 @@ static int list_mem(loader *l, const char *dir, const char ***names) {
 }
 
 int loader_list(loader *l, const char *dir, const char ***names, const char **err) {
+  const char *inner;
+  loader *tree = route(l, dir, &inner);
+  if (tree) {
+    int n = loader_list(tree, inner, names, err);
+    for (int i = 0; i < n; i++)
+      (*names)[i] = arena_printf(l->arena, "%.*s//%s", (int)(mount_sep(dir) - dir), dir, (*names)[i]);
+    return n < 0 ? tree_error(l, dir, err) : n;
+  }
   if (!l->root) return list_mem(l, dir, names);
   char *path = confined_path(l, dir, err);
   if (!path) return -1;
@@ -345,5 +430,8 @@ int loader_list(loader *l, const char *dir, const char ***names, const char **er
 }
 
 const char *loader_disk_path(loader *l, const char *name) {
+  const char *inner;
+  loader *tree = route(l, name, &inner);
+  if (tree) return loader_disk_path(tree, inner);
   return l->root ? arena_printf(l->arena, "%s/%s", l->root, name) : NULL;
 }

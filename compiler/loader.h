@@ -68,4 +68,14 @@ const char *loader_disk_path(loader *l, const char *name);
 /* True when the root-relative name is a directory. */
 int loader_is_dir(loader *l, const char *name);
 
+/* Remote trees. A kustomization's remote base is a directory of another
+ * repository's tree (remote.h), read as the root is, confined to that
+ * tree; its files are named KEY//PATH (KEY the tree's, remote_key), names
+ * no path of the root can take, and paths written in them resolve inside
+ * the tree. remote, which gives the trees, may be NULL: none then. */
+void loader_set_remote(loader *l, const compile_remote *remote);
+/* Makes the tree of url at ref readable under key, once; 0, or -1 with
+ * *err (the tree was never fetched, or no remote is set). */
+int loader_mount(loader *l, const char *key, const char *url, const char *ref, const char **err);
+
 #endif

@@ -176,6 +176,36 @@ static int cmd_run(cli *c) {
   return rc;
 }
 
+/* A compile_remote.dir that fetches into the cache (ctx) and says what. */
+static const char *fetch_remote(void *cache, arena *a, const char *url, const char *ref, const char **err) {
+  source_rev rev;
+  char *why = NULL;
+  if (source_remote_fetch(cache, url, ref, &rev, &why) != 0) {
+    *err = arena_strdup(a, why);
+    free(why);
+    return NULL;
+  }
+  printf("%s%s%s %s\n", url, ref ? "?ref=" : "", ref ? ref : "", rev.commit);
+  return compile_remote_tree_dir(a, cache, rev.commit);
+}
+
+/* fetch: the remote bases PATH reaches, into the cache, through a build
+ * that fetches each as it meets it (a fetched base may list more). */
+static int cmd_fetch(cli *c) {
+  int bad = cli_want_path(c);
+  if (bad) return bad;
+  if (!c->copts.remote) {
+    fprintf(stderr, "plumb: there is no home directory to keep a cache in: give --cache DIR\n");
+    return 2;
+  }
+  compile_remote fetching = {fetch_remote, c->remote.ctx};
+  c->copts.remote = &fetching;
+  compile_result *r = cli_compile(c);
+  int rc = r->diags.errors ? 1 : 0;
+  compile_free(r);
+  return rc;
+}
+
 /* status, sync, history, rollback: the API of a running plumb run. */
 static int cmd_ctl(const char *cmd, cli *c) {
   bool status = strcmp(cmd, "status") == 0, bad = false;
@@ -203,6 +233,7 @@ static int run_command(int argc, char **argv) {
   if (strcmp(argv[1], "diff") == 0) return cmd_cluster(&c, false);
   if (strcmp(argv[1], "apply") == 0) return cmd_cluster(&c, true);
   if (strcmp(argv[1], "run") == 0) return cmd_run(&c);
+  if (strcmp(argv[1], "fetch") == 0) return cmd_fetch(&c);
   static const char *const ctl[] = {"status", "sync", "history", "rollback"};
   for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
     if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);

@@ -39,6 +39,10 @@ typedef struct {
   const char *server;
   char **args; /* positional arguments, nargs of them (read with cli_arg) */
   int nargs;
+  /* Remote bases are read from the cache (--cache, else the user's),
+   * through copts.remote, which points here. */
+  compile_remote remote;
+  char cache_buf[4096];
 } cli;
 
 /* NULL for a command neither program has. */

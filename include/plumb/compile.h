@@ -9,6 +9,26 @@
 #include "plumb/diag.h"
 #include "plumb/value.h"
 
+/* Where a kustomization's remote bases come from (docs/kustomize.md): the
+ * compiler reaches no network, so something fetched each repository at
+ * its ref before. dir gives the directory holding that tree (url and ref
+ * as remote.h reads them; ref NULL: the remote's HEAD), read as the root
+ * is, confined to it; or NULL with *err (in a) saying why not. */
+typedef struct {
+  const char *(*dir)(void *ctx, arena *a, const char *url, const char *ref, const char **err);
+  void *ctx;
+} compile_remote;
+
+/* The cache `plumb fetch` fills, a directory: remote/refs/HASH (HASH the
+ * SHA-256 of "URL?ref=REF", or of URL without a ref) holds the commit id
+ * the ref named when fetched, remote/trees/COMMIT that commit's files.
+ * The file that records url at ref, and the directory of a commit's tree,
+ * in a. */
+const char *compile_remote_ref_file(arena *a, const char *cache, const char *url, const char *ref);
+const char *compile_remote_tree_dir(arena *a, const char *cache, const char *commit);
+/* A compile_remote.dir that reads the cache whose directory ctx is. */
+const char *compile_remote_cached(void *cache, arena *a, const char *url, const char *ref, const char **err);
+
 typedef struct {
   const char *path; /* a directory of .plumb files or one file */
   const char *root; /* repository root; NULL: nearest ancestor holding .git,
@@ -25,6 +45,7 @@ typedef struct {
    * setting, which wins over kube_version_default (the runtime's: the
    * destination cluster's); none of them: the newest embedded. */
   const char *kube_version, *kube_version_default;
+  const compile_remote *remote; /* NULL: a remote base is an error */
 } compile_opts;
 
 /* The Kubernetes versions whose schemas are compiled in, oldest first

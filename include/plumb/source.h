@@ -154,6 +154,10 @@ int source_limits_parse(source_limits *l, const char *text, char **err);
  * moment's (the wall clock on a loaded machine, a kill from outside). The
  * child keeps open only the files under keep_dir (may be NULL), and none
  * of the runtime's connections. */
+/* The status a child's compile exits with, having written why to standard
+ * error, when it failed for the moment (a remote base it could not
+ * fetch): not lasting, and the words are the child's. */
+enum { SOURCE_EXIT_AGAIN = 75 };
 compile_result *source_isolate(const source_limits *l, const char *keep_dir, compile_result *(*compile)(void *ctx),
                                void *ctx, char **why, bool *lasting);
 
@@ -181,7 +185,23 @@ void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
  * 1a2b3c4 exceeded its CPU time limit of 60 s"), kept as a result is; one
  * stopped by the wall clock fails with SOURCE_ERROR, to be tried again. It is owned by b and lives until
  * the next source_compile with b or source_builds_free. */
+/* o->remote serves a kustomization's remote bases (source_remote_dir
+ * fetches them, in the child, as the compile meets them); it is not part
+ * of what keys a result, which a tree's first build makes. */
 int source_compile(source_repo *s, source_builds *b, const char *tree, const compile_opts *o,
                    const compile_result **out);
+
+/* ---- remote kustomization bases (runtime/source/remote.c) -------------- */
+
+/* Fetches the repository at url into cache (as source_open keeps it; no
+ * credentials: public repositories, and local ones), resolves ref (NULL:
+ * the remote's HEAD) into *out, writes the commit's tree out once under
+ * cache/remote/trees and records the ref under cache/remote/refs, where
+ * compile_remote_cached reads them (compile.h). 0, or a SOURCE_E* code
+ * with *err (caller frees). */
+int source_remote_fetch(const char *cache, const char *url, const char *ref, source_rev *out, char **err);
+/* A compile_remote.dir that fetches with source_remote_fetch into the
+ * cache whose directory ctx is, then gives the tree's directory. */
+const char *source_remote_dir(void *cache, arena *a, const char *url, const char *ref, const char **err);
 
 #endif

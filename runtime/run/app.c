@@ -94,6 +94,10 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
                     .args = app->args,
                     .nargs = app->nargs,
                     .kube_version_default = dest ? run_dest_kube_version(r, dest) : NULL};
+  /* A kustomization's remote bases are fetched into the runtime's cache
+   * as the compile meets them, when the app's tree is first built. */
+  compile_remote remote = {source_remote_dir, (void *)r->o->cache_dir};
+  o.remote = &remote;
   if (source_compile(b->s, st->builds, b->rev.tree, &o, &res) != SOURCE_OK) {
     free(unusable);
     return fail(st, source_last_error(b->s));

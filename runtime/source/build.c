@@ -7,8 +7,10 @@
  * inside the tree the way the compiler resolves them on disk. The compile
  * itself runs in a child process, under limits (isolate.c). */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -256,21 +258,46 @@ typedef struct {
   source_repo *s;
   tree_reader *t;
   const build *e;
+  const compile_remote *remote; /* the caller's compile_opts' */
 } tree_compile;
+
+/* The caller's compile_remote, in the child, noting a failure: a remote
+ * base that could not be fetched fails the compile for the moment only. */
+typedef struct {
+  const compile_remote *remote;
+  const char *failed; /* why the last fetch failed, or NULL */
+} remote_watch;
+
+static const char *watched_remote(void *ctx, arena *a, const char *url, const char *ref, const char **err) {
+  remote_watch *w = ctx;
+  const char *dir = w->remote->dir(w->remote->ctx, a, url, ref, err);
+  if (!dir) w->failed = *err;
+  return dir;
+}
 
 /* In the child. The repository's credentials go first: the child's copy
  * of them is all it could leak, and it needs none. What compile_keep would
- * drop is not written: the parent keeps what it reads back. */
+ * drop is not written: the parent keeps what it reads back. A remote base
+ * it could not fetch ends it with SOURCE_EXIT_AGAIN (source.h): the result
+ * is not kept, and the next pass tries again. */
 static compile_result *compile_in_child(void *ctx) {
   tree_compile *c = ctx;
   source_creds_clear(&c->s->creds);
+  remote_watch watch = {c->remote, NULL};
+  compile_remote watched = {watched_remote, &watch};
   compile_reader reader = {read_blob, c->t};
   compile_opts o = {.path = c->e->path,
                     .env = c->e->env,
                     .args = (const char *const *)c->e->args,
                     .nargs = c->e->nargs,
-                    .kube_version_default = c->e->kube_version};
-  return compile_files(c->t->files, c->t->n, &reader, &o);
+                    .kube_version_default = c->e->kube_version,
+                    .remote = c->remote ? &watched : NULL};
+  compile_result *r = compile_files(c->t->files, c->t->n, &reader, &o);
+  if (watch.failed) {
+    fprintf(stderr, "%s", watch.failed);
+    _exit(SOURCE_EXIT_AGAIN);
+  }
+  return r;
 }
 
 /* A result whose one error is msg. */
@@ -283,10 +310,11 @@ static compile_result *failed(const char *msg) {
 }
 
 /* Into e->result, or a failure of the moment in s's words. */
-static int compile_isolated(source_repo *s, const source_limits *limits, tree_reader *t, build *e) {
+static int compile_isolated(source_repo *s, const source_limits *limits, tree_reader *t, build *e,
+                            const compile_remote *remote) {
   char *why;
   bool lasting;
-  e->result = source_isolate(limits, s->cache_path, compile_in_child, &(tree_compile){s, t, e}, &why, &lasting);
+  e->result = source_isolate(limits, s->cache_path, compile_in_child, &(tree_compile){s, t, e, remote}, &why, &lasting);
   if (e->result) return 0;
   char *msg = heap_printf("the compile of %s at tree %.7s %s", *e->path ? e->path : ".", e->tree, why);
   if (lasting) e->result = failed(msg);
@@ -296,11 +324,12 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
   return e->result ? 0 : SOURCE_ERROR;
 }
 
-static int compile_tree(source_repo *s, const source_limits *limits, git_tree *root, build *e) {
+static int compile_tree(source_repo *s, const source_limits *limits, git_tree *root, build *e,
+                        const compile_remote *remote) {
   arena *a = arena_new();
   tree_reader t = {.root = root, .a = a};
   int rc = read_tree(&t, root, "", "", 0);
-  if (rc == 0) rc = compile_isolated(s, limits, &t, e);
+  if (rc == 0) rc = compile_isolated(s, limits, &t, e, remote);
   else source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
   arena_free(a);
   return rc ? SOURCE_ERROR : 0;
@@ -334,7 +363,7 @@ int source_compile(source_repo *s, source_builds *b, const char *tree, const com
     return SOURCE_ENOTFOUND;
   }
   e = build_new(tree, o);
-  int rc = compile_tree(s, b->limits, root, e);
+  int rc = compile_tree(s, b->limits, root, e, o->remote);
   git_tree_free(root);
   if (rc) {
     build_free(e);

@@ -265,6 +265,10 @@ static char *judge(const source_limits *l, const reading *rd, int status, const 
     *lasting = false;
     return heap_printf("was killed (%s)", strsignal(sig));
   }
+  if (WEXITSTATUS(status) == SOURCE_EXIT_AGAIN && rd->err.data) {
+    *lasting = false;
+    return heap_printf("failed: %s", rd->err.data);
+  }
   if (WEXITSTATUS(status)) return heap_printf("ended with status %d", WEXITSTATUS(status));
   return NULL;
 }
