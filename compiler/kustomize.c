@@ -109,6 +109,23 @@ static const char *resolve(const kust *k, pos at, const char *path) {
   return NULL;
 }
 
+/* name, written so in k's file, unless it is outside k's directory:
+ * Kustomize reads a kustomization's files only in or below its directory
+ * (its load restrictor, kubectl's default); a directory elsewhere is read
+ * as a kustomization of its own. NULL after reporting. */
+static const char *own_file(const kust *k, pos at, const char *written, const char *name) {
+  size_t n = strlen(k->dir);
+  if (!name || !n || (strncmp(name, k->dir, n) == 0 && (k->dir[n - 1] == '/' || name[n] == '/'))) return name;
+  fail(k, at, "%s is not in or below %s, this kustomization's directory: Kustomize reads no file outside it", written,
+       k->dir);
+  return NULL;
+}
+
+/* A file path as written in k's file, resolved and checked by own_file. */
+static const char *resolve_file(const kust *k, pos at, const char *path) {
+  return own_file(k, at, path, resolve(k, at, path));
+}
+
 /* How a file is read: a kustomization as Kustomize decodes it (YAML 1.1's
  * booleans, through sigs.k8s.io/yaml), resources and patches as kyaml
  * reads them (go-yaml v3: `value: y` is a string). */
@@ -263,6 +280,7 @@ static bool add_resource(kust *k, const value *entry) {
   if (!name) return false;
   k->r->next_at[k->r->nrunning - 1] = entry->at;
   if (!loader_is_dir(k->r->l, name)) {
+    if (!own_file(k, entry->at, entry->u.str.s, name)) return false;
     value_list_push(k->r->a, k->said.files, (value *)entry);
     return add_file(k, entry->at, name);
   }
@@ -317,6 +335,7 @@ static bool file_source(kust *k, const value *src, value *into) {
   const char *slash = strrchr(path, '/');
   const char *key = eq ? arena_strndup(k->r->a, s, (size_t)(eq - s)) : slash ? slash + 1 : path;
   if (!*key || !*path) return fail(k, src->at, "file source \"%s\" is not [KEY=]PATH", s);
+  if (!resolve_file(k, src->at, path)) return false;
   if (value_object_get(into, key)) return fail(k, src->at, "file key \"%s\" is given twice", key);
   value_object_set(k->r->a, into, key, value_string(k->r->a, src->at, path, strlen(path)));
   return true;
@@ -375,6 +394,8 @@ static value *generator_spec(kust *k, const value *g, bool secret) {
     if (!file_source(k, f->u.list.items[i], files)) return NULL;
   if (env) value_list_push(a, envs, (value *)env);
   for (size_t i = 0; e && i < e->u.list.len; i++) value_list_push(a, envs, e->u.list.items[i]);
+  for (size_t i = 0; i < envs->u.list.len; i++)
+    if (!resolve_file(k, envs->u.list.items[i]->at, envs->u.list.items[i]->u.str.s)) return NULL;
   if (lits->u.obj.len) value_object_set(a, spec, "literals", lits);
   if (files->u.obj.len) value_object_set(a, spec, "files", files);
   if (envs->u.list.len) value_object_set(a, spec, "envs", envs);
@@ -462,7 +483,7 @@ static bool add_generated(kust *k) {
  * values are placed at the text, as its lines are not the file's). */
 static value *patch_docs(kust *k, const value *path, const value *text) {
   if (path) {
-    const char *name = resolve(k, path->at, path->u.str.s);
+    const char *name = resolve_file(k, path->at, path->u.str.s);
     return name ? read_yaml(k, path->at, "patch", name) : NULL;
   }
   value *docs;
@@ -824,7 +845,7 @@ static bool replacements(const kust *k, long at) {
     const value *entry = list->u.list.items[i], *path = entry->kind == V_OBJECT ? value_object_get(entry, "path") : NULL;
     value *docs = NULL;
     if (path && want_kind(k, path, V_STRING, "path") && entry->u.obj.len == 1) {
-      const char *name = resolve(k, path->at, path->u.str.s);
+      const char *name = resolve_file(k, path->at, path->u.str.s);
       if (!name || !(docs = read_yaml(k, path->at, "replacements", name))) return false;
     } else if (path) {
       return fail(k, entry->at, "a replacements entry is a path alone, or a source and targets");
@@ -921,7 +942,7 @@ static bool configurations(const kust *k) {
   arena *a = k->r->a;
   for (size_t i = 0; i < files->u.list.len; i++) {
     const value *entry = files->u.list.items[i];
-    const char *name = resolve(k, entry->at, entry->u.str.s);
+    const char *name = resolve_file(k, entry->at, entry->u.str.s);
     value *docs = name ? read_with(k, entry->at, "configurations", name, yaml_read) : NULL;
     if (!docs) return false;
     for (size_t d = 0; d < docs->u.list.len; d++) {
@@ -1027,7 +1048,7 @@ static bool crds(const kust *k) {
   const value *files = opt_strings(k, k->doc, "crds", &ok);
   for (size_t i = 0; ok && files && i < files->u.list.len; i++) {
     const value *entry = files->u.list.items[i];
-    const char *name = resolve(k, entry->at, entry->u.str.s);
+    const char *name = resolve_file(k, entry->at, entry->u.str.s);
     value *docs = name ? read_with(k, entry->at, "crds", name, yaml_read) : NULL;
     if (!docs) return false;
     if (docs->u.list.len != 1 || docs->u.list.items[0]->kind != V_OBJECT)
@@ -1072,7 +1093,7 @@ static bool openapi(const kust *k) {
   if (k->r->openapi_read) return true;
   k->r->openapi_read = true;
   if (!path) return true;
-  const char *name = resolve(k, path->at, path->u.str.s);
+  const char *name = resolve_file(k, path->at, path->u.str.s);
   value *docs = name ? read_with(k, path->at, "openapi", name, yaml_read) : NULL;
   if (!docs) return false;
   if (docs->u.list.len != 1) return fail(k, path->at, "openapi: %s must hold one document", name);
