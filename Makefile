@@ -70,7 +70,7 @@ build/gen/schema_embed.c: $(wildcard schemas/*.txt) compiler/embed.sh
 
 # The runtime reaches the compiler only through include/plumb, its door:
 # compiler/ is not on the runtime's include path.
-build/rel/runtime/%.o build/asan/runtime/%.o build/plumb-runtime build/asan/plumb-runtime: INC := -Iinclude -Iruntime
+build/rel/runtime/%.o build/asan/runtime/%.o build/plumb-runtime build/asan/plumb-runtime: private INC := -Iinclude -Iruntime
 
 # Generated scanners trip warnings we do not own; compile them without -Werror.
 GENFLAGS = -Wno-sign-compare -Wno-unused-function -Wno-error

@@ -67,8 +67,9 @@ static const cli_command commands[] = {
      1, 1},
     {"run",
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
-     "[--listen ADDR:PORT] [--token-file F] [--webhook-secret-file F]\n"
-     "[--lease-duration D] [--compile-limits LIST] [--kubeconfig F] [--context C]",
+     "[--listen ADDR:PORT] [--probe-listen ADDR:PORT] [--token-file F]\n"
+     "[--webhook-secret-file F] [--lease-duration D] [--compile-limits LIST]\n"
+     "[--kubeconfig F] [--context C]",
      "keep clusters equal to git: the applications\n"
      "REPO declares at PATH (docs/runtime.md)",
      "  --config-path PATH the env of REPO that declares the applications (default .)\n"
@@ -76,6 +77,8 @@ static const cli_command commands[] = {
      "  --cache DIR        where fetched repositories are kept (/var/cache/plumb)\n"
      "  --once             one pass over every application, then a table; exit\n"
      "  --listen ADDR:PORT where to serve the API, probes, metrics (default :8080)\n"
+     "  --probe-listen ADDR:PORT  also serve the probes and metrics here, apart\n"
+     "                     from whatever load the main port has (:8081 in deploy/)\n"
      "  --token-file F     the API's bearer token\n"
      "  --webhook-secret-file F   the git webhooks' shared secret\n"
      "  --lease-duration D how long the leader's Lease holds (default 15s)\n"
@@ -212,6 +215,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--revision") == 0                     ? &c->revision
          : strcmp(a, "--cache") == 0                        ? &c->cache_dir
          : strcmp(a, "--listen") == 0                       ? &c->listen
+         : strcmp(a, "--probe-listen") == 0                 ? &c->probe_listen
          : strcmp(a, "--token-file") == 0                   ? &c->token_file
          : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
          : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration

@@ -114,21 +114,22 @@ static void forget(char *secret) {
   free(secret);
 }
 
-/* ADDR:PORT, :PORT or [V6]:PORT into o; false when malformed. */
-static bool parse_listen(const char *s, char *addr, size_t size, run_opts *o) {
+/* ADDR:PORT, :PORT or [V6]:PORT into *address (addr, or NULL for every
+ * address) and *port; false when malformed. */
+static bool parse_listen(const char *s, char *addr, size_t size, const char **address, unsigned *port) {
   const char *colon = strrchr(s, ':');
   char *end;
   if (!colon) return false;
-  long port = strtol(colon + 1, &end, 10);
-  if (colon[1] == '\0' || *end || port < 0 || port > 65535) return false;
+  long number = strtol(colon + 1, &end, 10);
+  if (colon[1] == '\0' || *end || number < 0 || number > 65535) return false;
   const char *host = s;
   size_t n = (size_t)(colon - s);
   if (n >= 2 && s[0] == '[' && s[n - 1] == ']') host++, n -= 2;
   if (n >= size) return false;
   memcpy(addr, host, n);
   addr[n] = '\0';
-  o->address = n ? addr : NULL;
-  o->port = (unsigned)port;
+  *address = n ? addr : NULL;
+  *port = (unsigned)number;
   return true;
 }
 
@@ -139,9 +140,14 @@ static int cmd_run(cli *c) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   run_opts o = {.repo = cli_arg(c, 0), .path = c->config_path, .revision = c->revision,
                 .cache_dir = c->cache_dir ? c->cache_dir : "/var/cache/plumb", .once = c->once, .out = stdout};
-  char addr[64];
-  if (!parse_listen(c->listen ? c->listen : ":8080", addr, sizeof addr, &o)) {
+  char addr[64], probe_addr[64];
+  if (!parse_listen(c->listen ? c->listen : ":8080", addr, sizeof addr, &o.address, &o.port)) {
     fprintf(stderr, "plumb: --listen takes ADDR:PORT, :PORT or [ADDR]:PORT, not %s\n", c->listen);
+    return 2;
+  }
+  o.probes = c->probe_listen != NULL;
+  if (o.probes && !parse_listen(c->probe_listen, probe_addr, sizeof probe_addr, &o.probe_address, &o.probe_port)) {
+    fprintf(stderr, "plumb: --probe-listen takes ADDR:PORT, :PORT or [ADDR]:PORT, not %s\n", c->probe_listen);
     return 2;
   }
   o.lease_duration_s = c->lease_duration ? app_parse_interval(c->lease_duration) : 15;

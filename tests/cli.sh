@@ -375,6 +375,10 @@ check "and writes nothing" test ! -s "$tmp/said"
 check "what it wrote is in fmt's layout" $PLUMB fmt --check "$tmp/cv"
 printf 'env other {}\n' >"$tmp/cv/base/extra.plumb"
 fails_with "a directory with .plumb files of its own is refused" "already holds" $PLUMB convert "$tmp/cv/prod" --root "$tmp/cv"
+# plumb run's ports are read before anything else is done.
+status_is "run refuses a malformed --probe-listen" 2 $PLUMB run "$tmp/nowhere" --once --probe-listen nonsense
+said "and says what it takes" "--probe-listen takes ADDR:PORT, :PORT or [ADDR]:PORT, not nonsense"
+
 # Remote bases: plumb fetch brings each repository a kustomization tree
 # lists (and those they list) into the cache at the commit its ref names;
 # plumb build reads them from there, never from the network, and gives what

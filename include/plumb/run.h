@@ -26,6 +26,10 @@ typedef struct {
   /* Unless once: the HTTP port (serve.h). address NULL: every address. */
   const char *address;
   unsigned port;
+  /* The probe port (serve.h), when probes: probe_address NULL: every address. */
+  bool probes;
+  const char *probe_address;
+  unsigned probe_port;
   const char *token;          /* the API's bearer token; NULL refuses the API */
   const char *webhook_secret; /* NULL refuses every webhook delivery */
   /* The runtime's own cluster, whose client run_main is given. Unless

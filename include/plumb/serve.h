@@ -1,12 +1,14 @@
-/* serve.h: plumb run's HTTP port, on libmicrohttpd.
+/* serve.h: plumb run's HTTP ports, on libmicrohttpd.
  *
- * One port serves the probes (/healthz, /readyz), Prometheus (/metrics), a
- * JSON API under /api/v1/apps and the git webhook (/api/v1/webhook). The
- * server parses, routes and authenticates; what the API answers comes from
- * callbacks its owner gives. Callbacks run in the server's threads, several
- * at once (one per connection), so that a slow diff never keeps a probe
- * waiting: they must be thread-safe. docs/runtime.md describes the
- * endpoints for users. */
+ * The main port serves the probes (/healthz, /readyz), Prometheus
+ * (/metrics), a JSON API under /api/v1/apps and the git webhook
+ * (/api/v1/webhook); a probe port, when asked for, serves the probes and
+ * /metrics alone. The server parses, routes and authenticates; what the
+ * API answers comes from callbacks its owner gives. Callbacks run in a
+ * pool of threads, several at once, each thread serving many connections
+ * by events: they must be thread-safe, and one that takes long holds up
+ * the other connections of its thread (never the probe port's).
+ * docs/runtime.md describes the endpoints for users. */
 #ifndef PLUMB_SERVE_H
 #define PLUMB_SERVE_H
 
@@ -62,6 +64,14 @@ typedef struct {
   /* The webhook's shared secret; NULL refuses every delivery. */
   const char *webhook_secret;
   size_t max_body;  /* bytes a request body may have; 0: 1 MiB */
+  /* Seconds of silence a connection may keep before its headers are in;
+   * 0: 10. */
+  unsigned header_timeout_s;
+  /* A port for the probes and /metrics alone, so that however busy (or
+   * abused) the main port is, kubelet and Prometheus get answers. */
+  bool probes;
+  const char *probe_address; /* NULL: every address */
+  unsigned probe_port;       /* 0: any free port (serve_probe_port says which) */
   metrics *metrics; /* what /metrics shows, and where the server counts its requests; may be NULL */
   serve_api_fn api[SERVE_API_COUNT]; /* NULL: that route answers 404 */
   serve_push_fn push;
@@ -71,8 +81,9 @@ typedef struct {
 /* Starts serving in threads of its own; *err (caller frees) says why not.
  * The strings of o are copied. */
 int serve_start(serve **out, const serve_opts *o, char **err);
-/* The port it listens on. */
+/* The port it listens on; the probe port, 0 when it has none. */
 unsigned serve_port(const serve *s);
+unsigned serve_probe_port(const serve *s);
 /* /readyz answers 200 once the owner says it is ready, 503 before (and
  * after it says it is not any more). */
 void serve_set_ready(serve *s, bool ready);

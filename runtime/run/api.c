@@ -99,6 +99,9 @@ int run_api_start(runner *r, serve **out, char **err) {
   serve_opts o = {
       .address = r->o->address,
       .port = r->o->port,
+      .probes = r->o->probes,
+      .probe_address = r->o->probe_address,
+      .probe_port = r->o->probe_port,
       .token = r->o->token,
       .webhook_secret = r->o->webhook_secret,
       .metrics = r->metrics,

@@ -390,6 +390,7 @@ int run_main(kube_client *c, const run_opts *o) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     fprintf(o->out, "plumb run: serving on port %u\n", serve_port(srv));
+    if (o->probes) fprintf(o->out, "plumb run: serving the probes on port %u\n", serve_probe_port(srv));
     start_lease(&r);
     serve_until_stopped(&r, srv);
     serve_stop(srv);

@@ -7,8 +7,15 @@
 
 #include "plumb/serve.h"
 
+/* What a daemon's callbacks are given: the server, and which port. */
+typedef struct {
+  struct serve *s;
+  bool probes;
+} serve_port_of;
+
 struct serve {
-  struct MHD_Daemon *daemon;
+  struct MHD_Daemon *daemon, *probe_daemon; /* probe_daemon NULL: no probe port */
+  serve_port_of main_of, probe_of;
   serve_opts opts; /* token and webhook_secret are copies, owned here */
   atomic_bool ready;
   metrics_family *requests, *durations, *deliveries;

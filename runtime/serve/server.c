@@ -1,12 +1,21 @@
-/* server.c: the daemon, the life of one request, the probes and /metrics.
+/* server.c: the daemons, the life of one request, the probes and /metrics.
  *
  * libmicrohttpd calls answer() once when the headers are in, once per
  * piece of the body, and once more to ask for the reply. The body is
  * gathered up to opts.max_body: a request that declares a longer one gets
  * 413 before it is read; one that sends more than it declared (or declares
- * nothing, chunked) has the rest discarded and gets 413 at the end. */
+ * nothing, chunked) has the rest discarded and gets 413 at the end.
+ *
+ * The main port is exposed beyond the cluster (the git host's webhooks),
+ * so it is served by events, not a thread per connection: a pool of
+ * threads, each with an epoll loop, holds thousands of idle connections
+ * for the cost of their buffers. A connection has HEADER_TIMEOUT_S of
+ * silence to finish its headers, then IDLE_TIMEOUT_S; one address holds
+ * at most half of the connections. The probes and /metrics may have a port
+ * of their own, a small daemon that nothing on the main port can starve. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -19,7 +28,15 @@
 #include "plumb/forkgate.h"
 #include "serve/internal.h"
 
-enum { DEFAULT_MAX_BODY = 1 << 20, CONNECTION_LIMIT = 64, IDLE_TIMEOUT_S = 30 };
+enum {
+  DEFAULT_MAX_BODY = 1 << 20,
+  IDLE_TIMEOUT_S = 30,
+  HEADER_TIMEOUT_S = 10,
+  THREADS = 4,
+  MAX_CONNECTIONS = 8192,
+  FILES_KEPT = 256,       /* open files left to the runtime beside its connections */
+  PROBE_CONNECTIONS = 32, /* kubelet and Prometheus, a few at a time */
+};
 
 /* One request in flight. */
 typedef struct {
@@ -104,13 +121,17 @@ static const struct {
 
 enum { NPAGES = sizeof pages / sizeof *pages };
 
-/* The page for url; NPAGES when there is none. */
-static size_t page_of(const char *url) {
+/* The pages the probe port serves: the first NPROBE_PAGES. */
+enum { NPROBE_PAGES = 3 };
+
+/* The page for url; NPAGES when there is none (on the probe port, none
+ * but the probes' and /metrics). */
+static size_t page_of(const char *url, bool probe_port) {
   size_t i = 0;
-  for (; i < NPAGES; i++)
+  for (; i < (probe_port ? NPROBE_PAGES : NPAGES); i++)
     if (pages[i].prefix ? strncmp(url, pages[i].path, strlen(pages[i].path)) == 0 : strcmp(url, pages[i].path) == 0)
-      break;
-  return i;
+      return i;
+  return NPAGES;
 }
 
 static double seconds_since(const struct timespec *start) {
@@ -149,15 +170,16 @@ static void take(serve *s, upload *u, const char *data, size_t n) {
   else buf_put(&u->body, data, n);
 }
 
-static enum MHD_Result answer_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                      const char *version, const char *data, size_t *size, void **state) {
-  serve *s = cls;
+static enum MHD_Result answer_request(serve *s, bool probe_port, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *data, size_t *size, void **state) {
   upload *u = *state;
-  size_t page = page_of(url);
+  size_t page = page_of(url, probe_port);
   if (!u) {
     *state = u = calloc(1, sizeof *u);
     if (!u) return MHD_NO;
     clock_gettime(CLOCK_MONOTONIC, &u->start);
+    /* The headers are in: the body and the reply get the idle timeout. */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S);
     if (!declares_too_much(s, c)) return MHD_YES;
     serve_reply r = too_large();
     return send_reply(s, c, page, &r, u);
@@ -177,10 +199,18 @@ static enum MHD_Result answer_request(void *cls, struct MHD_Connection *c, const
 /* Each call is a piece of work the runtime's forks wait for (forkgate.h). */
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *data, size_t *size, void **state) {
+  const serve_port_of *port = cls;
   forkgate_enter();
-  enum MHD_Result rc = answer_request(cls, c, url, method, version, data, size, state);
+  enum MHD_Result rc = answer_request(port->s, port->probes, c, url, method, data, size, state);
   forkgate_leave();
   return rc;
+}
+
+/* A new connection has the header timeout until its headers are in. */
+static void connected(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode why) {
+  const serve_port_of *port = cls;
+  if (why == MHD_CONNECTION_NOTIFY_STARTED)
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, port->s->opts.header_timeout_s);
 }
 
 static void finished(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why) {
@@ -205,28 +235,7 @@ static void declare_metrics(serve *s) {
                                   (const char *[]){"provider", "result", NULL});
 }
 
-/* The address to listen on, or *flags for every address when there is
- * none; false when it is not an IP address. */
-static bool listen_address(const serve_opts *o, struct sockaddr_storage *sa, unsigned *flags) {
-  memset(sa, 0, sizeof *sa);
-  struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
-  if (!o->address) {
-    *flags |= MHD_USE_DUAL_STACK;
-    return true;
-  }
-  if (inet_pton(AF_INET, o->address, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)o->port);
-    return true;
-  }
-  if (inet_pton(AF_INET6, o->address, &v6->sin6_addr) != 1) return false;
-  v6->sin6_family = AF_INET6;
-  v6->sin6_port = htons((uint16_t)o->port);
-  *flags |= MHD_USE_IPv6;
-  return true;
-}
-
+/* Says why in *err (caller frees); -1. */
 static int fail(serve *s, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(serve *s, char **err, const char *fmt, ...) {
@@ -234,9 +243,58 @@ static int fail(serve *s, char **err, const char *fmt, ...) {
   va_start(ap, fmt);
   *err = heap_vprintf(fmt, ap);
   va_end(ap);
-  serve_stop(s);
   return -1;
 }
+
+/* The address to listen on, or *flags for every address when there is
+ * none; false when it is not an IP address. */
+static bool listen_address(const char *address, unsigned port, struct sockaddr_storage *sa, unsigned *flags) {
+  memset(sa, 0, sizeof *sa);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+  if (!address) {
+    *flags |= MHD_USE_DUAL_STACK;
+    return true;
+  }
+  if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    return true;
+  }
+  if (inet_pton(AF_INET6, address, &v6->sin6_addr) != 1) return false;
+  v6->sin6_family = AF_INET6;
+  v6->sin6_port = htons((uint16_t)port);
+  *flags |= MHD_USE_IPv6;
+  return true;
+}
+
+/* The main port's connections: as many as the process may open, less a
+ * reserve for the runtime's own files, at most MAX_CONNECTIONS. */
+static unsigned connection_limit(void) {
+  struct rlimit r;
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return MAX_CONNECTIONS;
+  rlim_t n = r.rlim_cur > 2 * FILES_KEPT ? r.rlim_cur - FILES_KEPT : r.rlim_cur / 2;
+  return n < MAX_CONNECTIONS ? (unsigned)n : MAX_CONNECTIONS;
+}
+
+/* A daemon on address and port: the main one (all pages), or the probes'. */
+static struct MHD_Daemon *start_daemon(serve *s, const char *address, unsigned port, bool probes, char **err) {
+  serve_port_of *of = probes ? &s->probe_of : &s->main_of;
+  *of = (serve_port_of){s, probes};
+  struct sockaddr_storage sa;
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD, limit = probes ? PROBE_CONNECTIONS : connection_limit();
+  if (port > 65535) return fail(s, err, "port %u is out of range", port), NULL;
+  if (!listen_address(address, port, &sa, &flags)) return fail(s, err, "not an IP address: %s", address), NULL;
+  struct MHD_Daemon *d = MHD_start_daemon(
+      flags, (uint16_t)port, NULL, NULL, answer, of, MHD_OPTION_SOCK_ADDR,
+      address ? (struct sockaddr *)&sa : NULL, MHD_OPTION_NOTIFY_COMPLETED, finished, NULL,
+      MHD_OPTION_NOTIFY_CONNECTION, connected, of, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(probes ? 1 : THREADS),
+      MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, probes ? limit : limit / 2,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
+  if (!d) fail(s, err, "cannot listen on port %u: %s", port, strerror(errno));
+  return d;
+}
+
 
 int serve_start(serve **out, const serve_opts *o, char **err) {
   *out = NULL;
@@ -245,30 +303,32 @@ int serve_start(serve **out, const serve_opts *o, char **err) {
   s->opts.token = heap_strdup(o->token);
   s->opts.webhook_secret = heap_strdup(o->webhook_secret);
   if (!s->opts.max_body) s->opts.max_body = DEFAULT_MAX_BODY;
+  if (!s->opts.header_timeout_s) s->opts.header_timeout_s = HEADER_TIMEOUT_S;
   declare_metrics(s);
-  if (o->port > 65535) return fail(s, err, "port %u is out of range", o->port);
-  struct sockaddr_storage sa;
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-  if (!listen_address(o, &sa, &flags)) return fail(s, err, "not an IP address: %s", o->address);
-  s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, answer, s, MHD_OPTION_SOCK_ADDR,
-                               o->address ? (struct sockaddr *)&sa : NULL, MHD_OPTION_NOTIFY_COMPLETED, finished,
-                               NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_END);
-  if (!s->daemon) return fail(s, err, "cannot listen: %s", strerror(errno));
+  s->daemon = start_daemon(s, o->address, o->port, false, err);
+  if (s->daemon && o->probes) s->probe_daemon = start_daemon(s, o->probe_address, o->probe_port, true, err);
+  if (!s->daemon || (o->probes && !s->probe_daemon)) {
+    serve_stop(s);
+    return -1;
+  }
   *out = s;
   return 0;
 }
 
-unsigned serve_port(const serve *s) {
-  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+static unsigned port_of(struct MHD_Daemon *d) {
+  const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
   return info ? info->port : 0;
 }
+
+unsigned serve_port(const serve *s) { return port_of(s->daemon); }
+unsigned serve_probe_port(const serve *s) { return port_of(s->probe_daemon); }
 
 void serve_set_ready(serve *s, bool ready) { atomic_store(&s->ready, ready); }
 
 void serve_stop(serve *s) {
   if (!s) return;
   if (s->daemon) MHD_stop_daemon(s->daemon);
+  if (s->probe_daemon) MHD_stop_daemon(s->probe_daemon);
   free((char *)s->opts.token);
   free((char *)s->opts.webhook_secret);
   free(s);

@@ -52,15 +52,21 @@ printf 's3cret-token\n' >"$work/token"
 printf 'hook-secret\n' >"$work/secret"
 
 $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --context admin --listen 127.0.0.1:0 \
-  --token-file "$work/token" --webhook-secret-file "$work/secret" >"$work/run.log" 2>&1 &
+  --probe-listen 127.0.0.1:0 --token-file "$work/token" --webhook-secret-file "$work/secret" >"$work/run.log" 2>&1 &
 pid=$!
 eventually grep -q "serving on port" "$work/run.log"
 url=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/run.log")
+probes=http://127.0.0.1:$(sed -n 's/.*serving the probes on port \([0-9]*\).*/\1/p' "$work/run.log")
 
 # ---- probes, metrics, authentication -------------------------------------------------
 same "/healthz answers 200" 200 http /healthz
 ready() { [ "$(http /readyz)" = 200 ]; }
 if eventually ready; then ok; else no "/readyz answers 200 after the first pass"; fi
+# The probe port: the probes and /metrics, nothing else.
+same "the probe port's /healthz answers 200" 200 curl -s -o /dev/null -w '%{http_code}' "$probes/healthz"
+same "the probe port's /readyz answers 200" 200 curl -s -o /dev/null -w '%{http_code}' "$probes/readyz"
+same "the probe port has no API" 404 curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer s3cret-token" \
+  "$probes/api/v1/apps"
 http /metrics >/dev/null
 for m in plumb_syncs_total plumb_reconcile_duration_seconds_bucket plumb_apply_duration_seconds_bucket \
   plumb_drift_events_total plumb_git_fetches_total plumb_git_fetch_failures_total plumb_apps; do

@@ -10,15 +10,25 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "plumb/serve.h"
 
 #define TOKEN "t0ken-for-tests"
 #define SECRET "hook-secret"
 #define MAX_BODY 4096
+/* Seconds a connection may keep quiet before its headers are in: short, so
+ * that the test of idle connections need not wait the real one. */
+#define HEADER_TIMEOUT_S 1
 
 /* What the owner saw of the calls. */
 typedef struct {
@@ -84,7 +94,8 @@ static int setup(void **state) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   registry = metrics_new();
   serve_opts o = {.address = "127.0.0.1", .token = TOKEN, .webhook_secret = SECRET, .max_body = MAX_BODY,
-                  .metrics = registry, .push = pushed, .ctx = &seen};
+                  .metrics = registry, .push = pushed, .ctx = &seen, .header_timeout_s = HEADER_TIMEOUT_S,
+                  .probes = true, .probe_address = "127.0.0.1"};
   o.api[SERVE_APPS] = list_apps;
   o.api[SERVE_APP] = get_app;
   o.api[SERVE_RESOURCES] = get_resources;
@@ -482,11 +493,96 @@ static void bad_addresses_are_refused(void **state) {
   o.address = "127.0.0.1";
   o.port = serve_port(server);
   assert_int_equal(serve_start(&s, &o, &err), -1);
-  assert_string_equal(err, "cannot listen: Address already in use");
+  char want[64];
+  snprintf(want, sizeof want, "cannot listen on port %u: Address already in use", o.port);
+  assert_string_equal(err, want);
   free(err);
 }
 
+static void the_probe_port_serves_the_probes_alone(void **state) {
+  unsigned port = serve_probe_port(server);
+  assert_int_not_equal(port, 0);
+  assert_int_not_equal(port, serve_port(server));
+  response r = request_on(port, "GET", "/healthz", NULL, NULL, -1);
+  assert_reply(&r, 200, "ok\n");
+  serve_set_ready(server, true);
+  r = request_on(port, "GET", "/readyz", NULL, NULL, -1);
+  assert_reply(&r, 200, "ok\n");
+  serve_set_ready(server, false);
+  r = request_on(port, "GET", "/metrics", NULL, NULL, -1);
+  assert_int_equal(r.status, 200);
+  r = request_on(port, "GET", "/api/v1/apps", (const char *[]){AUTH, NULL}, NULL, -1);
+  assert_int_equal(r.status, 404);
+  r = request_on(port, "POST", "/api/v1/webhook", (const char *[]){"X-Gitlab-Event: Push Hook", NULL}, "{}", -1);
+  assert_int_equal(r.status, 404);
+}
+
+static double ms_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* A connection from 127.0.0.2 that sends half a request and waits. */
+static int idle_client(unsigned port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in from = {.sin_family = AF_INET}, to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&from, sizeof from) != 0 || connect(fd, (struct sockaddr *)&to, sizeof to) != 0)
+    fail_msg("idle client: %s", strerror(errno));
+  static const char half[] = "GET /api/v1/apps HTTP/1.1\r\nHost: plumb\r\n";
+  if (write(fd, half, sizeof half - 1) < 0) fail_msg("idle client: %s", strerror(errno));
+  return fd;
+}
+
+/* Whether the server closed fd (a read that ends or fails). */
+static bool closed_by_server(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  char c;
+  return poll(&p, 1, 0) == 1 && read(fd, &c, 1) <= 0;
+}
+
+/* Idle connections, 2,000 (as the open-file limit allows) from one
+ * address, each with half a request: the probes, the API and a webhook
+ * from another address answer as fast as ever, and the server drops the
+ * idle ones once their header time is up. */
+static void idle_connections_starve_nothing(void **state) {
+  struct rlimit lim;
+  getrlimit(RLIMIT_NOFILE, &lim);
+  size_t n = lim.rlim_cur > 4400 ? 2000 : (lim.rlim_cur - 400) / 2;
+  int *fds = calloc(n, sizeof *fds);
+  for (size_t i = 0; i < n; i++) fds[i] = idle_client(serve_port(server));
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  response r = request_on(serve_probe_port(server), "GET", "/healthz", NULL, NULL, -1);
+  assert_int_equal(r.status, 200);
+  r = api("GET", "/api/v1/apps", NULL);
+  assert_int_equal(r.status, 200);
+  r = request("POST", "/api/v1/webhook", (const char *[]){"X-Gitlab-Event: Push Hook", "X-Gitlab-Token: wrong", NULL},
+              "{}");
+  assert_int_equal(r.status, 401);
+  r = get("/healthz");
+  assert_int_equal(r.status, 200);
+  double took = ms_since(&t0);
+  if (took > 500) fail_msg("four requests beside %zu idle connections took %.0f ms", n, took);
+  usleep((HEADER_TIMEOUT_S + 2) * 1000 * 1000);
+  size_t closed = 0;
+  for (size_t i = 0; i < n; i++) {
+    closed += closed_by_server(fds[i]);
+    close(fds[i]);
+  }
+  free(fds);
+  if (closed != n) fail_msg("%zu of %zu idle connections still open after the header timeout", n - closed, n);
+}
+
 int main(void) {
+  /* The idle connections' test holds two files a connection. */
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(healthz_answers_while_the_process_runs),
       cmocka_unit_test(readyz_follows_the_owner),
@@ -508,6 +604,8 @@ int main(void) {
       cmocka_unit_test(webhook_malformed_deliveries),
       cmocka_unit_test(oversized_bodies_are_refused),
       cmocka_unit_test(bad_addresses_are_refused),
+      cmocka_unit_test(the_probe_port_serves_the_probes_alone),
+      cmocka_unit_test(idle_connections_starve_nothing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
