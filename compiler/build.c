@@ -557,6 +557,7 @@ static size_t apply_layer(eval *ev, arena *a, const env_state *e, size_t i, buil
     remember(a, &res[k], &past[k]);
   }
   transform_env(ev, l, transform_field_specs(a, e->layers, l->first, i), res, past, n, last);
+  if (l->notes) layer_note(a, l, res, n);
   const value *version = value_object_get(l->settings, "kube_version");
   if (version) b->kube_version = version;
   return next;

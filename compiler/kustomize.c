@@ -37,6 +37,10 @@ typedef struct {
   order *sort;          /* what the top kustomization's sortOptions ask, or NULL */
   size_t seq;           /* resources read so far: the next one's seq */
   bool openapi_read;    /* a kustomization's openapi field has been taken */
+  /* What the top kustomization's buildMetadata asks for: Kustomize gives
+   * every kustomization of the tree the top's, whatever theirs say. */
+  bool origins, managed, notes;
+  const char *top_dir;
   const char *running[LAYER_MAX_DEPTH];
   pos next_at[LAYER_MAX_DEPTH];
   size_t nrunning;
@@ -1219,23 +1223,28 @@ static void stamp(arena *a, value *r, const char *which, const char *key, value 
   value_part_changed(r, meta, meta_was);
 }
 
-/* buildMetadata: originAnnotations and managedByLabel on every resource
- * of k's layers, as read (an inner kustomization's own say comes first). */
-static bool build_metadata(const kust *k) {
+/* buildMetadata: its options, checked in every kustomization, taken from
+ * the top one only (the reader's), as Kustomize takes them. */
+static bool build_metadata_options(const kust *k, bool top) {
   static const char *const known[] = {"originAnnotations", "managedByLabel", "transformerAnnotations"};
   bool ok = true;
   const value *list = opt_strings(k, k->doc, "buildMetadata", &ok);
-  bool origins = false, managed = false;
   for (size_t i = 0; list && i < list->u.list.len; i++) {
     const value *o = list->u.list.items[i];
     size_t j = 0;
     while (j < 3 && strcmp(known[j], o->u.str.s)) j++;
     if (j == 3) return fail(k, o->at, "buildMetadata takes originAnnotations, managedByLabel or transformerAnnotations, not \"%s\"", o->u.str.s);
-    if (j == 2) return fail(k, o->at, "buildMetadata: transformerAnnotations are not supported by plumb yet");
-    origins = origins || j == 0;
-    managed = managed || j == 1;
+    bool *flag = j == 0 ? &k->r->origins : j == 1 ? &k->r->managed : &k->r->notes;
+    if (top) *flag = true;
   }
+  return ok;
+}
+
+/* originAnnotations and managedByLabel on every resource of the top
+ * kustomization's layers, as read. */
+static void build_metadata(const kust *k) {
   arena *a = k->r->a;
+  bool origins = k->r->origins, managed = k->r->managed;
   /* What Kustomize v5.5, whose output plumb matches, writes. */
   value *by = managed ? value_cstring(a, k->doc->at, "kustomize-v5.5.0") : NULL;
   for (size_t l = k->first; (origins || managed) && l < k->r->e->nlayers; l++) {
@@ -1245,7 +1254,37 @@ static bool build_metadata(const kust *k) {
       if (managed) stamp(a, ly->res[i].obj, "labels", "app.kubernetes.io/managed-by", by);
     }
   }
-  return ok;
+}
+
+/* The transformers Kustomize makes of k's fields, in the order it runs
+ * them (its kusttarget_configplugin.go), each once per entry where it
+ * makes one an entry: what transformerAnnotations records. */
+static void note_transformers(const kust *k, buf *b) {
+  static const struct {
+    const char *field, *kind;
+    bool each; /* one per entry of the list */
+  } made[] = {
+      {"patchesStrategicMerge", "PatchStrategicMergeTransformer", false}, {"patches", "PatchTransformer", true},
+      {"namespace", "NamespaceTransformer", false},      {"namePrefix", "PrefixTransformer", false},
+      {"nameSuffix", "SuffixTransformer", false},        {"labels", "LabelTransformer", true},
+      {"commonAnnotations", "AnnotationsTransformer", false}, {"patchesJson6902", "PatchJson6902Transformer", true},
+      {"replicas", "ReplicaCountTransformer", true},     {"images", "ImageTagTransformer", true},
+      {"replacements", "ReplacementTransformer", false},
+  };
+  const char *in = relative(k->r->a, k->r->top_dir, k->file);
+  for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
+    const value *v = value_object_get(k->doc, made[i].field);
+    size_t n = !v ? 0 : v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : v->u.str.len;
+    if (!strcmp(made[i].field, "labels")) {
+      /* One a labels entry, and one for commonLabels, empty or not. */
+      const value *common = value_object_get(k->doc, "commonLabels");
+      n = n || (common && common->u.obj.len) ? n + 1 : 0;
+    } else if (!made[i].each) {
+      n = n > 0;
+    }
+    for (size_t j = 0; j < n; j++)
+      buf_printf(b, "- configuredIn: %s\n  configuredBy:\n    apiVersion: builtin\n    kind: %s\n", in, made[i].kind);
+  }
 }
 
 /* sortOptions: {order: legacy or fifo, legacySortOptions: {orderFirst,
@@ -1336,7 +1375,8 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
   if (!docs) return false;
   if (docs->u.list.len != 1) return fail(&k, from, "%s must hold one YAML document, not %zu", k.file, docs->u.list.len);
   k.doc = docs->u.list.items[0];
-  if (!check_fields(&k) || !openapi(&k)) return false;
+  if (!check_fields(&k) || !openapi(&k) || !build_metadata_options(&k, top)) return false;
+  if (top) r->top_dir = dir;
   r->running[r->nrunning] = dir;
   r->next_at[r->nrunning++] = from;
   k.first = component ? first : r->e->nlayers;
@@ -1352,7 +1392,14 @@ static bool read_dir(reader *r, const char *dir, pos from, bool component, size_
     if (k.tail < 0) return false;
     r->e->layers[k.tail].end = r->e->nlayers;
   }
-  if (!add_patches(&k) || !settings(&k) || !sort_options(&k, top ? r->sort : NULL) || !build_metadata(&k)) return false;
+  if (!add_patches(&k) || !settings(&k) || !sort_options(&k, top ? r->sort : NULL)) return false;
+  if (r->notes) {
+    buf b = {0};
+    note_transformers(&k, &b);
+    r->e->layers[k.tail >= 0 ? k.tail : k.layer].notes = b.len ? arena_strdup(r->a, b.data) : NULL;
+    buf_free(&b);
+  }
+  if (top) build_metadata(&k);
   r->nrunning--;
   if (r->plan) record(r->a, r->plan, &k);
   return true;

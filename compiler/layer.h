@@ -36,6 +36,11 @@ typedef struct {
    * images setting, which the build sets for those that matched (plumb
    * convert leaves out the others). NULL: such an entry is an error. */
   bool *images_used;
+  /* Kustomize's transformerAnnotations: YAML list items naming the
+   * transformers the layer's kustomization ran, which every resource it
+   * applied to gets at the end of its
+   * alpha.config.kubernetes.io/transformations annotation; or NULL. */
+  const char *notes;
 } layer;
 
 /* Envs and components built on each other, and kustomizations listing
@@ -70,6 +75,10 @@ typedef struct {
  * `at` that the tree has too many layers. Indexes, not pointers, name
  * layers: the array moves as it grows. */
 long layer_open(eval *ev, env_state *e, const char *label, size_t first, pos at);
+
+/* Appends l's notes to res[0..n)'s transformations annotation, once l
+ * has applied to them. */
+void layer_note(arena *a, const layer *l, compile_resource *res, size_t n);
 
 /* Adds a resource to layer l; app: the app statement that made it, or
  * NULL. Its entry, which the caller may give a seq. */
