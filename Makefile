@@ -135,6 +135,11 @@ build/bench/isolate: bench/isolate.c $(OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ $< $(OBJ) $(LIBS)
 
+# plumb run's API under load (bench/README.md).
+build/bench/api: bench/api.c $(OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(INC) -o $@ $< $(OBJ) $(LIBS) -lpthread
+
 clean:
 	rm -rf build
 

@@ -14,7 +14,10 @@
 #include <stdio.h>
 
 #include "plumb/kube.h"
+#include "plumb/metrics.h"
+#include "plumb/serve.h"
 #include "plumb/source.h"
+#include "plumb/status.h"
 
 typedef struct {
   const char *repo;      /* the config repository: a URL or a local path */
@@ -43,6 +46,11 @@ typedef struct {
   const char *kubeconfig;
   source_limits limits; /* of each compile, which runs in a child process */
 } run_opts;
+
+/* The HTTP server of plumb run (serve.h) on o's ports and token,
+ * answering from store (status.h), counting into m (may be NULL): what
+ * run_main starts, and bench/api.c measures. */
+int run_api_serve(status_store *store, metrics *m, const run_opts *o, serve **out, char **err);
 
 /* Runs until SIGTERM or SIGINT, serving the HTTP port, or one pass with
  * once. Returns 0 when (for once) every application is Synced, 1

@@ -17,15 +17,20 @@ typedef struct status_store status_store;
 status_store *status_new(void); /* caller owns; release with status_free */
 void status_free(status_store *s);
 
-/* Replaces what is published with apps (steals it): an object of each
- * application's name to its status document (docs/runtime.md, "Status")
- * as JSON text, a string: text takes a fraction of the memory of the
- * parsed document, and readers are few. */
-void status_publish(status_store *s, json_t *apps);
-/* One application's document, parsed (NULL when there is none), or all of
- * them as an array in name order; the caller decrefs. */
+/* Replaces what is published with apps and list (steals both): apps, an
+ * object of each application's name to its status document
+ * (docs/runtime.md, "Status") as JSON text, a string: text takes a
+ * fraction of the memory of the parsed document, and readers are few;
+ * list, an array of each application's summary (what `plumb status` and
+ * the list of the API show), objects with a "name", which the store keeps
+ * in name order as one text: the list is read often, by every open page,
+ * and its readers must not parse every document. */
+void status_publish(status_store *s, json_t *apps, json_t *list);
+/* One application's document, parsed (NULL when there is none); the
+ * caller decrefs. */
 json_t *status_app(status_store *s, const char *name);
-json_t *status_apps(status_store *s);
+/* The summaries in name order, as JSON text; the caller frees. */
+char *status_list(status_store *s);
 
 typedef enum {
   STATUS_SYNC,     /* sync app now, automated or not; ends a rollback's pause */

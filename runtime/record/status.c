@@ -13,6 +13,7 @@
 struct status_store {
   pthread_mutex_t lock;
   json_t *apps; /* name: document, JSON text */
+  char *list;   /* the summaries, a JSON array in name order */
   status_request *queue;
   size_t nqueue;
   void (*wake)(void *ctx); /* set before any request, never after */
@@ -23,23 +24,49 @@ status_store *status_new(void) {
   status_store *s = heap_calloc(1, sizeof *s);
   pthread_mutex_init(&s->lock, NULL);
   s->apps = json_object();
+  s->list = heap_strdup("[]");
   return s;
 }
 
 void status_free(status_store *s) {
   if (!s) return;
   json_decref(s->apps);
+  free(s->list);
   status_requests_free(s->queue, s->nqueue);
   pthread_mutex_destroy(&s->lock);
   free(s);
 }
 
-void status_publish(status_store *s, json_t *apps) {
+static int by_name(const void *a, const void *b) {
+  return strcmp(kube_str(*(json_t *const *)a, "name"), kube_str(*(json_t *const *)b, "name"));
+}
+
+/* list's items in name order, as text. */
+static char *sorted_text(json_t *list) {
+  size_t n = json_array_size(list);
+  json_t **items = heap_calloc(n + 1, sizeof *items);
+  for (size_t i = 0; i < n; i++) items[i] = json_array_get(list, i);
+  qsort(items, n, sizeof *items, by_name);
+  json_t *sorted = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append(sorted, items[i]);
+  char *text = json_dumps(sorted, JSON_COMPACT);
+  if (!text) abort();
+  json_decref(sorted);
+  free(items);
+  return text;
+}
+
+void status_publish(status_store *s, json_t *apps, json_t *list) {
+  char *text = sorted_text(list);
+  json_decref(list);
   pthread_mutex_lock(&s->lock);
   json_t *old = s->apps;
+  char *old_list = s->list;
   s->apps = apps;
+  s->list = text;
   pthread_mutex_unlock(&s->lock);
   json_decref(old);
+  free(old_list);
 }
 
 /* Under the lock. */
@@ -52,22 +79,11 @@ json_t *status_app(status_store *s, const char *name) {
   return doc;
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(kube_str(*(json_t *const *)a, "name"), kube_str(*(json_t *const *)b, "name"));
-}
-
-json_t *status_apps(status_store *s) {
+char *status_list(status_store *s) {
   pthread_mutex_lock(&s->lock);
-  size_t n = json_object_size(s->apps), i = 0;
-  json_t **docs = heap_calloc(n + 1, sizeof *docs), *doc;
-  const char *name;
-  json_object_foreach(s->apps, name, doc) docs[i++] = parse(doc);
+  char *text = heap_strdup(s->list);
   pthread_mutex_unlock(&s->lock);
-  qsort(docs, n, sizeof *docs, by_name);
-  json_t *list = json_array();
-  for (i = 0; i < n; i++) json_array_append_new(list, docs[i]);
-  free(docs);
-  return list;
+  return text;
 }
 
 void status_ask(status_store *s, const status_request *r) {

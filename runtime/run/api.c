@@ -13,9 +13,6 @@ static const char *const app_keys[] = {"name",     "project",  "parent",    "rep
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
 static const char *const diff_keys[] = {"name", "commit", "sync", "diff", NULL};
-/* The list: what `plumb status` shows. */
-static const char *const list_keys[] = {"name", "project", "parent", "cluster", "revision", "commit", "sync",
-                                        "health", "message", "lastSync", "autoSync", NULL};
 
 static json_t *only(json_t *doc, const char *const *keys) {
   json_t *part = json_object();
@@ -34,12 +31,12 @@ static int part(const serve_call *call, json_t **out, void *store, const char *c
   return 200;
 }
 
+/* The summaries the loop published (status.h): no document is parsed. */
 static int get_apps(const serve_call *call, json_t **out, void *store) {
-  json_t *apps = status_apps(store), *list = json_array(), *doc;
-  size_t i;
-  json_array_foreach(apps, i, doc) json_array_append_new(list, only(json_incref(doc), list_keys));
-  json_decref(apps);
-  *out = json_pack("{s:o}", "apps", list);
+  char *text = status_list(store);
+  json_t *list = json_loads(text, 0, NULL);
+  free(text);
+  *out = json_pack("{s:o}", "apps", list ? list : json_array());
   return 200;
 }
 
@@ -95,21 +92,23 @@ static void pushed(const serve_push *push, void *store) {
   }
 }
 
-int run_api_start(runner *r, serve **out, char **err) {
+int run_api_start(runner *r, serve **out, char **err) { return run_api_serve(r->store, r->metrics, r->o, out, err); }
+
+int run_api_serve(status_store *store, metrics *m, const run_opts *ro, serve **out, char **err) {
   serve_opts o = {
-      .address = r->o->address,
-      .port = r->o->port,
-      .probes = r->o->probes,
-      .probe_address = r->o->probe_address,
-      .probe_port = r->o->probe_port,
-      .token = r->o->token,
-      .webhook_secret = r->o->webhook_secret,
-      .metrics = r->metrics,
+      .address = ro->address,
+      .port = ro->port,
+      .probes = ro->probes,
+      .probe_address = ro->probe_address,
+      .probe_port = ro->probe_port,
+      .token = ro->token,
+      .webhook_secret = ro->webhook_secret,
+      .metrics = m,
       .api = {[SERVE_APPS] = get_apps, [SERVE_APP] = get_app, [SERVE_RESOURCES] = get_resources,
               [SERVE_HISTORY] = get_history, [SERVE_DIFF] = get_diff, [SERVE_SYNC] = post_sync,
               [SERVE_ROLLBACK] = post_rollback},
       .push = pushed,
-      .ctx = r->store,
+      .ctx = store,
   };
   return serve_start(out, &o, err);
 }

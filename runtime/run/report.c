@@ -98,9 +98,22 @@ static char *message(const app_state *st) {
   return m;
 }
 
+/* An application's summary: what `plumb status` and the API's list show. */
+static const char *const summary_keys[] = {"name", "project", "parent", "cluster", "revision", "commit", "sync",
+                                           "health", "message", "lastSync", "autoSync", NULL};
+
+static json_t *summary_of(const json_t *doc) {
+  json_t *sum = json_object();
+  for (size_t i = 0; summary_keys[i]; i++) {
+    json_t *v = json_object_get(doc, summary_keys[i]);
+    if (v) json_object_set(sum, summary_keys[i], v);
+  }
+  return sum;
+}
+
 /* As JSON text: the resources and the history, texts already, go in as
- * they are. */
-static char *document(const app_def *app, const app_state *st) {
+ * they are. Its summary into *sum. */
+static char *document(const app_def *app, const app_state *st, json_t **sum) {
   char when[32] = "";
   if (st->passed_at) iso_time(when, st->passed_at);
   char *repo = source_scrub_url(app->repo), *msg = message(st);
@@ -113,6 +126,7 @@ static char *document(const app_def *app, const app_state *st) {
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
+  *sum = summary_of(doc);
   char *fields = json_dumps(doc, JSON_COMPACT), *text;
   text = heap_printf("%.*s,\"resources\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
                      st->resources ? st->resources : "[]", st->hist.entries ? st->hist.entries : "[]");
@@ -135,13 +149,14 @@ static void count_apps(runner *r) {
 }
 
 void run_publish(runner *r) {
-  json_t *apps = json_object();
+  json_t *apps = json_object(), *list = json_array(), *sum;
   for (size_t i = 0; i < r->napps; i++) {
-    char *doc = document(&r->defs.apps[i], &r->apps[i]);
+    char *doc = document(&r->defs.apps[i], &r->apps[i], &sum);
     json_object_set_new(apps, r->apps[i].name, json_string_nocheck(doc));
+    json_array_append_new(list, sum);
     free(doc);
   }
-  status_publish(r->store, apps);
+  status_publish(r->store, apps, list);
   count_apps(r);
 }
 
