@@ -37,6 +37,10 @@ typedef struct {
   const json_t *body; /* a POST's JSON body; NULL when it had none */
   bool has_id;        /* rollback: the body gave an "id" */
   long long id;
+  /* A callback may answer with JSON text it has already (malloc'd, the
+   * server frees it) in *text instead of a value in *out: a large answer
+   * is then not parsed to be written again. */
+  char **text;
 } serve_call;
 
 /* Returns the HTTP status (404 for an app it does not know) and sets *out

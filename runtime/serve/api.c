@@ -84,12 +84,19 @@ static const char *read_body(const serve_request *r, serve_call *call, json_t **
 }
 
 /* The callback's status and body; its defaults when it gives no body. */
-static serve_reply call_owner(serve *s, serve_api api, const serve_call *call) {
+static serve_reply call_owner(serve *s, serve_api api, serve_call *call) {
   json_t *out = NULL;
+  char *text = NULL;
+  call->text = &text;
   int status = s->opts.api[api](call, &out, s->opts.ctx);
   if (status < 100 || status > 599) {
     json_decref(out);
+    free(text);
     return serve_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "the handler gave no valid status");
+  }
+  if (text) {
+    json_decref(out);
+    return (serve_reply){.status = (unsigned)status, .body = text, .type = "application/json"};
   }
   if (out) return serve_json((unsigned)status, out);
   if (status >= 400) return serve_error((unsigned)status, MHD_get_reason_phrase_for((unsigned)status));
