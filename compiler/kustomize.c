@@ -784,9 +784,10 @@ static value *replacement_source(const kust *k, const value *src) {
   static const char *const known[] = {"group", "version", "kind", "name", "namespace", "fieldPath", "options"};
   if (!want_kind(k, src, V_OBJECT, "source") || !only_fields(k, src, "source", known, 7)) return NULL;
   value *out = replacement_selector(k, src, "source", 5, value_object(k->r->a, src->at));
+  if (!out) return NULL;
   const value *fp = value_object_get(src, "fieldPath");
   if (fp) value_object_set(k->r->a, out, "field", (value *)fp);
-  return out && replacement_options(k, value_object_get(src, "options"), out, 2) ? out : NULL;
+  return replacement_options(k, value_object_get(src, "options"), out, 2) ? out : NULL;
 }
 
 static value *replacement_target(const kust *k, const value *t) {
