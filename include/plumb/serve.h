@@ -67,7 +67,10 @@ typedef struct {
   const char *token;
   /* The webhook's shared secret; NULL refuses every delivery. */
   const char *webhook_secret;
-  size_t max_body;  /* bytes a request body may have; 0: 1 MiB */
+  /* Bytes a webhook delivery's body may have; 0: 1 MiB. An API call's
+   * may have 64 KiB at most (less when this is less), the probes' and
+   * /metrics' none. */
+  size_t max_body;
   /* Seconds of silence a connection may keep before its headers are in;
    * 0: 10. */
   unsigned header_timeout_s;

@@ -2,7 +2,7 @@
  *
  * libmicrohttpd calls answer() once when the headers are in, once per
  * piece of the body, and once more to ask for the reply. The body is
- * gathered up to opts.max_body: a request that declares a longer one gets
+ * gathered up to its page's limit (body_limit): a request that declares a longer one gets
  * 413 before it is read; one that sends more than it declared (or declares
  * nothing, chunked) has the rest discarded and gets 413 at the end.
  *
@@ -36,6 +36,7 @@ enum {
   MAX_CONNECTIONS = 8192,
   FILES_KEPT = 256,       /* open files left to the runtime beside its connections */
   PROBE_CONNECTIONS = 32, /* kubelet and Prometheus, a few at a time */
+  API_MAX_BODY = 64 << 10, /* the API's bodies are a rollback's {"id": N} */
 };
 
 /* One request in flight. */
@@ -104,6 +105,10 @@ static serve_reply metrics_page(serve *s, const serve_request *r) {
   return (serve_reply){.status = MHD_HTTP_OK, .body = body, .type = "text/plain; version=0.0.4; charset=utf-8"};
 }
 
+/* How much body a page reads: none for the probes and /metrics, a git
+ * host's push for the webhook (opts.max_body), a small JSON for the API. */
+typedef enum { BODY_NONE, BODY_WEBHOOK, BODY_API } body_kind;
+
 /* The handler label of the request metrics names the page, not the path:
  * paths carry app names without bound. The webhook comes before the rest
  * of /api/: it authenticates by signature, not by bearer token. */
@@ -111,12 +116,13 @@ static const struct {
   const char *path, *handler;
   bool prefix;
   page_fn *answer;
+  body_kind body;
 } pages[] = {
-    {"/healthz", "healthz", false, healthz},
-    {"/readyz", "readyz", false, readyz},
-    {"/metrics", "metrics", false, metrics_page},
-    {"/api/v1/webhook", "webhook", false, serve_webhook_answer},
-    {"/api/", "api", true, serve_api_answer},
+    {"/healthz", "healthz", false, healthz, BODY_NONE},
+    {"/readyz", "readyz", false, readyz, BODY_NONE},
+    {"/metrics", "metrics", false, metrics_page, BODY_NONE},
+    {"/api/v1/webhook", "webhook", false, serve_webhook_answer, BODY_WEBHOOK},
+    {"/api/", "api", true, serve_api_answer, BODY_API},
 };
 
 enum { NPAGES = sizeof pages / sizeof *pages };
@@ -160,13 +166,21 @@ static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c, size_t pag
 
 static serve_reply too_large(void) { return serve_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large"); }
 
-static bool declares_too_much(serve *s, struct MHD_Connection *c) {
-  const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  return length && strtoull(length, NULL, 10) > s->opts.max_body;
+/* The bytes of body page may have (a page not found, none). */
+static size_t body_limit(const serve *s, size_t page) {
+  body_kind k = page < NPAGES ? pages[page].body : BODY_NONE;
+  return k == BODY_WEBHOOK ? s->opts.max_body
+         : k == BODY_API   ? (s->opts.max_body < API_MAX_BODY ? s->opts.max_body : API_MAX_BODY)
+                           : 0;
 }
 
-static void take(serve *s, upload *u, const char *data, size_t n) {
-  if (u->too_big || u->body.len + n > s->opts.max_body) u->too_big = true;
+static bool declares_too_much(serve *s, struct MHD_Connection *c, size_t page) {
+  const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  return length && strtoull(length, NULL, 10) > body_limit(s, page);
+}
+
+static void take(serve *s, upload *u, size_t page, const char *data, size_t n) {
+  if (u->too_big || u->body.len + n > body_limit(s, page)) u->too_big = true;
   else buf_put(&u->body, data, n);
 }
 
@@ -180,19 +194,20 @@ static enum MHD_Result answer_request(serve *s, bool probe_port, struct MHD_Conn
     clock_gettime(CLOCK_MONOTONIC, &u->start);
     /* The headers are in: the body and the reply get the idle timeout. */
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S);
-    if (!declares_too_much(s, c)) return MHD_YES;
+    if (page == NPAGES || !declares_too_much(s, c, page)) return MHD_YES;
     serve_reply r = too_large();
     return send_reply(s, c, page, &r, u);
   }
   if (*size) {
-    take(s, u, data, *size);
+    take(s, u, page, data, *size);
     *size = 0;
     return MHD_YES;
   }
   serve_request req = {c, method, url, u->body.data ? u->body.data : "", u->body.len};
-  serve_reply r = u->too_big        ? too_large()
-                  : page < NPAGES ? pages[page].answer(s, &req)
-                                  : text(MHD_HTTP_NOT_FOUND, "not found\n");
+  /* A path that is no page is not found, whatever body came (unread). */
+  serve_reply r = page == NPAGES ? text(MHD_HTTP_NOT_FOUND, "not found\n")
+                  : u->too_big   ? too_large()
+                                 : pages[page].answer(s, &req);
   return send_reply(s, c, page, &r, u);
 }
 

@@ -485,6 +485,26 @@ static void oversized_bodies_are_refused(void **state) {
   curl_easy_cleanup(h);
 }
 
+/* Each route reads as much body as it needs: a webhook delivery up to
+ * max_body, an API call 64 KiB, the probes none. */
+static void bodies_are_bounded_by_route(void **state) {
+  serve *s = NULL;
+  char *err = NULL;
+  serve_opts o = {.address = "127.0.0.1", .token = TOKEN, .webhook_secret = SECRET, .max_body = 1 << 20};
+  o.api[SERVE_ROLLBACK] = rollback_app;
+  assert_int_equal(serve_start(&s, &o, &err), 0);
+  static char body[100 << 10];
+  memset(body, ' ', sizeof body - 1);
+  response r = request_on(serve_port(s), "POST", "/api/v1/webhook",
+                          (const char *[]){"X-Gitlab-Event: Push Hook", "X-Gitlab-Token: wrong", NULL}, body, -1);
+  assert_int_equal(r.status, 401); /* read whole, then judged */
+  r = request_on(serve_port(s), "POST", "/api/v1/apps/web/rollback", (const char *[]){AUTH, NULL}, body, -1);
+  assert_reply(&r, 413, "{\"error\":\"the body is too large\"}");
+  r = request_on(serve_port(s), "GET", "/healthz", NULL, "ten bytes!", -1);
+  assert_int_equal(r.status, 413);
+  serve_stop(s);
+}
+
 static void bad_addresses_are_refused(void **state) {
   serve *s = NULL;
   char *err = NULL;
@@ -607,6 +627,7 @@ int main(void) {
       cmocka_unit_test(webhook_malformed_deliveries),
       cmocka_unit_test(oversized_bodies_are_refused),
       cmocka_unit_test(bad_addresses_are_refused),
+      cmocka_unit_test(bodies_are_bounded_by_route),
       cmocka_unit_test(the_probe_port_serves_the_probes_alone),
       cmocka_unit_test(idle_connections_starve_nothing),
   };
