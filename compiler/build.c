@@ -435,9 +435,6 @@ static void report_cycle(eval *ev, const env_state *e, const node *again) {
 
 static bool run_blocks(eval *ev, module *m, const node *d, scope *sc, env_state *e, size_t first);
 
-/* Runs what ref (an env's `from` or a `with` item) names, of kind, from the
- * running d of module m whose parameters are bound in sc. first: where a
- * component's layer starts (layer.h). */
 /* The kustomization in the directory ref names (a string, relative to
  * module m's file), as the layers an env builds on, or a component. */
 static bool run_kustomization_layer(eval *ev, module *m, const node *ref, int kind, env_state *e, size_t first) {
@@ -450,6 +447,9 @@ static bool run_kustomization_layer(eval *ev, module *m, const node *ref, int ki
   return kustomize_read(ev, e, dir, ref->at, kind == N_COMPONENT, first, NULL, NULL);
 }
 
+/* Runs what ref (an env's `from` or a `with` item) names, of kind, from the
+ * running d of module m whose parameters are bound in sc. first: where a
+ * component's layer starts (layer.h). */
 static bool run_named(eval *ev, module *m, scope *sc, const node *ref, int kind, env_state *e, size_t first) {
   if (ref->kind == E_STRING) return run_kustomization_layer(ev, m, ref, kind, e, first);
   e->next_at[e->nrunning - 1] = (ref->kind == E_CALL ? ref->a : ref)->at;
