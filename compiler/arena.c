@@ -170,6 +170,10 @@ void *arena_grow(arena *a, void *old, size_t old_size, size_t new_size) {
   return p;
 }
 
+void *arena_room_for_one(arena *a, void *p, size_t n, size_t size) {
+  return n & (n - 1) ? p : arena_grow(a, p, n * size, (n ? 2 * n : 1) * size);
+}
+
 char *arena_strndup(arena *a, const char *s, size_t n) {
   char *p = arena_alloc(a, n + 1);
   memcpy(p, s, n);

@@ -249,16 +249,9 @@ static bool check_fields(const kust *k) {
 
 static bool read_dir(reader *r, const char *dir, pos from, bool component, size_t first);
 
-/* p, an array of n items of size sz, with room for one more: its room
- * doubles when n reaches a power of two, so that n items cost about n
- * copies in all (a tree may list thousands). */
-static void *room_for_one(arena *a, void *p, size_t n, size_t sz) {
-  return n & (n - 1) ? p : arena_grow(a, p, n * sz, (n ? 2 * n : 1) * sz);
-}
-
 /* A resource of k's own, numbered in the order the tree lists it. */
 static void add_own(kust *k, value *res) {
-  k->own_seq = room_for_one(k->r->a, k->own_seq, k->own->u.list.len, sizeof *k->own_seq);
+  k->own_seq = arena_room_for_one(k->r->a, k->own_seq, k->own->u.list.len, sizeof *k->own_seq);
   k->own_seq[k->own->u.list.len] = k->r->seq++;
   value_list_push(k->r->a, k->own, res);
 }
@@ -273,7 +266,7 @@ static bool add_file(kust *k, pos at, const char *name) {
 /* Adds entry to list and its directory dir to *dirs, kept as long. */
 static void remember_dir(arena *a, value *list, const char ***dirs, const value *entry, const char *dir) {
   size_t n = list->u.list.len;
-  *dirs = room_for_one(a, *dirs, n, sizeof **dirs);
+  *dirs = arena_room_for_one(a, *dirs, n, sizeof **dirs);
   (*dirs)[n] = dir;
   value_list_push(a, list, (value *)entry);
 }
@@ -463,7 +456,7 @@ static bool generate(kust *k, const value *g, bool secret) {
   if (strcmp(how, "create") == 0) add_own(k, made);
   else generated_patch(k, made, name, strcmp(how, "replace") == 0);
   kustomize_dir *said = &k->said;
-  said->gens = room_for_one(a, said->gens, said->ngens, sizeof *said->gens);
+  said->gens = arena_room_for_one(a, said->gens, said->ngens, sizeof *said->gens);
   said->gens[said->ngens++] = (kustomize_generator){g, name, spec, secret, how};
   said->nmerged += strcmp(how, "create") != 0;
   return true;
@@ -1343,11 +1336,7 @@ static bool find_file(kust *k, pos from) {
 }
 
 static void record(arena *a, kustomize_plan *plan, const kust *k) {
-  if (plan->n == plan->cap) {
-    size_t cap = plan->cap ? 2 * plan->cap : 8;
-    plan->dirs = arena_grow(a, plan->dirs, plan->n * sizeof *plan->dirs, cap * sizeof *plan->dirs);
-    plan->cap = cap;
-  }
+  plan->dirs = arena_room_for_one(a, plan->dirs, plan->n, sizeof *plan->dirs);
   kustomize_dir *d = &plan->dirs[plan->n++];
   *d = k->said;
   d->file = k->file;

@@ -44,7 +44,7 @@ typedef struct {
 
 typedef struct {
   kustomize_dir *dirs; /* each after the ones it builds on and uses */
-  size_t n, cap;
+  size_t n;
 } kustomize_plan;
 
 /* Reads the kustomization tree at root-relative dir, reached from `from`,

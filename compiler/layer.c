@@ -9,21 +9,13 @@ long layer_open(eval *ev, env_state *e, const char *label, size_t first, pos at)
     eval_fail(ev, at, "more than %d envs, components and kustomizations in one build", LAYER_MAX);
     return -1;
   }
-  if (e->nlayers == e->cap) {
-    size_t cap = e->cap ? 2 * e->cap : 8;
-    e->layers = arena_grow(a, e->layers, e->nlayers * sizeof *e->layers, cap * sizeof *e->layers);
-    e->cap = cap;
-  }
+  e->layers = arena_room_for_one(a, e->layers, e->nlayers, sizeof *e->layers);
   e->layers[e->nlayers] = (layer){.label = label, .settings = value_object(a, at), .first = first};
   return (long)e->nlayers++;
 }
 
 compile_resource *layer_add(layer *l, arena *a, value *obj, const char *app) {
-  if (l->nres == l->rescap) {
-    size_t cap = l->rescap ? 2 * l->rescap : 64;
-    l->res = arena_grow(a, l->res, l->nres * sizeof *l->res, cap * sizeof *l->res);
-    l->rescap = cap;
-  }
+  l->res = arena_room_for_one(a, l->res, l->nres, sizeof *l->res);
   l->res[l->nres] = (compile_resource){.obj = obj, .app = app};
   return &l->res[l->nres++];
 }

@@ -25,7 +25,7 @@ typedef struct {
   value *settings;   /* object: setting name -> value, checked by transform.h */
   patch_list patches;
   compile_resource *res;
-  size_t nres, rescap;
+  size_t nres;
   /* Its components are the layers after it, up to end (each followed by
    * its own); they apply after its resources are added, before its
    * patches and settings, as a kustomization's components do. */
@@ -61,7 +61,7 @@ typedef struct {
    * built-in ones (openapi.h); NULL when it has none. */
   const merge_schema *merge_keys;
   layer *layers;
-  size_t nlayers, cap, current; /* current: the layer whose block runs */
+  size_t nlayers, current; /* current: the layer whose block runs */
   /* The envs and components whose blocks are being run, each with the
    * `from` or `with` that leads to the next: a chain that comes back to
    * one of them is a cycle. */

@@ -108,18 +108,18 @@ static const rule rules[] = {
 /* The fields of one type of a merge_schema that lead to a keyed list. */
 typedef struct {
   rule *rules;
-  size_t n, cap;
+  size_t n;
 } custom_type;
 
 struct merge_schema {
   arena *a;
   custom_type *types;
-  size_t ntypes, cap;
+  size_t ntypes;
   struct kind_type {
     const char *api_version, *kind;
     shape s;
   } *kinds;
-  size_t nkinds, kinds_cap;
+  size_t nkinds;
 };
 
 merge_schema *merge_schema_new(arena *a) {
@@ -128,30 +128,21 @@ merge_schema *merge_schema_new(arena *a) {
   return s;
 }
 
-/* p, an array of n items of size sz and room for *cap, with room for one more. */
-static void *room(arena *a, void *p, size_t n, size_t *cap, size_t sz) {
-  if (n < *cap) return p;
-  size_t now = *cap ? 2 * *cap : 8;
-  p = arena_grow(a, p, n * sz, now * sz);
-  *cap = now;
-  return p;
-}
-
 int merge_schema_type(merge_schema *s) {
-  s->types = room(s->a, s->types, s->ntypes, &s->cap, sizeof *s->types);
+  s->types = arena_room_for_one(s->a, s->types, s->ntypes, sizeof *s->types);
   s->types[s->ntypes] = (custom_type){0};
   return (int)s->ntypes++;
 }
 
 void merge_schema_kind(merge_schema *s, const char *api_version, const char *kind, int type) {
-  s->kinds = room(s->a, s->kinds, s->nkinds, &s->kinds_cap, sizeof *s->kinds);
+  s->kinds = arena_room_for_one(s->a, s->kinds, s->nkinds, sizeof *s->kinds);
   s->kinds[s->nkinds++] = (struct kind_type){api_version, kind, S_CUSTOM + type};
 }
 
 void merge_schema_field(merge_schema *s, int parent, const char *field, int child, const char *key, const char *key2,
                         bool set) {
   custom_type *t = &s->types[parent];
-  t->rules = room(s->a, t->rules, t->n, &t->cap, sizeof *t->rules);
+  t->rules = arena_room_for_one(s->a, t->rules, t->n, sizeof *t->rules);
   t->rules[t->n++] = (rule){S_CUSTOM + parent, field, child < 0 ? S_NONE : S_CUSTOM + child, key, key2, set};
 }
 

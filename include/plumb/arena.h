@@ -25,6 +25,11 @@ void arena_free_into(arena *a, arena *heir);
 
 void *arena_alloc(arena *a, size_t size);          /* zeroed, max-aligned */
 void *arena_grow(arena *a, void *old, size_t old_size, size_t new_size);
+/* p, an array of n items of size size that only this call has grown (NULL
+ * for none), with room for one more: its room doubles when n reaches a
+ * power of two, so that n items cost about n copies in all and no
+ * capacity need be kept beside the count. */
+void *arena_room_for_one(arena *a, void *p, size_t n, size_t size);
 char *arena_strdup(arena *a, const char *s);
 char *arena_strndup(arena *a, const char *s, size_t n);
 /* Outside any arena: malloc and its kin that abort when memory runs out,
