@@ -71,6 +71,17 @@ bool fieldspec_matches(const value *spec, const char *kind, const value *res) {
   return (!want || (kind && strcmp(want, kind) == 0)) && fieldspec_api_matches(spec, res);
 }
 
+value *fieldspec_apply_matching(arena *a, value *v, const char *kind, const value *specs, bool create,
+                                const char *skip, fieldspec_fn fn, void *ctx) {
+  for (size_t i = 0; specs && i < specs->u.list.len; i++) {
+    const value *spec = specs->u.list.items[i], *made = value_object_get(spec, "create");
+    const char *path = value_get_string(spec, "path");
+    if ((!skip || strcmp(path, skip) != 0) && fieldspec_matches(spec, kind, v))
+      v = fieldspec_apply(a, v, path, create && made && made->u.b, fn, ctx);
+  }
+  return v;
+}
+
 bool fieldspec_api_matches(const value *spec, const value *res) {
   const char *group = value_get_string(spec, "group"), *version = value_get_string(spec, "version");
   if (!group && !version) return true;

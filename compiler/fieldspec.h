@@ -24,6 +24,12 @@ value *fieldspec_apply(arena *a, value *v, const char *path, bool create, fields
 /* Whether a field spec of a custom kind, an object {kind, group, version,
  * path, ...} (each but path optional), is for resource res, of kind. */
 bool fieldspec_matches(const value *spec, const char *kind, const value *res);
+/* fieldspec_apply of fn at the path of each field spec of specs (a list,
+ * or NULL) that is for v, of kind, but for one at skip (a path the caller
+ * reaches itself, or NULL); with create, a spec's own create says whether
+ * what is missing is made. */
+value *fieldspec_apply_matching(arena *a, value *v, const char *kind, const value *specs, bool create,
+                                const char *skip, fieldspec_fn fn, void *ctx);
 /* The same for the spec's group and version alone: those of res's
  * apiVersion ("" and "v1" of v1). */
 bool fieldspec_api_matches(const value *spec, const value *res);

@@ -308,12 +308,7 @@ static void set_namespace(env_tx *t) {
     if (is(kind, "CustomResourceDefinition"))
       r = fieldspec_apply(t->a, r, "spec.conversion.webhook.clientConfig.service", false, laid, &in_service);
     if (is(kind, "APIService")) r = fieldspec_apply(t->a, r, "spec.service", false, laid, &in_service);
-    for (size_t k = 0; custom && k < custom->u.list.len; k++) {
-      const value *spec = custom->u.list.items[k], *create = value_object_get(spec, "create");
-      if (fieldspec_matches(spec, kind, r))
-        r = fieldspec_apply(t->a, r, value_get_string(spec, "path"), create && create->u.b, laid_scalar, &ns);
-    }
-    t->res[i].obj = r;
+    t->res[i].obj = fieldspec_apply_matching(t->a, r, kind, custom, true, NULL, laid_scalar, &ns);
   }
 }
 
@@ -352,11 +347,9 @@ static void add_affix(env_tx *t, const char *name, bool prefix) {
   const value *custom = specs_of(t, name);
   for (size_t i = 0; x.affix.v && i < t->n; i++) {
     const char *old = value_get_string(t->res[i].obj, "metadata.name");
-    for (size_t k = 0; custom && k < custom->u.list.len; k++) {
-      const char *path = value_get_string(custom->u.list.items[k], "path");
-      if (strcmp(path, "metadata.name") && fieldspec_matches(custom->u.list.items[k], before(t, i)->kind, t->res[i].obj))
-        t->res[i].obj = fieldspec_apply(t->a, t->res[i].obj, path, false, affix_field, &x);
-    }
+    /* metadata.name gets the affix below, once, whatever the specs say. */
+    t->res[i].obj = fieldspec_apply_matching(t->a, t->res[i].obj, before(t, i)->kind, custom, false, "metadata.name",
+                                             affix_field, &x);
     if (!old || keeps_name(before(t, i)->kind)) continue;
     t->res[i].obj = with_nested(t->a, t->res[i].obj, "metadata", "name", affixed(&x, old), x.affix.via);
   }
@@ -429,11 +422,7 @@ static value *add_to(labeling *l, value *r, const char *kind) {
     if (is(kind, templates[i].kind)) r = fieldspec_apply(l->a, r, l->paths[i], templates[i].create, laid, &l->tg);
   if (l->how != METADATA && is(l->key, "labels") && is(kind, claim_templates.kind))
     r = fieldspec_apply(l->a, r, l->paths[NTEMPLATES], claim_templates.create, laid, &l->tg);
-  for (size_t i = 0; l->custom && i < l->custom->u.list.len; i++) {
-    const value *spec = l->custom->u.list.items[i], *create = value_object_get(spec, "create");
-    if (fieldspec_matches(spec, kind, r))
-      r = fieldspec_apply(l->a, r, value_get_string(spec, "path"), create && create->u.b, laid, &l->tg);
-  }
+  r = fieldspec_apply_matching(l->a, r, kind, l->custom, true, NULL, laid, &l->tg);
   if (l->how != SELECTORS) return r;
   for (size_t i = 0; i < sizeof selectors / sizeof *selectors; i++)
     if (is(kind, selectors[i].kind)) r = fieldspec_apply(l->a, r, selectors[i].path, selectors[i].create, laid, &l->tg);
@@ -606,10 +595,8 @@ static void set_images(env_tx *t) {
   for (size_t i = 0; i < t->n; i++) {
     value *now = images_in(&c, t->res[i].obj);
     if (now) t->res[i].obj = now;
-    for (size_t k = 0; custom && k < custom->u.list.len; k++)
-      if (fieldspec_matches(custom->u.list.items[k], before(t, i)->kind, t->res[i].obj))
-        t->res[i].obj = fieldspec_apply(t->a, t->res[i].obj, value_get_string(custom->u.list.items[k], "path"), false,
-                                        retag_field, &c);
+    t->res[i].obj = fieldspec_apply_matching(t->a, t->res[i].obj, before(t, i)->kind, custom, false, NULL,
+                                             retag_field, &c);
   }
   for (size_t i = 0; !t->images_used && i < c.images.v->u.obj.len; i++)
     if (!c.used[i])
