@@ -14,20 +14,11 @@ static const char *const resource_keys[] = {"name", "sync", "health", "resources
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
 static const char *const diff_keys[] = {"name", "commit", "sync", "diff", NULL};
 
-static json_t *only(json_t *doc, const char *const *keys) {
-  json_t *part = json_object();
-  for (size_t i = 0; keys[i]; i++) {
-    json_t *v = json_object_get(doc, keys[i]);
-    if (v) json_object_set(part, keys[i], v);
-  }
-  json_decref(doc);
-  return part;
-}
-
 static int part(const serve_call *call, json_t **out, void *store, const char *const *keys) {
   json_t *doc = status_app(store, call->app);
   if (!doc) return 404;
-  *out = only(doc, keys);
+  *out = run_json_only(doc, keys);
+  json_decref(doc);
   return 200;
 }
 

@@ -205,6 +205,9 @@ void run_metrics_start_app(runner *r, const char *app);
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs);
 /* Publishes every application's status document, and the plumb_apps gauge. */
 void run_publish(runner *r);
+/* The fields of doc that keys (NULL-terminated) name, as a new object:
+ * the parts of a status document the API and the list show. */
+json_t *run_json_only(const json_t *doc, const char *const *keys);
 /* The table `plumb run --once` ends with. */
 void run_print_table(runner *r, FILE *out);
 

@@ -102,13 +102,13 @@ static char *message(const app_state *st) {
 static const char *const summary_keys[] = {"name", "project", "parent", "cluster", "revision", "commit", "sync",
                                            "health", "message", "lastSync", "autoSync", NULL};
 
-static json_t *summary_of(const json_t *doc) {
-  json_t *sum = json_object();
-  for (size_t i = 0; summary_keys[i]; i++) {
-    json_t *v = json_object_get(doc, summary_keys[i]);
-    if (v) json_object_set(sum, summary_keys[i], v);
+json_t *run_json_only(const json_t *doc, const char *const *keys) {
+  json_t *part = json_object();
+  for (size_t i = 0; keys[i]; i++) {
+    json_t *v = json_object_get(doc, keys[i]);
+    if (v) json_object_set(part, keys[i], v);
   }
-  return sum;
+  return part;
 }
 
 /* As JSON text: the resources and the history, texts already, go in as
@@ -126,7 +126,7 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
-  *sum = summary_of(doc);
+  *sum = run_json_only(doc, summary_keys);
   char *fields = json_dumps(doc, JSON_COMPACT), *text;
   text = heap_printf("%.*s,\"resources\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
                      st->resources ? st->resources : "[]", st->hist.entries ? st->hist.entries : "[]");
