@@ -23,6 +23,12 @@ refuses() {
   fi
 }
 
+# holds NAME COMMAND...: passes when the command succeeds.
+holds() {
+  name=$1; shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+
 # 30,000 lets, each wrapping the one before: nesting no single expression
 # shows, which every walk over the value (merging, writing out) would
 # follow down the C stack.
@@ -104,24 +110,15 @@ refuses "a file a byte over 16 MiB" "$tmp/over.plumb" "over.plumb:1:36: error: f
 # sanitizers (a symbol table of 64 fixed buckets took minutes).
 awk 'BEGIN { for (i = 0; i < 200000; i++) printf "let v%d = %d\n", i, i
   print "env e { ConfigMap \"c\" { data: { last: \"${v199999}\" } } }" }' >"$tmp/lets.plumb"
-if timeout 60 $PLUMB build "$tmp/lets.plumb" 2>&1 | grep -q 'last: "199999"'; then
-  pass=$((pass + 1))
-else
-  fail=$((fail + 1))
-  echo "FAIL 200,000 lets in linear time"
-fi
+holds "200,000 lets in linear time" sh -c "timeout 60 $PLUMB build '$tmp/lets.plumb' 2>&1 | grep -q 'last: \"199999\"'"
 
 # A kustomization of 20,000 generators builds in linear memory (its list
 # of them grew one entry a copy: 9 GB of copies, refused at the cap).
 mkdir -p "$tmp/gens"
 awk 'BEGIN { print "configMapGenerator:"
   for (i = 0; i < 20000; i++) printf "- {name: c%d, literals: [k=%d]}\n", i, i }' >"$tmp/gens/kustomization.yaml"
-if timeout 120 $PLUMB build "$tmp/gens" --root "$tmp/gens" 2>&1 | grep -c '^kind: ConfigMap' | grep -qx 20000; then
-  pass=$((pass + 1))
-else
-  fail=$((fail + 1))
-  echo "FAIL 20,000 generators in linear memory"
-fi
+holds "20,000 generators in linear memory" \
+  sh -c "timeout 120 $PLUMB build '$tmp/gens' --root '$tmp/gens' 2>&1 | grep -c '^kind: ConfigMap' | grep -qx 20000"
 
 # An openapi schema of 1000 definitions, each holding the next: its walk
 # stops at a depth, with the error at the definition where it did.
