@@ -10,7 +10,7 @@ INC     := -Iinclude -Icompiler -Iruntime -Ibuild/gen
 # plumb links only what the compiler needs; plumb-runtime adds HTTP (client
 # and server), JSON and git (include/plumb/cli.h says why there are two programs).
 LIBS_C  := -lyaml -lpcre2-8 -lnettle -lm
-LIBS    := $(LIBS_C) -lcrypto -lcurl -ljansson -lgit2 -lmicrohttpd
+LIBS    := $(LIBS_C) -lcrypto -lcrypt -lcurl -ljansson -lgit2 -lmicrohttpd
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Every module but the two main programs forms the library tests link.
@@ -18,6 +18,8 @@ COMP_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 RUN_SRC  := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c))
 LIB_SRC  := $(COMP_SRC) $(RUN_SRC)
 GEN_SRC := build/gen/lexer.c build/gen/parser.c build/gen/stdlib_embed.c build/gen/schema_embed.c
+# The web UI's files, which plumb-runtime serves from memory.
+UI_GEN  := build/gen/ui_embed.c
 GEN_HDR := build/gen/parser.h build/gen/lexer.h
 # Objects compiled against one libgit2 are stale with another (its structs
 # change between versions), and dpkg keeps the old times of the headers it
@@ -33,9 +35,9 @@ DEPS    := -MMD -MP
 PRE     := Makefile $(GIT2_STAMP) | $(GEN_HDR)
 
 COMP_OBJ      := $(patsubst %.c,build/rel/%.o,$(COMP_SRC) $(GEN_SRC))
-OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC))
+OBJ           := $(COMP_OBJ) $(patsubst %.c,build/rel/%.o,$(RUN_SRC) $(UI_GEN))
 ASAN_COMP_OBJ := $(patsubst %.c,build/asan/%.o,$(COMP_SRC) $(GEN_SRC))
-ASAN_OBJ      := $(ASAN_COMP_OBJ) $(patsubst %.c,build/asan/%.o,$(RUN_SRC))
+ASAN_OBJ      := $(ASAN_COMP_OBJ) $(patsubst %.c,build/asan/%.o,$(RUN_SRC) $(UI_GEN))
 UNIT     := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c)) build/asan/tests/lang_runner
 KUBE     := $(patsubst tests/kube/test_%.c,build/asan/tests/kube_%,$(wildcard tests/kube/test_*.c))
 
@@ -43,7 +45,7 @@ FUZZ_CC  ?= clang
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMP_SRC) $(GEN_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps example test fuzz bench clean cluster-up cluster-down
+.PHONY: all deps example test fuzz bench clean cluster-up cluster-down ui-screenshots
 all: build/plumb build/plumb-runtime
 
 deps:
@@ -67,6 +69,10 @@ build/gen/stdlib_embed.c: $(wildcard stdlib/*.plumb) compiler/embed.sh
 build/gen/schema_embed.c: $(wildcard schemas/*.txt) compiler/embed.sh
 	@mkdir -p build/gen
 	sh compiler/embed.sh schema_files schemas txt > $@
+
+build/gen/ui_embed.c: $(wildcard ui/*) compiler/embed.sh
+	@mkdir -p build/gen
+	sh compiler/embed.sh ui_files ui '*' > $@
 
 # The runtime reaches the compiler only through include/plumb, its door:
 # compiler/ is not on the runtime's include path.
@@ -102,7 +108,7 @@ build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(PRE)
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS)
+test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS) build/asan/tests/ui_fleet
 	sh tests/run.sh
 
 # Kept between runs: make would delete them as intermediate files, and
@@ -148,6 +154,15 @@ clean:
 build/asan/tests/kube_%: tests/kube/test_%.c tests/kube/cluster.c tests/kube/cluster.h $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< tests/kube/cluster.c $(ASAN_OBJ) $(LIBS) -lcmocka -lpthread
+
+# The pictures of docs/ui.md, taken anew from the UI as it is.
+ui-screenshots: build/asan/tests/ui_fleet
+	PLUMB_PLAYWRIGHT=$$(sh tests/ui/install.sh) node tests/ui/screenshots.mjs build/asan/tests/ui_fleet docs/ui
+
+# The applications page at scale, in a browser (tests/ui/fleet.mjs).
+build/asan/tests/ui_fleet: tests/ui/fleet.c $(ASAN_OBJ) $(PRE)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d -Iinclude -o $@ $< $(ASAN_OBJ) $(LIBS)
 
 build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(PRE)
 	@mkdir -p $(dir $@)

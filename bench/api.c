@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
   run_opts o = {.address = "127.0.0.1", .token = TOKEN};
   serve *srv;
   char *err;
-  if (run_api_serve(store, NULL, &o, &srv, &err) != 0) {
+  if (run_api_serve(store, NULL, NULL, &o, &srv, &err) != 0) {
     fprintf(stderr, "api: %s\n", err);
     return 1;
   }

@@ -68,7 +68,8 @@ static const cli_command commands[] = {
     {"run",
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
      "[--listen ADDR:PORT] [--probe-listen ADDR:PORT] [--token-file F]\n"
-     "[--webhook-secret-file F] [--lease-duration D] [--compile-limits LIST]\n"
+     "[--auth-file F] [--webhook-secret-file F] [--lease-duration D]\n"
+     "[--compile-limits LIST]\n"
      "[--kubeconfig F] [--context C]",
      "keep clusters equal to git: the applications\n"
      "REPO declares at PATH (docs/runtime.md)",
@@ -79,7 +80,8 @@ static const cli_command commands[] = {
      "  --listen ADDR:PORT where to serve the API, probes, metrics (default :8080)\n"
      "  --probe-listen ADDR:PORT  also serve the probes and metrics here, apart\n"
      "                     from whatever load the main port has (:8081 in deploy/)\n"
-     "  --token-file F     the API's bearer token\n"
+     "  --token-file F     an API token of admin's\n"
+     "  --auth-file F      accounts, roles and grants of the API and web UI\n"
      "  --webhook-secret-file F   the git webhooks' shared secret\n"
      "  --lease-duration D how long the leader's Lease holds (default 15s)\n"
      "  --compile-limits LIST  what one compile may use, in a child process:\n"
@@ -95,6 +97,10 @@ static const cli_command commands[] = {
      "  ID                 the history entry (default: the latest successful sync\n"
      "                     of another revision than the one applied)\n" API_FLAGS,
      1, 2},
+    {"passwd", "", "print the bcrypt hash of a password, for the auth file",
+     "Reads a password from the first line of standard input and prints its\n"
+     "bcrypt hash, as an account of plumb run's --auth-file takes it (docs/ui.md).\n",
+     0, 0},
     {"eval", "(-e EXPR | FILE | -)", "evaluate one expression and print it as JSON",
      "  -e EXPR            the expression; FILE holds one; - reads standard input\n", 0, 1},
     {"fmt", "[--check] PATH...", "rewrite .plumb files in the canonical layout",
@@ -217,6 +223,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--listen") == 0                       ? &c->listen
          : strcmp(a, "--probe-listen") == 0                 ? &c->probe_listen
          : strcmp(a, "--token-file") == 0                   ? &c->token_file
+         : strcmp(a, "--auth-file") == 0                    ? &c->auth_file
          : strcmp(a, "--webhook-secret-file") == 0          ? &c->webhook_secret_file
          : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
          : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits

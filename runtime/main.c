@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/auth.h"
 #include "plumb/cli.h"
 #include "plumb/app.h"
 #include "plumb/apply.h"
@@ -166,6 +167,7 @@ static int cmd_run(cli *c) {
   bool bad = false;
   char *token = read_secret(c->token_file, &bad), *secret = read_secret(c->webhook_secret_file, &bad);
   o.token = token;
+  o.auth_file = c->auth_file;
   o.webhook_secret = secret;
   kube_config *cfg = NULL;
   kube_client *k = NULL;
@@ -230,6 +232,21 @@ static int cmd_ctl(const char *cmd, cli *c) {
   return rc;
 }
 
+/* passwd: the bcrypt hash of the password on standard input's first line. */
+static int cmd_passwd(void) {
+  char line[1024];
+  if (!fgets(line, sizeof line, stdin) || !*line || *line == '\n') {
+    fprintf(stderr, "plumb: passwd reads the password from standard input\n");
+    return 2;
+  }
+  line[strcspn(line, "\r\n")] = '\0';
+  char *hash = auth_hash_password(line);
+  explicit_bzero(line, sizeof line);
+  printf("%s\n", hash);
+  free(hash);
+  return 0;
+}
+
 static int run_command(int argc, char **argv) {
   const cli_command *cmd = argc < 2 ? NULL : cli_command_find(argv[1]);
   if (!cmd) return cli_fail_usage(NULL, argc < 2 ? "missing command" : "unknown command");
@@ -240,6 +257,7 @@ static int run_command(int argc, char **argv) {
   if (strcmp(argv[1], "apply") == 0) return cmd_cluster(&c, true);
   if (strcmp(argv[1], "run") == 0) return cmd_run(&c);
   if (strcmp(argv[1], "fetch") == 0) return cmd_fetch(&c);
+  if (strcmp(argv[1], "passwd") == 0) return cmd_passwd();
   static const char *const ctl[] = {"status", "sync", "history", "rollback"};
   for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
     if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);

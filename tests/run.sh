@@ -63,6 +63,11 @@ count determinism "$dp" "$df"
 suite cli sh tests/cli.sh "$PLUMB"
 suite hostile sh tests/hostile.sh "$PLUMB"
 
+# The applications page at 1,000 applications, in Chromium (tests/ui): no
+# cluster, only plumb run's server, its UI and the status a loop publishes.
+suite ui-fleet sh -c 'PLUMB_PLAYWRIGHT=$(sh tests/ui/install.sh) && export PLUMB_PLAYWRIGHT &&
+  node tests/ui/fleet.mjs build/asan/tests/ui_fleet'
+
 # The same configurations through Kustomize (kubectl kustomize) and Plumb.
 suite kustomize sh tests/kustomize/run.sh "$PLUMB"
 

@@ -34,7 +34,7 @@ typedef struct {
   /* run */
   const char *config_path, *revision, *cache_dir;
   bool once;
-  const char *listen, *probe_listen, *token_file, *webhook_secret_file, *lease_duration, *compile_limits;
+  const char *listen, *probe_listen, *token_file, *auth_file, *webhook_secret_file, *lease_duration, *compile_limits;
   /* status, sync, history, rollback */
   const char *server;
   char **args; /* positional arguments, nargs of them (read with cli_arg) */

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "plumb/auth.h"
 #include "plumb/kube.h"
 #include "plumb/metrics.h"
 #include "plumb/serve.h"
@@ -33,7 +34,8 @@ typedef struct {
   bool probes;
   const char *probe_address;
   unsigned probe_port;
-  const char *token;          /* the API's bearer token; NULL refuses the API */
+  const char *token;          /* an API token of admin's (auth.h); may be NULL */
+  const char *auth_file;      /* accounts and grants (docs/runtime.md); NULL: admin alone */
   const char *webhook_secret; /* NULL refuses every webhook delivery */
   /* The runtime's own cluster, whose client run_main is given. Unless
    * once, the live cache's watches make clients of their own from cfg, and
@@ -47,10 +49,11 @@ typedef struct {
   source_limits limits; /* of each compile, which runs in a child process */
 } run_opts;
 
-/* The HTTP server of plumb run (serve.h) on o's ports and token,
- * answering from store (status.h), counting into m (may be NULL): what
- * run_main starts, and bench/api.c measures. */
-int run_api_serve(status_store *store, metrics *m, const run_opts *o, serve **out, char **err);
+/* The HTTP server of plumb run (serve.h) on o's ports and token, for the
+ * people of a (auth.h, borrowed; NULL: o->token's alone), answering from
+ * store (status.h), counting into m (may be NULL): what run_main starts,
+ * and bench/api.c measures. */
+int run_api_serve(status_store *store, metrics *m, auth *a, const run_opts *o, serve **out, char **err);
 
 /* Runs until SIGTERM or SIGINT, serving the HTTP port, or one pass with
  * once. Returns 0 when (for once) every application is Synced, 1

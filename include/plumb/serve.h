@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "plumb/auth.h"
 #include "plumb/metrics.h"
 
 typedef struct serve serve;
@@ -33,6 +34,11 @@ typedef enum {
 } serve_api;
 
 typedef struct {
+  /* Who asks (never NULL: the server refuses those it does not know), and
+   * what they may do is auth_actions(auth, who, project): the owner knows
+   * each application's project, so it checks. */
+  const auth_who *who;
+  const auth *auth;
   const char *app;    /* NAME from the path; NULL for SERVE_APPS */
   const json_t *body; /* a POST's JSON body; NULL when it had none */
   bool has_id;        /* rollback: the body gave an "id" */
@@ -60,10 +66,19 @@ typedef struct {
 
 typedef void (*serve_push_fn)(const serve_push *push, void *ctx);
 
+/* The events for call->who after *seq, as server-sent events text
+ * ("id: N\nevent: app\ndata: {...}\n\n"...), malloc'd, or NULL when none;
+ * *seq becomes the last event's number. *seq -1: none yet, start from now. */
+typedef char *(*serve_events_fn)(const serve_call *call, long long *seq, void *ctx);
+
 typedef struct {
   const char *address; /* an IPv4 or IPv6 address; NULL: every address */
   unsigned port;       /* 0: any free port (serve_port says which) */
-  /* The bearer token /api/v1/apps requires; NULL refuses every call. */
+  /* Who may use the API and the UI (auth.h), borrowed; NULL: the server
+   * makes one with no accounts. token, when given, becomes an API token of
+   * admin's in it (plumb run's --token-file); with neither a token nor an
+   * account, every call is refused. */
+  auth *auth;
   const char *token;
   /* The webhook's shared secret; NULL refuses every delivery. */
   const char *webhook_secret;
@@ -82,6 +97,7 @@ typedef struct {
   metrics *metrics; /* what /metrics shows, and where the server counts its requests; may be NULL */
   serve_api_fn api[SERVE_API_COUNT]; /* NULL: that route answers 404 */
   serve_push_fn push;
+  serve_events_fn events; /* GET /api/v1/stream; NULL: 404 */
   void *ctx; /* given to every callback */
 } serve_opts;
 
@@ -94,6 +110,9 @@ unsigned serve_probe_port(const serve *s);
 /* /readyz answers 200 once the owner says it is ready, 503 before (and
  * after it says it is not any more). */
 void serve_set_ready(serve *s, bool ready);
+/* The owner has news: every open event stream asks opts.events for it.
+ * Any thread. */
+void serve_notify(serve *s);
 /* Stops listening, waits for the requests in flight, frees s. */
 void serve_stop(serve *s);
 

@@ -110,6 +110,9 @@ int source_fetch(source_repo *s, source_fetch_stats *stats);
 
 typedef struct {
   char commit[41], tree[41]; /* hex object ids */
+  /* The commit's subject (its message's first paragraph on one line) and
+   * its author's name, cut to fit, for people to read (status, UI). */
+  char subject[161], author[81];
 } source_rev;
 
 /* A name as git reads one: a full ref name, HEAD, a tag (annotated or

@@ -26,11 +26,30 @@ void status_free(status_store *s);
  * in name order as one text: the list is read often, by every open page,
  * and its readers must not parse every document. */
 void status_publish(status_store *s, json_t *apps, json_t *list);
+/* Each publish also logs what changed, for the pages that are open
+ * (docs/ui.md): an event per application whose summary is new or changed,
+ * {"seq": N, "type": "app", "app": SUMMARY}, and per application gone,
+ * {"seq": N, "type": "removed", "name": NAME}, numbered from 1 in the
+ * order they happened. The log keeps the last STATUS_EVENTS_KEPT. */
+enum { STATUS_EVENTS_KEPT = 4096 };
+/* The events after seq, oldest first, as a JSON array the caller decrefs,
+ * and the last one's number in *last (seq when there are none). NULL when
+ * some of those events are no longer kept: the reader starts again from
+ * the list. */
+json_t *status_events(status_store *s, long long seq, long long *last);
+/* The number of the last event, the one a reader of the list now starts
+ * after. */
+long long status_seq(status_store *s);
+/* changed(ctx) runs in the publishing thread after each publish that
+ * logged events, outside the store's lock. Set before the first publish. */
+void status_on_publish(status_store *s, void (*changed)(void *ctx), void *ctx);
+
 /* One application's document, parsed (NULL when there is none); the
  * caller decrefs. */
 json_t *status_app(status_store *s, const char *name);
-/* The summaries in name order, as JSON text; the caller frees. */
-char *status_list(status_store *s);
+/* The summaries in name order, as JSON text; the caller frees. *seq (when
+ * not NULL): the number of the last event they include. */
+char *status_list(status_store *s, long long *seq);
 
 typedef enum {
   STATUS_SYNC,     /* sync app now, automated or not; ends a rollback's pause */

@@ -43,6 +43,7 @@ static void show(const json_t *obj, const char *error) {
 static int diff_one(json_t *live, json_t *merged, FILE *out) {
   if (live) live_mask(live);
   live_mask(merged);
+  live_mask_secret(live, merged);
   char *a = live ? kube_json_to_yaml(live) : strdup(""), *b = kube_json_to_yaml(merged);
   char *name = object_name(merged);
   int result = strcmp(a, b) != 0;

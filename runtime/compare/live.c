@@ -131,6 +131,40 @@ void live_mask(json_t *obj) {
   json_object_del(obj, "status");
 }
 
+#define SECRET_MASK "++++++++"
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+
+static bool is_secret(const json_t *obj) {
+  return obj && kube_str_is(obj, "apiVersion", "v1") && kube_str_is(obj, "kind", "Secret");
+}
+
+/* The values of field (data or stringData) of both sides. */
+static void mask_values(json_t *live, json_t *merged, const char *field) {
+  json_t *a = json_object_get(live, field), *b = json_object_get(merged, field);
+  const char *key;
+  json_t *v;
+  json_object_foreach(b, key, v) {
+    json_t *was = json_object_get(a, key);
+    bool same = was && json_equal(was, v);
+    json_object_set_new(b, key, json_string(same || !was ? SECRET_MASK : SECRET_MASK "+"));
+  }
+  json_object_foreach(a, key, v) json_object_set_new(a, key, json_string(SECRET_MASK));
+}
+
+static void mask_last_applied(json_t *obj) {
+  json_t *annotations = json_object_get(json_object_get(obj, "metadata"), "annotations");
+  if (json_object_get(annotations, LAST_APPLIED))
+    json_object_set_new(annotations, LAST_APPLIED, json_string(SECRET_MASK));
+}
+
+void live_mask_secret(json_t *live, json_t *merged) {
+  if (!is_secret(merged) && !is_secret(live)) return;
+  mask_values(live, merged, "data");
+  mask_values(live, merged, "stringData");
+  mask_last_applied(live);
+  mask_last_applied(merged);
+}
+
 bool live_same(const json_t *live, const json_t *after) {
   const char *api = kube_str(after, "apiVersion");
   if (!json_equal((json_t *)kube_owned_fields(live, "plumb", api), (json_t *)kube_owned_fields(after, "plumb", api)))

@@ -33,6 +33,14 @@ bool live_unchanged(const live_obj *o);
  * status. */
 void live_mask(json_t *obj);
 
+/* Hides a Secret's values, in live (may be NULL) and merged alike, as Argo
+ * CD does: each value becomes a row of '+', one as long on both sides
+ * where the value is the same and a longer one in merged where it
+ * differs, so that a diff tells which keys change and never what they
+ * hold. kubectl's last-applied annotation, which holds them too, goes the
+ * same way. Objects of other kinds are left alone. */
+void live_mask_secret(json_t *live, json_t *merged);
+
 /* True when after, an apply's answer, holds what live held: the same
  * object once masked and the same fields owned by Plumb. A controller that
  * wrote status in between does not make an apply "configured". */

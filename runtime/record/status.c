@@ -14,6 +14,13 @@ struct status_store {
   pthread_mutex_t lock;
   json_t *apps; /* name: document, JSON text */
   char *list;   /* the summaries, a JSON array in name order */
+  json_t *summaries; /* name: the summary's compact text, to tell what changed */
+  /* The event log, a ring: event seq is at events[seq % STATUS_EVENTS_KEPT]
+   * while seq > last - STATUS_EVENTS_KEPT. */
+  json_t *events[STATUS_EVENTS_KEPT];
+  long long last;
+  void (*changed)(void *ctx);
+  void *changed_ctx;
   status_request *queue;
   size_t nqueue;
   void (*wake)(void *ctx); /* set before any request, never after */
@@ -25,6 +32,7 @@ status_store *status_new(void) {
   pthread_mutex_init(&s->lock, NULL);
   s->apps = json_object();
   s->list = heap_strdup("[]");
+  s->summaries = json_object();
   return s;
 }
 
@@ -32,6 +40,8 @@ void status_free(status_store *s) {
   if (!s) return;
   json_decref(s->apps);
   free(s->list);
+  json_decref(s->summaries);
+  for (size_t i = 0; i < STATUS_EVENTS_KEPT; i++) json_decref(s->events[i]);
   status_requests_free(s->queue, s->nqueue);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -56,17 +66,82 @@ static char *sorted_text(json_t *list) {
   return text;
 }
 
+/* Under the lock: logs event (stolen) as the next. */
+static void log_event(status_store *s, json_t *event) {
+  json_object_set_new(event, "seq", json_integer(++s->last));
+  json_t **slot = &s->events[s->last % STATUS_EVENTS_KEPT];
+  json_decref(*slot);
+  *slot = event;
+}
+
+/* Under the lock: an event per summary of list that is new or changed,
+ * and per one that is gone; summaries becomes list's. */
+static bool log_changes(status_store *s, const json_t *list) {
+  json_t *now = json_object();
+  size_t i;
+  json_t *app;
+  long long before = s->last;
+  json_array_foreach(list, i, app) {
+    const char *name = kube_str(app, "name");
+    char *text = json_dumps(app, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text) abort();
+    const char *was = json_string_value(json_object_get(s->summaries, name));
+    if (!was || strcmp(was, text) != 0) log_event(s, json_pack("{s:s, s:O}", "type", "app", "app", app));
+    json_object_set_new(now, name, json_string(text));
+    free(text);
+  }
+  const char *name;
+  json_t *was;
+  json_object_foreach(s->summaries, name, was) {
+    if (!json_object_get(now, name)) log_event(s, json_pack("{s:s, s:s}", "type", "removed", "name", name));
+  }
+  json_decref(s->summaries);
+  s->summaries = now;
+  return s->last != before;
+}
+
 void status_publish(status_store *s, json_t *apps, json_t *list) {
   char *text = sorted_text(list);
-  json_decref(list);
   pthread_mutex_lock(&s->lock);
   json_t *old = s->apps;
   char *old_list = s->list;
   s->apps = apps;
   s->list = text;
+  bool changed = log_changes(s, list);
   pthread_mutex_unlock(&s->lock);
+  json_decref(list);
   json_decref(old);
   free(old_list);
+  if (changed && s->changed) s->changed(s->changed_ctx);
+}
+
+json_t *status_events(status_store *s, long long seq, long long *last) {
+  pthread_mutex_lock(&s->lock);
+  json_t *out = NULL;
+  *last = s->last;
+  if (seq >= 0 && seq <= s->last && s->last - seq <= STATUS_EVENTS_KEPT) {
+    out = json_array();
+    for (long long n = seq + 1; n <= s->last; n++) json_array_append(out, s->events[n % STATUS_EVENTS_KEPT]);
+    /* Copies: the caller reads them after the lock is let go, while a
+     * publish may replace them. */
+    json_t *copy = json_deep_copy(out);
+    json_decref(out);
+    out = copy;
+  }
+  pthread_mutex_unlock(&s->lock);
+  return out;
+}
+
+long long status_seq(status_store *s) {
+  pthread_mutex_lock(&s->lock);
+  long long n = s->last;
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+void status_on_publish(status_store *s, void (*changed)(void *ctx), void *ctx) {
+  s->changed = changed;
+  s->changed_ctx = ctx;
 }
 
 /* Under the lock. */
@@ -79,9 +154,10 @@ json_t *status_app(status_store *s, const char *name) {
   return doc;
 }
 
-char *status_list(status_store *s) {
+char *status_list(status_store *s, long long *seq) {
   pthread_mutex_lock(&s->lock);
   char *text = heap_strdup(s->list);
+  if (seq) *seq = s->last;
   pthread_mutex_unlock(&s->lock);
   return text;
 }

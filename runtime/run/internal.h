@@ -41,6 +41,7 @@ typedef struct {
   char *name;
   history hist;     /* hist.applied: the commit last applied in full */
   char commit[41];  /* the commit of the last pass */
+  char subject[161], author[81]; /* of that commit (source_rev) */
   sync_status status;
   health_code health;
   char *error;       /* fetch, compile, project or apply failure */
@@ -98,6 +99,7 @@ typedef struct {
   kube_client *c; /* the runtime's own cluster: histories, the Lease, Secrets */
   const run_opts *o;
   char *home;          /* the runtime's namespace: histories live there */
+  auth *auth;          /* who may use the API and UI (accounts.c) */
   arena *config_arena; /* the config's definitions; replaced with them */
   app_set config;
   app_set defs;        /* the config's applications and their children (defs.apps malloc'd); its projects */
@@ -211,7 +213,11 @@ json_t *run_json_only(const json_t *doc, const char *const *keys);
 /* The table `plumb run --once` ends with. */
 void run_print_table(runner *r, FILE *out);
 
-/* api.c: serves o's port with answers from r->store; *err when it cannot. */
+/* accounts.c: who may use the API and UI: the auth file, and admin's
+ * password, from the Secret it is kept in (made when there is none). */
+int run_accounts_load(runner *r, auth **out, char **err);
+/* api.c: serves o's port with answers from r->store, for the people of
+ * r->auth (which it loads); *err when it cannot. */
 int run_api_start(runner *r, serve **out, char **err);
 
 #endif

@@ -283,6 +283,7 @@ static void runner_free(runner *r) {
   source_builds_free(r->config_builds);
   free(r->home);
   status_free(r->store);
+  auth_free(r->auth);
   metrics_free(r->metrics);
 }
 

@@ -99,7 +99,8 @@ static char *message(const app_state *st) {
 }
 
 /* An application's summary: what `plumb status` and the API's list show. */
-static const char *const summary_keys[] = {"name", "project", "parent", "cluster", "revision", "commit", "sync",
+static const char *const summary_keys[] = {"name",   "project", "parent",  "cluster",  "namespace",
+                                           "revision", "commit", "commitMessage", "commitAuthor", "sync",
                                            "health", "message", "lastSync", "autoSync", NULL};
 
 json_t *run_json_only(const json_t *doc, const char *const *keys) {
@@ -126,6 +127,8 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
+  json_object_set_new(doc, "commitMessage", json_string(st->subject));
+  json_object_set_new(doc, "commitAuthor", json_string(st->author));
   *sum = run_json_only(doc, summary_keys);
   char *fields = json_dumps(doc, JSON_COMPACT), *text;
   text = heap_printf("%.*s,\"resources\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,

@@ -1,5 +1,5 @@
-/* api.c: /api/v1/apps and below: the bearer token, the routes, the body,
- * then the owner's callback. */
+/* api.c: /api/v1/apps and below: who asks (login.c), the routes, the
+ * body, then the owner's callback, which checks what they may do. */
 #include <string.h>
 #include <strings.h>
 
@@ -50,19 +50,6 @@ static size_t route_of(bool named, const char *action) {
   return i;
 }
 
-static serve_reply unauthorized(const char *why) {
-  serve_reply r = serve_error(MHD_HTTP_UNAUTHORIZED, why);
-  r.challenge = "Bearer";
-  return r;
-}
-
-/* "Authorization: Bearer TOKEN", the scheme in any case (RFC 7235). */
-static bool authorized(const serve *s, const serve_request *r) {
-  const char *given = serve_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-  if (!given || strncasecmp(given, "Bearer ", 7) != 0) return false;
-  return serve_secret_equal(given + 7, s->opts.token);
-}
-
 /* The body of a POST: none, or a JSON object; for a rollback its "id" must
  * be an integer. Returns what is wrong with it, or NULL. */
 static const char *read_body(const serve_request *r, serve_call *call, json_t **body) {
@@ -103,9 +90,8 @@ static serve_reply call_owner(serve *s, serve_api api, serve_call *call) {
   return serve_json((unsigned)status, json_object());
 }
 
-serve_reply serve_api_answer(serve *s, const serve_request *r) {
-  if (!s->opts.token) return unauthorized("the API has no token configured");
-  if (!authorized(s, r)) return unauthorized("a valid bearer token is required");
+/* The route for r's path and method, its body, then the owner's answer. */
+static serve_reply answer(serve *s, const serve_request *r, const auth_who *who) {
   char name[NAME_MAX_LEN + 1];
   const char *action;
   size_t i = split(r->url, name, &action) ? route_of(*name != '\0', action) : NROUTES;
@@ -113,12 +99,21 @@ serve_reply serve_api_answer(serve *s, const serve_request *r) {
   bool head = strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0;
   if (strcmp(r->method, routes[i].method) != 0 && !head)
     return serve_method_not_allowed(strcmp(routes[i].method, "GET") == 0 ? "GET, HEAD" : routes[i].method);
-  serve_call call = {.app = *name ? name : NULL};
+  serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL};
   json_t *body = NULL;
   const char *bad = strcmp(routes[i].method, "POST") == 0 ? read_body(r, &call, &body) : NULL;
   if (bad) return serve_error(MHD_HTTP_BAD_REQUEST, bad);
   call.body = body;
   serve_reply reply = call_owner(s, routes[i].api, &call);
   json_decref(body);
+  return reply;
+}
+
+serve_reply serve_api_answer(serve *s, const serve_request *r) {
+  serve_reply why;
+  auth_who *who = serve_who(s, r, &why);
+  if (!who) return why;
+  serve_reply reply = answer(s, r, who);
+  auth_who_free(who);
   return reply;
 }

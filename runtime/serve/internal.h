@@ -3,6 +3,7 @@
 #define PLUMB_SERVE_INTERNAL_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "plumb/serve.h"
@@ -17,7 +18,16 @@ struct serve {
   struct MHD_Daemon *daemon, *probe_daemon; /* probe_daemon NULL: no probe port */
   serve_port_of main_of, probe_of;
   serve_opts opts; /* token and webhook_secret are copies, owned here */
+  auth *auth;      /* opts.auth, or one of the server's own (owns_auth) */
+  bool owns_auth;
   atomic_bool ready;
+  /* The open event streams (stream.c), under streams_lock. */
+  pthread_mutex_t streams_lock;
+  pthread_cond_t streams_wake;
+  pthread_t keepalive;
+  struct serve_stream *streams;
+  size_t nstreams;
+  bool closing;
   metrics_family *requests, *durations, *deliveries;
 };
 
@@ -29,6 +39,8 @@ typedef struct {
   size_t len;
 } serve_request;
 
+typedef struct serve_stream serve_stream;
+
 /* What to answer. */
 typedef struct {
   unsigned status;
@@ -36,7 +48,14 @@ typedef struct {
   const char *type;
   const char *allow;     /* the Allow header of a 405 */
   const char *challenge; /* the WWW-Authenticate header of a 401 */
+  char *cookie;          /* a Set-Cookie header, malloc'd; NULL: none */
+  const char *cache;     /* the Cache-Control header; NULL: no-store */
+  const char *etag;
+  serve_stream *stream; /* instead of a body: an event stream (stream.c) */
 } serve_reply;
+
+/* The session cookie's name. */
+#define SERVE_COOKIE "plumb_session"
 
 const char *serve_header(const serve_request *r, const char *name);
 /* status with json as its body; steals json. */
@@ -48,8 +67,29 @@ serve_reply serve_method_not_allowed(const char *allow);
  * differ (nor on their lengths). False when either is NULL. */
 bool serve_secret_equal(const char *given, const char *secret);
 
-/* /api/v1/apps... (api.c) and /api/v1/webhook (webhook.c). */
+/* The address the request came from, for the login throttle. */
+void serve_client_address(const serve_request *r, char out[64]);
+/* Who sent r, by bearer token or session cookie; NULL after setting *why
+ * (a 401 or 403 reply) when nobody known, or a cookie's state-changing
+ * request without its CSRF token. Caller frees with auth_who_free. */
+auth_who *serve_who(serve *s, const serve_request *r, serve_reply *why);
+
+/* Who w is and what they may do, as /api/v1/session answers. */
+json_t *serve_who_json(const auth *a, const auth_who *w);
+
+/* /api/v1/session (login.c), /api/v1/apps... (api.c), /api/v1/webhook
+ * (webhook.c), and the web UI's pages (ui.c). */
+serve_reply serve_session_answer(serve *s, const serve_request *r);
 serve_reply serve_api_answer(serve *s, const serve_request *r);
+serve_reply serve_ui_answer(serve *s, const serve_request *r);
+serve_reply serve_stream_answer(serve *s, const serve_request *r);
+
+/* The event streams' life beside the daemon's, and the response that
+ * sends one (it owns st from then on). */
+void serve_streams_start(serve *s);
+void serve_streams_stop(serve *s);
+void serve_streams_free(serve *s);
+struct MHD_Response *serve_stream_response(serve_stream *st);
 serve_reply serve_webhook_answer(serve *s, const serve_request *r);
 
 #endif

@@ -122,7 +122,10 @@ static const struct {
     {"/readyz", "readyz", false, readyz, BODY_NONE},
     {"/metrics", "metrics", false, metrics_page, BODY_NONE},
     {"/api/v1/webhook", "webhook", false, serve_webhook_answer, BODY_WEBHOOK},
+    {"/api/v1/session", "session", false, serve_session_answer, BODY_API},
+    {"/api/v1/stream", "stream", false, serve_stream_answer, BODY_NONE},
     {"/api/", "api", true, serve_api_answer, BODY_API},
+    {"/", "ui", true, serve_ui_answer, BODY_NONE},
 };
 
 enum { NPAGES = sizeof pages / sizeof *pages };
@@ -153,12 +156,31 @@ static void count(serve *s, const char *handler, unsigned status, const upload *
   metrics_observe(s->durations, (const char *[]){handler}, seconds_since(&u->start));
 }
 
+/* Every answer forbids other sites to frame it or browsers to guess its
+ * type, and runs no script or style but the UI's own files: names, labels
+ * and commit messages come from users, and must never run. */
+static const char *const security_headers[][2] = {
+    {"Content-Security-Policy",
+     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+     "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+};
+
 static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c, size_t page, serve_reply *r, const upload *u) {
   count(s, page < NPAGES ? pages[page].handler : "other", r->status, u);
-  struct MHD_Response *res = MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
-  MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
+  struct MHD_Response *res = r->stream ? serve_stream_response(r->stream)
+                                       : MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
+  if (r->type) MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
+  MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
+  for (size_t i = 0; i < sizeof security_headers / sizeof *security_headers; i++)
+    MHD_add_response_header(res, security_headers[i][0], security_headers[i][1]);
   if (r->allow) MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
   if (r->challenge) MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->challenge);
+  if (r->cookie) MHD_add_response_header(res, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
+  if (r->etag) MHD_add_response_header(res, MHD_HTTP_HEADER_ETAG, r->etag);
+  free(r->cookie);
   enum MHD_Result ok = MHD_queue_response(c, r->status, res);
   MHD_destroy_response(res);
   return ok;
@@ -297,7 +319,7 @@ static struct MHD_Daemon *start_daemon(serve *s, const char *address, unsigned p
   serve_port_of *of = probes ? &s->probe_of : &s->main_of;
   *of = (serve_port_of){s, probes};
   struct sockaddr_storage sa;
-  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD, limit = probes ? PROBE_CONNECTIONS : connection_limit();
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, limit = probes ? PROBE_CONNECTIONS : connection_limit();
   if (port > 65535) return fail(s, err, "port %u is out of range", port), NULL;
   if (!listen_address(address, port, &sa, &flags)) return fail(s, err, "not an IP address: %s", address), NULL;
   struct MHD_Daemon *d = MHD_start_daemon(
@@ -316,10 +338,15 @@ int serve_start(serve **out, const serve_opts *o, char **err) {
   serve *s = heap_calloc(1, sizeof *s);
   s->opts = *o;
   s->opts.token = heap_strdup(o->token);
+  s->auth = o->auth;
+  if (!s->auth && auth_load(&s->auth, NULL, err) != 0) abort();
+  s->owns_auth = !o->auth;
+  if (o->token) auth_add_token(s->auth, "admin", o->token);
   s->opts.webhook_secret = heap_strdup(o->webhook_secret);
   if (!s->opts.max_body) s->opts.max_body = DEFAULT_MAX_BODY;
   if (!s->opts.header_timeout_s) s->opts.header_timeout_s = HEADER_TIMEOUT_S;
   declare_metrics(s);
+  serve_streams_start(s);
   s->daemon = start_daemon(s, o->address, o->port, false, err);
   if (s->daemon && o->probes) s->probe_daemon = start_daemon(s, o->probe_address, o->probe_port, true, err);
   if (!s->daemon || (o->probes && !s->probe_daemon)) {
@@ -342,9 +369,12 @@ void serve_set_ready(serve *s, bool ready) { atomic_store(&s->ready, ready); }
 
 void serve_stop(serve *s) {
   if (!s) return;
+  serve_streams_stop(s);
   if (s->daemon) MHD_stop_daemon(s->daemon);
   if (s->probe_daemon) MHD_stop_daemon(s->probe_daemon);
   free((char *)s->opts.token);
   free((char *)s->opts.webhook_secret);
+  if (s->owns_auth) auth_free(s->auth);
+  serve_streams_free(s);
   free(s);
 }

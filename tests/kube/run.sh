@@ -14,6 +14,8 @@
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
+#   tests/kube/ui.sh               the web UI in Chromium: the walk-through,
+#                                  permissions, hostile text, CSRF, Secrets
 #   tests/kube/hostile.sh          plumb run against commits that would
 #                                  exhaust a compile's CPU or memory
 #   tests/kube/resilience.sh       plumb run against drift, an API server
@@ -64,6 +66,7 @@ script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh
 script serve tests/kube/serve.sh
+script ui tests/kube/ui.sh
 script hostile tests/kube/hostile.sh
 # Those that restart the API server go last: after a restart the
 # controller manager's watches are refused for a while (RBAC not yet

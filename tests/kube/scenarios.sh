@@ -200,4 +200,21 @@ expect "and exits 1" 0 "^exit 1$" cat "$work/apply-killed.out"
 expect "the next apply converges" 0 "^configmap/cm-1999 (created|unchanged)$" $PLUMB apply "$many"
 expect "all 2000 are there" 0 "^2001$" sh -c "$K -n many get configmaps --no-headers | wc -l | tr -d ' '"
 
+# ---- a Secret's values never show in a diff --------------------------------------------
+# Masked as Argo CD masks them: a changed key shows as a longer row of '+'.
+secret_env() { # secret_env VALUE
+  env_dir secret-diff "env secretdiff {
+  namespace: \"secret-diff\"
+  Namespace \"secret-diff\" {}
+  Secret \"creds\" { stringData: { password: \"$1\", user: \"plumb\" } }
+}"
+}
+sec=$(secret_env "first-pl41ntext")
+expect "a Secret applies" 0 "^secret/creds created$" $PLUMB apply "$sec"
+sec=$(secret_env "second-pl41ntext")
+expect "its change shows as a masked value" 1 '^\+  password: "\+{9}"$' $PLUMB diff "$sec"
+expect "an unchanged key is masked alike on both sides" 1 '^   user: "\+{8}"$' $PLUMB diff "$sec"
+absent "neither value appears in the diff" "pl41ntext|$(printf first-pl41ntext | base64)|$(printf second-pl41ntext | base64)" \
+  $PLUMB diff "$sec"
+
 echo "kube: $pass passed, $fail failed"

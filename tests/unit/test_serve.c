@@ -21,6 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <crypt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "plumb/serve.h"
 
 #define TOKEN "t0ken-for-tests"
@@ -46,7 +50,7 @@ typedef struct {
   long status;
   char body[8192];
   size_t len;
-  char type[128], allow[64], challenge[64];
+  char type[128], allow[64], challenge[64], cookie[256], csp[512];
 } response;
 
 static const char *const known_apps[] = {"db", "web"};
@@ -93,10 +97,37 @@ static void pushed(const serve_push *push, void *ctx) {
   for (size_t i = 0; i < push->nurls; i++) n += snprintf(o->pushed + n, sizeof o->pushed - n, " %s", push->urls[i]);
 }
 
+static char *tick_events(const serve_call *call, long long *seq, void *ctx);
+static char accounts_file[64];
+static auth *people;
+
+/* bcrypt of password, at the lowest cost: the tests check logins, not
+ * bcrypt's slowness. */
+static char *hash(const char *password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  static struct crypt_data data;
+  if (!crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, sizeof salt)) abort();
+  return strdup(crypt_r(password, salt, &data));
+}
+
+/* alice (group devs) and viewer, in an auth file. */
+static void write_accounts(void) {
+  strcpy(accounts_file, "/tmp/plumb-auth-XXXXXX");
+  int fd = mkstemp(accounts_file);
+  char *a = hash("alice-pass"), *v = hash("viewer-pass");
+  dprintf(fd, "accounts:\n- name: alice\n  password: \"%s\"\n  groups: [devs]\n- name: viewer\n  password: \"%s\"\n", a, v);
+  close(fd);
+  free(a);
+  free(v);
+}
+
 static int setup(void **state) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   registry = metrics_new();
-  serve_opts o = {.address = "127.0.0.1", .token = TOKEN, .webhook_secret = SECRET, .max_body = MAX_BODY,
+  write_accounts();
+  char *why = NULL;
+  if (auth_load(&people, accounts_file, &why) != 0) fail_msg("%s", why);
+  serve_opts o = {.address = "127.0.0.1", .auth = people, .events = tick_events, .token = TOKEN, .webhook_secret = SECRET, .max_body = MAX_BODY,
                   .metrics = registry, .push = pushed, .ctx = &seen, .header_timeout_s = HEADER_TIMEOUT_S,
                   .probes = true, .probe_address = "127.0.0.1"};
   o.api[SERVE_APPS] = list_apps;
@@ -113,6 +144,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   serve_stop(server);
+  auth_free(people);
+  unlink(accounts_file);
   metrics_free(registry);
   curl_global_cleanup();
   return 0;
@@ -157,6 +190,8 @@ static response request_on(unsigned port, const char *method, const char *path, 
   copy_header(h, "Content-Type", r.type, sizeof r.type);
   copy_header(h, "Allow", r.allow, sizeof r.allow);
   copy_header(h, "WWW-Authenticate", r.challenge, sizeof r.challenge);
+  copy_header(h, "Set-Cookie", r.cookie, sizeof r.cookie);
+  copy_header(h, "Content-Security-Policy", r.csp, sizeof r.csp);
   curl_slist_free_all(list);
   curl_easy_cleanup(h);
   return r;
@@ -282,7 +317,7 @@ static void api_without_a_configured_token_refuses_everyone(void **state) {
   o.api[SERVE_APPS] = list_apps;
   assert_int_equal(serve_start(&bare, &o, &err), 0);
   response r = request_on(serve_port(bare), "GET", "/api/v1/apps", (const char *[]){AUTH, NULL}, NULL, -1);
-  assert_reply(&r, 401, "{\"error\":\"the API has no token configured\"}");
+  assert_reply(&r, 401, "{\"error\":\"a valid bearer token is required\"}");
   r = request_on(serve_port(bare), "POST", "/api/v1/webhook", (const char *[]){"X-Gitlab-Event: Push Hook", NULL},
                  "{}", -1);
   assert_reply(&r, 401, "{\"error\":\"the webhook has no secret configured\"}");
@@ -599,6 +634,202 @@ static void idle_connections_starve_nothing(void **state) {
   if (closed != n) fail_msg("%zu of %zu idle connections still open after the header timeout", n - closed, n);
 }
 
+/* ---- sessions, CSRF, the UI, event streams ------------------------------------------- */
+
+/* The session id in a Set-Cookie header, as a Cookie header. */
+static void cookie_of(const response *r, char out[128]) {
+  const char *v = strstr(r->cookie, "plumb_session=");
+  if (!v) fail_msg("no session cookie in \"%s\"", r->cookie);
+  snprintf(out, 128, "Cookie: %.*s", (int)strcspn(v, ";"), v);
+}
+
+static void csrf_of(const response *r, char out[128]) {
+  json_t *j = json_loads(r->body, 0, NULL);
+  const char *csrf = json_string_value(json_object_get(j, "csrf"));
+  if (!csrf) fail_msg("no csrf in %s", r->body);
+  snprintf(out, 128, "X-CSRF-Token: %s", csrf);
+  json_decref(j);
+}
+
+static response login(const char *user, const char *password) {
+  char body[256];
+  snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
+  return request("POST", "/api/v1/session", NULL, body);
+}
+
+/* alice's session: its Cookie and X-CSRF-Token headers. */
+static void alice_signs_in(char cookie[128], char csrf[128]) {
+  response r = login("alice", "alice-pass");
+  cookie_of(&r, cookie);
+  csrf_of(&r, csrf);
+}
+
+static void a_password_opens_a_session_in_a_safe_cookie(void **state) {
+  response r = login("alice", "alice-pass");
+  assert_int_equal(r.status, 200);
+  assert_contains(r.body, "\"user\":\"alice\"");
+  assert_contains(r.body, "\"groups\":[\"devs\"]");
+  assert_contains(r.cookie, "HttpOnly");
+  assert_contains(r.cookie, "Secure");
+  assert_contains(r.cookie, "SameSite=Strict");
+  char cookie[128];
+  cookie_of(&r, cookie);
+  r = request("GET", "/api/v1/session", (const char *[]){cookie, NULL}, NULL);
+  assert_int_equal(r.status, 200);
+  assert_contains(r.body, "\"user\":\"alice\"");
+  r = request("GET", "/api/v1/apps", (const char *[]){cookie, NULL}, NULL);
+  assert_int_equal(r.status, 200);
+  r = login("alice", "wrong");
+  assert_reply(&r, 401, "{\"error\":\"wrong user name or password\"}");
+  assert_string_equal(r.cookie, "");
+  r = login("nobody", "alice-pass");
+  assert_reply(&r, 401, "{\"error\":\"wrong user name or password\"}");
+  r = request("POST", "/api/v1/session", NULL, "{\"username\": 1}");
+  assert_int_equal(r.status, 400);
+}
+
+/* A cookie's request that changes something needs the session's CSRF
+ * token; a bearer token's does not (no browser sends one by itself). */
+static void a_cookie_needs_its_csrf_token_to_change_anything(void **state) {
+  char cookie[128], csrf[128];
+  alice_signs_in(cookie, csrf);
+  response r = request("POST", "/api/v1/apps/web/sync", (const char *[]){cookie, NULL}, "");
+  assert_reply(&r, 403, "{\"error\":\"missing or wrong CSRF token\"}");
+  r = request("POST", "/api/v1/apps/web/sync", (const char *[]){cookie, "X-CSRF-Token: 0000", NULL}, "");
+  assert_int_equal(r.status, 403);
+  r = request("POST", "/api/v1/apps/web/sync", (const char *[]){cookie, csrf, NULL}, "");
+  assert_int_equal(r.status, 202);
+  r = api("POST", "/api/v1/apps/web/sync", "");
+  assert_int_equal(r.status, 202);
+}
+
+static void signing_out_ends_the_session(void **state) {
+  char cookie[128], csrf[128];
+  alice_signs_in(cookie, csrf);
+  response r = request("DELETE", "/api/v1/session", (const char *[]){cookie, NULL}, NULL);
+  assert_int_equal(r.status, 403);
+  r = request("DELETE", "/api/v1/session", (const char *[]){cookie, csrf, NULL}, NULL);
+  assert_int_equal(r.status, 200);
+  assert_contains(r.cookie, "Max-Age=0");
+  r = request("GET", "/api/v1/session", (const char *[]){cookie, NULL}, NULL);
+  assert_reply(&r, 401, "{\"error\":\"the session has ended: sign in again\"}");
+}
+
+/* The CLI asks for the session as a bearer token instead of a cookie. */
+static void plumb_login_gets_a_bearer_token(void **state) {
+  response r = request("POST", "/api/v1/session", NULL, "{\"username\":\"alice\",\"password\":\"alice-pass\",\"token\":true}");
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.cookie, "");
+  json_t *j = json_loads(r.body, 0, NULL);
+  char bearer[128];
+  snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", json_string_value(json_object_get(j, "token")));
+  json_decref(j);
+  r = request("POST", "/api/v1/apps/web/sync", (const char *[]){bearer, NULL}, "");
+  assert_int_equal(r.status, 202);
+}
+
+static void the_ui_is_served_under_a_strict_policy(void **state) {
+  response r = get("/");
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.type, "text/html; charset=utf-8");
+  assert_contains(r.body, "<script src=\"/assets/app.js\"");
+  assert_contains(r.csp, "default-src 'none'");
+  assert_contains(r.csp, "script-src 'self'");
+  assert_contains(r.csp, "frame-ancestors 'none'");
+  response page = get("/apps/web");
+  assert_string_equal(page.body, r.body);
+  r = get("/assets/app.js");
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.type, "text/javascript; charset=utf-8");
+  r = get("/assets/style.css");
+  assert_string_equal(r.type, "text/css; charset=utf-8");
+  assert_int_equal(get("/assets/none.js").status, 404);
+  assert_int_equal(get("/assets/../Makefile").status, 404);
+  assert_int_equal(request("POST", "/", NULL, "").status, 405);
+  /* The API's answers are never cached, nor guessed at. */
+  r = api("GET", "/api/v1/apps", NULL);
+  assert_contains(r.csp, "default-src 'none'");
+}
+
+/* Five failures for a user, or from an address, lock its logins for a
+ * while, the right password included. */
+static void failed_logins_are_throttled(void **state) {
+  serve *s;
+  char *err = NULL;
+  auth *a = NULL;
+  if (auth_load(&a, accounts_file, &err) != 0) fail_msg("%s", err);
+  serve_opts o = {.address = "127.0.0.1", .auth = a};
+  assert_int_equal(serve_start(&s, &o, &err), 0);
+  const char *wrong = "{\"username\":\"viewer\",\"password\":\"nope\"}";
+  for (int i = 0; i < 5; i++) assert_int_equal(request_on(serve_port(s), "POST", "/api/v1/session", NULL, wrong, -1).status, 401);
+  response r = request_on(serve_port(s), "POST", "/api/v1/session", NULL,
+                          "{\"username\":\"viewer\",\"password\":\"viewer-pass\"}", -1);
+  assert_int_equal(r.status, 429);
+  assert_contains(r.body, "too many failed logins");
+  serve_stop(s);
+  auth_free(a);
+}
+
+static atomic_long news;
+
+/* An event per tick the test makes. */
+static char *tick_events(const serve_call *call, long long *seq, void *ctx) {
+  long n = atomic_load(&news);
+  if (*seq < 0 || *seq >= n) {
+    if (*seq < 0) *seq = n;
+    return NULL;
+  }
+  char *text = NULL;
+  if (asprintf(&text, "id: %ld\nevent: tick\ndata: {\"by\":\"%s\"}\n\n", n, call->who->user) < 0) abort();
+  *seq = n;
+  return text;
+}
+
+static void *tick_later(void *arg) {
+  usleep(300 * 1000);
+  atomic_store(&news, 1);
+  serve_notify(server);
+  return NULL;
+}
+
+/* Stops the transfer once a tick came. */
+static size_t until_tick(char *data, size_t size, size_t n, void *out) {
+  collect(data, size, n, out);
+  return strstr(((response *)out)->body, "event: tick") ? 0 : size * n;
+}
+
+/* A stream sends nothing until the owner has news, then sends it at once. */
+static void a_stream_carries_news_as_it_comes(void **state) {
+  pthread_t t;
+  pthread_create(&t, NULL, tick_later, NULL);
+  static response r;
+  memset(&r, 0, sizeof r);
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/stream", serve_port(server));
+  CURL *h = curl_easy_init();
+  struct curl_slist *list = curl_slist_append(NULL, AUTH);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, until_tick);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CURLcode rc = curl_easy_perform(h);
+  double took = ms_since(&t0);
+  pthread_join(t, NULL);
+  assert_int_equal(rc, CURLE_WRITE_ERROR); /* stopped by until_tick, not by the timeout */
+  assert_string_equal(r.body, "id: 1\nevent: tick\ndata: {\"by\":\"admin\"}\n\n");
+  if (took > 1500) fail_msg("the event took %.0f ms", took);
+  char type[128] = "";
+  copy_header(h, "Content-Type", type, sizeof type);
+  assert_string_equal(type, "text/event-stream; charset=utf-8");
+  curl_slist_free_all(list);
+  curl_easy_cleanup(h);
+  r = get("/api/v1/stream");
+  assert_int_equal(r.status, 401);
+}
+
 int main(void) {
   /* The idle connections' test holds two files a connection. */
   struct rlimit lim;
@@ -630,6 +861,13 @@ int main(void) {
       cmocka_unit_test(bodies_are_bounded_by_route),
       cmocka_unit_test(the_probe_port_serves_the_probes_alone),
       cmocka_unit_test(idle_connections_starve_nothing),
+      cmocka_unit_test(a_password_opens_a_session_in_a_safe_cookie),
+      cmocka_unit_test(a_cookie_needs_its_csrf_token_to_change_anything),
+      cmocka_unit_test(signing_out_ends_the_session),
+      cmocka_unit_test(plumb_login_gets_a_bearer_token),
+      cmocka_unit_test(the_ui_is_served_under_a_strict_policy),
+      cmocka_unit_test(failed_logins_are_throttled),
+      cmocka_unit_test(a_stream_carries_news_as_it_comes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,146 @@
+// walk.mjs: the GitOps walk-through in Chromium, against plumb run on the
+// test control plane (tests/kube/ui.sh starts both and gives the
+// environment below): sign in, the cards turn Synced, the app's objects,
+// a commit of replicas 1 -> 2 arrives, a rollback from the history
+// restores 1; a read-only user may not sync; hostile text stays text; the
+// CSRF token is required; no Secret's value reaches the browser.
+// Last line: "ui: N passed, N failed".
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { launch, check, expect, report, signIn } from './lib.mjs';
+
+const base = process.env.PLUMB_URL, repo = process.env.REPO, secret = process.env.SECRET_VALUE;
+const kubectl = (...args) => execFileSync('kubectl', ['--context', 'admin', ...args], { encoding: 'utf8' }).trim();
+const git = (...args) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+const replicas = () => kubectl('-n', 'ui-web', 'get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}');
+const until = async (what, fn, ms = 60000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('timed out waiting for ' + what);
+};
+
+const browser = await launch();
+const admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await admin.newPage();
+// Every answer the browser gets, to look for the Secret's value in.
+const bodies = [];
+const record = (p) => p.on('response', async (r) => { try { bodies.push(await r.text()); } catch (_) { /* a stream */ } });
+record(page);
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+const shots = process.env.SCREENSHOTS;
+const shot = async (p, name) => { if (shots) await p.screenshot({ path: `${shots}/${name}.png` }); };
+
+await check('a wrong password is refused on the login page', async () => {
+  await signIn(page, base, 'admin', 'not-the-password');
+  await page.waitForFunction(() => document.querySelector('.login .error').textContent.length > 0);
+  expect((await page.textContent('.login .error')) === 'wrong user name or password', 'the error says why');
+  expect(new URL(page.url()).pathname === '/login', 'still on the login page');
+  await shot(page, 'login');
+});
+
+await check('admin signs in and both cards turn Synced', async () => {
+  await signIn(page, base, 'admin', process.env.ADMIN_PASSWORD);
+  for (const app of ['web', 'cfg'])
+    await page.waitForSelector(`#apps .card[data-app="${app}"] .badge.sync-synced`, { timeout: 60000 });
+  expect((await page.textContent('#who')) === 'admin', 'the bar names who is signed in');
+});
+
+await check('a commit message and a value with markup are shown as text', async () => {
+  const text = await page.textContent('#apps .card[data-app="cfg"]');
+  expect(text.includes('<img src=x onerror=window.__xss=1>'), 'the commit message is there, as text: ' + text);
+  expect((await page.$$('#apps .card img')).length === 0, 'no element was made of it');
+  expect(await page.evaluate(() => window.__xss === undefined), 'no script ran');
+  await shot(page, 'applications');
+});
+
+await check('the name filter narrows the cards and stays in the URL', async () => {
+  await page.fill('#filter-name', 'we');
+  await page.waitForFunction(() => document.querySelector('#count').textContent === '1 of 2 applications');
+  expect(new URL(page.url()).searchParams.get('name') === 'we', 'the URL keeps it');
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('#count')?.textContent === '1 of 2 applications');
+  expect((await page.inputValue('#filter-name')) === 'we', 'and the page reads it back');
+  await page.fill('#filter-name', '');
+});
+
+await check('the application page lists the objects it owns', async () => {
+  await page.click('#apps .card[data-app="web"]');
+  await page.waitForSelector('table.objects');
+  const table = await page.textContent('table.objects');
+  for (const want of ['Deployment', 'nginx-deployment', 'Service', 'nginx-service', 'Namespace'])
+    expect(table.includes(want), `the table shows ${want}: ${table}`);
+  await shot(page, 'application');
+});
+
+let first, second;
+await check('a commit of replicas 1 -> 2 shows up in the open page', async () => {
+  first = git('rev-parse', 'HEAD');
+  expect(replicas() === '1', 'one replica at first');
+  const file = `${repo}/envs/dev/main.plumb`;
+  writeFileSync(file, readFileSync(file, 'utf8').replace('replicas: 1', 'replicas: 2'));
+  git('commit', '-qam', 'two replicas');
+  second = git('rev-parse', 'HEAD');
+  await page.click('#sync');
+  // The page is not reloaded: the commit comes by the event stream.
+  await page.waitForFunction((c) => document.querySelector('#commit')?.textContent.startsWith(c),
+    second.slice(0, 7), { timeout: 60000 });
+  await until('two replicas', () => replicas() === '2');
+});
+
+await check('a rollback from the history page restores one replica', async () => {
+  await page.click('.tabs a:has-text("History")');
+  await page.waitForSelector('table.history');
+  await shot(page, 'history');
+  await page.click(`table.history tr:has(td[title="${first}"]) button.rollback`);
+  await page.waitForSelector('dialog.confirm[open]');
+  await shot(page, 'rollback');
+  await page.click('dialog.confirm button.danger');
+  await until('one replica again', () => replicas() === '1');
+  await page.waitForSelector('.app-head .tag.warn', { timeout: 30000 });
+  expect((await page.textContent('.app-head .tag.warn')).includes(first.slice(0, 7)), 'the page says what it rolled back to');
+});
+
+await check('a state-changing request without the CSRF token is refused', async () => {
+  const status = await page.evaluate(async () =>
+    (await fetch('/api/v1/apps/web/sync', { method: 'POST', credentials: 'same-origin' })).status);
+  expect(status === 403, `status ${status}`);
+});
+
+await check('a read-only user sees Sync disabled, and the API refuses it', async () => {
+  const ctx = await browser.newContext();
+  const viewer = await ctx.newPage();
+  record(viewer);
+  await signIn(viewer, base, 'viewer', process.env.VIEWER_PASSWORD);
+  await viewer.waitForSelector('#apps .card[data-app="web"]');
+  await viewer.goto(base + '/apps/web');
+  await viewer.waitForSelector('#sync');
+  expect(await viewer.isDisabled('#sync'), 'the Sync button is disabled');
+  await viewer.goto(base + '/apps/web?tab=history');
+  await viewer.waitForSelector('table.history');
+  for (const b of await viewer.$$('button.rollback')) expect(await b.isDisabled(), 'rollback is disabled');
+  const status = await viewer.evaluate(async () => {
+    const who = await (await fetch('/api/v1/session')).json();
+    const r = await fetch('/api/v1/apps/web/sync', { method: 'POST', headers: { 'X-CSRF-Token': who.csrf } });
+    return r.status;
+  });
+  expect(status === 403, `the API answered ${status}`);
+  await ctx.close();
+});
+
+await check("no answer to the browser holds the Secret's value", async () => {
+  await page.goto(base + '/apps/cfg?tab=diff');
+  await page.waitForSelector('.app-body > *');
+  const b64 = Buffer.from(secret).toString('base64');
+  const leaks = bodies.filter((b) => b.includes(secret) || b.includes(b64));
+  expect(bodies.length > 10, 'answers were recorded');
+  expect(leaks.length === 0, `${leaks.length} answers hold it`);
+});
+
+await check('the page raised no script error', async () => expect(pageErrors.length === 0, pageErrors.join('\n')));
+
+await browser.close();
+report('ui');

@@ -1,0 +1,453 @@
+/* app.js: Plumb's web UI, one page that draws every view from the API
+ * (docs/ui.md).
+ *
+ * Everything a user wrote (names, labels, commit messages, manifests) is
+ * put on the page as text (textContent, never innerHTML), and the page
+ * runs no script but this file (the server's Content-Security-Policy says
+ * so), so such text can never run. The session is an HttpOnly cookie; each
+ * request that changes something carries the session's CSRF token. Status
+ * changes arrive as server-sent events from /api/v1/stream, each one
+ * application's new summary, so an open page never polls the list. */
+'use strict';
+
+const state = {
+  who: null,        // GET /api/v1/session
+  apps: new Map(),  // name -> summary, as the list and the events give them
+  seq: -1,          // the last event applied
+  stream: null,     // the EventSource
+  view: null,       // the view drawn now: {name, update(event)}
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+// el('div', {class: 'x', onclick: f}, 'text', child...): an element whose
+// strings become text nodes.
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'class') e.className = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {Accept: 'application/json'};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && state.who && state.who.csrf) headers['X-CSRF-Token'] = state.who.csrf;
+  const res = await fetch(path, {
+    method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await res.json(); } catch (_) { data = null; }
+  if (res.status === 401 && path !== '/api/v1/session') {
+    signedOut();
+    throw new ApiError(401, 'signed out');
+  }
+  if (!res.ok) throw new ApiError(res.status, (data && data.error) || res.statusText);
+  return data;
+}
+
+function toast(message, kind) {
+  const t = document.getElementById('toast');
+  t.textContent = message;
+  t.className = 'toast show ' + (kind || '');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.className = 'toast'; }, 4000);
+}
+
+function ago(iso) {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return s + 's ago';
+  if (s < 3600) return Math.floor(s / 60) + 'm ago';
+  if (s < 86400) return Math.floor(s / 3600) + 'h ago';
+  return Math.floor(s / 86400) + 'd ago';
+}
+
+const short = (commit) => (commit || '').slice(0, 7);
+
+function badge(kind, value) {
+  const v = value || 'Unknown';
+  return el('span', {class: `badge ${kind} ${kind}-${v.toLowerCase()}`, title: `${kind}: ${v}`}, v);
+}
+
+function may(doc, action) {
+  return Array.isArray(doc.actions) ? doc.actions.includes(action) : state.who.actions.includes(action);
+}
+
+/* A confirmation in a modal dialog; resolves true when confirmed. */
+function confirmDialog(title, text, okLabel, danger) {
+  return new Promise((resolve) => {
+    const ok = el('button', {type: 'submit', class: danger ? 'danger' : 'primary', value: 'ok'}, okLabel);
+    const d = el('dialog', {class: 'confirm', 'aria-label': title},
+      el('form', {method: 'dialog'},
+        el('h2', {}, title), el('p', {}, text),
+        el('div', {class: 'row end'},
+          el('button', {type: 'submit', class: 'ghost', value: 'cancel'}, 'Cancel'), ok)));
+    d.addEventListener('close', () => { d.remove(); resolve(d.returnValue === 'ok'); });
+    document.body.append(d);
+    d.showModal();
+    ok.focus();
+  });
+}
+
+/* ---- routing ---------------------------------------------------------------------- */
+
+function go(path, replace) {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  route();
+}
+
+function route() {
+  const path = location.pathname;
+  if (!state.who && path !== '/login') return go('/login?next=' + encodeURIComponent(path + location.search), true);
+  const main = document.getElementById('main');
+  main.replaceChildren();
+  state.view = null;
+  if (path === '/login') return drawLogin(main);
+  if (path.startsWith('/apps/')) return drawApp(main, decodeURIComponent(path.slice(6)));
+  return drawList(main);
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[data-nav]');
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  go(a.getAttribute('href'));
+});
+window.addEventListener('popstate', route);
+
+/* ---- session ---------------------------------------------------------------------- */
+
+function signedIn(who) {
+  state.who = who;
+  document.getElementById('who').textContent = who.user;
+  document.getElementById('logout').hidden = false;
+  document.getElementById('top-nav').hidden = false;
+}
+
+function signedOut() {
+  state.who = null;
+  state.apps.clear();
+  if (state.stream) state.stream.close();
+  state.stream = null;
+  document.getElementById('who').textContent = '';
+  document.getElementById('logout').hidden = true;
+  document.getElementById('top-nav').hidden = true;
+  if (location.pathname !== '/login') go('/login', true);
+}
+
+function drawLogin(main) {
+  const user = el('input', {id: 'username', name: 'username', autocomplete: 'username', required: true, autofocus: true});
+  const pass = el('input', {id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true});
+  const error = el('p', {class: 'error', role: 'alert'});
+  const form = el('form', {class: 'card login', onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    try {
+      const who = await api('POST', '/api/v1/session', {username: user.value, password: pass.value});
+      signedIn(who);
+      const next = new URLSearchParams(location.search).get('next');
+      go(next && next.startsWith('/') && !next.startsWith('//') ? next : '/apps', true);
+    } catch (err) {
+      error.textContent = err.message;
+      pass.select();
+    }
+  }},
+  el('h1', {}, 'Sign in to Plumb'),
+  el('label', {for: 'username'}, 'User name'), user,
+  el('label', {for: 'password'}, 'Password'), pass,
+  error,
+  el('button', {type: 'submit', class: 'primary', id: 'sign-in'}, 'Sign in'));
+  main.append(form);
+  user.focus();
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  try { await api('DELETE', '/api/v1/session'); } catch (_) { /* signed out either way */ }
+  signedOut();
+});
+
+/* ---- live updates ------------------------------------------------------------------- */
+
+function listen() {
+  if (state.stream) state.stream.close();
+  const s = new EventSource('/api/v1/stream?since=' + state.seq);
+  state.stream = s;
+  s.addEventListener('app', (m) => {
+    const e = JSON.parse(m.data);
+    state.seq = Number(m.lastEventId);
+    state.apps.set(e.app.name, e.app);
+    if (state.view) state.view.update(e.app.name);
+  });
+  s.addEventListener('removed', (m) => {
+    const e = JSON.parse(m.data);
+    state.seq = Number(m.lastEventId);
+    state.apps.delete(e.name);
+    if (state.view) state.view.update(e.name);
+  });
+  s.addEventListener('reset', async () => {
+    await loadApps();
+    if (state.view) state.view.update(null);
+  });
+}
+
+async function loadApps() {
+  const list = await api('GET', '/api/v1/apps');
+  state.apps = new Map(list.apps.map((a) => [a.name, a]));
+  state.seq = list.seq;
+  listen();
+}
+
+/* ---- the applications page -------------------------------------------------------- */
+
+const FILTERS = ['project', 'sync', 'health', 'cluster', 'namespace'];
+
+function card(app) {
+  const href = '/apps/' + encodeURIComponent(app.name);
+  return el('a', {class: 'card app', href, 'data-nav': true, 'data-app': app.name},
+    el('div', {class: 'row spread'}, el('h3', {class: 'name'}, app.name), el('span', {class: 'project'}, app.project)),
+    el('div', {class: 'row'}, badge('sync', app.sync), badge('health', app.health),
+      app.autoSync ? el('span', {class: 'tag'}, 'auto') : null),
+    el('dl', {class: 'facts'},
+      el('dt', {}, 'Commit'), el('dd', {title: app.commitMessage || ''},
+        el('span', {class: 'mono'}, short(app.commit) || '—'), ' ', app.commitMessage || ''),
+      el('dt', {}, 'Last sync'), el('dd', {title: app.lastSync || ''}, ago(app.lastSync)),
+      el('dt', {}, 'Destination'), el('dd', {}, (app.cluster || 'in-cluster') + (app.namespace ? ' / ' + app.namespace : ''))),
+    app.message ? el('p', {class: 'message', title: app.message}, app.message.split('\n')[0]) : null);
+}
+
+function matches(app, f) {
+  if (f.name && !app.name.toLowerCase().includes(f.name.toLowerCase())) return false;
+  return FILTERS.every((k) => !f[k] || (app[k] || '') === f[k]);
+}
+
+async function drawList(main) {
+  const params = new URLSearchParams(location.search);
+  const f = {name: params.get('name') || ''};
+  for (const k of FILTERS) f[k] = params.get(k) || '';
+  const grid = el('div', {class: 'grid', id: 'apps'});
+  const count = el('span', {class: 'count', id: 'count'});
+  const selects = {};
+  const saveFilter = () => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
+    history.replaceState(null, '', '/apps' + (q.toString() ? '?' + q : ''));
+    refilter();
+  };
+  const search = el('input', {type: 'search', id: 'filter-name', placeholder: 'Filter by name', value: f.name,
+    'aria-label': 'Filter by name', oninput: () => { f.name = search.value; saveFilter(); }});
+  for (const k of FILTERS) {
+    selects[k] = el('select', {id: 'filter-' + k, 'aria-label': 'Filter by ' + k,
+      onchange: () => { f[k] = selects[k].value; saveFilter(); }});
+  }
+  const fillSelects = () => {
+    for (const k of FILTERS) {
+      const values = [...new Set([...state.apps.values()].map((a) => a[k] || '').filter(Boolean))].sort();
+      if (f[k] && !values.includes(f[k])) values.push(f[k]);
+      selects[k].replaceChildren(el('option', {value: ''}, 'Any ' + k),
+        ...values.map((v) => el('option', {value: v, selected: v === f[k]}, v)));
+    }
+  };
+  const cards = new Map();
+  const refilter = () => {
+    let shown = 0;
+    for (const [name, c] of cards) {
+      const show = matches(state.apps.get(name), f);
+      c.hidden = !show;
+      shown += show;
+    }
+    count.textContent = `${shown} of ${state.apps.size} applications`;
+  };
+  const drawAll = () => {
+    cards.clear();
+    const frag = document.createDocumentFragment();
+    for (const app of [...state.apps.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const c = card(app);
+      cards.set(app.name, c);
+      frag.append(c);
+    }
+    grid.replaceChildren(frag);
+    fillSelects();
+    refilter();
+  };
+  main.append(el('section', {class: 'toolbar'},
+    el('h1', {}, 'Applications'), count,
+    el('div', {class: 'filters'}, search, ...FILTERS.map((k) => selects[k]))), grid);
+  state.view = {
+    name: 'list',
+    update(name) {
+      if (name === null || !cards.has(name) !== !state.apps.has(name)) return drawAll();
+      const app = state.apps.get(name);
+      const c = card(app);
+      cards.get(name).replaceWith(c);
+      cards.set(name, c);
+      fillSelects();
+      refilter();
+    },
+  };
+  try {
+    if (!state.stream) await loadApps();
+    drawAll();
+  } catch (err) {
+    if (err.status !== 401) grid.replaceChildren(el('p', {class: 'error'}, err.message));
+  }
+}
+
+/* ---- one application ---------------------------------------------------------------- */
+
+const TABS = ['resources', 'history', 'diff'];
+
+function drawResources(doc) {
+  const rows = (doc.resources || []).map((r) => el('tr', {},
+    el('td', {}, r.kind), el('td', {class: 'mono'}, r.name), el('td', {}, r.namespace || ''),
+    el('td', {}, badge('sync', r.sync)), el('td', {}, badge('health', r.health)),
+    el('td', {class: 'message'}, r.message || '')));
+  if (!rows.length) return el('p', {class: 'empty'}, 'No objects yet.');
+  return el('table', {class: 'objects'},
+    el('thead', {}, el('tr', {}, ...['Kind', 'Name', 'Namespace', 'Sync', 'Health', 'Message'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows));
+}
+
+async function rollback(doc, entry) {
+  const yes = await confirmDialog('Roll back?',
+    `${doc.name} goes back to commit ${short(entry.revision)} (sync #${entry.id}), and automated sync pauses until the next commit.`,
+    'Roll back', true);
+  if (!yes) return;
+  try {
+    await api('POST', `/api/v1/apps/${encodeURIComponent(doc.name)}/rollback`, {id: entry.id});
+    toast(`Rolling ${doc.name} back to ${short(entry.revision)}`);
+  } catch (err) {
+    toast(err.message, 'bad');
+  }
+}
+
+function drawHistory(doc, hist) {
+  const entries = (hist.history || []).slice().reverse();
+  if (!entries.length) return el('p', {class: 'empty'}, 'No syncs yet.');
+  const allowed = may(doc, 'rollback');
+  return el('table', {class: 'history'},
+    el('thead', {}, el('tr', {}, ...['#', 'Commit', 'Time', 'Result', 'Objects', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, entries.map((e) => el('tr', {'data-id': e.id},
+      el('td', {}, String(e.id)), el('td', {class: 'mono', title: e.revision}, short(e.revision)),
+      el('td', {title: e.time}, ago(e.time)), el('td', {}, badge('sync', e.result)),
+      el('td', {}, el('details', {}, el('summary', {}, `${(e.objects || []).length} objects`),
+        el('ul', {}, (e.objects || []).map((o) => el('li', {class: 'mono'},
+          `${o.object}${o.namespace ? ' (' + o.namespace + ')' : ''}: ${o.result || o.error}`))))),
+      el('td', {}, e.revision === hist.applied ? el('span', {class: 'tag'}, 'applied') :
+        el('button', {type: 'button', class: 'ghost rollback', disabled: !allowed,
+          title: allowed ? 'Apply this sync again' : 'Your role may not roll back',
+          onclick: () => rollback(doc, e)}, 'Roll back'))))));
+}
+
+function drawDiff(diff) {
+  if (!diff.diff) return el('p', {class: 'empty'}, 'No difference between git and the cluster.');
+  return el('pre', {class: 'diff'}, diff.diff.split('\n').map((line) => el('span', {
+    class: line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : '',
+  }, line + '\n')));
+}
+
+async function drawApp(main, name) {
+  const tab = new URLSearchParams(location.search).get('tab') || 'resources';
+  const path = '/api/v1/apps/' + encodeURIComponent(name);
+  const head = el('section', {class: 'app-head'});
+  const body = el('section', {class: 'app-body'});
+  main.append(el('nav', {class: 'crumbs'}, el('a', {href: '/apps', 'data-nav': true}, 'Applications'), ' / ', name), head, body);
+
+  const draw = async () => {
+    let doc;
+    try {
+      doc = await api('GET', path);
+    } catch (err) {
+      if (err.status !== 401) head.replaceChildren(el('p', {class: 'error'}, err.status === 404 ? `No application ${name}.` : err.message));
+      return;
+    }
+    const canSync = may(doc, 'sync');
+    head.replaceChildren(...[
+      el('div', {class: 'row spread'},
+        el('div', {},
+          el('h1', {}, doc.name),
+          el('div', {class: 'row'}, badge('sync', doc.sync), badge('health', doc.health),
+            doc.autoSync ? el('span', {class: 'tag'}, 'auto-sync') : el('span', {class: 'tag'}, 'manual'),
+            doc.rollback ? el('span', {class: 'tag warn'}, 'rolled back to ' + short(doc.rollback)) : null)),
+        el('div', {class: 'row'},
+          el('button', {type: 'button', class: 'primary', id: 'sync', disabled: !canSync,
+            title: canSync ? 'Apply the commit now' : 'Your role may not sync',
+            onclick: async () => {
+              try {
+                await api('POST', path + '/sync');
+                toast(`Sync of ${doc.name} queued`);
+              } catch (err) { toast(err.message, 'bad'); }
+            }}, 'Sync'))),
+      el('dl', {class: 'facts wide'},
+        el('dt', {}, 'Project'), el('dd', {}, doc.project),
+        el('dt', {}, 'Repository'), el('dd', {class: 'mono'}, doc.repo),
+        el('dt', {}, 'Revision'), el('dd', {class: 'mono'}, `${doc.revision} ${doc.path ? '· ' + doc.path : ''}`),
+        el('dt', {}, 'Commit'), el('dd', {id: 'commit', title: doc.commitMessage || ''},
+          el('span', {class: 'mono'}, short(doc.commit) || '—'), ' ', doc.commitMessage || '',
+          doc.commitAuthor ? el('span', {class: 'muted'}, ' · ' + doc.commitAuthor) : null),
+        el('dt', {}, 'Destination'), el('dd', {}, (doc.cluster || 'in-cluster') + (doc.namespace ? ' / ' + doc.namespace : '')),
+        el('dt', {}, 'Last sync'), el('dd', {title: doc.lastSync || ''}, ago(doc.lastSync))),
+      doc.message ? el('pre', {class: 'message block'}, doc.message) : null,
+      el('div', {class: 'tabs', role: 'tablist'}, TABS.map((t) => el('a', {
+        role: 'tab', href: `/apps/${encodeURIComponent(name)}?tab=${t}`, 'data-nav': true,
+        'aria-selected': String(t === tab), class: t === tab ? 'active' : '',
+      }, t[0].toUpperCase() + t.slice(1))))].filter(Boolean));
+    try {
+      if (tab === 'history') body.replaceChildren(drawHistory(doc, await api('GET', path + '/history')));
+      else if (tab === 'diff') body.replaceChildren(drawDiff(await api('GET', path + '/diff')));
+      else body.replaceChildren(drawResources(doc));
+    } catch (err) {
+      if (err.status !== 401) body.replaceChildren(el('p', {class: 'error'}, err.message));
+    }
+  };
+  let pending = null;
+  state.view = {
+    name: 'app',
+    update(changed) {
+      if (changed !== null && changed !== name) return;
+      clearTimeout(pending);
+      pending = setTimeout(draw, 50); // one redraw for a burst of events
+    },
+  };
+  if (!state.stream) loadApps().catch(() => {});
+  await draw();
+}
+
+/* ---- theme and start ---------------------------------------------------------------- */
+
+function setTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  try { localStorage.setItem('plumb-theme', theme); } catch (_) { /* private mode */ }
+}
+
+document.getElementById('theme').addEventListener('click', () =>
+  setTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark'));
+
+(async function start() {
+  let theme = null;
+  try { theme = localStorage.getItem('plumb-theme'); } catch (_) { theme = null; }
+  setTheme(theme || (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
+  try {
+    signedIn(await api('GET', '/api/v1/session'));
+  } catch (_) {
+    state.who = null;
+  }
+  route();
+})();
