@@ -38,6 +38,7 @@ ASAN_COMP_OBJ := $(patsubst %.c,build/asan/%.o,$(COMP_SRC) $(GEN_SRC))
 ASAN_OBJ      := $(ASAN_COMP_OBJ) $(patsubst %.c,build/asan/%.o,$(RUN_SRC))
 UNIT     := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c)) build/asan/tests/lang_runner
 KUBE     := $(patsubst tests/kube/test_%.c,build/asan/tests/kube_%,$(wildcard tests/kube/test_*.c))
+OIDC     := build/asan/tests/oidc_flow
 
 FUZZ_CC  ?= clang
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMP_SRC) $(GEN_SRC))
@@ -102,7 +103,7 @@ build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(PRE)
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS)
+test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(OIDC) $(FUZZERS)
 	sh tests/run.sh
 
 # Kept between runs: make would delete them as intermediate files, and
@@ -148,6 +149,11 @@ clean:
 build/asan/tests/kube_%: tests/kube/test_%.c tests/kube/cluster.c tests/kube/cluster.h $(ASAN_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(INC) -o $@ $< tests/kube/cluster.c $(ASAN_OBJ) $(LIBS) -lcmocka -lpthread
+
+# The login of oidc.h against a real Dex: tests/oidc/flow.sh runs it.
+build/asan/tests/oidc_flow: tests/oidc/oidc_flow.c $(ASAN_OBJ) $(PRE)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)
 
 build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(PRE)
 	@mkdir -p $(dir $@)
