@@ -11,6 +11,8 @@ fail() { echo "oidc: $1"; echo "oidc: 0 passed, 1 failed"; exit 1; }
 dir=$(mktemp -d)
 trap 'tests/oidc/down.sh "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 tests/oidc/up.sh "$dir" >"$dir/up.log" 2>&1 || fail "dex did not start: $(tail -30 "$dir/up.log")"
+# The same issuer restarted: new signing keys, as a provider rotates them.
+export OIDC_RESTART="tests/oidc/down.sh '$dir' && tests/oidc/up.sh '$dir' >'$dir/up.log' 2>&1"
 out=$(set -a; . "$dir/env"; set +a; "$flow" tests/oidc/login.sh 2>&1)
 echo "$out" | grep -v '^ok \|^[0-9]* passed, [0-9]* failed$'
 p=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -1)

@@ -3,7 +3,8 @@
 # free port, as the OpenID Connect provider of tests/oidc/flow.sh. Prints the
 # issuer URL; DIR gets the config, a self-signed certificate, dex.pid,
 # dex.log and env (OIDC_ISSUER, OIDC_CA, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET,
-# OIDC_REDIRECT_URI, for `. DIR/env`).
+# OIDC_REDIRECT_URI, for `. DIR/env`). up.sh DIR after down.sh DIR restarts
+# the same issuer with new keys.
 #   usage: up.sh DIR [REDIRECT_URI]
 # REDIRECT_URI (or $PLUMB_OIDC_REDIRECT_URI) is the one redirect URI client
 # "plumb" may use; nothing need listen there, the tests read the redirect.
@@ -33,7 +34,13 @@ pick_port() {
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
 }
-PORT=$(pick_port)
+# A DIR whose Dex down.sh stopped keeps its port and client secret: up.sh
+# restarts the same issuer, but with new signing keys (storage is memory),
+# as a provider that rotated its keys.
+PORT=$(sed -n 's#^OIDC_ISSUER=https://127.0.0.1:\([0-9]*\)/dex$#\1#p' "$DIR/env" 2>/dev/null || true)
+SECRET=$(sed -n 's/^OIDC_CLIENT_SECRET=//p' "$DIR/env" 2>/dev/null || true)
+[[ -n $PORT ]] || PORT=$(pick_port)
+[[ -n $SECRET ]] || SECRET=$(openssl rand -hex 24)
 ISSUER=https://127.0.0.1:$PORT/dex
 
 # TLS, so that the client's CA file and https-only rules are what is tested.
@@ -43,7 +50,6 @@ if [[ ! -f $DIR/tls.crt ]]; then
     -subj "/CN=plumb-test-dex" -addext "subjectAltName=IP:127.0.0.1" \
     -keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null
 fi
-SECRET=$(openssl rand -hex 24)
 
 # bcrypt (cost 10, Dex's minimum) of "alice-password" and "bob-password".
 cat > "$DIR/config.yaml" <<YAML
