@@ -40,6 +40,7 @@ ASAN_COMP_OBJ := $(patsubst %.c,build/asan/%.o,$(COMP_SRC) $(GEN_SRC))
 ASAN_OBJ      := $(ASAN_COMP_OBJ) $(patsubst %.c,build/asan/%.o,$(RUN_SRC) $(UI_GEN))
 UNIT     := $(patsubst tests/unit/%.c,build/asan/tests/%,$(wildcard tests/unit/test_*.c)) build/asan/tests/lang_runner
 KUBE     := $(patsubst tests/kube/test_%.c,build/asan/tests/kube_%,$(wildcard tests/kube/test_*.c))
+OIDC     := build/asan/tests/oidc_flow
 
 FUZZ_CC  ?= clang
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMP_SRC) $(GEN_SRC))
@@ -108,7 +109,7 @@ build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(PRE)
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev
 
-test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(FUZZERS) build/asan/tests/ui_fleet
+test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(OIDC) $(FUZZERS) build/asan/tests/ui_fleet
 	sh tests/run.sh
 
 # Kept between runs: make would delete them as intermediate files, and
@@ -163,6 +164,11 @@ ui-screenshots: build/asan/tests/ui_fleet
 build/asan/tests/ui_fleet: tests/ui/fleet.c $(ASAN_OBJ) $(PRE)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d -Iinclude -o $@ $< $(ASAN_OBJ) $(LIBS)
+
+# The login of oidc.h against a real Dex: tests/oidc/flow.sh runs it.
+build/asan/tests/oidc_flow: tests/oidc/oidc_flow.c $(ASAN_OBJ) $(PRE)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS)
 
 build/asan/tests/lang_runner: tests/lang_runner.c $(ASAN_OBJ) $(PRE)
 	@mkdir -p $(dir $@)

@@ -74,10 +74,14 @@ suite kustomize sh tests/kustomize/run.sh "$PLUMB"
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).
 # PLUMB_SKIP_CLUSTER=1 leaves it out of a quick local run; CI never does.
+# It leaves out, too, the OpenID Connect logins against a real Dex
+# (tests/oidc builds it from its Go module on first use).
 if [ "${PLUMB_SKIP_CLUSTER:-}" = 1 ]; then
   echo "kube: skipped (PLUMB_SKIP_CLUSTER=1)"
+  echo "oidc: skipped (PLUMB_SKIP_CLUSTER=1)"
 else
   suite kube sh tests/kube/run.sh "$PLUMB"
+  suite oidc sh tests/oidc/flow.sh
 fi
 
 if [ -x build/fuzz/fuzz_compile ]; then
