@@ -82,6 +82,7 @@ if [ "${PLUMB_SKIP_CLUSTER:-}" = 1 ]; then
 else
   suite kube sh tests/kube/run.sh "$PLUMB"
   suite oidc sh tests/oidc/flow.sh
+  suite sso sh tests/oidc/ui.sh
 fi
 
 if [ -x build/fuzz/fuzz_compile ]; then

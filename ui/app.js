@@ -156,7 +156,12 @@ function signedOut() {
 function drawLogin(main) {
   const user = el('input', {id: 'username', name: 'username', autocomplete: 'username', required: true, autofocus: true});
   const pass = el('input', {id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true});
-  const error = el('p', {class: 'error', role: 'alert'});
+  const error = el('p', {class: 'error', role: 'alert'}, new URLSearchParams(location.search).get('error') || '');
+  const sso = el('div', {class: 'sso'});
+  api('GET', '/api/v1/settings').then((s) => {
+    if (s.sso) sso.replaceChildren(el('div', {class: 'or'}, 'or'),
+      el('a', {class: 'button', id: 'sign-in-sso', href: '/auth/login'}, 'Sign in with ' + s.sso.name));
+  }).catch(() => {});
   const form = el('form', {class: 'card login', onsubmit: async (e) => {
     e.preventDefault();
     error.textContent = '';
@@ -174,7 +179,7 @@ function drawLogin(main) {
   el('label', {for: 'username'}, 'User name'), user,
   el('label', {for: 'password'}, 'Password'), pass,
   error,
-  el('button', {type: 'submit', class: 'primary', id: 'sign-in'}, 'Sign in'));
+  el('button', {type: 'submit', class: 'primary', id: 'sign-in'}, 'Sign in'), sso);
   main.append(form);
   user.focus();
 }

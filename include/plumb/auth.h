@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "plumb/oidc.h"
+
 typedef struct auth auth;
 
 /* What a role allows, as a set of bits. */
@@ -58,6 +60,10 @@ enum {
  * with its file:line:col. */
 int auth_load(auth **out, const char *path, char **err);
 void auth_free(auth *a);
+
+/* The single sign-on the file configures (its `sso`): the provider's
+ * configuration, and the name its button gives it; NULL when none. */
+const oidc_config *auth_sso(const auth *a, const char **name);
 
 /* Whether the file declared admin; if not, the owner gives admin a
  * password (auth_set_admin_password), generated into a Secret. */

@@ -195,13 +195,55 @@ static void read_grant(reader *r, const value *v) {
   r->a->grants[r->a->ngrants++] = g;
 }
 
+/* The client secret from its file, without the newline editors end it with. */
+static char *read_client_secret(reader *r, const value *v) {
+  const char *path = string_of(r, v, "client_secret_file");
+  size_t len = 0;
+  char *s = path ? kube_read_file(path, 4096, &len) : NULL;
+  if (path && !s) diag_error(r->d, v->at, "cannot read %s: %s", path, strerror(errno));
+  while (s && len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r')) s[--len] = '\0';
+  return s;
+}
+
+static char *optional(reader *r, const value *obj, const char *key) {
+  const value *v = value_object_get(obj, key);
+  const char *s = v ? string_of(r, v, key) : NULL;
+  return s ? heap_strdup(s) : NULL;
+}
+
+static void read_sso(reader *r, const value *v) {
+  static const char *const keys[] = {"name",         "issuer",   "client_id", "client_secret_file", "redirect_uri",
+                                     "groups_claim", "scopes",   "ca_file",   NULL};
+  if (!known_fields(r, v, "sso", keys)) return;
+  static const char *const required[] = {"issuer", "client_id", "redirect_uri"};
+  for (size_t i = 0; i < 3; i++)
+    if (!value_object_get(v, required[i])) diag_error(r->d, v->at, "sso needs %s", required[i]);
+  auth *a = r->a;
+  a->has_sso = true;
+  a->sso_name = optional(r, v, "name");
+  a->sso = (oidc_config){.issuer = optional(r, v, "issuer"),
+                         .client_id = optional(r, v, "client_id"),
+                         .redirect_uri = optional(r, v, "redirect_uri"),
+                         .groups_claim = optional(r, v, "groups_claim"),
+                         .scopes = optional(r, v, "scopes"),
+                         .ca_file = optional(r, v, "ca_file")};
+  const value *secret = value_object_get(v, "client_secret_file");
+  if (secret) a->sso.client_secret = read_client_secret(r, secret);
+}
+
+const oidc_config *auth_sso(const auth *a, const char **name) {
+  if (name) *name = a->sso_name ? a->sso_name : "single sign-on";
+  return a->has_sso ? &a->sso : NULL;
+}
+
 static void read_file(reader *r, const value *doc) {
-  static const char *const keys[] = {"accounts", "roles", "grants", "default_role", NULL};
+  static const char *const keys[] = {"accounts", "roles", "grants", "default_role", "sso", NULL};
   if (!known_fields(r, doc, "the auth file", keys)) return;
   const value *accounts = list_of(r, value_object_get(doc, "accounts"), "accounts");
   const value *roles = list_of(r, value_object_get(doc, "roles"), "roles");
   const value *grants = list_of(r, value_object_get(doc, "grants"), "grants");
-  const value *def = value_object_get(doc, "default_role");
+  const value *def = value_object_get(doc, "default_role"), *sso = value_object_get(doc, "sso");
+  if (sso) read_sso(r, sso);
   for (size_t i = 0; accounts && i < accounts->u.list.len; i++) read_account(r, accounts->u.list.items[i]);
   /* Roles before grants: a grant names a role the file may define after it. */
   for (size_t i = 0; roles && i < roles->u.list.len; i++) read_role(r, roles->u.list.items[i]);

@@ -46,6 +46,9 @@ struct auth {
   auth_grant *grants;
   size_t ngrants;
   unsigned default_actions;
+  bool has_sso;
+  oidc_config sso; /* its strings owned here */
+  char *sso_name;
   char *dummy_hash; /* checked for an unknown user, to take as long as a known one */
   /* Changed by logins, under lock. */
   pthread_mutex_t lock;

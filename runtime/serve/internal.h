@@ -19,6 +19,8 @@ struct serve {
   serve_port_of main_of, probe_of;
   serve_opts opts; /* token and webhook_secret are copies, owned here */
   auth *auth;      /* opts.auth, or one of the server's own (owns_auth) */
+  pthread_mutex_t oidc_lock;
+  oidc_provider *oidc; /* single sign-on's provider, once discovered (sso.c) */
   bool owns_auth;
   atomic_bool ready;
   /* The open event streams (stream.c), under streams_lock. */
@@ -48,7 +50,8 @@ typedef struct {
   const char *type;
   const char *allow;     /* the Allow header of a 405 */
   const char *challenge; /* the WWW-Authenticate header of a 401 */
-  char *cookie;          /* a Set-Cookie header, malloc'd; NULL: none */
+  char *cookie;          /* Set-Cookie headers, one a line, malloc'd; NULL: none */
+  char *location;        /* a redirect's Location, malloc'd; NULL: none */
   const char *cache;     /* the Cache-Control header; NULL: no-store */
   const char *etag;
   serve_stream *stream; /* instead of a body: an event stream (stream.c) */
@@ -83,6 +86,8 @@ serve_reply serve_session_answer(serve *s, const serve_request *r);
 serve_reply serve_api_answer(serve *s, const serve_request *r);
 serve_reply serve_ui_answer(serve *s, const serve_request *r);
 serve_reply serve_stream_answer(serve *s, const serve_request *r);
+serve_reply serve_sso_answer(serve *s, const serve_request *r);
+serve_reply serve_settings_answer(serve *s, const serve_request *r);
 
 /* The event streams' life beside the daemon's, and the response that
  * sends one (it owns st from then on). */

@@ -124,7 +124,9 @@ static const struct {
     {"/api/v1/webhook", "webhook", false, serve_webhook_answer, BODY_WEBHOOK},
     {"/api/v1/session", "session", false, serve_session_answer, BODY_API},
     {"/api/v1/stream", "stream", false, serve_stream_answer, BODY_NONE},
+    {"/api/v1/settings", "settings", false, serve_settings_answer, BODY_NONE},
     {"/api/", "api", true, serve_api_answer, BODY_API},
+    {"/auth/", "sso", true, serve_sso_answer, BODY_NONE},
     {"/", "ui", true, serve_ui_answer, BODY_NONE},
 };
 
@@ -178,9 +180,17 @@ static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c, size_t pag
     MHD_add_response_header(res, security_headers[i][0], security_headers[i][1]);
   if (r->allow) MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, r->allow);
   if (r->challenge) MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->challenge);
-  if (r->cookie) MHD_add_response_header(res, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
+  for (char *c = r->cookie, *end; c && *c; c = end + !!*end) {
+    end = c + strcspn(c, "\n");
+    char saved = *end;
+    *end = '\0';
+    MHD_add_response_header(res, MHD_HTTP_HEADER_SET_COOKIE, c);
+    *end = saved;
+  }
+  if (r->location) MHD_add_response_header(res, MHD_HTTP_HEADER_LOCATION, r->location);
   if (r->etag) MHD_add_response_header(res, MHD_HTTP_HEADER_ETAG, r->etag);
   free(r->cookie);
+  free(r->location);
   enum MHD_Result ok = MHD_queue_response(c, r->status, res);
   MHD_destroy_response(res);
   return ok;
@@ -346,6 +356,7 @@ int serve_start(serve **out, const serve_opts *o, char **err) {
   if (!s->opts.max_body) s->opts.max_body = DEFAULT_MAX_BODY;
   if (!s->opts.header_timeout_s) s->opts.header_timeout_s = HEADER_TIMEOUT_S;
   declare_metrics(s);
+  pthread_mutex_init(&s->oidc_lock, NULL);
   serve_streams_start(s);
   s->daemon = start_daemon(s, o->address, o->port, false, err);
   if (s->daemon && o->probes) s->probe_daemon = start_daemon(s, o->probe_address, o->probe_port, true, err);
@@ -375,6 +386,8 @@ void serve_stop(serve *s) {
   free((char *)s->opts.token);
   free((char *)s->opts.webhook_secret);
   if (s->owns_auth) auth_free(s->auth);
+  oidc_provider_free(s->oidc);
+  pthread_mutex_destroy(&s->oidc_lock);
   serve_streams_free(s);
   free(s);
 }

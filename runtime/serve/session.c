@@ -95,6 +95,15 @@ void auth_free(auth *a) {
   free(a->roles);
   free(a->grants);
   free(a->dummy_hash);
+  free(a->sso_name);
+  free((char *)a->sso.issuer);
+  free((char *)a->sso.client_id);
+  free((char *)a->sso.redirect_uri);
+  free((char *)a->sso.groups_claim);
+  free((char *)a->sso.scopes);
+  free((char *)a->sso.ca_file);
+  if (a->sso.client_secret) explicit_bzero((char *)a->sso.client_secret, strlen(a->sso.client_secret));
+  free((char *)a->sso.client_secret);
   json_decref(a->sessions);
   json_decref(a->failures);
   pthread_mutex_destroy(&a->lock);

@@ -2,10 +2,12 @@
  * and UI, for the browser test of the applications page at scale
  * (tests/ui/fleet.mjs): no cluster, only the status a loop would publish.
  *
- *   fleet N PASSWORD
+ *   fleet N PASSWORD [AUTH_FILE]
  *
  * Serves N applications, app-00000 on, on a free port of 127.0.0.1, admin
- * signing in with PASSWORD; prints "port P", then reads lines "NAME SYNC
+ * signing in with PASSWORD, and the people of AUTH_FILE (the port
+ * $PLUMB_FLEET_PORT, when set, for a provider of single sign-on that must
+ * know it beforehand); prints "port P", then reads lines "NAME SYNC
  * HEALTH" from standard input and publishes each as that application's
  * new status, as a pass would. Ends at the end of its input. Some are
  * OutOfSync (i % 7 == 2), Degraded (i % 13 == 3) or Progressing (i % 11
@@ -85,8 +87,8 @@ static json_t *find(json_t *list, const char *name) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: fleet N PASSWORD\n");
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: fleet N PASSWORD [AUTH_FILE]\n");
     return 2;
   }
   status_store *store = status_new();
@@ -95,9 +97,13 @@ int main(int argc, char **argv) {
   publish(store, list);
   auth *a;
   char *err = NULL;
-  if (auth_load(&a, NULL, &err) != 0) return 1;
+  if (auth_load(&a, argc == 4 ? argv[3] : NULL, &err) != 0) {
+    fprintf(stderr, "fleet: %s\n", err);
+    return 1;
+  }
   auth_set_admin_password(a, argv[2]);
-  run_opts o = {.address = "127.0.0.1"};
+  const char *port = getenv("PLUMB_FLEET_PORT");
+  run_opts o = {.address = "127.0.0.1", .port = port ? (unsigned)atoi(port) : 0};
   serve *srv;
   if (run_api_serve(store, NULL, a, &o, &srv, &err) != 0) {
     fprintf(stderr, "fleet: %s\n", err);

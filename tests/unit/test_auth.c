@@ -98,6 +98,21 @@ static void grants_add_up_per_project(void **state) {
   auth_free(a);
 }
 
+static void single_sign_on_is_configured_by_the_file(void **state) {
+  auth *a = load("sso:\n  issuer: https://dex.example.com/dex\n  client_id: plumb\n"
+                 "  redirect_uri: https://plumb.example.com/auth/callback\n");
+  const char *name;
+  const oidc_config *c = auth_sso(a, &name);
+  assert_non_null(c);
+  assert_string_equal(name, "single sign-on");
+  assert_string_equal(c->issuer, "https://dex.example.com/dex");
+  assert_null(c->client_secret);
+  auth_free(a);
+  a = load("default_role: \"\"\n");
+  assert_null(auth_sso(a, &name));
+  auth_free(a);
+}
+
 static void the_default_role_is_everyones(void **state) {
   auth *a = load("default_role: readonly\n");
   auth_who *eve = who("eve", NULL);
@@ -204,6 +219,9 @@ static const struct {
       "FILE:5:14: error: expires must be a UTC time as 2027-01-31T00:00:00Z, not \"tomorrow\""}},
     {"accounts: [\n", {"FILE:2:1: error: "}},
     {"accounts:\n- name: a\n- name: a\n", {"FILE:3:9: error: account \"a\" is declared twice"}},
+    {"sso:\n  name: Dex\n  client_secret_file: /nonexistent/secret\n  tenant: x\n",
+     {"FILE:2:3: error: sso needs issuer", "FILE:3:23: error: cannot read /nonexistent/secret: No such file or directory",
+      "FILE:4:11: error: unknown field \"tenant\" in sso"}},
 };
 
 static void file_errors_say_where(void **state) {
@@ -224,6 +242,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(grants_add_up_per_project),
       cmocka_unit_test(the_default_role_is_everyones),
+      cmocka_unit_test(single_sign_on_is_configured_by_the_file),
       cmocka_unit_test(tokens_name_their_account_until_they_expire),
       cmocka_unit_test(an_expired_token_is_refused),
       cmocka_unit_test(a_password_opens_a_session),

@@ -746,6 +746,10 @@ static void the_ui_is_served_under_a_strict_policy(void **state) {
   assert_int_equal(get("/assets/none.js").status, 404);
   assert_int_equal(get("/assets/../Makefile").status, 404);
   assert_int_equal(request("POST", "/", NULL, "").status, 405);
+  /* Anyone may ask what the login page offers: here, no single sign-on. */
+  r = get("/api/v1/settings");
+  assert_reply(&r, 200, "{}");
+  assert_int_equal(get("/auth/login").status, 404);
   /* The API's answers are never cached, nor guessed at. */
   r = api("GET", "/api/v1/apps", NULL);
   assert_contains(r.csp, "default-src 'none'");
