@@ -175,9 +175,10 @@ int main(int argc, char **argv) {
   }
   status_publish(store, docs, list);
   run_opts o = {.address = "127.0.0.1", .token = TOKEN};
+  run_api api = {.store = store, .o = &o};
   serve *srv;
   char *err;
-  if (run_api_serve(store, NULL, NULL, &o, &srv, &err) != 0) {
+  if (run_api_serve(&api, &srv, &err) != 0) {
     fprintf(stderr, "api: %s\n", err);
     return 1;
   }

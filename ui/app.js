@@ -317,7 +317,93 @@ async function drawList(main) {
 
 /* ---- one application ---------------------------------------------------------------- */
 
-const TABS = ['resources', 'history', 'diff'];
+const TABS = ['tree', 'resources', 'history', 'diff'];
+
+/* YAML for people to read (the page shows manifests; nothing parses it). */
+function yaml(v, indent = '') {
+  const scalar = (x) => (typeof x === 'string' ? (/^[\w./-][\w ./:@-]*$/.test(x) && !/^(true|false|null|yes|no|[\d.]+)$/i.test(x) ? x : JSON.stringify(x)) : String(x));
+  if (Array.isArray(v)) {
+    if (!v.length) return ' []';
+    return v.map((x) => `\n${indent}- ` + (x && typeof x === 'object' ? yaml(x, indent + '  ').trimStart() : scalar(x))).join('');
+  }
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v);
+    if (!keys.length) return ' {}';
+    return keys.map((k) => `\n${indent}${k}:` + (v[k] && typeof v[k] === 'object' ? yaml(v[k], indent + '  ') : ' ' + scalar(v[k]))).join('');
+  }
+  return ' ' + scalar(v);
+}
+
+/* The part of an application's diff about one object (diff.c names each
+ * object as group.version.Kind.namespace.name). */
+function diffOf(diff, node) {
+  const name = `${node.apiVersion.replace('/', '.')}.${node.kind}.${node.namespace ? node.namespace + '.' : ''}${node.name}`;
+  const parts = (diff || '').split(/^(?=diff -u -N )/m);
+  return parts.find((p) => p.startsWith(`diff -u -N live/${name} `)) || '';
+}
+
+function drawTree(doc, tree, diff) {
+  const panel = el('section', {class: 'node-panel', id: 'node-panel', hidden: true});
+  const byParent = new Map();
+  for (const n of tree.nodes) {
+    const key = n.parent || '';
+    if (!byParent.has(key)) byParent.set(key, []);
+    byParent.get(key).push(n);
+  }
+  const open = async (n, row) => {
+    for (const r of document.querySelectorAll('.tree .node.selected')) r.classList.remove('selected');
+    row.classList.add('selected');
+    panel.hidden = false;
+    panel.replaceChildren(el('h2', {}, `${n.kind} ${n.name}`), el('p', {class: 'muted'}, 'Loading...'));
+    const q = new URLSearchParams({kind: n.kind, name: n.name});
+    if (n.namespace) q.set('namespace', n.namespace);
+    let obj;
+    try {
+      obj = await api('GET', `/api/v1/apps/${encodeURIComponent(doc.name)}/object?${q}`);
+    } catch (err) {
+      panel.replaceChildren(el('h2', {}, `${n.kind} ${n.name}`), el('p', {class: 'error'}, err.message));
+      return;
+    }
+    const part = diffOf(diff, n);
+    const views = {
+      live: () => el('pre', {class: 'manifest', id: 'live-manifest'}, obj.live ? yaml(obj.live).trimStart() : 'Not in the cluster.'),
+      desired: () => (obj.desired ? el('pre', {class: 'manifest', id: 'desired-manifest'}, yaml(obj.desired).trimStart()) :
+        el('p', {class: 'empty'}, 'Not applied from git: made by a controller.')),
+      diff: () => (part ? drawDiff({diff: part}) : el('p', {class: 'empty'}, n.managed ? 'No difference with git.' : 'Not applied from git: made by a controller.')),
+      events: () => (obj.events.length ? el('table', {class: 'events'},
+        el('thead', {}, el('tr', {}, ...['Type', 'Reason', 'Message', 'Count', 'Last seen'].map((h) => el('th', {}, h)))),
+        el('tbody', {}, obj.events.map((e) => el('tr', {}, el('td', {}, e.type || ''), el('td', {}, e.reason || ''),
+          el('td', {}, e.message || ''), el('td', {}, String(e.count || 1)), el('td', {}, ago(e.lastTimestamp)))))) :
+        el('p', {class: 'empty'}, 'No events.')),
+    };
+    const body = el('div', {class: 'node-body'});
+    const buttons = Object.keys(views).map((v) => el('button', {type: 'button', class: 'ghost', 'data-view': v,
+      onclick: (e) => {
+        body.replaceChildren(views[v]());
+        for (const b of buttons) b.classList.toggle('active', b === e.currentTarget);
+      }},
+      v[0].toUpperCase() + v.slice(1)));
+    panel.replaceChildren(
+      el('div', {class: 'row spread'}, el('h2', {}, `${n.kind} ${n.name}`),
+        el('div', {class: 'row'}, badge('health', n.health), n.managed ? badge('sync', n.sync) : el('span', {class: 'tag'}, 'made by a controller'))),
+      n.message ? el('p', {class: 'muted'}, n.message) : null,
+      el('div', {class: 'row views'}, buttons), body);
+    buttons[0].classList.add('active');
+    body.replaceChildren(views.live());
+  };
+  const branch = (parent) => el('ul', {}, (byParent.get(parent) || []).map((n) => {
+    const row = el('button', {type: 'button', class: 'node' + (n.managed ? ' managed' : ''), 'data-kind': n.kind, 'data-name': n.name},
+      el('span', {class: 'kind'}, n.kind), el('span', {class: 'mono'}, n.name),
+      badge('health', n.health), n.managed ? badge('sync', n.sync) : null);
+    row.addEventListener('click', () => open(n, row));
+    return el('li', {}, row, byParent.has(n.id) ? branch(n.id) : null);
+  }));
+  const ids = new Set(tree.nodes.map((n) => n.id));
+  // Roots: the nodes whose parent is not in the tree (the objects applied).
+  for (const n of tree.nodes) if (n.parent && !ids.has(n.parent)) n.parent = '';
+  if (!tree.nodes.length) return el('p', {class: 'empty'}, 'No objects yet.');
+  return el('div', {class: 'tree-view'}, el('div', {class: 'tree'}, branch('')), panel);
+}
 
 function drawResources(doc) {
   const rows = (doc.resources || []).map((r) => el('tr', {},
@@ -369,7 +455,7 @@ function drawDiff(diff) {
 }
 
 async function drawApp(main, name) {
-  const tab = new URLSearchParams(location.search).get('tab') || 'resources';
+  const tab = new URLSearchParams(location.search).get('tab') || 'tree';
   const path = '/api/v1/apps/' + encodeURIComponent(name);
   const head = el('section', {class: 'app-head'});
   const body = el('section', {class: 'app-body'});
@@ -417,6 +503,14 @@ async function drawApp(main, name) {
     try {
       if (tab === 'history') body.replaceChildren(drawHistory(doc, await api('GET', path + '/history')));
       else if (tab === 'diff') body.replaceChildren(drawDiff(await api('GET', path + '/diff')));
+      else if (tab === 'tree') {
+        const [tree, diff] = await Promise.all([api('GET', path + '/tree'), api('GET', path + '/diff')]);
+        const selected = document.querySelector('.tree .node.selected');
+        body.replaceChildren(drawTree(doc, tree, diff.diff));
+        // A redraw (a status change) keeps the node that was open.
+        const again = selected && body.querySelector(`.tree .node[data-kind="${CSS.escape(selected.dataset.kind)}"][data-name="${CSS.escape(selected.dataset.name)}"]`);
+        if (again) again.click();
+      }
       else body.replaceChildren(drawResources(doc));
     } catch (err) {
       if (err.status !== 401) body.replaceChildren(el('p', {class: 'error'}, err.message));

@@ -49,11 +49,22 @@ typedef struct {
   source_limits limits; /* of each compile, which runs in a child process */
 } run_opts;
 
-/* The HTTP server of plumb run (serve.h) on o's ports and token, for the
- * people of a (auth.h, borrowed; NULL: o->token's alone), answering from
- * store (status.h), counting into m (may be NULL): what run_main starts,
- * and bench/api.c measures. */
-int run_api_serve(status_store *store, metrics *m, auth *a, const run_opts *o, serve **out, char **err);
+/* What the HTTP server of plumb run answers from, all borrowed for the
+ * server's life: the status the loop publishes (status.h), the people who
+ * may ask (auth.h; NULL: o->token's alone), the metrics to count into
+ * (may be NULL), and o: its ports and token, and o->cfg, the runtime's own
+ * cluster, where the objects of an application's tree are read (NULL: the
+ * tree is what the application applies). */
+typedef struct {
+  status_store *store;
+  auth *auth;
+  metrics *metrics;
+  const run_opts *o;
+} run_api;
+
+/* The HTTP server of plumb run (serve.h), on api->o's ports: what run_main
+ * starts, bench/api.c measures and tests/ui/fleet.c shows in a browser. */
+int run_api_serve(const run_api *api, serve **out, char **err);
 
 /* Runs until SIGTERM or SIGINT, serving the HTTP port, or one pass with
  * once. Returns 0 when (for once) every application is Synced, 1

@@ -28,6 +28,8 @@ typedef enum {
   SERVE_RESOURCES, /* GET  /api/v1/apps/NAME/resources */
   SERVE_HISTORY,   /* GET  /api/v1/apps/NAME/history */
   SERVE_DIFF,      /* GET  /api/v1/apps/NAME/diff */
+  SERVE_TREE,      /* GET  /api/v1/apps/NAME/tree */
+  SERVE_OBJECT,    /* GET  /api/v1/apps/NAME/object?kind=K&namespace=NS&name=N */
   SERVE_SYNC,      /* POST /api/v1/apps/NAME/sync */
   SERVE_ROLLBACK,  /* POST /api/v1/apps/NAME/rollback, body {"id": N} or none */
   SERVE_API_COUNT,
@@ -40,6 +42,7 @@ typedef struct {
   const auth_who *who;
   const auth *auth;
   const char *app;    /* NAME from the path; NULL for SERVE_APPS */
+  const json_t *query; /* the query string's arguments, an object of strings */
   const json_t *body; /* a POST's JSON body; NULL when it had none */
   bool has_id;        /* rollback: the body gave an "id" */
   long long id;

@@ -1,6 +1,8 @@
 /* api.c: the HTTP server's callbacks. They run in the server's threads and
  * touch nothing of the loop's but the status store: reads come from what
- * the loop last published, actions go on its queue (status.h). */
+ * the loop last published, actions go on its queue (status.h). The tree
+ * of an application's live objects is read from its cluster when asked,
+ * with a client of the thread's own. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,8 @@ static const char *const app_keys[] = {"name",     "project",  "parent",   "repo
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
 static const char *const diff_keys[] = {"name", "commit", "sync", "diff", NULL};
+
+static status_store *store_of(void *ctx) { return ((const run_api *)ctx)->store; }
 
 /* What the caller may do with the application of doc. */
 static unsigned actions_on(const serve_call *call, const json_t *doc) {
@@ -30,7 +34,7 @@ static int refused(json_t **out, const char *app, auth_action act) {
 
 /* The application's document for an action; NULL after setting *status
  * (and *out) when there is none or the caller may not. */
-static json_t *app_for(const serve_call *call, json_t **out, void *store, auth_action act, int *status) {
+static json_t *app_for(const serve_call *call, json_t **out, status_store *store, auth_action act, int *status) {
   json_t *doc = status_app(store, call->app);
   *status = !doc ? 404 : !(actions_on(call, doc) & act) ? refused(out, call->app, act) : 0;
   if (*status) json_decref(doc);
@@ -38,7 +42,7 @@ static json_t *app_for(const serve_call *call, json_t **out, void *store, auth_a
 }
 
 /* A part of the document, with what the caller may do with it. */
-static int part(const serve_call *call, json_t **out, void *store, const char *const *keys) {
+static int part(const serve_call *call, json_t **out, status_store *store, const char *const *keys) {
   int status;
   json_t *doc = app_for(call, out, store, AUTH_GET, &status);
   if (!doc) return status;
@@ -70,7 +74,8 @@ static char *visible(const serve_call *call, char *list) {
 
 /* The summaries the loop published (status.h), as the text they are,
  * unless the caller may see only some. */
-static int get_apps(const serve_call *call, json_t **out, void *store) {
+static int get_apps(const serve_call *call, json_t **out, void *ctx) {
+  status_store *store = store_of(ctx);
   long long seq;
   char *list = status_list(store, &seq);
   if (auth_sees_some(call->auth, call->who)) list = visible(call, list);
@@ -97,7 +102,8 @@ static void put_event(buf *out, const serve_call *call, const json_t *e) {
 
 /* The events after *seq the caller may see; a "reset" when the log has
  * lost some of them: the page reads the list again. */
-static char *events(const serve_call *call, long long *seq, void *store) {
+static char *events(const serve_call *call, long long *seq, void *ctx) {
+  status_store *store = store_of(ctx);
   if (*seq < 0) {
     *seq = status_seq(store);
     return NULL;
@@ -120,19 +126,24 @@ static char *events(const serve_call *call, long long *seq, void *store) {
 
 static void notify(void *srv) { serve_notify(srv); }
 
-static int get_app(const serve_call *call, json_t **out, void *store) { return part(call, out, store, app_keys); }
-
-static int get_resources(const serve_call *call, json_t **out, void *store) {
-  return part(call, out, store, resource_keys);
+static int get_app(const serve_call *call, json_t **out, void *ctx) {
+  return part(call, out, store_of(ctx), app_keys);
 }
 
-static int get_history(const serve_call *call, json_t **out, void *store) {
-  return part(call, out, store, history_keys);
+static int get_resources(const serve_call *call, json_t **out, void *ctx) {
+  return part(call, out, store_of(ctx), resource_keys);
 }
 
-static int get_diff(const serve_call *call, json_t **out, void *store) { return part(call, out, store, diff_keys); }
+static int get_history(const serve_call *call, json_t **out, void *ctx) {
+  return part(call, out, store_of(ctx), history_keys);
+}
 
-static int post_sync(const serve_call *call, json_t **out, void *store) {
+static int get_diff(const serve_call *call, json_t **out, void *ctx) {
+  return part(call, out, store_of(ctx), diff_keys);
+}
+
+static int post_sync(const serve_call *call, json_t **out, void *ctx) {
+  status_store *store = store_of(ctx);
   int status;
   json_t *doc = app_for(call, out, store, AUTH_SYNC, &status);
   if (!doc) return status;
@@ -142,7 +153,8 @@ static int post_sync(const serve_call *call, json_t **out, void *store) {
   return 202;
 }
 
-static int post_rollback(const serve_call *call, json_t **out, void *store) {
+static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
+  status_store *store = store_of(ctx);
   int status;
   json_t *doc = app_for(call, out, store, AUTH_ROLLBACK, &status);
   if (!doc) return status;
@@ -165,8 +177,138 @@ static int post_rollback(const serve_call *call, json_t **out, void *store) {
   return status;
 }
 
+/* ---- the tree of live objects, and one of them ------------------------------------ */
+
+/* A client of the runtime's own cluster, for this thread (kube.h: clients
+ * may share their config, not themselves); NULL when the application goes
+ * to another cluster, whose objects the tree then leaves out. */
+static kube_client *cluster_of(const run_api *api, const json_t *doc) {
+  kube_client *c = NULL;
+  char *err = NULL;
+  if (!api->o || !api->o->cfg || !kube_str_is(doc, "cluster", "in-cluster")) return NULL;
+  if (kube_client_new(&c, api->o->cfg, &(kube_client_opts){.timeout_ms = 10000, .max_retries = -1}, &err) != 0) {
+    free(err);
+    return NULL;
+  }
+  return c;
+}
+
+/* The tree of doc's application: what it applies, and what controllers made
+ * of it where the runtime can see; the applications it declares too. */
+static json_t *tree_of(const run_api *api, const json_t *doc, char **err) {
+  const json_t *resources = json_object_get(doc, "resources");
+  kube_client *c = cluster_of(api, doc);
+  json_t *nodes = NULL;
+  if (!c) {
+    nodes = json_array();
+    size_t i;
+    const json_t *res;
+    json_array_foreach(resources, i, res) json_array_append_new(nodes, run_tree_node(res));
+  } else if (run_tree(c, resources, &nodes, err) != 0) {
+    nodes = NULL;
+  }
+  kube_client_free(c);
+  return nodes;
+}
+
+static int get_tree(const serve_call *call, json_t **out, void *ctx) {
+  int status;
+  json_t *doc = app_for(call, out, store_of(ctx), AUTH_GET, &status);
+  if (!doc) return status;
+  char *err = NULL;
+  json_t *nodes = tree_of(ctx, doc, &err);
+  json_decref(doc);
+  if (!nodes) {
+    *out = json_pack("{s:s}", "error", err);
+    free(err);
+    return 502;
+  }
+  *out = json_pack("{s:s, s:o}", "name", call->app, "nodes", nodes);
+  return 200;
+}
+
+/* The node of the tree the query names, or NULL: nothing outside the
+ * application's tree is read, whatever the query asks. */
+static const json_t *node_named(const json_t *nodes, const json_t *query) {
+  size_t i;
+  const json_t *n;
+  json_array_foreach(nodes, i, n) {
+    if (kube_str_is(n, "kind", kube_str(query, "kind")) && kube_str_is(n, "name", kube_str(query, "name")) &&
+        (kube_str_is(n, "namespace", kube_str(query, "namespace")) || (!kube_str(n, "namespace") && !kube_str(query, "namespace"))))
+      return n;
+  }
+  return NULL;
+}
+
+/* What the application applies of node, or NULL: a controller made it. */
+static const json_t *desired_of(const json_t *manifests, const json_t *node) {
+  size_t i;
+  const json_t *m;
+  json_array_foreach(manifests, i, m) {
+    const json_t *meta = json_object_get(m, "metadata");
+    if (kube_str_is(m, "kind", kube_str(node, "kind")) && kube_str_is(meta, "name", kube_str(node, "name")) &&
+        (!kube_str(node, "namespace") || kube_str_is(meta, "namespace", kube_str(node, "namespace"))))
+      return m;
+  }
+  return NULL;
+}
+
+/* The events of one object, oldest first, as kubectl describe lists them. */
+static json_t *events_of(kube_client *c, const json_t *node) {
+  char *selector = heap_printf("involvedObject.kind=%s,involvedObject.name=%s", kube_str(node, "kind"),
+                               kube_str(node, "name"));
+  json_t *items = NULL, *events = json_array();
+  const char *ns = kube_str(node, "namespace");
+  if (kube_list(c, "v1", "Event", ns ? ns : "default", &(kube_list_opts){.field_selector = selector}, &items, NULL) ==
+      KUBE_OK) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(items, i, e) {
+      json_array_append_new(events, json_pack("{s:s?, s:s?, s:s?, s:I, s:s?}", "type", kube_str(e, "type"), "reason",
+                                              kube_str(e, "reason"), "message", kube_str(e, "message"), "count",
+                                              json_integer_value(json_object_get(e, "count")), "lastTimestamp",
+                                              kube_str(e, "lastTimestamp")));
+    }
+  }
+  json_decref(items);
+  free(selector);
+  return events;
+}
+
+/* One object of the tree as it is live, without what the server keeps for
+ * itself, a Secret's values masked; and its events. */
+static int get_object(const serve_call *call, json_t **out, void *ctx) {
+  int status;
+  json_t *doc = app_for(call, out, store_of(ctx), AUTH_GET, &status);
+  if (!doc) return status;
+  char *err = NULL;
+  json_t *nodes = tree_of(ctx, doc, &err);
+  const json_t *node = nodes ? node_named(nodes, call->query) : NULL;
+  kube_client *c = node ? cluster_of(ctx, doc) : NULL;
+  json_t *live = NULL;
+  status = !nodes ? 502 : !node ? 404 : !c ? 501 : 200;
+  if (status == 200 && kube_get(c, kube_str(node, "apiVersion"), kube_str(node, "kind"), kube_str(node, "namespace"),
+                                kube_str(node, "name"), &live) != KUBE_OK) {
+    live = json_null();
+  }
+  if (status == 200) {
+    if (json_is_object(live)) run_mask_live(live);
+    *out = json_pack("{s:O, s:o, s:O?, s:o}", "node", node, "live", live, "desired",
+                     desired_of(json_object_get(doc, "manifests"), node), "events", events_of(c, node));
+  } else {
+    *out = json_pack("{s:s}", "error", !nodes ? err : !node ? "no such object in the application's tree"
+                                                            : "the application's cluster is not the runtime's own");
+  }
+  free(err);
+  kube_client_free(c);
+  json_decref(nodes);
+  json_decref(doc);
+  return status;
+}
+
 /* Every source of the repository pushed to is fetched at once. */
-static void pushed(const serve_push *push, void *store) {
+static void pushed(const serve_push *push, void *ctx) {
+  status_store *store = store_of(ctx);
   for (size_t i = 0; i < push->nurls; i++) {
     char *key = source_url_key(push->urls[i]);
     status_ask(store, &(status_request){.kind = STATUS_REFRESH, .key = key});
@@ -176,12 +318,14 @@ static void pushed(const serve_push *push, void *store) {
 
 int run_api_start(runner *r, serve **out, char **err) {
   if (run_accounts_load(r, &r->auth, err) != 0) return -1;
-  return run_api_serve(r->store, r->metrics, r->auth, r->o, out, err);
+  r->api = (run_api){.store = r->store, .auth = r->auth, .metrics = r->metrics, .o = r->o};
+  return run_api_serve(&r->api, out, err);
 }
 
-int run_api_serve(status_store *store, metrics *m, auth *a, const run_opts *ro, serve **out, char **err) {
+int run_api_serve(const run_api *api, serve **out, char **err) {
+  const run_opts *ro = api->o;
   serve_opts o = {
-      .auth = a,
+      .auth = api->auth,
       .address = ro->address,
       .port = ro->port,
       .probes = ro->probes,
@@ -189,15 +333,15 @@ int run_api_serve(status_store *store, metrics *m, auth *a, const run_opts *ro, 
       .probe_port = ro->probe_port,
       .token = ro->token,
       .webhook_secret = ro->webhook_secret,
-      .metrics = m,
+      .metrics = api->metrics,
       .api = {[SERVE_APPS] = get_apps, [SERVE_APP] = get_app, [SERVE_RESOURCES] = get_resources,
               [SERVE_HISTORY] = get_history, [SERVE_DIFF] = get_diff, [SERVE_SYNC] = post_sync,
-              [SERVE_ROLLBACK] = post_rollback},
+              [SERVE_ROLLBACK] = post_rollback, [SERVE_TREE] = get_tree, [SERVE_OBJECT] = get_object},
       .push = pushed,
       .events = events,
-      .ctx = store,
+      .ctx = (void *)api,
   };
   if (serve_start(out, &o, err) != 0) return -1;
-  status_on_publish(store, notify, *out);
+  status_on_publish(api->store, notify, *out);
   return 0;
 }

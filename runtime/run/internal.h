@@ -47,6 +47,7 @@ typedef struct {
   char *error;       /* fetch, compile, project or apply failure */
   char *diff;        /* the last comparison's; NULL before one */
   char *resources;   /* JSON text: the last pass's objects, their sync and health */
+  char *manifests;   /* JSON text: what it applies of them, a Secret's values masked */
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
   int failures;      /* passes in a row that ended in an error */
@@ -100,6 +101,7 @@ typedef struct {
   const run_opts *o;
   char *home;          /* the runtime's namespace: histories live there */
   auth *auth;          /* who may use the API and UI (accounts.c) */
+  run_api api;         /* what the server answers from */
   arena *config_arena; /* the config's definitions; replaced with them */
   app_set config;
   app_set defs;        /* the config's applications and their children (defs.apps malloc'd); its projects */
@@ -212,6 +214,15 @@ void run_publish(runner *r);
 json_t *run_json_only(const json_t *doc, const char *const *keys);
 /* The table `plumb run --once` ends with. */
 void run_print_table(runner *r, FILE *out);
+
+/* tree.c: the tree of the live objects of an application whose status
+ * lists resources, read with c (run_tree: *out, an array of nodes, each
+ * with an id and its parent's; *err, caller frees, when a list failed);
+ * one node of resources as it is (run_tree_node); a live object as the UI
+ * shows it, without managedFields and a Secret's values (run_mask_live). */
+int run_tree(kube_client *c, const json_t *resources, json_t **out, char **err);
+json_t *run_tree_node(const json_t *resource);
+void run_mask_live(json_t *live);
 
 /* accounts.c: who may use the API and UI: the auth file, and admin's
  * password, from the Secret it is kept in (made when there is none). */

@@ -65,8 +65,11 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
                              .kind = kube_str(live[i].body, "kind"),
                              .live = live[i].live};
   st->health = health_app(items, n);
-  json_t *resources = json_array();
+  json_t *resources = json_array(), *manifests = json_array();
   for (size_t i = 0; i < n; i++) {
+    json_t *desired = json_deep_copy(live[i].body);
+    run_mask_live(desired);
+    json_array_append_new(manifests, desired);
     if (live[i].rc != KUBE_OK) { /* unread: no verdict hides */
       items[i].health.code = st->health = HEALTH_UNKNOWN;
       snprintf(items[i].health.message, sizeof items[i].health.message, "%s", live[i].error);
@@ -74,8 +77,11 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
     json_array_append_new(resources, resource(live[i].body, &items[i].health, resource_sync(st, &live[i])));
   }
   free(st->resources);
+  free(st->manifests);
   st->resources = json_dumps(resources, JSON_COMPACT);
+  st->manifests = json_dumps(manifests, JSON_COMPACT);
   json_decref(resources);
+  json_decref(manifests);
   free(items);
   live_free(live, n);
 }
@@ -131,8 +137,9 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
   json_object_set_new(doc, "commitAuthor", json_string(st->author));
   *sum = run_json_only(doc, summary_keys);
   char *fields = json_dumps(doc, JSON_COMPACT), *text;
-  text = heap_printf("%.*s,\"resources\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
-                     st->resources ? st->resources : "[]", st->hist.entries ? st->hist.entries : "[]");
+  text = heap_printf("%.*s,\"resources\":%s,\"manifests\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
+                     st->resources ? st->resources : "[]", st->manifests ? st->manifests : "[]",
+                     st->hist.entries ? st->hist.entries : "[]");
   json_decref(doc);
   free(fields);
   free(repo);

@@ -57,6 +57,7 @@ static void state_free(app_state *st) {
   free(st->diff);
   free(st->refused);
   free(st->resources);
+  free(st->manifests);
   source_builds_free(st->builds);
   history_free(&st->hist);
   run_children_free(&st->children);

@@ -19,6 +19,8 @@ static const struct {
     {"GET", true, "resources", SERVE_RESOURCES},
     {"GET", true, "history", SERVE_HISTORY},
     {"GET", true, "diff", SERVE_DIFF},
+    {"GET", true, "tree", SERVE_TREE},
+    {"GET", true, "object", SERVE_OBJECT},
     {"POST", true, "sync", SERVE_SYNC},
     {"POST", true, "rollback", SERVE_ROLLBACK},
 };
@@ -90,6 +92,11 @@ static serve_reply call_owner(serve *s, serve_api api, serve_call *call) {
   return serve_json((unsigned)status, json_object());
 }
 
+static enum MHD_Result add_arg(void *query, enum MHD_ValueKind kind, const char *key, const char *value) {
+  if (value && json_object_size(query) < 16) json_object_set_new(query, key, json_string(value));
+  return MHD_YES;
+}
+
 /* The route for r's path and method, its body, then the owner's answer. */
 static serve_reply answer(serve *s, const serve_request *r, const auth_who *who) {
   char name[NAME_MAX_LEN + 1];
@@ -99,13 +106,14 @@ static serve_reply answer(serve *s, const serve_request *r, const auth_who *who)
   bool head = strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0;
   if (strcmp(r->method, routes[i].method) != 0 && !head)
     return serve_method_not_allowed(strcmp(routes[i].method, "GET") == 0 ? "GET, HEAD" : routes[i].method);
-  serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL};
+  json_t *query = json_object();
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, query);
+  serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL, .query = query};
   json_t *body = NULL;
   const char *bad = strcmp(routes[i].method, "POST") == 0 ? read_body(r, &call, &body) : NULL;
-  if (bad) return serve_error(MHD_HTTP_BAD_REQUEST, bad);
-  call.body = body;
-  serve_reply reply = call_owner(s, routes[i].api, &call);
+  serve_reply reply = bad ? serve_error(MHD_HTTP_BAD_REQUEST, bad) : (call.body = body, call_owner(s, routes[i].api, &call));
   json_decref(body);
+  json_decref(query);
   return reply;
 }
 

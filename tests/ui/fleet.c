@@ -104,8 +104,9 @@ int main(int argc, char **argv) {
   auth_set_admin_password(a, argv[2]);
   const char *port = getenv("PLUMB_FLEET_PORT");
   run_opts o = {.address = "127.0.0.1", .port = port ? (unsigned)atoi(port) : 0};
+  run_api api = {.store = store, .auth = a, .o = &o};
   serve *srv;
-  if (run_api_serve(store, NULL, a, &o, &srv, &err) != 0) {
+  if (run_api_serve(&api, &srv, &err) != 0) {
     fprintf(stderr, "fleet: %s\n", err);
     return 1;
   }

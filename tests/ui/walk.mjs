@@ -33,6 +33,8 @@ const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
 const shots = process.env.SCREENSHOTS;
 const shot = async (p, name) => { if (shots) await p.screenshot({ path: `${shots}/${name}.png` }); };
+// Only the part of the page that shows no path of this machine (docs/ui.md's tree).
+const part = async (p, selector, name) => { if (shots) await p.locator(selector).screenshot({ path: `${shots}/${name}.png` }); };
 
 await check('a wrong password is refused on the login page', async () => {
   await signIn(page, base, 'admin', 'not-the-password');
@@ -67,13 +69,42 @@ await check('the name filter narrows the cards and stays in the URL', async () =
   await page.fill('#filter-name', '');
 });
 
-await check('the application page lists the objects it owns', async () => {
+// The kinds of the nodes under the node of kind/name, as the tree nests them.
+const under = (p, kind, name) => p.evaluate(([k, n]) => {
+  const row = document.querySelector(`.tree .node[data-kind="${k}"][data-name="${n}"]`);
+  return row ? [...row.parentElement.querySelectorAll(':scope > ul .node')].map((e) => e.dataset.kind) : null;
+}, [kind, name]);
+
+await check('the application page draws its objects as a tree: Deployment, ReplicaSet, Pod', async () => {
   await page.click('#apps .card[data-app="web"]');
-  await page.waitForSelector('table.objects');
-  const table = await page.textContent('table.objects');
-  for (const want of ['Deployment', 'nginx-deployment', 'Service', 'nginx-service', 'Namespace'])
-    expect(table.includes(want), `the table shows ${want}: ${table}`);
+  await page.waitForSelector('.tree .node[data-kind="Deployment"]');
+  await until('the Pod under the ReplicaSet', async () => {
+    await page.click('.tabs a:has-text("Tree")');
+    await page.waitForSelector('.tree .node[data-kind="Deployment"]');
+    const kinds = await under(page, 'Deployment', 'nginx-deployment');
+    return kinds && kinds.includes('ReplicaSet') && kinds.includes('Pod');
+  }, 30000);
+  const service = await under(page, 'Service', 'nginx-service');
+  expect(service && service.includes('EndpointSlice'), 'the Service has its EndpointSlice: ' + service);
+  await page.click('.tree .node[data-kind="Deployment"]');
+  await page.waitForSelector('#live-manifest');
+  await part(page, '.tree-view', 'tree');
+  const live = await page.textContent('#live-manifest');
+  expect(live.includes('kind: Deployment') && live.includes('replicas: 1'), 'the live manifest: ' + live.slice(0, 200));
+  expect(!live.includes('managedFields'), 'without the server\'s bookkeeping');
+  await page.click('.node-panel button[data-view="desired"]');
+  expect((await page.textContent('#desired-manifest')).includes('plumb.dev/app: web'), 'the desired manifest');
+  await page.click('.node-panel button[data-view="events"]');
+  await page.waitForSelector('.node-panel table.events');
+  expect((await page.textContent('.node-panel table.events')).includes('ScalingReplicaSet'), 'its events');
+  await part(page, '.tree-view', 'tree-events');
   await shot(page, 'application');
+});
+
+await check("an object outside the application's tree is not read for anyone", async () => {
+  const status = await page.evaluate(async () =>
+    (await fetch('/api/v1/apps/web/object?kind=Secret&namespace=default&name=plumb-initial-admin-secret')).status);
+  expect(status === 404, `status ${status}`);
 });
 
 let first, second;
@@ -89,6 +120,12 @@ await check('a commit of replicas 1 -> 2 shows up in the open page', async () =>
   await page.waitForFunction((c) => document.querySelector('#commit')?.textContent.startsWith(c),
     second.slice(0, 7), { timeout: 60000 });
   await until('two replicas', () => replicas() === '2');
+  await page.click('.tabs a:has-text("Tree")');
+  await until('two Pods in the tree', async () => {
+    await page.reload();
+    await page.waitForSelector('.tree .node[data-kind="Deployment"]');
+    return (await page.$$('.tree .node[data-kind="Pod"]')).length >= 2;
+  }, 30000);
 });
 
 await check('a rollback from the history page restores one replica', async () => {
@@ -132,6 +169,13 @@ await check('a read-only user sees Sync disabled, and the API refuses it', async
 });
 
 await check("no answer to the browser holds the Secret's value", async () => {
+  await page.goto(base + '/apps/cfg');
+  await page.click('.tree .node[data-kind="Secret"]');
+  await page.waitForSelector('#live-manifest');
+  const masked = /token: "\+{8}"/;
+  expect(masked.test(await page.textContent('#live-manifest')), 'the live Secret is masked');
+  await page.click('.node-panel button[data-view="desired"]');
+  expect(masked.test(await page.textContent('#desired-manifest')), 'and so is the desired one');
   await page.goto(base + '/apps/cfg?tab=diff');
   await page.waitForSelector('.app-body > *');
   const b64 = Buffer.from(secret).toString('base64');
