@@ -90,20 +90,48 @@ function may(doc, action) {
   return Array.isArray(doc.actions) ? doc.actions.includes(action) : state.who.actions.includes(action);
 }
 
-/* A confirmation in a modal dialog; resolves true when confirmed. */
-function confirmDialog(title, text, okLabel, danger) {
+/* A modal dialog of body's nodes; resolves to its form's data when
+ * confirmed, null when not (Cancel, Escape). */
+function dialog(title, body, okLabel, danger) {
   return new Promise((resolve) => {
-    const ok = el('button', {type: 'submit', class: danger ? 'danger' : 'primary', value: 'ok'}, okLabel);
-    const d = el('dialog', {class: 'confirm', 'aria-label': title},
-      el('form', {method: 'dialog'},
-        el('h2', {}, title), el('p', {}, text),
-        el('div', {class: 'row end'},
-          el('button', {type: 'submit', class: 'ghost', value: 'cancel'}, 'Cancel'), ok)));
-    d.addEventListener('close', () => { d.remove(); resolve(d.returnValue === 'ok'); });
+    const ok = el('button', {type: 'submit', class: danger ? 'danger' : 'primary', value: 'ok', id: 'dialog-ok'}, okLabel);
+    const form = el('form', {method: 'dialog'}, el('h2', {}, title), body,
+      el('div', {class: 'row end'}, el('button', {type: 'submit', class: 'ghost', value: 'cancel'}, 'Cancel'), ok));
+    const d = el('dialog', {class: 'confirm', 'aria-label': title}, form);
+    d.addEventListener('close', () => { d.remove(); resolve(d.returnValue === 'ok' ? new FormData(form) : null); });
     document.body.append(d);
     d.showModal();
     ok.focus();
   });
+}
+
+async function confirmDialog(title, text, okLabel, danger) {
+  return (await dialog(title, el('p', {}, text), okLabel, danger)) !== null;
+}
+
+/* Sends an action; says what became of it. */
+async function act(method, path, body, done) {
+  try {
+    await api(method, path, body);
+    toast(done);
+    return true;
+  } catch (err) {
+    toast(err.message, 'bad');
+    return false;
+  }
+}
+
+async function syncDialog(doc, path) {
+  const form = await dialog(`Sync ${doc.name}?`, [
+    el('p', {}, `Applies commit ${short(doc.commit)} now, whatever the sync policy.`),
+    el('label', {class: 'check'}, el('input', {type: 'checkbox', name: 'prune', id: 'sync-prune', checked: doc.prune}),
+      ' Prune: delete what the application applied and git no longer has'),
+    el('label', {class: 'check'}, el('input', {type: 'checkbox', name: 'dryRun', id: 'sync-dry-run'}),
+      ' Dry run: compare only, change nothing'),
+  ], 'Synchronize', false);
+  if (!form) return;
+  const body = {prune: form.has('prune'), dryRun: form.has('dryRun')};
+  await act('POST', path + '/sync', body, body.dryRun ? `Dry run of ${doc.name} queued` : `Sync of ${doc.name} queued`);
 }
 
 /* ---- routing ---------------------------------------------------------------------- */
@@ -383,9 +411,17 @@ function drawTree(doc, tree, diff) {
         for (const b of buttons) b.classList.toggle('active', b === e.currentTarget);
       }},
       v[0].toUpperCase() + v.slice(1)));
+    const canDelete = may(doc, 'delete');
+    const remove = el('button', {type: 'button', class: 'ghost danger-text', id: 'delete-object', disabled: !canDelete,
+      title: canDelete ? 'Delete it from the cluster' : 'Your role may not delete', onclick: async () => {
+        const yes = await confirmDialog(`Delete ${n.kind} ${n.name}?`, n.managed
+          ? 'It is deleted from the cluster now; the application applies it again at its next sync.'
+          : 'It is deleted from the cluster now; its owner makes it anew if it should exist.', 'Delete', true);
+        if (yes) await act('DELETE', `/api/v1/apps/${encodeURIComponent(doc.name)}/object?${q}`, undefined, `${n.kind} ${n.name} deleted`);
+      }}, 'Delete');
     panel.replaceChildren(
       el('div', {class: 'row spread'}, el('h2', {}, `${n.kind} ${n.name}`),
-        el('div', {class: 'row'}, badge('health', n.health), n.managed ? badge('sync', n.sync) : el('span', {class: 'tag'}, 'made by a controller'))),
+        el('div', {class: 'row'}, badge('health', n.health), n.managed ? badge('sync', n.sync) : el('span', {class: 'tag'}, 'made by a controller'), remove)),
       n.message ? el('p', {class: 'muted'}, n.message) : null,
       el('div', {class: 'row views'}, buttons), body);
     buttons[0].classList.add('active');
@@ -434,9 +470,11 @@ function drawHistory(doc, hist) {
   if (!entries.length) return el('p', {class: 'empty'}, 'No syncs yet.');
   const allowed = may(doc, 'rollback');
   return el('table', {class: 'history'},
-    el('thead', {}, el('tr', {}, ...['#', 'Commit', 'Time', 'Result', 'Objects', ''].map((h) => el('th', {}, h)))),
+    el('thead', {}, el('tr', {}, ...['#', 'Commit', 'Message', 'Author', 'By', 'Time', 'Result', 'Objects', ''].map((h) => el('th', {}, h)))),
     el('tbody', {}, entries.map((e) => el('tr', {'data-id': e.id},
       el('td', {}, String(e.id)), el('td', {class: 'mono', title: e.revision}, short(e.revision)),
+      el('td', {class: 'subject'}, e.message || ''), el('td', {}, e.author || ''),
+      el('td', {class: 'trigger'}, e.trigger || ''),
       el('td', {title: e.time}, ago(e.time)), el('td', {}, badge('sync', e.result)),
       el('td', {}, el('details', {}, el('summary', {}, `${(e.objects || []).length} objects`),
         el('ul', {}, (e.objects || []).map((o) => el('li', {class: 'mono'},
@@ -475,17 +513,21 @@ async function drawApp(main, name) {
         el('div', {},
           el('h1', {}, doc.name),
           el('div', {class: 'row'}, badge('sync', doc.sync), badge('health', doc.health),
-            doc.autoSync ? el('span', {class: 'tag'}, 'auto-sync') : el('span', {class: 'tag'}, 'manual'),
+            doc.suspended ? el('span', {class: 'tag warn', id: 'suspended'}, 'auto-sync suspended')
+              : doc.autoSync ? el('span', {class: 'tag'}, 'auto-sync') : el('span', {class: 'tag'}, 'manual'),
             doc.rollback ? el('span', {class: 'tag warn'}, 'rolled back to ' + short(doc.rollback)) : null)),
         el('div', {class: 'row'},
+          el('button', {type: 'button', class: 'ghost', id: 'refresh', title: 'Fetch the repository and compare now',
+            onclick: () => act('POST', path + '/refresh', undefined, `Refresh of ${doc.name} queued`)}, 'Refresh'),
+          doc.automated ? el('button', {type: 'button', class: 'ghost', id: doc.suspended ? 'resume' : 'suspend',
+            disabled: !may(doc, 'update'),
+            title: may(doc, 'update') ? (doc.suspended ? 'Sync by itself again' : 'Stop syncing by itself until resumed') : 'Your role may not change the application',
+            onclick: () => act('POST', path + (doc.suspended ? '/resume' : '/suspend'), undefined,
+              `${doc.suspended ? 'Resuming' : 'Suspending'} auto-sync of ${doc.name}`)},
+          doc.suspended ? 'Resume auto-sync' : 'Suspend auto-sync') : null,
           el('button', {type: 'button', class: 'primary', id: 'sync', disabled: !canSync,
             title: canSync ? 'Apply the commit now' : 'Your role may not sync',
-            onclick: async () => {
-              try {
-                await api('POST', path + '/sync');
-                toast(`Sync of ${doc.name} queued`);
-              } catch (err) { toast(err.message, 'bad'); }
-            }}, 'Sync'))),
+            onclick: () => syncDialog(doc, path)}, 'Sync'))),
       el('dl', {class: 'facts wide'},
         el('dt', {}, 'Project'), el('dd', {}, doc.project),
         el('dt', {}, 'Repository'), el('dd', {class: 'mono'}, doc.repo),

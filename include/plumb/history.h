@@ -21,15 +21,27 @@ typedef struct {
    * the revision moves past paused_at or a sync is asked for. "" when not
    * paused. */
   char rollback[41], paused_at[41];
+  /* Automated sync suspended by someone (the UI's Suspend) until they
+   * resume it: kept here so that a restart keeps it too. */
+  bool suspended;
 } history;
+
+/* One sync as the history tells it: the commit (its subject and author,
+ * for people), the env's parameters it was built with (NAME=VALUE), and
+ * who or what started it ("auto", or the user who asked). */
+typedef struct {
+  const char *commit, *subject, *author, *trigger;
+  const char *const *args;
+  size_t nargs;
+} history_sync;
 
 /* Reads APP's history; none yet is an empty one, not an error. */
 int history_load(kube_client *c, const char *ns, const char *app, history *out);
-/* Appends a sync of commit, built with the env's parameters args (NAME=VALUE,
- * nargs of them), dropping the oldest past HISTORY_MAX, and writes it back;
- * when rep says Synced, commit becomes `applied`. */
-int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
-                   const char *const *args, size_t nargs, const sync_report *rep);
+/* Appends sync s, with rep's result and objects, dropping the oldest past
+ * HISTORY_MAX, and writes it back; when rep says Synced, s's commit
+ * becomes `applied`. */
+int history_record(kube_client *c, const char *ns, const char *app, history *h, const history_sync *s,
+                   const sync_report *rep);
 /* Writes h back as it is (after a change of the pause). */
 int history_save(kube_client *c, const char *ns, const char *app, const history *h);
 /* The entry a rollback goes to (borrowed from entries): the one with id,

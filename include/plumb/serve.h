@@ -30,8 +30,12 @@ typedef enum {
   SERVE_DIFF,      /* GET  /api/v1/apps/NAME/diff */
   SERVE_TREE,      /* GET  /api/v1/apps/NAME/tree */
   SERVE_OBJECT,    /* GET  /api/v1/apps/NAME/object?kind=K&namespace=NS&name=N */
-  SERVE_SYNC,      /* POST /api/v1/apps/NAME/sync */
+  SERVE_SYNC,      /* POST /api/v1/apps/NAME/sync, body {"prune": B, "dryRun": B} or none */
   SERVE_ROLLBACK,  /* POST /api/v1/apps/NAME/rollback, body {"id": N} or none */
+  SERVE_REFRESH,   /* POST /api/v1/apps/NAME/refresh */
+  SERVE_SUSPEND,   /* POST /api/v1/apps/NAME/suspend */
+  SERVE_RESUME,    /* POST /api/v1/apps/NAME/resume */
+  SERVE_DELETE_OBJECT, /* DELETE /api/v1/apps/NAME/object?kind=K&namespace=NS&name=N */
   SERVE_API_COUNT,
 } serve_api;
 

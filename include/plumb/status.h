@@ -55,12 +55,18 @@ typedef enum {
   STATUS_SYNC,     /* sync app now, automated or not; ends a rollback's pause */
   STATUS_ROLLBACK, /* apply app's history entry id, at revision */
   STATUS_REFRESH,  /* a push to the repository key (source_url_key) */
+  STATUS_COMPARE,  /* fetch app's repository and compare now (the UI's Refresh) */
+  STATUS_SUSPEND,  /* no automated sync of app until STATUS_RESUME */
+  STATUS_RESUME,
 } status_kind;
 
 typedef struct {
   status_kind kind;
   char *app, *revision, *key; /* as kind needs them, else NULL */
+  char *by;                   /* who asked; NULL: the runtime (a webhook) */
   long long id;
+  bool dry_run; /* a sync: compare only, apply nothing */
+  int prune;    /* a sync: 0 as the application says; 1 prune, -1 do not, this time */
 } status_request;
 
 /* Queues a copy of r and wakes the loop (status_on_ask). */

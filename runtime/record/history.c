@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static void name_of(char *buf, size_t len, const char *app) { snprintf(buf, len, "plumb-history-%s", app); }
@@ -23,6 +24,7 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   snprintf(out->applied, sizeof out->applied, "%s", data_str(cm, "applied", ""));
   snprintf(out->rollback, sizeof out->rollback, "%s", data_str(cm, "rollback", ""));
   snprintf(out->paused_at, sizeof out->paused_at, "%s", data_str(cm, "pausedAt", ""));
+  out->suspended = strcmp(data_str(cm, "suspended", ""), "true") == 0;
   json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
   if (json_is_array(entries)) { /* unreadable: start again rather than stop */
     free(out->entries);
@@ -45,21 +47,23 @@ static json_t *outcomes(const apply_result *r) {
   return list;
 }
 
-static json_t *entry(const json_t *entries, const char *commit, const char *const *args, size_t nargs,
-                     const sync_report *rep) {
+static json_t *entry(const json_t *entries, const history_sync *s, const sync_report *rep) {
   json_t *last = json_array_get(entries, json_array_size(entries) - 1);
   char when[32];
   time_t t = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
   json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", json_integer_value(json_object_get(last, "id")) + 1,
-                        "revision", commit, "time", when, "result", sync_status_name(rep->status), "objects",
+                        "revision", s->commit, "time", when, "result", sync_status_name(rep->status), "objects",
                         outcomes(&rep->objects));
   if (rep->error) json_object_set_new(e, "error", json_string(rep->error));
+  if (s->subject) json_object_set_new(e, "message", json_string(s->subject));
+  if (s->author) json_object_set_new(e, "author", json_string(s->author));
+  if (s->trigger) json_object_set_new(e, "trigger", json_string(s->trigger));
   /* The revision alone does not say what was built when the env took
    * parameters: a build is the commit and its arguments. */
-  if (nargs) {
+  if (s->nargs) {
     json_t *list = json_array();
-    for (size_t i = 0; i < nargs; i++) json_array_append_new(list, json_string(args[i]));
+    for (size_t i = 0; i < s->nargs; i++) json_array_append_new(list, json_string(s->args[i]));
     json_object_set_new(e, "args", list);
   }
   return e;
@@ -76,15 +80,15 @@ size_t history_args(const json_t *entry, const char ***args) {
   return n;
 }
 
-int history_record(kube_client *c, const char *ns, const char *app, history *h, const char *commit,
-                   const char *const *args, size_t nargs, const sync_report *rep) {
+int history_record(kube_client *c, const char *ns, const char *app, history *h, const history_sync *s,
+                   const sync_report *rep) {
   json_t *entries = json_loads(h->entries, 0, NULL);
-  json_array_append_new(entries, entry(entries, commit, args, nargs, rep));
+  json_array_append_new(entries, entry(entries, s, rep));
   while (json_array_size(entries) > HISTORY_MAX) json_array_remove(entries, 0);
   free(h->entries);
   h->entries = json_dumps(entries, JSON_COMPACT);
   json_decref(entries);
-  if (rep->status == SYNC_SYNCED) snprintf(h->applied, sizeof h->applied, "%s", commit);
+  if (rep->status == SYNC_SYNCED) snprintf(h->applied, sizeof h->applied, "%s", s->commit);
   return history_save(c, ns, app, h);
 }
 
@@ -99,6 +103,7 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
     json_object_set_new(data, "rollback", json_string(h->rollback));
     json_object_set_new(data, "pausedAt", json_string(h->paused_at));
   }
+  if (h->suspended) json_object_set_new(json_object_get(cm, "data"), "suspended", json_string("true"));
   kube_apply_opts o = {.force = true};
   int rc = kube_apply(c, cm, &o, NULL);
   json_decref(cm);

@@ -163,7 +163,11 @@ char *status_list(status_store *s, long long *seq) {
 }
 
 void status_ask(status_store *s, const status_request *r) {
-  status_request c = {r->kind, heap_strdup(r->app), heap_strdup(r->revision), heap_strdup(r->key), r->id};
+  status_request c = *r;
+  c.app = heap_strdup(r->app);
+  c.revision = heap_strdup(r->revision);
+  c.key = heap_strdup(r->key);
+  c.by = heap_strdup(r->by);
   pthread_mutex_lock(&s->lock);
   s->queue = heap_realloc(s->queue, (s->nqueue + 1) * sizeof *s->queue);
   s->queue[s->nqueue++] = c;
@@ -186,6 +190,7 @@ void status_requests_free(status_request *r, size_t n) {
     free(r[i].app);
     free(r[i].revision);
     free(r[i].key);
+    free(r[i].by);
   }
   free(r);
 }

@@ -12,7 +12,7 @@
 static const char *const app_keys[] = {"name",     "project",  "parent",   "repo",          "revision",     "path",
                                        "cluster",  "namespace", "commit",  "commitMessage", "commitAuthor", "sync",
                                        "health",   "message",  "lastSync", "autoSync",      "applied",      "rollback",
-                                       "resources", NULL};
+                                       "automated", "prune",    "suspended", "resources", NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
 static const char *const diff_keys[] = {"name", "commit", "sync", "diff", NULL};
@@ -142,15 +142,41 @@ static int get_diff(const serve_call *call, json_t **out, void *ctx) {
   return part(call, out, store_of(ctx), diff_keys);
 }
 
-static int post_sync(const serve_call *call, json_t **out, void *ctx) {
+/* Queues kind for the application, if the caller may act: 202 with what
+ * was queued. */
+static int queue(const serve_call *call, json_t **out, void *ctx, auth_action act, status_request *req,
+                 const char *what) {
   status_store *store = store_of(ctx);
   int status;
-  json_t *doc = app_for(call, out, store, AUTH_SYNC, &status);
+  json_t *doc = app_for(call, out, store, act, &status);
   if (!doc) return status;
   json_decref(doc);
-  status_ask(store, &(status_request){.kind = STATUS_SYNC, .app = (char *)call->app});
-  *out = json_pack("{s:s, s:s}", "name", call->app, "queued", "sync");
+  req->app = (char *)call->app;
+  req->by = call->who->user;
+  status_ask(store, req);
+  *out = json_pack("{s:s, s:s}", "name", call->app, "queued", what);
   return 202;
+}
+
+/* A sync now; the body may choose to prune or not, and a dry run. */
+static int post_sync(const serve_call *call, json_t **out, void *ctx) {
+  const json_t *prune = json_object_get(call->body, "prune");
+  status_request req = {.kind = STATUS_SYNC, .dry_run = json_is_true(json_object_get(call->body, "dryRun")),
+                        .prune = !prune ? 0 : json_is_true(prune) ? 1 : -1};
+  return queue(call, out, ctx, AUTH_SYNC, &req, req.dry_run ? "dry-run" : "sync");
+}
+
+/* Refresh: fetch and compare now, as anyone who sees the application may. */
+static int post_refresh(const serve_call *call, json_t **out, void *ctx) {
+  return queue(call, out, ctx, AUTH_GET, &(status_request){.kind = STATUS_COMPARE}, "refresh");
+}
+
+static int post_suspend(const serve_call *call, json_t **out, void *ctx) {
+  return queue(call, out, ctx, AUTH_UPDATE, &(status_request){.kind = STATUS_SUSPEND}, "suspend");
+}
+
+static int post_resume(const serve_call *call, json_t **out, void *ctx) {
+  return queue(call, out, ctx, AUTH_UPDATE, &(status_request){.kind = STATUS_RESUME}, "resume");
 }
 
 static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
@@ -168,7 +194,7 @@ static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
   } else {
     status_request req = {.kind = STATUS_ROLLBACK, .app = (char *)call->app,
                           .revision = (char *)json_string_value(json_object_get(e, "revision")),
-                          .id = json_integer_value(json_object_get(e, "id"))};
+                          .id = json_integer_value(json_object_get(e, "id")), .by = call->who->user};
     status_ask(store, &req);
     *out = json_pack("{s:s, s:s, s:I, s:s}", "name", call->app, "queued", "rollback", "id", (json_int_t)req.id,
                      "revision", req.revision);
@@ -306,6 +332,33 @@ static int get_object(const serve_call *call, json_t **out, void *ctx) {
   return status;
 }
 
+/* Deletes one object of the tree, as kubectl delete does (its dependents
+ * in the background): a Pod to have it made anew, say. An object the
+ * application applies comes back at its next sync. */
+static int delete_object(const serve_call *call, json_t **out, void *ctx) {
+  int status;
+  json_t *doc = app_for(call, out, store_of(ctx), AUTH_DELETE, &status);
+  if (!doc) return status;
+  char *err = NULL;
+  json_t *nodes = tree_of(ctx, doc, &err);
+  const json_t *node = nodes ? node_named(nodes, call->query) : NULL;
+  kube_client *c = node ? cluster_of(ctx, doc) : NULL;
+  int rc = c ? kube_delete(c, kube_str(node, "apiVersion"), kube_str(node, "kind"), kube_str(node, "namespace"),
+                           kube_str(node, "name"), NULL)
+             : KUBE_ERROR;
+  status = !nodes ? 502 : !node ? 404 : !c ? 501 : rc == KUBE_OK || rc == KUBE_ENOTFOUND ? 200 : 502;
+  *out = status == 200 ? json_pack("{s:s, s:s, s:s}", "name", call->app, "deleted", kube_str(node, "kind"), "object",
+                                   kube_str(node, "name"))
+         : json_pack("{s:s}", "error", !nodes ? err : !node ? "no such object in the application's tree"
+                                       : !c     ? "the application's cluster is not the runtime's own"
+                                                : kube_last_error(c));
+  free(err);
+  kube_client_free(c);
+  json_decref(nodes);
+  json_decref(doc);
+  return status;
+}
+
 /* Every source of the repository pushed to is fetched at once. */
 static void pushed(const serve_push *push, void *ctx) {
   status_store *store = store_of(ctx);
@@ -336,7 +389,9 @@ int run_api_serve(const run_api *api, serve **out, char **err) {
       .metrics = api->metrics,
       .api = {[SERVE_APPS] = get_apps, [SERVE_APP] = get_app, [SERVE_RESOURCES] = get_resources,
               [SERVE_HISTORY] = get_history, [SERVE_DIFF] = get_diff, [SERVE_SYNC] = post_sync,
-              [SERVE_ROLLBACK] = post_rollback, [SERVE_TREE] = get_tree, [SERVE_OBJECT] = get_object},
+              [SERVE_ROLLBACK] = post_rollback, [SERVE_TREE] = get_tree, [SERVE_OBJECT] = get_object,
+              [SERVE_REFRESH] = post_refresh, [SERVE_SUSPEND] = post_suspend, [SERVE_RESUME] = post_resume,
+              [SERVE_DELETE_OBJECT] = delete_object},
       .push = pushed,
       .events = events,
       .ctx = (void *)api,

@@ -151,8 +151,11 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
   }
 }
 
-static void record(runner *r, const app_def *app, app_state *st, const char *commit, const sync_report *rep) {
-  if (history_record(r->c, r->home, app->name, &st->hist, commit, app->args, app->nargs, rep) != KUBE_OK)
+static void record(runner *r, const app_def *app, app_state *st, const build *b, const char *by,
+                   const sync_report *rep) {
+  history_sync s = {.commit = b->rev.commit, .subject = b->rev.subject, .author = b->rev.author,
+                    .trigger = by ? by : "auto", .args = app->args, .nargs = app->nargs};
+  if (history_record(r->c, r->home, app->name, &st->hist, &s, rep) != KUBE_OK)
     fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));
 }
 
@@ -225,11 +228,11 @@ static bool repeats_last(const app_def *app, const app_state *st, const build *b
   return complete;
 }
 
-void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
+void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *p) {
   double start = run_now();
   build b;
   unsigned char built[32];
-  bool fetch = asked || !st->stay_local;
+  bool asked = p->asked && !p->dry_run, fetch = p->asked || p->fetch || !st->stay_local;
   st->stay_local = false;
   st->passed_at = time(NULL);
   if (!build_at(r, app, st, app->revision, fetch, &b)) {
@@ -242,14 +245,14 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   uint64_t version = b.dest->cache ? cache_app_version(b.dest->cache, app->name) : 0;
   run_view_watch(r, b.dest, &b.objs);
   digest(&b.objs, built);
-  if (!asked && repeats_last(app, st, &b, version, built)) {
+  if (!p->asked && !p->fetch && repeats_last(app, st, &b, version, built)) {
     free(b.objs.res);
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
   st->passed_version = version;
   memcpy(st->built, built, sizeof st->built);
-  bool automated = app->automated && !paused(r, app, st, b.rev.commit, asked);
+  bool automated = app->automated && !st->hist.suspended && !p->dry_run && !paused(r, app, st, b.rev.commit, asked);
   /* Never applied: the first sync goes ahead without a dry run, which
    * would fail anyway for objects of a namespace not yet made. */
   sync_report rep = {.status = SYNC_OUT_OF_SYNC};
@@ -263,18 +266,21 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked) {
   bool record_it = writer && new_commit && rep.status == SYNC_SYNCED;
   if (writer && (asked || (automated && rep.status != SYNC_SYNCED &&
                            (new_commit || app->self_heal || rep.status == SYNC_UNKNOWN)))) {
+    app_def chosen = *app;
+    if (asked && p->prune) chosen.prune = p->prune > 0;
     sync_report_free(&rep);
-    apply(r, app, &b, &rep);
+    apply(r, &chosen, &b, &rep);
     record_it = true;
   }
-  if (record_it) record(r, app, st, b.rev.commit, &rep);
+  if (record_it && !p->dry_run) record(r, app, st, &b, asked ? p->by : NULL, &rep);
   settle(app, st, &rep, &b);
   sync_report_free(&rep);
   free(b.objs.res);
   metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
 }
 
-static void rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id) {
+static void rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id,
+                     const char *by) {
   build b;
   source_rev head;
   st->passed_at = time(NULL);
@@ -292,7 +298,7 @@ static void rollback(runner *r, const app_def *app, app_state *st, const char *c
   /* Paused before it is recorded: one write keeps both. */
   memcpy(st->hist.rollback, b.rev.commit, sizeof st->hist.rollback);
   memcpy(st->hist.paused_at, head.commit, sizeof st->hist.paused_at);
-  record(r, app, st, b.rev.commit, &rep);
+  record(r, app, st, &b, by, &rep);
   settle(app, st, &rep, &b);
   sync_report_free(&rep);
   free(b.objs.res);
@@ -300,7 +306,8 @@ static void rollback(runner *r, const app_def *app, app_state *st, const char *c
 
 /* A rollback builds what history entry id was built from: its revision and
  * its args, not the application's args of now. */
-void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id) {
+void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id,
+                      const char *by) {
   json_t *entries = json_loads(st->hist.entries, 0, NULL);
   const json_t *e = history_pick(entries, st->hist.applied, true, id);
   app_def then = *app;
@@ -309,7 +316,15 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
     then.nargs = history_args(e, &args);
     then.args = args;
   }
-  rollback(r, &then, st, commit, id);
+  rollback(r, &then, st, commit, id, by);
   free(args);
   json_decref(entries);
+}
+
+void run_app_suspend(runner *r, const app_def *app, app_state *st, bool suspend, const char *by) {
+  if (st->hist.suspended == suspend) return;
+  st->hist.suspended = suspend;
+  fprintf(r->o->out, "%s: automated sync %s by %s\n", app->name, suspend ? "suspended" : "resumed", by ? by : "?");
+  if (history_save(r->c, r->home, app->name, &st->hist) != KUBE_OK)
+    fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));
 }

@@ -157,9 +157,22 @@ void run_children_free(run_children *kids);
 
 /* app.c: one pass of app; asked (POST sync) applies whatever the policy
  * and ends a rollback's pause. */
-void run_app_pass(runner *r, const app_def *app, app_state *st, bool asked);
+/* What a pass is for. The zero value is the pass an application's interval
+ * or a change in its cluster brings. */
+typedef struct {
+  bool asked;     /* someone asked for a sync: apply, whatever the policy */
+  bool fetch;     /* fetch and compare now, even if nothing seems changed (Refresh) */
+  bool dry_run;   /* with asked: compare only; apply, record and unpause nothing */
+  int prune;      /* with asked: 0 as the application says; 1 prune, -1 do not */
+  const char *by; /* who asked, for the history; NULL: "auto" */
+} run_pass;
+
+void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *p);
 /* Applies app at commit (history entry id) and pauses automated sync. */
-void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id);
+void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *commit, long long id,
+                      const char *by);
+/* Suspends (or resumes) app's automated sync, and saves it in its history. */
+void run_app_suspend(runner *r, const app_def *app, app_state *st, bool suspend, const char *by);
 
 /* loop.c: true when this runtime may write to the cluster now (it leads,
  * or runs --once). */

@@ -204,12 +204,21 @@ static bool answer_requests(runner *r, double *next_config) {
     }
     size_t i = run_set_index(r, q[k].app);
     if (i == r->napps) continue; /* gone with a new config since it was asked */
-    bool sync = q[k].kind == STATUS_SYNC;
-    if (sync) run_app_pass(r, &r->defs.apps[i], &r->apps[i], true);
-    else run_app_rollback(r, &r->defs.apps[i], &r->apps[i], q[k].revision, q[k].id);
+    const app_def *app = &r->defs.apps[i];
+    app_state *st = &r->apps[i];
+    status_kind kind = q[k].kind;
+    if (kind == STATUS_SUSPEND || kind == STATUS_RESUME) {
+      run_app_suspend(r, app, st, kind == STATUS_SUSPEND, q[k].by);
+    } else if (kind == STATUS_ROLLBACK) {
+      run_app_rollback(r, app, st, q[k].revision, q[k].id, q[k].by);
+    } else {
+      run_pass p = {.asked = kind == STATUS_SYNC, .fetch = true, .dry_run = q[k].dry_run, .prune = q[k].prune,
+                    .by = q[k].by};
+      run_app_pass(r, app, st, &p);
+    }
     /* After a rollback, a pass at once compares with the revision, so
      * that the status says how far behind it the cluster now is. */
-    r->apps[i].due = sync ? next_pass(&r->defs.apps[i], &r->apps[i]) : 0;
+    st->due = kind == STATUS_ROLLBACK ? 0 : next_pass(app, st);
     passed = true;
   }
   status_requests_free(q, n);
@@ -312,7 +321,7 @@ static bool pass_due(runner *r) {
   for (int sweep = 0; sweep < 2; sweep++)
     for (size_t i = 0; i < r->napps; i++) {
       if (sweep == 0 ? !first[i] : first[i] || r->apps[i].due > now) continue;
-      run_app_pass(r, &r->defs.apps[i], &r->apps[i], false);
+      run_app_pass(r, &r->defs.apps[i], &r->apps[i], &(run_pass){0});
       r->apps[i].due = next_pass(&r->defs.apps[i], &r->apps[i]);
       passed = true;
     }
@@ -350,7 +359,7 @@ static void serve_until_stopped(runner *r, serve *srv) {
  * regrouping added. */
 static void pass_new(runner *r) {
   for (size_t i = 0; i < r->napps; i++)
-    if (!r->apps[i].passed_at) run_app_pass(r, &r->defs.apps[i], &r->apps[i], false);
+    if (!r->apps[i].passed_at) run_app_pass(r, &r->defs.apps[i], &r->apps[i], &(run_pass){0});
 }
 
 /* One pass of every application, children (and theirs) included. */

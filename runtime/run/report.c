@@ -90,8 +90,8 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
 
 static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t)); }
 
-/* The error and the children refused, else what a rollback's pause
- * means, else "". */
+/* The error and the children refused, else what a rollback's pause or a
+ * suspension means, else "". */
 static char *message(const app_state *st) {
   char *m;
   if (st->error || st->refused) {
@@ -99,15 +99,14 @@ static char *message(const app_state *st) {
                     st->refused ? st->refused : "");
     return m;
   }
-  if (!*st->hist.rollback) return heap_strdup("");
-  m = heap_printf("auto-sync paused after rollback to %.7s", st->hist.rollback);
-  return m;
+  if (*st->hist.rollback) return heap_printf("auto-sync paused after rollback to %.7s", st->hist.rollback);
+  return heap_strdup(st->hist.suspended ? "auto-sync suspended" : "");
 }
 
 /* An application's summary: what `plumb status` and the API's list show. */
 static const char *const summary_keys[] = {"name",   "project", "parent",  "cluster",  "namespace",
                                            "revision", "commit", "commitMessage", "commitAuthor", "sync",
-                                           "health", "message", "lastSync", "autoSync", NULL};
+                                           "health", "message", "lastSync", "autoSync", "suspended", NULL};
 
 json_t *run_json_only(const json_t *doc, const char *const *keys) {
   json_t *part = json_object();
@@ -128,13 +127,16 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name", app->name, "project",
       app->project, "repo", repo, "revision", app->revision, "path", app->path, "commit", st->commit, "sync",
       sync_status_name(st->status), "health", health_name(st->health), "message", msg, "lastSync", when, "autoSync",
-      app->automated && !*st->hist.rollback, "applied", st->hist.applied, "diff", st->diff ? st->diff : "");
+      app->automated && !*st->hist.rollback && !st->hist.suspended, "applied", st->hist.applied, "diff", st->diff ? st->diff : "");
   if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
   json_object_set_new(doc, "commitMessage", json_string(st->subject));
   json_object_set_new(doc, "commitAuthor", json_string(st->author));
+  json_object_set_new(doc, "automated", json_boolean(app->automated));
+  json_object_set_new(doc, "prune", json_boolean(app->prune));
+  json_object_set_new(doc, "suspended", json_boolean(st->hist.suspended));
   *sum = run_json_only(doc, summary_keys);
   char *fields = json_dumps(doc, JSON_COMPACT), *text;
   text = heap_printf("%.*s,\"resources\":%s,\"manifests\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,

@@ -23,6 +23,10 @@ static const struct {
     {"GET", true, "object", SERVE_OBJECT},
     {"POST", true, "sync", SERVE_SYNC},
     {"POST", true, "rollback", SERVE_ROLLBACK},
+    {"POST", true, "refresh", SERVE_REFRESH},
+    {"POST", true, "suspend", SERVE_SUSPEND},
+    {"POST", true, "resume", SERVE_RESUME},
+    {"DELETE", true, "object", SERVE_DELETE_OBJECT},
 };
 
 enum { NROUTES = sizeof routes / sizeof *routes, NAME_MAX_LEN = 253 };
@@ -45,23 +49,46 @@ static bool split(const char *url, char name[NAME_MAX_LEN + 1], const char **act
   return **action && !strchr(*action, '/');
 }
 
-/* The route for the path, whatever the method; NROUTES when none. */
-static size_t route_of(bool named, const char *action) {
-  size_t i = 0;
-  while (i < NROUTES && !(routes[i].named == named && strcmp(routes[i].action, action) == 0)) i++;
-  return i;
+/* The route for the path and method (HEAD as GET); else the path's first
+ * route, whatever its method; NROUTES when the path has none. */
+static size_t route_of(bool named, const char *action, const char *method) {
+  size_t first = NROUTES;
+  if (strcmp(method, "HEAD") == 0) method = "GET";
+  for (size_t i = 0; i < NROUTES; i++) {
+    if (routes[i].named != named || strcmp(routes[i].action, action) != 0) continue;
+    if (strcmp(routes[i].method, method) == 0) return i;
+    if (first == NROUTES) first = i;
+  }
+  return first;
+}
+
+/* The methods the path takes, for a 405's Allow. */
+static const char *allowed(bool named, const char *action) {
+  static const char *const of[] = {"GET, HEAD", "POST", "GET, HEAD, DELETE"};
+  bool get = false, post = false, del = false;
+  for (size_t i = 0; i < NROUTES; i++)
+    if (routes[i].named == named && strcmp(routes[i].action, action) == 0) {
+      get |= strcmp(routes[i].method, "GET") == 0;
+      post |= strcmp(routes[i].method, "POST") == 0;
+      del |= strcmp(routes[i].method, "DELETE") == 0;
+    }
+  return post && !get ? of[1] : del ? of[2] : of[0];
 }
 
 /* The body of a POST: none, or a JSON object; for a rollback its "id" must
- * be an integer. Returns what is wrong with it, or NULL. */
+ * be an integer, for a sync "prune" and "dryRun" booleans. Returns what is
+ * wrong with it, or NULL. */
 static const char *read_body(const serve_request *r, serve_call *call, json_t **body) {
   *body = NULL;
   if (r->len == 0) return NULL;
   json_t *json = json_loadb(r->body, r->len, 0, NULL);
-  const json_t *id = json_object_get(json, "id");
-  const char *wrong = !json_is_object(json)       ? "the body is not a JSON object"
-                      : id && !json_is_integer(id) ? "id is not an integer"
-                                                   : NULL;
+  const json_t *id = json_object_get(json, "id"), *prune = json_object_get(json, "prune");
+  const json_t *dry = json_object_get(json, "dryRun");
+  const char *wrong = !json_is_object(json)                 ? "the body is not a JSON object"
+                      : id && !json_is_integer(id)           ? "id is not an integer"
+                      : (prune && !json_is_boolean(prune)) || (dry && !json_is_boolean(dry))
+                          ? "prune and dryRun are true or false"
+                          : NULL;
   if (wrong) {
     json_decref(json);
     return wrong;
@@ -101,11 +128,11 @@ static enum MHD_Result add_arg(void *query, enum MHD_ValueKind kind, const char 
 static serve_reply answer(serve *s, const serve_request *r, const auth_who *who) {
   char name[NAME_MAX_LEN + 1];
   const char *action;
-  size_t i = split(r->url, name, &action) ? route_of(*name != '\0', action) : NROUTES;
+  size_t i = split(r->url, name, &action) ? route_of(*name != '\0', action, r->method) : NROUTES;
   if (i == NROUTES || !s->opts.api[routes[i].api]) return serve_error(MHD_HTTP_NOT_FOUND, "no such route");
   bool head = strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0;
   if (strcmp(r->method, routes[i].method) != 0 && !head)
-    return serve_method_not_allowed(strcmp(routes[i].method, "GET") == 0 ? "GET, HEAD" : routes[i].method);
+    return serve_method_not_allowed(allowed(*name != '\0', action));
   json_t *query = json_object();
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, query);
   serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL, .query = query};

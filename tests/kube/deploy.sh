@@ -25,7 +25,6 @@ can "it may not write RBAC" no create rolebindings.rbac.authorization.k8s.io sho
 can "it may not write kinds outside manage" no create limitranges shop
 can "it reads git credentials and cluster Secrets in its namespace" yes get secrets plumb-system
 can "it makes admin's first password in its namespace" yes create secrets plumb-system
-can "it may not make Secrets elsewhere" no create secrets shop
 can "it writes its history" yes patch configmaps plumb-system
 can "it takes the Lease" yes update leases.coordination.k8s.io plumb-system
 can "it may not change Leases elsewhere" no update leases.coordination.k8s.io kube-system

@@ -107,6 +107,42 @@ await check("an object outside the application's tree is not read for anyone", a
   expect(status === 404, `status ${status}`);
 });
 
+const historyData = (key) => kubectl('get', 'configmap', 'plumb-history-web', '-o', `jsonpath={.data.${key}}`);
+
+await check('auto-sync is suspended and resumed from the page, and a restart would keep it', async () => {
+  await page.click('#suspend');
+  await page.waitForSelector('#suspended', { timeout: 30000 });
+  expect(historyData('suspended') === 'true', 'the history keeps it');
+  await page.click('#resume');
+  await page.waitForSelector('#suspend', { timeout: 30000 });
+  expect(historyData('suspended') === '', 'and forgets it');
+});
+
+await check("a Pod deleted from the tree is made anew by its ReplicaSet", async () => {
+  await page.click('.tabs a:has-text("Tree")');
+  const pod = await page.getAttribute('.tree .node[data-kind="Pod"]', 'data-name');
+  await page.click(`.tree .node[data-kind="Pod"][data-name="${pod}"]`);
+  await page.click('#delete-object');
+  await page.waitForSelector('dialog.confirm[open]');
+  await page.click('#dialog-ok');
+  await until('another Pod in its place', () => {
+    const pods = kubectl('-n', 'ui-web', 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}').split(' ');
+    return !pods.includes(pod) && pods.length === 1 && pods[0] !== '';
+  }, 30000);
+});
+
+await check('a dry run compares and records nothing', async () => {
+  const before = JSON.parse(historyData('history')).length;
+  await page.click('#sync');
+  await page.waitForSelector('dialog.confirm[open]');
+  await page.check('#sync-dry-run');
+  await page.click('#dialog-ok');
+  await page.waitForSelector('.toast.show');
+  expect((await page.textContent('.toast')).startsWith('Dry run of web queued'), 'the page says so');
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(JSON.parse(historyData('history')).length === before, 'no sync was recorded');
+});
+
 let first, second;
 await check('a commit of replicas 1 -> 2 shows up in the open page', async () => {
   first = git('rev-parse', 'HEAD');
@@ -116,6 +152,8 @@ await check('a commit of replicas 1 -> 2 shows up in the open page', async () =>
   git('commit', '-qam', 'two replicas');
   second = git('rev-parse', 'HEAD');
   await page.click('#sync');
+  await page.waitForSelector('dialog.confirm[open]');
+  await page.click('#dialog-ok');
   // The page is not reloaded: the commit comes by the event stream.
   await page.waitForFunction((c) => document.querySelector('#commit')?.textContent.startsWith(c),
     second.slice(0, 7), { timeout: 60000 });
@@ -131,11 +169,14 @@ await check('a commit of replicas 1 -> 2 shows up in the open page', async () =>
 await check('a rollback from the history page restores one replica', async () => {
   await page.click('.tabs a:has-text("History")');
   await page.waitForSelector('table.history');
+  const newest = await page.textContent('table.history tbody tr:first-child');
+  for (const want of ['two replicas', 'test', 'admin'])
+    expect(newest.includes(want), `the sync's entry says ${want}: ${newest}`);
   await shot(page, 'history');
   await page.click(`table.history tr:has(td[title="${first}"]) button.rollback`);
   await page.waitForSelector('dialog.confirm[open]');
   await shot(page, 'rollback');
-  await page.click('dialog.confirm button.danger');
+  await page.click('#dialog-ok');
   await until('one replica again', () => replicas() === '1');
   await page.waitForSelector('.app-head .tag.warn', { timeout: 30000 });
   expect((await page.textContent('.app-head .tag.warn')).includes(first.slice(0, 7)), 'the page says what it rolled back to');
@@ -156,6 +197,17 @@ await check('a read-only user sees Sync disabled, and the API refuses it', async
   await viewer.goto(base + '/apps/web');
   await viewer.waitForSelector('#sync');
   expect(await viewer.isDisabled('#sync'), 'the Sync button is disabled');
+  for (const id of ['#refresh']) expect(!(await viewer.isDisabled(id)), 'Refresh is anyone\'s who sees it');
+  expect(await viewer.isDisabled('#suspend'), 'Suspend is disabled');
+  await viewer.click('.tree .node[data-kind="Deployment"]');
+  await viewer.waitForSelector('#delete-object');
+  expect(await viewer.isDisabled('#delete-object'), 'Delete is disabled');
+  const deleted = await viewer.evaluate(async () => {
+    const who = await (await fetch('/api/v1/session')).json();
+    const q = 'kind=Deployment&namespace=ui-web&name=nginx-deployment';
+    return (await fetch('/api/v1/apps/web/object?' + q, { method: 'DELETE', headers: { 'X-CSRF-Token': who.csrf } })).status;
+  });
+  expect(deleted === 403, `the API answered ${deleted} to a delete`);
   await viewer.goto(base + '/apps/web?tab=history');
   await viewer.waitForSelector('table.history');
   for (const b of await viewer.$$('button.rollback')) expect(await b.isDisabled(), 'rollback is disabled');

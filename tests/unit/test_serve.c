@@ -77,6 +77,17 @@ static int get_resources(const serve_call *call, json_t **out, void *ctx) { retu
 static int get_history(const serve_call *call, json_t **out, void *ctx) { return app_part(call, out, "history"); }
 static int get_diff(const serve_call *call, json_t **out, void *ctx) { return app_part(call, out, "diff"); }
 
+/* What the query names, after verb: "object Pod p". */
+static int on_object(const serve_call *call, json_t **out, const char *verb) {
+  char part[128];
+  snprintf(part, sizeof part, "%s %s %s", verb, json_string_value(json_object_get(call->query, "kind")),
+           json_string_value(json_object_get(call->query, "name")));
+  return app_part(call, out, part);
+}
+
+static int get_object(const serve_call *call, json_t **out, void *ctx) { return on_object(call, out, "object"); }
+static int delete_object(const serve_call *call, json_t **out, void *ctx) { return on_object(call, out, "deleted"); }
+
 static int sync_app(const serve_call *call, json_t **out, void *ctx) {
   if (!known(call->app)) return 404;
   snprintf(((owner *)ctx)->synced, sizeof seen.synced, "%s", call->app);
@@ -137,6 +148,8 @@ static int setup(void **state) {
   o.api[SERVE_DIFF] = get_diff;
   o.api[SERVE_SYNC] = sync_app;
   o.api[SERVE_ROLLBACK] = rollback_app;
+  o.api[SERVE_OBJECT] = get_object;
+  o.api[SERVE_DELETE_OBJECT] = delete_object;
   char *err = NULL;
   if (serve_start(&server, &o, &err) != 0) fail_msg("serve_start: %s", err);
   return 0;
@@ -357,6 +370,16 @@ static void api_wrong_method_is_not_allowed(void **state) {
   r = api("DELETE", "/api/v1/apps/web", NULL);
   assert_int_equal(r.status, 405);
   assert_string_equal(r.allow, "GET, HEAD");
+  /* One path, two methods: an object is read with GET, deleted with DELETE. */
+  r = api("POST", "/api/v1/apps/web/object?kind=Pod&name=p", "");
+  assert_int_equal(r.status, 405);
+  assert_string_equal(r.allow, "GET, HEAD, DELETE");
+  r = api("DELETE", "/api/v1/apps/web/object?kind=Pod&name=p", NULL);
+  assert_reply(&r, 200, "{\"app\":\"web\",\"part\":\"deleted Pod p\"}");
+  r = api("GET", "/api/v1/apps/web/object?kind=Pod&name=p", NULL);
+  assert_reply(&r, 200, "{\"app\":\"web\",\"part\":\"object Pod p\"}");
+  r = api("POST", "/api/v1/apps/web/sync", "{\"prune\": \"yes\"}");
+  assert_reply(&r, 400, "{\"error\":\"prune and dryRun are true or false\"}");
 }
 
 static void api_sync_and_rollback(void **state) {
