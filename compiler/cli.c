@@ -29,7 +29,7 @@
 #define API_FLAGS                                                                        \
   "  -o json            print the API's answer instead of a table\n"                    \
   "  --server URL       the plumb run to ask (default http://127.0.0.1:8080)\n"         \
-  "  --token-file F     the API's token (default: $PLUMB_TOKEN)\n"
+  "  --token-file F     the API's token (default: $PLUMB_TOKEN, else plumb login's)\n"
 
 /* In the order `plumb help` lists them. A synopsis goes on over lines
  * after a '\n', indented under its first word. */
@@ -97,6 +97,17 @@ static const cli_command commands[] = {
      "  ID                 the history entry (default: the latest successful sync\n"
      "                     of another revision than the one applied)\n" API_FLAGS,
      1, 2},
+    {"login", "[--server URL] [--username NAME]", "sign in to a running plumb run",
+     "Reads the password from standard input (asks for it on a terminal), signs\n"
+     "in, and keeps the session (a day) for status, sync, history and rollback\n"
+     "to send to that server, in ~/.config/plumb/sessions.json.\n\n"
+     "  --server URL       the plumb run (default http://127.0.0.1:8080)\n"
+     "  --username NAME    the account (default admin)\n",
+     0, 0},
+    {"logout", "[--server URL]", "sign out of a running plumb run",
+     "Ends the session plumb login kept for the server and forgets it.\n\n"
+     "  --server URL       the plumb run (default http://127.0.0.1:8080)\n",
+     0, 0},
     {"passwd", "", "print the bcrypt hash of a password, for the auth file",
      "Reads a password from the first line of standard input and prints its\n"
      "bcrypt hash, as an account of plumb run's --auth-file takes it (docs/ui.md).\n",
@@ -228,6 +239,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
          : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits
          : strcmp(a, "--server") == 0                       ? &c->server
+         : strcmp(a, "--username") == 0                     ? &c->username
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
          : strcmp(a, "--validate") == 0                     ? &c->validate
                                                             : NULL;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plumb/auth.h"
 #include "plumb/cli.h"
@@ -214,13 +215,54 @@ static int cmd_fetch(cli *c) {
   return rc;
 }
 
-/* status, sync, history, rollback: the API of a running plumb run. */
+/* Where plumb login keeps its sessions (malloc'd): the XDG config home's
+ * plumb/sessions.json; NULL without a home. */
+static char *sessions_path(void) {
+  const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+  if (xdg && *xdg) return heap_printf("%s/plumb/sessions.json", xdg);
+  return home && *home ? heap_printf("%s/.config/plumb/sessions.json", home) : NULL;
+}
+
+/* The password, from standard input's first line; asked for without echo
+ * when it is a terminal. */
+static char *read_password(void) {
+  if (isatty(STDIN_FILENO)) {
+    char *p = getpass("Password: ");
+    return p ? heap_strdup(p) : NULL;
+  }
+  char line[1024];
+  if (!fgets(line, sizeof line, stdin)) return NULL;
+  line[strcspn(line, "\r\n")] = '\0';
+  char *p = heap_strdup(line);
+  explicit_bzero(line, sizeof line);
+  return p;
+}
+
+/* login, logout: a session with a running plumb run, kept for the others. */
+static int cmd_session(bool login, cli *c) {
+  char *path = sessions_path(), *password = NULL;
+  ctl_opts o = {.server = c->server ? c->server : "http://127.0.0.1:8080", .out = stdout};
+  int rc = 2;
+  if (!path) fprintf(stderr, "plumb: there is no home directory to keep the session in\n");
+  else if (login && !(password = read_password())) fprintf(stderr, "plumb: login reads the password from standard input\n");
+  else rc = login ? ctl_login(&o, c->username ? c->username : "admin", password, path) : ctl_logout(&o, path);
+  forget(password);
+  free(path);
+  return rc;
+}
+
+/* status, sync, history, rollback: the API of a running plumb run, with
+ * --token-file's token, else $PLUMB_TOKEN, else plumb login's session. */
 static int cmd_ctl(const char *cmd, cli *c) {
   bool status = strcmp(cmd, "status") == 0, bad = false;
   char *token = read_secret(c->token_file, &bad);
   if (bad) return 2;
-  ctl_opts o = {.server = c->server ? c->server : "http://127.0.0.1:8080",
-                .token = token ? token : getenv("PLUMB_TOKEN"),
+  const char *server = c->server ? c->server : "http://127.0.0.1:8080";
+  char *path = token || getenv("PLUMB_TOKEN") ? NULL : sessions_path();
+  char *session = path ? ctl_session(path, server) : NULL;
+  free(path);
+  ctl_opts o = {.server = server,
+                .token = token ? token : getenv("PLUMB_TOKEN") ? getenv("PLUMB_TOKEN") : session,
                 .json = c->output && strcmp(c->output, "json") == 0,
                 .out = stdout};
   const char *app = cli_arg(c, 0);
@@ -229,6 +271,7 @@ static int cmd_ctl(const char *cmd, cli *c) {
            : strcmp(cmd, "history") == 0 ? ctl_history(&o, app)
                                          : ctl_rollback(&o, app, cli_arg(c, 1));
   forget(token);
+  forget(session);
   return rc;
 }
 
@@ -258,6 +301,7 @@ static int run_command(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) return cmd_run(&c);
   if (strcmp(argv[1], "fetch") == 0) return cmd_fetch(&c);
   if (strcmp(argv[1], "passwd") == 0) return cmd_passwd();
+  if (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0) return cmd_session(strcmp(argv[1], "login") == 0, &c);
   static const char *const ctl[] = {"status", "sync", "history", "rollback"};
   for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
     if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);

@@ -36,7 +36,7 @@ typedef struct {
   bool once;
   const char *listen, *probe_listen, *token_file, *auth_file, *webhook_secret_file, *lease_duration, *compile_limits;
   /* status, sync, history, rollback */
-  const char *server;
+  const char *server, *username;
   char **args; /* positional arguments, nargs of them (read with cli_arg) */
   int nargs;
   /* Remote bases are read from the cache (--cache, else the user's),

@@ -23,4 +23,13 @@ int ctl_history(const ctl_opts *o, const char *app);
 /* id NULL: the previous successful sync. */
 int ctl_rollback(const ctl_opts *o, const char *app, const char *id);
 
+/* `plumb login`: signs user in with password and keeps the session for
+ * o->server in the file at path (made with mode 0600, replaced whole);
+ * `plumb logout` ends it and forgets it. */
+int ctl_login(const ctl_opts *o, const char *user, const char *password, const char *path);
+int ctl_logout(const ctl_opts *o, const char *path);
+/* The session plumb login kept for server in the file at path, or NULL;
+ * the caller frees. */
+char *ctl_session(const char *path, const char *server);
+
 #endif

@@ -2,10 +2,14 @@
 #include "plumb/ctl.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "plumb/arena.h"
 #include "plumb/kube.h"
@@ -14,19 +18,19 @@ enum { MAX_COLUMNS = 8 };
 
 /* ---- the request --------------------------------------------------------- */
 
-/* The answer's JSON in *answer; prints why not and returns the exit
- * status when the server cannot be reached or refuses. */
-static int call(const ctl_opts *o, const char *method, const char *app, const char *action, const char *body,
-                json_t **answer) {
+/* The answer's JSON in *answer to method on the server's path (app: whose
+ * it is, for messages); prints why not and returns the exit status when
+ * the server cannot be reached or refuses. */
+static int request(const ctl_opts *o, const char *method, const char *path, const char *app, const char *body,
+                   json_t **answer) {
   *answer = NULL;
   CURL *curl = curl_easy_init();
   if (!curl) abort();
-  char *name = app ? curl_easy_escape(curl, app, 0) : NULL, *url, *text = NULL, *auth = NULL;
+  char *url, *text = NULL, *auth = NULL;
   size_t len = 0;
   size_t slash = strlen(o->server);
   while (slash && o->server[slash - 1] == '/') slash--;
-  url = heap_printf("%.*s/api/v1/apps%s%s%s%s", (int)slash, o->server, name ? "/" : "", name ? name : "",
-                    action ? "/" : "", action ? action : "");
+  url = heap_printf("%.*s%s", (int)slash, o->server, path);
   struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
   if (o->token) {
     auth = heap_printf("Authorization: Bearer %s", o->token);
@@ -37,6 +41,7 @@ static int call(const ctl_opts *o, const char *method, const char *app, const ch
   curl_easy_setopt(curl, CURLOPT_URL, url);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
   if (strcmp(method, "POST") == 0) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, sink);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
@@ -60,12 +65,24 @@ static int call(const ctl_opts *o, const char *method, const char *app, const ch
   }
   if (auth) explicit_bzero(auth, strlen(auth));
   free(auth);
+  if (text) explicit_bzero(text, len); /* a login's answer holds the session */
   free(text);
   free(url);
-  curl_free(name);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return exit_status;
+}
+
+/* An application's part of the API: /api/v1/apps[/APP[/ACTION]]. */
+static int call(const ctl_opts *o, const char *method, const char *app, const char *action, const char *body,
+                json_t **answer) {
+  char *name = app ? curl_easy_escape(NULL, app, 0) : NULL;
+  char *path = heap_printf("/api/v1/apps%s%s%s%s", name ? "/" : "", name ? name : "", action ? "/" : "",
+                           action ? action : "");
+  int rc = request(o, method, path, app, body, answer);
+  free(path);
+  curl_free(name);
+  return rc;
 }
 
 /* ---- tables ---------------------------------------------------------------- */
@@ -221,4 +238,81 @@ int ctl_rollback(const ctl_opts *o, const char *app, const char *id) {
     snprintf(body, sizeof body, "{\"id\": %lld}", n);
   }
   return post(o, app, "rollback", id ? body : NULL);
+}
+
+/* ---- sessions ------------------------------------------------------------------- */
+
+/* The file's servers and their sessions; an empty object when it has none. */
+static json_t *sessions_read(const char *path) {
+  json_t *all = json_load_file(path, 0, NULL);
+  if (!json_is_object(all)) {
+    json_decref(all);
+    all = json_object();
+  }
+  return all;
+}
+
+/* Replaces the file with all, readable by its owner alone; false after
+ * saying why. */
+static bool sessions_write(const char *path, const json_t *all) {
+  char *tmp = heap_printf("%s.tmp", path), *dir = heap_strdup(path);
+  /* ~/.config/plumb, and ~/.config first when the home has none. */
+  for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+    *s = '\0';
+    mkdir(dir, 0700);
+    *s = '/';
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  char *text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS);
+  size_t len = strlen(text);
+  bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+  if (fd >= 0 && close(fd) != 0) ok = false;
+  if (ok && rename(tmp, path) != 0) ok = false;
+  if (!ok) {
+    fprintf(stderr, "plumb: cannot write %s: %s\n", path, strerror(errno));
+    unlink(tmp);
+  }
+  explicit_bzero(text, len);
+  free(text);
+  free(tmp);
+  free(dir);
+  return ok;
+}
+
+char *ctl_session(const char *path, const char *server) {
+  json_t *all = sessions_read(path);
+  char *token = heap_strdup(json_string_value(json_object_get(all, server)));
+  json_decref(all);
+  return token;
+}
+
+int ctl_login(const ctl_opts *o, const char *user, const char *password, const char *path) {
+  json_t *body = json_pack("{s:s, s:s, s:b}", "username", user, "password", password, "token", 1), *answer;
+  char *text = json_dumps(body, JSON_COMPACT);
+  int rc = request(o, "POST", "/api/v1/session", NULL, text, &answer);
+  explicit_bzero(text, strlen(text));
+  free(text);
+  json_decref(body);
+  if (rc) return rc;
+  json_t *all = sessions_read(path);
+  json_object_set(all, o->server, json_object_get(answer, "token"));
+  rc = sessions_write(path, all) ? 0 : 2;
+  if (!rc) fprintf(o->out, "signed in to %s as %s\n", o->server, kube_str(answer, "user"));
+  json_decref(all);
+  json_decref(answer);
+  return rc;
+}
+
+int ctl_logout(const ctl_opts *o, const char *path) {
+  json_t *answer = NULL, *all = sessions_read(path);
+  ctl_opts with = *o;
+  with.token = json_string_value(json_object_get(all, o->server));
+  /* Gone from the file whatever the server says: it may have ended it. */
+  int rc = with.token ? request(&with, "DELETE", "/api/v1/session", NULL, NULL, &answer) : 0;
+  json_decref(answer);
+  json_object_del(all, o->server);
+  if (!sessions_write(path, all)) rc = 2;
+  else fprintf(o->out, "signed out of %s\n", o->server);
+  json_decref(all);
+  return rc;
 }

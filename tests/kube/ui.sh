@@ -56,6 +56,19 @@ out=$(PLUMB_URL=$url REPO=$repo SECRET_VALUE=$secret_value ADMIN_PASSWORD=$admin
 echo "$out" | grep -v "^ui: [0-9]* passed, [0-9]* failed$"
 set -- $(echo "$out" | sed -n 's/^ui: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 pass=$((pass + ${1:-0})) fail=$((fail + ${2:-1}))
+# plumb login: a session for the command line, kept for the server.
+export XDG_CONFIG_HOME=$work/config
+expect "plumb login refuses a wrong password" 1 "wrong user name or password" \
+  sh -c "echo wrong | $PLUMB login --server $url --username viewer"
+expect "plumb login signs in" 0 "^signed in to $url as viewer$" \
+  sh -c "echo '$viewer_password' | $PLUMB login --server $url --username viewer"
+same "and keeps the session for its owner alone" "600" stat -c %a "$XDG_CONFIG_HOME/plumb/sessions.json"
+expect "plumb status goes with it" 0 "^web " $PLUMB status --server "$url"
+expect "with the viewer's rights" 1 "permission denied" $PLUMB sync web --server "$url"
+expect "plumb logout signs out" 0 "^signed out of $url$" $PLUMB logout --server "$url"
+expect "and the session is gone" 1 "HTTP 401" $PLUMB status --server "$url"
+unset XDG_CONFIG_HOME
+
 absent "the Secret's value is in no log line" "$secret_value" cat "$work/run.log"
 absent "nor admin's password" "$admin_password" cat "$work/run.log"
 
