@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "plumb/auth.h"
@@ -135,11 +136,23 @@ static bool parse_listen(const char *s, char *addr, size_t size, const char **ad
   return true;
 }
 
+/* As many open files as the hard limit allows: each connection of the
+ * HTTP port is one (serve.h sizes its limit by it), and thousands may be
+ * idle at once. */
+static void raise_file_limit(void) {
+  struct rlimit r;
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
 /* run: the operator, on the cluster the flags name. */
 static int cmd_run(cli *c) {
   /* Its log is read as it is written (kubectl logs, a file being
    * followed): a line must not wait in a buffer for the next 4 KiB. */
   setvbuf(stdout, NULL, _IOLBF, 0);
+  raise_file_limit();
   run_opts o = {.repo = cli_arg(c, 0), .path = c->config_path, .revision = c->revision,
                 .cache_dir = c->cache_dir ? c->cache_dir : "/var/cache/plumb", .once = c->once, .out = stdout};
   char addr[64], probe_addr[64];

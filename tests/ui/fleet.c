@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "plumb/run.h"
 
@@ -87,6 +88,12 @@ static json_t *find(json_t *list, const char *name) {
 }
 
 int main(int argc, char **argv) {
+  /* Thousands of idle connections, as plumb run holds them. */
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
   if (argc != 3 && argc != 4) {
     fprintf(stderr, "usage: fleet N PASSWORD [AUTH_FILE]\n");
     return 2;

@@ -5,6 +5,7 @@
 // Usage: node fleet.mjs FLEET_BINARY. Last line: "ui-fleet: N passed, N failed".
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { launch, check, expect, report, signIn } from './lib.mjs';
 
 const N = 1000, PASSWORD = 'fleet-admin-pw';
@@ -48,6 +49,41 @@ await check('filters narrow 1000 cards and stay in the URL', async () => {
   expect(url.get('health') === 'Degraded' && url.get('name') === '0050', 'the URL keeps both: ' + page.url());
   await page.reload();
   await page.waitForFunction(() => document.querySelector('#count')?.textContent === '1 of 1000 applications');
+});
+
+// Idle connections from one address, each with half a request, as a slow
+// or hostile client holds them: 2,000 of them, opened before the page.
+async function holdIdle(n) {
+  const port = Number(new URL(base).port), sockets = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+    s.on('error', () => {});
+    s.write('GET /api/v1/apps HTTP/1.1\r\nHost: plumb\r\n');
+    sockets.push(s);
+  }
+  await Promise.all(sockets.map((s) => (s.connecting ? once(s, 'connect') : null)));
+  return sockets;
+}
+
+await check('beside 2,000 idle connections the page, its stream and the probes answer as ever', async () => {
+  const idle = await holdIdle(2000);
+  const start = Date.now();
+  await page.goto(base + '/apps');
+  await page.waitForFunction((n) => document.querySelectorAll('#apps .card').length === n, N);
+  const drawn = Date.now() - start;
+  const card = '#apps .card[data-app="app-00700"] .badge.sync';
+  const flipped = Date.now();
+  fleet.stdin.write('app-00700 OutOfSync Healthy\n');
+  await page.waitForFunction((sel) => document.querySelector(sel).textContent === 'OutOfSync', card, { timeout: 5000 });
+  const shown = Date.now() - flipped;
+  const probe = Date.now();
+  const healthz = await fetch(base + '/healthz');
+  const probed = Date.now() - probe;
+  const open = idle.filter((s) => !s.destroyed).length;
+  for (const s of idle) s.destroy();
+  console.log(`  (${open} idle: drawn in ${drawn} ms, change shown in ${shown} ms, /healthz in ${probed} ms)`);
+  expect(open === 2000, `${open} of 2000 idle connections held`);
+  expect(drawn < 1000 && shown < 1000 && healthz.status === 200 && probed < 500, 'all within their times');
 });
 
 await browser.close();
