@@ -431,7 +431,8 @@ function drawTree(doc, tree, diff) {
     const row = el('button', {type: 'button', class: 'node' + (n.managed ? ' managed' : ''), 'data-kind': n.kind, 'data-name': n.name},
       el('span', {class: 'kind'}, n.kind), el('span', {class: 'mono'}, n.name),
       badge('health', n.health), n.managed ? badge('sync', n.sync) : null);
-    row.addEventListener('click', () => open(n, row));
+    // An application the build declares opens its own page.
+    row.addEventListener('click', () => (n.kind === 'Application' ? go('/apps/' + encodeURIComponent(n.name)) : open(n, row)));
     return el('li', {}, row, byParent.has(n.id) ? branch(n.id) : null);
   }));
   const ids = new Set(tree.nodes.map((n) => n.id));

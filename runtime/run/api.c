@@ -219,6 +219,25 @@ static kube_client *cluster_of(const run_api *api, const json_t *doc) {
   return c;
 }
 
+/* The applications doc's declares (app of apps), as nodes of its tree. */
+static void add_children(const run_api *api, const json_t *doc, json_t *nodes) {
+  char *text = status_list(api->store, NULL);
+  json_t *list = json_loads(text, 0, NULL);
+  size_t i;
+  const json_t *app;
+  json_array_foreach(list, i, app) {
+    if (!kube_str_is(app, "parent", kube_str(doc, "name"))) continue;
+    char *id = heap_printf("Application//%s", kube_str(app, "name"));
+    json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b}", "id", id, "apiVersion",
+                                           APP_API_VERSION, "kind", "Application", "name", kube_str(app, "name"),
+                                           "sync", kube_str(app, "sync"), "health", kube_str(app, "health"),
+                                           "message", kube_str(app, "message"), "managed", 1));
+    free(id);
+  }
+  json_decref(list);
+  free(text);
+}
+
 /* The tree of doc's application: what it applies, and what controllers made
  * of it where the runtime can see; the applications it declares too. */
 static json_t *tree_of(const run_api *api, const json_t *doc, char **err) {
@@ -234,6 +253,7 @@ static json_t *tree_of(const run_api *api, const json_t *doc, char **err) {
     nodes = NULL;
   }
   kube_client_free(c);
+  if (nodes) add_children(api, doc, nodes);
   return nodes;
 }
 

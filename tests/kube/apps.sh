@@ -86,6 +86,9 @@ expect "a child's document names its parent" 0 '"parent": "apps-root"' doc apps-
 expect "a grandchild's names its own" 0 '"parent": "apps-b"' doc apps-bb
 absent "the config's application has no parent" '"parent"' doc apps-root
 expect "the list names parents" 0 '"parent": "apps-b"' p status -o json
+tree() { curl -s -H "Authorization: Bearer apps-token" "$url/api/v1/apps/$1/tree"; }
+expect "the root's tree holds its children" 0 '"id":"Application//apps-a"' tree apps-root
+expect "a child's tree, its own child" 0 '"id":"Application//apps-bb"' tree apps-b
 
 # ---- 2. a commit adds a child, another removes one -----------------------------------------
 root_declares "$(child apps-a a)" "$(child apps-b b)" "$(child apps-c c)"
