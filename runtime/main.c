@@ -257,7 +257,8 @@ static int cmd_session(bool login, cli *c) {
   ctl_opts o = {.server = c->server ? c->server : "http://127.0.0.1:8080", .out = stdout};
   int rc = 2;
   if (!path) fprintf(stderr, "plumb: there is no home directory to keep the session in\n");
-  else if (login && !(password = read_password())) fprintf(stderr, "plumb: login reads the password from standard input\n");
+  else if (login && !(password = read_password()))
+    fprintf(stderr, "plumb: login reads the password from standard input\n");
   else rc = login ? ctl_login(&o, c->username ? c->username : "admin", password, path) : ctl_logout(&o, path);
   forget(password);
   free(path);
@@ -314,7 +315,8 @@ static int run_command(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) return cmd_run(&c);
   if (strcmp(argv[1], "fetch") == 0) return cmd_fetch(&c);
   if (strcmp(argv[1], "passwd") == 0) return cmd_passwd();
-  if (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0) return cmd_session(strcmp(argv[1], "login") == 0, &c);
+  if (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0)
+    return cmd_session(strcmp(argv[1], "login") == 0, &c);
   static const char *const ctl[] = {"status", "sync", "history", "rollback"};
   for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
     if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);

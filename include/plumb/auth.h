@@ -38,8 +38,8 @@ typedef struct {
   char *user;
   char **groups;
   size_t ngroups;
-  char *csrf;  /* the session's CSRF token; NULL when not a session */
-  bool sso;    /* signed in through OIDC */
+  char *csrf;   /* the session's CSRF token; NULL when not a session */
+  bool sso;     /* signed in through OIDC */
   long expires; /* seconds from now until the session or token ends; 0: never */
 } auth_who;
 

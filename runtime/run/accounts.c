@@ -37,9 +37,9 @@ static int read_password(kube_client *c, const char *ns, char **password) {
 
 static int create_secret(kube_client *c, const char *ns, const char *password) {
   char *b64 = base64(password);
-  json_t *secret = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
-                             "Secret", "metadata", "name", ADMIN_SECRET, "namespace", ns, "labels",
-                             "app.kubernetes.io/part-of", "plumb", "type", "Opaque", "data", "password", b64);
+  json_t *secret = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+                             "metadata", "name", ADMIN_SECRET, "namespace", ns, "labels", "app.kubernetes.io/part-of",
+                             "plumb", "type", "Opaque", "data", "password", b64);
   char *body = json_dumps(secret, JSON_COMPACT), *path = heap_printf("/api/v1/namespaces/%s/secrets", ns);
   json_t *out = NULL;
   int rc = kube_request(c, "POST", path, "application/json", body, strlen(body), &out);

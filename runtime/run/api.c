@@ -278,9 +278,10 @@ static int get_tree(const serve_call *call, json_t **out, void *ctx) {
 static const json_t *node_named(const json_t *nodes, const json_t *query) {
   size_t i;
   const json_t *n;
+  const char *ns = kube_str(query, "namespace");
   json_array_foreach(nodes, i, n) {
-    if (kube_str_is(n, "kind", kube_str(query, "kind")) && kube_str_is(n, "name", kube_str(query, "name")) &&
-        (kube_str_is(n, "namespace", kube_str(query, "namespace")) || (!kube_str(n, "namespace") && !kube_str(query, "namespace"))))
+    bool here = ns ? kube_str_is(n, "namespace", ns) : !kube_str(n, "namespace");
+    if (here && kube_str_is(n, "kind", kube_str(query, "kind")) && kube_str_is(n, "name", kube_str(query, "name")))
       return n;
   }
   return NULL;

@@ -127,7 +127,8 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name", app->name, "project",
       app->project, "repo", repo, "revision", app->revision, "path", app->path, "commit", st->commit, "sync",
       sync_status_name(st->status), "health", health_name(st->health), "message", msg, "lastSync", when, "autoSync",
-      app->automated && !*st->hist.rollback && !st->hist.suspended, "applied", st->hist.applied, "diff", st->diff ? st->diff : "");
+      app->automated && !*st->hist.rollback && !st->hist.suspended, "applied", st->hist.applied, "diff",
+      st->diff ? st->diff : "");
   if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
   json_object_set_new(doc, "cluster", json_string(app->cluster));

@@ -138,7 +138,8 @@ static serve_reply answer(serve *s, const serve_request *r, const auth_who *who)
   serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL, .query = query};
   json_t *body = NULL;
   const char *bad = strcmp(routes[i].method, "POST") == 0 ? read_body(r, &call, &body) : NULL;
-  serve_reply reply = bad ? serve_error(MHD_HTTP_BAD_REQUEST, bad) : (call.body = body, call_owner(s, routes[i].api, &call));
+  call.body = body;
+  serve_reply reply = bad ? serve_error(MHD_HTTP_BAD_REQUEST, bad) : call_owner(s, routes[i].api, &call);
   json_decref(body);
   json_decref(query);
   return reply;

@@ -116,9 +116,7 @@ static long long parse_time(const char *s) {
   return end && !*end ? (long long)timegm(&tm) : -1;
 }
 
-static bool is_sha256_hex(const char *s) {
-  return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
-}
+static bool is_sha256_hex(const char *s) { return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64; }
 
 static void read_token(reader *r, auth_account *acc, const value *v) {
   static const char *const keys[] = {"name", "sha256", "expires", NULL};
@@ -212,8 +210,8 @@ static char *optional(reader *r, const value *obj, const char *key) {
 }
 
 static void read_sso(reader *r, const value *v) {
-  static const char *const keys[] = {"name",         "issuer",   "client_id", "client_secret_file", "redirect_uri",
-                                     "groups_claim", "scopes",   "ca_file",   NULL};
+  static const char *const keys[] = {
+      "name", "issuer", "client_id", "client_secret_file", "redirect_uri", "groups_claim", "scopes", "ca_file", NULL};
   if (!known_fields(r, v, "sso", keys)) return;
   static const char *const required[] = {"issuer", "client_id", "redirect_uri"};
   for (size_t i = 0; i < 3; i++)

@@ -172,8 +172,9 @@ static const char *const security_headers[][2] = {
 
 static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c, size_t page, serve_reply *r, const upload *u) {
   count(s, page < NPAGES ? pages[page].handler : "other", r->status, u);
-  struct MHD_Response *res = r->stream ? serve_stream_response(r->stream)
-                                       : MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
+  struct MHD_Response *res =
+      r->stream ? serve_stream_response(r->stream)
+                : MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
   if (r->type) MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
   MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
   for (size_t i = 0; i < sizeof security_headers / sizeof *security_headers; i++)

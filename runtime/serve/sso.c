@@ -25,8 +25,11 @@
 #define STATE_COOKIE "plumb_sso_state"
 
 static serve_reply redirect(const char *location, char *cookie) {
-  return (serve_reply){.status = MHD_HTTP_FOUND, .body = heap_strdup(""), .type = "text/plain; charset=utf-8",
-                       .location = heap_strdup(location), .cookie = cookie};
+  return (serve_reply){.status = MHD_HTTP_FOUND,
+                       .body = heap_strdup(""),
+                       .type = "text/plain; charset=utf-8",
+                       .location = heap_strdup(location),
+                       .cookie = cookie};
 }
 
 /* Back to the login page, which shows why. */
@@ -60,7 +63,8 @@ static serve_reply begin(serve *s) {
   }
   char *url, *state;
   oidc_begin(p, &url, &state);
-  serve_reply r = redirect(url, heap_printf(STATE_COOKIE "=%s; Path=/auth; HttpOnly; Secure; SameSite=Lax; Max-Age=600", state));
+  serve_reply r =
+      redirect(url, heap_printf(STATE_COOKIE "=%s; Path=/auth; HttpOnly; Secure; SameSite=Lax; Max-Age=600", state));
   free(url);
   free(state);
   return r;
@@ -96,8 +100,9 @@ static serve_reply finish(serve *s, const serve_request *r) {
   auth_session session;
   auth_login_sso(s->auth, user_of(&id), (const char *const *)id.groups, id.ngroups, &session);
   oidc_identity_free(&id);
-  return redirect("/apps", heap_printf(SERVE_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=86400\n"
-                                       STATE_COOKIE "=; Path=/auth; HttpOnly; Secure; SameSite=Lax; Max-Age=0",
+  return redirect("/apps", heap_printf(SERVE_COOKIE
+                                       "=%s; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=86400\n" STATE_COOKIE
+                                       "=; Path=/auth; HttpOnly; Secure; SameSite=Lax; Max-Age=0",
                                        session.id));
 }
 

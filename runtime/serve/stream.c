@@ -26,8 +26,8 @@ struct serve_stream {
   struct MHD_Connection *conn;
   auth_who *who;
   char *session; /* the cookie's session id, checked before each send; NULL: a bearer token */
-  long long seq;  /* the last event sent */
-  buf out;        /* what is to be sent, from sent on */
+  long long seq; /* the last event sent */
+  buf out;       /* what is to be sent, from sent on */
   size_t sent;
   time_t last_write;
   bool suspended;
@@ -194,7 +194,8 @@ serve_reply serve_stream_answer(serve *s, const serve_request *r) {
 }
 
 struct MHD_Response *serve_stream_response(serve_stream *st) {
-  struct MHD_Response *res = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, stream_read, st, stream_free);
+  struct MHD_Response *res =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, stream_read, st, stream_free);
   MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
   /* A proxy must pass each event on as it comes (nginx buffers otherwise). */
   MHD_add_response_header(res, "X-Accel-Buffering", "no");

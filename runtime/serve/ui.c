@@ -37,12 +37,12 @@ static void make_etags(void) {
 
 static const char *type_of(const char *name) {
   const char *dot = strrchr(name, '.');
-  return !dot                      ? "application/octet-stream"
-         : !strcmp(dot, ".html")   ? "text/html; charset=utf-8"
-         : !strcmp(dot, ".js")     ? "text/javascript; charset=utf-8"
-         : !strcmp(dot, ".css")    ? "text/css; charset=utf-8"
-         : !strcmp(dot, ".svg")    ? "image/svg+xml"
-                                   : "application/octet-stream";
+  return !dot                    ? "application/octet-stream"
+         : !strcmp(dot, ".html") ? "text/html; charset=utf-8"
+         : !strcmp(dot, ".js")   ? "text/javascript; charset=utf-8"
+         : !strcmp(dot, ".css")  ? "text/css; charset=utf-8"
+         : !strcmp(dot, ".svg")  ? "image/svg+xml"
+                                 : "application/octet-stream";
 }
 
 static size_t file_index(const char *name) {
@@ -74,11 +74,11 @@ static bool is_page_path(const char *url) {
 serve_reply serve_ui_answer(serve *s, const serve_request *r) {
   if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) return serve_method_not_allowed("GET, HEAD");
   const char *name = strncmp(r->url, ASSETS, strlen(ASSETS)) == 0 ? r->url + strlen(ASSETS)
-                     : is_page_path(r->url)                        ? "index.html"
-                                                                   : NULL;
+                     : is_page_path(r->url)                       ? "index.html"
+                                                                  : NULL;
   size_t i = name && !strchr(name, '/') ? file_index(name) : 0;
   if (!name || strchr(name, '/') || !ui_files[i].name)
-    return (serve_reply){.status = MHD_HTTP_NOT_FOUND, .body = heap_strdup("not found\n"),
-                         .type = "text/plain; charset=utf-8"};
+    return (serve_reply){
+        .status = MHD_HTTP_NOT_FOUND, .body = heap_strdup("not found\n"), .type = "text/plain; charset=utf-8"};
   return file_reply(r, i);
 }

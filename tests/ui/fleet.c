@@ -31,8 +31,10 @@ static json_t *summary(int i) {
                    i % 2 ? "shop" : "web", "cluster", i % 3 ? "in-cluster" : "eu-west", "namespace", ns, "revision",
                    "main", "commit", "9fceb02d0ae598e95dc970b74767f19372d61af8", "commitMessage", subjects[i % 4],
                    "commitAuthor", "Ada Lovelace", "sync", i % 7 == 2 ? "OutOfSync" : "Synced", "health",
-                   i % 13 == 3 ? "Degraded" : i % 11 == 4 ? "Progressing" : "Healthy", "message",
-                   i % 13 == 3 ? "Deployment web: 0 of 3 replicas available" : "", "lastSync",
+                   i % 13 == 3   ? "Degraded"
+                   : i % 11 == 4 ? "Progressing"
+                                 : "Healthy",
+                   "message", i % 13 == 3 ? "Deployment web: 0 of 3 replicas available" : "", "lastSync",
                    "2026-12-07T03:00:00Z", "autoSync", i % 5 != 1);
 }
 
@@ -40,26 +42,27 @@ static json_t *summary(int i) {
  * and its history, as a pass would write them. */
 static json_t *document(const json_t *sum) {
   json_t *doc = json_deep_copy(sum);
-  const char *name = json_string_value(json_object_get(sum, "name")), *ns = json_string_value(json_object_get(sum, "namespace"));
+  const char *name = json_string_value(json_object_get(sum, "name")),
+             *ns = json_string_value(json_object_get(sum, "namespace"));
   const char *health = json_string_value(json_object_get(sum, "health"));
   char path[64];
   snprintf(path, sizeof path, "apps/%s", name);
   json_object_set_new(doc, "repo", json_string("https://git.example.com/platform/fleet.git"));
   json_object_set_new(doc, "path", json_string(path));
   json_object_set_new(doc, "applied", json_string("9fceb02d0ae598e95dc970b74767f19372d61af8"));
-  json_object_set_new(doc, "resources", json_pack("[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}, "
-                                                  "{s:s, s:s, s:s, s:s, s:s, s:s}]",
-                                                  "kind", "ConfigMap", "name", "web-config", "namespace", ns, "sync",
-                                                  "Synced", "health", "Healthy", "kind", "Service", "name", "web",
-                                                  "namespace", ns, "sync", "Synced", "health", "Healthy", "kind",
-                                                  "Deployment", "name", "web", "namespace", ns, "sync",
-                                                  json_string_value(json_object_get(sum, "sync")), "health", health,
-                                                  "message", json_string_value(json_object_get(sum, "message"))));
-  json_object_set_new(doc, "history", json_pack("[{s:i, s:s, s:s, s:s, s:[]}, {s:i, s:s, s:s, s:s, s:[]}]", "id", 1,
-                                                "revision", "3f786850e387550fdab836ed7e6dc881de23001b", "time",
-                                                "2026-12-06T17:42:00Z", "result", "Synced", "objects", "id", 2,
-                                                "revision", "9fceb02d0ae598e95dc970b74767f19372d61af8", "time",
-                                                "2026-12-07T03:00:00Z", "result", "Synced", "objects"));
+  json_object_set_new(doc, "resources",
+                      json_pack("[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}, "
+                                "{s:s, s:s, s:s, s:s, s:s, s:s}]",
+                                "kind", "ConfigMap", "name", "web-config", "namespace", ns, "sync", "Synced", "health",
+                                "Healthy", "kind", "Service", "name", "web", "namespace", ns, "sync", "Synced",
+                                "health", "Healthy", "kind", "Deployment", "name", "web", "namespace", ns, "sync",
+                                json_string_value(json_object_get(sum, "sync")), "health", health, "message",
+                                json_string_value(json_object_get(sum, "message"))));
+  json_object_set_new(doc, "history",
+                      json_pack("[{s:i, s:s, s:s, s:s, s:[]}, {s:i, s:s, s:s, s:s, s:[]}]", "id", 1, "revision",
+                                "3f786850e387550fdab836ed7e6dc881de23001b", "time", "2026-12-06T17:42:00Z", "result",
+                                "Synced", "objects", "id", 2, "revision", "9fceb02d0ae598e95dc970b74767f19372d61af8",
+                                "time", "2026-12-07T03:00:00Z", "result", "Synced", "objects"));
   return doc;
 }
 

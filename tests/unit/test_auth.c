@@ -220,7 +220,8 @@ static const struct {
     {"accounts: [\n", {"FILE:2:1: error: "}},
     {"accounts:\n- name: a\n- name: a\n", {"FILE:3:9: error: account \"a\" is declared twice"}},
     {"sso:\n  name: Dex\n  client_secret_file: /nonexistent/secret\n  tenant: x\n",
-     {"FILE:2:3: error: sso needs issuer", "FILE:3:23: error: cannot read /nonexistent/secret: No such file or directory",
+     {"FILE:2:3: error: sso needs issuer",
+      "FILE:3:23: error: cannot read /nonexistent/secret: No such file or directory",
       "FILE:4:11: error: unknown field \"tenant\" in sso"}},
 };
 

@@ -740,7 +740,8 @@ static void signing_out_ends_the_session(void **state) {
 
 /* The CLI asks for the session as a bearer token instead of a cookie. */
 static void plumb_login_gets_a_bearer_token(void **state) {
-  response r = request("POST", "/api/v1/session", NULL, "{\"username\":\"alice\",\"password\":\"alice-pass\",\"token\":true}");
+  response r = request("POST", "/api/v1/session", NULL,
+                       "{\"username\":\"alice\",\"password\":\"alice-pass\",\"token\":true}");
   assert_int_equal(r.status, 200);
   assert_string_equal(r.cookie, "");
   json_t *j = json_loads(r.body, 0, NULL);
@@ -788,7 +789,8 @@ static void failed_logins_are_throttled(void **state) {
   serve_opts o = {.address = "127.0.0.1", .auth = a};
   assert_int_equal(serve_start(&s, &o, &err), 0);
   const char *wrong = "{\"username\":\"viewer\",\"password\":\"nope\"}";
-  for (int i = 0; i < 5; i++) assert_int_equal(request_on(serve_port(s), "POST", "/api/v1/session", NULL, wrong, -1).status, 401);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(request_on(serve_port(s), "POST", "/api/v1/session", NULL, wrong, -1).status, 401);
   response r = request_on(serve_port(s), "POST", "/api/v1/session", NULL,
                           "{\"username\":\"viewer\",\"password\":\"viewer-pass\"}", -1);
   assert_int_equal(r.status, 429);
