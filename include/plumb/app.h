@@ -39,6 +39,7 @@ typedef struct {
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */
   size_t nargs;
   const char *parent; /* the application whose build declares it; NULL: the config */
+  const char *object; /* "NAMESPACE/NAME" of the cluster object it was read from; NULL: written in Plumb */
   pos at, project_at;  /* where its name and its project were written */
 } app_def;
 

@@ -45,6 +45,9 @@ typedef struct {
    * kubeconfig file, or NULL for $KUBECONFIG or ~/.kube/config. */
   const char *kubeconfig;
   source_limits limits; /* of each compile, which runs in a child process */
+  /* Where Application and Project objects are read from, and the config's
+   * applications mirrored to; NULL: the runtime's namespace. */
+  const char *app_namespace;
 } run_opts;
 
 /* The HTTP server of plumb run (serve.h) on o's ports and token,

@@ -7,7 +7,7 @@
 #include "run/internal.h"
 
 /* Each answer is a part of the application's document. */
-static const char *const app_keys[] = {"name",     "project",  "parent",    "repo",    "revision", "path",
+static const char *const app_keys[] = {"name",     "project",  "parent",    "object",    "repo",    "revision", "path",
                                        "cluster",  "namespace", "commit",   "sync",    "health",   "message",
                                        "lastSync", "autoSync", "applied",   "rollback", "resources", NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};

@@ -12,6 +12,9 @@
  *             for each, by the name applications give it
  *   view.c    a destination's live cache: what changed, whether prune may
  *             trust it, and comparisons that need no request
+ *   objects.c Applications and Projects as objects of the runtime's own
+ *             cluster: read beside the config's, and every application's
+ *             status written on one
  *   api.c     the HTTP server's callbacks, on the status store */
 #ifndef PLUMB_RUN_INTERNAL_H
 #define PLUMB_RUN_INTERNAL_H
@@ -118,6 +121,21 @@ typedef struct {
   lease *lease;
   run_dest **dests; /* dests[0]: the runtime's own cluster */
   size_t ndests;
+  /* Applications and Projects as cluster objects (objects.c), in the
+   * namespace objects_ns: those that read, in objects_arena; why regroup
+   * refused each application (parallel to objects.apps, NULL: taken in). */
+  const char *objects_ns;
+  arena *objects_arena;
+  app_set objects;
+  char **objects_refused;
+  app_project *projects; /* defs.projects: the config's, then the cluster's (malloc'd) */
+  json_t *listed;          /* the Application objects of the last read */
+  json_t *listed_projects; /* its Project objects */
+  bool objects_fresh;      /* nothing written since that read */
+  json_t *problems;      /* name of an object that does not read: its condition */
+  json_t *project_problems;
+  double objects_due;    /* monotonic seconds of the next read */
+  char *objects_error;   /* why the last read failed, said once */
 } runner;
 
 double run_now(void); /* monotonic seconds */
@@ -139,8 +157,14 @@ void run_set_config(runner *r, arena *a, const app_set *config);
  * application joined it. Refused children are errors on their parent;
  * those no longer declared leave it, their objects staying in the cluster. */
 bool run_set_regroup(runner *r);
-/* Forgets every application and the config's definitions. */
+/* Takes the cluster's definitions that read, in a (freed with them), and
+ * regroups; true when an application joined the set. */
+bool run_set_objects(runner *r, arena *a, const app_set *objects);
+/* Forgets every application, the config's definitions and the cluster's. */
 void run_set_forget(runner *r);
+/* Who declares d, in words: "the config repository", "application P", "the
+ * Application object NS/NAME" (caller frees). */
+char *run_declarer(const app_def *d);
 /* The index in r->apps of the application called name; r->napps if none. */
 size_t run_set_index(const runner *r, const char *name);
 /* The applications res, app's build, declares in *out (caller frees with
@@ -208,8 +232,23 @@ void run_publish(runner *r);
 /* The fields of doc that keys (NULL-terminated) name, as a new object:
  * the parts of a status document the API and the list show. */
 json_t *run_json_only(const json_t *doc, const char *const *keys);
+/* The error and the children refused, else what a rollback's pause
+ * means, else "" (caller frees). */
+char *run_message(const app_state *st);
 /* The table `plumb run --once` ends with. */
 void run_print_table(runner *r, FILE *out);
+
+/* objects.c: reads the Application and Project objects of r->objects_ns,
+ * every 2 seconds unless now, and takes those that read into the set;
+ * true when an application joined it. */
+bool run_objects_read(runner *r, bool now);
+/* After a read: writes what changed of each application's status to its
+ * object, mirrors the config's applications as objects and deletes the
+ * mirrors of those gone, at most budget writes (the rest after the next
+ * read). Only while this runtime may write. Returns the writes. */
+size_t run_objects_write(runner *r, size_t budget);
+#define RUN_OBJECT_WRITES 20 /* a round's budget: some 10 writes a second */
+void run_objects_free(runner *r);
 
 /* api.c: serves o's port with answers from r->store; *err when it cannot. */
 int run_api_start(runner *r, serve **out, char **err);

@@ -252,7 +252,7 @@ static bool lead(runner *r, int *leading, double *next_config) {
     else fprintf(r->o->out, "plumb run: standing by; the leader is %s\n", *holder ? holder : "unknown");
     run_set_forget(r);
     run_publish(r);
-    *next_config = 0;
+    *next_config = r->objects_due = 0;
     metrics_set(r->fam.leader, NULL, now);
   }
   *leading = now;
@@ -273,6 +273,7 @@ static void runner_free(runner *r) {
   run_dest_free_all(r);
   cache_free(r->cache);
   run_set_forget(r);
+  run_objects_free(r);
   free(r->apps);
   for (size_t i = 0; i < r->nrepos; i++) {
     free(r->repos[i].url);
@@ -335,10 +336,12 @@ static void serve_until_stopped(runner *r, serve *srv) {
         run_dest_refresh(r);
         next_config = run_now() + 10;
       }
+      changed |= run_objects_read(r, false);
       run_view_note_changes(r);
       changed |= pass_due(r);
       changed |= run_set_regroup(r);
       if (changed) run_publish(r);
+      run_objects_write(r, RUN_OBJECT_WRITES);
     }
     serve_set_ready(srv, leading == 1 && r->config_arena != NULL);
     fflush(r->o->out);
@@ -356,9 +359,15 @@ static void pass_new(runner *r) {
 static int run_once(runner *r) {
   r->round++;
   bool config_ok = load_config(r);
+  run_objects_read(r, true);
   pass_due(r);
   while (run_set_regroup(r)) pass_new(r);
   run_print_table(r, r->o->out);
+  /* The statuses, and the mirrors made then theirs. */
+  if (run_objects_write(r, (size_t)-1)) {
+    run_objects_read(r, true);
+    run_objects_write(r, (size_t)-1);
+  }
   int rc = !config_ok;
   for (size_t i = 0; i < r->napps; i++) rc |= r->apps[i].status != SYNC_SYNCED || r->apps[i].refused;
   return rc;
@@ -367,6 +376,7 @@ static int run_once(runner *r) {
 int run_main(kube_client *c, const run_opts *o) {
   runner r = {.c = c, .o = o, .home = heap_strdup(kube_default_namespace(c)), .limits = o->limits,
               .store = status_new(), .metrics = metrics_new()};
+  r.objects_ns = o->app_namespace ? o->app_namespace : r.home;
   r.limits.waiting = keep_lease;
   r.limits.ctx = &r;
   r.config_builds = source_builds_new(2, &r.limits);

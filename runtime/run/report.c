@@ -84,9 +84,7 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
 
 static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t)); }
 
-/* The error and the children refused, else what a rollback's pause
- * means, else "". */
-static char *message(const app_state *st) {
+char *run_message(const app_state *st) {
   char *m;
   if (st->error || st->refused) {
     m = heap_printf("%s%s%s", st->error ? st->error : "", st->error && st->refused ? "\n" : "",
@@ -116,7 +114,7 @@ json_t *run_json_only(const json_t *doc, const char *const *keys) {
 static char *document(const app_def *app, const app_state *st, json_t **sum) {
   char when[32] = "";
   if (st->passed_at) iso_time(when, st->passed_at);
-  char *repo = source_scrub_url(app->repo), *msg = message(st);
+  char *repo = source_scrub_url(app->repo), *msg = run_message(st);
   json_t *doc = json_pack(
       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name", app->name, "project",
       app->project, "repo", repo, "revision", app->revision, "path", app->path, "commit", st->commit, "sync",
@@ -124,6 +122,7 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
       app->automated && !*st->hist.rollback, "applied", st->hist.applied, "diff", st->diff ? st->diff : "");
   if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
+  if (app->object) json_object_set_new(doc, "object", json_string(app->object));
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
   *sum = run_json_only(doc, summary_keys);
@@ -164,7 +163,7 @@ void run_print_table(runner *r, FILE *out) {
   fprintf(out, "%-24s %-10s %-8s %s\n", "APP", "SYNC", "COMMIT", "MESSAGE");
   for (size_t i = 0; i < r->napps; i++) {
     app_state *st = &r->apps[i];
-    char *msg = message(st);
+    char *msg = run_message(st);
     fprintf(out, "%-24s %-10s %-8.7s %s\n", st->name, sync_status_name(st->status), *st->commit ? st->commit : "-", msg);
     free(msg);
   }

@@ -266,8 +266,10 @@ static bool same_string(const char *a, const char *b) { return a == b || (a && b
 static bool same_pos(pos a, pos b) { return same_string(a.file, b.file) && a.line == b.line && a.col == b.col; }
 
 bool app_def_equal(const app_def *a, const app_def *b) {
-  const char *const sa[] = {a->name, a->project, a->repo, a->revision, a->path, a->env, a->cluster, a->namespace, a->parent};
-  const char *const sb[] = {b->name, b->project, b->repo, b->revision, b->path, b->env, b->cluster, b->namespace, b->parent};
+  const char *const sa[] = {a->name,    a->project, a->repo,   a->revision, a->path,
+                            a->env,     a->cluster, a->namespace, a->parent, a->object};
+  const char *const sb[] = {b->name,    b->project, b->repo,   b->revision, b->path,
+                            b->env,     b->cluster, b->namespace, b->parent, b->object};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||

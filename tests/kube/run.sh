@@ -12,6 +12,9 @@
 #                                  against its CRD's schema, the API
 #                                  server's on the same JSON
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
+#   tests/kube/objects.sh          Application and Project objects: read by
+#                                  plumb run beside its config, their status,
+#                                  the config's applications mirrored
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
 #   tests/kube/hostile.sh          plumb run against commits that would
@@ -63,6 +66,7 @@ script apps tests/kube/apps.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh
+script objects tests/kube/objects.sh
 script serve tests/kube/serve.sh
 script hostile tests/kube/hostile.sh
 # Those that restart the API server go last: after a restart the
