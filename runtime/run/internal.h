@@ -202,6 +202,10 @@ run_dest *run_dest_find(runner *r, const char *cluster);
  * next use. */
 void run_dest_refresh(runner *r);
 void run_dest_free_all(runner *r);
+/* Whether s is a name as Kubernetes allows it (a DNS subdomain): anything
+ * else names no object (a Secret, an Application), and must not reach a
+ * URL. */
+bool run_dns_name(const char *s);
 
 /* view.c: without a cache (--once) every answer sends the caller to the
  * server: nothing watched, no change seen, the view complete (prune lists

@@ -478,3 +478,125 @@ void run_objects_free(runner *r) {
   r->objects_error = NULL;
 }
 
+/* ---- for the API's forms (run.h) ------------------------------------------------ */
+
+/* Whether ns and name are names; else *err says which is not (caller
+ * frees). */
+static bool names_ok(const char *ns, const char *name, char **err) {
+  *err = NULL;
+  if (run_dns_name(ns) && run_dns_name(name)) return true;
+  *err = heap_printf("\"%s\" is not a name Kubernetes takes: lower-case letters, digits, '-' and '.'",
+                     run_dns_name(ns) ? name : ns);
+  return false;
+}
+
+/* The object name of ns with spec, once spec reads as the runtime would read
+ * it; NULL with the reason in *err (caller frees). */
+static json_t *checked(const char *ns, const char *name, const char *spec, char **err) {
+  if (!names_ok(ns, name, err)) return NULL;
+  json_error_t je;
+  json_t *s = strlen(spec) > SPEC_MAX ? NULL : json_loads(spec, JSON_REJECT_DUPLICATES, &je);
+  if (!s || !json_is_object(s)) {
+    *err = strlen(spec) > SPEC_MAX ? heap_printf("application %s: its spec is %zu bytes; at most %d are read", name,
+                                                 strlen(spec), SPEC_MAX)
+           : s ? heap_printf("application %s: the spec must be an object", name)
+               : heap_printf("application %s: the spec is not JSON: %s", name, je.text);
+    json_decref(s);
+    return NULL;
+  }
+  json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion", APP_API_VERSION, "kind", "Application",
+                          "metadata", "name", name, "namespace", ns, "spec", s);
+  arena *a = arena_new();
+  app_def app = {0};
+  if (read_object(obj, "Application", a, &app, NULL, err)) {
+    json_decref(obj);
+    obj = NULL;
+  }
+  arena_free(a);
+  return obj;
+}
+
+static kube_client *client_for(kube_config *cfg, char **err) {
+  kube_client *c = NULL;
+  *err = NULL;
+  if (kube_client_new(&c, cfg, NULL, err) != KUBE_OK) return NULL;
+  return c;
+}
+
+/* The object name in ns, for an update or a delete: KUBE_ECONFLICT for a
+ * mirror, which git declares. */
+static int editable(kube_client *c, const char *ns, const char *name, json_t **out, char **err) {
+  int rc = kube_get(c, APP_API_VERSION, "Application", ns, name, out);
+  if (rc == KUBE_OK && is_mirror(*out)) {
+    const char *by = json_string_value(
+        json_object_get(json_object_get(json_object_get(*out, "metadata"), "annotations"), DECLARED_BY));
+    *err = heap_printf("application %s is declared by %s; change it there", name, by ? by : "the config repository");
+    return KUBE_ECONFLICT;
+  }
+  if (rc == KUBE_ENOTFOUND) *err = heap_printf("there is no Application object %s in %s", name, ns);
+  else if (rc != KUBE_OK) *err = heap_strdup(kube_last_error(c));
+  return rc;
+}
+
+/* Sends obj with method to path, fields the CRD does not know refused. */
+static int send(kube_client *c, const char *method, const char *path, json_t *obj, char **err) {
+  char *body = json_dumps(obj, JSON_COMPACT);
+  json_t *out = NULL;
+  int rc = kube_request(c, method, path, "application/json", body, strlen(body), &out);
+  if (rc != KUBE_OK) *err = heap_strdup(kube_last_error(c));
+  json_decref(out);
+  free(body);
+  return rc;
+}
+
+int run_object_create(kube_config *cfg, const char *ns, const char *name, const char *spec, char **err) {
+  json_t *obj = checked(ns, name, spec, err);
+  if (!obj) return RUN_EINVALID;
+  kube_client *c = client_for(cfg, err);
+  int rc = KUBE_ERROR;
+  if (c) {
+    char *path = heap_printf(API_PATH "%s/applications?fieldValidation=Strict", ns);
+    rc = send(c, "POST", path, obj, err);
+    if (rc == KUBE_ECONFLICT) {
+      free(*err);
+      *err = heap_printf("an Application object %s exists in %s already", name, ns);
+    }
+    free(path);
+  }
+  kube_client_free(c);
+  json_decref(obj);
+  return rc;
+}
+
+int run_object_update(kube_config *cfg, const char *ns, const char *name, const char *spec, char **err) {
+  json_t *obj = checked(ns, name, spec, err), *live = NULL;
+  if (!obj) return RUN_EINVALID;
+  kube_client *c = client_for(cfg, err);
+  int rc = c ? editable(c, ns, name, &live, err) : KUBE_ERROR;
+  if (rc == KUBE_OK) {
+    /* Its metadata (resourceVersion: no update lost to another) and status
+     * stay; the spec is replaced. */
+    json_object_set(live, "spec", json_object_get(obj, "spec"));
+    char *path = heap_printf(API_PATH "%s/applications/%s?fieldValidation=Strict", ns, name);
+    rc = send(c, "PUT", path, live, err);
+    free(path);
+  }
+  json_decref(live);
+  kube_client_free(c);
+  json_decref(obj);
+  return rc;
+}
+
+int run_object_delete(kube_config *cfg, const char *ns, const char *name, char **err) {
+  json_t *live = NULL;
+  if (!names_ok(ns, name, err)) return RUN_EINVALID;
+  kube_client *c = client_for(cfg, err);
+  int rc = c ? editable(c, ns, name, &live, err) : KUBE_ERROR;
+  if (rc == KUBE_OK) {
+    rc = kube_delete(c, APP_API_VERSION, "Application", ns, name, &(kube_delete_opts){.uid = kube_meta_str(live, "uid")});
+    if (rc != KUBE_OK) *err = heap_strdup(kube_last_error(c));
+  }
+  json_decref(live);
+  kube_client_free(c);
+  return rc;
+}
