@@ -122,6 +122,10 @@ int source_resolve(source_repo *s, const char *rev, source_rev *out);
 /* The id of the object at path (a directory or file, relative to the root;
  * "." the root itself) in tree: what changes when a commit touches path. */
 int source_path_id(source_repo *s, const char *tree, const char *path, char out[41]);
+/* The summary of commit (its message's first paragraph, as one line),
+ * cut to size - 1 bytes, into out; SOURCE_ENOTFOUND when the cache lacks
+ * it. */
+int source_commit_summary(source_repo *s, const char *commit, char *out, size_t size);
 
 /* ---- compiling in a child process (runtime/source/isolate.c) ------------ */
 

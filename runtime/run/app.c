@@ -86,6 +86,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
     return false;
   }
   memcpy(st->commit, b->rev.commit, sizeof st->commit);
+  if (source_commit_summary(b->s, b->rev.commit, st->summary, sizeof st->summary) != SOURCE_OK) *st->summary = '\0';
   if (source_path_id(b->s, b->rev.tree, app->path, st->path_tree) != SOURCE_OK) *st->path_tree = '\0';
   char *unusable;
   run_dest *dest = destination(r, app, &unusable);

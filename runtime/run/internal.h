@@ -44,6 +44,7 @@ typedef struct {
   char *name;
   history hist;     /* hist.applied: the commit last applied in full */
   char commit[41];  /* the commit of the last pass */
+  char summary[256]; /* its message's first line, cut */
   sync_status status;
   health_code health;
   char *error;       /* fetch, compile, project or apply failure */

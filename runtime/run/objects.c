@@ -280,7 +280,9 @@ static json_t *app_status(const runner *r, size_t i, const json_t *live) {
   json_t *s = json_pack("{s:{s:s, s:s}, s:{s:s}, s:s, s:o, s:b, s:[]}", "sync", "status", sync_status_name(st->status),
                         "revision", st->commit, "health", "status", health_name(st->health), "declaredBy", by,
                         "message", text(msg), "autoSync", app->automated && !*st->hist.rollback, "conditions");
-  if (*st->commit) json_object_set_new(s, "commit", json_pack("{s:s, s:s%}", "id", st->commit, "short", st->commit, 7));
+  if (*st->commit)
+    json_object_set_new(s, "commit", json_pack("{s:s, s:s%, s:o}", "id", st->commit, "short", st->commit, 7,
+                                               "message", text(st->summary)));
   json_t *last = last_sync(st);
   if (last) json_object_set_new(s, "lastSync", last);
   if (st->error || st->refused) add_condition(s, live, "ComparisonError", msg);

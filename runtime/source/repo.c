@@ -155,6 +155,18 @@ int source_resolve(source_repo *s, const char *rev, source_rev *out) {
   return 0;
 }
 
+int source_commit_summary(source_repo *s, const char *commit, char *out, size_t size) {
+  git_oid id;
+  git_commit *c = NULL;
+  int rc = git_oid_fromstr(&id, commit);
+  if (rc == 0) rc = git_commit_lookup(&c, s->repo, &id);
+  const char *summary = rc == 0 ? git_commit_summary(c) : NULL;
+  if (summary) snprintf(out, size, "%s", summary);
+  else source_fail(s, "no commit %s in %s", commit, s->url);
+  git_commit_free(c);
+  return summary ? SOURCE_OK : SOURCE_ENOTFOUND;
+}
+
 int source_path_id(source_repo *s, const char *tree, const char *path, char out[41]) {
   git_oid id;
   git_tree *t = NULL;

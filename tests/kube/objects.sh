@@ -88,6 +88,7 @@ if eventually synced obj-clash; then ok; else no "an Application object is synce
 same "its objects are in the cluster" one data c
 expect "plumb status lists it" 0 '"object": "objects-test/obj-clash"' p status obj-clash -o json
 same "its status names the full commit" "$(cd "$repo" && git rev-parse HEAD)" app obj-clash '{.status.commit.id}'
+same "and its message" "three ConfigMaps" app obj-clash '{.status.commit.message}'
 expect "and its last sync" 0 "^Synced [0-9TZ:-]+$" app obj-clash '{.status.lastSync.result} {.status.lastSync.time}'
 expect "kubectl get shows Argo CD's columns" 0 "^NAME +SYNC +HEALTH +COMMIT +AGE$" $K -n $NS get applications.plumb.dev
 expect "and the application's row" 0 "^obj-clash +Synced +Healthy +$(short) +[0-9]+[sm]$" $K -n $NS get papp
