@@ -128,9 +128,13 @@ static void read_items(runner *r, const json_t *items, const char *kind, arena *
     const char *name = kube_meta_str(obj, "name");
     char *why;
     if (!name || deleting(obj) || (apps && is_mirror(obj))) continue;
-    if (!apps && app_set_project(&r->config, name)) {
+    const app_project *taken = apps ? NULL : app_set_project(&r->config, name);
+    if (taken) {
       problem(problems, name, "NameConflict",
-              heap_printf("project %s is refused: a project of that name is declared by the config repository", name));
+              taken->at.file ? heap_printf("project %s is refused: a project of that name is declared by the config "
+                                           "repository at %s:%d:%d", name, taken->at.file, taken->at.line, taken->at.col)
+                             : heap_printf("project %s is refused: it is the built-in project; declare it in the "
+                                           "config repository to change it", name));
       continue;
     }
     app_def *app = apps ? &s->apps[s->napps] : NULL;
@@ -415,11 +419,14 @@ static json_t *listed_named(const json_t *items, const char *name) {
   return NULL;
 }
 
-/* Deletes mirror obj, whose application is gone; true when it wrote. */
+/* Deletes mirror obj, whose application is gone; true when it wrote. Only
+ * what the runtime applied (the fields of its apply), never an object
+ * someone labelled by hand. */
 static bool unmirror(runner *r, const json_t *obj) {
   const char *name = kube_meta_str(obj, "name");
   size_t i = run_set_index(r, name);
-  if (deleting(obj) || (i < r->napps && !r->defs.apps[i].object)) return false;
+  if (deleting(obj) || (i < r->napps && !r->defs.apps[i].object) || !kube_owned_fields(obj, "plumb", APP_API_VERSION))
+    return false;
   int rc = kube_delete(r->c, APP_API_VERSION, "Application", r->objects_ns, name,
                        &(kube_delete_opts){.uid = kube_meta_str(obj, "uid")});
   if (rc != KUBE_OK && rc != KUBE_ENOTFOUND)

@@ -133,7 +133,11 @@ configure "obj-config a" "obj-clash b"
 commit "obj-clash in the config"
 is_clash() { app obj-clash '{.status.conditions[0].type}: {.status.conditions[0].message}' |
   grep -q "NameConflict: application obj-clash is refused: an application of that name is declared by the config repository at gitops/main.plumb:4:"; }
+printf 'apiVersion: plumb.dev/v1\nkind: Project\nmetadata: {name: default, namespace: %s}\nspec: {}\n' $NS | $K apply -f - >/dev/null
+project_clash() { $K -n $NS get projects.plumb.dev default -o jsonpath='{.status.conditions[0].type}: {.status.conditions[0].message}' |
+  grep -q "NameConflict: project default is refused: it is the built-in project; declare it in the config repository to change it"; }
 if eventually is_clash; then ok; else no "an object of a name the config declares is refused, with a condition"; fi
+if eventually project_clash; then ok; else no "a Project object of a name the config has is refused, with a condition"; fi
 if eventually has obj-clash '"repo": "file://'; then ok; else no "the config's obj-clash is managed"; fi
 is_b() { [ "$(data b)" = one ]; }
 if eventually is_b; then ok; else no "the config's obj-clash syncs its own path"; fi
@@ -145,11 +149,20 @@ expect "kubectl deletes an Application" 0 "deleted" $K -n $NS delete application
 if eventually gone obj-bad; then ok; else no "a deleted Application leaves plumb status"; fi
 expect "the log says so" 0 "^obj-bad: no longer declared by the Application object objects-test/obj-bad; not managed any more, its objects stay in the cluster" cat "$work/run.log"
 same "its objects stay in the cluster" one data b
+# An object labelled as a mirror by hand is not read, and not deleted.
+$K apply -f - >/dev/null <<YAML
+apiVersion: plumb.dev/v1
+kind: Application
+metadata: {name: obj-labelled, namespace: $NS, labels: {plumb.dev/source: config}}
+spec: {source: {repo: "file://$repo", path: c}}
+YAML
 configure "obj-clash b"
 commit "no obj-config"
 mirror_gone() { $K -n $NS get applications.plumb.dev obj-config 2>&1 | grep -q NotFound; }
 if eventually mirror_gone; then ok; else no "the mirror of an application the config drops is deleted"; fi
 same "an object of the user's is never deleted" obj-clash app obj-clash '{.metadata.name}'
+same "nor one labelled by hand as a mirror" obj-labelled app obj-labelled '{.metadata.name}'
+if gone obj-labelled; then ok; else no "which is not read as an application"; fi
 
 stop_runtime "$pid" "$work/run.log"
 pid=
