@@ -136,6 +136,8 @@ typedef struct {
   json_t *problems;      /* name of an object that does not read: its condition */
   json_t *project_problems;
   double objects_due;    /* monotonic seconds of the next read */
+  struct run_objects_watch *objects_watch; /* unless --once: says when they change */
+  unsigned long objects_seen;              /* its count of changes at the last read */
   char *objects_error;   /* why the last read failed, said once */
 } runner;
 
@@ -243,16 +245,21 @@ char *run_message(const app_state *st);
 /* The table `plumb run --once` ends with. */
 void run_print_table(runner *r, FILE *out);
 
-/* objects.c: reads the Application and Project objects of r->objects_ns,
- * every 2 seconds unless now, and takes those that read into the set;
- * true when an application joined it. */
+/* objects.c: reads the Application and Project objects of r->objects_ns
+ * now, or when the watch saw one change, or when a while has passed since
+ * the last read (30 s; 2 s without a watch), and takes those that read
+ * into the set; true when an application joined it. */
 bool run_objects_read(runner *r, bool now);
+/* Watches them (in a thread of its own, waking r->cache's waiters), so that
+ * a change is read at once. */
+void run_objects_start_watch(runner *r);
 /* After a read: writes what changed of each application's status to its
  * object, mirrors the config's applications as objects and deletes the
  * mirrors of those gone, at most budget writes (the rest after the next
  * read). Only while this runtime may write. Returns the writes. */
 size_t run_objects_write(runner *r, size_t budget);
 #define RUN_OBJECT_WRITES 20 /* a round's budget: some 10 writes a second */
+/* Stops the watch and frees what the reads kept. */
 void run_objects_free(runner *r);
 
 /* api.c: serves o's port with answers from r->store; *err when it cannot. */

@@ -271,9 +271,9 @@ static void runner_free(runner *r) {
     fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->c));
   lease_free(r->lease);
   run_dest_free_all(r);
+  run_objects_free(r); /* its watch wakes the cache */
   cache_free(r->cache);
   run_set_forget(r);
-  run_objects_free(r);
   free(r->apps);
   for (size_t i = 0; i < r->nrepos; i++) {
     free(r->repos[i].url);
@@ -326,7 +326,8 @@ static void wake_loop(void *cache) { cache_wake(cache); }
  * read (definitions once read stay). */
 static void serve_until_stopped(runner *r, serve *srv) {
   uint64_t seen = 0;
-  int leading = -1; /* not known yet */
+  int leading = -1;   /* not known yet */
+  bool stale = false; /* the objects show less than the loop did since their read */
   for (double next_config = 0; !stopping; seen = cache_wait(r->cache, seen, 1)) {
     if (lead(r, &leading, &next_config)) {
       r->round++;
@@ -336,12 +337,15 @@ static void serve_until_stopped(runner *r, serve *srv) {
         run_dest_refresh(r);
         next_config = run_now() + 10;
       }
-      changed |= run_objects_read(r, false);
+      changed |= run_objects_read(r, stale);
+      /* What passes change goes to the objects after the next read, which
+       * the writes of a round cut short bring too. */
+      stale = run_objects_write(r, RUN_OBJECT_WRITES) == RUN_OBJECT_WRITES;
       run_view_note_changes(r);
       changed |= pass_due(r);
       changed |= run_set_regroup(r);
       if (changed) run_publish(r);
-      run_objects_write(r, RUN_OBJECT_WRITES);
+      stale |= changed;
     }
     serve_set_ready(srv, leading == 1 && r->config_arena != NULL);
     fflush(r->o->out);
@@ -402,6 +406,7 @@ int run_main(kube_client *c, const run_opts *o) {
     fprintf(o->out, "plumb run: serving on port %u\n", serve_port(srv));
     if (o->probes) fprintf(o->out, "plumb run: serving the probes on port %u\n", serve_probe_port(srv));
     start_lease(&r);
+    run_objects_start_watch(&r);
     serve_until_stopped(&r, srv);
     serve_stop(srv);
   }

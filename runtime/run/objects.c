@@ -2,15 +2,16 @@
  * cluster, beside the config repository's (docs/runtime.md, "Applications
  * as cluster objects"), and every application's status on such an object.
  *
- * Argo CD's users `kubectl apply` an Application. The runtime lists the
+ * Argo CD's users `kubectl apply` an Application. The runtime watches the
  * Application and Project objects (applications.plumb.dev,
- * projects.plumb.dev) of one namespace every 2 seconds, and reads each as
- * the resource std/gitops's template would have built, with app_read_one:
- * one reader, the same checks, the same words. An object that does not
- * read gets a condition and is not managed; the others join the set after
- * the config's tree, which keeps its names (set.c). A list, not a watch:
- * the objects are few, and a list is the whole truth each time, with no
- * state to keep right across restarts of the API server.
+ * projects.plumb.dev) of one namespace, and when one changed (and after
+ * passes, and every 30 seconds) lists them and reads each as the resource
+ * std/gitops's template would have built, with app_read_one: one reader,
+ * the same checks, the same words. An object that does not read gets a
+ * condition and is not managed; the others join the set after the
+ * config's tree, which keeps its names (set.c). The watch only says when
+ * to read: the list is the whole truth each time, with no state of the
+ * watch's to keep right across restarts of the API server.
  *
  * The status subresource of each object is written when it differs from
  * what the list just read shows, never on every pass: the time of a pass
@@ -20,6 +21,8 @@
  * runtime deletes the mirror of an application gone, never another object.
  * An object is user input: its spec's size, the objects read, the
  * messages written and the writes of one round are bounded. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,7 +32,8 @@
 #include "kube/convert.h"
 #include "run/internal.h"
 
-#define READ_EVERY_S 2.0
+#define READ_EVERY_S 2.0 /* without a watch (--once has none) */
+#define RELIST_S 30.0    /* with one: what a lost event may cost */
 #define OBJECTS_MAX 1000 /* of each kind, read in name order */
 #define SPEC_MAX 65536   /* bytes of a spec as JSON */
 #define MESSAGE_MAX 4096 /* bytes of a message written to a status */
@@ -178,9 +182,67 @@ static bool apps_equal(const app_set *a, const app_set *b) {
   return true;
 }
 
+/* ---- the watch: when to read --------------------------------------------------- */
+
+struct run_objects_watch {
+  kube_client *c; /* the watch thread's */
+  kube_watch_set *set;
+  pthread_t thread;
+  cache *wake;           /* the loop's sleep */
+  atomic_ulong changes; /* events but bookmarks, since it started */
+};
+
+static int changed(const char *type, json_t *obj, void *ctx) {
+  struct run_objects_watch *w = ctx;
+  if (strcmp(type, "BOOKMARK") != 0 && strcmp(type, "LISTING") != 0) {
+    atomic_fetch_add(&w->changes, 1);
+    cache_wake(w->wake);
+  }
+  return 0;
+}
+
+static void *run_watch(void *set) {
+  kube_watch_set_run(set);
+  return NULL;
+}
+
+void run_objects_start_watch(runner *r) {
+  struct run_objects_watch *w = heap_calloc(1, sizeof *w);
+  char *err = NULL;
+  if (kube_client_new(&w->c, r->o->cfg, NULL, &err) != KUBE_OK) {
+    fprintf(r->o->out, "plumb run: cannot watch Application objects, reading them every %.0f s: %s\n", READ_EVERY_S,
+            err);
+    free(err);
+    free(w);
+    return;
+  }
+  w->wake = r->cache;
+  atomic_init(&w->changes, 0);
+  w->set = kube_watch_set_new(w->c);
+  /* A kind not served (the CRDs not installed) is tried again, backing off. */
+  for (int k = 0; k < 2; k++)
+    kube_watch_set_add(w->set, &(kube_watch_spec){.api_version = APP_API_VERSION, .kind = k ? "Project" : "Application",
+                                                  .ns = r->objects_ns, .fn = changed, .ctx = w});
+  if (pthread_create(&w->thread, NULL, run_watch, w->set) != 0) abort();
+  r->objects_watch = w;
+}
+
+static void stop_watch(runner *r) {
+  struct run_objects_watch *w = r->objects_watch;
+  if (!w) return;
+  kube_watch_set_stop(w->set);
+  pthread_join(w->thread, NULL);
+  kube_watch_set_free(w->set);
+  kube_client_free(w->c);
+  free(w);
+  r->objects_watch = NULL;
+}
+
 bool run_objects_read(runner *r, bool now) {
-  if (!now && run_now() < r->objects_due) return false;
-  r->objects_due = run_now() + READ_EVERY_S;
+  unsigned long changes = r->objects_watch ? atomic_load(&r->objects_watch->changes) : 0;
+  if (!now && changes == r->objects_seen && run_now() < r->objects_due) return false;
+  r->objects_seen = changes;
+  r->objects_due = run_now() + (r->objects_watch ? RELIST_S : READ_EVERY_S);
   int rc;
   char *why;
   json_t *apps = list(r, "applications", &rc, &why), *projects = NULL;
@@ -478,6 +540,7 @@ size_t run_objects_write(runner *r, size_t budget) {
 }
 
 void run_objects_free(runner *r) {
+  stop_watch(r);
   json_decref(r->listed);
   json_decref(r->listed_projects);
   json_decref(r->problems);
