@@ -22,8 +22,9 @@
 #   tests/kube/resilience.sh       plumb run against drift, an API server
 #                                  restart, a kill -9, and a second replica
 #   build/asan/tests/kube_NAME     cmocka tests of tests/kube/test_NAME.c (the
-#                                  client, the cache, leases), each that is
-#                                  built; this script builds nothing
+#                                  client, the cache, leases, Application
+#                                  objects from the API's form), each that
+#                                  is built; this script builds nothing
 set -u
 cd "$(dirname "$0")/../.."
 dir=$(mktemp -d)
