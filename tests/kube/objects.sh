@@ -128,6 +128,22 @@ YAML
 if eventually synced obj-bad; then ok; else no "a Project object is read: an application of it syncs"; fi
 same "the other applications went on meanwhile" "Synced/Healthy/$(short)" app obj-clash '{.status.sync.status}/{.status.health.status}/{.status.commit.short}'
 
+# ---- hostile input and credentials ------------------------------------------------------------------------
+big=$(head -c 3000 /dev/zero | tr '\0' x)
+{ printf 'apiVersion: plumb.dev/v1\nkind: Application\nmetadata: {name: obj-big, namespace: %s}\n' $NS
+  printf 'spec:\n  source:\n    repo: r\n    args:\n'
+  for i in $(seq 1 30); do printf '      k%d: %s\n' "$i" "$big"; done; } >"$work/big.yaml"
+$K apply -f "$work/big.yaml" >/dev/null
+big_refused() { app obj-big '{.status.conditions[0].message}' | grep -q "application obj-big: its spec is [0-9]* bytes; at most 65536 are read"; }
+if eventually big_refused; then ok; else no "a spec over 64 KiB is not read, with a condition"; fi
+object obj-secret "a" >/dev/null
+$K -n $NS patch applications.plumb.dev obj-secret --type merge \
+  -p '{"spec":{"source":{"repo":"https://user:hunter2@127.0.0.1:1/shop.git"}}}' >/dev/null
+fetch_failed() { app obj-secret '{.status.conditions[0].type}' | grep -q ComparisonError; }
+if eventually fetch_failed; then ok; else no "a fetch that fails is a ComparisonError"; fi
+absent "no credential is in the status" hunter2 app obj-secret '{.status}'
+$K -n $NS delete applications.plumb.dev obj-big obj-secret >/dev/null
+
 # ---- a name the config takes ---------------------------------------------------------------------------------
 configure "obj-config a" "obj-clash b"
 commit "obj-clash in the config"
