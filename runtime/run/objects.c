@@ -401,7 +401,9 @@ static bool put_status(runner *r, const char *resource, const json_t *obj, json_
   json_t *patch = json_pack("[{s:s, s:s, s:o}]", "op", "add", "path", "/status", "value", status);
   char *body = json_dumps(patch, JSON_COMPACT);
   json_t *out = NULL;
-  if (kube_request(r->c, "PATCH", path, "application/json-patch+json", body, strlen(body), &out) != KUBE_OK)
+  int rc = kube_request(r->c, "PATCH", path, "application/json-patch+json", body, strlen(body), &out);
+  /* Deleted since the list: nothing to show it on. */
+  if (rc != KUBE_OK && rc != KUBE_ENOTFOUND)
     fprintf(r->o->out, "%s: cannot write the status of its %s object: %s\n", name, resource, kube_last_error(r->c));
   json_decref(out);
   json_decref(patch);
