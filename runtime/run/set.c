@@ -7,9 +7,9 @@
  * under them); between passes the loop regroups the set: the config's
  * applications first, then breadth first the children of each, then the
  * cluster's objects and theirs in the same way, a name taken already
- * refused: an object can take no name the config's tree holds. An application keeps its state by name across
- * regroupings, and its children across failures: only a build that reads
- * replaces them. */
+ * refused: an object can take no name the config's tree holds. An
+ * application keeps its state by name across regroupings, and its children
+ * across failures: only a build that reads replaces them. */
 #include <stdlib.h>
 #include <string.h>
 
