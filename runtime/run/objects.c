@@ -67,8 +67,8 @@ static int read_object(const json_t *obj, const char *kind, arena *a, app_def *a
   free(text);
   *why = NULL;
   if (len > SPEC_MAX) {
-    *why = heap_printf("%s %s: its spec is %zu bytes; at most %d are read", strcmp(kind, "Project") ? "application" : "project",
-                       name ? name : "", len, SPEC_MAX);
+    *why = heap_printf("%s %s: its spec is %zu bytes; at most %d are read",
+                       strcmp(kind, "Project") ? "application" : "project", name ? name : "", len, SPEC_MAX);
     return -1;
   }
   json_t *def = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", APP_API_VERSION, "kind", kind, "metadata", "name",
@@ -94,10 +94,11 @@ static json_t *list(runner *r, const char *resource, int *rc, char **why) {
   if (*rc == KUBE_OK) items = json_incref(json_object_get(got, "items")); /* json_is_array reads it twice */
   if (*rc == KUBE_OK && !json_is_array(items)) *rc = KUBE_ERROR;
   *why = *rc == KUBE_ENOTFOUND ? heap_printf("the CRD %s.plumb.dev is not installed: no Application objects are read, "
-                                             "none are written", resource)
-         : *rc != KUBE_OK      ? heap_printf("cannot list the %s.plumb.dev of %s: %s", resource, r->objects_ns,
-                                             kube_last_error(r->c))
-                               : NULL;
+                                             "none are written",
+                                             resource)
+         : *rc != KUBE_OK
+             ? heap_printf("cannot list the %s.plumb.dev of %s: %s", resource, r->objects_ns, kube_last_error(r->c))
+             : NULL;
   json_decref(got);
   if (*rc == KUBE_OK) return items;
   json_decref(items);
@@ -136,9 +137,11 @@ static void read_items(runner *r, const json_t *items, const char *kind, arena *
     if (taken) {
       problem(problems, name, "NameConflict",
               taken->at.file ? heap_printf("project %s is refused: a project of that name is declared by the config "
-                                           "repository at %s:%d:%d", name, taken->at.file, taken->at.line, taken->at.col)
+                                           "repository at %s:%d:%d",
+                                           name, taken->at.file, taken->at.line, taken->at.col)
                              : heap_printf("project %s is refused: it is the built-in project; declare it in the "
-                                           "config repository to change it", name));
+                                           "config repository to change it",
+                                           name));
       continue;
     }
     app_def *app = apps ? &s->apps[s->napps] : NULL;
@@ -162,7 +165,8 @@ static bool projects_equal(const app_set *a, const app_set *b) {
   for (size_t i = 0; i < a->nprojects; i++) {
     const app_project *p = &a->projects[i], *q = &b->projects[i];
     bool same = strcmp(p->name, q->name) == 0 && p->nrepos == q->nrepos && p->ndestinations == q->ndestinations &&
-                p->ncluster_kinds == q->ncluster_kinds && p->nkinds == q->nkinds && p->ndenied_kinds == q->ndenied_kinds;
+                p->ncluster_kinds == q->ncluster_kinds && p->nkinds == q->nkinds &&
+                p->ndenied_kinds == q->ndenied_kinds;
     for (size_t k = 0; same && k < p->nrepos; k++) same = strcmp(p->repos[k], q->repos[k]) == 0;
     for (size_t k = 0; same && k < p->ncluster_kinds; k++) same = strcmp(p->cluster_kinds[k], q->cluster_kinds[k]) == 0;
     for (size_t k = 0; same && k < p->nkinds; k++) same = strcmp(p->kinds[k], q->kinds[k]) == 0;
@@ -188,7 +192,7 @@ struct run_objects_watch {
   kube_client *c; /* the watch thread's */
   kube_watch_set *set;
   pthread_t thread;
-  cache *wake;           /* the loop's sleep */
+  cache *wake;          /* the loop's sleep */
   atomic_ulong changes; /* events but bookmarks, since it started */
 };
 
@@ -221,8 +225,11 @@ void run_objects_start_watch(runner *r) {
   w->set = kube_watch_set_new(w->c);
   /* A kind not served (the CRDs not installed) is tried again, backing off. */
   for (int k = 0; k < 2; k++)
-    kube_watch_set_add(w->set, &(kube_watch_spec){.api_version = APP_API_VERSION, .kind = k ? "Project" : "Application",
-                                                  .ns = r->objects_ns, .fn = changed, .ctx = w});
+    kube_watch_set_add(w->set, &(kube_watch_spec){.api_version = APP_API_VERSION,
+                                                  .kind = k ? "Project" : "Application",
+                                                  .ns = r->objects_ns,
+                                                  .fn = changed,
+                                                  .ctx = w});
   if (pthread_create(&w->thread, NULL, run_watch, w->set) != 0) abort();
   r->objects_watch = w;
 }
@@ -312,15 +319,16 @@ static void iso_now(char out[32]) {
 /* A condition of type, true, with message; it keeps the time live gives it
  * when live has it with the same message. */
 static void add_condition(json_t *status, const json_t *live, const char *type, const char *message) {
-  json_t *conds = json_object_get(status, "conditions"), *c = json_pack("{s:s, s:s, s:o}", "type", type, "status",
-                                                                        "True", "message", text(message));
+  json_t *conds = json_object_get(status, "conditions"),
+         *c = json_pack("{s:s, s:s, s:o}", "type", type, "status", "True", "message", text(message));
   size_t i;
   json_t *old;
   char when[32];
   iso_now(when);
-  json_array_foreach(json_object_get(live, "conditions"), i, old)
-    if (json_equal(json_object_get(old, "type"), json_object_get(c, "type")) &&
-        json_equal(json_object_get(old, "message"), json_object_get(c, "message")) && kube_str(old, "lastTransitionTime"))
+  json_array_foreach(json_object_get(live, "conditions"), i,
+                     old) if (json_equal(json_object_get(old, "type"), json_object_get(c, "type")) &&
+                              json_equal(json_object_get(old, "message"), json_object_get(c, "message")) &&
+                              kube_str(old, "lastTransitionTime"))
       snprintf(when, sizeof when, "%s", kube_str(old, "lastTransitionTime"));
   json_object_set_new(c, "lastTransitionTime", json_string(when));
   json_array_append_new(conds, c);
@@ -347,8 +355,9 @@ static json_t *app_status(const runner *r, size_t i, const json_t *live) {
                         "revision", st->commit, "health", "status", health_name(st->health), "declaredBy", by,
                         "message", text(msg), "autoSync", app->automated && !*st->hist.rollback, "conditions");
   if (*st->commit)
-    json_object_set_new(s, "commit", json_pack("{s:s, s:s%, s:o}", "id", st->commit, "short", st->commit, 7,
-                                               "message", text(st->summary)));
+    json_object_set_new(
+        s, "commit",
+        json_pack("{s:s, s:s%, s:o}", "id", st->commit, "short", st->commit, 7, "message", text(st->summary)));
   json_t *last = last_sync(st);
   if (last) json_object_set_new(s, "lastSync", last);
   if (st->error || st->refused) add_condition(s, live, "ComparisonError", msg);
@@ -571,8 +580,8 @@ static json_t *checked(const char *ns, const char *name, const char *spec, char 
   json_error_t je;
   json_t *s = strlen(spec) > SPEC_MAX ? NULL : json_loads(spec, JSON_REJECT_DUPLICATES, &je);
   if (!s || !json_is_object(s)) {
-    *err = strlen(spec) > SPEC_MAX ? heap_printf("application %s: its spec is %zu bytes; at most %d are read", name,
-                                                 strlen(spec), SPEC_MAX)
+    *err = strlen(spec) > SPEC_MAX
+               ? heap_printf("application %s: its spec is %zu bytes; at most %d are read", name, strlen(spec), SPEC_MAX)
            : s ? heap_printf("application %s: the spec must be an object", name)
                : heap_printf("application %s: the spec is not JSON: %s", name, je.text);
     json_decref(s);
@@ -667,7 +676,8 @@ int run_object_delete(kube_config *cfg, const char *ns, const char *name, char *
   kube_client *c = client_for(cfg, err);
   int rc = c ? editable(c, ns, name, &live, err) : KUBE_ERROR;
   if (rc == KUBE_OK) {
-    rc = kube_delete(c, APP_API_VERSION, "Application", ns, name, &(kube_delete_opts){.uid = kube_meta_str(live, "uid")});
+    rc = kube_delete(c, APP_API_VERSION, "Application", ns, name,
+                     &(kube_delete_opts){.uid = kube_meta_str(live, "uid")});
     if (rc != KUBE_OK) *err = heap_strdup(kube_last_error(c));
   }
   json_decref(live);

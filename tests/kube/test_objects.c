@@ -34,7 +34,9 @@ static int install_crds(void **state) {
     if (strcmp(kind->u.str.s, "CustomResourceDefinition") == 0)
       rc = apply(c, kube_json_from_value(r->res[i].obj), &(kube_apply_opts){.force = true}, NULL);
   }
-  if (rc) fprintf(stderr, "cannot install deploy/'s CRDs: %s\n", r->diags.errors ? "deploy/ does not compile" : kube_last_error(c));
+  if (rc)
+    fprintf(stderr, "cannot install deploy/'s CRDs: %s\n",
+            r->diags.errors ? "deploy/ does not compile" : kube_last_error(c));
   /* Served a moment after they are made. */
   for (double until = now() + 30; rc == 0 && now() < until; sleep_ms(200)) {
     json_t *items = NULL;
