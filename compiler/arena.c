@@ -209,6 +209,35 @@ char *heap_strndup(const char *s, size_t n) {
   return d;
 }
 
+/* The length of the UTF-8 sequence at s (1 to 4), or 0 when none starts
+ * there. Overlong forms and surrogates pass: JSON takes them. */
+static size_t utf8_length(const unsigned char *s) {
+  size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+char *heap_utf8(const char *s, size_t max) {
+  size_t total = strlen(s), o = 0;
+  char *out = heap_alloc((total < max ? total : max) + 1);
+  for (size_t i = 0; s[i];) {
+    size_t n = utf8_length((const unsigned char *)s + i), step = n ? n : 1;
+    /* Room for this character, and for "..." unless it is the last. */
+    if (o + step + (i + step == total ? 0 : 3) > max) {
+      memcpy(out + o, "...", 3);
+      o += 3;
+      break;
+    }
+    if (n) memcpy(out + o, s + i, n);
+    else out[o] = '?';
+    o += step;
+    i += step;
+  }
+  out[o] = '\0';
+  return out;
+}
+
 char *heap_vprintf(const char *fmt, va_list ap) {
   char *s;
   if (vasprintf(&s, fmt, ap) < 0) out_of_memory();

@@ -189,6 +189,7 @@ static int cmd_run(cli *c) {
   if (!bad && connect(c, &cfg, &k)) {
     o.cfg = cfg;
     o.kubeconfig = c->kubeconfig;
+    o.app_namespace = c->app_namespace;
     rc = run_main(k, &o);
   }
   kube_client_free(k);

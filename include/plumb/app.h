@@ -9,7 +9,11 @@
  * nothing of it is applied.
  *
  * An application's build may declare applications too (app of apps): the
- * runtime manages them as its children. Projects are the config's alone. */
+ * runtime manages them as its children. Projects are the config's alone.
+ *
+ * The same definitions may be objects in the runtime's own cluster
+ * (kubectl apply): their JSON, made a value, reads with the same checks
+ * (app_read_one), errors at no position. */
 #ifndef PLUMB_APP_H
 #define PLUMB_APP_H
 
@@ -35,6 +39,7 @@ typedef struct {
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */
   size_t nargs;
   const char *parent; /* the application whose build declares it; NULL: the config */
+  const char *object; /* "NAMESPACE/NAME" of the cluster object it was read from; NULL: written in Plumb */
   pos at, project_at;  /* where its name and its project were written */
 } app_def;
 
@@ -73,6 +78,13 @@ int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d);
  * config's, which s shares; a project in the build is an error. */
 int app_set_read_children(app_set *s, arena *a, const compile_result *r, const app_set *config, const char *parent,
                           diag_list *d);
+
+/* Reads one definition res (app_is_definition: an Application or a
+ * Project) into *app or *project, as its kind says, allocated in a; the
+ * other is left alone. Its name is metadata.name. Errors go to d, at the
+ * positions res's values have (none for a cluster object's). Returns the
+ * number of errors. Whether its project exists is the caller's to check. */
+int app_read_one(const value *res, arena *a, app_def *app, app_project *project, diag_list *d);
 
 const app_project *app_set_project(const app_set *s, const char *name);
 

@@ -40,6 +40,11 @@ void *heap_realloc(void *p, size_t size);
 /* A copy of s, NULL for NULL; of its first n bytes, NUL-terminated. */
 char *heap_strdup(const char *s);
 char *heap_strndup(const char *s, size_t n);
+/* s as valid UTF-8 of at most max bytes (max >= 4): each byte that starts
+ * no UTF-8 sequence becomes '?', and a string too long is cut at a
+ * character with "...". For text of any bytes (a file quoted in a message,
+ * a commit's subject) on its way to JSON, which wants UTF-8. */
+char *heap_utf8(const char *s, size_t max);
 /* Formatted into a malloc'd string (caller frees); aborts likewise. */
 char *heap_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *heap_vprintf(const char *fmt, va_list ap);

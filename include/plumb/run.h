@@ -47,6 +47,9 @@ typedef struct {
    * kubeconfig file, or NULL for $KUBECONFIG or ~/.kube/config. */
   const char *kubeconfig;
   source_limits limits; /* of each compile, which runs in a child process */
+  /* Where Application and Project objects are read from, and the config's
+   * applications mirrored to; NULL: the runtime's namespace. */
+  const char *app_namespace;
 } run_opts;
 
 /* What the HTTP server of plumb run answers from, all borrowed for the
@@ -70,5 +73,34 @@ int run_api_serve(const run_api *api, serve **out, char **err);
  * once. Returns 0 when (for once) every application is Synced, 1
  * otherwise; 2 when the port cannot be served. */
 int run_main(kube_client *c, const run_opts *o);
+
+/* ---- Application objects, for the API's forms ----------------------------
+ *
+ * Create, replace or delete the Application object name in namespace ns of
+ * cfg's cluster (docs/runtime.md, "Applications as cluster objects"). spec
+ * is the JSON text of the object's spec: the fields std/gitops's
+ * application writes, by the same names (project; source: repo, revision,
+ * path, env, credentials, args; destination: cluster, namespace; sync:
+ * automated, prune, selfHeal, allowEmpty, interval). It is read first as
+ * the runtime reads an object, with the same checks; the API server then
+ * checks it against the CRD's schema (unknown fields refused). Whether its
+ * project exists is told by the object's status, as the runtime reads it.
+ * Each call makes its own client from cfg (kube_client_new shares cfg
+ * between threads), so any thread may call them; one wrapped in
+ * forkgate_enter/leave as the server's handlers are. Return 0; RUN_EINVALID
+ * when spec does not read, with the reason naming the field in *err;
+ * KUBE_ECONFLICT for a create whose name is taken, or an update or delete
+ * of an object the runtime mirrors (its application is declared in git:
+ * change it there); KUBE_ENOTFOUND for an update or delete of no object;
+ * else another KUBE_E* code with the server's words in *err. *err is the
+ * caller's to free, NULL on success. */
+enum { RUN_EINVALID = -20 };
+
+int run_object_create(kube_config *cfg, const char *ns, const char *name, const char *spec, char **err);
+/* Replaces the object's spec with spec; its metadata stays. */
+int run_object_update(kube_config *cfg, const char *ns, const char *name, const char *spec, char **err);
+/* Deletes the object: the runtime stops managing the application, whose
+ * objects stay in their cluster. */
+int run_object_delete(kube_config *cfg, const char *ns, const char *name, char **err);
 
 #endif

@@ -9,10 +9,10 @@
 #include "run/internal.h"
 
 /* Each answer is a part of the application's document. */
-static const char *const app_keys[] = {"name",     "project",  "parent",   "repo",          "revision",     "path",
-                                       "cluster",  "namespace", "commit",  "commitMessage", "commitAuthor", "sync",
-                                       "health",   "message",  "lastSync", "autoSync",      "applied",      "rollback",
-                                       "automated", "prune",    "suspended", "resources", NULL};
+static const char *const app_keys[] = {
+    "name",      "project", "parent",    "object",   "repo",     "revision", "path",          "cluster",
+    "namespace", "commit",  "commitMessage", "commitAuthor", "sync", "health", "message",     "lastSync",
+    "autoSync",  "applied", "rollback",  "automated", "prune",   "suspended", "resources",    NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
 static const char *const diff_keys[] = {"name", "commit", "sync", "diff", NULL};

@@ -47,9 +47,7 @@ run_dest *run_dest_find(runner *r, const char *name) {
 
 /* ---- the Secret of a cluster ------------------------------------------- */
 
-/* A Secret's name, as Kubernetes allows it (a DNS subdomain): anything else
- * names no Secret, and must not reach a URL. */
-static bool secret_name(const char *s) {
+bool run_dns_name(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1])) return false;
   for (size_t i = 0; i < n; i++)
@@ -61,7 +59,7 @@ static bool secret_name(const char *s) {
  * with *err when it cannot be read. */
 static bool read_secret(runner *r, const char *name, json_t **out, char **err) {
   *out = NULL;
-  if (!secret_name(name)) return true;
+  if (!run_dns_name(name)) return true;
   int rc = kube_get(r->c, "v1", "Secret", r->home, name, out);
   if (rc == KUBE_OK || rc == KUBE_ENOTFOUND) return true;
   *err = heap_printf("cluster \"%s\": cannot read Secret %s/%s: %s", name, r->home, name, kube_last_error(r->c));

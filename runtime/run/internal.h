@@ -12,6 +12,9 @@
  *             for each, by the name applications give it
  *   view.c    a destination's live cache: what changed, whether prune may
  *             trust it, and comparisons that need no request
+ *   objects.c Applications and Projects as objects of the runtime's own
+ *             cluster: read beside the config's, and every application's
+ *             status written on one
  *   api.c     the HTTP server's callbacks, on the status store */
 #ifndef PLUMB_RUN_INTERNAL_H
 #define PLUMB_RUN_INTERNAL_H
@@ -122,6 +125,23 @@ typedef struct {
   lease *lease;
   run_dest **dests; /* dests[0]: the runtime's own cluster */
   size_t ndests;
+  /* Applications and Projects as cluster objects (objects.c), in the
+   * namespace objects_ns: those that read, in objects_arena; why regroup
+   * refused each application (parallel to objects.apps, NULL: taken in). */
+  const char *objects_ns;
+  arena *objects_arena;
+  app_set objects;
+  char **objects_refused;
+  app_project *projects; /* defs.projects: the config's, then the cluster's (malloc'd) */
+  json_t *listed;          /* the Application objects of the last read */
+  json_t *listed_projects; /* its Project objects */
+  bool objects_fresh;      /* nothing written since that read */
+  json_t *problems;      /* name of an object that does not read: its condition */
+  json_t *project_problems;
+  double objects_due;    /* monotonic seconds of the next read */
+  struct run_objects_watch *objects_watch; /* unless --once: says when they change */
+  unsigned long objects_seen;              /* its count of changes at the last read */
+  char *objects_error;   /* why the last read failed, said once */
 } runner;
 
 double run_now(void); /* monotonic seconds */
@@ -143,8 +163,14 @@ void run_set_config(runner *r, arena *a, const app_set *config);
  * application joined it. Refused children are errors on their parent;
  * those no longer declared leave it, their objects staying in the cluster. */
 bool run_set_regroup(runner *r);
-/* Forgets every application and the config's definitions. */
+/* Takes the cluster's definitions that read, in a (freed with them), and
+ * regroups; true when an application joined the set. */
+bool run_set_objects(runner *r, arena *a, const app_set *objects);
+/* Forgets every application, the config's definitions and the cluster's. */
 void run_set_forget(runner *r);
+/* Who declares d, in words: "the config repository", "application P", "the
+ * Application object NS/NAME" (caller frees). */
+char *run_declarer(const app_def *d);
 /* The index in r->apps of the application called name; r->napps if none. */
 size_t run_set_index(const runner *r, const char *name);
 /* The applications res, app's build, declares in *out (caller frees with
@@ -195,6 +221,10 @@ run_dest *run_dest_find(runner *r, const char *cluster);
  * next use. */
 void run_dest_refresh(runner *r);
 void run_dest_free_all(runner *r);
+/* Whether s is a name as Kubernetes allows it (a DNS subdomain): anything
+ * else names no object (a Secret, an Application), and must not reach a
+ * URL. */
+bool run_dns_name(const char *s);
 
 /* view.c: without a cache (--once) every answer sends the caller to the
  * server: nothing watched, no change seen, the view complete (prune lists
@@ -225,6 +255,9 @@ void run_publish(runner *r);
 /* The fields of doc that keys (NULL-terminated) name, as a new object:
  * the parts of a status document the API and the list show. */
 json_t *run_json_only(const json_t *doc, const char *const *keys);
+/* The error and the children refused, else what a rollback's pause
+ * means, else "" (caller frees). */
+char *run_message(const app_state *st);
 /* The table `plumb run --once` ends with. */
 void run_print_table(runner *r, FILE *out);
 
@@ -240,6 +273,23 @@ void run_mask_live(json_t *live);
 /* accounts.c: who may use the API and UI: the auth file, and admin's
  * password, from the Secret it is kept in (made when there is none). */
 int run_accounts_load(runner *r, auth **out, char **err);
+/* objects.c: reads the Application and Project objects of r->objects_ns
+ * now, or when the watch saw one change, or when a while has passed since
+ * the last read (30 s; 2 s without a watch), and takes those that read
+ * into the set; true when an application joined it. */
+bool run_objects_read(runner *r, bool now);
+/* Watches them (in a thread of its own, waking r->cache's waiters), so that
+ * a change is read at once. */
+void run_objects_start_watch(runner *r);
+/* After a read: writes what changed of each application's status to its
+ * object, mirrors the config's applications as objects and deletes the
+ * mirrors of those gone, at most budget writes (the rest after the next
+ * read). Only while this runtime may write. Returns the writes. */
+size_t run_objects_write(runner *r, size_t budget);
+#define RUN_OBJECT_WRITES 20 /* a round's budget: some 10 writes a second */
+/* Stops the watch and frees what the reads kept. */
+void run_objects_free(runner *r);
+
 /* api.c: serves o's port with answers from r->store, for the people of
  * r->auth (which it loads); *err when it cannot. */
 int run_api_start(runner *r, serve **out, char **err);

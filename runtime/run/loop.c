@@ -261,7 +261,7 @@ static bool lead(runner *r, int *leading, double *next_config) {
     else fprintf(r->o->out, "plumb run: standing by; the leader is %s\n", *holder ? holder : "unknown");
     run_set_forget(r);
     run_publish(r);
-    *next_config = 0;
+    *next_config = r->objects_due = 0;
     metrics_set(r->fam.leader, NULL, now);
   }
   *leading = now;
@@ -280,6 +280,7 @@ static void runner_free(runner *r) {
     fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->c));
   lease_free(r->lease);
   run_dest_free_all(r);
+  run_objects_free(r); /* its watch wakes the cache */
   cache_free(r->cache);
   run_set_forget(r);
   free(r->apps);
@@ -335,7 +336,8 @@ static void wake_loop(void *cache) { cache_wake(cache); }
  * read (definitions once read stay). */
 static void serve_until_stopped(runner *r, serve *srv) {
   uint64_t seen = 0;
-  int leading = -1; /* not known yet */
+  int leading = -1;   /* not known yet */
+  bool stale = false; /* the objects show less than the loop did since their read */
   for (double next_config = 0; !stopping; seen = cache_wait(r->cache, seen, 1)) {
     if (lead(r, &leading, &next_config)) {
       r->round++;
@@ -345,10 +347,15 @@ static void serve_until_stopped(runner *r, serve *srv) {
         run_dest_refresh(r);
         next_config = run_now() + 10;
       }
+      changed |= run_objects_read(r, stale);
+      /* What passes change goes to the objects after the next read, which
+       * the writes of a round cut short bring too. */
+      stale = run_objects_write(r, RUN_OBJECT_WRITES) == RUN_OBJECT_WRITES;
       run_view_note_changes(r);
       changed |= pass_due(r);
       changed |= run_set_regroup(r);
       if (changed) run_publish(r);
+      stale |= changed;
     }
     serve_set_ready(srv, leading == 1 && r->config_arena != NULL);
     fflush(r->o->out);
@@ -366,9 +373,15 @@ static void pass_new(runner *r) {
 static int run_once(runner *r) {
   r->round++;
   bool config_ok = load_config(r);
+  run_objects_read(r, true);
   pass_due(r);
   while (run_set_regroup(r)) pass_new(r);
   run_print_table(r, r->o->out);
+  /* The statuses, and the mirrors made then theirs. */
+  if (run_objects_write(r, (size_t)-1)) {
+    run_objects_read(r, true);
+    run_objects_write(r, (size_t)-1);
+  }
   int rc = !config_ok;
   for (size_t i = 0; i < r->napps; i++) rc |= r->apps[i].status != SYNC_SYNCED || r->apps[i].refused;
   return rc;
@@ -377,6 +390,7 @@ static int run_once(runner *r) {
 int run_main(kube_client *c, const run_opts *o) {
   runner r = {.c = c, .o = o, .home = heap_strdup(kube_default_namespace(c)), .limits = o->limits,
               .store = status_new(), .metrics = metrics_new()};
+  r.objects_ns = o->app_namespace ? o->app_namespace : r.home;
   r.limits.waiting = keep_lease;
   r.limits.ctx = &r;
   r.config_builds = source_builds_new(2, &r.limits);
@@ -402,6 +416,7 @@ int run_main(kube_client *c, const run_opts *o) {
     fprintf(o->out, "plumb run: serving on port %u\n", serve_port(srv));
     if (o->probes) fprintf(o->out, "plumb run: serving the probes on port %u\n", serve_probe_port(srv));
     start_lease(&r);
+    run_objects_start_watch(&r);
     serve_until_stopped(&r, srv);
     serve_stop(srv);
   }

@@ -92,7 +92,7 @@ static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M
 
 /* The error and the children refused, else what a rollback's pause or a
  * suspension means, else "". */
-static char *message(const app_state *st) {
+char *run_message(const app_state *st) {
   char *m;
   if (st->error || st->refused) {
     m = heap_printf("%s%s%s", st->error ? st->error : "", st->error && st->refused ? "\n" : "",
@@ -117,12 +117,17 @@ json_t *run_json_only(const json_t *doc, const char *const *keys) {
   return part;
 }
 
+enum { MESSAGE_TEXT_MAX = 64 << 10 };
+
 /* As JSON text: the resources and the history, texts already, go in as
  * they are. Its summary into *sum. */
 static char *document(const app_def *app, const app_state *st, json_t **sum) {
   char when[32] = "";
   if (st->passed_at) iso_time(when, st->passed_at);
-  char *repo = source_scrub_url(app->repo), *msg = message(st);
+  char *repo = source_scrub_url(app->repo), *raw = run_message(st);
+  /* A compile error quotes the line it is at, whatever its bytes. */
+  char *msg = heap_utf8(raw, MESSAGE_TEXT_MAX);
+  free(raw);
   json_t *doc = json_pack(
       "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "name", app->name, "project",
       app->project, "repo", repo, "revision", app->revision, "path", app->path, "commit", st->commit, "sync",
@@ -131,6 +136,7 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
       st->diff ? st->diff : "");
   if (*st->hist.rollback) json_object_set_new(doc, "rollback", json_string(st->hist.rollback));
   if (app->parent) json_object_set_new(doc, "parent", json_string(app->parent));
+  if (app->object) json_object_set_new(doc, "object", json_string(app->object));
   json_object_set_new(doc, "cluster", json_string(app->cluster));
   json_object_set_new(doc, "namespace", json_string(app->namespace));
   json_object_set_new(doc, "commitMessage", json_string(st->subject));
@@ -177,7 +183,7 @@ void run_print_table(runner *r, FILE *out) {
   fprintf(out, "%-24s %-10s %-8s %s\n", "APP", "SYNC", "COMMIT", "MESSAGE");
   for (size_t i = 0; i < r->napps; i++) {
     app_state *st = &r->apps[i];
-    char *msg = message(st);
+    char *msg = run_message(st);
     fprintf(out, "%-24s %-10s %-8.7s %s\n", st->name, sync_status_name(st->status), *st->commit ? st->commit : "-", msg);
     free(msg);
   }

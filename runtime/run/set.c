@@ -1,13 +1,15 @@
 /* set.c: the set of applications `plumb run` manages: those of the config
- * repository, and those their builds declare (app of apps), to any depth.
+ * repository, and those their builds declare (app of apps), to any depth;
+ * then those of Application objects in the cluster (objects.c), and theirs.
  *
  * A pass reads what its build declares and leaves it pending (passes walk
  * r->apps by index and hold pointers into r->defs, so nothing may move
  * under them); between passes the loop regroups the set: the config's
- * applications first, then breadth first the children of each, a name
- * taken already refused. An application keeps its state by name across
- * regroupings, and its children across failures: only a build that reads
- * replaces them. */
+ * applications first, then breadth first the children of each, then the
+ * cluster's objects and theirs in the same way, a name taken already
+ * refused: an object can take no name the config's tree holds. An
+ * application keeps its state by name across regroupings, and its children
+ * across failures: only a build that reads replaces them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +26,9 @@ bool run_children_read(runner *r, const app_def *app, const compile_result *res,
   diag_list d;
   diag_init(&d, out->a);
   d.sources = res->diags.sources; /* to quote the lines */
-  if (!app_set_read_children(&out->set, out->a, res, &r->config, app->name, &d)) return true;
+  /* Its projects: the config's and the cluster's. */
+  app_set projects = {.projects = r->defs.projects, .nprojects = r->defs.nprojects};
+  if (!app_set_read_children(&out->set, out->a, res, &projects, app->name, &d)) return true;
   *err = run_diagnostics(&d);
   run_children_free(out);
   return false;
@@ -125,38 +129,48 @@ static size_t def_named(const app_def *defs, size_t n, const char *name) {
   return i;
 }
 
-/* "the config repository" or "application P" (caller frees). */
-static char *declarer(const app_def *d) {
-  return d->parent ? heap_printf("application %s", d->parent) : heap_strdup("the config repository");
+char *run_declarer(const app_def *d) {
+  return d->parent   ? heap_printf("application %s", d->parent)
+         : d->object ? heap_printf("the Application object %s", d->object)
+                     : heap_strdup("the config repository");
+}
+
+/* Who declares owner, and where when it was written in Plumb (caller
+ * frees). */
+static char *held_by(const app_def *owner) {
+  char *by = run_declarer(owner);
+  if (owner->object) return by;
+  char *at = heap_printf("%s at %s:%d:%d", by, owner->at.file, owner->at.line, owner->at.col);
+  free(by);
+  return at;
 }
 
 /* Adds to *why (a line each) that kid is refused: owner has its name. */
 static void refuse(char **why, const app_def *kid, const app_def *owner) {
-  char *by = declarer(owner);
+  char *by = held_by(owner);
   char *more = heap_printf("%s%s%s:%d:%d: error: application %s is refused: an application of that name is declared by "
-                           "%s at %s:%d:%d",
-                           *why ? *why : "", *why ? "\n" : "", kid->at.file, kid->at.line, kid->at.col, kid->name, by,
-                           owner->at.file, owner->at.line, owner->at.col);
+                           "%s",
+                           *why ? *why : "", *why ? "\n" : "", kid->at.file, kid->at.line, kid->at.col, kid->name, by);
   free(by);
   free(*why);
   *why = more;
 }
 
-/* Logs who joins the set by a build, and who leaves it; true when any
- * joins. */
+/* Logs who joins the set by a build or an object, and who leaves it;
+ * true when any joins. */
 static bool note_changes(runner *r, const forming *f) {
   bool joined = false;
   for (size_t i = 0; i < f->n; i++) {
     if (run_set_index(r, f->defs[i].name) < r->napps) continue;
     joined = true;
-    if (!f->defs[i].parent) continue;
-    char *by = declarer(&f->defs[i]);
+    if (!f->defs[i].parent && !f->defs[i].object) continue;
+    char *by = run_declarer(&f->defs[i]);
     fprintf(r->o->out, "%s: declared by %s; managed from now on\n", f->defs[i].name, by);
     free(by);
   }
   for (size_t k = 0; k < r->napps; k++) {
     if (def_named(f->defs, f->n, r->apps[k].name) < f->n) continue;
-    char *by = declarer(&r->defs.apps[k]);
+    char *by = run_declarer(&r->defs.apps[k]);
     fprintf(r->o->out, "%s: no longer declared by %s; not managed any more, its objects stay in the cluster\n",
             r->apps[k].name, by);
     free(by);
@@ -164,18 +178,44 @@ static bool note_changes(runner *r, const forming *f) {
   return joined;
 }
 
+/* Why object, a cluster's Application, is refused (caller frees): owner
+ * has its name, or its project is not defined. */
+static char *refuse_object(const app_def *object, const app_def *owner) {
+  if (!owner) return heap_printf("application %s: project \"%s\" is not defined", object->name, object->project);
+  char *by = held_by(owner);
+  char *why = heap_printf("application %s is refused: an application of that name is declared by %s", object->name, by);
+  free(by);
+  return why;
+}
+
 static bool regroup(runner *r) {
   forming f = {0};
   for (size_t i = 0; i < r->config.napps; i++) join(&f, &r->config.apps[i]);
-  for (size_t i = 0; i < f.n; i++) {
-    size_t k = run_set_index(r, f.defs[i].name);
-    if (k == r->napps) continue; /* new: no build read yet */
-    const run_children *kids = r->apps[k].pending.a ? &r->apps[k].pending : &r->apps[k].children;
-    for (size_t j = 0; j < kids->set.napps; j++) {
-      const app_def *kid = &kids->set.apps[j];
-      size_t taken = def_named(f.defs, f.n, kid->name);
-      if (taken < f.n) refuse(&f.refused[i], kid, &f.defs[taken]);
-      else join(&f, kid);
+  for (size_t i = 0, phase = 0; phase < 2; phase++) {
+    /* The cluster's objects after the whole tree of the config's. */
+    for (size_t j = 0; phase == 1 && j < r->objects.napps; j++) {
+      const app_def *obj = &r->objects.apps[j];
+      size_t taken = def_named(f.defs, f.n, obj->name);
+      char *was = r->objects_refused[j];
+      r->objects_refused[j] = NULL;
+      if (taken < f.n) r->objects_refused[j] = refuse_object(obj, &f.defs[taken]);
+      else if (!app_set_project(&r->defs, obj->project)) r->objects_refused[j] = refuse_object(obj, NULL);
+      else join(&f, obj);
+      /* Said once, as the object's status keeps saying it. */
+      if (r->objects_refused[j] && (!was || strcmp(was, r->objects_refused[j]) != 0))
+        fprintf(r->o->out, "%s: %s\n", obj->object, r->objects_refused[j]);
+      free(was);
+    }
+    for (; i < f.n; i++) {
+      size_t k = run_set_index(r, f.defs[i].name);
+      if (k == r->napps) continue; /* new: no build read yet */
+      const run_children *kids = r->apps[k].pending.a ? &r->apps[k].pending : &r->apps[k].children;
+      for (size_t j = 0; j < kids->set.napps; j++) {
+        const app_def *kid = &kids->set.apps[j];
+        size_t taken = def_named(f.defs, f.n, kid->name);
+        if (taken < f.n) refuse(&f.refused[i], kid, &f.defs[taken]);
+        else join(&f, kid);
+      }
     }
   }
   bool joined = note_changes(r, &f);
@@ -194,19 +234,49 @@ bool run_set_regroup(runner *r) {
   return false;
 }
 
+/* r->defs.projects: the config's, then the cluster's (objects.c has
+ * refused those of a name the config has). */
+static void gather_projects(runner *r) {
+  size_t n = r->config.nprojects + r->objects.nprojects;
+  r->projects = heap_realloc(r->projects, (n + 1) * sizeof *r->projects);
+  if (r->config.nprojects) memcpy(r->projects, r->config.projects, r->config.nprojects * sizeof *r->projects);
+  if (r->objects.nprojects)
+    memcpy(r->projects + r->config.nprojects, r->objects.projects, r->objects.nprojects * sizeof *r->projects);
+  r->defs.projects = r->projects;
+  r->defs.nprojects = n;
+}
+
 void run_set_config(runner *r, arena *a, const app_set *config) {
   arena *old = r->config_arena;
   r->config = *config;
   r->config_arena = a;
-  r->defs.projects = config->projects;
-  r->defs.nprojects = config->nprojects;
+  gather_projects(r);
   regroup(r);
   arena_free(old);
 }
 
+bool run_set_objects(runner *r, arena *a, const app_set *objects) {
+  arena *old = r->objects_arena;
+  for (size_t j = 0; j < r->objects.napps; j++) free(r->objects_refused[j]);
+  r->objects = *objects;
+  r->objects_arena = a;
+  r->objects_refused = heap_realloc(r->objects_refused, (objects->napps + 1) * sizeof *r->objects_refused);
+  memset(r->objects_refused, 0, (objects->napps + 1) * sizeof *r->objects_refused);
+  gather_projects(r);
+  bool joined = regroup(r);
+  arena_free(old);
+  return joined;
+}
+
 void run_set_forget(runner *r) {
   adopt(r, NULL, 0);
+  for (size_t j = 0; j < r->objects.napps; j++) free(r->objects_refused[j]);
+  free(r->objects_refused);
+  free(r->projects);
   arena_free(r->config_arena);
-  r->config_arena = NULL;
-  r->config = r->defs = (app_set){0};
+  arena_free(r->objects_arena);
+  r->config_arena = r->objects_arena = NULL;
+  r->objects_refused = NULL;
+  r->projects = NULL;
+  r->config = r->defs = r->objects = (app_set){0};
 }

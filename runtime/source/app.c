@@ -201,6 +201,19 @@ const app_project *app_set_project(const app_set *s, const char *name) {
   return NULL;
 }
 
+int app_read_one(const value *res, arena *a, app_def *app, app_project *project, diag_list *d) {
+  int errors = d->errors;
+  const value *nv = value_get_path(res, "metadata.name");
+  const char *name = arena_strdup(a, nv && nv->kind == V_STRING ? nv->u.str.s : "");
+  bool is_app = strcmp(value_object_get(res, "kind")->u.str.s, "Application") == 0;
+  /* The name was written where the definition was made; the resource
+   * itself may come from a template in the standard library. */
+  reader rd = {a, d, arena_printf(a, "%s %s", is_app ? "application" : "project", name), kept(a, nv ? nv->at : res->at)};
+  if (is_app) read_app(&rd, res, name, app);
+  else read_project(&rd, res, name, project);
+  return d->errors - errors;
+}
+
 /* Every definition among r's resources, as they are written. */
 static void read_definitions(app_set *s, arena *a, const compile_result *r, diag_list *d) {
   *s = (app_set){0};
@@ -209,18 +222,11 @@ static void read_definitions(app_set *s, arena *a, const compile_result *r, diag
   for (size_t i = 0; i < r->nres; i++) {
     const value *res = r->res[i].obj;
     if (!app_is_definition(res)) continue;
-    const char *kind = value_object_get(res, "kind")->u.str.s;
-    const value *nv = value_get_path(res, "metadata.name");
-    const char *name = arena_strdup(a, nv && nv->kind == V_STRING ? nv->u.str.s : "");
-    bool is_app = strcmp(kind, "Application") == 0;
-    /* The name was written where the definition was made; the resource
-     * itself may come from a template in the standard library. */
-    reader rd = {a, d, arena_printf(a, "%s %s", is_app ? "application" : "project", name), kept(a, nv ? nv->at : res->at)};
     /* The compiler has refused two definitions of one name already. */
-    if (is_app)
-      read_app(&rd, res, name, &s->apps[s->napps++]);
-    else
-      read_project(&rd, res, name, &s->projects[s->nprojects++]);
+    bool is_app = strcmp(value_object_get(res, "kind")->u.str.s, "Application") == 0;
+    app_read_one(res, a, &s->apps[s->napps], &s->projects[s->nprojects], d);
+    if (is_app) s->napps++;
+    else s->nprojects++;
   }
 }
 
@@ -260,8 +266,10 @@ static bool same_string(const char *a, const char *b) { return a == b || (a && b
 static bool same_pos(pos a, pos b) { return same_string(a.file, b.file) && a.line == b.line && a.col == b.col; }
 
 bool app_def_equal(const app_def *a, const app_def *b) {
-  const char *const sa[] = {a->name, a->project, a->repo, a->revision, a->path, a->env, a->cluster, a->namespace, a->parent};
-  const char *const sb[] = {b->name, b->project, b->repo, b->revision, b->path, b->env, b->cluster, b->namespace, b->parent};
+  const char *const sa[] = {a->name,    a->project, a->repo,   a->revision, a->path,
+                            a->env,     a->cluster, a->namespace, a->parent, a->object};
+  const char *const sb[] = {b->name,    b->project, b->repo,   b->revision, b->path,
+                            b->env,     b->cluster, b->namespace, b->parent, b->object};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||

@@ -132,34 +132,11 @@ static int lookup_rev(source_repo *s, const char *rev, git_object **out) {
   return rc ? rc : git_object_lookup_prefix(out, s->repo, &id, strlen(rev), GIT_OBJECT_ANY);
 }
 
-/* The length of the UTF-8 sequence at s (1 to 4), or 0 when none starts
- * there. Overlong forms and surrogates pass: JSON takes them, and these
- * are only for people to read. */
-static size_t utf8_length(const unsigned char *s) {
-  size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  return n;
-}
-
-/* s into out as valid UTF-8 (a byte that is not becomes '?'), cut with
- * "..." when it does not fit: a commit's text may be in any encoding, and
- * JSON wants UTF-8. */
+/* s into out, as valid UTF-8 cut to fit (heap_utf8). */
 static void source_cut(char *out, size_t size, const char *s) {
-  size_t o = 0, i = 0, total = strlen(s);
-  while (s[i]) {
-    size_t n = utf8_length((const unsigned char *)s + i);
-    bool last = i + (n ? n : 1) == total;
-    if (o + (n ? n : 1) + (last ? 0 : 3) >= size) {
-      strcpy(out + o, "...");
-      return;
-    }
-    if (n) memcpy(out + o, s + i, n);
-    else out[o] = '?';
-    o += n ? n : 1;
-    i += n ? n : 1;
-  }
-  out[o] = '\0';
+  char *t = heap_utf8(s, size - 1);
+  memcpy(out, t, strlen(t) + 1);
+  free(t);
 }
 
 int source_resolve(source_repo *s, const char *rev, source_rev *out) {

@@ -15,6 +15,23 @@ expect "and match the cluster right after" 0 "" $PLUMB diff deploy/plumb-system
 expect "the Deployment runs plumb run" 0 "^run --config-path" \
   $K -n plumb-system get deployment plumb -o jsonpath='{.spec.template.spec.containers[0].args[0]} {.spec.template.spec.containers[0].args[2]}'
 
+expect "its CRDs are established" 0 "condition met" \
+  $K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev --timeout 30s
+expect "kubectl get applications.plumb.dev has the UI's columns" 0 "^NAME +SYNC +HEALTH +COMMIT +AGE$" \
+  sh -c "$K -n plumb-system apply -f - >/dev/null <<YAML && $K -n plumb-system get papp
+apiVersion: plumb.dev/v1
+kind: Application
+metadata: {name: columns}
+spec: {source: {repo: https://git.example.com/a.git}}
+YAML"
+expect "an Application gets std/gitops's defaults" 0 "^default HEAD \. in-cluster false 3m$" $K -n plumb-system get papp columns \
+  -o jsonpath='{.spec.project} {.spec.source.revision} {.spec.source.path} {.spec.destination.cluster} {.spec.sync.prune} {.spec.sync.interval}'
+expect "a Project too" 0 '^\["\*"\] \[\{"cluster":"\*","namespace":"\*"\}\]$' sh -c \
+  "printf 'apiVersion: plumb.dev/v1\nkind: Project\nmetadata: {name: p}\nspec: {}\n' | $K -n plumb-system apply --dry-run=server -o jsonpath='{.spec.sourceRepos} {.spec.destinations}' -f -"
+expect "an interval std/gitops refuses is refused" 1 "spec.sync.interval: Invalid value" sh -c \
+  "printf 'apiVersion: plumb.dev/v1\nkind: Application\nmetadata: {name: i}\nspec: {source: {repo: r}, sync: {interval: soon}}\n' | $K -n plumb-system apply -f -"
+$K -n plumb-system delete papp columns >/dev/null
+
 # can NAME WANT VERB RESOURCE [NAMESPACE]: what RBAC lets the runtime do
 can() { expect "$1" "$([ "$2" = yes ] && echo 0 || echo 1)" "^$2$" $K auth can-i --as $SA "$3" "$4" ${5:+-n "$5"}; }
 can "it reads any kind anywhere" yes list ingresses.networking.k8s.io kube-system
@@ -28,6 +45,13 @@ can "it makes admin's first password in its namespace" yes create secrets plumb-
 can "it writes its history" yes patch configmaps plumb-system
 can "it takes the Lease" yes update leases.coordination.k8s.io plumb-system
 can "it may not change Leases elsewhere" no update leases.coordination.k8s.io kube-system
+can "it reads Application objects" yes watch applications.plumb.dev plumb-system
+can "and Project objects" yes list projects.plumb.dev plumb-system
+can "it mirrors the config's applications" yes create applications.plumb.dev plumb-system
+can "it deletes mirrors" yes delete applications.plumb.dev plumb-system
+can "it may not write Application objects elsewhere" no create applications.plumb.dev default
+can "it may not write Project objects" no patch projects.plumb.dev plumb-system
+expect "it writes their status" 0 "^yes$" $K auth can-i --as $SA patch applications.plumb.dev --subresource status -n plumb-system
 
 # plumb run as the ServiceAccount, from a kubeconfig holding its token.
 $K -n plumb-system create token plumb --duration 1h >"$work/token"

@@ -12,6 +12,9 @@
 #                                  against its CRD's schema, the API
 #                                  server's on the same JSON
 #   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
+#   tests/kube/objects.sh          Application and Project objects: read by
+#                                  plumb run beside its config, their status,
+#                                  the config's applications mirrored
 #   tests/kube/serve.sh            plumb run's HTTP port, webhooks, and
 #                                  status, sync, history, rollback
 #   tests/kube/ui.sh               the web UI in Chromium: the walk-through,
@@ -21,8 +24,9 @@
 #   tests/kube/resilience.sh       plumb run against drift, an API server
 #                                  restart, a kill -9, and a second replica
 #   build/asan/tests/kube_NAME     cmocka tests of tests/kube/test_NAME.c (the
-#                                  client, the cache, leases), each that is
-#                                  built; this script builds nothing
+#                                  client, the cache, leases, Application
+#                                  objects from the API's form), each that
+#                                  is built; this script builds nothing
 set -u
 cd "$(dirname "$0")/../.."
 dir=$(mktemp -d)
@@ -65,6 +69,7 @@ script apps tests/kube/apps.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh
+script objects tests/kube/objects.sh
 script serve tests/kube/serve.sh
 script ui tests/kube/ui.sh
 script hostile tests/kube/hostile.sh

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/convert.h"
 #include "plumb/app.h"
 
 typedef struct {
@@ -224,6 +225,33 @@ static void definitions_are_equal_only_when_all_is(void **state) {
                                           ->apps[0]));
 }
 
+/* An Application object of the cluster: its JSON, made a value, reads
+ * alone with the same checks and words, at no position. */
+static void a_cluster_object_reads_as_a_definition(void **state) {
+  arena *a = arena_new();
+  diag_list d;
+  diag_init(&d, a);
+  json_t *obj = json_loads("{\"apiVersion\": \"plumb.dev/v1\", \"kind\": \"Application\", \"metadata\": {\"name\": "
+                           "\"web\"}, \"spec\": {\"source\": {\"repo\": \"r\", \"path\": \"a\", \"args\": {\"n\": 3}}, "
+                           "\"sync\": {\"automated\": true, \"interval\": \"2s\"}}}",
+                           0, NULL);
+  app_def app = {0};
+  assert_int_equal(app_read_one(kube_json_to_value(a, obj), a, &app, NULL, &d), 0);
+  assert_string_equal(app.name, "web");
+  assert_string_equal(app.path, "a");
+  assert_string_equal(app.revision, "HEAD");
+  assert_true(app.automated);
+  assert_int_equal(app.interval_s, 2);
+  assert_int_equal(app.nargs, 1);
+  assert_string_equal(app.args[0], "n=3");
+  json_object_set_new(json_object_get(json_object_get(obj, "spec"), "source"), "path", json_string("../x"));
+  assert_int_equal(app_read_one(kube_json_to_value(a, obj), a, &app, NULL, &d), 1);
+  assert_string_equal(d.first->msg, "application web: source.path must stay inside the repository");
+  assert_null(d.first->at.file);
+  json_decref(obj);
+  arena_free(a);
+}
+
 static void intervals(void **state) {
   assert_int_equal(app_parse_interval("30s"), 30);
   assert_int_equal(app_parse_interval("3m"), 180);
@@ -248,6 +276,7 @@ int main(void) {
       T(children_name_their_parent_and_take_the_configs_projects),
       T(a_build_declares_no_projects_and_names_only_the_configs),
       T(definitions_are_equal_only_when_all_is),
+      T(a_cluster_object_reads_as_a_definition),
       T(intervals),
   };
   return cmocka_run_group_tests_name("app", tests, NULL, NULL);

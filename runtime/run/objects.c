@@ -1,0 +1,673 @@
+/* objects.c: applications and projects as objects of the runtime's own
+ * cluster, beside the config repository's (docs/runtime.md, "Applications
+ * as cluster objects"), and every application's status on such an object.
+ *
+ * Argo CD's users `kubectl apply` an Application. The runtime watches the
+ * Application and Project objects (applications.plumb.dev,
+ * projects.plumb.dev) of one namespace, and when one changed (and after
+ * passes, and every 30 seconds) lists them and reads each as the resource
+ * std/gitops's template would have built, with app_read_one: one reader,
+ * the same checks, the same words. An object that does not read gets a
+ * condition and is not managed; the others join the set after the
+ * config's tree, which keeps its names (set.c). The watch only says when
+ * to read: the list is the whole truth each time, with no state of the
+ * watch's to keep right across restarts of the API server.
+ *
+ * The status subresource of each object is written when it differs from
+ * what the list just read shows, never on every pass: the time of a pass
+ * is not in it. The config's applications (and their children) get an
+ * object too, a mirror labelled plumb.dev/source, so that kubectl sees
+ * every application; mirrors are never read back as definitions, and the
+ * runtime deletes the mirror of an application gone, never another object.
+ * An object is user input: its spec's size, the objects read, the
+ * messages written and the writes of one round are bounded. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "plumb/arena.h"
+
+#include "kube/convert.h"
+#include "run/internal.h"
+
+#define READ_EVERY_S 2.0 /* without a watch (--once has none) */
+#define RELIST_S 30.0    /* with one: what a lost event may cost */
+#define OBJECTS_MAX 1000 /* of each kind, read in name order */
+#define SPEC_MAX 65536   /* bytes of a spec as JSON */
+#define MESSAGE_MAX 4096 /* bytes of a message written to a status */
+
+#define SOURCE_LABEL "plumb.dev/source"
+#define DECLARED_BY "plumb.dev/declared-by"
+#define API_PATH "/apis/plumb.dev/v1/namespaces/"
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* The words of d's messages, a line each: an object's have no position. */
+static char *messages(const diag_list *d) {
+  buf b = {0};
+  for (const diag *g = d->first; g; g = g->next) {
+    if (b.len) buf_putc(&b, '\n');
+    buf_puts(&b, g->msg);
+  }
+  char *text = heap_strdup(b.data ? b.data : "");
+  buf_free(&b);
+  return text;
+}
+
+/* Reads obj, a cluster object of kind, into *app or *project (allocated in
+ * a), as app_read_one reads a build's; -1 with the reason in *why (caller
+ * frees). */
+static int read_object(const json_t *obj, const char *kind, arena *a, app_def *app, app_project *project, char **why) {
+  const char *name = kube_meta_str(obj, "name");
+  json_t *spec = json_object_get(obj, "spec");
+  char *text = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+  size_t len = text ? strlen(text) : 0;
+  free(text);
+  *why = NULL;
+  if (len > SPEC_MAX) {
+    *why = heap_printf("%s %s: its spec is %zu bytes; at most %d are read",
+                       strcmp(kind, "Project") ? "application" : "project", name ? name : "", len, SPEC_MAX);
+    return -1;
+  }
+  json_t *def = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", APP_API_VERSION, "kind", kind, "metadata", "name",
+                          name ? name : "");
+  if (spec) json_object_set(def, "spec", spec);
+  diag_list d;
+  diag_init(&d, a);
+  if (app_read_one(kube_json_to_value(a, def), a, app, project, &d)) *why = messages(&d);
+  json_decref(def);
+  return *why ? -1 : 0;
+}
+
+/* Up to OBJECTS_MAX objects of resource (applications, projects) in r's
+ * namespace, by a path of its own: discovery would be asked again each
+ * time when the CRD is not installed. NULL with the reason in *why (caller
+ * frees) when the read failed; *rc KUBE_ENOTFOUND when the CRD is not
+ * installed. */
+static json_t *list(runner *r, const char *resource, int *rc, char **why) {
+  char *path = heap_printf(API_PATH "%s/%s?limit=%d", r->objects_ns, resource, OBJECTS_MAX);
+  json_t *got = NULL, *items = NULL;
+  *rc = kube_request(r->c, "GET", path, NULL, NULL, 0, &got);
+  free(path);
+  if (*rc == KUBE_OK) items = json_incref(json_object_get(got, "items")); /* json_is_array reads it twice */
+  if (*rc == KUBE_OK && !json_is_array(items)) *rc = KUBE_ERROR;
+  *why = *rc == KUBE_ENOTFOUND ? heap_printf("the CRD %s.plumb.dev is not installed: no Application objects are read, "
+                                             "none are written",
+                                             resource)
+         : *rc != KUBE_OK
+             ? heap_printf("cannot list the %s.plumb.dev of %s: %s", resource, r->objects_ns, kube_last_error(r->c))
+             : NULL;
+  json_decref(got);
+  if (*rc == KUBE_OK) return items;
+  json_decref(items);
+  return NULL;
+}
+
+/* Says why a read failed, once until it changes; why is taken. */
+static void say(runner *r, char *why) {
+  if (why && (!r->objects_error || strcmp(why, r->objects_error) != 0)) fprintf(r->o->out, "plumb run: %s\n", why);
+  free(r->objects_error);
+  r->objects_error = why;
+}
+
+static bool is_mirror(const json_t *obj) {
+  return json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), SOURCE_LABEL) != NULL;
+}
+
+static bool deleting(const json_t *obj) { return kube_meta_str(obj, "deletionTimestamp") != NULL; }
+
+static void problem(json_t *problems, const char *name, const char *type, char *message) {
+  json_object_set_new(problems, name, json_pack("{s:s, s:s}", "type", type, "message", message));
+  free(message);
+}
+
+/* The definitions of kind among items that read, into *s (mirrors aside);
+ * the others into problems. */
+static void read_items(runner *r, const json_t *items, const char *kind, arena *a, app_set *s, json_t *problems) {
+  size_t i;
+  json_t *obj;
+  bool apps = strcmp(kind, "Application") == 0;
+  json_array_foreach(items, i, obj) {
+    const char *name = kube_meta_str(obj, "name");
+    char *why;
+    if (!name || deleting(obj) || (apps && is_mirror(obj))) continue;
+    const app_project *taken = apps ? NULL : app_set_project(&r->config, name);
+    if (taken) {
+      problem(problems, name, "NameConflict",
+              taken->at.file ? heap_printf("project %s is refused: a project of that name is declared by the config "
+                                           "repository at %s:%d:%d",
+                                           name, taken->at.file, taken->at.line, taken->at.col)
+                             : heap_printf("project %s is refused: it is the built-in project; declare it in the "
+                                           "config repository to change it",
+                                           name));
+      continue;
+    }
+    app_def *app = apps ? &s->apps[s->napps] : NULL;
+    if (read_object(obj, kind, a, app, apps ? NULL : &s->projects[s->nprojects], &why)) {
+      problem(problems, name, "InvalidSpecError", why);
+      continue;
+    }
+    if (!apps) {
+      s->nprojects++;
+      continue;
+    }
+    app->object = arena_printf(a, "%s/%s", r->objects_ns, name);
+    /* Cluster objects have no file: messages that give a place give this. */
+    app->at = app->project_at = (pos){.file = app->object};
+    s->napps++;
+  }
+}
+
+static bool projects_equal(const app_set *a, const app_set *b) {
+  if (a->nprojects != b->nprojects) return false;
+  for (size_t i = 0; i < a->nprojects; i++) {
+    const app_project *p = &a->projects[i], *q = &b->projects[i];
+    bool same = strcmp(p->name, q->name) == 0 && p->nrepos == q->nrepos && p->ndestinations == q->ndestinations &&
+                p->ncluster_kinds == q->ncluster_kinds && p->nkinds == q->nkinds &&
+                p->ndenied_kinds == q->ndenied_kinds;
+    for (size_t k = 0; same && k < p->nrepos; k++) same = strcmp(p->repos[k], q->repos[k]) == 0;
+    for (size_t k = 0; same && k < p->ncluster_kinds; k++) same = strcmp(p->cluster_kinds[k], q->cluster_kinds[k]) == 0;
+    for (size_t k = 0; same && k < p->nkinds; k++) same = strcmp(p->kinds[k], q->kinds[k]) == 0;
+    for (size_t k = 0; same && k < p->ndenied_kinds; k++) same = strcmp(p->denied_kinds[k], q->denied_kinds[k]) == 0;
+    for (size_t k = 0; same && k < p->ndestinations; k++)
+      same = strcmp(p->destinations[k].cluster, q->destinations[k].cluster) == 0 &&
+             strcmp(p->destinations[k].namespace, q->destinations[k].namespace) == 0;
+    if (!same) return false;
+  }
+  return true;
+}
+
+static bool apps_equal(const app_set *a, const app_set *b) {
+  if (a->napps != b->napps) return false;
+  for (size_t i = 0; i < a->napps; i++)
+    if (!app_def_equal(&a->apps[i], &b->apps[i])) return false;
+  return true;
+}
+
+/* ---- the watch: when to read --------------------------------------------------- */
+
+struct run_objects_watch {
+  kube_client *c; /* the watch thread's */
+  kube_watch_set *set;
+  pthread_t thread;
+  cache *wake;          /* the loop's sleep */
+  atomic_ulong changes; /* events but bookmarks, since it started */
+};
+
+static int changed(const char *type, json_t *obj, void *ctx) {
+  struct run_objects_watch *w = ctx;
+  if (strcmp(type, "BOOKMARK") != 0 && strcmp(type, "LISTING") != 0) {
+    atomic_fetch_add(&w->changes, 1);
+    cache_wake(w->wake);
+  }
+  return 0;
+}
+
+static void *run_watch(void *set) {
+  kube_watch_set_run(set);
+  return NULL;
+}
+
+void run_objects_start_watch(runner *r) {
+  struct run_objects_watch *w = heap_calloc(1, sizeof *w);
+  char *err = NULL;
+  if (kube_client_new(&w->c, r->o->cfg, NULL, &err) != KUBE_OK) {
+    fprintf(r->o->out, "plumb run: cannot watch Application objects, reading them every %.0f s: %s\n", READ_EVERY_S,
+            err);
+    free(err);
+    free(w);
+    return;
+  }
+  w->wake = r->cache;
+  atomic_init(&w->changes, 0);
+  w->set = kube_watch_set_new(w->c);
+  /* A kind not served (the CRDs not installed) is tried again, backing off. */
+  for (int k = 0; k < 2; k++)
+    kube_watch_set_add(w->set, &(kube_watch_spec){.api_version = APP_API_VERSION,
+                                                  .kind = k ? "Project" : "Application",
+                                                  .ns = r->objects_ns,
+                                                  .fn = changed,
+                                                  .ctx = w});
+  if (pthread_create(&w->thread, NULL, run_watch, w->set) != 0) abort();
+  r->objects_watch = w;
+}
+
+static void stop_watch(runner *r) {
+  struct run_objects_watch *w = r->objects_watch;
+  if (!w) return;
+  kube_watch_set_stop(w->set);
+  pthread_join(w->thread, NULL);
+  kube_watch_set_free(w->set);
+  kube_client_free(w->c);
+  free(w);
+  r->objects_watch = NULL;
+}
+
+bool run_objects_read(runner *r, bool now) {
+  unsigned long changes = r->objects_watch ? atomic_load(&r->objects_watch->changes) : 0;
+  if (!now && changes == r->objects_seen && run_now() < r->objects_due) return false;
+  r->objects_seen = changes;
+  r->objects_due = run_now() + (r->objects_watch ? RELIST_S : READ_EVERY_S);
+  int rc;
+  char *why;
+  json_t *apps = list(r, "applications", &rc, &why), *projects = NULL;
+  if (apps && !(projects = list(r, "projects", &rc, &why))) {
+    json_decref(apps);
+    apps = NULL;
+  }
+  say(r, why);
+  /* The API server away: the objects stay as they were. Without the CRDs
+   * there are none. */
+  if (!apps && rc != KUBE_ENOTFOUND) return false;
+  arena *a = arena_new();
+  app_set s = {0};
+  json_t *problems = json_object(), *project_problems = json_object();
+  if (apps) {
+    s.projects = arena_alloc(a, (json_array_size(projects) + 1) * sizeof *s.projects);
+    s.apps = arena_alloc(a, (json_array_size(apps) + 1) * sizeof *s.apps);
+    read_items(r, projects, "Project", a, &s, project_problems);
+    read_items(r, apps, "Application", a, &s, problems);
+  }
+  json_decref(r->listed_projects);
+  json_decref(r->listed);
+  json_decref(r->problems);
+  json_decref(r->project_problems);
+  r->listed_projects = projects;
+  r->listed = apps;
+  r->problems = problems;
+  r->project_problems = project_problems;
+  r->objects_fresh = apps != NULL;
+  if (r->objects_arena && apps_equal(&s, &r->objects) && projects_equal(&s, &r->objects)) {
+    arena_free(a);
+    return false;
+  }
+  return run_set_objects(r, a, &s);
+}
+
+/* ---- what an object shows --------------------------------------------------- */
+
+/* s as a JSON string of at most MESSAGE_MAX bytes of UTF-8: a message may
+ * quote a file of any bytes, and the API server takes UTF-8 alone. */
+static json_t *text(const char *s) {
+  char *t = heap_utf8(s, MESSAGE_MAX);
+  json_t *j = json_string(t);
+  free(t);
+  return j;
+}
+
+static void iso_now(char out[32]) {
+  time_t t = time(NULL);
+  strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+}
+
+/* A condition of type, true, with message; it keeps the time live gives it
+ * when live has it with the same message. */
+static void add_condition(json_t *status, const json_t *live, const char *type, const char *message) {
+  json_t *conds = json_object_get(status, "conditions"),
+         *c = json_pack("{s:s, s:s, s:o}", "type", type, "status", "True", "message", text(message));
+  size_t i;
+  json_t *old;
+  char when[32];
+  iso_now(when);
+  json_array_foreach(json_object_get(live, "conditions"), i,
+                     old) if (json_equal(json_object_get(old, "type"), json_object_get(c, "type")) &&
+                              json_equal(json_object_get(old, "message"), json_object_get(c, "message")) &&
+                              kube_str(old, "lastTransitionTime"))
+      snprintf(when, sizeof when, "%s", kube_str(old, "lastTransitionTime"));
+  json_object_set_new(c, "lastTransitionTime", json_string(when));
+  json_array_append_new(conds, c);
+}
+
+/* The last entry of st's history: the last sync's result and time. */
+static json_t *last_sync(const app_state *st) {
+  json_t *entries = st->hist.entries ? json_loads(st->hist.entries, 0, NULL) : NULL;
+  json_t *e = json_array_get(entries, json_array_size(entries) - 1), *out = NULL;
+  if (e)
+    out = json_pack("{s:s?, s:s?, s:s?}", "revision", kube_str(e, "revision"), "result", kube_str(e, "result"), "time",
+                    kube_str(e, "time"));
+  json_decref(entries);
+  return out;
+}
+
+/* Application i's status, as its document says it (report.c) but for the
+ * time of the last pass, which would make a write of every pass. */
+static json_t *app_status(const runner *r, size_t i, const json_t *live) {
+  const app_def *app = &r->defs.apps[i];
+  const app_state *st = &r->apps[i];
+  char *msg = run_message(st), *by = run_declarer(app);
+  json_t *s = json_pack("{s:{s:s, s:s}, s:{s:s}, s:s, s:o, s:b, s:[]}", "sync", "status", sync_status_name(st->status),
+                        "revision", st->commit, "health", "status", health_name(st->health), "declaredBy", by,
+                        "message", text(msg), "autoSync",
+                        app->automated && !*st->hist.rollback && !st->hist.suspended, "conditions");
+  if (*st->commit)
+    json_object_set_new(
+        s, "commit",
+        json_pack("{s:s, s:s%, s:o}", "id", st->commit, "short", st->commit, 7, "message", text(st->subject)));
+  json_t *last = last_sync(st);
+  if (last) json_object_set_new(s, "lastSync", last);
+  if (st->error || st->refused) add_condition(s, live, "ComparisonError", msg);
+  free(msg);
+  free(by);
+  return s;
+}
+
+/* The status of an object the runtime does not manage: why. */
+static json_t *refused_status(const json_t *live, const char *type, const char *message) {
+  json_t *s = json_pack("{s:{s:s}, s:{s:s}, s:o, s:[]}", "sync", "status", "Unknown", "health", "status", "Unknown",
+                        "message", text(message), "conditions");
+  add_condition(s, live, type, message);
+  return s;
+}
+
+/* What application object obj should show, NULL for nothing (a mirror of
+ * an application gone, an object being deleted). */
+static json_t *wanted_status(const runner *r, const json_t *obj) {
+  const char *name = kube_meta_str(obj, "name");
+  const json_t *live = json_object_get(obj, "status");
+  size_t i = run_set_index(r, name);
+  if (deleting(obj)) return NULL;
+  if (is_mirror(obj)) return i < r->napps && !r->defs.apps[i].object ? app_status(r, i, live) : NULL;
+  if (i < r->napps && r->defs.apps[i].object && strcmp(strchr(r->defs.apps[i].object, '/') + 1, name) == 0)
+    return app_status(r, i, live);
+  json_t *p = json_object_get(r->problems, name);
+  if (p) return refused_status(live, kube_str(p, "type"), kube_str(p, "message"));
+  for (size_t j = 0; j < r->objects.napps; j++)
+    if (r->objects_refused[j] && strcmp(r->objects.apps[j].name, name) == 0)
+      return refused_status(live, i < r->napps ? "NameConflict" : "InvalidSpecError", r->objects_refused[j]);
+  return NULL;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+/* Replaces obj's status with status (taken) unless it shows it already;
+ * true when it wrote. */
+static bool put_status(runner *r, const char *resource, const json_t *obj, json_t *status) {
+  const json_t *live = json_object_get(obj, "status");
+  json_t *empty = json_object();
+  bool same = json_equal(live ? live : empty, status);
+  json_decref(empty);
+  if (same) {
+    json_decref(status);
+    return false;
+  }
+  const char *name = kube_meta_str(obj, "name");
+  char *path = heap_printf(API_PATH "%s/%s/%s/status", r->objects_ns, resource, name);
+  json_t *patch = json_pack("[{s:s, s:s, s:o}]", "op", "add", "path", "/status", "value", status);
+  char *body = json_dumps(patch, JSON_COMPACT);
+  json_t *out = NULL;
+  int rc = kube_request(r->c, "PATCH", path, "application/json-patch+json", body, strlen(body), &out);
+  /* Deleted since the list: nothing to show it on. */
+  if (rc != KUBE_OK && rc != KUBE_ENOTFOUND)
+    fprintf(r->o->out, "%s: cannot write the status of its %s object: %s\n", name, resource, kube_last_error(r->c));
+  json_decref(out);
+  json_decref(patch);
+  free(body);
+  free(path);
+  return true;
+}
+
+/* "3m", "1h30m": an interval as std/gitops takes it. */
+static char *interval_text(int s) {
+  buf b = {0};
+  if (s >= 3600) buf_printf(&b, "%dh", s / 3600);
+  if (s % 3600 >= 60) buf_printf(&b, "%dm", s % 3600 / 60);
+  if (s % 60 || !b.len) buf_printf(&b, "%ds", s % 60);
+  char *t = heap_strdup(b.data);
+  buf_free(&b);
+  return t;
+}
+
+/* app's spec, as std/gitops's template writes it; its repository's URL
+ * without credentials, args as strings (NAME=VALUE builds the same). */
+static json_t *spec_of(const app_def *app) {
+  char *repo = source_scrub_url(app->repo), *every = interval_text(app->interval_s);
+  json_t *creds = json_object();
+  for (size_t i = 0; i < app->ncredentials; i++)
+    json_object_set_new(creds, app->credentials[i].key, json_string(app->credentials[i].value));
+  json_t *spec = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:o}, s:{s:s, s:s}, s:{s:b, s:b, s:b, s:b, s:s}}", "project",
+                           app->project, "source", "repo", repo, "revision", app->revision, "path", app->path, "env",
+                           app->env, "credentials", creds, "destination", "cluster", app->cluster, "namespace",
+                           app->namespace, "sync", "automated", app->automated, "prune", app->prune, "selfHeal",
+                           app->self_heal, "allowEmpty", app->allow_empty, "interval", every);
+  if (app->nargs) {
+    json_t *args = json_object();
+    for (size_t i = 0; i < app->nargs; i++) {
+      const char *eq = strchr(app->args[i], '=');
+      char *key = heap_printf("%.*s", (int)(eq - app->args[i]), app->args[i]);
+      json_object_set_new(args, key, json_string(eq + 1));
+      free(key);
+    }
+    json_object_set_new(json_object_get(spec, "source"), "args", args);
+  }
+  free(repo);
+  free(every);
+  return spec;
+}
+
+/* Makes or updates the mirror of application i, unless obj (its name's
+ * object, NULL when none) is one already equal; true when it wrote. */
+static bool mirror(runner *r, size_t i, const json_t *obj) {
+  const app_def *app = &r->defs.apps[i];
+  char *by = run_declarer(app);
+  const char *source = app->parent ? "application" : "config";
+  json_t *want = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}, s:{s:s}}, s:o}", "apiVersion", APP_API_VERSION, "kind",
+                           "Application", "metadata", "name", app->name, "namespace", r->objects_ns, "labels",
+                           SOURCE_LABEL, source, "annotations", DECLARED_BY, by, "spec", spec_of(app));
+  free(by);
+  const json_t *meta = json_object_get(obj, "metadata"), *wmeta = json_object_get(want, "metadata");
+  bool same = obj && json_equal(json_object_get(obj, "spec"), json_object_get(want, "spec")) &&
+              json_equal(json_object_get(json_object_get(meta, "labels"), SOURCE_LABEL),
+                         json_object_get(json_object_get(wmeta, "labels"), SOURCE_LABEL)) &&
+              json_equal(json_object_get(json_object_get(meta, "annotations"), DECLARED_BY),
+                         json_object_get(json_object_get(wmeta, "annotations"), DECLARED_BY));
+  if (!same) {
+    json_t *out = NULL;
+    if (kube_apply(r->c, want, &(kube_apply_opts){.force = true}, &out) != KUBE_OK)
+      fprintf(r->o->out, "%s: cannot mirror it as an Application object: %s\n", app->name, kube_last_error(r->c));
+    json_decref(out);
+  }
+  json_decref(want);
+  return !same;
+}
+
+static json_t *listed_named(const json_t *items, const char *name) {
+  size_t i;
+  json_t *obj;
+  json_array_foreach(items, i, obj) if (strcmp(kube_meta_str(obj, "name"), name) == 0) return obj;
+  return NULL;
+}
+
+/* Deletes mirror obj, whose application is gone; true when it wrote. Only
+ * what the runtime applied (the fields of its apply), never an object
+ * someone labelled by hand. */
+static bool unmirror(runner *r, const json_t *obj) {
+  const char *name = kube_meta_str(obj, "name");
+  size_t i = run_set_index(r, name);
+  if (deleting(obj) || (i < r->napps && !r->defs.apps[i].object) || !kube_owned_fields(obj, "plumb", APP_API_VERSION))
+    return false;
+  int rc = kube_delete(r->c, APP_API_VERSION, "Application", r->objects_ns, name,
+                       &(kube_delete_opts){.uid = kube_meta_str(obj, "uid")});
+  if (rc != KUBE_OK && rc != KUBE_ENOTFOUND)
+    fprintf(r->o->out, "%s: cannot delete the Application object that mirrored it: %s\n", name, kube_last_error(r->c));
+  return true;
+}
+
+/* Projects show the condition that keeps them out, and nothing else. */
+static size_t project_statuses(runner *r, size_t budget) {
+  size_t writes = 0, i;
+  json_t *obj;
+  json_array_foreach(r->listed_projects, i, obj) {
+    if (writes >= budget) break;
+    json_t *p = json_object_get(r->project_problems, kube_meta_str(obj, "name")), *want = json_object();
+    if (deleting(obj)) {
+      json_decref(want);
+      continue;
+    }
+    if (p) {
+      json_object_set_new(want, "conditions", json_array());
+      add_condition(want, json_object_get(obj, "status"), kube_str(p, "type"), kube_str(p, "message"));
+    }
+    writes += put_status(r, "projects", obj, want);
+  }
+  return writes;
+}
+
+size_t run_objects_write(runner *r, size_t budget) {
+  size_t writes = 0, i;
+  json_t *obj;
+  if (!r->objects_fresh || !r->listed || !run_may_write(r)) return 0;
+  r->objects_fresh = false;
+  for (i = 0; i < r->napps && writes < budget; i++) {
+    if (r->defs.apps[i].object) continue;
+    obj = listed_named(r->listed, r->defs.apps[i].name);
+    if (!obj || is_mirror(obj)) writes += mirror(r, i, obj);
+  }
+  json_array_foreach(r->listed, i, obj) {
+    if (writes >= budget) break;
+    if (is_mirror(obj) && unmirror(r, obj)) {
+      writes++;
+      continue;
+    }
+    json_t *want = wanted_status(r, obj);
+    if (want) writes += put_status(r, "applications", obj, want);
+  }
+  if (writes < budget) writes += project_statuses(r, budget - writes);
+  return writes;
+}
+
+void run_objects_free(runner *r) {
+  stop_watch(r);
+  json_decref(r->listed);
+  json_decref(r->listed_projects);
+  json_decref(r->problems);
+  json_decref(r->project_problems);
+  free(r->objects_error);
+  r->listed = r->listed_projects = r->problems = r->project_problems = NULL;
+  r->objects_error = NULL;
+}
+
+/* ---- for the API's forms (run.h) ------------------------------------------------ */
+
+/* Whether ns and name are names; else *err says which is not (caller
+ * frees). */
+static bool names_ok(const char *ns, const char *name, char **err) {
+  *err = NULL;
+  if (run_dns_name(ns) && run_dns_name(name)) return true;
+  *err = heap_printf("\"%s\" is not a name Kubernetes takes: lower-case letters, digits, '-' and '.'",
+                     run_dns_name(ns) ? name : ns);
+  return false;
+}
+
+/* The object name of ns with spec, once spec reads as the runtime would read
+ * it; NULL with the reason in *err (caller frees). */
+static json_t *checked(const char *ns, const char *name, const char *spec, char **err) {
+  if (!names_ok(ns, name, err)) return NULL;
+  json_error_t je;
+  json_t *s = strlen(spec) > SPEC_MAX ? NULL : json_loads(spec, JSON_REJECT_DUPLICATES, &je);
+  if (!s || !json_is_object(s)) {
+    *err = strlen(spec) > SPEC_MAX
+               ? heap_printf("application %s: its spec is %zu bytes; at most %d are read", name, strlen(spec), SPEC_MAX)
+           : s ? heap_printf("application %s: the spec must be an object", name)
+               : heap_printf("application %s: the spec is not JSON: %s", name, je.text);
+    json_decref(s);
+    return NULL;
+  }
+  json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion", APP_API_VERSION, "kind", "Application",
+                          "metadata", "name", name, "namespace", ns, "spec", s);
+  arena *a = arena_new();
+  app_def app = {0};
+  if (read_object(obj, "Application", a, &app, NULL, err)) {
+    json_decref(obj);
+    obj = NULL;
+  }
+  arena_free(a);
+  return obj;
+}
+
+static kube_client *client_for(kube_config *cfg, char **err) {
+  kube_client *c = NULL;
+  *err = NULL;
+  if (kube_client_new(&c, cfg, NULL, err) != KUBE_OK) return NULL;
+  return c;
+}
+
+/* The object name in ns, for an update or a delete: KUBE_ECONFLICT for a
+ * mirror, which git declares. */
+static int editable(kube_client *c, const char *ns, const char *name, json_t **out, char **err) {
+  int rc = kube_get(c, APP_API_VERSION, "Application", ns, name, out);
+  if (rc == KUBE_OK && is_mirror(*out)) {
+    const char *by = json_string_value(
+        json_object_get(json_object_get(json_object_get(*out, "metadata"), "annotations"), DECLARED_BY));
+    *err = heap_printf("application %s is declared by %s; change it there", name, by ? by : "the config repository");
+    return KUBE_ECONFLICT;
+  }
+  if (rc == KUBE_ENOTFOUND) *err = heap_printf("there is no Application object %s in %s", name, ns);
+  else if (rc != KUBE_OK) *err = heap_strdup(kube_last_error(c));
+  return rc;
+}
+
+/* Sends obj with method to path, fields the CRD does not know refused. */
+static int send(kube_client *c, const char *method, const char *path, json_t *obj, char **err) {
+  char *body = json_dumps(obj, JSON_COMPACT);
+  json_t *out = NULL;
+  int rc = kube_request(c, method, path, "application/json", body, strlen(body), &out);
+  if (rc != KUBE_OK) *err = heap_strdup(kube_last_error(c));
+  json_decref(out);
+  free(body);
+  return rc;
+}
+
+int run_object_create(kube_config *cfg, const char *ns, const char *name, const char *spec, char **err) {
+  json_t *obj = checked(ns, name, spec, err);
+  if (!obj) return RUN_EINVALID;
+  kube_client *c = client_for(cfg, err);
+  int rc = KUBE_ERROR;
+  if (c) {
+    char *path = heap_printf(API_PATH "%s/applications?fieldValidation=Strict", ns);
+    rc = send(c, "POST", path, obj, err);
+    if (rc == KUBE_ECONFLICT) {
+      free(*err);
+      *err = heap_printf("an Application object %s exists in %s already", name, ns);
+    }
+    free(path);
+  }
+  kube_client_free(c);
+  json_decref(obj);
+  return rc;
+}
+
+int run_object_update(kube_config *cfg, const char *ns, const char *name, const char *spec, char **err) {
+  json_t *obj = checked(ns, name, spec, err), *live = NULL;
+  if (!obj) return RUN_EINVALID;
+  kube_client *c = client_for(cfg, err);
+  int rc = c ? editable(c, ns, name, &live, err) : KUBE_ERROR;
+  if (rc == KUBE_OK) {
+    /* Its metadata (resourceVersion: no update lost to another) and status
+     * stay; the spec is replaced. */
+    json_object_set(live, "spec", json_object_get(obj, "spec"));
+    char *path = heap_printf(API_PATH "%s/applications/%s?fieldValidation=Strict", ns, name);
+    rc = send(c, "PUT", path, live, err);
+    free(path);
+  }
+  json_decref(live);
+  kube_client_free(c);
+  json_decref(obj);
+  return rc;
+}
+
+int run_object_delete(kube_config *cfg, const char *ns, const char *name, char **err) {
+  json_t *live = NULL;
+  if (!names_ok(ns, name, err)) return RUN_EINVALID;
+  kube_client *c = client_for(cfg, err);
+  int rc = c ? editable(c, ns, name, &live, err) : KUBE_ERROR;
+  if (rc == KUBE_OK) {
+    rc = kube_delete(c, APP_API_VERSION, "Application", ns, name,
+                     &(kube_delete_opts){.uid = kube_meta_str(live, "uid")});
+    if (rc != KUBE_OK) *err = heap_strdup(kube_last_error(c));
+  }
+  json_decref(live);
+  kube_client_free(c);
+  return rc;
+}
