@@ -30,7 +30,7 @@ function el(tag, attrs, ...children) {
     else if (k === 'class') e.className = v;
     else e.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -149,6 +149,8 @@ function route() {
   main.replaceChildren();
   state.view = null;
   if (path === '/login') return drawLogin(main);
+  if (path === '/new') return drawForm(main, null);
+  if (path.startsWith('/apps/') && path.endsWith('/edit')) return drawForm(main, decodeURIComponent(path.slice(6, -5)));
   if (path.startsWith('/apps/')) return drawApp(main, decodeURIComponent(path.slice(6)));
   return drawList(main);
 }
@@ -322,6 +324,7 @@ async function drawList(main) {
   };
   main.append(el('section', {class: 'toolbar'},
     el('h1', {}, 'Applications'), count,
+    state.who.actions.includes('create') ? el('a', {class: 'button inline primary', href: '/new', id: 'new-app', 'data-nav': true}, 'New app') : null,
     el('div', {class: 'filters'}, search, ...FILTERS.map((k) => selects[k]))), grid);
   state.view = {
     name: 'list',
@@ -526,6 +529,8 @@ async function drawApp(main, name) {
             onclick: () => act('POST', path + (doc.suspended ? '/resume' : '/suspend'), undefined,
               `${doc.suspended ? 'Resuming' : 'Suspending'} auto-sync of ${doc.name}`)},
           doc.suspended ? 'Resume auto-sync' : 'Suspend auto-sync') : null,
+          doc.object && may(doc, 'update') ? el('a', {class: 'button inline', id: 'edit-app', href: `/apps/${encodeURIComponent(doc.name)}/edit`, 'data-nav': true}, 'Edit') : null,
+          doc.object && may(doc, 'delete') ? el('button', {type: 'button', class: 'ghost danger-text', id: 'delete-app', onclick: () => deleteApp(doc)}, 'Delete') : null,
           el('button', {type: 'button', class: 'primary', id: 'sync', disabled: !canSync,
             title: canSync ? 'Apply the commit now' : 'Your role may not sync',
             onclick: () => syncDialog(doc, path)}, 'Sync'))),
@@ -570,6 +575,80 @@ async function drawApp(main, name) {
   };
   if (!state.stream) loadApps().catch(() => {});
   await draw();
+}
+
+/* ---- new application, edit, delete --------------------------------------------------- */
+
+// The fields of std/gitops's application, as the form shows them, and
+// where each goes in an Application object's spec.
+const FIELDS = [
+  {name: 'name', label: 'Name', required: true, hint: 'lower case letters, digits and -'},
+  {name: 'project', label: 'Project', value: 'default', at: ['project']},
+  {name: 'repo', label: 'Repository', required: true, hint: 'https://, ssh:// or file:// URL', at: ['source', 'repo']},
+  {name: 'revision', label: 'Revision', value: 'HEAD', hint: 'a branch, a tag or a commit', at: ['source', 'revision']},
+  {name: 'path', label: 'Path', value: '.', hint: 'inside the repository, as plumb build takes it', at: ['source', 'path']},
+  {name: 'env', label: 'Env', value: '', hint: 'when the path declares several', at: ['source', 'env']},
+  {name: 'cluster', label: 'Cluster', value: 'in-cluster', at: ['destination', 'cluster']},
+  {name: 'namespace', label: 'Namespace', value: '', hint: 'for objects that name none', at: ['destination', 'namespace']},
+  {name: 'automated', label: 'Sync automatically', type: 'checkbox', at: ['sync', 'automated']},
+  {name: 'prune', label: 'Prune what leaves git', type: 'checkbox', at: ['sync', 'prune']},
+  {name: 'self_heal', label: 'Undo changes made in the cluster (self-heal)', type: 'checkbox', at: ['sync', 'selfHeal']},
+];
+
+function specOf(form) {
+  const spec = {};
+  for (const f of FIELDS.filter((f) => f.at)) {
+    const [a, b] = f.at;
+    const v = f.type === 'checkbox' ? form.elements[f.name].checked : form.elements[f.name].value.trim();
+    if (!b) spec[a] = v;
+    else (spec[a] = spec[a] || {})[b] = v;
+  }
+  return spec;
+}
+
+/* The form of a new application (name null), or of one declared as an
+ * object in the cluster; git's are changed in git. */
+async function drawForm(main, name) {
+  let doc = null;
+  if (name) {
+    try { doc = await api('GET', '/api/v1/apps/' + encodeURIComponent(name)); } catch (err) {
+      main.append(el('p', {class: 'error'}, err.message));
+      return;
+    }
+  }
+  const value = (f) => (!doc ? f.value : doc[f.name]);
+  const error = el('p', {class: 'error', role: 'alert', id: 'form-error'});
+  const inputs = FIELDS.map((f) => f.type === 'checkbox'
+    ? el('label', {class: 'check'}, el('input', {type: 'checkbox', name: f.name, id: 'app-' + f.name, checked: !!value(f)}), ' ' + f.label)
+    : [el('label', {for: 'app-' + f.name}, f.label), el('input', {name: f.name, id: 'app-' + f.name, required: f.required,
+      value: value(f) ?? '', readonly: f.name === 'name' && !!doc, placeholder: f.hint || ''})]);
+  const form = el('form', {class: 'card app-form', onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const app = form.elements.name.value.trim();
+    try {
+      if (doc) await api('PUT', '/api/v1/apps/' + encodeURIComponent(app), {spec: specOf(form)});
+      else await api('POST', '/api/v1/apps', {name: app, spec: specOf(form)});
+      toast(doc ? `${app} saved` : `${app} created`);
+      go('/apps/' + encodeURIComponent(app));
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  }},
+  el('h1', {}, doc ? `Edit ${doc.name}` : 'New application'),
+  el('p', {class: 'muted'}, 'An Application object in the cluster, as kubectl apply would make it; the runtime syncs it like those of the config repository.'),
+  inputs, error,
+  el('div', {class: 'row end'},
+    el('a', {class: 'button inline', href: doc ? '/apps/' + encodeURIComponent(doc.name) : '/apps', 'data-nav': true}, 'Cancel'),
+    el('button', {type: 'submit', class: 'primary', id: 'app-save'}, doc ? 'Save' : 'Create')));
+  main.append(form);
+  form.elements[doc ? 'repo' : 'name'].focus();
+}
+
+async function deleteApp(doc) {
+  const yes = await confirmDialog(`Delete ${doc.name}?`,
+    'The Application object is deleted: the runtime stops managing it. Its objects stay in their cluster.', 'Delete', true);
+  if (yes && await act('DELETE', '/api/v1/apps/' + encodeURIComponent(doc.name), undefined, `${doc.name} deleted`)) go('/apps');
 }
 
 /* ---- theme and start ---------------------------------------------------------------- */

@@ -63,6 +63,7 @@ typedef struct {
   auth *auth;
   metrics *metrics;
   const run_opts *o;
+  const char *objects_ns; /* where Application objects are made (the form's); NULL: "default" */
 } run_api;
 
 /* The HTTP server of plumb run (serve.h), on api->o's ports: what run_main

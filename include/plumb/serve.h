@@ -36,6 +36,9 @@ typedef enum {
   SERVE_SUSPEND,   /* POST /api/v1/apps/NAME/suspend */
   SERVE_RESUME,    /* POST /api/v1/apps/NAME/resume */
   SERVE_DELETE_OBJECT, /* DELETE /api/v1/apps/NAME/object?kind=K&namespace=NS&name=N */
+  SERVE_CREATE,    /* POST   /api/v1/apps, body {"name": NAME, "spec": {...}} */
+  SERVE_UPDATE,    /* PUT    /api/v1/apps/NAME, body {"spec": {...}} */
+  SERVE_DELETE,    /* DELETE /api/v1/apps/NAME */
   SERVE_API_COUNT,
 } serve_api;
 

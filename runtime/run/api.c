@@ -12,7 +12,8 @@
 static const char *const app_keys[] = {
     "name",      "project", "parent",    "object",   "repo",     "revision", "path",          "cluster",
     "namespace", "commit",  "commitMessage", "commitAuthor", "sync", "health", "message",     "lastSync",
-    "autoSync",  "applied", "rollback",  "automated", "prune",   "suspended", "resources",    NULL};
+    "autoSync",  "applied", "rollback",  "automated", "prune",   "self_heal", "env",  "suspended", "resources",
+    NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
 static const char *const diff_keys[] = {"name", "commit", "sync", "diff", NULL};
@@ -380,6 +381,105 @@ static int delete_object(const serve_call *call, json_t **out, void *ctx) {
   return status;
 }
 
+/* ---- applications as cluster objects: the UI's form ---------------------------------- */
+
+/* The HTTP status of a run_object_* code, and its words as the answer. */
+static int object_answer(int rc, char *err, json_t **out, const char *name, const char *done) {
+  int status = rc == 0                ? (strcmp(done, "created") == 0 ? 201 : 200)
+               : rc == RUN_EINVALID   ? 400
+               : rc == KUBE_ECONFLICT ? 409
+               : rc == KUBE_ENOTFOUND ? 404
+                                      : 502;
+  *out = rc == 0 ? json_pack("{s:s, s:s}", "name", name, "result", done) : json_pack("{s:s}", "error", err);
+  free(err);
+  return status;
+}
+
+/* The spec of the body as JSON text, and its project ("default" unless
+ * it names one); NULL when the body has no spec object. */
+static char *spec_of(const serve_call *call, const char **project) {
+  const json_t *spec = json_object_get(call->body, "spec");
+  *project = kube_str(spec, "project") ? kube_str(spec, "project") : "default";
+  return json_is_object(spec) ? json_dumps(spec, JSON_COMPACT) : NULL;
+}
+
+static const char *objects_ns(const run_api *api) { return api->objects_ns ? api->objects_ns : "default"; }
+
+/* POST /api/v1/apps: a new Application object, if the caller may create in
+ * its project. */
+static int post_app(const serve_call *call, json_t **out, void *ctx) {
+  const run_api *api = ctx;
+  const char *name = json_string_value(json_object_get(call->body, "name")), *project;
+  char *spec = spec_of(call, &project), *err = NULL;
+  int status;
+  if (!name || !spec) {
+    *out = json_pack("{s:s}", "error", "the body must be {\"name\": ..., \"spec\": {...}}");
+    status = 400;
+  } else if (!auth_allows(call->auth, call->who, project, AUTH_CREATE)) {
+    status = refused(out, name, AUTH_CREATE);
+  } else if (!api->o || !api->o->cfg) {
+    *out = json_pack("{s:s}", "error", "this runtime keeps no Application objects");
+    status = 501;
+  } else {
+    int rc = run_object_create(api->o->cfg, objects_ns(api), name, spec, &err);
+    status = object_answer(rc, err, out, name, "created");
+  }
+  free(spec);
+  return status;
+}
+
+/* The document of an application declared by a cluster object, if the
+ * caller may act on it; else NULL, *status and *out set. Those git declares
+ * are changed in git. */
+static json_t *object_app(const serve_call *call, json_t **out, void *ctx, auth_action act, int *status) {
+  const run_api *api = ctx;
+  json_t *doc = app_for(call, out, api->store, act, status);
+  if (doc && !kube_str(doc, "object")) {
+    *out = json_pack("{s:s}", "error", "declared in git by the config repository: change it there");
+    *status = 409;
+  } else if (doc && (!api->o || !api->o->cfg)) {
+    *status = 501;
+  }
+  if (doc && *status) json_decref(doc);
+  return doc && !*status ? doc : NULL;
+}
+
+/* PUT /api/v1/apps/NAME: its object's spec replaced, if the caller may
+ * update in its project and in the one it moves to. */
+static int put_app(const serve_call *call, json_t **out, void *ctx) {
+  const run_api *api = ctx;
+  int status;
+  json_t *doc = object_app(call, out, ctx, AUTH_UPDATE, &status);
+  if (!doc) return status;
+  const char *project;
+  char *spec = spec_of(call, &project), *err = NULL;
+  if (!spec) {
+    *out = json_pack("{s:s}", "error", "the body must be {\"spec\": {...}}");
+    status = 400;
+  } else if (!auth_allows(call->auth, call->who, project, AUTH_UPDATE)) {
+    status = refused(out, call->app, AUTH_UPDATE);
+  } else {
+    int rc = run_object_update(api->o->cfg, objects_ns(api), call->app, spec, &err);
+    status = object_answer(rc, err, out, call->app, "updated");
+  }
+  free(spec);
+  json_decref(doc);
+  return status;
+}
+
+/* DELETE /api/v1/apps/NAME: its object deleted; its objects stay. */
+static int delete_app(const serve_call *call, json_t **out, void *ctx) {
+  const run_api *api = ctx;
+  int status;
+  json_t *doc = object_app(call, out, ctx, AUTH_DELETE, &status);
+  if (!doc) return status;
+  char *err = NULL;
+  int rc = run_object_delete(api->o->cfg, objects_ns(api), call->app, &err);
+  status = object_answer(rc, err, out, call->app, "deleted");
+  json_decref(doc);
+  return status;
+}
+
 /* Every source of the repository pushed to is fetched at once. */
 static void pushed(const serve_push *push, void *ctx) {
   status_store *store = store_of(ctx);
@@ -392,7 +492,7 @@ static void pushed(const serve_push *push, void *ctx) {
 
 int run_api_start(runner *r, serve **out, char **err) {
   if (run_accounts_load(r, &r->auth, err) != 0) return -1;
-  r->api = (run_api){.store = r->store, .auth = r->auth, .metrics = r->metrics, .o = r->o};
+  r->api = (run_api){.store = r->store, .auth = r->auth, .metrics = r->metrics, .o = r->o, .objects_ns = r->objects_ns};
   return run_api_serve(&r->api, out, err);
 }
 
@@ -412,7 +512,8 @@ int run_api_serve(const run_api *api, serve **out, char **err) {
               [SERVE_HISTORY] = get_history, [SERVE_DIFF] = get_diff, [SERVE_SYNC] = post_sync,
               [SERVE_ROLLBACK] = post_rollback, [SERVE_TREE] = get_tree, [SERVE_OBJECT] = get_object,
               [SERVE_REFRESH] = post_refresh, [SERVE_SUSPEND] = post_suspend, [SERVE_RESUME] = post_resume,
-              [SERVE_DELETE_OBJECT] = delete_object},
+              [SERVE_DELETE_OBJECT] = delete_object, [SERVE_CREATE] = post_app, [SERVE_UPDATE] = put_app,
+              [SERVE_DELETE] = delete_app},
       .push = pushed,
       .events = events,
       .ctx = (void *)api,

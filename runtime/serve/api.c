@@ -15,7 +15,10 @@ static const struct {
   serve_api api;
 } routes[] = {
     {"GET", false, "", SERVE_APPS},
+    {"POST", false, "", SERVE_CREATE},
     {"GET", true, "", SERVE_APP},
+    {"PUT", true, "", SERVE_UPDATE},
+    {"DELETE", true, "", SERVE_DELETE},
     {"GET", true, "resources", SERVE_RESOURCES},
     {"GET", true, "history", SERVE_HISTORY},
     {"GET", true, "diff", SERVE_DIFF},
@@ -62,17 +65,16 @@ static size_t route_of(bool named, const char *action, const char *method) {
   return first;
 }
 
-/* The methods the path takes, for a 405's Allow. */
+/* The methods the path takes, for a 405's Allow: the thread's own text,
+ * which the reply is sent with before the thread answers another. */
 static const char *allowed(bool named, const char *action) {
-  static const char *const of[] = {"GET, HEAD", "POST", "GET, HEAD, DELETE"};
-  bool get = false, post = false, del = false;
+  static _Thread_local char out[64];
+  size_t n = 0;
   for (size_t i = 0; i < NROUTES; i++)
-    if (routes[i].named == named && strcmp(routes[i].action, action) == 0) {
-      get |= strcmp(routes[i].method, "GET") == 0;
-      post |= strcmp(routes[i].method, "POST") == 0;
-      del |= strcmp(routes[i].method, "DELETE") == 0;
-    }
-  return post && !get ? of[1] : del ? of[2] : of[0];
+    if (routes[i].named == named && strcmp(routes[i].action, action) == 0)
+      n += (size_t)snprintf(out + n, sizeof out - n, "%s%s%s", n ? ", " : "", routes[i].method,
+                            strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
+  return out;
 }
 
 /* The body of a POST: none, or a JSON object; for a rollback its "id" must
@@ -137,7 +139,8 @@ static serve_reply answer(serve *s, const serve_request *r, const auth_who *who)
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, query);
   serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL, .query = query};
   json_t *body = NULL;
-  const char *bad = strcmp(routes[i].method, "POST") == 0 ? read_body(r, &call, &body) : NULL;
+  bool has_body = strcmp(routes[i].method, "POST") == 0 || strcmp(routes[i].method, "PUT") == 0;
+  const char *bad = has_body ? read_body(r, &call, &body) : NULL;
   call.body = body;
   serve_reply reply = bad ? serve_error(MHD_HTTP_BAD_REQUEST, bad) : call_owner(s, routes[i].api, &call);
   json_decref(body);

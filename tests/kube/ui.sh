@@ -8,12 +8,13 @@ set -u
 repo=$work/deploy
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
 PLUMB_PLAYWRIGHT=$(sh "$ROOT/tests/ui/install.sh") || { echo "ui: 0 passed, 1 failed"; exit 0; }
 export PLUMB_PLAYWRIGHT
 
-# Two applications: web (the nginx example, one replica) and cfg (a
-# ConfigMap and a Secret), whose commit message holds markup that must
-# stay text.
+# Two applications: cfg (a ConfigMap and a Secret) in the config
+# repository, whose commit message holds markup that must stay text, and
+# web (the nginx example, one replica), which the walk makes in the page.
 secret_value=pl41n-Secret-for-ui
 mkdir -p "$repo/cfg"
 cp -r "$ROOT/examples/nginx/apps" "$ROOT/examples/nginx/envs" "$repo/"
@@ -26,7 +27,15 @@ env cfg {
   Secret "creds" { stringData: { token: "$secret_value" } }
 }
 EOP
-gitops_apps "$repo" "cfg cfg prune: true" "web envs/dev"
+# web is made from the UI's New app form, as an Application object: the
+# CRDs first, as deploy/ installs them.
+gitops_apps "$repo" "cfg cfg prune: true"
+$PLUMB build "$ROOT/deploy/plumb-system" --out-dir "$work/manifests" >/dev/null
+$K apply --server-side --force-conflicts --field-manager plumb \
+  -f "$work/manifests/03_customresourcedefinition_applications.plumb.dev.yaml" \
+  -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
+$K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
+$K delete applications.plumb.dev web --ignore-not-found >/dev/null
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "<img src=x onerror=window.__xss=1>"
 $K delete configmap plumb-history-cfg plumb-history-web --ignore-not-found >/dev/null
@@ -56,6 +65,8 @@ out=$(PLUMB_URL=$url REPO=$repo SECRET_VALUE=$secret_value ADMIN_PASSWORD=$admin
 echo "$out" | grep -v "^ui: [0-9]* passed, [0-9]* failed$"
 set -- $(echo "$out" | sed -n 's/^ui: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 pass=$((pass + ${1:-0})) fail=$((fail + ${2:-1}))
+# What the runtime said, when the walk failed.
+[ "${2:-1}" = 0 ] || tail -40 "$work/run.log" | sed 's/^/  run.log | /'
 # plumb login: a session for the command line, kept for the server.
 export XDG_CONFIG_HOME=$work/config
 expect "plumb login refuses a wrong password" 1 "wrong user name or password" \
@@ -63,8 +74,8 @@ expect "plumb login refuses a wrong password" 1 "wrong user name or password" \
 expect "plumb login signs in" 0 "^signed in to $url as viewer$" \
   sh -c "echo '$viewer_password' | $PLUMB login --server $url --username viewer"
 same "and keeps the session for its owner alone" "600" stat -c %a "$XDG_CONFIG_HOME/plumb/sessions.json"
-expect "plumb status goes with it" 0 "^web " $PLUMB status --server "$url"
-expect "with the viewer's rights" 1 "permission denied" $PLUMB sync web --server "$url"
+expect "plumb status goes with it" 0 "^cfg " $PLUMB status --server "$url"
+expect "with the viewer's rights" 1 "permission denied" $PLUMB sync cfg --server "$url"
 expect "plumb logout signs out" 0 "^signed out of $url$" $PLUMB logout --server "$url"
 expect "and the session is gone" 1 "HTTP 401" $PLUMB status --server "$url"
 unset XDG_CONFIG_HOME

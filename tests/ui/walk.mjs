@@ -10,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { launch, check, expect, report, signIn } from './lib.mjs';
 
 const base = process.env.PLUMB_URL, repo = process.env.REPO, secret = process.env.SECRET_VALUE;
-const kubectl = (...args) => execFileSync('kubectl', ['--context', 'admin', ...args], { encoding: 'utf8' }).trim();
+const kubectl = (...args) =>
+  execFileSync('kubectl', ['--context', 'admin', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const git = (...args) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
 const replicas = () => kubectl('-n', 'ui-web', 'get', 'deployment', 'nginx-deployment', '-o', 'jsonpath={.spec.replicas}');
 const until = async (what, fn, ms = 60000) => {
@@ -44,11 +45,35 @@ await check('a wrong password is refused on the login page', async () => {
   await shot(page, 'login');
 });
 
-await check('admin signs in and both cards turn Synced', async () => {
+await check('admin signs in, and the config repository\'s application turns Synced', async () => {
   await signIn(page, base, 'admin', process.env.ADMIN_PASSWORD);
-  for (const app of ['web', 'cfg'])
-    await page.waitForSelector(`#apps .card[data-app="${app}"] .badge.sync-synced`, { timeout: 60000 });
+  await page.waitForSelector('#apps .card[data-app="cfg"] .badge.sync-synced', { timeout: 60000 });
   expect((await page.textContent('#who')) === 'admin', 'the bar names who is signed in');
+});
+
+await check('New app: the form makes an Application object, whose card turns Synced', async () => {
+  await page.click('#new-app');
+  await page.waitForSelector('#app-name');
+  await shot(page, 'new-app');
+  // A mistake first: the form shows the runtime's words, naming the field.
+  await page.fill('#app-name', 'web');
+  await page.fill('#app-repo', 'file://' + repo);
+  await page.fill('#app-path', '../outside');
+  await page.click('#app-save');
+  await page.waitForFunction(() => document.querySelector('#form-error').textContent.length > 0);
+  const error = await page.textContent('#form-error');
+  expect(error.includes('path'), 'the error names the path: ' + error);
+  await page.fill('#app-path', 'envs/dev');
+  await page.fill('#app-project', 'p');
+  await page.check('#app-automated');
+  await page.click('#app-save');
+  await page.waitForURL(base + '/apps/web');
+  expect(kubectl('get', 'applications.plumb.dev', 'web', '-o', 'jsonpath={.spec.source.path}') === 'envs/dev',
+    'the object is in the cluster');
+  await page.goto(base + '/apps');
+  await page.waitForSelector('#apps .card[data-app="web"] .badge.sync-synced', { timeout: 60000 });
+  const columns = kubectl('get', 'applications.plumb.dev', 'web');
+  expect(/Synced/.test(columns), 'kubectl get shows what the page shows: ' + columns);
 });
 
 await check('a commit message and a value with markup are shown as text', async () => {
@@ -194,6 +219,7 @@ await check('a read-only user sees Sync disabled, and the API refuses it', async
   record(viewer);
   await signIn(viewer, base, 'viewer', process.env.VIEWER_PASSWORD);
   await viewer.waitForSelector('#apps .card[data-app="web"]');
+  expect(!(await viewer.$('#new-app')), 'no New app for a role that may not create');
   await viewer.goto(base + '/apps/web');
   await viewer.waitForSelector('#sync');
   expect(await viewer.isDisabled('#sync'), 'the Sync button is disabled');
@@ -234,6 +260,20 @@ await check("no answer to the browser holds the Secret's value", async () => {
   const leaks = bodies.filter((b) => b.includes(secret) || b.includes(b64));
   expect(bodies.length > 10, 'answers were recorded');
   expect(leaks.length === 0, `${leaks.length} answers hold it`);
+});
+
+await check('Delete removes the Application object, and the application with it; its objects stay', async () => {
+  await page.goto(base + '/apps/web');
+  await page.waitForSelector('#edit-app');
+  await page.click('#delete-app');
+  await page.waitForSelector('dialog.confirm[open]');
+  await page.click('#dialog-ok');
+  await page.waitForURL(base + '/apps');
+  await page.waitForFunction(() => !document.querySelector('#apps .card[data-app="web"]'), null, { timeout: 30000 });
+  let gone = false;
+  try { kubectl('get', 'applications.plumb.dev', 'web'); } catch (_) { gone = true; }
+  expect(gone, 'the object is gone');
+  expect(replicas() === '1', 'the Deployment stays');
 });
 
 await check('the page raised no script error', async () => expect(pageErrors.length === 0, pageErrors.join('\n')));

@@ -367,9 +367,12 @@ static void api_wrong_method_is_not_allowed(void **state) {
   response r = api("GET", "/api/v1/apps/web/sync", NULL);
   assert_int_equal(r.status, 405);
   assert_string_equal(r.allow, "POST");
-  r = api("DELETE", "/api/v1/apps/web", NULL);
+  r = api("PATCH", "/api/v1/apps/web", NULL);
   assert_int_equal(r.status, 405);
-  assert_string_equal(r.allow, "GET, HEAD");
+  assert_string_equal(r.allow, "GET, HEAD, PUT, DELETE");
+  r = api("DELETE", "/api/v1/apps", NULL);
+  assert_int_equal(r.status, 405);
+  assert_string_equal(r.allow, "GET, HEAD, POST");
   /* One path, two methods: an object is read with GET, deleted with DELETE. */
   r = api("POST", "/api/v1/apps/web/object?kind=Pod&name=p", "");
   assert_int_equal(r.status, 405);
