@@ -246,6 +246,16 @@ await check('a read-only user sees Sync disabled, and the API refuses it', async
   await ctx.close();
 });
 
+await check('a manifest holding markup shows it as text', async () => {
+  await page.goto(base + '/apps/cfg');
+  await page.click('.tree .node[data-kind="ConfigMap"]');
+  await page.waitForSelector('#live-manifest');
+  const live = await page.textContent('#live-manifest');
+  expect(live.includes('<script>window.__xss = 1</script>'), 'the banner is there, as text: ' + live.slice(0, 300));
+  expect((await page.$$('#live-manifest script')).length === 0, 'no element was made of it');
+  expect(await page.evaluate(() => window.__xss === undefined), 'no script ran');
+});
+
 await check("no answer to the browser holds the Secret's value", async () => {
   await page.goto(base + '/apps/cfg');
   await page.click('.tree .node[data-kind="Secret"]');
