@@ -194,15 +194,17 @@ int ctl_history(const ctl_opts *o, const char *app) {
   if (o->json) {
     print_json(answer, o->out);
   } else {
-    table t = {.ncols = 5};
-    table_row(&t, (const char *[]){"ID", "REVISION", "TIME", "RESULT", "MESSAGE"});
+    table t = {.ncols = 6};
+    table_row(&t, (const char *[]){"ID", "REVISION", "TIME", "RESULT", "BY", "MESSAGE"});
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(answer, "history"), i, e) {
       char id[24], commit[8];
       snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
       snprintf(commit, sizeof commit, "%s", kube_str(e, "revision") ? kube_str(e, "revision") : "");
-      table_row(&t, (const char *[]){id, commit, kube_str(e, "time"), kube_str(e, "result"), kube_str(e, "error")});
+      const char *by = kube_str(e, "trigger");
+      table_row(&t, (const char *[]){id, commit, kube_str(e, "time"), kube_str(e, "result"), by ? by : "-",
+                                     kube_str(e, "error")});
     }
     table_print(&t, o->out);
   }

@@ -98,15 +98,18 @@ sleep 3
 same "a refused push triggers nothing" one mode
 same "a signed push: 200" 200 push hook-secret
 if eventually is mode two; then ok; else no "a signed push is applied without waiting for the poll"; fi
-synced_twice() { p history cfg | grep -Eq "^2 +$(echo "$second" | cut -c1-7) .* Synced$"; }
+synced_twice() { p history cfg | grep -Eq "^2 +$(echo "$second" | cut -c1-7) .* Synced +auto$"; }
 if eventually synced_twice; then ok; else no "history lists both syncs"; fi
-expect "history has its columns" 0 "^ID +REVISION +TIME +RESULT +MESSAGE\$" p history cfg
-expect "history: the first sync" 0 "^1 +$(echo "$first" | cut -c1-7) +[0-9TZ:-]+ +Synced$" p history cfg
+expect "history has its columns" 0 "^ID +REVISION +TIME +RESULT +BY +MESSAGE\$" p history cfg
+expect "history: the first sync, the runtime's own" 0 "^1 +$(echo "$first" | cut -c1-7) +[0-9TZ:-]+ +Synced +auto$" \
+  p history cfg
 
 # ---- sync ---------------------------------------------------------------------------------
 $K -n serve-cfg patch configmap settings --type merge -p '{"data":{"mode":"by-hand"}}' >/dev/null
 expect "plumb sync queues a sync" 0 "^cfg: sync queued$" p sync cfg
 if eventually is mode two; then ok; else no "plumb sync applies the commit again"; fi
+asked_by_admin() { p history cfg | grep -Eq "^3 +$(echo "$second" | cut -c1-7) .* Synced +admin$"; }
+if eventually asked_by_admin; then ok; else no "the history names who asked for the sync"; fi
 
 # ---- rollback -----------------------------------------------------------------------------
 expect "plumb rollback goes to the previous successful sync" 0 \
