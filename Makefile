@@ -45,6 +45,9 @@ OIDC     := build/asan/tests/oidc_flow
 FUZZ_CC  ?= clang
 FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(COMP_SRC) $(GEN_SRC))
 FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# The runtime's parsers' targets (what a cluster or a provider sends) link
+# the runtime too.
+FUZZ_RUN_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(RUN_SRC) $(UI_GEN))
 
 .PHONY: all deps example test fuzz bench clean cluster-up cluster-down ui-screenshots
 all: build/plumb build/plumb-runtime
@@ -114,10 +117,13 @@ test: deps all build/asan/plumb build/asan/plumb-runtime $(UNIT) $(KUBE) $(OIDC)
 
 # Kept between runs: make would delete them as intermediate files, and
 # every `make test` would compile them all again.
-.SECONDARY: $(FUZZ_OBJ)
+.SECONDARY: $(FUZZ_OBJ) $(FUZZ_RUN_OBJ)
 build/fuzz/obj/%.o: %.c $(PRE)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(DEPS) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
+
+build/fuzz/fuzz_jwt: tests/fuzz/fuzz_jwt.c $(FUZZ_OBJ) $(FUZZ_RUN_OBJ) $(PRE)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(FUZZ_OBJ) $(FUZZ_RUN_OBJ) $(LIBS)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(PRE)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(FUZZ_OBJ) $(LIBS_C)
