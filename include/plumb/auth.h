@@ -59,6 +59,8 @@ enum {
  * token given by auth_add_token). *err (caller frees) has every error
  * with its file:line:col. */
 int auth_load(auth **out, const char *path, char **err);
+/* The same, of the file's text (len bytes), named name in the errors. */
+int auth_load_text(auth **out, const char *name, const char *text, size_t len, char **err);
 void auth_free(auth *a);
 
 /* The single sign-on the file configures (its `sso`): the provider's

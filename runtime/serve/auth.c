@@ -263,19 +263,14 @@ static char *diag_text(const diag_list *d) {
   return text;
 }
 
-static int load_file(auth *a, const char *path, char **err) {
-  size_t len = 0;
-  char *text = kube_read_file(path, MAX_FILE, &len);
-  if (!text) {
-    *err = heap_printf("cannot read %s: %s", path, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
-    return -1;
-  }
+/* text, the auth file called name, into a. */
+static int read_text(auth *a, const char *name, const char *text, size_t len, char **err) {
   arena *ar = arena_new();
   diag_list d;
   diag_init(&d, ar);
-  diag_add_source(&d, path, text, len);
+  diag_add_source(&d, name, text, len);
   value *docs = NULL;
-  if (yaml_read(ar, &d, path, text, len, &docs) == 0) {
+  if (yaml_read(ar, &d, name, text, len, &docs) == 0) {
     reader r = {&d, a};
     if (docs->u.list.len != 1) diag_error(&d, docs->at, "the auth file must hold one YAML document");
     else read_file(&r, docs->u.list.items[0]);
@@ -283,8 +278,29 @@ static int load_file(auth *a, const char *path, char **err) {
   int rc = d.errors ? -1 : 0;
   if (rc) *err = diag_text(&d);
   arena_free(ar);
+  return rc;
+}
+
+static int load_file(auth *a, const char *path, char **err) {
+  size_t len = 0;
+  char *text = kube_read_file(path, MAX_FILE, &len);
+  if (!text) {
+    *err = heap_printf("cannot read %s: %s", path, errno == EFBIG ? "larger than 1 MiB" : strerror(errno));
+    return -1;
+  }
+  int rc = read_text(a, path, text, len, err);
   free(text);
   return rc;
+}
+
+int auth_load_text(auth **out, const char *name, const char *text, size_t len, char **err) {
+  auth *a = auth_new();
+  if (read_text(a, name, text, len, err) != 0) {
+    auth_free(a);
+    return -1;
+  }
+  *out = a;
+  return 0;
 }
 
 int auth_load(auth **out, const char *path, char **err) {

@@ -67,9 +67,6 @@ auth *auth_new(void) {
   pthread_mutex_init(&a->lock, NULL);
   a->sessions = json_object();
   a->failures = json_object();
-  char pw[21];
-  auth_random_password(pw);
-  a->dummy_hash = auth_hash_password(pw);
   return a;
 }
 
@@ -232,6 +229,25 @@ static void open_session(auth *a, const char *user, const char *const *groups, s
   pthread_mutex_unlock(&a->lock);
 }
 
+/* A hash of no one's password, made at the first login of an unknown
+ * user (a quarter of a second, which loading the file need not cost). */
+static const char *dummy_hash(auth *a) {
+  pthread_mutex_lock(&a->lock);
+  const char *h = a->dummy_hash;
+  pthread_mutex_unlock(&a->lock);
+  if (h) return h;
+  /* Made outside the lock, which sessions are looked up under. */
+  char pw[21];
+  auth_random_password(pw);
+  char *made = auth_hash_password(pw);
+  pthread_mutex_lock(&a->lock);
+  if (!a->dummy_hash) a->dummy_hash = made, made = NULL;
+  h = a->dummy_hash;
+  pthread_mutex_unlock(&a->lock);
+  free(made);
+  return h;
+}
+
 int auth_login(auth *a, const char *client, const char *user, const char *password, auth_session *s, long *retry_s) {
   char *by_addr = heap_printf("addr:%s", client ? client : "?"), *by_user = heap_printf("user:%s", user);
   pthread_mutex_lock(&a->lock);
@@ -241,7 +257,7 @@ int auth_login(auth *a, const char *client, const char *user, const char *passwo
   int rc = AUTH_ETHROTTLED;
   if (!*retry_s) {
     const auth_account *acc = auth_account_find(a, user);
-    const char *hash = acc && acc->password ? acc->password : a->dummy_hash;
+    const char *hash = acc && acc->password ? acc->password : dummy_hash(a);
     rc = password_matches(password, hash) && acc && acc->password ? 0 : AUTH_EDENIED;
     pthread_mutex_lock(&a->lock);
     if (rc == 0) json_object_del(a->failures, by_user), json_object_del(a->failures, by_addr);
