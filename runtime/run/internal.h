@@ -142,6 +142,7 @@ typedef struct {
   struct run_objects_watch *objects_watch; /* unless --once: says when they change */
   unsigned long objects_seen;              /* its count of changes at the last read */
   char *objects_error;   /* why the last read failed, said once */
+  kube_client *objects_c; /* the objects' reads and writes (objects.c's client) */
 } runner;
 
 double run_now(void); /* monotonic seconds */

@@ -35,6 +35,7 @@
 #define READ_EVERY_S 2.0 /* without a watch (--once has none) */
 #define RELIST_S 30.0    /* with one: what a lost event may cost */
 #define OBJECTS_MAX 1000 /* of each kind, read in name order */
+#define OBJECTS_TIMEOUT_MS 3000 /* of one read or write of them */
 #define SPEC_MAX 65536   /* bytes of a spec as JSON */
 #define MESSAGE_MAX 4096 /* bytes of a message written to a status */
 
@@ -81,6 +82,20 @@ static int read_object(const json_t *obj, const char *kind, arena *a, app_def *a
   return *why ? -1 : 0;
 }
 
+/* The client of the objects' reads and writes: one that neither retries
+ * nor waits long, so that an API server away costs the loop seconds, not
+ * the Lease it must renew meanwhile (another replica would take over).
+ * r->c when none can be made. */
+static kube_client *client(runner *r) {
+  if (!r->objects_c && r->o->cfg) {
+    char *err = NULL;
+    kube_client_opts o = {.max_retries = -1, .timeout_ms = OBJECTS_TIMEOUT_MS};
+    if (kube_client_new(&r->objects_c, r->o->cfg, &o, &err) != KUBE_OK) r->objects_c = NULL;
+    free(err);
+  }
+  return r->objects_c ? r->objects_c : r->c;
+}
+
 /* Up to OBJECTS_MAX objects of resource (applications, projects) in r's
  * namespace, by a path of its own: discovery would be asked again each
  * time when the CRD is not installed. NULL with the reason in *why (caller
@@ -89,7 +104,7 @@ static int read_object(const json_t *obj, const char *kind, arena *a, app_def *a
 static json_t *list(runner *r, const char *resource, int *rc, char **why) {
   char *path = heap_printf(API_PATH "%s/%s?limit=%d", r->objects_ns, resource, OBJECTS_MAX);
   json_t *got = NULL, *items = NULL;
-  *rc = kube_request(r->c, "GET", path, NULL, NULL, 0, &got);
+  *rc = kube_request(client(r), "GET", path, NULL, NULL, 0, &got);
   free(path);
   if (*rc == KUBE_OK) items = json_incref(json_object_get(got, "items")); /* json_is_array reads it twice */
   if (*rc == KUBE_OK && !json_is_array(items)) *rc = KUBE_ERROR;
@@ -97,7 +112,8 @@ static json_t *list(runner *r, const char *resource, int *rc, char **why) {
                                              "none are written",
                                              resource)
          : *rc != KUBE_OK
-             ? heap_printf("cannot list the %s.plumb.dev of %s: %s", resource, r->objects_ns, kube_last_error(r->c))
+             ? heap_printf("cannot list the %s.plumb.dev of %s: %s", resource, r->objects_ns,
+                           kube_last_error(client(r)))
              : NULL;
   json_decref(got);
   if (*rc == KUBE_OK) return items;
@@ -253,6 +269,7 @@ bool run_objects_read(runner *r, bool now) {
   int rc;
   char *why;
   json_t *apps = list(r, "applications", &rc, &why), *projects = NULL;
+  run_may_write(r); /* renews the Lease if the list took long */
   if (apps && !(projects = list(r, "projects", &rc, &why))) {
     json_decref(apps);
     apps = NULL;
@@ -397,10 +414,11 @@ static bool put_status(runner *r, const char *resource, const json_t *obj, json_
   json_t *patch = json_pack("[{s:s, s:s, s:o}]", "op", "add", "path", "/status", "value", status);
   char *body = json_dumps(patch, JSON_COMPACT);
   json_t *out = NULL;
-  int rc = kube_request(r->c, "PATCH", path, "application/json-patch+json", body, strlen(body), &out);
+  int rc = kube_request(client(r), "PATCH", path, "application/json-patch+json", body, strlen(body), &out);
   /* Deleted since the list: nothing to show it on. */
   if (rc != KUBE_OK && rc != KUBE_ENOTFOUND)
-    fprintf(r->o->out, "%s: cannot write the status of its %s object: %s\n", name, resource, kube_last_error(r->c));
+    fprintf(r->o->out, "%s: cannot write the status of its %s object: %s\n", name, resource,
+            kube_last_error(client(r)));
   json_decref(out);
   json_decref(patch);
   free(body);
@@ -464,8 +482,9 @@ static bool mirror(runner *r, size_t i, const json_t *obj) {
                          json_object_get(json_object_get(wmeta, "annotations"), DECLARED_BY));
   if (!same) {
     json_t *out = NULL;
-    if (kube_apply(r->c, want, &(kube_apply_opts){.force = true}, &out) != KUBE_OK)
-      fprintf(r->o->out, "%s: cannot mirror it as an Application object: %s\n", app->name, kube_last_error(r->c));
+    if (kube_apply(client(r), want, &(kube_apply_opts){.force = true}, &out) != KUBE_OK)
+      fprintf(r->o->out, "%s: cannot mirror it as an Application object: %s\n", app->name,
+              kube_last_error(client(r)));
     json_decref(out);
   }
   json_decref(want);
@@ -487,10 +506,11 @@ static bool unmirror(runner *r, const json_t *obj) {
   size_t i = run_set_index(r, name);
   if (deleting(obj) || (i < r->napps && !r->defs.apps[i].object) || !kube_owned_fields(obj, "plumb", APP_API_VERSION))
     return false;
-  int rc = kube_delete(r->c, APP_API_VERSION, "Application", r->objects_ns, name,
+  int rc = kube_delete(client(r), APP_API_VERSION, "Application", r->objects_ns, name,
                        &(kube_delete_opts){.uid = kube_meta_str(obj, "uid")});
   if (rc != KUBE_OK && rc != KUBE_ENOTFOUND)
-    fprintf(r->o->out, "%s: cannot delete the Application object that mirrored it: %s\n", name, kube_last_error(r->c));
+    fprintf(r->o->out, "%s: cannot delete the Application object that mirrored it: %s\n", name,
+            kube_last_error(client(r)));
   return true;
 }
 
@@ -519,13 +539,15 @@ size_t run_objects_write(runner *r, size_t budget) {
   json_t *obj;
   if (!r->objects_fresh || !r->listed || !run_may_write(r)) return 0;
   r->objects_fresh = false;
-  for (i = 0; i < r->napps && writes < budget; i++) {
+  /* Each write renews the Lease when it is due (run_may_write): a round
+   * of writes to an API server just back may outlast it. */
+  for (i = 0; i < r->napps && writes < budget && run_may_write(r); i++) {
     if (r->defs.apps[i].object) continue;
     obj = listed_named(r->listed, r->defs.apps[i].name);
     if (!obj || is_mirror(obj)) writes += mirror(r, i, obj);
   }
   json_array_foreach(r->listed, i, obj) {
-    if (writes >= budget) break;
+    if (writes >= budget || !run_may_write(r)) break;
     if (is_mirror(obj) && unmirror(r, obj)) {
       writes++;
       continue;
@@ -539,6 +561,8 @@ size_t run_objects_write(runner *r, size_t budget) {
 
 void run_objects_free(runner *r) {
   stop_watch(r);
+  kube_client_free(r->objects_c);
+  r->objects_c = NULL;
   json_decref(r->listed);
   json_decref(r->listed_projects);
   json_decref(r->problems);
