@@ -72,8 +72,8 @@ await check('New app: the form makes an Application object, whose card turns Syn
     'the object is in the cluster');
   await page.goto(base + '/apps');
   await page.waitForSelector('#apps .card[data-app="web"] .badge.sync-synced', { timeout: 60000 });
-  const columns = kubectl('get', 'applications.plumb.dev', 'web');
-  expect(/Synced/.test(columns), 'kubectl get shows what the page shows: ' + columns);
+  // The object's status is written after the pass, a moment after the page hears of it.
+  await until('kubectl get shows what the page shows', () => / Synced /.test(kubectl('get', 'applications.plumb.dev', 'web')), 30000);
 });
 
 await check('a commit message and a value with markup are shown as text', async () => {
