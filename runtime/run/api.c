@@ -240,10 +240,10 @@ static void add_children(const run_api *api, const json_t *doc, json_t *nodes) {
 }
 
 /* The tree of doc's application: what it applies, and what controllers made
- * of it where the runtime can see; the applications it declares too. */
-static json_t *tree_of(const run_api *api, const json_t *doc, char **err) {
+ * of it where c (cluster_of's, or NULL) can see; the applications it
+ * declares too. */
+static json_t *tree_of(const run_api *api, const json_t *doc, kube_client *c, char **err) {
   const json_t *resources = json_object_get(doc, "resources");
-  kube_client *c = cluster_of(api, doc);
   json_t *nodes = NULL;
   if (!c) {
     nodes = json_array();
@@ -253,7 +253,6 @@ static json_t *tree_of(const run_api *api, const json_t *doc, char **err) {
   } else if (run_tree(c, resources, &nodes, err) != 0) {
     nodes = NULL;
   }
-  kube_client_free(c);
   if (nodes) add_children(api, doc, nodes);
   return nodes;
 }
@@ -263,7 +262,9 @@ static int get_tree(const serve_call *call, json_t **out, void *ctx) {
   json_t *doc = app_for(call, out, store_of(ctx), AUTH_GET, &status);
   if (!doc) return status;
   char *err = NULL;
-  json_t *nodes = tree_of(ctx, doc, &err);
+  kube_client *c = cluster_of(ctx, doc);
+  json_t *nodes = tree_of(ctx, doc, c, &err);
+  kube_client_free(c);
   json_decref(doc);
   if (!nodes) {
     *out = json_pack("{s:s}", "error", err);
@@ -323,34 +324,57 @@ static json_t *events_of(kube_client *c, const json_t *node) {
   return events;
 }
 
+/* One object of an application's tree, as the query names it, for an
+ * action: the application's document, the tree, the node, and a client of
+ * its cluster. */
+typedef struct {
+  json_t *doc, *nodes;
+  const json_t *node;
+  kube_client *c;
+} tree_object;
+
+/* 0 with *t filled, or the HTTP status with *out said: the caller may not,
+ * there is no such application or object, or its cluster is not the
+ * runtime's own. Release with object_free either way. */
+static int object_of(const serve_call *call, json_t **out, void *ctx, auth_action act, tree_object *t) {
+  int status;
+  *t = (tree_object){.doc = app_for(call, out, store_of(ctx), act, &status)};
+  if (!t->doc) return status;
+  char *err = NULL;
+  t->c = cluster_of(ctx, t->doc);
+  t->nodes = tree_of(ctx, t->doc, t->c, &err);
+  t->node = t->nodes ? node_named(t->nodes, call->query) : NULL;
+  status = !t->nodes ? 502 : !t->node ? 404 : !t->c ? 501 : 0;
+  if (status)
+    *out = json_pack("{s:s}", "error", !t->nodes ? err : !t->node ? "no such object in the application's tree"
+                                                                  : "the application's cluster is not the runtime's own");
+  free(err);
+  return status;
+}
+
+static void object_free(tree_object *t) {
+  kube_client_free(t->c);
+  json_decref(t->nodes);
+  json_decref(t->doc);
+}
+
 /* One object of the tree as it is live, without what the server keeps for
  * itself, a Secret's values masked; and its events. */
 static int get_object(const serve_call *call, json_t **out, void *ctx) {
-  int status;
-  json_t *doc = app_for(call, out, store_of(ctx), AUTH_GET, &status);
-  if (!doc) return status;
-  char *err = NULL;
-  json_t *nodes = tree_of(ctx, doc, &err);
-  const json_t *node = nodes ? node_named(nodes, call->query) : NULL;
-  kube_client *c = node ? cluster_of(ctx, doc) : NULL;
-  json_t *live = NULL;
-  status = !nodes ? 502 : !node ? 404 : !c ? 501 : 200;
-  if (status == 200 && kube_get(c, kube_str(node, "apiVersion"), kube_str(node, "kind"), kube_str(node, "namespace"),
-                                kube_str(node, "name"), &live) != KUBE_OK) {
-    live = json_null();
-  }
-  if (status == 200) {
+  tree_object t;
+  int status = object_of(call, out, ctx, AUTH_GET, &t);
+  if (!status) {
+    const json_t *n = t.node;
+    json_t *live = NULL;
+    if (kube_get(t.c, kube_str(n, "apiVersion"), kube_str(n, "kind"), kube_str(n, "namespace"), kube_str(n, "name"),
+                 &live) != KUBE_OK)
+      live = json_null();
     if (json_is_object(live)) run_mask_live(live);
-    *out = json_pack("{s:O, s:o, s:O?, s:o}", "node", node, "live", live, "desired",
-                     desired_of(json_object_get(doc, "manifests"), node), "events", events_of(c, node));
-  } else {
-    *out = json_pack("{s:s}", "error", !nodes ? err : !node ? "no such object in the application's tree"
-                                                            : "the application's cluster is not the runtime's own");
+    *out = json_pack("{s:O, s:o, s:O?, s:o}", "node", n, "live", live, "desired",
+                     desired_of(json_object_get(t.doc, "manifests"), n), "events", events_of(t.c, n));
+    status = 200;
   }
-  free(err);
-  kube_client_free(c);
-  json_decref(nodes);
-  json_decref(doc);
+  object_free(&t);
   return status;
 }
 
@@ -358,26 +382,18 @@ static int get_object(const serve_call *call, json_t **out, void *ctx) {
  * in the background): a Pod to have it made anew, say. An object the
  * application applies comes back at its next sync. */
 static int delete_object(const serve_call *call, json_t **out, void *ctx) {
-  int status;
-  json_t *doc = app_for(call, out, store_of(ctx), AUTH_DELETE, &status);
-  if (!doc) return status;
-  char *err = NULL;
-  json_t *nodes = tree_of(ctx, doc, &err);
-  const json_t *node = nodes ? node_named(nodes, call->query) : NULL;
-  kube_client *c = node ? cluster_of(ctx, doc) : NULL;
-  int rc = c ? kube_delete(c, kube_str(node, "apiVersion"), kube_str(node, "kind"), kube_str(node, "namespace"),
-                           kube_str(node, "name"), NULL)
-             : KUBE_ERROR;
-  status = !nodes ? 502 : !node ? 404 : !c ? 501 : rc == KUBE_OK || rc == KUBE_ENOTFOUND ? 200 : 502;
-  *out = status == 200 ? json_pack("{s:s, s:s, s:s}", "name", call->app, "deleted", kube_str(node, "kind"), "object",
-                                   kube_str(node, "name"))
-         : json_pack("{s:s}", "error", !nodes ? err : !node ? "no such object in the application's tree"
-                                       : !c     ? "the application's cluster is not the runtime's own"
-                                                : kube_last_error(c));
-  free(err);
-  kube_client_free(c);
-  json_decref(nodes);
-  json_decref(doc);
+  tree_object t;
+  int status = object_of(call, out, ctx, AUTH_DELETE, &t);
+  if (!status) {
+    const json_t *n = t.node;
+    int rc = kube_delete(t.c, kube_str(n, "apiVersion"), kube_str(n, "kind"), kube_str(n, "namespace"),
+                         kube_str(n, "name"), NULL);
+    status = rc == KUBE_OK || rc == KUBE_ENOTFOUND ? 200 : 502;
+    *out = status == 200 ? json_pack("{s:s, s:s, s:s}", "name", call->app, "deleted", kube_str(n, "kind"), "object",
+                                     kube_str(n, "name"))
+                         : json_pack("{s:s}", "error", kube_last_error(t.c));
+  }
+  object_free(&t);
   return status;
 }
 
