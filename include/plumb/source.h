@@ -134,10 +134,6 @@ typedef struct {
   int cpu_s;         /* CPU time */
   int wall_s;        /* time the runtime waits for it */
   int files;         /* files open at once */
-  /* Called about every second while the runtime waits (the runtime renews
-   * its Lease), with ctx; NULL for none. */
-  void (*waiting)(void *ctx);
-  void *ctx;
 } source_limits;
 
 /* 1536 MiB (the compiler stops itself at 1 GiB of values with an error of

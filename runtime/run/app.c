@@ -261,7 +261,8 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   /* Drift: the cluster left the commit it was synced to. */
   if (rep.status == SYNC_OUT_OF_SYNC && !new_commit && st->status == SYNC_SYNCED)
     metrics_add(r->fam.drift, (const char *[]){app->name}, 1);
-  /* The lease again: the build and the comparison may have outlasted it. */
+  /* The lease again: it may have been lost while the build and the
+   * comparison ran. */
   bool writer = run_may_write(r);
   bool record_it = writer && new_commit && rep.status == SYNC_SYNCED;
   if (writer && (asked || (automated && rep.status != SYNC_SYNCED &&

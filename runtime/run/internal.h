@@ -100,7 +100,7 @@ typedef struct {
 } run_dest;
 
 typedef struct {
-  kube_client *c; /* the runtime's own cluster: histories, the Lease, Secrets */
+  kube_client *c; /* the runtime's own cluster: histories, Secrets */
   const run_opts *o;
   char *home;          /* the runtime's namespace: histories live there */
   auth *auth;          /* who may use the API and UI (accounts.c) */
@@ -114,15 +114,16 @@ typedef struct {
   size_t nrepos;
   unsigned long round; /* of the loop: a repository is fetched once in each */
   char config_tree[41]; /* the config's tree the definitions come from */
-  source_limits limits; /* o->limits, and the Lease renewed while a compile runs */
+  source_limits limits; /* o->limits */
   source_builds *config_builds;
   status_store *store;
   metrics *metrics;
   run_metrics fam;
   /* Unless --once: the live view, and the Lease that makes this runtime
-   * the one that writes. */
+   * the one that writes, renewed by a thread of its own with lease_c. */
   cache *cache;
   lease *lease;
+  kube_client *lease_c;
   run_dest **dests; /* dests[0]: the runtime's own cluster */
   size_t ndests;
   /* Applications and Projects as cluster objects (objects.c), in the
@@ -202,7 +203,7 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
 void run_app_suspend(runner *r, const app_def *app, app_state *st, bool suspend, const char *by);
 
 /* loop.c: true when this runtime may write to the cluster now (it leads,
- * or runs --once). */
+ * or runs --once); cheap, to be asked before each write. */
 bool run_may_write(runner *r);
 
 /* dest.c: the runtime's own cluster becomes dests[0], "in-cluster". */

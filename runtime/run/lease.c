@@ -1,6 +1,7 @@
 /* lease.c: leader election through a Lease (see lease.h). */
 #include "plumb/lease.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,15 @@ struct lease {
   double observed_at;  /* when record's holder and renewTime were first seen */
   bool leading;
   double renewed_at;   /* the last successful renewal of ours */
+  /* What lease_leading reads from other threads: a copy of the above made
+   * after each lease_try, under mu. */
+  pthread_mutex_t mu;
+  pthread_cond_t wake;  /* lease_stop's signal to the thread */
+  pthread_t thread;
+  bool running, stop;
+  bool shown_leading;
+  double shown_renewed_at;
+  char *shown_holder;
 };
 
 static double mono(void) {
@@ -43,18 +53,14 @@ lease *lease_new(kube_client *c, const lease_opts *o) {
                .duration_s = o->duration_s > 0 ? o->duration_s : 15};
   l->collection = heap_printf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", o->ns);
   l->path = heap_printf("%s/%s", l->collection, o->name);
+  l->shown_holder = heap_strdup("");
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC); /* waits that a clock step does not stretch */
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_cond_init(&l->wake, &a);
+  pthread_condattr_destroy(&a);
   return l;
-}
-
-void lease_free(lease *l) {
-  if (!l) return;
-  json_decref(l->record);
-  free(l->ns);
-  free(l->name);
-  free(l->identity);
-  free(l->path);
-  free(l->collection);
-  free(l);
 }
 
 static json_t *spec(const lease *l) { return json_object_get(l->record, "spec"); }
@@ -130,7 +136,7 @@ static bool lead_until_deadline(lease *l) {
   return l->leading;
 }
 
-bool lease_try(lease *l) {
+static bool try_once(lease *l) {
   double t = mono();
   if (l->leading && t < l->renewed_at + l->duration_s / 3.0) return true;
   if (read_lease(l) != KUBE_OK) return lead_until_deadline(l);
@@ -143,11 +149,98 @@ bool lease_try(lease *l) {
   return l->leading = true;
 }
 
+/* Makes what try_once found visible to lease_leading. */
+static void show(lease *l) {
+  pthread_mutex_lock(&l->mu);
+  l->shown_leading = l->leading;
+  l->shown_renewed_at = l->renewed_at;
+  if (strcmp(l->shown_holder, lease_holder(l)) != 0) {
+    free(l->shown_holder);
+    l->shown_holder = heap_strdup(lease_holder(l));
+  }
+  pthread_mutex_unlock(&l->mu);
+}
+
+bool lease_try(lease *l) {
+  bool leading = try_once(l);
+  show(l);
+  return leading;
+}
+
 /* As client-go: no holder, and a duration of one second for those that
  * still read the old rules. */
 int lease_release(lease *l) {
   if (!l->leading) return KUBE_OK;
   l->leading = false;
   int rc = write_spec(l, new_spec(l, NULL, 1));
+  show(l);
   return rc == KUBE_ECONFLICT ? KUBE_OK : rc; /* taken already */
+}
+
+/* Until lease_stop: a renewal when a third of the duration has passed
+ * since the last one, else a try each second (that of a failed renewal
+ * too, until its deadline). */
+static void *renew(void *arg) {
+  lease *l = arg;
+  pthread_mutex_lock(&l->mu);
+  while (!l->stop) {
+    pthread_mutex_unlock(&l->mu);
+    bool leading = lease_try(l);
+    double wait = leading ? l->renewed_at + l->duration_s / 3.0 - mono() : 1;
+    if (wait < 0.05) wait = 0.05;
+    struct timespec until;
+    double at = mono() + wait;
+    until.tv_sec = (time_t)at;
+    until.tv_nsec = (long)((at - (double)until.tv_sec) * 1e9);
+    pthread_mutex_lock(&l->mu);
+    if (!l->stop) pthread_cond_timedwait(&l->wake, &l->mu, &until);
+  }
+  pthread_mutex_unlock(&l->mu);
+  return NULL;
+}
+
+static void end_thread(lease *l) {
+  if (!l->running) return;
+  pthread_mutex_lock(&l->mu);
+  l->stop = true;
+  pthread_cond_signal(&l->wake);
+  pthread_mutex_unlock(&l->mu);
+  pthread_join(l->thread, NULL);
+  l->running = false;
+}
+
+int lease_start(lease *l) {
+  if (l->running) return 0;
+  l->stop = false;
+  if (pthread_create(&l->thread, NULL, renew, l) != 0) return -1;
+  l->running = true;
+  return 0;
+}
+
+bool lease_leading(lease *l, char **holder) {
+  pthread_mutex_lock(&l->mu);
+  bool leading = l->shown_leading && mono() < l->shown_renewed_at + l->duration_s * 2.0 / 3;
+  if (holder) *holder = heap_strdup(l->shown_holder);
+  pthread_mutex_unlock(&l->mu);
+  return leading;
+}
+
+int lease_stop(lease *l) {
+  end_thread(l);
+  return lease_release(l);
+}
+
+void lease_free(lease *l) {
+  if (!l) return;
+  end_thread(l);
+  pthread_mutex_destroy(&l->mu);
+  pthread_cond_destroy(&l->wake);
+  free(l->shown_holder);
+  json_decref(l->record);
+  free(l->ns);
+  free(l->name);
+  free(l->identity);
+  free(l->path);
+  free(l->collection);
+  free(l);
 }

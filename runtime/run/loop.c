@@ -227,11 +227,7 @@ static bool answer_requests(runner *r, double *next_config) {
 
 /* ---- leading ------------------------------------------------------------- */
 
-bool run_may_write(runner *r) { return !r->lease || lease_try(r->lease); }
-
-/* While a compile runs: a long one (up to its CPU limit) must not cost the
- * Lease, which a standby would take after its duration. */
-static void keep_lease(void *r) { run_may_write(r); }
+bool run_may_write(runner *r) { return !r->lease || lease_leading(r->lease, NULL); }
 
 /* Unique among replicas: in a pod its host name is the pod's name. */
 static char *identity(void) {
@@ -241,12 +237,21 @@ static char *identity(void) {
   return id;
 }
 
-static void start_lease(runner *r) {
+/* The Lease, renewed by a thread with a client of its own that waits no
+ * longer than a third of the duration for an answer and does not retry:
+ * a renewal that fails is tried again a second later. */
+static int start_lease(runner *r, char **err) {
+  int duration_s = r->o->lease_duration_s;
+  kube_client_opts o = {.max_retries = -1, .timeout_ms = duration_s * 1000L / 3};
+  if (kube_client_new(&r->lease_c, r->o->cfg, &o, err) != KUBE_OK) return -1;
   char *id = identity();
-  r->lease = lease_new(r->c, &(lease_opts){.ns = r->home, .name = "plumb-leader", .identity = id,
-                                            .duration_s = r->o->lease_duration_s});
+  r->lease = lease_new(r->lease_c, &(lease_opts){.ns = r->home, .name = "plumb-leader", .identity = id,
+                                                  .duration_s = duration_s});
   fprintf(r->o->out, "plumb run: candidate %s for the Lease %s/plumb-leader\n", id, r->home);
   free(id);
+  if (lease_start(r->lease) == 0) return 0;
+  *err = heap_strdup("cannot start the thread that renews the Lease");
+  return -1;
 }
 
 /* Whether this runtime leads now. One that stops leading forgets its
@@ -254,9 +259,9 @@ static void start_lease(runner *r) {
  * again if this one leads again. Requests that come to a standby are
  * dropped (it publishes nothing, so few come). */
 static bool lead(runner *r, int *leading, double *next_config) {
-  bool now = lease_try(r->lease);
+  char *holder;
+  bool now = lease_leading(r->lease, &holder);
   if (now != *leading) {
-    const char *holder = lease_holder(r->lease);
     if (now) fprintf(r->o->out, "plumb run: leading\n");
     else fprintf(r->o->out, "plumb run: standing by; the leader is %s\n", *holder ? holder : "unknown");
     run_set_forget(r);
@@ -264,6 +269,7 @@ static bool lead(runner *r, int *leading, double *next_config) {
     *next_config = r->objects_due = 0;
     metrics_set(r->fam.leader, NULL, now);
   }
+  free(holder);
   *leading = now;
   if (!now) {
     size_t n;
@@ -276,9 +282,10 @@ static bool lead(runner *r, int *leading, double *next_config) {
 /* ---- the loop ------------------------------------------------------------ */
 
 static void runner_free(runner *r) {
-  if (r->lease && lease_release(r->lease) != KUBE_OK)
-    fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->c));
+  if (r->lease && lease_stop(r->lease) != KUBE_OK)
+    fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->lease_c));
   lease_free(r->lease);
+  kube_client_free(r->lease_c);
   run_dest_free_all(r);
   run_objects_free(r); /* its watch wakes the cache */
   cache_free(r->cache);
@@ -387,39 +394,39 @@ static int run_once(runner *r) {
   return rc;
 }
 
+/* Unless --once: the API, the Lease and the loop, until a signal. */
+static int run_serving(runner *r) {
+  serve *srv = NULL;
+  char *err = NULL;
+  if (run_api_start(r, &srv, &err) != 0 || start_lease(r, &err) != 0) {
+    fprintf(r->o->out, "plumb run: %s\n", err);
+    free(err);
+    serve_stop(srv);
+    return 2;
+  }
+  struct sigaction sa = {.sa_handler = stop};
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  fprintf(r->o->out, "plumb run: serving on port %u\n", serve_port(srv));
+  if (r->o->probes) fprintf(r->o->out, "plumb run: serving the probes on port %u\n", serve_probe_port(srv));
+  run_objects_start_watch(r);
+  serve_until_stopped(r, srv);
+  serve_stop(srv);
+  return 0;
+}
+
 int run_main(kube_client *c, const run_opts *o) {
   runner r = {.c = c, .o = o, .home = heap_strdup(kube_default_namespace(c)), .limits = o->limits,
               .store = status_new(), .metrics = metrics_new()};
   r.objects_ns = o->app_namespace ? o->app_namespace : r.home;
-  r.limits.waiting = keep_lease;
-  r.limits.ctx = &r;
   r.config_builds = source_builds_new(2, &r.limits);
   run_metrics_declare(&r);
-  int rc = 0;
-  serve *srv = NULL;
-  char *err = NULL;
   if (!o->once) {
     r.cache = cache_new(o->cfg);
     status_on_ask(r.store, wake_loop, r.cache);
   }
   run_dest_init(&r);
-  if (o->once) {
-    rc = run_once(&r);
-  } else if (run_api_start(&r, &srv, &err) != 0) {
-    fprintf(o->out, "plumb run: %s\n", err);
-    free(err);
-    rc = 2;
-  } else {
-    struct sigaction sa = {.sa_handler = stop};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    fprintf(o->out, "plumb run: serving on port %u\n", serve_port(srv));
-    if (o->probes) fprintf(o->out, "plumb run: serving the probes on port %u\n", serve_probe_port(srv));
-    start_lease(&r);
-    run_objects_start_watch(&r);
-    serve_until_stopped(&r, srv);
-    serve_stop(srv);
-  }
+  int rc = o->once ? run_once(&r) : run_serving(&r);
   runner_free(&r);
   return rc;
 }

@@ -84,7 +84,7 @@ static int read_object(const json_t *obj, const char *kind, arena *a, app_def *a
 
 /* The client of the objects' reads and writes: one that neither retries
  * nor waits long, so that an API server away costs the loop seconds, not
- * the Lease it must renew meanwhile (another replica would take over).
+ * the minutes of r->c's retries (the objects are read again soon).
  * r->c when none can be made. */
 static kube_client *client(runner *r) {
   if (!r->objects_c && r->o->cfg) {
@@ -269,7 +269,6 @@ bool run_objects_read(runner *r, bool now) {
   int rc;
   char *why;
   json_t *apps = list(r, "applications", &rc, &why), *projects = NULL;
-  run_may_write(r); /* renews the Lease if the list took long */
   if (apps && !(projects = list(r, "projects", &rc, &why))) {
     json_decref(apps);
     apps = NULL;
@@ -539,8 +538,8 @@ size_t run_objects_write(runner *r, size_t budget) {
   json_t *obj;
   if (!r->objects_fresh || !r->listed || !run_may_write(r)) return 0;
   r->objects_fresh = false;
-  /* Each write renews the Lease when it is due (run_may_write): a round
-   * of writes to an API server just back may outlast it. */
+  /* Each write asks whether this runtime still leads: a round of writes
+   * to an API server just back may outlast the Lease it could not renew. */
   for (i = 0; i < r->napps && writes < budget && run_may_write(r); i++) {
     if (r->defs.apps[i].object) continue;
     obj = listed_named(r->listed, r->defs.apps[i].name);

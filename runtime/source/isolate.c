@@ -206,22 +206,17 @@ static bool drain(int fd, buf *b, size_t keep) {
 }
 
 /* Until both pipes end, the result grows too large or the wall clock
- * runs out; l->waiting is called about every second meanwhile. */
+ * runs out. */
 static void read_child(const source_limits *l, int out, int err, reading *rd) {
   struct pollfd p[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
-  double deadline = l->wall_s ? now() + l->wall_s : 0, tick = now() + 1;
+  double deadline = l->wall_s ? now() + l->wall_s : 0;
   while (p[0].fd >= 0 || p[1].fd >= 0) {
-    double t = now(), until = deadline && deadline < tick ? deadline : tick;
+    double t = now();
     if (deadline && t >= deadline) {
       rd->timed_out = true;
       return;
     }
-    if (t >= tick) {
-      if (l->waiting) l->waiting(l->ctx);
-      tick = now() + 1;
-      continue;
-    }
-    int ready = poll(p, 2, (int)((until - t) * 1000) + 1);
+    int ready = poll(p, 2, deadline ? (int)((deadline - t) * 1000) + 1 : -1);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return;
     if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !drain(out, &rd->result, SIZE_MAX)) p[0].fd = -1;

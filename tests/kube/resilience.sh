@@ -2,7 +2,8 @@
 # plumb run when things go wrong, against a real control plane: drift made
 # by hand (seen through the live cache within a second), the API server
 # restarted in the middle of a sync, the runtime killed in the middle of
-# one, and two runtimes at once (the Lease elects one). Every application
+# one, and two runtimes at once (the Lease elects one), with the
+# Application CRDs installed. Every application
 # polls once an hour: whatever happens sooner happens because the cache
 # saw a change, or a request asked for it.
 # Usage: resilience.sh PLUMB CLUSTER_DIR. Last line: "resilience: N passed, N failed".
@@ -70,13 +71,14 @@ gitops_apps "$repo" "heal heal self_heal: true" "watch watch" "big big prune: tr
 commit "v1"
 $K delete configmap plumb-history-heal plumb-history-watch plumb-history-big --ignore-not-found >/dev/null
 $K delete lease plumb-leader --ignore-not-found >/dev/null
-# Without the Application CRDs, which scripts before this one install: with
-# them, a round of object reads and writes after an API server restart can
-# still outlast the leader's Lease, and the standby takes over (a known
-# defect of the Application objects, to be fixed: leader election must not
-# wait on the loop's work). What this script checks is the rest.
-$K delete crd applications.plumb.dev projects.plumb.dev --ignore-not-found --wait=true >/dev/null
 printf 'tok\n' >"$work/token"
+# With the Application CRDs, as a runtime deployed by deploy/ has them: its
+# reads and writes of Application objects after the API server restart
+# below must not cost the leader its Lease (renewed from its own thread).
+$PLUMB build deploy/plumb-system --out-dir "$work/manifests" >/dev/null
+$K apply --server-side --force-conflicts --field-manager plumb -f "$work/manifests/03_customresourcedefinition_applications.plumb.dev.yaml" \
+  -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
+$K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
 
 # ---- one leader ---------------------------------------------------------------------------
 start a

@@ -105,6 +105,31 @@ static void a_release_lets_the_other_take_over_at_once(void **state) {
   candidate_free(b);
 }
 
+/* With its own thread renewing, a leader keeps the Lease over three
+ * durations in which its caller asks nothing of it (a long compile), and
+ * stopping the thread gives the Lease up. */
+static void a_leader_renewing_from_its_thread_keeps_the_lease_while_busy(void **state) {
+  fixture *f = *state;
+  candidate a = candidate_new(f, "replica-a"), b = candidate_new(f, "replica-b");
+  assert_int_equal(lease_start(a.l), 0);
+  double t0 = now();
+  while (!lease_leading(a.l, NULL) && now() < t0 + 5) sleep_ms(50);
+  sleep_ms(6000);
+  char *holder;
+  assert_true(lease_leading(a.l, &holder));
+  assert_string_equal(holder, "replica-a");
+  free(holder);
+  assert_false(lease_try(b.l));
+  assert_kube_ok(a.c, lease_stop(a.l));
+  assert_false(lease_leading(a.l, NULL));
+  assert_true(lease_try(b.l));
+  json_t *spec = lease_spec(f);
+  assert_int_equal(json_integer_value(at(spec, "leaseTransitions")), 1);
+  json_decref(spec);
+  candidate_free(a);
+  candidate_free(b);
+}
+
 typedef struct {
   candidate k;
   pthread_barrier_t *start;
@@ -161,6 +186,7 @@ int main(int argc, char **argv) {
       NS(a_leader_that_renews_keeps_the_lease, "kl-renew"),
       NS(the_other_takes_over_when_the_leader_stops_renewing, "kl-takeover"),
       NS(a_release_lets_the_other_take_over_at_once, "kl-release"),
+      NS(a_leader_renewing_from_its_thread_keeps_the_lease_while_busy, "kl-thread"),
       NS(candidates_racing_for_the_lease_elect_exactly_one, "kl-race"),
   };
   int failed = cmocka_run_group_tests_name("kube_lease", tests, NULL, NULL);
