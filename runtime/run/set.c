@@ -28,7 +28,12 @@ bool run_children_read(runner *r, const app_def *app, const compile_result *res,
   d.sources = res->diags.sources; /* to quote the lines */
   /* Its projects: the config's and the cluster's. */
   app_set projects = {.projects = r->defs.projects, .nprojects = r->defs.nprojects};
-  if (!app_set_read_children(&out->set, out->a, res, &projects, app->name, &d)) return true;
+  int errors = app_set_read_children(&out->set, out->a, res, &projects, app->name, &d);
+  /* Those projects go with the config that holds them, which a later
+   * commit replaces while the children stay: regroup checks them again. */
+  out->set.projects = NULL;
+  out->set.nprojects = 0;
+  if (!errors) return true;
   *err = run_diagnostics(&d);
   run_children_free(out);
   return false;
@@ -145,15 +150,29 @@ static char *held_by(const app_def *owner) {
   return at;
 }
 
-/* Adds to *why (a line each) that kid is refused: owner has its name. */
-static void refuse(char **why, const app_def *kid, const app_def *owner) {
-  char *by = held_by(owner);
-  char *more = heap_printf("%s%s%s:%d:%d: error: application %s is refused: an application of that name is declared by "
-                           "%s",
-                           *why ? *why : "", *why ? "\n" : "", kid->at.file, kid->at.line, kid->at.col, kid->name, by);
-  free(by);
+/* Adds to *why (a line each) that kid is refused, and the reason (which
+ * it frees). */
+static void refuse(char **why, const app_def *kid, char *reason) {
+  char *more = heap_printf("%s%s%s:%d:%d: error: application %s is refused: %s", *why ? *why : "", *why ? "\n" : "",
+                           kid->at.file, kid->at.line, kid->at.col, kid->name, reason);
+  free(reason);
   free(*why);
   *why = more;
+}
+
+/* Why kid may not join the set being formed (caller frees), or NULL: an
+ * application of f has its name, or its project is gone from the config
+ * since its parent's build was read (the config's commit came later). */
+static char *kid_refused(runner *r, const forming *f, const app_def *kid) {
+  size_t taken = def_named(f->defs, f->n, kid->name);
+  if (taken < f->n) {
+    char *by = held_by(&f->defs[taken]);
+    char *why = heap_printf("an application of that name is declared by %s", by);
+    free(by);
+    return why;
+  }
+  if (!app_set_project(&r->defs, kid->project)) return heap_printf("project \"%s\" is not defined", kid->project);
+  return NULL;
 }
 
 /* Logs who joins the set by a build or an object, and who leaves it;
@@ -212,8 +231,8 @@ static bool regroup(runner *r) {
       const run_children *kids = r->apps[k].pending.a ? &r->apps[k].pending : &r->apps[k].children;
       for (size_t j = 0; j < kids->set.napps; j++) {
         const app_def *kid = &kids->set.apps[j];
-        size_t taken = def_named(f.defs, f.n, kid->name);
-        if (taken < f.n) refuse(&f.refused[i], kid, &f.defs[taken]);
+        char *why = kid_refused(r, &f, kid);
+        if (why) refuse(&f.refused[i], kid, why);
         else join(&f, kid);
       }
     }

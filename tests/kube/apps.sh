@@ -44,7 +44,7 @@ EOP
 
 $K delete namespace $NS --ignore-not-found --wait=true >/dev/null 2>&1
 $K create namespace $NS >/dev/null
-for app in apps-root apps-a apps-b apps-bb apps-c apps-x; do
+for app in apps-root apps-a apps-b apps-bb apps-c apps-k apps-x; do
   $K delete configmap "plumb-history-$app" --ignore-not-found >/dev/null
 done
 git_init "$config" && mkdir -p "$config/gitops" && configure default && commit "$config" "the root"
@@ -54,6 +54,7 @@ objects b one "$(child apps-bb bb)"
 objects bb one
 objects c one
 objects evil one
+objects k one
 objects x one
 commit "$kids" "kids"
 git_init "$root" && mkdir -p "$root/apps"
@@ -112,6 +113,23 @@ commit "$kids" "a: two"
 is_two() { [ "$(data a)" = two ]; }
 if eventually is_two; then ok; else no "a commit in a child's repository is still applied"; fi
 expect "the children are still managed" 0 '"sync": "Synced"' doc apps-c
+
+# ---- 3b. a config commit that removes a project a child uses ----------------------------------
+configure default '  app kp = project(name: "kidproj")'
+commit "$config" "a project for a child"
+root_declares "$(child apps-a a)" "$(child apps-c c)" "$(child apps-k k ', project: "kidproj"')"
+commit "$root" "a child in kidproj"
+if eventually has apps-k '"sync": "Synced"'; then ok; else no "a child in a config's project is synced"; fi
+configure default
+commit "$config" "no kidproj"
+if eventually gone apps-k; then ok; else no "a child whose project the config dropped leaves the set"; fi
+same "the runtime lives on" 200 curl -s -o /dev/null -w '%{http_code}' "$url/healthz"
+expect "the root says why, at the child's line" 0 \
+  'apps/main.plumb:5:[0-9]+: error: application apps-k is refused: project \\"kidproj\\" is not defined' doc apps-root
+expect "the other children are still managed" 0 '"sync": "Synced"' doc apps-c
+configure default '  app kp = project(name: "kidproj")'
+commit "$config" "kidproj again"
+if eventually has apps-k '"sync": "Synced"'; then ok; else no "with its project back, the child is managed again"; fi
 kill "$pid" && wait "$pid" 2>/dev/null
 pid=
 
