@@ -30,6 +30,7 @@
 #include "transform.h"
 #include "validate.h"
 #include "vars.h"
+#include "yamldir.h"
 
 /* The layer whose block runs now. */
 static layer *running_layer(env_state *e) { return &e->layers[e->current]; }
@@ -250,7 +251,6 @@ static int load_entries(eval *ev, loader *l, const char *entry, module ***mods) 
       eval_fail(ev, (pos){0}, "%s", err);
       return 0;
     }
-    if (n == 0) eval_fail(ev, (pos){*entry ? entry : ".", 0, 0}, "no .plumb files in this directory");
   }
   *mods = arena_alloc(eval_arena(ev), ((size_t)n + 1) * sizeof **mods);
   int got = 0;
@@ -629,52 +629,106 @@ static void run_env(compile_result *r, eval *ev, loader *l, module *m, const nod
   if (env_params(ev, m, env, o, &sc) && run_blocks(ev, m, env, sc, &e, 0)) finish(r, ev, &e, env->at, o);
 }
 
-/* A directory with no .plumb files and a kustomization.yaml is built as
- * `kubectl kustomize` builds it (kustomize.h). */
-static bool kustomization_entry(eval *ev, loader *l, const char *entry) {
-  if (!loader_is_dir(l, entry) || !kustomize_file(l, eval_arena(ev), entry)) return false;
+/* A directory with no .plumb files: a kustomization's (kustomize.h), or
+ * one of YAML manifests (yamldir.h). */
+static bool plain_dir(loader *l, const char *entry) {
   const char **names, *err;
-  return loader_list(l, entry, &names, &err) == 0;
+  return loader_is_dir(l, entry) && loader_list(l, entry, &names, &err) == 0;
 }
 
-/* The env name a kustomization builds as: its directory's name, made a
- * valid label value (the runtime labels what it applies with it). */
-static const char *kustomization_env(arena *a, const char *dir) {
+/* The env name a directory builds as: its name, made a valid label value
+ * (the runtime labels what it applies with it); dflt for the root. */
+static const char *directory_env(arena *a, const char *dir, const char *dflt) {
   const char *slash = strrchr(dir, '/');
   char *name = arena_strndup(a, slash ? slash + 1 : dir, 63);
   for (char *p = name; *p; p++)
     if (!isalnum((unsigned char)*p) && !strchr("-_.", *p)) *p = '-';
   while (*name && !isalnum((unsigned char)*name)) name++;
   for (size_t n = strlen(name); n && !isalnum((unsigned char)name[n - 1]); n--) name[n - 1] = '\0';
-  return *name ? name : "kustomization";
+  return *name ? name : dflt;
+}
+
+/* Where a message about the directory dir stands: its name. */
+static pos dir_pos(const char *dir) { return (pos){*dir ? dir : ".", 0, 0}; }
+
+/* The env a directory builds as, named after it; dflt for the root. */
+static env_state directory_state(compile_result *r, loader *l, const char *dir, const char *dflt) {
+  env_state e = {.name = directory_env(r->arena, dir, dflt), .loader = l, .apps = value_object(r->arena, dir_pos(dir))};
+  r->env = e.name;
+  return e;
+}
+
+/* --env and --arg are an env's; a directory's build has none. */
+static bool without_env_flags(eval *ev, pos at, const compile_opts *o, const char *what) {
+  if (!o->env && !o->nargs) return true;
+  eval_fail(ev, at, "%s is %s: it has no envs nor env parameters (--env, --arg)", at.file, what);
+  return false;
+}
+
+/* The options of a directory of YAML manifests, given for what is not one. */
+static bool without_dir_flags(eval *ev, const char *entry, const compile_opts *o, const char *what) {
+  const compile_yaml_dir *d = &o->yaml_dir;
+  pos at = dir_pos(entry);
+  if (!d->recurse && !(d->include && *d->include) && !(d->exclude && *d->exclude)) return true;
+  eval_fail(ev, at, "%s is %s: recurse, include and exclude are for a directory of YAML manifests", at.file, what);
+  return false;
 }
 
 static void run_kustomization(compile_result *r, eval *ev, loader *l, const char *dir, const compile_opts *o) {
+  pos at = dir_pos(dir);
+  env_state e = directory_state(r, l, dir, "kustomization");
+  if (without_env_flags(ev, at, o, "a kustomization") && without_dir_flags(ev, dir, o, "a kustomization") &&
+      kustomize_read(ev, &e, dir, at, false, 0, &e.sort, NULL))
+    finish(r, ev, &e, at, o);
+}
+
+/* Argo CD renders a directory that holds a Chart.yaml with Helm; plumb
+ * has no Helm, and its YAML alone would build nothing, silently. */
+static bool not_a_chart(eval *ev, loader *l, const char *dir, pos at) {
+  const char *text, *err;
+  size_t len;
+  if (loader_read(l, *dir ? arena_printf(eval_arena(ev), "%s/Chart.yaml", dir) : "Chart.yaml", &text, &len, &err) != 0)
+    return true;
+  eval_fail(ev, at, "%s is a Helm chart (it holds Chart.yaml), which plumb does not render", at.file);
+  return false;
+}
+
+/* The resources of a directory of YAML manifests, in one layer, built as
+ * Argo CD builds a directory source (yamldir.h). One that holds none is a
+ * mistake, as a directory with nothing for plumb is; one whose include
+ * and exclude leave out every file builds nothing, as in Argo CD. */
+static void run_yaml_dir(compile_result *r, eval *ev, loader *l, const char *dir, const compile_opts *o) {
   arena *a = r->arena;
-  pos at = {*dir ? dir : ".", 0, 0};
-  env_state e = {.name = kustomization_env(a, dir), .loader = l, .apps = value_object(a, at)};
-  r->env = e.name;
-  if (o->env || o->nargs) {
-    eval_fail(ev, at, "%s is a kustomization: it has no envs nor env parameters (--env, --arg)", at.file);
-    return;
-  }
-  if (kustomize_read(ev, &e, dir, at, false, 0, &e.sort, NULL)) finish(r, ev, &e, at, o);
+  pos at = dir_pos(dir);
+  env_state e = directory_state(r, l, dir, "manifests");
+  if (!without_env_flags(ev, at, o, "a directory of YAML manifests") || !not_a_chart(ev, l, dir, at)) return;
+  size_t found;
+  value *res = yamldir_read(ev, at, dir, &o->yaml_dir, &found);
+  if (res && !found)
+    eval_fail(ev, at, "no .plumb files, kustomization or YAML manifests in this directory%s",
+              o->yaml_dir.recurse ? "" : "; --recurse would read those of its subdirectories");
+  long i = res && found ? layer_open(ev, &e, arena_printf(a, "directory %s", at.file), 0, at) : -1;
+  if (i < 0) return;
+  for (size_t k = 0; k < res->u.list.len; k++) layer_add(&e.layers[i], a, res->u.list.items[k], NULL);
+  e.layers[i].end = e.nlayers;
+  finish(r, ev, &e, at, o);
+}
+
+static void run_plumb(compile_result *r, eval *ev, loader *l, const char *entry, const compile_opts *o) {
+  module **mods = NULL;
+  int n = load_entries(ev, l, entry, &mods);
+  if (r->diags.errors || !check_modules(ev) || !without_dir_flags(ev, entry, o, "Plumb source")) return;
+  module *owner = NULL;
+  const node *env = find_env(ev, mods, n, o->env, &owner, dir_pos(entry).file);
+  if (env) run_env(r, ev, l, owner, env, o);
 }
 
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
   loader_set_remote(l, o->remote);
   eval *ev = eval_new(r->arena, &r->diags, l);
-  if (kustomization_entry(ev, l, entry)) {
-    run_kustomization(r, ev, l, entry, o);
-  } else {
-    module **mods = NULL;
-    int n = load_entries(ev, l, entry, &mods);
-    if (!r->diags.errors && check_modules(ev)) {
-      module *owner = NULL;
-      const node *env = find_env(ev, mods, n, o->env, &owner, *entry ? entry : ".");
-      if (env) run_env(r, ev, l, owner, env, o);
-    }
-  }
+  if (!plain_dir(l, entry)) run_plumb(r, ev, l, entry, o);
+  else if (kustomize_file(l, r->arena, entry)) run_kustomization(r, ev, l, entry, o);
+  else run_yaml_dir(r, ev, l, entry, o);
   eval_forget_syntax(ev);
   if (r->diags.errors) r->nres = 0;
 }

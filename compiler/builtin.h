@@ -38,9 +38,10 @@ int builtin_index(const builtin *b);
  * (from_json, an env's --arg) are where that text was given. */
 void builtin_stamp(value *v, pos at);
 
-/* The resources of the YAML documents docs of file name, a `kind: List`
- * standing for its items (as kubectl and Kustomize read one); NULL after
- * reporting, in fn's name, a document without kind and metadata.name. */
+/* The resources of the YAML documents docs of file name, a List (`kind:
+ * List`, ConfigMapList, ...) standing for its items (as kubectl and
+ * Kustomize read one); NULL after reporting, in fn's name, a document
+ * without kind and metadata.name. */
 value *builtin_resources_of(eval *ev, const char *fn, const char *name, const value *docs);
 /* Appends the standard base64 form of s, padded (as base64_encode). */
 void builtin_base64(buf *out, const char *s, size_t n);

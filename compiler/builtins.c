@@ -22,6 +22,7 @@
 #include "regex.h"
 #include "sha256.h"
 #include "validate.h"
+#include "yamldir.h"
 
 enum { RANGE_MAX = 1000000 };
 
@@ -899,13 +900,21 @@ static value *bi_yaml_resources(eval *ev, pos at, value **argv, int argc) {
   return builtin_resources_of(ev, c->fn, name, docs);
 }
 
+/* Kustomize's test of a list (kubectl's and Argo CD's take the same
+ * kinds): a kind ending in List, with items. Items null is an empty list. */
+static bool is_list(const value *kind, const value *items) {
+  return kind && kind->kind == V_STRING && kind->u.str.len >= 4 &&
+         strcmp(kind->u.str.s + kind->u.str.len - 4, "List") == 0 && items &&
+         (items->kind == V_LIST || items->kind == V_NULL);
+}
+
 value *builtin_resources_of(eval *ev, const char *fn, const char *name, const value *docs) {
   value *out = value_list(eval_arena(ev), docs->at);
   for (size_t i = 0; i < docs->u.list.len; i++) {
     value *d = docs->u.list.items[i];
     const value *k = value_get_path(d, "kind"), *n = value_get_path(d, "metadata.name"), *items = value_get_path(d, "items");
-    bool list = k && k->kind == V_STRING && strcmp(k->u.str.s, "List") == 0 && items && items->kind == V_LIST;
-    if (list) {
+    if (is_list(k, items) && items->kind == V_NULL) continue;
+    if (is_list(k, items)) {
       value *inner = builtin_resources_of(ev, fn, name, items);
       if (!inner) return NULL;
       for (size_t j = 0; j < inner->u.list.len; j++) value_list_push(eval_arena(ev), out, inner->u.list.items[j]);
@@ -960,6 +969,7 @@ static const builtin table[] = {
     {"unique", 1, 1, bi_unique, true},
     {"upper", 1, 1, bi_upper, true},
     {"values", 1, 1, bi_values, false},
+    {"yaml_dir", 1, 2, yamldir_builtin, false},
     {"yaml_resources", 1, 1, bi_yaml_resources, false},
 };
 

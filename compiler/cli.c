@@ -20,6 +20,11 @@
   "                     default: the env's kube_version, else the newest)\n"         \
   "  --cache DIR        where plumb fetch keeps remote kustomization bases\n"        \
   "                     (default: $XDG_CACHE_HOME/plumb, else ~/.cache/plumb)\n"
+/* A directory of YAML manifests, read as Argo CD's directory source. */
+#define DIR_FLAGS                                                                        \
+  "  --recurse          a directory of YAML manifests: read its subdirectories too\n" \
+  "  --include GLOB     ...only the files whose path from it matches GLOB\n"          \
+  "  --exclude GLOB     ...and not those matching GLOB ('*.yaml', '{a.yaml,b/*}')\n"
 #define CLUSTER_FLAGS                                                                    \
   "  --kubeconfig F     the kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"      \
   "  --context C        its context to use (default: its current context)\n"
@@ -34,36 +39,45 @@
 /* In the order `plumb help` lists them. A synopsis goes on over lines
  * after a '\n', indented under its first word. */
 static const cli_command commands[] = {
-    {"build", "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR] [--kube-version V] [--cache DIR]",
+    {"build",
+     "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR] [--kube-version V] [--cache DIR]\n"
+     "[--recurse] [--include GLOB] [--exclude GLOB]",
      "print the resources of an environment",
      "  -o, --output FMT   yaml (a stream of documents, the default) or json (a List)\n"
      "  --out-dir DIR      write one file per resource into DIR, which is replaced\n"
-     "                     whole (docs/cli.md: only a DIR plumb wrote, or an empty one)\n" COMPILE_FLAGS,
+     "                     whole (docs/cli.md: only a DIR plumb wrote, or an empty one)\n" COMPILE_FLAGS DIR_FLAGS,
      1, 1},
-    {"check", "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V] [--cache DIR]",
+    {"check",
+     "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V] [--cache DIR]\n"
+     "[--recurse] [--include GLOB] [--exclude GLOB]",
      "compile and report errors, print nothing",
-     "Every PATH is compiled: exit 1 when any does not compile, 2 when one does\nnot exist.\n\n" COMPILE_FLAGS, 1, -1},
-    {"explain", "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] [--kube-version V]\n[--cache DIR]",
+     "Every PATH is compiled: exit 1 when any does not compile, 2 when one does\nnot exist.\n\n" COMPILE_FLAGS DIR_FLAGS,
+     1, -1},
+    {"explain",
+     "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] [--kube-version V]\n[--cache DIR] "
+     "[--recurse] [--include GLOB] [--exclude GLOB]",
      "show where each field's value came from",
      "  KIND/NAME          the resource (the kind in any case: deployment/web)\n"
-     "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS,
+     "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS DIR_FLAGS,
      2, 3},
     {"diff",
      "PATH [--kubeconfig F] [--context C] [--validate MODE] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] "
-     "[--kube-version V] [--cache DIR]",
+     "[--kube-version V] [--cache DIR]\n[--recurse] [--include GLOB] [--exclude GLOB]",
      "show what apply would change in the cluster",
-     "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS VALIDATE_FLAG COMPILE_FLAGS,
+     "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS VALIDATE_FLAG COMPILE_FLAGS
+         DIR_FLAGS,
      1, 1},
     {"apply",
      "PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
-     "[--prune] [--wait] [--wait-timeout DURATION] [--validate MODE]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V] [--cache DIR]",
+     "[--prune] [--wait] [--wait-timeout DURATION] [--validate MODE]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n"
+     "[--kube-version V] [--cache DIR] [--recurse] [--include GLOB]\n[--exclude GLOB]",
      "server-side apply the environment to a cluster",
      "  --dry-run          the server checks everything and changes nothing\n"
      "  --force-conflicts  take over fields another field manager owns\n"
      "  --prune            delete what plumb applied for this env and it no longer has\n"
      "  --wait             after each wave, wait until its objects are healthy\n"
      "  --wait-timeout D   how long each wave may take (90s, 5m; implies --wait)\n" CLUSTER_FLAGS VALIDATE_FLAG
-         COMPILE_FLAGS,
+         COMPILE_FLAGS DIR_FLAGS,
      1, 1},
     {"run",
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
@@ -245,6 +259,8 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--username") == 0                     ? &c->username
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout
          : strcmp(a, "--validate") == 0                     ? &c->validate
+         : strcmp(a, "--include") == 0                      ? &c->copts.yaml_dir.include
+         : strcmp(a, "--exclude") == 0                      ? &c->copts.yaml_dir.exclude
                                                             : NULL;
 }
 
@@ -254,6 +270,7 @@ static bool *bool_flag(cli *c, const char *a) {
          : strcmp(a, "--prune") == 0           ? &c->prune
          : strcmp(a, "--once") == 0            ? &c->once
          : strcmp(a, "--wait") == 0            ? &c->wait
+         : strcmp(a, "--recurse") == 0         ? &c->copts.yaml_dir.recurse
                                                : NULL;
 }
 

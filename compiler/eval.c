@@ -88,6 +88,7 @@ void eval_forget_syntax(eval *ev) {
   ev->syntax = NULL;
 }
 diag_list *eval_diags(eval *ev) { return ev->diags; }
+loader *eval_loader(eval *ev) { return ev->loader; }
 node *module_ast(const module *m) { return m->ast; }
 const char *module_name(const module *m) { return m->name; }
 

@@ -38,6 +38,8 @@ enum {
 
 /* The evaluator of one compile; its values and messages live in a. */
 eval *eval_new(arena *a, diag_list *d, loader *l);
+/* What the compile reads files through. */
+loader *eval_loader(eval *ev);
 /* Frees the syntax trees of every module loaded: nothing may be loaded or
  * evaluated after, and names, kinds and types read from the trees must
  * have been copied. Called again, it does nothing. Until it is called the

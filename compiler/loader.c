@@ -429,6 +429,141 @@ int loader_list(loader *l, const char *dir, const char ***names, const char **er
   return sorted(&nl, names);
 }
 
+/* ---- walking a directory ---- */
+
+typedef struct {
+  loader *l;
+  const char *top; /* the directory walked, for messages */
+  bool recurse;
+  size_t seen; /* files and directories met */
+  name_list files;
+  const char **err;
+} walk;
+
+static int walk_fail(walk *w, const char *why) {
+  *w->err = arena_printf(w->l->arena, "%s %s", *w->top ? w->top : ".", why);
+  return -1;
+}
+
+static int walk_meet(walk *w) {
+  if (++w->seen <= LOADER_MAX_WALK) return 0;
+  return walk_fail(w, arena_printf(w->l->arena, "holds more than %d files and directories", LOADER_MAX_WALK));
+}
+
+static int walk_deeper(walk *w, int depth) {
+  if (depth <= LOADER_MAX_WALK_DEPTH) return 0;
+  return walk_fail(w, arena_printf(w->l->arena, "has directories nested deeper than %d levels", LOADER_MAX_WALK_DEPTH));
+}
+
+/* Filesystem order, as filepath.Walk's: byte by byte, and a path's '/'
+ * before any other byte, so that a directory's files come at its name's
+ * place among its siblings ("a/x" before "a-b", as "a" sorts before "a-b"). */
+static int cmp_walk(const void *pa, const void *pb) {
+  const unsigned char *x = *(const unsigned char *const *)pa, *y = *(const unsigned char *const *)pb;
+  for (;; x++, y++) {
+    int cx = *x == '/' ? 1 : *x ? *x + 1 : 0, cy = *y == '/' ? 1 : *y ? *y + 1 : 0;
+    if (cx != cy || !cx) return cx - cy;
+  }
+}
+
+/* Whether dir is path or a directory above it. */
+static bool is_above(const char *dir, const char *path) {
+  size_t n = strlen(dir);
+  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || (n == 1 && *dir == '/'));
+}
+
+static int walk_disk(walk *w, const char *dir, const char *real, int depth);
+
+/* The entry name of dir (real on disk): a file, or a directory walked in
+ * its turn when the walk recurses. */
+static int walk_entry(walk *w, const char *dir, const char *real, const char *name, int depth) {
+  loader *l = w->l;
+  const char *rel = *dir ? arena_printf(l->arena, "%s/%s", dir, name) : name;
+  struct stat st;
+  if (stat(arena_printf(l->arena, "%s/%s", real, name), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    push_name(l, &w->files, rel);
+    return 0;
+  }
+  if (!w->recurse) return 0;
+  char *sub = confined_path(l, rel, w->err);
+  if (!sub) return -1;
+  if (is_above(sub, real)) return 0;
+  return walk_deeper(w, depth + 1) ? -1 : walk_disk(w, rel, sub, depth + 1);
+}
+
+/* Each directory's entries are read whole, then visited by name. */
+static int walk_disk(walk *w, const char *dir, const char *real, int depth) {
+  loader *l = w->l;
+  DIR *d = opendir(real);
+  if (!d) {
+    *w->err = arena_printf(l->arena, "cannot list %s: %s", *dir ? dir : ".", strerror(errno));
+    return -1;
+  }
+  name_list entries = {0};
+  int rc = 0;
+  for (struct dirent *e; !rc && (e = readdir(d));)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, ".git") && !(rc = walk_meet(w)))
+      push_name(l, &entries, arena_strdup(l->arena, e->d_name));
+  closedir(d);
+  const char **names;
+  int n = sorted(&entries, &names);
+  for (int i = 0; !rc && i < n; i++) rc = walk_entry(w, dir, real, names[i], depth);
+  return rc;
+}
+
+/* A memory loader's files: those whose names start with dir/, in one pass
+ * over them. */
+static int walk_mem(walk *w, const char *dir) {
+  loader *l = w->l;
+  size_t dl = strlen(dir);
+  if (find_mem(l, dir)) return walk_fail(w, "is a file, not a directory");
+  if (!mem_is_dir(l, dir)) {
+    *w->err = arena_printf(l->arena, "cannot read %s: No such file or directory", dir);
+    return -1;
+  }
+  for (const mem_file *f = l->files; f; f = f->next) {
+    if (dl && (strncmp(f->name, dir, dl) != 0 || f->name[dl] != '/')) continue;
+    int depth = 0;
+    for (const char *c = f->name + (dl ? dl + 1 : 0); *c; c++) depth += *c == '/';
+    if (depth && !w->recurse) continue;
+    if (walk_meet(w) || walk_deeper(w, depth)) return -1;
+    push_name(l, &w->files, f->name);
+  }
+  return 0;
+}
+
+/* A replaced file of a memory loader is still on its list. */
+static int unique(name_list *nl) {
+  size_t kept = 0;
+  for (size_t i = 0; i < nl->n; i++)
+    if (!kept || strcmp(nl->names[kept - 1], nl->names[i])) nl->names[kept++] = nl->names[i];
+  return (int)(nl->n = kept);
+}
+
+int loader_walk(loader *l, const char *dir, bool recurse, const char ***names, const char **err) {
+  const char *inner;
+  loader *tree = route(l, dir, &inner);
+  if (tree) {
+    int n = loader_walk(tree, inner, recurse, names, err);
+    for (int i = 0; i < n; i++)
+      (*names)[i] = arena_printf(l->arena, "%.*s//%s", (int)(mount_sep(dir) - dir), dir, (*names)[i]);
+    return n < 0 ? tree_error(l, dir, err) : n;
+  }
+  walk w = {.l = l, .top = dir, .recurse = recurse, .err = err};
+  int rc;
+  if (!l->root) {
+    rc = walk_mem(&w, dir);
+  } else {
+    char *real = confined_path(l, dir, err);
+    struct stat st;
+    rc = !real ? -1 : stat(real, &st) != 0 || !S_ISDIR(st.st_mode) ? walk_fail(&w, "is not a directory") : walk_disk(&w, dir, real, 0);
+  }
+  if (rc) return -1;
+  if (w.files.n) qsort(w.files.names, w.files.n, sizeof *w.files.names, cmp_walk);
+  *names = w.files.names;
+  return unique(&w.files);
+}
+
 const char *loader_disk_path(loader *l, const char *name) {
   const char *inner;
   loader *tree = route(l, name, &inner);

@@ -61,6 +61,22 @@ int loader_source_text(arena *a, const char **text, size_t *len);
  * Returns the count (>= 0) or -1 with *err; *names lives in the arena. */
 int loader_list(loader *l, const char *dir, const char ***names, const char **err);
 
+/* A walk of a directory is bounded: the files and directories it meets,
+ * all levels together, and how deep the directories nest. */
+enum { LOADER_MAX_WALK = 100000, LOADER_MAX_WALK_DEPTH = 64 };
+
+/* The files in a root-relative directory, and with recurse those of its
+ * subdirectories at any depth, as root-relative names in the order Go's
+ * filepath.Walk visits them (each directory's entries by name, the files
+ * of a subdirectory at its name's place), which is Argo CD's. A symlink
+ * counts as what it points to, inside the root, as for any file read; a
+ * directory link to above itself is left out, as a git tree's reader
+ * leaves it out. `.git` is left out: a checkout has it, a commit does
+ * not. A name that cannot be read (a link to nothing, a named pipe) is
+ * listed: reading it says why. Returns the count, or -1 with *err: dir is
+ * no directory, cannot be listed, or the walk passes its bounds. */
+int loader_walk(loader *l, const char *dir, bool recurse, const char ***names, const char **err);
+
 /* Where the root-relative name is on disk, for writing it (plumb
  * convert); NULL for a loader with no directory behind it. */
 const char *loader_disk_path(loader *l, const char *name);

@@ -173,6 +173,22 @@ status_is "run takes no --arg" 2 $PLUMB run "$tmp" --arg tag=1
 said "run says so" "plumb: run takes no flag --arg"
 check "build --help tells of --arg" sh -c "$PLUMB build --help | grep -q -- '--arg NAME=VALUE'"
 
+# A directory of YAML manifests: --recurse, --include and --exclude read it
+# as Argo CD's directory source; the commands that compile a PATH take them,
+# the others refuse them.
+yd=tests/golden/src/yamldir/manifests
+check "a YAML directory builds" sh -c "$PLUMB build $yd | grep -q 'name: nginx-deployment'"
+check "--recurse reads subdirectories" sh -c "$PLUMB check $yd --recurse && $PLUMB build --recurse $yd | grep -q 'kind: RoleBinding'"
+check "--include and --exclude" test "$($PLUMB build $yd --recurse --include '*.yaml' --exclude '{sub/*,.*}' | grep -c '^kind:')" = 5
+$PLUMB build $yd --recurse --out-dir "$tmp/out-yd" >/dev/null
+for f in "$tmp"/out-yd/*; do cat "$f"; echo ---; done | sed '$d' >"$tmp/joined.yaml"
+$PLUMB build $yd --recurse >"$tmp/yd.yaml"
+check "a YAML directory's out-dir holds the same stream" cmp "$tmp/joined.yaml" "$tmp/yd.yaml"
+status_is "--include needs a value" 2 $PLUMB build $yd --include
+status_is "run takes no --recurse" 2 $PLUMB run "$tmp" --recurse
+said "run says so" "plumb: run takes no flag --recurse"
+check "build --help tells of --recurse" sh -c "$PLUMB build --help | grep -q -- '--recurse'"
+
 # Outside a git repository the root is the entry directory; --root widens it.
 cp -r examples/nginx "$tmp/nginx"
 status_is "import above the root" 1 $PLUMB build "$tmp/nginx/envs/dev"

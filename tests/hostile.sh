@@ -11,8 +11,9 @@ trap 'rm -rf "$tmp"' EXIT
 
 # refuses NAME FILE MESSAGE: `plumb build FILE` exits 1 (not a crash: those
 # exit 128 and more), prints nothing on stdout, and says MESSAGE once.
+# FILE may be followed by flags (FILE --recurse).
 refuses() {
-  timeout 120 $PLUMB build "$2" >"$tmp/out" 2>"$tmp/err"
+  timeout 120 $PLUMB build $2 >"$tmp/out" 2>"$tmp/err"
   rc=$? n=$(grep -c -- "$3" "$tmp/err")
   if [ $rc = 1 ] && [ "$n" = 1 ] && [ ! -s "$tmp/out" ]; then
     pass=$((pass + 1))
@@ -130,5 +131,25 @@ awk 'BEGIN { print "{\"definitions\": {"
   print "\"d1000\": {}}}" }' >"$tmp/schema/schema.json"
 printf 'openapi: {path: schema.json}\nresources: []\n' >"$tmp/schema/kustomization.yaml"
 refuses "openapi definitions 1000 deep" "$tmp/schema" "error: openapi: the definitions lead on deeper than 64"
+
+# Directories of YAML manifests: their walk is bounded in files and in
+# depth, each file in size, and all of them by the compile's memory.
+mkdir -p "$tmp/many"
+(cd "$tmp/many" && seq 0 100000 | xargs touch)
+refuses "a YAML directory of 100,001 files" "$tmp/many" ". holds more than 100000 files and directories"
+deep=$tmp/deep; mkdir -p "$deep"
+for i in $(seq 65); do deep=$deep/d; done
+mkdir -p "$deep" && printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n' >"$deep/a.yaml"
+touch "$tmp/deep/top.yaml"
+refuses "a YAML directory 65 levels deep" "$tmp/deep --recurse" ". has directories nested deeper than 64 levels"
+mkdir -p "$tmp/big"
+awk 'BEGIN { print "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:"
+  for (i = 0; i < 800000; i++) printf "  k%d: \"%s\"\n", i, "0123456789" }' >"$tmp/big/big.yaml"
+refuses "a YAML file of 18 MiB in a directory" "$tmp/big" "big.yaml is 18.3 MiB; files may be at most 16 MiB"
+mkdir -p "$tmp/heavy"
+awk 'BEGIN { printf "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME}\ndata:\n"
+  for (i = 0; i < 200000; i++) printf "  k%d: \"0123456789012345678901234567890123456789\"\n", i }' >"$tmp/heavy/t"
+for i in $(seq 60); do sed "s/NAME/c$i/" "$tmp/heavy/t" >"$tmp/heavy/c$i.yaml"; done; rm "$tmp/heavy/t"
+refuses "60 YAML files of 11 MiB under the memory limit" "$tmp/heavy" "error: the compile uses more than 1024 MiB of memory"
 
 echo "hostile: $pass passed, $fail failed"

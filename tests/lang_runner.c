@@ -5,13 +5,16 @@
  * of the diagnostic. The expression sits alone on line 1 of "test.plumb".
  *
  * A build case is "%%BUILD", the lines of main.plumb, optionally "%%FILE
- * NAME" and the lines of another file beside it, then "%%OUT" and what
+ * NAME" and the lines of another file beside it (NAME may name
+ * directories: sub/a.yaml), then "%%OUT" and what
  * `plumb build` prints: the YAML stream, or the first diagnostic.
  *
  * Cases are separated by blank lines; '#' starts a comment line. */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "plumb/compile.h"
@@ -61,9 +64,14 @@ static char *joined(char **lines, int from, int to) {
   return s;
 }
 
+/* Writes dir/name, making the directories name has (sub/a.yaml). */
 static bool write_file(const char *dir, const char *name, const char *text) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
+  for (char *slash = path + strlen(dir) + 1; (slash = strchr(slash, '/')); *slash++ = '/') {
+    *slash = '\0';
+    mkdir(path, 0777);
+  }
   FILE *f = fopen(path, "w");
   if (!f) return false;
   fputs(text, f);
@@ -94,6 +102,8 @@ static char *build_output(const char *dir) {
   return got;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path); }
+
 /* Writes the case's files to a fresh directory and builds its main.plumb. */
 static void run_build(const char *file, int line, char **lines, int n) {
   int out = 1;
@@ -118,12 +128,7 @@ static void run_build(const char *file, int line, char **lines, int n) {
   char *want = joined(lines, out + 1, n);
   check(file, line, "build", want, build_output(dir));
   free(want);
-  for (int i = 0; i < nfiles; i++) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    unlink(path);
-  }
-  rmdir(dir);
+  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void run_case(const char *file, int line, char **lines, int n) {

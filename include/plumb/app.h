@@ -38,6 +38,10 @@ typedef struct {
   size_t ncredentials;
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */
   size_t nargs;
+  /* source.directory, as Argo CD's: how path reads when it is a directory
+   * of YAML manifests (compile_opts.yaml_dir); its patterns NULL when
+   * not given */
+  compile_yaml_dir directory;
   const char *parent; /* the application whose build declares it; NULL: the config */
   const char *object; /* "NAMESPACE/NAME" of the cluster object it was read from; NULL: written in Plumb */
   pos at, project_at;  /* where its name and its project were written */

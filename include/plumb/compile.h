@@ -29,6 +29,16 @@ const char *compile_remote_tree_dir(arena *a, const char *cache, const char *com
 /* A compile_remote.dir that reads the cache whose directory ctx is. */
 const char *compile_remote_cached(void *cache, arena *a, const char *url, const char *ref, const char **err);
 
+/* How a directory of YAML manifests is read (docs/language.md 8.4), as
+ * Argo CD's directory source reads one (its spec.source.directory): the
+ * files directly in it, or with recurse in its subdirectories too; those
+ * whose path from it matches include (NULL or "": every one) and not
+ * exclude (NULL or "": none), glob patterns (compiler/glob.h). */
+typedef struct {
+  bool recurse;
+  const char *include, *exclude;
+} compile_yaml_dir;
+
 typedef struct {
   const char *path; /* a directory of .plumb files or one file */
   const char *root; /* repository root; NULL: nearest ancestor holding .git,
@@ -46,6 +56,9 @@ typedef struct {
    * destination cluster's); none of them: the newest embedded. */
   const char *kube_version, *kube_version_default;
   const compile_remote *remote; /* NULL: a remote base is an error */
+  /* path's reading when it is a directory of YAML manifests; any of them
+   * set for another path is an error */
+  compile_yaml_dir yaml_dir;
 } compile_opts;
 
 /* The Kubernetes versions whose schemas are compiled in, oldest first

@@ -174,9 +174,9 @@ void source_builds_free(source_builds *b);
 void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
 
 /* Compiles o->path (a directory or file, relative to the tree's root) with
- * o->env (NULL: the only one) and o->args from the tree, as `plumb build`
- * compiles a checkout of it (o->root is not read), reading only the blobs
- * of the files it imports or reads. Symlinks
+ * o->env (NULL: the only one), o->args and o->yaml_dir from the tree, as
+ * `plumb build` compiles a checkout of it (o->root is not read), reading
+ * only the blobs of the files it imports or reads. Symlinks
  * are followed inside the tree; reading one that leaves it fails as on
  * disk. *out has the compile's own diagnostics; without any, it is what
  * compile_keep keeps (no explain history). A compile that exceeds a limit

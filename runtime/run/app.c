@@ -95,7 +95,8 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
                     .env = *app->env ? app->env : NULL,
                     .args = app->args,
                     .nargs = app->nargs,
-                    .kube_version_default = dest ? run_dest_kube_version(r, dest) : NULL};
+                    .kube_version_default = dest ? run_dest_kube_version(r, dest) : NULL,
+                    .yaml_dir = app->directory};
   /* A kustomization's remote bases are fetched into the runtime's cache
    * as the compile meets them, when the app's tree is first built. */
   compile_remote remote = {source_remote_dir, (void *)r->o->cache_dir};

@@ -134,6 +134,27 @@ static void read_args(reader *r, const value *spec, app_def *app) {
   app->args = args;
 }
 
+/* source.directory: { recurse, include, exclude }, Argo CD's
+ * spec.source.directory, which only a directory of YAML manifests takes
+ * (the compile says so of another path). */
+static void read_directory(reader *r, const value *spec, app_def *app) {
+  const value *o = field_of(r, spec, "source.directory", V_OBJECT, false);
+  for (size_t i = 0; o && i < o->u.obj.len; i++) {
+    const field *f = &o->u.obj.fields[i];
+    bool flag = strcmp(f->key, "recurse") == 0, glob = strcmp(f->key, "include") == 0 || strcmp(f->key, "exclude") == 0;
+    if (!flag && !glob)
+      diag_error(r->d, f->val->at, "%s: unknown field \"%s\" of source.directory; expected recurse, include or exclude",
+                 r->what, f->key);
+    else if (f->val->kind != (flag ? V_BOOL : V_STRING))
+      diag_error(r->d, f->val->at, "%s: source.directory.%s must be %s, got %s", r->what, f->key,
+                 value_a(flag ? V_BOOL : V_STRING), value_a(f->val->kind));
+    else if (flag)
+      app->directory.recurse = f->val->u.b;
+    else
+      *(*f->key == 'i' ? &app->directory.include : &app->directory.exclude) = arena_strdup(r->a, f->val->u.str.s);
+  }
+}
+
 static void read_app(reader *r, const value *res, const char *name, app_def *app) {
   const value *spec = field_of(r, res, "spec", V_OBJECT, true);
   if (!spec) return;
@@ -162,6 +183,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   }
   read_credentials(r, spec, app);
   read_args(r, spec, app);
+  read_directory(r, spec, app);
 }
 
 static void read_project(reader *r, const value *res, const char *name, app_project *p) {
@@ -266,13 +288,16 @@ static bool same_string(const char *a, const char *b) { return a == b || (a && b
 static bool same_pos(pos a, pos b) { return same_string(a.file, b.file) && a.line == b.line && a.col == b.col; }
 
 bool app_def_equal(const app_def *a, const app_def *b) {
-  const char *const sa[] = {a->name,    a->project, a->repo,   a->revision, a->path,
-                            a->env,     a->cluster, a->namespace, a->parent, a->object};
-  const char *const sb[] = {b->name,    b->project, b->repo,   b->revision, b->path,
-                            b->env,     b->cluster, b->namespace, b->parent, b->object};
+  const char *const sa[] = {a->name,    a->project, a->repo,      a->revision, a->path,
+                            a->env,     a->cluster, a->namespace, a->parent,   a->object,
+                            a->directory.include, a->directory.exclude};
+  const char *const sb[] = {b->name,    b->project, b->repo,      b->revision, b->path,
+                            b->env,     b->cluster, b->namespace, b->parent,   b->object,
+                            b->directory.include, b->directory.exclude};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||
+      a->directory.recurse != b->directory.recurse ||
       a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
       a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at))
     return false;

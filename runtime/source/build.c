@@ -177,6 +177,7 @@ typedef struct build {
   char **args; /* NAME=VALUE, nargs of them: the same tree with other args is another build */
   size_t nargs;
   char *kube_version; /* compile_opts' kube_version_default: another one is another build too */
+  compile_yaml_dir dir; /* its strings this entry's: other options are another build */
   compile_result *result;
   struct build *next;
 } build;
@@ -199,6 +200,8 @@ static void build_free(build *e) {
   free(e->path);
   free(e->env);
   free(e->kube_version);
+  free((char *)e->dir.include);
+  free((char *)e->dir.exclude);
   for (size_t i = 0; i < e->nargs; i++) free(e->args[i]);
   free(e->args);
   free(e);
@@ -227,12 +230,16 @@ static bool same_args(const build *e, const compile_opts *o) {
   return true;
 }
 
+static bool same_dir(const compile_yaml_dir *x, const compile_yaml_dir *y) {
+  return x->recurse == y->recurse && same_text(x->include, y->include) && same_text(x->exclude, y->exclude);
+}
+
 /* Finds an entry and moves it to the front. */
 static build *lookup(source_builds *b, const char *tree, const compile_opts *o) {
   for (build **p = &b->head; *p; p = &(*p)->next) {
     build *e = *p;
     if (strcmp(e->tree, tree) || strcmp(e->path, o->path) || !same_text(e->env, o->env) || !same_args(e, o) ||
-        !same_text(e->kube_version, o->kube_version_default))
+        !same_text(e->kube_version, o->kube_version_default) || !same_dir(&e->dir, &o->yaml_dir))
       continue;
     *p = e->next;
     e->next = b->head;
@@ -291,7 +298,8 @@ static compile_result *compile_in_child(void *ctx) {
                     .args = (const char *const *)c->e->args,
                     .nargs = c->e->nargs,
                     .kube_version_default = c->e->kube_version,
-                    .remote = c->remote ? &watched : NULL};
+                    .remote = c->remote ? &watched : NULL,
+                    .yaml_dir = c->e->dir};
   compile_result *r = compile_files(c->t->files, c->t->n, &reader, &o);
   if (watch.failed) {
     fprintf(stderr, "%s", watch.failed);
@@ -342,6 +350,8 @@ static build *build_new(const char *tree, const compile_opts *o) {
   e->path = heap_strdup(o->path);
   e->env = o->env ? heap_strdup(o->env) : NULL;
   e->kube_version = o->kube_version_default ? heap_strdup(o->kube_version_default) : NULL;
+  e->dir = (compile_yaml_dir){o->yaml_dir.recurse, o->yaml_dir.include ? heap_strdup(o->yaml_dir.include) : NULL,
+                              o->yaml_dir.exclude ? heap_strdup(o->yaml_dir.exclude) : NULL};
   e->args = heap_calloc(o->nargs + 1, sizeof *e->args);
   for (e->nargs = 0; e->nargs < o->nargs; e->nargs++) e->args[e->nargs] = heap_strdup(o->args[e->nargs]);
   return e;

@@ -209,6 +209,43 @@ expect "a commit to the kustomization's base is applied" 0 "deployment.apps/dev-
 same "the kustomization's Deployment has 2 replicas" 2 kust_replicas
 $K delete namespace $KNS --wait=false >/dev/null 2>&1
 
+# ---- a directory of plain YAML as the source -------------------------------------------
+# A path with no .plumb files and no kustomization is read as Argo CD reads
+# a directory source: the walk-through of its docs (nginx_deploy.yaml, a
+# Deployment and a Service), with no Plumb file.
+YNS=gitops-yaml
+mkdir -p "$repo/plain/extra" "$repo/gitops-yaml"
+# The nginx example's own build, as the YAML a repository would hold.
+$PLUMB build "$ROOT/examples/nginx/envs/dev" | sed "s/nginx-dev/$YNS/g" >"$repo/plain/nginx_deploy.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: %s}\n' "$YNS" >"$repo/plain/extra/settings.yaml"
+yaml_app() { # yaml_app [APPLICATION_EXTRA]
+  cat >"$repo/gitops-yaml/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app y = application(name: "yaml-dev", repo: "file://$repo", path: "plain", project: "yaml",
+                      automated: true, prune: true, self_heal: true${1:-})
+  app project = project(name: "yaml", cluster_kinds: ["Namespace"])
+}
+EOP
+}
+yaml_app
+commit "plain YAML"
+yaml_pass() { $PLUMB run "file://$repo" --config-path gitops-yaml --cache "$work/cache" --once --context admin; }
+yaml_replicas() { $K -n $YNS get deployment nginx-deployment -o jsonpath='{.spec.replicas}'; }
+expect "a directory of plain YAML is built and applied" 0 "yaml-dev: deployment.apps/nginx-deployment created" yaml_pass
+expect "its subdirectory is not read without recurse" 1 "not found" $K -n $YNS get configmap settings
+sed -i 's/replicas: 1/replicas: 2/' "$repo/plain/nginx_deploy.yaml"
+commit "two replicas in the YAML"
+expect "a commit 1 -> 2 replicas in the YAML is applied" 0 "deployment.apps/nginx-deployment configured" yaml_pass
+same "the YAML's Deployment has 2 replicas" 2 yaml_replicas
+yaml_app ', directory: { recurse: true }'
+commit "recurse"
+expect "directory: { recurse: true } reads the subdirectory" 0 "configmap/settings created" yaml_pass
+yaml_app ', directory: { recurse: true, exclude: "extra/*" }'
+commit "extra excluded"
+expect "what exclude leaves out is pruned" 0 "configmap/settings pruned" yaml_pass
+$K delete namespace $YNS --wait=false >/dev/null 2>&1
+
 $K delete namespace $NS --wait=false >/dev/null 2>&1
 echo "gitops: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

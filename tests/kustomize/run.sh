@@ -11,7 +11,10 @@
 # convert is to refuse, CASE/convert-refused holds a line of its message.
 # Where Plumb differs from Kustomize on purpose (docs/kustomize.md, the
 # differences), CASE/differs holds the start of the first difference
-# compare.py must find.
+# compare.py must find. A case CASE/d is a directory of YAML manifests:
+# `plumb build CASE/d` must give the resources of a kustomization that
+# lists its files, which a copy of it gets, and with --recurse those of
+# one that lists its subdirectories' files too.
 # Usage: run.sh [PLUMB]
 set -u
 cd "$(dirname "$0")/../.."
@@ -55,9 +58,37 @@ converted() {
   fi
 }
 
+# manifests DIR [-maxdepth 1]: DIR's manifest files, as a YAML directory
+# reads them (hidden ones too), as a kustomization's resources.
+manifests() {
+  echo "resources:"
+  (cd "$1" && find . ${2:-} ${3:-} -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \)) |
+    sed 's|^\./|- |' | LC_ALL=C sort
+}
+
+# yaml_dir CASE NAME: its directory of manifests against Kustomize.
+yaml_dir() {
+  for flag in "" --recurse; do
+    rm -rf "$tmp/d" && cp -r "$1/d" "$tmp/d"
+    manifests "$tmp/d" $([ -z "$flag" ] && echo -maxdepth 1) >"$tmp/list" && mv "$tmp/list" "$tmp/d/kustomization.yaml"
+    if ! kubectl kustomize "$tmp/d" >"$tmp/k.yaml" 2>"$tmp/err"; then
+      echo "FAIL $2${flag:+ $flag}: kubectl kustomize: $(cat "$tmp/err")"; fail=$((fail + 1)); continue
+    fi
+    if ! $PLUMB build "$1/d" $flag >"$tmp/p.yaml" 2>"$tmp/err"; then
+      echo "FAIL $2${flag:+ $flag}: plumb build:"; cat "$tmp/err"; fail=$((fail + 1)); continue
+    fi
+    if same "$1"; then
+      pass=$((pass + 1))
+    else
+      echo "FAIL $2${flag:+ $flag} (first: kustomize, second: plumb): $out"; fail=$((fail + 1))
+    fi
+  done
+}
+
 for c in tests/kustomize/*/; do
   c=${c%/}
   name=$(basename "$c")
+  if [ -d "$c/d" ]; then yaml_dir "$c" "$name"; continue; fi
   if ! kubectl kustomize "$c/k" >"$tmp/k.yaml" 2>"$tmp/err"; then
     echo "FAIL $name: kubectl kustomize: $(cat "$tmp/err")"; fail=$((fail + 1)); continue
   fi

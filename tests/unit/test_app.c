@@ -126,14 +126,34 @@ static void args_are_name_value_texts(void **state) {
   }
 }
 
+/* A path of plain YAML takes Argo CD's directory options; without them
+ * it reads as Argo CD's default, the directory alone. */
+static void a_directory_of_yaml_takes_argo_cds_options(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", path: \"manifests\",\n"
+            "  directory: { recurse: true, include: \"*.yaml\" })\n"
+            "app b = application(name: \"api\", repo: \"r\", path: \"api\")");
+  assert_string_equal(F->errors, "");
+  const app_def *a = app("web");
+  assert_true(a->directory.recurse);
+  assert_string_equal(a->directory.include, "*.yaml");
+  assert_null(a->directory.exclude);
+  a = app("api");
+  assert_false(a->directory.recurse);
+  assert_null(a->directory.include);
+}
+
 static void bad_fields_are_errors_where_they_were_written(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
-            "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] })\n"
+            "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] },\n"
+            "  directory: { recurse: \"yes\", includes: \"*\" })\n"
             "app b = application(name: \"api\", repo: \"r\", project: \"nope\")");
   assert_non_null(strstr(F->errors, "application web: args.tags must be a string, a number or a bool, got a list"));
   assert_non_null(strstr(F->errors, "application web: sync.interval \"soon\" is not a duration like 30s, 3m or 1h"));
   assert_non_null(strstr(F->errors, "application web: source.path must stay inside the repository"));
   assert_non_null(strstr(F->errors, "application web: unknown credential \"password\""));
+  assert_non_null(strstr(F->errors, "application web: source.directory.recurse must be a bool, got a string"));
+  assert_non_null(strstr(F->errors, "application web: unknown field \"includes\" of source.directory; expected recurse, "
+                                    "include or exclude"));
   assert_non_null(strstr(F->errors, "application api: project \"nope\" is not defined"));
   /* The interval's error points at the argument in apps.plumb. */
   assert_non_null(strstr(F->errors, "apps.plumb:3:"));
@@ -219,6 +239,10 @@ static void definitions_are_equal_only_when_all_is(void **state) {
   assert_false(app_def_equal(&first, &read_children("app a = application(name: \"web\", repo: \"r\", "
                                                     "credentials: { token_file: \"/u\" })")
                                           ->apps[0]));
+  /* Other directory options, too. */
+  assert_false(app_def_equal(&first, &read_children("app a = application(name: \"web\", repo: \"r\", "
+                                                    "credentials: { token_file: \"/t\" }, directory: { exclude: \"x\" })")
+                                          ->apps[0]));
   /* Other args are another build. */
   assert_false(app_def_equal(&first, &read_children("app a = application(name: \"web\", repo: \"r\", "
                                                     "credentials: { token_file: \"/t\" }, args: { tag: \"2\" })")
@@ -232,7 +256,8 @@ static void a_cluster_object_reads_as_a_definition(void **state) {
   diag_list d;
   diag_init(&d, a);
   json_t *obj = json_loads("{\"apiVersion\": \"plumb.dev/v1\", \"kind\": \"Application\", \"metadata\": {\"name\": "
-                           "\"web\"}, \"spec\": {\"source\": {\"repo\": \"r\", \"path\": \"a\", \"args\": {\"n\": 3}}, "
+                           "\"web\"}, \"spec\": {\"source\": {\"repo\": \"r\", \"path\": \"a\", \"args\": {\"n\": 3}, "
+                           "\"directory\": {\"recurse\": true, \"exclude\": \"x/*\"}}, "
                            "\"sync\": {\"automated\": true, \"interval\": \"2s\"}}}",
                            0, NULL);
   app_def app = {0};
@@ -244,6 +269,8 @@ static void a_cluster_object_reads_as_a_definition(void **state) {
   assert_int_equal(app.interval_s, 2);
   assert_int_equal(app.nargs, 1);
   assert_string_equal(app.args[0], "n=3");
+  assert_true(app.directory.recurse);
+  assert_string_equal(app.directory.exclude, "x/*");
   json_object_set_new(json_object_get(json_object_get(obj, "spec"), "source"), "path", json_string("../x"));
   assert_int_equal(app_read_one(kube_json_to_value(a, obj), a, &app, NULL, &d), 1);
   assert_string_equal(d.first->msg, "application web: source.path must stay inside the repository");
@@ -269,6 +296,7 @@ int main(void) {
       T(an_application_gets_the_defaults),
       T(an_application_says_where_and_how),
       T(args_are_name_value_texts),
+      T(a_directory_of_yaml_takes_argo_cds_options),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),

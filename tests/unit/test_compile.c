@@ -82,6 +82,58 @@ static void a_kustomization_path_builds_natively(void **state) {
 }
 
 
+/* A directory of YAML manifests held elsewhere, as the runtime holds a
+ * commit's: a path with no .plumb files and no kustomization builds as
+ * Argo CD's directory source, its env named after it, reading its
+ * manifest files and no other. */
+static test_file y_deploy = {.text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+                                     "spec:\n  selector: {matchLabels: {app: web}}\n"
+                                     "  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: web}]}}\n"
+                                     "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n"},
+                 y_values = {.text = "replicas: 3\n"}, y_readme = {.text = "# web\n"},
+                 y_sub = {.text = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"web\"}}\n"};
+static const compile_file y_files[] = {
+    {"apps/web/deploy.yaml", &y_deploy},
+    {"apps/web/values.yaml", &y_values},
+    {"apps/web/README.md", &y_readme},
+    {"apps/web/extra/cm.json", &y_sub},
+};
+
+static compile_result *yaml_dir_build(compile_yaml_dir o) {
+  for (size_t i = 0; i < 4; i++) ((test_file *)y_files[i].data)->reads = 0;
+  return compile_files(y_files, 4, &reader, &(compile_opts){.path = "apps/web", .yaml_dir = o});
+}
+
+static void a_yaml_directory_builds_as_argo_cd_builds_one(void **state) {
+  compile_result *r = yaml_dir_build((compile_yaml_dir){0});
+  assert_int_equal(r->diags.errors, 0);
+  assert_string_equal(r->env, "web");
+  assert_int_equal(r->nres, 2);
+  assert_string_equal(value_get_string(r->res[0].obj, "kind"), "Service"); /* install order */
+  assert_int_equal(y_values.reads, 1); /* read, and left out: not a resource */
+  assert_int_equal(y_readme.reads, 0);
+  assert_int_equal(y_sub.reads, 0);
+  compile_free(r);
+  r = yaml_dir_build((compile_yaml_dir){.recurse = true});
+  assert_int_equal(r->nres, 3);
+  assert_int_equal(y_sub.reads, 1);
+  compile_free(r);
+  r = yaml_dir_build((compile_yaml_dir){.recurse = true, .include = "**/*.json"});
+  assert_int_equal(r->nres, 1);
+  assert_int_equal(y_deploy.reads, 0);
+  compile_free(r);
+}
+
+static void a_refused_manifest_fails_in_the_readers_words(void **state) {
+  const char *text = y_sub.text;
+  y_sub.text = NULL;
+  compile_result *r = yaml_dir_build((compile_yaml_dir){.recurse = true});
+  y_sub.text = text;
+  assert_int_equal(r->diags.errors, 1);
+  assert_string_equal(r->diags.first->msg, "yaml_dir: apps/web/extra/cm.json is a symlink that leaves the repository root");
+  compile_free(r);
+}
+
 static void only_the_files_the_compile_reads_are_read(void **state) {
   for (size_t i = 0; i < NFILES; i++) ((test_file *)files[i].data)->reads = 0;
   compile_result *r = compile_files(files, NFILES, &reader, &(compile_opts){.path = "envs/dev"});
@@ -154,6 +206,8 @@ int main(void) {
       cmocka_unit_test(only_the_files_the_compile_reads_are_read),
       cmocka_unit_test(a_refused_read_fails_in_the_readers_words),
       cmocka_unit_test(a_kustomization_path_builds_natively),
+      cmocka_unit_test(a_yaml_directory_builds_as_argo_cd_builds_one),
+      cmocka_unit_test(a_refused_manifest_fails_in_the_readers_words),
       cmocka_unit_test(a_kept_result_is_the_resources_and_sources),
       cmocka_unit_test(a_kept_result_shares_what_the_compile_shared),
       cmocka_unit_test(a_result_with_errors_is_kept_whole),

@@ -123,6 +123,84 @@ static void a_memory_loader_reads_only_its_files(void **state) {
   assert_string_equal(err, "cannot read etc/passwd: No such file or directory");
 }
 
+static void make_dir(const char *rel) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  assert_int_equal(mkdir(path, 0777), 0);
+}
+
+static void make_link(const char *to, const char *rel) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  assert_int_equal(symlink(to, path), 0);
+}
+
+/* The files of a YAML directory come in filepath.Walk's order, Argo CD's:
+ * a subdirectory's at its name's place ("a" before "a-b.yaml", though
+ * "a/" would sort after it as text). */
+static const char *const walked[] = {"w/.x.yaml", "w/a/x.yaml", "w/a-b.yaml", "w/b.yaml", "w/c/d.yaml", "w/link/x.yaml"};
+
+static void check_walk(loader *l, bool recurse, const char *const *want, int n) {
+  const char *err = NULL, **names;
+  assert_int_equal(loader_walk(l, "w", recurse, &names, &err), n);
+  for (int i = 0; i < n; i++) assert_string_equal(names[i], want[i]);
+}
+
+static void a_walk_lists_files_in_walk_order(void **state) {
+  const char *err;
+  make_dir("w");
+  make_dir("w/a");
+  make_dir("w/c");
+  make_dir("w/.git");
+  for (size_t i = 0; i < 5; i++) write_file(walked[i], "");
+  write_file("w/.git/config.yaml", ""); /* a checkout's, not a commit's */
+  make_link("a", "w/link");             /* a directory link: what it points to */
+  make_link("..", "w/c/up");            /* above itself: left out, as in a git tree */
+  loader *l = loader_new(A, root, &err);
+  check_walk(l, true, walked, 6);
+  static const char *const top[] = {"w/.x.yaml", "w/a-b.yaml", "w/b.yaml"};
+  check_walk(l, false, top, 3);
+  /* A memory loader (a git tree) lists the same, in the same order. */
+  loader *m = loader_new_memory(A, NULL);
+  for (size_t i = 6; i-- > 0;) loader_add_file(m, walked[i], "", 0);
+  loader_add_file(m, "w/a/x.yaml", "", 0); /* replaced: one name */
+  loader_add_file(m, "wx.yaml", "", 0);
+  check_walk(m, true, walked, 6);
+  check_walk(m, false, top, 3);
+}
+
+static void a_walk_stays_inside_the_root(void **state) {
+  const char *err = NULL, **names;
+  make_dir("v");
+  make_link("/etc", "v/etc");
+  loader *l = loader_new(A, root, &err);
+  assert_int_equal(loader_walk(l, "v", false, &names, &err), 0); /* not walked into */
+  assert_int_equal(loader_walk(l, "v", true, &names, &err), -1);
+  assert_string_equal(err, "v/etc is a symlink that leaves the repository root");
+  assert_int_equal(loader_walk(l, "app.plumb", true, &names, &err), -1);
+  assert_string_equal(err, "app.plumb is not a directory");
+  assert_int_equal(loader_walk(l, "outside", true, &names, &err), -1);
+  assert_string_equal(err, "outside is a symlink that leaves the repository root");
+}
+
+/* A hostile tree: too many files, directories too deep. */
+static void a_walk_is_bounded(void **state) {
+  const char *err = NULL, **names;
+  loader *l = loader_new_memory(A, NULL);
+  for (int i = 0; i <= LOADER_MAX_WALK; i++) loader_add_file(l, arena_printf(A, "many/%d.yaml", i), "", 0);
+  assert_int_equal(loader_walk(l, "many", false, &names, &err), -1);
+  assert_string_equal(err, "many holds more than 100000 files and directories");
+  buf deep = {0};
+  buf_puts(&deep, "deep");
+  for (int i = 0; i <= LOADER_MAX_WALK_DEPTH; i++) buf_puts(&deep, "/d");
+  buf_puts(&deep, "/x.yaml");
+  loader_add_file(l, deep.data, "", 0);
+  assert_int_equal(loader_walk(l, "deep", false, &names, &err), 0);
+  assert_int_equal(loader_walk(l, "deep", true, &names, &err), -1);
+  assert_string_equal(err, "deep has directories nested deeper than 64 levels");
+  buf_free(&deep);
+}
+
 /* One message for a file too big, on disk or in a git tree (the runtime's
  * reader uses it too); the size is rounded up, never down to the limit. */
 static void a_file_too_big_names_its_size(void **state) {
@@ -139,6 +217,9 @@ int main(void) {
       cmocka_unit_test(the_standard_library_is_built_in),
       cmocka_unit_test(a_memory_loader_reads_only_its_files),
       cmocka_unit_test(a_file_too_big_names_its_size),
+      cmocka_unit_test(a_walk_lists_files_in_walk_order),
+      cmocka_unit_test(a_walk_stays_inside_the_root),
+      cmocka_unit_test(a_walk_is_bounded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -339,6 +339,52 @@ static void symlinks_stay_inside_the_tree(void **state) {
   source_free(s);
 }
 
+/* A directory of YAML manifests builds from the tree as on disk, its
+ * options with it (recurse and patterns, a link to a directory walked
+ * into, one out of the root refused in the same words), and other options
+ * are another build. */
+static void a_yaml_directory_compiles_from_the_tree_as_on_disk(void **state) {
+  const char *sa = "apiVersion: v1\\nkind: ServiceAccount\\nmetadata: {name: %s}\\n"; /* printf's */
+  sh("cd %s/origin && mkdir -p manifests/sub more out && ln -s ../more manifests/linked"
+     " && ln -s ../../outside.yaml out/o.yaml && printf 'replicas: 3\\n' > manifests/values.yaml",
+     tmp);
+  const char *files[][2] = {{"origin/manifests/top.yaml", "top"}, {"origin/manifests/sub/s.yml", "sub"},
+                            {"origin/more/m.yaml", "more"}, {"outside.yaml", "o"}};
+  for (int i = 0; i < 4; i++) sh("cd %s && printf '%s' %s > %s", tmp, sa, files[i][1], files[i][0]);
+  commit_all("manifests");
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(8, NULL);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  char root[128], full[256];
+  snprintf(root, sizeof root, "%s/origin", tmp);
+  const compile_opts cases[] = {{.path = "manifests"},
+                                {.path = "manifests", .yaml_dir = {.recurse = true}},
+                                {.path = "manifests", .yaml_dir = {.recurse = true, .include = "*.yaml", .exclude = "sub/*"}},
+                                {.path = "out"}};
+  const size_t counts[] = {1, 3, 2, 0};
+  const compile_result *got[4];
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(source_compile(s, b, r.tree, &cases[i], &got[i]), 0);
+    compile_opts disk = cases[i];
+    snprintf(full, sizeof full, "%s/%s", root, cases[i].path);
+    disk.path = full;
+    disk.root = root;
+    compile_result *want = compile_build(&disk);
+    char *x = diags_of(got[i]), *y = diags_of(want), *xy = yaml_of(got[i]), *yy = yaml_of(want);
+    assert_string_equal(x, y);
+    assert_string_equal(xy, yy);
+    assert_int_equal(got[i]->nres, counts[i]);
+    if (i == 3) assert_non_null(strstr(x, "out/o.yaml is a symlink that leaves the repository root"));
+    free(x), free(y), free(xy), free(yy);
+    compile_free(want);
+  }
+  assert_ptr_not_equal(got[0], got[1]);
+  assert_ptr_not_equal(got[1], got[2]);
+  source_builds_free(b);
+  source_free(s);
+}
+
 /* A commit that exceeds a limit has that as its one error, kept as a
  * result is: the tree is not compiled again. The other paths of the same
  * tree compile as before. */
@@ -743,6 +789,7 @@ int main(void) {
       cmocka_unit_test(args_reach_the_compile_and_key_the_build),
       cmocka_unit_test(unknown_tree_is_not_found),
       cmocka_unit_test(symlinks_stay_inside_the_tree),
+      cmocka_unit_test(a_yaml_directory_compiles_from_the_tree_as_on_disk),
       cmocka_unit_test(a_commit_over_a_limit_fails_in_words_once),
       cmocka_unit_test(urls_lose_their_credentials),
       cmocka_unit_test(ssh_urls_give_host_and_port),
