@@ -155,14 +155,42 @@ pcre2_code *glob_compile(arena *a, const char *pattern, const char **err) {
   if (!re) return NULL;
   int code;
   PCRE2_SIZE off;
-  /* A path that is not UTF-8 never matches where its bytes stand, rather
-   * than failing the match. */
-  pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off,
-                                NULL);
+  /* Subjects are valid UTF-8 (glob_subject); PCRE2's invalid-UTF mode
+   * would instead match within the valid parts of a path, \A and \z
+   * included, so that "a.yaml" matched "\xffa.yaml". */
+  pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
   if (!c) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(code, msg, sizeof msg);
     *err = arena_printf(a, "invalid pattern \"%s\": %s", pattern, (char *)msg);
   }
   return c;
+}
+
+/* The length of the well-formed UTF-8 sequence at s (1 to 4), 0 when none
+ * starts there: PCRE2 checks what Unicode allows (no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static size_t utf8_at(const unsigned char *s) {
+  unsigned c = s[0];
+  size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))) return 0;
+  if (n == 4 && ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))) return 0;
+  return n;
+}
+
+const char *glob_subject(arena *a, const char *path) {
+  size_t i = 0, n;
+  while (path[i] && (n = utf8_at((const unsigned char *)path + i))) i += n;
+  if (!path[i]) return path;
+  buf out = {0};
+  for (i = 0; path[i]; i += n ? n : 1) {
+    n = utf8_at((const unsigned char *)path + i);
+    if (n) buf_put(&out, path + i, n);
+    else buf_puts(&out, "\xEF\xBF\xBD"); /* U+FFFD */
+  }
+  const char *s = arena_strdup(a, out.data);
+  buf_free(&out);
+  return s;
 }

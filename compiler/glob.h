@@ -23,4 +23,10 @@ const char *glob_to_regex(arena *a, const char *pattern, const char **err);
  * pcre2_code_free. */
 pcre2_code *glob_compile(arena *a, const char *pattern, const char **err);
 
+/* path as a compiled pattern matches it (in a, or path itself when it is
+ * valid UTF-8): each byte that starts no UTF-8 sequence becomes U+FFFD,
+ * as Go reads such a string rune by rune, so that `?` matches it and no
+ * literal does. */
+const char *glob_subject(arena *a, const char *path);
+
 #endif

@@ -57,7 +57,8 @@ static bool compile_pattern(reading *r, const char *what, const char *pattern, p
 
 /* 1 when path matches re, 0 when not, -1 after reporting. */
 static int matches(reading *r, const pcre2_code *re, const char *what, const char *path) {
-  int rc = regex_match(r->ev, r->at, re, (PCRE2_SPTR)path, strlen(path), 0, 0, r->md);
+  const char *subject = glob_subject(eval_arena(r->ev), path);
+  int rc = regex_match(r->ev, r->at, re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, r->md);
   if (rc >= 0) return 1;
   if (rc == PCRE2_ERROR_NOMATCH) return 0;
   PCRE2_UCHAR msg[256];

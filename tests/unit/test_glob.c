@@ -27,7 +27,8 @@ static bool match(const char *pattern, const char *path) {
   pcre2_code *re = glob_compile(A, pattern, &err);
   if (!re) fail_msg("%s", err);
   pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-  int rc = pcre2_match(re, (PCRE2_SPTR)path, strlen(path), 0, 0, md, NULL);
+  const char *subject = glob_subject(A, path);
+  int rc = pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL);
   pcre2_match_data_free(md);
   pcre2_code_free(re);
   assert_true(rc >= 0 || rc == PCRE2_ERROR_NOMATCH);
@@ -101,6 +102,21 @@ static void patterns_gobwas_refuses_are_refused(void **state) {
   assert_string_equal(refusal("[a-"), "invalid pattern \"[a-\": a [ has no ]");
 }
 
+/* Go reads each stray byte as U+FFFD: `?` matches it, no literal does, and
+ * nothing matches past it as if the path began there (PCRE2's
+ * invalid-UTF mode did: "a.yaml" matched "\xffa.yaml", found by
+ * fuzz_glob). */
+static void a_path_that_is_not_utf8_matches_as_go_reads_it(void **state) {
+  assert_false(match("a.yaml", "\xff" "a.yaml"));
+  assert_false(match("", "\xff"));
+  assert_true(match("?a.yaml", "\xff" "a.yaml"));
+  assert_true(match("*.yaml", "sub/\xc3(.yaml"));
+  assert_true(match("\xc3\xa9.yaml", "\xc3\xa9.yaml")); /* é, valid */
+  assert_false(match("??.yaml", "\xc3\xa9.yaml"));
+  assert_true(match("??.yaml", "\xed\xa0.yaml")); /* a surrogate's bytes: two stray ones */
+  assert_string_equal(glob_subject(A, "x\xffy"), "x\xef\xbf\xbdy");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(stars_match_any_characters_slashes_too),
@@ -109,6 +125,7 @@ int main(void) {
       cmocka_unit_test(brackets_hold_one_range_or_one_list),
       cmocka_unit_test(a_backslash_makes_a_character_plain),
       cmocka_unit_test(patterns_gobwas_refuses_are_refused),
+      cmocka_unit_test(a_path_that_is_not_utf8_matches_as_go_reads_it),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
