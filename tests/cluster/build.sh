@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Build (once) the control-plane binaries the integration tests run:
-# kube-apiserver, kube-controller-manager and etcd, from Go modules.
+# kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok (the
+# fake kubelet), from Go modules, and kwok's stages (kwok-stages.yaml).
 # Prints the bin directory on stdout; all progress goes to stderr.
 set -euo pipefail
 
 # Pinned versions. k8s v1.36.x is the newest line whose go.mod accepts this
-# machine's Go (1.26.x); etcd v3.6.x is the server line Kubernetes 1.36 ships with.
+# machine's Go (1.26.x); etcd v3.6.x is the server line Kubernetes 1.36 ships with;
+# kwok v0.8.0 is built against k8s.io v0.36.x and wants Go 1.26.
 K8S_VERSION=${PLUMB_K8S_VERSION:-v1.36.3}
 ETCD_VERSION=${PLUMB_ETCD_VERSION:-v3.6.16}
+KWOK_VERSION=${PLUMB_KWOK_VERSION:-v0.8.0}
 CACHE=${PLUMB_CACHE:-$HOME/.cache/plumb}
-BIN="$CACHE/bin-k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
+BIN="$CACHE/bin-k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+# What the fast path wants to find; a bin dir lacking one is completed.
+OUTPUTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwok-stages.yaml)
 
 # -mod=mod: let go fill go.mod/go.sum of the wrapper modules; no VCS stamping
 # (the cache dir may sit inside some unrelated git work tree).
@@ -21,9 +26,8 @@ BUILD=(go build -p 2 -trimpath -ldflags='-s -w')
 log() { echo "build.sh: $*" >&2; }
 
 # Fast path: everything already built -> print and leave.
-if [[ -x $BIN/kube-apiserver && -x $BIN/kube-controller-manager && -x $BIN/etcd ]]; then
-  echo "$BIN"; exit 0
-fi
+built() { local f; for f in "${OUTPUTS[@]}"; do [[ -s $BIN/$f ]] || return 1; done; }
+if built; then echo "$BIN"; exit 0; fi
 # Go's own installer puts it in /usr/local/go; a non-login shell may lack it.
 command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || { log "a Go toolchain (1.26 or newer) is needed to build the test control plane"; exit 1; }
@@ -43,6 +47,11 @@ build_into() { # DIR PKG NAME
   mv -f "$BIN/.$3.tmp" "$BIN/$3"
   log "built $3 in $((SECONDS - t0))s"
 }
+# modfield MODULE@VERSION FIELD: a field (Dir, GoMod) of `go mod download -json`,
+# which fetches the module into GOMODCACHE first. Run in a dir without go.mod.
+modfield() {
+  go mod download -json "$1" | sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p"
+}
 
 # --- etcd: go.etcd.io/etcd/server/v3 is itself package main, but its go.mod has
 # replace directives, so `go install ...@version` refuses it: use a wrapper module.
@@ -55,6 +64,32 @@ if [[ ! -f $EDIR/go.mod ]]; then
 fi
 build_into "$EDIR" go.etcd.io/etcd/server/v3 etcd
 
+# --- kwok: a wrapper module too (one way to build: -o, GOFLAGS), with kwok's
+# own go line; built before the Kubernetes -X flags below, which are not its.
+WDIR="$CACHE/kwok-$KWOK_VERSION"
+if [[ ! -f $WDIR/go.mod || ! -s $BIN/kwok-stages.yaml ]]; then
+  mkdir -p "$WDIR"
+  wsrc=$(cd "$WDIR" && modfield "sigs.k8s.io/kwok@$KWOK_VERSION" Dir)
+  [[ -f $wsrc/go.mod ]] || { log "cannot find sigs.k8s.io/kwok@$KWOK_VERSION"; exit 1; }
+fi
+if [[ ! -f $WDIR/go.mod ]]; then
+  printf 'module plumb.local/kwokwrap\n\n%s\n\nrequire sigs.k8s.io/kwok %s\n' \
+    "$(grep -m1 '^go ' "$wsrc/go.mod")" "$KWOK_VERSION" > "$WDIR/go.mod.tmp"
+  mv "$WDIR/go.mod.tmp" "$WDIR/go.mod"
+fi
+build_into "$WDIR" sigs.k8s.io/kwok/cmd/kwok kwok
+# kwok alone plays no stages (kwokctl hands it its defaults): the same set as
+# kwokctl's, from the module's own files: a node becomes Ready and keeps its
+# Lease, a pod becomes Running and Ready, a Job's pod completes, a deleted pod goes.
+if [[ ! -s $BIN/kwok-stages.yaml ]]; then
+  for f in "$wsrc"/kustomize/stage/{node/fast,node/heartbeat-with-lease,pod/fast}/*.yaml; do
+    [[ ${f##*/} == kustomization.yaml ]] && continue
+    echo "---"; cat "$f"
+  done > "$BIN/.kwok-stages.yaml.tmp"
+  grep -q '^kind: Stage' "$BIN/.kwok-stages.yaml.tmp" || { log "no Stage files in $wsrc"; exit 1; }
+  mv -f "$BIN/.kwok-stages.yaml.tmp" "$BIN/kwok-stages.yaml"
+fi
+
 # --- Kubernetes: k8s.io/kubernetes requires its staging modules (k8s.io/api,
 # client-go, ...) at v0.0.0 and replaces them with ./staging paths, which do not
 # apply to a dependent module. Pin each to the published v0.X.Y instead; the
@@ -63,8 +98,7 @@ KDIR="$CACHE/k8s-$K8S_VERSION"
 if [[ ! -f $KDIR/go.mod ]]; then
   mkdir -p "$KDIR"
   log "fetching k8s.io/kubernetes@$K8S_VERSION (large) ..."
-  kmod=$(cd "$KDIR" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
-         sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
+  kmod=$(cd "$KDIR" && modfield "k8s.io/kubernetes@$K8S_VERSION" GoMod)
   [[ -f $kmod ]] || { log "cannot find go.mod of k8s.io/kubernetes@$K8S_VERSION"; exit 1; }
   staging=${K8S_VERSION/#v1./v0.}
   {
@@ -91,5 +125,6 @@ done
 BUILD=(go build -p 2 -trimpath "-ldflags=-s -w$vflags")
 build_into "$KDIR" k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver
 build_into "$KDIR" k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager
+build_into "$KDIR" k8s.io/kubernetes/cmd/kube-scheduler kube-scheduler
 
 echo "$BIN"

@@ -7,8 +7,9 @@ set -euo pipefail
 [[ -d $1 ]] || exit 0                       # nothing there: nothing to stop
 DIR=$(cd "$1" && pwd)
 
-# Reverse start order: controller manager and apiserver before their etcd.
-for name in kube-controller-manager kube-apiserver etcd; do
+# Reverse start order: kwok and the controllers before the apiserver, and it
+# before its etcd.
+for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
   pidf=$DIR/$name.pid
   [[ -f $pidf ]] || continue
   pid=$(cat "$pidf")

@@ -74,5 +74,50 @@ else ok "ci cannot read other namespaces"; fi
 k -n smoke delete deployment web --wait=false >/dev/null || true
 check "garbage collector removes ReplicaSet" eventually 60 no_rs
 
+# kwok-node: the scheduler binds a Pod that tolerates its taint there, and
+# kwok runs it; a Pod that does not stays Pending (as the Deployment's above).
+pods() { k -n smoke apply -o name -f - <<'YAML'; }
+apiVersion: v1
+kind: Pod
+metadata: {name: runs, namespace: smoke}
+spec:
+  tolerations: [{key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}]
+  containers: [{name: app, image: registry.invalid/pause:3}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: waits, namespace: smoke}
+spec:
+  containers: [{name: app, image: registry.invalid/pause:3}]
+YAML
+check "create a Pod that tolerates kwok-node's taint and one that does not" pods
+state() { # POD: node phase Ready-condition
+  k -n smoke get pod "$1" -o jsonpath='{.spec.nodeName} {.status.phase} {.status.conditions[?(@.type=="Ready")].status}'
+}
+is_state() { [[ $(state "$1") == "$2" ]]; }
+check "tolerating Pod runs on kwok-node and is Ready" eventually 60 is_state runs "kwok-node Running True"
+# Unschedulable: the scheduler has seen it and found no node for it.
+unschedulable() {
+  [[ $(k -n smoke get pod waits -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}') == Unschedulable ]]
+}
+check "untolerating Pod is found unschedulable" eventually 60 unschedulable
+check "untolerating Pod stays Pending, on no node" is_state waits " Pending "
+
+# Its logs through the API server, from kwok (the node's "kubelet"), which
+# serves PLUMB_TEST_POD_LOG for every container.
+logs_say() { k -n smoke logs runs | grep -qxF "$1"; }
+check "kubectl logs reads the Pod's log through the API" logs_say "plumb test pod started"
+# A follow sees a line appended after it began.
+timeout 60 "$KUBECTL" -n smoke logs -f runs >"$DIR/follow.out" 2>&1 &
+follow_pid=$!
+followed() { grep -qxF "$1" "$DIR/follow.out"; }
+line="smoke line $RANDOM$RANDOM"
+if eventually 30 followed "plumb test pod started"; then
+  printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$line" >>"$PLUMB_TEST_POD_LOG"
+  check "kubectl logs -f sees a line appended to the log" eventually 30 followed "$line"
+else bad "kubectl logs -f sees a line appended to the log (the follow printed: $(head -c 300 "$DIR/follow.out"))"; fi
+kill "$follow_pid" 2>/dev/null || true
+wait "$follow_pid" 2>/dev/null || true
+
 echo "$pass passed, $failed failed"
 ((failed == 0))

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Start a throwaway Kubernetes control plane (etcd + kube-apiserver +
-# kube-controller-manager) on 127.0.0.1 for integration tests.
+# kube-controller-manager + kube-scheduler) on 127.0.0.1 for integration
+# tests, and kwok as the kubelet of one fake node, kwok-node.
 #   usage: up.sh DIR      (stop with: down.sh DIR)
-# DIR gets certs, tokens, kubeconfig, env, *.pid, *.log and the etcd data.
+# DIR gets certs, tokens, kubeconfig, env, *.pid, *.log, the etcd data and
+# pod.log, the log of every pod that runs on kwok-node.
 # Files already in DIR (certs, tokens, etcd data) are reused, so up.sh after
 # down.sh restarts the same cluster on fresh ports.
 set -euo pipefail
@@ -15,11 +17,15 @@ KUBECTL=${KUBECTL:-kubectl}
 TIMEOUT=${PLUMB_UP_TIMEOUT:-120}   # seconds to wait for each component
 # A /24 holds 254 Services; bench/kube.sh applies 2000 and asks for a /16.
 SERVICE_CIDR=${PLUMB_SERVICE_CIDR:-10.0.0.0/24}
+# Pod IPs kwok hands out: kept apart from any SERVICE_CIDR in 10.0.0.0/16.
+POD_CIDR=10.244.0.0/16
+# In start order (down.sh stops them in reverse).
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 log() { echo "up.sh: $*" >&2; }
 
 # Refuse to start twice on the same DIR: the second etcd would fight the first.
-for c in etcd kube-apiserver kube-controller-manager; do
+for c in "${COMPONENTS[@]}"; do
   if [[ -f $DIR/$c.pid ]] && kill -0 "$(cat "$DIR/$c.pid")" 2>/dev/null; then
     log "$c already running in $DIR (run down.sh $DIR first)"; exit 1
   fi
@@ -44,6 +50,12 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 # 10.0.0.1 is the in-cluster "kubernetes" service IP (first of SERVICE_CIDR)
 subjectAltName = IP:127.0.0.1, DNS:localhost, IP:10.0.0.1, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc
+[kubelet]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+# the API server dials kwok-node's InternalIP
+subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:kwok-node
 [client]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -68,6 +80,16 @@ issue admin "/O=system:masters/CN=admin" client
 # The controller manager runs as its well-known user; the built-in RBAC role
 # system:kube-controller-manager plus per-controller service accounts cover it.
 issue controller-manager "/CN=system:kube-controller-manager" client
+# Likewise the scheduler: built-in roles system:kube-scheduler and
+# system:volume-scheduler are bound to this user.
+issue scheduler "/CN=system:kube-scheduler" client
+# kwok plays the kubelet of any node it manages and writes pods of any name:
+# admin, as kwokctl runs it. Its serving cert is the kubelet's, which the API
+# server checks against the CA; the API server's client cert for it is what a
+# real kubelet would demand (kwok asks for none).
+issue kwok "/O=system:masters/CN=kwok" client
+issue kwok-serving "/CN=kwok-node" kubelet
+issue apiserver-kubelet-client "/CN=kube-apiserver-kubelet-client" client
 newkey sa.key                                   # signs service-account tokens
 openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
 if [[ ! -f tokens.csv ]]; then
@@ -95,6 +117,7 @@ pick_port() {
 }
 ETCD_PORT=$(pick_port); ETCD_PEER_PORT=$(pick_port)
 API_PORT=$(pick_port); KCM_PORT=$(pick_port)
+SCHED_PORT=$(pick_port); KWOK_PORT=$(pick_port)
 SERVER=https://127.0.0.1:$API_PORT
 
 # ---------------------------------------------------------------- kubeconfigs
@@ -127,27 +150,31 @@ contexts:
   context: {cluster: plumb-test, user: ci}
 current-context: admin
 KC
-cat > controller-manager.kubeconfig <<KC
+# component_kubeconfig NAME: NAME.kubeconfig, as the user of NAME.crt/key
+component_kubeconfig() {
+  cat > "$1.kubeconfig" <<KC
 apiVersion: v1
 kind: Config
 clusters:
 - name: plumb-test
   cluster: {server: $SERVER, certificate-authority: $DIR/ca.crt}
 users:
-- name: kcm
-  user: {client-certificate: $DIR/controller-manager.crt, client-key: $DIR/controller-manager.key}
+- name: $1
+  user: {client-certificate: $DIR/$1.crt, client-key: $DIR/$1.key}
 contexts:
-- name: kcm
-  context: {cluster: plumb-test, user: kcm}
-current-context: kcm
+- name: $1
+  context: {cluster: plumb-test, user: $1}
+current-context: $1
 KC
+}
+for c in controller-manager scheduler kwok; do component_kubeconfig "$c"; done
 chmod 600 kubeconfig.tmp && mv kubeconfig.tmp kubeconfig
 
 # ---------------------------------------------------------------- start
 # On any failure from here on: show why, and stop what we started.
 fail() {
   log "ERROR: $*"
-  for f in etcd kube-apiserver kube-controller-manager; do
+  for f in "${COMPONENTS[@]}"; do
     [[ -f $DIR/$f.log ]] && { echo "----- tail of $DIR/$f.log" >&2; tail -n 25 "$DIR/$f.log" >&2; }
   done
   "$HERE/down.sh" "$DIR" >&2 || true
@@ -170,6 +197,7 @@ wait_for() {
   done
 }
 CURL=(curl -sf --max-time 5 --cacert "$DIR/ca.crt")
+kube() { KUBECONFIG=$DIR/kubeconfig "$KUBECTL" --context admin "$@"; }
 
 # etcd: fsync off, tests don't need durability and it is much faster.
 start etcd --name plumb-test --data-dir "$DIR/etcd-data" --log-level warn \
@@ -181,6 +209,8 @@ log "etcd up on 127.0.0.1:$ETCD_PORT"
 
 # --endpoint-reconciler-type none: the "kubernetes" Service may not point at
 # 127.0.0.1 (loopback is rejected in Endpoints), and nothing in-cluster needs it.
+# Logs, exec and the like go to a node's kubelet (kwok) at its InternalIP: the
+# node's Hostname address, kwok-node, resolves nowhere.
 start kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
   --cert-dir "$DIR/apiserver-certs" \
@@ -189,6 +219,9 @@ start kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
   --authorization-mode Node,RBAC --allow-privileged=true \
   --endpoint-reconciler-type none \
   --service-cluster-ip-range "$SERVICE_CIDR" \
+  --kubelet-preferred-address-types InternalIP --kubelet-certificate-authority "$DIR/ca.crt" \
+  --kubelet-client-certificate "$DIR/apiserver-kubelet-client.crt" \
+  --kubelet-client-key "$DIR/apiserver-kubelet-client.key" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$DIR/sa.pub" --service-account-signing-key-file "$DIR/sa.key"
 wait_for kube-apiserver "${CURL[@]}" -H "Authorization: Bearer $ADMIN_TOKEN" "$SERVER/readyz"
@@ -206,9 +239,78 @@ start kube-controller-manager --kubeconfig "$DIR/controller-manager.kubeconfig" 
 wait_for kube-controller-manager curl -skf --max-time 5 "https://127.0.0.1:$KCM_PORT/healthz"
 log "kube-controller-manager healthy on 127.0.0.1:$KCM_PORT"
 
+# Its kubeconfig and no leader election, through the config file (the flags
+# for them are deprecated); /healthz as for the controller manager.
+cat > scheduler.yaml <<YAML
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection: {kubeconfig: $DIR/scheduler.kubeconfig}
+leaderElection: {leaderElect: false}
+YAML
+start kube-scheduler --config "$DIR/scheduler.yaml" \
+  --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --cert-dir "$DIR/scheduler-certs"
+wait_for kube-scheduler curl -skf --max-time 5 "https://127.0.0.1:$SCHED_PORT/healthz"
+log "kube-scheduler healthy on 127.0.0.1:$SCHED_PORT"
+
+# ---------------------------------------------------------------- kwok-node
+# One fake node for kwok to play the kubelet of. Its taint keeps every Pod off
+# it but those that tolerate kwok.x-k8s.io/node=fake: the tests rely on a
+# Deployment's Pods staying Pending (README.md says why).
+kube apply -f - >&2 <<'YAML'
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node
+  annotations: {kwok.x-k8s.io/node: fake}
+  labels: {type: kwok, kubernetes.io/hostname: kwok-node, kubernetes.io/os: linux}
+spec:
+  taints:
+  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}
+YAML
+# A restarted cluster's node still says Ready, with the last kwok's port, and
+# its Lease names the last kwok, which the new one would wait out (40 s): drop
+# both, so that kwok's node-initialize stage runs again at once.
+kube patch node kwok-node --subresource status --type merge -p '{"status":{"conditions":null}}' >/dev/null
+kube -n kube-node-lease delete lease kwok-node --ignore-not-found >/dev/null
+# What `kubectl logs` shows of every container on kwok-node: one file, in the
+# CRI log format kwok reads; tests append lines to it.
+[[ -f pod.log ]] || printf '%s stdout F plumb test pod started\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" > pod.log
+{
+  cat "$BIN/kwok-stages.yaml"
+  cat <<YAML
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata: {name: every-pod}
+spec:
+  selector: {}
+  logs:
+  - {logsFile: $DIR/pod.log, follow: true}
+YAML
+} > kwok.yaml
+# KWOK_WORKDIR: no kwok.yaml from the user's ~/.kwok joins ours. --node-name
+# gives the node a Hostname address too (without one, node-initialize clears
+# the addresses of a restarted node). The node's Lease, renewed every 10 s,
+# keeps it Ready for the controller manager, as kwokctl runs kwok (the
+# heartbeat stage refreshes its status only every 10 min).
+KWOK_WORKDIR=$DIR start kwok --config "$DIR/kwok.yaml" --kubeconfig "$DIR/kwok.kubeconfig" \
+  --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake --node-lease-duration-seconds 40 \
+  --server-address "127.0.0.1:$KWOK_PORT" --node-ip 127.0.0.1 --node-port "$KWOK_PORT" --node-name kwok-node \
+  --tls-cert-file "$DIR/kwok-serving.crt" --tls-private-key-file "$DIR/kwok-serving.key" \
+  --cidr "$POD_CIDR"
+wait_for kwok "${CURL[@]}" "https://127.0.0.1:$KWOK_PORT/healthz"
+# Ready, and the controller manager has lifted its not-ready taint: a Pod
+# that tolerates ours is scheduled at once.
+node_ready() {
+  [[ $(kube get node kwok-node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}') \
+     == "True kwok.x-k8s.io/node" ]]
+}
+wait_for kwok node_ready
+log "kwok on 127.0.0.1:$KWOK_PORT, kwok-node Ready"
+
 # RBAC for the restricted user: read-only on Deployments in "shop", nothing
 # else, so tests can check that Plumb reports a forbidden patch properly.
-KUBECONFIG=$DIR/kubeconfig "$KUBECTL" --context admin apply -f - >&2 <<'YAML'
+kube apply -f - >&2 <<'YAML'
 apiVersion: v1
 kind: Namespace
 metadata: {name: shop}
@@ -248,9 +350,14 @@ YAML
   q PLUMB_TEST_ETCD_PORT "$ETCD_PORT"
   q PLUMB_TEST_ETCD_PEER_PORT "$ETCD_PEER_PORT"
   q PLUMB_TEST_KCM_PORT "$KCM_PORT"
+  q PLUMB_TEST_SCHED_PORT "$SCHED_PORT"
+  q PLUMB_TEST_KWOK_PORT "$KWOK_PORT"
+  q PLUMB_TEST_POD_LOG "$DIR/pod.log"
   q PLUMB_TEST_ETCD_PID "$(cat etcd.pid)"
   q PLUMB_TEST_APISERVER_PID "$(cat kube-apiserver.pid)"
   q PLUMB_TEST_KCM_PID "$(cat kube-controller-manager.pid)"
+  q PLUMB_TEST_SCHED_PID "$(cat kube-scheduler.pid)"
+  q PLUMB_TEST_KWOK_PID "$(cat kwok.pid)"
 } > "$DIR/env"
 trap - ERR
 log "ready: $SERVER  (env: $DIR/env)"
