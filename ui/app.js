@@ -147,6 +147,7 @@ function route() {
   if (!state.who && path !== '/login') return go('/login?next=' + encodeURIComponent(path + location.search), true);
   const main = document.getElementById('main');
   main.replaceChildren();
+  stopLogs();
   state.view = null;
   if (path === '/login') return drawLogin(main);
   if (path === '/new') return drawForm(main, null);
@@ -373,6 +374,77 @@ function diffOf(diff, node) {
   return parts.find((p) => p.startsWith(`diff -u -N live/${name} `)) || '';
 }
 
+/* ---- a Pod's log ---------------------------------------------------------------------- */
+
+const LOG_LINES = 5000; // kept on the page; older lines go
+let stopLogs = () => {};
+let followLogs = true; // as last chosen, kept when a redraw opens the log again
+
+/* Streams the log of one container into pre (text, never markup) until
+ * stopped or the page leaves it; follow keeps reading as lines come. */
+async function streamLog(path, pre, follow) {
+  stopLogs();
+  const ctl = new AbortController();
+  const stop = () => ctl.abort();
+  stopLogs = stop;
+  pre.textContent = '';
+  pre.dataset.state = 'reading'; // 'ended' once the answer is over
+  let shown = [];
+  const show = (text) => {
+    shown = shown.concat(text.split(/(?<=\n)/));
+    if (shown.length > LOG_LINES) shown = shown.slice(shown.length - LOG_LINES);
+    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    pre.textContent = shown.join('');
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  };
+  try {
+    const res = await fetch(path + `&follow=${follow}`, {credentials: 'same-origin', signal: ctl.signal});
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      throw new Error((data && data.error) || res.statusText);
+    }
+    const reader = res.body.getReader();
+    const text = new TextDecoder();
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done || !pre.isConnected) break;
+      show(text.decode(value, {stream: true}));
+    }
+    if (pre.isConnected && !shown.length) pre.textContent = 'No log lines.';
+  } catch (err) {
+    if (err.name !== 'AbortError' && pre.isConnected) show(`\n${err.message}\n`);
+  } finally {
+    ctl.abort();
+    if (stopLogs === stop) pre.dataset.state = 'ended'; // not a read another has replaced
+  }
+}
+
+function drawLogs(doc, n, live) {
+  const spec = (live && live.spec) || {};
+  const names = [...(spec.containers || []), ...(spec.initContainers || [])].map((c) => c.name);
+  const pre = el('pre', {class: 'logs', id: 'pod-logs', 'aria-live': 'polite'});
+  const container = el('select', {id: 'log-container', 'aria-label': 'Container'}, names.map((c) => el('option', {value: c}, c)));
+  const follow = el('input', {type: 'checkbox', id: 'log-follow', checked: followLogs});
+  const start = () => {
+    const q = new URLSearchParams({namespace: n.namespace || '', name: n.name, container: container.value});
+    streamLog(`/api/v1/apps/${encodeURIComponent(doc.name)}/logs?${q}`, pre, follow.checked);
+  };
+  container.addEventListener('change', start);
+  follow.addEventListener('change', () => {
+    followLogs = follow.checked;
+    start();
+  });
+  if (!may(doc, 'logs')) return el('p', {class: 'empty'}, 'Your role may not read logs.');
+  if (!names.length) return el('p', {class: 'empty'}, 'Not in the cluster.');
+  setTimeout(start);
+  return el('div', {class: 'log-view'},
+    el('div', {class: 'row'}, names.length > 1 ? container : el('span', {class: 'muted'}, names[0]),
+      el('label', {class: 'row'}, follow, 'Follow')),
+    pre);
+}
+
+let nodeView = 'live'; // the view of an object a redraw opens again
+
 function drawTree(doc, tree, diff) {
   const panel = el('section', {class: 'node-panel', id: 'node-panel', hidden: true});
   const byParent = new Map();
@@ -382,6 +454,7 @@ function drawTree(doc, tree, diff) {
     byParent.get(key).push(n);
   }
   const open = async (n, row) => {
+    stopLogs();
     for (const r of document.querySelectorAll('.tree .node.selected')) r.classList.remove('selected');
     row.classList.add('selected');
     panel.hidden = false;
@@ -407,9 +480,12 @@ function drawTree(doc, tree, diff) {
           el('td', {}, e.message || ''), el('td', {}, String(e.count || 1)), el('td', {}, ago(e.lastTimestamp)))))) :
         el('p', {class: 'empty'}, 'No events.')),
     };
+    if (n.kind === 'Pod') views.logs = () => drawLogs(doc, n, obj.live);
     const body = el('div', {class: 'node-body'});
     const buttons = Object.keys(views).map((v) => el('button', {type: 'button', class: 'ghost', 'data-view': v,
       onclick: (e) => {
+        stopLogs();
+        nodeView = v;
         body.replaceChildren(views[v]());
         for (const b of buttons) b.classList.toggle('active', b === e.currentTarget);
       }},
@@ -422,13 +498,14 @@ function drawTree(doc, tree, diff) {
           : 'It is deleted from the cluster now; its owner makes it anew if it should exist.', 'Delete', true);
         if (yes) await act('DELETE', `/api/v1/apps/${encodeURIComponent(doc.name)}/object?${q}`, undefined, `${n.kind} ${n.name} deleted`);
       }}, 'Delete');
-    panel.replaceChildren(
+    panel.replaceChildren(...[
       el('div', {class: 'row spread'}, el('h2', {}, `${n.kind} ${n.name}`),
         el('div', {class: 'row'}, badge('health', n.health), n.managed ? badge('sync', n.sync) : el('span', {class: 'tag'}, 'made by a controller'), remove)),
       n.message ? el('p', {class: 'muted'}, n.message) : null,
-      el('div', {class: 'row views'}, buttons), body);
-    buttons[0].classList.add('active');
-    body.replaceChildren(views.live());
+      el('div', {class: 'row views'}, buttons), body].filter(Boolean)); // replaceChildren would write null as text
+    const first = views[nodeView] ? nodeView : 'live';
+    buttons.find((b) => b.dataset.view === first).classList.add('active');
+    body.replaceChildren(views[first]());
   };
   const branch = (parent) => el('ul', {}, (byParent.get(parent) || []).map((n) => {
     const row = el('button', {type: 'button', class: 'node' + (n.managed ? ' managed' : ''), 'data-kind': n.kind, 'data-name': n.name},
@@ -554,10 +631,15 @@ async function drawApp(main, name) {
       else if (tab === 'tree') {
         const [tree, diff] = await Promise.all([api('GET', path + '/tree'), api('GET', path + '/diff')]);
         const selected = document.querySelector('.tree .node.selected');
+        const panel = document.getElementById('node-panel');
         body.replaceChildren(drawTree(doc, tree, diff.diff));
-        // A redraw (a status change) keeps the node that was open.
+        // A redraw (a status change) keeps the node that was open: a log
+        // being read as it was, the other views read anew.
         const again = selected && body.querySelector(`.tree .node[data-kind="${CSS.escape(selected.dataset.kind)}"][data-name="${CSS.escape(selected.dataset.name)}"]`);
-        if (again) again.click();
+        if (again && panel && nodeView === 'logs') {
+          again.classList.add('selected');
+          document.getElementById('node-panel').replaceWith(panel);
+        } else if (again) again.click();
       }
       else body.replaceChildren(drawResources(doc));
     } catch (err) {
@@ -593,15 +675,22 @@ const FIELDS = [
   {name: 'automated', label: 'Sync automatically', type: 'checkbox', at: ['sync', 'automated']},
   {name: 'prune', label: 'Prune what leaves git', type: 'checkbox', at: ['sync', 'prune']},
   {name: 'self_heal', label: 'Undo changes made in the cluster (self-heal)', type: 'checkbox', at: ['sync', 'selfHeal']},
+  // A path of plain YAML manifests only, as Argo CD's directory source;
+  // sent only when set, as the runtime's mirrors write them.
+  {name: 'recurse', label: 'Plain YAML: read subdirectories too', type: 'checkbox', at: ['source', 'directory', 'recurse'], optional: true},
+  {name: 'include', label: 'Plain YAML: include', hint: 'a glob such as *.yaml or {a.yaml,b/*}', at: ['source', 'directory', 'include'], optional: true},
+  {name: 'exclude', label: 'Plain YAML: exclude', hint: 'a glob', at: ['source', 'directory', 'exclude'], optional: true},
 ];
 
 function specOf(form) {
   const spec = {};
   for (const f of FIELDS.filter((f) => f.at)) {
-    const [a, b] = f.at;
     const v = f.type === 'checkbox' ? form.elements[f.name].checked : form.elements[f.name].value.trim();
-    if (!b) spec[a] = v;
-    else (spec[a] = spec[a] || {})[b] = v;
+    if (f.optional && !v) continue;
+    const last = f.at.length - 1;
+    let o = spec;
+    for (const k of f.at.slice(0, last)) o = o[k] = o[k] || {};
+    o[f.at[last]] = v;
   }
   return spec;
 }
@@ -616,7 +705,7 @@ async function drawForm(main, name) {
       return;
     }
   }
-  const value = (f) => (!doc ? f.value : doc[f.name]);
+  const value = (f) => (!doc ? f.value : f.optional ? (doc.directory || {})[f.name] : doc[f.name]);
   const error = el('p', {class: 'error', role: 'alert', id: 'form-error'});
   const inputs = FIELDS.map((f) => f.type === 'checkbox'
     ? el('label', {class: 'check'}, el('input', {type: 'checkbox', name: f.name, id: 'app-' + f.name, checked: !!value(f)}), ' ' + f.label)

@@ -30,7 +30,8 @@ typedef enum {
   AUTH_CREATE = 1 << 3,   /* create applications */
   AUTH_UPDATE = 1 << 4,   /* change applications */
   AUTH_DELETE = 1 << 5,   /* delete applications and live objects */
-  AUTH_ALL = (1 << 6) - 1,
+  AUTH_LOGS = 1 << 6,     /* read Pods' logs, as Argo CD's logs resource */
+  AUTH_ALL = (1 << 7) - 1,
 } auth_action;
 
 /* Someone signed in, a copy the caller owns (auth_who_free). */

@@ -280,6 +280,18 @@ typedef struct {
 int kube_watch(kube_client *c, const char *api_version, const char *kind, const char *ns, const kube_watch_opts *o,
                kube_watch_fn fn, void *ctx);
 
+/* ---- streams -------------------------------------------------------------- */
+
+/* A piece of a streamed answer; len 0 (data NULL): nothing came for about
+ * a second. Return nonzero to end the stream. */
+typedef int (*kube_stream_fn)(const char *data, size_t len, void *ctx);
+
+/* GETs path (with its query) and hands the answer to fn as it comes, as a
+ * Pod's log with follow=true comes, until the server ends it, timeout_s
+ * pass or fn ends it: KUBE_OK for any of those. A failed answer is an error
+ * as kube_request's are, fn never hearing of it. Not retried. */
+int kube_stream(kube_client *c, const char *path, int timeout_s, kube_stream_fn fn, void *ctx);
+
 /* ---- many watches, one thread, one connection ---------------------------- */
 
 /* A set of watches that one thread keeps running: their streams are HTTP/2

@@ -39,8 +39,20 @@ typedef enum {
   SERVE_CREATE,    /* POST   /api/v1/apps, body {"name": NAME, "spec": {...}} */
   SERVE_UPDATE,    /* PUT    /api/v1/apps/NAME, body {"spec": {...}} */
   SERVE_DELETE,    /* DELETE /api/v1/apps/NAME */
+  SERVE_LOGS,      /* GET    /api/v1/apps/NAME/logs?namespace=NS&name=POD&container=C&follow=B&tailLines=N */
   SERVE_API_COUNT,
 } serve_api;
+
+/* A body written as it comes, from a thread the server starts for it. */
+typedef struct serve_feed serve_feed;
+/* Runs in that thread: writes the body with serve_feed_write, frees job,
+ * and returns when done; the body ends then. */
+typedef void (*serve_feed_fn)(serve_feed *f, void *job);
+
+/* Sends len bytes of data (copied); len 0 just asks. Waits while the client
+ * is far behind. False once the client has gone or the server stops: the
+ * writer should end soon (within a second or so: serve_stop waits). */
+bool serve_feed_write(serve_feed *f, const char *data, size_t len);
 
 typedef struct {
   /* Who asks (never NULL: the server refuses those it does not know), and
@@ -57,6 +69,11 @@ typedef struct {
    * server frees it) in *text instead of a value in *out: a large answer
    * is then not parsed to be written again. */
   char **text;
+  /* Or, answering 200, a body written as it comes (text/plain; a Pod's log
+   * followed): the callback sets *feed to the function the server runs in
+   * a thread of its own, given *feed_job. */
+  serve_feed_fn *feed;
+  void **feed_job;
 } serve_call;
 
 /* Returns the HTTP status (404 for an app it does not know) and sets *out

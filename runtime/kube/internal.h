@@ -33,6 +33,12 @@ struct kube_client {
 };
 
 void kube_fail(kube_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failed answer into kube_last_error: an API Status body says what went
+ * wrong in the server's own words; the code returned names the kind of
+ * failure for the caller. */
+int kube_status_error(kube_client *c, long code, json_t *body, const char *method, const char *path);
+/* No answer (connection, TLS, timeout) into kube_last_error: KUBE_EUNREACHABLE. */
+int kube_transport_error(kube_client *c, CURLcode rc, const char *errbuf);
 /* Sends r alone; its answer goes to *out (or is dropped) and its words for a
  * failure to kube_last_error. */
 int kube_request_one(kube_client *c, kube_req *r, json_t **out);

@@ -38,9 +38,7 @@ typedef struct {
 
 /* ---- errors ------------------------------------------------------------- */
 
-/* An API Status body says what went wrong in the server's own words; the
- * code names the kind of failure for the caller. */
-static int status_error(kube_client *c, long code, json_t *body, const char *method, const char *path) {
+int kube_status_error(kube_client *c, long code, json_t *body, const char *method, const char *path) {
   const char *msg = kube_str(body, "message");
   const char *reason = kube_str(body, "reason");
   if (code == 401) {
@@ -59,7 +57,7 @@ static int status_error(kube_client *c, long code, json_t *body, const char *met
   return code == 404 ? KUBE_ENOTFOUND : code == 409 ? KUBE_ECONFLICT : code == 410 ? KUBE_EGONE : KUBE_ERROR;
 }
 
-static int transport_error(kube_client *c, CURLcode rc, const char *errbuf) {
+int kube_transport_error(kube_client *c, CURLcode rc, const char *errbuf) {
   const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || strstr(detail, "certificate"))
     kube_fail(c, "certificate verify failed for %s: %s%s", c->cfg->server,
@@ -235,9 +233,9 @@ static void finish(kube_client *c, job *j) {
   else if (j->curl_rc == CURLE_ABORTED_BY_CALLBACK)
     kube_fail(c, "%s %s: interrupted", r->method, r->path), result = KUBE_ECANCELED;
   else if (j->curl_rc != CURLE_OK)
-    result = transport_error(c, j->curl_rc, j->errbuf);
+    result = kube_transport_error(c, j->curl_rc, j->errbuf);
   else if (j->code >= 300)
-    result = status_error(c, j->code, json, r->method, r->path);
+    result = kube_status_error(c, j->code, json, r->method, r->path);
   else if (j->resp.len && !json)
     kube_fail(c, "%s %s: the answer is not JSON", r->method, r->path), result = KUBE_ERROR;
   r->rc = result;

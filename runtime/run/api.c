@@ -12,7 +12,7 @@
 static const char *const app_keys[] = {
     "name",      "project", "parent",    "object",   "repo",     "revision", "path",          "cluster",
     "namespace", "commit",  "commitMessage", "commitAuthor", "sync", "health", "message",     "lastSync",
-    "autoSync",  "applied", "rollback",  "automated", "prune",   "self_heal", "env",  "suspended", "resources",
+    "autoSync",  "applied", "rollback",  "automated", "prune",   "self_heal", "env",  "directory", "suspended", "resources",
     NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
@@ -397,6 +397,130 @@ static int delete_object(const serve_call *call, json_t **out, void *ctx) {
   return status;
 }
 
+/* ---- a Pod's log ---------------------------------------------------------------------- */
+
+/* Lines from the end a log starts with unless asked (as Argo CD's viewer),
+ * and at most; a log followed ends after FOLLOW_S (the page reconnects),
+ * one read at once after READ_S; at most MAX_BYTES of either. */
+enum { LOG_TAIL = 1000, LOG_TAIL_MAX = 100000, FOLLOW_S = 3600, READ_S = 60, MAX_BYTES = 64 << 20 };
+
+typedef struct {
+  kube_client *c; /* the request's, now the feed's thread's alone */
+  char *path;
+  int timeout_s;
+} log_job;
+
+static int feed_piece(const char *data, size_t len, void *feed) { return !serve_feed_write(feed, data, len); }
+
+/* In the feed's thread: the log as the API server streams it; a failure
+ * is the body's last line, the status having gone out already. */
+static void feed_log(serve_feed *f, void *arg) {
+  log_job *j = arg;
+  if (serve_feed_write(f, NULL, 0) && kube_stream(j->c, j->path, j->timeout_s, feed_piece, f) != KUBE_OK) {
+    char *line = heap_printf("plumb: cannot read the log: %s\n", kube_last_error(j->c));
+    serve_feed_write(f, line, strlen(line));
+    free(line);
+  }
+  kube_client_free(j->c);
+  free(j->path);
+  free(j);
+}
+
+/* A query's true or false; def when absent; -1 for anything else. */
+static int flag(const json_t *query, const char *key, int def) {
+  const char *v = kube_str(query, key);
+  return !v ? def : strcmp(v, "true") == 0 ? 1 : strcmp(v, "false") == 0 ? 0 : -1;
+}
+
+/* The container asked for, or the Pod's first; NULL when the Pod has no
+ * such container (or none can be read). */
+static const char *container_of(const json_t *pod, const char *asked) {
+  const json_t *spec = json_object_get(pod, "spec");
+  const char *lists[] = {"containers", "initContainers"};
+  for (size_t l = 0; l < 2; l++) {
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+      if (!asked || kube_str_is(c, "name", asked)) return kube_str(c, "name");
+    }
+  }
+  return NULL;
+}
+
+/* Why the container has no log to read yet, in the API server's words
+ * (which it would otherwise send once the answer has begun), or NULL. */
+static char *no_log_yet(const json_t *pod, const char *container, bool previous) {
+  if (!kube_str(json_object_get(pod, "spec"), "nodeName"))
+    return heap_printf("pod %s does not have a host assigned", kube_meta_str(pod, "name"));
+  const char *lists[] = {"containerStatuses", "initContainerStatuses"};
+  for (size_t l = 0; l < 2; l++) {
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), lists[l]), i, c) {
+      const json_t *waiting = json_object_get(json_object_get(c, "state"), "waiting");
+      if (kube_str_is(c, "name", container) && waiting && !previous)
+        return heap_printf("container \"%s\" in pod \"%s\" is waiting to start: %s", container,
+                           kube_meta_str(pod, "name"), kube_str(waiting, "reason") ? kube_str(waiting, "reason") : "");
+    }
+  }
+  return NULL;
+}
+
+/* The API server's path for the log the query asks for, or NULL after
+ * saying in *why what is wrong with the query (caller frees). */
+static char *log_path(kube_client *c, const json_t *node, const json_t *query, char **why) {
+  const char *tail = kube_str(query, "tailLines");
+  char *end;
+  long lines = tail ? strtol(tail, &end, 10) : LOG_TAIL;
+  int follow = flag(query, "follow", 0), previous = flag(query, "previous", 0), stamps = flag(query, "timestamps", 0);
+  const char *wrong = tail && (*end || lines < 1 || lines > LOG_TAIL_MAX) ? "tailLines is a number from 1 to 100000"
+                      : follow < 0 || previous < 0 || stamps < 0 ? "follow, previous and timestamps are true or false"
+                                                                 : NULL;
+  *why = wrong ? heap_strdup(wrong) : NULL;
+  if (*why) return NULL;
+  json_t *pod = NULL;
+  const char *ns = kube_str(node, "namespace"), *name = kube_str(node, "name");
+  kube_get(c, "v1", "Pod", ns, name, &pod);
+  const char *container = container_of(pod, kube_str(query, "container"));
+  *why = !container ? heap_strdup("the Pod has no such container") : no_log_yet(pod, container, previous);
+  char *path = !*why ? heap_printf("/api/v1/namespaces/%s/pods/%s/log?container=%s&tailLines=%ld&follow=%s"
+                                   "&previous=%s&timestamps=%s&limitBytes=%d",
+                                   ns, name, container, lines, follow ? "true" : "false", previous ? "true" : "false",
+                                   stamps ? "true" : "false", MAX_BYTES)
+                     : NULL;
+  json_decref(pod);
+  return path;
+}
+
+/* The log of one Pod of the application's tree, streamed as text. */
+static int get_logs(const serve_call *call, json_t **out, void *ctx) {
+  json_t *query = json_deep_copy(call->query);
+  json_object_set_new(query, "kind", json_string("Pod"));
+  serve_call pod_call = *call;
+  pod_call.query = query;
+  tree_object t;
+  int status = object_of(&pod_call, out, ctx, AUTH_LOGS, &t);
+  if (!status) {
+    char *why;
+    char *path = log_path(t.c, t.node, query, &why);
+    if (path) {
+      log_job *j = heap_calloc(1, sizeof *j);
+      *j = (log_job){.c = t.c, .path = path, .timeout_s = flag(query, "follow", 0) ? FOLLOW_S : READ_S};
+      t.c = NULL;
+      *call->feed = feed_log;
+      *call->feed_job = j;
+      status = 200;
+    } else {
+      *out = json_pack("{s:s}", "error", why);
+      free(why);
+      status = 400;
+    }
+  }
+  object_free(&t);
+  json_decref(query);
+  return status;
+}
+
 /* ---- applications as cluster objects: the UI's form ---------------------------------- */
 
 /* The HTTP status of a run_object_* code, and its words as the answer. */
@@ -528,7 +652,7 @@ int run_api_serve(const run_api *api, serve **out, char **err) {
               [SERVE_HISTORY] = get_history, [SERVE_DIFF] = get_diff, [SERVE_SYNC] = post_sync,
               [SERVE_ROLLBACK] = post_rollback, [SERVE_TREE] = get_tree, [SERVE_OBJECT] = get_object,
               [SERVE_REFRESH] = post_refresh, [SERVE_SUSPEND] = post_suspend, [SERVE_RESUME] = post_resume,
-              [SERVE_DELETE_OBJECT] = delete_object, [SERVE_CREATE] = post_app, [SERVE_UPDATE] = put_app,
+              [SERVE_DELETE_OBJECT] = delete_object, [SERVE_LOGS] = get_logs, [SERVE_CREATE] = post_app, [SERVE_UPDATE] = put_app,
               [SERVE_DELETE] = delete_app},
       .push = pushed,
       .events = events,

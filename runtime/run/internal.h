@@ -202,6 +202,10 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
 /* Suspends (or resumes) app's automated sync, and saves it in its history. */
 void run_app_suspend(runner *r, const app_def *app, app_state *st, bool suspend, const char *by);
 
+/* objects.c: source.directory as std/gitops's template writes it, what was
+ * given (an object, empty when nothing was). */
+json_t *run_directory_json(const compile_yaml_dir *d);
+
 /* loop.c: true when this runtime may write to the cluster now (it leads,
  * or runs --once); cheap, to be asked before each write. */
 bool run_may_write(runner *r);

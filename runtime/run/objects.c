@@ -436,8 +436,7 @@ static char *interval_text(int s) {
   return t;
 }
 
-/* source.directory as std/gitops's template writes it: what was given. */
-static json_t *directory_of(const compile_yaml_dir *d) {
+json_t *run_directory_json(const compile_yaml_dir *d) {
   json_t *o = json_object();
   if (d->recurse) json_object_set_new(o, "recurse", json_true());
   if (d->include) json_object_set_new(o, "include", json_string(d->include));
@@ -467,7 +466,7 @@ static json_t *spec_of(const app_def *app) {
     }
     json_object_set_new(json_object_get(spec, "source"), "args", args);
   }
-  json_t *dir = directory_of(&app->directory);
+  json_t *dir = run_directory_json(&app->directory);
   if (json_object_size(dir)) json_object_set(json_object_get(spec, "source"), "directory", dir);
   json_decref(dir);
   free(repo);

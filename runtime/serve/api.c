@@ -30,6 +30,7 @@ static const struct {
     {"POST", true, "suspend", SERVE_SUSPEND},
     {"POST", true, "resume", SERVE_RESUME},
     {"DELETE", true, "object", SERVE_DELETE_OBJECT},
+    {"GET", true, "logs", SERVE_LOGS},
 };
 
 enum { NROUTES = sizeof routes / sizeof *routes, NAME_MAX_LEN = 253 };
@@ -102,11 +103,20 @@ static const char *read_body(const serve_request *r, serve_call *call, json_t **
 }
 
 /* The callback's status and body; its defaults when it gives no body. */
-static serve_reply call_owner(serve *s, serve_api api, serve_call *call) {
+static serve_reply call_owner(serve *s, const serve_request *r, serve_api api, serve_call *call) {
   json_t *out = NULL;
   char *text = NULL;
+  serve_feed_fn feed = NULL;
+  void *job = NULL;
   call->text = &text;
+  call->feed = &feed;
+  call->feed_job = &job;
   int status = s->opts.api[api](call, &out, s->opts.ctx);
+  if (feed && status == 200) {
+    json_decref(out);
+    free(text);
+    return serve_feed_answer(s, r->conn, feed, job);
+  }
   if (status < 100 || status > 599) {
     json_decref(out);
     free(text);
@@ -142,7 +152,7 @@ static serve_reply answer(serve *s, const serve_request *r, const auth_who *who)
   bool has_body = strcmp(routes[i].method, "POST") == 0 || strcmp(routes[i].method, "PUT") == 0;
   const char *bad = has_body ? read_body(r, &call, &body) : NULL;
   call.body = body;
-  serve_reply reply = bad ? serve_error(MHD_HTTP_BAD_REQUEST, bad) : call_owner(s, routes[i].api, &call);
+  serve_reply reply = bad ? serve_error(MHD_HTTP_BAD_REQUEST, bad) : call_owner(s, r, routes[i].api, &call);
   json_decref(body);
   json_decref(query);
   return reply;

@@ -18,7 +18,7 @@
 
 enum { MAX_FILE = 1 << 20 };
 
-static const char *const action_names[] = {"get", "sync", "rollback", "create", "update", "delete"};
+static const char *const action_names[] = {"get", "sync", "rollback", "create", "update", "delete", "logs"};
 enum { NACTIONS = sizeof action_names / sizeof *action_names };
 
 const char *auth_action_name(auth_action act) {
@@ -27,13 +27,14 @@ const char *auth_action_name(auth_action act) {
   return NULL;
 }
 
-/* The built-in roles, as Argo CD's readonly and admin, with sync between. */
+/* The built-in roles, as Argo CD's readonly and admin, with sync between;
+ * readonly reads logs, as Argo CD's does since logs became a permission. */
 static const struct {
   const char *name;
   unsigned actions;
 } builtin_roles[] = {
-    {"readonly", AUTH_GET},
-    {"sync", AUTH_GET | AUTH_SYNC | AUTH_ROLLBACK},
+    {"readonly", AUTH_GET | AUTH_LOGS},
+    {"sync", AUTH_GET | AUTH_LOGS | AUTH_SYNC | AUTH_ROLLBACK},
     {"admin", AUTH_ALL},
 };
 

@@ -30,6 +30,10 @@ struct serve {
   struct serve_stream *streams;
   size_t nstreams;
   bool closing;
+  /* The feeds whose writers run (feed.c), also under streams_lock. */
+  struct serve_feed *feeds;
+  size_t nfeeds;
+  pthread_cond_t feeds_done;
   metrics_family *requests, *durations, *deliveries;
 };
 
@@ -55,6 +59,7 @@ typedef struct {
   const char *cache;     /* the Cache-Control header; NULL: no-store */
   const char *etag;
   serve_stream *stream; /* instead of a body: an event stream (stream.c) */
+  serve_feed *feed;     /* or a body written as it comes (feed.c) */
 } serve_reply;
 
 /* The session cookie's name. */
@@ -95,6 +100,13 @@ void serve_streams_start(serve *s);
 void serve_streams_stop(serve *s);
 void serve_streams_free(serve *s);
 struct MHD_Response *serve_stream_response(serve_stream *st);
+/* A callback's answer written as it comes by fn(f, job); 503 when too many
+ * feeds run already (fn then runs at once, its writes refused, to free job). */
+serve_reply serve_feed_answer(serve *s, struct MHD_Connection *conn, serve_feed_fn fn, void *job);
+/* The response that sends f: its writer starts now, and the response owns f. */
+struct MHD_Response *serve_feed_response(serve_feed *f);
+/* Ends every feed and waits for their writers, before the daemon stops. */
+void serve_feeds_stop(serve *s);
 serve_reply serve_webhook_answer(serve *s, const serve_request *r);
 
 #endif

@@ -174,6 +174,7 @@ static enum MHD_Result send_reply(serve *s, struct MHD_Connection *c, size_t pag
   count(s, page < NPAGES ? pages[page].handler : "other", r->status, u);
   struct MHD_Response *res =
       r->stream ? serve_stream_response(r->stream)
+      : r->feed ? serve_feed_response(r->feed)
                 : MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
   if (r->type) MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
   MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
@@ -382,6 +383,7 @@ void serve_set_ready(serve *s, bool ready) { atomic_store(&s->ready, ready); }
 void serve_stop(serve *s) {
   if (!s) return;
   serve_streams_stop(s);
+  serve_feeds_stop(s);
   if (s->daemon) MHD_stop_daemon(s->daemon);
   if (s->probe_daemon) MHD_stop_daemon(s->probe_daemon);
   free((char *)s->opts.token);

@@ -74,6 +74,7 @@ static void *keepalive_loop(void *arg) {
 void serve_streams_start(serve *s) {
   pthread_mutex_init(&s->streams_lock, NULL);
   pthread_cond_init(&s->streams_wake, NULL);
+  pthread_cond_init(&s->feeds_done, NULL);
   if (pthread_create(&s->keepalive, NULL, keepalive_loop, s) != 0) abort();
 }
 
@@ -91,6 +92,7 @@ void serve_streams_stop(serve *s) {
 void serve_streams_free(serve *s) {
   pthread_mutex_destroy(&s->streams_lock);
   pthread_cond_destroy(&s->streams_wake);
+  pthread_cond_destroy(&s->feeds_done);
 }
 
 /* Whether the stream's session still holds. */

@@ -19,6 +19,9 @@ secret_value=pl41n-Secret-for-ui
 mkdir -p "$repo/cfg"
 cp -r "$ROOT/examples/nginx/apps" "$ROOT/examples/nginx/envs" "$repo/"
 sed -i "s/nginx-dev/ui-web/g" "$repo/envs/dev/main.plumb"
+# Its Pods tolerate the kwok node's taint, so they run (tests/cluster).
+sed -i 's|^}$|  patch Deployment "nginx-deployment" { spec: { template: { spec: { tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }] } } } }\n}|' \
+  "$repo/envs/dev/main.plumb"
 cat >"$repo/cfg/main.plumb" <<EOP
 env cfg {
   namespace: "ui-cfg"
@@ -60,7 +63,7 @@ expect "the runtime says where admin's password is" 0 "admin's password is in Se
 admin_password=$($K get secret plumb-initial-admin-secret -o jsonpath='{.data.password}' | base64 -d)
 same "admin's password is 20 random characters" 20 sh -c "printf %s '$admin_password' | wc -c | tr -d ' '"
 
-out=$(PLUMB_URL=$url REPO=$repo SECRET_VALUE=$secret_value ADMIN_PASSWORD=$admin_password VIEWER_PASSWORD=$viewer_password \
+out=$(POD_LOG=$PLUMB_TEST_POD_LOG PLUMB_URL=$url REPO=$repo SECRET_VALUE=$secret_value ADMIN_PASSWORD=$admin_password VIEWER_PASSWORD=$viewer_password \
   SCREENSHOTS=${PLUMB_SCREENSHOTS:-} node "$ROOT/tests/ui/walk.mjs" 2>&1)
 echo "$out" | grep -v "^ui: [0-9]* passed, [0-9]* failed$"
 set -- $(echo "$out" | sed -n 's/^ui: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')

@@ -6,7 +6,7 @@
 // CSRF token is required; no Secret's value reaches the browser.
 // Last line: "ui: N passed, N failed".
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { launch, check, expect, report, signIn } from './lib.mjs';
 
 const base = process.env.PLUMB_URL, repo = process.env.REPO, secret = process.env.SECRET_VALUE;
@@ -70,6 +70,8 @@ await check('New app: the form makes an Application object, whose card turns Syn
   await page.waitForURL(base + '/apps/web');
   expect(kubectl('get', 'applications.plumb.dev', 'web', '-o', 'jsonpath={.spec.source.path}') === 'envs/dev',
     'the object is in the cluster');
+  expect(kubectl('get', 'applications.plumb.dev', 'web', '-o', 'jsonpath={.spec.source.directory}') === '',
+    'with no plain-YAML options, which the form sends only when set');
   await page.goto(base + '/apps');
   await page.waitForSelector('#apps .card[data-app="web"] .badge.sync-synced', { timeout: 60000 });
   // The object's status is written after the pass, a moment after the page hears of it.
@@ -124,6 +126,58 @@ await check('the application page draws its objects as a tree: Deployment, Repli
   expect((await page.textContent('.node-panel table.events')).includes('ScalingReplicaSet'), 'its events');
   await part(page, '.tree-view', 'tree-events');
   await shot(page, 'application');
+});
+
+// The Pod runs on the cluster's kwok node, whose "kubelet" serves every
+// Pod's log from one file (tests/cluster): a line written there is a line
+// of the Pod's log.
+const logLine = (text) => appendFileSync(process.env.POD_LOG, `${new Date().toISOString()} stdout F ${text}\n`);
+const podLog = () => page.evaluate(() => document.querySelector('#pod-logs')?.textContent || '');
+
+await check("a Pod's log shows in its panel, and a line written to it arrives while it is open", async () => {
+  await until('the Pod runs and its log shows', async () => {
+    await page.click('.tree .node[data-kind="Pod"]');
+    await page.click('.node-panel button[data-view="logs"]');
+    try {
+      await page.waitForFunction(() => (document.querySelector('#pod-logs')?.textContent || '').includes('plumb test pod started'), null, { timeout: 3000 });
+      return true;
+    } catch (_) {
+      return false;
+    }
+  }, 60000);
+  const line = `written at ${Date.now()} <b>not bold</b>`;
+  const t0 = Date.now();
+  logLine(line);
+  await page.waitForFunction((l) => document.querySelector('#pod-logs').textContent.includes(l), line, { timeout: 10000 });
+  console.log(`ui timing: a log line reached the open page in ${Date.now() - t0} ms`);
+  expect((await page.$$('#pod-logs b')).length === 0, 'the log is text');
+  expect(await page.isChecked('#log-follow'), 'it is followed');
+  expect(await page.evaluate(() => [...document.querySelector('#node-panel').childNodes].every((c) => c.nodeType === 1)),
+    'the panel holds no stray text (a Pod without a message once showed "null")');
+  // What docs/ui.md shows: lines as nginx writes them.
+  const access = '10.244.0.1 - - [07/Dec/2026:08:00:00 +0000] "GET / HTTP/1.1" 200 615 "-" "curl/8.1.2"';
+  for (const l of ['/docker-entrypoint.sh: Configuration complete; ready for start up', access, access]) logLine(l);
+  await page.waitForFunction((l) => document.querySelector('#pod-logs').textContent.endsWith(l + '\n'), access);
+  await part(page, '.tree-view', 'pod-logs');
+  // Unfollowed, the log is read once, and lines written later do not come.
+  await page.uncheck('#log-follow');
+  await page.waitForSelector('#pod-logs[data-state="ended"]');
+  expect((await podLog()).includes(line), 'the log read again holds the line');
+  const later = `written after the unfollow at ${Date.now()}`;
+  logLine(later);
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(!(await podLog()).includes(later), 'a read log does not grow');
+  const asked = await page.evaluate(async () => {
+    const pod = document.querySelector('.tree .node[data-kind="Pod"]').dataset.name;
+    const r = await fetch(`/api/v1/apps/web/logs?namespace=ui-web&name=${pod}&tailLines=1`);
+    const wrong = await fetch(`/api/v1/apps/web/logs?namespace=ui-web&name=${pod}&container=nope`);
+    const outside = await fetch('/api/v1/apps/web/logs?namespace=kube-system&name=kube-apiserver');
+    return { type: r.headers.get('Content-Type'), text: await r.text(), wrong: wrong.status, outside: outside.status };
+  });
+  expect(asked.type === 'text/plain; charset=utf-8', 'the API answers text: ' + asked.type);
+  expect(asked.text === later + '\n', 'tailLines=1 gives the last line: ' + JSON.stringify(asked.text));
+  expect(asked.wrong === 400, `a container the Pod lacks: ${asked.wrong}`);
+  expect(asked.outside === 404, `a Pod outside the tree: ${asked.outside}`);
 });
 
 await check("an object outside the application's tree is not read for anyone", async () => {
@@ -236,6 +290,9 @@ await check('a read-only user sees Sync disabled, and the API refuses it', async
     return (await fetch('/api/v1/apps/web/object?' + q, { method: 'DELETE', headers: { 'X-CSRF-Token': who.csrf } })).status;
   });
   expect(deleted === 403, `the API answered ${deleted} to a delete`);
+  const pod = await viewer.getAttribute('.tree .node[data-kind="Pod"]', 'data-name');
+  const logs = await viewer.evaluate(async (p) => (await fetch(`/api/v1/apps/web/logs?namespace=ui-web&name=${p}`)).status, pod);
+  expect(logs === 200, `readonly reads logs, as Argo CD's: ${logs}`);
   await viewer.goto(base + '/apps/web?tab=history');
   await viewer.waitForSelector('table.history');
   for (const b of await viewer.$$('button.rollback')) expect(await b.isDisabled(), 'rollback is disabled');

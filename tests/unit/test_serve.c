@@ -109,6 +109,7 @@ static void pushed(const serve_push *push, void *ctx) {
 }
 
 static char *tick_events(const serve_call *call, long long *seq, void *ctx);
+static int get_logs(const serve_call *call, json_t **out, void *ctx);
 static char accounts_file[64];
 static auth *people;
 
@@ -150,6 +151,7 @@ static int setup(void **state) {
   o.api[SERVE_ROLLBACK] = rollback_app;
   o.api[SERVE_OBJECT] = get_object;
   o.api[SERVE_DELETE_OBJECT] = delete_object;
+  o.api[SERVE_LOGS] = get_logs;
   char *err = NULL;
   if (serve_start(&server, &o, &err) != 0) fail_msg("serve_start: %s", err);
   return 0;
@@ -355,7 +357,7 @@ static void api_routes_to_the_owners_callbacks(void **state) {
 static void api_unknown_app_or_route_is_not_found(void **state) {
   response r = api("GET", "/api/v1/apps/nope", NULL);
   assert_reply(&r, 404, "{\"error\":\"Not Found\"}");
-  const char *unknown[] = {"/api/v1/apps/web/logs", "/api/v1/things", "/api/v1/apps/", "/api/v1/apps/web/diff/x",
+  const char *unknown[] = {"/api/v1/apps/web/events", "/api/v1/things", "/api/v1/apps/", "/api/v1/apps/web/diff/x",
                            "/api/v1/appsweb"};
   for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
     r = api("GET", unknown[i], NULL);
@@ -862,6 +864,136 @@ static void a_stream_carries_news_as_it_comes(void **state) {
   assert_int_equal(r.status, 401);
 }
 
+/* ---- bodies written as they come ------------------------------------------ */
+
+static atomic_bool client_saw_one, writer_waited_out, writer_ended;
+
+static void sleep_ms(long ms) { usleep((useconds_t)ms * 1000); }
+
+/* Writes "one", waits for the client to have it (so it was sent before
+ * the body ended), then "two". */
+static void write_two(serve_feed *f, void *job) {
+  serve_feed_write(f, "one\n", 4);
+  int waited = 0;
+  while (!atomic_load(&client_saw_one) && waited++ < 100) sleep_ms(50);
+  atomic_store(&writer_waited_out, !atomic_load(&client_saw_one));
+  serve_feed_write(f, "two\n", 4);
+  free(job);
+}
+
+/* Writes a line every 20 ms until told the client is gone. */
+static void write_on(serve_feed *f, void *job) {
+  for (int i = 0; i < 500 && serve_feed_write(f, "line\n", 5); i++) sleep_ms(20);
+  atomic_store(&writer_ended, true);
+  free(job);
+}
+
+/* Writes nothing, asking every 20 ms whether to go on. */
+static void write_nothing(serve_feed *f, void *job) {
+  for (int i = 0; i < 500 && serve_feed_write(f, NULL, 0); i++) sleep_ms(20);
+  atomic_store(&writer_ended, true);
+  free(job);
+}
+
+static int get_logs(const serve_call *call, json_t **out, void *ctx) {
+  const char *how = json_string_value(json_object_get(call->query, "how"));
+  *call->feed = !how ? NULL : strcmp(how, "two") == 0 ? write_two : strcmp(how, "on") == 0 ? write_on : write_nothing;
+  *call->feed_job = malloc(16); /* the writer's to free, as a job is */
+  if (!*call->feed) free(*call->feed_job);
+  return *call->feed ? 200 : 400;
+}
+
+static size_t saw_one(char *data, size_t size, size_t n, void *out) {
+  collect(data, size, n, out);
+  if (strstr(((response *)out)->body, "one\n")) atomic_store(&client_saw_one, true);
+  return size * n;
+}
+
+/* A GET of the feed route asking for the writer how, its pieces to fn
+ * with r; feed_done frees it. */
+static CURL *feed_request(unsigned port, const char *how, curl_write_callback fn, response *r) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/apps/web/logs?how=%s", port, how);
+  CURL *h = curl_easy_init();
+  struct curl_slist *list = curl_slist_append(NULL, AUTH);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, list);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fn ? fn : collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+  return h;
+}
+
+static void feed_done(CURL *h) {
+  struct curl_slist *list;
+  curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&list);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(h); /* closes the connection */
+}
+
+/* What the writer writes reaches the client as it comes, as text. */
+static void a_feed_sends_each_write_as_it_comes(void **state) {
+  static response r;
+  memset(&r, 0, sizeof r);
+  atomic_store(&client_saw_one, false);
+  CURL *h = feed_request(serve_port(server), "two", saw_one, &r);
+  assert_int_equal(curl_easy_perform(h), CURLE_OK);
+  assert_string_equal(r.body, "one\ntwo\n");
+  assert_false(atomic_load(&writer_waited_out));
+  char type[128] = "";
+  copy_header(h, "Content-Type", type, sizeof type);
+  assert_string_equal(type, "text/plain; charset=utf-8");
+  feed_done(h);
+  assert_int_equal(get("/api/v1/apps/web/logs?how=two").status, 401);
+}
+
+/* Stops the transfer at the first piece. */
+static size_t first_piece(char *data, size_t size, size_t n, void *out) {
+  collect(data, size, n, out);
+  return 0;
+}
+
+/* A client that goes away ends its writer. */
+static void a_writer_learns_that_its_client_went_away(void **state) {
+  static response r;
+  memset(&r, 0, sizeof r);
+  atomic_store(&writer_ended, false);
+  CURL *h = feed_request(serve_port(server), "on", first_piece, &r);
+  assert_int_equal(curl_easy_perform(h), CURLE_WRITE_ERROR);
+  feed_done(h);
+  assert_string_equal(r.body, "line\n");
+  for (int i = 0; i < 100 && !atomic_load(&writer_ended); i++) sleep_ms(20);
+  assert_true(atomic_load(&writer_ended));
+}
+
+static void *read_quiet_feed(void *port) {
+  static response r;
+  CURL *h = feed_request(*(unsigned *)port, "quiet", NULL, &r);
+  curl_easy_perform(h);
+  feed_done(h);
+  return NULL;
+}
+
+/* serve_stop ends a feed that writes nothing (a quiet log) and waits for
+ * its writer. */
+static void stopping_the_server_ends_its_feeds(void **state) {
+  serve *s;
+  char *err = NULL;
+  serve_opts o = {.address = "127.0.0.1", .token = TOKEN};
+  o.api[SERVE_LOGS] = get_logs;
+  assert_int_equal(serve_start(&s, &o, &err), 0);
+  atomic_store(&writer_ended, false);
+  unsigned port = serve_port(s);
+  pthread_t t;
+  pthread_create(&t, NULL, read_quiet_feed, &port);
+  sleep_ms(300);
+  assert_false(atomic_load(&writer_ended));
+  serve_stop(s);
+  assert_true(atomic_load(&writer_ended));
+  pthread_join(t, NULL);
+}
+
 int main(void) {
   /* The idle connections' test holds two files a connection. */
   struct rlimit lim;
@@ -900,6 +1032,9 @@ int main(void) {
       cmocka_unit_test(the_ui_is_served_under_a_strict_policy),
       cmocka_unit_test(failed_logins_are_throttled),
       cmocka_unit_test(a_stream_carries_news_as_it_comes),
+      cmocka_unit_test(a_feed_sends_each_write_as_it_comes),
+      cmocka_unit_test(a_writer_learns_that_its_client_went_away),
+      cmocka_unit_test(stopping_the_server_ends_its_feeds),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
