@@ -726,6 +726,7 @@ static void run_plumb(compile_result *r, eval *ev, loader *l, const char *entry,
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
   loader_set_remote(l, o->remote);
   eval *ev = eval_new(r->arena, &r->diags, l);
+  eval_set_opts(ev, o);
   if (!plain_dir(l, entry)) run_plumb(r, ev, l, entry, o);
   else if (kustomize_file(l, r->arena, entry)) run_kustomization(r, ev, l, entry, o);
   else run_yaml_dir(r, ev, l, entry, o);
