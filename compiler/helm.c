@@ -11,7 +11,10 @@
  * the repository and the build, never from the machine, and `lookup`
  * finds nothing, as helm template has no cluster.
  *
- * Hooks (helm.sh/hook) are left out, with a warning: plumb
+ * A chart is rendered twice. One that generates values (randAlphaNum,
+ * genCA) renders otherwise each time, which the runtime would take for
+ * drift on every pass: two renders that differ are an error that names
+ * what differs. Hooks (helm.sh/hook) are left out, with a warning: plumb
  * has no sync phases to run them in, and applied as ordinary objects a
  * pre-install Job would run at the wrong time, on every change.
  *
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plumb/explain.h"
 #include "plumb/yaml.h"
 #include "suggest.h"
 #include "tool.h"
@@ -39,6 +43,7 @@ enum {
   HELM_MAX_ERRORS = 16 << 10, /* bytes of helm's messages kept */
   HELM_MAX_CHART = 100 << 20, /* bytes of a chart's files: Helm's own bound on a chart */
   HELM_MAX_RELEASE = 53,      /* Helm's bound on a release name */
+  HELM_MAX_DIFFS = 8,         /* fields a message on differing renders names */
 };
 #define HELM_MEMORY ((size_t)1 << 30) /* bytes of data helm may use */
 
@@ -376,8 +381,7 @@ static const char *template_of(chart *c, const value *res) {
 }
 
 /* The resources of one template's documents, read as one file of name. */
-static bool read_template(chart *c, const char *name, const piece *p, size_t n, value *out) {
-  diag_list *d = eval_diags(c->ev);
+static bool read_template(chart *c, diag_list *d, const char *name, const piece *p, size_t n, value *out) {
   buf text = {0};
   for (size_t i = 0; i < n; i++) {
     if (i) buf_puts(&text, "---\n");
@@ -395,8 +399,8 @@ static bool read_template(chart *c, const char *name, const piece *p, size_t n, 
 }
 
 /* The resources of a render's output, in the order of their templates'
- * names; NULL after reporting. */
-static value *read_output(chart *c, const buf *out) {
+ * names; NULL after reporting into d. */
+static value *read_output(chart *c, diag_list *d, const buf *out) {
   if (!eval_charge(c->ev, c->at, out->len / SCAN_BYTES + 1)) return NULL;
   size_t n;
   piece *pieces = split(c, out->data ? out->data : "", out->len, &n);
@@ -404,7 +408,7 @@ static value *read_output(chart *c, const buf *out) {
   value *res = value_list(ar(c), c->at);
   for (size_t i = 0, j; i < n; i = j) {
     for (j = i + 1; j < n && strcmp(pieces[j].source, pieces[i].source) == 0; j++) continue;
-    if (!read_template(c, rendered_name(c, pieces[i].source), pieces + i, j - i, res)) return NULL;
+    if (!read_template(c, d, rendered_name(c, pieces[i].source), pieces + i, j - i, res)) return NULL;
   }
   return res;
 }
@@ -415,6 +419,10 @@ static const char *hook_of(const value *res) {
   const value *notes = value_get_path(res, "metadata.annotations");
   const value *h = notes && notes->kind == V_OBJECT ? value_object_get(notes, HOOK) : NULL;
   return h && h->kind == V_STRING ? h->u.str.s : NULL;
+}
+
+static const char *resource_words(arena *a, const value *res) {
+  return arena_printf(a, "%s \"%s\"", value_get_string(res, "kind"), value_get_string(res, "metadata.name"));
 }
 
 /* A hook by its kind and template, which stay the same where names often
@@ -434,9 +442,9 @@ static void tag(value *v, const char *via) {
     for (size_t i = 0; i < v->u.obj.len; i++) tag(v->u.obj.fields[i].val, via);
 }
 
-/* The resources but the hooks, each tagged with the chart; the hooks said
- * in one warning at the call. */
-static value *without_hooks(chart *c, const value *res) {
+/* The resources but the hooks; with warn, each tagged with the chart and
+ * the hooks said in one warning at the call. */
+static value *without_hooks(chart *c, const value *res, bool warn) {
   value *out = value_list(ar(c), c->at);
   buf hooks = {0};
   size_t nhooks = 0;
@@ -447,10 +455,10 @@ static value *without_hooks(chart *c, const value *res) {
       buf_printf(&hooks, "%s%s", nhooks++ ? ", " : "", hook_words(c, r, hook));
       continue;
     }
-    tag(r, c->via);
+    if (warn) tag(r, c->via);
     value_list_push(ar(c), out, r);
   }
-  if (nhooks)
+  if (warn && nhooks)
     diag_warning(eval_diags(c->ev), c->at,
                  "helm_chart: chart %s has %zu hook%s, left out: plumb runs no hooks yet (it has no sync phases): %s",
                  c->name, nhooks, nhooks == 1 ? "" : "s", hooks.data);
@@ -458,18 +466,134 @@ static value *without_hooks(chart *c, const value *res) {
   return out;
 }
 
+/* ---- two renders that differ ------------------------------------------------------ */
+
+static const char *key_of(arena *a, const value *r) {
+  const char *api = value_get_string(r, "apiVersion"), *ns = value_get_string(r, "metadata.namespace");
+  return arena_printf(a, "%s %s %s %s", value_get_string(r, "kind"), ns ? ns : "", value_get_string(r, "metadata.name"),
+                      api ? api : "");
+}
+
+typedef struct {
+  const char *key;
+  const value *res;
+} keyed;
+
+static int by_key(const void *pa, const void *pb) { return strcmp(((const keyed *)pa)->key, ((const keyed *)pb)->key); }
+
+static keyed *sorted_by_key(arena *a, const value *res) {
+  keyed *k = arena_alloc(a, (res->u.list.len + 1) * sizeof *k);
+  for (size_t i = 0; i < res->u.list.len; i++) k[i] = (keyed){key_of(a, res->u.list.items[i]), res->u.list.items[i]};
+  qsort(k, res->u.list.len, sizeof *k, by_key);
+  return k;
+}
+
+/* What differs, named for a message: at most HELM_MAX_DIFFS. The message
+ * quotes no value, which would be another at every build. */
+typedef struct {
+  chart *c;
+  buf words;
+  int n;
+} diffs;
+
+/* A field of res at path; with no path, res itself, which has another
+ * name in the other render, so is named by its template. */
+static void differs(diffs *d, const value *res, const char *path) {
+  const char *words = path ? arena_printf(ar(d->c), "%s%s%s", resource_words(ar(d->c), res), *path ? " " : "", path)
+                           : arena_printf(ar(d->c), "a %s of %s named otherwise each time",
+                                          value_get_string(res, "kind"), template_of(d->c, res));
+  /* A resource named otherwise is met in each render. */
+  if (!path && d->words.data && strstr(d->words.data, words)) return;
+  if (++d->n <= HELM_MAX_DIFFS) buf_printf(&d->words, "%s%s", d->n > 1 ? ", " : "", words);
+}
+
+/* Appends key or [i] to path for the call, then cuts it back. */
+static void compare(diffs *d, const value *res, buf *path, const value *x, const value *y);
+
+static void compare_part(diffs *d, const value *res, buf *path, const char *key, size_t i, const value *x,
+                         const value *y) {
+  size_t mark = path->len;
+  if (key) explain_path_key(path, key);
+  else buf_printf(path, "[%zu]", i);
+  if (x && y) compare(d, res, path, x, y);
+  else differs(d, res, path->data);
+  path->len = mark;
+  path->data[mark] = '\0';
+}
+
+static void compare(diffs *d, const value *res, buf *path, const value *x, const value *y) {
+  if (x->kind == V_OBJECT && y->kind == V_OBJECT) {
+    for (size_t i = 0; i < x->u.obj.len; i++)
+      compare_part(d, res, path, x->u.obj.fields[i].key, 0, x->u.obj.fields[i].val,
+                   value_object_get(y, x->u.obj.fields[i].key));
+    for (size_t i = 0; i < y->u.obj.len; i++)
+      if (!value_object_get(x, y->u.obj.fields[i].key)) compare_part(d, res, path, y->u.obj.fields[i].key, 0, NULL, x);
+  } else if (x->kind == V_LIST && y->kind == V_LIST && x->u.list.len == y->u.list.len) {
+    for (size_t i = 0; i < x->u.list.len; i++)
+      compare_part(d, res, path, NULL, i, x->u.list.items[i], y->u.list.items[i]);
+  } else if (!value_equal(x, y)) {
+    differs(d, res, path->data ? path->data : "");
+  }
+}
+
+/* Whether the resources res of the first render, hooks aside, are those
+ * of the second's output, again: matched by kind, namespace, name and
+ * apiVersion (the hooks of charts' tests are often named at random).
+ * False after reporting what differs. */
+static bool renders_same(chart *c, const value *res, const buf *again) {
+  diag_list quiet;
+  diag_init(&quiet, ar(c));
+  value *other = read_output(c, &quiet, again);
+  if (!other) {
+    eval_fail(c->ev, c->at, "helm_chart: chart %s renders otherwise each time, the second time no resources: %s",
+              c->name, quiet.first ? quiet.first->msg : "");
+    return false;
+  }
+  other = without_hooks(c, other, false);
+  keyed *x = sorted_by_key(ar(c), res), *y = sorted_by_key(ar(c), other);
+  diffs d = {c, {0}, 0};
+  size_t i = 0, j = 0, nx = res->u.list.len, ny = other->u.list.len;
+  while (i < nx || j < ny) {
+    int cmp = i == nx ? 1 : j == ny ? -1 : strcmp(x[i].key, y[j].key);
+    buf path = {0};
+    if (cmp == 0) compare(&d, x[i].res, &path, x[i].res, y[j].res);
+    else differs(&d, cmp < 0 ? x[i].res : y[j].res, NULL);
+    buf_free(&path);
+    i += cmp <= 0, j += cmp >= 0;
+  }
+  if (!d.n) return true;
+  eval_fail(c->ev, c->at,
+            "helm_chart: chart %s renders otherwise each time, as random values (randAlphaNum, genCA, ...) do: %s%s "
+            "differ%s between two renders, which the runtime would take for drift on every pass; give the chart "
+            "these values (values, values_files) so that it renders the same",
+            c->name, d.words.data, d.n > HELM_MAX_DIFFS ? ", ..." : "", d.n == 1 ? "s" : "");
+  buf_free(&d.words);
+  return false;
+}
+
 /* ---- a render ------------------------------------------------------------------------- */
 
 static bool rendered(const tool_result *r) { return r->end == TOOL_EXITED && r->status == 0; }
 
-/* Renders c with helm: its resources, or NULL after reporting. */
-static value *render_once(chart *c, const char *helm, char **argv) {
+static bool same_output(const tool_result *x, const tool_result *y) {
+  return x->out.len == y->out.len && (!x->out.len || memcmp(x->out.data, y->out.data, x->out.len) == 0);
+}
+
+/* Renders c twice with helm; the first render's resources, or NULL after
+ * reporting. */
+static value *render_twice(chart *c, const char *helm, char **argv) {
   tool_limits limits = {HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
-  tool_result r;
-  tool_run(helm, argv, environment(c), c->scratch, &limits, &r);
-  value *res = rendered(&r) || report_failure(c, &r) ? read_output(c, &r.out) : NULL;
-  buf_free(&r.out), buf_free(&r.err);
-  return res ? without_hooks(c, res) : NULL;
+  tool_result first, second = {0};
+  char **env = environment(c);
+  tool_run(helm, argv, env, c->scratch, &limits, &first);
+  bool ok = rendered(&first) || report_failure(c, &first);
+  if (ok) tool_run(helm, argv, env, c->scratch, &limits, &second);
+  ok = ok && (rendered(&second) || report_failure(c, &second));
+  value *res = ok ? read_output(c, eval_diags(c->ev), &first.out) : NULL;
+  if (res) res = without_hooks(c, res, true);
+  if (res && !same_output(&first, &second) && !renders_same(c, res, &second.out)) res = NULL;
+  buf_free(&first.out), buf_free(&first.err), buf_free(&second.out), buf_free(&second.err);
+  return res;
 }
 
 static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
@@ -479,7 +603,7 @@ static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
   if (!(c.scratch = tool_scratch_new(ar(&c), eval_opts(ev)->helm.tmp, &err)))
     return eval_fail(ev, at, "helm_chart: %s", err);
   char **argv = copy_chart(&c) ? command(&c, helm) : NULL;
-  value *res = argv ? render_once(&c, helm, argv) : NULL;
+  value *res = argv ? render_twice(&c, helm, argv) : NULL;
   tool_scratch_remove(c.scratch);
   return res;
 }
@@ -508,7 +632,7 @@ static chart_opts default_opts(eval *ev, const char *dir) {
 /* ---- the built-in ------------------------------------------------------------------------ */
 
 static const char *const option_names[] = {"api_versions", "include_crds", "kube_version", "namespace",
-                                           "release",      "values",       "values_files"};
+                                           "random",       "release",      "values",       "values_files"};
 enum { NOPTIONS = sizeof option_names / sizeof *option_names };
 
 static int by_name(const void *key, const void *elem) {
@@ -561,7 +685,7 @@ static bool kube_version_like(const char *s) {
 }
 
 /* release, namespace and kube_version, each checked so that helm takes
- * it for what it is. */
+ * it for what it is; random, of which only "fail" is built. */
 static bool read_string_option(eval *ev, const field *f, chart_opts *o) {
   const char *s = f->val->u.str.s, *k = f->key;
   pos at = f->val->at;
@@ -577,9 +701,15 @@ static bool read_string_option(eval *ev, const field *f, chart_opts *o) {
               "helm_chart: namespace \"%s\" is no namespace name: at most 63 lowercase letters, digits or "
               "'-', starting and ending with a letter or digit",
               s);
-  } else {
+  } else if (strcmp(k, "kube_version") == 0) {
     if (kube_version_like(s)) return (o->kube_version = s), true;
     eval_fail(ev, at, "helm_chart: kube_version takes a Kubernetes version such as \"1.35\" or \"v1.35.2\", not \"%s\"",
+              s);
+  } else {
+    if (strcmp(s, "fail") == 0) return true;
+    eval_fail(ev, at,
+              "helm_chart: random takes \"fail\", not \"%s\" (keeping the cluster's values of what a chart "
+              "generates is planned: docs/language.md, 19)",
               s);
   }
   return false;
@@ -605,7 +735,7 @@ static bool read_option(eval *ev, const field *f, chart_opts *o) {
     const char *near = nearest_word(k, option_names, NOPTIONS);
     eval_fail(ev, f->val->at, "helm_chart: unknown option \"%s\"; %s%s%s", k, near ? "did you mean \"" : "",
               near ? near
-                   : "expected api_versions, include_crds, kube_version, namespace, release, values or "
+                   : "expected api_versions, include_crds, kube_version, namespace, random, release, values or "
                      "values_files",
               near ? "\"?" : "");
     return false;

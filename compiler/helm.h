@@ -14,7 +14,7 @@
 /* The built-in helm_chart(path, options): the resources of the chart in
  * the directory path names (relative to the calling file, as file()
  * resolves a path), with options { release, namespace, values,
- * values_files, include_crds, kube_version, api_versions }. */
+ * values_files, include_crds, kube_version, api_versions, random }. */
 value *helm_builtin(eval *ev, pos at, value **argv, int argc);
 
 #endif
