@@ -97,6 +97,15 @@ static const char *release_of(arena *a, const char *dir) {
   return *name ? name : "release";
 }
 
+bool helm_is_chart(loader *l, const char *dir) {
+  arena *a = arena_new();
+  const char *text, *err;
+  size_t len;
+  bool is = loader_read(l, in_dir(a, dir, "Chart.yaml"), &text, &len, &err) == 0;
+  arena_free(a);
+  return is;
+}
+
 /* ---- the chart's files ------------------------------------------------------ */
 
 /* Its name and version, from Chart.yaml, which must be there; a Chart.yaml
@@ -627,6 +636,11 @@ static chart_opts default_opts(eval *ev, const char *dir) {
                       .namespace = "default",
                       .kube_version = default_kube_version(ev),
                       .include_crds = true};
+}
+
+value *helm_render_dir(eval *ev, pos at, const char *dir) {
+  chart_opts o = default_opts(ev, dir);
+  return render(ev, at, dir, &o);
 }
 
 /* ---- the built-in ------------------------------------------------------------------------ */
