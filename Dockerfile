@@ -1,8 +1,14 @@
 # The image of `plumb run` (deploy/ installs it): plumb and plumb-runtime on
 # Debian 12 with libgit2 1.8 from bookworm-backports, built the way
-# README.md builds them.
+# README.md builds them, and helm.
 #
 #   docker build -t registry.example.com/plumb:0.1.0 .
+
+# helm, which renders the Helm charts a build takes, built from its Go
+# module by the script the tests build it with.
+FROM golang:1.26-bookworm AS helm
+COPY tests/helm/build.sh /build.sh
+RUN PLUMB_CACHE=/cache GOTOOLCHAIN=local /build.sh && cp /cache/bin-helm-*/helm /helm
 
 FROM debian:bookworm AS build
 WORKDIR /src
@@ -33,6 +39,7 @@ RUN groupadd --system --gid 65532 plumb \
  && install -d -o 65532 -g 65532 /var/cache/plumb
 # Side by side: plumb runs plumb-runtime from its own directory.
 COPY --from=build /src/build/plumb /src/build/plumb-runtime /usr/local/bin/
+COPY --from=helm /helm /usr/local/bin/helm
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["plumb"]

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef MAP_POPULATE
 #define MAP_POPULATE 0 /* not Linux: pages come in on first touch */
@@ -333,6 +334,13 @@ void buf_put_int(buf *b, int64_t i) {
   while (u /= 10);
   if (i < 0) *--p = '-';
   buf_put(b, p, (size_t)(digits + sizeof digits - p));
+}
+
+long buf_read_fd(buf *b, int fd, size_t keep) {
+  char chunk[65536];
+  ssize_t n = read(fd, chunk, sizeof chunk);
+  if (n > 0 && b->len < keep) buf_put(b, chunk, (size_t)n < keep - b->len ? (size_t)n : keep - b->len);
+  return (long)n;
 }
 
 void buf_free(buf *b) {

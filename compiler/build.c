@@ -18,6 +18,7 @@
 #include "check.h"
 #include "eval.h"
 #include "kinds.h"
+#include "helm.h"
 #include "kustomize.h"
 #include "merge.h"
 #include "parse.h"
@@ -629,8 +630,8 @@ static void run_env(compile_result *r, eval *ev, loader *l, module *m, const nod
   if (env_params(ev, m, env, o, &sc) && run_blocks(ev, m, env, sc, &e, 0)) finish(r, ev, &e, env->at, o);
 }
 
-/* A directory with no .plumb files: a kustomization's (kustomize.h), or
- * one of YAML manifests (yamldir.h). */
+/* A directory with no .plumb files: a kustomization's (kustomize.h), a
+ * Helm chart (helm.h), or one of YAML manifests (yamldir.h). */
 static bool plain_dir(loader *l, const char *entry) {
   const char **names, *err;
   return loader_is_dir(l, entry) && loader_list(l, entry, &names, &err) == 0;
@@ -682,15 +683,26 @@ static void run_kustomization(compile_result *r, eval *ev, loader *l, const char
     finish(r, ev, &e, at, o);
 }
 
-/* Argo CD renders a directory that holds a Chart.yaml with Helm; plumb
- * has no Helm, and its YAML alone would build nothing, silently. */
-static bool not_a_chart(eval *ev, loader *l, const char *dir, pos at) {
-  const char *text, *err;
-  size_t len;
-  if (loader_read(l, *dir ? arena_printf(eval_arena(ev), "%s/Chart.yaml", dir) : "Chart.yaml", &text, &len, &err) != 0)
-    return true;
-  eval_fail(ev, at, "%s is a Helm chart (it holds Chart.yaml), which plumb does not render", at.file);
-  return false;
+/* res, what a directory holds, built as the one layer of e. */
+static void build_layer(compile_result *r, eval *ev, env_state *e, pos at, const char *label, const value *res,
+                        const compile_opts *o) {
+  long i = layer_open(ev, e, label, 0, at);
+  if (i < 0) return;
+  for (size_t k = 0; k < res->u.list.len; k++) layer_add(&e->layers[i], r->arena, res->u.list.items[k], NULL);
+  e->layers[i].end = e->nlayers;
+  finish(r, ev, e, at, o);
+}
+
+/* The resources of a chart's directory, rendered by helm as Argo CD
+ * renders one (helm.h), in one layer: the release and the env named after
+ * the directory. */
+static void run_chart(compile_result *r, eval *ev, loader *l, const char *dir, const compile_opts *o) {
+  arena *a = r->arena;
+  pos at = dir_pos(dir);
+  env_state e = directory_state(r, l, dir, "chart");
+  if (!without_env_flags(ev, at, o, "a Helm chart") || !without_dir_flags(ev, dir, o, "a Helm chart")) return;
+  value *res = helm_render_dir(ev, at, dir);
+  if (res) build_layer(r, ev, &e, at, arena_printf(a, "chart %s", at.file), res, o);
 }
 
 /* The resources of a directory of YAML manifests, in one layer, built as
@@ -701,17 +713,13 @@ static void run_yaml_dir(compile_result *r, eval *ev, loader *l, const char *dir
   arena *a = r->arena;
   pos at = dir_pos(dir);
   env_state e = directory_state(r, l, dir, "manifests");
-  if (!without_env_flags(ev, at, o, "a directory of YAML manifests") || !not_a_chart(ev, l, dir, at)) return;
+  if (!without_env_flags(ev, at, o, "a directory of YAML manifests")) return;
   size_t found;
   value *res = yamldir_read(ev, at, dir, &o->yaml_dir, &found);
   if (res && !found)
     eval_fail(ev, at, "no .plumb files, kustomization or YAML manifests in this directory%s",
               o->yaml_dir.recurse ? "" : "; --recurse would read those of its subdirectories");
-  long i = res && found ? layer_open(ev, &e, arena_printf(a, "directory %s", at.file), 0, at) : -1;
-  if (i < 0) return;
-  for (size_t k = 0; k < res->u.list.len; k++) layer_add(&e.layers[i], a, res->u.list.items[k], NULL);
-  e.layers[i].end = e.nlayers;
-  finish(r, ev, &e, at, o);
+  if (res && found) build_layer(r, ev, &e, at, arena_printf(a, "directory %s", at.file), res, o);
 }
 
 static void run_plumb(compile_result *r, eval *ev, loader *l, const char *entry, const compile_opts *o) {
@@ -726,8 +734,10 @@ static void run_plumb(compile_result *r, eval *ev, loader *l, const char *entry,
 static void build_entry(compile_result *r, loader *l, const char *entry, const compile_opts *o) {
   loader_set_remote(l, o->remote);
   eval *ev = eval_new(r->arena, &r->diags, l);
+  eval_set_opts(ev, o);
   if (!plain_dir(l, entry)) run_plumb(r, ev, l, entry, o);
   else if (kustomize_file(l, r->arena, entry)) run_kustomization(r, ev, l, entry, o);
+  else if (helm_is_chart(l, entry)) run_chart(r, ev, l, entry, o);
   else run_yaml_dir(r, ev, l, entry, o);
   eval_forget_syntax(ev);
   if (r->diags.errors) r->nres = 0;

@@ -43,6 +43,10 @@ void builtin_stamp(value *v, pos at);
  * Kustomize read one); NULL after reporting, in fn's name, a document
  * without kind and metadata.name. */
 value *builtin_resources_of(eval *ev, const char *fn, const char *name, const value *docs);
+/* v as compact JSON text, as to_json() writes it: NULL after reporting,
+ * in fn's name, a value that has none (a function, a string that is not
+ * UTF-8, text longer than a string may be). */
+value *builtin_to_json(eval *ev, pos at, const char *fn, value *v);
 /* Appends the standard base64 form of s, padded (as base64_encode). */
 void builtin_base64(buf *out, const char *s, size_t n);
 

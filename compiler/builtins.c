@@ -16,6 +16,7 @@
 
 #include "eval.h"
 #include "generate.h"
+#include "helm.h"
 #include "merge.h"
 #include "plumb/emit.h"
 #include "plumb/yaml.h"
@@ -633,6 +634,11 @@ static value *bi_to_json(eval *ev, pos at, value **argv, int argc) {
   return emitted(c, emit_compact_json);
 }
 
+value *builtin_to_json(eval *ev, pos at, const char *fn, value *v) {
+  call c = {ev, at, fn, &v, 1};
+  return emitted(&c, emit_compact_json);
+}
+
 static value *bi_to_yaml(eval *ev, pos at, value **argv, int argc) {
   CALL("to_yaml");
   return emitted(c, emit_yaml_value);
@@ -944,6 +950,7 @@ static const builtin table[] = {
     {"from_yaml_all", 1, 1, bi_from_yaml_all, true},
     {"get", 2, 3, bi_get, false},
     {"has", 2, 2, bi_has, false},
+    {"helm_chart", 1, 2, helm_builtin, false},
     {"int", 1, 1, bi_int, false},
     {"join", 2, 2, bi_join, true},
     {"keys", 1, 1, bi_keys, false},

@@ -354,6 +354,9 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   const char *cache = c->cache_dir ? c->cache_dir : user_cache(c);
   c->remote = (compile_remote){compile_remote_cached, (void *)cache};
   c->copts.remote = cache ? &c->remote : NULL;
+  /* helm_chart() runs helm from the PATH; the compiler itself reads no
+   * environment. */
+  c->copts.helm = (compile_helm){getenv("PATH"), getenv("TMPDIR")};
   return CLI_RUN;
 }
 
@@ -361,7 +364,7 @@ const char *cli_arg(const cli *c, int i) { return i < c->nargs ? c->args[i] : NU
 
 compile_result *cli_compile(cli *c) {
   compile_result *r = compile_build(&c->copts);
-  if (r->diags.errors) diag_print(&r->diags, stderr);
+  if (r->diags.first) diag_print(&r->diags, stderr); /* errors, or warnings of a build that passed */
   return r;
 }
 

@@ -48,6 +48,13 @@ void diag_note(diag_list *d, pos at, const char *fmt, ...) {
   va_end(ap);
 }
 
+void diag_warning(diag_list *d, pos at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  add(d, DIAG_WARNING, at, fmt, ap);
+  va_end(ap);
+}
+
 void diag_add_source(diag_list *d, const char *name, const char *text, size_t len) {
   source *s = arena_alloc(d->arena, sizeof *s);
   *s = (source){name, text, len, d->sources};
@@ -153,7 +160,8 @@ void diag_print(const diag_list *d, FILE *out) {
     } else {
       buf_puts(&b, "plumb");
     }
-    buf_printf(&b, ": %s: ", g->severity == DIAG_ERROR ? "error" : "note");
+    static const char *const words[] = {"error", "note", "warning"};
+    buf_printf(&b, ": %s: ", words[g->severity]);
     put_escaped(&b, NULL, g->msg, strlen(g->msg));
     buf_putc(&b, '\n');
     const source *s = find_source(d, g->at.file);

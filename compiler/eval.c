@@ -62,6 +62,7 @@ struct eval {
   arena *syntax;
   diag_list *diags;
   loader *loader;
+  const compile_opts *opts; /* NULL outside a build */
   module *modules;
   module *stack[64]; /* modules being loaded, for the cycle chain */
   int nstack;
@@ -89,6 +90,8 @@ void eval_forget_syntax(eval *ev) {
 }
 diag_list *eval_diags(eval *ev) { return ev->diags; }
 loader *eval_loader(eval *ev) { return ev->loader; }
+void eval_set_opts(eval *ev, const compile_opts *o) { ev->opts = o; }
+const compile_opts *eval_opts(eval *ev) { return ev->opts; }
 node *module_ast(const module *m) { return m->ast; }
 const char *module_name(const module *m) { return m->name; }
 

@@ -40,6 +40,11 @@ enum {
 eval *eval_new(arena *a, diag_list *d, loader *l);
 /* What the compile reads files through. */
 loader *eval_loader(eval *ev);
+/* The options of the build, which built-ins that reach past the language
+ * read (helm_chart: where helm is, the Kubernetes version); NULL where
+ * there is no build (plumb eval). o must outlive ev. */
+void eval_set_opts(eval *ev, const compile_opts *o);
+const compile_opts *eval_opts(eval *ev);
 /* Frees the syntax trees of every module loaded: nothing may be loaded or
  * evaluated after, and names, kinds and types read from the trees must
  * have been copied. Called again, it does nothing. Until it is called the

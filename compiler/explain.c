@@ -55,9 +55,7 @@ static void leaf(buf *out, const char *path, const value *v, const char *via) {
   }
 }
 
-/* A key goes into a path as `.key`, or as `["key"]` when it holds what
- * would read as path syntax (the dots of app.kubernetes.io/name). */
-static void path_key(buf *path, const char *key) {
+void explain_path_key(buf *path, const char *key) {
   if (*key && !key[strcspn(key, ".[]\"\\ ")]) {
     buf_printf(path, "%s%s", path->len ? "." : "", key);
     return;
@@ -80,7 +78,7 @@ static void walk(buf *out, buf *path, const value *v, const char *via) {
   if (v->kind == V_OBJECT && v->u.obj.len) {
     const char **keys = value_sorted_keys(v);
     for (size_t i = 0; i < v->u.obj.len; i++) {
-      path_key(path, keys[i]);
+      explain_path_key(path, keys[i]);
       walk(out, path, value_object_get(v, keys[i]), via);
       path->len = mark;
       path->data[mark] = '\0';
@@ -154,7 +152,7 @@ static void why_missing(buf *out, const value *obj, const buf *key) {
     if (strncmp(has, k, key->len) == 0 && has[key->len] == '.') {
       buf_puts(out, ": a key holding dots is quoted, as ");
       buf path = {0};
-      path_key(&path, has);
+      explain_path_key(&path, has);
       buf_put(out, path.data, path.len);
       buf_free(&path);
       return;

@@ -69,6 +69,10 @@ static compile_result *keep_into(arena *a, const compile_result *r) {
   kept->arena = a;
   diag_init(&kept->diags, a);
   keep_sources(&k, &kept->diags, r->diags.sources);
+  /* What a build that passed warns of (a chart's hooks, left out) stays
+   * to be told. */
+  for (const diag *g = r->diags.first; g; g = g->next)
+    diag_warning(&kept->diags, (pos){keep_name(&k, g->at.file), g->at.line, g->at.col}, "%s", g->msg);
   kept->env = r->env ? arena_strdup(a, r->env) : NULL;
   kept->nres = r->nres;
   kept->res = arena_alloc(a, r->nres * sizeof *kept->res);
@@ -80,7 +84,7 @@ static compile_result *keep_into(arena *a, const compile_result *r) {
 }
 
 compile_result *compile_keep(compile_result *r) {
-  if (r->diags.first || r->value) return r;
+  if (r->diags.errors || r->value) return r;
   /* Copied twice: the first copy measures the arena the second fits in. */
   compile_result *sizing = keep_into(arena_new(), r);
   compile_result *kept = keep_into(arena_new_sized(arena_used(sizing->arena)), r);

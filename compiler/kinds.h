@@ -11,6 +11,9 @@ typedef struct {
   bool cluster_scoped;
   bool dns_label_name; /* name must be an RFC 1123 label (no dots, 63 chars) */
   const char *pod_spec; /* path of the pod spec in a Pod or a workload, or NULL */
+  /* RBAC's names (ValidateRBACName): any but "." and "..", without '/'
+   * or '%', as ClusterRole "system:aggregate-to-view" */
+  bool path_segment_name;
 } kind_info;
 
 /* strcmp of two kinds, the first byte inline: most kinds that differ

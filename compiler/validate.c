@@ -155,6 +155,22 @@ static const value *want_string(diag_list *d, const value *res, const value *v, 
   return v;
 }
 
+/* The rule a name of kind k (NULL: a kind plumb does not know) breaks,
+ * in words, or NULL. */
+static const char *name_refused(const kind_info *k, const char *name) {
+  if (k && k->dns_label_name)
+    return validate_dns_label(name) ? NULL
+                                    : "at most 63 lowercase letters, digits or '-', starting and ending with a letter "
+                                      "or digit";
+  if (k && k->path_segment_name)
+    return strcmp(name, ".") && strcmp(name, "..") && !name[strcspn(name, "/%")]
+               ? NULL
+               : "a name without '/' or '%', other than \".\" and \"..\"";
+  return validate_dns_subdomain(name) ? NULL
+                                      : "at most 253 lowercase letters, digits, '-' or '.', each dot-separated part "
+                                        "starting and ending with a letter or digit";
+}
+
 bool validate_resource(diag_list *d, const value *res) {
   /* metadata is looked up once for the four fields read from it. */
   const value *meta = value_object_get(res, "metadata");
@@ -169,14 +185,10 @@ bool validate_resource(diag_list *d, const value *res) {
     api = want_string(d, res, api, "apiVersion");
   const value *name = want_string(d, res, value_object_get(meta, "name"), "metadata.name");
   bool ok = api && kind && name;
-  if (name && kind) {
-    bool label = k && k->dns_label_name;
-    if (label ? !validate_dns_label(name->u.str.s) : !validate_dns_subdomain(name->u.str.s)) {
-      diag_error(d, name->at, "invalid %s name \"%s\": expected %s", kind->u.str.s, name->u.str.s,
-                 label ? "at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit"
-                       : "at most 253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit");
-      ok = false;
-    }
+  const char *rule = name && kind ? name_refused(k, name->u.str.s) : NULL;
+  if (rule) {
+    diag_error(d, name->at, "invalid %s name \"%s\": expected %s", kind->u.str.s, name->u.str.s, rule);
+    ok = false;
   }
   const value *ns = value_object_get(meta, "namespace");
   if (ns && (ns->kind != V_STRING || !validate_dns_label(ns->u.str.s))) {

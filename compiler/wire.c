@@ -308,7 +308,7 @@ static bool get_value(reader *r, value **v) {
 static bool get_diag(reader *r, diag_list *d) {
   uint64_t severity;
   diag *g = arena_alloc(r->a, sizeof *g);
-  if (!get_small(r, DIAG_NOTE, &severity) || !get_pos(r, &g->at) || !get_name(r, &g->msg)) return false;
+  if (!get_small(r, DIAG_WARNING, &severity) || !get_pos(r, &g->at) || !get_name(r, &g->msg)) return false;
   if (!g->msg) return fail(r, "a diagnostic without a message");
   g->severity = (diag_severity)severity;
   if (d->last) d->last->next = g;

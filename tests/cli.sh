@@ -189,6 +189,17 @@ status_is "run takes no --recurse" 2 $PLUMB run "$tmp" --recurse
 said "run says so" "plumb: run takes no flag --recurse"
 check "build --help tells of --recurse" sh -c "$PLUMB build --help | grep -q -- '--recurse'"
 
+# A Helm chart is rendered by helm from the PATH, looked for only by a
+# build that renders one; without it, the build says how to get it. Its
+# files are written under TMPDIR while it renders, and none is left.
+status_is "no helm on the PATH" 1 env PATH=/nonexistent $PLUMB build tests/golden/src/helm/prod
+said "says how to get it" "helm_chart: plumb renders charts with helm, which is not on the PATH: install helm v4"
+check "a build without a chart never looks for helm" env PATH=/nonexistent $PLUMB build examples/nginx/envs/dev
+mkdir "$tmp/scratch"
+check "a chart renders under TMPDIR" env TMPDIR="$tmp/scratch" $PLUMB build tests/golden/src/helm/prod
+check "and leaves nothing there" test -z "$(ls -A "$tmp/scratch")"
+check "plumb eval renders no chart" sh -c "$PLUMB eval -e 'helm_chart(\"tests/helm/charts/basic\")' 2>&1 | grep -q 'charts are rendered by a build'"
+
 # Outside a git repository the root is the entry directory; --root widens it.
 cp -r examples/nginx "$tmp/nginx"
 status_is "import above the root" 1 $PLUMB build "$tmp/nginx/envs/dev"

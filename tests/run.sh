@@ -8,6 +8,16 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 pass=0 fail=0
 
+# helm renders the charts of the tests (tests/helm): built from its Go
+# module on first use and cached outside the repository, as the control
+# plane is (tests/helm/build.sh), then first on the PATH.
+if helm_bin=$(tests/helm/build.sh); then
+  PATH=$helm_bin:$PATH
+  export PATH
+else
+  echo "helm: tests/helm/build.sh could not build it; the chart tests will fail"
+fi
+
 count() { # count SUITE PASSED FAILED
   echo "$1: $2 passed, $3 failed"
   pass=$((pass + $2)) fail=$((fail + $3))

@@ -90,5 +90,9 @@ void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * emitters write many integers. */
 void buf_put_int(buf *b, int64_t i);
 void buf_free(buf *b);
+/* One read of what fd has (a pipe of another process's), appended to b
+ * as long as b holds less than keep bytes, the rest dropped: the bytes
+ * read, 0 at its end, or -1 with errno (EINTR, EAGAIN: read again). */
+long buf_read_fd(buf *b, int fd, size_t keep);
 
 #endif

@@ -69,7 +69,8 @@ int cli_want_path(const cli *c);
  * be written: a build (a diff, a table) to a full disk must not pass for
  * one. The last call of both programs. */
 int cli_flush_output(int rc);
-/* Compiles c's PATH, printing diagnostics; the caller frees the result. */
+/* Compiles c's PATH, printing diagnostics (warnings too); the caller frees
+ * the result. */
 compile_result *cli_compile(cli *c);
 
 #endif

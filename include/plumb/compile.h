@@ -39,6 +39,16 @@ typedef struct {
   const char *include, *exclude;
 } compile_yaml_dir;
 
+/* How helm_chart() renders a chart (docs/language.md, Helm charts): with
+ * the helm program, which the compiler, reading no environment, finds in
+ * the directories path lists, as PATH does (NULL: nowhere, and a build
+ * that renders a chart fails saying so); the chart's files are written
+ * into a directory of their own made under tmp (NULL: /tmp) while it
+ * renders. Nothing is looked for until a build renders a chart. */
+typedef struct {
+  const char *path, *tmp;
+} compile_helm;
+
 typedef struct {
   const char *path; /* a directory of .plumb files or one file */
   const char *root; /* repository root; NULL: nearest ancestor holding .git,
@@ -59,6 +69,7 @@ typedef struct {
   /* path's reading when it is a directory of YAML manifests; any of them
    * set for another path is an error */
   compile_yaml_dir yaml_dir;
+  compile_helm helm;
 } compile_opts;
 
 /* The Kubernetes versions whose schemas are compiled in, oldest first
@@ -137,9 +148,9 @@ const char *compile_path_resolve(arena *a, const char *from, const char *path);
 compile_result *compile_files(const compile_file *files, size_t n, const compile_reader *reader, const compile_opts *o);
 /* What of r a caller keeps for long, in an arena of its own: the env, the
  * resources (their values without the history `plumb explain` reads: via
- * and prev are NULL) and the sources, in a fraction of the memory; r is
- * consumed. A result with diagnostics (or a value) comes back as it is,
- * for its messages to quote their lines. */
+ * and prev are NULL), its warnings and the sources, in a fraction of the
+ * memory; r is consumed. A result with errors (or a value) comes back as
+ * it is, for its messages to quote their lines. */
 compile_result *compile_keep(compile_result *r);
 /* Evaluates one expression (for `plumb eval` and the language tests). file
  * names it in diagnostics and, relative to root, is where file() starts. */

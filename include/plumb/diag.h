@@ -16,7 +16,9 @@ typedef struct {
   int line, col;    /* 1-based; 0 when unknown */
 } pos;
 
-typedef enum { DIAG_ERROR, DIAG_NOTE } diag_severity;
+/* A warning says what a build left out or could not do as asked, and
+ * does not fail it (a chart's hooks, which no sync phase runs yet). */
+typedef enum { DIAG_ERROR, DIAG_NOTE, DIAG_WARNING } diag_severity;
 
 typedef struct diag {
   diag_severity severity;
@@ -45,6 +47,8 @@ void diag_init(diag_list *d, arena *a);
 void diag_error(diag_list *d, pos at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void diag_note(diag_list *d, pos at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void diag_warning(diag_list *d, pos at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Whether the next error would be kept (not only counted): a costly hint
  * is worked out only for a message that will be read. */

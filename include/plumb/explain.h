@@ -13,4 +13,8 @@
  * ": deleted by FILE:LINE:COL, ...", when a `delete` removed it. */
 int explain_resource(buf *out, const value *res, const char *field);
 
+/* Appends key to a path of that form: `.key`, or `["key"]` when it holds
+ * what would read as path syntax (the dots of app.kubernetes.io/name). */
+void explain_path_key(buf *path, const char *key);
+
 #endif

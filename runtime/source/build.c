@@ -266,6 +266,7 @@ typedef struct {
   tree_reader *t;
   const build *e;
   const compile_remote *remote; /* the caller's compile_opts' */
+  compile_helm helm;
 } tree_compile;
 
 /* The caller's compile_remote, in the child, noting a failure: a remote
@@ -299,13 +300,22 @@ static compile_result *compile_in_child(void *ctx) {
                     .nargs = c->e->nargs,
                     .kube_version_default = c->e->kube_version,
                     .remote = c->remote ? &watched : NULL,
-                    .yaml_dir = c->e->dir};
+                    .yaml_dir = c->e->dir,
+                    .helm = c->helm};
   compile_result *r = compile_files(c->t->files, c->t->n, &reader, &o);
   if (watch.failed) {
     fprintf(stderr, "%s", watch.failed);
     _exit(SOURCE_EXIT_AGAIN);
   }
   return r;
+}
+
+/* Where the child writes a chart's files while helm renders it: the
+ * directory of the caches, which is writable where the root file system
+ * is not (caller frees). */
+static char *scratch_dir(const source_repo *s) {
+  const char *slash = strrchr(s->cache_path, '/');
+  return slash ? heap_strndup(s->cache_path, (size_t)(slash - s->cache_path)) : heap_strdup(".");
 }
 
 /* A result whose one error is msg. */
@@ -322,7 +332,11 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
                             const compile_remote *remote) {
   char *why;
   bool lasting;
-  e->result = source_isolate(limits, s->cache_path, compile_in_child, &(tree_compile){s, t, e, remote}, &why, &lasting);
+  /* helm from the runtime's PATH (the image ships it), read before the
+   * child empties its environment. */
+  tree_compile c = {s, t, e, remote, {getenv("PATH"), scratch_dir(s)}};
+  e->result = source_isolate(limits, s->cache_path, compile_in_child, &c, &why, &lasting);
+  free((char *)c.helm.tmp);
   if (e->result) return 0;
   char *msg = heap_printf("the compile of %s at tree %.7s %s", *e->path ? e->path : ".", e->tree, why);
   if (lasting) e->result = failed(msg);

@@ -197,12 +197,8 @@ typedef struct {
 /* Reads what is there of fd into b, up to keep bytes in all; false at
  * its end. */
 static bool drain(int fd, buf *b, size_t keep) {
-  char chunk[65536];
-  ssize_t n = read(fd, chunk, sizeof chunk);
-  if (n < 0) return errno == EINTR || errno == EAGAIN;
-  if (n == 0) return false;
-  if (b->len < keep) buf_put(b, chunk, (size_t)n < keep - b->len ? (size_t)n : keep - b->len);
-  return true;
+  long n = buf_read_fd(b, fd, keep);
+  return n < 0 ? errno == EINTR || errno == EAGAIN : n > 0;
 }
 
 /* Until both pipes end, the result grows too large or the wall clock

@@ -339,6 +339,25 @@ static void symlinks_stay_inside_the_tree(void **state) {
   source_free(s);
 }
 
+/* Asserts that got, compiled from the tree with o, is what `plumb build`
+ * makes of the same files on disk, messages and resources alike: n
+ * resources, and messages that hold said (NULL: any). */
+static void same_as_on_disk(const compile_result *got, compile_opts o, size_t n, const char *said) {
+  char root[128], full[256];
+  snprintf(root, sizeof root, "%s/origin", tmp);
+  snprintf(full, sizeof full, "%s/%s", root, o.path);
+  o.path = full;
+  o.root = root;
+  compile_result *want = compile_build(&o);
+  char *x = diags_of(got), *y = diags_of(want), *xy = yaml_of(got), *yy = yaml_of(want);
+  assert_string_equal(x, y);
+  assert_string_equal(xy, yy);
+  assert_int_equal(got->nres, n);
+  if (said) assert_non_null(strstr(x, said));
+  free(x), free(y), free(xy), free(yy);
+  compile_free(want);
+}
+
 /* A directory of YAML manifests builds from the tree as on disk, its
  * options with it (recurse and patterns, a link to a directory walked
  * into, one out of the root refused in the same words), and other options
@@ -356,8 +375,6 @@ static void a_yaml_directory_compiles_from_the_tree_as_on_disk(void **state) {
   source_builds *b = source_builds_new(8, NULL);
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
-  char root[128], full[256];
-  snprintf(root, sizeof root, "%s/origin", tmp);
   const compile_opts cases[] = {{.path = "manifests"},
                                 {.path = "manifests", .yaml_dir = {.recurse = true}},
                                 {.path = "manifests", .yaml_dir = {.recurse = true, .include = "*.yaml", .exclude = "sub/*"}},
@@ -366,21 +383,40 @@ static void a_yaml_directory_compiles_from_the_tree_as_on_disk(void **state) {
   const compile_result *got[4];
   for (int i = 0; i < 4; i++) {
     assert_int_equal(source_compile(s, b, r.tree, &cases[i], &got[i]), 0);
-    compile_opts disk = cases[i];
-    snprintf(full, sizeof full, "%s/%s", root, cases[i].path);
-    disk.path = full;
-    disk.root = root;
-    compile_result *want = compile_build(&disk);
-    char *x = diags_of(got[i]), *y = diags_of(want), *xy = yaml_of(got[i]), *yy = yaml_of(want);
-    assert_string_equal(x, y);
-    assert_string_equal(xy, yy);
-    assert_int_equal(got[i]->nres, counts[i]);
-    if (i == 3) assert_non_null(strstr(x, "out/o.yaml is a symlink that leaves the repository root"));
-    free(x), free(y), free(xy), free(yy);
-    compile_free(want);
+    same_as_on_disk(got[i], cases[i], counts[i], i == 3 ? "out/o.yaml is a symlink that leaves the repository root" : NULL);
   }
   assert_ptr_not_equal(got[0], got[1]);
   assert_ptr_not_equal(got[1], got[2]);
+  source_builds_free(b);
+  source_free(s);
+}
+
+/* A Helm chart renders from the tree as on disk, in the compile's child
+ * with helm from the runtime's PATH (the child's environment is empty)
+ * and its files in the directory of the caches: a subchart and a library
+ * chart, a hook left out with the same warning, and a template that is a
+ * link out of the root refused in the same words. */
+static void a_chart_compiles_from_the_tree_as_on_disk(void **state) {
+  char here[4096];
+  assert_non_null(getcwd(here, sizeof here));
+  sh("cd %s/origin && mkdir charts && cp -r %s/tests/helm/charts/umbrella %s/tests/helm/charts/hooks charts/"
+     " && cp -r charts/hooks charts/leaky && ln -s ../../../../outside.yaml charts/leaky/templates/o.yaml",
+     tmp, here, here);
+  commit_all("charts");
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(8, NULL);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  const char *paths[] = {"charts/umbrella", "charts/hooks", "charts/leaky"};
+  const size_t counts[] = {2, 1, 0};
+  const char *said[] = {NULL, "warning: helm_chart: chart hooks has 2 hooks, left out",
+                        "charts/leaky/templates/o.yaml is a symlink that leaves the repository root"};
+  for (int i = 0; i < 3; i++) {
+    const compile_result *got;
+    compile_opts o = {.path = paths[i], .helm = {getenv("PATH"), NULL}};
+    assert_int_equal(source_compile(s, b, r.tree, &o, &got), 0);
+    same_as_on_disk(got, o, counts[i], said[i]);
+  }
   source_builds_free(b);
   source_free(s);
 }
@@ -790,6 +826,7 @@ int main(void) {
       cmocka_unit_test(unknown_tree_is_not_found),
       cmocka_unit_test(symlinks_stay_inside_the_tree),
       cmocka_unit_test(a_yaml_directory_compiles_from_the_tree_as_on_disk),
+      cmocka_unit_test(a_chart_compiles_from_the_tree_as_on_disk),
       cmocka_unit_test(a_commit_over_a_limit_fails_in_words_once),
       cmocka_unit_test(urls_lose_their_credentials),
       cmocka_unit_test(ssh_urls_give_host_and_port),

@@ -1,0 +1,775 @@
+/* helm.c: Helm charts, rendered by helm itself (see helm.h).
+ *
+ * Why helm rather than a reading of charts of plumb's own: a chart is Go
+ * templates with Sprig, tpl, subcharts, library charts and a JSON schema
+ * of its values, whose every corner users know from helm; Argo CD's
+ * repository server renders one by running `helm template`, and so does
+ * plumb. The build stays hermetic all the same: the chart is read through
+ * the loader (inside the root, bounded, from a git tree as from disk) and
+ * written into a scratch directory that is all helm sees, with an
+ * environment of nothing but that directory (tool.h); values come from
+ * the repository and the build, never from the machine, and `lookup`
+ * finds nothing, as helm template has no cluster.
+ *
+ * A chart is rendered twice. One that generates values (randAlphaNum,
+ * genCA) renders otherwise each time, which the runtime would take for
+ * drift on every pass: two renders that differ are an error that names
+ * what differs. Hooks (helm.sh/hook) are left out, with a warning: plumb
+ * has no sync phases to run them in, and applied as ordinary objects a
+ * pre-install Job would run at the wrong time, on every change.
+ *
+ * Positions: helm's output names the template of each document ("#
+ * Source: web/templates/deployment.yaml"). The documents of one template
+ * are read as one file, named for the template and the release
+ * ("charts/web/templates/deployment.yaml (release web)"), whose lines are
+ * those of the rendered text, which a message quotes; every resource is
+ * tagged with the chart and its version, which plumb explain shows. */
+#include "helm.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plumb/explain.h"
+#include "plumb/yaml.h"
+#include "suggest.h"
+#include "tool.h"
+#include "validate.h"
+
+enum {
+  HELM_SECONDS = 60,          /* of wall clock, and of CPU time, per render */
+  HELM_MAX_OUTPUT = 64 << 20, /* bytes a render may write */
+  HELM_MAX_ERRORS = 16 << 10, /* bytes of helm's messages kept */
+  HELM_MAX_CHART = 100 << 20, /* bytes of a chart's files: Helm's own bound on a chart */
+  HELM_MAX_RELEASE = 53,      /* Helm's bound on a release name */
+  HELM_MAX_DIFFS = 8,         /* fields a message on differing renders names */
+};
+#define HELM_MEMORY ((size_t)1 << 30) /* bytes of data helm may use */
+
+#define HOOK "helm.sh/hook"
+#define MISSING_DEPS "found in Chart.yaml, but missing in charts/ directory: "
+
+typedef struct {
+  const char *release, *namespace, *kube_version;
+  value *values;                            /* an object, or NULL */
+  const value *values_files, *api_versions; /* lists of strings, or NULL */
+  bool include_crds;
+} chart_opts;
+
+/* One chart being rendered. */
+typedef struct {
+  eval *ev;
+  pos at;                     /* the call, or the directory built */
+  const char *dir;            /* root-relative */
+  const char *name, *version; /* Chart.yaml's, for messages and explain */
+  const char *via;            /* the tag of its resources */
+  const chart_opts *o;
+  const char *scratch;
+} chart;
+
+static arena *ar(const chart *c) { return eval_arena(c->ev); }
+
+/* dir/rel, or rel for the root. */
+static const char *in_dir(arena *a, const char *dir, const char *rel) {
+  return *dir ? arena_printf(a, "%s/%s", dir, rel) : rel;
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* The release a chart's directory names by default, as Argo CD names one
+ * after its application: the directory's name made a release name (lower
+ * case, '-' for what a name may not hold, at most HELM_MAX_RELEASE
+ * bytes); "release" for the root. */
+static const char *release_of(arena *a, const char *dir) {
+  const char *base = base_name(dir);
+  char *name = arena_strndup(a, base, strnlen(base, HELM_MAX_RELEASE));
+  for (char *p = name; *p; p++) {
+    if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789-.", *p)) *p = '-';
+  }
+  while (*name && !strchr("abcdefghijklmnopqrstuvwxyz0123456789", *name)) name++;
+  for (size_t n = strlen(name); n && !strchr("abcdefghijklmnopqrstuvwxyz0123456789", name[n - 1]); n--)
+    name[n - 1] = '\0';
+  return *name ? name : "release";
+}
+
+bool helm_is_chart(loader *l, const char *dir) {
+  arena *a = arena_new();
+  const char *text, *err;
+  size_t len;
+  bool is = loader_read(l, in_dir(a, dir, "Chart.yaml"), &text, &len, &err) == 0;
+  arena_free(a);
+  return is;
+}
+
+/* ---- the chart's files ------------------------------------------------------ */
+
+/* Its name and version, from Chart.yaml, which must be there; a Chart.yaml
+ * helm cannot read is helm's to report. */
+static bool read_metadata(chart *c) {
+  const char *name = in_dir(ar(c), c->dir, "Chart.yaml"), *text, *err;
+  size_t len;
+  if (loader_read(eval_loader(c->ev), name, &text, &len, &err) != 0) {
+    eval_fail(c->ev, c->at, "helm_chart: %s is no chart, which holds a Chart.yaml: %s", *c->dir ? c->dir : ".", err);
+    return false;
+  }
+  diag_list quiet;
+  diag_init(&quiet, ar(c));
+  value *docs = NULL;
+  const value *meta =
+      yaml_read(ar(c), &quiet, name, text, len, &docs) == 0 && docs->u.list.len ? docs->u.list.items[0] : NULL;
+  const char *n = meta ? value_get_string(meta, "name") : NULL, *v = meta ? value_get_string(meta, "version") : NULL;
+  c->name = n ? n : base_name(c->dir);
+  c->version = v ? v : "";
+  c->via = arena_printf(ar(c), "chart %s%s%s", c->name, *c->version ? " " : "", c->version);
+  return true;
+}
+
+/* Every file of the chart into the scratch directory's chart/, as the walk
+ * of a YAML directory reads them (inside the root, its links followed
+ * there, bounded), at most HELM_MAX_CHART bytes in all. */
+static bool copy_chart(chart *c) {
+  loader *l = eval_loader(c->ev);
+  const char **names, *text, *err;
+  size_t len, total = 0, skip = *c->dir ? strlen(c->dir) + 1 : 0;
+  int n = loader_walk(l, c->dir, true, &names, &err);
+  if (n < 0) return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+  for (int i = 0; i < n; i++) {
+    if (loader_read(l, names[i], &text, &len, &err) != 0) return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+    if ((total += len) > HELM_MAX_CHART) {
+      eval_fail(c->ev, c->at, "helm_chart: chart %s holds more than %d MiB of files, Helm's bound on a chart", c->name,
+                HELM_MAX_CHART >> 20);
+      return false;
+    }
+    if (!eval_charge(c->ev, c->at, len / SCAN_BYTES + 1)) return false;
+    const char *to = arena_printf(ar(c), "chart/%s", names[i] + skip);
+    if (tool_scratch_write(ar(c), c->scratch, to, text, len, &err) != 0)
+      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+  }
+  return true;
+}
+
+/* ---- helm's command line -------------------------------------------------------- */
+
+typedef struct {
+  char **items;
+  size_t n;
+} args;
+
+static void add(arena *a, args *v, const char *arg) {
+  v->items = arena_room_for_one(a, v->items, v->n, sizeof *v->items);
+  v->items[v->n++] = (char *)arg;
+}
+
+/* The values files, each -f in the order given, then the values object
+ * as the last: Helm merges the chart's values.yaml first, then each file
+ * in turn. Paths are relative to the calling file, as file()'s. */
+static bool add_values(chart *c, args *v) {
+  arena *a = ar(c);
+  size_t n = c->o->values_files ? c->o->values_files->u.list.len : 0;
+  for (size_t i = 0; i < n; i++) {
+    const value *p = c->o->values_files->u.list.items[i];
+    const char *name, *text, *err, *to = arena_printf(a, "values/%zu.yaml", i);
+    size_t len;
+    if (!eval_read_source(c->ev, c->at, "helm_chart", p->u.str.s, &name, &text, &len)) return false;
+    if (tool_scratch_write(a, c->scratch, to, text, len, &err) != 0)
+      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+    add(a, v, arena_printf(a, "--values=%s", to));
+  }
+  if (!c->o->values) return true;
+  const value *json = builtin_to_json(c->ev, c->o->values->at, "helm_chart", c->o->values);
+  const char *err;
+  if (!json) return false;
+  if (tool_scratch_write(a, c->scratch, "values/plumb.json", json->u.str.s, json->u.str.len, &err) != 0)
+    return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+  add(a, v, "--values=values/plumb.json");
+  return true;
+}
+
+/* `helm template` of the chart: each option as --flag=VALUE, and the
+ * release after --, so that nothing given is ever read as a flag. */
+static char **command(chart *c, const char *helm) {
+  arena *a = ar(c);
+  args v = {0};
+  add(a, &v, helm);
+  add(a, &v, "template");
+  add(a, &v, arena_printf(a, "--namespace=%s", c->o->namespace));
+  add(a, &v, arena_printf(a, "--kube-version=%s", c->o->kube_version));
+  for (size_t i = 0; c->o->api_versions && i < c->o->api_versions->u.list.len; i++)
+    add(a, &v, arena_printf(a, "--api-versions=%s", c->o->api_versions->u.list.items[i]->u.str.s));
+  if (c->o->include_crds) add(a, &v, "--include-crds");
+  if (!add_values(c, &v)) return NULL;
+  add(a, &v, "--");
+  add(a, &v, c->o->release);
+  add(a, &v, "chart");
+  add(a, &v, NULL);
+  return v.items;
+}
+
+/* Nothing of the machine: helm's homes are in the scratch directory,
+ * which holds no repositories, plugins or registry logins, and there is
+ * no kubeconfig, proxy or PATH. */
+static char **environment(chart *c) {
+  arena *a = ar(c);
+  const char *s = c->scratch;
+  char **env = arena_alloc(a, 7 * sizeof *env);
+  env[0] = arena_printf(a, "HOME=%s", s);
+  env[1] = arena_printf(a, "HELM_CACHE_HOME=%s/cache", s);
+  env[2] = arena_printf(a, "HELM_CONFIG_HOME=%s/config", s);
+  env[3] = arena_printf(a, "HELM_DATA_HOME=%s/data", s);
+  env[4] = arena_printf(a, "TMPDIR=%s", s);
+  env[5] = "LANG=C";
+  return env;
+}
+
+/* helm on the caller's PATH, looked for only when a build renders a
+ * chart; NULL after saying how to get it. */
+static const char *find_helm(chart *c) {
+  const compile_opts *o = eval_opts(c->ev);
+  if (!o)
+    return eval_fail(
+               c->ev, c->at,
+               "helm_chart: charts are rendered by a build (plumb build, check, explain, diff, apply, run), not here"),
+           NULL;
+  const char *helm = o->helm.path ? tool_find(ar(c), o->helm.path, "helm") : NULL;
+  if (!helm)
+    eval_fail(c->ev, c->at,
+              "helm_chart: plumb renders charts with helm, which is not on the PATH: install helm v4 "
+              "(https://helm.sh/docs/intro/install/)");
+  return helm;
+}
+
+/* ---- what helm said --------------------------------------------------------------- */
+
+#define DEBUG_ADVICE "Use --debug flag"
+
+/* helm's message on one line: its lines joined, without the "Error: "
+ * that leads it and the advice to render with --debug, which plumb does
+ * not take. */
+static const char *folded(arena *a, const buf *err) {
+  buf out = {0};
+  const char *p = err->data ? err->data : "", *end = p + err->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
+    while (p < eol && (*p == ' ' || *p == '\t')) p++;
+    size_t n = (size_t)(eol - p);
+    if (n >= 7 && strncmp(p, "Error: ", 7) == 0) p += 7, n -= 7;
+    if (n && strncmp(p, DEBUG_ADVICE, strlen(DEBUG_ADVICE)) != 0) {
+      if (out.len) buf_putc(&out, ' ');
+      buf_put(&out, p, n);
+    }
+    p = eol + 1;
+  }
+  const char *s = arena_strndup(a, out.data ? out.data : "", out.len);
+  buf_free(&out);
+  return *s ? s : "it gave no reason";
+}
+
+/* The first template position helm's message names (CHART/templates/
+ * x.yaml:6:15, or :6 alone), as a position in the repository: a note
+ * there quotes the template. Nothing for a template plumb cannot read
+ * (a subchart's archive). */
+static void note_template(chart *c, const char *msg) {
+  size_t prefix = strlen(c->name);
+  for (const char *p = strstr(msg, c->name); p; p = strstr(p + 1, c->name)) {
+    if (p[prefix] != '/' || (p > msg && !strchr(" (\"", p[-1]))) continue;
+    size_t n = strcspn(p, " :()\"");
+    int line = 0, col = 1;
+    if (p[n] != ':' || sscanf(p + n, ":%d:%d", &line, &col) < 1 || line <= 0) continue;
+    const char *name = in_dir(ar(c), c->dir, arena_strndup(ar(c), p + prefix + 1, n - prefix - 1)), *text, *err;
+    size_t len;
+    if (loader_read(eval_loader(c->ev), name, &text, &len, &err) != 0) return;
+    diag_add_source(eval_diags(c->ev), name, text, len);
+    diag_note(eval_diags(c->ev), (pos){name, line, col > 0 ? col : 1}, "the template helm names");
+    return;
+  }
+}
+
+/* Why a render failed, said at the call; false. */
+static bool report_failure(chart *c, const tool_result *r) {
+  eval *ev = c->ev;
+  const char *msg = folded(ar(c), &r->err), *missing = strstr(msg, MISSING_DEPS);
+  switch (r->end) {
+  case TOOL_NOT_RUN: eval_fail(ev, c->at, "helm_chart: cannot run helm: %s", strerror(r->status)); break;
+  case TOOL_TIMED_OUT:
+    eval_fail(ev, c->at, "helm_chart: helm did not render chart %s within %d seconds: does a template loop?", c->name,
+              r->limits.seconds);
+    break;
+  case TOOL_TOO_MUCH:
+    eval_fail(ev, c->at, "helm_chart: chart %s renders more than %zu MiB; a chart may render at most that", c->name,
+              r->limits.output >> 20);
+    break;
+  case TOOL_SIGNALLED:
+    eval_fail(
+        ev, c->at, "helm_chart: helm was stopped rendering chart %s: %s", c->name,
+        r->status == SIGXCPU || r->status == SIGKILL
+            ? arena_printf(ar(c), "it used more than %d seconds of CPU time; does a template loop?", r->limits.seconds)
+            : arena_printf(ar(c), "signal %d", r->status));
+    break;
+  case TOOL_EXITED:
+    if (strstr(msg, "out of memory"))
+      eval_fail(ev, c->at, "helm_chart: helm ran out of memory rendering chart %s: it may use %zu MiB", c->name,
+                r->limits.memory >> 20);
+    else if (missing)
+      eval_fail(ev, c->at,
+                "helm_chart: chart %s depends on %s, which its charts/ directory does not hold: plumb fetches no "
+                "chart, so vendor them (helm dependency build %s, then commit %s)",
+                c->name, missing + strlen(MISSING_DEPS), *c->dir ? c->dir : ".", in_dir(ar(c), c->dir, "charts"));
+    else eval_fail(ev, c->at, "helm_chart: helm template of chart %s failed: %s", c->name, msg), note_template(c, msg);
+    break;
+  }
+  return false;
+}
+
+/* ---- its output ------------------------------------------------------------------------- */
+
+/* A document of the output, and the template it came from. */
+typedef struct {
+  const char *source, *text;
+  size_t len, seq;
+} piece;
+
+static int by_source(const void *pa, const void *pb) {
+  const piece *x = pa, *y = pb;
+  int c = strcmp(x->source, y->source);
+  return c ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The start of the line after the one at p. */
+static const char *next_line(const char *p, const char *end) {
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  return nl ? nl + 1 : end;
+}
+
+/* Whether the line at p opens a document: "---" alone, or before a space. */
+static bool separator(const char *p, const char *end) {
+  return end - p >= 3 && strncmp(p, "---", 3) == 0 && (end - p == 3 || strchr(" \t\r\n", p[3]));
+}
+
+/* The output's documents, each with the template its "# Source:" line
+ * names (that of the one before, for one without). */
+static piece *split(chart *c, const char *text, size_t len, size_t *n) {
+  const char *p = text, *end = text + len, *source = "";
+  piece *pieces = NULL;
+  *n = 0;
+  while (p < end) {
+    if (separator(p, end)) p = next_line(p, end);
+    const char *start = p;
+    while (p < end && !separator(p, end)) p = next_line(p, end);
+    if (end - start > 10 && strncmp(start, "# Source: ", 10) == 0)
+      source = arena_strndup(ar(c), start + 10, strcspn(start + 10, "\n"));
+    pieces = arena_room_for_one(ar(c), pieces, *n, sizeof *pieces);
+    pieces[*n] = (piece){source, start, (size_t)(p - start), *n};
+    ++*n;
+  }
+  return pieces;
+}
+
+/* The words after a template's path that make the name its rendered
+ * documents stand in. */
+static const char *release_words(chart *c) { return arena_printf(ar(c), " (release %s)", c->o->release); }
+
+/* Where the documents of a template stand: the template's path in the
+ * repository (its chart's name, which helm's path starts with, is the
+ * chart's directory), for this release. */
+static const char *rendered_name(chart *c, const char *source) {
+  const char *slash = strchr(source, '/');
+  const char *rel = slash ? slash + 1 : source;
+  return arena_printf(ar(c), "%s%s", in_dir(ar(c), c->dir, *rel ? rel : "templates"), release_words(c));
+}
+
+/* The template a resource was rendered from, as its path in the
+ * repository. */
+static const char *template_of(chart *c, const value *res) {
+  const char *name = res->at.file;
+  return arena_strndup(ar(c), name, strlen(name) - strlen(release_words(c)));
+}
+
+/* The resources of one template's documents, read as one file of name. */
+static bool read_template(chart *c, diag_list *d, const char *name, const piece *p, size_t n, value *out) {
+  buf text = {0};
+  for (size_t i = 0; i < n; i++) {
+    if (i) buf_puts(&text, "---\n");
+    buf_put(&text, p[i].text, p[i].len);
+  }
+  const char *kept = arena_strndup(ar(c), text.data ? text.data : "", text.len);
+  size_t len = text.len;
+  buf_free(&text);
+  diag_add_source(d, name, kept, len);
+  value *docs, *res;
+  if (yaml_read(ar(c), d, name, kept, len, &docs) < 0 || !(res = builtin_resources_of(c->ev, "helm_chart", name, docs)))
+    return false;
+  for (size_t i = 0; i < res->u.list.len; i++) value_list_push(ar(c), out, res->u.list.items[i]);
+  return true;
+}
+
+/* The resources of a render's output, in the order of their templates'
+ * names; NULL after reporting into d. */
+static value *read_output(chart *c, diag_list *d, const buf *out) {
+  if (!eval_charge(c->ev, c->at, out->len / SCAN_BYTES + 1)) return NULL;
+  size_t n;
+  piece *pieces = split(c, out->data ? out->data : "", out->len, &n);
+  if (n) qsort(pieces, n, sizeof *pieces, by_source);
+  value *res = value_list(ar(c), c->at);
+  for (size_t i = 0, j; i < n; i = j) {
+    for (j = i + 1; j < n && strcmp(pieces[j].source, pieces[i].source) == 0; j++) continue;
+    if (!read_template(c, d, rendered_name(c, pieces[i].source), pieces + i, j - i, res)) return NULL;
+  }
+  return res;
+}
+
+/* ---- hooks ------------------------------------------------------------------------------ */
+
+static const char *hook_of(const value *res) {
+  const value *notes = value_get_path(res, "metadata.annotations");
+  const value *h = notes && notes->kind == V_OBJECT ? value_object_get(notes, HOOK) : NULL;
+  return h && h->kind == V_STRING ? h->u.str.s : NULL;
+}
+
+static const char *resource_words(arena *a, const value *res) {
+  return arena_printf(a, "%s \"%s\"", value_get_string(res, "kind"), value_get_string(res, "metadata.name"));
+}
+
+/* A hook by its kind and template, which stay the same where names often
+ * do not (a test's Pod is named at random): a message is the same on
+ * every build. */
+static const char *hook_words(chart *c, const value *res, const char *hook) {
+  return arena_printf(ar(c), "%s of %s (%s)", value_get_string(res, "kind"), template_of(c, res), hook);
+}
+
+/* Tags v and every value in it, so that plumb explain names the chart
+ * wherever it shows one of them (an `overrode` line too). */
+static void tag(value *v, const char *via) {
+  v->via = via;
+  if (v->kind == V_LIST)
+    for (size_t i = 0; i < v->u.list.len; i++) tag(v->u.list.items[i], via);
+  if (v->kind == V_OBJECT)
+    for (size_t i = 0; i < v->u.obj.len; i++) tag(v->u.obj.fields[i].val, via);
+}
+
+/* The resources but the hooks; with warn, each tagged with the chart and
+ * the hooks said in one warning at the call. */
+static value *without_hooks(chart *c, const value *res, bool warn) {
+  value *out = value_list(ar(c), c->at);
+  buf hooks = {0};
+  size_t nhooks = 0;
+  for (size_t i = 0; i < res->u.list.len; i++) {
+    value *r = res->u.list.items[i];
+    const char *hook = hook_of(r);
+    if (hook) {
+      buf_printf(&hooks, "%s%s", nhooks++ ? ", " : "", hook_words(c, r, hook));
+      continue;
+    }
+    if (warn) tag(r, c->via);
+    value_list_push(ar(c), out, r);
+  }
+  if (warn && nhooks)
+    diag_warning(eval_diags(c->ev), c->at,
+                 "helm_chart: chart %s has %zu hook%s, left out: plumb runs no hooks yet (it has no sync phases): %s",
+                 c->name, nhooks, nhooks == 1 ? "" : "s", hooks.data);
+  buf_free(&hooks);
+  return out;
+}
+
+/* ---- two renders that differ ------------------------------------------------------ */
+
+static const char *key_of(arena *a, const value *r) {
+  const char *api = value_get_string(r, "apiVersion"), *ns = value_get_string(r, "metadata.namespace");
+  return arena_printf(a, "%s %s %s %s", value_get_string(r, "kind"), ns ? ns : "", value_get_string(r, "metadata.name"),
+                      api ? api : "");
+}
+
+typedef struct {
+  const char *key;
+  const value *res;
+} keyed;
+
+static int by_key(const void *pa, const void *pb) { return strcmp(((const keyed *)pa)->key, ((const keyed *)pb)->key); }
+
+static keyed *sorted_by_key(arena *a, const value *res) {
+  keyed *k = arena_alloc(a, (res->u.list.len + 1) * sizeof *k);
+  for (size_t i = 0; i < res->u.list.len; i++) k[i] = (keyed){key_of(a, res->u.list.items[i]), res->u.list.items[i]};
+  qsort(k, res->u.list.len, sizeof *k, by_key);
+  return k;
+}
+
+/* What differs, named for a message: at most HELM_MAX_DIFFS. The message
+ * quotes no value, which would be another at every build. */
+typedef struct {
+  chart *c;
+  buf words;
+  int n;
+} diffs;
+
+/* A field of res at path; with no path, res itself, which has another
+ * name in the other render, so is named by its template. */
+static void differs(diffs *d, const value *res, const char *path) {
+  const char *words = path ? arena_printf(ar(d->c), "%s%s%s", resource_words(ar(d->c), res), *path ? " " : "", path)
+                           : arena_printf(ar(d->c), "a %s of %s named otherwise each time",
+                                          value_get_string(res, "kind"), template_of(d->c, res));
+  /* A resource named otherwise is met in each render. */
+  if (!path && d->words.data && strstr(d->words.data, words)) return;
+  if (++d->n <= HELM_MAX_DIFFS) buf_printf(&d->words, "%s%s", d->n > 1 ? ", " : "", words);
+}
+
+/* Appends key or [i] to path for the call, then cuts it back. */
+static void compare(diffs *d, const value *res, buf *path, const value *x, const value *y);
+
+static void compare_part(diffs *d, const value *res, buf *path, const char *key, size_t i, const value *x,
+                         const value *y) {
+  size_t mark = path->len;
+  if (key) explain_path_key(path, key);
+  else buf_printf(path, "[%zu]", i);
+  if (x && y) compare(d, res, path, x, y);
+  else differs(d, res, path->data);
+  path->len = mark;
+  path->data[mark] = '\0';
+}
+
+static void compare(diffs *d, const value *res, buf *path, const value *x, const value *y) {
+  if (x->kind == V_OBJECT && y->kind == V_OBJECT) {
+    for (size_t i = 0; i < x->u.obj.len; i++)
+      compare_part(d, res, path, x->u.obj.fields[i].key, 0, x->u.obj.fields[i].val,
+                   value_object_get(y, x->u.obj.fields[i].key));
+    for (size_t i = 0; i < y->u.obj.len; i++)
+      if (!value_object_get(x, y->u.obj.fields[i].key)) compare_part(d, res, path, y->u.obj.fields[i].key, 0, NULL, x);
+  } else if (x->kind == V_LIST && y->kind == V_LIST && x->u.list.len == y->u.list.len) {
+    for (size_t i = 0; i < x->u.list.len; i++)
+      compare_part(d, res, path, NULL, i, x->u.list.items[i], y->u.list.items[i]);
+  } else if (!value_equal(x, y)) {
+    differs(d, res, path->data ? path->data : "");
+  }
+}
+
+/* Whether the resources res of the first render, hooks aside, are those
+ * of the second's output, again: matched by kind, namespace, name and
+ * apiVersion (the hooks of charts' tests are often named at random).
+ * False after reporting what differs. */
+static bool renders_same(chart *c, const value *res, const buf *again) {
+  diag_list quiet;
+  diag_init(&quiet, ar(c));
+  value *other = read_output(c, &quiet, again);
+  if (!other) {
+    eval_fail(c->ev, c->at, "helm_chart: chart %s renders otherwise each time, the second time no resources: %s",
+              c->name, quiet.first ? quiet.first->msg : "");
+    return false;
+  }
+  other = without_hooks(c, other, false);
+  keyed *x = sorted_by_key(ar(c), res), *y = sorted_by_key(ar(c), other);
+  diffs d = {c, {0}, 0};
+  size_t i = 0, j = 0, nx = res->u.list.len, ny = other->u.list.len;
+  while (i < nx || j < ny) {
+    int cmp = i == nx ? 1 : j == ny ? -1 : strcmp(x[i].key, y[j].key);
+    buf path = {0};
+    if (cmp == 0) compare(&d, x[i].res, &path, x[i].res, y[j].res);
+    else differs(&d, cmp < 0 ? x[i].res : y[j].res, NULL);
+    buf_free(&path);
+    i += cmp <= 0, j += cmp >= 0;
+  }
+  if (!d.n) return true;
+  eval_fail(c->ev, c->at,
+            "helm_chart: chart %s renders otherwise each time, as random values (randAlphaNum, genCA, ...) do: %s%s "
+            "differ%s between two renders, which the runtime would take for drift on every pass; give the chart "
+            "these values (values, values_files) so that it renders the same",
+            c->name, d.words.data, d.n > HELM_MAX_DIFFS ? ", ..." : "", d.n == 1 ? "s" : "");
+  buf_free(&d.words);
+  return false;
+}
+
+/* ---- a render ------------------------------------------------------------------------- */
+
+static bool rendered(const tool_result *r) { return r->end == TOOL_EXITED && r->status == 0; }
+
+static bool same_output(const tool_result *x, const tool_result *y) {
+  return x->out.len == y->out.len && (!x->out.len || memcmp(x->out.data, y->out.data, x->out.len) == 0);
+}
+
+/* Renders c twice with helm; the first render's resources, or NULL after
+ * reporting. */
+static value *render_twice(chart *c, const char *helm, char **argv) {
+  tool_limits limits = {HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
+  tool_result first, second = {0};
+  char **env = environment(c);
+  tool_run(helm, argv, env, c->scratch, &limits, &first);
+  bool ok = rendered(&first) || report_failure(c, &first);
+  if (ok) tool_run(helm, argv, env, c->scratch, &limits, &second);
+  ok = ok && (rendered(&second) || report_failure(c, &second));
+  value *res = ok ? read_output(c, eval_diags(c->ev), &first.out) : NULL;
+  if (res) res = without_hooks(c, res, true);
+  if (res && !same_output(&first, &second) && !renders_same(c, res, &second.out)) res = NULL;
+  buf_free(&first.out), buf_free(&first.err), buf_free(&second.out), buf_free(&second.err);
+  return res;
+}
+
+static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
+  chart c = {.ev = ev, .at = at, .dir = dir, .o = o};
+  const char *helm = find_helm(&c), *err;
+  if (!helm || !read_metadata(&c)) return NULL;
+  if (!(c.scratch = tool_scratch_new(ar(&c), eval_opts(ev)->helm.tmp, &err)))
+    return eval_fail(ev, at, "helm_chart: %s", err);
+  char **argv = copy_chart(&c) ? command(&c, helm) : NULL;
+  value *res = argv ? render_twice(&c, helm, argv) : NULL;
+  tool_scratch_remove(c.scratch);
+  return res;
+}
+
+/* The Kubernetes version a chart sees by default: that of the build's
+ * schemas, as --kube-version or the destination cluster chose it, else
+ * the newest embedded. */
+static const char *default_kube_version(eval *ev) {
+  const compile_opts *o = eval_opts(ev);
+  size_t n;
+  const char *const *embedded = compile_kube_versions(&n);
+  return o && o->kube_version           ? o->kube_version
+         : o && o->kube_version_default ? o->kube_version_default
+                                        : embedded[n - 1];
+}
+
+/* What a chart in dir renders with unless told otherwise: Argo CD's
+ * defaults, CRDs included (helm install installs those of crds/). */
+static chart_opts default_opts(eval *ev, const char *dir) {
+  return (chart_opts){.release = release_of(eval_arena(ev), dir),
+                      .namespace = "default",
+                      .kube_version = default_kube_version(ev),
+                      .include_crds = true};
+}
+
+value *helm_render_dir(eval *ev, pos at, const char *dir) {
+  chart_opts o = default_opts(ev, dir);
+  return render(ev, at, dir, &o);
+}
+
+/* ---- the built-in ------------------------------------------------------------------------ */
+
+static const char *const option_names[] = {"api_versions", "include_crds", "kube_version", "namespace",
+                                           "random",       "release",      "values",       "values_files"};
+enum { NOPTIONS = sizeof option_names / sizeof *option_names };
+
+static int by_name(const void *key, const void *elem) {
+  return strcmp(*(const char *const *)key, *(const char *const *)elem);
+}
+
+#define API_VERSION_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./-_"
+#define KUBE_VERSION_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-+"
+
+static bool option_kind(eval *ev, const field *f, value_kind want) {
+  if (f->val->kind == want) return true;
+  eval_fail(ev, f->val->at, "helm_chart: %s must be %s, got %s", f->key, value_a(want), value_kind_name(f->val->kind));
+  return false;
+}
+
+/* A list of strings without NUL bytes. */
+static bool string_list(eval *ev, const field *f) {
+  if (!option_kind(ev, f, V_LIST)) return false;
+  for (size_t i = 0; i < f->val->u.list.len; i++) {
+    const value *s = f->val->u.list.items[i];
+    if (s->kind != V_STRING)
+      return eval_fail(ev, s->at, "helm_chart: %s must be a list of strings, got %s in it", f->key, value_a(s->kind)),
+             false;
+    if (memchr(s->u.str.s, '\0', s->u.str.len))
+      return eval_fail(ev, s->at, "helm_chart: %s: a string contains a NUL byte", f->key), false;
+  }
+  return true;
+}
+
+/* "monitoring.coreos.com/v1", or with a kind: what Capabilities.APIVersions
+ * holds. */
+static bool api_versions(eval *ev, const field *f) {
+  if (!string_list(ev, f)) return false;
+  for (size_t i = 0; i < f->val->u.list.len; i++) {
+    const value *s = f->val->u.list.items[i];
+    if (!s->u.str.len || s->u.str.s[strspn(s->u.str.s, API_VERSION_CHARS)])
+      return eval_fail(ev, s->at,
+                       "helm_chart: api_versions: \"%s\" is no API version, such as "
+                       "\"monitoring.coreos.com/v1\" or \"policy/v1/PodDisruptionBudget\"",
+                       s->u.str.s),
+             false;
+  }
+  return true;
+}
+
+/* "1.35", "v1.35.2", "1.30.0-gke.1": what helm's --kube-version reads. */
+static bool kube_version_like(const char *s) {
+  if (*s == 'v') s++;
+  return *s >= '0' && *s <= '9' && strchr(s, '.') && !s[strspn(s, KUBE_VERSION_CHARS)];
+}
+
+/* release, namespace and kube_version, each checked so that helm takes
+ * it for what it is; random, of which only "fail" is built. */
+static bool read_string_option(eval *ev, const field *f, chart_opts *o) {
+  const char *s = f->val->u.str.s, *k = f->key;
+  pos at = f->val->at;
+  if (strcmp(k, "release") == 0) {
+    if (validate_dns_subdomain(s) && f->val->u.str.len <= HELM_MAX_RELEASE) return (o->release = s), true;
+    eval_fail(ev, at,
+              "helm_chart: release \"%s\" is no release name: at most %d lowercase letters, digits, '-' or "
+              "'.', starting and ending with a letter or digit",
+              s, HELM_MAX_RELEASE);
+  } else if (strcmp(k, "namespace") == 0) {
+    if (validate_dns_label(s)) return (o->namespace = s), true;
+    eval_fail(ev, at,
+              "helm_chart: namespace \"%s\" is no namespace name: at most 63 lowercase letters, digits or "
+              "'-', starting and ending with a letter or digit",
+              s);
+  } else if (strcmp(k, "kube_version") == 0) {
+    if (kube_version_like(s)) return (o->kube_version = s), true;
+    eval_fail(ev, at, "helm_chart: kube_version takes a Kubernetes version such as \"1.35\" or \"v1.35.2\", not \"%s\"",
+              s);
+  } else {
+    if (strcmp(s, "fail") == 0) return true;
+    eval_fail(ev, at,
+              "helm_chart: random takes \"fail\", not \"%s\" (keeping the cluster's values of what a chart "
+              "generates is planned: docs/language.md, 19)",
+              s);
+  }
+  return false;
+}
+
+static bool read_option(eval *ev, const field *f, chart_opts *o) {
+  const char *k = f->key;
+  if (strcmp(k, "values") == 0) {
+    if (!option_kind(ev, f, V_OBJECT)) return false;
+    o->values = f->val;
+  } else if (strcmp(k, "values_files") == 0) {
+    if (!string_list(ev, f)) return false;
+    o->values_files = f->val;
+  } else if (strcmp(k, "api_versions") == 0) {
+    if (!api_versions(ev, f)) return false;
+    o->api_versions = f->val;
+  } else if (strcmp(k, "include_crds") == 0) {
+    if (!option_kind(ev, f, V_BOOL)) return false;
+    o->include_crds = f->val->u.b;
+  } else if (bsearch(&k, option_names, NOPTIONS, sizeof *option_names, by_name)) {
+    return option_kind(ev, f, V_STRING) && read_string_option(ev, f, o);
+  } else {
+    const char *near = nearest_word(k, option_names, NOPTIONS);
+    eval_fail(ev, f->val->at, "helm_chart: unknown option \"%s\"; %s%s%s", k, near ? "did you mean \"" : "",
+              near ? near
+                   : "expected api_versions, include_crds, kube_version, namespace, random, release, values or "
+                     "values_files",
+              near ? "\"?" : "");
+    return false;
+  }
+  return true;
+}
+
+value *helm_builtin(eval *ev, pos at, value **argv, int argc) {
+  const value *p = argv[0];
+  if (p->kind != V_STRING)
+    return eval_fail(ev, at, "helm_chart: argument 1 must be a string, got %s", value_kind_name(p->kind));
+  if (memchr(p->u.str.s, '\0', p->u.str.len)) return eval_fail(ev, at, "helm_chart: the path contains a NUL byte");
+  if (argc > 1 && argv[1]->kind != V_OBJECT)
+    return eval_fail(ev, at, "helm_chart: argument 2 must be an object, got %s", value_kind_name(argv[1]->kind));
+  /* A directory of the repository, whatever its name: std/ is no module. */
+  const char *path = strncmp(p->u.str.s, "std/", 4) ? p->u.str.s : arena_printf(eval_arena(ev), "./%s", p->u.str.s);
+  const char *dir, *err;
+  if (loader_resolve(eval_loader(ev), at.file, path, &dir, &err) != 0) return eval_fail(ev, at, "helm_chart: %s", err);
+  chart_opts o = default_opts(ev, dir);
+  for (size_t i = 0; argc > 1 && i < argv[1]->u.obj.len; i++)
+    if (!read_option(ev, &argv[1]->u.obj.fields[i], &o)) return NULL;
+  return render(ev, at, dir, &o);
+}
