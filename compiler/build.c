@@ -701,7 +701,7 @@ static void run_chart(compile_result *r, eval *ev, loader *l, const char *dir, c
   pos at = dir_pos(dir);
   env_state e = directory_state(r, l, dir, "chart");
   if (!without_env_flags(ev, at, o, "a Helm chart") || !without_dir_flags(ev, dir, o, "a Helm chart")) return;
-  value *res = helm_render_dir(ev, at, dir);
+  value *res = helm_render_dir(ev, at, dir, o->helm.release, o->helm.namespace);
   if (res) build_layer(r, ev, &e, at, arena_printf(a, "chart %s", at.file), res, o);
 }
 

@@ -356,7 +356,7 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   c->copts.remote = cache ? &c->remote : NULL;
   /* helm_chart() runs helm from the PATH; the compiler itself reads no
    * environment. */
-  c->copts.helm = (compile_helm){getenv("PATH"), getenv("TMPDIR")};
+  c->copts.helm = (compile_helm){.path = getenv("PATH"), .tmp = getenv("TMPDIR")};
   return CLI_RUN;
 }
 

@@ -638,8 +638,10 @@ static chart_opts default_opts(eval *ev, const char *dir) {
                       .include_crds = true};
 }
 
-value *helm_render_dir(eval *ev, pos at, const char *dir) {
+value *helm_render_dir(eval *ev, pos at, const char *dir, const char *release, const char *namespace) {
   chart_opts o = default_opts(ev, dir);
+  if (release) o.release = release;
+  if (namespace && *namespace) o.namespace = namespace;
   return render(ev, at, dir, &o);
 }
 

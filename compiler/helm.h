@@ -16,9 +16,9 @@ bool helm_is_chart(loader *l, const char *dir);
 
 /* The resources of the chart in the root-relative directory dir, as
  * `plumb build DIR` renders it (Argo CD's defaults): the release named
- * after the directory, in the namespace "default", with the chart's own
- * values and its CRDs. NULL after reporting at `at`. */
-value *helm_render_dir(eval *ev, pos at, const char *dir);
+ * release (NULL: after the directory), in namespace (NULL: "default"),
+ * with the chart's own values and its CRDs. NULL after reporting at `at`. */
+value *helm_render_dir(eval *ev, pos at, const char *dir, const char *release, const char *namespace);
 
 /* The built-in helm_chart(path, options): the resources of the chart in
  * the directory path names (relative to the calling file, as file()

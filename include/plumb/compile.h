@@ -47,6 +47,11 @@ typedef struct {
  * renders. Nothing is looked for until a build renders a chart. */
 typedef struct {
   const char *path, *tmp;
+  /* A chart's directory built as a whole: its release's name and
+   * namespace (NULL: the directory's name, and "default"); the runtime
+   * gives the application's name and destination namespace, as Argo CD
+   * does. */
+  const char *release, *namespace;
 } compile_helm;
 
 typedef struct {

@@ -96,7 +96,9 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
                     .args = app->args,
                     .nargs = app->nargs,
                     .kube_version_default = dest ? run_dest_kube_version(r, dest) : NULL,
-                    .yaml_dir = app->directory};
+                    .yaml_dir = app->directory,
+                    /* A chart is released as the application, in its namespace, as Argo CD does. */
+                    .helm = {.release = app->name, .namespace = app->namespace}};
   /* A kustomization's remote bases are fetched into the runtime's cache
    * as the compile meets them, when the app's tree is first built. */
   compile_remote remote = {source_remote_dir, (void *)r->o->cache_dir};

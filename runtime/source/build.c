@@ -178,6 +178,7 @@ typedef struct build {
   size_t nargs;
   char *kube_version; /* compile_opts' kube_version_default: another one is another build too */
   compile_yaml_dir dir; /* its strings this entry's: other options are another build */
+  char *release, *release_ns; /* a chart's, compile_helm's: another release is another build */
   compile_result *result;
   struct build *next;
 } build;
@@ -202,6 +203,8 @@ static void build_free(build *e) {
   free(e->kube_version);
   free((char *)e->dir.include);
   free((char *)e->dir.exclude);
+  free(e->release);
+  free(e->release_ns);
   for (size_t i = 0; i < e->nargs; i++) free(e->args[i]);
   free(e->args);
   free(e);
@@ -239,7 +242,8 @@ static build *lookup(source_builds *b, const char *tree, const compile_opts *o) 
   for (build **p = &b->head; *p; p = &(*p)->next) {
     build *e = *p;
     if (strcmp(e->tree, tree) || strcmp(e->path, o->path) || !same_text(e->env, o->env) || !same_args(e, o) ||
-        !same_text(e->kube_version, o->kube_version_default) || !same_dir(&e->dir, &o->yaml_dir))
+        !same_text(e->kube_version, o->kube_version_default) || !same_dir(&e->dir, &o->yaml_dir) ||
+        !same_text(e->release, o->helm.release) || !same_text(e->release_ns, o->helm.namespace))
       continue;
     *p = e->next;
     e->next = b->head;
@@ -334,7 +338,7 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
   bool lasting;
   /* helm from the runtime's PATH (the image ships it), read before the
    * child empties its environment. */
-  tree_compile c = {s, t, e, remote, {getenv("PATH"), scratch_dir(s)}};
+  tree_compile c = {s, t, e, remote, {getenv("PATH"), scratch_dir(s), e->release, e->release_ns}};
   e->result = source_isolate(limits, s->cache_path, compile_in_child, &c, &why, &lasting);
   free((char *)c.helm.tmp);
   if (e->result) return 0;
@@ -366,6 +370,8 @@ static build *build_new(const char *tree, const compile_opts *o) {
   e->kube_version = o->kube_version_default ? heap_strdup(o->kube_version_default) : NULL;
   e->dir = (compile_yaml_dir){o->yaml_dir.recurse, o->yaml_dir.include ? heap_strdup(o->yaml_dir.include) : NULL,
                               o->yaml_dir.exclude ? heap_strdup(o->yaml_dir.exclude) : NULL};
+  e->release = o->helm.release ? heap_strdup(o->helm.release) : NULL;
+  e->release_ns = o->helm.namespace ? heap_strdup(o->helm.namespace) : NULL;
   e->args = heap_calloc(o->nargs + 1, sizeof *e->args);
   for (e->nargs = 0; e->nargs < o->nargs; e->nargs++) e->args[e->nargs] = heap_strdup(o->args[e->nargs]);
   return e;

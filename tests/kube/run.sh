@@ -5,6 +5,8 @@
 #   tests/kube/waves.sh            sync waves and health waits of plumb apply
 #   tests/kube/gitops.sh           plumb run on real git repositories
 #   tests/kube/apps.sh             app of apps: applications their builds declare
+#   tests/kube/charts.sh           plumb run on a Helm chart kept in git:
+#                                  values, versions, drift, charts that fail
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
@@ -66,6 +68,7 @@ script kube tests/kube/scenarios.sh
 script waves tests/kube/waves.sh
 script gitops tests/kube/gitops.sh
 script apps tests/kube/apps.sh
+script charts tests/kube/charts.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh

@@ -1,0 +1,111 @@
+#!/bin/sh
+# plumb run on a Helm chart kept in git, against a real control plane: a
+# path holding Chart.yaml is rendered by helm (on the PATH: tests/run.sh
+# puts tests/helm's there) and synced as any application; a values change
+# and a version bump are applied, drift is undone, and a chart that does
+# not render (a template error, a values.schema.json violation) leaves the
+# cluster as it was, its error in the status.
+# Usage: charts.sh PLUMB CLUSTER_DIR. Last line: "charts: N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+repo=$work/deploy
+NS=charts-test
+
+pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --once --context admin; }
+data() { $K -n $NS get configmap shop-settings -o jsonpath="{.data.$1}"; }
+label() { $K -n $NS get configmap shop-settings -o jsonpath='{.metadata.labels.helm\.sh/chart}'; }
+
+command -v helm >/dev/null || { echo "FAIL helm is not on the PATH (tests/helm/build.sh)"; echo "charts: 0 passed, 1 failed"; exit 0; }
+
+# A chart of our own: a ConfigMap of its values, a schema, and a hook;
+# the application that deploys it, shop, is named otherwise.
+chart() { # chart VERSION
+  mkdir -p "$repo/charts/web/templates"
+  printf 'apiVersion: v2\nname: web\nversion: %s\n' "$1" >"$repo/charts/web/Chart.yaml"
+}
+values() { # values GREETING COLOR
+  printf 'greeting: %s\ncolor: %s\n' "$1" "$2" >"$repo/charts/web/values.yaml"
+}
+chart 0.1.0
+values hello blue
+cat >"$repo/charts/web/values.schema.json" <<'EOJ'
+{"type": "object", "properties": {"color": {"enum": ["blue", "green"]}}}
+EOJ
+cat >"$repo/charts/web/templates/configmap.yaml" <<'EOT'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-settings
+  labels:
+    helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+data:
+  greeting: {{ .Values.greeting | quote }}
+  color: {{ .Values.color | quote }}
+  namespace: {{ .Release.Namespace }}
+EOT
+cat >"$repo/charts/web/templates/hook.yaml" <<'EOT'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-pre-install
+  annotations:
+    helm.sh/hook: pre-install
+data: {}
+EOT
+mkdir -p "$repo/gitops"
+cat >"$repo/gitops/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app shop = application(name: "shop", repo: "file://$repo", path: "charts/web", namespace: "$NS",
+                        automated: true, prune: true, self_heal: true)
+}
+EOP
+(cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
+commit "a chart"
+$K delete namespace $NS --ignore-not-found --wait=true >/dev/null 2>&1
+$K create namespace $NS >/dev/null
+$K delete configmap plumb-history-shop --ignore-not-found >/dev/null
+
+# ---- rendered and synced ----------------------------------------------------------------
+expect "a path holding Chart.yaml is rendered and synced" 0 "shop: configmap/shop-settings created" pass_once
+cp "$work/out" "$work/first"
+expect "it is Synced" 0 "^shop +Synced" cat "$work/first"
+same "the chart's values are applied" hello data greeting
+same "as helm renders them, its labels too" web-0.1.0 label
+same "released as the application, in its namespace, as Argo CD does" $NS data namespace
+expect "a hook is not applied as an object" 1 "NotFound" $K -n $NS get configmap shop-pre-install
+
+# ---- a values change, a version bump --------------------------------------------------------
+values bonjour blue
+commit "bonjour"
+expect "a values change is applied" 0 "shop: configmap/shop-settings configured" pass_once
+same "the new value is in the cluster" bonjour data greeting
+chart 0.2.0
+commit "0.2.0"
+expect "a version bump is applied" 0 "shop: configmap/shop-settings configured" pass_once
+same "the chart's label names the new version" web-0.2.0 label
+
+# ---- drift ----------------------------------------------------------------------------------
+$K -n $NS patch configmap shop-settings --type merge -p '{"data":{"greeting":"by hand"}}' >/dev/null
+expect "self-heal undoes a hand edit of a chart's object" 0 "shop: configmap/shop-settings configured" pass_once
+same "git's value is back" bonjour data greeting
+
+# ---- charts that do not render ---------------------------------------------------------------
+values hola purple
+commit "a color the schema refuses"
+expect "a values.schema.json violation fails the pass" 1 "^shop +Unknown" pass_once
+cp "$work/out" "$work/schema"; expect "and says what the schema refused" 0 "color" cat "$work/schema"
+same "nothing of it is applied" bonjour data greeting
+values hola green
+printf '  broken: {{ .Values.missing.deeper }}\n' >>"$repo/charts/web/templates/configmap.yaml"
+commit "a template error"
+expect "a template error fails the pass, naming the template" 1 "templates/configmap.yaml" pass_once
+same "nothing of it is applied either" bonjour data greeting
+sed -i '/broken:/d' "$repo/charts/web/templates/configmap.yaml"
+commit "mended"
+expect "mended, it syncs again" 0 "shop: configmap/shop-settings configured" pass_once
+same "with the new values" hola data greeting
+
+$K delete namespace $NS --wait=false >/dev/null 2>&1
+echo "charts: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
