@@ -621,6 +621,7 @@ async function drawApp(main, name) {
         el('dt', {}, 'Destination'), el('dd', {}, (doc.cluster || 'in-cluster') + (doc.namespace ? ' / ' + doc.namespace : '')),
         el('dt', {}, 'Last sync'), el('dd', {title: doc.lastSync || ''}, ago(doc.lastSync))),
       doc.message ? el('pre', {class: 'message block'}, doc.message) : null,
+      doc.warnings ? el('pre', {class: 'message block warning', id: 'warnings'}, doc.warnings) : null,
       el('div', {class: 'tabs', role: 'tablist'}, TABS.map((t) => el('a', {
         role: 'tab', href: `/apps/${encodeURIComponent(name)}?tab=${t}`, 'data-nav': true,
         'aria-selected': String(t === tab), class: t === tab ? 'active' : '',

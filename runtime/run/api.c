@@ -12,7 +12,7 @@
 static const char *const app_keys[] = {
     "name",      "project", "parent",    "object",   "repo",     "revision", "path",          "cluster",
     "namespace", "commit",  "commitMessage", "commitAuthor", "sync", "health", "message",     "lastSync",
-    "autoSync",  "applied", "rollback",  "automated", "prune",   "self_heal", "env",  "directory", "suspended", "resources",
+    "autoSync",  "applied", "rollback",  "automated", "prune",   "self_heal", "env",  "directory", "warnings", "suspended", "resources",
     NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};

@@ -71,6 +71,18 @@ static char *served_refusal(run_dest *dest, const compile_result *res) {
   return why;
 }
 
+/* Keeps what a build that compiled warned of (text, taken; NULL: nothing)
+ * for the status, and logs it when it is news, a line at a time. */
+static void keep_warnings(runner *r, const app_def *app, app_state *st, char *text) {
+  bool news = text && (!st->warnings || strcmp(text, st->warnings) != 0);
+  for (char *line = text, *end; news && *line; line = end + !!*end) {
+    end = line + strcspn(line, "\n");
+    fprintf(r->o->out, "%s: %.*s\n", app->name, (int)(end - line), line);
+  }
+  free(st->warnings);
+  st->warnings = text;
+}
+
 /* Fetches (with fetch), resolves rev, finds the destination, compiles
  * (checked against the destination's Kubernetes version unless the env
  * chooses one, and against the schemas it serves), reads the applications the build declares, checks all
@@ -108,6 +120,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
     return fail(st, source_last_error(b->s));
   }
   char *refused = res->diags.errors ? run_diagnostics(&res->diags) : dest ? served_refusal(dest, res) : NULL;
+  if (!res->diags.errors) keep_warnings(r, app, st, res->diags.first ? run_diagnostics(&res->diags) : NULL);
   if (refused || !run_children_read(r, app, res, &b->kids, &refused)) {
     free(unusable);
     fail(st, refused);

@@ -48,6 +48,7 @@ typedef struct {
   sync_status status;
   health_code health;
   char *error;       /* fetch, compile, project or apply failure */
+  char *warnings;    /* what the last build that compiled warned of (a chart's hooks left out); NULL: nothing */
   char *diff;        /* the last comparison's; NULL before one */
   char *resources;   /* JSON text: the last pass's objects, their sync and health */
   char *manifests;   /* JSON text: what it applies of them, a Secret's values masked */

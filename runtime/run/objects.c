@@ -364,6 +364,7 @@ static json_t *app_status(const runner *r, size_t i, const json_t *live) {
   json_t *last = last_sync(st);
   if (last) json_object_set_new(s, "lastSync", last);
   if (st->error || st->refused) add_condition(s, live, "ComparisonError", msg);
+  if (st->warnings) add_condition(s, live, "BuildWarning", st->warnings);
   free(msg);
   free(by);
   return s;

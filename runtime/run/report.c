@@ -146,6 +146,7 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
   json_object_set_new(doc, "self_heal", json_boolean(app->self_heal));
   json_object_set_new(doc, "env", json_string(app->env));
   json_object_set_new(doc, "directory", run_directory_json(&app->directory));
+  json_object_set_new(doc, "warnings", json_string(st->warnings ? st->warnings : ""));
   json_object_set_new(doc, "suspended", json_boolean(st->hist.suspended));
   *sum = run_json_only(doc, summary_keys);
   char *fields = json_dumps(doc, JSON_COMPACT), *text;

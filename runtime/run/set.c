@@ -63,6 +63,7 @@ size_t run_set_index(const runner *r, const char *name) {
 static void state_free(app_state *st) {
   free(st->name);
   free(st->error);
+  free(st->warnings);
   free(st->diff);
   free(st->refused);
   free(st->resources);

@@ -73,11 +73,7 @@ expect "a child's objects carry its own mark" 0 "plumb.dev/application: apps-a" 
 
 # ---- serve mode: the runtime keeps running from here --------------------------------------
 printf 'apps-token\n' >"$work/token"
-$PLUMB run "file://$config" --config-path gitops --cache "$work/cache" --context admin --listen 127.0.0.1:0 \
-  --token-file "$work/token" >"$work/run.log" 2>&1 &
-pid=$!
-eventually grep -q "serving on port" "$work/run.log"
-url=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/run.log")
+serving "$config"
 doc() { p status "$1" -o json; } # doc APP: its document
 has() { doc "$1" | grep -q -- "$2"; } # has APP PATTERN
 gone() { p status "$1" 2>&1 | grep -q "HTTP 404"; }

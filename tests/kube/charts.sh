@@ -10,6 +10,8 @@ set -u
 . "$(dirname "$0")/checks.sh"
 repo=$work/deploy
 NS=charts-test
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --once --context admin; }
 data() { $K -n $NS get configmap shop-settings -o jsonpath="{.data.$1}"; }
@@ -74,6 +76,7 @@ same "the chart's values are applied" hello data greeting
 same "as helm renders them, its labels too" web-0.1.0 label
 same "released as the application, in its namespace, as Argo CD does" $NS data namespace
 expect "a hook is not applied as an object" 1 "NotFound" $K -n $NS get configmap shop-pre-install
+expect "and the log says so" 0 "^shop: .*warning: .*hook" cat "$work/first"
 
 # ---- a values change, a version bump --------------------------------------------------------
 values bonjour blue
@@ -105,6 +108,20 @@ sed -i '/broken:/d' "$repo/charts/web/templates/configmap.yaml"
 commit "mended"
 expect "mended, it syncs again" 0 "shop: configmap/shop-settings configured" pass_once
 same "with the new values" hola data greeting
+
+# ---- what the status says -----------------------------------------------------------------
+printf 'charts-token\n' >"$work/token"
+serving "$repo"
+warnings() { curl -s -H "Authorization: Bearer charts-token" "$url/api/v1/apps/shop" | jq -r .warnings; }
+if eventually sh -c "curl -s -H 'Authorization: Bearer charts-token' '$url/api/v1/apps/shop' | jq -r .warnings | grep -q hook"; then ok; else
+  warnings >"$work/out"; no "the status document carries the build's warnings"
+fi
+refreshed() { curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer charts-token" "$url/api/v1/apps/shop/refresh"; }
+# Two more passes, asked for, each building the same commit.
+for i in 1 2; do refreshed >/dev/null; sleep 2; done
+same "the log says a warning once, not at every pass" 1 sh -c "grep -c 'warning: helm_chart' '$work/run.log'"
+stop_runtime "$pid" "$work/run.log"
+pid=
 
 $K delete namespace $NS --wait=false >/dev/null 2>&1
 echo "charts: $pass passed, $fail failed"

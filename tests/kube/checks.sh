@@ -88,6 +88,17 @@ is() { [ "$("$1")" = "$2" ]; }
 # p COMMAND...: plumb's status, sync, history or rollback, asking the
 # runtime at $url with the token in $work/token
 p() { $PLUMB "$@" --server "$url" --token-file "$work/token"; }
+# serving REPO [FLAGS...]: plumb run of REPO's gitops/ in the background,
+# on a free port, with the token in $work/token, its log in $work/run.log,
+# FLAGS added; sets pid and url once it serves.
+serving() {
+  config_repo=$1; shift
+  $PLUMB run "file://$config_repo" --config-path gitops --cache "$work/cache" --context admin --listen 127.0.0.1:0 \
+    --token-file "$work/token" "$@" >"$work/run.log" 2>&1 &
+  pid=$!
+  eventually grep -q "serving on port" "$work/run.log"
+  url=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/run.log")
+}
 # stop_runtime PID LOG: SIGTERM to a plumb run started in the background,
 # which must exit 0 (nothing leaked, under the sanitizers); the end of its
 # LOG when it does not.

@@ -74,11 +74,7 @@ commit "three ConfigMaps"
 printf 'objects-token\n' >"$work/token"
 # Before the runtime: an object of a name the config will take later.
 expect "kubectl applies an Application" 0 "application.plumb.dev/obj-clash created" object obj-clash c
-$PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --context admin --listen 127.0.0.1:0 \
-  --token-file "$work/token" --app-namespace $NS >"$work/run.log" 2>&1 &
-pid=$!
-eventually grep -q "serving on port" "$work/run.log"
-url=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/run.log")
+serving "$repo" --app-namespace $NS
 has() { p status "$1" -o json 2>/dev/null | grep -q -- "$2"; } # has APP PATTERN
 gone() { p status "$1" 2>&1 | grep -q "HTTP 404"; }
 

@@ -51,11 +51,7 @@ $K delete configmap plumb-history-cfg plumb-history-web --ignore-not-found >/dev
 printf 's3cret-token\n' >"$work/token"
 printf 'hook-secret\n' >"$work/secret"
 
-$PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --context admin --listen 127.0.0.1:0 \
-  --probe-listen 127.0.0.1:0 --token-file "$work/token" --webhook-secret-file "$work/secret" >"$work/run.log" 2>&1 &
-pid=$!
-eventually grep -q "serving on port" "$work/run.log"
-url=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/run.log")
+serving "$repo" --probe-listen 127.0.0.1:0 --webhook-secret-file "$work/secret"
 probes=http://127.0.0.1:$(sed -n 's/.*serving the probes on port \([0-9]*\).*/\1/p' "$work/run.log")
 
 # ---- probes, metrics, authentication -------------------------------------------------
