@@ -297,7 +297,7 @@ static bool report_failure(chart *c, const tool_result *r) {
   case TOOL_NOT_RUN: eval_fail(ev, c->at, "helm_chart: cannot run helm: %s", strerror(r->status)); break;
   case TOOL_TIMED_OUT:
     eval_fail(ev, c->at, "helm_chart: helm did not render chart %s within %d seconds: does a template loop?", c->name,
-              r->limits.seconds);
+              r->limits.wall);
     break;
   case TOOL_TOO_MUCH:
     eval_fail(ev, c->at, "helm_chart: chart %s renders more than %zu MiB; a chart may render at most that", c->name,
@@ -307,7 +307,7 @@ static bool report_failure(chart *c, const tool_result *r) {
     eval_fail(
         ev, c->at, "helm_chart: helm was stopped rendering chart %s: %s", c->name,
         r->status == SIGXCPU || r->status == SIGKILL
-            ? arena_printf(ar(c), "it used more than %d seconds of CPU time; does a template loop?", r->limits.seconds)
+            ? arena_printf(ar(c), "it used more than %d seconds of CPU time; does a template loop?", r->limits.cpu)
             : arena_printf(ar(c), "signal %d", r->status));
     break;
   case TOOL_EXITED:
@@ -591,7 +591,7 @@ static bool same_output(const tool_result *x, const tool_result *y) {
 /* Renders c twice with helm; the first render's resources, or NULL after
  * reporting. */
 static value *render_twice(chart *c, const char *helm, char **argv) {
-  tool_limits limits = {HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
+  tool_limits limits = {HELM_SECONDS, HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
   tool_result first, second = {0};
   char **env = environment(c);
   tool_run(helm, argv, env, c->scratch, &limits, &first);

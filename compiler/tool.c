@@ -45,14 +45,14 @@ static void limit(int resource, rlim_t soft, rlim_t hard) {
 /* l as the program runs under it: each limit lowered to plumb's own. */
 static tool_limits effective(const tool_limits *l) {
   tool_limits e = *l;
-  e.seconds = (int)lowered(RLIMIT_CPU, (rlim_t)l->seconds);
+  e.cpu = (int)lowered(RLIMIT_CPU, (rlim_t)l->cpu);
   e.memory = lowered(RLIMIT_DATA, l->memory);
   return e;
 }
 
 /* SIGXCPU at the CPU limit, SIGKILL a second later if it is caught. */
 static void set_limits(const tool_limits *l) {
-  limit(RLIMIT_CPU, (rlim_t)l->seconds, lowered(RLIMIT_CPU, (rlim_t)l->seconds + 1));
+  limit(RLIMIT_CPU, (rlim_t)l->cpu, lowered(RLIMIT_CPU, (rlim_t)l->cpu + 1));
   limit(RLIMIT_DATA, l->memory, l->memory);
   rlim_t files = lowered(RLIMIT_NOFILE, TOOL_FILES);
   limit(RLIMIT_NOFILE, files, files);
@@ -99,7 +99,7 @@ static bool drain(int fd, buf *b, size_t keep, size_t *seen) {
 /* Reads both pipes to their ends, or until the program writes too much
  * or outlives the wall clock. */
 static tool_end read_both(int out, int err, const tool_limits *l, tool_result *r) {
-  double deadline = now() + l->seconds;
+  double deadline = now() + l->wall;
   struct pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
   size_t seen_out = 0, seen_err = 0;
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {

@@ -19,7 +19,7 @@
 #include "plumb/arena.h"
 
 typedef struct {
-  int seconds;   /* of wall clock, and of CPU time */
+  int wall, cpu; /* seconds of wall clock, of CPU time */
   size_t memory; /* bytes of data (RLIMIT_DATA: heap and anonymous maps) */
   size_t output; /* bytes of standard output; one more stops the program */
   size_t errors; /* bytes of standard error kept; the rest is dropped */
