@@ -30,9 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plumb/explain.h"
 #include "plumb/yaml.h"
+#include "renders.h"
 #include "suggest.h"
 #include "tool.h"
 #include "validate.h"
@@ -57,6 +59,12 @@ typedef struct {
   bool include_crds;
 } chart_opts;
 
+/* A file helm is given: of the chart (chart/...) or of values (values/...). */
+typedef struct {
+  const char *name, *text;
+  size_t len;
+} given;
+
 /* One chart being rendered. */
 typedef struct {
   eval *ev;
@@ -65,10 +73,17 @@ typedef struct {
   const char *name, *version; /* Chart.yaml's, for messages and explain */
   const char *via;            /* the tag of its resources */
   const chart_opts *o;
+  given *files; /* nfiles of them, written into the scratch directory */
+  size_t nfiles;
   const char *scratch;
 } chart;
 
 static arena *ar(const chart *c) { return eval_arena(c->ev); }
+
+static void give(chart *c, const char *name, const char *text, size_t len) {
+  c->files = arena_room_for_one(ar(c), c->files, c->nfiles, sizeof *c->files);
+  c->files[c->nfiles++] = (given){name, text, len};
+}
 
 /* dir/rel, or rel for the root. */
 static const char *in_dir(arena *a, const char *dir, const char *rel) {
@@ -129,10 +144,10 @@ static bool read_metadata(chart *c) {
   return true;
 }
 
-/* Every file of the chart into the scratch directory's chart/, as the walk
- * of a YAML directory reads them (inside the root, its links followed
- * there, bounded), at most HELM_MAX_CHART bytes in all. */
-static bool copy_chart(chart *c) {
+/* Every file of the chart, to be helm's chart/, as the walk of a YAML
+ * directory reads them (inside the root, its links followed there,
+ * bounded), at most HELM_MAX_CHART bytes in all. */
+static bool read_chart(chart *c) {
   loader *l = eval_loader(c->ev);
   const char **names, *text, *err;
   size_t len, total = 0, skip = *c->dir ? strlen(c->dir) + 1 : 0;
@@ -146,10 +161,17 @@ static bool copy_chart(chart *c) {
       return false;
     }
     if (!eval_charge(c->ev, c->at, len / SCAN_BYTES + 1)) return false;
-    const char *to = arena_printf(ar(c), "chart/%s", names[i] + skip);
-    if (tool_scratch_write(ar(c), c->scratch, to, text, len, &err) != 0)
-      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+    give(c, arena_printf(ar(c), "chart/%s", names[i] + skip), text, len);
   }
+  return true;
+}
+
+/* The files helm is given, in the scratch directory. */
+static bool write_files(chart *c) {
+  const char *err;
+  for (size_t i = 0; i < c->nfiles; i++)
+    if (tool_scratch_write(ar(c), c->scratch, c->files[i].name, c->files[i].text, c->files[i].len, &err) != 0)
+      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
   return true;
 }
 
@@ -173,19 +195,16 @@ static bool add_values(chart *c, args *v) {
   size_t n = c->o->values_files ? c->o->values_files->u.list.len : 0;
   for (size_t i = 0; i < n; i++) {
     const value *p = c->o->values_files->u.list.items[i];
-    const char *name, *text, *err, *to = arena_printf(a, "values/%zu.yaml", i);
+    const char *name, *text, *to = arena_printf(a, "values/%zu.yaml", i);
     size_t len;
     if (!eval_read_source(c->ev, c->at, "helm_chart", p->u.str.s, &name, &text, &len)) return false;
-    if (tool_scratch_write(a, c->scratch, to, text, len, &err) != 0)
-      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+    give(c, to, text, len);
     add(a, v, arena_printf(a, "--values=%s", to));
   }
   if (!c->o->values) return true;
   const value *json = builtin_to_json(c->ev, c->o->values->at, "helm_chart", c->o->values);
-  const char *err;
   if (!json) return false;
-  if (tool_scratch_write(a, c->scratch, "values/plumb.json", json->u.str.s, json->u.str.len, &err) != 0)
-    return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+  give(c, "values/plumb.json", json->u.str.s, json->u.str.len);
   add(a, v, "--values=values/plumb.json");
   return true;
 }
@@ -588,9 +607,9 @@ static bool same_output(const tool_result *x, const tool_result *y) {
   return x->out.len == y->out.len && (!x->out.len || memcmp(x->out.data, y->out.data, x->out.len) == 0);
 }
 
-/* Renders c twice with helm; the first render's resources, or NULL after
- * reporting. */
-static value *render_twice(chart *c, const char *helm, char **argv) {
+/* Renders c twice with helm: the first render's output, kept under key
+ * when there is one (NULL: no cache); NULL after reporting. */
+static value *render_twice(chart *c, const char *helm, char **argv, const char *key) {
   tool_limits limits = {HELM_SECONDS, HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
   tool_result first, second = {0};
   char **env = environment(c);
@@ -601,18 +620,51 @@ static value *render_twice(chart *c, const char *helm, char **argv) {
   value *res = ok ? read_output(c, eval_diags(c->ev), &first.out) : NULL;
   if (res) res = without_hooks(c, res, true);
   if (res && !same_output(&first, &second) && !renders_same(c, res, &second.out)) res = NULL;
+  if (res && key) renders_put(eval_opts(c->ev)->helm.cache, key, first.out.data ? first.out.data : "", first.out.len);
   buf_free(&first.out), buf_free(&first.err), buf_free(&second.out), buf_free(&second.err);
   return res;
+}
+
+/* What the render of c by helm with argv depends on, as a key of the
+ * cache; NULL when there is no cache, or helm cannot be told apart from
+ * another. */
+static const char *render_key(chart *c, const char *helm, char **argv) {
+  const char *cache = eval_opts(c->ev)->helm.cache;
+  struct stat st;
+  if (!cache || stat(helm, &st) != 0) return NULL;
+  renders_key k = {0};
+  buf id = {0};
+  buf_printf(&id, "%s %lld %lld.%09ld %llu", helm, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+             st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+  renders_key_add(&k, "helm", id.data, id.len);
+  buf_free(&id);
+  for (size_t i = 1; argv[i]; i++) renders_key_add(&k, "argument", argv[i], strlen(argv[i]));
+  for (size_t i = 0; i < c->nfiles; i++) renders_key_add(&k, c->files[i].name, c->files[i].text, c->files[i].len);
+  return renders_key_end(ar(c), &k);
+}
+
+/* The render kept under key, as resources; NULL when there is none. */
+static value *kept_render(chart *c, const char *key) {
+  const char *text;
+  size_t len;
+  if (!key || !renders_get(ar(c), eval_opts(c->ev)->helm.cache, key, HELM_MAX_OUTPUT, &text, &len)) return NULL;
+  buf out = {(char *)text, len, len};
+  value *res = read_output(c, eval_diags(c->ev), &out);
+  return res ? without_hooks(c, res, true) : NULL;
 }
 
 static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
   chart c = {.ev = ev, .at = at, .dir = dir, .o = o};
   const char *helm = find_helm(&c), *err;
-  if (!helm || !read_metadata(&c)) return NULL;
+  char **argv = helm && read_metadata(&c) && read_chart(&c) ? command(&c, helm) : NULL;
+  if (!argv) return NULL;
+  const char *key = render_key(&c, helm, argv);
+  int errors = eval_diags(ev)->errors;
+  value *res = kept_render(&c, key);
+  if (res || eval_diags(ev)->errors > errors) return res;
   if (!(c.scratch = tool_scratch_new(ar(&c), eval_opts(ev)->helm.tmp, &err)))
     return eval_fail(ev, at, "helm_chart: %s", err);
-  char **argv = copy_chart(&c) ? command(&c, helm) : NULL;
-  value *res = argv ? render_twice(&c, helm, argv) : NULL;
+  res = write_files(&c) ? render_twice(&c, helm, argv, key) : NULL;
   tool_scratch_remove(c.scratch);
   return res;
 }

@@ -22,13 +22,14 @@ trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 
 # same NAME PLUMB_ARGS -- HELM_ARGS: plumb build PLUMB_ARGS and helm
-# template HELM_ARGS give the same resources.
+# template HELM_ARGS give the same resources (plumb's renders kept in a
+# cache of this run's, so that each is helm's first).
 same() {
   name=$1; shift
   p=""
   while [ "$1" != -- ]; do p="$p $1"; shift; done
   shift
-  if ! $PLUMB build $p >"$tmp/p.yaml" 2>"$tmp/err"; then
+  if ! $PLUMB build $p --cache "$tmp/cache" >"$tmp/p.yaml" 2>"$tmp/err"; then
     echo "FAIL $name: plumb build$p:"; head -c 2000 "$tmp/err"; fail=$((fail + 1)); return
   fi
   if ! helm template "$@" --kube-version "$KUBE" >"$tmp/h.yaml" 2>"$tmp/err"; then
