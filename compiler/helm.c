@@ -11,10 +11,10 @@
  * the repository and the build, never from the machine, and `lookup`
  * finds nothing, as helm template has no cluster.
  *
- * A chart is rendered twice. One that generates values (randAlphaNum,
- * genCA) renders otherwise each time, which the runtime would take for
- * drift on every pass: two renders that differ are an error that names
- * what differs. Hooks (helm.sh/hook) are left out, with a warning: plumb
+ * A chart is rendered twice, by two helms at once. One that generates
+ * values (randAlphaNum, genCA) renders otherwise each time, which the
+ * runtime would take for drift on every pass: two renders that differ
+ * are an error that names what differs. Hooks (helm.sh/hook) are left out, with a warning: plumb
  * has no sync phases to run them in, and applied as ordinary objects a
  * pre-install Job would run at the wrong time, on every change.
  *
@@ -607,21 +607,19 @@ static bool same_output(const tool_result *x, const tool_result *y) {
   return x->out.len == y->out.len && (!x->out.len || memcmp(x->out.data, y->out.data, x->out.len) == 0);
 }
 
-/* Renders c twice with helm: the first render's output, kept under key
- * when there is one (NULL: no cache); NULL after reporting. */
+/* Renders c twice with helm, both at once: the first render's output,
+ * kept under key when there is one (NULL: no cache); NULL after
+ * reporting. */
 static value *render_twice(chart *c, const char *helm, char **argv, const char *key) {
   tool_limits limits = {HELM_SECONDS, HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
-  tool_result first, second = {0};
-  char **env = environment(c);
-  tool_run(helm, argv, env, c->scratch, &limits, &first);
-  bool ok = rendered(&first) || report_failure(c, &first);
-  if (ok) tool_run(helm, argv, env, c->scratch, &limits, &second);
-  ok = ok && (rendered(&second) || report_failure(c, &second));
-  value *res = ok ? read_output(c, eval_diags(c->ev), &first.out) : NULL;
+  tool_result r[2];
+  tool_run(helm, argv, environment(c), c->scratch, &limits, 2, r);
+  bool ok = (rendered(&r[0]) || report_failure(c, &r[0])) && (rendered(&r[1]) || report_failure(c, &r[1]));
+  value *res = ok ? read_output(c, eval_diags(c->ev), &r[0].out) : NULL;
   if (res) res = without_hooks(c, res, true);
-  if (res && !same_output(&first, &second) && !renders_same(c, res, &second.out)) res = NULL;
-  if (res && key) renders_put(eval_opts(c->ev)->helm.cache, key, first.out.data ? first.out.data : "", first.out.len);
-  buf_free(&first.out), buf_free(&first.err), buf_free(&second.out), buf_free(&second.err);
+  if (res && !same_output(&r[0], &r[1]) && !renders_same(c, res, &r[1].out)) res = NULL;
+  if (res && key) renders_put(eval_opts(c->ev)->helm.cache, key, r[0].out.data ? r[0].out.data : "", r[0].out.len);
+  for (int i = 0; i < 2; i++) buf_free(&r[i].out), buf_free(&r[i].err);
   return res;
 }
 
