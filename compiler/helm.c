@@ -288,10 +288,18 @@ static const char *folded(arena *a, const buf *err) {
   return *s ? s : "it gave no reason";
 }
 
+/* The file of the chart given helm as name, or NULL. */
+static const given *chart_file(const chart *c, const char *name) {
+  for (size_t i = 0; i < c->nfiles; i++)
+    if (strcmp(c->files[i].name, name) == 0) return &c->files[i];
+  return NULL;
+}
+
 /* The first template position helm's message names (CHART/templates/
  * x.yaml:6:15, or :6 alone), as a position in the repository: a note
- * there quotes the template. Nothing for a template plumb cannot read
- * (a subchart's archive). */
+ * there quotes the template. Only a file of the chart is quoted (not one
+ * of a subchart's archive, nor what a message a template makes up names
+ * beyond the chart). */
 static void note_template(chart *c, const char *msg) {
   size_t prefix = strlen(c->name);
   for (const char *p = strstr(msg, c->name); p; p = strstr(p + 1, c->name)) {
@@ -299,10 +307,11 @@ static void note_template(chart *c, const char *msg) {
     size_t n = strcspn(p, " :()\"");
     int line = 0, col = 1;
     if (p[n] != ':' || sscanf(p + n, ":%d:%d", &line, &col) < 1 || line <= 0) continue;
-    const char *name = in_dir(ar(c), c->dir, arena_strndup(ar(c), p + prefix + 1, n - prefix - 1)), *text, *err;
-    size_t len;
-    if (loader_read(eval_loader(c->ev), name, &text, &len, &err) != 0) return;
-    diag_add_source(eval_diags(c->ev), name, text, len);
+    const char *rel = arena_strndup(ar(c), p + prefix + 1, n - prefix - 1);
+    const given *f = chart_file(c, arena_printf(ar(c), "chart/%s", rel));
+    if (!f) return;
+    const char *name = in_dir(ar(c), c->dir, rel);
+    diag_add_source(eval_diags(c->ev), name, f->text, f->len);
     diag_note(eval_diags(c->ev), (pos){name, line, col > 0 ? col : 1}, "the template helm names");
     return;
   }
