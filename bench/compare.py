@@ -1,10 +1,13 @@
-"""compare.py [--ordered] A.yaml B.yaml: are two YAML streams the same resources?
+"""compare.py [--ordered | --helm] A.yaml B.yaml: are two YAML streams the same resources?
 
 Resources are matched by (apiVersion, kind, namespace, name), so the order of
 documents and of keys within them does not matter, and YAML spellings of the
 same value ("80" quoted or not as a string, block or flow style) compare
 equal. Everything else, list order included, must match exactly. With
---ordered, the documents must also come in the same order.
+--ordered, the documents must also come in the same order. With --helm, A is
+`helm template`'s output, read as Plumb builds a chart: its hooks (annotated
+helm.sh/hook) left out, and fields whose value is null, in A and B, left out
+as a build leaves them out (the API server reads them as unset).
 
 Prints "yes" or "no" and, for "no", what differs first; exits 0, 1, or 2 when
 PyYAML is missing.
@@ -21,13 +24,27 @@ except ImportError:
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load(path):
+def without_nulls(v):
+    if isinstance(v, dict):
+        return {k: without_nulls(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [without_nulls(x) for x in v]
+    return v
+
+
+def is_hook(doc):
+    return "helm.sh/hook" in ((doc.get("metadata") or {}).get("annotations") or {})
+
+
+def load(path, helm=False, hooks=False):
     """The resources of path by key, the keys listed twice, and all keys in order."""
     resources, dups, order = {}, [], []
     with open(path) as f:
         for doc in yaml.load_all(f, Loader=LOADER):
-            if doc is None:
+            if doc is None or (hooks and is_hook(doc)):
                 continue
+            if helm:
+                doc = without_nulls(doc)
             meta = doc.get("metadata") or {}
             key = (doc.get("apiVersion"), doc.get("kind"), meta.get("namespace"), meta.get("name"))
             if key in resources:
@@ -62,9 +79,10 @@ def first_difference(a, b, path=""):
 def main():
     args = sys.argv[1:]
     ordered = args[:1] == ["--ordered"]
-    paths = args[1:] if ordered else args
-    a, dups_a, order_a = load(paths[0])
-    b, dups_b, order_b = load(paths[1])
+    helm = args[:1] == ["--helm"]
+    paths = args[1:] if ordered or helm else args
+    a, dups_a, order_a = load(paths[0], helm, helm)
+    b, dups_b, order_b = load(paths[1], helm)
     problems = [f"duplicate {k} in {paths[i]}" for i, d in enumerate((dups_a, dups_b)) for k in d]
     for k in sorted(set(a) | set(b), key=lambda k: tuple(map(str, k))):
         if k not in a or k not in b:

@@ -18,7 +18,8 @@
   "                     (default: the nearest directory above PATH holding .git)\n"  \
   "  --kube-version V   check against the schemas of Kubernetes V (1.35, v1.35.2;\n"   \
   "                     default: the env's kube_version, else the newest)\n"         \
-  "  --cache DIR        where plumb fetch keeps remote kustomization bases\n"        \
+  "  --cache DIR        where plumb fetch keeps remote kustomization bases, and\n"   \
+  "                     helm's renders of charts are kept\n"                       \
   "                     (default: $XDG_CACHE_HOME/plumb, else ~/.cache/plumb)\n"
 /* A directory of YAML manifests, read as Argo CD's directory source. */
 #define DIR_FLAGS                                                                        \
@@ -354,9 +355,9 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   const char *cache = c->cache_dir ? c->cache_dir : user_cache(c);
   c->remote = (compile_remote){compile_remote_cached, (void *)cache};
   c->copts.remote = cache ? &c->remote : NULL;
-  /* helm_chart() runs helm from the PATH; the compiler itself reads no
-   * environment. */
-  c->copts.helm = (compile_helm){.path = getenv("PATH"), .tmp = getenv("TMPDIR")};
+  /* helm_chart() runs helm from the PATH, and keeps its renders beside
+   * the remote bases; the compiler itself reads no environment. */
+  c->copts.helm = (compile_helm){.path = getenv("PATH"), .tmp = getenv("TMPDIR"), .cache = cache};
   return CLI_RUN;
 }
 

@@ -11,10 +11,10 @@
  * the repository and the build, never from the machine, and `lookup`
  * finds nothing, as helm template has no cluster.
  *
- * A chart is rendered twice. One that generates values (randAlphaNum,
- * genCA) renders otherwise each time, which the runtime would take for
- * drift on every pass: two renders that differ are an error that names
- * what differs. Hooks (helm.sh/hook) are left out, with a warning: plumb
+ * A chart is rendered twice, by two helms at once. One that generates
+ * values (randAlphaNum, genCA) renders otherwise each time, which the
+ * runtime would take for drift on every pass: two renders that differ
+ * are an error that names what differs. Hooks (helm.sh/hook) are left out, with a warning: plumb
  * has no sync phases to run them in, and applied as ordinary objects a
  * pre-install Job would run at the wrong time, on every change.
  *
@@ -30,9 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plumb/explain.h"
 #include "plumb/yaml.h"
+#include "renders.h"
 #include "suggest.h"
 #include "tool.h"
 #include "validate.h"
@@ -57,6 +59,12 @@ typedef struct {
   bool include_crds;
 } chart_opts;
 
+/* A file helm is given: of the chart (chart/...) or of values (values/...). */
+typedef struct {
+  const char *name, *text;
+  size_t len;
+} given;
+
 /* One chart being rendered. */
 typedef struct {
   eval *ev;
@@ -65,10 +73,17 @@ typedef struct {
   const char *name, *version; /* Chart.yaml's, for messages and explain */
   const char *via;            /* the tag of its resources */
   const chart_opts *o;
+  given *files; /* nfiles of them, written into the scratch directory */
+  size_t nfiles;
   const char *scratch;
 } chart;
 
 static arena *ar(const chart *c) { return eval_arena(c->ev); }
+
+static void give(chart *c, const char *name, const char *text, size_t len) {
+  c->files = arena_room_for_one(ar(c), c->files, c->nfiles, sizeof *c->files);
+  c->files[c->nfiles++] = (given){name, text, len};
+}
 
 /* dir/rel, or rel for the root. */
 static const char *in_dir(arena *a, const char *dir, const char *rel) {
@@ -129,10 +144,10 @@ static bool read_metadata(chart *c) {
   return true;
 }
 
-/* Every file of the chart into the scratch directory's chart/, as the walk
- * of a YAML directory reads them (inside the root, its links followed
- * there, bounded), at most HELM_MAX_CHART bytes in all. */
-static bool copy_chart(chart *c) {
+/* Every file of the chart, to be helm's chart/, as the walk of a YAML
+ * directory reads them (inside the root, its links followed there,
+ * bounded), at most HELM_MAX_CHART bytes in all. */
+static bool read_chart(chart *c) {
   loader *l = eval_loader(c->ev);
   const char **names, *text, *err;
   size_t len, total = 0, skip = *c->dir ? strlen(c->dir) + 1 : 0;
@@ -146,10 +161,17 @@ static bool copy_chart(chart *c) {
       return false;
     }
     if (!eval_charge(c->ev, c->at, len / SCAN_BYTES + 1)) return false;
-    const char *to = arena_printf(ar(c), "chart/%s", names[i] + skip);
-    if (tool_scratch_write(ar(c), c->scratch, to, text, len, &err) != 0)
-      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+    give(c, arena_printf(ar(c), "chart/%s", names[i] + skip), text, len);
   }
+  return true;
+}
+
+/* The files helm is given, in the scratch directory. */
+static bool write_files(chart *c) {
+  const char *err;
+  for (size_t i = 0; i < c->nfiles; i++)
+    if (tool_scratch_write(ar(c), c->scratch, c->files[i].name, c->files[i].text, c->files[i].len, &err) != 0)
+      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
   return true;
 }
 
@@ -173,19 +195,16 @@ static bool add_values(chart *c, args *v) {
   size_t n = c->o->values_files ? c->o->values_files->u.list.len : 0;
   for (size_t i = 0; i < n; i++) {
     const value *p = c->o->values_files->u.list.items[i];
-    const char *name, *text, *err, *to = arena_printf(a, "values/%zu.yaml", i);
+    const char *name, *text, *to = arena_printf(a, "values/%zu.yaml", i);
     size_t len;
     if (!eval_read_source(c->ev, c->at, "helm_chart", p->u.str.s, &name, &text, &len)) return false;
-    if (tool_scratch_write(a, c->scratch, to, text, len, &err) != 0)
-      return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+    give(c, to, text, len);
     add(a, v, arena_printf(a, "--values=%s", to));
   }
   if (!c->o->values) return true;
   const value *json = builtin_to_json(c->ev, c->o->values->at, "helm_chart", c->o->values);
-  const char *err;
   if (!json) return false;
-  if (tool_scratch_write(a, c->scratch, "values/plumb.json", json->u.str.s, json->u.str.len, &err) != 0)
-    return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
+  give(c, "values/plumb.json", json->u.str.s, json->u.str.len);
   add(a, v, "--values=values/plumb.json");
   return true;
 }
@@ -269,10 +288,18 @@ static const char *folded(arena *a, const buf *err) {
   return *s ? s : "it gave no reason";
 }
 
+/* The file of the chart given helm as name, or NULL. */
+static const given *chart_file(const chart *c, const char *name) {
+  for (size_t i = 0; i < c->nfiles; i++)
+    if (strcmp(c->files[i].name, name) == 0) return &c->files[i];
+  return NULL;
+}
+
 /* The first template position helm's message names (CHART/templates/
  * x.yaml:6:15, or :6 alone), as a position in the repository: a note
- * there quotes the template. Nothing for a template plumb cannot read
- * (a subchart's archive). */
+ * there quotes the template. Only a file of the chart is quoted (not one
+ * of a subchart's archive, nor what a message a template makes up names
+ * beyond the chart). */
 static void note_template(chart *c, const char *msg) {
   size_t prefix = strlen(c->name);
   for (const char *p = strstr(msg, c->name); p; p = strstr(p + 1, c->name)) {
@@ -280,10 +307,11 @@ static void note_template(chart *c, const char *msg) {
     size_t n = strcspn(p, " :()\"");
     int line = 0, col = 1;
     if (p[n] != ':' || sscanf(p + n, ":%d:%d", &line, &col) < 1 || line <= 0) continue;
-    const char *name = in_dir(ar(c), c->dir, arena_strndup(ar(c), p + prefix + 1, n - prefix - 1)), *text, *err;
-    size_t len;
-    if (loader_read(eval_loader(c->ev), name, &text, &len, &err) != 0) return;
-    diag_add_source(eval_diags(c->ev), name, text, len);
+    const char *rel = arena_strndup(ar(c), p + prefix + 1, n - prefix - 1);
+    const given *f = chart_file(c, arena_printf(ar(c), "chart/%s", rel));
+    if (!f) return;
+    const char *name = in_dir(ar(c), c->dir, rel);
+    diag_add_source(eval_diags(c->ev), name, f->text, f->len);
     diag_note(eval_diags(c->ev), (pos){name, line, col > 0 ? col : 1}, "the template helm names");
     return;
   }
@@ -297,7 +325,7 @@ static bool report_failure(chart *c, const tool_result *r) {
   case TOOL_NOT_RUN: eval_fail(ev, c->at, "helm_chart: cannot run helm: %s", strerror(r->status)); break;
   case TOOL_TIMED_OUT:
     eval_fail(ev, c->at, "helm_chart: helm did not render chart %s within %d seconds: does a template loop?", c->name,
-              r->limits.seconds);
+              r->limits.wall);
     break;
   case TOOL_TOO_MUCH:
     eval_fail(ev, c->at, "helm_chart: chart %s renders more than %zu MiB; a chart may render at most that", c->name,
@@ -307,7 +335,7 @@ static bool report_failure(chart *c, const tool_result *r) {
     eval_fail(
         ev, c->at, "helm_chart: helm was stopped rendering chart %s: %s", c->name,
         r->status == SIGXCPU || r->status == SIGKILL
-            ? arena_printf(ar(c), "it used more than %d seconds of CPU time; does a template loop?", r->limits.seconds)
+            ? arena_printf(ar(c), "it used more than %d seconds of CPU time; does a template loop?", r->limits.cpu)
             : arena_printf(ar(c), "signal %d", r->status));
     break;
   case TOOL_EXITED:
@@ -588,31 +616,62 @@ static bool same_output(const tool_result *x, const tool_result *y) {
   return x->out.len == y->out.len && (!x->out.len || memcmp(x->out.data, y->out.data, x->out.len) == 0);
 }
 
-/* Renders c twice with helm; the first render's resources, or NULL after
+/* Renders c twice with helm, both at once: the first render's output,
+ * kept under key when there is one (NULL: no cache); NULL after
  * reporting. */
-static value *render_twice(chart *c, const char *helm, char **argv) {
-  tool_limits limits = {HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
-  tool_result first, second = {0};
-  char **env = environment(c);
-  tool_run(helm, argv, env, c->scratch, &limits, &first);
-  bool ok = rendered(&first) || report_failure(c, &first);
-  if (ok) tool_run(helm, argv, env, c->scratch, &limits, &second);
-  ok = ok && (rendered(&second) || report_failure(c, &second));
-  value *res = ok ? read_output(c, eval_diags(c->ev), &first.out) : NULL;
+static value *render_twice(chart *c, const char *helm, char **argv, const char *key) {
+  tool_limits limits = {HELM_SECONDS, HELM_SECONDS, HELM_MEMORY, HELM_MAX_OUTPUT, HELM_MAX_ERRORS};
+  tool_result r[2];
+  tool_run(helm, argv, environment(c), c->scratch, &limits, 2, r);
+  bool ok = (rendered(&r[0]) || report_failure(c, &r[0])) && (rendered(&r[1]) || report_failure(c, &r[1]));
+  value *res = ok ? read_output(c, eval_diags(c->ev), &r[0].out) : NULL;
   if (res) res = without_hooks(c, res, true);
-  if (res && !same_output(&first, &second) && !renders_same(c, res, &second.out)) res = NULL;
-  buf_free(&first.out), buf_free(&first.err), buf_free(&second.out), buf_free(&second.err);
+  if (res && !same_output(&r[0], &r[1]) && !renders_same(c, res, &r[1].out)) res = NULL;
+  if (res && key) renders_put(eval_opts(c->ev)->helm.cache, key, r[0].out.data ? r[0].out.data : "", r[0].out.len);
+  for (int i = 0; i < 2; i++) buf_free(&r[i].out), buf_free(&r[i].err);
   return res;
+}
+
+/* What the render of c by helm with argv depends on, as a key of the
+ * cache; NULL when there is no cache, or helm cannot be told apart from
+ * another. */
+static const char *render_key(chart *c, const char *helm, char **argv) {
+  const char *cache = eval_opts(c->ev)->helm.cache;
+  struct stat st;
+  if (!cache || stat(helm, &st) != 0) return NULL;
+  renders_key k = {0};
+  buf id = {0};
+  buf_printf(&id, "%s %lld %lld.%09ld %llu", helm, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+             st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+  renders_key_add(&k, "helm", id.data, id.len);
+  buf_free(&id);
+  for (size_t i = 1; argv[i]; i++) renders_key_add(&k, "argument", argv[i], strlen(argv[i]));
+  for (size_t i = 0; i < c->nfiles; i++) renders_key_add(&k, c->files[i].name, c->files[i].text, c->files[i].len);
+  return renders_key_end(ar(c), &k);
+}
+
+/* The render kept under key, as resources; NULL when there is none. */
+static value *kept_render(chart *c, const char *key) {
+  const char *text;
+  size_t len;
+  if (!key || !renders_get(ar(c), eval_opts(c->ev)->helm.cache, key, HELM_MAX_OUTPUT, &text, &len)) return NULL;
+  buf out = {(char *)text, len, len};
+  value *res = read_output(c, eval_diags(c->ev), &out);
+  return res ? without_hooks(c, res, true) : NULL;
 }
 
 static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
   chart c = {.ev = ev, .at = at, .dir = dir, .o = o};
   const char *helm = find_helm(&c), *err;
-  if (!helm || !read_metadata(&c)) return NULL;
+  char **argv = helm && read_metadata(&c) && read_chart(&c) ? command(&c, helm) : NULL;
+  if (!argv) return NULL;
+  const char *key = render_key(&c, helm, argv);
+  int errors = eval_diags(ev)->errors;
+  value *res = kept_render(&c, key);
+  if (res || eval_diags(ev)->errors > errors) return res;
   if (!(c.scratch = tool_scratch_new(ar(&c), eval_opts(ev)->helm.tmp, &err)))
     return eval_fail(ev, at, "helm_chart: %s", err);
-  char **argv = copy_chart(&c) ? command(&c, helm) : NULL;
-  value *res = argv ? render_twice(&c, helm, argv) : NULL;
+  res = write_files(&c) ? render_twice(&c, helm, argv, key) : NULL;
   tool_scratch_remove(c.scratch);
   return res;
 }

@@ -6,7 +6,9 @@
  * that a kill reaches whatever the program starts in turn, and asks to
  * die with plumb (PR_SET_PDEATHSIG). Its limits are set with setrlimit,
  * as the runtime's compile child's are: RLIMIT_DATA rather than RLIMIT_AS,
- * which Go's runtime (helm's) reserves far more of than it uses. */
+ * which Go's runtime (helm's) reserves far more of than it uses. Copies
+ * of a program run at once are read with one poll over all their pipes,
+ * under one wall clock. */
 #include "tool.h"
 
 #include <errno.h>
@@ -45,14 +47,14 @@ static void limit(int resource, rlim_t soft, rlim_t hard) {
 /* l as the program runs under it: each limit lowered to plumb's own. */
 static tool_limits effective(const tool_limits *l) {
   tool_limits e = *l;
-  e.seconds = (int)lowered(RLIMIT_CPU, (rlim_t)l->seconds);
+  e.cpu = (int)lowered(RLIMIT_CPU, (rlim_t)l->cpu);
   e.memory = lowered(RLIMIT_DATA, l->memory);
   return e;
 }
 
 /* SIGXCPU at the CPU limit, SIGKILL a second later if it is caught. */
 static void set_limits(const tool_limits *l) {
-  limit(RLIMIT_CPU, (rlim_t)l->seconds, lowered(RLIMIT_CPU, (rlim_t)l->seconds + 1));
+  limit(RLIMIT_CPU, (rlim_t)l->cpu, lowered(RLIMIT_CPU, (rlim_t)l->cpu + 1));
   limit(RLIMIT_DATA, l->memory, l->memory);
   rlim_t files = lowered(RLIMIT_NOFILE, TOOL_FILES);
   limit(RLIMIT_NOFILE, files, files);
@@ -87,65 +89,116 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Reads what fd has into b, keeping up to keep bytes in all (the rest is
- * counted in *seen only); false at its end. */
-static bool drain(int fd, buf *b, size_t keep, size_t *seen) {
-  long n = buf_read_fd(b, fd, keep);
-  if (n < 0) return errno == EINTR || errno == EAGAIN;
-  *seen += (size_t)n;
-  return n > 0;
-}
-
-/* Reads both pipes to their ends, or until the program writes too much
- * or outlives the wall clock. */
-static tool_end read_both(int out, int err, const tool_limits *l, tool_result *r) {
-  double deadline = now() + l->seconds;
-  struct pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
-  size_t seen_out = 0, seen_err = 0;
-  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-    double left = deadline - now();
-    if (left <= 0) return TOOL_TIMED_OUT;
-    int n = poll(fds, 2, (int)(left * 1000) + 1);
-    if (n < 0 && errno != EINTR) return TOOL_TIMED_OUT;
-    if (n <= 0) continue;
-    if (fds[0].revents && !drain(out, &r->out, l->output, &seen_out)) fds[0].fd = -1;
-    if (seen_out > l->output) return TOOL_TOO_MUCH;
-    if (fds[1].revents && !drain(err, &r->err, l->errors, &seen_err)) fds[1].fd = -1;
-  }
-  return TOOL_EXITED;
-}
+/* One copy of the program, running. */
+typedef struct {
+  pid_t pid;
+  int out, err; /* the ends of its pipes, -1 once at their end */
+  size_t seen_out, seen_err;
+  tool_result *r;
+} copy;
 
 static void close_pair(int p[2]) {
   if (p[0] >= 0) close(p[0]);
   if (p[1] >= 0) close(p[1]);
 }
 
-void tool_run(const char *path, char *const argv[], char *const envp[], const char *dir, const tool_limits *l,
-              tool_result *r) {
-  *r = (tool_result){.limits = effective(l)};
-  l = &r->limits;
+/* Forks and execs one copy; false, with r saying why, when it did not
+ * start. */
+static bool start(copy *c, const char *path, char *const argv[], char *const envp[], const char *dir,
+                  const tool_limits *l) {
   int out[2] = {-1, -1}, err[2] = {-1, -1}, report[2] = {-1, -1};
-  pid_t pid = -1;
-  if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 && pipe2(report, O_CLOEXEC) == 0) pid = fork();
-  if (pid == 0) run_child(path, argv, envp, dir, l, out[1], err[1], report[1]);
-  if (pid < 0) {
-    r->end = TOOL_NOT_RUN;
-    r->status = errno;
+  c->pid = -1;
+  if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 && pipe2(report, O_CLOEXEC) == 0) c->pid = fork();
+  if (c->pid == 0) run_child(path, argv, envp, dir, l, out[1], err[1], report[1]);
+  if (c->pid < 0) {
+    c->r->end = TOOL_NOT_RUN;
+    c->r->status = errno;
     close_pair(out), close_pair(err), close_pair(report);
-    return;
+    return false;
   }
   close(out[1]), close(err[1]), close(report[1]);
+  c->out = out[0], c->err = err[0];
   int e;
   /* Nothing to read once the exec has closed the report's copy. */
-  if (read(report[0], &e, sizeof e) == (ssize_t)sizeof e) r->end = TOOL_NOT_RUN, r->status = e;
-  else r->end = read_both(out[0], err[0], l, r);
-  if (r->end != TOOL_EXITED) kill(-pid, SIGKILL);
-  close(out[0]), close(err[0]), close(report[0]);
+  bool failed = read(report[0], &e, sizeof e) == (ssize_t)sizeof e;
+  close(report[0]);
+  if (!failed) return true;
+  c->r->end = TOOL_NOT_RUN;
+  c->r->status = e;
+  close(c->out), close(c->err);
+  return false;
+}
+
+/* Stops c, which ends so, and reads no more of it. */
+static void stop(copy *c, tool_end end) {
+  c->r->end = end;
+  kill(-c->pid, SIGKILL);
+  if (c->out >= 0) close(c->out);
+  if (c->err >= 0) close(c->err);
+  c->out = c->err = -1;
+}
+
+/* Reads what *fd has into b, keeping up to keep bytes in all (the rest
+ * is counted in *seen only); at its end, closes it and makes it -1. */
+static void drain(int *fd, buf *b, size_t keep, size_t *seen) {
+  long n = buf_read_fd(b, *fd, keep);
+  if (n > 0) *seen += (size_t)n;
+  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) close(*fd), *fd = -1;
+}
+
+/* Reads the pipes of the n copies to their ends, stopping a copy that
+ * writes too much, and every copy still running at the wall clock. */
+static void read_all(copy *cs, int n, const tool_limits *l) {
+  double deadline = now() + l->wall;
+  struct pollfd fds[2 * TOOL_MAX_COPIES];
+  for (;;) {
+    int nfds = 0;
+    for (int i = 0; i < n; i++) {
+      fds[nfds++] = (struct pollfd){cs[i].out, POLLIN, 0};
+      fds[nfds++] = (struct pollfd){cs[i].err, POLLIN, 0};
+    }
+    double left = deadline - now();
+    bool reading = false;
+    for (int i = 0; i < nfds; i++) reading = reading || fds[i].fd >= 0;
+    if (!reading) return;
+    int ready = left > 0 ? poll(fds, (nfds_t)nfds, (int)(left * 1000) + 1) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      for (int i = 0; i < n; i++)
+        if (cs[i].out >= 0 || cs[i].err >= 0) stop(&cs[i], TOOL_TIMED_OUT);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      copy *c = &cs[i];
+      if (fds[2 * i].revents) drain(&c->out, &c->r->out, l->output, &c->seen_out);
+      if (c->seen_out > l->output) stop(c, TOOL_TOO_MUCH);
+      if (fds[2 * i + 1].revents && c->err >= 0) drain(&c->err, &c->r->err, l->errors, &c->seen_err);
+    }
+  }
+}
+
+/* Waits for c and says how it ended, where nothing stopped it. */
+static void reap(copy *c) {
   int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) continue;
-  if (r->end != TOOL_EXITED) return;
-  r->end = WIFSIGNALED(status) ? TOOL_SIGNALLED : TOOL_EXITED;
-  r->status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+  while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) continue;
+  if (c->r->end != TOOL_EXITED) return;
+  c->r->end = WIFSIGNALED(status) ? TOOL_SIGNALLED : TOOL_EXITED;
+  c->r->status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+void tool_run(const char *path, char *const argv[], char *const envp[], const char *dir, const tool_limits *l, int n,
+              tool_result *r) {
+  copy cs[TOOL_MAX_COPIES];
+  int started = 0;
+  tool_limits e = effective(l);
+  for (int i = 0; i < n; i++) r[i] = (tool_result){.limits = e};
+  for (int i = 0; i < n; i++) {
+    cs[started] = (copy){.out = -1, .err = -1, .r = &r[i]};
+    if (start(&cs[started], path, argv, envp, dir, &e)) started++;
+    else if (cs[started].pid > 0) reap(&cs[started]);
+  }
+  read_all(cs, started, &e);
+  for (int i = 0; i < started; i++) reap(&cs[i]);
 }
 
 /* ---- finding it --------------------------------------------------------------- */

@@ -19,7 +19,7 @@
 #include "plumb/arena.h"
 
 typedef struct {
-  int seconds;   /* of wall clock, and of CPU time */
+  int wall, cpu; /* seconds of wall clock, of CPU time */
   size_t memory; /* bytes of data (RLIMIT_DATA: heap and anonymous maps) */
   size_t output; /* bytes of standard output; one more stops the program */
   size_t errors; /* bytes of standard error kept; the rest is dropped */
@@ -40,12 +40,14 @@ typedef struct {
   tool_limits limits; /* those it ran under, for messages */
 } tool_result;
 
-/* Runs the program at path with argv and exactly envp (both
- * NULL-terminated) in dir, under l, and waits for it: *r says how it
- * ended and holds what it wrote. l's CPU time and memory are lowered to
- * plumb's own where those are lower (the runtime's compile child has its
- * own, and `ulimit -t` binds what plumb starts too). */
-void tool_run(const char *path, char *const argv[], char *const envp[], const char *dir, const tool_limits *l,
+/* Runs n copies (at most TOOL_MAX_COPIES) of the program at path with
+ * argv and exactly envp (both NULL-terminated) in dir at once, under l,
+ * and waits for them: r[i] says how copy i ended and holds what it wrote.
+ * l's CPU time and memory are lowered to plumb's own where those are
+ * lower (the runtime's compile child has its own, and `ulimit -t` binds
+ * what plumb starts too). */
+enum { TOOL_MAX_COPIES = 2 };
+void tool_run(const char *path, char *const argv[], char *const envp[], const char *dir, const tool_limits *l, int n,
               tool_result *r);
 
 /* The first executable regular file called name in the directories of

@@ -196,8 +196,19 @@ status_is "no helm on the PATH" 1 env PATH=/nonexistent $PLUMB build tests/golde
 said "says how to get it" "helm_chart: plumb renders charts with helm, which is not on the PATH: install helm v4"
 check "a build without a chart never looks for helm" env PATH=/nonexistent $PLUMB build examples/nginx/envs/dev
 mkdir "$tmp/scratch"
-check "a chart renders under TMPDIR" env TMPDIR="$tmp/scratch" $PLUMB build tests/golden/src/helm/prod
+check "a chart renders under TMPDIR" env TMPDIR="$tmp/scratch" $PLUMB build tests/golden/src/helm/prod --cache "$tmp/hc"
 check "and leaves nothing there" test -z "$(ls -A "$tmp/scratch")"
+# A render that passed is kept in the cache, under a key of all that went
+# into it, and the same build again reads it: what is kept is what it
+# gives (here made otherwise by hand), and other values are another key.
+$PLUMB build tests/golden/src/helm/prod --cache "$tmp/hc" >"$tmp/first.yaml" 2>&1
+check "one render kept" test "$(ls "$tmp/hc/helm" | wc -l)" = 1
+sed -i 's/hi from web/kept/' "$tmp"/hc/helm/*.yaml
+check "the same build reads it" sh -c "$PLUMB build tests/golden/src/helm/prod --cache '$tmp/hc' | grep -q 'GREETING: kept'"
+mkdir -p "$tmp/values" && cp -r tests/golden/src/helm/prod tests/helm "$tmp/values/"
+sed -i 's#../../../../helm/charts#../helm/charts#; s/replicaCount: 3/replicaCount: 4/' "$tmp/values/prod/main.plumb"
+check "other values render anew" sh -c "$PLUMB build '$tmp/values/prod' --root '$tmp/values' --cache '$tmp/hc' | grep -q 'replicas: 4'"
+check "and are kept apart" test "$(ls "$tmp/hc/helm" | wc -l)" = 2
 check "plumb eval renders no chart" sh -c "$PLUMB eval -e 'helm_chart(\"tests/helm/charts/basic\")' 2>&1 | grep -q 'charts are rendered by a build'"
 
 # Outside a git repository the root is the entry directory; --root widens it.

@@ -11,9 +11,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 # refuses NAME FILE MESSAGE: `plumb build FILE` exits 1 (not a crash: those
 # exit 128 and more), prints nothing on stdout, and says MESSAGE once.
-# FILE may be followed by flags (FILE --recurse).
+# FILE may be followed by flags (FILE --recurse). $CPU, when set, is the
+# CPU time in seconds plumb may take (ulimit -t).
 refuses() {
-  timeout 120 $PLUMB build $2 >"$tmp/out" 2>"$tmp/err"
+  (ulimit -t "${CPU:-unlimited}"; exec timeout 120 $PLUMB build $2) >"$tmp/out" 2>"$tmp/err"
   rc=$? n=$(grep -c -- "$3" "$tmp/err")
   if [ $rc = 1 ] && [ "$n" = 1 ] && [ ! -s "$tmp/out" ]; then
     pass=$((pass + 1))
@@ -151,5 +152,31 @@ awk 'BEGIN { printf "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME}\nda
   for (i = 0; i < 200000; i++) printf "  k%d: \"0123456789012345678901234567890123456789\"\n", i }' >"$tmp/heavy/t"
 for i in $(seq 60); do sed "s/NAME/c$i/" "$tmp/heavy/t" >"$tmp/heavy/c$i.yaml"; done; rm "$tmp/heavy/t"
 refuses "60 YAML files of 11 MiB under the memory limit" "$tmp/heavy" "error: the compile uses more than 1024 MiB of memory"
+
+# Helm charts, rendered by helm (on the PATH tests/run.sh gives): a
+# template that never ends, one that writes without end, and one that
+# swallows memory are each stopped by a limit of helm's render, with the
+# error at the chart. The first is bounded here by a CPU time of 5
+# seconds, which helm takes from plumb's own (the default is 60).
+chart() { # chart NAME TEMPLATE: a chart in $tmp/NAME whose one template is TEMPLATE
+  mkdir -p "$tmp/$1/templates"
+  printf 'apiVersion: v2\nname: %s\nversion: 0.1.0\n' "$1" >"$tmp/$1/Chart.yaml"
+  printf '%s\n' "$2" >"$tmp/$1/templates/a.yaml"
+}
+chart loop '{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}'
+CPU=5
+refuses "a chart whose template never ends" "$tmp/loop" \
+  "error: helm_chart: helm was stopped rendering chart loop: it used more than 5 seconds of CPU time"
+CPU=unlimited
+chart huge 'apiVersion: v1
+kind: ConfigMap
+metadata: {name: big}
+data: {x: "{{ repeat 70000000 "x" }}"}'
+refuses "a chart that renders 70 MB" "$tmp/huge" "error: helm_chart: chart huge renders more than 64 MiB"
+chart giga 'apiVersion: v1
+kind: ConfigMap
+metadata: {name: big}
+data: {x: "{{ repeat 2000000000 "x" }}"}'
+refuses "a chart that renders 2 GB" "$tmp/giga" "error: helm_chart: helm ran out of memory rendering chart giga: it may use 1024 MiB"
 
 echo "hostile: $pass passed, $fail failed"

@@ -15,7 +15,7 @@ if helm_bin=$(tests/helm/build.sh); then
   PATH=$helm_bin:$PATH
   export PATH
 else
-  echo "helm: tests/helm/build.sh could not build it; the chart tests will fail"
+  echo "helm: tests/helm/build.sh could not build it; the chart tests fail without it"
 fi
 
 count() { # count SUITE PASSED FAILED
@@ -80,6 +80,9 @@ suite ui-fleet sh -c 'PLUMB_PLAYWRIGHT=$(sh tests/ui/install.sh) && export PLUMB
 
 # The same configurations through Kustomize (kubectl kustomize) and Plumb.
 suite kustomize sh tests/kustomize/run.sh "$PLUMB"
+
+# Helm charts rendered by Plumb and by helm template (tests/helm).
+suite helm sh tests/helm/run.sh "$PLUMB"
 
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).

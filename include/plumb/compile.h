@@ -44,9 +44,12 @@ typedef struct {
  * the directories path lists, as PATH does (NULL: nowhere, and a build
  * that renders a chart fails saying so); the chart's files are written
  * into a directory of their own made under tmp (NULL: /tmp) while it
- * renders. Nothing is looked for until a build renders a chart. */
+ * renders. A render that passed is kept in cache, plumb's cache
+ * directory (under helm/, renders.h), and read from there by the same
+ * render again; NULL: none. Nothing is looked for until a build renders
+ * a chart. */
 typedef struct {
-  const char *path, *tmp;
+  const char *path, *tmp, *cache;
   /* A chart's directory built as a whole: its release's name and
    * namespace (NULL: the directory's name, and "default"); the runtime
    * gives the application's name and destination namespace, as Argo CD

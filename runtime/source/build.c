@@ -337,8 +337,10 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
   char *why;
   bool lasting;
   /* helm from the runtime's PATH (the image ships it), read before the
-   * child empties its environment. */
-  tree_compile c = {s, t, e, remote, {getenv("PATH"), scratch_dir(s), e->release, e->release_ns}};
+   * child empties its environment; no render is kept apart from the
+   * build, which the runtime keeps whole. */
+  tree_compile c = {s, t, e, remote,
+                    {.path = getenv("PATH"), .tmp = scratch_dir(s), .release = e->release, .namespace = e->release_ns}};
   e->result = source_isolate(limits, s->cache_path, compile_in_child, &c, &why, &lasting);
   free((char *)c.helm.tmp);
   if (e->result) return 0;
