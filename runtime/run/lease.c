@@ -178,15 +178,16 @@ int lease_release(lease *l) {
 }
 
 /* Until lease_stop: a renewal when a third of the duration has passed
- * since the last one, else a try each second (that of a failed renewal
- * too, until its deadline). */
+ * since the last one; a failed renewal is tried again at once (a fifth of
+ * a second later), until its deadline, so that one slow answer of an API
+ * server just back does not cost the Lease; a standby tries each second. */
 static void *renew(void *arg) {
   lease *l = arg;
   pthread_mutex_lock(&l->mu);
   while (!l->stop) {
     pthread_mutex_unlock(&l->mu);
-    bool leading = lease_try(l);
-    double wait = leading ? l->renewed_at + l->duration_s / 3.0 - mono() : 1;
+    bool was = l->leading, leading = lease_try(l);
+    double wait = leading ? l->renewed_at + l->duration_s / 3.0 - mono() : was ? 0.2 : 1;
     if (wait < 0.05) wait = 0.05;
     struct timespec until;
     double at = mono() + wait;

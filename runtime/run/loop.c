@@ -237,12 +237,13 @@ static char *identity(void) {
   return id;
 }
 
-/* The Lease, renewed by a thread with a client of its own that waits no
- * longer than a third of the duration for an answer and does not retry:
- * a renewal that fails is tried again a second later. */
+/* The Lease, renewed by a thread with a client of its own that does not
+ * retry by itself and waits for an answer no longer than the renewal's
+ * deadline (two thirds of the duration): a renewal that fails is tried
+ * again at once. */
 static int start_lease(runner *r, char **err) {
   int duration_s = r->o->lease_duration_s;
-  kube_client_opts o = {.max_retries = -1, .timeout_ms = duration_s * 1000L / 3};
+  kube_client_opts o = {.max_retries = -1, .timeout_ms = duration_s * 2000L / 3};
   if (kube_client_new(&r->lease_c, r->o->cfg, &o, err) != KUBE_OK) return -1;
   char *id = identity();
   r->lease = lease_new(r->lease_c, &(lease_opts){.ns = r->home, .name = "plumb-leader", .identity = id,
