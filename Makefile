@@ -9,7 +9,7 @@ WARN    := -std=c11 -D_GNU_SOURCE -DPLUMB_VERSION=\"0.1.0\" -Wall -Wextra -Werro
 INC     := -Iinclude -Icompiler -Iruntime -Ibuild/gen
 # plumb links only what the compiler needs; plumb-runtime adds HTTP (client
 # and server), JSON and git (include/plumb/cli.h says why there are two programs).
-LIBS_C  := -lyaml -lpcre2-8 -lnettle -lm
+LIBS_C  := -lyaml -lpcre2-8 -lnettle -lz -lm
 LIBS    := $(LIBS_C) -lcrypto -lcrypt -lcurl -ljansson -lgit2 -lmicrohttpd
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

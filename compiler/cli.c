@@ -142,13 +142,16 @@ static const cli_command commands[] = {
      "  --root DIR         the repository root: files outside it are not read\n"
      "                     (default: the nearest directory above DIR holding .git)\n",
      1, 1},
-    {"fetch", "PATH [--env NAME] [--arg NAME=VALUE]... [--root DIR] [--cache DIR]",
-     "fetch the remote bases a kustomization tree names",
+    {"fetch", "PATH [--update] [--env NAME] [--arg NAME=VALUE]... [--root DIR] [--cache DIR]",
+     "fetch the remote bases and charts a build needs",
      "Fetches each repository that PATH's kustomizations list as a remote base\n"
      "(github.com/org/repo//dir?ref=v1 and the like, and those the fetched ones\n"
-     "list) into the cache, at the commit its ref names now, and prints them;\n"
+     "list) into the cache, at the commit its ref names now, and each chart of a\n"
+     "chart repository or OCI registry that helm_chart() renders, at the version\n"
+     "plumb.lock pins, pinning in plumb.lock those it does not; prints them.\n"
      "build and the others read them from there and reach no network\n"
-     "(docs/kustomize.md).\n\n" COMPILE_FLAGS,
+     "(docs/kustomize.md, docs/language.md 8.5).\n\n"
+     "  --update           pin every chart anew: the newest version its range allows\n" COMPILE_FLAGS,
      1, 1},
     {"version", "", "print the version", "", 0, 0},
 };
@@ -272,6 +275,7 @@ static bool *bool_flag(cli *c, const char *a) {
          : strcmp(a, "--once") == 0            ? &c->once
          : strcmp(a, "--wait") == 0            ? &c->wait
          : strcmp(a, "--recurse") == 0         ? &c->copts.yaml_dir.recurse
+         : strcmp(a, "--update") == 0          ? &c->update
                                                : NULL;
 }
 
@@ -355,6 +359,8 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   const char *cache = c->cache_dir ? c->cache_dir : user_cache(c);
   c->remote = (compile_remote){compile_remote_cached, (void *)cache};
   c->copts.remote = cache ? &c->remote : NULL;
+  c->charts = (compile_charts){.get = compile_charts_cached, .ctx = (void *)cache};
+  c->copts.charts = cache ? &c->charts : NULL;
   /* helm_chart() runs helm from the PATH, and keeps its renders beside
    * the remote bases; the compiler itself reads no environment. */
   c->copts.helm = (compile_helm){.path = getenv("PATH"), .tmp = getenv("TMPDIR"), .cache = cache};

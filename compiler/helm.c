@@ -34,16 +34,18 @@
 
 #include "plumb/explain.h"
 #include "plumb/yaml.h"
+#include "archive.h"
+#include "lock.h"
 #include "renders.h"
+#include "sha256.h"
 #include "suggest.h"
-#include "tool.h"
+#include "plumb/tool.h"
 #include "validate.h"
 
 enum {
   HELM_SECONDS = 60,          /* of wall clock, and of CPU time, per render */
   HELM_MAX_OUTPUT = 64 << 20, /* bytes a render may write */
   HELM_MAX_ERRORS = 16 << 10, /* bytes of helm's messages kept */
-  HELM_MAX_CHART = 100 << 20, /* bytes of a chart's files: Helm's own bound on a chart */
   HELM_MAX_RELEASE = 53,      /* Helm's bound on a release name */
   HELM_MAX_DIFFS = 8,         /* fields a message on differing renders names */
 };
@@ -54,6 +56,7 @@ enum {
 
 typedef struct {
   const char *release, *namespace, *kube_version;
+  const value *chart, *version; /* of a chart of a repository */
   value *values;                            /* an object, or NULL */
   const value *values_files, *api_versions; /* lists of strings, or NULL */
   bool include_crds;
@@ -76,6 +79,7 @@ typedef struct {
   given *files; /* nfiles of them, written into the scratch directory */
   size_t nfiles;
   const char *scratch;
+  const char *arg; /* the chart as helm is given it: "chart", or "chart.tgz" */
 } chart;
 
 static arena *ar(const chart *c) { return eval_arena(c->ev); }
@@ -146,7 +150,7 @@ static bool read_metadata(chart *c) {
 
 /* Every file of the chart, to be helm's chart/, as the walk of a YAML
  * directory reads them (inside the root, its links followed there,
- * bounded), at most HELM_MAX_CHART bytes in all. */
+ * bounded), at most COMPILE_MAX_CHART bytes in all. */
 static bool read_chart(chart *c) {
   loader *l = eval_loader(c->ev);
   const char **names, *text, *err;
@@ -155,9 +159,9 @@ static bool read_chart(chart *c) {
   if (n < 0) return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
   for (int i = 0; i < n; i++) {
     if (loader_read(l, names[i], &text, &len, &err) != 0) return eval_fail(c->ev, c->at, "helm_chart: %s", err), false;
-    if ((total += len) > HELM_MAX_CHART) {
+    if ((total += len) > COMPILE_MAX_CHART) {
       eval_fail(c->ev, c->at, "helm_chart: chart %s holds more than %d MiB of files, Helm's bound on a chart", c->name,
-                HELM_MAX_CHART >> 20);
+                COMPILE_MAX_CHART >> 20);
       return false;
     }
     if (!eval_charge(c->ev, c->at, len / SCAN_BYTES + 1)) return false;
@@ -224,7 +228,7 @@ static char **command(chart *c, const char *helm) {
   if (!add_values(c, &v)) return NULL;
   add(a, &v, "--");
   add(a, &v, c->o->release);
-  add(a, &v, "chart");
+  add(a, &v, c->arg);
   add(a, &v, NULL);
   return v.items;
 }
@@ -264,30 +268,6 @@ static const char *find_helm(chart *c) {
 
 /* ---- what helm said --------------------------------------------------------------- */
 
-#define DEBUG_ADVICE "Use --debug flag"
-
-/* helm's message on one line: its lines joined, without the "Error: "
- * that leads it and the advice to render with --debug, which plumb does
- * not take. */
-static const char *folded(arena *a, const buf *err) {
-  buf out = {0};
-  const char *p = err->data ? err->data : "", *end = p + err->len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
-    while (p < eol && (*p == ' ' || *p == '\t')) p++;
-    size_t n = (size_t)(eol - p);
-    if (n >= 7 && strncmp(p, "Error: ", 7) == 0) p += 7, n -= 7;
-    if (n && strncmp(p, DEBUG_ADVICE, strlen(DEBUG_ADVICE)) != 0) {
-      if (out.len) buf_putc(&out, ' ');
-      buf_put(&out, p, n);
-    }
-    p = eol + 1;
-  }
-  const char *s = arena_strndup(a, out.data ? out.data : "", out.len);
-  buf_free(&out);
-  return *s ? s : "it gave no reason";
-}
-
 /* The file of the chart given helm as name, or NULL. */
 static const given *chart_file(const chart *c, const char *name) {
   for (size_t i = 0; i < c->nfiles; i++)
@@ -320,7 +300,7 @@ static void note_template(chart *c, const char *msg) {
 /* Why a render failed, said at the call; false. */
 static bool report_failure(chart *c, const tool_result *r) {
   eval *ev = c->ev;
-  const char *msg = folded(ar(c), &r->err), *missing = strstr(msg, MISSING_DEPS);
+  const char *msg = tool_said(ar(c), &r->err), *missing = strstr(msg, MISSING_DEPS);
   switch (r->end) {
   case TOOL_NOT_RUN: eval_fail(ev, c->at, "helm_chart: cannot run helm: %s", strerror(r->status)); break;
   case TOOL_TIMED_OUT:
@@ -660,20 +640,26 @@ static value *kept_render(chart *c, const char *key) {
   return res ? without_hooks(c, res, true) : NULL;
 }
 
-static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
-  chart c = {.ev = ev, .at = at, .dir = dir, .o = o};
-  const char *helm = find_helm(&c), *err;
-  char **argv = helm && read_metadata(&c) && read_chart(&c) ? command(&c, helm) : NULL;
+/* The render of c, whose files are given. */
+static value *render_chart(chart *c, const char *helm) {
+  const char *err;
+  char **argv = command(c, helm);
   if (!argv) return NULL;
-  const char *key = render_key(&c, helm, argv);
-  int errors = eval_diags(ev)->errors;
-  value *res = kept_render(&c, key);
-  if (res || eval_diags(ev)->errors > errors) return res;
-  if (!(c.scratch = tool_scratch_new(ar(&c), eval_opts(ev)->helm.tmp, &err)))
-    return eval_fail(ev, at, "helm_chart: %s", err);
-  res = write_files(&c) ? render_twice(&c, helm, argv, key) : NULL;
-  tool_scratch_remove(c.scratch);
+  const char *key = render_key(c, helm, argv);
+  int errors = eval_diags(c->ev)->errors;
+  value *res = kept_render(c, key);
+  if (res || eval_diags(c->ev)->errors > errors) return res;
+  if (!(c->scratch = tool_scratch_new(ar(c), eval_opts(c->ev)->helm.tmp, &err)))
+    return eval_fail(c->ev, c->at, "helm_chart: %s", err);
+  res = write_files(c) ? render_twice(c, helm, argv, key) : NULL;
+  tool_scratch_remove(c->scratch);
   return res;
+}
+
+static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
+  chart c = {.ev = ev, .at = at, .dir = dir, .o = o, .arg = "chart"};
+  const char *helm = find_helm(&c);
+  return helm && read_metadata(&c) && read_chart(&c) ? render_chart(&c, helm) : NULL;
 }
 
 /* The Kubernetes version a chart sees by default: that of the build's
@@ -689,9 +675,10 @@ static const char *default_kube_version(eval *ev) {
 }
 
 /* What a chart in dir renders with unless told otherwise: Argo CD's
- * defaults, CRDs included (helm install installs those of crds/). */
+ * defaults, CRDs included (helm install installs those of crds/); dir
+ * NULL: a release named later. */
 static chart_opts default_opts(eval *ev, const char *dir) {
-  return (chart_opts){.release = release_of(eval_arena(ev), dir),
+  return (chart_opts){.release = dir ? release_of(eval_arena(ev), dir) : NULL,
                       .namespace = "default",
                       .kube_version = default_kube_version(ev),
                       .include_crds = true};
@@ -704,10 +691,131 @@ value *helm_render_dir(eval *ev, pos at, const char *dir, const char *release, c
   return render(ev, at, dir, &o);
 }
 
+/* ---- charts of repositories ------------------------------------------------------------ */
+
+static bool is_remote(const char *s) {
+  return !strncmp(s, "oci://", 6) || !strncmp(s, "https://", 8) || !strncmp(s, "http://", 7);
+}
+
+#define CHART_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+/* The chart ref and o name: an oci:// reference, whose last segment is
+ * the chart, or a repository's URL and o's chart; with o's version. */
+static bool remote_ref(eval *ev, pos at, const char *ref, const chart_opts *o, compile_chart *out) {
+  arena *a = eval_arena(ev);
+  bool oci = !strncmp(ref, "oci://", 6);
+  size_t n = strlen(ref);
+  while (n > 8 && ref[n - 1] == '/') n--;
+  const char *repo = arena_strndup(a, ref, n), *slash = strrchr(repo, '/');
+  const char *host = repo + (oci ? 6 : strchr(repo, ':') - repo + 3);
+  if (!*host || *host == '/' || strpbrk(repo, " ?#\\") || (oci && (slash < host || strchr(slash, ':') || strchr(slash, '@'))))
+    return eval_fail(ev, at,
+                     "helm_chart: \"%s\" is no chart reference: oci://REGISTRY/PATH/CHART (its version in "
+                     "version:), or a chart repository's https:// URL with the chart in chart:",
+                     ref),
+           false;
+  if (oci && o->chart)
+    return eval_fail(ev, o->chart->at, "helm_chart: the chart of an oci:// reference is its last segment, not chart:"),
+           false;
+  if (!oci && !o->chart)
+    return eval_fail(ev, at, "helm_chart: which chart of repository %s? Name it in chart:", repo), false;
+  const char *name = oci ? slash + 1 : o->chart->u.str.s;
+  if (!*name || name[strspn(name, CHART_NAME_CHARS)] || *name == '.')
+    return eval_fail(ev, oci ? at : o->chart->at,
+                     "helm_chart: \"%s\" is no chart name: letters, digits, '.', '_' or '-'", name),
+           false;
+  const char *version = o->version ? o->version->u.str.s : "";
+  for (const char *p = version; *p; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+      return eval_fail(ev, o->version->at, "helm_chart: version \"%s\" is no version or range of versions", version),
+             false;
+  *out = (compile_chart){.repo = repo, .chart = name, .version = version};
+  return true;
+}
+
+/* The root-relative plumb.lock beside file. */
+static const char *lock_beside(arena *a, const char *file) {
+  const char *slash = strrchr(file, '/');
+  return slash ? arena_printf(a, "%.*s/plumb.lock", (int)(slash - file), file) : "plumb.lock";
+}
+
+static const char *hex_digest(arena *a, const char *data, size_t len) {
+  unsigned char sum[SHA256_BYTES];
+  sha256(data, len, sum);
+  char *s = arena_alloc(a, 7 + 2 * SHA256_BYTES + 1);
+  memcpy(s, "sha256:", 7);
+  for (int i = 0; i < SHA256_BYTES; i++) snprintf(s + 7 + 2 * i, 3, "%02x", sum[i]);
+  return s;
+}
+
+/* want pinned by its lock (or, when charts resolve, anew): false after
+ * reporting. */
+static bool pin(eval *ev, pos at, const compile_charts *charts, compile_chart *want) {
+  loader *l = eval_loader(ev);
+  arena *a = eval_arena(ev);
+  want->lock = lock_beside(a, at.file);
+  want->lock_file = loader_disk_path(l, want->lock);
+  compile_chart *pins;
+  size_t n;
+  if (lock_read(l, a, eval_diags(ev), want->lock, &pins, &n) < 0) return false;
+  const compile_chart *p = charts->update ? NULL : lock_find(pins, n, want->repo, want->chart, want->version);
+  if (p) want->pinned = p->pinned, want->digest = p->digest;
+  else if (!charts->resolve)
+    return eval_fail(ev, at,
+                     "helm_chart: chart %s%s%s of %s is not pinned in %s: run plumb fetch on what you build, and "
+                     "commit %s",
+                     want->chart, *want->version ? " " : "", want->version, want->repo, want->lock, want->lock),
+           false;
+  return true;
+}
+
+/* The archive of the chart want names, checked against its pin. */
+static bool fetch_archive(eval *ev, pos at, const compile_charts *charts, compile_chart *want, const char **data,
+                          size_t *len) {
+  const char *err, *pinned = want->digest;
+  if (charts->get(charts->ctx, eval_arena(ev), want, data, len, &err) != 0)
+    return eval_fail(ev, at, "helm_chart: %s", err), false;
+  const char *sum = hex_digest(eval_arena(ev), *data, *len);
+  const char *why;
+  if (strcmp(sum, want->digest) == 0 && archive_check(eval_arena(ev), *data, *len, &why)) return true;
+  if (strcmp(sum, want->digest) == 0)
+    return eval_fail(ev, at, "helm_chart: the archive of chart %s %s of %s is refused: %s", want->chart,
+                     want->pinned, want->repo, why),
+           false;
+  eval_fail(ev, at,
+            "helm_chart: the archive of chart %s %s of %s has digest %s, but %s pins %s: it is not the archive that "
+            "was pinned (pushed again, or tampered with); if it is to be trusted, pin it anew with plumb fetch "
+            "--update",
+            want->chart, want->pinned, want->repo, sum, pinned ? want->lock : "the fetch", want->digest);
+  return false;
+}
+
+static value *render_remote(eval *ev, pos at, const char *ref, const chart_opts *o) {
+  const compile_opts *co = eval_opts(ev);
+  compile_chart want;
+  if (!remote_ref(ev, at, ref, o, &want)) return NULL;
+  if (!co || !co->charts)
+    return eval_fail(ev, at, "helm_chart: a chart of a repository is read from plumb's cache, which this build has "
+                             "none of (give --cache DIR)");
+  chart c = {.ev = ev, .at = at, .o = o, .arg = "chart.tgz", .name = want.chart};
+  const char *helm = find_helm(&c), *data;
+  size_t len;
+  if (!helm || !pin(ev, at, co->charts, &want) || !fetch_archive(ev, at, co->charts, &want, &data, &len)) return NULL;
+  arena *a = eval_arena(ev);
+  chart_opts named = *o;
+  if (!named.release) named.release = release_of(a, want.chart);
+  c.o = &named;
+  c.version = want.pinned;
+  c.dir = arena_printf(a, "%s-%s.tgz", want.chart, want.pinned);
+  c.via = arena_printf(a, "chart %s %s of %s", want.chart, want.pinned, want.repo);
+  give(&c, "chart.tgz", data, len);
+  return render_chart(&c, helm);
+}
+
 /* ---- the built-in ------------------------------------------------------------------------ */
 
-static const char *const option_names[] = {"api_versions", "include_crds", "kube_version", "namespace",
-                                           "random",       "release",      "values",       "values_files"};
+static const char *const option_names[] = {"api_versions", "chart",   "include_crds", "kube_version", "namespace",
+                                           "random",       "release", "values",       "values_files", "version"};
 enum { NOPTIONS = sizeof option_names / sizeof *option_names };
 
 static int by_name(const void *key, const void *elem) {
@@ -801,6 +909,9 @@ static bool read_option(eval *ev, const field *f, chart_opts *o) {
   } else if (strcmp(k, "api_versions") == 0) {
     if (!api_versions(ev, f)) return false;
     o->api_versions = f->val;
+  } else if (strcmp(k, "chart") == 0 || strcmp(k, "version") == 0) {
+    if (!option_kind(ev, f, V_STRING)) return false;
+    *(k[0] == 'c' ? &o->chart : &o->version) = f->val;
   } else if (strcmp(k, "include_crds") == 0) {
     if (!option_kind(ev, f, V_BOOL)) return false;
     o->include_crds = f->val->u.b;
@@ -810,8 +921,8 @@ static bool read_option(eval *ev, const field *f, chart_opts *o) {
     const char *near = nearest_word(k, option_names, NOPTIONS);
     eval_fail(ev, f->val->at, "helm_chart: unknown option \"%s\"; %s%s%s", k, near ? "did you mean \"" : "",
               near ? near
-                   : "expected api_versions, include_crds, kube_version, namespace, random, release, values or "
-                     "values_files",
+                   : "expected api_versions, chart, include_crds, kube_version, namespace, random, release, "
+                     "values, values_files or version",
               near ? "\"?" : "");
     return false;
   }
@@ -825,12 +936,18 @@ value *helm_builtin(eval *ev, pos at, value **argv, int argc) {
   if (memchr(p->u.str.s, '\0', p->u.str.len)) return eval_fail(ev, at, "helm_chart: the path contains a NUL byte");
   if (argc > 1 && argv[1]->kind != V_OBJECT)
     return eval_fail(ev, at, "helm_chart: argument 2 must be an object, got %s", value_kind_name(argv[1]->kind));
+  chart_opts o = default_opts(ev, NULL);
+  for (size_t i = 0; argc > 1 && i < argv[1]->u.obj.len; i++)
+    if (!read_option(ev, &argv[1]->u.obj.fields[i], &o)) return NULL;
+  if (is_remote(p->u.str.s)) return render_remote(ev, at, p->u.str.s, &o);
+  const value *remote_only = o.chart ? o.chart : o.version;
+  if (remote_only)
+    return eval_fail(ev, remote_only->at, "helm_chart: %s is for a chart of a repository; %s is a directory",
+                     o.chart ? "chart" : "version", p->u.str.s);
   /* A directory of the repository, whatever its name: std/ is no module. */
   const char *path = strncmp(p->u.str.s, "std/", 4) ? p->u.str.s : arena_printf(eval_arena(ev), "./%s", p->u.str.s);
   const char *dir, *err;
   if (loader_resolve(eval_loader(ev), at.file, path, &dir, &err) != 0) return eval_fail(ev, at, "helm_chart: %s", err);
-  chart_opts o = default_opts(ev, dir);
-  for (size_t i = 0; argc > 1 && i < argv[1]->u.obj.len; i++)
-    if (!read_option(ev, &argv[1]->u.obj.fields[i], &o)) return NULL;
+  if (!o.release) o.release = release_of(eval_arena(ev), dir);
   return render(ev, at, dir, &o);
 }

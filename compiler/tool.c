@@ -9,7 +9,7 @@
  * which Go's runtime (helm's) reserves far more of than it uses. Copies
  * of a program run at once are read with one poll over all their pipes,
  * under one wall clock. */
-#include "tool.h"
+#include "plumb/tool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,3 +252,26 @@ int tool_scratch_write(arena *a, const char *dir, const char *rel, const char *t
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path), 0; }
 
 void tool_scratch_remove(const char *dir) { nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* ---- what it said -------------------------------------------------------------- */
+
+#define DEBUG_ADVICE "Use --debug flag"
+
+const char *tool_said(arena *a, const buf *err) {
+  buf out = {0};
+  const char *p = err->data ? err->data : "", *end = p + err->len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
+    while (p < eol && (*p == ' ' || *p == '\t')) p++;
+    size_t n = (size_t)(eol - p);
+    if (n >= 7 && strncmp(p, "Error: ", 7) == 0) p += 7, n -= 7;
+    if (n && strncmp(p, DEBUG_ADVICE, strlen(DEBUG_ADVICE)) != 0) {
+      if (out.len) buf_putc(&out, ' ');
+      buf_put(&out, p, n);
+    }
+    p = eol + 1;
+  }
+  const char *s = arena_strndup(a, out.data ? out.data : "", out.len);
+  buf_free(&out);
+  return *s ? s : "it gave no reason";
+}

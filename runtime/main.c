@@ -212,8 +212,46 @@ static const char *fetch_remote(void *cache, arena *a, const char *url, const ch
   return compile_remote_tree_dir(a, cache, rev.commit);
 }
 
-/* fetch: the remote bases PATH reaches, into the cache, through a build
- * that fetches each as it meets it (a fetched base may list more). */
+/* The charts plumb fetch pinned, to be written into their plumb.lock. */
+typedef struct {
+  arena *a;
+  compile_chart *pins;
+  size_t n;
+} pins_seen;
+
+static void note_pin(void *ctx, const compile_chart *c) {
+  pins_seen *p = ctx;
+  p->pins = arena_room_for_one(p->a, p->pins, p->n, sizeof *p->pins);
+  compile_chart *k = &p->pins[p->n++];
+  *k = (compile_chart){arena_strdup(p->a, c->repo),   arena_strdup(p->a, c->chart),  arena_strdup(p->a, c->version),
+                       arena_strdup(p->a, c->pinned), arena_strdup(p->a, c->digest), arena_strdup(p->a, c->lock),
+                       c->lock_file ? arena_strdup(p->a, c->lock_file) : NULL};
+  printf("%s %s %s %s\n", k->repo, k->chart, k->pinned, k->digest);
+}
+
+/* Writes the pins of lock_file among p's into it, as a whole file. */
+static bool write_lock(const pins_seen *p, const char *lock_file) {
+  compile_chart *mine = arena_alloc(p->a, (p->n + 1) * sizeof *mine);
+  size_t n = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->pins[i].lock_file && strcmp(p->pins[i].lock_file, lock_file) == 0) mine[n++] = p->pins[i];
+  size_t len = 0;
+  char *old = kube_read_file(lock_file, COMPILE_MAX_FILE, &len);
+  const char *err = NULL, *text = compile_lock_text(p->a, old, len, mine, n, &err);
+  free(old);
+  char *tmp = heap_printf("%s.%ld.tmp", lock_file, (long)getpid());
+  FILE *f = text ? fopen(tmp, "w") : NULL;
+  bool ok = f && fputs(text, f) >= 0;
+  ok = f && fclose(f) == 0 && ok && rename(tmp, lock_file) == 0;
+  if (!ok) fprintf(stderr, "plumb: cannot write %s: %s\n", lock_file, err ? err : strerror(errno));
+  unlink(tmp);
+  free(tmp);
+  return ok;
+}
+
+/* fetch: the remote bases and charts PATH reaches, into the cache,
+ * through a build that fetches each as it meets it (a fetched base may
+ * list more), then the pins of the charts into their plumb.lock files. */
 static int cmd_fetch(cli *c) {
   int bad = cli_want_path(c);
   if (bad) return bad;
@@ -223,9 +261,25 @@ static int cmd_fetch(cli *c) {
   }
   compile_remote fetching = {fetch_remote, c->remote.ctx};
   c->copts.remote = &fetching;
+  pins_seen seen = {arena_new(), NULL, 0};
+  source_charts pulling = {.cache = c->remote.ctx,
+                           .path = getenv("PATH"),
+                           .tmp = getenv("TMPDIR"),
+                           .env = environ,
+                           .pinned = note_pin,
+                           .ctx = &seen};
+  compile_charts charts = {source_chart_get, &pulling, true, c->update};
+  c->copts.charts = &charts;
   compile_result *r = cli_compile(c);
   int rc = r->diags.errors ? 1 : 0;
+  for (size_t i = 0; i < seen.n; i++) {
+    const char *lock = seen.pins[i].lock_file;
+    size_t j = 0;
+    while (j < i && !(lock && seen.pins[j].lock_file && strcmp(lock, seen.pins[j].lock_file) == 0)) j++;
+    if (lock && j == i && !write_lock(&seen, lock)) rc = 1;
+  }
   compile_free(r);
+  arena_free(seen.a);
   return rc;
 }
 

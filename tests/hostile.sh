@@ -179,4 +179,42 @@ metadata: {name: big}
 data: {x: "{{ repeat 2000000000 "x" }}"}'
 refuses "a chart that renders 2 GB" "$tmp/giga" "error: helm_chart: helm ran out of memory rendering chart giga: it may use 1024 MiB"
 
+# Charts of repositories whose archives are built to mislead: an entry
+# that climbs out of the chart's directory, a symlink, an absolute path.
+# Each is pinned in plumb.lock with its own digest and put in the cache,
+# as plumb fetch would, and refused before helm reads it, naming the
+# entry; an archive that is no gzip at all, and one pinned with another
+# digest, are refused too.
+python3 - "$tmp" <<'PY'
+import io, sys, tarfile
+def add(t, name, data=b"", kind=tarfile.REGTYPE, link=""):
+    ti = tarfile.TarInfo(name); ti.type = kind; ti.linkname = link; ti.size = len(data)
+    t.addfile(ti, io.BytesIO(data))
+chart, cm = b"apiVersion: v2\nname: evil\nversion: 0.1.0\n", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+for name, extra in [("escape", ("evil/../../etc/cm.yaml", cm)), ("abs", ("/etc/cm.yaml", cm)),
+                    ("link", ("evil/templates/passwd.yaml", b"", tarfile.SYMTYPE, "/etc/passwd"))]:
+    with tarfile.open(f"{sys.argv[1]}/{name}.tgz", "w:gz") as t:
+        add(t, "evil/Chart.yaml", chart); add(t, "evil/templates/cm.yaml", cm); add(t, *extra)
+open(f"{sys.argv[1]}/nogzip.tgz", "wb").write(b"not an archive")
+PY
+pinned() { # pinned NAME [DIGEST]: an env in $tmp/NAME rendering $tmp/NAME.tgz, pinned (with DIGEST)
+  mkdir -p "$tmp/$1" "$tmp/cache/charts"
+  d=$(sha256sum "$tmp/$1.tgz" | cut -d' ' -f1)
+  cp "$tmp/$1.tgz" "$tmp/cache/charts/sha256-${2:-$d}.tgz"
+  printf 'env dev {\n  helm_chart("oci://registry.example.com/charts/evil", { version: "0.1.0" })\n}\n' >"$tmp/$1/main.plumb"
+  printf 'charts:\n- repository: "oci://registry.example.com/charts/evil"\n  chart: "evil"\n  version: "0.1.0"\n  pinned: "0.1.0"\n  digest: "sha256:%s"\n' \
+    "${2:-$d}" >"$tmp/$1/plumb.lock"
+}
+pinned escape; pinned abs; pinned link; pinned nogzip
+refuses "a chart's archive whose entry climbs out" "$tmp/escape --cache $tmp/cache" \
+  'its entry "evil/../../etc/cm.yaml" climbs out of the chart'"'"'s directory'
+refuses "a chart's archive with an absolute path" "$tmp/abs --cache $tmp/cache" 'its entry "/etc/cm.yaml" has an absolute path'
+refuses "a chart's archive with a symlink" "$tmp/link --cache $tmp/cache" \
+  'its entry "evil/templates/passwd.yaml" is a symlink (to /etc/passwd)'
+refuses "a chart's archive that is no archive" "$tmp/nogzip --cache $tmp/cache" "it is no gzip archive, or a damaged one"
+cp "$tmp/escape.tgz" "$tmp/other.tgz"
+pinned other 0000000000000000000000000000000000000000000000000000000000000000
+refuses "a chart's archive that is not the one pinned" "$tmp/other --cache $tmp/cache" \
+  "error: helm_chart: the archive of chart evil 0.1.0 of oci://registry.example.com/charts/evil has digest sha256:"
+
 echo "hostile: $pass passed, $fail failed"

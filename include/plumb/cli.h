@@ -28,6 +28,7 @@ typedef struct {
   const char *out_dir;
   const char *kubeconfig, *context;
   bool dry_run, force, prune;
+  bool update; /* fetch: pin every chart of a repository anew */
   bool wait;                /* apply: for each wave to become healthy */
   const char *wait_timeout; /* apply: how long, per wave */
   const char *validate;     /* diff, apply: "strict" (NULL too) or "ignore" */
@@ -40,9 +41,11 @@ typedef struct {
   const char *server, *username;
   char **args; /* positional arguments, nargs of them (read with cli_arg) */
   int nargs;
-  /* Remote bases are read from the cache (--cache, else the user's),
-   * through copts.remote, which points here. */
+  /* Remote bases and charts of repositories are read from the cache
+   * (--cache, else the user's), through copts.remote and copts.charts,
+   * which point here. */
   compile_remote remote;
+  compile_charts charts;
   char cache_buf[4096];
 } cli;
 

@@ -57,6 +57,45 @@ typedef struct {
   const char *release, *namespace;
 } compile_helm;
 
+/* A chart of a chart repository or an OCI registry, as helm_chart()
+ * names it and plumb.lock pins it (docs/language.md 8.5). */
+typedef struct {
+  const char *repo;    /* "https://charts.example.com", "oci://registry.example.com/charts/web" */
+  const char *chart;   /* its name: the last segment of an oci:// reference */
+  const char *version; /* as asked: "1.2.3", a range ("^1.2", ">=1.0 <2"), or "" for the newest */
+  const char *pinned;  /* the version pinned ("1.2.4"); NULL: none yet */
+  const char *digest;  /* the SHA-256 of its archive, "sha256:" and 64 hex digits; NULL: none yet */
+  const char *lock;    /* the root-relative plumb.lock that pins it, or is to */
+  const char *lock_file; /* that file on disk; NULL when the root is no directory (a git tree) */
+} compile_chart;
+
+/* Where remote charts come from: the compiler reaches no network, so
+ * something fetched each archive before, or fetches it when asked. get
+ * gives the archive of c at c->pinned (the compiler checks its SHA-256
+ * against c->digest), its bytes in a; or, when c->pinned is NULL (only if
+ * resolve), that of the newest version c->version allows, setting
+ * c->pinned and c->digest (in a). 0, or -1 with *err (in a). */
+typedef struct {
+  int (*get)(void *ctx, arena *a, compile_chart *c, const char **data, size_t *len, const char **err);
+  void *ctx;
+  bool resolve; /* whether a chart plumb.lock does not pin may be pinned now (plumb fetch) */
+  bool update;  /* pin every chart anew, whatever plumb.lock says (plumb fetch --update) */
+} compile_charts;
+
+/* The most a chart's archive, or its files, may hold: Helm's own bound. */
+enum { COMPILE_MAX_CHART = 100 << 20 };
+/* The file of the archive whose digest is given, in the cache `plumb
+ * fetch` fills: charts/sha256-HEX.tgz, in a. */
+const char *compile_chart_file(arena *a, const char *cache, const char *digest);
+/* A compile_charts.get that reads the cache whose directory ctx is: an
+ * archive it lacks is an error that says to run plumb fetch. */
+int compile_charts_cached(void *cache, arena *a, compile_chart *c, const char **data, size_t *len, const char **err);
+/* The text of a plumb.lock holding the entries of old (len bytes; NULL:
+ * none) and the n pins (which replace those of the same repository, chart
+ * and version), in a; NULL with *err when old is no plumb.lock. */
+const char *compile_lock_text(arena *a, const char *old, size_t len, const compile_chart *pins, size_t n,
+                              const char **err);
+
 typedef struct {
   const char *path; /* a directory of .plumb files or one file */
   const char *root; /* repository root; NULL: nearest ancestor holding .git,
@@ -78,6 +117,7 @@ typedef struct {
    * set for another path is an error */
   compile_yaml_dir yaml_dir;
   compile_helm helm;
+  const compile_charts *charts; /* NULL: a chart of a repository is an error */
 } compile_opts;
 
 /* The Kubernetes versions whose schemas are compiled in, oldest first

@@ -203,4 +203,35 @@ int source_remote_fetch(const char *cache, const char *url, const char *ref, sou
  * cache whose directory ctx is, then gives the tree's directory. */
 const char *source_remote_dir(void *cache, arena *a, const char *url, const char *ref, const char **err);
 
+/* ---- charts of repositories (runtime/source/chart.c) -------------------- */
+
+/* The credentials of chart repositories and OCI registries whose URLs
+ * start with url ("https://charts.example.com", "oci://registry.example.com/charts"):
+ * the longest such prefix of a chart's repository wins. */
+typedef struct {
+  const char *url;
+  const char *username, *password; /* NULL: none */
+  const char *ca;                  /* PEM of the CA its certificate is signed by; NULL: the system's */
+} source_chart_creds;
+
+/* How charts are fetched into the cache with helm pull. */
+typedef struct {
+  const char *cache;      /* plumb's cache, whose charts/ they go in */
+  const char *path, *tmp; /* where helm is (as PATH), where its scratch directory goes (NULL: /tmp) */
+  /* helm's environment: NULL, nothing of the machine's (the runtime);
+   * or the user's (plumb fetch), for their own registry logins */
+  char *const *env;
+  const source_chart_creds *creds;
+  size_t ncreds;
+  /* Told of each chart fetched, with its pin; may be NULL. */
+  void (*pinned)(void *ctx, const compile_chart *c);
+  void *ctx;
+} source_charts;
+
+/* A compile_charts.get (compile.h) whose ctx is a source_charts: the
+ * archive from the cache, else pulled by helm (the version pinned, else
+ * the newest c's range allows, then pinned), checked against the digest
+ * pinned and kept in the cache. */
+int source_chart_get(void *charts, arena *a, compile_chart *c, const char **data, size_t *len, const char **err);
+
 #endif

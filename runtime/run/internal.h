@@ -145,6 +145,11 @@ typedef struct {
   unsigned long objects_seen;              /* its count of changes at the last read */
   char *objects_error;   /* why the last read failed, said once */
   kube_client *objects_c; /* the objects' reads and writes (objects.c's client) */
+  /* The repository Secrets' credentials (repos.c), read in round
+   * chart_creds_round - 1. */
+  source_chart_creds *chart_creds;
+  size_t nchart_creds;
+  unsigned long chart_creds_round;
 } runner;
 
 double run_now(void); /* monotonic seconds */
@@ -300,5 +305,12 @@ void run_objects_free(runner *r);
 /* api.c: serves o's port with answers from r->store, for the people of
  * r->auth (which it loads); *err when it cannot. */
 int run_api_start(runner *r, serve **out, char **err);
+
+/* ---- repository Secrets (repos.c) ---- */
+
+/* Reads the credentials of chart repositories from the repository
+ * Secrets, once a round; a read that fails keeps those known. */
+void run_chart_creds_read(runner *r);
+void run_chart_creds_free(runner *r);
 
 #endif

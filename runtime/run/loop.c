@@ -299,6 +299,7 @@ static void runner_free(runner *r) {
   }
   free(r->repos);
   source_builds_free(r->config_builds);
+  run_chart_creds_free(r);
   free(r->home);
   status_free(r->store);
   auth_free(r->auth);

@@ -270,33 +270,45 @@ typedef struct {
   tree_reader *t;
   const build *e;
   const compile_remote *remote; /* the caller's compile_opts' */
+  const compile_charts *charts; /* the same */
   compile_helm helm;
 } tree_compile;
 
-/* The caller's compile_remote, in the child, noting a failure: a remote
- * base that could not be fetched fails the compile for the moment only. */
+/* The caller's compile_remote and compile_charts, in the child, noting
+ * a failure: a remote base or chart that could not be fetched fails the
+ * compile for the moment only. */
 typedef struct {
   const compile_remote *remote;
+  const compile_charts *charts;
   const char *failed; /* why the last fetch failed, or NULL */
-} remote_watch;
+} fetch_watch;
 
 static const char *watched_remote(void *ctx, arena *a, const char *url, const char *ref, const char **err) {
-  remote_watch *w = ctx;
+  fetch_watch *w = ctx;
   const char *dir = w->remote->dir(w->remote->ctx, a, url, ref, err);
   if (!dir) w->failed = *err;
   return dir;
 }
 
+static int watched_chart(void *ctx, arena *a, compile_chart *c, const char **data, size_t *len, const char **err) {
+  fetch_watch *w = ctx;
+  int rc = w->charts->get(w->charts->ctx, a, c, data, len, err);
+  if (rc) w->failed = *err;
+  return rc;
+}
+
 /* In the child. The repository's credentials go first: the child's copy
  * of them is all it could leak, and it needs none. What compile_keep would
  * drop is not written: the parent keeps what it reads back. A remote base
- * it could not fetch ends it with SOURCE_EXIT_AGAIN (source.h): the result
+ * or chart it could not fetch ends it with SOURCE_EXIT_AGAIN (source.h): the result
  * is not kept, and the next pass tries again. */
 static compile_result *compile_in_child(void *ctx) {
   tree_compile *c = ctx;
   source_creds_clear(&c->s->creds);
-  remote_watch watch = {c->remote, NULL};
+  fetch_watch watch = {c->remote, c->charts, NULL};
   compile_remote watched = {watched_remote, &watch};
+  compile_charts charts = c->charts ? *c->charts : (compile_charts){0};
+  charts.get = watched_chart, charts.ctx = &watch;
   compile_reader reader = {read_blob, c->t};
   compile_opts o = {.path = c->e->path,
                     .env = c->e->env,
@@ -304,6 +316,7 @@ static compile_result *compile_in_child(void *ctx) {
                     .nargs = c->e->nargs,
                     .kube_version_default = c->e->kube_version,
                     .remote = c->remote ? &watched : NULL,
+                    .charts = c->charts ? &charts : NULL,
                     .yaml_dir = c->e->dir,
                     .helm = c->helm};
   compile_result *r = compile_files(c->t->files, c->t->n, &reader, &o);
@@ -333,13 +346,13 @@ static compile_result *failed(const char *msg) {
 
 /* Into e->result, or a failure of the moment in s's words. */
 static int compile_isolated(source_repo *s, const source_limits *limits, tree_reader *t, build *e,
-                            const compile_remote *remote) {
+                            const compile_opts *o) {
   char *why;
   bool lasting;
   /* helm from the runtime's PATH (the image ships it), read before the
    * child empties its environment; no render is kept apart from the
    * build, which the runtime keeps whole. */
-  tree_compile c = {s, t, e, remote,
+  tree_compile c = {s, t, e, o->remote, o->charts,
                     {.path = getenv("PATH"), .tmp = scratch_dir(s), .release = e->release, .namespace = e->release_ns}};
   e->result = source_isolate(limits, s->cache_path, compile_in_child, &c, &why, &lasting);
   free((char *)c.helm.tmp);
@@ -353,11 +366,11 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
 }
 
 static int compile_tree(source_repo *s, const source_limits *limits, git_tree *root, build *e,
-                        const compile_remote *remote) {
+                        const compile_opts *o) {
   arena *a = arena_new();
   tree_reader t = {.root = root, .a = a};
   int rc = read_tree(&t, root, "", "", 0);
-  if (rc == 0) rc = compile_isolated(s, limits, &t, e, remote);
+  if (rc == 0) rc = compile_isolated(s, limits, &t, e, o);
   else source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
   arena_free(a);
   return rc ? SOURCE_ERROR : 0;
@@ -395,7 +408,7 @@ int source_compile(source_repo *s, source_builds *b, const char *tree, const com
     return SOURCE_ENOTFOUND;
   }
   e = build_new(tree, o);
-  int rc = compile_tree(s, b->limits, root, e, o->remote);
+  int rc = compile_tree(s, b->limits, root, e, o);
   git_tree_free(root);
   if (rc) {
     build_free(e);

@@ -20,6 +20,11 @@ void source_fail(source_repo *s, const char *fmt, ...) __attribute__((format(pri
 /* libgit2's last error in words, never NULL. */
 const char *source_git_error(void);
 
+/* ---- the cache (remote.c) ---- */
+
+/* Creates dir and those above it that are missing: 0, or -1 with errno. */
+int source_make_dirs(const char *dir);
+
 /* ---- fetching (fetch.c) ---- */
 
 /* Fetches the history a shallow cache lacks; the cache is whole after. */

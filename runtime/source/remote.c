@@ -117,8 +117,7 @@ static int write_tree(source_repo *s, const char *tree, const char *dir) {
   return w.rc;
 }
 
-/* Creates dir and those above it up to the cache's, which exists. */
-static int make_dirs(source_repo *s, const char *dir) {
+int source_make_dirs(const char *dir) {
   char *d = heap_strdup(dir);
   int rc = 0;
   for (char *p = d + 1; !rc && (p = strchr(p, '/')); p++) {
@@ -127,9 +126,16 @@ static int make_dirs(source_repo *s, const char *dir) {
     *p = '/';
   }
   if (!rc && mkdir(d, 0755) != 0 && errno != EEXIST) rc = -1;
-  if (rc) source_fail(s, "cannot create %s: %s", d, strerror(errno));
+  int saved = errno;
   free(d);
-  return rc ? SOURCE_ERROR : 0;
+  errno = saved;
+  return rc;
+}
+
+static int make_dirs(source_repo *s, const char *dir) {
+  if (source_make_dirs(dir) == 0) return 0;
+  source_fail(s, "cannot create %s: %s", dir, strerror(errno));
+  return SOURCE_ERROR;
 }
 
 /* Records that url's ref names commit, replacing the record whole. */

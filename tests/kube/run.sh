@@ -7,6 +7,8 @@
 #   tests/kube/apps.sh             app of apps: applications their builds declare
 #   tests/kube/charts.sh           plumb run on a Helm chart kept in git:
 #                                  values, versions, drift, charts that fail
+#   tests/kube/remote-charts.sh    charts of a chart repository and an OCI
+#                                  registry, pinned, pulled with credentials
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
@@ -69,6 +71,7 @@ script waves tests/kube/waves.sh
 script gitops tests/kube/gitops.sh
 script apps tests/kube/apps.sh
 script charts tests/kube/charts.sh
+script remote-charts tests/kube/remote-charts.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh

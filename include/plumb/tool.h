@@ -1,7 +1,8 @@
-/* tool.h: another program, run from a compile under limits.
+/* tool.h: another program, run under limits.
  *
  * A build that renders a Helm chart runs helm (helm.h), the one program a
- * compile starts: the compiler reads no environment, so the program's
+ * compile starts, and a fetch of a chart of a repository runs helm pull
+ * (runtime/source/chart.c): the compiler reads no environment, so the program's
  * environment is exactly what the caller gives, its files are in a
  * directory of its own (a scratch directory, made and removed here), its
  * input is /dev/null and no descriptor of plumb's reaches it. It runs in
@@ -62,6 +63,10 @@ const char *tool_scratch_new(arena *a, const char *tmp, const char **err);
  * "." or ".." part), making the directories it is in: 0, or -1 with *err.
  * The file is new: nothing there is overwritten, and no link followed. */
 int tool_scratch_write(arena *a, const char *dir, const char *rel, const char *text, size_t len, const char **err);
+/* What a Go program such as helm wrote to standard error, on one line, in
+ * a: its lines joined, without the "Error: " that leads a message and
+ * helm's advice to run again with --debug, which plumb does not take. */
+const char *tool_said(arena *a, const buf *err);
 /* Removes dir and all in it, following no link. */
 void tool_scratch_remove(const char *dir);
 
