@@ -42,6 +42,12 @@ typedef struct {
    * of YAML manifests (compile_opts.yaml_dir); its patterns NULL when
    * not given */
   compile_yaml_dir directory;
+  /* source.chart, as Argo CD's Helm source: the chart of that name in the
+   * chart repository or OCI registry repo, at the version or semver range
+   * revision names ("HEAD": the newest), rendered with values (JSON text,
+   * an object; NULL: none) released as release (NULL: name); NULL: repo
+   * is a git repository. */
+  const char *chart, *values, *release;
   const char *parent; /* the application whose build declares it; NULL: the config */
   const char *object; /* "NAMESPACE/NAME" of the cluster object it was read from; NULL: written in Plumb */
   pos at, project_at;  /* where its name and its project were written */

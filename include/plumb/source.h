@@ -234,4 +234,20 @@ typedef struct {
  * pinned and kept in the cache. */
 int source_chart_get(void *charts, arena *a, compile_chart *c, const char **data, size_t *len, const char **err);
 
+/* An application whose source is a chart (app.h), as a repository of its
+ * own (runtime/source/chartapp.c). */
+typedef struct {
+  const char *repo, *chart; /* the chart repository or OCI registry, the chart in it */
+  const char *version;      /* a version, a semver range, or "" for the newest */
+  const char *values;       /* JSON text of an object, or NULL */
+  const char *release, *namespace; /* namespace "": helm_chart()'s default */
+} source_chart_app;
+
+/* Resolves app's chart with charts (source_chart_get: pulled into the
+ * cache, pinned to the newest version app's allows) and commits an env
+ * rendering it at that pin as the head of the bare repository at dir,
+ * made on first use; the same pin makes the same commit. 0, or -1 with
+ * *err (caller frees). */
+int source_chart_app_pin(const source_charts *charts, const char *dir, const source_chart_app *app, char **err);
+
 #endif

@@ -117,12 +117,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   o.remote = &remote;
   /* The charts plumb.lock pins are pulled into it the same way, with the
    * credentials of the repository Secrets. */
-  run_chart_creds_read(r);
-  source_charts pulling = {.cache = r->o->cache_dir,
-                           .path = getenv("PATH"),
-                           .tmp = r->o->cache_dir,
-                           .creds = r->chart_creds,
-                           .ncreds = r->nchart_creds};
+  source_charts pulling = run_chart_puller(r);
   compile_charts charts = {source_chart_get, &pulling, false, false};
   o.charts = &charts;
   if (source_compile(b->s, st->builds, b->rev.tree, &o, &res) != SOURCE_OK) {

@@ -150,7 +150,15 @@ typedef struct {
   source_chart_creds *chart_creds;
   size_t nchart_creds;
   unsigned long chart_creds_round;
+  /* Applications whose source is a chart: the round each was pinned in. */
+  struct run_chart_app {
+    char *name;
+    unsigned long round;
+  } *chart_apps;
+  size_t nchart_apps;
 } runner;
+
+typedef struct run_chart_app run_chart_app;
 
 double run_now(void); /* monotonic seconds */
 void run_set_error(app_state *st, const char *msg);
@@ -312,5 +320,12 @@ int run_api_start(runner *r, serve **out, char **err);
  * Secrets, once a round; a read that fails keeps those known. */
 void run_chart_creds_read(runner *r);
 void run_chart_creds_free(runner *r);
+/* How charts are pulled into the runtime's cache, with those credentials. */
+source_charts run_chart_puller(runner *r);
+/* The repository of the pins of app, whose source is a chart
+ * (source_chart_app_pin), pinned anew once a round when fetch; a pin that
+ * fails keeps the last one. NULL with *err when there is none yet. Caller
+ * frees both. */
+char *run_chart_app_repo(runner *r, const app_def *app, bool fetch, char **err);
 
 #endif

@@ -93,11 +93,22 @@ static int fetch_once(runner *r, repo_entry *e) {
   return e->rc;
 }
 
+/* The repository an application's chart is pinned in, for one whose
+ * source is a chart: its revision there is the head of main. */
+static int open_chart_app(runner *r, const app_def *app, bool fetch, const char **rev, repo_entry **out, char **err) {
+  char *dir = run_chart_app_repo(r, app, fetch, err);
+  if (!dir) return SOURCE_ERROR;
+  if (strcmp(*rev, app->revision) == 0) *rev = "HEAD";
+  int rc = open_repo(r, NULL, dir, out, err);
+  free(dir);
+  return rc;
+}
+
 int run_fetch(runner *r, const app_def *app, const char *url, const char *rev, bool fetch, source_repo **s,
               source_rev *out, char **err) {
   repo_entry *e;
   *err = NULL;
-  int rc = open_repo(r, app, url, &e, err);
+  int rc = app && app->chart ? open_chart_app(r, app, fetch, &rev, &e, err) : open_repo(r, app, url, &e, err);
   if (rc != SOURCE_OK) return rc;
   *s = e->repo;
   if (fetch && fetch_once(r, e) != SOURCE_OK) {

@@ -470,6 +470,10 @@ static json_t *spec_of(const app_def *app) {
   json_t *dir = run_directory_json(&app->directory);
   if (json_object_size(dir)) json_object_set(json_object_get(spec, "source"), "directory", dir);
   json_decref(dir);
+  json_t *source = json_object_get(spec, "source");
+  if (app->chart) json_object_set_new(source, "chart", json_string(app->chart));
+  if (app->values) json_object_set_new(source, "values", json_loads(app->values, 0, NULL));
+  if (app->release) json_object_set_new(source, "release", json_string(app->release));
   free(repo);
   free(every);
   return spec;

@@ -7,7 +7,10 @@
  * charts' repositories; the longest wins), username, password and ca.crt.
  * They are read once a round of the loop, only when a build may need
  * them, and every copy is wiped when the next read replaces it. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -64,4 +67,58 @@ void run_chart_creds_read(runner *r) {
   json_decref(items);
 }
 
-void run_chart_creds_free(runner *r) { forget(r); }
+void run_chart_creds_free(runner *r) {
+  forget(r);
+  for (size_t i = 0; i < r->nchart_apps; i++) free(r->chart_apps[i].name);
+  free(r->chart_apps);
+}
+
+source_charts run_chart_puller(runner *r) {
+  run_chart_creds_read(r);
+  return (source_charts){.cache = r->o->cache_dir,
+                         .path = getenv("PATH"),
+                         .tmp = r->o->cache_dir,
+                         .creds = r->chart_creds,
+                         .ncreds = r->nchart_creds};
+}
+
+/* ---- applications whose source is a chart ------------------------------------------ */
+
+/* Whether app's chart was pinned this round already; notes that it is. */
+static bool pinned_this_round(runner *r, const app_def *app) {
+  for (size_t i = 0; i < r->nchart_apps; i++)
+    if (strcmp(r->chart_apps[i].name, app->name) == 0) {
+      bool was = r->chart_apps[i].round == r->round;
+      r->chart_apps[i].round = r->round;
+      return was;
+    }
+  r->chart_apps = heap_realloc(r->chart_apps, (r->nchart_apps + 1) * sizeof *r->chart_apps);
+  r->chart_apps[r->nchart_apps++] = (run_chart_app){heap_strdup(app->name), r->round};
+  return false;
+}
+
+char *run_chart_app_repo(runner *r, const app_def *app, bool fetch, char **err) {
+  char *dir = heap_printf("%s/chart-apps/%s.git", r->o->cache_dir, app->name);
+  struct stat st;
+  bool made = stat(dir, &st) == 0;
+  if ((fetch || !made) && !pinned_this_round(r, app)) {
+    source_charts charts = run_chart_puller(r);
+    source_chart_app spec = {app->repo,
+                             app->chart,
+                             strcmp(app->revision, "HEAD") ? app->revision : "",
+                             app->values,
+                             app->release ? app->release : app->name,
+                             app->namespace};
+    if (source_chart_app_pin(&charts, dir, &spec, err) != 0 && !made) {
+      free(dir);
+      return NULL;
+    }
+    /* A pin that fails keeps the last one, which is synced as it was. */
+    if (made && *err) {
+      fprintf(r->o->out, "%s: %s; its last pin stays\n", app->name, *err);
+      free(*err);
+      *err = NULL;
+    }
+  }
+  return dir;
+}

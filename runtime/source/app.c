@@ -155,6 +155,53 @@ static void read_directory(reader *r, const value *spec, app_def *app) {
   }
 }
 
+#define CHART_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+/* Helm's rule for a release name: a DNS subdomain of at most 53 bytes. */
+static bool release_ok(const char *s) {
+  size_t n = strlen(s);
+  if (!n || n > 53 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1])) return false;
+  for (; *s; s++)
+    if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '.')) return false;
+  return true;
+}
+
+/* source.chart, source.values, source.release: a chart of the chart
+ * repository repo, which takes no path, env, args or directory. */
+static void read_chart(reader *r, const value *spec, app_def *app) {
+  const value *c = field_of(r, spec, "source.chart", V_STRING, false);
+  const value *v = field_of(r, spec, "source.values", V_OBJECT, false);
+  const value *rel = field_of(r, spec, "source.release", V_STRING, false);
+  if (!c) {
+    const value *stray = v ? v : rel;
+    if (stray) diag_error(r->d, stray->at, "%s: source.%s is for a chart (source.chart)", r->what, v ? "values" : "release");
+    return;
+  }
+  app->chart = arena_strdup(r->a, c->u.str.s);
+  if (!*app->chart || app->chart[strspn(app->chart, CHART_NAME_CHARS)] || *app->chart == '.')
+    diag_error(r->d, c->at, "%s: source.chart \"%s\" is no chart name: letters, digits, '.', '_' or '-'", r->what,
+               app->chart);
+  if (strncmp(app->repo, "oci://", 6) && strncmp(app->repo, "https://", 8) && strncmp(app->repo, "http://", 7))
+    diag_error(r->d, c->at, "%s: a chart comes from a chart repository's https:// URL or an oci:// registry, not %s",
+               r->what, app->repo);
+  if (strpbrk(app->repo, "\"\\$") || strpbrk(app->revision, "\"\\$"))
+    diag_error(r->d, c->at, "%s: the repository and revision of a chart hold no '\"', '\\' or '$'", r->what);
+  if (strcmp(app->path, ".") || *app->env || app->nargs || app->directory.recurse || app->directory.include ||
+      app->directory.exclude)
+    diag_error(r->d, c->at, "%s: a chart takes no path, env, args or directory: values and release say how it renders",
+               r->what);
+  if (v) {
+    buf json = {0};
+    emit_json(&json, v, false, false);
+    app->values = arena_strndup(r->a, json.data, json.len);
+    buf_free(&json);
+  }
+  if (rel) app->release = arena_strdup(r->a, rel->u.str.s);
+  if (rel && !release_ok(app->release))
+    diag_error(r->d, rel->at, "%s: source.release \"%s\" is no release name: at most 53 lowercase letters, digits, '-' or "
+               "'.', starting and ending with a letter or digit", r->what, app->release);
+}
+
 static void read_app(reader *r, const value *res, const char *name, app_def *app) {
   const value *spec = field_of(r, res, "spec", V_OBJECT, true);
   if (!spec) return;
@@ -184,6 +231,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   read_credentials(r, spec, app);
   read_args(r, spec, app);
   read_directory(r, spec, app);
+  read_chart(r, spec, app);
 }
 
 static void read_project(reader *r, const value *res, const char *name, app_project *p) {
@@ -290,10 +338,10 @@ static bool same_pos(pos a, pos b) { return same_string(a.file, b.file) && a.lin
 bool app_def_equal(const app_def *a, const app_def *b) {
   const char *const sa[] = {a->name,    a->project, a->repo,      a->revision, a->path,
                             a->env,     a->cluster, a->namespace, a->parent,   a->object,
-                            a->directory.include, a->directory.exclude};
+                            a->directory.include, a->directory.exclude, a->chart, a->values, a->release};
   const char *const sb[] = {b->name,    b->project, b->repo,      b->revision, b->path,
                             b->env,     b->cluster, b->namespace, b->parent,   b->object,
-                            b->directory.include, b->directory.exclude};
+                            b->directory.include, b->directory.exclude, b->chart, b->values, b->release};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||

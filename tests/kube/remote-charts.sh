@@ -100,6 +100,36 @@ expect "an unreachable repository fails the pass, saying so" 1 "^web +.*cannot r
 same "and the cluster is left as it was" hello-0.2.0 data web chart
 absent "no password in the log" "$REPO_PASSWORD" cat "$work/out"
 
+# ---- applications whose source is a chart, as Argo CD's Helm source -----------------------
+cat >"$repo/gitops/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app direct = application(name: "direct", repo: "$REPO_URL", chart: "hello", revision: "~0.1",
+                           values: { greeting: "direct" }, namespace: "$NS", automated: true)
+  app registry = application(name: "registry", repo: "oci://$OCI_HOST/charts", chart: "hello", revision: "0.2.0",
+                             namespace: "$NS", automated: true)
+}
+EOP
+commit "two applications of charts"
+$K delete configmap plumb-history-direct plumb-history-registry --ignore-not-found >/dev/null
+expect "an application of a chart repository's chart is synced, the newest version its range allows" 0 \
+  "direct: configmap/direct-hello created" pass_once
+cp "$work/out" "$work/direct"
+expect "and one of an OCI registry's" 0 "registry: configmap/registry-hello created" cat "$work/direct"
+same "released as the application, at the version its range allows" hello-0.1.0 data direct chart
+same "with the application's values" direct data direct greeting
+same "the other at its version" hello-0.2.0 data registry chart
+mkdir -p "$work/hello-0.1.7" && cp -r "$ROOT/tests/helm/charts/remote/." "$work/hello-0.1.7/"
+sed -i "s/^version: .*/version: 0.1.7/" "$work/hello-0.1.7/Chart.yaml"
+bash "$ROOT/tests/helm/servers/publish.sh" "$srv" "$work/hello-0.1.7" >/dev/null 2>&1
+expect "a new version in the range is synced on the next pass" 0 "direct: configmap/direct-hello configured" pass_once
+same "at that version" hello-0.1.7 data direct chart
+expect "its history names the chart's version" 0 "chart hello 0.1.7 of $REPO_URL" \
+  $K get configmap plumb-history-direct -o jsonpath='{.data}'
+expect "a version that went is refused, the one synced stays" 0 "registry: .*0.9.0" sh -c \
+  "sed -i 's/revision: \"0.2.0\"/revision: \"0.9.0\"/' '$repo/gitops/main.plumb' && cd '$repo' && git commit -qam 0.9.0 && $PLUMB run 'file://$repo' --config-path gitops --cache '$work/cache' --once --context admin"
+same "and the cluster keeps what it had" hello-0.2.0 data registry chart
+
 $K delete namespace $NS --wait=false >/dev/null 2>&1
 $K delete secret chart-repo chart-registry --ignore-not-found >/dev/null
 echo "remote-charts: $pass passed, $fail failed"

@@ -142,6 +142,34 @@ static void a_directory_of_yaml_takes_argo_cds_options(void **state) {
   assert_null(a->directory.include);
 }
 
+/* A chart of a chart repository, as Argo CD's Helm source: its values
+ * as JSON, its release; it takes no path, and only a chart takes values. */
+static void a_chart_is_argo_cds_helm_source(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"oci://ghcr.io/org/charts\", chart: \"podinfo\",\n"
+            "  revision: \"~6.5\", values: { replicaCount: 2 }, release: \"front\")\n"
+            "app b = application(name: \"api\", repo: \"r\")");
+  assert_string_equal(F->errors, "");
+  const app_def *a = app("web");
+  assert_string_equal(a->chart, "podinfo");
+  assert_string_equal(a->revision, "~6.5");
+  assert_string_equal(a->values, "{\"replicaCount\":2}");
+  assert_string_equal(a->release, "front");
+  assert_null(app("api")->chart);
+}
+
+static void a_chart_takes_no_path_and_a_path_no_values(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"https://charts.example.com\", chart: \"../x\", path: \"p\",\n"
+            "  release: \"Front\")\n"
+            "app b = application(name: \"api\", repo: \"https://git.example.com/api.git\", values: { a: 1 })\n"
+            "app c = application(name: \"db\", repo: \"git@host:x.git\", chart: \"pg\")");
+  assert_non_null(strstr(F->errors, "application web: source.chart \"../x\" is no chart name"));
+  assert_non_null(strstr(F->errors, "application web: a chart takes no path, env, args or directory"));
+  assert_non_null(strstr(F->errors, "application web: source.release \"Front\" is no release name"));
+  assert_non_null(strstr(F->errors, "application api: source.values is for a chart (source.chart)"));
+  assert_non_null(strstr(F->errors, "application db: a chart comes from a chart repository's https:// URL or an oci:// "
+                                    "registry, not git@host:x.git"));
+}
+
 static void bad_fields_are_errors_where_they_were_written(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
             "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] },\n"
@@ -297,6 +325,8 @@ int main(void) {
       T(an_application_says_where_and_how),
       T(args_are_name_value_texts),
       T(a_directory_of_yaml_takes_argo_cds_options),
+      T(a_chart_is_argo_cds_helm_source),
+      T(a_chart_takes_no_path_and_a_path_no_values),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),
