@@ -249,6 +249,17 @@ static bool write_lock(const pins_seen *p, const char *lock_file) {
   return ok;
 }
 
+/* helm's repositories.yaml, as helm finds it (its own environment
+ * variables, then XDG's), in a; NULL without a home. */
+static const char *helm_repositories(arena *a) {
+  const char *file = getenv("HELM_REPOSITORY_CONFIG"), *helm = getenv("HELM_CONFIG_HOME");
+  const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+  if (file && *file) return file;
+  if (helm && *helm) return arena_printf(a, "%s/repositories.yaml", helm);
+  if (xdg && *xdg) return arena_printf(a, "%s/helm/repositories.yaml", xdg);
+  return home && *home ? arena_printf(a, "%s/.config/helm/repositories.yaml", home) : NULL;
+}
+
 /* fetch: the remote bases and charts PATH reaches, into the cache,
  * through a build that fetches each as it meets it (a fetched base may
  * list more), then the pins of the charts into their plumb.lock files. */
@@ -262,7 +273,18 @@ static int cmd_fetch(cli *c) {
   compile_remote fetching = {fetch_remote, c->remote.ctx};
   c->copts.remote = &fetching;
   pins_seen seen = {arena_new(), NULL, 0};
+  /* The repositories of helm repo add serve with their credentials. */
+  const char *helm_repos = helm_repositories(seen.a), *err;
+  source_chart_creds *creds = NULL;
+  size_t ncreds = 0;
+  if (helm_repos && source_chart_creds_from_helm(seen.a, helm_repos, &creds, &ncreds, &err) != 0) {
+    fprintf(stderr, "plumb: %s\n", err);
+    arena_free(seen.a);
+    return 1;
+  }
   source_charts pulling = {.cache = c->remote.ctx,
+                           .creds = creds,
+                           .ncreds = ncreds,
                            .path = getenv("PATH"),
                            .tmp = getenv("TMPDIR"),
                            .env = environ,

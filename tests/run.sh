@@ -83,6 +83,9 @@ suite kustomize sh tests/kustomize/run.sh "$PLUMB"
 
 # Helm charts rendered by Plumb and by helm template (tests/helm).
 suite helm sh tests/helm/run.sh "$PLUMB"
+# plumb fetch and build on charts of a real chart repository and OCI
+# registry (tests/helm/servers, built from Go modules on first use).
+suite helm-remote sh tests/helm/remote.sh "$PLUMB"
 
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).

@@ -228,6 +228,11 @@ typedef struct {
   void *ctx;
 } source_charts;
 
+/* The credentials of the chart repositories helm's repositories.yaml at
+ * path lists (helm repo add --username ...), in a: 0 with *out and *n
+ * (none when there is no such file), or -1 with *err when it is no YAML. */
+int source_chart_creds_from_helm(arena *a, const char *path, source_chart_creds **out, size_t *n, const char **err);
+
 /* A compile_charts.get (compile.h) whose ctx is a source_charts: the
  * archive from the cache, else pulled by helm (the version pinned, else
  * the newest c's range allows, then pinned), checked against the digest

@@ -21,6 +21,7 @@
 
 #include "plumb/compile.h"
 #include "plumb/tool.h"
+#include "plumb/yaml.h"
 
 #include "internal.h"
 
@@ -274,4 +275,45 @@ int source_chart_get(void *charts, arena *a, compile_chart *c, const char **data
   tool_scratch_remove(p.scratch);
   if (ok && o->pinned) o->pinned(o->ctx, c);
   return ok ? 0 : -1;
+}
+
+/* ---- a user's own repositories ----------------------------------------------------------- */
+
+/* The text of a file of at most COMPILE_MAX_FILE bytes, in a; NULL when
+ * it cannot be read. */
+static const char *file_text(arena *a, const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  buf b = {0};
+  char chunk[1 << 14];
+  size_t n;
+  while (f && b.len <= COMPILE_MAX_FILE && (n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, n);
+  bool ok = f && !ferror(f) && b.len <= COMPILE_MAX_FILE;
+  if (f) fclose(f);
+  const char *text = ok ? arena_strndup(a, b.data ? b.data : "", b.len) : NULL;
+  *len = b.len;
+  buf_free(&b);
+  return text;
+}
+
+int source_chart_creds_from_helm(arena *a, const char *path, source_chart_creds **out, size_t *n, const char **err) {
+  size_t len;
+  const char *text = file_text(a, path, &len);
+  *out = NULL, *n = 0;
+  if (!text) return 0;
+  diag_list d;
+  diag_init(&d, a);
+  value *docs;
+  if (yaml_read(a, &d, path, text, len, &docs) < 0) return *err = d.first->msg, -1;
+  const value *list = docs->u.list.len ? value_get_path(docs->u.list.items[0], "repositories") : NULL;
+  if (!list || list->kind != V_LIST) return 0;
+  *out = arena_alloc(a, (list->u.list.len + 1) * sizeof **out);
+  for (size_t i = 0; i < list->u.list.len; i++) {
+    const value *e = list->u.list.items[i];
+    const char *url = e->kind == V_OBJECT ? value_get_string(e, "url") : NULL;
+    if (!url) continue;
+    const char *ca = value_get_string(e, "caFile");
+    (*out)[(*n)++] = (source_chart_creds){url, value_get_string(e, "username"), value_get_string(e, "password"),
+                                          ca && *ca ? file_text(a, ca, &len) : NULL};
+  }
+  return 0;
 }

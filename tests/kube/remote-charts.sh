@@ -13,7 +13,7 @@ set -u
 repo=$work/deploy
 NS=remote-charts
 srv=$work/servers
-trap 'sh "$ROOT/tests/helm/servers/down.sh" "$srv" >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap '"$ROOT/tests/helm/servers/down.sh" "$srv" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 command -v helm >/dev/null || { echo "FAIL helm is not on the PATH (tests/helm/build.sh)"; echo "remote-charts: 0 passed, 1 failed"; exit 0; }
 if ! bin=$("$ROOT/tests/helm/servers/build.sh") || ! PATH=$bin:$PATH "$ROOT/tests/helm/servers/up.sh" "$srv" >/dev/null; then
