@@ -62,10 +62,12 @@ typedef struct {
   bool include_crds;
 } chart_opts;
 
-/* A file helm is given: of the chart (chart/...) or of values (values/...). */
+/* A file helm is given: of the chart (chart/...) or of values (values/...);
+ * source is a values file's name in the repository. */
 typedef struct {
   const char *name, *text;
   size_t len;
+  const char *source;
 } given;
 
 /* One chart being rendered. */
@@ -86,7 +88,7 @@ static arena *ar(const chart *c) { return eval_arena(c->ev); }
 
 static void give(chart *c, const char *name, const char *text, size_t len) {
   c->files = arena_room_for_one(ar(c), c->files, c->nfiles, sizeof *c->files);
-  c->files[c->nfiles++] = (given){name, text, len};
+  c->files[c->nfiles++] = (given){name, text, len, NULL};
 }
 
 /* dir/rel, or rel for the root. */
@@ -203,6 +205,7 @@ static bool add_values(chart *c, args *v) {
     size_t len;
     if (!eval_read_source(c->ev, c->at, "helm_chart", p->u.str.s, &name, &text, &len)) return false;
     give(c, to, text, len);
+    c->files[c->nfiles - 1].source = name;
     add(a, v, arena_printf(a, "--values=%s", to));
   }
   if (!c->o->values) return true;
@@ -297,6 +300,55 @@ static void note_template(chart *c, const char *msg) {
   }
 }
 
+/* The value at the JSON pointer ptr ("/a/0/b", RFC 6901) in v, or NULL. */
+static const value *at_pointer(arena *a, const value *v, const char *ptr) {
+  while (v && *ptr == '/') {
+    size_t n = strcspn(++ptr, "/");
+    buf key = {0};
+    for (size_t i = 0; i < n; i++)
+      if (ptr[i] == '~' && i + 1 < n && (ptr[i + 1] == '0' || ptr[i + 1] == '1')) buf_putc(&key, ptr[++i] == '0' ? '~' : '/');
+      else buf_putc(&key, ptr[i]);
+    const char *k = arena_strndup(a, key.data ? key.data : "", key.len);
+    buf_free(&key);
+    char *end;
+    long i = strtol(k, &end, 10);
+    v = v->kind == V_OBJECT                                                        ? value_object_get(v, k)
+        : v->kind == V_LIST && *k && !*end && i >= 0 && (size_t)i < v->u.list.len ? v->u.list.items[i]
+                                                                                  : NULL;
+    ptr += n;
+  }
+  return *ptr ? NULL : v;
+}
+
+/* The position of ptr in the values file f (YAML), or NULL. */
+static const value *in_values_file(chart *c, const char *name, const given *f, const char *ptr) {
+  diag_list quiet;
+  diag_init(&quiet, ar(c));
+  value *docs;
+  if (yaml_read(ar(c), &quiet, name, f->text, f->len, &docs) < 0 || !docs->u.list.len) return NULL;
+  const value *v = at_pointer(ar(c), docs->u.list.items[0], ptr);
+  if (v) diag_add_source(eval_diags(c->ev), name, f->text, f->len);
+  return v;
+}
+
+/* A note at the value values.schema.json refuses ("at '/replicas'" in
+ * helm's message), where Helm took it from: the last of the call's
+ * values, its values files and the chart's values.yaml that sets it.
+ * False when the message names none, or none sets it. */
+static bool note_schema(chart *c, const char *msg) {
+  const char *at = strstr(msg, "specifications of the schema") ? strstr(msg, "at '/") : NULL;
+  if (!at) return false;
+  at += 4;
+  const char *ptr = arena_strndup(ar(c), at, strcspn(at, "'"));
+  const value *v = c->o->values ? at_pointer(ar(c), c->o->values, ptr) : NULL;
+  for (size_t i = c->nfiles; !v && i-- > 0;)
+    if (c->files[i].source) v = in_values_file(c, c->files[i].source, &c->files[i], ptr);
+  const given *own = v || !c->dir || strcmp(c->arg, "chart") ? NULL : chart_file(c, "chart/values.yaml");
+  if (own) v = in_values_file(c, in_dir(ar(c), c->dir, "values.yaml"), own, ptr);
+  if (v) diag_note(eval_diags(c->ev), v->at, "the value the chart's values.schema.json refuses");
+  return v != NULL;
+}
+
 /* Why a render failed, said at the call; false. */
 static bool report_failure(chart *c, const tool_result *r) {
   eval *ev = c->ev;
@@ -327,7 +379,10 @@ static bool report_failure(chart *c, const tool_result *r) {
                 "helm_chart: chart %s depends on %s, which its charts/ directory does not hold: plumb fetches no "
                 "chart, so vendor them (helm dependency build %s, then commit %s)",
                 c->name, missing + strlen(MISSING_DEPS), *c->dir ? c->dir : ".", in_dir(ar(c), c->dir, "charts"));
-    else eval_fail(ev, c->at, "helm_chart: helm template of chart %s failed: %s", c->name, msg), note_template(c, msg);
+    else {
+      eval_fail(ev, c->at, "helm_chart: helm template of chart %s failed: %s", c->name, msg);
+      if (!note_schema(c, msg)) note_template(c, msg);
+    }
     break;
   }
   return false;
