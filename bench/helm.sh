@@ -16,6 +16,15 @@
 #   and of a cached one (plumb's own); whether both give the same
 #   resources (bench/compare.py --helm).
 #
+# Then the same charts from a chart repository (packaged, served by
+# tests/helm/servers' chartrepo on loopback, without credentials):
+#
+# - helm pull ms / plumb fetch ms: the network step, each into an empty
+#   place (plumb fetch also writes plumb.lock, and builds the env to find
+#   its charts, which renders each: a pull and a first build);
+# - helm ms: `helm template` of the archive; plumb first ms and plumb
+#   cached ms: `plumb build` of an env pinned to it, as above.
+#
 # Knobs: BENCH_RUNS=10 (runs per timing, after a warm-up; the fastest
 # counts), BENCH_PLUMB=PATH (time that binary instead of building
 # build/plumb), PLUMB_SHARED (the directory holding charts/; default
@@ -34,10 +43,12 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have hyperfine || { say "helm.sh: needs hyperfine (apt-get install hyperfine)"; exit 1; }
 have /usr/bin/time || { say "helm.sh: needs GNU time (apt-get install time)"; exit 1; }
 PATH=$(tests/helm/build.sh):$PATH
-[ -n "${BENCH_PLUMB:-}" ] || make -s build/plumb >&2
+[ -n "${BENCH_PLUMB:-}" ] || make -s build/plumb build/plumb-runtime >&2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/plumb-bench-helm.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
+# plumb fetch is plumb-runtime's, found beside plumb.
 cp "${BENCH_PLUMB:-build/plumb}" "$TMP/plumb"
+cp "$(dirname "${BENCH_PLUMB:-build/plumb}")/plumb-runtime" "$TMP/plumb-runtime"
 PLUMB=$TMP/plumb
 
 # best CMD [PREPARE]: the fastest of $RUNS runs after a warm-up, in ms;
@@ -78,3 +89,44 @@ for c in podinfo ingress-nginx cert-manager; do
 done
 echo
 echo "first: an empty cache, two renders by helm at once; cached: the render kept by the first"
+
+# ---- from a chart repository --------------------------------------------------------------
+bin=$(tests/helm/servers/build.sh)
+mkdir -p "$TMP/srv/repo"
+"$bin/chartrepo" -dir "$TMP/srv/repo" -port 0 -port-file "$TMP/srv/port" 2>/dev/null &
+srv=$!
+trap 'kill $srv 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+while [ ! -s "$TMP/srv/port" ]; do sleep 0.05; done
+url=http://127.0.0.1:$(cat "$TMP/srv/port")
+for c in podinfo ingress-nginx cert-manager; do helm package "$repo/$c" -d "$TMP/srv/repo" >/dev/null; done
+helm repo index "$TMP/srv/repo" --url "$url"
+export HELM_CONFIG_HOME=$TMP/helm HELM_CACHE_HOME=$TMP/helm/cache HELM_DATA_HOME=$TMP/helm/data
+echo
+echo "The same charts from a chart repository (on loopback, $url)"
+echo
+echo "| chart | helm pull ms | plumb fetch ms | fetch/pull | helm ms | plumb first ms | first/helm | plumb cached ms | cached/helm | equal |"
+echo "|:------|-------------:|---------------:|-----------:|--------:|---------------:|-----------:|----------------:|------------:|:-----:|"
+for c in podinfo ingress-nginx cert-manager; do
+  env=$repo/remote/$c cache=$TMP/rcache-$c
+  mkdir -p "$env"
+  printf 'env e {\n  helm_chart("%s", { chart: "%s", release: "r", namespace: "ns" })\n}\n' "$url" "$c" >"$env/main.plumb"
+  "$PLUMB" fetch "$env" --cache "$cache" >/dev/null
+  tgz=$(ls "$TMP/srv/repo/$c"-*.tgz)
+  helm template r "$tgz" --namespace ns --kube-version "$KUBE" --include-crds >"$TMP/h.yaml"
+  "$PLUMB" build "$env" --cache "$cache" >"$TMP/p.yaml" 2>/dev/null
+  equal=$(python3 bench/compare.py --helm "$TMP/h.yaml" "$TMP/p.yaml" | cut -d' ' -f1)
+  pull=$(best "helm pull $c --repo $url -d $TMP/pulled" "mkdir -p $TMP/pulled")
+  fetch=$(best "$PLUMB fetch $env --cache $TMP/fcache" "rm -rf $TMP/fcache $env/plumb.lock")
+  "$PLUMB" fetch "$env" --cache "$cache" >/dev/null
+  hms=$(best "helm template r $tgz --namespace ns --kube-version $KUBE --include-crds")
+  first=$(best "$PLUMB build $env --cache $cache" "rm -rf $cache/helm")
+  cached=$(best "$PLUMB build $env --cache $cache")
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$pull" "$fetch" \
+    "$(awk -v p="$fetch" -v h="$pull" 'BEGIN { printf "%.2fx", p / h }')" "$hms" "$first" \
+    "$(awk -v p="$first" -v h="$hms" 'BEGIN { printf "%.2fx", p / h }')" "$cached" \
+    "$(awk -v p="$cached" -v h="$hms" 'BEGIN { printf "%.2fx", p / h }')" "$equal"
+done
+echo
+echo "fetch: helm pull, the archive checked and kept, plumb.lock written, and the build that meets the chart,"
+echo "which renders it (a pull and a first build); first: the archive looked through, two renders by helm at once;"
+echo "cached: the render kept by the first"

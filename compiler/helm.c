@@ -775,9 +775,9 @@ static bool remote_ref(eval *ev, pos at, const char *ref, const chart_opts *o, c
   if (!oci && !o->chart)
     return eval_fail(ev, at, "helm_chart: which chart of repository %s? Name it in chart:", repo), false;
   const char *name = oci ? slash + 1 : o->chart->u.str.s;
-  if (!*name || name[strspn(name, CHART_NAME_CHARS)] || *name == '.')
+  if (!*name || name[strspn(name, CHART_NAME_CHARS)] || *name == '.' || *name == '-')
     return eval_fail(ev, oci ? at : o->chart->at,
-                     "helm_chart: \"%s\" is no chart name: letters, digits, '.', '_' or '-'", name),
+                     "helm_chart: \"%s\" is no chart name: letters, digits, '.', '_' or '-', not first '.' or '-'", name),
            false;
   const char *version = o->version ? o->version->u.str.s : "";
   for (const char *p = version; *p; p++)

@@ -178,8 +178,8 @@ static void read_chart(reader *r, const value *spec, app_def *app) {
     return;
   }
   app->chart = arena_strdup(r->a, c->u.str.s);
-  if (!*app->chart || app->chart[strspn(app->chart, CHART_NAME_CHARS)] || *app->chart == '.')
-    diag_error(r->d, c->at, "%s: source.chart \"%s\" is no chart name: letters, digits, '.', '_' or '-'", r->what,
+  if (!*app->chart || app->chart[strspn(app->chart, CHART_NAME_CHARS)] || *app->chart == '.' || *app->chart == '-')
+    diag_error(r->d, c->at, "%s: source.chart \"%s\" is no chart name: letters, digits, '.', '_' or '-', not first '.' or '-'", r->what,
                app->chart);
   if (strncmp(app->repo, "oci://", 6) && strncmp(app->repo, "https://", 8) && strncmp(app->repo, "http://", 7))
     diag_error(r->d, c->at, "%s: a chart comes from a chart repository's https:// URL or an oci:// registry, not %s",

@@ -94,13 +94,15 @@ static const char *base64(arena *a, const char *s) {
 }
 
 /* The files that carry the credentials: the registry's host in a
- * registry config, or the repository as the one of repositories.yaml. */
+ * registry config, or the repository as the one of repositories.yaml
+ * (only with a login: helm reads a repository it lists from the index
+ * that helm repo update keeps, which a pull by --repo does not make). */
 static bool write_config(pull *p, bool oci) {
   const source_chart_creds *k = p->creds;
   arena *a = p->a;
   if (k && k->ca && !write_file(p, "ca.crt", k->ca)) return false;
+  if (!k || !k->username) return true;
   if (oci) {
-    if (!k || !k->username) return true;
     const char *host = p->c->repo + 6;
     const char *auth = base64(a, arena_printf(a, "%s:%s", k->username, k->password ? k->password : ""));
     return write_file(p, "registry.json",
@@ -109,9 +111,9 @@ static bool write_config(pull *p, bool oci) {
   }
   buf y = {0};
   buf_printf(&y, "apiVersion: \"\"\nrepositories:\n- name: plumb\n  url: %s\n", quoted(a, p->c->repo));
-  if (k && k->username) buf_printf(&y, "  username: %s\n", quoted(a, k->username));
-  if (k && k->password) buf_printf(&y, "  password: %s\n", quoted(a, k->password));
-  if (k && k->ca) buf_printf(&y, "  caFile: %s\n", quoted(a, arena_printf(a, "%s/ca.crt", p->scratch)));
+  buf_printf(&y, "  username: %s\n", quoted(a, k->username));
+  if (k->password) buf_printf(&y, "  password: %s\n", quoted(a, k->password));
+  if (k->ca) buf_printf(&y, "  caFile: %s\n", quoted(a, arena_printf(a, "%s/ca.crt", p->scratch)));
   bool ok = write_file(p, "repositories.yaml", y.data);
   explicit_bzero(y.data, y.len);
   buf_free(&y);
@@ -176,18 +178,23 @@ static char **args(arena *a, const char *const *items, size_t n) {
 }
 
 /* helm pull of the chart into out/: the version pinned, else the newest
- * the range allows. Each value as --flag=VALUE, so none is read as a flag. */
+ * the range allows. A repository with a login is read as the one of the
+ * scratch repositories.yaml, whose index helm repo update fetches first;
+ * one without, in one run, from --repo. Each value as --flag=VALUE, so
+ * none is read as a flag. */
 static bool pull_chart(pull *p, bool oci) {
   arena *a = p->a;
   const char *version = p->c->pinned ? p->c->pinned : p->c->version;
+  bool login = !oci && p->creds && p->creds->username;
   const char *v[10];
   size_t n = 0;
   v[n++] = p->helm, v[n++] = "pull";
-  v[n++] = oci ? p->c->repo : arena_printf(a, "plumb/%s", p->c->chart);
+  v[n++] = oci ? p->c->repo : login ? arena_printf(a, "plumb/%s", p->c->chart) : p->c->chart;
+  if (!oci && !login) v[n++] = arena_printf(a, "--repo=%s", p->c->repo);
   v[n++] = arena_printf(a, "--destination=%s/out", p->scratch);
   if (*version) v[n++] = arena_printf(a, "--version=%s", version);
-  if (oci && p->creds && p->creds->ca) v[n++] = arena_printf(a, "--ca-file=%s/ca.crt", p->scratch);
-  if (!oci) {
+  if (p->creds && p->creds->ca) v[n++] = arena_printf(a, "--ca-file=%s/ca.crt", p->scratch);
+  if (login) {
     const char *update[] = {p->helm, "repo", "update", "plumb"};
     if (!run(p, "read the index of", args(a, update, 4))) return false;
   }

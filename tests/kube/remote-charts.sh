@@ -96,7 +96,7 @@ expect "an archive that is not the one pinned is refused" 1 "^web +.*has digest 
 same "and the cluster is left as it was" hello-0.2.0 data web chart
 env web "http://127.0.0.1:1" 0.1.0 $other
 commit "web: a repository nobody serves"
-expect "an unreachable repository fails the pass, saying so" 1 "^web +.*cannot read the index of chart hello 0.1.0 of http://127.0.0.1:1" pass_once
+expect "an unreachable repository fails the pass, saying so" 1 "^web +.*cannot pull chart hello 0.1.0 of http://127.0.0.1:1" pass_once
 same "and the cluster is left as it was" hello-0.2.0 data web chart
 absent "no password in the log" "$REPO_PASSWORD" cat "$work/out"
 
