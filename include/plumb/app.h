@@ -48,6 +48,15 @@ typedef struct {
    * an object; NULL: none) released as release (NULL: name); NULL: repo
    * is a git repository. */
   const char *chart, *values, *release;
+  /* spec.dependsOn, as Flux's: the applications that must be Synced and
+   * Healthy before an automated sync of this one; depends_at where they
+   * were written. */
+  const char **depends_on;
+  size_t ndepends_on;
+  pos depends_at;
+  /* Its plumb.dev/sync-wave (or argocd.argoproj.io/sync-wave) annotation:
+   * a child of an app of apps waits for its siblings of lower waves. */
+  int wave;
   const char *parent; /* the application whose build declares it; NULL: the config */
   const char *object; /* "NAMESPACE/NAME" of the cluster object it was read from; NULL: written in Plumb */
   pos at, project_at;  /* where its name and its project were written */

@@ -249,6 +249,26 @@ static bool repeats_last(const app_def *app, const app_state *st, const build *b
   return complete;
 }
 
+/* Why app waits for b: b is not Synced and Healthy, or not there. */
+static void note_unready(buf *why, const runner *r, const char *name) {
+  size_t j = run_set_index(r, name);
+  const app_state *st = j < r->napps ? &r->apps[j] : NULL;
+  if (st && st->status == SYNC_SYNCED && st->health == HEALTH_HEALTHY && !st->error) return;
+  buf_puts(why, why->len ? ", " : "waiting for ");
+  if (!st) buf_printf(why, "%s (no such application)", name);
+  else buf_printf(why, "%s (%s, %s)", name, sync_status_name(st->status), health_name(st->health));
+}
+
+char *run_app_waiting(const runner *r, const app_def *app) {
+  buf why = {0};
+  for (size_t i = 0; i < app->ndepends_on; i++) note_unready(&why, r, app->depends_on[i]);
+  for (size_t i = 0; app->parent && i < r->napps; i++) {
+    const app_def *sib = &r->defs.apps[i];
+    if (sib->parent && strcmp(sib->parent, app->parent) == 0 && sib->wave < app->wave) note_unready(&why, r, sib->name);
+  }
+  return why.data;
+}
+
 void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *p) {
   double start = run_now();
   build b;
@@ -273,7 +293,10 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   }
   st->passed_version = version;
   memcpy(st->built, built, sizeof st->built);
-  bool automated = app->automated && !st->hist.suspended && !p->dry_run && !paused(r, app, st, b.rev.commit, asked);
+  free(st->waiting);
+  st->waiting = app->automated ? run_app_waiting(r, app) : NULL;
+  bool automated = app->automated && !st->waiting && !st->hist.suspended && !p->dry_run &&
+                   !paused(r, app, st, b.rev.commit, asked);
   /* Never applied: the first sync goes ahead without a dry run, which
    * would fail anyway for objects of a namespace not yet made. */
   sync_report rep = {.status = SYNC_OUT_OF_SYNC};

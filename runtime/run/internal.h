@@ -49,6 +49,7 @@ typedef struct {
   health_code health;
   char *error;       /* fetch, compile, project or apply failure */
   char *warnings;    /* what the last build that compiled warned of (a chart's hooks left out); NULL: nothing */
+  char *waiting;     /* why its automated sync waits for others (run_app_waiting); NULL: it does not */
   char *diff;        /* the last comparison's; NULL before one */
   char *resources;   /* JSON text: the last pass's objects, their sync and health */
   char *manifests;   /* JSON text: what it applies of them, a Secret's values masked */
@@ -313,6 +314,14 @@ void run_objects_free(runner *r);
 /* api.c: serves o's port with answers from r->store, for the people of
  * r->auth (which it loads); *err when it cannot. */
 int run_api_start(runner *r, serve **out, char **err);
+
+/* ---- dependencies (app.c) ---- */
+
+/* Why app's automated sync waits, in words (caller frees): the
+ * applications it depends on, and for a child of an app of apps its
+ * siblings of lower waves, that are not yet Synced and Healthy; NULL when
+ * none. */
+char *run_app_waiting(const runner *r, const app_def *app);
 
 /* ---- repository Secrets (repos.c) ---- */
 

@@ -196,6 +196,8 @@ static void refresh(runner *r, const char *key, double *next_config) {
 static double next_pass(const app_def *app, app_state *st) {
   st->failures = st->error ? st->failures + 1 : 0;
   double wait = app->interval_s;
+  /* One waiting for others looks again soon: they may be ready. */
+  if (st->waiting && wait > 5) wait = 5;
   if (st->failures) {
     double retry = 5.0 * (1 << (st->failures < 8 ? st->failures - 1 : 7));
     if (retry < wait) wait = retry;
@@ -389,13 +391,31 @@ static void pass_new(runner *r) {
     if (!r->apps[i].passed_at) run_app_pass(r, &r->defs.apps[i], &r->apps[i], &(run_pass){0});
 }
 
-/* One pass of every application, children (and theirs) included. */
+/* --once: another pass of each application that waited for others and
+ * need wait no longer; true when there was any. */
+static bool pass_ready(runner *r) {
+  bool passed = false;
+  for (size_t i = 0; i < r->napps; i++) {
+    if (!r->apps[i].waiting) continue;
+    char *still = run_app_waiting(r, &r->defs.apps[i]);
+    if (!still) run_app_pass(r, &r->defs.apps[i], &r->apps[i], &(run_pass){0});
+    passed |= !still;
+    free(still);
+  }
+  return passed;
+}
+
+/* One pass of every application, children (and theirs) included; those
+ * that waited for others again once those are ready, in as many rounds
+ * as a chain of dependencies is long. */
 static int run_once(runner *r) {
   r->round++;
   bool config_ok = load_config(r);
   run_objects_read(r, true);
   pass_due(r);
-  while (run_set_regroup(r)) pass_new(r);
+  do {
+    while (run_set_regroup(r)) pass_new(r);
+  } while (pass_ready(r));
   run_print_table(r, r->o->out);
   /* The statuses, and the mirrors made then theirs. */
   if (run_objects_write(r, (size_t)-1)) {

@@ -474,6 +474,11 @@ static json_t *spec_of(const app_def *app) {
   if (app->chart) json_object_set_new(source, "chart", json_string(app->chart));
   if (app->values) json_object_set_new(source, "values", json_loads(app->values, 0, NULL));
   if (app->release) json_object_set_new(source, "release", json_string(app->release));
+  if (app->ndepends_on) {
+    json_t *deps = json_array();
+    for (size_t i = 0; i < app->ndepends_on; i++) json_array_append_new(deps, json_string(app->depends_on[i]));
+    json_object_set_new(spec, "dependsOn", deps);
+  }
   free(repo);
   free(every);
   return spec;

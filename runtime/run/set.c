@@ -64,6 +64,7 @@ static void state_free(app_state *st) {
   free(st->name);
   free(st->error);
   free(st->warnings);
+  free(st->waiting);
   free(st->diff);
   free(st->refused);
   free(st->resources);

@@ -2,6 +2,7 @@
 #include "plumb/app.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,20 @@ static void read_chart(reader *r, const value *spec, app_def *app) {
                "'.', starting and ending with a letter or digit", r->what, app->release);
 }
 
+/* The sync wave an annotation gives, Plumb's before Argo CD's: an
+ * integer, as Argo CD reads it. */
+static void read_wave(reader *r, const value *res, app_def *app) {
+  const value *notes = value_get_path(res, "metadata.annotations");
+  const value *w = notes && notes->kind == V_OBJECT ? value_object_get(notes, "plumb.dev/sync-wave") : NULL;
+  if (!w && notes && notes->kind == V_OBJECT) w = value_object_get(notes, "argocd.argoproj.io/sync-wave");
+  if (!w) return;
+  char *end;
+  long n = w->kind == V_STRING ? strtol(w->u.str.s, &end, 10) : 0;
+  if (w->kind != V_STRING || !*w->u.str.s || *end || n < INT_MIN / 2 || n > INT_MAX / 2)
+    diag_error(r->d, w->at, "%s: its sync wave must be an integer, as a string", r->what);
+  else app->wave = (int)n;
+}
+
 static void read_app(reader *r, const value *res, const char *name, app_def *app) {
   const value *spec = field_of(r, res, "spec", V_OBJECT, true);
   if (!spec) return;
@@ -232,6 +247,10 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   read_args(r, spec, app);
   read_directory(r, spec, app);
   read_chart(r, spec, app);
+  app->depends_on = strings_at(r, spec, "dependsOn", &app->ndepends_on);
+  at = value_get_path(spec, "dependsOn");
+  app->depends_at = at ? kept(r->a, at->at) : r->at;
+  read_wave(r, res, app);
 }
 
 static void read_project(reader *r, const value *res, const char *name, app_project *p) {
@@ -300,6 +319,67 @@ static void read_definitions(app_set *s, arena *a, const compile_result *r, diag
   }
 }
 
+/* The applications of a set by name, for the walk of their dependencies. */
+typedef struct {
+  const char *name;
+  size_t i;
+} named;
+
+static int by_named(const void *a, const void *b) { return strcmp(((const named *)a)->name, ((const named *)b)->name); }
+
+typedef struct {
+  const app_set *s;
+  named *index;
+  unsigned char *state; /* 0 not seen, 1 on the path walked, 2 done */
+  size_t *path, depth;
+  diag_list *d;
+} dep_walk;
+
+static const named *find_named(const dep_walk *w, const char *name) {
+  named key = {name, 0};
+  return bsearch(&key, w->index, w->s->napps, sizeof *w->index, by_named);
+}
+
+/* Depth first from app i: an application met again on the path walked
+ * closes a circle, said once, at the first of it to name the next. */
+static void walk_dependencies(dep_walk *w, size_t i) {
+  const app_def *a = &w->s->apps[i];
+  w->state[i] = 1;
+  w->path[w->depth++] = i;
+  for (size_t k = 0; k < a->ndepends_on; k++) {
+    const named *n = find_named(w, a->depends_on[k]);
+    if (!n) {
+      diag_error(w->d, a->depends_at, "application %s: depends on \"%s\", which is no application here", a->name,
+                 a->depends_on[k]);
+    } else if (w->state[n->i] == 1) {
+      size_t from = w->depth;
+      while (w->path[from - 1] != n->i) from--;
+      buf circle = {0};
+      for (size_t j = from - 1; j < w->depth; j++) buf_printf(&circle, "%s -> ", w->s->apps[w->path[j]].name);
+      buf_puts(&circle, n->name);
+      const app_def *first = &w->s->apps[w->path[from - 1]];
+      diag_error(w->d, first->depends_at, "application %s: its dependencies go round: %s", first->name, circle.data);
+      buf_free(&circle);
+    } else if (w->state[n->i] == 0) {
+      walk_dependencies(w, n->i);
+    }
+  }
+  w->depth--;
+  w->state[i] = 2;
+}
+
+/* Every dependency is an application of the set, and none depends on
+ * itself, however far round. */
+static void check_dependencies(const app_set *s, diag_list *d) {
+  dep_walk w = {s, heap_calloc(s->napps + 1, sizeof *w.index), heap_calloc(s->napps + 1, 1),
+                heap_calloc(s->napps + 1, sizeof *w.path), 0, d};
+  for (size_t i = 0; i < s->napps; i++) w.index[i] = (named){s->apps[i].name, i};
+  qsort(w.index, s->napps, sizeof *w.index, by_named);
+  for (size_t i = 0; i < s->napps; i++)
+    if (!w.state[i]) walk_dependencies(&w, i);
+  free(w.index), free(w.state), free(w.path);
+}
+
 static void check_projects(const app_set *s, diag_list *d) {
   for (size_t i = 0; i < s->napps; i++)
     if (!app_set_project(s, s->apps[i].project))
@@ -311,6 +391,7 @@ int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d) {
   read_definitions(s, a, r, d);
   if (!app_set_project(s, "default")) s->projects[s->nprojects++] = default_project();
   check_projects(s, d);
+  check_dependencies(s, d);
   return d->errors - errors;
 }
 
@@ -328,6 +409,7 @@ int app_set_read_children(app_set *s, arena *a, const compile_result *r, const a
   parent = arena_strdup(a, parent);
   for (size_t i = 0; i < s->napps; i++) s->apps[i].parent = parent;
   check_projects(s, d);
+  check_dependencies(s, d);
   return d->errors - errors;
 }
 
@@ -347,8 +429,11 @@ bool app_def_equal(const app_def *a, const app_def *b) {
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||
       a->directory.recurse != b->directory.recurse ||
       a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
-      a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at))
+      a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at) ||
+      a->ndepends_on != b->ndepends_on || a->wave != b->wave)
     return false;
+  for (size_t i = 0; i < a->ndepends_on; i++)
+    if (!same_string(a->depends_on[i], b->depends_on[i])) return false;
   for (size_t i = 0; i < a->nargs; i++)
     if (!same_string(a->args[i], b->args[i])) return false;
   for (size_t i = 0; i < a->ncredentials; i++)

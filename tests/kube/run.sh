@@ -9,6 +9,8 @@
 #                                  values, versions, drift, charts that fail
 #   tests/kube/remote-charts.sh    charts of a chart repository and an OCI
 #                                  registry, pinned, pulled with credentials
+#   tests/kube/depends.sh          dependencies between applications, and
+#                                  an app of apps's children by wave
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
@@ -72,6 +74,7 @@ script gitops tests/kube/gitops.sh
 script apps tests/kube/apps.sh
 script charts tests/kube/charts.sh
 script remote-charts tests/kube/remote-charts.sh
+script depends tests/kube/depends.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh

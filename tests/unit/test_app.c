@@ -170,6 +170,29 @@ static void a_chart_takes_no_path_and_a_path_no_values(void **state) {
                                     "registry, not git@host:x.git"));
 }
 
+/* Flux's dependsOn: names of the set, read in order; a name that is no
+ * application, and a circle however far round, are errors where the
+ * list was written. */
+static void dependencies_name_applications_and_go_nowhere_round(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", depends_on: [\"db\", \"cache\"])\n"
+            "app b = application(name: \"db\", repo: \"r\")\n"
+            "app c = application(name: \"cache\", repo: \"r\")");
+  assert_string_equal(F->errors, "");
+  const app_def *a = app("web");
+  assert_int_equal(a->ndepends_on, 2);
+  assert_string_equal(a->depends_on[0], "db");
+  assert_string_equal(a->depends_on[1], "cache");
+  teardown(state), setup(state);
+  read_apps("app a = application(name: \"web\", repo: \"r\", depends_on: [\"api\"])\n"
+            "app b = application(name: \"api\", repo: \"r\", depends_on: [\"db\"])\n"
+            "app c = application(name: \"db\", repo: \"r\", depends_on: [\"web\", \"nope\"])");
+  assert_non_null(strstr(F->errors, "application db: depends on \"nope\", which is no application here"));
+  /* Said once, of the first of the circle in the set's order (by name). */
+  assert_non_null(strstr(F->errors, "application api: its dependencies go round: api -> db -> web -> api"));
+  assert_null(strstr(F->errors, "application web: its dependencies go round"));
+  assert_null(strstr(F->errors, "application db: its dependencies go round"));
+}
+
 static void bad_fields_are_errors_where_they_were_written(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
             "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] },\n"
@@ -327,6 +350,7 @@ int main(void) {
       T(a_directory_of_yaml_takes_argo_cds_options),
       T(a_chart_is_argo_cds_helm_source),
       T(a_chart_takes_no_path_and_a_path_no_values),
+      T(dependencies_name_applications_and_go_nowhere_round),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),
