@@ -109,6 +109,12 @@ static const cli_command commands[] = {
     {"sync", "APP [-o json] [--server URL] [--token-file F]", "sync an application now", API_FLAGS, 1, 1},
     {"history", "APP [-o json] [--server URL] [--token-file F]", "list an application's past syncs", API_FLAGS, 1,
      1},
+    {"suspend", "APP [-o json] [--server URL] [--token-file F]", "stop an application's automated sync",
+     "Its automated sync and self-heal stop until plumb resume; it is still built\n"
+     "and compared, so its status shows the difference.\n\n" API_FLAGS,
+     1, 1},
+    {"resume", "APP [-o json] [--server URL] [--token-file F]", "let a suspended application sync again", API_FLAGS,
+     1, 1},
     {"rollback", "APP [ID] [-o json] [--server URL] [--token-file F]",
      "re-apply a past sync and pause automated sync",
      "  ID                 the history entry (default: the latest successful sync\n"

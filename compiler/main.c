@@ -220,7 +220,8 @@ static int run_runtime(char **argv) {
 
 static bool is_runtime_command(const char *name) {
   static const char *const runtime_cmds[] = {"diff",   "apply",   "run",      "fetch", "status",
-                                             "sync",   "history", "rollback", "passwd", "login", "logout"};
+                                             "sync",   "history", "rollback", "passwd", "login", "logout",
+                                             "suspend", "resume"};
   for (size_t i = 0; i < sizeof runtime_cmds / sizeof *runtime_cmds; i++)
     if (strcmp(name, runtime_cmds[i]) == 0) return true;
   return false;

@@ -342,7 +342,7 @@ static int cmd_session(bool login, cli *c) {
   return rc;
 }
 
-/* status, sync, history, rollback: the API of a running plumb run, with
+/* status, sync, history, rollback, suspend, resume: the API of a running plumb run, with
  * --token-file's token, else $PLUMB_TOKEN, else plumb login's session. */
 static int cmd_ctl(const char *cmd, cli *c) {
   bool status = strcmp(cmd, "status") == 0, bad = false;
@@ -360,6 +360,8 @@ static int cmd_ctl(const char *cmd, cli *c) {
   int rc = status                        ? ctl_status(&o, app)
            : strcmp(cmd, "sync") == 0    ? ctl_sync(&o, app)
            : strcmp(cmd, "history") == 0 ? ctl_history(&o, app)
+           : strcmp(cmd, "suspend") == 0 ? ctl_suspend(&o, app, true)
+           : strcmp(cmd, "resume") == 0  ? ctl_suspend(&o, app, false)
                                          : ctl_rollback(&o, app, cli_arg(c, 1));
   forget(token);
   forget(session);
@@ -394,7 +396,7 @@ static int run_command(int argc, char **argv) {
   if (strcmp(argv[1], "passwd") == 0) return cmd_passwd();
   if (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0)
     return cmd_session(strcmp(argv[1], "login") == 0, &c);
-  static const char *const ctl[] = {"status", "sync", "history", "rollback"};
+  static const char *const ctl[] = {"status", "sync", "history", "rollback", "suspend", "resume"};
   for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
     if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);
   return cli_fail_usage(NULL, "unknown command");

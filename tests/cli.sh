@@ -124,7 +124,7 @@ check "the caret under the column of a long line" \
 
 # Every command answers --help (and -h) with its own usage, on standard
 # output, exit 0; the cluster commands through plumb-runtime.
-for cmd in build check explain eval fmt convert fetch version diff apply run status sync history rollback; do
+for cmd in build check explain eval fmt convert fetch version diff apply run status sync history rollback suspend resume; do
   for flag in --help -h; do
     out=$($PLUMB $cmd $flag 2>/dev/null); rc=$?
     case "$rc $(echo "$out" | head -1)" in

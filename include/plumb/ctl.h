@@ -19,6 +19,8 @@ typedef struct {
 /* Every application (app NULL), or one with its resources. */
 int ctl_status(const ctl_opts *o, const char *app);
 int ctl_sync(const ctl_opts *o, const char *app);
+/* Suspends (or resumes) app's automated sync. */
+int ctl_suspend(const ctl_opts *o, const char *app, bool suspend);
 int ctl_history(const ctl_opts *o, const char *app);
 /* id NULL: the previous successful sync. */
 int ctl_rollback(const ctl_opts *o, const char *app, const char *id);

@@ -230,8 +230,9 @@ static bool answer_requests(runner *r, double *next_config) {
       run_app_pass(r, app, st, &p);
     }
     /* After a rollback, a pass at once compares with the revision, so
-     * that the status says how far behind it the cluster now is. */
-    st->due = kind == STATUS_ROLLBACK ? 0 : next_pass(app, st);
+     * that the status says how far behind it the cluster now is; after a
+     * resume, it syncs what waited. */
+    st->due = kind == STATUS_ROLLBACK || kind == STATUS_RESUME ? 0 : next_pass(app, st);
     passed = true;
   }
   status_requests_free(q, n);

@@ -228,6 +228,10 @@ static int post(const ctl_opts *o, const char *app, const char *action, const ch
 
 int ctl_sync(const ctl_opts *o, const char *app) { return post(o, app, "sync", NULL); }
 
+int ctl_suspend(const ctl_opts *o, const char *app, bool suspend) {
+  return post(o, app, suspend ? "suspend" : "resume", NULL);
+}
+
 int ctl_rollback(const ctl_opts *o, const char *app, const char *id) {
   char body[64] = "";
   if (id) {

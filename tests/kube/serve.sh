@@ -131,6 +131,19 @@ push hook-secret >/dev/null
 if eventually is mode three; then ok; else no "a new commit ends the pause and is applied"; fi
 expect "rollback to an entry that is not there: 404" 1 "no history entry with that id" p rollback cfg 99
 
+# ---- suspend and resume -------------------------------------------------------------------
+expect "plumb suspend queues it" 0 "^cfg: suspend queued$" p suspend cfg
+suspended() { p status cfg | grep -q "auto-sync suspended"; }
+if eventually suspended; then ok; else no "status says automated sync is suspended"; fi
+settings held
+commit "cfg held"
+push hook-secret >/dev/null
+out_of_sync() { p status cfg | grep -q "OutOfSync"; }
+if eventually out_of_sync; then ok; else no "a suspended application still compares: OutOfSync"; fi
+same "and nothing of the new commit is applied" three mode
+expect "plumb resume queues it" 0 "^cfg: resume queued$" p resume cfg
+if eventually is mode held; then ok; else no "resumed, the commit is applied"; fi
+
 # ---- a rollback builds with its entry's args ------------------------------------------------
 cat >"$repo/cfg/main.plumb" <<EOP
 env cfg(mode: string) {
