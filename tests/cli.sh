@@ -122,6 +122,11 @@ check "a long line is cut around the column" test "$(wc -c <"$tmp/said")" -lt 20
 check "the caret under the column of a long line" \
   test "$(sed -n 2,3p "$tmp/said" | cut -c56-60 | paste -sd' ' -)" = "nope0 ^"
 
+# docs/cli.md shows plumb help as it is: each of its lines is there.
+missing=$($PLUMB help 2>&1 | while IFS= read -r line; do
+  [ -n "$line" ] && ! grep -qxF -- "$line" docs/cli.md && echo "$line"; done)
+if [ -z "$missing" ]; then ok; else no "docs/cli.md lacks lines of plumb help"; echo "$missing" | head -5; fi
+
 # Every command answers --help (and -h) with its own usage, on standard
 # output, exit 0; the cluster commands through plumb-runtime.
 for cmd in build check explain eval fmt convert fetch version diff apply run status sync history rollback suspend resume; do
