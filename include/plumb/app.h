@@ -34,6 +34,11 @@ typedef struct {
   const char *namespace;                    /* "" : the context's */
   bool automated, prune, self_heal, allow_empty;
   int interval_s;
+  /* sync.retry, as Argo CD's: after a pass that failed, the next comes
+   * after retry_s, times retry_factor for each further failure, at most
+   * retry_max_s (0: the interval); automated syncs of a commit stop after
+   * retry_limit failed in a row (-1: never). */
+  int retry_limit, retry_s, retry_factor, retry_max_s;
   app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
   size_t ncredentials;
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */

@@ -269,6 +269,17 @@ char *run_app_waiting(const runner *r, const app_def *app) {
   return why.data;
 }
 
+/* An automated sync of commit that failed or not: past the retry limit
+ * of failures in a row, the commit is left alone until another comes or
+ * a sync is asked for (Argo CD's retry.limit). */
+static void count_sync(const app_def *app, app_state *st, const char *commit, bool failed) {
+  st->sync_failures = failed ? st->sync_failures + 1 : 0;
+  if (app->retry_limit >= 0 && st->sync_failures > app->retry_limit) {
+    snprintf(st->exhausted, sizeof st->exhausted, "%s", commit);
+    st->sync_failures = 0;
+  }
+}
+
 void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *p) {
   double start = run_now();
   build b;
@@ -295,7 +306,8 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   memcpy(st->built, built, sizeof st->built);
   free(st->waiting);
   st->waiting = app->automated ? run_app_waiting(r, app) : NULL;
-  bool automated = app->automated && !st->waiting && !st->hist.suspended && !p->dry_run &&
+  if (strcmp(st->exhausted, b.rev.commit) != 0 || asked) *st->exhausted = '\0';
+  bool automated = app->automated && !st->waiting && !*st->exhausted && !st->hist.suspended && !p->dry_run &&
                    !paused(r, app, st, b.rev.commit, asked);
   /* Never applied: the first sync goes ahead without a dry run, which
    * would fail anyway for objects of a namespace not yet made. */
@@ -316,6 +328,7 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
     sync_report_free(&rep);
     apply(r, &chosen, &b, &rep);
     record_it = true;
+    if (!asked) count_sync(app, st, b.rev.commit, rep.error != NULL);
   }
   if (record_it && !p->dry_run) record(r, app, st, &b, asked ? p->by : NULL, &rep);
   settle(app, st, &rep, &b);

@@ -56,6 +56,8 @@ typedef struct {
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
   int failures;      /* passes in a row that ended in an error */
+  int sync_failures; /* automated syncs of commit in a row that failed */
+  char exhausted[41]; /* the commit whose automated syncs used up the retry limit; "": none */
   uint64_t seen;     /* the cache's version of its objects last looked at */
   /* Due for a change of its objects alone: the pass compares with the
    * commit it has, as Argo CD's self-heal does, without a fetch. */

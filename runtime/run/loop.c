@@ -191,15 +191,18 @@ static void refresh(runner *r, const char *key, double *next_config) {
 }
 
 /* When st's next pass is due after one. A pass that ended in an error
- * (the API server away, a fetch that failed, prune put off) comes again
- * sooner: after 5 s, doubling up to the interval. */
+ * (the API server away, a fetch or a sync that failed, prune put off)
+ * comes again sooner, as the application's retry backoff says: after 5 s
+ * by default, twice as long each time, up to the interval. */
 static double next_pass(const app_def *app, app_state *st) {
   st->failures = st->error ? st->failures + 1 : 0;
   double wait = app->interval_s;
   /* One waiting for others looks again soon: they may be ready. */
   if (st->waiting && wait > 5) wait = 5;
   if (st->failures) {
-    double retry = 5.0 * (1 << (st->failures < 8 ? st->failures - 1 : 7));
+    double retry = app->retry_s, most = app->retry_max_s ? app->retry_max_s : app->interval_s;
+    for (int i = 1; i < st->failures && retry < most; i++) retry *= app->retry_factor;
+    if (retry > most) retry = most;
     if (retry < wait) wait = retry;
   }
   return run_now() + wait;

@@ -474,6 +474,15 @@ static json_t *spec_of(const app_def *app) {
   if (app->chart) json_object_set_new(source, "chart", json_string(app->chart));
   if (app->values) json_object_set_new(source, "values", json_loads(app->values, 0, NULL));
   if (app->release) json_object_set_new(source, "release", json_string(app->release));
+  if (app->retry_limit != -1 || app->retry_s != 5 || app->retry_factor != 2 || app->retry_max_s) {
+    char *dur = interval_text(app->retry_s), *most = app->retry_max_s ? interval_text(app->retry_max_s) : NULL;
+    json_t *backoff = json_pack("{s:s, s:i}", "duration", dur, "factor", app->retry_factor);
+    if (most) json_object_set_new(backoff, "maxDuration", json_string(most));
+    json_t *retry = json_pack("{s:o}", "backoff", backoff);
+    if (app->retry_limit != -1) json_object_set_new(retry, "limit", json_integer(app->retry_limit));
+    json_object_set_new(json_object_get(spec, "sync"), "retry", retry);
+    free(dur), free(most);
+  }
   if (app->ndepends_on) {
     json_t *deps = json_array();
     for (size_t i = 0; i < app->ndepends_on; i++) json_array_append_new(deps, json_string(app->depends_on[i]));

@@ -94,6 +94,10 @@ static void iso_time(char out[32], time_t t) { strftime(out, 32, "%Y-%m-%dT%H:%M
  * suspension means, else "". */
 char *run_message(const app_state *st) {
   char *m;
+  if (*st->exhausted)
+    return heap_printf("automated sync of %.7s stopped: it failed as many times in a row as its retry limit allows; "
+                       "a new commit or plumb sync tries again%s%s",
+                       st->exhausted, st->error ? "\n" : "", st->error ? st->error : "");
   if (st->error || st->refused) {
     m = heap_printf("%s%s%s", st->error ? st->error : "", st->error && st->refused ? "\n" : "",
                     st->refused ? st->refused : "");

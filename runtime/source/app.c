@@ -203,6 +203,35 @@ static void read_chart(reader *r, const value *spec, app_def *app) {
                "'.', starting and ending with a letter or digit", r->what, app->release);
 }
 
+/* A duration of sync.retry.backoff, in seconds; dflt when not given. */
+static int retry_duration(reader *r, const value *o, const char *key, int dflt) {
+  const value *v = o ? value_object_get(o, key) : NULL;
+  if (!v) return dflt;
+  int s = v->kind == V_STRING ? app_parse_interval(v->u.str.s) : -1;
+  if (s <= 0)
+    diag_error(r->d, v->at, "%s: sync.retry.backoff.%s must be a duration like 5s, 3m or 1h", r->what, key);
+  return s > 0 ? s : dflt;
+}
+
+/* sync.retry: { limit, backoff: { duration, factor, maxDuration } }, as
+ * Argo CD's; without it, the backoff of every failed pass (5s, twice as
+ * long each time, up to the interval) and no limit. */
+static void read_retry(reader *r, const value *spec, app_def *app) {
+  app->retry_limit = -1, app->retry_s = 5, app->retry_factor = 2, app->retry_max_s = 0;
+  const value *o = field_of(r, spec, "sync.retry", V_OBJECT, false);
+  const value *limit = o ? value_object_get(o, "limit") : NULL;
+  const value *backoff = o ? field_of(r, o, "backoff", V_OBJECT, false) : NULL;
+  const value *factor = backoff ? value_object_get(backoff, "factor") : NULL;
+  if (limit && (limit->kind != V_INT || limit->u.i < -1 || limit->u.i > 1000))
+    diag_error(r->d, limit->at, "%s: sync.retry.limit must be an integer from -1 (no limit) to 1000", r->what);
+  else if (limit) app->retry_limit = (int)limit->u.i;
+  if (factor && (factor->kind != V_INT || factor->u.i < 1 || factor->u.i > 100))
+    diag_error(r->d, factor->at, "%s: sync.retry.backoff.factor must be an integer from 1 to 100", r->what);
+  else if (factor) app->retry_factor = (int)factor->u.i;
+  app->retry_s = retry_duration(r, backoff, "duration", 5);
+  app->retry_max_s = retry_duration(r, backoff, "maxDuration", 0);
+}
+
 /* The sync wave an annotation gives, Plumb's before Argo CD's: an
  * integer, as Argo CD reads it. */
 static void read_wave(reader *r, const value *res, app_def *app) {
@@ -243,6 +272,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
     at = value_get_path(spec, "sync.interval");
     diag_error(r->d, at ? at->at : r->at, "%s: sync.interval \"%s\" is not a duration like 30s, 3m or 1h", r->what, interval);
   }
+  read_retry(r, spec, app);
   read_credentials(r, spec, app);
   read_args(r, spec, app);
   read_directory(r, spec, app);
@@ -430,7 +460,8 @@ bool app_def_equal(const app_def *a, const app_def *b) {
       a->directory.recurse != b->directory.recurse ||
       a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
       a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at) ||
-      a->ndepends_on != b->ndepends_on || a->wave != b->wave)
+      a->ndepends_on != b->ndepends_on || a->wave != b->wave || a->retry_limit != b->retry_limit ||
+      a->retry_s != b->retry_s || a->retry_factor != b->retry_factor || a->retry_max_s != b->retry_max_s)
     return false;
   for (size_t i = 0; i < a->ndepends_on; i++)
     if (!same_string(a->depends_on[i], b->depends_on[i])) return false;

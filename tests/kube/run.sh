@@ -11,6 +11,7 @@
 #                                  registry, pinned, pulled with credentials
 #   tests/kube/depends.sh          dependencies between applications, and
 #                                  an app of apps's children by wave
+#   tests/kube/retry.sh            an application's retry policy
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
@@ -75,6 +76,7 @@ script apps tests/kube/apps.sh
 script charts tests/kube/charts.sh
 script remote-charts tests/kube/remote-charts.sh
 script depends tests/kube/depends.sh
+script retry tests/kube/retry.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh

@@ -193,6 +193,23 @@ static void dependencies_name_applications_and_go_nowhere_round(void **state) {
   assert_null(strstr(F->errors, "application db: its dependencies go round"));
 }
 
+/* Argo CD's syncPolicy.retry, with its defaults where it says nothing;
+ * without it, the backoff of every failed pass and no limit. */
+static void retry_is_argo_cds(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", retry: { limit: 3, backoff: { maxDuration: \"2m\" } })\n"
+            "app b = application(name: \"api\", repo: \"r\")\n"
+            "app c = application(name: \"db\", repo: \"r\", retry: { limit: -2, backoff: { duration: \"soon\", factor: 0 } })");
+  const app_def *a = app("web");
+  assert_int_equal(a->retry_limit, 3);
+  assert_int_equal(a->retry_s, 5);
+  assert_int_equal(a->retry_factor, 2);
+  assert_int_equal(a->retry_max_s, 120);
+  assert_int_equal(app("api")->retry_limit, -1);
+  assert_non_null(strstr(F->errors, "application db: sync.retry.limit must be an integer from -1 (no limit) to 1000"));
+  assert_non_null(strstr(F->errors, "application db: sync.retry.backoff.factor must be an integer from 1 to 100"));
+  assert_non_null(strstr(F->errors, "application db: sync.retry.backoff.duration must be a duration like 5s, 3m or 1h"));
+}
+
 static void bad_fields_are_errors_where_they_were_written(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
             "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] },\n"
@@ -351,6 +368,7 @@ int main(void) {
       T(a_chart_is_argo_cds_helm_source),
       T(a_chart_takes_no_path_and_a_path_no_values),
       T(dependencies_name_applications_and_go_nowhere_round),
+      T(retry_is_argo_cds),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),
