@@ -122,7 +122,7 @@ build/fuzz/obj/%.o: %.c $(PRE)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(WARN) $(DEPS) $(INC) $(if $(findstring build/gen,$<),$(GENFLAGS)) -c -o $@ $<
 
-build/fuzz/fuzz_jwt build/fuzz/fuzz_auth: build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(FUZZ_RUN_OBJ) $(PRE)
+build/fuzz/fuzz_jwt build/fuzz/fuzz_auth build/fuzz/fuzz_cron: build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(FUZZ_RUN_OBJ) $(PRE)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(FUZZ_OBJ) $(FUZZ_RUN_OBJ) $(LIBS)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(PRE)

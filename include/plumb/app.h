@@ -18,6 +18,8 @@
 #define PLUMB_APP_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "plumb/compile.h"
 
@@ -71,6 +73,23 @@ typedef struct {
   const char *cluster, *namespace;
 } app_destination;
 
+/* A cron schedule: minute, hour, day of month, month, day of week. */
+typedef struct {
+  uint64_t bits[5];        /* bit v of field i: the schedule names value v */
+  bool any_day, both_free; /* day of month or of week unrestricted; both */
+} app_cron;
+
+/* A sync window of a project (runtime/source/window.c), as Argo CD's. */
+typedef struct {
+  bool deny;            /* kind: deny, else allow */
+  const char *schedule; /* as written */
+  app_cron cron;
+  int duration_s;
+  const char **applications, **namespaces, **clusters; /* wildcards; all three empty: every application */
+  size_t napplications, nnamespaces, nclusters;
+  bool manual_sync; /* syncs asked for go through it */
+} app_window;
+
 typedef struct {
   const char *name;
   const char **repos; /* shell wildcards, as all patterns here */
@@ -79,6 +98,8 @@ typedef struct {
   size_t ndestinations;
   const char **cluster_kinds, **kinds, **denied_kinds; /* "Kind" or "group/Kind" */
   size_t ncluster_kinds, nkinds, ndenied_kinds;
+  app_window *windows; /* spec.syncWindows */
+  size_t nwindows;
   pos at; /* where its name was written */
 } app_project;
 
@@ -126,5 +147,15 @@ const char *app_check_object(const app_project *p, const app_def *app, const cha
 
 /* "90s", "3m", "1h30m" in seconds; -1 when malformed or not positive. */
 int app_parse_interval(const char *s);
+
+/* Reads a cron schedule ("0 22 * * 1-5", "@daily"): numbers, names of
+ * months and days, *, ranges, steps and lists; false when it is none. */
+bool app_cron_parse(const char *text, app_cron *out);
+/* The latest time the schedule names in [earliest, now], to the minute,
+ * in UTC; -1 when none. */
+time_t app_cron_last(const app_cron *c, time_t now, time_t earliest);
+/* Why p's sync windows stop app's sync at now (a sync asked for when
+ * manual), in a; NULL when they do not. */
+const char *app_window_blocks(const app_project *p, const app_def *app, time_t now, bool manual, arena *a);
 
 #endif

@@ -306,8 +306,17 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   memcpy(st->built, built, sizeof st->built);
   free(st->waiting);
   st->waiting = app->automated ? run_app_waiting(r, app) : NULL;
+  /* A sync window that is shut stops a sync asked for too, unless it
+   * lets manual syncs through. */
+  arena *wa = arena_new();
+  const char *shut = app_window_blocks(app_set_project(&r->defs, app->project), app, time(NULL), asked, wa);
+  free(st->window);
+  st->window = shut ? heap_strdup(shut) : NULL;
+  arena_free(wa);
+  if (st->window) asked = false;
   if (strcmp(st->exhausted, b.rev.commit) != 0 || asked) *st->exhausted = '\0';
-  bool automated = app->automated && !st->waiting && !*st->exhausted && !st->hist.suspended && !p->dry_run &&
+  bool automated = app->automated && !st->waiting && !st->window && !*st->exhausted && !st->hist.suspended &&
+                   !p->dry_run &&
                    !paused(r, app, st, b.rev.commit, asked);
   /* Never applied: the first sync goes ahead without a dry run, which
    * would fail anyway for objects of a namespace not yet made. */

@@ -50,6 +50,7 @@ typedef struct {
   char *error;       /* fetch, compile, project or apply failure */
   char *warnings;    /* what the last build that compiled warned of (a chart's hooks left out); NULL: nothing */
   char *waiting;     /* why its automated sync waits for others (run_app_waiting); NULL: it does not */
+  char *window;      /* why its project's sync windows stop its syncs now; NULL: they do not */
   char *diff;        /* the last comparison's; NULL before one */
   char *resources;   /* JSON text: the last pass's objects, their sync and health */
   char *manifests;   /* JSON text: what it applies of them, a Secret's values masked */

@@ -198,7 +198,7 @@ static double next_pass(const app_def *app, app_state *st) {
   st->failures = st->error ? st->failures + 1 : 0;
   double wait = app->interval_s;
   /* One waiting for others looks again soon: they may be ready. */
-  if (st->waiting && wait > 5) wait = 5;
+  if ((st->waiting || st->window) && wait > 5) wait = 5;
   if (st->failures) {
     double retry = app->retry_s, most = app->retry_max_s ? app->retry_max_s : app->interval_s;
     for (int i = 1; i < st->failures && retry < most; i++) retry *= app->retry_factor;

@@ -182,7 +182,7 @@ static bool projects_equal(const app_set *a, const app_set *b) {
     const app_project *p = &a->projects[i], *q = &b->projects[i];
     bool same = strcmp(p->name, q->name) == 0 && p->nrepos == q->nrepos && p->ndestinations == q->ndestinations &&
                 p->ncluster_kinds == q->ncluster_kinds && p->nkinds == q->nkinds &&
-                p->ndenied_kinds == q->ndenied_kinds;
+                p->ndenied_kinds == q->ndenied_kinds && p->nwindows == q->nwindows;
     for (size_t k = 0; same && k < p->nrepos; k++) same = strcmp(p->repos[k], q->repos[k]) == 0;
     for (size_t k = 0; same && k < p->ncluster_kinds; k++) same = strcmp(p->cluster_kinds[k], q->cluster_kinds[k]) == 0;
     for (size_t k = 0; same && k < p->nkinds; k++) same = strcmp(p->kinds[k], q->kinds[k]) == 0;
@@ -190,6 +190,13 @@ static bool projects_equal(const app_set *a, const app_set *b) {
     for (size_t k = 0; same && k < p->ndestinations; k++)
       same = strcmp(p->destinations[k].cluster, q->destinations[k].cluster) == 0 &&
              strcmp(p->destinations[k].namespace, q->destinations[k].namespace) == 0;
+    /* A window's lists are few and short: written otherwise, read anew. */
+    for (size_t k = 0; same && k < p->nwindows; k++)
+      same = p->windows[k].deny == q->windows[k].deny && strcmp(p->windows[k].schedule, q->windows[k].schedule) == 0 &&
+             p->windows[k].duration_s == q->windows[k].duration_s &&
+             p->windows[k].manual_sync == q->windows[k].manual_sync &&
+             p->windows[k].napplications == q->windows[k].napplications &&
+             p->windows[k].nnamespaces == q->windows[k].nnamespaces && p->windows[k].nclusters == q->windows[k].nclusters;
     if (!same) return false;
   }
   return true;

@@ -104,6 +104,7 @@ char *run_message(const app_state *st) {
     return m;
   }
   if (*st->hist.rollback) return heap_printf("auto-sync paused after rollback to %.7s", st->hist.rollback);
+  if (st->window) return heap_strdup(st->window);
   if (st->waiting && !st->hist.suspended) return heap_strdup(st->waiting);
   return heap_strdup(st->hist.suspended ? "auto-sync suspended" : "");
 }

@@ -65,6 +65,7 @@ static void state_free(app_state *st) {
   free(st->error);
   free(st->warnings);
   free(st->waiting);
+  free(st->window);
   free(st->diff);
   free(st->refused);
   free(st->resources);

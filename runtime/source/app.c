@@ -283,10 +283,53 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   read_wave(r, res, app);
 }
 
+/* One of spec.syncWindows: { kind, schedule, duration, applications,
+ * namespaces, clusters, manualSync, timeZone }, as Argo CD's. */
+static void read_window(reader *r, const value *o, app_window *w) {
+  const char *kind = string_at(r, o, "kind", "");
+  w->schedule = string_at(r, o, "schedule", NULL);
+  const char *duration = string_at(r, o, "duration", NULL), *zone = string_at(r, o, "timeZone", "UTC");
+  w->deny = strcmp(kind, "deny") == 0;
+  w->duration_s = app_parse_interval(duration);
+  w->applications = strings_at(r, o, "applications", &w->napplications);
+  w->namespaces = strings_at(r, o, "namespaces", &w->nnamespaces);
+  w->clusters = strings_at(r, o, "clusters", &w->nclusters);
+  const value *manual = field_of(r, o, "manualSync", V_BOOL, false);
+  w->manual_sync = manual && manual->u.b;
+  if (!w->deny && strcmp(kind, "allow") != 0)
+    diag_error(r->d, o->at, "%s: a sync window's kind is allow or deny, not \"%s\"", r->what, kind);
+  if (*w->schedule && !app_cron_parse(w->schedule, &w->cron))
+    diag_error(r->d, value_object_get(o, "schedule")->at,
+               "%s: \"%s\" is no cron schedule: minute hour day-of-month month day-of-week, as \"0 22 * * 1-5\"",
+               r->what, w->schedule);
+  if (*duration && w->duration_s <= 0)
+    diag_error(r->d, value_object_get(o, "duration")->at, "%s: a sync window's duration is like 30m or 1h, not \"%s\"",
+               r->what, duration);
+  if (strcmp(zone, "UTC") != 0 && strcmp(zone, "Etc/UTC") != 0)
+    diag_error(r->d, value_object_get(o, "timeZone")->at, "%s: sync windows run in UTC; timeZone \"%s\" is not read",
+               r->what, zone);
+}
+
+static void read_windows(reader *r, const value *spec, app_project *p) {
+  const value *ws = field_of(r, spec, "syncWindows", V_LIST, false);
+  if (!ws) return;
+  p->windows = arena_alloc(r->a, (ws->u.list.len + 1) * sizeof *p->windows);
+  for (size_t i = 0; i < ws->u.list.len; i++) {
+    const value *o = ws->u.list.items[i];
+    if (o->kind != V_OBJECT) {
+      diag_error(r->d, o->at, "%s: a sync window must be an object { kind, schedule, duration, ... }", r->what);
+      continue;
+    }
+    p->windows[p->nwindows] = (app_window){0};
+    read_window(r, o, &p->windows[p->nwindows++]);
+  }
+}
+
 static void read_project(reader *r, const value *res, const char *name, app_project *p) {
   const value *spec = field_of(r, res, "spec", V_OBJECT, true);
   *p = (app_project){.name = name, .at = r->at};
   if (!spec) return;
+  read_windows(r, spec, p);
   p->repos = strings_at(r, spec, "sourceRepos", &p->nrepos);
   p->cluster_kinds = strings_at(r, spec, "clusterKinds", &p->ncluster_kinds);
   p->kinds = strings_at(r, spec, "namespaceKinds", &p->nkinds);

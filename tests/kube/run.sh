@@ -12,6 +12,7 @@
 #   tests/kube/depends.sh          dependencies between applications, and
 #                                  an app of apps's children by wave
 #   tests/kube/retry.sh            an application's retry policy
+#   tests/kube/windows.sh          a project's sync windows
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
@@ -77,6 +78,7 @@ script charts tests/kube/charts.sh
 script remote-charts tests/kube/remote-charts.sh
 script depends tests/kube/depends.sh
 script retry tests/kube/retry.sh
+script windows tests/kube/windows.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh
