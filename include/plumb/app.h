@@ -41,6 +41,10 @@ typedef struct {
    * retry_max_s (0: the interval); automated syncs of a commit stop after
    * retry_limit failed in a row (-1: never). */
   int retry_limit, retry_s, retry_factor, retry_max_s;
+  /* sync.options, as Argo CD's syncPolicy.syncOptions: "Recreate=true",
+   * "CreateNamespace=true" (docs/runtime.md, Sync options). */
+  const char **sync_options;
+  size_t nsync_options;
   app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
   size_t ncredentials;
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */
@@ -147,6 +151,9 @@ const char *app_check_object(const app_project *p, const app_def *app, const cha
 
 /* "90s", "3m", "1h30m" in seconds; -1 when malformed or not positive. */
 int app_parse_interval(const char *s);
+
+/* Whether app's sync options hold option ("Recreate=true"). */
+bool app_sync_option(const app_def *app, const char *option);
 
 /* Reads a cron schedule ("0 22 * * 1-5", "@daily"): numbers, names of
  * months and days, *, ranges, steps and lists; false when it is none. */

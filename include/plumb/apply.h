@@ -16,6 +16,9 @@
 #define APPLY_ENV_LABEL "plumb.dev/env"
 #define APPLY_APP_ANNOTATION "plumb.dev/app"
 #define APPLY_OWNER_LABEL "plumb.dev/application"
+/* An object's sync options, "Key=Value" separated by commas, as Argo CD's
+ * argocd.argoproj.io/sync-options (docs/runtime.md, Sync options). */
+#define APPLY_OPTIONS_ANNOTATION "plumb.dev/sync-options"
 
 /* How one object went. */
 typedef struct {
@@ -52,7 +55,16 @@ typedef struct {
    * the last wave too. Dry runs do not wait. */
   double wave_timeout_s;
   bool wait_last;
+  /* An object the server refuses for a field that cannot change is
+   * deleted and created anew (the sync option Recreate=true of the whole
+   * application; an object's own says so for it alone). */
+  bool recreate;
 } apply_opts;
+
+/* Whether obj's sync options (its annotation plumb.dev/sync-options, and
+ * with argo Argo CD's argocd.argoproj.io/sync-options, where the option
+ * means the same there) hold option, "Key=Value". */
+bool apply_object_option(const json_t *obj, const char *option, bool argo);
 
 /* Applies r's resources in sync order, waiting for each CRD to be
  * Established before what follows it. A wave where an object failed, or

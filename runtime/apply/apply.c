@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "plumb/arena.h"
@@ -73,6 +74,22 @@ static char *ref_of(const json_t *obj) {
                : heap_printf("%s/%s", kind, kube_meta_str(obj, "name"));
 }
 
+bool apply_object_option(const json_t *obj, const char *option, bool argo) {
+  const json_t *notes = json_object_get(json_object_get(obj, "metadata"), "annotations");
+  const char *keys[] = {APPLY_OPTIONS_ANNOTATION, argo ? "argocd.argoproj.io/sync-options" : NULL};
+  size_t n = strlen(option);
+  for (size_t k = 0; k < 2 && keys[k]; k++) {
+    const char *list = kube_str(notes, keys[k]);
+    for (const char *p = list; p && *p; p += strcspn(p, ","), p += *p == ',') {
+      while (*p == ' ') p++;
+      size_t len = strcspn(p, ",");
+      while (len && p[len - 1] == ' ') len--;
+      if (len == n && strncmp(p, option, n) == 0) return true;
+    }
+  }
+  return false;
+}
+
 void apply_result_free(apply_result *r) {
   for (size_t i = 0; i < r->n; i++) {
     free(r->items[i].ref);
@@ -103,8 +120,8 @@ static void outcome(const apply_opts *o, const json_t *obj, const char *verb, co
     r->cap = r->cap ? 2 * r->cap : 16;
     r->items = heap_realloc(r->items, r->cap * sizeof *r->items);
   }
-  r->items[r->n++] =
-      (apply_outcome){ref, heap_strdup(kube_meta_str(obj, "namespace")), heap_strdup(verb), heap_strdup(error)};
+  r->items[r->n++] = (apply_outcome){ref, heap_strdup(kube_meta_str(obj, "namespace")), heap_strdup(verb),
+                                     error ? heap_printf("%s%s", error, hint ? hint : "") : NULL};
 }
 
 static bool established(const json_t *crd) {
@@ -177,6 +194,10 @@ static int prune_kind(kube_client *c, const compile_result *r, const char *api, 
     json_object_set_new(live, "apiVersion", json_string(api));
     json_object_set_new(live, "kind", json_string(kind));
     if (wanted(r, live, kube_default_namespace(c)) || kube_meta_str(live, "deletionTimestamp")) continue;
+    if (apply_object_option(live, "Prune=false", true)) {
+      outcome(o, live, "not pruned (its sync options say Prune=false)", NULL, NULL);
+      continue;
+    }
     /* The uid precondition keeps a recreated object of the same name safe. */
     kube_delete_opts dopts = {.propagation = "Background", .uid = kube_meta_str(live, "uid")};
     const char *ns = kube_meta_str(live, "namespace"), *name = kube_meta_str(live, "name");
@@ -226,14 +247,23 @@ typedef struct {
   live_obj *objs;       /* in sync order */
   long *wave;           /* wave[i]: object i's sync wave */
   kube_apply_item *res; /* res[i]: how object i went */
-  const char **verb;    /* created, configured, unchanged; NULL until known */
+  const char **verb;    /* created, configured, unchanged, replaced; NULL until known */
   bool *done;
+  bool *recreate;       /* refused for a field that cannot change, and opted in: to be recreated */
   size_t n, printed;    /* objects before printed are reported */
   size_t answered;      /* objects the server answered for */
   int failed;
   bool stopped;         /* a hopeless failure was reported */
   char *halt;           /* why a wave stopped the sync, or NULL */
 } run;
+
+/* Whether the server refused an apply because a field that cannot change
+ * did: "spec.selector: Invalid value: ...: field is immutable", a
+ * StatefulSet's "updates to statefulset spec for fields other than ...". */
+static bool immutable(const char *error) {
+  return error && (strstr(error, "field is immutable") || strstr(error, "may not change once set") ||
+                   strstr(error, "updates to statefulset spec for fields other than"));
+}
 
 static void report(run *r, size_t i) {
   const kube_apply_item *it = &r->res[i];
@@ -252,6 +282,9 @@ static void report(run *r, size_t i) {
   outcome(r->o, r->objs[i].body, NULL, it->error,
           it->rc == KUBE_ECONFLICT && !r->o->force
               ? "\n  (another field manager owns these fields; --force-conflicts takes them over)"
+          : immutable(it->error)
+              ? "\n  (a field that cannot change has changed: the sync option Recreate=true, on the object (annotation "
+                APPLY_OPTIONS_ANNOTATION ") or the application (sync_options), deletes and recreates it)"
               : NULL);
 }
 
@@ -282,13 +315,60 @@ static void take(batch *b, size_t k) {
   b->items[k].error = NULL;
 }
 
+/* Whether object i, refused for a field that cannot change, is to be
+ * deleted and created anew: the application or the object says so, and
+ * this is no dry run. */
+static bool to_recreate(const run *r, size_t i) {
+  const kube_apply_item *it = &r->res[i];
+  return !r->o->dry_run && it->rc != KUBE_OK && immutable(it->error) && r->objs[i].live &&
+         (r->o->recreate || apply_object_option(r->objs[i].body, "Recreate=true", false));
+}
+
 static int applied(size_t k, void *ctx) {
   batch *b = ctx;
   size_t i = b->which[k];
   take(b, k);
   verdict(b->r, i);
+  /* Its line waits for the recreation (recreate_all). */
+  if ((b->r->recreate[i] = to_recreate(b->r, i))) b->r->done[i] = false;
   flush(b->r);
   return hopeless(b->r->res[i].rc);
+}
+
+enum { RECREATE_WAIT_S = 60 };
+
+/* Deletes object i (the live one, by its uid, its dependents first) and
+ * waits until it is gone, then applies it again: "replaced", or why not. */
+static void recreate(run *r, size_t i) {
+  const json_t *live = r->objs[i].live, *body = r->objs[i].body;
+  const char *api = kube_str(body, "apiVersion"), *kind = kube_str(body, "kind");
+  const char *ns = kube_meta_str(live, "namespace"), *name = kube_meta_str(live, "name");
+  kube_delete_opts dopts = {.propagation = "Foreground", .uid = kube_meta_str(live, "uid")};
+  int rc = kube_delete(r->c, api, kind, ns, name, &dopts);
+  json_t *seen = NULL;
+  for (int t = 0; (rc == KUBE_OK || rc == KUBE_ENOTFOUND) && t < RECREATE_WAIT_S * 5; t++) {
+    json_decref(seen);
+    seen = NULL;
+    if ((rc = kube_get(r->c, api, kind, ns, name, &seen)) == KUBE_ENOTFOUND) break;
+    usleep(200000);
+  }
+  json_decref(seen);
+  kube_apply_item *it = &r->res[i];
+  free(it->error);
+  it->error = NULL;
+  json_decref(it->out);
+  it->out = NULL;
+  if (rc != KUBE_ENOTFOUND) {
+    it->rc = KUBE_ERROR;
+    it->error = heap_printf("a field that cannot change has changed, and it could not be deleted to be recreated: %s",
+                            rc == KUBE_OK ? "still there after a minute" : kube_last_error(r->c));
+  } else {
+    kube_apply_opts ao = {.force = r->o->force};
+    it->rc = kube_apply(r->c, (json_t *)body, &ao, &it->out);
+    if (it->rc != KUBE_OK) it->error = heap_printf("recreated, then refused: %s", kube_last_error(r->c));
+  }
+  r->verb[i] = "replaced (deleted and created anew: a field that cannot change had changed)";
+  r->done[i] = true;
 }
 
 /* Why an application may not take over a live object, or NULL when the
@@ -354,6 +434,9 @@ static void apply_batch(run *r, size_t from, size_t to) {
     if (!go) b.items[k].rc = KUBE_ECANCELED;
     if (b.items[k].rc == KUBE_ECANCELED) take(&b, k);
   }
+  for (size_t i = from; i < to; i++)
+    if (r->recreate[i]) recreate(r, i);
+  flush(r);
   if (!r->o->dry_run && !r->stopped && go) wait_crds(r, from, to);
   r->stopped = r->stopped || !go;
   free(b.items);
@@ -466,7 +549,8 @@ static void in_sync_order(run *r) {
 static int apply_all(kube_client *c, const compile_result *res, const apply_opts *o, bool *halted) {
   size_t n = res->nres;
   run r = {.c = c, .o = o, .objs = live_new(res, o->owner), .n = n, .wave = zeroed(n, sizeof(long)),
-           .res = zeroed(n, sizeof(kube_apply_item)), .verb = zeroed(n, sizeof(char *)), .done = zeroed(n, sizeof(bool))};
+           .res = zeroed(n, sizeof(kube_apply_item)), .verb = zeroed(n, sizeof(char *)), .done = zeroed(n, sizeof(bool)),
+           .recreate = zeroed(n, sizeof(bool))};
   int bad = bad_waves(&r);
   if (!bad) in_sync_order(&r);
   for (size_t from = 0, to; from < n && !r.stopped && !r.halt && !bad; from = to) {
@@ -490,6 +574,7 @@ static int apply_all(kube_client *c, const compile_result *res, const apply_opts
   free(r.res);
   free(r.verb);
   free(r.done);
+  free(r.recreate);
   return bad + r.failed + (*halted && !r.failed);
 }
 

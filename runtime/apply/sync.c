@@ -63,6 +63,25 @@ void sync_compare(kube_client *c, const app_def *app, const compile_result *r, s
   if (rc == 2) out->error = heap_strdup(kube_last_error(c));
 }
 
+/* CreateNamespace=true: the destination namespace, made when it is not
+ * there, as Argo CD makes it (not the application's to prune); NULL, or
+ * why not (caller frees). */
+static char *create_namespace(kube_client *c, const app_def *app) {
+  if (!*app->namespace) return NULL;
+  json_t *ns = NULL;
+  int rc = kube_get(c, "v1", "Namespace", NULL, app->namespace, &ns);
+  json_decref(ns);
+  if (rc == KUBE_ENOTFOUND) {
+    json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+                            app->namespace);
+    kube_apply_opts ao = {0};
+    rc = kube_apply(c, obj, &ao, NULL);
+    json_decref(obj);
+  }
+  return rc == KUBE_OK ? NULL : heap_printf("cannot create the namespace %s (CreateNamespace=true): %s", app->namespace,
+                                            kube_last_error(c));
+}
+
 void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r, sync_report *out) {
   *out = (sync_report){0};
   if ((out->error = sync_check_project(c, app, p, r))) return;
@@ -74,7 +93,9 @@ void sync_apply(kube_client *c, const app_def *app, const app_project *p, const 
   /* Git is the truth: fields someone else took (kubectl scale) come back.
    * Waves wait for health between them, as in Argo CD. */
   apply_opts o = {.force = true, .prune = app->prune, .allow_empty = app->allow_empty, .owner = app->name,
-                  .result = &out->objects, .wave_timeout_s = SYNC_WAVE_TIMEOUT_S};
+                  .result = &out->objects, .wave_timeout_s = SYNC_WAVE_TIMEOUT_S,
+                  .recreate = app_sync_option(app, "Recreate=true")};
+  if (app_sync_option(app, "CreateNamespace=true") && (out->error = create_namespace(c, app))) return;
   int failed = apply_resources(c, r, &o);
   out->status = failed ? SYNC_OUT_OF_SYNC : SYNC_SYNCED;
   if (out->objects.halt)

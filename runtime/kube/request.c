@@ -38,23 +38,53 @@ typedef struct {
 
 /* ---- errors ------------------------------------------------------------- */
 
+enum { STATUS_MESSAGE_MAX = 800 };
+
+/* A refusal too long to keep whole (an invalid Job's message quotes its
+ * whole template) in the words of its causes, their values left out:
+ * 'Job.batch "migrate" is invalid: spec.template: field is immutable'
+ * (caller frees); NULL when it has no causes. */
+static char *short_message(const json_t *body) {
+  const json_t *details = json_object_get(body, "details"), *causes = json_object_get(details, "causes");
+  if (!json_array_size(causes)) return NULL;
+  buf b = {0};
+  const char *kind = kube_str(details, "kind"), *group = kube_str(details, "group"), *name = kube_str(details, "name");
+  buf_printf(&b, "%s%s%s \"%s\" is invalid:", kind ? kind : "object", group && *group ? "." : "", group ? group : "",
+             name ? name : "");
+  size_t i;
+  const json_t *cause;
+  json_array_foreach(causes, i, cause) {
+    const char *field = kube_str(cause, "field"), *m = kube_str(cause, "message");
+    const char *last = m ? strrchr(m, ':') : NULL;
+    buf_printf(&b, "%s %s: %s", i ? ";" : "", field ? field : "?", last && last[1] ? last + 2 : m ? m : "");
+    if (b.len > STATUS_MESSAGE_MAX) break;
+  }
+  return b.data;
+}
+
 int kube_status_error(kube_client *c, long code, json_t *body, const char *method, const char *path) {
-  const char *msg = kube_str(body, "message");
+  char *shorter = kube_str(body, "message") && strlen(kube_str(body, "message")) > STATUS_MESSAGE_MAX
+                      ? short_message(body)
+                      : NULL;
+  const char *msg = shorter ? shorter : kube_str(body, "message");
   const char *reason = kube_str(body, "reason");
-  if (code == 401) {
+  int rc = code == 401   ? KUBE_EAUTH
+           : code == 403 ? KUBE_EFORBIDDEN
+           : code == 404 ? KUBE_ENOTFOUND
+           : code == 409 ? KUBE_ECONFLICT
+           : code == 410 ? KUBE_EGONE
+                         : KUBE_ERROR;
+  if (code == 401)
     kube_fail(c, "token rejected (401): %s: the server does not accept the credentials of user \"%s\"",
               msg ? msg : "Unauthorized", c->cfg->user ? c->cfg->user : "?");
-    return KUBE_EAUTH;
-  }
-  if (code == 403) {
+  else if (code == 403)
     kube_fail(c, "forbidden: %s", msg ? msg : path);
-    return KUBE_EFORBIDDEN;
-  }
-  if (msg)
+  else if (msg)
     kube_fail(c, "%s (%ld%s%s)", msg, code, reason ? " " : "", reason ? reason : "");
   else
     kube_fail(c, "%s %s: HTTP %ld", method, path, code);
-  return code == 404 ? KUBE_ENOTFOUND : code == 409 ? KUBE_ECONFLICT : code == 410 ? KUBE_EGONE : KUBE_ERROR;
+  free(shorter);
+  return rc;
 }
 
 int kube_transport_error(kube_client *c, CURLcode rc, const char *errbuf) {

@@ -490,6 +490,11 @@ static json_t *spec_of(const app_def *app) {
     json_object_set_new(json_object_get(spec, "sync"), "retry", retry);
     free(dur), free(most);
   }
+  if (app->nsync_options) {
+    json_t *opts = json_array();
+    for (size_t i = 0; i < app->nsync_options; i++) json_array_append_new(opts, json_string(app->sync_options[i]));
+    json_object_set_new(json_object_get(spec, "sync"), "options", opts);
+  }
   if (app->ndepends_on) {
     json_t *deps = json_array();
     for (size_t i = 0; i < app->ndepends_on; i++) json_array_append_new(deps, json_string(app->depends_on[i]));

@@ -203,6 +203,32 @@ static void read_chart(reader *r, const value *spec, app_def *app) {
                "'.', starting and ending with a letter or digit", r->what, app->release);
 }
 
+/* The sync options an application takes: Plumb's own, and Argo CD's whose
+ * meaning Plumb has already (its apply is server-side, applies only what
+ * differs, and prunes last). */
+static const char *const sync_options[] = {"Recreate=true", "CreateNamespace=true", "ServerSideApply=true",
+                                           "ApplyOutOfSyncOnly=true", "PruneLast=true"};
+
+static void read_sync_options(reader *r, const value *spec, app_def *app) {
+  app->sync_options = strings_at(r, spec, "sync.options", &app->nsync_options);
+  const value *list = value_get_path(spec, "sync.options");
+  for (size_t i = 0; i < app->nsync_options; i++) {
+    size_t k = 0;
+    while (k < sizeof sync_options / sizeof *sync_options && strcmp(sync_options[k], app->sync_options[i]) != 0) k++;
+    if (k == sizeof sync_options / sizeof *sync_options)
+      diag_error(r->d, list->u.list.items[i]->at,
+                 "%s: unknown sync option \"%s\"; expected Recreate=true, CreateNamespace=true, "
+                 "ServerSideApply=true, ApplyOutOfSyncOnly=true or PruneLast=true",
+                 r->what, app->sync_options[i]);
+  }
+}
+
+bool app_sync_option(const app_def *app, const char *option) {
+  for (size_t i = 0; i < app->nsync_options; i++)
+    if (strcmp(app->sync_options[i], option) == 0) return true;
+  return false;
+}
+
 /* A duration of sync.retry.backoff, in seconds; dflt when not given. */
 static int retry_duration(reader *r, const value *o, const char *key, int dflt) {
   const value *v = o ? value_object_get(o, key) : NULL;
@@ -273,6 +299,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
     diag_error(r->d, at ? at->at : r->at, "%s: sync.interval \"%s\" is not a duration like 30s, 3m or 1h", r->what, interval);
   }
   read_retry(r, spec, app);
+  read_sync_options(r, spec, app);
   read_credentials(r, spec, app);
   read_args(r, spec, app);
   read_directory(r, spec, app);
@@ -504,10 +531,13 @@ bool app_def_equal(const app_def *a, const app_def *b) {
       a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
       a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at) ||
       a->ndepends_on != b->ndepends_on || a->wave != b->wave || a->retry_limit != b->retry_limit ||
+      a->nsync_options != b->nsync_options ||
       a->retry_s != b->retry_s || a->retry_factor != b->retry_factor || a->retry_max_s != b->retry_max_s)
     return false;
   for (size_t i = 0; i < a->ndepends_on; i++)
     if (!same_string(a->depends_on[i], b->depends_on[i])) return false;
+  for (size_t i = 0; i < a->nsync_options; i++)
+    if (!same_string(a->sync_options[i], b->sync_options[i])) return false;
   for (size_t i = 0; i < a->nargs; i++)
     if (!same_string(a->args[i], b->args[i])) return false;
   for (size_t i = 0; i < a->ncredentials; i++)

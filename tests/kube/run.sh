@@ -13,6 +13,7 @@
 #                                  an app of apps's children by wave
 #   tests/kube/retry.sh            an application's retry policy
 #   tests/kube/windows.sh          a project's sync windows
+#   tests/kube/replace.sh          sync options: Recreate, CreateNamespace, Prune=false
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
@@ -79,6 +80,7 @@ script remote-charts tests/kube/remote-charts.sh
 script depends tests/kube/depends.sh
 script retry tests/kube/retry.sh
 script windows tests/kube/windows.sh
+script replace tests/kube/replace.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh

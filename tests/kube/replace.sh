@@ -1,0 +1,93 @@
+#!/bin/sh
+# Sync options of an application and of its objects, against a real
+# control plane: a change to a field that cannot change (a Deployment's
+# selector, a Job's template) is refused, saying how to opt in; with
+# Recreate=true on the object or the application the object is deleted
+# and created anew, the log and the history saying so; CreateNamespace=true
+# makes the destination namespace; Prune=false keeps an object that left
+# git. Usage: replace.sh PLUMB CLUSTER_DIR. Last line: "replace: N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+repo=$work/deploy
+NS=replace-test
+pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache" --once --context admin; }
+uid() { $K -n $NS get "$1" -o jsonpath='{.metadata.uid}'; }
+
+web() { # web SELECTOR [ANNOTATION]: a Deployment whose selector is app=SELECTOR
+  cat >"$repo/web/main.plumb" <<EOP
+env web {
+  Deployment "web" {
+    metadata: { annotations: { ${2:-} } }
+    spec: {
+      selector: { matchLabels: { app: "$1" } }
+      template: { metadata: { labels: { app: "$1" } }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } }
+    }
+  }
+  ConfigMap "kept" { metadata: { annotations: { "plumb.dev/sync-options": "Prune=false" } }, data: { v: "1" } }
+}
+EOP
+}
+job() { # job COMMAND
+  cat >"$repo/jobs/main.plumb" <<EOP
+env jobs {
+  Job "migrate" {
+    spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "m", image: "busybox", command: ["$1"] }] } } }
+  }
+}
+EOP
+}
+mkdir -p "$repo/web" "$repo/jobs" "$repo/gitops"
+web v1
+job true
+cat >"$repo/gitops/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app web = application(name: "web", repo: "file://$repo", path: "web", namespace: "$NS", automated: true, prune: true,
+                        sync_options: ["CreateNamespace=true"])
+  app jobs = application(name: "jobs", repo: "file://$repo", path: "jobs", namespace: "$NS", automated: true,
+                         sync_options: ["Recreate=true", "CreateNamespace=true"])
+}
+EOP
+(cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
+commit "web and a job"
+$K delete namespace $NS --ignore-not-found --wait=true >/dev/null 2>&1
+for a in web jobs; do $K delete configmap "plumb-history-$a" --ignore-not-found >/dev/null; done
+
+expect "CreateNamespace=true makes the destination namespace, and the sync goes ahead" 0 \
+  "web: deployment.apps/web created" pass_once
+before=$(uid deployment/web)
+web v2
+commit "web: another selector"
+expect "a selector that changed is refused, saying which field and how to opt in" 1 \
+  "spec.selector.*field is immutable" pass_once
+cp "$work/out" "$work/refused"
+expect "the message names Recreate=true" 0 "the sync option Recreate=true" cat "$work/refused"
+same "and the Deployment is the one it was" "$before" uid deployment/web
+web v2 '"plumb.dev/sync-options": "Recreate=true"'
+commit "web: Recreate=true"
+expect "Recreate=true on the object: deleted and created anew" 0 \
+  "web: deployment.apps/web replaced \(deleted and created anew: a field that cannot change had changed\)" pass_once
+after=$(uid deployment/web)
+expect "it is another object" 1 "" test "$before" = "$after"
+same "with the new selector" v2 sh -c "$K -n $NS get deployment web -o jsonpath='{.spec.selector.matchLabels.app}'"
+expect "the history says so" 0 "replaced" $K get configmap plumb-history-web -o jsonpath='{.data}'
+job false
+commit "jobs: another command"
+expect "Recreate=true on the application: a Job's template recreated" 0 "jobs: job.batch/migrate replaced" pass_once
+cat >"$repo/web/main.plumb" <<'EOP'
+env web {
+  ConfigMap "other" { data: { v: "1" } }
+}
+EOP
+commit "web: only another ConfigMap"
+expect "Prune=false keeps an object that left git, saying so" 0 \
+  "web: configmap/kept not pruned \(its sync options say Prune=false\)" pass_once
+expect "it is still there" 0 "" $K -n $NS get configmap kept
+expect "what has no such option is pruned" 1 "" $K -n $NS get deployment web
+sed -i 's/"CreateNamespace=true"/"Recreat=true"/' "$repo/gitops/main.plumb"
+commit "a sync option misspelled"
+expect "an unknown sync option is refused where it is written" 1 \
+  "gitops/main.plumb:[0-9]+:[0-9]+: error: application web: unknown sync option \"Recreat=true\"" pass_once
+
+$K delete namespace $NS --wait=false >/dev/null 2>&1
+echo "replace: $pass passed, $fail failed"
