@@ -66,7 +66,8 @@ typedef struct {
  * means the same there) hold option, "Key=Value". */
 bool apply_object_option(const json_t *obj, const char *option, bool argo);
 
-/* Applies r's resources in sync order, waiting for each CRD to be
+/* Applies r's resources in sync order (their hooks in their phases,
+ * above), waiting for each CRD to be
  * Established before what follows it. A wave where an object failed, or
  * that went Degraded or did not become healthy in time, stops the sync:
  * later waves are not applied and prune does not run (result->halt, and
@@ -75,6 +76,30 @@ bool apply_object_option(const json_t *obj, const char *option, bool argo);
  * only when nothing failed and refuses an empty result unless
  * allow_empty. */
 int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o);
+
+/* ---- hooks (runtime/apply/hooks.c) ----
+ *
+ * apply_resources runs the sync phases of r's hooks, resources annotated
+ * plumb.dev/hook (or argocd.argoproj.io/hook): PreSync first, then the
+ * objects and Sync hooks, then PostSync, and SyncFail when any failed,
+ * each hook waited for until healthy (docs/runtime.md, Hooks). */
+typedef enum {
+  APPLY_HOOK_NONE,      /* no hook: an object of the application */
+  APPLY_HOOK_PRE_SYNC,
+  APPLY_HOOK_SYNC,
+  APPLY_HOOK_POST_SYNC,
+  APPLY_HOOK_SYNC_FAIL,
+  APPLY_HOOK_SKIP,      /* Skip, and phases Plumb does not run (PreDelete): never applied */
+} apply_hook;
+
+apply_hook apply_hook_of(const value *obj);
+const char *apply_hook_name(apply_hook h); /* "PreSync", ... */
+/* Whether a live object is a hook. */
+bool apply_is_hook_json(const json_t *obj);
+bool apply_has_hooks(const compile_result *r);
+/* r's resources of phase, in a copy of r whose res the caller frees;
+ * APPLY_HOOK_NONE: the objects of the application, no hook. */
+compile_result apply_select(const compile_result *r, apply_hook phase);
 
 /* Deletes the marked objects r no longer contains (env's, or o->owner's);
  * with o->dry_run only reports them. Returns how many failed. */

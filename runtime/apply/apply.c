@@ -20,6 +20,7 @@
 #include "kube/convert.h"
 #include "compare/live.h"
 #include "plumb/waves.h"
+#include "hooks.h"
 #include "settle.h"
 
 /* The field of obj that holds base64 data, if it is a v1 Secret or
@@ -194,6 +195,8 @@ static int prune_kind(kube_client *c, const compile_result *r, const char *api, 
     json_object_set_new(live, "apiVersion", json_string(api));
     json_object_set_new(live, "kind", json_string(kind));
     if (wanted(r, live, kube_default_namespace(c)) || kube_meta_str(live, "deletionTimestamp")) continue;
+    /* A hook is a task of a sync, not an object to keep (hooks.c). */
+    if (apply_is_hook_json(live)) continue;
     if (apply_object_option(live, "Prune=false", true)) {
       outcome(o, live, "not pruned (its sync options say Prune=false)", NULL, NULL);
       continue;
@@ -579,6 +582,10 @@ static int apply_all(kube_client *c, const compile_result *res, const apply_opts
 }
 
 int apply_resources(kube_client *c, const compile_result *r, const apply_opts *o) {
+  return apply_has_hooks(r) ? apply_with_hooks(c, r, o) : apply_objects(c, r, o);
+}
+
+int apply_objects(kube_client *c, const compile_result *r, const apply_opts *o) {
   bool halted;
   int failed = apply_all(c, r, o, &halted);
   if (!o->prune) return failed;

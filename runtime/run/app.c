@@ -29,7 +29,8 @@ static bool fail(app_state *st, const char *msg) {
 typedef struct {
   source_repo *s;
   source_rev rev;
-  compile_result objs; /* objs.res is the pass's to free */
+  compile_result all;  /* its objects and its hooks, which a sync runs (apply.h); all.res is the pass's to free */
+  compile_result objs; /* its objects alone: what is compared, watched and assessed; objs.res the pass's too */
   run_children kids;   /* the applications it declares, the pass's to free */
   run_dest *dest;
 } build;
@@ -134,7 +135,8 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   }
   if (!(refused = refusal(r, app, res, dest, unusable))) {
     b->dest = dest;
-    b->objs = objects_of(res);
+    b->all = objects_of(res);
+    b->objs = apply_select(&b->all, APPLY_HOOK_NONE);
     return true;
   }
   fail(st, refused);
@@ -158,7 +160,7 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
   /* Said before the first write: a sync cut short shows where it began. */
   fprintf(r->o->out, "%s: syncing %zu objects at %.7s to %s\n", app->name, b->objs.nres, b->rev.commit, b->dest->name);
   fflush(r->o->out);
-  sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->objs, rep);
+  sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->all, rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);
     if (!rep->error) rep->error = heap_printf("not pruned: %s", partial);
@@ -296,9 +298,9 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
    * brings another pass. */
   uint64_t version = b.dest->cache ? cache_app_version(b.dest->cache, app->name) : 0;
   run_view_watch(r, b.dest, &b.objs);
-  digest(&b.objs, built);
+  digest(&b.all, built);
   if (!p->asked && !p->fetch && repeats_last(app, st, &b, version, built)) {
-    free(b.objs.res);
+    free(b.objs.res), free(b.all.res);
     metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
     return;
   }
@@ -342,7 +344,7 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   if (record_it && !p->dry_run) record(r, app, st, &b, asked ? p->by : NULL, &rep);
   settle(app, st, &rep, &b);
   sync_report_free(&rep);
-  free(b.objs.res);
+  free(b.objs.res), free(b.all.res);
   metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
 }
 
@@ -356,7 +358,7 @@ static void rollback(runner *r, const app_def *app, app_state *st, const char *c
   run_children_free(&b.kids);
   if (source_resolve(b.s, app->revision, &head) != SOURCE_OK) {
     fail(st, source_last_error(b.s));
-    free(b.objs.res);
+    free(b.objs.res), free(b.all.res);
     return;
   }
   fprintf(r->o->out, "%s: rolling back to history entry %lld, %.7s\n", app->name, id, b.rev.commit);
@@ -368,7 +370,7 @@ static void rollback(runner *r, const app_def *app, app_state *st, const char *c
   record(r, app, st, &b, by, &rep);
   settle(app, st, &rep, &b);
   sync_report_free(&rep);
-  free(b.objs.res);
+  free(b.objs.res), free(b.all.res);
 }
 
 /* A rollback builds what history entry id was built from: its revision and
