@@ -11,7 +11,11 @@
  * Argo CD's) says when it goes: BeforeHookCreation (the default) deletes
  * the one of the last sync before creating it anew, HookSucceeded and
  * HookFailed delete it once it succeeded or failed. Hooks are never
- * compared, pruned or counted in the application's health. */
+ * compared, pruned or counted in the application's health. A chart's
+ * hooks (helm.sh/hook) take the phases Argo CD maps them to: pre-install
+ * and pre-upgrade PreSync, post-install and post-upgrade PostSync, the
+ * rest (tests, rollbacks, deletes) none; their weight is their wave and
+ * helm's delete policies are the same three. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,8 @@
 #define HOOK_POLICY_ANNOTATION "plumb.dev/hook-delete-policy"
 #define ARGO_HOOK "argocd.argoproj.io/hook"
 #define ARGO_HOOK_POLICY "argocd.argoproj.io/hook-delete-policy"
+#define HELM_HOOK "helm.sh/hook"
+#define HELM_HOOK_POLICY "helm.sh/hook-delete-policy"
 
 static const char *const phase_names[] = {"", "PreSync", "Sync", "PostSync", "SyncFail", "Skip"};
 
@@ -37,9 +43,29 @@ static const char *annotation(const value *obj, const char *key, const char *arg
   return v && v->kind == V_STRING ? v->u.str.s : NULL;
 }
 
+/* Whether the comma-separated list holds word. */
+static bool lists(const char *list, const char *word) {
+  size_t n = strlen(word);
+  for (const char *s = list; *s; s += strcspn(s, ","), s += *s == ',') {
+    while (*s == ' ') s++;
+    if (strncmp(s, word, n) == 0 && strchr(", ", s[n])) return true;
+  }
+  return false;
+}
+
+/* The phase of a chart's hook, as Argo CD maps Helm's. */
+static apply_hook helm_phase(const char *h) {
+  if (lists(h, "pre-install") || lists(h, "pre-upgrade")) return APPLY_HOOK_PRE_SYNC;
+  if (lists(h, "post-install") || lists(h, "post-upgrade")) return APPLY_HOOK_POST_SYNC;
+  return APPLY_HOOK_SKIP;
+}
+
 apply_hook apply_hook_of(const value *obj) {
   const char *h = annotation(obj, HOOK_ANNOTATION, ARGO_HOOK);
-  if (!h) return APPLY_HOOK_NONE;
+  if (!h) {
+    const char *helm = annotation(obj, HELM_HOOK, HELM_HOOK);
+    return helm ? helm_phase(helm) : APPLY_HOOK_NONE;
+  }
   /* Several phases ("PreSync,PostSync"): the first; what Plumb does not
    * run (PreDelete, PostDelete, an unknown phase) is left alone, not
    * applied as an object. */
@@ -51,18 +77,19 @@ apply_hook apply_hook_of(const value *obj) {
 
 bool apply_is_hook_json(const json_t *obj) {
   const json_t *notes = json_object_get(json_object_get(obj, "metadata"), "annotations");
-  return json_object_get(notes, HOOK_ANNOTATION) || json_object_get(notes, ARGO_HOOK);
+  return json_object_get(notes, HOOK_ANNOTATION) || json_object_get(notes, ARGO_HOOK) ||
+         json_object_get(notes, HELM_HOOK);
 }
 
 static bool has_policy(const value *obj, const char *policy) {
   const char *p = annotation(obj, HOOK_POLICY_ANNOTATION, ARGO_HOOK_POLICY);
-  if (!p) return strcmp(policy, "BeforeHookCreation") == 0;
-  size_t n = strlen(policy);
-  for (const char *s = p; *s; s += strcspn(s, ","), s += *s == ',') {
-    while (*s == ' ') s++;
-    if (strncmp(s, policy, n) == 0 && strchr(", ", s[n])) return true;
-  }
-  return false;
+  if (p) return lists(p, policy);
+  /* Helm's names of the same three. */
+  const char *helm = annotation(obj, HELM_HOOK_POLICY, HELM_HOOK_POLICY);
+  if (!helm) return strcmp(policy, "BeforeHookCreation") == 0;
+  return lists(helm, strcmp(policy, "BeforeHookCreation") == 0 ? "before-hook-creation"
+                     : strcmp(policy, "HookSucceeded") == 0    ? "hook-succeeded"
+                                                               : "hook-failed");
 }
 
 compile_result apply_select(const compile_result *r, apply_hook phase) {

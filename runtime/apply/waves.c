@@ -22,7 +22,10 @@ static bool integer(const char *s, long *out) {
 
 bool waves_parse(const json_t *obj, long *wave, char **why) {
   const json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
-  const char *key = json_object_get(ann, WAVES_ANNOTATION) ? WAVES_ANNOTATION : WAVES_ARGO_ANNOTATION;
+  /* A Helm hook's weight is its wave, as Argo CD takes it. */
+  const char *key = json_object_get(ann, WAVES_ANNOTATION)        ? WAVES_ANNOTATION
+                    : json_object_get(ann, WAVES_ARGO_ANNOTATION) ? WAVES_ARGO_ANNOTATION
+                                                                  : "helm.sh/hook-weight";
   const char *text = kube_str(ann, key);
   *wave = 0;
   *why = NULL;
