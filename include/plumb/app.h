@@ -45,6 +45,10 @@ typedef struct {
    * "CreateNamespace=true" (docs/runtime.md, Sync options). */
   const char **sync_options;
   size_t nsync_options;
+  /* spec.cascadeDelete, as Argo CD's resources finalizer: removed from the
+   * config, the application's objects are deleted with this propagation
+   * ("background", "foreground"); NULL: they stay (orphan). */
+  const char *cascade;
   app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
   size_t ncredentials;
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */

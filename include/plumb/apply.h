@@ -105,6 +105,15 @@ compile_result apply_select(const compile_result *r, apply_hook phase);
  * with o->dry_run only reports them. Returns how many failed. */
 int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o);
 
+/* One step of deleting every object marked as owner's (of the usual kinds
+ * prune looks for), hooks included, in reverse wave order: the objects of
+ * the highest wave left are deleted, by their uid, with propagation
+ * ("Background", "Foreground"); a lower wave waits until that one is gone.
+ * *left: how many objects are left, this step's and terminating ones
+ * included; 0 when the application has none. Outcomes "deleted" as
+ * o->out and o->result take them. Returns how many failed. */
+int apply_delete_owned(kube_client *c, const char *owner, const char *propagation, size_t *left, const apply_opts *o);
+
 /* The i-th of the usual kinds prune looks for besides the env's own, with
  * its apiVersion in *api; NULL past the last. */
 const char *apply_prune_kind(size_t i, const char **api);

@@ -24,6 +24,10 @@ typedef struct {
   /* Automated sync suspended by someone (the UI's Suspend) until they
    * resume it: kept here so that a restart keeps it too. */
   bool suspended;
+  /* Removed from the config with cascade_delete: its objects are being
+   * deleted with this propagation, from this cluster; "" otherwise. Kept
+   * here so that a runtime restarted goes on with it. */
+  char deleting[16], cluster[256];
 } history;
 
 /* One sync as the history tells it: the commit (its subject and author,
@@ -34,6 +38,13 @@ typedef struct {
   const char *const *args;
   size_t nargs;
 } history_sync;
+
+/* Deletes APP's history, once its application is gone. */
+int history_delete(kube_client *c, const char *ns, const char *app);
+/* The applications whose histories say their objects are being deleted,
+ * as a JSON array of names (caller decrefs); NULL when they cannot be
+ * listed. */
+json_t *history_deleting(kube_client *c, const char *ns);
 
 /* Reads APP's history; none yet is an empty one, not an error. */
 int history_load(kube_client *c, const char *ns, const char *app, history *out);

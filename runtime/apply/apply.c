@@ -10,6 +10,7 @@
  * (settle.h) before the next goes. */
 #include "plumb/apply.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,72 @@ int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o) {
     for (size_t k = 0; k < i && !seen; k++) seen = strcmp(value_get_path(r->res[k].obj, "kind")->u.str.s, kind) == 0;
     if (!seen) failed += prune_kind(c, r, api, kind, o);
   }
+  return failed;
+}
+
+/* ---- deleting an application's objects ------------------------------------------ */
+
+/* The objects marked as owner's, of the usual kinds, each with its
+ * apiVersion and kind; NULL with the count that failed in *failed. */
+static json_t *owned(kube_client *c, const char *owner, int *failed) {
+  char selector[300];
+  snprintf(selector, sizeof selector, "%s=%s", APPLY_OWNER_LABEL, owner);
+  kube_list_opts lo = {.label_selector = selector};
+  json_t *all = json_array();
+  for (size_t k = 0; k < sizeof prune_kinds / sizeof *prune_kinds; k++) {
+    json_t *items = NULL;
+    int rc = kube_list(c, prune_kinds[k][0], prune_kinds[k][1], NULL, &lo, &items, NULL);
+    if (rc != KUBE_OK && rc != KUBE_ENOTFOUND) {
+      fprintf(stderr, "error: cannot list %s of %s: %s\n", prune_kinds[k][1], owner, kube_last_error(c));
+      ++*failed;
+    }
+    size_t i;
+    json_t *live;
+    json_array_foreach(items, i, live) {
+      json_object_set_new(live, "apiVersion", json_string(prune_kinds[k][0]));
+      json_object_set_new(live, "kind", json_string(prune_kinds[k][1]));
+      json_array_append(all, live);
+    }
+    json_decref(items);
+  }
+  return all;
+}
+
+/* An object's sync wave; 0 when its annotation is no integer (it was
+ * applied, so its wave read then). */
+static long wave_of(const json_t *live) {
+  long wave;
+  char *why;
+  if (waves_parse(live, &wave, &why)) return wave;
+  free(why);
+  return 0;
+}
+
+int apply_delete_owned(kube_client *c, const char *owner, const char *propagation, size_t *left, const apply_opts *o) {
+  int failed = 0;
+  json_t *all = owned(c, owner, &failed);
+  long top = LONG_MIN;
+  size_t i;
+  json_t *live;
+  /* Reverse wave order: the highest wave left goes first, and a lower one
+   * only once it is gone, terminating objects included. */
+  json_array_foreach(all, i, live) if (wave_of(live) > top) top = wave_of(live);
+  json_array_foreach(all, i, live) {
+    if (kube_meta_str(live, "deletionTimestamp") || wave_of(live) != top) continue;
+    kube_delete_opts dopts = {.propagation = propagation, .uid = kube_meta_str(live, "uid")};
+    int d = kube_delete(c, kube_str(live, "apiVersion"), kube_str(live, "kind"), kube_meta_str(live, "namespace"),
+                        kube_meta_str(live, "name"), &dopts);
+    if (d == KUBE_OK || d == KUBE_ENOTFOUND) {
+      outcome(o, live, "deleted", NULL, NULL);
+    } else {
+      char *err = heap_printf("delete: %s", kube_last_error(c));
+      outcome(o, live, NULL, err, NULL);
+      free(err);
+      failed++;
+    }
+  }
+  *left = json_array_size(all);
+  json_decref(all);
   return failed;
 }
 

@@ -25,6 +25,8 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   snprintf(out->rollback, sizeof out->rollback, "%s", data_str(cm, "rollback", ""));
   snprintf(out->paused_at, sizeof out->paused_at, "%s", data_str(cm, "pausedAt", ""));
   out->suspended = strcmp(data_str(cm, "suspended", ""), "true") == 0;
+  snprintf(out->deleting, sizeof out->deleting, "%s", data_str(cm, "deleting", ""));
+  snprintf(out->cluster, sizeof out->cluster, "%s", data_str(cm, "cluster", ""));
   json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
   if (json_is_array(entries)) { /* unreadable: start again rather than stop */
     free(out->entries);
@@ -104,10 +106,39 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
     json_object_set_new(data, "pausedAt", json_string(h->paused_at));
   }
   if (h->suspended) json_object_set_new(json_object_get(cm, "data"), "suspended", json_string("true"));
+  if (*h->deleting) {
+    json_object_set_new(json_object_get(cm, "data"), "deleting", json_string(h->deleting));
+    json_object_set_new(json_object_get(cm, "data"), "cluster", json_string(h->cluster));
+  }
   kube_apply_opts o = {.force = true};
   int rc = kube_apply(c, cm, &o, NULL);
   json_decref(cm);
   return rc;
+}
+
+int history_delete(kube_client *c, const char *ns, const char *app) {
+  char name[300];
+  name_of(name, sizeof name, app);
+  int rc = kube_delete(c, "v1", "ConfigMap", ns, name, NULL);
+  return rc == KUBE_ENOTFOUND ? KUBE_OK : rc;
+}
+
+json_t *history_deleting(kube_client *c, const char *ns) {
+  json_t *items = NULL, *names = json_array();
+  kube_list_opts lo = {.label_selector = "app.kubernetes.io/managed-by=plumb"};
+  if (kube_list(c, "v1", "ConfigMap", ns, &lo, &items, NULL) != KUBE_OK) {
+    json_decref(names);
+    return NULL;
+  }
+  size_t i;
+  json_t *cm;
+  json_array_foreach(items, i, cm) {
+    const char *name = kube_meta_str(cm, "name");
+    if (name && strncmp(name, "plumb-history-", 14) == 0 && *data_str(cm, "deleting", ""))
+      json_array_append_new(names, json_string(name + 14));
+  }
+  json_decref(items);
+  return names;
 }
 
 const json_t *history_pick(const json_t *entries, const char *applied, bool has_id, long long id) {

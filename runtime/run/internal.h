@@ -160,9 +160,16 @@ typedef struct {
     unsigned long round;
   } *chart_apps;
   size_t nchart_apps;
+  /* Applications removed with cascade_delete whose objects are being
+   * deleted (delete.c). */
+  struct run_deletion {
+    char *name, *cluster, *propagation;
+  } *deletions;
+  size_t ndeletions;
 } runner;
 
 typedef struct run_chart_app run_chart_app;
+typedef struct run_deletion run_deletion;
 
 double run_now(void); /* monotonic seconds */
 void run_set_error(app_state *st, const char *msg);
@@ -317,6 +324,18 @@ void run_objects_free(runner *r);
 /* api.c: serves o's port with answers from r->store, for the people of
  * r->auth (which it loads); *err when it cannot. */
 int run_api_start(runner *r, serve **out, char **err);
+
+/* ---- applications removed with cascade_delete (delete.c) ---- */
+
+/* app, whose state is st, left the config: its history records that its
+ * objects are to be deleted, then the deletion is pending. */
+void run_delete_begin(runner *r, const app_def *app, app_state *st);
+/* The deletions a runtime before this one began and did not end. */
+void run_delete_resume(runner *r);
+/* One step of each pending deletion (an application declared again stops
+ * its own); true when anything was deleted or ended. */
+bool run_delete_step(runner *r);
+void run_delete_free(runner *r);
 
 /* ---- dependencies (app.c) ---- */
 

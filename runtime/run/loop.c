@@ -165,8 +165,11 @@ static bool load_config(runner *r) {
     arena_free(a);
     return false;
   }
+  bool first = !r->config_arena;
   run_set_config(r, a, &defs);
   memcpy(r->config_tree, rev.tree, sizeof r->config_tree);
+  /* What a runtime before this one was deleting, it goes on with. */
+  if (first) run_delete_resume(r);
   return true;
 }
 
@@ -317,6 +320,7 @@ static void runner_free(runner *r) {
   free(r->repos);
   source_builds_free(r->config_builds);
   run_chart_creds_free(r);
+  run_delete_free(r);
   free(r->home);
   status_free(r->store);
   auth_free(r->auth);
@@ -380,6 +384,7 @@ static void serve_until_stopped(runner *r, serve *srv) {
       run_view_note_changes(r);
       changed |= pass_due(r);
       changed |= run_set_regroup(r);
+      changed |= run_delete_step(r);
       if (changed) run_publish(r);
       stale |= changed;
     }
@@ -420,6 +425,7 @@ static int run_once(runner *r) {
   do {
     while (run_set_regroup(r)) pass_new(r);
   } while (pass_ready(r));
+  run_delete_step(r);
   run_print_table(r, r->o->out);
   /* The statuses, and the mirrors made then theirs. */
   if (run_objects_write(r, (size_t)-1)) {

@@ -490,6 +490,7 @@ static json_t *spec_of(const app_def *app) {
     json_object_set_new(json_object_get(spec, "sync"), "retry", retry);
     free(dur), free(most);
   }
+  if (app->cascade) json_object_set_new(spec, "cascadeDelete", json_string(app->cascade));
   if (app->nsync_options) {
     json_t *opts = json_array();
     for (size_t i = 0; i < app->nsync_options; i++) json_array_append_new(opts, json_string(app->sync_options[i]));

@@ -191,8 +191,14 @@ static bool note_changes(runner *r, const forming *f) {
     free(by);
   }
   for (size_t k = 0; k < r->napps; k++) {
+    const app_def *gone = &r->defs.apps[k];
     if (def_named(f->defs, f->n, r->apps[k].name) < f->n) continue;
-    char *by = run_declarer(&r->defs.apps[k]);
+    /* Only the config's own, removed from a config that compiled. */
+    if (gone->cascade && !gone->parent && !gone->object) {
+      run_delete_begin(r, gone, &r->apps[k]);
+      continue;
+    }
+    char *by = run_declarer(gone);
     fprintf(r->o->out, "%s: no longer declared by %s; not managed any more, its objects stay in the cluster\n",
             r->apps[k].name, by);
     free(by);

@@ -223,6 +223,15 @@ static void read_sync_options(reader *r, const value *spec, app_def *app) {
   }
 }
 
+/* spec.cascadeDelete: background, foreground, or orphan (the default). */
+static void read_cascade(reader *r, const value *spec, app_def *app) {
+  const value *v = field_of(r, spec, "cascadeDelete", V_STRING, false);
+  const char *s = v ? v->u.str.s : "orphan";
+  if (strcmp(s, "background") == 0 || strcmp(s, "foreground") == 0) app->cascade = arena_strdup(r->a, s);
+  else if (strcmp(s, "orphan") != 0 && *s)
+    diag_error(r->d, v->at, "%s: cascade_delete is background, foreground or orphan, not \"%s\"", r->what, s);
+}
+
 bool app_sync_option(const app_def *app, const char *option) {
   for (size_t i = 0; i < app->nsync_options; i++)
     if (strcmp(app->sync_options[i], option) == 0) return true;
@@ -300,6 +309,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   }
   read_retry(r, spec, app);
   read_sync_options(r, spec, app);
+  read_cascade(r, spec, app);
   read_credentials(r, spec, app);
   read_args(r, spec, app);
   read_directory(r, spec, app);
@@ -520,10 +530,10 @@ static bool same_pos(pos a, pos b) { return same_string(a.file, b.file) && a.lin
 bool app_def_equal(const app_def *a, const app_def *b) {
   const char *const sa[] = {a->name,    a->project, a->repo,      a->revision, a->path,
                             a->env,     a->cluster, a->namespace, a->parent,   a->object,
-                            a->directory.include, a->directory.exclude, a->chart, a->values, a->release};
+                            a->directory.include, a->directory.exclude, a->chart, a->values, a->release, a->cascade};
   const char *const sb[] = {b->name,    b->project, b->repo,      b->revision, b->path,
                             b->env,     b->cluster, b->namespace, b->parent,   b->object,
-                            b->directory.include, b->directory.exclude, b->chart, b->values, b->release};
+                            b->directory.include, b->directory.exclude, b->chart, b->values, b->release, b->cascade};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||

@@ -210,6 +210,16 @@ static void retry_is_argo_cds(void **state) {
   assert_non_null(strstr(F->errors, "application db: sync.retry.backoff.duration must be a duration like 5s, 3m or 1h"));
 }
 
+/* cascade_delete: background or foreground; orphan, the default, is none. */
+static void cascade_delete_is_a_propagation(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", cascade_delete: \"foreground\")\n"
+            "app b = application(name: \"api\", repo: \"r\")\n"
+            "app c = application(name: \"db\", repo: \"r\", cascade_delete: \"always\")");
+  assert_string_equal(app("web")->cascade, "foreground");
+  assert_null(app("api")->cascade);
+  assert_non_null(strstr(F->errors, "application db: cascade_delete is background, foreground or orphan, not \"always\""));
+}
+
 static void bad_fields_are_errors_where_they_were_written(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
             "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] },\n"
@@ -369,6 +379,7 @@ int main(void) {
       T(a_chart_takes_no_path_and_a_path_no_values),
       T(dependencies_name_applications_and_go_nowhere_round),
       T(retry_is_argo_cds),
+      T(cascade_delete_is_a_propagation),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),
