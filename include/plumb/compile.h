@@ -57,6 +57,14 @@ typedef struct {
   const char *release, *namespace;
 } compile_helm;
 
+/* The annotation that names the fields of a resource the runtime keeps as
+ * the cluster has them: JSON pointers (RFC 6901), separated by commas
+ * ("/data/password,/data/tls.crt"). helm_chart()'s random: "keep-live"
+ * writes it on a chart's resources where two renders differ (a generated
+ * password); before it compares or applies such a resource, the runtime
+ * puts there the live object's value, where the live object has one. */
+#define COMPILE_KEEP_LIVE "plumb.dev/keep-live"
+
 /* A chart of a chart repository or an OCI registry, as helm_chart()
  * names it and plumb.lock pins it (docs/language.md 8.5). */
 typedef struct {
