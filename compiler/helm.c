@@ -605,8 +605,8 @@ static void compare(diffs *d, const value *res, const value *x, const value *y) 
 
 /* res with the annotation that names d's pointers: the runtime keeps the
  * live object's values there (compile.h). One the chart wrote itself
- * keeps its own pointers too. The annotation stands at the call, tagged
- * as random: "keep-live"'s. */
+ * keeps its own pointers first, and explain shows it overridden. The
+ * annotation stands at the call, tagged as random: "keep-live"'s. */
 static void annotate(diffs *d, value *res) {
   arena *a = ar(d->c);
   buf list = {0};
@@ -617,6 +617,7 @@ static void annotate(diffs *d, value *res) {
   value *s = value_string(a, d->c->at, list.data, list.len);
   buf_free(&list);
   s->via = arena_printf(a, "keep-live of %s", d->c->via);
+  s->prev = had;
   meta = meta && meta->kind == V_OBJECT ? value_clone(a, meta) : value_object(a, d->c->at);
   notes = notes && notes->kind == V_OBJECT ? value_clone(a, notes) : value_object(a, d->c->at);
   if (!notes->via) notes->via = d->c->via;

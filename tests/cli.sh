@@ -209,6 +209,12 @@ mkdir -p "$tmp/values" && cp -r tests/golden/src/helm/prod tests/helm "$tmp/valu
 sed -i 's#../../../../helm/charts#../helm/charts#; s/replicaCount: 3/replicaCount: 4/' "$tmp/values/prod/main.plumb"
 check "other values render anew" sh -c "$PLUMB build '$tmp/values/prod' --root '$tmp/values' --cache '$tmp/hc' | grep -q 'replicas: 4'"
 check "and are kept apart" test "$(ls "$tmp/hc/helm" | wc -l)" = 2
+# A chart whose renders differ, kept live (random: "keep-live"), builds
+# others each time: none of them is kept.
+$PLUMB build tests/golden/src/helm/keep-live --cache "$tmp/hc" >"$tmp/kl1.yaml" 2>&1
+$PLUMB build tests/golden/src/helm/keep-live --cache "$tmp/hc" >"$tmp/kl2.yaml" 2>&1
+check "a chart kept live builds with other values each time" sh -c "! cmp -s '$tmp/kl1.yaml' '$tmp/kl2.yaml'"
+check "and no render of it is kept" test "$(ls "$tmp/hc/helm" | wc -l)" = 2
 check "plumb eval renders no chart" sh -c "$PLUMB eval -e 'helm_chart(\"tests/helm/charts/basic\")' 2>&1 | grep -q 'charts are rendered by a build'"
 
 # Outside a git repository the root is the entry directory; --root widens it.
