@@ -27,7 +27,9 @@
  * are read as one file, named for the template and the release
  * ("charts/web/templates/deployment.yaml (release web)"), whose lines are
  * those of the rendered text, which a message quotes; every resource is
- * tagged with the chart and its version, which plumb explain shows. */
+ * tagged with the chart and its version, which plumb explain shows. What
+ * the chart was rendered with is remembered for plumb explain to name the
+ * values that fed a field (helmvalues.h). */
 #include "helm.h"
 
 #include <signal.h>
@@ -39,6 +41,7 @@
 #include "plumb/explain.h"
 #include "plumb/yaml.h"
 #include "archive.h"
+#include "helmvalues.h"
 #include "lock.h"
 #include "renders.h"
 #include "sha256.h"
@@ -68,10 +71,7 @@ typedef struct {
 } chart_opts;
 
 /* A file helm is given: of the chart (chart/...) or of values (values/...). */
-typedef struct {
-  const char *name, *text;
-  size_t len;
-} given;
+typedef helm_file given;
 
 /* One chart being rendered. */
 typedef struct {
@@ -85,6 +85,7 @@ typedef struct {
   size_t nfiles;
   const char *scratch;
   const char *arg; /* the chart as helm is given it: "chart", or "chart.tgz" */
+  const char **values_names; /* of values_files, as the repository names them */
 } chart;
 
 static arena *ar(const chart *c) { return eval_arena(c->ev); }
@@ -208,6 +209,8 @@ static bool add_values(chart *c, args *v) {
     size_t len;
     if (!eval_read_source(c->ev, c->at, "helm_chart", p->u.str.s, &name, &text, &len)) return false;
     give(c, to, text, len);
+    c->values_names = arena_room_for_one(a, c->values_names, i, sizeof *c->values_names);
+    c->values_names[i] = name;
     add(a, v, arena_printf(a, "--values=%s", to));
   }
   if (!c->o->values) return true;
@@ -698,7 +701,8 @@ static value *render_twice(chart *c, const char *helm, char **argv, const char *
   sameness same = res && !same_output(&r[0], &r[1]) ? renders_same(c, res, &r[1].out) : SAME;
   if (same == DIFFERENT) res = NULL;
   /* A render kept live is another at every build: none is the one to keep. */
-  if (res && key && same == SAME) renders_put(eval_opts(c->ev)->helm.cache, key, r[0].out.data ? r[0].out.data : "", r[0].out.len);
+  if (res && key && same == SAME)
+    renders_put(eval_opts(c->ev)->helm.cache, key, r[0].out.data ? r[0].out.data : "", r[0].out.len);
   for (int i = 0; i < 2; i++) buf_free(&r[i].out), buf_free(&r[i].err);
   return res;
 }
@@ -731,6 +735,15 @@ static value *kept_render(chart *c, const char *key) {
   return res ? without_hooks(c, res, true) : NULL;
 }
 
+/* c, rendered into res, for plumb explain to say which values fed its
+ * fields; res. */
+static value *rendered_chart(chart *c, value *res) {
+  if (res)
+    helmvalues_add(c->ev, &(helmvalues_chart){c->via, c->dir, release_words(c), c->files, c->nfiles,
+                                              c->values_names, c->o->values});
+  return res;
+}
+
 /* The render of c, whose files are given. */
 static value *render_chart(chart *c, const char *helm) {
   const char *err;
@@ -739,12 +752,12 @@ static value *render_chart(chart *c, const char *helm) {
   const char *key = render_key(c, helm, argv);
   int errors = eval_diags(c->ev)->errors;
   value *res = kept_render(c, key);
-  if (res || eval_diags(c->ev)->errors > errors) return res;
+  if (res || eval_diags(c->ev)->errors > errors) return rendered_chart(c, res);
   if (!(c->scratch = tool_scratch_new(ar(c), eval_opts(c->ev)->helm.tmp, &err)))
     return eval_fail(c->ev, c->at, "helm_chart: %s", err);
   res = write_files(c) ? render_twice(c, helm, argv, key) : NULL;
   tool_scratch_remove(c->scratch);
-  return res;
+  return rendered_chart(c, res);
 }
 
 static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {

@@ -161,6 +161,10 @@ typedef struct {
   compile_resource *res;
   size_t nres;
   value *value; /* compile_eval: the expression's value */
+  /* The charts the build rendered, from which plumb explain tells the
+   * values that fed a field (compiler/helmvalues.h); NULL when none, and
+   * in what compile_keep keeps. */
+  struct helm_seen *charts;
 } compile_result;
 
 /* Never NULL; release with compile_free. */
