@@ -88,10 +88,23 @@ static const char *bad_name(arena *a, const char *name, const char **top) {
   return NULL;
 }
 
-bool archive_check(arena *a, const char *data, size_t len, const char **why) {
+/* One entry of the archive that names a file or directory (long names
+ * joined on), with its type and data. */
+typedef struct {
+  const char *name, *link; /* link: a PAX or GNU link name, else NULL */
+  const char *header, *body;
+  char type;
+  size_t size;
+} entry;
+
+/* Calls each on every entry of the archive, in order, until it returns
+ * false (then false, its *why set); false with *why when the archive
+ * cannot be read. */
+static bool walk(arena *a, const char *data, size_t len, bool (*each)(void *ctx, const entry *e, const char **why),
+                 void *ctx, const char **why) {
   buf tar = {0};
   bool ok = gunzip(a, data, len, &tar, why);
-  const char *top = NULL, *long_name = NULL, *link_name = NULL;
+  const char *long_name = NULL, *link_name = NULL;
   size_t entries = 0;
   for (size_t at = 0; ok; entries++) {
     if (at + BLOCK > tar.len) {
@@ -122,17 +135,60 @@ bool archive_check(arena *a, const char *data, size_t len, const char **why) {
         const char *prefix = !memcmp(h + 257, "ustar", 5) ? field(a, h + 345, 155) : "";
         name = arena_printf(a, "%s%s%s", prefix, *prefix ? "/" : "", field(a, h, 100));
       }
-      const char *problem = bad_name(a, name, &top);
-      if (!problem && type != '0' && type != '\0' && type != '5' && type != '7')
-        problem = type == '2'   ? arena_printf(a, "is a symlink (to %s)", link_name ? link_name : field(a, h + 157, 100))
-                  : type == '1' ? "is a hard link"
-                                : arena_printf(a, "is no plain file or directory (type '%c')", type);
-      if (problem) ok = false, *why = arena_printf(a, "its entry \"%s\" %s", name, problem);
+      ok = each(ctx, &(entry){name, link_name, h, body, type, (size_t)size}, why);
       long_name = link_name = NULL;
     }
     at += BLOCK + ((size_t)size + BLOCK - 1) / BLOCK * BLOCK;
   }
-  if (ok && !top) ok = false, *why = "it holds no files";
   buf_free(&tar);
+  return ok;
+}
+
+typedef struct {
+  arena *a;
+  const char *top;
+} checking;
+
+static bool check_entry(void *ctx, const entry *e, const char **why) {
+  checking *k = ctx;
+  const char *problem = bad_name(k->a, e->name, &k->top);
+  char type = e->type;
+  if (!problem && type != '0' && type != '\0' && type != '5' && type != '7')
+    problem = type == '2'
+                  ? arena_printf(k->a, "is a symlink (to %s)", e->link ? e->link : field(k->a, e->header + 157, 100))
+              : type == '1' ? "is a hard link"
+                            : arena_printf(k->a, "is no plain file or directory (type '%c')", type);
+  if (problem) *why = arena_printf(k->a, "its entry \"%s\" %s", e->name, problem);
+  return !problem;
+}
+
+bool archive_check(arena *a, const char *data, size_t len, const char **why) {
+  checking k = {a, NULL};
+  bool ok = walk(a, data, len, check_entry, &k, why);
+  if (ok && !k.top) ok = false, *why = "it holds no files";
+  return ok;
+}
+
+typedef struct {
+  arena *a;
+  archive_file *files;
+  size_t n;
+} listing;
+
+static bool list_entry(void *ctx, const entry *e, const char **why) {
+  listing *l = ctx;
+  const char *slash = strchr(e->name, '/');
+  if ((e->type != '0' && e->type != '\0' && e->type != '7') || !slash || !slash[1]) return true;
+  l->files = arena_room_for_one(l->a, l->files, l->n, sizeof *l->files);
+  l->files[l->n++] = (archive_file){arena_strdup(l->a, slash + 1), arena_strndup(l->a, e->body, e->size), e->size};
+  return true;
+}
+
+bool archive_files(arena *a, const char *data, size_t len, archive_file **files, size_t *n) {
+  listing l = {a, NULL, 0};
+  const char *why;
+  bool ok = walk(a, data, len, list_entry, &l, &why);
+  *files = l.files;
+  *n = l.n;
   return ok;
 }

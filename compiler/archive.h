@@ -28,4 +28,15 @@ enum {
  * wrong. */
 bool archive_check(arena *a, const char *data, size_t len, const char **why);
 
+/* A plain file of an archive: its name under the top directory
+ * ("values.yaml", "templates/web.yaml") and its text, NUL-terminated. */
+typedef struct {
+  const char *name, *text;
+  size_t len;
+} archive_file;
+
+/* The plain files of an archive archive_check passed, in a, *n of them;
+ * false when it cannot be read. */
+bool archive_files(arena *a, const char *data, size_t len, archive_file **files, size_t *n);
+
 #endif

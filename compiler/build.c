@@ -739,6 +739,7 @@ static void build_entry(compile_result *r, loader *l, const char *entry, const c
   else if (kustomize_file(l, r->arena, entry)) run_kustomization(r, ev, l, entry, o);
   else if (helm_is_chart(l, entry)) run_chart(r, ev, l, entry, o);
   else run_yaml_dir(r, ev, l, entry, o);
+  r->charts = *eval_charts_seen(ev);
   eval_forget_syntax(ev);
   if (r->diags.errors) r->nres = 0;
 }

@@ -71,6 +71,7 @@ struct eval {
   uint64_t work;
   bool stopped; /* over a budget of work or memory: nothing more runs */
   value *builtins[64]; /* one function value per built-in, so len == len */
+  helm_seen *charts;   /* the charts rendered, for plumb explain */
 };
 
 eval *eval_new(arena *a, diag_list *d, loader *l) {
@@ -92,6 +93,7 @@ diag_list *eval_diags(eval *ev) { return ev->diags; }
 loader *eval_loader(eval *ev) { return ev->loader; }
 void eval_set_opts(eval *ev, const compile_opts *o) { ev->opts = o; }
 const compile_opts *eval_opts(eval *ev) { return ev->opts; }
+helm_seen **eval_charts_seen(eval *ev) { return &ev->charts; }
 node *module_ast(const module *m) { return m->ast; }
 const char *module_name(const module *m) { return m->name; }
 

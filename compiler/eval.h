@@ -45,6 +45,11 @@ loader *eval_loader(eval *ev);
  * there is no build (plumb eval). o must outlive ev. */
 void eval_set_opts(eval *ev, const compile_opts *o);
 const compile_opts *eval_opts(eval *ev);
+/* What the compile keeps of each chart it rendered, for plumb explain
+ * (helmvalues.h): the head of a list in ev's arena, NULL until a chart
+ * renders. */
+typedef struct helm_seen helm_seen;
+helm_seen **eval_charts_seen(eval *ev);
 /* Frees the syntax trees of every module loaded: nothing may be loaded or
  * evaluated after, and names, kinds and types read from the trees must
  * have been copied. Called again, it does nothing. Until it is called the

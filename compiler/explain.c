@@ -1,9 +1,11 @@
-/* explain.c: provenance of resource fields, read from value origins. */
+/* explain.c: provenance of resource fields, read from value origins, and
+ * for a chart's fields the values that fed them (helmvalues.h). */
 #include "plumb/explain.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "helmvalues.h"
 #include "merge.h"
 #include "plumb/emit.h"
 
@@ -40,12 +42,13 @@ static const value *overrode(const value *v) {
   return p;
 }
 
-static void leaf(buf *out, const char *path, const value *v, const char *via) {
+static void leaf(buf *out, const compile_result *r, const char *path, const value *v, const char *via) {
   buf_printf(out, "%s = ", path);
   shape(out, v);
   buf_puts(out, "\n    set by   ");
   origin(out, v, via);
   buf_putc(out, '\n');
+  if (r && r->charts) helmvalues_explain(out, r->charts, r->diags.sources, v);
   for (const value *p = overrode(v); p; p = overrode(p)) {
     buf_puts(out, "    overrode ");
     shape(out, p);
@@ -68,18 +71,18 @@ void explain_path_key(buf *path, const char *key) {
   buf_puts(path, "\"]");
 }
 
-static void walk(buf *out, buf *path, const value *v, const char *via) {
+static void walk(buf *out, const compile_result *r, buf *path, const value *v, const char *via) {
   size_t mark = path->len;
   if (v->via) via = v->via;
   bool whole = (v->kind == V_OBJECT && v->u.obj.len) || (v->kind == V_LIST && v->u.list.len);
   /* A list or object that replaced another one is reported as a whole, so
    * the lines it overrode are not lost among its leaves. */
-  if (whole && overrode(v)) leaf(out, path->data ? path->data : "", v, via);
+  if (whole && overrode(v)) leaf(out, r, path->data ? path->data : "", v, via);
   if (v->kind == V_OBJECT && v->u.obj.len) {
     const char **keys = value_sorted_keys(v);
     for (size_t i = 0; i < v->u.obj.len; i++) {
       explain_path_key(path, keys[i]);
-      walk(out, path, value_object_get(v, keys[i]), via);
+      walk(out, r, path, value_object_get(v, keys[i]), via);
       path->len = mark;
       path->data[mark] = '\0';
     }
@@ -89,13 +92,13 @@ static void walk(buf *out, buf *path, const value *v, const char *via) {
   if (v->kind == V_LIST && v->u.list.len) {
     for (size_t i = 0; i < v->u.list.len; i++) {
       buf_printf(path, "[%zu]", i);
-      walk(out, path, v->u.list.items[i], via);
+      walk(out, r, path, v->u.list.items[i], via);
       path->len = mark;
       path->data[mark] = '\0';
     }
     return;
   }
-  leaf(out, path->data, v, via);
+  leaf(out, r, path->data, v, via);
 }
 
 /* One step of a FIELD path into key, or into *index for `[N]`: a plain key
@@ -170,7 +173,7 @@ static void why_missing(buf *out, const value *obj, const buf *key) {
   }
 }
 
-int explain_resource(buf *out, const value *res, const char *field) {
+int explain_resource(buf *out, const compile_result *r, const value *res, const char *field) {
   buf key = {0};
   const value *parent = NULL;
   const value *v = field && *field ? find(res, field, &key, &parent) : res;
@@ -179,7 +182,7 @@ int explain_resource(buf *out, const value *res, const char *field) {
   if (!v) return -1;
   buf path = {0};
   buf_puts(&path, field ? field : "");
-  walk(out, &path, v, NULL);
+  walk(out, r, &path, v, NULL);
   buf_free(&path);
   return 0;
 }

@@ -14,7 +14,11 @@
  * A chart is rendered twice, by two helms at once. One that generates
  * values (randAlphaNum, genCA) renders otherwise each time, which the
  * runtime would take for drift on every pass: two renders that differ
- * are an error that names what differs. Hooks (helm.sh/hook) are left out, with a warning: plumb
+ * are an error that names what differs, unless random: "keep-live" marks
+ * the fields that differ for the runtime to keep as the cluster has them
+ * (an annotation of JSON pointers, COMPILE_KEEP_LIVE in compile.h); a
+ * resource named otherwise each time stays an error, as a name kept live
+ * would be another object at every pass. Hooks (helm.sh/hook) are left out, with a warning: plumb
  * has no sync phases to run them in, and applied as ordinary objects a
  * pre-install Job would run at the wrong time, on every change.
  *
@@ -23,7 +27,9 @@
  * are read as one file, named for the template and the release
  * ("charts/web/templates/deployment.yaml (release web)"), whose lines are
  * those of the rendered text, which a message quotes; every resource is
- * tagged with the chart and its version, which plumb explain shows. */
+ * tagged with the chart and its version, which plumb explain shows. What
+ * the chart was rendered with is remembered for plumb explain to name the
+ * values that fed a field (helmvalues.h). */
 #include "helm.h"
 
 #include <signal.h>
@@ -35,6 +41,7 @@
 #include "plumb/explain.h"
 #include "plumb/yaml.h"
 #include "archive.h"
+#include "helmvalues.h"
 #include "lock.h"
 #include "renders.h"
 #include "sha256.h"
@@ -60,15 +67,11 @@ typedef struct {
   value *values;                            /* an object, or NULL */
   const value *values_files, *api_versions; /* lists of strings, or NULL */
   bool include_crds;
+  bool keep_live; /* random: "keep-live" */
 } chart_opts;
 
-/* A file helm is given: of the chart (chart/...) or of values (values/...);
- * source is a values file's name in the repository. */
-typedef struct {
-  const char *name, *text;
-  size_t len;
-  const char *source;
-} given;
+/* A file helm is given: of the chart (chart/...) or of values (values/...). */
+typedef helm_file given;
 
 /* One chart being rendered. */
 typedef struct {
@@ -82,13 +85,14 @@ typedef struct {
   size_t nfiles;
   const char *scratch;
   const char *arg; /* the chart as helm is given it: "chart", or "chart.tgz" */
+  const char **values_names; /* of values_files, as the repository names them */
 } chart;
 
 static arena *ar(const chart *c) { return eval_arena(c->ev); }
 
 static void give(chart *c, const char *name, const char *text, size_t len) {
   c->files = arena_room_for_one(ar(c), c->files, c->nfiles, sizeof *c->files);
-  c->files[c->nfiles++] = (given){name, text, len, NULL};
+  c->files[c->nfiles++] = (given){name, text, len};
 }
 
 /* dir/rel, or rel for the root. */
@@ -205,7 +209,8 @@ static bool add_values(chart *c, args *v) {
     size_t len;
     if (!eval_read_source(c->ev, c->at, "helm_chart", p->u.str.s, &name, &text, &len)) return false;
     give(c, to, text, len);
-    c->files[c->nfiles - 1].source = name;
+    c->values_names = arena_room_for_one(a, c->values_names, i, sizeof *c->values_names);
+    c->values_names[i] = name;
     add(a, v, arena_printf(a, "--values=%s", to));
   }
   if (!c->o->values) return true;
@@ -341,8 +346,11 @@ static bool note_schema(chart *c, const char *msg) {
   at += 4;
   const char *ptr = arena_strndup(ar(c), at, strcspn(at, "'"));
   const value *v = c->o->values ? at_pointer(ar(c), c->o->values, ptr) : NULL;
-  for (size_t i = c->nfiles; !v && i-- > 0;)
-    if (c->files[i].source) v = in_values_file(c, c->files[i].source, &c->files[i], ptr);
+  size_t n = c->o->values_files ? c->o->values_files->u.list.len : 0;
+  for (size_t i = n; !v && i-- > 0;) {
+    const given *f = chart_file(c, arena_printf(ar(c), "values/%zu.yaml", i));
+    if (f) v = in_values_file(c, c->values_names[i], f, ptr);
+  }
   const given *own = v || !c->dir || strcmp(c->arg, "chart") ? NULL : chart_file(c, "chart/values.yaml");
   if (own) v = in_values_file(c, in_dir(ar(c), c->dir, "values.yaml"), own, ptr);
   if (v) diag_note(eval_diags(c->ev), v->at, "the value the chart's values.schema.json refuses");
@@ -564,83 +572,167 @@ static keyed *sorted_by_key(arena *a, const value *res) {
  * quotes no value, which would be another at every build. */
 typedef struct {
   chart *c;
-  buf words;
-  int n;
+  buf words, renamed; /* what differs; of it, the resources named otherwise */
+  int n, nrenamed;
+  buf path, ptr;      /* the field compared, as explain writes it and as a JSON pointer */
+  const char **keep;  /* the pointers of the fields of one resource that differ */
+  size_t nkeep;
 } diffs;
 
-/* A field of res at path; with no path, res itself, which has another
- * name in the other render, so is named by its template. */
-static void differs(diffs *d, const value *res, const char *path) {
-  const char *words = path ? arena_printf(ar(d->c), "%s%s%s", resource_words(ar(d->c), res), *path ? " " : "", path)
-                           : arena_printf(ar(d->c), "a %s of %s named otherwise each time",
-                                          value_get_string(res, "kind"), template_of(d->c, res));
-  /* A resource named otherwise is met in each render. */
-  if (!path && d->words.data && strstr(d->words.data, words)) return;
+static void say(diffs *d, const char *words) {
   if (++d->n <= HELM_MAX_DIFFS) buf_printf(&d->words, "%s%s", d->n > 1 ? ", " : "", words);
 }
 
-/* Appends key or [i] to path for the call, then cuts it back. */
-static void compare(diffs *d, const value *res, buf *path, const value *x, const value *y);
-
-static void compare_part(diffs *d, const value *res, buf *path, const char *key, size_t i, const value *x,
-                         const value *y) {
-  size_t mark = path->len;
-  if (key) explain_path_key(path, key);
-  else buf_printf(path, "[%zu]", i);
-  if (x && y) compare(d, res, path, x, y);
-  else differs(d, res, path->data);
-  path->len = mark;
-  path->data[mark] = '\0';
+/* ptr, to be kept live, among d's pointers. The annotation separates them
+ * with commas, so one whose key holds a comma is that key's object, kept
+ * live whole; a pointer inside one already kept adds nothing, and one
+ * around others takes their place. */
+static void keep(diffs *d, const char *ptr) {
+  const char *comma = strchr(ptr, ',');
+  size_t n = comma ? (size_t)((const char *)memrchr(ptr, '/', (size_t)(comma - ptr)) - ptr) : strlen(ptr);
+  if (!n) return; /* a key of the resource itself: Kubernetes has none that holds a comma */
+  const char *p = arena_strndup(ar(d->c), ptr, n);
+  size_t kept = 0;
+  for (size_t i = 0; i < d->nkeep; i++) {
+    size_t k = strlen(d->keep[i]);
+    if (!strncmp(p, d->keep[i], k) && (p[k] == '/' || !p[k])) return;
+    if (strncmp(d->keep[i], p, n) || d->keep[i][n] != '/') d->keep[kept++] = d->keep[i];
+  }
+  d->keep = arena_room_for_one(ar(d->c), d->keep, kept, sizeof *d->keep);
+  d->keep[kept] = p;
+  d->nkeep = kept + 1;
 }
 
-static void compare(diffs *d, const value *res, buf *path, const value *x, const value *y) {
+/* The field of res at d's path differs. */
+static void differs(diffs *d, const value *res) {
+  const char *path = d->path.data ? d->path.data : "";
+  say(d, arena_printf(ar(d->c), "%s%s%s", resource_words(ar(d->c), res), *path ? " " : "", path));
+  keep(d, d->ptr.data ? d->ptr.data : "");
+}
+
+/* res has another name in the other render, so is named by its template;
+ * it is met in each render, and said once. */
+static void renamed(diffs *d, const value *res) {
+  const char *words = arena_printf(ar(d->c), "a %s of %s named otherwise each time", value_get_string(res, "kind"),
+                                   template_of(d->c, res));
+  if (d->renamed.data && strstr(d->renamed.data, words)) return;
+  say(d, words);
+  buf_printf(&d->renamed, "%s%s", d->nrenamed++ ? ", " : "", words);
+}
+
+static void cut(buf *b, size_t mark) {
+  b->len = mark;
+  if (b->data) b->data[mark] = '\0';
+}
+
+static void compare(diffs *d, const value *res, const value *x, const value *y);
+
+/* Appends key or [i] to d's path and pointer for the call, then cuts them
+ * back. */
+static void compare_part(diffs *d, const value *res, const char *key, size_t i, const value *x, const value *y) {
+  size_t mark = d->path.len, pmark = d->ptr.len;
+  if (key) {
+    explain_path_key(&d->path, key);
+    buf_putc(&d->ptr, '/');
+    for (const char *k = key; *k; k++) /* RFC 6901's escapes */
+      if (*k == '~' || *k == '/') buf_puts(&d->ptr, *k == '~' ? "~0" : "~1");
+      else buf_putc(&d->ptr, *k);
+  } else {
+    buf_printf(&d->path, "[%zu]", i);
+    buf_printf(&d->ptr, "/%zu", i);
+  }
+  if (x && y) compare(d, res, x, y);
+  else differs(d, res);
+  cut(&d->path, mark);
+  cut(&d->ptr, pmark);
+}
+
+static void compare(diffs *d, const value *res, const value *x, const value *y) {
   if (x->kind == V_OBJECT && y->kind == V_OBJECT) {
     for (size_t i = 0; i < x->u.obj.len; i++)
-      compare_part(d, res, path, x->u.obj.fields[i].key, 0, x->u.obj.fields[i].val,
+      compare_part(d, res, x->u.obj.fields[i].key, 0, x->u.obj.fields[i].val,
                    value_object_get(y, x->u.obj.fields[i].key));
     for (size_t i = 0; i < y->u.obj.len; i++)
-      if (!value_object_get(x, y->u.obj.fields[i].key)) compare_part(d, res, path, y->u.obj.fields[i].key, 0, NULL, x);
+      if (!value_object_get(x, y->u.obj.fields[i].key)) compare_part(d, res, y->u.obj.fields[i].key, 0, NULL, x);
   } else if (x->kind == V_LIST && y->kind == V_LIST && x->u.list.len == y->u.list.len) {
-    for (size_t i = 0; i < x->u.list.len; i++)
-      compare_part(d, res, path, NULL, i, x->u.list.items[i], y->u.list.items[i]);
+    for (size_t i = 0; i < x->u.list.len; i++) compare_part(d, res, NULL, i, x->u.list.items[i], y->u.list.items[i]);
   } else if (!value_equal(x, y)) {
-    differs(d, res, path->data ? path->data : "");
+    differs(d, res);
   }
 }
+
+/* res with the annotation that names d's pointers: the runtime keeps the
+ * live object's values there (compile.h). One the chart wrote itself
+ * keeps its own pointers first, and explain shows it overridden. The
+ * annotation stands at the call, tagged as random: "keep-live"'s. */
+static void annotate(diffs *d, value *res) {
+  arena *a = ar(d->c);
+  buf list = {0};
+  value *meta = value_object_get(res, "metadata"), *notes = meta ? value_object_get(meta, "annotations") : NULL;
+  const value *had = notes && notes->kind == V_OBJECT ? value_object_get(notes, COMPILE_KEEP_LIVE) : NULL;
+  if (had && had->kind == V_STRING && had->u.str.len) buf_printf(&list, "%s,", had->u.str.s);
+  for (size_t i = 0; i < d->nkeep; i++) buf_printf(&list, "%s%s", i ? "," : "", d->keep[i]);
+  value *s = value_string(a, d->c->at, list.data, list.len);
+  buf_free(&list);
+  s->via = arena_printf(a, "keep-live of %s", d->c->via);
+  s->prev = had;
+  meta = meta && meta->kind == V_OBJECT ? value_clone(a, meta) : value_object(a, d->c->at);
+  notes = notes && notes->kind == V_OBJECT ? value_clone(a, notes) : value_object(a, d->c->at);
+  if (!notes->via) notes->via = d->c->via;
+  value_object_set(a, notes, COMPILE_KEEP_LIVE, s);
+  value_object_set(a, meta, "annotations", notes);
+  value_object_set(a, res, "metadata", meta);
+}
+
+typedef enum { SAME, KEPT_LIVE, DIFFERENT } sameness;
 
 /* Whether the resources res of the first render, hooks aside, are those
  * of the second's output, again: matched by kind, namespace, name and
  * apiVersion (the hooks of charts' tests are often named at random).
- * False after reporting what differs. */
-static bool renders_same(chart *c, const value *res, const buf *again) {
+ * With random: "keep-live", fields that differ are marked to be kept
+ * live (KEPT_LIVE); resources that differ are not. DIFFERENT after
+ * reporting what differs. */
+static sameness renders_same(chart *c, const value *res, const buf *again) {
   diag_list quiet;
   diag_init(&quiet, ar(c));
   value *other = read_output(c, &quiet, again);
   if (!other) {
     eval_fail(c->ev, c->at, "helm_chart: chart %s renders otherwise each time, the second time no resources: %s",
               c->name, quiet.first ? quiet.first->msg : "");
-    return false;
+    return DIFFERENT;
   }
   other = without_hooks(c, other, false);
   keyed *x = sorted_by_key(ar(c), res), *y = sorted_by_key(ar(c), other);
-  diffs d = {c, {0}, 0};
+  diffs d = {.c = c};
   size_t i = 0, j = 0, nx = res->u.list.len, ny = other->u.list.len;
   while (i < nx || j < ny) {
     int cmp = i == nx ? 1 : j == ny ? -1 : strcmp(x[i].key, y[j].key);
-    buf path = {0};
-    if (cmp == 0) compare(&d, x[i].res, &path, x[i].res, y[j].res);
-    else differs(&d, cmp < 0 ? x[i].res : y[j].res, NULL);
-    buf_free(&path);
+    d.nkeep = 0;
+    if (cmp == 0) compare(&d, x[i].res, x[i].res, y[j].res);
+    else renamed(&d, cmp < 0 ? x[i].res : y[j].res);
+    if (cmp == 0 && d.nkeep && c->o->keep_live) annotate(&d, (value *)x[i].res);
     i += cmp <= 0, j += cmp >= 0;
   }
-  if (!d.n) return true;
-  eval_fail(c->ev, c->at,
-            "helm_chart: chart %s renders otherwise each time, as random values (randAlphaNum, genCA, ...) do: %s%s "
-            "differ%s between two renders, which the runtime would take for drift on every pass; give the chart "
-            "these values (values, values_files) so that it renders the same",
-            c->name, d.words.data, d.n > HELM_MAX_DIFFS ? ", ..." : "", d.n == 1 ? "s" : "");
+  buf_free(&d.path);
+  buf_free(&d.ptr);
+  sameness same = !d.n ? SAME : c->o->keep_live && !d.nrenamed ? KEPT_LIVE : DIFFERENT;
+  if (same == DIFFERENT && c->o->keep_live)
+    eval_fail(c->ev, c->at,
+              "helm_chart: chart %s renders otherwise each time, as random values (randAlphaNum, genCA, ...) do: "
+              "%s; random: \"keep-live\" keeps the cluster's values of fields, not of names, which would make "
+              "other objects at every pass: give the chart these names (values, values_files) so that it renders "
+              "the same",
+              c->name, d.renamed.data);
+  else if (same == DIFFERENT)
+    eval_fail(c->ev, c->at,
+              "helm_chart: chart %s renders otherwise each time, as random values (randAlphaNum, genCA, ...) do: %s%s "
+              "differ%s between two renders, which the runtime would take for drift on every pass; give the chart "
+              "these values (values, values_files) so that it renders the same%s",
+              c->name, d.words.data, d.n > HELM_MAX_DIFFS ? ", ..." : "", d.n == 1 ? "s" : "",
+              d.nrenamed ? "" : ", or keep those the cluster has with random: \"keep-live\"");
   buf_free(&d.words);
-  return false;
+  buf_free(&d.renamed);
+  return same;
 }
 
 /* ---- a render ------------------------------------------------------------------------- */
@@ -661,8 +753,11 @@ static value *render_twice(chart *c, const char *helm, char **argv, const char *
   bool ok = (rendered(&r[0]) || report_failure(c, &r[0])) && (rendered(&r[1]) || report_failure(c, &r[1]));
   value *res = ok ? read_output(c, eval_diags(c->ev), &r[0].out) : NULL;
   if (res) res = without_hooks(c, res, true);
-  if (res && !same_output(&r[0], &r[1]) && !renders_same(c, res, &r[1].out)) res = NULL;
-  if (res && key) renders_put(eval_opts(c->ev)->helm.cache, key, r[0].out.data ? r[0].out.data : "", r[0].out.len);
+  sameness same = res && !same_output(&r[0], &r[1]) ? renders_same(c, res, &r[1].out) : SAME;
+  if (same == DIFFERENT) res = NULL;
+  /* A render kept live is another at every build: none is the one to keep. */
+  if (res && key && same == SAME)
+    renders_put(eval_opts(c->ev)->helm.cache, key, r[0].out.data ? r[0].out.data : "", r[0].out.len);
   for (int i = 0; i < 2; i++) buf_free(&r[i].out), buf_free(&r[i].err);
   return res;
 }
@@ -695,6 +790,15 @@ static value *kept_render(chart *c, const char *key) {
   return res ? without_hooks(c, res, true) : NULL;
 }
 
+/* c, rendered into res, for plumb explain to say which values fed its
+ * fields; res. */
+static value *rendered_chart(chart *c, value *res) {
+  if (res)
+    helmvalues_add(c->ev, &(helmvalues_chart){c->via, c->dir, release_words(c), c->files, c->nfiles,
+                                              c->values_names, c->o->values});
+  return res;
+}
+
 /* The render of c, whose files are given. */
 static value *render_chart(chart *c, const char *helm) {
   const char *err;
@@ -703,12 +807,12 @@ static value *render_chart(chart *c, const char *helm) {
   const char *key = render_key(c, helm, argv);
   int errors = eval_diags(c->ev)->errors;
   value *res = kept_render(c, key);
-  if (res || eval_diags(c->ev)->errors > errors) return res;
+  if (res || eval_diags(c->ev)->errors > errors) return rendered_chart(c, res);
   if (!(c->scratch = tool_scratch_new(ar(c), eval_opts(c->ev)->helm.tmp, &err)))
     return eval_fail(c->ev, c->at, "helm_chart: %s", err);
   res = write_files(c) ? render_twice(c, helm, argv, key) : NULL;
   tool_scratch_remove(c->scratch);
-  return res;
+  return rendered_chart(c, res);
 }
 
 static value *render(eval *ev, pos at, const char *dir, const chart_opts *o) {
@@ -923,7 +1027,7 @@ static bool kube_version_like(const char *s) {
 }
 
 /* release, namespace and kube_version, each checked so that helm takes
- * it for what it is; random, of which only "fail" is built. */
+ * it for what it is; random, "fail" or "keep-live". */
 static bool read_string_option(eval *ev, const field *f, chart_opts *o) {
   const char *s = f->val->u.str.s, *k = f->key;
   pos at = f->val->at;
@@ -944,11 +1048,8 @@ static bool read_string_option(eval *ev, const field *f, chart_opts *o) {
     eval_fail(ev, at, "helm_chart: kube_version takes a Kubernetes version such as \"1.35\" or \"v1.35.2\", not \"%s\"",
               s);
   } else {
-    if (strcmp(s, "fail") == 0) return true;
-    eval_fail(ev, at,
-              "helm_chart: random takes \"fail\", not \"%s\" (keeping the cluster's values of what a chart "
-              "generates is planned: docs/language.md, 19)",
-              s);
+    if (strcmp(s, "fail") == 0 || strcmp(s, "keep-live") == 0) return (o->keep_live = s[0] == 'k'), true;
+    eval_fail(ev, at, "helm_chart: random takes \"fail\" or \"keep-live\", not \"%s\"", s);
   }
   return false;
 }

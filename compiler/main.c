@@ -107,7 +107,7 @@ static int cmd_explain(cli *c) {
     buf b = {0};
     if (!res)
       fprintf(stderr, "plumb: no resource %s in env %s\n", ref, r->env);
-    else if (explain_resource(&b, res, field) != 0)
+    else if (explain_resource(&b, r, res, field) != 0)
       fprintf(stderr, "plumb: %s has no field %s%s\n", ref, field, b.len ? b.data : "");
     else
       fwrite(b.data, 1, b.len, stdout), rc = 0;

@@ -214,6 +214,29 @@ mkdir -p "$tmp/values" && cp -r tests/golden/src/helm/prod tests/helm "$tmp/valu
 sed -i 's#../../../../helm/charts#../helm/charts#; s/replicaCount: 3/replicaCount: 4/' "$tmp/values/prod/main.plumb"
 check "other values render anew" sh -c "$PLUMB build '$tmp/values/prod' --root '$tmp/values' --cache '$tmp/hc' | grep -q 'replicas: 4'"
 check "and are kept apart" test "$(ls "$tmp/hc/helm" | wc -l)" = 2
+# A chart whose renders differ, kept live (random: "keep-live"), builds
+# others each time: none of them is kept.
+$PLUMB build tests/golden/src/helm/keep-live --cache "$tmp/hc" >"$tmp/kl1.yaml" 2>&1
+$PLUMB build tests/golden/src/helm/keep-live --cache "$tmp/hc" >"$tmp/kl2.yaml" 2>&1
+check "a chart kept live builds with other values each time" sh -c "! cmp -s '$tmp/kl1.yaml' '$tmp/kl2.yaml'"
+check "and no render of it is kept" test "$(ls "$tmp/hc/helm" | wc -l)" = 2
+# plumb explain names the value that fed a field of a chart of a
+# repository too: its values.yaml is read out of the pinned archive.
+mkdir -p "$tmp/rc/env" "$tmp/rc/cache/charts"
+helm package tests/helm/charts/remote -d "$tmp/rc" >/dev/null
+sum=$(sha256sum "$tmp/rc/hello-0.1.0.tgz" | cut -d' ' -f1)
+cp "$tmp/rc/hello-0.1.0.tgz" "$tmp/rc/cache/charts/sha256-$sum.tgz"
+printf 'env web {\n  helm_chart("https://charts.example.com", { chart: "hello", version: "0.1.0", release: "a" })\n  %s\n}\n' \
+  'helm_chart("https://charts.example.com", { chart: "hello", version: "0.1.0", release: "b", values: { greeting: "hi there" } })' \
+  >"$tmp/rc/env/main.plumb"
+printf 'charts:\n- repository: "https://charts.example.com"\n  chart: "hello"\n  version: "0.1.0"\n  pinned: "0.1.0"\n  digest: "sha256:%s"\n' \
+  "$sum" >"$tmp/rc/env/plumb.lock"
+status_is "explain a field of a chart of a repository" 0 \
+  $PLUMB explain "$tmp/rc/env" ConfigMap/a-hello data.greeting --root "$tmp/rc" --cache "$tmp/rc/cache"
+said "fed by its archive's values.yaml" '    fed by   .Values.greeting = "hello" from hello-0.1.0.tgz/values.yaml:1:11'
+status_is "and with values of the call" 0 \
+  $PLUMB explain "$tmp/rc/env" ConfigMap/b-hello data.greeting --root "$tmp/rc" --cache "$tmp/rc/cache"
+said "fed by them" '    fed by   .Values.greeting = "hi there" from env/main.plumb:3:114'
 check "plumb eval renders no chart" sh -c "$PLUMB eval -e 'helm_chart(\"tests/helm/charts/basic\")' 2>&1 | grep -q 'charts are rendered by a build'"
 
 # Outside a git repository the root is the entry directory; --root widens it.

@@ -57,6 +57,14 @@ typedef struct {
   const char *release, *namespace;
 } compile_helm;
 
+/* The annotation that names the fields of a resource the runtime keeps as
+ * the cluster has them: JSON pointers (RFC 6901), separated by commas
+ * ("/data/password,/data/tls.crt"). helm_chart()'s random: "keep-live"
+ * writes it on a chart's resources where two renders differ (a generated
+ * password); before it compares or applies such a resource, the runtime
+ * puts there the live object's value, where the live object has one. */
+#define COMPILE_KEEP_LIVE "plumb.dev/keep-live"
+
 /* A chart of a chart repository or an OCI registry, as helm_chart()
  * names it and plumb.lock pins it (docs/language.md 8.5). */
 typedef struct {
@@ -153,6 +161,10 @@ typedef struct {
   compile_resource *res;
   size_t nres;
   value *value; /* compile_eval: the expression's value */
+  /* The charts the build rendered, from which plumb explain tells the
+   * values that fed a field (compiler/helmvalues.h); NULL when none, and
+   * in what compile_keep keeps. */
+  struct helm_seen *charts;
 } compile_result;
 
 /* Never NULL; release with compile_free. */

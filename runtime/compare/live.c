@@ -108,13 +108,85 @@ void live_read(kube_client *c, live_obj *objs, size_t n) {
   size_t *of = heap_calloc(n ? n : 1, sizeof *of), ng = 0;
   for (size_t i = 0; i < n; i++) of[i] = group_of(gs, &ng, objs[i].body);
   list_groups(c, gs, ng);
-  for (size_t i = 0; i < n; i++) read_one(c, &objs[i], &gs[of[i]]);
+  for (size_t i = 0; i < n; i++) {
+    read_one(c, &objs[i], &gs[of[i]]);
+    live_keep(objs[i].body, objs[i].live);
+  }
   for (size_t k = 0; k < ng; k++) {
     json_decref(gs[k].by_name);
     free(gs[k].error);
   }
   free(gs);
   free(of);
+}
+
+/* The next reference token of the JSON pointer at *p, unescaped (~1 is
+ * '/', ~0 '~'), in a buffer the caller frees; *p moves past it. NULL at
+ * the end, or when a '~' escapes nothing. */
+static char *pointer_token(const char **p, bool *bad) {
+  if (**p != '/') {
+    if (**p) *bad = true;
+    return NULL;
+  }
+  size_t n = strcspn(++*p, "/");
+  char *t = heap_alloc(n + 1), *o = t;
+  for (size_t i = 0; i < n; i++) {
+    char ch = (*p)[i];
+    if (ch == '~' && i + 1 < n && ((*p)[i + 1] == '0' || (*p)[i + 1] == '1')) ch = (*p)[++i] == '0' ? '~' : '/';
+    else if (ch == '~') *bad = true;
+    *o++ = ch;
+  }
+  *o = '\0';
+  *p += n;
+  return t;
+}
+
+/* An array index token: digits, no leading zero (RFC 6901), below size. */
+static bool array_index(const char *t, size_t size, size_t *i) {
+  if (!*t || t[strspn(t, "0123456789")] || (t[0] == '0' && t[1]) || strlen(t) > 9) return false;
+  *i = (size_t)strtoul(t, NULL, 10);
+  return *i < size;
+}
+
+/* The member token of v, an object or an array; NULL when it has none. */
+static json_t *member(json_t *v, const char *t) {
+  size_t i;
+  if (json_is_object(v)) return json_object_get(v, t);
+  return json_is_array(v) && array_index(t, json_array_size(v), &i) ? json_array_get(v, i) : NULL;
+}
+
+/* Puts live's value at the pointer ptr (its first n bytes) into body. */
+static void keep_one(json_t *body, const json_t *live, const char *ptr, size_t n) {
+  char *text = heap_strndup(ptr, n), *last = NULL;
+  const char *p = text;
+  bool bad = false;
+  json_t *parent = NULL, *at = body, *from = (json_t *)live;
+  for (char *t; (t = pointer_token(&p, &bad));) {
+    parent = at;
+    at = member(at, t);
+    from = member(from, t);
+    free(last);
+    last = t;
+  }
+  size_t i;
+  if (!bad && last && from && parent) {
+    if (json_is_object(parent)) json_object_set_new(parent, last, json_deep_copy(from));
+    else if (json_is_array(parent) && array_index(last, json_array_size(parent), &i))
+      json_array_set_new(parent, i, json_deep_copy(from));
+  }
+  free(last);
+  free(text);
+}
+
+void live_keep(json_t *body, const json_t *live) {
+  const char *keep =
+      kube_str(json_object_get(json_object_get(body, "metadata"), "annotations"), COMPILE_KEEP_LIVE);
+  if (!keep || !live) return;
+  for (const char *p = keep; *p; p += *p == ',') {
+    size_t n = strcspn(p, ",");
+    keep_one(body, live, p, n);
+    p += n;
+  }
 }
 
 bool live_unchanged(const live_obj *o) {

@@ -18,10 +18,22 @@ live_obj *live_new(const compile_result *r, const char *owner);
 void live_free(live_obj *objs, size_t n);
 
 /* Reads the live objects of objs[0..n), listing their kinds per namespace
- * (concurrently, each list paginated). A kind the server does not serve
+ * (concurrently, each list paginated), and keeps their keep-live fields
+ * (live_keep). A kind the server does not serve
  * (yet) reads as absent: applying it says why. Where listing is forbidden
  * (a role that may get named objects only), each object is read alone. */
 void live_read(kube_client *c, live_obj *objs, size_t n);
+
+/* Puts into body, at each JSON pointer its keep-live annotation names
+ * (COMPILE_KEEP_LIVE, include/plumb/compile.h), the value live has
+ * there, where live (may be NULL) has one: a field a chart generates
+ * (a password) stays as the cluster has it, and is neither drift nor
+ * changed by an apply. Where live has none, body's own value stays, to
+ * be applied. A pointer that reaches no place in body (a patch took the
+ * field's object away) or is malformed is passed by. live_read does it
+ * for the objects it reads: what diff, apply and a pass compare and
+ * apply. */
+void live_keep(json_t *body, const json_t *live);
 
 /* True when applying o would change nothing: kube_apply_unchanged, from
  * what live_read found. PLUMB_ASK_SERVER=1 in the environment turns this

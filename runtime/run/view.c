@@ -122,8 +122,9 @@ static bool namespace_of(kube_client *c, const json_t *body, const char **ns) {
 static bool cached_unchanged(run_dest *d, json_t *body, json_t *wanted) {
   const char *ns = NULL, *api = kube_str(body, "apiVersion"), *kind = kube_str(body, "kind");
   json_t *live = NULL;
-  bool same = namespace_of(d->c, body, &ns) && cache_get(d->cache, api, kind, ns, kube_meta_str(body, "name"), &live) &&
-              live_unchanged(&(live_obj){.body = body, .live = live});
+  bool found = namespace_of(d->c, body, &ns) && cache_get(d->cache, api, kind, ns, kube_meta_str(body, "name"), &live);
+  live_keep(body, live); /* as live_read does */
+  bool same = found && live_unchanged(&(live_obj){.body = body, .live = live});
   json_decref(live);
   char *key = key_of(api, kind, ns, kube_meta_str(body, "name"));
   json_object_set_new(wanted, key, json_true());

@@ -4,7 +4,9 @@
 # puts tests/helm's there) and synced as any application; a values change
 # and a version bump are applied, drift is undone, and a chart that does
 # not render (a template error, a values.schema.json violation) leaves the
-# cluster as it was, its error in the status.
+# cluster as it was, its error in the status. A chart that generates a
+# password, rendered with random: "keep-live", keeps the one it was first
+# synced with: no pass, no new commit changes it, and none reports drift.
 # Usage: charts.sh PLUMB CLUSTER_DIR. Last line: "charts: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
@@ -109,9 +111,66 @@ commit "mended"
 expect "mended, it syncs again" 0 "shop: configmap/shop-settings configured" pass_once
 same "with the new values" hola data greeting
 
+# ---- a generated password, kept live ---------------------------------------------------------
+# A chart whose Secret holds a password it makes up (randAlphaNum): each
+# render has another, and random: "keep-live" keeps the cluster's.
+mkdir -p "$repo/charts/db/templates" "$repo/envs/db"
+printf 'apiVersion: v2\nname: db\nversion: 0.1.0\n' >"$repo/charts/db/Chart.yaml"
+printf 'user: admin\n' >"$repo/charts/db/values.yaml"
+cat >"$repo/charts/db/templates/secret.yaml" <<'EOT'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-auth
+data:
+  user: {{ .Values.user | b64enc | quote }}
+  password: {{ randAlphaNum 24 | b64enc | quote }}
+EOT
+cat >"$repo/envs/db/main.plumb" <<'EOP'
+env db {
+  helm_chart("../../charts/db", { release: "db", random: "keep-live" })
+}
+EOP
+cat >"$repo/gitops/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app shop = application(name: "shop", repo: "file://$repo", path: "charts/web", namespace: "$NS",
+                        automated: true, prune: true, self_heal: true)
+  app db = application(name: "db", repo: "file://$repo", path: "envs/db", namespace: "$NS",
+                       automated: true, prune: true, self_heal: true)
+}
+EOP
+commit "a chart that generates a password"
+$K delete configmap plumb-history-db --ignore-not-found >/dev/null
+password() { $K -n $NS get secret db-auth -o jsonpath='{.data.password}'; }
+kept() { $K -n $NS get secret db-auth -o jsonpath='{.metadata.annotations.plumb\.dev/keep-live}'; }
+expect "a chart with keep-live is synced" 0 "db: secret/db-auth created" pass_once
+first=$(password)
+same "the Secret says which field is kept live" /data/password kept
+for i in 1 2 3; do
+  expect "pass $i after: Synced" 0 "^db +Synced" pass_once
+  cp "$work/out" "$work/pass"; absent "pass $i after: nothing applied" "db: (syncing|secret/)" cat "$work/pass"
+  same "pass $i after: the password is the first one" "$first" password
+done
+printf 'user: root\n' >"$repo/charts/db/values.yaml"
+commit "another user"
+expect "a new commit is applied" 0 "db: secret/db-auth configured" pass_once
+same "its change is in the cluster" cm9vdA== $K -n $NS get secret db-auth -o jsonpath='{.data.user}'
+same "and the password is still the first one" "$first" password
+$K -n $NS patch secret db-auth --type merge -p '{"data":{"password":"aGFuZA==","user":"aGFuZA=="}}' >/dev/null
+expect "self-heal undoes a hand edit of a field git sets" 0 "db: secret/db-auth configured" pass_once
+same "git's user is back" cm9vdA== $K -n $NS get secret db-auth -o jsonpath='{.data.user}'
+same "a kept field keeps the cluster's value, as Argo CD's ignoreDifferences" aGFuZA== password
+expect "and is no drift" 0 "^db +Synced" pass_once
+cp "$work/out" "$work/pass"; absent "nothing applied" "db: (syncing|secret/)" cat "$work/pass"
+$K -n $NS patch secret db-auth --type merge -p "{\"data\":{\"password\":\"$first\"}}" >/dev/null
+
 # ---- what the status says -----------------------------------------------------------------
 printf 'charts-token\n' >"$work/token"
 serving "$repo"
+app_doc() { curl -s -H "Authorization: Bearer charts-token" "$url/api/v1/apps/db/diff"; }
+synced_no_diff() { app_doc | jq -e '.sync == "Synced" and .diff == ""'; }
+if eventually synced_no_diff; then ok; else app_doc >"$work/out"; no "the status of db: Synced, no diff"; fi
 warnings() { curl -s -H "Authorization: Bearer charts-token" "$url/api/v1/apps/shop" | jq -r .warnings; }
 if eventually sh -c "curl -s -H 'Authorization: Bearer charts-token' '$url/api/v1/apps/shop' | jq -r .warnings | grep -q hook"; then ok; else
   warnings >"$work/out"; no "the status document carries the build's warnings"
@@ -120,6 +179,9 @@ refreshed() { curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: 
 # Two more passes, asked for, each building the same commit.
 for i in 1 2; do refreshed >/dev/null; sleep 2; done
 same "the log says a warning once, not at every pass" 1 sh -c "grep -c 'warning: helm_chart' '$work/run.log'"
+absent "the serving runtime applies nothing of db's" "db: (syncing|secret/)" cat "$work/run.log"
+same "nor changes its password" "$first" password
+if synced_no_diff >/dev/null; then ok; else app_doc >"$work/out"; no "db stays Synced, with no diff"; fi
 stop_runtime "$pid" "$work/run.log"
 pid=
 
