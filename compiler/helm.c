@@ -522,8 +522,24 @@ static void tag(value *v, const char *via) {
     for (size_t i = 0; i < v->u.obj.len; i++) tag(v->u.obj.fields[i].val, via);
 }
 
-/* The resources but the hooks; with warn, each tagged with the chart and
- * the hooks said in one warning at the call. */
+/* Whether a chart's hook runs in a sync phase of plumb's, as Argo CD maps
+ * Helm's: pre-install and pre-upgrade PreSync, post-install and
+ * post-upgrade PostSync (runtime/apply/hooks.c). */
+static bool runs_in_a_phase(const char *hook) {
+  static const char *const phased[] = {"pre-install", "pre-upgrade", "post-install", "post-upgrade"};
+  for (const char *s = hook; *s; s += strcspn(s, ","), s += *s == ',') {
+    while (*s == ' ') s++;
+    for (size_t k = 0; k < sizeof phased / sizeof *phased; k++)
+      if (strncmp(s, phased[k], strlen(phased[k])) == 0 && strchr(", ", s[strlen(phased[k])])) return true;
+  }
+  return false;
+}
+
+/* The resources of a render: with warn, each tagged with the chart, its
+ * hooks of a sync phase kept (the runtime runs them there), the others (a
+ * test, a rollback's, a delete's) left out and said in one warning at the
+ * call; without, no hook at all (two renders are compared without them: a
+ * hook runs anew at each sync, and a test's Pod is named at random). */
 static value *without_hooks(chart *c, const value *res, bool warn) {
   value *out = value_list(ar(c), c->at);
   buf hooks = {0};
@@ -531,7 +547,7 @@ static value *without_hooks(chart *c, const value *res, bool warn) {
   for (size_t i = 0; i < res->u.list.len; i++) {
     value *r = res->u.list.items[i];
     const char *hook = hook_of(r);
-    if (hook) {
+    if (hook && (!warn || !runs_in_a_phase(hook))) {
       buf_printf(&hooks, "%s%s", nhooks++ ? ", " : "", hook_words(c, r, hook));
       continue;
     }
@@ -540,8 +556,9 @@ static value *without_hooks(chart *c, const value *res, bool warn) {
   }
   if (warn && nhooks)
     diag_warning(eval_diags(c->ev), c->at,
-                 "helm_chart: chart %s has %zu hook%s, left out: plumb runs no hooks yet (it has no sync phases): %s",
-                 c->name, nhooks, nhooks == 1 ? "" : "s", hooks.data);
+                 "helm_chart: chart %s has %zu hook%s that no sync phase runs, left out: plumb runs a chart's "
+                 "pre- and post-install and upgrade hooks as PreSync and PostSync hooks, not %s: %s",
+                 c->name, nhooks, nhooks == 1 ? "" : "s", nhooks == 1 ? "this" : "these", hooks.data);
   buf_free(&hooks);
   return out;
 }
@@ -702,9 +719,11 @@ static sameness renders_same(chart *c, const value *res, const buf *again) {
     return DIFFERENT;
   }
   other = without_hooks(c, other, false);
-  keyed *x = sorted_by_key(ar(c), res), *y = sorted_by_key(ar(c), other);
+  /* Hooks run anew at each sync: two renders are compared without them. */
+  const value *mine = without_hooks(c, res, false);
+  keyed *x = sorted_by_key(ar(c), mine), *y = sorted_by_key(ar(c), other);
   diffs d = {.c = c};
-  size_t i = 0, j = 0, nx = res->u.list.len, ny = other->u.list.len;
+  size_t i = 0, j = 0, nx = mine->u.list.len, ny = other->u.list.len;
   while (i < nx || j < ny) {
     int cmp = i == nx ? 1 : j == ny ? -1 : strcmp(x[i].key, y[j].key);
     d.nkeep = 0;

@@ -55,6 +55,15 @@ metadata:
   annotations:
     helm.sh/hook: pre-install
 data: {}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations:
+    helm.sh/hook: test
+spec:
+  containers: [{ name: t, image: busybox }]
 EOT
 mkdir -p "$repo/gitops"
 cat >"$repo/gitops/main.plumb" <<EOP
@@ -77,8 +86,10 @@ expect "it is Synced" 0 "^shop +Synced" cat "$work/first"
 same "the chart's values are applied" hello data greeting
 same "as helm renders them, its labels too" web-0.1.0 label
 same "released as the application, in its namespace, as Argo CD does" $NS data namespace
-expect "a hook is not applied as an object" 1 "NotFound" $K -n $NS get configmap shop-pre-install
-expect "and the log says so" 0 "^shop: .*warning: .*hook" cat "$work/first"
+expect "a pre-install hook runs as a PreSync hook, as Argo CD maps it" 0 \
+  "^shop: configmap/shop-pre-install created \(PreSync hook\)" cat "$work/first"
+expect "a test hook, which no sync phase runs, is not applied" 1 "NotFound" $K -n $NS get pod shop-test
+expect "and the log says so" 0 "^shop: .*warning: .*hook that no sync phase runs" cat "$work/first"
 
 # ---- a values change, a version bump --------------------------------------------------------
 values bonjour blue
