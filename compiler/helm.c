@@ -18,9 +18,11 @@
  * the fields that differ for the runtime to keep as the cluster has them
  * (an annotation of JSON pointers, COMPILE_KEEP_LIVE in compile.h); a
  * resource named otherwise each time stays an error, as a name kept live
- * would be another object at every pass. Hooks (helm.sh/hook) are left out, with a warning: plumb
- * has no sync phases to run them in, and applied as ordinary objects a
- * pre-install Job would run at the wrong time, on every change.
+ * would be another object at every pass. Hooks (helm.sh/hook) that a
+ * sync phase runs (pre- and post-install and upgrade) stay, for the
+ * runtime to run in their phase (runtime/apply/hooks.c); the others (a
+ * test) are left out, with a warning: applied as ordinary objects they
+ * would run at the wrong time, on every change.
  *
  * Positions: helm's output names the template of each document ("#
  * Source: web/templates/deployment.yaml"). The documents of one template
