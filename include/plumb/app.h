@@ -29,6 +29,18 @@ typedef struct {
   const char *key, *value;
 } app_setting;
 
+/* What a comparison ignores and an apply keeps as the cluster has it, of
+ * the objects of a kind (and a name, a namespace), as Argo CD's
+ * ignoreDifferences: fields by JSON pointer ("/spec/replicas") or jq-like
+ * path (".spec.template.spec.containers[].image"), and every field a
+ * field manager owns (an autoscaler's). group "" is the core group; name
+ * and namespace NULL: any. */
+typedef struct {
+  const char *group, *kind, *name, *namespace;
+  const char **paths, **managers;
+  size_t npaths, nmanagers;
+} app_ignore;
+
 typedef struct {
   const char *name, *project;
   const char *repo, *revision, *path, *env; /* env "": the only one */
@@ -45,6 +57,10 @@ typedef struct {
    * "CreateNamespace=true" (docs/runtime.md, Sync options). */
   const char **sync_options;
   size_t nsync_options;
+  /* spec.ignoreDifferences, then the config's rules for every application
+   * (app_set.ignore) as the runtime adds them at a pass. */
+  const app_ignore *ignore;
+  size_t nignore;
   /* spec.cascadeDelete, as Argo CD's resources finalizer: removed from the
    * config, the application's objects are deleted with this propagation
    * ("background", "foreground"); NULL: they stay (orphan). */
@@ -116,6 +132,10 @@ typedef struct {
   size_t napps;
   app_project *projects; /* the built-in "default" included */
   size_t nprojects;
+  /* IgnoreDifferences definitions: rules for every application, as Argo
+   * CD's resource.customizations.ignoreDifferences (the config's alone). */
+  app_ignore *ignore;
+  size_t nignore;
 } app_set;
 
 /* Is this compiled resource a definition for the runtime? */

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "plumb/app.h"
 #include "plumb/compile.h"
 #include "plumb/kube.h"
 
@@ -59,6 +60,11 @@ typedef struct {
    * deleted and created anew (the sync option Recreate=true of the whole
    * application; an object's own says so for it alone). */
   bool recreate;
+  /* What the comparison ignores and the apply keeps as the cluster has
+   * it (app.h): added to each matching object's keep-live annotations
+   * (runtime/compare/live.c). */
+  const app_ignore *ignore;
+  size_t nignore;
 } apply_opts;
 
 /* Whether obj's sync options (its annotation plumb.dev/sync-options, and
@@ -127,7 +133,8 @@ bool apply_check_served(kube_client *k, const compile_result *r, diag_list *d);
 /* Prints a unified diff per resource between the live object and the
  * server's dry run of applying it (with owner's mark, as in apply_opts).
  * Returns 0 when equal, 1 when anything differs, 2 on error. */
-int diff_resources(kube_client *c, const compile_result *r, const char *owner, FILE *out);
+int diff_resources(kube_client *c, const compile_result *r, const char *owner, const app_ignore *ignore, size_t nignore,
+                   FILE *out);
 
 /* The marked JSON body for one compiled resource (caller decrefs); owner
  * as in apply_opts, or NULL. */

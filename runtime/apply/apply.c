@@ -618,7 +618,7 @@ static void in_sync_order(run *r) {
 /* Applies every wave; *halted when a wave stopped the sync. */
 static int apply_all(kube_client *c, const compile_result *res, const apply_opts *o, bool *halted) {
   size_t n = res->nres;
-  run r = {.c = c, .o = o, .objs = live_new(res, o->owner), .n = n, .wave = zeroed(n, sizeof(long)),
+  run r = {.c = c, .o = o, .objs = live_new(res, o->owner, o->ignore, o->nignore), .n = n, .wave = zeroed(n, sizeof(long)),
            .res = zeroed(n, sizeof(kube_apply_item)), .verb = zeroed(n, sizeof(char *)), .done = zeroed(n, sizeof(bool)),
            .recreate = zeroed(n, sizeof(bool))};
   int bad = bad_waves(&r);

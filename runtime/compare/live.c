@@ -6,9 +6,42 @@
 
 #include "plumb/arena.h"
 
-live_obj *live_new(const compile_result *r, const char *owner) {
+#define KEEP_MANAGERS "plumb.dev/keep-live-managers"
+
+/* Whether rule is for body: its group and kind, and its name and
+ * namespace when it gives them. */
+static bool rule_for(const app_ignore *rule, const json_t *body) {
+  const char *api = kube_str(body, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
+  size_t glen = slash ? (size_t)(slash - api) : 0;
+  const char *ns = kube_meta_str(body, "namespace");
+  return api && strlen(rule->group) == glen && strncmp(rule->group, api, glen) == 0 &&
+         kube_str_is(body, "kind", rule->kind) && (!rule->name || kube_str_is(json_object_get(body, "metadata"), "name", rule->name)) &&
+         (!rule->namespace || (ns && strcmp(ns, rule->namespace) == 0));
+}
+
+/* Appends the n words to the comma-separated annotation key of body. */
+static void annotate(json_t *body, const char *key, const char *const *words, size_t n) {
+  if (!n) return;
+  json_t *meta = json_object_get(body, "metadata"), *notes = json_object_get(meta, "annotations");
+  if (!notes) json_object_set_new(meta, "annotations", notes = json_object());
+  buf b = {0};
+  const char *had = kube_str(notes, key);
+  if (had && *had) buf_puts(&b, had);
+  for (size_t i = 0; i < n; i++) buf_printf(&b, "%s%s", b.len ? "," : "", words[i]);
+  json_object_set_new(notes, key, json_string(b.data));
+  buf_free(&b);
+}
+
+live_obj *live_new(const compile_result *r, const char *owner, const app_ignore *ignore, size_t nignore) {
   live_obj *objs = heap_calloc(r->nres ? r->nres : 1, sizeof *objs);
-  for (size_t i = 0; i < r->nres; i++) objs[i].body = apply_body(r, i, owner);
+  for (size_t i = 0; i < r->nres; i++) {
+    objs[i].body = apply_body(r, i, owner);
+    for (size_t k = 0; k < nignore; k++)
+      if (rule_for(&ignore[k], objs[i].body)) {
+        annotate(objs[i].body, COMPILE_KEEP_LIVE, ignore[k].paths, ignore[k].npaths);
+        annotate(objs[i].body, KEEP_MANAGERS, ignore[k].managers, ignore[k].nmanagers);
+      }
+  }
   return objs;
 }
 
@@ -178,15 +211,118 @@ static void keep_one(json_t *body, const json_t *live, const char *ptr, size_t n
   free(text);
 }
 
-void live_keep(json_t *body, const json_t *live) {
-  const char *keep =
-      kube_str(json_object_get(json_object_get(body, "metadata"), "annotations"), COMPILE_KEEP_LIVE);
-  if (!keep || !live) return;
-  for (const char *p = keep; *p; p += *p == ',') {
-    size_t n = strcspn(p, ",");
-    keep_one(body, live, p, n);
+/* A JSON pointer's reference token for key: '~' and '/' escaped. */
+static void put_token(buf *b, const char *key) {
+  buf_putc(b, '/');
+  for (; *key; key++)
+    if (*key == '~') buf_puts(b, "~0");
+    else if (*key == '/') buf_puts(b, "~1");
+    else buf_putc(b, *key);
+}
+
+/* Keeps the places the jq-like path from p to end (".a.b", "[\"k\"]",
+ * "[0]", "[]": every item) reaches from node, a value of the live object
+ * root whose pointer is in at. */
+static void keep_path(json_t *body, const json_t *root, const json_t *node, const char *p, const char *end, buf *at) {
+  if (!node) return;
+  if (p < end && *p == '.') p++;
+  if (p >= end) {
+    if (at->len) keep_one(body, root, at->data, at->len);
+    return;
+  }
+  size_t len = at->len;
+  const json_t *next;
+  if (*p == '[') {
+    const char *close = memchr(p, ']', (size_t)(end - p));
+    if (!close) return;
+    if (close == p + 1) { /* [] */
+      for (size_t i = 0; json_is_array(node) && i < json_array_size(node); i++) {
+        buf_printf(at, "/%zu", i);
+        keep_path(body, root, json_array_get(node, i), close + 1, end, at);
+        at->len = len;
+      }
+      return;
+    }
+    bool quoted = p[1] == '"' && close - p >= 3 && close[-1] == '"';
+    char *key = quoted ? heap_strndup(p + 2, (size_t)(close - p - 3)) : heap_strndup(p + 1, (size_t)(close - p - 1));
+    next = json_is_array(node) ? json_array_get(node, (size_t)strtoul(key, NULL, 10)) : json_object_get(node, key);
+    if (json_is_array(node)) buf_printf(at, "/%lu", strtoul(key, NULL, 10));
+    else put_token(at, key);
+    free(key);
+    p = close + 1;
+  } else {
+    size_t n = strcspn(p, ".[");
+    if ((size_t)(end - p) < n) n = (size_t)(end - p);
+    char *key = heap_strndup(p, n);
+    next = json_object_get(node, key);
+    put_token(at, key);
+    free(key);
     p += n;
   }
+  keep_path(body, root, next, p, end, at);
+  at->len = len;
+}
+
+/* Keeps every field that fields (a managedFields entry's fieldsV1:
+ * "f:name", the "k:{...}" and "v:..." of list items, "." the element
+ * itself) marks in node, a value of the live object root whose pointer
+ * is in at. */
+static void keep_fields(json_t *body, const json_t *root, const json_t *node, const json_t *fields, buf *at) {
+  const char *k;
+  json_t *sub;
+  size_t len = at->len;
+  json_object_foreach((json_t *)fields, k, sub) {
+    const json_t *next = NULL;
+    if (strncmp(k, "f:", 2) == 0 && json_is_object(node)) {
+      next = json_object_get(node, k + 2);
+      put_token(at, k + 2);
+    } else if ((strncmp(k, "k:", 2) == 0 || strncmp(k, "v:", 2) == 0) && json_is_array(node)) {
+      json_t *want = json_loads(k + 2, JSON_DECODE_ANY, NULL);
+      for (size_t i = 0; want && !next && i < json_array_size(node); i++) {
+        const json_t *item = json_array_get(node, i);
+        bool match = k[0] == 'v' ? json_equal(item, want) : json_is_object(item);
+        const char *wk;
+        json_t *wv;
+        if (k[0] == 'k') json_object_foreach(want, wk, wv) match = match && json_equal(json_object_get(item, wk), wv);
+        if (match) next = item, buf_printf(at, "/%zu", i);
+      }
+      json_decref(want);
+    }
+    if (next && json_object_size(sub) == 0) keep_one(body, root, at->data, at->len);
+    else if (next) keep_fields(body, root, next, sub, at);
+    at->len = len;
+  }
+}
+
+/* Whether manager is one of the comma-separated managers. */
+static bool named(const char *managers, const char *manager) {
+  size_t n = strlen(manager);
+  for (const char *p = managers; *p; p += strcspn(p, ","), p += *p == ',')
+    if (strncmp(p, manager, n) == 0 && (p[n] == ',' || !p[n])) return true;
+  return false;
+}
+
+void live_keep(json_t *body, const json_t *live) {
+  const json_t *notes = json_object_get(json_object_get(body, "metadata"), "annotations");
+  const char *keep = kube_str(notes, COMPILE_KEEP_LIVE), *managers = kube_str(notes, KEEP_MANAGERS);
+  if (!live) return;
+  buf at = {0};
+  for (const char *p = keep ? keep : ""; *p; p += *p == ',') {
+    size_t n = strcspn(p, ",");
+    at.len = 0;
+    if (*p == '.') keep_path(body, live, live, p, p + n, &at);
+    else keep_one(body, live, p, n);
+    p += n;
+  }
+  size_t i;
+  const json_t *entry;
+  json_array_foreach(json_object_get(json_object_get(live, "metadata"), "managedFields"), i, entry) {
+    const char *m = kube_str(entry, "manager");
+    if (!managers || !m || !named(managers, m)) continue;
+    at.len = 0;
+    keep_fields(body, live, live, json_object_get(entry, "fieldsV1"), &at);
+  }
+  buf_free(&at);
 }
 
 bool live_unchanged(const live_obj *o) {

@@ -13,8 +13,11 @@ typedef struct {
   char *error;
 } live_obj;
 
-/* One per resource of r, with its body; live_free frees them. */
-live_obj *live_new(const compile_result *r, const char *owner);
+/* One per resource of r, with its body; live_free frees them. The rules
+ * of ignore that match an object add to its body's keep-live annotations
+ * (live_keep): their paths to plumb.dev/keep-live, their field managers
+ * to plumb.dev/keep-live-managers. */
+live_obj *live_new(const compile_result *r, const char *owner, const app_ignore *ignore, size_t nignore);
 void live_free(live_obj *objs, size_t n);
 
 /* Reads the live objects of objs[0..n), listing their kinds per namespace
@@ -25,6 +28,9 @@ void live_free(live_obj *objs, size_t n);
 void live_read(kube_client *c, live_obj *objs, size_t n);
 
 /* Puts into body, at each JSON pointer its keep-live annotation names
+ * (and each place a jq-like path there reaches in live, ".a[].b", and
+ * each field the managers its plumb.dev/keep-live-managers annotation
+ * names own in live's managedFields)
  * (COMPILE_KEEP_LIVE, include/plumb/compile.h), the value live has
  * there, where live (may be NULL) has one: a field a chart generates
  * (a password) stays as the cluster has it, and is neither drift nor

@@ -282,7 +282,28 @@ static void count_sync(const app_def *app, app_state *st, const char *commit, bo
   }
 }
 
+/* app with the config's ignore rules after its own (*merged, which the
+ * caller frees, holds them). */
+static app_def with_ignores(const runner *r, const app_def *app, app_ignore **merged) {
+  app_def with = *app;
+  size_t n = app->nignore + r->config.nignore;
+  *merged = heap_alloc((n + 1) * sizeof **merged);
+  if (app->nignore) memcpy(*merged, app->ignore, app->nignore * sizeof **merged);
+  if (r->config.nignore) memcpy(*merged + app->nignore, r->config.ignore, r->config.nignore * sizeof **merged);
+  with.ignore = *merged, with.nignore = n;
+  return with;
+}
+
+static void pass(runner *r, const app_def *app, app_state *st, const run_pass *p);
+
 void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *p) {
+  app_ignore *merged;
+  app_def with = with_ignores(r, app, &merged);
+  pass(r, &with, st, p);
+  free(merged);
+}
+
+static void pass(runner *r, const app_def *app, app_state *st, const run_pass *p) {
   double start = run_now();
   build b;
   unsigned char built[32];
@@ -385,7 +406,10 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
     then.nargs = history_args(e, &args);
     then.args = args;
   }
-  rollback(r, &then, st, commit, id, by);
+  app_ignore *merged;
+  app_def with = with_ignores(r, &then, &merged);
+  rollback(r, &with, st, commit, id, by);
+  free(merged);
   free(args);
   json_decref(entries);
 }

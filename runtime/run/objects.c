@@ -452,6 +452,29 @@ json_t *run_directory_json(const compile_yaml_dir *d) {
   return o;
 }
 
+static json_t *strings_json(const char *const *s, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(a, json_string(s[i]));
+  return a;
+}
+
+/* app's ignoreDifferences, its paths as JSON pointers and jq-like paths. */
+static json_t *ignores_json(const app_def *app) {
+  json_t *list = json_array();
+  for (size_t i = 0; i < app->nignore; i++) {
+    const app_ignore *g = &app->ignore[i];
+    json_t *rule = json_pack("{s:s, s:s}", "group", g->group, "kind", g->kind), *ptrs = json_array(), *jq = json_array();
+    if (g->name) json_object_set_new(rule, "name", json_string(g->name));
+    if (g->namespace) json_object_set_new(rule, "namespace", json_string(g->namespace));
+    for (size_t k = 0; k < g->npaths; k++) json_array_append_new(*g->paths[k] == '/' ? ptrs : jq, json_string(g->paths[k]));
+    json_object_set_new(rule, "jsonPointers", ptrs);
+    json_object_set_new(rule, "jqPathExpressions", jq);
+    json_object_set_new(rule, "managedFieldsManagers", strings_json(g->managers, g->nmanagers));
+    json_array_append_new(list, rule);
+  }
+  return list;
+}
+
 /* app's spec, as std/gitops's template writes it; its repository's URL
  * without credentials, args as strings (NAME=VALUE builds the same). */
 static json_t *spec_of(const app_def *app) {
@@ -491,6 +514,7 @@ static json_t *spec_of(const app_def *app) {
     free(dur), free(most);
   }
   if (app->cascade) json_object_set_new(spec, "cascadeDelete", json_string(app->cascade));
+  if (app->nignore) json_object_set_new(spec, "ignoreDifferences", ignores_json(app));
   if (app->nsync_options) {
     json_t *opts = json_array();
     for (size_t i = 0; i < app->nsync_options; i++) json_array_append_new(opts, json_string(app->sync_options[i]));

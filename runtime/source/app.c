@@ -12,7 +12,8 @@
 bool app_is_definition(const value *res) {
   const value *api = value_object_get(res, "apiVersion"), *kind = value_object_get(res, "kind");
   return api && kind && api->kind == V_STRING && kind->kind == V_STRING && strcmp(api->u.str.s, APP_API_VERSION) == 0 &&
-         (strcmp(kind->u.str.s, "Application") == 0 || strcmp(kind->u.str.s, "Project") == 0);
+         (strcmp(kind->u.str.s, "Application") == 0 || strcmp(kind->u.str.s, "Project") == 0 ||
+          strcmp(kind->u.str.s, "IgnoreDifferences") == 0);
 }
 
 int app_parse_interval(const char *s) {
@@ -223,6 +224,59 @@ static void read_sync_options(reader *r, const value *spec, app_def *app) {
   }
 }
 
+/* A path of an ignore rule: a JSON pointer, or a jq-like path of names,
+ * ["key"], [N] and [] (every item), as runtime/compare/live.c reads it. */
+static bool ignore_path_ok(const char *p) {
+  if (*p == '/') return true;
+  if (*p != '.') return false;
+  for (p++; *p;) {
+    if (*p == '[') {
+      const char *end = strchr(p, ']');
+      if (!end) return false;
+      p = end + 1;
+    } else if (*p == '.') p++;
+    else if (isalnum((unsigned char)*p) || *p == '_' || *p == '-') p++;
+    else return false;
+  }
+  return true;
+}
+
+/* One rule: { group, kind, name, namespace, jsonPointers,
+ * jqPathExpressions, managedFieldsManagers }, as Argo CD's. */
+static bool read_ignore(reader *r, const value *o, app_ignore *out) {
+  if (o->kind != V_OBJECT)
+    return diag_error(r->d, o->at, "%s: an ignore rule must be an object { kind, jsonPointers, ... }", r->what), false;
+  *out = (app_ignore){.group = string_at(r, o, "group", ""), .kind = string_at(r, o, "kind", NULL)};
+  const value *name = field_of(r, o, "name", V_STRING, false), *ns = field_of(r, o, "namespace", V_STRING, false);
+  if (name) out->name = arena_strdup(r->a, name->u.str.s);
+  if (ns) out->namespace = arena_strdup(r->a, ns->u.str.s);
+  size_t np = 0, nq = 0;
+  const char **ptrs = strings_at(r, o, "jsonPointers", &np), **jq = strings_at(r, o, "jqPathExpressions", &nq);
+  out->managers = strings_at(r, o, "managedFieldsManagers", &out->nmanagers);
+  out->paths = arena_alloc(r->a, (np + nq + 1) * sizeof *out->paths);
+  for (size_t i = 0; i < np + nq; i++) {
+    const char *p = i < np ? ptrs[i] : jq[i - np];
+    if (!ignore_path_ok(p) || (i < np) != (*p == '/'))
+      diag_error(r->d, o->at, "%s: \"%s\" is no %s", r->what, p,
+                 i < np ? "JSON pointer (\"/spec/replicas\")" : "path Plumb reads (\".spec.replicas\", \".a[].b\", \".a[\\\"k\\\"]\")");
+    out->paths[out->npaths++] = p;
+  }
+  if (!out->npaths && !out->nmanagers)
+    diag_error(r->d, o->at, "%s: an ignore rule names fields: jsonPointers, jqPathExpressions or managedFieldsManagers",
+               r->what);
+  return true;
+}
+
+/* spec.ignoreDifferences: a list of rules. */
+static void read_ignores(reader *r, const value *spec, const char *path, app_ignore **out, size_t *n) {
+  const value *list = field_of(r, spec, path, V_LIST, false);
+  if (!list) return;
+  app_ignore *rules = arena_alloc(r->a, (list->u.list.len + 1) * sizeof *rules);
+  for (size_t i = 0; i < list->u.list.len; i++)
+    if (read_ignore(r, list->u.list.items[i], &rules[*n])) ++*n;
+  *out = rules;
+}
+
 /* spec.cascadeDelete: background, foreground, or orphan (the default). */
 static void read_cascade(reader *r, const value *spec, app_def *app) {
   const value *v = field_of(r, spec, "cascadeDelete", V_STRING, false);
@@ -310,6 +364,9 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   read_retry(r, spec, app);
   read_sync_options(r, spec, app);
   read_cascade(r, spec, app);
+  app_ignore *rules = NULL;
+  read_ignores(r, spec, "ignoreDifferences", &rules, &app->nignore);
+  app->ignore = rules;
   read_credentials(r, spec, app);
   read_args(r, spec, app);
   read_directory(r, spec, app);
@@ -413,6 +470,22 @@ int app_read_one(const value *res, arena *a, app_def *app, app_project *project,
   return d->errors - errors;
 }
 
+/* An IgnoreDifferences definition: its spec.rules, for every application. */
+static void read_global_ignores(app_set *s, arena *a, const value *res, diag_list *d) {
+  const value *nv = value_get_path(res, "metadata.name");
+  reader rd = {a, d, arena_printf(a, "ignore rules %s", nv && nv->kind == V_STRING ? nv->u.str.s : ""),
+               kept(a, nv ? nv->at : res->at)};
+  const value *spec = field_of(&rd, res, "spec", V_OBJECT, true);
+  app_ignore *rules = NULL;
+  size_t n = 0;
+  if (spec) read_ignores(&rd, spec, "rules", &rules, &n);
+  s->ignore = arena_room_for_one(a, s->ignore, s->nignore, sizeof *s->ignore);
+  for (size_t i = 0; i < n; i++) {
+    s->ignore = arena_room_for_one(a, s->ignore, s->nignore, sizeof *s->ignore);
+    s->ignore[s->nignore++] = rules[i];
+  }
+}
+
 /* Every definition among r's resources, as they are written. */
 static void read_definitions(app_set *s, arena *a, const compile_result *r, diag_list *d) {
   *s = (app_set){0};
@@ -422,7 +495,12 @@ static void read_definitions(app_set *s, arena *a, const compile_result *r, diag
     const value *res = r->res[i].obj;
     if (!app_is_definition(res)) continue;
     /* The compiler has refused two definitions of one name already. */
-    bool is_app = strcmp(value_object_get(res, "kind")->u.str.s, "Application") == 0;
+    const char *kind = value_object_get(res, "kind")->u.str.s;
+    if (strcmp(kind, "IgnoreDifferences") == 0) {
+      read_global_ignores(s, a, res, d);
+      continue;
+    }
+    bool is_app = strcmp(kind, "Application") == 0;
     app_read_one(res, a, &s->apps[s->napps], &s->projects[s->nprojects], d);
     if (is_app) s->napps++;
     else s->nprojects++;
@@ -514,6 +592,9 @@ int app_set_read_children(app_set *s, arena *a, const compile_result *r, const a
   for (size_t i = 0; i < s->nprojects; i++)
     diag_error(d, s->projects[i].at, "project %s: projects may be declared only in the config repository",
                s->projects[i].name);
+  if (s->nignore)
+    diag_error(d, (pos){0}, "ignore rules for every application may be declared only in the config repository");
+  s->nignore = 0;
   s->projects = config->projects;
   s->nprojects = config->nprojects;
   parent = arena_strdup(a, parent);
@@ -541,13 +622,23 @@ bool app_def_equal(const app_def *a, const app_def *b) {
       a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
       a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at) ||
       a->ndepends_on != b->ndepends_on || a->wave != b->wave || a->retry_limit != b->retry_limit ||
-      a->nsync_options != b->nsync_options ||
+      a->nsync_options != b->nsync_options || a->nignore != b->nignore ||
       a->retry_s != b->retry_s || a->retry_factor != b->retry_factor || a->retry_max_s != b->retry_max_s)
     return false;
   for (size_t i = 0; i < a->ndepends_on; i++)
     if (!same_string(a->depends_on[i], b->depends_on[i])) return false;
   for (size_t i = 0; i < a->nsync_options; i++)
     if (!same_string(a->sync_options[i], b->sync_options[i])) return false;
+  for (size_t i = 0; i < a->nignore; i++) {
+    const app_ignore *x = &a->ignore[i], *y = &b->ignore[i];
+    if (!same_string(x->group, y->group) || !same_string(x->kind, y->kind) || !same_string(x->name, y->name) ||
+        !same_string(x->namespace, y->namespace) || x->npaths != y->npaths || x->nmanagers != y->nmanagers)
+      return false;
+    for (size_t k = 0; k < x->npaths; k++)
+      if (!same_string(x->paths[k], y->paths[k])) return false;
+    for (size_t k = 0; k < x->nmanagers; k++)
+      if (!same_string(x->managers[k], y->managers[k])) return false;
+  }
   for (size_t i = 0; i < a->nargs; i++)
     if (!same_string(a->args[i], b->args[i])) return false;
   for (size_t i = 0; i < a->ncredentials; i++)

@@ -220,6 +220,23 @@ static void cascade_delete_is_a_propagation(void **state) {
   assert_non_null(strstr(F->errors, "application db: cascade_delete is background, foreground or orphan, not \"always\""));
 }
 
+/* ignoreDifferences: Argo CD's fields, each path checked. */
+static void ignore_rules_are_argo_cds(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", ignore_differences: [\n"
+            "  { group: \"apps\", kind: \"Deployment\", jsonPointers: [\"/spec/replicas\"],\n"
+            "    jqPathExpressions: [\".spec.template.spec.containers[].image\"], managedFieldsManagers: [\"hpa\"] }])\n"
+            "app b = application(name: \"api\", repo: \"r\", ignore_differences: [\n"
+            "  { kind: \"Deployment\", jsonPointers: [\"spec.replicas\"] }, { kind: \"Service\" }])");
+  const app_def *a = app("web");
+  assert_int_equal(a->nignore, 1);
+  assert_string_equal(a->ignore[0].group, "apps");
+  assert_int_equal(a->ignore[0].npaths, 2);
+  assert_string_equal(a->ignore[0].paths[1], ".spec.template.spec.containers[].image");
+  assert_string_equal(a->ignore[0].managers[0], "hpa");
+  assert_non_null(strstr(F->errors, "application api: \"spec.replicas\" is no JSON pointer"));
+  assert_non_null(strstr(F->errors, "application api: an ignore rule names fields"));
+}
+
 static void bad_fields_are_errors_where_they_were_written(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", interval: \"soon\", path: \"../x\",\n"
             "  credentials: { password: \"hunter2\" }, args: { tags: [\"a\"] },\n"
@@ -380,6 +397,7 @@ int main(void) {
       T(dependencies_name_applications_and_go_nowhere_round),
       T(retry_is_argo_cds),
       T(cascade_delete_is_a_propagation),
+      T(ignore_rules_are_argo_cds),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
       T(a_project_limits_repos_destinations_and_kinds),

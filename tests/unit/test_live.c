@@ -99,9 +99,49 @@ static void what_reaches_nowhere_is_passed_by(void **state) {
   keeps(MARKED("") "'spec':{'x':1,'list':[1]}}", live, NULL);
 }
 
+/* An ignore rule's jq-like paths: every item of a list, an item by index,
+ * a key in brackets. */
+static void jq_like_paths_reach_every_item(void **state) {
+  json_t *body = parse("{'metadata':{'annotations':{'plumb.dev/keep-live':'.spec.containers[].image,.spec.a[\\\"b.c\\\"],.spec.list[1]'}},"
+                       "'spec':{'containers':[{'name':'a','image':'git:1'},{'name':'b','image':'git:2'}],"
+                       "'a':{'b.c':'git'},'list':[1,2,3]}}");
+  json_t *live = parse("{'spec':{'containers':[{'name':'a','image':'live:1'},{'name':'b','image':'live:2'}],"
+                       "'a':{'b.c':'live'},'list':[1,20,3]}}");
+  live_keep(body, live);
+  json_t *c = json_object_get(json_object_get(body, "spec"), "containers");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "image")), "live:1");
+  assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1), "image")), "live:2");
+  assert_string_equal(at(json_object_get(body, "spec"), "a", "b.c"), "live");
+  assert_int_equal(json_integer_value(json_array_get(json_object_get(json_object_get(body, "spec"), "list"), 1)), 20);
+  json_decref(body);
+  json_decref(live);
+}
+
+/* An ignore rule's field managers: what their managedFields entries own,
+ * list items found by key, and nothing another manager owns. */
+static void a_managers_fields_are_kept(void **state) {
+  json_t *body = parse("{'metadata':{'annotations':{'plumb.dev/keep-live-managers':'hpa,other'}},"
+                       "'spec':{'replicas':1,'paused':false,'containers':[{'name':'a','image':'git'}]}}");
+  json_t *live = parse("{'metadata':{'managedFields':["
+                       "{'manager':'hpa','fieldsV1':{'f:spec':{'f:replicas':{},"
+                       "'f:containers':{'k:{\\\"name\\\":\\\"a\\\"}':{'.':{},'f:image':{}}}}}},"
+                       "{'manager':'plumb','fieldsV1':{'f:spec':{'f:paused':{}}}}]},"
+                       "'spec':{'replicas':4,'paused':true,'containers':[{'name':'a','image':'live'}]}}");
+  live_keep(body, live);
+  json_t *spec = json_object_get(body, "spec");
+  assert_int_equal(json_integer_value(json_object_get(spec, "replicas")), 4);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(spec, "containers"), 0), "image")),
+                      "live");
+  assert_true(json_is_false(json_object_get(spec, "paused"))); /* plumb's own: git's */
+  json_decref(body);
+  json_decref(live);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_marked_fields_take_the_live_values),
+      cmocka_unit_test(jq_like_paths_reach_every_item),
+      cmocka_unit_test(a_managers_fields_are_kept),
       cmocka_unit_test(the_others_stay_as_built),
       cmocka_unit_test(without_a_live_value_the_build_s_stays),
       cmocka_unit_test(pointers_read_as_rfc_6901_says),
