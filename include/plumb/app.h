@@ -57,6 +57,10 @@ typedef struct {
    * "CreateNamespace=true" (docs/runtime.md, Sync options). */
   const char **sync_options;
   size_t nsync_options;
+  /* sync.managedNamespaceMetadata, as Argo CD's: the labels and
+   * annotations of the namespace CreateNamespace=true makes (JSON text of
+   * { labels, annotations }); NULL: none. */
+  const char *namespace_metadata;
   /* spec.ignoreDifferences, then the config's rules for every application
    * (app_set.ignore) as the runtime adds them at a pass. */
   const app_ignore *ignore;

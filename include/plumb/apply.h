@@ -112,7 +112,8 @@ compile_result apply_select(const compile_result *r, apply_hook phase);
 int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o);
 
 /* One step of deleting every object marked as owner's (of the usual kinds
- * prune looks for), hooks included, in reverse wave order: the objects of
+ * prune looks for, but those whose sync options say Delete=false), hooks
+ * included, in reverse wave order: the objects of
  * the highest wave left are deleted, by their uid, with propagation
  * ("Background", "Foreground"); a lower wave waits until that one is gone.
  * *left: how many objects are left, this step's and terminating ones

@@ -277,10 +277,13 @@ static long wave_of(const json_t *live) {
 
 int apply_delete_owned(kube_client *c, const char *owner, const char *propagation, size_t *left, const apply_opts *o) {
   int failed = 0;
-  json_t *all = owned(c, owner, &failed);
-  long top = LONG_MIN;
+  json_t *found = owned(c, owner, &failed), *all = json_array();
   size_t i;
   json_t *live;
+  /* Delete=false (Argo CD's annotation too): it stays, as if not owned. */
+  json_array_foreach(found, i, live) if (!apply_object_option(live, "Delete=false", true)) json_array_append(all, live);
+  json_decref(found);
+  long top = LONG_MIN;
   /* Reverse wave order: the highest wave left goes first, and a lower one
    * only once it is gone, terminating objects included. */
   json_array_foreach(all, i, live) if (wave_of(live) > top) top = wave_of(live);

@@ -71,9 +71,14 @@ static char *create_namespace(kube_client *c, const app_def *app) {
   json_t *ns = NULL;
   int rc = kube_get(c, "v1", "Namespace", NULL, app->namespace, &ns);
   json_decref(ns);
-  if (rc == KUBE_ENOTFOUND) {
+  /* Made, or there: its labels and annotations as the application says
+   * (managedNamespaceMetadata, applied whenever it gives them). */
+  if (rc == KUBE_ENOTFOUND || (rc == KUBE_OK && app->namespace_metadata)) {
     json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
                             app->namespace);
+    json_t *meta = app->namespace_metadata ? json_loads(app->namespace_metadata, 0, NULL) : NULL;
+    if (meta) json_object_update(json_object_get(obj, "metadata"), meta);
+    json_decref(meta);
     kube_apply_opts ao = {0};
     rc = kube_apply(c, obj, &ao, NULL);
     json_decref(obj);

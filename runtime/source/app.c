@@ -212,6 +212,24 @@ static const char *const sync_options[] = {"Recreate=true", "CreateNamespace=tru
 
 static void read_sync_options(reader *r, const value *spec, app_def *app) {
   app->sync_options = strings_at(r, spec, "sync.options", &app->nsync_options);
+  const value *meta = field_of(r, spec, "sync.managedNamespaceMetadata", V_OBJECT, false);
+  for (size_t i = 0; meta && i < meta->u.obj.len; i++) {
+    const field *f = &meta->u.obj.fields[i];
+    bool known = strcmp(f->key, "labels") == 0 || strcmp(f->key, "annotations") == 0;
+    if (!known || f->val->kind != V_OBJECT)
+      diag_error(r->d, f->val->at, "%s: managedNamespaceMetadata holds labels and annotations, objects of strings",
+                 r->what);
+    for (size_t k = 0; known && f->val->kind == V_OBJECT && k < f->val->u.obj.len; k++)
+      if (f->val->u.obj.fields[k].val->kind != V_STRING)
+        diag_error(r->d, f->val->u.obj.fields[k].val->at, "%s: managedNamespaceMetadata.%s.%s must be a string", r->what,
+                   f->key, f->val->u.obj.fields[k].key);
+  }
+  if (meta) {
+    buf json = {0};
+    emit_json(&json, meta, false, false);
+    app->namespace_metadata = arena_strndup(r->a, json.data, json.len);
+    buf_free(&json);
+  }
   const value *list = value_get_path(spec, "sync.options");
   for (size_t i = 0; i < app->nsync_options; i++) {
     size_t k = 0;
@@ -611,10 +629,12 @@ static bool same_pos(pos a, pos b) { return same_string(a.file, b.file) && a.lin
 bool app_def_equal(const app_def *a, const app_def *b) {
   const char *const sa[] = {a->name,    a->project, a->repo,      a->revision, a->path,
                             a->env,     a->cluster, a->namespace, a->parent,   a->object,
-                            a->directory.include, a->directory.exclude, a->chart, a->values, a->release, a->cascade};
+                            a->directory.include, a->directory.exclude, a->chart, a->values, a->release, a->cascade,
+                            a->namespace_metadata};
   const char *const sb[] = {b->name,    b->project, b->repo,      b->revision, b->path,
                             b->env,     b->cluster, b->namespace, b->parent,   b->object,
-                            b->directory.include, b->directory.exclude, b->chart, b->values, b->release, b->cascade};
+                            b->directory.include, b->directory.exclude, b->chart, b->values, b->release, b->cascade,
+                            b->namespace_metadata};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||

@@ -20,6 +20,8 @@ mkdir -p "$repo/gone" "$repo/stays" "$repo/gitops"
 cat >"$repo/gone/main.plumb" <<EOP
 env gone {
   ConfigMap "first" { data: { v: "1" } }
+  // Argo CD's Delete=false: it stays when the application goes.
+  ConfigMap "spared" { metadata: { annotations: { "argocd.argoproj.io/sync-options": "Delete=false" } }, data: { v: "1" } }
   // Wave 1, held by a finalizer until the test lets it go.
   ConfigMap "last" {
     metadata: { annotations: { "plumb.dev/sync-wave": "1" }, finalizers: ["example.com/hold"] }
@@ -62,6 +64,7 @@ $K -n $NS patch configmap last --type=json -p '[{"op": "remove", "path": "/metad
 if eventually gone first; then ok; else no "once the higher wave is gone, the lower one goes"; fi
 if eventually logged "gone: deleted, with its objects"; then ok; else no "the deletion ends"; fi
 expect "its history goes with it" 1 "NotFound" $K get configmap plumb-history-gone
+expect "an object whose sync options say Delete=false stays" 0 "" has spared
 expect "the objects of the application let go stay" 0 "" has kept
 expect "and what no application marked is never touched" 0 "" has by-hand
 

@@ -43,7 +43,7 @@ cat >"$repo/gitops/main.plumb" <<EOP
 import "std/gitops"
 env apps {
   app web = application(name: "web", repo: "file://$repo", path: "web", namespace: "$NS", automated: true, prune: true,
-                        sync_options: ["CreateNamespace=true"])
+                        sync_options: ["CreateNamespace=true"], namespace_metadata: { labels: { team: "shop" } })
   app jobs = application(name: "jobs", repo: "file://$repo", path: "jobs", namespace: "$NS", automated: true,
                          sync_options: ["Recreate=true", "CreateNamespace=true"])
 }
@@ -55,6 +55,7 @@ for a in web jobs; do $K delete configmap "plumb-history-$a" --ignore-not-found 
 
 expect "CreateNamespace=true makes the destination namespace, and the sync goes ahead" 0 \
   "web: deployment.apps/web created" pass_once
+same "with the labels managedNamespaceMetadata gives" shop sh -c "$K get namespace $NS -o jsonpath='{.metadata.labels.team}'"
 before=$(uid deployment/web)
 web v2
 commit "web: another selector"
