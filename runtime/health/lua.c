@@ -9,7 +9,8 @@
  * "safe" os of two functions, time and date; so does Plumb, and nothing
  * else: no io, no os beyond those two, no package or require, no debug, no
  * dofile or loadfile, and load (and loadstring) read text only, never
- * bytecode, which Lua does not check. print writes nowhere. A few Lua 5.1
+ * bytecode, which Lua does not check. print writes nowhere; setmetatable
+ * refuses a __gc, which Lua would run with no hook to stop it. A few Lua 5.1
  * names gopher-lua has and 5.4 lost (unpack, loadstring, table.getn,
  * table.maxn, math.mod) are given back, so scripts run unchanged.
  *
@@ -77,13 +78,14 @@ static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 static budget *budget_of(lua_State *L) { return *(budget **)lua_getextraspace(L); }
 
+/* Past the bound, every instruction of the thread it fires on raises (a
+ * coroutine's, then its resumer's): each pcall catches one error, and the
+ * next instruction outside it raises again. */
 static void count_hook(lua_State *L, lua_Debug *ar) {
   budget *b = budget_of(L);
   if (!b->stopped && (b->steps += HOOK_EVERY) <= HEALTH_LUA_STEPS) return;
-  if (!b->stopped) {
-    b->stopped = true;
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-  }
+  b->stopped = true;
+  lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
   luaL_error(L, "ran more than %d instructions", HEALTH_LUA_STEPS);
 }
 
@@ -97,6 +99,21 @@ static lua_State *state_new(budget *b) {
 /* ---- the libraries ------------------------------------------------------- */
 
 static int print_nowhere(lua_State *L) { return 0; }
+
+/* setmetatable without finalizers: Lua runs __gc with hooks off, where no
+ * bound would stop a loop, and at lua_close. A __gc added to a metatable
+ * later marks nothing (Lua 5.4, 2.5.3). */
+static int setmetatable_without_gc(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushstring(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL) return luaL_error(L, "setmetatable: a __gc metamethod is not allowed here");
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
 
 /* load(chunk [, name [, mode [, env]]]) of text only: the mode is forced. */
 static int load_text(lua_State *L) {
@@ -168,6 +185,9 @@ static int open_sandbox(lua_State *L) {
   set_fn(L, g, "load", load_text);
   set_fn(L, g, "loadstring", load_text);
   set_fn(L, g, "print", print_nowhere);
+  lua_getfield(L, g, "setmetatable");
+  lua_pushcclosure(L, setmetatable_without_gc, 1);
+  lua_setfield(L, g, "setmetatable");
   lua_getfield(L, g, LUA_TABLIBNAME);
   lua_getfield(L, -1, "unpack");
   lua_setfield(L, g, "unpack");

@@ -104,6 +104,9 @@ static void sandbox(void **state) {
   /* load reads text, never bytecode, which Lua does not check. */
   healthy_when("load('\\27Lua\\84\\0') == nil and select(2, load('\\27Lua')):find('binary chunk') ~= nil");
   healthy_when("load('return x', 'chunk', 't', {x = 5})() == 5");
+  /* A finalizer would run with no bound on it: refused. */
+  healthy_when("not pcall(setmetatable, {}, {__gc = function() while true do end end})");
+  healthy_when("getmetatable(setmetatable({}, {__index = {a = 1}})).__index.a == 1");
 }
 
 /* Nothing a run leaves reaches the next: globals, library tables. */
@@ -127,6 +130,15 @@ static void loops_stop(void **state) {
          ran);
   expect("local co = coroutine.wrap(function() while true do end end) co()", CERT, HEALTH_UNKNOWN, ran);
   expect("local function f() return f() end return f()", CERT, HEALTH_UNKNOWN, ran);
+  /* Nor does a loop of pcalls whose errors land inside them, nor of
+   * coroutines, which inherit the hook. */
+  for (int n = 990; n < 1010; n += 3) {
+    char *script = heap_printf("local function f() for i = 1, %d do end end while true do pcall(f) end", n);
+    expect(script, CERT, HEALTH_UNKNOWN, ran);
+    free(script);
+  }
+  expect("while true do coroutine.resume(coroutine.create(function() while true do end end)) end", CERT,
+         HEALTH_UNKNOWN, ran);
   free(ran);
 }
 
