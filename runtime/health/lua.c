@@ -284,7 +284,7 @@ static int collect(lua_State *L, const void *p, size_t n, void *ud) {
 /* Lua's message, its chunk name "lua:N:" made "line N:". */
 static char *words(lua_State *L, int rc, const budget *b) {
   if (b->stopped) return heap_printf("ran more than %d instructions", HEALTH_LUA_STEPS);
-  if (rc == LUA_ERRMEM) return heap_printf("used more than %zu MiB of memory", b->cap >> 20);
+  if (rc == LUA_ERRMEM) return heap_printf("used more than %u MiB of memory", HEALTH_LUA_MEMORY >> 20);
   const char *m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
   if (!m) return heap_printf("raised an error object that is a %s, not a string", luaL_typename(L, -1));
   if (strncmp(m, "lua:", 4) == 0 && m[4] >= '0' && m[4] <= '9') {
@@ -400,6 +400,9 @@ health_status health_lua_run(const health_lua *s, const json_t *obj) {
     if (rc == LUA_OK && lua_gettop(L) == base) lua_pushnil(L);
   }
   if (rc == LUA_OK && b.stopped) rc = LUA_ERRRUN;
+  /* What follows runs unprotected, where a refused allocation would abort:
+   * the script is done, its bounds with it. */
+  b.cap = (size_t)-1;
   if (rc != LUA_OK) {
     char *why = words(L, rc, &b);
     h = unknown(s, "%s", why);
