@@ -29,7 +29,7 @@ RUN sed -n '1,/^$/{s/^Suites:.*/Suites: bookworm-backports/;p}' /etc/apt/sources
       > /etc/apt/sources.list.d/bookworm-backports.sources \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-0-2 libpcre2-8-0 libnettle8 zlib1g libssl3 libcurl4 libjansson4 libgit2-1.8 libmicrohttpd12 ca-certificates \
+      libyaml-0-2 libpcre2-8-0 libnettle8 zlib1g libssl3 libcurl4 libjansson4 libgit2-1.8 libmicrohttpd12 liblua5.4-0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A numeric user, so that runAsNonRoot can check it; the cache is its own
 # when no volume is mounted there.

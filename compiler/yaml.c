@@ -79,6 +79,7 @@ typedef struct {
   value *root;
   bool json; /* plain scalars are JSON's literals and numbers only */
   bool v3;   /* booleans are YAML 1.2's true and false only (go-yaml v3) */
+  bool last_wins; /* a key written twice takes its last value */
   bool failed;
 } reader;
 
@@ -411,6 +412,11 @@ static int build_object(reader *r, frame *f) {
   qsort(sorted, n, sizeof *sorted, cmp_entries);
   for (size_t i = 0; i < n; i++) {
     bool first = i == 0 || strcmp(sorted[i - 1]->key, sorted[i]->key) != 0;
+    if (!first && sorted[i]->rank == 0 && r->last_wins) {
+      sorted[i - 1]->keep = false;
+      sorted[i]->keep = true;
+      continue;
+    }
     if (!first && sorted[i]->rank == 0)
       return fail(r, sorted[i]->at, "duplicate key \"%s\"", sorted[i]->key);
     sorted[i]->keep = first;
@@ -548,6 +554,11 @@ static int read_stream(reader *r, value **out) {
 
 int yaml_read(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out) {
   reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0};
+  return read_stream(&r, out);
+}
+
+int yaml_read_loose(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out) {
+  reader r = {.a = a, .d = d, .file = file, .text = text ? text : "", .len = text ? len : 0, .last_wins = true};
   return read_stream(&r, out);
 }
 

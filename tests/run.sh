@@ -45,6 +45,12 @@ done
 
 suite lang build/asan/tests/lang_runner tests/lang/*.test
 
+# Argo CD's health scripts, each case of their own health_test.yaml run by
+# Plumb's Lua (tests/health_runner.c), from the shared directory beside the
+# repository ($PLUMB_SHARED, else ../shared); skipped, and said so, where
+# it is absent.
+suite argocd-health build/asan/tests/health_runner "${PLUMB_SHARED:-../shared}/argocd-health"
+
 # Golden files: each tests/golden/NAME.args holds plumb's arguments; NAME.out
 # its exact stdout and stderr, then "exit N".
 golden() { # golden ARGS_FILE

@@ -11,6 +11,10 @@
  * An application's build may declare applications too (app of apps): the
  * runtime manages them as its children. Projects are the config's alone.
  *
+ * The config repository may also give health scripts for kinds (std/gitops'
+ * health(): kind Health), Argo CD's health.lua, which the runtime runs for
+ * every object of a group and kind they match (plumb/health.h).
+ *
  * The same definitions may be objects in the runtime's own cluster
  * (kubectl apply): their JSON, made a value, reads with the same checks
  * (app_read_one), errors at no position. */
@@ -131,6 +135,15 @@ typedef struct {
   pos at; /* where its name was written */
 } app_project;
 
+/* A health script for the kinds group and kind match (shell wildcards; ""
+ * the core group). Its text compiles (checked as it is read). */
+typedef struct {
+  const char *name, *group, *kind;
+  const char *lua; /* the script's text, lua_len bytes */
+  size_t lua_len;
+  pos at; /* where its name was written */
+} app_health;
+
 typedef struct {
   app_def *apps;
   size_t napps;
@@ -140,9 +153,12 @@ typedef struct {
    * CD's resource.customizations.ignoreDifferences (the config's alone). */
   app_ignore *ignore;
   size_t nignore;
+  app_health *healths; /* the config's alone */
+  size_t nhealths;
 } app_set;
 
-/* Is this compiled resource a definition for the runtime? */
+/* Is this compiled resource a definition for the runtime: an Application,
+ * a Project or a Health? */
 bool app_is_definition(const value *res);
 
 /* Reads the definitions among r's resources into *s, allocated in a (which

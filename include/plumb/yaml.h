@@ -15,6 +15,10 @@
  * skipped. */
 int yaml_read(arena *a, diag_list *d, const char *file, const char *text,
               size_t len, value **out);
+/* As yaml_read, but a key written twice in a mapping takes its last value,
+ * as sigs.k8s.io/yaml's Unmarshal (not UnmarshalStrict) reads it: how
+ * Argo CD's tests read their inputs (tests/health_runner.c). */
+int yaml_read_loose(arena *a, diag_list *d, const char *file, const char *text, size_t len, value **out);
 /* As yaml_read, with go-yaml v3's booleans, as Kustomize (kyaml) reads
  * resources and patches: only true and false are booleans; y, yes, on,
  * n, no and off are strings. */

@@ -396,6 +396,39 @@ static health_status crd(reader *r, const json_t *o) {
   return verdict(HEALTH_HEALTHY, "CRD is healthy");
 }
 
+/* Why a Ready condition that is False is only a wait: Flux's reasons for
+ * work under way (fluxcd/pkg/apis/meta). */
+static bool waiting_reason(reader *r, const json_t *c) {
+  static const char *const reasons[] = {"Progressing", "ProgressingWithRetry", "DependencyNotReady"};
+  for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
+    if (is(r, c, "reason", reasons[i])) return true;
+  return false;
+}
+
+/* A kind without a rule or a script, read by the Kubernetes API
+ * conventions as Flux's kstatus reads a custom resource: a spec not yet
+ * observed, then its abnormal-true conditions Reconciling and Stalled, then
+ * the Ready condition most controllers (Flux, cert-manager, Crossplane)
+ * keep. No status, no such condition: Healthy, as before. */
+static health_status conventional(reader *r, const json_t *o) {
+  if (get(o, "status.observedGeneration") && unobserved(r, o))
+    return verdict(HEALTH_PROGRESSING, "%s generation is %lld, but latest observed generation is %lld",
+                   text(r, o, "kind"), num(r, o, "metadata.generation"), num(r, o, "status.observedGeneration"));
+  size_t i;
+  const json_t *c;
+  json_array_foreach(conditions(r, o), i, c) {
+    if (!is(r, c, "status", "True")) continue;
+    if (is(r, c, "type", "Reconciling")) return verdict(HEALTH_PROGRESSING, "%s", text(r, c, "message"));
+    if (is(r, c, "type", "Stalled")) return verdict(HEALTH_DEGRADED, "%s", text(r, c, "message"));
+  }
+  const json_t *ready = condition(r, o, "Ready");
+  if (!ready) return bare(HEALTH_HEALTHY);
+  const char *message = text(r, ready, "message");
+  if (is(r, ready, "status", "True")) return verdict(HEALTH_HEALTHY, "%s", message);
+  if (is(r, ready, "status", "False") && !waiting_reason(r, ready)) return verdict(HEALTH_DEGRADED, "%s", message);
+  return verdict(HEALTH_PROGRESSING, "%s", message);
+}
+
 static const struct {
   const char *group, *kind;
   rule_fn *rule;
@@ -427,16 +460,27 @@ static rule_fn *rule_for(const char *api_version, const char *kind) {
   return NULL;
 }
 
-bool health_has_rule(const char *api_version, const char *kind) { return rule_for(api_version, kind) != NULL; }
+bool health_has_rule(const char *api_version, const char *kind) {
+  return rule_for(api_version, kind) != NULL || health_lua_covers(api_version, kind);
+}
 
+/* A script of the runtime's config decides first, as Argo CD's
+ * resource.customizations do, then a rule of Plumb's own, then the
+ * conventions. */
 health_status health_assess(const json_t *live) {
   if (!live) return bare(HEALTH_MISSING);
   if (get(live, "metadata.deletionTimestamp")) return verdict(HEALTH_PROGRESSING, "Pending deletion");
+  health_status h;
+  if (health_lua_assess(live, &h)) return h;
   const char *kind = kube_str(live, "kind");
   rule_fn *rule = rule_for(kube_str(live, "apiVersion"), kind);
-  if (!rule) return bare(HEALTH_HEALTHY);
   reader r = {NULL};
-  health_status h = rule(&r, live);
+  if (!rule) {
+    /* A status that does not follow the conventions is none. */
+    h = conventional(&r, live);
+    return r.bad ? bare(HEALTH_HEALTHY) : h;
+  }
+  h = rule(&r, live);
   return r.bad ? verdict(HEALTH_UNKNOWN, "cannot read %s: %s has the wrong type", kind, r.bad) : h;
 }
 

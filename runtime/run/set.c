@@ -274,7 +274,28 @@ static void gather_projects(runner *r) {
   r->defs.nprojects = n;
 }
 
+/* The config's health scripts become the runtime's, which health_assess
+ * runs wherever it is asked (waves, the status, the UI). */
+static void install_healths(const app_set *config) {
+  health_lua_rule *rules = heap_calloc(config->nhealths + 1, sizeof *rules);
+  size_t n = 0;
+  for (size_t i = 0; i < config->nhealths; i++) {
+    const app_health *h = &config->healths[i];
+    char *key = *h->group ? heap_printf("%s/%s", h->group, h->kind) : heap_strdup(h->kind), *err;
+    if (health_lua_new(key, h->lua, h->lua_len, &rules[n].script, &err) == 0) {
+      rules[n].group = h->group;
+      rules[n++].kind = h->kind;
+    } else {
+      free(err); /* it compiled as it was read */
+    }
+    free(key);
+  }
+  health_lua_install(rules, n);
+  free(rules);
+}
+
 void run_set_config(runner *r, arena *a, const app_set *config) {
+  install_healths(config);
   arena *old = r->config_arena;
   r->config = *config;
   r->config_arena = a;
@@ -298,6 +319,7 @@ bool run_set_objects(runner *r, arena *a, const app_set *objects) {
 
 void run_set_forget(runner *r) {
   adopt(r, NULL, 0);
+  health_lua_install(NULL, 0);
   for (size_t j = 0; j < r->objects.napps; j++) free(r->objects_refused[j]);
   free(r->objects_refused);
   free(r->projects);

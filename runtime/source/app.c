@@ -8,12 +8,13 @@
 #include <string.h>
 
 #include "plumb/emit.h"
+#include "plumb/health.h"
 
 bool app_is_definition(const value *res) {
   const value *api = value_object_get(res, "apiVersion"), *kind = value_object_get(res, "kind");
   return api && kind && api->kind == V_STRING && kind->kind == V_STRING && strcmp(api->u.str.s, APP_API_VERSION) == 0 &&
          (strcmp(kind->u.str.s, "Application") == 0 || strcmp(kind->u.str.s, "Project") == 0 ||
-          strcmp(kind->u.str.s, "IgnoreDifferences") == 0);
+          strcmp(kind->u.str.s, "IgnoreDifferences") == 0 || strcmp(kind->u.str.s, "Health") == 0);
 }
 
 int app_parse_interval(const char *s) {
@@ -459,6 +460,44 @@ static void read_project(reader *r, const value *res, const char *name, app_proj
   }
 }
 
+/* ---- health scripts ------------------------------------------------------- */
+
+static bool is_health(const value *res) { return strcmp(value_object_get(res, "kind")->u.str.s, "Health") == 0; }
+
+/* One Health: its group and kind, and a script that compiles (as Argo CD
+ * names it: "group/Kind", "Kind" for the core group). Two for the same
+ * group and kind would leave the choice to their order. Its errors are
+ * where its kind was written: health() makes its name itself. */
+static void read_health(app_set *s, arena *a, const value *res, diag_list *d) {
+  const value *nv = value_get_path(res, "metadata.name"), *kv = value_get_path(res, "spec.kind");
+  const char *name = arena_strdup(a, nv && nv->kind == V_STRING ? nv->u.str.s : "");
+  reader r = {a, d, arena_printf(a, "health %s", name), kept(a, kv ? kv->at : nv ? nv->at : res->at)};
+  const value *spec = field_of(&r, res, "spec", V_OBJECT, true);
+  if (!spec) return;
+  app_health h = {.name = name, .at = r.at};
+  h.group = string_at(&r, spec, "group", "");
+  h.kind = string_at(&r, spec, "kind", NULL);
+  const value *lua = field_of(&r, spec, "lua", V_STRING, true);
+  if (!*h.kind || !lua) return;
+  const char *key = *h.group ? arena_printf(a, "%s/%s", h.group, h.kind) : h.kind;
+  health_lua *script;
+  char *err;
+  if (health_lua_new(key, lua->u.str.s, lua->u.str.len, &script, &err) != 0) {
+    diag_error(d, lua->at, "health %s: the script does not compile: %s", key, err);
+    free(err);
+    return;
+  }
+  health_lua_free(script);
+  for (size_t i = 0; i < s->nhealths; i++)
+    if (strcmp(s->healths[i].group, h.group) == 0 && strcmp(s->healths[i].kind, h.kind) == 0) {
+      diag_error(d, r.at, "health %s: %s has a script already, health %s", name, key, s->healths[i].name);
+      return;
+    }
+  h.lua = arena_strndup(a, lua->u.str.s, lua->u.str.len);
+  h.lua_len = lua->u.str.len;
+  s->healths[s->nhealths++] = h;
+}
+
 /* ---- the set ------------------------------------------------------------- */
 
 /* Anything namespaced from anywhere; nothing cluster-scoped. */
@@ -509,9 +548,14 @@ static void read_definitions(app_set *s, arena *a, const compile_result *r, diag
   *s = (app_set){0};
   s->apps = arena_alloc(a, (r->nres + 1) * sizeof *s->apps);
   s->projects = arena_alloc(a, (r->nres + 2) * sizeof *s->projects);
+  s->healths = arena_alloc(a, (r->nres + 1) * sizeof *s->healths);
   for (size_t i = 0; i < r->nres; i++) {
     const value *res = r->res[i].obj;
     if (!app_is_definition(res)) continue;
+    if (is_health(res)) {
+      read_health(s, a, res, d);
+      continue;
+    }
     /* The compiler has refused two definitions of one name already. */
     const char *kind = value_object_get(res, "kind")->u.str.s;
     if (strcmp(kind, "IgnoreDifferences") == 0) {
@@ -613,6 +657,11 @@ int app_set_read_children(app_set *s, arena *a, const compile_result *r, const a
   if (s->nignore)
     diag_error(d, (pos){0}, "ignore rules for every application may be declared only in the config repository");
   s->nignore = 0;
+  /* Nor the health of every object of a kind. */
+  for (size_t i = 0; i < s->nhealths; i++)
+    diag_error(d, s->healths[i].at, "health %s: health scripts may be declared only in the config repository",
+               s->healths[i].name);
+  s->nhealths = 0;
   s->projects = config->projects;
   s->nprojects = config->nprojects;
   parent = arena_strdup(a, parent);

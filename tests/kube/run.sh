@@ -3,6 +3,8 @@
 # against it, and always stops it. Prints "kube: N passed, N failed".
 #   tests/kube/scenarios.sh        plumb apply / diff, from the command line
 #   tests/kube/waves.sh            sync waves and health waits of plumb apply
+#   tests/kube/health.sh           health scripts of plumb run's config:
+#                                  waves wait on them; scripts that fail or loop
 #   tests/kube/gitops.sh           plumb run on real git repositories
 #   tests/kube/apps.sh             app of apps: applications their builds declare
 #   tests/kube/charts.sh           plumb run on a Helm chart kept in git:
@@ -76,6 +78,7 @@ cmocka() {
 PLUMB=${1:-build/asan/plumb}
 script kube tests/kube/scenarios.sh
 script waves tests/kube/waves.sh
+script health tests/kube/health.sh
 script gitops tests/kube/gitops.sh
 script apps tests/kube/apps.sh
 script charts tests/kube/charts.sh

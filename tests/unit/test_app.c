@@ -321,6 +321,52 @@ static void a_build_declares_no_projects_and_names_only_the_configs(void **state
   assert_non_null(strstr(F->errors, "application web: project \"mine\" is not defined"));
 }
 
+static void health_scripts_are_read_by_group_and_kind(void **state) {
+  read_apps("app c = health(group: \"cert-manager.io\", kind: \"Certificate\", lua: \"return {status = 'Healthy'}\")\n"
+            "app x = health(group: \"*.crossplane.io\", kind: \"*\", lua: \"return obj\")\n"
+            "app m = health(group: \"\", kind: \"ConfigMap\", lua: \"return {}\", name: \"maps\")");
+  assert_string_equal(F->errors, "");
+  assert_int_equal(F->set.nhealths, 3);
+  /* In the build's order: by name. */
+  const app_health *h = &F->set.healths[1];
+  assert_string_equal(h->name, "certificate.cert-manager.io");
+  assert_string_equal(h->group, "cert-manager.io");
+  assert_string_equal(h->kind, "Certificate");
+  assert_string_equal(h->lua, "return {status = 'Healthy'}");
+  assert_int_equal(h->lua_len, strlen(h->lua));
+  assert_string_equal(F->set.healths[0].name, "all.all.crossplane.io");
+  assert_string_equal(F->set.healths[0].group, "*.crossplane.io");
+  assert_string_equal(F->set.healths[2].name, "maps");
+  assert_string_equal(F->set.healths[2].group, "");
+  /* Neither an object for a cluster nor an application. */
+  assert_int_equal(F->set.napps, 0);
+  for (size_t i = 0; i < F->r->nres; i++) assert_true(app_is_definition(F->r->res[i].obj));
+}
+
+static void a_health_script_that_does_not_compile_is_an_error_where_it_was_written(void **state) {
+  read_apps("app c = health(group: \"cert-manager.io\", kind: \"Certificate\",\n"
+            "  lua: \"local hs = {}\\nif obj.status then\\nreturn hs\")");
+  assert_non_null(strstr(F->errors, "apps.plumb:4:8: error: health cert-manager.io/Certificate: the script does not "
+                                    "compile: line 3: 'end' expected (to close 'if' at line 2) near <eof>"));
+  assert_int_equal(F->set.nhealths, 0);
+}
+
+static void one_script_for_a_group_and_kind(void **state) {
+  read_apps("app a = health(group: \"db.example.com\", kind: \"Claim\", lua: \"return {}\", name: \"one\")\n"
+            "app b = health(group: \"db.example.com\", kind: \"Claim\", lua: \"return {}\", name: \"two\")");
+  assert_non_null(strstr(F->errors, "apps.plumb:4:47: error: health two: db.example.com/Claim has a script already, "
+                                    "health one"));
+  assert_int_equal(F->set.nhealths, 1);
+}
+
+static void a_build_declares_no_health_scripts(void **state) {
+  read_apps("");
+  read_children("app c = health(group: \"example.com\", kind: \"Thing\", lua: \"return {}\")");
+  assert_non_null(strstr(F->errors, "health thing.example.com: health scripts may be declared only in the config "
+                                    "repository"));
+  assert_int_equal(F->kids.nhealths, 0);
+}
+
 static void definitions_are_equal_only_when_all_is(void **state) {
   const char *web = "app a = application(name: \"web\", repo: \"r\", credentials: { token_file: \"/t\" })";
   read_apps(web);
@@ -404,6 +450,10 @@ int main(void) {
       T(definitions_are_told_from_resources),
       T(children_name_their_parent_and_take_the_configs_projects),
       T(a_build_declares_no_projects_and_names_only_the_configs),
+      T(health_scripts_are_read_by_group_and_kind),
+      T(a_health_script_that_does_not_compile_is_an_error_where_it_was_written),
+      T(one_script_for_a_group_and_kind),
+      T(a_build_declares_no_health_scripts),
       T(definitions_are_equal_only_when_all_is),
       T(a_cluster_object_reads_as_a_definition),
       T(intervals),

@@ -326,6 +326,40 @@ static void every_kind(void **state) {
   assert_int_equal(health_assess(NULL).code, HEALTH_MISSING);
 }
 
+#define CR "{'apiVersion': 'db.example.com/v1', 'kind': 'Claim', 'metadata': {'name': 'c', 'generation': 2}, "
+#define READY(status, reason) "{'type': 'Ready', 'status': '" status "', 'reason': '" reason "', 'message': 'says so'}"
+
+/* A custom resource without a rule, read as Flux's kstatus reads it. */
+static void conventions(void **state) {
+  static const health_case cases[] = {
+      {"no status", CR "'spec': {}}", HEALTH_HEALTHY, ""},
+      {"a status without conditions", CR "'status': {'phase': 'Bound'}}", HEALTH_HEALTHY, ""},
+      {"a spec not observed yet", CR "'status': {'observedGeneration': 1, 'conditions': [" READY("True", "Done") "]}}",
+       HEALTH_PROGRESSING, "Claim generation is 2, but latest observed generation is 1"},
+      {"Ready", CR "'status': {'observedGeneration': 2, 'conditions': [" READY("True", "Done") "]}}", HEALTH_HEALTHY,
+       "says so"},
+      {"Ready without observedGeneration", CR "'status': {'conditions': [" READY("True", "Done") "]}}", HEALTH_HEALTHY,
+       "says so"},
+      {"not Ready", CR "'status': {'conditions': [" READY("False", "ProvisioningFailed") "]}}", HEALTH_DEGRADED,
+       "says so"},
+      {"not Ready while it progresses", CR "'status': {'conditions': [" READY("False", "Progressing") "]}}",
+       HEALTH_PROGRESSING, "says so"},
+      {"not Ready until a dependency is", CR "'status': {'conditions': [" READY("False", "DependencyNotReady") "]}}",
+       HEALTH_PROGRESSING, "says so"},
+      {"Ready unknown", CR "'status': {'conditions': [" READY("Unknown", "Reconciling") "]}}", HEALTH_PROGRESSING,
+       "says so"},
+      {"Reconciling", CR "'status': {'conditions': [" READY("True", "Done") ", {'type': 'Reconciling', 'status': "
+       "'True', 'message': 'working'}]}}", HEALTH_PROGRESSING, "working"},
+      {"Stalled", CR "'status': {'conditions': [{'type': 'Stalled', 'status': 'True', 'message': 'stuck'}, "
+       READY("False", "Progressing") "]}}", HEALTH_DEGRADED, "stuck"},
+      {"Stalled False", CR "'status': {'conditions': [{'type': 'Stalled', 'status': 'False'}]}}", HEALTH_HEALTHY, ""},
+      {"conditions that are no list", CR "'status': {'conditions': {'Ready': 'True'}}}", HEALTH_HEALTHY, ""},
+      {"a core kind without a rule", "{'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'n'}, "
+       "'status': {'phase': 'Active'}}", HEALTH_HEALTHY, ""},
+  };
+  CHECK(cases);
+}
+
 static void order(void **state) {
   const health_code worse[] = {HEALTH_HEALTHY, HEALTH_SUSPENDED, HEALTH_PROGRESSING,
                                HEALTH_MISSING, HEALTH_DEGRADED,  HEALTH_UNKNOWN};
@@ -385,7 +419,7 @@ int main(void) {
       cmocka_unit_test(replicaset), cmocka_unit_test(pod),         cmocka_unit_test(networking),
       cmocka_unit_test(pvc),        cmocka_unit_test(batch),       cmocka_unit_test(hpa),
       cmocka_unit_test(extensions), cmocka_unit_test(every_kind),  cmocka_unit_test(order),
-      cmocka_unit_test(application),
+      cmocka_unit_test(application), cmocka_unit_test(conventions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
