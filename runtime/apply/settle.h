@@ -1,9 +1,10 @@
 /* settle.h: between sync waves, waiting until the objects of a wave are
  * healthy, read back from the cluster.
  *
- * As in Argo CD: an object is done when Healthy (a kind without a health
- * rule always is); the first Degraded one fails the wait; anything else
- * (Progressing, Suspended, Missing, Unknown) is waited for. */
+ * As in Argo CD: an object is done when Healthy (by its kind's rule, the
+ * config's health script for it, or the API's conventions, health.h); the
+ * first Degraded one fails the wait; anything else (Progressing,
+ * Suspended, Missing, Unknown) is waited for. */
 #ifndef PLUMB_SETTLE_H
 #define PLUMB_SETTLE_H
 
