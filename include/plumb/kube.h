@@ -84,6 +84,9 @@ char *kube_read_file(const char *path, size_t max, size_t *len);
  * fields; white space (line-wrapped data) is skipped. NUL-terminated, *len
  * bytes (len may be NULL); NULL when s is not base64. Caller frees. */
 char *kube_base64_decode(const char *s, size_t *len);
+/* Standard base64 of the len bytes at data, padded, as a Secret's data
+ * holds them. Caller frees. */
+char *kube_base64_encode(const void *data, size_t len);
 
 /* ---- reading objects (runtime/kube/fields.c) ---------------------------- */
 

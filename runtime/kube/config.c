@@ -10,6 +10,8 @@
 #include "plumb/kube.h"
 
 #include <ctype.h>
+
+#include <openssl/evp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -142,6 +144,12 @@ static int base64_digit(char ch) {
   static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const char *p = ch ? strchr(digits, ch) : NULL;
   return p ? (int)(p - digits) : -1;
+}
+
+char *kube_base64_encode(const void *data, size_t len) {
+  char *out = heap_alloc(4 * ((len + 2) / 3) + 1);
+  EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+  return out;
 }
 
 char *kube_base64_decode(const char *s, size_t *len) {

@@ -8,20 +8,12 @@
  * jsonpath={.data.password} | base64 -d`); the auth file may declare
  * admin instead, and then no Secret is made. A second replica finds the
  * Secret its peer made: the create is refused, and it reads the winner's. */
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "run/internal.h"
 
 #define ADMIN_SECRET "plumb-initial-admin-secret"
-
-static char *base64(const char *s) {
-  size_t n = strlen(s);
-  char *out = heap_alloc(4 * ((n + 2) / 3) + 1);
-  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-  return out;
-}
 
 /* The password the Secret holds into *password (caller frees); a kube
  * code on failure. */
@@ -36,7 +28,7 @@ static int read_password(kube_client *c, const char *ns, char **password) {
 }
 
 static int create_secret(kube_client *c, const char *ns, const char *password) {
-  char *b64 = base64(password);
+  char *b64 = kube_base64_encode(password, strlen(password));
   json_t *secret = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
                              "metadata", "name", ADMIN_SECRET, "namespace", ns, "labels", "app.kubernetes.io/part-of",
                              "plumb", "type", "Opaque", "data", "password", b64);

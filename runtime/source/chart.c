@@ -86,13 +86,6 @@ static const char *quoted(arena *a, const char *s) {
   return q;
 }
 
-static const char *base64(arena *a, const char *s) {
-  size_t n = strlen(s);
-  char *out = arena_alloc(a, 4 * ((n + 2) / 3) + 1);
-  EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-  return out;
-}
-
 /* The files that carry the credentials: the registry's host in a
  * registry config, or the repository as the one of repositories.yaml
  * (only with a login: helm reads a repository it lists from the index
@@ -104,10 +97,14 @@ static bool write_config(pull *p, bool oci) {
   if (!k || !k->username) return true;
   if (oci) {
     const char *host = p->c->repo + 6;
-    const char *auth = base64(a, arena_printf(a, "%s:%s", k->username, k->password ? k->password : ""));
-    return write_file(p, "registry.json",
-                      arena_printf(a, "{\"auths\":{%s:{\"auth\":\"%s\"}}}",
-                                   quoted(a, arena_strndup(a, host, strcspn(host, "/"))), auth));
+    char *pair = heap_printf("%s:%s", k->username, k->password ? k->password : "");
+    char *auth = kube_base64_encode(pair, strlen(pair));
+    bool ok = write_file(p, "registry.json",
+                         arena_printf(a, "{\"auths\":{%s:{\"auth\":\"%s\"}}}",
+                                      quoted(a, arena_strndup(a, host, strcspn(host, "/"))), auth));
+    explicit_bzero(pair, strlen(pair)), explicit_bzero(auth, strlen(auth));
+    free(pair), free(auth);
+    return ok;
   }
   buf y = {0};
   buf_printf(&y, "apiVersion: \"\"\nrepositories:\n- name: plumb\n  url: %s\n", quoted(a, p->c->repo));
@@ -289,17 +286,10 @@ int source_chart_get(void *charts, arena *a, compile_chart *c, const char **data
 /* The text of a file of at most COMPILE_MAX_FILE bytes, in a; NULL when
  * it cannot be read. */
 static const char *file_text(arena *a, const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  buf b = {0};
-  char chunk[1 << 14];
-  size_t n;
-  while (f && b.len <= COMPILE_MAX_FILE && (n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, n);
-  bool ok = f && !ferror(f) && b.len <= COMPILE_MAX_FILE;
-  if (f) fclose(f);
-  const char *text = ok ? arena_strndup(a, b.data ? b.data : "", b.len) : NULL;
-  *len = b.len;
-  buf_free(&b);
-  return text;
+  char *text = kube_read_file(path, COMPILE_MAX_FILE, len);
+  const char *kept = text ? arena_strndup(a, text, *len) : NULL;
+  free(text);
+  return kept;
 }
 
 int source_chart_creds_from_helm(arena *a, const char *path, source_chart_creds **out, size_t *n, const char **err) {
