@@ -58,7 +58,23 @@ static int doc_url(kube_client *c, const char *api, const char **url) {
   return KUBE_OK;
 }
 
+static int read_doc(kube_client *c, const char *api, const char **text, size_t *len);
+
 int kube_openapi_doc(kube_client *c, const char *api, const char **text, size_t *len) {
+  double before = c->openapi ? c->openapi->read_at : 0;
+  int rc = read_doc(c, api, text, len);
+  /* An index read before a CRD changed names its old hash, which the
+   * server answers with a redirect to the new one: read the index again,
+   * once. */
+  if (rc == KUBE_ERROR && c->openapi && c->openapi->index && c->openapi->read_at == before && before > 0) {
+    json_decref(c->openapi->index);
+    c->openapi->index = NULL;
+    rc = read_doc(c, api, text, len);
+  }
+  return rc;
+}
+
+static int read_doc(kube_client *c, const char *api, const char **text, size_t *len) {
   const char *url;
   int rc = doc_url(c, api, &url);
   if (rc != KUBE_OK) return rc;
