@@ -111,9 +111,9 @@ compile_result apply_select(const compile_result *r, apply_hook phase);
  * with o->dry_run only reports them. Returns how many failed. */
 int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o);
 
-/* One step of deleting every object marked as owner's (of the usual kinds
- * prune looks for, but those whose sync options say Delete=false), hooks
- * included, in reverse wave order: the objects of
+/* One step of deleting every object marked as owner's (of every kind the
+ * server lists, custom resources included, but those whose sync options
+ * say Delete=false), hooks included, in reverse wave order: the objects of
  * the highest wave left are deleted, by their uid, with propagation
  * ("Background", "Foreground"); a lower wave waits until that one is gone.
  * *left: how many objects are left, this step's and terminating ones

@@ -169,6 +169,8 @@ typedef struct {
   char *kind;
   char *resource;      /* "deployments" */
   bool namespaced;
+  bool listable;  /* its verbs hold list and delete */
+  bool preferred; /* of its group's preferred version */
 } kube_resource;
 
 /* Finds the resource for apiVersion + kind; refreshes discovery once when the
@@ -176,6 +178,10 @@ typedef struct {
 int kube_resource_find(kube_client *c, const char *api_version, const char *kind, const kube_resource **out);
 /* Forgets what discovery found. */
 void kube_discovery_reset(kube_client *c);
+/* Every resource the server serves, in no order, through each (true goes
+ * on); KUBE_ERROR from a server without aggregated discovery (before
+ * Kubernetes 1.26), which names its kinds only per group-version. */
+int kube_resource_each(kube_client *c, bool (*each)(const kube_resource *r, void *ctx), void *ctx);
 
 /* ---- verbs --------------------------------------------------------------- */
 

@@ -30,6 +30,14 @@ void sync_report_free(sync_report *r);
  * as do the applications r declares (app.h: kind plumb.dev/Application). */
 char *sync_check_project(kube_client *c, const app_def *app, const app_project *p, const compile_result *r);
 
+/* NULL when c's server serves the kind of every resource of r, or r builds
+ * its CRD; else which do not, a line each (caller frees), as Argo CD's dry
+ * run refuses a sync before anything is applied. The sync option
+ * SkipDryRunOnMissingResource=true, of app or of a resource, lets them
+ * through: such a resource fails alone if its kind is still missing when
+ * its wave comes. */
+char *sync_check_kinds(kube_client *c, const app_def *app, const compile_result *r);
+
 /* Compares the cluster with r: Synced, OutOfSync with the diff, or Unknown
  * with the error. Changes nothing. */
 void sync_compare(kube_client *c, const app_def *app, const compile_result *r, sync_report *out);

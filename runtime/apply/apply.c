@@ -161,6 +161,7 @@ static const char *const prune_kinds[][2] = {
     {"rbac.authorization.k8s.io/v1", "ClusterRole"}, {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding"},
     {"v1", "Namespace"},
 };
+#define PRUNE_KINDS (sizeof prune_kinds / sizeof prune_kinds[0])
 
 const char *apply_prune_kind(size_t i, const char **api) {
   if (i >= sizeof prune_kinds / sizeof prune_kinds[0]) return NULL;
@@ -239,29 +240,73 @@ int apply_prune(kube_client *c, const compile_result *r, const apply_opts *o) {
 
 /* ---- deleting an application's objects ------------------------------------------ */
 
-/* The objects marked as owner's, of the usual kinds, each with its
- * apiVersion and kind; NULL with the count that failed in *failed. */
+/* The kinds an application's deletion looks through: every kind the
+ * server serves that can be listed and deleted, custom resources included,
+ * in its group's preferred version; prune's usual list when the server
+ * names its kinds only per group-version. */
+typedef struct {
+  const char **apis, **kinds;
+  size_t n;
+} kind_list;
+
+static bool take_kind(const kube_resource *r, void *ctx) {
+  kind_list *l = ctx;
+  if (!r->listable || !r->preferred) return true;
+  l->apis = heap_realloc(l->apis, (l->n + 1) * sizeof *l->apis);
+  l->kinds = heap_realloc(l->kinds, (l->n + 1) * sizeof *l->kinds);
+  /* Copies: a list may refresh discovery, which frees r. */
+  l->apis[l->n] = heap_strdup(r->group_version);
+  l->kinds[l->n++] = heap_strdup(r->kind);
+  return true;
+}
+
+static void kinds_free(kind_list *l) {
+  for (size_t k = 0; k < l->n; k++) free((char *)l->apis[k]), free((char *)l->kinds[k]);
+  free(l->apis), free(l->kinds);
+  *l = (kind_list){0};
+}
+
+static kind_list deletable_kinds(kube_client *c) {
+  kind_list l = {0};
+  if (kube_resource_each(c, take_kind, &l) == KUBE_OK && l.n) return l;
+  kinds_free(&l);
+  for (size_t k = 0; k < PRUNE_KINDS; k++) {
+    kube_resource usual = {.group_version = (char *)prune_kinds[k][0], .kind = (char *)prune_kinds[k][1],
+                           .listable = true, .preferred = true};
+    take_kind(&usual, &l);
+  }
+  return l;
+}
+
+/* The objects marked as owner's, each with its apiVersion and kind, once
+ * each; the lists that failed counted in *failed. */
 static json_t *owned(kube_client *c, const char *owner, int *failed) {
   char selector[300];
   snprintf(selector, sizeof selector, "%s=%s", APPLY_OWNER_LABEL, owner);
   kube_list_opts lo = {.label_selector = selector};
-  json_t *all = json_array();
-  for (size_t k = 0; k < sizeof prune_kinds / sizeof *prune_kinds; k++) {
+  json_t *all = json_array(), *uids = json_object();
+  kind_list l = deletable_kinds(c);
+  for (size_t k = 0; k < l.n; k++) {
     json_t *items = NULL;
-    int rc = kube_list(c, prune_kinds[k][0], prune_kinds[k][1], NULL, &lo, &items, NULL);
+    int rc = kube_list(c, l.apis[k], l.kinds[k], NULL, &lo, &items, NULL);
     if (rc != KUBE_OK && rc != KUBE_ENOTFOUND) {
-      fprintf(stderr, "error: cannot list %s of %s: %s\n", prune_kinds[k][1], owner, kube_last_error(c));
+      fprintf(stderr, "error: cannot list %s of %s: %s\n", l.kinds[k], owner, kube_last_error(c));
       ++*failed;
     }
     size_t i;
     json_t *live;
     json_array_foreach(items, i, live) {
-      json_object_set_new(live, "apiVersion", json_string(prune_kinds[k][0]));
-      json_object_set_new(live, "kind", json_string(prune_kinds[k][1]));
+      const char *uid = kube_meta_str(live, "uid");
+      if (!uid || json_object_get(uids, uid)) continue; /* one object served in two groups */
+      json_object_set_new(uids, uid, json_true());
+      json_object_set_new(live, "apiVersion", json_string(l.apis[k]));
+      json_object_set_new(live, "kind", json_string(l.kinds[k]));
       json_array_append(all, live);
     }
     json_decref(items);
   }
+  kinds_free(&l);
+  json_decref(uids);
   return all;
 }
 

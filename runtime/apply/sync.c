@@ -18,6 +18,8 @@ void sync_report_free(sync_report *r) {
   *r = (sync_report){0};
 }
 
+#define SKIP_MISSING "SkipDryRunOnMissingResource=true"
+
 /* Objects that name no namespace go to the application's. */
 static void aim(kube_client *c, const app_def *app) { kube_client_set_namespace(c, app->namespace); }
 
@@ -39,6 +41,57 @@ char *sync_check_project(kube_client *c, const app_def *app, const app_project *
   char *out = why ? heap_strdup(why) : NULL;
   arena_free(a);
   return out;
+}
+
+static bool str_is(const value *v, const char *path, const char *want) {
+  const char *s = value_get_string(v, path);
+  return s && strcmp(s, want) == 0;
+}
+
+/* Whether r builds a CRD that serves kind in api ("group/version"). */
+static bool crd_built(const compile_result *r, const char *api, const char *kind) {
+  const char *slash = strchr(api, '/');
+  for (size_t i = 0; slash && i < r->nres; i++) {
+    const value *crd = r->res[i].obj;
+    const char *group = value_get_string(crd, "spec.group"), *k = value_get_string(crd, "spec.names.kind");
+    const value *versions = value_get_path(crd, "spec.versions");
+    if (!str_is(crd, "kind", "CustomResourceDefinition") || !group || !k || strcmp(k, kind) != 0 ||
+        strlen(group) != (size_t)(slash - api) || strncmp(group, api, slash - api) != 0 || !versions ||
+        versions->kind != V_LIST)
+      continue;
+    for (size_t j = 0; j < versions->u.list.len; j++)
+      if (str_is(versions->u.list.items[j], "name", slash + 1)) return true;
+  }
+  return false;
+}
+
+char *sync_check_kinds(kube_client *c, const app_def *app, const compile_result *r) {
+  if (app_sync_option(app, SKIP_MISSING)) return NULL;
+  aim(c, app);
+  char *text = NULL;
+  size_t len;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) abort();
+  for (size_t i = 0; i < r->nres; i++) {
+    const value *res = r->res[i].obj;
+    const char *api = value_get_string(res, "apiVersion"), *kind = value_get_string(res, "kind");
+    const kube_resource *kr;
+    if (app_is_definition(res) || kube_resource_find(c, api, kind, &kr) != KUBE_ENOTFOUND || crd_built(r, api, kind))
+      continue;
+    json_t *body = apply_body(r, i, NULL);
+    bool skip = apply_object_option(body, SKIP_MISSING, true);
+    json_decref(body);
+    if (skip) continue;
+    pos at = value_get_path(res, "kind")->at;
+    if (at.file) fprintf(f, "%s:%d:%d: ", at.file, at.line, at.col);
+    fprintf(f, "%s \"%s\": the server does not serve kind %s in %s, and the build has no CRD for it (the sync "
+               "option " SKIP_MISSING ", on the object or the application, lets the sync go on without it)\n",
+            kind, value_get_string(res, "metadata.name"), kind, api);
+  }
+  fclose(f);
+  if (len) return text;
+  free(text);
+  return NULL;
 }
 
 void sync_compare(kube_client *c, const app_def *app, const compile_result *r, sync_report *out) {

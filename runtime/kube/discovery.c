@@ -28,7 +28,7 @@ static const char AGGREGATED[] =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
-static void add(discovery *d, const char *gv, const char *kind, const char *resource, bool namespaced) {
+static entry *add(discovery *d, const char *gv, const char *kind, const char *resource, bool namespaced) {
   entry *e = heap_calloc(1, sizeof *e);
   e->r.group_version = strdup(gv);
   e->r.kind = strdup(kind);
@@ -36,6 +36,20 @@ static void add(discovery *d, const char *gv, const char *kind, const char *reso
   e->r.namespaced = namespaced;
   e->next = d->list;
   d->list = e;
+  return e;
+}
+
+/* Whether verbs (a JSON list) holds list and delete. */
+static bool listable(const json_t *verbs) {
+  bool list = false, del = false;
+  size_t i;
+  json_t *v;
+  json_array_foreach(verbs, i, v) {
+    const char *verb = json_string_value(v);
+    list = list || (verb && strcmp(verb, "list") == 0);
+    del = del || (verb && strcmp(verb, "delete") == 0);
+  }
+  return list && del;
 }
 
 static const kube_resource *lookup(const discovery *d, const char *gv, const char *kind) {
@@ -82,7 +96,10 @@ static void read_aggregated(discovery *d, json_t *list) {
         const char *name = kube_str(res, "resource");
         const char *kind = kube_str(json_object_get(res, "responseKind"), "kind");
         const char *scope = kube_str(res, "scope");
-        if (name && kind && scope) add(d, gv, kind, name, strcmp(scope, "Namespaced") == 0);
+        if (!name || !kind || !scope) continue;
+        entry *e = add(d, gv, kind, name, strcmp(scope, "Namespaced") == 0);
+        e->r.listable = listable(json_object_get(res, "verbs"));
+        e->r.preferred = k == 0; /* versions come in order of preference */
       }
     }
   }
@@ -123,7 +140,9 @@ static int fetch_legacy(kube_client *c, const char *gv) {
   json_array_foreach(json_object_get(list, "resources"), i, res) {
     const char *name = kube_str(res, "name");
     const char *kind = kube_str(res, "kind");
-    if (name && kind && !strchr(name, '/')) add(d, gv, kind, name, json_is_true(json_object_get(res, "namespaced")));
+    if (!name || !kind || strchr(name, '/')) continue;
+    entry *e = add(d, gv, kind, name, json_is_true(json_object_get(res, "namespaced")));
+    e->r.listable = listable(json_object_get(res, "verbs"));
   }
   json_decref(list);
   d->legacy = heap_realloc(d->legacy, (d->nlegacy + 1) * sizeof *d->legacy);
@@ -149,6 +168,18 @@ int kube_resource_find(kube_client *c, const char *api_version, const char *kind
   }
   kube_fail(c, "the server does not serve kind %s in %s (is its CRD installed?)", kind, api_version);
   return KUBE_ENOTFOUND;
+}
+
+int kube_resource_each(kube_client *c, bool (*each)(const kube_resource *r, void *ctx), void *ctx) {
+  int rc = fill(c, "v1");
+  if (rc != KUBE_OK) return rc;
+  if (c->disc->aggregated_none) {
+    kube_fail(c, "the server offers no aggregated discovery (Kubernetes 1.26 or later does)");
+    return KUBE_ERROR;
+  }
+  for (const entry *e = c->disc->list; e; e = e->next)
+    if (!each(&e->r, ctx)) break;
+  return KUBE_OK;
 }
 
 char *kube_path(const kube_resource *r, const char *ns, const char *name) {

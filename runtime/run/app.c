@@ -60,14 +60,17 @@ static char *refusal(runner *r, const app_def *app, const compile_result *res, r
   return sync_check_project(dest->c, app, app_set_project(&r->defs, app->project), res);
 }
 
-/* What the schemas dest serves refuse of res (its custom resources whose
- * CRD is installed there, not built), in words (caller frees); NULL when
+/* What dest refuses of res, in words (caller frees): kinds it does not
+ * serve (sync_check_kinds), and what the schemas it serves refuse (its
+ * custom resources whose CRD is installed there, not built); NULL when
  * nothing. */
-static char *served_refusal(run_dest *dest, const compile_result *res) {
+static char *served_refusal(run_dest *dest, const app_def *app, const compile_result *res) {
+  char *why = sync_check_kinds(dest->c, app, res);
+  if (why) return why;
   arena *a = arena_new();
   diag_list d;
   diag_init(&d, a);
-  char *why = apply_check_served(dest->c, res, &d) ? NULL : run_diagnostics(&d);
+  why = apply_check_served(dest->c, res, &d) ? NULL : run_diagnostics(&d);
   arena_free(a);
   return why;
 }
@@ -125,7 +128,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
     free(unusable);
     return fail(st, source_last_error(b->s));
   }
-  char *refused = res->diags.errors ? run_diagnostics(&res->diags) : dest ? served_refusal(dest, res) : NULL;
+  char *refused = res->diags.errors ? run_diagnostics(&res->diags) : dest ? served_refusal(dest, app, res) : NULL;
   if (!res->diags.errors) keep_warnings(r, app, st, res->diags.first ? run_diagnostics(&res->diags) : NULL);
   if (refused || !run_children_read(r, app, res, &b->kids, &refused)) {
     free(unusable);

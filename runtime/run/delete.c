@@ -8,23 +8,24 @@
  * goes on after a restart; then a step each round deletes the objects of
  * the highest sync wave left that carry its mark, by their uid, until
  * none is left; then its history goes. Only the config's own applications
- * do so, and only when the config compiled: a child an app of apps stops
- * declaring, or an Application object deleted, leaves its objects, as a
- * refused definition does. */
+ * do so, when the config compiled, and Application objects deleted while
+ * the runtime's finalizer holds them (objects.c), which goes last: a
+ * child an app of apps stops declaring leaves its objects, as a refused
+ * definition does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-static bool pending(const runner *r, const char *name) {
+bool run_delete_pending(const runner *r, const char *name) {
   for (size_t i = 0; i < r->ndeletions; i++)
     if (strcmp(r->deletions[i].name, name) == 0) return true;
   return false;
 }
 
 static void add(runner *r, const char *name, const char *cluster, const char *propagation) {
-  if (pending(r, name)) return;
+  if (run_delete_pending(r, name)) return;
   r->deletions = heap_realloc(r->deletions, (r->ndeletions + 1) * sizeof *r->deletions);
   r->deletions[r->ndeletions++] = (run_deletion){heap_strdup(name), heap_strdup(cluster), heap_strdup(propagation)};
 }
@@ -34,19 +35,34 @@ static void drop(runner *r, size_t i) {
   r->deletions[i] = r->deletions[--r->ndeletions];
 }
 
-void run_delete_begin(runner *r, const app_def *app, app_state *st) {
-  snprintf(st->hist.deleting, sizeof st->hist.deleting, "%s", app->cascade);
-  snprintf(st->hist.cluster, sizeof st->hist.cluster, "%s", app->cluster);
-  if (history_save(r->c, r->home, app->name, &st->hist) != KUBE_OK) {
+/* Records that app's objects are to be deleted in its history h, then
+ * adds the deletion. */
+static void begin(runner *r, const app_def *app, history *h) {
+  snprintf(h->deleting, sizeof h->deleting, "%s", app->cascade);
+  snprintf(h->cluster, sizeof h->cluster, "%s", app->cluster);
+  if (history_save(r->c, r->home, app->name, h) != KUBE_OK) {
     /* Not recorded, not begun: the objects stay rather than be deleted by
      * a runtime that could not say so. */
     fprintf(r->o->out, "%s: cannot record that its objects are to be deleted: %s; they stay\n", app->name,
             kube_last_error(r->c));
     return;
   }
-  fprintf(r->o->out, "%s: no longer declared by the config repository; deleting its objects (cascade_delete: %s)\n", app->name,
+  fprintf(r->o->out, "%s: %s; deleting its objects (cascade_delete: %s)\n", app->name,
+          app->object ? "its Application object is being deleted" : "no longer declared by the config repository",
           app->cascade);
   add(r, app->name, app->cluster, app->cascade);
+}
+
+void run_delete_begin(runner *r, const app_def *app, app_state *st) { begin(r, app, &st->hist); }
+
+void run_delete_object(runner *r, const app_def *app) {
+  history h;
+  if (history_load(r->c, r->home, app->name, &h) != KUBE_OK) {
+    fprintf(r->o->out, "%s: cannot read its history to delete its objects: %s\n", app->name, kube_last_error(r->c));
+    return;
+  }
+  begin(r, app, &h);
+  history_free(&h);
 }
 
 void run_delete_resume(runner *r) {
@@ -69,6 +85,7 @@ static void stop(runner *r, size_t i, size_t k) {
   fprintf(r->o->out, "%s: declared again; the deletion of its objects stops\n", r->deletions[i].name);
   *r->apps[k].hist.deleting = *r->apps[k].hist.cluster = '\0';
   history_save(r->c, r->home, r->deletions[i].name, &r->apps[k].hist);
+  run_objects_release(r, r->deletions[i].name);
   drop(r, i);
 }
 
@@ -103,6 +120,7 @@ bool run_delete_step(runner *r) {
       continue;
     }
     fprintf(r->o->out, "%s: deleted, with its objects\n", d->name);
+    run_objects_release(r, d->name);
     drop(r, i);
     changed = true;
   }

@@ -320,6 +320,12 @@ size_t run_objects_write(runner *r, size_t budget);
 #define RUN_OBJECT_WRITES 20 /* a round's budget: some 10 writes a second */
 /* Stops the watch and frees what the reads kept. */
 void run_objects_free(runner *r);
+/* Whether the last read saw application name's object being deleted,
+ * held by the runtime's finalizer (its objects are to go first). */
+bool run_object_finalizing(const runner *r, const char *name);
+/* Takes the runtime's finalizer off application name's object when it is
+ * being deleted: its objects are gone, or stay. */
+void run_objects_release(runner *r, const char *name);
 
 /* api.c: serves o's port with answers from r->store, for the people of
  * r->auth (which it loads); *err when it cannot. */
@@ -330,6 +336,11 @@ int run_api_start(runner *r, serve **out, char **err);
 /* app, whose state is st, left the config: its history records that its
  * objects are to be deleted, then the deletion is pending. */
 void run_delete_begin(runner *r, const app_def *app, app_state *st);
+/* The same for an application the runtime did not manage: its object
+ * was being deleted when the runtime started. */
+void run_delete_object(runner *r, const app_def *app);
+/* Whether the deletion of name's objects is under way. */
+bool run_delete_pending(const runner *r, const char *name);
 /* The deletions a runtime before this one began and did not end. */
 void run_delete_resume(runner *r);
 /* One step of each pending deletion (an application declared again stops

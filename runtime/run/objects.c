@@ -40,6 +40,9 @@
 #define MESSAGE_MAX 4096 /* bytes of a message written to a status */
 
 #define SOURCE_LABEL "plumb.dev/source"
+/* On an Application object whose spec says cascadeDelete, as Argo CD's
+ * resources finalizer: deleting it waits until its objects are gone. */
+#define FINALIZER "plumb.dev/resources-finalizer"
 #define DECLARED_BY "plumb.dev/declared-by"
 #define API_PATH "/apis/plumb.dev/v1/namespaces/"
 
@@ -133,6 +136,30 @@ static bool is_mirror(const json_t *obj) {
 }
 
 static bool deleting(const json_t *obj) { return kube_meta_str(obj, "deletionTimestamp") != NULL; }
+
+static bool finalized(const json_t *obj) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "finalizers"), i, f) {
+    if (json_is_string(f) && strcmp(json_string_value(f), FINALIZER) == 0) return true;
+  }
+  return false;
+}
+
+/* Whether obj's spec asks for its objects to go with it. */
+static bool cascades(const json_t *obj) {
+  const char *c = kube_str(json_object_get(obj, "spec"), "cascadeDelete");
+  return c && (strcmp(c, "background") == 0 || strcmp(c, "foreground") == 0);
+}
+
+bool run_object_finalizing(const runner *r, const char *name) {
+  size_t i;
+  json_t *obj;
+  json_array_foreach(r->listed, i, obj) {
+    if (strcmp(kube_meta_str(obj, "name"), name) == 0) return !is_mirror(obj) && deleting(obj) && finalized(obj);
+  }
+  return false;
+}
 
 static void problem(json_t *problems, const char *name, const char *type, char *message) {
   json_object_set_new(problems, name, json_pack("{s:s, s:s}", "type", type, "message", message));
@@ -582,6 +609,69 @@ static bool unmirror(runner *r, const json_t *obj) {
   return true;
 }
 
+/* Gives obj the finalizer, or takes it away (want false), by a JSON patch
+ * of the object as it was read: one changed since is left to the next
+ * read. True when it wrote. */
+static bool finalize(runner *r, const json_t *obj, bool want) {
+  json_t *list = json_array(), *f;
+  size_t i;
+  json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "finalizers"), i, f) {
+    if (!json_is_string(f) || strcmp(json_string_value(f), FINALIZER) != 0) json_array_append(list, f);
+  }
+  if (want) json_array_append_new(list, json_string(FINALIZER));
+  json_t *patch = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:o}]", "op", "test", "path", "/metadata/resourceVersion",
+                            "value", kube_meta_str(obj, "resourceVersion") ? kube_meta_str(obj, "resourceVersion") : "",
+                            "op", "add", "path", "/metadata/finalizers", "value", list);
+  char *body = json_dumps(patch, JSON_COMPACT);
+  char *path = heap_printf(API_PATH "%s/applications/%s", r->objects_ns, kube_meta_str(obj, "name"));
+  json_t *out = NULL;
+  int rc = kube_request(client(r), "PATCH", path, "application/json-patch+json", body, strlen(body), &out);
+  if (rc != KUBE_OK && rc != KUBE_ENOTFOUND && rc != KUBE_ECONFLICT)
+    fprintf(r->o->out, "%s: cannot %s the finalizer %s: %s\n", kube_meta_str(obj, "name"), want ? "add" : "remove",
+            FINALIZER, kube_last_error(client(r)));
+  json_decref(out);
+  json_decref(patch);
+  free(body);
+  free(path);
+  return true;
+}
+
+/* The finalizer on obj, a definition, as its spec says: put on while it
+ * asks for cascadeDelete, taken off when it stops asking. Once obj is
+ * being deleted, its application's deletion begins, here when the runtime
+ * did not manage it (it started after the deletion did); true when it
+ * wrote. */
+static bool keep_finalizer(runner *r, const json_t *obj) {
+  const char *name = kube_meta_str(obj, "name");
+  if (!deleting(obj)) return cascades(obj) != finalized(obj) && finalize(r, obj, cascades(obj));
+  if (!finalized(obj) || run_set_index(r, name) < r->napps || run_delete_pending(r, name)) return false;
+  arena *a = arena_new();
+  app_def app = {0};
+  char *why = NULL;
+  if (read_object(obj, "Application", a, &app, NULL, &why) == 0 && app.cascade) {
+    app.object = arena_printf(a, "%s/%s", r->objects_ns, name);
+    run_delete_object(r, &app);
+  } else {
+    fprintf(r->o->out, "%s: its Application object is being deleted, and its spec does not say how its objects go "
+                       "(%s); they stay\n", name, why ? why : "no cascadeDelete");
+    finalize(r, obj, false);
+  }
+  free(why);
+  arena_free(a);
+  return true;
+}
+
+void run_objects_release(runner *r, const char *name) {
+  if (!r->objects_ns) return;
+  json_t *obj = NULL;
+  char *path = heap_printf(API_PATH "%s/applications/%s", r->objects_ns, name);
+  if (kube_request(client(r), "GET", path, NULL, NULL, 0, &obj) == KUBE_OK && deleting(obj) && finalized(obj) &&
+      !is_mirror(obj))
+    finalize(r, obj, false);
+  json_decref(obj);
+  free(path);
+}
+
 /* Projects show the condition that keeps them out, and nothing else. */
 static size_t project_statuses(runner *r, size_t budget) {
   size_t writes = 0, i;
@@ -620,6 +710,7 @@ size_t run_objects_write(runner *r, size_t budget) {
       writes++;
       continue;
     }
+    if (!is_mirror(obj) && keep_finalizer(r, obj)) writes++;
     json_t *want = wanted_status(r, obj);
     if (want) writes += put_status(r, "applications", obj, want);
   }

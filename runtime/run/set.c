@@ -193,8 +193,9 @@ static bool note_changes(runner *r, const forming *f) {
   for (size_t k = 0; k < r->napps; k++) {
     const app_def *gone = &r->defs.apps[k];
     if (def_named(f->defs, f->n, r->apps[k].name) < f->n) continue;
-    /* Only the config's own, removed from a config that compiled. */
-    if (gone->cascade && !gone->parent && !gone->object) {
+    /* Only the config's own, removed from a config that compiled, and
+     * objects deleted while the runtime's finalizer holds them. */
+    if (gone->cascade && !gone->parent && (!gone->object || run_object_finalizing(r, gone->name))) {
       run_delete_begin(r, gone, &r->apps[k]);
       continue;
     }

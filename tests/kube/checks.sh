@@ -81,6 +81,20 @@ spec:
 YAML
   eventually sh -c "$K get --raw /openapi/v3 | grep -q apis/$1/v1"
 }
+# object NAME PATH [SPEC_LINES]: kubectl applies an Application in $NS
+# of the repository $repo's PATH, automated every 2 s.
+object() {
+  $K apply -f - <<YAML
+apiVersion: plumb.dev/v1
+kind: Application
+metadata: {name: $1, namespace: $NS}
+spec:
+  source: {repo: "file://$repo", path: "$2"}
+  destination: {namespace: $NS}
+  sync: {automated: true, interval: 2s}
+${3:-}
+YAML
+}
 # commit MESSAGE: commits everything in the script's git repository $repo.
 commit() { (cd "$repo" && git add -A && git commit -qm "$1"); }
 # is FUNCTION WANT: the function prints exactly WANT

@@ -16,19 +16,6 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 app() { $K -n $NS get applications.plumb.dev "$1" -o jsonpath="$2"; } # app NAME JSONPATH
 data() { $K -n $NS get configmap "$1" -o jsonpath='{.data.v}'; }
 short() { (cd "$repo" && git rev-parse --short=7 HEAD); }
-# object NAME PATH [SPEC_LINES]: kubectl applies an Application of the repository's PATH.
-object() {
-  $K apply -f - <<YAML
-apiVersion: plumb.dev/v1
-kind: Application
-metadata: {name: $1, namespace: $NS}
-spec:
-  source: {repo: "file://$repo", path: "$2"}
-  destination: {namespace: $NS}
-  sync: {automated: true, interval: 2s}
-${3:-}
-YAML
-}
 # configure APP...: the config declares each APP "NAME PATH", automated, in NS.
 configure() {
   { echo 'import "std/gitops"'; echo 'env apps {'

@@ -5,7 +5,8 @@
 # Recreate=true on the object or the application the object is deleted
 # and created anew, the log and the history saying so; CreateNamespace=true
 # makes the destination namespace; Prune=false keeps an object that left
-# git. Usage: replace.sh PLUMB CLUSTER_DIR. Last line: "replace: N passed, N failed".
+# git; a kind the server does not serve refuses the sync unless
+# SkipDryRunOnMissingResource=true. Usage: replace.sh PLUMB CLUSTER_DIR. Last line: "replace: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
 repo=$work/deploy
@@ -85,10 +86,47 @@ expect "Prune=false keeps an object that left git, saying so" 0 \
   "web: configmap/kept not pruned \(its sync options say Prune=false\)" pass_once
 expect "it is still there" 0 "" $K -n $NS get configmap kept
 expect "what has no such option is pruned" 1 "" $K -n $NS get deployment web
+
+# A custom resource whose CRD an operator installs later: refused before
+# anything is applied, as Argo CD's dry run refuses it, unless its sync
+# options say SkipDryRunOnMissingResource=true.
+operator() { # operator [ANNOTATION]
+  mkdir -p "$repo/operator"
+  cat >"$repo/operator/main.plumb" <<EOP
+env operator {
+  ConfigMap "operator-config" { data: { v: "1" } }
+  Gizmo "g" { apiVersion: "skip.example.com/v1", metadata: { annotations: { ${1:-} } }, spec: { size: 1 } }
+}
+EOP
+}
+operator
+sed -i '$d' "$repo/gitops/main.plumb"
+cat >>"$repo/gitops/main.plumb" <<EOP
+  app operator = application(name: "operator", repo: "file://$repo", path: "operator", namespace: "$NS", automated: true)
+}
+EOP
+commit "operator: a Gizmo, whose CRD is not installed"
+$K delete configmap plumb-history-operator --ignore-not-found >/dev/null
+expect "a kind the server does not serve, without its CRD in the build, refuses the sync" 1 \
+  'operator/main.plumb:3:3: Gizmo "g": the server does not serve kind Gizmo in skip.example.com/v1, and the build has no CRD for it \(the sync option SkipDryRunOnMissingResource=true' \
+  pass_once
+expect "before anything is applied" 1 "" $K -n $NS get configmap operator-config
+operator '"argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true"'
+commit "operator: SkipDryRunOnMissingResource=true"
+expect "SkipDryRunOnMissingResource=true lets the sync go on: the Gizmo alone fails" 1 \
+  "operator: gizmo.skip.example.com/g failed: .*does not serve kind Gizmo" pass_once
+cp "$work/out" "$work/skipped"
+expect "and the rest is applied" 0 "operator: configmap/operator-config created" cat "$work/skipped"
+install_crd skip.example.com Gizmo gizmos
+# (web stays OutOfSync: its object kept by Prune=false is no longer in git.)
+expect "once the CRD is there, the next sync applies it" 1 "operator: gizmo.skip.example.com/g created" pass_once
+cp "$work/out" "$work/applied"
+expect "and the application is Synced" 0 "^operator +Synced" cat "$work/applied"
 sed -i 's/"CreateNamespace=true"/"Recreat=true"/' "$repo/gitops/main.plumb"
 commit "a sync option misspelled"
 expect "an unknown sync option is refused where it is written" 1 \
   "gitops/main.plumb:[0-9]+:[0-9]+: error: application web: unknown sync option \"Recreat=true\"" pass_once
 
 $K delete namespace $NS --wait=false >/dev/null 2>&1
+$K delete crd gizmos.skip.example.com --wait=false >/dev/null 2>&1
 echo "replace: $pass passed, $fail failed"
