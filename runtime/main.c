@@ -90,7 +90,7 @@ static int cmd_cluster(cli *c, bool apply) {
     bool wait = c->wait || c->wait_timeout;
     apply_opts o = {.dry_run = c->dry_run, .force = c->force, .prune = c->prune, .out = stdout,
                     .wave_timeout_s = wait ? wait_s : 0, .wait_last = wait};
-    rc = apply ? (apply_resources(k, r, &o) ? 1 : 0) : diff_resources(k, r, NULL, NULL, 0, stdout);
+    rc = apply ? (apply_resources(k, r, &o) ? 1 : 0) : diff_resources(k, r, NULL, NULL, NULL, 0, stdout);
   }
   kube_client_free(k);
   kube_config_free(cfg);

@@ -65,6 +65,9 @@ typedef struct {
    * annotations of the namespace CreateNamespace=true makes (JSON text of
    * { labels, annotations }); NULL: none. */
   const char *namespace_metadata;
+  /* sync.fieldManager: the field manager of its server-side applies, as
+   * kubectl apply --field-manager; NULL: "plumb". */
+  const char *field_manager;
   /* spec.ignoreDifferences, then the config's rules for every application
    * (app_set.ignore) as the runtime adds them at a pass. */
   const app_ignore *ignore;

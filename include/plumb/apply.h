@@ -49,6 +49,9 @@ typedef struct {
    * = owner, prune selects by it, and an object that exists without this
    * mark (made by hand, or another application's) is refused, not taken. */
   const char *owner;
+  /* The field manager of its server-side applies (an application's
+   * field_manager); NULL: "plumb". */
+  const char *field_manager;
   apply_result *result; /* if given, gets one outcome per object */
   /* Sync waves always go in order (waves.h). With wave_timeout_s > 0, the
    * objects of each wave but the last must also become healthy, within
@@ -132,10 +135,11 @@ const char *apply_prune_kind(size_t i, const char **api);
 bool apply_check_served(kube_client *k, const compile_result *r, diag_list *d);
 
 /* Prints a unified diff per resource between the live object and the
- * server's dry run of applying it (with owner's mark, as in apply_opts).
+ * server's dry run of applying it (with owner's mark, by field manager
+ * manager, as in apply_opts).
  * Returns 0 when equal, 1 when anything differs, 2 on error. */
-int diff_resources(kube_client *c, const compile_result *r, const char *owner, const app_ignore *ignore, size_t nignore,
-                   FILE *out);
+int diff_resources(kube_client *c, const compile_result *r, const char *owner, const char *manager,
+                   const app_ignore *ignore, size_t nignore, FILE *out);
 
 /* The marked JSON body for one compiled resource (caller decrefs); owner
  * as in apply_opts, or NULL. */

@@ -251,11 +251,13 @@ bool kube_apply_unchanged(const json_t *obj, const json_t *live, const char *fie
  * obj; NULL when it has none or not as one plain entry. Borrowed from obj. */
 const json_t *kube_owned_fields(const json_t *obj, const char *manager, const char *api_version);
 /* Reduces live, in place, to what kube_apply_unchanged reads of it for
- * field_manager (NULL: "plumb"), so that it answers the same about the
- * rest: apiVersion, kind, metadata's name, namespace, resourceVersion and
- * deletionTimestamp, the manager's own managedFields entries, and the fields
- * it owns there (status, defaults and other managers' fields go). What a
- * cache of live objects needs to keep. */
+ * field_manager (NULL: for every manager whose server-side apply owns
+ * fields, as applications may each apply as another), so that it answers
+ * the same about the rest: apiVersion, kind, metadata's name, namespace,
+ * resourceVersion and deletionTimestamp, those managers' own managedFields
+ * entries, and the fields they own there (status, defaults and the fields
+ * of updates by controllers go). What a cache of live objects needs to
+ * keep. */
 void kube_keep_owned(json_t *live, const char *field_manager);
 
 typedef struct {

@@ -416,7 +416,7 @@ static void verdict(run *r, size_t i) {
   const json_t *live = r->objs[i].live, *after = r->res[i].out;
   const char *rv = kube_meta_str(after, "resourceVersion");
   bool same = live && after &&
-              (kube_str_is(json_object_get(live, "metadata"), "resourceVersion", rv) || live_same(live, after));
+              (kube_str_is(json_object_get(live, "metadata"), "resourceVersion", rv) || live_same(live, after, r->o->field_manager));
   r->verb[i] = !live ? "created" : same ? "unchanged" : "configured";
   r->done[i] = true;
 }
@@ -481,7 +481,7 @@ static void recreate(run *r, size_t i) {
     it->error = heap_printf("a field that cannot change has changed, and it could not be deleted to be recreated: %s",
                             rc == KUBE_OK ? "still there after a minute" : kube_last_error(r->c));
   } else {
-    kube_apply_opts ao = {.force = r->o->force};
+    kube_apply_opts ao = {.force = r->o->force, .field_manager = r->o->field_manager};
     it->rc = kube_apply(r->c, (json_t *)body, &ao, &it->out);
     if (it->rc != KUBE_OK) it->error = heap_printf("recreated, then refused: %s", kube_last_error(r->c));
   }
@@ -546,7 +546,7 @@ static void apply_batch(run *r, size_t from, size_t to) {
   live_read(r->c, r->objs + from, to - from);
   for (size_t i = from; i < to; i++) go = decide(r, i, &b, &m) && go;
   flush(r);
-  kube_apply_opts ao = {.force = r->o->force, .dry_run = r->o->dry_run};
+  kube_apply_opts ao = {.force = r->o->force, .dry_run = r->o->dry_run, .field_manager = r->o->field_manager};
   if (go) kube_apply_many(r->c, b.items, m, &ao, applied, &b);
   for (size_t k = 0; k < m; k++) {
     if (!go) b.items[k].rc = KUBE_ECANCELED;
@@ -666,7 +666,7 @@ static void in_sync_order(run *r) {
 /* Applies every wave; *halted when a wave stopped the sync. */
 static int apply_all(kube_client *c, const compile_result *res, const apply_opts *o, bool *halted) {
   size_t n = res->nres;
-  run r = {.c = c, .o = o, .objs = live_new(res, o->owner, o->ignore, o->nignore), .n = n, .wave = zeroed(n, sizeof(long)),
+  run r = {.c = c, .o = o, .objs = live_new(res, o->owner, o->field_manager, o->ignore, o->nignore), .n = n, .wave = zeroed(n, sizeof(long)),
            .res = zeroed(n, sizeof(kube_apply_item)), .verb = zeroed(n, sizeof(char *)), .done = zeroed(n, sizeof(bool)),
            .recreate = zeroed(n, sizeof(bool))};
   int bad = bad_waves(&r);

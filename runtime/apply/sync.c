@@ -100,7 +100,7 @@ void sync_compare(kube_client *c, const app_def *app, const compile_result *r, s
   size_t len;
   FILE *f = open_memstream(&out->diff, &len);
   if (!f) abort();
-  int rc = diff_resources(c, r, app->name, app->ignore, app->nignore, f);
+  int rc = diff_resources(c, r, app->name, app->field_manager, app->ignore, app->nignore, f);
   /* Objects of the application that left git are differences too. */
   apply_result orphans = {0};
   apply_opts po = {.dry_run = true, .owner = app->name, .result = &orphans};
@@ -151,6 +151,7 @@ void sync_apply(kube_client *c, const app_def *app, const app_project *p, const 
   /* Git is the truth: fields someone else took (kubectl scale) come back.
    * Waves wait for health between them, as in Argo CD. */
   apply_opts o = {.force = true, .prune = app->prune, .allow_empty = app->allow_empty, .owner = app->name,
+                  .field_manager = app->field_manager,
                   .result = &out->objects, .wave_timeout_s = SYNC_WAVE_TIMEOUT_S,
                   .recreate = app_sync_option(app, "Recreate=true"), .ignore = app->ignore, .nignore = app->nignore};
   if (app_sync_option(app, "CreateNamespace=true") && (out->error = create_namespace(c, app))) return;

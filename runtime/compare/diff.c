@@ -74,7 +74,7 @@ static size_t dry_runs(kube_client *c, live_obj *objs, size_t n, kube_apply_item
     items[m] = (kube_apply_item){.obj = objs[i].body};
     which[m++] = i;
   }
-  kube_apply_opts ao = {.dry_run = true, .force = true};
+  kube_apply_opts ao = {.dry_run = true, .force = true, .field_manager = n ? objs[0].manager : NULL};
   kube_apply_many(c, items, m, &ao, stop_at_error, items);
   return m;
 }
@@ -92,12 +92,12 @@ static int report(live_obj *objs, size_t n, kube_apply_item *items, const size_t
   return worst;
 }
 
-int diff_resources(kube_client *c, const compile_result *all, const char *owner, const app_ignore *ignore, size_t nignore,
-                   FILE *out) {
+int diff_resources(kube_client *c, const compile_result *all, const char *owner, const char *manager,
+                   const app_ignore *ignore, size_t nignore, FILE *out) {
   /* Hooks are tasks of a sync, not objects to keep equal (apply.h). */
   compile_result kept = apply_select(all, APPLY_HOOK_NONE), *r = &kept;
   size_t n = r->nres;
-  live_obj *objs = live_new(r, owner, ignore, nignore);
+  live_obj *objs = live_new(r, owner, manager, ignore, nignore);
   kube_apply_item *items = heap_calloc(n ? n : 1, sizeof *items);
   size_t *which = heap_calloc(n ? n : 1, sizeof *which);
   live_read(c, objs, n);

@@ -32,10 +32,12 @@ static void annotate(json_t *body, const char *key, const char *const *words, si
   buf_free(&b);
 }
 
-live_obj *live_new(const compile_result *r, const char *owner, const app_ignore *ignore, size_t nignore) {
+live_obj *live_new(const compile_result *r, const char *owner, const char *manager, const app_ignore *ignore,
+                   size_t nignore) {
   live_obj *objs = heap_calloc(r->nres ? r->nres : 1, sizeof *objs);
   for (size_t i = 0; i < r->nres; i++) {
     objs[i].body = apply_body(r, i, owner);
+    objs[i].manager = manager;
     for (size_t k = 0; k < nignore; k++)
       if (rule_for(&ignore[k], objs[i].body)) {
         annotate(objs[i].body, COMPILE_KEEP_LIVE, ignore[k].paths, ignore[k].npaths);
@@ -328,7 +330,7 @@ void live_keep(json_t *body, const json_t *live) {
 bool live_unchanged(const live_obj *o) {
   static int ask = -1;
   if (ask < 0) ask = getenv("PLUMB_ASK_SERVER") && strcmp(getenv("PLUMB_ASK_SERVER"), "1") == 0;
-  return !ask && o->live && kube_apply_unchanged(o->body, o->live, NULL);
+  return !ask && o->live && kube_apply_unchanged(o->body, o->live, o->manager);
 }
 
 void live_mask(json_t *obj) {
@@ -373,9 +375,10 @@ void live_mask_secret(json_t *live, json_t *merged) {
   mask_last_applied(merged);
 }
 
-bool live_same(const json_t *live, const json_t *after) {
+bool live_same(const json_t *live, const json_t *after, const char *manager) {
   const char *api = kube_str(after, "apiVersion");
-  if (!json_equal((json_t *)kube_owned_fields(live, "plumb", api), (json_t *)kube_owned_fields(after, "plumb", api)))
+  if (!manager) manager = "plumb";
+  if (!json_equal((json_t *)kube_owned_fields(live, manager, api), (json_t *)kube_owned_fields(after, manager, api)))
     return false;
   json_t *a = json_deep_copy(live), *b = json_deep_copy(after);
   live_mask(a);

@@ -10,6 +10,7 @@ typedef struct {
   json_t *body; /* what Plumb applies: apply_body */
   json_t *live; /* the object on the cluster; NULL when there is none */
   int rc;       /* KUBE_OK, or why it could not be read */
+  const char *manager; /* the field manager applying body (NULL: "plumb"), borrowed */
   char *error;
 } live_obj;
 
@@ -17,7 +18,8 @@ typedef struct {
  * of ignore that match an object add to its body's keep-live annotations
  * (live_keep): their paths to plumb.dev/keep-live, their field managers
  * to plumb.dev/keep-live-managers. */
-live_obj *live_new(const compile_result *r, const char *owner, const app_ignore *ignore, size_t nignore);
+live_obj *live_new(const compile_result *r, const char *owner, const char *manager, const app_ignore *ignore,
+                   size_t nignore);
 void live_free(live_obj *objs, size_t n);
 
 /* Reads the live objects of objs[0..n), listing their kinds per namespace
@@ -60,8 +62,9 @@ void live_mask(json_t *obj);
 void live_mask_secret(json_t *live, json_t *merged);
 
 /* True when after, an apply's answer, holds what live held: the same
- * object once masked and the same fields owned by Plumb. A controller that
- * wrote status in between does not make an apply "configured". */
-bool live_same(const json_t *live, const json_t *after);
+ * object once masked and the same fields owned by manager (NULL: "plumb").
+ * A controller that wrote status in between does not make an apply
+ * "configured". */
+bool live_same(const json_t *live, const json_t *after, const char *manager);
 
 #endif

@@ -281,13 +281,19 @@ static void reduce(json_t *live, const json_t *owned) {
   }
 }
 
-/* The manager's own managedFields entries: the others' answer nothing. */
+/* Whether entry e of managedFields is one kube_keep_owned keeps: of
+ * manager, or with manager NULL of anyone's server-side apply. */
+static bool kept_entry(const json_t *e, const char *manager) {
+  return manager ? kube_str_is(e, "manager", manager) : kube_str_is(e, "operation", "Apply");
+}
+
+/* The kept managers' own managedFields entries: the others' answer nothing. */
 static void keep_entries_of(json_t *meta, const char *manager) {
   json_t *kept = json_array();
   size_t i;
   json_t *e;
   json_array_foreach(json_object_get(meta, "managedFields"), i, e) {
-    if (kube_str_is(e, "manager", manager)) json_array_append(kept, e);
+    if (kept_entry(e, manager)) json_array_append(kept, e);
   }
   if (json_array_size(kept))
     json_object_set(meta, "managedFields", kept);
@@ -296,11 +302,29 @@ static void keep_entries_of(json_t *meta, const char *manager) {
   json_decref(kept);
 }
 
+/* The fields the kept managers' applies in api own, all together (caller
+ * decrefs); NULL when none. */
+static json_t *owned_by_kept(const json_t *live, const char *manager, const char *api) {
+  json_t *all = NULL;
+  size_t i;
+  json_t *e;
+  json_array_foreach(json_object_get(json_object_get(live, "metadata"), "managedFields"), i, e) {
+    const char *sub = kube_str(e, "subresource");
+    const json_t *fields = json_object_get(e, "fieldsV1");
+    if (!kept_entry(e, manager) || !kube_str_is(e, "operation", "Apply") || (sub && *sub) ||
+        !kube_str_is(e, "apiVersion", api) || !json_is_object(fields))
+      continue;
+    if (!all) all = json_deep_copy(fields);
+    else json_object_update_recursive(all, (json_t *)fields);
+  }
+  return all;
+}
+
 void kube_keep_owned(json_t *live, const char *field_manager) {
-  const char *manager = field_manager ? field_manager : "plumb";
   json_t *meta = json_object_get(live, "metadata");
   if (!json_is_object(meta)) return;
-  keep_entries_of(meta, manager);
+  json_t *owned = owned_by_kept(live, field_manager, kube_str(live, "apiVersion"));
+  keep_entries_of(meta, field_manager);
   /* What names the object and its version, and what the check reads
    * beside the fields. */
   json_t *keep = json_pack("{s:O*, s:O*, s:{s:O*, s:O*, s:O*, s:O*, s:O*}}", "apiVersion",
@@ -309,9 +333,9 @@ void kube_keep_owned(json_t *live, const char *field_manager) {
                            "resourceVersion", json_object_get(meta, "resourceVersion"), "deletionTimestamp",
                            json_object_get(meta, "deletionTimestamp"), "managedFields",
                            json_object_get(meta, "managedFields"));
-  const json_t *owned = kube_owned_fields(keep, manager, kube_str(live, "apiVersion"));
   if (owned) reduce(live, owned);
   else json_object_clear(live); /* the check answers "maybe" whatever it holds */
+  json_decref(owned);
   json_t *kept_meta = json_object_get(keep, "metadata"), *owned_meta = json_object_get(live, "metadata");
   if (json_is_object(owned_meta)) json_object_update(kept_meta, owned_meta);
   json_object_update(live, keep);

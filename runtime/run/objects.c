@@ -544,6 +544,8 @@ static json_t *spec_of(const app_def *app) {
   if (app->nignore) json_object_set_new(spec, "ignoreDifferences", ignores_json(app));
   if (app->namespace_metadata)
     json_object_set_new(json_object_get(spec, "sync"), "managedNamespaceMetadata", json_loads(app->namespace_metadata, 0, NULL));
+  if (app->field_manager)
+    json_object_set_new(json_object_get(spec, "sync"), "fieldManager", json_string(app->field_manager));
   if (app->nsync_options) {
     json_t *opts = json_array();
     for (size_t i = 0; i < app->nsync_options; i++) json_array_append_new(opts, json_string(app->sync_options[i]));

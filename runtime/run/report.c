@@ -57,7 +57,7 @@ static json_t *resource(const json_t *body, const health_status *h, const char *
 
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs) {
   size_t n = objs->nres;
-  live_obj *live = live_new(objs, app->name, app->ignore, app->nignore);
+  live_obj *live = live_new(objs, app->name, app->field_manager, app->ignore, app->nignore);
   live_read(d->c, live, n);
   health_item *items = heap_calloc(n + 1, sizeof *items);
   for (size_t i = 0; i < n; i++)

@@ -119,12 +119,12 @@ static bool namespace_of(kube_client *c, const json_t *body, const char **ns) {
 }
 
 /* Is the object as the cache holds it what applying body would leave? */
-static bool cached_unchanged(run_dest *d, json_t *body, json_t *wanted) {
+static bool cached_unchanged(run_dest *d, json_t *body, const char *manager, json_t *wanted) {
   const char *ns = NULL, *api = kube_str(body, "apiVersion"), *kind = kube_str(body, "kind");
   json_t *live = NULL;
   bool found = namespace_of(d->c, body, &ns) && cache_get(d->cache, api, kind, ns, kube_meta_str(body, "name"), &live);
   live_keep(body, live); /* as live_read does */
-  bool same = found && live_unchanged(&(live_obj){.body = body, .live = live});
+  bool same = found && live_unchanged(&(live_obj){.body = body, .live = live, .manager = manager});
   json_decref(live);
   char *key = key_of(api, kind, ns, kube_meta_str(body, "name"));
   json_object_set_new(wanted, key, json_true());
@@ -159,7 +159,7 @@ bool run_view_unchanged(run_dest *d, const app_def *app, const compile_result *o
   bool same = true;
   for (size_t i = 0; i < objs->nres && same; i++) {
     json_t *body = apply_body(objs, i, app->name);
-    same = cached_unchanged(d, body, o.wanted);
+    same = cached_unchanged(d, body, app->field_manager, o.wanted);
     json_decref(body);
   }
   same = same && each_kind(objs, no_orphans, &o);

@@ -306,6 +306,19 @@ static void read_cascade(reader *r, const value *spec, app_def *app) {
     diag_error(r->d, v->at, "%s: cascade_delete is background, foreground or orphan, not \"%s\"", r->what, s);
 }
 
+/* sync.fieldManager: a name the API server takes as a field manager (at
+ * most 128 printable characters); "plumb", the default, is NULL. */
+static void read_field_manager(reader *r, const value *spec, app_def *app) {
+  const value *v = field_of(r, spec, "sync.fieldManager", V_STRING, false);
+  if (!v || strcmp(v->u.str.s, "plumb") == 0) return;
+  size_t n = strlen(v->u.str.s);
+  bool printable = n > 0 && n <= 128;
+  for (size_t i = 0; printable && i < n; i++) printable = isprint((unsigned char)v->u.str.s[i]);
+  if (!printable)
+    diag_error(r->d, v->at, "%s: field_manager must be 1 to 128 printable ASCII characters", r->what);
+  else app->field_manager = arena_strdup(r->a, v->u.str.s);
+}
+
 bool app_sync_option(const app_def *app, const char *option) {
   for (size_t i = 0; i < app->nsync_options; i++)
     if (strcmp(app->sync_options[i], option) == 0) return true;
@@ -384,6 +397,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   read_retry(r, spec, app);
   read_sync_options(r, spec, app);
   read_cascade(r, spec, app);
+  read_field_manager(r, spec, app);
   app_ignore *rules = NULL;
   read_ignores(r, spec, "ignoreDifferences", &rules, &app->nignore);
   app->ignore = rules;
@@ -680,11 +694,11 @@ bool app_def_equal(const app_def *a, const app_def *b) {
   const char *const sa[] = {a->name,    a->project, a->repo,      a->revision, a->path,
                             a->env,     a->cluster, a->namespace, a->parent,   a->object,
                             a->directory.include, a->directory.exclude, a->chart, a->values, a->release, a->cascade,
-                            a->namespace_metadata};
+                            a->namespace_metadata, a->field_manager};
   const char *const sb[] = {b->name,    b->project, b->repo,      b->revision, b->path,
                             b->env,     b->cluster, b->namespace, b->parent,   b->object,
                             b->directory.include, b->directory.exclude, b->chart, b->values, b->release, b->cascade,
-                            b->namespace_metadata};
+                            b->namespace_metadata, b->field_manager};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||

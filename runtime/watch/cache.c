@@ -17,7 +17,6 @@
 
 #include "plumb/apply.h"
 
-#define FIELD_MANAGER "plumb"
 
 typedef struct watch {
   cache *owner;
@@ -131,7 +130,7 @@ static void forget(watch *w, const char *key) {
  * the object. Its resourceVersion stays, so any change is one here too. */
 static void store(watch *w, json_t *obj) {
   char *key = key_of(obj), *app = heap_strdup(app_of(obj));
-  kube_keep_owned(obj, FIELD_MANAGER);
+  kube_keep_owned(obj, NULL);
   char *text = json_dumps(obj, JSON_COMPACT);
   if (w->listed) json_object_set_new(w->listed, key, json_true());
   cache *c = w->owner;

@@ -6,7 +6,8 @@
 # and created anew, the log and the history saying so; CreateNamespace=true
 # makes the destination namespace; Prune=false keeps an object that left
 # git; a kind the server does not serve refuses the sync unless
-# SkipDryRunOnMissingResource=true. Usage: replace.sh PLUMB CLUSTER_DIR. Last line: "replace: N passed, N failed".
+# SkipDryRunOnMissingResource=true; field_manager names the manager of an
+# application's applies. Usage: replace.sh PLUMB CLUSTER_DIR. Last line: "replace: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
 repo=$work/deploy
@@ -122,6 +123,37 @@ install_crd skip.example.com Gizmo gizmos
 expect "once the CRD is there, the next sync applies it" 1 "operator: gizmo.skip.example.com/g created" pass_once
 cp "$work/out" "$work/applied"
 expect "and the application is Synced" 0 "^operator +Synced" cat "$work/applied"
+
+# field_manager: its applies are that manager's, as kubectl's
+# --field-manager; a change by hand is still undone. (Whether web, whose
+# object Prune=false kept, shows Synced is not this part's business.)
+pass_any() { pass_once; true; }
+mkdir -p "$repo/team"
+printf 'env team {\n  ConfigMap "team" { data: { v: "1" } }\n}\n' >"$repo/team/main.plumb"
+sed -i '$d' "$repo/gitops/main.plumb"
+cat >>"$repo/gitops/main.plumb" <<EOP
+  app team = application(name: "team", repo: "file://$repo", path: "team", namespace: "$NS", automated: true,
+                         self_heal: true, field_manager: "team-shop")
+}
+EOP
+commit "team: its own field manager"
+$K delete configmap plumb-history-team --ignore-not-found >/dev/null
+expect "an application with a field manager of its own applies" 0 "team: configmap/team created" pass_any
+managers() { $K -n $NS get configmap team -o jsonpath='{range .metadata.managedFields[*]}{.manager}/{.operation} {end}'; }
+same "as that manager, by server-side apply" "team-shop/Apply " managers
+absent "the next pass applies nothing" "team: configmap" pass_any
+cp "$work/out" "$work/team"
+expect "it finds it Synced" 0 "^team +Synced" cat "$work/team"
+$K -n $NS patch configmap team -p '{"data":{"v":"2"}}' >/dev/null
+expect "a change by hand is undone" 0 "team: configmap/team configured" pass_any
+same "to git's value" 1 $K -n $NS get configmap team -o jsonpath='{.data.v}'
+sed -i 's/field_manager: "team-shop"/field_manager: "bad\\nname"/' "$repo/gitops/main.plumb"
+commit "team: a field manager the server would refuse"
+expect "a field manager the API server would refuse is refused where it is written" 1 \
+  "gitops/main.plumb:[0-9]+:[0-9]+: error: application team: field_manager must be 1 to 128 printable ASCII characters" \
+  pass_once
+sed -i 's/field_manager: "bad\\nname"/field_manager: "team-shop"/' "$repo/gitops/main.plumb"
+commit "team: its field manager again"
 sed -i 's/"CreateNamespace=true"/"Recreat=true"/' "$repo/gitops/main.plumb"
 commit "a sync option misspelled"
 expect "an unknown sync option is refused where it is written" 1 \

@@ -220,6 +220,16 @@ static void cascade_delete_is_a_propagation(void **state) {
   assert_non_null(strstr(F->errors, "application db: cascade_delete is background, foreground or orphan, not \"always\""));
 }
 
+/* field_manager: a name the API server takes; "plumb", the default, is none. */
+static void field_manager_is_a_name_the_server_takes(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", field_manager: \"team-shop\")\n"
+            "app b = application(name: \"api\", repo: \"r\", field_manager: \"plumb\")\n"
+            "app c = application(name: \"db\", repo: \"r\", field_manager: \"a\\tb\")");
+  assert_string_equal(app("web")->field_manager, "team-shop");
+  assert_null(app("api")->field_manager);
+  assert_non_null(strstr(F->errors, "application db: field_manager must be 1 to 128 printable ASCII characters"));
+}
+
 /* ignoreDifferences: Argo CD's fields, each path checked. */
 static void ignore_rules_are_argo_cds(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", ignore_differences: [\n"
@@ -443,6 +453,7 @@ int main(void) {
       T(dependencies_name_applications_and_go_nowhere_round),
       T(retry_is_argo_cds),
       T(cascade_delete_is_a_propagation),
+      T(field_manager_is_a_name_the_server_takes),
       T(ignore_rules_are_argo_cds),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),

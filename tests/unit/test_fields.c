@@ -72,11 +72,11 @@ static void only_the_names_the_version_and_plumbs_fields_are_kept(void **state) 
   json_decref(want);
 }
 
-/* Without an entry of Plumb's the check says "maybe" whatever the object
- * holds: only its names stay. */
-static void an_object_plumb_never_applied_keeps_its_names(void **state) {
+/* Without an entry of a server-side apply the check says "maybe" whatever
+ * the object holds: only its names stay. */
+static void an_object_nobody_applied_keeps_its_names(void **state) {
   json_t *live = parse("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','namespace':'n',"
-                       "'resourceVersion':'7','managedFields':[{'manager':'kubectl','operation':'Apply',"
+                       "'resourceVersion':'7','managedFields':[{'manager':'kubectl-edit','operation':'Update',"
                        "'apiVersion':'v1','fieldsType':'FieldsV1','fieldsV1':{'f:data':{'f:k':{}}}}]},"
                        "'data':{'k':'v'}}"),
          *want = parse("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','namespace':'n',"
@@ -87,11 +87,46 @@ static void an_object_plumb_never_applied_keeps_its_names(void **state) {
   json_decref(want);
 }
 
+/* Two applications' field managers (field_manager), each applying its own
+ * fields: what is kept answers for each as the whole object does. */
+static void every_appliers_fields_are_kept(void **state) {
+  json_t *live = parse("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','namespace':'n',"
+                       "'resourceVersion':'7','managedFields':["
+                       "{'manager':'team-a','operation':'Apply','apiVersion':'v1','fieldsType':'FieldsV1',"
+                       "'fieldsV1':{'f:data':{'f:a':{}}}},"
+                       "{'manager':'team-b','operation':'Apply','apiVersion':'v1','fieldsType':'FieldsV1',"
+                       "'fieldsV1':{'f:data':{'f:b':{}}}},"
+                       "{'manager':'kubectl-edit','operation':'Update','apiVersion':'v1','fieldsType':'FieldsV1',"
+                       "'fieldsV1':{'f:data':{'f:c':{}}}}]},"
+                       "'data':{'a':'1','b':'2','c':'3'}}");
+  json_t *small = json_deep_copy(live);
+  kube_keep_owned(small, NULL);
+  json_t *both = parse("{'a':'1','b':'2'}");
+  assert_true(json_equal(json_object_get(small, "data"), both));
+  json_decref(both);
+  assert_int_equal(json_array_size(json_object_get(json_object_get(small, "metadata"), "managedFields")), 2);
+  static const char *const wants[][2] = {{"team-a", "{'a':'1'}"}, {"team-a", "{'a':'9'}"},
+                                         {"team-b", "{'b':'2'}"}, {"team-b", "{'a':'1'}"}};
+  for (size_t i = 0; i < sizeof wants / sizeof *wants; i++) {
+    json_t *want = parse("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','namespace':'n'}}");
+    json_object_set_new(want, "data", parse(wants[i][1]));
+    assert_int_equal(kube_apply_unchanged(want, small, wants[i][0]), kube_apply_unchanged(want, live, wants[i][0]));
+    json_decref(want);
+  }
+  json_t *same = parse("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','namespace':'n'},"
+                       "'data':{'b':'2'}}");
+  assert_true(kube_apply_unchanged(same, small, "team-b"));
+  json_decref(same);
+  json_decref(small);
+  json_decref(live);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_check_answers_the_same_on_what_is_kept),
       cmocka_unit_test(only_the_names_the_version_and_plumbs_fields_are_kept),
-      cmocka_unit_test(an_object_plumb_never_applied_keeps_its_names),
+      cmocka_unit_test(an_object_nobody_applied_keeps_its_names),
+      cmocka_unit_test(every_appliers_fields_are_kept),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
