@@ -190,22 +190,67 @@ static json_t *member(json_t *v, const char *t) {
   return json_is_array(v) && array_index(t, json_array_size(v), &i) ? json_array_get(v, i) : NULL;
 }
 
-/* Puts live's value at the pointer ptr (its first n bytes) into body. */
+/* Whether k, a key of a managedFields entry's fieldsV1 for a list item
+ * ("k:{...}", its key fields; "v:...", its value), names item. */
+static bool names_item(const char *k, const json_t *item) {
+  if (strncmp(k, "k:", 2) != 0 && strncmp(k, "v:", 2) != 0) return false;
+  json_t *want = json_loads(k + 2, JSON_DECODE_ANY, NULL);
+  bool match = want && (k[0] == 'v' ? json_equal(item, want) : json_is_object(item));
+  const char *wk;
+  json_t *wv;
+  if (match && k[0] == 'k') json_object_foreach(want, wk, wv) match = match && json_equal(json_object_get(item, wk), wv);
+  json_decref(want);
+  return match;
+}
+
+/* What owned (a fieldsV1) says of the member t of node, a value of the
+ * live object: "f:t" of an object, the entry that names the item of a
+ * list; NULL when it has none. */
+static const json_t *owned_member(const json_t *owned, json_t *node, const char *t) {
+  if (json_is_object(node)) {
+    char *key = heap_printf("f:%s", t);
+    const json_t *sub = json_object_get(owned, key);
+    free(key);
+    return sub;
+  }
+  const json_t *item = member(node, t), *sub;
+  const char *k;
+  if (!item) return NULL;
+  json_object_foreach((json_t *)owned, k, sub) {
+    if (names_item(k, item)) return sub;
+  }
+  return NULL;
+}
+
+/* Puts live's value at the pointer ptr (its first n bytes) into body; or
+ * takes the field out of body where Plumb's apply does not own it in
+ * live: another writer took it (an autoscaler, through the scale
+ * subresource), and an apply that leaves it out leaves it theirs, where
+ * one that sent it would take a share of it at every sync and, forced,
+ * undo a write made between the read and the apply. A field Plumb owns
+ * is sent: leaving it out would remove it. So is one where managedFields
+ * do not say (no one entry of Plumb's), and an item of a list, whose
+ * removal would move the items after it that other pointers name by
+ * index. */
 static void keep_one(json_t *body, const json_t *live, const char *ptr, size_t n) {
   char *text = heap_strndup(ptr, n), *last = NULL;
   const char *p = text;
   bool bad = false;
   json_t *parent = NULL, *at = body, *from = (json_t *)live;
+  const json_t *mine = kube_owned_fields(live, "plumb", kube_str(body, "apiVersion")), *owned = mine;
   for (char *t; (t = pointer_token(&p, &bad));) {
     parent = at;
     at = member(at, t);
+    /* Owned with nothing under it: owned whole (a value, an atomic field). */
+    if (owned && json_object_size(owned)) owned = owned_member(owned, from, t);
     from = member(from, t);
     free(last);
     last = t;
   }
   size_t i;
   if (!bad && last && from && parent) {
-    if (json_is_object(parent)) json_object_set_new(parent, last, json_deep_copy(from));
+    if (json_is_object(parent) && mine && !owned) json_object_del(parent, last);
+    else if (json_is_object(parent)) json_object_set_new(parent, last, json_deep_copy(from));
     else if (json_is_array(parent) && array_index(last, json_array_size(parent), &i))
       json_array_set_new(parent, i, json_deep_copy(from));
   }
@@ -278,17 +323,9 @@ static void keep_fields(json_t *body, const json_t *root, const json_t *node, co
     if (strncmp(k, "f:", 2) == 0 && json_is_object(node)) {
       next = json_object_get(node, k + 2);
       put_token(at, k + 2);
-    } else if ((strncmp(k, "k:", 2) == 0 || strncmp(k, "v:", 2) == 0) && json_is_array(node)) {
-      json_t *want = json_loads(k + 2, JSON_DECODE_ANY, NULL);
-      for (size_t i = 0; want && !next && i < json_array_size(node); i++) {
-        const json_t *item = json_array_get(node, i);
-        bool match = k[0] == 'v' ? json_equal(item, want) : json_is_object(item);
-        const char *wk;
-        json_t *wv;
-        if (k[0] == 'k') json_object_foreach(want, wk, wv) match = match && json_equal(json_object_get(item, wk), wv);
-        if (match) next = item, buf_printf(at, "/%zu", i);
-      }
-      json_decref(want);
+    } else if (json_is_array(node)) {
+      for (size_t i = 0; !next && i < json_array_size(node); i++)
+        if (names_item(k, json_array_get(node, i))) next = json_array_get(node, i), buf_printf(at, "/%zu", i);
     }
     if (next && json_object_size(sub) == 0) keep_one(body, root, at->data, at->len);
     else if (next) keep_fields(body, root, next, sub, at);

@@ -19,7 +19,8 @@
 #   tests/kube/hooks.sh            sync phases and hooks (PreSync, PostSync, SyncFail)
 #   tests/kube/cascade.sh          deleting an application with its objects, through a kill -9
 #   tests/kube/finalizer.sh        deleting an Application object held by the runtime's finalizer
-#   tests/kube/ignore.sh           ignore rules against an autoscaler, five minutes without flapping
+#   tests/kube/ignore.sh           ignore rules against real HorizontalPodAutoscalers,
+#                                  five minutes without flapping
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination

@@ -137,11 +137,64 @@ static void a_managers_fields_are_kept(void **state) {
   json_decref(live);
 }
 
+/* A Deployment Plumb applied with the keep-live annotation NAME: VALUE,
+ * whose replicas an HPA then set through the scale subresource, and whose
+ * status and revision the Deployment controller writes: the managedFields
+ * a real kube-controller-manager leaves. REPLICAS: the fields Plumb's
+ * apply owns in spec, beside paused. */
+#define SCALED(name, value, replicas)                                                                             \
+  "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'shop',"                    \
+  "'annotations':{'" name "':'" value "','deployment.kubernetes.io/revision':'1'},'managedFields':["             \
+  "{'manager':'plumb','operation':'Apply','apiVersion':'apps/v1','fieldsType':'FieldsV1','fieldsV1':{"           \
+  "'f:metadata':{'f:annotations':{'f:" name "':{}}},'f:spec':{" replicas "'f:paused':{}}}},"                    \
+  "{'manager':'kube-controller-manager','operation':'Update','apiVersion':'apps/v1','subresource':'scale',"       \
+  "'fieldsType':'FieldsV1','fieldsV1':{'f:spec':{'f:replicas':{}}}},"                                            \
+  "{'manager':'kube-controller-manager','operation':'Update','apiVersion':'apps/v1','subresource':'status',"      \
+  "'fieldsType':'FieldsV1','fieldsV1':{'f:metadata':{'f:annotations':{'f:deployment.kubernetes.io/revision':{}}}," \
+  "'f:status':{'f:replicas':{}}}}]},'spec':{'replicas':4,'paused':false},'status':{'replicas':4}}"
+#define SCALED_BODY(name, value)                                                                  \
+  "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','annotations':{'" name "':'" value \
+  "'}},'spec':{'replicas':1,'paused':false}}"
+
+/* The ignored fields another writer owns, by pointer or by manager, are
+ * left out, not sent with their live values: an apply would take a share
+ * of them (and, forced, undo a scale that came after the read), so every
+ * sync of the application would apply the Deployment again. */
+static void not_sent(const char *body_text, const char *live_text) {
+  json_t *body = parse(body_text), *live = parse(live_text);
+  assert_false(kube_apply_unchanged(body, live, NULL));
+  live_keep(body, live);
+  assert_null(json_object_get(json_object_get(body, "spec"), "replicas"));
+  assert_null(at(json_object_get(body, "metadata"), "annotations", "deployment.kubernetes.io/revision"));
+  assert_true(kube_apply_unchanged(body, live, NULL)); /* nothing to apply */
+  json_decref(body);
+  json_decref(live);
+}
+
+static void a_field_another_writer_owns_is_not_sent(void **state) {
+  not_sent(SCALED_BODY("plumb.dev/keep-live", "/spec/replicas"), SCALED("plumb.dev/keep-live", "/spec/replicas", ""));
+  not_sent(SCALED_BODY("plumb.dev/keep-live-managers", "kube-controller-manager"),
+           SCALED("plumb.dev/keep-live-managers", "kube-controller-manager", ""));
+}
+
+/* Before the HPA's first scale the replicas are still Plumb's: leaving
+ * them out would remove them, so the live value is sent. */
+static void a_field_plumb_owns_is_sent_as_it_is(void **state) {
+  json_t *body = parse(SCALED_BODY("plumb.dev/keep-live", "/spec/replicas")),
+         *live = parse(SCALED("plumb.dev/keep-live", "/spec/replicas", "'f:replicas':{},"));
+  live_keep(body, live);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "replicas")), 4);
+  json_decref(body);
+  json_decref(live);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_marked_fields_take_the_live_values),
       cmocka_unit_test(jq_like_paths_reach_every_item),
       cmocka_unit_test(a_managers_fields_are_kept),
+      cmocka_unit_test(a_field_another_writer_owns_is_not_sent),
+      cmocka_unit_test(a_field_plumb_owns_is_sent_as_it_is),
       cmocka_unit_test(the_others_stay_as_built),
       cmocka_unit_test(without_a_live_value_the_build_s_stays),
       cmocka_unit_test(pointers_read_as_rfc_6901_says),
