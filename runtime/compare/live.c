@@ -145,7 +145,7 @@ void live_read(kube_client *c, live_obj *objs, size_t n) {
   list_groups(c, gs, ng);
   for (size_t i = 0; i < n; i++) {
     read_one(c, &objs[i], &gs[of[i]]);
-    live_keep(objs[i].body, objs[i].live);
+    live_keep(objs[i].body, objs[i].live, objs[i].manager);
   }
   for (size_t k = 0; k < ng; k++) {
     json_decref(gs[k].by_name);
@@ -232,12 +232,12 @@ static const json_t *owned_member(const json_t *owned, json_t *node, const char 
  * do not say (no one entry of Plumb's), and an item of a list, whose
  * removal would move the items after it that other pointers name by
  * index. */
-static void keep_one(json_t *body, const json_t *live, const char *ptr, size_t n) {
+static void keep_one(json_t *body, const json_t *live, const json_t *mine, const char *ptr, size_t n) {
   char *text = heap_strndup(ptr, n), *last = NULL;
   const char *p = text;
   bool bad = false;
   json_t *parent = NULL, *at = body, *from = (json_t *)live;
-  const json_t *mine = kube_owned_fields(live, "plumb", kube_str(body, "apiVersion")), *owned = mine;
+  const json_t *owned = mine;
   for (char *t; (t = pointer_token(&p, &bad));) {
     parent = at;
     at = member(at, t);
@@ -270,11 +270,12 @@ static void put_token(buf *b, const char *key) {
 /* Keeps the places the jq-like path from p to end (".a.b", "[\"k\"]",
  * "[0]", "[]": every item) reaches from node, a value of the live object
  * root whose pointer is in at. */
-static void keep_path(json_t *body, const json_t *root, const json_t *node, const char *p, const char *end, buf *at) {
+static void keep_path(json_t *body, const json_t *root, const json_t *mine, const json_t *node, const char *p,
+                      const char *end, buf *at) {
   if (!node) return;
   if (p < end && *p == '.') p++;
   if (p >= end) {
-    if (at->len) keep_one(body, root, at->data, at->len);
+    if (at->len) keep_one(body, root, mine, at->data, at->len);
     return;
   }
   size_t len = at->len;
@@ -285,7 +286,7 @@ static void keep_path(json_t *body, const json_t *root, const json_t *node, cons
     if (close == p + 1) { /* [] */
       for (size_t i = 0; json_is_array(node) && i < json_array_size(node); i++) {
         buf_printf(at, "/%zu", i);
-        keep_path(body, root, json_array_get(node, i), close + 1, end, at);
+        keep_path(body, root, mine, json_array_get(node, i), close + 1, end, at);
         at->len = len;
       }
       return;
@@ -306,7 +307,7 @@ static void keep_path(json_t *body, const json_t *root, const json_t *node, cons
     free(key);
     p += n;
   }
-  keep_path(body, root, next, p, end, at);
+  keep_path(body, root, mine, next, p, end, at);
   at->len = len;
 }
 
@@ -314,7 +315,8 @@ static void keep_path(json_t *body, const json_t *root, const json_t *node, cons
  * "f:name", the "k:{...}" and "v:..." of list items, "." the element
  * itself) marks in node, a value of the live object root whose pointer
  * is in at. */
-static void keep_fields(json_t *body, const json_t *root, const json_t *node, const json_t *fields, buf *at) {
+static void keep_fields(json_t *body, const json_t *root, const json_t *mine, const json_t *node,
+                        const json_t *fields, buf *at) {
   const char *k;
   json_t *sub;
   size_t len = at->len;
@@ -327,8 +329,8 @@ static void keep_fields(json_t *body, const json_t *root, const json_t *node, co
       for (size_t i = 0; !next && i < json_array_size(node); i++)
         if (names_item(k, json_array_get(node, i))) next = json_array_get(node, i), buf_printf(at, "/%zu", i);
     }
-    if (next && json_object_size(sub) == 0) keep_one(body, root, at->data, at->len);
-    else if (next) keep_fields(body, root, next, sub, at);
+    if (next && json_object_size(sub) == 0) keep_one(body, root, mine, at->data, at->len);
+    else if (next) keep_fields(body, root, mine, next, sub, at);
     at->len = len;
   }
 }
@@ -341,16 +343,18 @@ static bool named(const char *managers, const char *manager) {
   return false;
 }
 
-void live_keep(json_t *body, const json_t *live) {
+void live_keep(json_t *body, const json_t *live, const char *manager) {
   const json_t *notes = json_object_get(json_object_get(body, "metadata"), "annotations");
   const char *keep = kube_str(notes, COMPILE_KEEP_LIVE), *managers = kube_str(notes, KEEP_MANAGERS);
   if (!live) return;
+  /* What the application's own applies own, as the keeping reads it. */
+  const json_t *mine = kube_owned_fields(live, manager ? manager : "plumb", kube_str(body, "apiVersion"));
   buf at = {0};
   for (const char *p = keep ? keep : ""; *p; p += *p == ',') {
     size_t n = strcspn(p, ",");
     at.len = 0;
-    if (*p == '.') keep_path(body, live, live, p, p + n, &at);
-    else keep_one(body, live, p, n);
+    if (*p == '.') keep_path(body, live, mine, live, p, p + n, &at);
+    else keep_one(body, live, mine, p, n);
     p += n;
   }
   size_t i;
@@ -359,7 +363,7 @@ void live_keep(json_t *body, const json_t *live) {
     const char *m = kube_str(entry, "manager");
     if (!managers || !m || !named(managers, m)) continue;
     at.len = 0;
-    keep_fields(body, live, live, json_object_get(entry, "fieldsV1"), &at);
+    keep_fields(body, live, mine, live, json_object_get(entry, "fieldsV1"), &at);
   }
   buf_free(&at);
 }

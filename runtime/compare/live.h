@@ -36,14 +36,14 @@ void live_read(kube_client *c, live_obj *objs, size_t n);
  * (COMPILE_KEEP_LIVE, include/plumb/compile.h), the value live has
  * there, where live (may be NULL) has one: a field a chart generates
  * (a password) stays as the cluster has it, and is neither drift nor
- * changed by an apply. A field of an object that Plumb's apply does not
- * own in live's managedFields (an autoscaler took the replicas) is taken
+ * changed by an apply. A field of an object that Plumb's apply (by
+ * manager, NULL: "plumb") does not own in live's managedFields (an autoscaler took the replicas) is taken
  * out of body instead, so that an apply neither sends nor takes it.
  * Where live has none, body's own value stays, to be applied. A pointer
  * that reaches no place in body (a patch took the field's object away)
  * or is malformed is passed by. live_read does it for the objects it
  * reads: what diff, apply and a pass compare and apply. */
-void live_keep(json_t *body, const json_t *live);
+void live_keep(json_t *body, const json_t *live, const char *manager);
 
 /* True when applying o would change nothing: kube_apply_unchanged, from
  * what live_read found. PLUMB_ASK_SERVER=1 in the environment turns this

@@ -123,7 +123,7 @@ static bool cached_unchanged(run_dest *d, json_t *body, const char *manager, jso
   const char *ns = NULL, *api = kube_str(body, "apiVersion"), *kind = kube_str(body, "kind");
   json_t *live = NULL;
   bool found = namespace_of(d->c, body, &ns) && cache_get(d->cache, api, kind, ns, kube_meta_str(body, "name"), &live);
-  live_keep(body, live); /* as live_read does */
+  live_keep(body, live, manager); /* as live_read does */
   bool same = found && live_unchanged(&(live_obj){.body = body, .live = live, .manager = manager});
   json_decref(live);
   char *key = key_of(api, kind, ns, kube_meta_str(body, "name"));

@@ -34,7 +34,7 @@ static const char *at(const json_t *obj, const char *key, const char *field) {
 static void the_marked_fields_take_the_live_values(void **state) {
   json_t *body = parse(BODY("/data/password,/data/tls.crt", "c2Vjb25k")), *live = parse(LIVE);
   assert_false(kube_apply_unchanged(body, live, NULL)); /* a second render: another password */
-  live_keep(body, live);
+  live_keep(body, live, NULL);
   assert_string_equal(at(body, "data", "password"), "Zmlyc3Q=");
   assert_string_equal(at(body, "data", "tls.crt"), "b2xk");
   assert_true(kube_apply_unchanged(body, live, NULL)); /* no drift, nothing to apply */
@@ -44,7 +44,7 @@ static void the_marked_fields_take_the_live_values(void **state) {
 
 static void the_others_stay_as_built(void **state) {
   json_t *body = parse(BODY("/data/password", "c2Vjb25k")), *live = parse(LIVE);
-  live_keep(body, live);
+  live_keep(body, live, NULL);
   assert_string_equal(at(body, "data", "tls.crt"), "bmV3");
   assert_false(kube_apply_unchanged(body, live, NULL)); /* tls.crt is git's to change */
   json_decref(body);
@@ -54,10 +54,10 @@ static void the_others_stay_as_built(void **state) {
 /* No object yet, or one without the field: the first render is applied. */
 static void without_a_live_value_the_build_s_stays(void **state) {
   json_t *body = parse(BODY("/data/password,/data/missing", "c2Vjb25k")), *want = json_deep_copy(body);
-  live_keep(body, NULL);
+  live_keep(body, NULL, NULL);
   assert_true(json_equal(body, want));
   json_t *live = parse(LIVE);
-  live_keep(body, live);
+  live_keep(body, live, NULL);
   assert_string_equal(at(body, "data", "password"), "Zmlyc3Q=");
   assert_null(json_object_get(json_object_get(body, "data"), "missing"));
   json_decref(body);
@@ -68,7 +68,7 @@ static void without_a_live_value_the_build_s_stays(void **state) {
 /* live_keep of body with live gives want (NULL: body unchanged). */
 static void keeps(const char *body, const char *live, const char *want) {
   json_t *b = parse(body), *l = parse(live), *w = parse(want ? want : body);
-  live_keep(b, l);
+  live_keep(b, l, NULL);
   assert_true(json_equal(b, w));
   json_decref(b);
   json_decref(l);
@@ -107,7 +107,7 @@ static void jq_like_paths_reach_every_item(void **state) {
                        "'a':{'b.c':'git'},'list':[1,2,3]}}");
   json_t *live = parse("{'spec':{'containers':[{'name':'a','image':'live:1'},{'name':'b','image':'live:2'}],"
                        "'a':{'b.c':'live'},'list':[1,20,3]}}");
-  live_keep(body, live);
+  live_keep(body, live, NULL);
   json_t *c = json_object_get(json_object_get(body, "spec"), "containers");
   assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "image")), "live:1");
   assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1), "image")), "live:2");
@@ -127,7 +127,7 @@ static void a_managers_fields_are_kept(void **state) {
                        "'f:containers':{'k:{\\\"name\\\":\\\"a\\\"}':{'.':{},'f:image':{}}}}}},"
                        "{'manager':'plumb','fieldsV1':{'f:spec':{'f:paused':{}}}}]},"
                        "'spec':{'replicas':4,'paused':true,'containers':[{'name':'a','image':'live'}]}}");
-  live_keep(body, live);
+  live_keep(body, live, NULL);
   json_t *spec = json_object_get(body, "spec");
   assert_int_equal(json_integer_value(json_object_get(spec, "replicas")), 4);
   assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(spec, "containers"), 0), "image")),
@@ -163,7 +163,7 @@ static void a_managers_fields_are_kept(void **state) {
 static void not_sent(const char *body_text, const char *live_text) {
   json_t *body = parse(body_text), *live = parse(live_text);
   assert_false(kube_apply_unchanged(body, live, NULL));
-  live_keep(body, live);
+  live_keep(body, live, NULL);
   assert_null(json_object_get(json_object_get(body, "spec"), "replicas"));
   assert_null(at(json_object_get(body, "metadata"), "annotations", "deployment.kubernetes.io/revision"));
   assert_true(kube_apply_unchanged(body, live, NULL)); /* nothing to apply */
@@ -182,7 +182,7 @@ static void a_field_another_writer_owns_is_not_sent(void **state) {
 static void a_field_plumb_owns_is_sent_as_it_is(void **state) {
   json_t *body = parse(SCALED_BODY("plumb.dev/keep-live", "/spec/replicas")),
          *live = parse(SCALED("plumb.dev/keep-live", "/spec/replicas", "'f:replicas':{},"));
-  live_keep(body, live);
+  live_keep(body, live, NULL);
   assert_int_equal(json_integer_value(json_object_get(json_object_get(body, "spec"), "replicas")), 4);
   json_decref(body);
   json_decref(live);
