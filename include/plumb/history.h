@@ -39,6 +39,8 @@ typedef struct {
   size_t nargs;
 } history_sync;
 
+/* The name of APP's ConfigMap, into buf. */
+void history_name(char *buf, size_t len, const char *app);
 /* Deletes APP's history, once its application is gone. */
 int history_delete(kube_client *c, const char *ns, const char *app);
 /* The applications whose histories say their objects are being deleted,

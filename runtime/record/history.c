@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-static void name_of(char *buf, size_t len, const char *app) { snprintf(buf, len, "plumb-history-%s", app); }
+void history_name(char *buf, size_t len, const char *app) { snprintf(buf, len, "plumb-history-%s", app); }
 
 static const char *data_str(const json_t *cm, const char *key, const char *dflt) {
   const char *s = kube_str(json_object_get(cm, "data"), key);
@@ -16,7 +16,7 @@ static const char *data_str(const json_t *cm, const char *key, const char *dflt)
 int history_load(kube_client *c, const char *ns, const char *app, history *out) {
   char name[300];
   json_t *cm = NULL;
-  name_of(name, sizeof name, app);
+  history_name(name, sizeof name, app);
   *out = (history){.entries = heap_strdup("[]")};
   int rc = kube_get(c, "v1", "ConfigMap", ns, name, &cm);
   if (rc == KUBE_ENOTFOUND) return KUBE_OK;
@@ -96,7 +96,7 @@ int history_record(kube_client *c, const char *ns, const char *app, history *h, 
 
 int history_save(kube_client *c, const char *ns, const char *app, const history *h) {
   char name[300];
-  name_of(name, sizeof name, app);
+  history_name(name, sizeof name, app);
   json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
                          "metadata", "name", name, "namespace", ns, "labels", "app.kubernetes.io/managed-by", "plumb",
                          "data", "applied", h->applied, "history", h->entries);
@@ -118,7 +118,7 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
 
 int history_delete(kube_client *c, const char *ns, const char *app) {
   char name[300];
-  name_of(name, sizeof name, app);
+  history_name(name, sizeof name, app);
   int rc = kube_delete(c, "v1", "ConfigMap", ns, name, NULL);
   return rc == KUBE_ENOTFOUND ? KUBE_OK : rc;
 }

@@ -148,6 +148,44 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   return false;
 }
 
+/* The refs of rep's objects whose outcome is verb (NULL: any change but
+ * "unchanged"), comma-separated (caller frees); NULL when none. */
+static char *refs_with(const sync_report *rep, const char *verb) {
+  buf b = {0};
+  for (size_t i = 0; i < rep->objects.n; i++) {
+    const char *v = rep->objects.items[i].verb;
+    if (!v || (verb ? strcmp(v, verb) != 0 : strcmp(v, "unchanged") == 0 || strcmp(v, "pruned") == 0)) continue;
+    buf_printf(&b, "%s%s", b.len ? ", " : "", rep->objects.items[i].ref);
+  }
+  return b.data;
+}
+
+/* What failed of rep, "REF: ERROR" each, or its error alone (caller frees). */
+static char *failures_of(const sync_report *rep) {
+  buf b = {0};
+  for (size_t i = 0; i < rep->objects.n; i++)
+    if (rep->objects.items[i].error)
+      buf_printf(&b, "%s%s: %s", b.len ? "; " : "", rep->objects.items[i].ref, rep->objects.items[i].error);
+  if (!b.len) buf_puts(&b, rep->error);
+  return b.data;
+}
+
+/* A sync's end, as events: its result, and what it pruned. */
+static void tell_sync(runner *r, const app_def *app, const build *b, const sync_report *rep) {
+  if (rep->error) {
+    char *why = failures_of(rep);
+    run_notice(r, app, "Warning", "SyncFailed", "sync of %.7s failed: %s", b->rev.commit, why);
+    free(why);
+    return;
+  }
+  char *changed = refs_with(rep, NULL), *pruned = refs_with(rep, "pruned");
+  run_notice(r, app, "Normal", "Synced", "synced %.7s%s%s", b->rev.commit, changed ? ": " : " (nothing changed)",
+             changed ? changed : "");
+  if (pruned) run_notice(r, app, "Normal", "Pruned", "pruned %s", pruned);
+  free(changed);
+  free(pruned);
+}
+
 /* Applies objs, logs each object, counts and times it. Prune waits a
  * little for a complete live view, and is left for a later pass without
  * one: a view still listing (after a restart of the runtime or of the API
@@ -163,6 +201,8 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
   /* Said before the first write: a sync cut short shows where it began. */
   fprintf(r->o->out, "%s: syncing %zu objects at %.7s to %s\n", app->name, b->objs.nres, b->rev.commit, b->dest->name);
   fflush(r->o->out);
+  run_notice(r, app, "Normal", "SyncStarted", "syncing %zu objects at %.7s to %s", b->objs.nres, b->rev.commit,
+             b->dest->name);
   sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->all, rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);
@@ -175,6 +215,7 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
     const apply_outcome *oc = &rep->objects.items[i];
     fprintf(r->o->out, "%s: %s %s%s\n", app->name, oc->ref, oc->verb ? oc->verb : "failed: ", oc->error ? oc->error : "");
   }
+  tell_sync(r, app, b, rep);
 }
 
 static void record(runner *r, const app_def *app, app_state *st, const build *b, const char *by,
@@ -208,13 +249,19 @@ static void compare(const app_def *app, const build *b, sync_report *rep) {
   *rep = (sync_report){.status = SYNC_SYNCED, .diff = heap_strdup("")};
 }
 
-/* The status after a pass, with the diff it found ("" once applied). */
-static void settle(const app_def *app, app_state *st, sync_report *rep, const build *b) {
+/* The status after a pass, with the diff it found ("" once applied); a
+ * change of health is told. */
+static void settle(runner *r, const app_def *app, app_state *st, sync_report *rep, const build *b) {
+  health_code was = st->health;
   st->status = rep->status;
   run_set_error(st, rep->error);
   free(st->diff);
   st->diff = heap_strdup(rep->diff ? rep->diff : "");
   run_assess(b->dest, app, st, &b->objs);
+  if (st->assessed && st->health != was)
+    run_notice(r, app, st->health == HEALTH_DEGRADED || st->health == HEALTH_MISSING ? "Warning" : "Normal",
+               "HealthChanged", "health %s -> %s", health_name(was), health_name(st->health));
+  st->assessed = true;
 }
 
 /* SHA-256 of objs as JSON, each with its `app`: equal digests, equal
@@ -363,10 +410,14 @@ static void pass(runner *r, const app_def *app, app_state *st, const run_pass *p
     sync_report_free(&rep);
     apply(r, &chosen, &b, &rep);
     record_it = true;
+    /* Nothing new to apply, yet objects changed: self-heal undid drift. */
+    char *undone = !asked && !new_commit && !rep.error ? refs_with(&rep, NULL) : NULL;
+    if (undone) run_notice(r, app, "Normal", "DriftReverted", "undid changes made in the cluster to %s", undone);
+    free(undone);
     if (!asked) count_sync(app, st, b.rev.commit, rep.error != NULL);
   }
   if (record_it && !p->dry_run) record(r, app, st, &b, asked ? p->by : NULL, &rep);
-  settle(app, st, &rep, &b);
+  settle(r, app, st, &rep, &b);
   sync_report_free(&rep);
   free(b.objs.res), free(b.all.res);
   metrics_observe(r->fam.reconcile, (const char *[]){app->name}, run_now() - start);
@@ -388,11 +439,12 @@ static void rollback(runner *r, const app_def *app, app_state *st, const char *c
   fprintf(r->o->out, "%s: rolling back to history entry %lld, %.7s\n", app->name, id, b.rev.commit);
   sync_report rep;
   apply(r, app, &b, &rep);
+  if (!rep.error) run_notice(r, app, "Normal", "RolledBack", "rolled back to history entry %lld, %.7s", id, b.rev.commit);
   /* Paused before it is recorded: one write keeps both. */
   memcpy(st->hist.rollback, b.rev.commit, sizeof st->hist.rollback);
   memcpy(st->hist.paused_at, head.commit, sizeof st->hist.paused_at);
   record(r, app, st, &b, by, &rep);
-  settle(app, st, &rep, &b);
+  settle(r, app, st, &rep, &b);
   sync_report_free(&rep);
   free(b.objs.res), free(b.all.res);
 }

@@ -15,7 +15,9 @@
  *   objects.c Applications and Projects as objects of the runtime's own
  *             cluster: read beside the config's, and every application's
  *             status written on one
- *   api.c     the HTTP server's callbacks, on the status store */
+ *   api.c     the HTTP server's callbacks, on the status store
+ *   notice.c  what happens to an application, told to the cluster as
+ *             events on its Application object */
 #ifndef PLUMB_RUN_INTERNAL_H
 #define PLUMB_RUN_INTERNAL_H
 
@@ -23,6 +25,7 @@
 
 #include "plumb/app.h"
 #include "plumb/cache.h"
+#include "plumb/events.h"
 #include "plumb/health.h"
 #include "plumb/history.h"
 #include "plumb/lease.h"
@@ -47,6 +50,7 @@ typedef struct {
   char subject[161], author[81]; /* of that commit (source_rev) */
   sync_status status;
   health_code health;
+  bool assessed;     /* health has been read once: a change is news */
   char *error;       /* fetch, compile, project or apply failure */
   char *warnings;    /* what the last build that compiled warned of (a chart's hooks left out); NULL: nothing */
   char *waiting;     /* why its automated sync waits for others (run_app_waiting); NULL: it does not */
@@ -87,7 +91,7 @@ typedef struct {
 } repo_entry;
 
 typedef struct {
-  metrics_family *syncs, *reconcile, *apply, *drift, *fetches, *fetch_failures, *apps, *leader;
+  metrics_family *syncs, *reconcile, *apply, *drift, *fetches, *fetch_failures, *apps, *leader, *events_dropped;
 } run_metrics;
 
 /* A cluster applications are applied to. */
@@ -160,6 +164,7 @@ typedef struct {
     unsigned long round;
   } *chart_apps;
   size_t nchart_apps;
+  events_writer *events; /* what happens to applications, told to the cluster (notice.c); NULL: nothing */
   /* Applications removed with cascade_delete whose objects are being
    * deleted (delete.c). */
   struct run_deletion {
@@ -347,6 +352,14 @@ void run_delete_resume(runner *r);
  * its own); true when anything was deleted or ended. */
 bool run_delete_step(runner *r);
 void run_delete_free(runner *r);
+
+/* ---- what happens to applications (notice.c) ---- */
+
+/* An event about app, on its Application object (the config's mirror or
+ * the user's), else on its history's ConfigMap; only from the runtime that
+ * writes, so that a standby does not tell it twice. */
+void run_notice(runner *r, const app_def *app, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* ---- dependencies (app.c) ---- */
 

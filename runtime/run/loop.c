@@ -321,6 +321,7 @@ static void runner_free(runner *r) {
   source_builds_free(r->config_builds);
   run_chart_creds_free(r);
   run_delete_free(r);
+  events_free(r->events); /* after the last pass that may tell */
   free(r->home);
   status_free(r->store);
   auth_free(r->auth);
@@ -437,6 +438,17 @@ static int run_once(runner *r) {
   return rc;
 }
 
+/* The events' writer; without it (no configuration to make its client)
+ * the runtime tells nothing, and says so. */
+static void start_events(runner *r) {
+  char *err = NULL, *id = identity();
+  if (r->o->cfg && events_new(r->o->cfg, id, r->fam.events_dropped, &r->events, &err) != 0) {
+    fprintf(r->o->out, "plumb run: no Kubernetes events will be written: %s\n", err);
+    free(err);
+  }
+  free(id);
+}
+
 /* Unless --once: the API, the Lease and the loop, until a signal. */
 static int run_serving(runner *r) {
   serve *srv = NULL;
@@ -464,6 +476,7 @@ int run_main(kube_client *c, const run_opts *o) {
   r.objects_ns = o->app_namespace ? o->app_namespace : r.home;
   r.config_builds = source_builds_new(2, &r.limits);
   run_metrics_declare(&r);
+  start_events(&r);
   if (!o->once) {
     r.cache = cache_new(o->cfg);
     status_on_ask(r.store, wake_loop, r.cache);

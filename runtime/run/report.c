@@ -31,6 +31,10 @@ void run_metrics_declare(runner *r) {
                             (const char *[]){"sync_status", "health", NULL}),
       .leader = metrics_gauge(m, "plumb_leader", "1 while this runtime holds the Lease and syncs, 0 while it stands by.",
                               NULL),
+      .events_dropped = metrics_counter(m, "plumb_events_dropped_total",
+                                        "Kubernetes events not written: past an object's budget (rate), the queue "
+                                        "full (queue), or refused by the API server (error).",
+                                        (const char *[]){"reason", NULL}),
   };
 }
 

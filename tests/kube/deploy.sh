@@ -51,6 +51,8 @@ can "it mirrors the config's applications" yes create applications.plumb.dev plu
 can "it deletes mirrors" yes delete applications.plumb.dev plumb-system
 can "it may not write Application objects elsewhere" no create applications.plumb.dev default
 can "it may not write Project objects" no patch projects.plumb.dev plumb-system
+can "it writes events about applications" yes create events plumb-system
+can "and counts them up" yes patch events plumb-system
 expect "it writes their status" 0 "^yes$" $K auth can-i --as $SA patch applications.plumb.dev --subresource status -n plumb-system
 
 # plumb run as the ServiceAccount, from a kubeconfig holding its token.
