@@ -137,6 +137,7 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
     b->dest = dest;
     b->all = objects_of(res);
     b->objs = apply_select(&b->all, APPLY_HOOK_NONE);
+    run_delete_keep_hooks(dest, app, st, &b->all);
     return true;
   }
   fail(st, refused);

@@ -74,6 +74,9 @@ typedef struct {
    * children. */
   run_children children, pending;
   char *refused; /* its children the last regrouping refused, and why */
+  /* JSON text: the PreDelete and PostDelete hooks of its last build that
+   * compiled, as apply_delete_hooks makes them; NULL before one. */
+  char *delete_hooks;
 } app_state;
 
 /* A repository and its last fetch: one per URL and round, however many
@@ -161,9 +164,15 @@ typedef struct {
   } *chart_apps;
   size_t nchart_apps;
   /* Applications removed with cascade_delete whose objects are being
-   * deleted (delete.c). */
+   * deleted (delete.c): each with its history as recorded (deleting,
+   * cluster, delete_step), its delete hooks, and the step it is at. */
   struct run_deletion {
-    char *name, *cluster, *propagation;
+    char *name;
+    history hist;
+    json_t *hooks;
+    int step;
+    apply_hook_run run;
+    double retry_at; /* after a hook failed: when to try again (monotonic seconds) */
   } *deletions;
   size_t ndeletions;
 } runner;
@@ -330,7 +339,12 @@ int run_api_start(runner *r, serve **out, char **err);
 /* app, whose state is st, left the config: its history records that its
  * objects are to be deleted, then the deletion is pending. */
 void run_delete_begin(runner *r, const app_def *app, app_state *st);
-/* The deletions a runtime before this one began and did not end. */
+/* Keeps in st the PreDelete and PostDelete hooks of all, app's build that
+ * compiled for dest, for a deletion to come. */
+void run_delete_keep_hooks(run_dest *dest, const app_def *app, app_state *st, const compile_result *all);
+/* The deletions the histories say are under way, as far as they went (a
+ * runtime before this one began them, or another led them on while this
+ * one stood by). */
 void run_delete_resume(runner *r);
 /* One step of each pending deletion (an application declared again stops
  * its own); true when anything was deleted or ended. */

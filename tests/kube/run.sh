@@ -18,6 +18,7 @@
 #   tests/kube/replace.sh          sync options: Recreate, CreateNamespace, Prune=false
 #   tests/kube/hooks.sh            sync phases and hooks (PreSync, PostSync, SyncFail)
 #   tests/kube/cascade.sh          deleting an application with its objects, through a kill -9
+#   tests/kube/deletehooks.sh      PreDelete and PostDelete hooks around it, through a kill -9
 #   tests/kube/ignore.sh           ignore rules against an autoscaler, five minutes without flapping
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
@@ -89,6 +90,7 @@ script windows tests/kube/windows.sh
 script replace tests/kube/replace.sh
 script hooks tests/kube/hooks.sh
 script cascade tests/kube/cascade.sh
+script deletehooks tests/kube/deletehooks.sh
 script ignore tests/kube/ignore.sh
 script clusters tests/kube/clusters.sh
 script crds tests/kube/crds.sh
