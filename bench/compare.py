@@ -6,8 +6,8 @@ same value ("80" quoted or not as a string, block or flow style) compare
 equal. Everything else, list order included, must match exactly. With
 --ordered, the documents must also come in the same order. With --helm, A is
 `helm template`'s output, read as Plumb builds a chart: its hooks (annotated
-helm.sh/hook) that no sync phase runs (tests, rollbacks, deletes) left out,
-pre- and post-install and upgrade ones kept, and fields whose value is null,
+helm.sh/hook) that no phase runs (tests, rollbacks) left out, pre- and
+post-install, upgrade and delete ones kept, and fields whose value is null,
 in A and B, left out as a build leaves them out (the API server reads them
 as unset).
 
@@ -34,11 +34,11 @@ def without_nulls(v):
     return v
 
 
-PHASED = {"pre-install", "pre-upgrade", "post-install", "post-upgrade"}
+PHASED = {"pre-install", "pre-upgrade", "post-install", "post-upgrade", "pre-delete", "post-delete"}
 
 
 def is_hook(doc):
-    """A hook Plumb leaves out of a chart's resources: one no sync phase runs."""
+    """A hook Plumb leaves out of a chart's resources: one no phase runs."""
     hook = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
     return hook is not None and not PHASED & {h.strip() for h in str(hook).split(",")}
 

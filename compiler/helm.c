@@ -19,7 +19,8 @@
  * (an annotation of JSON pointers, COMPILE_KEEP_LIVE in compile.h); a
  * resource named otherwise each time stays an error, as a name kept live
  * would be another object at every pass. Hooks (helm.sh/hook) that a
- * sync phase runs (pre- and post-install and upgrade) stay, for the
+ * phase runs (pre- and post-install and upgrade, around a sync; pre- and
+ * post-delete, around the deletion of the application) stay, for the
  * runtime to run in their phase (runtime/apply/hooks.c); the others (a
  * test) are left out, with a warning: applied as ordinary objects they
  * would run at the wrong time, on every change.
@@ -524,11 +525,13 @@ static void tag(value *v, const char *via) {
     for (size_t i = 0; i < v->u.obj.len; i++) tag(v->u.obj.fields[i].val, via);
 }
 
-/* Whether a chart's hook runs in a sync phase of plumb's, as Argo CD maps
+/* Whether a chart's hook runs in a phase of plumb's, as Argo CD maps
  * Helm's: pre-install and pre-upgrade PreSync, post-install and
- * post-upgrade PostSync (runtime/apply/hooks.c). */
+ * post-upgrade PostSync, pre-delete PreDelete, post-delete PostDelete
+ * (runtime/apply/hooks.c). */
 static bool runs_in_a_phase(const char *hook) {
-  static const char *const phased[] = {"pre-install", "pre-upgrade", "post-install", "post-upgrade"};
+  static const char *const phased[] = {"pre-install", "pre-upgrade", "post-install", "post-upgrade", "pre-delete",
+                                       "post-delete"};
   for (const char *s = hook; *s; s += strcspn(s, ","), s += *s == ',') {
     while (*s == ' ') s++;
     for (size_t k = 0; k < sizeof phased / sizeof *phased; k++)
@@ -538,8 +541,8 @@ static bool runs_in_a_phase(const char *hook) {
 }
 
 /* The resources of a render: with warn, each tagged with the chart, its
- * hooks of a sync phase kept (the runtime runs them there), the others (a
- * test, a rollback's, a delete's) left out and said in one warning at the
+ * hooks of a phase kept (the runtime runs them there), the others (a
+ * test, a rollback's) left out and said in one warning at the
  * call; without, no hook at all (two renders are compared without them: a
  * hook runs anew at each sync, and a test's Pod is named at random). */
 static value *without_hooks(chart *c, const value *res, bool warn) {
@@ -559,7 +562,8 @@ static value *without_hooks(chart *c, const value *res, bool warn) {
   if (warn && nhooks)
     diag_warning(eval_diags(c->ev), c->at,
                  "helm_chart: chart %s has %zu hook%s that no sync phase runs, left out: plumb runs a chart's "
-                 "pre- and post-install and upgrade hooks as PreSync and PostSync hooks, not %s: %s",
+                 "pre- and post-install and upgrade hooks as PreSync and PostSync hooks and its pre- and post-delete "
+                 "hooks as PreDelete and PostDelete hooks, not %s: %s",
                  c->name, nhooks, nhooks == 1 ? "" : "s", nhooks == 1 ? "this" : "these", hooks.data);
   buf_free(&hooks);
   return out;

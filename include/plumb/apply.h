@@ -98,7 +98,9 @@ typedef enum {
   APPLY_HOOK_SYNC,
   APPLY_HOOK_POST_SYNC,
   APPLY_HOOK_SYNC_FAIL,
-  APPLY_HOOK_SKIP,      /* Skip, and phases Plumb does not run (PreDelete): never applied */
+  APPLY_HOOK_SKIP,      /* Skip, and an unknown phase: never applied */
+  APPLY_HOOK_PRE_DELETE,  /* around an application's deletion (below), never in a sync */
+  APPLY_HOOK_POST_DELETE,
 } apply_hook;
 
 apply_hook apply_hook_of(const value *obj);
@@ -109,6 +111,55 @@ bool apply_has_hooks(const compile_result *r);
 /* r's resources of phase, in a copy of r whose res the caller frees;
  * APPLY_HOOK_NONE: the objects of the application, no hook. */
 compile_result apply_select(const compile_result *r, apply_hook phase);
+
+/* ---- hooks around an application's deletion (runtime/apply/hooks.c) ----
+ *
+ * When the runtime deletes an application with its objects, its PreDelete
+ * hooks run first, and must succeed before any object is deleted; its
+ * PostDelete hooks run once the objects are gone (docs/runtime.md,
+ * Deleting an application). The runtime keeps them as the bodies to
+ * create, recorded when the deletion begins, and runs them a step at a
+ * time, one step each round of its loop, never waiting in between. */
+
+/* r's hooks of the phases PreDelete and PostDelete (a hook may list
+ * several: "PostSync,PostDelete"), as the JSON bodies to create: marked as
+ * owner's, in c's default namespace when a namespaced kind names none. A
+ * JSON array (caller decrefs). */
+json_t *apply_delete_hooks(kube_client *c, const compile_result *r, const char *owner);
+/* Whether hooks (apply_delete_hooks's) hold one of phase in a wave from
+ * `from` on; the least such wave in *wave. */
+bool apply_delete_hooks_wave(const json_t *hooks, apply_hook phase, long from, long *wave);
+
+/* Where a phase of delete hooks stands: the hooks of wave are created and
+ * waited for, or (created false) those of the least wave from wave on are
+ * to be created next. */
+typedef struct {
+  long wave;
+  bool created;
+  double since; /* monotonic seconds since when they are waited for; 0: not known */
+} apply_hook_run;
+
+typedef enum { APPLY_HOOKS_DONE, APPLY_HOOKS_WAITING, APPLY_HOOKS_FAILED } apply_hooks_state;
+
+/* One step of phase's hooks (apply_delete_hooks's), as *run says, which
+ * it moves on; now: monotonic seconds. The next wave's hooks are created
+ * once their live namesakes, owner's, are deleted and gone (those of an
+ * earlier attempt: a delete hook runs anew each time); the created ones
+ * are read back at each step until healthy, then the next wave goes.
+ * WAITING until the last wave is healthy, then DONE. FAILED, with why
+ * (caller frees), when a hook is Degraded, is not healthy after 5 minutes,
+ * cannot be created, or has a namesake without owner's mark (never
+ * touched); the failed wave's hooks whose policy says HookFailed are
+ * deleted, the others stay, and the next step creates the wave anew.
+ * Outcomes (created, deleted) go to o->result. */
+apply_hooks_state apply_delete_hooks_step(kube_client *c, const json_t *hooks, apply_hook phase, const char *owner,
+                                          apply_hook_run *run, double now, char **why, const apply_opts *o);
+/* Deletes, by their uid, those of hooks still there that carry owner's
+ * mark and whose delete policy says HookSucceeded. DONE once none is
+ * left; FAILED with why (caller frees) when one cannot be read or
+ * deleted. Outcomes (deleted) go to o->result. */
+apply_hooks_state apply_delete_hooks_cleanup(kube_client *c, const json_t *hooks, const char *owner, char **why,
+                                             const apply_opts *o);
 
 /* Deletes the marked objects r no longer contains (env's, or o->owner's);
  * with o->dry_run only reports them. Returns how many failed. */

@@ -3,8 +3,9 @@
  * A ConfigMap plumb-history-APP in the runtime's own namespace holds the
  * commit last applied in full (so a restarted runtime knows a commit it
  * has applied from a new one), the last HISTORY_MAX syncs (id, revision,
- * time, result and each object's outcome, as JSON), and a rollback's pause
- * of automated sync, so that a restart keeps it. */
+ * time, result and each object's outcome, as JSON), a rollback's pause
+ * of automated sync, and how far a deletion of the application with its
+ * objects has gone, so that a restart keeps them. */
 #ifndef PLUMB_HISTORY_H
 #define PLUMB_HISTORY_H
 
@@ -26,9 +27,17 @@ typedef struct {
   bool suspended;
   /* Removed from the config with cascade_delete: its objects are being
    * deleted with this propagation, from this cluster; "" otherwise. Kept
-   * here so that a runtime restarted goes on with it. */
-  char deleting[16], cluster[256];
+   * here so that a runtime restarted goes on with it, at the step it had
+   * reached (delete_step: "PreDelete wave 0 created", "objects", ...), with
+   * the PreDelete and PostDelete hooks it runs around the deletion
+   * (delete_hooks: a JSON array of the bodies to create, NULL for none). */
+  char deleting[16], cluster[256], delete_step[48];
+  char *delete_hooks;
 } history;
+
+/* The most delete hooks a history holds, as JSON text: a ConfigMap holds 1
+ * MiB, the sync entries most of it. */
+#define HISTORY_HOOKS_MAX (128 * 1024)
 
 /* One sync as the history tells it: the commit (its subject and author,
  * for people), the env's parameters it was built with (NAME=VALUE), and

@@ -67,7 +67,7 @@ json_t *apply_body(const compile_result *r, size_t i, const char *owner) {
 
 /* "deployment.apps/web", as kubectl names objects in its output (caller
  * frees). */
-static char *ref_of(const json_t *obj) {
+char *ref_of(const json_t *obj) {
   const char *api = kube_str(obj, "apiVersion"), *slash = api ? strchr(api, '/') : NULL;
   char kind[128];
   snprintf(kind, sizeof kind, "%s", kube_str(obj, "kind"));
@@ -106,7 +106,7 @@ void apply_result_free(apply_result *r) {
 
 /* One object's outcome: a line for the user (errors on stderr, with a hint
  * where one helps), and an entry in o->result. */
-static void outcome(const apply_opts *o, const json_t *obj, const char *verb, const char *error, const char *hint) {
+void outcome(const apply_opts *o, const json_t *obj, const char *verb, const char *error, const char *hint) {
   char *ref = ref_of(obj);
   if (verb && o->out) fprintf(o->out, "%s %s%s\n", ref, verb, o->dry_run ? " (server dry run)" : "");
   if (!verb && o->out) {
@@ -312,7 +312,7 @@ static json_t *owned(kube_client *c, const char *owner, int *failed) {
 
 /* An object's sync wave; 0 when its annotation is no integer (it was
  * applied, so its wave read then). */
-static long wave_of(const json_t *live) {
+long wave_of(const json_t *live) {
   long wave;
   char *why;
   if (waves_parse(live, &wave, &why)) return wave;

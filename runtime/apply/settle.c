@@ -28,19 +28,15 @@ static health_status health_of(const live_obj *o) {
   return h;
 }
 
-typedef enum { ALL_HEALTHY, WAITING, DEGRADED } look_result;
-
-/* One look at every object; *why names the first Degraded one, else the
- * first that is not healthy yet. */
-static look_result look(kube_client *c, json_t *const *bodies, size_t n, settle_failure *why) {
+settle_state settle_look(kube_client *c, json_t *const *bodies, size_t n, settle_failure *why) {
   live_obj *probe = heap_calloc(n ? n : 1, sizeof *probe);
   for (size_t i = 0; i < n; i++) probe[i].body = json_incref(bodies[i]);
   live_read(c, probe, n);
-  look_result result = ALL_HEALTHY;
-  for (size_t i = 0; i < n && result != DEGRADED; i++) {
+  settle_state result = SETTLE_HEALTHY;
+  for (size_t i = 0; i < n && result != SETTLE_DEGRADED; i++) {
     health_status h = health_of(&probe[i]);
-    if (h.code == HEALTH_HEALTHY || (result == WAITING && h.code != HEALTH_DEGRADED)) continue;
-    result = h.code == HEALTH_DEGRADED ? DEGRADED : WAITING;
+    if (h.code == HEALTH_HEALTHY || (result == SETTLE_WAITING && h.code != HEALTH_DEGRADED)) continue;
+    result = h.code == HEALTH_DEGRADED ? SETTLE_DEGRADED : SETTLE_WAITING;
     *why = (settle_failure){i, h, false};
   }
   live_free(probe, n);
@@ -50,8 +46,8 @@ static look_result look(kube_client *c, json_t *const *bodies, size_t n, settle_
 bool settle_wave(kube_client *c, json_t *const *bodies, size_t n, double timeout_s, settle_failure *why) {
   double deadline = now() + timeout_s, pause = 0.1;
   for (;;) {
-    look_result r = look(c, bodies, n, why);
-    if (r != WAITING) return r == ALL_HEALTHY;
+    settle_state r = settle_look(c, bodies, n, why);
+    if (r != SETTLE_WAITING) return r == SETTLE_HEALTHY;
     double left = deadline - now();
     if (left <= 0) {
       why->timed_out = true;

@@ -18,6 +18,12 @@ typedef struct {
   bool timed_out;       /* false: it is Degraded */
 } settle_failure;
 
+typedef enum { SETTLE_HEALTHY, SETTLE_WAITING, SETTLE_DEGRADED } settle_state;
+
+/* Reads bodies[0..n) back once: all healthy, or one Degraded (*why names
+ * it), or some still to wait for (*why names the first). */
+settle_state settle_look(kube_client *c, json_t *const *bodies, size_t n, settle_failure *why);
+
 /* Reads bodies[0..n) back until each is healthy: true. False, with *why,
  * as soon as one is Degraded or when timeout_s has passed. */
 bool settle_wave(kube_client *c, json_t *const *bodies, size_t n, double timeout_s, settle_failure *why);

@@ -27,6 +27,9 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   out->suspended = strcmp(data_str(cm, "suspended", ""), "true") == 0;
   snprintf(out->deleting, sizeof out->deleting, "%s", data_str(cm, "deleting", ""));
   snprintf(out->cluster, sizeof out->cluster, "%s", data_str(cm, "cluster", ""));
+  snprintf(out->delete_step, sizeof out->delete_step, "%s", data_str(cm, "deleteStep", ""));
+  const char *hooks = data_str(cm, "deleteHooks", NULL);
+  out->delete_hooks = hooks ? heap_strdup(hooks) : NULL;
   json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
   if (json_is_array(entries)) { /* unreadable: start again rather than stop */
     free(out->entries);
@@ -107,8 +110,11 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
   }
   if (h->suspended) json_object_set_new(json_object_get(cm, "data"), "suspended", json_string("true"));
   if (*h->deleting) {
-    json_object_set_new(json_object_get(cm, "data"), "deleting", json_string(h->deleting));
-    json_object_set_new(json_object_get(cm, "data"), "cluster", json_string(h->cluster));
+    json_t *data = json_object_get(cm, "data");
+    json_object_set_new(data, "deleting", json_string(h->deleting));
+    json_object_set_new(data, "cluster", json_string(h->cluster));
+    if (*h->delete_step) json_object_set_new(data, "deleteStep", json_string(h->delete_step));
+    if (h->delete_hooks) json_object_set_new(data, "deleteHooks", json_string(h->delete_hooks));
   }
   kube_apply_opts o = {.force = true};
   int rc = kube_apply(c, cm, &o, NULL);
@@ -153,5 +159,6 @@ const json_t *history_pick(const json_t *entries, const char *applied, bool has_
 
 void history_free(history *h) {
   free(h->entries);
+  free(h->delete_hooks);
   *h = (history){0};
 }

@@ -140,12 +140,30 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
     b->dest = dest;
     b->all = objects_of(res);
     b->objs = apply_select(&b->all, APPLY_HOOK_NONE);
+    run_delete_keep_hooks(dest, app, st, &b->all);
     return true;
   }
   fail(st, refused);
   free(refused);
   run_children_free(&b->kids);
   return false;
+}
+
+bool run_app_build_hooks(runner *r, const app_def *app, app_state *st) {
+  build b;
+  bool own = !st->builds;
+  if (own) st->builds = source_builds_new(1, &r->limits);
+  bool built = build_at(r, app, st, app->revision, true, &b);
+  if (built) {
+    run_children_free(&b.kids);
+    free(b.objs.res), free(b.all.res);
+  } else {
+    fprintf(r->o->out, "%s: its objects cannot be deleted yet: %s\n", app->name, st->error);
+  }
+  if (own) source_builds_free(st->builds), st->builds = NULL;
+  free(st->error), free(st->warnings);
+  st->error = st->warnings = NULL;
+  return built;
 }
 
 /* The refs of rep's objects whose outcome is verb (NULL: any change but

@@ -78,6 +78,9 @@ typedef struct {
    * children. */
   run_children children, pending;
   char *refused; /* its children the last regrouping refused, and why */
+  /* JSON text: the PreDelete and PostDelete hooks of its last build that
+   * compiled, as apply_delete_hooks makes them; NULL before one. */
+  char *delete_hooks;
 } app_state;
 
 /* A repository and its last fetch: one per URL and round, however many
@@ -166,9 +169,15 @@ typedef struct {
   size_t nchart_apps;
   events_writer *events; /* what happens to applications, told to the cluster (notice.c); NULL: nothing */
   /* Applications removed with cascade_delete whose objects are being
-   * deleted (delete.c). */
+   * deleted (delete.c): each with its history as recorded (deleting,
+   * cluster, delete_step), its delete hooks, and the step it is at. */
   struct run_deletion {
-    char *name, *cluster, *propagation;
+    char *name;
+    history hist;
+    json_t *hooks;
+    int step;
+    apply_hook_run run;
+    double retry_at; /* after a hook failed: when to try again (monotonic seconds) */
   } *deletions;
   size_t ndeletions;
 } runner;
@@ -342,11 +351,21 @@ int run_api_start(runner *r, serve **out, char **err);
  * objects are to be deleted, then the deletion is pending. */
 void run_delete_begin(runner *r, const app_def *app, app_state *st);
 /* The same for an application the runtime did not manage: its object
- * was being deleted when the runtime started. */
+ * was being deleted when the runtime started. Its hooks come from a build
+ * of its own (app.c, run_app_build_hooks). */
 void run_delete_object(runner *r, const app_def *app);
+/* app.c: fetches and builds app, which the runtime does not manage, for
+ * its delete hooks only, into st (a state of the caller's, its builds
+ * NULL); false, said, when it cannot be built. */
+bool run_app_build_hooks(runner *r, const app_def *app, app_state *st);
 /* Whether the deletion of name's objects is under way. */
 bool run_delete_pending(const runner *r, const char *name);
-/* The deletions a runtime before this one began and did not end. */
+/* Keeps in st the PreDelete and PostDelete hooks of all, app's build that
+ * compiled for dest, for a deletion to come. */
+void run_delete_keep_hooks(run_dest *dest, const app_def *app, app_state *st, const compile_result *all);
+/* The deletions the histories say are under way, as far as they went (a
+ * runtime before this one began them, or another led them on while this
+ * one stood by). */
 void run_delete_resume(runner *r);
 /* One step of each pending deletion (an application declared again stops
  * its own); true when anything was deleted or ended. */

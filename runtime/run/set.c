@@ -70,6 +70,7 @@ static void state_free(app_state *st) {
   free(st->refused);
   free(st->resources);
   free(st->manifests);
+  free(st->delete_hooks);
   source_builds_free(st->builds);
   history_free(&st->hist);
   run_children_free(&st->children);

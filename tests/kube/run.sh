@@ -18,6 +18,7 @@
 #   tests/kube/replace.sh          sync options: Recreate, CreateNamespace, Prune=false
 #   tests/kube/hooks.sh            sync phases and hooks (PreSync, PostSync, SyncFail)
 #   tests/kube/cascade.sh          deleting an application with its objects, through a kill -9
+#   tests/kube/deletehooks.sh      PreDelete and PostDelete hooks around it, through a kill -9
 #   tests/kube/finalizer.sh        deleting an Application object held by the runtime's finalizer
 #   tests/kube/events.sh           Kubernetes events about applications, counted up when repeated
 #   tests/kube/ignore.sh           ignore rules against real HorizontalPodAutoscalers,
@@ -92,6 +93,7 @@ script windows tests/kube/windows.sh
 script replace tests/kube/replace.sh
 script hooks tests/kube/hooks.sh
 script cascade tests/kube/cascade.sh
+script deletehooks tests/kube/deletehooks.sh
 script finalizer tests/kube/finalizer.sh
 script events tests/kube/events.sh
 script ignore tests/kube/ignore.sh

@@ -408,9 +408,9 @@ static void a_chart_compiles_from_the_tree_as_on_disk(void **state) {
   source_rev r;
   assert_int_equal(source_resolve(s, "main", &r), 0);
   const char *paths[] = {"charts/umbrella", "charts/hooks", "charts/leaky"};
-  /* hooks: its ConfigMap and its pre-install Job, a PreSync hook; its test
-   * Pod left out. */
-  const size_t counts[] = {2, 2, 0};
+  /* hooks: its ConfigMap, its pre-install Job, a PreSync hook, and its
+   * pre-delete Job, a PreDelete hook; its test Pod left out. */
+  const size_t counts[] = {2, 3, 0};
   const char *said[] = {NULL, "warning: helm_chart: chart hooks has 1 hook that no sync phase runs, left out",
                         "charts/leaky/templates/o.yaml is a symlink that leaves the repository root"};
   for (int i = 0; i < 3; i++) {
