@@ -434,12 +434,14 @@ static void take(batch *b, size_t k) {
 }
 
 /* Whether object i, refused for a field that cannot change, is to be
- * deleted and created anew: the application or the object says so, and
+ * deleted and created anew: the application or the object says so (Argo
+ * CD's Force=true on an object means the same: delete and create), and
  * this is no dry run. */
 static bool to_recreate(const run *r, size_t i) {
   const kube_apply_item *it = &r->res[i];
   return !r->o->dry_run && it->rc != KUBE_OK && immutable(it->error) && r->objs[i].live &&
-         (r->o->recreate || apply_object_option(r->objs[i].body, "Recreate=true", false));
+         (r->o->recreate || apply_object_option(r->objs[i].body, "Recreate=true", false) ||
+          apply_object_option(r->objs[i].body, "Force=true", true));
 }
 
 static int applied(size_t k, void *ctx) {

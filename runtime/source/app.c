@@ -210,7 +210,7 @@ static void read_chart(reader *r, const value *spec, app_def *app) {
  * differs, and prunes last). */
 static const char *const sync_options[] = {"Recreate=true", "CreateNamespace=true", "ServerSideApply=true",
                                            "ApplyOutOfSyncOnly=true", "PruneLast=true",
-                                           "SkipDryRunOnMissingResource=true"};
+                                           "SkipDryRunOnMissingResource=true", "RespectIgnoreDifferences=true"};
 
 static void read_sync_options(reader *r, const value *spec, app_def *app) {
   app->sync_options = strings_at(r, spec, "sync.options", &app->nsync_options);
@@ -239,7 +239,8 @@ static void read_sync_options(reader *r, const value *spec, app_def *app) {
     if (k == sizeof sync_options / sizeof *sync_options)
       diag_error(r->d, list->u.list.items[i]->at,
                  "%s: unknown sync option \"%s\"; expected Recreate=true, CreateNamespace=true, "
-                 "ServerSideApply=true, ApplyOutOfSyncOnly=true, PruneLast=true or SkipDryRunOnMissingResource=true",
+                 "ServerSideApply=true, ApplyOutOfSyncOnly=true, PruneLast=true, SkipDryRunOnMissingResource=true or "
+                 "RespectIgnoreDifferences=true",
                  r->what, app->sync_options[i]);
   }
 }

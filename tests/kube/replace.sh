@@ -73,6 +73,10 @@ expect "Recreate=true on the object: deleted and created anew" 0 \
 after=$(uid deployment/web)
 expect "it is another object" 1 "" test "$before" = "$after"
 same "with the new selector" v2 sh -c "$K -n $NS get deployment web -o jsonpath='{.spec.selector.matchLabels.app}'"
+web v3 '"argocd.argoproj.io/sync-options": "Force=true,Replace=true"'
+commit "web: Argo CD's Force=true"
+expect "Argo CD's Force=true on the object means the same" 0 "web: deployment.apps/web replaced" pass_once
+same "with that selector" v3 sh -c "$K -n $NS get deployment web -o jsonpath='{.spec.selector.matchLabels.app}'"
 expect "the history says so" 0 "replaced" $K get configmap plumb-history-web -o jsonpath='{.data}'
 job false
 commit "jobs: another command"
