@@ -73,16 +73,13 @@ static bool write_file(pull *p, const char *rel, const char *text) {
 
 /* A JSON string, which YAML reads as it is. */
 static const char *quoted(arena *a, const char *s) {
-  buf b = {0};
-  buf_putc(&b, '"');
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\') buf_putc(&b, '\\');
-    if ((unsigned char)*s < 0x20) buf_printf(&b, "\\u%04x", (unsigned char)*s);
-    else buf_putc(&b, *s);
-  }
-  buf_putc(&b, '"');
-  const char *q = arena_strndup(a, b.data, b.len);
-  buf_free(&b);
+  json_t *j = json_string_nocheck(s);
+  char *text = json_dumps(j, JSON_ENCODE_ANY);
+  if (!text) abort();
+  const char *q = arena_strdup(a, text);
+  explicit_bzero(text, strlen(text)); /* a password, maybe */
+  free(text);
+  json_decref(j);
   return q;
 }
 

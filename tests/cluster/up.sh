@@ -34,17 +34,9 @@ done
 BIN=$("$HERE/build.sh")
 
 # ---------------------------------------------------------------- credentials
-# EC P-256 keys: generated instantly, accepted by Go, curl and OpenSSL clients.
 cd "$DIR"
-cat > openssl.cnf <<'CNF'
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
+. "$HERE/pki.sh"
+pki_config '[server]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
@@ -54,27 +46,9 @@ subjectAltName = IP:127.0.0.1, DNS:localhost, IP:10.0.0.1, DNS:kubernetes, DNS:k
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-# the API server dials kwok-node's InternalIP
-subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:kwok-node
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
-CNF
-newkey() { [[ -f $1 ]] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-# issue NAME SUBJECT EXT: NAME.key + NAME.crt signed by the CA
-issue() {
-  [[ -f $1.crt ]] && return 0
-  newkey "$1.key"
-  openssl req -new -key "$1.key" -subj "$2" -config openssl.cnf |
-    openssl x509 -req -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
-      -days 3650 -extfile openssl.cnf -extensions "$3" -out "$1.crt" 2>/dev/null
-}
-if [[ ! -f ca.crt ]]; then
-  newkey ca.key
-  openssl req -x509 -new -key ca.key -subj "/CN=plumb-test-ca" -days 3650 \
-    -config openssl.cnf -extensions ca -out ca.crt
-fi
+# the API server dials the InternalIP of kwok-node
+subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:kwok-node'
+pki_ca "/CN=plumb-test-ca"
 issue apiserver "/CN=kube-apiserver" server
 issue admin "/O=system:masters/CN=admin" client
 # The controller manager runs as its well-known user; the built-in RBAC role

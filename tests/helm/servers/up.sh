@@ -31,34 +31,15 @@ done
 BIN=$("$HERE/build.sh")
 
 # ---------------------------------------------------------------- credentials
-# EC P-256 keys, as tests/cluster/up.sh: instant, and every client takes them.
 cd "$DIR"
-cat > openssl.cnf <<'CNF'
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
+. "$HERE/../../cluster/pki.sh"
+pki_config '[server]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
-CNF
-newkey() { [[ -f $1 ]] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-if [[ ! -f ca.crt ]]; then
-  newkey ca.key
-  openssl req -x509 -new -key ca.key -subj "/CN=plumb-test-chart-ca" -days 3650 \
-    -config openssl.cnf -extensions ca -out ca.crt
-fi
-if [[ ! -f server.crt ]]; then
-  newkey server.key
-  openssl req -new -key server.key -subj "/CN=localhost" -config openssl.cnf |
-    openssl x509 -req -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" \
-      -days 3650 -extfile openssl.cnf -extensions server -out server.crt 2>/dev/null
-fi
+subjectAltName = IP:127.0.0.1, DNS:localhost'
+pki_ca "/CN=plumb-test-chart-ca"
+issue server "/CN=localhost" server
 if [[ ! -f password ]]; then
   (umask 077; openssl rand -hex 16 > password.tmp) && mv password.tmp password
 fi
