@@ -480,16 +480,26 @@ static void read_project(reader *r, const value *res, const char *name, app_proj
 
 static bool is_health(const value *res) { return strcmp(value_object_get(res, "kind")->u.str.s, "Health") == 0; }
 
+/* A reader of res, a definition only the config declares (a Health, an
+ * IgnoreDifferences), as "WHAT NAME" at at (else at its name); its spec,
+ * NULL (said) without one. */
+static const value *config_spec(reader *rd, arena *a, diag_list *d, const char *what, const value *res,
+                                const value *at) {
+  const value *nv = value_get_path(res, "metadata.name");
+  *rd = (reader){a, d, arena_printf(a, "%s %s", what, nv && nv->kind == V_STRING ? nv->u.str.s : ""),
+                 kept(a, at ? at->at : nv ? nv->at : res->at)};
+  return field_of(rd, res, "spec", V_OBJECT, true);
+}
+
 /* One Health: its group and kind, and a script that compiles (as Argo CD
  * names it: "group/Kind", "Kind" for the core group). Two for the same
  * group and kind would leave the choice to their order. Its errors are
  * where its kind was written: health() makes its name itself. */
 static void read_health(app_set *s, arena *a, const value *res, diag_list *d) {
-  const value *nv = value_get_path(res, "metadata.name"), *kv = value_get_path(res, "spec.kind");
-  const char *name = arena_strdup(a, nv && nv->kind == V_STRING ? nv->u.str.s : "");
-  reader r = {a, d, arena_printf(a, "health %s", name), kept(a, kv ? kv->at : nv ? nv->at : res->at)};
-  const value *spec = field_of(&r, res, "spec", V_OBJECT, true);
+  reader r;
+  const value *spec = config_spec(&r, a, d, "health", res, value_get_path(res, "spec.kind"));
   if (!spec) return;
+  const char *name = r.what + strlen("health ");
   app_health h = {.name = name, .at = r.at};
   h.group = string_at(&r, spec, "group", "");
   h.kind = string_at(&r, spec, "kind", NULL);
@@ -545,14 +555,11 @@ int app_read_one(const value *res, arena *a, app_def *app, app_project *project,
 
 /* An IgnoreDifferences definition: its spec.rules, for every application. */
 static void read_global_ignores(app_set *s, arena *a, const value *res, diag_list *d) {
-  const value *nv = value_get_path(res, "metadata.name");
-  reader rd = {a, d, arena_printf(a, "ignore rules %s", nv && nv->kind == V_STRING ? nv->u.str.s : ""),
-               kept(a, nv ? nv->at : res->at)};
-  const value *spec = field_of(&rd, res, "spec", V_OBJECT, true);
+  reader rd;
+  const value *spec = config_spec(&rd, a, d, "ignore rules", res, NULL);
   app_ignore *rules = NULL;
   size_t n = 0;
   if (spec) read_ignores(&rd, spec, "rules", &rules, &n);
-  s->ignore = arena_room_for_one(a, s->ignore, s->nignore, sizeof *s->ignore);
   for (size_t i = 0; i < n; i++) {
     s->ignore = arena_room_for_one(a, s->ignore, s->nignore, sizeof *s->ignore);
     s->ignore[s->nignore++] = rules[i];
