@@ -22,6 +22,7 @@
 #include "plumb/yaml.h"
 #include "regex.h"
 #include "sha256.h"
+#include "sops.h"
 #include "validate.h"
 #include "yamldir.h"
 
@@ -907,7 +908,8 @@ static value *bi_yaml_resources(eval *ev, pos at, value **argv, int argc) {
   if (!p || !eval_read_source(ev, at, c->fn, p->u.str.s, &name, &text, &len)) return NULL;
   diag_add_source(eval_diags(ev), name, text, len);
   if (yaml_read(ar(c), eval_diags(ev), name, text, len, &docs) < 0) return NULL;
-  return builtin_resources_of(ev, c->fn, name, docs);
+  docs = sops_docs(ev, name, text, len, docs);
+  return docs ? builtin_resources_of(ev, c->fn, name, docs) : NULL;
 }
 
 /* Kustomize's test of a list (kubectl's and Argo CD's take the same

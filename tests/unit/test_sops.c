@@ -1,7 +1,8 @@
 /* test_sops.c: files SOPS encrypted (compiler/sops.h): age's keys in
  * Bech32, the files sops 3.13.2 wrote decrypted as `sops -d` gives them,
  * and every file that was changed refused with a message that names it
- * and shows no plaintext. */
+ * and shows no plaintext. tests/sops/run.sh does the same with files the
+ * real sops writes at test time, OpenPGP keys too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
