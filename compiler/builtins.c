@@ -125,6 +125,7 @@ static bool put_text(const call *c, buf *b, const value *v) {
 
 /* A string as a quoted JSON literal, to show user text safely in messages. */
 static const char *quoted(const call *c, const value *s) {
+  if (s->secret) return "a decrypted value";
   buf b = {0};
   emit_json(&b, s, false, false);
   char *q = arena_strndup(ar(c), b.data ? b.data : "", b.len);

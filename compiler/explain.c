@@ -19,7 +19,12 @@ static void origin(buf *out, const value *v, const char *via) {
   if (v->via || via) buf_printf(out, " (%s)", v->via ? v->via : via);
 }
 
+/* A decrypted value is never shown: its file is named instead. */
 static void scalar(buf *out, const value *v) {
+  if (v->secret) {
+    buf_printf(out, "(decrypted from %s)", v->at.file);
+    return;
+  }
   buf json = {0};
   emit_json(&json, v, false, false);
   buf_puts(out, json.data);

@@ -181,6 +181,10 @@ void value_put_float(buf *b, double f);
  * function, which have no text of their own. */
 bool value_put_text(buf *b, const value *v);
 const char *value_kind_name(value_kind k);
+/* The string v quoted for a message ("web"), or the words "a decrypted
+ * value" for one decrypted from a file SOPS encrypted: no message shows
+ * one. In a. */
+const char *value_quoted(arena *a, const value *v);
 /* The kind with its article, for messages: "an int", "a string". */
 const char *value_a(value_kind k);
 

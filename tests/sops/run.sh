@@ -225,6 +225,20 @@ expect "a clear value changed is refused by the MAC" 1 "the MAC of envs/prod/reg
 cp "$tmp/regex.good" "$env/regex.yaml"
 
 # ---- decrypted values shown nowhere ----
+expect "plumb explain names the file, not the value" 0 "^stringData.password = \(decrypted from envs/prod/secret.yaml\)" \
+  $PLUMB explain "$env" secret/db $keys
+expect "...and for a generator's pair" 0 "^data.TOKEN = \(decrypted from envs/prod/api.env\)" \
+  $PLUMB explain "$env" secret/api $keys
+printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: Bad_%s\n' "$W1" >"$plain/bad.yaml"
+enc bad.yaml --age "$AGE"
+echo 'env bad { yaml_resources("bad.yaml") }' >"$env/bad.plumb"
+expect "a message about a decrypted value does not quote it" 1 "invalid resource name a decrypted value" \
+  $PLUMB build "$env" --env bad $keys
+cat >"$env/bad.plumb" <<'EOF'
+env worse { ConfigMap "c" { data: { n: string(int(yaml_resources("secret.yaml")[0].stringData.password)) } } }
+EOF
+expect "...nor does a built-in's" 1 "int: cannot parse a decrypted value as an int" $PLUMB build "$env" --env worse $keys
+rm "$env/bad.plumb"
 leaked=""
 for w in "$W1" "$W2" "$W3" "$W4" "$W5" "$W6" "$W7"; do
   grep -l -- "$w" "$tmp"/said.* 2>/dev/null && leaked="$leaked $w"
