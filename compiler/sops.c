@@ -68,7 +68,7 @@ enum {
 
 /* The keys of one compile, read on first use. */
 typedef struct sops_ring {
-  bool read;
+  bool read, bad; /* bad: a key could not be read, which was said */
   uint8_t (*age)[32]; /* heap: wiped at the end */
   size_t nage;
   const compile_sops_key **pgp;
@@ -225,6 +225,16 @@ static sops_ring *ring_of(eval *ev) {
   return *slot;
 }
 
+/* Room for one more age key: a new block, the old one wiped (realloc
+ * would leave a copy behind). */
+static void grow_keys(sops_ring *r) {
+  uint8_t(*more)[32] = heap_alloc((r->nage + 1) * sizeof *more);
+  if (r->nage) memcpy(more, r->age, r->nage * sizeof *more);
+  wipe(r->age, r->nage * sizeof *r->age);
+  free(r->age);
+  r->age = more;
+}
+
 /* The identities of an age key file: one a line (several, space-separated,
  * as SOPS_AGE_KEY may hold them), '#' lines and blank ones skipped. A line
  * that is none is an error naming the line, never its text. */
@@ -237,10 +247,11 @@ static bool read_age_key(eval *ev, sops_ring *r, const compile_sops_key *k) {
       const char *w = s;
       while (s < e && !strchr(" \t\r", *s)) s++;
       if (s == w) break;
-      r->age = heap_realloc(r->age, (r->nage + 1) * sizeof *r->age);
+      grow_keys(r);
       if (!sops_age_identity(w, (size_t)(s - w), r->age[r->nage])) {
+        wipe(r->age[r->nage], sizeof *r->age); /* what a bad line decoded of itself */
         eval_fail(ev, (pos){0}, "sops: %s, line %d, is not an age identity (AGE-SECRET-KEY-1...)%s", k->from, line,
-                  strncmp(w, "AGE-PLUGIN-", 11) ? "" : "; age plugins are not supported");
+                  s - w > 11 && !memcmp(w, "AGE-PLUGIN-", 11) ? "; age plugins are not supported" : "");
         return false;
       }
       r->nage++;
@@ -253,11 +264,14 @@ static bool read_age_key(eval *ev, sops_ring *r, const compile_sops_key *k) {
 static sops_ring *keys_of(eval *ev) {
   sops_ring *r = ring_of(ev);
   const compile_opts *o = eval_opts(ev);
-  if (r->read) return r;
+  if (r->read) return r->bad ? NULL : r;
   r->read = true;
   for (size_t i = 0; o && i < o->nsops_keys; i++) {
     const compile_sops_key *k = &o->sops_keys[i];
-    if (k->kind == COMPILE_SOPS_AGE && !read_age_key(ev, r, k)) return NULL;
+    if (k->kind == COMPILE_SOPS_AGE && !read_age_key(ev, r, k)) {
+      r->bad = true;
+      return NULL;
+    }
     if (k->kind == COMPILE_SOPS_PGP) {
       r->pgp = arena_room_for_one(eval_arena(ev), r->pgp, r->npgp, sizeof *r->pgp);
       r->pgp[r->npgp++] = k;

@@ -31,6 +31,8 @@ if ! bin=$(tests/sops/build.sh 2>"$tmp/build"); then
   cat "$tmp/build"; echo "FAIL tests/sops/build.sh"; echo "sops: 0 passed, 1 failed"; exit 0
 fi
 SOPS=$bin/sops
+# helm renders the chart whose values file sops encrypted.
+helm_bin=$(tests/helm/build.sh 2>/dev/null) && PATH=$helm_bin:$PATH
 
 # expect NAME STATUS PATTERN COMMAND...: exits STATUS, a line matches
 # PATTERN; what it printed is kept, to be searched for plaintext.
@@ -58,7 +60,7 @@ gpg --batch --armor --export-secret-keys "$FP" >"$tmp/pgp.asc"
 # The plaintexts: each holds a word found nowhere else, searched for in
 # every output of a failing command.
 word() { echo "plain$1-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"; }
-W1=$(word 1) W2=$(word 2) W3=$(word 3) W4=$(word 4) W5=$(word 5) W6=$(word 6) W7=$(word 7)
+W1=$(word 1) W2=$(word 2) W3=$(word 3) W4=$(word 4) W5=$(word 5) W6=$(word 6) W7=$(word 7) W8=$(word 8)
 repo=$tmp/repo env=$tmp/repo/envs/prod plain=$tmp/plain
 mkdir -p "$env" "$plain" "$repo/kust" && git -C "$repo" init -q
 cat >"$plain/secret.yaml" <<EOF
@@ -113,6 +115,21 @@ metadata:
 stringData:
   b: second
 EOF
+mkdir -p "$env/chart/templates"
+printf 'apiVersion: v2\nname: web\nversion: 0.1.0\n' >"$env/chart/Chart.yaml"
+printf 'password: changeme\nfail: false\n' >"$env/chart/values.yaml"
+cat >"$env/chart/templates/secret.yaml" <<'EOF'
+{{- if .Values.fail }}{{ fail (printf "refused: %s" .Values.password) }}{{ end }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: chart
+data:
+  password: {{ .Values.password | b64enc }}
+stringData:
+  url: "postgres://app:{{ .Values.password }}@db"
+EOF
+printf 'password: %s\n' "$W8" >"$plain/values.yaml"
 enc() { # enc FILE SOPS-ARGS...: plain/FILE encrypted into the env
   f=$1; shift
   "$SOPS" encrypt "$@" "$plain/$f" >"$env/$f" 2>"$tmp/out" || { cat "$tmp/out"; no "sops encrypt $f"; }
@@ -124,6 +141,7 @@ enc config.json --age "$AGE"
 enc api.env --age "$AGE"
 enc blob.bin --age "$AGE"
 enc multi.yaml --age "$AGE"
+enc values.yaml --age "$AGE"
 cat >"$env/main.plumb" <<'EOF'
 env prod {
   yaml_resources("secret.yaml")
@@ -133,6 +151,7 @@ env prod {
   yaml_resources("multi.yaml")
   secret("api", { envs: ["api.env"], hash: false })
   secret("blob", { files: { blob: "blob.bin" }, hash: false })
+  helm_chart("chart", { values_files: ["values.yaml"], release: "web" })
 }
 EOF
 cp "$env/secret.yaml" "$env/api.env" "$repo/kust/"
@@ -175,6 +194,7 @@ SOPS_AGE_KEY_FILE=$tmp/key.txt "$SOPS" decrypt "$env/api.env" | sed -n 's/^TOKEN
 check "a dotenv file feeds a generator as sops -d gives it" test "$(field api TOKEN)" = "$(cat "$tmp/token")"
 field blob blob >"$tmp/blob"
 check "a binary file feeds a generator byte for byte" cmp "$tmp/blob" "$plain/blob.bin"
+check "a chart renders with a values file sops encrypted" test "$(field chart password)" = "$W8"
 expect "a kustomization's resources and generators decrypt" 0 "$W5" sh -c \
   "$PLUMB build '$repo/kust' $keys | grep -A3 'name: api' >/dev/null && $PLUMB build '$repo/kust' -o json $keys | python3 -c 'import base64,json,sys; print(base64.b64decode([i for i in json.load(sys.stdin)[\"items\"] if i[\"metadata\"][\"name\"]==\"api\"][0][\"data\"][\"TOKEN\"]).decode())'"
 expect "SOPS_AGE_KEY_FILE is read as sops reads it" 0 "" env SOPS_AGE_KEY_FILE="$tmp/key.txt" \
@@ -229,6 +249,11 @@ expect "plumb explain names the file, not the value" 0 "^stringData.password = \
   $PLUMB explain "$env" secret/db $keys
 expect "...and for a generator's pair" 0 "^data.TOKEN = \(decrypted from envs/prod/api.env\)" \
   $PLUMB explain "$env" secret/api $keys
+expect "...and for a chart's field that holds a decrypted value" 0 "^stringData.url = \(rendered from decrypted values\)" \
+  $PLUMB explain "$env" secret/chart $keys
+sed -i 's/^fail: false/fail: true/' "$env/chart/values.yaml"
+expect "helm's message that quotes a decrypted value is masked" 1 "refused: \(a decrypted value\)" $PLUMB build "$env" $keys
+sed -i 's/^fail: true/fail: false/' "$env/chart/values.yaml"
 printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: Bad_%s\n' "$W1" >"$plain/bad.yaml"
 enc bad.yaml --age "$AGE"
 echo 'env bad { yaml_resources("bad.yaml") }' >"$env/bad.plumb"
@@ -240,7 +265,7 @@ EOF
 expect "...nor does a built-in's" 1 "int: cannot parse a decrypted value as an int" $PLUMB build "$env" --env worse $keys
 rm "$env/bad.plumb"
 leaked=""
-for w in "$W1" "$W2" "$W3" "$W4" "$W5" "$W6" "$W7"; do
+for w in "$W1" "$W2" "$W3" "$W4" "$W5" "$W6" "$W7" "$W8"; do
   grep -l -- "$w" "$tmp"/said.* 2>/dev/null && leaked="$leaked $w"
 done
 if [ -z "$leaked" ]; then ok; else echo "FAIL plaintext in the output of a command:$leaked"; fail=$((fail + 1)); fi
