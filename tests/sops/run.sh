@@ -197,6 +197,9 @@ check "a binary file feeds a generator byte for byte" cmp "$tmp/blob" "$plain/bl
 check "a chart renders with a values file sops encrypted" test "$(field chart password)" = "$W8"
 expect "a kustomization's resources and generators decrypt" 0 "$W5" sh -c \
   "$PLUMB build '$repo/kust' $keys | grep -A3 'name: api' >/dev/null && $PLUMB build '$repo/kust' -o json $keys | python3 -c 'import base64,json,sys; print(base64.b64decode([i for i in json.load(sys.stdin)[\"items\"] if i[\"metadata\"][\"name\"]==\"api\"][0][\"data\"][\"TOKEN\"]).decode())'"
+mkdir -p "$repo/manifests" && cp "$env/secret.yaml" "$env/config.json" "$repo/manifests/"
+expect "a directory of manifests decrypts, as Argo CD's directory source reads one" 0 "^  password: $W1" \
+  $PLUMB build "$repo/manifests" $keys
 expect "SOPS_AGE_KEY_FILE is read as sops reads it" 0 "" env SOPS_AGE_KEY_FILE="$tmp/key.txt" \
   $PLUMB build "$repo/kust"
 expect "SOPS_AGE_KEY too" 0 "" env SOPS_AGE_KEY="$(grep AGE-SECRET "$tmp/key.txt")" $PLUMB build "$repo/kust"
