@@ -22,14 +22,15 @@ RUN make -j"$(nproc)"
 
 FROM debian:bookworm-slim
 # The shared libraries the two programs link (`ldd build/plumb-runtime`),
-# and the CAs that https fetches and API servers are checked against.
+# the CAs that https fetches and API servers are checked against, and
+# GnuPG, which opens files SOPS encrypted for OpenPGP keys.
 # libgit2 1.8 is in bookworm-backports only (.ci/deps builds against it);
 # the rest, its own dependencies too, comes from bookworm.
 RUN sed -n '1,/^$/{s/^Suites:.*/Suites: bookworm-backports/;p}' /etc/apt/sources.list.d/debian.sources \
       > /etc/apt/sources.list.d/bookworm-backports.sources \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-0-2 libpcre2-8-0 libnettle8 zlib1g libssl3 libcurl4 libjansson4 libgit2-1.8 libmicrohttpd12 liblua5.4-0 ca-certificates \
+      libyaml-0-2 libpcre2-8-0 libnettle8 libhogweed6 libgpgme11 gpg gpg-agent gpgconf zlib1g libssl3 libcurl4 libjansson4 libgit2-1.8 libmicrohttpd12 liblua5.4-0 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A numeric user, so that runAsNonRoot can check it; the cache is its own
 # when no volume is mounted there.

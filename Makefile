@@ -12,7 +12,7 @@ LUA_INC := $(or $(shell pkg-config --cflags lua5.4 2>/dev/null),-I/usr/include/l
 INC     := -Iinclude -Icompiler -Iruntime -Ibuild/gen $(LUA_INC)
 # plumb links only what the compiler needs; plumb-runtime adds HTTP (client
 # and server), JSON and git (include/plumb/cli.h says why there are two programs).
-LIBS_C  := -lyaml -lpcre2-8 -lnettle -lz -lm
+LIBS_C  := -lyaml -lpcre2-8 -lhogweed -lnettle -lgpgme -lz -lm
 LIBS    := $(LIBS_C) -lcrypto -lcrypt -lcurl -ljansson -lgit2 -lmicrohttpd -llua5.4
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

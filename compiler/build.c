@@ -24,6 +24,7 @@
 #include "parse.h"
 #include "layer.h"
 #include "patch.h"
+#include "sops.h"
 #include "plumb/compile.h"
 #include "plumb/yaml.h"
 #include "schema.h"
@@ -740,6 +741,7 @@ static void build_entry(compile_result *r, loader *l, const char *entry, const c
   else if (helm_is_chart(l, entry)) run_chart(r, ev, l, entry, o);
   else run_yaml_dir(r, ev, l, entry, o);
   r->charts = *eval_charts_seen(ev);
+  sops_end(ev);
   eval_forget_syntax(ev);
   if (r->diags.errors) r->nres = 0;
 }

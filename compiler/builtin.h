@@ -49,6 +49,12 @@ value *builtin_resources_of(eval *ev, const char *fn, const char *name, const va
 value *builtin_to_json(eval *ev, pos at, const char *fn, value *v);
 /* Appends the standard base64 form of s, padded (as base64_encode). */
 void builtin_base64(buf *out, const char *s, size_t n);
+/* Appends the bytes of standard base64 s[0..len), padded, line breaks
+ * skipped, as base64_decode reads it: false when it is not base64, with
+ * *bad the offset of the first character that is not (SIZE_MAX when the
+ * length is what is wrong). Padding leaves the unused bits zero: each
+ * text has one form. */
+bool builtin_base64_decode(buf *out, const char *s, size_t len, size_t *bad);
 
 /* Services the evaluator gives built-ins (defined in eval.c). */
 arena *eval_arena(eval *ev);

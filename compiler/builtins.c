@@ -22,6 +22,7 @@
 #include "plumb/yaml.h"
 #include "regex.h"
 #include "sha256.h"
+#include "sops.h"
 #include "validate.h"
 #include "yamldir.h"
 
@@ -124,6 +125,7 @@ static bool put_text(const call *c, buf *b, const value *v) {
 
 /* A string as a quoted JSON literal, to show user text safely in messages. */
 static const char *quoted(const call *c, const value *s) {
+  if (s->secret) return "a decrypted value";
   buf b = {0};
   emit_json(&b, s, false, false);
   char *q = arena_strndup(ar(c), b.data ? b.data : "", b.len);
@@ -576,33 +578,37 @@ static size_t unbroken_offset(const char *s, size_t k) {
     if (s[i] != '\n' && s[i] != '\r' && k-- == 0) return i;
 }
 
+bool builtin_base64_decode(buf *out, const char *s, size_t len, size_t *bad) {
+  /* Line breaks are skipped, as Go's decoder (and so the API server)
+   * skips them: generators write long data in lines of 70. */
+  buf text = {0};
+  for (size_t i = 0; i < len; i++)
+    if (s[i] != '\n' && s[i] != '\r') buf_putc(&text, s[i]);
+  buf_puts(&text, "");
+  size_t n = text.len;
+  *bad = SIZE_MAX;
+  for (size_t i = 0; i + 4 <= n && *bad == SIZE_MAX; i += 4) {
+    unsigned char q[3];
+    int got = b64_quad(text.data + i, i + 4 == n, q);
+    if (got < 0) *bad = unbroken_offset(s, i + (size_t)(-1 - got));
+    else buf_put(out, (const char *)q, (size_t)got);
+  }
+  buf_free(&text);
+  return *bad == SIZE_MAX && n % 4 == 0;
+}
+
 static value *bi_base64_decode(eval *ev, pos at, value **argv, int argc) {
   CALL("base64_decode");
   const value *s = arg(c, 0, V_STRING);
   if (!s) return NULL;
-  /* Line breaks are skipped, as Go's decoder (and so the API server)
-   * skips them: generators write long data in lines of 70. */
-  buf text = {0}, b = {0};
-  for (size_t i = 0; i < s->u.str.len; i++)
-    if (s->u.str.s[i] != '\n' && s->u.str.s[i] != '\r') buf_putc(&text, s->u.str.s[i]);
-  buf_puts(&text, "");
-  size_t n = text.len;
-  for (size_t i = 0; i + 4 <= n; i += 4) {
-    unsigned char q[3];
-    int got = b64_quad(text.data + i, i + 4 == n, q);
-    if (got < 0) {
-      buf_free(&text);
-      buf_free(&b);
-      return fail(c, "invalid base64 at offset %zu", unbroken_offset(s->u.str.s, i + (size_t)(-1 - got)));
-    }
-    buf_put(&b, (const char *)q, (size_t)got);
-  }
-  buf_free(&text);
-  if (n % 4) {
-    buf_free(&b);
-    return fail(c, "invalid base64: length %zu is not a multiple of 4", n);
-  }
-  return str_buf(c, &b);
+  buf b = {0};
+  size_t bad;
+  if (builtin_base64_decode(&b, s->u.str.s, s->u.str.len, &bad)) return str_buf(c, &b);
+  buf_free(&b);
+  if (bad != SIZE_MAX) return fail(c, "invalid base64 at offset %zu", bad);
+  size_t n = 0;
+  for (size_t i = 0; i < s->u.str.len; i++) n += s->u.str.s[i] != '\n' && s->u.str.s[i] != '\r';
+  return fail(c, "invalid base64: length %zu is not a multiple of 4", n);
 }
 
 static value *bi_sha256(eval *ev, pos at, value **argv, int argc) {
@@ -903,7 +909,8 @@ static value *bi_yaml_resources(eval *ev, pos at, value **argv, int argc) {
   if (!p || !eval_read_source(ev, at, c->fn, p->u.str.s, &name, &text, &len)) return NULL;
   diag_add_source(eval_diags(ev), name, text, len);
   if (yaml_read(ar(c), eval_diags(ev), name, text, len, &docs) < 0) return NULL;
-  return builtin_resources_of(ev, c->fn, name, docs);
+  docs = sops_docs(ev, name, text, len, docs);
+  return docs ? builtin_resources_of(ev, c->fn, name, docs) : NULL;
 }
 
 /* Kustomize's test of a list (kubectl's and Argo CD's take the same

@@ -3,11 +3,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Flags several commands share, for their --help. */
 #define COMPILE_FLAGS                                                                    \
@@ -20,7 +22,11 @@
   "                     default: the env's kube_version, else the newest)\n"         \
   "  --cache DIR        where plumb fetch keeps remote kustomization bases, and\n"   \
   "                     helm's renders of charts are kept\n"                       \
-  "                     (default: $XDG_CACHE_HOME/plumb, else ~/.cache/plumb)\n"
+  "                     (default: $XDG_CACHE_HOME/plumb, else ~/.cache/plumb)\n"  \
+  "  --sops-age-key-file F  age keys that open files SOPS encrypted (repeat it;\n" \
+  "                     also $SOPS_AGE_KEY_FILE, $SOPS_AGE_KEY and sops' own\n"   \
+  "                     keys.txt, as sops reads them)\n"                          \
+  "  --sops-pgp-key-file F  an OpenPGP secret key that opens them (repeat it)\n"
 /* A directory of YAML manifests, read as Argo CD's directory source. */
 #define DIR_FLAGS                                                                        \
   "  --recurse          a directory of YAML manifests: read its subdirectories too\n" \
@@ -37,12 +43,15 @@
   "  --server URL       the plumb run to ask (default http://127.0.0.1:8080)\n"         \
   "  --token-file F     the API's token (default: $PLUMB_TOKEN, else plumb login's)\n"
 
+/* The keys of files SOPS encrypted, for each command that compiles. */
+#define SOPS_SYNOPSIS "[--sops-age-key-file F]... [--sops-pgp-key-file F]..."
+
 /* In the order `plumb help` lists them. A synopsis goes on over lines
  * after a '\n', indented under its first word. */
 static const cli_command commands[] = {
     {"build",
      "PATH [-o yaml|json] [--out-dir DIR] [--env NAME] [--arg NAME=VALUE]...\n[--root DIR] [--kube-version V] [--cache DIR]\n"
-     "[--recurse] [--include GLOB] [--exclude GLOB]",
+     "[--recurse] [--include GLOB] [--exclude GLOB]\n" SOPS_SYNOPSIS,
      "print the resources of an environment",
      "  -o, --output FMT   yaml (a stream of documents, the default) or json (a List)\n"
      "  --out-dir DIR      write one file per resource into DIR, which is replaced\n"
@@ -50,20 +59,20 @@ static const cli_command commands[] = {
      1, 1},
     {"check",
      "PATH... [--env NAME] [--arg NAME=VALUE]... [--root DIR]\n[--kube-version V] [--cache DIR]\n"
-     "[--recurse] [--include GLOB] [--exclude GLOB]",
+     "[--recurse] [--include GLOB] [--exclude GLOB]\n" SOPS_SYNOPSIS,
      "compile and report errors, print nothing",
      "Every PATH is compiled: exit 1 when any does not compile, 2 when one does\nnot exist.\n\n" COMPILE_FLAGS DIR_FLAGS,
      1, -1},
     {"explain",
      "PATH KIND/NAME [FIELD] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] [--kube-version V]\n[--cache DIR] "
-     "[--recurse] [--include GLOB] [--exclude GLOB]",
+     "[--recurse] [--include GLOB] [--exclude GLOB]\n" SOPS_SYNOPSIS,
      "show where each field's value came from",
      "  KIND/NAME          the resource (the kind in any case: deployment/web)\n"
      "  FIELD              only this field: spec.template, containers[0].image\n" COMPILE_FLAGS DIR_FLAGS,
      2, 3},
     {"diff",
      "PATH [--kubeconfig F] [--context C] [--validate MODE] [--env NAME]\n[--arg NAME=VALUE]... [--root DIR] "
-     "[--kube-version V] [--cache DIR]\n[--recurse] [--include GLOB] [--exclude GLOB]",
+     "[--kube-version V] [--cache DIR]\n[--recurse] [--include GLOB] [--exclude GLOB]\n" SOPS_SYNOPSIS,
      "show what apply would change in the cluster",
      "Exit 0 when the cluster matches, 1 when it differs, 2 on an error.\n\n" CLUSTER_FLAGS VALIDATE_FLAG COMPILE_FLAGS
          DIR_FLAGS,
@@ -71,7 +80,7 @@ static const cli_command commands[] = {
     {"apply",
      "PATH [--kubeconfig F] [--context C] [--dry-run] [--force-conflicts]\n"
      "[--prune] [--wait] [--wait-timeout DURATION] [--validate MODE]\n[--env NAME] [--arg NAME=VALUE]... [--root DIR]\n"
-     "[--kube-version V] [--cache DIR] [--recurse] [--include GLOB]\n[--exclude GLOB]",
+     "[--kube-version V] [--cache DIR] [--recurse] [--include GLOB]\n[--exclude GLOB] " SOPS_SYNOPSIS,
      "server-side apply the environment to a cluster",
      "  --dry-run          the server checks everything and changes nothing\n"
      "  --force-conflicts  take over fields another field manager owns\n"
@@ -148,7 +157,7 @@ static const cli_command commands[] = {
      "  --root DIR         the repository root: files outside it are not read\n"
      "                     (default: the nearest directory above DIR holding .git)\n",
      1, 1},
-    {"fetch", "PATH [--update] [--env NAME] [--arg NAME=VALUE]... [--root DIR] [--cache DIR]",
+    {"fetch", "PATH [--update] [--env NAME] [--arg NAME=VALUE]... [--root DIR] [--cache DIR]\n" SOPS_SYNOPSIS,
      "fetch the remote bases and charts a build needs",
      "Fetches each repository that PATH's kustomizations list as a remote base\n"
      "(github.com/org/repo//dir?ref=v1 and the like, and those the fetched ones\n"
@@ -321,27 +330,88 @@ static const char *kube_version(const char *text) {
   return NULL;
 }
 
+static bool is_key_flag(const char *a) {
+  return strcmp(a, "--sops-age-key-file") == 0 || strcmp(a, "--sops-pgp-key-file") == 0;
+}
+
+/* Adds a key whose from and data are the cli's now (cli_free frees them). */
+static bool add_key(cli *c, compile_sops_kind kind, char *from, char *data, size_t len) {
+  if (c->copts.nsops_keys == CLI_MAX_SOPS_KEYS) {
+    fprintf(stderr, "plumb: more than %d SOPS keys\n", CLI_MAX_SOPS_KEYS);
+    explicit_bzero(data, len);
+    free(data);
+    free(from);
+    return false;
+  }
+  c->sops_keys[c->copts.nsops_keys++] = (compile_sops_key){kind, from, data, len};
+  c->copts.sops_keys = c->sops_keys;
+  return true;
+}
+
+/* The key file at path, read whole into a block of its size (a buffer
+ * that grows would leave copies of the key behind). missing_ok: a file
+ * that is not there is no key and no error. False after saying why. */
+static bool read_key(cli *c, compile_sops_kind kind, const char *from, const char *path, bool missing_ok) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && missing_ok && errno == ENOENT) return true;
+  const char *why = fd < 0 || fstat(fd, &st) != 0 ? strerror(errno)
+                    : !S_ISREG(st.st_mode)         ? "not a file"
+                    : st.st_size > CLI_MAX_KEY_FILE ? "larger than a key file may be (1 MiB)"
+                                                    : NULL;
+  size_t len = why ? 0 : (size_t)st.st_size, got = 0;
+  char *data = heap_alloc(len + 1);
+  while (!why && got < len) {
+    ssize_t n = read(fd, data + got, len - got);
+    if (n <= 0 && !(n < 0 && errno == EINTR)) why = n < 0 ? strerror(errno) : "it shrank while read";
+    if (n > 0) got += (size_t)n;
+  }
+  if (fd >= 0) close(fd);
+  if (!why) return add_key(c, kind, heap_printf("%s %s", from, path), data, len);
+  fprintf(stderr, "plumb: cannot read the key file %s (%s): %s\n", path, from, why);
+  free(data);
+  return false;
+}
+
+/* The age keys sops would read from the environment, after those of the
+ * flags: $SOPS_AGE_KEY_FILE, $SOPS_AGE_KEY, and sops/age/keys.txt in the
+ * user's configuration directory when it is there. */
+static bool read_env_keys(cli *c) {
+  const char *file = getenv("SOPS_AGE_KEY_FILE"), *text = getenv("SOPS_AGE_KEY");
+  const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+  if (file && *file && !read_key(c, COMPILE_SOPS_AGE, "SOPS_AGE_KEY_FILE", file, false)) return false;
+  if (text && *text && !add_key(c, COMPILE_SOPS_AGE, heap_strdup("SOPS_AGE_KEY"), heap_strdup(text), strlen(text)))
+    return false;
+  char *dflt = xdg && xdg[0] == '/' ? heap_printf("%s/sops/age/keys.txt", xdg)
+               : home && home[0] == '/' ? heap_printf("%s/.config/sops/age/keys.txt", home)
+                                        : NULL;
+  bool ok = !dflt || read_key(c, COMPILE_SOPS_AGE, "sops' keys.txt", dflt, true);
+  free(dflt);
+  return ok;
+}
+
 int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   c->args = argv;
   for (int i = 0; i < argc; i++) {
     char *a = argv[i];
     const char **slot = value_slot(c, a);
     bool *flag = bool_flag(c, a);
-    bool is_arg = strcmp(a, "--arg") == 0;
+    bool is_arg = strcmp(a, "--arg") == 0, is_key = is_key_flag(a);
     if (cli_is_help(a)) {
       cli_print_help(stdout, cmd);
       return 0;
-    } else if ((flag || slot || is_arg) && !takes_flag(cmd, a)) {
+    } else if ((flag || slot || is_arg || is_key) && !takes_flag(cmd, a)) {
       return cli_fail_usage(cmd, "%s takes no flag %s", cmd->name, a);
     } else if (flag) {
       *flag = true;
-    } else if (slot || is_arg) {
+    } else if (slot || is_arg || is_key) {
       if (i + 1 >= argc) {
         fprintf(stderr, "plumb: %s needs a value\n", a);
         return 2;
       }
       if (is_arg) keep_arg(c, argv, argv[++i]);
-      else *slot = argv[++i];
+      else if (!is_key) *slot = argv[++i];
+      else if (!read_key(c, a[7] == 'a' ? COMPILE_SOPS_AGE : COMPILE_SOPS_PGP, a, argv[++i], false)) return 2;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "plumb: unknown flag %s\n", a);
       return 2;
@@ -360,6 +430,7 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
   }
   int bad = cli_want_count(cmd, c->nargs, c->args);
   if (bad) return bad;
+  if (takes_flag(cmd, "--sops-age-key-file") && !read_env_keys(c)) return 2;
   if (c->copts.kube_version && !(c->copts.kube_version = kube_version(c->copts.kube_version))) return 2;
   c->copts.path = cli_arg(c, 0);
   const char *cache = c->cache_dir ? c->cache_dir : user_cache(c);
@@ -374,6 +445,15 @@ int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv) {
 }
 
 const char *cli_arg(const cli *c, int i) { return i < c->nargs ? c->args[i] : NULL; }
+
+void cli_free(cli *c) {
+  for (size_t i = 0; i < c->copts.nsops_keys; i++) {
+    explicit_bzero((char *)c->sops_keys[i].data, c->sops_keys[i].len);
+    free((char *)c->sops_keys[i].data);
+    free((char *)c->sops_keys[i].from);
+  }
+  c->copts.nsops_keys = 0;
+}
 
 compile_result *cli_compile(cli *c) {
   compile_result *r = compile_build(&c->copts);

@@ -72,6 +72,7 @@ struct eval {
   bool stopped; /* over a budget of work or memory: nothing more runs */
   value *builtins[64]; /* one function value per built-in, so len == len */
   helm_seen *charts;   /* the charts rendered, for plumb explain */
+  sops_ring *sops;     /* the keys of files SOPS encrypted, once read */
 };
 
 eval *eval_new(arena *a, diag_list *d, loader *l) {
@@ -94,6 +95,7 @@ loader *eval_loader(eval *ev) { return ev->loader; }
 void eval_set_opts(eval *ev, const compile_opts *o) { ev->opts = o; }
 const compile_opts *eval_opts(eval *ev) { return ev->opts; }
 helm_seen **eval_charts_seen(eval *ev) { return &ev->charts; }
+sops_ring **eval_sops_ring(eval *ev) { return &ev->sops; }
 node *module_ast(const module *m) { return m->ast; }
 const char *module_name(const module *m) { return m->name; }
 

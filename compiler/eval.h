@@ -50,6 +50,10 @@ const compile_opts *eval_opts(eval *ev);
  * renders. */
 typedef struct helm_seen helm_seen;
 helm_seen **eval_charts_seen(eval *ev);
+/* The keys of files SOPS encrypted, as sops.c reads them on first use;
+ * NULL until then, and after sops_end. */
+typedef struct sops_ring sops_ring;
+sops_ring **eval_sops_ring(eval *ev);
 /* Frees the syntax trees of every module loaded: nothing may be loaded or
  * evaluated after, and names, kinds and types read from the trees must
  * have been copied. Called again, it does nothing. Until it is called the

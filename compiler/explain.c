@@ -19,7 +19,14 @@ static void origin(buf *out, const value *v, const char *via) {
   if (v->via || via) buf_printf(out, " (%s)", v->via ? v->via : via);
 }
 
+/* A decrypted value is never shown: its file is named instead, or for a
+ * chart's field that holds one, the chart's tag says where it was. */
 static void scalar(buf *out, const value *v) {
+  if (v->secret && v->at.file && strstr(v->at.file, " (release "))
+    buf_puts(out, "(rendered from decrypted values)");
+  else if (v->secret)
+    buf_printf(out, "(decrypted from %s)", v->at.file);
+  if (v->secret) return;
   buf json = {0};
   emit_json(&json, v, false, false);
   buf_puts(out, json.data);

@@ -11,6 +11,7 @@
 
 #include "plumb/emit.h"
 #include "sha256.h"
+#include "sops.h"
 #include "validate.h"
 
 /* One generator call: where it is, and the data it has gathered so far. */
@@ -20,6 +21,9 @@ typedef struct {
   const char *fn; /* "config_map" or "secret": names it in messages and in `via` */
   bool secret;
   value *data, *binary;
+  /* The file the pairs being added were decrypted from (sops.h), whose
+   * values are marked so; no file when they were not. */
+  pos decrypted;
 } gen;
 
 static bool fail(const gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -34,8 +38,9 @@ static bool fail(const gen *g, const char *fmt, ...) {
 
 /* A value the generator made, tagged so `plumb explain` names it. */
 static value *made(const gen *g, const char *s, size_t n) {
-  value *v = value_string(eval_arena(g->ev), g->at, s, n);
+  value *v = value_string(eval_arena(g->ev), g->decrypted.file ? g->decrypted : g->at, s, n);
   v->via = g->fn;
+  v->secret = g->decrypted.file != NULL;
   return v;
 }
 
@@ -89,14 +94,28 @@ static bool add_literals(gen *g, const value *lits) {
   return true;
 }
 
+/* A file's bytes; those of its plaintext, marked secret, when it is one
+ * SOPS encrypted as dotenv or binary (sops.h), as Flux's generators read
+ * such a file. */
 static const value *read_file(gen *g, const value *path) {
   if (path->kind != V_STRING) return fail(g, "a file path must be a string, got %s", value_kind_name(path->kind)), NULL;
-  return eval_read_file(g->ev, g->at, g->fn, path->u.str.s);
+  const char *name, *text;
+  size_t len;
+  if (!eval_read_source(g->ev, g->at, g->fn, path->u.str.s, &name, &text, &len)) return NULL;
+  bool encrypted = sops_text_encrypted(g->ev, name, text, len);
+  if (encrypted && !(text = sops_text(g->ev, name, text, len, &len))) return NULL;
+  value *v = value_string(eval_arena(g->ev), encrypted ? (pos){name, 1, 1} : g->at, text, len);
+  v->secret = encrypted;
+  return v;
 }
 
 static bool add_file(gen *g, const char *key, const value *path) {
   const value *text = read_file(g, path);
-  return text && add(g, path->u.str.s, key, text->u.str.s, text->u.str.len);
+  if (!text) return false;
+  g->decrypted = text->secret ? text->at : (pos){0};
+  bool ok = add(g, path->u.str.s, key, text->u.str.s, text->u.str.len);
+  g->decrypted = (pos){0};
+  return ok;
 }
 
 /* files: a list of paths, each the key of its own base name, or an object
@@ -134,6 +153,7 @@ static bool env_line(gen *g, const char *path, int line, const char *s, size_t n
 static bool add_env_file(gen *g, const value *path) {
   const value *text = read_file(g, path);
   if (!text) return false;
+  g->decrypted = text->secret ? text->at : (pos){0};
   const char *s = text->u.str.s, *end = s + text->u.str.len;
   for (int line = 1; s < end; line++) {
     const char *nl = memchr(s, '\n', (size_t)(end - s)), *e = nl ? nl : end;
@@ -142,6 +162,7 @@ static bool add_env_file(gen *g, const value *path) {
     if (!env_line(g, path->u.str.s, line, s, n)) return false;
     s = nl ? nl + 1 : end;
   }
+  g->decrypted = (pos){0};
   return true;
 }
 
@@ -215,7 +236,7 @@ static value *resource(gen *g, value *name, const value *spec) {
 
 static value *generate(eval *ev, pos at, value **argv, int argc, const char *fn, bool secret) {
   arena *a = eval_arena(ev);
-  gen g = {ev, at, fn, secret, value_object(a, at), value_object(a, at)};
+  gen g = {ev, at, fn, secret, value_object(a, at), value_object(a, at), {0}};
   if (argv[0]->kind != V_STRING) return fail(&g, "argument 1 must be a string, got %s", value_kind_name(argv[0]->kind)), NULL;
   const value *spec = argc > 1 ? argv[1] : value_object(a, at);
   if (spec->kind != V_OBJECT) return fail(&g, "argument 2 must be an object, got %s", value_kind_name(spec->kind)), NULL;

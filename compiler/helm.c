@@ -48,6 +48,7 @@
 #include "lock.h"
 #include "renders.h"
 #include "sha256.h"
+#include "sops.h"
 #include "suggest.h"
 #include "plumb/tool.h"
 #include "validate.h"
@@ -89,6 +90,12 @@ typedef struct {
   const char *scratch;
   const char *arg; /* the chart as helm is given it: "chart", or "chart.tgz" */
   const char **values_names; /* of values_files, as the repository names them */
+  /* The texts of the values decrypted from values files SOPS encrypted
+   * (sops.h), to be found again in what helm renders: a render given any
+   * is kept in no cache, no message quotes its templates' lines, and its
+   * fields that hold one are marked decrypted. */
+  const char **secrets;
+  size_t nsecrets;
 } chart;
 
 static arena *ar(const chart *c) { return eval_arena(c->ev); }
@@ -200,6 +207,33 @@ static void add(arena *a, args *v, const char *arg) {
   v->items[v->n++] = (char *)arg;
 }
 
+/* Keeps the text of every decrypted value of v. */
+static void keep_secrets(chart *c, const value *v) {
+  size_t n = v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0;
+  for (size_t i = 0; i < n; i++) keep_secrets(c, v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val);
+  buf b = {0};
+  if (!v->secret || !value_put_text(&b, v)) return;
+  c->secrets = arena_room_for_one(ar(c), c->secrets, c->nsecrets, sizeof *c->secrets);
+  c->secrets[c->nsecrets++] = arena_strndup(ar(c), b.data ? b.data : "", b.len);
+  if (b.data) explicit_bzero(b.data, b.len);
+  buf_free(&b);
+}
+
+/* The values of a file SOPS encrypted, decrypted, as JSON text (which
+ * helm reads as YAML); NULL after reporting. */
+static const char *decrypted_values(chart *c, const char *name, const char *text, size_t *len) {
+  value *docs;
+  if (yaml_read(ar(c), eval_diags(c->ev), name, text, *len, &docs) < 0 ||
+      !(docs = sops_docs(c->ev, name, text, *len, docs)))
+    return NULL;
+  value *doc = docs->u.list.len ? docs->u.list.items[0] : value_object(ar(c), c->at);
+  keep_secrets(c, doc);
+  const value *json = builtin_to_json(c->ev, c->at, "helm_chart", doc);
+  if (!json) return NULL;
+  *len = json->u.str.len;
+  return json->u.str.s;
+}
+
 /* The values files, each -f in the order given, then the values object
  * as the last: Helm merges the chart's values.yaml first, then each file
  * in turn. Paths are relative to the calling file, as file()'s. */
@@ -211,9 +245,11 @@ static bool add_values(chart *c, args *v) {
     const char *name, *text, *to = arena_printf(a, "values/%zu.yaml", i);
     size_t len;
     if (!eval_read_source(c->ev, c->at, "helm_chart", p->u.str.s, &name, &text, &len)) return false;
+    bool encrypted = sops_text_encrypted(c->ev, name, text, len);
+    if (encrypted && !(text = decrypted_values(c, name, text, &len))) return false;
     give(c, to, text, len);
     c->values_names = arena_room_for_one(a, c->values_names, i, sizeof *c->values_names);
-    c->values_names[i] = name;
+    c->values_names[i] = encrypted ? NULL : name;
     add(a, v, arena_printf(a, "--values=%s", to));
   }
   if (!c->o->values) return true;
@@ -352,7 +388,7 @@ static bool note_schema(chart *c, const char *msg) {
   size_t n = c->o->values_files ? c->o->values_files->u.list.len : 0;
   for (size_t i = n; !v && i-- > 0;) {
     const given *f = chart_file(c, arena_printf(ar(c), "values/%zu.yaml", i));
-    if (f) v = in_values_file(c, c->values_names[i], f, ptr);
+    if (f && c->values_names[i]) v = in_values_file(c, c->values_names[i], f, ptr);
   }
   const given *own = v || !c->dir || strcmp(c->arg, "chart") ? NULL : chart_file(c, "chart/values.yaml");
   if (own) v = in_values_file(c, in_dir(ar(c), c->dir, "values.yaml"), own, ptr);
@@ -361,9 +397,19 @@ static bool note_schema(chart *c, const char *msg) {
 }
 
 /* Why a render failed, said at the call; false. */
+/* msg with each decrypted value of 4 bytes or more in it said so. */
+static const char *scrubbed(chart *c, const char *msg) {
+  for (size_t i = 0; i < c->nsecrets; i++) {
+    size_t k = strlen(c->secrets[i]);
+    for (char *p; k >= 4 && (p = strstr(msg, c->secrets[i]));)
+      msg = arena_printf(ar(c), "%.*s(a decrypted value)%s", (int)(p - msg), msg, p + k);
+  }
+  return msg;
+}
+
 static bool report_failure(chart *c, const tool_result *r) {
   eval *ev = c->ev;
-  const char *msg = tool_said(ar(c), &r->err), *missing = strstr(msg, MISSING_DEPS);
+  const char *msg = scrubbed(c, tool_said(ar(c), &r->err)), *missing = strstr(msg, MISSING_DEPS);
   switch (r->end) {
   case TOOL_NOT_RUN: eval_fail(ev, c->at, "helm_chart: cannot run helm: %s", strerror(r->status)); break;
   case TOOL_TIMED_OUT:
@@ -473,7 +519,7 @@ static bool read_template(chart *c, diag_list *d, const char *name, const piece 
   const char *kept = arena_strndup(ar(c), text.data ? text.data : "", text.len);
   size_t len = text.len;
   buf_free(&text);
-  diag_add_source(d, name, kept, len);
+  if (!c->nsecrets) diag_add_source(d, name, kept, len);
   value *docs, *res;
   if (yaml_read(ar(c), d, name, kept, len, &docs) < 0 || !(res = builtin_resources_of(c->ev, "helm_chart", name, docs)))
     return false;
@@ -768,6 +814,33 @@ static bool same_output(const tool_result *x, const tool_result *y) {
   return x->out.len == y->out.len && (!x->out.len || memcmp(x->out.data, y->out.data, x->out.len) == 0);
 }
 
+/* Whether the text t (n bytes) holds a decrypted value: is one, holds one
+ * of 4 bytes or more, or is base64 of such text (a Secret's data). */
+static bool holds_secret(chart *c, const char *t, size_t n) {
+  buf plain = {0};
+  size_t bad;
+  bool decoded = n >= 4 && builtin_base64_decode(&plain, t, n, &bad);
+  bool found = false;
+  for (size_t i = 0; i < c->nsecrets && !found; i++) {
+    size_t k = strlen(c->secrets[i]);
+    found = (k == n && !memcmp(t, c->secrets[i], k)) || (k >= 4 && memmem(t, n, c->secrets[i], k)) ||
+            (decoded && k >= 4 && memmem(plain.data, plain.len, c->secrets[i], k));
+  }
+  if (plain.data) explicit_bzero(plain.data, plain.len);
+  buf_free(&plain);
+  return found;
+}
+
+/* Marks decrypted the fields of v that hold a decrypted value. */
+static void mark_secrets(chart *c, value *v) {
+  size_t n = v->kind == V_LIST ? v->u.list.len : v->kind == V_OBJECT ? v->u.obj.len : 0;
+  for (size_t i = 0; i < n; i++) mark_secrets(c, v->kind == V_LIST ? v->u.list.items[i] : v->u.obj.fields[i].val);
+  buf b = {0};
+  if (!n && value_put_text(&b, v) && eval_charge(c->ev, c->at, c->nsecrets * (b.len / SCAN_BYTES + 1)))
+    v->secret = holds_secret(c, b.data ? b.data : "", b.len);
+  buf_free(&b);
+}
+
 /* Renders c twice with helm, both at once: the first render's output,
  * kept under key when there is one (NULL: no cache); NULL after
  * reporting. */
@@ -777,6 +850,7 @@ static value *render_twice(chart *c, const char *helm, char **argv, const char *
   tool_run(helm, argv, environment(c), c->scratch, &limits, 2, r);
   bool ok = (rendered(&r[0]) || report_failure(c, &r[0])) && (rendered(&r[1]) || report_failure(c, &r[1]));
   value *res = ok ? read_output(c, eval_diags(c->ev), &r[0].out) : NULL;
+  if (res && c->nsecrets) mark_secrets(c, res);
   if (res) res = without_hooks(c, res, true);
   sameness same = res && !same_output(&r[0], &r[1]) ? renders_same(c, res, &r[1].out) : SAME;
   if (same == DIFFERENT) res = NULL;
@@ -793,7 +867,7 @@ static value *render_twice(chart *c, const char *helm, char **argv, const char *
 static const char *render_key(chart *c, const char *helm, char **argv) {
   const char *cache = eval_opts(c->ev)->helm.cache;
   struct stat st;
-  if (!cache || stat(helm, &st) != 0) return NULL;
+  if (!cache || c->nsecrets || stat(helm, &st) != 0) return NULL;
   renders_key k = {0};
   buf id = {0};
   buf_printf(&id, "%s %lld %lld.%09ld %llu", helm, (long long)st.st_size, (long long)st.st_mtim.tv_sec,

@@ -120,6 +120,7 @@ static void read_leaves(helm_seen *s) {
   for (size_t i = 0;; i++) {
     const helm_file *f = given(s->c.files, s->c.nfiles, arena_printf(s->a, "values/%zu.yaml", i));
     if (!f) break;
+    if (!s->c.values_names[i]) continue; /* decrypted: never told */
     const value *v = read_values(s->a, s->c.values_names[i], f->text, f->len);
     if (v) merged = merge(s->a, merged, v);
   }

@@ -34,7 +34,9 @@ typedef struct {
   const char *release; /* what their names end in: " (release web)" */
   const helm_file *files;
   size_t nfiles;
-  const char *const *values_names; /* the repository's name of each values/N.yaml */
+  /* The repository's name of each values/N.yaml; NULL for one decrypted
+   * from a file SOPS encrypted, whose values are never told. */
+  const char *const *values_names;
   const value *values;             /* the values object, or NULL */
 } helmvalues_chart;
 

@@ -21,6 +21,7 @@
 #include "plumb/yaml.h"
 #include "remote.h"
 #include "replace.h"
+#include "sops.h"
 #include "suggest.h"
 
 static const char *const file_names[] = {"kustomization.yaml", "kustomization.yml", "Kustomization"};
@@ -142,7 +143,8 @@ static value *read_with(const kust *k, pos at, const char *what, const char *nam
   value *docs;
   if (loader_read(k->r->l, name, &text, &len, &err) != 0) return fail(k, at, "%s: %s", what, err), NULL;
   diag_add_source(eval_diags(k->r->ev), name, text, len);
-  return read(k->r->a, eval_diags(k->r->ev), name, text, len, &docs) == 0 ? docs : NULL;
+  if (read(k->r->a, eval_diags(k->r->ev), name, text, len, &docs) != 0) return NULL;
+  return sops_docs(k->r->ev, name, text, len, docs);
 }
 
 static value *read_yaml(const kust *k, pos at, const char *what, const char *name) {

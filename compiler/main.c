@@ -241,12 +241,12 @@ static int run_command(int argc, char **argv) {
   if (strcmp(name, "convert") == 0) return convert_main(cmd, argc - 2, argv + 2);
   cli c = {0};
   int rc = cli_parse(&c, cmd, argc - 2, argv + 2);
-  if (rc != CLI_RUN) return rc;
-  if (strcmp(name, "build") == 0) return cmd_build(&c);
-  if (strcmp(name, "check") == 0) return cmd_check(&c);
-  if (strcmp(name, "explain") == 0) return cmd_explain(&c);
-  puts("plumb " PLUMB_VERSION); /* version: the one command left */
-  return 0;
+  if (rc == CLI_RUN) rc = strcmp(name, "build") == 0 ? cmd_build(&c)
+                          : strcmp(name, "check") == 0 ? cmd_check(&c)
+                          : strcmp(name, "explain") == 0 ? cmd_explain(&c)
+                          : (puts("plumb " PLUMB_VERSION), 0); /* version: the one command left */
+  cli_free(&c);
+  return rc;
 }
 
 int main(int argc, char **argv) {

@@ -634,8 +634,8 @@ static void check_enum(walk *w, const value *v, const stype *t) {
   buf b = {0};
   for (size_t i = 0; t->nnames <= 12 && i < t->nnames; i++)
     buf_printf(&b, "%s\"%s\"", i ? ", " : "one of ", t->names[i]);
-  fail(w, v->at, "%s: \"%s\" is not %s%s", path_text(w), got, b.len ? b.data : "a value it takes",
-       did_you_mean(w, hint));
+  fail(w, v->at, "%s: %s is not %s%s", path_text(w), value_quoted(w->d->arena, v), b.len ? b.data : "a value it takes",
+       v->secret ? "" : did_you_mean(w, hint));
   buf_free(&b);
 }
 
@@ -745,7 +745,7 @@ static void check_map(walk *w, const value *v, const stype *t) {
 /* A string that must match a format: is names the format's check. */
 static void check_format(walk *w, const value *v, bool (*is)(const char *), const char *what) {
   if (v->kind != V_STRING) return wrong_type(w, v, what);
-  if (!is(v->u.str.s)) fail(w, v->at, "%s: \"%s\" is not %s", path_text(w), v->u.str.s, what);
+  if (!is(v->u.str.s)) fail(w, v->at, "%s: %s is not %s", path_text(w), value_quoted(w->d->arena, v), what);
 }
 
 static void check_value(walk *w, const value *v, const stype *t) {
@@ -1406,15 +1406,18 @@ static void check_format_of(walk *w, const value *v, const sformat *f) {
     if (m < 0) return; /* only the budget stops these patterns; it said so */
     ok = m;
   }
-  if (!ok) fail(w, v->at, "%s: \"%s\" is not %s", path_text(w), shown(w->d->arena, s), f->noun);
+  if (!ok)
+    fail(w, v->at, "%s: %s is not %s", path_text(w),
+         v->secret ? "a decrypted value" : arena_printf(w->d->arena, "\"%s\"", shown(w->d->arena, s)), f->noun);
 }
 
 static void check_pattern(walk *w, const value *v, const svalid *sv) {
   int m = matches(w, v, sv->re);
   arena *a = w->d->arena;
-  const char *s = shown(a, v->u.str.s), *p = shown(a, sv->pattern);
-  if (m == 0) fail(w, v->at, "%s: \"%s\" does not match the pattern \"%s\"", path_text(w), s, p);
-  if (m < 0) fail(w, v->at, "%s: the pattern \"%s\" backtracks too much on \"%s\" to decide here", path_text(w), p, s);
+  const char *s = v->secret ? "a decrypted value" : arena_printf(a, "\"%s\"", shown(a, v->u.str.s));
+  const char *p = shown(a, sv->pattern);
+  if (m == 0) fail(w, v->at, "%s: %s does not match the pattern \"%s\"", path_text(w), s, p);
+  if (m < 0) fail(w, v->at, "%s: the pattern \"%s\" backtracks too much on %s to decide here", path_text(w), p, s);
 }
 
 /* A bound or factor as the API server applies it to an int: cut to an
@@ -1544,7 +1547,7 @@ static bool enum_has(const value *enums, const value *v) {
 
 /* v as compact JSON when it is short enough to quote, else what. */
 static const char *json_or(walk *w, const value *v, const char *what) {
-  if (v->size > 200) return what;
+  if (v->size > 200 || v->secret) return what;
   buf b = {0};
   emit_json(&b, v, false, false);
   char *text = arena_strdup(w->d->arena, b.data);

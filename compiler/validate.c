@@ -83,8 +83,8 @@ static bool check_map(diag_list *d, const value *map, const char *what, bool val
       diag_error(d, f->val->at, "the value of %s \"%s\" must be a string, got %s", what, f->key, value_kind_name(f->val->kind));
       ok = false;
     } else if (values_too && !validate_label_value(f->val->u.str.s)) {
-      diag_error(d, f->val->at, "invalid label value \"%s\": expected at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
-                 f->val->u.str.s);
+      diag_error(d, f->val->at, "invalid label value %s: expected at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+                 value_quoted(d->arena, f->val));
       ok = false;
     }
   }
@@ -187,7 +187,8 @@ bool validate_resource(diag_list *d, const value *res) {
   bool ok = api && kind && name;
   const char *rule = name && kind ? name_refused(k, name->u.str.s) : NULL;
   if (rule) {
-    diag_error(d, name->at, "invalid %s name \"%s\": expected %s", kind->u.str.s, name->u.str.s, rule);
+    diag_error(d, name->at, "invalid %s name %s: expected %s", kind->secret ? "resource" : kind->u.str.s,
+               value_quoted(d->arena, name), rule);
     ok = false;
   }
   const value *ns = value_object_get(meta, "namespace");

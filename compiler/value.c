@@ -462,6 +462,10 @@ bool value_truthy(const value *v) {
   }
 }
 
+const char *value_quoted(arena *a, const value *v) {
+  return v->secret ? "a decrypted value" : arena_printf(a, "\"%s\"", v->u.str.s);
+}
+
 const char *value_kind_name(value_kind k) {
   static const char *names[] = {"null", "bool", "int", "float", "string", "list", "object", "function"};
   return names[k];

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "glob.h"
+#include "sops.h"
 #include "plumb/yaml.h"
 #include "suggest.h"
 
@@ -124,6 +125,7 @@ static bool read_file(reading *r, const char *name) {
   }
   diag_add_source(eval_diags(ev), name, text, len);
   value *docs = ends_with(name, ".json") ? json_docs(r, name, text, len) : yaml_docs(r, name, text, len);
+  if (docs) docs = sops_docs(ev, name, text, len, docs);
   value *res = docs ? builtin_resources_of(ev, "yaml_dir", name, docs) : NULL;
   for (size_t i = 0; res && i < res->u.list.len; i++) value_list_push(eval_arena(ev), r->out, res->u.list.items[i]);
   return res != NULL;

@@ -383,23 +383,28 @@ static int cmd_passwd(void) {
   return 0;
 }
 
+/* The command argv[1] names, its flags parsed into c. */
+static int run_parsed(const char *name, cli *c) {
+  if (strcmp(name, "diff") == 0) return cmd_cluster(c, false);
+  if (strcmp(name, "apply") == 0) return cmd_cluster(c, true);
+  if (strcmp(name, "run") == 0) return cmd_run(c);
+  if (strcmp(name, "fetch") == 0) return cmd_fetch(c);
+  if (strcmp(name, "passwd") == 0) return cmd_passwd();
+  if (strcmp(name, "login") == 0 || strcmp(name, "logout") == 0) return cmd_session(strcmp(name, "login") == 0, c);
+  static const char *const ctl[] = {"status", "sync", "history", "rollback", "suspend", "resume"};
+  for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
+    if (strcmp(name, ctl[i]) == 0) return cmd_ctl(name, c);
+  return cli_fail_usage(NULL, "unknown command");
+}
+
 static int run_command(int argc, char **argv) {
   const cli_command *cmd = argc < 2 ? NULL : cli_command_find(argv[1]);
   if (!cmd) return cli_fail_usage(NULL, argc < 2 ? "missing command" : "unknown command");
   cli c = {0};
   int rc = cli_parse(&c, cmd, argc - 2, argv + 2);
-  if (rc != CLI_RUN) return rc;
-  if (strcmp(argv[1], "diff") == 0) return cmd_cluster(&c, false);
-  if (strcmp(argv[1], "apply") == 0) return cmd_cluster(&c, true);
-  if (strcmp(argv[1], "run") == 0) return cmd_run(&c);
-  if (strcmp(argv[1], "fetch") == 0) return cmd_fetch(&c);
-  if (strcmp(argv[1], "passwd") == 0) return cmd_passwd();
-  if (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0)
-    return cmd_session(strcmp(argv[1], "login") == 0, &c);
-  static const char *const ctl[] = {"status", "sync", "history", "rollback", "suspend", "resume"};
-  for (size_t i = 0; i < sizeof ctl / sizeof *ctl; i++)
-    if (strcmp(argv[1], ctl[i]) == 0) return cmd_ctl(argv[1], &c);
-  return cli_fail_usage(NULL, "unknown command");
+  if (rc == CLI_RUN) rc = run_parsed(argv[1], &c);
+  cli_free(&c);
+  return rc;
 }
 
 int main(int argc, char **argv) { return cli_flush_output(run_command(argc, argv)); }

@@ -93,6 +93,11 @@ suite helm sh tests/helm/run.sh "$PLUMB"
 # registry (tests/helm/servers, built from Go modules on first use).
 suite helm-remote sh tests/helm/remote.sh "$PLUMB"
 
+# Files the real sops encrypts with age and OpenPGP keys (tests/sops, sops
+# built from its Go module on first use), decrypted by plumb, and the
+# changed ones refused; "skipped" only when Go cannot fetch modules.
+suite sops sh tests/sops/run.sh "$PLUMB"
+
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).
 # PLUMB_SKIP_CLUSTER=1 leaves it out of a quick local run; CI never does.

@@ -21,6 +21,8 @@ typedef struct {
 
 /* What cli_parse returns when the command is to run. */
 enum { CLI_RUN = -1 };
+/* Keys of files SOPS encrypted one command reads, and the bytes of one. */
+enum { CLI_MAX_SOPS_KEYS = 32, CLI_MAX_KEY_FILE = 1 << 20 };
 
 typedef struct {
   compile_opts copts;
@@ -47,6 +49,12 @@ typedef struct {
   compile_remote remote;
   compile_charts charts;
   char cache_buf[4096];
+  /* The keys of files SOPS encrypted, which copts.sops_keys points to:
+   * the files of --sops-age-key-file and --sops-pgp-key-file, and for a
+   * command that takes them, the age keys of the environment, as sops
+   * reads them ($SOPS_AGE_KEY_FILE, $SOPS_AGE_KEY, sops/age/keys.txt of
+   * the user's configuration). The compiler reads no environment. */
+  compile_sops_key sops_keys[CLI_MAX_SOPS_KEYS];
 } cli;
 
 /* NULL for a command neither program has. */
@@ -64,6 +72,8 @@ int cli_want_count(const cli_command *cmd, int n, char *const *args);
 /* Parses argv (after the command), reordering it; returns CLI_RUN, or the
  * exit status to end with: 0 after printing the --help, 2 on a mistake. */
 int cli_parse(cli *c, const cli_command *cmd, int argc, char **argv);
+/* Wipes and frees the keys cli_parse read; c is not used after. */
+void cli_free(cli *c);
 /* Positional argument i, NULL past the last. */
 const char *cli_arg(const cli *c, int i);
 /* 0 when PATH exists, else an exit status after saying why. */

@@ -104,6 +104,23 @@ int compile_charts_cached(void *cache, arena *a, compile_chart *c, const char **
 const char *compile_lock_text(arena *a, const char *old, size_t len, const compile_chart *pins, size_t n,
                               const char **err);
 
+/* A key that opens files SOPS encrypted (docs/language.md, Secrets
+ * encrypted with SOPS), as bytes: the text of an age identity file
+ * (AGE-SECRET-KEY-1... lines, '#' comments) or an OpenPGP secret key,
+ * armored or not. The CLI reads them from the files its flags and the
+ * environment name; the runtime would read them from a Secret. `from`
+ * names where it was read, for messages (never its bytes):
+ * "--sops-age-key-file keys.txt", "SOPS_AGE_KEY". A key of a cloud KMS
+ * would be asked of the caller through a callback, as compile_remote is
+ * asked for trees; none is yet. */
+typedef enum { COMPILE_SOPS_AGE, COMPILE_SOPS_PGP } compile_sops_kind;
+typedef struct {
+  compile_sops_kind kind;
+  const char *from;
+  const char *data;
+  size_t len;
+} compile_sops_key;
+
 typedef struct {
   const char *path; /* a directory of .plumb files or one file */
   const char *root; /* repository root; NULL: nearest ancestor holding .git,
@@ -126,6 +143,12 @@ typedef struct {
   compile_yaml_dir yaml_dir;
   compile_helm helm;
   const compile_charts *charts; /* NULL: a chart of a repository is an error */
+  /* The keys that open files SOPS encrypted, tried in order (age ones
+   * first, as sops tries them); none: such a file is an error that names
+   * its recipients. OpenPGP keys are imported into a GnuPG home of the
+   * compile's own, made under helm.tmp and removed at its end. */
+  const compile_sops_key *sops_keys;
+  size_t nsops_keys;
 } compile_opts;
 
 /* The Kubernetes versions whose schemas are compiled in, oldest first

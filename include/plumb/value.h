@@ -69,6 +69,10 @@ struct value {
   bool owned : 1;
   /* Paths to it, 0, 1 or more (2), counted by value_claim only. */
   unsigned paths : 2;
+  /* Decrypted from a file SOPS encrypted (compiler/sops.h), which `at`
+   * names: plumb explain and messages say so instead of showing it.
+   * Copies keep it. */
+  bool secret : 1;
   /* Levels of lists and objects from here down (0 for a scalar); it stops
    * growing at 65535. Values share their parts, so a short program can
    * build a value far deeper, or far bigger once written out, than any
@@ -177,6 +181,10 @@ void value_put_float(buf *b, double f);
  * function, which have no text of their own. */
 bool value_put_text(buf *b, const value *v);
 const char *value_kind_name(value_kind k);
+/* The string v quoted for a message ("web"), or the words "a decrypted
+ * value" for one decrypted from a file SOPS encrypted: no message shows
+ * one. In a. */
+const char *value_quoted(arena *a, const value *v);
 /* The kind with its article, for messages: "an int", "a string". */
 const char *value_a(value_kind k);
 

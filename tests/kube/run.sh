@@ -26,6 +26,8 @@
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
 #                                  (a context, a cluster Secret), and what
 #                                  it refuses as a destination
+#   tests/kube/sops.sh             plumb apply and diff of a Secret from a
+#                                  file SOPS encrypted: its values masked
 #   tests/kube/crds.sh             custom resources: plumb build's verdict
 #                                  against its CRD's schema, the API
 #                                  server's on the same JSON
@@ -98,6 +100,7 @@ script finalizer tests/kube/finalizer.sh
 script events tests/kube/events.sh
 script ignore tests/kube/ignore.sh
 script clusters tests/kube/clusters.sh
+script sops tests/kube/sops.sh
 script crds tests/kube/crds.sh
 script deploy tests/kube/deploy.sh
 script objects tests/kube/objects.sh
