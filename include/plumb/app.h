@@ -68,6 +68,10 @@ typedef struct {
   /* sync.fieldManager: the field manager of its server-side applies, as
    * kubectl apply --field-manager; NULL: "plumb". */
   const char *field_manager;
+  /* spec.decryption.secretRef.name, as Flux's: the Secret of the runtime's
+   * namespace whose keys (*.agekey, *.asc) open its files SOPS encrypted;
+   * NULL: its project's, if any. */
+  const char *sops_secret;
   /* spec.ignoreDifferences, then the config's rules for every application
    * (app_set.ignore) as the runtime adds them at a pass. */
   const app_ignore *ignore;
@@ -135,6 +139,7 @@ typedef struct {
   size_t ncluster_kinds, nkinds, ndenied_kinds;
   app_window *windows; /* spec.syncWindows */
   size_t nwindows;
+  const char *sops_secret; /* spec.decryption.secretRef.name, its applications' unless they name one; NULL: none */
   pos at; /* where its name was written */
 } app_project;
 

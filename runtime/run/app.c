@@ -124,7 +124,18 @@ static bool build_at(runner *r, const app_def *app, app_state *st, const char *r
   source_charts pulling = run_chart_puller(r);
   compile_charts charts = {source_chart_get, &pulling, false, false};
   o.charts = &charts;
-  if (source_compile(b->s, st->builds, b->rev.tree, &o, &res) != SOURCE_OK) {
+  run_keys keys;
+  char *no_keys = run_keys_read(r, app, &keys);
+  if (no_keys) {
+    free(unusable);
+    fail(st, no_keys);
+    free(no_keys);
+    return false;
+  }
+  o.sops_keys = keys.keys, o.nsops_keys = keys.n;
+  int compiled = source_compile(b->s, st->builds, b->rev.tree, &o, &res);
+  run_keys_free(&keys);
+  if (compiled != SOURCE_OK) {
     free(unusable);
     return fail(st, source_last_error(b->s));
   }

@@ -372,6 +372,19 @@ void run_delete_resume(runner *r);
 bool run_delete_step(runner *r);
 void run_delete_free(runner *r);
 
+/* ---- the keys of files SOPS encrypted (keys.c) ---- */
+
+typedef struct {
+  compile_sops_key *keys;
+  size_t n;
+} run_keys;
+
+/* The keys of the Secret app's spec.decryption names, else its project's,
+ * into *out (none when neither names one); NULL, or why they cannot be
+ * read (caller frees). run_keys_free wipes them. */
+char *run_keys_read(runner *r, const app_def *app, run_keys *out);
+void run_keys_free(run_keys *k);
+
 /* ---- what happens to applications (notice.c) ---- */
 
 /* An event about app, on its Application object (the config's mirror or

@@ -209,7 +209,8 @@ static bool projects_equal(const app_set *a, const app_set *b) {
     const app_project *p = &a->projects[i], *q = &b->projects[i];
     bool same = strcmp(p->name, q->name) == 0 && p->nrepos == q->nrepos && p->ndestinations == q->ndestinations &&
                 p->ncluster_kinds == q->ncluster_kinds && p->nkinds == q->nkinds &&
-                p->ndenied_kinds == q->ndenied_kinds && p->nwindows == q->nwindows;
+                p->ndenied_kinds == q->ndenied_kinds && p->nwindows == q->nwindows &&
+                (p->sops_secret ? q->sops_secret && strcmp(p->sops_secret, q->sops_secret) == 0 : !q->sops_secret);
     for (size_t k = 0; same && k < p->nrepos; k++) same = strcmp(p->repos[k], q->repos[k]) == 0;
     for (size_t k = 0; same && k < p->ncluster_kinds; k++) same = strcmp(p->cluster_kinds[k], q->cluster_kinds[k]) == 0;
     for (size_t k = 0; same && k < p->nkinds; k++) same = strcmp(p->kinds[k], q->kinds[k]) == 0;
@@ -541,6 +542,9 @@ static json_t *spec_of(const app_def *app) {
     free(dur), free(most);
   }
   if (app->cascade) json_object_set_new(spec, "cascadeDelete", json_string(app->cascade));
+  if (app->sops_secret)
+    json_object_set_new(spec, "decryption",
+                        json_pack("{s:s, s:{s:s}}", "provider", "sops", "secretRef", "name", app->sops_secret));
   if (app->nignore) json_object_set_new(spec, "ignoreDifferences", ignores_json(app));
   if (app->namespace_metadata)
     json_object_set_new(json_object_get(spec, "sync"), "managedNamespaceMetadata", json_loads(app->namespace_metadata, 0, NULL));

@@ -160,10 +160,11 @@ static void read_directory(reader *r, const value *spec, app_def *app) {
 
 #define CHART_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
-/* Helm's rule for a release name: a DNS subdomain of at most 53 bytes. */
-static bool release_ok(const char *s) {
+/* A DNS subdomain of at most max bytes: a Secret's name (253), Helm's
+ * release name (53). */
+static bool subdomain_ok(const char *s, size_t max) {
   size_t n = strlen(s);
-  if (!n || n > 53 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1])) return false;
+  if (!n || n > max || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1])) return false;
   for (; *s; s++)
     if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '.')) return false;
   return true;
@@ -200,7 +201,7 @@ static void read_chart(reader *r, const value *spec, app_def *app) {
     buf_free(&json);
   }
   if (rel) app->release = arena_strdup(r->a, rel->u.str.s);
-  if (rel && !release_ok(app->release))
+  if (rel && !subdomain_ok(app->release, 53))
     diag_error(r->d, rel->at, "%s: source.release \"%s\" is no release name: at most 53 lowercase letters, digits, '-' or "
                "'.', starting and ending with a letter or digit", r->what, app->release);
 }
@@ -320,6 +321,20 @@ static void read_field_manager(reader *r, const value *spec, app_def *app) {
   else app->field_manager = arena_strdup(r->a, v->u.str.s);
 }
 
+/* spec.decryption: { provider: "sops", secretRef: { name } }, as Flux's;
+ * the Secret's name, NULL without one. */
+static const char *read_decryption(reader *r, const value *spec) {
+  const value *dec = field_of(r, spec, "decryption", V_OBJECT, false);
+  if (!dec) return NULL;
+  const char *provider = string_at(r, dec, "provider", "sops"), *name = string_at(r, dec, "secretRef.name", "");
+  const value *at = value_get_path(dec, "secretRef.name");
+  if (strcmp(provider, "sops") != 0)
+    diag_error(r->d, dec->at, "%s: decryption.provider is \"sops\", not \"%s\"", r->what, provider);
+  else if (!subdomain_ok(name, 253))
+    diag_error(r->d, at ? at->at : dec->at, "%s: decryption.secretRef.name \"%s\" is no Secret's name", r->what, name);
+  return *name ? name : NULL;
+}
+
 bool app_sync_option(const app_def *app, const char *option) {
   for (size_t i = 0; i < app->nsync_options; i++)
     if (strcmp(app->sync_options[i], option) == 0) return true;
@@ -399,6 +414,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   read_sync_options(r, spec, app);
   read_cascade(r, spec, app);
   read_field_manager(r, spec, app);
+  app->sops_secret = read_decryption(r, spec);
   app_ignore *rules = NULL;
   read_ignores(r, spec, "ignoreDifferences", &rules, &app->nignore);
   app->ignore = rules;
@@ -459,6 +475,7 @@ static void read_project(reader *r, const value *res, const char *name, app_proj
   *p = (app_project){.name = name, .at = r->at};
   if (!spec) return;
   read_windows(r, spec, p);
+  p->sops_secret = read_decryption(r, spec);
   p->repos = strings_at(r, spec, "sourceRepos", &p->nrepos);
   p->cluster_kinds = strings_at(r, spec, "clusterKinds", &p->ncluster_kinds);
   p->kinds = strings_at(r, spec, "namespaceKinds", &p->nkinds);
@@ -702,11 +719,11 @@ bool app_def_equal(const app_def *a, const app_def *b) {
   const char *const sa[] = {a->name,    a->project, a->repo,      a->revision, a->path,
                             a->env,     a->cluster, a->namespace, a->parent,   a->object,
                             a->directory.include, a->directory.exclude, a->chart, a->values, a->release, a->cascade,
-                            a->namespace_metadata, a->field_manager};
+                            a->namespace_metadata, a->field_manager, a->sops_secret};
   const char *const sb[] = {b->name,    b->project, b->repo,      b->revision, b->path,
                             b->env,     b->cluster, b->namespace, b->parent,   b->object,
                             b->directory.include, b->directory.exclude, b->chart, b->values, b->release, b->cascade,
-                            b->namespace_metadata, b->field_manager};
+                            b->namespace_metadata, b->field_manager, b->sops_secret};
   for (size_t i = 0; i < sizeof sa / sizeof *sa; i++)
     if (!same_string(sa[i], sb[i])) return false;
   if (a->automated != b->automated || a->prune != b->prune || a->self_heal != b->self_heal ||

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <nettle/sha2.h>
+
 #include "internal.h"
 
 enum {
@@ -179,6 +181,9 @@ typedef struct build {
   char *kube_version; /* compile_opts' kube_version_default: another one is another build too */
   compile_yaml_dir dir; /* its strings this entry's: other options are another build */
   char *release, *release_ns; /* a chart's, compile_helm's: another release is another build */
+  /* A digest of the SOPS keys it was given: a key added to the Secret, or
+   * another, opens what failed before. */
+  uint8_t keys[SHA256_DIGEST_SIZE];
   compile_result *result;
   struct build *next;
 } build;
@@ -238,12 +243,27 @@ static bool same_dir(const compile_yaml_dir *x, const compile_yaml_dir *y) {
 }
 
 /* Finds an entry and moves it to the front. */
+/* The digest of o's SOPS keys, each with its kind and length. */
+static void keys_digest(const compile_opts *o, uint8_t out[SHA256_DIGEST_SIZE]) {
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  for (size_t i = 0; i < o->nsops_keys; i++) {
+    uint64_t head[2] = {o->sops_keys[i].kind, o->sops_keys[i].len};
+    sha256_update(&ctx, sizeof head, (const uint8_t *)head);
+    sha256_update(&ctx, o->sops_keys[i].len, (const uint8_t *)o->sops_keys[i].data);
+  }
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
+}
+
 static build *lookup(source_builds *b, const char *tree, const compile_opts *o) {
+  uint8_t keys[SHA256_DIGEST_SIZE];
+  keys_digest(o, keys);
   for (build **p = &b->head; *p; p = &(*p)->next) {
     build *e = *p;
     if (strcmp(e->tree, tree) || strcmp(e->path, o->path) || !same_text(e->env, o->env) || !same_args(e, o) ||
         !same_text(e->kube_version, o->kube_version_default) || !same_dir(&e->dir, &o->yaml_dir) ||
-        !same_text(e->release, o->helm.release) || !same_text(e->release_ns, o->helm.namespace))
+        !same_text(e->release, o->helm.release) || !same_text(e->release_ns, o->helm.namespace) ||
+        memcmp(e->keys, keys, sizeof keys) != 0)
       continue;
     *p = e->next;
     e->next = b->head;
@@ -271,6 +291,8 @@ typedef struct {
   const build *e;
   const compile_remote *remote; /* the caller's compile_opts' */
   const compile_charts *charts; /* the same */
+  const compile_sops_key *sops_keys; /* the same: the child has the parent's memory */
+  size_t nsops_keys;
   compile_helm helm;
 } tree_compile;
 
@@ -318,7 +340,9 @@ static compile_result *compile_in_child(void *ctx) {
                     .remote = c->remote ? &watched : NULL,
                     .charts = c->charts ? &charts : NULL,
                     .yaml_dir = c->e->dir,
-                    .helm = c->helm};
+                    .helm = c->helm,
+                    .sops_keys = c->sops_keys,
+                    .nsops_keys = c->nsops_keys};
   compile_result *r = compile_files(c->t->files, c->t->n, &reader, &o);
   if (watch.failed) {
     fprintf(stderr, "%s", watch.failed);
@@ -352,7 +376,7 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
   /* helm from the runtime's PATH (the image ships it), read before the
    * child empties its environment; no render is kept apart from the
    * build, which the runtime keeps whole. */
-  tree_compile c = {s, t, e, o->remote, o->charts,
+  tree_compile c = {s, t, e, o->remote, o->charts, o->sops_keys, o->nsops_keys,
                     {.path = getenv("PATH"), .tmp = scratch_dir(s), .release = e->release, .namespace = e->release_ns}};
   e->result = source_isolate(limits, s->cache_path, compile_in_child, &c, &why, &lasting);
   free((char *)c.helm.tmp);
@@ -387,6 +411,7 @@ static build *build_new(const char *tree, const compile_opts *o) {
                               o->yaml_dir.exclude ? heap_strdup(o->yaml_dir.exclude) : NULL};
   e->release = o->helm.release ? heap_strdup(o->helm.release) : NULL;
   e->release_ns = o->helm.namespace ? heap_strdup(o->helm.namespace) : NULL;
+  keys_digest(o, e->keys);
   e->args = heap_calloc(o->nargs + 1, sizeof *e->args);
   for (e->nargs = 0; e->nargs < o->nargs; e->nargs++) e->args[e->nargs] = heap_strdup(o->args[e->nargs]);
   return e;

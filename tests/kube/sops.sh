@@ -36,4 +36,52 @@ absent "the diff shows neither value" "$one|$two|$(printf %s "$one" | base64)|$(
 expect "...but that the data changed, masked" 0 "^\+  password: \+{8}\+$" cat "$work/diff"
 expect "without the key, apply names the file and changes nothing" 1 "db.yaml is encrypted with sops for $age" \
   $PLUMB apply "$env"
+
+# ---- plumb run: the keys from a Secret, as Flux's decryption.secretRef ----------
+repo=$work/deploy
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$repo/vault" "$repo/nokey" "$repo/gitops"
+three="third-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: vault\nstringData:\n  password: %s\n' "$three" >"$work/vault.yaml"
+"$bin/sops" encrypt --age "$age" "$work/vault.yaml" >"$repo/vault/vault.yaml"
+cp "$repo/vault/vault.yaml" "$repo/nokey/vault.yaml"
+for a in vault nokey; do printf 'env %s {\n  yaml_resources("vault.yaml")\n}\n' $a >"$repo/$a/main.plumb"; done
+cat >"$repo/gitops/main.plumb" <<EOP
+import "std/gitops"
+env apps {
+  app vault = application(name: "vault", repo: "file://$repo", path: "vault", namespace: "sops-test", automated: true,
+                          interval: "2s", project: "team")
+  app nokey = application(name: "nokey", repo: "file://$repo", path: "nokey", namespace: "sops-run", automated: true,
+                          interval: "2s")
+  app team = project(name: "team", sops_secret: "sops-age")
+}
+EOP
+(cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test && git add -A &&
+  git commit -qm "an encrypted Secret")
+for a in vault nokey; do $K delete configmap "plumb-history-$a" --ignore-not-found >/dev/null; done
+$K delete secret sops-age --ignore-not-found >/dev/null
+$K create secret generic sops-age --from-file=identity.agekey="$work/key.txt" >/dev/null
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/token"
+serving "$repo"
+vault() { $K -n sops-test get secret vault -o jsonpath='{.data.password}' | base64 -d; }
+if eventually is vault "$three"; then ok; else no "plumb run decrypts with the keys of its project's Secret"; fi
+refused() { p status | grep -q "^nokey .*vault.yaml is encrypted with sops for $age"; }
+if eventually refused; then ok; else no "without a Secret, the status names the file and its recipient"; fi
+p status >"$work/status" 2>&1
+curl -s -H "Authorization: Bearer $(cat "$work/token")" "$url/api/v1/apps/vault" >"$work/api" 2>&1
+curl -s -H "Authorization: Bearer $(cat "$work/token")" "$url/api/v1/apps/nokey" >>"$work/api" 2>&1
+$K get configmap plumb-history-vault plumb-history-nokey -o json >"$work/history" 2>&1
+$K -n sops-test get events -o json >"$work/events" 2>&1
+stop_runtime "$pid" "$work/run.log"
+pid=
+b64=$(printf %s "$three" | base64)
+expect "the status was read" 0 "^vault +Synced" cat "$work/status"
+expect "so were the API's answers" 0 '"name": ?"vault"' cat "$work/api"
+absent "the plaintext is in no log line" "$three|$b64" cat "$work/run.log"
+absent "nor in the status" "$three|$b64" cat "$work/status"
+absent "nor in the API's answers" "$three|$b64" cat "$work/api"
+absent "nor in the histories" "$three|$b64" cat "$work/history"
+absent "nor in the events" "$three|$b64" cat "$work/events"
+$K delete secret sops-age --ignore-not-found >/dev/null
 echo "sops: $pass passed, $fail failed"

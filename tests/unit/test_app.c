@@ -230,6 +230,18 @@ static void field_manager_is_a_name_the_server_takes(void **state) {
   assert_non_null(strstr(F->errors, "application db: field_manager must be 1 to 128 printable ASCII characters"));
 }
 
+/* sops_secret: the name of a Secret, the application's or its project's. */
+static void sops_secret_names_a_secret(void **state) {
+  read_apps("app a = application(name: \"web\", repo: \"r\", sops_secret: \"sops-keys\")\n"
+            "app b = application(name: \"api\", repo: \"r\", project: \"team\")\n"
+            "app c = application(name: \"db\", repo: \"r\", sops_secret: \"Not_A_Name\")\n"
+            "app t = project(name: \"team\", sops_secret: \"team-keys\")");
+  assert_string_equal(app("web")->sops_secret, "sops-keys");
+  assert_null(app("api")->sops_secret);
+  assert_string_equal(app_set_project(&F->set, "team")->sops_secret, "team-keys");
+  assert_non_null(strstr(F->errors, "application db: decryption.secretRef.name \"Not_A_Name\" is no Secret's name"));
+}
+
 /* ignoreDifferences: Argo CD's fields, each path checked. */
 static void ignore_rules_are_argo_cds(void **state) {
   read_apps("app a = application(name: \"web\", repo: \"r\", ignore_differences: [\n"
@@ -454,6 +466,7 @@ int main(void) {
       T(retry_is_argo_cds),
       T(cascade_delete_is_a_propagation),
       T(field_manager_is_a_name_the_server_takes),
+      T(sops_secret_names_a_secret),
       T(ignore_rules_are_argo_cds),
       T(bad_fields_are_errors_where_they_were_written),
       T(the_default_project_refuses_cluster_scoped_kinds),
