@@ -123,26 +123,35 @@ static void a_synced_cache_holds_the_labelled_objects(void **state) {
   cache_free(c);
 }
 
-/* The unchanged check reads Plumb's managedFields and the fields Plumb owns
- * from the cached object; the rest (other managers' entries and fields) is
- * not kept, and the check answers as it would on the whole object. */
+/* The unchanged check reads the managedFields of server-side applies (an
+ * application's field manager, plumb or another) and the fields they own
+ * from the cached object; the rest (a controller's or a hand's updates)
+ * is not kept, and the check answers as it would on the whole object. */
 static void cached_objects_keep_what_the_unchanged_check_reads(void **state) {
   fixture *f = *state;
   json_t *want = labelled(f->ns, "shared", "web", "1");
   assert_kube_ok(f->c, kube_apply(f->c, want, NULL, NULL));
-  kube_apply_opts other = {.field_manager = "kubectl-edit"};
+  kube_apply_opts team = {.field_manager = "team-shop"};
   assert_kube_ok(f->c, apply(f->c, jsonf("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'shared',"
-                                         "'namespace':'%s'},'data':{'other':'x'}}",
+                                         "'namespace':'%s'},'data':{'team':'t'}}",
                                          f->ns),
-                             &other, NULL));
+                             &team, NULL));
+  /* kubectl edit: an update, not an apply. */
+  char path[160];
+  snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/shared?fieldManager=kubectl-edit", f->ns);
+  const char *patch = "{\"data\":{\"other\":\"x\"}}";
+  json_t *edited = NULL;
+  assert_kube_ok(f->c, kube_request(f->c, "PATCH", path, "application/merge-patch+json", patch, strlen(patch), &edited));
+  json_decref(edited);
   cache *c = synced_cache(f);
   json_t *obj;
   assert_true(cache_get(c, "v1", "ConfigMap", f->ns, "shared", &obj));
   assert_non_null(obj);
   json_t *mf = at(obj, "metadata.managedFields");
-  assert_int_equal(json_array_size(mf), 1);
-  assert_string_equal(str(json_array_get(mf, 0), "manager"), "plumb");
+  assert_int_equal(json_array_size(mf), 2); /* plumb's and team-shop's, not kubectl-edit's */
+  for (size_t i = 0; i < 2; i++) assert_string_equal(str(json_array_get(mf, i), "operation"), "Apply");
   assert_string_equal(str(obj, "data.v"), "1");
+  assert_string_equal(str(obj, "data.team"), "t");
   assert_null(at(obj, "data.other"));
   assert_null(at(obj, "metadata.uid"));
   assert_non_null(at(obj, "metadata.resourceVersion"));
