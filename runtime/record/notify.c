@@ -279,6 +279,15 @@ static void job_free(job *j) {
   notify_request_free(&j->req);
 }
 
+/* Whether notify_free has waited long enough: a receiver that hangs does
+ * not hold the runtime's exit either. */
+static bool past_drain(notify_sender *s) {
+  pthread_mutex_lock(&s->mu);
+  bool past = s->stop && now_ms() > s->drain_until;
+  pthread_mutex_unlock(&s->mu);
+  return past;
+}
+
 static size_t discard(void *data, size_t size, size_t n, void *arg) {
   (void)data, (void)arg;
   return size * n;
@@ -289,7 +298,7 @@ static size_t discard(void *data, size_t size, size_t n, void *arg) {
  * inside the fork gate, which it leaves while it waits on the receiver:
  * a compile's fork never waits behind a receiver that hangs, and never
  * finds a lock of a TLS read held (forkgate.h). */
-static bool attempt(const notify_opts *o, const notify_request *r, char *why, size_t len) {
+static bool attempt(notify_sender *s, const notify_request *r, char *why, size_t len) {
   CURL *h = curl_easy_init();
   CURLM *m = curl_multi_init();
   if (!h || !m) abort();
@@ -301,12 +310,12 @@ static bool attempt(const notify_opts *o, const notify_request *r, char *why, si
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)s->o.timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_multi_add_handle(m, h);
   int running = 1, left = 0;
-  while (running && curl_multi_perform(m, &running) == CURLM_OK && running) {
+  while (running && curl_multi_perform(m, &running) == CURLM_OK && running && !past_drain(s)) {
     forkgate_leave();
     curl_multi_poll(m, NULL, 0, 200, NULL);
     forkgate_enter();
@@ -359,7 +368,7 @@ static bool send_job(notify_sender *s, job *j) {
   char why[256];
   bool done = true;
   forkgate_enter();
-  if (attempt(&s->o, &j->req, why, sizeof why)) {
+  if (attempt(s, &j->req, why, sizeof why)) {
     metrics_add(s->o.sent, (const char *[]){j->name, "sent"}, 1);
   } else if (++j->attempt >= s->o.attempts) {
     char *told = heap_printf("%d attempts failed, the last: %s", j->attempt, why);
