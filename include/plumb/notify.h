@@ -39,7 +39,7 @@ typedef struct {
   size_t nheaders;
 } notify_target;
 
-/* What happened: the trigger ("on-sync-failed"...), the application, its
+/* What happened: the trigger (notify_triggers), the application, its
  * project, repository (a URL) and commit, its health, a message for
  * people and a link to the application (NULL: none). All borrowed. */
 typedef struct {

@@ -20,8 +20,8 @@
 
 #define DRAIN_S 2 /* what notify_free waits for the queue */
 
-const char *const notify_triggers[] = {"on-sync-succeeded", "on-sync-failed", "on-health-degraded",
-                                       "on-drift-reverted", "on-deployed"};
+const char *const notify_triggers[] = {"on-sync-running",    "on-sync-succeeded", "on-sync-failed",
+                                       "on-health-degraded", "on-drift-reverted", "on-deployed"};
 const size_t notify_ntriggers = sizeof notify_triggers / sizeof notify_triggers[0];
 
 static const char *const type_names[] = {"webhook", "slack", "teams", "github", "gitlab", "gitea"};
@@ -172,6 +172,7 @@ static char *repo_path(const char *url) {
 /* The commit status's state: GitHub's and Gitea's words, or GitLab's. */
 static const char *state_of(const char *trigger, bool gitlab) {
   if (failed(trigger)) return gitlab ? "failed" : "failure";
+  if (strcmp(trigger, "on-sync-running") == 0) return gitlab ? "running" : "pending";
   return "success";
 }
 

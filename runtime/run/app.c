@@ -204,6 +204,7 @@ static void tell_sync(runner *r, const app_def *app, app_state *st, const build 
   run_notice(r, app, "Normal", "Synced", "synced %.7s%s%s", b->rev.commit, changed ? ": " : " (nothing changed)",
              changed ? changed : "");
   run_notify_rearm(r, app, st, "on-sync-failed");
+  run_notify_rearm(r, app, st, "on-sync-running");
   run_notify(r, app, st, "on-sync-succeeded", b->rev.commit, changed);
   if (pruned) run_notice(r, app, "Normal", "Pruned", "pruned %s", pruned);
   free(changed);
@@ -227,6 +228,9 @@ static void apply(runner *r, const app_def *app, app_state *st, const build *b, 
   fflush(r->o->out);
   run_notice(r, app, "Normal", "SyncStarted", "syncing %zu objects at %.7s to %s", b->objs.nres, b->rev.commit,
              b->dest->name);
+  /* Once per commit until a sync of it succeeds: retries of a failing
+   * one are not news. */
+  run_notify(r, app, st, "on-sync-running", b->rev.commit, NULL);
   sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->all, rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);

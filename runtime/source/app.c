@@ -391,7 +391,7 @@ static const char **read_subscribe(reader *r, const value *spec, size_t *n) {
   for (size_t i = 0; i < o->u.obj.len; i++) {
     const field *f = &o->u.obj.fields[i];
     if (!is_trigger(f->key)) {
-      diag_error(r->d, f->val->at, "%s: unknown trigger \"%s\"; expected on-sync-succeeded, on-sync-failed, "
+      diag_error(r->d, f->val->at, "%s: unknown trigger \"%s\"; expected on-sync-running, on-sync-succeeded, on-sync-failed, "
                  "on-health-degraded, on-drift-reverted or on-deployed", r->what, f->key);
       continue;
     }

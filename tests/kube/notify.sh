@@ -4,7 +4,7 @@
 # with its URL's secret never in the log; a Slack receiver down gets it
 # after retries once it is back; a receiver that hangs does not slow a
 # sync; a runtime killed with -9 and started again tells nothing twice;
-# deployed once per commit. Usage: notify.sh PLUMB CLUSTER_DIR. Last line:
+# deployed and a sync's beginning once per commit. Usage: notify.sh PLUMB CLUSTER_DIR. Last line:
 # "notify: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
@@ -73,7 +73,7 @@ env apps {
   app p = project(name: "p", subscribe: { "on-sync-failed": "flaky" })
   app nt = application(name: "nt", repo: "file://$repo", path: "nt", namespace: "$NS", project: "p", automated: true,
                        self_heal: true, interval: "2s",
-                       subscribe: { "on-sync-failed": "hook", "on-deployed": ["hook", "slow"] })
+                       subscribe: { "on-sync-running": "hook", "on-sync-failed": "hook", "on-deployed": ["hook", "slow"] })
 }
 EOP
 env_of '  ConfigMap "a" { data: { v: "1" } }'
@@ -109,6 +109,7 @@ rm "$rx/down-flaky"
 if eventually at_least flaky sync-failed 1; then ok; else no "and got once it is back"; fi
 if eventually failed_twice; then ok; else no "the sync fails again"; fi
 same "the failure is told to hook once" 1 got hook on-sync-failed
+same "each commit's sync beginning once, not each retry" 3 got hook on-sync-running
 same "and to flaky once" 1 got flaky sync-failed
 expect "the log says the notifications" 0 "^nt: notifying hook: on-sync-failed" cat "$work/run.log"
 absent "and never the URL's secret" "s3cret|k3y" cat "$work/run.log"
@@ -125,6 +126,7 @@ if eventually failed_twice; then ok; else no "after a restart the sync fails aga
 same "not told twice after kill -9" 1 got hook on-sync-failed
 same "nor to the project's notifier" 1 got flaky sync-failed
 same "nor deployed again" 2 got hook on-deployed
+same "nor a sync's beginning" 3 got hook on-sync-running
 
 # Mended: deployed again, told; a failure after it is news again.
 $K -n $NS delete configmap taken >/dev/null

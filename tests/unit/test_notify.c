@@ -153,6 +153,13 @@ static void github_and_gitea_statuses(void **state) {
   json_decref(b);
   notify_request_free(&r);
 
+  ok.trigger = "on-sync-running";
+  assert_null(notify_render(&t, &ok, &r));
+  b = body_of(&r);
+  assert_string_equal(str_at(b, "state"), "pending");
+  json_decref(b);
+  notify_request_free(&r);
+
   ok.repo = "https://gitea.example.com/shop.git";
   assert_string_equal(notify_render(&t, &ok, &r), "the repository's URL has no owner/name");
 }
@@ -167,6 +174,10 @@ static void gitlab_status_in_the_query(void **state) {
                              "0123456789abcdef0123456789abcdef01234567?state=failed&name=plumb%2Fshop&description="
                              "shop%3A%20sync-failed%20at%200123456%20%28Degraded%29%3A%20bad");
   assert_true(has_header(&r, "PRIVATE-TOKEN: glpat"));
+  notify_request_free(&r);
+  ev.trigger = "on-sync-running";
+  assert_null(notify_render(&t, &ev, &r));
+  assert_non_null(strstr(r.url, "?state=running&"));
   notify_request_free(&r);
 }
 
