@@ -13,7 +13,9 @@
  *
  * The config repository may also give health scripts for kinds (std/gitops'
  * health(): kind Health), Argo CD's health.lua, which the runtime runs for
- * every object of a group and kind they match (plumb/health.h).
+ * every object of a group and kind they match (plumb/health.h), and the
+ * receivers of notifications (notifier(): kind Notifier) applications and
+ * projects subscribe to.
  *
  * The same definitions may be objects in the runtime's own cluster
  * (kubectl apply): their JSON, made a value, reads with the same checks
@@ -80,6 +82,10 @@ typedef struct {
    * config, the application's objects are deleted with this propagation
    * ("background", "foreground"); NULL: they stay (orphan). */
   const char *cascade;
+  /* spec.subscribe, as Argo CD's subscriptions: "TRIGGER=NOTIFIER" each,
+   * ("on-sync-failed=ops-slack"), its project's added by the runtime. */
+  const char **subscribe;
+  size_t nsubscribe;
   app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
   size_t ncredentials;
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */
@@ -140,8 +146,22 @@ typedef struct {
   app_window *windows; /* spec.syncWindows */
   size_t nwindows;
   const char *sops_secret; /* spec.decryption.secretRef.name, its applications' unless they name one; NULL: none */
+  const char **subscribe; /* for each of its applications, as app_def's */
+  size_t nsubscribe;
   pos at; /* where its name was written */
 } app_project;
+
+/* A receiver of notifications (plumb/notify.h): type "webhook", "slack",
+ * "teams", "github", "gitlab" or "gitea"; the Secret of the runtime's
+ * namespace that holds its url, token and hmac_key (NULL: none); url when
+ * the Secret has none; a webhook's headers ("Name: value") and body
+ * template (NULL: the default). The config's alone. */
+typedef struct {
+  const char *name, *type, *secret, *url, *body;
+  const char **headers;
+  size_t nheaders;
+  pos at; /* where its name was written */
+} app_notifier;
 
 /* A health script for the kinds group and kind match (shell wildcards; ""
  * the core group). Its text compiles (checked as it is read). */
@@ -163,10 +183,12 @@ typedef struct {
   size_t nignore;
   app_health *healths; /* the config's alone */
   size_t nhealths;
+  app_notifier *notifiers; /* the config's alone */
+  size_t nnotifiers;
 } app_set;
 
 /* Is this compiled resource a definition for the runtime: an Application,
- * a Project or a Health? */
+ * a Project, an IgnoreDifferences, a Health or a Notifier? */
 bool app_is_definition(const value *res);
 
 /* Reads the definitions among r's resources into *s, allocated in a (which

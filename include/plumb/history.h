@@ -4,8 +4,9 @@
  * commit last applied in full (so a restarted runtime knows a commit it
  * has applied from a new one), the last HISTORY_MAX syncs (id, revision,
  * time, result and each object's outcome, as JSON), a rollback's pause
- * of automated sync, and how far a deletion of the application with its
- * objects has gone, so that a restart keeps them. */
+ * of automated sync, how far a deletion of the application with its
+ * objects has gone, and the notifications sent, so that a restart keeps
+ * them. */
 #ifndef PLUMB_HISTORY_H
 #define PLUMB_HISTORY_H
 
@@ -33,6 +34,10 @@ typedef struct {
    * (delete_hooks: a JSON array of the bodies to create, NULL for none). */
   char deleting[16], cluster[256], delete_step[48];
   char *delete_hooks;
+  /* The notifications sent, as a JSON object: each trigger and the state
+   * it was sent for ("on-sync-failed": COMMIT), so that a restart or
+   * another leader does not send it again; NULL: none. */
+  char *notified;
 } history;
 
 /* The most delete hooks a history holds, as JSON text: a ConfigMap holds 1

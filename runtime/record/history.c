@@ -30,6 +30,8 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   snprintf(out->delete_step, sizeof out->delete_step, "%s", data_str(cm, "deleteStep", ""));
   const char *hooks = data_str(cm, "deleteHooks", NULL);
   out->delete_hooks = hooks ? heap_strdup(hooks) : NULL;
+  const char *notified = data_str(cm, "notified", NULL);
+  out->notified = notified ? heap_strdup(notified) : NULL;
   json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
   if (json_is_array(entries)) { /* unreadable: start again rather than stop */
     free(out->entries);
@@ -116,6 +118,7 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
     if (*h->delete_step) json_object_set_new(data, "deleteStep", json_string(h->delete_step));
     if (h->delete_hooks) json_object_set_new(data, "deleteHooks", json_string(h->delete_hooks));
   }
+  if (h->notified) json_object_set_new(json_object_get(cm, "data"), "notified", json_string(h->notified));
   kube_apply_opts o = {.force = true};
   int rc = kube_apply(c, cm, &o, NULL);
   json_decref(cm);
@@ -160,5 +163,6 @@ const json_t *history_pick(const json_t *entries, const char *applied, bool has_
 void history_free(history *h) {
   free(h->entries);
   free(h->delete_hooks);
+  free(h->notified);
   *h = (history){0};
 }

@@ -199,17 +199,24 @@ static char *failures_of(const sync_report *rep) {
   return b.data;
 }
 
-/* A sync's end, as events: its result, and what it pruned. */
-static void tell_sync(runner *r, const app_def *app, const build *b, const sync_report *rep) {
+/* A sync's end, as events and notifications: its result, and what it
+ * pruned. A failure of a commit is news once until a sync succeeds, and a
+ * success once until one fails. */
+static void tell_sync(runner *r, const app_def *app, app_state *st, const build *b, const sync_report *rep) {
   if (rep->error) {
     char *why = failures_of(rep);
     run_notice(r, app, "Warning", "SyncFailed", "sync of %.7s failed: %s", b->rev.commit, why);
+    run_notify_rearm(r, app, st, "on-sync-succeeded");
+    run_notify(r, app, st, "on-sync-failed", b->rev.commit, why);
     free(why);
     return;
   }
   char *changed = refs_with(rep, NULL), *pruned = refs_with(rep, "pruned");
   run_notice(r, app, "Normal", "Synced", "synced %.7s%s%s", b->rev.commit, changed ? ": " : " (nothing changed)",
              changed ? changed : "");
+  run_notify_rearm(r, app, st, "on-sync-failed");
+  run_notify_rearm(r, app, st, "on-sync-running");
+  run_notify(r, app, st, "on-sync-succeeded", b->rev.commit, changed);
   if (pruned) run_notice(r, app, "Normal", "Pruned", "pruned %s", pruned);
   free(changed);
   free(pruned);
@@ -219,7 +226,7 @@ static void tell_sync(runner *r, const app_def *app, const build *b, const sync_
  * little for a complete live view, and is left for a later pass without
  * one: a view still listing (after a restart of the runtime or of the API
  * server) would make objects that exist look gone. */
-static void apply(runner *r, const app_def *app, const build *b, sync_report *rep) {
+static void apply(runner *r, const app_def *app, app_state *st, const build *b, sync_report *rep) {
   double start = run_now();
   app_def policy = *app;
   /* build_at has refused the empty builds that are mistakes: one left
@@ -232,6 +239,9 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
   fflush(r->o->out);
   run_notice(r, app, "Normal", "SyncStarted", "syncing %zu objects at %.7s to %s", b->objs.nres, b->rev.commit,
              b->dest->name);
+  /* Once per commit until a sync of it succeeds: retries of a failing
+   * one are not news. */
+  run_notify(r, app, st, "on-sync-running", b->rev.commit, NULL);
   sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->all, rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);
@@ -244,7 +254,7 @@ static void apply(runner *r, const app_def *app, const build *b, sync_report *re
     const apply_outcome *oc = &rep->objects.items[i];
     fprintf(r->o->out, "%s: %s %s%s\n", app->name, oc->ref, oc->verb ? oc->verb : "failed: ", oc->error ? oc->error : "");
   }
-  tell_sync(r, app, b, rep);
+  tell_sync(r, app, st, b, rep);
 }
 
 static void record(runner *r, const app_def *app, app_state *st, const build *b, const char *by,
@@ -278,6 +288,17 @@ static void compare(const app_def *app, const build *b, sync_report *rep) {
   *rep = (sync_report){.status = SYNC_SYNCED, .diff = heap_strdup("")};
 }
 
+/* Health as notifications: Degraded is news once per commit until it is
+ * Healthy again; deployed (Argo CD's on-deployed) is a commit applied in
+ * full, then Synced and Healthy, once per commit. */
+static void tell_health(runner *r, const app_def *app, app_state *st) {
+  if (st->health == HEALTH_DEGRADED) run_notify(r, app, st, "on-health-degraded", st->commit, NULL);
+  if (st->health != HEALTH_HEALTHY) return;
+  run_notify_rearm(r, app, st, "on-health-degraded");
+  if (st->status == SYNC_SYNCED && *st->hist.applied && strcmp(st->hist.applied, st->commit) == 0)
+    run_notify(r, app, st, "on-deployed", st->commit, NULL);
+}
+
 /* The status after a pass, with the diff it found ("" once applied); a
  * change of health is told. */
 static void settle(runner *r, const app_def *app, app_state *st, sync_report *rep, const build *b) {
@@ -291,6 +312,7 @@ static void settle(runner *r, const app_def *app, app_state *st, sync_report *re
     run_notice(r, app, st->health == HEALTH_DEGRADED || st->health == HEALTH_MISSING ? "Warning" : "Normal",
                "HealthChanged", "health %s -> %s", health_name(was), health_name(st->health));
   st->assessed = true;
+  tell_health(r, app, st);
 }
 
 /* SHA-256 of objs as JSON, each with its `app`: equal digests, equal
@@ -437,11 +459,17 @@ static void pass(runner *r, const app_def *app, app_state *st, const run_pass *p
     app_def chosen = *app;
     if (asked && p->prune) chosen.prune = p->prune > 0;
     sync_report_free(&rep);
-    apply(r, &chosen, &b, &rep);
+    apply(r, &chosen, st, &b, &rep);
     record_it = true;
     /* Nothing new to apply, yet objects changed: self-heal undid drift. */
     char *undone = !asked && !new_commit && !rep.error ? refs_with(&rep, NULL) : NULL;
-    if (undone) run_notice(r, app, "Normal", "DriftReverted", "undid changes made in the cluster to %s", undone);
+    if (undone) {
+      run_notice(r, app, "Normal", "DriftReverted", "undid changes made in the cluster to %s", undone);
+      /* Each undoing is news: the time tells one from the next. */
+      char *key = heap_printf("%s@%lld", b.rev.commit, (long long)time(NULL));
+      run_notify(r, app, st, "on-drift-reverted", key, undone);
+      free(key);
+    }
     free(undone);
     if (!asked) count_sync(app, st, b.rev.commit, rep.error != NULL);
   }
@@ -467,7 +495,7 @@ static void rollback(runner *r, const app_def *app, app_state *st, const char *c
   }
   fprintf(r->o->out, "%s: rolling back to history entry %lld, %.7s\n", app->name, id, b.rev.commit);
   sync_report rep;
-  apply(r, app, &b, &rep);
+  apply(r, app, st, &b, &rep);
   if (!rep.error) run_notice(r, app, "Normal", "RolledBack", "rolled back to history entry %lld, %.7s", id, b.rev.commit);
   /* Paused before it is recorded: one write keeps both. */
   memcpy(st->hist.rollback, b.rev.commit, sizeof st->hist.rollback);

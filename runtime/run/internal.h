@@ -28,6 +28,7 @@
 #include "plumb/events.h"
 #include "plumb/health.h"
 #include "plumb/history.h"
+#include "plumb/notify.h"
 #include "plumb/lease.h"
 #include "plumb/metrics.h"
 #include "plumb/run.h"
@@ -95,6 +96,7 @@ typedef struct {
 
 typedef struct {
   metrics_family *syncs, *reconcile, *apply, *drift, *fetches, *fetch_failures, *apps, *leader, *events_dropped;
+  metrics_family *notifications, *notifications_lost;
 } run_metrics;
 
 /* A cluster applications are applied to. */
@@ -168,6 +170,7 @@ typedef struct {
   } *chart_apps;
   size_t nchart_apps;
   events_writer *events; /* what happens to applications, told to the cluster (notice.c); NULL: nothing */
+  notify_sender *notifier; /* and to the notifiers applications subscribe to (notify.c) */
   /* Applications removed with cascade_delete whose objects are being
    * deleted (delete.c): each with its history as recorded (deleting,
    * cluster, delete_step), its delete hooks, and the step it is at. */
@@ -392,6 +395,22 @@ void run_keys_free(run_keys *k);
  * writes, so that a standby does not tell it twice. */
 void run_notice(runner *r, const app_def *app, const char *type, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* ---- notifications (notify.c) ---- */
+
+/* What happened to app, told to the notifiers it and its project subscribe
+ * to for trigger, at most once per state: key (the commit) is kept in its
+ * history, saved before the notification is queued, and the same key for
+ * the same trigger is not told again until run_notify_rearm. Only from the
+ * runtime that writes. message may be NULL. */
+void run_notify(runner *r, const app_def *app, app_state *st, const char *trigger, const char *key,
+                const char *message);
+/* The state trigger was told for has ended (a sync succeeded after one
+ * failed, health came back): the next is news again. */
+void run_notify_rearm(runner *r, const app_def *app, app_state *st, const char *trigger);
+/* Starts and stops the sender (loop.c). */
+void run_notify_start(runner *r);
+void run_notify_stop(runner *r);
 
 /* ---- dependencies (app.c) ---- */
 

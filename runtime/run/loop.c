@@ -322,6 +322,7 @@ static void runner_free(runner *r) {
   run_chart_creds_free(r);
   run_delete_free(r);
   events_free(r->events); /* after the last pass that may tell */
+  run_notify_stop(r);
   free(r->home);
   status_free(r->store);
   auth_free(r->auth);
@@ -477,6 +478,7 @@ int run_main(kube_client *c, const run_opts *o) {
   r.config_builds = source_builds_new(2, &r.limits);
   run_metrics_declare(&r);
   start_events(&r);
+  run_notify_start(&r);
   if (!o->once) {
     r.cache = cache_new(o->cfg);
     status_on_ask(r.store, wake_loop, r.cache);

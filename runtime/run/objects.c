@@ -503,6 +503,20 @@ static json_t *ignores_json(const app_def *app) {
   return list;
 }
 
+/* app's subscribe: trigger -> the notifiers' names. */
+static json_t *subscriptions_json(const app_def *app) {
+  json_t *out = json_object();
+  for (size_t i = 0; i < app->nsubscribe; i++) {
+    const char *eq = strchr(app->subscribe[i], '=');
+    char *trigger = heap_strndup(app->subscribe[i], (size_t)(eq - app->subscribe[i]));
+    json_t *list = json_object_get(out, trigger);
+    if (!list) json_object_set_new(out, trigger, list = json_array());
+    json_array_append_new(list, json_string(eq + 1));
+    free(trigger);
+  }
+  return out;
+}
+
 /* app's spec, as std/gitops's template writes it; its repository's URL
  * without credentials, args as strings (NAME=VALUE builds the same). */
 static json_t *spec_of(const app_def *app) {
@@ -542,6 +556,7 @@ static json_t *spec_of(const app_def *app) {
     free(dur), free(most);
   }
   if (app->cascade) json_object_set_new(spec, "cascadeDelete", json_string(app->cascade));
+  if (app->nsubscribe) json_object_set_new(spec, "subscribe", subscriptions_json(app));
   if (app->sops_secret)
     json_object_set_new(spec, "decryption",
                         json_pack("{s:s, s:{s:s}}", "provider", "sops", "secretRef", "name", app->sops_secret));

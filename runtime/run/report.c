@@ -35,6 +35,13 @@ void run_metrics_declare(runner *r) {
                                         "Kubernetes events not written: past an object's budget (rate), the queue "
                                         "full (queue), or refused by the API server (error).",
                                         (const char *[]){"reason", NULL}),
+      .notifications = metrics_counter(m, "plumb_notifications_total",
+                                       "Notifications by notifier: sent, or failed and to be retried (retried).",
+                                       (const char *[]){"notifier", "result", NULL}),
+      .notifications_lost = metrics_counter(m, "plumb_notifications_lost_total",
+                                            "Notifications never sent, by notifier: every attempt failed (attempts), "
+                                            "or the queue was full (queue).",
+                                            (const char *[]){"notifier", "reason", NULL}),
   };
 }
 

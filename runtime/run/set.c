@@ -27,7 +27,8 @@ bool run_children_read(runner *r, const app_def *app, const compile_result *res,
   diag_init(&d, out->a);
   d.sources = res->diags.sources; /* to quote the lines */
   /* Its projects: the config's and the cluster's. */
-  app_set projects = {.projects = r->defs.projects, .nprojects = r->defs.nprojects};
+  app_set projects = {.projects = r->defs.projects, .nprojects = r->defs.nprojects,
+                      .notifiers = r->config.notifiers, .nnotifiers = r->config.nnotifiers};
   int errors = app_set_read_children(&out->set, out->a, res, &projects, app->name, &d);
   /* Those projects go with the config that holds them, which a later
    * commit replaces while the children stay: regroup checks them again. */

@@ -9,12 +9,14 @@
 
 #include "plumb/emit.h"
 #include "plumb/health.h"
+#include "plumb/notify.h"
 
 bool app_is_definition(const value *res) {
   const value *api = value_object_get(res, "apiVersion"), *kind = value_object_get(res, "kind");
   return api && kind && api->kind == V_STRING && kind->kind == V_STRING && strcmp(api->u.str.s, APP_API_VERSION) == 0 &&
          (strcmp(kind->u.str.s, "Application") == 0 || strcmp(kind->u.str.s, "Project") == 0 ||
-          strcmp(kind->u.str.s, "IgnoreDifferences") == 0 || strcmp(kind->u.str.s, "Health") == 0);
+          strcmp(kind->u.str.s, "IgnoreDifferences") == 0 || strcmp(kind->u.str.s, "Health") == 0 ||
+          strcmp(kind->u.str.s, "Notifier") == 0);
 }
 
 int app_parse_interval(const char *s) {
@@ -384,6 +386,43 @@ static void read_wave(reader *r, const value *res, app_def *app) {
   else app->wave = (int)n;
 }
 
+static bool is_trigger(const char *s) {
+  for (size_t i = 0; i < notify_ntriggers; i++)
+    if (strcmp(notify_triggers[i], s) == 0) return true;
+  return false;
+}
+
+/* spec.subscribe: { TRIGGER: [NOTIFIER...] } (or one NOTIFIER) as
+ * "TRIGGER=NOTIFIER" each; whether the notifiers exist is checked with
+ * the set (check_subscriptions). */
+static const char **read_subscribe(reader *r, const value *spec, size_t *n) {
+  const value *o = field_of(r, spec, "subscribe", V_OBJECT, false);
+  *n = 0;
+  if (!o) return NULL;
+  size_t room = 1;
+  for (size_t i = 0; i < o->u.obj.len; i++)
+    room += o->u.obj.fields[i].val->kind == V_LIST ? o->u.obj.fields[i].val->u.list.len : 1;
+  const char **out = arena_alloc(r->a, room * sizeof *out);
+  for (size_t i = 0; i < o->u.obj.len; i++) {
+    const field *f = &o->u.obj.fields[i];
+    if (!is_trigger(f->key)) {
+      diag_error(r->d, f->val->at, "%s: unknown trigger \"%s\"; expected on-sync-running, on-sync-succeeded, on-sync-failed, "
+                 "on-health-degraded, on-drift-reverted or on-deployed", r->what, f->key);
+      continue;
+    }
+    bool one = f->val->kind == V_STRING;
+    size_t len = one ? 1 : f->val->kind == V_LIST ? f->val->u.list.len : 0;
+    if (!one && f->val->kind != V_LIST)
+      diag_error(r->d, f->val->at, "%s: subscribe.%s must be a notifier's name or a list of them", r->what, f->key);
+    for (size_t k = 0; k < len; k++) {
+      const value *v = one ? f->val : f->val->u.list.items[k];
+      if (v->kind != V_STRING) diag_error(r->d, v->at, "%s: subscribe.%s must hold notifiers' names", r->what, f->key);
+      else out[(*n)++] = arena_printf(r->a, "%s=%s", f->key, v->u.str.s);
+    }
+  }
+  return out;
+}
+
 static void read_app(reader *r, const value *res, const char *name, app_def *app) {
   const value *spec = field_of(r, res, "spec", V_OBJECT, true);
   if (!spec) return;
@@ -418,6 +457,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   app_ignore *rules = NULL;
   read_ignores(r, spec, "ignoreDifferences", &rules, &app->nignore);
   app->ignore = rules;
+  app->subscribe = read_subscribe(r, spec, &app->nsubscribe);
   read_credentials(r, spec, app);
   read_args(r, spec, app);
   read_directory(r, spec, app);
@@ -476,6 +516,7 @@ static void read_project(reader *r, const value *res, const char *name, app_proj
   if (!spec) return;
   read_windows(r, spec, p);
   p->sops_secret = read_decryption(r, spec);
+  p->subscribe = read_subscribe(r, spec, &p->nsubscribe);
   p->repos = strings_at(r, spec, "sourceRepos", &p->nrepos);
   p->cluster_kinds = strings_at(r, spec, "clusterKinds", &p->ncluster_kinds);
   p->kinds = strings_at(r, spec, "namespaceKinds", &p->nkinds);
@@ -541,6 +582,90 @@ static void read_health(app_set *s, arena *a, const value *res, diag_list *d) {
   s->healths[s->nhealths++] = h;
 }
 
+/* ---- notifiers ------------------------------------------------------------- */
+
+static bool is_notifier(const value *res) { return strcmp(value_object_get(res, "kind")->u.str.s, "Notifier") == 0; }
+
+/* A webhook's body template must make JSON whatever the values: filled
+ * with some, it is rendered as it will be. */
+static const char *body_error(const char *body) {
+  notify_target t = {.name = "check", .type = NOTIFY_WEBHOOK, .url = "", .template = body};
+  notify_event ev = {"on-sync-failed", "app", "default", "https://git.example.com/o/r.git", "0123456789abcdef",
+                     "Degraded", "a \"quoted\" message", "https://plumb.example.com/"};
+  notify_request req;
+  const char *why = notify_render(&t, &ev, &req);
+  if (!why) notify_request_free(&req);
+  return why;
+}
+
+static void read_headers(reader *r, const value *spec, app_notifier *n) {
+  const value *o = field_of(r, spec, "headers", V_OBJECT, false);
+  if (!o) return;
+  n->headers = arena_alloc(r->a, (o->u.obj.len + 1) * sizeof *n->headers);
+  for (size_t i = 0; i < o->u.obj.len; i++) {
+    const field *f = &o->u.obj.fields[i];
+    if (f->val->kind != V_STRING || strpbrk(f->key, ": \r\n") || strpbrk(f->val->u.str.s, "\r\n"))
+      diag_error(r->d, f->val->at, "%s: header %s must be a name and a string of one line", r->what, f->key);
+    else n->headers[n->nheaders++] = arena_printf(r->a, "%s: %s", f->key, f->val->u.str.s);
+  }
+}
+
+static void read_notifier(app_set *s, arena *a, const value *res, diag_list *d) {
+  const value *nv = value_get_path(res, "metadata.name");
+  const char *name = arena_strdup(a, nv && nv->kind == V_STRING ? nv->u.str.s : "");
+  reader r = {a, d, arena_printf(a, "notifier %s", name), kept(a, nv ? nv->at : res->at)};
+  const value *spec = field_of(&r, res, "spec", V_OBJECT, true);
+  if (!spec) return;
+  app_notifier n = {.name = name, .at = r.at};
+  n.type = string_at(&r, spec, "type", NULL);
+  const value *sv = value_get_path(spec, "secret"), *uv = value_get_path(spec, "url"), *bv = value_get_path(spec, "body");
+  n.secret = sv ? string_at(&r, spec, "secret", "") : NULL;
+  n.url = uv ? string_at(&r, spec, "url", "") : NULL;
+  n.body = bv ? string_at(&r, spec, "body", "") : NULL;
+  read_headers(&r, spec, &n);
+  notify_type type;
+  const char *why = NULL;
+  if (!notify_type_parse(n.type, &type))
+    diag_error(d, r.at, "%s: type \"%s\" is none of webhook, slack, teams, github, gitlab and gitea", r.what, n.type);
+  else if (!n.secret && !n.url)
+    diag_error(d, r.at, "%s: needs a secret (that holds its url or token) or a url", r.what);
+  else if (type >= NOTIFY_GITHUB && !n.secret)
+    diag_error(d, r.at, "%s: a commit status needs a secret that holds its token", r.what);
+  else if (n.body && type != NOTIFY_WEBHOOK)
+    diag_error(d, bv->at, "%s: only a webhook's body is a template", r.what);
+  else if (n.body && (why = body_error(n.body)))
+    diag_error(d, bv->at, "%s: body: %s", r.what, why);
+  s->notifiers[s->nnotifiers++] = n;
+}
+
+static const app_notifier *find_notifier(const app_notifier *list, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(list[i].name, name) == 0) return &list[i];
+  return NULL;
+}
+
+/* Each subscription names a notifier of the config. */
+static void check_subscriptions(const app_notifier *notifiers, size_t nn, const char *what, const char *name,
+                                const char **subs, size_t nsubs, pos at, diag_list *d) {
+  for (size_t i = 0; i < nsubs; i++) {
+    const char *notifier = strchr(subs[i], '=') + 1;
+    if (!find_notifier(notifiers, nn, notifier))
+      diag_error(d, at, "%s %s: subscribes to \"%s\", which is no notifier of the config", what, name, notifier);
+  }
+}
+
+/* Its projects too when they are its own (not a build's, which has the
+ * config's). */
+static void check_all_subscriptions(const app_set *s, const app_notifier *notifiers, size_t nn, bool projects,
+                                    diag_list *d) {
+  for (size_t i = 0; i < s->napps; i++)
+    check_subscriptions(notifiers, nn, "application", s->apps[i].name, s->apps[i].subscribe, s->apps[i].nsubscribe,
+                        s->apps[i].at, d);
+  for (size_t i = 0; projects && i < s->nprojects; i++)
+    check_subscriptions(notifiers, nn, "project", s->projects[i].name, s->projects[i].subscribe,
+                        s->projects[i].nsubscribe, s->projects[i].at, d);
+}
+
 /* ---- the set ------------------------------------------------------------- */
 
 /* Anything namespaced from anywhere; nothing cluster-scoped. */
@@ -589,11 +714,16 @@ static void read_definitions(app_set *s, arena *a, const compile_result *r, diag
   s->apps = arena_alloc(a, (r->nres + 1) * sizeof *s->apps);
   s->projects = arena_alloc(a, (r->nres + 2) * sizeof *s->projects);
   s->healths = arena_alloc(a, (r->nres + 1) * sizeof *s->healths);
+  s->notifiers = arena_alloc(a, (r->nres + 1) * sizeof *s->notifiers);
   for (size_t i = 0; i < r->nres; i++) {
     const value *res = r->res[i].obj;
     if (!app_is_definition(res)) continue;
     if (is_health(res)) {
       read_health(s, a, res, d);
+      continue;
+    }
+    if (is_notifier(res)) {
+      read_notifier(s, a, res, d);
       continue;
     }
     /* The compiler has refused two definitions of one name already. */
@@ -682,6 +812,7 @@ int app_set_read(app_set *s, arena *a, const compile_result *r, diag_list *d) {
   if (!app_set_project(s, "default")) s->projects[s->nprojects++] = default_project();
   check_projects(s, d);
   check_dependencies(s, d);
+  check_all_subscriptions(s, s->notifiers, s->nnotifiers, true, d);
   return d->errors - errors;
 }
 
@@ -702,12 +833,18 @@ int app_set_read_children(app_set *s, arena *a, const compile_result *r, const a
     diag_error(d, s->healths[i].at, "health %s: health scripts may be declared only in the config repository",
                s->healths[i].name);
   s->nhealths = 0;
+  /* Nor where notifications go, with the config's credentials. */
+  for (size_t i = 0; i < s->nnotifiers; i++)
+    diag_error(d, s->notifiers[i].at, "notifier %s: notifiers may be declared only in the config repository",
+               s->notifiers[i].name);
+  s->nnotifiers = 0;
   s->projects = config->projects;
   s->nprojects = config->nprojects;
   parent = arena_strdup(a, parent);
   for (size_t i = 0; i < s->napps; i++) s->apps[i].parent = parent;
   check_projects(s, d);
   check_dependencies(s, d);
+  check_all_subscriptions(s, config->notifiers, config->nnotifiers, false, d);
   return d->errors - errors;
 }
 
@@ -731,13 +868,15 @@ bool app_def_equal(const app_def *a, const app_def *b) {
       a->allow_empty != b->allow_empty || a->interval_s != b->interval_s || a->ncredentials != b->ncredentials ||
       a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at) ||
       a->ndepends_on != b->ndepends_on || a->wave != b->wave || a->retry_limit != b->retry_limit ||
-      a->nsync_options != b->nsync_options || a->nignore != b->nignore ||
+      a->nsync_options != b->nsync_options || a->nignore != b->nignore || a->nsubscribe != b->nsubscribe ||
       a->retry_s != b->retry_s || a->retry_factor != b->retry_factor || a->retry_max_s != b->retry_max_s)
     return false;
   for (size_t i = 0; i < a->ndepends_on; i++)
     if (!same_string(a->depends_on[i], b->depends_on[i])) return false;
   for (size_t i = 0; i < a->nsync_options; i++)
     if (!same_string(a->sync_options[i], b->sync_options[i])) return false;
+  for (size_t i = 0; i < a->nsubscribe; i++)
+    if (!same_string(a->subscribe[i], b->subscribe[i])) return false;
   for (size_t i = 0; i < a->nignore; i++) {
     const app_ignore *x = &a->ignore[i], *y = &b->ignore[i];
     if (!same_string(x->group, y->group) || !same_string(x->kind, y->kind) || !same_string(x->name, y->name) ||

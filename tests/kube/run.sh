@@ -21,6 +21,7 @@
 #   tests/kube/deletehooks.sh      PreDelete and PostDelete hooks around it, through a kill -9
 #   tests/kube/finalizer.sh        deleting an Application object held by the runtime's finalizer
 #   tests/kube/events.sh           Kubernetes events about applications, counted up when repeated
+#   tests/kube/notify.sh           notifications to a local receiver: once, retried, never held, once across kill -9
 #   tests/kube/ignore.sh           ignore rules against real HorizontalPodAutoscalers,
 #                                  five minutes without flapping
 #   tests/kube/clusters.sh         plumb run applying to a second cluster
@@ -98,6 +99,7 @@ script cascade tests/kube/cascade.sh
 script deletehooks tests/kube/deletehooks.sh
 script finalizer tests/kube/finalizer.sh
 script events tests/kube/events.sh
+script notify tests/kube/notify.sh
 script ignore tests/kube/ignore.sh
 script clusters tests/kube/clusters.sh
 script sops tests/kube/sops.sh

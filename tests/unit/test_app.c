@@ -343,6 +343,58 @@ static void a_build_declares_no_projects_and_names_only_the_configs(void **state
   assert_non_null(strstr(F->errors, "application web: project \"mine\" is not defined"));
 }
 
+static void notifiers_and_subscriptions(void **state) {
+  read_apps("app s = notifier(name: \"ops\", type: \"slack\", secret: \"slack-ops\")\n"
+            "app h = notifier(name: \"hook\", type: \"webhook\", url: \"http://receiver/x\", headers: { \"X-Team\": \"shop\" },\n"
+            "  body: \"{\\\"text\\\": \\\"{{app}}: {{message}}\\\"}\")\n"
+            "app p = project(name: \"web\", subscribe: { \"on-sync-failed\": \"ops\" })\n"
+            "app a = application(name: \"shop\", repo: \"r\", project: \"web\",\n"
+            "  subscribe: { \"on-sync-failed\": [\"hook\", \"ops\"], \"on-deployed\": [\"hook\"] })");
+  assert_string_equal(F->errors, "");
+  assert_int_equal(F->set.nnotifiers, 2);
+  const app_notifier *hook = &F->set.notifiers[0], *ops = &F->set.notifiers[1];
+  assert_string_equal(hook->name, "hook");
+  assert_string_equal(hook->type, "webhook");
+  assert_string_equal(hook->url, "http://receiver/x");
+  assert_null(hook->secret);
+  assert_int_equal(hook->nheaders, 1);
+  assert_string_equal(hook->headers[0], "X-Team: shop");
+  assert_string_equal(hook->body, "{\"text\": \"{{app}}: {{message}}\"}");
+  assert_string_equal(ops->secret, "slack-ops");
+  const app_def *a = app("shop");
+  assert_int_equal(a->nsubscribe, 3);
+  assert_string_equal(a->subscribe[0], "on-sync-failed=hook");
+  assert_string_equal(a->subscribe[1], "on-sync-failed=ops");
+  assert_string_equal(a->subscribe[2], "on-deployed=hook");
+  const app_project *p = app_set_project(&F->set, "web");
+  assert_int_equal(p->nsubscribe, 1);
+  assert_string_equal(p->subscribe[0], "on-sync-failed=ops");
+}
+
+static void bad_notifiers_and_subscriptions_are_errors(void **state) {
+  read_apps("app s = notifier(name: \"a\", type: \"pager\", secret: \"x\")\n"
+            "app t = notifier(name: \"b\", type: \"github\", url: \"https://api.github.com\")\n"
+            "app u = notifier(name: \"c\", type: \"webhook\", url: \"http://x/\", body: \"{\\\"t\\\": {{app}}}\")\n"
+            "app v = notifier(name: \"d\", type: \"slack\")\n"
+            "app a = application(name: \"shop\", repo: \"r\", subscribe: { \"on-sync-failed\": \"nobody\", \"on-fire\": \"c\" })");
+  assert_non_null(strstr(F->errors, "notifier a: type \"pager\" is none of webhook, slack, teams, github, gitlab and gitea"));
+  assert_non_null(strstr(F->errors, "notifier b: a commit status needs a secret that holds its token"));
+  assert_non_null(strstr(F->errors, "notifier c: body: the template is not JSON once filled"));
+  assert_non_null(strstr(F->errors, "notifier d: needs a secret (that holds its url or token) or a url"));
+  assert_non_null(strstr(F->errors, "application shop: unknown trigger \"on-fire\""));
+  assert_non_null(strstr(F->errors, "application shop: subscribes to \"nobody\", which is no notifier of the config"));
+}
+
+static void a_build_declares_no_notifiers(void **state) {
+  read_apps("app s = notifier(name: \"ops\", type: \"slack\", secret: \"slack-ops\")");
+  read_children("app n = notifier(name: \"mine\", type: \"webhook\", url: \"http://x/\")\n"
+                "app a = application(name: \"web\", repo: \"r\", subscribe: { \"on-deployed\": [\"ops\", \"mine\"] })");
+  assert_non_null(strstr(F->errors, "notifier mine: notifiers may be declared only in the config repository"));
+  assert_non_null(strstr(F->errors, "application web: subscribes to \"mine\", which is no notifier of the config"));
+  assert_null(strstr(F->errors, "\"ops\""));
+  assert_int_equal(F->kids.nnotifiers, 0);
+}
+
 static void health_scripts_are_read_by_group_and_kind(void **state) {
   read_apps("app c = health(group: \"cert-manager.io\", kind: \"Certificate\", lua: \"return {status = 'Healthy'}\")\n"
             "app x = health(group: \"*.crossplane.io\", kind: \"*\", lua: \"return obj\")\n"
@@ -474,6 +526,9 @@ int main(void) {
       T(definitions_are_told_from_resources),
       T(children_name_their_parent_and_take_the_configs_projects),
       T(a_build_declares_no_projects_and_names_only_the_configs),
+      T(notifiers_and_subscriptions),
+      T(bad_notifiers_and_subscriptions_are_errors),
+      T(a_build_declares_no_notifiers),
       T(health_scripts_are_read_by_group_and_kind),
       T(a_health_script_that_does_not_compile_is_an_error_where_it_was_written),
       T(one_script_for_a_group_and_kind),
