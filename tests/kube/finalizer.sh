@@ -19,6 +19,12 @@ finalizers() { $K -n $NS get applications.plumb.dev "$1" -o jsonpath='{.metadata
 has() { $K -n $NS get "$1" "$2" >/dev/null 2>&1; }
 gone() { ! has "$1" "$2"; }
 logged() { grep -q -- "$1" "$work/run.log"; }
+# A failed pass (a kind the API server's discovery does not list yet, a
+# moment after its CRD) is tried again within 2 s, not after the default
+# backoff's growing waits.
+quick="retry: {backoff: {duration: 1s, maxDuration: 2s}}"
+# slowly COMMAND...: eventually, within 3 minutes.
+slowly() { eventually "$@" || eventually "$@" || eventually "$@"; }
 # objects PATH: PATH builds the ConfigMap PATH and the Widget PATH.
 objects() {
   mkdir -p "$repo/$1"
@@ -42,13 +48,13 @@ printf 'import "std/gitops"\nenv apps {\n}\n' >"$repo/gitops/main.plumb"
 objects cascading && objects orphaned && objects late
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "three paths"
-object cascading cascading "  cascadeDelete: foreground" >/dev/null
-object orphaned orphaned >/dev/null
+object cascading cascading "  cascadeDelete: foreground" "$quick" >/dev/null
+object orphaned orphaned "" "$quick" >/dev/null
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/token"
 serving "$repo" --app-namespace $NS
 
 synced() { has configmap cascading && has widget cascading && has configmap orphaned && has widget orphaned; }
-if eventually synced; then ok; else no "both objects' applications are synced, custom resources included"; fi
+if slowly synced; then ok; else no "both objects' applications are synced, custom resources included"; tail -20 "$work/run.log"; fi
 if eventually sh -c "$K -n $NS get applications.plumb.dev cascading -o jsonpath='{.metadata.finalizers}' | grep -q plumb.dev/resources-finalizer"
 then ok; else no "an object with cascadeDelete gets the runtime's finalizer"; fi
 same "one without it gets none" "" finalizers orphaned
@@ -73,14 +79,14 @@ expect "a custom resource no application marked stays" 0 "" has widget by-hand
 expect "the application let go keeps its objects" 0 "" has widget orphaned
 
 # Taking cascadeDelete away takes the finalizer off.
-object late late "  cascadeDelete: background" >/dev/null
+object late late "  cascadeDelete: background" "$quick" >/dev/null
 if eventually sh -c "$K -n $NS get applications.plumb.dev late -o jsonpath='{.metadata.finalizers}' | grep -q plumb.dev/resources-finalizer"
 then ok; else no "late gets the finalizer"; fi
-if eventually has widget late; then ok; else no "late is synced"; fi
-object late late >/dev/null
+if slowly has widget late; then ok; else no "late is synced"; tail -20 "$work/run.log"; fi
+object late late "" "$quick" >/dev/null
 if eventually sh -c "[ -z \"\$($K -n $NS get applications.plumb.dev late -o jsonpath='{.metadata.finalizers}')\" ]"
 then ok; else no "without cascadeDelete again, the finalizer is taken off"; fi
-object late late "  cascadeDelete: background" >/dev/null
+object late late "  cascadeDelete: background" "$quick" >/dev/null
 if eventually sh -c "$K -n $NS get applications.plumb.dev late -o jsonpath='{.metadata.finalizers}' | grep -q plumb.dev/resources-finalizer"
 then ok; else no "and put back with it"; fi
 
