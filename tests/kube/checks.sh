@@ -81,8 +81,8 @@ spec:
 YAML
   eventually sh -c "$K get --raw /openapi/v3 | grep -q apis/$1/v1"
 }
-# object NAME PATH [SPEC_LINES [SYNC_FIELDS]]: kubectl applies an
-# Application in $NS of the repository $repo's PATH, automated every 2 s.
+# object NAME PATH [SPEC_LINES]: kubectl applies an Application in $NS
+# of the repository $repo's PATH, automated every 2 s.
 object() {
   $K apply -f - <<YAML
 apiVersion: plumb.dev/v1
@@ -91,7 +91,7 @@ metadata: {name: $1, namespace: $NS}
 spec:
   source: {repo: "file://$repo", path: "$2"}
   destination: {namespace: $NS}
-  sync: {automated: true, interval: 2s${4:+, $4}}
+  sync: {automated: true, interval: 2s}
 ${3:-}
 YAML
 }

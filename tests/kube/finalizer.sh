@@ -19,12 +19,6 @@ finalizers() { $K -n $NS get applications.plumb.dev "$1" -o jsonpath='{.metadata
 has() { $K -n $NS get "$1" "$2" >/dev/null 2>&1; }
 gone() { ! has "$1" "$2"; }
 logged() { grep -q -- "$1" "$work/run.log"; }
-# A failed pass (a kind the API server's discovery does not list yet, a
-# moment after its CRD) is tried again within 2 s, not after the default
-# backoff's growing waits.
-quick="retry: {backoff: {duration: 1s, maxDuration: 2s}}"
-# slowly COMMAND...: eventually, within 3 minutes.
-slowly() { eventually "$@" || eventually "$@" || eventually "$@"; }
 # objects PATH: PATH builds the ConfigMap PATH and the Widget PATH.
 objects() {
   mkdir -p "$repo/$1"
@@ -48,13 +42,13 @@ printf 'import "std/gitops"\nenv apps {\n}\n' >"$repo/gitops/main.plumb"
 objects cascading && objects orphaned && objects late
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "three paths"
-object cascading cascading "  cascadeDelete: foreground" "$quick" >/dev/null
-object orphaned orphaned "" "$quick" >/dev/null
+object cascading cascading "  cascadeDelete: foreground" >/dev/null
+object orphaned orphaned >/dev/null
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/token"
 serving "$repo" --app-namespace $NS
 
-synced() { has configmap cascading && has widget cascading && has configmap orphaned && has widget orphaned; }
-if slowly synced; then ok; else no "both objects' applications are synced, custom resources included"; tail -20 "$work/run.log"; fi
+synced() { has configmap cascading && has widgets.finalizer.example.com cascading && has configmap orphaned && has widgets.finalizer.example.com orphaned; }
+if eventually synced; then ok; else no "both objects' applications are synced, custom resources included"; fi
 if eventually sh -c "$K -n $NS get applications.plumb.dev cascading -o jsonpath='{.metadata.finalizers}' | grep -q plumb.dev/resources-finalizer"
 then ok; else no "an object with cascadeDelete gets the runtime's finalizer"; fi
 same "one without it gets none" "" finalizers orphaned
@@ -64,29 +58,29 @@ $K -n $NS delete applications.plumb.dev orphaned --wait=true >/dev/null
 if eventually logged "orphaned: no longer declared by the Application object $NS/orphaned; not managed any more"; then ok
 else no "an object without cascadeDelete deleted: its application is let go"; fi
 expect "its ConfigMap stays" 0 "" has configmap orphaned
-expect "its custom resource stays" 0 "" has widget orphaned
+expect "its custom resource stays" 0 "" has widgets.finalizer.example.com orphaned
 
 # With it: kubectl delete waits until the objects are gone.
 $K -n $NS delete applications.plumb.dev cascading --wait=true --timeout=60s >"$work/out" 2>&1
 cp "$work/out" "$work/deleted"
 expect "kubectl delete returns once the object is gone" 0 "deleted" cat "$work/deleted"
 expect "its ConfigMap went first" 1 "" has configmap cascading
-expect "and its custom resource, of a kind prune's usual list lacks" 1 "" has widget cascading
+expect "and its custom resource, of a kind prune's usual list lacks" 1 "" has widgets.finalizer.example.com cascading
 expect "the log says why" 0 "cascading: its Application object is being deleted; deleting its objects \(cascade_delete: foreground\)" \
   cat "$work/run.log"
 expect "and that it ended" 0 "cascading: deleted, with its objects" cat "$work/run.log"
-expect "a custom resource no application marked stays" 0 "" has widget by-hand
-expect "the application let go keeps its objects" 0 "" has widget orphaned
+expect "a custom resource no application marked stays" 0 "" has widgets.finalizer.example.com by-hand
+expect "the application let go keeps its objects" 0 "" has widgets.finalizer.example.com orphaned
 
 # Taking cascadeDelete away takes the finalizer off.
-object late late "  cascadeDelete: background" "$quick" >/dev/null
+object late late "  cascadeDelete: background" >/dev/null
 if eventually sh -c "$K -n $NS get applications.plumb.dev late -o jsonpath='{.metadata.finalizers}' | grep -q plumb.dev/resources-finalizer"
 then ok; else no "late gets the finalizer"; fi
-if slowly has widget late; then ok; else no "late is synced"; tail -20 "$work/run.log"; fi
-object late late "" "$quick" >/dev/null
+if eventually has widgets.finalizer.example.com late; then ok; else no "late is synced"; fi
+object late late >/dev/null
 if eventually sh -c "[ -z \"\$($K -n $NS get applications.plumb.dev late -o jsonpath='{.metadata.finalizers}')\" ]"
 then ok; else no "without cascadeDelete again, the finalizer is taken off"; fi
-object late late "  cascadeDelete: background" "$quick" >/dev/null
+object late late "  cascadeDelete: background" >/dev/null
 if eventually sh -c "$K -n $NS get applications.plumb.dev late -o jsonpath='{.metadata.finalizers}' | grep -q plumb.dev/resources-finalizer"
 then ok; else no "and put back with it"; fi
 
@@ -99,7 +93,7 @@ serving "$repo" --app-namespace $NS
 if eventually logged "late: its Application object is being deleted; deleting its objects (cascade_delete: background)"
 then ok; else no "a runtime started after the deletion began takes it up"; fi
 if eventually gone applications.plumb.dev late; then ok; else no "then the object goes"; fi
-expect "with its objects" 1 "" has widget late
+expect "with its objects" 1 "" has widgets.finalizer.example.com late
 expect "its history goes too" 1 "NotFound" $K get configmap plumb-history-late
 
 stop_runtime "$pid" "$work/run.log"
