@@ -375,6 +375,10 @@ void run_delete_resume(runner *r);
 bool run_delete_step(runner *r);
 void run_delete_free(runner *r);
 
+/* repos.c: the decoded value of key in a Secret's data (caller frees);
+ * NULL when it has none. */
+char *run_secret_datum(const json_t *secret, const char *key);
+
 /* ---- the keys of files SOPS encrypted (keys.c) ---- */
 
 typedef struct {

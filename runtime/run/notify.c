@@ -43,12 +43,6 @@ static size_t subscribers(runner *r, const app_def *app, const char *trigger, co
 }
 
 /* data[key] of a Secret, decoded (caller frees); NULL when it has none. */
-static char *secret_datum(const json_t *secret, const char *key) {
-  const char *b64 = kube_str(json_object_get(secret, "data"), key);
-  size_t len;
-  return b64 ? kube_base64_decode(b64, &len) : NULL;
-}
-
 /* Queues what ev tells to notifier n, its credentials read from its Secret
  * now, so that a rotated one is used at once. Failures are said without
  * the credentials. */
@@ -64,7 +58,8 @@ static void tell(runner *r, const app_notifier *n, const notify_event *ev) {
     return;
   }
   if (secret) {
-    url = secret_datum(secret, "url"), token = secret_datum(secret, "token"), key = secret_datum(secret, "hmac_key");
+    url = run_secret_datum(secret, "url"), token = run_secret_datum(secret, "token");
+    key = run_secret_datum(secret, "hmac_key");
     if (url) t.url = url;
     t.token = token, t.hmac_key = key;
   }

@@ -32,7 +32,7 @@ static void forget(runner *r) {
 }
 
 /* data[key] decoded, or NULL. */
-static char *datum(const json_t *secret, const char *key) {
+char *run_secret_datum(const json_t *secret, const char *key) {
   const char *b64 = kube_str(json_object_get(secret, "data"), key);
   size_t len;
   return b64 ? kube_base64_decode(b64, &len) : NULL;
@@ -40,14 +40,15 @@ static char *datum(const json_t *secret, const char *key) {
 
 /* A Secret that names no url is left out: it serves no chart. */
 static void take(runner *r, const json_t *secret) {
-  char *url = datum(secret, "url");
+  char *url = run_secret_datum(secret, "url");
   if (!url || !*url) {
     free(url);
     return;
   }
   r->chart_creds = heap_realloc(r->chart_creds, (r->nchart_creds + 1) * sizeof *r->chart_creds);
   r->chart_creds[r->nchart_creds++] =
-      (source_chart_creds){url, datum(secret, "username"), datum(secret, "password"), datum(secret, "ca.crt")};
+      (source_chart_creds){url, run_secret_datum(secret, "username"), run_secret_datum(secret, "password"),
+                           run_secret_datum(secret, "ca.crt")};
 }
 
 void run_chart_creds_read(runner *r) {
