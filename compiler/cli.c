@@ -93,7 +93,8 @@ static const cli_command commands[] = {
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
      "[--listen ADDR:PORT] [--probe-listen ADDR:PORT] [--token-file F]\n"
      "[--auth-file F] [--webhook-secret-file F] [--lease-duration D]\n"
-     "[--compile-limits LIST] [--app-namespace NS]\n"
+     "[--compile-limits LIST] [--app-namespace NS] [--shards N]\n"
+     "[--shard-by application|cluster]\n"
      "[--kubeconfig F] [--context C]",
      "keep clusters equal to git: the applications\n"
      "REPO declares at PATH (docs/runtime.md)",
@@ -111,7 +112,11 @@ static const cli_command commands[] = {
      "  --compile-limits LIST  what one compile may use, in a child process:\n"
      "                     memory=1536Mi,cpu=60s,wall=90s,files=64 (docs/runtime.md)\n"
      "  --app-namespace NS where Application objects are read and mirrored\n"
-     "                     (default: the runtime's namespace)\n" CLUSTER_FLAGS,
+     "                     (default: the runtime's namespace)\n"
+     "  --shards N         split the applications among the replicas in N shards,\n"
+     "                     each a Lease, instead of electing one leader\n"
+     "  --shard-by KEY     what decides an application's shard: its name\n"
+     "                     (application, the default) or its cluster\n" CLUSTER_FLAGS,
      1, 1},
     {"status", "[APP] [-o json] [--server URL] [--token-file F]", "show the applications of a running plumb run",
      "Without APP, every application; with it, its objects too.\n\n" API_FLAGS, 0, 1},
@@ -274,6 +279,8 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
          : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits
          : strcmp(a, "--app-namespace") == 0                ? &c->app_namespace
+         : strcmp(a, "--shards") == 0                       ? &c->shards
+         : strcmp(a, "--shard-by") == 0                     ? &c->shard_by
          : strcmp(a, "--server") == 0                       ? &c->server
          : strcmp(a, "--username") == 0                     ? &c->username
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout

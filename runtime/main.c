@@ -171,6 +171,20 @@ static int cmd_run(cli *c) {
             c->lease_duration);
     return 2;
   }
+  if (c->shards) {
+    char *end;
+    long n = strtol(c->shards, &end, 10);
+    if (*end || end == c->shards || n < 1 || n > 1024) {
+      fprintf(stderr, "plumb: --shards takes a number from 1 to 1024, not %s\n", c->shards);
+      return 2;
+    }
+    o.shards = (int)n;
+  }
+  if (c->shard_by && strcmp(c->shard_by, "application") != 0 && strcmp(c->shard_by, "cluster") != 0) {
+    fprintf(stderr, "plumb: --shard-by takes application or cluster, not %s\n", c->shard_by);
+    return 2;
+  }
+  o.shard_by_cluster = c->shard_by && strcmp(c->shard_by, "cluster") == 0;
   o.limits = source_default_limits;
   char *err;
   if (c->compile_limits && source_limits_parse(&o.limits, c->compile_limits, &err) != 0) {

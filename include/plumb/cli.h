@@ -39,6 +39,7 @@ typedef struct {
   bool once;
   const char *listen, *probe_listen, *token_file, *auth_file, *webhook_secret_file, *lease_duration, *compile_limits;
   const char *app_namespace;
+  const char *shards, *shard_by;
   /* status, sync, history, rollback */
   const char *server, *username;
   char **args; /* positional arguments, nargs of them (read with cli_arg) */

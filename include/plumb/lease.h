@@ -44,6 +44,12 @@ void lease_free(lease *l);
  * Cheap while a renewal is not due (no request). Call it before every
  * write to the cluster, at least every duration/3. */
 bool lease_try(lease *l);
+/* Takes in a reading of the Lease made elsewhere (a list of Leases), as
+ * if lease_try had read it: its expiry clock runs from the first reading
+ * of the holder's last renewal, so a candidate that reads it this way
+ * before wanting it may take it as soon as it expires. Borrows record.
+ * Not while lease_start's thread runs. */
+void lease_observe(lease *l, json_t *record);
 /* Gives the Lease up at once, if held, so another candidate takes it
  * without waiting for it to expire. */
 int lease_release(lease *l);

@@ -50,6 +50,11 @@ typedef struct {
   /* Where Application and Project objects are read from, and the config's
    * applications mirrored to; NULL: the runtime's namespace. */
   const char *app_namespace;
+  /* Unless 0: the applications are split among replicas in this many
+   * shards (shard.h), by their cluster's name when shard_by_cluster, else
+   * by their own; 0: one leader writes for all. */
+  int shards;
+  bool shard_by_cluster;
 } run_opts;
 
 /* What the HTTP server of plumb run answers from, all borrowed for the

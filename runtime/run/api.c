@@ -12,7 +12,7 @@
 static const char *const app_keys[] = {
     "name",      "project", "parent",    "object",   "repo",     "revision", "path",          "cluster",
     "namespace", "commit",  "commitMessage", "commitAuthor", "sync", "health", "message",     "lastSync",
-    "autoSync",  "applied", "rollback",  "automated", "prune",   "self_heal", "env",  "directory", "warnings", "suspended", "resources",
+    "autoSync",  "applied", "rollback",  "automated", "prune",   "self_heal", "env",  "directory", "warnings", "suspended", "resources", "replica", "owned",
     NULL};
 static const char *const resource_keys[] = {"name", "sync", "health", "resources", NULL};
 static const char *const history_keys[] = {"name", "applied", "rollback", "history", NULL};
@@ -143,6 +143,17 @@ static int get_diff(const serve_call *call, json_t **out, void *ctx) {
   return part(call, out, store_of(ctx), diff_keys);
 }
 
+/* Sharded, a replica acts only for the applications of its shards: one
+ * asked about another's says which replica to ask (409), and takes doc. */
+static bool elsewhere(const serve_call *call, json_t *doc, json_t **out) {
+  if (!json_is_false(json_object_get(doc, "owned"))) return false;
+  const char *replica = json_string_value(json_object_get(doc, "replica"));
+  *out = json_pack("{s:s, s:s}", "error", "another replica syncs this application: ask it", "replica",
+                   replica ? replica : "");
+  json_decref(doc);
+  return true;
+}
+
 /* Queues kind for the application, if the caller may act: 202 with what
  * was queued. */
 static int queue(const serve_call *call, json_t **out, void *ctx, auth_action act, status_request *req,
@@ -151,6 +162,7 @@ static int queue(const serve_call *call, json_t **out, void *ctx, auth_action ac
   int status;
   json_t *doc = app_for(call, out, store, act, &status);
   if (!doc) return status;
+  if (elsewhere(call, doc, out)) return 409;
   json_decref(doc);
   req->app = (char *)call->app;
   req->by = call->who->user;
@@ -185,6 +197,7 @@ static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
   int status;
   json_t *doc = app_for(call, out, store, AUTH_ROLLBACK, &status);
   if (!doc) return status;
+  if (elsewhere(call, doc, out)) return 409;
   const json_t *e = history_pick(json_object_get(doc, "history"), json_string_value(json_object_get(doc, "applied")),
                                  call->has_id, call->id);
   status = 202;

@@ -452,7 +452,7 @@ static void pass(runner *r, const app_def *app, app_state *st, const run_pass *p
     metrics_add(r->fam.drift, (const char *[]){app->name}, 1);
   /* The lease again: it may have been lost while the build and the
    * comparison ran. */
-  bool writer = run_may_write(r);
+  bool writer = run_holds(r, app, st);
   bool record_it = writer && new_commit && rep.status == SYNC_SYNCED;
   if (writer && (asked || (automated && rep.status != SYNC_SYNCED &&
                            (new_commit || app->self_heal || rep.status == SYNC_UNKNOWN)))) {

@@ -290,7 +290,7 @@ bool run_delete_step(runner *r) {
       stop(r, i, k);
       continue;
     }
-    if (run_now() < d->retry_at) continue;
+    if (run_now() < d->retry_at || !run_owns_named(r, d->name, d->hist.cluster)) continue;
     char *why = NULL;
     run_dest *dest = run_dest_get(r, d->hist.cluster, &why);
     if (!dest) {

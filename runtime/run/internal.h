@@ -30,6 +30,7 @@
 #include "plumb/history.h"
 #include "plumb/notify.h"
 #include "plumb/lease.h"
+#include "plumb/shard.h"
 #include "plumb/metrics.h"
 #include "plumb/run.h"
 #include "plumb/serve.h"
@@ -82,6 +83,10 @@ typedef struct {
   /* JSON text: the PreDelete and PostDelete hooks of its last build that
    * compiled, as apply_delete_hooks makes them; NULL before one. */
   char *delete_hooks;
+  /* This runtime syncs it: it leads, or holds its shard (shard.h). Its
+   * history is read when it becomes so (run_app_take). */
+  bool owned;
+  unsigned term; /* sharded: its shard's shard_term when owned was last set */
 } app_state;
 
 /* A repository and its last fetch: one per URL and round, however many
@@ -138,6 +143,9 @@ typedef struct {
   cache *cache;
   lease *lease;
   kube_client *lease_c;
+  shard_set *shards; /* instead of lease, with o->shards: this replica's shards */
+  char *shards_held; /* which it held at the last look, as the log said it */
+  unsigned long shards_version; /* shard_version at the last look */
   run_dest **dests; /* dests[0]: the runtime's own cluster */
   size_t ndests;
   /* Applications and Projects as cluster objects (objects.c), in the
@@ -212,6 +220,10 @@ bool run_set_regroup(runner *r);
 bool run_set_objects(runner *r, arena *a, const app_set *objects);
 /* Forgets every application, the config's definitions and the cluster's. */
 void run_set_forget(runner *r);
+/* st becomes this runtime's to sync: its history is read (again: another
+ * replica may have written it since), and its next pass is due now, a
+ * full one. */
+void run_app_take(runner *r, app_state *st);
 /* Who declares d, in words: "the config repository", "application P", "the
  * Application object NS/NAME" (caller frees). */
 char *run_declarer(const app_def *d);
@@ -251,6 +263,17 @@ json_t *run_directory_json(const compile_yaml_dir *d);
 /* loop.c: true when this runtime may write to the cluster now (it leads,
  * or runs --once); cheap, to be asked before each write. */
 bool run_may_write(runner *r);
+/* Sharded: the shard of app (that of the application at the root of the
+ * tree that declares it, which alone builds it), and whether this replica
+ * holds it; unsharded, whether it leads. run_owns_named says it of a name
+ * that may no longer be an application (a mirror, a deletion), with the
+ * cluster it went to (NULL: not known). */
+int run_shard(runner *r, const app_def *app);
+bool run_owns(runner *r, const app_def *app);
+bool run_owns_named(runner *r, const char *name, const char *cluster);
+/* run_owns, and st was taken in the shard's present term (run_app_take):
+ * what it knows is not of a time the shard was another's. */
+bool run_holds(runner *r, const app_def *app, const app_state *st);
 
 /* dest.c: the runtime's own cluster becomes dests[0], "in-cluster". */
 void run_dest_init(runner *r);
@@ -343,6 +366,9 @@ bool run_object_finalizing(const runner *r, const char *name);
 /* Takes the runtime's finalizer off application name's object when it is
  * being deleted: its objects are gone, or stay. */
 void run_objects_release(runner *r, const char *name);
+/* The status on app's Application object (its mirror for one of the
+ * config's) as last read; NULL when there is none. */
+const json_t *run_object_status(const runner *r, const app_def *app);
 
 /* api.c: serves o's port with answers from r->store, for the people of
  * r->auth (which it loads); *err when it cannot. */

@@ -82,6 +82,8 @@ static void observe(lease *l, json_t *record) {
   l->record = record;
 }
 
+void lease_observe(lease *l, json_t *record) { observe(l, json_incref(record)); }
+
 static bool expired(const lease *l) {
   json_int_t d = json_integer_value(json_object_get(spec(l), "leaseDurationSeconds"));
   return mono() > l->observed_at + (double)(d > 0 ? d : l->duration_s);

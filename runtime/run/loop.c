@@ -223,6 +223,12 @@ static bool answer_requests(runner *r, double *next_config) {
     }
     size_t i = run_set_index(r, q[k].app);
     if (i == r->napps) continue; /* gone with a new config since it was asked */
+    if (!r->apps[i].owned) {
+      char *holder = shard_holder(r->shards, run_shard(r, &r->defs.apps[i]));
+      fprintf(r->o->out, "%s: not done what was asked: the replica %s syncs it\n", q[k].app, *holder ? holder : "(none yet)");
+      free(holder);
+      continue;
+    }
     const app_def *app = &r->defs.apps[i];
     app_state *st = &r->apps[i];
     status_kind kind = q[k].kind;
@@ -247,7 +253,42 @@ static bool answer_requests(runner *r, double *next_config) {
 
 /* ---- leading ------------------------------------------------------------- */
 
-bool run_may_write(runner *r) { return !r->lease || lease_leading(r->lease, NULL); }
+/* Sharded, what is the whole runtime's (the Projects' statuses, the
+ * mirrors of applications gone) falls to the holder of shard 0. */
+bool run_may_write(runner *r) {
+  if (r->shards) return shard_held(r->shards, 0);
+  return !r->lease || lease_leading(r->lease, NULL);
+}
+
+/* What decides the shard of an application, or of a name that is no
+ * application now (one being deleted, a mirror left behind). */
+static int shard_of_named(runner *r, const char *name, const char *cluster) {
+  return shard_of(r->shards, r->o->shard_by_cluster && cluster ? cluster : name);
+}
+
+int run_shard(runner *r, const app_def *app) {
+  for (size_t hops = 0; app->parent && hops < r->napps; hops++) {
+    size_t i = run_set_index(r, app->parent);
+    if (i == r->napps) break;
+    app = &r->defs.apps[i];
+  }
+  return shard_of_named(r, app->name, app->cluster);
+}
+
+bool run_owns(runner *r, const app_def *app) { return r->shards ? shard_held(r->shards, run_shard(r, app)) : run_may_write(r); }
+
+bool run_holds(runner *r, const app_def *app, const app_state *st) {
+  if (!r->shards) return run_may_write(r);
+  int k = run_shard(r, app);
+  return st->owned && st->term == shard_term(r->shards, k) && shard_held(r->shards, k);
+}
+
+bool run_owns_named(runner *r, const char *name, const char *cluster) {
+  size_t i = run_set_index(r, name);
+  if (!r->shards) return run_may_write(r);
+  if (i < r->napps) return run_holds(r, &r->defs.apps[i], &r->apps[i]);
+  return shard_held(r->shards, shard_of_named(r, name, cluster));
+}
 
 /* Unique among replicas: in a pod its host name is the pod's name. */
 static char *identity(void) {
@@ -266,6 +307,16 @@ static int start_lease(runner *r, char **err) {
   kube_client_opts o = {.max_retries = -1, .timeout_ms = duration_s * 2000L / 3};
   if (kube_client_new(&r->lease_c, r->o->cfg, &o, err) != KUBE_OK) return -1;
   char *id = identity();
+  if (r->o->shards) {
+    r->shards = shard_set_new(r->lease_c, &(shard_opts){.ns = r->home, .identity = id, .duration_s = duration_s,
+                                                         .shards = r->o->shards});
+    fprintf(r->o->out, "plumb run: replica %s, the applications split in %d shards by %s\n", id, r->o->shards,
+            r->o->shard_by_cluster ? "cluster" : "application");
+    free(id);
+    if (shard_set_start(r->shards) == 0) return 0;
+    *err = heap_strdup("cannot start the thread that renews the Leases");
+    return -1;
+  }
   r->lease = lease_new(r->lease_c, &(lease_opts){.ns = r->home, .name = "plumb-leader", .identity = id,
                                                   .duration_s = duration_s});
   fprintf(r->o->out, "plumb run: candidate %s for the Lease %s/plumb-leader\n", id, r->home);
@@ -280,6 +331,7 @@ static int start_lease(runner *r, char **err) {
  * again if this one leads again. Requests that come to a standby are
  * dropped (it publishes nothing, so few come). */
 static bool lead(runner *r, int *leading, double *next_config) {
+  if (r->shards) return (*leading = 1); /* each application's writes ask its shard */
   char *holder;
   bool now = lease_leading(r->lease, &holder);
   if (now != *leading) {
@@ -305,7 +357,11 @@ static bool lead(runner *r, int *leading, double *next_config) {
 static void runner_free(runner *r) {
   if (r->lease && lease_stop(r->lease) != KUBE_OK)
     fprintf(r->o->out, "plumb run: cannot release the Lease: %s\n", kube_last_error(r->lease_c));
+  if (r->shards && shard_set_stop(r->shards) != KUBE_OK)
+    fprintf(r->o->out, "plumb run: cannot release the Leases: %s\n", kube_last_error(r->lease_c));
   lease_free(r->lease);
+  shard_set_free(r->shards);
+  free(r->shards_held);
   kube_client_free(r->lease_c);
   run_dest_free_all(r);
   run_objects_free(r); /* its watch wakes the cache */
@@ -350,16 +406,57 @@ static bool pass_due(runner *r) {
   double now = run_now();
   bool *first = heap_calloc(r->napps + 1, sizeof *first);
   for (size_t i = 0; i < r->napps; i++)
-    first[i] = r->apps[i].due <= now && path_moved(r, &r->defs.apps[i], &r->apps[i]);
+    first[i] = r->apps[i].owned && r->apps[i].due <= now && path_moved(r, &r->defs.apps[i], &r->apps[i]);
   for (int sweep = 0; sweep < 2; sweep++)
     for (size_t i = 0; i < r->napps; i++) {
-      if (sweep == 0 ? !first[i] : first[i] || r->apps[i].due > now) continue;
+      if (!r->apps[i].owned || (sweep == 0 ? !first[i] : first[i] || r->apps[i].due > now)) continue;
       run_app_pass(r, &r->defs.apps[i], &r->apps[i], &(run_pass){0});
       r->apps[i].due = next_pass(&r->defs.apps[i], &r->apps[i]);
       passed = true;
     }
   free(first);
   return passed;
+}
+
+/* Says which shards this replica holds when that changes: before any
+ * write of a shard taken, so a log tells what was written while held. */
+static void note_shards(runner *r) {
+  char *held = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&held, &len);
+  if (!f) abort();
+  for (int k = 0, n = 0; k < r->o->shards; k++)
+    if (shard_held(r->shards, k)) fprintf(f, "%s%d", n++ ? "," : "", k);
+  fclose(f);
+  if (!r->shards_held || strcmp(r->shards_held, held) != 0)
+    fprintf(r->o->out, "plumb run: holding shards %s of %d\n", *held ? held : "(none)", r->o->shards);
+  free(r->shards_held);
+  r->shards_held = held;
+}
+
+/* Sharded: the applications of the shards this replica holds now. One it
+ * takes reads its history again and has a pass at once; one it gives up
+ * has none until it comes back. Deletions are read again from the
+ * histories when any was taken: some may be of its shards. True when
+ * what the status shows changed: a taking, or the holders. */
+static bool take_shards(runner *r) {
+  bool took = false;
+  if (!r->shards) return false;
+  note_shards(r);
+  unsigned long version = shard_version(r->shards);
+  bool moved = version != r->shards_version;
+  r->shards_version = version;
+  for (size_t i = 0; i < r->napps; i++) {
+    app_state *st = &r->apps[i];
+    int k = run_shard(r, &r->defs.apps[i]);
+    bool owned = shard_held(r->shards, k);
+    unsigned term = shard_term(r->shards, k);
+    if (owned && (!st->owned || st->term != term)) run_app_take(r, st), took = true;
+    st->owned = owned;
+    st->term = term;
+  }
+  if (took) run_delete_resume(r);
+  return took || moved;
 }
 
 static void wake_loop(void *cache) { cache_wake(cache); }
@@ -384,6 +481,7 @@ static void serve_until_stopped(runner *r, serve *srv) {
        * the writes of a round cut short bring too. */
       stale = run_objects_write(r, RUN_OBJECT_WRITES) == RUN_OBJECT_WRITES;
       run_view_note_changes(r);
+      changed |= take_shards(r);
       changed |= pass_due(r);
       changed |= run_set_regroup(r);
       changed |= run_delete_step(r);

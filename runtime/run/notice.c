@@ -27,7 +27,7 @@ static json_t *object_of(runner *r, const char *name) {
 }
 
 void run_notice(runner *r, const app_def *app, const char *type, const char *reason, const char *fmt, ...) {
-  if (!r->events || !run_may_write(r)) return;
+  if (!r->events || !run_owns(r, app)) return;
   va_list ap;
   va_start(ap, fmt);
   char *msg = NULL;

@@ -92,7 +92,7 @@ static bool told(app_state *st, const char *trigger, const char *key) {
 
 void run_notify(runner *r, const app_def *app, app_state *st, const char *trigger, const char *key,
                 const char *message) {
-  if (!r->notifier || !run_may_write(r)) return;
+  if (!r->notifier || !run_holds(r, app, st)) return;
   const char **names;
   size_t n = subscribers(r, app, trigger, &names);
   if (!n || told(st, trigger, key)) {
@@ -118,7 +118,7 @@ void run_notify(runner *r, const app_def *app, app_state *st, const char *trigge
 
 void run_notify_rearm(runner *r, const app_def *app, app_state *st, const char *trigger) {
   json_t *all = st->hist.notified ? json_loads(st->hist.notified, 0, NULL) : NULL;
-  if (json_object_del(all, trigger) == 0 && run_may_write(r)) {
+  if (json_object_del(all, trigger) == 0 && run_holds(r, app, st)) {
     free(st->hist.notified);
     st->hist.notified = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
     if (history_save(r->c, r->home, app->name, &st->hist) != KUBE_OK)

@@ -713,20 +713,27 @@ static size_t project_statuses(runner *r, size_t budget) {
   return writes;
 }
 
+const json_t *run_object_status(const runner *r, const app_def *app) {
+  const char *name = app->object ? strchr(app->object, '/') + 1 : app->name;
+  return json_object_get(listed_named(r->listed, name), "status");
+}
+
 size_t run_objects_write(runner *r, size_t budget) {
   size_t writes = 0, i;
   json_t *obj;
-  if (!r->objects_fresh || !r->listed || !run_may_write(r)) return 0;
+  if (!r->objects_fresh || !r->listed || !(r->shards || run_may_write(r))) return 0;
   r->objects_fresh = false;
-  /* Each write asks whether this runtime still leads: a round of writes
-   * to an API server just back may outlast the Lease it could not renew. */
-  for (i = 0; i < r->napps && writes < budget && run_may_write(r); i++) {
-    if (r->defs.apps[i].object) continue;
+  /* Each write asks whether this runtime still leads, or holds the
+   * application's shard: a round of writes to an API server just back may
+   * outlast the Lease it could not renew. */
+  for (i = 0; i < r->napps && writes < budget; i++) {
+    if (r->defs.apps[i].object || !run_owns_named(r, r->defs.apps[i].name, NULL)) continue;
     obj = listed_named(r->listed, r->defs.apps[i].name);
     if (!obj || is_mirror(obj)) writes += mirror(r, i, obj);
   }
   json_array_foreach(r->listed, i, obj) {
-    if (writes >= budget || !run_may_write(r)) break;
+    if (writes >= budget) break;
+    if (!run_owns_named(r, kube_meta_str(obj, "name"), NULL)) continue;
     if (is_mirror(obj) && unmirror(r, obj)) {
       writes++;
       continue;
@@ -735,7 +742,7 @@ size_t run_objects_write(runner *r, size_t budget) {
     json_t *want = wanted_status(r, obj);
     if (want) writes += put_status(r, "applications", obj, want);
   }
-  if (writes < budget) writes += project_statuses(r, budget - writes);
+  if (writes < budget && run_may_write(r)) writes += project_statuses(r, budget - writes);
   return writes;
 }
 

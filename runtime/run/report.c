@@ -123,7 +123,7 @@ char *run_message(const app_state *st) {
 /* An application's summary: what `plumb status` and the API's list show. */
 static const char *const summary_keys[] = {"name",   "project", "parent",  "cluster",  "namespace",
                                            "revision", "commit", "commitMessage", "commitAuthor", "sync",
-                                           "health", "message", "lastSync", "autoSync", "suspended", NULL};
+                                           "health", "message", "lastSync", "autoSync", "suspended", "replica", NULL};
 
 json_t *run_json_only(const json_t *doc, const char *const *keys) {
   json_t *part = json_object();
@@ -138,7 +138,25 @@ enum { MESSAGE_TEXT_MAX = 64 << 10 };
 
 /* As JSON text: the resources and the history, texts already, go in as
  * they are. Its summary into *sum. */
-static char *document(const app_def *app, const app_state *st, json_t **sum) {
+/* Sharded, an application another replica syncs shows what that replica
+ * last wrote on its Application object (objects.c): this one's own state
+ * of it is not kept. */
+static void from_cluster(runner *r, const app_def *app, bool owned, json_t *doc) {
+  char *holder = shard_holder(r->shards, run_shard(r, app));
+  json_object_set_new(doc, "replica", json_string(holder));
+  free(holder);
+  const json_t *s = run_object_status(r, app);
+  if (!s || owned) return;
+  const json_t *sync = json_object_get(s, "sync"), *health = json_object_get(s, "health");
+  if (kube_str(sync, "status")) json_object_set_new(doc, "sync", json_string(kube_str(sync, "status")));
+  if (kube_str(sync, "revision")) json_object_set_new(doc, "commit", json_string(kube_str(sync, "revision")));
+  if (kube_str(health, "status")) json_object_set_new(doc, "health", json_string(kube_str(health, "status")));
+  if (kube_str(s, "message")) json_object_set_new(doc, "message", json_string(kube_str(s, "message")));
+  const char *at = kube_str(json_object_get(s, "lastSync"), "time");
+  if (at) json_object_set_new(doc, "lastSync", json_string(at));
+}
+
+static char *document(runner *r, const app_def *app, const app_state *st, json_t **sum) {
   char when[32] = "";
   if (st->passed_at) iso_time(when, st->passed_at);
   char *repo = source_scrub_url(app->repo), *raw = run_message(st);
@@ -165,6 +183,10 @@ static char *document(const app_def *app, const app_state *st, json_t **sum) {
   json_object_set_new(doc, "directory", run_directory_json(&app->directory));
   json_object_set_new(doc, "warnings", json_string(st->warnings ? st->warnings : ""));
   json_object_set_new(doc, "suspended", json_boolean(st->hist.suspended));
+  if (r->shards) {
+    json_object_set_new(doc, "owned", json_boolean(st->owned));
+    from_cluster(r, app, st->owned, doc);
+  }
   *sum = run_json_only(doc, summary_keys);
   char *fields = json_dumps(doc, JSON_COMPACT), *text;
   text = heap_printf("%.*s,\"resources\":%s,\"manifests\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
@@ -191,7 +213,7 @@ static void count_apps(runner *r) {
 void run_publish(runner *r) {
   json_t *apps = json_object(), *list = json_array(), *sum;
   for (size_t i = 0; i < r->napps; i++) {
-    char *doc = document(&r->defs.apps[i], &r->apps[i], &sum);
+    char *doc = document(r, &r->defs.apps[i], &r->apps[i], &sum);
     json_object_set_new(apps, r->apps[i].name, json_string_nocheck(doc));
     json_array_append_new(list, sum);
     free(doc);

@@ -96,8 +96,8 @@ static void adopt(runner *r, app_def *defs, size_t n) {
                           /* a new tree makes a new result: the old is not needed */
                           .builds = source_builds_new(1, &r->limits)};
     run_metrics_start_app(r, apps[i].name);
-    if (history_load(r->c, r->home, apps[i].name, &apps[i].hist) != KUBE_OK)
-      fprintf(r->o->out, "%s: cannot read its history: %s\n", apps[i].name, kube_last_error(r->c));
+    /* Sharded, its history is read when its shard is taken. */
+    if (!r->shards) run_app_take(r, &apps[i]);
   }
   for (size_t k = 0; k < r->napps; k++) state_free(&r->apps[k]);
   free(r->apps);
@@ -198,7 +198,8 @@ static bool note_changes(runner *r, const forming *f) {
     /* Only the config's own, removed from a config that compiled, and
      * objects deleted while the runtime's finalizer holds them. */
     if (gone->cascade && !gone->parent && (!gone->object || run_object_finalizing(r, gone->name))) {
-      run_delete_begin(r, gone, &r->apps[k]);
+      /* Sharded, the replica that holds its shard begins it. */
+      if (r->apps[k].owned) run_delete_begin(r, gone, &r->apps[k]);
       continue;
     }
     char *by = run_declarer(gone);
@@ -318,6 +319,18 @@ bool run_set_objects(runner *r, arena *a, const app_set *objects) {
   bool joined = regroup(r);
   arena_free(old);
   return joined;
+}
+
+void run_app_take(runner *r, app_state *st) {
+  history_free(&st->hist);
+  st->hist = (history){0};
+  if (history_load(r->c, r->home, st->name, &st->hist) != KUBE_OK)
+    fprintf(r->o->out, "%s: cannot read its history: %s\n", st->name, kube_last_error(r->c));
+  memset(st->built, 0, sizeof st->built);
+  st->passed_version = 0;
+  st->due = 0;
+  st->failures = st->sync_failures = 0;
+  st->owned = true;
 }
 
 void run_set_forget(runner *r) {

@@ -137,13 +137,24 @@ static char *first_line(const char *s) {
   return line;
 }
 
+/* A sharded runtime's rows say which replica syncs each application. */
 static void app_row(table *t, const json_t *app) {
   char ago[32], commit[8];
   snprintf(commit, sizeof commit, "%s", kube_str(app, "commit") ? kube_str(app, "commit") : "");
   char *msg = first_line(kube_str(app, "message"));
-  table_row(t, (const char *[]){kube_str(app, "name"), kube_str(app, "sync"), kube_str(app, "health"), commit,
-                                age(kube_str(app, "lastSync"), ago), msg});
+  const char *cells[] = {kube_str(app, "name"), kube_str(app, "sync"), kube_str(app, "health"), commit,
+                         age(kube_str(app, "lastSync"), ago), msg, msg};
+  if (t->ncols == 7) cells[5] = kube_str(app, "replica");
+  table_row(t, cells);
   free(msg);
+}
+
+static bool sharded(const json_t *answer, const char *app) {
+  size_t i;
+  json_t *one;
+  if (app) return kube_str(answer, "replica") != NULL;
+  json_array_foreach(json_object_get(answer, "apps"), i, one) if (kube_str(one, "replica")) return true;
+  return false;
 }
 
 static void print_resources(const json_t *app, FILE *out) {
@@ -171,8 +182,9 @@ int ctl_status(const ctl_opts *o, const char *app) {
   if (o->json) {
     print_json(answer, o->out);
   } else {
-    table t = {.ncols = 6};
-    table_row(&t, (const char *[]){"NAME", "SYNC", "HEALTH", "REVISION", "AGE", "MESSAGE"});
+    table t = {.ncols = sharded(answer, app) ? 7 : 6};
+    table_row(&t, (const char *[]){"NAME", "SYNC", "HEALTH", "REVISION", "AGE", t.ncols == 7 ? "REPLICA" : "MESSAGE",
+                                   "MESSAGE"});
     size_t i;
     json_t *one;
     if (app) app_row(&t, answer);

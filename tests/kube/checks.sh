@@ -41,15 +41,17 @@ env_dir() {
   printf '%s\n' "$2" >"$work/$1/main.plumb"
   echo "$work/$1"
 }
-# eventually COMMAND...: true once the command succeeds, within 60 s.
-eventually() {
-  n=0
+# within SECONDS COMMAND...: true once the command succeeds, within SECONDS.
+within() {
+  n=0 most=$(($1 * 4)); shift
   until "$@" >/dev/null 2>&1; do
     n=$((n + 1))
-    [ $n -ge 240 ] && return 1
+    [ $n -ge $most ] && return 1
     sleep 0.25
   done
 }
+# eventually COMMAND...: within 60 s.
+eventually() { within 60 "$@"; }
 # install_crd GROUP KIND PLURAL [PROPERTY]: installs a namespaced CRD of GROUP/v1,
 # KIND, whose spec has size (an int, required), color (red or blue) and
 # PROPERTY ("name: {schema}") if given, and waits until /openapi/v3 lists it,
@@ -80,6 +82,16 @@ spec:
               ${4:-}
 YAML
   eventually sh -c "$K get --raw /openapi/v3 | grep -q apis/$1/v1"
+}
+# install_plumb_crds: the Application and Project CRDs, as deploy/ installs
+# them, with the same field manager (so that scripts may come in any order),
+# once Established.
+install_plumb_crds() {
+  $PLUMB build "$ROOT/deploy/plumb-system" --out-dir "$work/manifests" >/dev/null
+  $K apply --server-side --force-conflicts --field-manager plumb \
+    -f "$work/manifests/03_customresourcedefinition_applications.plumb.dev.yaml" \
+    -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
+  $K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
 }
 # object NAME PATH [SPEC_LINES]: kubectl applies an Application in $NS
 # of the repository $repo's PATH, automated every 2 s.

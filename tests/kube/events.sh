@@ -38,10 +38,7 @@ web='  Deployment "web" {
     }
   }'
 
-$PLUMB build deploy/plumb-system --out-dir "$work/manifests" >/dev/null
-$K apply --server-side --force-conflicts --field-manager plumb -f "$work/manifests/03_customresourcedefinition_applications.plumb.dev.yaml" \
-  -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
-$K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
+install_plumb_crds
 $K delete namespace $NS --ignore-not-found --wait=true >/dev/null 2>&1
 $K create namespace $NS >/dev/null
 $K delete configmap plumb-history-ev --ignore-not-found >/dev/null

@@ -26,10 +26,7 @@ objects() {
     "$1" "$1" >"$repo/$1/main.plumb"
 }
 
-$PLUMB build deploy/plumb-system --out-dir "$work/manifests" >/dev/null
-$K apply --server-side --force-conflicts --field-manager plumb -f "$work/manifests/03_customresourcedefinition_applications.plumb.dev.yaml" \
-  -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
-$K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
+install_plumb_crds
 install_crd finalizer.example.com Widget widgets
 $K delete namespace $NS --ignore-not-found --wait=true >/dev/null 2>&1
 $K create namespace $NS >/dev/null

@@ -75,10 +75,7 @@ printf 'tok\n' >"$work/token"
 # With the Application CRDs, as a runtime deployed by deploy/ has them: its
 # reads and writes of Application objects after the API server restart
 # below must not cost the leader its Lease (renewed from its own thread).
-$PLUMB build deploy/plumb-system --out-dir "$work/manifests" >/dev/null
-$K apply --server-side --force-conflicts --field-manager plumb -f "$work/manifests/03_customresourcedefinition_applications.plumb.dev.yaml" \
-  -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
-$K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
+install_plumb_crds
 
 # ---- one leader ---------------------------------------------------------------------------
 start a

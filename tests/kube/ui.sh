@@ -33,11 +33,7 @@ EOP
 # web is made from the UI's New app form, as an Application object: the
 # CRDs first, as deploy/ installs them.
 gitops_apps "$repo" "cfg cfg prune: true"
-$PLUMB build "$ROOT/deploy/plumb-system" --out-dir "$work/manifests" >/dev/null
-$K apply --server-side --force-conflicts --field-manager plumb \
-  -f "$work/manifests/03_customresourcedefinition_applications.plumb.dev.yaml" \
-  -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
-$K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
+install_plumb_crds
 $K delete applications.plumb.dev web --ignore-not-found >/dev/null
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "<img src=x onerror=window.__xss=1>"

@@ -1,0 +1,173 @@
+#!/bin/sh
+# plumb run sharded (--shards) across replicas, three runtime processes on
+# a real control plane: the shards split evenly; kill -9 of one and the
+# others take its applications within the Lease duration and a pass, with
+# no application synced twice; one paused by SIGSTOP past its Lease writes
+# nothing when it wakes (its statuses of the commit before would show)
+# until it holds a shard again; one added takes its share from the others alone;
+# the API of any replica answers for every application and says which
+# replica syncs it.
+# Usage: shard.sh PLUMB CLUSTER_DIR. Last line: "shard: N passed, N failed".
+set -u
+. "$(dirname "$0")/checks.sh"
+repo=$work/apps
+pids=
+trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; [ -n "${KEEP_LOGS:-}" ] && cp "$work"/*.log "$KEEP_LOGS"; rm -rf "$work"' EXIT
+SHARDS=8
+APPS="a01 a02 a03 a04 a05 a06 a07 a08 a09 a10 a11 a12"
+
+now() { date +%s.%N; }
+# patiently COMMAND...: within 3 minutes: replicas under the sanitizers on
+# two cores compile every application when they start.
+patiently() { within 180 "$@"; }
+since() { echo "$(now) - $1" | bc; }
+version() { # version V: every application one ConfigMap of data v: V
+  for app in $APPS; do
+    mkdir -p "$repo/apps/$app"
+    printf 'env %s {\n  namespace: "shard"\n  ConfigMap "cm-%s" { data: { v: "%s" } }\n}\n' "$app" "$app" "$1" \
+      >"$repo/apps/$app/main.plumb"
+  done
+}
+# start NAME: a replica in the background, its log in $work/NAME.log, its
+# URL in $url_NAME.
+start() {
+  $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache-$1" --context admin --listen 127.0.0.1:0 \
+    --token-file "$work/token" --lease-duration 3s --shards $SHARDS >"$work/$1.log" 2>&1 &
+  eval "pid_$1=$!"
+  pids="$pids $!"
+  eventually grep -q "serving on port" "$work/$1.log"
+  eval "url_$1=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/$1.log")"
+}
+values() { $K -n shard get configmaps -l plumb.dev/application -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}' | sort | uniq -c | sed 's/^ *//'; }
+all_at() { [ "$(values)" = "12 $1" ]; }
+# holders: the holder of each shard Lease, one a line, in shard order
+holders() {
+  k=0
+  while [ $k -lt $SHARDS ]; do
+    $K get lease "plumb-shard-$k" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null
+    echo
+    k=$((k + 1))
+  done
+}
+held_by() { holders | grep -c "^$1\$"; } # held_by IDENTITY: how many shards it holds
+# taken_from IDENTITY: it holds none, and every shard has a holder
+taken_from() { [ "$(held_by "$1")" = 0 ] && [ "$(holders | grep -c '^$')" = 0 ]; }
+all_held_by() { [ "$(held_by "$1")" = $SHARDS ]; }
+# split: how many shards each holder holds, counts sorted ("2 3 3")
+split() { holders | sort | uniq -c | awk '$2 != "" { print $1 }' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+identity_of() { sed -n 's/^plumb run: replica \([^ ,]*\),.*/\1/p' "$work/$1.log"; }
+api() { curl -s -H "Authorization: Bearer tok" "$1/api/v1/apps$2"; }
+# syncs COMMIT: how many "syncing ... at COMMIT" lines each application has
+# in every replica's log, as "COUNT APP" lines
+syncs() { cat "$work"/*.log | sed -n "s/^\(a[0-9]*\): syncing .* at $1 to .*/\1/p" | sort | uniq -c | sed 's/^ *//'; }
+once_each() { [ "$(syncs "$1" | awk '$1 != 1' | wc -l)" = 0 ] && [ "$(syncs "$1" | wc -l)" = 12 ]; }
+head7() { (cd "$repo" && git rev-parse --short=7 HEAD); }
+# revisions: the commits the Application objects' statuses name, counted
+revisions() { $K get applications.plumb.dev -o jsonpath='{range .items[*]}{.status.sync.revision}{"\n"}{end}' | sort | uniq -c | sed 's/^ *//'; }
+
+version 1
+mkdir -p "$repo/gitops"
+{
+  printf 'import "std/gitops"\nenv apps {\n'
+  for app in $APPS; do
+    printf '  app %s = application(name: "%s", repo: "file://%s", path: "apps/%s", project: "p", automated: true,\n' \
+      "$app" "$app" "$repo" "$app"
+    printf '    self_heal: true, interval: "2s")\n'
+  done
+  printf '  app project = project(name: "p")\n}\n'
+} >"$repo/gitops/main.plumb"
+(cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
+commit "v1"
+$K create namespace shard >/dev/null 2>&1
+k=0
+while [ $k -lt $SHARDS ]; do $K delete lease "plumb-shard-$k" --ignore-not-found >/dev/null; k=$((k + 1)); done
+printf 'tok\n' >"$work/token"
+install_plumb_crds
+
+# ---- an even split ------------------------------------------------------------------------
+start a
+start b
+start c
+if patiently all_at 1; then ok; else values >"$work/out"; no "three replicas sync all twelve applications"; fi
+if eventually is split "2 3 3"; then ok; else holders >"$work/out"; no "the 8 shards split 3, 3 and 2"; fi
+if once_each "$(head7)"; then ok; else syncs "$(head7)" >"$work/out"; no "each application is synced once, by one replica"; fi
+for r in a b c; do
+  if grep -q "plumb run: holding shards [0-9]" "$work/$r.log"; then ok; else cp "$work/$r.log" "$work/out"; no "replica $r says which shards it holds"; fi
+done
+# Any replica answers for every application, saying which replica syncs it.
+api "$url_a" "" >"$work/apps.json"
+same "a's API lists all twelve, each Synced" "12" sh -c "jq -r '.apps[] | select(.sync == \"Synced\") | .name' '$work/apps.json' | wc -l"
+same "and names a replica for each, of the three" "3" sh -c "jq -r '.apps[].replica' '$work/apps.json' | sort -u | wc -l"
+url=$url_a
+expect "plumb status shows a REPLICA column" 0 "^a01 +Synced .*$(identity_of a)|^a01 +Synced .*$(identity_of b)|^a01 +Synced .*$(identity_of c)" p status
+expect "and its header" 0 "^NAME +SYNC +HEALTH +REVISION +AGE +REPLICA +MESSAGE" p status
+# A sync asked of a replica that does not hold the application: 409, and
+# which replica to ask.
+other=$(jq -r --arg a "$(identity_of a)" '[.apps[] | select(.replica != $a)][0].name' "$work/apps.json")
+holder=$(jq -r --arg n "$other" '.apps[] | select(.name == $n) | .replica' "$work/apps.json")
+same "a sync asked of another replica is refused (409)" 409 curl -s -o "$work/refused.json" -w '%{http_code}' \
+  -X POST -H "Authorization: Bearer tok" "$url_a/api/v1/apps/$other/sync"
+same "naming the replica that syncs it" "$holder" jq -r .replica "$work/refused.json"
+
+# ---- kill -9 of a replica -----------------------------------------------------------------
+id_c=$(identity_of c)
+kill -9 "$pid_c"
+wait "$pid_c" 2>/dev/null
+t0=$(now)
+if eventually taken_from "$id_c"; then ok; else
+  holders >"$work/out"; no "the survivors take every shard of the killed replica"; fi
+took=$(since "$t0")
+if [ "$(echo "$took <= 8" | bc)" = 1 ]; then ok; else echo "took $took s" >"$work/out"; no "within the Lease duration (3 s) + 5 s"; fi
+echo "shard: takeover after kill -9 in $took s" >&2
+if eventually is split "4 4"; then ok; else holders >"$work/out"; no "the shards split 4 and 4"; fi
+version 2
+commit "v2"
+if patiently all_at 2; then ok; else values >"$work/out"; no "the next commit reaches all twelve, the killed replica's too"; fi
+if once_each "$(head7)"; then ok; else syncs "$(head7)" >"$work/out"; no "each application is synced once at it"; fi
+
+# ---- SIGSTOP past the Lease ---------------------------------------------------------------
+# b is paused; a takes all and applies a commit b has not seen. When b
+# wakes, what it knows is of v2: a status it wrote before it holds a shard
+# again would name v2's commit on the Application objects.
+id_b=$(identity_of b)
+kill -STOP "$pid_b"
+if eventually all_held_by "$(identity_of a)"; then ok; else holders >"$work/out"; no "a takes every shard of the paused replica"; fi
+version 3
+commit "v3"
+if patiently all_at 3; then ok; else { values; api "$url_a" "" | jq -c '.apps[] | [.name, .sync, .commit, .replica, .message]'; holders; } >"$work/out"; no "a applies the commit the paused replica did not see"; fi
+v3=$(cd "$repo" && git rev-parse HEAD)
+if eventually is revisions "12 $v3"; then ok; else revisions >"$work/out"; no "the Application objects say so"; fi
+mark=$(wc -l <"$work/b.log")
+kill -CONT "$pid_b"
+# Until b says it holds a shard again, nothing goes back to v2.
+back=0 stale=0 n=0
+while [ $n -lt 100 ]; do
+  if tail -n +"$((mark + 1))" "$work/b.log" | grep -q "plumb run: holding shards [0-9]"; then back=1; break; fi
+  all_at 3 && is revisions "12 $v3" || stale=1
+  sleep 0.1
+  n=$((n + 1))
+done
+same "the woken replica wrote nothing before it held a shard again" 0 echo "$stale"
+same "and it rejoins: it holds shards again" 1 echo "$back"
+if tail -n +"$((mark + 1))" "$work/b.log" | grep -q "plumb run: holding shards (none)"; then ok; else
+  tail -n +"$((mark + 1))" "$work/b.log" >"$work/out"; no "it first says it holds none, its Leases lapsed"; fi
+if eventually is split "4 4"; then ok; else holders >"$work/out"; no "a and b split the shards again"; fi
+
+# ---- a replica added ----------------------------------------------------------------------
+holders >"$work/before"
+start d
+if eventually is split "2 3 3"; then ok; else holders >"$work/out"; no "a third replica again takes its share: 2 of 8"; fi
+holders >"$work/after"
+id_d=$(identity_of d)
+paste -d ' ' "$work/before" "$work/after" | awk -v d="$id_d" '$1 != $2 && $2 != d' >"$work/out"
+same "only shards that went to the new replica moved" "" cat "$work/out"
+version 4
+commit "v4"
+if patiently all_at 4; then ok; else { values; for u in $url_a $url_b $url_d; do echo "$u"; api "$u" "" | jq -c '.apps[] | [.name, .sync, .commit[0:7], .replica, .message]'; done; holders; } >"$work/out"; no "three replicas sync the next commit"; fi
+if once_each "$(head7)"; then ok; else syncs "$(head7)" >"$work/out"; no "each application once"; fi
+
+# ---- stopping -----------------------------------------------------------------------------
+for r in a b d; do eval "stop_runtime \$pid_$r $work/$r.log"; done
+holders | tr -d '\n' >"$work/out"
+same "stopping gives every shard up" "" cat "$work/out"
+echo "shard: $pass passed, $fail failed"
