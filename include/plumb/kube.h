@@ -193,8 +193,8 @@ typedef struct {
   int page_size; /* limit per request; 0: 500 */
 } kube_list_opts;
 
-/* All pages; *items is a JSON array; *resource_version is the list's (for a
- * watch to start from), owned by the caller (free). */
+/* All pages; *items is a JSON array (NULL on failure); *resource_version
+ * is the list's (for a watch to start from), owned by the caller (free). */
 int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns,
               const kube_list_opts *o, json_t **items, char **resource_version);
 

@@ -142,6 +142,10 @@ int kube_list(kube_client *c, const char *api_version, const char *kind, const c
   kube_list_req l = {.api_version = api_version, .kind = kind, .ns = ns};
   if (o) l.opts = *o;
   kube_list_many(c, &l, 1);
+  if (l.rc != KUBE_OK) { /* a list cut short is no list */
+    json_decref(l.items);
+    l.items = NULL;
+  }
   *items = l.items;
   if (resource_version)
     *resource_version = l.resource_version;
