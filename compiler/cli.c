@@ -93,7 +93,7 @@ static const cli_command commands[] = {
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
      "[--listen ADDR:PORT] [--probe-listen ADDR:PORT] [--token-file F]\n"
      "[--auth-file F] [--webhook-secret-file F] [--lease-duration D]\n"
-     "[--compile-limits LIST] [--app-namespace NS]\n"
+     "[--compile-limits LIST] [--app-namespace NS] [--public-url URL]\n"
      "[--kubeconfig F] [--context C]",
      "keep clusters equal to git: the applications\n"
      "REPO declares at PATH (docs/runtime.md)",
@@ -111,7 +111,8 @@ static const cli_command commands[] = {
      "  --compile-limits LIST  what one compile may use, in a child process:\n"
      "                     memory=1536Mi,cpu=60s,wall=90s,files=64 (docs/runtime.md)\n"
      "  --app-namespace NS where Application objects are read and mirrored\n"
-     "                     (default: the runtime's namespace)\n" CLUSTER_FLAGS,
+     "                     (default: the runtime's namespace)\n"
+     "  --public-url URL   where people reach the web UI: notifications link there\n" CLUSTER_FLAGS,
      1, 1},
     {"status", "[APP] [-o json] [--server URL] [--token-file F]", "show the applications of a running plumb run",
      "Without APP, every application; with it, its objects too.\n\n" API_FLAGS, 0, 1},
@@ -274,6 +275,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--lease-duration") == 0               ? &c->lease_duration
          : strcmp(a, "--compile-limits") == 0               ? &c->compile_limits
          : strcmp(a, "--app-namespace") == 0                ? &c->app_namespace
+         : strcmp(a, "--public-url") == 0                   ? &c->public_url
          : strcmp(a, "--server") == 0                       ? &c->server
          : strcmp(a, "--username") == 0                     ? &c->username
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout

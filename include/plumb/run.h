@@ -50,6 +50,9 @@ typedef struct {
   /* Where Application and Project objects are read from, and the config's
    * applications mirrored to; NULL: the runtime's namespace. */
   const char *app_namespace;
+  /* Where people reach the web UI (https://plumb.example.com): the
+   * notifications link to an application's page there; NULL: no link. */
+  const char *public_url;
 } run_opts;
 
 /* What the HTTP server of plumb run answers from, all borrowed for the

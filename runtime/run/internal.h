@@ -61,6 +61,9 @@ typedef struct {
   char *manifests;   /* JSON text: what it applies of them, a Secret's values masked */
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
+  /* Monotonic seconds when on-out-of-sync falls due, which the next pass
+   * must not come later than; 0: none waits (notify.c). */
+  double notify_due;
   int failures;      /* passes in a row that ended in an error */
   int sync_failures; /* automated syncs of commit in a row that failed */
   char exhausted[41]; /* the commit whose automated syncs used up the retry limit; "": none */
@@ -412,6 +415,11 @@ void run_notify(runner *r, const app_def *app, app_state *st, const char *trigge
 /* The state trigger was told for has ended (a sync succeeded after one
  * failed, health came back): the next is news again. */
 void run_notify_rearm(runner *r, const app_def *app, app_state *st, const char *trigger);
+/* on-out-of-sync, after each pass: since when app has been OutOfSync is
+ * kept in its history (hist.out_of_sync), and told once it has been so
+ * for its outOfSyncFor; a pass Synced ends it. Until it is due,
+ * st->notify_due says when. */
+void run_notify_out_of_sync(runner *r, const app_def *app, app_state *st);
 /* Starts and stops the sender (loop.c). */
 void run_notify_start(runner *r);
 void run_notify_stop(runner *r);
