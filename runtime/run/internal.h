@@ -174,6 +174,8 @@ typedef struct {
   size_t nchart_apps;
   events_writer *events; /* what happens to applications, told to the cluster (notice.c); NULL: nothing */
   notify_sender *notifier; /* and to the notifiers applications subscribe to (notify.c) */
+  struct run_keyring *keyrings; /* the SOPS keys of each Secret named, decoded (keys.c) */
+  size_t nkeyrings;
   /* Applications removed with cascade_delete whose objects are being
    * deleted (delete.c): each with its history as recorded (deleting,
    * cluster, delete_step), its delete hooks, and the step it is at. */
@@ -389,11 +391,21 @@ typedef struct {
   size_t n;
 } run_keys;
 
+/* A Secret's keys as last read: its resourceVersion (NULL before a read),
+ * its keys or why it holds none, and when it was read (monotonic). */
+typedef struct run_keyring {
+  char *name, *version, *why;
+  run_keys keys;
+  double checked;
+} run_keyring;
+
 /* The keys of the Secret app's spec.decryption names, else its project's,
  * into *out (none when neither names one); NULL, or why they cannot be
  * read (caller frees). run_keys_free wipes them. */
 char *run_keys_read(runner *r, const app_def *app, run_keys *out);
 void run_keys_free(run_keys *k);
+/* Wipes and forgets the keys kept (set.c, as it forgets the applications). */
+void run_keys_forget(runner *r);
 
 /* ---- what happens to applications (notice.c) ---- */
 

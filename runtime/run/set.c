@@ -322,6 +322,7 @@ bool run_set_objects(runner *r, arena *a, const app_set *objects) {
 
 void run_set_forget(runner *r) {
   adopt(r, NULL, 0);
+  run_keys_forget(r);
   health_lua_install(NULL, 0);
   for (size_t j = 0; j < r->objects.napps; j++) free(r->objects_refused[j]);
   free(r->objects_refused);
