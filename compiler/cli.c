@@ -93,8 +93,8 @@ static const cli_command commands[] = {
      "REPO [--config-path PATH] [--revision REV] [--cache DIR] [--once]\n"
      "[--listen ADDR:PORT] [--probe-listen ADDR:PORT] [--token-file F]\n"
      "[--auth-file F] [--webhook-secret-file F] [--lease-duration D]\n"
-     "[--compile-limits LIST] [--app-namespace NS] [--shards N]\n"
-     "[--shard-by application|cluster]\n"
+     "[--compile-limits LIST] [--app-namespace NS] [--public-url URL]\n"
+     "[--shards N] [--shard-by application|cluster]\n"
      "[--kubeconfig F] [--context C]",
      "keep clusters equal to git: the applications\n"
      "REPO declares at PATH (docs/runtime.md)",
@@ -113,6 +113,7 @@ static const cli_command commands[] = {
      "                     memory=1536Mi,cpu=60s,wall=90s,files=64 (docs/runtime.md)\n"
      "  --app-namespace NS where Application objects are read and mirrored\n"
      "                     (default: the runtime's namespace)\n"
+     "  --public-url URL   where people reach the web UI: notifications link there\n"
      "  --shards N         split the applications among the replicas in N shards,\n"
      "                     each a Lease, instead of electing one leader\n"
      "  --shard-by KEY     what decides an application's shard: its name\n"
@@ -281,6 +282,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--app-namespace") == 0                ? &c->app_namespace
          : strcmp(a, "--shards") == 0                       ? &c->shards
          : strcmp(a, "--shard-by") == 0                     ? &c->shard_by
+         : strcmp(a, "--public-url") == 0                   ? &c->public_url
          : strcmp(a, "--server") == 0                       ? &c->server
          : strcmp(a, "--username") == 0                     ? &c->username
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout

@@ -185,6 +185,11 @@ static int cmd_run(cli *c) {
     return 2;
   }
   o.shard_by_cluster = c->shard_by && strcmp(c->shard_by, "cluster") == 0;
+  if (c->public_url && strncmp(c->public_url, "https://", 8) != 0 && strncmp(c->public_url, "http://", 7) != 0) {
+    fprintf(stderr, "plumb: --public-url takes an http:// or https:// URL, not %s\n", c->public_url);
+    return 2;
+  }
+  o.public_url = c->public_url;
   o.limits = source_default_limits;
   char *err;
   if (c->compile_limits && source_limits_parse(&o.limits, c->compile_limits, &err) != 0) {

@@ -111,6 +111,8 @@ status_is "bad output format" 2 $PLUMB build -o xml examples/nginx/envs/dev
 status_is "explain unknown resource" 1 $PLUMB explain examples/nginx/envs/dev Deployment/nope
 status_is "run refuses malformed compile limits" 2 $PLUMB run . --once --compile-limits cpu=forever
 check "and says what they take" sh -c "$PLUMB run . --once --compile-limits cpu=forever 2>&1 | grep -q 'compile-limits takes memory=SIZE'"
+status_is "run refuses a --public-url that is no http(s) URL" 2 $PLUMB run . --once --public-url plumb.example.com
+check "and says what it takes" sh -c "$PLUMB run . --once --public-url plumb.example.com 2>&1 | grep -q 'public-url takes an http:// or https:// URL'"
 
 # A 1 MB line with 60 errors: each diagnostic shows a window of the line,
 # not the line (100 MB of output, and a write per byte, before).

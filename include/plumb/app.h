@@ -86,6 +86,9 @@ typedef struct {
    * ("on-sync-failed=ops-slack"), its project's added by the runtime. */
   const char **subscribe;
   size_t nsubscribe;
+  /* spec.outOfSyncFor: how long it stays OutOfSync before on-out-of-sync
+   * is told, in seconds; 0: not given (its project's, else 5 minutes). */
+  int out_of_sync_s;
   app_setting *credentials; /* token_file, ssh_key_file, secret...: see docs/runtime.md */
   size_t ncredentials;
   const char *const *args; /* the env's parameters, NAME=VALUE (compile_opts.args) */
@@ -148,6 +151,7 @@ typedef struct {
   const char *sops_secret; /* spec.decryption.secretRef.name, its applications' unless they name one; NULL: none */
   const char **subscribe; /* for each of its applications, as app_def's */
   size_t nsubscribe;
+  int out_of_sync_s; /* spec.outOfSyncFor, of its applications that give none; 0: not given */
   pos at; /* where its name was written */
 } app_project;
 

@@ -5,8 +5,8 @@
  * has applied from a new one), the last HISTORY_MAX syncs (id, revision,
  * time, result and each object's outcome, as JSON), a rollback's pause
  * of automated sync, how far a deletion of the application with its
- * objects has gone, and the notifications sent, so that a restart keeps
- * them. */
+ * objects has gone, the notifications sent and since when it has been
+ * OutOfSync, so that a restart keeps them. */
 #ifndef PLUMB_HISTORY_H
 #define PLUMB_HISTORY_H
 
@@ -38,6 +38,11 @@ typedef struct {
    * it was sent for ("on-sync-failed": COMMIT), so that a restart or
    * another leader does not send it again; NULL: none. */
   char *notified;
+  /* Since when (UTC, 2026-01-02T15:04:05Z) it has been OutOfSync without a
+   * pass Synced in between, for on-out-of-sync; "" when it is not, or
+   * nobody subscribes. Kept here so that a restart does not start the
+   * time again. */
+  char out_of_sync[24];
 } history;
 
 /* The most delete hooks a history holds, as JSON text: a ConfigMap holds 1

@@ -108,6 +108,11 @@ typedef struct {
   double qps, burst; /* client-side rate limit; 0: none */
   long timeout_ms;   /* per request; 0: 30 s */
   int parallel;      /* requests in flight at once in the _many calls; 0: 64 */
+  /* Its requests are made inside the fork gate (forkgate.h) by a thread
+   * other than the one that forks: they step out of it while they wait
+   * on the network, and back in before they go on, so that a fork never
+   * waits behind a slow server. */
+  bool gated;
 } kube_client_opts;
 
 /* The client borrows cfg, which must outlive it. A client belongs to one

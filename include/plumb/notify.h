@@ -57,6 +57,12 @@ typedef struct {
 extern const char *const notify_triggers[];
 extern const size_t notify_ntriggers;
 
+/* The link to application app in the web UI served at public_url
+ * (https://plumb.example.com, a trailing slash or none): its page,
+ * PUBLIC_URL/apps/APP, the name percent-encoded (caller frees); NULL
+ * without a public_url. */
+char *notify_app_link(const char *public_url, const char *app);
+
 /* Reads a type's name ("webhook", "slack"...); false when unknown. */
 bool notify_type_parse(const char *name, notify_type *out);
 

@@ -50,6 +50,9 @@ typedef struct {
   /* Where Application and Project objects are read from, and the config's
    * applications mirrored to; NULL: the runtime's namespace. */
   const char *app_namespace;
+  /* Where people reach the web UI (https://plumb.example.com): the
+   * notifications link to an application's page there; NULL: no link. */
+  const char *public_url;
   /* Unless 0: the applications are split among replicas in this many
    * shards (shard.h), by their cluster's name when shard_by_cluster, else
    * by their own; 0: one leader writes for all. */

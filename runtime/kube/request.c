@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "plumb/arena.h"
+#include "plumb/forkgate.h"
 
 #define POLL_MS 5 /* longest wait for an answer in flight; see pump */
 
@@ -360,7 +361,10 @@ static void pump(batch *b, long wait_ms) {
    * with nothing left on the socket to wake the poll: look again soon
    * rather than at the next timeout. */
   if (b->busy > b->nwaiting && wait_ms > POLL_MS) wait_ms = POLL_MS;
-  if (b->busy) curl_multi_poll(b->c->multi, NULL, 0, (int)wait_ms, NULL);
+  if (!b->busy) return;
+  if (b->c->opts.gated) forkgate_leave();
+  curl_multi_poll(b->c->multi, NULL, 0, (int)wait_ms, NULL);
+  if (b->c->opts.gated) forkgate_enter();
 }
 
 size_t kube_request_many(kube_client *c, kube_req *reqs, size_t n, kube_done_fn done, void *ctx) {

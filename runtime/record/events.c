@@ -3,7 +3,11 @@
  * The caller's thread decides, under the lock, what an event becomes: a
  * new Event, a higher count on one sent a moment ago, or nothing (past the
  * object's budget, or the queue full). The writer thread only sends, so
- * the decisions never wait on the API server. */
+ * the decisions never wait on the API server. Its sends are pieces of
+ * work of the fork gate (forkgate.h), as the notifications' sender's: a
+ * compile's fork never finds a lock of theirs held (the allocator's,
+ * OpenSSL's), and never waits behind the API server, since its client
+ * steps out of the gate while it waits on the network. */
 #include "plumb/events.h"
 
 #include <pthread.h>
@@ -14,6 +18,7 @@
 #include <time.h>
 
 #include "plumb/arena.h"
+#include "plumb/forkgate.h"
 
 #define QUEUE_MAX 1024    /* events waiting for the writer */
 #define SAME_WINDOW_S 600 /* an equal event within it raises the count */
@@ -123,7 +128,11 @@ static void *writer(void *arg) {
     job j = e->queue[e->head];
     e->head = (e->head + 1) % QUEUE_MAX, e->n--;
     pthread_mutex_unlock(&e->mu);
+    /* Inside the fork gate, as the notifications' sender: its client
+     * steps out while it waits on the API server. */
+    forkgate_enter();
     send_job(e, &j);
+    forkgate_leave();
     pthread_mutex_lock(&e->mu);
   }
   /* Past the drain: what is left is dropped, and counted. */
@@ -138,7 +147,7 @@ static void *writer(void *arg) {
 
 int events_new(kube_config *cfg, const char *instance, metrics_family *dropped, events_writer **out, char **err) {
   events_writer *e = heap_calloc(1, sizeof *e);
-  kube_client_opts o = {.max_retries = -1, .timeout_ms = TIMEOUT_MS};
+  kube_client_opts o = {.max_retries = -1, .timeout_ms = TIMEOUT_MS, .gated = true};
   if (kube_client_new(&e->c, cfg, &o, err) != KUBE_OK) {
     free(e);
     return KUBE_ERROR;

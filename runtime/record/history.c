@@ -32,6 +32,7 @@ int history_load(kube_client *c, const char *ns, const char *app, history *out) 
   out->delete_hooks = hooks ? heap_strdup(hooks) : NULL;
   const char *notified = data_str(cm, "notified", NULL);
   out->notified = notified ? heap_strdup(notified) : NULL;
+  snprintf(out->out_of_sync, sizeof out->out_of_sync, "%s", data_str(cm, "outOfSyncSince", ""));
   json_t *entries = json_loads(data_str(cm, "history", "[]"), 0, NULL);
   if (json_is_array(entries)) { /* unreadable: start again rather than stop */
     free(out->entries);
@@ -119,6 +120,7 @@ int history_save(kube_client *c, const char *ns, const char *app, const history 
     if (h->delete_hooks) json_object_set_new(data, "deleteHooks", json_string(h->delete_hooks));
   }
   if (h->notified) json_object_set_new(json_object_get(cm, "data"), "notified", json_string(h->notified));
+  if (*h->out_of_sync) json_object_set_new(json_object_get(cm, "data"), "outOfSyncSince", json_string(h->out_of_sync));
   kube_apply_opts o = {.force = true};
   int rc = kube_apply(c, cm, &o, NULL);
   json_decref(cm);

@@ -6,6 +6,7 @@
  * POST /projects/ID/statuses/SHA with the fields in the query string. */
 #include "plumb/notify.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -21,7 +22,8 @@
 #define DRAIN_S 2 /* what notify_free waits for the queue */
 
 const char *const notify_triggers[] = {"on-sync-running",    "on-sync-succeeded", "on-sync-failed",
-                                       "on-health-degraded", "on-drift-reverted", "on-deployed"};
+                                       "on-health-degraded", "on-drift-reverted", "on-deployed",
+                                       "on-out-of-sync"};
 const size_t notify_ntriggers = sizeof notify_triggers / sizeof notify_triggers[0];
 
 static const char *const type_names[] = {"webhook", "slack", "teams", "github", "gitlab", "gitea"};
@@ -34,10 +36,25 @@ bool notify_type_parse(const char *name, notify_type *out) {
 
 /* ---- rendering ------------------------------------------------------------ */
 
+char *notify_app_link(const char *public_url, const char *app) {
+  if (!public_url || !*public_url) return NULL;
+  size_t n = strlen(public_url);
+  while (n && public_url[n - 1] == '/') n--;
+  buf b = {0};
+  buf_printf(&b, "%.*s/apps/", (int)n, public_url);
+  /* As the UI's encodeURIComponent: names are DNS labels, but a link must
+   * not break on whatever else one day holds. */
+  for (const unsigned char *p = (const unsigned char *)app; *p; p++)
+    if (isalnum(*p) || strchr("-_.!~*'()", *p)) buf_putc(&b, (char)*p);
+    else buf_printf(&b, "%%%02X", *p);
+  return b.data;
+}
+
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
 static bool failed(const char *trigger) {
-  return strcmp(trigger, "on-sync-failed") == 0 || strcmp(trigger, "on-health-degraded") == 0;
+  return strcmp(trigger, "on-sync-failed") == 0 || strcmp(trigger, "on-health-degraded") == 0 ||
+         strcmp(trigger, "on-out-of-sync") == 0;
 }
 
 /* The words people read, the same in every receiver. */
@@ -118,9 +135,12 @@ static const char *webhook(const notify_target *t, const notify_event *ev, notif
     add_header(r, heap_strdup("Content-Type: application/json"));
   } else {
     char *text = summary(ev);
-    set_json(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "trigger", ev->trigger, "app", or_empty(ev->app),
-                          "project", or_empty(ev->project), "repo", or_empty(ev->repo), "commit", or_empty(ev->commit),
-                          "health", or_empty(ev->health), "message", or_empty(ev->message), "summary", text));
+    json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "trigger", ev->trigger, "app",
+                             or_empty(ev->app), "project", or_empty(ev->project), "repo", or_empty(ev->repo), "commit",
+                             or_empty(ev->commit), "health", or_empty(ev->health), "message", or_empty(ev->message),
+                             "summary", text);
+    if (ev->link) json_object_set_new(body, "link", json_string(ev->link));
+    set_json(r, body);
     free(text);
   }
   if (t->hmac_key) sign(r, t->hmac_key);

@@ -401,6 +401,7 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   app_ignore *merged;
   app_def with = with_ignores(r, app, &merged);
   pass(r, &with, st, p);
+  run_notify_out_of_sync(r, app, st);
   free(merged);
 }
 

@@ -62,6 +62,9 @@ typedef struct {
   char *manifests;   /* JSON text: what it applies of them, a Secret's values masked */
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
+  /* Monotonic seconds when on-out-of-sync falls due, which the next pass
+   * must not come later than; 0: none waits (notify.c). */
+  double notify_due;
   int failures;      /* passes in a row that ended in an error */
   int sync_failures; /* automated syncs of commit in a row that failed */
   char exhausted[41]; /* the commit whose automated syncs used up the retry limit; "": none */
@@ -179,6 +182,8 @@ typedef struct {
   size_t nchart_apps;
   events_writer *events; /* what happens to applications, told to the cluster (notice.c); NULL: nothing */
   notify_sender *notifier; /* and to the notifiers applications subscribe to (notify.c) */
+  struct run_keyring *keyrings; /* the SOPS keys of each Secret named, decoded (keys.c) */
+  size_t nkeyrings;
   /* Applications removed with cascade_delete whose objects are being
    * deleted (delete.c): each with its history as recorded (deleting,
    * cluster, delete_step), its delete hooks, and the step it is at. */
@@ -412,11 +417,21 @@ typedef struct {
   size_t n;
 } run_keys;
 
+/* A Secret's keys as last read: its resourceVersion (NULL before a read),
+ * its keys or why it holds none, and when it was read (monotonic). */
+typedef struct run_keyring {
+  char *name, *version, *why;
+  run_keys keys;
+  double checked;
+} run_keyring;
+
 /* The keys of the Secret app's spec.decryption names, else its project's,
  * into *out (none when neither names one); NULL, or why they cannot be
  * read (caller frees). run_keys_free wipes them. */
 char *run_keys_read(runner *r, const app_def *app, run_keys *out);
 void run_keys_free(run_keys *k);
+/* Wipes and forgets the keys kept (set.c, as it forgets the applications). */
+void run_keys_forget(runner *r);
 
 /* ---- what happens to applications (notice.c) ---- */
 
@@ -438,6 +453,11 @@ void run_notify(runner *r, const app_def *app, app_state *st, const char *trigge
 /* The state trigger was told for has ended (a sync succeeded after one
  * failed, health came back): the next is news again. */
 void run_notify_rearm(runner *r, const app_def *app, app_state *st, const char *trigger);
+/* on-out-of-sync, after each pass: since when app has been OutOfSync is
+ * kept in its history (hist.out_of_sync), and told once it has been so
+ * for its outOfSyncFor; a pass Synced ends it. Until it is due,
+ * st->notify_due says when. */
+void run_notify_out_of_sync(runner *r, const app_def *app, app_state *st);
 /* Starts and stops the sender (loop.c). */
 void run_notify_start(runner *r);
 void run_notify_stop(runner *r);

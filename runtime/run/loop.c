@@ -208,6 +208,8 @@ static double next_pass(const app_def *app, app_state *st) {
     if (retry > most) retry = most;
     if (retry < wait) wait = retry;
   }
+  /* Not later than on-out-of-sync falls due: that pass tells it. */
+  if (st->notify_due && st->notify_due - run_now() < wait) wait = st->notify_due - run_now();
   return run_now() + wait;
 }
 

@@ -7,10 +7,16 @@
  * and does not tell it again. A notification queued and not yet sent when
  * the runtime dies is lost, never sent twice: a receiver that pages
  * someone is better told once than twice, and the loss is rarer than the
- * duplicate would be (a restart is every upgrade). */
+ * duplicate would be (a restart is every upgrade).
+ *
+ * on-out-of-sync is a state that lasts, not an event: each pass looks at
+ * how long the application has been OutOfSync, from a time kept in its
+ * history so that a restart does not start it again, and the loop brings
+ * the pass when the time is up (st->notify_due). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "plumb/arena.h"
 
@@ -42,7 +48,6 @@ static size_t subscribers(runner *r, const app_def *app, const char *trigger, co
   return n;
 }
 
-/* data[key] of a Secret, decoded (caller frees); NULL when it has none. */
 /* Queues what ev tells to notifier n, its credentials read from its Secret
  * now, so that a rotated one is used at once. Failures are said without
  * the credentials. */
@@ -105,7 +110,8 @@ void run_notify(runner *r, const app_def *app, app_state *st, const char *trigge
     free(names);
     return;
   }
-  notify_event ev = {trigger, app->name, app->project, app->repo, st->commit, health_name(st->health), message, NULL};
+  char *link = notify_app_link(r->o->public_url, app->name);
+  notify_event ev = {trigger, app->name, app->project, app->repo, st->commit, health_name(st->health), message, link};
   for (size_t i = 0; i < n; i++) {
     const app_notifier *nf = NULL;
     for (size_t k = 0; k < r->config.nnotifiers && !nf; k++)
@@ -114,15 +120,75 @@ void run_notify(runner *r, const app_def *app, app_state *st, const char *trigge
     else fprintf(r->o->out, "%s: not notifying %s: no notifier of that name in the config\n", app->name, names[i]);
   }
   free(names);
+  free(link);
+}
+
+/* Forgets, in memory, what trigger was told for; whether it was told. */
+static bool untold(app_state *st, const char *trigger) {
+  json_t *all = st->hist.notified ? json_loads(st->hist.notified, 0, NULL) : NULL;
+  bool was = json_object_del(all, trigger) == 0;
+  if (was) {
+    free(st->hist.notified);
+    st->hist.notified = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+  }
+  json_decref(all);
+  return was;
+}
+
+static void save(runner *r, const app_def *app, app_state *st) {
+  if (history_save(r->c, r->home, app->name, &st->hist) != KUBE_OK)
+    fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));
 }
 
 void run_notify_rearm(runner *r, const app_def *app, app_state *st, const char *trigger) {
-  json_t *all = st->hist.notified ? json_loads(st->hist.notified, 0, NULL) : NULL;
-  if (json_object_del(all, trigger) == 0 && run_holds(r, app, st)) {
-    free(st->hist.notified);
-    st->hist.notified = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
-    if (history_save(r->c, r->home, app->name, &st->hist) != KUBE_OK)
-      fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));
+  if (run_holds(r, app, st) && untold(st, trigger)) save(r, app, st);
+}
+
+/* How long app waits OutOfSync before on-out-of-sync: its own
+ * outOfSyncFor, else its project's, else 5 minutes. */
+static int out_of_sync_for(runner *r, const app_def *app) {
+  const app_project *p = app_set_project(&r->defs, app->project);
+  return app->out_of_sync_s ? app->out_of_sync_s : p && p->out_of_sync_s ? p->out_of_sync_s : 300;
+}
+
+/* The time OutOfSync began is wall-clock time, in the history: a runtime
+ * restarted, or another that leads next, goes on counting from it. Only
+ * an application someone subscribes to costs the writes. Unknown (a fetch
+ * or a compile that failed) neither starts nor ends the time: it says
+ * nothing of the cluster. */
+void run_notify_out_of_sync(runner *r, const app_def *app, app_state *st) {
+  st->notify_due = 0;
+  if (!r->notifier || !run_holds(r, app, st)) return;
+  if (st->status == SYNC_SYNCED) {
+    /* The time ends, and the trigger is armed again: one write. */
+    if (!*st->hist.out_of_sync) return;
+    *st->hist.out_of_sync = '\0';
+    untold(st, "on-out-of-sync");
+    save(r, app, st);
+    return;
   }
-  json_decref(all);
+  if (st->status != SYNC_OUT_OF_SYNC) return;
+  const char **names;
+  size_t n = subscribers(r, app, "on-out-of-sync", &names);
+  free(names);
+  if (!n) return;
+  time_t now = time(NULL);
+  struct tm tm = {0};
+  if (!*st->hist.out_of_sync || !strptime(st->hist.out_of_sync, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+    strftime(st->hist.out_of_sync, sizeof st->hist.out_of_sync, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    save(r, app, st);
+    gmtime_r(&now, &tm);
+  }
+  int after = out_of_sync_for(r, app);
+  long left = (long)(timegm(&tm) + after - now);
+  if (left > 0) {
+    st->notify_due = run_now() + (double)left;
+    return;
+  }
+  char *message = after % 3600 == 0 ? heap_printf("OutOfSync since %s, for %dh", st->hist.out_of_sync, after / 3600)
+                  : after % 60 == 0  ? heap_printf("OutOfSync since %s, for %dm", st->hist.out_of_sync, after / 60)
+                                     : heap_printf("OutOfSync since %s, for %ds", st->hist.out_of_sync, after);
+  /* Once per time OutOfSync: its beginning is the key. */
+  run_notify(r, app, st, "on-out-of-sync", st->hist.out_of_sync, message);
+  free(message);
 }

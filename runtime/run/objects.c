@@ -557,6 +557,11 @@ static json_t *spec_of(const app_def *app) {
   }
   if (app->cascade) json_object_set_new(spec, "cascadeDelete", json_string(app->cascade));
   if (app->nsubscribe) json_object_set_new(spec, "subscribe", subscriptions_json(app));
+  if (app->out_of_sync_s) {
+    char *after = interval_text(app->out_of_sync_s);
+    json_object_set_new(spec, "outOfSyncFor", json_string(after));
+    free(after);
+  }
   if (app->sops_secret)
     json_object_set_new(spec, "decryption",
                         json_pack("{s:s, s:{s:s}}", "provider", "sops", "secretRef", "name", app->sops_secret));

@@ -335,6 +335,7 @@ void run_app_take(runner *r, app_state *st) {
 
 void run_set_forget(runner *r) {
   adopt(r, NULL, 0);
+  run_keys_forget(r);
   health_lua_install(NULL, 0);
   for (size_t j = 0; j < r->objects.napps; j++) free(r->objects_refused[j]);
   free(r->objects_refused);

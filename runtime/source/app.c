@@ -407,7 +407,7 @@ static const char **read_subscribe(reader *r, const value *spec, size_t *n) {
     const field *f = &o->u.obj.fields[i];
     if (!is_trigger(f->key)) {
       diag_error(r->d, f->val->at, "%s: unknown trigger \"%s\"; expected on-sync-running, on-sync-succeeded, on-sync-failed, "
-                 "on-health-degraded, on-drift-reverted or on-deployed", r->what, f->key);
+                 "on-health-degraded, on-drift-reverted, on-deployed or on-out-of-sync", r->what, f->key);
       continue;
     }
     bool one = f->val->kind == V_STRING;
@@ -421,6 +421,17 @@ static const char **read_subscribe(reader *r, const value *spec, size_t *n) {
     }
   }
   return out;
+}
+
+/* spec.outOfSyncFor, in seconds; 0 when not given. */
+static int read_out_of_sync(reader *r, const value *spec) {
+  const char *text = string_at(r, spec, "outOfSyncFor", "");
+  if (!*text) return 0;
+  int s = app_parse_interval(text);
+  if (s > 0) return s;
+  diag_error(r->d, value_object_get(spec, "outOfSyncFor")->at, "%s: outOfSyncFor \"%s\" is not a duration like 30s, 5m or 1h",
+             r->what, text);
+  return 0;
 }
 
 static void read_app(reader *r, const value *res, const char *name, app_def *app) {
@@ -458,6 +469,7 @@ static void read_app(reader *r, const value *res, const char *name, app_def *app
   read_ignores(r, spec, "ignoreDifferences", &rules, &app->nignore);
   app->ignore = rules;
   app->subscribe = read_subscribe(r, spec, &app->nsubscribe);
+  app->out_of_sync_s = read_out_of_sync(r, spec);
   read_credentials(r, spec, app);
   read_args(r, spec, app);
   read_directory(r, spec, app);
@@ -517,6 +529,7 @@ static void read_project(reader *r, const value *res, const char *name, app_proj
   read_windows(r, spec, p);
   p->sops_secret = read_decryption(r, spec);
   p->subscribe = read_subscribe(r, spec, &p->nsubscribe);
+  p->out_of_sync_s = read_out_of_sync(r, spec);
   p->repos = strings_at(r, spec, "sourceRepos", &p->nrepos);
   p->cluster_kinds = strings_at(r, spec, "clusterKinds", &p->ncluster_kinds);
   p->kinds = strings_at(r, spec, "namespaceKinds", &p->nkinds);
@@ -869,6 +882,7 @@ bool app_def_equal(const app_def *a, const app_def *b) {
       a->nargs != b->nargs || !same_pos(a->at, b->at) || !same_pos(a->project_at, b->project_at) ||
       a->ndepends_on != b->ndepends_on || a->wave != b->wave || a->retry_limit != b->retry_limit ||
       a->nsync_options != b->nsync_options || a->nignore != b->nignore || a->nsubscribe != b->nsubscribe ||
+      a->out_of_sync_s != b->out_of_sync_s ||
       a->retry_s != b->retry_s || a->retry_factor != b->retry_factor || a->retry_max_s != b->retry_max_s)
     return false;
   for (size_t i = 0; i < a->ndepends_on; i++)

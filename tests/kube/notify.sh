@@ -4,7 +4,11 @@
 # with its URL's secret never in the log; a Slack receiver down gets it
 # after retries once it is back; a receiver that hangs does not slow a
 # sync; a runtime killed with -9 and started again tells nothing twice;
-# deployed and a sync's beginning once per commit. Usage: notify.sh PLUMB CLUSTER_DIR. Last line:
+# deployed and a sync's beginning once per commit; an application left
+# OutOfSync (no automated sync) is told once it has been so for its
+# out_of_sync_for, not before, not again after a restart, and again once
+# it was Synced in between; with --public-url, the body links to the
+# application's page. Usage: notify.sh PLUMB CLUSTER_DIR. Last line:
 # "notify: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
@@ -48,6 +52,16 @@ env_of() {
   printf 'env nt {\n%s\n}\n' "$1" >"$repo/nt/main.plumb"
 }
 synced_at_head() { p status | grep -Eq "^nt +Synced +[A-Za-z]+ +$(cd "$repo" && git rev-parse --short=7 HEAD)"; }
+oos_is() { p status | grep -Eq "^oos +$1 "; }
+oos_since() { $K get configmap plumb-history-oos -o jsonpath='{.data.outOfSyncSince}'; }
+# How long after its OutOfSync began on-out-of-sync came to hook, in whole seconds.
+told_after() {
+  python3 - "$rx/requests" "$(date -d "$(oos_since)" +%s)" <<'PY'
+import json, sys
+told = [json.loads(l)["time"] for l in open(sys.argv[1]) if "on-out-of-sync" in json.loads(l)["body"]]
+print(int(told[0] - int(sys.argv[2])))
+PY
+}
 
 mkdir -p "$rx"
 python3 "$ROOT/tests/kube/receiver.py" "$rx" &
@@ -57,7 +71,7 @@ base=http://127.0.0.1:$(cat "$rx/port")
 
 $K delete namespace $NS --ignore-not-found --wait=true >/dev/null 2>&1
 $K create namespace $NS >/dev/null
-$K delete configmap plumb-history-nt --ignore-not-found >/dev/null
+$K delete configmap plumb-history-nt plumb-history-oos --ignore-not-found >/dev/null
 $K delete secret notify-hook notify-flaky notify-slow --ignore-not-found >/dev/null
 $K create secret generic notify-hook --from-literal=url="$base/hook?token=s3cret" --from-literal=hmac_key=k3y >/dev/null
 $K create secret generic notify-flaky --from-literal=url="$base/flaky?token=s3cret" >/dev/null
@@ -74,19 +88,30 @@ env apps {
   app nt = application(name: "nt", repo: "file://$repo", path: "nt", namespace: "$NS", project: "p", automated: true,
                        self_heal: true, interval: "2s",
                        subscribe: { "on-sync-running": "hook", "on-sync-failed": "hook", "on-deployed": ["hook", "slow"] })
+  app oos = application(name: "oos", repo: "file://$repo", path: "oos", namespace: "$NS", interval: "1h",
+                        out_of_sync_for: "15s", subscribe: { "on-out-of-sync": "hook" })
 }
 EOP
 env_of '  ConfigMap "a" { data: { v: "1" } }'
+mkdir -p "$repo/oos"
+printf 'env oos {\n  ConfigMap "o" { data: { v: "1" } }\n}\n' >"$repo/oos/main.plumb"
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "a"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/token"
 touch "$rx/hang-slow"
-serving "$repo"
+serving "$repo" --public-url http://plumb.example.com/
+
+# Not synced by itself, oos is OutOfSync from its first pass: not told yet.
+if eventually oos_is OutOfSync; then ok; else no "an application without automated sync is OutOfSync"; fi
+same "OutOfSync is not told before its time" 0 got hook on-out-of-sync
 
 # Deployed: told to hook; slow hangs on it.
 if eventually at_least hook on-deployed 1; then ok; else no "deployed (synced and healthy) is told"; fi
 same "signed with the hook's key" signed signed
 expect "with the headers it declares" 0 '"X-Team": "shop"' cat "$rx/requests"
+cp "$rx/requests" "$work/requests1"
+expect "with --public-url, a link to the application's page" 0 '\\"link\\":\\"http://plumb.example.com/apps/nt\\"' \
+  cat "$work/requests1"
 
 # A sync while slow hangs: not held up by it.
 env_of '  ConfigMap "a" { data: { v: "2" } }'
@@ -117,16 +142,41 @@ same "a notification's body holds the failure" 1 sh -c "grep -c 'on-sync-failed.
 expect "the history keeps what was told" 0 "on-sync-failed" \
   $K get configmap plumb-history-nt -o jsonpath='{.data.notified}'
 
+# OutOfSync for 15 s: told once, not before, and within a minute though its
+# interval is an hour (a pass comes when it falls due); the receiver may get
+# it a little later, after the sender's attempt at slow, which hangs, times out.
+if eventually at_least hook on-out-of-sync 1; then ok; else no "OutOfSync for its out_of_sync_for is told"; fi
+after=$(told_after)
+if [ "$after" -ge 15 ] && [ "$after" -le 60 ]; then ok; else no "told 15 s after OutOfSync began, not $after s"; fi
+sleep 3
+same "OutOfSync is told once" 1 got hook on-out-of-sync
+cp "$rx/requests" "$work/requests2"
+expect "it links to the application's page" 0 'on-out-of-sync.*http://plumb.example.com/apps/oos' cat "$work/requests2"
+since=$(oos_since)
+
 # kill -9, started again: the failure goes on, and is not told again; nor deployed.
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 mv "$work/run.log" "$work/run1.log"
-serving "$repo"
+serving "$repo" --public-url http://plumb.example.com
 if eventually failed_twice; then ok; else no "after a restart the sync fails again"; fi
 same "not told twice after kill -9" 1 got hook on-sync-failed
 same "nor to the project's notifier" 1 got flaky sync-failed
 same "nor deployed again" 2 got hook on-deployed
 same "nor a sync's beginning" 3 got hook on-sync-running
+if eventually oos_is OutOfSync; then ok; else no "after a restart oos is OutOfSync still"; fi
+same "OutOfSync since the same time after a restart" "$since" oos_since
+sleep 2
+same "nor OutOfSync told again" 1 got hook on-out-of-sync
+
+# Synced in between: OutOfSync is news again.
+expect "oos syncs when asked" 0 "" p sync oos
+if eventually oos_is Synced; then ok; else no "oos is Synced once synced"; fi
+same "Synced ends the time OutOfSync" "" oos_since
+$K -n $NS patch configmap o --type merge -p '{"data":{"v":"by hand"}}' >/dev/null
+if eventually oos_is OutOfSync; then ok; else no "a change by hand makes oos OutOfSync again"; fi
+same "not told at once" 1 got hook on-out-of-sync
+if eventually at_least hook on-out-of-sync 2; then ok; else no "OutOfSync again after Synced is told again"; fi
 
 # Mended: deployed again, told; a failure after it is news again.
 $K -n $NS delete configmap taken >/dev/null
@@ -142,5 +192,5 @@ kill "$rxpid"
 rxpid=
 $K delete namespace $NS --wait=false >/dev/null 2>&1
 $K delete secret notify-hook notify-flaky notify-slow >/dev/null 2>&1
-$K delete configmap plumb-history-nt >/dev/null 2>&1
+$K delete configmap plumb-history-nt plumb-history-oos >/dev/null 2>&1
 echo "notify: $pass passed, $fail failed"

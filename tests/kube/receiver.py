@@ -2,7 +2,7 @@
 
 Usage: receiver.py DIR. Listens on 127.0.0.1 on a free port, written to
 DIR/port; each request is a JSON line in DIR/requests (path, headers,
-body, and the status answered). A path /NAME answers 503 while DIR/down-NAME
+body, the status answered and the time it came, in seconds since the epoch). A path /NAME answers 503 while DIR/down-NAME
 exists, and waits 30 s before answering while DIR/hang-NAME exists.
 """
 import http.server
@@ -25,7 +25,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status = 503 if os.path.exists(os.path.join(DIR, "down-" + name)) else 200
         with LOCK, open(os.path.join(DIR, "requests"), "a") as out:
             out.write(json.dumps({"path": self.path, "name": name, "headers": dict(self.headers), "body": body,
-                                  "status": status}) + "\n")
+                                  "status": status, "time": time.time()}) + "\n")
         try:
             self.send_response(status)
             self.send_header("Content-Length", "2")

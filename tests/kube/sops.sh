@@ -73,6 +73,16 @@ curl -s -H "Authorization: Bearer $(cat "$work/token")" "$url/api/v1/apps/vault"
 curl -s -H "Authorization: Bearer $(cat "$work/token")" "$url/api/v1/apps/nokey" >>"$work/api" 2>&1
 $K get configmap plumb-history-vault plumb-history-nokey -o json >"$work/history" 2>&1
 $K -n sops-test get events -o json >"$work/events" 2>&1
+# A key rotated: the Secret, changed, is read again (the runtime keeps its
+# keys by resourceVersion), and the file encrypted for the new key opens.
+"$bin/age-keygen" -o "$work/key2.txt" 2>/dev/null
+four="fourth-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: vault\nstringData:\n  password: %s\n' "$four" >"$work/vault.yaml"
+"$bin/sops" encrypt --age "$(sed -n 's/^# public key: //p' "$work/key2.txt")" "$work/vault.yaml" >"$repo/vault/vault.yaml"
+$K create secret generic sops-age --from-file=identity.agekey="$work/key2.txt" --dry-run=client -o yaml |
+  $K replace -f - >/dev/null
+(cd "$repo" && git commit -qam "rotated")
+if eventually is vault "$four"; then ok; else no "a rotated key in the Secret is used"; fi
 stop_runtime "$pid" "$work/run.log"
 pid=
 b64=$(printf %s "$three" | base64)

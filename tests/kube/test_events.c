@@ -1,7 +1,7 @@
 /* test_events.c: Kubernetes events (include/plumb/events.h) on a real
  * control plane: written on their object, an equal one counted up, an
  * object's budget of 25, and a server that does not answer never making
- * events_emit wait.
+ * events_emit wait, nor a fork through the fork gate (forkgate.h).
  *
  * Usage: kube_events CLUSTER_DIR (tests/kube/cluster.h). */
 #include <setjmp.h>
@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster.h"
 #include "plumb/events.h"
+#include "plumb/forkgate.h"
 
 /* A ConfigMap of the test's namespace to write events on, its uid in uid. */
 static events_object target(fixture *f, char uid[64]) {
@@ -149,6 +151,15 @@ static void a_server_that_does_not_answer_never_makes_emit_wait(void **state) {
     events_emit(e, &(events_object){"v1", "ConfigMap", "default", name, NULL}, "Normal", "Synced", "synced %d", i);
   }
   assert_between(now() - start, 0, 1.0);
+  /* The writer waits on the server inside the fork gate, stepped out of
+   * it: a compile's fork does not wait for the request's 5 s timeout. */
+  usleep(300 * 1000);
+  start = now();
+  pid_t child = forkgate_fork();
+  if (child == 0) _exit(0);
+  assert_true(child > 0);
+  assert_between(now() - start, 0, 1.0);
+  waitpid(child, NULL, 0);
   start = now();
   events_free(e); /* the drain gives up; the request under way times out */
   assert_between(now() - start, 0, 10.0);

@@ -347,9 +347,10 @@ static void notifiers_and_subscriptions(void **state) {
   read_apps("app s = notifier(name: \"ops\", type: \"slack\", secret: \"slack-ops\")\n"
             "app h = notifier(name: \"hook\", type: \"webhook\", url: \"http://receiver/x\", headers: { \"X-Team\": \"shop\" },\n"
             "  body: \"{\\\"text\\\": \\\"{{app}}: {{message}}\\\"}\")\n"
-            "app p = project(name: \"web\", subscribe: { \"on-sync-failed\": \"ops\" })\n"
-            "app a = application(name: \"shop\", repo: \"r\", project: \"web\",\n"
-            "  subscribe: { \"on-sync-failed\": [\"hook\", \"ops\"], \"on-deployed\": [\"hook\"] })");
+            "app p = project(name: \"web\", subscribe: { \"on-sync-failed\": \"ops\" }, out_of_sync_for: \"1h\")\n"
+            "app a = application(name: \"shop\", repo: \"r\", project: \"web\", out_of_sync_for: \"10m30s\",\n"
+            "  subscribe: { \"on-sync-failed\": [\"hook\", \"ops\"], \"on-deployed\": [\"hook\"], \"on-out-of-sync\": \"ops\" })\n"
+            "app b = application(name: \"cart\", repo: \"r\")");
   assert_string_equal(F->errors, "");
   assert_int_equal(F->set.nnotifiers, 2);
   const app_notifier *hook = &F->set.notifiers[0], *ops = &F->set.notifiers[1];
@@ -362,13 +363,17 @@ static void notifiers_and_subscriptions(void **state) {
   assert_string_equal(hook->body, "{\"text\": \"{{app}}: {{message}}\"}");
   assert_string_equal(ops->secret, "slack-ops");
   const app_def *a = app("shop");
-  assert_int_equal(a->nsubscribe, 3);
+  assert_int_equal(a->nsubscribe, 4);
   assert_string_equal(a->subscribe[0], "on-sync-failed=hook");
   assert_string_equal(a->subscribe[1], "on-sync-failed=ops");
   assert_string_equal(a->subscribe[2], "on-deployed=hook");
+  assert_string_equal(a->subscribe[3], "on-out-of-sync=ops");
+  assert_int_equal(a->out_of_sync_s, 630);
+  assert_int_equal(app("cart")->out_of_sync_s, 0); /* not given: the project's, else 5m, at the pass */
   const app_project *p = app_set_project(&F->set, "web");
   assert_int_equal(p->nsubscribe, 1);
   assert_string_equal(p->subscribe[0], "on-sync-failed=ops");
+  assert_int_equal(p->out_of_sync_s, 3600);
 }
 
 static void bad_notifiers_and_subscriptions_are_errors(void **state) {
@@ -376,13 +381,15 @@ static void bad_notifiers_and_subscriptions_are_errors(void **state) {
             "app t = notifier(name: \"b\", type: \"github\", url: \"https://api.github.com\")\n"
             "app u = notifier(name: \"c\", type: \"webhook\", url: \"http://x/\", body: \"{\\\"t\\\": {{app}}}\")\n"
             "app v = notifier(name: \"d\", type: \"slack\")\n"
-            "app a = application(name: \"shop\", repo: \"r\", subscribe: { \"on-sync-failed\": \"nobody\", \"on-fire\": \"c\" })");
+            "app a = application(name: \"shop\", repo: \"r\", subscribe: { \"on-sync-failed\": \"nobody\", \"on-fire\": \"c\" },\n"
+            "  out_of_sync_for: \"soon\")");
   assert_non_null(strstr(F->errors, "notifier a: type \"pager\" is none of webhook, slack, teams, github, gitlab and gitea"));
   assert_non_null(strstr(F->errors, "notifier b: a commit status needs a secret that holds its token"));
   assert_non_null(strstr(F->errors, "notifier c: body: the template is not JSON once filled"));
   assert_non_null(strstr(F->errors, "notifier d: needs a secret (that holds its url or token) or a url"));
   assert_non_null(strstr(F->errors, "application shop: unknown trigger \"on-fire\""));
   assert_non_null(strstr(F->errors, "application shop: subscribes to \"nobody\", which is no notifier of the config"));
+  assert_non_null(strstr(F->errors, "application shop: outOfSyncFor \"soon\" is not a duration like 30s, 5m or 1h"));
 }
 
 static void a_build_declares_no_notifiers(void **state) {

@@ -94,8 +94,48 @@ static void a_webhook_says_every_fact_with_its_headers(void **state) {
   assert_string_equal(str_at(b, "commit"), failed_sync.commit);
   assert_string_equal(str_at(b, "health"), "Degraded");
   assert_string_equal(str_at(b, "message"), failed_sync.message);
+  assert_string_equal(str_at(b, "link"), "https://plumb.example.com/apps/shop");
   assert_true(has_header(&r, "X-Team: shop"));
   json_decref(b);
+  notify_request_free(&r);
+  notify_event unlinked = failed_sync;
+  unlinked.link = NULL; /* no --public-url */
+  assert_null(notify_render(&t, &unlinked, &r));
+  b = body_of(&r);
+  assert_null(json_object_get(b, "link"));
+  json_decref(b);
+  notify_request_free(&r);
+}
+
+/* --public-url: the application's page of the UI (ui/app.js's /apps/NAME). */
+static void a_link_goes_to_the_application_page(void **state) {
+  char *link = notify_app_link("https://plumb.example.com", "shop");
+  assert_string_equal(link, "https://plumb.example.com/apps/shop");
+  free(link);
+  link = notify_app_link("http://127.0.0.1:8080/", "a b/c");
+  assert_string_equal(link, "http://127.0.0.1:8080/apps/a%20b%2Fc");
+  free(link);
+  assert_null(notify_app_link(NULL, "shop"));
+  assert_null(notify_app_link("", "shop"));
+}
+
+/* on-out-of-sync: told in words, and a commit status says failure. */
+static void out_of_sync_is_a_failure(void **state) {
+  notify_event ev = failed_sync;
+  ev.trigger = "on-out-of-sync", ev.message = "OutOfSync since 2026-01-02T15:04:05Z, for 5m";
+  notify_target t = {.name = "team", .type = NOTIFY_SLACK, .url = "https://hooks.slack.com/services/T/B/secret"};
+  notify_request r;
+  assert_null(notify_render(&t, &ev, &r));
+  json_t *b = body_of(&r);
+  assert_string_equal(str_at(b, "text"),
+                      "shop: out-of-sync at 0123456 (Degraded): OutOfSync since 2026-01-02T15:04:05Z, for 5m");
+  assert_string_equal(str_at(b, "attachments.0.color"), "#E96D76");
+  json_decref(b);
+  notify_request_free(&r);
+  t = (notify_target){.name = "gl", .type = NOTIFY_GITLAB, .url = "https://gitlab.com/api/v4", .token = "glpat"};
+  assert_null(notify_render(&t, &ev, &r));
+  assert_non_null(strstr(r.url, "?state=failed&"));
+  assert_non_null(strstr(r.url, "&target_url=https%3A%2F%2Fplumb.example.com%2Fapps%2Fshop"));
   notify_request_free(&r);
 }
 
@@ -334,6 +374,8 @@ int main(void) {
       cmocka_unit_test(a_webhook_says_every_fact_with_its_headers),
       cmocka_unit_test(a_template_is_filled_with_json_strings),
       cmocka_unit_test(a_webhook_signs_its_body),
+      cmocka_unit_test(a_link_goes_to_the_application_page),
+      cmocka_unit_test(out_of_sync_is_a_failure),
       cmocka_unit_test(github_and_gitea_statuses),
       cmocka_unit_test(gitlab_status_in_the_query),
       cmocka_unit_test(a_receiver_that_comes_back_gets_it),
