@@ -72,6 +72,7 @@ typedef struct {
   metrics *metrics;
   const run_opts *o;
   const char *objects_ns; /* where Application objects are made (the form's); NULL: "default" */
+  const char *home;       /* the runtime's namespace, where histories are; NULL: none read */
 } run_api;
 
 /* The HTTP server of plumb run (serve.h), on api->o's ports: what run_main

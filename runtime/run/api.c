@@ -42,11 +42,8 @@ static json_t *app_for(const serve_call *call, json_t **out, status_store *store
   return *status ? NULL : doc;
 }
 
-/* A part of the document, with what the caller may do with it. */
-static int part(const serve_call *call, json_t **out, status_store *store, const char *const *keys) {
-  int status;
-  json_t *doc = app_for(call, out, store, AUTH_GET, &status);
-  if (!doc) return status;
+/* A part of doc (taken), with what the caller may do with it. */
+static int part_of(const serve_call *call, json_t **out, json_t *doc, const char *const *keys) {
   *out = run_json_only(doc, keys);
   json_t *actions = json_array();
   unsigned mask = actions_on(call, doc);
@@ -55,6 +52,12 @@ static int part(const serve_call *call, json_t **out, status_store *store, const
   json_object_set_new(*out, "actions", actions);
   json_decref(doc);
   return 200;
+}
+
+static int part(const serve_call *call, json_t **out, status_store *store, const char *const *keys) {
+  int status;
+  json_t *doc = app_for(call, out, store, AUTH_GET, &status);
+  return doc ? part_of(call, out, doc, keys) : status;
 }
 
 /* The summaries of the applications the caller may see. */
@@ -127,22 +130,6 @@ static char *events(const serve_call *call, long long *seq, void *ctx) {
 
 static void notify(void *srv) { serve_notify(srv); }
 
-static int get_app(const serve_call *call, json_t **out, void *ctx) {
-  return part(call, out, store_of(ctx), app_keys);
-}
-
-static int get_resources(const serve_call *call, json_t **out, void *ctx) {
-  return part(call, out, store_of(ctx), resource_keys);
-}
-
-static int get_history(const serve_call *call, json_t **out, void *ctx) {
-  return part(call, out, store_of(ctx), history_keys);
-}
-
-static int get_diff(const serve_call *call, json_t **out, void *ctx) {
-  return part(call, out, store_of(ctx), diff_keys);
-}
-
 /* Sharded, a replica acts only for the applications of its shards: one
  * asked about another's says which replica to ask (409), and takes doc. */
 static bool elsewhere(const serve_call *call, json_t *doc, json_t **out) {
@@ -154,15 +141,79 @@ static bool elsewhere(const serve_call *call, json_t *doc, json_t **out) {
   return true;
 }
 
+/* app_for, for what only the replica that syncs the application knows
+ * (its objects, its diff) or does (a sync, a rollback). */
+static json_t *synced_here(const serve_call *call, json_t **out, status_store *store, auth_action act,
+                           int *status) {
+  json_t *doc = app_for(call, out, store, act, status);
+  if (doc && elsewhere(call, doc, out)) {
+    *status = 409;
+    return NULL;
+  }
+  return doc;
+}
+
+static int get_app(const serve_call *call, json_t **out, void *ctx) {
+  return part(call, out, store_of(ctx), app_keys);
+}
+
+static int get_resources(const serve_call *call, json_t **out, void *ctx) {
+  int status;
+  json_t *doc = synced_here(call, out, store_of(ctx), AUTH_GET, &status);
+  return doc ? part_of(call, out, doc, resource_keys) : status;
+}
+
+/* A client of the runtime's own cluster, for this thread (kube.h: clients
+ * may share their config, not themselves); NULL without one. */
+static kube_client *own_cluster(const run_api *api) {
+  kube_client *c = NULL;
+  char *err = NULL;
+  if (!api->o || !api->o->cfg) return NULL;
+  if (kube_client_new(&c, api->o->cfg, &(kube_client_opts){.timeout_ms = 10000, .max_retries = -1}, &err) != 0) {
+    free(err);
+    return NULL;
+  }
+  return c;
+}
+
+/* Sharded, the history of an application another replica syncs is read
+ * from the cluster, where that replica writes it: this one keeps none. */
+static void history_from_cluster(const run_api *api, json_t *doc) {
+  if (!json_is_false(json_object_get(doc, "owned")) || !api->home) return;
+  kube_client *c = own_cluster(api);
+  history h = {0};
+  if (c && history_load(c, api->home, kube_str(doc, "name"), &h) == KUBE_OK) {
+    json_t *entries = h.entries ? json_loads(h.entries, 0, NULL) : NULL;
+    json_object_set_new(doc, "history", entries ? entries : json_array());
+    json_object_set_new(doc, "applied", json_string(h.applied));
+    if (*h.rollback) json_object_set_new(doc, "rollback", json_string(h.rollback));
+  }
+  history_free(&h);
+  kube_client_free(c);
+}
+
+static int get_history(const serve_call *call, json_t **out, void *ctx) {
+  int status;
+  json_t *doc = app_for(call, out, store_of(ctx), AUTH_GET, &status);
+  if (!doc) return status;
+  history_from_cluster(ctx, doc);
+  return part_of(call, out, doc, history_keys);
+}
+
+static int get_diff(const serve_call *call, json_t **out, void *ctx) {
+  int status;
+  json_t *doc = synced_here(call, out, store_of(ctx), AUTH_GET, &status);
+  return doc ? part_of(call, out, doc, diff_keys) : status;
+}
+
 /* Queues kind for the application, if the caller may act: 202 with what
  * was queued. */
 static int queue(const serve_call *call, json_t **out, void *ctx, auth_action act, status_request *req,
                  const char *what) {
   status_store *store = store_of(ctx);
   int status;
-  json_t *doc = app_for(call, out, store, act, &status);
+  json_t *doc = synced_here(call, out, store, act, &status);
   if (!doc) return status;
-  if (elsewhere(call, doc, out)) return 409;
   json_decref(doc);
   req->app = (char *)call->app;
   req->by = call->who->user;
@@ -195,9 +246,8 @@ static int post_resume(const serve_call *call, json_t **out, void *ctx) {
 static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
   status_store *store = store_of(ctx);
   int status;
-  json_t *doc = app_for(call, out, store, AUTH_ROLLBACK, &status);
+  json_t *doc = synced_here(call, out, store, AUTH_ROLLBACK, &status);
   if (!doc) return status;
-  if (elsewhere(call, doc, out)) return 409;
   const json_t *e = history_pick(json_object_get(doc, "history"), json_string_value(json_object_get(doc, "applied")),
                                  call->has_id, call->id);
   status = 202;
@@ -219,18 +269,10 @@ static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
 
 /* ---- the tree of live objects, and one of them ------------------------------------ */
 
-/* A client of the runtime's own cluster, for this thread (kube.h: clients
- * may share their config, not themselves); NULL when the application goes
- * to another cluster, whose objects the tree then leaves out. */
+/* own_cluster, unless the application goes to another cluster, whose
+ * objects the tree then leaves out. */
 static kube_client *cluster_of(const run_api *api, const json_t *doc) {
-  kube_client *c = NULL;
-  char *err = NULL;
-  if (!api->o || !api->o->cfg || !kube_str_is(doc, "cluster", "in-cluster")) return NULL;
-  if (kube_client_new(&c, api->o->cfg, &(kube_client_opts){.timeout_ms = 10000, .max_retries = -1}, &err) != 0) {
-    free(err);
-    return NULL;
-  }
-  return c;
+  return kube_str_is(doc, "cluster", "in-cluster") ? own_cluster(api) : NULL;
 }
 
 /* The applications doc's declares (app of apps), as nodes of its tree. */
@@ -272,7 +314,7 @@ static json_t *tree_of(const run_api *api, const json_t *doc, kube_client *c, ch
 
 static int get_tree(const serve_call *call, json_t **out, void *ctx) {
   int status;
-  json_t *doc = app_for(call, out, store_of(ctx), AUTH_GET, &status);
+  json_t *doc = synced_here(call, out, store_of(ctx), AUTH_GET, &status);
   if (!doc) return status;
   char *err = NULL;
   kube_client *c = cluster_of(ctx, doc);
@@ -351,7 +393,7 @@ typedef struct {
  * runtime's own. Release with object_free either way. */
 static int object_of(const serve_call *call, json_t **out, void *ctx, auth_action act, tree_object *t) {
   int status;
-  *t = (tree_object){.doc = app_for(call, out, store_of(ctx), act, &status)};
+  *t = (tree_object){.doc = synced_here(call, out, store_of(ctx), act, &status)};
   if (!t->doc) return status;
   char *err = NULL;
   t->c = cluster_of(ctx, t->doc);
@@ -645,7 +687,8 @@ static void pushed(const serve_push *push, void *ctx) {
 
 int run_api_start(runner *r, serve **out, char **err) {
   if (run_accounts_load(r, &r->auth, err) != 0) return -1;
-  r->api = (run_api){.store = r->store, .auth = r->auth, .metrics = r->metrics, .o = r->o, .objects_ns = r->objects_ns};
+  r->api = (run_api){.store = r->store, .auth = r->auth, .metrics = r->metrics, .o = r->o, .objects_ns = r->objects_ns,
+                     .home = r->home};
   return run_api_serve(&r->api, out, err);
 }
 

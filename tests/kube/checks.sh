@@ -93,6 +93,28 @@ install_plumb_crds() {
     -f "$work/manifests/03_customresourcedefinition_projects.plumb.dev.yaml" >/dev/null
   $K wait --for condition=Established crd/applications.plumb.dev crd/projects.plumb.dev >/dev/null
 }
+# remember_apiserver: notes how up.sh started the API server, so that
+# kill_apiserver (kill -9: a graceful shutdown would serve what is in
+# flight) and restart_apiserver (as up.sh started it, on the same port;
+# down.sh finds it by its pid file) may take it away and back.
+remember_apiserver() {
+  apiserver=$(cat "$CLUSTER/kube-apiserver.pid")
+  tr '\0' '\n' <"/proc/$apiserver/cmdline" >"$work/apiserver.args"
+}
+kill_apiserver() {
+  kill -9 "$apiserver"
+  while kill -0 "$apiserver" 2>/dev/null; do sleep 0.1; done
+}
+restart_apiserver() {
+  (
+    set --
+    while IFS= read -r arg; do set -- "$@" "$arg"; done <"$work/apiserver.args"
+    exec setsid "$@" </dev/null >>"$CLUSTER/kube-apiserver.log" 2>&1
+  ) &
+  apiserver=$!
+  echo $apiserver >"$CLUSTER/kube-apiserver.pid"
+  eventually $K get --raw /readyz
+}
 # object NAME PATH [SPEC_LINES]: kubectl applies an Application in $NS
 # of the repository $repo's PATH, automated every 2 s.
 object() {

@@ -135,19 +135,7 @@ find_leader() { # sets L (a or b) and LU, the leader's URL, and O and OU, the ot
 }
 mark() { wc -l <"$work/$1.log"; } # mark NAME: lines of its log so far
 said_since() { tail -n +"$(($2 + 1))" "$work/$1.log" | grep -Eq "$3"; } # said_since NAME MARK PATTERN
-apiserver=$(cat "$CLUSTER/kube-apiserver.pid")
-tr '\0' '\n' <"/proc/$apiserver/cmdline" >"$work/apiserver.args"
-# As up.sh started it, on the same port; down.sh finds it by its pid file.
-restart_apiserver() {
-  (
-    set --
-    while IFS= read -r arg; do set -- "$@" "$arg"; done <"$work/apiserver.args"
-    exec setsid "$@" </dev/null >>"$CLUSTER/kube-apiserver.log" 2>&1
-  ) &
-  apiserver=$!
-  echo $apiserver >"$CLUSTER/kube-apiserver.pid"
-  eventually $K get --raw /readyz
-}
+remember_apiserver
 # cut_sync VERSION: commits VERSION of big, asks the leader to sync it and
 # kills the API server as soon as the sync begins (killed, not stopped: a
 # graceful shutdown serves what is in flight). True if the sync failed,
@@ -163,8 +151,7 @@ cut_sync() {
   curl -s -o /dev/null -X POST -H "Authorization: Bearer tok" "$LU/api/v1/apps/big/sync"
   looks=0
   until said_since $L "$mark_l" "^big: syncing" || [ $looks -ge 3000 ]; do sleep 0.01; looks=$((looks + 1)); done
-  kill -9 "$apiserver"
-  while kill -0 "$apiserver" 2>/dev/null; do sleep 0.1; done
+  kill_apiserver
   # Away until the sync has given up (its retries take seconds): back
   # sooner, the retries could hide the restart, and the sync would not fail.
   eventually over

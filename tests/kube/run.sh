@@ -42,10 +42,11 @@
 #                                  permissions, hostile text, CSRF, Secrets
 #   tests/kube/hostile.sh          plumb run against commits that would
 #                                  exhaust a compile's CPU or memory
-#   tests/kube/shard.sh            plumb run --shards: three replicas split the
-#                                  applications; kill -9, SIGSTOP, one added
 #   tests/kube/resilience.sh       plumb run against drift, an API server
 #                                  restart, a kill -9, and a second replica
+#   tests/kube/shard.sh            plumb run --shards: three replicas split the
+#                                  applications; kill -9, SIGSTOP, one added,
+#                                  a partition, an API server restart
 #   build/asan/tests/kube_NAME     cmocka tests of tests/kube/test_NAME.c (the
 #                                  client, the cache, leases, Application
 #                                  objects from the API's form), each that
@@ -116,7 +117,7 @@ script hostile tests/kube/hostile.sh
 # loaded) and back off, and its garbage collector, which foreground
 # deletes wait for, lags behind.
 for t in $(ls build/asan/tests/kube_* 2>/dev/null | grep -v '/kube_cache$'); do cmocka "$t"; done
-script shard tests/kube/shard.sh
 script resilience tests/kube/resilience.sh
+script shard tests/kube/shard.sh
 cmocka build/asan/tests/kube_cache
 echo "kube: $pass passed, $fail failed"

@@ -4,9 +4,11 @@
 # others take its applications within the Lease duration and a pass, with
 # no application synced twice; one paused by SIGSTOP past its Lease writes
 # nothing when it wakes (its statuses of the commit before would show)
-# until it holds a shard again; one added takes its share from the others alone;
-# the API of any replica answers for every application and says which
-# replica syncs it.
+# until it holds a shard again; one added takes its share from the others
+# alone; one cut off from the API server by a partition (partition.py) is
+# replaced, and writes nothing stale when the partition heals; all of them
+# take their shards again after the API server restarts; the API of any
+# replica answers for every application and says which replica syncs it.
 # Usage: shard.sh PLUMB CLUSTER_DIR. Last line: "shard: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
@@ -28,11 +30,12 @@ version() { # version V: every application one ConfigMap of data v: V
       >"$repo/apps/$app/main.plumb"
   done
 }
-# start NAME: a replica in the background, its log in $work/NAME.log, its
-# URL in $url_NAME.
+# start NAME [KUBECONFIG]: a replica in the background, its log in
+# $work/NAME.log, its URL in $url_NAME.
 start() {
   $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache-$1" --context admin --listen 127.0.0.1:0 \
-    --token-file "$work/token" --lease-duration 3s --shards $SHARDS >"$work/$1.log" 2>&1 &
+    --kubeconfig "${2:-$KUBECONFIG}" --token-file "$work/token" --lease-duration 3s --shards $SHARDS \
+    >"$work/$1.log" 2>&1 &
   eval "pid_$1=$!"
   pids="$pids $!"
   eventually grep -q "serving on port" "$work/$1.log"
@@ -62,6 +65,39 @@ api() { curl -s -H "Authorization: Bearer tok" "$1/api/v1/apps$2"; }
 syncs() { cat "$work"/*.log | sed -n "s/^\(a[0-9]*\): syncing .* at $1 to .*/\1/p" | sort | uniq -c | sed 's/^ *//'; }
 once_each() { [ "$(syncs "$1" | awk '$1 != 1' | wc -l)" = 0 ] && [ "$(syncs "$1" | wc -l)" = 12 ]; }
 head7() { (cd "$repo" && git rev-parse --short=7 HEAD); }
+# quiet_until_held NAME MARK V SHA: watches, until the log of NAME after
+# line MARK says it holds a shard again (back=1; 0 if not within 20 s),
+# that every ConfigMap stays at V and every Application object names SHA
+# (stale=1 if not): a replica that lost its shards must not write what it
+# knew before it takes one again.
+quiet_until_held() {
+  back=0 stale=0 n=0
+  while [ $n -lt 200 ]; do
+    if tail -n +"$(($2 + 1))" "$work/$1.log" | grep -q "plumb run: holding shards [0-9]"; then back=1; break; fi
+    all_at "$3" && is revisions "12 $4" || stale=1
+    sleep 0.1
+    n=$((n + 1))
+  done
+}
+# while_away NAME V BACK...: with NAME away (paused, or cut off), commits
+# version V, which the others apply; then runs BACK, and checks with
+# quiet_until_held from that moment (mark: the line of NAME's log).
+while_away() {
+  name=$1 v=$2; shift 2
+  version "$v"
+  commit "v$v"
+  if patiently all_at "$v"; then ok; else
+    { values; api "$url_a" "" | jq -c '.apps[] | [.name, .sync, .commit, .replica]'; holders; } >"$work/out"
+    no "the others apply v$v, which $name does not see"
+  fi
+  sha=$(cd "$repo" && git rev-parse HEAD)
+  if eventually is revisions "12 $sha"; then ok; else revisions >"$work/out"; no "and the Application objects say so"; fi
+  mark=$(wc -l <"$work/$name.log")
+  "$@"
+  quiet_until_held "$name" "$mark" "$v" "$sha"
+  same "$name, back, wrote nothing before it held a shard again" 0 echo "$stale"
+  same "and it rejoins: it holds shards again" 1 echo "$back"
+}
 # revisions: the commits the Application objects' statuses name, counted
 revisions() { $K get applications.plumb.dev -o jsonpath='{range .items[*]}{.status.sync.revision}{"\n"}{end}' | sort | uniq -c | sed 's/^ *//'; }
 
@@ -108,6 +144,12 @@ holder=$(jq -r --arg n "$other" '.apps[] | select(.name == $n) | .replica' "$wor
 same "a sync asked of another replica is refused (409)" 409 curl -s -o "$work/refused.json" -w '%{http_code}' \
   -X POST -H "Authorization: Bearer tok" "$url_a/api/v1/apps/$other/sync"
 same "naming the replica that syncs it" "$holder" jq -r .replica "$work/refused.json"
+# Its history, which this replica does not keep, is read from the cluster.
+owner_url=$(for r in a b c; do [ "$(identity_of $r)" = "$holder" ] && eval "echo \$url_$r"; done)
+api "$owner_url" "/$other/history" | jq -c '[.applied, [.history[].revision]]' >"$work/owner.history"
+same "a replica answers for the history of another's application" "$(cat "$work/owner.history")" \
+  sh -c "curl -s -H 'Authorization: Bearer tok' '$url_a/api/v1/apps/$other/history' | jq -c '[.applied, [.history[].revision]]'"
+expect "which has the sync" 0 '"[0-9a-f]{40}"' cat "$work/owner.history"
 
 # ---- kill -9 of a replica -----------------------------------------------------------------
 id_c=$(identity_of c)
@@ -132,30 +174,21 @@ if once_each "$(head7)"; then ok; else syncs "$(head7)" >"$work/out"; no "each a
 id_b=$(identity_of b)
 kill -STOP "$pid_b"
 if eventually all_held_by "$(identity_of a)"; then ok; else holders >"$work/out"; no "a takes every shard of the paused replica"; fi
-version 3
-commit "v3"
-if patiently all_at 3; then ok; else { values; api "$url_a" "" | jq -c '.apps[] | [.name, .sync, .commit, .replica, .message]'; holders; } >"$work/out"; no "a applies the commit the paused replica did not see"; fi
-v3=$(cd "$repo" && git rev-parse HEAD)
-if eventually is revisions "12 $v3"; then ok; else revisions >"$work/out"; no "the Application objects say so"; fi
-mark=$(wc -l <"$work/b.log")
-kill -CONT "$pid_b"
-# Until b says it holds a shard again, nothing goes back to v2.
-back=0 stale=0 n=0
-while [ $n -lt 100 ]; do
-  if tail -n +"$((mark + 1))" "$work/b.log" | grep -q "plumb run: holding shards [0-9]"; then back=1; break; fi
-  all_at 3 && is revisions "12 $v3" || stale=1
-  sleep 0.1
-  n=$((n + 1))
-done
-same "the woken replica wrote nothing before it held a shard again" 0 echo "$stale"
-same "and it rejoins: it holds shards again" 1 echo "$back"
+while_away b 3 kill -CONT "$pid_b"
 if tail -n +"$((mark + 1))" "$work/b.log" | grep -q "plumb run: holding shards (none)"; then ok; else
   tail -n +"$((mark + 1))" "$work/b.log" >"$work/out"; no "it first says it holds none, its Leases lapsed"; fi
 if eventually is split "4 4"; then ok; else holders >"$work/out"; no "a and b split the shards again"; fi
 
 # ---- a replica added ----------------------------------------------------------------------
+# d reaches the API server through partition.py, for the partition below.
+python3 "$ROOT/tests/kube/partition.py" "$PLUMB_TEST_API_PORT" "$work/proxy.port" &
+proxy=$!
+pids="$pids $proxy"
+eventually test -s "$work/proxy.port"
+$K config view --raw --minify --context admin |
+  sed "s|server: https://127.0.0.1:$PLUMB_TEST_API_PORT|server: https://127.0.0.1:$(cat "$work/proxy.port")|" >"$work/cut.kubeconfig"
 holders >"$work/before"
-start d
+start d "$work/cut.kubeconfig"
 if eventually is split "2 3 3"; then ok; else holders >"$work/out"; no "a third replica again takes its share: 2 of 8"; fi
 holders >"$work/after"
 id_d=$(identity_of d)
@@ -164,6 +197,30 @@ same "only shards that went to the new replica moved" "" cat "$work/out"
 version 4
 commit "v4"
 if patiently all_at 4; then ok; else { values; for u in $url_a $url_b $url_d; do echo "$u"; api "$u" "" | jq -c '.apps[] | [.name, .sync, .commit[0:7], .replica, .message]'; done; holders; } >"$work/out"; no "three replicas sync the next commit"; fi
+if once_each "$(head7)"; then ok; else syncs "$(head7)" >"$work/out"; no "each application once"; fi
+
+# ---- a partition --------------------------------------------------------------------------
+# d is cut off: nothing it sends arrives, ever. a and b take its shards and
+# apply a commit it does not see; when the partition heals, d writes
+# nothing it knew before until it holds a shard again.
+kill -USR1 "$proxy"
+if within 30 taken_from "$id_d"; then ok; else holders >"$work/out"; no "the others take the shards of the replica cut off"; fi
+while_away d 5 kill -USR2 "$proxy"
+if eventually is split "2 3 3"; then ok; else holders >"$work/out"; no "the three split the shards again"; fi
+
+# ---- the API server restarted -------------------------------------------------------------
+# Away longer than the Leases: every replica loses its shards, and takes
+# them again once it is back.
+remember_apiserver
+kill_apiserver
+sleep 5
+restart_apiserver
+# Each of the three holds its share again.
+shares() { for r in a b d; do held_by "$(identity_of $r)"; done | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+if within 90 is shares "2 3 3"; then ok; else holders >"$work/out"; no "after the restart each replica holds its share again"; fi
+version 6
+commit "v6"
+if patiently all_at 6; then ok; else values >"$work/out"; no "the next commit reaches all twelve"; fi
 if once_each "$(head7)"; then ok; else syncs "$(head7)" >"$work/out"; no "each application once"; fi
 
 # ---- stopping -----------------------------------------------------------------------------
