@@ -98,6 +98,12 @@ suite helm-remote sh tests/helm/remote.sh "$PLUMB"
 # changed ones refused; "skipped" only when Go cannot fetch modules.
 suite sops sh tests/sops/run.sh "$PLUMB"
 
+# The image of plumb run (deploy/image.sh, from Debian's packages by
+# mmdebstrap and umoci; its Debian layer cached outside the repository),
+# unpacked and its programs run inside (tests/image). tests/kube/deploy.sh
+# runs its plumb run against the control plane.
+suite image sh tests/image/run.sh
+
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).
 # PLUMB_SKIP_CLUSTER=1 leaves it out of a quick local run; CI never does.
