@@ -13,8 +13,8 @@
 # helm, which renders the Helm charts a build takes, built from its Go
 # module by the script the tests build it with.
 FROM golang:1.26-bookworm AS helm
-COPY tests/helm/build.sh /build.sh
-RUN PLUMB_CACHE=/cache GOTOOLCHAIN=local /build.sh && cp /cache/bin-helm-*/helm /helm
+COPY tests/gotool.sh /gotool.sh
+RUN PLUMB_CACHE=/cache GOTOOLCHAIN=local /gotool.sh helm && cp /cache/bin-helm-*/helm /helm
 
 FROM debian:bookworm AS build
 WORKDIR /src

@@ -29,7 +29,7 @@ done
 VERSION=$(sed -n 's/.*-DPLUMB_VERSION=\\"\([^\\]*\)\\".*/\1/p' Makefile)
 CACHE=${PLUMB_CACHE:-$HOME/.cache/plumb}
 OUT=build/image
-HELM=$(tests/helm/build.sh)/helm
+HELM=$(tests/gotool.sh helm)/helm
 
 # The machine's own mirror, as .ci/deps finds it (deb822 or one-line), and
 # its security mirror where it names one.

@@ -10,12 +10,12 @@ pass=0 fail=0
 
 # helm renders the charts of the tests (tests/helm): built from its Go
 # module on first use and cached outside the repository, as the control
-# plane is (tests/helm/build.sh), then first on the PATH.
-if helm_bin=$(tests/helm/build.sh); then
+# plane is (tests/gotool.sh helm), then first on the PATH.
+if helm_bin=$(tests/gotool.sh helm); then
   PATH=$helm_bin:$PATH
   export PATH
 else
-  echo "helm: tests/helm/build.sh could not build it; the chart tests fail without it"
+  echo "helm: tests/gotool.sh helm could not build it; the chart tests fail without it"
 fi
 
 count() { # count SUITE PASSED FAILED

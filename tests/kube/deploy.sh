@@ -91,16 +91,19 @@ expect "and records the sync in its namespace" 0 "Synced" \
 # namespace where Kubernetes mounts them, the API server in
 # KUBERNETES_SERVICE_HOST and _PORT. It takes the Lease and puts back an
 # object deleted by hand. Needs root, as tests/image does.
+$K -n plumb-system get deployment plumb -o jsonpath='{range .spec.template.spec.containers[0].args[*]}{@}{"\n"}{end}' |
+  awk -v repo="file://$repo" 'NR == 2 { print repo; next } p == "--listen" || p == "--probe-listen" { $0 = "127.0.0.1:0" } { print; p = $0 }' \
+  >"$work/image.args"
+# arg FLAG: the value the Deployment gives it
+arg() { sed -n "/^$1\$/{n;p;q}" "$work/image.args"; }
 if [ "$(id -u)" != 0 ]; then
   echo "the image's checks: skipped (the image is built and run as root)"
+elif [ -z "$(arg --cache)" ] || [ -z "$(arg --token-file)" ] || [ -z "$(arg --webhook-secret-file)" ]; then
+  cp "$work/image.args" "$work/out"; no "the Deployment's arguments name the cache, the token and the webhook's secret"
+elif ! { . "$ROOT/tests/image/lib.sh" && image_unpack "$work/image" >"$work/out" 2>&1; }; then
+  no "the image unpacks"
 else
-  . "$ROOT/tests/image/lib.sh"
-  image=$work/image
-  expect "the image unpacks" 0 "" image_unpack "$image"
-  $K -n plumb-system get deployment plumb -o jsonpath='{range .spec.template.spec.containers[0].args[*]}{@}{"\n"}{end}' |
-    awk -v repo="file://$repo" 'NR == 2 { print repo; next } p == "--listen" || p == "--probe-listen" { $0 = "127.0.0.1:0" } { print; p = $0 }' \
-    >"$work/image.args"
-  arg() { sed -n "/^$1\$/{n;p;q}" "$work/image.args"; }
+  ok
   mkdir -p "$work/sa" "$work/api" "$work/webhook"
   cp "$work/token" "$work/sa/token"
   cp "$PLUMB_TEST_CA" "$work/sa/ca.crt"
@@ -109,11 +112,11 @@ else
   echo image-webhook-secret >"$work/webhook/$(basename "$(arg --webhook-secret-file)")"
   # The repository, at the same path, the user's: libgit2 opens no other.
   cp -a "$repo" "$work/image-repo" && chown -R 65532:65532 "$work/image-repo"
-  export IMAGE_PIDFILE="$work/image.pid"
-  IMAGE_MOUNTS="tmpfs:$(arg --cache) $work/sa:/var/run/secrets/kubernetes.io/serviceaccount
-    $work/api:$(dirname "$(arg --token-file)") $work/webhook:$(dirname "$(arg --webhook-secret-file)") $work/image-repo:$repo" \
+  IMAGE_PIDFILE="$work/image.pid" IMAGE_MOUNTS="tmpfs:$(arg --cache)
+    $work/sa:/var/run/secrets/kubernetes.io/serviceaccount $work/api:$(dirname "$(arg --token-file)")
+    $work/webhook:$(dirname "$(arg --webhook-secret-file)") $work/image-repo:$repo" \
   IMAGE_ENV="KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$PLUMB_TEST_API_PORT" \
-    image_run "$image" $(cat "$work/image.args") >"$work/image.log" 2>&1 &
+    image_run "$work/image" $(cat "$work/image.args") >"$work/image.log" 2>&1 &
   image_sh=$!
   $K -n deploy-dev delete deployment nginx-deployment --wait=false >/dev/null
   probes() { sed -n 's/.*serving the probes on port \([0-9]*\).*/\1/p' "$work/image.log"; }
@@ -124,7 +127,7 @@ else
   if eventually grep -q "deployment.apps/nginx-deployment created" "$work/image.log" &&
     $K -n deploy-dev get deployment nginx-deployment >/dev/null; then ok; else
     cp "$work/image.log" "$work/out"; no "it puts back the Deployment deleted by hand"; fi
-  kill "$(cat "$IMAGE_PIDFILE")" 2>/dev/null
+  kill "$(cat "$work/image.pid")" 2>/dev/null
   wait "$image_sh"
   same "it stops on SIGTERM, giving the Lease up" "" $K -n plumb-system get lease plumb-leader -o jsonpath='{.spec.holderIdentity}'
 fi
