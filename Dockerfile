@@ -3,12 +3,18 @@
 # README.md builds them, and helm.
 #
 #   docker build -t registry.example.com/plumb:0.1.0 .
+#
+# The recipe for a machine with a container engine. `make image`
+# (deploy/image.sh) makes the same image without one, from the programs
+# `make` built and Debian's packages (mmdebstrap, umoci), and that is the
+# image the tests run (tests/image, tests/kube/deploy.sh); this file is not
+# built by them. Both take their packages from deploy/image.packages.
 
 # helm, which renders the Helm charts a build takes, built from its Go
 # module by the script the tests build it with.
 FROM golang:1.26-bookworm AS helm
-COPY tests/helm/build.sh /build.sh
-RUN PLUMB_CACHE=/cache GOTOOLCHAIN=local /build.sh && cp /cache/bin-helm-*/helm /helm
+COPY tests/gotool.sh /gotool.sh
+RUN PLUMB_CACHE=/cache GOTOOLCHAIN=local /gotool.sh helm && cp /cache/bin-helm-*/helm /helm
 
 FROM debian:bookworm AS build
 WORKDIR /src
@@ -21,17 +27,16 @@ COPY . .
 RUN make -j"$(nproc)"
 
 FROM debian:bookworm-slim
-# The shared libraries the two programs link (`ldd build/plumb-runtime`),
-# the CAs that https fetches and API servers are checked against, and
-# GnuPG, which opens files SOPS encrypted for OpenPGP keys.
-# libgit2 1.8 is in bookworm-backports only (.ci/deps builds against it);
-# the rest, its own dependencies too, comes from bookworm.
+# The packages deploy/image.packages lists and says why: the shared
+# libraries the two programs link, GnuPG and the CAs. libgit2 1.8 is in
+# bookworm-backports only (.ci/deps builds against it); the rest, its own
+# dependencies too, comes from bookworm.
+COPY deploy/image.packages /tmp/image.packages
 RUN sed -n '1,/^$/{s/^Suites:.*/Suites: bookworm-backports/;p}' /etc/apt/sources.list.d/debian.sources \
       > /etc/apt/sources.list.d/bookworm-backports.sources \
  && apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-0-2 libpcre2-8-0 libnettle8 libhogweed6 libgpgme11 gpg gpg-agent gpgconf zlib1g libssl3 libcurl4 libjansson4 libgit2-1.8 libmicrohttpd12 liblua5.4-0 ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(sed 's/#.*//' /tmp/image.packages) \
+ && rm -rf /var/lib/apt/lists/* /tmp/image.packages
 # A numeric user, so that runAsNonRoot can check it; the cache is its own
 # when no volume is mounted there.
 RUN groupadd --system --gid 65532 plumb \

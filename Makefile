@@ -53,7 +53,7 @@ FUZZERS  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.
 # the runtime too.
 FUZZ_RUN_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(RUN_SRC) $(UI_GEN))
 
-.PHONY: all deps example test fuzz bench clean cluster-up cluster-down ui-screenshots
+.PHONY: all deps example image test fuzz bench clean cluster-up cluster-down ui-screenshots
 all: build/plumb build/plumb-runtime
 
 deps:
@@ -112,6 +112,11 @@ build/asan/plumb-runtime: runtime/main.c $(ASAN_OBJ) $(PRE)
 build/asan/tests/test_%: tests/unit/test_%.c $(ASAN_OBJ) $(PRE)
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g $(SAN) $(WARN) $(DEPS) -MF $@.d $(INC) -o $@ $< $(ASAN_OBJ) $(LIBS) -lcmocka
+
+# The image of plumb run, without a container engine (deploy/image.sh):
+# build/image/oci and build/image/plumb-VERSION.tar, an oci-archive.
+image: deps all
+	sh deploy/image.sh
 
 example: deps build/plumb
 	build/plumb build examples/nginx/envs/dev

@@ -28,7 +28,7 @@
 # Knobs: BENCH_RUNS=10 (runs per timing, after a warm-up; the fastest
 # counts), BENCH_PLUMB=PATH (time that binary instead of building
 # build/plumb), PLUMB_SHARED (the directory holding charts/; default
-# ../shared beside the repository). helm comes from tests/helm/build.sh,
+# ../shared beside the repository). helm comes from tests/gotool.sh helm,
 # which builds it once.
 set -eu
 cd "$(dirname "$0")/.."
@@ -42,7 +42,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 [ -d "$SHARED" ] || { say "helm.sh: no $SHARED (set PLUMB_SHARED to the directory holding charts/)"; exit 1; }
 have hyperfine || { say "helm.sh: needs hyperfine (apt-get install hyperfine)"; exit 1; }
 have /usr/bin/time || { say "helm.sh: needs GNU time (apt-get install time)"; exit 1; }
-PATH=$(tests/helm/build.sh):$PATH
+PATH=$(tests/gotool.sh helm):$PATH
 [ -n "${BENCH_PLUMB:-}" ] || make -s build/plumb build/plumb-runtime >&2
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/plumb-bench-helm.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM

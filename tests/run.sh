@@ -10,12 +10,12 @@ pass=0 fail=0
 
 # helm renders the charts of the tests (tests/helm): built from its Go
 # module on first use and cached outside the repository, as the control
-# plane is (tests/helm/build.sh), then first on the PATH.
-if helm_bin=$(tests/helm/build.sh); then
+# plane is (tests/gotool.sh helm), then first on the PATH.
+if helm_bin=$(tests/gotool.sh helm); then
   PATH=$helm_bin:$PATH
   export PATH
 else
-  echo "helm: tests/helm/build.sh could not build it; the chart tests fail without it"
+  echo "helm: tests/gotool.sh helm could not build it; the chart tests fail without it"
 fi
 
 count() { # count SUITE PASSED FAILED
@@ -97,6 +97,12 @@ suite helm-remote sh tests/helm/remote.sh "$PLUMB"
 # built from its Go module on first use), decrypted by plumb, and the
 # changed ones refused; "skipped" only when Go cannot fetch modules.
 suite sops sh tests/sops/run.sh "$PLUMB"
+
+# The image of plumb run (deploy/image.sh, from Debian's packages by
+# mmdebstrap and umoci; its Debian layer cached outside the repository),
+# unpacked and its programs run inside (tests/image). tests/kube/deploy.sh
+# runs its plumb run against the control plane.
+suite image sh tests/image/run.sh
 
 # The Kubernetes client, plumb apply and plumb diff on a real control plane
 # (tests/cluster builds it from Kubernetes' Go modules on first use).

@@ -16,7 +16,7 @@ set -u
 cd "$(dirname "$0")/../.."
 PLUMB=${1:-build/asan/plumb}
 KUBE=v1.36.3 # plumb's default: the newest Kubernetes it embeds
-command -v helm >/dev/null || { echo "FAIL no helm on the PATH: tests/helm/build.sh builds it"; echo "helm: 0 passed, 1 failed"; exit 1; }
+command -v helm >/dev/null || { echo "FAIL no helm on the PATH: tests/gotool.sh helm builds it"; echo "helm: 0 passed, 1 failed"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0

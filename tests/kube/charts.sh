@@ -19,7 +19,7 @@ pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cach
 data() { $K -n $NS get configmap shop-settings -o jsonpath="{.data.$1}"; }
 label() { $K -n $NS get configmap shop-settings -o jsonpath='{.metadata.labels.helm\.sh/chart}'; }
 
-command -v helm >/dev/null || { echo "FAIL helm is not on the PATH (tests/helm/build.sh)"; echo "charts: 0 passed, 1 failed"; exit 0; }
+command -v helm >/dev/null || { echo "FAIL helm is not on the PATH (tests/gotool.sh helm)"; echo "charts: 0 passed, 1 failed"; exit 0; }
 
 # A chart of our own: a ConfigMap of its values, a schema, and a hook;
 # the application that deploys it, shop, is named otherwise.

@@ -2,7 +2,8 @@
 # The runtime's own manifests (deploy/plumb-system) on a real control plane:
 # they apply, and the rights they grant are enough for plumb run and no
 # more. plumb run goes as the ServiceAccount they make, with a token the API
-# server issues for it. Usage: deploy.sh PLUMB CLUSTER_DIR.
+# server issues for it, from a kubeconfig and then from inside the image
+# (deploy/image.sh) as the Deployment runs it. Usage: deploy.sh PLUMB CLUSTER_DIR.
 # Last line: "deploy: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
@@ -82,6 +83,54 @@ pass_once() { $PLUMB run "file://$repo" --config-path gitops --cache "$work/cach
 expect "as its ServiceAccount, plumb run syncs an application" 0 "^nginx +Synced" pass_once
 expect "and records the sync in its namespace" 0 "Synced" \
   $K -n plumb-system get configmap plumb-history-nginx -o jsonpath='{.data.history}'
+
+# The image (deploy/image.sh, tests/image) runs plumb run as the Deployment
+# does: the Deployment's args (the repository and the ports aside), as
+# 65532 on a read-only root, with the cache an emptyDir, and in-cluster
+# configuration only: the ServiceAccount's token, the cluster's CA and the
+# namespace where Kubernetes mounts them, the API server in
+# KUBERNETES_SERVICE_HOST and _PORT. It takes the Lease and puts back an
+# object deleted by hand. Needs root, as tests/image does.
+$K -n plumb-system get deployment plumb -o jsonpath='{range .spec.template.spec.containers[0].args[*]}{@}{"\n"}{end}' |
+  awk -v repo="file://$repo" 'NR == 2 { print repo; next } p == "--listen" || p == "--probe-listen" { $0 = "127.0.0.1:0" } { print; p = $0 }' \
+  >"$work/image.args"
+# arg FLAG: the value the Deployment gives it
+arg() { sed -n "/^$1\$/{n;p;q}" "$work/image.args"; }
+if [ "$(id -u)" != 0 ]; then
+  echo "the image's checks: skipped (the image is built and run as root)"
+elif [ -z "$(arg --cache)" ] || [ -z "$(arg --token-file)" ] || [ -z "$(arg --webhook-secret-file)" ]; then
+  cp "$work/image.args" "$work/out"; no "the Deployment's arguments name the cache, the token and the webhook's secret"
+elif ! { . "$ROOT/tests/image/lib.sh" && image_unpack "$work/image" >"$work/out" 2>&1; }; then
+  no "the image unpacks"
+else
+  ok
+  mkdir -p "$work/sa" "$work/api" "$work/webhook"
+  cp "$work/token" "$work/sa/token"
+  cp "$PLUMB_TEST_CA" "$work/sa/ca.crt"
+  echo plumb-system >"$work/sa/namespace"
+  echo image-api-token >"$work/api/$(basename "$(arg --token-file)")"
+  echo image-webhook-secret >"$work/webhook/$(basename "$(arg --webhook-secret-file)")"
+  # The repository, at the same path, the user's: libgit2 opens no other.
+  cp -a "$repo" "$work/image-repo" && chown -R 65532:65532 "$work/image-repo"
+  IMAGE_PIDFILE="$work/image.pid" IMAGE_MOUNTS="tmpfs:$(arg --cache)
+    $work/sa:/var/run/secrets/kubernetes.io/serviceaccount $work/api:$(dirname "$(arg --token-file)")
+    $work/webhook:$(dirname "$(arg --webhook-secret-file)") $work/image-repo:$repo" \
+  IMAGE_ENV="KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$PLUMB_TEST_API_PORT" \
+    image_run "$work/image" $(cat "$work/image.args") >"$work/image.log" 2>&1 &
+  image_sh=$!
+  $K -n deploy-dev delete deployment nginx-deployment --wait=false >/dev/null
+  probes() { sed -n 's/.*serving the probes on port \([0-9]*\).*/\1/p' "$work/image.log"; }
+  ready() { [ -n "$(probes)" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(probes)/readyz")" = 200 ]; }
+  if eventually ready; then ok; else cp "$work/image.log" "$work/out"; no "plumb run in the image becomes ready"; fi
+  candidate=$(sed -n 's/.*candidate \(.*\) for the Lease.*/\1/p' "$work/image.log")
+  expect "it holds the Lease" 0 "^$candidate\$" $K -n plumb-system get lease plumb-leader -o jsonpath='{.spec.holderIdentity}'
+  if eventually grep -q "deployment.apps/nginx-deployment created" "$work/image.log" &&
+    $K -n deploy-dev get deployment nginx-deployment >/dev/null; then ok; else
+    cp "$work/image.log" "$work/out"; no "it puts back the Deployment deleted by hand"; fi
+  kill "$(cat "$work/image.pid")" 2>/dev/null
+  wait "$image_sh"
+  same "it stops on SIGTERM, giving the Lease up" "" $K -n plumb-system get lease plumb-leader -o jsonpath='{.spec.holderIdentity}'
+fi
 
 # A kind outside the write rules is refused by the API server, not by Plumb.
 cat >"$repo/envs/dev/main.plumb" <<EOF

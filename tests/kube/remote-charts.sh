@@ -15,7 +15,7 @@ NS=remote-charts
 srv=$work/servers
 trap '"$ROOT/tests/helm/servers/down.sh" "$srv" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
-command -v helm >/dev/null || { echo "FAIL helm is not on the PATH (tests/helm/build.sh)"; echo "remote-charts: 0 passed, 1 failed"; exit 0; }
+command -v helm >/dev/null || { echo "FAIL helm is not on the PATH (tests/gotool.sh helm)"; echo "remote-charts: 0 passed, 1 failed"; exit 0; }
 if ! bin=$("$ROOT/tests/helm/servers/build.sh") || ! PATH=$bin:$PATH "$ROOT/tests/helm/servers/up.sh" "$srv" >/dev/null; then
   echo "FAIL the chart servers do not start (tests/helm/servers)"; echo "remote-charts: 0 passed, 1 failed"; exit 0
 fi

@@ -32,7 +32,8 @@
 #   tests/kube/crds.sh             custom resources: plumb build's verdict
 #                                  against its CRD's schema, the API
 #                                  server's on the same JSON
-#   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC
+#   tests/kube/deploy.sh           the runtime's own manifests (deploy/) and their RBAC,
+#                                  and the image's plumb run as their Deployment runs it
 #   tests/kube/objects.sh          Application and Project objects: read by
 #                                  plumb run beside its config, their status,
 #                                  the config's applications mirrored

@@ -3,13 +3,13 @@
 # (docs/language.md, Secrets encrypted with SOPS), against a real control
 # plane: the cluster gets the plaintext, and the diff of a changed value
 # masks it as Argo CD does, so neither value is in what plumb prints.
-# sops is built by tests/sops/build.sh. Usage: sops.sh PLUMB CLUSTER_DIR;
+# sops is built by tests/gotool.sh sops. Usage: sops.sh PLUMB CLUSTER_DIR;
 # the last line is "sops: N passed, N failed".
 set -u
 . "$(dirname "$0")/checks.sh"
 cd "$ROOT"
-if ! bin=$(tests/sops/build.sh 2>"$work/build"); then
-  cat "$work/build"; echo "FAIL tests/sops/build.sh"; echo "sops: 0 passed, 1 failed"; exit 0
+if ! bin=$(tests/gotool.sh sops 2>"$work/build"); then
+  cat "$work/build"; echo "FAIL tests/gotool.sh sops"; echo "sops: 0 passed, 1 failed"; exit 0
 fi
 "$bin/age-keygen" -o "$work/key.txt" 2>/dev/null
 age=$(sed -n 's/^# public key: //p' "$work/key.txt")

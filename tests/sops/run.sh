@@ -6,7 +6,7 @@
 # refused naming it; a missing or wrong key is an error naming the
 # recipients; and no plaintext is in any output of a failing command or
 # of plumb explain. sops and age-keygen are built from their Go modules
-# (tests/sops/build.sh); when Go cannot fetch modules the suite says it is
+# (tests/gotool.sh sops); when Go cannot fetch modules the suite says it is
 # skipped. Usage: run.sh [PLUMB]. Last line: "sops: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
@@ -20,7 +20,7 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 no() { fail=$((fail + 1)); echo "FAIL $1"; sed 's/^/  | /' "$tmp/out" 2>/dev/null | head -20; }
 
-if ! bin=$(tests/sops/build.sh 2>"$tmp/build"); then
+if ! bin=$(tests/gotool.sh sops 2>"$tmp/build"); then
   # Skipped only when the module proxy cannot be reached at all.
   if ! (cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "github.com/getsops/sops/v3@${PLUMB_SOPS_VERSION:-v3.13.2}" \
       >/dev/null 2>&1); then
@@ -28,11 +28,11 @@ if ! bin=$(tests/sops/build.sh 2>"$tmp/build"); then
     echo "sops: 0 passed, 0 failed"
     exit 0
   fi
-  cat "$tmp/build"; echo "FAIL tests/sops/build.sh"; echo "sops: 0 passed, 1 failed"; exit 0
+  cat "$tmp/build"; echo "FAIL tests/gotool.sh sops"; echo "sops: 0 passed, 1 failed"; exit 0
 fi
 SOPS=$bin/sops
 # helm renders the chart whose values file sops encrypted.
-helm_bin=$(tests/helm/build.sh 2>/dev/null) && PATH=$helm_bin:$PATH
+helm_bin=$(tests/gotool.sh helm 2>/dev/null) && PATH=$helm_bin:$PATH
 
 # expect NAME STATUS PATTERN COMMAND...: exits STATUS, a line matches
 # PATTERN; what it printed is kept, to be searched for plaintext.

@@ -3,7 +3,7 @@
 # registry, the CNCF distribution registry (an OCI registry), from its Go
 # module, and chartrepo, our own static chart repository (chartrepo/).
 # Prints the bin directory on stdout; all progress goes to stderr.
-# Shaped like tests/helm/build.sh.
+# Shaped like tests/gotool.sh.
 set -euo pipefail
 
 # Pinned: the version helm v4.3.2's go.mod requires, which the module proxy

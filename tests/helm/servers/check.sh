@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit
 S=tests/helm/servers
-HELM_BIN=$(tests/helm/build.sh) || { echo "FAIL tests/helm/build.sh could not build helm"; exit 1; }
+HELM_BIN=$(tests/gotool.sh helm) || { echo "FAIL tests/gotool.sh helm could not build helm"; exit 1; }
 PATH=$HELM_BIN:$PATH
 tmp=$(mktemp -d)
 trap '$S/down.sh "$tmp/srv" --clean; rm -rf "$tmp"' EXIT
