@@ -5,14 +5,14 @@
 # commit → applied, drift → reverted, takeover after a kill -9, and the API
 # servers' requests at idle (bench/README.md, "Fleet benchmark").
 #
-#   sh bench/fleet.sh                         10,000 applications x 10 objects, 3 replicas
+#   sh bench/fleet.sh                         10,000 applications x 10 objects, 3 replicas: an hour or more
 #   BENCH_APPS=1000 BENCH_IDLE=30 sh bench/fleet.sh   a smaller fleet
 #
 # Also: BENCH_PER_APP=10 (ConfigMaps per application, at least 2),
 # BENCH_REPLICAS=3, BENCH_SHARDS=16, BENCH_LEASE=15 (--lease-duration,
 # seconds), BENCH_HOOK_ROUNDS=10, BENCH_DRIFT_ROUNDS=10, BENCH_IDLE=60
-# (seconds of idle measured), BENCH_SYNC_WAIT=3600 (seconds the first sync
-# may take), BENCH_PLUMB=DIR (run DIR/plumb and DIR/plumb-runtime instead
+# (seconds of idle measured), BENCH_SYNC_WAIT=3600 (seconds the first sync,
+# and the survivors' syncs after the kill, may take), BENCH_PLUMB=DIR (run DIR/plumb and DIR/plumb-runtime instead
 # of building them), BENCH_CLUSTER=DIR (use the running control plane of
 # `tests/cluster/up.sh DIR` instead of starting one).
 set -eu
