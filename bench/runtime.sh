@@ -18,6 +18,7 @@
 # hold 5 Services per application).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 N=${BENCH_APPS:-100}
 PER_APP=${BENCH_PER_APP:-30}
@@ -27,11 +28,7 @@ DRIFT_ROUNDS=${BENCH_DRIFT_ROUNDS:-10}
 POLL=${BENCH_POLL_INTERVAL:-10}
 IDLE=${BENCH_IDLE:-60}
 DRIFT_WAIT=${BENCH_DRIFT_WAIT:-15}
-say() { echo "$*" >&2; }
-die() { say "runtime.sh: $*"; exit 1; }
-for tool in kubectl curl openssl git; do
-  command -v $tool >/dev/null 2>&1 || die "needs $tool"
-done
+needs kubectl curl openssl git
 [ "$PER_APP" -ge 23 ] || die "BENCH_PER_APP must be at least 23"
 
 [ -n "${BENCH_PLUMB:-}" ] || make -s build/plumb build/plumb-runtime >&2
@@ -50,25 +47,14 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-# Private copies: a rebuild during the run cannot mix binaries.
-mkdir "$T/bin"
-cp "${BENCH_PLUMB:-build}/plumb" "${BENCH_PLUMB:-build}/plumb-runtime" "$T/bin/"
-PLUMB=$T/bin/plumb
-
-if [ -n "${BENCH_CLUSTER:-}" ]; then
-  . "$BENCH_CLUSTER/env"
-else
-  # 5 Services per application: the test cluster's default /24 holds 254.
-  say "starting the control plane (tests/cluster/up.sh)"
-  PLUMB_SERVICE_CIDR=10.0.0.0/16 tests/cluster/up.sh "$T/cluster" >"$T/up.log" 2>&1 || { tail -30 "$T/up.log" >&2; exit 1; }
-  . "$T/cluster/env"
-fi
+bench_binaries
+# 5 Services per application: the test cluster's default /24 holds 254.
+PLUMB_SERVICE_CIDR=10.0.0.0/16
+export PLUMB_SERVICE_CIDR
+bench_cluster
 export KUBECONFIG
 K="kubectl --context admin"
 
-now() { date +%s.%N; }
-minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a - b }'; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---- the repositories ----------------------------------------------------------
 
@@ -135,17 +121,7 @@ objects=$((N * PER_APP))
 
 printf 'bench-token\n' >"$T/token"
 printf 'bench-hook-secret\n' >"$T/secret"
-http() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 ready() { [ "$(http "$url/readyz")" = 200 ]; }
-# until SECONDS COMMAND...: true once the command succeeds, polled every 0.1 s.
-until_ok() {
-  end=$(($(date +%s) + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$end" ] || return 1
-    sleep 0.1
-  done
-}
 
 # start INTERVAL NAME: plumb run on the config at INTERVAL, log in
 # $T/NAME.log; $secs: from its start until /readyz (every application has
@@ -163,14 +139,8 @@ start() {
 }
 stop() { kill "$pid"; wait "$pid" || true; pid=''; }
 
-# A GitHub push delivery of the apps repository, signed.
-push() {
-  printf '{"ref":"refs/heads/main","after":"%s","repository":{"clone_url":"file://%s/","html_url":"https://example.com/x"}}' \
-    "$(cd "$T/apps" && git rev-parse HEAD)" "$T/apps" >"$T/push.json"
-  sig=$(openssl dgst -sha256 -hmac bench-hook-secret <"$T/push.json" | sed 's/.* //')
-  http "$url/api/v1/webhook" -X POST -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \
-    -H "X-Hub-Signature-256: sha256=$sig" --data-binary @"$T/push.json"
-}
+# A signed GitHub push delivery of the apps repository.
+push() { hook_push "$url" "$T/apps"; }
 
 # totals: "PASSES SECONDS" so far, from the runtime's histogram of passes.
 totals() {
@@ -205,18 +175,7 @@ watch_kind() { # watch_kind KIND NAME JSONPATH-OF-VALUE
   watchers="$watchers $w"
   sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$w" $K get "$1" -A -l plumb.dev/application \
     --field-selector "metadata.name=$2" --watch-only -o "jsonpath={.metadata.namespace}/{.metadata.name} $3{\"\\n\"}" \
-    2>"$T/$1.watch.err" | while IFS= read -r line; do echo "$(now) $line"; done >"$T/$1.events" &
-}
-# arrival KIND KEY VALUE SINCE SECONDS: prints the time of the first event
-# after SINCE where KEY (namespace/name) has VALUE; false after SECONDS.
-arrival() {
-  end=$(($(date +%s) + $5))
-  while [ "$(date +%s)" -lt "$end" ]; do
-    t=$(awk -v k="$2" -v v="$3" -v s="$4" '$1 > s && $2 == k && $3 == v { print $1; exit }' "$T/$1.events")
-    [ -z "$t" ] || { echo "$t"; return 0; }
-    sleep 0.05
-  done
-  return 1
+    2>"$T/$1.watch.err" | stamped "$T/$1.events" &
 }
 
 # ---- measures -----------------------------------------------------------------------
@@ -247,7 +206,7 @@ commit_rounds() {
       code=$(push)
       [ "$code" = 200 ] || die "the webhook answered $code"
     fi
-    t1=$(arrival configmaps "$a/settings" "$1-$k" "$t0" "$4") || die "$1 round $k: $a/settings not applied in $4 s"
+    t1=$(arrival "$T/configmaps.events" "$a/settings" "$1-$k" "$t0" "$4") || die "$1 round $k: $a/settings not applied in $4 s"
     minus "$t1" "$t0" >>"$T/$1.times"
     [ "$3" = 1 ] && minus "$(quiet)" "$t0" >>"$T/$1-quiet.times"
     say "  $1 $k ($a): $(tail -1 "$T/$1.times") s"
@@ -265,8 +224,8 @@ drift_rounds() {
     jitter
     t=$(now)
     $K -n "$a" scale deployment web-0 --replicas=3 >/dev/null
-    t0=$(arrival deployments "$a/web-0" 3 "$t" 30) || die "$1 round $k: the watch did not see the scale"
-    t1=$(arrival deployments "$a/web-0" 0 "$t0" "$3") || { say "  $1 $k ($a): not undone in $3 s"; return 1; }
+    t0=$(arrival "$T/deployments.events" "$a/web-0" 3 "$t" 30) || die "$1 round $k: the watch did not see the scale"
+    t1=$(arrival "$T/deployments.events" "$a/web-0" 0 "$t0" "$3") || { say "  $1 $k ($a): not undone in $3 s"; return 1; }
     minus "$t1" "$t0" >>"$T/$1.times"
     say "  $1 $k ($a): $(tail -1 "$T/$1.times") s"
   done
@@ -334,17 +293,6 @@ stop
 
 # ---- the table ------------------------------------------------------------------------
 
-# stats NAME: "p50 p90 max n" of $T/NAME.times (nearest rank), "- - - 0" when empty.
-stats() {
-  sort -n "$T/$1.times" | awk '{ t[NR] = $1 }
-    END { if (!NR) { print "- - - 0"; exit }
-          p50 = int((NR + 1) / 2); p90 = int((9 * NR + 9) / 10); if (p90 > NR) p90 = NR
-          printf "%.2f %.2f %.2f %d\n", t[p50], t[p90], t[NR], NR }'
-}
-# against VALUE TARGET: VALUE / TARGET, "met" when at most 1.
-against() {
-  case $1 in -) echo - ;; *) awk -v v="$1" -v t="$2" 'BEGIN { r = v / t; printf "%.2fx (%s)", r, r <= 1 ? "met" : "not met" }' ;; esac
-}
 row() { printf '| %-46s | %6s | %7s | %7s | %9s | %11s | %-16s |\n' "$@"; }
 measure() { # measure LABEL NAME TARGET TARGET-TEXT
   set -- "$1" "$2" "$3" "$4" $(stats "$2")

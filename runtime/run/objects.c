@@ -570,11 +570,12 @@ static json_t *spec_of(const app_def *app) {
     json_object_set_new(json_object_get(spec, "sync"), "managedNamespaceMetadata", json_loads(app->namespace_metadata, 0, NULL));
   if (app->field_manager)
     json_object_set_new(json_object_get(spec, "sync"), "fieldManager", json_string(app->field_manager));
-  if (app->nsync_options) {
-    json_t *opts = json_array();
-    for (size_t i = 0; i < app->nsync_options; i++) json_array_append_new(opts, json_string(app->sync_options[i]));
-    json_object_set_new(json_object_get(spec, "sync"), "options", opts);
-  }
+  /* Always, empty too: the CRD defaults it to [], and a spec without it
+   * would never equal the object's, so mirror would apply it again on
+   * every read of the objects. */
+  json_t *opts = json_array();
+  for (size_t i = 0; i < app->nsync_options; i++) json_array_append_new(opts, json_string(app->sync_options[i]));
+  json_object_set_new(json_object_get(spec, "sync"), "options", opts);
   if (app->ndepends_on) {
     json_t *deps = json_array();
     for (size_t i = 0; i < app->ndepends_on; i++) json_array_append_new(deps, json_string(app->depends_on[i]));

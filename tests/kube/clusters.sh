@@ -15,27 +15,8 @@ TOKEN=$(cat "$PLUMB_TEST_ADMIN_TOKEN_FILE")
 CA=$(base64 -w0 "$PLUMB_TEST_CA")
 
 # ---- the second cluster ----------------------------------------------------------
-# A port nobody listens on (curl: 7, could not connect).
-free_port() {
-  while :; do
-    p=$(shuf -i 20000-32000 -n 1)
-    curl -s --max-time 2 "http://127.0.0.1:$p" >/dev/null 2>&1
-    [ $? -eq 7 ] && { echo "$p"; return; }
-  done
-}
-SECOND=https://127.0.0.1:$(free_port)
-"$PLUMB_TEST_BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$PLUMB_TEST_ETCD_PORT" \
-  --etcd-prefix "/plumb-second-$$" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
-  --secure-port "${SECOND##*:}" --cert-dir "$work/second-certs" \
-  --tls-cert-file "$CLUSTER/apiserver.crt" --tls-private-key-file "$CLUSTER/apiserver.key" \
-  --client-ca-file "$CLUSTER/ca.crt" --token-auth-file "$PLUMB_TEST_TOKEN_AUTH_FILE" \
-  --authorization-mode RBAC --endpoint-reconciler-type none --service-cluster-ip-range 10.0.0.0/24 \
-  --service-account-issuer https://kubernetes.default.svc.cluster.local \
-  --service-account-key-file "$CLUSTER/sa.pub" --service-account-signing-key-file "$CLUSTER/sa.key" \
-  </dev/null >"$work/second.log" 2>&1 &
-second_pid=$!
-second_ready() { curl -sf --max-time 5 --cacert "$PLUMB_TEST_CA" -H "Authorization: Bearer $TOKEN" "$SECOND/readyz"; }
-if ! eventually second_ready; then
+. "$(dirname "$0")/../cluster/second.sh"
+if ! second_apiserver "$work/second" "/plumb-second-$$"; then
   tail -20 "$work/second.log"
   echo "clusters: 0 passed, 1 failed"
   exit 1
@@ -49,19 +30,7 @@ kubeconfig() {
   printf 'contexts: [{name: far, context: {cluster: far, user: far}}]\n'
 }
 # The runtime's kubeconfig: its own cluster (admin) and the second one.
-cat >"$work/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- {name: first, cluster: {server: "$PLUMB_TEST_SERVER", certificate-authority-data: $CA}}
-- {name: second, cluster: {server: "$SECOND", certificate-authority-data: $CA}}
-users:
-- {name: admin, user: {token: $TOKEN}}
-contexts:
-- {name: admin, context: {cluster: first, user: admin}}
-- {name: second, context: {cluster: second, user: admin}}
-current-context: admin
-KC
+second_kubeconfig >"$work/kubeconfig"
 export KUBECONFIG=$work/kubeconfig
 K2="kubectl --context second"
 # cluster_secret NAME KEY LABEL: a Secret in the runtime's namespace holding

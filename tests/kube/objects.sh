@@ -85,9 +85,17 @@ same "labelled as the config's" config app obj-config '{.metadata.labels.plumb\.
 expect "its spec mirrors the definition" 0 "^file://$repo a 2s true$" \
   app obj-config '{.spec.source.repo} {.spec.source.path} {.spec.sync.interval} {.spec.sync.automated}'
 expect "its status names the definition" 0 "^the config repository$" app obj-config '{.status.declaredBy}'
+# Server-side applies of Application objects, as the API server counts
+# them: an apply that changes nothing leaves the resourceVersion as it was.
+applies() {
+  curl -s --cacert "$PLUMB_TEST_CA" -H "Authorization: Bearer $(cat "$PLUMB_TEST_ADMIN_TOKEN_FILE")" "$PLUMB_TEST_SERVER/metrics" |
+    awk '/^apiserver_request_total\{/ && /[{,]resource="applications"/ && /verb="APPLY"/ { n += $NF } END { print n + 0 }'
+}
 rv=$(app obj-config '{.metadata.resourceVersion}') rv_object=$(app obj-clash '{.metadata.resourceVersion}')
+applied=$(applies)
 sleep 5
 same "passes that change nothing write nothing to the mirror" "$rv" app obj-config '{.metadata.resourceVersion}'
+same "nor apply it again (a spec the CRD's defaults fill in is the same)" "$applied" applies
 same "nor to an object" "$rv_object" app obj-clash '{.metadata.resourceVersion}'
 
 # ---- what does not read -----------------------------------------------------------------------------------
