@@ -8,10 +8,11 @@
  * share it and still see a CRD installed since. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
-enum { INDEX_TTL_S = 10 };
+enum { INDEX_TTL_S = 10, INDEX_RETRIES = 4 };
 
 typedef struct openapi_doc {
   char *api, *url; /* "apps/v1", and the URL it was read from */
@@ -61,14 +62,15 @@ static int doc_url(kube_client *c, const char *api, const char **url) {
 static int read_doc(kube_client *c, const char *api, const char **text, size_t *len);
 
 int kube_openapi_doc(kube_client *c, const char *api, const char **text, size_t *len) {
-  double before = c->openapi ? c->openapi->read_at : 0;
   int rc = read_doc(c, api, text, len);
   /* An index read before a CRD changed names its old hash, which the
-   * server answers with a redirect to the new one: read the index again,
-   * once. */
-  if (rc == KUBE_ERROR && c->openapi && c->openapi->index && c->openapi->read_at == before && before > 0) {
+   * server answers with a redirect to the new one: read the index again.
+   * Just after a CRD is made or changed its document may change again
+   * between the two reads, so a few times, a moment apart. */
+  for (int again = 0; rc == KUBE_ERROR && again < INDEX_RETRIES && c->openapi && c->openapi->index; again++) {
     json_decref(c->openapi->index);
     c->openapi->index = NULL;
+    if (again) nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
     rc = read_doc(c, api, text, len);
   }
   return rc;
