@@ -198,6 +198,10 @@ typedef struct {
   int page_size; /* limit per request; 0: 500 */
 } kube_list_opts;
 
+/* The objects of a collection's path (no discovery: the resource's own
+ * path), every page of it; more than most of them is an error. *items
+ * (caller's) is a JSON array, NULL on failure. */
+int kube_list_path(kube_client *c, const char *path, size_t most, json_t **items);
 /* All pages; *items is a JSON array (NULL on failure); *resource_version
  * is the list's (for a watch to start from), owned by the caller (free). */
 int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns,

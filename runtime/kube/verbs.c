@@ -72,6 +72,39 @@ static char *page_url(const char *path, const kube_list_opts *o, const char *con
 
 static char *take_error(kube_client *c) { return heap_strdup(kube_last_error(c)); }
 
+int kube_list_path(kube_client *c, const char *path, size_t most, json_t **items) {
+  char *cont = NULL;
+  int rc;
+  *items = json_array();
+  do {
+    char *url = page_url(path, &(kube_list_opts){0}, cont);
+    json_t *page = NULL;
+    rc = kube_request(c, "GET", url, NULL, NULL, 0, &page);
+    free(url);
+    free(cont);
+    cont = NULL;
+    json_t *got = json_object_get(page, "items");
+    if (rc == KUBE_OK && !json_is_array(got)) {
+      kube_fail(c, "the list at %s has no items", path);
+      rc = KUBE_ERROR;
+    } else if (rc == KUBE_OK && json_array_size(*items) + json_array_size(got) > most) {
+      kube_fail(c, "more than %zu objects at %s", most, path);
+      rc = KUBE_ERROR;
+    }
+    if (rc == KUBE_OK) {
+      json_array_extend(*items, got);
+      const char *next = kube_meta_str(page, "continue");
+      if (next && *next) cont = heap_strdup(next);
+    }
+    json_decref(page);
+  } while (rc == KUBE_OK && cont);
+  if (rc != KUBE_OK) {
+    json_decref(*items);
+    *items = NULL;
+  }
+  return rc;
+}
+
 /* One page into l; *cont becomes the token for the next, or NULL. */
 static void take_page(kube_list_req *l, kube_req *r, char **cont) {
   free(*cont);

@@ -34,7 +34,7 @@
 
 #define READ_EVERY_S 2.0 /* without a watch (--once has none) */
 #define RELIST_S 30.0    /* with one: what a lost event may cost */
-#define OBJECTS_MAX 1000 /* of each kind, read in name order */
+#define OBJECTS_MAX 50000 /* of each kind, mirrors included: more is not read */
 #define OBJECTS_TIMEOUT_MS 3000 /* of one read or write of them */
 #define SPEC_MAX 65536   /* bytes of a spec as JSON */
 #define MESSAGE_MAX 4096 /* bytes of a message written to a status */
@@ -105,12 +105,10 @@ static kube_client *client(runner *r) {
  * frees) when the read failed; *rc KUBE_ENOTFOUND when the CRD is not
  * installed. */
 static json_t *list(runner *r, const char *resource, int *rc, char **why) {
-  char *path = heap_printf(API_PATH "%s/%s?limit=%d", r->objects_ns, resource, OBJECTS_MAX);
-  json_t *got = NULL, *items = NULL;
-  *rc = kube_request(client(r), "GET", path, NULL, NULL, 0, &got);
+  char *path = heap_printf(API_PATH "%s/%s", r->objects_ns, resource);
+  json_t *items = NULL;
+  *rc = kube_list_path(client(r), path, OBJECTS_MAX, &items);
   free(path);
-  if (*rc == KUBE_OK) items = json_incref(json_object_get(got, "items")); /* json_is_array reads it twice */
-  if (*rc == KUBE_OK && !json_is_array(items)) *rc = KUBE_ERROR;
   *why = *rc == KUBE_ENOTFOUND ? heap_printf("the CRD %s.plumb.dev is not installed: no Application objects are read, "
                                              "none are written",
                                              resource)
@@ -118,10 +116,7 @@ static json_t *list(runner *r, const char *resource, int *rc, char **why) {
              ? heap_printf("cannot list the %s.plumb.dev of %s: %s", resource, r->objects_ns,
                            kube_last_error(client(r)))
              : NULL;
-  json_decref(got);
-  if (*rc == KUBE_OK) return items;
-  json_decref(items);
-  return NULL;
+  return items;
 }
 
 /* Says why a read failed, once until it changes; why is taken. */

@@ -283,11 +283,17 @@ static void tick(shard_set *s) {
   show(s, holder, live, n);
   for (int k = 0; k < s->nshards; k++) {
     bool was = lease_leading(s->shards[k], NULL);
-    if (me >= 0 && to[k] == me && lease_try(s->shards[k]) && !was) {
+    /* Its own member Lease not renewed (a slow API server): it takes
+     * nothing new, and gives nothing up either, since the others, not
+     * seeing it live, would move its shards for no one's good; it renews
+     * what it holds, which no other may take while it does. */
+    if (me < 0) {
+      if (was) lease_try(s->shards[k]);
+    } else if (to[k] == me && lease_try(s->shards[k]) && !was) {
       pthread_mutex_lock(&s->mu);
       s->terms[k]++;
       pthread_mutex_unlock(&s->mu);
-    } else if (was && (me < 0 || to[k] != me)) {
+    } else if (was && to[k] != me) {
       lease_release(s->shards[k]);
     }
   }

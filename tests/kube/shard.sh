@@ -66,17 +66,16 @@ syncs() { cat "$work"/*.log | sed -n "s/^\(a[0-9]*\): syncing .* at $1 to .*/\1/
 once_each() { [ "$(syncs "$1" | awk '$1 != 1' | wc -l)" = 0 ] && [ "$(syncs "$1" | wc -l)" = 12 ]; }
 head7() { (cd "$repo" && git rev-parse --short=7 HEAD); }
 # quiet_until_held NAME MARK V SHA: watches, until the log of NAME after
-# line MARK says it holds a shard again (back=1; 0 if not within 20 s),
+# line MARK says it holds a shard again (back=1; 0 if not within 60 s),
 # that every ConfigMap stays at V and every Application object names SHA
 # (stale=1 if not): a replica that lost its shards must not write what it
 # knew before it takes one again.
 quiet_until_held() {
-  back=0 stale=0 n=0
-  while [ $n -lt 200 ]; do
+  back=0 stale=0 until=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt $until ]; do
     if tail -n +"$(($2 + 1))" "$work/$1.log" | grep -q "plumb run: holding shards [0-9]"; then back=1; break; fi
     all_at "$3" && is revisions "12 $4" || stale=1
     sleep 0.1
-    n=$((n + 1))
   done
 }
 # while_away NAME V BACK...: with NAME away (paused, or cut off), commits
