@@ -23,14 +23,16 @@ static const char *keep_name(keeper *k, const char *s) {
   return c;
 }
 
-/* v's kind, content and position; not how it got there (via, prev). A
+/* v's kind, content, position and marks (a decrypted value stays one:
+ * messages about the kept result must not quote it); not how it got
+ * there (via, prev). A
  * resource holds no function, so neither does v. Nothing changes a kept
  * value, so a value met again is its first copy. */
 static value *keep_value(keeper *k, const value *v) {
   value *c = ptrmap_get(&k->copies, v);
   if (c) return c;
   ptrmap_put(&k->copies, v, c = arena_alloc(k->a, sizeof *c));
-  *c = (value){.kind = v->kind, .name_hash = v->name_hash, .literal = v->literal};
+  *c = (value){.kind = v->kind, .name_hash = v->name_hash, .literal = v->literal, .secret = v->secret};
   c->at = (pos){keep_name(k, v->at.file), v->at.line, v->at.col};
   switch (v->kind) {
   case V_STRING:

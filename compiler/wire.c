@@ -20,7 +20,9 @@
 
 static const char MAGIC[4] = "PLW1";
 
-enum { FLAG_NAME_HASH = 1, FLAG_LITERAL = 2 };
+/* FLAG_SECRET: decrypted (value.h): the runtime's messages, made in the
+ * parent from what the child compiled, must not quote it either. */
+enum { FLAG_NAME_HASH = 1, FLAG_LITERAL = 2, FLAG_SECRET = 4 };
 
 /* ---- writing -------------------------------------------------------------- */
 
@@ -67,7 +69,8 @@ static void put_value(writer *w, const value *v) {
   put_u(w->out, seen);
   if (seen) return;
   put_u(w->out, v->kind);
-  put_u(w->out, (v->name_hash ? FLAG_NAME_HASH : 0) | (v->literal ? FLAG_LITERAL : 0));
+  put_u(w->out,
+        (v->name_hash ? FLAG_NAME_HASH : 0) | (v->literal ? FLAG_LITERAL : 0) | (v->secret ? FLAG_SECRET : 0));
   put_pos(w, v->at);
   switch (v->kind) {
   case V_BOOL: put_u(w->out, v->u.b); break;
@@ -285,11 +288,12 @@ static bool get_new_value(reader *r, value **v) {
   uint64_t kind, flags;
   pos at;
   if (++r->depth > COMPILE_WIRE_MAX_DEPTH) return fail(r, "values nested too deeply");
-  if (!get_small(r, V_OBJECT, &kind) || !get_small(r, FLAG_NAME_HASH | FLAG_LITERAL, &flags) || !get_pos(r, &at) ||
-      !get_content(r, (value_kind)kind, at, v))
+  if (!get_small(r, V_OBJECT, &kind) || !get_small(r, FLAG_NAME_HASH | FLAG_LITERAL | FLAG_SECRET, &flags) ||
+      !get_pos(r, &at) || !get_content(r, (value_kind)kind, at, v))
     return false;
   (*v)->name_hash = flags & FLAG_NAME_HASH;
   (*v)->literal = flags & FLAG_LITERAL;
+  (*v)->secret = flags & FLAG_SECRET;
   r->depth--;
   r->values = room(r->values, r->nvalues, &r->capvalues, sizeof *r->values);
   r->values[r->nvalues++] = *v;

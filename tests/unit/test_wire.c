@@ -57,6 +57,7 @@ static void assert_same_positions(const value *x, const value *y) {
   assert_int_equal(x->kind, y->kind);
   assert_int_equal(x->name_hash, y->name_hash);
   assert_int_equal(x->literal, y->literal);
+  assert_int_equal(x->secret, y->secret);
   assert_string_equal(x->at.file, y->at.file);
   assert_int_equal(x->at.line, y->at.line);
   assert_int_equal(x->at.col, y->at.col);
@@ -95,6 +96,22 @@ static void values_apps_and_positions_read_back(void **state) {
   assert_memory_equal(back->diags.sources->text, APP, sizeof APP - 1);
   free(want);
   free(got);
+  compile_free(back);
+  compile_free(r);
+}
+
+/* A decrypted value stays marked so, kept and in the parent, whose
+ * messages then do not quote it (the compile child decrypts, the runtime
+ * checks). */
+static void a_decrypted_value_stays_marked(void **state) {
+  compile_result *raw = compiled(APP);
+  ((value *)value_get_path(named(raw, "own"), "data.b"))->secret = true;
+  compile_result *r = compile_keep(raw);
+  assert_true(value_get_path(named(r, "own"), "data.b")->secret);
+  compile_result *back = round_trip(r);
+  assert_true(value_get_path(named(back, "own"), "data.b")->secret);
+  assert_false(value_get_path(named(back, "a"), "data.a")->secret);
+  for (size_t i = 0; i < r->nres; i++) assert_same_positions(r->res[i].obj, back->res[i].obj);
   compile_free(back);
   compile_free(r);
 }
@@ -201,6 +218,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(values_apps_and_positions_read_back),
       cmocka_unit_test(what_the_result_shares_stays_shared),
+      cmocka_unit_test(a_decrypted_value_stays_marked),
       cmocka_unit_test(diagnostics_read_back_as_they_print),
       cmocka_unit_test(cut_or_garbled_bytes_are_refused),
       cmocka_unit_test(forged_bytes_are_refused),
