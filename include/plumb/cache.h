@@ -38,6 +38,15 @@ void cache_free(cache *c);
  * watched, is retried in the background (cache_error says why). */
 int cache_watch(cache *c, const char *api_version, const char *kind, const char *ns, char **err);
 
+/* From now on only the objects of the applications named in apps (name:
+ * true; stolen; NULL: all) are kept, and only their changes told:
+ * sharded, other replicas sync the rest, and memory follows the
+ * applications this one holds, not the fleet. With relist, every watch
+ * lists again (and is not synced until it has), for the objects of an
+ * application that joined apps and were dropped before; one new to the
+ * cluster has none yet, and its changes come as events. */
+void cache_keep(cache *c, json_t *apps, bool relist);
+
 /* True when that watch has listed everything and not failed since: only
  * then is an object missing from the cache missing from the cluster, and
  * only then may prune trust cache_list_app. */
@@ -46,6 +55,8 @@ bool cache_synced(cache *c, const char *api_version, const char *kind, const cha
 char *cache_error(cache *c, const char *api_version, const char *kind, const char *ns);
 /* How many objects that watch holds. */
 size_t cache_count(cache *c, const char *api_version, const char *kind, const char *ns);
+/* How many objects every watch holds together. */
+size_t cache_size(cache *c);
 
 /* The object ns/name (ns NULL for cluster-scoped kinds) as a synced watch
  * of its namespace, or of every namespace, keeps it (see above): *out a

@@ -339,6 +339,9 @@ kube_watch_set *kube_watch_set_new(kube_client *c);
 /* Adds a watch (the strings are copied); from any thread, running or not.
  * It starts at once. */
 void kube_watch_set_add(kube_watch_set *s, const kube_watch_spec *w);
+/* Has every watch list again, from any thread: what was dropped from a
+ * view kept by the events comes back. */
+void kube_watch_set_relist(kube_watch_set *s);
 /* Runs every watch until kube_watch_set_stop: KUBE_ECANCELED. */
 int kube_watch_set_run(kube_watch_set *s);
 /* From any thread: the run ends within about a second, and c is then good

@@ -50,6 +50,7 @@ struct kube_watch_set {
   watch *watches;
   pthread_mutex_t mu;
   watch *added;  /* under mu: added since the run last looked */
+  bool relist;   /* under mu: every watch to list again */
   double end;    /* kube_watch's time; HUGE_VAL for a set */
   bool give_up;  /* kube_watch's: a failure ends the run */
   int rc;        /* the failure that ended it */
@@ -324,6 +325,15 @@ void kube_watch_set_stop(kube_watch_set *s) {
   curl_multi_wakeup(s->multi);
 }
 
+void kube_watch_set_relist(kube_watch_set *s) {
+  pthread_mutex_lock(&s->mu);
+  s->relist = true;
+  pthread_mutex_unlock(&s->mu);
+  curl_multi_wakeup(s->multi);
+}
+
+/* The watches added, and the relist asked for, since the run last looked:
+ * a watch without a version to start from lists at once. */
 static void take_added(kube_watch_set *s) {
   pthread_mutex_lock(&s->mu);
   while (s->added) {
@@ -332,7 +342,16 @@ static void take_added(kube_watch_set *s) {
     w->next = s->watches;
     s->watches = w;
   }
+  bool relist = s->relist;
+  s->relist = false;
   pthread_mutex_unlock(&s->mu);
+  for (watch *w = s->watches; relist && w; w = w->next) {
+    if (w->done) continue;
+    close_stream(s, w);
+    free(w->rv);
+    w->rv = NULL;
+    w->wake = 0;
+  }
 }
 
 /* Starts what is due; lists hold the client's connection only while they

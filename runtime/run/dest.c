@@ -158,8 +158,11 @@ run_dest *run_dest_get(runner *r, const char *name, char **err) {
   }
   if (version) fprintf(r->o->out, "plumb run: cluster %s: %s, from Secret %s/%s\n", name, cfg->server, r->home, name);
   else fprintf(r->o->out, "plumb run: cluster %s: %s, from the kubeconfig\n", name, cfg->server);
-  return add(r, (run_dest){.name = heap_strdup(name), .cfg = cfg, .c = c, .cache = r->o->once ? NULL : cache_new(cfg),
-                           .secret_version = version});
+  d = add(r, (run_dest){.name = heap_strdup(name), .cfg = cfg, .c = c, .cache = r->o->once ? NULL : cache_new(cfg),
+                        .secret_version = version});
+  /* Sharded, it keeps only what this replica holds, as the others do. */
+  if (d->cache && r->held) cache_keep(d->cache, json_copy(r->held), false);
+  return d;
 }
 
 const char *run_dest_kube_version(runner *r, run_dest *d) {

@@ -104,7 +104,7 @@ typedef struct {
 
 typedef struct {
   metrics_family *syncs, *reconcile, *apply, *drift, *fetches, *fetch_failures, *apps, *leader, *events_dropped;
-  metrics_family *notifications, *notifications_lost;
+  metrics_family *notifications, *notifications_lost, *cached;
 } run_metrics;
 
 /* A cluster applications are applied to. */
@@ -132,6 +132,7 @@ typedef struct {
   app_set defs;        /* the config's applications and their children (defs.apps malloc'd); its projects */
   app_state *apps;     /* apps[i] follows defs.apps[i] */
   size_t napps;
+  json_t *index;       /* name: i, of defs.apps (run_set_index) */
   repo_entry *repos;
   size_t nrepos;
   unsigned long round; /* of the loop: a repository is fetched once in each */
@@ -149,6 +150,10 @@ typedef struct {
   shard_set *shards; /* instead of lease, with o->shards: this replica's shards */
   char *shards_held; /* which it held at the last look, as the log said it */
   unsigned long shards_version; /* shard_version at the last look */
+  /* Sharded: the applications held (name: true), the only ones the caches
+   * keep, and those not; made of the set adopted at held_at. */
+  json_t *held, *unheld;
+  unsigned long adopted, held_at;
   run_dest **dests; /* dests[0]: the runtime's own cluster */
   size_t ndests;
   /* Applications and Projects as cluster objects (objects.c), in the
@@ -159,7 +164,8 @@ typedef struct {
   app_set objects;
   char **objects_refused;
   app_project *projects; /* defs.projects: the config's, then the cluster's (malloc'd) */
-  json_t *listed;          /* the Application objects of the last read */
+  json_t *listed;          /* the Application objects of the last read (see trim_listed) */
+  json_t *listed_by_name;  /* the same, by name */
   json_t *listed_projects; /* its Project objects */
   bool objects_fresh;      /* nothing written since that read */
   json_t *problems;      /* name of an object that does not read: its condition */
@@ -323,6 +329,8 @@ void run_metrics_declare(runner *r);
 /* Shows app's counters at 0 before anything happens to it, as Prometheus
  * wants of counters it will compute rates of. */
 void run_metrics_start_app(runner *r, const char *app);
+/* plumb_cache_objects of each cluster, as its live view holds now. */
+void run_metrics_cached(runner *r);
 /* After a pass: st's resources with their sync and health from the live
  * objects of objs in d, and the application's health. */
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs);

@@ -10,12 +10,15 @@
  * small: per application the commit it last applied and what the last
  * pass said. The HTTP server sees that state only as the loop publishes
  * it (status.h). */
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "run/internal.h"
+
+#define PASS_BUDGET_S 2.0 /* of passes in a round of the loop, when more are due */
 
 /* Set by SIGTERM and SIGINT: the loop ends after the pass it is in. */
 static volatile sig_atomic_t stopping;
@@ -364,6 +367,8 @@ static void runner_free(runner *r) {
   lease_free(r->lease);
   shard_set_free(r->shards);
   free(r->shards_held);
+  json_decref(r->held);
+  json_decref(r->unheld);
   kube_client_free(r->lease_c);
   run_dest_free_all(r);
   run_objects_free(r); /* its watch wakes the cache */
@@ -401,20 +406,28 @@ static bool path_moved(runner *r, const app_def *app, const app_state *st) {
   return moved;
 }
 
-/* The passes that are due, those whose path moved first; true when there
- * was any. */
-static bool pass_due(runner *r) {
+/* The passes that are due, those whose path moved first (one that never
+ * passed has nothing to compare), until budget seconds have gone: the rest
+ * are left to the next round, so that the loop answers the API and
+ * webhooks, and publishes, between (a first sync of thousands takes
+ * minutes). True when there was any; *more when some are due still. */
+static bool pass_due(runner *r, double budget, bool *more) {
   bool passed = false;
-  double now = run_now();
+  double now = run_now(), end = now + budget;
   bool *first = heap_calloc(r->napps + 1, sizeof *first);
+  *more = false;
   for (size_t i = 0; i < r->napps; i++)
-    first[i] = r->apps[i].owned && r->apps[i].due <= now && path_moved(r, &r->defs.apps[i], &r->apps[i]);
-  for (int sweep = 0; sweep < 2; sweep++)
-    for (size_t i = 0; i < r->napps; i++) {
+    first[i] = r->apps[i].owned && r->apps[i].due <= now && r->apps[i].passed_at &&
+               path_moved(r, &r->defs.apps[i], &r->apps[i]);
+  for (int sweep = 0; sweep < 2 && !*more; sweep++)
+    for (size_t i = 0; i < r->napps && !*more; i++) {
       if (!r->apps[i].owned || (sweep == 0 ? !first[i] : first[i] || r->apps[i].due > now)) continue;
-      run_app_pass(r, &r->defs.apps[i], &r->apps[i], &(run_pass){0});
-      r->apps[i].due = next_pass(&r->defs.apps[i], &r->apps[i]);
-      passed = true;
+      if (passed && run_now() >= end) *more = true;
+      else {
+        run_app_pass(r, &r->defs.apps[i], &r->apps[i], &(run_pass){0});
+        r->apps[i].due = next_pass(&r->defs.apps[i], &r->apps[i]);
+        passed = true;
+      }
     }
   free(first);
   return passed;
@@ -441,8 +454,30 @@ static void note_shards(runner *r) {
  * has none until it comes back. Deletions are read again from the
  * histories when any was taken: some may be of its shards. True when
  * what the status shows changed: a taking, or the holders. */
+/* The caches keep the objects of the applications this replica holds and
+ * no others (cache_keep): its memory follows its shards, not the fleet.
+ * Made again when what it holds, or the set, changed; an application taken
+ * that was another's is listed again, one new to the set is not. */
+static void keep_held(runner *r, bool flipped) {
+  if (!flipped && r->held && r->held_at == r->adopted) return;
+  json_t *held = json_object(), *unheld = json_object();
+  bool relist = false;
+  for (size_t i = 0; i < r->napps; i++) {
+    const char *name = r->apps[i].name;
+    json_object_set_new(r->apps[i].owned ? held : unheld, name, json_true());
+    relist |= r->apps[i].owned && json_object_get(r->unheld, name);
+  }
+  json_decref(r->held);
+  json_decref(r->unheld);
+  r->held = held;
+  r->unheld = unheld;
+  r->held_at = r->adopted;
+  for (size_t i = 0; i < r->ndests; i++)
+    if (r->dests[i]->cache) cache_keep(r->dests[i]->cache, json_copy(held), relist);
+}
+
 static bool take_shards(runner *r) {
-  bool took = false;
+  bool took = false, flipped = false;
   if (!r->shards) return false;
   note_shards(r);
   unsigned long version = shard_version(r->shards);
@@ -453,10 +488,12 @@ static bool take_shards(runner *r) {
     int k = run_shard(r, &r->defs.apps[i]);
     bool owned = shard_held(r->shards, k);
     unsigned term = shard_term(r->shards, k);
+    flipped |= owned != st->owned;
     if (owned && (!st->owned || st->term != term)) run_app_take(r, st), took = true;
     st->owned = owned;
     st->term = term;
   }
+  keep_held(r, flipped);
   if (took) run_delete_resume(r);
   return took || moved;
 }
@@ -469,7 +506,9 @@ static void serve_until_stopped(runner *r, serve *srv) {
   uint64_t seen = 0;
   int leading = -1;   /* not known yet */
   bool stale = false; /* the objects show less than the loop did since their read */
-  for (double next_config = 0; !stopping; seen = cache_wait(r->cache, seen, 1)) {
+  bool more = false;  /* passes due still: the next round comes at once */
+  for (double next_config = 0; !stopping; seen = cache_wait(r->cache, seen, more ? 0 : 1)) {
+    more = false;
     if (lead(r, &leading, &next_config)) {
       r->round++;
       bool changed = answer_requests(r, &next_config);
@@ -483,8 +522,9 @@ static void serve_until_stopped(runner *r, serve *srv) {
        * the writes of a round cut short bring too. */
       stale = run_objects_write(r, RUN_OBJECT_WRITES) == RUN_OBJECT_WRITES;
       run_view_note_changes(r);
+      run_metrics_cached(r);
       changed |= take_shards(r);
-      changed |= pass_due(r);
+      changed |= pass_due(r, PASS_BUDGET_S, &more);
       changed |= run_set_regroup(r);
       changed |= run_delete_step(r);
       if (changed) run_publish(r);
@@ -523,7 +563,8 @@ static int run_once(runner *r) {
   r->round++;
   bool config_ok = load_config(r);
   run_objects_read(r, true);
-  pass_due(r);
+  bool more;
+  pass_due(r, INFINITY, &more);
   do {
     while (run_set_regroup(r)) pass_new(r);
   } while (pass_ready(r));

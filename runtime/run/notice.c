@@ -15,12 +15,8 @@
  * mirror or not, else asked for, as a mirror may have been made since;
  * NULL when there is none (the CRD is not installed). */
 static json_t *object_of(runner *r, const char *name) {
-  size_t i;
-  json_t *obj;
-  json_array_foreach(r->listed, i, obj) {
-    if (strcmp(kube_meta_str(obj, "name"), name) == 0 && !kube_meta_str(obj, "deletionTimestamp"))
-      return json_incref(obj);
-  }
+  json_t *obj = json_object_get(r->listed_by_name, name);
+  if (obj && !kube_meta_str(obj, "deletionTimestamp")) return json_incref(obj);
   obj = NULL;
   if (r->listed && kube_get(r->c, APP_API_VERSION, "Application", r->objects_ns, name, &obj) != KUBE_OK) obj = NULL;
   return obj;

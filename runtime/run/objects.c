@@ -21,6 +21,7 @@
  * runtime deletes the mirror of an application gone, never another object.
  * An object is user input: its spec's size, the objects read, the
  * messages written and the writes of one round are bounded. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -148,12 +149,8 @@ static bool cascades(const json_t *obj) {
 }
 
 bool run_object_finalizing(const runner *r, const char *name) {
-  size_t i;
-  json_t *obj;
-  json_array_foreach(r->listed, i, obj) {
-    if (strcmp(kube_meta_str(obj, "name"), name) == 0) return !is_mirror(obj) && deleting(obj) && finalized(obj);
-  }
-  return false;
+  const json_t *obj = json_object_get(r->listed_by_name, name);
+  return obj && !is_mirror(obj) && deleting(obj) && finalized(obj);
 }
 
 static void problem(json_t *problems, const char *name, const char *type, char *message) {
@@ -291,6 +288,40 @@ static void stop_watch(runner *r) {
   r->objects_watch = NULL;
 }
 
+/* Of managedFields, only what kube_owned_fields(obj, "plumb", ...) asks:
+ * plumb's own applies, the fields they own left out. Half of what is read
+ * of an object, and at thousands of applications every replica reads
+ * every object. */
+static void trim_managers(json_t *obj) {
+  json_t *meta = json_object_get(obj, "metadata"), *kept = json_array(), *e;
+  size_t i;
+  json_array_foreach(json_object_get(meta, "managedFields"), i, e) {
+    if (!kube_str_is(e, "manager", "plumb") || !kube_str_is(e, "operation", "Apply")) continue;
+    json_t *mine = json_copy(e);
+    if (json_is_object(json_object_get(mine, "fieldsV1"))) json_object_set_new(mine, "fieldsV1", json_object());
+    json_array_append_new(kept, mine);
+  }
+  json_object_set_new(meta, "managedFields", kept);
+}
+
+/* The objects of items (the Application objects just listed) by name,
+ * each trimmed to what is read of it: sharded, the mirror of an
+ * application another replica holds keeps no spec (only its status is
+ * shown here, and written there); run_objects_write leaves such a one to
+ * a read made after its shard is taken. */
+static json_t *trim_listed(runner *r, json_t *items) {
+  json_t *by_name = json_object(), *obj;
+  size_t i;
+  json_array_foreach(items, i, obj) {
+    const char *name = kube_meta_str(obj, "name");
+    if (!name) continue;
+    trim_managers(obj);
+    if (r->shards && is_mirror(obj) && !run_owns_named(r, name, NULL)) json_object_del(obj, "spec");
+    json_object_set(by_name, name, obj);
+  }
+  return by_name;
+}
+
 bool run_objects_read(runner *r, bool now) {
   unsigned long changes = r->objects_watch ? atomic_load(&r->objects_watch->changes) : 0;
   if (!now && changes == r->objects_seen && run_now() < r->objects_due) return false;
@@ -318,10 +349,14 @@ bool run_objects_read(runner *r, bool now) {
   }
   json_decref(r->listed_projects);
   json_decref(r->listed);
+  json_decref(r->listed_by_name);
   json_decref(r->problems);
   json_decref(r->project_problems);
   r->listed_projects = projects;
   r->listed = apps;
+  r->listed_by_name = trim_listed(r, apps);
+  /* The pages' parse trees, and the old objects, left holes. */
+  malloc_trim(0);
   r->problems = problems;
   r->project_problems = project_problems;
   r->objects_fresh = apps != NULL;
@@ -608,12 +643,6 @@ static bool mirror(runner *r, size_t i, const json_t *obj) {
   return !same;
 }
 
-static json_t *listed_named(const json_t *items, const char *name) {
-  size_t i;
-  json_t *obj;
-  json_array_foreach(items, i, obj) if (strcmp(kube_meta_str(obj, "name"), name) == 0) return obj;
-  return NULL;
-}
 
 /* Deletes mirror obj, whose application is gone; true when it wrote. Only
  * what the runtime applied (the fields of its apply), never an object
@@ -716,7 +745,7 @@ static size_t project_statuses(runner *r, size_t budget) {
 
 const json_t *run_object_status(const runner *r, const app_def *app) {
   const char *name = app->object ? strchr(app->object, '/') + 1 : app->name;
-  return json_object_get(listed_named(r->listed, name), "status");
+  return json_object_get(json_object_get(r->listed_by_name, name), "status");
 }
 
 size_t run_objects_write(runner *r, size_t budget) {
@@ -729,7 +758,12 @@ size_t run_objects_write(runner *r, size_t budget) {
    * outlast the Lease it could not renew. */
   for (i = 0; i < r->napps && writes < budget; i++) {
     if (r->defs.apps[i].object || !run_owns_named(r, r->defs.apps[i].name, NULL)) continue;
-    obj = listed_named(r->listed, r->defs.apps[i].name);
+    obj = json_object_get(r->listed_by_name, r->defs.apps[i].name);
+    /* Trimmed when read (trim_listed): its spec cannot be compared. */
+    if (obj && is_mirror(obj) && !json_object_get(obj, "spec")) {
+      r->objects_due = 0;
+      continue;
+    }
     if (!obj || is_mirror(obj)) writes += mirror(r, i, obj);
   }
   json_array_foreach(r->listed, i, obj) {
@@ -752,11 +786,12 @@ void run_objects_free(runner *r) {
   kube_client_free(r->objects_c);
   r->objects_c = NULL;
   json_decref(r->listed);
+  json_decref(r->listed_by_name);
   json_decref(r->listed_projects);
   json_decref(r->problems);
   json_decref(r->project_problems);
   free(r->objects_error);
-  r->listed = r->listed_projects = r->problems = r->project_problems = NULL;
+  r->listed = r->listed_by_name = r->listed_projects = r->problems = r->project_problems = NULL;
   r->objects_error = NULL;
 }
 

@@ -42,6 +42,10 @@ void run_metrics_declare(runner *r) {
                                             "Notifications never sent, by notifier: every attempt failed (attempts), "
                                             "or the queue was full (queue).",
                                             (const char *[]){"notifier", "reason", NULL}),
+      .cached = metrics_gauge(m, "plumb_cache_objects",
+                              "Objects the live view of a cluster keeps: sharded, only those of the applications "
+                              "this replica syncs.",
+                              (const char *[]){"cluster", NULL}),
   };
 }
 
@@ -197,6 +201,12 @@ static char *document(runner *r, const app_def *app, const app_state *st, json_t
   free(repo);
   free(msg);
   return text;
+}
+
+void run_metrics_cached(runner *r) {
+  for (size_t i = 0; i < r->ndests; i++)
+    if (r->dests[i]->cache)
+      metrics_set(r->fam.cached, (const char *[]){r->dests[i]->name}, (double)cache_size(r->dests[i]->cache));
 }
 
 /* Every combination, so that a count that drops to 0 shows 0. */

@@ -55,10 +55,10 @@ void run_children_offer(app_state *st, run_children *kids) {
 }
 
 size_t run_set_index(const runner *r, const char *name) {
-  size_t i = 0;
+  json_t *at = json_object_get(r->index, name);
+  size_t i = at ? (size_t)json_integer_value(at) : r->napps;
   /* adopt empties the states it moves */
-  while (i < r->napps && !(r->apps[i].name && strcmp(r->apps[i].name, name) == 0)) i++;
-  return i;
+  return i < r->napps && r->apps[i].name && strcmp(r->apps[i].name, name) == 0 ? i : r->napps;
 }
 
 static void state_free(app_state *st) {
@@ -105,6 +105,10 @@ static void adopt(runner *r, app_def *defs, size_t n) {
   r->apps = apps;
   r->napps = r->defs.napps = n;
   r->defs.apps = defs;
+  json_decref(r->index);
+  r->index = n ? json_object() : NULL;
+  for (size_t i = 0; i < n; i++) json_object_set_new(r->index, defs[i].name, json_integer((json_int_t)i));
+  r->adopted++;
   for (size_t i = 0; i < n; i++)
     if (apps[i].pending.a) {
       run_children_free(&apps[i].children);
@@ -121,6 +125,7 @@ typedef struct {
   app_def *defs;
   char **refused;
   size_t n, cap;
+  json_t *index; /* name: i */
 } forming;
 
 static void join(forming *f, const app_def *def) {
@@ -129,14 +134,16 @@ static void join(forming *f, const app_def *def) {
     f->defs = heap_realloc(f->defs, f->cap * sizeof *f->defs);
     f->refused = heap_realloc(f->refused, f->cap * sizeof *f->refused);
   }
+  if (!f->index) f->index = json_object();
+  json_object_set_new(f->index, def->name, json_integer((json_int_t)f->n));
   f->defs[f->n] = *def;
   f->refused[f->n++] = NULL;
 }
 
-static size_t def_named(const app_def *defs, size_t n, const char *name) {
-  size_t i = 0;
-  while (i < n && strcmp(defs[i].name, name) != 0) i++;
-  return i;
+/* The index in f of the application named name, f->n when none. */
+static size_t def_named(const forming *f, const char *name) {
+  json_t *at = json_object_get(f->index, name);
+  return at ? (size_t)json_integer_value(at) : f->n;
 }
 
 char *run_declarer(const app_def *d) {
@@ -169,7 +176,7 @@ static void refuse(char **why, const app_def *kid, char *reason) {
  * application of f has its name, or its project is gone from the config
  * since its parent's build was read (the config's commit came later). */
 static char *kid_refused(runner *r, const forming *f, const app_def *kid) {
-  size_t taken = def_named(f->defs, f->n, kid->name);
+  size_t taken = def_named(f, kid->name);
   if (taken < f->n) {
     char *by = held_by(&f->defs[taken]);
     char *why = heap_printf("an application of that name is declared by %s", by);
@@ -194,7 +201,7 @@ static bool note_changes(runner *r, const forming *f) {
   }
   for (size_t k = 0; k < r->napps; k++) {
     const app_def *gone = &r->defs.apps[k];
-    if (def_named(f->defs, f->n, r->apps[k].name) < f->n) continue;
+    if (def_named(f, r->apps[k].name) < f->n) continue;
     /* Only the config's own, removed from a config that compiled, and
      * objects deleted while the runtime's finalizer holds them. */
     if (gone->cascade && !gone->parent && (!gone->object || run_object_finalizing(r, gone->name))) {
@@ -227,7 +234,7 @@ static bool regroup(runner *r) {
     /* The cluster's objects after the whole tree of the config's. */
     for (size_t j = 0; phase == 1 && j < r->objects.napps; j++) {
       const app_def *obj = &r->objects.apps[j];
-      size_t taken = def_named(f.defs, f.n, obj->name);
+      size_t taken = def_named(&f, obj->name);
       char *was = r->objects_refused[j];
       r->objects_refused[j] = NULL;
       if (taken < f.n) r->objects_refused[j] = refuse_object(obj, &f.defs[taken]);
@@ -257,6 +264,7 @@ static bool regroup(runner *r) {
     r->apps[i].refused = f.refused[i];
   }
   free(f.refused);
+  json_decref(f.index);
   return joined;
 }
 

@@ -39,6 +39,7 @@ struct cache {
   bool stopping;
   uint64_t version;
   json_t *app_versions; /* app -> the version of its last change */
+  json_t *kept;         /* app -> true: only their objects are kept (cache_keep); NULL: all */
   watch *watches;
 };
 
@@ -136,7 +137,9 @@ static void store(watch *w, json_t *obj) {
   cache *c = w->owner;
   pthread_mutex_lock(&c->mu);
   json_t *old = json_object_get(w->objects, key);
-  if (!old || strcmp(entry_text(old), text) != 0) {
+  if (c->kept && !(app && json_object_get(c->kept, app))) {
+    forget(w, key);
+  } else if (!old || strcmp(entry_text(old), text) != 0) {
     /* A label moved from one application to another: both hear of it. */
     if (old && !same_str(entry_app(old), app)) bump(c, entry_app(old));
     bump(c, app);
@@ -286,9 +289,30 @@ void cache_free(cache *c) {
     watch_free(w);
   }
   json_decref(c->app_versions);
+  json_decref(c->kept);
   pthread_cond_destroy(&c->changed);
   pthread_mutex_destroy(&c->mu);
   free(c);
+}
+
+void cache_keep(cache *c, json_t *apps, bool relist) {
+  pthread_mutex_lock(&c->mu);
+  for (watch *w = c->watches; w; w = w->next) {
+    const char *key;
+    void *tmp;
+    json_t *e;
+    json_object_foreach_safe(w->objects, tmp, key, e) {
+      if (apps && !(entry_app(e) && json_object_get(apps, entry_app(e)))) forget(w, key);
+    }
+    /* Until the list is done, what is missing may be there. */
+    if (relist) w->synced = false;
+  }
+  json_decref(c->kept);
+  c->kept = apps;
+  pthread_mutex_unlock(&c->mu);
+  if (relist && c->set) kube_watch_set_relist(c->set);
+  /* What was forgotten leaves holes among what is kept. */
+  malloc_trim(0);
 }
 
 /* ---- questions ------------------------------------------------------------------------ */
@@ -313,6 +337,14 @@ size_t cache_count(cache *c, const char *api_version, const char *kind, const ch
   pthread_mutex_lock(&c->mu);
   watch *w = find(c, api_version, kind, ns);
   size_t n = w ? json_object_size(w->objects) : 0;
+  pthread_mutex_unlock(&c->mu);
+  return n;
+}
+
+size_t cache_size(cache *c) {
+  size_t n = 0;
+  pthread_mutex_lock(&c->mu);
+  for (watch *w = c->watches; w; w = w->next) n += json_object_size(w->objects);
   pthread_mutex_unlock(&c->mu);
   return n;
 }

@@ -114,6 +114,8 @@ mkdir -p "$repo/gitops"
 (cd "$repo" && git init -q -b main && git config user.email t@example.com && git config user.name test)
 commit "v1"
 $K create namespace shard >/dev/null 2>&1
+# A cluster used before: what an earlier run left would already be at v1.
+$K -n shard delete configmaps -l plumb.dev/application --ignore-not-found >/dev/null
 k=0
 while [ $k -lt $SHARDS ]; do $K delete lease "plumb-shard-$k" --ignore-not-found >/dev/null; k=$((k + 1)); done
 printf 'tok\n' >"$work/token"
@@ -131,11 +133,24 @@ for r in a b c; do
 done
 # Any replica answers for every application, saying which replica syncs it.
 # Another's status is read from its Application object at this replica's
-# next round, so it may lag the ConfigMaps a moment.
-synced_at_a() { api "$url_a" "" | jq -r '.apps[] | select(.sync == "Synced") | .name' | wc -l; }
-if eventually is synced_at_a 12; then ok; else synced_at_a >"$work/out"; no "a's API lists all twelve, each Synced"; fi
-api "$url_a" "" >"$work/apps.json"
-same "and names a replica for each, of the three" "3" sh -c "jq -r '.apps[].replica' '$work/apps.json' | sort -u | wc -l"
+# next round, and the holders from the Leases at its next look, so both
+# may lag the ConfigMaps a moment.
+synced_at_a() { jq -r '.apps[] | select(.sync == "Synced") | .name' "$work/apps.json" | wc -l; }
+# replicas_at_a: how many applications name a replica, and how many replicas they name
+replicas_at_a() { echo "$(jq '[.apps[] | select(.replica != "")] | length' "$work/apps.json")" \
+  "$(jq -r '.apps[].replica | select(. != "")' "$work/apps.json" | sort -u | wc -l)"; }
+settled_at_a() { api "$url_a" "" >"$work/apps.json" && [ "$(synced_at_a)" = 12 ] && [ "$(replicas_at_a)" = "12 3" ]; }
+eventually settled_at_a
+same "a's API lists all twelve, each Synced" 12 synced_at_a
+same "and names a replica for each, of the three" "12 3" replicas_at_a
+# Each replica's live view keeps the objects of its own applications only
+# (one ConfigMap each), so memory follows the shards held, not the fleet.
+# keeps_own R...: each of the replicas R keeps as many as it holds.
+cached() { eval "curl -s \$url_$1/metrics" | sed -n 's/^plumb_cache_objects{cluster="in-cluster"} \([0-9]*\)$/\1/p'; }
+held_apps() { api "$url_a" "" | jq --arg id "$(identity_of "$1")" '[.apps[] | select(.replica == $id)] | length'; }
+keeps_own() { for r in "$@"; do [ "$(cached $r)" = "$(held_apps $r)" ] || return 1; done; }
+kept() { for r in "$@"; do echo "$r: keeps $(cached $r), holds $(held_apps $r)"; done; }
+if eventually keeps_own a b c; then ok; else kept a b c >"$work/out"; no "each replica's live view keeps only its own applications' objects"; fi
 url=$url_a
 expect "plumb status shows a REPLICA column" 0 "^a01 +Synced .*$(identity_of a)|^a01 +Synced .*$(identity_of b)|^a01 +Synced .*$(identity_of c)" p status
 expect "and its header" 0 "^NAME +SYNC +HEALTH +REVISION +AGE +REPLICA +MESSAGE" p status
@@ -164,6 +179,9 @@ took=$(since "$t0")
 if [ "$(echo "$took <= 8" | bc)" = 1 ]; then ok; else echo "took $took s" >"$work/out"; no "within the Lease duration (3 s) + 5 s"; fi
 echo "shard: takeover after kill -9 in $took s" >&2
 if eventually is split "4 4"; then ok; else holders >"$work/out"; no "the shards split 4 and 4"; fi
+# What the survivors took they list again: nothing of it has changed
+# since, so no event would have brought it.
+if eventually keeps_own a b; then ok; else kept a b >"$work/out"; no "the survivors' live views keep what they took"; fi
 version 2
 commit "v2"
 if patiently all_at 2; then ok; else values >"$work/out"; no "the next commit reaches all twelve, the killed replica's too"; fi

@@ -507,6 +507,40 @@ static void an_api_server_restart_is_ridden_out(void **state) {
   cache_free(c);
 }
 
+/* Sharded, only the applications held are kept, and only their changes
+ * told; others taken are listed again though nothing of them changed, and
+ * the view is not synced until then. */
+static void only_the_applications_kept_are_and_a_relist_brings_the_others(void **state) {
+  fixture *f = *state;
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "web-1", "web", "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "db-1", "db", "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "db-2", "db", "2"), NULL, NULL));
+  cache *c = synced_cache(f);
+  assert_int_equal(cache_size(c), 3);
+  cache_keep(c, jsonf("{'web':true}"), false);
+  assert_int_equal(cache_size(c), 1);
+  assert_true(cache_synced(c, "v1", "ConfigMap", f->ns)); /* nothing came back: no list */
+  assert_null(cached_value(c, f->ns, "db-1"));
+  uint64_t db = cache_app_version(c, "db"), web = cache_app_version(c, "web");
+  /* A change of an application not kept is not kept, nor told. */
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "db-3", "db", "3"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "web-2", "web", "2"), NULL, NULL));
+  until_app_changes(c, "web", web);
+  assert_int_equal(cache_app_version(c, "db"), db);
+  assert_int_equal(cache_size(c), 2);
+  /* Taken back: listed again, all three of db's. */
+  cache_keep(c, NULL, true);
+  assert_false(cache_synced(c, "v1", "ConfigMap", f->ns));
+  for (double end = now() + 20; !cache_synced(c, "v1", "ConfigMap", f->ns) && now() < end;) cache_wait(c, 0, 0.1);
+  assert_true(cache_synced(c, "v1", "ConfigMap", f->ns));
+  assert_int_equal(cache_size(c), 5);
+  char *v = cached_value(c, f->ns, "db-1");
+  assert_string_equal(v, "1");
+  free(v);
+  assert_true(cache_app_version(c, "db") > db);
+  cache_free(c);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s CLUSTER_DIR\n", argv[0]);
@@ -519,6 +553,7 @@ int main(int argc, char **argv) {
       NS(a_change_by_hand_is_seen_within_a_second, "kx-change"),
       NS(a_delete_is_seen_within_a_second, "kx-delete"),
       NS(a_label_moved_by_hand_tells_both_applications, "kx-label"),
+      NS(only_the_applications_kept_are_and_a_relist_brings_the_others, "kx-keep"),
       NS(cache_wait_sleeps_while_nothing_changes, "kx-wait"),
       NS(a_kind_the_server_does_not_serve_is_not_synced_and_says_why, "kx-unserved"),
       NS(one_thread_and_one_connection_run_every_watch, "kx-thread"),
