@@ -16,8 +16,9 @@ struct status_store {
   char *list;   /* the summaries, a JSON array in name order */
   json_t *summaries; /* name: the summary's compact text, to tell what changed */
   /* The event log, a ring: event seq is at events[seq % STATUS_EVENTS_KEPT]
-   * while seq > last - STATUS_EVENTS_KEPT. */
-  json_t *events[STATUS_EVENTS_KEPT];
+   * while seq > last - STATUS_EVENTS_KEPT; compact JSON text, a fifth of
+   * a parsed tree's memory, as a first sync fills it. */
+  char *events[STATUS_EVENTS_KEPT];
   long long last;
   void (*changed)(void *ctx);
   void *changed_ctx;
@@ -41,7 +42,7 @@ void status_free(status_store *s) {
   json_decref(s->apps);
   free(s->list);
   json_decref(s->summaries);
-  for (size_t i = 0; i < STATUS_EVENTS_KEPT; i++) json_decref(s->events[i]);
+  for (size_t i = 0; i < STATUS_EVENTS_KEPT; i++) free(s->events[i]);
   status_requests_free(s->queue, s->nqueue);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -69,9 +70,10 @@ static char *sorted_text(json_t *list) {
 /* Under the lock: logs event (stolen) as the next. */
 static void log_event(status_store *s, json_t *event) {
   json_object_set_new(event, "seq", json_integer(++s->last));
-  json_t **slot = &s->events[s->last % STATUS_EVENTS_KEPT];
-  json_decref(*slot);
-  *slot = event;
+  char **slot = &s->events[s->last % STATUS_EVENTS_KEPT];
+  free(*slot);
+  if (!(*slot = json_dumps(event, JSON_COMPACT))) abort();
+  json_decref(event);
 }
 
 /* Under the lock: an event per summary of list that is new or changed,
@@ -121,12 +123,8 @@ json_t *status_events(status_store *s, long long seq, long long *last) {
   *last = s->last;
   if (seq >= 0 && seq <= s->last && s->last - seq <= STATUS_EVENTS_KEPT) {
     out = json_array();
-    for (long long n = seq + 1; n <= s->last; n++) json_array_append(out, s->events[n % STATUS_EVENTS_KEPT]);
-    /* Copies: the caller reads them after the lock is let go, while a
-     * publish may replace them. */
-    json_t *copy = json_deep_copy(out);
-    json_decref(out);
-    out = copy;
+    for (long long n = seq + 1; n <= s->last; n++)
+      json_array_append_new(out, json_loads(s->events[n % STATUS_EVENTS_KEPT], 0, NULL));
   }
   pthread_mutex_unlock(&s->lock);
   return out;
