@@ -389,6 +389,12 @@ static int wait_ms(const kube_watch_set *s) {
 }
 
 int kube_watch_set_run(kube_watch_set *s) {
+  /* The run works inside the fork gate, lists too: a list of thousands of
+   * objects, a page at a time, would hold every fork (the compiles) off
+   * for its whole length, and the threads queued behind that fork. Its
+   * client steps out while it waits on the server. */
+  bool gated = s->c->opts.gated;
+  s->c->opts.gated = true;
   while (!kube_interrupted(s->c) && s->rc == KUBE_OK && kube_now() < s->end) {
     /* The runtime forks its compiles meanwhile: all but the wait is work. */
     forkgate_enter();
@@ -400,6 +406,7 @@ int kube_watch_set_run(kube_watch_set *s) {
     if (s->rc == KUBE_OK) curl_multi_poll(s->multi, NULL, 0, wait_ms(s), NULL);
   }
   for (watch *w = s->watches; w; w = w->next) close_stream(s, w);
+  s->c->opts.gated = gated;
   return kube_interrupted(s->c) ? KUBE_ECANCELED : s->rc;
 }
 
