@@ -94,7 +94,7 @@ static const cli_command commands[] = {
      "[--listen ADDR:PORT] [--probe-listen ADDR:PORT] [--token-file F]\n"
      "[--auth-file F] [--webhook-secret-file F] [--lease-duration D]\n"
      "[--compile-limits LIST] [--app-namespace NS] [--public-url URL]\n"
-     "[--shards N] [--shard-by application|cluster]\n"
+     "[--shards N] [--shard-by application|cluster] [--advertise-url URL]\n"
      "[--kubeconfig F] [--context C]",
      "keep clusters equal to git: the applications\n"
      "REPO declares at PATH (docs/runtime.md)",
@@ -117,7 +117,9 @@ static const cli_command commands[] = {
      "  --shards N         split the applications among the replicas in N shards,\n"
      "                     each a Lease, instead of electing one leader\n"
      "  --shard-by KEY     what decides an application's shard: its name\n"
-     "                     (application, the default) or its cluster\n" CLUSTER_FLAGS,
+     "                     (application, the default) or its cluster\n"
+     "  --advertise-url URL  where the other replicas reach this one's API: they\n"
+     "                     forward there what is asked of its applications\n" CLUSTER_FLAGS,
      1, 1},
     {"status", "[APP] [-o json] [--server URL] [--token-file F]", "show the applications of a running plumb run",
      "Without APP, every application; with it, its objects too.\n\n" API_FLAGS, 0, 1},
@@ -283,6 +285,7 @@ static const char **value_slot(cli *c, const char *a) {
          : strcmp(a, "--shards") == 0                       ? &c->shards
          : strcmp(a, "--shard-by") == 0                     ? &c->shard_by
          : strcmp(a, "--public-url") == 0                   ? &c->public_url
+         : strcmp(a, "--advertise-url") == 0                ? &c->advertise_url
          : strcmp(a, "--server") == 0                       ? &c->server
          : strcmp(a, "--username") == 0                     ? &c->username
          : strcmp(a, "--wait-timeout") == 0                 ? &c->wait_timeout

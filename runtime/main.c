@@ -190,6 +190,12 @@ static int cmd_run(cli *c) {
     return 2;
   }
   o.public_url = c->public_url;
+  if (c->advertise_url && strncmp(c->advertise_url, "https://", 8) != 0 &&
+      strncmp(c->advertise_url, "http://", 7) != 0) {
+    fprintf(stderr, "plumb: --advertise-url takes an http:// or https:// URL, not %s\n", c->advertise_url);
+    return 2;
+  }
+  o.advertise_url = c->advertise_url;
   o.limits = source_default_limits;
   char *err;
   if (c->compile_limits && source_limits_parse(&o.limits, c->compile_limits, &err) != 0) {

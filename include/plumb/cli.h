@@ -38,7 +38,7 @@ typedef struct {
   const char *config_path, *revision, *cache_dir;
   bool once;
   const char *listen, *probe_listen, *token_file, *auth_file, *webhook_secret_file, *lease_duration, *compile_limits;
-  const char *app_namespace, *public_url;
+  const char *app_namespace, *public_url, *advertise_url;
   const char *shards, *shard_by;
   /* status, sync, history, rollback */
   const char *server, *username;

@@ -32,7 +32,10 @@ typedef struct {
   const char *ns, *name; /* the Lease: in the runtime's namespace */
   const char *identity;  /* this candidate, unique among them (pod name) */
   int duration_s;        /* leaseDurationSeconds; 0: 15 */
+  const char *url;       /* written as the annotation LEASE_URL (a replica's API); NULL: none */
 } lease_opts;
+
+#define LEASE_URL "plumb.dev/url"
 
 /* Borrows c (used only inside lease_try, lease_release and the thread of
  * lease_start) and copies o. */

@@ -58,6 +58,9 @@ typedef struct {
    * by their own; 0: one leader writes for all. */
   int shards;
   bool shard_by_cluster;
+  /* Sharded: where the other replicas reach this one's API, to forward
+   * what is asked of its applications; NULL: they answer 409. */
+  const char *advertise_url;
 } run_opts;
 
 /* What the HTTP server of plumb run answers from, all borrowed for the
@@ -73,6 +76,7 @@ typedef struct {
   const run_opts *o;
   const char *objects_ns; /* where Application objects are made (the form's); NULL: "default" */
   const char *home;       /* the runtime's namespace, where histories are; NULL: none read */
+  struct shard_set *shards; /* sharded: where the replicas are, to pass requests on (forward.c); NULL: not */
 } run_api;
 
 /* The HTTP server of plumb run (serve.h), on api->o's ports: what run_main

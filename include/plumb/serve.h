@@ -54,6 +54,10 @@ typedef void (*serve_feed_fn)(serve_feed *f, void *job);
  * writer should end soon (within a second or so: serve_stop waits). */
 bool serve_feed_write(serve_feed *f, const char *data, size_t len);
 
+/* The header of a request one replica passes on to another. */
+#define SERVE_FORWARDED "X-Plumb-Forwarded"
+#define SERVE_ON_BEHALF "X-Plumb-User"
+
 typedef struct {
   /* Who asks (never NULL: the server refuses those it does not know), and
    * what they may do is auth_actions(auth, who, project): the owner knows
@@ -63,6 +67,15 @@ typedef struct {
   const char *app;    /* NAME from the path; NULL for SERVE_APPS */
   const json_t *query; /* the query string's arguments, an object of strings */
   const json_t *body; /* a POST's JSON body; NULL when it had none */
+  /* As asked, for a request passed on to another replica: the method, the
+   * path (no query), the Authorization header (NULL: none, a session's),
+   * and whether another replica passed it on already (SERVE_FORWARDED). */
+  const char *method, *path, *authorization;
+  bool forwarded;
+  /* Whom another replica passed it on for, with admin's token, when they
+   * signed in by a session there (SERVE_ON_BEHALF); NULL otherwise. Only
+   * admin's word is taken for it: for the history's "by". */
+  const char *on_behalf;
   bool has_id;        /* rollback: the body gave an "id" */
   long long id;
   /* A callback may answer with JSON text it has already (malloc'd, the

@@ -36,6 +36,7 @@ typedef struct {
   const char *identity; /* this replica, unique among them */
   int duration_s;       /* of every Lease; 0: 15 */
   int shards;           /* how many; at least 1 */
+  const char *url;      /* where the others reach this replica's API (on its member Lease); NULL: unknown */
 } shard_opts;
 
 /* Borrows c (used by the thread of shard_set_start alone, once started)
@@ -60,6 +61,9 @@ bool shard_held(shard_set *s, int k);
 unsigned shard_term(shard_set *s, int k);
 /* The holder of shard k as last read ("" when none); caller frees. */
 char *shard_holder(shard_set *s, int k);
+/* Where replica's API is reached, as its member Lease says; NULL when it
+ * does not say, or no such replica is live. Caller frees. */
+char *shard_url(shard_set *s, const char *replica);
 /* Counts the changes of holders and members read: what shows them is
  * out of date when it changed. */
 unsigned long shard_version(shard_set *s);

@@ -130,27 +130,39 @@ static char *events(const serve_call *call, long long *seq, void *ctx) {
 
 static void notify(void *srv) { serve_notify(srv); }
 
+/* Who asked, for the history: whom another replica passed it on for. */
+static char *by(const serve_call *call) { return call->on_behalf ? (char *)call->on_behalf : call->who->user; }
+
 /* Sharded, a replica acts only for the applications of its shards: one
- * asked about another's says which replica to ask (409), and takes doc. */
-static bool elsewhere(const serve_call *call, json_t *doc, json_t **out) {
+ * asked about another's passes the request on to that replica when it
+ * knows where it is and the caller gave a bearer token (forward.c), else
+ * says which replica to ask (409); it takes doc. The status into *status. */
+static bool elsewhere(const run_api *api, const serve_call *call, json_t *doc, json_t **out, int *status) {
   if (!json_is_false(json_object_get(doc, "owned"))) return false;
   const char *replica = json_string_value(json_object_get(doc, "replica"));
-  *out = json_pack("{s:s, s:s}", "error", "another replica syncs this application: ask it", "replica",
-                   replica ? replica : "");
+  replica = replica ? replica : "";
+  bool bearer = call->authorization && strncasecmp(call->authorization, "Bearer ", 7) == 0;
+  /* A name that would break the header it goes in is not passed on. */
+  bool plain = true;
+  for (const char *p = call->who->user; *p; p++) plain = plain && (unsigned char)*p >= 0x20 && *p != 0x7f;
+  const char *token = api->o && plain ? api->o->token : NULL;
+  char *url = api->shards && (bearer || token) && !call->forwarded && *replica ? shard_url(api->shards, replica) : NULL;
+  if (url) {
+    *status = run_forward(url, replica, call, bearer ? NULL : token, call->text);
+  } else {
+    *out = json_pack("{s:s, s:s}", "error", "another replica syncs this application: ask it", "replica", replica);
+    *status = 409;
+  }
+  free(url);
   json_decref(doc);
   return true;
 }
 
 /* app_for, for what only the replica that syncs the application knows
  * (its objects, its diff) or does (a sync, a rollback). */
-static json_t *synced_here(const serve_call *call, json_t **out, status_store *store, auth_action act,
-                           int *status) {
-  json_t *doc = app_for(call, out, store, act, status);
-  if (doc && elsewhere(call, doc, out)) {
-    *status = 409;
-    return NULL;
-  }
-  return doc;
+static json_t *synced_here(const serve_call *call, json_t **out, void *ctx, auth_action act, int *status) {
+  json_t *doc = app_for(call, out, store_of(ctx), act, status);
+  return doc && elsewhere(ctx, call, doc, out, status) ? NULL : doc;
 }
 
 static int get_app(const serve_call *call, json_t **out, void *ctx) {
@@ -159,7 +171,7 @@ static int get_app(const serve_call *call, json_t **out, void *ctx) {
 
 static int get_resources(const serve_call *call, json_t **out, void *ctx) {
   int status;
-  json_t *doc = synced_here(call, out, store_of(ctx), AUTH_GET, &status);
+  json_t *doc = synced_here(call, out, ctx, AUTH_GET, &status);
   return doc ? part_of(call, out, doc, resource_keys) : status;
 }
 
@@ -202,7 +214,7 @@ static int get_history(const serve_call *call, json_t **out, void *ctx) {
 
 static int get_diff(const serve_call *call, json_t **out, void *ctx) {
   int status;
-  json_t *doc = synced_here(call, out, store_of(ctx), AUTH_GET, &status);
+  json_t *doc = synced_here(call, out, ctx, AUTH_GET, &status);
   return doc ? part_of(call, out, doc, diff_keys) : status;
 }
 
@@ -212,11 +224,11 @@ static int queue(const serve_call *call, json_t **out, void *ctx, auth_action ac
                  const char *what) {
   status_store *store = store_of(ctx);
   int status;
-  json_t *doc = synced_here(call, out, store, act, &status);
+  json_t *doc = synced_here(call, out, ctx, act, &status);
   if (!doc) return status;
   json_decref(doc);
   req->app = (char *)call->app;
-  req->by = call->who->user;
+  req->by = by(call);
   status_ask(store, req);
   *out = json_pack("{s:s, s:s}", "name", call->app, "queued", what);
   return 202;
@@ -246,7 +258,7 @@ static int post_resume(const serve_call *call, json_t **out, void *ctx) {
 static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
   status_store *store = store_of(ctx);
   int status;
-  json_t *doc = synced_here(call, out, store, AUTH_ROLLBACK, &status);
+  json_t *doc = synced_here(call, out, ctx, AUTH_ROLLBACK, &status);
   if (!doc) return status;
   const json_t *e = history_pick(json_object_get(doc, "history"), json_string_value(json_object_get(doc, "applied")),
                                  call->has_id, call->id);
@@ -258,7 +270,7 @@ static int post_rollback(const serve_call *call, json_t **out, void *ctx) {
   } else {
     status_request req = {.kind = STATUS_ROLLBACK, .app = (char *)call->app,
                           .revision = (char *)json_string_value(json_object_get(e, "revision")),
-                          .id = json_integer_value(json_object_get(e, "id")), .by = call->who->user};
+                          .id = json_integer_value(json_object_get(e, "id")), .by = by(call)};
     status_ask(store, &req);
     *out = json_pack("{s:s, s:s, s:I, s:s}", "name", call->app, "queued", "rollback", "id", (json_int_t)req.id,
                      "revision", req.revision);
@@ -314,7 +326,7 @@ static json_t *tree_of(const run_api *api, const json_t *doc, kube_client *c, ch
 
 static int get_tree(const serve_call *call, json_t **out, void *ctx) {
   int status;
-  json_t *doc = synced_here(call, out, store_of(ctx), AUTH_GET, &status);
+  json_t *doc = synced_here(call, out, ctx, AUTH_GET, &status);
   if (!doc) return status;
   char *err = NULL;
   kube_client *c = cluster_of(ctx, doc);
@@ -393,7 +405,7 @@ typedef struct {
  * runtime's own. Release with object_free either way. */
 static int object_of(const serve_call *call, json_t **out, void *ctx, auth_action act, tree_object *t) {
   int status;
-  *t = (tree_object){.doc = synced_here(call, out, store_of(ctx), act, &status)};
+  *t = (tree_object){.doc = synced_here(call, out, ctx, act, &status)};
   if (!t->doc) return status;
   char *err = NULL;
   t->c = cluster_of(ctx, t->doc);
@@ -553,6 +565,7 @@ static int get_logs(const serve_call *call, json_t **out, void *ctx) {
   json_object_set_new(query, "kind", json_string("Pod"));
   serve_call pod_call = *call;
   pod_call.query = query;
+  pod_call.authorization = NULL; /* a log streams: it is not passed on (forward.c) */
   tree_object t;
   int status = object_of(&pod_call, out, ctx, AUTH_LOGS, &t);
   if (!status) {
@@ -688,7 +701,7 @@ static void pushed(const serve_push *push, void *ctx) {
 int run_api_start(runner *r, serve **out, char **err) {
   if (run_accounts_load(r, &r->auth, err) != 0) return -1;
   r->api = (run_api){.store = r->store, .auth = r->auth, .metrics = r->metrics, .o = r->o, .objects_ns = r->objects_ns,
-                     .home = r->home};
+                     .home = r->home, .shards = r->shards};
   return run_api_serve(&r->api, out, err);
 }
 

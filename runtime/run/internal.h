@@ -331,6 +331,14 @@ void run_metrics_declare(runner *r);
 void run_metrics_start_app(runner *r, const char *app);
 /* plumb_cache_objects of each cluster, as its live view holds now. */
 void run_metrics_cached(runner *r);
+
+/* forward.c */
+/* Passes call on to the replica at url (named replica, for the words of a
+ * failure), marked SERVE_FORWARDED, with the caller's bearer token, or,
+ * when token is given (the caller signed in by a session), with admin's
+ * and whom for: its status (502 when it did not answer in 10 s), and its
+ * body into *text (JSON, caller frees). */
+int run_forward(const char *url, const char *replica, const serve_call *call, const char *token, char **text);
 /* After a pass: st's resources with their sync and health from the live
  * objects of objs in d, and the application's health. */
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs);

@@ -11,7 +11,7 @@
 
 struct lease {
   kube_client *c;
-  char *ns, *name, *identity;
+  char *ns, *name, *identity, *url;
   int duration_s;
   char *path, *collection;
   json_t *record;      /* the Lease as last read or written, or NULL */
@@ -50,7 +50,7 @@ static json_t *micro_time_now(void) {
 lease *lease_new(kube_client *c, const lease_opts *o) {
   lease *l = heap_calloc(1, sizeof *l);
   *l = (lease){.c = c, .ns = heap_strdup(o->ns), .name = heap_strdup(o->name), .identity = heap_strdup(o->identity),
-               .duration_s = o->duration_s > 0 ? o->duration_s : 15};
+               .url = heap_strdup(o->url), .duration_s = o->duration_s > 0 ? o->duration_s : 15};
   l->collection = heap_printf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", o->ns);
   l->path = heap_printf("%s/%s", l->collection, o->name);
   l->shown_holder = heap_strdup("");
@@ -109,6 +109,7 @@ static int write_spec(lease *l, json_t *s) {
                            "metadata", "name", l->name, "namespace", l->ns, "spec", s);
   const char *rv = kube_meta_str(l->record, "resourceVersion");
   if (rv) json_object_set_new(json_object_get(body, "metadata"), "resourceVersion", json_string(rv));
+  if (l->url) json_object_set_new(json_object_get(body, "metadata"), "annotations", json_pack("{s:s}", LEASE_URL, l->url));
   char *text = json_dumps(body, JSON_COMPACT);
   json_t *out = NULL;
   int rc = kube_request(l->c, rv ? "PUT" : "POST", rv ? l->path : l->collection, "application/json", text,
@@ -243,6 +244,7 @@ void lease_free(lease *l) {
   free(l->ns);
   free(l->name);
   free(l->identity);
+  free(l->url);
   free(l->path);
   free(l->collection);
   free(l);

@@ -314,7 +314,7 @@ static int start_lease(runner *r, char **err) {
   char *id = identity();
   if (r->o->shards) {
     r->shards = shard_set_new(r->lease_c, &(shard_opts){.ns = r->home, .identity = id, .duration_s = duration_s,
-                                                         .shards = r->o->shards});
+                                                         .shards = r->o->shards, .url = r->o->advertise_url});
     fprintf(r->o->out, "plumb run: replica %s, the applications split in %d shards by %s\n", id, r->o->shards,
             r->o->shard_by_cluster ? "cluster" : "application");
     free(id);
@@ -595,7 +595,8 @@ static void start_events(runner *r) {
 static int run_serving(runner *r) {
   serve *srv = NULL;
   char *err = NULL;
-  if (run_api_start(r, &srv, &err) != 0 || start_lease(r, &err) != 0) {
+  /* The Lease first: the API passes requests on with the shards' view. */
+  if (start_lease(r, &err) != 0 || run_api_start(r, &srv, &err) != 0) {
     fprintf(r->o->out, "plumb run: %s\n", err);
     free(err);
     serve_stop(srv);

@@ -16,6 +16,7 @@
  * on this replica's monotonic clock, as lease.c decides expiry. */
 typedef struct {
   char *name, *holder, *renewed;
+  char *url; /* its annotation LEASE_URL; NULL: none */
   double seen_at;
   int duration_s;
   bool listed; /* in the last list */
@@ -36,6 +37,7 @@ struct shard_set {
   bool running, stop;
   char **holders;
   char *members;
+  json_t *urls;    /* live member: its URL */
   unsigned *terms; /* per shard: how many times this replica took it */
   unsigned long version; /* of holders and members: counts their changes */
 };
@@ -122,7 +124,7 @@ shard_set *shard_set_new(kube_client *c, const shard_opts *o) {
   s->collection = heap_printf("/apis/coordination.k8s.io/v1/namespaces/%s/leases", o->ns);
   char *name = member_name(o->identity);
   s->member = lease_new(c, &(lease_opts){.ns = o->ns, .name = name, .identity = o->identity,
-                                         .duration_s = s->duration_s});
+                                         .duration_s = s->duration_s, .url = o->url});
   free(name);
   s->shards = heap_calloc((size_t)s->nshards, sizeof *s->shards);
   s->holders = heap_calloc((size_t)s->nshards, sizeof *s->holders);
@@ -155,6 +157,7 @@ static member_seen *seen_named(shard_set *s, const char *name) {
 }
 
 static void seen_free(member_seen *m) {
+  free(m->url);
   free(m->name);
   free(m->holder);
   free(m->renewed);
@@ -174,6 +177,9 @@ static void observe_member(shard_set *s, json_t *item) {
   }
   json_int_t d = json_integer_value(json_object_get(spec, "leaseDurationSeconds"));
   m->duration_s = d > 0 ? (int)d : s->duration_s;
+  const char *url = kube_str(json_object_get(json_object_get(item, "metadata"), "annotations"), LEASE_URL);
+  free(m->url);
+  m->url = heap_strdup(url);
   m->listed = true;
 }
 
@@ -224,8 +230,20 @@ static int shard_named(const shard_set *s, const char *name) {
   return *end || end == name + 12 || k < 0 || k >= s->nshards ? -1 : (int)k;
 }
 
-/* Makes holders and members visible to other threads. */
+/* The URL of each live member, by its member Lease (another's as read,
+ * this replica's own from its options). */
+static json_t *member_urls(const shard_set *s, const char *const *live, size_t n) {
+  json_t *urls = json_object();
+  for (size_t i = 0; i < s->nseen; i++) {
+    const member_seen *m = &s->seen[i];
+    if (m->url && member_index(live, n, m->holder) >= 0) json_object_set_new(urls, m->holder, json_string(m->url));
+  }
+  return urls;
+}
+
+/* Makes holders, members and their URLs visible to other threads. */
 static void show(shard_set *s, json_t **holder, const char *const *live, size_t n) {
+  json_t *urls = member_urls(s, live, n);
   char *members = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&members, &len);
@@ -244,6 +262,8 @@ static void show(shard_set *s, json_t **holder, const char *const *live, size_t 
   free(s->members);
   s->members = members;
   s->version += changed;
+  json_decref(s->urls);
+  s->urls = urls;
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -375,6 +395,13 @@ char *shard_holder(shard_set *s, int k) {
   return h;
 }
 
+char *shard_url(shard_set *s, const char *replica) {
+  pthread_mutex_lock(&s->mu);
+  char *url = heap_strdup(json_string_value(json_object_get(s->urls, replica)));
+  pthread_mutex_unlock(&s->mu);
+  return url;
+}
+
 char *shard_members(shard_set *s) {
   pthread_mutex_lock(&s->mu);
   char *m = heap_strdup(s->members);
@@ -397,6 +424,7 @@ void shard_set_free(shard_set *s) {
   free(s->shards);
   free(s->holders);
   free(s->terms);
+  json_decref(s->urls);
   free(s->members);
   free(s->ns);
   free(s->identity);

@@ -147,7 +147,11 @@ static serve_reply answer(serve *s, const serve_request *r, const auth_who *who)
     return serve_method_not_allowed(allowed(*name != '\0', action));
   json_t *query = json_object();
   MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, query);
-  serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL, .query = query};
+  serve_call call = {.who = who, .auth = s->auth, .app = *name ? name : NULL, .query = query,
+                     .method = r->method, .path = r->url,
+                     .authorization = serve_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
+                     .forwarded = serve_header(r, SERVE_FORWARDED) != NULL};
+  if (call.forwarded && strcmp(who->user, "admin") == 0) call.on_behalf = serve_header(r, SERVE_ON_BEHALF);
   json_t *body = NULL;
   bool has_body = strcmp(routes[i].method, "POST") == 0 || strcmp(routes[i].method, "PUT") == 0;
   const char *bad = has_body ? read_body(r, &call, &body) : NULL;

@@ -32,14 +32,18 @@ version() { # version V: every application one ConfigMap of data v: V
 }
 # start NAME [KUBECONFIG]: a replica in the background, its log in
 # $work/NAME.log, its URL in $url_NAME.
+# (each on a port chosen beforehand, which its member Lease gives the
+# others: they pass requests about its applications on to it)
 start() {
-  $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache-$1" --context admin --listen 127.0.0.1:0 \
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  $PLUMB run "file://$repo" --config-path gitops --cache "$work/cache-$1" --context admin \
+    --listen "127.0.0.1:$port" --advertise-url "http://127.0.0.1:$port" \
     --kubeconfig "${2:-$KUBECONFIG}" --token-file "$work/token" --lease-duration 3s --shards $SHARDS \
     >"$work/$1.log" 2>&1 &
   eval "pid_$1=$!"
   pids="$pids $!"
   eventually grep -q "serving on port" "$work/$1.log"
-  eval "url_$1=http://127.0.0.1:$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/$1.log")"
+  eval "url_$1=http://127.0.0.1:$port"
 }
 values() { $K -n shard get configmaps -l plumb.dev/application -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}' | sort | uniq -c | sed 's/^ *//'; }
 all_at() { [ "$(values)" = "12 $1" ]; }
@@ -154,15 +158,37 @@ if eventually keeps_own a b c; then ok; else kept a b c >"$work/out"; no "each r
 url=$url_a
 expect "plumb status shows a REPLICA column" 0 "^a01 +Synced .*$(identity_of a)|^a01 +Synced .*$(identity_of b)|^a01 +Synced .*$(identity_of c)" p status
 expect "and its header" 0 "^NAME +SYNC +HEALTH +REVISION +AGE +REPLICA +MESSAGE" p status
-# A sync asked of a replica that does not hold the application: 409, and
-# which replica to ask.
+# What only the replica that syncs an application knows or does, asked of
+# another, is passed on to it: the answers are its own.
 other=$(jq -r --arg a "$(identity_of a)" '[.apps[] | select(.replica != $a)][0].name' "$work/apps.json")
 holder=$(jq -r --arg n "$other" '.apps[] | select(.name == $n) | .replica' "$work/apps.json")
-same "a sync asked of another replica is refused (409)" 409 curl -s -o "$work/refused.json" -w '%{http_code}' \
+owner=$(for r in a b c; do [ "$(identity_of $r)" = "$holder" ] && echo $r; done)
+owner_url=$(eval "echo \$url_$owner")
+for part in diff resources; do
+  api "$owner_url" "/$other/$part" | jq -cS . >"$work/owner.$part"
+  if [ -s "$work/owner.$part" ] && api "$url_a" "/$other/$part" | jq -cS . | cmp -s - "$work/owner.$part"; then ok; else
+    { cat "$work/owner.$part"; api "$url_a" "/$other/$part"; } >"$work/out"; no "a's answer for another's $part is its replica's"
+  fi
+done
+syncs_of() { grep -c "^$other: syncing .* at $(head7) " "$work/$owner.log"; }
+before=$(syncs_of)
+same "a sync asked of another replica is passed on (202)" 202 curl -s -o "$work/passed.json" -w '%{http_code}' \
   -X POST -H "Authorization: Bearer tok" "$url_a/api/v1/apps/$other/sync"
+same "and queued there" sync jq -r .queued "$work/passed.json"
+if eventually is syncs_of $((before + 1)); then ok; else cp "$work/$owner.log" "$work/out"; no "which syncs it"; fi
+# Whom a request was passed on for (a web UI session's user, there) its
+# history names, on admin's word alone.
+last_trigger() { api "$owner_url" "/$other/history" | jq -r '.history | max_by(.id) | .trigger'; }
+if eventually is last_trigger admin; then ok; else last_trigger >"$work/out"; no "its history names who asked (admin's token)"; fi
+same "a sync passed on for a session's user (202)" 202 curl -s -o /dev/null -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer tok" -H "X-Plumb-Forwarded: 1" -H "X-Plumb-User: alice" "$owner_url/api/v1/apps/$other/sync"
+if eventually is last_trigger alice; then ok; else last_trigger >"$work/out"; no "its history names that user"; fi
+# One passed on already, or a session's, is not passed on again: 409, and
+# which replica to ask.
+same "a request passed on once is not passed on again (409)" 409 curl -s -o "$work/refused.json" -w '%{http_code}' \
+  -X POST -H "Authorization: Bearer tok" -H "X-Plumb-Forwarded: 1" "$url_a/api/v1/apps/$other/sync"
 same "naming the replica that syncs it" "$holder" jq -r .replica "$work/refused.json"
 # Its history, which this replica does not keep, is read from the cluster.
-owner_url=$(for r in a b c; do [ "$(identity_of $r)" = "$holder" ] && eval "echo \$url_$r"; done)
 api "$owner_url" "/$other/history" | jq -c '[.applied, [.history[].revision]]' >"$work/owner.history"
 same "a replica answers for the history of another's application" "$(cat "$work/owner.history")" \
   sh -c "curl -s -H 'Authorization: Bearer tok' '$url_a/api/v1/apps/$other/history' | jq -c '[.applied, [.history[].revision]]'"
