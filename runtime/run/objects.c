@@ -304,21 +304,45 @@ static void trim_managers(json_t *obj) {
   json_object_set_new(meta, "managedFields", kept);
 }
 
-/* The objects of items (the Application objects just listed) by name,
- * each trimmed to what is read of it: sharded, the mirror of an
- * application another replica holds keeps no spec (only its status is
- * shown here, and written there); run_objects_write leaves such a one to
- * a read made after its shard is taken. */
-static json_t *trim_listed(runner *r, json_t *items) {
+/* Of the mirror of an application another replica holds, only what
+ * from_cluster shows (report.c) and what tells a mirror: a parsed object
+ * is some 6 KB, and every replica lists every application's. */
+static json_t *shown_part(const json_t *obj) {
+  const json_t *meta = json_object_get(obj, "metadata"), *st = json_object_get(obj, "status");
+  json_t *part = json_pack("{s:{s:O?, s:{s:O?}}}", "metadata", "name", json_object_get(meta, "name"), "labels",
+                           SOURCE_LABEL, json_object_get(json_object_get(meta, "labels"), SOURCE_LABEL));
+  if (json_object_get(meta, "deletionTimestamp"))
+    json_object_set(json_object_get(part, "metadata"), "deletionTimestamp", json_object_get(meta, "deletionTimestamp"));
+  if (st)
+    json_object_set_new(part, "status",
+                        json_pack("{s:{s:O?, s:O?}, s:{s:O?}, s:O?, s:{s:O?}}", "sync", "status",
+                                  json_object_get(json_object_get(st, "sync"), "status"), "revision",
+                                  json_object_get(json_object_get(st, "sync"), "revision"), "health", "status",
+                                  json_object_get(json_object_get(st, "health"), "status"), "message",
+                                  json_object_get(st, "message"), "lastSync", "time",
+                                  json_object_get(json_object_get(st, "lastSync"), "time")));
+  return part;
+}
+
+/* The objects of items (the Application objects just listed), each
+ * trimmed to what is read of it, into *kept, and by name: sharded, the
+ * mirror of an application another replica holds keeps its shown part
+ * alone, no spec; run_objects_write leaves such a one to a read made
+ * after its shard is taken. Takes items. */
+static json_t *trim_listed(runner *r, json_t *items, json_t **kept) {
   json_t *by_name = json_object(), *obj;
   size_t i;
+  *kept = items ? json_array() : NULL;
   json_array_foreach(items, i, obj) {
     const char *name = kube_meta_str(obj, "name");
     if (!name) continue;
-    trim_managers(obj);
-    if (r->shards && is_mirror(obj) && !run_owns_named(r, name, NULL)) json_object_del(obj, "spec");
-    json_object_set(by_name, name, obj);
+    bool other = r->shards && is_mirror(obj) && !run_owns_named(r, name, NULL);
+    json_t *trimmed = other ? shown_part(obj) : json_incref(obj);
+    if (!other) trim_managers(trimmed);
+    json_array_append_new(*kept, trimmed);
+    json_object_set(by_name, name, trimmed);
   }
+  json_decref(items);
   return by_name;
 }
 
@@ -353,13 +377,12 @@ bool run_objects_read(runner *r, bool now) {
   json_decref(r->problems);
   json_decref(r->project_problems);
   r->listed_projects = projects;
-  r->listed = apps;
-  r->listed_by_name = trim_listed(r, apps);
+  r->listed_by_name = trim_listed(r, apps, &r->listed);
   /* The pages' parse trees, and the old objects, left holes. */
   malloc_trim(0);
   r->problems = problems;
   r->project_problems = project_problems;
-  r->objects_fresh = apps != NULL;
+  r->objects_fresh = r->listed != NULL;
   if (r->objects_arena && apps_equal(&s, &r->objects) && projects_equal(&s, &r->objects)) {
     arena_free(a);
     return false;
