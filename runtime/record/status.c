@@ -87,9 +87,12 @@ static bool log_changes(status_store *s, const json_t *list) {
     const char *name = kube_str(app, "name");
     char *text = json_dumps(app, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text) abort();
-    const char *was = json_string_value(json_object_get(s->summaries, name));
-    if (!was || strcmp(was, text) != 0) log_event(s, json_pack("{s:s, s:O}", "type", "app", "app", app));
-    json_object_set_new(now, name, json_string(text));
+    json_t *was = json_object_get(s->summaries, name);
+    bool same = was && strcmp(json_string_value(was), text) == 0;
+    if (!same) log_event(s, json_pack("{s:s, s:O}", "type", "app", "app", app));
+    /* The same string again when it did not change: replacing thousands
+     * at every publish scatters the heap. */
+    json_object_set_new(now, name, same ? json_incref(was) : json_string(text));
     free(text);
   }
   const char *name;

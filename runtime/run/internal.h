@@ -140,6 +140,7 @@ typedef struct {
   source_limits limits; /* o->limits */
   source_builds *config_builds;
   status_store *store;
+  json_t *published; /* the documents of the last publish, by name: the store's too */
   metrics *metrics;
   run_metrics fam;
   /* Unless --once: the live view, and the Lease that makes this runtime
@@ -171,6 +172,7 @@ typedef struct {
   json_t *problems;      /* name of an object that does not read: its condition */
   json_t *project_problems;
   double objects_due;    /* monotonic seconds of the next read */
+  double objects_read_at; /* and of the last */
   struct run_objects_watch *objects_watch; /* unless --once: says when they change */
   unsigned long objects_seen;              /* its count of changes at the last read */
   char *objects_error;   /* why the last read failed, said once */

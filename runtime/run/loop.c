@@ -388,6 +388,7 @@ static void runner_free(runner *r) {
   run_notify_stop(r);
   free(r->home);
   status_free(r->store);
+  json_decref(r->published);
   auth_free(r->auth);
   metrics_free(r->metrics);
 }

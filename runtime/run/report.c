@@ -224,10 +224,16 @@ void run_publish(runner *r) {
   json_t *apps = json_object(), *list = json_array(), *sum;
   for (size_t i = 0; i < r->napps; i++) {
     char *doc = document(r, &r->defs.apps[i], &r->apps[i], &sum);
-    json_object_set_new(apps, r->apps[i].name, json_string_nocheck(doc));
+    /* The document published last when it did not change: thousands of
+     * them made anew at every publish scatter the heap. */
+    json_t *was = json_object_get(r->published, r->apps[i].name);
+    bool same = was && strcmp(json_string_value(was), doc) == 0;
+    json_object_set_new(apps, r->apps[i].name, same ? json_incref(was) : json_string_nocheck(doc));
     json_array_append_new(list, sum);
     free(doc);
   }
+  json_decref(r->published);
+  r->published = json_incref(apps);
   status_publish(r->store, apps, list);
   count_apps(r);
 }
