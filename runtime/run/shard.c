@@ -230,8 +230,8 @@ static int shard_named(const shard_set *s, const char *name) {
   return *end || end == name + 12 || k < 0 || k >= s->nshards ? -1 : (int)k;
 }
 
-/* The URL of each live member, by its member Lease (another's as read,
- * this replica's own from its options). */
+/* The URL of each live member, as its member Lease was last read (this
+ * replica's own too: it writes its URL there). */
 static json_t *member_urls(const shard_set *s, const char *const *live, size_t n) {
   json_t *urls = json_object();
   for (size_t i = 0; i < s->nseen; i++) {

@@ -119,6 +119,9 @@ static const char *entry_text(const json_t *e) {
   return app + strlen(app) + 1;
 }
 
+/* Whether the objects of app are let go: kept (cache_keep) names others. */
+static bool dropped(const json_t *kept, const char *app) { return kept && !(app && json_object_get(kept, app)); }
+
 /* Under the lock: the entry under key goes; its application hears of it. */
 static void forget(watch *w, const char *key) {
   json_t *old = json_object_get(w->objects, key);
@@ -137,7 +140,7 @@ static void store(watch *w, json_t *obj) {
   cache *c = w->owner;
   pthread_mutex_lock(&c->mu);
   json_t *old = json_object_get(w->objects, key);
-  if (c->kept && !(app && json_object_get(c->kept, app))) {
+  if (dropped(c->kept, app)) {
     forget(w, key);
   } else if (!old || strcmp(entry_text(old), text) != 0) {
     /* A label moved from one application to another: both hear of it. */
@@ -302,7 +305,7 @@ void cache_keep(cache *c, json_t *apps, bool relist) {
     void *tmp;
     json_t *e;
     json_object_foreach_safe(w->objects, tmp, key, e) {
-      if (apps && !(entry_app(e) && json_object_get(apps, entry_app(e)))) forget(w, key);
+      if (dropped(apps, entry_app(e))) forget(w, key);
     }
     /* Until the list is done, what is missing may be there. */
     if (relist) w->synced = false;
