@@ -37,6 +37,20 @@ typedef struct {
 
 void apply_result_free(apply_result *r);
 
+/* Where prune finds an owner's objects of one kind without asking the
+ * server: list returns true with them (a JSON array, caller decrefs), or
+ * false when it cannot say (*items NULL or the caller's to decref), and
+ * the server is listed. The runtime's live
+ * view (cache.h) is one: at thousands of applications a list of the server
+ * reads every object of the kind in the cluster, twice each sync. An
+ * object such a list gives that prune would delete is read from the server
+ * again first, and deleted only as the server shows it: the view may be a
+ * moment behind. */
+typedef struct {
+  bool (*list)(void *ctx, const char *api, const char *kind, json_t **items);
+  void *ctx;
+} apply_lister;
+
 typedef struct {
   bool dry_run;  /* server-side dry run: nothing changes */
   bool force;    /* take over fields another manager owns */
@@ -68,6 +82,7 @@ typedef struct {
    * (runtime/compare/live.c). */
   const app_ignore *ignore;
   size_t nignore;
+  const apply_lister *view; /* prune's candidates; NULL: the server's list (owner only) */
 } apply_opts;
 
 /* Whether obj's sync options (its annotation plumb.dev/sync-options, and

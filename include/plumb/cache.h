@@ -41,11 +41,12 @@ int cache_watch(cache *c, const char *api_version, const char *kind, const char 
 /* From now on only the objects of the applications named in apps (name:
  * true; stolen; NULL: all) are kept, and only their changes told:
  * sharded, other replicas sync the rest, and memory follows the
- * applications this one holds, not the fleet. With relist, every watch
- * lists again (and is not synced until it has), for the objects of an
- * application that joined apps and were dropped before; one new to the
- * cluster has none yet, and its changes come as events. */
-void cache_keep(cache *c, json_t *apps, bool relist);
+ * applications this one holds, not the fleet. When an application in apps
+ * had objects let go before (another replica's, or one the config left and
+ * named again), every watch lists again, and is not synced until it has:
+ * nothing of those objects may have changed, so no event would bring
+ * them. One whose objects were never seen has none to bring. */
+void cache_keep(cache *c, json_t *apps);
 
 /* True when that watch has listed everything and not failed since: only
  * then is an object missing from the cache missing from the cluster, and

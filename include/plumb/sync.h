@@ -39,16 +39,21 @@ char *sync_check_project(kube_client *c, const app_def *app, const app_project *
 char *sync_check_kinds(kube_client *c, const app_def *app, const compile_result *r);
 
 /* Compares the cluster with r: Synced, OutOfSync with the diff, or Unknown
- * with the error. Changes nothing. */
-void sync_compare(kube_client *c, const app_def *app, const compile_result *r, sync_report *out);
+ * with the error. Changes nothing. The application's objects that r no
+ * longer builds are found in view when it can say (apply_lister; NULL: the
+ * server is listed). */
+void sync_compare(kube_client *c, const app_def *app, const compile_result *r, const apply_lister *view,
+                  sync_report *out);
 
 /* How long a sync waits for a wave's objects to become healthy before the
  * next wave. */
 #define SYNC_WAVE_TIMEOUT_S 300
 
-/* Applies r (and prunes when app->prune), after the project check, wave by
- * wave, each but the last healthy before the next starts. Synced when
- * every object applied; a wave that stops the sync says why in error. */
-void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r, sync_report *out);
+/* Applies r (and prunes when app->prune, what to prune found as
+ * sync_compare finds it), after the project check, wave by wave, each but
+ * the last healthy before the next starts. Synced when every object
+ * applied; a wave that stops the sync says why in error. */
+void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r,
+                const apply_lister *view, sync_report *out);
 
 #endif

@@ -184,38 +184,78 @@ static bool wanted(const compile_result *r, const json_t *live, const char *dflt
   return false;
 }
 
-static int prune_kind(kube_client *c, const compile_result *r, const char *api, const char *kind, const apply_opts *o) {
+/* obj's outcome: prune failed, in c's last error's words. Returns 1. */
+static int prune_failed(kube_client *c, const json_t *obj, const apply_opts *o) {
+  char *why = heap_printf("prune: %s", kube_last_error(c));
+  outcome(o, obj, NULL, why, NULL);
+  free(why);
+  return 1;
+}
+
+/* Deletes live, an object of the owner's that r does not build, unless
+ * it is a hook, going already, or its sync options say Prune=false.
+ * Returns 1 when the delete failed. */
+static int prune_one(kube_client *c, const char *api, const char *kind, json_t *live, const apply_opts *o) {
+  if (kube_meta_str(live, "deletionTimestamp")) return 0;
+  /* A hook is a task of a sync, not an object to keep (hooks.c). */
+  if (apply_is_hook_json(live)) return 0;
+  if (apply_object_option(live, "Prune=false", true)) {
+    outcome(o, live, "not pruned (its sync options say Prune=false)", NULL, NULL);
+    return 0;
+  }
+  /* The uid precondition keeps a recreated object of the same name safe. */
+  kube_delete_opts dopts = {.propagation = "Background", .uid = kube_meta_str(live, "uid")};
+  const char *ns = kube_meta_str(live, "namespace"), *name = kube_meta_str(live, "name");
+  int d = o->dry_run ? KUBE_OK : kube_delete(c, api, kind, ns, name, &dopts);
+  if (d == KUBE_OK || d == KUBE_ENOTFOUND) {
+    outcome(o, live, "pruned", NULL, NULL);
+    return 0;
+  }
+  return prune_failed(c, live, o);
+}
+
+/* The objects of api/kind prune looks at, in *items: the owner's in the
+ * view when it can say (*from_view), else the server's list by label. */
+static int candidates(kube_client *c, const compile_result *r, const char *api, const char *kind,
+                      const apply_opts *o, json_t **items, bool *from_view) {
+  *from_view = o->view && o->owner && o->view->list(o->view->ctx, api, kind, items);
+  if (*from_view) return KUBE_OK;
+  json_decref(*items);
   char selector[300];
   snprintf(selector, sizeof selector, "%s=%s", o->owner ? APPLY_OWNER_LABEL : APPLY_ENV_LABEL, o->owner ? o->owner : r->env);
   kube_list_opts lo = {.label_selector = selector};
-  json_t *items;
-  int rc = kube_list(c, api, kind, NULL, &lo, &items, NULL), failed = 0;
-  if (rc == KUBE_ENOTFOUND) rc = KUBE_OK; /* the server does not serve this kind */
+  int rc = kube_list(c, api, kind, NULL, &lo, items, NULL);
+  return rc == KUBE_ENOTFOUND ? KUBE_OK : rc; /* the server does not serve this kind */
+}
+
+/* What the view showed as seen, read from the server: *live, or NULL when
+ * it is gone or no longer the owner's. Not KUBE_OK: it could not be read. */
+static int confirm(kube_client *c, const char *api, const char *kind, const json_t *seen, const char *owner,
+                   json_t **live) {
+  int rc = kube_get(c, api, kind, kube_meta_str(seen, "namespace"), kube_meta_str(seen, "name"), live);
+  if (rc != KUBE_OK ||
+      !kube_str_is(json_object_get(json_object_get(*live, "metadata"), "labels"), APPLY_OWNER_LABEL, owner))
+    json_decref(*live), *live = NULL;
+  return rc == KUBE_ENOTFOUND ? KUBE_OK : rc;
+}
+
+static int prune_kind(kube_client *c, const compile_result *r, const char *api, const char *kind, const apply_opts *o) {
+  json_t *items = NULL;
+  bool from_view;
+  int rc = candidates(c, r, api, kind, o, &items, &from_view), failed = 0;
   size_t i;
-  json_t *live;
-  json_array_foreach(items, i, live) {
-    json_object_set_new(live, "apiVersion", json_string(api));
-    json_object_set_new(live, "kind", json_string(kind));
-    if (wanted(r, live, kube_default_namespace(c)) || kube_meta_str(live, "deletionTimestamp")) continue;
-    /* A hook is a task of a sync, not an object to keep (hooks.c). */
-    if (apply_is_hook_json(live)) continue;
-    if (apply_object_option(live, "Prune=false", true)) {
-      outcome(o, live, "not pruned (its sync options say Prune=false)", NULL, NULL);
+  json_t *item;
+  json_array_foreach(items, i, item) {
+    json_object_set_new(item, "apiVersion", json_string(api));
+    json_object_set_new(item, "kind", json_string(kind));
+    if (wanted(r, item, kube_default_namespace(c))) continue;
+    json_t *live = from_view ? NULL : json_incref(item);
+    if (from_view && confirm(c, api, kind, item, o->owner, &live) != KUBE_OK) {
+      failed += prune_failed(c, item, o);
       continue;
     }
-    /* The uid precondition keeps a recreated object of the same name safe. */
-    kube_delete_opts dopts = {.propagation = "Background", .uid = kube_meta_str(live, "uid")};
-    const char *ns = kube_meta_str(live, "namespace"), *name = kube_meta_str(live, "name");
-    int d = o->dry_run ? KUBE_OK : kube_delete(c, api, kind, ns, name, &dopts);
-    if (d == KUBE_OK || d == KUBE_ENOTFOUND) {
-      outcome(o, live, "pruned", NULL, NULL);
-    } else {
-      char *why;
-      why = heap_printf("prune: %s", kube_last_error(c));
-      outcome(o, live, NULL, why, NULL);
-      free(why);
-      failed++;
-    }
+    if (live) failed += prune_one(c, api, kind, live, o);
+    json_decref(live);
   }
   json_decref(items);
   if (rc != KUBE_OK) fprintf(stderr, "error: cannot list %s for prune: %s\n", kind, kube_last_error(c));

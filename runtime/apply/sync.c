@@ -94,7 +94,8 @@ char *sync_check_kinds(kube_client *c, const app_def *app, const compile_result 
   return NULL;
 }
 
-void sync_compare(kube_client *c, const app_def *app, const compile_result *r, sync_report *out) {
+void sync_compare(kube_client *c, const app_def *app, const compile_result *r, const apply_lister *view,
+                  sync_report *out) {
   *out = (sync_report){0};
   aim(c, app);
   size_t len;
@@ -103,7 +104,7 @@ void sync_compare(kube_client *c, const app_def *app, const compile_result *r, s
   int rc = diff_resources(c, r, app->name, app->field_manager, app->ignore, app->nignore, f);
   /* Objects of the application that left git are differences too. */
   apply_result orphans = {0};
-  apply_opts po = {.dry_run = true, .owner = app->name, .result = &orphans};
+  apply_opts po = {.dry_run = true, .owner = app->name, .result = &orphans, .view = view};
   if (rc != 2 && apply_prune(c, r, &po)) rc = 2;
   for (size_t i = 0; i < orphans.n; i++) {
     fprintf(f, "%s%s%s: in the cluster, no longer in git\n", orphans.items[i].ns ? orphans.items[i].ns : "",
@@ -140,7 +141,8 @@ static char *create_namespace(kube_client *c, const app_def *app) {
                                             kube_last_error(c));
 }
 
-void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r, sync_report *out) {
+void sync_apply(kube_client *c, const app_def *app, const app_project *p, const compile_result *r,
+                const apply_lister *view, sync_report *out) {
   *out = (sync_report){0};
   if ((out->error = sync_check_project(c, app, p, r))) return;
   if (r->nres == 0 && !app->allow_empty) {
@@ -153,7 +155,8 @@ void sync_apply(kube_client *c, const app_def *app, const app_project *p, const 
   apply_opts o = {.force = true, .prune = app->prune, .allow_empty = app->allow_empty, .owner = app->name,
                   .field_manager = app->field_manager,
                   .result = &out->objects, .wave_timeout_s = SYNC_WAVE_TIMEOUT_S,
-                  .recreate = app_sync_option(app, "Recreate=true"), .ignore = app->ignore, .nignore = app->nignore};
+                  .recreate = app_sync_option(app, "Recreate=true"), .ignore = app->ignore, .nignore = app->nignore,
+                  .view = view};
   if (app_sync_option(app, "CreateNamespace=true") && (out->error = create_namespace(c, app))) return;
   int failed = apply_resources(c, r, &o);
   out->status = failed ? SYNC_OUT_OF_SYNC : SYNC_SYNCED;

@@ -242,7 +242,9 @@ static void apply(runner *r, const app_def *app, app_state *st, const build *b, 
   /* Once per commit until a sync of it succeeds: retries of a failing
    * one are not news. */
   run_notify(r, app, st, "on-sync-running", b->rev.commit, NULL);
-  sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->all, rep);
+  run_view_lister l;
+  sync_apply(b->dest->c, &policy, app_set_project(&r->defs, app->project), &b->all,
+             run_view_candidates(b->dest, app, &l), rep);
   if (partial) {
     fprintf(r->o->out, "%s: not pruning: %s\n", app->name, partial);
     if (!rep->error) rep->error = heap_printf("not pruned: %s", partial);
@@ -282,7 +284,8 @@ static bool paused(runner *r, const app_def *app, app_state *st, const char *com
  * server's dry runs say what differs. */
 static void compare(const app_def *app, const build *b, sync_report *rep) {
   if (!run_view_unchanged(b->dest, app, &b->objs)) {
-    sync_compare(b->dest->c, app, &b->objs, rep);
+    run_view_lister l;
+    sync_compare(b->dest->c, app, &b->objs, run_view_candidates(b->dest, app, &l), rep);
     return;
   }
   *rep = (sync_report){.status = SYNC_SYNCED, .diff = heap_strdup("")};

@@ -161,7 +161,7 @@ run_dest *run_dest_get(runner *r, const char *name, char **err) {
   d = add(r, (run_dest){.name = heap_strdup(name), .cfg = cfg, .c = c, .cache = r->o->once ? NULL : cache_new(cfg),
                         .secret_version = version});
   /* Sharded, it keeps only what this replica holds, as the others do. */
-  if (d->cache && r->held) cache_keep(d->cache, json_copy(r->held), false);
+  if (d->cache && r->held) cache_keep(d->cache, json_copy(r->held));
   return d;
 }
 

@@ -152,8 +152,8 @@ typedef struct {
   char *shards_held; /* which it held at the last look, as the log said it */
   unsigned long shards_version; /* shard_version at the last look */
   /* Sharded: the applications held (name: true), the only ones the caches
-   * keep, and those not; made of the set adopted at held_at. */
-  json_t *held, *unheld;
+   * keep; made of the set adopted at held_at. */
+  json_t *held;
   unsigned long adopted, held_at;
   run_dest **dests; /* dests[0]: the runtime's own cluster */
   size_t ndests;
@@ -325,6 +325,14 @@ bool run_view_complete(run_dest *d, const compile_result *objs, double timeout_s
 /* True when d's cache proves it holds app's objects as objs would apply
  * them, and none other of app's: Synced without a request. */
 bool run_view_unchanged(run_dest *d, const app_def *app, const compile_result *objs);
+/* Where prune finds app's objects of a kind: d's cache, for each kind it
+ * has listed whole (apply_lister), else the server; NULL without a cache. */
+typedef struct {
+  apply_lister lister;
+  cache *cache;
+  const char *app;
+} run_view_lister;
+const apply_lister *run_view_candidates(run_dest *d, const app_def *app, run_view_lister *l);
 
 /* report.c */
 void run_metrics_declare(runner *r);

@@ -368,7 +368,6 @@ static void runner_free(runner *r) {
   shard_set_free(r->shards);
   free(r->shards_held);
   json_decref(r->held);
-  json_decref(r->unheld);
   kube_client_free(r->lease_c);
   run_dest_free_all(r);
   run_objects_free(r); /* its watch wakes the cache */
@@ -457,24 +456,17 @@ static void note_shards(runner *r) {
  * what the status shows changed: a taking, or the holders. */
 /* The caches keep the objects of the applications this replica holds and
  * no others (cache_keep): its memory follows its shards, not the fleet.
- * Made again when what it holds, or the set, changed; an application taken
- * that was another's is listed again, one new to the set is not. */
+ * Made again when what it holds, or the set, changed. */
 static void keep_held(runner *r, bool flipped) {
   if (!flipped && r->held && r->held_at == r->adopted) return;
-  json_t *held = json_object(), *unheld = json_object();
-  bool relist = false;
-  for (size_t i = 0; i < r->napps; i++) {
-    const char *name = r->apps[i].name;
-    json_object_set_new(r->apps[i].owned ? held : unheld, name, json_true());
-    relist |= r->apps[i].owned && json_object_get(r->unheld, name);
-  }
+  json_t *held = json_object();
+  for (size_t i = 0; i < r->napps; i++)
+    if (r->apps[i].owned) json_object_set_new(held, r->apps[i].name, json_true());
   json_decref(r->held);
-  json_decref(r->unheld);
   r->held = held;
-  r->unheld = unheld;
   r->held_at = r->adopted;
   for (size_t i = 0; i < r->ndests; i++)
-    if (r->dests[i]->cache) cache_keep(r->dests[i]->cache, json_copy(held), relist);
+    if (r->dests[i]->cache) cache_keep(r->dests[i]->cache, json_copy(held));
 }
 
 static bool take_shards(runner *r) {

@@ -166,3 +166,16 @@ bool run_view_unchanged(run_dest *d, const app_def *app, const compile_result *o
   json_decref(o.wanted);
   return same;
 }
+
+/* ---- prune's candidates ------------------------------------------------------- */
+
+static bool list_app(void *ctx, const char *api, const char *kind, json_t **items) {
+  const run_view_lister *l = ctx;
+  return cache_list_app(l->cache, api, kind, l->app, items);
+}
+
+const apply_lister *run_view_candidates(run_dest *d, const app_def *app, run_view_lister *l) {
+  if (!d->cache) return NULL;
+  *l = (run_view_lister){{list_app, l}, d->cache, app->name};
+  return &l->lister;
+}

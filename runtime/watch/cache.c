@@ -40,6 +40,9 @@ struct cache {
   uint64_t version;
   json_t *app_versions; /* app -> the version of its last change */
   json_t *kept;         /* app -> true: only their objects are kept (cache_keep); NULL: all */
+  /* app -> true: objects of theirs were let go since the last list began;
+   * kept again, they are listed anew (cache_keep). */
+  json_t *let_go;
   watch *watches;
 };
 
@@ -122,6 +125,11 @@ static const char *entry_text(const json_t *e) {
 /* Whether the objects of app are let go: kept (cache_keep) names others. */
 static bool dropped(const json_t *kept, const char *app) { return kept && !(app && json_object_get(kept, app)); }
 
+/* Under the lock: an object of app is let go, or was not kept. */
+static void let_go(cache *c, const char *app) {
+  if (app && !json_object_get(c->let_go, app)) json_object_set_new(c->let_go, app, json_true());
+}
+
 /* Under the lock: the entry under key goes; its application hears of it. */
 static void forget(watch *w, const char *key) {
   json_t *old = json_object_get(w->objects, key);
@@ -142,6 +150,7 @@ static void store(watch *w, json_t *obj) {
   json_t *old = json_object_get(w->objects, key);
   if (dropped(c->kept, app)) {
     forget(w, key);
+    let_go(c, app);
   } else if (!old || strcmp(entry_text(old), text) != 0) {
     /* A label moved from one application to another: both hear of it. */
     if (old && !same_str(entry_app(old), app)) bump(c, entry_app(old));
@@ -229,6 +238,7 @@ cache *cache_new(kube_config *cfg) {
   cache *c = heap_calloc(1, sizeof *c);
   c->cfg = cfg;
   c->app_versions = json_object();
+  c->let_go = json_object();
   pthread_mutex_init(&c->mu, NULL);
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
@@ -293,19 +303,36 @@ void cache_free(cache *c) {
   }
   json_decref(c->app_versions);
   json_decref(c->kept);
+  json_decref(c->let_go);
   pthread_cond_destroy(&c->changed);
   pthread_mutex_destroy(&c->mu);
   free(c);
 }
 
-void cache_keep(cache *c, json_t *apps, bool relist) {
+/* Under the lock: whether any of apps had objects let go. */
+static bool any_let_go(const cache *c, const json_t *apps) {
+  if (!apps) return json_object_size(c->let_go) > 0;
+  const char *app;
+  json_t *v;
+  json_object_foreach((json_t *)apps, app, v) {
+    if (json_object_get(c->let_go, app)) return true;
+  }
+  return false;
+}
+
+void cache_keep(cache *c, json_t *apps) {
   pthread_mutex_lock(&c->mu);
+  bool relist = any_let_go(c, apps);
+  /* The list brings back what it does not keep again. */
+  if (relist) json_object_clear(c->let_go);
   for (watch *w = c->watches; w; w = w->next) {
     const char *key;
     void *tmp;
     json_t *e;
     json_object_foreach_safe(w->objects, tmp, key, e) {
-      if (dropped(apps, entry_app(e))) forget(w, key);
+      if (!dropped(apps, entry_app(e))) continue;
+      let_go(c, entry_app(e));
+      forget(w, key);
     }
     /* Until the list is done, what is missing may be there. */
     if (relist) w->synced = false;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "plumb/apply.h"
 #include "plumb/cache.h"
 
 #define APP_LABEL "plumb.dev/application"
@@ -517,9 +518,12 @@ static void only_the_applications_kept_are_and_a_relist_brings_the_others(void *
   assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "db-2", "db", "2"), NULL, NULL));
   cache *c = synced_cache(f);
   assert_int_equal(cache_size(c), 3);
-  cache_keep(c, jsonf("{'web':true}"), false);
+  cache_keep(c, jsonf("{'web':true}"));
   assert_int_equal(cache_size(c), 1);
   assert_true(cache_synced(c, "v1", "ConfigMap", f->ns)); /* nothing came back: no list */
+  /* An application never seen has nothing to bring back: no list. */
+  cache_keep(c, jsonf("{'web':true, 'fresh':true}"));
+  assert_true(cache_synced(c, "v1", "ConfigMap", f->ns));
   assert_null(cached_value(c, f->ns, "db-1"));
   uint64_t db = cache_app_version(c, "db"), web = cache_app_version(c, "web");
   /* A change of an application not kept is not kept, nor told. */
@@ -528,8 +532,8 @@ static void only_the_applications_kept_are_and_a_relist_brings_the_others(void *
   until_app_changes(c, "web", web);
   assert_int_equal(cache_app_version(c, "db"), db);
   assert_int_equal(cache_size(c), 2);
-  /* Taken back: listed again, all three of db's. */
-  cache_keep(c, NULL, true);
+  /* Taken back: listed again, all three of db's, the one never kept too. */
+  cache_keep(c, jsonf("{'web':true, 'db':true}"));
   assert_false(cache_synced(c, "v1", "ConfigMap", f->ns));
   for (double end = now() + 20; !cache_synced(c, "v1", "ConfigMap", f->ns) && now() < end;) cache_wait(c, 0, 0.1);
   assert_true(cache_synced(c, "v1", "ConfigMap", f->ns));
@@ -539,6 +543,58 @@ static void only_the_applications_kept_are_and_a_relist_brings_the_others(void *
   free(v);
   assert_true(cache_app_version(c, "db") > db);
   cache_free(c);
+}
+
+/* ---- prune's candidates from a view ------------------------------------------- */
+
+/* A view that says what it was given for ConfigMaps, none of any other
+ * kind; or cannot say, when it was given NULL. */
+static bool listed(void *ctx, const char *api, const char *kind, json_t **items) {
+  json_t *said = ctx;
+  if (!said) return false;
+  *items = strcmp(kind, "ConfigMap") == 0 ? json_deep_copy(said) : json_array();
+  return true;
+}
+
+static bool on_server(const fixture *f, const char *name) {
+  json_t *obj = NULL;
+  int rc = kube_get(f->c, "v1", "ConfigMap", f->ns, name, &obj);
+  bool there = rc == KUBE_OK && !json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp");
+  json_decref(obj);
+  return there;
+}
+
+/* Prune deletes what a view lists only as the server shows it: a view a
+ * moment behind names an object relabelled since, and one gone. A view
+ * that cannot say sends prune to the server's list. */
+static void prune_finds_candidates_in_a_view_and_deletes_as_the_server_says(void **state) {
+  fixture *f = *state;
+  const char *app = f->ns; /* prune looks through the whole cluster: an application of this test's own */
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "old", app, "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "relabelled", "another", "1"), NULL, NULL));
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "unseen", app, "1"), NULL, NULL));
+  json_t *view = json_pack("[o,o,o]", labelled(f->ns, "old", app, "1"), labelled(f->ns, "relabelled", app, "1"),
+                           labelled(f->ns, "gone", app, "1"));
+  compile_result nothing = {.env = "test"};
+  apply_result res = {0};
+  apply_lister l = {listed, view};
+  apply_opts o = {.owner = app, .result = &res, .view = &l};
+  assert_int_equal(apply_prune(f->c, &nothing, &o), 0);
+  assert_false(on_server(f, "old"));
+  assert_true(on_server(f, "relabelled"));
+  assert_true(on_server(f, "unseen")); /* not in the view: left for its next look */
+  assert_int_equal(res.n, 1);
+  assert_string_equal(res.items[0].verb, "pruned");
+  apply_result_free(&res);
+  /* A view that cannot say: the server's list, which has it. */
+  l.ctx = NULL;
+  res = (apply_result){0};
+  assert_int_equal(apply_prune(f->c, &nothing, &o), 0);
+  assert_false(on_server(f, "unseen"));
+  assert_true(on_server(f, "relabelled"));
+  assert_int_equal(res.n, 1);
+  apply_result_free(&res);
+  json_decref(view);
 }
 
 int main(int argc, char **argv) {
@@ -554,6 +610,7 @@ int main(int argc, char **argv) {
       NS(a_delete_is_seen_within_a_second, "kx-delete"),
       NS(a_label_moved_by_hand_tells_both_applications, "kx-label"),
       NS(only_the_applications_kept_are_and_a_relist_brings_the_others, "kx-keep"),
+      NS(prune_finds_candidates_in_a_view_and_deletes_as_the_server_says, "kx-prune"),
       NS(cache_wait_sleeps_while_nothing_changes, "kx-wait"),
       NS(a_kind_the_server_does_not_serve_is_not_synced_and_says_why, "kx-unserved"),
       NS(one_thread_and_one_connection_run_every_watch, "kx-thread"),
