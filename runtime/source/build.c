@@ -3,7 +3,9 @@
  * The compile is given the names of every file of the tree up front (file()
  * may read any file of the root, and a directory lists its files), but a
  * blob is read only when the compile reads that file: an application of a
- * repository that holds many reads its own few. Symlinks are resolved
+ * repository that holds many reads its own few. The names are listed once
+ * for a tree and kept for the next compile of the same tree: every
+ * application of a repository at one commit. Symlinks are resolved
  * inside the tree the way the compiler resolves them on disk. The compile
  * itself runs in a child process, under limits (isolate.c). */
 #include <stdbool.h>
@@ -27,9 +29,10 @@ typedef struct {
   const char *refused; /* non-NULL: reading fails with these words */
 } tree_file;
 
-typedef struct {
+typedef struct tree_reader {
+  char id[41];   /* root's */
   git_tree *root;
-  arena *a;      /* names and tree_files; lives as long as the compile */
+  arena *a;      /* names and tree_files */
   compile_file *files;
   size_t n, cap;
 } tree_reader;
@@ -389,15 +392,34 @@ static int compile_isolated(source_repo *s, const source_limits *limits, tree_re
   return e->result ? 0 : SOURCE_ERROR;
 }
 
+void source_listed_free(tree_reader *t) {
+  if (!t) return;
+  git_tree_free(t->root);
+  arena_free(t->a);
+  free(t);
+}
+
+/* The files of root, whose id is e->tree: those listed last when it is the
+ * same tree (s->listed), else listed now and kept in their place. */
+static tree_reader *files_of(source_repo *s, git_tree *root, const build *e) {
+  if (s->listed && strcmp(s->listed->id, e->tree) == 0) return s->listed;
+  source_listed_free(s->listed);
+  s->listed = NULL;
+  tree_reader *t = heap_calloc(1, sizeof *t);
+  memcpy(t->id, e->tree, sizeof t->id);
+  t->a = arena_new();
+  if (git_tree_dup(&t->root, root) != 0 || read_tree(t, root, "", "", 0) != 0) {
+    source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
+    source_listed_free(t);
+    return NULL;
+  }
+  return s->listed = t;
+}
+
 static int compile_tree(source_repo *s, const source_limits *limits, git_tree *root, build *e,
                         const compile_opts *o) {
-  arena *a = arena_new();
-  tree_reader t = {.root = root, .a = a};
-  int rc = read_tree(&t, root, "", "", 0);
-  if (rc == 0) rc = compile_isolated(s, limits, &t, e, o);
-  else source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
-  arena_free(a);
-  return rc ? SOURCE_ERROR : 0;
+  tree_reader *t = files_of(s, root, e);
+  return t && compile_isolated(s, limits, t, e, o) == 0 ? 0 : SOURCE_ERROR;
 }
 
 /* A cache entry for tree and o, holding copies of o's strings. */

@@ -14,7 +14,13 @@ struct source_repo {
   char *cache_path;
   source_creds creds; /* the caller's, else the URL's userinfo */
   char error[1024];
+  /* The files of the tree compiled last (build.c): every application of a
+   * repository at one commit compiles the same tree, which at thousands
+   * of envs is thousands of names to list again for each. */
+  struct tree_reader *listed;
 };
+
+void source_listed_free(struct tree_reader *t);
 
 void source_fail(source_repo *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* libgit2's last error in words, never NULL. */

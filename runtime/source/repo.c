@@ -84,6 +84,7 @@ int source_open(source_repo **out, const source_opts *o, char **err) {
 
 void source_free(source_repo *s) {
   if (!s) return;
+  source_listed_free(s->listed);
   git_repository_free(s->repo);
   source_creds_clear(&s->creds);
   free(s->url);

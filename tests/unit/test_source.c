@@ -253,6 +253,37 @@ static void unchanged_tree_compiles_once(void **state) {
   source_free(s);
 }
 
+/* The files of a tree are listed once for all its compiles, and a new
+ * commit's tree anew: a file it added is there, one it removed is not. */
+static void a_new_tree_is_listed_anew(void **state) {
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(8, NULL);
+  source_rev before, added, removed;
+  assert_int_equal(source_resolve(s, "main", &before), 0);
+  const compile_result *got;
+  assert_int_equal(source_compile(s, b, before.tree, &(compile_opts){.path = "envs/dev"}, &got), 0);
+  assert_int_equal(got->diags.errors, 0);
+  sh("cd %s/origin && mkdir envs/added && printf 'env added {\\n  ConfigMap \"c\" {}\\n}\\n' > envs/added/main.plumb",
+     tmp);
+  commit_all("added");
+  assert_int_equal(source_fetch(s, NULL), 0);
+  assert_int_equal(source_resolve(s, "main", &added), 0);
+  assert_int_equal(source_compile(s, b, added.tree, &(compile_opts){.path = "envs/added"}, &got), 0);
+  assert_int_equal(got->diags.errors, 0);
+  assert_int_equal(got->nres, 1);
+  sh("cd %s/origin && git rm -rq envs/added", tmp);
+  commit_all("removed");
+  assert_int_equal(source_fetch(s, NULL), 0);
+  assert_int_equal(source_resolve(s, "main", &removed), 0);
+  assert_int_equal(source_compile(s, b, removed.tree, &(compile_opts){.path = "envs/added"}, &got), 0);
+  assert_true(got->diags.errors > 0);
+  /* The tree before still compiles as it was. */
+  assert_int_equal(source_compile(s, b, added.tree, &(compile_opts){.path = "envs/added", .env = "added"}, &got), 0);
+  assert_int_equal(got->diags.errors, 0);
+  source_builds_free(b);
+  source_free(s);
+}
+
 /* The env's parameters travel to the compile in the child, and the same
  * tree with other args is another build. */
 static void args_reach_the_compile_and_key_the_build(void **state) {
@@ -824,6 +855,7 @@ int main(void) {
       cmocka_unit_test(path_ids_follow_their_paths),
       cmocka_unit_test(compile_from_tree_equals_plumb_build),
       cmocka_unit_test(unchanged_tree_compiles_once),
+      cmocka_unit_test(a_new_tree_is_listed_anew),
       cmocka_unit_test(args_reach_the_compile_and_key_the_build),
       cmocka_unit_test(unknown_tree_is_not_found),
       cmocka_unit_test(symlinks_stay_inside_the_tree),
