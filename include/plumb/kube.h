@@ -198,10 +198,6 @@ typedef struct {
   int page_size; /* limit per request; 0: 500 */
 } kube_list_opts;
 
-/* The objects of a collection's path (no discovery: the resource's own
- * path), every page of it; more than most of them is an error. *items
- * (caller's) is a JSON array, NULL on failure. */
-int kube_list_path(kube_client *c, const char *path, size_t most, json_t **items);
 /* All pages; *items is a JSON array (NULL on failure); *resource_version
  * is the list's (for a watch to start from), owned by the caller (free). */
 int kube_list(kube_client *c, const char *api_version, const char *kind, const char *ns,
@@ -214,6 +210,11 @@ int kube_list(kube_client *c, const char *api_version, const char *kind, const c
 typedef int (*kube_item_fn)(json_t *item, void *ctx);
 int kube_list_each(kube_client *c, const char *api_version, const char *kind, const char *ns,
                    const kube_list_opts *o, kube_item_fn each, void *ctx, char **resource_version);
+/* The same for the objects of a collection's path (no discovery: the
+ * resource's own path), their apiVersion and kind as the server gives
+ * them (none, in a list). More than most of them is an error, which may
+ * come after each has seen some. */
+int kube_list_path(kube_client *c, const char *path, size_t most, kube_item_fn each, void *ctx);
 
 /* Several lists at once; each is paginated as kube_list does. Returns how
  * many failed. */

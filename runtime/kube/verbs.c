@@ -72,10 +72,10 @@ static char *page_url(const char *path, const kube_list_opts *o, const char *con
 
 static char *take_error(kube_client *c) { return heap_strdup(kube_last_error(c)); }
 
-int kube_list_path(kube_client *c, const char *path, size_t most, json_t **items) {
+int kube_list_path(kube_client *c, const char *path, size_t most, kube_item_fn each, void *ctx) {
   char *cont = NULL;
+  size_t seen = 0;
   int rc;
-  *items = json_array();
   do {
     char *url = page_url(path, &(kube_list_opts){0}, cont);
     json_t *page = NULL;
@@ -87,21 +87,24 @@ int kube_list_path(kube_client *c, const char *path, size_t most, json_t **items
     if (rc == KUBE_OK && !json_is_array(got)) {
       kube_fail(c, "the list at %s has no items", path);
       rc = KUBE_ERROR;
-    } else if (rc == KUBE_OK && json_array_size(*items) + json_array_size(got) > most) {
+    } else if (rc == KUBE_OK && (seen += json_array_size(got)) > most) {
       kube_fail(c, "more than %zu objects at %s", most, path);
       rc = KUBE_ERROR;
     }
     if (rc == KUBE_OK) {
-      json_array_extend(*items, got);
       const char *next = kube_meta_str(page, "continue");
       if (next && *next) cont = heap_strdup(next);
+      size_t i;
+      json_t *item;
+      json_array_foreach(got, i, item) {
+        if (!each(item, ctx)) continue;
+        free(cont);
+        cont = NULL;
+        break;
+      }
     }
     json_decref(page);
   } while (rc == KUBE_OK && cont);
-  if (rc != KUBE_OK) {
-    json_decref(*items);
-    *items = NULL;
-  }
   return rc;
 }
 

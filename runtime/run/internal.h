@@ -165,14 +165,20 @@ typedef struct {
   app_set objects;
   char **objects_refused;
   app_project *projects; /* defs.projects: the config's, then the cluster's (malloc'd) */
-  json_t *listed;          /* the Application objects of the last read (see trim_listed) */
+  json_t *listed;          /* the Application objects of the last read, trimmed (objects.c) */
   json_t *listed_by_name;  /* the same, by name */
   json_t *listed_projects; /* its Project objects */
-  bool objects_fresh;      /* nothing written since that read */
+  bool objects_fresh;      /* what that read shows is not all written yet */
+  /* Objects written since that read ("Application/NAME": the round's
+   * count): a write in a later round would start from what was read,
+   * older than what was written. */
+  json_t *objects_written;
+  unsigned long objects_rounds;
   json_t *problems;      /* name of an object that does not read: its condition */
   json_t *project_problems;
   double objects_due;    /* monotonic seconds of the next read */
   double objects_read_at; /* and of the last */
+  double objects_read_took; /* seconds the last read took */
   struct run_objects_watch *objects_watch; /* unless --once: says when they change */
   unsigned long objects_seen;              /* its count of changes at the last read */
   char *objects_error;   /* why the last read failed, said once */
@@ -385,10 +391,11 @@ bool run_objects_read(runner *r, bool now);
 void run_objects_start_watch(runner *r);
 /* After a read: writes what changed of each application's status to its
  * object, mirrors the config's applications as objects and deletes the
- * mirrors of those gone, at most budget writes (the rest after the next
- * read). Only while this runtime may write. Returns the writes. */
+ * mirrors of those gone, at most budget writes; the next call goes on
+ * with the objects not yet written, until the next read. Only while this
+ * runtime may write. Returns the writes. */
 size_t run_objects_write(runner *r, size_t budget);
-#define RUN_OBJECT_WRITES 20 /* a round's budget: some 10 writes a second */
+#define RUN_OBJECT_WRITES 20 /* a round's budget */
 /* Stops the watch and frees what the reads kept. */
 void run_objects_free(runner *r);
 /* Whether the last read saw application name's object being deleted,

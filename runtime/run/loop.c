@@ -136,8 +136,9 @@ char *run_diagnostics(const diag_list *d) {
 /* ---- the config repository ---------------------------------------------- */
 
 /* Reads the definitions; on any failure the previous ones stay in force.
- * False when it failed. */
-static bool load_config(runner *r) {
+ * False when it failed; *changed when it read a new tree. */
+static bool load_config(runner *r, bool *changed) {
+  *changed = false;
   source_repo *s;
   source_rev rev;
   char *err;
@@ -173,6 +174,7 @@ static bool load_config(runner *r) {
   memcpy(r->config_tree, rev.tree, sizeof r->config_tree);
   /* What a runtime before this one was deleting, it goes on with. */
   if (first) run_delete_resume(r);
+  *changed = true;
   return true;
 }
 
@@ -506,7 +508,9 @@ static void serve_until_stopped(runner *r, serve *srv) {
       r->round++;
       bool changed = answer_requests(r, &next_config);
       if (run_now() >= next_config) {
-        changed |= load_config(r);
+        bool read;
+        load_config(r, &read);
+        changed |= read;
         run_dest_refresh(r);
         next_config = run_now() + 10;
       }
@@ -554,7 +558,7 @@ static bool pass_ready(runner *r) {
  * as a chain of dependencies is long. */
 static int run_once(runner *r) {
   r->round++;
-  bool config_ok = load_config(r);
+  bool read, config_ok = load_config(r, &read);
   run_objects_read(r, true);
   bool more;
   pass_due(r, INFINITY, &more);

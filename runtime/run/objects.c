@@ -34,8 +34,12 @@
 #include "run/internal.h"
 
 #define READ_EVERY_S 2.0 /* without a watch (--once has none) */
-#define RELIST_S 30.0    /* with one: what a lost event may cost */
+/* With one: what a lost event may cost. The watch lists again itself
+ * when it breaks, so this is seldom; a read is pages in proportion to the
+ * fleet, which at idle would be most of the requests. */
+#define RELIST_S 300.0
 #define READ_MIN_S 5.0   /* with one, between reads, whatever asks */
+#define READ_SHARE 5.0   /* and at least this many times the last read's time */
 #define OBJECTS_MAX 50000 /* of each kind, mirrors included: more is not read */
 #define OBJECTS_TIMEOUT_MS 3000 /* of one read or write of them */
 #define SPEC_MAX 65536   /* bytes of a spec as JSON */
@@ -101,16 +105,34 @@ static kube_client *client(runner *r) {
   return r->objects_c ? r->objects_c : r->c;
 }
 
+/* A list being read: what it keeps of each object, as keep makes it (a
+ * new reference; NULL: nothing), or the object whole. */
+typedef struct {
+  runner *r;
+  json_t *items;
+  json_t *(*keep)(runner *r, json_t *obj);
+} listing;
+
+static int keep_item(json_t *obj, void *ctx) {
+  listing *l = ctx;
+  json_t *kept = l->keep ? l->keep(l->r, obj) : json_incref(obj);
+  if (kept) json_array_append_new(l->items, kept);
+  return 0;
+}
+
 /* Up to OBJECTS_MAX objects of resource (applications, projects) in r's
  * namespace, by a path of its own: discovery would be asked again each
- * time when the CRD is not installed. NULL with the reason in *why (caller
- * frees) when the read failed; *rc KUBE_ENOTFOUND when the CRD is not
- * installed. */
-static json_t *list(runner *r, const char *resource, int *rc, char **why) {
+ * time when the CRD is not installed. Each is kept as keep makes it while
+ * only its page is parsed: at thousands of applications the whole list
+ * parsed at once is a hundred megabytes, every few seconds. NULL with the
+ * reason in *why (caller frees) when the read failed; *rc KUBE_ENOTFOUND
+ * when the CRD is not installed. */
+static json_t *list(runner *r, const char *resource, json_t *(*keep)(runner *r, json_t *obj), int *rc, char **why) {
   char *path = heap_printf(API_PATH "%s/%s", r->objects_ns, resource);
-  json_t *items = NULL;
-  *rc = kube_list_path(client(r), path, OBJECTS_MAX, &items);
+  listing l = {r, json_array(), keep};
+  *rc = kube_list_path(client(r), path, OBJECTS_MAX, keep_item, &l);
   free(path);
+  if (*rc != KUBE_OK) json_decref(l.items), l.items = NULL;
   *why = *rc == KUBE_ENOTFOUND ? heap_printf("the CRD %s.plumb.dev is not installed: no Application objects are read, "
                                              "none are written",
                                              resource)
@@ -118,7 +140,7 @@ static json_t *list(runner *r, const char *resource, int *rc, char **why) {
              ? heap_printf("cannot list the %s.plumb.dev of %s: %s", resource, r->objects_ns,
                            kube_last_error(client(r)))
              : NULL;
-  return items;
+  return l.items;
 }
 
 /* Says why a read failed, once until it changes; why is taken. */
@@ -325,26 +347,23 @@ static json_t *shown_part(const json_t *obj) {
   return part;
 }
 
-/* The objects of items (the Application objects just listed), each
- * trimmed to what is read of it, into *kept, and by name: sharded, the
- * mirror of an application another replica holds keeps its shown part
- * alone, no spec; run_objects_write leaves such a one to a read made
- * after its shard is taken. Takes items. */
-static json_t *trim_listed(runner *r, json_t *items, json_t **kept) {
-  json_t *by_name = json_object(), *obj;
+/* What is kept of an Application object as it is listed: what is read
+ * of it. Sharded, the mirror of an application another replica holds
+ * keeps its shown part alone, no spec; run_objects_write leaves such a one
+ * to a read made after its shard is taken. */
+static json_t *trimmed(runner *r, json_t *obj) {
+  const char *name = kube_meta_str(obj, "name");
+  if (!name) return NULL;
+  if (r->shards && is_mirror(obj) && !run_owns_named(r, name, NULL)) return shown_part(obj);
+  trim_managers(obj);
+  return json_incref(obj);
+}
+
+static json_t *by_name(const json_t *items) {
+  json_t *named = json_object(), *obj;
   size_t i;
-  *kept = items ? json_array() : NULL;
-  json_array_foreach(items, i, obj) {
-    const char *name = kube_meta_str(obj, "name");
-    if (!name) continue;
-    bool other = r->shards && is_mirror(obj) && !run_owns_named(r, name, NULL);
-    json_t *trimmed = other ? shown_part(obj) : json_incref(obj);
-    if (!other) trim_managers(trimmed);
-    json_array_append_new(*kept, trimmed);
-    json_object_set(by_name, name, trimmed);
-  }
-  json_decref(items);
-  return by_name;
+  json_array_foreach(items, i, obj) json_object_set(named, kube_meta_str(obj, "name"), obj);
+  return named;
 }
 
 bool run_objects_read(runner *r, bool now) {
@@ -352,9 +371,12 @@ bool run_objects_read(runner *r, bool now) {
   if (!now && changes == r->objects_seen && run_now() < r->objects_due) return false;
   /* At thousands of applications a read is megabytes to parse, and while
    * they sync every round changes some (the replicas' own status writes
-   * among them): the read asked for comes when READ_MIN_S has passed. */
-  if (r->objects_watch && run_now() < r->objects_read_at + READ_MIN_S) {
-    r->objects_due = r->objects_read_at + READ_MIN_S;
+   * among them): the read asked for comes when READ_MIN_S has passed, and
+   * READ_SHARE times what the last one took, so that reads take at most
+   * a share of the loop whatever the fleet. */
+  double gap = r->objects_read_took * READ_SHARE > READ_MIN_S ? r->objects_read_took * READ_SHARE : READ_MIN_S;
+  if (r->objects_watch && run_now() < r->objects_read_at + gap) {
+    r->objects_due = r->objects_read_at + gap;
     return false;
   }
   r->objects_read_at = run_now();
@@ -362,8 +384,8 @@ bool run_objects_read(runner *r, bool now) {
   r->objects_due = run_now() + (r->objects_watch ? RELIST_S : READ_EVERY_S);
   int rc;
   char *why;
-  json_t *apps = list(r, "applications", &rc, &why), *projects = NULL;
-  if (apps && !(projects = list(r, "projects", &rc, &why))) {
+  json_t *apps = list(r, "applications", trimmed, &rc, &why), *projects = NULL;
+  if (apps && !(projects = list(r, "projects", NULL, &rc, &why))) {
     json_decref(apps);
     apps = NULL;
   }
@@ -386,12 +408,16 @@ bool run_objects_read(runner *r, bool now) {
   json_decref(r->problems);
   json_decref(r->project_problems);
   r->listed_projects = projects;
-  r->listed_by_name = trim_listed(r, apps, &r->listed);
+  r->listed = apps;
+  r->listed_by_name = apps ? by_name(apps) : json_object();
+  r->objects_read_took = run_now() - r->objects_read_at;
   /* The pages' parse trees, and the old objects, left holes. */
   malloc_trim(0);
   r->problems = problems;
   r->project_problems = project_problems;
   r->objects_fresh = r->listed != NULL;
+  if (!r->objects_written) r->objects_written = json_object();
+  json_object_clear(r->objects_written);
   if (r->objects_arena && apps_equal(&s, &r->objects) && projects_equal(&s, &r->objects)) {
     arena_free(a);
     return false;
@@ -756,21 +782,35 @@ void run_objects_release(runner *r, const char *name) {
 }
 
 /* Projects show the condition that keeps them out, and nothing else. */
+/* Whether an earlier round wrote kind/name since the read. */
+static bool written(const runner *r, const char *kind, const char *name) {
+  char key[300];
+  snprintf(key, sizeof key, "%s/%s", kind, name ? name : "");
+  json_t *round = json_object_get(r->objects_written, key);
+  return round && (unsigned long)json_integer_value(round) != r->objects_rounds;
+}
+
+/* Notes a write of kind/name this round; returns it (0 or 1). */
+static size_t wrote(runner *r, const char *kind, const char *name, size_t n) {
+  char key[300];
+  snprintf(key, sizeof key, "%s/%s", kind, name ? name : "");
+  if (n) json_object_set_new(r->objects_written, key, json_integer((json_int_t)r->objects_rounds));
+  return n;
+}
+
 static size_t project_statuses(runner *r, size_t budget) {
   size_t writes = 0, i;
   json_t *obj;
   json_array_foreach(r->listed_projects, i, obj) {
     if (writes >= budget) break;
-    json_t *p = json_object_get(r->project_problems, kube_meta_str(obj, "name")), *want = json_object();
-    if (deleting(obj)) {
-      json_decref(want);
-      continue;
-    }
+    const char *name = kube_meta_str(obj, "name");
+    if (deleting(obj) || written(r, "Project", name)) continue;
+    json_t *p = json_object_get(r->project_problems, name), *want = json_object();
     if (p) {
       json_object_set_new(want, "conditions", json_array());
       add_condition(want, json_object_get(obj, "status"), kube_str(p, "type"), kube_str(p, "message"));
     }
-    writes += put_status(r, "projects", obj, want);
+    writes += wrote(r, "Project", name, put_status(r, "projects", obj, want));
   }
   return writes;
 }
@@ -784,32 +824,36 @@ size_t run_objects_write(runner *r, size_t budget) {
   size_t writes = 0, i;
   json_t *obj;
   if (!r->objects_fresh || !r->listed || !(r->shards || run_may_write(r))) return 0;
-  r->objects_fresh = false;
+  r->objects_rounds++;
   /* Each write asks whether this runtime still leads, or holds the
    * application's shard: a round of writes to an API server just back may
    * outlast the Lease it could not renew. */
   for (i = 0; i < r->napps && writes < budget; i++) {
-    if (r->defs.apps[i].object || !run_owns_named(r, r->defs.apps[i].name, NULL)) continue;
-    obj = json_object_get(r->listed_by_name, r->defs.apps[i].name);
-    /* Trimmed when read (trim_listed): its spec cannot be compared. */
+    const char *name = r->defs.apps[i].name;
+    if (r->defs.apps[i].object || !run_owns_named(r, name, NULL) || written(r, "Application", name)) continue;
+    obj = json_object_get(r->listed_by_name, name);
+    /* Trimmed when read (trimmed): its spec cannot be compared. */
     if (obj && is_mirror(obj) && !json_object_get(obj, "spec")) {
       r->objects_due = 0;
       continue;
     }
-    if (!obj || is_mirror(obj)) writes += mirror(r, i, obj);
+    if (!obj || is_mirror(obj)) writes += wrote(r, "Application", name, mirror(r, i, obj));
   }
   json_array_foreach(r->listed, i, obj) {
     if (writes >= budget) break;
-    if (!run_owns_named(r, kube_meta_str(obj, "name"), NULL)) continue;
+    const char *name = kube_meta_str(obj, "name");
+    if (!run_owns_named(r, name, NULL) || written(r, "Application", name)) continue;
     if (is_mirror(obj) && unmirror(r, obj)) {
-      writes++;
+      writes += wrote(r, "Application", name, 1);
       continue;
     }
-    if (!is_mirror(obj) && keep_finalizer(r, obj)) writes++;
+    if (!is_mirror(obj) && keep_finalizer(r, obj)) writes += wrote(r, "Application", name, 1);
     json_t *want = wanted_status(r, obj);
-    if (want) writes += put_status(r, "applications", obj, want);
+    if (want) writes += wrote(r, "Application", name, put_status(r, "applications", obj, want));
   }
   if (writes < budget && run_may_write(r)) writes += project_statuses(r, budget - writes);
+  /* All that read showed is written: the next writes wait for a read. */
+  if (writes < budget) r->objects_fresh = false;
   return writes;
 }
 
@@ -822,6 +866,8 @@ void run_objects_free(runner *r) {
   json_decref(r->listed_projects);
   json_decref(r->problems);
   json_decref(r->project_problems);
+  json_decref(r->objects_written);
+  r->objects_written = NULL;
   free(r->objects_error);
   r->listed = r->listed_by_name = r->listed_projects = r->problems = r->project_problems = NULL;
   r->objects_error = NULL;
