@@ -11,12 +11,20 @@
 #ifndef PLUMB_FORKGATE_H
 #define PLUMB_FORKGATE_H
 
+#include <curl/curl.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Around a piece of work of a thread that is not the one that forks. Not
  * nested. */
 void forkgate_enter(void);
 void forkgate_leave(void);
+
+/* Runs h, a libcurl easy handle, to its end inside the gate, stepping
+ * out while it waits on the network, so that a slow peer holds no fork
+ * off; ends it early once stop(ctx) is true (stop NULL: never), with
+ * CURLE_FAILED_INIT. Returns libcurl's result. */
+CURLcode forkgate_perform(CURL *h, bool (*stop)(void *ctx), void *ctx);
 
 /* fork(), once no thread is between forkgate_enter and forkgate_leave. */
 pid_t forkgate_fork(void);

@@ -302,7 +302,8 @@ static void job_free(job *j) {
 
 /* Whether notify_free has waited long enough: a receiver that hangs does
  * not hold the runtime's exit either. */
-static bool past_drain(notify_sender *s) {
+static bool past_drain(void *ctx) {
+  notify_sender *s = ctx;
   pthread_mutex_lock(&s->mu);
   bool past = s->stop && now_ms() > s->drain_until;
   pthread_mutex_unlock(&s->mu);
@@ -321,8 +322,7 @@ static size_t discard(void *data, size_t size, size_t n, void *arg) {
  * finds a lock of a TLS read held (forkgate.h). */
 static bool attempt(notify_sender *s, const notify_request *r, char *why, size_t len) {
   CURL *h = curl_easy_init();
-  CURLM *m = curl_multi_init();
-  if (!h || !m) abort();
+  if (!h) abort();
   struct curl_slist *hdrs = NULL;
   for (size_t i = 0; i < r->nheaders; i++) hdrs = curl_slist_append(hdrs, r->headers[i]);
   hdrs = curl_slist_append(hdrs, "User-Agent: plumb");
@@ -334,19 +334,9 @@ static bool attempt(notify_sender *s, const notify_request *r, char *why, size_t
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)s->o.timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_multi_add_handle(m, h);
-  int running = 1, left = 0;
-  while (running && curl_multi_perform(m, &running) == CURLM_OK && running && !past_drain(s)) {
-    forkgate_leave();
-    curl_multi_poll(m, NULL, 0, 200, NULL);
-    forkgate_enter();
-  }
-  CURLMsg *msg = curl_multi_info_read(m, &left);
-  CURLcode rc = msg && msg->msg == CURLMSG_DONE ? msg->data.result : CURLE_FAILED_INIT;
+  CURLcode rc = forkgate_perform(h, past_drain, s);
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_multi_remove_handle(m, h);
-  curl_multi_cleanup(m);
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(h);
   if (rc != CURLE_OK) snprintf(why, len, "%s", curl_easy_strerror(rc));

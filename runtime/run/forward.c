@@ -50,25 +50,6 @@ static char *target(CURL *h, const char *url, const serve_call *call) {
   return b.data;
 }
 
-/* Runs h to its end inside the fork gate (the server's threads work in
- * it), out of it while it waits on the other replica. */
-static CURLcode perform_gated(CURL *h) {
-  CURLM *m = curl_multi_init();
-  if (!m) abort();
-  curl_multi_add_handle(m, h);
-  int running = 1, left;
-  while (curl_multi_perform(m, &running) == CURLM_OK && running) {
-    forkgate_leave();
-    curl_multi_poll(m, NULL, 0, 250, NULL);
-    forkgate_enter();
-  }
-  CURLMsg *done = curl_multi_info_read(m, &left);
-  CURLcode rc = done && done->msg == CURLMSG_DONE ? done->data.result : CURLE_FAILED_INIT;
-  curl_multi_remove_handle(m, h);
-  curl_multi_cleanup(m);
-  return rc;
-}
-
 int run_forward(const char *url, const char *replica, const serve_call *call, const char *token, char **text) {
   CURL *h = curl_easy_init();
   if (!h) abort();
@@ -91,7 +72,9 @@ int run_forward(const char *url, const char *replica, const serve_call *call, co
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)FORWARD_TIMEOUT_MS);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  CURLcode rc = perform_gated(h);
+  /* Inside the fork gate, as the server's threads work; out of it while
+   * it waits on the other replica. */
+  CURLcode rc = forkgate_perform(h, NULL, NULL);
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   buf_putc(&answer, '\0');

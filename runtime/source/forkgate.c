@@ -26,6 +26,23 @@ void forkgate_enter(void) {
 
 void forkgate_leave(void) { pthread_rwlock_unlock(&gate); }
 
+CURLcode forkgate_perform(CURL *h, bool (*stop)(void *ctx), void *ctx) {
+  CURLM *m = curl_multi_init();
+  if (!m) abort();
+  curl_multi_add_handle(m, h);
+  int running = 1, left;
+  while (curl_multi_perform(m, &running) == CURLM_OK && running && !(stop && stop(ctx))) {
+    forkgate_leave();
+    curl_multi_poll(m, NULL, 0, 200, NULL);
+    forkgate_enter();
+  }
+  CURLMsg *done = curl_multi_info_read(m, &left);
+  CURLcode rc = done && done->msg == CURLMSG_DONE ? done->data.result : CURLE_FAILED_INIT;
+  curl_multi_remove_handle(m, h);
+  curl_multi_cleanup(m);
+  return rc;
+}
+
 pid_t forkgate_fork(void) {
   pthread_once(&gate_once, gate_init);
   pthread_rwlock_wrlock(&gate);
