@@ -80,5 +80,8 @@ uint64_t cache_wait(cache *c, uint64_t since, double timeout_s);
 /* Wakes cache_wait as a change would, for a loop that has other reasons
  * to wake than the cache (requests from another thread). */
 void cache_wake(cache *c);
+/* From now on a change of c wakes cache_wait on other too: one loop waits
+ * on the caches of several clusters. other must tell no one itself. */
+void cache_tell(cache *c, cache *other);
 
 #endif

@@ -160,6 +160,8 @@ run_dest *run_dest_get(runner *r, const char *name, char **err) {
   else fprintf(r->o->out, "plumb run: cluster %s: %s, from the kubeconfig\n", name, cfg->server);
   d = add(r, (run_dest){.name = heap_strdup(name), .cfg = cfg, .c = c, .cache = r->o->once ? NULL : cache_new(cfg),
                         .secret_version = version});
+  /* The loop waits on its own cluster's cache: a change here wakes it too. */
+  if (d->cache && r->cache) cache_tell(d->cache, r->cache);
   /* Sharded, it keeps only what this replica holds, as the others do. */
   if (d->cache && r->held) cache_keep(d->cache, json_copy(r->held));
   return d;

@@ -43,6 +43,7 @@ struct cache {
   /* app -> true: objects of theirs were let go since the last list began;
    * kept again, they are listed anew (cache_keep). */
   json_t *let_go;
+  cache *tells; /* woken at each change too (cache_tell) */
   watch *watches;
 };
 
@@ -55,6 +56,14 @@ static void bump(cache *c, const char *app) {
   c->version++;
   if (app) json_object_set_new(c->app_versions, app, json_integer((json_int_t)c->version));
   pthread_cond_broadcast(&c->changed);
+  /* Its lock, then the other's: the other tells no one (cache_tell). */
+  if (c->tells) cache_wake(c->tells);
+}
+
+void cache_tell(cache *c, cache *other) {
+  pthread_mutex_lock(&c->mu);
+  c->tells = other;
+  pthread_mutex_unlock(&c->mu);
 }
 
 uint64_t cache_app_version(cache *c, const char *app) {

@@ -241,6 +241,22 @@ static void cache_wait_sleeps_while_nothing_changes(void **state) {
   cache_free(c);
 }
 
+/* A loop waits on one cache; a change in another cluster's wakes it as
+ * soon (cache_tell). */
+static void a_change_of_a_cache_wakes_the_one_it_tells(void **state) {
+  fixture *f = *state;
+  cache *c = synced_cache(f), *loop = cache_new(admin_cfg);
+  cache_tell(c, loop);
+  uint64_t v = cache_wait(loop, 0, 0);
+  assert_int_equal(cache_wait(loop, v, 0.3), v);
+  assert_kube_ok(f->c, apply(f->c, labelled(f->ns, "told", "web", "1"), NULL, NULL));
+  double t0 = now();
+  assert_true(cache_wait(loop, v, 5) > v);
+  assert_between(now() - t0, 0, 1.0);
+  cache_free(c);
+  cache_free(loop);
+}
+
 static void a_kind_the_server_does_not_serve_is_not_synced_and_says_why(void **state) {
   fixture *f = *state;
   cache *c = cache_new(admin_cfg);
@@ -612,6 +628,7 @@ int main(int argc, char **argv) {
       NS(only_the_applications_kept_are_and_a_relist_brings_the_others, "kx-keep"),
       NS(prune_finds_candidates_in_a_view_and_deletes_as_the_server_says, "kx-prune"),
       NS(cache_wait_sleeps_while_nothing_changes, "kx-wait"),
+      NS(a_change_of_a_cache_wakes_the_one_it_tells, "kx-tell"),
       NS(a_kind_the_server_does_not_serve_is_not_synced_and_says_why, "kx-unserved"),
       NS(one_thread_and_one_connection_run_every_watch, "kx-thread"),
       NS(stopping_ends_every_watch_within_a_second_or_so, "kx-stop"),
