@@ -167,8 +167,9 @@ static int read_tree(tree_reader *t, const git_tree *tree, const char *name, con
   size_t n = git_tree_entrycount(tree);
   for (size_t i = 0; i < n; i++) {
     const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-    const char *base = git_tree_entry_name(e);
-    int rc = read_entry(t, e, join(t->a, name, base), join(t->a, real, base), depth);
+    const char *base = git_tree_entry_name(e), *as = join(t->a, name, base);
+    /* Outside a directory symlink the two are one: kept once. */
+    int rc = read_entry(t, e, as, real == name ? as : join(t->a, real, base), depth);
     if (rc) return rc;
   }
   return 0;
@@ -408,7 +409,8 @@ static tree_reader *files_of(source_repo *s, git_tree *root, const build *e) {
   tree_reader *t = heap_calloc(1, sizeof *t);
   memcpy(t->id, e->tree, sizeof t->id);
   t->a = arena_new();
-  if (git_tree_dup(&t->root, root) != 0 || read_tree(t, root, "", "", 0) != 0) {
+  const char *top = "";
+  if (git_tree_dup(&t->root, root) != 0 || read_tree(t, root, top, top, 0) != 0) {
     source_fail(s, "cannot read tree %s from %s: %s", e->tree, s->url, source_git_error());
     source_listed_free(t);
     return NULL;
