@@ -457,11 +457,6 @@ static void note_shards(runner *r) {
   r->shards_held = held;
 }
 
-/* Sharded: the applications of the shards this replica holds now. One it
- * takes reads its history again and has a pass at once; one it gives up
- * has none until it comes back. Deletions are read again from the
- * histories when any was taken: some may be of its shards. True when
- * what the status shows changed: a taking, or the holders. */
 /* The caches keep the objects of the applications this replica holds and
  * no others (cache_keep): its memory follows its shards, not the fleet.
  * Made again when what it holds, or the set, changed. */
@@ -477,6 +472,11 @@ static void keep_held(runner *r, bool flipped) {
     if (r->dests[i]->cache) cache_keep(r->dests[i]->cache, json_copy(held));
 }
 
+/* Sharded: the applications of the shards this replica holds now. One it
+ * takes reads its history again and has a pass at once; one it gives up
+ * has none until it comes back. Deletions are read again from the
+ * histories when any was taken: some may be of its shards. True when
+ * what the status shows changed: a taking, or the holders. */
 static bool take_shards(runner *r) {
   bool took = false, flipped = false;
   if (!r->shards) return false;

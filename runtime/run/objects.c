@@ -781,23 +781,28 @@ void run_objects_release(runner *r, const char *name) {
   free(path);
 }
 
-/* Projects show the condition that keeps them out, and nothing else. */
+/* The key of kind/name among the objects written since the read. */
+static const char *written_key(char key[300], const char *kind, const char *name) {
+  snprintf(key, 300, "%s/%s", kind, name ? name : "");
+  return key;
+}
+
 /* Whether an earlier round wrote kind/name since the read. */
 static bool written(const runner *r, const char *kind, const char *name) {
   char key[300];
-  snprintf(key, sizeof key, "%s/%s", kind, name ? name : "");
-  json_t *round = json_object_get(r->objects_written, key);
+  json_t *round = json_object_get(r->objects_written, written_key(key, kind, name));
   return round && (unsigned long)json_integer_value(round) != r->objects_rounds;
 }
 
 /* Notes a write of kind/name this round; returns it (0 or 1). */
 static size_t wrote(runner *r, const char *kind, const char *name, size_t n) {
   char key[300];
-  snprintf(key, sizeof key, "%s/%s", kind, name ? name : "");
-  if (n) json_object_set_new(r->objects_written, key, json_integer((json_int_t)r->objects_rounds));
+  if (n)
+    json_object_set_new(r->objects_written, written_key(key, kind, name), json_integer((json_int_t)r->objects_rounds));
   return n;
 }
 
+/* Projects show the condition that keeps them out, and nothing else. */
 static size_t project_statuses(runner *r, size_t budget) {
   size_t writes = 0, i;
   json_t *obj;
