@@ -170,6 +170,9 @@ typedef struct source_builds source_builds;
 
 source_builds *source_builds_new(size_t max, const source_limits *limits);
 void source_builds_free(source_builds *b);
+/* Lets go of the results the last compiles returned: each is read again
+ * from its compact form when a source_compile finds it next. */
+void source_builds_release(source_builds *b);
 /* Lookups answered from the cache, and those that compiled. */
 void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
 
@@ -183,7 +186,7 @@ void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses);
  * or crashes has that as its one error ("the compile of envs/dev at tree
  * 1a2b3c4 exceeded its CPU time limit of 60 s"), kept as a result is; one
  * stopped by the wall clock fails with SOURCE_ERROR, to be tried again. It is owned by b and lives until
- * the next source_compile with b or source_builds_free. */
+ * the next source_compile with b, source_builds_release or source_builds_free. */
 /* o->remote serves a kustomization's remote bases (source_remote_dir
  * fetches them, in the child, as the compile meets them); it is not part
  * of what keys a result, which a tree's first build makes. */

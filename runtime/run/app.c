@@ -172,6 +172,7 @@ bool run_app_build_hooks(runner *r, const app_def *app, app_state *st) {
     fprintf(r->o->out, "%s: its objects cannot be deleted yet: %s\n", app->name, st->error);
   }
   if (own) source_builds_free(st->builds), st->builds = NULL;
+  else source_builds_release(st->builds);
   free(st->error), free(st->warnings);
   st->error = st->warnings = NULL;
   return built;
@@ -404,6 +405,8 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   app_ignore *merged;
   app_def with = with_ignores(r, app, &merged);
   pass(r, &with, st, p);
+  /* Its build waits for the next pass in compact form (source.h). */
+  source_builds_release(st->builds);
   run_notify_out_of_sync(r, app, st);
   free(merged);
 }
@@ -525,6 +528,7 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
   app_ignore *merged;
   app_def with = with_ignores(r, &then, &merged);
   rollback(r, &with, st, commit, id, by);
+  source_builds_release(st->builds);
   free(merged);
   free(args);
   json_decref(entries);

@@ -188,7 +188,14 @@ typedef struct build {
   /* A digest of the SOPS keys it was given: a key added to the Secret, or
    * another, opens what failed before. */
   uint8_t keys[SHA256_DIGEST_SIZE];
-  compile_result *result;
+  /* A result that compiled is kept as the bytes compile_result_encode
+   * writes, some five times smaller than the values they stand for, and
+   * read again for each source_compile that finds it: a runtime keeps one
+   * per application, and between its passes needs none of them whole. A
+   * failed result (its messages alone) is kept as it is, bytes NULL. */
+  char *bytes;
+  size_t nbytes;
+  compile_result *result; /* NULL between source_builds_release and the next lookup */
   struct build *next;
 } build;
 
@@ -207,6 +214,7 @@ source_builds *source_builds_new(size_t max, const source_limits *limits) {
 
 static void build_free(build *e) {
   compile_free(e->result);
+  free(e->bytes);
   free(e->path);
   free(e->env);
   free(e->kube_version);
@@ -226,6 +234,11 @@ void source_builds_free(source_builds *b) {
     build_free(e);
   }
   free(b);
+}
+
+void source_builds_release(source_builds *b) {
+  for (build *e = b->head; e; e = e->next)
+    if (e->bytes) compile_free(e->result), e->result = NULL;
 }
 
 void source_builds_stats(const source_builds *b, size_t *hits, size_t *misses) {
@@ -277,7 +290,21 @@ static build *lookup(source_builds *b, const char *tree, const compile_opts *o) 
   return NULL;
 }
 
+/* e's result, read from its bytes when it was released; NULL when they
+ * do not read back, which only a defect would make so. */
+static const compile_result *opened(build *e) {
+  const char *why;
+  if (!e->result) e->result = compile_result_decode(e->bytes, e->nbytes, &why);
+  return e->result;
+}
+
 static void insert(source_builds *b, build *e) {
+  if (!e->result->diags.errors) {
+    buf enc = {0};
+    compile_result_encode(e->result, &enc);
+    e->bytes = heap_realloc(enc.data, enc.len); /* no room to grow: it never does */
+    e->nbytes = enc.len;
+  }
   e->next = b->head;
   b->head = e;
   if (++b->n <= b->max) return;
@@ -444,10 +471,14 @@ static build *build_new(const char *tree, const compile_opts *o) {
 int source_compile(source_repo *s, source_builds *b, const char *tree, const compile_opts *o,
                    const compile_result **out) {
   build *e = lookup(b, tree, o);
-  if (e) {
+  if (e && (*out = opened(e))) {
     b->hits++;
-    *out = e->result;
     return 0;
+  }
+  if (e) { /* compiled again below, in its place */
+    b->head = e->next;
+    b->n--;
+    build_free(e);
   }
   git_oid id;
   git_tree *root = NULL;

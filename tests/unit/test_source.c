@@ -253,6 +253,37 @@ static void unchanged_tree_compiles_once(void **state) {
   source_free(s);
 }
 
+/* A build let go of is read again from its compact form, the same to the
+ * byte and with its positions, without a compile. */
+static void a_released_build_reads_back_without_a_compile(void **state) {
+  source_repo *s = fetched();
+  source_builds *b = source_builds_new(1, NULL);
+  source_rev r;
+  assert_int_equal(source_resolve(s, "main", &r), 0);
+  const compile_result *first, *again;
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/prod"}, &first), 0);
+  char *want = yaml_of(first);
+  const char *file = first->res[0].obj->at.file;
+  int line = first->res[0].obj->at.line, col = first->res[0].obj->at.col;
+  char *name = strdup(file);
+  source_builds_release(b);
+  assert_int_equal(source_compile(s, b, r.tree, &(compile_opts){.path = "envs/prod"}, &again), 0);
+  char *got = yaml_of(again);
+  assert_string_equal(got, want);
+  assert_string_equal(again->res[0].obj->at.file, name);
+  assert_int_equal(again->res[0].obj->at.line, line);
+  assert_int_equal(again->res[0].obj->at.col, col);
+  size_t hits, misses;
+  source_builds_stats(b, &hits, &misses);
+  assert_int_equal(hits, 1);
+  assert_int_equal(misses, 1);
+  free(name);
+  free(got);
+  free(want);
+  source_builds_free(b);
+  source_free(s);
+}
+
 /* The files of a tree are listed once for all its compiles, and a new
  * commit's tree anew: a file it added is there, one it removed is not. */
 static void a_new_tree_is_listed_anew(void **state) {
@@ -855,6 +886,7 @@ int main(void) {
       cmocka_unit_test(path_ids_follow_their_paths),
       cmocka_unit_test(compile_from_tree_equals_plumb_build),
       cmocka_unit_test(unchanged_tree_compiles_once),
+      cmocka_unit_test(a_released_build_reads_back_without_a_compile),
       cmocka_unit_test(a_new_tree_is_listed_anew),
       cmocka_unit_test(args_reach_the_compile_and_key_the_build),
       cmocka_unit_test(unknown_tree_is_not_found),
