@@ -17,15 +17,20 @@ typedef struct status_store status_store;
 status_store *status_new(void); /* caller owns; release with status_free */
 void status_free(status_store *s);
 
-/* Replaces what is published with apps and list (steals both): apps, an
- * object of each application's name to its status document
- * (docs/runtime.md, "Status") as JSON text, a string: text takes a
- * fraction of the memory of the parsed document, and readers are few;
- * list, an array of each application's summary (what `plumb status` and
- * the list of the API show), objects with a "name", which the store keeps
- * in name order as one text: the list is read often, by every open page,
- * and its readers must not parse every document. */
-void status_publish(status_store *s, json_t *apps, json_t *list);
+/* Publishes docs and summaries (steals both), objects of application
+ * names: to its status document (docs/runtime.md, "Status") as JSON text
+ * in three parts, an array of strings (the document without "resources"
+ * and "manifests", and those two, which the publisher keeps too and
+ * shares: they are most of a document), and to its summary. With whole,
+ * they are every application's and the store forgets any other; without,
+ * they are those that changed, and the others stay. Text takes a
+ * fraction of the memory of the parsed document, and readers are few.
+ * The summaries (what `plumb status` and the list of the API show) the
+ * store keeps in name order as one text: the list is read often, by every
+ * open page, and its readers must not parse every document. A publisher
+ * of thousands sends what changed: each publish costs what it sends, and
+ * a list made again when a summary changed. */
+void status_publish(status_store *s, json_t *docs, json_t *summaries, bool whole);
 /* Each publish also logs what changed, for the pages that are open
  * (docs/ui.md): an event per application whose summary is new or changed,
  * {"seq": N, "type": "app", "app": SUMMARY}, and per application gone,

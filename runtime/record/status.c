@@ -1,6 +1,7 @@
 /* status.c: the loop's published status and the server's requests, under
  * one mutex (see status.h). Documents are kept as text; each reader parses
- * its own copy, so no jansson value is shared between threads. */
+ * its own copy. The texts are JSON strings the publisher may hold too:
+ * a string never changes, and jansson counts references atomically. */
 #include "plumb/status.h"
 
 #include <pthread.h>
@@ -12,9 +13,9 @@
 
 struct status_store {
   pthread_mutex_t lock;
-  json_t *apps; /* name: document, JSON text */
+  json_t *apps; /* name: document, JSON text in parts (status_publish) */
   char *list;   /* the summaries, a JSON array in name order */
-  json_t *summaries; /* name: the summary's compact text, to tell what changed */
+  json_t *summaries; /* name: the summary's compact text, what the list is made of */
   /* The event log, a ring: event seq is at events[seq % STATUS_EVENTS_KEPT]
    * while seq > last - STATUS_EVENTS_KEPT; compact JSON text, a fifth of
    * a parsed tree's memory, as a first sync fills it. */
@@ -48,23 +49,24 @@ void status_free(status_store *s) {
   free(s);
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(kube_str(*(json_t *const *)a, "name"), kube_str(*(json_t *const *)b, "name"));
-}
+static int by_name(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-/* list's items in name order, as text. */
-static char *sorted_text(json_t *list) {
-  size_t n = json_array_size(list);
-  json_t **items = heap_calloc(n + 1, sizeof *items);
-  for (size_t i = 0; i < n; i++) items[i] = json_array_get(list, i);
-  qsort(items, n, sizeof *items, by_name);
-  json_t *sorted = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append(sorted, items[i]);
-  char *text = json_dumps(sorted, JSON_COMPACT);
-  if (!text) abort();
-  json_decref(sorted);
-  free(items);
-  return text;
+/* Under the lock: the summaries' texts in name order, as one array. */
+static char *sorted_text(const json_t *summaries) {
+  size_t n = json_object_size(summaries), k = 0;
+  const char **names = heap_calloc(n + 1, sizeof *names), *name;
+  json_t *text;
+  json_object_foreach((json_t *)summaries, name, text) names[k++] = name;
+  qsort(names, n, sizeof *names, by_name);
+  buf b = {0};
+  buf_putc(&b, '[');
+  for (k = 0; k < n; k++) {
+    if (k) buf_putc(&b, ',');
+    buf_puts(&b, json_string_value(json_object_get(summaries, names[k])));
+  }
+  buf_putc(&b, ']');
+  free(names);
+  return b.data;
 }
 
 /* Under the lock: logs event (stolen) as the next. */
@@ -76,47 +78,41 @@ static void log_event(status_store *s, json_t *event) {
   json_decref(event);
 }
 
-/* Under the lock: an event per summary of list that is new or changed,
- * and per one that is gone; summaries becomes list's. */
-static bool log_changes(status_store *s, const json_t *list) {
-  json_t *now = json_object();
-  size_t i;
-  json_t *app;
-  long long before = s->last;
-  json_array_foreach(list, i, app) {
-    const char *name = kube_str(app, "name");
-    char *text = json_dumps(app, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text) abort();
-    json_t *was = json_object_get(s->summaries, name);
-    bool same = was && strcmp(json_string_value(was), text) == 0;
-    if (!same) log_event(s, json_pack("{s:s, s:O}", "type", "app", "app", app));
-    /* The same string again when it did not change: replacing thousands
-     * at every publish scatters the heap. */
-    json_object_set_new(now, name, same ? json_incref(was) : json_string(text));
-    free(text);
+/* Under the lock: the summary of name, an event when it is new or
+ * changed. */
+static void note_summary(status_store *s, const char *name, const json_t *summary) {
+  char *text = json_dumps(summary, JSON_COMPACT);
+  if (!text) abort();
+  json_t *was = json_object_get(s->summaries, name);
+  if (!was || strcmp(json_string_value(was), text) != 0) {
+    log_event(s, json_pack("{s:s, s:O}", "type", "app", "app", summary));
+    json_object_set_new(s->summaries, name, json_string_nocheck(text));
   }
-  const char *name;
-  json_t *was;
-  json_object_foreach(s->summaries, name, was) {
-    if (!json_object_get(now, name)) log_event(s, json_pack("{s:s, s:s}", "type", "removed", "name", name));
-  }
-  json_decref(s->summaries);
-  s->summaries = now;
-  return s->last != before;
+  free(text);
 }
 
-void status_publish(status_store *s, json_t *apps, json_t *list) {
-  char *text = sorted_text(list);
+/* Under the lock: forgets name, with an event. */
+static void forget(status_store *s, const char *name) {
+  log_event(s, json_pack("{s:s, s:s}", "type", "removed", "name", name));
+  json_object_del(s->apps, name);
+  json_object_del(s->summaries, name);
+}
+
+void status_publish(status_store *s, json_t *docs, json_t *summaries, bool whole) {
+  const char *name;
+  json_t *v, *tmp;
   pthread_mutex_lock(&s->lock);
-  json_t *old = s->apps;
-  char *old_list = s->list;
-  s->apps = apps;
-  s->list = text;
-  bool changed = log_changes(s, list);
+  long long before = s->last;
+  json_object_foreach(docs, name, v) json_object_set(s->apps, name, v);
+  json_object_foreach(summaries, name, v) note_summary(s, name, v);
+  if (whole) json_object_foreach_safe(s->summaries, tmp, name, v) if (!json_object_get(summaries, name)) forget(s, name);
+  bool changed = s->last != before;
+  char *old_list = NULL;
+  if (changed) old_list = s->list, s->list = sorted_text(s->summaries);
   pthread_mutex_unlock(&s->lock);
-  json_decref(list);
-  json_decref(old);
   free(old_list);
+  json_decref(docs);
+  json_decref(summaries);
   if (changed && s->changed) s->changed(s->changed_ctx);
 }
 
@@ -145,8 +141,14 @@ void status_on_publish(status_store *s, void (*changed)(void *ctx), void *ctx) {
   s->changed_ctx = ctx;
 }
 
-/* Under the lock. */
-static json_t *parse(const json_t *text) { return text ? json_loads(json_string_value(text), 0, NULL) : NULL; }
+/* Under the lock: a document from its parts (status_publish). */
+static json_t *parse(const json_t *doc) {
+  if (!doc) return NULL;
+  json_t *whole = json_loads(json_string_value(json_array_get(doc, 0)), 0, NULL);
+  json_object_set_new(whole, "resources", json_loads(json_string_value(json_array_get(doc, 1)), 0, NULL));
+  json_object_set_new(whole, "manifests", json_loads(json_string_value(json_array_get(doc, 2)), 0, NULL));
+  return whole;
+}
 
 json_t *status_app(status_store *s, const char *name) {
   pthread_mutex_lock(&s->lock);

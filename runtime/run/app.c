@@ -175,6 +175,7 @@ bool run_app_build_hooks(runner *r, const app_def *app, app_state *st) {
   else source_builds_release(st->builds);
   free(st->error), free(st->warnings);
   st->error = st->warnings = NULL;
+  st->dirty = true;
   return built;
 }
 
@@ -405,6 +406,7 @@ void run_app_pass(runner *r, const app_def *app, app_state *st, const run_pass *
   app_ignore *merged;
   app_def with = with_ignores(r, app, &merged);
   pass(r, &with, st, p);
+  st->dirty = true;
   /* Its build waits for the next pass in compact form (source.h). */
   source_builds_release(st->builds);
   run_notify_out_of_sync(r, app, st);
@@ -528,6 +530,7 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
   app_ignore *merged;
   app_def with = with_ignores(r, &then, &merged);
   rollback(r, &with, st, commit, id, by);
+  st->dirty = true;
   source_builds_release(st->builds);
   free(merged);
   free(args);
@@ -537,6 +540,7 @@ void run_app_rollback(runner *r, const app_def *app, app_state *st, const char *
 void run_app_suspend(runner *r, const app_def *app, app_state *st, bool suspend, const char *by) {
   if (st->hist.suspended == suspend) return;
   st->hist.suspended = suspend;
+  st->dirty = true;
   fprintf(r->o->out, "%s: automated sync %s by %s\n", app->name, suspend ? "suspended" : "resumed", by ? by : "?");
   if (history_save(r->c, r->home, app->name, &st->hist) != KUBE_OK)
     fprintf(r->o->out, "%s: cannot write its history: %s\n", app->name, kube_last_error(r->c));

@@ -58,8 +58,10 @@ typedef struct {
   char *waiting;     /* why its automated sync waits for others (run_app_waiting); NULL: it does not */
   char *window;      /* why its project's sync windows stop its syncs now; NULL: they do not */
   char *diff;        /* the last comparison's; NULL before one */
-  char *resources;   /* JSON text: the last pass's objects, their sync and health */
-  char *manifests;   /* JSON text: what it applies of them, a Secret's values masked */
+  /* JSON texts as JSON strings, which the published document shares
+   * (run_publish): the last pass's objects, their sync and health; what it
+   * applies of them, a Secret's values masked. */
+  json_t *resources, *manifests;
   time_t passed_at;  /* wall clock of the last pass; 0 before one */
   double due;        /* monotonic seconds of the next pass */
   /* Monotonic seconds when on-out-of-sync falls due, which the next pass
@@ -90,6 +92,10 @@ typedef struct {
    * history is read when it becomes so (run_app_take). */
   bool owned;
   unsigned term; /* sharded: its shard's shard_term when owned was last set */
+  /* What its document shows may have changed since the last publish: a
+   * pass, a rollback, a suspension, its shard taken or given up, another
+   * replica's status on its object (run_publish). */
+  bool dirty;
 } app_state;
 
 /* A repository and its last fetch: one per URL and round, however many
@@ -133,6 +139,7 @@ typedef struct {
   app_state *apps;     /* apps[i] follows defs.apps[i] */
   size_t napps;
   json_t *index;       /* name: i, of defs.apps (run_set_index) */
+  bool republish;      /* the set was made again: every document goes out, and those gone go */
   repo_entry *repos;
   size_t nrepos;
   unsigned long round; /* of the loop: a repository is fetched once in each */
@@ -140,7 +147,6 @@ typedef struct {
   source_limits limits; /* o->limits */
   source_builds *config_builds;
   status_store *store;
-  json_t *published; /* the documents of the last publish, by name: the store's too */
   metrics *metrics;
   run_metrics fam;
   /* Unless --once: the live view, and the Lease that makes this runtime
@@ -358,8 +364,11 @@ int run_forward(const char *url, const char *replica, const serve_call *call, co
 /* After a pass: st's resources with their sync and health from the live
  * objects of objs in d, and the application's health. */
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs);
-/* Publishes every application's status document, and the plumb_apps gauge. */
-void run_publish(runner *r);
+/* Publishes the status documents of the applications marked dirty, or
+ * with all, or after the set was made again, every application's (what
+ * all show changed: the config, the holders of the shards), and the
+ * plumb_apps gauge; true when it published. */
+bool run_publish(runner *r, bool all);
 /* The fields of doc that keys (NULL-terminated) name, as a new object:
  * the parts of a status document the API and the list show. */
 json_t *run_json_only(const json_t *doc, const char *const *keys);
@@ -405,8 +414,8 @@ bool run_object_finalizing(const runner *r, const char *name);
  * being deleted: its objects are gone, or stay. */
 void run_objects_release(runner *r, const char *name);
 /* The status on app's Application object (its mirror for one of the
- * config's) as last read; NULL when there is none. */
-const json_t *run_object_status(const runner *r, const app_def *app);
+ * config's) as last read (caller decrefs); NULL when there is none. */
+json_t *run_object_status(const runner *r, const app_def *app);
 
 /* api.c: serves o's port with answers from r->store, for the people of
  * r->auth (which it loads); *err when it cannot. */

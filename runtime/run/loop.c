@@ -224,11 +224,10 @@ static double next_pass(const app_def *app, app_state *st) {
   return run_now() + wait;
 }
 
-/* Does what the server was asked; true when any application had a pass. */
-static bool answer_requests(runner *r, double *next_config) {
+/* Does what the server was asked. */
+static void answer_requests(runner *r, double *next_config) {
   size_t n;
   status_request *q = status_take(r->store, &n);
-  bool passed = false;
   for (size_t k = 0; k < n; k++) {
     if (q[k].kind == STATUS_REFRESH) {
       refresh(r, q[k].key, next_config);
@@ -258,10 +257,8 @@ static bool answer_requests(runner *r, double *next_config) {
      * that the status says how far behind it the cluster now is; after a
      * resume, it syncs what waited. */
     st->due = kind == STATUS_ROLLBACK || kind == STATUS_RESUME ? 0 : next_pass(app, st);
-    passed = true;
   }
   status_requests_free(q, n);
-  return passed;
 }
 
 /* ---- leading ------------------------------------------------------------- */
@@ -351,7 +348,7 @@ static bool lead(runner *r, int *leading, double *next_config) {
     if (now) fprintf(r->o->out, "plumb run: leading\n");
     else fprintf(r->o->out, "plumb run: standing by; the leader is %s\n", *holder ? holder : "unknown");
     run_set_forget(r);
-    run_publish(r);
+    run_publish(r, true);
     *next_config = r->objects_due = 0;
     metrics_set(r->fam.leader, NULL, now);
   }
@@ -395,7 +392,6 @@ static void runner_free(runner *r) {
   run_notify_stop(r);
   free(r->home);
   status_free(r->store);
-  json_decref(r->published);
   auth_free(r->auth);
   metrics_free(r->metrics);
 }
@@ -418,8 +414,8 @@ static bool path_moved(runner *r, const app_def *app, const app_state *st) {
  * passed has nothing to compare), until budget seconds have gone: the rest
  * are left to the next round, so that the loop answers the API and
  * webhooks, and publishes, between (a first sync of thousands takes
- * minutes). True when there was any; *more when some are due still. */
-static bool pass_due(runner *r, double budget, bool *more) {
+ * minutes); at least one. *more when some are due still. */
+static void pass_due(runner *r, double budget, bool *more) {
   bool passed = false;
   double now = run_now(), end = now + budget;
   bool *first = heap_calloc(r->napps + 1, sizeof *first);
@@ -438,7 +434,6 @@ static bool pass_due(runner *r, double budget, bool *more) {
       }
     }
   free(first);
-  return passed;
 }
 
 /* Says which shards this replica holds when that changes: before any
@@ -475,8 +470,9 @@ static void keep_held(runner *r, bool flipped) {
 /* Sharded: the applications of the shards this replica holds now. One it
  * takes reads its history again and has a pass at once; one it gives up
  * has none until it comes back. Deletions are read again from the
- * histories when any was taken: some may be of its shards. True when
- * what the status shows changed: a taking, or the holders. */
+ * histories when any was taken: some may be of its shards. Each one taken
+ * or given up is marked dirty; true when the holders changed, which every
+ * document shows. */
 static bool take_shards(runner *r) {
   bool took = false, flipped = false;
   if (!r->shards) return false;
@@ -490,13 +486,14 @@ static bool take_shards(runner *r) {
     bool owned = shard_held(r->shards, k);
     unsigned term = shard_term(r->shards, k);
     flipped |= owned != st->owned;
+    st->dirty |= owned != st->owned;
     if (owned && (!st->owned || st->term != term)) run_app_take(r, st), took = true;
     st->owned = owned;
     st->term = term;
   }
   keep_held(r, flipped);
   if (took) run_delete_resume(r);
-  return took || moved;
+  return moved;
 }
 
 static void wake_loop(void *cache) { cache_wake(cache); }
@@ -512,26 +509,28 @@ static void serve_until_stopped(runner *r, serve *srv) {
     more = false;
     if (lead(r, &leading, &next_config)) {
       r->round++;
-      bool changed = answer_requests(r, &next_config);
+      /* What every document may show changed; an application's own
+       * changes (its passes) mark it dirty. */
+      bool all = false;
+      answer_requests(r, &next_config);
       if (run_now() >= next_config) {
         bool read;
         load_config(r, &read);
-        changed |= read;
+        all |= read;
         run_dest_refresh(r);
         next_config = run_now() + 10;
       }
-      changed |= run_objects_read(r, stale);
+      all |= run_objects_read(r, stale);
       /* What passes change goes to the objects after the next read, which
        * the writes of a round cut short bring too. */
       stale = run_objects_write(r, RUN_OBJECT_WRITES) == RUN_OBJECT_WRITES;
       run_view_note_changes(r);
       run_metrics_cached(r);
-      changed |= take_shards(r);
-      changed |= pass_due(r, PASS_BUDGET_S, &more);
-      changed |= run_set_regroup(r);
-      changed |= run_delete_step(r);
-      if (changed) run_publish(r);
-      stale |= changed;
+      all |= take_shards(r);
+      pass_due(r, PASS_BUDGET_S, &more);
+      all |= run_set_regroup(r);
+      all |= run_delete_step(r);
+      stale |= run_publish(r, all);
     }
     serve_set_ready(srv, leading == 1 && r->config_arena != NULL);
     fflush(r->o->out);

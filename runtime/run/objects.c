@@ -327,9 +327,36 @@ static void trim_managers(json_t *obj) {
   json_object_set_new(meta, "managedFields", kept);
 }
 
+/* obj's key, an object, as its canonical JSON text (keys sorted). */
+static void compact(json_t *obj, const char *key) {
+  json_t *v = json_object_get(obj, key);
+  if (!json_is_object(v)) return;
+  char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!text) abort();
+  json_object_set_new(obj, key, json_string_nocheck(text));
+  free(text);
+}
+
+/* Whether have, an object or compact's text of one, is want. */
+static bool same_as(const json_t *have, const json_t *want) {
+  if (!json_is_string(have)) return json_equal(have, want);
+  char *text = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!text) abort();
+  bool same = strcmp(json_string_value(have), text) == 0;
+  free(text);
+  return same;
+}
+
+/* obj's status, parsed again when compact made it text (caller decrefs). */
+static json_t *live_status(const json_t *obj) {
+  const json_t *s = json_object_get(obj, "status");
+  return json_is_string(s) ? json_loads(json_string_value(s), 0, NULL) : json_incref((json_t *)s);
+}
+
 /* Of the mirror of an application another replica holds, only what
- * from_cluster shows (report.c) and what tells a mirror: a parsed object
- * is some 6 KB, and every replica lists every application's. */
+ * from_cluster shows (report.c), its status as text (compact), and what
+ * tells a mirror: a parsed object is some 6 KB, and every replica lists
+ * every application's. */
 static json_t *shown_part(const json_t *obj) {
   const json_t *meta = json_object_get(obj, "metadata"), *st = json_object_get(obj, "status");
   json_t *part = json_pack("{s:{s:O?, s:{s:O?}}}", "metadata", "name", json_object_get(meta, "name"), "labels",
@@ -344,18 +371,23 @@ static json_t *shown_part(const json_t *obj) {
                                   json_object_get(json_object_get(st, "health"), "status"), "message",
                                   json_object_get(st, "message"), "lastSync", "time",
                                   json_object_get(json_object_get(st, "lastSync"), "time")));
+  compact(part, "status");
   return part;
 }
 
 /* What is kept of an Application object as it is listed: what is read
  * of it. Sharded, the mirror of an application another replica holds
  * keeps its shown part alone, no spec; run_objects_write leaves such a one
- * to a read made after its shard is taken. */
+ * to a read made after its shard is taken. A mirror this replica writes
+ * keeps its spec and status as text: they are only compared with what
+ * they should be (same_as), and parsed they take some six times as much,
+ * a sixth of a replica's heap at thousands of applications. */
 static json_t *trimmed(runner *r, json_t *obj) {
   const char *name = kube_meta_str(obj, "name");
   if (!name) return NULL;
   if (r->shards && is_mirror(obj) && !run_owns_named(r, name, NULL)) return shown_part(obj);
   trim_managers(obj);
+  if (is_mirror(obj)) compact(obj, "spec"), compact(obj, "status");
   return json_incref(obj);
 }
 
@@ -364,6 +396,20 @@ static json_t *by_name(const json_t *items) {
   size_t i;
   json_array_foreach(items, i, obj) json_object_set(named, kube_meta_str(obj, "name"), obj);
   return named;
+}
+
+/* Sharded, marks dirty each application another replica syncs whose
+ * status on its object the read changed: its document shows it
+ * (report.c's from_cluster). */
+static void note_statuses(runner *r, const json_t *was, const json_t *now) {
+  if (!r->shards) return;
+  for (size_t i = 0; i < r->napps; i++) {
+    const app_def *app = &r->defs.apps[i];
+    const char *name = app->object ? strchr(app->object, '/') + 1 : app->name;
+    const json_t *a = json_object_get(json_object_get(was, name), "status"),
+                 *b = json_object_get(json_object_get(now, name), "status");
+    if (!r->apps[i].owned && a != b && !(a && b && json_equal(a, b))) r->apps[i].dirty = true;
+  }
 }
 
 bool run_objects_read(runner *r, bool now) {
@@ -403,13 +449,15 @@ bool run_objects_read(runner *r, bool now) {
     read_items(r, apps, "Application", a, &s, problems);
   }
   json_decref(r->listed_projects);
+  json_t *named = apps ? by_name(apps) : json_object();
+  note_statuses(r, r->listed_by_name, named);
   json_decref(r->listed);
   json_decref(r->listed_by_name);
   json_decref(r->problems);
   json_decref(r->project_problems);
   r->listed_projects = projects;
   r->listed = apps;
-  r->listed_by_name = apps ? by_name(apps) : json_object();
+  r->listed_by_name = named;
   r->objects_read_took = run_now() - r->objects_read_at;
   /* The pages' parse trees, and the old objects, left holes. */
   malloc_trim(0);
@@ -501,11 +549,10 @@ static json_t *refused_status(const json_t *live, const char *type, const char *
   return s;
 }
 
-/* What application object obj should show, NULL for nothing (a mirror of
- * an application gone, an object being deleted). */
-static json_t *wanted_status(const runner *r, const json_t *obj) {
+/* What application object obj, whose status is live, should show, NULL
+ * for nothing (a mirror of an application gone, an object being deleted). */
+static json_t *wanted_status(const runner *r, const json_t *obj, const json_t *live) {
   const char *name = kube_meta_str(obj, "name");
-  const json_t *live = json_object_get(obj, "status");
   size_t i = run_set_index(r, name);
   if (deleting(obj)) return NULL;
   if (is_mirror(obj)) return i < r->napps && !r->defs.apps[i].object ? app_status(r, i, live) : NULL;
@@ -521,10 +568,9 @@ static json_t *wanted_status(const runner *r, const json_t *obj) {
 
 /* ---- writing ------------------------------------------------------------------ */
 
-/* Replaces obj's status with status (taken) unless it shows it already;
- * true when it wrote. */
-static bool put_status(runner *r, const char *resource, const json_t *obj, json_t *status) {
-  const json_t *live = json_object_get(obj, "status");
+/* Replaces obj's status, live, with status (taken) unless it shows it
+ * already; true when it wrote. */
+static bool put_status(runner *r, const char *resource, const json_t *obj, const json_t *live, json_t *status) {
   json_t *empty = json_object();
   bool same = json_equal(live ? live : empty, status);
   json_decref(empty);
@@ -685,7 +731,7 @@ static bool mirror(runner *r, size_t i, const json_t *obj) {
                            SOURCE_LABEL, source, "annotations", DECLARED_BY, by, "spec", spec_of(app));
   free(by);
   const json_t *meta = json_object_get(obj, "metadata"), *wmeta = json_object_get(want, "metadata");
-  bool same = obj && json_equal(json_object_get(obj, "spec"), json_object_get(want, "spec")) &&
+  bool same = obj && same_as(json_object_get(obj, "spec"), json_object_get(want, "spec")) &&
               json_equal(json_object_get(json_object_get(meta, "labels"), SOURCE_LABEL),
                          json_object_get(json_object_get(wmeta, "labels"), SOURCE_LABEL)) &&
               json_equal(json_object_get(json_object_get(meta, "annotations"), DECLARED_BY),
@@ -815,14 +861,14 @@ static size_t project_statuses(runner *r, size_t budget) {
       json_object_set_new(want, "conditions", json_array());
       add_condition(want, json_object_get(obj, "status"), kube_str(p, "type"), kube_str(p, "message"));
     }
-    writes += wrote(r, "Project", name, put_status(r, "projects", obj, want));
+    writes += wrote(r, "Project", name, put_status(r, "projects", obj, json_object_get(obj, "status"), want));
   }
   return writes;
 }
 
-const json_t *run_object_status(const runner *r, const app_def *app) {
+json_t *run_object_status(const runner *r, const app_def *app) {
   const char *name = app->object ? strchr(app->object, '/') + 1 : app->name;
-  return json_object_get(json_object_get(r->listed_by_name, name), "status");
+  return live_status(json_object_get(r->listed_by_name, name));
 }
 
 size_t run_objects_write(runner *r, size_t budget) {
@@ -853,8 +899,9 @@ size_t run_objects_write(runner *r, size_t budget) {
       continue;
     }
     if (!is_mirror(obj) && keep_finalizer(r, obj)) writes += wrote(r, "Application", name, 1);
-    json_t *want = wanted_status(r, obj);
-    if (want) writes += wrote(r, "Application", name, put_status(r, "applications", obj, want));
+    json_t *live = live_status(obj), *want = wanted_status(r, obj, live);
+    if (want) writes += wrote(r, "Application", name, put_status(r, "applications", obj, live, want));
+    json_decref(live);
   }
   if (writes < budget && run_may_write(r)) writes += project_statuses(r, budget - writes);
   /* All that read showed is written: the next writes wait for a read. */

@@ -70,6 +70,16 @@ static json_t *resource(const json_t *body, const health_status *h, const char *
   return res;
 }
 
+/* v (taken) as a JSON string of its compact text. */
+static json_t *as_text(json_t *v) {
+  char *text = json_dumps(v, JSON_COMPACT);
+  if (!text) abort();
+  json_t *s = json_string_nocheck(text);
+  free(text);
+  json_decref(v);
+  return s;
+}
+
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs) {
   size_t n = objs->nres;
   live_obj *live = live_new(objs, app->name, app->field_manager, app->ignore, app->nignore);
@@ -91,12 +101,10 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
     }
     json_array_append_new(resources, resource(live[i].body, &items[i].health, resource_sync(st, &live[i])));
   }
-  free(st->resources);
-  free(st->manifests);
-  st->resources = json_dumps(resources, JSON_COMPACT);
-  st->manifests = json_dumps(manifests, JSON_COMPACT);
-  json_decref(resources);
-  json_decref(manifests);
+  json_decref(st->resources);
+  json_decref(st->manifests);
+  st->resources = as_text(resources);
+  st->manifests = as_text(manifests);
   free(items);
   live_free(live, n);
 }
@@ -140,8 +148,6 @@ json_t *run_json_only(const json_t *doc, const char *const *keys) {
 
 enum { MESSAGE_TEXT_MAX = 64 << 10 };
 
-/* As JSON text: the resources and the history, texts already, go in as
- * they are. Its summary into *sum. */
 /* Sharded, an application another replica syncs shows what that replica
  * last wrote on its Application object (objects.c): this one's own state
  * of it is not kept. */
@@ -149,8 +155,8 @@ static void from_cluster(runner *r, const app_def *app, bool owned, json_t *doc)
   char *holder = shard_holder(r->shards, run_shard(r, app));
   json_object_set_new(doc, "replica", json_string(holder));
   free(holder);
-  const json_t *s = run_object_status(r, app);
-  if (!s || owned) return;
+  json_t *s = owned ? NULL : run_object_status(r, app);
+  if (!s) return;
   const json_t *sync = json_object_get(s, "sync"), *health = json_object_get(s, "health");
   if (kube_str(sync, "status")) json_object_set_new(doc, "sync", json_string(kube_str(sync, "status")));
   if (kube_str(sync, "revision")) json_object_set_new(doc, "commit", json_string(kube_str(sync, "revision")));
@@ -158,9 +164,13 @@ static void from_cluster(runner *r, const app_def *app, bool owned, json_t *doc)
   if (kube_str(s, "message")) json_object_set_new(doc, "message", json_string(kube_str(s, "message")));
   const char *at = kube_str(json_object_get(s, "lastSync"), "time");
   if (at) json_object_set_new(doc, "lastSync", json_string(at));
+  json_decref(s);
 }
 
-static char *document(runner *r, const app_def *app, const app_state *st, json_t **sum) {
+/* As status_publish takes it: its fields as JSON text, the history, a
+ * text already, among them, then the resources and manifests, which st
+ * keeps as texts and the store shares. Its summary into *sum. */
+static json_t *document(runner *r, const app_def *app, const app_state *st, json_t **sum) {
   char when[32] = "";
   if (st->passed_at) iso_time(when, st->passed_at);
   char *repo = source_scrub_url(app->repo), *raw = run_message(st);
@@ -192,16 +202,21 @@ static char *document(runner *r, const app_def *app, const app_state *st, json_t
     from_cluster(r, app, st->owned, doc);
   }
   *sum = run_json_only(doc, summary_keys);
-  char *fields = json_dumps(doc, JSON_COMPACT), *text;
-  text = heap_printf("%.*s,\"resources\":%s,\"manifests\":%s,\"history\":%s}", (int)strlen(fields) - 1, fields,
-                     st->resources ? st->resources : "[]", st->manifests ? st->manifests : "[]",
-                     st->hist.entries ? st->hist.entries : "[]");
+  char *fields = json_dumps(doc, JSON_COMPACT),
+       *text = heap_printf("%.*s,\"history\":%s}", (int)strlen(fields) - 1, fields,
+                           st->hist.entries ? st->hist.entries : "[]");
+  json_t *parts = json_array();
+  json_array_append_new(parts, json_string_nocheck(text));
+  json_array_append_new(parts, st->resources ? json_incref(st->resources) : json_string("[]"));
+  json_array_append_new(parts, st->manifests ? json_incref(st->manifests) : json_string("[]"));
   json_decref(doc);
+  free(text);
   free(fields);
   free(repo);
   free(msg);
-  return text;
+  return parts;
 }
+
 
 void run_metrics_cached(runner *r) {
   for (size_t i = 0; i < r->ndests; i++)
@@ -220,22 +235,25 @@ static void count_apps(runner *r) {
     }
 }
 
-void run_publish(runner *r) {
-  json_t *apps = json_object(), *list = json_array(), *sum;
+bool run_publish(runner *r, bool all) {
+  all |= r->republish;
+  r->republish = false;
+  json_t *docs = json_object(), *sums = json_object(), *sum;
   for (size_t i = 0; i < r->napps; i++) {
-    char *doc = document(r, &r->defs.apps[i], &r->apps[i], &sum);
-    /* The document published last when it did not change: thousands of
-     * them made anew at every publish scatter the heap. */
-    json_t *was = json_object_get(r->published, r->apps[i].name);
-    bool same = was && strcmp(json_string_value(was), doc) == 0;
-    json_object_set_new(apps, r->apps[i].name, same ? json_incref(was) : json_string_nocheck(doc));
-    json_array_append_new(list, sum);
-    free(doc);
+    if (!all && !r->apps[i].dirty) continue;
+    r->apps[i].dirty = false;
+    json_object_set_new(docs, r->apps[i].name, document(r, &r->defs.apps[i], &r->apps[i], &sum));
+    json_object_set_new(sums, r->apps[i].name, sum);
   }
-  json_decref(r->published);
-  r->published = json_incref(apps);
-  status_publish(r->store, apps, list);
-  count_apps(r);
+  bool any = all || json_object_size(docs);
+  if (any) {
+    status_publish(r->store, docs, sums, all);
+    count_apps(r);
+  } else {
+    json_decref(docs);
+    json_decref(sums);
+  }
+  return any;
 }
 
 void run_print_table(runner *r, FILE *out) {

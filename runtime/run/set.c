@@ -69,8 +69,8 @@ static void state_free(app_state *st) {
   free(st->window);
   free(st->diff);
   free(st->refused);
-  free(st->resources);
-  free(st->manifests);
+  json_decref(st->resources);
+  json_decref(st->manifests);
   free(st->delete_hooks);
   source_builds_free(st->builds);
   history_free(&st->hist);
@@ -92,7 +92,7 @@ static void adopt(runner *r, app_def *defs, size_t n) {
       if (!app_def_equal(&r->defs.apps[k], &defs[i])) memset(apps[i].built, 0, sizeof apps[i].built);
       continue;
     }
-    apps[i] = (app_state){.name = heap_strdup(defs[i].name), .health = HEALTH_UNKNOWN,
+    apps[i] = (app_state){.name = heap_strdup(defs[i].name), .health = HEALTH_UNKNOWN, .dirty = true,
                           /* a new tree makes a new result: the old is not needed */
                           .builds = source_builds_new(1, &r->limits)};
     run_metrics_start_app(r, apps[i].name);
@@ -109,6 +109,7 @@ static void adopt(runner *r, app_def *defs, size_t n) {
   r->index = n ? json_object() : NULL;
   for (size_t i = 0; i < n; i++) json_object_set_new(r->index, defs[i].name, json_integer((json_int_t)i));
   r->adopted++;
+  r->republish = true;
   for (size_t i = 0; i < n; i++)
     if (apps[i].pending.a) {
       run_children_free(&apps[i].children);
@@ -339,6 +340,7 @@ void run_app_take(runner *r, app_state *st) {
   st->due = 0;
   st->failures = st->sync_failures = 0;
   st->owned = true;
+  st->dirty = true;
 }
 
 void run_set_forget(runner *r) {

@@ -66,19 +66,25 @@ static json_t *document(const json_t *sum) {
   return doc;
 }
 
-/* The store gets copies: a publish takes what it is given. */
+/* The store gets copies: a publish takes what it is given. Each document
+ * in the store's three parts, the resources and manifests apart. */
 static void publish(status_store *store, json_t *list) {
-  json_t *docs = json_object();
+  json_t *docs = json_object(), *sums = json_object();
   size_t i;
   json_t *app;
   json_array_foreach(list, i, app) {
     json_t *doc = document(app);
+    char *resources = json_dumps(json_object_get(doc, "resources"), JSON_COMPACT);
+    json_object_del(doc, "resources");
     char *text = json_dumps(doc, JSON_COMPACT);
-    json_object_set_new(docs, json_string_value(json_object_get(app, "name")), json_string(text));
+    const char *name = json_string_value(json_object_get(app, "name"));
+    json_object_set_new(docs, name, json_pack("[s, s, s]", text, resources, "[]"));
+    json_object_set_new(sums, name, json_deep_copy(app));
     json_decref(doc);
+    free(resources);
     free(text);
   }
-  status_publish(store, docs, json_deep_copy(list));
+  status_publish(store, docs, sums, true);
 }
 
 static json_t *find(json_t *list, const char *name) {

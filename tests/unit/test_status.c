@@ -14,19 +14,25 @@
 
 #include "plumb/status.h"
 
-/* Documents are published as text, and read back parsed; the summaries
- * as one text in name order. */
+/* Documents are published as text in parts, and read back whole and
+ * parsed; the summaries as one text in name order. */
 static void documents_come_back_as_copies_in_name_order(void **state) {
   status_store *s = status_new();
   assert_null(status_app(s, "web"));
   char *none = status_list(s, NULL);
   assert_string_equal(none, "[]");
   free(none);
-  status_publish(s, json_pack("{s:s, s:s}", "web", "{\"name\":\"web\",\"sync\":\"Synced\"}", "api",
-                              "{\"name\":\"api\",\"sync\":\"OutOfSync\"}"),
-                 json_pack("[{s:s}, {s:s}]", "name", "web", "name", "api"));
+  status_publish(s,
+                 json_pack("{s:[s, s, s], s:[s, s, s]}", "web", "{\"name\":\"web\",\"sync\":\"Synced\"}",
+                           "[{\"kind\":\"ConfigMap\"}]", "[{\"data\":{}}]", "api",
+                           "{\"name\":\"api\",\"sync\":\"OutOfSync\"}", "[]", "[]"),
+                 json_pack("{s:{s:s}, s:{s:s}}", "web", "name", "web", "api", "name", "api"), true);
   json_t *web = status_app(s, "web");
   assert_string_equal(json_string_value(json_object_get(web, "sync")), "Synced");
+  char *whole = json_dumps(web, JSON_COMPACT);
+  assert_string_equal(whole, "{\"name\":\"web\",\"sync\":\"Synced\",\"resources\":[{\"kind\":\"ConfigMap\"}],"
+                             "\"manifests\":[{\"data\":{}}]}");
+  free(whole);
   json_object_set_new(web, "sync", json_string("changed by a reader"));
   json_decref(web);
   web = status_app(s, "web");
@@ -59,10 +65,11 @@ static void requests_are_taken_oldest_first_and_once(void **state) {
 
 static void count(void *n) { ++*(int *)n; }
 
+/* Every application's: web's and, with_api, api's. */
 static void publish(status_store *s, const char *web_sync, bool with_api) {
-  json_t *list = json_pack("[{s:s, s:s}]", "name", "web", "sync", web_sync);
-  if (with_api) json_array_append_new(list, json_pack("{s:s, s:s}", "name", "api", "sync", "Synced"));
-  status_publish(s, json_object(), list);
+  json_t *sums = json_pack("{s:{s:s, s:s}}", "web", "name", "web", "sync", web_sync);
+  if (with_api) json_object_set_new(sums, "api", json_pack("{s:s, s:s}", "name", "api", "sync", "Synced"));
+  status_publish(s, json_object(), sums, true);
 }
 
 static char *events_text(status_store *s, long long after, long long *last) {
@@ -100,6 +107,29 @@ static void publishing_logs_what_changed(void **state) {
   status_free(s);
 }
 
+/* A publish of what changed leaves the others as they were: their
+ * documents, their places in the list; it logs only what it changed. */
+static void a_publish_of_changes_keeps_the_rest(void **state) {
+  status_store *s = status_new();
+  publish(s, "OutOfSync", true);
+  status_publish(s, json_pack("{s:[s, s, s]}", "web", "{\"name\":\"web\",\"sync\":\"Synced\"}", "[]", "[]"),
+                 json_pack("{s:{s:s, s:s}}", "web", "name", "web", "sync", "Synced"), false);
+  char *list = status_list(s, NULL);
+  assert_string_equal(list, "[{\"name\":\"api\",\"sync\":\"Synced\"},{\"name\":\"web\",\"sync\":\"Synced\"}]");
+  free(list);
+  json_t *web = status_app(s, "web");
+  assert_string_equal(json_string_value(json_object_get(web, "sync")), "Synced");
+  json_decref(web);
+  long long last;
+  char *text = events_text(s, 2, &last);
+  assert_string_equal(text, "[{\"app\":{\"name\":\"web\",\"sync\":\"Synced\"},\"seq\":3,\"type\":\"app\"}]");
+  free(text);
+  /* The same again: nothing new. */
+  status_publish(s, json_object(), json_pack("{s:{s:s, s:s}}", "web", "name", "web", "sync", "Synced"), false);
+  assert_int_equal(status_seq(s), 3);
+  status_free(s);
+}
+
 /* A reader that fell behind the log is told to read the list again. */
 static void a_reader_behind_the_log_starts_again(void **state) {
   status_store *s = status_new();
@@ -131,6 +161,7 @@ static void a_request_wakes_the_loop(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(documents_come_back_as_copies_in_name_order),
+      cmocka_unit_test(a_publish_of_changes_keeps_the_rest),
       cmocka_unit_test(requests_are_taken_oldest_first_and_once),
       cmocka_unit_test(a_request_wakes_the_loop),
       cmocka_unit_test(publishing_logs_what_changed),
