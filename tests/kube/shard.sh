@@ -99,7 +99,10 @@ while_away() {
   "$@"
   quiet_until_held "$name" "$mark" "$v" "$sha"
   same "$name, back, wrote nothing before it held a shard again" 0 echo "$stale"
-  same "and it rejoins: it holds shards again" 1 echo "$back"
+  if [ "$back" = 1 ]; then ok; else
+    { tail -n +"$((mark + 1))" "$work/$name.log" | tail -20; echo "holders:"; holders; } >"$work/out"
+    no "and $name rejoins: it holds shards again"
+  fi
 }
 # revisions: the commits the Application objects' statuses name, counted
 revisions() { $K get applications.plumb.dev -o jsonpath='{range .items[*]}{.status.sync.revision}{"\n"}{end}' | sort | uniq -c | sed 's/^ *//'; }
