@@ -139,7 +139,11 @@ typedef struct {
   app_state *apps;     /* apps[i] follows defs.apps[i] */
   size_t napps;
   json_t *index;       /* name: i, of defs.apps (run_set_index) */
-  bool republish;      /* the set was made again: every document goes out, and those gone go */
+  /* What every document shows changed (the set was made again, the
+   * shards' holders moved, a deletion went on): all go out at the next
+   * publish, and those gone go. An application's own changes mark it
+   * dirty instead. */
+  bool republish;
   repo_entry *repos;
   size_t nrepos;
   unsigned long round; /* of the loop: a repository is fetched once in each */
@@ -241,8 +245,8 @@ void run_set_config(runner *r, arena *a, const app_set *config);
  * those no longer declared leave it, their objects staying in the cluster. */
 bool run_set_regroup(runner *r);
 /* Takes the cluster's definitions that read, in a (freed with them), and
- * regroups; true when an application joined the set. */
-bool run_set_objects(runner *r, arena *a, const app_set *objects);
+ * regroups. */
+void run_set_objects(runner *r, arena *a, const app_set *objects);
 /* Forgets every application, the config's definitions and the cluster's. */
 void run_set_forget(runner *r);
 /* st becomes this runtime's to sync: its history is read (again: another
@@ -365,13 +369,16 @@ int run_forward(const char *url, const char *replica, const serve_call *call, co
  * objects of objs in d, and the application's health. */
 void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_result *objs);
 /* Publishes the status documents of the applications marked dirty, or
- * with all, or after the set was made again, every application's (what
- * all show changed: the config, the holders of the shards), and the
- * plumb_apps gauge; true when it published. */
-bool run_publish(runner *r, bool all);
+ * with r->republish every application's, and the plumb_apps gauge; true
+ * when it published. */
+bool run_publish(runner *r);
 /* The fields of doc that keys (NULL-terminated) name, as a new object:
  * the parts of a status document the API and the list show. */
 json_t *run_json_only(const json_t *doc, const char *const *keys);
+/* v's JSON text (json_dumps's flags) as a JSON string, which a status
+ * document's parts and a kept object's fields are: a fraction of the
+ * memory of the parsed value. */
+json_t *run_json_text(const json_t *v, size_t flags);
 /* The error and the children refused, else what a rollback's pause
  * means, else "" (caller frees). */
 char *run_message(const app_state *st);
@@ -393,8 +400,8 @@ int run_accounts_load(runner *r, auth **out, char **err);
 /* objects.c: reads the Application and Project objects of r->objects_ns
  * now, or when the watch saw one change, or when a while has passed since
  * the last read (30 s; 2 s without a watch), and takes those that read
- * into the set; true when an application joined it. */
-bool run_objects_read(runner *r, bool now);
+ * into the set. */
+void run_objects_read(runner *r, bool now);
 /* Watches them (in a thread of its own, waking r->cache's waiters), so that
  * a change is read at once. */
 void run_objects_start_watch(runner *r);

@@ -137,9 +137,8 @@ char *run_diagnostics(const diag_list *d) {
 /* ---- the config repository ---------------------------------------------- */
 
 /* Reads the definitions; on any failure the previous ones stay in force.
- * False when it failed; *changed when it read a new tree. */
-static bool load_config(runner *r, bool *changed) {
-  *changed = false;
+ * False when it failed. */
+static bool load_config(runner *r) {
   source_repo *s;
   source_rev rev;
   char *err;
@@ -180,7 +179,6 @@ static bool load_config(runner *r, bool *changed) {
   r->config_builds = source_builds_new(1, &r->limits);
   /* What a runtime before this one was deleting, it goes on with. */
   if (first) run_delete_resume(r);
-  *changed = true;
   return true;
 }
 
@@ -348,7 +346,7 @@ static bool lead(runner *r, int *leading, double *next_config) {
     if (now) fprintf(r->o->out, "plumb run: leading\n");
     else fprintf(r->o->out, "plumb run: standing by; the leader is %s\n", *holder ? holder : "unknown");
     run_set_forget(r);
-    run_publish(r, true);
+    run_publish(r);
     *next_config = r->objects_due = 0;
     metrics_set(r->fam.leader, NULL, now);
   }
@@ -471,14 +469,14 @@ static void keep_held(runner *r, bool flipped) {
  * takes reads its history again and has a pass at once; one it gives up
  * has none until it comes back. Deletions are read again from the
  * histories when any was taken: some may be of its shards. Each one taken
- * or given up is marked dirty; true when the holders changed, which every
- * document shows. */
-static bool take_shards(runner *r) {
+ * or given up is marked dirty; when the holders changed, which every
+ * document shows, all are published again. */
+static void take_shards(runner *r) {
   bool took = false, flipped = false;
-  if (!r->shards) return false;
+  if (!r->shards) return;
   note_shards(r);
   unsigned long version = shard_version(r->shards);
-  bool moved = version != r->shards_version;
+  r->republish |= version != r->shards_version;
   r->shards_version = version;
   for (size_t i = 0; i < r->napps; i++) {
     app_state *st = &r->apps[i];
@@ -493,7 +491,6 @@ static bool take_shards(runner *r) {
   }
   keep_held(r, flipped);
   if (took) run_delete_resume(r);
-  return moved;
 }
 
 static void wake_loop(void *cache) { cache_wake(cache); }
@@ -509,28 +506,23 @@ static void serve_until_stopped(runner *r, serve *srv) {
     more = false;
     if (lead(r, &leading, &next_config)) {
       r->round++;
-      /* What every document may show changed; an application's own
-       * changes (its passes) mark it dirty. */
-      bool all = false;
       answer_requests(r, &next_config);
       if (run_now() >= next_config) {
-        bool read;
-        load_config(r, &read);
-        all |= read;
+        load_config(r);
         run_dest_refresh(r);
         next_config = run_now() + 10;
       }
-      all |= run_objects_read(r, stale);
+      run_objects_read(r, stale);
       /* What passes change goes to the objects after the next read, which
        * the writes of a round cut short bring too. */
       stale = run_objects_write(r, RUN_OBJECT_WRITES) == RUN_OBJECT_WRITES;
       run_view_note_changes(r);
       run_metrics_cached(r);
-      all |= take_shards(r);
+      take_shards(r);
       pass_due(r, PASS_BUDGET_S, &more);
-      all |= run_set_regroup(r);
-      all |= run_delete_step(r);
-      stale |= run_publish(r, all);
+      run_set_regroup(r);
+      r->republish |= run_delete_step(r);
+      stale |= run_publish(r);
     }
     serve_set_ready(srv, leading == 1 && r->config_arena != NULL);
     fflush(r->o->out);
@@ -563,7 +555,7 @@ static bool pass_ready(runner *r) {
  * as a chain of dependencies is long. */
 static int run_once(runner *r) {
   r->round++;
-  bool read, config_ok = load_config(r, &read);
+  bool config_ok = load_config(r);
   run_objects_read(r, true);
   bool more;
   pass_due(r, INFINITY, &more);

@@ -327,23 +327,20 @@ static void trim_managers(json_t *obj) {
   json_object_set_new(meta, "managedFields", kept);
 }
 
-/* obj's key, an object, as its canonical JSON text (keys sorted). */
+#define CANONICAL (JSON_COMPACT | JSON_SORT_KEYS) /* one text for equal objects */
+
+/* obj's key, an object, as its canonical JSON text. */
 static void compact(json_t *obj, const char *key) {
   json_t *v = json_object_get(obj, key);
-  if (!json_is_object(v)) return;
-  char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-  if (!text) abort();
-  json_object_set_new(obj, key, json_string_nocheck(text));
-  free(text);
+  if (json_is_object(v)) json_object_set_new(obj, key, run_json_text(v, CANONICAL));
 }
 
 /* Whether have, an object or compact's text of one, is want. */
 static bool same_as(const json_t *have, const json_t *want) {
   if (!json_is_string(have)) return json_equal(have, want);
-  char *text = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
-  if (!text) abort();
-  bool same = strcmp(json_string_value(have), text) == 0;
-  free(text);
+  json_t *text = run_json_text(want, CANONICAL);
+  bool same = json_equal(have, text);
+  json_decref(text);
   return same;
 }
 
@@ -412,9 +409,9 @@ static void note_statuses(runner *r, const json_t *was, const json_t *now) {
   }
 }
 
-bool run_objects_read(runner *r, bool now) {
+void run_objects_read(runner *r, bool now) {
   unsigned long changes = r->objects_watch ? atomic_load(&r->objects_watch->changes) : 0;
-  if (!now && changes == r->objects_seen && run_now() < r->objects_due) return false;
+  if (!now && changes == r->objects_seen && run_now() < r->objects_due) return;
   /* At thousands of applications a read is megabytes to parse, and while
    * they sync every round changes some (the replicas' own status writes
    * among them): the read asked for comes when READ_MIN_S has passed, and
@@ -423,7 +420,7 @@ bool run_objects_read(runner *r, bool now) {
   double gap = r->objects_read_took * READ_SHARE > READ_MIN_S ? r->objects_read_took * READ_SHARE : READ_MIN_S;
   if (r->objects_watch && run_now() < r->objects_read_at + gap) {
     r->objects_due = r->objects_read_at + gap;
-    return false;
+    return;
   }
   r->objects_read_at = run_now();
   r->objects_seen = changes;
@@ -438,7 +435,7 @@ bool run_objects_read(runner *r, bool now) {
   say(r, why);
   /* The API server away: the objects stay as they were. Without the CRDs
    * there are none. */
-  if (!apps && rc != KUBE_ENOTFOUND) return false;
+  if (!apps && rc != KUBE_ENOTFOUND) return;
   arena *a = arena_new();
   app_set s = {0};
   json_t *problems = json_object(), *project_problems = json_object();
@@ -468,9 +465,9 @@ bool run_objects_read(runner *r, bool now) {
   json_object_clear(r->objects_written);
   if (r->objects_arena && apps_equal(&s, &r->objects) && projects_equal(&s, &r->objects)) {
     arena_free(a);
-    return false;
+    return;
   }
-  return run_set_objects(r, a, &s);
+  run_set_objects(r, a, &s);
 }
 
 /* ---- what an object shows --------------------------------------------------- */

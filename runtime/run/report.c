@@ -70,13 +70,11 @@ static json_t *resource(const json_t *body, const health_status *h, const char *
   return res;
 }
 
-/* v (taken) as a JSON string of its compact text. */
-static json_t *as_text(json_t *v) {
-  char *text = json_dumps(v, JSON_COMPACT);
+json_t *run_json_text(const json_t *v, size_t flags) {
+  char *text = json_dumps(v, flags);
   if (!text) abort();
   json_t *s = json_string_nocheck(text);
   free(text);
-  json_decref(v);
   return s;
 }
 
@@ -103,8 +101,10 @@ void run_assess(run_dest *d, const app_def *app, app_state *st, const compile_re
   }
   json_decref(st->resources);
   json_decref(st->manifests);
-  st->resources = as_text(resources);
-  st->manifests = as_text(manifests);
+  st->resources = run_json_text(resources, JSON_COMPACT);
+  st->manifests = run_json_text(manifests, JSON_COMPACT);
+  json_decref(resources);
+  json_decref(manifests);
   free(items);
   live_free(live, n);
 }
@@ -235,8 +235,8 @@ static void count_apps(runner *r) {
     }
 }
 
-bool run_publish(runner *r, bool all) {
-  all |= r->republish;
+bool run_publish(runner *r) {
+  bool all = r->republish;
   r->republish = false;
   json_t *docs = json_object(), *sums = json_object(), *sum;
   for (size_t i = 0; i < r->napps; i++) {

@@ -92,7 +92,7 @@ static void adopt(runner *r, app_def *defs, size_t n) {
       if (!app_def_equal(&r->defs.apps[k], &defs[i])) memset(apps[i].built, 0, sizeof apps[i].built);
       continue;
     }
-    apps[i] = (app_state){.name = heap_strdup(defs[i].name), .health = HEALTH_UNKNOWN, .dirty = true,
+    apps[i] = (app_state){.name = heap_strdup(defs[i].name), .health = HEALTH_UNKNOWN,
                           /* a new tree makes a new result: the old is not needed */
                           .builds = source_builds_new(1, &r->limits)};
     run_metrics_start_app(r, apps[i].name);
@@ -317,7 +317,7 @@ void run_set_config(runner *r, arena *a, const app_set *config) {
   arena_free(old);
 }
 
-bool run_set_objects(runner *r, arena *a, const app_set *objects) {
+void run_set_objects(runner *r, arena *a, const app_set *objects) {
   arena *old = r->objects_arena;
   for (size_t j = 0; j < r->objects.napps; j++) free(r->objects_refused[j]);
   r->objects = *objects;
@@ -325,9 +325,8 @@ bool run_set_objects(runner *r, arena *a, const app_set *objects) {
   r->objects_refused = heap_realloc(r->objects_refused, (objects->napps + 1) * sizeof *r->objects_refused);
   memset(r->objects_refused, 0, (objects->napps + 1) * sizeof *r->objects_refused);
   gather_projects(r);
-  bool joined = regroup(r);
+  regroup(r);
   arena_free(old);
-  return joined;
 }
 
 void run_app_take(runner *r, app_state *st) {
